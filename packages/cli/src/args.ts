@@ -1,0 +1,85 @@
+/** Command-line parsing for `rootspan`: small on purpose (no dependency), strict about unknown flags. */
+
+export class UsageError extends Error {}
+
+export interface AnalyzeArgs {
+  command: 'analyze';
+  files: string[];
+  json: boolean;
+  config: string | undefined;
+  strict: boolean;
+  failOnIncident: boolean;
+  progress: boolean | undefined;
+}
+
+export type Args = AnalyzeArgs | { command: 'help' } | { command: 'version' };
+
+export const USAGE = `Usage: rootspan analyze <file...|-> [options]
+
+Analyse OpenTelemetry traces offline: what broke, when, and where it started.
+
+Input: OTLP/JSON (.json: one ExportTraceServiceRequest or an array of them; .jsonl: one per line,
+as the Collector's file exporter writes), OTLP/protobuf (.pb), gzip of any (.gz), or - for stdin.
+
+Options:
+  --json                 machine-readable report on stdout
+  --config <file>        JSON file of analyzer options (thresholds, windows, limits)
+  --strict               stop at the first malformed record instead of skipping and counting it
+  --fail-on-incident     exit 1 when any incident is found (for CI pipelines)
+  --progress / --no-progress
+                         progress on stderr (default: when stderr is a terminal)
+  -h, --help             this help
+  -v, --version          the version
+
+Exit codes: 0 done, 1 incidents found with --fail-on-incident, 2 usage error or unreadable input.`;
+
+export function parseArgs(argv: readonly string[]): Args {
+  if (argv.length === 0 || argv[0] === '-h' || argv[0] === '--help' || argv[0] === 'help') return { command: 'help' };
+  if (argv[0] === '-v' || argv[0] === '--version') return { command: 'version' };
+  if (argv[0] !== 'analyze') throw new UsageError(`unknown command '${argv[0]}' (try: rootspan analyze <file>)`);
+  const out: AnalyzeArgs = {
+    command: 'analyze',
+    files: [],
+    json: false,
+    config: undefined,
+    strict: false,
+    failOnIncident: false,
+    progress: undefined,
+  };
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i];
+    switch (a) {
+      case '--json':
+        out.json = true;
+        break;
+      case '--strict':
+        out.strict = true;
+        break;
+      case '--fail-on-incident':
+        out.failOnIncident = true;
+        break;
+      case '--progress':
+        out.progress = true;
+        break;
+      case '--no-progress':
+        out.progress = false;
+        break;
+      case '--config': {
+        const v = argv[++i];
+        if (v === undefined || v.startsWith('--')) throw new UsageError('--config needs a file name');
+        out.config = v;
+        break;
+      }
+      case '-h':
+      case '--help':
+        return { command: 'help' };
+      default:
+        if (a.startsWith('--config=')) out.config = a.slice('--config='.length);
+        else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option '${a}'`);
+        else out.files.push(a);
+    }
+  }
+  if (out.files.length === 0) throw new UsageError('analyze needs at least one file (or - for stdin)');
+  if (out.files.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
+  return out;
+}

@@ -1,0 +1,903 @@
+import type {
+  Anomaly,
+  AnomalyKind,
+  AnalyzerStats,
+  DropCounters,
+  Incident,
+  IncidentEvent,
+  IngestResult,
+  OperationBaseline,
+  OperationMetrics,
+  OperationRef,
+  ServiceGraph,
+  Span,
+} from './types.js';
+import type { Analyzer, IncidentFilter } from './api.js';
+import { resolveOptions, type AnalyzerOptions, type ResolvedOptions } from './options.js';
+import { rejectReason } from './model/validate.js';
+import { opKey } from './model/operation.js';
+import { TraceBuffer, type TraceEntry } from './trace/buffer.js';
+import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from './trace/analyze.js';
+import { BUCKET_EXEMPLARS, addMoment, countOrigin } from './ops/bucket.js';
+import { EdgeState, OpState, RING, WINDOWS, windowOrigins, windowSketches, windowTraces, type OpWindow } from './ops/state.js';
+import type { Verdict } from './detectors/verdict.js';
+import { ChangeTracker } from './changes.js';
+import { binomialSf } from './stats/special.js';
+import { IncidentManager, SEVERITY_RANK, type RankedOrigin } from './incidents/manager.js';
+import { dropOrigin, rankOrigins, selfOrigins } from './rca/attribute.js';
+import { explainAnomaly, explainRoot, type RootFigures } from './rca/explain.js';
+import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type AnalyzerSnapshot } from './snapshot.js';
+
+/** Peers remembered (peer name → instrumented service), and call names per peer. */
+const MAX_CALL_NAMES_PER_PEER = 200;
+/** Traffic is judged on the shortest and the longest window only: drops at low rates need the long one. */
+const TRAFFIC_WINDOWS = [1, RING] as const;
+
+interface Firing {
+  signal: string;
+  kind: AnomalyKind;
+  verdict: Verdict;
+  op?: OpState;
+  edge?: EdgeState;
+  /** Evaluated window size in buckets. */
+  size: number;
+  opWindow?: OpWindow;
+  edgeWindow?: ReturnType<EdgeState['window']>;
+  /** For shape anomalies: the callee key. */
+  callee?: string;
+}
+
+interface Episode {
+  id: string;
+  key: string;
+  anomaly: Anomaly;
+  lastFiredAt: number;
+  incidentId: string | undefined;
+  target: OpState | EdgeState;
+  signal: string;
+}
+
+/**
+ * Creates an analyzer. Options are validated here (a TypeError names a bad option); nothing else throws.
+ *
+ * @example
+ * const analyzer = createAnalyzer();
+ * analyzer.onIncident((e) => console.log(e.type, e.incident.title, e.incident.rootCause.explanation));
+ * analyzer.ingest(spans);
+ * analyzer.flush();
+ */
+export function createAnalyzer(options?: AnalyzerOptions): Analyzer {
+  return new StreamingAnalyzer(resolveOptions(options));
+}
+
+class StreamingAnalyzer implements Analyzer {
+  readonly options: ResolvedOptions;
+  private clock: number | null = null;
+  /** Event time at which ingest next releases traces and closes buckets. */
+  private nextAdvance = -Infinity;
+  /** Last closed bucket index. */
+  private closed = -Infinity;
+  private readonly ops = new Map<string, OpState>();
+  private readonly edges = new Map<string, EdgeState>();
+  private readonly liveOps = new Set<OpState>();
+  private readonly liveEdges = new Set<EdgeState>();
+  private readonly peers = new Map<string, { service: string; calls: Map<string, string> }>();
+  private readonly buffer: TraceBuffer;
+  private readonly changes: ChangeTracker;
+  private readonly manager: IncidentManager;
+  private readonly episodes = new Map<string, Episode>();
+  /** Root-cause figures per operation and kind, captured when an anomaly on it last fired. */
+  private readonly figures = new Map<string, RootFigures & { strength: number }>();
+  private nextAnomaly = 1;
+  private anomaliesTotal = 0;
+  private readonly anomalyListeners = new Set<(a: Anomaly) => void>();
+  private readonly incidentListeners = new Set<(e: IncidentEvent) => void>();
+  private listenerErrors = 0;
+  private ingested = 0;
+  private accepted = 0;
+  private tracesProcessed = 0;
+  private readonly drops: DropCounters = {
+    invalid: 0,
+    badTime: 0,
+    late: 0,
+    traceBuffer: 0,
+    traceTooLarge: 0,
+    cardinality: 0,
+    duplicate: 0,
+  };
+  private readonly ctx: TraceContext;
+
+  constructor(options: ResolvedOptions) {
+    this.options = options;
+    this.buffer = new TraceBuffer(
+      {
+        maxTraces: options.maxTraces,
+        maxSpansPerTrace: options.maxSpansPerTrace,
+        idleMs: options.traceIdleMs,
+        maxWaitMs: options.maxTraceWaitMs,
+      },
+      (entry) => this.processTrace(entry),
+    );
+    this.changes = new ChangeTracker(options.maxOperations);
+    this.manager = new IncidentManager(
+      { resolveAfterMs: options.resolveAfterMs, maxExemplars: options.maxExemplars },
+      (event) => this.emitIncident(event),
+      (top, anomalies) => this.explainRoot(top, anomalies),
+    );
+    this.ctx = {
+      typicalLatency: (key) => {
+        const b = this.ops.get(key)?.latency.baseline;
+        return b && b.ready ? b.typical : undefined;
+      },
+      typicalSelf: (key) => {
+        const b = this.ops.get(key)?.self.baseline;
+        return b && b.ready ? b.typical : undefined;
+      },
+      resolvePeer: (peer, callName) => {
+        const p = this.peers.get(peer);
+        return p ? { service: p.service, operation: p.calls.get(callName) ?? null } : undefined;
+      },
+      learnPeer: (peer, callName, service, operation) => {
+        let p = this.peers.get(peer);
+        if (p === undefined || p.service !== service) {
+          if (p === undefined && this.peers.size >= this.options.maxOperations) return;
+          p = { service, calls: new Map() };
+          this.peers.set(peer, p);
+        }
+        if (p.calls.size < MAX_CALL_NAMES_PER_PEER || p.calls.has(callName)) p.calls.set(callName, operation);
+      },
+    };
+  }
+
+  // ---- input -------------------------------------------------------------------------------------
+
+  ingest(spans: readonly Span[] | Span): IngestResult {
+    const list: readonly Span[] = Array.isArray(spans) ? spans : [spans as Span];
+    let accepted = 0;
+    const lateBefore = this.lateCutoff();
+    for (let i = 0; i < list.length; i++) {
+      const span = list[i];
+      this.ingested++;
+      const reason = rejectReason(span);
+      if (reason !== null) {
+        this.drops[reason]++;
+        continue;
+      }
+      if (span.endTime < lateBefore) {
+        this.drops.late++;
+        continue;
+      }
+      if (this.clock === null) this.start(span.endTime);
+      if (span.endTime > (this.clock as number)) {
+        this.clock = span.endTime;
+        // Windows must close as event time passes inside a large batch too, or the bucket ring would wrap.
+        if (this.clock >= this.nextAdvance) this.advance(this.clock);
+      }
+      const outcome = this.buffer.add(span, this.clock as number);
+      if (outcome !== 'ok') {
+        this.drops[outcome]++;
+        continue;
+      }
+      this.changes.observe(span.service, span.serviceVersion, span.startTime);
+      accepted++;
+    }
+    this.accepted += accepted;
+    const injected = this.options.clock?.();
+    this.advance(injected !== undefined && Number.isFinite(injected) ? Math.max(injected, this.clock ?? injected) : this.clock);
+    return { accepted, dropped: list.length - accepted };
+  }
+
+  advanceTo(t: number): void {
+    if (!Number.isFinite(t)) return;
+    if (this.clock === null) this.start(t);
+    this.advance(t);
+  }
+
+  flush(): void {
+    if (this.clock === null) return;
+    this.buffer.releaseAll();
+    // Close every bucket that has data, as if the allowed lateness had passed, without jumping further.
+    const last = Math.floor(this.clock / this.options.bucketMs);
+    while (this.closed < last) this.closeBucket(++this.closed);
+    this.manager.tick((this.closed + 1) * this.options.bucketMs);
+  }
+
+  /** Spans ending before this can no longer be placed in any window (their trace would have been processed). */
+  private lateCutoff(): number {
+    return this.clock === null ? -Infinity : this.clock - this.options.maxTraceWaitMs - this.options.latenessMs;
+  }
+
+  private start(t: number): void {
+    this.clock = t;
+    this.closed = Math.floor(t / this.options.bucketMs) - 1;
+  }
+
+  private advance(t: number | null): void {
+    if (t === null || this.clock === null) return;
+    if (t > this.clock) this.clock = t;
+    this.nextAdvance = this.clock + this.options.traceIdleMs / 4;
+    this.buffer.releaseReady(this.clock);
+    const { bucketMs, latenessMs } = this.options;
+    const closable = Math.floor((this.clock - latenessMs) / bucketMs) - 1;
+    while (this.closed < closable) {
+      if (this.liveOps.size === 0 && this.liveEdges.size === 0 && this.episodes.size === 0) {
+        this.closed = closable;
+        break;
+      }
+      this.closeBucket(++this.closed);
+    }
+    this.manager.tick((this.closed + 1) * bucketMs);
+  }
+
+  // ---- per-trace recording -----------------------------------------------------------------------
+
+  private processTrace(entry: TraceEntry): void {
+    this.tracesProcessed++;
+    const { entries, calls } = analyzeTrace(entry.spans, this.ctx);
+    for (const e of entries) this.recordEntry(e);
+    for (const c of calls) this.recordCall(c);
+  }
+
+  private bucketIndex(t: number): number {
+    const i = Math.floor(t / this.options.bucketMs);
+    // Spans of traces held for their parents land in the first open bucket rather than being lost.
+    return i > this.closed ? i : this.closed + 1;
+  }
+
+  private op(service: string, operation: string, nodeType: 'service' | 'peer'): OpState | undefined {
+    const key = opKey(service, operation);
+    let op = this.ops.get(key);
+    if (op === undefined) {
+      if (this.ops.size >= this.options.maxOperations) {
+        this.drops.cardinality++;
+        return undefined;
+      }
+      op = new OpState(key, service, operation, nodeType, this.options);
+      this.ops.set(key, op);
+    }
+    return op;
+  }
+
+  private recordEntry(e: EntryFact): void {
+    const op = this.op(e.service, e.operation, 'service');
+    if (op === undefined) return;
+    const idx = this.bucketIndex(e.span.endTime);
+    const b = op.ring.at(idx);
+    if (idx > op.lastIndex) op.lastIndex = idx;
+    this.liveOps.add(op);
+    b.requests++;
+    if (e.error) {
+      b.errors++;
+      if (e.errorOrigin) {
+        b.failing++;
+        countOrigin(b.errorOrigins, e.errorOrigin);
+      }
+      if (b.errorTraces.length < BUCKET_EXEMPLARS) b.errorTraces.push(e.span.traceId);
+      return;
+    }
+    this.recordLatency(op, b, e.duration, e.self);
+    b.okRequests++;
+    for (const callee of e.calls) b.calls.set(callee, (b.calls.get(callee) ?? 0) + 1);
+    if (e.slowOrigin) {
+      b.slow++;
+      countOrigin(b.slowOrigins, e.slowOrigin);
+      if (b.slowTraces.length < BUCKET_EXEMPLARS) b.slowTraces.push(e.span.traceId);
+    }
+  }
+
+  private recordLatency(op: OpState, b: ReturnType<OpState['ring']['at']>, duration: number, self: number): void {
+    const base = op.latency.baseline;
+    if (base.ready) {
+      b.judged++;
+      if (duration > this.options.latency.ratio * base.typical) b.over++;
+    }
+    addMoment(b.ok, duration);
+    b.latency.add(duration);
+    b.self.add(self);
+    if (!op.latency.baseline.isOutlier(duration)) addMoment(b.learn, duration);
+    if (!op.self.baseline.isOutlier(self)) addMoment(b.selfLearn, self);
+  }
+
+  private recordCall(c: CallFact): void {
+    const idx = this.bucketIndex(c.span.endTime);
+    const edgeKey = `${c.callerService}\u0002${c.calleeService}`;
+    let edge = this.edges.get(edgeKey);
+    if (edge === undefined) {
+      if (this.edges.size >= this.options.maxOperations) {
+        this.drops.cardinality++;
+        return;
+      }
+      edge = new EdgeState(edgeKey, c.callerService, c.calleeService, c.virtual, this.options);
+      this.edges.set(edgeKey, edge);
+    }
+    const eb = edge.ring.at(idx);
+    if (idx > edge.lastIndex) edge.lastIndex = idx;
+    this.liveEdges.add(edge);
+    edge.calls++;
+    eb.attempts++;
+    if (c.error) {
+      edge.errorsTotal++;
+      eb.errors++;
+    }
+    if (c.gaveUp) {
+      eb.gaveUp++;
+      if (c.calleeOperation !== null) eb.calleeOperation = c.calleeOperation;
+      if (c.duration > eb.maxWait) eb.maxWait = c.duration;
+      if (eb.traces.length < BUCKET_EXEMPLARS) eb.traces.push(c.span.traceId);
+    }
+    if (c.callerKey !== undefined && !c.virtual && c.calleeOperation !== null) {
+      this.ops.get(c.calleeKey)?.callers.add(c.callerKey);
+    }
+    if (!c.virtual) return;
+    // An uninstrumented peer (database, cache): the client span is all we know of it.
+    const op = this.op(c.calleeService, c.calleeOperation ?? '', 'peer');
+    if (op === undefined) return;
+    if (c.callerKey !== undefined) op.callers.add(c.callerKey);
+    const b = op.ring.at(idx);
+    if (idx > op.lastIndex) op.lastIndex = idx;
+    this.liveOps.add(op);
+    b.requests++;
+    if (c.error) {
+      b.errors++;
+      if (b.errorTraces.length < BUCKET_EXEMPLARS) b.errorTraces.push(c.span.traceId);
+    } else {
+      this.recordLatency(op, b, c.duration, c.duration);
+      b.okRequests++;
+    }
+  }
+
+  // ---- bucket close: judge, learn, attribute, route ----------------------------------------------
+
+  private closeBucket(index: number): void {
+    const { bucketMs } = this.options;
+    const now = (index + 1) * bucketMs;
+    // The last bucket at the end of input is only partly covered: its request count says nothing about rates.
+    const partial = this.clock !== null && now > this.clock;
+    const firings: Firing[] = [];
+    for (const op of this.liveOps) {
+      // Kept live one bucket past its last data, so a window of pure silence is judged once.
+      if (op.lastIndex < index - RING && op.active.size === 0) {
+        this.liveOps.delete(op);
+        continue;
+      }
+      const before = firings.length;
+      this.judgeOp(op, index, firings, partial);
+      if (firings.length === before && op.active.size === 0) this.learnOp(op, index, partial);
+    }
+    for (const edge of this.liveEdges) {
+      if (edge.lastIndex <= index - RING && edge.active.size === 0) {
+        this.liveEdges.delete(edge);
+        continue;
+      }
+      const before = firings.length;
+      this.judgeEdge(edge, index, firings);
+      if (firings.length === before && edge.active.size === 0) {
+        const b = edge.ring.get(index);
+        if (b !== undefined) edge.timeout.learn(b.attempts, b.gaveUp);
+      }
+    }
+    const dropping = new Set<string>();
+    for (const f of firings) if (f.signal === 'traffic.drop' && f.op) dropping.add(f.op.key);
+    for (const ep of this.episodes.values()) if (ep.signal === 'traffic.drop') dropping.add(ep.target.key);
+    // Drops last: a drop caused by a caller that started failing in this same bucket follows that failure.
+    firings.sort((a, b) => Number(a.signal === 'traffic.drop') - Number(b.signal === 'traffic.drop'));
+    for (const f of firings) this.fire(f, now, dropping);
+    for (const ep of this.episodes.values()) {
+      if (now - ep.lastFiredAt >= this.options.anomalyEndMs) {
+        this.episodes.delete(ep.key);
+        ep.target.active.delete(ep.key);
+        this.manager.episodeEnded(ep.incidentId, ep.id);
+      }
+    }
+  }
+
+  private judgeOp(op: OpState, index: number, out: Firing[], partial: boolean): void {
+    const { bucketMs } = this.options;
+    let latency: Firing | undefined;
+    let errors: Firing | undefined;
+    for (const size of WINDOWS) {
+      const w = op.window(index, size, bucketMs);
+      if (w.ok.n > 0) {
+        const v = op.latency.judge(w.ok);
+        if (v.anomalous && (latency === undefined || v.score > latency.verdict.score) && this.latencyConfirmed(op, w, v)) {
+          latency = { signal: 'latency', kind: 'latency', verdict: v, op, size, opWindow: w };
+        }
+      }
+      if (w.requests > 0) {
+        const v = op.errors.judge(w.requests, w.errors);
+        if (v.anomalous && (errors === undefined || v.score > errors.verdict.score)) {
+          errors = { signal: 'errors', kind: 'errors', verdict: v, op, size, opWindow: w };
+        }
+      }
+    }
+    if (latency) out.push(latency);
+    if (errors) out.push(errors);
+    if (op.traffic !== undefined && !partial) {
+      let traffic: Firing | undefined;
+      for (const size of TRAFFIC_WINDOWS) {
+        const w = op.window(index, size, bucketMs);
+        const v = op.traffic.judge(w.requests, size * bucketMs);
+        if (v.anomalous && v.direction && (traffic === undefined || v.score > traffic.verdict.score)) {
+          traffic = { signal: `traffic.${v.direction}`, kind: 'traffic', verdict: v, op, size, opWindow: w };
+        }
+      }
+      if (traffic) out.push(traffic);
+    }
+    if (op.traffic !== undefined) this.judgeShape(op, index, out);
+  }
+
+  /**
+   * Guards against heavy tails (GC pauses, cold caches), which can lift a small window's mean of logs:
+   * the window's median must have moved too, and unless the shift is large and very significant (the
+   * sensitive rule), the number of individually slow requests must be unlikely given how often that
+   * normally happens.
+   */
+  private latencyConfirmed(op: OpState, w: OpWindow, v: Verdict): boolean {
+    const o = this.options.latency;
+    const median = w.buckets.length === 1 ? w.buckets[0].latency.quantile(0.5) : windowSketches(w.buckets).latency.quantile(0.5);
+    if (median < o.sensitiveRatio * v.expected) return false;
+    if (w.ok.n >= o.sensitiveMinSamples && v.score >= o.sensitiveZ) return true;
+    let judged = 0;
+    for (const b of w.buckets) judged += b.judged;
+    return judged > 0 && binomialSf(w.over, judged, op.slowShare.rate) < o.slowPMax;
+  }
+
+  private judgeShape(op: OpState, index: number, out: Firing[]): void {
+    const w = op.window(index, RING, this.options.bucketMs);
+    if (w.okRequests === 0) return;
+    const calls = new Map<string, number>();
+    for (const b of w.buckets) for (const [k, n] of b.calls) calls.set(k, (calls.get(k) ?? 0) + n);
+    for (const key of calls.keys()) this.shapeDetector(op, key);
+    for (const [key, d] of op.shapes) {
+      const v = d.judge(w.okRequests, calls.get(key) ?? 0);
+      if (v.anomalous && v.change) {
+        out.push({ signal: `shape.${v.change}-call`, kind: 'shape', verdict: v, op, size: RING, opWindow: w, callee: key });
+      }
+    }
+  }
+
+  /** A call seen for the first time after many requests without it starts from "never made" (share 0). */
+  private shapeDetector(op: OpState, callee: string) {
+    const existing = op.shapes.get(callee);
+    if (existing !== undefined) return existing;
+    const d = op.shape(callee);
+    if (op.shapeSamples > 0) d.learn(op.shapeSamples, 0);
+    return d;
+  }
+
+  private learnOp(op: OpState, index: number, partial: boolean): void {
+    const b = op.ring.get(index);
+    const { alpha } = this.options.baseline;
+    if (!partial) op.traffic?.learn(b ? b.requests : 0, this.options.bucketMs);
+    if (b === undefined) return;
+    op.latency.learn(b.learn);
+    op.slowShare.learn(b.judged, b.over);
+    op.self.learn(b.selfLearn);
+    op.errors.learn(b.requests, b.errors);
+    if (b.latency.count >= 5) {
+      op.latencyP95.learn(b.latency.quantile(0.95), alpha);
+      op.selfP95.learn(b.self.quantile(0.95), alpha);
+    }
+    if (op.traffic !== undefined && b.okRequests > 0) {
+      for (const key of b.calls.keys()) this.shapeDetector(op, key);
+      for (const [key, d] of op.shapes) d.learn(b.okRequests, b.calls.get(key) ?? 0);
+      op.shapeSamples += b.okRequests;
+    }
+  }
+
+  private judgeEdge(edge: EdgeState, index: number, out: Firing[]): void {
+    let best: Firing | undefined;
+    for (const size of WINDOWS) {
+      const w = edge.window(index, size);
+      if (w.attempts === 0) continue;
+      const v = edge.timeout.judge(w.attempts, w.gaveUp);
+      if (v.anomalous && (best === undefined || v.score > best.verdict.score)) {
+        best = { signal: 'timeout', kind: 'timeout', verdict: v, edge, size, edgeWindow: w };
+      }
+    }
+    if (best) out.push(best);
+  }
+
+  private fire(f: Firing, now: number, dropping: ReadonlySet<string>): void {
+    const target = (f.op ?? f.edge) as OpState | EdgeState;
+    const key = `${target.key}|${f.signal}${f.callee ? `|${f.callee}` : ''}`;
+    const origins = this.origins(f, dropping);
+    const top = origins[0];
+    const v = f.verdict;
+    const window = f.size * this.options.bucketMs;
+    let service: string;
+    let operation: string | null;
+    let caller: OperationRef | undefined;
+    let traceIds: string[];
+    let samples: number;
+    let count: number;
+    if (f.edge) {
+      const w = f.edgeWindow as NonNullable<Firing['edgeWindow']>;
+      service = f.edge.calleeService;
+      operation = top.operation;
+      caller = { service: f.edge.caller, operation: null };
+      samples = w.attempts;
+      count = w.gaveUp;
+      traceIds = [];
+      for (let i = w.buckets.length - 1; i >= 0; i--) for (const t of w.buckets[i].traces) if (traceIds.length < BUCKET_EXEMPLARS * 2) traceIds.push(t);
+    } else {
+      const op = f.op as OpState;
+      const w = f.opWindow as OpWindow;
+      service = op.service;
+      operation = op.operation;
+      samples = f.kind === 'latency' ? w.ok.n : f.kind === 'shape' ? w.okRequests : w.requests;
+      count = w.errors;
+      traceIds = windowTraces(w.buckets, f.kind === 'errors' ? 'errorTraces' : 'slowTraces', BUCKET_EXEMPLARS * 2);
+      if (f.callee) {
+        const callee = this.ops.get(f.callee);
+        const [s, o] = f.callee.split('\u0001');
+        caller = { service: callee?.service ?? s, operation: callee?.operation ?? (o || null) };
+      }
+    }
+    const unit = f.kind === 'latency' ? 'ms' : f.kind === 'traffic' ? 'rps' : 'ratio';
+    const draft: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'> = {
+      kind: f.kind,
+      signal: f.signal,
+      service,
+      operation,
+      ...(caller ? { caller } : {}),
+      at: now,
+      windowStart: now - window,
+      observed: v.observed,
+      expected: v.expected,
+      unit,
+      score: round(v.score),
+      pValue: v.pValue,
+      severity: v.severity ?? 'low',
+      samples,
+      cause: { service: top.service, operation: top.operation, kind: top.kind, support: top.count, share: round(top.share) },
+      traceIds,
+    };
+    const explanation = explainAnomaly(draft, { errors: count, window });
+    if (f.op && (f.kind === 'latency' || f.kind === 'errors')) {
+      // The root-cause sentence describes the anomaly at its worst, not its fading tail.
+      const figKey = `${f.op.key}|${f.kind}`;
+      const saved = this.figures.get(figKey);
+      const strength = worstness(draft.severity, draft.observed, draft.expected);
+      if (saved === undefined || strength >= saved.strength) {
+        this.figures.set(figKey, { ...this.figuresOf(f.op, f.opWindow as OpWindow, f.kind), strength });
+      }
+    }
+    let ep = this.episodes.get(key);
+    const isNew = ep === undefined;
+    if (ep === undefined) {
+      this.anomaliesTotal++;
+      ep = {
+        id: `a-${this.nextAnomaly++}`,
+        key,
+        anomaly: undefined as unknown as Anomaly,
+        lastFiredAt: now,
+        incidentId: undefined,
+        target,
+        signal: f.signal,
+      };
+      this.episodes.set(key, ep);
+      target.active.add(key);
+    }
+    // An episode's severity is its worst so far: a fading tail does not downgrade what happened.
+    if (!isNew && SEVERITY_RANK[ep.anomaly.severity] > SEVERITY_RANK[draft.severity]) draft.severity = ep.anomaly.severity;
+    const old = isNew ? undefined : ep.anomaly.peak;
+    const peak =
+      old !== undefined && worstness(ep.anomaly.severity, old.observed, old.expected) > worstness(v.severity ?? 'low', draft.observed, draft.expected)
+        ? old
+        : { at: now, observed: draft.observed, expected: draft.expected, score: draft.score, explanation };
+    ep.anomaly = { ...draft, id: ep.id, firstAt: isNew ? now : ep.anomaly.firstAt, explanation, peak };
+    ep.lastFiredAt = now;
+    if (isNew) this.emitAnomaly(ep.anomaly);
+    // A surge with healthy latency and errors is load, not a fault: it is reported, but opens no incident.
+    if (f.signal !== 'traffic.surge') ep.incidentId = this.manager.route(ep.anomaly, origins, ep.incidentId, now);
+  }
+
+  private origins(f: Firing, dropping: ReadonlySet<string>): RankedOrigin[] {
+    if (f.edge) {
+      const edge = f.edge;
+      const w = f.edgeWindow as NonNullable<Firing['edgeWindow']>;
+      let operation: string | null = null;
+      for (const b of w.buckets) if (b.calleeOperation !== null) operation = b.calleeOperation;
+      return [{ service: edge.calleeService, operation, key: opKey(edge.calleeService, operation ?? ''), kind: 'timeout', share: 1, count: w.gaveUp }];
+    }
+    const op = f.op as OpState;
+    const w = f.opWindow as OpWindow;
+    switch (f.signal) {
+      case 'errors':
+        return rankOrigins(windowOrigins(w.buckets, 'errorOrigins'), w.failing, op, 'errors', w.errors);
+      case 'latency':
+        return rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', w.ok.n);
+      case 'traffic.drop': {
+        const root = dropOrigin(op, this.ops, dropping);
+        // Callers that fail or slow down stop making their later calls: the drop is that fault's effect.
+        for (const caller of root.callers) {
+          for (const ep of this.episodes.values()) {
+            const k = ep.anomaly.kind;
+            if (ep.target.key === caller && (k === 'errors' || k === 'latency' || k === 'timeout')) {
+              const c = ep.anomaly.cause;
+              return [{ service: c.service, operation: c.operation, key: opKey(c.service, c.operation ?? ''), kind: c.kind, share: c.share, count: c.support }];
+            }
+          }
+        }
+        // The evidence of a drop is the requests that did not come.
+        return selfOrigins(root, 'traffic', Math.max(1, Math.round((f.verdict.expected - f.verdict.observed) * (w.end - w.start) / 1000)));
+      }
+      default:
+        return selfOrigins(op, f.kind, w.requests);
+    }
+  }
+
+  /** The root-cause figures of an operation over a window: p95 against its baseline p95, or its error rate. */
+  private figuresOf(op: OpState, w: OpWindow, kind: 'latency' | 'errors'): RootFigures {
+    if (kind === 'errors') {
+      return w.requests > 0 ? { errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.rate, errors: w.errors, requests: w.requests } } : {};
+    }
+    if (w.ok.n === 0) return {};
+    const sk = windowSketches(w.buckets);
+    return {
+      p95:
+        op.nodeType === 'peer'
+          ? { now: sk.latency.quantile(0.95), baseline: op.latencyP95.value, what: 'latency' }
+          : { now: sk.self.quantile(0.95), baseline: op.selfP95.value, what: 'self-time' },
+    };
+  }
+
+  private explainRoot(top: RankedOrigin, anomalies: readonly Anomaly[]): { explanation: string; change?: ReturnType<ChangeTracker['changeBefore']> } {
+    // Figures from when the root cause's own anomaly last fired; else its last 15 s (it may not have fired itself).
+    let figures: RootFigures = {};
+    const op = this.ops.get(top.key);
+    if (top.kind === 'latency' || top.kind === 'errors') {
+      const saved = this.figures.get(`${top.key}|${top.kind}`);
+      if (saved !== undefined) figures = saved;
+      else if (op !== undefined && this.closed > -Infinity) figures = this.figuresOf(op, op.window(this.closed, 3, this.options.bucketMs), top.kind);
+    }
+    const firstAt = Math.min(...anomalies.map((a) => a.firstAt));
+    const change = this.changes.changeBefore(top.service, firstAt, this.options.changeWindowMs);
+    return { explanation: explainRoot(top, anomalies, figures, change, firstAt), ...(change ? { change } : {}) };
+  }
+
+  // ---- listeners ---------------------------------------------------------------------------------
+
+  onAnomaly(listener: (anomaly: Anomaly) => void): () => void {
+    this.anomalyListeners.add(listener);
+    return () => this.anomalyListeners.delete(listener);
+  }
+
+  onIncident(listener: (event: IncidentEvent) => void): () => void {
+    this.incidentListeners.add(listener);
+    return () => this.incidentListeners.delete(listener);
+  }
+
+  private emitAnomaly(a: Anomaly): void {
+    for (const l of this.anomalyListeners) {
+      try {
+        l(structuredClone(a));
+      } catch {
+        this.listenerErrors++;
+      }
+    }
+  }
+
+  private emitIncident(e: IncidentEvent): void {
+    for (const l of this.incidentListeners) {
+      try {
+        l(e);
+      } catch {
+        this.listenerErrors++;
+      }
+    }
+  }
+
+  // ---- queries -----------------------------------------------------------------------------------
+
+  incidents(filter?: IncidentFilter): Incident[] {
+    return this.manager.list(filter);
+  }
+
+  incident(id: string): Incident | undefined {
+    return this.manager.get(id);
+  }
+
+  anomalies(): Anomaly[] {
+    return [...this.episodes.values()].map((e) => structuredClone(e.anomaly));
+  }
+
+  acknowledge(id: string): Incident | undefined {
+    return this.manager.acknowledge(id, this.clock ?? 0);
+  }
+
+  resolve(id: string): Incident | undefined {
+    return this.manager.resolve(id, this.clock ?? 0);
+  }
+
+  metrics(): OperationMetrics[] {
+    const out: OperationMetrics[] = [];
+    if (this.closed === -Infinity) return out;
+    const { bucketMs } = this.options;
+    for (const op of this.ops.values()) {
+      const w = op.window(this.closed, RING, bucketMs);
+      const seconds = (w.end - w.start) / 1000;
+      const sk = w.ok.n > 0 ? windowSketches(w.buckets) : undefined;
+      out.push({
+        service: op.service,
+        operation: op.operation,
+        nodeType: op.nodeType,
+        windowStart: w.start,
+        windowEnd: w.end,
+        requests: w.requests,
+        errors: w.errors,
+        rate: w.requests / seconds,
+        errorRate: w.requests > 0 ? w.errors / w.requests : 0,
+        latency: sk ? { p50: sk.latency.quantile(0.5), p95: sk.latency.quantile(0.95), p99: sk.latency.quantile(0.99), mean: sk.latency.mean } : null,
+        selfTime: sk ? { p50: sk.self.quantile(0.5), p95: sk.self.quantile(0.95), p99: sk.self.quantile(0.99) } : null,
+        anomalous: op.active.size > 0,
+      });
+    }
+    return out;
+  }
+
+  baselines(): OperationBaseline[] {
+    return [...this.ops.values()].map((op) => {
+      const lat = op.latency.baseline;
+      const self = op.self.baseline;
+      return {
+        service: op.service,
+        operation: op.operation,
+        nodeType: op.nodeType,
+        samples: lat.samples,
+        ready: lat.ready,
+        latency: lat.samples > 0 ? { typical: lat.typical, p95: op.latencyP95.value, stddevLog: lat.sd } : null,
+        selfTime: self.samples > 0 ? { typical: self.typical, p95: op.selfP95.value } : null,
+        errorRate: op.errors.baseline.rate,
+        rate: op.traffic ? op.traffic.baseline.rate : 0,
+        calls: [...op.shapes].map(([callee, d]) => ({ callee: callee.replace('\u0001', ' '), share: d.baseline.share })).filter((c) => c.share > 0),
+      };
+    });
+  }
+
+  serviceGraph(): ServiceGraph {
+    const nodes = new Map<string, ServiceGraph['nodes'][number]>();
+    for (const op of this.ops.values()) {
+      let n = nodes.get(op.service);
+      if (n === undefined) {
+        n = { service: op.service, type: op.nodeType, operations: [], anomalous: false };
+        nodes.set(op.service, n);
+      }
+      n.operations.push(op.operation);
+      if (op.active.size > 0) n.anomalous = true;
+    }
+    const edges: ServiceGraph['edges'] = [];
+    for (const e of this.edges.values()) {
+      if (!nodes.has(e.calleeService)) {
+        nodes.set(e.calleeService, { service: e.calleeService, type: e.virtual ? 'peer' : 'service', operations: [], anomalous: false });
+      }
+      if (!nodes.has(e.caller)) nodes.set(e.caller, { service: e.caller, type: 'service', operations: [], anomalous: false });
+      edges.push({ from: e.caller, to: e.calleeService, calls: e.calls, errors: e.errorsTotal, anomalous: e.active.size > 0 });
+    }
+    return { nodes: [...nodes.values()], edges };
+  }
+
+  stats(): AnalyzerStats {
+    let dropped = 0;
+    for (const v of Object.values(this.drops)) dropped += v;
+    return {
+      ingested: this.ingested,
+      accepted: this.accepted,
+      dropped,
+      droppedBy: { ...this.drops },
+      traces: { buffered: this.buffer.size, processed: this.tracesProcessed, evictedEarly: this.buffer.evictedEarly },
+      operations: this.ops.size,
+      listenerErrors: this.listenerErrors,
+      anomalies: { active: this.episodes.size, total: this.anomaliesTotal },
+      incidents: this.manager.counts(),
+      now: this.clock,
+      watermark: this.closed === -Infinity ? null : (this.closed + 1) * this.options.bucketMs,
+    };
+  }
+
+  now(): number | null {
+    return this.clock;
+  }
+
+  // ---- persistence -------------------------------------------------------------------------------
+
+  snapshot(): AnalyzerSnapshot {
+    return {
+      format: SNAPSHOT_FORMAT,
+      version: SNAPSHOT_VERSION,
+      clock: this.clock,
+      closed: this.closed === -Infinity ? null : this.closed,
+      nextAnomaly: this.nextAnomaly,
+      anomaliesTotal: this.anomaliesTotal,
+      operations: [...this.ops.values()].map((op) => ({
+        service: op.service,
+        operation: op.operation,
+        nodeType: op.nodeType,
+        latency: op.latency.toJSON(),
+        self: op.self.toJSON(),
+        errors: op.errors.toJSON(),
+        slowShare: op.slowShare.toJSON(),
+        traffic: op.traffic?.toJSON() ?? null,
+        latencyP95: nullIfNaN(op.latencyP95.value),
+        selfP95: nullIfNaN(op.selfP95.value),
+        shapeSamples: op.shapeSamples,
+        shapes: [...op.shapes].map(([k, d]) => [k, d.toJSON()]),
+        callers: [...op.callers],
+      })),
+      edges: [...this.edges.values()].map((e) => ({
+        caller: e.caller,
+        callee: e.calleeService,
+        virtual: e.virtual,
+        calls: e.calls,
+        errors: e.errorsTotal,
+        timeout: e.timeout.toJSON(),
+      })),
+      peers: [...this.peers].map(([peer, p]) => ({ peer, service: p.service, calls: [...p.calls] })),
+      versions: this.changes.toJSON(),
+      incidents: this.manager.toJSON(),
+      counters: { ingested: this.ingested, accepted: this.accepted, tracesProcessed: this.tracesProcessed, drops: { ...this.drops } },
+    };
+  }
+
+  restore(s: AnalyzerSnapshot): void {
+    if (s === null || typeof s !== 'object' || s.format !== SNAPSHOT_FORMAT) {
+      throw new TypeError('rootspan: not a rootspan analyzer snapshot');
+    }
+    if (s.version !== SNAPSHOT_VERSION) {
+      throw new TypeError(`rootspan: snapshot version ${s.version} is not supported (expected ${SNAPSHOT_VERSION})`);
+    }
+    this.ops.clear();
+    this.edges.clear();
+    this.liveOps.clear();
+    this.liveEdges.clear();
+    this.episodes.clear();
+    this.peers.clear();
+    this.clock = s.clock;
+    this.closed = s.closed === null ? -Infinity : s.closed;
+    this.nextAnomaly = s.nextAnomaly;
+    this.anomaliesTotal = s.anomaliesTotal;
+    for (const o of s.operations) {
+      const op = new OpState(opKey(o.service, o.operation), o.service, o.operation, o.nodeType, this.options);
+      op.latency.restore(o.latency);
+      op.self.restore(o.self);
+      op.errors.restore(o.errors);
+      op.slowShare.restore(o.slowShare);
+      if (o.traffic && op.traffic) op.traffic.restore(o.traffic);
+      if (o.latencyP95 !== null) op.latencyP95.value = o.latencyP95;
+      if (o.selfP95 !== null) op.selfP95.value = o.selfP95;
+      op.shapeSamples = o.shapeSamples;
+      for (const [k, d] of o.shapes) op.shape(k).restore(d);
+      for (const c of o.callers) op.callers.add(c);
+      this.ops.set(op.key, op);
+    }
+    for (const e of s.edges) {
+      const edge = new EdgeState(`${e.caller}\u0002${e.callee}`, e.caller, e.callee, e.virtual, this.options);
+      edge.calls = e.calls;
+      edge.errorsTotal = e.errors;
+      edge.timeout.restore(e.timeout);
+      this.edges.set(edge.key, edge);
+    }
+    for (const p of s.peers) this.peers.set(p.peer, { service: p.service, calls: new Map(p.calls) });
+    this.changes.restore(s.versions);
+    this.manager.restore(s.incidents);
+    this.ingested = s.counters.ingested;
+    this.accepted = s.counters.accepted;
+    this.tracesProcessed = s.counters.tracesProcessed;
+    Object.assign(this.drops, s.counters.drops);
+  }
+}
+
+/** Orders moments of an episode by how bad they were: severity first, then the size of the deviation. */
+function worstness(severity: Anomaly['severity'], observed: number, expected: number): number {
+  const effect = Math.abs(Math.log((observed + 1e-3) / (expected + 1e-3)));
+  return SEVERITY_RANK[severity] * 1000 + Math.min(effect, 999);
+}
+
+function round(x: number): number {
+  return Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x;
+}
+
+function nullIfNaN(x: number): number | null {
+  return Number.isNaN(x) ? null : x;
+}

@@ -1,0 +1,70 @@
+import type {
+  Anomaly,
+  AnalyzerStats,
+  Incident,
+  IncidentEvent,
+  IncidentStatus,
+  IngestResult,
+  OperationBaseline,
+  OperationMetrics,
+  ServiceGraph,
+  Severity,
+  Span,
+} from './types.js';
+import type { AnalyzerOptions, ResolvedOptions } from './options.js';
+import type { AnalyzerSnapshot } from './snapshot.js';
+
+/** Filter for {@link Analyzer.incidents}. */
+export interface IncidentFilter {
+  status?: IncidentStatus | IncidentStatus[];
+  /** Minimum severity. */
+  severity?: Severity;
+  /** Incidents whose root cause or affected operations involve this service. */
+  service?: string;
+  /** Incidents whose root cause or affected operations involve this operation (`METHOD /route`). */
+  operation?: string;
+}
+
+/**
+ * The streaming analyzer: spans in; baselines, anomalies, root causes and incidents out.
+ *
+ * Time is event time: it advances with the span end times seen (or {@link AnalyzerOptions.clock}, or
+ * {@link Analyzer.advanceTo}); nothing happens on a timer. None of the methods throws on bad input.
+ */
+export interface Analyzer {
+  /** Feeds finished spans (any order, any batching). Bad spans are counted in {@link stats} and skipped. */
+  ingest(spans: readonly Span[] | Span): IngestResult;
+  /** Moves event time forward (never backward) to `t` ms, closing windows and resolving quiet incidents. */
+  advanceTo(t: number): void;
+  /**
+   * End of input (a file replay ends, a process shuts down): processes buffered traces and closes every
+   * open window as if the allowed lateness had passed. Event time does not jump further than that.
+   */
+  flush(): void;
+  /** Subscribes to anomaly episodes as they are detected; returns an unsubscribe function. */
+  onAnomaly(listener: (anomaly: Anomaly) => void): () => void;
+  /** Subscribes to incident lifecycle events; returns an unsubscribe function. */
+  onIncident(listener: (event: IncidentEvent) => void): () => void;
+  /** Incidents, newest first. */
+  incidents(filter?: IncidentFilter): Incident[];
+  incident(id: string): Incident | undefined;
+  /** Currently active anomaly episodes. */
+  anomalies(): Anomaly[];
+  /** RED metrics per operation over the most recent closed window. */
+  metrics(): OperationMetrics[];
+  baselines(): OperationBaseline[];
+  serviceGraph(): ServiceGraph;
+  /** Marks an active incident acknowledged; returns it, or undefined if unknown. */
+  acknowledge(id: string): Incident | undefined;
+  /** Resolves an incident by hand; returns it, or undefined if unknown. */
+  resolve(id: string): Incident | undefined;
+  /** Learned state as plain JSON (baselines, graph, incidents, counters); buffered traces are not included. */
+  snapshot(): AnalyzerSnapshot;
+  /** Replaces learned state with a snapshot's. Throws a clear error for a snapshot of another format version. */
+  restore(snapshot: AnalyzerSnapshot): void;
+  stats(): AnalyzerStats;
+  /** Current event time in ms, or null before any span or advanceTo. */
+  now(): number | null;
+  /** The options in force, with defaults filled in. */
+  readonly options: Readonly<ResolvedOptions>;
+}

@@ -1,0 +1,105 @@
+import type { BaselineOptions, LatencyOptions } from '../options.js';
+import type { Severity } from '../types.js';
+import { LogBaseline, logMs, type LogBaselineJSON } from '../stats/baseline.js';
+import { normalSf } from '../stats/special.js';
+import { quiet, type Verdict } from './verdict.js';
+
+/** A window of latencies summarised in log space: mergeable by adding fields. */
+export interface LogWindow {
+  n: number;
+  sumLog: number;
+  sumLogSq: number;
+}
+
+/** The {@link LogWindow} of some latencies (ms). */
+export function logWindowOf(values: readonly number[]): LogWindow {
+  const w: LogWindow = { n: 0, sumLog: 0, sumLogSq: 0 };
+  for (const v of values) {
+    const l = logMs(v);
+    w.n++;
+    w.sumLog += l;
+    w.sumLogSq += l * l;
+  }
+  return w;
+}
+
+/**
+ * Severity of a latency anomaly: critical above `criticalMs` or at ≥ severityTiers[2]× baseline, high at
+ * ≥ tiers[1]×, medium at ≥ tiers[0]×, low below (including sensitive-rule detections under `ratio`).
+ */
+export function latencySeverity(ratio: number, observedMs: number, opts: LatencyOptions): Severity {
+  const [medium, high, critical] = opts.severityTiers;
+  if (observedMs > opts.criticalMs || ratio >= critical) return 'critical';
+  if (ratio >= high) return 'high';
+  if (ratio >= medium) return 'medium';
+  return 'low';
+}
+
+/**
+ * Latency shifts of one operation against a learned log-normal baseline. A window fires when its
+ * geometric mean (≈ median) is `ratio`× the baseline AND significant (z ≥ zMin); busy windows also fire
+ * on smaller but very significant shifts (`sensitiveRatio`, `sensitiveZ`), and anything slower than
+ * `criticalMs` needs only the smaller ratio. `driftSigma` bounds z on huge windows, where any tiny
+ * shift would otherwise be "significant".
+ */
+export class LatencyDetector {
+  readonly baseline: LogBaseline;
+  /** Event time of the last {@link observe} (ms); NaN before any. */
+  lastT = NaN;
+  /** Reused by {@link observe} so judging a sample allocates no window. */
+  private readonly one: LogWindow = { n: 1, sumLog: 0, sumLogSq: 0 };
+
+  constructor(
+    baseline: BaselineOptions,
+    private readonly opts: LatencyOptions,
+  ) {
+    this.baseline = new LogBaseline(baseline);
+  }
+
+  /** Judges a window against the baseline without learning it. observed/expected are in ms. */
+  judge(w: LogWindow, minWindowSamples = this.opts.minWindowSamples): Verdict {
+    const b = this.baseline;
+    const o = this.opts;
+    const expected = b.typical;
+    const m = w.sumLog / w.n;
+    const observed = Math.exp(m);
+    if (!b.ready || !(w.n > 0)) return quiet(observed, expected, b.ready);
+    const ratio = observed / expected;
+    const z = (m - b.mean) / Math.sqrt(b.variance / w.n + o.driftSigma * o.driftSigma);
+    const score = Math.max(z, 0);
+    const pValue = normalSf(z);
+    const anomalous =
+      w.n >= minWindowSamples &&
+      ((ratio >= o.ratio && z >= o.zMin) ||
+        (w.n >= o.sensitiveMinSamples && ratio >= o.sensitiveRatio && z >= o.sensitiveZ) ||
+        (observed >= o.criticalMs && ratio >= o.sensitiveRatio && z >= o.zMin));
+    if (!anomalous) return quiet(observed, expected, true, score, pValue);
+    return { anomalous, score, pValue, observed, expected, severity: latencySeverity(ratio, observed, o), ready: true };
+  }
+
+  /** Learns a window (the analyzer passes only non-anomalous windows, without outliers). */
+  learn(w: LogWindow): void {
+    this.baseline.learn(w.n, w.sumLog, w.sumLogSq);
+  }
+
+  /** Judges one latency x (ms) as a window of one, then learns it unless anomalous or an outlier. */
+  observe(t: number, x: number): Verdict {
+    this.lastT = t;
+    const l = logMs(x);
+    const w = this.one;
+    w.sumLog = l;
+    w.sumLogSq = l * l;
+    const v = this.judge(w, 1);
+    if (!v.anomalous && !this.baseline.isOutlier(x)) this.learn(w);
+    return v;
+  }
+
+  toJSON(): LogBaselineJSON {
+    return this.baseline.toJSON();
+  }
+
+  /** Restores the baseline from {@link toJSON} output (throws a TypeError on anything else). */
+  restore(json: unknown): void {
+    this.baseline.restore(json);
+  }
+}

@@ -1,0 +1,79 @@
+import type { BaselineOptions, ShapeOptions } from '../options.js';
+import { ShareBaseline, type ShareBaselineJSON } from '../stats/baseline.js';
+import { binomialCdf, binomialSf, pToScore } from '../stats/special.js';
+import { quiet, type Verdict } from './verdict.js';
+
+/** A call-shape verdict: whether a usual call went missing or a new one appeared. */
+export interface ShapeVerdict extends Verdict {
+  change: 'missing' | 'new' | null;
+}
+
+/** Below this learned share a call counts as "not made before". */
+const NEW_SHARE_MAX = 0.01;
+/** A missing call is tested against 90% of its usual share: tolerant of a slow drift in the mix. */
+const MISSING_TEST_FACTOR = 0.9;
+
+/**
+ * Trace-shape changes for one (parent operation, child call) pair: a call most requests usually make
+ * (share ≥ usualShare) that at most half as many now make, with a binomial p-value below pMax; or a call
+ * almost never made (share < 1%) that now appears in ≥ newShare of the window's requests, ≥ minCalls
+ * times. Judged only after minSamples parent requests were learned. Anomalies are medium severity.
+ */
+export class CallShapeDetector {
+  readonly baseline: ShareBaseline;
+  /** Event time of the last {@link observe} (ms); NaN before any. */
+  lastT = NaN;
+
+  constructor(
+    baseline: BaselineOptions,
+    private readonly opts: ShapeOptions,
+  ) {
+    this.baseline = new ShareBaseline(baseline.alpha);
+  }
+
+  /** Judges a window without learning it; observed/expected are shares of parent requests (0..1). */
+  judge(parentRequests: number, calls: number): ShapeVerdict {
+    const b = this.baseline;
+    const o = this.opts;
+    const share = b.share;
+    const ready = b.samples >= o.minSamples;
+    const observed = parentRequests > 0 ? calls / parentRequests : 0;
+    if (!ready || !(parentRequests > 0)) return { ...quiet(observed, share, ready), change: null };
+    let change: ShapeVerdict['change'] = null;
+    let pValue: number;
+    if (observed < share) {
+      pValue = binomialCdf(calls, parentRequests, share * MISSING_TEST_FACTOR);
+      if (share >= o.usualShare && observed <= share / 2 && pValue < o.pMax) change = 'missing';
+    } else {
+      // A share learned as 0 would make any call infinitely unlikely; one call in all requests seen is
+      // the most the baseline can rule out.
+      pValue = binomialSf(calls, parentRequests, Math.max(share, 1 / b.samples));
+      if (share < NEW_SHARE_MAX && calls >= o.minCalls && observed >= o.newShare) change = 'new';
+    }
+    const score = pToScore(pValue);
+    if (change === null) return { ...quiet(observed, share, true, score, pValue), change };
+    return { anomalous: true, score, pValue, observed, expected: share, severity: 'medium', ready: true, change };
+  }
+
+  /** Learns a window (the analyzer passes only non-anomalous ones). */
+  learn(parentRequests: number, calls: number): void {
+    this.baseline.learn(parentRequests, calls);
+  }
+
+  /** Judges a window, then learns it unless anomalous. */
+  observe(t: number, parentRequests: number, calls: number): ShapeVerdict {
+    this.lastT = t;
+    const v = this.judge(parentRequests, calls);
+    if (!v.anomalous) this.learn(parentRequests, calls);
+    return v;
+  }
+
+  toJSON(): ShareBaselineJSON {
+    return this.baseline.toJSON();
+  }
+
+  /** Restores the baseline from {@link toJSON} output (throws a TypeError on anything else). */
+  restore(json: unknown): void {
+    this.baseline.restore(json);
+  }
+}

@@ -1,0 +1,80 @@
+import type { BaselineOptions, TimeoutOptions } from '../options.js';
+import type { Severity } from '../types.js';
+import { ProportionBaseline, type ProportionBaselineJSON } from '../stats/baseline.js';
+import { binomialSf, pToScore } from '../stats/special.js';
+import { quiet, type Verdict } from './verdict.js';
+
+/** Memory of the give-up rate, per attempt (~500 attempts). */
+const DECAY_PER_ATTEMPT = 0.002;
+
+/**
+ * Severity of a timeout anomaly: critical when every one of ≥ 10 attempts was given up on, else by the
+ * give-up rate: ≥ 0.9 high, ≥ 0.5 medium, below low.
+ */
+export function timeoutSeverity(attempts: number, gaveUp: number): Severity {
+  if (gaveUp === attempts && attempts >= 10) return 'critical';
+  const rate = gaveUp / attempts;
+  if (rate >= 0.9) return 'high';
+  if (rate >= 0.5) return 'medium';
+  return 'low';
+}
+
+/**
+ * Callers giving up on a callee over one caller→callee edge: attempts with no successful answer (the
+ * client gave up, no server span answered, or an error came back without an answer).
+ *
+ * Fires when a window has ≥ minAttempts attempts, a give-up share ≥ `rate`, and a binomial p-value
+ * against the learned give-up rate below `pMax`. This test runs even before the baseline is ready: the
+ * rate's conservative 2% prior keeps it from firing on a lone failure, and a brand-new edge that never
+ * answers is exactly what it should catch. As in the prototype, a window where *every* one of
+ * ≥ minAttempts attempts was given up on also fires once the baseline is ready, whatever the p-value
+ * (an edge that usually loses some calls still counts when it loses all).
+ */
+export class TimeoutDetector {
+  readonly baseline: ProportionBaseline;
+  /** Event time of the last {@link observe} (ms); NaN before any. */
+  lastT = NaN;
+
+  constructor(
+    baseline: BaselineOptions,
+    private readonly opts: TimeoutOptions,
+  ) {
+    this.baseline = new ProportionBaseline(DECAY_PER_ATTEMPT, baseline.minSamples);
+  }
+
+  /** Judges a window without learning it; observed/expected are give-up rates (0..1). */
+  judge(attempts: number, gaveUp: number): Verdict {
+    const b = this.baseline;
+    const o = this.opts;
+    const p0 = b.rate;
+    const observed = attempts > 0 ? gaveUp / attempts : 0;
+    if (!(attempts >= o.minAttempts)) return quiet(observed, p0, b.ready);
+    const pValue = binomialSf(gaveUp, attempts, p0);
+    const score = pToScore(pValue);
+    const anomalous = (observed >= o.rate && pValue < o.pMax) || (b.ready && gaveUp === attempts);
+    if (!anomalous) return quiet(observed, p0, b.ready, score, pValue);
+    return { anomalous, score, pValue, observed, expected: p0, severity: timeoutSeverity(attempts, gaveUp), ready: b.ready };
+  }
+
+  /** Learns a window (the analyzer passes only non-anomalous ones). */
+  learn(attempts: number, gaveUp: number): void {
+    this.baseline.learn(attempts, gaveUp);
+  }
+
+  /** Judges a window, then learns it unless anomalous. */
+  observe(t: number, attempts: number, gaveUp: number): Verdict {
+    this.lastT = t;
+    const v = this.judge(attempts, gaveUp);
+    if (!v.anomalous) this.learn(attempts, gaveUp);
+    return v;
+  }
+
+  toJSON(): ProportionBaselineJSON {
+    return this.baseline.toJSON();
+  }
+
+  /** Restores the baseline from {@link toJSON} output (throws a TypeError on anything else). */
+  restore(json: unknown): void {
+    this.baseline.restore(json);
+  }
+}

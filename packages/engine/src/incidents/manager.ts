@@ -1,0 +1,301 @@
+import type {
+  Anomaly,
+  AnomalyKind,
+  Candidate,
+  Incident,
+  IncidentEvent,
+  OperationRef,
+  RootCause,
+  Severity,
+} from '../types.js';
+import type { IncidentFilter } from '../api.js';
+import { label } from '../rca/format.js';
+
+/** One ranked origin an anomaly was traced back to. */
+export interface RankedOrigin extends OperationRef {
+  key: string;
+  kind: AnomalyKind;
+  /** Share of the anomaly's evidence (failing or slow requests) pointing here, 0..1. */
+  share: number;
+  /** Requests (or detections) behind the share. */
+  count: number;
+}
+
+export const SEVERITY_RANK: Record<Severity, number> = { low: 1, medium: 2, high: 3, critical: 4 };
+
+/** Builds the root-cause sentence (and deploy correlation) for the chosen candidate. */
+export type ExplainRoot = (
+  top: RankedOrigin,
+  anomalies: readonly Anomaly[],
+) => Pick<RootCause, 'explanation' | 'change'>;
+
+interface Record_ {
+  incident: Incident;
+  anomalies: Map<string, Anomaly>;
+  origins: Map<string, RankedOrigin[]>;
+  active: Set<string>;
+  /** Event time an anomaly last fired. */
+  lastFiredAt: number;
+}
+
+export interface IncidentManagerOptions {
+  resolveAfterMs: number;
+  maxExemplars: number;
+}
+
+/**
+ * Groups anomaly episodes that share a root-cause service into incidents, deduplicated, with severity =
+ * worst, and the lifecycle active → acknowledged → resolved (by hand, or by itself after a quiet period).
+ * Two faults with different origins are two incidents even when their symptoms meet in the same callers.
+ */
+export class IncidentManager {
+  private readonly records = new Map<string, Record_>();
+  private nextId = 1;
+
+  constructor(
+    private readonly opts: IncidentManagerOptions,
+    private readonly emit: (event: IncidentEvent) => void,
+    private readonly explain: ExplainRoot,
+  ) {}
+
+  /**
+   * Attaches a firing anomaly episode. `incidentId` is where the episode already belongs (if anywhere);
+   * returns the incident id it belongs to now.
+   */
+  route(anomaly: Anomaly, origins: RankedOrigin[], incidentId: string | undefined, now: number): string {
+    let rec = incidentId !== undefined ? this.records.get(incidentId) : undefined;
+    if (rec !== undefined && rec.incident.status === 'resolved') rec = undefined;
+    const isNewMember = rec === undefined || !rec.anomalies.has(anomaly.id);
+    if (rec === undefined) rec = this.findOpen(anomaly.cause.service);
+    let opened = false;
+    if (rec === undefined) {
+      rec = this.open(anomaly, now);
+      opened = true;
+    }
+    const before = rec.incident;
+    const beforeKey = `${before.severity}|${before.rootCause.service}|${before.rootCause.operation}|${before.rootCause.kind}`;
+    rec.anomalies.set(anomaly.id, anomaly);
+    rec.origins.set(anomaly.id, origins);
+    rec.active.add(anomaly.id);
+    rec.lastFiredAt = now;
+    this.recompute(rec, now);
+    const after = rec.incident;
+    const afterKey = `${after.severity}|${after.rootCause.service}|${after.rootCause.operation}|${after.rootCause.kind}`;
+    if (opened) this.emit({ type: 'opened', incident: copy(after) });
+    else if (isNewMember || beforeKey !== afterKey) this.emit({ type: 'updated', incident: copy(after) });
+    return after.id;
+  }
+
+  /** An episode stopped firing. */
+  episodeEnded(incidentId: string | undefined, anomalyId: string): void {
+    if (incidentId === undefined) return;
+    this.records.get(incidentId)?.active.delete(anomalyId);
+  }
+
+  /** Resolves incidents quiet for the configured period. */
+  tick(now: number): void {
+    for (const rec of this.records.values()) {
+      const inc = rec.incident;
+      if (inc.status === 'resolved' || rec.active.size > 0) continue;
+      if (now - rec.lastFiredAt >= this.opts.resolveAfterMs) {
+        inc.status = 'resolved';
+        inc.resolvedAt = now;
+        inc.resolvedBy = 'auto';
+        this.emit({ type: 'resolved', incident: copy(inc) });
+      }
+    }
+  }
+
+  acknowledge(id: string, now: number): Incident | undefined {
+    const rec = this.records.get(id);
+    if (rec === undefined) return undefined;
+    if (rec.incident.status === 'active') {
+      rec.incident.status = 'acknowledged';
+      rec.incident.acknowledgedAt = now;
+      this.emit({ type: 'acknowledged', incident: copy(rec.incident) });
+    }
+    return copy(rec.incident);
+  }
+
+  resolve(id: string, now: number): Incident | undefined {
+    const rec = this.records.get(id);
+    if (rec === undefined) return undefined;
+    if (rec.incident.status !== 'resolved') {
+      rec.incident.status = 'resolved';
+      rec.incident.resolvedAt = now;
+      rec.incident.resolvedBy = 'user';
+      rec.active.clear();
+      this.emit({ type: 'resolved', incident: copy(rec.incident) });
+    }
+    return copy(rec.incident);
+  }
+
+  get(id: string): Incident | undefined {
+    const rec = this.records.get(id);
+    return rec ? copy(rec.incident) : undefined;
+  }
+
+  list(filter: IncidentFilter = {}): Incident[] {
+    const statuses = filter.status === undefined ? undefined : new Set([filter.status].flat());
+    const minRank = filter.severity ? SEVERITY_RANK[filter.severity] : 0;
+    const out: Incident[] = [];
+    for (const rec of this.records.values()) {
+      const inc = rec.incident;
+      if (statuses && !statuses.has(inc.status)) continue;
+      if (SEVERITY_RANK[inc.severity] < minRank) continue;
+      if (filter.service !== undefined && !involves(inc, (r) => r.service === filter.service)) continue;
+      if (filter.operation !== undefined && !involves(inc, (r) => r.operation === filter.operation)) continue;
+      out.push(copy(inc));
+    }
+    return out.sort((a, b) => b.openedAt - a.openedAt || b.id.localeCompare(a.id));
+  }
+
+  counts(): { active: number; total: number } {
+    let active = 0;
+    for (const rec of this.records.values()) if (rec.incident.status !== 'resolved') active++;
+    return { active, total: this.records.size };
+  }
+
+  toJSON(): { nextId: number; records: Array<{ incident: Incident; origins: Array<[string, RankedOrigin[]]>; lastFiredAt: number }> } {
+    return {
+      nextId: this.nextId,
+      records: [...this.records.values()].map((r) => ({
+        incident: copy(r.incident),
+        origins: [...r.origins],
+        lastFiredAt: r.lastFiredAt,
+      })),
+    };
+  }
+
+  restore(json: ReturnType<IncidentManager['toJSON']>): void {
+    this.records.clear();
+    this.nextId = json.nextId;
+    for (const r of json.records) {
+      const incident = copy(r.incident);
+      this.records.set(incident.id, {
+        incident,
+        anomalies: new Map(incident.anomalies.map((a) => [a.id, a])),
+        origins: new Map(r.origins),
+        // Episodes do not survive a restart: an incident restored active resolves after its quiet period.
+        active: new Set(),
+        lastFiredAt: r.lastFiredAt,
+      });
+    }
+  }
+
+  private findOpen(service: string): Record_ | undefined {
+    let best: Record_ | undefined;
+    for (const rec of this.records.values()) {
+      if (rec.incident.status === 'resolved') continue;
+      if (rec.incident.rootCause.service === service) return rec;
+      if (best === undefined && [...rec.anomalies.values()].some((a) => a.cause.service === service)) best = rec;
+    }
+    return best;
+  }
+
+  private open(anomaly: Anomaly, now: number): Record_ {
+    const id = `inc-${this.nextId++}`;
+    const incident: Incident = {
+      id,
+      status: 'active',
+      severity: anomaly.severity,
+      title: '',
+      openedAt: now,
+      updatedAt: now,
+      acknowledgedAt: null,
+      resolvedAt: null,
+      resolvedBy: null,
+      rootCause: { service: anomaly.cause.service, operation: anomaly.cause.operation, kind: anomaly.cause.kind, confidence: 0, explanation: '' },
+      candidates: [],
+      affected: [],
+      anomalies: [],
+      traceIds: [],
+    };
+    const rec: Record_ = { incident, anomalies: new Map(), origins: new Map(), active: new Set(), lastFiredAt: now };
+    this.records.set(id, rec);
+    return rec;
+  }
+
+  /** Re-derives severity, candidates, root cause, affected operations and exemplars from the members. */
+  private recompute(rec: Record_, now: number): void {
+    const inc = rec.incident;
+    const anomalies = [...rec.anomalies.values()];
+    // Evidence is summed per operation; the operation's kind is the kind with the most evidence
+    // (a hung callee shows timeouts in its callers and a traffic drop in its own late spans).
+    const scores = new Map<string, RankedOrigin & { score: number; support: number; byKind: Map<AnomalyKind, number> }>();
+    let total = 0;
+    for (const a of anomalies) {
+      const weight = SEVERITY_RANK[a.severity];
+      for (const o of rec.origins.get(a.id) ?? []) {
+        const s = o.share * weight;
+        total += s;
+        let cur = scores.get(o.key);
+        if (cur === undefined) {
+          cur = { ...o, score: 0, support: 0, byKind: new Map() };
+          scores.set(o.key, cur);
+        }
+        cur.score += s;
+        cur.support += o.count;
+        cur.byKind.set(o.kind, (cur.byKind.get(o.kind) ?? 0) + s);
+      }
+    }
+    for (const c of scores.values()) {
+      for (const [kind, s] of c.byKind) if (s > (c.byKind.get(c.kind) ?? 0)) c.kind = kind;
+    }
+    const ranked = [...scores.values()].sort((a, b) => b.score - a.score || a.key.localeCompare(b.key));
+    const top = ranked[0];
+    inc.candidates = ranked.slice(0, 5).map((c): Candidate => ({
+      service: c.service,
+      operation: c.operation,
+      kind: c.kind,
+      score: round3(c.score),
+    }));
+    if (top !== undefined) {
+      // Confidence: how much of the evidence points at the top candidate, discounted when it rests on few requests.
+      const confidence = total > 0 ? (top.score / total) * (top.support / (top.support + 2)) : 0;
+      const { explanation, change } = this.explain(top, anomalies);
+      inc.rootCause = { service: top.service, operation: top.operation, kind: top.kind, confidence: round3(confidence), explanation };
+      if (change) inc.rootCause.change = change;
+    }
+    let severity: Severity = 'low';
+    for (const a of anomalies) if (SEVERITY_RANK[a.severity] > SEVERITY_RANK[severity]) severity = a.severity;
+    inc.severity = severity;
+    inc.updatedAt = now;
+    const affected = new Map<string, OperationRef>();
+    for (const a of anomalies) affected.set(`${a.service}\u0001${a.operation ?? ''}`, { service: a.service, operation: a.operation });
+    inc.affected = [...affected.values()];
+    inc.anomalies = anomalies;
+    const traces: string[] = [];
+    for (let i = anomalies.length - 1; i >= 0; i--) {
+      for (const t of anomalies[i].traceIds) {
+        if (traces.length < this.opts.maxExemplars && !traces.includes(t)) traces.push(t);
+      }
+    }
+    inc.traceIds = traces;
+    const others = [...new Set(inc.affected.map((r) => r.service).filter((s) => s !== inc.rootCause.service))];
+    inc.title =
+      `${KIND_TITLE[inc.rootCause.kind]} in ${label(inc.rootCause.service, inc.rootCause.operation)}` +
+      (others.length > 0 ? `, affecting ${others.slice(0, 3).join(', ')}${others.length > 3 ? ` and ${others.length - 3} more` : ''}` : '');
+  }
+}
+
+const KIND_TITLE: Record<AnomalyKind, string> = {
+  latency: 'Latency',
+  errors: 'Errors',
+  timeout: 'Timeouts',
+  traffic: 'Traffic drop',
+  shape: 'Call pattern change',
+};
+
+function involves(inc: Incident, pred: (r: OperationRef) => boolean): boolean {
+  return pred(inc.rootCause) || inc.affected.some(pred);
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/** Incidents leave the manager as deep copies: callers may keep or mutate them freely. */
+function copy(inc: Incident): Incident {
+  return structuredClone(inc);
+}

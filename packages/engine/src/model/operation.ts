@@ -1,0 +1,128 @@
+import type { Span } from '../types.js';
+
+/**
+ * Operation identity: service + a low-cardinality operation name. Raw URLs never become names: we use
+ * `METHOD route` when the route is known, otherwise the span name with id-like path segments folded to
+ * `:id`, so `GET /users/123` and `GET /users/456` are one operation.
+ */
+
+const ID_SEGMENT = /\/(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,}|[^/?#]*\d[^/?#]*\d[^/?#]*\d[^/?#]*)(?=\/|$|\?)/gi;
+
+/** Folds id-like path segments and drops query strings, so a raw path is safe as an operation name. */
+export function foldPath(name: string): string {
+  const q = name.search(/[?#]/);
+  const base = q >= 0 ? name.slice(0, q) : name;
+  return base.indexOf('/') >= 0 ? base.replace(ID_SEGMENT, '/:id') : base;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+/** HTTP method from stable or legacy semantic conventions. */
+export function httpMethod(span: Span): string | undefined {
+  const a = span.attributes;
+  return a ? str(a['http.request.method']) ?? str(a['http.method']) : undefined;
+}
+
+/** HTTP status code from stable or legacy semantic conventions. */
+export function httpStatus(span: Span): number | undefined {
+  const a = span.attributes;
+  if (!a) return undefined;
+  const v = a['http.response.status_code'] ?? a['http.status_code'];
+  const n = typeof v === 'string' ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+}
+
+/** Operation name of a span handled by its own service (server/consumer/entry spans). */
+export function serverOperation(span: Span): string {
+  const a = span.attributes;
+  const method = httpMethod(span);
+  const route = a ? str(a['http.route']) : undefined;
+  if (method && route) return `${method} ${foldPath(route)}`;
+  const rpcService = a ? str(a['rpc.service']) : undefined;
+  const rpcMethod = a ? str(a['rpc.method']) : undefined;
+  if (rpcService && rpcMethod) return `${rpcService}/${rpcMethod}`;
+  return foldPath(span.name);
+}
+
+/** Operation name of a client span as seen on the peer it calls (used for uninstrumented peers). */
+export function clientOperation(span: Span): string {
+  const a = span.attributes;
+  if (a) {
+    const dbOp = str(a['db.operation.name']) ?? str(a['db.operation']);
+    if (dbOp !== undefined || a['db.system'] !== undefined || a['db.system.name'] !== undefined) {
+      // One node per table and statement kind, as OTel's DB span names are: `SELECT orders`.
+      const table = str(a['db.collection.name']) ?? str(a['db.sql.table']);
+      if (dbOp && table) return `${dbOp.toUpperCase()} ${table}`;
+      // A short span name follows the `{operation} {target}` convention; a long one is raw SQL.
+      if (span.name.length > 0 && span.name.length <= 64 && span.name.trim().split(/\s+/).length <= 3) return foldPath(span.name);
+      if (dbOp) return dbOp.toUpperCase();
+    }
+    const rpcMethod = str(a['rpc.method']);
+    if (rpcMethod) return str(a['rpc.service']) ? `${a['rpc.service']}/${rpcMethod}` : rpcMethod;
+  }
+  const method = httpMethod(span);
+  if (method) return method;
+  return foldPath(span.name);
+}
+
+const LOCAL_OR_IP = /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-f:]+\]?)$/i;
+
+/**
+ * Name of the node a client span calls, as the Collector's service graph names virtual nodes:
+ * `peer.service`, then the database system (`postgresql`), then the server address (with the port
+ * when the address is a bare IP or localhost, where the port is what tells services apart).
+ */
+export function peerName(span: Span): string {
+  const a = span.attributes;
+  if (!a) return 'unknown';
+  const peer = str(a['peer.service']);
+  if (peer) return peer;
+  const db = str(a['db.system.name']) ?? str(a['db.system']);
+  if (db) return db;
+  const messaging = str(a['messaging.system']);
+  if (messaging) return str(a['messaging.destination.name']) ?? messaging;
+  const address = str(a['server.address']) ?? str(a['net.peer.name']);
+  if (address) {
+    const port = a['server.port'] ?? a['net.peer.port'];
+    return port !== undefined && LOCAL_OR_IP.test(address) ? `${address}:${port}` : address;
+  }
+  return str(a['rpc.service']) ?? 'unknown';
+}
+
+/** Whether a span calls something that is not itself instrumented with a server span (a database, cache, queue). */
+export function isDependencyCall(span: Span): boolean {
+  const a = span.attributes;
+  return a !== undefined && (a['db.system'] !== undefined || a['db.system.name'] !== undefined || a['messaging.system'] !== undefined);
+}
+
+/**
+ * Whether a span failed. The status wins when set; with no status (other tracers) a 5xx answer counts,
+ * and on client spans a 4xx too, as OpenTelemetry's HTTP conventions say.
+ */
+export function isErrorSpan(span: Span, asClient: boolean): boolean {
+  if (span.status === 'error') return true;
+  if (span.status === 'ok') return false;
+  const code = httpStatus(span);
+  if (code === undefined) return false;
+  return code >= 500 || (asClient && span.status === undefined && code >= 400);
+}
+
+const TIMEOUT_TEXT = /time ?out|timed out|deadline|ETIMEDOUT|ESOCKETTIMEDOUT|ECONNABORTED/i;
+
+/** Whether a failed client span looks like the caller gave up waiting. */
+export function looksLikeTimeout(span: Span): boolean {
+  const a = span.attributes;
+  const type = a ? a['error.type'] ?? a['exception.type'] : undefined;
+  return (
+    (typeof type === 'string' && TIMEOUT_TEXT.test(type)) ||
+    (span.statusMessage !== undefined && TIMEOUT_TEXT.test(span.statusMessage)) ||
+    (a !== undefined && typeof a['exception.message'] === 'string' && TIMEOUT_TEXT.test(a['exception.message']))
+  );
+}
+
+/** Key of an operation in maps: service and operation joined by a separator that cannot occur in names we build. */
+export function opKey(service: string, operation: string): string {
+  return `${service}\u0001${operation}`;
+}

@@ -1,0 +1,154 @@
+import { LatencySketch } from '../stats/sketch.js';
+import type { Origin } from '../trace/analyze.js';
+
+/** Sum, and sum of squares, of ln(ms): mergeable, and all the latency detector needs. */
+export interface LogMoments {
+  n: number;
+  sumLog: number;
+  sumLogSq: number;
+}
+
+export function emptyMoments(): LogMoments {
+  return { n: 0, sumLog: 0, sumLogSq: 0 };
+}
+
+export function addMoment(m: LogMoments, ms: number): void {
+  const l = Math.log(Math.max(ms, 1e-3));
+  m.n++;
+  m.sumLog += l;
+  m.sumLogSq += l * l;
+}
+
+export function mergeMoments(into: LogMoments, from: LogMoments): void {
+  into.n += from.n;
+  into.sumLog += from.sumLog;
+  into.sumLogSq += from.sumLogSq;
+}
+
+/** Exemplar trace ids kept per bucket and kind. */
+export const BUCKET_EXEMPLARS = 3;
+
+/** Origins counted over failing or slow requests. */
+export type OriginCounts = Map<string, { origin: Origin; count: number }>;
+
+export function countOrigin(counts: OriginCounts, origin: Origin): void {
+  const cur = counts.get(origin.key);
+  if (cur) cur.count++;
+  else counts.set(origin.key, { origin, count: 1 });
+}
+
+export function mergeOrigins(into: OriginCounts, from: OriginCounts): void {
+  for (const [key, v] of from) {
+    const cur = into.get(key);
+    if (cur) cur.count += v.count;
+    else into.set(key, { origin: v.origin, count: v.count });
+  }
+}
+
+/** One operation's statistics for one bucket of event time. Reused (reset) as the ring turns. */
+export class OpBucket {
+  index = -1;
+  requests = 0;
+  errors = 0;
+  /** Successful requests' latency (what the latency detector judges). */
+  readonly ok = emptyMoments();
+  /** Successful requests that were not outliers (what the baseline learns). */
+  readonly learn = emptyMoments();
+  readonly selfLearn = emptyMoments();
+  /** Successful requests individually slower than `latency.ratio`× typical (counted once the baseline is ready). */
+  over = 0;
+  /** Successful requests judged for `over` (the baseline was ready). */
+  judged = 0;
+  readonly latency = new LatencySketch();
+  readonly self = new LatencySketch();
+  failing = 0;
+  readonly errorOrigins: OriginCounts = new Map();
+  slow = 0;
+  readonly slowOrigins: OriginCounts = new Map();
+  /** Successful requests, and how many of them made each call (trace shape). */
+  okRequests = 0;
+  readonly calls = new Map<string, number>();
+  readonly errorTraces: string[] = [];
+  readonly slowTraces: string[] = [];
+
+  reset(index: number): void {
+    this.index = index;
+    this.requests = 0;
+    this.errors = 0;
+    this.over = 0;
+    this.judged = 0;
+    for (const m of [this.ok, this.learn, this.selfLearn]) {
+      m.n = 0;
+      m.sumLog = 0;
+      m.sumLogSq = 0;
+    }
+    this.latency.clear();
+    this.self.clear();
+    this.failing = 0;
+    this.errorOrigins.clear();
+    this.slow = 0;
+    this.slowOrigins.clear();
+    this.okRequests = 0;
+    this.calls.clear();
+    this.errorTraces.length = 0;
+    this.slowTraces.length = 0;
+  }
+}
+
+/** One caller→callee edge's attempts for one bucket. */
+export class EdgeBucket {
+  index = -1;
+  attempts = 0;
+  errors = 0;
+  gaveUp = 0;
+  /** Longest wait before giving up, ms. */
+  maxWait = 0;
+  /** The callee operation of the calls given up on, when known. */
+  calleeOperation: string | null = null;
+  readonly traces: string[] = [];
+
+  reset(index: number): void {
+    this.index = index;
+    this.attempts = 0;
+    this.errors = 0;
+    this.gaveUp = 0;
+    this.maxWait = 0;
+    this.calleeOperation = null;
+    this.traces.length = 0;
+  }
+}
+
+/**
+ * A fixed ring of buckets: `at(i)` gives bucket i, recycling the slot of i - size. Bucket i is only
+ * valid while `slot.index === i`, so stale slots read as empty without being cleared.
+ */
+export class BucketRing<B extends { index: number; reset(index: number): void }> {
+  private readonly slots: Array<B | undefined>;
+
+  constructor(
+    readonly size: number,
+    private readonly make: () => B,
+  ) {
+    this.slots = new Array(size);
+  }
+
+  /** The bucket for index i, created or recycled for writing. */
+  at(i: number): B {
+    const s = i % this.size;
+    let b = this.slots[s];
+    if (b === undefined) {
+      b = this.make();
+      this.slots[s] = b;
+      b.reset(i);
+    } else if (b.index !== i) {
+      b.reset(i);
+    }
+    return b;
+  }
+
+  /** The bucket for index i if it holds data for i, else undefined (read only). */
+  get(i: number): B | undefined {
+    const b = this.slots[i % this.size];
+    return b !== undefined && b.index === i ? b : undefined;
+  }
+}

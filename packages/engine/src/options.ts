@@ -1,0 +1,277 @@
+/**
+ * Analyzer and detector options. Every field has a documented default; {@link resolveOptions} validates
+ * once, up front, and throws a clear error naming the bad field (the only place the engine throws).
+ */
+
+/** Baseline learning (shared by the latency, error and traffic baselines). */
+export interface BaselineOptions {
+  /** EWMA weight of one bucket of successful requests. Default 0.1. */
+  alpha: number;
+  /** Samples learned before an operation is judged. Default 10. */
+  minSamples: number;
+  /** Samples further than this many standard deviations from the baseline are not learned. Default 5. */
+  outlierSigma: number;
+}
+
+/** Latency detector: a ratio to baseline AND a significance test against the learned variance. */
+export interface LatencyOptions {
+  /** Ratio of observed typical latency to baseline that counts as anomalous. Default 3. */
+  ratio: number;
+  /** z-score (vs baseline variance) needed together with `ratio`. Default 3. */
+  zMin: number;
+  /** Smaller shifts still fire on busy operations when this ratio AND `sensitiveZ` are reached. Default 1.5. */
+  sensitiveRatio: number;
+  /** Default 6. */
+  sensitiveZ: number;
+  /** Requests in the window needed for the sensitive rule. Default 20. */
+  sensitiveMinSamples: number;
+  /** Requests a window needs before latency is judged at all (one slow request is not an incident). Default 3. */
+  minWindowSamples: number;
+  /** Normal window-to-window wobble of typical latency, as a log-ratio sd; guards huge windows. Default 0.1. */
+  driftSigma: number;
+  /**
+   * The `ratio` rule also needs this many requests individually slower than `ratio`× typical to be
+   * unlikely (binomial p-value) given how often that happens normally: heavy tails alone do not fire. Default 1e-4.
+   */
+  slowPMax: number;
+  /** Typical latency above this is critical whatever the ratio. Default 10000 ms. */
+  criticalMs: number;
+  /** Ratio tiers: low ≥ ratio, medium ≥ 5, high ≥ 10, critical ≥ 20. */
+  severityTiers: [medium: number, high: number, critical: number];
+}
+
+/** Error-rate detector: the prototype's threshold AND a binomial test against the baseline error rate. */
+export interface ErrorOptions {
+  /** Error rate above which a window is anomalous (with enough requests). Default 0.2. */
+  rate: number;
+  /** Requests needed in the window for the `rate` rule. Default 5. */
+  minRequests: number;
+  /** Binomial p-value the `rate` rule also needs. Default 1e-4. */
+  pMax: number;
+  /** Lower error rates still fire when the p-value is below this (statistically clear shifts). Default 1e-7. */
+  sensitivePMax: number;
+  /** Errors needed in the window for the sensitive rule. Default 4. */
+  sensitiveMinErrors: number;
+  /** Per-request decay of the learned error rate (memory of ~1/x requests). Default 0.002. */
+  decayPerRequest: number;
+}
+
+/** Traffic detector: surge or drop against the learned request rate, with a Poisson test. */
+export interface TrafficOptions {
+  /** Observed/expected rate at or above which a surge is considered. Default 2.5. */
+  surgeRatio: number;
+  /** Observed/expected rate at or below which a drop is considered. Default 0.3. */
+  dropRatio: number;
+  /** Poisson p-value needed. Default 1e-6. */
+  pMax: number;
+  /** Over-dispersion allowance: the expected count is widened by this fraction before testing. Default 0.3. */
+  slack: number;
+  /** Buckets learned before traffic is judged. Default 12. */
+  minBuckets: number;
+}
+
+/** Timeout detector: callers giving up on a callee (or attempts with no successful answer). */
+export interface TimeoutOptions {
+  /** Share of attempts given up on that counts as anomalous. Default 0.2. */
+  rate: number;
+  /** Attempts needed in the window. Default 3. */
+  minAttempts: number;
+  /** Binomial p-value needed. Default 1e-3. */
+  pMax: number;
+}
+
+/** Trace-shape detector: usual child calls that disappear, and new calls that appear. */
+export interface ShapeOptions {
+  /** A call made by at least this share of requests is "usual". Default 0.5. */
+  usualShare: number;
+  /** A new call must appear in at least this share of the window's requests. Default 0.2. */
+  newShare: number;
+  /** ... and in at least this many requests. Default 5. */
+  minCalls: number;
+  /** Parent requests learned before shape is judged. Default 50. */
+  minSamples: number;
+  /** p-value needed for a missing call. Default 1e-6. */
+  pMax: number;
+}
+
+/** Options of {@link createAnalyzer}. All optional; defaults in brackets. */
+export interface AnalyzerOptions {
+  /** Width of a statistics bucket [5000 ms]. Windows of 1, 3 and 12 buckets are judged. */
+  bucketMs?: number;
+  /** How long after a bucket ends its spans may still arrive [2000 ms]. */
+  latenessMs?: number;
+  /** A trace with every parent present is processed after this much event time without new spans [1000 ms]. */
+  traceIdleMs?: number;
+  /** A trace still missing parents is processed anyway after this long [30000 ms]. */
+  maxTraceWaitMs?: number;
+  /** Traces buffered at once; beyond it the least recently updated is processed early [20000]. */
+  maxTraces?: number;
+  /** Spans kept per trace; further spans are dropped and counted [2000]. */
+  maxSpansPerTrace?: number;
+  /** Distinct operations tracked; spans of further ones are dropped and counted [5000]. */
+  maxOperations?: number;
+  /** An incident with no anomaly for this long resolves itself [300000 ms]. */
+  resolveAfterMs?: number;
+  /** An anomaly episode ends after this long without firing [30000 ms]. */
+  anomalyEndMs?: number;
+  /** A version change of the root-cause service this long before an anomaly is named as its trigger [900000 ms]. */
+  changeWindowMs?: number;
+  /** Exemplar trace ids kept per incident [10]. */
+  maxExemplars?: number;
+  /**
+   * Injected clock (ms): when set, event time also advances to `clock()` on every ingest, so silence is
+   * noticed even when no spans arrive. Default: event time comes from span end times only.
+   */
+  clock?: () => number;
+  baseline?: Partial<BaselineOptions>;
+  latency?: Partial<LatencyOptions>;
+  errors?: Partial<ErrorOptions>;
+  traffic?: Partial<TrafficOptions>;
+  timeout?: Partial<TimeoutOptions>;
+  shape?: Partial<ShapeOptions>;
+}
+
+export const DEFAULT_BASELINE: BaselineOptions = { alpha: 0.1, minSamples: 10, outlierSigma: 5 };
+
+export const DEFAULT_LATENCY: LatencyOptions = {
+  ratio: 3,
+  zMin: 3,
+  sensitiveRatio: 1.5,
+  sensitiveZ: 6,
+  sensitiveMinSamples: 20,
+  minWindowSamples: 3,
+  driftSigma: 0.1,
+  slowPMax: 1e-4,
+  criticalMs: 10_000,
+  severityTiers: [5, 10, 20],
+};
+
+export const DEFAULT_ERRORS: ErrorOptions = {
+  rate: 0.2,
+  minRequests: 5,
+  pMax: 1e-4,
+  sensitivePMax: 1e-7,
+  sensitiveMinErrors: 4,
+  decayPerRequest: 0.002,
+};
+
+export const DEFAULT_TRAFFIC: TrafficOptions = {
+  surgeRatio: 2.5,
+  dropRatio: 0.3,
+  pMax: 1e-6,
+  slack: 0.3,
+  minBuckets: 12,
+};
+
+export const DEFAULT_TIMEOUT: TimeoutOptions = { rate: 0.2, minAttempts: 3, pMax: 1e-3 };
+
+export const DEFAULT_SHAPE: ShapeOptions = {
+  usualShare: 0.5,
+  newShare: 0.2,
+  minCalls: 5,
+  minSamples: 50,
+  pMax: 1e-6,
+};
+
+/** Options with every default filled in. */
+export interface ResolvedOptions {
+  bucketMs: number;
+  latenessMs: number;
+  traceIdleMs: number;
+  maxTraceWaitMs: number;
+  maxTraces: number;
+  maxSpansPerTrace: number;
+  maxOperations: number;
+  resolveAfterMs: number;
+  anomalyEndMs: number;
+  changeWindowMs: number;
+  maxExemplars: number;
+  clock: (() => number) | undefined;
+  baseline: BaselineOptions;
+  latency: LatencyOptions;
+  errors: ErrorOptions;
+  traffic: TrafficOptions;
+  timeout: TimeoutOptions;
+  shape: ShapeOptions;
+}
+
+const TOP_DEFAULTS = {
+  bucketMs: 5000,
+  latenessMs: 2000,
+  traceIdleMs: 1000,
+  maxTraceWaitMs: 30_000,
+  maxTraces: 20_000,
+  maxSpansPerTrace: 2000,
+  maxOperations: 5000,
+  resolveAfterMs: 300_000,
+  anomalyEndMs: 30_000,
+  changeWindowMs: 900_000,
+  maxExemplars: 10,
+} as const;
+
+function positive(path: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new TypeError(`rootspan: option ${path} must be a positive finite number, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function merge<T extends object>(path: string, defaults: T, given: Partial<T> | undefined): T {
+  if (given !== undefined && (typeof given !== 'object' || given === null)) {
+    throw new TypeError(`rootspan: option ${path} must be an object`);
+  }
+  const out = { ...defaults };
+  for (const key of Object.keys(given ?? {}) as Array<keyof T>) {
+    if (!(key in defaults)) throw new TypeError(`rootspan: unknown option ${path}.${String(key)}`);
+    const v = (given as T)[key];
+    if (v === undefined) continue;
+    const def = defaults[key];
+    if (Array.isArray(def)) {
+      if (!Array.isArray(v) || v.length !== def.length) {
+        throw new TypeError(`rootspan: option ${path}.${String(key)} must be an array of ${def.length} numbers`);
+      }
+      (v as unknown[]).forEach((x, i) => positive(`${path}.${String(key)}[${i}]`, x));
+    } else {
+      positive(`${path}.${String(key)}`, v);
+    }
+    out[key] = v as T[keyof T];
+  }
+  return out;
+}
+
+/** Fills in defaults and validates; throws a TypeError naming the first bad option. */
+export function resolveOptions(options: AnalyzerOptions = {}): ResolvedOptions {
+  const known = new Set<string>([
+    ...Object.keys(TOP_DEFAULTS),
+    'clock',
+    'baseline',
+    'latency',
+    'errors',
+    'traffic',
+    'timeout',
+    'shape',
+  ]);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new TypeError(`rootspan: unknown option ${key}`);
+  }
+  const top = { ...TOP_DEFAULTS } as Record<keyof typeof TOP_DEFAULTS, number>;
+  for (const key of Object.keys(TOP_DEFAULTS) as Array<keyof typeof TOP_DEFAULTS>) {
+    const v = options[key];
+    if (v !== undefined) top[key] = positive(key, v);
+  }
+  if (options.clock !== undefined && typeof options.clock !== 'function') {
+    throw new TypeError('rootspan: option clock must be a function returning epoch ms');
+  }
+  const baseline = merge('baseline', DEFAULT_BASELINE, options.baseline);
+  if (baseline.alpha > 1) throw new TypeError('rootspan: option baseline.alpha must be in (0, 1]');
+  return {
+    ...top,
+    clock: options.clock,
+    baseline,
+    latency: merge('latency', DEFAULT_LATENCY, options.latency),
+    errors: merge('errors', DEFAULT_ERRORS, options.errors),
+    traffic: merge('traffic', DEFAULT_TRAFFIC, options.traffic),
+    timeout: merge('timeout', DEFAULT_TIMEOUT, options.timeout),
+    shape: merge('shape', DEFAULT_SHAPE, options.shape),
+  };
+}

@@ -1,0 +1,54 @@
+import type { AnomalyKind } from '../types.js';
+import type { RankedOrigin } from '../incidents/manager.js';
+import type { OriginCounts } from '../ops/bucket.js';
+import type { OpState } from '../ops/state.js';
+
+/** Origins shown per anomaly (and fed into incident candidates). */
+const TOP = 3;
+
+/** The operation itself as the only origin. */
+export function selfOrigins(op: OpState, kind: AnomalyKind, count: number): RankedOrigin[] {
+  return [{ service: op.service, operation: op.operation, key: op.key, kind, share: 1, count }];
+}
+
+/**
+ * Ranks where an anomaly's failing (or slow) requests started going wrong, from per-trace origins:
+ * the error origin is the deepest failing span whose children did not fail; the latency origin is the
+ * operation whose own time grew most over its baseline. Callers that only wait are never the origin.
+ */
+export function rankOrigins(counts: OriginCounts, total: number, op: OpState, kind: AnomalyKind, requests: number): RankedOrigin[] {
+  if (op.nodeType === 'peer' || total === 0 || counts.size === 0) return selfOrigins(op, kind, requests);
+  return [...counts.values()]
+    .sort((a, b) => b.count - a.count || a.origin.key.localeCompare(b.origin.key))
+    .slice(0, TOP)
+    .map(({ origin, count }) => ({
+      service: origin.service,
+      operation: origin.operation,
+      key: origin.key,
+      // A failing request whose origin is a callee the caller gave up on is a timeout, whatever the symptom.
+      kind: origin.kind === 'timeout' ? 'timeout' : kind,
+      share: count / total,
+      count,
+    }));
+}
+
+/**
+ * A traffic drop seen on an operation whose caller also dropped is the caller's drop passing through:
+ * follow callers with active drops up to the topmost one.
+ */
+export function dropOrigin(op: OpState, ops: ReadonlyMap<string, OpState>, dropping: ReadonlySet<string>): OpState {
+  let cur = op;
+  const seen = new Set<string>([op.key]);
+  for (;;) {
+    let up: OpState | undefined;
+    for (const key of cur.callers) {
+      if (!seen.has(key) && dropping.has(key)) {
+        up = ops.get(key);
+        if (up) break;
+      }
+    }
+    if (up === undefined) return cur;
+    seen.add(up.key);
+    cur = up;
+  }
+}

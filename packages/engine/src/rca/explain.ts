@@ -1,0 +1,96 @@
+import type { Anomaly, ChangeEvent } from '../types.js';
+import type { RankedOrigin } from '../incidents/manager.js';
+import { label, ms, pct, ratio, rps, seconds } from './format.js';
+
+/** Numbers describing the root-cause operation's own state now, for the root-cause sentence. */
+export interface RootFigures {
+  /** p95 now and baseline p95, of self time for services, of call latency for peers (ms). */
+  p95?: { now: number; baseline: number; what: 'self-time' | 'latency' };
+  /** Error rate now and baseline, with counts. */
+  errors?: { rate: number; baseline: number; errors: number; requests: number };
+}
+
+/** One sentence for an anomaly episode, with the numbers that fired it. */
+export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>, extra: { errors?: number; window: number }): string {
+  const who = label(a.service, a.operation);
+  let s: string;
+  switch (a.kind) {
+    case 'latency':
+      s = `${who} typical latency ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} requests`;
+      break;
+    case 'errors':
+      s = `${who} error rate ${pct(a.observed)} (${extra.errors ?? 0}/${a.samples}) vs baseline ${pct(a.expected)}`;
+      break;
+    case 'timeout':
+      s = `${a.caller ? a.caller.service : 'callers'} got no answer from ${who} in ${extra.errors ?? 0} of ${a.samples} calls (${pct(a.observed)}, baseline ${pct(a.expected)})`;
+      break;
+    case 'traffic': {
+      const change = a.expected > 0 ? a.observed / a.expected - 1 : 0;
+      s = `${who} traffic ${rps(a.observed)} vs ${rps(a.expected)} expected (${change >= 0 ? '+' : '−'}${pct(Math.abs(change))})`;
+      break;
+    }
+    case 'shape':
+      s = `${who} ${a.signal === 'shape.missing-call' ? 'stopped calling' : 'started calling'} ${a.caller ? label(a.caller.service, a.caller.operation) : 'a dependency'}: ${pct(a.observed)} of requests vs usually ${pct(a.expected)}`;
+      break;
+  }
+  s += ` in the last ${seconds(extra.window)}`;
+  const c = a.cause;
+  if (c.service !== a.service || c.operation !== a.operation) {
+    const what = a.kind === 'errors' ? 'failing requests fail first in' : a.kind === 'latency' ? 'slow requests spend the extra time in' : 'the change traces back to';
+    s += `; ${pct(c.share)} of ${what} ${label(c.service, c.operation)}`;
+  }
+  return s;
+}
+
+/**
+ * The incident's root-cause sentence: the root cause's own numbers, how much of its callers' trouble
+ * traces back to it, and a deploy seen shortly before.
+ */
+export function explainRoot(
+  top: RankedOrigin,
+  anomalies: readonly Anomaly[],
+  figures: RootFigures,
+  change: ChangeEvent | undefined,
+  firstAt: number,
+): string {
+  const who = label(top.service, top.operation);
+  const parts: string[] = [];
+  const own = anomalies.find((a) => a.service === top.service && a.operation === top.operation && a.kind === top.kind);
+  if (top.kind === 'latency' && figures.p95 && figures.p95.baseline > 0) {
+    const f = figures.p95;
+    parts.push(`${who} ${f.what} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)})`);
+  } else if (top.kind === 'errors' && figures.errors && figures.errors.requests > 0) {
+    const f = figures.errors;
+    parts.push(`${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) vs baseline ${pct(f.baseline)}`);
+  } else if (own) {
+    parts.push(ownWords(own));
+  } else if (top.kind === 'timeout') {
+    const t = anomalies.find((a) => a.kind === 'timeout' && a.service === top.service);
+    parts.push(t ? ownWords(t) : `callers gave up waiting on ${who}`);
+  } else {
+    parts.push(`${who} is where the ${top.kind === 'latency' ? 'extra time is spent' : 'trouble starts'}`);
+  }
+  // The strongest evidence from another service that its trouble starts here.
+  let best: { a: Anomaly; share: number } | undefined;
+  for (const a of anomalies) {
+    if (a.service === top.service) continue;
+    if (a.cause.service === top.service && (best === undefined || a.cause.share > best.share)) best = { a, share: a.cause.share };
+  }
+  if (best !== undefined) {
+    const a = best.a;
+    const what =
+      a.kind === 'errors' ? `failing ${label(a.service, a.operation)} requests fail first in ${top.service}` :
+      a.kind === 'latency' ? `slow ${label(a.service, a.operation)} requests spend the extra time in ${top.service}` :
+      `${label(a.service, a.operation)}'s ${a.kind} anomaly traces back to ${top.service}`;
+    parts.push(`${pct(best.share)} of ${what}`);
+  }
+  if (change) {
+    parts.push(`${change.service} ${change.from ?? '?'} → ${change.to} seen ${seconds(firstAt - change.at)} before`);
+  }
+  return parts.join('; ');
+}
+
+/** An anomaly's own numbers at its worst, without the window and attribution clauses. */
+function ownWords(a: Anomaly): string {
+  return a.peak.explanation.replace(/ in the last [^;]*/, '').replace(/;.*$/, '');
+}

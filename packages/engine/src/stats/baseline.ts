@@ -1,0 +1,280 @@
+/**
+ * Learned baselines: small state machines that fold in windows the analyzer judged normal. Each starts as
+ * a plain cumulative average (so the first window does not dominate) and turns into an EWMA once it has
+ * seen enough. State is plain JSON through `toJSON()` / `restore(json)`.
+ */
+import type { BaselineOptions } from '../options.js';
+import { readState } from './json.js';
+
+/** Latencies below this (ms) are taken as this before the log: keeps ln finite for 0 ms spans. */
+const MIN_LOG_MS = 1e-3;
+/** Variance floor in log space: a perfectly constant latency still has some tolerance. */
+const MIN_LOG_VARIANCE = 1e-6;
+
+/** ln of a latency in ms, as every log-space baseline and window uses it. */
+export function logMs(ms: number): number {
+  return Math.log(Math.max(ms, MIN_LOG_MS));
+}
+
+/** EWMA weight of a window of n samples when `seen` were learned before; see {@link LogBaseline.learn}. */
+function weight(alpha: number, n: number, seen: number): number {
+  return Math.max(alpha * Math.min(1, n / 10), n / (seen + n));
+}
+
+/** JSON state of a {@link LogBaseline}. */
+export interface LogBaselineJSON {
+  mean: number;
+  m2: number;
+  samples: number;
+}
+
+/**
+ * Typical latency, learned in log space (latencies are roughly log-normal): EWMAs of the mean and of the
+ * second moment of ln(ms).
+ */
+export class LogBaseline {
+  private mu = 0;
+  private m2 = 0;
+  private n = 0;
+
+  constructor(private readonly opts: BaselineOptions) {}
+
+  /**
+   * Folds in a window of n samples given Σ ln x and Σ (ln x)². Weight
+   * `max(alpha·min(1, n/10), n/(samples + n))`: a cumulative mean at first, then an EWMA in which small
+   * windows count less. n ≤ 0 is a no-op.
+   */
+  learn(n: number, sumLog: number, sumLogSq: number): void {
+    if (!(n > 0)) return;
+    const w = weight(this.opts.alpha, n, this.n);
+    this.mu = (1 - w) * this.mu + (w * sumLog) / n;
+    this.m2 = (1 - w) * this.m2 + (w * sumLogSq) / n;
+    this.n += n;
+  }
+
+  /** Mean of ln(ms). */
+  get mean(): number {
+    return this.mu;
+  }
+
+  /** Variance of ln(ms), floored at 1e-6. */
+  get variance(): number {
+    return Math.max(this.m2 - this.mu * this.mu, MIN_LOG_VARIANCE);
+  }
+
+  /** Standard deviation of ln(ms). */
+  get sd(): number {
+    return Math.sqrt(this.variance);
+  }
+
+  /** Samples learned. */
+  get samples(): number {
+    return this.n;
+  }
+
+  /** Whether enough samples were learned to judge (≥ minSamples). */
+  get ready(): boolean {
+    return this.n >= this.opts.minSamples;
+  }
+
+  /** Typical latency in ms: exp(mean), the median of a log-normal; NaN before any sample. */
+  get typical(): number {
+    return this.n > 0 ? Math.exp(this.mu) : NaN;
+  }
+
+  /** Whether x (ms) is further than outlierSigma sd from the mean in log space (never before ready). */
+  isOutlier(x: number): boolean {
+    return this.ready && Math.abs(logMs(x) - this.mu) > this.opts.outlierSigma * this.sd;
+  }
+
+  toJSON(): LogBaselineJSON {
+    return { mean: this.mu, m2: this.m2, samples: this.n };
+  }
+
+  /** Replaces the state with {@link toJSON} output; throws a TypeError on anything else. */
+  restore(json: unknown): void {
+    const s = readState(json, ['mean', 'm2', 'samples'], 'LogBaseline');
+    this.mu = s.mean;
+    this.m2 = s.m2;
+    this.n = s.samples;
+  }
+}
+
+/** JSON state of a {@link ProportionBaseline}. */
+export interface ProportionBaselineJSON {
+  events: number;
+  trials: number;
+  samples: number;
+}
+
+/**
+ * The usual share of requests that fail (or are given up on), with a memory counted in requests rather
+ * than time, so quiet and busy operations forget at the same pace per request.
+ */
+export class ProportionBaseline {
+  private e = 0;
+  private c = 0;
+  private n = 0;
+
+  /**
+   * @param decayPerRequest each learned request decays the history by this fraction (memory ~1/x requests).
+   * @param minSamples requests learned before {@link ready}.
+   */
+  constructor(
+    private readonly decayPerRequest: number,
+    private readonly minSamples: number,
+  ) {}
+
+  /** Folds in a window of n requests of which k were events (errors). n ≤ 0 is a no-op. */
+  learn(n: number, k: number): void {
+    if (!(n > 0)) return;
+    const f = Math.pow(1 - this.decayPerRequest, n);
+    this.e = this.e * f + k;
+    this.c = this.c * f + n;
+    this.n += n;
+  }
+
+  /**
+   * The learned rate, (E + 0.5) / (C + 25): a weak prior of 2% with no data that fades as requests are
+   * learned. A conservative (non-zero) prior keeps exact tests on few samples from firing on one error
+   * just because no error was seen yet.
+   */
+  get rate(): number {
+    return (this.e + 0.5) / (this.c + 25);
+  }
+
+  /** Requests learned (undecayed). */
+  get samples(): number {
+    return this.n;
+  }
+
+  /** Whether enough requests were learned to judge (≥ minSamples). */
+  get ready(): boolean {
+    return this.n >= this.minSamples;
+  }
+
+  toJSON(): ProportionBaselineJSON {
+    return { events: this.e, trials: this.c, samples: this.n };
+  }
+
+  /** Replaces the state with {@link toJSON} output; throws a TypeError on anything else. */
+  restore(json: unknown): void {
+    const s = readState(json, ['events', 'trials', 'samples'], 'ProportionBaseline');
+    this.e = s.events;
+    this.c = s.trials;
+    this.n = s.samples;
+  }
+}
+
+/** JSON state of a {@link RateBaseline}. */
+export interface RateBaselineJSON {
+  rate: number;
+  buckets: number;
+  bucketMs: number;
+}
+
+/** The usual request rate (per second): an EWMA over buckets, a cumulative mean for the first ones. */
+export class RateBaseline {
+  private r = 0;
+  private b = 0;
+  /** Duration of the last bucket learned (0 before any). */
+  private ms = 0;
+
+  /**
+   * @param alpha EWMA weight of one bucket.
+   * @param minBuckets buckets learned before {@link ready}.
+   */
+  constructor(
+    private readonly alpha: number,
+    private readonly minBuckets: number,
+  ) {}
+
+  /** Folds in a bucket of `count` requests over `durationMs`. durationMs ≤ 0 is a no-op. */
+  learn(count: number, durationMs: number): void {
+    if (!(durationMs > 0)) return;
+    const w = Math.max(this.alpha, 1 / (this.b + 1));
+    this.r = (1 - w) * this.r + (w * count * 1000) / durationMs;
+    this.b++;
+    this.ms = durationMs;
+  }
+
+  /** Requests per second. */
+  get rate(): number {
+    return this.r;
+  }
+
+  /**
+   * The smallest rate (per second) the EWMA can tell apart from silence: one request over its memory of
+   * ~1/alpha buckets. Between a sparse operation's requests the EWMA decays towards 0, where any single
+   * request would look infinitely unlikely. 0 before any bucket.
+   */
+  get resolution(): number {
+    return this.ms > 0 ? (this.alpha * 1000) / this.ms : 0;
+  }
+
+  /** Buckets learned. */
+  get buckets(): number {
+    return this.b;
+  }
+
+  /** Whether enough buckets were learned to judge (≥ minBuckets). */
+  get ready(): boolean {
+    return this.b >= this.minBuckets;
+  }
+
+  toJSON(): RateBaselineJSON {
+    return { rate: this.r, buckets: this.b, bucketMs: this.ms };
+  }
+
+  /** Replaces the state with {@link toJSON} output; throws a TypeError on anything else. */
+  restore(json: unknown): void {
+    const s = readState(json, ['rate', 'buckets', 'bucketMs'], 'RateBaseline');
+    this.r = s.rate;
+    this.b = s.buckets;
+    this.ms = s.bucketMs;
+  }
+}
+
+/** JSON state of a {@link ShareBaseline}. */
+export interface ShareBaselineJSON {
+  share: number;
+  samples: number;
+}
+
+/** The usual share of a parent operation's requests that make a given child call. */
+export class ShareBaseline {
+  private s = 0;
+  private n = 0;
+
+  /** @param alpha EWMA weight of a window of ≥ 10 parent requests. */
+  constructor(private readonly alpha: number) {}
+
+  /** Folds in a window of parent requests of which `calls` made the call. parentRequests ≤ 0 is a no-op. */
+  learn(parentRequests: number, calls: number): void {
+    if (!(parentRequests > 0)) return;
+    const w = weight(this.alpha, parentRequests, this.n);
+    this.s = (1 - w) * this.s + (w * calls) / parentRequests;
+    this.n += parentRequests;
+  }
+
+  /** Share of parent requests making the call, in [0, 1] for sane input. */
+  get share(): number {
+    return this.s;
+  }
+
+  /** Parent requests learned. */
+  get samples(): number {
+    return this.n;
+  }
+
+  toJSON(): ShareBaselineJSON {
+    return { share: this.s, samples: this.n };
+  }
+
+  /** Replaces the state with {@link toJSON} output; throws a TypeError on anything else. */
+  restore(json: unknown): void {
+    const s = readState(json, ['share', 'samples'], 'ShareBaseline');
+    this.s = s.share;
+    this.n = s.samples;
+  }
+}

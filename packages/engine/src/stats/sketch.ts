@@ -1,0 +1,243 @@
+/**
+ * A mergeable quantile sketch with a relative-error guarantee (DDSketch): value x > 0 is counted in bin
+ * ceil(log_γ x), γ = (1 + a) / (1 − a), and every bin's representative is within a relative error a of
+ * all the values it holds. Bins live in one dense Float64Array over the used index range: millisecond
+ * latencies from 0.01 ms to an hour span ~650 bins at a = 0.02, so dense storage stays small, and an
+ * empty sketch (most 5-second buckets of quiet operations) allocates nothing.
+ */
+
+/** Values below this (and ≤ 0) are counted in the zero bin: their log index would be meaningless. */
+const MIN_INDEXABLE = 1e-6;
+/** First allocation, in bins: enough for one operation's spread of latencies in a bucket. */
+const INITIAL_BINS = 64;
+
+/** Plain-JSON form of a {@link LatencySketch}; `counts[i]` is bin `offset + i`. */
+export interface LatencySketchJSON {
+  a: number;
+  offset: number;
+  counts: number[];
+  zero: number;
+  sum: number;
+  /** null when empty. */
+  min: number | null;
+  max: number | null;
+}
+
+/** DDSketch-style latency sketch; see the module comment. Not thread-safe, not immutable: a counter. */
+export class LatencySketch {
+  /** Relative accuracy a. */
+  readonly relativeAccuracy: number;
+  private readonly gamma: number;
+  private readonly invLnGamma: number;
+  private counts: Float64Array | null = null;
+  /** Bin index of counts[0]. */
+  private offset = 0;
+  /** Used bin range (inclusive); lo > hi when no bin is used. */
+  private lo = Infinity;
+  private hi = -Infinity;
+  private zero = 0;
+  private lowest = Infinity;
+  private highest = -Infinity;
+  private n = 0;
+  private total = 0;
+
+  /** @param relativeAccuracy a in (0, 1): quantiles are within a factor 1 ± a of a true sample value. */
+  constructor(relativeAccuracy = 0.02) {
+    if (!(relativeAccuracy > 0 && relativeAccuracy < 1)) {
+      throw new RangeError(`LatencySketch: relative accuracy must be in (0, 1), got ${relativeAccuracy}`);
+    }
+    this.relativeAccuracy = relativeAccuracy;
+    this.gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy);
+    this.invLnGamma = 1 / Math.log(this.gamma);
+  }
+
+  /** Total weight added. */
+  get count(): number {
+    return this.n;
+  }
+
+  /** Sum of the values added (weighted). */
+  get sum(): number {
+    return this.total;
+  }
+
+  /** Smallest value added; NaN when empty. */
+  get min(): number {
+    return this.count > 0 ? this.lowest : NaN;
+  }
+
+  /** Largest value added; NaN when empty. */
+  get max(): number {
+    return this.count > 0 ? this.highest : NaN;
+  }
+
+  /** Mean of the values added (exact); NaN when empty. */
+  get mean(): number {
+    return this.count > 0 ? this.sum / this.count : NaN;
+  }
+
+  /** Counts x with weight `count`. Non-finite values and non-positive weights are ignored. */
+  add(x: number, count = 1): void {
+    if (!(count > 0) || !Number.isFinite(x)) return;
+    this.n += count;
+    this.total += x * count;
+    if (x < this.lowest) this.lowest = x;
+    if (x > this.highest) this.highest = x;
+    if (x < MIN_INDEXABLE) {
+      this.zero += count;
+      return;
+    }
+    const i = Math.ceil(Math.log(x) * this.invLnGamma);
+    this.binsFor(i)[i - this.offset] += count;
+    if (i < this.lo) this.lo = i;
+    if (i > this.hi) this.hi = i;
+  }
+
+  /** Adds everything in `other` (same relative accuracy required; `other` is unchanged). */
+  merge(other: LatencySketch): void {
+    if (other.relativeAccuracy !== this.relativeAccuracy) {
+      throw new Error(
+        `LatencySketch.merge: relative accuracy differs (${this.relativeAccuracy} vs ${other.relativeAccuracy})`,
+      );
+    }
+    if (other.count === 0) return;
+    if (other.lo <= other.hi) {
+      this.binsFor(other.lo);
+      const bins = this.binsFor(other.hi);
+      // Read other's bins after growing: `other` may be this sketch.
+      const from = other.counts as Float64Array;
+      for (let i = other.lo; i <= other.hi; i++) bins[i - this.offset] += from[i - other.offset];
+      if (other.lo < this.lo) this.lo = other.lo;
+      if (other.hi > this.hi) this.hi = other.hi;
+    }
+    this.zero += other.zero;
+    this.n += other.n;
+    this.total += other.total;
+    if (other.lowest < this.lowest) this.lowest = other.lowest;
+    if (other.highest > this.highest) this.highest = other.highest;
+  }
+
+  /**
+   * The q-quantile (0 ≤ q ≤ 1) within the relative accuracy: the representative 2γ^i/(γ+1) of the bin
+   * holding rank q·(count − 1), clamped to [min, max]. Exact min and max for q = 0 and 1; NaN when empty.
+   */
+  quantile(q: number): number {
+    if (this.count === 0 || Number.isNaN(q)) return NaN;
+    if (q <= 0) return this.lowest;
+    if (q >= 1) return this.highest;
+    const rank = q * (this.count - 1);
+    let seen = this.zero;
+    if (seen > rank) return this.clamp(0);
+    const bins = this.counts as Float64Array;
+    for (let i = this.lo; i <= this.hi; i++) {
+      seen += bins[i - this.offset];
+      if (seen > rank) return this.clamp((2 * Math.pow(this.gamma, i)) / (this.gamma + 1));
+    }
+    return this.highest;
+  }
+
+  /** A bin's representative can lie outside the data at the extremes; the exact min/max are better. */
+  private clamp(x: number): number {
+    return Math.min(Math.max(x, this.lowest), this.highest);
+  }
+
+  /** Empties the sketch, keeping its allocation for reuse. */
+  clear(): void {
+    if (this.counts !== null && this.lo <= this.hi) this.counts.fill(0, this.lo - this.offset, this.hi - this.offset + 1);
+    this.lo = Infinity;
+    this.hi = -Infinity;
+    this.zero = 0;
+    this.lowest = Infinity;
+    this.highest = -Infinity;
+    this.n = 0;
+    this.total = 0;
+  }
+
+  /** Plain JSON, with the bins trimmed to the used range. */
+  toJSON(): LatencySketchJSON {
+    const used = this.counts !== null && this.lo <= this.hi;
+    return {
+      a: this.relativeAccuracy,
+      offset: used ? this.lo : 0,
+      counts: used ? Array.from((this.counts as Float64Array).subarray(this.lo - this.offset, this.hi - this.offset + 1)) : [],
+      zero: this.zero,
+      sum: this.sum,
+      min: this.count > 0 ? this.lowest : null,
+      max: this.count > 0 ? this.highest : null,
+    };
+  }
+
+  /** Rebuilds a sketch from {@link toJSON} output; throws a TypeError on anything else. */
+  static fromJSON(json: unknown): LatencySketch {
+    const j = json as LatencySketchJSON;
+    const valid =
+      j !== null &&
+      typeof j === 'object' &&
+      typeof j.a === 'number' &&
+      Number.isInteger(j.offset) &&
+      Array.isArray(j.counts) &&
+      j.counts.every((c) => Number.isFinite(c) && c >= 0) &&
+      Number.isFinite(j.zero) &&
+      j.zero >= 0 &&
+      Number.isFinite(j.sum);
+    if (!valid) throw new TypeError('LatencySketch.fromJSON: not a serialised LatencySketch');
+    const s = new LatencySketch(j.a);
+    for (let k = 0; k < j.counts.length; k++) {
+      const c = j.counts[k];
+      if (c === 0) continue;
+      const i = j.offset + k;
+      s.binsFor(i)[i - s.offset] += c;
+      if (i < s.lo) s.lo = i;
+      if (i > s.hi) s.hi = i;
+      s.n += c;
+    }
+    s.zero = j.zero;
+    s.n += j.zero;
+    s.total = j.sum;
+    if (s.count > 0) {
+      if (!Number.isFinite(j.min) || !Number.isFinite(j.max)) {
+        throw new TypeError('LatencySketch.fromJSON: a non-empty sketch needs finite min and max');
+      }
+      s.lowest = j.min as number;
+      s.highest = j.max as number;
+    }
+    return s;
+  }
+
+  /** The bin array, grown (doubling, re-centred on the used range) so that it covers bin i. */
+  private binsFor(i: number): Float64Array {
+    const bins = this.counts;
+    if (bins !== null && i >= this.offset && i < this.offset + bins.length) return bins;
+    if (bins === null) {
+      this.counts = new Float64Array(INITIAL_BINS);
+      this.offset = i - INITIAL_BINS / 2;
+      return this.counts;
+    }
+    const empty = this.lo > this.hi;
+    const lo = empty ? i : Math.min(i, this.lo);
+    const hi = empty ? i : Math.max(i, this.hi);
+    const span = hi - lo + 1;
+    let size = bins.length;
+    // Keep at least as much headroom as data, so re-centring is rare.
+    while (size < 2 * span) size *= 2;
+    const offset = lo - Math.floor((size - span) / 2);
+    if (size === bins.length) {
+      // Room enough: shift the used bins in place (a cleared, reused sketch lands here).
+      if (!empty) {
+        const from = this.lo - this.offset;
+        const to = this.lo - offset;
+        const used = this.hi - this.lo + 1;
+        bins.copyWithin(to, from, from + used);
+        if (to > from) bins.fill(0, from, Math.min(to, from + used));
+        else bins.fill(0, Math.max(to + used, from), from + used);
+      }
+      this.offset = offset;
+      return bins;
+    }
+    const next = new Float64Array(size);
+    if (!empty) next.set(bins.subarray(this.lo - this.offset, this.hi - this.offset + 1), this.lo - offset);
+    this.counts = next;
+    this.offset = offset;
+    return next;
+  }
+}

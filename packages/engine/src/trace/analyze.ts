@@ -1,0 +1,339 @@
+import type { Span } from '../types.js';
+import {
+  clientOperation,
+  isDependencyCall,
+  isErrorSpan,
+  looksLikeTimeout,
+  opKey,
+  peerName,
+  serverOperation,
+} from '../model/operation.js';
+
+/** Where a failing or slow request started going wrong. */
+export interface Origin {
+  service: string;
+  operation: string | null;
+  key: string;
+  kind: 'errors' | 'timeout' | 'latency';
+}
+
+/** A request handled by a service: one entry (server/consumer/root) span. */
+export interface EntryFact {
+  service: string;
+  operation: string;
+  key: string;
+  span: Span;
+  duration: number;
+  /** Duration minus the time spent waiting on outgoing calls (union of their intervals). */
+  self: number;
+  error: boolean;
+  /** Keys of distinct callee operations this request called. */
+  calls: string[];
+  /** For failing requests: where the failure started. */
+  errorOrigin?: Origin;
+  /** For slow requests: the operation that added the most time over its own baseline. */
+  slowOrigin?: Origin;
+}
+
+/** An outgoing call (client/producer span). */
+export interface CallFact {
+  callerService: string;
+  /** Key of the caller's entry operation, when the caller's entry span is in the trace. */
+  callerKey: string | undefined;
+  calleeService: string;
+  calleeOperation: string | null;
+  calleeKey: string;
+  /** The callee has no server spans of its own: a database, cache or uninstrumented service. */
+  virtual: boolean;
+  span: Span;
+  duration: number;
+  error: boolean;
+  /** The caller got no answer in time: it gave up, or the callee never answered. */
+  gaveUp: boolean;
+}
+
+/** What trace analysis needs to know from what has been learned so far. */
+export interface TraceContext {
+  /** Typical duration (ms) of an operation, if learned. */
+  typicalLatency(key: string): number | undefined;
+  /** Typical self time (ms) of an operation, if learned. */
+  typicalSelf(key: string): number | undefined;
+  /** The instrumented service behind a peer name, and the operation a call name maps to, if ever seen. */
+  resolvePeer(peer: string, callName: string): { service: string; operation: string | null } | undefined;
+  /** Records that calls to `peer` named `callName` are answered by `service`'s `operation`. */
+  learnPeer(peer: string, callName: string, service: string, operation: string): void;
+}
+
+/** Requests slower than this multiple of their typical latency get a slow-origin analysis. */
+const SLOW_FACTOR = 1.5;
+
+type Role = 'entry' | 'call' | 'internal';
+
+interface Node {
+  span: Span;
+  children: Node[];
+  parent: Node | undefined;
+  role: Role;
+  error: boolean;
+  entry?: EntryFact;
+  call?: CallFact;
+  /** For calls: the callee's entry span answering it. */
+  answer?: Node;
+}
+
+/**
+ * Turns one trace (or a fragment of one: a hung callee's span may arrive after its caller's trace was
+ * processed) into per-request facts. Kinds missing from other tracers are inferred from cross-service links.
+ */
+export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entries: EntryFact[]; calls: CallFact[] } {
+  const byId = new Map<string, Node>();
+  const nodes: Node[] = new Array(spans.length);
+  for (let i = 0; i < spans.length; i++) {
+    const span = spans[i];
+    const node: Node = { span, children: [], parent: undefined, role: 'internal', error: false };
+    nodes[i] = node;
+    byId.set(span.spanId, node);
+  }
+  for (const node of nodes) {
+    const pid = node.span.parentSpanId;
+    const parent = pid ? byId.get(pid) : undefined;
+    if (parent !== undefined && parent !== node) {
+      node.parent = parent;
+      parent.children.push(node);
+    }
+  }
+  for (const node of nodes) {
+    node.role = roleOf(node);
+    node.error = isErrorSpan(node.span, node.role === 'call');
+  }
+
+  const entries: EntryFact[] = [];
+  const calls: CallFact[] = [];
+  for (const node of nodes) {
+    if (node.role === 'entry') {
+      const span = node.span;
+      const operation = serverOperation(span);
+      node.entry = {
+        service: span.service,
+        operation,
+        key: opKey(span.service, operation),
+        span,
+        duration: span.endTime - span.startTime,
+        self: 0,
+        error: node.error,
+        calls: [],
+      };
+      entries.push(node.entry);
+    }
+  }
+  for (const node of nodes) {
+    if (node.role === 'call') calls.push((node.call = callFact(node, ctx)));
+  }
+  for (const node of nodes) {
+    const entry = node.entry;
+    if (entry === undefined) continue;
+    const outgoing: Node[] = [];
+    collectOutgoing(node, node.span.service, outgoing);
+    entry.self = selfTime(node.span, outgoing);
+    const seen = new Set<string>();
+    for (const c of outgoing) {
+      const call = c.call as CallFact;
+      call.callerKey = entry.key;
+      if (!seen.has(call.calleeKey)) {
+        seen.add(call.calleeKey);
+        entry.calls.push(call.calleeKey);
+      }
+    }
+  }
+  for (const node of nodes) {
+    const entry = node.entry;
+    if (entry === undefined) continue;
+    if (entry.error) entry.errorOrigin = errorOrigin(node, node) ?? selfOrigin(entry, 'errors');
+    const typical = ctx.typicalLatency(entry.key);
+    if (typical !== undefined && entry.duration > SLOW_FACTOR * typical) entry.slowOrigin = slowOrigin(node, ctx);
+  }
+  return { entries, calls };
+}
+
+function roleOf(node: Node): Role {
+  const { span, parent } = node;
+  switch (span.kind) {
+    case 'server':
+    case 'consumer':
+      return 'entry';
+    case 'client':
+    case 'producer':
+      return 'call';
+    case 'internal':
+      return span.parentSpanId ? 'internal' : 'entry';
+  }
+  // No kind (converted from another tracer): infer from where the service boundaries are.
+  if (!span.parentSpanId) return 'entry';
+  if (parent !== undefined && parent.span.service !== span.service) return 'entry';
+  for (const child of node.children) if (child.span.service !== span.service) return 'call';
+  if (node.children.length === 0 && isCallLike(span)) return 'call';
+  return 'internal';
+}
+
+function isCallLike(span: Span): boolean {
+  const a = span.attributes;
+  return (
+    a !== undefined &&
+    (isDependencyCall(span) || a['peer.service'] !== undefined || a['server.address'] !== undefined || a['net.peer.name'] !== undefined)
+  );
+}
+
+function callFact(node: Node, ctx: TraceContext): CallFact {
+  const span = node.span;
+  for (const child of node.children) {
+    if (child.role === 'entry' && child.span.service !== span.service) {
+      node.answer = child;
+      break;
+    }
+  }
+  const peer = peerName(span);
+  const callName = clientOperation(span);
+  let calleeService: string;
+  let calleeOperation: string | null;
+  let virtual = false;
+  if (node.answer !== undefined) {
+    calleeService = node.answer.span.service;
+    calleeOperation = serverOperation(node.answer.span);
+    if (!isDependencyCall(span)) ctx.learnPeer(peer, callName, calleeService, calleeOperation);
+  } else {
+    const known = isDependencyCall(span) ? undefined : ctx.resolvePeer(peer, callName);
+    if (known !== undefined) {
+      calleeService = known.service;
+      calleeOperation = known.operation;
+    } else {
+      calleeService = peer;
+      calleeOperation = callName;
+      virtual = true;
+    }
+  }
+  const answer = node.answer;
+  // An answer that ends after the caller stopped waiting means the caller gave up (clock skew allowance 5%).
+  const late = answer !== undefined && answer.span.endTime > span.endTime + Math.max(5, 0.05 * (span.endTime - span.startTime));
+  const gaveUp = node.error && (answer === undefined ? !virtual || looksLikeTimeout(span) : late);
+  return {
+    callerService: span.service,
+    callerKey: undefined,
+    calleeService,
+    calleeOperation,
+    calleeKey: opKey(calleeService, calleeOperation ?? ''),
+    virtual,
+    span,
+    duration: span.endTime - span.startTime,
+    error: node.error,
+    gaveUp,
+  };
+}
+
+/** Outgoing calls made in a service's local work under `node` (through internal spans, not into callees). */
+function collectOutgoing(node: Node, service: string, out: Node[]): void {
+  for (const child of node.children) {
+    if (child.span.service !== service) continue;
+    if (child.role === 'call') out.push(child);
+    else collectOutgoing(child, service, out);
+  }
+}
+
+/** Duration minus the union of outgoing call intervals clipped to the span: parallel calls are not counted twice. */
+function selfTime(span: Span, outgoing: Node[]): number {
+  const duration = span.endTime - span.startTime;
+  if (outgoing.length === 0) return duration;
+  const intervals = outgoing
+    .map((n) => [Math.max(n.span.startTime, span.startTime), Math.min(n.span.endTime, span.endTime)] as const)
+    .filter(([s, e]) => e > s)
+    .sort((a, b) => a[0] - b[0]);
+  let waited = 0;
+  let curStart = -Infinity;
+  let curEnd = -Infinity;
+  for (const [s, e] of intervals) {
+    if (s > curEnd) {
+      if (curEnd > curStart) waited += curEnd - curStart;
+      curStart = s;
+      curEnd = e;
+    } else if (e > curEnd) {
+      curEnd = e;
+    }
+  }
+  if (curEnd > curStart) waited += curEnd - curStart;
+  return Math.max(0, duration - waited);
+}
+
+function selfOrigin(entry: EntryFact, kind: Origin['kind']): Origin {
+  return { service: entry.service, operation: entry.operation, key: entry.key, kind };
+}
+
+/**
+ * The deepest failing span whose own children did not fail, following the first child to fail; `undefined`
+ * means the failure is the enclosing request's own.
+ */
+function errorOrigin(node: Node, enclosing: Node | undefined): Origin | undefined {
+  if (node.role === 'call') {
+    const call = node.call as CallFact;
+    const answer = node.answer;
+    if (answer !== undefined && answer.error) return errorOrigin(answer, answer);
+    if (answer !== undefined && !call.gaveUp) return undefined;
+    return {
+      service: call.calleeService,
+      operation: call.calleeOperation,
+      key: call.calleeKey,
+      kind: call.gaveUp ? 'timeout' : 'errors',
+    };
+  }
+  const first = firstFailure(node);
+  if (first !== undefined) {
+    const next = first.role === 'entry' ? first : enclosing;
+    const deeper = errorOrigin(first, next);
+    if (deeper !== undefined) return deeper;
+  }
+  const entry = (enclosing ?? node).entry;
+  if (entry !== undefined) return selfOrigin(entry, 'errors');
+  return { service: node.span.service, operation: null, key: opKey(node.span.service, ''), kind: 'errors' };
+}
+
+/**
+ * The earliest-ending failing span under `node`, looking through internal spans of the same service that
+ * did not fail themselves (framework middleware spans rarely carry the error of the call they wrap).
+ */
+function firstFailure(node: Node): Node | undefined {
+  let first: Node | undefined;
+  for (const child of node.children) {
+    let candidate: Node | undefined;
+    if (child.error) candidate = child;
+    else if (child.role === 'internal' && child.span.service === node.span.service) candidate = firstFailure(child);
+    if (candidate !== undefined && (first === undefined || candidate.span.endTime < first.span.endTime)) first = candidate;
+  }
+  return first;
+}
+
+/** The operation in the request's subtree whose time grew most over its own typical time. */
+function slowOrigin(root: Node, ctx: TraceContext): Origin {
+  const excess = new Map<string, { origin: Origin; ms: number }>();
+  const add = (origin: Origin, ms: number): void => {
+    const cur = excess.get(origin.key);
+    if (cur) cur.ms += ms;
+    else excess.set(origin.key, { origin, ms });
+  };
+  const stack: Node[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop() as Node;
+    if (node.entry !== undefined) {
+      const e = node.entry;
+      add(selfOrigin(e, 'latency'), e.self - (ctx.typicalSelf(e.key) ?? e.self));
+    } else if (node.call !== undefined && node.answer === undefined) {
+      const c = node.call;
+      const kind = c.gaveUp ? 'timeout' : 'latency';
+      // An unlearned callee adds nothing, unless the caller gave up on it: then all the wait is the callee's.
+      const typical = ctx.typicalLatency(c.calleeKey) ?? (c.gaveUp ? 0 : c.duration);
+      add({ service: c.calleeService, operation: c.calleeOperation, key: c.calleeKey, kind }, c.duration - typical);
+    }
+    for (const child of node.children) stack.push(child);
+  }
+  let best: { origin: Origin; ms: number } | undefined;
+  for (const v of excess.values()) if (best === undefined || v.ms > best.ms) best = v;
+  const entry = root.entry as EntryFact;
+  return best !== undefined && best.ms > 0 ? best.origin : selfOrigin(entry, 'latency');
+}

@@ -1,0 +1,121 @@
+import type { Span } from '../types.js';
+
+/** Spans of one trace gathered so far. */
+export interface TraceEntry {
+  traceId: string;
+  spans: Span[];
+  ids: Set<string>;
+  /** Parent ids referenced by non-entry spans but not (yet) present, with how many spans wait on each. */
+  missing: Map<string, number>;
+  /** Spans waiting for a parent that has not arrived. */
+  waiting: number;
+  /** Event time of the first and latest arrival. */
+  firstAt: number;
+  touchedAt: number;
+}
+
+export interface TraceBufferLimits {
+  maxTraces: number;
+  maxSpansPerTrace: number;
+  idleMs: number;
+  maxWaitMs: number;
+}
+
+/** What {@link TraceBuffer.add} did with a span. */
+export type AddOutcome = 'ok' | 'duplicate' | 'traceTooLarge';
+
+/**
+ * Gathers spans of a trace that arrive out of order and in different batches. A trace is released when
+ * every span's parent is present (or the span is an entry: a root, server or consumer span) and nothing
+ * arrived for `idleMs`; one still missing parents is released after `maxWaitMs`. At most `maxTraces` are
+ * held: a new trace beyond that releases the least recently updated one early.
+ *
+ * The Map is kept in order of last update (delete + re-insert), so releasing scans from the front and
+ * stops at the first trace that is still fresh.
+ */
+export class TraceBuffer {
+  private readonly traces = new Map<string, TraceEntry>();
+  private lastScan = -Infinity;
+  /** Traces released before they were ready because the buffer was full. */
+  evictedEarly = 0;
+
+  constructor(
+    private readonly limits: TraceBufferLimits,
+    private readonly release: (entry: TraceEntry) => void,
+  ) {}
+
+  get size(): number {
+    return this.traces.size;
+  }
+
+  add(span: Span, now: number): AddOutcome {
+    let entry = this.traces.get(span.traceId);
+    if (entry === undefined) {
+      if (this.traces.size >= this.limits.maxTraces) this.evictOldest();
+      entry = {
+        traceId: span.traceId,
+        spans: [],
+        ids: new Set(),
+        missing: new Map(),
+        waiting: 0,
+        firstAt: now,
+        touchedAt: now,
+      };
+    } else {
+      if (entry.ids.has(span.spanId)) return 'duplicate';
+      if (entry.spans.length >= this.limits.maxSpansPerTrace) return 'traceTooLarge';
+      this.traces.delete(span.traceId);
+    }
+    this.traces.set(span.traceId, entry);
+    entry.touchedAt = now;
+    entry.spans.push(span);
+    entry.ids.add(span.spanId);
+    const waitingOnMe = entry.missing.get(span.spanId);
+    if (waitingOnMe !== undefined) {
+      entry.waiting -= waitingOnMe;
+      entry.missing.delete(span.spanId);
+    }
+    const parent = span.parentSpanId;
+    if (parent && !isEntryKind(span) && !entry.ids.has(parent)) {
+      entry.waiting++;
+      entry.missing.set(parent, (entry.missing.get(parent) ?? 0) + 1);
+    }
+    return 'ok';
+  }
+
+  /** Releases every trace that is ready at event time `now`. Cheap to call often. */
+  releaseReady(now: number): void {
+    // Scanning past traces still waiting for parents costs time, so scan at most four times per idle period.
+    if (now - this.lastScan < this.limits.idleMs / 4) return;
+    this.lastScan = now;
+    const { idleMs, maxWaitMs } = this.limits;
+    for (const entry of this.traces.values()) {
+      if (now - entry.touchedAt < idleMs) break;
+      if (entry.waiting === 0 || now - entry.firstAt >= maxWaitMs) {
+        this.traces.delete(entry.traceId);
+        this.release(entry);
+      }
+    }
+  }
+
+  /** Releases everything (end of input). */
+  releaseAll(): void {
+    for (const entry of this.traces.values()) {
+      this.traces.delete(entry.traceId);
+      this.release(entry);
+    }
+  }
+
+  private evictOldest(): void {
+    const first = this.traces.values().next();
+    if (first.done) return;
+    this.traces.delete(first.value.traceId);
+    this.evictedEarly++;
+    this.release(first.value);
+  }
+}
+
+/** Spans that start a service's local work: roots, servers and consumers. Their parent may live elsewhere. */
+export function isEntryKind(span: Span): boolean {
+  return !span.parentSpanId || span.kind === 'server' || span.kind === 'consumer';
+}

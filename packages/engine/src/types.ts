@@ -1,0 +1,274 @@
+/**
+ * rootspan's data model: plain objects in, plain objects out, so every front end (OTel plugin, OTLP
+ * files, a server) feeds the same engine and everything can be persisted as JSON.
+ *
+ * All times are **epoch milliseconds** (fractional allowed) and are *event time*: the time written in
+ * the spans, never the wall clock of the process that analyses them.
+ */
+
+/** Span kind as in OpenTelemetry; `undefined` on a {@link Span} means the source did not say. */
+export type SpanKind = 'server' | 'client' | 'internal' | 'producer' | 'consumer';
+
+/** Span status; `undefined` on a {@link Span} means unknown (rootspan then infers it from HTTP codes). */
+export type SpanStatus = 'unset' | 'ok' | 'error';
+
+/** Attribute values rootspan keeps (arrays are dropped by the converters). */
+export type AttributeValue = string | number | boolean;
+
+/**
+ * A finished span, reduced to the fields rootspan analyses. Converters (OTel plugin, OTLP decoder) keep
+ * only the attributes listed in {@link ANALYZED_ATTRIBUTES}.
+ */
+export interface Span {
+  /** Lowercase hex trace id (32 chars for W3C; any non-empty id is accepted). */
+  traceId: string;
+  /** Lowercase hex span id. */
+  spanId: string;
+  /** Parent span id; absent or empty for a root span. */
+  parentSpanId?: string;
+  /** Resource `service.name`. */
+  service: string;
+  /** Resource `service.version`, used to correlate anomalies with deploys. */
+  serviceVersion?: string;
+  /** Span name as recorded (rootspan derives a low-cardinality operation name from it and the attributes). */
+  name: string;
+  kind?: SpanKind;
+  /** Start, epoch ms. */
+  startTime: number;
+  /** End, epoch ms; must be >= startTime. */
+  endTime: number;
+  status?: SpanStatus;
+  statusMessage?: string;
+  attributes?: Record<string, AttributeValue>;
+}
+
+/**
+ * Attribute keys the engine reads. Converters should keep these and may drop the rest: everything else is
+ * memory the engine never looks at.
+ */
+export const ANALYZED_ATTRIBUTES = [
+  'http.request.method',
+  'http.method',
+  'http.route',
+  'http.response.status_code',
+  'http.status_code',
+  'server.address',
+  'server.port',
+  'net.peer.name',
+  'net.peer.port',
+  'peer.service',
+  'db.system',
+  'db.system.name',
+  'db.name',
+  'db.namespace',
+  'db.operation',
+  'db.operation.name',
+  'db.collection.name',
+  'db.sql.table',
+  'rpc.system',
+  'rpc.service',
+  'rpc.method',
+  'messaging.system',
+  'messaging.destination.name',
+  'error.type',
+  'exception.type',
+  'exception.message',
+] as const;
+
+/** Severity tiers, in increasing order. */
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+
+/** What kind of misbehaviour an anomaly is. */
+export type AnomalyKind = 'latency' | 'errors' | 'timeout' | 'traffic' | 'shape';
+
+/** A service and (where known) one of its operations. */
+export interface OperationRef {
+  service: string;
+  /** e.g. `POST /payment`; `null` when only the service is known (a callee that never answered). */
+  operation: string | null;
+}
+
+/** One detection: an operation (or a call edge) that misbehaved over a window of event time. */
+export interface Anomaly {
+  /** Stable id of this anomaly episode (`a-<n>`): it keeps its id while it stays anomalous. */
+  id: string;
+  kind: AnomalyKind;
+  /** Which signal fired, e.g. `latency`, `errors`, `timeout`, `traffic.drop`, `traffic.surge`, `shape.missing-call`. */
+  signal: string;
+  /** The operation that misbehaved (for timeouts: the callee that was given up on). */
+  service: string;
+  operation: string | null;
+  /** For timeouts and call-shape anomalies: the caller. */
+  caller?: OperationRef;
+  /** Event time the anomaly was (last) detected: the end of the evaluated window. */
+  at: number;
+  /** Event time the episode was first detected. */
+  firstAt: number;
+  /** Start of the evaluated window. */
+  windowStart: number;
+  /** Observed value (ms for latency, a fraction for error/timeout rates, requests/s for traffic). */
+  observed: number;
+  /** Baseline value in the same unit. */
+  expected: number;
+  /** Unit of observed/expected: `ms`, `ratio` (0..1) or `rps`. */
+  unit: 'ms' | 'ratio' | 'rps';
+  /** Strength of the evidence (a z-score-like number; larger is stronger). */
+  score: number;
+  /** One-sided p-value of the test that fired, where the detector has one. */
+  pValue?: number;
+  severity: Severity;
+  /** Requests in the evaluated window. */
+  samples: number;
+  /** Where the engine traced this anomaly back to (see {@link RootCause}). */
+  cause: OperationRef & { kind: AnomalyKind; support: number; share: number };
+  /** One sentence with numbers. */
+  explanation: string;
+  /** The episode at its worst (highest score) so far. */
+  peak: { at: number; observed: number; expected: number; score: number; explanation: string };
+  /** Exemplar trace ids from the window. */
+  traceIds: string[];
+}
+
+/** A ranked root-cause candidate. */
+export interface Candidate extends OperationRef {
+  kind: AnomalyKind;
+  /** Higher is more likely; comparable within one incident. */
+  score: number;
+}
+
+/** A deploy (service.version change) seen shortly before an incident. */
+export interface ChangeEvent {
+  service: string;
+  from: string | null;
+  to: string;
+  /** Event time the new version was first seen. */
+  at: number;
+}
+
+/** The incident's best explanation. */
+export interface RootCause extends OperationRef {
+  kind: AnomalyKind;
+  /** In [0, 1]. */
+  confidence: number;
+  /** One sentence with numbers, e.g. "payment POST /payment self-time p95 912 ms vs baseline 27 ms (34×)...". */
+  explanation: string;
+  /** A version change of the root-cause service shortly before the anomaly, if any. */
+  change?: ChangeEvent;
+}
+
+export type IncidentStatus = 'active' | 'acknowledged' | 'resolved';
+
+/** Anomalies sharing one root cause, deduplicated, with a lifecycle. */
+export interface Incident {
+  /** `inc-<n>`, unique per analyzer (and kept across snapshot/restore). */
+  id: string;
+  status: IncidentStatus;
+  severity: Severity;
+  title: string;
+  /** Event time of the detection that opened it. */
+  openedAt: number;
+  /** Event time of the last anomaly attached. */
+  updatedAt: number;
+  acknowledgedAt: number | null;
+  resolvedAt: number | null;
+  /** `auto` after the quiet period, `user` through {@link Analyzer.resolve}. */
+  resolvedBy: 'auto' | 'user' | null;
+  rootCause: RootCause;
+  /** Best first. */
+  candidates: Candidate[];
+  /** Operations that showed anomalies in this incident. */
+  affected: OperationRef[];
+  /** Latest state of each anomaly episode in the incident (one entry per episode). */
+  anomalies: Anomaly[];
+  /** Exemplar trace ids (bounded). */
+  traceIds: string[];
+}
+
+/** Delivered to {@link Analyzer.onIncident} listeners. */
+export interface IncidentEvent {
+  type: 'opened' | 'updated' | 'resolved' | 'acknowledged';
+  incident: Incident;
+}
+
+/** Per-operation RED metrics over the most recent window. */
+export interface OperationMetrics extends OperationRef {
+  operation: string;
+  /** `service` for instrumented servers, `peer` for uninstrumented dependencies seen from client spans. */
+  nodeType: 'service' | 'peer';
+  windowStart: number;
+  windowEnd: number;
+  requests: number;
+  errors: number;
+  /** Requests per second over the window. */
+  rate: number;
+  errorRate: number;
+  latency: { p50: number; p95: number; p99: number; mean: number } | null;
+  selfTime: { p50: number; p95: number; p99: number } | null;
+  /** Whether any anomaly episode is active on this operation. */
+  anomalous: boolean;
+}
+
+/** What the engine has learned as "normal" for one operation. */
+export interface OperationBaseline extends OperationRef {
+  operation: string;
+  nodeType: 'service' | 'peer';
+  /** Successful requests learned from (after outlier exclusion). */
+  samples: number;
+  /** Whether enough has been learned to judge (>= minSamples). */
+  ready: boolean;
+  latency: { typical: number; p95: number; stddevLog: number } | null;
+  selfTime: { typical: number; p95: number } | null;
+  errorRate: number;
+  /** Requests per second. */
+  rate: number;
+  /** Usual child calls: callee operation key and the share of this operation's requests making it. */
+  calls: Array<{ callee: string; share: number }>;
+}
+
+/** Dependency graph derived from parent/child links. */
+export interface ServiceGraph {
+  nodes: Array<{ service: string; type: 'service' | 'peer'; operations: string[]; anomalous: boolean }>;
+  edges: Array<{ from: string; to: string; calls: number; errors: number; anomalous: boolean }>;
+}
+
+/** Why spans were dropped, counted (never silently). */
+export interface DropCounters {
+  /** Missing/invalid ids, service or name. */
+  invalid: number;
+  /** NaN, infinite or negative durations or timestamps. */
+  badTime: number;
+  /** Arrived after their window had closed beyond the allowed lateness. */
+  late: number;
+  /** The trace buffer was full: the least recently updated trace was processed early or dropped. */
+  traceBuffer: number;
+  /** A trace exceeded maxSpansPerTrace. */
+  traceTooLarge: number;
+  /** A new operation beyond maxOperations. */
+  cardinality: number;
+  /** Same spanId seen twice in a trace. */
+  duplicate: number;
+}
+
+/** Counters for observability of rootspan itself. */
+export interface AnalyzerStats {
+  ingested: number;
+  accepted: number;
+  dropped: number;
+  droppedBy: DropCounters;
+  traces: { buffered: number; processed: number; evictedEarly: number };
+  operations: number;
+  /** Listener exceptions caught (they never propagate). */
+  listenerErrors: number;
+  anomalies: { active: number; total: number };
+  incidents: { active: number; total: number };
+  /** Current event time (ms), or null before any span. */
+  now: number | null;
+  /** Event time up to which windows are closed. */
+  watermark: number | null;
+}
+
+/** Result of one {@link Analyzer.ingest} call. */
+export interface IngestResult {
+  accepted: number;
+  dropped: number;
+}

@@ -1,0 +1,229 @@
+import { describe, expect, it } from 'vitest';
+import { createAnalyzer, type Analyzer, type AnalyzerOptions, type IncidentEvent, type Span } from '../src/index.js';
+import { SHOP_START, batches, shopTraffic, type ShopFault } from './helpers/shop.js';
+import { span } from './helpers/spans.js';
+
+const MIN = 60_000;
+const FAULT_AT = 10 * MIN;
+
+function run(spans: Span[], options: AnalyzerOptions = {}, batchSize = 50): { analyzer: Analyzer; events: IncidentEvent[] } {
+  const analyzer = createAnalyzer(options);
+  const events: IncidentEvent[] = [];
+  analyzer.onIncident((e) => events.push(e));
+  for (const b of batches(spans, batchSize)) analyzer.ingest(b);
+  analyzer.flush();
+  return { analyzer, events };
+}
+
+function scenario(faults: ShopFault[], durationMs = 20 * MIN, seed = 7) {
+  return run(shopTraffic({ seed, durationMs, faults, noiseErrors: 0.002 }));
+}
+
+describe('analyzer on a healthy shop', () => {
+  it('raises nothing on 30 minutes of noisy healthy traffic', () => {
+    const { analyzer, events } = run(shopTraffic({ seed: 3, durationMs: 30 * MIN, noiseErrors: 0.005 }));
+    expect(analyzer.anomalies()).toEqual([]);
+    expect(analyzer.stats().anomalies.total).toBe(0);
+    expect(events).toEqual([]);
+    expect(analyzer.stats().dropped).toBe(0);
+  });
+
+  it('learns baselines, metrics and the service graph', () => {
+    const { analyzer } = run(shopTraffic({ seed: 3, durationMs: 5 * MIN }));
+    const pay = analyzer.baselines().find((b) => b.service === 'payment');
+    expect(pay?.ready).toBe(true);
+    expect(pay?.latency?.typical).toBeGreaterThan(15);
+    expect(pay?.latency?.typical).toBeLessThan(40);
+    const graph = analyzer.serviceGraph();
+    const edges = graph.edges.map((e) => `${e.from}->${e.to}`).sort();
+    expect(edges).toEqual(['checkout->inventory', 'checkout->payment', 'frontend->checkout', 'inventory->postgresql']);
+    expect(graph.nodes.find((n) => n.service === 'postgresql')?.type).toBe('peer');
+    const m = analyzer.metrics().find((x) => x.service === 'frontend');
+    expect(m?.rate).toBeGreaterThan(3);
+    expect(m?.latency?.p95).toBeGreaterThan(m?.latency?.p50 ?? Infinity);
+  });
+});
+
+describe('root cause of single faults', () => {
+  it('callee errors: payment, not checkout or frontend, detected within seconds', () => {
+    const { analyzer, events } = scenario([{ service: 'payment', from: FAULT_AT, to: FAULT_AT + 2 * MIN, errorRate: 1 }]);
+    const incidents = analyzer.incidents();
+    expect(incidents).toHaveLength(1);
+    const inc = incidents[0];
+    expect(inc.rootCause).toMatchObject({ service: 'payment', operation: 'GET /pay', kind: 'errors' });
+    expect(inc.rootCause.confidence).toBeGreaterThan(0.7);
+    expect(inc.rootCause.explanation).toMatch(/payment GET \/pay error rate 100%/);
+    expect(inc.rootCause.explanation).toMatch(/of failing (frontend|checkout) .* requests fail first in payment/);
+    expect(inc.openedAt - (SHOP_START + FAULT_AT)).toBeLessThanOrEqual(15_000);
+    expect(inc.affected.map((a) => a.service).sort()).toEqual(expect.arrayContaining(['checkout', 'frontend', 'payment']));
+    expect(inc.severity).toBe('critical');
+    expect(inc.traceIds.length).toBeGreaterThan(0);
+    expect(events[0].type).toBe('opened');
+    // It resolved itself after the quiet period.
+    expect(inc.status).toBe('resolved');
+    expect(inc.resolvedBy).toBe('auto');
+  });
+
+  it('callee slow: the operation whose self time grew, not its waiting callers', () => {
+    const { analyzer } = scenario([{ service: 'payment', from: FAULT_AT, to: FAULT_AT + 2 * MIN, slow: 12 }]);
+    const [inc, ...rest] = analyzer.incidents();
+    expect(rest).toHaveLength(0);
+    expect(inc.rootCause).toMatchObject({ service: 'payment', kind: 'latency' });
+    expect(inc.rootCause.explanation).toMatch(/payment GET \/pay self-time p95 \d+ ms vs baseline \d+ ms/);
+  });
+
+  it('slow database under a service: the database node', () => {
+    const { analyzer } = scenario([{ service: 'postgresql', from: FAULT_AT, to: FAULT_AT + 2 * MIN, slow: 40 }]);
+    const incidents = analyzer.incidents();
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0].rootCause).toMatchObject({ service: 'postgresql', operation: 'SELECT orders', kind: 'latency' });
+  });
+
+  it("a caller's own bug: checkout, whose callees are fine", () => {
+    const { analyzer } = scenario([{ service: 'checkout', from: FAULT_AT, to: FAULT_AT + 2 * MIN, errorRate: 0.6 }]);
+    const incidents = analyzer.incidents();
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0].rootCause).toMatchObject({ service: 'checkout', kind: 'errors' });
+  });
+
+  it('a hang: the callee the client gave up on, as a timeout', () => {
+    const { analyzer } = scenario([{ service: 'payment', from: FAULT_AT, to: FAULT_AT + 2 * MIN, hangMs: 30_000 }]);
+    const incidents = analyzer.incidents();
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0].rootCause).toMatchObject({ service: 'payment', kind: 'timeout' });
+    expect(incidents[0].openedAt - (SHOP_START + FAULT_AT)).toBeLessThanOrEqual(15_000);
+  });
+
+  it('names a deploy of the root-cause service seen shortly before', () => {
+    const { analyzer } = scenario([{ service: 'payment', from: FAULT_AT, to: FAULT_AT + 2 * MIN, errorRate: 0.5, version: '1.5.0' }]);
+    const [inc] = analyzer.incidents();
+    expect(inc.rootCause.service).toBe('payment');
+    expect(inc.rootCause.change).toMatchObject({ service: 'payment', from: '1.0.0', to: '1.5.0' });
+    expect(inc.rootCause.explanation).toMatch(/payment 1\.0\.0 → 1\.5\.0 seen \d+ s before/);
+  });
+});
+
+describe('grouping', () => {
+  it('two independent faults at once are two incidents', () => {
+    const { analyzer } = scenario([
+      { service: 'payment', from: FAULT_AT, to: FAULT_AT + 2 * MIN, errorRate: 1 },
+      { service: 'postgresql', from: FAULT_AT, to: FAULT_AT + 2 * MIN, slow: 40 },
+    ]);
+    const roots = analyzer.incidents().map((i) => `${i.rootCause.service}:${i.rootCause.kind}`).sort();
+    expect(roots).toEqual(['payment:errors', 'postgresql:latency']);
+  });
+
+  it('the same input in other batchings and shuffled within batches gives the same incidents', () => {
+    const spans = shopTraffic({ seed: 11, durationMs: 13 * MIN, faults: [{ service: 'payment', from: FAULT_AT, to: FAULT_AT + MIN, errorRate: 1 }] });
+    const summary = (a: Analyzer) => a.incidents().map((i) => [i.rootCause.service, i.rootCause.kind, i.openedAt]);
+    const base = run(spans, {}, 50).analyzer;
+    const shuffled = batches(spans, 200).flatMap((b) => [...b].reverse());
+    const other = run(shuffled, {}, 200).analyzer;
+    expect(summary(other)).toEqual(summary(base));
+    expect(summary(base)).toHaveLength(1);
+  });
+});
+
+describe('lifecycle', () => {
+  it('acknowledge and resolve by hand, with events', () => {
+    const spans = shopTraffic({ seed: 5, durationMs: 12 * MIN, faults: [{ service: 'payment', from: FAULT_AT, to: 12 * MIN, errorRate: 1 }] });
+    const analyzer = createAnalyzer();
+    const events: string[] = [];
+    analyzer.onIncident((e) => events.push(`${e.type}:${e.incident.status}`));
+    analyzer.ingest(spans);
+    const [inc] = analyzer.incidents({ status: 'active' });
+    expect(inc).toBeDefined();
+    expect(analyzer.acknowledge(inc.id)?.status).toBe('acknowledged');
+    expect(analyzer.incidents({ status: 'acknowledged', service: 'payment' })).toHaveLength(1);
+    expect(analyzer.resolve(inc.id)).toMatchObject({ status: 'resolved', resolvedBy: 'user' });
+    expect(analyzer.acknowledge('inc-999')).toBeUndefined();
+    expect(events).toContain('opened:active');
+    expect(events).toContain('acknowledged:acknowledged');
+    expect(events).toContain('resolved:resolved');
+  });
+
+  it('advanceTo with no new spans resolves a quiet incident', () => {
+    const spans = shopTraffic({ seed: 5, durationMs: 12 * MIN, faults: [{ service: 'payment', from: FAULT_AT, to: 11 * MIN, errorRate: 1 }] });
+    const analyzer = createAnalyzer({ resolveAfterMs: 60_000 });
+    analyzer.ingest(spans);
+    expect(analyzer.incidents({ status: 'active' })).toHaveLength(1);
+    analyzer.advanceTo(SHOP_START + 20 * MIN);
+    expect(analyzer.incidents({ status: 'resolved' })).toHaveLength(1);
+  });
+});
+
+describe('robustness', () => {
+  it('counts and skips bad spans without throwing', () => {
+    const analyzer = createAnalyzer();
+    const good = span({ service: 'a', name: 'GET /', kind: 'server', startTime: SHOP_START, endTime: SHOP_START + 5 });
+    const bad = [
+      { ...good, spanId: '' },
+      { ...good, spanId: 'b1', endTime: Number.NaN },
+      { ...good, spanId: 'b2', endTime: SHOP_START - 10 },
+      null,
+      42,
+      { ...good, spanId: 'b3', service: undefined },
+    ] as unknown as Span[];
+    expect(() => analyzer.ingest([good, ...bad, good])).not.toThrow();
+    const s = analyzer.stats();
+    expect(s.ingested).toBe(8);
+    expect(s.accepted).toBe(1);
+    expect(s.droppedBy).toMatchObject({ invalid: 4, badTime: 2, duplicate: 1 });
+  });
+
+  it('drops spans far older than the watermark as late, and counts them', () => {
+    const analyzer = createAnalyzer();
+    analyzer.ingest(span({ service: 'a', name: 'x', kind: 'server', startTime: SHOP_START + 10 * MIN, endTime: SHOP_START + 10 * MIN + 5 }));
+    analyzer.ingest(span({ service: 'a', name: 'x', kind: 'server', startTime: SHOP_START, endTime: SHOP_START + 5 }));
+    expect(analyzer.stats().droppedBy.late).toBe(1);
+  });
+
+  it('bounds operations and counts what it drops', () => {
+    const analyzer = createAnalyzer({ maxOperations: 10 });
+    const spans: Span[] = [];
+    for (let i = 0; i < 50; i++) {
+      spans.push(span({ service: 'a', name: `op${i}`, kind: 'server', startTime: SHOP_START + i, endTime: SHOP_START + i + 3 }));
+    }
+    analyzer.ingest(spans);
+    analyzer.flush();
+    expect(analyzer.stats().operations).toBe(10);
+    expect(analyzer.stats().droppedBy.cardinality).toBe(40);
+  });
+
+  it('listener exceptions are caught and counted', () => {
+    const analyzer = createAnalyzer();
+    analyzer.onIncident(() => {
+      throw new Error('boom');
+    });
+    analyzer.onAnomaly(() => {
+      throw new Error('boom');
+    });
+    const spans = shopTraffic({ seed: 5, durationMs: 12 * MIN, faults: [{ service: 'payment', from: FAULT_AT, to: 12 * MIN, errorRate: 1 }] });
+    expect(() => analyzer.ingest(spans)).not.toThrow();
+    expect(analyzer.stats().listenerErrors).toBeGreaterThan(0);
+  });
+
+  it('rejects bad options with a clear error', () => {
+    expect(() => createAnalyzer({ bucketMs: -1 })).toThrow(/bucketMs must be a positive finite number/);
+    expect(() => createAnalyzer({ latency: { ratio: Number.NaN } })).toThrow(/latency.ratio/);
+    expect(() => createAnalyzer({ nope: 1 } as AnalyzerOptions)).toThrow(/unknown option nope/);
+  });
+});
+
+describe('snapshot and restore', () => {
+  it('a restored analyzer keeps its baselines and detects without re-learning', () => {
+    const spans = shopTraffic({ seed: 9, durationMs: 14 * MIN, faults: [{ service: 'payment', from: FAULT_AT, to: 12 * MIN, errorRate: 1 }] });
+    const warm = spans.filter((s) => s.endTime < SHOP_START + 9 * MIN);
+    const rest = spans.filter((s) => s.endTime >= SHOP_START + 9 * MIN);
+    const first = createAnalyzer();
+    first.ingest(warm);
+    const snap = JSON.parse(JSON.stringify(first.snapshot()));
+    const second = createAnalyzer();
+    second.restore(snap);
+    expect(second.baselines()).toEqual(first.baselines());
+    second.ingest(rest);
+    second.flush();
+    expect(second.incidents()[0]?.rootCause.service).toBe('payment');
+    expect(() => second.restore({ ...snap, version: 99 })).toThrow(/version 99/);
+  });
+});

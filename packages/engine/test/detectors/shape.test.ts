@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { CallShapeDetector } from '../../src/detectors/shape.js';
+import { DEFAULT_BASELINE, DEFAULT_SHAPE } from '../../src/options.js';
+import { binomial, mulberry32, poisson } from '../helpers/random.js';
+
+function learned(parentRequests: number, calls: number, windows = 20): CallShapeDetector {
+  const d = new CallShapeDetector(DEFAULT_BASELINE, DEFAULT_SHAPE);
+  for (let i = 0; i < windows; i++) d.learn(parentRequests, calls);
+  return d;
+}
+
+describe('CallShapeDetector', () => {
+  it('stays quiet on a stationary 70% share (minute windows, learned per bucket)', () => {
+    const rng = mulberry32(51);
+    const d = new CallShapeDetector(DEFAULT_BASELINE, DEFAULT_SHAPE);
+    const buckets: Array<[number, number]> = [];
+    let alarms = 0;
+    for (let i = 0; i < 3000; i++) {
+      const n = poisson(rng, 4);
+      buckets.push([n, binomial(rng, n, 0.7)]);
+      const last = buckets.slice(-12);
+      const v = d.judge(
+        last.reduce((a, b) => a + b[0], 0),
+        last.reduce((a, b) => a + b[1], 0),
+      );
+      if (v.anomalous) alarms++;
+      else d.learn(n, buckets[i][1]);
+    }
+    expect(alarms).toBe(0);
+    expect(d.baseline.share).toBeGreaterThan(0.6);
+    expect(d.baseline.share).toBeLessThan(0.8);
+  });
+
+  it('fires when a usual call goes missing', () => {
+    const d = learned(10, 9); // 90%
+    const v = d.judge(60, 0);
+    expect(v).toMatchObject({ anomalous: true, change: 'missing', severity: 'medium', observed: 0 });
+    expect(v.expected).toBeCloseTo(0.9, 9);
+    expect(v.pValue).toBeLessThan(DEFAULT_SHAPE.pMax);
+    expect(d.judge(60, 27).change).toBe('missing'); // 45%: half the usual share
+    expect(d.judge(60, 28).anomalous).toBe(false);
+    expect(d.judge(4, 0).anomalous).toBe(false); // too few requests to be sure
+  });
+
+  it('ignores calls that were not usual to begin with', () => {
+    const d = learned(10, 4); // 40% < usualShare
+    expect(d.judge(100, 0).anomalous).toBe(false);
+  });
+
+  it('fires when a new call appears in ≥ 20% of requests, ≥ 5 times', () => {
+    const d = learned(10, 0);
+    const v = d.judge(60, 12);
+    expect(v).toMatchObject({ anomalous: true, change: 'new', severity: 'medium', expected: 0 });
+    expect(v.score).toBeGreaterThan(3);
+    expect(d.judge(60, 11).anomalous).toBe(false); // 18%
+    expect(d.judge(10, 4).anomalous).toBe(false); // 40% but only 4 calls
+    expect(learned(10, 0.2).judge(60, 12).anomalous).toBe(false); // 2% share is not "new"
+  });
+
+  it('waits for minSamples parent requests', () => {
+    const d = learned(10, 9, 4);
+    expect(d.judge(60, 0)).toMatchObject({ anomalous: false, ready: false, change: null });
+    d.observe(1, 10, 9);
+    expect(d.observe(2, 60, 0).change).toBe('missing');
+    expect(d.baseline.samples).toBe(50);
+    expect(d.lastT).toBe(2);
+  });
+
+  it('round-trips its baseline through JSON', () => {
+    const d = learned(10, 7);
+    const e = new CallShapeDetector(DEFAULT_BASELINE, DEFAULT_SHAPE);
+    e.restore(JSON.parse(JSON.stringify(d.toJSON())));
+    expect(e.judge(60, 10)).toEqual(d.judge(60, 10));
+  });
+});

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { TimeoutDetector, timeoutSeverity } from '../../src/detectors/timeout.js';
+import { DEFAULT_BASELINE, DEFAULT_TIMEOUT } from '../../src/options.js';
+import { binomial, mulberry32 } from '../helpers/random.js';
+
+function learned(attempts: number, gaveUp: number, windows = 50): TimeoutDetector {
+  const d = new TimeoutDetector(DEFAULT_BASELINE, DEFAULT_TIMEOUT);
+  for (let i = 0; i < windows; i++) d.learn(attempts, gaveUp);
+  return d;
+}
+
+describe('TimeoutDetector', () => {
+  it('stays quiet on a 1% give-up background over 2000 windows of 20', () => {
+    const rng = mulberry32(41);
+    const d = new TimeoutDetector(DEFAULT_BASELINE, DEFAULT_TIMEOUT);
+    let alarms = 0;
+    for (let t = 0; t < 2000; t++) if (d.observe(t, 20, binomial(rng, 20, 0.01)).anomalous) alarms++;
+    expect(alarms).toBe(0);
+  });
+
+  it('fires when a callee stops answering half the calls', () => {
+    const d = learned(20, 0);
+    const v = d.judge(10, 5);
+    expect(v).toMatchObject({ anomalous: true, ready: true, severity: 'medium', observed: 0.5 });
+    expect(v.pValue).toBeLessThan(DEFAULT_TIMEOUT.pMax);
+  });
+
+  it('fires when every attempt is given up on, even on an edge that usually loses many', () => {
+    const d = learned(10, 4); // 40% give-ups are normal here
+    expect(d.judge(3, 2).anomalous).toBe(false);
+    expect(d.judge(3, 3)).toMatchObject({ anomalous: true, severity: 'high' });
+    expect(d.judge(2, 2).anomalous).toBe(false); // below minAttempts
+  });
+
+  it('judges a brand-new edge with the conservative prior', () => {
+    const d = new TimeoutDetector(DEFAULT_BASELINE, DEFAULT_TIMEOUT);
+    expect(d.judge(3, 3)).toMatchObject({ anomalous: true, ready: false }); // p = 0.02^3
+    expect(d.judge(3, 1).anomalous).toBe(false);
+    expect(d.judge(10, 2).anomalous).toBe(false); // 20% of 10 is not unlikely at 2%
+  });
+
+  it('rates severity by the share given up on', () => {
+    const d = learned(100, 0);
+    expect(d.judge(10, 10).severity).toBe('critical');
+    expect(d.judge(10, 9).severity).toBe('high');
+    expect(d.judge(10, 5).severity).toBe('medium');
+    expect(d.judge(10, 3).severity).toBe('low');
+  });
+
+  it('round-trips its baseline through JSON', () => {
+    const d = learned(10, 1);
+    const e = new TimeoutDetector(DEFAULT_BASELINE, DEFAULT_TIMEOUT);
+    e.restore(JSON.parse(JSON.stringify(d.toJSON())));
+    expect(e.judge(10, 6)).toEqual(d.judge(10, 6));
+  });
+});
+
+describe('timeoutSeverity', () => {
+  it('is critical only when all of ≥ 10 attempts failed', () => {
+    expect(timeoutSeverity(10, 10)).toBe('critical');
+    expect(timeoutSeverity(9, 9)).toBe('high');
+    expect(timeoutSeverity(10, 9)).toBe('high');
+    expect(timeoutSeverity(10, 8)).toBe('medium');
+    expect(timeoutSeverity(10, 4)).toBe('low');
+  });
+});

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { TrafficDetector, trafficSeverity } from '../../src/detectors/traffic.js';
+import { DEFAULT_BASELINE, DEFAULT_TRAFFIC } from '../../src/options.js';
+import { mulberry32, poisson } from '../helpers/random.js';
+
+const BUCKET = 5000;
+
+/** A detector that learned `buckets` Poisson buckets at `rps`. */
+function learned(rps: number, buckets = 60, seed = 1): TrafficDetector {
+  const rng = mulberry32(seed);
+  const d = new TrafficDetector(DEFAULT_BASELINE, DEFAULT_TRAFFIC);
+  for (let i = 0; i < buckets; i++) d.learn(poisson(rng, (rps * BUCKET) / 1000), BUCKET);
+  return d;
+}
+
+describe('TrafficDetector', () => {
+  it('stays quiet for 2 h of Poisson traffic at 6 rps with a ±40% swell (5 s and 60 s windows)', () => {
+    const rng = mulberry32(31);
+    const d = new TrafficDetector(DEFAULT_BASELINE, DEFAULT_TRAFFIC);
+    const counts: number[] = [];
+    let alarms = 0;
+    for (let i = 0; i < (2 * 3600 * 1000) / BUCKET; i++) {
+      const t = i * BUCKET;
+      const rps = 6 * (1 + 0.4 * Math.sin((2 * Math.PI * t) / 1_800_000));
+      counts.push(poisson(rng, (rps * BUCKET) / 1000));
+      // Judged as the analyzer does: the last bucket and the last minute; learned if neither fired.
+      const minute = counts.slice(-12).reduce((a, b) => a + b, 0);
+      const fired = d.judge(counts[i], BUCKET).anomalous || (counts.length >= 12 && d.judge(minute, 60_000).anomalous);
+      if (fired) alarms++;
+      else d.learn(counts[i], BUCKET);
+    }
+    expect(alarms).toBe(0);
+    expect(d.baseline.ready).toBe(true);
+  });
+
+  it('fires on a drop to 0 within one 5 s bucket at 6 rps', () => {
+    const d = learned(6);
+    const v = d.judge(0, BUCKET);
+    expect(v).toMatchObject({ anomalous: true, direction: 'drop', severity: 'high', observed: 0 });
+    expect(v.expected).toBeGreaterThan(5);
+    expect(v.pValue).toBeLessThan(DEFAULT_TRAFFIC.pMax);
+    // A partial drop to 14% over a minute is medium.
+    expect(d.judge(50, 60_000)).toMatchObject({ anomalous: true, direction: 'drop', severity: 'medium' });
+    expect(d.judge(4, BUCKET).anomalous).toBe(false); // 4 of ~30 in 5 s: not yet beyond doubt (p ≈ 1e-5)
+  });
+
+  it('fires on a 3× surge', () => {
+    const d = learned(6);
+    const v = d.judge(90, BUCKET);
+    expect(v).toMatchObject({ anomalous: true, direction: 'surge', severity: 'low' });
+    expect(v.observed).toBe(18);
+    expect(d.judge(200, BUCKET).severity).toBe('medium'); // ≥ 5×
+    expect(d.judge(45, BUCKET).anomalous).toBe(false); // 1.5×
+  });
+
+  it('catches a 1 rps operation going silent on a 60 s window, not on one 5 s bucket', () => {
+    const d = learned(1);
+    expect(d.judge(0, BUCKET).anomalous).toBe(false); // e^-3.5: could be chance
+    expect(d.judge(0, 60_000)).toMatchObject({ anomalous: true, direction: 'drop' });
+  });
+
+  it('never calls a lone request on a sparse operation a surge, yet sees a real burst', () => {
+    const rng = mulberry32(32);
+    const d = new TrafficDetector(DEFAULT_BASELINE, DEFAULT_TRAFFIC);
+    let alarms = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const count = poisson(rng, 5 / 300); // one request per ~5 minutes
+      if (d.observe(i * BUCKET, count, BUCKET).anomalous) alarms++;
+    }
+    expect(alarms).toBe(0);
+    expect(d.baseline.rate).toBeLessThan(0.01); // the EWMA itself has all but forgotten the requests
+    expect(d.judge(1, BUCKET).anomalous).toBe(false);
+    expect(d.judge(30, BUCKET)).toMatchObject({ anomalous: true, direction: 'surge' });
+  });
+
+  it('is not ready before minBuckets', () => {
+    const d = learned(6, 11);
+    expect(d.judge(0, BUCKET)).toMatchObject({ anomalous: false, ready: false, direction: null });
+    d.observe(55_000, 30, BUCKET);
+    expect(d.baseline.ready).toBe(true);
+    expect(d.observe(60_000, 0, BUCKET).anomalous).toBe(true);
+    expect(d.baseline.buckets).toBe(12); // the drop was not learned
+    expect(d.lastT).toBe(60_000);
+  });
+
+  it('round-trips its baseline through JSON', () => {
+    const d = learned(6);
+    const e = new TrafficDetector(DEFAULT_BASELINE, DEFAULT_TRAFFIC);
+    e.restore(JSON.parse(JSON.stringify(d.toJSON())));
+    expect(e.judge(3, BUCKET)).toEqual(d.judge(3, BUCKET));
+  });
+});
+
+describe('trafficSeverity', () => {
+  it('drops to ≤ 10% are high, other drops medium; surges low, ≥ 5× medium', () => {
+    expect(trafficSeverity('drop', 1, 10)).toBe('high');
+    expect(trafficSeverity('drop', 1.01, 10)).toBe('medium');
+    expect(trafficSeverity('surge', 49, 10)).toBe('low');
+    expect(trafficSeverity('surge', 50, 10)).toBe('medium');
+  });
+});

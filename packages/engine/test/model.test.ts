@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { clientOperation, foldPath, isErrorSpan, peerName, serverOperation } from '../src/model/operation.js';
+import { rejectReason } from '../src/model/validate.js';
+import { span } from './helpers/spans.js';
+
+const base = { service: 'svc', startTime: 1000, endTime: 1010 };
+
+describe('operation naming', () => {
+  it('uses method + route, never the raw URL', () => {
+    const s = span({ ...base, name: 'GET /users/123', attributes: { 'http.request.method': 'GET', 'http.route': '/users/:id' } });
+    expect(serverOperation(s)).toBe('GET /users/:id');
+  });
+
+  it('maps stable and legacy HTTP semconv to the same operation', () => {
+    const stable = span({ ...base, name: 'POST', attributes: { 'http.request.method': 'POST', 'http.route': '/pay' } });
+    const legacy = span({ ...base, name: 'POST', attributes: { 'http.method': 'POST', 'http.route': '/pay' } });
+    expect(serverOperation(stable)).toBe(serverOperation(legacy));
+  });
+
+  it('folds id-like path segments and query strings when there is no route', () => {
+    expect(foldPath('GET /users/123/orders/9f8e7d6c-1234-4abc-8def-0123456789ab?x=1')).toBe('GET /users/:id/orders/:id');
+    expect(foldPath('GET /v1/items')).toBe('GET /v1/items');
+    expect(serverOperation(span({ ...base, name: 'GET /orders/42' }))).toBe('GET /orders/:id');
+  });
+
+  it('names peers as the Collector service graph does', () => {
+    expect(peerName(span({ ...base, name: 'x', attributes: { 'peer.service': 'billing', 'db.system': 'postgresql' } }))).toBe('billing');
+    expect(peerName(span({ ...base, name: 'x', attributes: { 'db.system': 'postgresql', 'server.address': 'db1' } }))).toBe('postgresql');
+    expect(peerName(span({ ...base, name: 'x', attributes: { 'server.address': 'payment', 'server.port': 8080 } }))).toBe('payment');
+    expect(peerName(span({ ...base, name: 'x', attributes: { 'net.peer.name': 'localhost', 'net.peer.port': 3003 } }))).toBe('localhost:3003');
+    expect(peerName(span({ ...base, name: 'x' }))).toBe('unknown');
+  });
+
+  it('names client operations from db and http attributes', () => {
+    expect(clientOperation(span({ ...base, name: 'SELECT orders', attributes: { 'db.operation.name': 'select' } }))).toBe('SELECT orders');
+    expect(clientOperation(span({ ...base, name: 'SELECT * FROM orders WHERE id = 1', attributes: { 'db.operation.name': 'select', 'db.collection.name': 'orders' } }))).toBe('SELECT orders');
+    expect(clientOperation(span({ ...base, name: 'SELECT * FROM orders WHERE id = 1', attributes: { 'db.system': 'postgresql', 'db.operation.name': 'select' } }))).toBe('SELECT');
+    expect(clientOperation(span({ ...base, name: 'POST', attributes: { 'http.method': 'POST' } }))).toBe('POST');
+  });
+
+  it('infers errors from status, then HTTP codes', () => {
+    expect(isErrorSpan(span({ ...base, name: 'x', status: 'error' }), false)).toBe(true);
+    expect(isErrorSpan(span({ ...base, name: 'x', status: 'ok', attributes: { 'http.status_code': 500 } }), false)).toBe(false);
+    expect(isErrorSpan(span({ ...base, name: 'x', attributes: { 'http.response.status_code': 503 } }), false)).toBe(true);
+    expect(isErrorSpan(span({ ...base, name: 'x', attributes: { 'http.response.status_code': 404 } }), false)).toBe(false);
+    expect(isErrorSpan(span({ ...base, name: 'x', attributes: { 'http.response.status_code': 404 } }), true)).toBe(true);
+  });
+});
+
+describe('span validation', () => {
+  it('accepts a good span', () => {
+    expect(rejectReason(span({ ...base, name: 'x' }))).toBeNull();
+  });
+  it.each([
+    ['missing trace id', { traceId: '' }, 'invalid'],
+    ['missing service', { service: '' }, 'invalid'],
+    ['non-string name', { name: 5 }, 'invalid'],
+    ['NaN end', { endTime: Number.NaN }, 'badTime'],
+    ['negative duration', { endTime: 900 }, 'badTime'],
+    ['infinite start', { startTime: Number.POSITIVE_INFINITY }, 'badTime'],
+    ['string time', { startTime: '1000' }, 'badTime'],
+  ])('rejects %s', (_label, patch, reason) => {
+    expect(rejectReason({ ...span({ ...base, name: 'x' }), ...patch })).toBe(reason);
+  });
+  it('rejects non-objects', () => {
+    expect(rejectReason(null)).toBe('invalid');
+    expect(rejectReason('span')).toBe('invalid');
+  });
+});

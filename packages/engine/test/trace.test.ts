@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { analyzeTrace, type TraceContext } from '../src/trace/analyze.js';
+import { TraceBuffer, type TraceEntry } from '../src/trace/buffer.js';
+import { opKey } from '../src/model/operation.js';
+import { TraceBuilder, span } from './helpers/spans.js';
+
+function context(typical: Record<string, number> = {}, typicalSelf: Record<string, number> = {}): TraceContext & { peers: Map<string, string> } {
+  const peers = new Map<string, string>();
+  return {
+    peers,
+    typicalLatency: (k) => typical[k],
+    typicalSelf: (k) => typicalSelf[k],
+    resolvePeer: (peer) => (peers.has(peer) ? { service: peers.get(peer) as string, operation: null } : undefined),
+    learnPeer: (peer, _call, service) => void peers.set(peer, service),
+  };
+}
+
+describe('analyzeTrace', () => {
+  it('computes self time as duration minus the union of outgoing calls (parallel calls counted once)', () => {
+    const t = new TraceBuilder();
+    const root = t.server('checkout', '/checkout', 0, 100);
+    t.call(root, 'inventory', '/stock', 10, 50);
+    t.call(root, 'payment', '/pay', 20, 60); // overlaps the first: waiting 10..60
+    t.db(root, 'postgresql', 'SELECT', 70, 80);
+    const { entries, calls } = analyzeTrace(t.spans, context());
+    const checkout = entries.find((e) => e.service === 'checkout');
+    expect(checkout?.self).toBe(100 - 50 - 10);
+    expect(checkout?.calls.sort()).toEqual([opKey('inventory', 'GET /stock'), opKey('payment', 'GET /pay'), opKey('postgresql', 'SELECT orders')].sort());
+    const db = calls.find((c) => c.virtual);
+    expect(db).toMatchObject({ calleeService: 'postgresql', calleeOperation: 'SELECT orders', callerKey: opKey('checkout', 'GET /checkout') });
+  });
+
+  it('finds the error origin: the deepest failing span whose children did not fail', () => {
+    const t = new TraceBuilder();
+    const fe = t.server('frontend', '/', 0, 100, { status: 'error' });
+    const co = t.call(fe, 'checkout', '/checkout', 5, 95, { error: true });
+    t.call(co, 'inventory', '/stock', 10, 20);
+    t.call(co, 'payment', '/pay', 30, 40, { error: true });
+    const { entries } = analyzeTrace(t.spans, context());
+    for (const svc of ['frontend', 'checkout', 'payment']) {
+      expect(entries.find((e) => e.service === svc)?.errorOrigin).toMatchObject({ service: 'payment', operation: 'GET /pay', kind: 'errors' });
+    }
+    expect(entries.find((e) => e.service === 'inventory')?.errorOrigin).toBeUndefined();
+  });
+
+  it("blames the caller for its own bug when its callees are fine", () => {
+    const t = new TraceBuilder();
+    const fe = t.server('frontend', '/', 0, 100, { status: 'error' });
+    const co = t.call(fe, 'checkout', '/checkout', 5, 95, { error: true });
+    t.call(co, 'payment', '/pay', 30, 40);
+    const { entries } = analyzeTrace(t.spans, context());
+    expect(entries.find((e) => e.service === 'frontend')?.errorOrigin).toMatchObject({ service: 'checkout', kind: 'errors' });
+  });
+
+  it('blames the callee a client gave up on, even when its server span ends later and OK', () => {
+    const t = new TraceBuilder();
+    const co = t.server('checkout', '/checkout', 0, 2100, { status: 'error' });
+    const c = t.client(co, 'payment', 10, 2010, { status: 'error', statusMessage: 'timeout' });
+    t.server('payment', '/pay', 15, 30_000, {}, c);
+    const ctx = context();
+    const { entries, calls } = analyzeTrace(t.spans, ctx);
+    expect(calls[0]).toMatchObject({ calleeService: 'payment', gaveUp: true });
+    expect(entries.find((e) => e.service === 'checkout')?.errorOrigin).toMatchObject({ service: 'payment', kind: 'timeout' });
+  });
+
+  it('treats a call with no answer to a known instrumented peer as given up on that service', () => {
+    const ctx = context();
+    ctx.peers.set('payment', 'payment');
+    const t = new TraceBuilder();
+    const co = t.server('checkout', '/checkout', 0, 2100, { status: 'error' });
+    t.client(co, 'payment', 10, 2010, { status: 'error' });
+    const { entries, calls } = analyzeTrace(t.spans, ctx);
+    expect(calls[0]).toMatchObject({ calleeService: 'payment', virtual: false, gaveUp: true });
+    expect(entries[0].errorOrigin).toMatchObject({ service: 'payment', kind: 'timeout' });
+  });
+
+  it('learns which service answers a peer name', () => {
+    const ctx = context();
+    const t = new TraceBuilder();
+    const co = t.server('checkout', '/checkout', 0, 100);
+    t.call(co, 'payment', '/pay', 10, 50);
+    analyzeTrace(t.spans, ctx);
+    expect(ctx.peers.get('payment')).toBe('payment');
+  });
+
+  it('finds the slow origin: the operation whose own time grew most over its baseline', () => {
+    const typical = { [opKey('checkout', 'GET /checkout')]: 60, [opKey('postgresql', 'SELECT orders')]: 5 };
+    const typicalSelf = { [opKey('checkout', 'GET /checkout')]: 20, [opKey('payment', 'GET /pay')]: 28 };
+    const t = new TraceBuilder();
+    const co = t.server('checkout', '/checkout', 0, 1000);
+    t.call(co, 'payment', '/pay', 10, 950); // payment self ~938 vs 28
+    t.db(co, 'postgresql', 'SELECT', 955, 960);
+    const { entries } = analyzeTrace(t.spans, context(typical, typicalSelf));
+    expect(entries.find((e) => e.service === 'checkout')?.slowOrigin).toMatchObject({ service: 'payment', kind: 'latency' });
+  });
+
+  it('infers kinds for spans from tracers that did not record them', () => {
+    const tid = 'a'.repeat(32);
+    const root = span({ traceId: tid, spanId: '1', service: 'api', name: 'GET /x', startTime: 0, endTime: 100 });
+    const out = span({ traceId: tid, spanId: '2', parentSpanId: '1', service: 'api', name: 'call', startTime: 10, endTime: 90 });
+    const srv = span({ traceId: tid, spanId: '3', parentSpanId: '2', service: 'db-api', name: 'GET /y', startTime: 20, endTime: 80 });
+    const { entries, calls } = analyzeTrace([srv, out, root], context());
+    expect(entries.map((e) => e.service).sort()).toEqual(['api', 'db-api']);
+    expect(calls).toHaveLength(1);
+    expect(entries.find((e) => e.service === 'api')?.self).toBe(20);
+  });
+});
+
+describe('TraceBuffer', () => {
+  const limits = { maxTraces: 3, maxSpansPerTrace: 3, idleMs: 1000, maxWaitMs: 5000 };
+
+  it('releases a trace once complete and idle, not before', () => {
+    const released: TraceEntry[] = [];
+    const buf = new TraceBuffer(limits, (e) => released.push(e));
+    const t = new TraceBuilder();
+    const root = t.server('a', '/', 0, 100);
+    const c = t.client(root, 'b', 10, 90);
+    buf.add(c, 90); // child first: waits for its parent
+    buf.releaseReady(5000 - 1);
+    expect(released).toHaveLength(0);
+    buf.add(root, 5000);
+    buf.releaseReady(5500);
+    expect(released).toHaveLength(0);
+    buf.releaseReady(6000);
+    expect(released).toHaveLength(1);
+    expect(released[0].spans).toHaveLength(2);
+  });
+
+  it('releases a trace missing a parent after maxWait', () => {
+    const released: TraceEntry[] = [];
+    const buf = new TraceBuffer(limits, (e) => released.push(e));
+    buf.add(span({ service: 'a', name: 'x', kind: 'client', parentSpanId: 'ff', startTime: 1, endTime: 2 }), 2);
+    buf.releaseReady(2000);
+    expect(released).toHaveLength(0);
+    buf.releaseReady(5002);
+    expect(released).toHaveLength(1);
+  });
+
+  it('bounds traces and spans, and counts duplicates', () => {
+    const released: TraceEntry[] = [];
+    const buf = new TraceBuffer(limits, (e) => released.push(e));
+    for (let i = 0; i < 4; i++) buf.add(span({ service: 'a', name: 'x', startTime: 1, endTime: 2 }), 2);
+    expect(buf.size).toBe(3);
+    expect(buf.evictedEarly).toBe(1);
+    expect(released).toHaveLength(1);
+    const s = span({ traceId: 'f'.repeat(32), service: 'a', name: 'x', startTime: 1, endTime: 2 });
+    expect(buf.add(s, 2)).toBe('ok');
+    expect(buf.add(s, 2)).toBe('duplicate');
+    expect(buf.add({ ...s, spanId: 'x1' }, 2)).toBe('ok');
+    expect(buf.add({ ...s, spanId: 'x2' }, 2)).toBe('ok');
+    expect(buf.add({ ...s, spanId: 'x3' }, 2)).toBe('traceTooLarge');
+  });
+});
+
+describe('analyzeTrace through framework spans', () => {
+  it('finds a failing call wrapped in middleware spans that did not fail', () => {
+    const t = new TraceBuilder();
+    const co = t.server('checkout', '/checkout', 0, 100, { status: 'error' });
+    const mw = span({ traceId: t.traceId, parentSpanId: co.spanId, service: 'checkout', name: 'request handler - /checkout', kind: 'internal', startTime: 2, endTime: 98 });
+    t.spans.push(mw);
+    t.client(mw, '127.0.0.1:4000', 10, 50, { status: 'error', attributes: { 'http.request.method': 'POST', 'server.address': '127.0.0.1', 'server.port': 4000 } });
+    const { entries } = analyzeTrace(t.spans, context());
+    expect(entries[0].errorOrigin).toMatchObject({ service: '127.0.0.1:4000', operation: 'POST', kind: 'errors' });
+  });
+});

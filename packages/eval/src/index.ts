@@ -1,0 +1,9 @@
+/**
+ * @rootspan/eval: the scored fault-scenario suite (`npm run eval`). Each scenario of `@rootspan/sim` is
+ * written as an OTLP/JSON lines file, analysed by the `rootspan` CLI and scored against ground truth.
+ */
+export { scoreScenario, namesFault, label, DETECTION_GRACE_MS, type ScenarioScore, type FaultScore } from './score.js';
+export { runScenario, analyzeFile, writeScenarioFile } from './runner.js';
+export { summarize, judgeGoals, medianTtd, TTD_GOAL_MS, TTD_GOAL_RPS } from './goals.js';
+export { formatTable } from './table.js';
+export type { ScenarioResult, SuiteTotals, SuiteResults, Goal } from './types.js';

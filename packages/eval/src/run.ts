@@ -1,0 +1,103 @@
+/**
+ * `node packages/eval/dist/run.js [--filter substring] [--json out.json] [--jobs n] [--check]`
+ * (`npm run eval`): runs the fault-scenario catalogue through the CLI, prints the scored table and the
+ * goals, and writes the full results as JSON. Exit code 0 even when goals fail (it is a report), unless
+ * `--check`. This same module is the worker script of the thread pool.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isMainThread, workerData } from 'node:worker_threads';
+import { SCENARIOS } from '@rootspan/sim';
+import { judgeGoals, summarize } from './goals.js';
+import { WORKER_DATA, runPool, serveWorker } from './pool.js';
+import { formatTable } from './table.js';
+import type { SuiteResults } from './types.js';
+
+const USAGE = `Usage: node packages/eval/dist/run.js [options]
+
+  --filter <substring>   only scenarios whose name contains it
+  --json <file>          where to write the results JSON (default: eval/results/latest.json)
+  --jobs <n>             worker threads (default: available cores)
+  --check                exit 1 when any goal fails (default: always 0; the table is a report)
+  -h, --help             this help`;
+
+/** dist/run.js → the repository root, so the default output lands in eval/results/ wherever we are run from. */
+const DEFAULT_OUT = fileURLToPath(new URL('../../../eval/results/latest.json', import.meta.url));
+
+interface Options {
+  filter: string | null;
+  out: string;
+  jobs: number;
+  check: boolean;
+}
+
+function parse(argv: readonly string[]): Options | 'help' {
+  const o: Options = { filter: null, out: DEFAULT_OUT, jobs: availableParallelism(), check: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '-h' || a === '--help') return 'help';
+    else if (a === '--filter') o.filter = value();
+    else if (a === '--json') o.out = resolve(value());
+    else if (a === '--check') o.check = true;
+    else if (a === '--jobs') {
+      o.jobs = Number(value());
+      if (!Number.isInteger(o.jobs) || o.jobs < 1) throw new Error('--jobs needs a positive integer');
+    } else throw new Error(`unknown option '${a}'`);
+  }
+  return o;
+}
+
+async function cli(argv: readonly string[]): Promise<number> {
+  let opts;
+  try {
+    opts = parse(argv);
+  } catch (err) {
+    process.stderr.write(`eval: ${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (opts === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const filter = opts.filter;
+  const names = SCENARIOS.map((s) => s.name).filter((n) => filter === null || n.includes(filter));
+  if (names.length === 0) {
+    process.stderr.write(`eval: no scenario name contains '${filter}'\n`);
+    return 2;
+  }
+  const started = performance.now();
+  let done = 0;
+  const results = await runPool(names, opts.jobs, new URL(import.meta.url), (r) => {
+    done++;
+    // Progress on stderr so stdout stays just the report.
+    process.stderr.write(`[${done}/${names.length}] ${r.name}: ${r.spans} spans, ${(r.wallMs / 1000).toFixed(1)} s${r.error ? ` ERROR ${r.error}` : ''}\n`);
+  });
+  const totals = summarize(results);
+  const goals = judgeGoals(totals);
+  process.stdout.write(`\n${formatTable(results, totals, goals)}\n`);
+  const suite: SuiteResults = {
+    generatedAt: new Date().toISOString(),
+    wallMs: Math.round(performance.now() - started),
+    filter,
+    goals,
+    totals,
+    scenarios: results,
+  };
+  mkdirSync(dirname(opts.out), { recursive: true });
+  writeFileSync(opts.out, `${JSON.stringify(suite, null, 2)}\n`);
+  process.stdout.write(`Finished in ${(suite.wallMs / 1000).toFixed(1)} s on ${Math.min(opts.jobs, names.length)} worker(s); results in ${opts.out}\n`);
+  return opts.check && goals.some((g) => !g.pass) ? 1 : 0;
+}
+
+if (!isMainThread && (workerData as typeof WORKER_DATA | undefined)?.role === WORKER_DATA.role) {
+  serveWorker();
+} else {
+  process.exitCode = await cli(process.argv.slice(2));
+}

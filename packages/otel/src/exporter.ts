@@ -1,0 +1,88 @@
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { Analyzer, Span } from '@rootspan/engine';
+import { AnalyzerFeed } from './feed.js';
+import { toEngineSpan } from './map.js';
+import { splitOptions, type RootspanExporterOptions } from './options.js';
+import type { RootspanStats } from './processor.js';
+
+/**
+ * A SpanExporter that ingests spans into a rootspan analyzer, for setups that want rootspan behind
+ * their own `BatchSpanProcessor` (batching, sampling, or a `MultiSpanExporter`) instead of the
+ * {@link RootspanSpanProcessor}. Export always succeeds: analysis problems are counted in
+ * {@link RootspanSpanExporter.stats}, never reported as export failures that a processor would retry or log.
+ *
+ * Its live clock runs `clockLagMs` behind the wall clock, because a BatchSpanProcessor delivers spans
+ * seconds after they end.
+ *
+ * @example
+ * new NodeSDK({ spanProcessors: [new BatchSpanProcessor(new RootspanSpanExporter({ onIncident }))] });
+ */
+export class RootspanSpanExporter implements SpanExporter {
+  /** The analyzer spans are fed into. */
+  readonly analyzer: Analyzer;
+  private readonly feed: AnalyzerFeed;
+  private readonly tickMs: number;
+  private readonly clockLagMs: number;
+  private closed = false;
+
+  /** @throws TypeError naming the bad option (the only time rootspan throws). */
+  constructor(options: RootspanExporterOptions = {}) {
+    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'clockLagMs']);
+    this.feed = new AnalyzerFeed(own, analyzerOptions, 'span exporter');
+    this.analyzer = this.feed.analyzer;
+    this.tickMs = own.tickMs;
+    this.clockLagMs = own.clockLagMs;
+  }
+
+  /** Converts and ingests the batch, then reports SUCCESS (FAILED only after shutdown, per the SDK contract). */
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    if (this.closed) {
+      resultCallback({ code: ExportResultCode.FAILED, error: new Error('rootspan: exporter is shut down') });
+      return;
+    }
+    try {
+      const mapped: Span[] = [];
+      for (let i = 0; i < spans.length; i++) {
+        const s = toEngineSpan(spans[i]);
+        if (s !== undefined) mapped.push(s);
+      }
+      this.feed.ingest(mapped);
+      if (!this.feed.clockRunning) {
+        this.feed.startClock(this.tickMs, () => this.feed.advanceTo(Date.now() - this.clockLagMs));
+      }
+    } catch (err) {
+      this.feed.internalError('export', err);
+    }
+    // Outside the try: an exception from the caller's callback is the caller's, and it must run exactly once.
+    resultCallback({ code: ExportResultCode.SUCCESS });
+  }
+
+  /** Nothing is buffered here (spans are ingested during `export`); resolves immediately. */
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Stops the clock, lets the analyzer finish (`analyzer.flush()`) and detaches callbacks. Idempotent. */
+  shutdown(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.feed.stopClock();
+      this.feed.flush();
+      this.feed.detach();
+    }
+    return Promise.resolve();
+  }
+
+  /** rootspan's own counters plus the analyzer's (`queued` and `dropped` are always 0: there is no queue). */
+  stats(): RootspanStats {
+    return {
+      queued: 0,
+      dropped: 0,
+      ingested: this.feed.counters.ingested,
+      callbackErrors: this.feed.counters.callbackErrors,
+      internalErrors: this.feed.counters.internalErrors,
+      analyzer: this.analyzer.stats(),
+    };
+  }
+}

@@ -1,0 +1,150 @@
+import { context, diag, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import { createAnalyzer, type Analyzer, type Span } from '@rootspan/engine';
+import type { AnomalyCallback, IncidentCallback, ResolvedOwnOptions } from './options.js';
+
+/**
+ * The context rootspan does its own work in. Tracing is suppressed so that nothing rootspan (or a user
+ * callback it runs) does — an HTTP webhook, a log shipper — produces spans that feed back into the
+ * analyzer. It is rooted at ROOT_CONTEXT rather than `context.active()` because drains and ticks run on
+ * behalf of no particular request: whatever request happened to schedule them must not become a parent.
+ */
+export const ROOTSPAN_CONTEXT: Context = suppressTracing(ROOT_CONTEXT);
+
+/** Counters shared by the processor and the exporter. */
+export interface FeedCounters {
+  ingested: number;
+  callbackErrors: number;
+  internalErrors: number;
+}
+
+/**
+ * Everything between "spans are ready" and the analyzer: calls into the analyzer without letting an
+ * exception escape, runs user callbacks safely, and owns the live clock. Used by both the processor and
+ * the exporter so they behave the same.
+ */
+export class AnalyzerFeed {
+  readonly analyzer: Analyzer;
+  readonly counters: FeedCounters = { ingested: 0, callbackErrors: 0, internalErrors: 0 };
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(
+    own: ResolvedOwnOptions,
+    analyzerOptions: Parameters<typeof createAnalyzer>[0],
+    private readonly label: string,
+  ) {
+    // createAnalyzer validates analyzer options and throws a TypeError naming the bad one: construction
+    // is the one place rootspan is allowed to throw.
+    this.analyzer = own.analyzer ?? createAnalyzer(analyzerOptions);
+    if (own.onIncident) this.subscribe('onIncident', own.onIncident);
+    if (own.onAnomaly) this.subscribe('onAnomaly', own.onAnomaly);
+  }
+
+  private subscribe(name: 'onIncident' | 'onAnomaly', cb: IncidentCallback | AnomalyCallback): void {
+    const safe = (arg: unknown) => this.runCallback(name, cb as (arg: unknown) => unknown, arg);
+    const off =
+      name === 'onIncident'
+        ? this.analyzer.onIncident(safe)
+        : this.analyzer.onAnomaly(safe);
+    if (typeof off === 'function') this.unsubscribe.push(off);
+  }
+
+  /**
+   * Runs a user callback with tracing suppressed (so an HTTP call it makes does not create spans that come
+   * back here). Both a synchronous throw and a rejected promise are counted, never propagated: the engine
+   * also catches listener errors, but an async callback's rejection would otherwise be unhandled and could
+   * crash the host.
+   */
+  private runCallback(name: string, cb: (arg: unknown) => unknown, arg: unknown): void {
+    try {
+      const result = context.with(suppressTracing(context.active()), cb, undefined, arg);
+      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+        (result as PromiseLike<unknown>).then(undefined, (err: unknown) => this.callbackError(name, err));
+      }
+    } catch (err) {
+      this.callbackError(name, err);
+    }
+  }
+
+  private callbackError(name: string, err: unknown): void {
+    this.counters.callbackErrors++;
+    // First one with the error for the developer; the rest are only counted (a broken callback would
+    // otherwise log on every event).
+    if (this.counters.callbackErrors === 1) {
+      diag.error(`rootspan ${this.label}: ${name} callback failed (further failures are only counted in stats().callbackErrors)`, err);
+    }
+  }
+
+  /** Records an unexpected exception from rootspan or the analyzer; never throws. */
+  internalError(where: string, err: unknown): void {
+    this.counters.internalErrors++;
+    if (this.counters.internalErrors === 1) {
+      diag.error(`rootspan ${this.label}: internal error in ${where} (further ones are only counted in stats().internalErrors)`, err);
+    }
+  }
+
+  /** Hands spans to the analyzer in rootspan's own (suppressed) context. Never throws. */
+  ingest(spans: Span[]): void {
+    if (spans.length === 0) return;
+    this.counters.ingested += spans.length;
+    try {
+      context.with(ROOTSPAN_CONTEXT, () => this.analyzer.ingest(spans));
+    } catch (err) {
+      this.internalError('ingest', err);
+    }
+  }
+
+  /** Moves the analyzer's event time to `t`. Never throws. */
+  advanceTo(t: number): void {
+    try {
+      context.with(ROOTSPAN_CONTEXT, () => this.analyzer.advanceTo(t));
+    } catch (err) {
+      this.internalError('advanceTo', err);
+    }
+  }
+
+  /** End of input: lets the analyzer process what it buffered and close its windows. Never throws. */
+  flush(): void {
+    try {
+      context.with(ROOTSPAN_CONTEXT, () => this.analyzer.flush());
+    } catch (err) {
+      this.internalError('flush', err);
+    }
+  }
+
+  /** Starts the live clock once; later calls are no-ops. */
+  startClock(tickMs: number, tick: () => void): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => {
+      try {
+        tick();
+      } catch (err) {
+        this.internalError('clock tick', err);
+      }
+    }, tickMs);
+    // The live clock must never keep the host process alive.
+    this.timer.unref?.();
+  }
+
+  stopClock(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Whether the live clock is running. */
+  get clockRunning(): boolean {
+    return this.timer !== undefined;
+  }
+
+  /** Stops delivering events to the user's callbacks. */
+  detach(): void {
+    for (const off of this.unsubscribe.splice(0)) {
+      try {
+        off();
+      } catch (err) {
+        this.internalError('unsubscribe', err);
+      }
+    }
+  }
+}

@@ -1,0 +1,162 @@
+import { SpanKind as OtelSpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { ANALYZED_ATTRIBUTES, type AttributeValue, type Span, type SpanKind } from '@rootspan/engine';
+
+/**
+ * ReadableSpan → engine {@link Span}. This runs inside `SpanProcessor.onEnd`, i.e. synchronously on the
+ * request path of the host service, so it does the least work that keeps the engine's answers right:
+ * no allocation beyond the result, no string formatting, no regexes.
+ */
+
+/** OTel's numeric SpanKind, indexed: INTERNAL=0, SERVER=1, CLIENT=2, PRODUCER=3, CONSUMER=4. */
+const KINDS: Record<number, SpanKind> = {
+  [OtelSpanKind.INTERNAL]: 'internal',
+  [OtelSpanKind.SERVER]: 'server',
+  [OtelSpanKind.CLIENT]: 'client',
+  [OtelSpanKind.PRODUCER]: 'producer',
+  [OtelSpanKind.CONSUMER]: 'consumer',
+};
+
+/** The all-zero ids the API uses for "no span"; such a context never reaches onEnd from the SDK. */
+const INVALID_TRACE_ID = '00000000000000000000000000000000';
+const INVALID_SPAN_ID = '0000000000000000';
+
+/** Exception events carry these; copied to span attributes because the engine reads attributes only. */
+const EXCEPTION_TYPE = 'exception.type';
+const EXCEPTION_MESSAGE = 'exception.message';
+
+/** `[seconds, nanoseconds]` → epoch milliseconds (fractional), the engine's unit. */
+export function hrTimeToMs(t: readonly [number, number]): number {
+  return t[0] * 1000 + t[1] / 1e6;
+}
+
+/** Resource identity, cached per Resource object: a service has one resource, so this is one lookup per span. */
+interface ServiceIdentity {
+  service: string;
+  version: string | undefined;
+}
+const identities = new WeakMap<object, ServiceIdentity>();
+/** Resources whose async attributes rootspan has asked to settle (once each). */
+const settling = new WeakSet<object>();
+
+/** What the OpenTelemetry spec names a service that did not set `service.name`. */
+const UNKNOWN_SERVICE = 'unknown_service';
+
+function identityOf(resource: ReadableSpan['resource'] | undefined): ServiceIdentity {
+  if (resource === undefined || resource === null) return { service: UNKNOWN_SERVICE, version: undefined };
+  const cached = identities.get(resource);
+  if (cached !== undefined) return cached;
+  let name: unknown;
+  let version: unknown;
+  const pending = resource.asyncAttributesPending === true && typeof resource.getRawAttributes === 'function';
+  if (pending) {
+    // NodeSDK's default detectors leave async attributes (host.id) pending until someone calls
+    // waitForAsyncAttributes(); until then `resource.attributes` logs a diag error on *every* access. Ask
+    // once for them to settle (BatchSpanProcessor does the same before exporting; it never rejects) and
+    // meanwhile read the raw list like the SDK does: the first settled, non-null value of a key wins
+    // (merge puts the overriding resource first).
+    if (!settling.has(resource) && typeof resource.waitForAsyncAttributes === 'function') {
+      settling.add(resource);
+      resource.waitForAsyncAttributes().then(undefined, () => {});
+    }
+    for (const [k, v] of resource.getRawAttributes()) {
+      if (k === 'service.name') name ??= settled(v);
+      else if (k === 'service.version') version ??= settled(v);
+    }
+  } else {
+    const attrs = resource.attributes ?? {};
+    name = attrs['service.name'];
+    version = attrs['service.version'];
+  }
+  const id: ServiceIdentity = {
+    service: typeof name === 'string' && name.length > 0 ? name : UNKNOWN_SERVICE,
+    version: typeof version === 'string' && version.length > 0 ? version : undefined,
+  };
+  // Not cached while pending: the settled attributes may still change the answer.
+  if (!pending) identities.set(resource, id);
+  return id;
+}
+
+/** A raw resource value, or undefined while it is an unsettled promise (or null). */
+function settled(v: unknown): unknown {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function') return undefined;
+  return v;
+}
+
+function isScalar(v: unknown): v is AttributeValue {
+  const t = typeof v;
+  return t === 'string' || t === 'boolean' || (t === 'number' && Number.isFinite(v as number));
+}
+
+/** Keeps only the attributes the engine reads; arrays and everything else are memory it never looks at. */
+function analyzedAttributes(source: Attributes | undefined): Record<string, AttributeValue> {
+  const out: Record<string, AttributeValue> = {};
+  if (source === undefined || source === null) return out;
+  // 24 keyed lookups beat walking an unbounded attribute bag (http spans carry 15–30 attributes).
+  for (let i = 0; i < ANALYZED_ATTRIBUTES.length; i++) {
+    const key = ANALYZED_ATTRIBUTES[i];
+    const v = source[key];
+    if (v !== undefined && isScalar(v)) out[key] = v;
+  }
+  return out;
+}
+
+/**
+ * Converts a finished OpenTelemetry span into rootspan's span model.
+ *
+ * - service name/version come from the resource (`service.name`, `service.version`);
+ * - the parent is `parentSpanContext.spanId` (SDK 2.x; there is no `parentSpanId` any more);
+ * - times become epoch milliseconds; status becomes `'unset' | 'ok' | 'error'`;
+ * - only {@link ANALYZED_ATTRIBUTES} with scalar values are kept, under their original keys (both the
+ *   stable and the legacy HTTP/network conventions are in that list; the engine normalises them);
+ * - the last `exception` event contributes `exception.type` / `exception.message` unless the span
+ *   already has those attributes.
+ *
+ * @returns the engine span, or `undefined` when the span has no valid trace/span id (nothing to analyse).
+ */
+export function toEngineSpan(span: ReadableSpan): Span | undefined {
+  const ctx = span.spanContext();
+  const traceId = ctx?.traceId;
+  const spanId = ctx?.spanId;
+  if (!traceId || !spanId || traceId === INVALID_TRACE_ID || spanId === INVALID_SPAN_ID) return undefined;
+
+  const identity = identityOf(span.resource);
+  const attributes = analyzedAttributes(span.attributes);
+  const events = span.events;
+  if (events !== undefined && events.length > 0) addException(events, attributes);
+
+  const status = span.status;
+  const code = status?.code;
+  const parent = span.parentSpanContext?.spanId;
+  // Every field is always present (possibly undefined) so all spans share one object shape: V8 keeps the
+  // engine's property accesses monomorphic.
+  return {
+    traceId,
+    spanId,
+    parentSpanId: parent && parent !== INVALID_SPAN_ID ? parent : undefined,
+    service: identity.service,
+    serviceVersion: identity.version,
+    name: span.name,
+    kind: KINDS[span.kind],
+    startTime: hrTimeToMs(span.startTime),
+    endTime: hrTimeToMs(span.endTime),
+    status: code === SpanStatusCode.ERROR ? 'error' : code === SpanStatusCode.OK ? 'ok' : 'unset',
+    statusMessage: status?.message ? status.message : undefined,
+    attributes,
+  };
+}
+
+function addException(events: ReadableSpan['events'], attributes: Record<string, AttributeValue>): void {
+  if (attributes[EXCEPTION_TYPE] !== undefined || attributes[EXCEPTION_MESSAGE] !== undefined) return;
+  // The last exception is the one closest to how the span ended.
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i];
+    if (e.name !== 'exception') continue;
+    const type = e.attributes?.[EXCEPTION_TYPE];
+    const message = e.attributes?.[EXCEPTION_MESSAGE];
+    if (isScalar(type)) attributes[EXCEPTION_TYPE] = type;
+    if (isScalar(message)) attributes[EXCEPTION_MESSAGE] = message;
+    return;
+  }
+}

@@ -1,0 +1,126 @@
+import type { Analyzer, AnalyzerOptions, Anomaly, IncidentEvent } from '@rootspan/engine';
+
+/** Called for every incident lifecycle event (`opened`, `updated`, `acknowledged`, `resolved`). */
+export type IncidentCallback = (event: IncidentEvent) => void | Promise<void>;
+/** Called for every anomaly episode the analyzer detects (and each time an episode is re-detected). */
+export type AnomalyCallback = (anomaly: Anomaly) => void | Promise<void>;
+
+/** Options shared by {@link RootspanSpanProcessor} and {@link RootspanSpanExporter}. */
+export interface RootspanCommonOptions extends AnalyzerOptions {
+  /**
+   * Incident events. Runs with tracing suppressed (an HTTP call made here produces no spans that would
+   * feed back into rootspan); exceptions and rejected promises are caught and counted in `callbackErrors`.
+   */
+  onIncident?: IncidentCallback;
+  /** Anomaly episodes; same guarantees as {@link RootspanCommonOptions.onIncident}. */
+  onAnomaly?: AnomalyCallback;
+  /**
+   * Bring your own analyzer (e.g. one restored from a snapshot). Mutually exclusive with analyzer
+   * options such as `bucketMs`: pass those to `createAnalyzer` yourself.
+   */
+  analyzer?: Analyzer;
+  /**
+   * Period of the live clock [1000 ms]: an `unref()`'d timer calls `analyzer.advanceTo(now)` so silence,
+   * timeouts and auto-resolve are noticed while no spans arrive.
+   */
+  tickMs?: number;
+}
+
+/** Options of {@link rootspan} and {@link RootspanSpanProcessor}: the common options plus the queue size. */
+export interface RootspanOptions extends RootspanCommonOptions {
+  /** Ended spans waiting to be analysed [4096]; beyond it spans are dropped and counted. */
+  queueSize?: number;
+}
+
+/** Options of {@link RootspanSpanExporter}. */
+export interface RootspanExporterOptions extends RootspanCommonOptions {
+  /**
+   * How far behind the wall clock the live clock holds event time [6000 ms]. Behind a BatchSpanProcessor,
+   * spans arrive up to its `scheduledDelayMillis` (default 5000 ms) after they end; advancing event time
+   * to "now" would close their windows before they arrive. Raise it if you raised the BSP delay.
+   */
+  clockLagMs?: number;
+}
+
+export const DEFAULT_QUEUE_SIZE = 4096;
+export const DEFAULT_TICK_MS = 1000;
+export const DEFAULT_CLOCK_LAG_MS = 6000;
+
+/** Options rootspan's OTel layer consumes; everything else is forwarded to `createAnalyzer`. */
+const OWN_KEYS = ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'clockLagMs'] as const;
+type OwnKey = (typeof OWN_KEYS)[number];
+
+/** Own options, validated, with defaults filled in. */
+export interface ResolvedOwnOptions {
+  onIncident: IncidentCallback | undefined;
+  onAnomaly: AnomalyCallback | undefined;
+  analyzer: Analyzer | undefined;
+  tickMs: number;
+  queueSize: number;
+  clockLagMs: number;
+}
+
+const ANALYZER_METHODS = ['ingest', 'advanceTo', 'flush', 'onAnomaly', 'onIncident', 'stats'] as const;
+
+function fail(message: string): never {
+  throw new TypeError(`rootspan: ${message}`);
+}
+
+function positiveNumber(name: string, v: unknown, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    fail(`option ${name} must be a positive finite number (ms), got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/**
+ * Splits and validates options once, at construction: own options are checked here, the rest is left
+ * for `createAnalyzer` (which names any bad or unknown analyzer option). Throws a TypeError.
+ */
+export function splitOptions(
+  options: RootspanOptions & RootspanExporterOptions = {},
+  allowed: readonly OwnKey[],
+): { own: ResolvedOwnOptions; analyzerOptions: AnalyzerOptions } {
+  if (typeof options !== 'object' || options === null) fail('options must be an object');
+  const analyzerOptions: Record<string, unknown> = {};
+  for (const key of Object.keys(options)) {
+    if ((OWN_KEYS as readonly string[]).includes(key)) {
+      if (!allowed.includes(key as OwnKey) && (options as Record<string, unknown>)[key] !== undefined) {
+        fail(`option ${key} does not apply here`);
+      }
+    } else {
+      analyzerOptions[key] = (options as Record<string, unknown>)[key];
+    }
+  }
+  for (const name of ['onIncident', 'onAnomaly'] as const) {
+    const cb = options[name];
+    if (cb !== undefined && typeof cb !== 'function') fail(`option ${name} must be a function`);
+  }
+  const analyzer = options.analyzer;
+  if (analyzer !== undefined) {
+    if (typeof analyzer !== 'object' || analyzer === null) fail('option analyzer must be an Analyzer (createAnalyzer())');
+    for (const m of ANALYZER_METHODS) {
+      if (typeof (analyzer as unknown as Record<string, unknown>)[m] !== 'function') {
+        fail(`option analyzer must be an Analyzer (createAnalyzer()): it has no ${m}() method`);
+      }
+    }
+    const extra = Object.keys(analyzerOptions).filter((k) => analyzerOptions[k] !== undefined);
+    if (extra.length > 0) {
+      fail(`analyzer options (${extra.join(', ')}) cannot be combined with option analyzer; pass them to createAnalyzer()`);
+    }
+  }
+  const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
+  if (typeof queueSize !== 'number' || !Number.isInteger(queueSize) || queueSize < 1) {
+    fail(`option queueSize must be a positive integer, got ${JSON.stringify(queueSize)}`);
+  }
+  const own: ResolvedOwnOptions = {
+    onIncident: options.onIncident,
+    onAnomaly: options.onAnomaly,
+    analyzer,
+    tickMs: positiveNumber('tickMs', options.tickMs, DEFAULT_TICK_MS),
+    queueSize,
+    clockLagMs: options.clockLagMs === 0 ? 0 : positiveNumber('clockLagMs', options.clockLagMs, DEFAULT_CLOCK_LAG_MS),
+  };
+  return { own, analyzerOptions: analyzerOptions as AnalyzerOptions };
+}

@@ -1,0 +1,178 @@
+import type { Context } from '@opentelemetry/api';
+import { diag } from '@opentelemetry/api';
+import type { ReadableSpan, Span as SdkSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Analyzer, AnalyzerStats, Span } from '@rootspan/engine';
+import { AnalyzerFeed } from './feed.js';
+import { toEngineSpan } from './map.js';
+import { splitOptions, type RootspanOptions } from './options.js';
+import { BoundedQueue } from './queue.js';
+
+/** Counters of a rootspan processor or exporter, for observability of rootspan itself. */
+export interface RootspanStats {
+  /** Spans waiting in the queue right now (always 0 for the exporter). */
+  queued: number;
+  /** Spans dropped because the queue was full (total since start). */
+  dropped: number;
+  /** Spans handed to the analyzer (total; the analyzer's own counters say which it accepted). */
+  ingested: number;
+  /** Exceptions thrown, or promises rejected, by the user's onIncident/onAnomaly callbacks. */
+  callbackErrors: number;
+  /** Unexpected exceptions inside rootspan or the analyzer, caught so they never reach the host. */
+  internalErrors: number;
+  /** The analyzer's own counters. */
+  analyzer: AnalyzerStats;
+}
+
+/** Spans per `ingest` call while draining: small enough that one chunk stays well under the budget. */
+const DRAIN_CHUNK = 64;
+/** Synchronous work allowed per drain before yielding back to the event loop. */
+const DRAIN_BUDGET_MS = 1;
+
+/**
+ * An OpenTelemetry SpanProcessor that feeds ended spans straight into a rootspan analyzer, in-process,
+ * with no export round trip. Add it next to your exporter's processor; it does not replace it.
+ *
+ * - `onEnd` (the host's request path) only converts the span and pushes it into a bounded queue;
+ *   a full queue drops and counts (logged once when dropping starts, once with the total when it ends).
+ * - The queue is drained off the request path (`setImmediate`), in chunks, at most ~1 ms per turn.
+ * - A single `unref()`'d timer advances the analyzer's clock every `tickMs`, so silence, timeouts and
+ *   auto-resolve work while traffic is idle.
+ * - No exception from rootspan, the analyzer or your callbacks ever reaches the host; they are counted
+ *   in {@link RootspanSpanProcessor.stats}.
+ *
+ * @example
+ * const processor = new RootspanSpanProcessor({ onIncident: (e) => console.log(e.incident.title) });
+ * new NodeSDK({ spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter()), processor] }).start();
+ */
+export class RootspanSpanProcessor implements SpanProcessor {
+  /** The analyzer spans are fed into (query it for incidents, metrics, the service graph). */
+  readonly analyzer: Analyzer;
+  private readonly feed: AnalyzerFeed;
+  private readonly queue: BoundedQueue<Span>;
+  private readonly tickMs: number;
+  private dropped = 0;
+  /** Drops since the queue last had room: non-zero means a drop episode is in progress. */
+  private droppingSince = 0;
+  private drainScheduled = false;
+  /** A clock tick arrived while spans were still queued: advance once they are in. */
+  private advanceDue = false;
+  /** Set when shutdown starts: from then on spans are ignored and the clock is never restarted. */
+  private closed = false;
+  private shutdownPromise: Promise<void> | undefined;
+  private readonly drainStep = () => this.drain('scheduled');
+
+  /** @throws TypeError naming the bad option (the only time rootspan throws). */
+  constructor(options: RootspanOptions = {}) {
+    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize']);
+    this.feed = new AnalyzerFeed(own, analyzerOptions, 'span processor');
+    this.analyzer = this.feed.analyzer;
+    this.queue = new BoundedQueue<Span>(own.queueSize);
+    this.tickMs = own.tickMs;
+  }
+
+  /** No-op: rootspan only looks at finished spans. */
+  onStart(_span: SdkSpan, _parentContext: Context): void {}
+
+  /** Converts and enqueues the span; O(1), never throws, never blocks on analysis. */
+  onEnd(span: ReadableSpan): void {
+    if (this.closed) return;
+    try {
+      const mapped = toEngineSpan(span);
+      if (mapped === undefined) return;
+      if (!this.queue.push(mapped)) {
+        this.dropped++;
+        if (this.droppingSince++ === 0) {
+          diag.warn(`rootspan: span queue full (queueSize ${this.queue.capacity}), dropping spans until it drains`);
+        }
+      } else if (this.droppingSince > 0) {
+        diag.warn(`rootspan: dropped ${this.droppingSince} spans because the span queue (queueSize ${this.queue.capacity}) was full`);
+        this.droppingSince = 0;
+      }
+      this.scheduleDrain();
+      // Lazily, so a processor that never sees a span never owns a timer.
+      if (!this.feed.clockRunning) this.feed.startClock(this.tickMs, () => this.tick());
+    } catch (err) {
+      this.feed.internalError('onEnd', err);
+    }
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(this.drainStep);
+  }
+
+  /**
+   * Ingests queued spans in chunks. In the background (`scheduled`, `tick`) it stops after ~1 ms and
+   * reschedules itself, so a backlog never blocks the event loop; for flush/shutdown (`all`) it empties
+   * the queue before returning.
+   */
+  private drain(mode: 'scheduled' | 'tick' | 'all'): void {
+    // Only the scheduled drain clears the flag: a tick must not let a second immediate be queued.
+    if (mode === 'scheduled') this.drainScheduled = false;
+    const all = mode === 'all';
+    try {
+      const start = performance.now();
+      while (this.queue.length > 0) {
+        this.feed.ingest(this.queue.take(DRAIN_CHUNK));
+        if (!all && this.queue.length > 0 && performance.now() - start >= DRAIN_BUDGET_MS) {
+          this.scheduleDrain();
+          return;
+        }
+      }
+      if (this.advanceDue) {
+        this.advanceDue = false;
+        this.feed.advanceTo(Date.now());
+      }
+    } catch (err) {
+      this.feed.internalError('drain', err);
+    }
+  }
+
+  /** Live clock: spans that already ended go in first, then event time moves to now. */
+  private tick(): void {
+    this.advanceDue = true;
+    this.drain('tick');
+  }
+
+  /** Ingests every queued span (synchronously, in chunks) and resolves; never rejects. */
+  forceFlush(): Promise<void> {
+    this.drain('all');
+    return Promise.resolve();
+  }
+
+  /**
+   * Drains the queue, lets the analyzer finish (`analyzer.flush()`, which may still deliver incident
+   * events to your callbacks), stops the clock and detaches the callbacks. Idempotent; never rejects.
+   * Spans ending afterwards are ignored.
+   */
+  shutdown(): Promise<void> {
+    if (this.shutdownPromise === undefined) {
+      this.closed = true;
+      try {
+        this.feed.stopClock();
+        this.drain('all');
+        this.advanceDue = false;
+        this.feed.flush();
+        this.feed.detach();
+        this.queue.clear();
+      } catch (err) {
+        this.feed.internalError('shutdown', err);
+      }
+      this.shutdownPromise = Promise.resolve();
+    }
+    return this.shutdownPromise;
+  }
+
+  /** rootspan's own counters plus the analyzer's. */
+  stats(): RootspanStats {
+    return {
+      queued: this.queue.length,
+      dropped: this.dropped,
+      ingested: this.feed.counters.ingested,
+      callbackErrors: this.feed.counters.callbackErrors,
+      internalErrors: this.feed.counters.internalErrors,
+      analyzer: this.analyzer.stats(),
+    };
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * A fixed-capacity FIFO ring buffer. `push` is O(1) and never allocates after construction, which is
+ * what `SpanProcessor.onEnd` needs: it runs on the host's request path and must not grow memory under
+ * a traffic spike; when the buffer is full the caller drops (and counts) instead.
+ */
+export class BoundedQueue<T> {
+  private readonly items: Array<T | undefined>;
+  private head = 0;
+  private size = 0;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new TypeError(`rootspan: queue capacity must be a positive integer, got ${String(capacity)}`);
+    }
+    this.items = new Array<T | undefined>(capacity);
+  }
+
+  /** Items waiting. */
+  get length(): number {
+    return this.size;
+  }
+
+  /** Appends an item; returns false (and keeps nothing) when the queue is full. */
+  push(item: T): boolean {
+    if (this.size === this.capacity) return false;
+    let tail = this.head + this.size;
+    if (tail >= this.capacity) tail -= this.capacity;
+    this.items[tail] = item;
+    this.size++;
+    return true;
+  }
+
+  /** Removes and returns up to `max` items from the front, oldest first. */
+  take(max: number): T[] {
+    const n = Math.min(max, this.size);
+    const out = new Array<T>(n);
+    for (let i = 0; i < n; i++) {
+      out[i] = this.items[this.head] as T;
+      // Release the reference so drained spans can be collected.
+      this.items[this.head] = undefined;
+      this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
+    }
+    this.size -= n;
+    return out;
+  }
+
+  /** Drops everything waiting. */
+  clear(): void {
+    this.items.fill(undefined);
+    this.head = 0;
+    this.size = 0;
+  }
+}

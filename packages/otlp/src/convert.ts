@@ -1,0 +1,371 @@
+/**
+ * The one decoder behind both wire formats: it walks an `ExportTraceServiceRequest` that is either a
+ * plain object from `JSON.parse` (OTLP/JSON mapping: hex ids, decimal-string times) or a protobufjs
+ * message (bytes ids, Long times; field names are the same lowerCamelCase), and appends engine spans.
+ *
+ * Kept lean on purpose (it is the hot loop of a 1 GB JSONL read): one pass, index loops, a Set for the
+ * analysed keys, no spreads, strings for problem messages built only when there is a problem.
+ */
+import { ANALYZED_ATTRIBUTES, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
+import type { DecodeProblem } from './problems.js';
+
+/** Loose view of whatever the input holds: every field is checked before use. */
+type Obj = Record<string, unknown>;
+
+const ANALYZED: ReadonlySet<string> = new Set<string>(ANALYZED_ATTRIBUTES);
+
+const KIND_BY_NUMBER: ReadonlyArray<SpanKind | undefined> = [undefined, 'internal', 'server', 'client', 'producer', 'consumer'];
+const KIND_BY_NAME: Readonly<Record<string, SpanKind | undefined>> = Object.assign(Object.create(null) as Record<string, SpanKind>, {
+  SPAN_KIND_INTERNAL: 'internal',
+  SPAN_KIND_SERVER: 'server',
+  SPAN_KIND_CLIENT: 'client',
+  SPAN_KIND_PRODUCER: 'producer',
+  SPAN_KIND_CONSUMER: 'consumer',
+  INTERNAL: 'internal',
+  SERVER: 'server',
+  CLIENT: 'client',
+  PRODUCER: 'producer',
+  CONSUMER: 'consumer',
+});
+
+const STATUS_BY_NUMBER: ReadonlyArray<SpanStatus> = ['unset', 'ok', 'error'];
+const STATUS_BY_NAME: Readonly<Record<string, SpanStatus | undefined>> = Object.assign(Object.create(null) as Record<string, SpanStatus>, {
+  STATUS_CODE_UNSET: 'unset',
+  STATUS_CODE_OK: 'ok',
+  STATUS_CODE_ERROR: 'error',
+  UNSET: 'unset',
+  OK: 'ok',
+  ERROR: 'error',
+});
+
+const HEX_RE = /^[0-9a-fA-F]+$/;
+const ZERO_RE = /^0+$/;
+const DIGITS_RE = /^[0-9]+$/;
+const INT_RE = /^-?[0-9]+$/;
+const BASE64_RE = /^[A-Za-z0-9+/_-]+={0,2}$/;
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Lowercase hex of a byte array (protobuf ids, base64-decoded JSON ids). */
+function bytesToHex(b: ArrayLike<number>): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += HEX_BYTE[b[i] & 0xff];
+  return s;
+}
+
+function allZero(b: ArrayLike<number>): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * An id as lowercase hex. `undefined`: absent or empty. `null`: present but not an id (or all zeroes).
+ * JSON ids are hex (any case); a few exporters wrongly write base64, accepted when it decodes to exactly
+ * `size` bytes. Hex of another even length is accepted too (64-bit trace ids from older systems).
+ */
+export function decodeId(v: unknown, size: 8 | 16): string | null | undefined {
+  if (typeof v === 'string') {
+    const n = v.length;
+    if (n === 0) return undefined;
+    const hex = HEX_RE.test(v);
+    if (hex && n === size * 2) return ZERO_RE.test(v) ? null : v.toLowerCase();
+    if ((n === (size === 16 ? 24 : 12) || n === (size === 16 ? 22 : 11)) && BASE64_RE.test(v)) {
+      const b = Buffer.from(v, 'base64');
+      if (b.length === size) return allZero(b) ? null : bytesToHex(b);
+    }
+    if (hex && n % 2 === 0) return ZERO_RE.test(v) ? null : v.toLowerCase();
+    return null;
+  }
+  if (v === undefined || v === null) return undefined;
+  // protobuf `bytes`: a Buffer/Uint8Array when present, an empty array default when absent.
+  if (v instanceof Uint8Array || Array.isArray(v)) {
+    if (v.length === 0) return undefined;
+    if (allZero(v)) return null;
+    return Buffer.isBuffer(v) ? v.toString('hex') : bytesToHex(v);
+  }
+  return null;
+}
+
+/** 2^32 = 4294 * 1e6 + 967296: lets a (high, low) 64-bit nanosecond count become ms without BigInt. */
+function longBitsToMs(high: number, low: number): number {
+  return high * 4294 + (high * 967296 + low) / 1e6;
+}
+
+/**
+ * Epoch nanoseconds (decimal string, number, or protobufjs Long/`{low, high}`) to epoch ms. NaN when not
+ * a non-negative integer count. A 19-digit string is split into whole ms and the ns remainder, so the
+ * result is the double nearest the exact value (well under a µs off), unlike `Number(s) / 1e6`.
+ */
+export function nanosToMs(v: unknown): number {
+  if (typeof v === 'string') {
+    const n = v.length;
+    if (n === 0 || !DIGITS_RE.test(v)) return NaN;
+    if (n <= 15) return Number(v) / 1e6;
+    return Number(v.slice(0, n - 6)) + Number(v.slice(n - 6)) / 1e6;
+  }
+  if (typeof v === 'number') return v >= 0 ? v / 1e6 : NaN; // JSON number: already rounded by JSON.parse
+  if (typeof v === 'object' && v !== null) {
+    const l = v as { low?: unknown; high?: unknown };
+    if (typeof l.low === 'number' && typeof l.high === 'number') {
+      // fixed64 is unsigned; a protobufjs Long keeps both halves as signed int32.
+      return longBitsToMs(l.high >>> 0, l.low >>> 0);
+    }
+  }
+  return NaN;
+}
+
+function toInt(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string') return INT_RE.test(v) ? Number(v) : undefined;
+  if (typeof v === 'object' && v !== null) {
+    const l = v as { low?: unknown; high?: unknown; unsigned?: unknown };
+    if (typeof l.low === 'number' && typeof l.high === 'number') {
+      return (l.unsigned === true ? l.high >>> 0 : l.high | 0) * 4294967296 + (l.low >>> 0);
+    }
+  }
+  return undefined;
+}
+
+function toDouble(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' && v !== '') {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * A scalar `AnyValue` (string, int, double, bool); arrays, kvlists, bytes and empty values give
+ * `undefined`. Own-property checks, because protobufjs messages carry oneof defaults on the prototype.
+ */
+function scalar(av: unknown): AttributeValue | undefined {
+  if (typeof av !== 'object' || av === null) return undefined;
+  const o = av as Obj;
+  if (Object.hasOwn(o, 'stringValue')) return typeof o.stringValue === 'string' ? o.stringValue : undefined;
+  if (Object.hasOwn(o, 'intValue')) return toInt(o.intValue);
+  if (Object.hasOwn(o, 'doubleValue')) return toDouble(o.doubleValue);
+  if (Object.hasOwn(o, 'boolValue')) return typeof o.boolValue === 'boolean' ? o.boolValue : undefined;
+  return undefined;
+}
+
+/** Adds the analysed scalar attributes of a `KeyValue[]` to `into` (created on the first one kept). */
+function readAttributes(list: unknown, into: Record<string, AttributeValue> | undefined): Record<string, AttributeValue> | undefined {
+  if (!Array.isArray(list)) return into;
+  for (let i = 0; i < list.length; i++) {
+    const kv = list[i] as Obj | null;
+    if (typeof kv !== 'object' || kv === null) continue;
+    const key = kv.key;
+    if (typeof key !== 'string' || !ANALYZED.has(key)) continue;
+    const value = scalar(kv.value);
+    if (value === undefined) continue;
+    if (into === undefined) into = {};
+    into[key] = value;
+  }
+  return into;
+}
+
+/** `exception.type`/`exception.message` of the first `exception` event, unless the span has its own. */
+function readException(events: unknown, into: Record<string, AttributeValue> | undefined): Record<string, AttributeValue> | undefined {
+  if (!Array.isArray(events)) return into;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as Obj | null;
+    if (typeof e !== 'object' || e === null || e.name !== 'exception') continue;
+    const attrs = e.attributes;
+    if (!Array.isArray(attrs)) return into;
+    for (let j = 0; j < attrs.length; j++) {
+      const kv = attrs[j] as Obj | null;
+      if (typeof kv !== 'object' || kv === null) continue;
+      const key = kv.key;
+      if (key !== 'exception.type' && key !== 'exception.message') continue;
+      if (into !== undefined && into[key] !== undefined) continue;
+      const value = scalar(kv.value);
+      if (value === undefined) continue;
+      if (into === undefined) into = {};
+      into[key] = typeof value === 'string' ? value : String(value);
+    }
+    return into;
+  }
+  return into;
+}
+
+function toKind(v: unknown): SpanKind | undefined {
+  if (typeof v === 'number') return KIND_BY_NUMBER[v];
+  if (typeof v === 'string') return KIND_BY_NAME[v] ?? KIND_BY_NAME[v.toUpperCase()];
+  return undefined;
+}
+
+/** OTLP: a span without a status has status UNSET. Unknown codes give `undefined` (unknown). */
+function toStatus(st: Obj | null | undefined): SpanStatus | undefined {
+  if (typeof st !== 'object' || st === null) return 'unset';
+  const code = st.code;
+  if (code === undefined || code === null) return 'unset';
+  if (typeof code === 'number') return STATUS_BY_NUMBER[code];
+  if (typeof code === 'string') return STATUS_BY_NAME[code] ?? STATUS_BY_NAME[code.toUpperCase()];
+  return undefined;
+}
+
+/** A short, safe rendering of a bad value for a problem message. */
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  if (v instanceof Uint8Array) return `${v.length} bytes`;
+  if (Array.isArray(v)) return 'an array';
+  return `an ${typeof v}`;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${show(v)}`;
+}
+
+/** Where decoded spans and problems go; `line` is stamped on every problem (undefined: unknown). */
+export interface Sink {
+  spans: Span[];
+  problems: DecodeProblem[];
+  line: number | undefined;
+}
+
+function problem(sink: Sink, message: string): void {
+  sink.problems.push(sink.line === undefined ? { message } : { line: sink.line, message });
+}
+
+/**
+ * Decodes one `ExportTraceServiceRequest` (or `TracesData`), or an array of them, into `sink`.
+ * `where` prefixes problem paths (used for the index of a request inside an array).
+ */
+export function decodeRequestInto(req: unknown, sink: Sink, where = ''): void {
+  if (Array.isArray(req)) {
+    for (let i = 0; i < req.length; i++) {
+      const r: unknown = req[i];
+      if (Array.isArray(r)) problem(sink, `${where}[${i}]: expected an ExportTraceServiceRequest object, got an array`);
+      else decodeRequestInto(r, sink, `${where}[${i}]`);
+    }
+    return;
+  }
+  if (typeof req !== 'object' || req === null) {
+    problem(sink, `${where === '' ? '' : `${where}: `}expected an ExportTraceServiceRequest object, got ${describe(req)}`);
+    return;
+  }
+  if (where !== '') where += '.';
+  const list = (req as Obj).resourceSpans;
+  if (list === undefined || list === null) {
+    // `{}` is a valid empty request; an object with other fields is most likely not trace data.
+    for (const key in req) {
+      problem(sink, `${where}no resourceSpans (not OTLP trace data? found "${key.slice(0, 40)}")`);
+      break;
+    }
+    return;
+  }
+  if (!Array.isArray(list)) {
+    problem(sink, `${where}resourceSpans: expected an array, got ${describe(list)}`);
+    return;
+  }
+  for (let r = 0; r < list.length; r++) {
+    const rs = list[r] as Obj | null;
+    if (typeof rs !== 'object' || rs === null) {
+      problem(sink, `${where}resourceSpans[${r}]: expected an object, got ${describe(rs)}`);
+      continue;
+    }
+    let service = 'unknown_service';
+    let serviceVersion: string | undefined;
+    const resource = rs.resource as Obj | null | undefined;
+    const rattrs = typeof resource === 'object' && resource !== null ? resource.attributes : undefined;
+    if (Array.isArray(rattrs)) {
+      for (let i = 0; i < rattrs.length; i++) {
+        const kv = rattrs[i] as Obj | null;
+        if (typeof kv !== 'object' || kv === null) continue;
+        if (kv.key === 'service.name') {
+          const v = scalar(kv.value);
+          if (v !== undefined && v !== '') service = String(v);
+        } else if (kv.key === 'service.version') {
+          const v = scalar(kv.value);
+          if (v !== undefined && v !== '') serviceVersion = String(v);
+        }
+      }
+    }
+    decodeScopes(rs.scopeSpans, 'scopeSpans', service, serviceVersion, sink, where, r);
+    decodeScopes(rs.instrumentationLibrarySpans, 'instrumentationLibrarySpans', service, serviceVersion, sink, where, r);
+  }
+}
+
+function decodeScopes(
+  scopes: unknown,
+  field: string,
+  service: string,
+  serviceVersion: string | undefined,
+  sink: Sink,
+  where: string,
+  r: number,
+): void {
+  if (scopes === undefined || scopes === null) return;
+  if (!Array.isArray(scopes)) {
+    problem(sink, `${where}resourceSpans[${r}].${field}: expected an array, got ${describe(scopes)}`);
+    return;
+  }
+  for (let s = 0; s < scopes.length; s++) {
+    const ss = scopes[s] as Obj | null;
+    if (typeof ss !== 'object' || ss === null || Array.isArray(ss)) {
+      problem(sink, `${where}resourceSpans[${r}].${field}[${s}]: expected an object, got ${describe(ss)}`);
+      continue;
+    }
+    const spans = ss.spans;
+    if (spans === undefined || spans === null) continue;
+    if (!Array.isArray(spans)) {
+      problem(sink, `${where}resourceSpans[${r}].${field}[${s}].spans: expected an array, got ${describe(spans)}`);
+      continue;
+    }
+    for (let p = 0; p < spans.length; p++) {
+      const reason = decodeSpan(spans[p], service, serviceVersion, sink.spans);
+      if (reason !== null) problem(sink, `${where}resourceSpans[${r}].${field}[${s}].spans[${p}]${reason}`);
+    }
+  }
+}
+
+/** Appends the span to `out`; returns null, or the reason (`: ...`, possibly after ` (spanId ..)`) it was skipped. */
+function decodeSpan(raw: unknown, service: string, serviceVersion: string | undefined, out: Span[]): string | null {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `: expected a span object, got ${describe(raw)}`;
+  const s = raw as Obj;
+  const spanId = decodeId(s.spanId, 8);
+  if (typeof spanId !== 'string') return `: ${spanId === undefined ? 'missing spanId' : `invalid spanId ${show(s.spanId)}`}`;
+  const at = ` (spanId ${spanId})`;
+  const traceId = decodeId(s.traceId, 16);
+  if (typeof traceId !== 'string') return `${at}: ${traceId === undefined ? 'missing traceId' : `invalid traceId ${show(s.traceId)}`}`;
+  const parent = decodeId(s.parentSpanId, 8);
+  if (parent === null && !isZeroId(s.parentSpanId)) return `${at}: invalid parentSpanId ${show(s.parentSpanId)}`;
+  const startTime = nanosToMs(s.startTimeUnixNano);
+  if (!(startTime > 0)) return `${at}: ${timeProblem('startTimeUnixNano', s.startTimeUnixNano)}`;
+  const endTime = nanosToMs(s.endTimeUnixNano);
+  if (!(endTime > 0)) return `${at}: ${timeProblem('endTimeUnixNano', s.endTimeUnixNano)}`;
+  if (endTime < startTime) return `${at}: endTimeUnixNano is before startTimeUnixNano`;
+  const st = s.status as Obj | null | undefined;
+  const message = typeof st === 'object' && st !== null ? st.message : undefined;
+  let attributes = readAttributes(s.attributes, undefined);
+  attributes = readException(s.events, attributes);
+  out.push({
+    traceId,
+    spanId,
+    parentSpanId: parent ?? undefined,
+    service,
+    serviceVersion,
+    name: typeof s.name === 'string' ? s.name : '',
+    kind: toKind(s.kind),
+    startTime,
+    endTime,
+    status: toStatus(st),
+    statusMessage: typeof message === 'string' && message !== '' ? message : undefined,
+    attributes,
+  });
+  return null;
+}
+
+/** An all-zero parent id means "no parent" (some exporters write it for roots). */
+function isZeroId(v: unknown): boolean {
+  if (typeof v === 'string') return ZERO_RE.test(v);
+  return (v instanceof Uint8Array || Array.isArray(v)) && v.length > 0 && allZero(v);
+}
+
+function timeProblem(field: string, v: unknown): string {
+  const missing = v === undefined || v === null || v === '' || v === 0 || v === '0' || (typeof v === 'object' && nanosToMs(v) === 0);
+  return missing ? `missing ${field}` : `bad ${field} ${show(v)}`;
+}

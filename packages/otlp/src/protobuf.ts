@@ -1,0 +1,136 @@
+import protobuf from 'protobufjs';
+import { decodeRequestInto, type Sink } from './convert.js';
+import type { DecodeResult } from './problems.js';
+
+/*
+ * The subset of the OTLP trace schema rootspan reads, with the field numbers of opentelemetry-proto
+ * (common/v1/common.proto, resource/v1/resource.proto, trace/v1/trace.proto,
+ * collector/trace/v1/trace_service.proto). Fields rootspan never reads are left out on purpose:
+ * protobufjs skips unknown fields without materialising them, which makes decoding cheaper. Left out:
+ * AnyValue array_value (5), kvlist_value (6), bytes_value (7); Resource dropped_attributes_count (2),
+ * entity_refs (3); ResourceSpans/ScopeSpans schema_url (3); ScopeSpans/InstrumentationLibrarySpans
+ * scope / instrumentation_library (1); Span trace_state (3), flags (16), dropped_*_count (10, 12, 14),
+ * links (13); Event dropped_attributes_count (4).
+ * ResourceSpans.instrumentation_library_spans (1000, now reserved) is kept for old exporters.
+ * Field names become lowerCamelCase, the same names as in OTLP/JSON, so one decoder walks both.
+ */
+const COMMON = `
+syntax = "proto3";
+package opentelemetry.proto.common.v1;
+message AnyValue {
+  oneof value {
+    string string_value = 1;
+    bool bool_value = 2;
+    int64 int_value = 3;
+    double double_value = 4;
+  }
+}
+message KeyValue {
+  string key = 1;
+  AnyValue value = 2;
+}
+`;
+
+const RESOURCE = `
+syntax = "proto3";
+package opentelemetry.proto.resource.v1;
+message Resource {
+  repeated opentelemetry.proto.common.v1.KeyValue attributes = 1;
+}
+`;
+
+const TRACE = `
+syntax = "proto3";
+package opentelemetry.proto.trace.v1;
+message ResourceSpans {
+  opentelemetry.proto.resource.v1.Resource resource = 1;
+  repeated ScopeSpans scope_spans = 2;
+  repeated InstrumentationLibrarySpans instrumentation_library_spans = 1000;
+}
+message ScopeSpans {
+  repeated Span spans = 2;
+}
+message InstrumentationLibrarySpans {
+  repeated Span spans = 2;
+}
+message Span {
+  bytes trace_id = 1;
+  bytes span_id = 2;
+  bytes parent_span_id = 4;
+  string name = 5;
+  enum SpanKind {
+    SPAN_KIND_UNSPECIFIED = 0;
+    SPAN_KIND_INTERNAL = 1;
+    SPAN_KIND_SERVER = 2;
+    SPAN_KIND_CLIENT = 3;
+    SPAN_KIND_PRODUCER = 4;
+    SPAN_KIND_CONSUMER = 5;
+  }
+  SpanKind kind = 6;
+  fixed64 start_time_unix_nano = 7;
+  fixed64 end_time_unix_nano = 8;
+  repeated opentelemetry.proto.common.v1.KeyValue attributes = 9;
+  message Event {
+    fixed64 time_unix_nano = 1;
+    string name = 2;
+    repeated opentelemetry.proto.common.v1.KeyValue attributes = 3;
+  }
+  repeated Event events = 11;
+  Status status = 15;
+}
+message Status {
+  string message = 2;
+  enum StatusCode {
+    STATUS_CODE_UNSET = 0;
+    STATUS_CODE_OK = 1;
+    STATUS_CODE_ERROR = 2;
+  }
+  StatusCode code = 3;
+}
+`;
+
+const SERVICE = `
+syntax = "proto3";
+package opentelemetry.proto.collector.trace.v1;
+message ExportTraceServiceRequest {
+  repeated opentelemetry.proto.trace.v1.ResourceSpans resource_spans = 1;
+}
+`;
+
+let requestType: protobuf.Type | undefined;
+
+/** The `ExportTraceServiceRequest` type, built on first use (parsing the schema takes a few ms). */
+function exportTraceServiceRequest(): protobuf.Type {
+  if (requestType === undefined) {
+    const root = new protobuf.Root();
+    for (const source of [COMMON, RESOURCE, TRACE, SERVICE]) protobuf.parse(source, root);
+    root.resolveAll();
+    requestType = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+  }
+  return requestType;
+}
+
+/**
+ * Decodes an OTLP/protobuf `ExportTraceServiceRequest` (the body of an OTLP/HTTP `application/x-protobuf`
+ * POST, or a `.pb` file holding one request; `TracesData` has the same encoding) into engine spans.
+ *
+ * The span mapping is the one of {@link decodeOtlpJson}. Bytes that are not a valid protobuf message
+ * give one problem and no spans; a span with bad fields is skipped and reported, the rest decodes.
+ *
+ * @param bytes - the serialised request
+ * @returns the decoded spans and the problems found (without line numbers)
+ */
+export function decodeOtlpProtobuf(bytes: Uint8Array): DecodeResult {
+  const sink: Sink = { spans: [], problems: [], line: undefined };
+  let message: protobuf.Message;
+  try {
+    // A Buffer view (no copy) makes protobufjs use its Buffer reader: ids come out as Buffers (native
+    // hex) and strings are decoded natively.
+    const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    message = exportTraceServiceRequest().decode(buf);
+  } catch (err) {
+    return { spans: [], problems: [{ message: `invalid protobuf (${(err as Error).message})` }] };
+  }
+  decodeRequestInto(message, sink);
+  return { spans: sink.spans, problems: sink.problems };
+}

@@ -1,0 +1,287 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { decodeOtlpJson, encodeOtlpJson, formatProblem, msToNanosString, nanosToMs } from '@rootspan/otlp';
+
+const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
+
+/** A one-span request; `span` fields override the defaults. */
+function request(span: Record<string, unknown>, resource: unknown[] = [{ key: 'service.name', value: { stringValue: 'svc' } }]) {
+  return {
+    resourceSpans: [
+      {
+        resource: { attributes: resource },
+        scopeSpans: [
+          {
+            scope: { name: 'lib' },
+            spans: [
+              {
+                traceId: '0af7651916cd43dd8448eb211c80319c',
+                spanId: 'b7ad6b7169203331',
+                name: 'op',
+                startTimeUnixNano: '1700000000000000000',
+                endTimeUnixNano: '1700000000250000000',
+                ...span,
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+const one = (span: Record<string, unknown>, resource?: unknown[]) => {
+  const r = decodeOtlpJson(request(span, resource));
+  expect(r.problems).toEqual([]);
+  expect(r.spans).toHaveLength(1);
+  return r.spans[0];
+};
+
+describe('decodeOtlpJson', () => {
+  it('parses the official opentelemetry-proto examples/trace.json', () => {
+    const r = decodeOtlpJson(JSON.parse(readFileSync(fixture('trace.json'), 'utf8')));
+    expect(r.problems).toEqual([]);
+    expect(r.spans).toEqual([
+      {
+        traceId: '5b8efff798038103d269b633813fc60c',
+        spanId: 'eee19b7ec3c1b174',
+        parentSpanId: 'eee19b7ec3c1b173',
+        service: 'my.service',
+        name: "I'm a server span",
+        kind: 'server',
+        startTime: 1544712660000,
+        endTime: 1544712661000,
+        status: 'unset',
+      },
+    ]);
+  });
+
+  it('normalises upper-case hex ids and accepts base64 ids of the right length', () => {
+    const s = one({ traceId: '0AF7651916CD43DD8448EB211C80319C', spanId: 'B7AD6B7169203331', parentSpanId: 'AbCdEf0123456789' });
+    expect([s.traceId, s.spanId, s.parentSpanId]).toEqual(['0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331', 'abcdef0123456789']);
+    const b = one({
+      traceId: Buffer.from('0af7651916cd43dd8448eb211c80319c', 'hex').toString('base64'),
+      spanId: Buffer.from('b7ad6b7169203331', 'hex').toString('base64'),
+      parentSpanId: Buffer.from('00f067aa0ba902b7', 'hex').toString('base64url'),
+    });
+    expect([b.traceId, b.spanId, b.parentSpanId]).toEqual(['0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331', '00f067aa0ba902b7']);
+    // 64-bit trace ids from older systems are hex of another length: kept
+    expect(one({ traceId: '8448EB211C80319C' }).traceId).toBe('8448eb211c80319c');
+  });
+
+  it('treats an empty or all-zero parentSpanId as a root', () => {
+    expect(one({ parentSpanId: '' }).parentSpanId).toBeUndefined();
+    expect(one({ parentSpanId: '0000000000000000' }).parentSpanId).toBeUndefined();
+    expect(one({}).parentSpanId).toBeUndefined();
+  });
+
+  it('converts times from strings and numbers to epoch ms without losing precision', () => {
+    const s = one({ startTimeUnixNano: '1700000000123456789', endTimeUnixNano: 1700000001000000000 });
+    expect(s.startTime).toBe(1700000000123 + 0.456789);
+    expect(Math.abs(s.startTime - 1700000000123.456789)).toBeLessThan(1e-6 * 300);
+    expect(s.endTime).toBe(1700000001000);
+    expect(nanosToMs('999')).toBe(0.000999);
+    expect(nanosToMs({ low: 0, high: 1 })).toBe(4294.967296);
+    expect(nanosToMs('12a')).toBeNaN();
+    expect(nanosToMs(-1)).toBeNaN();
+    for (const ms of [1700000000123.4568, 1544712660000, 0.5, 1700000000000.001]) expect(nanosToMs(msToNanosString(ms))).toBe(ms);
+    expect(msToNanosString(1700000000123.456)).toBe('1700000000123456000');
+    expect(msToNanosString(0.000999)).toBe('999');
+    expect(msToNanosString(1e-7)).toBe('0');
+    // random epoch times in µs-ish resolution round-trip bit-exactly
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 20000; i++) {
+      const ms = 1.5e12 + rnd() * 3e11 + (i % 3 === 0 ? Math.round(rnd() * 1e6) / 1e6 : rnd());
+      expect(nanosToMs(msToNanosString(ms))).toBe(ms);
+    }
+  });
+
+  it('reads kind and status as integers or enum names', () => {
+    const kinds = [1, 2, 3, 4, 5, 0, undefined, 'SPAN_KIND_SERVER', 'SPAN_KIND_CONSUMER', 'SPAN_KIND_UNSPECIFIED', 9].map((kind) => one({ kind }).kind);
+    expect(kinds).toEqual(['internal', 'server', 'client', 'producer', 'consumer', undefined, undefined, 'server', 'consumer', undefined, undefined]);
+    const statuses = [{ code: 0 }, { code: 1 }, { code: 2 }, { code: 'STATUS_CODE_ERROR' }, { code: 'STATUS_CODE_OK' }, {}, undefined, { code: 7 }].map(
+      (status) => one({ status }).status,
+    );
+    expect(statuses).toEqual(['unset', 'ok', 'error', 'error', 'ok', 'unset', 'unset', undefined]);
+    const s = one({ status: { code: 2, message: 'Deadline exceeded' } });
+    expect([s.status, s.statusMessage]).toEqual(['error', 'Deadline exceeded']);
+    expect(one({ status: { code: 2, message: '' } }).statusMessage).toBeUndefined();
+  });
+
+  it('keeps only analysed scalar attributes; intValue as string or number', () => {
+    const s = one({
+      attributes: [
+        { key: 'http.response.status_code', value: { intValue: '503' } },
+        { key: 'server.port', value: { intValue: 8080 } },
+        { key: 'http.route', value: { stringValue: '/users/:id' } },
+        { key: 'db.system', value: { stringValue: 'redis' } },
+        { key: 'net.peer.port', value: { doubleValue: 6379.5 } },
+        { key: 'error.type', value: { boolValue: true } },
+        { key: 'peer.service', value: { arrayValue: { values: [{ stringValue: 'x' }] } } },
+        { key: 'db.name', value: { kvlistValue: { values: [] } } },
+        { key: 'rpc.method', value: { bytesValue: 'AAE=' } },
+        { key: 'rpc.service', value: {} },
+        { key: 'http.method', value: { intValue: 'NaN' } },
+        { key: 'user.id', value: { stringValue: 'not analysed' } },
+        { key: 'http.url', value: { stringValue: 'https://x' } },
+        { value: { stringValue: 'no key' } },
+        null,
+      ],
+    });
+    expect(s.attributes).toEqual({
+      'http.response.status_code': 503,
+      'server.port': 8080,
+      'http.route': '/users/:id',
+      'db.system': 'redis',
+      'net.peer.port': 6379.5,
+      'error.type': true,
+    });
+    expect(one({ attributes: [{ key: 'user.id', value: { stringValue: 'x' } }] }).attributes).toBeUndefined();
+  });
+
+  it('copies the first exception event into the attributes, without overriding the span own', () => {
+    const exc = (type: string, message: string) => ({
+      name: 'exception',
+      timeUnixNano: '1700000000100000000',
+      attributes: [
+        { key: 'exception.type', value: { stringValue: type } },
+        { key: 'exception.message', value: { stringValue: message } },
+        { key: 'exception.stacktrace', value: { stringValue: 'at ...' } },
+      ],
+    });
+    const s = one({ events: [{ name: 'log', attributes: [] }, exc('TimeoutError', 'took too long'), exc('Other', 'second')] });
+    expect(s.attributes).toEqual({ 'exception.type': 'TimeoutError', 'exception.message': 'took too long' });
+    const own = one({ attributes: [{ key: 'exception.type', value: { stringValue: 'Own' } }], events: [exc('Evt', 'msg')] });
+    expect(own.attributes).toEqual({ 'exception.type': 'Own', 'exception.message': 'msg' });
+  });
+
+  it('reads service.name and service.version from the resource', () => {
+    const s = one({}, [
+      { key: 'service.name', value: { stringValue: 'checkout' } },
+      { key: 'service.version', value: { stringValue: '1.4.2' } },
+      { key: 'host.name', value: { stringValue: 'h' } },
+    ]);
+    expect([s.service, s.serviceVersion]).toEqual(['checkout', '1.4.2']);
+    expect(one({}, []).service).toBe('unknown_service');
+    expect(one({}, [{ key: 'service.name', value: { stringValue: '' } }]).service).toBe('unknown_service');
+    const noResource = decodeOtlpJson({ resourceSpans: [{ scopeSpans: request({}).resourceSpans[0].scopeSpans }] });
+    expect(noResource.spans[0].service).toBe('unknown_service');
+  });
+
+  it('reads the older instrumentationLibrarySpans', () => {
+    const req = request({});
+    const old = { resourceSpans: [{ resource: req.resourceSpans[0].resource, instrumentationLibrarySpans: [{ instrumentationLibrary: { name: 'lib' }, spans: req.resourceSpans[0].scopeSpans[0].spans }] }] };
+    const r = decodeOtlpJson(old);
+    expect(r.problems).toEqual([]);
+    expect(r.spans).toEqual(decodeOtlpJson(req).spans);
+  });
+
+  it('ignores unknown fields and decodes arrays of requests', () => {
+    const req = request({ droppedAttributesCount: 3, flags: 257, traceState: 'a=b', links: [{ traceId: 'x' }], somethingNew: { a: 1 } });
+    const r = decodeOtlpJson([{ ...req, extra: true }, req]);
+    expect(r.problems).toEqual([]);
+    expect(r.spans).toHaveLength(2);
+  });
+
+  it('skips bad spans with a reason and decodes the rest', () => {
+    const good = request({}).resourceSpans[0].scopeSpans[0].spans[0];
+    const req = {
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
+          scopeSpans: [
+            {
+              spans: [
+                { ...good, traceId: undefined },
+                { ...good, spanId: 'zz' },
+                good,
+                { ...good, startTimeUnixNano: 'soon' },
+                { ...good, endTimeUnixNano: '0' },
+                { ...good, startTimeUnixNano: '1700000000300000000' },
+                { ...good, traceId: '00000000000000000000000000000000' },
+                { ...good, parentSpanId: 'xyz' },
+                'not a span',
+                { ...good, spanId: 'c7ad6b7169203331', name: undefined },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const r = decodeOtlpJson(req);
+    expect(r.spans.map((s) => [s.spanId, s.name])).toEqual([
+      ['b7ad6b7169203331', 'op'],
+      ['c7ad6b7169203331', ''],
+    ]);
+    expect(r.problems.map((p) => p.message)).toEqual([
+      'resourceSpans[0].scopeSpans[0].spans[0] (spanId b7ad6b7169203331): missing traceId',
+      'resourceSpans[0].scopeSpans[0].spans[1]: invalid spanId "zz"',
+      'resourceSpans[0].scopeSpans[0].spans[3] (spanId b7ad6b7169203331): bad startTimeUnixNano "soon"',
+      'resourceSpans[0].scopeSpans[0].spans[4] (spanId b7ad6b7169203331): missing endTimeUnixNano',
+      'resourceSpans[0].scopeSpans[0].spans[5] (spanId b7ad6b7169203331): endTimeUnixNano is before startTimeUnixNano',
+      'resourceSpans[0].scopeSpans[0].spans[6] (spanId b7ad6b7169203331): invalid traceId "00000000000000000000000000000000"',
+      'resourceSpans[0].scopeSpans[0].spans[7] (spanId b7ad6b7169203331): invalid parentSpanId "xyz"',
+      'resourceSpans[0].scopeSpans[0].spans[8]: expected a span object, got string "not a span"',
+    ]);
+    expect(r.problems.every((p) => p.line === undefined)).toBe(true);
+  });
+
+  it('reports inputs that are not trace requests', () => {
+    expect(decodeOtlpJson(42).problems[0].message).toBe('expected an ExportTraceServiceRequest object, got number 42');
+    expect(decodeOtlpJson(null).problems[0].message).toBe('expected an ExportTraceServiceRequest object, got null');
+    expect(decodeOtlpJson({ resourceLogs: [] }).problems[0].message).toMatch(/^no resourceSpans \(not OTLP trace data\? found "resourceLogs"\)/);
+    expect(decodeOtlpJson({ resourceSpans: {} }).problems[0].message).toBe('resourceSpans: expected an array, got an object');
+    expect(decodeOtlpJson([{}, 1]).problems.map((p) => p.message)).toEqual(['[1]: expected an ExportTraceServiceRequest object, got number 1']);
+    expect(decodeOtlpJson({})).toEqual({ spans: [], problems: [] });
+    expect(decodeOtlpJson({ resourceSpans: [{ scopeSpans: [{ spans: 'x' }] }] }).problems[0].message).toBe(
+      'resourceSpans[0].scopeSpans[0].spans: expected an array, got string "x"',
+    );
+  });
+
+  it('formats problems for people', () => {
+    expect(formatProblem({ line: 3, message: 'invalid JSON (x)' })).toBe('line 3: invalid JSON (x)');
+    expect(formatProblem({ line: 3, message: 'm' }, 'a.jsonl')).toBe('a.jsonl:3: m');
+    expect(formatProblem({ message: 'm' }, 'a.json')).toBe('a.json: m');
+    expect(formatProblem({ message: 'm' })).toBe('m');
+  });
+});
+
+describe('encodeOtlpJson', () => {
+  it('groups by service and version, one rootspan scope, canonical OTLP/JSON values', () => {
+    const base = { traceId: '0af7651916cd43dd8448eb211c80319c', name: 'op', startTime: 1700000000000.5, endTime: 1700000000010 };
+    const req = encodeOtlpJson([
+      { ...base, spanId: '0000000000000001', service: 'a', serviceVersion: '1', kind: 'server', status: 'error', statusMessage: 'boom', attributes: { 'http.response.status_code': 500, 'x.ratio': 0.5, 'x.flag': false, 'http.route': '/' } },
+      { ...base, spanId: '0000000000000002', service: 'b', parentSpanId: '0000000000000001' },
+      { ...base, spanId: '0000000000000003', service: 'a', serviceVersion: '2' },
+      { ...base, spanId: '0000000000000004', service: 'a', serviceVersion: '1', kind: 'client', status: 'ok' },
+    ]);
+    expect(req.resourceSpans).toHaveLength(3);
+    expect(req.resourceSpans.map((r) => r.scopeSpans[0].spans.map((s) => s.spanId))).toEqual([['0000000000000001', '0000000000000004'], ['0000000000000002'], ['0000000000000003']]);
+    expect(req.resourceSpans[0].scopeSpans[0].spans[0]).toEqual({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: '0000000000000001',
+      name: 'op',
+      kind: 2,
+      startTimeUnixNano: '1700000000000500000',
+      endTimeUnixNano: '1700000000010000000',
+      attributes: [
+        { key: 'http.response.status_code', value: { intValue: '500' } },
+        { key: 'x.ratio', value: { doubleValue: 0.5 } },
+        { key: 'x.flag', value: { boolValue: false } },
+        { key: 'http.route', value: { stringValue: '/' } },
+      ],
+      status: { code: 2, message: 'boom' },
+    });
+    expect(req.resourceSpans[1].scopeSpans[0].spans[0]).toEqual({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: '0000000000000002',
+      parentSpanId: '0000000000000001',
+      name: 'op',
+      startTimeUnixNano: '1700000000000500000',
+      endTimeUnixNano: '1700000000010000000',
+      attributes: [],
+    });
+    expect(req.resourceSpans[1].resource.attributes).toEqual([{ key: 'service.name', value: { stringValue: 'b' } }]);
+  });
+});

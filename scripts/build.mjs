@@ -1,0 +1,10 @@
+// Builds the workspace packages in dependency order (npm's --workspaces order is alphabetical).
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const order = ['engine', 'otlp', 'sim', 'otel', 'cli', 'eval'];
+for (const name of order) {
+  const dir = `packages/${name}`;
+  if (!existsSync(`${dir}/package.json`)) continue;
+  execFileSync('npm', ['run', 'build', '--silent', '-w', dir], { stdio: 'inherit' });
+}
