@@ -18,8 +18,8 @@ import { rejectReason } from './model/validate.js';
 import { opKey } from './model/operation.js';
 import { TraceBuffer, type TraceEntry } from './trace/buffer.js';
 import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from './trace/analyze.js';
-import { BUCKET_EXEMPLARS, addMoment, countOrigin } from './ops/bucket.js';
-import { EdgeState, OpState, RING, WINDOWS, windowOrigins, windowSketches, windowTraces, type OpWindow } from './ops/state.js';
+import { BUCKET_EXEMPLARS, addMoment, countOrigin, type LatencyBucket, type OpBucket } from './ops/bucket.js';
+import { EdgeState, LatencySignal, OpState, RING, WINDOWS, windowOrigins, windowSketches, windowTraces, type OpWindow } from './ops/state.js';
 import type { Verdict } from './detectors/verdict.js';
 import { ChangeTracker } from './changes.js';
 import { binomialSf } from './stats/special.js';
@@ -126,11 +126,11 @@ class StreamingAnalyzer implements Analyzer {
     );
     this.ctx = {
       typicalLatency: (key) => {
-        const b = this.ops.get(key)?.latency.baseline;
+        const b = this.ops.get(key)?.latency.detector.baseline;
         return b && b.ready ? b.typical : undefined;
       },
       typicalSelf: (key) => {
-        const b = this.ops.get(key)?.self.baseline;
+        const b = this.ops.get(key)?.self.detector.baseline;
         return b && b.ready ? b.typical : undefined;
       },
       resolvePeer: (peer, callName) => {
@@ -285,17 +285,20 @@ class StreamingAnalyzer implements Analyzer {
     }
   }
 
-  private recordLatency(op: OpState, b: ReturnType<OpState['ring']['at']>, duration: number, self: number): void {
-    const base = op.latency.baseline;
+  private recordLatency(op: OpState, b: OpBucket, duration: number, self: number): void {
+    this.recordSeries(op.latency, b.latency, duration);
+    this.recordSeries(op.self, b.self, self);
+  }
+
+  private recordSeries(signal: LatencySignal, b: LatencyBucket, ms: number): void {
+    const base = signal.detector.baseline;
     if (base.ready) {
       b.judged++;
-      if (duration > this.options.latency.ratio * base.typical) b.over++;
+      if (ms > this.options.latency.ratio * base.typical) b.over++;
     }
-    addMoment(b.ok, duration);
-    b.latency.add(duration);
-    b.self.add(self);
-    if (!op.latency.baseline.isOutlier(duration)) addMoment(b.learn, duration);
-    if (!op.self.baseline.isOutlier(self)) addMoment(b.selfLearn, self);
+    addMoment(b.ok, ms);
+    b.sketch.add(ms);
+    if (!base.isOutlier(ms)) addMoment(b.learn, ms);
   }
 
   private recordCall(c: CallFact): void {
@@ -395,13 +398,13 @@ class StreamingAnalyzer implements Analyzer {
     const { bucketMs } = this.options;
     let latency: Firing | undefined;
     let errors: Firing | undefined;
+    let self: Firing | undefined;
     for (const size of WINDOWS) {
       const w = op.window(index, size, bucketMs);
-      if (w.ok.n > 0) {
-        const v = op.latency.judge(w.ok);
-        if (v.anomalous && (latency === undefined || v.score > latency.verdict.score) && this.latencyConfirmed(op, w, v)) {
-          latency = { signal: 'latency', kind: 'latency', verdict: v, op, size, opWindow: w };
-        }
+      if (w.latency.ok.n > 0) {
+        latency = this.judgeLatency(op, op.latency, w, size, 'latency', latency);
+        // A peer's self time is its latency; a service's self time shows a fault of its own code.
+        if (op.nodeType === 'service') self = this.judgeLatency(op, op.self, w, size, 'latency.self', self);
       }
       if (w.requests > 0) {
         const v = op.errors.judge(w.requests, w.errors);
@@ -411,6 +414,7 @@ class StreamingAnalyzer implements Analyzer {
       }
     }
     if (latency) out.push(latency);
+    if (self) out.push(self);
     if (errors) out.push(errors);
     if (op.traffic !== undefined && !partial) {
       let traffic: Firing | undefined;
@@ -432,14 +436,30 @@ class StreamingAnalyzer implements Analyzer {
    * sensitive rule), the number of individually slow requests must be unlikely given how often that
    * normally happens.
    */
-  private latencyConfirmed(op: OpState, w: OpWindow, v: Verdict): boolean {
+  private latencyConfirmed(signal: LatencySignal, w: OpWindow, which: 'latency' | 'self', v: Verdict, anchor: boolean): boolean {
     const o = this.options.latency;
-    const median = w.buckets.length === 1 ? w.buckets[0].latency.quantile(0.5) : windowSketches(w.buckets).latency.quantile(0.5);
+    const sketches = windowSketches(w.buckets);
+    const median = (which === 'latency' ? sketches.latency : sketches.self).quantile(0.5);
     if (median < o.sensitiveRatio * v.expected) return false;
-    if (w.ok.n >= o.sensitiveMinSamples && v.score >= o.sensitiveZ) return true;
-    let judged = 0;
-    for (const b of w.buckets) judged += b.judged;
-    return judged > 0 && binomialSf(w.over, judged, op.slowShare.rate) < o.slowPMax;
+    const lw = w[which];
+    if (lw.ok.n >= o.sensitiveMinSamples && v.score >= o.sensitiveZ) return true;
+    // The anchor only catches slow drifts, on busy windows: its tail statistics are the main baseline's.
+    if (anchor) return false;
+    return lw.judged > 0 && binomialSf(lw.over, lw.judged, signal.slowShare.rate) < o.slowPMax;
+  }
+
+  /** Judges one latency series of a window against its baseline and its slow anchor; keeps the stronger firing. */
+  private judgeLatency(op: OpState, signal: LatencySignal, w: OpWindow, size: number, name: 'latency' | 'latency.self', best: Firing | undefined): Firing | undefined {
+    const which = name === 'latency' ? 'latency' : 'self';
+    const ok = w[which].ok;
+    for (const detector of [signal.detector, signal.anchor]) {
+      if (detector === undefined) continue;
+      const v = detector.judge(ok);
+      if (v.anomalous && (best === undefined || v.score > best.verdict.score) && this.latencyConfirmed(signal, w, which, v, detector === signal.anchor)) {
+        best = { signal: name, kind: 'latency', verdict: v, op, size, opWindow: w };
+      }
+    }
+    return best;
   }
 
   private judgeShape(op: OpState, index: number, out: Firing[]): void {
@@ -470,14 +490,9 @@ class StreamingAnalyzer implements Analyzer {
     const { alpha } = this.options.baseline;
     if (!partial) op.traffic?.learn(b ? b.requests : 0, this.options.bucketMs);
     if (b === undefined) return;
-    op.latency.learn(b.learn);
-    op.slowShare.learn(b.judged, b.over);
-    op.self.learn(b.selfLearn);
+    op.latency.learn(b.latency, alpha);
+    op.self.learn(b.self, alpha);
     op.errors.learn(b.requests, b.errors);
-    if (b.latency.count >= 5) {
-      op.latencyP95.learn(b.latency.quantile(0.95), alpha);
-      op.selfP95.learn(b.self.quantile(0.95), alpha);
-    }
     if (op.traffic !== undefined && b.okRequests > 0) {
       for (const key of b.calls.keys()) this.shapeDetector(op, key);
       for (const [key, d] of op.shapes) d.learn(b.okRequests, b.calls.get(key) ?? 0);
@@ -525,7 +540,7 @@ class StreamingAnalyzer implements Analyzer {
       const w = f.opWindow as OpWindow;
       service = op.service;
       operation = op.operation;
-      samples = f.kind === 'latency' ? w.ok.n : f.kind === 'shape' ? w.okRequests : w.requests;
+      samples = f.signal === 'latency' ? w.latency.ok.n : f.signal === 'latency.self' ? w.self.ok.n : f.kind === 'shape' ? w.okRequests : w.requests;
       count = w.errors;
       traceIds = windowTraces(w.buckets, f.kind === 'errors' ? 'errorTraces' : 'slowTraces', BUCKET_EXEMPLARS * 2);
       if (f.callee) {
@@ -607,7 +622,7 @@ class StreamingAnalyzer implements Analyzer {
       case 'errors':
         return rankOrigins(windowOrigins(w.buckets, 'errorOrigins'), w.failing, op, 'errors', w.errors);
       case 'latency':
-        return rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', w.ok.n);
+        return rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', w.latency.ok.n);
       case 'traffic.drop': {
         const root = dropOrigin(op, this.ops, dropping);
         // Callers that fail or slow down stop making their later calls: the drop is that fault's effect.
@@ -633,13 +648,13 @@ class StreamingAnalyzer implements Analyzer {
     if (kind === 'errors') {
       return w.requests > 0 ? { errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.rate, errors: w.errors, requests: w.requests } } : {};
     }
-    if (w.ok.n === 0) return {};
+    if (w.latency.ok.n === 0) return {};
     const sk = windowSketches(w.buckets);
     return {
       p95:
         op.nodeType === 'peer'
-          ? { now: sk.latency.quantile(0.95), baseline: op.latencyP95.value, what: 'latency' }
-          : { now: sk.self.quantile(0.95), baseline: op.selfP95.value, what: 'self-time' },
+          ? { now: sk.latency.quantile(0.95), baseline: op.latency.p95.value, what: 'latency' }
+          : { now: sk.self.quantile(0.95), baseline: op.self.p95.value, what: 'self-time' },
     };
   }
 
@@ -718,7 +733,7 @@ class StreamingAnalyzer implements Analyzer {
     for (const op of this.ops.values()) {
       const w = op.window(this.closed, RING, bucketMs);
       const seconds = (w.end - w.start) / 1000;
-      const sk = w.ok.n > 0 ? windowSketches(w.buckets) : undefined;
+      const sk = w.latency.ok.n > 0 ? windowSketches(w.buckets) : undefined;
       out.push({
         service: op.service,
         operation: op.operation,
@@ -739,16 +754,16 @@ class StreamingAnalyzer implements Analyzer {
 
   baselines(): OperationBaseline[] {
     return [...this.ops.values()].map((op) => {
-      const lat = op.latency.baseline;
-      const self = op.self.baseline;
+      const lat = op.latency.detector.baseline;
+      const self = op.self.detector.baseline;
       return {
         service: op.service,
         operation: op.operation,
         nodeType: op.nodeType,
         samples: lat.samples,
         ready: lat.ready,
-        latency: lat.samples > 0 ? { typical: lat.typical, p95: op.latencyP95.value, stddevLog: lat.sd } : null,
-        selfTime: self.samples > 0 ? { typical: self.typical, p95: op.selfP95.value } : null,
+        latency: lat.samples > 0 ? { typical: lat.typical, p95: op.latency.p95.value, stddevLog: lat.sd } : null,
+        selfTime: self.samples > 0 ? { typical: self.typical, p95: op.self.p95.value } : null,
         errorRate: op.errors.baseline.rate,
         rate: op.traffic ? op.traffic.baseline.rate : 0,
         calls: [...op.shapes].map(([callee, d]) => ({ callee: callee.replace('\u0001', ' '), share: d.baseline.share })).filter((c) => c.share > 0),
@@ -817,10 +832,7 @@ class StreamingAnalyzer implements Analyzer {
         latency: op.latency.toJSON(),
         self: op.self.toJSON(),
         errors: op.errors.toJSON(),
-        slowShare: op.slowShare.toJSON(),
         traffic: op.traffic?.toJSON() ?? null,
-        latencyP95: nullIfNaN(op.latencyP95.value),
-        selfP95: nullIfNaN(op.selfP95.value),
         shapeSamples: op.shapeSamples,
         shapes: [...op.shapes].map(([k, d]) => [k, d.toJSON()]),
         callers: [...op.callers],
@@ -862,10 +874,7 @@ class StreamingAnalyzer implements Analyzer {
       op.latency.restore(o.latency);
       op.self.restore(o.self);
       op.errors.restore(o.errors);
-      op.slowShare.restore(o.slowShare);
       if (o.traffic && op.traffic) op.traffic.restore(o.traffic);
-      if (o.latencyP95 !== null) op.latencyP95.value = o.latencyP95;
-      if (o.selfP95 !== null) op.selfP95.value = o.selfP95;
       op.shapeSamples = o.shapeSamples;
       for (const [k, d] of o.shapes) op.shape(k).restore(d);
       for (const c of o.callers) op.callers.add(c);
@@ -896,8 +905,4 @@ function worstness(severity: Anomaly['severity'], observed: number, expected: nu
 
 function round(x: number): number {
   return Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x;
-}
-
-function nullIfNaN(x: number): number | null {
-  return Number.isNaN(x) ? null : x;
 }

@@ -1,6 +1,7 @@
 import type { DropCounters } from './types.js';
 import type { IncidentManager } from './incidents/manager.js';
 import type { ChangeTracker } from './changes.js';
+import type { LatencySignalState } from './ops/state.js';
 
 /** Identifies a rootspan analyzer snapshot. */
 export const SNAPSHOT_FORMAT = 'rootspan.analyzer';
@@ -26,13 +27,10 @@ export interface AnalyzerSnapshot {
     service: string;
     operation: string;
     nodeType: 'service' | 'peer';
-    latency: DetectorState;
-    self: DetectorState;
+    latency: LatencySignalState;
+    self: LatencySignalState;
     errors: DetectorState;
-    slowShare: DetectorState;
     traffic: DetectorState | null;
-    latencyP95: number | null;
-    selfP95: number | null;
     shapeSamples: number;
     shapes: Array<[string, DetectorState]>;
     callers: string[];

@@ -45,22 +45,36 @@ export function mergeOrigins(into: OriginCounts, from: OriginCounts): void {
   }
 }
 
+/** One latency series (total duration, or self time) of one bucket. */
+export class LatencyBucket {
+  /** Successful requests (what the detector judges). */
+  readonly ok = emptyMoments();
+  /** Successful requests that were not outliers (what the baseline learns). */
+  readonly learn = emptyMoments();
+  readonly sketch = new LatencySketch();
+  /** Requests individually slower than `latency.ratio`× typical, of those `judged` (baseline ready). */
+  over = 0;
+  judged = 0;
+
+  reset(): void {
+    for (const m of [this.ok, this.learn]) {
+      m.n = 0;
+      m.sumLog = 0;
+      m.sumLogSq = 0;
+    }
+    this.sketch.clear();
+    this.over = 0;
+    this.judged = 0;
+  }
+}
+
 /** One operation's statistics for one bucket of event time. Reused (reset) as the ring turns. */
 export class OpBucket {
   index = -1;
   requests = 0;
   errors = 0;
-  /** Successful requests' latency (what the latency detector judges). */
-  readonly ok = emptyMoments();
-  /** Successful requests that were not outliers (what the baseline learns). */
-  readonly learn = emptyMoments();
-  readonly selfLearn = emptyMoments();
-  /** Successful requests individually slower than `latency.ratio`× typical (counted once the baseline is ready). */
-  over = 0;
-  /** Successful requests judged for `over` (the baseline was ready). */
-  judged = 0;
-  readonly latency = new LatencySketch();
-  readonly self = new LatencySketch();
+  readonly latency = new LatencyBucket();
+  readonly self = new LatencyBucket();
   failing = 0;
   readonly errorOrigins: OriginCounts = new Map();
   slow = 0;
@@ -75,15 +89,8 @@ export class OpBucket {
     this.index = index;
     this.requests = 0;
     this.errors = 0;
-    this.over = 0;
-    this.judged = 0;
-    for (const m of [this.ok, this.learn, this.selfLearn]) {
-      m.n = 0;
-      m.sumLog = 0;
-      m.sumLogSq = 0;
-    }
-    this.latency.clear();
-    this.self.clear();
+    this.latency.reset();
+    this.self.reset();
     this.failing = 0;
     this.errorOrigins.clear();
     this.slow = 0;

@@ -9,6 +9,7 @@ import { ProportionBaseline } from '../stats/baseline.js';
 import {
   BucketRing,
   EdgeBucket,
+  LatencyBucket,
   OpBucket,
   emptyMoments,
   mergeMoments,
@@ -31,6 +32,13 @@ export class QuantileEwma {
   }
 }
 
+/** A latency series' sums over a window. */
+export interface LatencyWindow {
+  ok: LogMoments;
+  over: number;
+  judged: number;
+}
+
 /** Aggregate of an operation's buckets over a window. */
 export interface OpWindow {
   start: number;
@@ -38,25 +46,72 @@ export interface OpWindow {
   buckets: OpBucket[];
   requests: number;
   errors: number;
-  ok: LogMoments;
+  latency: LatencyWindow;
+  self: LatencyWindow;
   failing: number;
   slow: number;
   okRequests: number;
-  /** Successful requests slower than `latency.ratio`× typical. */
-  over: number;
+}
+
+/**
+ * What is learned about one latency series (total duration, or self time): the baseline detector, a
+ * slow anchor for gradual drifts (total only), how often single requests are `ratio`× slower than
+ * typical (the heavy tail), and the usual p95 for explanations.
+ */
+export class LatencySignal {
+  readonly detector: LatencyDetector;
+  readonly anchor: LatencyDetector | undefined;
+  readonly slowShare: ProportionBaseline;
+  readonly p95 = new QuantileEwma();
+
+  constructor(opts: ResolvedOptions, withAnchor: boolean) {
+    this.detector = new LatencyDetector(opts.baseline, opts.latency);
+    // ~20× the memory of the baseline (about 17 min at the defaults): a ramp the baseline follows still shows against it.
+    this.anchor = withAnchor ? new LatencyDetector({ ...opts.baseline, alpha: opts.baseline.alpha / ANCHOR_SLOWDOWN }, opts.latency) : undefined;
+    this.slowShare = new ProportionBaseline(opts.errors.decayPerRequest, opts.baseline.minSamples);
+  }
+
+  learn(b: LatencyBucket, alpha: number): void {
+    this.detector.learn(b.learn);
+    this.anchor?.learn(b.learn);
+    this.slowShare.learn(b.judged, b.over);
+    if (b.sketch.count >= 5) this.p95.learn(b.sketch.quantile(0.95), alpha);
+  }
+
+  toJSON(): LatencySignalState {
+    return {
+      detector: this.detector.toJSON(),
+      anchor: this.anchor?.toJSON() ?? null,
+      slowShare: this.slowShare.toJSON(),
+      p95: Number.isNaN(this.p95.value) ? null : this.p95.value,
+    };
+  }
+
+  restore(s: LatencySignalState): void {
+    this.detector.restore(s.detector);
+    if (this.anchor && s.anchor !== null) this.anchor.restore(s.anchor);
+    this.slowShare.restore(s.slowShare);
+    if (s.p95 !== null) this.p95.value = s.p95;
+  }
+}
+
+/** How much slower the anchor baseline learns than the main one. */
+export const ANCHOR_SLOWDOWN = 20;
+
+export interface LatencySignalState {
+  detector: unknown;
+  anchor: unknown;
+  slowShare: unknown;
+  p95: number | null;
 }
 
 /** An operation: a service's server operation, or an operation on an uninstrumented peer (a database). */
 export class OpState {
   readonly ring = new BucketRing(RING, () => new OpBucket());
-  readonly latency: LatencyDetector;
-  readonly self: LatencyDetector;
+  readonly latency: LatencySignal;
+  readonly self: LatencySignal;
   readonly errors: ErrorRateDetector;
   readonly traffic: TrafficDetector | undefined;
-  /** How often a successful request is individually slower than `latency.ratio`× typical (heavy tails). */
-  readonly slowShare: ProportionBaseline;
-  readonly latencyP95 = new QuantileEwma();
-  readonly selfP95 = new QuantileEwma();
   readonly shapes = new Map<string, CallShapeDetector>();
   /** Operations seen calling this one (for tracing traffic drops upstream). */
   readonly callers = new Set<string>();
@@ -74,10 +129,10 @@ export class OpState {
     readonly nodeType: 'service' | 'peer',
     private readonly opts: ResolvedOptions,
   ) {
-    this.latency = new LatencyDetector(opts.baseline, opts.latency);
-    this.self = new LatencyDetector(opts.baseline, opts.latency);
+    this.latency = new LatencySignal(opts, true);
+    // A peer's self time is its latency: only services have a separate self-time signal worth judging.
+    this.self = new LatencySignal(opts, false);
     this.errors = new ErrorRateDetector(opts.baseline, opts.errors);
-    this.slowShare = new ProportionBaseline(opts.errors.decayPerRequest, opts.baseline.minSamples);
     this.traffic = nodeType === 'service' ? new TrafficDetector(opts.baseline, opts.traffic) : undefined;
   }
 
@@ -98,11 +153,11 @@ export class OpState {
       buckets: [],
       requests: 0,
       errors: 0,
-      ok: emptyMoments(),
+      latency: { ok: emptyMoments(), over: 0, judged: 0 },
+      self: { ok: emptyMoments(), over: 0, judged: 0 },
       failing: 0,
       slow: 0,
       okRequests: 0,
-      over: 0,
     };
     for (let i = last - size + 1; i <= last; i++) {
       const b = this.ring.get(i);
@@ -110,14 +165,20 @@ export class OpState {
       w.buckets.push(b);
       w.requests += b.requests;
       w.errors += b.errors;
-      mergeMoments(w.ok, b.ok);
+      addLatency(w.latency, b.latency);
+      addLatency(w.self, b.self);
       w.failing += b.failing;
       w.slow += b.slow;
       w.okRequests += b.okRequests;
-      w.over += b.over;
     }
     return w;
   }
+}
+
+function addLatency(w: LatencyWindow, b: LatencyBucket): void {
+  mergeMoments(w.ok, b.ok);
+  w.over += b.over;
+  w.judged += b.judged;
 }
 
 /** Merged latency and self-time sketches of a window (done only when reporting). */
@@ -125,8 +186,8 @@ export function windowSketches(buckets: readonly OpBucket[]): { latency: Latency
   const latency = new LatencySketch();
   const self = new LatencySketch();
   for (const b of buckets) {
-    latency.merge(b.latency);
-    self.merge(b.self);
+    latency.merge(b.latency.sketch);
+    self.merge(b.self.sketch);
   }
   return { latency, self };
 }

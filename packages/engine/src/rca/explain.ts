@@ -16,7 +16,7 @@ export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt'
   let s: string;
   switch (a.kind) {
     case 'latency':
-      s = `${who} typical latency ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} requests`;
+      s = `${who} ${a.signal === 'latency.self' ? 'typical self time' : 'typical latency'} ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} requests`;
       break;
     case 'errors':
       s = `${who} error rate ${pct(a.observed)} (${extra.errors ?? 0}/${a.samples}) vs baseline ${pct(a.expected)}`;
