@@ -29,7 +29,7 @@ import { explainAnomaly, explainRoot, type RootFigures } from './rca/explain.js'
 import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type AnalyzerSnapshot } from './snapshot.js';
 
 /** Peers remembered (peer name → instrumented service), and call names per peer. */
-const MAX_CALL_NAMES_PER_PEER = 200;
+const MAX_CALL_NAMES_PER_PEER = 1000;
 /** Traffic is judged on the shortest and the longest window only: drops at low rates need the long one. */
 const TRAFFIC_WINDOWS = [1, RING] as const;
 
@@ -133,18 +133,22 @@ class StreamingAnalyzer implements Analyzer {
         const b = this.ops.get(key)?.self.detector.baseline;
         return b && b.ready ? b.typical : undefined;
       },
-      resolvePeer: (peer, callName) => {
+      resolvePeer: (peer, callName, callerKey) => {
         const p = this.peers.get(peer);
-        return p ? { service: p.service, operation: p.calls.get(callName) ?? null } : undefined;
+        if (p === undefined) return undefined;
+        // The caller's own history first; the call name alone is ambiguous when several callers use it.
+        const operation = (callerKey !== undefined ? p.calls.get(`${callerKey}\u0003${callName}`) : undefined) ?? p.calls.get(callName);
+        return { service: p.service, operation: operation ?? null };
       },
-      learnPeer: (peer, callName, service, operation) => {
+      learnPeer: (peer, callName, callerKey, service, operation) => {
         let p = this.peers.get(peer);
         if (p === undefined || p.service !== service) {
           if (p === undefined && this.peers.size >= this.options.maxOperations) return;
           p = { service, calls: new Map() };
           this.peers.set(peer, p);
         }
-        if (p.calls.size < MAX_CALL_NAMES_PER_PEER || p.calls.has(callName)) p.calls.set(callName, operation);
+        const keys = callerKey !== undefined ? [callName, `${callerKey}\u0003${callName}`] : [callName];
+        for (const k of keys) if (p.calls.size < MAX_CALL_NAMES_PER_PEER || p.calls.has(k)) p.calls.set(k, operation);
       },
     };
   }

@@ -11,7 +11,7 @@ function context(typical: Record<string, number> = {}, typicalSelf: Record<strin
     typicalLatency: (k) => typical[k],
     typicalSelf: (k) => typicalSelf[k],
     resolvePeer: (peer) => (peers.has(peer) ? { service: peers.get(peer) as string, operation: null } : undefined),
-    learnPeer: (peer, _call, service) => void peers.set(peer, service),
+    learnPeer: (peer, _call, _caller, service) => void peers.set(peer, service),
   };
 }
 

@@ -58,10 +58,13 @@ export interface TraceContext {
   typicalLatency(key: string): number | undefined;
   /** Typical self time (ms) of an operation, if learned. */
   typicalSelf(key: string): number | undefined;
-  /** The instrumented service behind a peer name, and the operation a call name maps to, if ever seen. */
-  resolvePeer(peer: string, callName: string): { service: string; operation: string | null } | undefined;
-  /** Records that calls to `peer` named `callName` are answered by `service`'s `operation`. */
-  learnPeer(peer: string, callName: string, service: string, operation: string): void;
+  /**
+   * The instrumented service behind a peer name, and the operation that calls named `callName` from the
+   * caller operation `callerKey` reach (client spans are often named by method alone), if ever seen.
+   */
+  resolvePeer(peer: string, callName: string, callerKey: string | undefined): { service: string; operation: string | null } | undefined;
+  /** Records that such calls to `peer` are answered by `service`'s `operation`. */
+  learnPeer(peer: string, callName: string, callerKey: string | undefined, service: string, operation: string): void;
 }
 
 /** Requests slower than this multiple of their typical latency get a slow-origin analysis. */
@@ -138,7 +141,6 @@ export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entri
     const seen = new Set<string>();
     for (const c of outgoing) {
       const call = c.call as CallFact;
-      call.callerKey = entry.key;
       if (!seen.has(call.calleeKey)) {
         seen.add(call.calleeKey);
         entry.calls.push(call.calleeKey);
@@ -193,15 +195,16 @@ function callFact(node: Node, ctx: TraceContext): CallFact {
   }
   const peer = peerName(span);
   const callName = clientOperation(span);
+  const callerKey = enclosingEntryKey(node);
   let calleeService: string;
   let calleeOperation: string | null;
   let virtual = false;
   if (node.answer !== undefined) {
     calleeService = node.answer.span.service;
     calleeOperation = serverOperation(node.answer.span);
-    if (!isDependencyCall(span)) ctx.learnPeer(peer, callName, calleeService, calleeOperation);
+    if (!isDependencyCall(span)) ctx.learnPeer(peer, callName, callerKey, calleeService, calleeOperation);
   } else {
-    const known = isDependencyCall(span) ? undefined : ctx.resolvePeer(peer, callName);
+    const known = isDependencyCall(span) ? undefined : ctx.resolvePeer(peer, callName, callerKey);
     if (known !== undefined) {
       calleeService = known.service;
       calleeOperation = known.operation;
@@ -217,7 +220,7 @@ function callFact(node: Node, ctx: TraceContext): CallFact {
   const gaveUp = node.error && (answer === undefined ? !virtual || looksLikeTimeout(span) : late);
   return {
     callerService: span.service,
-    callerKey: undefined,
+    callerKey,
     calleeService,
     calleeOperation,
     calleeKey: opKey(calleeService, calleeOperation ?? ''),
@@ -227,6 +230,14 @@ function callFact(node: Node, ctx: TraceContext): CallFact {
     error: node.error,
     gaveUp,
   };
+}
+
+/** Key of the entry operation whose local work made this call (through internal spans), if in the trace. */
+function enclosingEntryKey(node: Node): string | undefined {
+  for (let cur = node.parent; cur !== undefined && cur.span.service === node.span.service; cur = cur.parent) {
+    if (cur.role === 'entry') return opKey(cur.span.service, serverOperation(cur.span));
+  }
+  return undefined;
 }
 
 /** Outgoing calls made in a service's local work under `node` (through internal spans, not into callees). */
