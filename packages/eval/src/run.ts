@@ -12,7 +12,7 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import { SCENARIOS } from '@rootspan/sim';
 import { judgeGoals, summarize } from './goals.js';
 import { WORKER_DATA, runPool, serveWorker } from './pool.js';
-import { formatTable } from './table.js';
+import { formatMarkdown, formatTable } from './table.js';
 import type { SuiteResults } from './types.js';
 
 const USAGE = `Usage: node packages/eval/dist/run.js [options]
@@ -21,6 +21,7 @@ const USAGE = `Usage: node packages/eval/dist/run.js [options]
   --json <file>          where to write the results JSON (default: eval/results/latest.json)
   --jobs <n>             worker threads (default: available cores)
   --check                exit 1 when any goal fails (default: always 0; the table is a report)
+  --markdown             print the report as a Markdown table (as in the README)
   -h, --help             this help`;
 
 /** dist/run.js → the repository root, so the default output lands in eval/results/ wherever we are run from. */
@@ -31,10 +32,11 @@ interface Options {
   out: string;
   jobs: number;
   check: boolean;
+  markdown: boolean;
 }
 
 function parse(argv: readonly string[]): Options | 'help' {
-  const o: Options = { filter: null, out: DEFAULT_OUT, jobs: availableParallelism(), check: false };
+  const o: Options = { filter: null, out: DEFAULT_OUT, jobs: availableParallelism(), check: false, markdown: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -46,6 +48,7 @@ function parse(argv: readonly string[]): Options | 'help' {
     else if (a === '--filter') o.filter = value();
     else if (a === '--json') o.out = resolve(value());
     else if (a === '--check') o.check = true;
+    else if (a === '--markdown') o.markdown = true;
     else if (a === '--jobs') {
       o.jobs = Number(value());
       if (!Number.isInteger(o.jobs) || o.jobs < 1) throw new Error('--jobs needs a positive integer');
@@ -81,7 +84,7 @@ async function cli(argv: readonly string[]): Promise<number> {
   });
   const totals = summarize(results);
   const goals = judgeGoals(totals);
-  process.stdout.write(`\n${formatTable(results, totals, goals)}\n`);
+  process.stdout.write(`\n${(opts.markdown ? formatMarkdown : formatTable)(results, totals, goals)}\n`);
   const suite: SuiteResults = {
     generatedAt: new Date().toISOString(),
     wallMs: Math.round(performance.now() - started),
