@@ -30,8 +30,6 @@ import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type AnalyzerSnapshot } from './snap
 
 /** Peers remembered (peer name → instrumented service), and call names per peer. */
 const MAX_CALL_NAMES_PER_PEER = 1000;
-/** Traffic is judged on the shortest and the longest window only: drops at low rates need the long one. */
-const TRAFFIC_WINDOWS = [1, RING] as const;
 
 interface Firing {
   signal: string;
@@ -422,7 +420,7 @@ class StreamingAnalyzer implements Analyzer {
     if (errors) out.push(errors);
     if (op.traffic !== undefined && !partial) {
       let traffic: Firing | undefined;
-      for (const size of TRAFFIC_WINDOWS) {
+      for (const size of WINDOWS) {
         const w = op.window(index, size, bucketMs);
         const v = op.traffic.judge(w.requests, size * bucketMs);
         if (v.anomalous && v.direction && (traffic === undefined || v.score > traffic.verdict.score)) {
