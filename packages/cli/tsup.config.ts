@@ -1,14 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { defineConfig } from 'tsup';
+import { packageConfig } from '../../tsup.shared.js';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
-export default defineConfig({
+export default packageConfig({
   entry: ['src/index.ts', 'src/main.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
   define: { ROOTSPAN_VERSION: JSON.stringify(version) },
 });

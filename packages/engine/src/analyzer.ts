@@ -263,11 +263,7 @@ class StreamingAnalyzer implements Analyzer {
   private recordEntry(e: EntryFact): void {
     const op = this.op(e.service, e.operation, 'service');
     if (op === undefined) return;
-    const idx = this.bucketIndex(e.span.endTime);
-    const b = op.ring.at(idx);
-    if (idx > op.lastIndex) op.lastIndex = idx;
-    this.liveOps.add(op);
-    b.requests++;
+    const b = this.touch(op, this.bucketIndex(e.span.endTime));
     if (e.error) {
       b.errors++;
       if (e.errorOrigin) {
@@ -285,6 +281,15 @@ class StreamingAnalyzer implements Analyzer {
       countOrigin(b.slowOrigins, e.slowOrigin);
       if (b.slowTraces.length < BUCKET_EXEMPLARS) b.slowTraces.push(e.span.traceId);
     }
+  }
+
+  /** Counts one request into an operation's bucket `idx`, keeping the operation live. */
+  private touch(op: OpState, idx: number): OpBucket {
+    const b = op.ring.at(idx);
+    if (idx > op.lastIndex) op.lastIndex = idx;
+    this.liveOps.add(op);
+    b.requests++;
+    return b;
   }
 
   private recordLatency(op: OpState, b: OpBucket, duration: number, self: number): void {
@@ -338,10 +343,7 @@ class StreamingAnalyzer implements Analyzer {
     const op = this.op(c.calleeService, c.calleeOperation ?? '', 'peer');
     if (op === undefined) return;
     if (c.callerKey !== undefined) op.callers.add(c.callerKey);
-    const b = op.ring.at(idx);
-    if (idx > op.lastIndex) op.lastIndex = idx;
-    this.liveOps.add(op);
-    b.requests++;
+    const b = this.touch(op, idx);
     if (c.error) {
       b.errors++;
       if (b.errorTraces.length < BUCKET_EXEMPLARS) b.errorTraces.push(c.span.traceId);
