@@ -171,23 +171,7 @@ export class TraceBuilder {
     };
     if (!timedOut) attributes['http.response.status_code'] = this.outCode;
     if (failed) attributes['error.type'] = timedOut ? 'timeout' : String(this.outCode);
-    const span: Span = {
-      traceId: this.traceId,
-      spanId: clientId,
-      parentSpanId: parentId,
-      service: this.topo.services[svc].name,
-      serviceVersion: version,
-      name: c.spanName,
-      kind: 'client',
-      startTime: round(t),
-      endTime: round(end),
-      status: failed ? 'error' : 'unset',
-      attributes,
-    };
-    if (timedOut) span.statusMessage = `timeout after ${c.timeoutMs} ms`;
-    this.batcher.add(svc, span);
-    this.outError = failed;
-    return end;
+    return this.emitClient(c, clientId, parentId, svc, version, t, end, failed, timedOut, attributes);
   }
 
   private dbAttempt(c: CompiledCall, t: number, parentId: string, svc: number, version: string): number {
@@ -205,6 +189,22 @@ export class TraceBuilder {
       'server.port': db.port,
     };
     if (failed) attributes['error.type'] = timedOut ? 'timeout' : 'db_error';
+    return this.emitClient(c, spanId, parentId, svc, version, t, end, failed, timedOut, attributes);
+  }
+
+  /** Emits a client span (HTTP or database) and records whether the call failed; returns its end time. */
+  private emitClient(
+    c: CompiledCall,
+    spanId: string,
+    parentId: string,
+    svc: number,
+    version: string,
+    t: number,
+    end: number,
+    failed: boolean,
+    timedOut: boolean,
+    attributes: Span['attributes'],
+  ): number {
     const span: Span = {
       traceId: this.traceId,
       spanId,
