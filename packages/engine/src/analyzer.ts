@@ -77,6 +77,8 @@ class StreamingAnalyzer implements Analyzer {
   private closed = -Infinity;
   private readonly ops = new Map<string, OpState>();
   private readonly edges = new Map<string, EdgeState>();
+  /** caller → callee → edge: looked up per call without building a key string. */
+  private readonly edgeIndex = new Map<string, Map<string, EdgeState>>();
   private readonly liveOps = new Set<OpState>();
   private readonly liveEdges = new Set<EdgeState>();
   private readonly peers = new Map<string, { service: string; calls: Map<string, string> }>();
@@ -145,8 +147,8 @@ class StreamingAnalyzer implements Analyzer {
           p = { service, calls: new Map() };
           this.peers.set(peer, p);
         }
-        const keys = callerKey !== undefined ? [callName, `${callerKey}\u0003${callName}`] : [callName];
-        for (const k of keys) if (p.calls.size < MAX_CALL_NAMES_PER_PEER || p.calls.has(k)) p.calls.set(k, operation);
+        remember(p.calls, callName, operation);
+        if (callerKey !== undefined) remember(p.calls, `${callerKey}\u0003${callName}`, operation);
       },
     };
   }
@@ -246,8 +248,8 @@ class StreamingAnalyzer implements Analyzer {
     return i > this.closed ? i : this.closed + 1;
   }
 
-  private op(service: string, operation: string, nodeType: 'service' | 'peer'): OpState | undefined {
-    const key = opKey(service, operation);
+  /** The operation `key` (= opKey(service, operation), already built by trace analysis), created on first use. */
+  private op(key: string, service: string, operation: string, nodeType: 'service' | 'peer'): OpState | undefined {
     let op = this.ops.get(key);
     if (op === undefined) {
       if (this.ops.size >= this.options.maxOperations) {
@@ -261,7 +263,7 @@ class StreamingAnalyzer implements Analyzer {
   }
 
   private recordEntry(e: EntryFact): void {
-    const op = this.op(e.service, e.operation, 'service');
+    const op = this.op(e.key, e.service, e.operation, 'service');
     if (op === undefined) return;
     const b = this.touch(op, this.bucketIndex(e.span.endTime));
     if (e.error) {
@@ -308,17 +310,27 @@ class StreamingAnalyzer implements Analyzer {
     if (!base.isOutlier(ms)) addMoment(b.learn, ms);
   }
 
+  private addEdge(caller: string, callee: string, virtual: boolean): EdgeState {
+    const edge = new EdgeState(`${caller}\u0002${callee}`, caller, callee, virtual, this.options);
+    this.edges.set(edge.key, edge);
+    let byCallee = this.edgeIndex.get(caller);
+    if (byCallee === undefined) {
+      byCallee = new Map();
+      this.edgeIndex.set(caller, byCallee);
+    }
+    byCallee.set(callee, edge);
+    return edge;
+  }
+
   private recordCall(c: CallFact): void {
     const idx = this.bucketIndex(c.span.endTime);
-    const edgeKey = `${c.callerService}\u0002${c.calleeService}`;
-    let edge = this.edges.get(edgeKey);
+    let edge = this.edgeIndex.get(c.callerService)?.get(c.calleeService);
     if (edge === undefined) {
       if (this.edges.size >= this.options.maxOperations) {
         this.drops.cardinality++;
         return;
       }
-      edge = new EdgeState(edgeKey, c.callerService, c.calleeService, c.virtual, this.options);
-      this.edges.set(edgeKey, edge);
+      edge = this.addEdge(c.callerService, c.calleeService, c.virtual);
     }
     const eb = edge.ring.at(idx);
     if (idx > edge.lastIndex) edge.lastIndex = idx;
@@ -340,7 +352,7 @@ class StreamingAnalyzer implements Analyzer {
     }
     if (!c.virtual) return;
     // An uninstrumented peer (database, cache): the client span is all we know of it.
-    const op = this.op(c.calleeService, c.calleeOperation ?? '', 'peer');
+    const op = this.op(c.calleeKey, c.calleeService, c.calleeOperation ?? '', 'peer');
     if (op === undefined) return;
     if (c.callerKey !== undefined) op.callers.add(c.callerKey);
     const b = this.touch(op, idx);
@@ -865,6 +877,7 @@ class StreamingAnalyzer implements Analyzer {
     }
     this.ops.clear();
     this.edges.clear();
+    this.edgeIndex.clear();
     this.liveOps.clear();
     this.liveEdges.clear();
     this.episodes.clear();
@@ -885,11 +898,10 @@ class StreamingAnalyzer implements Analyzer {
       this.ops.set(op.key, op);
     }
     for (const e of s.edges) {
-      const edge = new EdgeState(`${e.caller}\u0002${e.callee}`, e.caller, e.callee, e.virtual, this.options);
+      const edge = this.addEdge(e.caller, e.callee, e.virtual);
       edge.calls = e.calls;
       edge.errorsTotal = e.errors;
       edge.timeout.restore(e.timeout);
-      this.edges.set(edge.key, edge);
     }
     for (const p of s.peers) this.peers.set(p.peer, { service: p.service, calls: new Map(p.calls) });
     this.changes.restore(s.versions);
@@ -899,6 +911,13 @@ class StreamingAnalyzer implements Analyzer {
     this.tracesProcessed = s.counters.tracesProcessed;
     Object.assign(this.drops, s.counters.drops);
   }
+}
+
+/** Sets a call-name mapping only when it changes, within the per-peer bound. */
+function remember(calls: Map<string, string>, key: string, operation: string): void {
+  const cur = calls.get(key);
+  if (cur === operation) return;
+  if (cur !== undefined || calls.size < MAX_CALL_NAMES_PER_PEER) calls.set(key, operation);
 }
 
 /** Orders moments of an episode by how bad they were: severity first, then the size of the deviation. */

@@ -8,8 +8,12 @@ import type { Span } from '../types.js';
 
 const ID_SEGMENT = /\/(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,}|[^/?#]*\d[^/?#]*\d[^/?#]*\d[^/?#]*)(?=\/|$|\?)/gi;
 
+const HAS_DIGIT_OR_QUERY = /[\d?#]/;
+
 /** Folds id-like path segments and drops query strings, so a raw path is safe as an operation name. */
 export function foldPath(name: string): string {
+  // Hot path: most names have no digits and no query, and need no regex work at all.
+  if (!HAS_DIGIT_OR_QUERY.test(name)) return name;
   const q = name.search(/[?#]/);
   const base = q >= 0 ? name.slice(0, q) : name;
   return base.indexOf('/') >= 0 ? base.replace(ID_SEGMENT, '/:id') : base;
@@ -56,7 +60,7 @@ export function clientOperation(span: Span): string {
       const table = str(a['db.collection.name']) ?? str(a['db.sql.table']);
       if (dbOp && table) return `${dbOp.toUpperCase()} ${table}`;
       // A short span name follows the `{operation} {target}` convention; a long one is raw SQL.
-      if (span.name.length > 0 && span.name.length <= 64 && span.name.trim().split(/\s+/).length <= 3) return foldPath(span.name);
+      if (span.name.length > 0 && span.name.length <= 64 && wordCount(span.name) <= 3) return foldPath(span.name);
       if (dbOp) return dbOp.toUpperCase();
     }
     const rpcMethod = str(a['rpc.method']);
@@ -65,6 +69,18 @@ export function clientOperation(span: Span): string {
   const method = httpMethod(span);
   if (method) return method;
   return foldPath(span.name);
+}
+
+/** Space-separated words in a short name, without allocating. */
+function wordCount(name: string): number {
+  let words = 0;
+  let inWord = false;
+  for (let i = 0; i < name.length; i++) {
+    const space = name.charCodeAt(i) <= 32;
+    if (!space && !inWord) words++;
+    inWord = !space;
+  }
+  return words;
 }
 
 const LOCAL_OR_IP = /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-f:]+\]?)$/i;
