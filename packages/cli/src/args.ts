@@ -33,6 +33,7 @@ Options:
 
 Exit codes: 0 done, 1 incidents found with --fail-on-incident, 2 usage error or unreadable input.`;
 
+/** Parses the arguments after `rootspan`; throws a {@link UsageError} with a one-line reason on bad usage. */
 export function parseArgs(argv: readonly string[]): Args {
   if (argv.length === 0 || argv[0] === '-h' || argv[0] === '--help' || argv[0] === 'help') return { command: 'help' };
   if (argv[0] === '-v' || argv[0] === '--version') return { command: 'version' };
@@ -74,9 +75,14 @@ export function parseArgs(argv: readonly string[]): Args {
       case '--help':
         return { command: 'help' };
       default:
-        if (a.startsWith('--config=')) out.config = a.slice('--config='.length);
-        else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option '${a}'`);
-        else out.files.push(a);
+        if (a.startsWith('--config=')) {
+          out.config = a.slice('--config='.length);
+          if (out.config === '') throw new UsageError('--config needs a file name');
+        } else if (a.startsWith('-') && a !== '-') {
+          throw new UsageError(`unknown option '${a}'`);
+        } else {
+          out.files.push(a);
+        }
     }
   }
   if (out.files.length === 0) throw new UsageError('analyze needs at least one file (or - for stdin)');

@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createAnalyzer, type AnalyzerOptions, type Span } from '@rootspan/engine';
-import { OtlpDecodeError, readOtlpFile } from '@rootspan/otlp';
+import { OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile } from '@rootspan/otlp';
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
+import { Progress } from './progress.js';
 import { humanReport, toJsonReport, type Summary } from './report.js';
 
 /** Where the CLI writes; injectable so tests can run it in-process. */
@@ -56,13 +57,15 @@ async function loadConfig(path: string | undefined): Promise<AnalyzerOptions> {
   } catch (err) {
     throw new InputError(`cannot read config ${path}: ${(err as Error).message}`);
   }
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('expected a JSON object');
-    return parsed as AnalyzerOptions;
+    parsed = JSON.parse(text);
   } catch (err) {
-    throw new InputError(`config ${path}: ${(err as Error).message}`);
+    throw new InputError(`config ${path}: invalid JSON (${(err as Error).message})`);
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InputError(`config ${path}: expected a JSON object`);
+  // The engine validates every field (unknown names, non-positive numbers) when the analyzer is created.
+  return parsed as AnalyzerOptions;
 }
 
 /** Trace ids are hex: their last 13 digits (52 bits) identify a trace without keeping the strings. */
@@ -77,6 +80,10 @@ function hashString(s: string): number {
   return (h >>> 0) + 2 ** 52;
 }
 
+/** Malformed records printed per input; the rest are counted (a broken 1 GB file must not flood the terminal). */
+const MAX_PROBLEMS_SHOWN = 20;
+
+/** `rootspan analyze`: every input through one analyzer, in the order given, then one report. */
 async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   const options = await loadConfig(args.config);
   let analyzer;
@@ -88,31 +95,52 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   const summary: Summary = { spans: 0, traces: 0, services: [], from: null, to: null, dropped: 0, problems: 0 };
   const traces = new Set<number>();
   const services = new Set<string>();
-  const showProgress = args.progress ?? Boolean(io.stderr.isTTY);
+  const progress = new Progress(io.stderr, args.progress ?? Boolean(io.stderr.isTTY));
   for (const file of args.files) {
+    // Messages name the input as the user would look for it: `-` means nothing in `-:3: invalid JSON`.
+    const name = file === '-' ? 'stdin' : file;
     const total = file === '-' ? 0 : await fileSize(file);
+    const before = { spans: summary.spans, problems: summary.problems };
+    const format = file === '-' ? 'auto' : formatFromPath(file);
+    // A `.json`/`.pb` file is one document (a request or an array of them), decoded whole by the reader
+    // anyway. OTLP groups a request's spans by resource, so a request covering minutes lists all of one
+    // service's spans, then all of the next one's: fed in that order, the second service's spans arrive
+    // minutes "late" and are dropped. Documents are therefore analysed in end-time order. JSONL and stdin
+    // are streamed in file order: bounded memory, and the arrival order live mode would see.
+    const held: Span[] | undefined = format === 'json' || format === 'protobuf' ? [] : undefined;
     let bytes = 0;
-    let lastShown = 0;
-    const batches = readOtlpFile(file === '-' ? io.stdin : file, { strict: args.strict, name: file });
+    const batches = readOtlpFile(file === '-' ? io.stdin : file, { strict: args.strict, name });
     try {
       for await (const batch of batches) {
         for (const p of batch.problems) {
+          // Printed in --json mode too: stderr is not part of the machine output, and the user must learn
+          // which lines were skipped (the report only counts them).
+          if (summary.problems - before.problems < MAX_PROBLEMS_SHOWN) {
+            progress.interrupt();
+            io.stderr.write(`rootspan: ${formatProblem(p, name)}\n`);
+          }
           summary.problems++;
-          if (!args.json || args.strict) io.stderr.write(`rootspan: ${file}${p.line !== undefined ? `:${p.line}` : ''}: ${p.message}\n`);
         }
         countSpans(batch.spans, summary, traces, services);
-        analyzer.ingest(batch.spans);
+        if (held === undefined) analyzer.ingest(batch.spans);
+        else for (const span of batch.spans) held.push(span);
         bytes += batch.bytes;
-        if (showProgress && bytes - lastShown > 4 << 20) {
-          lastShown = bytes;
-          io.stderr.write(`\r${file}: ${mb(bytes)}${total > 0 ? ` / ${mb(total)} (${Math.round((bytes / total) * 100)}%)` : ''}, ${summary.spans} spans `);
-        }
+        progress.update(name, bytes, total, summary.spans - before.spans);
       }
     } catch (err) {
+      progress.interrupt();
       if (err instanceof OtlpDecodeError) throw err;
-      throw new InputError(`cannot read ${file}: ${(err as Error).message}`);
+      throw new InputError(`cannot read ${name}: ${(err as Error).message}`);
     }
-    if (showProgress) io.stderr.write(`\r${file}: ${mb(bytes)}, ${summary.spans} spans, done\n`);
+    if (held !== undefined && held.length > 0) analyzer.ingest(held.sort((a, b) => a.endTime - b.endTime));
+    progress.done(name, bytes, summary.spans - before.spans);
+    const problems = summary.problems - before.problems;
+    if (problems > MAX_PROBLEMS_SHOWN) io.stderr.write(`rootspan: ${name}: ${problems - MAX_PROBLEMS_SHOWN} more malformed records not shown\n`);
+    if (problems > 0 && summary.spans === before.spans) {
+      // Nothing but malformed records (not OTLP, the wrong format, a truncated gzip): "0 spans, no
+      // incidents" and exit 0 would let a CI gate pass on a broken pipeline.
+      throw new InputError(`cannot read ${name}: no OTLP trace data in it (${problems} malformed record${problems === 1 ? '' : 's'}, none decoded)`);
+    }
   }
   analyzer.flush();
   const stats = analyzer.stats();
@@ -144,8 +172,4 @@ async function fileSize(file: string): Promise<number> {
   } catch (err) {
     throw new InputError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / 1048576).toFixed(1)} MB`;
 }

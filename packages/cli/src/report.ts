@@ -2,12 +2,16 @@ import type { Anomaly, Incident } from '@rootspan/engine';
 
 /** Traffic summary of one analysis run. */
 export interface Summary {
+  /** Spans decoded from the input. */
   spans: number;
   traces: number;
   services: string[];
+  /** Earliest span start and latest span end (epoch ms), null without spans. */
   from: number | null;
   to: number | null;
+  /** Decoded spans the analyzer dropped (see its `droppedBy`). */
   dropped: number;
+  /** Malformed input records skipped (invalid JSON lines, undecodable spans). */
   problems: number;
 }
 
@@ -19,8 +23,11 @@ export interface JsonReport {
     services: string[];
     from: string | null;
     to: string | null;
+    /** Everything not analysed: spans the analyzer dropped plus malformed input records skipped. */
     dropped: number;
+    /** `dropped` by reason: the analyzer's counters, and `malformed`. */
     droppedBy: Record<string, number>;
+    /** Malformed input records skipped (also in `dropped` and `droppedBy.malformed`). */
     malformed: number;
   };
   incidents: JsonIncident[];
@@ -61,6 +68,7 @@ export interface JsonIncident {
 const iso = (t: number): string => new Date(t).toISOString();
 const isoOrNull = (t: number | null): string | null => (t === null ? null : iso(t));
 
+/** One incident in the `--json` shape: times as ISO strings, engine-internal fields left out. */
 export function toJsonIncident(inc: Incident): JsonIncident {
   const rc = inc.rootCause;
   return {
@@ -96,6 +104,7 @@ export function toJsonIncident(inc: Incident): JsonIncident {
   };
 }
 
+/** The `--json` report; incidents in the order they opened. */
 export function toJsonReport(summary: Summary, incidents: readonly Incident[], droppedBy: Record<string, number>): JsonReport {
   return {
     summary: {
@@ -104,13 +113,17 @@ export function toJsonReport(summary: Summary, incidents: readonly Incident[], d
       services: summary.services,
       from: isoOrNull(summary.from),
       to: isoOrNull(summary.to),
-      dropped: summary.dropped,
-      droppedBy,
+      // The documented shape has only `dropped`: skipped records count there too, or a consumer reading
+      // just that field would take a file with bad lines for one fully analysed.
+      dropped: summary.dropped + summary.problems,
+      droppedBy: { ...droppedBy, malformed: summary.problems },
       malformed: summary.problems,
     },
     incidents: [...incidents].sort((a, b) => a.openedAt - b.openedAt).map(toJsonIncident),
   };
 }
+
+const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 function duration(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -126,8 +139,8 @@ export function humanReport(summary: Summary, incidents: readonly Incident[]): s
   const lines: string[] = [];
   const span = summary.from !== null && summary.to !== null ? ` over ${duration(summary.to - summary.from)} (${iso(summary.from)} → ${iso(summary.to)})` : '';
   lines.push(
-    `${summary.spans} spans, ${summary.traces} traces, ${summary.services.length} services${span}` +
-      (summary.dropped + summary.problems > 0 ? `; ${summary.dropped} spans dropped, ${summary.problems} malformed records skipped` : ''),
+    `${plural(summary.spans, 'span')}, ${plural(summary.traces, 'trace')}, ${plural(summary.services.length, 'service')}${span}` +
+      (summary.dropped + summary.problems > 0 ? `; ${plural(summary.dropped, 'span')} dropped, ${plural(summary.problems, 'malformed record')} skipped` : ''),
   );
   if (incidents.length === 0) {
     lines.push('', 'No incidents.');
