@@ -1,0 +1,212 @@
+/**
+ * CLI throughput: `rootspan analyze <file> --json --no-progress` through the CLI's real `main` (file
+ * stream → OTLP/JSON decoding → analyzer → report), in-process, on a large OTLP/JSON lines file generated
+ * once into a temp dir (`writeScenarioFile`, the Collector file-exporter format) and deleted afterwards.
+ * Beside it, in the same process, a floor loop over the same file: stream lines, `JSON.parse`, read each
+ * span's fields, build its operation key, count into a Map. Passes alternate (floor, cli, cli, floor).
+ */
+import { createReadStream, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { writeScenarioFile } from '@rootspan/eval';
+import { scenarioByName } from '@rootspan/sim';
+import { main, type JsonReport } from 'rootspan';
+import { childMain, forceGc, log, MB, mb, median, sig, type BenchResult, type ChildOptions, type GoalRow } from './common.js';
+
+export const CLI_GOAL_FLOOR_RATIO = 0.8;
+export const CLI_STRETCH_FLOOR_RATIO = 1;
+
+const SCENARIO = 'shop-payment-errors';
+/** Entry rate: 70 req/s over the scenario's 15 min ≈ 560k spans ≈ 260 MB of OTLP/JSON. */
+const FULL_RPS = 70;
+const QUICK_RPS = 12;
+
+class Capture extends Writable {
+  private readonly chunks: string[] = [];
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.chunks.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+    done();
+  }
+  text(): string {
+    return this.chunks.join('');
+  }
+}
+
+interface Pass {
+  ms: number;
+  spans: number;
+}
+
+async function cliPass(file: string): Promise<Pass & { incidents: number; dropped: number }> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  forceGc();
+  const t0 = performance.now();
+  const code = await main(['analyze', file, '--json', '--no-progress'], { stdout, stderr, stdin: Readable.from([]) });
+  const ms = performance.now() - t0;
+  if (code !== 0) throw new Error(`rootspan analyze exited with ${code}: ${stderr.text().trim()}`);
+  const report = JSON.parse(stdout.text()) as JsonReport;
+  return { ms, spans: report.summary.spans, incidents: report.incidents.length, dropped: report.summary.dropped };
+}
+
+type Obj = Record<string, unknown>;
+interface KeyValue {
+  key: string;
+  value: { stringValue?: string };
+}
+interface Counter {
+  n: number;
+  errors: number;
+  ns: number;
+  ids: number;
+}
+
+/** Reads one ExportTraceServiceRequest the way any analysis must at least: every span's fields, its key, a count. */
+function floorRequest(req: Obj, counts: Map<string, Counter>): number {
+  let spans = 0;
+  const resourceSpans = req.resourceSpans as Obj[];
+  for (const rs of resourceSpans) {
+    let service = '';
+    let version = '';
+    for (const kv of ((rs.resource as Obj).attributes as KeyValue[]) ?? []) {
+      if (kv.key === 'service.name') service = kv.value.stringValue ?? '';
+      else if (kv.key === 'service.version') version = kv.value.stringValue ?? '';
+    }
+    for (const ss of rs.scopeSpans as Obj[]) {
+      for (const s of ss.spans as Obj[]) {
+        spans++;
+        let method: string | undefined;
+        let route: string | undefined;
+        for (const kv of (s.attributes as KeyValue[] | undefined) ?? []) {
+          if (kv.key === 'http.request.method') method = kv.value.stringValue;
+          else if (kv.key === 'http.route') route = kv.value.stringValue;
+        }
+        const kind = s.kind as number;
+        const operation = kind === 2 && method !== undefined && route !== undefined ? `${method} ${route}` : (s.name as string);
+        const key = `${service}\u0001${operation}`;
+        let c = counts.get(key);
+        if (c === undefined) {
+          c = { n: 0, errors: 0, ns: 0, ids: 0 };
+          counts.set(key, c);
+        }
+        c.n++;
+        if ((s.status as { code?: number } | undefined)?.code === 2) c.errors++;
+        c.ns += Number(s.endTimeUnixNano as string) - Number(s.startTimeUnixNano as string);
+        c.ids += (s.traceId as string).length + (s.spanId as string).length + ((s.parentSpanId as string | undefined)?.length ?? 0) + version.length;
+      }
+    }
+  }
+  return spans;
+}
+
+/** The floor: stream the file's lines (1 MiB reads, as the CLI), JSON.parse each, {@link floorRequest}. */
+async function floorPass(file: string): Promise<Pass> {
+  forceGc();
+  const t0 = performance.now();
+  const counts = new Map<string, Counter>();
+  let spans = 0;
+  let pending: Buffer[] = [];
+  const line = (text: string): void => {
+    if (text.length > 0) spans += floorRequest(JSON.parse(text) as Obj, counts);
+  };
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl === -1) {
+        if (start < chunk.length) pending.push(chunk.subarray(start));
+        break;
+      }
+      if (pending.length > 0) {
+        pending.push(chunk.subarray(start, nl));
+        line(Buffer.concat(pending).toString('utf8'));
+        pending = [];
+      } else {
+        line(chunk.toString('utf8', start, nl));
+      }
+      start = nl + 1;
+    }
+  }
+  if (pending.length > 0) line(Buffer.concat(pending).toString('utf8'));
+  let check = 0;
+  for (const c of counts.values()) check += c.n + c.errors + c.ids + (c.ns > 0 ? 1 : 0);
+  if (check < spans) throw new Error('floor checksum');
+  return { ms: performance.now() - t0, spans };
+}
+
+async function run(opts: ChildOptions): Promise<BenchResult> {
+  const started = performance.now();
+  const base = scenarioByName(SCENARIO);
+  if (!base) throw new Error(`unknown scenario ${SCENARIO}`);
+  const rps = opts.quick ? QUICK_RPS : FULL_RPS;
+  const dir = await mkdtemp(join(tmpdir(), 'rootspan-bench-'));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  const onSignal = () => void cleanup().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const file = join(dir, `${SCENARIO}.jsonl`);
+    log('cli', `writing ${SCENARIO} at ${rps} req/s to ${file}...`);
+    const written = writeScenarioFile({ ...base, baseRps: rps }, file);
+    const bytes = statSync(file).size;
+    log('cli', `${written} spans, ${mb(bytes)} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+    const order: Array<'floor' | 'cli'> = opts.quick ? ['floor', 'cli'] : ['floor', 'cli', 'cli', 'floor'];
+    const floorMs: number[] = [];
+    const cliMs: number[] = [];
+    let incidents = 0;
+    let dropped = 0;
+    for (const which of order) {
+      if (which === 'floor') {
+        const p = await floorPass(file);
+        if (p.spans !== written) throw new Error(`floor read ${p.spans} spans, expected ${written}`);
+        floorMs.push(p.ms);
+        log('cli', `floor ${sig(bytes / MB / (p.ms / 1000))} MB/s`);
+      } else {
+        const p = await cliPass(file);
+        if (p.spans !== written) throw new Error(`rootspan analyze read ${p.spans} spans, expected ${written}`);
+        cliMs.push(p.ms);
+        incidents = p.incidents;
+        dropped = p.dropped;
+        log('cli', `rootspan analyze ${sig(bytes / MB / (p.ms / 1000))} MB/s`);
+      }
+    }
+    const floorS = median(floorMs) / 1000;
+    const cliS = median(cliMs) / 1000;
+    const cliMBs = bytes / MB / cliS;
+    const floorMBs = bytes / MB / floorS;
+    const ratio = cliMBs / floorMBs;
+    const report = [
+      `== CLI throughput (${opts.quick ? 'quick' : 'full'}): ${SCENARIO} at ${rps} req/s, ${written} spans, ${mb(bytes)} OTLP/JSON lines (${(bytes / written).toFixed(0)} B/span)`,
+      `   rootspan analyze  ${sig(cliMBs)} MB/s  ${sig(written / cliS / 1000)} k spans/s   (${cliMs.map((m) => (m / 1000).toFixed(2)).join(', ')} s; ${incidents} incidents, ${dropped} dropped)`,
+      `   floor             ${sig(floorMBs)} MB/s  ${sig(written / floorS / 1000)} k spans/s   (${floorMs.map((m) => (m / 1000).toFixed(2)).join(', ')} s: lines + JSON.parse + fields + key + Map)`,
+      `   analyze / floor = ${sig(ratio)} (goal ≥ ${CLI_GOAL_FLOOR_RATIO}, stretch ≥ ${CLI_STRETCH_FLOOR_RATIO} with a targeted OTLP scanner, not built)`,
+    ];
+    const rows: GoalRow[] = [
+      {
+        benchmark: 'cli',
+        metric: 'rootspan analyze vs floor, MB/s',
+        goal: `≥ ${CLI_GOAL_FLOOR_RATIO}× floor (stretch ≥ ${CLI_STRETCH_FLOOR_RATIO}×)`,
+        measured: `${sig(cliMBs)} vs ${sig(floorMBs)} MB/s (${sig(written / cliS / 1000)} k spans/s)`,
+        ratio,
+        ratioOf: '× floor',
+        pass: ratio >= CLI_GOAL_FLOOR_RATIO,
+      },
+    ];
+    return {
+      name: 'cli',
+      wallMs: Math.round(performance.now() - started),
+      rows,
+      report,
+      details: { scenario: SCENARIO, rps, spans: written, bytes, order, floorMs, cliMs, cliMBs, floorMBs, cliSpansPerS: written / cliS, floorSpansPerS: written / floorS, ratio, incidents, dropped },
+    };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
+  }
+}
+
+childMain(run);

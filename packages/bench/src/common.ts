@@ -1,0 +1,131 @@
+/**
+ * What every benchmark shares: the result shape it hands to the orchestrator, the child-process
+ * protocol (each benchmark runs in its own process, forked by run.ts), and small statistics and
+ * formatting helpers.
+ */
+import { fileURLToPath } from 'node:url';
+
+export type BenchName = 'ingest' | 'host' | 'memory' | 'cli';
+
+/** In the order they run. */
+export const BENCHES: readonly BenchName[] = ['ingest', 'host', 'memory', 'cli'];
+
+/** One line of the final table: a goal, what was measured, and the verdict. */
+export interface GoalRow {
+  benchmark: BenchName;
+  metric: string;
+  /** The goal in words, e.g. `≥ 1.5 M spans/s`. */
+  goal: string;
+  /** What was measured, in words with units. */
+  measured: string;
+  /** The number the goal is judged on, as a ratio (to a baseline, a floor or the goal's threshold); null when not measured. */
+  ratio: number | null;
+  /** What `ratio` is relative to: `of goal`, `vs floor`, `vs none`, ... */
+  ratioOf: string;
+  /** null: not judged (n/a). */
+  pass: boolean | null;
+}
+
+/** What a benchmark child sends back. */
+export interface BenchResult {
+  name: BenchName;
+  wallMs: number;
+  rows: GoalRow[];
+  /** The benchmark's own report, printed by the orchestrator as it arrives. */
+  report: string[];
+  /** Every number measured, for the results JSON. */
+  details: unknown;
+}
+
+/** What run.ts passes to a benchmark child (as JSON in argv[2]). */
+export interface ChildOptions {
+  quick: boolean;
+  /** Absolute path of bench/results/ (created by the orchestrator). */
+  resultsDir: string;
+}
+
+export type ChildMessage = { type: 'result'; result: BenchResult } | { type: 'error'; message: string };
+
+/** dist/*.js → <repo>/bench/results/ */
+export const DEFAULT_RESULTS_DIR = fileURLToPath(new URL('../../../bench/results/', import.meta.url));
+
+/**
+ * Entry point of a benchmark file. Forked by run.ts it reads its options from argv and sends the result
+ * over IPC; run directly (`node packages/bench/dist/ingest.js [--quick]`) it prints its report.
+ */
+export function childMain(run: (opts: ChildOptions) => Promise<BenchResult>): void {
+  const send = process.send?.bind(process);
+  let opts: ChildOptions;
+  if (send !== undefined && process.argv[2]?.startsWith('{')) {
+    opts = JSON.parse(process.argv[2]) as ChildOptions;
+  } else {
+    opts = { quick: process.argv.includes('--quick'), resultsDir: DEFAULT_RESULTS_DIR };
+  }
+  run(opts).then(
+    (result) => {
+      if (send !== undefined) {
+        send({ type: 'result', result } satisfies ChildMessage, undefined, {}, () => process.disconnect());
+      } else {
+        process.stdout.write(`${result.report.join('\n')}\n\n`);
+        for (const r of result.rows) process.stdout.write(`${verdict(r.pass)}  ${r.metric}: ${r.measured} (goal ${r.goal})\n`);
+      }
+    },
+    (err: unknown) => {
+      const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      if (send !== undefined) send({ type: 'error', message } satisfies ChildMessage, undefined, {}, () => process.disconnect());
+      else process.stderr.write(`${message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+/** Progress on stderr, so a child's stdout stays free. */
+export function log(bench: string, message: string): void {
+  process.stderr.write(`[${bench}] ${message}\n`);
+}
+
+export function verdict(pass: boolean | null): string {
+  return pass === null ? 'n/a ' : pass ? 'PASS' : 'FAIL';
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Quantile (nearest rank) of values sorted ascending. */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i];
+}
+
+/** A number with `digits` significant digits, no exponent for everyday magnitudes. */
+export function sig(x: number, digits = 3): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (x === 0) return '0';
+  const mag = Math.floor(Math.log10(Math.abs(x)));
+  const decimals = Math.max(0, digits - 1 - mag);
+  return x.toFixed(Math.min(decimals, 6));
+}
+
+export const MB = 1e6;
+
+export function mb(bytes: number): string {
+  return `${(bytes / MB).toFixed(1)} MB`;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Forces a full GC when the process runs with --expose-gc (twice: weak references and finalizers). */
+export function forceGc(): boolean {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return false;
+  gc();
+  gc();
+  return true;
+}

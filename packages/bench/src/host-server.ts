@@ -1,0 +1,125 @@
+/**
+ * The host of the overhead benchmark: a small Express JSON API under a NodeSDK with HTTP and Express
+ * instrumentation, as a user sets it up. One configuration per process (NodeSDK registers globals):
+ *
+ * - `none`: the user's exporter only, a no-op exporter behind a BatchSpanProcessor;
+ * - `rootspan`: the same plus `rootspan().processor` with default options.
+ *
+ * Forked by host.ts; listens on 127.0.0.1 (random port), sends `{ port }`, answers `stats` with its
+ * counters and CPU time, and exits on `stop` or when the parent goes away.
+ */
+import type * as Http from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { rootspan, type RootspanSpanProcessor } from '@rootspan/otel';
+
+export type HostConfig = 'none' | 'rootspan';
+
+/** Stands in for an OTLP exporter: accepts everything, sends nothing. */
+class NoopExporter implements SpanExporter {
+  spans = 0;
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.spans += spans.length;
+    done({ code: ExportResultCode.SUCCESS });
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export interface HostStats {
+  config: HostConfig;
+  exported: number;
+  /** rootspan processor counters (config `rootspan` only). */
+  rootspan?: { ingested: number; dropped: number; queued: number; internalErrors: number; operations: number; incidents: number };
+  cpu: NodeJS.CpuUsage;
+  rss: number;
+}
+
+const config = process.argv[2] as HostConfig;
+if (config !== 'none' && config !== 'rootspan') throw new Error(`host-server: unknown configuration '${String(process.argv[2])}'`);
+
+const exporter = new NoopExporter();
+const processors: SpanProcessor[] = [new BatchSpanProcessor(exporter)];
+let processor: RootspanSpanProcessor | undefined;
+if (config === 'rootspan') {
+  processor = rootspan().processor;
+  processors.push(processor);
+}
+const sdk = new NodeSDK({
+  serviceName: 'bench-api',
+  spanProcessors: processors,
+  instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation()],
+});
+sdk.start();
+
+// Required (not imported) after start(), so the instrumentations' require hooks patch them.
+const require = createRequire(import.meta.url);
+const express = require('express') as typeof import('express');
+
+const PRODUCTS = Array.from({ length: 12 }, (_, i) => ({ id: i + 1, name: `product ${i + 1}`, price: 9.5 + i, stock: 100 - i }));
+
+const app = express();
+app.use(express.json());
+app.get('/api/users/:id', (req, res) => {
+  res.json({ id: req.params.id, name: `user ${req.params.id}`, plan: 'pro', active: true });
+});
+app.get('/api/products', (_req, res) => {
+  res.json(PRODUCTS);
+});
+app.post('/api/orders', (req, res) => {
+  const body = req.body as { productId?: number; quantity?: number };
+  res.status(201).json({ id: 'o-1', productId: body.productId ?? 0, quantity: body.quantity ?? 1 });
+});
+
+const server: Http.Server = app.listen(0, '127.0.0.1', () => {
+  process.send?.({ port: (server.address() as AddressInfo).port });
+});
+
+function stats(): HostStats {
+  const s = processor?.stats();
+  return {
+    config,
+    exported: exporter.spans,
+    ...(s
+      ? {
+          rootspan: {
+            ingested: s.ingested,
+            dropped: s.dropped,
+            queued: s.queued,
+            internalErrors: s.internalErrors,
+            operations: s.analyzer.operations,
+            incidents: s.analyzer.incidents.total,
+          },
+        }
+      : {}),
+    cpu: process.cpuUsage(),
+    rss: process.memoryUsage.rss(),
+  };
+}
+
+let stopping = false;
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  server.close();
+  server.closeAllConnections();
+  const done = () => process.exit(0);
+  sdk.shutdown().then(done, done);
+  setTimeout(done, 3000).unref();
+}
+
+process.on('message', (m: unknown) => {
+  const type = (m as { type?: string } | null)?.type;
+  if (type === 'stats') process.send?.({ type: 'stats', stats: stats() });
+  else if (type === 'stop') stop();
+});
+process.on('disconnect', stop);
