@@ -18,7 +18,7 @@ import { rejectReason } from './model/validate.js';
 import { opKey } from './model/operation.js';
 import { TraceBuffer, type TraceEntry } from './trace/buffer.js';
 import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from './trace/analyze.js';
-import { BUCKET_EXEMPLARS, addMoment, countOrigin, type LatencyBucket, type OpBucket } from './ops/bucket.js';
+import { BUCKET_EXEMPLARS, addExemplar, addMoment, countOrigin, type LatencyBucket, type OpBucket } from './ops/bucket.js';
 import { EdgeState, LatencySignal, OpState, RING, WINDOWS, windowOrigins, windowSketches, windowTraces, type OpWindow } from './ops/state.js';
 import type { Verdict } from './detectors/verdict.js';
 import { ChangeTracker } from './changes.js';
@@ -270,18 +270,21 @@ class StreamingAnalyzer implements Analyzer {
       b.errors++;
       if (e.errorOrigin) {
         b.failing++;
-        countOrigin(b.errorOrigins, e.errorOrigin);
+        countOrigin((b.errorOrigins ??= new Map()), e.errorOrigin);
       }
-      if (b.errorTraces.length < BUCKET_EXEMPLARS) b.errorTraces.push(e.span.traceId);
+      addExemplar((b.errorTraces ??= []), e.span.traceId);
       return;
     }
     this.recordLatency(op, b, e.duration, e.self);
     b.okRequests++;
-    for (const callee of e.calls) b.calls.set(callee, (b.calls.get(callee) ?? 0) + 1);
+    if (e.calls.length > 0) {
+      const calls = (b.calls ??= new Map());
+      for (const callee of e.calls) calls.set(callee, (calls.get(callee) ?? 0) + 1);
+    }
     if (e.slowOrigin) {
       b.slow++;
-      countOrigin(b.slowOrigins, e.slowOrigin);
-      if (b.slowTraces.length < BUCKET_EXEMPLARS) b.slowTraces.push(e.span.traceId);
+      countOrigin((b.slowOrigins ??= new Map()), e.slowOrigin);
+      addExemplar((b.slowTraces ??= []), e.span.traceId);
     }
   }
 
@@ -345,7 +348,7 @@ class StreamingAnalyzer implements Analyzer {
       eb.gaveUp++;
       if (c.calleeOperation !== null) eb.calleeOperation = c.calleeOperation;
       if (c.duration > eb.maxWait) eb.maxWait = c.duration;
-      if (eb.traces.length < BUCKET_EXEMPLARS) eb.traces.push(c.span.traceId);
+      addExemplar(eb.traces, c.span.traceId);
     }
     if (c.callerKey !== undefined && !c.virtual && c.calleeOperation !== null) {
       this.ops.get(c.calleeKey)?.callers.add(c.callerKey);
@@ -358,7 +361,7 @@ class StreamingAnalyzer implements Analyzer {
     const b = this.touch(op, idx);
     if (c.error) {
       b.errors++;
-      if (b.errorTraces.length < BUCKET_EXEMPLARS) b.errorTraces.push(c.span.traceId);
+      addExemplar((b.errorTraces ??= []), c.span.traceId);
     } else {
       this.recordLatency(op, b, c.duration, c.duration);
       b.okRequests++;
@@ -482,7 +485,7 @@ class StreamingAnalyzer implements Analyzer {
     const w = op.window(index, RING, this.options.bucketMs);
     if (w.okRequests === 0) return;
     const calls = new Map<string, number>();
-    for (const b of w.buckets) for (const [k, n] of b.calls) calls.set(k, (calls.get(k) ?? 0) + n);
+    for (const b of w.buckets) if (b.calls !== undefined) for (const [k, n] of b.calls) calls.set(k, (calls.get(k) ?? 0) + n);
     for (const key of calls.keys()) this.shapeDetector(op, key);
     for (const [key, d] of op.shapes) {
       const v = d.judge(w.okRequests, calls.get(key) ?? 0);
@@ -510,8 +513,8 @@ class StreamingAnalyzer implements Analyzer {
     op.self.learn(b.self, alpha);
     op.errors.learn(b.requests, b.errors);
     if (op.traffic !== undefined && b.okRequests > 0) {
-      for (const key of b.calls.keys()) this.shapeDetector(op, key);
-      for (const [key, d] of op.shapes) d.learn(b.okRequests, b.calls.get(key) ?? 0);
+      if (b.calls !== undefined) for (const key of b.calls.keys()) this.shapeDetector(op, key);
+      for (const [key, d] of op.shapes) d.learn(b.okRequests, b.calls?.get(key) ?? 0);
       op.shapeSamples += b.okRequests;
     }
   }

@@ -68,7 +68,11 @@ export class LatencyBucket {
   }
 }
 
-/** One operation's statistics for one bucket of event time. Reused (reset) as the ring turns. */
+/**
+ * One operation's statistics for one bucket of event time. Reused (reset) as the ring turns. The maps
+ * and exemplar lists are created on first use: most buckets of most operations never see an error, a
+ * slow request or (for peers) a call, and at the cardinality cap every byte per bucket counts 12×.
+ */
 export class OpBucket {
   index = -1;
   requests = 0;
@@ -76,14 +80,14 @@ export class OpBucket {
   readonly latency = new LatencyBucket();
   readonly self = new LatencyBucket();
   failing = 0;
-  readonly errorOrigins: OriginCounts = new Map();
+  errorOrigins: OriginCounts | undefined;
   slow = 0;
-  readonly slowOrigins: OriginCounts = new Map();
+  slowOrigins: OriginCounts | undefined;
   /** Successful requests, and how many of them made each call (trace shape). */
   okRequests = 0;
-  readonly calls = new Map<string, number>();
-  readonly errorTraces: string[] = [];
-  readonly slowTraces: string[] = [];
+  calls: Map<string, number> | undefined;
+  errorTraces: string[] | undefined;
+  slowTraces: string[] | undefined;
 
   reset(index: number): void {
     this.index = index;
@@ -92,14 +96,19 @@ export class OpBucket {
     this.latency.reset();
     this.self.reset();
     this.failing = 0;
-    this.errorOrigins.clear();
+    this.errorOrigins?.clear();
     this.slow = 0;
-    this.slowOrigins.clear();
+    this.slowOrigins?.clear();
     this.okRequests = 0;
-    this.calls.clear();
-    this.errorTraces.length = 0;
-    this.slowTraces.length = 0;
+    this.calls?.clear();
+    if (this.errorTraces !== undefined) this.errorTraces.length = 0;
+    if (this.slowTraces !== undefined) this.slowTraces.length = 0;
   }
+}
+
+/** Keeps a trace id as an exemplar while the list has room. */
+export function addExemplar(list: string[], traceId: string): void {
+  if (list.length < BUCKET_EXEMPLARS) list.push(traceId);
 }
 
 /** One caller→callee edge's attempts for one bucket. */

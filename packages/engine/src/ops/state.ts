@@ -194,14 +194,17 @@ export function windowSketches(buckets: readonly OpBucket[]): { latency: Latency
 
 export function windowOrigins(buckets: readonly OpBucket[], which: 'errorOrigins' | 'slowOrigins'): OriginCounts {
   const out: OriginCounts = new Map();
-  for (const b of buckets) mergeOrigins(out, b[which]);
+  for (const b of buckets) {
+    const counts = b[which];
+    if (counts !== undefined) mergeOrigins(out, counts);
+  }
   return out;
 }
 
 export function windowTraces(buckets: readonly OpBucket[], which: 'errorTraces' | 'slowTraces', max: number): string[] {
   const out: string[] = [];
   for (let i = buckets.length - 1; i >= 0 && out.length < max; i--) {
-    for (const t of buckets[i][which]) if (out.length < max && !out.includes(t)) out.push(t);
+    for (const t of buckets[i][which] ?? []) if (out.length < max && !out.includes(t)) out.push(t);
   }
   return out;
 }

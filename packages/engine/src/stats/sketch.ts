@@ -2,14 +2,33 @@
  * A mergeable quantile sketch with a relative-error guarantee (DDSketch): value x > 0 is counted in bin
  * ceil(log_γ x), γ = (1 + a) / (1 − a), and every bin's representative is within a relative error a of
  * all the values it holds. Bins live in one dense Float64Array over the used index range: millisecond
- * latencies from 0.01 ms to an hour span ~650 bins at a = 0.02, so dense storage stays small, and an
- * empty sketch (most 5-second buckets of quiet operations) allocates nothing.
+ * latencies from 0.01 ms to an hour span ~650 bins at a = 0.02, so dense storage stays small. The first
+ * few values are kept exactly instead (most 5-second buckets of quiet operations hold a handful, and
+ * thousands of such operations must fit the memory budget); bins are allocated when more arrive.
  */
 
 /** Values below this (and ≤ 0) are counted in the zero bin: their log index would be meaningless. */
 const MIN_INDEXABLE = 1e-6;
-/** First allocation, in bins: enough for one operation's spread of latencies in a bucket. */
-const INITIAL_BINS = 64;
+/** First allocation, in bins; doubled as the used range grows. */
+const INITIAL_BINS = 32;
+/** Values kept exactly before bins are allocated. */
+const RAW_MAX = 12;
+
+/** Per-accuracy constants, shared: three doubles per sketch would each be a boxed number. */
+interface Scale {
+  gamma: number;
+  invLnGamma: number;
+}
+const scales = new Map<number, Scale>();
+function scaleFor(a: number): Scale {
+  let s = scales.get(a);
+  if (s === undefined) {
+    const gamma = (1 + a) / (1 - a);
+    s = { gamma, invLnGamma: 1 / Math.log(gamma) };
+    scales.set(a, s);
+  }
+  return s;
+}
 
 /** Plain-JSON form of a {@link LatencySketch}; `counts[i]` is bin `offset + i`. */
 export interface LatencySketchJSON {
@@ -27,9 +46,11 @@ export interface LatencySketchJSON {
 export class LatencySketch {
   /** Relative accuracy a. */
   readonly relativeAccuracy: number;
-  private readonly gamma: number;
-  private readonly invLnGamma: number;
+  private readonly scale: Scale;
+  /** Bins; null while the values are kept exactly in `raw`. */
   private counts: Float64Array | null = null;
+  /** The first `n` values, exactly, while `counts` is null. */
+  private raw: number[] | null = null;
   /** Bin index of counts[0]. */
   private offset = 0;
   /** Used bin range (inclusive); lo > hi when no bin is used. */
@@ -47,8 +68,7 @@ export class LatencySketch {
       throw new RangeError(`LatencySketch: relative accuracy must be in (0, 1), got ${relativeAccuracy}`);
     }
     this.relativeAccuracy = relativeAccuracy;
-    this.gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy);
-    this.invLnGamma = 1 / Math.log(this.gamma);
+    this.scale = scaleFor(relativeAccuracy);
   }
 
   /** Total weight added. */
@@ -79,18 +99,43 @@ export class LatencySketch {
   /** Counts x with weight `count`. Non-finite values and non-positive weights are ignored. */
   add(x: number, count = 1): void {
     if (!(count > 0) || !Number.isFinite(x)) return;
+    if (this.counts === null) {
+      if (count === 1 && this.n < RAW_MAX) {
+        (this.raw ??= new Array<number>(RAW_MAX))[this.n] = x;
+      } else {
+        this.toBins();
+        this.bin(x, count);
+      }
+    } else {
+      this.bin(x, count);
+    }
     this.n += count;
     this.total += x * count;
     if (x < this.lowest) this.lowest = x;
     if (x > this.highest) this.highest = x;
+  }
+
+  /** Counts x into its bin (or the zero bin); `n`, the sum and the extremes are the caller's. */
+  private bin(x: number, count: number): void {
     if (x < MIN_INDEXABLE) {
       this.zero += count;
       return;
     }
-    const i = Math.ceil(Math.log(x) * this.invLnGamma);
+    const i = Math.ceil(Math.log(x) * this.scale.invLnGamma);
     this.binsFor(i)[i - this.offset] += count;
     if (i < this.lo) this.lo = i;
     if (i > this.hi) this.hi = i;
+  }
+
+  /** Moves the exact values into bins (from then on the sketch stays binned, even when cleared). */
+  private toBins(): void {
+    if (this.counts !== null) return;
+    this.counts = new Float64Array(INITIAL_BINS);
+    const raw = this.raw;
+    if (raw === null || this.n === 0) return;
+    const first = raw[0];
+    this.offset = (first < MIN_INDEXABLE ? 0 : Math.ceil(Math.log(first) * this.scale.invLnGamma)) - INITIAL_BINS / 2;
+    for (let k = 0; k < this.n; k++) this.bin(raw[k], 1);
   }
 
   /** Adds everything in `other` (same relative accuracy required; `other` is unchanged). */
@@ -101,6 +146,12 @@ export class LatencySketch {
       );
     }
     if (other.count === 0) return;
+    if (other.counts === null) {
+      // Exact values: copied first, as `other` may be this sketch.
+      for (const x of (other.raw as number[]).slice(0, other.n)) this.add(x);
+      return;
+    }
+    this.toBins();
     if (other.lo <= other.hi) {
       this.binsFor(other.lo);
       const bins = this.binsFor(other.hi);
@@ -126,12 +177,13 @@ export class LatencySketch {
     if (q <= 0) return this.lowest;
     if (q >= 1) return this.highest;
     const rank = q * (this.count - 1);
+    if (this.counts === null) return (this.raw as number[]).slice(0, this.n).sort((a, b) => a - b)[Math.floor(rank)];
     let seen = this.zero;
     if (seen > rank) return this.clamp(0);
     const bins = this.counts as Float64Array;
     for (let i = this.lo; i <= this.hi; i++) {
       seen += bins[i - this.offset];
-      if (seen > rank) return this.clamp((2 * Math.pow(this.gamma, i)) / (this.gamma + 1));
+      if (seen > rank) return this.clamp((2 * Math.pow(this.scale.gamma, i)) / (this.scale.gamma + 1));
     }
     return this.highest;
   }
@@ -143,6 +195,7 @@ export class LatencySketch {
 
   /** Empties the sketch, keeping its allocation for reuse. */
   clear(): void {
+    // Exact values need no clearing: `n` says how many are valid.
     if (this.counts !== null && this.lo <= this.hi) this.counts.fill(0, this.lo - this.offset, this.hi - this.offset + 1);
     this.lo = Infinity;
     this.hi = -Infinity;
@@ -153,8 +206,14 @@ export class LatencySketch {
     this.total = 0;
   }
 
-  /** Plain JSON, with the bins trimmed to the used range. */
+  /** Plain JSON, with the bins trimmed to the used range (exact values are binned first). */
   toJSON(): LatencySketchJSON {
+    if (this.counts === null && this.n > 0) {
+      const binned = new LatencySketch(this.relativeAccuracy);
+      binned.merge(this);
+      binned.toBins();
+      return binned.toJSON();
+    }
     const used = this.counts !== null && this.lo <= this.hi;
     return {
       a: this.relativeAccuracy,

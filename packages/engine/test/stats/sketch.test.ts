@@ -63,6 +63,34 @@ describe('LatencySketch', () => {
     expect(doubled.quantile(0.3)).toBe(union.quantile(0.3));
   });
 
+  it('keeps its first few values exactly, then bins them without losing any', () => {
+    const values = samples(9, 40, 25, 0.6);
+    const s = new LatencySketch();
+    for (let k = 0; k < values.length; k++) {
+      s.add(values[k]);
+      const seen = values.slice(0, k + 1).sort((x, y) => x - y);
+      // Exact while few (the order statistic itself), within the accuracy once binned.
+      const median = seen[Math.floor(0.5 * (seen.length - 1))];
+      if (k < 8) expect(s.quantile(0.5)).toBe(median);
+      else expect(Math.abs(s.quantile(0.5) / median - 1)).toBeLessThanOrEqual(0.02 + 1e-12);
+      expect(s.count).toBe(k + 1);
+    }
+    expectAccurate(s, values, 0.02);
+    // Exact and binned sketches merge both ways, and serialise alike.
+    const few = new LatencySketch();
+    for (const v of values.slice(0, 5)) few.add(v);
+    const many = new LatencySketch();
+    for (const v of values.slice(5)) many.add(v);
+    const intoMany = LatencySketch.fromJSON(many.toJSON());
+    intoMany.merge(few);
+    few.merge(many);
+    expect(few.toJSON()).toEqual({ ...s.toJSON(), sum: expect.closeTo(s.sum, 6) });
+    expect(intoMany.toJSON()).toEqual({ ...s.toJSON(), sum: expect.closeTo(s.sum, 6) });
+    few.clear();
+    few.add(3);
+    expect(few.quantile(0.5)).toBeCloseTo(3, 1);
+  });
+
   it('refuses to merge sketches of different accuracy', () => {
     expect(() => new LatencySketch(0.02).merge(new LatencySketch(0.01))).toThrow(/relative accuracy differs/);
   });
