@@ -15,7 +15,7 @@ import type {
 import type { Analyzer, IncidentFilter } from './api.js';
 import { resolveOptions, type AnalyzerOptions, type ResolvedOptions } from './options.js';
 import { rejectReason } from './model/validate.js';
-import { opKey } from './model/operation.js';
+import { OperationNames, opKey } from './model/operation.js';
 import { TraceBuffer, type TraceEntry } from './trace/buffer.js';
 import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from './trace/analyze.js';
 import { BUCKET_EXEMPLARS, addExemplar, addMoment, countOrigin, type LatencyBucket, type OpBucket } from './ops/bucket.js';
@@ -23,6 +23,7 @@ import { EdgeState, LatencySignal, OpState, RING, WINDOWS, windowOrigins, window
 import type { Verdict } from './detectors/verdict.js';
 import { ChangeTracker } from './changes.js';
 import { binomialSf } from './stats/special.js';
+import { logMs } from './stats/baseline.js';
 import { IncidentManager, SEVERITY_RANK, type RankedOrigin } from './incidents/manager.js';
 import { dropOrigin, rankOrigins, selfOrigins } from './rca/attribute.js';
 import { explainAnomaly, explainRoot, type RootFigures } from './rca/explain.js';
@@ -81,7 +82,7 @@ class StreamingAnalyzer implements Analyzer {
   private readonly edgeIndex = new Map<string, Map<string, EdgeState>>();
   private readonly liveOps = new Set<OpState>();
   private readonly liveEdges = new Set<EdgeState>();
-  private readonly peers = new Map<string, { service: string; calls: Map<string, string> }>();
+  private readonly peers = new Map<string, Peer>();
   private readonly buffer: TraceBuffer;
   private readonly changes: ChangeTracker;
   private readonly manager: IncidentManager;
@@ -125,6 +126,8 @@ class StreamingAnalyzer implements Analyzer {
       (top, anomalies) => this.explainRoot(top, anomalies),
     );
     this.ctx = {
+      // Room for each tracked operation's name and key, and as many again for raw names seen on the way.
+      names: new OperationNames(options.maxOperations * 4),
       typicalLatency: (key) => {
         const b = this.ops.get(key)?.latency.detector.baseline;
         return b && b.ready ? b.typical : undefined;
@@ -137,18 +140,22 @@ class StreamingAnalyzer implements Analyzer {
         const p = this.peers.get(peer);
         if (p === undefined) return undefined;
         // The caller's own history first; the call name alone is ambiguous when several callers use it.
-        const operation = (callerKey !== undefined ? p.calls.get(`${callerKey}\u0003${callName}`) : undefined) ?? p.calls.get(callName);
+        const operation = (callerKey !== undefined ? p.byCaller.get(callerKey)?.get(callName) : undefined) ?? p.calls.get(callName);
         return { service: p.service, operation: operation ?? null };
       },
       learnPeer: (peer, callName, callerKey, service, operation) => {
         let p = this.peers.get(peer);
         if (p === undefined || p.service !== service) {
           if (p === undefined && this.peers.size >= this.options.maxOperations) return;
-          p = { service, calls: new Map() };
+          p = newPeer(service);
           this.peers.set(peer, p);
         }
-        remember(p.calls, callName, operation);
-        if (callerKey !== undefined) remember(p.calls, `${callerKey}\u0003${callName}`, operation);
+        remember(p, p.calls, callName, operation);
+        if (callerKey !== undefined) {
+          let mine = p.byCaller.get(callerKey);
+          if (mine === undefined) p.byCaller.set(callerKey, (mine = new Map()));
+          remember(p, mine, callName, operation);
+        }
       },
     };
   }
@@ -308,9 +315,10 @@ class StreamingAnalyzer implements Analyzer {
       b.judged++;
       if (ms > this.options.latency.ratio * base.typical) b.over++;
     }
-    addMoment(b.ok, ms);
+    const l = logMs(ms);
+    addMoment(b.ok, l);
     b.sketch.add(ms);
-    if (!base.isOutlier(ms)) addMoment(b.learn, ms);
+    if (!base.isOutlier(ms)) addMoment(b.learn, l);
   }
 
   private addEdge(caller: string, callee: string, virtual: boolean): EdgeState {
@@ -864,7 +872,7 @@ class StreamingAnalyzer implements Analyzer {
         errors: e.errorsTotal,
         timeout: e.timeout.toJSON(),
       })),
-      peers: [...this.peers].map(([peer, p]) => ({ peer, service: p.service, calls: [...p.calls] })),
+      peers: [...this.peers].map(([peer, p]) => ({ peer, service: p.service, calls: peerCalls(p) })),
       versions: this.changes.toJSON(),
       incidents: this.manager.toJSON(),
       counters: { ingested: this.ingested, accepted: this.accepted, tracesProcessed: this.tracesProcessed, drops: { ...this.drops } },
@@ -906,7 +914,7 @@ class StreamingAnalyzer implements Analyzer {
       edge.errorsTotal = e.errors;
       edge.timeout.restore(e.timeout);
     }
-    for (const p of s.peers) this.peers.set(p.peer, { service: p.service, calls: new Map(p.calls) });
+    for (const p of s.peers) this.peers.set(p.peer, restorePeer(p.service, p.calls));
     this.changes.restore(s.versions);
     this.manager.restore(s.incidents);
     this.ingested = s.counters.ingested;
@@ -916,11 +924,56 @@ class StreamingAnalyzer implements Analyzer {
   }
 }
 
+/**
+ * The instrumented service behind a peer name, and which of its operations calls by a given name reach:
+ * by name alone, and by name from each calling operation (nested, so the hot path builds no key strings).
+ */
+interface Peer {
+  service: string;
+  calls: Map<string, string>;
+  byCaller: Map<string, Map<string, string>>;
+  /** Mappings held in all, for the per-peer bound. */
+  size: number;
+}
+
+function newPeer(service: string): Peer {
+  return { service, calls: new Map(), byCaller: new Map(), size: 0 };
+}
+
+/** Separates the calling operation from the call name in a snapshot's flat list. */
+const CALLER_SEP = '\u0003';
+
+function peerCalls(p: Peer): Array<[string, string]> {
+  const out = [...p.calls];
+  for (const [caller, calls] of p.byCaller) for (const [name, op] of calls) out.push([`${caller}${CALLER_SEP}${name}`, op]);
+  return out;
+}
+
+function restorePeer(service: string, calls: ReadonlyArray<[string, string]>): Peer {
+  const p = newPeer(service);
+  for (const [key, op] of calls) {
+    const sep = key.indexOf(CALLER_SEP);
+    if (sep < 0) {
+      remember(p, p.calls, key, op);
+      continue;
+    }
+    const caller = key.slice(0, sep);
+    let mine = p.byCaller.get(caller);
+    if (mine === undefined) p.byCaller.set(caller, (mine = new Map()));
+    remember(p, mine, key.slice(sep + 1), op);
+  }
+  return p;
+}
+
 /** Sets a call-name mapping only when it changes, within the per-peer bound. */
-function remember(calls: Map<string, string>, key: string, operation: string): void {
-  const cur = calls.get(key);
+function remember(peer: Peer, calls: Map<string, string>, name: string, operation: string): void {
+  const cur = calls.get(name);
   if (cur === operation) return;
-  if (cur !== undefined || calls.size < MAX_CALL_NAMES_PER_PEER) calls.set(key, operation);
+  if (cur !== undefined) calls.set(name, operation);
+  else if (peer.size < MAX_CALL_NAMES_PER_PEER) {
+    calls.set(name, operation);
+    peer.size++;
+  }
 }
 
 /** Orders moments of an episode by how bad they were: severity first, then the size of the deviation. */

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeTrace, type TraceContext } from '../src/trace/analyze.js';
 import { TraceBuffer, type TraceEntry } from '../src/trace/buffer.js';
-import { opKey } from '../src/model/operation.js';
+import { OperationNames, opKey } from '../src/model/operation.js';
 import { TraceBuilder, span } from './helpers/spans.js';
 
 function context(typical: Record<string, number> = {}, typicalSelf: Record<string, number> = {}): TraceContext & { peers: Map<string, string> } {
   const peers = new Map<string, string>();
   return {
     peers,
+    names: new OperationNames(100),
     typicalLatency: (k) => typical[k],
     typicalSelf: (k) => typicalSelf[k],
     resolvePeer: (peer) => (peers.has(peer) ? { service: peers.get(peer) as string, operation: null } : undefined),

@@ -142,3 +142,50 @@ export function looksLikeTimeout(span: Span): boolean {
 export function opKey(service: string, operation: string): string {
   return `${service}\u0001${operation}`;
 }
+
+/**
+ * Interned operation names and keys: every request of an operation gets the same strings, so the
+ * analyzer's maps hash each string once, and no name or key is concatenated per span. Bounded: past
+ * `max` cached strings it builds them per call, as without the cache.
+ */
+export class OperationNames {
+  /** route → method → `METHOD folded-route`. */
+  private readonly routes = new Map<string, Map<string, string>>();
+  /** service → operation → key. */
+  private readonly keys = new Map<string, Map<string, string>>();
+  private size = 0;
+
+  constructor(private readonly max: number) {}
+
+  /** {@link serverOperation}, interned. */
+  server(span: Span): string {
+    const a = span.attributes;
+    const route = a ? str(a['http.route']) : undefined;
+    const method = route !== undefined ? httpMethod(span) : undefined;
+    if (route === undefined || method === undefined) return serverOperation(span);
+    const byMethod = this.routes.get(route);
+    const cached = byMethod?.get(method);
+    if (cached !== undefined) return cached;
+    const name = `${method} ${foldPath(route)}`;
+    if (this.size < this.max) {
+      if (byMethod === undefined) this.routes.set(route, new Map([[method, name]]));
+      else byMethod.set(method, name);
+      this.size++;
+    }
+    return name;
+  }
+
+  /** {@link opKey}, interned. */
+  key(service: string, operation: string): string {
+    const byOp = this.keys.get(service);
+    const cached = byOp?.get(operation);
+    if (cached !== undefined) return cached;
+    const key = opKey(service, operation);
+    if (this.size < this.max) {
+      if (byOp === undefined) this.keys.set(service, new Map([[operation, key]]));
+      else byOp.set(operation, key);
+      this.size++;
+    }
+    return key;
+  }
+}

@@ -12,8 +12,8 @@ export function emptyMoments(): LogMoments {
   return { n: 0, sumLog: 0, sumLogSq: 0 };
 }
 
-export function addMoment(m: LogMoments, ms: number): void {
-  const l = Math.log(Math.max(ms, 1e-3));
+/** Adds one sample given its {@link logMs} (computed once by the caller for several series). */
+export function addMoment(m: LogMoments, l: number): void {
   m.n++;
   m.sumLog += l;
   m.sumLogSq += l * l;

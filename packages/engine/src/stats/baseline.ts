@@ -36,6 +36,10 @@ export class LogBaseline {
   private mu = 0;
   private m2 = 0;
   private n = 0;
+  // Derived, kept in ms: read for every request, changed only when a window is learned.
+  private typicalMs = NaN;
+  private outlierLo = 0;
+  private outlierHi = Infinity;
 
   constructor(private readonly opts: BaselineOptions) {}
 
@@ -50,6 +54,14 @@ export class LogBaseline {
     this.mu = (1 - w) * this.mu + (w * sumLog) / n;
     this.m2 = (1 - w) * this.m2 + (w * sumLogSq) / n;
     this.n += n;
+    this.derive();
+  }
+
+  private derive(): void {
+    this.typicalMs = this.n > 0 ? Math.exp(this.mu) : NaN;
+    const k = this.opts.outlierSigma * this.sd;
+    this.outlierLo = Math.exp(this.mu - k);
+    this.outlierHi = Math.exp(this.mu + k);
   }
 
   /** Mean of ln(ms). */
@@ -79,12 +91,14 @@ export class LogBaseline {
 
   /** Typical latency in ms: exp(mean), the median of a log-normal; NaN before any sample. */
   get typical(): number {
-    return this.n > 0 ? Math.exp(this.mu) : NaN;
+    return this.typicalMs;
   }
 
   /** Whether x (ms) is further than outlierSigma sd from the mean in log space (never before ready). */
   isOutlier(x: number): boolean {
-    return this.ready && Math.abs(logMs(x) - this.mu) > this.opts.outlierSigma * this.sd;
+    if (!this.ready) return false;
+    const ms = Math.max(x, MIN_LOG_MS);
+    return ms > this.outlierHi || ms < this.outlierLo;
   }
 
   toJSON(): LogBaselineJSON {
@@ -97,6 +111,7 @@ export class LogBaseline {
     this.mu = s.mean;
     this.m2 = s.m2;
     this.n = s.samples;
+    this.derive();
   }
 }
 

@@ -6,7 +6,7 @@ import {
   looksLikeTimeout,
   opKey,
   peerName,
-  serverOperation,
+  type OperationNames,
 } from '../model/operation.js';
 
 /** Where a failing or slow request started going wrong. */
@@ -54,6 +54,8 @@ export interface CallFact {
 
 /** What trace analysis needs to know from what has been learned so far. */
 export interface TraceContext {
+  /** Interned operation names and keys. */
+  names: OperationNames;
   /** Typical duration (ms) of an operation, if learned. */
   typicalLatency(key: string): number | undefined;
   /** Typical self time (ms) of an operation, if learned. */
@@ -89,17 +91,15 @@ interface Node {
  * processed) into per-request facts. Kinds missing from other tracers are inferred from cross-service links.
  */
 export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entries: EntryFact[]; calls: CallFact[] } {
-  const byId = new Map<string, Node>();
   const nodes: Node[] = new Array(spans.length);
   for (let i = 0; i < spans.length; i++) {
-    const span = spans[i];
-    const node: Node = { span, children: [], parent: undefined, role: 'internal', error: false };
-    nodes[i] = node;
-    byId.set(span.spanId, node);
+    nodes[i] = { span: spans[i], children: [], parent: undefined, role: 'internal', error: false };
   }
+  // Most traces are small: scanning for the parent beats hashing every span id into a Map.
+  const byId = spans.length > SCAN_PARENTS ? new Map(nodes.map((n) => [n.span.spanId, n])) : undefined;
   for (const node of nodes) {
     const pid = node.span.parentSpanId;
-    const parent = pid ? byId.get(pid) : undefined;
+    const parent = pid ? (byId !== undefined ? byId.get(pid) : findNode(nodes, pid)) : undefined;
     if (parent !== undefined && parent !== node) {
       node.parent = parent;
       parent.children.push(node);
@@ -115,11 +115,11 @@ export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entri
   for (const node of nodes) {
     if (node.role === 'entry') {
       const span = node.span;
-      const operation = serverOperation(span);
+      const operation = ctx.names.server(span);
       node.entry = {
         service: span.service,
         operation,
-        key: opKey(span.service, operation),
+        key: ctx.names.key(span.service, operation),
         span,
         duration: span.endTime - span.startTime,
         self: 0,
@@ -135,16 +135,17 @@ export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entri
   for (const node of nodes) {
     const entry = node.entry;
     if (entry === undefined) continue;
+    if (node.children.length === 0) {
+      entry.self = entry.duration;
+      continue;
+    }
     const outgoing: Node[] = [];
     collectOutgoing(node, node.span.service, outgoing);
     entry.self = selfTime(node.span, outgoing);
-    const seen = new Set<string>();
+    // A linear scan: requests make few distinct calls, and a Set per request costs more.
     for (const c of outgoing) {
-      const call = c.call as CallFact;
-      if (!seen.has(call.calleeKey)) {
-        seen.add(call.calleeKey);
-        entry.calls.push(call.calleeKey);
-      }
+      const key = (c.call as CallFact).calleeKey;
+      if (!entry.calls.includes(key)) entry.calls.push(key);
     }
   }
   for (const node of nodes) {
@@ -155,6 +156,14 @@ export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entri
     if (typical !== undefined && entry.duration > SLOW_FACTOR * typical) entry.slowOrigin = slowOrigin(node, ctx);
   }
   return { entries, calls };
+}
+
+/** Up to this many spans, parents are found by a linear scan. */
+const SCAN_PARENTS = 16;
+
+function findNode(nodes: readonly Node[], spanId: string): Node | undefined {
+  for (let i = 0; i < nodes.length; i++) if (nodes[i].span.spanId === spanId) return nodes[i];
+  return undefined;
 }
 
 function roleOf(node: Node): Role {
@@ -201,7 +210,7 @@ function callFact(node: Node, ctx: TraceContext): CallFact {
   let virtual = false;
   if (node.answer !== undefined) {
     calleeService = node.answer.span.service;
-    calleeOperation = serverOperation(node.answer.span);
+    calleeOperation = (node.answer.entry as EntryFact).operation;
     if (!isDependencyCall(span)) ctx.learnPeer(peer, callName, callerKey, calleeService, calleeOperation);
   } else {
     const known = isDependencyCall(span) ? undefined : ctx.resolvePeer(peer, callName, callerKey);
@@ -223,7 +232,7 @@ function callFact(node: Node, ctx: TraceContext): CallFact {
     callerKey,
     calleeService,
     calleeOperation,
-    calleeKey: opKey(calleeService, calleeOperation ?? ''),
+    calleeKey: node.answer !== undefined ? (node.answer.entry as EntryFact).key : ctx.names.key(calleeService, calleeOperation ?? ''),
     virtual,
     span,
     duration: span.endTime - span.startTime,
@@ -235,7 +244,7 @@ function callFact(node: Node, ctx: TraceContext): CallFact {
 /** Key of the entry operation whose local work made this call (through internal spans), if in the trace. */
 function enclosingEntryKey(node: Node): string | undefined {
   for (let cur = node.parent; cur !== undefined && cur.span.service === node.span.service; cur = cur.parent) {
-    if (cur.role === 'entry') return opKey(cur.span.service, serverOperation(cur.span));
+    if (cur.entry !== undefined) return cur.entry.key;
   }
   return undefined;
 }

@@ -4,14 +4,17 @@ import type { Span } from '../types.js';
 export interface TraceEntry {
   traceId: string;
   spans: Span[];
-  ids: Set<string>;
+  /** Span ids, once the trace is too large for a linear duplicate check. */
+  ids: Set<string> | undefined;
   /** Parent ids referenced by non-entry spans but not (yet) present, with how many spans wait on each. */
-  missing: Map<string, number>;
+  missing: Map<string, number> | undefined;
   /** Spans waiting for a parent that has not arrived. */
   waiting: number;
   /** Event time of the first and latest arrival. */
   firstAt: number;
   touchedAt: number;
+  /** Event time the entry last took its place at the back of the buffer's order. */
+  orderedAt: number;
 }
 
 export interface TraceBufferLimits {
@@ -24,14 +27,19 @@ export interface TraceBufferLimits {
 /** What {@link TraceBuffer.add} did with a span. */
 export type AddOutcome = 'ok' | 'duplicate' | 'traceTooLarge';
 
+/** Up to this many spans, ids are checked by scanning the spans: cheaper than a Set per trace. */
+const SCAN_IDS = 16;
+
 /**
  * Gathers spans of a trace that arrive out of order and in different batches. A trace is released when
  * every span's parent is present (or the span is an entry: a root, server or consumer span) and nothing
  * arrived for `idleMs`; one still missing parents is released after `maxWaitMs`. At most `maxTraces` are
  * held: a new trace beyond that releases the least recently updated one early.
  *
- * The Map is kept in order of last update (delete + re-insert), so releasing scans from the front and
- * stops at the first trace that is still fresh.
+ * The Map is kept in order of last update, to within a quarter of `idleMs` (an entry moves to the back,
+ * by delete + re-insert, only when its place is older than that: spans of one trace mostly arrive
+ * together, and moving on every span costs more than the rest of `add`). Releasing scans from the front
+ * and stops at the first trace placed less than `idleMs` ago.
  */
 export class TraceBuffer {
   private readonly traces = new Map<string, TraceEntry>();
@@ -55,30 +63,40 @@ export class TraceBuffer {
       entry = {
         traceId: span.traceId,
         spans: [],
-        ids: new Set(),
-        missing: new Map(),
+        ids: undefined,
+        missing: undefined,
         waiting: 0,
         firstAt: now,
         touchedAt: now,
+        orderedAt: now,
       };
+      this.traces.set(span.traceId, entry);
     } else {
-      if (entry.ids.has(span.spanId)) return 'duplicate';
+      if (hasSpan(entry, span.spanId)) return 'duplicate';
       if (entry.spans.length >= this.limits.maxSpansPerTrace) return 'traceTooLarge';
-      this.traces.delete(span.traceId);
+      if (now - entry.orderedAt >= this.limits.idleMs / 4) {
+        this.traces.delete(span.traceId);
+        this.traces.set(span.traceId, entry);
+        entry.orderedAt = now;
+      }
     }
-    this.traces.set(span.traceId, entry);
     entry.touchedAt = now;
     entry.spans.push(span);
-    entry.ids.add(span.spanId);
-    const waitingOnMe = entry.missing.get(span.spanId);
-    if (waitingOnMe !== undefined) {
-      entry.waiting -= waitingOnMe;
-      entry.missing.delete(span.spanId);
+    if (entry.ids !== undefined) entry.ids.add(span.spanId);
+    else if (entry.spans.length > SCAN_IDS) entry.ids = new Set(entry.spans.map((s) => s.spanId));
+    const missing = entry.missing;
+    if (missing !== undefined) {
+      const waitingOnMe = missing.get(span.spanId);
+      if (waitingOnMe !== undefined) {
+        entry.waiting -= waitingOnMe;
+        missing.delete(span.spanId);
+      }
     }
     const parent = span.parentSpanId;
-    if (parent && !isEntryKind(span) && !entry.ids.has(parent)) {
+    if (parent && !isEntryKind(span) && !hasSpan(entry, parent)) {
       entry.waiting++;
-      entry.missing.set(parent, (entry.missing.get(parent) ?? 0) + 1);
+      const m = (entry.missing ??= new Map());
+      m.set(parent, (m.get(parent) ?? 0) + 1);
     }
     return 'ok';
   }
@@ -90,7 +108,9 @@ export class TraceBuffer {
     this.lastScan = now;
     const { idleMs, maxWaitMs } = this.limits;
     for (const entry of this.traces.values()) {
-      if (now - entry.touchedAt < idleMs) break;
+      // Entries behind this one were placed later still: none of them can be idle.
+      if (now - entry.orderedAt < idleMs) break;
+      if (now - entry.touchedAt < idleMs) continue;
       if (entry.waiting === 0 || now - entry.firstAt >= maxWaitMs) {
         this.traces.delete(entry.traceId);
         this.release(entry);
@@ -118,4 +138,11 @@ export class TraceBuffer {
 /** Spans that start a service's local work: roots, servers and consumers. Their parent may live elsewhere. */
 export function isEntryKind(span: Span): boolean {
   return !span.parentSpanId || span.kind === 'server' || span.kind === 'consumer';
+}
+
+function hasSpan(entry: TraceEntry, spanId: string): boolean {
+  if (entry.ids !== undefined) return entry.ids.has(spanId);
+  const spans = entry.spans;
+  for (let i = 0; i < spans.length; i++) if (spans[i].spanId === spanId) return true;
+  return false;
 }
