@@ -108,7 +108,7 @@ export interface AnalyzerOptions {
   maxTraces?: number;
   /** Spans kept per trace; further spans are dropped and counted [2000]. */
   maxSpansPerTrace?: number;
-  /** Distinct operations tracked; spans of further ones are dropped and counted [5000]. */
+  /** Distinct operations tracked; spans of further ones are dropped and counted [2000: about 25 KB each, ~50 MB at the cap]. */
   maxOperations?: number;
   /** An incident with no anomaly for this long resolves itself [300000 ms]. */
   resolveAfterMs?: number;
@@ -202,7 +202,7 @@ const TOP_DEFAULTS = {
   maxTraceWaitMs: 30_000,
   maxTraces: 20_000,
   maxSpansPerTrace: 2000,
-  maxOperations: 5000,
+  maxOperations: 2000,
   resolveAfterMs: 300_000,
   anomalyEndMs: 30_000,
   changeWindowMs: 900_000,
