@@ -74,6 +74,9 @@ const SLOW_FACTOR = 1.5;
 
 type Role = 'entry' | 'call' | 'internal';
 
+/** Shared by every leaf (most spans): an array per span would be garbage for nothing. Never pushed to. */
+const NO_CHILDREN: Node[] = [];
+
 interface Node {
   span: Span;
   children: Node[];
@@ -93,7 +96,7 @@ interface Node {
 export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entries: EntryFact[]; calls: CallFact[] } {
   const nodes: Node[] = new Array(spans.length);
   for (let i = 0; i < spans.length; i++) {
-    nodes[i] = { span: spans[i], children: [], parent: undefined, role: 'internal', error: false };
+    nodes[i] = { span: spans[i], children: NO_CHILDREN, parent: undefined, role: 'internal', error: false };
   }
   // Most traces are small: scanning for the parent beats hashing every span id into a Map.
   const byId = spans.length > SCAN_PARENTS ? new Map(nodes.map((n) => [n.span.spanId, n])) : undefined;
@@ -102,7 +105,8 @@ export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entri
     const parent = pid ? (byId !== undefined ? byId.get(pid) : findNode(nodes, pid)) : undefined;
     if (parent !== undefined && parent !== node) {
       node.parent = parent;
-      parent.children.push(node);
+      if (parent.children === NO_CHILDREN) parent.children = [node];
+      else parent.children.push(node);
     }
   }
   for (const node of nodes) {
