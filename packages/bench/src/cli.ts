@@ -9,10 +9,8 @@ import { createReadStream, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
-import { writeScenarioFile } from '@rootspan/eval';
+import { analyzeFile, writeScenarioFile } from '@rootspan/eval';
 import { scenarioByName } from '@rootspan/sim';
-import { main, type JsonReport } from 'rootspan';
 import { childMain, forceGc, log, MB, mb, median, sig, type BenchResult, type ChildOptions, type GoalRow } from './common.js';
 
 export const CLI_GOAL_FLOOR_RATIO = 0.8;
@@ -23,31 +21,17 @@ const SCENARIO = 'shop-payment-errors';
 const FULL_RPS = 70;
 const QUICK_RPS = 12;
 
-class Capture extends Writable {
-  private readonly chunks: string[] = [];
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.chunks.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
-    done();
-  }
-  text(): string {
-    return this.chunks.join('');
-  }
-}
-
 interface Pass {
   ms: number;
   spans: number;
 }
 
+/** One `rootspan analyze <file> --json --no-progress` through the CLI's `main`, timed (the report is small). */
 async function cliPass(file: string): Promise<Pass & { incidents: number; dropped: number }> {
-  const stdout = new Capture();
-  const stderr = new Capture();
   forceGc();
   const t0 = performance.now();
-  const code = await main(['analyze', file, '--json', '--no-progress'], { stdout, stderr, stdin: Readable.from([]) });
+  const report = await analyzeFile(file);
   const ms = performance.now() - t0;
-  if (code !== 0) throw new Error(`rootspan analyze exited with ${code}: ${stderr.text().trim()}`);
-  const report = JSON.parse(stdout.text()) as JsonReport;
   return { ms, spans: report.summary.spans, incidents: report.incidents.length, dropped: report.summary.dropped };
 }
 

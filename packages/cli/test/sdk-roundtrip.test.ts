@@ -10,6 +10,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type IdGenerator, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { Rng } from '@rootspan/sim';
 import type { JsonReport } from 'rootspan';
 import { tempDir } from './helpers/data.js';
 import { parseJson, run } from './helpers/run.js';
@@ -27,18 +28,6 @@ const FAULT_FROM = 6 * MIN;
  * processes traces before payment's half arrives and names the outage "Timeouts in payment".
  */
 const EXPORT_MS = 1000;
-
-/** Deterministic uniform [0, 1) (mulberry32), so the data and the analysis are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Sequential ids instead of the SDK's random ones: the files are identical on every run. */
 function idGenerator(): IdGenerator {
@@ -66,7 +55,9 @@ function simulate(): { checkout: ReadableSpan[]; payment: ReadableSpan[] } {
   const ids = idGenerator();
   const checkout = service('checkout', '3.1.0', ids);
   const payment = service('payment', '1.4.2', ids);
-  const random = rng(42);
+  // Seeded: the data and the analysis are the same on every run.
+  const rng = new Rng(42);
+  const random = () => rng.next();
   const requests = (DURATION / 1000) * RPS;
   for (let i = 0; i < requests; i++) {
     const start = T0 + (i * 1000) / RPS + random() * 50;
