@@ -426,8 +426,10 @@ class StreamingAnalyzer implements Analyzer {
     let latency: Firing | undefined;
     let errors: Firing | undefined;
     let self: Firing | undefined;
-    for (const size of WINDOWS) {
-      const w = op.window(index, size, bucketMs);
+    const windows = WINDOWS.map((size) => op.window(index, size, bucketMs));
+    for (let k = 0; k < WINDOWS.length; k++) {
+      const size = WINDOWS[k];
+      const w = windows[k];
       if (w.latency.ok.n > 0) {
         latency = this.judgeLatency(op, op.latency, w, size, 'latency', latency);
         // A peer's self time is its latency; a service's self time shows a fault of its own code.
@@ -445,8 +447,10 @@ class StreamingAnalyzer implements Analyzer {
     if (errors) out.push(errors);
     if (op.traffic !== undefined && !partial) {
       let traffic: Firing | undefined;
-      for (const size of WINDOWS) {
-        const w = op.window(index, size, bucketMs);
+      for (let k = 0; k < WINDOWS.length; k++) {
+        const size = WINDOWS[k];
+        const w = windows[k];
+        if (!op.traffic.mayFire(w.requests, size * bucketMs)) continue;
         const v = op.traffic.judge(w.requests, size * bucketMs);
         if (v.anomalous && v.direction && (traffic === undefined || v.score > traffic.verdict.score)) {
           traffic = { signal: `traffic.${v.direction}`, kind: 'traffic', verdict: v, op, size, opWindow: w };
@@ -454,7 +458,8 @@ class StreamingAnalyzer implements Analyzer {
       }
       if (traffic) out.push(traffic);
     }
-    if (op.traffic !== undefined) this.judgeShape(op, index, out);
+    // The longest window is the whole ring: trace shape is judged over it.
+    if (op.traffic !== undefined) this.judgeShape(op, windows[windows.length - 1], out);
   }
 
   /**
@@ -489,8 +494,7 @@ class StreamingAnalyzer implements Analyzer {
     return best;
   }
 
-  private judgeShape(op: OpState, index: number, out: Firing[]): void {
-    const w = op.window(index, RING, this.options.bucketMs);
+  private judgeShape(op: OpState, w: OpWindow, out: Firing[]): void {
     if (w.okRequests === 0) return;
     const calls = new Map<string, number>();
     for (const b of w.buckets) if (b.calls !== undefined) for (const [k, n] of b.calls) calls.set(k, (calls.get(k) ?? 0) + n);

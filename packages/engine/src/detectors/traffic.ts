@@ -37,6 +37,23 @@ export class TrafficDetector {
     this.baseline = new RateBaseline(baseline.alpha, opts.minBuckets);
   }
 
+  /**
+   * Whether {@link judge} could find `count` anomalous at all: the count is beyond the surge or drop ratio.
+   * No allocation and no p-value: the analyzer asks this of every operation and window at every bucket.
+   */
+  mayFire(count: number, durationMs: number): boolean {
+    const b = this.baseline;
+    if (!b.ready || !(durationMs > 0)) return false;
+    const lambda = (b.rate * durationMs) / 1000;
+    if (count < lambda) return count <= this.opts.dropRatio * lambda;
+    return count >= this.opts.surgeRatio * this.surgeExpected(durationMs);
+  }
+
+  /** Requests a surge test expects over `durationMs`: at least the rate the baseline can resolve (see RateBaseline.resolution). */
+  private surgeExpected(durationMs: number): number {
+    return (Math.max(this.baseline.rate, this.baseline.resolution) * durationMs) / 1000;
+  }
+
   /** Judges `count` requests over `durationMs` without learning; observed/expected are requests/s. */
   judge(count: number, durationMs: number): TrafficVerdict {
     const b = this.baseline;
@@ -45,8 +62,7 @@ export class TrafficDetector {
     const observed = durationMs > 0 ? (count * 1000) / durationMs : 0;
     if (!b.ready || !(durationMs > 0)) return calm(observed, expected, b.ready, 1);
     const lambda = (expected * durationMs) / 1000;
-    // A surge is judged against at least the rate the baseline can resolve (see RateBaseline.resolution).
-    const lambdaUp = (Math.max(expected, b.resolution) * durationMs) / 1000;
+    const lambdaUp = this.surgeExpected(durationMs);
     const up = count >= lambda;
     const pValue = up ? poissonSf(count, lambdaUp * (1 + o.slack)) : poissonCdf(count, lambda * (1 - o.slack));
     const direction =

@@ -73,6 +73,25 @@ describe('TrafficDetector', () => {
     expect(d.judge(30, BUCKET)).toMatchObject({ anomalous: true, direction: 'surge' });
   });
 
+  it('mayFire (the cheap pre-check) is true wherever judge finds an anomaly, and false for ordinary counts', () => {
+    for (const rate of [0.1, 1, 6, 100]) {
+      const d = learned(rate, 200);
+      for (const ms of [5000, 15_000, 60_000]) {
+        const expected = (rate * ms) / 1000;
+        let fired = 0;
+        for (let count = 0; count <= Math.ceil(expected * 8 + 10); count++) {
+          const v = d.judge(count, ms);
+          if (v.anomalous) {
+            fired++;
+            expect(d.mayFire(count, ms), `rate ${rate}, ${ms} ms, count ${count}`).toBe(true);
+          }
+        }
+        expect(fired).toBeGreaterThan(0);
+        if (expected >= 10) expect(d.mayFire(Math.round(expected), ms)).toBe(false);
+      }
+    }
+  });
+
   it('is not ready before minBuckets', () => {
     const d = learned(6, 11);
     expect(d.judge(0, BUCKET)).toMatchObject({ anomalous: false, ready: false, direction: null });
