@@ -496,11 +496,12 @@ class StreamingAnalyzer implements Analyzer {
 
   private judgeShape(op: OpState, w: OpWindow, out: Firing[]): void {
     if (w.okRequests === 0) return;
-    const calls = new Map<string, number>();
-    for (const b of w.buckets) if (b.calls !== undefined) for (const [k, n] of b.calls) calls.set(k, (calls.get(k) ?? 0) + n);
-    for (const key of calls.keys()) this.shapeDetector(op, key);
+    for (const b of w.buckets) if (b.calls !== undefined) for (const key of b.calls.keys()) this.shapeDetector(op, key);
     for (const [key, d] of op.shapes) {
-      const v = d.judge(w.okRequests, calls.get(key) ?? 0);
+      // Summed per call rather than into a Map: this runs for every operation at every bucket.
+      let made = 0;
+      for (const b of w.buckets) made += b.calls?.get(key) ?? 0;
+      const v = d.judge(w.okRequests, made);
       if (v.anomalous && v.change) {
         out.push({ signal: `shape.${v.change}-call`, kind: 'shape', verdict: v, op, size: RING, opWindow: w, callee: key });
       }
