@@ -16,6 +16,9 @@ interface Seen {
 export class ChangeTracker {
   private readonly services = new Map<string, Seen[]>();
   private readonly maxServices: number;
+  /** The last sighting matched: spans come in runs of one service (a batch per process). */
+  private lastService: string | undefined;
+  private last: Seen | undefined;
 
   constructor(maxServices: number) {
     this.maxServices = maxServices;
@@ -23,19 +26,27 @@ export class ChangeTracker {
 
   observe(service: string, version: string | undefined, at: number): void {
     if (!version) return;
+    const last = this.last;
+    if (last !== undefined && last.version === version && this.lastService === service) {
+      if (at < last.firstSeen) last.firstSeen = at;
+      return;
+    }
     let seen = this.services.get(service);
     if (seen === undefined) {
       if (this.services.size >= this.maxServices) return;
       seen = [];
       this.services.set(service, seen);
     }
+    this.lastService = service;
     for (const s of seen) {
       if (s.version === version) {
         if (at < s.firstSeen) s.firstSeen = at;
+        this.last = s;
         return;
       }
     }
-    seen.push({ version, firstSeen: at });
+    this.last = { version, firstSeen: at };
+    seen.push(this.last);
     if (seen.length > KEEP) seen.shift();
   }
 
@@ -59,6 +70,8 @@ export class ChangeTracker {
 
   restore(json: Array<[string, Seen[]]>): void {
     this.services.clear();
+    this.last = undefined;
+    this.lastService = undefined;
     for (const [k, v] of json) this.services.set(k, v.map((s) => ({ ...s })));
   }
 }
