@@ -113,8 +113,7 @@ export function nanosToMs(v: unknown): number {
   return NaN;
 }
 
-/** An `intValue` as JSON.parse or protobufjs gives it, to a number; `undefined` when it is not one. */
-export function toInt(v: unknown): number | undefined {
+function toInt(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
   if (typeof v === 'string') return INT_RE.test(v) ? Number(v) : undefined;
   if (typeof v === 'object' && v !== null) {
@@ -126,8 +125,7 @@ export function toInt(v: unknown): number | undefined {
   return undefined;
 }
 
-/** A `doubleValue` (number, or numeric string) to a finite number; `undefined` otherwise. */
-export function toDouble(v: unknown): number | undefined {
+function toDouble(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
   if (typeof v === 'string' && v !== '') {
     const n = Number(v);
@@ -190,8 +188,7 @@ function readException(events: unknown, into: Record<string, AttributeValue> | u
   return into;
 }
 
-/** `kind` as an enum number or name (any case); `undefined` when unknown. */
-export function toKind(v: unknown): SpanKind | undefined {
+function toKind(v: unknown): SpanKind | undefined {
   if (typeof v === 'number') return KIND_BY_NUMBER[v];
   if (typeof v === 'string') return KIND_BY_NAME[v] ?? KIND_BY_NAME[v.toUpperCase()];
   return undefined;
@@ -200,11 +197,7 @@ export function toKind(v: unknown): SpanKind | undefined {
 /** OTLP: a span without a status has status UNSET. Unknown codes give `undefined` (unknown). */
 function toStatus(st: Obj | null | undefined): SpanStatus | undefined {
   if (typeof st !== 'object' || st === null) return 'unset';
-  return statusOf(st.code);
-}
-
-/** `status.code` (enum number or name, any case) to a status; absent is `'unset'`, unknown `undefined`. */
-export function statusOf(code: unknown): SpanStatus | undefined {
+  const code = st.code;
   if (code === undefined || code === null) return 'unset';
   if (typeof code === 'number') return STATUS_BY_NUMBER[code];
   if (typeof code === 'string') return STATUS_BY_NAME[code] ?? STATUS_BY_NAME[code.toUpperCase()];
@@ -367,7 +360,7 @@ function decodeSpan(raw: unknown, service: string, serviceVersion: string | unde
 }
 
 /** An all-zero parent id means "no parent" (some exporters write it for roots). */
-export function isZeroId(v: unknown): boolean {
+function isZeroId(v: unknown): boolean {
   if (typeof v === 'string') return ZERO_RE.test(v);
   return (v instanceof Uint8Array || Array.isArray(v)) && v.length > 0 && allZero(v);
 }
