@@ -145,12 +145,12 @@ export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entri
     }
     const outgoing: Node[] = [];
     collectOutgoing(node, node.span.service, outgoing);
-    entry.self = selfTime(node.span, outgoing);
     // A linear scan: requests make few distinct calls, and a Set per request costs more.
     for (const c of outgoing) {
       const key = (c.call as CallFact).calleeKey;
       if (!entry.calls.includes(key)) entry.calls.push(key);
     }
+    entry.self = outgoing.length === 0 ? entry.duration : selfTime(node.span, outgoing);
   }
   for (const node of nodes) {
     const entry = node.entry;
@@ -262,28 +262,36 @@ function collectOutgoing(node: Node, service: string, out: Node[]): void {
   }
 }
 
-/** Duration minus the union of outgoing call intervals clipped to the span: parallel calls are not counted twice. */
+/**
+ * Duration minus the union of outgoing call intervals clipped to the span: parallel calls are not counted
+ * twice. Sorts `outgoing` (the caller's own scratch array) by start time.
+ */
 function selfTime(span: Span, outgoing: Node[]): number {
-  const duration = span.endTime - span.startTime;
-  if (outgoing.length === 0) return duration;
-  const intervals = outgoing
-    .map((n) => [Math.max(n.span.startTime, span.startTime), Math.min(n.span.endTime, span.endTime)] as const)
-    .filter(([s, e]) => e > s)
-    .sort((a, b) => a[0] - b[0]);
+  const from = span.startTime;
+  const to = span.endTime;
   let waited = 0;
-  let curStart = -Infinity;
-  let curEnd = -Infinity;
-  for (const [s, e] of intervals) {
-    if (s > curEnd) {
-      if (curEnd > curStart) waited += curEnd - curStart;
-      curStart = s;
-      curEnd = e;
-    } else if (e > curEnd) {
-      curEnd = e;
+  if (outgoing.length === 1) {
+    const c = outgoing[0].span;
+    waited = Math.max(0, Math.min(c.endTime, to) - Math.max(c.startTime, from));
+  } else {
+    outgoing.sort((a, b) => a.span.startTime - b.span.startTime);
+    let curStart = -Infinity;
+    let curEnd = -Infinity;
+    for (const n of outgoing) {
+      const s = Math.max(n.span.startTime, from);
+      const e = Math.min(n.span.endTime, to);
+      if (e <= s) continue;
+      if (s > curEnd) {
+        if (curEnd > curStart) waited += curEnd - curStart;
+        curStart = s;
+        curEnd = e;
+      } else if (e > curEnd) {
+        curEnd = e;
+      }
     }
+    if (curEnd > curStart) waited += curEnd - curStart;
   }
-  if (curEnd > curStart) waited += curEnd - curStart;
-  return Math.max(0, duration - waited);
+  return Math.max(0, to - from - waited);
 }
 
 function selfOrigin(entry: EntryFact, kind: Origin['kind']): Origin {
