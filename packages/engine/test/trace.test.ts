@@ -127,6 +127,26 @@ describe('TraceBuffer', () => {
     expect(released[0].spans).toHaveLength(2);
   });
 
+  it('a span arriving after its trace was released starts a new fragment (the released one is never added to)', () => {
+    const released: TraceEntry[] = [];
+    const buf = new TraceBuffer(limits, (e) => released.push(e));
+    const t = new TraceBuilder();
+    const root = t.server('a', '/', 0, 100);
+    buf.add(root, 100);
+    buf.releaseReady(2000);
+    expect(released).toHaveLength(1);
+    const late = t.server('b', '/late', 50, 3000);
+    late.parentSpanId = root.spanId;
+    expect(buf.add(late, 3000)).toBe('ok');
+    expect(released[0].spans).toEqual([root]);
+    buf.releaseAll();
+    expect(released).toHaveLength(2);
+    expect(released[1].spans).toEqual([late]);
+    // A duplicate is still recognised right after its twin, and after release the id is free again.
+    expect(buf.add(late, 3001)).toBe('ok');
+    expect(buf.add(late, 3002)).toBe('duplicate');
+  });
+
   it('releases a trace missing a parent after maxWait', () => {
     const released: TraceEntry[] = [];
     const buf = new TraceBuffer(limits, (e) => released.push(e));

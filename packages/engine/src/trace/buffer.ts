@@ -43,6 +43,8 @@ const SCAN_IDS = 16;
  */
 export class TraceBuffer {
   private readonly traces = new Map<string, TraceEntry>();
+  /** The trace of the previous span, still held: a service's spans of one request arrive together. */
+  private recent: TraceEntry | undefined;
   private lastScan = -Infinity;
   /** Traces released before they were ready because the buffer was full. */
   evictedEarly = 0;
@@ -57,7 +59,8 @@ export class TraceBuffer {
   }
 
   add(span: Span, now: number): AddOutcome {
-    let entry = this.traces.get(span.traceId);
+    const recent = this.recent;
+    let entry = recent !== undefined && recent.traceId === span.traceId ? recent : this.traces.get(span.traceId);
     if (entry === undefined) {
       if (this.traces.size >= this.limits.maxTraces) this.evictOldest();
       entry = {
@@ -80,6 +83,7 @@ export class TraceBuffer {
         entry.orderedAt = now;
       }
     }
+    this.recent = entry;
     entry.touchedAt = now;
     entry.spans.push(span);
     if (entry.ids !== undefined) entry.ids.add(span.spanId);
@@ -113,13 +117,19 @@ export class TraceBuffer {
       if (now - entry.touchedAt < idleMs) continue;
       if (entry.waiting === 0 || now - entry.firstAt >= maxWaitMs) {
         this.traces.delete(entry.traceId);
+        this.forget(entry);
         this.release(entry);
       }
     }
   }
 
+  private forget(entry: TraceEntry): void {
+    if (this.recent === entry) this.recent = undefined;
+  }
+
   /** Releases everything (end of input). */
   releaseAll(): void {
+    this.recent = undefined;
     for (const entry of this.traces.values()) {
       this.traces.delete(entry.traceId);
       this.release(entry);
@@ -130,6 +140,7 @@ export class TraceBuffer {
     const first = this.traces.values().next();
     if (first.done) return;
     this.traces.delete(first.value.traceId);
+    this.forget(first.value);
     this.evictedEarly++;
     this.release(first.value);
   }
