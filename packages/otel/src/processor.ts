@@ -25,12 +25,6 @@ export interface RootspanStats {
 
 /** Spans per `ingest` call while draining: small enough that one chunk stays well under the budget. */
 const DRAIN_CHUNK = 64;
-/**
- * How long ended spans wait to be ingested together. A drain per event-loop turn would pay the
- * analyzer's per-call work (advancing event time, closing windows) for a handful of spans each time
- * under load; detection works in seconds, so tens of milliseconds cost nothing.
- */
-export const DRAIN_DELAY_MS = 20;
 /** Synchronous work allowed per drain before yielding back to the event loop. */
 const DRAIN_BUDGET_MS = 1;
 
@@ -40,8 +34,7 @@ const DRAIN_BUDGET_MS = 1;
  *
  * - `onEnd` (the host's request path) only converts the span and pushes it into a bounded queue;
  *   a full queue drops and counts (logged once when dropping starts, once with the total when it ends).
- * - The queue is drained off the request path, {@link DRAIN_DELAY_MS} after the first span queued (an
- *   unref'd timer), in chunks, at most ~1 ms per event-loop turn.
+ * - The queue is drained off the request path (`setImmediate`), in chunks, at most ~1 ms per turn.
  * - A single `unref()`'d timer advances the analyzer's clock every `tickMs`, so silence, timeouts and
  *   auto-resolve work while traffic is idle.
  * - No exception from rootspan, the analyzer or your callbacks ever reaches the host; they are counted
@@ -95,7 +88,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
         diag.warn(`rootspan: dropped ${this.droppingSince} spans because the span queue (queueSize ${this.queue.capacity}) was full`);
         this.droppingSince = 0;
       }
-      this.scheduleDrain(false);
+      this.scheduleDrain();
       // Lazily, so a processor that never sees a span never owns a timer.
       if (!this.feed.clockRunning) this.feed.startClock(this.tickMs, () => this.tick());
     } catch (err) {
@@ -103,13 +96,10 @@ export class RootspanSpanProcessor implements SpanProcessor {
     }
   }
 
-  /** `soon`: a backlog continues on the next turn; new spans wait for company. */
-  private scheduleDrain(soon: boolean): void {
+  private scheduleDrain(): void {
     if (this.drainScheduled) return;
     this.drainScheduled = true;
-    if (soon) setImmediate(this.drainStep);
-    // Unref'd: pending analysis must never keep the host alive (shutdown drains what is left).
-    else setTimeout(this.drainStep, DRAIN_DELAY_MS).unref?.();
+    setImmediate(this.drainStep);
   }
 
   /**
@@ -126,7 +116,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
       while (this.queue.length > 0) {
         this.feed.ingest(this.queue.take(DRAIN_CHUNK));
         if (!all && this.queue.length > 0 && performance.now() - start >= DRAIN_BUDGET_MS) {
-          this.scheduleDrain(true);
+          this.scheduleDrain();
           return;
         }
       }

@@ -2,8 +2,7 @@ import { context, diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RootspanSpanProcessor, rootspan } from '../src/index.js';
-import { DRAIN_DELAY_MS } from '../src/processor.js';
-import { FakeAnalyzer, StackContextManager, afterDrainDelay, incidentEvent, nextTurn, readable } from './helpers/fakes.js';
+import { FakeAnalyzer, StackContextManager, incidentEvent, nextTurn, readable } from './helpers/fakes.js';
 
 /** Captures diag output so the tests can count log lines. */
 function captureDiag() {
@@ -44,21 +43,19 @@ describe('RootspanSpanProcessor', () => {
     p.onEnd(readable());
     expect(analyzer.ingestCalls).toHaveLength(0);
     expect(p.stats()).toMatchObject({ queued: 2, ingested: 0 });
-    await afterDrainDelay();
+    await nextTurn();
     expect(analyzer.ingested).toHaveLength(2);
     expect(analyzer.ingested[0].service).toBe('checkout');
     expect(p.stats()).toMatchObject({ queued: 0, ingested: 2, dropped: 0 });
   });
 
-  it('schedules one drain at a time, a short delay after the first span', async () => {
+  it('schedules one drain at a time', async () => {
     const analyzer = new FakeAnalyzer();
-    const timeout = vi.spyOn(globalThis, 'setTimeout');
+    const immediate = vi.spyOn(globalThis, 'setImmediate');
     const p = make(analyzer);
     for (let i = 0; i < 50; i++) p.onEnd(readable());
-    expect(timeout.mock.calls.filter(([, ms]) => ms === DRAIN_DELAY_MS)).toHaveLength(1);
+    expect(immediate).toHaveBeenCalledTimes(1);
     await nextTurn();
-    expect(analyzer.ingestCalls).toHaveLength(0); // not on the next turn: spans wait for company
-    await afterDrainDelay();
     expect(analyzer.ingestCalls).toHaveLength(1);
   });
 
@@ -71,7 +68,7 @@ describe('RootspanSpanProcessor', () => {
     const warns = () => lines.filter((l) => l.level === 'warn' || l.level === 'error');
     expect(warns()).toHaveLength(1);
     expect(warns()[0].message).toMatch(/queue full/);
-    await afterDrainDelay();
+    await nextTurn();
     expect(analyzer.ingested).toHaveLength(10);
     p.onEnd(readable()); // room again: the episode's total is reported once
     expect(warns()).toHaveLength(2);
@@ -84,18 +81,17 @@ describe('RootspanSpanProcessor', () => {
   it('drains in chunks and yields after ~1 ms of work', async () => {
     const analyzer = new FakeAnalyzer();
     analyzer.ingestCostMs = 2;
-    const immediate = vi.spyOn(globalThis, 'setImmediate');
     const p = make(analyzer);
     for (let i = 0; i < 300; i++) p.onEnd(readable());
-    await afterDrainDelay();
-    for (let i = 0; i < 50 && p.stats().queued > 0; i++) await nextTurn();
+    await nextTurn();
+    // One chunk took longer than the budget: the drain yielded and rescheduled itself.
+    expect(analyzer.ingestCalls).toHaveLength(1);
+    expect(p.stats().queued).toBe(300 - analyzer.ingestCalls[0].length);
+    for (let i = 0; i < 20 && p.stats().queued > 0; i++) await nextTurn();
     expect(p.stats().queued).toBe(0);
     expect(analyzer.ingested).toHaveLength(300);
-    for (const chunk of analyzer.ingestCalls) expect(chunk.length).toBeLessThanOrEqual(64);
-    // Every chunk took longer than the budget: after each one the drain yielded and continued next turn.
-    const continued = immediate.mock.calls.filter(([fn]) => fn.name === 'drainStep').length;
     expect(analyzer.ingestCalls.length).toBeGreaterThan(1);
-    expect(continued).toBe(analyzer.ingestCalls.length - 1);
+    for (const chunk of analyzer.ingestCalls) expect(chunk.length).toBeLessThanOrEqual(64);
   });
 
   it('forceFlush ingests everything synchronously and resolves', async () => {
@@ -119,7 +115,7 @@ describe('RootspanSpanProcessor', () => {
     expect(analyzer.ingested).toHaveLength(1);
     expect(analyzer.flushCalls).toBe(1);
     p.onEnd(readable());
-    await afterDrainDelay();
+    await nextTurn();
     expect(analyzer.ingested).toHaveLength(1);
     expect(p.stats().queued).toBe(0);
     expect(analyzer.incidentListeners.size).toBe(0);
@@ -133,7 +129,7 @@ describe('RootspanSpanProcessor', () => {
     analyzer.throwIn = new Set(['ingest', 'advanceTo', 'flush']);
     const p = make(analyzer, { tickMs: 5 });
     expect(() => p.onEnd(readable())).not.toThrow();
-    await afterDrainDelay(); // the drain's ingest throws
+    await nextTurn(); // the drain's ingest throws
     await new Promise((r) => setTimeout(r, 20)); // ticks' advanceTo throw
     await expect(p.forceFlush()).resolves.toBeUndefined();
     await expect(p.shutdown()).resolves.toBeUndefined();

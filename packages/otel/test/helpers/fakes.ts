@@ -10,7 +10,6 @@ import {
 } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { DRAIN_DELAY_MS } from '../../src/processor.js';
 import type { Analyzer, AnalyzerStats, Anomaly, IncidentEvent, Span } from '@rootspan/engine';
 
 let n = 0;
@@ -220,8 +219,5 @@ export class StackContextManager implements ContextManager {
   }
 }
 
-/** Lets pending setImmediate callbacks (a drain continuing a backlog) run. */
+/** Lets pending setImmediate callbacks (the drain) run. */
 export const nextTurn = () => new Promise<void>((r) => setImmediate(r));
-
-/** Waits until the drain scheduled by the first queued span has run. */
-export const afterDrainDelay = () => new Promise<void>((r) => setTimeout(r, DRAIN_DELAY_MS + 5));
