@@ -75,6 +75,9 @@ export const ANALYZED_ATTRIBUTES = [
   'exception.message',
 ] as const;
 
+/** {@link ANALYZED_ATTRIBUTES} as a set: converters walking a span's own attributes test each key against it. */
+export const ANALYZED_ATTRIBUTE_KEYS: ReadonlySet<string> = new Set<string>(ANALYZED_ATTRIBUTES);
+
 /** Severity tiers, in increasing order. */
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 

@@ -1,6 +1,6 @@
 import { SpanKind as OtelSpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { ANALYZED_ATTRIBUTES, type AttributeValue, type Span, type SpanKind } from '@rootspan/engine';
+import { ANALYZED_ATTRIBUTE_KEYS, type AttributeValue, type Span, type SpanKind } from '@rootspan/engine';
 
 /**
  * ReadableSpan → engine {@link Span}. This runs inside `SpanProcessor.onEnd`, i.e. synchronously on the
@@ -93,9 +93,10 @@ function isScalar(v: unknown): v is AttributeValue {
 function analyzedAttributes(source: Attributes | undefined): Record<string, AttributeValue> {
   const out: Record<string, AttributeValue> = {};
   if (source === undefined || source === null) return out;
-  // 24 keyed lookups beat walking an unbounded attribute bag (http spans carry 15–30 attributes).
-  for (let i = 0; i < ANALYZED_ATTRIBUTES.length; i++) {
-    const key = ANALYZED_ATTRIBUTES[i];
+  // Walking the span's own keys (3 on an Express middleware span, 10–30 on an HTTP span) beats looking up
+  // all 24 analysed keys: most of those lookups miss, and each miss costs as much as a hit.
+  for (const key in source) {
+    if (!ANALYZED_ATTRIBUTE_KEYS.has(key)) continue;
     const v = source[key];
     if (v !== undefined && isScalar(v)) out[key] = v;
   }

@@ -6,13 +6,12 @@
  * Kept lean on purpose (it is the hot loop of a 1 GB JSONL read): one pass, index loops, a Set for the
  * analysed keys, no spreads, strings for problem messages built only when there is a problem.
  */
-import { ANALYZED_ATTRIBUTES, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
+import { ANALYZED_ATTRIBUTE_KEYS, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
 import type { DecodeProblem } from './problems.js';
 
 /** Loose view of whatever the input holds: every field is checked before use. */
 type Obj = Record<string, unknown>;
 
-const ANALYZED: ReadonlySet<string> = new Set<string>(ANALYZED_ATTRIBUTES);
 
 const KIND_BY_NUMBER: ReadonlyArray<SpanKind | undefined> = [undefined, 'internal', 'server', 'client', 'producer', 'consumer'];
 const KIND_BY_NAME: Readonly<Record<string, SpanKind | undefined>> = Object.assign(Object.create(null) as Record<string, SpanKind>, {
@@ -155,7 +154,7 @@ function readAttributes(list: unknown, into: Record<string, AttributeValue> | un
     const kv = list[i] as Obj | null;
     if (typeof kv !== 'object' || kv === null) continue;
     const key = kv.key;
-    if (typeof key !== 'string' || !ANALYZED.has(key)) continue;
+    if (typeof key !== 'string' || !ANALYZED_ATTRIBUTE_KEYS.has(key)) continue;
     const value = scalar(kv.value);
     if (value === undefined) continue;
     if (into === undefined) into = {};

@@ -6,10 +6,8 @@ export interface TraceEntry {
   spans: Span[];
   /** Span ids, once the trace is too large for a linear duplicate check. */
   ids: Set<string> | undefined;
-  /** Parent ids referenced by non-entry spans but not (yet) present, with how many spans wait on each. */
-  missing: Map<string, number> | undefined;
-  /** Spans waiting for a parent that has not arrived. */
-  waiting: number;
+  /** Span count when the trace was last found missing a parent (-1: never): unchanged, it still is. */
+  incompleteAt: number;
   /** Event time of the first and latest arrival. */
   firstAt: number;
   touchedAt: number;
@@ -67,8 +65,7 @@ export class TraceBuffer {
         traceId: span.traceId,
         spans: [],
         ids: undefined,
-        missing: undefined,
-        waiting: 0,
+        incompleteAt: -1,
         firstAt: now,
         touchedAt: now,
         orderedAt: now,
@@ -88,20 +85,6 @@ export class TraceBuffer {
     entry.spans.push(span);
     if (entry.ids !== undefined) entry.ids.add(span.spanId);
     else if (entry.spans.length > SCAN_IDS) entry.ids = new Set(entry.spans.map((s) => s.spanId));
-    const missing = entry.missing;
-    if (missing !== undefined) {
-      const waitingOnMe = missing.get(span.spanId);
-      if (waitingOnMe !== undefined) {
-        entry.waiting -= waitingOnMe;
-        missing.delete(span.spanId);
-      }
-    }
-    const parent = span.parentSpanId;
-    if (parent && !isEntryKind(span) && !hasSpan(entry, parent)) {
-      entry.waiting++;
-      const m = (entry.missing ??= new Map());
-      m.set(parent, (m.get(parent) ?? 0) + 1);
-    }
     return 'ok';
   }
 
@@ -115,7 +98,7 @@ export class TraceBuffer {
       // Entries behind this one were placed later still: none of them can be idle.
       if (now - entry.orderedAt < idleMs) break;
       if (now - entry.touchedAt < idleMs) continue;
-      if (entry.waiting === 0 || now - entry.firstAt >= maxWaitMs) {
+      if (now - entry.firstAt >= maxWaitMs || complete(entry)) {
         this.traces.delete(entry.traceId);
         this.forget(entry);
         this.release(entry);
@@ -156,4 +139,20 @@ function hasSpan(entry: TraceEntry, spanId: string): boolean {
   const spans = entry.spans;
   for (let i = 0; i < spans.length; i++) if (spans[i].spanId === spanId) return true;
   return false;
+}
+
+/**
+ * Whether every span's parent is present (entry spans may have theirs elsewhere). Checked when a trace
+ * goes idle rather than kept up to date on every arrival: once per trace instead of work per span.
+ */
+function complete(entry: TraceEntry): boolean {
+  if (entry.incompleteAt === entry.spans.length) return false;
+  for (const span of entry.spans) {
+    const parent = span.parentSpanId;
+    if (parent && !isEntryKind(span) && !hasSpan(entry, parent)) {
+      entry.incompleteAt = entry.spans.length;
+      return false;
+    }
+  }
+  return true;
 }
