@@ -19,7 +19,7 @@ import { OperationNames, opKey } from './model/operation.js';
 import { TraceBuffer, type TraceEntry } from './trace/buffer.js';
 import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from './trace/analyze.js';
 import { BUCKET_EXEMPLARS, addExemplar, addMoment, countOrigin, type LatencyBucket, type OpBucket } from './ops/bucket.js';
-import { EdgeState, LatencySignal, OpState, RING, WINDOWS, windowOrigins, windowSketches, windowTraces, type OpWindow } from './ops/state.js';
+import { EdgeState, LatencySignal, OpState, RING, WINDOWS, windowOrigins, windowSketch, windowTraces, type OpWindow } from './ops/state.js';
 import type { Verdict } from './detectors/verdict.js';
 import { ChangeTracker } from './changes.js';
 import { binomialSf } from './stats/special.js';
@@ -470,8 +470,7 @@ class StreamingAnalyzer implements Analyzer {
    */
   private latencyConfirmed(signal: LatencySignal, w: OpWindow, which: 'latency' | 'self', v: Verdict, anchor: boolean): boolean {
     const o = this.options.latency;
-    const sketches = windowSketches(w.buckets);
-    const median = (which === 'latency' ? sketches.latency : sketches.self).quantile(0.5);
+    const median = windowSketch(w.buckets, which).quantile(0.5);
     if (median < o.sensitiveRatio * v.expected) return false;
     const lw = w[which];
     if (lw.ok.n >= o.sensitiveMinSamples && v.score >= o.sensitiveZ) return true;
@@ -681,12 +680,11 @@ class StreamingAnalyzer implements Analyzer {
       return w.requests > 0 ? { errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.rate, errors: w.errors, requests: w.requests } } : {};
     }
     if (w.latency.ok.n === 0) return {};
-    const sk = windowSketches(w.buckets);
     return {
       p95:
         op.nodeType === 'peer'
-          ? { now: sk.latency.quantile(0.95), baseline: op.latency.p95.value, what: 'latency' }
-          : { now: sk.self.quantile(0.95), baseline: op.self.p95.value, what: 'self-time' },
+          ? { now: windowSketch(w.buckets, 'latency').quantile(0.95), baseline: op.latency.p95.value, what: 'latency' }
+          : { now: windowSketch(w.buckets, 'self').quantile(0.95), baseline: op.self.p95.value, what: 'self-time' },
     };
   }
 
@@ -765,7 +763,7 @@ class StreamingAnalyzer implements Analyzer {
     for (const op of this.ops.values()) {
       const w = op.window(this.closed, RING, bucketMs);
       const seconds = (w.end - w.start) / 1000;
-      const sk = w.latency.ok.n > 0 ? windowSketches(w.buckets) : undefined;
+      const sk = w.latency.ok.n > 0 ? { latency: windowSketch(w.buckets, 'latency'), self: windowSketch(w.buckets, 'self') } : undefined;
       out.push({
         service: op.service,
         operation: op.operation,

@@ -181,15 +181,11 @@ function addLatency(w: LatencyWindow, b: LatencyBucket): void {
   w.judged += b.judged;
 }
 
-/** Merged latency and self-time sketches of a window (done only when reporting). */
-export function windowSketches(buckets: readonly OpBucket[]): { latency: LatencySketch; self: LatencySketch } {
-  const latency = new LatencySketch();
-  const self = new LatencySketch();
-  for (const b of buckets) {
-    latency.merge(b.latency.sketch);
-    self.merge(b.self.sketch);
-  }
-  return { latency, self };
+/** The merged sketch of one latency series over a window's buckets (built only when needed: it costs a merge per bucket). */
+export function windowSketch(buckets: readonly OpBucket[], which: 'latency' | 'self'): LatencySketch {
+  const out = new LatencySketch();
+  for (const b of buckets) out.merge(b[which].sketch);
+  return out;
 }
 
 export function windowOrigins(buckets: readonly OpBucket[], which: 'errorOrigins' | 'slowOrigins'): OriginCounts {
