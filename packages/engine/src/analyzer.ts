@@ -151,11 +151,7 @@ class StreamingAnalyzer implements Analyzer {
           this.peers.set(peer, p);
         }
         remember(p, p.calls, callName, operation);
-        if (callerKey !== undefined) {
-          let mine = p.byCaller.get(callerKey);
-          if (mine === undefined) p.byCaller.set(callerKey, (mine = new Map()));
-          remember(p, mine, callName, operation);
-        }
+        if (callerKey !== undefined) rememberFrom(p, callerKey, callName, operation);
       },
     };
   }
@@ -960,12 +956,16 @@ function restorePeer(service: string, calls: ReadonlyArray<[string, string]>): P
       remember(p, p.calls, key, op);
       continue;
     }
-    const caller = key.slice(0, sep);
-    let mine = p.byCaller.get(caller);
-    if (mine === undefined) p.byCaller.set(caller, (mine = new Map()));
-    remember(p, mine, key.slice(sep + 1), op);
+    rememberFrom(p, key.slice(0, sep), key.slice(sep + 1), op);
   }
   return p;
+}
+
+/** {@link remember} for calls made from the caller operation `callerKey`. */
+function rememberFrom(peer: Peer, callerKey: string, name: string, operation: string): void {
+  let mine = peer.byCaller.get(callerKey);
+  if (mine === undefined) peer.byCaller.set(callerKey, (mine = new Map()));
+  remember(peer, mine, name, operation);
 }
 
 /** Sets a call-name mapping only when it changes, within the per-peer bound. */

@@ -12,7 +12,6 @@ import type { DecodeProblem } from './problems.js';
 /** Loose view of whatever the input holds: every field is checked before use. */
 type Obj = Record<string, unknown>;
 
-
 const KIND_BY_NUMBER: ReadonlyArray<SpanKind | undefined> = [undefined, 'internal', 'server', 'client', 'producer', 'consumer'];
 const KIND_BY_NAME: Readonly<Record<string, SpanKind | undefined>> = Object.assign(Object.create(null) as Record<string, SpanKind>, {
   SPAN_KIND_INTERNAL: 'internal',

@@ -65,12 +65,8 @@ export class TrafficDetector {
     const lambdaUp = this.surgeExpected(durationMs);
     const up = count >= lambda;
     const pValue = up ? poissonSf(count, lambdaUp * (1 + o.slack)) : poissonCdf(count, lambda * (1 - o.slack));
-    const direction =
-      up && count >= o.surgeRatio * lambdaUp && pValue < o.pMax
-        ? 'surge'
-        : !up && count <= o.dropRatio * lambda && pValue < o.pMax
-          ? 'drop'
-          : null;
+    // Beyond the surge/drop ratio (the same test as mayFire) and significant.
+    const direction = pValue < o.pMax && this.mayFire(count, durationMs) ? (up ? 'surge' : 'drop') : null;
     if (direction === null) return calm(observed, expected, true, pValue);
     const severity = trafficSeverity(direction, observed, expected);
     return { anomalous: true, score: pToScore(pValue), pValue, observed, expected, severity, ready: true, direction };

@@ -38,12 +38,17 @@ export function httpStatus(span: Span): number | undefined {
   return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 }
 
+/** `METHOD /route`, with id-like segments of a raw path used as a route folded. */
+function routeOperation(method: string, route: string): string {
+  return `${method} ${foldPath(route)}`;
+}
+
 /** Operation name of a span handled by its own service (server/consumer/entry spans). */
 export function serverOperation(span: Span): string {
   const a = span.attributes;
   const method = httpMethod(span);
   const route = a ? str(a['http.route']) : undefined;
-  if (method && route) return `${method} ${foldPath(route)}`;
+  if (method && route) return routeOperation(method, route);
   const rpcService = a ? str(a['rpc.service']) : undefined;
   const rpcMethod = a ? str(a['rpc.method']) : undefined;
   if (rpcService && rpcMethod) return `${rpcService}/${rpcMethod}`;
@@ -149,7 +154,7 @@ export function opKey(service: string, operation: string): string {
  * `max` cached strings it builds them per call, as without the cache.
  */
 export class OperationNames {
-  /** route → method → `METHOD folded-route`. */
+  /** method → route → `METHOD folded-route`. */
   private readonly routes = new Map<string, Map<string, string>>();
   /** service → operation → key. */
   private readonly keys = new Map<string, Map<string, string>>();
@@ -163,29 +168,25 @@ export class OperationNames {
     const route = a ? str(a['http.route']) : undefined;
     const method = route !== undefined ? httpMethod(span) : undefined;
     if (route === undefined || method === undefined) return serverOperation(span);
-    const byMethod = this.routes.get(route);
-    const cached = byMethod?.get(method);
-    if (cached !== undefined) return cached;
-    const name = `${method} ${foldPath(route)}`;
-    if (this.size < this.max) {
-      if (byMethod === undefined) this.routes.set(route, new Map([[method, name]]));
-      else byMethod.set(method, name);
-      this.size++;
-    }
-    return name;
+    return this.intern(this.routes, method, route, routeOperation);
   }
 
   /** {@link opKey}, interned. */
   key(service: string, operation: string): string {
-    const byOp = this.keys.get(service);
-    const cached = byOp?.get(operation);
+    return this.intern(this.keys, service, operation, opKey);
+  }
+
+  /** `build(outer, inner)`, cached under outer → inner while there is room. */
+  private intern(cache: Map<string, Map<string, string>>, outer: string, inner: string, build: (outer: string, inner: string) => string): string {
+    const byInner = cache.get(outer);
+    const cached = byInner?.get(inner);
     if (cached !== undefined) return cached;
-    const key = opKey(service, operation);
+    const value = build(outer, inner);
     if (this.size < this.max) {
-      if (byOp === undefined) this.keys.set(service, new Map([[operation, key]]));
-      else byOp.set(operation, key);
+      if (byInner === undefined) cache.set(outer, new Map([[inner, value]]));
+      else byInner.set(inner, value);
       this.size++;
     }
-    return key;
+    return value;
   }
 }

@@ -150,7 +150,7 @@ export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entri
       const key = (c.call as CallFact).calleeKey;
       if (!entry.calls.includes(key)) entry.calls.push(key);
     }
-    entry.self = outgoing.length === 0 ? entry.duration : selfTime(node.span, outgoing);
+    entry.self = selfTime(node.span, outgoing);
   }
   for (const node of nodes) {
     const entry = node.entry;
