@@ -27,7 +27,8 @@ import { logMs } from './stats/baseline.js';
 import { IncidentManager, SEVERITY_RANK, type RankedOrigin } from './incidents/manager.js';
 import { dropOrigin, rankOrigins, selfOrigins } from './rca/attribute.js';
 import { explainAnomaly, explainRoot, type RootFigures } from './rca/explain.js';
-import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type AnalyzerSnapshot } from './snapshot.js';
+import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, checkSnapshot, type AnalyzerSnapshot } from './snapshot.js';
+import { RollupAccumulator, rollupBuckets, type OperationRollup } from './rollup.js';
 
 /** Peers remembered (peer name → instrumented service), and call names per peer. */
 const MAX_CALL_NAMES_PER_PEER = 1000;
@@ -83,9 +84,9 @@ class StreamingAnalyzer implements Analyzer {
   private readonly liveOps = new Set<OpState>();
   private readonly liveEdges = new Set<EdgeState>();
   private readonly peers = new Map<string, Peer>();
-  private readonly buffer: TraceBuffer;
-  private readonly changes: ChangeTracker;
-  private readonly manager: IncidentManager;
+  private buffer: TraceBuffer;
+  private changes: ChangeTracker;
+  private manager: IncidentManager;
   private readonly episodes = new Map<string, Episode>();
   /** Root-cause figures per operation and kind, captured when an anomaly on it last fired. */
   private readonly figures = new Map<string, RootFigures & { strength: number }>();
@@ -93,6 +94,9 @@ class StreamingAnalyzer implements Analyzer {
   private anomaliesTotal = 0;
   private readonly anomalyListeners = new Set<(a: Anomaly) => void>();
   private readonly incidentListeners = new Set<(e: IncidentEvent) => void>();
+  private readonly rollupListeners = new Set<(rollups: OperationRollup[]) => void>();
+  /** Rollups in progress, summed only while someone listens. */
+  private readonly rollups: RollupAccumulator;
   private listenerErrors = 0;
   private ingested = 0;
   private accepted = 0;
@@ -110,21 +114,10 @@ class StreamingAnalyzer implements Analyzer {
 
   constructor(options: ResolvedOptions) {
     this.options = options;
-    this.buffer = new TraceBuffer(
-      {
-        maxTraces: options.maxTraces,
-        maxSpansPerTrace: options.maxSpansPerTrace,
-        idleMs: options.traceIdleMs,
-        maxWaitMs: options.maxTraceWaitMs,
-      },
-      (entry) => this.processTrace(entry),
-    );
+    this.rollups = new RollupAccumulator(rollupBuckets(options.bucketMs), options.bucketMs);
+    this.buffer = this.newBuffer();
     this.changes = new ChangeTracker(options.maxOperations);
-    this.manager = new IncidentManager(
-      { resolveAfterMs: options.resolveAfterMs, maxExemplars: options.maxExemplars },
-      (event) => this.emitIncident(event),
-      (top, anomalies) => this.explainRoot(top, anomalies),
-    );
+    this.manager = this.newManager();
     this.ctx = {
       // Room for each tracked operation's name and key, and as many again for raw names seen on the way.
       names: new OperationNames(options.maxOperations * 4),
@@ -154,6 +147,22 @@ class StreamingAnalyzer implements Analyzer {
         if (callerKey !== undefined) rememberFrom(p, callerKey, callName, operation);
       },
     };
+  }
+
+  private newBuffer(): TraceBuffer {
+    const o = this.options;
+    return new TraceBuffer(
+      { maxTraces: o.maxTraces, maxSpansPerTrace: o.maxSpansPerTrace, idleMs: o.traceIdleMs, maxWaitMs: o.maxTraceWaitMs },
+      (entry) => this.processTrace(entry),
+    );
+  }
+
+  private newManager(): IncidentManager {
+    return new IncidentManager(
+      { resolveAfterMs: this.options.resolveAfterMs, maxExemplars: this.options.maxExemplars },
+      (event) => this.emitIncident(event),
+      (top, anomalies) => this.explainRoot(top, anomalies),
+    );
   }
 
   // ---- input -------------------------------------------------------------------------------------
@@ -206,6 +215,8 @@ class StreamingAnalyzer implements Analyzer {
     // Close every bucket that has data, as if the allowed lateness had passed, without jumping further.
     const last = Math.floor(this.clock / this.options.bucketMs);
     while (this.closed < last) this.closeBucket(++this.closed);
+    // The period in progress is reported as it stands (a later, complete rollup of it replaces this one).
+    if (!this.rollups.ends(this.closed)) this.emitRollups(this.closed, true);
     this.manager.tick((this.closed + 1) * this.options.bucketMs);
   }
 
@@ -319,14 +330,18 @@ class StreamingAnalyzer implements Analyzer {
 
   private addEdge(caller: string, callee: string, virtual: boolean): EdgeState {
     const edge = new EdgeState(`${caller}\u0002${callee}`, caller, callee, virtual, this.options);
+    this.indexEdge(edge);
+    return edge;
+  }
+
+  private indexEdge(edge: EdgeState): void {
     this.edges.set(edge.key, edge);
-    let byCallee = this.edgeIndex.get(caller);
+    let byCallee = this.edgeIndex.get(edge.caller);
     if (byCallee === undefined) {
       byCallee = new Map();
-      this.edgeIndex.set(caller, byCallee);
+      this.edgeIndex.set(edge.caller, byCallee);
     }
-    byCallee.set(callee, edge);
-    return edge;
+    byCallee.set(edge.calleeService, edge);
   }
 
   private recordCall(c: CallFact): void {
@@ -414,6 +429,10 @@ class StreamingAnalyzer implements Analyzer {
         ep.target.active.delete(ep.key);
         this.manager.episodeEnded(ep.incidentId, ep.id);
       }
+    }
+    if (this.rollupListeners.size > 0) {
+      this.rollups.add(this.liveOps, index);
+      if (this.rollups.ends(index)) this.emitRollups(index, false);
     }
   }
 
@@ -710,6 +729,24 @@ class StreamingAnalyzer implements Analyzer {
     return () => this.incidentListeners.delete(listener);
   }
 
+  onRollup(listener: (rollups: OperationRollup[]) => void): () => void {
+    this.rollupListeners.add(listener);
+    return () => this.rollupListeners.delete(listener);
+  }
+
+  private emitRollups(last: number, partial: boolean): void {
+    if (this.rollupListeners.size === 0) return;
+    const rollups = this.rollups.take(last, partial);
+    if (rollups.length === 0) return;
+    for (const l of this.rollupListeners) {
+      try {
+        l(this.rollupListeners.size === 1 ? rollups : structuredClone(rollups));
+      } catch {
+        this.listenerErrors++;
+      }
+    }
+  }
+
   private emitAnomaly(a: Anomaly): void {
     for (const l of this.anomalyListeners) {
       try {
@@ -879,24 +916,9 @@ class StreamingAnalyzer implements Analyzer {
   }
 
   restore(s: AnalyzerSnapshot): void {
-    if (s === null || typeof s !== 'object' || s.format !== SNAPSHOT_FORMAT) {
-      throw new TypeError('rootspan: not a rootspan analyzer snapshot');
-    }
-    if (s.version !== SNAPSHOT_VERSION) {
-      throw new TypeError(`rootspan: snapshot version ${s.version} is not supported (expected ${SNAPSHOT_VERSION})`);
-    }
-    this.ops.clear();
-    this.edges.clear();
-    this.edgeIndex.clear();
-    this.liveOps.clear();
-    this.liveEdges.clear();
-    this.episodes.clear();
-    this.peers.clear();
-    this.clock = s.clock;
-    this.closed = s.closed === null ? -Infinity : s.closed;
-    this.nextAnomaly = s.nextAnomaly;
-    this.anomaliesTotal = s.anomaliesTotal;
-    for (const o of s.operations) {
+    checkSnapshot(s);
+    // Everything is built aside first: a snapshot that fails part-way leaves the analyzer as it was.
+    const ops: OpState[] = s.operations.map((o) => {
       const op = new OpState(opKey(o.service, o.operation), o.service, o.operation, o.nodeType, this.options);
       op.latency.restore(o.latency);
       op.self.restore(o.self);
@@ -905,17 +927,44 @@ class StreamingAnalyzer implements Analyzer {
       op.shapeSamples = o.shapeSamples;
       for (const [k, d] of o.shapes) op.shape(k).restore(d);
       for (const c of o.callers) op.callers.add(c);
-      this.ops.set(op.key, op);
-    }
-    for (const e of s.edges) {
-      const edge = this.addEdge(e.caller, e.callee, e.virtual);
+      return op;
+    });
+    const edges: EdgeState[] = s.edges.map((e) => {
+      const edge = new EdgeState(`${e.caller}\u0002${e.callee}`, e.caller, e.callee, e.virtual, this.options);
       edge.calls = e.calls;
       edge.errorsTotal = e.errors;
       edge.timeout.restore(e.timeout);
-    }
-    for (const p of s.peers) this.peers.set(p.peer, restorePeer(p.service, p.calls));
-    this.changes.restore(s.versions);
-    this.manager.restore(s.incidents);
+      return edge;
+    });
+    const peers = s.peers.map((p) => [p.peer, restorePeer(p.service, p.calls)] as const);
+    const changes = new ChangeTracker(this.options.maxOperations);
+    changes.restore(s.versions);
+    const manager = this.newManager();
+    manager.restore(s.incidents);
+
+    this.ops.clear();
+    for (const op of ops) this.ops.set(op.key, op);
+    this.edges.clear();
+    this.edgeIndex.clear();
+    for (const edge of edges) this.indexEdge(edge);
+    this.peers.clear();
+    for (const [peer, p] of peers) this.peers.set(peer, p);
+    this.liveOps.clear();
+    this.liveEdges.clear();
+    this.episodes.clear();
+    this.figures.clear();
+    this.rollups.clear();
+    // Buffered traces belong to the state being replaced: they are dropped with it.
+    const evictedEarly = this.buffer.evictedEarly;
+    this.buffer = this.newBuffer();
+    this.buffer.evictedEarly = evictedEarly;
+    this.changes = changes;
+    this.manager = manager;
+    this.clock = s.clock;
+    this.nextAdvance = -Infinity;
+    this.closed = s.closed === null ? -Infinity : s.closed;
+    this.nextAnomaly = s.nextAnomaly;
+    this.anomaliesTotal = s.anomaliesTotal;
     this.ingested = s.counters.ingested;
     this.accepted = s.counters.accepted;
     this.tracesProcessed = s.counters.tracesProcessed;

@@ -13,6 +13,7 @@ import type {
 } from './types.js';
 import type { AnalyzerOptions, ResolvedOptions } from './options.js';
 import type { AnalyzerSnapshot } from './snapshot.js';
+import type { OperationRollup } from './rollup.js';
 
 /** Filter for {@link Analyzer.incidents}. */
 export interface IncidentFilter {
@@ -45,6 +46,12 @@ export interface Analyzer {
   onAnomaly(listener: (anomaly: Anomaly) => void): () => void;
   /** Subscribes to incident lifecycle events; returns an unsubscribe function. */
   onIncident(listener: (event: IncidentEvent) => void): () => void;
+  /**
+   * Subscribes to per-operation rollups (a minute at the defaults), each batch delivered when its period's
+   * last window closes in event time; at {@link flush} the period in progress is delivered as it stands.
+   * Returns an unsubscribe function.
+   */
+  onRollup(listener: (rollups: OperationRollup[]) => void): () => void;
   /** Incidents, newest first. */
   incidents(filter?: IncidentFilter): Incident[];
   incident(id: string): Incident | undefined;
@@ -60,7 +67,11 @@ export interface Analyzer {
   resolve(id: string): Incident | undefined;
   /** Learned state as plain JSON (baselines, graph, incidents, counters); buffered traces are not included. */
   snapshot(): AnalyzerSnapshot;
-  /** Replaces learned state with a snapshot's. Throws a clear error for a snapshot of another format version. */
+  /**
+   * Replaces learned state with a snapshot's; buffered traces and open windows are dropped. The whole
+   * snapshot is checked first: a TypeError (another format version, a malformed field) leaves the analyzer
+   * exactly as it was.
+   */
   restore(snapshot: AnalyzerSnapshot): void;
   stats(): AnalyzerStats;
   /** Current event time in ms, or null before any span or advanceTo. */

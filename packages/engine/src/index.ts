@@ -26,6 +26,20 @@ export type {
 } from './options.js';
 export { SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './snapshot.js';
 export type { AnalyzerSnapshot } from './snapshot.js';
+export { ROLLUP_MS } from './rollup.js';
+export type { OperationRollup } from './rollup.js';
+export type {
+  AnalyzerStore,
+  Awaitable,
+  IncidentChange,
+  IncidentHistoryEntry,
+  IncidentTimeline,
+  IncidentPage,
+  IncidentQuery,
+  RollupQuery,
+  RollupSeries,
+  StoreBatch,
+} from './store.js';
 export { serverOperation, clientOperation, peerName, foldPath } from './model/operation.js';
 export * from './detectors/index.js';
 export * from './stats/index.js';

@@ -118,6 +118,9 @@ export class FakeAnalyzer implements Analyzer {
     this.incidentListeners.add(l);
     return () => this.incidentListeners.delete(l);
   }
+  onRollup() {
+    return () => false;
+  }
   /** Delivers an incident event to the listeners, without catching (the real engine would). */
   emitIncident(e: IncidentEvent) {
     for (const l of this.incidentListeners) l(e);
