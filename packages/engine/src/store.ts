@@ -88,9 +88,10 @@ export interface RollupSeries {
 }
 
 /**
- * Where an analyzer's state and history live between restarts. Implementations never throw for a write
- * that fails at run time (full disk, read-only file): they report and count it, and the analyzer keeps
- * working in memory. Opening a store that cannot be used (foreign, corrupt or newer file) throws.
+ * Where an analyzer's state and history live between restarts. Opening a store that cannot be used
+ * (foreign, corrupt or newer file) throws. A write that fails at run time (full disk, read-only file)
+ * throws or rejects with nothing of its batch committed: the caller keeps the batch, reports and counts
+ * the failure and tries again later, while the analyzer keeps working in memory.
  */
 export interface AnalyzerStore {
   /** Where the data lives (a file path, a database name), for messages. */
