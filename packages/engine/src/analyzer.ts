@@ -77,6 +77,12 @@ class StreamingAnalyzer implements Analyzer {
   private nextAdvance = -Infinity;
   /** Last closed bucket index. */
   private closed = -Infinity;
+  /**
+   * First bucket whose request count is whole. After a restore the process restarted mid-bucket and saw
+   * nothing of the buckets before: traffic is judged and learned only from the bucket after the first
+   * one with data (Infinity until then).
+   */
+  private countedFrom = -Infinity;
   private readonly ops = new Map<string, OpState>();
   private readonly edges = new Map<string, EdgeState>();
   /** caller → callee → edge: looked up per call without building a key string. */
@@ -393,7 +399,8 @@ class StreamingAnalyzer implements Analyzer {
     const { bucketMs } = this.options;
     const now = (index + 1) * bucketMs;
     // The last bucket at the end of input is only partly covered: its request count says nothing about rates.
-    const partial = this.clock !== null && now > this.clock;
+    if (this.countedFrom === Infinity && this.liveOps.size > 0) this.countedFrom = index + 1;
+    const partial = (this.clock !== null && now > this.clock) || index < this.countedFrom;
     const firings: Firing[] = [];
     for (const op of this.liveOps) {
       // Kept live one bucket past its last data, so a window of pure silence is judged once.
@@ -465,7 +472,7 @@ class StreamingAnalyzer implements Analyzer {
       for (let k = 0; k < WINDOWS.length; k++) {
         const size = WINDOWS[k];
         const w = windows[k];
-        if (!op.traffic.mayFire(w.requests, size * bucketMs)) continue;
+        if (index - size + 1 < this.countedFrom || !op.traffic.mayFire(w.requests, size * bucketMs)) continue;
         const v = op.traffic.judge(w.requests, size * bucketMs);
         if (v.anomalous && v.direction && (traffic === undefined || v.score > traffic.verdict.score)) {
           traffic = { signal: `traffic.${v.direction}`, kind: 'traffic', verdict: v, op, size, opWindow: w };
@@ -963,6 +970,7 @@ class StreamingAnalyzer implements Analyzer {
     this.clock = s.clock;
     this.nextAdvance = -Infinity;
     this.closed = s.closed === null ? -Infinity : s.closed;
+    this.countedFrom = Infinity;
     this.nextAnomaly = s.nextAnomaly;
     this.anomaliesTotal = s.anomaliesTotal;
     this.ingested = s.counters.ingested;

@@ -50,6 +50,26 @@ describe('atomic restore', () => {
   });
 });
 
+describe('restart continuity', () => {
+  it('a restored analyzer raises no traffic drop for the time before its restart, then judges traffic again', () => {
+    const spans = shopTraffic({ seed: 17, durationMs: 20 * MIN, noiseErrors: 0.002 });
+    const stop = SHOP_START + 10 * MIN + 17_000;
+    const first = createAnalyzer();
+    for (const b of batches(spans.filter((s) => s.endTime < stop), 50)) first.ingest(b);
+    const second = createAnalyzer();
+    second.restore(JSON.parse(JSON.stringify(first.snapshot())));
+    const anomalies: string[] = [];
+    second.onAnomaly((a) => anomalies.push(`${a.signal} ${a.service}`));
+    // Down for 40 s, restarted mid-bucket.
+    for (const b of batches(spans.filter((s) => s.endTime >= stop + 40_000), 50)) second.ingest(b);
+    second.flush();
+    expect(anomalies).toEqual([]);
+    // Traffic is still learned and judged after the restart.
+    const fe = (a: ReturnType<typeof createAnalyzer>) => a.baselines().find((b) => b.service === 'frontend')!.rate;
+    expect(fe(second)).toBeGreaterThan(fe(first) * 0.8);
+  });
+});
+
 function createRestored(snap: AnalyzerSnapshot) {
   const a = createAnalyzer();
   a.restore(snap);
