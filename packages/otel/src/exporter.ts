@@ -25,10 +25,11 @@ export class RootspanSpanExporter implements SpanExporter {
   private readonly tickMs: number;
   private readonly clockLagMs: number;
   private closed = false;
+  private closing: Promise<void> = Promise.resolve();
 
   /** @throws TypeError naming the bad option (the only time rootspan throws). */
   constructor(options: RootspanExporterOptions = {}) {
-    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'clockLagMs']);
+    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'clockLagMs', 'store']);
     this.feed = new AnalyzerFeed(own, analyzerOptions, 'span exporter');
     this.analyzer = this.feed.analyzer;
     this.tickMs = own.tickMs;
@@ -63,15 +64,16 @@ export class RootspanSpanExporter implements SpanExporter {
     return Promise.resolve();
   }
 
-  /** Stops the clock, lets the analyzer finish (`analyzer.flush()`) and detaches callbacks. Idempotent. */
+  /** Stops the clock, lets the analyzer finish (`analyzer.flush()`), detaches callbacks and closes the store. Idempotent. */
   shutdown(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
       this.feed.stopClock();
       this.feed.flush();
       this.feed.detach();
+      this.closing = this.feed.closeStore();
     }
-    return Promise.resolve();
+    return this.closing;
   }
 
   /** rootspan's own counters plus the analyzer's (`queued` and `dropped` are always 0: there is no queue). */

@@ -28,6 +28,7 @@ export class AnalyzerFeed {
   readonly counters: FeedCounters = { ingested: 0, callbackErrors: 0, internalErrors: 0 };
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly unsubscribe: Array<() => void> = [];
+  private readonly persistence: { close(): Promise<void> | void } | undefined;
 
   constructor(
     own: ResolvedOwnOptions,
@@ -37,6 +38,8 @@ export class AnalyzerFeed {
     // createAnalyzer validates analyzer options and throws a TypeError naming the bad one: construction
     // is the one place rootspan is allowed to throw.
     this.analyzer = own.analyzer ?? createAnalyzer(analyzerOptions);
+    // Restores saved state before any span arrives; throws (construction only) for a file it cannot use.
+    this.persistence = own.store?.attach(this.analyzer);
     if (own.onIncident) this.subscribe('onIncident', own.onIncident);
     if (own.onAnomaly) this.subscribe('onAnomaly', own.onAnomaly);
   }
@@ -135,6 +138,15 @@ export class AnalyzerFeed {
   /** Whether the live clock is running. */
   get clockRunning(): boolean {
     return this.timer !== undefined;
+  }
+
+  /** Writes what the store has pending and closes it. Never rejects. */
+  async closeStore(): Promise<void> {
+    try {
+      await this.persistence?.close();
+    } catch (err) {
+      this.internalError('store close', err);
+    }
   }
 
   /** Stops delivering events to the user's callbacks. */

@@ -19,6 +19,7 @@ export {
   type RootspanCommonOptions,
   type IncidentCallback,
   type AnomalyCallback,
+  type RootspanStore,
 } from './options.js';
 
 /**

@@ -24,6 +24,17 @@ export interface RootspanCommonOptions extends AnalyzerOptions {
    * timeouts and auto-resolve are noticed while no spans arrive.
    */
   tickMs?: number;
+  /**
+   * Keeps the analyzer's baselines, rollups and incident history across restarts, e.g.
+   * `sqliteStore({ path: 'rootspan.db' })` from `@rootspan/sqlite`: restored at start, written off the
+   * request path, flushed and closed at shutdown.
+   */
+  store?: RootspanStore;
+}
+
+/** What `store` takes: something that restores an analyzer and then persists it until closed. */
+export interface RootspanStore {
+  attach(analyzer: Analyzer): { close(): Promise<void> | void };
 }
 
 /** Options of {@link rootspan} and {@link RootspanSpanProcessor}: the common options plus the queue size. */
@@ -47,7 +58,7 @@ export const DEFAULT_TICK_MS = 1000;
 export const DEFAULT_CLOCK_LAG_MS = 6000;
 
 /** Options rootspan's OTel layer consumes; everything else is forwarded to `createAnalyzer`. */
-const OWN_KEYS = ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'clockLagMs'] as const;
+const OWN_KEYS = ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'clockLagMs', 'store'] as const;
 type OwnKey = (typeof OWN_KEYS)[number];
 
 /** Own options, validated, with defaults filled in. */
@@ -58,6 +69,7 @@ export interface ResolvedOwnOptions {
   tickMs: number;
   queueSize: number;
   clockLagMs: number;
+  store: RootspanStore | undefined;
 }
 
 const ANALYZER_METHODS = ['ingest', 'advanceTo', 'flush', 'onAnomaly', 'onIncident', 'stats'] as const;
@@ -110,6 +122,9 @@ export function splitOptions(
       fail(`analyzer options (${extra.join(', ')}) cannot be combined with option analyzer; pass them to createAnalyzer()`);
     }
   }
+  if (options.store !== undefined && typeof (options.store as Partial<RootspanStore>)?.attach !== 'function') {
+    fail('option store must be a store such as sqliteStore({ path }) from @rootspan/sqlite');
+  }
   const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
   if (typeof queueSize !== 'number' || !Number.isInteger(queueSize) || queueSize < 1) {
     fail(`option queueSize must be a positive integer, got ${JSON.stringify(queueSize)}`);
@@ -121,6 +136,7 @@ export function splitOptions(
     tickMs: positiveNumber('tickMs', options.tickMs, DEFAULT_TICK_MS),
     queueSize,
     clockLagMs: options.clockLagMs === 0 ? 0 : positiveNumber('clockLagMs', options.clockLagMs, DEFAULT_CLOCK_LAG_MS),
+    store: options.store,
   };
   return { own, analyzerOptions: analyzerOptions as AnalyzerOptions };
 }

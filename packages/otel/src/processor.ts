@@ -63,7 +63,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
 
   /** @throws TypeError naming the bad option (the only time rootspan throws). */
   constructor(options: RootspanOptions = {}) {
-    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize']);
+    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'store']);
     this.feed = new AnalyzerFeed(own, analyzerOptions, 'span processor');
     this.analyzer = this.feed.analyzer;
     this.queue = new BoundedQueue<Span>(own.queueSize);
@@ -159,7 +159,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
       } catch (err) {
         this.feed.internalError('shutdown', err);
       }
-      this.shutdownPromise = Promise.resolve();
+      this.shutdownPromise = this.feed.closeStore();
     }
     return this.shutdownPromise;
   }

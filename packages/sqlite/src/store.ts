@@ -298,17 +298,21 @@ export class SqliteStore implements AnalyzerStore {
    */
   attach(analyzer: Analyzer, options?: AttachOptions): StoreAttachment {
     if (this.attachment !== undefined) throw new Error(`rootspan: ${this.location} already persists an analyzer; open another file for another`);
-    this.attachment = attachStore(analyzer, this, { ...this.attachOptions, ...options });
-    return this.attachment;
+    const attachment = attachStore(analyzer, this, { ...this.attachOptions, ...options });
+    const detach = attachment.close.bind(attachment);
+    // However closing starts (here or on the attachment), the attachment's final write comes first and
+    // its call back to close() then closes the file.
+    attachment.close = () => {
+      this.detaching = true;
+      return detach();
+    };
+    this.attachment = attachment;
+    return attachment;
   }
 
   /** Closes the file; when an analyzer is attached, writes what is pending first. Idempotent. */
   close(): Promise<void> {
-    if (this.attachment !== undefined && !this.detaching) {
-      this.detaching = true;
-      // The attachment's final write comes back here to close the file.
-      return this.attachment.close();
-    }
+    if (this.attachment !== undefined && !this.detaching) return this.attachment.close();
     if (!this.closed) {
       this.closed = true;
       this.db.close();
