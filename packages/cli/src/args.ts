@@ -10,6 +10,7 @@ export interface AnalyzeArgs {
   strict: boolean;
   failOnIncident: boolean;
   progress: boolean | undefined;
+  db: string | undefined;
 }
 
 export type Args = AnalyzeArgs | { command: 'help' } | { command: 'version' };
@@ -26,6 +27,8 @@ Options:
   --config <file>        JSON file of analyzer options (thresholds, windows, limits)
   --strict               stop at the first malformed record instead of skipping and counting it
   --fail-on-incident     exit 1 when any incident is found (for CI pipelines)
+  --db <file>            keep what the replay found in a SQLite file (baselines, per-minute rollups,
+                         incidents with their history); a later run with the same file continues from it
   --progress / --no-progress
                          progress on stderr (default: when stderr is a terminal)
   -h, --help             this help
@@ -46,6 +49,7 @@ export function parseArgs(argv: readonly string[]): Args {
     strict: false,
     failOnIncident: false,
     progress: undefined,
+    db: undefined,
   };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i];
@@ -65,10 +69,12 @@ export function parseArgs(argv: readonly string[]): Args {
       case '--no-progress':
         out.progress = false;
         break;
-      case '--config': {
+      case '--config':
+      case '--db': {
         const v = argv[++i];
-        if (v === undefined || v.startsWith('--')) throw new UsageError('--config needs a file name');
-        out.config = v;
+        if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a file name`);
+        if (a === '--db') out.db = v;
+        else out.config = v;
         break;
       }
       case '-h':
@@ -78,6 +84,9 @@ export function parseArgs(argv: readonly string[]): Args {
         if (a.startsWith('--config=')) {
           out.config = a.slice('--config='.length);
           if (out.config === '') throw new UsageError('--config needs a file name');
+        } else if (a.startsWith('--db=')) {
+          out.db = a.slice('--db='.length);
+          if (out.db === '') throw new UsageError('--db needs a file name');
         } else if (a.startsWith('-') && a !== '-') {
           throw new UsageError(`unknown option '${a}'`);
         } else {

@@ -46,6 +46,18 @@ export async function main(argv: readonly string[], io: Io = process): Promise<n
   }
 }
 
+/** Opens `--db`: the analyzer continues from the file's state and its findings are written there. */
+async function openDb(path: string, analyzer: ReturnType<typeof createAnalyzer>) {
+  // Loaded only for --db: the SQLite driver is not needed otherwise.
+  const { sqliteStore } = await import('@rootspan/sqlite');
+  try {
+    const attachment = sqliteStore({ path }).attach(analyzer);
+    return { attachment, resumedAt: attachment.stats().restored ? analyzer.now() : null };
+  } catch (err) {
+    throw new InputError((err as Error).message.replace(/^rootspan: /, ''));
+  }
+}
+
 /** A problem with what the user gave us (file, config): reported as one line, exit code 2. */
 class InputError extends Error {}
 
@@ -92,6 +104,8 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   } catch (err) {
     throw new InputError(`config ${args.config}: ${(err as Error).message.replace(/^rootspan: /, '')}`);
   }
+  const persisted = args.db === undefined ? undefined : await openDb(args.db, analyzer);
+  const lateBefore = analyzer.stats().droppedBy.late;
   const summary: Summary = { spans: 0, traces: 0, services: [], from: null, to: null, dropped: 0, problems: 0 };
   const traces = new Set<number>();
   const services = new Set<string>();
@@ -144,6 +158,17 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   }
   analyzer.flush();
   const stats = analyzer.stats();
+  if (persisted !== undefined) {
+    await persisted.attachment.close();
+    const failed = persisted.attachment.stats();
+    if (failed.writeErrors > 0) throw new InputError(`could not save to ${args.db}: ${failed.lastError}`);
+    const late = stats.droppedBy.late - lateBefore;
+    if (persisted.resumedAt !== null && late > 0) {
+      io.stderr.write(
+        `rootspan: ${args.db} held analysis up to ${new Date(persisted.resumedAt).toISOString()}; ${late} spans of this input were older and were counted late (use a new --db file for unrelated data)\n`,
+      );
+    }
+  }
   summary.traces = traces.size;
   summary.services = [...services].sort();
   summary.dropped = stats.dropped;
