@@ -12,6 +12,7 @@ export default defineConfig({
       '@rootspan/otlp': src('otlp'),
       '@rootspan/eval': src('eval'),
       '@rootspan/otel': src('otel'),
+      '@rootspan/server': src('server'),
       // The CLI package is published as `rootspan`; the eval suite runs it in-process.
       rootspan: src('cli'),
     },
