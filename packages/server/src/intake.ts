@@ -86,12 +86,12 @@ export class Intake {
     this.counters.received += spans.length;
     this.queuedSpans += spans.length;
     const now = this.now();
-    let oldest = Infinity;
-    let newest = -Infinity;
-    for (const s of spans) {
-      if (s.endTime < oldest) oldest = s.endTime;
-      if (s.endTime > newest) newest = s.endTime;
-    }
+    // OTLP groups a request's spans by resource: a Collector batch lists all of one service's spans, then
+    // the next one's. Fed in that order, the first service's spans push event time ahead and the traces of
+    // the others are judged half-complete; in end-time order they are what the services did.
+    spans.sort(byEnd);
+    const oldest = spans[0].endTime;
+    const newest = spans[spans.length - 1].endTime;
     if (now - newest <= LIVE_LAG_MS) {
       this.live = true;
       this.lastFreshAt = now;
@@ -201,6 +201,8 @@ export class Intake {
     }
   }
 }
+
+const byEnd = (a: Span, b: Span) => a.endTime - b.endTime;
 
 function before(a: Batch, b: Batch): boolean {
   return a.releaseAt < b.releaseAt || (a.releaseAt === b.releaseAt && a.seq < b.seq);
