@@ -3,6 +3,7 @@ import { createAnalyzer, type AnalyzerOptions, type Span } from '@rootspan/engin
 import { OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile } from '@rootspan/otlp';
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
 import { Progress } from './progress.js';
+import { serve } from './serve.js';
 import { humanReport, toJsonReport, type Summary } from './report.js';
 
 /** Where the CLI writes; injectable so tests can run it in-process. */
@@ -17,6 +18,7 @@ const VERSION = typeof ROOTSPAN_VERSION === 'string' ? ROOTSPAN_VERSION : '0.0.0
 
 /** Runs the CLI; resolves to the process exit code (never rejects for bad input). */
 export async function main(argv: readonly string[], io: Io = process): Promise<number> {
+  if (argv[0] === 'serve') return serve(argv.slice(1), io);
   let args;
   try {
     args = parseArgs(argv);

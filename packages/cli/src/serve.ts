@@ -1,0 +1,128 @@
+/** `rootspan serve`: the central receiver and API (`@rootspan/server`) as a command. */
+import { readFile } from 'node:fs/promises';
+import { FileStore, startServer, type ServerOptions } from '@rootspan/server';
+import type { Io } from './main.js';
+
+export const SERVE_USAGE = `Usage: rootspan serve [options]
+
+Receive OTLP/HTTP traces from every service (or a Collector), detect incidents and serve the /aiops API.
+
+Options:
+  --port <n>             port to listen on (default 4318, the OTLP/HTTP port; 0 = any free port)
+  --host <addr>          address to listen on (default 127.0.0.1; 0.0.0.0 for other hosts)
+  --data <dir>           keep learned baselines and incidents in this directory across restarts
+  --token <t>            require Authorization: Bearer <t> (default: $ROOTSPAN_TOKEN)
+  --ingest-token <t>     a second token accepted on /v1/traces only (default: $ROOTSPAN_INGEST_TOKEN)
+  --config <file>        JSON server options: notifications, redact, limits, analyzer thresholds
+  -h, --help             this help
+
+Endpoints: POST /v1/traces (OTLP/HTTP JSON or protobuf), /aiops/* (REST API), /metrics (Prometheus).
+Stops cleanly on SIGINT/SIGTERM: queued spans are analysed, state saved, notifications sent.`;
+
+/** Options taken from a `--config` file: everything but what only code can pass. */
+type ConfigFile = Omit<ServerOptions, 'store' | 'now' | 'log'> & { data?: string };
+
+class ServeUsageError extends Error {}
+
+function parseServeArgs(argv: readonly string[]): { config?: string; data?: string; flags: ServerOptions } | 'help' {
+  const flags: ServerOptions = {};
+  let config: string | undefined;
+  let data: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const [name, inline] = argv[i].startsWith('--') && argv[i].includes('=') ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
+    if (name === '-h' || name === '--help') return 'help';
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === '' || (inline === undefined && v.startsWith('--'))) throw new ServeUsageError(`${name} needs a value`);
+      return v;
+    };
+    switch (name) {
+      case '--port': {
+        const v = value();
+        const port = Number(v);
+        if (!/^\d+$/.test(v) || port > 65535) throw new ServeUsageError(`--port must be a number from 0 to 65535, got '${v}'`);
+        flags.port = port;
+        break;
+      }
+      case '--host':
+        flags.host = value();
+        break;
+      case '--token':
+        flags.token = value();
+        break;
+      case '--ingest-token':
+        flags.ingestToken = value();
+        break;
+      case '--data':
+        data = value();
+        break;
+      case '--config':
+        config = value();
+        break;
+      default:
+        throw new ServeUsageError(`unknown option '${argv[i]}' for serve`);
+    }
+  }
+  return { config, data, flags };
+}
+
+async function loadConfig(path: string): Promise<ConfigFile> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new ServeUsageError(`config ${path}: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ServeUsageError(`config ${path}: expected a JSON object`);
+  return parsed as ConfigFile;
+}
+
+/**
+ * Runs `rootspan serve` until SIGINT or SIGTERM; resolves to the exit code. Prints one line with the URL
+ * once listening.
+ */
+export async function serve(argv: readonly string[], io: Io, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let server;
+  try {
+    const args = parseServeArgs(argv);
+    if (args === 'help') {
+      io.stdout.write(`${SERVE_USAGE}\n`);
+      return 0;
+    }
+    const { data: configData, ...fromFile } = args.config === undefined ? {} : await loadConfig(args.config);
+    const data = args.data ?? configData;
+    const options: ServerOptions = {
+      ...fromFile,
+      ...(env.ROOTSPAN_TOKEN ? { token: env.ROOTSPAN_TOKEN } : {}),
+      ...(env.ROOTSPAN_INGEST_TOKEN ? { ingestToken: env.ROOTSPAN_INGEST_TOKEN } : {}),
+      ...args.flags,
+      ...(data !== undefined ? { store: new FileStore(data) } : {}),
+      log: (line) => io.stderr.write(`rootspan: ${line}\n`),
+    };
+    server = await startServer(options);
+    if (options.token === undefined && !/^(127\.|\[::1\]|localhost)/.test(new URL(server.url).hostname)) {
+      io.stderr.write('rootspan: warning: listening beyond localhost without --token: anyone who can reach it can read and write\n');
+    }
+  } catch (err) {
+    if (err instanceof ServeUsageError) {
+      io.stderr.write(`rootspan: ${err.message}\n\n${SERVE_USAGE}\n`);
+      return 2;
+    }
+    // Bad option values, a port in use, an unreadable data directory: one line, exit 2.
+    io.stderr.write(`rootspan: cannot serve: ${(err as Error).message}\n`);
+    return 2;
+  }
+  io.stdout.write(`rootspan listening on ${server.url} (OTLP/HTTP ${server.url}/v1/traces, API ${server.url}/aiops)\n`);
+  const running = server;
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await running.close();
+  return 0;
+}

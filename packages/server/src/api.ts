@@ -1,0 +1,132 @@
+/** The `/aiops/*` REST API: JSON in and out, 404 for unknown ids, 400 for bad parameters. */
+import type { Analyzer, Incident, IncidentFilter, IncidentStatus, Severity } from '@rootspan/engine';
+import { HttpError } from './http.js';
+import type { EdgeRates, ApiGraph } from './graph.js';
+import { serviceHealth, type ServiceHealth } from './health.js';
+import type { Intake } from './intake.js';
+import { anomalyJson, incidentJson, isoOrNull, metricsJson, timeline } from './shapes.js';
+
+export interface ApiContext {
+  analyzer: Analyzer;
+  intake: Intake;
+  edgeRates: EdgeRates;
+  /** The `/aiops/status` body. */
+  status: () => unknown;
+}
+
+const STATUSES: readonly IncidentStatus[] = ['active', 'acknowledged', 'resolved'];
+const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
+const INCIDENT_PARAMS = new Set(['status', 'severity', 'service', 'operation', 'endpoint', 'since', 'limit']);
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+
+/** Health of every node of the service graph, from the latest window, baselines and open incidents. */
+export function healthOf(analyzer: Analyzer): ServiceHealth[] {
+  const nodes = analyzer.serviceGraph().nodes.map((n) => ({ service: n.service, type: n.type }));
+  return serviceHealth(nodes, analyzer.metrics(), analyzer.baselines(), analyzer.incidents({ status: ['active', 'acknowledged'] }));
+}
+
+/** Answers one `/aiops/...` request; `path` is without the `/aiops` prefix. Throws {@link HttpError} for refusals. */
+export function routeApi(method: string, path: string, query: URLSearchParams, ctx: ApiContext): unknown {
+  const parts = path.split('/').filter((p) => p !== '').map(decodeSegment);
+  const [head, id, action] = parts;
+  const get = method === 'GET' || method === 'HEAD';
+  if (head === 'incidents' && parts.length === 1) return need(get, 'GET') && listIncidents(ctx.analyzer, query);
+  if (head === 'incidents' && parts.length === 2) return need(get, 'GET') && { ...incidentJson(found(ctx.analyzer.incident(id), id)), timeline: timeline(ctx.analyzer.incident(id)!) };
+  if (head === 'incidents' && parts.length === 3 && (action === 'acknowledge' || action === 'resolve')) {
+    need(method === 'POST', 'POST');
+    const before = found(ctx.analyzer.incident(id), id);
+    if (action === 'acknowledge' && before.status === 'resolved') throw new HttpError(409, `incident ${id} is already resolved`);
+    const after = action === 'acknowledge' ? ctx.analyzer.acknowledge(id) : ctx.analyzer.resolve(id);
+    return incidentJson(found(after, id));
+  }
+  if (parts.length === 1 && head === 'analyze') {
+    need(method === 'POST', 'POST');
+    ctx.intake.releaseAll();
+    ctx.analyzer.flush();
+    const stats = ctx.analyzer.stats();
+    return {
+      analyzedAt: isoOrNull(stats.now),
+      spans: { ingested: stats.ingested, accepted: stats.accepted, dropped: stats.dropped },
+      anomalies: ctx.analyzer.anomalies().map(anomalyJson),
+      incidents: ctx.analyzer.incidents({ status: ['active', 'acknowledged'] }).map(incidentJson),
+    };
+  }
+  if (!get) throw new HttpError(405, `use GET for /aiops/${parts.join('/')}`);
+  if (parts.length === 1 && head === 'metrics') return metrics(ctx.analyzer, undefined);
+  if (parts.length === 2 && head === 'metrics') return metrics(ctx.analyzer, id);
+  if (parts.length === 1 && head === 'baselines') return { baselines: ctx.analyzer.baselines() };
+  if (parts.length === 1 && head === 'anomalies') return { anomalies: ctx.analyzer.anomalies().map(anomalyJson) };
+  if (parts.length === 1 && head === 'graph') return graph(ctx);
+  if (parts.length === 1 && head === 'status') return ctx.status();
+  throw new HttpError(404, `no such endpoint: /aiops/${parts.join('/')}`);
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpError(400, `bad URL encoding in '${s}'`);
+  }
+}
+
+function need(ok: boolean, method: string): true {
+  if (!ok) throw new HttpError(405, `use ${method}`, { allow: method });
+  return true;
+}
+
+function found(inc: Incident | undefined, id: string): Incident {
+  if (inc === undefined) throw new HttpError(404, `no incident '${id}'`);
+  return inc;
+}
+
+function listIncidents(analyzer: Analyzer, query: URLSearchParams) {
+  for (const key of query.keys()) {
+    if (!INCIDENT_PARAMS.has(key)) throw new HttpError(400, `unknown parameter '${key}' (accepted: ${[...INCIDENT_PARAMS].join(', ')})`);
+  }
+  const filter: IncidentFilter = {};
+  const status = query.get('status');
+  if (status !== null) {
+    const list = status.split(',').map((s) => s.trim().toLowerCase());
+    for (const s of list) if (!STATUSES.includes(s as IncidentStatus)) throw new HttpError(400, `bad status '${s}' (use ${STATUSES.join(', ')}, comma-separated)`);
+    filter.status = list as IncidentStatus[];
+  }
+  const severity = query.get('severity');
+  if (severity !== null) {
+    if (!SEVERITIES.includes(severity.toLowerCase() as Severity)) throw new HttpError(400, `bad severity '${severity}' (use ${SEVERITIES.join(', ')}: the minimum)`);
+    filter.severity = severity.toLowerCase() as Severity;
+  }
+  const service = query.get('service');
+  if (service !== null) filter.service = service;
+  const operation = query.get('operation');
+  if (operation !== null) filter.operation = operation;
+  const since = query.get('since');
+  let from = -Infinity;
+  if (since !== null) {
+    from = /^\d+$/.test(since) ? Number(since) : Date.parse(since);
+    if (!Number.isFinite(from)) throw new HttpError(400, `bad since '${since}' (use an ISO time or epoch milliseconds)`);
+  }
+  const limitText = query.get('limit');
+  const limit = limitText === null ? DEFAULT_LIMIT : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new HttpError(400, `bad limit '${limitText}' (1 to ${MAX_LIMIT})`);
+  // The prototype's `endpoint=/payment` matches an operation by its route, whatever the method.
+  const endpoint = query.get('endpoint');
+  const onEndpoint = (inc: Incident) =>
+    endpoint === null || [inc.rootCause, ...inc.affected].some((o) => o.operation !== null && (o.operation === endpoint || o.operation.endsWith(` ${endpoint}`)));
+  const matching = analyzer.incidents(filter).filter((inc) => inc.updatedAt >= from && onEndpoint(inc));
+  return { incidents: matching.slice(0, limit).map(incidentJson), total: matching.length };
+}
+
+function metrics(analyzer: Analyzer, service: string | undefined) {
+  const baselines = new Map(analyzer.baselines().map((b) => [`${b.service}\u0000${b.operation}`, b]));
+  const all = analyzer.metrics().filter((m) => service === undefined || m.service === service);
+  const operations = all.map((m) => metricsJson(m, baselines.get(`${m.service}\u0000${m.operation}`)));
+  if (service === undefined) return { at: isoOrNull(analyzer.now()), metrics: operations };
+  const health = healthOf(analyzer).find((h) => h.name === service);
+  if (health === undefined) throw new HttpError(404, `no service '${service}'`);
+  return { service, at: isoOrNull(analyzer.now()), health, operations };
+}
+
+function graph(ctx: ApiContext): ApiGraph {
+  return ctx.edgeRates.graph(ctx.analyzer.serviceGraph(), ctx.analyzer.now(), healthOf(ctx.analyzer));
+}

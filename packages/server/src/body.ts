@@ -1,0 +1,67 @@
+import type { IncomingMessage } from 'node:http';
+import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
+
+/** Why a body could not be read; `status` is the HTTP answer (413 too large, 400 corrupt, 415 unknown encoding). */
+export class BodyError extends Error {
+  constructor(
+    readonly status: 400 | 413 | 415,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Reads a request body, decompressing `gzip`/`deflate`, and refuses more than `limit` bytes on the wire or
+ * after decompression (a small gzip bomb must not expand into memory). A declared `Content-Length` over the
+ * limit is refused before anything is read.
+ */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
+  let inflater: Gunzip | Inflate | undefined;
+  if (encoding === 'gzip' || encoding === 'x-gzip') inflater = createGunzip();
+  else if (encoding === 'deflate') inflater = createInflate();
+  else if (encoding !== 'identity' && encoding !== '') throw new BodyError(415, `unsupported Content-Encoding '${encoding}' (use gzip or none)`);
+
+  const chunks: Buffer[] = [];
+  let size = 0;
+  await new Promise<void>((resolve, reject) => {
+    let wire = 0;
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      req.unpipe();
+      inflater?.destroy();
+      reject(err);
+    };
+    const collect = (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) fail(tooLarge(limit));
+      else chunks.push(chunk);
+    };
+    req.on('data', (chunk: Buffer) => {
+      wire += chunk.length;
+      if (wire > limit) fail(tooLarge(limit));
+    });
+    req.on('error', fail);
+    req.on('aborted', () => fail(new BodyError(400, 'request aborted')));
+    if (inflater === undefined) {
+      req.on('data', collect);
+      req.on('end', resolve);
+    } else {
+      inflater.on('data', collect);
+      inflater.on('end', resolve);
+      inflater.on('error', (err) => fail(new BodyError(400, `cannot decompress ${encoding} body: ${err.message}`)));
+      req.pipe(inflater);
+    }
+  });
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+}
+
+function tooLarge(limit: number): BodyError {
+  return new BodyError(413, `request body over the limit of ${limit} bytes`);
+}

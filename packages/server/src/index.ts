@@ -1,0 +1,17 @@
+/**
+ * @rootspan/server — central rootspan: an OTLP/HTTP trace receiver (`POST /v1/traces`), the `/aiops` REST
+ * API, Prometheus metrics and incident notifications, over one analyzer of every service's spans.
+ */
+export { startServer } from './server.js';
+export type { RootspanServer, ServerStatus, StoreStatus } from './server.js';
+export { resolveServerOptions } from './options.js';
+export type { ServerOptions, ResolvedServerOptions } from './options.js';
+export { FileStore } from './store.js';
+export type { ServerStore, StoreWrite, IncidentChange } from './store.js';
+export type { RedactOptions } from './redact.js';
+export type { NotifyOptions, TargetStatus } from './notify/notifier.js';
+export { sign as signWebhook } from './notify/targets.js';
+export type { NotificationTarget, WebhookTarget, SlackTarget, PagerDutyTarget, NotifyEvent } from './notify/targets.js';
+export type { ApiIncident, ApiAnomaly, ApiOperationMetrics, TimelineEntry } from './shapes.js';
+export type { ApiGraph } from './graph.js';
+export type { ServiceHealth } from './health.js';

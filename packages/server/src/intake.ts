@@ -1,0 +1,209 @@
+import type { Analyzer, Span } from '@rootspan/engine';
+
+/** Options of the intake queue (see {@link ServerOptions}). */
+export interface IntakeOptions {
+  /** Spans held or waiting at once; a request that would go beyond is refused (429). */
+  maxQueuedSpans: number;
+  /** How long after a span ends it is held before analysis, in ms, or `auto` to learn it from arrival lag. */
+  traceWaitMs: number | 'auto';
+}
+
+/** Spans handed to the analyzer per event-loop turn: one turn stays short (a few ms) whatever the request size. */
+const CHUNK = 2000;
+/** Trace wait before anything is learned: the SDK BatchSpanProcessor's 5 s delay plus the export itself. */
+const INITIAL_WAIT_MS = 6000;
+/** Learned waits stay within these bounds (the engine waits at most `maxTraceWaitMs` for a trace anyway). */
+const MIN_WAIT_MS = 1000;
+const MAX_WAIT_MS = 30_000;
+/** Added to the learned lag: an export's own duration varies. */
+const WAIT_MARGIN_MS = 500;
+/** Batches whose newest span ended longer ago than this on arrival are a replay (or a late backlog), not live traffic. */
+const LIVE_LAG_MS = 60_000;
+/** Arrival lags remembered for learning the wait (one per request). */
+const LAG_SAMPLES = 512;
+
+interface Batch {
+  spans: Span[];
+  releaseAt: number;
+  seq: number;
+}
+
+/**
+ * Between the receiver and the analyzer. Spans of one trace come from several services' exporters, each
+ * sending every few seconds (the SDK's BatchSpanProcessor waits up to 5 s): the intake holds each request's
+ * spans until the wall clock is past their end time plus the *trace wait*, so the analyzer receives a
+ * trace's spans together and in roughly event-time order. The wait is learned from the arrival lag (a high
+ * quantile of "received minus oldest span end" over recent requests) unless configured. Recorded data
+ * (spans that ended long ago) is not held: posting a file fast feeds the analyzer in file order, exactly
+ * as `rootspan analyze` does.
+ *
+ * Memory is bounded by `maxQueuedSpans`; work per event-loop turn by {@link CHUNK}.
+ */
+export class Intake {
+  private readonly held: Batch[] = [];
+  private readonly ready: Span[][] = [];
+  private readyOffset = 0;
+  private queuedSpans = 0;
+  private seq = 0;
+  private pumping = false;
+  private readonly lags: number[] = [];
+  private lagIndex = 0;
+  private learnedWait = INITIAL_WAIT_MS;
+  private lastFreshAt = -Infinity;
+  /** Whether spans are arriving live (then event time also follows the wall clock). */
+  live = false;
+  /** Counters, for status and /metrics. */
+  readonly counters = { received: 0, queueFullRequests: 0, queueFullSpans: 0, accepted: 0, dropped: 0 };
+
+  constructor(
+    private readonly analyzer: Analyzer,
+    private readonly options: IntakeOptions,
+    private readonly now: () => number,
+  ) {}
+
+  /** Spans held or waiting for the analyzer. */
+  get queued(): number {
+    return this.queuedSpans;
+  }
+
+  get capacity(): number {
+    return this.options.maxQueuedSpans;
+  }
+
+  /** The trace wait in force, ms. */
+  get traceWaitMs(): number {
+    return this.options.traceWaitMs === 'auto' ? this.learnedWait : this.options.traceWaitMs;
+  }
+
+  /** Queues one request's spans; false (nothing taken) when the queue has no room for all of them. */
+  offer(spans: Span[]): boolean {
+    if (spans.length === 0) return true;
+    if (this.queuedSpans + spans.length > this.options.maxQueuedSpans) {
+      this.counters.queueFullRequests++;
+      this.counters.queueFullSpans += spans.length;
+      return false;
+    }
+    this.counters.received += spans.length;
+    this.queuedSpans += spans.length;
+    const now = this.now();
+    // OTLP groups a request's spans by resource: a Collector batch lists all of one service's spans, then
+    // the next one's. Fed in that order, the first service's spans push event time ahead and the traces of
+    // the others are judged half-complete; in end-time order they are what the services did.
+    spans.sort(byEnd);
+    const oldest = spans[0].endTime;
+    const newest = spans[spans.length - 1].endTime;
+    if (now - newest <= LIVE_LAG_MS) {
+      this.live = true;
+      this.lastFreshAt = now;
+      this.learnLag(now - oldest);
+    } else if (now - this.lastFreshAt > LIVE_LAG_MS) {
+      this.live = false;
+    }
+    const releaseAt = Math.min(newest + this.traceWaitMs, now + MAX_WAIT_MS);
+    if (releaseAt <= now) this.ready.push(spans);
+    else this.hold({ spans, releaseAt, seq: this.seq++ });
+    this.schedule();
+    return true;
+  }
+
+  /** Moves batches whose wait is over to the analyzer (and, when live, event time to the wall clock minus the wait). */
+  tick(): void {
+    const now = this.now();
+    if (this.options.traceWaitMs === 'auto') this.learnedWait = this.learnWait();
+    this.releaseDue(now);
+    this.pump(Infinity);
+    if (this.live) this.analyzer.advanceTo(now - this.traceWaitMs);
+  }
+
+  /** Everything queued to the analyzer now, synchronously (`POST /aiops/analyze`, shutdown). */
+  releaseAll(): void {
+    this.releaseDue(Infinity);
+    this.pump(Infinity);
+  }
+
+  private learnLag(lag: number): void {
+    if (lag < 0 || lag > MAX_WAIT_MS) return;
+    if (this.lags.length < LAG_SAMPLES) this.lags.push(lag);
+    else this.lags[this.lagIndex] = lag;
+    this.lagIndex = (this.lagIndex + 1) % LAG_SAMPLES;
+  }
+
+  /** The 99th percentile of recent arrival lags plus a margin, within bounds; the initial wait until there are samples. */
+  private learnWait(): number {
+    if (this.lags.length === 0) return INITIAL_WAIT_MS;
+    const sorted = [...this.lags].sort((a, b) => a - b);
+    const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))];
+    return Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, p99 + WAIT_MARGIN_MS));
+  }
+
+  // ---- held batches: a binary min-heap on (releaseAt, arrival order) ----
+
+  private hold(batch: Batch): void {
+    const h = this.held;
+    h.push(batch);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(h[i], h[p])) break;
+      [h[i], h[p]] = [h[p], h[i]];
+      i = p;
+    }
+  }
+
+  private releaseDue(now: number): void {
+    const h = this.held;
+    while (h.length > 0 && h[0].releaseAt <= now) {
+      this.ready.push(h[0].spans);
+      const last = h.pop() as Batch;
+      if (h.length === 0) break;
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && before(h[l], h[m])) m = l;
+        if (r < h.length && before(h[r], h[m])) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m], h[i]];
+        i = m;
+      }
+    }
+  }
+
+  // ---- ready batches: fed to the analyzer a chunk per event-loop turn ----
+
+  private schedule(): void {
+    if (this.pumping || this.ready.length === 0) return;
+    this.pumping = true;
+    setImmediate(() => {
+      this.pumping = false;
+      this.pump(CHUNK);
+      this.schedule();
+    });
+  }
+
+  private pump(budget: number): void {
+    while (budget > 0 && this.ready.length > 0) {
+      const batch = this.ready[0];
+      const take = Math.min(budget, batch.length - this.readyOffset);
+      const part = take === batch.length ? batch : batch.slice(this.readyOffset, this.readyOffset + take);
+      const result = this.analyzer.ingest(part);
+      this.counters.accepted += result.accepted;
+      this.counters.dropped += result.dropped;
+      this.queuedSpans -= take;
+      budget -= take;
+      this.readyOffset += take;
+      if (this.readyOffset === batch.length) {
+        this.ready.shift();
+        this.readyOffset = 0;
+      }
+    }
+  }
+}
+
+const byEnd = (a: Span, b: Span) => a.endTime - b.endTime;
+
+function before(a: Batch, b: Batch): boolean {
+  return a.releaseAt < b.releaseAt || (a.releaseAt === b.releaseAt && a.seq < b.seq);
+}

@@ -1,0 +1,190 @@
+import type { IncidentEvent } from '@rootspan/engine';
+import { requestFor, wants, type NotificationTarget, type OutgoingRequest } from './targets.js';
+
+/** Delivery options (see {@link ServerOptions.notify}). */
+export interface NotifyOptions {
+  /** Events queued per target; beyond it new events are dropped and counted. Default 1000. */
+  maxQueue?: number;
+  /** Attempts per event (first try included). Default 5. */
+  maxAttempts?: number;
+  /** Wait before the first retry, doubled on each next one. Default 1000 ms. */
+  backoffMs?: number;
+  /** Longest wait between attempts (also caps a `Retry-After`). Default 60000 ms. */
+  maxBackoffMs?: number;
+  /** Per-attempt timeout. Default 10000 ms. */
+  timeoutMs?: number;
+}
+
+/** One target's delivery state, as shown in `/aiops/status`. */
+export interface TargetStatus {
+  name: string;
+  type: NotificationTarget['type'];
+  /** Scheme, host and port only: Slack and webhook URLs carry secrets in their paths. */
+  endpoint: string;
+  queued: number;
+  delivered: number;
+  /** Events given up on (attempts exhausted or a non-retryable answer). */
+  failed: number;
+  retries: number;
+  /** Events refused because the queue was full. */
+  dropped: number;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  lastDeliveredAt: string | null;
+  /** False while the latest attempt failed. */
+  healthy: boolean;
+}
+
+interface Pending {
+  request: OutgoingRequest;
+  attempts: number;
+}
+
+class Channel {
+  readonly queue: Pending[] = [];
+  busy = false;
+  timer: NodeJS.Timeout | undefined;
+  readonly status: TargetStatus;
+
+  constructor(
+    readonly target: NotificationTarget,
+    name: string,
+  ) {
+    const url = target.type === 'pagerduty' ? (target.url ?? 'https://events.pagerduty.com') : target.url;
+    this.status = {
+      name,
+      type: target.type,
+      endpoint: new URL(url).origin,
+      queued: 0,
+      delivered: 0,
+      failed: 0,
+      retries: 0,
+      dropped: 0,
+      lastError: null,
+      lastErrorAt: null,
+      lastDeliveredAt: null,
+      healthy: true,
+    };
+  }
+}
+
+const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+/**
+ * Sends incident events to every configured target. Each target has its own bounded queue and sends one
+ * request at a time, in order (a `resolved` never overtakes its `opened`); failures are retried with
+ * exponential backoff. Nothing here is awaited by the caller: a slow or dead endpoint fills its own queue
+ * and then drops (counted), and never holds up span intake.
+ */
+export class Notifier {
+  private readonly channels: Channel[];
+  private readonly opts: Required<NotifyOptions>;
+  private idle: Array<() => void> = [];
+  private closed = false;
+
+  constructor(
+    targets: readonly NotificationTarget[],
+    options: NotifyOptions,
+    private readonly incidentUrl: (id: string) => string | undefined,
+    private readonly log: (line: string) => void,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.opts = { maxQueue: 1000, maxAttempts: 5, backoffMs: 1000, maxBackoffMs: 60_000, timeoutMs: 10_000, ...options };
+    this.channels = targets.map((t, i) => new Channel(t, t.name ?? `${t.type}-${i + 1}`));
+  }
+
+  /** Queues the event for every target that wants it; returns at once. */
+  notify(event: IncidentEvent): void {
+    if (this.closed) return;
+    for (const ch of this.channels) {
+      if (!wants(ch.target, event)) continue;
+      if (ch.queue.length >= this.opts.maxQueue) {
+        if (ch.status.dropped++ === 0) this.log(`notification queue of ${ch.status.name} is full (${this.opts.maxQueue}): dropping new events; see /aiops/status`);
+        continue;
+      }
+      ch.queue.push({ request: requestFor(ch.target, event, this.incidentUrl(event.incident.id), this.now()), attempts: 0 });
+      ch.status.queued = ch.queue.length;
+      this.pump(ch);
+    }
+  }
+
+  status(): TargetStatus[] {
+    return this.channels.map((ch) => ({ ...ch.status }));
+  }
+
+  /** Waits until every queue is empty or `deadlineMs` has passed, then stops (pending retries are abandoned). */
+  async close(deadlineMs: number): Promise<void> {
+    if (!this.isIdle()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadlineMs);
+        timer.unref();
+        this.idle.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.closed = true;
+    for (const ch of this.channels) clearTimeout(ch.timer);
+  }
+
+  private isIdle(): boolean {
+    return this.channels.every((ch) => ch.queue.length === 0 && !ch.busy);
+  }
+
+  private pump(ch: Channel): void {
+    if (ch.busy || ch.timer !== undefined || ch.queue.length === 0 || this.closed) {
+      if (this.isIdle()) for (const done of this.idle.splice(0)) done();
+      return;
+    }
+    ch.busy = true;
+    const item = ch.queue[0];
+    item.attempts++;
+    void this.send(item.request).then((outcome) => {
+      ch.busy = false;
+      if (outcome.ok) {
+        ch.queue.shift();
+        ch.status.delivered++;
+        ch.status.lastDeliveredAt = new Date(this.now()).toISOString();
+        ch.status.healthy = true;
+      } else {
+        ch.status.healthy = false;
+        ch.status.lastError = outcome.error;
+        ch.status.lastErrorAt = new Date(this.now()).toISOString();
+        if (outcome.retry && item.attempts < this.opts.maxAttempts) {
+          ch.status.retries++;
+          const backoff = Math.min(this.opts.maxBackoffMs, outcome.retryAfterMs ?? this.opts.backoffMs * 2 ** (item.attempts - 1));
+          ch.timer = setTimeout(() => {
+            ch.timer = undefined;
+            this.pump(ch);
+          }, backoff);
+          ch.timer.unref();
+        } else {
+          ch.queue.shift();
+          if (ch.status.failed++ === 0) this.log(`notification to ${ch.status.name} failed after ${item.attempts} attempt(s): ${outcome.error}`);
+        }
+      }
+      ch.status.queued = ch.queue.length;
+      this.pump(ch);
+    });
+  }
+
+  private async send(req: OutgoingRequest): Promise<{ ok: true } | { ok: false; retry: boolean; error: string; retryAfterMs?: number }> {
+    try {
+      const res = await fetch(req.url, { method: 'POST', headers: req.headers, body: req.body, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+      // The body is not needed; reading it frees the connection for the next request.
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) return { ok: true };
+      const after = Number(res.headers.get('retry-after'));
+      return {
+        ok: false,
+        retry: RETRYABLE.has(res.status),
+        error: `HTTP ${res.status}`,
+        ...(Number.isFinite(after) && after > 0 ? { retryAfterMs: after * 1000 } : {}),
+      };
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string } };
+      return { ok: false, retry: true, error: e.name === 'TimeoutError' ? `timed out after ${this.opts.timeoutMs} ms` : `${e.message}${e.cause?.code ? ` (${e.cause.code})` : ''}` };
+    }
+  }
+}

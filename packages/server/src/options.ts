@@ -1,0 +1,121 @@
+import type { AnalyzerOptions } from '@rootspan/engine';
+import type { RedactOptions } from './redact.js';
+import type { NotifyOptions } from './notify/notifier.js';
+import { checkTarget, type NotificationTarget } from './notify/targets.js';
+import type { ServerStore } from './store.js';
+
+/** Options of {@link createServer}; also the fields of a `rootspan serve --config` JSON file. Defaults in brackets. */
+export interface ServerOptions {
+  /** [4318, the OTLP/HTTP port]; 0 picks a free port. */
+  port?: number;
+  /** [127.0.0.1]; `0.0.0.0` to accept spans from other hosts (set a token then). */
+  host?: string;
+  /** Bearer token required on `/v1/traces`, `/aiops/*` and `/metrics` [none: open]. */
+  token?: string;
+  /** A second token accepted on `/v1/traces` only, for exporters that must not read the API [none]. */
+  ingestToken?: string;
+  /** Largest request body, compressed and decompressed, in bytes [16 MiB]. */
+  maxBodyBytes?: number;
+  /** A request (headers and body) must arrive within this time, or gets 408 [30000 ms]. */
+  requestTimeoutMs?: number;
+  /** Spans held or waiting for analysis; beyond it `/v1/traces` answers 429 with Retry-After [100000]. */
+  maxQueuedSpans?: number;
+  /**
+   * How long after a span ends the receiver waits for the rest of its trace (other services' exporters send
+   * seconds apart) before analysing, in ms; `auto` learns it from the arrival lag (starting at 6 s) [auto].
+   */
+  traceWaitMs?: number | 'auto';
+  /** Removed from spans before anything is stored [query strings]. */
+  redact?: RedactOptions;
+  /** Incident notification targets [none]. */
+  notifications?: NotificationTarget[];
+  /** Notification delivery: queue size, retries, backoff, timeout. */
+  notify?: NotifyOptions;
+  /** Analyzer options (thresholds, windows, limits), as for `rootspan analyze --config`. */
+  analyzer?: AnalyzerOptions;
+  /** Where learned state and incidents persist [memory only]. */
+  store?: ServerStore;
+  /** How often learned state is saved to the store [30000 ms]; it is also saved on close. */
+  saveIntervalMs?: number;
+  /** Wall clock [Date.now]; injectable for tests. */
+  now?: () => number;
+  /** One line per operational event (queue full, a notification target failing) [stderr]. */
+  log?: (line: string) => void;
+}
+
+export interface ResolvedServerOptions {
+  port: number;
+  host: string;
+  token: string | undefined;
+  ingestToken: string | undefined;
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+  maxQueuedSpans: number;
+  traceWaitMs: number | 'auto';
+  redact: RedactOptions;
+  notifications: NotificationTarget[];
+  notify: NotifyOptions;
+  analyzer: AnalyzerOptions;
+  store: ServerStore | undefined;
+  saveIntervalMs: number;
+  now: () => number;
+  log: (line: string) => void;
+}
+
+const KNOWN = new Set([
+  'port',
+  'host',
+  'token',
+  'ingestToken',
+  'maxBodyBytes',
+  'requestTimeoutMs',
+  'maxQueuedSpans',
+  'traceWaitMs',
+  'redact',
+  'notifications',
+  'notify',
+  'analyzer',
+  'store',
+  'saveIntervalMs',
+  'now',
+  'log',
+]);
+
+function count(name: string, v: unknown, min: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new TypeError(`option ${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Fills in defaults and validates once; throws a TypeError naming the bad option. */
+export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptions {
+  for (const key of Object.keys(o)) if (!KNOWN.has(key)) throw new TypeError(`unknown option ${key}`);
+  const port = o.port === undefined ? 4318 : count('port', o.port, 0);
+  if (port > 65535) throw new TypeError(`option port must be at most 65535, got ${port}`);
+  if (o.traceWaitMs !== undefined && o.traceWaitMs !== 'auto') count('traceWaitMs', o.traceWaitMs, 0);
+  for (const name of ['token', 'ingestToken', 'host'] as const) {
+    if (o[name] !== undefined && (typeof o[name] !== 'string' || o[name] === '')) throw new TypeError(`option ${name} must be a non-empty string`);
+  }
+  if (o.notifications !== undefined && !Array.isArray(o.notifications)) throw new TypeError('option notifications must be an array');
+  const redact = o.redact ?? {};
+  if (redact.attributes !== undefined && (!Array.isArray(redact.attributes) || redact.attributes.some((k) => typeof k !== 'string'))) {
+    throw new TypeError('option redact.attributes must be an array of attribute keys');
+  }
+  return {
+    port,
+    host: o.host ?? '127.0.0.1',
+    token: o.token,
+    ingestToken: o.ingestToken,
+    maxBodyBytes: o.maxBodyBytes === undefined ? 16 * 1024 * 1024 : count('maxBodyBytes', o.maxBodyBytes, 1),
+    requestTimeoutMs: o.requestTimeoutMs === undefined ? 30_000 : count('requestTimeoutMs', o.requestTimeoutMs, 1),
+    maxQueuedSpans: o.maxQueuedSpans === undefined ? 100_000 : count('maxQueuedSpans', o.maxQueuedSpans, 1),
+    traceWaitMs: o.traceWaitMs ?? 'auto',
+    redact,
+    notifications: (o.notifications ?? []).map((t, i) => checkTarget(t, `notifications[${i}]`)),
+    notify: o.notify ?? {},
+    analyzer: o.analyzer ?? {},
+    store: o.store,
+    saveIntervalMs: o.saveIntervalMs === undefined ? 30_000 : count('saveIntervalMs', o.saveIntervalMs, 1),
+    now: o.now ?? Date.now,
+    log: o.log ?? ((line) => process.stderr.write(`rootspan: ${line}\n`)),
+  };
+}

@@ -1,0 +1,102 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Span } from '@rootspan/engine';
+import { decodeOtlpJson, decodeOtlpProtobuf, type DecodeProblem, type DecodeResult } from '@rootspan/otlp';
+import { BodyError, readBody } from './body.js';
+import { sendError } from './http.js';
+import type { Intake } from './intake.js';
+import { jsonResponse, protobufResponse, type PartialSuccess } from './otlp-response.js';
+
+/** Problem messages quoted in a partial-success answer; the rest are counted. */
+const MAX_QUOTED = 5;
+
+/** Counters of the OTLP receiver, for status and /metrics. */
+export interface ReceiverCounters {
+  /** Requests answered, by HTTP status. */
+  requests: Map<number, number>;
+  /** Spans refused because they could not be decoded (named in partial-success answers). */
+  malformedSpans: number;
+  bytes: number;
+}
+
+export interface ReceiverContext {
+  intake: Intake;
+  maxBodyBytes: number;
+  redact: ((spans: Span[]) => void) | undefined;
+  counters: ReceiverCounters;
+  /** True once the server is shutting down: new data gets 503. */
+  closing: () => boolean;
+}
+
+type Format = 'json' | 'protobuf';
+
+function formatOf(contentType: string | undefined): Format | undefined {
+  const base = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  if (base === 'application/json') return 'json';
+  if (base === 'application/x-protobuf' || base === 'application/protobuf') return 'protobuf';
+  return undefined;
+}
+
+/** A problem with one span, as opposed to the request as a whole (not JSON, not OTLP). */
+const isSpanProblem = (p: DecodeProblem) => p.message.includes('.spans[');
+
+/** `POST /v1/traces`: OTLP/HTTP with JSON or protobuf bodies, gzip or not, answered as the OTLP spec says. */
+export async function receiveTraces(req: IncomingMessage, res: ServerResponse, ctx: ReceiverContext): Promise<void> {
+  const answer = (status: number, message: string, headers: Record<string, string> = {}) => {
+    ctx.counters.requests.set(status, (ctx.counters.requests.get(status) ?? 0) + 1);
+    sendError(res, status, message, headers);
+  };
+  if (req.method !== 'POST') return answer(405, 'use POST for /v1/traces', { allow: 'POST' });
+  const format = formatOf(req.headers['content-type']);
+  if (format === undefined) {
+    return answer(415, `unsupported Content-Type '${req.headers['content-type'] ?? ''}' (use application/json or application/x-protobuf)`, { connection: 'close' });
+  }
+  if (ctx.closing()) return answer(503, 'shutting down', { 'retry-after': '5', connection: 'close' });
+  let body: Buffer;
+  try {
+    body = await readBody(req, ctx.maxBodyBytes);
+  } catch (err) {
+    if (err instanceof BodyError) return answer(err.status, err.message, { connection: 'close' });
+    throw err;
+  }
+  ctx.counters.bytes += body.length;
+  let decoded: DecodeResult;
+  if (format === 'json') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      return answer(400, `invalid JSON (${(err as Error).message})`);
+    }
+    decoded = decodeOtlpJson(parsed);
+  } else {
+    decoded = decodeOtlpProtobuf(body);
+  }
+  const spanProblems = decoded.problems.filter(isSpanProblem);
+  if (decoded.spans.length === 0 && spanProblems.length < decoded.problems.length) {
+    return answer(400, decoded.problems.find((p) => !isSpanProblem(p))!.message);
+  }
+  ctx.redact?.(decoded.spans);
+  if (!ctx.intake.offer(decoded.spans)) {
+    // The OTLP exporters retry 429 after Retry-After: by then the wait has moved the queue along.
+    return answer(429, `intake queue full (${ctx.intake.queued} of ${ctx.intake.capacity} spans waiting)`, {
+      'retry-after': String(Math.max(1, Math.ceil(ctx.intake.traceWaitMs / 1000))),
+    });
+  }
+  ctx.counters.malformedSpans += spanProblems.length;
+  let partial: PartialSuccess | undefined;
+  if (decoded.problems.length > 0) {
+    const quoted = decoded.problems.slice(0, MAX_QUOTED).map((p) => p.message);
+    const more = decoded.problems.length - quoted.length;
+    partial = { rejectedSpans: spanProblems.length, errorMessage: quoted.join('; ') + (more > 0 ? `; and ${more} more` : '') };
+  }
+  ctx.counters.requests.set(200, (ctx.counters.requests.get(200) ?? 0) + 1);
+  if (format === 'json') {
+    const text = jsonResponse(partial);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  } else {
+    const bytes = protobufResponse(partial);
+    res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': bytes.length });
+    res.end(bytes);
+  }
+}

@@ -1,0 +1,339 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAnalyzer, type Analyzer, type AnomalyKind, type Severity } from '@rootspan/engine';
+import { healthOf, routeApi } from './api.js';
+import { BearerAuth } from './auth.js';
+import { EdgeRates } from './graph.js';
+import { HttpError, sendError, sendJson } from './http.js';
+import { Intake } from './intake.js';
+import { Notifier, type TargetStatus } from './notify/notifier.js';
+import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
+import { Exposition, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
+import { receiveTraces, type ReceiverCounters } from './receiver.js';
+import { createRedactor } from './redact.js';
+import { iso, isoOrNull } from './shapes.js';
+import type { IncidentChange, ServerStore } from './store.js';
+import type { ServiceHealth } from './health.js';
+
+/** Wall-clock period of the intake's release and event-time step. */
+const TICK_MS = 500;
+/** Wall-clock period of the edge-rate samples behind `/aiops/graph`. */
+const GRAPH_SAMPLE_MS = 5000;
+/** How long close() waits for in-flight requests and notifications. */
+const CLOSE_DEADLINE_MS = 5000;
+
+const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
+const ANOMALY_KINDS: readonly AnomalyKind[] = ['latency', 'errors', 'timeout', 'traffic', 'shape'];
+
+/** Store health, as shown in `/aiops/status`. */
+export interface StoreStatus {
+  kind: 'memory' | 'store';
+  location: string | null;
+  writes: number;
+  failures: number;
+  lastWriteAt: string | null;
+  lastError: string | null;
+  healthy: boolean;
+}
+
+/** The `/aiops/status` body. */
+export interface ServerStatus {
+  startedAt: string;
+  uptimeSeconds: number;
+  /** Whether spans arrive live (then event time follows the wall clock, minus the trace wait). */
+  live: boolean;
+  /** Analyzer event time and the time up to which windows are closed. */
+  eventTime: string | null;
+  watermark: string | null;
+  ingest: {
+    /** OTLP requests answered, by HTTP status. */
+    requests: Record<string, number>;
+    bytes: number;
+    spansReceived: number;
+    spansAccepted: number;
+    spansDropped: number;
+  };
+  /** Everything not analysed, by reason: the analyzer's counters, `malformed` (undecodable) and `queueFull` (refused with 429). */
+  drops: Record<string, number>;
+  queue: { spans: number; capacity: number; traceWaitMs: number; traceWaitMode: 'auto' | 'fixed'; bufferedTraces: number };
+  store: StoreStatus;
+  notifications: { healthy: boolean; targets: TargetStatus[] };
+  incidents: { active: number; total: number };
+  anomalies: { active: number; total: number };
+  /** Health 0–100 per service and uninstrumented peer (formula in the README). */
+  services: ServiceHealth[];
+}
+
+/** A running server. */
+export interface RootspanServer {
+  /** `http://host:port`, e.g. to print or to point exporters at (`${url}/v1/traces`). */
+  readonly url: string;
+  readonly port: number;
+  /** The analyzer behind the API (read-only use: the server feeds it). */
+  readonly analyzer: Analyzer;
+  status(): ServerStatus;
+  /** Stops accepting, analyses what is queued, saves to the store, sends pending notifications (up to 5 s), and closes. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the central rootspan: loads learned state from the store (if any), listens, and returns once
+ * listening. Throws a clear error for bad options or a port in use.
+ *
+ * @example
+ * const server = await startServer({ port: 4318, token: process.env.ROOTSPAN_TOKEN });
+ * console.log(`listening on ${server.url}`);
+ */
+export async function startServer(options: ServerOptions = {}): Promise<RootspanServer> {
+  const opts = resolveServerOptions(options);
+  const analyzer = createAnalyzer(opts.analyzer);
+  if (opts.store !== undefined) {
+    const snapshot = await opts.store.loadSnapshot();
+    if (snapshot !== undefined) analyzer.restore(snapshot);
+  }
+  const server = new CentralServer(opts, analyzer);
+  await server.listen();
+  return server;
+}
+
+class CentralServer implements RootspanServer {
+  private readonly http: Server;
+  private readonly intake: Intake;
+  private readonly edgeRates = new EdgeRates();
+  private readonly notifier: Notifier;
+  private readonly apiAuth: BearerAuth;
+  private readonly ingestAuth: BearerAuth;
+  private readonly counters: ReceiverCounters = { requests: new Map(), malformedSpans: 0, bytes: 0 };
+  private readonly anomaliesByKind = new Map<AnomalyKind, number>();
+  private readonly redact;
+  private readonly startedAt: number;
+  private ticker: NodeJS.Timeout | undefined;
+  private lastGraphSample = -Infinity;
+  private lastSnapshotAt: number;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  /** Incident changes not yet written to the store. */
+  private pendingChanges: IncidentChange[] = [];
+  private writing: Promise<void> = Promise.resolve();
+  private readonly storeStatus: StoreStatus;
+  url = '';
+  port = 0;
+
+  constructor(
+    private readonly opts: ResolvedServerOptions,
+    readonly analyzer: Analyzer,
+  ) {
+    this.startedAt = opts.now();
+    this.lastSnapshotAt = this.startedAt;
+    this.intake = new Intake(analyzer, { maxQueuedSpans: opts.maxQueuedSpans, traceWaitMs: opts.traceWaitMs }, opts.now);
+    this.redact = createRedactor(opts.redact);
+    this.apiAuth = new BearerAuth([opts.token]);
+    this.ingestAuth = new BearerAuth([opts.token, opts.ingestToken]);
+    this.notifier = new Notifier(opts.notifications, opts.notify, (id) => (this.url ? `${this.url}/aiops/incidents/${encodeURIComponent(id)}` : undefined), opts.log, opts.now);
+    this.storeStatus = { kind: opts.store ? 'store' : 'memory', location: opts.store?.location ?? null, writes: 0, failures: 0, lastWriteAt: null, lastError: null, healthy: true };
+    analyzer.onAnomaly((a) => this.anomaliesByKind.set(a.kind, (this.anomaliesByKind.get(a.kind) ?? 0) + 1));
+    analyzer.onIncident((event) => {
+      this.notifier.notify(event);
+      if (opts.store !== undefined) {
+        const inc = event.incident;
+        const at = event.type === 'opened' ? inc.openedAt : event.type === 'resolved' ? (inc.resolvedAt ?? inc.updatedAt) : event.type === 'acknowledged' ? (inc.acknowledgedAt ?? inc.updatedAt) : inc.updatedAt;
+        this.pendingChanges.push({ type: event.type, at, incident: inc });
+      }
+    });
+    this.http = createHttpServer(
+      {
+        requestTimeout: opts.requestTimeoutMs,
+        headersTimeout: opts.requestTimeoutMs,
+        // Node checks the timeouts above on this period (default 30 s): slow bodies are cut close to their deadline.
+        connectionsCheckingInterval: Math.min(1000, opts.requestTimeoutMs),
+      },
+      (req, res) => {
+        this.handle(req, res).catch((err: Error) => {
+          opts.log(`internal error on ${req.method} ${req.url}: ${err.stack ?? err.message}`);
+          if (!res.headersSent) sendError(res, 500, 'internal error');
+          else res.destroy();
+        });
+      },
+    );
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.opts.port, this.opts.host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.http.address() as AddressInfo;
+    this.port = address.port;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    this.url = `http://${host}:${address.port}`;
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+    this.ticker.unref();
+  }
+
+  private tick(): void {
+    this.intake.tick();
+    const now = this.opts.now();
+    if (now - this.lastGraphSample >= GRAPH_SAMPLE_MS) {
+      this.lastGraphSample = now;
+      this.edgeRates.sample(this.analyzer.serviceGraph(), this.analyzer.now());
+    }
+    const snapshotDue = now - this.lastSnapshotAt >= this.opts.saveIntervalMs;
+    if (snapshotDue) this.lastSnapshotAt = now;
+    if (this.pendingChanges.length > 0 || snapshotDue) void this.save(snapshotDue);
+  }
+
+  /** Writes pending incident changes (and the snapshot when asked) to the store, one write at a time. */
+  private save(withSnapshot: boolean): Promise<void> {
+    const store = this.opts.store;
+    if (store === undefined) return Promise.resolve();
+    const incidents = this.pendingChanges;
+    this.pendingChanges = [];
+    const snapshot = withSnapshot ? this.analyzer.snapshot() : undefined;
+    this.writing = this.writing.then(async () => {
+      try {
+        await store.write({ ...(snapshot ? { snapshot } : {}), rollups: [], incidents });
+        this.storeStatus.writes++;
+        this.storeStatus.lastWriteAt = iso(this.opts.now());
+        this.storeStatus.healthy = true;
+      } catch (err) {
+        if (this.storeStatus.failures++ === 0) this.opts.log(`store write to ${store.location} failed: ${(err as Error).message}`);
+        this.storeStatus.lastError = (err as Error).message;
+        this.storeStatus.healthy = false;
+      }
+    });
+    return this.writing;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://rootspan');
+    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    if (path === '/v1/traces') {
+      if (!this.ingestAuth.allows(req.headers)) {
+        this.counters.requests.set(401, (this.counters.requests.get(401) ?? 0) + 1);
+        return unauthorized(res);
+      }
+      return receiveTraces(req, res, {
+        intake: this.intake,
+        maxBodyBytes: this.opts.maxBodyBytes,
+        redact: this.redact,
+        counters: this.counters,
+        closing: () => this.closing,
+      });
+    }
+    // Nothing else reads a body; an unread one must not stall the connection.
+    req.resume();
+    if (path === '/healthz') return sendJson(res, 200, { status: this.closing ? 'closing' : 'ok' });
+    if (path === '/aiops' || path.startsWith('/aiops/')) {
+      if (!this.apiAuth.allows(req.headers)) return unauthorized(res);
+      try {
+        const body = routeApi(req.method ?? 'GET', path.slice('/aiops'.length), url.searchParams, {
+          analyzer: this.analyzer,
+          intake: this.intake,
+          edgeRates: this.edgeRates,
+          status: () => this.status(),
+        });
+        return sendJson(res, 200, body);
+      } catch (err) {
+        if (err instanceof HttpError) return sendError(res, err.status, err.message, err.headers);
+        throw err;
+      }
+    }
+    if (path === '/metrics') {
+      if (!this.apiAuth.allows(req.headers)) return unauthorized(res);
+      const text = this.prometheus();
+      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
+    sendError(res, 404, `no such endpoint: ${path} (OTLP at /v1/traces, the API under /aiops, Prometheus at /metrics)`);
+  }
+
+  status(): ServerStatus {
+    const stats = this.analyzer.stats();
+    const c = this.intake.counters;
+    const notifications = this.notifier.status();
+    return {
+      startedAt: iso(this.startedAt),
+      uptimeSeconds: Math.round((this.opts.now() - this.startedAt) / 1000),
+      live: this.intake.live,
+      eventTime: isoOrNull(stats.now),
+      watermark: isoOrNull(stats.watermark),
+      ingest: {
+        requests: Object.fromEntries([...this.counters.requests].sort((a, b) => a[0] - b[0]).map(([k, v]) => [String(k), v])),
+        bytes: this.counters.bytes,
+        spansReceived: c.received,
+        spansAccepted: c.accepted,
+        spansDropped: c.dropped + this.counters.malformedSpans + c.queueFullSpans,
+      },
+      drops: { ...stats.droppedBy, malformed: this.counters.malformedSpans, queueFull: c.queueFullSpans },
+      queue: {
+        spans: this.intake.queued,
+        capacity: this.intake.capacity,
+        traceWaitMs: this.intake.traceWaitMs,
+        traceWaitMode: this.opts.traceWaitMs === 'auto' ? 'auto' : 'fixed',
+        bufferedTraces: stats.traces.buffered,
+      },
+      store: { ...this.storeStatus },
+      notifications: { healthy: notifications.every((t) => t.healthy), targets: notifications },
+      incidents: stats.incidents,
+      anomalies: stats.anomalies,
+      services: healthOf(this.analyzer),
+    };
+  }
+
+  private prometheus(): string {
+    const s = this.status();
+    const open = this.analyzer.incidents({ status: ['active', 'acknowledged'] });
+    const active = this.analyzer.anomalies();
+    const targets = s.notifications.targets;
+    const byTarget = (pick: (t: TargetStatus) => number): Array<[Record<string, string>, number]> => targets.map((t) => [{ target: t.name, type: t.type }, pick(t)]);
+    return new Exposition()
+      .family('rootspan_otlp_requests_total', 'counter', 'OTLP/HTTP export requests answered, by HTTP status code.', Object.entries(s.ingest.requests).map(([code, n]) => [{ code }, n]))
+      .family('rootspan_spans_received_total', 'counter', 'Spans decoded and queued for analysis.', s.ingest.spansReceived)
+      .family('rootspan_spans_accepted_total', 'counter', 'Spans the analyzer accepted.', s.ingest.spansAccepted)
+      .family('rootspan_spans_dropped_total', 'counter', 'Spans not analysed, by reason.', Object.entries(s.drops).map(([reason, n]) => [{ reason }, n]))
+      .family('rootspan_intake_queue_spans', 'gauge', 'Spans held for their traces or waiting for the analyzer.', s.queue.spans)
+      .family('rootspan_intake_queue_capacity_spans', 'gauge', 'Spans the intake queue holds at most (then 429).', s.queue.capacity)
+      .family('rootspan_trace_wait_seconds', 'gauge', 'How long spans are held for the rest of their trace.', s.queue.traceWaitMs / 1000)
+      .family('rootspan_incidents_open', 'gauge', 'Active or acknowledged incidents, by severity.', SEVERITIES.map((sev) => [{ severity: sev }, open.filter((i) => i.severity === sev).length]))
+      .family('rootspan_incidents_total', 'counter', 'Incidents opened.', s.incidents.total)
+      .family('rootspan_anomalies_total', 'counter', 'Anomaly detections, by kind.', ANOMALY_KINDS.map((kind) => [{ kind }, this.anomaliesByKind.get(kind) ?? 0]))
+      .family('rootspan_anomalies_active', 'gauge', 'Anomaly episodes in progress, by kind.', ANOMALY_KINDS.map((kind) => [{ kind }, active.filter((a) => a.kind === kind).length]))
+      .family('rootspan_notifications_delivered_total', 'counter', 'Incident notifications delivered, by target.', byTarget((t) => t.delivered))
+      .family('rootspan_notifications_failed_total', 'counter', 'Incident notifications given up on, by target.', byTarget((t) => t.failed))
+      .family('rootspan_notifications_retries_total', 'counter', 'Notification attempts retried, by target.', byTarget((t) => t.retries))
+      .family('rootspan_notifications_dropped_total', 'counter', 'Notifications refused by a full queue, by target.', byTarget((t) => t.dropped))
+      .family('rootspan_notifications_queued', 'gauge', 'Notifications waiting, by target.', byTarget((t) => t.queued))
+      .family('rootspan_store_write_failures_total', 'counter', 'Failed writes to the store.', s.store.failures)
+      .family('rootspan_service_health', 'gauge', 'Health score 0-100 per service (see the README).', s.services.map((h) => [{ service: h.name, type: h.type }, h.health]))
+      .text();
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.ticker);
+    const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeIdleConnections();
+    const deadline = setTimeout(() => this.http.closeAllConnections(), CLOSE_DEADLINE_MS);
+    await stopped;
+    clearTimeout(deadline);
+    // What was accepted is analysed, saved and notified before the process goes.
+    this.intake.releaseAll();
+    this.analyzer.flush();
+    await this.save(true);
+    await this.notifier.close(CLOSE_DEADLINE_MS);
+    await this.opts.store?.close();
+  }
+}
+
+function unauthorized(res: ServerResponse): void {
+  sendError(res, 401, 'missing or wrong bearer token (Authorization: Bearer <token>)', { 'www-authenticate': 'Bearer realm="rootspan"', connection: 'close' });
+}

@@ -1,0 +1,171 @@
+/**
+ * The JSON the API answers with. Incidents have the shape of `rootspan analyze --json` (times as ISO
+ * strings, the same field names), with the fields a live system adds: `updatedAt`, `acknowledgedAt`,
+ * `resolvedBy`, the candidates' kinds and each anomaly's episode details.
+ */
+import type { Anomaly, Incident, OperationBaseline, OperationMetrics } from '@rootspan/engine';
+
+export const iso = (t: number): string => new Date(t).toISOString();
+export const isoOrNull = (t: number | null): string | null => (t === null ? null : iso(t));
+
+export interface ApiAnomaly {
+  id: string;
+  service: string;
+  operation: string | null;
+  caller?: { service: string; operation: string | null };
+  kind: Anomaly['kind'];
+  signal: string;
+  /** When the episode was first detected (as in `rootspan analyze --json`). */
+  at: string;
+  /** When it was last detected. */
+  lastAt: string;
+  observed: number;
+  expected: number;
+  unit: Anomaly['unit'];
+  score: number;
+  samples: number;
+  severity: Anomaly['severity'];
+  explanation: string;
+  traceIds: string[];
+}
+
+export interface ApiIncident {
+  id: string;
+  status: Incident['status'];
+  severity: Incident['severity'];
+  title: string;
+  openedAt: string;
+  updatedAt: string;
+  acknowledgedAt: string | null;
+  resolvedAt: string | null;
+  resolvedBy: Incident['resolvedBy'];
+  rootCause: {
+    service: string;
+    operation: string | null;
+    kind: Incident['rootCause']['kind'];
+    confidence: number;
+    explanation: string;
+    change?: { service: string; from: string | null; to: string; at: string };
+  };
+  candidates: Array<{ service: string; operation: string | null; kind: Incident['rootCause']['kind']; score: number }>;
+  affected: Array<{ service: string; operation: string | null }>;
+  anomalies: ApiAnomaly[];
+  traceIds: string[];
+}
+
+/** One step in an incident's history, oldest first. */
+export interface TimelineEntry {
+  at: string;
+  event: 'opened' | 'anomaly' | 'acknowledged' | 'resolved';
+  text: string;
+}
+
+export function anomalyJson(a: Anomaly): ApiAnomaly {
+  return {
+    id: a.id,
+    service: a.service,
+    operation: a.operation,
+    ...(a.caller ? { caller: { service: a.caller.service, operation: a.caller.operation } } : {}),
+    kind: a.kind,
+    signal: a.signal,
+    at: iso(a.firstAt),
+    lastAt: iso(a.at),
+    observed: a.observed,
+    expected: a.expected,
+    unit: a.unit,
+    score: a.score,
+    samples: a.samples,
+    severity: a.severity,
+    explanation: a.explanation,
+    traceIds: a.traceIds,
+  };
+}
+
+export function incidentJson(inc: Incident): ApiIncident {
+  const rc = inc.rootCause;
+  return {
+    id: inc.id,
+    status: inc.status,
+    severity: inc.severity,
+    title: inc.title,
+    openedAt: iso(inc.openedAt),
+    updatedAt: iso(inc.updatedAt),
+    acknowledgedAt: isoOrNull(inc.acknowledgedAt),
+    resolvedAt: isoOrNull(inc.resolvedAt),
+    resolvedBy: inc.resolvedBy,
+    rootCause: {
+      service: rc.service,
+      operation: rc.operation,
+      kind: rc.kind,
+      confidence: rc.confidence,
+      explanation: rc.explanation,
+      ...(rc.change ? { change: { ...rc.change, at: iso(rc.change.at) } } : {}),
+    },
+    candidates: inc.candidates.map((c) => ({ service: c.service, operation: c.operation, kind: c.kind, score: c.score })),
+    affected: inc.affected.map((a) => ({ service: a.service, operation: a.operation })),
+    anomalies: inc.anomalies.map(anomalyJson),
+    traceIds: inc.traceIds,
+  };
+}
+
+/** The incident's history from its own fields: opening, each anomaly episode, acknowledgement, resolution. */
+export function timeline(inc: Incident): TimelineEntry[] {
+  const steps: Array<{ t: number; event: TimelineEntry['event']; text: string }> = [
+    { t: inc.openedAt, event: 'opened', text: `${inc.title} (${inc.severity})` },
+  ];
+  for (const a of inc.anomalies) steps.push({ t: a.firstAt, event: 'anomaly', text: a.explanation });
+  if (inc.rootCause.change) {
+    const c = inc.rootCause.change;
+    steps.push({ t: c.at, event: 'anomaly', text: `${c.service} deployed ${c.to}${c.from ? ` (was ${c.from})` : ''}` });
+  }
+  if (inc.acknowledgedAt !== null) steps.push({ t: inc.acknowledgedAt, event: 'acknowledged', text: 'acknowledged' });
+  if (inc.resolvedAt !== null) {
+    steps.push({ t: inc.resolvedAt, event: 'resolved', text: inc.resolvedBy === 'user' ? 'resolved by hand' : 'resolved: no anomaly since' });
+  }
+  // Stable sort: at equal times the order above (opened before its first anomaly) is kept.
+  return steps.sort((a, b) => a.t - b.t).map((s) => ({ at: iso(s.t), event: s.event, text: s.text }));
+}
+
+export interface ApiOperationMetrics {
+  service: string;
+  operation: string;
+  nodeType: 'service' | 'peer';
+  windowStart: string;
+  windowEnd: string;
+  requests: number;
+  errors: number;
+  rate: number;
+  errorRate: number;
+  latency: { p50: number; p95: number; p99: number; mean: number } | null;
+  selfTime: { p50: number; p95: number; p99: number } | null;
+  anomalous: boolean;
+  baseline: { ready: boolean; samples: number; latency: { typical: number; p95: number } | null; errorRate: number; rate: number } | null;
+}
+
+/** Per-operation metrics with the operation's baseline beside them (null before anything was learned). */
+export function metricsJson(m: OperationMetrics, b: OperationBaseline | undefined): ApiOperationMetrics {
+  return {
+    service: m.service,
+    operation: m.operation,
+    nodeType: m.nodeType,
+    windowStart: iso(m.windowStart),
+    windowEnd: iso(m.windowEnd),
+    requests: m.requests,
+    errors: m.errors,
+    rate: m.rate,
+    errorRate: m.errorRate,
+    latency: m.latency,
+    selfTime: m.selfTime,
+    anomalous: m.anomalous,
+    baseline:
+      b === undefined
+        ? null
+        : {
+            ready: b.ready,
+            samples: b.samples,
+            latency: b.latency ? { typical: b.latency.typical, p95: b.latency.p95 } : null,
+            errorRate: b.errorRate,
+            rate: b.rate,
+          },
+  };
+}

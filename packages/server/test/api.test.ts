@@ -1,0 +1,136 @@
+/** The `/aiops` API and `/metrics` over HTTP, on a recorded payment outage posted to the receiver. */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeOtlpJson } from '@rootspan/otlp';
+import { scenarioByName, simulate } from '@rootspan/sim';
+import { startServer, type RootspanServer } from '@rootspan/server';
+import { afterAll } from 'vitest';
+import { call } from './helpers/server.js';
+
+const TOKEN = 'tok';
+let server: RootspanServer;
+
+beforeAll(async () => {
+  server = await startServer({ port: 0, token: TOKEN, log: () => {} });
+  const { batches } = simulate({ ...scenarioByName('shop-payment-errors')!, durationMs: 9 * 60_000 });
+  for (let i = 0; i < batches.length; i += 20) {
+    const body = JSON.stringify(encodeOtlpJson(batches.slice(i, i + 20).flat()));
+    const res = await call(server, '/v1/traces', { method: 'POST', headers: { 'content-type': 'application/json' }, body, token: TOKEN });
+    expect(res.status).toBe(200);
+  }
+  expect((await call(server, '/aiops/analyze', { method: 'POST', token: TOKEN })).status).toBe(200);
+});
+afterAll(() => server.close());
+
+const get = (path: string) => call(server, path, { token: TOKEN });
+
+describe('/aiops API', () => {
+  it('401 on every /aiops path, /metrics and /v1/traces without the right token; /healthz is open', async () => {
+    for (const path of ['/aiops/status', '/aiops/incidents', '/aiops/nope', '/metrics']) {
+      const res = await call(server, path);
+      expect(res.status, path).toBe(401);
+      expect(res.body.error).toMatch(/bearer/i);
+      expect(res.headers.get('www-authenticate')).toMatch(/Bearer/);
+      expect((await call(server, path, { token: `${TOKEN}x` })).status).toBe(401);
+    }
+    expect((await call(server, '/v1/traces', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
+    expect((await call(server, '/healthz')).body).toEqual({ status: 'ok' });
+  });
+
+  it('GET /aiops/incidents with filters, and 400 for bad parameters', async () => {
+    const all = await get('/aiops/incidents');
+    expect(all.status).toBe(200);
+    expect(all.body.incidents.length).toBeGreaterThan(0);
+    const pay = all.body.incidents.find((i: any) => i.rootCause.service === 'payment');
+    expect(pay).toBeDefined();
+    expect((await get('/aiops/incidents?service=payment')).body.incidents.map((i: any) => i.id)).toContain(pay.id);
+    expect((await get('/aiops/incidents?service=nosuch')).body.incidents).toEqual([]);
+    expect((await get('/aiops/incidents?endpoint=/payment')).body.incidents.map((i: any) => i.id)).toContain(pay.id);
+    expect((await get('/aiops/incidents?severity=low&status=active,acknowledged,resolved&limit=1')).body.incidents).toHaveLength(1);
+    expect((await get(`/aiops/incidents?since=${encodeURIComponent('2100-01-01T00:00:00Z')}`)).body.incidents).toEqual([]);
+    for (const bad of ['status=open', 'severity=urgent', 'limit=0', 'limit=x', 'since=yesterday', 'colour=red']) {
+      const res = await get(`/aiops/incidents?${bad}`);
+      expect(res.status, bad).toBe(400);
+      expect(typeof res.body.error).toBe('string');
+    }
+  });
+
+  it('GET /aiops/incidents/:id, acknowledge, resolve; 404 for unknown ids, 405 for wrong methods', async () => {
+    const [inc] = (await get('/aiops/incidents?service=payment')).body.incidents;
+    const detail = await get(`/aiops/incidents/${inc.id}`);
+    expect(detail.body).toMatchObject({ id: inc.id, rootCause: { service: 'payment' } });
+    expect(detail.body.timeline.map((t: any) => t.event)).toContain('opened');
+    expect((await get('/aiops/incidents/inc-999')).status).toBe(404);
+    expect((await get('/aiops/incidents/inc-999')).body.error).toMatch(/inc-999/);
+    expect((await call(server, '/aiops/incidents/inc-999/resolve', { method: 'POST', token: TOKEN })).status).toBe(404);
+    expect((await get(`/aiops/incidents/${inc.id}/acknowledge`)).status).toBe(405);
+    if (inc.status === 'active') {
+      const acked = await call(server, `/aiops/incidents/${inc.id}/acknowledge`, { method: 'POST', token: TOKEN });
+      expect(acked.body.status).toBe('acknowledged');
+      expect(acked.body.acknowledgedAt).not.toBeNull();
+    }
+    const resolved = await call(server, `/aiops/incidents/${inc.id}/resolve`, { method: 'POST', token: TOKEN, body: JSON.stringify({ resolution: 'restarted' }) });
+    expect(resolved.body).toMatchObject({ status: 'resolved', resolvedBy: expect.stringMatching(/user|auto/) });
+    expect((await call(server, `/aiops/incidents/${inc.id}/acknowledge`, { method: 'POST', token: TOKEN })).status).toBe(409);
+    expect((await get('/aiops/nosuch')).status).toBe(404);
+  });
+
+  it('GET /aiops/metrics and /aiops/metrics/:service with baselines; 404 for an unknown service', async () => {
+    const m = await get('/aiops/metrics');
+    const pay = m.body.metrics.find((x: any) => x.service === 'payment' && x.operation === 'POST /payment');
+    expect(pay).toMatchObject({ nodeType: 'service', requests: expect.any(Number), rate: expect.any(Number), errorRate: expect.any(Number) });
+    expect(pay.errorRate).toBe(1);
+    expect(pay.baseline.ready).toBe(true);
+    const inv = m.body.metrics.find((x: any) => x.service === 'inventory' && x.operation === 'POST /reserve');
+    expect(inv.latency).toMatchObject({ p50: expect.any(Number), p95: expect.any(Number), p99: expect.any(Number) });
+    expect(inv.baseline.latency.typical).toBeGreaterThan(0);
+    const svc = await get('/aiops/metrics/payment');
+    expect(svc.body.service).toBe('payment');
+    expect(svc.body.operations.every((o: any) => o.service === 'payment')).toBe(true);
+    expect(svc.body.health.health).toBeGreaterThanOrEqual(0);
+    expect((await get('/aiops/metrics/nosuch')).status).toBe(404);
+    const b = await get('/aiops/baselines');
+    expect(b.body.baselines.find((x: any) => x.service === 'payment' && x.operation === 'POST /payment').ready).toBe(true);
+  });
+
+  it('GET /aiops/graph: services, uninstrumented peers and edges with rate and error rate', async () => {
+    const g = await get('/aiops/graph');
+    expect(g.body.services.map((s: any) => s.name)).toEqual(expect.arrayContaining(['frontend', 'checkout', 'payment']));
+    const edge = g.body.edges.find((e: any) => e.from === 'checkout' && e.to === 'payment');
+    expect(edge.calls).toBeGreaterThan(100);
+    expect(edge).toHaveProperty('rate');
+    expect(edge).toHaveProperty('errorRate');
+    const peers = g.body.peers.map((p: any) => p.name);
+    expect(peers.every((p: string) => !g.body.services.some((s: any) => s.name === p))).toBe(true);
+  });
+
+  it('GET /aiops/status: ingest counters, drops, queue, store, notifications and per-service health', async () => {
+    const s = (await get('/aiops/status')).body;
+    expect(s.ingest.spansReceived).toBeGreaterThan(10_000);
+    expect(s.ingest.spansAccepted).toBe(s.ingest.spansReceived);
+    expect(s.drops).toMatchObject({ late: 0, malformed: 0, queueFull: 0 });
+    expect(s.queue).toMatchObject({ spans: 0, capacity: 100_000, traceWaitMode: 'auto' });
+    expect(s.store).toMatchObject({ kind: 'memory', healthy: true });
+    expect(s.notifications).toEqual({ healthy: true, targets: [] });
+    const health = new Map(s.services.map((x: any) => [x.name, x.health]));
+    for (const v of health.values()) expect(v).toBeGreaterThanOrEqual(0);
+    // The outage is still on at the end of the recording: payment is the least healthy service.
+    expect(health.get('payment')).toBeLessThan(60);
+    expect(Math.min(...(health.values() as Iterable<number>))).toBe(health.get('payment'));
+    expect(health.get('inventory')).toBeGreaterThan(90);
+  });
+
+  it('GET /metrics in the Prometheus text format', async () => {
+    const res = await get('/metrics');
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = res.text;
+    expect(text).toMatch(/^# HELP rootspan_otlp_requests_total /m);
+    expect(text).toMatch(/^rootspan_otlp_requests_total\{code="200"\} \d+$/m);
+    expect(text).toMatch(/^rootspan_spans_received_total [1-9]\d*$/m);
+    expect(text).toMatch(/^rootspan_spans_dropped_total\{reason="late"\} 0$/m);
+    expect(text).toMatch(/^rootspan_incidents_open\{severity="critical"\} \d+$/m);
+    expect(text).toMatch(/^rootspan_anomalies_total\{kind="errors"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^rootspan_service_health\{service="payment",type="service"\} \d+$/m);
+    // Every sample line is `name{labels} value` after its family's HELP and TYPE.
+    for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? -?[\d.e+-]+|\w+(\{[^}]*\})? (NaN|[+-]Inf))$/);
+  });
+});

@@ -1,0 +1,189 @@
+/** `POST /v1/traces` over raw HTTP: encodings, the OTLP answers, limits, and nothing lost around bad requests. */
+import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { Span } from '@rootspan/engine';
+import { encodeOtlpJson } from '@rootspan/otlp';
+import { call, testServer } from './helpers/server.js';
+import { shopSpans } from './helpers/shop.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+let counter = 0;
+
+/** `n` server spans of one service, one per trace, ending long ago (recorded data: analysed at once). */
+function spans(n: number, name = 'GET /x'): Span[] {
+  return Array.from({ length: n }, (_, i) => {
+    counter++;
+    return {
+      traceId: counter.toString(16).padStart(32, 'a'),
+      spanId: counter.toString(16).padStart(16, 'b'),
+      service: 'svc',
+      name,
+      kind: 'server' as const,
+      startTime: T0 + i * 100,
+      endTime: T0 + i * 100 + 10,
+      attributes: { 'http.request.method': 'GET', 'http.route': '/x', 'http.response.status_code': 200 },
+    };
+  });
+}
+
+const post = (body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) => ({ method: 'POST', headers, body });
+const json = (s: Span[]) => JSON.stringify(encodeOtlpJson(s));
+
+describe('POST /v1/traces', () => {
+  it('takes OTLP/JSON plain and gzipped, and answers {} on full success', async () => {
+    const server = await testServer();
+    const plain = await call(server, '/v1/traces', post(json(spans(5))));
+    expect(plain.status).toBe(200);
+    expect(plain.body).toEqual({});
+    const zipped = await call(server, '/v1/traces', post(gzipSync(json(spans(7))), { 'content-type': 'application/json', 'content-encoding': 'gzip' }));
+    expect(zipped.status).toBe(200);
+    expect(server.status().ingest.spansReceived).toBe(12);
+  });
+
+  it('takes OTLP/protobuf (as the SDK serialises it) and answers in protobuf', async () => {
+    const server = await testServer();
+    const { checkout } = shopSpans({ t0: T0, durationMs: 2000 });
+    const body = Buffer.from(ProtobufTraceSerializer.serializeRequest(checkout)!);
+    const res = await call(server, '/v1/traces', post(gzipSync(body), { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/x-protobuf');
+    expect(res.text).toBe('');
+    expect(server.status().ingest.spansReceived).toBe(checkout.length);
+  });
+
+  it('answers a partial success naming the rejected spans, and keeps the good ones', async () => {
+    const server = await testServer();
+    const request = encodeOtlpJson(spans(4)) as any;
+    const list = request.resourceSpans[0].scopeSpans[0].spans;
+    list[1].startTimeUnixNano = 'soon';
+    list[2].traceId = 'zz';
+    const res = await call(server, '/v1/traces', post(JSON.stringify(request)));
+    expect(res.status).toBe(200);
+    expect(res.body.partialSuccess.rejectedSpans).toBe('2');
+    expect(res.body.partialSuccess.errorMessage).toMatch(/spans\[1\].*startTimeUnixNano/);
+    expect(res.body.partialSuccess.errorMessage).toMatch(/spans\[2\]/);
+    const status = server.status();
+    expect(status.ingest.spansReceived).toBe(2);
+    expect(status.drops.malformed).toBe(2);
+  });
+
+  it('partial success in protobuf: field 1 { 1: rejected_spans, 2: error_message }', async () => {
+    const server = await testServer();
+    const { checkout } = shopSpans({ t0: T0, durationMs: 1000 });
+    const good = Buffer.from(ProtobufTraceSerializer.serializeRequest(checkout)!);
+    // An extra ResourceSpans with one span whose end (fixed64 field 8) is before its start: decodable, but rejected.
+    const bad = Buffer.from(ProtobufTraceSerializer.serializeRequest([Object.create(checkout[0], { startTime: { value: [2_000_000_000, 0] }, endTime: { value: [1_000_000_000, 0] } })])!);
+    const res = await fetch(`${server.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.concat([good, bad]) });
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(res.status).toBe(200);
+    expect(bytes[0]).toBe(0x0a);
+    expect(bytes[2]).toBe(0x08);
+    expect(bytes[3]).toBe(1); // one span rejected
+    expect(bytes.subarray(6).toString('utf8')).toMatch(/spans\[0\]/);
+    expect(server.status().ingest.spansReceived).toBe(checkout.length);
+  });
+
+  it('400 with {error} for bodies that are not OTLP, 415 for other content types, and the valid requests around them lose nothing', async () => {
+    const server = await testServer();
+    let sent = 0;
+    const good = async () => {
+      const s = spans(3);
+      sent += s.length;
+      expect((await call(server, '/v1/traces', post(json(s)))).status).toBe(200);
+    };
+    await good();
+    const notJson = await call(server, '/v1/traces', post('{"resourceSpans": ['));
+    expect(notJson.status).toBe(400);
+    expect(notJson.body.error).toMatch(/invalid JSON/);
+    await good();
+    const notOtlp = await call(server, '/v1/traces', post('{"hello": "world"}'));
+    expect(notOtlp.status).toBe(400);
+    expect(notOtlp.body.error).toMatch(/resourceSpans/);
+    const badProto = await call(server, '/v1/traces', post(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f, 1]), { 'content-type': 'application/x-protobuf' }));
+    expect(badProto.status).toBe(400);
+    expect(badProto.body.error).toMatch(/protobuf/);
+    const badGzip = await call(server, '/v1/traces', post(Buffer.from('not gzip'), { 'content-type': 'application/json', 'content-encoding': 'gzip' }));
+    expect(badGzip.status).toBe(400);
+    await good();
+    const text = await call(server, '/v1/traces', post('hello', { 'content-type': 'text/plain' }));
+    expect(text.status).toBe(415);
+    expect(text.body.error).toMatch(/Content-Type/);
+    await good();
+    const status = server.status();
+    expect(status.ingest.spansReceived).toBe(sent);
+    expect(status.ingest.requests).toMatchObject({ '200': 4, '400': 4, '415': 1 });
+  });
+
+  it('413 over the body limit, declared or streamed, on the wire or after gunzip', async () => {
+    const server = await testServer({ maxBodyBytes: 4096 });
+    const big = json(spans(40));
+    expect(big.length).toBeGreaterThan(4096);
+    expect((await call(server, '/v1/traces', post(big))).status).toBe(413);
+    // Chunked (no Content-Length): refused while streaming.
+    const stream = new Blob([big]).stream();
+    const chunked = await fetch(`${server.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+    expect(chunked.status).toBe(413);
+    // A small gzip that expands past the limit.
+    const bomb = gzipSync(Buffer.alloc(100_000, ' '));
+    expect(bomb.length).toBeLessThan(4096);
+    const res = await call(server, '/v1/traces', post(bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' }));
+    expect(res.status).toBe(413);
+    expect(res.body.error).toMatch(/4096/);
+    expect((await call(server, '/v1/traces', post(json(spans(2))))).status).toBe(200);
+  });
+
+  it('429 with Retry-After when the intake queue is full; nothing of the refused request is kept', async () => {
+    // Fresh spans (ending now) are held for the trace wait: they fill the queue.
+    const server = await testServer({ maxQueuedSpans: 10, traceWaitMs: 60_000 });
+    const fresh = (n: number) => spans(n).map((s) => ({ ...s, startTime: Date.now() - 20, endTime: Date.now() - 10 }));
+    expect((await call(server, '/v1/traces', post(json(fresh(8))))).status).toBe(200);
+    const full = await call(server, '/v1/traces', post(json(fresh(5))));
+    expect(full.status).toBe(429);
+    expect(Number(full.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(full.body.error).toMatch(/queue full/);
+    const status = server.status();
+    expect(status.queue.spans).toBe(8);
+    expect(status.drops.queueFull).toBe(5);
+    // Analysing releases the queue: room again.
+    await call(server, '/aiops/analyze', { method: 'POST' });
+    expect((await call(server, '/v1/traces', post(json(fresh(5))))).status).toBe(200);
+  });
+
+  it('cuts a body that arrives too slowly (408) and keeps serving', async () => {
+    const server = await testServer({ requestTimeoutMs: 300 });
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(server.port, '127.0.0.1', () => {
+        socket.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"resourceSpans":');
+      });
+      let got = '';
+      socket.on('data', (d) => (got += d.toString()));
+      socket.on('close', () => resolve(got));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect((await call(server, '/v1/traces', post(json(spans(1))))).status).toBe(200);
+  });
+
+  it('strips query strings and configured attribute keys before anything is stored', async () => {
+    const server = await testServer({ redact: { attributes: ['exception.message'] } });
+    const s = spans(1, 'GET /search?q=secret-term')[0];
+    s.status = 'error';
+    s.statusMessage = 'upstream http://api.example.com/v1/pay?token=abc failed';
+    s.attributes = { ...s.attributes, 'http.route': '/search?q=x', 'exception.message': 'password=hunter2' };
+    const captured: Span[] = [];
+    const original = server.analyzer.ingest.bind(server.analyzer);
+    server.analyzer.ingest = (list) => {
+      captured.push(...(Array.isArray(list) ? list : [list]));
+      return original(list);
+    };
+    expect((await call(server, '/v1/traces', post(json([s])))).status).toBe(200);
+    await call(server, '/aiops/analyze', { method: 'POST' });
+    expect(captured).toHaveLength(1);
+    expect(captured[0].name).toBe('GET /search');
+    expect(captured[0].statusMessage).toBe('upstream http://api.example.com/v1/pay failed');
+    expect(captured[0].attributes!['http.route']).toBe('/search');
+    expect(captured[0].attributes!).not.toHaveProperty('exception.message');
+    expect(JSON.stringify(server.analyzer.snapshot())).not.toMatch(/secret-term|hunter2|token=abc/);
+  });
+});

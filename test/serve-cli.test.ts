@@ -1,0 +1,103 @@
+/**
+ * `rootspan serve` as a real process (the built bin): one line with the URL once listening, bearer auth,
+ * a clean stop on SIGTERM and SIGINT with state saved to --data, and learned state and incidents back
+ * after a restart.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { encodeOtlpJson } from '@rootspan/otlp';
+import { scenarioByName, simulate } from '@rootspan/sim';
+
+const bin = fileURLToPath(new URL('../packages/cli/bin/rootspan.js', import.meta.url));
+const built = existsSync(fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url)));
+const dir = mkdtempSync(join(tmpdir(), 'rootspan-serve-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+/** Starts `rootspan serve` and resolves with its URL from the first stdout line. */
+function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+      if (m) resolve({ child, url: m[1], stderr: () => err });
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited ${code} before listening: ${err}`)));
+  });
+}
+
+const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.on('exit', (code) => r(code))));
+const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+
+describe.skipIf(!built)(built ? 'rootspan serve' : 'rootspan serve: SKIPPED, packages/cli/dist is missing (run `npm run build`)', () => {
+  it('prints its URL, requires the token, stops on SIGTERM saving state, and restores it on restart', async () => {
+    const data = join(dir, 'data');
+    const first = await serve(['--data', data], { ROOTSPAN_TOKEN: 'env-token' });
+    expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await fetch(`${first.url}/aiops/status`)).status).toBe(401);
+    expect((await fetch(`${first.url}/aiops/status`, { headers: auth('env-token') })).status).toBe(200);
+
+    const scenario = scenarioByName('shop-payment-errors')!;
+    const { batches } = simulate({ ...scenario, durationMs: 9 * 60_000 });
+    for (let i = 0; i < batches.length; i += 20) {
+      const body = JSON.stringify(encodeOtlpJson(batches.slice(i, i + 20).flat()));
+      const res = await fetch(`${first.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth('env-token') }, body });
+      expect(res.status).toBe(200);
+    }
+    await fetch(`${first.url}/aiops/analyze`, { method: 'POST', headers: auth('env-token') });
+    const before = (await (await fetch(`${first.url}/aiops/incidents`, { headers: auth('env-token') })).json()) as { incidents: Array<{ id: string; rootCause: { service: string } }> };
+    expect(before.incidents.map((i) => i.rootCause.service)).toContain('payment');
+
+    first.child.kill('SIGTERM');
+    expect(await exited(first.child)).toBe(0);
+    expect(existsSync(join(data, 'rootspan-state.json'))).toBe(true);
+
+    // A config file and a flag: the flag's token wins over the environment's.
+    const config = join(dir, 'serve.json');
+    writeFileSync(config, JSON.stringify({ maxQueuedSpans: 5000, redact: { attributes: ['exception.message'] } }));
+    const second = await serve(['--data', data, '--config', config, '--token', 'flag-token'], { ROOTSPAN_TOKEN: 'env-token' });
+    expect((await fetch(`${second.url}/aiops/status`, { headers: auth('env-token') })).status).toBe(401);
+    const status = (await (await fetch(`${second.url}/aiops/status`, { headers: auth('flag-token') })).json()) as any;
+    expect(status.queue.capacity).toBe(5000);
+    expect(status.store.location).toBe(join(data, 'rootspan-state.json'));
+    const after = (await (await fetch(`${second.url}/aiops/incidents`, { headers: auth('flag-token') })).json()) as typeof before;
+    expect(after.incidents).toEqual(before.incidents);
+    const baselines = (await (await fetch(`${second.url}/aiops/baselines`, { headers: auth('flag-token') })).json()) as { baselines: Array<{ ready: boolean }> };
+    expect(baselines.baselines.filter((b) => b.ready).length).toBeGreaterThan(3);
+    second.child.kill('SIGINT');
+    expect(await exited(second.child)).toBe(0);
+  });
+
+  it('bad usage and a port in use exit 2 with one line', async () => {
+    const bad = spawn(process.execPath, [bin, 'serve', '--port', 'abc'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(bad);
+    let err = '';
+    bad.stderr!.on('data', (d) => (err += d));
+    expect(await exited(bad)).toBe(2);
+    expect(err).toMatch(/--port must be a number/);
+
+    const first = await serve([]);
+    const port = new URL(first.url).port;
+    const clash = spawn(process.execPath, [bin, 'serve', '--port', port], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(clash);
+    let clashErr = '';
+    clash.stderr!.on('data', (d) => (clashErr += d));
+    expect(await exited(clash)).toBe(2);
+    expect(clashErr).toMatch(/cannot serve: .*EADDRINUSE/);
+    first.child.kill('SIGTERM');
+    expect(await exited(first.child)).toBe(0);
+  });
+});
