@@ -234,10 +234,10 @@ describe('readOtlpFile', () => {
 
   it('skips over-long lines', async () => {
     const path = file('long.jsonl', [line(a), 'x'.repeat(5000), line(b), 'y'.repeat(3000)].join('\n'));
-    const r = await collect(readOtlpFile(path, { maxLineBytes: 4096 }));
+    const r = await collect(readOtlpFile(path, { maxRecordBytes: 4096 }));
     expect(r.spans).toEqual([...a, ...b].map(decoded));
     expect(r.problems.map((p) => p.line)).toEqual([2, 4]);
-    expect(r.problems[0].message).toBe('line longer than 4096 bytes, skipped');
+    expect(r.problems[0].message).toBe('line longer than 4096 bytes (the record limit), skipped');
   });
 
   it('throws I/O errors as they are', async () => {
