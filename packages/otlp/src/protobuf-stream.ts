@@ -71,7 +71,7 @@ export class ByteReader {
     return len >= n;
   }
 
-  /** A varint of up to 64 bits (as the nearest double), or undefined when the input ends inside it. */
+  /** A varint of up to 64 bits (as the nearest double); throws {@link Malformed} when cut off. */
   async varint(): Promise<number> {
     if (this.available < 10) await this.fill(10);
     let value = 0;
@@ -131,7 +131,8 @@ export async function* decodeProtobufStream(src: ByteReader, target: StreamTarge
 async function* resourceSpans(src: ByteReader, len: number, path: string, target: StreamTarget): AsyncGenerator<void> {
   const end = src.offset + len;
   const res: ResourceInfo = { service: 'unknown_service', serviceVersion: undefined };
-  let spansBefore = 0; // spans read before the resource: the encoder wrote the resource last (legal, unusual)
+  let resourceSeen = false;
+  let spansBefore = 0; // spans read before the resource: legal protobuf, though no known encoder does it
   let s = 0;
   let l = 0;
   while (src.offset < end) {
@@ -142,6 +143,9 @@ async function* resourceSpans(src: ByteReader, len: number, path: string, target
     }
     const n = await length(src, end);
     if (field === 1) {
+      resourceSeen = true;
+      if (spansBefore > 0) target.report(`${path}: its resource comes after ${spansBefore} of its spans, which were read with service unknown_service`);
+      spansBefore = 0;
       const record = await readRecord(src, n, `${path}.resource`, target);
       if (record === undefined) continue;
       try {
@@ -149,13 +153,11 @@ async function* resourceSpans(src: ByteReader, len: number, path: string, target
       } catch (err) {
         target.report(`${path}.resource: invalid protobuf (${(err as Error).message})`);
       }
-      if (spansBefore > 0) target.report(`${path}: the resource comes after ${spansBefore} of its spans, which were read as ${res.service === 'unknown_service' ? '' : 'not '}unknown_service`);
-      spansBefore = 0;
     } else {
       const scopePath = field === 2 ? `${path}.scopeSpans[${s++}]` : `${path}.instrumentationLibrarySpans[${l++}]`;
       for await (const count of scopeSpans(src, src.offset + n, scopePath, res, target)) {
         if (count === 0) yield;
-        else spansBefore += count;
+        else if (!resourceSeen) spansBefore += count;
       }
     }
   }

@@ -135,6 +135,8 @@ type Mode = 'lines' | 'undecided' | 'document' | 'skipping';
 
 /** Input read without a batch (blank lines, a held document) after which a batch still reports progress. */
 const PROGRESS_BYTES = 4 * 1024 * 1024;
+/** Compared against in blocks to skip long runs of blank lines at memcmp speed. */
+const NEWLINES = Buffer.alloc(4096, 10);
 /** Lines after a broken first one sampled to tell JSONL (most parse alone) from one document (few do). */
 const JSONL_SAMPLE = 10;
 
@@ -239,9 +241,12 @@ class Reader {
         }
         const nl = chunk.indexOf(10, start);
         if (nl === start && this.pendingLen === 0 && !skipping) {
-          // Blank line (runs of them are common padding, or a hostile input): nothing to decode or keep.
-          this.lineNo++;
-          start++;
+          // A run of blank lines (padding, or a hostile input): counted, nothing to decode or keep.
+          let i = start + 1;
+          for (let k = Math.min(NEWLINES.length, chunk.length - i); k > 0 && chunk.compare(NEWLINES, 0, k, i, i + k) === 0; k = Math.min(NEWLINES.length, chunk.length - i)) i += k;
+          while (i < chunk.length && chunk[i] === 10) i++;
+          this.lineNo += i - start;
+          start = i;
           continue;
         }
         const end = nl === -1 ? chunk.length : nl;
