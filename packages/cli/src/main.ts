@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createAnalyzer, type AnalyzerOptions, type Span } from '@rootspan/engine';
 import { OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile } from '@rootspan/otlp';
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
+import { InputError, engineInputError, internalErrorLine } from './errors.js';
 import { Progress } from './progress.js';
 import { serve } from './serve.js';
 import { humanReport, toJsonReport, type Summary } from './report.js';
@@ -16,7 +17,7 @@ export interface Io {
 declare const ROOTSPAN_VERSION: string;
 const VERSION = typeof ROOTSPAN_VERSION === 'string' ? ROOTSPAN_VERSION : '0.0.0-dev';
 
-/** Runs the CLI; resolves to the process exit code (never rejects for bad input). */
+/** Runs the CLI; resolves to the process exit code. Never rejects: an error is one line on stderr, exit 2. */
 export async function main(argv: readonly string[], io: Io = process): Promise<number> {
   if (argv[0] === 'serve') return serve(argv.slice(1), io);
   let args;
@@ -40,11 +41,10 @@ export async function main(argv: readonly string[], io: Io = process): Promise<n
   try {
     return await analyze(args, io);
   } catch (err) {
-    if (err instanceof InputError || err instanceof OtlpDecodeError) {
-      io.stderr.write(`rootspan: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
+    // Whatever went wrong, one line and exit 2: never a stack trace, in --json mode neither.
+    const line = err instanceof InputError || err instanceof OtlpDecodeError ? err.message : internalErrorLine(err);
+    io.stderr.write(`rootspan: ${line}\n`);
+    return 2;
   }
 }
 
@@ -56,12 +56,9 @@ async function openDb(path: string, analyzer: ReturnType<typeof createAnalyzer>)
     const attachment = sqliteStore({ path }).attach(analyzer);
     return { attachment, resumedAt: attachment.stats().restored ? analyzer.now() : null };
   } catch (err) {
-    throw new InputError((err as Error).message.replace(/^rootspan: /, ''));
+    throw engineInputError(`--db ${path}`, err);
   }
 }
-
-/** A problem with what the user gave us (file, config): reported as one line, exit code 2. */
-class InputError extends Error {}
 
 async function loadConfig(path: string | undefined): Promise<AnalyzerOptions> {
   if (path === undefined) return {};
@@ -69,15 +66,15 @@ async function loadConfig(path: string | undefined): Promise<AnalyzerOptions> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new InputError(`cannot read config ${path}: ${(err as Error).message}`);
+    throw new InputError(`cannot read config ${path}`, (err as Error).message, { cause: err });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new InputError(`config ${path}: invalid JSON (${(err as Error).message})`);
+    throw new InputError(`config ${path}`, `invalid JSON (${(err as Error).message})`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InputError(`config ${path}: expected a JSON object`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InputError(`config ${path}`, 'expected a JSON object');
   // The engine validates every field (unknown names, non-positive numbers) when the analyzer is created.
   return parsed as AnalyzerOptions;
 }
@@ -104,7 +101,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   try {
     analyzer = createAnalyzer(options);
   } catch (err) {
-    throw new InputError(`config ${args.config}: ${(err as Error).message.replace(/^rootspan: /, '')}`);
+    throw engineInputError(`config ${args.config}`, err);
   }
   const persisted = args.db === undefined ? undefined : await openDb(args.db, analyzer);
   const lateBefore = analyzer.stats().droppedBy.late;
@@ -146,24 +143,22 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     } catch (err) {
       progress.interrupt();
       if (err instanceof OtlpDecodeError) throw err;
-      throw new InputError(`cannot read ${name}: ${(err as Error).message}`);
+      throw new InputError(`cannot read ${name}`, (err as Error).message, { cause: err });
     }
     if (held !== undefined && held.length > 0) analyzer.ingest(held.sort((a, b) => a.endTime - b.endTime));
     progress.done(name, bytes, summary.spans - before.spans);
     const problems = summary.problems - before.problems;
     if (problems > MAX_PROBLEMS_SHOWN) io.stderr.write(`rootspan: ${name}: ${problems - MAX_PROBLEMS_SHOWN} more malformed records not shown\n`);
-    if (problems > 0 && summary.spans === before.spans) {
-      // Nothing but malformed records (not OTLP, the wrong format, a truncated gzip): "0 spans, no
-      // incidents" and exit 0 would let a CI gate pass on a broken pipeline.
-      throw new InputError(`cannot read ${name}: no OTLP trace data in it (${problems} malformed record${problems === 1 ? '' : 's'}, none decoded)`);
-    }
+    // An input without a single span (empty, not OTLP, the wrong format, a truncated gzip, every span
+    // malformed): "0 spans, no incidents" and exit 0 would let a CI gate pass on a broken pipeline.
+    if (summary.spans === before.spans) throw new InputError(`cannot read ${name}`, nothingDecoded(problems, bytes));
   }
   analyzer.flush();
   const stats = analyzer.stats();
   if (persisted !== undefined) {
     await persisted.attachment.close();
     const failed = persisted.attachment.stats();
-    if (failed.writeErrors > 0) throw new InputError(`could not save to ${args.db}: ${failed.lastError}`);
+    if (failed.writeErrors > 0) throw new InputError(`could not save to ${args.db}`, String(failed.lastError));
     const late = stats.droppedBy.late - lateBefore;
     if (persisted.resumedAt !== null && late > 0) {
       io.stderr.write(
@@ -183,6 +178,12 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   return args.failOnIncident && incidents.length > 0 ? 1 : 0;
 }
 
+/** Why an input gave no spans. */
+function nothingDecoded(problems: number, bytes: number): string {
+  if (problems > 0) return `no OTLP trace data in it (${problems} malformed record${problems === 1 ? '' : 's'}, none decoded)`;
+  return bytes === 0 ? 'it is empty' : 'no spans in it';
+}
+
 function countSpans(spans: readonly Span[], summary: Summary, traces: Set<number>, services: Set<string>): void {
   for (const s of spans) {
     summary.spans++;
@@ -197,6 +198,6 @@ async function fileSize(file: string): Promise<number> {
   try {
     return (await stat(file)).size;
   } catch (err) {
-    throw new InputError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new InputError(`cannot read ${file}`, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message, { cause: err });
   }
 }

@@ -65,7 +65,14 @@ export interface JsonIncident {
   traceIds: string[];
 }
 
-const iso = (t: number): string => new Date(t).toISOString();
+/** Latest epoch ms a `Date` holds (±100,000,000 days). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * An event time as ISO-8601; a time no `Date` can hold (not finite, beyond ±275,000 years: only reachable
+ * by a defect upstream, as the decoders drop such spans) as its number, so a report never fails to print.
+ */
+const iso = (t: number): string => (Math.abs(t) <= MAX_DATE_MS ? new Date(t).toISOString() : `${t} ms`);
 const isoOrNull = (t: number | null): string | null => (t === null ? null : iso(t));
 
 /** One incident in the `--json` shape: times as ISO strings, engine-internal fields left out. */

@@ -88,14 +88,20 @@ describe('unreadable input: exit 2 with one line naming it', () => {
     expect(last).toBe(`rootspan: cannot read ${file}: no OTLP trace data in it (1 malformed record, none decoded)`);
   });
 
-  it('an empty file is no error: 0 spans, no time range, no incidents', async () => {
-    const r = await run(['analyze', tmp.file('empty.jsonl', ''), '--json', '--fail-on-incident']);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const rep = parseJson(r) as JsonReport;
-    expect(validateReport(rep)).toEqual([]);
-    expect(rep.summary).toMatchObject({ spans: 0, traces: 0, services: [], from: null, to: null, dropped: 0 });
-    expect(rep.incidents).toEqual([]);
+  it.each([
+    ['an empty .pb file', 'empty.pb', '', 'it is empty'],
+    ['an empty .jsonl file', 'empty.jsonl', '', 'it is empty'],
+    ['blank lines only', 'blank.jsonl', '\n\n\r\n', 'no spans in it'],
+    ['a valid request without spans', 'no-spans.json', '{"resourceSpans": [{"scopeSpans": [{"spans": []}]}]}', 'no spans in it'],
+    ['protobuf with no trace fields', 'other.pb', Buffer.from([0x10, 0x01]), 'no spans in it'],
+  ])('%s: exit 2 (nothing decoded is no analysis, not "0 spans, no incidents")', async (_what, name, content, reason) => {
+    const file = tmp.file(name, content);
+    const r = await run(['analyze', file, '--json', '--fail-on-incident']);
+    expect(r).toEqual({ code: 2, stdout: '', stderr: `rootspan: cannot read ${file}: ${reason}\n` });
+  });
+
+  it('empty stdin: exit 2', async () => {
+    expect(await run(['analyze', '-'])).toEqual({ code: 2, stdout: '', stderr: 'rootspan: cannot read stdin: it is empty\n' });
   });
 });
 

@@ -7,6 +7,7 @@
  * analysed keys, no spreads, strings for problem messages built only when there is a problem.
  */
 import { ANALYZED_ATTRIBUTE_KEYS, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
+import { MAX_NAME_LENGTH, MAX_TIME_MS, MAX_VALUE_LENGTH, truncate } from './limits.js';
 import type { DecodeProblem } from './problems.js';
 
 /** Loose view of whatever the input holds: every field is checked before use. */
@@ -58,26 +59,28 @@ function allZero(b: ArrayLike<number>): boolean {
 /**
  * An id as lowercase hex. `undefined`: absent or empty. `null`: present but not an id (or all zeroes).
  * JSON ids are hex (any case); a few exporters wrongly write base64, accepted when it decodes to exactly
- * `size` bytes. Hex of another even length is accepted too (64-bit trace ids from older systems).
+ * `size` bytes. Shorter hex of an even length is accepted too (64-bit trace ids from older systems);
+ * longer ids are not ids.
  */
 export function decodeId(v: unknown, size: 8 | 16): string | null | undefined {
   if (typeof v === 'string') {
     const n = v.length;
     if (n === 0) return undefined;
+    if (n > size * 2) return null;
     const hex = HEX_RE.test(v);
     if (hex && n === size * 2) return ZERO_RE.test(v) ? null : v.toLowerCase();
     if ((n === (size === 16 ? 24 : 12) || n === (size === 16 ? 22 : 11)) && BASE64_RE.test(v)) {
       const b = Buffer.from(v, 'base64');
       if (b.length === size) return allZero(b) ? null : bytesToHex(b);
     }
-    if (hex && n % 2 === 0) return ZERO_RE.test(v) ? null : v.toLowerCase();
+    if (hex && n % 2 === 0 && n < size * 2) return ZERO_RE.test(v) ? null : v.toLowerCase();
     return null;
   }
   if (v === undefined || v === null) return undefined;
   // protobuf `bytes`: a Buffer/Uint8Array when present, an empty array default when absent.
   if (v instanceof Uint8Array || Array.isArray(v)) {
     if (v.length === 0) return undefined;
-    if (allZero(v)) return null;
+    if (v.length > size || allZero(v)) return null;
     return Buffer.isBuffer(v) ? v.toString('hex') : bytesToHex(v);
   }
   return null;
@@ -139,7 +142,7 @@ function toDouble(v: unknown): number | undefined {
 function scalar(av: unknown): AttributeValue | undefined {
   if (typeof av !== 'object' || av === null) return undefined;
   const o = av as Obj;
-  if (Object.hasOwn(o, 'stringValue')) return typeof o.stringValue === 'string' ? o.stringValue : undefined;
+  if (Object.hasOwn(o, 'stringValue')) return typeof o.stringValue === 'string' ? truncate(o.stringValue, MAX_VALUE_LENGTH) : undefined;
   if (Object.hasOwn(o, 'intValue')) return toInt(o.intValue);
   if (Object.hasOwn(o, 'doubleValue')) return toDouble(o.doubleValue);
   if (Object.hasOwn(o, 'boolValue')) return typeof o.boolValue === 'boolean' ? o.boolValue : undefined;
@@ -265,33 +268,40 @@ export function decodeRequestInto(req: unknown, sink: Sink, where = ''): void {
       problem(sink, `${where}resourceSpans[${r}]: expected an object, got ${describe(rs)}`);
       continue;
     }
-    let service = 'unknown_service';
-    let serviceVersion: string | undefined;
-    const resource = rs.resource as Obj | null | undefined;
-    const rattrs = typeof resource === 'object' && resource !== null ? resource.attributes : undefined;
-    if (Array.isArray(rattrs)) {
-      for (let i = 0; i < rattrs.length; i++) {
-        const kv = rattrs[i] as Obj | null;
-        if (typeof kv !== 'object' || kv === null) continue;
-        if (kv.key === 'service.name') {
-          const v = scalar(kv.value);
-          if (v !== undefined && v !== '') service = String(v);
-        } else if (kv.key === 'service.version') {
-          const v = scalar(kv.value);
-          if (v !== undefined && v !== '') serviceVersion = String(v);
-        }
-      }
-    }
-    decodeScopes(rs.scopeSpans, 'scopeSpans', service, serviceVersion, sink, where, r);
-    decodeScopes(rs.instrumentationLibrarySpans, 'instrumentationLibrarySpans', service, serviceVersion, sink, where, r);
+    const res = readResource(rs.resource);
+    decodeScopes(rs.scopeSpans, 'scopeSpans', res, sink, where, r);
+    decodeScopes(rs.instrumentationLibrarySpans, 'instrumentationLibrarySpans', res, sink, where, r);
   }
+}
+
+/** What a span takes from its resource. */
+export interface ResourceInfo {
+  service: string;
+  serviceVersion: string | undefined;
+}
+
+/** `service.name` (default `unknown_service`) and `service.version` of a `Resource`, names truncated. */
+export function readResource(resource: unknown, into: ResourceInfo = { service: 'unknown_service', serviceVersion: undefined }): ResourceInfo {
+  const rattrs = typeof resource === 'object' && resource !== null ? (resource as Obj).attributes : undefined;
+  if (!Array.isArray(rattrs)) return into;
+  for (let i = 0; i < rattrs.length; i++) {
+    const kv = rattrs[i] as Obj | null;
+    if (typeof kv !== 'object' || kv === null) continue;
+    if (kv.key === 'service.name') {
+      const v = scalar(kv.value);
+      if (v !== undefined && v !== '') into.service = truncate(String(v), MAX_NAME_LENGTH);
+    } else if (kv.key === 'service.version') {
+      const v = scalar(kv.value);
+      if (v !== undefined && v !== '') into.serviceVersion = truncate(String(v), MAX_NAME_LENGTH);
+    }
+  }
+  return into;
 }
 
 function decodeScopes(
   scopes: unknown,
   field: string,
-  service: string,
-  serviceVersion: string | undefined,
+  res: ResourceInfo,
   sink: Sink,
   where: string,
   r: number,
@@ -314,14 +324,23 @@ function decodeScopes(
       continue;
     }
     for (let p = 0; p < spans.length; p++) {
-      const reason = decodeSpan(spans[p], service, serviceVersion, sink.spans);
+      const reason = decodeSpan(spans[p], res, sink.spans);
       if (reason !== null) problem(sink, `${where}resourceSpans[${r}].${field}[${s}].spans[${p}]${reason}`);
     }
   }
 }
 
+/**
+ * Decodes one span (a JSON object or a protobufjs `Span` message) of resource `res` into `sink`, or
+ * records why it was skipped as a problem at `path` (e.g. `resourceSpans[0].scopeSpans[1].spans[2]`).
+ */
+export function decodeSpanInto(raw: unknown, res: ResourceInfo, sink: Sink, path: string): void {
+  const reason = decodeSpan(raw, res, sink.spans);
+  if (reason !== null) problem(sink, `${path}${reason}`);
+}
+
 /** Appends the span to `out`; returns null, or the reason (`: ...`, possibly after ` (spanId ..)`) it was skipped. */
-function decodeSpan(raw: unknown, service: string, serviceVersion: string | undefined, out: Span[]): string | null {
+function decodeSpan(raw: unknown, res: ResourceInfo, out: Span[]): string | null {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `: expected a span object, got ${describe(raw)}`;
   const s = raw as Obj;
   const spanId = decodeId(s.spanId, 8);
@@ -332,9 +351,9 @@ function decodeSpan(raw: unknown, service: string, serviceVersion: string | unde
   const parent = decodeId(s.parentSpanId, 8);
   if (parent === null && !isZeroId(s.parentSpanId)) return `${at}: invalid parentSpanId ${show(s.parentSpanId)}`;
   const startTime = nanosToMs(s.startTimeUnixNano);
-  if (!(startTime > 0)) return `${at}: ${timeProblem('startTimeUnixNano', s.startTimeUnixNano)}`;
+  if (!(startTime > 0 && startTime <= MAX_TIME_MS)) return `${at}: ${timeProblem('startTimeUnixNano', s.startTimeUnixNano, startTime)}`;
   const endTime = nanosToMs(s.endTimeUnixNano);
-  if (!(endTime > 0)) return `${at}: ${timeProblem('endTimeUnixNano', s.endTimeUnixNano)}`;
+  if (!(endTime > 0 && endTime <= MAX_TIME_MS)) return `${at}: ${timeProblem('endTimeUnixNano', s.endTimeUnixNano, endTime)}`;
   if (endTime < startTime) return `${at}: endTimeUnixNano is before startTimeUnixNano`;
   const st = s.status as Obj | null | undefined;
   const message = typeof st === 'object' && st !== null ? st.message : undefined;
@@ -344,14 +363,14 @@ function decodeSpan(raw: unknown, service: string, serviceVersion: string | unde
     traceId,
     spanId,
     parentSpanId: parent ?? undefined,
-    service,
-    serviceVersion,
-    name: typeof s.name === 'string' ? s.name : '',
+    service: res.service,
+    serviceVersion: res.serviceVersion,
+    name: typeof s.name === 'string' ? truncate(s.name, MAX_NAME_LENGTH) : '',
     kind: toKind(s.kind),
     startTime,
     endTime,
     status: toStatus(st),
-    statusMessage: typeof message === 'string' && message !== '' ? message : undefined,
+    statusMessage: typeof message === 'string' && message !== '' ? truncate(message, MAX_VALUE_LENGTH) : undefined,
     attributes,
   });
   return null;
@@ -363,7 +382,8 @@ function isZeroId(v: unknown): boolean {
   return (v instanceof Uint8Array || Array.isArray(v)) && v.length > 0 && allZero(v);
 }
 
-function timeProblem(field: string, v: unknown): string {
-  const missing = v === undefined || v === null || v === '' || v === 0 || v === '0' || (typeof v === 'object' && nanosToMs(v) === 0);
+function timeProblem(field: string, v: unknown, ms: number): string {
+  if (ms > MAX_TIME_MS) return `${field} ${show(v)} is after year 9999`;
+  const missing = v === undefined || v === null || v === '' || v === 0 || v === '0' || (typeof v === 'object' && ms === 0);
   return missing ? `missing ${field}` : `bad ${field} ${show(v)}`;
 }

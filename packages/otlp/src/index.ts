@@ -1,6 +1,7 @@
 /**
  * @rootspan/otlp — OpenTelemetry OTLP trace data in and out of rootspan: OTLP/JSON and OTLP/protobuf
- * decoding into engine spans (streaming for files of any size), and OTLP/JSON encoding.
+ * decoding into engine spans (streaming files of any size, in memory bounded by the largest record), and
+ * OTLP/JSON encoding.
  */
 export { decodeOtlpJson } from './json.js';
 export { decodeOtlpProtobuf } from './protobuf.js';
@@ -11,3 +12,4 @@ export type { OtlpBatch, OtlpFormat, OtlpSource, ReadOtlpOptions } from './reade
 export { OtlpDecodeError, formatProblem } from './problems.js';
 export type { DecodeProblem, DecodeResult } from './problems.js';
 export { nanosToMs } from './convert.js';
+export { DEFAULT_MAX_RECORD_BYTES, MAX_NAME_LENGTH, MAX_TIME_MS, MAX_VALUE_LENGTH } from './limits.js';

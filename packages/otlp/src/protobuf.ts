@@ -97,17 +97,28 @@ message ExportTraceServiceRequest {
 }
 `;
 
-let requestType: protobuf.Type | undefined;
+/** The message types rootspan decodes: a whole request, or (streaming) one `Resource` or `Span` at a time. */
+export interface OtlpTypes {
+  request: protobuf.Type;
+  resource: protobuf.Type;
+  span: protobuf.Type;
+}
 
-/** The `ExportTraceServiceRequest` type, built on first use (parsing the schema takes a few ms). */
-function exportTraceServiceRequest(): protobuf.Type {
-  if (requestType === undefined) {
+let types: OtlpTypes | undefined;
+
+/** The OTLP message types, built on first use (parsing the schema takes a few ms). */
+export function otlpTypes(): OtlpTypes {
+  if (types === undefined) {
     const root = new protobuf.Root();
     for (const source of [COMMON, RESOURCE, TRACE, SERVICE]) protobuf.parse(source, root);
     root.resolveAll();
-    requestType = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+    types = {
+      request: root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest'),
+      resource: root.lookupType('opentelemetry.proto.resource.v1.Resource'),
+      span: root.lookupType('opentelemetry.proto.trace.v1.Span'),
+    };
   }
-  return requestType;
+  return types;
 }
 
 /**
@@ -127,7 +138,7 @@ export function decodeOtlpProtobuf(bytes: Uint8Array): DecodeResult {
     // A Buffer view (no copy) makes protobufjs use its Buffer reader: ids come out as Buffers (native
     // hex) and strings are decoded natively.
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    message = exportTraceServiceRequest().decode(buf);
+    message = otlpTypes().request.decode(buf);
   } catch (err) {
     return { spans: [], problems: [{ message: `invalid protobuf (${(err as Error).message})` }] };
   }

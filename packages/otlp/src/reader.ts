@@ -3,7 +3,8 @@ import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Span } from '@rootspan/engine';
 import { decodeRequestInto, type Sink } from './convert.js';
-import { decodeOtlpProtobuf } from './protobuf.js';
+import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
+import { ByteReader, decodeProtobufStream, type StreamTarget } from './protobuf-stream.js';
 import { OtlpDecodeError, type DecodeProblem } from './problems.js';
 
 /**
@@ -27,10 +28,11 @@ export interface ReadOtlpOptions {
   /** The input's name in problems and errors (a path, `-`). {@link readOtlpFile} defaults it to the path. */
   name?: string;
   /**
-   * Longest line (bytes) read in line mode; a longer line is skipped and reported (JavaScript strings
-   * cannot exceed ~512 MiB). Default 256 MiB.
+   * Largest record held in memory, in bytes: a JSONL line, a whole multi-line JSON document, one
+   * protobuf span or resource. A larger one is skipped and reported; memory is bounded by this, not by
+   * the input's size. Default {@link DEFAULT_MAX_RECORD_BYTES} (64 MiB).
    */
-  maxLineBytes?: number;
+  maxRecordBytes?: number;
 }
 
 /** A slice of the decoded input. */
@@ -50,7 +52,6 @@ export interface OtlpBatch {
 export type OtlpSource = string | AsyncIterable<Uint8Array | string>;
 
 const DEFAULT_BATCH = 1000;
-const DEFAULT_MAX_LINE = 256 * 1024 * 1024;
 const SNIFF_BYTES = 512;
 
 /**
@@ -125,32 +126,51 @@ export async function* readOtlpStream(
   else yield* reader.lines(chunks, format === 'jsonl');
 }
 
-type Mode = 'lines' | 'undecided' | 'document';
+/**
+ * `lines`: every line is a record. `undecided`: before the first non-blank line of a `json` input.
+ * `document`: that line did not parse alone, so the input is one multi-line document, held until the
+ * end. `skipping`: a document over the record limit, read to the end and dropped.
+ */
+type Mode = 'lines' | 'undecided' | 'document' | 'skipping';
+
+/** Input read without a batch (blank lines, a held document) after which a batch still reports progress. */
+const PROGRESS_BYTES = 4 * 1024 * 1024;
+/** Compared against in blocks to skip long runs of blank lines at memcmp speed. */
+const NEWLINES = Buffer.alloc(4096, 10);
+/** Lines after a broken first one sampled to tell JSONL (most parse alone) from one document (few do). */
+const JSONL_SAMPLE = 10;
 
 /** State of one read: the batch being filled, byte counts, and the JSON line machinery. */
 class Reader {
   readonly name: string | undefined;
   readonly strict: boolean;
   readonly batchSize: number;
-  readonly maxLine: number;
+  readonly maxRecord: number;
   /** Raw input bytes read so far, and how many of them batches have reported. */
   read = 0;
   reported = 0;
   gzipError: string | undefined;
   readonly sink: Sink = { spans: [], problems: [], line: undefined };
   private mode: Mode = 'lines';
-  /** Lines kept while `undecided`/`document` (line n is held[n - 1]). */
-  private held: string[] = [];
+  /** Lines seen so far; the bytes of the current, unfinished line. */
+  private lineNo = 0;
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+  /** In `document` mode: its first line's number and text, and the raw bytes after that line. */
+  private docLine = 0;
+  private docHead = '';
+  private docParts: Buffer[] = [];
+  private docBytes = 0;
 
   constructor(options: ReadOtlpOptions) {
     this.name = options.name;
     this.strict = options.strict === true;
     this.batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH));
-    this.maxLine = Math.max(1, options.maxLineBytes ?? DEFAULT_MAX_LINE);
+    this.maxRecord = Math.max(1, options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
   }
 
   private full(): boolean {
-    return this.sink.spans.length >= this.batchSize || this.sink.problems.length >= this.batchSize;
+    return this.sink.spans.length >= this.batchSize || this.sink.problems.length >= this.batchSize || this.read - this.reported >= PROGRESS_BYTES;
   }
 
   /** Hands out what has been decoded since the last batch. */
@@ -194,71 +214,82 @@ class Reader {
     if (spans.length > 0 || this.sink.problems.length > 0 || this.read > this.reported) yield this.take();
   }
 
+  /** One binary request, decoded span by span as the bytes arrive. */
   async *protobuf(chunks: AsyncIterable<Buffer>): AsyncGenerator<OtlpBatch> {
-    const parts: Buffer[] = [];
-    for await (const c of chunks) parts.push(c);
-    if (this.gzipError === undefined || parts.length > 0) {
-      const result = decodeOtlpProtobuf(parts.length === 1 ? parts[0] : Buffer.concat(parts));
-      for (const s of result.spans) this.sink.spans.push(s);
-      for (const p of result.problems) this.report(p);
-    }
+    const target: StreamTarget = {
+      sink: this.sink,
+      maxRecordBytes: this.maxRecord,
+      report: (message) => this.report({ message }),
+      check: () => this.check(),
+      full: () => this.full(),
+    };
+    for await (const _ of decodeProtobufStream(new ByteReader(chunks[Symbol.asyncIterator]()), target)) yield this.take();
     yield* this.finish();
   }
 
   /** Splits the content into lines (LF or CRLF) and decodes them per {@link Mode}. */
   async *lines(chunks: AsyncIterable<Buffer>, jsonl: boolean): AsyncGenerator<OtlpBatch> {
-    this.mode = jsonl ? 'lines' : 'undecided';
-    let pending: Buffer[] = [];
-    let pendingLen = 0;
-    let skipping = false; // inside a line longer than maxLine
-    let lineNo = 0;
+    this.mode = (jsonl ? 'lines' : 'undecided') as Mode; // as Mode: the loop's calls change it
+    let skipping = false; // inside a line longer than maxRecord
     for await (const chunk of chunks) {
       let start = 0;
-      for (;;) {
+      while (start < chunk.length) {
+        if (this.mode === 'document' || this.mode === 'skipping') {
+          // The rest of the input belongs to the document: held as raw bytes, not split into lines.
+          yield* this.hold(chunk.subarray(start));
+          break;
+        }
         const nl = chunk.indexOf(10, start);
+        if (nl === start && this.pendingLen === 0 && !skipping) {
+          // A run of blank lines (padding, or a hostile input): counted, nothing to decode or keep.
+          let i = start + 1;
+          for (let k = Math.min(NEWLINES.length, chunk.length - i); k > 0 && chunk.compare(NEWLINES, 0, k, i, i + k) === 0; k = Math.min(NEWLINES.length, chunk.length - i)) i += k;
+          while (i < chunk.length && chunk[i] === 10) i++;
+          this.lineNo += i - start;
+          start = i;
+          continue;
+        }
         const end = nl === -1 ? chunk.length : nl;
         if (skipping) {
           // drop bytes until the end of the over-long line
-        } else if (pendingLen + end - start > this.maxLine) {
+        } else if (this.pendingLen + end - start > this.maxRecord) {
           skipping = true;
-          pending = [];
-          pendingLen = 0;
+          this.pending = [];
+          this.pendingLen = 0;
         } else if (nl === -1) {
-          if (end > start) {
-            pending.push(chunk.subarray(start, end));
-            pendingLen += end - start;
-          }
+          this.pending.push(chunk.subarray(start, end));
+          this.pendingLen += end - start;
         }
         if (nl === -1) break;
-        lineNo++;
+        this.lineNo++;
         if (skipping) {
           skipping = false;
-          this.report({ line: lineNo, message: `line longer than ${this.maxLine} bytes, skipped` });
+          this.report({ line: this.lineNo, message: `line longer than ${this.maxRecord} bytes (the record limit), skipped` });
         } else {
-          let text: string;
-          if (pendingLen === 0) {
-            text = chunk.toString('utf8', start, nl > start && chunk[nl - 1] === 13 ? nl - 1 : nl);
-          } else {
-            pending.push(chunk.subarray(start, nl));
-            const buf = Buffer.concat(pending, pendingLen + nl - start);
-            pending = [];
-            pendingLen = 0;
-            text = buf.toString('utf8', 0, buf.length > 0 && buf[buf.length - 1] === 13 ? buf.length - 1 : buf.length);
-          }
-          this.line(text, lineNo);
+          this.pending.push(chunk.subarray(start, nl));
+          this.line(this.takeLine(), this.lineNo);
         }
         start = nl + 1;
         if (this.full()) yield this.take();
       }
+      if (this.full()) yield this.take();
     }
     if (skipping) {
-      this.report({ line: lineNo + 1, message: `line longer than ${this.maxLine} bytes, skipped` });
-    } else if (pendingLen > 0) {
-      const buf = Buffer.concat(pending, pendingLen);
-      this.line(buf.toString('utf8', 0, buf[buf.length - 1] === 13 ? buf.length - 1 : buf.length), lineNo + 1);
+      this.report({ line: this.lineNo + 1, message: `line longer than ${this.maxRecord} bytes (the record limit), skipped` });
+    } else if (this.pendingLen > 0) {
+      this.line(this.takeLine(), this.lineNo + 1);
     }
-    if (this.mode !== 'lines') this.document();
+    if (this.mode === 'document') yield* this.document();
     yield* this.finish();
+  }
+
+  /** The pending bytes as one line of text, without a trailing CR. */
+  private takeLine(): string {
+    const parts = this.pending;
+    const buf = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    this.pending = [];
+    this.pendingLen = 0;
+    return buf.toString('utf8', 0, buf.length > 0 && buf[buf.length - 1] === 13 ? buf.length - 1 : buf.length);
   }
 
   /**
@@ -268,72 +299,140 @@ class Reader {
    */
   private line(text: string, lineNo: number): void {
     if (lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    if (this.mode === 'document') {
-      this.held.push(text);
-      return;
-    }
-    if (this.mode === 'undecided') {
-      this.held.push(text);
-      if (isBlank(text)) return;
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        this.mode = 'document';
-        return;
-      }
-      this.mode = 'lines';
-      this.held = [];
-      this.decode(value, lineNo);
-      return;
-    }
     if (isBlank(text)) return;
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (err) {
-      this.report({ line: lineNo, message: `invalid JSON (${(err as Error).message})` });
+      if (this.mode === 'undecided') {
+        this.mode = 'document';
+        this.docLine = lineNo;
+        this.docHead = text;
+        this.docBytes = text.length + 1;
+      } else {
+        this.report({ line: lineNo, message: `invalid JSON (${(err as Error).message})` });
+      }
       return;
     }
+    this.mode = 'lines';
     this.decode(value, lineNo);
   }
 
+  /** Bytes of a held document; past the record limit it is JSONL after all, or dropped. */
+  private *hold(bytes: Buffer): Generator<OtlpBatch> {
+    if (this.mode === 'skipping') return;
+    this.docParts.push(bytes);
+    this.docBytes += bytes.length;
+    if (this.docBytes > this.maxRecord) yield* this.overflow();
+  }
+
+  /** The held document's text, no longer held. */
+  private heldText(): string {
+    const text = `${this.docHead}\n${Buffer.concat(this.docParts).toString('utf8')}`;
+    this.docParts = [];
+    this.docHead = '';
+    this.docBytes = 0;
+    return text;
+  }
+
+  /** Decodes `text` line by line (JSONL), its first line being `first`, in batches. */
+  private *decodeLines(text: string, first: number): Generator<OtlpBatch> {
+    this.mode = 'lines';
+    let n = first;
+    for (const line of splitLines(text)) {
+      this.line(line, n++);
+      if (this.full()) yield this.take();
+    }
+  }
+
+  /**
+   * A held document grew past the record limit. If most of the lines after its first parse alone, the
+   * input is JSONL whose first line is broken (a cut-off `tail`): read on line by line. Else it is one
+   * document too large to hold: reported once and the rest of the input dropped.
+   */
+  private *overflow(): Generator<OtlpBatch> {
+    const text = this.heldText();
+    const cut = text.lastIndexOf('\n');
+    let tried = 0;
+    let parsed = 0;
+    for (const line of splitLines(text.slice(text.indexOf('\n') + 1, cut))) {
+      if (isBlank(line)) continue;
+      if (parses(line)) parsed++;
+      if (++tried === JSONL_SAMPLE) break;
+    }
+    if (parsed * 2 <= tried || tried === 0) {
+      this.mode = 'skipping';
+      this.report({ line: this.docLine, message: `JSON document larger than ${this.maxRecord} bytes (the record limit), skipped` });
+      return;
+    }
+    // The unfinished last line goes back to the line splitter.
+    const partial = Buffer.from(text.slice(cut + 1), 'utf8');
+    const complete = text.slice(0, cut);
+    this.lineNo = this.docLine + countLines(complete) - 1;
+    yield* this.decodeLines(complete, this.docLine);
+    if (partial.length > 0) {
+      this.pending = [partial];
+      this.pendingLen = partial.length;
+    }
+  }
+
   /** End of a held multi-line document: parse it whole; if that fails, fall back to JSONL. */
-  private document(): void {
-    const held = this.held;
-    this.held = [];
-    if (held.length === 0 || held.every(isBlank)) return;
-    const text = held.join('\n');
+  private *document(): Generator<OtlpBatch> {
+    const first = this.docLine;
+    const text = this.heldText();
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (err) {
       // Not one document. JSONL whose first line is broken? Then some other line parses on its own.
-      const parsed: Array<{ line: number; value: unknown } | { line: number; error: string }> = [];
-      let good = 0;
-      for (let i = 0; i < held.length; i++) {
-        if (isBlank(held[i])) continue;
-        try {
-          parsed.push({ line: i + 1, value: JSON.parse(held[i]) });
-          good++;
-        } catch (lineErr) {
-          parsed.push({ line: i + 1, error: (lineErr as Error).message });
+      let jsonl = false;
+      for (const line of splitLines(text)) {
+        if (!isBlank(line) && parses(line)) {
+          jsonl = true;
+          break;
         }
       }
-      if (good === 0) {
-        const message = (err as Error).message;
-        const line = lineOfPosition(text, message);
-        this.report(line === undefined ? { message: `invalid JSON (${message})` } : { line, message: `invalid JSON (${message})` });
+      if (jsonl) {
+        yield* this.decodeLines(text, first);
         return;
       }
-      for (const p of parsed) {
-        if ('error' in p) this.report({ line: p.line, message: `invalid JSON (${p.error})` });
-        else this.decode(p.value, p.line);
-      }
+      const message = (err as Error).message;
+      const line = lineOfPosition(text, message);
+      this.report(line === undefined ? { message: `invalid JSON (${message})` } : { line: first + line - 1, message: `invalid JSON (${message})` });
       return;
     }
     this.decode(value, undefined);
   }
+}
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The lines of `text` (LF or CRLF), without materialising them all at once. */
+function* splitLines(text: string): Generator<string> {
+  let start = 0;
+  for (;;) {
+    const nl = text.indexOf('\n', start);
+    yield stripCr(text.slice(start, nl === -1 ? text.length : nl));
+    if (nl === -1) return;
+    start = nl + 1;
+  }
+}
+
+function countLines(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+function stripCr(text: string): string {
+  return text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text;
 }
 
 function isBlank(text: string): boolean {

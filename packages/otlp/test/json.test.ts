@@ -1,6 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decodeOtlpJson, encodeOtlpJson, formatProblem, msToNanosString, nanosToMs } from '@rootspan/otlp';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { MAX_NAME_LENGTH, MAX_VALUE_LENGTH, decodeOtlpJson, encodeOtlpJson, formatProblem, msToNanosString, nanosToMs } from '@rootspan/otlp';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+/** Heap in use after a full collection. */
+function liveHeap(): number {
+  gc();
+  return process.memoryUsage().heapUsed;
+}
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
 
@@ -225,6 +235,56 @@ describe('decodeOtlpJson', () => {
       'resourceSpans[0].scopeSpans[0].spans[8]: expected a span object, got string "not a span"',
     ]);
     expect(r.problems.every((p) => p.line === undefined)).toBe(true);
+  });
+
+  it('skips spans with times after year 9999 (not showable as dates) with a problem', () => {
+    const huge = '99999999999999999999999999';
+    const check = (span: Record<string, unknown>) => decodeOtlpJson(request(span));
+    expect(check({ endTimeUnixNano: huge }).problems.map((p) => p.message)).toEqual([
+      'resourceSpans[0].scopeSpans[0].spans[0] (spanId b7ad6b7169203331): endTimeUnixNano "99999999999999999999999999" is after year 9999',
+    ]);
+    expect(check({ startTimeUnixNano: 1e30, endTimeUnixNano: 2e30 }).problems[0].message).toMatch(/: startTimeUnixNano 1e\+30 is after year 9999$/);
+    // the last representable millisecond is fine
+    const last = check({ startTimeUnixNano: '253402300799999000000', endTimeUnixNano: '253402300799999000000' });
+    expect(last.problems).toEqual([]);
+    expect(new Date(last.spans[0].endTime).toISOString()).toBe('9999-12-31T23:59:59.999Z');
+    expect(check({ endTimeUnixNano: '253402300800000000000' }).spans).toEqual([]);
+  });
+
+  it('truncates long names and values to the documented limits, copying them out', () => {
+    const s = one(
+      {
+        name: 'n'.repeat(5000),
+        status: { code: 2, message: 'm'.repeat(10_000) },
+        attributes: [{ key: 'http.route', value: { stringValue: `/${'r'.repeat(10_000)}` } }],
+      },
+      [{ key: 'service.name', value: { stringValue: 's'.repeat(3000) } }],
+    );
+    expect([s.name.length, s.service.length, s.statusMessage?.length, (s.attributes?.['http.route'] as string).length]).toEqual([
+      MAX_NAME_LENGTH,
+      MAX_NAME_LENGTH,
+      MAX_VALUE_LENGTH,
+      MAX_VALUE_LENGTH,
+    ]);
+    // never half a surrogate pair
+    const emoji = one({ name: `${'n'.repeat(MAX_NAME_LENGTH - 1)}\u{1F600}` }).name;
+    expect(emoji).toBe('n'.repeat(MAX_NAME_LENGTH - 1));
+  });
+
+  it('keeps no reference to the long strings it truncated', () => {
+    // 100 distinct 1 MB names: a plain slice would keep all 100 MB alive
+    const before = liveHeap();
+    const kept = [];
+    for (let i = 0; i < 100; i++) kept.push(one({ name: `${i}`.padEnd(1 << 20, 'x') }));
+    const growth = liveHeap() - before;
+    expect(kept.every((s) => s.name.length === MAX_NAME_LENGTH)).toBe(true);
+    expect(growth).toBeLessThan(10 * 1024 * 1024);
+  });
+
+  it('rejects ids longer than their size', () => {
+    const r = decodeOtlpJson(request({ traceId: 'ab'.repeat(17) }));
+    expect(r.problems[0].message).toMatch(/: invalid traceId "ababab/);
+    expect(decodeOtlpJson(request({ spanId: 'ab'.repeat(500_000) })).problems[0].message).toMatch(/^resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]: invalid spanId "abab.{36}\.\.\."$/);
   });
 
   it('reports inputs that are not trace requests', () => {

@@ -149,6 +149,22 @@ describe('readOtlpFile', () => {
     expect(broken.problems).toEqual([expect.objectContaining({ line: 1, message: expect.stringMatching(/^invalid JSON/) })]);
   });
 
+  it('reads JSONL with a broken first line past the record limit (a cut-off tail) line by line', async () => {
+    const many = spans(200);
+    const data = Buffer.from(['{"resourceSpans":[{"scopeSp', ...many.map((s) => line([s]))].join('\r\n') + '\r\n');
+    for (const size of [1000, 1 << 20]) {
+      const r = await collect(readOtlpStream(chunked(data, size), { maxRecordBytes: 4096 }));
+      expect(r.spans).toEqual(many.map(decoded));
+      expect(r.problems).toEqual([{ line: 1, message: expect.stringMatching(/^invalid JSON/) }]);
+      expect(r.bytes).toBe(data.length);
+    }
+    // the same as one document over the limit: reported once, the rest dropped
+    const doc = Buffer.from(JSON.stringify(encodeOtlpJson(many), null, 2));
+    const r = await collect(readOtlpStream(chunked(doc, 1000), { maxRecordBytes: 4096 }));
+    expect(r.spans).toEqual([]);
+    expect(r.problems).toEqual([{ line: 1, message: 'JSON document larger than 4096 bytes (the record limit), skipped' }]);
+  });
+
   it('reports a broken pretty-printed document once', async () => {
     const text = JSON.stringify(encodeOtlpJson(a), null, 2).replace('"spans"', '"spans" oops');
     const r = await collect(readOtlpFile(file('broken.json', text)));
@@ -234,10 +250,10 @@ describe('readOtlpFile', () => {
 
   it('skips over-long lines', async () => {
     const path = file('long.jsonl', [line(a), 'x'.repeat(5000), line(b), 'y'.repeat(3000)].join('\n'));
-    const r = await collect(readOtlpFile(path, { maxLineBytes: 4096 }));
+    const r = await collect(readOtlpFile(path, { maxRecordBytes: 4096 }));
     expect(r.spans).toEqual([...a, ...b].map(decoded));
     expect(r.problems.map((p) => p.line)).toEqual([2, 4]);
-    expect(r.problems[0].message).toBe('line longer than 4096 bytes, skipped');
+    expect(r.problems[0].message).toBe('line longer than 4096 bytes (the record limit), skipped');
   });
 
   it('throws I/O errors as they are', async () => {

@@ -1,0 +1,78 @@
+// Child process of bounded.test.ts: generates a large input on the fly (never on disk), reads it with
+// readOtlpStream under the heap cap the parent set, and prints one JSON line with what it read.
+// Usage: node --max-old-space-size=N read-generated.mjs <kind> <megabytes> [maxRecordBytes]
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+
+const { readOtlpStream } = await import(process.env.ROOTSPAN_OTLP ?? '@rootspan/otlp');
+const [kind, megabytes, maxRecord] = process.argv.slice(2);
+const MB = 1024 * 1024;
+const total = Number(megabytes) * MB;
+
+/** `block` repeated until `total` bytes of content (`size`: the content of one block, inflated), after `head`. */
+function* repeat(block, size = block.length, head = undefined) {
+  if (head !== undefined) yield head;
+  for (let n = 0; n < total; n += size) yield block;
+}
+/** A gzip member of `content`: concatenated members are one valid gzip stream. */
+const gz = (content) => [gzipSync(content, { level: 1 }), content.length];
+
+// --- a minimal protobuf writer, independent of the decoder under test ---
+const varint = (n) => {
+  const out = [];
+  while (n >= 128) {
+    out.push((n % 128) | 128);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Buffer.from(out);
+};
+const field = (no, bytes) => Buffer.concat([varint(no * 8 + 2), varint(bytes.length), bytes]);
+const fixed64 = (no, ns) => {
+  const b = Buffer.alloc(9);
+  b[0] = no * 8 + 1;
+  b.writeBigUInt64LE(ns, 1);
+  return b;
+};
+/** One ResourceSpans of service `svc` holding 1000 spans (ids vary within it; repeats are duplicates). */
+function resourceSpans() {
+  const spans = [];
+  for (let i = 1; i <= 1000; i++) {
+    const start = 1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n;
+    spans.push(
+      field(
+        2,
+        Buffer.concat([
+          field(1, Buffer.from(i.toString(16).padStart(32, '0'), 'hex')),
+          field(2, Buffer.from(i.toString(16).padStart(16, '0'), 'hex')),
+          field(5, Buffer.from(`GET /items/${i % 10}`)),
+          Buffer.from([6 * 8, 2]),
+          fixed64(7, start),
+          fixed64(8, start + 5_000_000n),
+        ]),
+      ),
+    );
+  }
+  const serviceName = field(1, Buffer.concat([field(1, Buffer.from('service.name')), field(2, field(1, Buffer.from('svc')))]));
+  return field(1, Buffer.concat([field(1, serviceName), field(2, Buffer.concat(spans))]));
+}
+
+let source;
+if (kind === 'newlines') source = repeat(Buffer.alloc(MB, 10));
+else if (kind === 'newlines-gz') source = repeat(...gz(Buffer.alloc(16 * MB, 10)));
+else if (kind === 'open-document') source = repeat(Buffer.alloc(MB, 10), MB, Buffer.from('{\n'));
+else if (kind === 'protobuf-gz') source = repeat(...gz(resourceSpans()));
+else throw new Error(`unknown kind ${kind}`);
+
+const options = maxRecord === undefined ? {} : { maxRecordBytes: Number(maxRecord) };
+let spans = 0;
+const problems = [];
+let bytes = 0;
+let peak = 0;
+for await (const batch of readOtlpStream(Readable.from(source, { objectMode: false }), options)) {
+  spans += batch.spans.length;
+  bytes += batch.bytes;
+  for (const p of batch.problems) if (problems.length < 5) problems.push(p);
+  peak = Math.max(peak, process.memoryUsage().heapUsed);
+}
+process.stdout.write(`${JSON.stringify({ spans, problems, bytes, peakHeapMB: Math.round(peak / MB) })}\n`);

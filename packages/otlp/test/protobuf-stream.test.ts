@@ -1,0 +1,138 @@
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import protobuf from 'protobufjs';
+import { describe, expect, it } from 'vitest';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { Span } from '@rootspan/engine';
+import { OtlpDecodeError, decodeOtlpProtobuf, readOtlpStream, type DecodeProblem, type ReadOtlpOptions } from '@rootspan/otlp';
+import { SpanKind, sdkService } from './helpers/sdk.js';
+
+// --- wire-level builders (tags written by hand: these tests are about framing) ---
+const LEN = 2;
+const tag = (field: number, wire: number) => field * 8 + wire;
+const w = () => protobuf.Writer.create();
+const message = (field: number, body: Uint8Array) => w().uint32(tag(field, LEN)).bytes(body).finish();
+const cat = (...parts: Uint8Array[]) => Buffer.concat(parts);
+const ns = (ms: number) => protobuf.util.Long.fromString(`${ms}000000`, true);
+
+/** Span `i` (ids from `i`), `name`, 5 ms long. */
+function spanBytes(i: number, name = `op${i}`): Uint8Array {
+  return w()
+    .uint32(tag(1, LEN)).bytes(Buffer.from(i.toString(16).padStart(32, '0'), 'hex'))
+    .uint32(tag(2, LEN)).bytes(Buffer.from(i.toString(16).padStart(16, '0'), 'hex'))
+    .uint32(tag(5, LEN)).string(name)
+    .uint32(tag(7, 1)).fixed64(ns(1_700_000_000_000 + i))
+    .uint32(tag(8, 1)).fixed64(ns(1_700_000_000_005 + i))
+    .finish();
+}
+const resource = (service: string) =>
+  message(1, message(1, cat(message(1, Buffer.from('service.name')), message(2, message(1, Buffer.from(service))))));
+const scope = (...spans: Uint8Array[]) => message(2, cat(...spans.map((s) => message(2, s))));
+/** A request: one ResourceSpans per entry (its fields in order). */
+const request = (...resourceSpans: Uint8Array[][]) => cat(...resourceSpans.map((fields) => message(1, cat(...fields))));
+
+function chunked(data: Uint8Array, size: number): Readable {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < data.length; i += size) parts.push(Buffer.from(data.subarray(i, i + size)));
+  return Readable.from(parts, { objectMode: false });
+}
+
+async function read(data: Uint8Array, options: ReadOtlpOptions = {}, size = 1 << 20) {
+  const out = { spans: [] as Span[], problems: [] as DecodeProblem[], bytes: 0 };
+  for await (const b of readOtlpStream(chunked(data, size), { format: 'protobuf', ...options })) {
+    out.spans.push(...b.spans);
+    out.problems.push(...b.problems);
+    out.bytes += b.bytes;
+  }
+  return out;
+}
+
+const names = (spans: Span[]) => spans.map((s) => `${s.service}/${s.name}`);
+
+describe('streaming protobuf reader', () => {
+  it('decodes SDK output exactly as the whole-message decoder does, in any chunking, gzipped or not', async () => {
+    const api = sdkService({ 'service.name': 'api', 'service.version': '2.0.0' });
+    const db = sdkService({ 'service.name': 'db' });
+    for (let i = 0; i < 30; i++) {
+      const root = api.span(`GET /r${i % 3}`, { kind: SpanKind.SERVER, start: 1_700_000_000_000 + i * 10, end: 1_700_000_000_009 + i * 10 });
+      db.span('SELECT', { kind: SpanKind.CLIENT, start: 1_700_000_000_001 + i * 10, end: 1_700_000_000_002 + i * 10, parent: root, attributes: { 'db.system': 'pg' } });
+    }
+    const bytes = ProtobufTraceSerializer.serializeRequest([...api.finished(), ...db.finished()])!;
+    const whole = decodeOtlpProtobuf(bytes);
+    expect(whole.spans).toHaveLength(60);
+    for (const size of [1, 2, 7, 100, 1 << 20]) {
+      const r = await read(bytes, {}, size);
+      expect(r.problems).toEqual([]);
+      expect(r.spans).toEqual(whole.spans);
+      expect(r.bytes).toBe(bytes.length);
+    }
+    const gz = gzipSync(bytes);
+    expect((await read(gz, {}, 3)).spans).toEqual(whole.spans);
+    // concatenated requests are one request (protobuf merges repeated fields)
+    expect((await read(cat(bytes, bytes), { batchSize: 7 })).spans).toEqual([...whole.spans, ...whole.spans]);
+  });
+
+  it('skips a span over the record limit, or one that does not decode, and keeps the rest', async () => {
+    const big = spanBytes(2, 'x'.repeat(5000));
+    const broken = cat(spanBytes(3), Buffer.from([tag(9, 7)])); // wire type 7 does not exist
+    const data = request([resource('svc'), scope(spanBytes(1), big, broken, spanBytes(4))]);
+    const r = await read(data, { maxRecordBytes: 4096 }, 100);
+    expect(names(r.spans)).toEqual(['svc/op1', 'svc/op4']);
+    expect(r.problems).toEqual([
+      { message: `resourceSpans[0].scopeSpans[0].spans[1]: ${big.length} bytes, over the 4096-byte record limit, skipped` },
+      { message: expect.stringMatching(/^resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[2\]: invalid protobuf \(.+\)$/) },
+    ]);
+    expect(r.bytes).toBe(data.length);
+  });
+
+  it('reports a span with bad fields with its path, as the JSON decoder does', async () => {
+    const noTrace = w().uint32(tag(2, LEN)).bytes(Buffer.from('00000000000000aa', 'hex')).finish();
+    const r = await read(request([resource('svc'), scope(spanBytes(1), noTrace)]));
+    expect(names(r.spans)).toEqual(['svc/op1']);
+    expect(r.problems).toEqual([{ message: 'resourceSpans[0].scopeSpans[0].spans[1] (spanId 00000000000000aa): missing traceId' }]);
+  });
+
+  it('ends at broken framing with one problem, keeping what came before', async () => {
+    const data = request([resource('svc'), scope(spanBytes(1), spanBytes(2))], [resource('other'), scope(spanBytes(3))]);
+    const cut = data.subarray(0, data.length - 10);
+    const r = await read(cut, {}, 16);
+    expect(names(r.spans)).toEqual(['svc/op1', 'svc/op2']);
+    expect(r.problems).toEqual([{ message: expect.stringMatching(/^invalid protobuf at byte \d+ \(truncated\), the rest of the input skipped$/) }]);
+    expect(r.bytes).toBe(cut.length);
+    // a length running past its parent
+    const overrun = cat(Buffer.from([tag(1, LEN), 3, tag(2, LEN), 100]), Buffer.alloc(50));
+    expect((await read(overrun)).problems).toEqual([
+      { message: 'invalid protobuf at byte 4 (a length runs past the end of its message), the rest of the input skipped' },
+    ]);
+    // not protobuf at all
+    expect((await read(Buffer.from('\u0000\u0000garbage'))).problems).toEqual([
+      { message: 'invalid protobuf at byte 1 (field number 0), the rest of the input skipped' },
+    ]);
+  });
+
+  it('skips unknown fields of every wire type, groups included', async () => {
+    const unknown = cat(
+      w().uint32(tag(7, 0)).uint64(12345).finish(),
+      w().uint32(tag(8, 1)).fixed64(1).finish(),
+      w().uint32(tag(9, 5)).fixed32(1).finish(),
+      message(10, Buffer.from('schema')),
+      Buffer.from([tag(11, 3), tag(12, 3), tag(1, 0), 5, tag(12, 4), tag(11, 4)]),
+    );
+    const data = cat(unknown, request([unknown, resource('svc'), unknown, scope(spanBytes(1)), unknown]), unknown);
+    const r = await read(data, {}, 5);
+    expect(r.problems).toEqual([]);
+    expect(names(r.spans)).toEqual(['svc/op1']);
+  });
+
+  it('reads spans that come before their resource, and says so', async () => {
+    const r = await read(request([scope(spanBytes(1)), resource('svc'), scope(spanBytes(2))]));
+    expect(names(r.spans)).toEqual(['unknown_service/op1', 'svc/op2']);
+    expect(r.problems).toEqual([{ message: 'resourceSpans[0]: its resource comes after 1 of its spans, which were read with service unknown_service' }]);
+  });
+
+  it('stops at the first problem in strict mode', async () => {
+    const data = request([resource('svc'), scope(spanBytes(1), w().uint32(tag(2, LEN)).bytes(Buffer.alloc(3)).finish(), spanBytes(3))]);
+    await expect(read(data, { strict: true, name: 'x.pb' })).rejects.toThrow(OtlpDecodeError);
+    await expect(read(data, { strict: true, name: 'x.pb' })).rejects.toThrow(/^x\.pb: resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[1\]/);
+  });
+});
