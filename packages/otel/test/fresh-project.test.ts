@@ -10,6 +10,7 @@
  * Needs the npm registry (CI has it); npm's cache makes reruns fast, and Node 24 is fetched once by
  * helpers/node-runtime.ts.
  */
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,9 +25,28 @@ const FIXTURES = fileURLToPath(new URL('./fixtures/fresh/', import.meta.url));
 const INCIDENT_OPENED = /^rootspan incident \S+ opened /;
 
 const LINES = [
-  { sdk: 'SDK 2', node: 20, install: quick.nodeTwentyInstall, api: /^1\.9\./, sdkNode: /^0\.2\d\d\./, core: /^2\./ },
-  { sdk: 'SDK 3', node: 24, install: quick.install, api: /^1\.10\./, sdkNode: /^0\.30\d\./, core: /^3\./ },
+  {
+    sdk: 'SDK 2',
+    node: 20,
+    install: quick.nodeTwentyInstall,
+    api: /^1\.9\./,
+    sdkNode: /^0\.2\d\d\./,
+    core: /^2\./,
+    traceSdk: '@opentelemetry/sdk-trace-base',
+    batch: 'new BatchSpanProcessor(new RootspanSpanExporter())',
+  },
+  {
+    sdk: 'SDK 3',
+    node: 24,
+    install: quick.install,
+    api: /^1\.10\./,
+    sdkNode: /^0\.30\d\./,
+    core: /^3\./,
+    traceSdk: '@opentelemetry/sdk-trace',
+    batch: 'new BatchSpanProcessor({ exporter: new RootspanSpanExporter() })',
+  },
 ] as const;
+const TSC = fileURLToPath(new URL('../../../node_modules/typescript/bin/tsc', import.meta.url));
 
 let tarballs: string[];
 const cleanup: string[] = [];
@@ -68,6 +88,30 @@ describe.each(LINES)('$sdk on Node $node, in a fresh project', (line) => {
     if (line.sdk === 'SDK 3') expect(project.installed('@opentelemetry/sdk-trace-base')).toBeUndefined();
     // `npm ls` exits non-zero on any missing or invalid (peer) dependency.
     expect(() => project.npm(['ls', '--all'])).not.toThrow();
+  });
+
+  it("rootspan's published types fit that SDK's NodeSDK and BatchSpanProcessor (strict TypeScript)", () => {
+    writeInto(
+      project,
+      'types-check.mts',
+      [
+        "import { NodeSDK } from '@opentelemetry/sdk-node';",
+        `import { BatchSpanProcessor, type ReadableSpan } from '${line.traceSdk}';`,
+        "import { rootspan, RootspanSpanExporter, toEngineSpan } from '@rootspan/otel';",
+        'const { processor } = rootspan();',
+        `new NodeSDK({ spanProcessors: [processor, ${line.batch}] });`,
+        'export const convert = (span: ReadableSpan) => toEngineSpan(span);',
+        '',
+      ].join('\n'),
+    );
+    const args = [TSC, '--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', 'types-check.mts'];
+    let errors = '';
+    try {
+      execFileSync(process.execPath, args, { cwd: project.dir, encoding: 'utf8', stdio: 'pipe' });
+    } catch (err) {
+      errors = String((err as { stdout?: string }).stdout ?? err);
+    }
+    expect(errors).toBe('');
   });
 
   it('the README quick start, verbatim: a failing callee opens an incident (CommonJS and ESM apps), and SIGTERM ends the process', async () => {
