@@ -1,10 +1,11 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Analyzer, Span } from '@rootspan/engine';
 import { AnalyzerFeed } from './feed.js';
 import { toEngineSpan } from './map.js';
 import { splitOptions, type RootspanExporterOptions } from './options.js';
+import type { PeerNames } from './peers.js';
 import type { RootspanStats } from './processor.js';
+import type { FinishedSpan, SpanExporter } from './sdk.js';
 
 /**
  * A SpanExporter that ingests spans into a rootspan analyzer, for setups that want rootspan behind
@@ -24,20 +25,22 @@ export class RootspanSpanExporter implements SpanExporter {
   private readonly feed: AnalyzerFeed;
   private readonly tickMs: number;
   private readonly clockLagMs: number;
+  private readonly peers: PeerNames | undefined;
   private closed = false;
   private closing: Promise<void> = Promise.resolve();
 
   /** @throws TypeError naming the bad option (the only time rootspan throws). */
   constructor(options: RootspanExporterOptions = {}) {
-    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'clockLagMs', 'store']);
+    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'clockLagMs', 'store', 'peers']);
     this.feed = new AnalyzerFeed(own, analyzerOptions, 'span exporter');
     this.analyzer = this.feed.analyzer;
     this.tickMs = own.tickMs;
     this.clockLagMs = own.clockLagMs;
+    this.peers = own.peers;
   }
 
   /** Converts and ingests the batch, then reports SUCCESS (FAILED only after shutdown, per the SDK contract). */
-  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+  export(spans: FinishedSpan[], resultCallback: (result: ExportResult) => void): void {
     if (this.closed) {
       resultCallback({ code: ExportResultCode.FAILED, error: new Error('rootspan: exporter is shut down') });
       return;
@@ -45,7 +48,7 @@ export class RootspanSpanExporter implements SpanExporter {
     try {
       const mapped: Span[] = [];
       for (let i = 0; i < spans.length; i++) {
-        const s = toEngineSpan(spans[i]);
+        const s = toEngineSpan(spans[i], this.peers);
         if (s !== undefined) mapped.push(s);
       }
       this.feed.ingest(mapped);

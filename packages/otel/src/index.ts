@@ -8,7 +8,9 @@ import type { RootspanOptions } from './options.js';
 
 export { RootspanSpanProcessor, type RootspanStats } from './processor.js';
 export { RootspanSpanExporter } from './exporter.js';
-export { toEngineSpan, hrTimeToMs } from './map.js';
+export { toEngineSpan } from './map.js';
+export type { PeersOption, PeerNames } from './peers.js';
+export type { FinishedSpan, SpanEvent, SpanResource } from './sdk.js';
 export { consoleIncidentLogger, incidentLogFields, type LevelLogger, type IncidentLogFields } from './logger.js';
 export {
   DEFAULT_QUEUE_SIZE,

@@ -1,6 +1,8 @@
 import { SpanKind as OtelSpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import { ANALYZED_ATTRIBUTE_KEYS, type AttributeValue, type Span, type SpanKind } from '@rootspan/engine';
+import { namePeer, type PeerNames } from './peers.js';
+import type { FinishedSpan, SpanEvent, SpanResource } from './sdk.js';
 
 /**
  * ReadableSpan → engine {@link Span}. This runs inside `SpanProcessor.onEnd`, i.e. synchronously on the
@@ -24,11 +26,8 @@ const INVALID_SPAN_ID = '0000000000000000';
 /** Exception events carry these; copied to span attributes because the engine reads attributes only. */
 const EXCEPTION_TYPE = 'exception.type';
 const EXCEPTION_MESSAGE = 'exception.message';
-
-/** `[seconds, nanoseconds]` → epoch milliseconds (fractional), the engine's unit. */
-export function hrTimeToMs(t: readonly [number, number]): number {
-  return t[0] * 1000 + t[1] / 1e6;
-}
+/** The attribute the engine names a callee by first. */
+const PEER_SERVICE = 'peer.service';
 
 /** Resource identity, cached per Resource object: a service has one resource, so this is one lookup per span. */
 interface ServiceIdentity {
@@ -42,13 +41,13 @@ const settling = new WeakSet<object>();
 /** What the OpenTelemetry spec names a service that did not set `service.name`. */
 const UNKNOWN_SERVICE = 'unknown_service';
 
-function identityOf(resource: ReadableSpan['resource'] | undefined): ServiceIdentity {
+function identityOf(resource: SpanResource | undefined): ServiceIdentity {
   if (resource === undefined || resource === null) return { service: UNKNOWN_SERVICE, version: undefined };
   const cached = identities.get(resource);
   if (cached !== undefined) return cached;
   let name: unknown;
   let version: unknown;
-  const pending = resource.asyncAttributesPending === true && typeof resource.getRawAttributes === 'function';
+  const pending = resource.asyncAttributesPending === true;
   if (pending) {
     // NodeSDK's default detectors leave async attributes (host.id) pending until someone calls
     // waitForAsyncAttributes(); until then `resource.attributes` logs a diag error on *every* access. Ask
@@ -107,16 +106,18 @@ function analyzedAttributes(source: Attributes | undefined): Record<string, Attr
  * Converts a finished OpenTelemetry span into rootspan's span model.
  *
  * - service name/version come from the resource (`service.name`, `service.version`);
- * - the parent is `parentSpanContext.spanId` (SDK 2.x; there is no `parentSpanId` any more);
+ * - the parent is `parentSpanContext.spanId` (SDK 2.x and 3.x; SDK 1.x's `parentSpanId` is gone);
  * - times become epoch milliseconds; status becomes `'unset' | 'ok' | 'error'`;
  * - only {@link ANALYZED_ATTRIBUTES} with scalar values are kept, under their original keys (both the
  *   stable and the legacy HTTP/network conventions are in that list; the engine normalises them);
  * - the last `exception` event contributes `exception.type` / `exception.message` unless the span
- *   already has those attributes.
+ *   already has those attributes;
+ * - a client or producer span without `peer.service` gets one from `peers` when its server address (or
+ *   `address:port`) is listed there, so a callee reached by IP is named like one reached by host name.
  *
  * @returns the engine span, or `undefined` when the span has no valid trace/span id (nothing to analyse).
  */
-export function toEngineSpan(span: ReadableSpan): Span | undefined {
+export function toEngineSpan(span: FinishedSpan, peers?: PeerNames): Span | undefined {
   const ctx = span.spanContext();
   const traceId = ctx?.traceId;
   const spanId = ctx?.spanId;
@@ -126,6 +127,10 @@ export function toEngineSpan(span: ReadableSpan): Span | undefined {
   const attributes = analyzedAttributes(span.attributes);
   const events = span.events;
   if (events !== undefined && events.length > 0) addException(events, attributes);
+  if (peers !== undefined && (span.kind === OtelSpanKind.CLIENT || span.kind === OtelSpanKind.PRODUCER) && attributes[PEER_SERVICE] === undefined) {
+    const peer = namePeer(peers, attributes);
+    if (peer !== undefined) attributes[PEER_SERVICE] = peer;
+  }
 
   const status = span.status;
   const code = status?.code;
@@ -140,15 +145,15 @@ export function toEngineSpan(span: ReadableSpan): Span | undefined {
     serviceVersion: identity.version,
     name: span.name,
     kind: KINDS[span.kind],
-    startTime: hrTimeToMs(span.startTime),
-    endTime: hrTimeToMs(span.endTime),
+    startTime: hrTimeToMilliseconds(span.startTime),
+    endTime: hrTimeToMilliseconds(span.endTime),
     status: code === SpanStatusCode.ERROR ? 'error' : code === SpanStatusCode.OK ? 'ok' : 'unset',
     statusMessage: status?.message ? status.message : undefined,
     attributes,
   };
 }
 
-function addException(events: ReadableSpan['events'], attributes: Record<string, AttributeValue>): void {
+function addException(events: readonly SpanEvent[], attributes: Record<string, AttributeValue>): void {
   if (attributes[EXCEPTION_TYPE] !== undefined || attributes[EXCEPTION_MESSAGE] !== undefined) return;
   // The last exception is the one closest to how the span ended.
   for (let i = events.length - 1; i >= 0; i--) {

@@ -1,4 +1,5 @@
 import type { Analyzer, AnalyzerOptions, Anomaly, IncidentEvent } from '@rootspan/engine';
+import { peerNames, type PeerNames, type PeersOption } from './peers.js';
 
 /** Called for every incident lifecycle event (`opened`, `updated`, `acknowledged`, `resolved`). */
 export type IncidentCallback = (event: IncidentEvent) => void | Promise<void>;
@@ -24,6 +25,14 @@ export interface RootspanCommonOptions extends AnalyzerOptions {
    * timeouts and auto-resolve are noticed while no spans arrive.
    */
   tickMs?: number;
+  /**
+   * Service names for callees reached by address, e.g. `{ '10.0.3.7:8080': 'billing' }`: a key is a bare
+   * address (`10.0.3.7`, `billing.internal`) or `address:port` (`127.0.0.1:4001`, `[::1]:4001`), matched
+   * exactly against a client span's `server.address`/`server.port` (or legacy `net.peer.*`), `address:port`
+   * first. Applies to client spans without `peer.service`, which it sets. Without it an uninstrumented
+   * or not-yet-seen callee reached by IP is named `address:port`.
+   */
+  peers?: PeersOption;
   /**
    * Keeps the analyzer's baselines, rollups and incident history across restarts, e.g.
    * `sqliteStore({ path: 'rootspan.db' })` from `@rootspan/sqlite`: restored at start, written off the
@@ -58,7 +67,7 @@ export const DEFAULT_TICK_MS = 1000;
 export const DEFAULT_CLOCK_LAG_MS = 6000;
 
 /** Options rootspan's OTel layer consumes; everything else is forwarded to `createAnalyzer`. */
-const OWN_KEYS = ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'clockLagMs', 'store'] as const;
+const OWN_KEYS = ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'clockLagMs', 'store', 'peers'] as const;
 type OwnKey = (typeof OWN_KEYS)[number];
 
 /** Own options, validated, with defaults filled in. */
@@ -70,6 +79,7 @@ export interface ResolvedOwnOptions {
   queueSize: number;
   clockLagMs: number;
   store: RootspanStore | undefined;
+  peers: PeerNames | undefined;
 }
 
 const ANALYZER_METHODS = ['ingest', 'advanceTo', 'flush', 'onAnomaly', 'onIncident', 'stats'] as const;
@@ -137,6 +147,7 @@ export function splitOptions(
     queueSize,
     clockLagMs: options.clockLagMs === 0 ? 0 : positiveNumber('clockLagMs', options.clockLagMs, DEFAULT_CLOCK_LAG_MS),
     store: options.store,
+    peers: peerNames(options.peers),
   };
   return { own, analyzerOptions: analyzerOptions as AnalyzerOptions };
 }

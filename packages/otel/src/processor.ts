@@ -1,11 +1,12 @@
 import type { Context } from '@opentelemetry/api';
 import { diag } from '@opentelemetry/api';
-import type { ReadableSpan, Span as SdkSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Analyzer, AnalyzerStats, Span } from '@rootspan/engine';
 import { AnalyzerFeed } from './feed.js';
 import { toEngineSpan } from './map.js';
 import { splitOptions, type RootspanOptions } from './options.js';
+import type { PeerNames } from './peers.js';
 import { BoundedQueue } from './queue.js';
+import type { FinishedSpan, SpanProcessor } from './sdk.js';
 
 /** Counters of a rootspan processor or exporter, for observability of rootspan itself. */
 export interface RootspanStats {
@@ -50,6 +51,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
   private readonly feed: AnalyzerFeed;
   private readonly queue: BoundedQueue<Span>;
   private readonly tickMs: number;
+  private readonly peers: PeerNames | undefined;
   private dropped = 0;
   /** Drops since the queue last had room: non-zero means a drop episode is in progress. */
   private droppingSince = 0;
@@ -63,21 +65,22 @@ export class RootspanSpanProcessor implements SpanProcessor {
 
   /** @throws TypeError naming the bad option (the only time rootspan throws). */
   constructor(options: RootspanOptions = {}) {
-    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'store']);
+    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'store', 'peers']);
     this.feed = new AnalyzerFeed(own, analyzerOptions, 'span processor');
     this.analyzer = this.feed.analyzer;
     this.queue = new BoundedQueue<Span>(own.queueSize);
     this.tickMs = own.tickMs;
+    this.peers = own.peers;
   }
 
   /** No-op: rootspan only looks at finished spans. */
-  onStart(_span: SdkSpan, _parentContext: Context): void {}
+  onStart(_span: unknown, _parentContext: Context): void {}
 
   /** Converts and enqueues the span; O(1), never throws, never blocks on analysis. */
-  onEnd(span: ReadableSpan): void {
+  onEnd(span: FinishedSpan): void {
     if (this.closed) return;
     try {
-      const mapped = toEngineSpan(span);
+      const mapped = toEngineSpan(span, this.peers);
       if (mapped === undefined) return;
       if (!this.queue.push(mapped)) {
         this.dropped++;

@@ -11,6 +11,7 @@ const exportOnce = (e: RootspanSpanExporter, spans = [readable(), readable()]) =
 afterEach(() => {
   diag.disable();
   vi.restoreAllMocks();
+  vi.useRealTimers();
 });
 
 describe('RootspanSpanExporter', () => {
@@ -52,13 +53,18 @@ describe('RootspanSpanExporter', () => {
   });
 
   it('its unref()d clock holds event time clockLagMs behind the wall clock', async () => {
+    const start = 1_700_000_000_000;
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'], now: start });
     const analyzer = new FakeAnalyzer();
+    const interval = vi.spyOn(globalThis, 'setInterval');
     const e = new RootspanSpanExporter({ analyzer, tickMs: 5, clockLagMs: 6000 });
     await exportOnce(e);
-    await new Promise((r) => setTimeout(r, 25));
-    expect(analyzer.advanceCalls.length).toBeGreaterThan(0);
-    for (const t of analyzer.advanceCalls) expect(Date.now() - t).toBeGreaterThanOrEqual(6000);
+    expect((interval.mock.results[0].value as NodeJS.Timeout).hasRef()).toBe(false);
+    vi.advanceTimersByTime(25);
+    expect(analyzer.advanceCalls).toEqual([5, 10, 15, 20, 25].map((ms) => start + ms - 6000));
     await e.shutdown();
+    vi.advanceTimersByTime(25);
+    expect(analyzer.advanceCalls).toHaveLength(5);
   });
 
   it('rejects options that belong to the processor', () => {

@@ -3,12 +3,13 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ANALYZED_ATTRIBUTES, clientOperation, peerName, serverOperation } from '@rootspan/engine';
 import { describe, expect, it } from 'vitest';
-import { hrTimeToMs, toEngineSpan } from '../src/map.js';
+import { toEngineSpan } from '../src/map.js';
+import { peerNames } from '../src/peers.js';
 import { readable } from './helpers/fakes.js';
 
 describe('toEngineSpan', () => {
   it('converts HrTime to epoch milliseconds, keeping the fraction', () => {
-    expect(hrTimeToMs([1_700_000_000, 123_456_789])).toBeCloseTo(1_700_000_000_123.456789, 6);
+    expect(toEngineSpan(readable({ start: [1_700_000_000, 123_456_789] }))!.startTime).toBeCloseTo(1_700_000_000_123.456789, 6);
     const s = toEngineSpan(readable({ start: [1_700_000_000, 500_000_000], end: [1_700_000_001, 250_000] }))!;
     expect(s.startTime).toBe(1_700_000_000_500);
     expect(s.endTime).toBeCloseTo(1_700_000_001_000.25, 6);
@@ -163,5 +164,38 @@ describe('toEngineSpan', () => {
     });
     expect(peerName(c)).toBe('127.0.0.1:4000');
     await provider.shutdown();
+  });
+});
+
+describe('peers: callees reached by address get service names', () => {
+  const client = (attributes: Record<string, string | number>, kind = SpanKind.CLIENT) =>
+    toEngineSpan(readable({ kind, attributes }), peerNames({ '127.0.0.1:4001': 'billing', '10.0.3.7': 'orders', '[::1]:4002': 'ledger' }));
+
+  it('names a client span by address:port first, then by bare address, in stable and legacy conventions', () => {
+    const byPort = client({ 'http.request.method': 'POST', 'server.address': '127.0.0.1', 'server.port': 4001 })!;
+    expect(byPort.attributes!['peer.service']).toBe('billing');
+    expect(peerName(byPort)).toBe('billing');
+    expect(peerName(client({ 'server.address': '10.0.3.7', 'server.port': 8080 })!)).toBe('orders');
+    expect(peerName(client({ 'net.peer.name': '10.0.3.7', 'net.peer.port': 9 })!)).toBe('orders');
+    expect(peerName(client({ 'server.address': '::1', 'server.port': 4002 })!)).toBe('ledger');
+  });
+
+  it('leaves unlisted addresses, spans that name their peer, and server spans alone', () => {
+    const other = client({ 'server.address': '127.0.0.1', 'server.port': 5000 })!;
+    expect(other.attributes!['peer.service']).toBeUndefined();
+    expect(peerName(other)).toBe('127.0.0.1:5000');
+    expect(peerName(client({ 'server.address': '127.0.0.1', 'server.port': 4001, 'peer.service': 'named-by-app' })!)).toBe('named-by-app');
+    const server = client({ 'server.address': '127.0.0.1', 'server.port': 4001 }, SpanKind.SERVER)!;
+    expect(server.attributes!['peer.service']).toBeUndefined();
+    expect(toEngineSpan(readable({ kind: SpanKind.CLIENT, attributes: { 'server.address': '127.0.0.1', 'server.port': 4001 } }))!.attributes).not.toHaveProperty('peer.service');
+  });
+
+  it('validates the option once, naming the bad entry; a Map works too', () => {
+    expect(peerNames(new Map([['billing.internal', 'billing']]))!.get('billing.internal')).toBe('billing');
+    expect(peerNames({})).toBeUndefined();
+    expect(() => peerNames('billing' as never)).toThrow(/peers must be an object or a Map/);
+    expect(() => peerNames({ '': 'x' })).toThrow(/bad address ""/);
+    expect(() => peerNames({ '10.0.0.1 ': 'x' })).toThrow(/bad address/);
+    expect(() => peerNames({ '10.0.0.1': '' })).toThrow(/peers\["10.0.0.1"\] must be a non-empty service name/);
   });
 });

@@ -1,7 +1,7 @@
-import { context, diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, SpanKind, type DiagLogger } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RootspanSpanProcessor, rootspan } from '../src/index.js';
+import { RootspanSpanExporter, RootspanSpanProcessor, rootspan } from '../src/index.js';
 import { FakeAnalyzer, StackContextManager, incidentEvent, nextTurn, readable } from './helpers/fakes.js';
 
 /** Captures diag output so the tests can count log lines. */
@@ -33,6 +33,7 @@ afterEach(async () => {
   for (const p of processors) await p.shutdown();
   diag.disable();
   vi.restoreAllMocks();
+  vi.useRealTimers();
 });
 
 describe('RootspanSpanProcessor', () => {
@@ -127,10 +128,12 @@ describe('RootspanSpanProcessor', () => {
     captureDiag();
     const analyzer = new FakeAnalyzer();
     analyzer.throwIn = new Set(['ingest', 'advanceTo', 'flush']);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const p = make(analyzer, { tickMs: 5 });
     expect(() => p.onEnd(readable())).not.toThrow();
     await nextTurn(); // the drain's ingest throws
-    await new Promise((r) => setTimeout(r, 20)); // ticks' advanceTo throw
+    expect(() => vi.advanceTimersByTime(20)).not.toThrow(); // ticks' advanceTo throw
+    expect(p.stats().internalErrors).toBeGreaterThanOrEqual(2);
     await expect(p.forceFlush()).resolves.toBeUndefined();
     await expect(p.shutdown()).resolves.toBeUndefined();
     expect(p.stats().internalErrors).toBeGreaterThanOrEqual(3);
@@ -170,45 +173,38 @@ describe('RootspanSpanProcessor', () => {
   });
 
   it('starts one unref()d clock on the first span, which advances the analyzer to now, and stops it on shutdown', async () => {
+    const start = 1_700_000_000_000;
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'], now: start });
     const analyzer = new FakeAnalyzer();
-    const timers: NodeJS.Timeout[] = [];
-    const real = globalThis.setInterval;
-    vi.spyOn(globalThis, 'setInterval').mockImplementation(((fn: () => void, ms: number) => {
-      const t = real(fn, ms);
-      timers.push(t);
-      return t;
-    }) as typeof setInterval);
     const p = make(analyzer, { tickMs: 10 });
-    await new Promise((r) => setTimeout(r, 30));
-    expect(timers).toHaveLength(0); // lazily: no span yet, no timer
+    vi.advanceTimersByTime(30);
+    expect(vi.getTimerCount()).toBe(0); // lazily: no span yet, no timer
+    const interval = vi.spyOn(globalThis, 'setInterval');
     p.onEnd(readable());
     p.onEnd(readable());
-    expect(timers).toHaveLength(1);
-    expect(timers[0].hasRef()).toBe(false);
-    const before = Date.now();
-    await new Promise((r) => setTimeout(r, 60));
-    expect(analyzer.advanceCalls.length).toBeGreaterThanOrEqual(2);
-    for (const t of analyzer.advanceCalls) {
-      expect(t).toBeGreaterThanOrEqual(before);
-      expect(t).toBeLessThanOrEqual(Date.now());
-    }
+    expect(vi.getTimerCount()).toBe(1);
+    expect((interval.mock.results[0].value as NodeJS.Timeout).hasRef()).toBe(false);
+    vi.advanceTimersByTime(60);
+    // One advance per tick, each to the (fake) wall clock of that tick.
+    expect(analyzer.advanceCalls).toEqual([40, 50, 60, 70, 80, 90].map((ms) => start + ms));
+    expect(analyzer.ingested).toHaveLength(2); // the first tick drained the queue before advancing
     await p.shutdown();
-    const count = analyzer.advanceCalls.length;
-    await new Promise((r) => setTimeout(r, 40));
-    expect(analyzer.advanceCalls.length).toBe(count);
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(100);
+    expect(analyzer.advanceCalls).toHaveLength(6);
   });
 
   it('a clock tick ingests queued spans before advancing time', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const analyzer = new FakeAnalyzer();
     const order: string[] = [];
     const ingest = analyzer.ingest.bind(analyzer);
     analyzer.ingest = (s) => (order.push('ingest'), ingest(s));
-    analyzer.advanceTo = (t) => void order.push(`advance`);
+    analyzer.advanceTo = () => void order.push('advance');
     const p = make(analyzer, { tickMs: 5 });
     p.onEnd(readable());
-    await new Promise((r) => setTimeout(r, 15));
-    expect(order[0]).toBe('ingest');
-    expect(order).toContain('advance');
+    vi.advanceTimersByTime(5); // the tick comes before the scheduled drain has run
+    expect(order).toEqual(['ingest', 'advance']);
     await p.shutdown();
   });
 });
@@ -225,6 +221,7 @@ describe('options', () => {
     // Analyzer options are validated by the engine, which names the option.
     expect(() => new RootspanSpanProcessor({ bucketMs: -5 })).toThrow(/bucketMs/);
     expect(() => new RootspanSpanProcessor({ bukcetMs: 5 } as never)).toThrow(/unknown option bukcetMs/);
+    expect(() => new RootspanSpanProcessor({ peers: { '10.0.0.1': 42 } as never })).toThrow(/peers\["10.0.0.1"\] must be a non-empty service name/);
   });
 
   it('rootspan() returns the processor and its analyzer; bring your own analyzer works', async () => {
@@ -239,5 +236,20 @@ describe('options', () => {
     await byo.processor.forceFlush();
     expect(own.ingested).toHaveLength(1);
     await byo.processor.shutdown();
+  });
+
+  it('the peers option names client spans to listed addresses (processor and exporter alike)', async () => {
+    const own = new FakeAnalyzer();
+    const { processor } = rootspan({ analyzer: own, peers: { '127.0.0.1:4001': 'billing' } });
+    const call = readable({ kind: SpanKind.CLIENT, attributes: { 'server.address': '127.0.0.1', 'server.port': 4001 } });
+    processor.onEnd(call);
+    await processor.forceFlush();
+    expect(own.ingested[0].attributes!['peer.service']).toBe('billing');
+    await processor.shutdown();
+    const viaExporter = new FakeAnalyzer();
+    const exporter = new RootspanSpanExporter({ analyzer: viaExporter, peers: new Map([['127.0.0.1', 'billing']]) });
+    exporter.export([call], () => {});
+    expect(viaExporter.ingested[0].attributes!['peer.service']).toBe('billing');
+    await exporter.shutdown();
   });
 });
