@@ -13,7 +13,9 @@ const tag = (field: number, wire: number) => field * 8 + wire;
 const w = () => protobuf.Writer.create();
 const message = (field: number, body: Uint8Array) => w().uint32(tag(field, LEN)).bytes(body).finish();
 const cat = (...parts: Uint8Array[]) => Buffer.concat(parts);
-const ns = (ms: number) => protobuf.util.Long.fromString(`${ms}000000`, true);
+// protobufjs types `util.Long` as a bare constructor; at run time it is long.js with `fromString`.
+const Long = protobuf.util.Long as unknown as { fromString(s: string, unsigned: boolean): protobuf.Long };
+const ns = (ms: number) => Long.fromString(`${ms}000000`, true);
 
 /** Span `i` (ids from `i`), `name`, 5 ms long. */
 function spanBytes(i: number, name = `op${i}`): Uint8Array {
