@@ -6,13 +6,16 @@
 /** A problem with what the user gave us (an input file, a config): `subject` names it, `reason` says why. */
 export class InputError extends Error {
   constructor(
-    /** What could not be used, as the user would look for it: `cannot read traces.jsonl`, `config c.json`. */
+    /**
+     * What could not be used, as the user would look for it: `cannot read traces.jsonl`, `config c.json`;
+     * empty when `reason` names it already.
+     */
     readonly subject: string,
     /** Why, in a few words. */
     readonly reason: string,
     options?: ErrorOptions,
   ) {
-    super(`${subject}: ${reason}`, options);
+    super(subject === '' ? reason : `${subject}: ${reason}`, options);
     this.name = 'InputError';
   }
 }

@@ -56,7 +56,8 @@ async function openDb(path: string, analyzer: ReturnType<typeof createAnalyzer>)
     const attachment = sqliteStore({ path }).attach(analyzer);
     return { attachment, resumedAt: attachment.stats().restored ? analyzer.now() : null };
   } catch (err) {
-    throw engineInputError(`--db ${path}`, err);
+    // The store's errors name the file already.
+    throw engineInputError('', err);
   }
 }
 
