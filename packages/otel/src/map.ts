@@ -115,6 +115,8 @@ function analyzedAttributes(source: Attributes | undefined): Record<string, Attr
  * - a client or producer span without `peer.service` gets one from `peers` when its server address (or
  *   `address:port`) is listed there, so a callee reached by IP is named like one reached by host name.
  *
+ * @param span a finished span as the SDK hands it to `onEnd` / `export` (either SDK line).
+ * @param peers callee names by `address:port` or address (the `peers` option, as a Map).
  * @returns the engine span, or `undefined` when the span has no valid trace/span id (nothing to analyse).
  */
 export function toEngineSpan(span: FinishedSpan, peers?: PeerNames): Span | undefined {

@@ -128,6 +128,37 @@ describe('toEngineSpan', () => {
     expect(own.attributes!['exception.type']).toBe('OwnError');
   });
 
+  it('maps spans as SDK 3 records them (sdk-trace 3.1, instrumentation-http 0.301: attributes as recorded)', () => {
+    // The same ReadableSpan fields as SDK 2; a server span's parent is the caller's remote context.
+    const server = toEngineSpan(
+      readable({
+        kind: SpanKind.SERVER,
+        name: 'GET',
+        traceId: '50e5dc8bfa516e208acb10407518080b',
+        parentSpanId: 'afd4f832baac5fcf',
+        attributes: {
+          'http.request.method': 'GET', 'url.scheme': 'http', 'server.address': '127.0.0.1', 'network.peer.address': '127.0.0.1',
+          'network.peer.port': 44990, 'network.protocol.version': '1.1', 'url.path': '/a', 'url.query': 'b=1',
+          'client.address': '127.0.0.1', 'server.port': 33649, 'http.response.status_code': 200,
+        },
+      }),
+    )!;
+    expect(server).toMatchObject({ kind: 'server', parentSpanId: 'afd4f832baac5fcf', status: 'unset' });
+    expect(server.attributes).toEqual({ 'http.request.method': 'GET', 'server.address': '127.0.0.1', 'server.port': 33649, 'http.response.status_code': 200 });
+    const client = toEngineSpan(
+      readable({
+        kind: SpanKind.CLIENT,
+        name: 'GET',
+        attributes: {
+          'http.request.method': 'GET', 'server.address': '127.0.0.1', 'server.port': 33649, 'url.full': 'http://127.0.0.1:33649/a?b=1',
+          'http.response.status_code': 200, 'network.peer.address': '127.0.0.1', 'network.peer.port': 33649, 'network.protocol.version': '1.1',
+        },
+      }),
+    )!;
+    expect(clientOperation(client)).toBe('GET');
+    expect(peerName(client)).toBe('127.0.0.1:33649');
+  });
+
   it('returns undefined for a span without a valid context', () => {
     expect(toEngineSpan(readable({ traceId: '0'.repeat(32) }))).toBeUndefined();
     expect(toEngineSpan(readable({ spanId: '0'.repeat(16) }))).toBeUndefined();

@@ -22,14 +22,18 @@ export function readmeBlocks(): Array<{ lang: string; code: string }> {
   return blocks;
 }
 
-/** The README's quick start, exactly as printed: the first blocks that are an install line, `otel.mjs` and a run line. */
+/** The README's quick start, exactly as printed: the first install line, `otel.mjs`, the run line, and Node 20's install line. */
 export function quickStart(): { install: string; nodeTwentyInstall: string; otelMjs: string; run: string } {
   const blocks = readmeBlocks();
   const installs = blocks.filter((b) => b.lang === 'sh' && b.code.startsWith('npm install '));
   const otel = blocks.find((b) => b.lang === 'js' && b.code.startsWith('// otel.mjs'));
   const run = blocks.find((b) => b.lang === 'sh' && b.code.startsWith('node --import '));
-  if (installs.length < 2 || otel === undefined || run === undefined) throw new Error('otel README: quick start blocks not found');
-  return { install: installs[0].code.trim(), nodeTwentyInstall: installs[1].code.trim(), otelMjs: otel.code, run: run.code.trim() };
+  // Node 20's line pins the SDK 2 releases of sdk-node.
+  const nodeTwenty = installs.find((b) => b.code.includes('"@opentelemetry/sdk-node@<0.300"'));
+  if (installs.length === 0 || nodeTwenty === undefined || otel === undefined || run === undefined) {
+    throw new Error('otel README: quick start blocks not found');
+  }
+  return { install: installs[0].code.trim(), nodeTwentyInstall: nodeTwenty.code.trim(), otelMjs: otel.code, run: run.code.trim() };
 }
 
 /** Splits a one-line shell command into words, honouring double quotes (all the README uses). */
