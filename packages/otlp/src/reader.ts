@@ -4,7 +4,7 @@ import { createGunzip } from 'node:zlib';
 import type { Span } from '@rootspan/engine';
 import { decodeRequestInto, type Sink } from './convert.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
-import { ByteReader, decodeProtobufStream, type StreamTarget } from './protobuf-stream.js';
+import { walkStream, type WalkTarget } from './protobuf-walk.js';
 import { OtlpDecodeError, type DecodeProblem } from './problems.js';
 
 /**
@@ -216,14 +216,14 @@ class Reader {
 
   /** One binary request, decoded span by span as the bytes arrive. */
   async *protobuf(chunks: AsyncIterable<Buffer>): AsyncGenerator<OtlpBatch> {
-    const target: StreamTarget = {
+    const target: WalkTarget = {
       sink: this.sink,
       maxRecordBytes: this.maxRecord,
       report: (message) => this.report({ message }),
       check: () => this.check(),
       full: () => this.full(),
     };
-    for await (const _ of decodeProtobufStream(new ByteReader(chunks[Symbol.asyncIterator]()), target)) yield this.take();
+    for await (const _ of walkStream(chunks[Symbol.asyncIterator](), target)) yield this.take();
     yield* this.finish();
   }
 

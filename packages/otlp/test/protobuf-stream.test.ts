@@ -1,35 +1,11 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { Span } from '@rootspan/engine';
 import { OtlpDecodeError, decodeOtlpProtobuf, readOtlpStream, type DecodeProblem, type ReadOtlpOptions } from '@rootspan/otlp';
+import { LEN, cat, message, request, resource, scope, spanBytes, tag, writer as w } from './helpers/protobuf-wire.js';
 import { SpanKind, sdkService } from './helpers/sdk.js';
-
-// --- wire-level builders (tags written by hand: these tests are about framing) ---
-const LEN = 2;
-const tag = (field: number, wire: number) => field * 8 + wire;
-const w = () => protobuf.Writer.create();
-const message = (field: number, body: Uint8Array) => w().uint32(tag(field, LEN)).bytes(body).finish();
-const cat = (...parts: Uint8Array[]) => Buffer.concat(parts);
-const ns = (ms: number) => protobuf.util.Long.fromString(`${ms}000000`, true);
-
-/** Span `i` (ids from `i`), `name`, 5 ms long. */
-function spanBytes(i: number, name = `op${i}`): Uint8Array {
-  return w()
-    .uint32(tag(1, LEN)).bytes(Buffer.from(i.toString(16).padStart(32, '0'), 'hex'))
-    .uint32(tag(2, LEN)).bytes(Buffer.from(i.toString(16).padStart(16, '0'), 'hex'))
-    .uint32(tag(5, LEN)).string(name)
-    .uint32(tag(7, 1)).fixed64(ns(1_700_000_000_000 + i))
-    .uint32(tag(8, 1)).fixed64(ns(1_700_000_000_005 + i))
-    .finish();
-}
-const resource = (service: string) =>
-  message(1, message(1, cat(message(1, Buffer.from('service.name')), message(2, message(1, Buffer.from(service))))));
-const scope = (...spans: Uint8Array[]) => message(2, cat(...spans.map((s) => message(2, s))));
-/** A request: one ResourceSpans per entry (its fields in order). */
-const request = (...resourceSpans: Uint8Array[][]) => cat(...resourceSpans.map((fields) => message(1, cat(...fields))));
 
 function chunked(data: Uint8Array, size: number): Readable {
   const parts: Buffer[] = [];
@@ -73,7 +49,7 @@ describe('streaming protobuf reader', () => {
   });
 
   it('skips a span over the record limit, or one that does not decode, and keeps the rest', async () => {
-    const big = spanBytes(2, 'x'.repeat(5000));
+    const big = spanBytes(2, { name: 'x'.repeat(5000) });
     const broken = cat(spanBytes(3), Buffer.from([tag(9, 7)])); // wire type 7 does not exist
     const data = request([resource('svc'), scope(spanBytes(1), big, broken, spanBytes(4))]);
     const r = await read(data, { maxRecordBytes: 4096 }, 100);
