@@ -70,8 +70,9 @@ export function formatFromPath(path: string): OtlpFormat | 'auto' {
 
 /**
  * Reads OTLP trace data from a file, `-` (stdin) or an open stream, yielding batches of decoded spans.
- * Streams: a JSONL file of any size is read line by line with bounded memory. Gzip is detected from the
- * magic bytes. The format defaults from the extension ({@link formatFromPath}).
+ * Streams input of any size in memory bounded by its largest record (`maxRecordBytes`), not its size:
+ * JSONL line by line, protobuf span by span; a multi-line JSON document is one record. Gzip is detected
+ * from the magic bytes. The format defaults from the extension ({@link formatFromPath}).
  *
  * Problems (invalid JSON lines, undecodable spans) are collected in the batches with their line numbers,
  * or, with `strict`, thrown as an {@link OtlpDecodeError}. I/O errors (missing file) are thrown as is.
