@@ -3,7 +3,8 @@
  * `resourceSpans[].scopeSpans[].spans[]` and decodes each `Resource` and each `Span` alone with
  * protobufjs. Memory is bounded by the largest single span or resource (at most `maxRecordBytes`), not
  * by the request, and damage is contained: a span that does not decode is skipped with a problem, the
- * spans around it are kept. Concatenated requests decode as one, as protobuf defines.
+ * spans around it are kept. Concatenated requests decode as one, as protobuf defines; the Collector file
+ * exporter's length-prefixed requests (`format: proto`) are read too.
  *
  * The walk is a synchronous generator that yields when it needs more bytes buffered (or when the batch
  * is full), so one walker serves a request held in memory ({@link walkBuffer}) and a stream read chunk
@@ -38,6 +39,13 @@ const I32 = 5;
 
 /** Structural damage: the rest of the input cannot be framed. */
 class Malformed extends Error {}
+
+/** The input ended inside a field or message. */
+class Truncated extends Malformed {
+  constructor() {
+    super('truncated');
+  }
+}
 
 const EMPTY = Buffer.alloc(0);
 
@@ -84,7 +92,8 @@ class Bytes {
         return value;
       }
     }
-    throw new Malformed(this.available >= 10 ? 'varint longer than 10 bytes' : 'truncated');
+    if (this.available < 10) throw new Truncated();
+    throw new Malformed('varint longer than 10 bytes');
   }
 
   take(n: number): Buffer {
@@ -136,7 +145,7 @@ function* need(src: Bytes, n: number): Generator<Step, boolean> {
 /** Skips `n` bytes, buffering a chunk at a time. */
 function* skip(src: Bytes, n: number): Generator<Step> {
   while (n > 0) {
-    if (!(yield* need(src, 1))) throw new Malformed('truncated');
+    if (!(yield* need(src, 1))) throw new Truncated();
     const k = Math.min(n, src.available);
     src.pos += k;
     n -= k;
@@ -162,17 +171,18 @@ function* length(src: Bytes, end: number): Generator<Step, number> {
 }
 
 /**
- * The whole input. Damage to its framing (a bad tag or length, a cut-off input) ends the walk with one
- * problem, keeping what was decoded before it; the rest of the input is read and dropped.
+ * The whole input: one request (or several concatenated, which protobuf reads as one), or the Collector
+ * file exporter's `format: proto` framing. Damage to the framing (a bad tag or length, a cut-off input)
+ * ends the walk with one problem, keeping what was decoded before it; the rest of the input is read and
+ * dropped.
  */
 function* request(src: Bytes, target: WalkTarget): Generator<Step> {
   try {
-    let r = 0;
-    while (yield* need(src, 1)) {
-      const [field, wire] = yield* tag(src);
-      if (field === 1 && wire === LEN) yield* resourceSpans(src, yield* length(src, Infinity), `resourceSpans[${r++}]`, target);
-      else yield* skipField(src, wire, field, Infinity);
-    }
+    if (!(yield* need(src, 1))) return;
+    // A request starts with a tag, never below 8 (field number 0 does not exist): a smaller first byte
+    // is the high byte of a 4-byte length.
+    if (src.buf[src.pos] < 8) yield* frames(src, target);
+    else yield* requestFields(src, Infinity, '', target);
   } catch (err) {
     if (!(err instanceof Malformed)) throw err;
     const at = src.offset;
@@ -180,6 +190,38 @@ function* request(src: Bytes, target: WalkTarget): Generator<Step> {
     while (yield* need(src, 1)) src.pos = src.buf.length;
     target.report(`invalid protobuf at byte ${at} (${err.message}), the rest of the input skipped`);
   }
+}
+
+/**
+ * Requests each after its length as a 4-byte big-endian integer, as the Collector's file exporter writes
+ * them with `format: proto`. A request whose inside is damaged is skipped with a problem; the next one
+ * still decodes.
+ */
+function* frames(src: Bytes, target: WalkTarget): Generator<Step> {
+  for (let i = 0; yield* need(src, 1); i++) {
+    if (!(yield* need(src, 4))) throw new Truncated();
+    const n = src.take(4).readUInt32BE(0);
+    const end = src.offset + n;
+    try {
+      yield* requestFields(src, end, `[${i}].`, target);
+    } catch (err) {
+      if (!(err instanceof Malformed) || err instanceof Truncated || src.offset > end) throw err;
+      target.report(`[${i}]: invalid protobuf at byte ${src.offset} (${err.message}), the rest of this request skipped`);
+      yield* skip(src, end - src.offset);
+    }
+  }
+}
+
+/** The fields of a request ending at `end` (Infinity: at the end of the input); `prefix` starts problem paths. */
+function* requestFields(src: Bytes, end: number, prefix: string, target: WalkTarget): Generator<Step> {
+  let r = 0;
+  while (src.offset < end && (yield* need(src, 1))) {
+    const [field, wire] = yield* tag(src);
+    if (field === 1 && wire === LEN) yield* resourceSpans(src, yield* length(src, end), `${prefix}resourceSpans[${r++}]`, target);
+    else yield* skipField(src, wire, field, end);
+  }
+  if (src.offset < end && end !== Infinity) throw new Truncated();
+  if (src.offset > end) throw new Malformed('overruns its length');
 }
 
 function* resourceSpans(src: Bytes, len: number, path: string, target: WalkTarget): Generator<Step> {
@@ -253,7 +295,7 @@ function* readRecord(src: Bytes, n: number, path: string, target: WalkTarget): G
     target.report(`${path}: ${n} bytes, over the ${target.maxRecordBytes}-byte record limit, skipped`);
     return undefined;
   }
-  if (!(yield* need(src, n))) throw new Malformed('truncated');
+  if (!(yield* need(src, n))) throw new Truncated();
   return src.take(n);
 }
 

@@ -81,8 +81,34 @@ describe('streaming protobuf reader', () => {
       { message: 'invalid protobuf at byte 4 (a length runs past the end of its message), the rest of the input skipped' },
     ]);
     // not protobuf at all
-    expect((await read(Buffer.from('\u0000\u0000garbage'))).problems).toEqual([
-      { message: 'invalid protobuf at byte 1 (field number 0), the rest of the input skipped' },
+    expect((await read(Buffer.from('\u000fgarbage'))).problems).toEqual([
+      { message: 'invalid protobuf at byte 1 (wire type 7 for field 1), the rest of the input skipped' },
+    ]);
+  });
+
+  it("reads the Collector file exporter's format: proto (requests after 4-byte lengths), containing damage to one", async () => {
+    const frame = (body: Uint8Array) => {
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(body.length);
+      return cat(head, body);
+    };
+    const one = request([resource('a'), scope(spanBytes(1), spanBytes(2))]);
+    const broken = cat(request([resource('b'), scope(spanBytes(3))]), Buffer.from([tag(5, 7)]));
+    const three = request([resource('c'), scope(spanBytes(4))]);
+    const data = cat(frame(one), frame(broken), frame(three));
+    for (const size of [3, 1 << 20]) {
+      const r = await read(data, {}, size);
+      expect(names(r.spans)).toEqual(['a/op1', 'a/op2', 'b/op3', 'c/op4']);
+      expect(r.problems).toEqual([{ message: `[1]: invalid protobuf at byte ${8 + one.length + broken.length} (wire type 7 for field 5), the rest of this request skipped` }]);
+      expect(r.bytes).toBe(data.length);
+    }
+    expect(decodeOtlpProtobuf(data).spans).toHaveLength(4);
+    // cut inside the last request: what came before, one problem
+    const cut = await read(data.subarray(0, data.length - 3));
+    expect(names(cut.spans)).toEqual(['a/op1', 'a/op2', 'b/op3']);
+    expect(cut.problems).toEqual([
+      { message: `[1]: invalid protobuf at byte ${8 + one.length + broken.length} (wire type 7 for field 5), the rest of this request skipped` },
+      { message: expect.stringMatching(/^invalid protobuf at byte \d+ \(truncated\), the rest of the input skipped$/) },
     ]);
   });
 
