@@ -244,7 +244,8 @@ class Reader {
         if (nl === start && this.pendingLen === 0 && !skipping) {
           // A run of blank lines (padding, or a hostile input): counted, nothing to decode or keep.
           let i = start + 1;
-          for (let k = Math.min(NEWLINES.length, chunk.length - i); k > 0 && chunk.compare(NEWLINES, 0, k, i, i + k) === 0; k = Math.min(NEWLINES.length, chunk.length - i)) i += k;
+          const block = NEWLINES.length;
+          while (chunk.length - i >= block && chunk.compare(NEWLINES, 0, block, i, i + block) === 0) i += block;
           while (i < chunk.length && chunk[i] === 10) i++;
           this.lineNo += i - start;
           start = i;
