@@ -4,6 +4,7 @@ import { OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile } from '@r
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
 import { InputError, engineInputError, internalErrorLine } from './errors.js';
 import { Progress } from './progress.js';
+import { EndTimeWindow } from './reorder.js';
 import { serve } from './serve.js';
 import { humanReport, toJsonReport, type Summary } from './report.js';
 
@@ -92,6 +93,9 @@ function hashString(s: string): number {
   return (h >>> 0) + 2 ** 52;
 }
 
+/** Spans of a document held to be analysed in end-time order (~125 MB at most). */
+const SORT_WINDOW = 250_000;
+
 /** Malformed records printed per input; the rest are counted (a broken 1 GB file must not flood the terminal). */
 const MAX_PROBLEMS_SHOWN = 20;
 
@@ -116,12 +120,12 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     const total = file === '-' ? 0 : await fileSize(file);
     const before = { spans: summary.spans, problems: summary.problems };
     const format = file === '-' ? 'auto' : formatFromPath(file);
-    // A `.json`/`.pb` file is one document (a request or an array of them), decoded whole by the reader
-    // anyway. OTLP groups a request's spans by resource, so a request covering minutes lists all of one
-    // service's spans, then all of the next one's: fed in that order, the second service's spans arrive
-    // minutes "late" and are dropped. Documents are therefore analysed in end-time order. JSONL and stdin
-    // are streamed in file order: bounded memory, and the arrival order live mode would see.
-    const held: Span[] | undefined = format === 'json' || format === 'protobuf' ? [] : undefined;
+    // A `.json`/`.pb` file is one document (a request or an array of them). OTLP groups a request's spans
+    // by resource, so a request covering minutes lists all of one service's spans, then all of the next
+    // one's: fed in that order, the second service's spans arrive minutes "late" and are dropped.
+    // Documents are therefore analysed in end-time order, within a bounded window. JSONL and stdin are
+    // streamed in file order: the arrival order live mode would see.
+    const window = format === 'json' || format === 'protobuf' ? new EndTimeWindow(SORT_WINDOW, (spans) => analyzer.ingest(spans)) : undefined;
     let bytes = 0;
     const batches = readOtlpFile(file === '-' ? io.stdin : file, { strict: args.strict, name });
     try {
@@ -136,8 +140,8 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
           summary.problems++;
         }
         countSpans(batch.spans, summary, traces, services);
-        if (held === undefined) analyzer.ingest(batch.spans);
-        else for (const span of batch.spans) held.push(span);
+        if (window === undefined) analyzer.ingest(batch.spans);
+        else window.push(batch.spans);
         bytes += batch.bytes;
         progress.update(name, bytes, total, summary.spans - before.spans);
       }
@@ -146,7 +150,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
       if (err instanceof OtlpDecodeError) throw err;
       throw new InputError(`cannot read ${name}`, (err as Error).message, { cause: err });
     }
-    if (held !== undefined && held.length > 0) analyzer.ingest(held.sort((a, b) => a.endTime - b.endTime));
+    window?.flush();
     progress.done(name, bytes, summary.spans - before.spans);
     const problems = summary.problems - before.problems;
     if (problems > MAX_PROBLEMS_SHOWN) io.stderr.write(`rootspan: ${name}: ${problems - MAX_PROBLEMS_SHOWN} more malformed records not shown\n`);

@@ -191,5 +191,7 @@ function expectOutage(report: JsonReport): void {
   const opened = Date.parse(inc.openedAt);
   expect(opened).toBeGreaterThanOrEqual(T0 + FAULT_FROM);
   expect(opened).toBeLessThan(T0 + FAULT_FROM + MIN);
+  // example traces are the outage's own (the test traces' ids start 5eed): at least one, all of them ours
+  expect(inc.traceIds.length).toBeGreaterThan(0);
   for (const id of inc.traceIds) expect(id).toMatch(/^5eed/);
 }

@@ -1,18 +1,20 @@
 import protobuf from 'protobufjs';
-import { decodeRequestInto, type Sink } from './convert.js';
+import type { Sink } from './convert.js';
+import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
+import { walkBuffer } from './protobuf-walk.js';
 import type { DecodeResult } from './problems.js';
 
 /*
- * The subset of the OTLP trace schema rootspan reads, with the field numbers of opentelemetry-proto
- * (common/v1/common.proto, resource/v1/resource.proto, trace/v1/trace.proto,
- * collector/trace/v1/trace_service.proto). Fields rootspan never reads are left out on purpose:
- * protobufjs skips unknown fields without materialising them, which makes decoding cheaper. Left out:
- * AnyValue array_value (5), kvlist_value (6), bytes_value (7); Resource dropped_attributes_count (2),
- * entity_refs (3); ResourceSpans/ScopeSpans schema_url (3); ScopeSpans/InstrumentationLibrarySpans
- * scope / instrumentation_library (1); Span trace_state (3), flags (16), dropped_*_count (10, 12, 14),
- * links (13); Event dropped_attributes_count (4).
- * ResourceSpans.instrumentation_library_spans (1000, now reserved) is kept for old exporters.
- * Field names become lowerCamelCase, the same names as in OTLP/JSON, so one decoder walks both.
+ * The messages rootspan decodes with protobufjs, one `Resource` or one `Span` at a time (the request,
+ * `ResourceSpans` and `ScopeSpans` around them are walked by hand in protobuf-walk.ts: field 1
+ * `resource_spans`; fields 1 `resource`, 2 `scope_spans` and 1000 `instrumentation_library_spans`, kept
+ * for old exporters; field 2 `spans`). Field numbers are those of opentelemetry-proto
+ * (common/v1/common.proto, resource/v1/resource.proto, trace/v1/trace.proto). Fields rootspan never
+ * reads are left out on purpose: protobufjs skips unknown fields without materialising them, which makes
+ * decoding cheaper. Left out: AnyValue array_value (5), kvlist_value (6), bytes_value (7); Resource
+ * dropped_attributes_count (2), entity_refs (3); Span trace_state (3), flags (16), dropped_*_count
+ * (10, 12, 14), links (13); Event dropped_attributes_count (4).
+ * Field names become lowerCamelCase, the same names as in OTLP/JSON, so one decoder maps both.
  */
 const COMMON = `
 syntax = "proto3";
@@ -42,17 +44,6 @@ message Resource {
 const TRACE = `
 syntax = "proto3";
 package opentelemetry.proto.trace.v1;
-message ResourceSpans {
-  opentelemetry.proto.resource.v1.Resource resource = 1;
-  repeated ScopeSpans scope_spans = 2;
-  repeated InstrumentationLibrarySpans instrumentation_library_spans = 1000;
-}
-message ScopeSpans {
-  repeated Span spans = 2;
-}
-message InstrumentationLibrarySpans {
-  repeated Span spans = 2;
-}
 message Span {
   bytes trace_id = 1;
   bytes span_id = 2;
@@ -89,17 +80,8 @@ message Status {
 }
 `;
 
-const SERVICE = `
-syntax = "proto3";
-package opentelemetry.proto.collector.trace.v1;
-message ExportTraceServiceRequest {
-  repeated opentelemetry.proto.trace.v1.ResourceSpans resource_spans = 1;
-}
-`;
-
-/** The message types rootspan decodes: a whole request, or (streaming) one `Resource` or `Span` at a time. */
+/** The message types rootspan decodes with protobufjs. */
 export interface OtlpTypes {
-  request: protobuf.Type;
   resource: protobuf.Type;
   span: protobuf.Type;
 }
@@ -110,10 +92,9 @@ let types: OtlpTypes | undefined;
 export function otlpTypes(): OtlpTypes {
   if (types === undefined) {
     const root = new protobuf.Root();
-    for (const source of [COMMON, RESOURCE, TRACE, SERVICE]) protobuf.parse(source, root);
+    for (const source of [COMMON, RESOURCE, TRACE]) protobuf.parse(source, root);
     root.resolveAll();
     types = {
-      request: root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest'),
       resource: root.lookupType('opentelemetry.proto.resource.v1.Resource'),
       span: root.lookupType('opentelemetry.proto.trace.v1.Span'),
     };
@@ -125,23 +106,25 @@ export function otlpTypes(): OtlpTypes {
  * Decodes an OTLP/protobuf `ExportTraceServiceRequest` (the body of an OTLP/HTTP `application/x-protobuf`
  * POST, or a `.pb` file holding one request; `TracesData` has the same encoding) into engine spans.
  *
- * The span mapping is the one of {@link decodeOtlpJson}. Bytes that are not a valid protobuf message
- * give one problem and no spans; a span with bad fields is skipped and reported, the rest decodes.
+ * The span mapping is the one of {@link decodeOtlpJson}. Damage is contained: a span or resource that
+ * does not decode, or is larger than the {@link DEFAULT_MAX_RECORD_BYTES} record limit, is skipped and
+ * reported, and the spans around it are kept; broken framing (a bad tag or length, a cut-off body) ends
+ * the decode with one problem, keeping the spans before it.
  *
  * @param bytes - the serialised request
  * @returns the decoded spans and the problems found (without line numbers)
  */
 export function decodeOtlpProtobuf(bytes: Uint8Array): DecodeResult {
   const sink: Sink = { spans: [], problems: [], line: undefined };
-  let message: protobuf.Message;
-  try {
-    // A Buffer view (no copy) makes protobufjs use its Buffer reader: ids come out as Buffers (native
-    // hex) and strings are decoded natively.
-    const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    message = otlpTypes().request.decode(buf);
-  } catch (err) {
-    return { spans: [], problems: [{ message: `invalid protobuf (${(err as Error).message})` }] };
-  }
-  decodeRequestInto(message, sink);
+  // A Buffer view (no copy) makes protobufjs use its Buffer reader: ids come out as Buffers (native hex)
+  // and strings are decoded natively.
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  walkBuffer(buf, {
+    sink,
+    maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
+    report: (message) => sink.problems.push({ message }),
+    check: () => undefined,
+    full: () => false,
+  });
   return { spans: sink.spans, problems: sink.problems };
 }

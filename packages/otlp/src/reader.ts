@@ -4,7 +4,7 @@ import { createGunzip } from 'node:zlib';
 import type { Span } from '@rootspan/engine';
 import { decodeRequestInto, type Sink } from './convert.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
-import { ByteReader, decodeProtobufStream, type StreamTarget } from './protobuf-stream.js';
+import { walkStream, type WalkTarget } from './protobuf-walk.js';
 import { OtlpDecodeError, type DecodeProblem } from './problems.js';
 
 /**
@@ -70,8 +70,9 @@ export function formatFromPath(path: string): OtlpFormat | 'auto' {
 
 /**
  * Reads OTLP trace data from a file, `-` (stdin) or an open stream, yielding batches of decoded spans.
- * Streams: a JSONL file of any size is read line by line with bounded memory. Gzip is detected from the
- * magic bytes. The format defaults from the extension ({@link formatFromPath}).
+ * Streams input of any size in memory bounded by its largest record (`maxRecordBytes`), not its size:
+ * JSONL line by line, protobuf span by span; a multi-line JSON document is one record. Gzip is detected
+ * from the magic bytes. The format defaults from the extension ({@link formatFromPath}).
  *
  * Problems (invalid JSON lines, undecodable spans) are collected in the batches with their line numbers,
  * or, with `strict`, thrown as an {@link OtlpDecodeError}. I/O errors (missing file) are thrown as is.
@@ -216,14 +217,14 @@ class Reader {
 
   /** One binary request, decoded span by span as the bytes arrive. */
   async *protobuf(chunks: AsyncIterable<Buffer>): AsyncGenerator<OtlpBatch> {
-    const target: StreamTarget = {
+    const target: WalkTarget = {
       sink: this.sink,
       maxRecordBytes: this.maxRecord,
       report: (message) => this.report({ message }),
       check: () => this.check(),
       full: () => this.full(),
     };
-    for await (const _ of decodeProtobufStream(new ByteReader(chunks[Symbol.asyncIterator]()), target)) yield this.take();
+    for await (const _ of walkStream(chunks[Symbol.asyncIterator](), target)) yield this.take();
     yield* this.finish();
   }
 
@@ -243,7 +244,8 @@ class Reader {
         if (nl === start && this.pendingLen === 0 && !skipping) {
           // A run of blank lines (padding, or a hostile input): counted, nothing to decode or keep.
           let i = start + 1;
-          for (let k = Math.min(NEWLINES.length, chunk.length - i); k > 0 && chunk.compare(NEWLINES, 0, k, i, i + k) === 0; k = Math.min(NEWLINES.length, chunk.length - i)) i += k;
+          const block = NEWLINES.length;
+          while (chunk.length - i >= block && chunk.compare(NEWLINES, 0, block, i, i + block) === 0) i += block;
           while (i < chunk.length && chunk[i] === 10) i++;
           this.lineNo += i - start;
           start = i;

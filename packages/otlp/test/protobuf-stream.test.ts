@@ -1,37 +1,11 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { Span } from '@rootspan/engine';
 import { OtlpDecodeError, decodeOtlpProtobuf, readOtlpStream, type DecodeProblem, type ReadOtlpOptions } from '@rootspan/otlp';
+import { LEN, cat, message, request, resource, scope, spanBytes, tag, writer as w } from './helpers/protobuf-wire.js';
 import { SpanKind, sdkService } from './helpers/sdk.js';
-
-// --- wire-level builders (tags written by hand: these tests are about framing) ---
-const LEN = 2;
-const tag = (field: number, wire: number) => field * 8 + wire;
-const w = () => protobuf.Writer.create();
-const message = (field: number, body: Uint8Array) => w().uint32(tag(field, LEN)).bytes(body).finish();
-const cat = (...parts: Uint8Array[]) => Buffer.concat(parts);
-// protobufjs types `util.Long` as a bare constructor; at run time it is long.js with `fromString`.
-const Long = protobuf.util.Long as unknown as { fromString(s: string, unsigned: boolean): protobuf.Long };
-const ns = (ms: number) => Long.fromString(`${ms}000000`, true);
-
-/** Span `i` (ids from `i`), `name`, 5 ms long. */
-function spanBytes(i: number, name = `op${i}`): Uint8Array {
-  return w()
-    .uint32(tag(1, LEN)).bytes(Buffer.from(i.toString(16).padStart(32, '0'), 'hex'))
-    .uint32(tag(2, LEN)).bytes(Buffer.from(i.toString(16).padStart(16, '0'), 'hex'))
-    .uint32(tag(5, LEN)).string(name)
-    .uint32(tag(7, 1)).fixed64(ns(1_700_000_000_000 + i))
-    .uint32(tag(8, 1)).fixed64(ns(1_700_000_000_005 + i))
-    .finish();
-}
-const resource = (service: string) =>
-  message(1, message(1, cat(message(1, Buffer.from('service.name')), message(2, message(1, Buffer.from(service))))));
-const scope = (...spans: Uint8Array[]) => message(2, cat(...spans.map((s) => message(2, s))));
-/** A request: one ResourceSpans per entry (its fields in order). */
-const request = (...resourceSpans: Uint8Array[][]) => cat(...resourceSpans.map((fields) => message(1, cat(...fields))));
 
 function chunked(data: Uint8Array, size: number): Readable {
   const parts: Buffer[] = [];
@@ -75,7 +49,7 @@ describe('streaming protobuf reader', () => {
   });
 
   it('skips a span over the record limit, or one that does not decode, and keeps the rest', async () => {
-    const big = spanBytes(2, 'x'.repeat(5000));
+    const big = spanBytes(2, { name: 'x'.repeat(5000) });
     const broken = cat(spanBytes(3), Buffer.from([tag(9, 7)])); // wire type 7 does not exist
     const data = request([resource('svc'), scope(spanBytes(1), big, broken, spanBytes(4))]);
     const r = await read(data, { maxRecordBytes: 4096 }, 100);
@@ -107,8 +81,34 @@ describe('streaming protobuf reader', () => {
       { message: 'invalid protobuf at byte 4 (a length runs past the end of its message), the rest of the input skipped' },
     ]);
     // not protobuf at all
-    expect((await read(Buffer.from('\u0000\u0000garbage'))).problems).toEqual([
-      { message: 'invalid protobuf at byte 1 (field number 0), the rest of the input skipped' },
+    expect((await read(Buffer.from('\u000fgarbage'))).problems).toEqual([
+      { message: 'invalid protobuf at byte 1 (wire type 7 for field 1), the rest of the input skipped' },
+    ]);
+  });
+
+  it("reads the Collector file exporter's format: proto (requests after 4-byte lengths), containing damage to one", async () => {
+    const frame = (body: Uint8Array) => {
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(body.length);
+      return cat(head, body);
+    };
+    const one = request([resource('a'), scope(spanBytes(1), spanBytes(2))]);
+    const broken = cat(request([resource('b'), scope(spanBytes(3))]), Buffer.from([tag(5, 7)]));
+    const three = request([resource('c'), scope(spanBytes(4))]);
+    const data = cat(frame(one), frame(broken), frame(three));
+    for (const size of [3, 1 << 20]) {
+      const r = await read(data, {}, size);
+      expect(names(r.spans)).toEqual(['a/op1', 'a/op2', 'b/op3', 'c/op4']);
+      expect(r.problems).toEqual([{ message: `[1]: invalid protobuf at byte ${8 + one.length + broken.length} (wire type 7 for field 5), the rest of this request skipped` }]);
+      expect(r.bytes).toBe(data.length);
+    }
+    expect(decodeOtlpProtobuf(data).spans).toHaveLength(4);
+    // cut inside the last request: what came before, one problem
+    const cut = await read(data.subarray(0, data.length - 3));
+    expect(names(cut.spans)).toEqual(['a/op1', 'a/op2', 'b/op3']);
+    expect(cut.problems).toEqual([
+      { message: `[1]: invalid protobuf at byte ${8 + one.length + broken.length} (wire type 7 for field 5), the rest of this request skipped` },
+      { message: expect.stringMatching(/^invalid protobuf at byte \d+ \(truncated\), the rest of the input skipped$/) },
     ]);
   });
 

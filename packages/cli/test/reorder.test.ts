@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import type { Span } from '@rootspan/engine';
+import { EndTimeWindow } from '../src/reorder.js';
+import { smallSpans } from './helpers/data.js';
+
+/** `n` spans ending at the given times (ms after the first). */
+function ending(times: number[]): Span[] {
+  const spans = smallSpans(times.length);
+  return spans.map((s, i) => ({ ...s, endTime: spans[0].startTime + times[i] }));
+}
+
+/** Pushes `spans` in batches of `batch` through a window of `capacity`; what came out, and the most held. */
+function run(spans: Span[], capacity: number, batch: number) {
+  const out: Span[][] = [];
+  const window = new EndTimeWindow(capacity, (s) => out.push(s));
+  let most = 0;
+  for (let i = 0; i < spans.length; i += batch) {
+    window.push(spans.slice(i, i + batch));
+    most = Math.max(most, spans.slice(0, i + batch).length - out.flat().length);
+  }
+  window.flush();
+  return { out: out.flat(), deliveries: out.length, most };
+}
+
+describe('EndTimeWindow', () => {
+  it('sorts a document of two services, each listed whole, by end time', () => {
+    // service a's spans at 0..9 s, then service b's at 0..9 s: as OTLP groups them
+    const a = ending(Array.from({ length: 10 }, (_, i) => i * 1000));
+    const b = ending(Array.from({ length: 10 }, (_, i) => i * 1000 + 500));
+    const { out } = run([...a, ...b], 100, 3);
+    expect(out.map((s) => s.endTime)).toEqual([...a, ...b].map((s) => s.endTime).sort((x, y) => x - y));
+  });
+
+  it('holds at most its capacity (plus one batch), delivering every span once, in order within the window', () => {
+    const times = Array.from({ length: 1000 }, (_, i) => i * 10 + ((i * 7919) % 13) * 10); // disorder of up to 13 places
+    const spans = ending(times);
+    const { out, deliveries, most } = run(spans, 50, 7);
+    expect(most).toBeLessThanOrEqual(50 + 7);
+    expect(deliveries).toBeGreaterThan(10);
+    expect(new Set(out)).toEqual(new Set(spans));
+    expect(out).toHaveLength(spans.length);
+    expect(out.map((s) => s.endTime)).toEqual([...times].sort((x, y) => x - y).map((t) => spans[0].startTime + t));
+  });
+});

@@ -1,0 +1,317 @@
+/**
+ * The OTLP/protobuf decoder: walks an `ExportTraceServiceRequest` at the wire level down to
+ * `resourceSpans[].scopeSpans[].spans[]` and decodes each `Resource` and each `Span` alone with
+ * protobufjs. Memory is bounded by the largest single span or resource (at most `maxRecordBytes`), not
+ * by the request, and damage is contained: a span that does not decode is skipped with a problem, the
+ * spans around it are kept. Concatenated requests decode as one, as protobuf defines; the Collector file
+ * exporter's length-prefixed requests (`format: proto`) are read too.
+ *
+ * The walk is a synchronous generator that yields when it needs more bytes buffered (or when the batch
+ * is full), so one walker serves a request held in memory ({@link walkBuffer}) and a stream read chunk
+ * by chunk ({@link walkStream}).
+ */
+import { decodeSpanInto, readResource, type ResourceInfo, type Sink } from './convert.js';
+import { otlpTypes } from './protobuf.js';
+
+/** What the walker reports to: a sink, a problem channel and a batch limit. */
+export interface WalkTarget {
+  readonly sink: Sink;
+  readonly maxRecordBytes: number;
+  /** Records a problem (may throw in strict mode). */
+  report(message: string): void;
+  /** Throws in strict mode when the sink holds a problem. */
+  check(): void;
+  /** True when a batch should be handed out. */
+  full(): boolean;
+}
+
+/** What the walker yields: `BATCH` when the target is full, else how many bytes it needs buffered. */
+type Step = number;
+const BATCH: Step = 0;
+
+/** Wire types (protobuf encoding spec). */
+const VARINT = 0;
+const I64 = 1;
+const LEN = 2;
+const SGROUP = 3;
+const EGROUP = 4;
+const I32 = 5;
+
+/** Structural damage: the rest of the input cannot be framed. */
+class Malformed extends Error {}
+
+/** The input ended inside a field or message. */
+class Truncated extends Malformed {
+  constructor() {
+    super('truncated');
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The bytes being walked: what is buffered, and where the walk is in the whole input. */
+class Bytes {
+  buf: Buffer;
+  pos = 0;
+  /** Absolute input offset of `buf[0]`. */
+  private base = 0;
+  ended: boolean;
+
+  constructor(buf: Buffer, ended: boolean) {
+    this.buf = buf;
+    this.ended = ended;
+  }
+
+  /** Bytes consumed so far. */
+  get offset(): number {
+    return this.base + this.pos;
+  }
+
+  get available(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /** Appends chunks read by a driver, dropping what was consumed (one copy for a record spanning chunks). */
+  append(parts: Buffer[], len: number): void {
+    const rest = this.available;
+    const all = rest > 0 ? [this.buf.subarray(this.pos), ...parts] : parts;
+    this.base += this.pos;
+    this.pos = 0;
+    this.buf = all.length === 1 ? all[0] : Buffer.concat(all, rest + len);
+  }
+
+  varint(): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 10 && this.pos + i < this.buf.length; i++) {
+      const b = this.buf[this.pos + i];
+      value += (b & 0x7f) * scale;
+      scale *= 128;
+      if (b < 0x80) {
+        this.pos += i + 1;
+        return value;
+      }
+    }
+    if (this.available < 10) throw new Truncated();
+    throw new Malformed('varint longer than 10 bytes');
+  }
+
+  take(n: number): Buffer {
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+}
+
+/** Decodes a request held in memory into `target` (its `full()` is ignored: one result). */
+export function walkBuffer(bytes: Buffer, target: WalkTarget): void {
+  const walk = request(new Bytes(bytes, true), target);
+  while (walk.next().done !== true);
+}
+
+/**
+ * Decodes a request read from `chunks` into `target`, yielding whenever `target.full()`. Buffers only
+ * what one record needs.
+ */
+export async function* walkStream(chunks: AsyncIterator<Buffer>, target: WalkTarget): AsyncGenerator<void> {
+  const src = new Bytes(EMPTY, false);
+  const walk = request(src, target);
+  for (let step = walk.next(); step.done !== true; step = walk.next()) {
+    if (step.value === BATCH) {
+      yield;
+      continue;
+    }
+    const parts: Buffer[] = [];
+    let len = 0;
+    while (src.available + len < step.value) {
+      const r = await chunks.next();
+      if (r.done === true) {
+        src.ended = true;
+        break;
+      }
+      parts.push(r.value);
+      len += r.value.length;
+    }
+    if (len > 0) src.append(parts, len);
+  }
+}
+
+/** Yields until `n` bytes are buffered or the input ended; true if they are. */
+function* need(src: Bytes, n: number): Generator<Step, boolean> {
+  if (src.available < n && !src.ended) yield n;
+  return src.available >= n;
+}
+
+/** Skips `n` bytes, buffering a chunk at a time. */
+function* skip(src: Bytes, n: number): Generator<Step> {
+  while (n > 0) {
+    if (!(yield* need(src, 1))) throw new Truncated();
+    const k = Math.min(n, src.available);
+    src.pos += k;
+    n -= k;
+  }
+}
+
+function* varint(src: Bytes): Generator<Step, number> {
+  yield* need(src, 10);
+  return src.varint();
+}
+
+function* tag(src: Bytes): Generator<Step, [field: number, wire: number]> {
+  const key = yield* varint(src);
+  const field = Math.floor(key / 8);
+  if (field === 0) throw new Malformed('field number 0');
+  return [field, key % 8];
+}
+
+function* length(src: Bytes, end: number): Generator<Step, number> {
+  const n = yield* varint(src);
+  if (src.offset + n > end) throw new Malformed('a length runs past the end of its message');
+  return n;
+}
+
+/**
+ * The whole input: one request (or several concatenated, which protobuf reads as one), or the Collector
+ * file exporter's `format: proto` framing. Damage to the framing (a bad tag or length, a cut-off input)
+ * ends the walk with one problem, keeping what was decoded before it; the rest of the input is read and
+ * dropped.
+ */
+function* request(src: Bytes, target: WalkTarget): Generator<Step> {
+  try {
+    if (!(yield* need(src, 1))) return;
+    // A request starts with a tag, never below 8 (field number 0 does not exist): a smaller first byte
+    // is the high byte of a 4-byte length.
+    if (src.buf[src.pos] < 8) yield* frames(src, target);
+    else yield* requestFields(src, Infinity, '', target);
+  } catch (err) {
+    if (!(err instanceof Malformed)) throw err;
+    const at = src.offset;
+    src.pos = src.buf.length;
+    while (yield* need(src, 1)) src.pos = src.buf.length;
+    target.report(`invalid protobuf at byte ${at} (${err.message}), the rest of the input skipped`);
+  }
+}
+
+/**
+ * Requests each after its length as a 4-byte big-endian integer, as the Collector's file exporter writes
+ * them with `format: proto`. A request whose inside is damaged is skipped with a problem; the next one
+ * still decodes.
+ */
+function* frames(src: Bytes, target: WalkTarget): Generator<Step> {
+  for (let i = 0; yield* need(src, 1); i++) {
+    if (!(yield* need(src, 4))) throw new Truncated();
+    const n = src.take(4).readUInt32BE(0);
+    const end = src.offset + n;
+    try {
+      yield* requestFields(src, end, `[${i}].`, target);
+    } catch (err) {
+      if (!(err instanceof Malformed) || err instanceof Truncated || src.offset > end) throw err;
+      target.report(`[${i}]: invalid protobuf at byte ${src.offset} (${err.message}), the rest of this request skipped`);
+      yield* skip(src, end - src.offset);
+    }
+  }
+}
+
+/** The fields of a request ending at `end` (Infinity: at the end of the input); `prefix` starts problem paths. */
+function* requestFields(src: Bytes, end: number, prefix: string, target: WalkTarget): Generator<Step> {
+  let r = 0;
+  while (src.offset < end && (yield* need(src, 1))) {
+    const [field, wire] = yield* tag(src);
+    if (field === 1 && wire === LEN) yield* resourceSpans(src, yield* length(src, end), `${prefix}resourceSpans[${r++}]`, target);
+    else yield* skipField(src, wire, field, end);
+  }
+  if (src.offset < end && end !== Infinity) throw new Truncated();
+  if (src.offset > end) throw new Malformed('overruns its length');
+}
+
+function* resourceSpans(src: Bytes, len: number, path: string, target: WalkTarget): Generator<Step> {
+  const end = src.offset + len;
+  const res: ResourceInfo = { service: 'unknown_service', serviceVersion: undefined };
+  let resourceSeen = false;
+  let spansBefore = 0; // spans read before the resource: legal protobuf, though no known encoder does it
+  let s = 0;
+  let l = 0;
+  while (src.offset < end) {
+    const [field, wire] = yield* tag(src);
+    if (wire !== LEN || (field !== 1 && field !== 2 && field !== 1000)) {
+      yield* skipField(src, wire, field, end);
+      continue;
+    }
+    const n = yield* length(src, end);
+    if (field === 1) {
+      resourceSeen = true;
+      if (spansBefore > 0) target.report(`${path}: its resource comes after ${spansBefore} of its spans, which were read with service unknown_service`);
+      spansBefore = 0;
+      const record = yield* readRecord(src, n, `${path}.resource`, target);
+      if (record === undefined) continue;
+      try {
+        readResource(otlpTypes().resource.decode(record), res);
+      } catch (err) {
+        target.report(`${path}.resource: invalid protobuf (${(err as Error).message})`);
+      }
+    } else {
+      const scopePath = field === 2 ? `${path}.scopeSpans[${s++}]` : `${path}.instrumentationLibrarySpans[${l++}]`;
+      const count = yield* scopeSpans(src, src.offset + n, scopePath, res, target);
+      if (!resourceSeen) spansBefore += count;
+    }
+  }
+  if (src.offset !== end) throw new Malformed(`${path} overruns its length`);
+}
+
+/** The spans of one `ScopeSpans` ending at `end`; returns how many there were. */
+function* scopeSpans(src: Bytes, end: number, path: string, res: ResourceInfo, target: WalkTarget): Generator<Step, number> {
+  const { span } = otlpTypes();
+  let p = 0;
+  while (src.offset < end) {
+    const [field, wire] = yield* tag(src);
+    if (field !== 2 || wire !== LEN) {
+      yield* skipField(src, wire, field, end);
+      continue;
+    }
+    const at = `${path}.spans[${p++}]`;
+    const record = yield* readRecord(src, yield* length(src, end), at, target);
+    if (record !== undefined) {
+      let message;
+      try {
+        message = span.decode(record);
+      } catch (err) {
+        target.report(`${at}: invalid protobuf (${(err as Error).message})`);
+      }
+      if (message !== undefined) {
+        decodeSpanInto(message, res, target.sink, at);
+        target.check();
+      }
+    }
+    if (target.full()) yield BATCH;
+  }
+  if (src.offset !== end) throw new Malformed(`${path} overruns its length`);
+  return p;
+}
+
+/** The next `n` bytes as one record, or undefined (skipped, with a problem) when over the record limit. */
+function* readRecord(src: Bytes, n: number, path: string, target: WalkTarget): Generator<Step, Buffer | undefined> {
+  if (n > target.maxRecordBytes) {
+    yield* skip(src, n);
+    target.report(`${path}: ${n} bytes, over the ${target.maxRecordBytes}-byte record limit, skipped`);
+    return undefined;
+  }
+  if (!(yield* need(src, n))) throw new Truncated();
+  return src.take(n);
+}
+
+/** Skips one field's value (a whole group for a group start); checks it stays within `end`. */
+function* skipField(src: Bytes, wire: number, field: number, end: number): Generator<Step> {
+  let depth = 0; // groups, iteratively: nesting depth must not grow the stack
+  for (;;) {
+    if (wire === VARINT) yield* varint(src);
+    else if (wire === I64) yield* skip(src, 8);
+    else if (wire === LEN) yield* skip(src, yield* length(src, end));
+    else if (wire === I32) yield* skip(src, 4);
+    else if (wire === SGROUP) depth++;
+    else if (wire === EGROUP && depth > 0) depth--;
+    else throw new Malformed(`wire type ${wire} for field ${field}`);
+    if (src.offset > end) throw new Malformed(`field ${field} overruns its message`);
+    if (depth === 0) return;
+    [field, wire] = yield* tag(src);
+  }
+}
