@@ -163,7 +163,10 @@ class Attachment implements StoreAttachment {
     if (this.writing !== undefined) return force ? this.writing.then(() => this.write(true)) : this.writing;
     const now = Date.now();
     const progressed = this.progress() !== this.savedProgress;
-    const snapshotDue = progressed && (force || this.changes.length > 0 || now - this.lastSnapshotAt >= this.snapshotMs);
+    // An incident opened, acknowledged or resolved is saved with the analyzer's state in one transaction,
+    // so a restart never reuses its id nor forgets its status; plain updates wait for the periodic save.
+    const lifecycle = this.changes.some((c) => c.type !== 'updated');
+    const snapshotDue = progressed && (force || lifecycle || now - this.lastSnapshotAt >= this.snapshotMs);
     if (!snapshotDue && this.rollups.length === 0 && this.changes.length === 0) return Promise.resolve();
     const batch: StoreBatch = { rollups: this.rollups, incidents: this.changes };
     let progress = this.savedProgress;
