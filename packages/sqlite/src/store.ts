@@ -104,6 +104,11 @@ export class SqliteStore implements AnalyzerStore {
     } catch (err) {
       db.close();
       if (err instanceof SqliteStoreError) throw err;
+      const code = sqliteCode(err);
+      // A WAL database is unreadable without write access to it and its directory (the -shm index).
+      if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') {
+        throw fileError(file, 'cannot be opened for writing by this process (check the permissions of the file and its directory)', err);
+      }
       throw fileError(file, 'is corrupt or not a SQLite database', err);
     }
   }
