@@ -224,7 +224,8 @@ export class SqliteStore implements AnalyzerStore {
     const params: SqlValue[] = [];
     if (query.status !== undefined) {
       const statuses = [query.status].flat();
-      where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
+      // No status at all matches nothing, as in the analyzer's own filter.
+      where.push(statuses.length === 0 ? '0' : `status IN (${statuses.map(() => '?').join(', ')})`);
       params.push(...statuses);
     }
     if (query.severity !== undefined) {

@@ -127,6 +127,7 @@ describe('restart continuity', () => {
     expect(s.incidents({ service: 'payment' }).incidents.map((i) => i.id)).toContain(pay.id);
     expect(s.incidents({ status: 'resolved' }).incidents.map((i) => i.id)).toContain(pay.id);
     expect(s.incidents({ status: 'active' }).incidents.map((i) => i.id)).not.toContain(pay.id);
+    expect(s.incidents({ status: [] }).total).toBe(0);
     expect(s.incidents({ severity: 'critical' }).incidents.every((i) => i.severity === 'critical')).toBe(true);
     // Time range: nothing had opened by minute 5; the payment incident was open at minute 25, not at minute 11.
     expect(s.incidents({ to: SHOP_START + 5 * MIN }).total).toBe(0);
