@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { createAnalyzer } from '@rootspan/engine';
-import { rootspan } from '@rootspan/otel';
+import { RootspanSpanExporter, rootspan } from '@rootspan/otel';
 import { sqliteStore } from '@rootspan/sqlite';
 import { readable } from '../../otel/test/helpers/fakes.js';
 import { batches, shopTraffic } from '../../engine/test/helpers/shop.js';
@@ -39,6 +39,19 @@ it('rootspan({ store }) restores at start and writes its final state at shutdown
   const reopened = sqliteStore({ path });
   expect(reopened.loadSnapshot()?.counters.ingested).toBe(before.stats().ingested + 1);
   expect(reopened.incidents({ status: 'active' }).incidents.map((i) => i.id)).toEqual(open.map((i) => i.id));
+  await reopened.close();
+});
+
+it('the exporter takes a store too, and closes it at shutdown', async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rootspan-otel-sqlite-'));
+  const path = join(dir, 'exporter.db');
+  const exporter = new RootspanSpanExporter({ store: sqliteStore({ path }) });
+  const results: number[] = [];
+  exporter.export([readable(), readable()], (r) => results.push(r.code));
+  await exporter.shutdown();
+  expect(results).toEqual([0]);
+  const reopened = sqliteStore({ path });
+  expect(reopened.loadSnapshot()?.counters.ingested).toBe(2);
   await reopened.close();
 });
 
