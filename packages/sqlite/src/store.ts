@@ -113,6 +113,7 @@ export class SqliteStore implements AnalyzerStore {
     }
   }
 
+  /** The last saved analyzer state, or undefined for a new file. */
   loadSnapshot(): AnalyzerSnapshot | undefined {
     const row = this.read(() => this.s.loadSnapshot.get()) as { state: string } | undefined;
     if (row === undefined) return undefined;
@@ -219,6 +220,7 @@ export class SqliteStore implements AnalyzerStore {
     s.saveSnapshot.run(Date.now(), nullable(snap.clock), JSON.stringify({ ...snap, operations: order }));
   }
 
+  /** Incidents matching the query, newest first, one page at a time. */
   incidents(query: IncidentQuery = {}): IncidentPage {
     const where: string[] = [];
     const params: SqlValue[] = [];
@@ -256,6 +258,7 @@ export class SqliteStore implements AnalyzerStore {
     return { incidents: rows.map((r) => JSON.parse(r.body) as Incident), total: Number(total), limit, offset };
   }
 
+  /** One incident with its lifecycle history, oldest first. */
   incident(id: string): IncidentTimeline | undefined {
     const row = this.read(() => this.s.getIncident.get(id)) as { body: string } | undefined;
     if (row === undefined) return undefined;
@@ -265,6 +268,7 @@ export class SqliteStore implements AnalyzerStore {
     return { incident: JSON.parse(row.body) as Incident, history };
   }
 
+  /** Per-minute rollups over [from, to), one series per operation. */
   rollups(query: RollupQuery): RollupSeries[] {
     const where = ['start >= ?', 'start < ?'];
     const params: SqlValue[] = [query.from, query.to];
