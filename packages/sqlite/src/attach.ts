@@ -13,6 +13,11 @@ export interface AttachOptions {
   maxPending?: number;
   /** Told of each failed write (the first one is also logged with `console.error` when this is not set). */
   onError?: (err: Error) => void;
+  /**
+   * Runs each write inside it. `@rootspan/otel` passes one that suppresses tracing, so an instrumented
+   * SQLite driver records no spans of rootspan's own writes (they would feed back into the analyzer).
+   */
+  wrap?: <T>(fn: () => T) => T;
 }
 
 /** Counters of an attached store, for observability of rootspan itself. */
@@ -69,6 +74,7 @@ class Attachment implements StoreAttachment {
   private readonly snapshotMs: number;
   private readonly maxPending: number;
   private readonly onError: ((err: Error) => void) | undefined;
+  private readonly wrap: <T>(fn: () => T) => T;
   private rollups: OperationRollup[] = [];
   private changes: IncidentChange[] = [];
   private readonly unsubscribe: Array<() => void>;
@@ -92,13 +98,14 @@ class Attachment implements StoreAttachment {
     this.maxPending = positive('maxPending', options.maxPending, DEFAULT_MAX_PENDING);
     if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('rootspan: option onError must be a function');
     this.onError = options.onError;
+    this.wrap = options.wrap ?? ((fn) => fn());
     const saved = store.loadSnapshot();
     this.ready = saved instanceof Promise ? saved.then((s) => this.restore(s)) : Promise.resolve(this.restore(saved));
     // Restored state is already stored: it is saved again only once the analyzer moves on.
     this.savedProgress = this.progress();
     this.lastSnapshotAt = Date.now();
     this.unsubscribe = [analyzer.onRollup((r) => this.addRollups(r)), analyzer.onIncident((e) => this.addChange(e))];
-    this.timer = setInterval(() => void this.write(false), this.flushMs);
+    this.timer = setInterval(() => void this.wrap(() => this.write(false)), this.flushMs);
     // Persistence must never keep the host process alive.
     this.timer.unref?.();
   }
@@ -220,7 +227,7 @@ class Attachment implements StoreAttachment {
   }
 
   flush(): Promise<void> {
-    return this.write(true);
+    return this.wrap(() => this.write(true));
   }
 
   close(): Promise<void> {
@@ -228,7 +235,7 @@ class Attachment implements StoreAttachment {
       if (this.timer !== undefined) clearInterval(this.timer);
       this.timer = undefined;
       for (const off of this.unsubscribe) off();
-      this.closing = this.write(true)
+      this.closing = this.wrap(() => this.write(true))
         .then(() => this.store.close())
         .then(undefined, (err: unknown) => this.report(err));
     }
