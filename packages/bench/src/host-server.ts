@@ -3,13 +3,17 @@
  * instrumentation, as a user sets it up. One configuration per process (NodeSDK registers globals):
  *
  * - `none`: the user's exporter only, a no-op exporter behind a BatchSpanProcessor;
- * - `rootspan`: the same plus `rootspan().processor` with default options.
+ * - `rootspan`: the same plus `rootspan().processor` with default options;
+ * - `sqlite`: the same with `store: sqliteStore(...)` on a fresh file (removed at exit).
  *
  * Forked by host.ts; listens on 127.0.0.1 (random port), sends `{ port }`, answers `stats` with its
  * counters and CPU time, and exits on `stop` or when the parent goes away.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import type * as Http from 'node:http';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
@@ -17,8 +21,9 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { rootspan, type RootspanSpanProcessor } from '@rootspan/otel';
+import { sqliteStore } from '@rootspan/sqlite';
 
-export type HostConfig = 'none' | 'rootspan';
+export type HostConfig = 'none' | 'rootspan' | 'sqlite';
 
 /** Stands in for an OTLP exporter: accepts everything, sends nothing. */
 class NoopExporter implements SpanExporter {
@@ -45,13 +50,14 @@ export interface HostStats {
 }
 
 const config = process.argv[2] as HostConfig;
-if (config !== 'none' && config !== 'rootspan') throw new Error(`host-server: unknown configuration '${String(process.argv[2])}'`);
+if (config !== 'none' && config !== 'rootspan' && config !== 'sqlite') throw new Error(`host-server: unknown configuration '${String(process.argv[2])}'`);
 
 const exporter = new NoopExporter();
 const processors: SpanProcessor[] = [new BatchSpanProcessor(exporter)];
 let processor: RootspanSpanProcessor | undefined;
-if (config === 'rootspan') {
-  processor = rootspan().processor;
+const dbDir = config === 'sqlite' ? mkdtempSync(join(tmpdir(), 'rootspan-bench-')) : undefined;
+if (config !== 'none') {
+  processor = rootspan(dbDir ? { store: sqliteStore({ path: join(dbDir, 'rootspan.db') }) } : {}).processor;
   processors.push(processor);
 }
 const sdk = new NodeSDK({
@@ -112,7 +118,10 @@ function stop(): void {
   stopping = true;
   server.close();
   server.closeAllConnections();
-  const done = () => process.exit(0);
+  const done = () => {
+    if (dbDir) rmSync(dbDir, { recursive: true, force: true });
+    process.exit(0);
+  };
   sdk.shutdown().then(done, done);
   setTimeout(done, 3000).unref();
 }

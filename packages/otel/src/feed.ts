@@ -39,7 +39,7 @@ export class AnalyzerFeed {
     // is the one place rootspan is allowed to throw.
     this.analyzer = own.analyzer ?? createAnalyzer(analyzerOptions);
     // Restores saved state before any span arrives; throws (construction only) for a file it cannot use.
-    this.persistence = own.store?.attach(this.analyzer);
+    this.persistence = own.store?.attach(this.analyzer, { wrap: (fn) => context.with(ROOTSPAN_CONTEXT, fn) });
     if (own.onIncident) this.subscribe('onIncident', own.onIncident);
     if (own.onAnomaly) this.subscribe('onAnomaly', own.onAnomaly);
   }

@@ -43,7 +43,8 @@ export interface RootspanCommonOptions extends AnalyzerOptions {
 
 /** What `store` takes: something that restores an analyzer and then persists it until closed. */
 export interface RootspanStore {
-  attach(analyzer: Analyzer): { close(): Promise<void> | void };
+  /** `wrap` runs each write: rootspan passes one that suppresses tracing for the store's own I/O. */
+  attach(analyzer: Analyzer, options?: { wrap?: <T>(fn: () => T) => T }): { close(): Promise<void> | void };
 }
 
 /** Options of {@link rootspan} and {@link RootspanSpanProcessor}: the common options plus the queue size. */

@@ -13,6 +13,11 @@ export interface AttachOptions {
   maxPending?: number;
   /** Told of each failed write (the first one is also logged with `console.error` when this is not set). */
   onError?: (err: Error) => void;
+  /**
+   * Runs each write inside it. `@rootspan/otel` passes one that suppresses tracing, so an instrumented
+   * SQLite driver records no spans of rootspan's own writes (they would feed back into the analyzer).
+   */
+  wrap?: <T>(fn: () => T) => T;
 }
 
 /** Counters of an attached store, for observability of rootspan itself. */
@@ -69,6 +74,7 @@ class Attachment implements StoreAttachment {
   private readonly snapshotMs: number;
   private readonly maxPending: number;
   private readonly onError: ((err: Error) => void) | undefined;
+  private readonly wrap: <T>(fn: () => T) => T;
   private rollups: OperationRollup[] = [];
   private changes: IncidentChange[] = [];
   private readonly unsubscribe: Array<() => void>;
@@ -92,13 +98,14 @@ class Attachment implements StoreAttachment {
     this.maxPending = positive('maxPending', options.maxPending, DEFAULT_MAX_PENDING);
     if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('rootspan: option onError must be a function');
     this.onError = options.onError;
+    this.wrap = options.wrap ?? ((fn) => fn());
     const saved = store.loadSnapshot();
     this.ready = saved instanceof Promise ? saved.then((s) => this.restore(s)) : Promise.resolve(this.restore(saved));
     // Restored state is already stored: it is saved again only once the analyzer moves on.
     this.savedProgress = this.progress();
     this.lastSnapshotAt = Date.now();
     this.unsubscribe = [analyzer.onRollup((r) => this.addRollups(r)), analyzer.onIncident((e) => this.addChange(e))];
-    this.timer = setInterval(() => void this.write(false), this.flushMs);
+    this.timer = setInterval(() => void this.wrap(() => this.write(false)), this.flushMs);
     // Persistence must never keep the host process alive.
     this.timer.unref?.();
   }
@@ -163,7 +170,10 @@ class Attachment implements StoreAttachment {
     if (this.writing !== undefined) return force ? this.writing.then(() => this.write(true)) : this.writing;
     const now = Date.now();
     const progressed = this.progress() !== this.savedProgress;
-    const snapshotDue = progressed && (force || this.changes.length > 0 || now - this.lastSnapshotAt >= this.snapshotMs);
+    // An incident opened, acknowledged or resolved is saved with the analyzer's state in one transaction,
+    // so a restart never reuses its id nor forgets its status; plain updates wait for the periodic save.
+    const lifecycle = this.changes.some((c) => c.type !== 'updated');
+    const snapshotDue = progressed && (force || lifecycle || now - this.lastSnapshotAt >= this.snapshotMs);
     if (!snapshotDue && this.rollups.length === 0 && this.changes.length === 0) return Promise.resolve();
     const batch: StoreBatch = { rollups: this.rollups, incidents: this.changes };
     let progress = this.savedProgress;
@@ -217,7 +227,7 @@ class Attachment implements StoreAttachment {
   }
 
   flush(): Promise<void> {
-    return this.write(true);
+    return this.wrap(() => this.write(true));
   }
 
   close(): Promise<void> {
@@ -225,7 +235,7 @@ class Attachment implements StoreAttachment {
       if (this.timer !== undefined) clearInterval(this.timer);
       this.timer = undefined;
       for (const off of this.unsubscribe) off();
-      this.closing = this.write(true)
+      this.closing = this.wrap(() => this.write(true))
         .then(() => this.store.close())
         .then(undefined, (err: unknown) => this.report(err));
     }

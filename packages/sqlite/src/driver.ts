@@ -56,15 +56,10 @@ export const BETTER_SQLITE3_FIX = [
   'npm rebuild better-sqlite3                    # build it for this Node',
 ];
 
-function requireHere(): NodeJS.Require {
-  // import.meta.url in the ESM build; __filename in the CJS build (tsup leaves import.meta empty there).
-  return typeof __filename === 'string' ? createRequire(__filename) : createRequire(import.meta.url);
-}
-
 function betterSqlite3(): BetterSqlite3 {
   let mod: unknown;
   try {
-    mod = requireHere()('better-sqlite3');
+    mod = createRequire(import.meta.url)('better-sqlite3');
   } catch (err) {
     throw new SqliteDriverError(
       `better-sqlite3 is not installed (this Node ${process.version} has no node:sqlite, which needs Node 22.13+). ` +

@@ -104,10 +104,16 @@ export class SqliteStore implements AnalyzerStore {
     } catch (err) {
       db.close();
       if (err instanceof SqliteStoreError) throw err;
+      const code = sqliteCode(err);
+      // A WAL database is unreadable without write access to it and its directory (the -shm index).
+      if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') {
+        throw fileError(file, 'cannot be opened for writing by this process (check the permissions of the file and its directory)', err);
+      }
       throw fileError(file, 'is corrupt or not a SQLite database', err);
     }
   }
 
+  /** The last saved analyzer state, or undefined for a new file. */
   loadSnapshot(): AnalyzerSnapshot | undefined {
     const row = this.read(() => this.s.loadSnapshot.get()) as { state: string } | undefined;
     if (row === undefined) return undefined;
@@ -214,12 +220,14 @@ export class SqliteStore implements AnalyzerStore {
     s.saveSnapshot.run(Date.now(), nullable(snap.clock), JSON.stringify({ ...snap, operations: order }));
   }
 
+  /** Incidents matching the query, newest first, one page at a time. */
   incidents(query: IncidentQuery = {}): IncidentPage {
     const where: string[] = [];
     const params: SqlValue[] = [];
     if (query.status !== undefined) {
       const statuses = [query.status].flat();
-      where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
+      // No status at all matches nothing, as in the analyzer's own filter.
+      where.push(statuses.length === 0 ? '0' : `status IN (${statuses.map(() => '?').join(', ')})`);
       params.push(...statuses);
     }
     if (query.severity !== undefined) {
@@ -245,20 +253,22 @@ export class SqliteStore implements AnalyzerStore {
     const limit = Math.min(MAX_PAGE, Math.max(1, Math.floor(query.limit ?? DEFAULT_PAGE)));
     const offset = Math.max(0, Math.floor(query.offset ?? 0));
     const filter = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
-    const total = (this.query(`SELECT count(*) AS n FROM incidents${filter}`).get(...params) as { n: number }).n;
-    const rows = this.query(`SELECT body FROM incidents${filter} ORDER BY opened_at DESC, id DESC LIMIT ? OFFSET ?`).all(...params, limit, offset) as Array<{ body: string }>;
+    const total = (this.read(() => this.query(`SELECT count(*) AS n FROM incidents${filter}`).get(...params)) as { n: number }).n;
+    const rows = this.read(() => this.query(`SELECT body FROM incidents${filter} ORDER BY opened_at DESC, id DESC LIMIT ? OFFSET ?`).all(...params, limit, offset)) as Array<{ body: string }>;
     return { incidents: rows.map((r) => JSON.parse(r.body) as Incident), total: Number(total), limit, offset };
   }
 
+  /** One incident with its lifecycle history, oldest first. */
   incident(id: string): IncidentTimeline | undefined {
-    const row = this.s.getIncident.get(id) as { body: string; acknowledged_by: string | null } | undefined;
+    const row = this.read(() => this.s.getIncident.get(id)) as { body: string } | undefined;
     if (row === undefined) return undefined;
-    const history = (this.s.getEvents.all(id) as Array<{ type: IncidentHistoryEntry['type']; at: number; by: string | null; status: IncidentHistoryEntry['status']; severity: Severity }>).map(
+    const history = (this.read(() => this.s.getEvents.all(id)) as Array<{ type: IncidentHistoryEntry['type']; at: number; by: string | null; status: IncidentHistoryEntry['status']; severity: Severity }>).map(
       (e) => ({ type: e.type, at: e.at, by: e.by, status: e.status, severity: e.severity }),
     );
     return { incident: JSON.parse(row.body) as Incident, history };
   }
 
+  /** Per-minute rollups over [from, to), one series per operation. */
   rollups(query: RollupQuery): RollupSeries[] {
     const where = ['start >= ?', 'start < ?'];
     const params: SqlValue[] = [query.from, query.to];
@@ -270,9 +280,8 @@ export class SqliteStore implements AnalyzerStore {
       where.push('operation = ?');
       params.push(query.operation);
     }
-    const rows = this.query(
-      `SELECT service, operation, node_type, start, duration_ms, requests, errors, p50, p95, p99, self_p95 FROM rollups WHERE ${where.join(' AND ')} ORDER BY service, operation, start`,
-    ).all(...params) as RollupRow[];
+    const sql = `SELECT service, operation, node_type, start, duration_ms, requests, errors, p50, p95, p99, self_p95 FROM rollups WHERE ${where.join(' AND ')} ORDER BY service, operation, start`;
+    const rows = this.read(() => this.query(sql).all(...params)) as RollupRow[];
     const out: RollupSeries[] = [];
     let cur: RollupSeries | undefined;
     for (const r of rows) {
@@ -481,7 +490,7 @@ function prepareAll(db: Connection) {
     insertService: db.prepare('INSERT OR IGNORE INTO incident_services (incident_id, service, operation) VALUES (?, ?, ?)'),
     insertTrace: db.prepare('INSERT OR IGNORE INTO incident_traces (incident_id, trace_id) VALUES (?, ?)'),
     insertEvent: db.prepare('INSERT INTO incident_events (incident_id, type, at, by, status, severity) VALUES (?, ?, ?, ?, ?, ?)'),
-    getIncident: db.prepare('SELECT body, acknowledged_by FROM incidents WHERE id = ?'),
+    getIncident: db.prepare('SELECT body FROM incidents WHERE id = ?'),
     getEvents: db.prepare('SELECT type, at, by, status, severity FROM incident_events WHERE incident_id = ? ORDER BY seq'),
   };
 }

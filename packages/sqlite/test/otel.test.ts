@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { isTracingSuppressed } from '@opentelemetry/core';
 import { afterEach, expect, it } from 'vitest';
 import { createAnalyzer } from '@rootspan/engine';
-import { rootspan } from '@rootspan/otel';
+import { RootspanSpanExporter, rootspan } from '@rootspan/otel';
 import { sqliteStore } from '@rootspan/sqlite';
 import { readable } from '../../otel/test/helpers/fakes.js';
 import { batches, shopTraffic } from '../../engine/test/helpers/shop.js';
@@ -42,6 +45,41 @@ it('rootspan({ store }) restores at start and writes its final state at shutdown
   await reopened.close();
 });
 
+it('the exporter takes a store too, and closes it at shutdown', async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rootspan-otel-sqlite-'));
+  const path = join(dir, 'exporter.db');
+  const exporter = new RootspanSpanExporter({ store: sqliteStore({ path }) });
+  const results: number[] = [];
+  exporter.export([readable(), readable()], (r) => results.push(r.code));
+  await exporter.shutdown();
+  expect(results).toEqual([0]);
+  const reopened = sqliteStore({ path });
+  expect(reopened.loadSnapshot()?.counters.ingested).toBe(2);
+  await reopened.close();
+});
+
 it('rejects a store option that is not a store', () => {
   expect(() => rootspan({ store: { path: 'x.db' } as never })).toThrow(/option store must be a store/);
+});
+
+it("the store's writes run with tracing suppressed (an instrumented SQLite driver records none of them)", async () => {
+  const manager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(manager);
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'rootspan-otel-sqlite-'));
+    const inner = sqliteStore({ path: join(dir, 'suppressed.db') });
+    const suppressed: boolean[] = [];
+    const write = inner.write.bind(inner);
+    inner.write = (batch) => {
+      suppressed.push(isTracingSuppressed(context.active()));
+      write(batch);
+    };
+    const { processor } = rootspan({ store: inner });
+    processor.onEnd(readable());
+    await processor.shutdown();
+    expect(suppressed).toEqual([true]);
+  } finally {
+    context.disable();
+    manager.disable();
+  }
 });

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAnalyzer, type Incident, type IncidentEvent, type Span } from '@rootspan/engine';
@@ -127,6 +127,7 @@ describe('restart continuity', () => {
     expect(s.incidents({ service: 'payment' }).incidents.map((i) => i.id)).toContain(pay.id);
     expect(s.incidents({ status: 'resolved' }).incidents.map((i) => i.id)).toContain(pay.id);
     expect(s.incidents({ status: 'active' }).incidents.map((i) => i.id)).not.toContain(pay.id);
+    expect(s.incidents({ status: [] }).total).toBe(0);
     expect(s.incidents({ severity: 'critical' }).incidents.every((i) => i.severity === 'critical')).toBe(true);
     // Time range: nothing had opened by minute 5; the payment incident was open at minute 25, not at minute 11.
     expect(s.incidents({ to: SHOP_START + 5 * MIN }).total).toBe(0);
@@ -315,5 +316,22 @@ describe('bad files', () => {
     // What could not be written is still pending, to be retried.
     expect(st.pendingRollups + st.pendingIncidentChanges).toBeGreaterThan(0);
     expect(st.dropped).toBe(0);
+  });
+});
+
+describe('permissions', () => {
+  // Root writes any file: the check runs the opener as another user (nobody), which only root can do.
+  it.runIf(process.getuid?.() === 0)('a file this process may not write: a clear error naming it, the file unchanged', async () => {
+    const path = tempFile();
+    const s = store(path);
+    s.write({ rollups: [], incidents: [], snapshot: createAnalyzer().snapshot() });
+    await s.close();
+    chmodSync(dirname(path), 0o755);
+    const before = sha(path);
+    const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    const script = `import(${JSON.stringify(dist)}).then((m) => { try { m.sqliteStore({ path: ${JSON.stringify(path)} }); console.log('opened'); } catch (e) { console.log(e.name + ': ' + e.message); } })`;
+    const out = execFileSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
+    expect(out).toContain(`SqliteStoreError: rootspan: ${path} cannot be opened for writing by this process`);
+    expect(sha(path)).toBe(before);
   });
 });
