@@ -200,7 +200,7 @@ export function IncidentPage({ live, id }: { live: Live; id: string }) {
             </thead>
             <tbody>
               {inc.candidates.map((c, i) => (
-                <tr key={i} class={i === 0 ? 'top' : ''}>
+                <tr key={i} class={i === 0 ? 'lead' : ''}>
                   <td>{opName(c.service, c.operation)}</td>
                   <td>{c.kind}</td>
                   <td>
@@ -271,7 +271,7 @@ export function IncidentPage({ live, id }: { live: Live; id: string }) {
                 <tr key={a.id} title={a.explanation}>
                   <td>{opName(a.service, a.operation)}</td>
                   <td>
-                    {a.kind} <span class="muted">{a.signal}</span>
+                    {a.kind} {a.signal !== a.kind && <span class="muted">{a.signal}</span>}
                   </td>
                   <td>{value(a.observed, a.unit)}</td>
                   <td>{value(a.expected, a.unit)}</td>
