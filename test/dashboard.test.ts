@@ -136,4 +136,24 @@ describe.skipIf(!found)('dashboard in headless chromium', () => {
     expect(await page.locator('.ops-list tr.on').innerText()).toContain('POST /payment');
     await shot('operations');
   });
+
+  it('asks for the token of a server started with one, and then shows its data', async () => {
+    const guarded = await startServer({ port: 0, log: () => {}, token: 'dash-token' });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const tab = await context.newPage();
+      await tab.goto(guarded.url);
+      await tab.locator('form.token').waitFor();
+      await tab.fill('form.token input', 'wrong');
+      await tab.click('form.token button');
+      await tab.locator('form.token').waitFor();
+      await tab.fill('form.token input', 'dash-token');
+      await tab.click('form.token button');
+      await tab.locator('[data-empty]').waitFor();
+      expect(await tab.locator('form.token').count()).toBe(0);
+    } finally {
+      await context.close();
+      await guarded.close();
+    }
+  });
 });

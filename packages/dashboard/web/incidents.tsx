@@ -20,33 +20,9 @@ export function IncidentsPage({ live, params }: { live: Live; params: URLSearchP
       <div class="card-head">
         <h2>Incidents</h2>
         <div class="filters">
-          <label>
-            Status
-            <select name="status" value={filter.status} onChange={(e) => set('status', (e.target as HTMLSelectElement).value)}>
-              <option value="">any</option>
-              {STATUSES.map((s) => (
-                <option value={s}>{s}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Severity
-            <select name="severity" value={filter.severity} onChange={(e) => set('severity', (e.target as HTMLSelectElement).value)}>
-              <option value="">any</option>
-              {SEVERITIES.map((s) => (
-                <option value={s}>{s} or worse</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Service
-            <select name="service" value={filter.service} onChange={(e) => set('service', (e.target as HTMLSelectElement).value)}>
-              <option value="">any</option>
-              {services.map((s) => (
-                <option value={s}>{s}</option>
-              ))}
-            </select>
-          </label>
+          <Filter label="Status" name="status" value={filter.status} options={STATUSES.map((s) => [s, s])} onChange={(v) => set('status', v)} />
+          <Filter label="Severity" name="severity" value={filter.severity} options={SEVERITIES.map((s) => [s, `${s} or worse`])} onChange={(v) => set('severity', v)} />
+          <Filter label="Service" name="service" value={filter.service} options={services.map((s) => [s, s])} onChange={(v) => set('service', v)} />
         </div>
       </div>
       {list.error && <div class="error">{list.error.message}</div>}
@@ -92,6 +68,20 @@ export function IncidentsPage({ live, params }: { live: Live; params: URLSearchP
         </div>
       )}
     </section>
+  );
+}
+
+function Filter(p: { label: string; name: string; value: string; options: Array<[string, string]>; onChange: (value: string) => void }) {
+  return (
+    <label>
+      {p.label}
+      <select name={p.name} value={p.value} onChange={(e) => p.onChange((e.target as HTMLSelectElement).value)}>
+        <option value="">any</option>
+        {p.options.map(([value, text]) => (
+          <option value={value}>{text}</option>
+        ))}
+      </select>
+    </label>
   );
 }
 

@@ -55,24 +55,22 @@ export function Overview({ live }: { live: Live }) {
   );
 }
 
+const LEGEND = [
+  ['ok', 'healthy'],
+  ['warn', 'degraded'],
+  ['bad', 'failing'],
+  ['idle', 'peer'],
+  ['culprit', 'root cause'],
+] as const;
+
 function Legend() {
   return (
     <div class="legend">
-      <span>
-        <i class="sw ok" /> healthy
-      </span>
-      <span>
-        <i class="sw warn" /> degraded
-      </span>
-      <span>
-        <i class="sw bad" /> failing
-      </span>
-      <span>
-        <i class="sw idle" /> peer
-      </span>
-      <span>
-        <i class="sw culprit" /> root cause
-      </span>
+      {LEGEND.map(([tone, text]) => (
+        <span key={tone}>
+          <i class={`sw ${tone}`} /> {text}
+        </span>
+      ))}
     </div>
   );
 }
