@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { encodeOtlpJson } from '@rootspan/otlp';
 import { startServer, type ApiIncident, type RootspanServer } from '@rootspan/server';
@@ -43,6 +43,8 @@ describe.skipIf(!found)('dashboard in headless chromium', () => {
   let server: RootspanServer;
   let browser: Browser;
   let page: Page;
+  /** Uncaught errors in the page's scripts: none are allowed. */
+  const pageErrors: string[] = [];
   const shot = (name: string) => page.screenshot({ path: `${ARTIFACTS}${name}.png` });
 
   beforeAll(async () => {
@@ -54,10 +56,10 @@ describe.skipIf(!found)('dashboard in headless chromium', () => {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.on('pageerror', (err) => {
-      throw err;
-    });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
   }, 60_000);
+
+  afterEach(() => expect(pageErrors).toEqual([]));
 
   afterAll(async () => {
     await browser?.close();
