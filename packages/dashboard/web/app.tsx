@@ -55,7 +55,7 @@ function LiveBadge({ live }: { live: Live }) {
   return (
     <div class="live" data-live={s.live ? 'live' : 'idle'} data-event-time={s.eventTime ?? ''}>
       <span class={`dot${s.live ? ' on' : ''}`} />
-      <span>{s.live ? 'Live' : 'Idle'}</span>
+      <span title={s.live ? 'Spans are arriving: event time follows the clock' : 'No spans arriving now: event time stands at the last span analysed'}>{s.live ? 'Live' : 'Idle'}</span>
       <span class="muted">event time {dateTime(s.eventTime)}</span>
       <span class="muted">{count(s.ingest.spansAccepted)} spans</span>
     </div>
