@@ -14,6 +14,7 @@ export default defineConfig({
       '@rootspan/otel': src('otel'),
       '@rootspan/sqlite': src('sqlite'),
       '@rootspan/server': src('server'),
+      '@rootspan/dashboard': src('dashboard'),
       // The CLI package is published as `rootspan`; the eval suite runs it in-process.
       rootspan: src('cli'),
     },

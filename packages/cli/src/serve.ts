@@ -5,7 +5,8 @@ import type { Io } from './main.js';
 
 export const SERVE_USAGE = `Usage: rootspan serve [options]
 
-Receive OTLP/HTTP traces from every service (or a Collector), detect incidents and serve the /aiops API.
+Receive OTLP/HTTP traces from every service (or a Collector), detect incidents, and serve the web
+dashboard at / and the /aiops API.
 
 Options:
   --port <n>             port to listen on (default 4318, the OTLP/HTTP port; 0 = any free port)
@@ -16,7 +17,7 @@ Options:
   --config <file>        JSON server options: notifications, redact, limits, analyzer thresholds
   -h, --help             this help
 
-Endpoints: POST /v1/traces (OTLP/HTTP JSON or protobuf), /aiops/* (REST API), /metrics (Prometheus).
+Endpoints: / (dashboard), POST /v1/traces (OTLP/HTTP JSON or protobuf), /aiops/* (REST API), /metrics (Prometheus).
 Stops cleanly on SIGINT/SIGTERM: queued spans are analysed, state saved, notifications sent.`;
 
 /** Options taken from a `--config` file: everything but what only code can pass. */
@@ -112,7 +113,7 @@ export async function serve(argv: readonly string[], io: Io, env: NodeJS.Process
     io.stderr.write(`rootspan: cannot serve: ${(err as Error).message}\n`);
     return 2;
   }
-  io.stdout.write(`rootspan listening on ${server.url} (OTLP/HTTP ${server.url}/v1/traces, API ${server.url}/aiops)\n`);
+  io.stdout.write(`rootspan listening on ${server.url} (dashboard ${server.url}/, OTLP/HTTP ${server.url}/v1/traces, API ${server.url}/aiops)\n`);
   const running = server;
   await new Promise<void>((resolve) => {
     const stop = () => {

@@ -14,4 +14,5 @@ export { sign as signWebhook } from './notify/targets.js';
 export type { NotificationTarget, WebhookTarget, SlackTarget, PagerDutyTarget, NotifyEvent } from './notify/targets.js';
 export type { ApiIncident, ApiAnomaly, ApiOperationMetrics, TimelineEntry } from './shapes.js';
 export type { ApiGraph } from './graph.js';
+export type { ApiSeries, ApiSeriesPoint, SeriesBaseline } from './series.js';
 export type { ServiceHealth } from './health.js';

@@ -11,6 +11,8 @@ import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } 
 import { Exposition, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { receiveTraces, type ReceiverCounters } from './receiver.js';
 import { createRedactor } from './redact.js';
+import { DashboardFiles } from './dashboard.js';
+import { SeriesHistory } from './series.js';
 import { iso, isoOrNull } from './shapes.js';
 import type { IncidentChange, ServerStore } from './store.js';
 import type { ServiceHealth } from './health.js';
@@ -106,6 +108,8 @@ class CentralServer implements RootspanServer {
   private readonly counters: ReceiverCounters = { requests: new Map(), malformedSpans: 0, bytes: 0 };
   private readonly anomaliesByKind = new Map<AnomalyKind, number>();
   private readonly redact;
+  private readonly dashboard = new DashboardFiles();
+  private readonly series: SeriesHistory;
   private readonly startedAt: number;
   private ticker: NodeJS.Timeout | undefined;
   private lastGraphSample = -Infinity;
@@ -129,6 +133,7 @@ class CentralServer implements RootspanServer {
     this.redact = createRedactor(opts.redact);
     this.apiAuth = new BearerAuth([opts.token]);
     this.ingestAuth = new BearerAuth([opts.token, opts.ingestToken]);
+    this.series = new SeriesHistory(analyzer, opts.store);
     this.notifier = new Notifier(opts.notifications, opts.notify, (id) => (this.url ? `${this.url}/aiops/incidents/${encodeURIComponent(id)}` : undefined), opts.log, opts.now);
     this.storeStatus = { kind: opts.store ? 'store' : 'memory', location: opts.store?.location ?? null, writes: 0, failures: 0, lastWriteAt: null, lastError: null, healthy: true };
     analyzer.onAnomaly((a) => this.anomaliesByKind.set(a.kind, (this.anomaliesByKind.get(a.kind) ?? 0) + 1));
@@ -228,6 +233,7 @@ class CentralServer implements RootspanServer {
     if (path === '/healthz') return sendJson(res, 200, { status: this.closing ? 'closing' : 'ok' });
     if (path === '/aiops' || path.startsWith('/aiops/')) {
       if (!this.apiAuth.allows(req.headers)) return unauthorized(res);
+      if (path === '/aiops/series') return this.series.serve(req.method ?? 'GET', url.searchParams, res);
       try {
         const body = routeApi(req.method ?? 'GET', path.slice('/aiops'.length), url.searchParams, {
           analyzer: this.analyzer,
@@ -248,6 +254,7 @@ class CentralServer implements RootspanServer {
       res.end(text);
       return;
     }
+    if (this.dashboard.handle(req, res, path)) return;
     sendError(res, 404, `no such endpoint: ${path} (OTLP at /v1/traces, the API under /aiops, Prometheus at /metrics)`);
   }
 
