@@ -32,7 +32,7 @@ const PRESET_FAULTS: Record<Preset, (now: number) => Fault[]> = {
     { kind: 'error', endpoint: null, rate: 1, since },
     { kind: 'delay', endpoint: null, duration: 300, since },
   ],
-  latency_spike: (since) => [{ kind: 'delay', endpoint: null, duration: 1500, since }],
+  latency_spike: (since) => [{ kind: 'delay', endpoint: null, duration: 1000, since }],
   error_storm: (since) => [{ kind: 'error', endpoint: null, rate: 0.5, since }],
 };
 
