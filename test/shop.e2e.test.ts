@@ -90,7 +90,6 @@ beforeAll(async () => {
   load = new LoadGenerator({ baseUrl: shop.urls.frontend, rps: RPS, durationMs: 240_000 });
   // Warm-up: baselines for every operation, and no incident on healthy traffic.
   await sleep(15_000);
-  expect(Object.keys(shop.urls)).toEqual([...SERVICES, 'fraud']);
 }, 90_000);
 
 afterAll(async () => {
