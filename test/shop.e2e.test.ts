@@ -3,18 +3,19 @@
  * on free ports, real HTTP and SQLite, shoppers from the load generator. Each phase breaks one service
  * (the three chaos presets, then a deploy that ships a bug), waits until the embedded processors have
  * named a root cause, checks what they said (the callers name the broken service from their client
- * spans, the service itself blames itself, nothing downstream is blamed), clears the fault and waits for
+ * spans, the service itself blames no other service, nothing downstream is blamed), clears the fault and waits for
  * the incidents naming it to resolve before the next phase.
  *
  * The processes run on real time, so the analyzer gets short windows (1 s buckets, incidents resolving
- * after 4 s without anomaly) and every wait is a generous deadline on an event, never a fixed sleep.
+ * after 4 s without anomaly). Waits are generous deadlines on events; the only fixed pauses are the
+ * warm-up (traffic for baselines) and 3 s for the processes further up to give their verdicts.
  * Needs the built shop (`npm test` builds first).
  */
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CALLS, LoadGenerator, SERVICES, Shop, type IncidentLog, type ProcessName } from '../examples/shop/src/index.js';
+import { CALLS, LoadGenerator, PROCESSES, SERVICES, Shop, type IncidentLog, type ProcessName } from '../examples/shop/src/index.js';
 
 const ROOTSPAN = { bucketMs: 1000, latenessMs: 300, traceIdleMs: 200, anomalyEndMs: 3000, resolveAfterMs: 4000, tickMs: 250 };
 const RPS = 20;
@@ -76,8 +77,10 @@ function expectBlamed(target: ProcessName, seen: readonly IncidentLog[]): void {
   for (const named of new Set(verdicts.filter((e) => e.rootCause.service === target).map(key))) {
     expect(verdicts.filter((e) => key(e) === named).at(-1)?.rootCause.service, story).toBe(target);
   }
-  // The broken service's own rootspan, when it has spoken, blames itself rather than what it calls.
-  for (const e of verdicts.filter((v) => v.reporter === target)) expect(e.rootCause.service, story).toBe(target);
+  // The broken service's own rootspan, when it has spoken, blames no other shop service (its own
+  // database may show up on a busy machine: that is its own dependency, not a caller or callee).
+  const others: readonly string[] = PROCESSES.filter((p) => p !== target);
+  expect(verdicts.filter((v) => v.reporter === target && others.includes(v.rootCause.service)).map(key), story).toEqual([]);
   // Nothing the target calls is blamed: the cascade starts at the target.
   const below: readonly string[] = CALLS[target];
   expect(verdicts.filter((e) => below.includes(e.rootCause.service)).map(key), story).toEqual([]);

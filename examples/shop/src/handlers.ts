@@ -88,7 +88,24 @@ function inventory(app: Routes, deps: HandlerDeps): void {
     if (p === undefined) res.status(404).json({ error: 'no such product' });
     else res.json(p);
   });
-  const reserve = db.transaction((items: Item[]) => {
+  // Explicit BEGIN IMMEDIATE (not better-sqlite3's deferred `transaction()`): a writer waits for a held
+  // lock up to the busy timeout instead of failing at once on the read-to-write upgrade, and the wait
+  // shows up as a database span.
+  const begin = db.prepare('BEGIN IMMEDIATE');
+  const commit = db.prepare('COMMIT');
+  const rollback = db.prepare('ROLLBACK');
+  const transaction = <A>(fn: (arg: A) => number | void) => (arg: A) => {
+    begin.run();
+    try {
+      const r = fn(arg);
+      commit.run();
+      return r;
+    } catch (e) {
+      if (db.inTransaction) rollback.run();
+      throw e;
+    }
+  };
+  const reserve = transaction((items: Item[]) => {
     let total = 0;
     for (const it of items) {
       const p = one.get(it.sku) as { price_cents: number } | undefined;
@@ -99,7 +116,7 @@ function inventory(app: Routes, deps: HandlerDeps): void {
     return total;
   });
   app.post('/reserve', wrap((req, res) => res.json({ totalCents: reserve(parseItems(req.body)) })));
-  const release = db.transaction((items: Item[]) => items.forEach((it) => give.run(it.qty, it.sku)));
+  const release = transaction((items: Item[]) => items.forEach((it) => give.run(it.qty, it.sku)));
   app.post('/release', wrap((req, res) => {
     release(parseItems(req.body));
     res.json({ ok: true });

@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { startCollector } from './collector.js';
 import { clearFault, FAULT_KINDS, injectFault, parseFault, DEPLOY_VERSION } from './faults.js';
 import { LoadGenerator } from './load.js';
@@ -46,31 +47,35 @@ interface Options {
 }
 
 function parse(argv: readonly string[]): Options | 'help' {
-  const o: Partial<Options> = { warmupS: 60, durationS: 60, recoveryS: 60, rps: 6 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    const seconds = (max: number): number => {
-      const n = Number(value());
-      if (!Number.isFinite(n) || n <= 0 || n > max) throw new Error(`${a} needs a number of seconds in (0, ${max}]`);
-      return n;
-    };
-    if (a === '-h' || a === '--help') return 'help';
-    else if (a === '--fault') o.fault = value();
-    else if (a === '--out') o.out = resolve(value());
-    else if (a === '--warmup') o.warmupS = seconds(1800);
-    else if (a === '--duration') o.durationS = seconds(1800);
-    else if (a === '--recovery') o.recoveryS = seconds(1800);
-    else if (a === '--rps') o.rps = seconds(200);
-    else throw new Error(`unknown option '${a}'`);
-  }
-  if (o.fault === undefined) throw new Error('--fault is required');
-  if (o.out === undefined) throw new Error('--out is required');
-  return o as Options;
+  const { values: v } = parseArgs({
+    args: [...argv],
+    options: {
+      fault: { type: 'string' },
+      out: { type: 'string' },
+      warmup: { type: 'string', default: '60' },
+      duration: { type: 'string', default: '60' },
+      recovery: { type: 'string', default: '60' },
+      rps: { type: 'string', default: '6' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (v.help) return 'help';
+  const number = (name: string, text: string, max: number): number => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0 || n > max) throw new Error(`--${name} needs a number in (0, ${max}], got '${text}'`);
+    return n;
+  };
+  if (v.fault === undefined) throw new Error('--fault is required');
+  if (v.out === undefined) throw new Error('--out is required');
+  return {
+    fault: v.fault,
+    out: resolve(v.out),
+    warmupS: number('warmup', v.warmup, 1800),
+    durationS: number('duration', v.duration, 1800),
+    recoveryS: number('recovery', v.recovery, 1800),
+    rps: number('rps', v.rps, 200),
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
