@@ -3,7 +3,7 @@
  * payment, prints every incident the services' embedded rootspan processors log as it opens, clears the
  * fault, waits for the incidents to resolve and stops everything. About three minutes, no input needed.
  *
- *   --keep   leave the shop running afterwards (with a gentle load) and print its URLs; Ctrl-C stops it
+ *   --keep   leave the shop running afterwards (shoppers keep coming) and print its URLs; Ctrl-C stops it
  */
 import { followBlame } from './blame.js';
 import { LoadGenerator, type LoadStats } from './load.js';
@@ -135,7 +135,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (keep) {
     stopProgress = progress(load, 60_000);
     out();
-    out('The shop keeps running (gentle load, up to an hour). Try, for example:');
+    out(`The shop keeps running, shoppers at ${RPS} req/s (for up to an hour). Try, for example:`);
     out(`  curl ${shop.urls.frontend}/products`);
     out(`  curl -X POST '${shop.urls.inventory}/simulate/delay?duration=800'`);
     out(`  curl -X POST '${shop.urls.payment}/simulate/preset/error_storm'`);
