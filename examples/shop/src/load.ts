@@ -123,8 +123,8 @@ export class LoadGenerator {
       } else if (res.status < 500) this.stats.rejected++;
       else this.stats.failed++;
     } catch (e) {
-      if (!(e instanceof CallError)) throw e;
-      this.stats.retries += e.attempts - 1;
+      // No answer after every attempt (or a malformed one): a failed request for this shopper.
+      if (e instanceof CallError) this.stats.retries += e.attempts - 1;
       this.stats.failed++;
     }
   }
