@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 // Tests import workspace packages from source, so `vitest` needs no build step.
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 
+/** Whole-system tests (test/*.e2e.test.ts). */
+const E2E = 'test/**/*.e2e.test.ts';
+
 export default defineConfig({
   resolve: {
     alias: {
@@ -20,7 +23,15 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'], exclude: [E2E] },
+      },
+      // Whole-system tests start many processes and judge real timing: they run after the rest, alone,
+      // so they neither slow down nor are slowed down by timing-sensitive tests running beside them.
+      { extends: true, test: { name: 'e2e', include: [E2E], sequence: { groupOrder: 1 } } },
+    ],
   },
 });

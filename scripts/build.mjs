@@ -2,9 +2,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const order = ['engine', 'otlp', 'sim', 'sqlite', 'otel', 'dashboard', 'server', 'cli', 'eval', 'bench'];
-for (const name of order) {
-  const dir = `packages/${name}`;
+const order = ['engine', 'otlp', 'sim', 'sqlite', 'otel', 'dashboard', 'server', 'cli', 'eval', 'bench'].map((name) => `packages/${name}`);
+order.push('examples/shop');
+for (const dir of order) {
   if (!existsSync(`${dir}/package.json`)) continue;
   execFileSync('npm', ['run', 'build', '--silent', '-w', dir], { stdio: 'inherit' });
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: a checkout → payment cascade in a simulated shop, caught and explained.
+ * `npm run demo:sim`: a checkout → payment cascade in a simulated shop, caught and explained.
  * First live (spans streamed through the analyzer, events printed as they happen in event time), then
  * offline, the way a user would run it on a Collector file: `rootspan analyze traces.jsonl`.
  */

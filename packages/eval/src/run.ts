@@ -12,6 +12,7 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import { SCENARIOS } from '@rootspan/sim';
 import { judgeGoals, summarize } from './goals.js';
 import { WORKER_DATA, runPool, serveWorker } from './pool.js';
+import { runRecordings, selectRecordings } from './recordings.js';
 import { formatMarkdown, formatTable } from './table.js';
 import type { SuiteResults } from './types.js';
 
@@ -71,20 +72,26 @@ async function cli(argv: readonly string[]): Promise<number> {
   }
   const filter = opts.filter;
   const names = SCENARIOS.map((s) => s.name).filter((n) => filter === null || n.includes(filter));
-  if (names.length === 0) {
-    process.stderr.write(`eval: no scenario name contains '${filter}'\n`);
+  const recordings = selectRecordings(filter);
+  if (names.length === 0 && recordings.length === 0) {
+    process.stderr.write(`eval: no scenario or recording name contains '${filter}'\n`);
     return 2;
   }
   const started = performance.now();
   let done = 0;
-  const results = await runPool(names, opts.jobs, new URL(import.meta.url), (r) => {
+  const results = names.length === 0 ? [] : await runPool(names, opts.jobs, new URL(import.meta.url), (r) => {
     done++;
     // Progress on stderr so stdout stays just the report.
     process.stderr.write(`[${done}/${names.length}] ${r.name}: ${r.spans} spans, ${(r.wallMs / 1000).toFixed(1)} s${r.error ? ` ERROR ${r.error}` : ''}\n`);
   });
   const totals = summarize(results);
   const goals = judgeGoals(totals);
-  process.stdout.write(`\n${(opts.markdown ? formatMarkdown : formatTable)(results, totals, goals)}\n`);
+  const format = opts.markdown ? formatMarkdown : formatTable;
+  if (results.length > 0) process.stdout.write(`\n${format(results, totals, goals)}\n`);
+  const real = recordings.length === 0 ? null : await runRecordings(recordings, (r, i) => {
+    process.stderr.write(`[recording ${i}/${recordings.length}] ${r.name}: ${r.spans} spans, ${(r.wallMs / 1000).toFixed(1)} s${r.error ? ` ERROR ${r.error}` : ''}\n`);
+  });
+  if (real) process.stdout.write(`\nReal traces: the example shop recorded with \`npm run shop:record\` (packages/eval/recordings)\n\n${format(real.scenarios, real.totals, real.goals)}\n`);
   const suite: SuiteResults = {
     generatedAt: new Date().toISOString(),
     wallMs: Math.round(performance.now() - started),
@@ -92,12 +99,14 @@ async function cli(argv: readonly string[]): Promise<number> {
     goals,
     totals,
     scenarios: results,
+    ...(real ? { recordings: real } : {}),
   };
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, `${JSON.stringify(suite, null, 2)}\n`);
   process.stdout.write(`Finished in ${(suite.wallMs / 1000).toFixed(1)} s on ${Math.min(opts.jobs, names.length)} worker(s); results in ${opts.out}\n`);
-  return opts.check && goals.some((g) => !g.pass) ? 1 : 0;
+  return opts.check && [...goals, ...(real?.goals ?? [])].some((g) => !g.pass) ? 1 : 0;
 }
+
 
 if (!isMainThread && (workerData as typeof WORKER_DATA | undefined)?.role === WORKER_DATA.role) {
   serveWorker();

@@ -76,7 +76,7 @@ export async function analyzeFile(file: string): Promise<JsonReport> {
   }
 }
 
-const EMPTY_REPORT: JsonReport = {
+export const EMPTY_REPORT: JsonReport = {
   summary: { spans: 0, traces: 0, services: [], from: null, to: null, dropped: 0, droppedBy: {}, malformed: 0 },
   incidents: [],
 };

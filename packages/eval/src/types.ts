@@ -63,4 +63,13 @@ export interface SuiteResults {
   goals: Goal[];
   totals: SuiteTotals;
   scenarios: ScenarioResult[];
+  /** The example shop's recordings (real SDK traces), scored on their own; absent when none ran. */
+  recordings?: RecordingResults;
+}
+
+/** The recordings' table: same scores, totals and goals as the simulated scenarios, kept apart. */
+export interface RecordingResults {
+  totals: SuiteTotals;
+  goals: Goal[];
+  scenarios: ScenarioResult[];
 }

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { listRecordings, readTruth, runRecording } from '../src/index.js';
+
+const recordings = listRecordings();
+
+describe('recordings of the example shop', () => {
+  it('are present, each with a fault inside its time span', () => {
+    expect(recordings.length).toBeGreaterThanOrEqual(3);
+    for (const dir of recordings) {
+      const t = readTruth(dir);
+      expect(t.faults.length, dir).toBe(1);
+      const [f] = t.faults;
+      expect(f.startMs, dir).toBeGreaterThan(t.startMs);
+      expect(f.endMs, dir).toBeGreaterThan(f.startMs);
+      expect(f.endMs, dir).toBeLessThan(t.endMs);
+    }
+  });
+
+  it.each(recordings.map((d) => [d.split('/').at(-1)!, d]))('%s: every exported span is read back and analysed', async (_name, dir) => {
+    const truth = readTruth(dir);
+    const r = await runRecording(dir);
+    expect(r.error).toBeUndefined();
+    // The recorder counted the spans the SDKs exported; the CLI must read every one of them.
+    expect(r.spans).toBe(truth.spans);
+    expect(r.score.faults).toHaveLength(1);
+  });
+});
