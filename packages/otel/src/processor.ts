@@ -43,6 +43,8 @@ const DRAIN_BUDGET_MS = 1;
  * - The queue is drained off the request path (`setImmediate`), in chunks, at most ~1 ms per turn.
  * - A single `unref()`'d timer advances the analyzer's clock every `tickMs`, so silence, timeouts and
  *   auto-resolve work while traffic is idle.
+ * - Your callbacks run after the analysis, one call per event-loop turn (bounded queue, drops counted):
+ *   requests are served between any two calls, and a synchronous callback blocks only for its own run.
  * - No exception from rootspan, the analyzer or your callbacks ever reaches the host; they are counted
  *   in {@link RootspanSpanProcessor.stats}.
  *
