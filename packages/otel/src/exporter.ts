@@ -31,7 +31,7 @@ export class RootspanSpanExporter implements SpanExporter {
 
   /** @throws TypeError naming the bad option (the only time rootspan throws). */
   constructor(options: RootspanExporterOptions = {}) {
-    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'clockLagMs', 'store', 'peers']);
+    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'clockLagMs', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs']);
     this.feed = new AnalyzerFeed(own, analyzerOptions, 'span exporter');
     this.analyzer = this.feed.analyzer;
     this.tickMs = own.tickMs;
@@ -62,9 +62,9 @@ export class RootspanSpanExporter implements SpanExporter {
     resultCallback({ code: ExportResultCode.SUCCESS });
   }
 
-  /** Nothing is buffered here (spans are ingested during `export`); resolves immediately. */
+  /** Spans are ingested during `export`: resolves once the callback calls they caused have run. */
   forceFlush(): Promise<void> {
-    return Promise.resolve();
+    return this.feed.callbacksIdle();
   }
 
   /** Stops the clock, lets the analyzer finish (`analyzer.flush()`), detaches callbacks and closes the store. Idempotent. */
@@ -74,20 +74,13 @@ export class RootspanSpanExporter implements SpanExporter {
       this.feed.stopClock();
       this.feed.flush();
       this.feed.detach();
-      this.closing = this.feed.closeStore();
+      this.closing = this.feed.callbacksIdle().then(() => this.feed.closeStore());
     }
     return this.closing;
   }
 
   /** rootspan's own counters plus the analyzer's (`queued` and `dropped` are always 0: there is no queue). */
   stats(): RootspanStats {
-    return {
-      queued: 0,
-      dropped: 0,
-      ingested: this.feed.counters.ingested,
-      callbackErrors: this.feed.counters.callbackErrors,
-      internalErrors: this.feed.counters.internalErrors,
-      analyzer: this.analyzer.stats(),
-    };
+    return { queued: 0, dropped: 0, ...this.feed.stats(), analyzer: this.analyzer.stats() };
   }
 }

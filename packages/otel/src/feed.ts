@@ -1,6 +1,7 @@
 import { context, diag, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { createAnalyzer, type Analyzer, type Span } from '@rootspan/engine';
+import { CallbackDispatcher, type CallbackCall } from './dispatch.js';
 import type { AnomalyCallback, IncidentCallback, ResolvedOwnOptions } from './options.js';
 
 /**
@@ -16,6 +17,13 @@ export interface FeedCounters {
   ingested: number;
   callbackErrors: number;
   internalErrors: number;
+  storeErrors: number;
+}
+
+/** The feed's part of `stats()`. */
+export interface FeedStats extends FeedCounters {
+  callbacksQueued: number;
+  callbacksDropped: number;
 }
 
 /**
@@ -25,7 +33,9 @@ export interface FeedCounters {
  */
 export class AnalyzerFeed {
   readonly analyzer: Analyzer;
-  readonly counters: FeedCounters = { ingested: 0, callbackErrors: 0, internalErrors: 0 };
+  readonly counters: FeedCounters = { ingested: 0, callbackErrors: 0, internalErrors: 0, storeErrors: 0 };
+  private readonly callbacks: CallbackDispatcher;
+  private readonly closeTimeoutMs: number;
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly unsubscribe: Array<() => void> = [];
   private readonly persistence: { close(): Promise<void> | void } | undefined;
@@ -38,36 +48,46 @@ export class AnalyzerFeed {
     // createAnalyzer validates analyzer options and throws a TypeError naming the bad one: construction
     // is the one place rootspan is allowed to throw.
     this.analyzer = own.analyzer ?? createAnalyzer(analyzerOptions);
+    this.callbacks = new CallbackDispatcher(own.callbackQueueSize, (call) => this.runCallback(call), label);
+    this.closeTimeoutMs = own.closeTimeoutMs;
     // Restores saved state before any span arrives; throws (construction only) for a file it cannot use.
     this.persistence = own.store?.attach(this.analyzer, { wrap: (fn) => context.with(ROOTSPAN_CONTEXT, fn) });
     if (own.onIncident) this.subscribe('onIncident', own.onIncident);
     if (own.onAnomaly) this.subscribe('onAnomaly', own.onAnomaly);
   }
 
-  private subscribe(name: 'onIncident' | 'onAnomaly', cb: IncidentCallback | AnomalyCallback): void {
-    const safe = (arg: unknown) => this.runCallback(name, cb as (arg: unknown) => unknown, arg);
-    const off =
-      name === 'onIncident'
-        ? this.analyzer.onIncident(safe)
-        : this.analyzer.onAnomaly(safe);
+  /** The analyzer's listener only queues the call: the callback itself runs later, one per turn. */
+  private subscribe(name: CallbackCall['name'], cb: IncidentCallback | AnomalyCallback): void {
+    const queue = (arg: unknown) => this.callbacks.enqueue({ name, cb: cb as CallbackCall['cb'], arg });
+    const off = name === 'onIncident' ? this.analyzer.onIncident(queue) : this.analyzer.onAnomaly(queue);
     if (typeof off === 'function') this.unsubscribe.push(off);
   }
 
   /**
-   * Runs a user callback with tracing suppressed (so an HTTP call it makes does not create spans that come
-   * back here). Both a synchronous throw and a rejected promise are counted, never propagated: the engine
-   * also catches listener errors, but an async callback's rejection would otherwise be unhandled and could
-   * crash the host.
+   * Runs a user callback in rootspan's own context, with tracing suppressed (so an HTTP call it makes does
+   * not create spans that come back here). Both a synchronous throw and a rejected promise are counted,
+   * never propagated: an async callback's rejection would otherwise be unhandled and could crash the host.
+   * Its promise is not awaited: a callback that never settles holds up nothing.
    */
-  private runCallback(name: string, cb: (arg: unknown) => unknown, arg: unknown): void {
+  private runCallback({ name, cb, arg }: CallbackCall): void {
     try {
-      const result = context.with(suppressTracing(context.active()), cb, undefined, arg);
+      const result = context.with(ROOTSPAN_CONTEXT, cb, undefined, arg);
       if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
         (result as PromiseLike<unknown>).then(undefined, (err: unknown) => this.callbackError(name, err));
       }
     } catch (err) {
       this.callbackError(name, err);
     }
+  }
+
+  /** Resolves once every queued callback call has run (their promises are not awaited). Never rejects. */
+  callbacksIdle(): Promise<void> {
+    return this.callbacks.idle();
+  }
+
+  /** The feed's counters for `stats()`. */
+  stats(): FeedStats {
+    return { ...this.counters, callbacksQueued: this.callbacks.pending, callbacksDropped: this.callbacks.drops.total };
   }
 
   private callbackError(name: string, err: unknown): void {
@@ -140,13 +160,32 @@ export class AnalyzerFeed {
     return this.timer !== undefined;
   }
 
-  /** Writes what the store has pending and closes it. Never rejects. */
+  /**
+   * Writes what the store has pending and closes it. Never rejects, and resolves after `closeTimeoutMs` at
+   * the latest: a store whose final write hangs must not hang the host's shutdown (and exit) with it.
+   */
   async closeStore(): Promise<void> {
+    if (this.persistence === undefined) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.closeTimeoutMs);
+      timer.unref?.();
+    });
     try {
-      await this.persistence?.close();
+      const closing = Promise.resolve().then(() => this.persistence?.close());
+      if ((await Promise.race([closing, timedOut])) === 'timeout') {
+        this.storeError(new Error(`the store did not close within closeTimeoutMs (${this.closeTimeoutMs} ms); its last writes may be lost`));
+      }
     } catch (err) {
-      this.internalError('store close', err);
+      this.storeError(err);
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  private storeError(err: unknown): void {
+    this.counters.storeErrors++;
+    diag.error(`rootspan ${this.label}: closing the store failed`, err);
   }
 
   /** Stops delivering events to the user's callbacks. */

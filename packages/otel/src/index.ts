@@ -16,6 +16,8 @@ export {
   DEFAULT_QUEUE_SIZE,
   DEFAULT_TICK_MS,
   DEFAULT_CLOCK_LAG_MS,
+  DEFAULT_CALLBACK_QUEUE_SIZE,
+  DEFAULT_CLOSE_TIMEOUT_MS,
   type RootspanOptions,
   type RootspanExporterOptions,
   type RootspanCommonOptions,

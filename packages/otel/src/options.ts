@@ -9,8 +9,10 @@ export type AnomalyCallback = (anomaly: Anomaly) => void | Promise<void>;
 /** Options shared by {@link RootspanSpanProcessor} and {@link RootspanSpanExporter}. */
 export interface RootspanCommonOptions extends AnalyzerOptions {
   /**
-   * Incident events. Runs with tracing suppressed (an HTTP call made here produces no spans that would
-   * feed back into rootspan); exceptions and rejected promises are caught and counted in `callbackErrors`.
+   * Incident events. Runs off the analyzer's path, one callback call per event-loop turn (so the host's
+   * requests are served between any two calls; a synchronous callback still blocks for its own duration),
+   * with tracing suppressed (an HTTP call made here produces no spans that would feed back into rootspan).
+   * Exceptions and rejected promises are caught and counted in `callbackErrors`; a promise is not awaited.
    */
   onIncident?: IncidentCallback;
   /** Anomaly episodes; same guarantees as {@link RootspanCommonOptions.onIncident}. */
@@ -39,6 +41,16 @@ export interface RootspanCommonOptions extends AnalyzerOptions {
    * request path, flushed and closed at shutdown.
    */
   store?: RootspanStore;
+  /**
+   * Callback calls waiting to run [1024]: events beyond it (callbacks far slower than events arrive) are
+   * dropped and counted in `callbacksDropped`.
+   */
+  callbackQueueSize?: number;
+  /**
+   * How long `shutdown()` waits for the store's final write and close [5000 ms] before it resolves anyway
+   * (counted in `storeErrors`), so a hung store cannot hang the host's exit.
+   */
+  closeTimeoutMs?: number;
 }
 
 /** What `store` takes: something that restores an analyzer and then persists it until closed. */
@@ -66,9 +78,11 @@ export interface RootspanExporterOptions extends RootspanCommonOptions {
 export const DEFAULT_QUEUE_SIZE = 4096;
 export const DEFAULT_TICK_MS = 1000;
 export const DEFAULT_CLOCK_LAG_MS = 6000;
+export const DEFAULT_CALLBACK_QUEUE_SIZE = 1024;
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 
 /** Options rootspan's OTel layer consumes; everything else is forwarded to `createAnalyzer`. */
-const OWN_KEYS = ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'clockLagMs', 'store', 'peers'] as const;
+const OWN_KEYS = ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'clockLagMs', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs'] as const;
 type OwnKey = (typeof OWN_KEYS)[number];
 
 /** Own options, validated, with defaults filled in. */
@@ -81,6 +95,8 @@ export interface ResolvedOwnOptions {
   clockLagMs: number;
   store: RootspanStore | undefined;
   peers: PeerNames | undefined;
+  callbackQueueSize: number;
+  closeTimeoutMs: number;
 }
 
 const ANALYZER_METHODS = ['ingest', 'advanceTo', 'flush', 'onAnomaly', 'onIncident', 'stats'] as const;
@@ -94,6 +110,12 @@ function positiveNumber(name: string, v: unknown, fallback: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
     fail(`option ${name} must be a positive finite number (ms), got ${JSON.stringify(v)}`);
   }
+  return v;
+}
+
+function positiveInteger(name: string, v: unknown, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail(`option ${name} must be a positive integer, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -136,19 +158,17 @@ export function splitOptions(
   if (options.store !== undefined && typeof (options.store as Partial<RootspanStore>)?.attach !== 'function') {
     fail('option store must be a store such as sqliteStore({ path }) from @rootspan/sqlite');
   }
-  const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
-  if (typeof queueSize !== 'number' || !Number.isInteger(queueSize) || queueSize < 1) {
-    fail(`option queueSize must be a positive integer, got ${JSON.stringify(queueSize)}`);
-  }
   const own: ResolvedOwnOptions = {
     onIncident: options.onIncident,
     onAnomaly: options.onAnomaly,
     analyzer,
     tickMs: positiveNumber('tickMs', options.tickMs, DEFAULT_TICK_MS),
-    queueSize,
+    queueSize: positiveInteger('queueSize', options.queueSize, DEFAULT_QUEUE_SIZE),
     clockLagMs: options.clockLagMs === 0 ? 0 : positiveNumber('clockLagMs', options.clockLagMs, DEFAULT_CLOCK_LAG_MS),
     store: options.store,
     peers: peerNames(options.peers),
+    callbackQueueSize: positiveInteger('callbackQueueSize', options.callbackQueueSize, DEFAULT_CALLBACK_QUEUE_SIZE),
+    closeTimeoutMs: positiveNumber('closeTimeoutMs', options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS),
   };
   return { own, analyzerOptions: analyzerOptions as AnalyzerOptions };
 }

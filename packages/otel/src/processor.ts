@@ -1,11 +1,10 @@
 import type { Context } from '@opentelemetry/api';
-import { diag } from '@opentelemetry/api';
 import type { Analyzer, AnalyzerStats, Span } from '@rootspan/engine';
 import { AnalyzerFeed } from './feed.js';
 import { toEngineSpan } from './map.js';
 import { splitOptions, type RootspanOptions } from './options.js';
 import type { PeerNames } from './peers.js';
-import { BoundedQueue } from './queue.js';
+import { BoundedQueue, DropCounter } from './queue.js';
 import type { FinishedSpan, SpanProcessor } from './sdk.js';
 
 /** Counters of a rootspan processor or exporter, for observability of rootspan itself. */
@@ -14,12 +13,18 @@ export interface RootspanStats {
   queued: number;
   /** Spans dropped because the queue was full (total since start). */
   dropped: number;
+  /** Callback calls waiting to run (at most `callbackQueueSize`). */
+  callbacksQueued: number;
+  /** Callback calls dropped because the callback queue was full (total since start). */
+  callbacksDropped: number;
   /** Spans handed to the analyzer (total; the analyzer's own counters say which it accepted). */
   ingested: number;
   /** Exceptions thrown, or promises rejected, by the user's onIncident/onAnomaly callbacks. */
   callbackErrors: number;
   /** Unexpected exceptions inside rootspan or the analyzer, caught so they never reach the host. */
   internalErrors: number;
+  /** The store failed to close, or did not close within `closeTimeoutMs`, at shutdown. */
+  storeErrors: number;
   /** The analyzer's own counters. */
   analyzer: AnalyzerStats;
 }
@@ -38,6 +43,8 @@ const DRAIN_BUDGET_MS = 1;
  * - The queue is drained off the request path (`setImmediate`), in chunks, at most ~1 ms per turn.
  * - A single `unref()`'d timer advances the analyzer's clock every `tickMs`, so silence, timeouts and
  *   auto-resolve work while traffic is idle.
+ * - Your callbacks run after the analysis, one call per event-loop turn (bounded queue, drops counted):
+ *   requests are served between any two calls, and a synchronous callback blocks only for its own run.
  * - No exception from rootspan, the analyzer or your callbacks ever reaches the host; they are counted
  *   in {@link RootspanSpanProcessor.stats}.
  *
@@ -52,9 +59,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
   private readonly queue: BoundedQueue<Span>;
   private readonly tickMs: number;
   private readonly peers: PeerNames | undefined;
-  private dropped = 0;
-  /** Drops since the queue last had room: non-zero means a drop episode is in progress. */
-  private droppingSince = 0;
+  private readonly drops: DropCounter;
   private drainScheduled = false;
   /** A clock tick arrived while spans were still queued: advance once they are in. */
   private advanceDue = false;
@@ -65,10 +70,14 @@ export class RootspanSpanProcessor implements SpanProcessor {
 
   /** @throws TypeError naming the bad option (the only time rootspan throws). */
   constructor(options: RootspanOptions = {}) {
-    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'store', 'peers']);
+    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs']);
     this.feed = new AnalyzerFeed(own, analyzerOptions, 'span processor');
     this.analyzer = this.feed.analyzer;
     this.queue = new BoundedQueue<Span>(own.queueSize);
+    this.drops = new DropCounter(
+      () => `rootspan: span queue full (queueSize ${own.queueSize}), dropping spans until it drains`,
+      (n) => `rootspan: dropped ${n} spans because the span queue (queueSize ${own.queueSize}) was full`,
+    );
     this.tickMs = own.tickMs;
     this.peers = own.peers;
   }
@@ -82,15 +91,8 @@ export class RootspanSpanProcessor implements SpanProcessor {
     try {
       const mapped = toEngineSpan(span, this.peers);
       if (mapped === undefined) return;
-      if (!this.queue.push(mapped)) {
-        this.dropped++;
-        if (this.droppingSince++ === 0) {
-          diag.warn(`rootspan: span queue full (queueSize ${this.queue.capacity}), dropping spans until it drains`);
-        }
-      } else if (this.droppingSince > 0) {
-        diag.warn(`rootspan: dropped ${this.droppingSince} spans because the span queue (queueSize ${this.queue.capacity}) was full`);
-        this.droppingSince = 0;
-      }
+      if (this.queue.push(mapped)) this.drops.accepted();
+      else this.drops.drop();
       this.scheduleDrain();
       // Lazily, so a processor that never sees a span never owns a timer.
       if (!this.feed.clockRunning) this.feed.startClock(this.tickMs, () => this.tick());
@@ -138,16 +140,20 @@ export class RootspanSpanProcessor implements SpanProcessor {
     this.drain('tick');
   }
 
-  /** Ingests every queued span (synchronously, in chunks) and resolves; never rejects. */
+  /**
+   * Ingests every queued span (synchronously, in chunks), then resolves once the callback calls this
+   * caused have run (one per event-loop turn; their promises are not awaited). Never rejects.
+   */
   forceFlush(): Promise<void> {
     this.drain('all');
-    return Promise.resolve();
+    return this.feed.callbacksIdle();
   }
 
   /**
    * Drains the queue, lets the analyzer finish (`analyzer.flush()`, which may still deliver incident
-   * events to your callbacks), stops the clock and detaches the callbacks. Idempotent; never rejects.
-   * Spans ending afterwards are ignored.
+   * events to your callbacks), stops the clock, stops listening for new events, lets the callback calls
+   * already queued run, and closes the store (waiting `closeTimeoutMs` at most). Idempotent; never rejects. Spans ending
+   * afterwards are ignored.
    */
   shutdown(): Promise<void> {
     if (this.shutdownPromise === undefined) {
@@ -162,20 +168,13 @@ export class RootspanSpanProcessor implements SpanProcessor {
       } catch (err) {
         this.feed.internalError('shutdown', err);
       }
-      this.shutdownPromise = this.feed.closeStore();
+      this.shutdownPromise = this.feed.callbacksIdle().then(() => this.feed.closeStore());
     }
     return this.shutdownPromise;
   }
 
   /** rootspan's own counters plus the analyzer's. */
   stats(): RootspanStats {
-    return {
-      queued: this.queue.length,
-      dropped: this.dropped,
-      ingested: this.feed.counters.ingested,
-      callbackErrors: this.feed.counters.callbackErrors,
-      internalErrors: this.feed.counters.internalErrors,
-      analyzer: this.analyzer.stats(),
-    };
+    return { queued: this.queue.length, dropped: this.drops.total, ...this.feed.stats(), analyzer: this.analyzer.stats() };
   }
 }

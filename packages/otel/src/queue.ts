@@ -1,3 +1,5 @@
+import { diag } from '@opentelemetry/api';
+
 /**
  * A fixed-capacity FIFO ring buffer. `push` is O(1) and never allocates after construction, which is
  * what `SpanProcessor.onEnd` needs: it runs on the host's request path and must not grow memory under
@@ -49,5 +51,35 @@ export class BoundedQueue<T> {
     this.items.fill(undefined);
     this.head = 0;
     this.size = 0;
+  }
+}
+
+/**
+ * Counts what a full {@link BoundedQueue} turned away and logs each drop episode twice through `diag`:
+ * once when dropping starts and once, with the episode's count, when the queue has room again. Never one
+ * line per item: a flood must not become a log flood.
+ */
+export class DropCounter {
+  /** Items dropped since start. */
+  total = 0;
+  /** Drops since the queue last had room: non-zero while an episode is in progress. */
+  private episode = 0;
+
+  constructor(
+    private readonly started: () => string,
+    private readonly ended: (count: number) => string,
+  ) {}
+
+  /** Records one dropped item. */
+  drop(): void {
+    this.total++;
+    if (this.episode++ === 0) diag.warn(this.started());
+  }
+
+  /** Records that an item was accepted again, closing the episode if one was in progress. */
+  accepted(): void {
+    if (this.episode === 0) return;
+    diag.warn(this.ended(this.episode));
+    this.episode = 0;
   }
 }

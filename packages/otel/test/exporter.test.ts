@@ -45,11 +45,14 @@ describe('RootspanSpanExporter', () => {
     await expect(e.forceFlush()).resolves.toBeUndefined();
   });
 
-  it('wraps callbacks like the processor does', () => {
+  it('wraps callbacks like the processor does', async () => {
     const analyzer = new FakeAnalyzer();
     const e = new RootspanSpanExporter({ analyzer, onIncident: () => { throw new Error('x'); } });
     expect(() => analyzer.emitIncident(incidentEvent())).not.toThrow();
-    expect(e.stats().callbackErrors).toBe(1);
+    expect(e.stats()).toMatchObject({ callbacksQueued: 1, callbackErrors: 0 });
+    await e.forceFlush();
+    expect(e.stats()).toMatchObject({ callbacksQueued: 0, callbackErrors: 1 });
+    await e.shutdown();
   });
 
   it('its unref()d clock holds event time clockLagMs behind the wall clock', async () => {

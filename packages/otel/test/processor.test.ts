@@ -166,6 +166,7 @@ describe('RootspanSpanProcessor', () => {
     expect(() => analyzer.emitIncident(incidentEvent())).not.toThrow();
     expect(() => analyzer.emitIncident(incidentEvent('updated'))).not.toThrow();
     expect(() => analyzer.emitAnomaly({} as never)).not.toThrow();
+    await p.forceFlush(); // the calls run one per turn
     await nextTurn(); // let the rejection be observed
     expect(suppressed).toEqual([true, true]);
     expect(p.stats().callbackErrors).toBe(3);
