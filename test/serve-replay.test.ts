@@ -50,6 +50,7 @@ describe('replaying a recorded file through the server', () => {
       } finally {
         await server.close();
       }
-    });
+      // Thousands of sequential requests: seconds, more on a busy machine.
+    }, 120_000);
   }
 });

@@ -1,9 +1,8 @@
 /** The `/aiops` API and `/metrics` over HTTP, on a recorded payment outage posted to the receiver. */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeOtlpJson } from '@rootspan/otlp';
 import { scenarioByName, simulate } from '@rootspan/sim';
 import { startServer, type RootspanServer } from '@rootspan/server';
-import { afterAll } from 'vitest';
 import { call } from './helpers/server.js';
 
 const TOKEN = 'tok';
@@ -18,7 +17,8 @@ beforeAll(async () => {
     expect(res.status).toBe(200);
   }
   expect((await call(server, '/aiops/analyze', { method: 'POST', token: TOKEN })).status).toBe(200);
-});
+  // Posting ~30k spans takes seconds, more on a busy machine.
+}, 120_000);
 afterAll(() => server.close());
 
 const get = (path: string) => call(server, path, { token: TOKEN });
