@@ -13,6 +13,7 @@ export default defineConfig({
       '@rootspan/eval': src('eval'),
       '@rootspan/otel': src('otel'),
       '@rootspan/server': src('server'),
+      '@rootspan/postgres': src('postgres'),
       // The CLI package is published as `rootspan`; the eval suite runs it in-process.
       rootspan: src('cli'),
     },

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const order = ['engine', 'otlp', 'sim', 'otel', 'server', 'cli', 'eval', 'bench'];
+const order = ['engine', 'otlp', 'sim', 'otel', 'server', 'postgres', 'cli', 'eval', 'bench'];
 for (const name of order) {
   const dir = `packages/${name}`;
   if (!existsSync(`${dir}/package.json`)) continue;

@@ -4,6 +4,7 @@ import { HttpError } from './http.js';
 import type { EdgeRates, ApiGraph } from './graph.js';
 import { serviceHealth, type ServiceHealth } from './health.js';
 import type { Intake } from './intake.js';
+import type { IncidentSource } from './store.js';
 import { anomalyJson, incidentJson, isoOrNull, metricsJson, timeline } from './shapes.js';
 
 export interface ApiContext {
@@ -12,6 +13,10 @@ export interface ApiContext {
   edgeRates: EdgeRates;
   /** The `/aiops/status` body. */
   status: () => unknown;
+  /** Where incidents are listed from instead of the analyzer: a store shared by several receivers. */
+  shared: IncidentSource | undefined;
+  /** Called after `POST /aiops/analyze`: pending incident changes are written before the answer. */
+  afterAnalyze: () => Promise<void>;
 }
 
 const STATUSES: readonly IncidentStatus[] = ['active', 'acknowledged', 'resolved'];
@@ -27,12 +32,16 @@ export function healthOf(analyzer: Analyzer): ServiceHealth[] {
 }
 
 /** Answers one `/aiops/...` request; `path` is without the `/aiops` prefix. Throws {@link HttpError} for refusals. */
-export function routeApi(method: string, path: string, query: URLSearchParams, ctx: ApiContext): unknown {
+export async function routeApi(method: string, path: string, query: URLSearchParams, ctx: ApiContext): Promise<unknown> {
   const parts = path.split('/').filter((p) => p !== '').map(decodeSegment);
   const [head, id, action] = parts;
   const get = method === 'GET' || method === 'HEAD';
-  if (head === 'incidents' && parts.length === 1) return need(get, 'GET') && listIncidents(ctx.analyzer, query);
-  if (head === 'incidents' && parts.length === 2) return need(get, 'GET') && { ...incidentJson(found(ctx.analyzer.incident(id), id)), timeline: timeline(ctx.analyzer.incident(id)!) };
+  if (head === 'incidents' && parts.length === 1) return need(get, 'GET') && listIncidents(ctx, query);
+  if (head === 'incidents' && parts.length === 2) {
+    need(get, 'GET');
+    const inc = found(ctx.shared ? (await ctx.shared.incident(id))?.incident : ctx.analyzer.incident(id), id);
+    return { ...incidentJson(inc), timeline: timeline(inc) };
+  }
   if (head === 'incidents' && parts.length === 3 && (action === 'acknowledge' || action === 'resolve')) {
     need(method === 'POST', 'POST');
     const before = found(ctx.analyzer.incident(id), id);
@@ -44,6 +53,7 @@ export function routeApi(method: string, path: string, query: URLSearchParams, c
     need(method === 'POST', 'POST');
     ctx.intake.releaseAll();
     ctx.analyzer.flush();
+    await ctx.afterAnalyze();
     const stats = ctx.analyzer.stats();
     return {
       analyzedAt: isoOrNull(stats.now),
@@ -80,7 +90,7 @@ function found(inc: Incident | undefined, id: string): Incident {
   return inc;
 }
 
-function listIncidents(analyzer: Analyzer, query: URLSearchParams) {
+async function listIncidents(ctx: ApiContext, query: URLSearchParams) {
   for (const key of query.keys()) {
     if (!INCIDENT_PARAMS.has(key)) throw new HttpError(400, `unknown parameter '${key}' (accepted: ${[...INCIDENT_PARAMS].join(', ')})`);
   }
@@ -113,7 +123,8 @@ function listIncidents(analyzer: Analyzer, query: URLSearchParams) {
   const endpoint = query.get('endpoint');
   const onEndpoint = (inc: Incident) =>
     endpoint === null || [inc.rootCause, ...inc.affected].some((o) => o.operation !== null && (o.operation === endpoint || o.operation.endsWith(` ${endpoint}`)));
-  const matching = analyzer.incidents(filter).filter((inc) => inc.updatedAt >= from && onEndpoint(inc));
+  const listed = ctx.shared ? (await ctx.shared.incidents({ ...filter, ...(since !== null ? { from } : {}) })).incidents : ctx.analyzer.incidents(filter);
+  const matching = listed.filter((inc) => inc.updatedAt >= from && onEndpoint(inc));
   return { incidents: matching.slice(0, limit).map(incidentJson), total: matching.length };
 }
 

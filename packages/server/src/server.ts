@@ -229,11 +229,13 @@ class CentralServer implements RootspanServer {
     if (path === '/aiops' || path.startsWith('/aiops/')) {
       if (!this.apiAuth.allows(req.headers)) return unauthorized(res);
       try {
-        const body = routeApi(req.method ?? 'GET', path.slice('/aiops'.length), url.searchParams, {
+        const body = await routeApi(req.method ?? 'GET', path.slice('/aiops'.length), url.searchParams, {
           analyzer: this.analyzer,
           intake: this.intake,
           edgeRates: this.edgeRates,
           status: () => this.status(),
+          shared: this.opts.shared,
+          afterAnalyze: () => this.save(false),
         });
         return sendJson(res, 200, body);
       } catch (err) {

@@ -51,6 +51,9 @@ export interface ApiIncident {
   affected: Array<{ service: string; operation: string | null }>;
   anomalies: ApiAnomaly[];
   traceIds: string[];
+  /** With a shared store: the receivers that detected it and their own incident ids (`<receiver>:<id>`). */
+  receivers?: string[];
+  members?: string[];
 }
 
 /** One step in an incident's history, oldest first. */
@@ -81,7 +84,7 @@ export function anomalyJson(a: Anomaly): ApiAnomaly {
   };
 }
 
-export function incidentJson(inc: Incident): ApiIncident {
+export function incidentJson(inc: Incident & { receivers?: string[]; members?: string[] }): ApiIncident {
   const rc = inc.rootCause;
   return {
     id: inc.id,
@@ -105,6 +108,7 @@ export function incidentJson(inc: Incident): ApiIncident {
     affected: inc.affected.map((a) => ({ service: a.service, operation: a.operation })),
     anomalies: inc.anomalies.map(anomalyJson),
     traceIds: inc.traceIds,
+    ...(inc.members ? { receivers: inc.receivers, members: inc.members } : {}),
   };
 }
 
