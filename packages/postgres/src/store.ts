@@ -172,6 +172,12 @@ export class PostgresStore {
     return found === undefined ? undefined : { incident: found };
   }
 
+  /** This receiver's own incident id in a member id `<receiver>:<id>`; undefined for another receiver's. */
+  localId(memberId: string): string | undefined {
+    const prefix = `${this.receiver}:`;
+    return memberId.startsWith(prefix) ? memberId.slice(prefix.length) : undefined;
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

@@ -87,6 +87,14 @@ describe('two receivers over one PostgreSQL', () => {
         expect(detail.status).toBe(200);
         expect(((await detail.json()) as any).timeline[0].event).toBe('opened');
       }
+      // Resolving the merged incident on r1 resolves r1's part; it stays open until r2 resolves its part too.
+      const { incidents } = (await (await fetch(`${servers[0].url}/aiops/incidents?service=payment`)).json()) as { incidents: any[] };
+      const id = encodeURIComponent(incidents.find((i) => i.rootCause.kind === 'errors').id);
+      const half = (await (await fetch(`${servers[0].url}/aiops/incidents/${id}/resolve`, { method: 'POST' })).json()) as any;
+      expect(half.status).not.toBe('resolved');
+      expect(servers[0].analyzer.incidents().find((i) => i.rootCause.service === 'payment')!.status).toBe('resolved');
+      const whole = (await (await fetch(`${servers[1].url}/aiops/incidents/${id}/resolve`, { method: 'POST' })).json()) as any;
+      expect(whole).toMatchObject({ status: 'resolved', resolvedBy: 'user' });
       const status = servers[0].status();
       expect(status.store).toMatchObject({ kind: 'store', healthy: true, failures: 0 });
     } finally {

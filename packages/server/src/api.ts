@@ -15,7 +15,7 @@ export interface ApiContext {
   status: () => unknown;
   /** Where incidents are listed from instead of the analyzer: a store shared by several receivers. */
   shared: IncidentSource | undefined;
-  /** Called after `POST /aiops/analyze`: pending incident changes are written before the answer. */
+  /** Called after `POST /aiops/analyze` and changes through a shared store: pending incident changes are written before the answer. */
   afterAnalyze: () => Promise<void>;
 }
 
@@ -44,10 +44,7 @@ export async function routeApi(method: string, path: string, query: URLSearchPar
   }
   if (head === 'incidents' && parts.length === 3 && (action === 'acknowledge' || action === 'resolve')) {
     need(method === 'POST', 'POST');
-    const before = found(ctx.analyzer.incident(id), id);
-    if (action === 'acknowledge' && before.status === 'resolved') throw new HttpError(409, `incident ${id} is already resolved`);
-    const after = action === 'acknowledge' ? ctx.analyzer.acknowledge(id) : ctx.analyzer.resolve(id);
-    return incidentJson(found(after, id));
+    return ctx.shared ? changeShared(ctx, ctx.shared, id, action) : incidentJson(change(ctx.analyzer, id, action));
   }
   if (parts.length === 1 && head === 'analyze') {
     need(method === 'POST', 'POST');
@@ -70,6 +67,26 @@ export async function routeApi(method: string, path: string, query: URLSearchPar
   if (parts.length === 1 && head === 'graph') return graph(ctx);
   if (parts.length === 1 && head === 'status') return ctx.status();
   throw new HttpError(404, `no such endpoint: /aiops/${parts.join('/')}`);
+}
+
+/** Acknowledges or resolves one of this receiver's incidents. */
+function change(analyzer: Analyzer, id: string, action: 'acknowledge' | 'resolve'): Incident {
+  const before = found(analyzer.incident(id), id);
+  if (action === 'acknowledge' && before.status === 'resolved') throw new HttpError(409, `incident ${id} is already resolved`);
+  return found(action === 'acknowledge' ? analyzer.acknowledge(id) : analyzer.resolve(id), id);
+}
+
+/**
+ * With a shared store the id is a merged incident's: the change applies to this receiver's members of it
+ * (each receiver owns its analyzer's incidents), is written, and the merged incident is answered.
+ */
+async function changeShared(ctx: ApiContext, shared: IncidentSource, id: string, action: 'acknowledge' | 'resolve') {
+  const merged = found((await shared.incident(id))?.incident, id) as Incident & { members?: string[] };
+  const own = (merged.members ?? [id]).map((m) => shared.localId?.(m)).filter((m): m is string => m !== undefined && ctx.analyzer.incident(m) !== undefined);
+  if (own.length === 0) throw new HttpError(409, `incident ${id} was detected by other receivers only (${(merged.members ?? []).join(', ')}): change it there`);
+  for (const m of own) if (!(action === 'acknowledge' && ctx.analyzer.incident(m)!.status === 'resolved')) change(ctx.analyzer, m, action);
+  await ctx.afterAnalyze();
+  return incidentJson(found((await shared.incident(id))?.incident, id));
 }
 
 function decodeSegment(s: string): string {

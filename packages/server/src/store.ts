@@ -43,6 +43,8 @@ export interface ServerStore {
 export interface IncidentSource {
   incidents(query: IncidentFilter & { from?: number; limit?: number }): Awaitable<{ incidents: Incident[]; total: number }>;
   incident(id: string): Awaitable<{ incident: Incident } | undefined>;
+  /** This receiver's own incident id for a member id (`<receiver>:<id>`), or undefined if another receiver's. */
+  localId?(memberId: string): string | undefined;
 }
 
 /**
