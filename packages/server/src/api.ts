@@ -1,5 +1,5 @@
 /** The `/aiops/*` REST API: JSON in and out, 404 for unknown ids, 400 for bad parameters. */
-import type { Analyzer, Incident, IncidentFilter, IncidentStatus, Severity } from '@rootspan/engine';
+import type { Analyzer, Incident, IncidentFilter, IncidentStatus, OperationBaseline, ServiceGraph, Severity } from '@rootspan/engine';
 import { HttpError } from './http.js';
 import type { EdgeRates, ApiGraph } from './graph.js';
 import { serviceHealth, type ServiceHealth } from './health.js';
@@ -25,10 +25,21 @@ const INCIDENT_PARAMS = new Set(['status', 'severity', 'service', 'operation', '
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 
+/**
+ * The engine's service graph, with a node typed `service` when any of its operations comes from its own
+ * (server) spans: callers' client spans also describe it, as a peer, and may have been seen first.
+ */
+function serviceGraph(analyzer: Analyzer, baselines: readonly OperationBaseline[]): ServiceGraph {
+  const instrumented = new Set(baselines.filter((b) => b.nodeType === 'service').map((b) => b.service));
+  const graph = analyzer.serviceGraph();
+  return { ...graph, nodes: graph.nodes.map((n) => ({ ...n, type: instrumented.has(n.service) ? 'service' : 'peer' })) };
+}
+
 /** Health of every node of the service graph, from the latest window, baselines and open incidents. */
 export function healthOf(analyzer: Analyzer): ServiceHealth[] {
-  const nodes = analyzer.serviceGraph().nodes.map((n) => ({ service: n.service, type: n.type }));
-  return serviceHealth(nodes, analyzer.metrics(), analyzer.baselines(), analyzer.incidents({ status: ['active', 'acknowledged'] }));
+  const baselines = analyzer.baselines();
+  const nodes = serviceGraph(analyzer, baselines).nodes.map((n) => ({ service: n.service, type: n.type }));
+  return serviceHealth(nodes, analyzer.metrics(), baselines, analyzer.incidents({ status: ['active', 'acknowledged'] }));
 }
 
 /** Answers one `/aiops/...` request; `path` is without the `/aiops` prefix. Throws {@link HttpError} for refusals. */
@@ -156,5 +167,5 @@ function metrics(analyzer: Analyzer, service: string | undefined) {
 }
 
 function graph(ctx: ApiContext): ApiGraph {
-  return ctx.edgeRates.graph(ctx.analyzer.serviceGraph(), ctx.analyzer.now(), healthOf(ctx.analyzer));
+  return ctx.edgeRates.graph(serviceGraph(ctx.analyzer, ctx.analyzer.baselines()), ctx.analyzer.now(), healthOf(ctx.analyzer));
 }

@@ -94,12 +94,12 @@ export class Intake {
     this.counters.received += spans.length;
     this.queuedSpans += spans.length;
     const now = this.now();
-    // OTLP groups a request's spans by resource: a Collector batch lists all of one service's spans, then
-    // the next one's. Fed in that order, the first service's spans push event time ahead and the traces of
-    // the others are judged half-complete; in end-time order they are what the services did.
-    spans.sort(byEnd);
-    const oldest = spans[0].endTime;
-    const newest = spans[spans.length - 1].endTime;
+    let oldest = Infinity;
+    let newest = -Infinity;
+    for (const s of spans) {
+      if (s.endTime < oldest) oldest = s.endTime;
+      if (s.endTime > newest) newest = s.endTime;
+    }
     if (now - newest <= LIVE_LAG_MS) {
       this.live = true;
       this.lastFreshAt = now;
@@ -107,8 +107,11 @@ export class Intake {
     } else if (now - this.lastFreshAt > LIVE_LAG_MS) {
       this.live = false;
     }
+    // Recorded data goes to the analyzer as it came, like `rootspan analyze` reads a file. Live spans are
+    // held, and released merged in end-time order: OTLP groups a request's spans by resource and scope, so
+    // each request is put in end-time order first.
     if (Math.min(newest, now) + this.traceWaitMs <= now) this.ready.push(spans);
-    else this.hold({ spans, next: 0, arrival: now, seq: this.seq++ });
+    else this.hold({ spans: spans.sort(byEnd), next: 0, arrival: now, seq: this.seq++ });
     this.schedule();
     return true;
   }
