@@ -12,7 +12,7 @@ import { Exposition, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { receiveTraces, type ReceiverCounters } from './receiver.js';
 import { createRedactor } from './redact.js';
 import { iso, isoOrNull } from './shapes.js';
-import type { IncidentChange, ServerStore } from './store.js';
+import type { IncidentChange } from './store.js';
 import type { ServiceHealth } from './health.js';
 
 /** Wall-clock period of the intake's release and event-time step. */
