@@ -18,6 +18,7 @@ export default defineConfig({
       '@rootspan/sqlite': src('sqlite'),
       '@rootspan/server': src('server'),
       '@rootspan/dashboard': src('dashboard'),
+      '@rootspan/postgres': src('postgres'),
       // The CLI package is published as `rootspan`; the eval suite runs it in-process.
       rootspan: src('cli'),
     },

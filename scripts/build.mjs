@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const order = ['engine', 'otlp', 'sim', 'sqlite', 'otel', 'dashboard', 'server', 'cli', 'eval', 'bench'].map((name) => `packages/${name}`);
+const order = ['engine', 'otlp', 'sim', 'sqlite', 'otel', 'dashboard', 'server', 'postgres', 'cli', 'eval', 'bench'].map((name) => `packages/${name}`);
 order.push('examples/shop');
 for (const dir of order) {
   if (!existsSync(`${dir}/package.json`)) continue;

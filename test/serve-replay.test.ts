@@ -23,40 +23,12 @@ async function analyzeWithCli(file: string): Promise<JsonReport> {
   return JSON.parse(out) as JsonReport;
 }
 
-/** The API incident cut to the CLI's fields. */
-function asCli(inc: any): JsonIncident {
-  return {
-    id: inc.id,
-    status: inc.status,
-    severity: inc.severity,
-    title: inc.title,
-    openedAt: inc.openedAt,
-    resolvedAt: inc.resolvedAt,
-    rootCause: inc.rootCause,
-    candidates: inc.candidates.map((c: any) => ({ service: c.service, operation: c.operation, score: c.score })),
-    affected: inc.affected,
-    anomalies: inc.anomalies.map((a: any) => ({
-      service: a.service,
-      operation: a.operation,
-      kind: a.kind,
-      signal: a.signal,
-      at: a.at,
-      observed: a.observed,
-      expected: a.expected,
-      unit: a.unit,
-      severity: a.severity,
-      explanation: a.explanation,
-    })),
-    traceIds: inc.traceIds,
-  };
-}
-
 describe('replaying a recorded file through the server', () => {
   for (const name of ['shop-payment-errors', 'shop-payment-slow']) {
     it(`${name}: the same incidents as rootspan analyze`, async () => {
       const base = scenarioByName(name)!;
       const file = join(dir, `${name}.jsonl`);
-      writeScenarioFile({ ...base, durationMs: Math.min(base.durationMs, 10 * 60_000) }, file);
+      writeScenarioFile({ ...base, durationMs: 9 * 60_000 }, file);
       const report = await analyzeWithCli(file);
       expect(report.incidents.length).toBeGreaterThan(0);
 
@@ -70,12 +42,15 @@ describe('replaying a recorded file through the server', () => {
         expect((await fetch(`${server.url}/aiops/analyze`, { method: 'POST' })).status).toBe(200);
         const res = await fetch(`${server.url}/aiops/incidents?limit=1000`);
         const { incidents } = (await res.json()) as { incidents: unknown[] };
-        const api = incidents.map(asCli).sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt));
-        expect(api).toEqual(report.incidents);
+        const api = (incidents as JsonIncident[]).sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt));
+        // The API's incidents are a superset of the CLI's: every field of the CLI's must be equal.
+        expect(api).toHaveLength(report.incidents.length);
+        expect(api).toMatchObject(report.incidents);
         expect(server.status().ingest.spansAccepted).toBe(report.summary.spans - report.summary.dropped);
       } finally {
         await server.close();
       }
-    });
+      // Thousands of sequential requests: seconds, more on a busy machine.
+    }, 120_000);
   }
 });

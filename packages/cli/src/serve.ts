@@ -1,6 +1,8 @@
 /** `rootspan serve`: the central receiver and API (`@rootspan/server`) as a command. */
 import { readFile } from 'node:fs/promises';
-import { FileStore, startServer, type ServerOptions } from '@rootspan/server';
+import { hostname } from 'node:os';
+import { PostgresStore } from '@rootspan/postgres';
+import { FileStore, startServer, type ServerOptions, type ServerStore } from '@rootspan/server';
 import type { Io } from './main.js';
 
 export const SERVE_USAGE = `Usage: rootspan serve [options]
@@ -11,7 +13,8 @@ dashboard at / and the /aiops API.
 Options:
   --port <n>             port to listen on (default 4318, the OTLP/HTTP port; 0 = any free port)
   --host <addr>          address to listen on (default 127.0.0.1; 0.0.0.0 for other hosts)
-  --data <dir>           keep learned baselines and incidents in this directory across restarts
+  --data <dir|url>       keep learned baselines and incidents across restarts: a directory, or a
+                         postgres://user:pass@host/db URL shared by several receivers (scale-out)
   --token <t>            require Authorization: Bearer <t> (default: $ROOTSPAN_TOKEN)
   --ingest-token <t>     a second token accepted on /v1/traces only (default: $ROOTSPAN_INGEST_TOKEN)
   --config <file>        JSON server options: notifications, redact, limits, analyzer thresholds
@@ -20,8 +23,14 @@ Options:
 Endpoints: / (dashboard), POST /v1/traces (OTLP/HTTP JSON or protobuf), /aiops/* (REST API), /metrics (Prometheus).
 Stops cleanly on SIGINT/SIGTERM: queued spans are analysed, state saved, notifications sent.`;
 
-/** Options taken from a `--config` file: everything but what only code can pass. */
-type ConfigFile = Omit<ServerOptions, 'store' | 'now' | 'log'> & { data?: string };
+/** Options taken from a `--config` file: everything but what only code can pass, plus `data` and this receiver's name in a shared store. */
+type ConfigFile = Omit<ServerOptions, 'store' | 'now' | 'log'> & { data?: string; receiver?: string };
+
+/** A directory keeps state in a file; a PostgreSQL URL is a store shared by receivers, whose incidents the API shows merged. */
+function storeFor(data: string, receiver: string): { store: ServerStore; sharedIncidents?: boolean } {
+  if (/^postgres(ql)?:\/\//.test(data)) return { store: new PostgresStore({ connection: data, receiver }), sharedIncidents: true };
+  return { store: new FileStore(data) };
+}
 
 class ServeUsageError extends Error {}
 
@@ -90,14 +99,14 @@ export async function serve(argv: readonly string[], io: Io, env: NodeJS.Process
       io.stdout.write(`${SERVE_USAGE}\n`);
       return 0;
     }
-    const { data: configData, ...fromFile } = args.config === undefined ? {} : await loadConfig(args.config);
-    const data = args.data ?? configData;
+    const { data: configData, receiver, ...fromFile } = args.config === undefined ? {} : await loadConfig(args.config);
+    const data = args.data ?? configData ?? env.ROOTSPAN_DATA;
     const options: ServerOptions = {
       ...fromFile,
       ...(env.ROOTSPAN_TOKEN ? { token: env.ROOTSPAN_TOKEN } : {}),
       ...(env.ROOTSPAN_INGEST_TOKEN ? { ingestToken: env.ROOTSPAN_INGEST_TOKEN } : {}),
       ...args.flags,
-      ...(data !== undefined ? { store: new FileStore(data) } : {}),
+      ...(data !== undefined ? storeFor(data, receiver ?? env.ROOTSPAN_RECEIVER ?? hostname()) : {}),
       log: (line) => io.stderr.write(`rootspan: ${line}\n`),
     };
     server = await startServer(options);

@@ -1,9 +1,10 @@
 /** The `/aiops/*` REST API: JSON in and out, 404 for unknown ids, 400 for bad parameters. */
-import type { Analyzer, Incident, IncidentFilter, IncidentStatus, Severity } from '@rootspan/engine';
+import type { Analyzer, Incident, IncidentFilter, IncidentStatus, OperationBaseline, ServiceGraph, Severity } from '@rootspan/engine';
 import { HttpError } from './http.js';
 import type { EdgeRates, ApiGraph } from './graph.js';
 import { serviceHealth, type ServiceHealth } from './health.js';
 import type { Intake } from './intake.js';
+import type { IncidentSource } from './store.js';
 import { anomalyJson, incidentJson, isoOrNull, metricsJson, timeline } from './shapes.js';
 
 export interface ApiContext {
@@ -12,6 +13,10 @@ export interface ApiContext {
   edgeRates: EdgeRates;
   /** The `/aiops/status` body. */
   status: () => unknown;
+  /** Where incidents are listed from instead of the analyzer: a store shared by several receivers. */
+  shared: IncidentSource | undefined;
+  /** Called after `POST /aiops/analyze` and changes through a shared store: pending incident changes are written before the answer. */
+  afterAnalyze: () => Promise<void>;
 }
 
 const STATUSES: readonly IncidentStatus[] = ['active', 'acknowledged', 'resolved'];
@@ -20,30 +25,43 @@ const INCIDENT_PARAMS = new Set(['status', 'severity', 'service', 'operation', '
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 
+/**
+ * The engine's service graph, with a node typed `service` when any of its operations comes from its own
+ * (server) spans: callers' client spans also describe it, as a peer, and may have been seen first.
+ */
+function serviceGraph(analyzer: Analyzer, baselines: readonly OperationBaseline[]): ServiceGraph {
+  const instrumented = new Set(baselines.filter((b) => b.nodeType === 'service').map((b) => b.service));
+  const graph = analyzer.serviceGraph();
+  return { ...graph, nodes: graph.nodes.map((n) => ({ ...n, type: instrumented.has(n.service) ? 'service' : 'peer' })) };
+}
+
 /** Health of every node of the service graph, from the latest window, baselines and open incidents. */
 export function healthOf(analyzer: Analyzer): ServiceHealth[] {
-  const nodes = analyzer.serviceGraph().nodes.map((n) => ({ service: n.service, type: n.type }));
-  return serviceHealth(nodes, analyzer.metrics(), analyzer.baselines(), analyzer.incidents({ status: ['active', 'acknowledged'] }));
+  const baselines = analyzer.baselines();
+  const nodes = serviceGraph(analyzer, baselines).nodes.map((n) => ({ service: n.service, type: n.type }));
+  return serviceHealth(nodes, analyzer.metrics(), baselines, analyzer.incidents({ status: ['active', 'acknowledged'] }));
 }
 
 /** Answers one `/aiops/...` request; `path` is without the `/aiops` prefix. Throws {@link HttpError} for refusals. */
-export function routeApi(method: string, path: string, query: URLSearchParams, ctx: ApiContext): unknown {
+export async function routeApi(method: string, path: string, query: URLSearchParams, ctx: ApiContext): Promise<unknown> {
   const parts = path.split('/').filter((p) => p !== '').map(decodeSegment);
   const [head, id, action] = parts;
   const get = method === 'GET' || method === 'HEAD';
-  if (head === 'incidents' && parts.length === 1) return need(get, 'GET') && listIncidents(ctx.analyzer, query);
-  if (head === 'incidents' && parts.length === 2) return need(get, 'GET') && { ...incidentJson(found(ctx.analyzer.incident(id), id)), timeline: timeline(ctx.analyzer.incident(id)!) };
+  if (head === 'incidents' && parts.length === 1) return need(get, 'GET') && listIncidents(ctx, query);
+  if (head === 'incidents' && parts.length === 2) {
+    need(get, 'GET');
+    const inc = found(ctx.shared ? (await ctx.shared.incident(id))?.incident : ctx.analyzer.incident(id), id);
+    return { ...incidentJson(inc), timeline: timeline(inc) };
+  }
   if (head === 'incidents' && parts.length === 3 && (action === 'acknowledge' || action === 'resolve')) {
     need(method === 'POST', 'POST');
-    const before = found(ctx.analyzer.incident(id), id);
-    if (action === 'acknowledge' && before.status === 'resolved') throw new HttpError(409, `incident ${id} is already resolved`);
-    const after = action === 'acknowledge' ? ctx.analyzer.acknowledge(id) : ctx.analyzer.resolve(id);
-    return incidentJson(found(after, id));
+    return ctx.shared ? changeShared(ctx, ctx.shared, id, action) : incidentJson(change(ctx.analyzer, id, action));
   }
   if (parts.length === 1 && head === 'analyze') {
     need(method === 'POST', 'POST');
     ctx.intake.releaseAll();
     ctx.analyzer.flush();
+    await ctx.afterAnalyze();
     const stats = ctx.analyzer.stats();
     return {
       analyzedAt: isoOrNull(stats.now),
@@ -60,6 +78,26 @@ export function routeApi(method: string, path: string, query: URLSearchParams, c
   if (parts.length === 1 && head === 'graph') return graph(ctx);
   if (parts.length === 1 && head === 'status') return ctx.status();
   throw new HttpError(404, `no such endpoint: /aiops/${parts.join('/')}`);
+}
+
+/** Acknowledges or resolves one of this receiver's incidents. */
+function change(analyzer: Analyzer, id: string, action: 'acknowledge' | 'resolve'): Incident {
+  const before = found(analyzer.incident(id), id);
+  if (action === 'acknowledge' && before.status === 'resolved') throw new HttpError(409, `incident ${id} is already resolved`);
+  return found(action === 'acknowledge' ? analyzer.acknowledge(id) : analyzer.resolve(id), id);
+}
+
+/**
+ * With a shared store the id is a merged incident's: the change applies to this receiver's members of it
+ * (each receiver owns its analyzer's incidents), is written, and the merged incident is answered.
+ */
+async function changeShared(ctx: ApiContext, shared: IncidentSource, id: string, action: 'acknowledge' | 'resolve') {
+  const merged = found((await shared.incident(id))?.incident, id) as Incident & { members?: string[] };
+  const own = (merged.members ?? [id]).map((m) => shared.localId?.(m)).filter((m): m is string => m !== undefined && ctx.analyzer.incident(m) !== undefined);
+  if (own.length === 0) throw new HttpError(409, `incident ${id} was detected by other receivers only (${(merged.members ?? []).join(', ')}): change it there`);
+  for (const m of own) if (!(action === 'acknowledge' && ctx.analyzer.incident(m)!.status === 'resolved')) change(ctx.analyzer, m, action);
+  await ctx.afterAnalyze();
+  return incidentJson(found((await shared.incident(id))?.incident, id));
 }
 
 function decodeSegment(s: string): string {
@@ -80,7 +118,7 @@ function found(inc: Incident | undefined, id: string): Incident {
   return inc;
 }
 
-function listIncidents(analyzer: Analyzer, query: URLSearchParams) {
+async function listIncidents(ctx: ApiContext, query: URLSearchParams) {
   for (const key of query.keys()) {
     if (!INCIDENT_PARAMS.has(key)) throw new HttpError(400, `unknown parameter '${key}' (accepted: ${[...INCIDENT_PARAMS].join(', ')})`);
   }
@@ -113,7 +151,8 @@ function listIncidents(analyzer: Analyzer, query: URLSearchParams) {
   const endpoint = query.get('endpoint');
   const onEndpoint = (inc: Incident) =>
     endpoint === null || [inc.rootCause, ...inc.affected].some((o) => o.operation !== null && (o.operation === endpoint || o.operation.endsWith(` ${endpoint}`)));
-  const matching = analyzer.incidents(filter).filter((inc) => inc.updatedAt >= from && onEndpoint(inc));
+  const listed = ctx.shared ? (await ctx.shared.incidents({ ...filter, ...(since !== null ? { from } : {}) })).incidents : ctx.analyzer.incidents(filter);
+  const matching = listed.filter((inc) => inc.updatedAt >= from && onEndpoint(inc));
   return { incidents: matching.slice(0, limit).map(incidentJson), total: matching.length };
 }
 
@@ -128,5 +167,5 @@ function metrics(analyzer: Analyzer, service: string | undefined) {
 }
 
 function graph(ctx: ApiContext): ApiGraph {
-  return ctx.edgeRates.graph(ctx.analyzer.serviceGraph(), ctx.analyzer.now(), healthOf(ctx.analyzer));
+  return ctx.edgeRates.graph(serviceGraph(ctx.analyzer, ctx.analyzer.baselines()), ctx.analyzer.now(), healthOf(ctx.analyzer));
 }

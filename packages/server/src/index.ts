@@ -7,7 +7,7 @@ export type { RootspanServer, ServerStatus, StoreStatus } from './server.js';
 export { resolveServerOptions } from './options.js';
 export type { ServerOptions, ResolvedServerOptions } from './options.js';
 export { FileStore } from './store.js';
-export type { ServerStore, StoreWrite, IncidentChange } from './store.js';
+export type { ServerStore, StoreWrite, IncidentChange, IncidentSource } from './store.js';
 export type { RedactOptions } from './redact.js';
 export type { NotifyOptions, TargetStatus } from './notify/notifier.js';
 export { sign as signWebhook } from './notify/targets.js';

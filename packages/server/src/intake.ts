@@ -22,17 +22,25 @@ const LIVE_LAG_MS = 60_000;
 /** Arrival lags remembered for learning the wait (one per request). */
 const LAG_SAMPLES = 512;
 
+/** One request's spans, sorted by end time; `next` is the first not yet released. */
 interface Batch {
   spans: Span[];
-  releaseAt: number;
+  next: number;
+  arrival: number;
   seq: number;
 }
 
 /**
+ * When a span's wait starts: its end time, or its arrival if it claims to end later (a client clock running
+ * ahead): such spans are held for the trace wait from arrival instead of indefinitely.
+ */
+const startOfWait = (b: Batch): number => Math.min(b.spans[b.next].endTime, b.arrival);
+
+/**
  * Between the receiver and the analyzer. Spans of one trace come from several services' exporters, each
- * sending every few seconds (the SDK's BatchSpanProcessor waits up to 5 s): the intake holds each request's
- * spans until the wall clock is past their end time plus the *trace wait*, so the analyzer receives a
- * trace's spans together and in roughly event-time order. The wait is learned from the arrival lag (a high
+ * sending every few seconds (the SDK's BatchSpanProcessor waits up to 5 s): the intake holds each span
+ * until the wall clock is past its end time plus the *trace wait*, and releases held spans merged in
+ * end-time order, so the analyzer receives a trace's spans together whichever exporter sent them when. The wait is learned from the arrival lag (a high
  * quantile of "received minus oldest span end" over recent requests) unless configured. Recorded data
  * (spans that ended long ago) is not held: posting a file fast feeds the analyzer in file order, exactly
  * as `rootspan analyze` does.
@@ -86,12 +94,12 @@ export class Intake {
     this.counters.received += spans.length;
     this.queuedSpans += spans.length;
     const now = this.now();
-    // OTLP groups a request's spans by resource: a Collector batch lists all of one service's spans, then
-    // the next one's. Fed in that order, the first service's spans push event time ahead and the traces of
-    // the others are judged half-complete; in end-time order they are what the services did.
-    spans.sort(byEnd);
-    const oldest = spans[0].endTime;
-    const newest = spans[spans.length - 1].endTime;
+    let oldest = Infinity;
+    let newest = -Infinity;
+    for (const s of spans) {
+      if (s.endTime < oldest) oldest = s.endTime;
+      if (s.endTime > newest) newest = s.endTime;
+    }
     if (now - newest <= LIVE_LAG_MS) {
       this.live = true;
       this.lastFreshAt = now;
@@ -99,9 +107,11 @@ export class Intake {
     } else if (now - this.lastFreshAt > LIVE_LAG_MS) {
       this.live = false;
     }
-    const releaseAt = Math.min(newest + this.traceWaitMs, now + MAX_WAIT_MS);
-    if (releaseAt <= now) this.ready.push(spans);
-    else this.hold({ spans, releaseAt, seq: this.seq++ });
+    // Recorded data goes to the analyzer as it came, like `rootspan analyze` reads a file. Live spans are
+    // held, and released merged in end-time order: OTLP groups a request's spans by resource and scope, so
+    // each request is put in end-time order first.
+    if (Math.min(newest, now) + this.traceWaitMs <= now) this.ready.push(spans);
+    else this.hold({ spans: spans.sort(byEnd), next: 0, arrival: now, seq: this.seq++ });
     this.schedule();
     return true;
   }
@@ -136,7 +146,7 @@ export class Intake {
     return Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, p99 + WAIT_MARGIN_MS));
   }
 
-  // ---- held batches: a binary min-heap on (releaseAt, arrival order) ----
+  // ---- held batches: a binary min-heap on (the next span's start of wait, arrival order): a k-way merge ----
 
   private hold(batch: Batch): void {
     const h = this.held;
@@ -150,24 +160,46 @@ export class Intake {
     }
   }
 
+  /** Releases, in end-time order, every held span whose wait ended by `now`. */
   private releaseDue(now: number): void {
     const h = this.held;
-    while (h.length > 0 && h[0].releaseAt <= now) {
-      this.ready.push(h[0].spans);
-      const last = h.pop() as Batch;
-      if (h.length === 0) break;
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l], h[m])) m = l;
-        if (r < h.length && before(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
+    const due = now - this.traceWaitMs;
+    const out: Span[] = [];
+    while (h.length > 0 && startOfWait(h[0]) <= due) {
+      const top = h[0];
+      const from = top.next;
+      // Take the run of this batch that is due and ends no later than the next batch's first span.
+      const limit = h.length > 1 ? Math.min(due, startOfWait(this.smallerChild(0))) : due;
+      do top.next++;
+      while (top.next < top.spans.length && startOfWait(top) <= limit);
+      for (let i = from; i < top.next; i++) out.push(top.spans[i]);
+      if (top.next === top.spans.length) {
+        const last = h.pop() as Batch;
+        if (h.length === 0) break;
+        h[0] = last;
       }
+      this.siftDown(0);
+    }
+    if (out.length > 0) this.ready.push(out);
+  }
+
+  private smallerChild(i: number): Batch {
+    const h = this.held;
+    const l = 2 * i + 1;
+    return l + 1 < h.length && before(h[l + 1], h[l]) ? h[l + 1] : h[l];
+  }
+
+  private siftDown(i: number): void {
+    const h = this.held;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && before(h[l], h[m])) m = l;
+      if (r < h.length && before(h[r], h[m])) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m], h[i]];
+      i = m;
     }
   }
 
@@ -205,5 +237,7 @@ export class Intake {
 const byEnd = (a: Span, b: Span) => a.endTime - b.endTime;
 
 function before(a: Batch, b: Batch): boolean {
-  return a.releaseAt < b.releaseAt || (a.releaseAt === b.releaseAt && a.seq < b.seq);
+  const ka = startOfWait(a);
+  const kb = startOfWait(b);
+  return ka < kb || (ka === kb && a.seq < b.seq);
 }

@@ -2,7 +2,7 @@ import type { AnalyzerOptions } from '@rootspan/engine';
 import type { RedactOptions } from './redact.js';
 import type { NotifyOptions } from './notify/notifier.js';
 import { checkTarget, type NotificationTarget } from './notify/targets.js';
-import type { ServerStore } from './store.js';
+import type { IncidentSource, ServerStore } from './store.js';
 
 /** Options of {@link createServer}; also the fields of a `rootspan serve --config` JSON file. Defaults in brackets. */
 export interface ServerOptions {
@@ -34,7 +34,12 @@ export interface ServerOptions {
   /** Analyzer options (thresholds, windows, limits), as for `rootspan analyze --config`. */
   analyzer?: AnalyzerOptions;
   /** Where learned state and incidents persist [memory only]. */
-  store?: ServerStore;
+  store?: ServerStore | (ServerStore & IncidentSource);
+  /**
+   * List and show incidents from the store instead of this receiver's analyzer [false]: with a store shared
+   * by several receivers (`@rootspan/postgres`), the API then shows every receiver's incidents, merged.
+   */
+  sharedIncidents?: boolean;
   /** How often learned state is saved to the store [30000 ms]; it is also saved on close. */
   saveIntervalMs?: number;
   /** Wall clock [Date.now]; injectable for tests. */
@@ -57,6 +62,7 @@ export interface ResolvedServerOptions {
   notify: NotifyOptions;
   analyzer: AnalyzerOptions;
   store: ServerStore | undefined;
+  shared: IncidentSource | undefined;
   saveIntervalMs: number;
   now: () => number;
   log: (line: string) => void;
@@ -76,6 +82,7 @@ const KNOWN = new Set([
   'notify',
   'analyzer',
   'store',
+  'sharedIncidents',
   'saveIntervalMs',
   'now',
   'log',
@@ -114,8 +121,18 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
     notify: o.notify ?? {},
     analyzer: o.analyzer ?? {},
     store: o.store,
+    shared: sharedSource(o),
     saveIntervalMs: o.saveIntervalMs === undefined ? 30_000 : count('saveIntervalMs', o.saveIntervalMs, 1),
     now: o.now ?? Date.now,
     log: o.log ?? ((line) => process.stderr.write(`rootspan: ${line}\n`)),
   };
+}
+
+function sharedSource(o: ServerOptions): IncidentSource | undefined {
+  if (o.sharedIncidents !== true) return undefined;
+  const store = o.store as Partial<IncidentSource> | undefined;
+  if (typeof store?.incidents !== 'function' || typeof store.incident !== 'function') {
+    throw new TypeError('option sharedIncidents needs a store that lists incidents (e.g. @rootspan/postgres)');
+  }
+  return store as IncidentSource;
 }

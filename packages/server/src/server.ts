@@ -14,7 +14,7 @@ import { createRedactor } from './redact.js';
 import { DashboardFiles } from './dashboard.js';
 import { SeriesHistory } from './series.js';
 import { iso, isoOrNull } from './shapes.js';
-import type { IncidentChange, ServerStore } from './store.js';
+import type { IncidentChange } from './store.js';
 import type { ServiceHealth } from './health.js';
 
 /** Wall-clock period of the intake's release and event-time step. */
@@ -235,11 +235,13 @@ class CentralServer implements RootspanServer {
       if (!this.apiAuth.allows(req.headers)) return unauthorized(res);
       if (path === '/aiops/series') return this.series.serve(req.method ?? 'GET', url.searchParams, res);
       try {
-        const body = routeApi(req.method ?? 'GET', path.slice('/aiops'.length), url.searchParams, {
+        const body = await routeApi(req.method ?? 'GET', path.slice('/aiops'.length), url.searchParams, {
           analyzer: this.analyzer,
           intake: this.intake,
           edgeRates: this.edgeRates,
           status: () => this.status(),
+          shared: this.opts.shared,
+          afterAnalyze: () => this.save(false),
         });
         return sendJson(res, 200, body);
       } catch (err) {

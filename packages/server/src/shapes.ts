@@ -51,6 +51,9 @@ export interface ApiIncident {
   affected: Array<{ service: string; operation: string | null }>;
   anomalies: ApiAnomaly[];
   traceIds: string[];
+  /** With a shared store: the receivers that detected it and their own incident ids (`<receiver>:<id>`). */
+  receivers?: string[];
+  members?: string[];
 }
 
 /** One step in an incident's history, oldest first. */
@@ -81,7 +84,7 @@ export function anomalyJson(a: Anomaly): ApiAnomaly {
   };
 }
 
-export function incidentJson(inc: Incident): ApiIncident {
+export function incidentJson(inc: Incident & { receivers?: string[]; members?: string[] }): ApiIncident {
   const rc = inc.rootCause;
   return {
     id: inc.id,
@@ -105,6 +108,7 @@ export function incidentJson(inc: Incident): ApiIncident {
     affected: inc.affected.map((a) => ({ service: a.service, operation: a.operation })),
     anomalies: inc.anomalies.map(anomalyJson),
     traceIds: inc.traceIds,
+    ...(inc.members ? { receivers: inc.receivers, members: inc.members } : {}),
   };
 }
 
@@ -126,37 +130,19 @@ export function timeline(inc: Incident): TimelineEntry[] {
   return steps.sort((a, b) => a.t - b.t).map((s) => ({ at: iso(s.t), event: s.event, text: s.text }));
 }
 
-export interface ApiOperationMetrics {
-  service: string;
-  operation: string;
-  nodeType: 'service' | 'peer';
+/** An operation's metrics as the engine reports them, with ISO window times and its baseline beside them. */
+export type ApiOperationMetrics = Omit<OperationMetrics, 'windowStart' | 'windowEnd'> & {
   windowStart: string;
   windowEnd: string;
-  requests: number;
-  errors: number;
-  rate: number;
-  errorRate: number;
-  latency: { p50: number; p95: number; p99: number; mean: number } | null;
-  selfTime: { p50: number; p95: number; p99: number } | null;
-  anomalous: boolean;
+  /** Null before anything was learned. */
   baseline: { ready: boolean; samples: number; latency: { typical: number; p95: number } | null; errorRate: number; rate: number } | null;
-}
+};
 
-/** Per-operation metrics with the operation's baseline beside them (null before anything was learned). */
 export function metricsJson(m: OperationMetrics, b: OperationBaseline | undefined): ApiOperationMetrics {
   return {
-    service: m.service,
-    operation: m.operation,
-    nodeType: m.nodeType,
+    ...m,
     windowStart: iso(m.windowStart),
     windowEnd: iso(m.windowEnd),
-    requests: m.requests,
-    errors: m.errors,
-    rate: m.rate,
-    errorRate: m.errorRate,
-    latency: m.latency,
-    selfTime: m.selfTime,
-    anomalous: m.anomalous,
     baseline:
       b === undefined
         ? null

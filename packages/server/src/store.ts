@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AnalyzerSnapshot, Incident, IncidentEvent } from '@rootspan/engine';
+import type { AnalyzerSnapshot, Incident, IncidentEvent, IncidentFilter } from '@rootspan/engine';
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -34,6 +34,17 @@ export interface ServerStore {
   loadSnapshot(): Awaitable<AnalyzerSnapshot | undefined>;
   write(batch: StoreWrite): Awaitable<void>;
   close(): Awaitable<void>;
+}
+
+/**
+ * The reading half a shared store adds (a PostgreSQL store behind several receivers): incidents of every
+ * receiver, merged by root cause. Same members as the engine store's `incidents` and `incident`.
+ */
+export interface IncidentSource {
+  incidents(query: IncidentFilter & { from?: number; limit?: number }): Awaitable<{ incidents: Incident[]; total: number }>;
+  incident(id: string): Awaitable<{ incident: Incident } | undefined>;
+  /** This receiver's own incident id for a member id (`<receiver>:<id>`), or undefined if another receiver's. */
+  localId?(memberId: string): string | undefined;
 }
 
 /**

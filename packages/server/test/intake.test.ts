@@ -1,0 +1,85 @@
+/**
+ * The intake on live traffic, with an injected wall clock: each service exports every 5 s (the SDK
+ * BatchSpanProcessor's default), so a trace's spans arrive seconds apart. Held for the learned trace wait,
+ * they reach the analyzer together; with the wall clock driving event time, the incident resolves itself
+ * once the fault is over and the spans stop.
+ */
+import { describe, expect, it } from 'vitest';
+import { createAnalyzer } from '@rootspan/engine';
+import { scenarioByName, simulate } from '@rootspan/sim';
+import { Intake } from '../src/intake.js';
+
+const MIN = 60_000;
+/** Network time from an export to the receiver. */
+const TRANSIT_MS = 30;
+
+/** Payment fails every request from minute 7 to 11 of 15; each service exports every 5 s. */
+function live() {
+  return simulate(scenarioByName('shop-payment-errors')!, { batchIntervalMs: 5000 });
+}
+
+describe('Intake on live traffic', () => {
+  it('learns the trace wait from arrival lag, finds the payment outage despite 5 s export delays, and follows the wall clock', () => {
+    const sim = live();
+    let now = sim.flushTimes[0];
+    // Resolved 2 min after the fault instead of 5: within the recording.
+    const analyzer = createAnalyzer({ resolveAfterMs: 2 * MIN });
+    const intake = new Intake(analyzer, { maxQueuedSpans: 100_000, traceWaitMs: 'auto' }, () => now);
+    sim.batches.forEach((batch, i) => {
+      // Ticks every 500 ms of wall time up to this export's arrival, as the server's timer does.
+      const arrival = sim.flushTimes[i] + TRANSIT_MS;
+      while (now + 500 < arrival) {
+        now += 500;
+        intake.tick();
+      }
+      now = arrival;
+      expect(intake.offer(batch.slice())).toBe(true);
+    });
+    expect(intake.live).toBe(true);
+    // The BatchSpanProcessor holds a span up to 5 s: the learned wait covers that, and not much more.
+    expect(intake.traceWaitMs).toBeGreaterThanOrEqual(5000);
+    expect(intake.traceWaitMs).toBeLessThan(7000);
+    // Spans are held, not analysed, until their wait is over.
+    expect(intake.queued).toBeGreaterThan(0);
+
+    // The wall clock goes on without spans: event time follows it, minus the trace wait.
+    const stop = now;
+    while (now < stop + MIN) {
+      now += 500;
+      intake.tick();
+    }
+    expect(intake.queued).toBe(0);
+    expect(analyzer.now()).toBe(now - intake.traceWaitMs);
+    const [outage, ...later] = analyzer.incidents().reverse();
+    expect(outage.rootCause).toMatchObject({ service: 'payment', operation: 'POST /payment', kind: 'errors' });
+    expect(outage.status).toBe('resolved');
+    expect(outage.resolvedBy).toBe('auto');
+    expect(outage.resolvedAt).toBeLessThan(sim.truth.faults[0].endMs + 3 * MIN);
+    // Nothing else during the recording; after it, the silence itself is noticed (event time went on).
+    const lastSpanEnd = sim.spans.reduce((m, sp) => Math.max(m, sp.endTime), 0);
+    for (const inc of later) {
+      expect(inc.rootCause.kind, inc.title).toBe('traffic');
+      expect(inc.openedAt, inc.title).toBeGreaterThan(lastSpanEnd);
+    }
+    expect(analyzer.stats().droppedBy.late).toBe(0);
+    expect(intake.counters.accepted).toBe(sim.spans.length);
+  });
+
+  it('a fixed trace wait is used as configured; recorded (old) spans go to the analyzer at once, in arrival order', () => {
+    const sim = live();
+    const analyzer = createAnalyzer();
+    const now = sim.flushTimes[sim.flushTimes.length - 1] + 3_600_000;
+    const intake = new Intake(analyzer, { maxQueuedSpans: 100_000, traceWaitMs: 2000 }, () => now);
+    const seen: string[] = [];
+    const ingest = analyzer.ingest.bind(analyzer);
+    analyzer.ingest = (spans) => {
+      for (const s of Array.isArray(spans) ? spans : [spans]) seen.push(s.spanId);
+      return ingest(spans);
+    };
+    for (const b of sim.batches.slice(0, 50)) intake.offer(b.slice());
+    intake.releaseAll();
+    expect(intake.traceWaitMs).toBe(2000);
+    expect(intake.live).toBe(false);
+    expect(seen).toEqual(sim.batches.slice(0, 50).flatMap((b) => b.map((s) => s.spanId)));
+  });
+});

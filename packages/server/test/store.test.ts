@@ -1,0 +1,67 @@
+/** The store seam: learned state restored at start, incident changes written as they happen, a failing store reported and survived. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AnalyzerSnapshot } from '@rootspan/engine';
+import { encodeOtlpJson } from '@rootspan/otlp';
+import { FileStore, startServer, type ServerStore, type StoreWrite } from '@rootspan/server';
+import { scenarioByName, simulate } from '@rootspan/sim';
+import { call, testServer } from './helpers/server.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rootspan-store-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function postOutage(server: Awaited<ReturnType<typeof testServer>>) {
+  const { batches } = simulate({ ...scenarioByName('shop-payment-errors')!, durationMs: 8 * 60_000 });
+  for (let i = 0; i < batches.length; i += 20) {
+    const res = await call(server, '/v1/traces', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encodeOtlpJson(batches.slice(i, i + 20).flat())) });
+    expect(res.status).toBe(200);
+  }
+  await call(server, '/aiops/analyze', { method: 'POST' });
+}
+
+describe('stores', () => {
+  it('incident changes reach the store as they happen; the snapshot on close', async () => {
+    const writes: StoreWrite[] = [];
+    const store: ServerStore = { location: 'memory-test', loadSnapshot: () => undefined, write: (b) => void writes.push(b), close: () => {} };
+    const server = await testServer({ store });
+    await postOutage(server);
+    // `analyze` writes pending incident changes before it answers.
+    const opened = writes.flatMap((w) => w.incidents).filter((c) => c.type === 'opened');
+    expect(opened.map((c) => c.incident.rootCause.service)).toContain('payment');
+    expect(opened[0].at).toBe(opened[0].incident.openedAt);
+    await server.close();
+    const last = writes[writes.length - 1];
+    expect(last.snapshot?.operations.length).toBeGreaterThan(5);
+  }, 120_000);
+
+  it('a store that fails to write is shown in status and counted; the server keeps working', async () => {
+    const lines: string[] = [];
+    const store: ServerStore = {
+      location: 'broken-disk',
+      loadSnapshot: () => undefined,
+      write: () => Promise.reject(new Error('ENOSPC: no space left on device')),
+      close: () => {},
+    };
+    const server = await testServer({ store, log: (l) => lines.push(l) });
+    await postOutage(server);
+    const status = (await call(server, '/aiops/status')).body;
+    expect(status.store).toMatchObject({ kind: 'store', location: 'broken-disk', healthy: false, lastError: 'ENOSPC: no space left on device' });
+    expect(status.store.failures).toBeGreaterThanOrEqual(1);
+    expect((await call(server, '/metrics')).text).toMatch(/^rootspan_store_write_failures_total [1-9]\d*$/m);
+    expect((await call(server, '/aiops/incidents')).body.incidents.length).toBeGreaterThan(0);
+    // Logged once, not per write.
+    expect(lines.filter((l) => l.includes('broken-disk'))).toHaveLength(1);
+  }, 120_000);
+
+  it('FileStore: a file that is not rootspan state stops the start with a clear error', async () => {
+    const bad = join(dir, 'bad');
+    const store = new FileStore(bad);
+    await store.loadSnapshot(); // creates the directory
+    writeFileSync(join(bad, 'rootspan-state.json'), '{"not": "json');
+    await expect(startServer({ port: 0, store: new FileStore(bad), log: () => {} })).rejects.toThrow(/rootspan-state\.json is not a rootspan state file/);
+    writeFileSync(join(bad, 'rootspan-state.json'), JSON.stringify({ format: 'something-else', version: 99 } as unknown as AnalyzerSnapshot));
+    await expect(startServer({ port: 0, store: new FileStore(bad), log: () => {} })).rejects.toThrow();
+  });
+});
