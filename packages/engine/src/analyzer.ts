@@ -19,7 +19,7 @@ import { OperationNames, opKey } from './model/operation.js';
 import { TraceBuffer, type TraceEntry } from './trace/buffer.js';
 import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from './trace/analyze.js';
 import { BUCKET_EXEMPLARS, addExemplar, addMoment, countOrigin, type LatencyBucket, type OpBucket } from './ops/bucket.js';
-import { EdgeState, LatencySignal, OpState, RING, WINDOWS, windowOrigins, windowSketch, windowTraces, type OpWindow } from './ops/state.js';
+import { EdgeState, LatencySignal, OpState, RING, USUAL_PATH_SHARE, WINDOWS, windowOrigins, windowSketch, windowTraces, type OpWindow } from './ops/state.js';
 import type { Verdict } from './detectors/verdict.js';
 import { ChangeTracker } from './changes.js';
 import { binomialSf } from './stats/special.js';
@@ -28,6 +28,11 @@ import { IncidentManager, SEVERITY_RANK, type RankedOrigin } from './incidents/m
 import { dropOrigin, rankOrigins, selfOrigins } from './rca/attribute.js';
 import { explainAnomaly, explainRoot, type RootFigures } from './rca/explain.js';
 import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type AnalyzerSnapshot } from './snapshot.js';
+
+/** A latency this many baseline sd from typical, and at least 1.5× either way, is unusual for one request. */
+const UNUSUAL_SD = 3;
+const UNUSUAL_LOG_RATIO = Math.log(1.5);
+const NO_CALLS: readonly string[] = [];
 
 /** Peers remembered (peer name → instrumented service), and call names per peer. */
 const MAX_CALL_NAMES_PER_PEER = 1000;
@@ -136,6 +141,11 @@ class StreamingAnalyzer implements Analyzer {
         const b = this.ops.get(key)?.self.detector.baseline;
         return b && b.ready ? b.typical : undefined;
       },
+      unusualLatency: (key, ms) => {
+        const b = this.ops.get(key)?.latency.detector.baseline;
+        return b !== undefined && b.ready && Math.abs(logMs(ms) - b.mean) >= Math.max(UNUSUAL_SD * b.sd, UNUSUAL_LOG_RATIO);
+      },
+      usualCalls: (key) => this.ops.get(key)?.usual ?? NO_CALLS,
       resolvePeer: (peer, callName, callerKey) => {
         const p = this.peers.get(peer);
         if (p === undefined) return undefined;
@@ -283,6 +293,10 @@ class StreamingAnalyzer implements Analyzer {
     if (e.calls.length > 0) {
       const calls = (b.calls ??= new Map());
       for (const callee of e.calls) calls.set(callee, (calls.get(callee) ?? 0) + 1);
+    }
+    if (e.shapeOrigin) {
+      b.diverged++;
+      countOrigin((b.shapeOrigins ??= new Map()), e.shapeOrigin);
     }
     if (e.slowOrigin) {
       b.slow++;
@@ -524,6 +538,11 @@ class StreamingAnalyzer implements Analyzer {
       if (b.calls !== undefined) for (const key of b.calls.keys()) this.shapeDetector(op, key);
       for (const [key, d] of op.shapes) d.learn(b.okRequests, b.calls?.get(key) ?? 0);
       op.shapeSamples += b.okRequests;
+      if (op.shapeSamples >= this.options.shape.minSamples) {
+        const usual: string[] = [];
+        for (const [key, d] of op.shapes) if (d.baseline.share >= USUAL_PATH_SHARE) usual.push(key);
+        op.usual = usual;
+      }
     }
   }
 
@@ -650,13 +669,15 @@ class StreamingAnalyzer implements Analyzer {
         return rankOrigins(windowOrigins(w.buckets, 'errorOrigins'), w.failing, op, 'errors', w.errors);
       case 'latency':
         return rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', w.latency.ok.n);
+      case 'shape.missing-call':
+        return rankOrigins(windowOrigins(w.buckets, 'shapeOrigins'), w.diverged, op, 'shape', w.okRequests);
       case 'traffic.drop': {
         const root = dropOrigin(op, this.ops, dropping);
         // Callers that fail or slow down stop making their later calls: the drop is that fault's effect.
         for (const caller of root.callers) {
           for (const ep of this.episodes.values()) {
             const k = ep.anomaly.kind;
-            if (ep.target.key === caller && (k === 'errors' || k === 'latency' || k === 'timeout')) {
+            if (ep.target.key === caller && (k === 'errors' || k === 'latency' || k === 'timeout' || k === 'shape')) {
               const c = ep.anomaly.cause;
               return [{ service: c.service, operation: c.operation, key: opKey(c.service, c.operation ?? ''), kind: c.kind, share: c.share, count: c.support }];
             }

@@ -66,7 +66,7 @@ export class IncidentManager {
     let rec = incidentId !== undefined ? this.records.get(incidentId) : undefined;
     if (rec !== undefined && rec.incident.status === 'resolved') rec = undefined;
     const isNewMember = rec === undefined || !rec.anomalies.has(anomaly.id);
-    if (rec === undefined) rec = this.findOpen(anomaly.cause.service);
+    if (rec === undefined) rec = this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly);
     let opened = false;
     if (rec === undefined) {
       rec = this.open(anomaly, now);
@@ -191,6 +191,21 @@ export class IncidentManager {
       if (best === undefined && [...rec.anomalies.values()].some((a) => a.cause.service === service)) best = rec;
     }
     return best;
+  }
+
+  /**
+   * An open incident this anomaly is a later symptom of: its evidence points at a service the incident
+   * already counts as affected (a caller giving up on a callee that the root cause slowed, a minute into
+   * the cascade). Independent faults still open their own incidents: their causes are not among another
+   * incident's affected services.
+   */
+  private findCascade(anomaly: Anomaly): Record_ | undefined {
+    const service = anomaly.cause.service;
+    for (const rec of this.records.values()) {
+      if (rec.incident.status === 'resolved' || rec.active.size === 0) continue;
+      if (rec.incident.affected.some((r) => r.service === service)) return rec;
+    }
+    return undefined;
   }
 
   private open(anomaly: Anomaly, now: number): Record_ {

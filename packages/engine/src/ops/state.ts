@@ -50,6 +50,7 @@ export interface OpWindow {
   self: LatencyWindow;
   failing: number;
   slow: number;
+  diverged: number;
   okRequests: number;
 }
 
@@ -95,6 +96,9 @@ export class LatencySignal {
   }
 }
 
+/** A call made by at least this share of an operation's requests is its usual path: a request skipping it diverged. */
+export const USUAL_PATH_SHARE = 0.9;
+
 /** How much slower the anchor baseline learns than the main one. */
 export const ANCHOR_SLOWDOWN = 20;
 
@@ -117,6 +121,8 @@ export class OpState {
   readonly callers = new Set<string>();
   /** Successful requests learned for trace shape: a call first seen later starts from share 0 over these. */
   shapeSamples = 0;
+  /** Callee keys nearly every request makes (share ≥ {@link USUAL_PATH_SHARE}), once shape is learned. */
+  usual: readonly string[] = [];
   /** Last bucket index with data. */
   lastIndex = -Infinity;
   /** Active anomaly episodes on this operation, by signal. */
@@ -157,6 +163,7 @@ export class OpState {
       self: { ok: emptyMoments(), over: 0, judged: 0 },
       failing: 0,
       slow: 0,
+      diverged: 0,
       okRequests: 0,
     };
     for (let i = last - size + 1; i <= last; i++) {
@@ -169,6 +176,7 @@ export class OpState {
       addLatency(w.self, b.self);
       w.failing += b.failing;
       w.slow += b.slow;
+      w.diverged += b.diverged;
       w.okRequests += b.okRequests;
     }
     return w;
@@ -188,7 +196,7 @@ export function windowSketch(buckets: readonly OpBucket[], which: 'latency' | 's
   return out;
 }
 
-export function windowOrigins(buckets: readonly OpBucket[], which: 'errorOrigins' | 'slowOrigins'): OriginCounts {
+export function windowOrigins(buckets: readonly OpBucket[], which: 'errorOrigins' | 'slowOrigins' | 'shapeOrigins'): OriginCounts {
   const out: OriginCounts = new Map();
   for (const b of buckets) {
     const counts = b[which];

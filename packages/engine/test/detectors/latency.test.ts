@@ -100,11 +100,11 @@ describe('LatencyDetector', () => {
   it('is not ready before minSamples, then judges single samples through observe', () => {
     const d = new LatencyDetector(DEFAULT_BASELINE, DEFAULT_LATENCY);
     const rng = mulberry32(7);
-    for (let i = 0; i < 9; i++) d.observe(i, logNormal(rng, 40, 0.2));
-    const early = d.observe(9, 4000);
+    for (let i = 0; i < 4; i++) d.observe(i, logNormal(rng, 40, 0.2));
+    const early = d.observe(4, 4000);
     expect(early).toMatchObject({ anomalous: false, ready: false, severity: null, score: 0, pValue: 1 });
-    expect(d.baseline.samples).toBe(10); // learned: nothing to judge it by yet
-    for (let i = 10; i < 100; i++) d.observe(i, logNormal(rng, 40, 0.2));
+    expect(d.baseline.samples).toBe(5); // learned: nothing to judge it by yet
+    for (let i = 5; i < 100; i++) d.observe(i, logNormal(rng, 40, 0.2));
     const v = d.observe(100, 4000);
     expect(v.anomalous).toBe(true);
     expect(v.ready).toBe(true);

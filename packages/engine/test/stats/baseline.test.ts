@@ -46,7 +46,7 @@ describe('LogBaseline', () => {
     expect(b.typical).toBeNaN();
     b.learn(0, 0, 0);
     expect(b.samples).toBe(0);
-    b.learn(9, 9 * Math.log(5), 9 * Math.log(5) ** 2);
+    b.learn(4, 4 * Math.log(5), 4 * Math.log(5) ** 2);
     expect(b.ready).toBe(false);
     b.learn(1, Math.log(5), Math.log(5) ** 2);
     expect(b.ready).toBe(true);
