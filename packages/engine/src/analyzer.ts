@@ -29,9 +29,10 @@ import { dropOrigin, rankOrigins, selfOrigins } from './rca/attribute.js';
 import { explainAnomaly, explainRoot, type RootFigures } from './rca/explain.js';
 import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type AnalyzerSnapshot } from './snapshot.js';
 
-/** A latency this many baseline sd from typical, and at least 1.5× either way, is unusual for one request. */
+/** A latency this many baseline sd from typical, clamped to 1.5×–2× either way, is unusual for one request. */
 const UNUSUAL_SD = 3;
-const UNUSUAL_LOG_RATIO = Math.log(1.5);
+const UNUSUAL_MIN_LOG_RATIO = Math.log(1.5);
+const UNUSUAL_MAX_LOG_RATIO = Math.log(2);
 const NO_CALLS: readonly string[] = [];
 
 /** Peers remembered (peer name → instrumented service), and call names per peer. */
@@ -143,7 +144,9 @@ class StreamingAnalyzer implements Analyzer {
       },
       unusualLatency: (key, ms) => {
         const b = this.ops.get(key)?.latency.detector.baseline;
-        return b !== undefined && b.ready && Math.abs(logMs(ms) - b.mean) >= Math.max(UNUSUAL_SD * b.sd, UNUSUAL_LOG_RATIO);
+        if (b === undefined || !b.ready) return false;
+        // 3 sd, but never past 2× (a short or warm-up-inflated history overstates the spread) nor under 1.5×.
+        return Math.abs(logMs(ms) - b.mean) >= Math.min(Math.max(UNUSUAL_SD * b.sd, UNUSUAL_MIN_LOG_RATIO), UNUSUAL_MAX_LOG_RATIO);
       },
       usualCalls: (key) => this.ops.get(key)?.usual ?? NO_CALLS,
       resolvePeer: (peer, callName, callerKey) => {
@@ -468,8 +471,7 @@ class StreamingAnalyzer implements Analyzer {
       }
       if (traffic) out.push(traffic);
     }
-    // The longest window is the whole ring: trace shape is judged over it.
-    if (op.traffic !== undefined) this.judgeShape(op, windows[windows.length - 1], out);
+    if (op.traffic !== undefined) this.judgeShape(op, windows, out);
   }
 
   /**
@@ -503,17 +505,28 @@ class StreamingAnalyzer implements Analyzer {
     return best;
   }
 
-  private judgeShape(op: OpState, w: OpWindow, out: Firing[]): void {
-    if (w.okRequests === 0) return;
-    for (const b of w.buckets) if (b.calls !== undefined) for (const key of b.calls.keys()) this.shapeDetector(op, key);
+  /**
+   * Trace shape over every window, like latency: a short window catches a call that stopped at once
+   * before the buckets learned meanwhile wash it out of the baseline; the long one catches sparse callers.
+   */
+  private judgeShape(op: OpState, windows: readonly OpWindow[], out: Firing[]): void {
+    const whole = windows[windows.length - 1];
+    if (whole.okRequests === 0) return;
+    for (const b of whole.buckets) if (b.calls !== undefined) for (const key of b.calls.keys()) this.shapeDetector(op, key);
     for (const [key, d] of op.shapes) {
-      // Summed per call rather than into a Map: this runs for every operation at every bucket.
-      let made = 0;
-      for (const b of w.buckets) made += b.calls?.get(key) ?? 0;
-      const v = d.judge(w.okRequests, made);
-      if (v.anomalous && v.change) {
-        out.push({ signal: `shape.${v.change}-call`, kind: 'shape', verdict: v, op, size: RING, opWindow: w, callee: key });
+      let best: Firing | undefined;
+      for (let k = 0; k < windows.length; k++) {
+        const w = windows[k];
+        if (w.okRequests === 0) continue;
+        // Summed per call rather than into a Map: this runs for every operation at every bucket.
+        let made = 0;
+        for (const b of w.buckets) made += b.calls?.get(key) ?? 0;
+        const v = d.judge(w.okRequests, made);
+        if (v.anomalous && v.change && (best === undefined || v.score > best.verdict.score)) {
+          best = { signal: `shape.${v.change}-call`, kind: 'shape', verdict: v, op, size: WINDOWS[k], opWindow: w, callee: key };
+        }
       }
+      if (best) out.push(best);
     }
   }
 
@@ -678,8 +691,11 @@ class StreamingAnalyzer implements Analyzer {
           for (const ep of this.episodes.values()) {
             const k = ep.anomaly.kind;
             if (ep.target.key === caller && (k === 'errors' || k === 'latency' || k === 'timeout' || k === 'shape')) {
+              // The root the caller's incident settled on, which weighs all its evidence, else the episode's own cause.
+              const rc = ep.incidentId !== undefined ? this.manager.get(ep.incidentId)?.rootCause : undefined;
               const c = ep.anomaly.cause;
-              return [{ service: c.service, operation: c.operation, key: opKey(c.service, c.operation ?? ''), kind: c.kind, share: c.share, count: c.support }];
+              const at = rc ?? c;
+              return [{ service: at.service, operation: at.operation, key: opKey(at.service, at.operation ?? ''), kind: at.kind, share: c.share, count: c.support }];
             }
           }
         }

@@ -196,10 +196,13 @@ export class IncidentManager {
   /**
    * An open incident this anomaly is a later symptom of: its evidence points at a service the incident
    * already counts as affected (a caller giving up on a callee that the root cause slowed, a minute into
-   * the cascade). Independent faults still open their own incidents: their causes are not among another
-   * incident's affected services.
+   * the cascade). Only failures and slowness spread that way: a traffic change or a new call pattern is
+   * never merged on this ground. Independent faults still open their own incidents: their causes are
+   * not among another incident's affected services.
    */
   private findCascade(anomaly: Anomaly): Record_ | undefined {
+    const k = anomaly.kind;
+    if (k !== 'timeout' && k !== 'errors' && k !== 'latency') return undefined;
     const service = anomaly.cause.service;
     for (const rec of this.records.values()) {
       if (rec.incident.status === 'resolved' || rec.active.size === 0) continue;

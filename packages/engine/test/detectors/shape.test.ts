@@ -58,11 +58,11 @@ describe('CallShapeDetector', () => {
   });
 
   it('waits for minSamples parent requests', () => {
-    const d = learned(10, 9, 4);
+    const d = learned(10, 9, 1);
     expect(d.judge(60, 0)).toMatchObject({ anomalous: false, ready: false, change: null });
     d.observe(1, 10, 9);
     expect(d.observe(2, 60, 0).change).toBe('missing');
-    expect(d.baseline.samples).toBe(50);
+    expect(d.baseline.samples).toBe(20);
     expect(d.lastT).toBe(2);
   });
 
