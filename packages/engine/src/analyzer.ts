@@ -143,7 +143,8 @@ class StreamingAnalyzer implements Analyzer {
         return b && b.ready ? b.typical : undefined;
       },
       unusualLatency: (key, ms) => {
-        const b = this.ops.get(key)?.latency.detector.baseline;
+        // Against the slow anchor: the main baseline soon learns a fault that makes calls faster.
+        const b = this.ops.get(key)?.latency.anchor?.baseline;
         if (b === undefined || !b.ready) return false;
         // 3 sd, but never past 2× (a short or warm-up-inflated history overstates the spread) nor under 1.5×.
         return Math.abs(logMs(ms) - b.mean) >= Math.min(Math.max(UNUSUAL_SD * b.sd, UNUSUAL_MIN_LOG_RATIO), UNUSUAL_MAX_LOG_RATIO);
