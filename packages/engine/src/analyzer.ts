@@ -34,6 +34,8 @@ const UNUSUAL_SD = 3;
 const UNUSUAL_MIN_LOG_RATIO = Math.log(1.5);
 const UNUSUAL_MAX_LOG_RATIO = Math.log(2);
 const NO_CALLS: readonly string[] = [];
+/** A bucket this significantly slower than its baseline is held back from learning (see learnLatency). */
+const HOLD_SCORE = 3;
 
 /** Peers remembered (peer name → instrumented service), and call names per peer. */
 const MAX_CALL_NAMES_PER_PEER = 1000;
@@ -545,8 +547,8 @@ class StreamingAnalyzer implements Analyzer {
     const { alpha } = this.options.baseline;
     if (!partial) op.traffic?.learn(b ? b.requests : 0, this.options.bucketMs);
     if (b === undefined) return;
-    op.latency.learn(b.latency, alpha);
-    op.self.learn(b.self, alpha);
+    this.learnLatency(op.latency, b.latency, alpha);
+    this.learnLatency(op.self, b.self, alpha);
     op.errors.learn(b.requests, b.errors);
     if (op.traffic !== undefined && b.okRequests > 0) {
       if (b.calls !== undefined) for (const key of b.calls.keys()) this.shapeDetector(op, key);
@@ -558,6 +560,24 @@ class StreamingAnalyzer implements Analyzer {
         op.usual = usual;
       }
     }
+  }
+
+  /**
+   * Learns a bucket of one latency series unless it is clearly slower than the baseline (p < 0.00135 and
+   * `sensitiveRatio`× up) without having fired yet: a fault on a sparse operation must not be learned
+   * while its windows gather the samples to prove it. Held for at most one ring; a level that lasts
+   * longer is the new normal and is learned.
+   */
+  private learnLatency(signal: LatencySignal, b: LatencyBucket, alpha: number): void {
+    if (b.ok.n > 0) {
+      const v = signal.detector.judge(b.ok);
+      if (v.ready && v.score >= HOLD_SCORE && v.observed >= this.options.latency.sensitiveRatio * v.expected) {
+        if (++signal.held <= RING) return;
+      } else {
+        signal.held = 0;
+      }
+    }
+    signal.learn(b, alpha);
   }
 
   private judgeEdge(edge: EdgeState, index: number, out: Firing[]): void {

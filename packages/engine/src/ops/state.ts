@@ -64,6 +64,8 @@ export class LatencySignal {
   readonly anchor: LatencyDetector | undefined;
   readonly slowShare: ProportionBaseline;
   readonly p95 = new QuantileEwma();
+  /** Consecutive buckets held back from learning as suspiciously slow. */
+  held = 0;
 
   constructor(opts: ResolvedOptions, withAnchor: boolean) {
     this.detector = new LatencyDetector(opts.baseline, opts.latency);
