@@ -19,8 +19,9 @@ import { OperationNames, opKey } from './model/operation.js';
 import { TraceBuffer, type TraceEntry } from './trace/buffer.js';
 import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from './trace/analyze.js';
 import { BUCKET_EXEMPLARS, addExemplar, addMoment, countOrigin, type LatencyBucket, type OpBucket } from './ops/bucket.js';
-import { EdgeState, LatencySignal, OpState, RING, USUAL_PATH_SHARE, WINDOWS, windowOrigins, windowSketch, windowTraces, type OpWindow } from './ops/state.js';
+import { ANCHOR_SLOWDOWN, EdgeState, LatencySignal, OpState, RING, USUAL_PATH_SHARE, WINDOWS, windowOrigins, windowSketch, windowTraces, type OpWindow } from './ops/state.js';
 import type { Verdict } from './detectors/verdict.js';
+import type { LatencyDetector } from './detectors/latency.js';
 import { ChangeTracker } from './changes.js';
 import { binomialSf } from './stats/special.js';
 import { logMs } from './stats/baseline.js';
@@ -565,19 +566,22 @@ class StreamingAnalyzer implements Analyzer {
   /**
    * Learns a bucket of one latency series unless it is clearly slower than the baseline (p < 0.00135 and
    * `sensitiveRatio`× up) without having fired yet: a fault on a sparse operation must not be learned
-   * while its windows gather the samples to prove it. Held for at most one ring; a level that lasts
-   * longer is the new normal and is learned.
+   * while its windows gather the samples to prove it. The baseline holds for at most one ring, the slow
+   * anchor for as long as its own memory (so a ramp stays visible against it); a level that lasts longer
+   * is the new normal and is learned.
    */
   private learnLatency(signal: LatencySignal, b: LatencyBucket, alpha: number): void {
-    if (b.ok.n > 0) {
-      const v = signal.detector.judge(b.ok);
-      if (v.ready && v.score >= HOLD_SCORE && v.observed >= this.options.latency.sensitiveRatio * v.expected) {
-        if (++signal.held <= RING) return;
-      } else {
-        signal.held = 0;
-      }
-    }
-    signal.learn(b, alpha);
+    const main = this.suspicious(signal.detector, b);
+    const anchor = signal.anchor !== undefined && this.suspicious(signal.anchor, b);
+    signal.held = main ? signal.held + 1 : 0;
+    signal.anchorHeld = anchor ? signal.anchorHeld + 1 : 0;
+    signal.learn(b, alpha, signal.held <= 0 || signal.held > RING, signal.anchorHeld <= 0 || signal.anchorHeld > RING * ANCHOR_SLOWDOWN);
+  }
+
+  private suspicious(detector: LatencyDetector, b: LatencyBucket): boolean {
+    if (b.ok.n === 0) return false;
+    const v = detector.judge(b.ok);
+    return v.ready && v.score >= HOLD_SCORE && v.observed >= this.options.latency.sensitiveRatio * v.expected;
   }
 
   private judgeEdge(edge: EdgeState, index: number, out: Firing[]): void {

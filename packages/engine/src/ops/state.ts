@@ -64,8 +64,9 @@ export class LatencySignal {
   readonly anchor: LatencyDetector | undefined;
   readonly slowShare: ProportionBaseline;
   readonly p95 = new QuantileEwma();
-  /** Consecutive buckets held back from learning as suspiciously slow. */
+  /** Consecutive buckets held back from the baseline, and from the anchor, as suspiciously slow. */
   held = 0;
+  anchorHeld = 0;
 
   constructor(opts: ResolvedOptions, withAnchor: boolean) {
     this.detector = new LatencyDetector(opts.baseline, opts.latency);
@@ -74,9 +75,11 @@ export class LatencySignal {
     this.slowShare = new ProportionBaseline(opts.errors.decayPerRequest, opts.baseline.minSamples);
   }
 
-  learn(b: LatencyBucket, alpha: number): void {
+  /** Learns a bucket into the baseline (with its tail share and p95) and, separately, into the anchor. */
+  learn(b: LatencyBucket, alpha: number, main = true, anchor = true): void {
+    if (anchor) this.anchor?.learn(b.learn);
+    if (!main) return;
     this.detector.learn(b.learn);
-    this.anchor?.learn(b.learn);
     this.slowShare.learn(b.judged, b.over);
     if (b.sketch.count >= 5) this.p95.learn(b.sketch.quantile(0.95), alpha);
   }
@@ -139,7 +142,7 @@ export class OpState {
   ) {
     this.latency = new LatencySignal(opts, true);
     // A peer's self time is its latency: only services have a separate self-time signal worth judging.
-    this.self = new LatencySignal(opts, false);
+    this.self = new LatencySignal(opts, true);
     this.errors = new ErrorRateDetector(opts.baseline, opts.errors);
     this.traffic = nodeType === 'service' ? new TrafficDetector(opts.baseline, opts.traffic) : undefined;
   }
