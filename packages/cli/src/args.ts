@@ -7,6 +7,8 @@ export interface AnalyzeArgs {
   files: string[];
   json: boolean;
   config: string | undefined;
+  /** A fault-free recording learned before the files are judged. */
+  baseline: string | undefined;
   strict: boolean;
   failOnIncident: boolean;
   progress: boolean | undefined;
@@ -24,6 +26,8 @@ as the Collector's file exporter writes), OTLP/protobuf (.pb), gzip of any (.gz)
 Options:
   --json                 machine-readable report on stdout
   --config <file>        JSON file of analyzer options (thresholds, windows, limits)
+  --baseline <file>      learn normal behaviour from this fault-free recording first, then judge the
+                         files against it (nothing is reported about the recording itself)
   --strict               stop at the first malformed record instead of skipping and counting it
   --fail-on-incident     exit 1 when any incident is found (for CI pipelines)
   --progress / --no-progress
@@ -43,6 +47,7 @@ export function parseArgs(argv: readonly string[]): Args {
     files: [],
     json: false,
     config: undefined,
+    baseline: undefined,
     strict: false,
     failOnIncident: false,
     progress: undefined,
@@ -69,6 +74,12 @@ export function parseArgs(argv: readonly string[]): Args {
         const v = argv[++i];
         if (v === undefined || v.startsWith('--')) throw new UsageError('--config needs a file name');
         out.config = v;
+        break;
+      }
+      case '--baseline': {
+        const v = argv[++i];
+        if (v === undefined || v.startsWith('-')) throw new UsageError('--baseline needs a file name (not stdin)');
+        out.baseline = v;
         break;
       }
       case '-h':

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createAnalyzer, type AnalyzerOptions, type Span } from '@rootspan/engine';
 import { OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile } from '@rootspan/otlp';
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
+import { learnedFrom } from './baseline.js';
 import { Progress } from './progress.js';
 import { humanReport, toJsonReport, type Summary } from './report.js';
 
@@ -96,7 +97,17 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   const traces = new Set<number>();
   const services = new Set<string>();
   const progress = new Progress(io.stderr, args.progress ?? Boolean(io.stderr.isTTY));
-  for (const file of args.files) {
+  // With --baseline, the recording goes first through the same reading path; what was learned from it
+  // then carries over into a fresh analyzer, with its own time and nothing reported about the recording.
+  const inputs = args.baseline !== undefined ? [args.baseline, ...args.files] : args.files;
+  for (let i = 0; i < inputs.length; i++) {
+    const file = inputs[i];
+    if (args.baseline !== undefined && i === 1) {
+      analyzer = learnedFrom(analyzer, options);
+      Object.assign(summary, { spans: 0, from: null, to: null, problems: 0 });
+      traces.clear();
+      services.clear();
+    }
     // Messages name the input as the user would look for it: `-` means nothing in `-:3: invalid JSON`.
     const name = file === '-' ? 'stdin' : file;
     const total = file === '-' ? 0 : await fileSize(file);

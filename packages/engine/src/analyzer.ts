@@ -85,6 +85,8 @@ class StreamingAnalyzer implements Analyzer {
   private nextAdvance = -Infinity;
   /** Last closed bucket index. */
   private closed = -Infinity;
+  /** First bucket with data since the start or a restore: traffic windows reaching before it hold no counts to judge. */
+  private firstBucket = -Infinity;
   private readonly ops = new Map<string, OpState>();
   private readonly edges = new Map<string, EdgeState>();
   /** caller → callee → edge: looked up per call without building a key string. */
@@ -234,6 +236,7 @@ class StreamingAnalyzer implements Analyzer {
   private start(t: number): void {
     this.clock = t;
     this.closed = Math.floor(t / this.options.bucketMs) - 1;
+    this.firstBucket = this.closed + 1;
   }
 
   private advance(t: number | null): void {
@@ -467,7 +470,7 @@ class StreamingAnalyzer implements Analyzer {
       for (let k = 0; k < WINDOWS.length; k++) {
         const size = WINDOWS[k];
         const w = windows[k];
-        if (!op.traffic.mayFire(w.requests, size * bucketMs)) continue;
+        if (index - size + 1 < this.firstBucket || !op.traffic.mayFire(w.requests, size * bucketMs)) continue;
         const v = op.traffic.judge(w.requests, size * bucketMs);
         if (v.anomalous && v.direction && (traffic === undefined || v.score > traffic.verdict.score)) {
           traffic = { signal: `traffic.${v.direction}`, kind: 'traffic', verdict: v, op, size, opWindow: w };
@@ -956,6 +959,7 @@ class StreamingAnalyzer implements Analyzer {
     this.peers.clear();
     this.clock = s.clock;
     this.closed = s.closed === null ? -Infinity : s.closed;
+    this.firstBucket = this.closed + 1;
     this.nextAnomaly = s.nextAnomaly;
     this.anomaliesTotal = s.anomaliesTotal;
     for (const o of s.operations) {
