@@ -37,6 +37,11 @@ const UNUSUAL_MAX_LOG_RATIO = Math.log(2);
 const NO_CALLS: readonly string[] = [];
 /** A bucket this significantly slower than its baseline is held back from learning (see learnLatency). */
 const HOLD_SCORE = 3;
+/**
+ * A bucket where a usual call is made by half as many requests or fewer, with this p-value, is held back
+ * from the shape baseline: holding only delays learning, so a weak hint suffices for a sparse caller.
+ */
+const SHAPE_HOLD_P = 0.05;
 
 /** Peers remembered (peer name → instrumented service), and call names per peer. */
 const MAX_CALL_NAMES_PER_PEER = 1000;
@@ -556,7 +561,14 @@ class StreamingAnalyzer implements Analyzer {
     op.errors.learn(b.requests, b.errors);
     if (op.traffic !== undefined && b.okRequests > 0) {
       if (b.calls !== undefined) for (const key of b.calls.keys()) this.shapeDetector(op, key);
-      for (const [key, d] of op.shapes) d.learn(b.okRequests, b.calls?.get(key) ?? 0);
+      for (const [key, d] of op.shapes) {
+        const made = b.calls?.get(key) ?? 0;
+        // As for latency: a usual call clearly missing from a bucket that has not fired yet is held back.
+        const v = d.judge(b.okRequests, made);
+        const missing = v.ready && v.expected >= this.options.shape.usualShare && v.observed <= v.expected / 2 && v.pValue < SHAPE_HOLD_P;
+        d.held = missing ? d.held + 1 : 0;
+        if (d.held === 0 || d.held > RING) d.learn(b.okRequests, made);
+      }
       op.shapeSamples += b.okRequests;
       if (op.shapeSamples >= this.options.shape.minSamples) {
         const usual: string[] = [];
@@ -692,7 +704,7 @@ class StreamingAnalyzer implements Analyzer {
     ep.lastFiredAt = now;
     if (isNew) this.emitAnomaly(ep.anomaly);
     // A surge with healthy latency and errors is load, not a fault: it is reported, but opens no incident.
-    if (f.signal !== 'traffic.surge') ep.incidentId = this.manager.route(ep.anomaly, origins, ep.incidentId, now);
+    if (f.signal !== 'traffic.surge') ep.incidentId = this.manager.route(ep.anomaly, origins, ep.incidentId ?? this.callerOfRoot(f), now);
   }
 
   private origins(f: Firing, dropping: ReadonlySet<string>): RankedOrigin[] {
@@ -733,6 +745,19 @@ class StreamingAnalyzer implements Analyzer {
       default:
         return selfOrigins(op, f.kind, w.requests);
     }
+  }
+
+  /**
+   * For a call-pattern change: the open incident rooted in a service this operation usually calls. A
+   * caller that stops part-way because a callee fails is the same cascade, linked by the trace graph,
+   * even when its own requests no longer show the callee misbehaving.
+   */
+  private callerOfRoot(f: Firing): string | undefined {
+    if (f.kind !== 'shape' || f.op === undefined) return undefined;
+    const callees = new Set<string>();
+    for (const key of f.op.shapes.keys()) callees.add(this.ops.get(key)?.service ?? key.slice(0, key.indexOf('\u0001')));
+    for (const inc of this.manager.list({ status: ['active', 'acknowledged'] })) if (callees.has(inc.rootCause.service)) return inc.id;
+    return undefined;
   }
 
   /** The root-cause figures of an operation over a window: p95 against its baseline p95, or its error rate. */

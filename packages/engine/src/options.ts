@@ -91,7 +91,10 @@ export interface ShapeOptions {
   newShare: number;
   /** ... and in at least this many requests. Default 5. */
   minCalls: number;
-  /** Parent requests learned before shape is judged. Default 20 (a call every one of 20 requests made is usual). */
+  /**
+   * Parent requests learned before a missing call is judged. Default 10: the test then uses the learned
+   * share's lower confidence bound, so little history needs more evidence. New calls need 50.
+   */
   minSamples: number;
   /** p-value needed for a missing call. Default 1e-6. */
   pMax: number;
@@ -172,7 +175,7 @@ export const DEFAULT_SHAPE: ShapeOptions = {
   usualShare: 0.5,
   newShare: 0.2,
   minCalls: 5,
-  minSamples: 20,
+  minSamples: 10,
   pMax: 1e-6,
 };
 

@@ -53,4 +53,14 @@ describe('IncidentManager grouping', () => {
     expect(m.route(anomaly('a-2', 'traffic', 'orders', 'orders', 60_000), origin('orders', 'traffic'), undefined, 60_000)).not.toBe(first);
     expect(m.route(anomaly('a-3', 'errors', 'billing', 'billing', 60_000), origin('billing', 'errors'), undefined, 60_000)).not.toBe(first);
   });
+
+  it('counts one operation\'s symptom once, however many episodes it split into', () => {
+    const { m } = manager();
+    const shape = (id: string, service: string, cause: string): Anomaly => ({ ...anomaly(id, 'shape', service, cause, 0), severity: 'medium' });
+    // Two callers point at currency; checkout points at itself, but through five missing-call episodes.
+    const id = m.route(shape('a-1', 'frontend', 'currency'), origin('currency', 'shape'), undefined, 0);
+    m.route({ ...shape('a-2', 'frontend', 'currency'), operation: 'other' }, origin('currency', 'shape'), id, 0);
+    for (let i = 3; i < 8; i++) m.route(shape(`a-${i}`, 'checkout', 'checkout'), origin('checkout', 'shape'), id, 0);
+    expect(m.get(id)?.rootCause.service).toBe('currency');
+  });
 });

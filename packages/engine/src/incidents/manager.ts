@@ -242,8 +242,13 @@ export class IncidentManager {
     // (a hung callee shows timeouts in its callers and a traffic drop in its own late spans).
     const scores = new Map<string, RankedOrigin & { score: number; support: number; byKind: Map<AnomalyKind, number> }>();
     let total = 0;
+    // One operation's one kind of symptom is one piece of evidence, however many episodes it split into
+    // (a request that stops part-way misses every later call: one call-pattern episode per callee).
+    const symptoms = new Map<string, number>();
+    const symptom = (a: Anomaly): string => `${a.service}\u0001${a.operation ?? ''}\u0001${a.kind}`;
+    for (const a of anomalies) symptoms.set(symptom(a), (symptoms.get(symptom(a)) ?? 0) + 1);
     for (const a of anomalies) {
-      const weight = SEVERITY_RANK[a.severity];
+      const weight = SEVERITY_RANK[a.severity] / (symptoms.get(symptom(a)) ?? 1);
       for (const o of rec.origins.get(a.id) ?? []) {
         const s = o.share * weight;
         total += s;
