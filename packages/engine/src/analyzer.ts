@@ -763,7 +763,7 @@ class StreamingAnalyzer implements Analyzer {
   /** The root-cause figures of an operation over a window: p95 against its baseline p95, or its error rate. */
   private figuresOf(op: OpState, w: OpWindow, kind: 'latency' | 'errors'): RootFigures {
     if (kind === 'errors') {
-      return w.requests > 0 ? { errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.rate, errors: w.errors, requests: w.requests } } : {};
+      return w.requests > 0 ? { errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.observed, errors: w.errors, requests: w.requests } } : {};
     }
     if (w.latency.ok.n === 0) return {};
     return {
@@ -880,7 +880,7 @@ class StreamingAnalyzer implements Analyzer {
         ready: lat.ready,
         latency: lat.samples > 0 ? { typical: lat.typical, p95: op.latency.p95.value, stddevLog: lat.sd } : null,
         selfTime: self.samples > 0 ? { typical: self.typical, p95: op.self.p95.value } : null,
-        errorRate: op.errors.baseline.rate,
+        errorRate: op.errors.baseline.observed,
         rate: op.traffic ? op.traffic.baseline.rate : 0,
         calls: [...op.shapes].map(([callee, d]) => ({ callee: callee.replace('\u0001', ' '), share: d.baseline.share })).filter((c) => c.share > 0),
       };
