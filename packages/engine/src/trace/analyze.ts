@@ -168,10 +168,11 @@ export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entri
     }
     entry.self = selfTime(node.span, outgoing);
   }
-  const missing = new Set<Node>();
+  // Created only for the rare trace with a request off its usual path.
+  let missing: Set<Node> | undefined;
   for (const node of nodes) {
     const entry = node.entry;
-    if (entry !== undefined && !entry.error && missesUsualCall(entry, ctx)) missing.add(node);
+    if (entry !== undefined && !entry.error && missesUsualCall(entry, ctx)) (missing ??= new Set()).add(node);
   }
   for (const node of nodes) {
     const entry = node.entry;
@@ -179,7 +180,7 @@ export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entri
     if (entry.error) entry.errorOrigin = errorOrigin(node, node) ?? selfOrigin(entry, 'errors');
     const typical = ctx.typicalLatency(entry.key);
     if (typical !== undefined && entry.duration > SLOW_FACTOR * typical) entry.slowOrigin = slowOrigin(node, ctx);
-    if (missing.has(node)) entry.shapeOrigin = divergenceOrigin(node, missing, ctx);
+    if (missing?.has(node)) entry.shapeOrigin = divergenceOrigin(node, missing, ctx);
   }
   return { entries, calls };
 }
