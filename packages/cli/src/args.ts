@@ -7,6 +7,8 @@ export interface AnalyzeArgs {
   files: string[];
   json: boolean;
   config: string | undefined;
+  /** A fault-free recording learned before the files are judged. */
+  baseline: string | undefined;
   strict: boolean;
   failOnIncident: boolean;
   progress: boolean | undefined;
@@ -26,6 +28,8 @@ as the Collector's file exporter writes), OTLP/protobuf (.pb), gzip of any (.gz)
 Options:
   --json                 machine-readable report on stdout
   --config <file>        JSON file of analyzer options (thresholds, windows, limits)
+  --baseline <file>      learn normal behaviour from this fault-free recording first, then judge the
+                         files against it (nothing is reported about the recording itself)
   --strict               stop at the first malformed record instead of skipping and counting it
   --fail-on-incident     exit 1 when any incident is found (for CI pipelines)
   --db <file>            keep what the replay found in a SQLite file (baselines, per-minute rollups,
@@ -47,6 +51,7 @@ export function parseArgs(argv: readonly string[]): Args {
     files: [],
     json: false,
     config: undefined,
+    baseline: undefined,
     strict: false,
     failOnIncident: false,
     progress: undefined,
@@ -76,6 +81,12 @@ export function parseArgs(argv: readonly string[]): Args {
         if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a file name`);
         if (a === '--db') out.db = v;
         else out.config = v;
+        break;
+      }
+      case '--baseline': {
+        const v = argv[++i];
+        if (v === undefined || v.startsWith('-')) throw new UsageError('--baseline needs a file name (not stdin)');
+        out.baseline = v;
         break;
       }
       case '-h':

@@ -1,8 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
-import { createAnalyzer, type AnalyzerOptions, type Span } from '@rootspan/engine';
+import { createAnalyzer, type Analyzer, type AnalyzerOptions, type Span } from '@rootspan/engine';
 import { OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile } from '@rootspan/otlp';
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
 import { InputError, engineInputError, internalErrorLine } from './errors.js';
+import { learnedFrom } from './baseline.js';
 import { Progress } from './progress.js';
 import { EndTimeWindow } from './reorder.js';
 import { serve } from './serve.js';
@@ -102,7 +103,7 @@ const MAX_PROBLEMS_SHOWN = 20;
 /** `rootspan analyze`: every input through one analyzer, in the order given, then one report. */
 async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   const options = await loadConfig(args.config);
-  let analyzer;
+  let analyzer: Analyzer;
   try {
     analyzer = createAnalyzer(options);
   } catch (err) {
@@ -114,7 +115,17 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   const traces = new Set<number>();
   const services = new Set<string>();
   const progress = new Progress(io.stderr, args.progress ?? Boolean(io.stderr.isTTY));
-  for (const file of args.files) {
+  // With --baseline, the recording goes first through the same reading path; what was learned from it
+  // then carries over into a fresh analyzer, with its own time and nothing reported about the recording.
+  const inputs = args.baseline !== undefined ? [args.baseline, ...args.files] : args.files;
+  for (let i = 0; i < inputs.length; i++) {
+    const file = inputs[i];
+    if (args.baseline !== undefined && i === 1) {
+      analyzer = learnedFrom(analyzer, options);
+      Object.assign(summary, { spans: 0, from: null, to: null, problems: 0 });
+      traces.clear();
+      services.clear();
+    }
     // Messages name the input as the user would look for it: `-` means nothing in `-:3: invalid JSON`.
     const name = file === '-' ? 'stdin' : file;
     const total = file === '-' ? 0 : await fileSize(file);

@@ -19,8 +19,9 @@ import { OperationNames, opKey } from './model/operation.js';
 import { TraceBuffer, type TraceEntry } from './trace/buffer.js';
 import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from './trace/analyze.js';
 import { BUCKET_EXEMPLARS, addExemplar, addMoment, countOrigin, type LatencyBucket, type OpBucket } from './ops/bucket.js';
-import { EdgeState, LatencySignal, OpState, RING, WINDOWS, windowOrigins, windowSketch, windowTraces, type OpWindow } from './ops/state.js';
+import { ANCHOR_SLOWDOWN, EdgeState, LatencySignal, OpState, RING, USUAL_PATH_SHARE, WINDOWS, windowOrigins, windowSketch, windowTraces, type OpWindow } from './ops/state.js';
 import type { Verdict } from './detectors/verdict.js';
+import type { LatencyDetector } from './detectors/latency.js';
 import { ChangeTracker } from './changes.js';
 import { binomialSf } from './stats/special.js';
 import { logMs } from './stats/baseline.js';
@@ -29,6 +30,19 @@ import { dropOrigin, rankOrigins, selfOrigins } from './rca/attribute.js';
 import { explainAnomaly, explainRoot, type RootFigures } from './rca/explain.js';
 import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, checkSnapshot, type AnalyzerSnapshot } from './snapshot.js';
 import { RollupAccumulator, rollupBuckets, type OperationRollup } from './rollup.js';
+
+/** A latency this many baseline sd from typical, clamped to 1.5×–2× either way, is unusual for one request. */
+const UNUSUAL_SD = 3;
+const UNUSUAL_MIN_LOG_RATIO = Math.log(1.5);
+const UNUSUAL_MAX_LOG_RATIO = Math.log(2);
+const NO_CALLS: readonly string[] = [];
+/** A bucket this significantly slower than its baseline is held back from learning (see learnLatency). */
+const HOLD_SCORE = 3;
+/**
+ * A bucket where a usual call is made by half as many requests or fewer, with this p-value, is held back
+ * from the shape baseline: holding only delays learning, so a weak hint suffices for a sparse caller.
+ */
+const SHAPE_HOLD_P = 0.05;
 
 /** Peers remembered (peer name → instrumented service), and call names per peer. */
 const MAX_CALL_NAMES_PER_PEER = 1000;
@@ -83,6 +97,8 @@ class StreamingAnalyzer implements Analyzer {
    * one with data (Infinity until then).
    */
   private countedFrom = -Infinity;
+  /** First bucket with data since the start or a restore: traffic windows reaching before it hold no counts to judge. */
+  private firstBucket = -Infinity;
   private readonly ops = new Map<string, OpState>();
   private readonly edges = new Map<string, EdgeState>();
   /** caller → callee → edge: looked up per call without building a key string. */
@@ -135,6 +151,14 @@ class StreamingAnalyzer implements Analyzer {
         const b = this.ops.get(key)?.self.detector.baseline;
         return b && b.ready ? b.typical : undefined;
       },
+      unusualLatency: (key, ms) => {
+        // Against the slow anchor: the main baseline soon learns a fault that makes calls faster.
+        const b = this.ops.get(key)?.latency.anchor?.baseline;
+        if (b === undefined || !b.ready) return false;
+        // 3 sd, but never past 2× (a short or warm-up-inflated history overstates the spread) nor under 1.5×.
+        return Math.abs(logMs(ms) - b.mean) >= Math.min(Math.max(UNUSUAL_SD * b.sd, UNUSUAL_MIN_LOG_RATIO), UNUSUAL_MAX_LOG_RATIO);
+      },
+      usualCalls: (key) => this.ops.get(key)?.usual ?? NO_CALLS,
       resolvePeer: (peer, callName, callerKey) => {
         const p = this.peers.get(peer);
         if (p === undefined) return undefined;
@@ -234,6 +258,7 @@ class StreamingAnalyzer implements Analyzer {
   private start(t: number): void {
     this.clock = t;
     this.closed = Math.floor(t / this.options.bucketMs) - 1;
+    this.firstBucket = this.closed + 1;
   }
 
   private advance(t: number | null): void {
@@ -300,6 +325,10 @@ class StreamingAnalyzer implements Analyzer {
     if (e.calls.length > 0) {
       const calls = (b.calls ??= new Map());
       for (const callee of e.calls) calls.set(callee, (calls.get(callee) ?? 0) + 1);
+    }
+    if (e.shapeOrigin) {
+      b.diverged++;
+      countOrigin((b.shapeOrigins ??= new Map()), e.shapeOrigin);
     }
     if (e.slowOrigin) {
       b.slow++;
@@ -472,7 +501,7 @@ class StreamingAnalyzer implements Analyzer {
       for (let k = 0; k < WINDOWS.length; k++) {
         const size = WINDOWS[k];
         const w = windows[k];
-        if (index - size + 1 < this.countedFrom || !op.traffic.mayFire(w.requests, size * bucketMs)) continue;
+        if (index - size + 1 < Math.max(this.countedFrom, this.firstBucket) || !op.traffic.mayFire(w.requests, size * bucketMs)) continue;
         const v = op.traffic.judge(w.requests, size * bucketMs);
         if (v.anomalous && v.direction && (traffic === undefined || v.score > traffic.verdict.score)) {
           traffic = { signal: `traffic.${v.direction}`, kind: 'traffic', verdict: v, op, size, opWindow: w };
@@ -480,8 +509,7 @@ class StreamingAnalyzer implements Analyzer {
       }
       if (traffic) out.push(traffic);
     }
-    // The longest window is the whole ring: trace shape is judged over it.
-    if (op.traffic !== undefined) this.judgeShape(op, windows[windows.length - 1], out);
+    if (op.traffic !== undefined) this.judgeShape(op, windows, out);
   }
 
   /**
@@ -515,17 +543,28 @@ class StreamingAnalyzer implements Analyzer {
     return best;
   }
 
-  private judgeShape(op: OpState, w: OpWindow, out: Firing[]): void {
-    if (w.okRequests === 0) return;
-    for (const b of w.buckets) if (b.calls !== undefined) for (const key of b.calls.keys()) this.shapeDetector(op, key);
+  /**
+   * Trace shape over every window, like latency: a short window catches a call that stopped at once
+   * before the buckets learned meanwhile wash it out of the baseline; the long one catches sparse callers.
+   */
+  private judgeShape(op: OpState, windows: readonly OpWindow[], out: Firing[]): void {
+    const whole = windows[windows.length - 1];
+    if (whole.okRequests === 0) return;
+    for (const b of whole.buckets) if (b.calls !== undefined) for (const key of b.calls.keys()) this.shapeDetector(op, key);
     for (const [key, d] of op.shapes) {
-      // Summed per call rather than into a Map: this runs for every operation at every bucket.
-      let made = 0;
-      for (const b of w.buckets) made += b.calls?.get(key) ?? 0;
-      const v = d.judge(w.okRequests, made);
-      if (v.anomalous && v.change) {
-        out.push({ signal: `shape.${v.change}-call`, kind: 'shape', verdict: v, op, size: RING, opWindow: w, callee: key });
+      let best: Firing | undefined;
+      for (let k = 0; k < windows.length; k++) {
+        const w = windows[k];
+        if (w.okRequests === 0) continue;
+        // Summed per call rather than into a Map: this runs for every operation at every bucket.
+        let made = 0;
+        for (const b of w.buckets) made += b.calls?.get(key) ?? 0;
+        const v = d.judge(w.okRequests, made);
+        if (v.anomalous && v.change && (best === undefined || v.score > best.verdict.score)) {
+          best = { signal: `shape.${v.change}-call`, kind: 'shape', verdict: v, op, size: WINDOWS[k], opWindow: w, callee: key };
+        }
       }
+      if (best) out.push(best);
     }
   }
 
@@ -543,14 +582,47 @@ class StreamingAnalyzer implements Analyzer {
     const { alpha } = this.options.baseline;
     if (!partial) op.traffic?.learn(b ? b.requests : 0, this.options.bucketMs);
     if (b === undefined) return;
-    op.latency.learn(b.latency, alpha);
-    op.self.learn(b.self, alpha);
+    this.learnLatency(op.latency, b.latency, alpha);
+    this.learnLatency(op.self, b.self, alpha);
     op.errors.learn(b.requests, b.errors);
     if (op.traffic !== undefined && b.okRequests > 0) {
       if (b.calls !== undefined) for (const key of b.calls.keys()) this.shapeDetector(op, key);
-      for (const [key, d] of op.shapes) d.learn(b.okRequests, b.calls?.get(key) ?? 0);
+      for (const [key, d] of op.shapes) {
+        const made = b.calls?.get(key) ?? 0;
+        // As for latency: a usual call clearly missing from a bucket that has not fired yet is held back.
+        const v = d.judge(b.okRequests, made);
+        const missing = v.ready && v.expected >= this.options.shape.usualShare && v.observed <= v.expected / 2 && v.pValue < SHAPE_HOLD_P;
+        d.held = missing ? d.held + 1 : 0;
+        if (d.held === 0 || d.held > RING) d.learn(b.okRequests, made);
+      }
       op.shapeSamples += b.okRequests;
+      if (op.shapeSamples >= this.options.shape.minSamples) {
+        const usual: string[] = [];
+        for (const [key, d] of op.shapes) if (d.baseline.share >= USUAL_PATH_SHARE) usual.push(key);
+        op.usual = usual;
+      }
     }
+  }
+
+  /**
+   * Learns a bucket of one latency series unless it is clearly slower than the baseline (p < 0.00135 and
+   * `sensitiveRatio`× up) without having fired yet: a fault on a sparse operation must not be learned
+   * while its windows gather the samples to prove it. The baseline holds for at most one ring, the slow
+   * anchor for as long as its own memory (so a ramp stays visible against it); a level that lasts longer
+   * is the new normal and is learned.
+   */
+  private learnLatency(signal: LatencySignal, b: LatencyBucket, alpha: number): void {
+    const main = this.suspicious(signal.detector, b);
+    const anchor = signal.anchor !== undefined && this.suspicious(signal.anchor, b);
+    signal.held = main ? signal.held + 1 : 0;
+    signal.anchorHeld = anchor ? signal.anchorHeld + 1 : 0;
+    signal.learn(b, alpha, signal.held <= 0 || signal.held > RING, signal.anchorHeld <= 0 || signal.anchorHeld > RING * ANCHOR_SLOWDOWN);
+  }
+
+  private suspicious(detector: LatencyDetector, b: LatencyBucket): boolean {
+    if (b.ok.n === 0) return false;
+    const v = detector.judge(b.ok);
+    return v.ready && v.score >= HOLD_SCORE && v.observed >= this.options.latency.sensitiveRatio * v.expected;
   }
 
   private judgeEdge(edge: EdgeState, index: number, out: Firing[]): void {
@@ -658,7 +730,7 @@ class StreamingAnalyzer implements Analyzer {
     ep.lastFiredAt = now;
     if (isNew) this.emitAnomaly(ep.anomaly);
     // A surge with healthy latency and errors is load, not a fault: it is reported, but opens no incident.
-    if (f.signal !== 'traffic.surge') ep.incidentId = this.manager.route(ep.anomaly, origins, ep.incidentId, now);
+    if (f.signal !== 'traffic.surge') ep.incidentId = this.manager.route(ep.anomaly, origins, ep.incidentId ?? this.callerOfRoot(f), now);
   }
 
   private origins(f: Firing, dropping: ReadonlySet<string>): RankedOrigin[] {
@@ -676,15 +748,20 @@ class StreamingAnalyzer implements Analyzer {
         return rankOrigins(windowOrigins(w.buckets, 'errorOrigins'), w.failing, op, 'errors', w.errors);
       case 'latency':
         return rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', w.latency.ok.n);
+      case 'shape.missing-call':
+        return rankOrigins(windowOrigins(w.buckets, 'shapeOrigins'), w.diverged, op, 'shape', w.okRequests);
       case 'traffic.drop': {
         const root = dropOrigin(op, this.ops, dropping);
         // Callers that fail or slow down stop making their later calls: the drop is that fault's effect.
         for (const caller of root.callers) {
           for (const ep of this.episodes.values()) {
             const k = ep.anomaly.kind;
-            if (ep.target.key === caller && (k === 'errors' || k === 'latency' || k === 'timeout')) {
+            if (ep.target.key === caller && (k === 'errors' || k === 'latency' || k === 'timeout' || k === 'shape')) {
+              // The root the caller's incident settled on, which weighs all its evidence, else the episode's own cause.
+              const rc = ep.incidentId !== undefined ? this.manager.get(ep.incidentId)?.rootCause : undefined;
               const c = ep.anomaly.cause;
-              return [{ service: c.service, operation: c.operation, key: opKey(c.service, c.operation ?? ''), kind: c.kind, share: c.share, count: c.support }];
+              const at = rc ?? c;
+              return [{ service: at.service, operation: at.operation, key: opKey(at.service, at.operation ?? ''), kind: at.kind, share: c.share, count: c.support }];
             }
           }
         }
@@ -696,10 +773,23 @@ class StreamingAnalyzer implements Analyzer {
     }
   }
 
+  /**
+   * For a call-pattern change: the open incident rooted in a service this operation usually calls. A
+   * caller that stops part-way because a callee fails is the same cascade, linked by the trace graph,
+   * even when its own requests no longer show the callee misbehaving.
+   */
+  private callerOfRoot(f: Firing): string | undefined {
+    if (f.kind !== 'shape' || f.op === undefined) return undefined;
+    const callees = new Set<string>();
+    for (const key of f.op.shapes.keys()) callees.add(this.ops.get(key)?.service ?? key.slice(0, key.indexOf('\u0001')));
+    for (const inc of this.manager.list({ status: ['active', 'acknowledged'] })) if (callees.has(inc.rootCause.service)) return inc.id;
+    return undefined;
+  }
+
   /** The root-cause figures of an operation over a window: p95 against its baseline p95, or its error rate. */
   private figuresOf(op: OpState, w: OpWindow, kind: 'latency' | 'errors'): RootFigures {
     if (kind === 'errors') {
-      return w.requests > 0 ? { errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.rate, errors: w.errors, requests: w.requests } } : {};
+      return w.requests > 0 ? { errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.observed, errors: w.errors, requests: w.requests } } : {};
     }
     if (w.latency.ok.n === 0) return {};
     return {
@@ -834,7 +924,7 @@ class StreamingAnalyzer implements Analyzer {
         ready: lat.ready,
         latency: lat.samples > 0 ? { typical: lat.typical, p95: op.latency.p95.value, stddevLog: lat.sd } : null,
         selfTime: self.samples > 0 ? { typical: self.typical, p95: op.self.p95.value } : null,
-        errorRate: op.errors.baseline.rate,
+        errorRate: op.errors.baseline.observed,
         rate: op.traffic ? op.traffic.baseline.rate : 0,
         calls: [...op.shapes].map(([callee, d]) => ({ callee: callee.replace('\u0001', ' '), share: d.baseline.share })).filter((c) => c.share > 0),
       };
@@ -971,6 +1061,7 @@ class StreamingAnalyzer implements Analyzer {
     this.nextAdvance = -Infinity;
     this.closed = s.closed === null ? -Infinity : s.closed;
     this.countedFrom = Infinity;
+    this.firstBucket = this.closed + 1;
     this.nextAnomaly = s.nextAnomaly;
     this.anomaliesTotal = s.anomaliesTotal;
     this.ingested = s.counters.ingested;

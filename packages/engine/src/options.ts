@@ -7,7 +7,10 @@
 export interface BaselineOptions {
   /** EWMA weight of one bucket of successful requests. Default 0.1. */
   alpha: number;
-  /** Samples learned before an operation is judged. Default 10. */
+  /**
+   * Samples learned before an operation is judged. Default 5: the tests then account for how little was
+   * learned (Student's t for latency, a conservative prior for rates), so short history is judged honestly.
+   */
   minSamples: number;
   /** Samples further than this many standard deviations from the baseline are not learned. Default 5. */
   outlierSigma: number;
@@ -88,7 +91,10 @@ export interface ShapeOptions {
   newShare: number;
   /** ... and in at least this many requests. Default 5. */
   minCalls: number;
-  /** Parent requests learned before shape is judged. Default 50. */
+  /**
+   * Parent requests learned before a missing call is judged. Default 10: the test then uses the learned
+   * share's lower confidence bound, so little history needs more evidence. New calls need 50.
+   */
   minSamples: number;
   /** p-value needed for a missing call. Default 1e-6. */
   pMax: number;
@@ -131,7 +137,7 @@ export interface AnalyzerOptions {
   shape?: Partial<ShapeOptions>;
 }
 
-export const DEFAULT_BASELINE: BaselineOptions = { alpha: 0.1, minSamples: 10, outlierSigma: 5 };
+export const DEFAULT_BASELINE: BaselineOptions = { alpha: 0.1, minSamples: 5, outlierSigma: 5 };
 
 export const DEFAULT_LATENCY: LatencyOptions = {
   ratio: 3,
@@ -169,7 +175,7 @@ export const DEFAULT_SHAPE: ShapeOptions = {
   usualShare: 0.5,
   newShare: 0.2,
   minCalls: 5,
-  minSamples: 50,
+  minSamples: 10,
   pMax: 1e-6,
 };
 

@@ -221,6 +221,7 @@ export interface OperationBaseline extends OperationRef {
   ready: boolean;
   latency: { typical: number; p95: number; stddevLog: number } | null;
   selfTime: { typical: number; p95: number } | null;
+  /** Error rate observed over the baseline's memory (0 after no errors; the tests' prior is internal). */
   errorRate: number;
   /** Requests per second. */
   rate: number;

@@ -3,14 +3,22 @@ import { analyzeTrace, type TraceContext } from '../src/trace/analyze.js';
 import { TraceBuffer, type TraceEntry } from '../src/trace/buffer.js';
 import { OperationNames, opKey } from '../src/model/operation.js';
 import { TraceBuilder, span } from './helpers/spans.js';
+import type { Span } from '../src/types.js';
 
-function context(typical: Record<string, number> = {}, typicalSelf: Record<string, number> = {}): TraceContext & { peers: Map<string, string> } {
+function context(
+  typical: Record<string, number> = {},
+  typicalSelf: Record<string, number> = {},
+  usual: Record<string, string[]> = {},
+): TraceContext & { peers: Map<string, string> } {
   const peers = new Map<string, string>();
   return {
     peers,
     names: new OperationNames(100),
     typicalLatency: (k) => typical[k],
     typicalSelf: (k) => typicalSelf[k],
+    // Unusual: at least 2× off the typical latency either way.
+    unusualLatency: (k, ms) => typical[k] !== undefined && Math.abs(Math.log(ms / typical[k])) >= Math.log(2),
+    usualCalls: (k) => usual[k] ?? [],
     resolvePeer: (peer) => (peers.has(peer) ? { service: peers.get(peer) as string, operation: null } : undefined),
     learnPeer: (peer, _call, _caller, service) => void peers.set(peer, service),
   };
@@ -182,5 +190,65 @@ describe('analyzeTrace through framework spans', () => {
     t.client(mw, '127.0.0.1:4000', 10, 50, { status: 'error', attributes: { 'http.request.method': 'POST', 'server.address': '127.0.0.1', 'server.port': 4000 } });
     const { entries } = analyzeTrace(t.spans, context());
     expect(entries[0].errorOrigin).toMatchObject({ service: '127.0.0.1:4000', operation: 'POST', kind: 'errors' });
+  });
+});
+
+/** A span as tracers without OpenTelemetry semantics record it: service and name only. */
+function bare(traceId: string, service: string, name: string, start: number, end: number, parent?: Span): Span {
+  return span({ traceId, service, name, startTime: start, endTime: end, parentSpanId: parent?.spanId });
+}
+
+describe('analyzeTrace on spans from other tracers (no kind, status or attributes)', () => {
+  it('takes a leaf named for an RPC to another service as a call to it, even though it has no spans', () => {
+    const root = bare('t1', 'checkoutservice', 'hipstershop.CheckoutService/PlaceOrder', 0, 100);
+    const pay = bare('t1', 'checkoutservice', 'hipstershop.PaymentService/Charge', 10, 90, root);
+    const local = bare('t1', 'checkoutservice', 'hipstershop.CheckoutService/validate', 90, 95, root);
+    const { entries, calls } = analyzeTrace([root, pay, local], context());
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ calleeService: 'paymentservice', calleeOperation: 'hipstershop.PaymentService/Charge', virtual: true });
+    // The call's 80 ms are waiting, not checkout's own time; the local span stays checkout's work.
+    expect(entries[0].self).toBe(20);
+  });
+
+  it('names an uninstrumented callee from rpc.service when present', () => {
+    const root = bare('t2', 'frontend', 'GET /', 0, 50);
+    const c = span({ traceId: 't2', service: 'frontend', name: 'Convert', startTime: 5, endTime: 40, parentSpanId: root.spanId, attributes: { 'rpc.service': 'hipstershop.CurrencyService', 'rpc.method': 'Convert' } });
+    const { calls } = analyzeTrace([root, c], context());
+    expect(calls[0]).toMatchObject({ calleeService: 'currencyservice', virtual: true });
+  });
+
+  it('blames the callee that answered abnormally fast right before a request skipped its usual calls (an exception without status)', () => {
+    const fe = opKey('frontend', 'GET /product');
+    const cur = opKey('currencyservice', 'x.CurrencyService/Convert');
+    const rec = opKey('recommendationservice', 'x.RecommendationService/List');
+    const root = bare('t3', 'frontend', 'GET /product', 0, 20);
+    const c1 = bare('t3', 'frontend', 'x.CurrencyService/Convert', 2, 4, root);
+    const s1 = bare('t3', 'currencyservice', 'x.CurrencyService/Convert', 2.2, 3.8, c1); // usually 5 ms
+    const ctx = context({ [cur]: 5, [fe]: 30 }, {}, { [fe]: [cur, rec] });
+    const { entries } = analyzeTrace([root, c1, s1], ctx);
+    const front = entries.find((e) => e.service === 'frontend');
+    expect(front?.shapeOrigin).toMatchObject({ service: 'currencyservice', operation: 'x.CurrencyService/Convert', kind: 'shape' });
+  });
+
+  it('blames the operation itself when it skipped its usual calls after a normal answer (an early return)', () => {
+    const co = opKey('checkout', 'POST /orders');
+    const cart = opKey('cart', 'GET /cart');
+    const root = bare('t4', 'checkout', 'POST /orders', 0, 10);
+    const c1 = bare('t4', 'checkout', 'GET /cart', 1, 6, root);
+    const s1 = bare('t4', 'cart', 'GET /cart', 1.2, 5.8, c1);
+    const ctx = context({ [cart]: 4.5 }, {}, { [co]: [cart, opKey('payment', 'POST /charge')] });
+    const { entries } = analyzeTrace([root, c1, s1], ctx);
+    expect(entries.find((e) => e.service === 'checkout')?.shapeOrigin).toMatchObject({ service: 'checkout', operation: 'POST /orders' });
+    expect(entries.find((e) => e.service === 'cart')?.shapeOrigin).toBeUndefined();
+  });
+
+  it('counts a call that lasts far longer than its answer against the callee (a delayed pod), not the caller', () => {
+    const co = opKey('checkout', 'POST /orders');
+    const ship = opKey('shipping', 'GET /quote');
+    const root = bare('t5', 'checkout', 'POST /orders', 0, 230);
+    const c1 = bare('t5', 'checkout', 'GET /quote', 5, 215, root);
+    const s1 = bare('t5', 'shipping', 'GET /quote', 5.5, 10, c1);
+    const { entries } = analyzeTrace([root, c1, s1], context({ [co]: 25, [ship]: 4 }, { [co]: 15, [ship]: 4 }));
+    expect(entries.find((e) => e.service === 'checkout')?.slowOrigin).toMatchObject({ service: 'shipping', operation: 'GET /quote', kind: 'latency' });
   });
 });

@@ -72,3 +72,37 @@ export function judgeGoals(t: SuiteTotals): Goal[] {
 function sum(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0);
 }
+
+/** The real-trace goals (issue 11) the foreign-tracer family is held to: AC@1 >= 90 %, AC@3 >= 97 %. */
+export const FOREIGN_AC1_GOAL = 0.9;
+export const FOREIGN_AC3_GOAL = 0.97;
+
+/**
+ * Goals of the foreign-tracer family: the accuracy a trace-only RCA should reach on other systems'
+ * traces, no false incident at all (not only on healthy runs), and one incident per fault.
+ */
+export function judgeForeignGoals(t: SuiteTotals): Goal[] {
+  const pct = (n: number): string => (t.faultScenarios === 0 ? '–' : `${Math.round((100 * n) / t.faultScenarios)}%`);
+  return [
+    {
+      name: `AC@1 >= ${FOREIGN_AC1_GOAL * 100}%`,
+      actual: `${t.ac1}/${t.faultScenarios} fault scenarios (${pct(t.ac1)})`,
+      pass: t.ac1 >= FOREIGN_AC1_GOAL * t.faultScenarios,
+    },
+    {
+      name: `AC@3 >= ${FOREIGN_AC3_GOAL * 100}%`,
+      actual: `${t.ac3}/${t.faultScenarios} fault scenarios (${pct(t.ac3)})`,
+      pass: t.ac3 >= FOREIGN_AC3_GOAL * t.faultScenarios,
+    },
+    {
+      name: 'zero false incidents',
+      actual: `${t.falseIncidents} false, ${t.healthyClean}/${t.healthyScenarios} healthy runs clean`,
+      pass: t.falseIncidents === 0 && t.healthyClean === t.healthyScenarios,
+    },
+    {
+      name: 'one incident per fault',
+      actual: `${t.oneIncidentPerFault}/${t.faultScenarios} fault scenarios`,
+      pass: t.oneIncidentPerFault === t.faultScenarios,
+    },
+  ];
+}

@@ -4,7 +4,7 @@
  */
 export { scoreScenario, namesFault, label, DETECTION_GRACE_MS, type ScenarioScore, type FaultScore } from './score.js';
 export { runScenario, analyzeFile, writeScenarioFile } from './runner.js';
-export { summarize, judgeGoals, medianTtd, TTD_GOAL_MS, TTD_GOAL_RPS } from './goals.js';
+export { summarize, judgeGoals, judgeForeignGoals, medianTtd, TTD_GOAL_MS, TTD_GOAL_RPS } from './goals.js';
 export { formatMarkdown, formatTable } from './table.js';
 export { runRecording, runRecordings, listRecordings, selectRecordings, readTruth, RECORDINGS_DIR, type RecordingTruth } from './recordings.js';
 export type { ScenarioResult, SuiteTotals, SuiteResults, RecordingResults, Goal } from './types.js';

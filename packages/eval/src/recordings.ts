@@ -55,6 +55,7 @@ export async function runRecording(recording: string): Promise<ScenarioResult> {
   const started = performance.now();
   const truth = readTruth(recording);
   const base = {
+    family: 'recorded' as const,
     name: truth.name,
     description: truth.description,
     baseRps: truth.rps,

@@ -10,11 +10,16 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { SCENARIOS } from '@rootspan/sim';
-import { judgeGoals, summarize } from './goals.js';
+import { judgeForeignGoals, judgeGoals, summarize } from './goals.js';
 import { WORKER_DATA, runPool, serveWorker } from './pool.js';
 import { runRecordings, selectRecordings } from './recordings.js';
 import { formatMarkdown, formatTable } from './table.js';
 import type { SuiteResults } from './types.js';
+
+const FAMILIES = [
+  ['catalogue', judgeGoals, 'Scenario catalogue (OpenTelemetry spans, long healthy history)'],
+  ['foreign', judgeForeignGoals, 'Foreign tracers (no status/kind/attributes, short history, uninstrumented callees)'],
+] as const;
 
 const USAGE = `Usage: node packages/eval/dist/run.js [options]
 
@@ -84,10 +89,18 @@ async function cli(argv: readonly string[]): Promise<number> {
     // Progress on stderr so stdout stays just the report.
     process.stderr.write(`[${done}/${names.length}] ${r.name}: ${r.spans} spans, ${(r.wallMs / 1000).toFixed(1)} s${r.error ? ` ERROR ${r.error}` : ''}\n`);
   });
-  const totals = summarize(results);
-  const goals = judgeGoals(totals);
   const format = opts.markdown ? formatMarkdown : formatTable;
-  if (results.length > 0) process.stdout.write(`\n${format(results, totals, goals)}\n`);
+  // Each family is its own table with its own goals: the catalogue, then the foreign-tracer family.
+  const families: SuiteResults['families'] = {};
+  for (const [family, judge, title] of FAMILIES) {
+    const mine = results.filter((r) => r.family === family);
+    if (mine.length === 0) continue;
+    const totals = summarize(mine);
+    const goals = judge(totals);
+    families[family] = { goals, totals };
+    process.stdout.write(`\n${opts.markdown ? `#### ${title}\n\n` : `${title}\n\n`}${format(mine, totals, goals)}\n`);
+  }
+  const catalogue = families.catalogue ?? { totals: summarize([]), goals: judgeGoals(summarize([])) };
   const real = recordings.length === 0 ? null : await runRecordings(recordings, (r, i) => {
     process.stderr.write(`[recording ${i}/${recordings.length}] ${r.name}: ${r.spans} spans, ${(r.wallMs / 1000).toFixed(1)} s${r.error ? ` ERROR ${r.error}` : ''}\n`);
   });
@@ -96,17 +109,18 @@ async function cli(argv: readonly string[]): Promise<number> {
     generatedAt: new Date().toISOString(),
     wallMs: Math.round(performance.now() - started),
     filter,
-    goals,
-    totals,
+    goals: catalogue.goals,
+    totals: catalogue.totals,
+    families,
     scenarios: results,
     ...(real ? { recordings: real } : {}),
   };
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, `${JSON.stringify(suite, null, 2)}\n`);
   process.stdout.write(`Finished in ${(suite.wallMs / 1000).toFixed(1)} s on ${Math.min(opts.jobs, names.length)} worker(s); results in ${opts.out}\n`);
-  return opts.check && [...goals, ...(real?.goals ?? [])].some((g) => !g.pass) ? 1 : 0;
+  const allGoals = [...Object.values(families).flatMap((f) => f.goals), ...(real?.goals ?? [])];
+  return opts.check && allGoals.some((g) => !g.pass) ? 1 : 0;
 }
-
 
 if (!isMainThread && (workerData as typeof WORKER_DATA | undefined)?.role === WORKER_DATA.role) {
   serveWorker();

@@ -105,6 +105,7 @@ export async function runScenario(scenario: Scenario | string): Promise<Scenario
   }
   return {
     name: sc.name,
+    family: sc.family ?? 'catalogue',
     description: sc.description,
     baseRps: sc.baseRps,
     durationMs: sc.durationMs,

@@ -5,6 +5,8 @@ import type { ScenarioScore } from './score.js';
 /** One scenario run through the CLI and scored. */
 export interface ScenarioResult {
   name: string;
+  /** The table it is scored in. */
+  family: 'catalogue' | 'foreign' | 'recorded';
   description: string;
   /** Mean entry request rate the scenario was simulated at. */
   baseRps: number;
@@ -60,8 +62,11 @@ export interface SuiteResults {
   /** Wall-clock time of the whole run (parallel), ms. */
   wallMs: number;
   filter: string | null;
+  /** Goals and totals of the scenario catalogue. */
   goals: Goal[];
   totals: SuiteTotals;
+  /** Each family's own goals and totals (the catalogue's repeated under `catalogue`). */
+  families: Record<string, { goals: Goal[]; totals: SuiteTotals }>;
   scenarios: ScenarioResult[];
   /** The example shop's recordings (real SDK traces), scored on their own; absent when none ran. */
   recordings?: RecordingResults;

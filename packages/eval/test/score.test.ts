@@ -127,6 +127,7 @@ describe('scoreScenario', () => {
 describe('totals and goals', () => {
   const result = (name: string, truth: GroundTruth, r: JsonReport, baseRps = 6): ScenarioResult => ({
     name,
+    family: 'catalogue',
     description: '',
     baseRps,
     durationMs: 15 * MIN,

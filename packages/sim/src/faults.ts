@@ -25,6 +25,8 @@ interface OpEffect {
   hangP: number;
   rampTo: number;
   rampMs: number;
+  abortP: number;
+  abortError: boolean;
 }
 
 interface DbEffect {
@@ -49,6 +51,14 @@ export interface OpFaultState {
   addMs: number;
   hangMs: number;
   hangP: number;
+  /** Probability the invocation stops part-way (see AbortFault), and whether it then answers with an error. */
+  abortP: number;
+  abortError: boolean;
+}
+
+interface NetEffect {
+  w: Window;
+  addMs: number;
 }
 
 function isActive(w: Window, t: number): boolean {
@@ -60,10 +70,12 @@ export class FaultPlan {
   private readonly opEffects: OpEffect[][];
   private readonly dbEffects: DbEffect[][];
   private readonly traffic: TrafficEffect[] = [];
+  /** Per service: network delays on packets it sends. */
+  private readonly netEffects: NetEffect[][];
   /** Per service: deploys sorted by time. */
   private readonly deploys: Array<Array<{ at: number; version: string }>>;
   private readonly baseVersions: string[];
-  private readonly state: OpFaultState = { errorP: 0, statusCode: 500, selfMul: 1, addMs: 0, hangMs: 0, hangP: 0 };
+  private readonly state: OpFaultState = { errorP: 0, statusCode: 500, selfMul: 1, addMs: 0, hangMs: 0, hangP: 0, abortP: 0, abortError: false };
   /** Largest traffic multiplier any fault applies (>= 1): the arrival process's upper bound. */
   readonly maxTrafficMultiplier: number;
 
@@ -71,6 +83,7 @@ export class FaultPlan {
     this.opEffects = topo.ops.map(() => []);
     this.dbEffects = topo.dbs.map(() => []);
     this.deploys = topo.services.map(() => []);
+    this.netEffects = topo.services.map(() => []);
     this.baseVersions = topo.services.map((s) => s.version);
     const win = (f: FaultWindow): Window => {
       const to = f.toMs === undefined ? Infinity : start + f.toMs;
@@ -87,7 +100,7 @@ export class FaultPlan {
       return [op];
     };
     const addOp = (targets: number[], w: Window, e: Partial<OpEffect>): void => {
-      const effect: OpEffect = { w, errorP: 0, statusCode: 500, mul: 1, addMs: 0, hangMs: 0, hangP: 0, rampTo: 1, rampMs: 0, ...e };
+      const effect: OpEffect = { w, errorP: 0, statusCode: 500, mul: 1, addMs: 0, hangMs: 0, hangP: 0, rampTo: 1, rampMs: 0, abortP: 0, abortError: false, ...e };
       for (const op of targets) this.opEffects[op].push(effect);
     };
 
@@ -110,6 +123,16 @@ export class FaultPlan {
         case 'cpu':
           addOp(opsOf(f.service, undefined), w, { mul: f.multiplier });
           break;
+        case 'exception':
+        case 'early-return':
+          addOp(opsOf(f.service, f.operation), w, { abortP: f.probability ?? 1, abortError: f.type === 'exception' });
+          break;
+        case 'net-delay': {
+          const s = topo.serviceIndex.get(f.service);
+          if (s === undefined) throw new Error(`fault targets unknown service ${f.service}`);
+          this.netEffects[s].push({ w, addMs: f.addMs });
+          break;
+        }
         case 'deploy': {
           const targets = opsOf(f.service, f.operation);
           this.deploys[topo.ops[targets[0]].service].push({ at: w.from, version: f.version });
@@ -149,6 +172,8 @@ export class FaultPlan {
     s.addMs = 0;
     s.hangMs = 0;
     s.hangP = 0;
+    s.abortP = 0;
+    s.abortError = false;
     const effects = this.opEffects[op];
     for (let i = 0; i < effects.length; i++) {
       const e = effects[i];
@@ -163,6 +188,10 @@ export class FaultPlan {
       if (e.hangMs > s.hangMs) {
         s.hangMs = e.hangMs;
         s.hangP = e.hangP;
+      }
+      if (e.abortP > s.abortP) {
+        s.abortP = e.abortP;
+        s.abortError = e.abortError;
       }
     }
     return s;
@@ -181,6 +210,14 @@ export class FaultPlan {
       if ((e.operation === '' || e.operation === operation) && isActive(e.w, t)) latency = latency * e.mul + e.addMs;
     }
     return latency;
+  }
+
+  /** Extra delay (ms) on packets service `s` sends at `t`. */
+  netDelay(s: number, t: number): number {
+    const effects = this.netEffects[s];
+    let ms = 0;
+    for (let i = 0; i < effects.length; i++) if (isActive(effects[i].w, t)) ms += effects[i].addMs;
+    return ms;
   }
 
   /** Request-rate multiplier of entry operation `op` at `t`. */

@@ -4,6 +4,8 @@
  */
 export { simulate, simulateBatches, shiftTruth, SIM_EPOCH, DEFAULT_SWELL } from './simulate.js';
 export { SCENARIOS, scenarioByName } from './scenarios.js';
-export { shopTopology, mediaTopology, bankTopology, ln } from './topologies.js';
+export { shopTopology, mediaTopology, bankTopology, boutiqueTopology, ticketTopology, ln } from './topologies.js';
+export { FOREIGN_SCENARIOS } from './foreign-scenarios.js';
+export { rpcMethod } from './foreign.js';
 export { Rng } from './random.js';
 export type * from './types.js';

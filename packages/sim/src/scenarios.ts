@@ -7,6 +7,7 @@
  * CPU problem). The catalogue simulates in a few seconds in total.
  */
 import { SIM_EPOCH } from './simulate.js';
+import { FOREIGN_SCENARIOS } from './foreign-scenarios.js';
 import { bankTopology, mediaTopology, shopTopology } from './topologies.js';
 import type { Fault, GroundTruth, Scenario, Topology, TruthFault } from './types.js';
 
@@ -64,7 +65,7 @@ function paymentErrors(name: string, description: string, seed: number, probabil
   });
 }
 
-/** Every scenario, in a stable order. */
+/** Every scenario, in a stable order: the catalogue, then the foreign-tracer family. */
 export const SCENARIOS: readonly Scenario[] = [
   paymentErrors('shop-payment-errors', 'payment POST /payment fails 100% for 4 min; checkout retries once, then checkout and frontend fail.', 101, 1),
   paymentErrors('shop-payment-errors-partial', 'payment POST /payment fails 40% for 4 min (16% of checkouts fail after one retry).', 102, 0.4),
@@ -268,6 +269,7 @@ export const SCENARIOS: readonly Scenario[] = [
     swell: { amplitude: 0.2, periodMs: 45 * MIN },
     truth: healthy,
   }),
+  ...FOREIGN_SCENARIOS,
 ];
 
 /** The scenario with this name, or undefined. */

@@ -8,6 +8,7 @@
 import type { Span } from '@rootspan/engine';
 import { Batcher } from './batcher.js';
 import { FaultPlan } from './faults.js';
+import { compileForeign } from './foreign.js';
 import { Rng } from './random.js';
 import { compileTopology } from './topology.js';
 import { TraceBuilder } from './trace.js';
@@ -46,7 +47,8 @@ export function* simulateBatches(scenario: Scenario, opts: SimulateOptions = {})
     start,
   );
   const rng = new Rng(seed, 1);
-  const builder = new TraceBuilder(topo, plan, batcher, rng);
+  const foreign = scenario.foreign ? compileForeign(topo, scenario.foreign, scenario.topology.name) : undefined;
+  const builder = new TraceBuilder(topo, plan, batcher, rng, foreign);
   const arrivals = new Rng(seed, ARRIVAL_STREAM);
 
   // Thinning: candidates at the peak rate, each kept with probability rate(t) / peak.

@@ -297,3 +297,177 @@ export function bankTopology(): Topology {
     ],
   };
 }
+
+/**
+ * A gRPC shop in the style of the microservice demos (every service a gRPC server; the frontend and
+ * checkout are hubs that call nearly everything). Used by the foreign-tracer family with gRPC names.
+ */
+export function boutiqueTopology(): Topology {
+  const currency = http('currency', 'POST /convert', { timeoutMs: 3000 });
+  const product = http('productcatalog', 'GET /products/:id', { timeoutMs: 3000 });
+  const getCart = http('cart', 'GET /cart', { timeoutMs: 3000 });
+  return {
+    name: 'boutique',
+    databases: [{ name: 'redis', port: 6379 }],
+    entries: [
+      { service: 'frontend', operation: 'GET /', weight: 0.35 },
+      { service: 'frontend', operation: 'GET /product/:id', weight: 0.4 },
+      { service: 'frontend', operation: 'POST /cart', weight: 0.15 },
+      { service: 'frontend', operation: 'POST /cart/checkout', weight: 0.1 },
+    ],
+    services: [
+      {
+        name: 'frontend',
+        version: '0.8.0',
+        operations: [
+          op('GET /', ln(3, 0.3, 0.01, 5), 0.001, [
+            [http('currency', 'GET /currencies', { timeoutMs: 3000 }), http('productcatalog', 'GET /products', { timeoutMs: 3000 })],
+            getCart,
+            currency,
+            http('ad', 'GET /ads', { timeoutMs: 500, optional: true }),
+          ]),
+          op('GET /product/:id', ln(3, 0.3, 0.01, 5), 0.001, [
+            product,
+            currency,
+            getCart,
+            http('recommendation', 'GET /recommendations', { timeoutMs: 3000 }),
+            http('ad', 'GET /ads', { timeoutMs: 500, optional: true }),
+          ]),
+          op('POST /cart', ln(2, 0.3), 0.001, [product, http('cart', 'POST /cart', { timeoutMs: 3000 })]),
+          op('POST /cart/checkout', ln(4, 0.3), 0.001, [http('checkout', 'POST /orders', { timeoutMs: 10_000 })]),
+        ],
+      },
+      {
+        name: 'checkout',
+        version: '0.8.0',
+        operations: [
+          op('POST /orders', ln(5, 0.3, 0.01, 5), 0.001, [
+            getCart,
+            product,
+            currency,
+            http('shipping', 'GET /quote', { timeoutMs: 3000 }),
+            http('payment', 'POST /charge', { timeoutMs: 3000 }),
+            http('shipping', 'POST /ship', { timeoutMs: 3000 }),
+            http('cart', 'DELETE /cart', { timeoutMs: 3000 }),
+            http('email', 'POST /send', { timeoutMs: 3000, optional: true }),
+          ]),
+        ],
+      },
+      {
+        name: 'cart',
+        version: '0.8.0',
+        operations: [
+          op('GET /cart', ln(1.5, 0.3), 0.001, [db('redis', 'HGETALL', 'cart', ln(0.5, 0.3))]),
+          op('POST /cart', ln(1.5, 0.3), 0.001, [db('redis', 'HSET', 'cart', ln(0.6, 0.3))]),
+          op('DELETE /cart', ln(1.2, 0.3), 0.001, [db('redis', 'DEL', 'cart', ln(0.5, 0.3))]),
+        ],
+      },
+      {
+        name: 'productcatalog',
+        version: '0.8.0',
+        operations: [op('GET /products', ln(4, 0.35, 0.01, 5), 0.001), op('GET /products/:id', ln(2, 0.35, 0.01, 5), 0.001)],
+      },
+      {
+        name: 'currency',
+        version: '0.8.0',
+        operations: [op('GET /currencies', ln(1.5, 0.3), 0.001), op('POST /convert', ln(2.5, 0.3, 0.01, 5), 0.001)],
+      },
+      {
+        name: 'recommendation',
+        version: '0.8.0',
+        operations: [op('GET /recommendations', ln(6, 0.35), 0.001, [http('productcatalog', 'GET /products', { timeoutMs: 3000 })])],
+      },
+      { name: 'shipping', version: '0.8.0', operations: [op('GET /quote', ln(2, 0.3), 0.001), op('POST /ship', ln(3, 0.3), 0.001)] },
+      { name: 'payment', version: '0.8.0', operations: [op('POST /charge', ln(8, 0.35, 0.01, 4), 0.001)] },
+      { name: 'email', version: '0.8.0', operations: [op('POST /send', ln(10, 0.4), 0.001)] },
+      { name: 'ad', version: '0.8.0', operations: [op('GET /ads', ln(3, 0.3), 0.001)] },
+    ],
+  };
+}
+
+/**
+ * A ticketing system in the style of the Java benchmark systems: HTTP everywhere, and an `order`
+ * service that nearly every other service calls (a hub: it slows whenever anything under it does).
+ * `GET /stations` is a low-traffic admin entry (~1.5% of requests).
+ */
+export function ticketTopology(): Topology {
+  const mysql = (operation: string, target: string, median: number) => db('mysql', operation, target, ln(median, 0.4, 0.005, 8));
+  return {
+    name: 'ticket',
+    databases: [{ name: 'mysql', port: 3306 }],
+    entries: [
+      { service: 'gateway', operation: 'GET /trips', weight: 0.45 },
+      { service: 'gateway', operation: 'POST /orders', weight: 0.2 },
+      { service: 'gateway', operation: 'GET /orders/:id', weight: 0.335 },
+      { service: 'gateway', operation: 'GET /stations', weight: 0.015 },
+    ],
+    services: [
+      {
+        name: 'gateway',
+        version: '1.0.0',
+        operations: [
+          op('GET /trips', ln(2, 0.3, 0.01, 5), 0.001, [http('travel', 'GET /trips', { timeoutMs: 5000 })]),
+          op('POST /orders', ln(2, 0.3, 0.01, 5), 0.001, [http('preserve', 'POST /preserve', { timeoutMs: 8000 })]),
+          op('GET /orders/:id', ln(2, 0.3, 0.01, 5), 0.001, [http('order', 'GET /orders/:id', { timeoutMs: 5000 })]),
+          op('GET /stations', ln(3, 0.3), 0, [http('station', 'GET /stations', { timeoutMs: 10_000 })]),
+        ],
+      },
+      {
+        name: 'travel',
+        version: '1.0.0',
+        operations: [
+          op('GET /trips', ln(6, 0.3, 0.01, 5), 0.001, [
+            [http('route', 'GET /routes/:id', { timeoutMs: 3000 }), http('price', 'GET /prices', { timeoutMs: 3000 })],
+            http('seat', 'GET /seats/left', { timeoutMs: 3000 }),
+          ]),
+        ],
+      },
+      {
+        name: 'preserve',
+        version: '1.0.0',
+        operations: [
+          op('POST /preserve', ln(8, 0.3, 0.01, 5), 0.002, [
+            http('user', 'GET /users/:id', { timeoutMs: 3000 }),
+            http('security', 'GET /check', { timeoutMs: 3000 }),
+            http('seat', 'GET /seats/left', { timeoutMs: 3000 }),
+            http('order', 'POST /orders', { timeoutMs: 5000 }),
+          ]),
+        ],
+      },
+      {
+        name: 'seat',
+        version: '1.0.0',
+        operations: [
+          op('GET /seats/left', ln(4, 0.3, 0.01, 5), 0.001, [
+            http('order', 'GET /orders/sold', { timeoutMs: 3000 }),
+            http('config', 'GET /configs/:id', { timeoutMs: 3000 }),
+          ]),
+        ],
+      },
+      {
+        name: 'security',
+        version: '1.0.0',
+        operations: [op('GET /check', ln(3, 0.3), 0.001, [http('order', 'GET /orders/count', { timeoutMs: 3000 })])],
+      },
+      {
+        name: 'order',
+        version: '1.0.0',
+        operations: [
+          op('GET /orders/:id', ln(3, 0.3, 0.01, 5), 0.001, [mysql('SELECT', 'orders', 2)]),
+          op('GET /orders/sold', ln(4, 0.3, 0.01, 5), 0.001, [mysql('SELECT', 'orders', 3)]),
+          op('GET /orders/count', ln(2, 0.3, 0.01, 5), 0.001, [mysql('SELECT', 'orders', 2)]),
+          op('POST /orders', ln(5, 0.3, 0.01, 5), 0.001, [http('station', 'GET /stations/:id', { timeoutMs: 3000 }), mysql('INSERT', 'orders', 3)]),
+        ],
+      },
+      {
+        name: 'station',
+        version: '1.0.0',
+        operations: [op('GET /stations/:id', ln(2, 0.3, 0.01, 5), 0.001), op('GET /stations', ln(15, 0.3), 0.001)],
+      },
+      { name: 'route', version: '1.0.0', operations: [op('GET /routes/:id', ln(3, 0.3), 0.001)] },
+      { name: 'price', version: '1.0.0', operations: [op('GET /prices', ln(2, 0.3), 0.001)] },
+      { name: 'config', version: '1.0.0', operations: [op('GET /configs/:id', ln(1.5, 0.3), 0.001)] },
+      { name: 'user', version: '1.0.0', operations: [op('GET /users/:id', ln(2.5, 0.3), 0.001)] },
+    ],
+  };
+}

@@ -7,6 +7,7 @@ import type { Span } from '@rootspan/engine';
 import type { Batcher } from './batcher.js';
 import type { FaultPlan } from './faults.js';
 import type { Rng } from './random.js';
+import type { CompiledForeign } from './foreign.js';
 import type { CompiledCall, CompiledTopology, Dist } from './topology.js';
 
 /** Share of an operation's self time spent before its first call; the rest is spread after each step. */
@@ -16,6 +17,8 @@ const NET_MIN = 0.15;
 const NET_SPREAD = 0.5;
 /** Calls of a parallel group start this far apart (the loop issuing them takes a little time). */
 const PARALLEL_STAGGER = 0.02;
+/** An invocation that stops part-way (exception, early return) does this share of its usual own work. */
+const ABORT_SELF_SHARE = 1 / 3;
 
 /** Microsecond resolution keeps times exact in JSON and well inside double precision for epoch ms. */
 function round(t: number): number {
@@ -33,7 +36,29 @@ export class TraceBuilder {
     private readonly plan: FaultPlan,
     private readonly batcher: Batcher,
     private readonly rng: Rng,
+    /** Emit as another tracer would: service and name only, uninstrumented services absent. */
+    private readonly foreign?: CompiledForeign,
   ) {}
+
+  /** Hands a finished span of service `svc` to the batcher, stripped to what a foreign tracer shows. */
+  private emit(svc: number, span: Span, opIndex: number): void {
+    const f = this.foreign;
+    if (f === undefined) {
+      this.batcher.add(svc, span);
+      return;
+    }
+    if (f.hidden[svc]) return;
+    this.batcher.add(svc, {
+      traceId: span.traceId,
+      spanId: span.spanId,
+      parentSpanId: span.parentSpanId,
+      service: f.service[svc],
+      // A database call keeps its span name; RPCs are named by the callee's method on both sides.
+      name: opIndex >= 0 ? f.op[opIndex] : span.name,
+      startTime: span.startTime,
+      endTime: span.endTime,
+    });
+  }
 
   /** Simulates one request arriving at `t` at entry operation `op`; `rng` must already be seeded for it. */
   request(op: number, t: number): void {
@@ -61,6 +86,8 @@ export class TraceBuilder {
     let mul = 1;
     let addMs = 0;
     let hangMs = 0;
+    let abort = false;
+    let abortError = false;
     if (this.plan.hasOpFaults(opIndex)) {
       const f = this.plan.opState(opIndex, start);
       if (f.errorP > 0) {
@@ -70,13 +97,18 @@ export class TraceBuilder {
       mul = f.selfMul;
       addMs = f.addMs;
       if (f.hangMs > 0 && rng.next() < f.hangP) hangMs = f.hangMs;
+      if (f.abortP > 0 && rng.next() < f.abortP) {
+        abort = true;
+        abortError = f.abortError;
+      }
     }
-    const self = this.draw(op.self) * mul + addMs;
+    const self = (this.draw(op.self) * mul + addMs) * (abort ? ABORT_SELF_SHARE : 1);
     // Decided up front but surfaced at the end: the handler does its calls, then fails building the
     // answer, so an operation's own bug does not change its callees' traffic.
     const ownError = errorP > 0 && rng.next() < errorP;
 
-    const steps = op.steps;
+    // An aborted invocation makes its first step's calls only.
+    const steps = abort ? op.steps.slice(0, op.steps.length > 1 ? 1 : 0) : op.steps;
     let t: number;
     let failed = false;
     if (steps.length === 0) {
@@ -114,15 +146,15 @@ export class TraceBuilder {
       }
     }
 
-    const error = ownError || failed;
-    const code = error ? (ownError ? faultCode : 500) : 200;
+    const error = ownError || failed || abortError;
+    const code = error ? (ownError && !abortError ? faultCode : 500) : 200;
     const attributes: Span['attributes'] = {
       'http.request.method': op.method,
       'http.route': op.route,
       'http.response.status_code': code,
     };
     if (error) attributes['error.type'] = String(code);
-    this.batcher.add(svc, {
+    this.emit(svc, {
       traceId: this.traceId,
       spanId,
       parentSpanId: parentId,
@@ -134,7 +166,7 @@ export class TraceBuilder {
       endTime: round(t),
       status: error ? 'error' : 'unset',
       attributes,
-    });
+    }, opIndex);
     this.outError = error;
     this.outCode = code;
     return t;
@@ -155,15 +187,15 @@ export class TraceBuilder {
   private httpAttempt(c: CompiledCall, t: number, parentId: string, svc: number, version: string): number {
     const rng = this.rng;
     const clientId = rng.spanId();
-    const out = NET_MIN + rng.next() * NET_SPREAD;
-    const back = NET_MIN + rng.next() * NET_SPREAD;
+    const callee = this.topo.services[this.topo.ops[c.target].service];
+    const out = NET_MIN + rng.next() * NET_SPREAD + this.plan.netDelay(svc, t);
+    const back = NET_MIN + rng.next() * NET_SPREAD + this.plan.netDelay(callee.index, t);
     // The callee runs to completion whatever the caller does: its span may end after a timeout.
     const serverEnd = this.server(c.target, t + out, clientId);
     let end = serverEnd + back;
     const timedOut = end > t + c.timeoutMs;
     if (timedOut) end = t + c.timeoutMs;
     const failed = timedOut || this.outError;
-    const callee = this.topo.services[this.topo.ops[c.target].service];
     const attributes: Span['attributes'] = {
       'http.request.method': c.spanName,
       'server.address': callee.name,
@@ -219,7 +251,7 @@ export class TraceBuilder {
       attributes,
     };
     if (timedOut) span.statusMessage = `timeout after ${c.timeoutMs} ms`;
-    this.batcher.add(svc, span);
+    this.emit(svc, span, c.isDb ? -1 : c.target);
     this.outError = failed;
     return end;
   }

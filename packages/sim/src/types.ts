@@ -191,7 +191,35 @@ export interface DbSlowFault extends FaultWindow {
   operation?: string;
 }
 
-export type Fault = ErrorsFault | LatencyFault | HangFault | RampFault | CpuFault | TrafficFault | DeployFault | DbSlowFault;
+/**
+ * The target stops part-way: it skips every call after its first step (all of them when it has one
+ * step) and its own time shrinks to a third. `exception` answers with an error (which a tracer without
+ * status never shows), `early-return` answers OK (a bad config check, a wrong cached answer).
+ */
+export interface AbortFault extends FaultWindow, OperationTarget {
+  type: 'exception' | 'early-return';
+  /** Share of requests affected; default 1. */
+  probability?: number;
+}
+
+/** Packets leaving a service are delayed (netem on its pod): callers wait `addMs` longer than its own spans show. */
+export interface NetDelayFault extends FaultWindow {
+  type: 'net-delay';
+  service: string;
+  addMs: number;
+}
+
+export type Fault =
+  | ErrorsFault
+  | LatencyFault
+  | HangFault
+  | RampFault
+  | CpuFault
+  | TrafficFault
+  | DeployFault
+  | DbSlowFault
+  | AbortFault
+  | NetDelayFault;
 
 /** Slow sinusoidal swell of the request rate (a compressed diurnal cycle). */
 export interface Swell {
@@ -235,6 +263,27 @@ export interface Scenario {
   truth: GroundTruth;
   /** Default: ±10 % over one hour. */
   swell?: Swell;
+  /** Emit spans as another tracer would (see {@link ForeignStyle}); default: OpenTelemetry with semantic conventions. */
+  foreign?: ForeignStyle;
+  /** Which table of `npm run eval` scores it; default `catalogue`. */
+  family?: 'catalogue' | 'foreign';
+}
+
+/**
+ * Spans as other tracers (Jaeger/Zipkin/SkyWalking exports converted to OTLP) give them: no status, no
+ * kind, no attributes, no version, only service and name. Faults then show only in durations and in
+ * which calls are made.
+ */
+export interface ForeignStyle {
+  /**
+   * `grpc`: every span is named by its RPC, `pkg.NameService/Method`, and service `name` is reported as
+   * `nameservice` (as gRPC shops name their deployments); `http`: `METHOD /route` on both sides.
+   */
+  naming: 'grpc' | 'http';
+  /** gRPC package; default the topology's name. */
+  package?: string;
+  /** Services that emit no span at all (uninstrumented): only their callers' client spans show them. Leaves only. */
+  uninstrumented?: string[];
 }
 
 export interface SimulateOptions {

@@ -35,14 +35,16 @@ export class ErrorRateDetector {
     const o = this.opts;
     const p0 = b.rate;
     const observed = requests > 0 ? errors / requests : 0;
-    if (!b.ready || !(requests > 0)) return quiet(observed, p0, b.ready);
+    // Verdicts report the rate observed; the prior-weighted p0 is only the test's null hypothesis.
+    const baseline = b.observed;
+    if (!b.ready || !(requests > 0)) return quiet(observed, baseline, b.ready);
     const pValue = binomialSf(errors, requests, p0);
     const score = pToScore(pValue);
     const anomalous =
       (requests >= o.minRequests && observed > o.rate && pValue < o.pMax) ||
       (errors >= o.sensitiveMinErrors && observed >= Math.max(2 * p0, p0 + 0.02) && pValue < o.sensitivePMax);
-    if (!anomalous) return quiet(observed, p0, true, score, pValue);
-    return { anomalous, score, pValue, observed, expected: p0, severity: errorSeverity(observed), ready: true };
+    if (!anomalous) return quiet(observed, baseline, true, score, pValue);
+    return { anomalous, score, pValue, observed, expected: baseline, severity: errorSeverity(observed), ready: true };
   }
 
   /** Learns a window (the analyzer passes only non-anomalous ones). */

@@ -1,7 +1,7 @@
 import type { BaselineOptions, LatencyOptions } from '../options.js';
 import type { Severity } from '../types.js';
 import { LogBaseline, logMs, type LogBaselineJSON } from '../stats/baseline.js';
-import { normalSf } from '../stats/special.js';
+import { pToScore, studentTSf } from '../stats/special.js';
 import { quiet, type Verdict } from './verdict.js';
 
 /** A window of latencies summarised in log space: mergeable by adding fields. */
@@ -37,10 +37,16 @@ export function latencySeverity(ratio: number, observedMs: number, opts: Latency
 
 /**
  * Latency shifts of one operation against a learned log-normal baseline. A window fires when its
- * geometric mean (≈ median) is `ratio`× the baseline AND significant (z ≥ zMin); busy windows also fire
- * on smaller but very significant shifts (`sensitiveRatio`, `sensitiveZ`), and anything slower than
- * `criticalMs` needs only the smaller ratio. `driftSigma` bounds z on huge windows, where any tiny
- * shift would otherwise be "significant".
+ * geometric mean (≈ median) is `ratio`× the baseline AND significant (score ≥ zMin); busy windows also
+ * fire on smaller but very significant shifts (`sensitiveRatio`, `sensitiveZ`), and anything slower than
+ * `criticalMs` needs only the smaller ratio. `driftSigma` bounds the score on huge windows, where any
+ * tiny shift would otherwise be "significant".
+ *
+ * The test is honest about short history: the window's mean of logs is compared with the baseline's by
+ * Student's t, with the baseline's own uncertainty (its variance over its sample count, Bessel-corrected)
+ * in the standard error and `samples − 1` degrees of freedom, so an operation is judged from
+ * `minSamples` on and a baseline of five samples needs a far larger shift than one of five thousand.
+ * The score is the normal z with the same p-value, so thresholds mean the same at any history length.
  */
 export class LatencyDetector {
   readonly baseline: LogBaseline;
@@ -65,14 +71,16 @@ export class LatencyDetector {
     const observed = Math.exp(m);
     if (!b.ready || !(w.n > 0)) return quiet(observed, expected, b.ready);
     const ratio = observed / expected;
-    const z = (m - b.mean) / Math.sqrt(b.variance / w.n + o.driftSigma * o.driftSigma);
-    const score = Math.max(z, 0);
-    const pValue = normalSf(z);
+    const nb = b.samples;
+    const variance = nb > 1 ? (b.variance * nb) / (nb - 1) : b.variance;
+    const t = (m - b.mean) / Math.sqrt(variance * (1 / w.n + 1 / nb) + o.driftSigma * o.driftSigma);
+    const pValue = studentTSf(t, Math.max(1, nb - 1));
+    const score = pToScore(pValue);
     const anomalous =
       w.n >= minWindowSamples &&
-      ((ratio >= o.ratio && z >= o.zMin) ||
-        (w.n >= o.sensitiveMinSamples && ratio >= o.sensitiveRatio && z >= o.sensitiveZ) ||
-        (observed >= o.criticalMs && ratio >= o.sensitiveRatio && z >= o.zMin));
+      ((ratio >= o.ratio && score >= o.zMin) ||
+        (w.n >= o.sensitiveMinSamples && ratio >= o.sensitiveRatio && score >= o.sensitiveZ) ||
+        (observed >= o.criticalMs && ratio >= o.sensitiveRatio && score >= o.zMin));
     if (!anomalous) return quiet(observed, expected, true, score, pValue);
     return { anomalous, score, pValue, observed, expected, severity: latencySeverity(ratio, observed, o), ready: true };
   }

@@ -10,6 +10,17 @@ export interface ShapeVerdict extends Verdict {
 
 /** Below this learned share a call counts as "not made before". */
 const NEW_SHARE_MAX = 0.01;
+/** A call is "new" only against this many parent requests without it: a rare call may not show in a few. */
+const NEW_MIN_SAMPLES = 50;
+
+/** Wilson lower bound (z = 2) of a share observed over n trials. */
+function wilsonLower(share: number, n: number): number {
+  const z2 = 4;
+  const centre = share + z2 / (2 * n);
+  const spread = 2 * Math.sqrt((share * (1 - share)) / n + z2 / (4 * n * n));
+  return Math.max(0, (centre - spread) / (1 + z2 / n));
+}
+
 /** A missing call is tested against 90% of its usual share: tolerant of a slow drift in the mix. */
 const MISSING_TEST_FACTOR = 0.9;
 
@@ -23,6 +34,8 @@ export class CallShapeDetector {
   readonly baseline: ShareBaseline;
   /** Event time of the last {@link observe} (ms); NaN before any. */
   lastT = NaN;
+  /** Consecutive buckets the analyzer held back from learning (a usual call clearly missing). */
+  held = 0;
 
   constructor(
     baseline: BaselineOptions,
@@ -42,13 +55,15 @@ export class CallShapeDetector {
     let change: ShapeVerdict['change'] = null;
     let pValue: number;
     if (observed < share) {
-      pValue = binomialCdf(calls, parentRequests, share * MISSING_TEST_FACTOR);
+      // Tested against what the learned share could still be: 90% of it, and no more than its lower
+      // confidence bound, so a share learned from a dozen requests is not taken as certain.
+      pValue = binomialCdf(calls, parentRequests, Math.min(share * MISSING_TEST_FACTOR, wilsonLower(share, b.samples)));
       if (share >= o.usualShare && observed <= share / 2 && pValue < o.pMax) change = 'missing';
     } else {
       // A share learned as 0 would make any call infinitely unlikely; one call in all requests seen is
       // the most the baseline can rule out.
       pValue = binomialSf(calls, parentRequests, Math.max(share, 1 / b.samples));
-      if (share < NEW_SHARE_MAX && calls >= o.minCalls && observed >= o.newShare) change = 'new';
+      if (share < NEW_SHARE_MAX && b.samples >= NEW_MIN_SAMPLES && calls >= o.minCalls && observed >= o.newShare) change = 'new';
     }
     const score = pToScore(pValue);
     if (change === null) return { ...quiet(observed, share, true, score, pValue), change };

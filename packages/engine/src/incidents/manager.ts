@@ -66,7 +66,7 @@ export class IncidentManager {
     let rec = incidentId !== undefined ? this.records.get(incidentId) : undefined;
     if (rec !== undefined && rec.incident.status === 'resolved') rec = undefined;
     const isNewMember = rec === undefined || !rec.anomalies.has(anomaly.id);
-    if (rec === undefined) rec = this.findOpen(anomaly.cause.service);
+    if (rec === undefined) rec = this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly);
     let opened = false;
     if (rec === undefined) {
       rec = this.open(anomaly, now);
@@ -193,6 +193,24 @@ export class IncidentManager {
     return best;
   }
 
+  /**
+   * An open incident this anomaly is a later symptom of: its evidence points at a service the incident
+   * already counts as affected (a caller giving up on a callee that the root cause slowed, a minute into
+   * the cascade). Only failures and slowness spread that way: a traffic change or a new call pattern is
+   * never merged on this ground. Independent faults still open their own incidents: their causes are
+   * not among another incident's affected services.
+   */
+  private findCascade(anomaly: Anomaly): Record_ | undefined {
+    const k = anomaly.kind;
+    if (k !== 'timeout' && k !== 'errors' && k !== 'latency') return undefined;
+    const service = anomaly.cause.service;
+    for (const rec of this.records.values()) {
+      if (rec.incident.status === 'resolved' || rec.active.size === 0) continue;
+      if (rec.incident.affected.some((r) => r.service === service)) return rec;
+    }
+    return undefined;
+  }
+
   private open(anomaly: Anomaly, now: number): Record_ {
     const id = `inc-${this.nextId++}`;
     const incident: Incident = {
@@ -224,8 +242,13 @@ export class IncidentManager {
     // (a hung callee shows timeouts in its callers and a traffic drop in its own late spans).
     const scores = new Map<string, RankedOrigin & { score: number; support: number; byKind: Map<AnomalyKind, number> }>();
     let total = 0;
+    // One operation's one kind of symptom is one piece of evidence, however many episodes it split into
+    // (a request that stops part-way misses every later call: one call-pattern episode per callee).
+    const symptoms = new Map<string, number>();
+    const symptom = (a: Anomaly): string => `${a.service}\u0001${a.operation ?? ''}\u0001${a.kind}`;
+    for (const a of anomalies) symptoms.set(symptom(a), (symptoms.get(symptom(a)) ?? 0) + 1);
     for (const a of anomalies) {
-      const weight = SEVERITY_RANK[a.severity];
+      const weight = SEVERITY_RANK[a.severity] / (symptoms.get(symptom(a)) ?? 1);
       for (const o of rec.origins.get(a.id) ?? []) {
         const s = o.share * weight;
         total += s;

@@ -88,16 +88,50 @@ function wordCount(name: string): number {
   return words;
 }
 
+/** `pkg.Service/Method` (gRPC full method names, with or without a leading slash). */
+const RPC_NAME = /^\/?(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*)\/[A-Za-z_]\w*$/;
+
+/**
+ * The service an RPC is addressed to, from `rpc.service` or the `Service` part of a `pkg.Service/Method`
+ * name: the last dotted segment, lower-cased (`hipstershop.PaymentService` → `paymentservice`), as the
+ * services answering them are usually deployed. Undefined when `name` is no RPC name.
+ */
+export function rpcServiceOf(name: string): string | undefined {
+  const m = RPC_NAME.exec(name);
+  return m === null ? undefined : m[1].toLowerCase();
+}
+
+/** `rpc.service` (its last dotted segment, lower-cased as in {@link rpcServiceOf}). */
+function rpcServiceAttribute(v: unknown): string | undefined {
+  const s = str(v);
+  if (s === undefined) return undefined;
+  const dot = s.lastIndexOf('.');
+  return (dot >= 0 ? s.slice(dot + 1) : s).toLowerCase();
+}
+
+/** Whether an RPC-named span is addressed to another service than the one that recorded it. */
+export function isRpcToOther(span: Span): boolean {
+  const target = str(span.attributes?.['rpc.service']) !== undefined ? rpcServiceAttribute(span.attributes?.['rpc.service']) : rpcServiceOf(span.name);
+  return target !== undefined && normalizedService(target) !== normalizedService(span.service);
+}
+
+/** A service name compared loosely: case, separators and a trailing `service` do not matter. */
+function normalizedService(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '').replace(/service$/, '');
+}
+
 const LOCAL_OR_IP = /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-f:]+\]?)$/i;
 
 /**
  * Name of the node a client span calls, as the Collector's service graph names virtual nodes:
  * `peer.service`, then the database system (`postgresql`), then the server address (with the port
- * when the address is a bare IP or localhost, where the port is what tells services apart).
+ * when the address is a bare IP or localhost, where the port is what tells services apart), then the
+ * RPC's service (`rpc.service`, else the `Service` of a `pkg.Service/Method` span name; see
+ * {@link rpcServiceOf}). Spans from tracers that record no attributes are named by the RPC alone.
  */
 export function peerName(span: Span): string {
   const a = span.attributes;
-  if (!a) return 'unknown';
+  if (!a) return rpcServiceOf(span.name) ?? 'unknown';
   const peer = str(a['peer.service']);
   if (peer) return peer;
   const db = str(a['db.system.name']) ?? str(a['db.system']);
@@ -109,7 +143,7 @@ export function peerName(span: Span): string {
     const port = a['server.port'] ?? a['net.peer.port'];
     return port !== undefined && LOCAL_OR_IP.test(address) ? `${address}:${port}` : address;
   }
-  return str(a['rpc.service']) ?? 'unknown';
+  return rpcServiceAttribute(a['rpc.service']) ?? rpcServiceOf(span.name) ?? 'unknown';
 }
 
 /** Whether a span calls something that is not itself instrumented with a server span (a database, cache, queue). */

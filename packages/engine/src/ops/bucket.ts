@@ -83,6 +83,9 @@ export class OpBucket {
   errorOrigins: OriginCounts | undefined;
   slow = 0;
   slowOrigins: OriginCounts | undefined;
+  /** Successful requests that skipped a usual call, and where each left its usual path. */
+  diverged = 0;
+  shapeOrigins: OriginCounts | undefined;
   /** Successful requests, and how many of them made each call (trace shape). */
   okRequests = 0;
   calls: Map<string, number> | undefined;
@@ -99,6 +102,8 @@ export class OpBucket {
     this.errorOrigins?.clear();
     this.slow = 0;
     this.slowOrigins?.clear();
+    this.diverged = 0;
+    this.shapeOrigins?.clear();
     this.okRequests = 0;
     this.calls?.clear();
     if (this.errorTraces !== undefined) this.errorTraces.length = 0;

@@ -50,6 +50,7 @@ export interface OpWindow {
   self: LatencyWindow;
   failing: number;
   slow: number;
+  diverged: number;
   okRequests: number;
 }
 
@@ -63,6 +64,9 @@ export class LatencySignal {
   readonly anchor: LatencyDetector | undefined;
   readonly slowShare: ProportionBaseline;
   readonly p95 = new QuantileEwma();
+  /** Consecutive buckets held back from the baseline, and from the anchor, as suspiciously slow. */
+  held = 0;
+  anchorHeld = 0;
 
   constructor(opts: ResolvedOptions, withAnchor: boolean) {
     this.detector = new LatencyDetector(opts.baseline, opts.latency);
@@ -71,9 +75,11 @@ export class LatencySignal {
     this.slowShare = new ProportionBaseline(opts.errors.decayPerRequest, opts.baseline.minSamples);
   }
 
-  learn(b: LatencyBucket, alpha: number): void {
+  /** Learns a bucket into the baseline (with its tail share and p95) and, separately, into the anchor. */
+  learn(b: LatencyBucket, alpha: number, main = true, anchor = true): void {
+    if (anchor) this.anchor?.learn(b.learn);
+    if (!main) return;
     this.detector.learn(b.learn);
-    this.anchor?.learn(b.learn);
     this.slowShare.learn(b.judged, b.over);
     if (b.sketch.count >= 5) this.p95.learn(b.sketch.quantile(0.95), alpha);
   }
@@ -94,6 +100,9 @@ export class LatencySignal {
     if (s.p95 !== null) this.p95.value = s.p95;
   }
 }
+
+/** A call made by at least this share of an operation's requests is its usual path: a request skipping it diverged. */
+export const USUAL_PATH_SHARE = 0.9;
 
 /** How much slower the anchor baseline learns than the main one. */
 export const ANCHOR_SLOWDOWN = 20;
@@ -117,6 +126,8 @@ export class OpState {
   readonly callers = new Set<string>();
   /** Successful requests learned for trace shape: a call first seen later starts from share 0 over these. */
   shapeSamples = 0;
+  /** Callee keys nearly every request makes (share ≥ {@link USUAL_PATH_SHARE}), once shape is learned. */
+  usual: readonly string[] = [];
   /** Last bucket index with data. */
   lastIndex = -Infinity;
   /** Active anomaly episodes on this operation, by signal. */
@@ -131,7 +142,7 @@ export class OpState {
   ) {
     this.latency = new LatencySignal(opts, true);
     // A peer's self time is its latency: only services have a separate self-time signal worth judging.
-    this.self = new LatencySignal(opts, false);
+    this.self = new LatencySignal(opts, true);
     this.errors = new ErrorRateDetector(opts.baseline, opts.errors);
     this.traffic = nodeType === 'service' ? new TrafficDetector(opts.baseline, opts.traffic) : undefined;
   }
@@ -157,6 +168,7 @@ export class OpState {
       self: { ok: emptyMoments(), over: 0, judged: 0 },
       failing: 0,
       slow: 0,
+      diverged: 0,
       okRequests: 0,
     };
     for (let i = last - size + 1; i <= last; i++) {
@@ -169,6 +181,7 @@ export class OpState {
       addLatency(w.self, b.self);
       w.failing += b.failing;
       w.slow += b.slow;
+      w.diverged += b.diverged;
       w.okRequests += b.okRequests;
     }
     return w;
@@ -188,7 +201,7 @@ export function windowSketch(buckets: readonly OpBucket[], which: 'latency' | 's
   return out;
 }
 
-export function windowOrigins(buckets: readonly OpBucket[], which: 'errorOrigins' | 'slowOrigins'): OriginCounts {
+export function windowOrigins(buckets: readonly OpBucket[], which: 'errorOrigins' | 'slowOrigins' | 'shapeOrigins'): OriginCounts {
   const out: OriginCounts = new Map();
   for (const b of buckets) {
     const counts = b[which];

@@ -150,12 +150,20 @@ export class ProportionBaseline {
   }
 
   /**
-   * The learned rate, (E + 0.5) / (C + 25): a weak prior of 2% with no data that fades as requests are
-   * learned. A conservative (non-zero) prior keeps exact tests on few samples from firing on one error
-   * just because no error was seen yet.
+   * The rate the tests use, (E + 0.5) / (C + 25): the observed rate with a weak internal prior of 2%
+   * that fades as requests are learned. A conservative (non-zero) prior keeps exact tests on few samples
+   * from firing on one error just because no error was seen yet. Reports show {@link observed}.
    */
   get rate(): number {
     return (this.e + 0.5) / (this.c + 25);
+  }
+
+  /**
+   * The rate actually observed over the baseline's memory: 0 after no errors. What reports and sentences
+   * show; {@link rate} (with its prior) is only what the tests compare against.
+   */
+  get observed(): number {
+    return this.c > 0 ? this.e / this.c : 0;
   }
 
   /** Requests learned (undecayed). */

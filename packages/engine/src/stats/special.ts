@@ -176,6 +176,22 @@ export function normalSf(z: number): number {
   return 0.5 * erfc(z / Math.SQRT2);
 }
 
+/** Degrees of freedom up to which {@link studentTSf} evaluates the incomplete beta exactly. */
+const T_EXACT_DF = 30;
+
+/**
+ * Upper tail of Student's t with `df` degrees of freedom, P(T > t): the test of a mean against a
+ * baseline whose spread was estimated from few samples (df = samples − 1). Infinite df is the normal.
+ */
+export function studentTSf(t: number, df: number): number {
+  if (Number.isNaN(t) || !(df > 0)) return NaN;
+  // Beyond a few dozen df, the normal with a corrected statistic (Abramowitz & Stegun 26.7.8) is as
+  // good for a threshold and costs no continued fraction: this runs for every operation and window.
+  if (df > T_EXACT_DF) return normalSf((t * (1 - 1 / (4 * df))) / Math.sqrt(1 + (t * t) / (2 * df)));
+  const tail = 0.5 * regularizedIncompleteBeta(df / 2, 0.5, df / (df + t * t));
+  return t >= 0 ? tail : 1 - tail;
+}
+
 /** Standard normal density. */
 function normalPdf(z: number): number {
   return Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);

@@ -3,6 +3,7 @@ import {
   clientOperation,
   isDependencyCall,
   isErrorSpan,
+  isRpcToOther,
   looksLikeTimeout,
   opKey,
   peerName,
@@ -14,7 +15,7 @@ export interface Origin {
   service: string;
   operation: string | null;
   key: string;
-  kind: 'errors' | 'timeout' | 'latency';
+  kind: 'errors' | 'timeout' | 'latency' | 'shape';
 }
 
 /** A request handled by a service: one entry (server/consumer/root) span. */
@@ -33,6 +34,11 @@ export interface EntryFact {
   errorOrigin?: Origin;
   /** For slow requests: the operation that added the most time over its own baseline. */
   slowOrigin?: Origin;
+  /**
+   * For successful requests missing a call their operation almost always makes: where the request
+   * left its usual path (see {@link divergenceOrigin}).
+   */
+  shapeOrigin?: Origin;
 }
 
 /** An outgoing call (client/producer span). */
@@ -60,6 +66,10 @@ export interface TraceContext {
   typicalLatency(key: string): number | undefined;
   /** Typical self time (ms) of an operation, if learned. */
   typicalSelf(key: string): number | undefined;
+  /** Whether `ms` is far from the operation's learned latency, either way (false while unlearned). */
+  unusualLatency(key: string, ms: number): boolean;
+  /** Callee keys the operation almost always calls, once learned (empty before). */
+  usualCalls(key: string): readonly string[];
   /**
    * The instrumented service behind a peer name, and the operation that calls named `callName` from the
    * caller operation `callerKey` reach (client spans are often named by method alone), if ever seen.
@@ -71,6 +81,12 @@ export interface TraceContext {
 
 /** Requests slower than this multiple of their typical latency get a slow-origin analysis. */
 const SLOW_FACTOR = 1.5;
+/**
+ * A call's duration beyond its answer's span up to this much (ms, or share of the call) is ordinary
+ * network and clock skew between hosts; beyond it, the excess counts against the callee.
+ */
+const NET_ALLOWANCE_MS = 5;
+const NET_ALLOWANCE_SHARE = 0.1;
 
 type Role = 'entry' | 'call' | 'internal';
 
@@ -152,15 +168,62 @@ export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entri
     }
     entry.self = selfTime(node.span, outgoing);
   }
+  // Created only for the rare trace with a request off its usual path.
+  let missing: Set<Node> | undefined;
+  for (const node of nodes) {
+    const entry = node.entry;
+    if (entry !== undefined && !entry.error && missesUsualCall(entry, ctx)) (missing ??= new Set()).add(node);
+  }
   for (const node of nodes) {
     const entry = node.entry;
     if (entry === undefined) continue;
     if (entry.error) entry.errorOrigin = errorOrigin(node, node) ?? selfOrigin(entry, 'errors');
     const typical = ctx.typicalLatency(entry.key);
     if (typical !== undefined && entry.duration > SLOW_FACTOR * typical) entry.slowOrigin = slowOrigin(node, ctx);
+    if (missing?.has(node)) entry.shapeOrigin = divergenceOrigin(node, missing, ctx);
   }
   return { entries, calls };
 }
+
+function missesUsualCall(entry: EntryFact, ctx: TraceContext): boolean {
+  const usual = ctx.usualCalls(entry.key);
+  for (let i = 0; i < usual.length; i++) if (!entry.calls.includes(usual[i])) return true;
+  return false;
+}
+
+/**
+ * Where a request that skipped a usual call left its usual path. A handler that stops part-way (an
+ * exception or an early return the tracer recorded no status for) stops right after the call that went
+ * wrong, so follow the chain of last calls down from the request, and take the deepest operation on it
+ * that behaved unusually: it skipped usual calls itself, failed, or answered in a time far from its own
+ * (an exception usually answers fast). When nothing below did, the request's own operation diverged.
+ */
+function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceContext): Origin {
+  let best: Origin = selfOrigin(root.entry as EntryFact, 'shape');
+  let cur: Node = root;
+  for (let depth = 0; depth < MAX_CHAIN; depth++) {
+    const outgoing: Node[] = [];
+    collectOutgoing(cur, cur.span.service, outgoing);
+    let last: Node | undefined;
+    for (const c of outgoing) if (last === undefined || c.span.endTime > last.span.endTime) last = c;
+    if (last === undefined) break;
+    const call = last.call as CallFact;
+    const answer = last.answer;
+    if (answer === undefined) {
+      if (call.error || ctx.unusualLatency(call.calleeKey, call.duration)) {
+        best = { service: call.calleeService, operation: call.calleeOperation, key: call.calleeKey, kind: 'shape' };
+      }
+      break;
+    }
+    const e = answer.entry as EntryFact;
+    if (answer.error || call.error || missing.has(answer) || ctx.unusualLatency(e.key, e.duration)) best = selfOrigin(e, 'shape');
+    cur = answer;
+  }
+  return best;
+}
+
+/** Calls followed down by {@link divergenceOrigin}: deeper than any sane call chain. */
+const MAX_CHAIN = 32;
 
 /** Up to this many spans, parents are found by a linear scan. */
 const SCAN_PARENTS = 16;
@@ -190,12 +253,14 @@ function roleOf(node: Node): Role {
   return 'internal';
 }
 
+/**
+ * A leaf span with no kind is a call when its attributes name a peer, or when it is named for an RPC
+ * to another service (`pkg.PaymentService/Charge` recorded by checkout): the callee may have no spans.
+ */
 function isCallLike(span: Span): boolean {
   const a = span.attributes;
-  return (
-    a !== undefined &&
-    (isDependencyCall(span) || a['peer.service'] !== undefined || a['server.address'] !== undefined || a['net.peer.name'] !== undefined)
-  );
+  if (a === undefined) return isRpcToOther(span);
+  return isDependencyCall(span) || a['peer.service'] !== undefined || a['server.address'] !== undefined || a['net.peer.name'] !== undefined || isRpcToOther(span);
 }
 
 function callFact(node: Node, ctx: TraceContext): CallFact {
@@ -355,6 +420,13 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
     if (node.entry !== undefined) {
       const e = node.entry;
       add(selfOrigin(e, 'latency'), e.self - (ctx.typicalSelf(e.key) ?? e.self));
+    } else if (node.call !== undefined && node.answer !== undefined) {
+      // Time between the caller's call and the callee's own span is the network's (or a delayed pod's):
+      // the callee's side of it, as fault injectors delay a pod's packets.
+      const a = node.answer.entry as EntryFact;
+      const gap = node.call.duration - a.duration;
+      const allowance = Math.max(NET_ALLOWANCE_MS, NET_ALLOWANCE_SHARE * node.call.duration);
+      if (gap > allowance) add(selfOrigin(a, 'latency'), gap - allowance);
     } else if (node.call !== undefined && node.answer === undefined) {
       const c = node.call;
       const kind = c.gaveUp ? 'timeout' : 'latency';

@@ -100,11 +100,11 @@ describe('LatencyDetector', () => {
   it('is not ready before minSamples, then judges single samples through observe', () => {
     const d = new LatencyDetector(DEFAULT_BASELINE, DEFAULT_LATENCY);
     const rng = mulberry32(7);
-    for (let i = 0; i < 9; i++) d.observe(i, logNormal(rng, 40, 0.2));
-    const early = d.observe(9, 4000);
+    for (let i = 0; i < 4; i++) d.observe(i, logNormal(rng, 40, 0.2));
+    const early = d.observe(4, 4000);
     expect(early).toMatchObject({ anomalous: false, ready: false, severity: null, score: 0, pValue: 1 });
-    expect(d.baseline.samples).toBe(10); // learned: nothing to judge it by yet
-    for (let i = 10; i < 100; i++) d.observe(i, logNormal(rng, 40, 0.2));
+    expect(d.baseline.samples).toBe(5); // learned: nothing to judge it by yet
+    for (let i = 5; i < 100; i++) d.observe(i, logNormal(rng, 40, 0.2));
     const v = d.observe(100, 4000);
     expect(v.anomalous).toBe(true);
     expect(v.ready).toBe(true);
@@ -158,5 +158,30 @@ describe('latencySeverity', () => {
   it('is critical above 10 s whatever the ratio', () => {
     expect(sev(1.5, 10_000)).toBe('low');
     expect(sev(1.5, 10_000.1)).toBe('critical');
+  });
+
+  it('judges short history honestly: few baseline samples need a larger shift, and still catch 50x', () => {
+    const rng = mulberry32(21);
+    const young = new LatencyDetector(DEFAULT_BASELINE, DEFAULT_LATENCY);
+    young.learn(logWindowOf(draw(rng, 6, 40, 0.3)));
+    const old = warmed(mulberry32(22), 40, 0.3);
+    const shifted = logWindowOf([130, 140, 150]);
+    // The same 3.5x window: decisive against 1500 samples, far weaker against 6 (Student's t, 5 df).
+    expect(old.judge(shifted).pValue).toBeLessThan(1e-6);
+    expect(young.judge(shifted).pValue).toBeGreaterThan(100 * old.judge(shifted).pValue);
+    // A 50-100x jump on a handful of samples fires against six samples of history.
+    const v = young.judge(logWindowOf([2500, 3100, 3800]));
+    expect(v).toMatchObject({ anomalous: true, ready: true, severity: 'critical' });
+  });
+
+  it('does not fire on warm-up noise of a young baseline: slow first samples, then normal ones', () => {
+    const rng = mulberry32(23);
+    const d = new LatencyDetector(DEFAULT_BASELINE, DEFAULT_LATENCY);
+    d.learn(logWindowOf(draw(rng, 8, 100, 0.4))); // cold caches
+    for (let i = 0; i < 20; i++) {
+      const w = logWindowOf(draw(rng, 5, 40, 0.3));
+      expect(d.judge(w).anomalous).toBe(false);
+      d.learn(w);
+    }
   });
 });

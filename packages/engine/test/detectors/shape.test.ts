@@ -58,11 +58,11 @@ describe('CallShapeDetector', () => {
   });
 
   it('waits for minSamples parent requests', () => {
-    const d = learned(10, 9, 4);
+    const d = learned(5, 5, 1);
     expect(d.judge(60, 0)).toMatchObject({ anomalous: false, ready: false, change: null });
-    d.observe(1, 10, 9);
+    d.observe(1, 5, 5);
     expect(d.observe(2, 60, 0).change).toBe('missing');
-    expect(d.baseline.samples).toBe(50);
+    expect(d.baseline.samples).toBe(10);
     expect(d.lastT).toBe(2);
   });
 
@@ -71,5 +71,20 @@ describe('CallShapeDetector', () => {
     const e = new CallShapeDetector(DEFAULT_BASELINE, DEFAULT_SHAPE);
     e.restore(JSON.parse(JSON.stringify(d.toJSON())));
     expect(e.judge(60, 10)).toEqual(d.judge(60, 10));
+  });
+
+  it('takes a share learned from few requests as uncertain: the same gap needs more evidence', () => {
+    const young = learned(10, 10, 1); // 10 of 10 requests made the call
+    const old = learned(10, 10, 100); // 1000 of 1000
+    expect(old.judge(8, 0).change).toBe('missing');
+    expect(young.judge(8, 0).change).toBeNull();
+    expect(young.judge(8, 0).pValue).toBeGreaterThan(old.judge(8, 0).pValue);
+    expect(young.judge(20, 0).change).toBe('missing');
+  });
+
+  it('calls a call new only after 50 requests without it', () => {
+    const d = learned(10, 0, 2);
+    expect(d.judge(20, 10).change).toBeNull();
+    expect(learned(10, 0, 5).judge(20, 10).change).toBe('new');
   });
 });

@@ -46,7 +46,7 @@ describe('LogBaseline', () => {
     expect(b.typical).toBeNaN();
     b.learn(0, 0, 0);
     expect(b.samples).toBe(0);
-    b.learn(9, 9 * Math.log(5), 9 * Math.log(5) ** 2);
+    b.learn(4, 4 * Math.log(5), 4 * Math.log(5) ** 2);
     expect(b.ready).toBe(false);
     b.learn(1, Math.log(5), Math.log(5) ** 2);
     expect(b.ready).toBe(true);
@@ -87,6 +87,15 @@ describe('LogBaseline', () => {
 });
 
 describe('ProportionBaseline', () => {
+  it('reports the observed rate: 0 after requests without errors, while the tests keep a prior', () => {
+    const b = new ProportionBaseline(0.002, 10);
+    b.learn(1827, 0);
+    expect(b.observed).toBe(0);
+    expect(b.rate).toBeGreaterThan(0);
+    b.learn(100, 5);
+    expect(b.observed).toBeGreaterThan(0.001);
+  });
+
   it('has a weak 2% prior and converges towards the observed rate', () => {
     const b = new ProportionBaseline(0.002, 10);
     expect(b.rate).toBeCloseTo(0.02, 12);

@@ -12,6 +12,7 @@ import {
   regularizedGammaP,
   regularizedGammaQ,
   regularizedIncompleteBeta,
+  studentTSf,
 } from '../../src/stats/special.js';
 
 /** |actual / expected − 1| ≤ rel. */
@@ -153,5 +154,22 @@ describe('normal tail and probit', () => {
     expect(pToScore(NaN)).toBe(0);
     close(pToScore(1e-10), 6.3613409, 1e-7);
     expect(pToScore(0)).toBe(probit(1e-300));
+  });
+});
+
+describe('studentTSf', () => {
+  it('matches tabulated t quantiles, exactly for few df and by approximation for many', () => {
+    // Two-sided 95% and one-sided 99.5% points from standard tables.
+    expect(studentTSf(2.776, 4)).toBeCloseTo(0.025, 4);
+    expect(studentTSf(4.604, 4)).toBeCloseTo(0.005, 4);
+    expect(studentTSf(2.042, 30)).toBeCloseTo(0.025, 4);
+    expect(studentTSf(1.984, 100)).toBeCloseTo(0.025, 3);
+    expect(studentTSf(2.576, 1e6)).toBeCloseTo(0.005, 4);
+    expect(studentTSf(0, 7)).toBeCloseTo(0.5, 12);
+    expect(studentTSf(-2.776, 4)).toBeCloseTo(0.975, 4);
+  });
+
+  it('has heavier tails than the normal for few df: the same t is far less significant', () => {
+    expect(studentTSf(6, 4)).toBeGreaterThan(1000 * normalSf(6));
   });
 });
