@@ -37,6 +37,12 @@ export interface LatencyOptions {
    * unlikely (binomial p-value) given how often that happens normally: heavy tails alone do not fire. Default 1e-4.
    */
   slowPMax: number;
+  /**
+   * Typical latency must also rise by at least this much (ms) over its baseline, whatever the ratio: on
+   * sub-millisecond operations (in-process SQLite, cache lookups) 3× is a fraction of a millisecond that no
+   * caller notices and that scheduler jitter on a shared CPU produces routinely. Default 1 ms.
+   */
+  minShiftMs: number;
   /** Typical latency above this is critical whatever the ratio. Default 10000 ms. */
   criticalMs: number;
   /** Ratio tiers: low ≥ ratio, medium ≥ 5, high ≥ 10, critical ≥ 20. */
@@ -148,6 +154,7 @@ export const DEFAULT_LATENCY: LatencyOptions = {
   minWindowSamples: 3,
   driftSigma: 0.1,
   slowPMax: 1e-4,
+  minShiftMs: 1,
   criticalMs: 10_000,
   severityTiers: [5, 10, 20],
 };

@@ -39,8 +39,9 @@ export function latencySeverity(ratio: number, observedMs: number, opts: Latency
  * Latency shifts of one operation against a learned log-normal baseline. A window fires when its
  * geometric mean (≈ median) is `ratio`× the baseline AND significant (score ≥ zMin); busy windows also
  * fire on smaller but very significant shifts (`sensitiveRatio`, `sensitiveZ`), and anything slower than
- * `criticalMs` needs only the smaller ratio. `driftSigma` bounds the score on huge windows, where any
- * tiny shift would otherwise be "significant".
+ * `criticalMs` needs only the smaller ratio. Every rule also needs typical latency up by `minShiftMs`:
+ * a sub-millisecond operation 3× slower is still not an incident. `driftSigma` bounds the score on huge
+ * windows, where any tiny shift would otherwise be "significant".
  *
  * The test is honest about short history: the window's mean of logs is compared with the baseline's by
  * Student's t, with the baseline's own uncertainty (its variance over its sample count, Bessel-corrected)
@@ -78,6 +79,7 @@ export class LatencyDetector {
     const score = pToScore(pValue);
     const anomalous =
       w.n >= minWindowSamples &&
+      observed - expected >= o.minShiftMs &&
       ((ratio >= o.ratio && score >= o.zMin) ||
         (w.n >= o.sensitiveMinSamples && ratio >= o.sensitiveRatio && score >= o.sensitiveZ) ||
         (observed >= o.criticalMs && ratio >= o.sensitiveRatio && score >= o.zMin));

@@ -97,6 +97,20 @@ describe('LatencyDetector', () => {
     expect(fast.judge(logWindowOf([105, 106, 107])).anomalous).toBe(false);
   });
 
+  it('needs typical latency up by minShiftMs: a sub-ms INSERT 4x slower is not an incident, 5 ms is', () => {
+    // An in-process SQLite INSERT: ~0.04 ms, a young baseline of a few windows as in the first seconds.
+    const d = warmed(mulberry32(24), 0.04, 0.3, 3);
+    const blip = logWindowOf(draw(mulberry32(25), 30, 0.16, 0.3));
+    const v = d.judge(blip);
+    expect(v.observed / v.expected).toBeGreaterThan(3);
+    expect(v.score).toBeGreaterThan(DEFAULT_LATENCY.sensitiveZ); // significant: only the floor keeps it quiet
+    expect(v.anomalous).toBe(false);
+    const noFloor = warmed(mulberry32(24), 0.04, 0.3, 3, { ...DEFAULT_LATENCY, minShiftMs: 1e-6 });
+    expect(noFloor.judge(blip).anomalous).toBe(true);
+    // A write lock that makes the same INSERT take milliseconds is a real shift and still fires.
+    expect(d.judge(logWindowOf([4.5, 5, 5.5]))).toMatchObject({ anomalous: true, severity: 'critical' });
+  });
+
   it('is not ready before minSamples, then judges single samples through observe', () => {
     const d = new LatencyDetector(DEFAULT_BASELINE, DEFAULT_LATENCY);
     const rng = mulberry32(7);
