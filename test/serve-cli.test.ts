@@ -63,7 +63,7 @@ describe.skipIf(!built)(built ? 'rootspan serve' : 'rootspan serve: SKIPPED, pac
 
     first.child.kill('SIGTERM');
     expect(await exited(first.child)).toBe(0);
-    expect(existsSync(join(data, 'rootspan-state.json'))).toBe(true);
+    expect(existsSync(join(data, 'rootspan.db'))).toBe(true);
 
     // A config file and a flag: the flag's token wins over the environment's.
     const config = join(dir, 'serve.json');
@@ -72,11 +72,14 @@ describe.skipIf(!built)(built ? 'rootspan serve' : 'rootspan serve: SKIPPED, pac
     expect((await fetch(`${second.url}/aiops/status`, { headers: auth('env-token') })).status).toBe(401);
     const status = (await (await fetch(`${second.url}/aiops/status`, { headers: auth('flag-token') })).json()) as any;
     expect(status.queue.capacity).toBe(5000);
-    expect(status.store.location).toBe(join(data, 'rootspan-state.json'));
+    expect(status.store.location).toBe(join(data, 'rootspan.db'));
     const after = (await (await fetch(`${second.url}/aiops/incidents`, { headers: auth('flag-token') })).json()) as typeof before;
     expect(after.incidents).toEqual(before.incidents);
     const baselines = (await (await fetch(`${second.url}/aiops/baselines`, { headers: auth('flag-token') })).json()) as { baselines: Array<{ ready: boolean }> };
     expect(baselines.baselines.filter((b) => b.ready).length).toBeGreaterThan(3);
+    // The charts' per-minute rollups were written too: the fresh process answers them from the database.
+    const series = (await (await fetch(`${second.url}/aiops/series?service=payment`, { headers: auth('flag-token') })).json()) as { series: Array<{ points: Array<{ requests: number }> }> };
+    expect(series.series.flatMap((s) => s.points).reduce((n, p) => n + p.requests, 0)).toBeGreaterThan(0);
     second.child.kill('SIGINT');
     expect(await exited(second.child)).toBe(0);
   });

@@ -1,8 +1,11 @@
 /** `rootspan serve`: the central receiver and API (`@rootspan/server`) as a command. */
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { PostgresStore } from '@rootspan/postgres';
-import { FileStore, startServer, type ServerOptions, type ServerStore } from '@rootspan/server';
+import { startServer, type ServerOptions, type ServerStore } from '@rootspan/server';
+import { sqliteStore } from '@rootspan/sqlite';
 import type { Io } from './main.js';
 
 export const SERVE_USAGE = `Usage: rootspan serve [options]
@@ -26,10 +29,14 @@ Stops cleanly on SIGINT/SIGTERM: queued spans are analysed, state saved, notific
 /** Options taken from a `--config` file: everything but what only code can pass, plus `data` and this receiver's name in a shared store. */
 type ConfigFile = Omit<ServerOptions, 'store' | 'now' | 'log'> & { data?: string; receiver?: string };
 
-/** A directory keeps state in a file; a PostgreSQL URL is a store shared by receivers, whose incidents the API shows merged. */
+/**
+ * A directory holds a SQLite database (baselines, per-minute rollups for the charts, incident history); a
+ * PostgreSQL URL is a store shared by receivers, whose incidents the API shows merged.
+ */
 function storeFor(data: string, receiver: string): { store: ServerStore; sharedIncidents?: boolean } {
   if (/^postgres(ql)?:\/\//.test(data)) return { store: new PostgresStore({ connection: data, receiver }), sharedIncidents: true };
-  return { store: new FileStore(data) };
+  mkdirSync(data, { recursive: true });
+  return { store: sqliteStore({ path: join(data, 'rootspan.db') }) };
 }
 
 class ServeUsageError extends Error {}

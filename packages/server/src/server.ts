@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAnalyzer, type Analyzer, type AnomalyKind, type Severity } from '@rootspan/engine';
+import { createAnalyzer, type Analyzer, type AnomalyKind, type OperationRollup, type Severity } from '@rootspan/engine';
 import { healthOf, routeApi } from './api.js';
 import { BearerAuth } from './auth.js';
 import { EdgeRates } from './graph.js';
@@ -23,6 +23,8 @@ const TICK_MS = 500;
 const GRAPH_SAMPLE_MS = 5000;
 /** How long close() waits for in-flight requests and notifications. */
 const CLOSE_DEADLINE_MS = 5000;
+/** Rollups held for the store at most (a minute of 50,000 operations). */
+export const MAX_PENDING_ROLLUPS = 50_000;
 
 const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
 const ANOMALY_KINDS: readonly AnomalyKind[] = ['latency', 'errors', 'timeout', 'traffic', 'shape'];
@@ -36,6 +38,8 @@ export interface StoreStatus {
   lastWriteAt: string | null;
   lastError: string | null;
   healthy: boolean;
+  /** Rollups dropped because the store fell too far behind ({@link MAX_PENDING_ROLLUPS}). */
+  rollupsDropped: number;
 }
 
 /** The `/aiops/status` body. */
@@ -118,6 +122,8 @@ class CentralServer implements RootspanServer {
   private closed: Promise<void> | undefined;
   /** Incident changes not yet written to the store. */
   private pendingChanges: IncidentChange[] = [];
+  /** Closed per-minute rollups not yet written (a store that keeps them serves the dashboard's charts after a restart). */
+  private pendingRollups: OperationRollup[] = [];
   private writing: Promise<void> = Promise.resolve();
   private readonly storeStatus: StoreStatus;
   url = '';
@@ -135,8 +141,19 @@ class CentralServer implements RootspanServer {
     this.ingestAuth = new BearerAuth([opts.token, opts.ingestToken]);
     this.series = new SeriesHistory(analyzer, opts.store);
     this.notifier = new Notifier(opts.notifications, opts.notify, (id) => (this.url ? `${this.url}/aiops/incidents/${encodeURIComponent(id)}` : undefined), opts.log, opts.now);
-    this.storeStatus = { kind: opts.store ? 'store' : 'memory', location: opts.store?.location ?? null, writes: 0, failures: 0, lastWriteAt: null, lastError: null, healthy: true };
+    this.storeStatus = { kind: opts.store ? 'store' : 'memory', location: opts.store?.location ?? null, writes: 0, failures: 0, lastWriteAt: null, lastError: null, healthy: true, rollupsDropped: 0 };
     analyzer.onAnomaly((a) => this.anomaliesByKind.set(a.kind, (this.anomaliesByKind.get(a.kind) ?? 0) + 1));
+    if (opts.store !== undefined) {
+      analyzer.onRollup((rollups) => {
+        for (const r of rollups) this.pendingRollups.push(r);
+        // A store that cannot keep up loses its oldest rollups, counted, never the server's memory.
+        const over = this.pendingRollups.length - MAX_PENDING_ROLLUPS;
+        if (over > 0) {
+          this.pendingRollups.splice(0, over);
+          this.storeStatus.rollupsDropped += over;
+        }
+      });
+    }
     analyzer.onIncident((event) => {
       this.notifier.notify(event);
       if (opts.store !== undefined) {
@@ -187,7 +204,7 @@ class CentralServer implements RootspanServer {
     }
     const snapshotDue = now - this.lastSnapshotAt >= this.opts.saveIntervalMs;
     if (snapshotDue) this.lastSnapshotAt = now;
-    if (this.pendingChanges.length > 0 || snapshotDue) void this.save(snapshotDue);
+    if (this.pendingChanges.length > 0 || this.pendingRollups.length > 0 || snapshotDue) void this.save(snapshotDue);
   }
 
   /** Writes pending incident changes (and the snapshot when asked) to the store, one write at a time. */
@@ -196,10 +213,12 @@ class CentralServer implements RootspanServer {
     if (store === undefined) return Promise.resolve();
     const incidents = this.pendingChanges;
     this.pendingChanges = [];
+    const rollups = this.pendingRollups;
+    this.pendingRollups = [];
     const snapshot = withSnapshot ? this.analyzer.snapshot() : undefined;
     this.writing = this.writing.then(async () => {
       try {
-        await store.write({ ...(snapshot ? { snapshot } : {}), rollups: [], incidents });
+        await store.write({ ...(snapshot ? { snapshot } : {}), rollups, incidents });
         this.storeStatus.writes++;
         this.storeStatus.lastWriteAt = iso(this.opts.now());
         this.storeStatus.healthy = true;

@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AnalyzerSnapshot, Incident, IncidentEvent, IncidentFilter } from '@rootspan/engine';
+import type { AnalyzerSnapshot, Incident, IncidentEvent, IncidentFilter, OperationRollup } from '@rootspan/engine';
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -22,8 +22,8 @@ export interface IncidentChange {
 /** What the server writes in one step. */
 export interface StoreWrite {
   snapshot?: AnalyzerSnapshot;
-  /** The server sends no rollups (the engine's rollup stream is wired by the store's own adapter). */
-  rollups: readonly never[];
+  /** Closed per-minute rollups (a store that keeps them answers the dashboard's chart queries). */
+  rollups: readonly OperationRollup[];
   incidents: readonly IncidentChange[];
 }
 
