@@ -11,16 +11,21 @@
  * warm-up (traffic for baselines) and 3 s for the processes further up to give their verdicts.
  * Every service also exports its spans over OTLP to one central @rootspan/server started here, which
  * sends its incidents to a signed webhook (a local HTTP endpoint): after the payment fault the test
- * checks the server's verdict through its REST API and the webhook's signature.
+ * checks the server's verdict through its REST API and the webhook's signature. Each service keeps its
+ * rootspan state in the data dir (@rootspan/sqlite); after the stop, a fresh analyzer restores it.
  * Needs the built shop (`npm test` builds first).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAnalyzer } from '@rootspan/engine';
 import { startServer, type ApiIncident, type RootspanServer } from '@rootspan/server';
+import { SqliteStore } from '@rootspan/sqlite';
 import { CALLS, LoadGenerator, PROCESSES, SERVICES, Shop, type IncidentLog, type ProcessName } from '../examples/shop/src/index.js';
 
 /** Analyzer windows, the same for the embedded processors and the central server. */
@@ -38,6 +43,8 @@ let hook: Server;
 /** What the webhook received: headers and raw body of each POST. */
 const hooked: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
 const SECRET = 'shop-e2e-secret';
+/** The shop's data dir, chosen here so its rootspan state can be read after the shop stops. */
+const dataDir = mkdtempSync(join(tmpdir(), 'rootspan-shop-e2e-'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -116,7 +123,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
   central = await startServer({ port: 0, analyzer: ANALYZER, notifications: [{ type: 'webhook', url: hookUrl, secret: SECRET }], log: () => {} });
-  shop = await Shop.start({ rootspanOptions: ROOTSPAN, otlpEndpoint: central.url });
+  shop = await Shop.start({ rootspanOptions: ROOTSPAN, otlpEndpoint: central.url, dataDir });
   load = new LoadGenerator({ baseUrl: shop.urls.frontend, rps: RPS, durationMs: 240_000 });
   // Warm-up: baselines for every operation, and no incident on healthy traffic.
   await sleep(15_000);
@@ -128,6 +135,7 @@ afterAll(async () => {
   await central?.close();
   hook?.closeAllConnections();
   await new Promise((r) => (hook ? hook.close(r) : r(undefined)));
+  rmSync(dataDir, { recursive: true, force: true });
 }, 30_000);
 
 describe('example shop: real services, embedded rootspan', () => {
@@ -222,4 +230,20 @@ describe('example shop: real services, embedded rootspan', () => {
       expect(refused, `${url} still accepts connections`).toBe(true);
     }
   }, 30_000);
+
+  it('each service left its learned baselines in <data dir>/rootspan-<service>.db for its next start', async () => {
+    for (const service of SERVICES) {
+      const store = SqliteStore.open({ path: join(dataDir, `rootspan-${service}.db`) });
+      try {
+        const snapshot = store.loadSnapshot();
+        expect(snapshot, service).toBeDefined();
+        const restarted = createAnalyzer(ANALYZER);
+        restarted.restore(snapshot!);
+        const own = restarted.baselines().filter((b) => b.service === service && b.nodeType === 'service');
+        expect(own.some((b) => b.ready), `${service}: ${JSON.stringify(own.map((b) => [b.operation, b.samples]))}`).toBe(true);
+      } finally {
+        await store.close();
+      }
+    }
+  });
 });
