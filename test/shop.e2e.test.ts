@@ -9,15 +9,28 @@
  * The processes run on real time, so the analyzer gets short windows (1 s buckets, incidents resolving
  * after 4 s without anomaly). Waits are generous deadlines on events; the only fixed pauses are the
  * warm-up (traffic for baselines) and 3 s for the processes further up to give their verdicts.
+ * Every service also exports its spans over OTLP to one central @rootspan/server started here, which
+ * sends its incidents to a signed webhook (a local HTTP endpoint): after the payment fault the test
+ * checks the server's verdict through its REST API and the webhook's signature. Each service keeps its
+ * rootspan state in the data dir (@rootspan/sqlite); after the stop, a fresh analyzer restores it.
  * Needs the built shop (`npm test` builds first).
  */
-import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAnalyzer } from '@rootspan/engine';
+import { startServer, type ApiIncident, type RootspanServer } from '@rootspan/server';
+import { SqliteStore } from '@rootspan/sqlite';
 import { CALLS, LoadGenerator, PROCESSES, SERVICES, Shop, type IncidentLog, type ProcessName } from '../examples/shop/src/index.js';
 
-const ROOTSPAN = { bucketMs: 1000, latenessMs: 300, traceIdleMs: 200, anomalyEndMs: 3000, resolveAfterMs: 4000, tickMs: 250 };
+/** Analyzer windows, the same for the embedded processors and the central server. */
+const ANALYZER = { bucketMs: 1000, latenessMs: 300, traceIdleMs: 200, anomalyEndMs: 3000, resolveAfterMs: 4000 };
+const ROOTSPAN = { ...ANALYZER, tickMs: 250 };
 const RPS = 20;
 /** Deadlines, wall clock: generous for a loaded 2-core machine. */
 const DETECT_WITHIN_MS = 40_000;
@@ -25,14 +38,24 @@ const RESOLVE_WITHIN_MS = 60_000;
 
 let shop: Shop;
 let load: LoadGenerator;
+let central: RootspanServer;
+let hook: Server;
+/** What the webhook received: headers and raw body of each POST. */
+const hooked: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
+const SECRET = 'shop-e2e-secret';
+/** The shop's data dir, chosen here so its rootspan state can be read after the shop stops. */
+const dataDir = mkdtempSync(join(tmpdir(), 'rootspan-shop-e2e-'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, deadlineMs: number, done: () => boolean): Promise<void> {
+/** Waits until `done()`, calling `poll` (e.g. an API request) before each check. */
+async function until(what: string, deadlineMs: number, done: () => boolean, poll?: () => Promise<void>): Promise<void> {
   const end = Date.now() + deadlineMs;
-  while (!done()) {
+  for (;;) {
+    await poll?.();
+    if (done()) return;
     if (Date.now() > end) throw new Error(`timed out after ${deadlineMs / 1000} s waiting for ${what}; incidents: ${describeIncidents(shop.incidents)}`);
-    await sleep(200);
+    await sleep(poll ? 1000 : 200);
   }
 }
 
@@ -89,7 +112,18 @@ function expectBlamed(target: ProcessName, seen: readonly IncidentLog[]): void {
 beforeAll(async () => {
   const dist = fileURLToPath(new URL('../examples/shop/dist/service.cjs', import.meta.url));
   if (!existsSync(dist)) throw new Error('the example shop is not built: run `npm run build` (npm test does)');
-  shop = await Shop.start({ rootspanOptions: ROOTSPAN });
+  hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      hooked.push({ headers: req.headers, body });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+  central = await startServer({ port: 0, analyzer: ANALYZER, notifications: [{ type: 'webhook', url: hookUrl, secret: SECRET }], log: () => {} });
+  shop = await Shop.start({ rootspanOptions: ROOTSPAN, otlpEndpoint: central.url, dataDir });
   load = new LoadGenerator({ baseUrl: shop.urls.frontend, rps: RPS, durationMs: 240_000 });
   // Warm-up: baselines for every operation, and no incident on healthy traffic.
   await sleep(15_000);
@@ -98,6 +132,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await load?.stop();
   await shop?.stop();
+  await central?.close();
+  hook?.closeAllConnections();
+  await new Promise((r) => (hook ? hook.close(r) : r(undefined)));
+  rmSync(dataDir, { recursive: true, force: true });
 }, 30_000);
 
 describe('example shop: real services, embedded rootspan', () => {
@@ -110,8 +148,42 @@ describe('example shop: real services, embedded rootspan', () => {
     expect(s.failed).toBeLessThanOrEqual(Math.max(1, s.sent * 0.02));
   });
 
+  it('preset cascading_failure on payment: its callers name it, so does the central server, which signs its webhook', async () => {
+    const injectedAt = Date.now();
+    const seen = await phase(
+      'payment',
+      () => shop.chaos('payment', 'preset/cascading_failure'),
+      () => shop.chaos('payment', 'clear'),
+    );
+    expectBlamed('payment', seen);
+
+    // The central server got every service's spans over OTLP and judged whole traces.
+    let list: ApiIncident[] = [];
+    await until('the central server to name payment', DETECT_WITHIN_MS, () => list.some((i) => i.rootCause.service === 'payment'), async () => {
+      const res = await fetch(`${central.url}/aiops/incidents?since=${injectedAt}`);
+      expect(res.status).toBe(200);
+      list = ((await res.json()) as { incidents: ApiIncident[] }).incidents;
+    });
+    const story = JSON.stringify(list.map((i) => `${i.id} ${i.status}: ${i.rootCause.service} ${i.rootCause.operation ?? ''} (${i.rootCause.explanation})`));
+    const named = list.find((i) => i.rootCause.service === 'payment')!;
+    const below: readonly string[] = CALLS.payment;
+    expect(list.filter((i) => below.includes(i.rootCause.service)).map((i) => i.id), story).toEqual([]);
+    const one = await fetch(`${central.url}/aiops/incidents/${encodeURIComponent(named.id)}`);
+    expect(await one.json()).toMatchObject({ id: named.id, rootCause: { service: 'payment' } });
+
+    // The webhook received it, signed: HMAC-SHA256 of "<timestamp>.<body>" with the shared secret.
+    const forNamed = () => hooked.filter((h) => (JSON.parse(h.body) as { incident: ApiIncident }).incident.id === named.id);
+    await until('the webhook to receive the central incident', DETECT_WITHIN_MS, () => forNamed().some((h) => JSON.parse(h.body).type === 'incident.opened'));
+    for (const h of forNamed()) {
+      const ts = String(h.headers['x-rootspan-timestamp']);
+      const expected = Buffer.from(`sha256=${createHmac('sha256', SECRET).update(`${ts}.${h.body}`).digest('hex')}`);
+      const given = Buffer.from(String(h.headers['x-rootspan-signature']));
+      expect(given.length === expected.length && timingSafeEqual(given, expected), `signature of ${h.body.slice(0, 80)}`).toBe(true);
+    }
+    expect(forNamed().some((h) => JSON.parse(h.body).incident.rootCause.service === 'payment'), story).toBe(true);
+  }, DETECT_WITHIN_MS * 3 + RESOLVE_WITHIN_MS + 20_000);
+
   it.each([
-    ['cascading_failure', 'payment'],
     ['latency_spike', 'inventory'],
     ['error_storm', 'shipping'],
   ] as const)('preset %s on %s: its callers name it as the root cause', async (preset, target) => {
@@ -140,10 +212,11 @@ describe('example shop: real services, embedded rootspan', () => {
     expect(await shop.chaos('payment', 'status')).toEqual({ faults: [], dbLockMs: null });
   });
 
-  it('stops every process, leaving nothing listening', async () => {
-    const urls = Object.values(shop.urls);
+  it('stops every process and the central server, leaving nothing listening', async () => {
+    const urls = [...Object.values(shop.urls), central.url];
     await load.stop();
     await shop.stop();
+    await central.close();
     for (const url of urls) {
       const { port } = new URL(url);
       const refused = await new Promise<boolean>((resolve) => {
@@ -157,4 +230,20 @@ describe('example shop: real services, embedded rootspan', () => {
       expect(refused, `${url} still accepts connections`).toBe(true);
     }
   }, 30_000);
+
+  it('each service left its learned baselines in <data dir>/rootspan-<service>.db for its next start', async () => {
+    for (const service of SERVICES) {
+      const store = SqliteStore.open({ path: join(dataDir, `rootspan-${service}.db`) });
+      try {
+        const snapshot = store.loadSnapshot();
+        expect(snapshot, service).toBeDefined();
+        const restarted = createAnalyzer(ANALYZER);
+        restarted.restore(snapshot!);
+        const own = restarted.baselines().filter((b) => b.service === service && b.nodeType === 'service');
+        expect(own.some((b) => b.ready), `${service}: ${JSON.stringify(own.map((b) => [b.operation, b.samples]))}`).toBe(true);
+      } finally {
+        await store.close();
+      }
+    }
+  });
 });

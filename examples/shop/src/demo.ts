@@ -1,10 +1,16 @@
 /**
- * `npm run demo`: the shop for real. Starts the six processes on free ports, sends shoppers, breaks
- * payment, prints every incident the services' embedded rootspan processors log as it opens, clears the
- * fault, waits for the incidents to resolve and stops everything. About three minutes, no input needed.
+ * `npm run demo`: the shop for real. Starts a central rootspan server (OTLP receiver, REST API, dashboard)
+ * in this process and the six shop processes on free ports, exporting their spans to it; sends shoppers,
+ * breaks payment, prints every incident the services' embedded rootspan processors log and the central
+ * server's verdict over the whole trace graph, clears the fault, waits for the incidents to resolve and
+ * stops everything. About three minutes, no input needed.
  *
- *   --keep   leave the shop running afterwards (shoppers keep coming) and print its URLs; Ctrl-C stops it
+ *   --keep   leave the shop and the dashboard running afterwards (shoppers keep coming); Ctrl-C stops it
+ *   SHOP_DATA_DIR=<dir>   keep the services' SQLite files and rootspan state there (kept across runs)
  */
+import type { IncidentEvent } from '@rootspan/engine';
+import { incidentLogFields, type IncidentLogFields } from '@rootspan/otel';
+import { startServer, type RootspanServer } from '@rootspan/server';
 import { followBlame } from './blame.js';
 import { LoadGenerator, type LoadStats } from './load.js';
 import { Shop, type IncidentLog } from './shop.js';
@@ -20,6 +26,8 @@ const RPS = 8;
  * its three minutes. Everything else is the engine's defaults.
  */
 const ROOTSPAN_OPTIONS = { resolveAfterMs: 30_000 };
+/** How long after the fault was cleared an incident the central server opens still belongs to it. */
+const CENTRAL_LAG_MS = 15_000;
 const FAULT = { service: 'payment', preset: 'cascading_failure' } as const;
 
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
@@ -33,14 +41,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let faultAt: number | null = null;
 let shop: Shop | null = null;
 let load: LoadGenerator | null = null;
+let server: RootspanServer | null = null;
+/** The central server's incident events, as they happened. */
+const central: Verdict[] = [];
 
-/** Stops the shoppers, then every process. Safe to call more than once. */
+/** Stops the shoppers, then every process, then the central server. Safe to call more than once. */
 async function stopAll(): Promise<void> {
   await load?.stop();
   await shop?.stop();
+  await server?.close();
 }
 
-function printIncident(e: IncidentLog): void {
+/** An incident as a shop process logged it, or as the central server (`central`) opened it. */
+type Verdict = IncidentLogFields & { reporter: string; at: number };
+
+function printIncident(e: Verdict): void {
   const since = faultAt === null ? '' : ` (${((e.at - faultAt) / 1000).toFixed(1)} s after the fault)`;
   const rc = e.rootCause;
   if (e.type === 'opened') {
@@ -50,6 +65,13 @@ function printIncident(e: IncidentLog): void {
   } else if (e.type === 'resolved') {
     out(`${clock(e.at)}  ${e.reporter.padEnd(9)} RESOLVED ${e.id} ${e.title}`);
   }
+}
+
+/** The central server's incidents, printed like the services' ones with `central` as the reporter. */
+function printCentral(e: IncidentEvent): void {
+  const verdict = { ...incidentLogFields(e), reporter: 'central', at: Date.now() };
+  central.push(verdict);
+  printIncident(verdict);
 }
 
 function loadLine(s: LoadStats): string {
@@ -80,7 +102,8 @@ async function main(argv: readonly string[]): Promise<number> {
   out('  frontend → checkout → inventory / payment / shipping; payment → fraud (another team\'s, not instrumented)');
   out('  each instrumented service runs its own NodeSDK with rootspan\'s span processor embedded, logging');
   out('  incidents with consoleIncidentLogger; this demo relays those log lines. Orders, stock and charges');
-  out('  live in SQLite (better-sqlite3), one file per owning service.');
+  out('  live in SQLite (better-sqlite3), one file per owning service. Every service also exports its spans');
+  out('  over OTLP to a central rootspan server (started by this demo), which judges the whole traces.');
   out();
   process.once('SIGINT', () => {
     out('\nInterrupted: stopping the shop ...');
@@ -88,7 +111,13 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   process.once('SIGTERM', () => void stopAll().finally(() => process.exit(143)));
 
-  shop = await Shop.start({ rootspanOptions: ROOTSPAN_OPTIONS, onIncident: printIncident });
+  // The central server sees every service's spans, joined into whole traces: one verdict for the cascade.
+  server = await startServer({ port: 0, analyzer: ROOTSPAN_OPTIONS });
+  server.analyzer.onIncident(printCentral);
+  out(`${clock()}  dashboard: ${server.url}/   (central rootspan server: OTLP at ${server.url}/v1/traces, REST API at ${server.url}/aiops)`);
+  const dataDir = process.env.SHOP_DATA_DIR || undefined;
+  if (dataDir) out(`${clock()}  data dir: ${dataDir} (SQLite files and each service's rootspan state, kept after the demo)`);
+  shop = await Shop.start({ rootspanOptions: ROOTSPAN_OPTIONS, onIncident: printIncident, otlpEndpoint: server.url, dataDir });
   const incidents = shop.incidents;
   for (const name of PROCESSES) out(`${clock()}  ${name.padEnd(9)} ${shop.urls[name]}`);
   out();
@@ -102,7 +131,7 @@ async function main(argv: readonly string[]): Promise<number> {
   await shop.chaos(FAULT.service, `preset/${FAULT.preset}`);
   out();
   out(`${clock()}  FAULT: ${FAULT.preset} on ${FAULT.service} (POST /simulate/preset/${FAULT.preset}: every charge fails after 300 ms)`);
-  out('       Incidents as each service\'s own rootspan logs them (times since the fault):');
+  out('       Incidents as each service\'s own rootspan logs them, and as the central server opens them (times since the fault):');
   await sleep(FAULT_MS);
   await shop.chaos(FAULT.service, 'clear');
   const clearedAt = Date.now();
@@ -110,9 +139,13 @@ async function main(argv: readonly string[]): Promise<number> {
 
   // The incidents of the fault: opened while it was on. Others are listed too, as what they are.
   const faultIncidents = incidents.filter((e) => e.type === 'opened' && e.at >= faultAt! && e.at <= clearedAt);
-  const key = (e: IncidentLog) => `${e.reporter} ${e.id}`;
-  const isResolved = (e: IncidentLog) => incidents.some((r) => r.type === 'resolved' && key(r) === key(e));
-  while (Date.now() - clearedAt < RESOLVE_WAIT_MS && !faultIncidents.every(isResolved)) await sleep(500);
+  const key = (e: Verdict) => `${e.reporter} ${e.id}`;
+  const isResolved = (e: Verdict) => [...incidents, ...central].some((r) => r.type === 'resolved' && key(r) === key(e));
+  // The server analyses a trace once all of it has arrived (seconds after the processes): its incidents of
+  // the fault may open a little after the fault was cleared.
+  const centralFault = () => central.filter((e) => e.type === 'opened' && e.at >= faultAt! && e.at <= clearedAt + CENTRAL_LAG_MS);
+  const ofFault = (): Verdict[] => [...faultIncidents, ...centralFault()];
+  while (Date.now() - clearedAt < RESOLVE_WAIT_MS && !ofFault().every(isResolved)) await sleep(500);
   stopProgress();
 
   const blame = followBlame(incidents.filter((e) => e.at <= clearedAt));
@@ -124,13 +157,25 @@ async function main(argv: readonly string[]): Promise<number> {
     out(`  Each process named what it saw fail: ${blame.chain.join(' → ')}.`);
     out(`  Root cause of the cascade: ${blame.rootCause}` + (first ? `, first named by ${first.reporter} ${((first.at - faultAt) / 1000).toFixed(1)} s after the fault.` : '.'));
   }
-  const unresolved = faultIncidents.filter((e) => !isResolved(e)).map(key);
-  if (faultIncidents.length > 0) {
-    out(unresolved.length === 0 ? `  All ${faultIncidents.length} incidents of the fault resolved after it was cleared.` : `  Still open ${RESOLVE_WAIT_MS / 1000} s after the fault was cleared: ${unresolved.join(', ')}.`);
+  // The central verdict: the one naming the broken service if any (an update may have refined it), else the first.
+  const centralSaid = central.filter((e) => e.type !== 'resolved' && centralFault().some((o) => o.id === e.id));
+  const centralVerdict = centralSaid.find((e) => e.rootCause.service === FAULT.service) ?? centralSaid[0];
+  if (centralVerdict === undefined) out('  The central server opened no incident for the fault.');
+  else {
+    const rc = centralVerdict.rootCause;
+    out(`  Central server (every service's spans, whole traces): root cause ${rc.service}${rc.operation ? ` ${rc.operation}` : ''}, confidence ${Math.round(rc.confidence * 100)}%, ${((centralVerdict.at - faultAt) / 1000).toFixed(1)} s after the fault.`);
+    out(`    ${centralVerdict.explanation}`);
   }
-  const others = incidents.filter((e) => e.type === 'opened' && !faultIncidents.includes(e));
+  const fault = ofFault();
+  const unresolved = fault.filter((e) => !isResolved(e)).map(key);
+  if (faultIncidents.length > 0) {
+    out(unresolved.length === 0 ? `  All ${fault.length} incidents of the fault resolved after it was cleared.` : `  Still open ${RESOLVE_WAIT_MS / 1000} s after the fault was cleared: ${unresolved.join(', ')}.`);
+  }
+  const others = [...incidents, ...central].filter((e) => e.type === 'opened' && !fault.includes(e));
   for (const e of others) out(`  Also opened, outside the fault window: ${e.reporter} ${e.id} "${e.title}" at ${clock(e.at)}.`);
-  const ok = blame?.rootCause === FAULT.service && faultIncidents.length > 0 && unresolved.length === 0;
+  // The central server judges whole traces, so it runs some seconds behind: its incidents may still be
+  // resolving when the demo ends (listed above), which does not fail the demo.
+  const ok = blame?.rootCause === FAULT.service && centralVerdict?.rootCause.service === FAULT.service && faultIncidents.length > 0 && !faultIncidents.some((e) => unresolved.includes(key(e)));
 
   if (keep) {
     stopProgress = progress(load, 60_000);
@@ -141,6 +186,8 @@ async function main(argv: readonly string[]): Promise<number> {
     out(`  curl -X POST '${shop.urls.payment}/simulate/preset/error_storm'`);
     out(`  curl -X POST '${shop.urls.checkout}/simulate/db?duration=300'`);
     out(`  curl ${shop.urls.payment}/simulate/status`);
+    out(`  curl ${server.url}/aiops/incidents`);
+    out(`The dashboard stays at ${server.url}/`);
     out('Incidents are printed as they open. Ctrl-C stops everything.');
     await load.done;
     stopProgress();
@@ -148,7 +195,7 @@ async function main(argv: readonly string[]): Promise<number> {
   out();
   out(`${clock()}  Stopping the shop ...`);
   await stopAll();
-  out(`${clock()}  Done: every process stopped.`);
+  out(`${clock()}  Done: every process and the central server stopped.`);
   return ok ? 0 : 1;
 }
 

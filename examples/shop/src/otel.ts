@@ -7,7 +7,10 @@
  *   OTEL_RESOURCE_ATTRIBUTES      e.g. `service.version=2.0.0`
  *   OTEL_EXPORTER_OTLP_ENDPOINT   when set, spans are also exported there over OTLP/HTTP
  *   SHOP_ROOTSPAN_OPTIONS         JSON of rootspan options (`resolveAfterMs`, `bucketMs`, ...); default none
+ *   SHOP_DATA_DIR                 when set, rootspan keeps its baselines and incident history in
+ *                                 `<dir>/rootspan-<service>.db` (@rootspan/sqlite): a restart needs no warm-up
  */
+import { join } from 'node:path';
 import { type RequestOptions } from 'node:http';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -15,6 +18,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { consoleIncidentLogger, rootspan } from '@rootspan/otel';
+import { sqliteStore } from '@rootspan/sqlite';
 import { BetterSqlite3Instrumentation } from 'opentelemetry-plugin-better-sqlite3';
 import { downstreamUrls } from './env.js';
 
@@ -32,23 +36,29 @@ function peerService(request: RequestOptions): Record<string, string> {
   return name === undefined ? {} : { 'peer.service': name };
 }
 
+// Created (and so enabled) before rootspan opens its store, which loads better-sqlite3: the service's own
+// better-sqlite3 is then patched like any module loaded after the hooks.
+const instrumentations = [
+  new HttpInstrumentation({
+    // Chaos and health checks are operator traffic, not the shop's.
+    ignoreIncomingRequestHook: (req) => /^\/(simulate|healthz)/.test(req.url ?? ''),
+    startOutgoingSpanHook: peerService,
+  }),
+  new ExpressInstrumentation(),
+  new BetterSqlite3Instrumentation(),
+];
+
 const options = JSON.parse(process.env.SHOP_ROOTSPAN_OPTIONS ?? '{}') as Record<string, unknown>;
-const { processor } = rootspan({ ...options, onIncident: consoleIncidentLogger() });
+const dataDir = process.env.SHOP_DATA_DIR;
+const store = dataDir ? sqliteStore({ path: join(dataDir, `rootspan-${process.env.OTEL_SERVICE_NAME ?? 'service'}.db`) }) : undefined;
+const { processor } = rootspan({ ...options, store, onIncident: consoleIncidentLogger() });
 const spanProcessors: SpanProcessor[] = [processor];
 if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT) spanProcessors.unshift(new BatchSpanProcessor(new OTLPTraceExporter()));
 
 const sdk = new NodeSDK({
   serviceName: process.env.OTEL_SERVICE_NAME,
   spanProcessors,
-  instrumentations: [
-    new HttpInstrumentation({
-      // Chaos and health checks are operator traffic, not the shop's.
-      ignoreIncomingRequestHook: (req) => /^\/(simulate|healthz)/.test(req.url ?? ''),
-      startOutgoingSpanHook: peerService,
-    }),
-    new ExpressInstrumentation(),
-    new BetterSqlite3Instrumentation(),
-  ],
+  instrumentations,
 });
 sdk.start();
 

@@ -5,7 +5,7 @@
  * everything, leaving nothing listening.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,7 +27,10 @@ export interface IncidentLog extends IncidentLogFields {
 }
 
 export interface ShopOptions {
-  /** Where the services keep their SQLite files; default a new temp dir, removed on stop. */
+  /**
+   * Where the services keep their SQLite files and rootspan its state (`rootspan-<service>.db`: baselines
+   * and incidents survive a restart); created if missing, kept. Default a new temp dir, removed on stop.
+   */
   dataDir?: string;
   /** rootspan options for every service (`resolveAfterMs`, `bucketMs`, ...); default the engine's. */
   rootspanOptions?: Record<string, unknown>;
@@ -70,6 +73,7 @@ export class Shop {
   private constructor(private readonly opts: ShopOptions) {
     this.ownsDataDir = opts.dataDir === undefined;
     this.dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rootspan-shop-'));
+    mkdirSync(this.dataDir, { recursive: true });
   }
 
   /** Starts every process, the called ones first (their URLs go into their callers' environment). */
