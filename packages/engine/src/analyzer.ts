@@ -92,13 +92,12 @@ class StreamingAnalyzer implements Analyzer {
   /** Last closed bucket index. */
   private closed = -Infinity;
   /**
-   * First bucket whose request count is whole. After a restore the process restarted mid-bucket and saw
-   * nothing of the buckets before: traffic is judged and learned only from the bucket after the first
-   * one with data (Infinity until then).
+   * First bucket whose request count is whole; traffic windows reaching before it hold no counts to judge.
+   * From the start it is the first bucket. After a restore the process restarted mid-bucket and saw nothing
+   * of the buckets before: traffic is judged and learned only from the bucket after the first one with data
+   * (Infinity until then).
    */
   private countedFrom = -Infinity;
-  /** First bucket with data since the start or a restore: traffic windows reaching before it hold no counts to judge. */
-  private firstBucket = -Infinity;
   private readonly ops = new Map<string, OpState>();
   private readonly edges = new Map<string, EdgeState>();
   /** caller → callee → edge: looked up per call without building a key string. */
@@ -258,7 +257,8 @@ class StreamingAnalyzer implements Analyzer {
   private start(t: number): void {
     this.clock = t;
     this.closed = Math.floor(t / this.options.bucketMs) - 1;
-    this.firstBucket = this.closed + 1;
+    // A restored analyzer (no clock yet) keeps waiting for its first whole bucket.
+    if (this.countedFrom !== Infinity) this.countedFrom = this.closed + 1;
   }
 
   private advance(t: number | null): void {
@@ -501,7 +501,7 @@ class StreamingAnalyzer implements Analyzer {
       for (let k = 0; k < WINDOWS.length; k++) {
         const size = WINDOWS[k];
         const w = windows[k];
-        if (index - size + 1 < Math.max(this.countedFrom, this.firstBucket) || !op.traffic.mayFire(w.requests, size * bucketMs)) continue;
+        if (index - size + 1 < this.countedFrom || !op.traffic.mayFire(w.requests, size * bucketMs)) continue;
         const v = op.traffic.judge(w.requests, size * bucketMs);
         if (v.anomalous && v.direction && (traffic === undefined || v.score > traffic.verdict.score)) {
           traffic = { signal: `traffic.${v.direction}`, kind: 'traffic', verdict: v, op, size, opWindow: w };
@@ -1061,7 +1061,6 @@ class StreamingAnalyzer implements Analyzer {
     this.nextAdvance = -Infinity;
     this.closed = s.closed === null ? -Infinity : s.closed;
     this.countedFrom = Infinity;
-    this.firstBucket = this.closed + 1;
     this.nextAnomaly = s.nextAnomaly;
     this.anomaliesTotal = s.anomaliesTotal;
     this.ingested = s.counters.ingested;
