@@ -6,7 +6,6 @@ import { InputError, engineInputError, internalErrorLine } from './errors.js';
 import { learnedFrom } from './baseline.js';
 import { Progress } from './progress.js';
 import { EndTimeWindow } from './reorder.js';
-import { serve } from './serve.js';
 import { humanReport, toJsonReport, type Summary } from './report.js';
 
 /** Where the CLI writes; injectable so tests can run it in-process. */
@@ -21,7 +20,8 @@ const VERSION = typeof ROOTSPAN_VERSION === 'string' ? ROOTSPAN_VERSION : '0.0.0
 
 /** Runs the CLI; resolves to the process exit code. Never rejects: an error is one line on stderr, exit 2. */
 export async function main(argv: readonly string[], io: Io = process): Promise<number> {
-  if (argv[0] === 'serve') return serve(argv.slice(1), io);
+  // Loaded only for `serve`: the server, its dashboard and the PostgreSQL driver cost ~100 ms to import.
+  if (argv[0] === 'serve') return (await import('./serve.js')).serve(argv.slice(1), io);
   let args;
   try {
     args = parseArgs(argv);
