@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { humanReport, toJsonReport, type JsonReport, type Summary } from 'rootspan';
+import { RootspanError } from '@rootspan/engine';
 import { engineInputError, internalErrorLine } from '../src/errors.js';
 import { otlpLine, smallSpans, tempDir } from './helpers/data.js';
 import { parseJson, run } from './helpers/run.js';
@@ -69,7 +70,7 @@ describe('the report printers', () => {
 
 describe('errors that end a run', () => {
   it('engine errors keep their reason and cause, shown once under the CLI name', () => {
-    const cause = new TypeError('rootspan: unknown option errors.rat');
+    const cause = new RootspanError('ERR_OPTION', 'unknown option errors.rat');
     const err = engineInputError('config c.json', cause);
     expect([err.subject, err.reason, err.message, err.cause]).toEqual(['config c.json', 'unknown option errors.rat', 'config c.json: unknown option errors.rat', cause]);
     expect(engineInputError('config c.json', 'odd').reason).toBe('odd');

@@ -1,36 +1,29 @@
 import type {
   Anomaly,
+  AnalyzerSnapshot,
   AnalyzerStats,
   Incident,
   IncidentEvent,
-  IncidentStatus,
+  IncidentFilter,
   IngestResult,
   OperationBaseline,
   OperationMetrics,
   ServiceGraph,
-  Severity,
   Span,
 } from './types.js';
 import type { AnalyzerOptions, ResolvedOptions } from './options.js';
-import type { AnalyzerSnapshot } from './snapshot.js';
 import type { OperationRollup } from './rollup.js';
-
-/** Filter for {@link Analyzer.incidents}. */
-export interface IncidentFilter {
-  status?: IncidentStatus | IncidentStatus[];
-  /** Minimum severity. */
-  severity?: Severity;
-  /** Incidents whose root cause or affected operations involve this service. */
-  service?: string;
-  /** Incidents whose root cause or affected operations involve this operation (`METHOD /route`). */
-  operation?: string;
-}
+import type { RootspanError } from './errors.js';
 
 /**
  * The streaming analyzer: spans in; baselines, anomalies, root causes and incidents out.
  *
  * Time is event time: it advances with the span end times seen (or {@link AnalyzerOptions.clock}, or
  * {@link Analyzer.advanceTo}); nothing happens on a timer. None of the methods throws on bad input.
+ *
+ * Listeners (anomaly, incident and rollup alike) each receive their own deep copy, so one may keep or
+ * change what it gets without affecting the analyzer or the other listeners. A listener that throws is
+ * counted in {@link AnalyzerStats.listenerErrors}; the others still run.
  */
 export interface Analyzer {
   /** Feeds finished spans (any order, any batching). Bad spans are counted in {@link stats} and skipped. */
@@ -69,7 +62,7 @@ export interface Analyzer {
   snapshot(): AnalyzerSnapshot;
   /**
    * Replaces learned state with a snapshot's; buffered traces and open windows are dropped. The whole
-   * snapshot is checked first: a TypeError (another format version, a malformed field) leaves the analyzer
+   * snapshot is checked first: a {@link RootspanError} (another format version, a malformed field) leaves the analyzer
    * exactly as it was.
    */
   restore(snapshot: AnalyzerSnapshot): void;

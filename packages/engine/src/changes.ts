@@ -1,4 +1,4 @@
-import type { ChangeEvent } from './types.js';
+import type { ChangeEvent, VersionsSnapshot } from './types.js';
 
 /** Versions kept per service: enough to see a deploy and a rollback. */
 const KEEP = 4;
@@ -64,11 +64,11 @@ export class ChangeTracker {
     return undefined;
   }
 
-  toJSON(): Array<[string, Seen[]]> {
+  toJSON(): VersionsSnapshot {
     return [...this.services].map(([k, v]) => [k, v.map((s) => ({ ...s }))]);
   }
 
-  restore(json: Array<[string, Seen[]]>): void {
+  restore(json: VersionsSnapshot): void {
     this.services.clear();
     this.last = undefined;
     this.lastService = undefined;

@@ -1,19 +1,48 @@
 /**
  * @rootspan/engine — spans in; baselines, anomalies, root causes and incidents out.
  * Pure TypeScript, zero dependencies, no timers, no I/O: time is the spans' own (event time).
+ *
+ * Every export is named here; modules not listed are internal and may change in any release.
  */
 export { createAnalyzer } from './analyzer.js';
-export type { Analyzer, IncidentFilter } from './api.js';
-export * from './types.js';
-export {
-  resolveOptions,
-  DEFAULT_BASELINE,
-  DEFAULT_LATENCY,
-  DEFAULT_ERRORS,
-  DEFAULT_TRAFFIC,
-  DEFAULT_TIMEOUT,
-  DEFAULT_SHAPE,
-} from './options.js';
+export type { Analyzer } from './api.js';
+export { RootspanError, type RootspanErrorCode } from './errors.js';
+export { ANALYZED_ATTRIBUTES, ANALYZED_ATTRIBUTE_KEYS } from './types.js';
+export type {
+  SpanKind,
+  SpanStatus,
+  AttributeValue,
+  Span,
+  Severity,
+  AnomalyKind,
+  AnomalySignal,
+  OperationRef,
+  Anomaly,
+  Candidate,
+  ChangeEvent,
+  RootCause,
+  IncidentStatus,
+  Incident,
+  IncidentEvent,
+  IncidentFilter,
+  OperationMetrics,
+  OperationBaseline,
+  ServiceGraph,
+  DropCounters,
+  AnalyzerStats,
+  IngestResult,
+  AnalyzerSnapshot,
+  OperationSnapshot,
+  EdgeSnapshot,
+  PeerSnapshot,
+  VersionsSnapshot,
+  IncidentsSnapshot,
+  IncidentRecordSnapshot,
+  RankedOrigin,
+  LatencySignalSnapshot,
+  DetectorState,
+} from './types.js';
+export { DEFAULT_BASELINE, DEFAULT_LATENCY, DEFAULT_ERRORS, DEFAULT_TRAFFIC, DEFAULT_TIMEOUT, DEFAULT_SHAPE } from './options.js';
 export type {
   AnalyzerOptions,
   ResolvedOptions,
@@ -25,7 +54,6 @@ export type {
   ShapeOptions,
 } from './options.js';
 export { SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './snapshot.js';
-export type { AnalyzerSnapshot } from './snapshot.js';
 export { ROLLUP_MS } from './rollup.js';
 export type { OperationRollup } from './rollup.js';
 export type {
@@ -41,5 +69,15 @@ export type {
   StoreBatch,
 } from './store.js';
 export { serverOperation, clientOperation, peerName, foldPath } from './model/operation.js';
-export * from './detectors/index.js';
-export * from './stats/index.js';
+// The streaming detectors, each usable on its own series (see the README).
+export type { Verdict } from './detectors/verdict.js';
+export { LatencyDetector, logWindowOf, type LogWindow } from './detectors/latency.js';
+export { ErrorRateDetector } from './detectors/errors.js';
+export { TrafficDetector, type TrafficVerdict } from './detectors/traffic.js';
+export { TimeoutDetector } from './detectors/timeout.js';
+export { CallShapeDetector, type ShapeVerdict } from './detectors/shape.js';
+export { LatencySketch, type LatencySketchJSON } from './stats/sketch.js';
+export { binomialSf, poissonSf } from './stats/special.js';
+export { zScore, iqrFences, type IqrFences } from './stats/robust.js';
+// The detectors' serialised states (their toJSON output).
+export type { LogBaselineJSON, ProportionBaselineJSON, RateBaselineJSON, ShareBaselineJSON } from './stats/baseline.js';

@@ -2,6 +2,7 @@
  * Analyzer and detector options. Every field has a documented default; {@link resolveOptions} validates
  * once, up front, and throws a clear error naming the bad field (the only place the engine throws).
  */
+import { RootspanError } from './errors.js';
 
 /** Baseline learning (shared by the latency, error and traffic baselines). */
 export interface BaselineOptions {
@@ -224,24 +225,24 @@ const TOP_DEFAULTS = {
 
 function positive(path: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new TypeError(`rootspan: option ${path} must be a positive finite number, got ${JSON.stringify(v)}`);
+    throw new RootspanError('ERR_OPTION', `option ${path} must be a positive finite number, got ${JSON.stringify(v)}`);
   }
   return v;
 }
 
 function merge<T extends object>(path: string, defaults: T, given: Partial<T> | undefined): T {
   if (given !== undefined && (typeof given !== 'object' || given === null)) {
-    throw new TypeError(`rootspan: option ${path} must be an object`);
+    throw new RootspanError('ERR_OPTION', `option ${path} must be an object`);
   }
   const out = { ...defaults };
   for (const key of Object.keys(given ?? {}) as Array<keyof T>) {
-    if (!(key in defaults)) throw new TypeError(`rootspan: unknown option ${path}.${String(key)}`);
+    if (!(key in defaults)) throw new RootspanError('ERR_OPTION', `unknown option ${path}.${String(key)}`);
     const v = (given as T)[key];
     if (v === undefined) continue;
     const def = defaults[key];
     if (Array.isArray(def)) {
       if (!Array.isArray(v) || v.length !== def.length) {
-        throw new TypeError(`rootspan: option ${path}.${String(key)} must be an array of ${def.length} numbers`);
+        throw new RootspanError('ERR_OPTION', `option ${path}.${String(key)} must be an array of ${def.length} numbers`);
       }
       (v as unknown[]).forEach((x, i) => positive(`${path}.${String(key)}[${i}]`, x));
     } else {
@@ -252,7 +253,7 @@ function merge<T extends object>(path: string, defaults: T, given: Partial<T> | 
   return out;
 }
 
-/** Fills in defaults and validates; throws a TypeError naming the first bad option. */
+/** Fills in defaults and validates; throws a {@link RootspanError} (`ERR_OPTION`) naming the first bad option. */
 export function resolveOptions(options: AnalyzerOptions = {}): ResolvedOptions {
   const known = new Set<string>([
     ...Object.keys(TOP_DEFAULTS),
@@ -265,7 +266,7 @@ export function resolveOptions(options: AnalyzerOptions = {}): ResolvedOptions {
     'shape',
   ]);
   for (const key of Object.keys(options)) {
-    if (!known.has(key)) throw new TypeError(`rootspan: unknown option ${key}`);
+    if (!known.has(key)) throw new RootspanError('ERR_OPTION', `unknown option ${key}`);
   }
   const top = { ...TOP_DEFAULTS } as Record<keyof typeof TOP_DEFAULTS, number>;
   for (const key of Object.keys(TOP_DEFAULTS) as Array<keyof typeof TOP_DEFAULTS>) {
@@ -273,10 +274,10 @@ export function resolveOptions(options: AnalyzerOptions = {}): ResolvedOptions {
     if (v !== undefined) top[key] = positive(key, v);
   }
   if (options.clock !== undefined && typeof options.clock !== 'function') {
-    throw new TypeError('rootspan: option clock must be a function returning epoch ms');
+    throw new RootspanError('ERR_OPTION', 'option clock must be a function returning epoch ms');
   }
   const baseline = merge('baseline', DEFAULT_BASELINE, options.baseline);
-  if (baseline.alpha > 1) throw new TypeError('rootspan: option baseline.alpha must be in (0, 1]');
+  if (baseline.alpha > 1) throw new RootspanError('ERR_OPTION', 'option baseline.alpha must be in (0, 1]');
   return {
     ...top,
     clock: options.clock,

@@ -1,60 +1,80 @@
-import type { DropCounters } from './types.js';
-import type { IncidentManager } from './incidents/manager.js';
-import type { ChangeTracker } from './changes.js';
-import type { LatencySignalState } from './ops/state.js';
+import type { AnalyzerSnapshot, DropCounters, EdgeSnapshot, IncidentRecordSnapshot, OperationSnapshot, PeerSnapshot } from './types.js';
+import type { ResolvedOptions } from './options.js';
+import { RootspanError } from './errors.js';
+import { ChangeTracker } from './changes.js';
+import { PeerTable } from './ops/peers.js';
+import { Recorder } from './ops/recorder.js';
+import { Episodes, type EpisodeListeners } from './incidents/episodes.js';
 
-/** Identifies a rootspan analyzer snapshot. */
-export const SNAPSHOT_FORMAT = 'rootspan.analyzer';
+/** Identifies a rootspan analyzer snapshot ({@link AnalyzerSnapshot.format}). */
+export const SNAPSHOT_FORMAT = 'rootspan.analyzer' satisfies AnalyzerSnapshot['format'];
 /** Bumped whenever the snapshot's shape changes incompatibly; restore refuses other versions. */
 export const SNAPSHOT_VERSION = 1;
 
-/** Detector state is opaque JSON owned by each detector. */
-export type DetectorState = unknown;
+/** The stages whose learned state a snapshot holds. */
+export interface LearnedState {
+  recorder: Recorder;
+  changes: ChangeTracker;
+  episodes: Episodes;
+}
+
+/** The face's own part of a snapshot: its clock and counters. */
+export interface FaceState {
+  clock: number | null;
+  closed: number;
+  counters: AnalyzerSnapshot['counters'];
+}
+
+/** Everything learned, as plain JSON (see {@link AnalyzerSnapshot}). */
+export function takeSnapshot(st: LearnedState, face: FaceState): AnalyzerSnapshot {
+  const { operations, edges } = st.recorder.toJSON();
+  const { nextAnomaly, anomaliesTotal, incidents } = st.episodes.toJSON();
+  return {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    clock: face.clock,
+    closed: face.closed === -Infinity ? null : face.closed,
+    nextAnomaly,
+    anomaliesTotal,
+    operations,
+    edges,
+    peers: st.recorder.peers.toJSON(),
+    versions: st.changes.toJSON(),
+    incidents,
+    counters: face.counters,
+  };
+}
 
 /**
- * Everything the analyzer has learned, as plain JSON: write it anywhere (a file, SQLite) and
- * {@link Analyzer.restore} it after a restart. Traces still buffered and the current windows are not
- * included: a restored analyzer starts its windows afresh with its baselines intact.
+ * New stages holding a snapshot's state. The whole snapshot is checked and every stage built aside
+ * before anything is returned: a {@link RootspanError} here leaves the caller's analyzer untouched, and
+ * the caller swaps all stages at once.
  */
-export interface AnalyzerSnapshot {
-  format: typeof SNAPSHOT_FORMAT;
-  version: number;
-  clock: number | null;
-  closed: number | null;
-  nextAnomaly: number;
-  anomaliesTotal: number;
-  operations: Array<{
-    service: string;
-    operation: string;
-    nodeType: 'service' | 'peer';
-    latency: LatencySignalState;
-    self: LatencySignalState;
-    errors: DetectorState;
-    traffic: DetectorState | null;
-    shapeSamples: number;
-    shapes: Array<[string, DetectorState]>;
-    callers: string[];
-  }>;
-  edges: Array<{ caller: string; callee: string; virtual: boolean; calls: number; errors: number; timeout: DetectorState }>;
-  peers: Array<{ peer: string; service: string; calls: Array<[string, string]> }>;
-  versions: ReturnType<ChangeTracker['toJSON']>;
-  incidents: ReturnType<IncidentManager['toJSON']>;
-  counters: { ingested: number; accepted: number; tracesProcessed: number; drops: DropCounters };
+export function restoreStages(s: AnalyzerSnapshot, options: ResolvedOptions, drops: DropCounters, listeners: EpisodeListeners): LearnedState {
+  checkSnapshot(s);
+  const recorder = Recorder.fromJSON(s, options, PeerTable.fromJSON(s.peers, options.maxOperations), drops);
+  const changes = new ChangeTracker(options.maxOperations);
+  changes.restore(s.versions);
+  const episodes = new Episodes(options, recorder, changes, listeners);
+  episodes.manager.restore(s.incidents);
+  episodes.nextAnomaly = s.nextAnomaly;
+  episodes.anomaliesTotal = s.anomaliesTotal;
+  return { recorder, changes, episodes };
 }
 
 /**
  * Checks a snapshot's shape before anything is restored from it, naming the first problem (detector states
  * are checked by their detectors as they are rebuilt, still before anything is replaced).
  */
-export function checkSnapshot(s: AnalyzerSnapshot): void {
+function checkSnapshot(s: AnalyzerSnapshot): void {
   if (s === null || typeof s !== 'object' || s.format !== SNAPSHOT_FORMAT) {
-    throw new TypeError('rootspan: not a rootspan analyzer snapshot');
+    throw new RootspanError('ERR_SNAPSHOT_FORMAT', 'not a rootspan analyzer snapshot');
   }
   if (s.version !== SNAPSHOT_VERSION) {
-    throw new TypeError(`rootspan: snapshot version ${s.version} is not supported (expected ${SNAPSHOT_VERSION})`);
+    throw new RootspanError('ERR_SNAPSHOT_VERSION', `snapshot version ${s.version} is not supported (expected ${SNAPSHOT_VERSION})`);
   }
   const fail = (what: string): never => {
-    throw new TypeError(`rootspan: malformed snapshot: ${what}`);
+    throw new RootspanError('ERR_SNAPSHOT_MALFORMED', `malformed snapshot: ${what}`);
   };
   const finite = (x: unknown, what: string) => Number.isFinite(x) || fail(`${what} must be a finite number`);
   const list = (x: unknown, what: string): unknown[] => (Array.isArray(x) ? x : fail(`${what} must be an array`));
@@ -64,7 +84,7 @@ export function checkSnapshot(s: AnalyzerSnapshot): void {
   finite(s.nextAnomaly, 'nextAnomaly');
   finite(s.anomaliesTotal, 'anomaliesTotal');
   list(s.operations, 'operations').forEach((o, i) => {
-    const op = o as AnalyzerSnapshot['operations'][number];
+    const op = o as OperationSnapshot;
     text(op?.service, `operations[${i}].service`);
     text(op.operation, `operations[${i}].operation`);
     if (op.nodeType !== 'service' && op.nodeType !== 'peer') fail(`operations[${i}].nodeType must be service or peer`);
@@ -73,14 +93,14 @@ export function checkSnapshot(s: AnalyzerSnapshot): void {
     list(op.callers, `operations[${i}].callers`).forEach((x, j) => text(x, `operations[${i}].callers[${j}]`));
   });
   list(s.edges, 'edges').forEach((e, i) => {
-    const edge = e as AnalyzerSnapshot['edges'][number];
+    const edge = e as EdgeSnapshot;
     text(edge?.caller, `edges[${i}].caller`);
     text(edge.callee, `edges[${i}].callee`);
     finite(edge.calls, `edges[${i}].calls`);
     finite(edge.errors, `edges[${i}].errors`);
   });
   list(s.peers, 'peers').forEach((p, i) => {
-    const peer = p as AnalyzerSnapshot['peers'][number];
+    const peer = p as PeerSnapshot;
     text(peer?.peer, `peers[${i}].peer`);
     text(peer.service, `peers[${i}].service`);
     list(peer.calls, `peers[${i}].calls`);
@@ -89,7 +109,7 @@ export function checkSnapshot(s: AnalyzerSnapshot): void {
   if (s.incidents === null || typeof s.incidents !== 'object') fail('incidents must be an object');
   finite(s.incidents.nextId, 'incidents.nextId');
   list(s.incidents.records, 'incidents.records').forEach((r, i) => {
-    const rec = r as AnalyzerSnapshot['incidents']['records'][number];
+    const rec = r as IncidentRecordSnapshot;
     text(rec?.incident?.id, `incidents.records[${i}].incident.id`);
     list(rec.incident.anomalies, `incidents.records[${i}].incident.anomalies`);
     list(rec.origins, `incidents.records[${i}].origins`);

@@ -6,8 +6,8 @@
  * Methods may answer synchronously (an embedded database) or with a promise (a database server).
  */
 import type { Incident, IncidentEvent, IncidentStatus, Severity } from './types.js';
-import type { IncidentFilter } from './api.js';
-import type { AnalyzerSnapshot } from './snapshot.js';
+import type { IncidentFilter } from './types.js';
+import type { AnalyzerSnapshot } from './types.js';
 import type { OperationRollup } from './rollup.js';
 
 /** A value now, or later. */

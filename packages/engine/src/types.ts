@@ -91,13 +91,24 @@ export interface OperationRef {
   operation: string | null;
 }
 
+/** Which detector signal fired: the anomaly's kind, refined (a drop or a surge, a missing or a new call). */
+export type AnomalySignal =
+  | 'latency'
+  | 'latency.self'
+  | 'errors'
+  | 'timeout'
+  | 'traffic.surge'
+  | 'traffic.drop'
+  | 'shape.missing-call'
+  | 'shape.new-call';
+
 /** One detection: an operation (or a call edge) that misbehaved over a window of event time. */
 export interface Anomaly {
   /** Stable id of this anomaly episode (`a-<n>`): it keeps its id while it stays anomalous. */
   id: string;
   kind: AnomalyKind;
-  /** Which signal fired, e.g. `latency`, `errors`, `timeout`, `traffic.drop`, `traffic.surge`, `shape.missing-call`. */
-  signal: string;
+  /** Which signal fired. */
+  signal: AnomalySignal;
   /** The operation that misbehaved (for timeouts: the callee that was given up on). */
   service: string;
   operation: string | null;
@@ -253,6 +264,17 @@ export interface DropCounters {
   duplicate: number;
 }
 
+/** Filter for {@link Analyzer.incidents}. */
+export interface IncidentFilter {
+  status?: IncidentStatus | IncidentStatus[];
+  /** Minimum severity. */
+  severity?: Severity;
+  /** Incidents whose root cause or affected operations involve this service. */
+  service?: string;
+  /** Incidents whose root cause or affected operations involve this operation (`METHOD /route`). */
+  operation?: string;
+}
+
 /** Counters for observability of rootspan itself. */
 export interface AnalyzerStats {
   ingested: number;
@@ -275,4 +297,105 @@ export interface AnalyzerStats {
 export interface IngestResult {
   accepted: number;
   dropped: number;
+}
+
+// ---- snapshot ------------------------------------------------------------------------------------
+
+/** A detector's learned state: plain JSON owned by that detector, checked by it on restore. */
+export type DetectorState = unknown;
+
+/** One operation an anomaly was traced back to, with the share of the evidence pointing there. */
+export interface RankedOrigin extends OperationRef {
+  /** The operation's map key. */
+  key: string;
+  kind: AnomalyKind;
+  /** Share of the anomaly's evidence (failing or slow requests) pointing here, 0..1. */
+  share: number;
+  /** Requests (or detections) behind the share. */
+  count: number;
+}
+
+/** A latency series' learned state: its baseline, slow anchor, heavy-tail share and usual p95. */
+export interface LatencySignalSnapshot {
+  detector: DetectorState;
+  anchor: DetectorState;
+  slowShare: DetectorState;
+  p95: number | null;
+}
+
+/** What was learned about one operation. */
+export interface OperationSnapshot {
+  service: string;
+  operation: string;
+  nodeType: 'service' | 'peer';
+  latency: LatencySignalSnapshot;
+  self: LatencySignalSnapshot;
+  errors: DetectorState;
+  traffic: DetectorState | null;
+  shapeSamples: number;
+  /** Call-shape detector state per callee operation key. */
+  shapes: Array<[string, DetectorState]>;
+  /** Keys of the operations seen calling this one. */
+  callers: string[];
+}
+
+/** What was learned about one caller → callee service edge. */
+export interface EdgeSnapshot {
+  caller: string;
+  callee: string;
+  /** The callee is an uninstrumented peer (a database), known only from client spans. */
+  virtual: boolean;
+  calls: number;
+  errors: number;
+  timeout: DetectorState;
+}
+
+/** The instrumented service behind a peer name, and which of its operations each call name reaches. */
+export interface PeerSnapshot {
+  peer: string;
+  service: string;
+  /** `[call name, operation]`, or `[calling operation key + U+0003 + call name, operation]`. */
+  calls: Array<[string, string]>;
+}
+
+/** The versions first seen per service, with when (event time). */
+export type VersionsSnapshot = Array<[string, Array<{ version: string; firstSeen: number }>]>;
+
+/** One incident with the evidence behind its ranking. */
+export interface IncidentRecordSnapshot {
+  incident: Incident;
+  /** Ranked origins per member anomaly id. */
+  origins: Array<[string, RankedOrigin[]]>;
+  /** Event time an anomaly of the incident last fired. */
+  lastFiredAt: number;
+}
+
+/** The incidents, and the next id to hand out. */
+export interface IncidentsSnapshot {
+  nextId: number;
+  records: IncidentRecordSnapshot[];
+}
+
+/**
+ * Everything the analyzer has learned, as plain JSON: write it anywhere (a file, SQLite) and
+ * {@link Analyzer.restore} it after a restart. Traces still buffered and the current windows are not
+ * included: a restored analyzer starts its windows afresh with its baselines intact.
+ */
+export interface AnalyzerSnapshot {
+  /** Always `rootspan.analyzer` ({@link SNAPSHOT_FORMAT}). */
+  format: 'rootspan.analyzer';
+  /** {@link SNAPSHOT_VERSION} of the engine that wrote it; restore refuses other versions. */
+  version: number;
+  /** Event time (ms), or null before any span. */
+  clock: number | null;
+  /** Last closed bucket index, or null. */
+  closed: number | null;
+  nextAnomaly: number;
+  anomaliesTotal: number;
+  operations: OperationSnapshot[];
+  edges: EdgeSnapshot[];
+  peers: PeerSnapshot[];
+  versions: VersionsSnapshot;
+  incidents: IncidentsSnapshot;
+  counters: { ingested: number; accepted: number; tracesProcessed: number; drops: DropCounters };
 }

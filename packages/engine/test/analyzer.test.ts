@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer, type Analyzer, type AnalyzerOptions, type IncidentEvent, type Span } from '../src/index.js';
+import { RootspanError, createAnalyzer, type Analyzer, type AnalyzerOptions, type AnalyzerSnapshot, type Anomaly, type IncidentEvent, type Span } from '../src/index.js';
 import { SHOP_START, batches, shopTraffic, type ShopFault } from './helpers/shop.js';
 import { span } from './helpers/spans.js';
 
@@ -202,6 +202,57 @@ describe('robustness', () => {
     const spans = shopTraffic({ seed: 5, durationMs: 12 * MIN, faults: [{ service: 'payment', from: FAULT_AT, to: 12 * MIN, errorRate: 1 }] });
     expect(() => analyzer.ingest(spans)).not.toThrow();
     expect(analyzer.stats().listenerErrors).toBeGreaterThan(0);
+  });
+
+  it('gives every listener its own copy: one mutating or throwing never affects the others', () => {
+    const analyzer = createAnalyzer();
+    const seen = { incidents: [] as IncidentEvent[], anomalies: [] as Anomaly[], incidentCalls: 0, anomalyCalls: 0 };
+    analyzer.onIncident((e) => {
+      seen.incidentCalls++;
+      e.incident.title = 'mutated';
+      e.incident.anomalies.length = 0;
+      throw new Error('boom');
+    });
+    analyzer.onIncident((e) => void seen.incidents.push(e));
+    analyzer.onAnomaly((a) => {
+      seen.anomalyCalls++;
+      a.service = 'mutated';
+      throw new Error('boom');
+    });
+    analyzer.onAnomaly((a) => void seen.anomalies.push(a));
+    analyzer.ingest(shopTraffic({ seed: 5, durationMs: 12 * MIN, faults: [{ service: 'payment', from: FAULT_AT, to: 12 * MIN, errorRate: 1 }] }));
+    analyzer.flush();
+    expect(seen.incidents.length).toBeGreaterThan(0);
+    expect(seen.incidents).toHaveLength(seen.incidentCalls);
+    expect(seen.anomalies).toHaveLength(seen.anomalyCalls);
+    expect(analyzer.stats().listenerErrors).toBe(seen.incidentCalls + seen.anomalyCalls);
+    for (const e of seen.incidents) {
+      expect(e.incident.title).not.toBe('mutated');
+      expect(e.incident.anomalies.length).toBeGreaterThan(0);
+    }
+    for (const a of seen.anomalies) expect(a.service).not.toBe('mutated');
+    expect(analyzer.incidents()[0].title).not.toBe('mutated');
+  });
+
+  it('throws only RootspanError, with a code and a bare message', () => {
+    const caught = (f: () => unknown): RootspanError => {
+      try {
+        f();
+      } catch (err) {
+        return err as RootspanError;
+      }
+      throw new Error('did not throw');
+    };
+    const bad = caught(() => createAnalyzer({ bucketMs: -1 }));
+    expect(bad).toBeInstanceOf(RootspanError);
+    expect(bad).toBeInstanceOf(TypeError);
+    expect([bad.name, bad.code, bad.message]).toEqual(['RootspanError', 'ERR_OPTION', 'option bucketMs must be a positive finite number, got -1']);
+    const analyzer = createAnalyzer();
+    const good = analyzer.snapshot();
+    expect(caught(() => analyzer.restore({} as AnalyzerSnapshot)).code).toBe('ERR_SNAPSHOT_FORMAT');
+    expect(caught(() => analyzer.restore({ ...good, version: 99 })).code).toBe('ERR_SNAPSHOT_VERSION');
+    const malformed = caught(() => analyzer.restore({ ...good, edges: 'x' } as unknown as AnalyzerSnapshot));
+    expect([malformed.code, malformed.message]).toEqual(['ERR_SNAPSHOT_MALFORMED', 'malformed snapshot: edges must be an array']);
   });
 
   it('rejects bad options with a clear error', () => {

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { IncidentManager, type RankedOrigin } from '../src/incidents/manager.js';
-import type { Anomaly, AnomalyKind, IncidentEvent } from '../src/types.js';
+import { IncidentManager } from '../src/incidents/manager.js';
+import { opKey } from '../src/keys.js';
+import type { Anomaly, AnomalyKind, AnomalySignal, IncidentEvent, RankedOrigin } from '../src/types.js';
+
+const SIGNAL: Record<AnomalyKind, AnomalySignal> = { latency: 'latency', errors: 'errors', timeout: 'timeout', traffic: 'traffic.drop', shape: 'shape.missing-call' };
 
 function anomaly(id: string, kind: AnomalyKind, service: string, cause: string, at: number): Anomaly {
   return {
     id,
     kind,
-    signal: kind,
+    signal: SIGNAL[kind],
     service,
     operation: 'op',
     at,
@@ -26,7 +29,7 @@ function anomaly(id: string, kind: AnomalyKind, service: string, cause: string, 
   };
 }
 
-const origin = (service: string, kind: AnomalyKind): RankedOrigin[] => [{ service, operation: 'op', key: `${service}\u0001op`, kind, share: 1, count: 10 }];
+const origin = (service: string, kind: AnomalyKind): RankedOrigin[] => [{ service, operation: 'op', key: opKey(service, 'op'), kind, share: 1, count: 10 }];
 
 describe('IncidentManager grouping', () => {
   const manager = (): { m: IncidentManager; events: IncidentEvent[] } => {
@@ -62,5 +65,112 @@ describe('IncidentManager grouping', () => {
     m.route({ ...shape('a-2', 'frontend', 'currency'), operation: 'other' }, origin('currency', 'shape'), id, 0);
     for (let i = 3; i < 8; i++) m.route(shape(`a-${i}`, 'checkout', 'checkout'), origin('checkout', 'shape'), id, 0);
     expect(m.get(id)?.rootCause.service).toBe('currency');
+  });
+});
+
+describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
+  const RESOLVE_AFTER = 60_000;
+  const setup = () => {
+    const events: IncidentEvent[] = [];
+    const explained: Array<{ top: string; members: string[] }> = [];
+    const m = new IncidentManager(
+      { resolveAfterMs: RESOLVE_AFTER, maxExemplars: 3 },
+      (e) => events.push(e),
+      (top, anomalies) => {
+        explained.push({ top: top.service, members: anomalies.map((a) => a.id) });
+        return { explanation: `because of ${top.service}` };
+      },
+    );
+    const types = () => events.map((e) => e.type);
+    return { m, events, explained, types };
+  };
+
+  it('opens once, updates only when membership, severity or root cause change', () => {
+    const { m, types, explained } = setup();
+    const a1 = anomaly('a-1', 'errors', 'payment', 'payment', 0);
+    const id = m.route(a1, origin('payment', 'errors'), undefined, 0);
+    expect(types()).toEqual(['opened']);
+    expect(explained).toEqual([{ top: 'payment', members: ['a-1'] }]);
+    // The same episode firing again, unchanged: nothing to tell.
+    expect(m.route({ ...a1, at: 5000 }, origin('payment', 'errors'), id, 5000)).toBe(id);
+    expect(types()).toEqual(['opened']);
+    // A new member pointing at the same root joins and is announced once.
+    m.route(anomaly('a-2', 'errors', 'checkout', 'payment', 5000), origin('payment', 'errors'), undefined, 5000);
+    expect(types()).toEqual(['opened', 'updated']);
+    // The episode worsening changes the incident's severity: announced.
+    m.route({ ...a1, severity: 'critical' }, origin('payment', 'errors'), id, 10_000);
+    expect(types()).toEqual(['opened', 'updated', 'updated']);
+    const inc = m.get(id);
+    expect(inc?.severity).toBe('critical');
+    expect(inc?.rootCause.explanation).toBe('because of payment');
+    expect(inc?.affected.map((r) => r.service).sort()).toEqual(['checkout', 'payment']);
+  });
+
+  it('resolves by itself once every episode ended and the quiet period passed, exactly once', () => {
+    const { m, events, types } = setup();
+    const id = m.route(anomaly('a-1', 'latency', 'db', 'db', 0), origin('db', 'latency'), undefined, 0);
+    m.tick(RESOLVE_AFTER * 2);
+    expect(types()).toEqual(['opened']); // an episode still firing keeps it open however long
+    m.episodeEnded(id, 'a-1');
+    m.tick(RESOLVE_AFTER - 1);
+    expect(types()).toEqual(['opened']);
+    m.tick(RESOLVE_AFTER);
+    m.tick(RESOLVE_AFTER * 3);
+    expect(types()).toEqual(['opened', 'resolved']);
+    expect(events[1].incident).toMatchObject({ status: 'resolved', resolvedAt: RESOLVE_AFTER, resolvedBy: 'auto' });
+    expect(m.counts()).toEqual({ active: 0, total: 1 });
+    // A later anomaly with the same root opens a new incident: a resolved one is never reopened.
+    expect(m.route(anomaly('a-2', 'latency', 'db', 'db', 200_000), origin('db', 'latency'), id, 200_000)).not.toBe(id);
+    expect(types()).toEqual(['opened', 'resolved', 'opened']);
+  });
+
+  it('acknowledge and resolve by hand announce each transition once; unknown ids change nothing', () => {
+    const { m, types } = setup();
+    const id = m.route(anomaly('a-1', 'errors', 'payment', 'payment', 0), origin('payment', 'errors'), undefined, 0);
+    expect(m.acknowledge(id, 1000)?.status).toBe('acknowledged');
+    expect(m.acknowledge(id, 2000)?.acknowledgedAt).toBe(1000);
+    expect(m.resolve(id, 3000)).toMatchObject({ status: 'resolved', resolvedBy: 'user', resolvedAt: 3000 });
+    expect(m.resolve(id, 4000)?.resolvedAt).toBe(3000);
+    expect(m.acknowledge('inc-404', 0)).toBeUndefined();
+    expect(m.resolve('inc-404', 0)).toBeUndefined();
+    expect(types()).toEqual(['opened', 'acknowledged', 'resolved']);
+  });
+
+  it('lists newest first through its filters, and hands out copies', () => {
+    const { m } = setup();
+    const low = { ...anomaly('a-1', 'errors', 'payment', 'payment', 0), severity: 'low' as const };
+    const first = m.route(low, origin('payment', 'errors'), undefined, 0);
+    const second = m.route(anomaly('a-2', 'latency', 'db', 'db', 1000), origin('db', 'latency'), undefined, 1000);
+    m.acknowledge(first, 2000);
+    expect(m.list().map((i) => i.id)).toEqual([second, first]);
+    expect(m.list({ status: 'acknowledged' }).map((i) => i.id)).toEqual([first]);
+    expect(m.list({ status: ['active', 'acknowledged'], severity: 'high' }).map((i) => i.id)).toEqual([second]);
+    expect(m.list({ service: 'payment' }).map((i) => i.id)).toEqual([first]);
+    expect(m.list({ operation: 'nope' })).toEqual([]);
+    const copy = m.get(second);
+    if (copy) copy.title = 'changed';
+    expect(m.get(second)?.title).not.toBe('changed');
+  });
+
+  it('keeps at most maxExemplars trace ids per incident', () => {
+    const { m } = setup();
+    const a = { ...anomaly('a-1', 'errors', 'payment', 'payment', 0), traceIds: ['t1', 't2', 't3', 't4', 't5'] };
+    const id = m.route(a, origin('payment', 'errors'), undefined, 0);
+    expect(m.get(id)?.traceIds).toHaveLength(3);
+  });
+
+  it('restores from its JSON without announcing anything, and a restored open incident still resolves', () => {
+    const { m } = setup();
+    const id = m.route(anomaly('a-1', 'errors', 'payment', 'payment', 0), origin('payment', 'errors'), undefined, 0);
+    const back = setup();
+    back.m.restore(JSON.parse(JSON.stringify(m.toJSON())));
+    expect(back.events).toEqual([]);
+    expect(back.m.list()).toEqual(m.list());
+    // Episodes do not survive a restart: the quiet period runs from the last firing.
+    back.m.tick(RESOLVE_AFTER);
+    expect(back.types()).toEqual(['resolved']);
+    expect(back.m.get(id)?.resolvedBy).toBe('auto');
+    // Ids continue after the restored ones.
+    expect(back.m.route(anomaly('a-9', 'latency', 'db', 'db', 1e6), origin('db', 'latency'), undefined, 1e6)).not.toBe(id);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeTrace, type TraceContext } from '../src/trace/analyze.js';
 import { TraceBuffer, type TraceEntry } from '../src/trace/buffer.js';
-import { OperationNames, opKey } from '../src/model/operation.js';
+import { OperationNames } from '../src/model/operation.js';
+import { opKey } from '../src/keys.js';
 import { TraceBuilder, span } from './helpers/spans.js';
 import type { Span } from '../src/types.js';
 

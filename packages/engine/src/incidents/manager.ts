@@ -4,22 +4,15 @@ import type {
   Candidate,
   Incident,
   IncidentEvent,
+  IncidentFilter,
+  IncidentsSnapshot,
   OperationRef,
+  RankedOrigin,
   RootCause,
   Severity,
 } from '../types.js';
-import type { IncidentFilter } from '../api.js';
+import { incidentHeadKey, opKey, symptomKey } from '../keys.js';
 import { label } from '../rca/format.js';
-
-/** One ranked origin an anomaly was traced back to. */
-export interface RankedOrigin extends OperationRef {
-  key: string;
-  kind: AnomalyKind;
-  /** Share of the anomaly's evidence (failing or slow requests) pointing here, 0..1. */
-  share: number;
-  /** Requests (or detections) behind the share. */
-  count: number;
-}
 
 export const SEVERITY_RANK: Record<Severity, number> = { low: 1, medium: 2, high: 3, critical: 4 };
 
@@ -73,14 +66,14 @@ export class IncidentManager {
       opened = true;
     }
     const before = rec.incident;
-    const beforeKey = `${before.severity}|${before.rootCause.service}|${before.rootCause.operation}|${before.rootCause.kind}`;
+    const beforeKey = incidentHeadKey(before);
     rec.anomalies.set(anomaly.id, anomaly);
     rec.origins.set(anomaly.id, origins);
     rec.active.add(anomaly.id);
     rec.lastFiredAt = now;
     this.recompute(rec, now);
     const after = rec.incident;
-    const afterKey = `${after.severity}|${after.rootCause.service}|${after.rootCause.operation}|${after.rootCause.kind}`;
+    const afterKey = incidentHeadKey(after);
     if (opened) this.emit({ type: 'opened', incident: copy(after) });
     else if (isNewMember || beforeKey !== afterKey) this.emit({ type: 'updated', incident: copy(after) });
     return after.id;
@@ -156,7 +149,7 @@ export class IncidentManager {
     return { active, total: this.records.size };
   }
 
-  toJSON(): { nextId: number; records: Array<{ incident: Incident; origins: Array<[string, RankedOrigin[]]>; lastFiredAt: number }> } {
+  toJSON(): IncidentsSnapshot {
     return {
       nextId: this.nextId,
       records: [...this.records.values()].map((r) => ({
@@ -167,7 +160,7 @@ export class IncidentManager {
     };
   }
 
-  restore(json: ReturnType<IncidentManager['toJSON']>): void {
+  restore(json: IncidentsSnapshot): void {
     this.records.clear();
     this.nextId = json.nextId;
     for (const r of json.records) {
@@ -245,7 +238,7 @@ export class IncidentManager {
     // One operation's one kind of symptom is one piece of evidence, however many episodes it split into
     // (a request that stops part-way misses every later call: one call-pattern episode per callee).
     const symptoms = new Map<string, number>();
-    const symptom = (a: Anomaly): string => `${a.service}\u0001${a.operation ?? ''}\u0001${a.kind}`;
+    const symptom = (a: Anomaly): string => symptomKey(a.service, a.operation, a.kind);
     for (const a of anomalies) symptoms.set(symptom(a), (symptoms.get(symptom(a)) ?? 0) + 1);
     for (const a of anomalies) {
       const weight = SEVERITY_RANK[a.severity] / (symptoms.get(symptom(a)) ?? 1);
@@ -285,7 +278,7 @@ export class IncidentManager {
     inc.severity = severity;
     inc.updatedAt = now;
     const affected = new Map<string, OperationRef>();
-    for (const a of anomalies) affected.set(`${a.service}\u0001${a.operation ?? ''}`, { service: a.service, operation: a.operation });
+    for (const a of anomalies) affected.set(opKey(a.service, a.operation ?? ''), { service: a.service, operation: a.operation });
     inc.affected = [...affected.values()];
     inc.anomalies = anomalies;
     const traces: string[] = [];

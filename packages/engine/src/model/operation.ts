@@ -1,4 +1,5 @@
 import type { Span } from '../types.js';
+import { opKey } from '../keys.js';
 
 /**
  * Operation identity: service + a low-cardinality operation name. Raw URLs never become names: we use
@@ -175,11 +176,6 @@ export function looksLikeTimeout(span: Span): boolean {
     (span.statusMessage !== undefined && TIMEOUT_TEXT.test(span.statusMessage)) ||
     (a !== undefined && typeof a['exception.message'] === 'string' && TIMEOUT_TEXT.test(a['exception.message']))
   );
-}
-
-/** Key of an operation in maps: service and operation joined by a separator that cannot occur in names we build. */
-export function opKey(service: string, operation: string): string {
-  return `${service}\u0001${operation}`;
 }
 
 /**

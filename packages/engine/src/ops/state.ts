@@ -1,4 +1,5 @@
 import type { ResolvedOptions } from '../options.js';
+import type { LatencySignalSnapshot } from '../types.js';
 import { LatencyDetector } from '../detectors/latency.js';
 import { ErrorRateDetector } from '../detectors/errors.js';
 import { TrafficDetector } from '../detectors/traffic.js';
@@ -84,7 +85,7 @@ export class LatencySignal {
     if (b.sketch.count >= 5) this.p95.learn(b.sketch.quantile(0.95), alpha);
   }
 
-  toJSON(): LatencySignalState {
+  toJSON(): LatencySignalSnapshot {
     return {
       detector: this.detector.toJSON(),
       anchor: this.anchor?.toJSON() ?? null,
@@ -93,7 +94,7 @@ export class LatencySignal {
     };
   }
 
-  restore(s: LatencySignalState): void {
+  restore(s: LatencySignalSnapshot): void {
     this.detector.restore(s.detector);
     if (this.anchor && s.anchor !== null) this.anchor.restore(s.anchor);
     this.slowShare.restore(s.slowShare);
@@ -106,13 +107,6 @@ export const USUAL_PATH_SHARE = 0.9;
 
 /** How much slower the anchor baseline learns than the main one. */
 export const ANCHOR_SLOWDOWN = 20;
-
-export interface LatencySignalState {
-  detector: unknown;
-  anchor: unknown;
-  slowShare: unknown;
-  p95: number | null;
-}
 
 /** An operation: a service's server operation, or an operation on an uninstrumented peer (a database). */
 export class OpState {
@@ -218,6 +212,14 @@ export function windowTraces(buckets: readonly OpBucket[], which: 'errorTraces' 
   return out;
 }
 
+/** Aggregate of an edge's buckets over a window. */
+export interface EdgeWindow {
+  attempts: number;
+  gaveUp: number;
+  maxWait: number;
+  buckets: EdgeBucket[];
+}
+
 /** A caller service → callee edge, judged for callers giving up (timeouts, no answer). */
 export class EdgeState {
   readonly ring = new BucketRing(RING, () => new EdgeBucket());
@@ -237,7 +239,7 @@ export class EdgeState {
     this.timeout = new TimeoutDetector(opts.baseline, opts.timeout);
   }
 
-  window(last: number, size: number): { attempts: number; gaveUp: number; maxWait: number; buckets: EdgeBucket[] } {
+  window(last: number, size: number): EdgeWindow {
     let attempts = 0;
     let gaveUp = 0;
     let maxWait = 0;

@@ -1,5 +1,5 @@
 import type { AnomalyKind } from '../types.js';
-import type { RankedOrigin } from '../incidents/manager.js';
+import type { RankedOrigin } from '../types.js';
 import type { OriginCounts } from '../ops/bucket.js';
 import type { OpState } from '../ops/state.js';
 

@@ -1,5 +1,5 @@
 import type { Anomaly, ChangeEvent } from '../types.js';
-import type { RankedOrigin } from '../incidents/manager.js';
+import type { RankedOrigin } from '../types.js';
 import { label, ms, pct, ratio, rps, seconds } from './format.js';
 
 /** Numbers describing the root-cause operation's own state now, for the root-cause sentence. */

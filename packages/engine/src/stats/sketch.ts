@@ -1,3 +1,4 @@
+import { RootspanError } from '../errors.js';
 /**
  * A mergeable quantile sketch with a relative-error guarantee (DDSketch): value x > 0 is counted in bin
  * ceil(log_γ x), γ = (1 + a) / (1 − a), and every bin's representative is within a relative error a of
@@ -239,7 +240,7 @@ export class LatencySketch {
       Number.isFinite(j.zero) &&
       j.zero >= 0 &&
       Number.isFinite(j.sum);
-    if (!valid) throw new TypeError('LatencySketch.fromJSON: not a serialised LatencySketch');
+    if (!valid) throw new RootspanError('ERR_SNAPSHOT_MALFORMED', 'LatencySketch.fromJSON: not a serialised LatencySketch');
     const s = new LatencySketch(j.a);
     for (let k = 0; k < j.counts.length; k++) {
       const c = j.counts[k];
@@ -255,7 +256,7 @@ export class LatencySketch {
     s.total = j.sum;
     if (s.count > 0) {
       if (!Number.isFinite(j.min) || !Number.isFinite(j.max)) {
-        throw new TypeError('LatencySketch.fromJSON: a non-empty sketch needs finite min and max');
+        throw new RootspanError('ERR_SNAPSHOT_MALFORMED', 'LatencySketch.fromJSON: a non-empty sketch needs finite min and max');
       }
       s.lowest = j.min as number;
       s.highest = j.max as number;

@@ -5,10 +5,10 @@ import {
   isErrorSpan,
   isRpcToOther,
   looksLikeTimeout,
-  opKey,
   peerName,
   type OperationNames,
 } from '../model/operation.js';
+import { opKey } from '../keys.js';
 
 /** Where a failing or slow request started going wrong. */
 export interface Origin {

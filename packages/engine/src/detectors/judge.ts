@@ -1,0 +1,247 @@
+import type { ResolvedOptions } from '../options.js';
+import type { Verdict } from './verdict.js';
+import type { LatencyDetector } from './latency.js';
+import type { CallShapeDetector } from './shape.js';
+import type { LatencyBucket } from '../ops/bucket.js';
+import { ANCHOR_SLOWDOWN, RING, USUAL_PATH_SHARE, WINDOWS, windowSketch, type EdgeState, type EdgeWindow, type LatencySignal, type OpState, type OpWindow } from '../ops/state.js';
+import type { Recorder } from '../ops/recorder.js';
+import { binomialSf } from '../stats/special.js';
+
+/** A bucket this significantly slower than its baseline is held back from learning (see learnLatency). */
+const HOLD_SCORE = 3;
+/**
+ * A bucket where a usual call is made by half as many requests or fewer, with this p-value, is held back
+ * from the shape baseline: holding only delays learning, so a weak hint suffices for a sparse caller.
+ */
+const SHAPE_HOLD_P = 0.05;
+
+interface OpFiringBase {
+  verdict: Verdict;
+  op: OpState;
+  /** Evaluated window size in buckets. */
+  size: number;
+  window: OpWindow;
+}
+
+/** An operation's signal that fired over one of its windows. */
+export type OpFiring =
+  | (OpFiringBase & { kind: 'latency'; signal: 'latency' | 'latency.self' })
+  | (OpFiringBase & { kind: 'errors'; signal: 'errors' })
+  | (OpFiringBase & { kind: 'traffic'; signal: 'traffic.surge' | 'traffic.drop' })
+  | (OpFiringBase & { kind: 'shape'; signal: 'shape.missing-call' | 'shape.new-call'; /** The callee's operation key. */ callee: string });
+
+/** Callers giving up on an edge's callee over one of its windows. */
+export interface EdgeFiring {
+  kind: 'timeout';
+  signal: 'timeout';
+  verdict: Verdict;
+  edge: EdgeState;
+  size: number;
+  window: EdgeWindow;
+}
+
+/** What the judge hands on: one strongest firing per signal (and callee) of each operation or edge. */
+export type Firing = OpFiring | EdgeFiring;
+
+/**
+ * A closed bucket → verdicts: judges every live operation and edge over each window ending at the bucket,
+ * and lets those that did not fire learn the bucket. Reads the recorder's operations; owns no state.
+ */
+export class Judge {
+  constructor(private readonly options: ResolvedOptions) {}
+
+  /**
+   * Judges bucket `index`. `partial`: its request count is incomplete (traffic is neither judged nor
+   * learned); `countedFrom`: first bucket whose count is whole (traffic windows reaching before it are skipped).
+   */
+  close(rec: Recorder, index: number, partial: boolean, countedFrom: number): Firing[] {
+    const firings: Firing[] = [];
+    for (const op of rec.liveOps) {
+      const before = firings.length;
+      this.judgeOp(op, index, firings, partial, countedFrom);
+      if (firings.length === before && op.active.size === 0) this.learnOp(op, index, partial);
+    }
+    for (const edge of rec.liveEdges) {
+      const before = firings.length;
+      this.judgeEdge(edge, index, firings);
+      if (firings.length === before && edge.active.size === 0) {
+        const b = edge.ring.get(index);
+        if (b !== undefined) edge.timeout.learn(b.attempts, b.gaveUp);
+      }
+    }
+    return firings;
+  }
+
+  private judgeOp(op: OpState, index: number, out: Firing[], partial: boolean, countedFrom: number): void {
+    const { bucketMs } = this.options;
+    let latency: OpFiring | undefined;
+    let errors: OpFiring | undefined;
+    let self: OpFiring | undefined;
+    const windows = WINDOWS.map((size) => op.window(index, size, bucketMs));
+    for (let k = 0; k < WINDOWS.length; k++) {
+      const size = WINDOWS[k];
+      const w = windows[k];
+      if (w.latency.ok.n > 0) {
+        latency = this.judgeLatency(op, op.latency, w, size, 'latency', latency);
+        // A peer's self time is its latency; a service's self time shows a fault of its own code.
+        if (op.nodeType === 'service') self = this.judgeLatency(op, op.self, w, size, 'latency.self', self);
+      }
+      if (w.requests > 0) {
+        const v = op.errors.judge(w.requests, w.errors);
+        if (v.anomalous && (errors === undefined || v.score > errors.verdict.score)) {
+          errors = { signal: 'errors', kind: 'errors', verdict: v, op, size, window: w };
+        }
+      }
+    }
+    if (latency) out.push(latency);
+    if (self) out.push(self);
+    if (errors) out.push(errors);
+    if (op.traffic !== undefined && !partial) {
+      let traffic: OpFiring | undefined;
+      for (let k = 0; k < WINDOWS.length; k++) {
+        const size = WINDOWS[k];
+        const w = windows[k];
+        if (index - size + 1 < countedFrom || !op.traffic.mayFire(w.requests, size * bucketMs)) continue;
+        const v = op.traffic.judge(w.requests, size * bucketMs);
+        if (v.anomalous && v.direction && (traffic === undefined || v.score > traffic.verdict.score)) {
+          traffic = { signal: `traffic.${v.direction}`, kind: 'traffic', verdict: v, op, size, window: w };
+        }
+      }
+      if (traffic) out.push(traffic);
+    }
+    if (op.traffic !== undefined) this.judgeShape(op, windows, out);
+  }
+
+  /**
+   * Guards against heavy tails (GC pauses, cold caches), which can lift a small window's mean of logs:
+   * the window's median must have moved too, and unless the shift is large and very significant (the
+   * sensitive rule), the number of individually slow requests must be unlikely given how often that
+   * normally happens.
+   */
+  private latencyConfirmed(signal: LatencySignal, w: OpWindow, which: 'latency' | 'self', v: Verdict, anchor: boolean): boolean {
+    const o = this.options.latency;
+    const median = windowSketch(w.buckets, which).quantile(0.5);
+    if (median < o.sensitiveRatio * v.expected) return false;
+    const lw = w[which];
+    if (lw.ok.n >= o.sensitiveMinSamples && v.score >= o.sensitiveZ) return true;
+    // The anchor only catches slow drifts, on busy windows: its tail statistics are the main baseline's.
+    if (anchor) return false;
+    return lw.judged > 0 && binomialSf(lw.over, lw.judged, signal.slowShare.rate) < o.slowPMax;
+  }
+
+  /** Judges one latency series of a window against its baseline and its slow anchor; keeps the stronger firing. */
+  private judgeLatency(
+    op: OpState,
+    signal: LatencySignal,
+    w: OpWindow,
+    size: number,
+    name: 'latency' | 'latency.self',
+    best: OpFiring | undefined,
+  ): OpFiring | undefined {
+    const which = name === 'latency' ? 'latency' : 'self';
+    const ok = w[which].ok;
+    for (const detector of [signal.detector, signal.anchor]) {
+      if (detector === undefined) continue;
+      const v = detector.judge(ok);
+      if (v.anomalous && (best === undefined || v.score > best.verdict.score) && this.latencyConfirmed(signal, w, which, v, detector === signal.anchor)) {
+        best = { signal: name, kind: 'latency', verdict: v, op, size, window: w };
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Trace shape over every window, like latency: a short window catches a call that stopped at once
+   * before the buckets learned meanwhile wash it out of the baseline; the long one catches sparse callers.
+   */
+  private judgeShape(op: OpState, windows: readonly OpWindow[], out: Firing[]): void {
+    const whole = windows[windows.length - 1];
+    if (whole.okRequests === 0) return;
+    for (const b of whole.buckets) if (b.calls !== undefined) for (const key of b.calls.keys()) shapeDetector(op, key);
+    for (const [key, d] of op.shapes) {
+      let best: OpFiring | undefined;
+      for (let k = 0; k < windows.length; k++) {
+        const w = windows[k];
+        if (w.okRequests === 0) continue;
+        // Summed per call rather than into a Map: this runs for every operation at every bucket.
+        let made = 0;
+        for (const b of w.buckets) made += b.calls?.get(key) ?? 0;
+        const v = d.judge(w.okRequests, made);
+        if (v.anomalous && v.change && (best === undefined || v.score > best.verdict.score)) {
+          best = { signal: `shape.${v.change}-call`, kind: 'shape', verdict: v, op, size: WINDOWS[k], window: w, callee: key };
+        }
+      }
+      if (best) out.push(best);
+    }
+  }
+
+  private learnOp(op: OpState, index: number, partial: boolean): void {
+    const b = op.ring.get(index);
+    const { alpha } = this.options.baseline;
+    if (!partial) op.traffic?.learn(b ? b.requests : 0, this.options.bucketMs);
+    if (b === undefined) return;
+    this.learnLatency(op.latency, b.latency, alpha);
+    this.learnLatency(op.self, b.self, alpha);
+    op.errors.learn(b.requests, b.errors);
+    if (op.traffic !== undefined && b.okRequests > 0) {
+      if (b.calls !== undefined) for (const key of b.calls.keys()) shapeDetector(op, key);
+      for (const [key, d] of op.shapes) {
+        const made = b.calls?.get(key) ?? 0;
+        // As for latency: a usual call clearly missing from a bucket that has not fired yet is held back.
+        const v = d.judge(b.okRequests, made);
+        const missing = v.ready && v.expected >= this.options.shape.usualShare && v.observed <= v.expected / 2 && v.pValue < SHAPE_HOLD_P;
+        d.held = missing ? d.held + 1 : 0;
+        if (d.held === 0 || d.held > RING) d.learn(b.okRequests, made);
+      }
+      op.shapeSamples += b.okRequests;
+      if (op.shapeSamples >= this.options.shape.minSamples) {
+        const usual: string[] = [];
+        for (const [key, d] of op.shapes) if (d.baseline.share >= USUAL_PATH_SHARE) usual.push(key);
+        op.usual = usual;
+      }
+    }
+  }
+
+  /**
+   * Learns a bucket of one latency series unless it is clearly slower than the baseline (p < 0.00135 and
+   * `sensitiveRatio`× up) without having fired yet: a fault on a sparse operation must not be learned
+   * while its windows gather the samples to prove it. The baseline holds for at most one ring, the slow
+   * anchor for as long as its own memory (so a ramp stays visible against it); a level that lasts longer
+   * is the new normal and is learned.
+   */
+  private learnLatency(signal: LatencySignal, b: LatencyBucket, alpha: number): void {
+    const main = this.suspicious(signal.detector, b);
+    const anchor = signal.anchor !== undefined && this.suspicious(signal.anchor, b);
+    signal.held = main ? signal.held + 1 : 0;
+    signal.anchorHeld = anchor ? signal.anchorHeld + 1 : 0;
+    signal.learn(b, alpha, signal.held <= 0 || signal.held > RING, signal.anchorHeld <= 0 || signal.anchorHeld > RING * ANCHOR_SLOWDOWN);
+  }
+
+  private suspicious(detector: LatencyDetector, b: LatencyBucket): boolean {
+    if (b.ok.n === 0) return false;
+    const v = detector.judge(b.ok);
+    return v.ready && v.score >= HOLD_SCORE && v.observed >= this.options.latency.sensitiveRatio * v.expected;
+  }
+
+  private judgeEdge(edge: EdgeState, index: number, out: Firing[]): void {
+    let best: EdgeFiring | undefined;
+    for (const size of WINDOWS) {
+      const w = edge.window(index, size);
+      if (w.attempts === 0) continue;
+      const v = edge.timeout.judge(w.attempts, w.gaveUp);
+      if (v.anomalous && (best === undefined || v.score > best.verdict.score)) {
+        best = { signal: 'timeout', kind: 'timeout', verdict: v, edge, size, window: w };
+      }
+    }
+    if (best) out.push(best);
+  }
+}
+
+/** A call seen for the first time after many requests without it starts from "never made" (share 0). */
+function shapeDetector(op: OpState, callee: string): CallShapeDetector {
+  const existing = op.shapes.get(callee);
+  if (existing !== undefined) return existing;
+  const d = op.shape(callee);
+  if (op.shapeSamples > 0) d.learn(op.shapeSamples, 0);
+  return d;
+}

@@ -1,0 +1,273 @@
+import type { Anomaly, IncidentEvent, IncidentsSnapshot, OperationRef, RankedOrigin } from '../types.js';
+import type { ResolvedOptions } from '../options.js';
+import type { Firing } from '../detectors/judge.js';
+import type { Recorder } from '../ops/recorder.js';
+import type { ChangeTracker } from '../changes.js';
+import { BUCKET_EXEMPLARS } from '../ops/bucket.js';
+import { windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
+import { episodeKey, figuresKey, opKey, opKeyOperation, opKeyService } from '../keys.js';
+import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
+import { explainAnomaly, explainRoot, type RootFigures } from '../rca/explain.js';
+import { IncidentManager, SEVERITY_RANK, type ExplainRoot } from './manager.js';
+
+/** One anomaly episode: a signal of one operation (or edge) firing, from its first firing until it ends. */
+interface Episode {
+  id: string;
+  key: string;
+  anomaly: Anomaly;
+  lastFiredAt: number;
+  incidentId: string | undefined;
+  target: OpState | EdgeState;
+  signal: Firing['signal'];
+}
+
+/** Where episodes report to: new anomalies, and the incident manager's lifecycle events. */
+export interface EpisodeListeners {
+  anomaly(a: Anomaly): void;
+  incident(e: IncidentEvent): void;
+}
+
+/**
+ * Verdicts → episodes → ranked origins → incidents: each firing opens or extends an anomaly episode,
+ * traces it back to where its failing or slow requests started, and routes it to the incident manager,
+ * which asks back here for the root-cause sentence. Owns the episodes and the figures behind explanations.
+ */
+export class Episodes {
+  private readonly episodes = new Map<string, Episode>();
+  /** Root-cause figures per operation and kind, captured when an anomaly on it last fired. */
+  private readonly figures = new Map<string, RootFigures & { strength: number }>();
+  readonly manager: IncidentManager;
+  nextAnomaly = 1;
+  anomaliesTotal = 0;
+  /** The bucket being closed (its figures are the fallback for a root cause that did not fire itself). */
+  private closing = -Infinity;
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly recorder: Recorder,
+    private readonly changes: ChangeTracker,
+    private readonly listeners: EpisodeListeners,
+  ) {
+    this.manager = new IncidentManager(
+      { resolveAfterMs: options.resolveAfterMs, maxExemplars: options.maxExemplars },
+      (event) => this.listeners.incident(event),
+      (top, anomalies) => this.explainRoot(top, anomalies),
+    );
+  }
+
+  /** Active episodes. */
+  get size(): number {
+    return this.episodes.size;
+  }
+
+  /** Currently active anomalies, as copies. */
+  anomalies(): Anomaly[] {
+    return [...this.episodes.values()].map((e) => structuredClone(e.anomaly));
+  }
+
+  /** The firings of closed bucket `index`: opens or extends episodes and routes them; ends quiet ones. */
+  settle(firings: Firing[], index: number): void {
+    this.closing = index;
+    const now = (index + 1) * this.options.bucketMs;
+    const dropping = new Set<string>();
+    for (const f of firings) if (f.signal === 'traffic.drop') dropping.add(f.op.key);
+    for (const ep of this.episodes.values()) if (ep.signal === 'traffic.drop') dropping.add(ep.target.key);
+    // Drops last: a drop caused by a caller that started failing in this same bucket follows that failure.
+    firings.sort((a, b) => Number(a.signal === 'traffic.drop') - Number(b.signal === 'traffic.drop'));
+    for (const f of firings) this.fire(f, now, dropping);
+    for (const ep of this.episodes.values()) {
+      if (now - ep.lastFiredAt >= this.options.anomalyEndMs) {
+        this.episodes.delete(ep.key);
+        ep.target.active.delete(ep.key);
+        this.manager.episodeEnded(ep.incidentId, ep.id);
+      }
+    }
+  }
+
+  private fire(f: Firing, now: number, dropping: ReadonlySet<string>): void {
+    const target = f.kind === 'timeout' ? f.edge : f.op;
+    const key = episodeKey(target.key, f.signal, f.kind === 'shape' ? f.callee : undefined);
+    const origins = this.origins(f, dropping);
+    const top = origins[0];
+    const v = f.verdict;
+    const window = f.size * this.options.bucketMs;
+    let service: string;
+    let operation: string | null;
+    let caller: OperationRef | undefined;
+    let traceIds: string[];
+    let samples: number;
+    let count: number;
+    if (f.kind === 'timeout') {
+      const w = f.window;
+      service = f.edge.calleeService;
+      operation = top.operation;
+      caller = { service: f.edge.caller, operation: null };
+      samples = w.attempts;
+      count = w.gaveUp;
+      traceIds = [];
+      for (let i = w.buckets.length - 1; i >= 0; i--) for (const t of w.buckets[i].traces) if (traceIds.length < BUCKET_EXEMPLARS * 2) traceIds.push(t);
+    } else {
+      const { op, window: w } = f;
+      service = op.service;
+      operation = op.operation;
+      samples = f.signal === 'latency' ? w.latency.ok.n : f.signal === 'latency.self' ? w.self.ok.n : f.kind === 'shape' ? w.okRequests : w.requests;
+      count = w.errors;
+      traceIds = windowTraces(w.buckets, f.kind === 'errors' ? 'errorTraces' : 'slowTraces', BUCKET_EXEMPLARS * 2);
+      if (f.kind === 'shape') {
+        const callee = this.recorder.ops.get(f.callee);
+        caller = { service: callee?.service ?? opKeyService(f.callee), operation: callee?.operation ?? (opKeyOperation(f.callee) || null) };
+      }
+    }
+    const unit = f.kind === 'latency' ? 'ms' : f.kind === 'traffic' ? 'rps' : 'ratio';
+    const draft: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'> = {
+      kind: f.kind,
+      signal: f.signal,
+      service,
+      operation,
+      ...(caller ? { caller } : {}),
+      at: now,
+      windowStart: now - window,
+      observed: v.observed,
+      expected: v.expected,
+      unit,
+      score: round(v.score),
+      pValue: v.pValue,
+      severity: v.severity ?? 'low',
+      samples,
+      cause: { service: top.service, operation: top.operation, kind: top.kind, support: top.count, share: round(top.share) },
+      traceIds,
+    };
+    const explanation = explainAnomaly(draft, { errors: count, window });
+    if (f.kind === 'latency' || f.kind === 'errors') {
+      // The root-cause sentence describes the anomaly at its worst, not its fading tail.
+      const figKey = figuresKey(f.op.key, f.kind);
+      const saved = this.figures.get(figKey);
+      const strength = worstness(draft.severity, draft.observed, draft.expected);
+      if (saved === undefined || strength >= saved.strength) {
+        this.figures.set(figKey, { ...figuresOf(f.op, f.window, f.kind), strength });
+      }
+    }
+    const ep = this.episodes.get(key);
+    let anomaly: Anomaly;
+    if (ep === undefined) {
+      this.anomaliesTotal++;
+      const id = `a-${this.nextAnomaly++}`;
+      anomaly = { ...draft, id, firstAt: now, explanation, peak: { at: now, observed: draft.observed, expected: draft.expected, score: draft.score, explanation } };
+      const opened: Episode = { id, key, anomaly, lastFiredAt: now, incidentId: undefined, target, signal: f.signal };
+      this.episodes.set(key, opened);
+      target.active.add(key);
+      this.listeners.anomaly(anomaly);
+      this.route(opened, f, origins, now);
+      return;
+    }
+    // An episode's severity is its worst so far: a fading tail does not downgrade what happened.
+    const was = ep.anomaly;
+    if (SEVERITY_RANK[was.severity] > SEVERITY_RANK[draft.severity]) draft.severity = was.severity;
+    const old = was.peak;
+    const peak =
+      worstness(was.severity, old.observed, old.expected) > worstness(v.severity ?? 'low', draft.observed, draft.expected)
+        ? old
+        : { at: now, observed: draft.observed, expected: draft.expected, score: draft.score, explanation };
+    ep.anomaly = { ...draft, id: ep.id, firstAt: was.firstAt, explanation, peak };
+    ep.lastFiredAt = now;
+    this.route(ep, f, origins, now);
+  }
+
+  private route(ep: Episode, f: Firing, origins: RankedOrigin[], now: number): void {
+    // A surge with healthy latency and errors is load, not a fault: it is reported, but opens no incident.
+    if (f.signal !== 'traffic.surge') ep.incidentId = this.manager.route(ep.anomaly, origins, ep.incidentId ?? this.callerOfRoot(f), now);
+  }
+
+  private origins(f: Firing, dropping: ReadonlySet<string>): RankedOrigin[] {
+    if (f.kind === 'timeout') {
+      const { edge, window: w } = f;
+      let operation: string | null = null;
+      for (const b of w.buckets) if (b.calleeOperation !== null) operation = b.calleeOperation;
+      return [{ service: edge.calleeService, operation, key: opKey(edge.calleeService, operation ?? ''), kind: 'timeout', share: 1, count: w.gaveUp }];
+    }
+    const { op, window: w } = f;
+    switch (f.signal) {
+      case 'errors':
+        return rankOrigins(windowOrigins(w.buckets, 'errorOrigins'), w.failing, op, 'errors', w.errors);
+      case 'latency':
+        return rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', w.latency.ok.n);
+      case 'shape.missing-call':
+        return rankOrigins(windowOrigins(w.buckets, 'shapeOrigins'), w.diverged, op, 'shape', w.okRequests);
+      case 'traffic.drop': {
+        const root = dropOrigin(op, this.recorder.ops, dropping);
+        // Callers that fail or slow down stop making their later calls: the drop is that fault's effect.
+        for (const caller of root.callers) {
+          for (const ep of this.episodes.values()) {
+            const k = ep.anomaly.kind;
+            if (ep.target.key === caller && (k === 'errors' || k === 'latency' || k === 'timeout' || k === 'shape')) {
+              // The root the caller's incident settled on, which weighs all its evidence, else the episode's own cause.
+              const rc = ep.incidentId !== undefined ? this.manager.get(ep.incidentId)?.rootCause : undefined;
+              const c = ep.anomaly.cause;
+              const at = rc ?? c;
+              return [{ service: at.service, operation: at.operation, key: opKey(at.service, at.operation ?? ''), kind: at.kind, share: c.share, count: c.support }];
+            }
+          }
+        }
+        // The evidence of a drop is the requests that did not come.
+        return selfOrigins(root, 'traffic', Math.max(1, Math.round((f.verdict.expected - f.verdict.observed) * (w.end - w.start) / 1000)));
+      }
+      default:
+        return selfOrigins(op, f.kind, w.requests);
+    }
+  }
+
+  /**
+   * For a call-pattern change: the open incident rooted in a service this operation usually calls. A
+   * caller that stops part-way because a callee fails is the same cascade, linked by the trace graph,
+   * even when its own requests no longer show the callee misbehaving.
+   */
+  private callerOfRoot(f: Firing): string | undefined {
+    if (f.kind !== 'shape') return undefined;
+    const callees = new Set<string>();
+    for (const key of f.op.shapes.keys()) callees.add(this.recorder.ops.get(key)?.service ?? opKeyService(key));
+    for (const inc of this.manager.list({ status: ['active', 'acknowledged'] })) if (callees.has(inc.rootCause.service)) return inc.id;
+    return undefined;
+  }
+
+  private explainRoot(top: RankedOrigin, anomalies: readonly Anomaly[]): ReturnType<ExplainRoot> {
+    // Figures from when the root cause's own anomaly last fired; else its last 15 s (it may not have fired itself).
+    let figures: RootFigures = {};
+    const op = this.recorder.ops.get(top.key);
+    if (top.kind === 'latency' || top.kind === 'errors') {
+      const saved = this.figures.get(figuresKey(top.key, top.kind));
+      if (saved !== undefined) figures = saved;
+      else if (op !== undefined && this.closing > -Infinity) figures = figuresOf(op, op.window(this.closing, 3, this.options.bucketMs), top.kind);
+    }
+    const firstAt = Math.min(...anomalies.map((a) => a.firstAt));
+    const change = this.changes.changeBefore(top.service, firstAt, this.options.changeWindowMs);
+    return { explanation: explainRoot(top, anomalies, figures, change, firstAt), ...(change ? { change } : {}) };
+  }
+
+  toJSON(): { nextAnomaly: number; anomaliesTotal: number; incidents: IncidentsSnapshot } {
+    return { nextAnomaly: this.nextAnomaly, anomaliesTotal: this.anomaliesTotal, incidents: this.manager.toJSON() };
+  }
+}
+
+/** The root-cause figures of an operation over a window: p95 against its baseline p95, or its error rate. */
+function figuresOf(op: OpState, w: OpWindow, kind: 'latency' | 'errors'): RootFigures {
+  if (kind === 'errors') {
+    return w.requests > 0 ? { errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.observed, errors: w.errors, requests: w.requests } } : {};
+  }
+  if (w.latency.ok.n === 0) return {};
+  return {
+    p95:
+      op.nodeType === 'peer'
+        ? { now: windowSketch(w.buckets, 'latency').quantile(0.95), baseline: op.latency.p95.value, what: 'latency' }
+        : { now: windowSketch(w.buckets, 'self').quantile(0.95), baseline: op.self.p95.value, what: 'self-time' },
+  };
+}
+
+/** Orders moments of an episode by how bad they were: severity first, then the size of the deviation. */
+function worstness(severity: Anomaly['severity'], observed: number, expected: number): number {
+  const effect = Math.abs(Math.log((observed + 1e-3) / (expected + 1e-3)));
+  return SEVERITY_RANK[severity] * 1000 + Math.min(effect, 999);
+}
+
+function round(x: number): number {
+  return Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x;
+}

@@ -1,0 +1,266 @@
+import type { DropCounters, OperationSnapshot, EdgeSnapshot } from '../types.js';
+import type { ResolvedOptions } from '../options.js';
+import { OperationNames } from '../model/operation.js';
+import { edgeKey, opKey } from '../keys.js';
+import type { TraceEntry } from '../trace/buffer.js';
+import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from '../trace/analyze.js';
+import { addExemplar, addMoment, countOrigin, type LatencyBucket, type OpBucket } from './bucket.js';
+import { EdgeState, LatencySignal, OpState, RING } from './state.js';
+import type { PeerTable } from './peers.js';
+import { logMs } from '../stats/baseline.js';
+
+/** A latency this many baseline sd from typical, clamped to 1.5×–2× either way, is unusual for one request. */
+const UNUSUAL_SD = 3;
+const UNUSUAL_MIN_LOG_RATIO = Math.log(1.5);
+const UNUSUAL_MAX_LOG_RATIO = Math.log(2);
+const NO_CALLS: readonly string[] = [];
+
+/**
+ * Facts → buckets: turns each processed trace's entries and calls into per-operation and per-edge bucket
+ * counts. Owns the operations and edges (the judge reads them; nothing else writes them) and which of
+ * them are live (have data in the ring, or an episode open).
+ */
+export class Recorder {
+  readonly ops = new Map<string, OpState>();
+  readonly edges = new Map<string, EdgeState>();
+  /** caller → callee → edge: looked up per call without building a key string. */
+  private readonly edgeIndex = new Map<string, Map<string, EdgeState>>();
+  readonly liveOps = new Set<OpState>();
+  readonly liveEdges = new Set<EdgeState>();
+  private readonly ctx: TraceContext;
+  /** Last closed bucket index while a trace is recorded: data for closed buckets lands in the next open one. */
+  private closed = -Infinity;
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    readonly peers: PeerTable,
+    private readonly drops: DropCounters,
+  ) {
+    this.ctx = {
+      // Room for each tracked operation's name and key, and as many again for raw names seen on the way.
+      names: new OperationNames(options.maxOperations * 4),
+      typicalLatency: (key) => {
+        const b = this.ops.get(key)?.latency.detector.baseline;
+        return b && b.ready ? b.typical : undefined;
+      },
+      typicalSelf: (key) => {
+        const b = this.ops.get(key)?.self.detector.baseline;
+        return b && b.ready ? b.typical : undefined;
+      },
+      unusualLatency: (key, ms) => {
+        // Against the slow anchor: the main baseline soon learns a fault that makes calls faster.
+        const b = this.ops.get(key)?.latency.anchor?.baseline;
+        if (b === undefined || !b.ready) return false;
+        // 3 sd, but never past 2× (a short or warm-up-inflated history overstates the spread) nor under 1.5×.
+        return Math.abs(logMs(ms) - b.mean) >= Math.min(Math.max(UNUSUAL_SD * b.sd, UNUSUAL_MIN_LOG_RATIO), UNUSUAL_MAX_LOG_RATIO);
+      },
+      usualCalls: (key) => this.ops.get(key)?.usual ?? NO_CALLS,
+      resolvePeer: (peer, callName, callerKey) => this.peers.resolve(peer, callName, callerKey),
+      learnPeer: (peer, callName, callerKey, service, operation) => this.peers.learn(peer, callName, callerKey, service, operation),
+    };
+  }
+
+  /**
+   * Drops from the live sets what has had no data for a whole ring and has no open episode: kept live one
+   * bucket past its last data, so a window of pure silence is judged once.
+   */
+  prune(index: number): void {
+    for (const op of this.liveOps) if (op.lastIndex < index - RING && op.active.size === 0) this.liveOps.delete(op);
+    for (const edge of this.liveEdges) if (edge.lastIndex <= index - RING && edge.active.size === 0) this.liveEdges.delete(edge);
+  }
+
+  /** Records one processed trace; `closed` is the last closed bucket index. */
+  record(entry: TraceEntry, closed: number): void {
+    this.closed = closed;
+    const { entries, calls } = analyzeTrace(entry.spans, this.ctx);
+    for (const e of entries) this.recordEntry(e);
+    for (const c of calls) this.recordCall(c);
+  }
+
+  private bucketIndex(t: number): number {
+    const i = Math.floor(t / this.options.bucketMs);
+    // Spans of traces held for their parents land in the first open bucket rather than being lost.
+    return i > this.closed ? i : this.closed + 1;
+  }
+
+  /** The operation `key` (= opKey(service, operation), already built by trace analysis), created on first use. */
+  private op(key: string, service: string, operation: string, nodeType: 'service' | 'peer'): OpState | undefined {
+    let op = this.ops.get(key);
+    if (op === undefined) {
+      if (this.ops.size >= this.options.maxOperations) {
+        this.drops.cardinality++;
+        return undefined;
+      }
+      op = new OpState(key, service, operation, nodeType, this.options);
+      this.ops.set(key, op);
+    }
+    return op;
+  }
+
+  private recordEntry(e: EntryFact): void {
+    const op = this.op(e.key, e.service, e.operation, 'service');
+    if (op === undefined) return;
+    const b = this.touch(op, this.bucketIndex(e.span.endTime));
+    if (e.error) {
+      b.errors++;
+      if (e.errorOrigin) {
+        b.failing++;
+        countOrigin((b.errorOrigins ??= new Map()), e.errorOrigin);
+      }
+      addExemplar((b.errorTraces ??= []), e.span.traceId);
+      return;
+    }
+    this.recordLatency(op, b, e.duration, e.self);
+    b.okRequests++;
+    if (e.calls.length > 0) {
+      const calls = (b.calls ??= new Map());
+      for (const callee of e.calls) calls.set(callee, (calls.get(callee) ?? 0) + 1);
+    }
+    if (e.shapeOrigin) {
+      b.diverged++;
+      countOrigin((b.shapeOrigins ??= new Map()), e.shapeOrigin);
+    }
+    if (e.slowOrigin) {
+      b.slow++;
+      countOrigin((b.slowOrigins ??= new Map()), e.slowOrigin);
+      addExemplar((b.slowTraces ??= []), e.span.traceId);
+    }
+  }
+
+  /** Counts one request into an operation's bucket `idx`, keeping the operation live. */
+  private touch(op: OpState, idx: number): OpBucket {
+    const b = op.ring.at(idx);
+    if (idx > op.lastIndex) op.lastIndex = idx;
+    this.liveOps.add(op);
+    b.requests++;
+    return b;
+  }
+
+  private recordLatency(op: OpState, b: OpBucket, duration: number, self: number): void {
+    this.recordSeries(op.latency, b.latency, duration);
+    this.recordSeries(op.self, b.self, self);
+  }
+
+  private recordSeries(signal: LatencySignal, b: LatencyBucket, ms: number): void {
+    const base = signal.detector.baseline;
+    if (base.ready) {
+      b.judged++;
+      if (ms > this.options.latency.ratio * base.typical) b.over++;
+    }
+    const l = logMs(ms);
+    addMoment(b.ok, l);
+    b.sketch.add(ms);
+    if (!base.isOutlier(ms)) addMoment(b.learn, l);
+  }
+
+  private addEdge(edge: EdgeState): void {
+    this.edges.set(edge.key, edge);
+    let byCallee = this.edgeIndex.get(edge.caller);
+    if (byCallee === undefined) {
+      byCallee = new Map();
+      this.edgeIndex.set(edge.caller, byCallee);
+    }
+    byCallee.set(edge.calleeService, edge);
+  }
+
+  private recordCall(c: CallFact): void {
+    const idx = this.bucketIndex(c.span.endTime);
+    let edge = this.edgeIndex.get(c.callerService)?.get(c.calleeService);
+    if (edge === undefined) {
+      if (this.edges.size >= this.options.maxOperations) {
+        this.drops.cardinality++;
+        return;
+      }
+      edge = new EdgeState(edgeKey(c.callerService, c.calleeService), c.callerService, c.calleeService, c.virtual, this.options);
+      this.addEdge(edge);
+    }
+    const eb = edge.ring.at(idx);
+    if (idx > edge.lastIndex) edge.lastIndex = idx;
+    this.liveEdges.add(edge);
+    edge.calls++;
+    eb.attempts++;
+    if (c.error) {
+      edge.errorsTotal++;
+      eb.errors++;
+    }
+    if (c.gaveUp) {
+      eb.gaveUp++;
+      if (c.calleeOperation !== null) eb.calleeOperation = c.calleeOperation;
+      if (c.duration > eb.maxWait) eb.maxWait = c.duration;
+      addExemplar(eb.traces, c.span.traceId);
+    }
+    if (c.callerKey !== undefined && !c.virtual && c.calleeOperation !== null) {
+      this.ops.get(c.calleeKey)?.callers.add(c.callerKey);
+    }
+    if (!c.virtual) return;
+    // An uninstrumented peer (database, cache): the client span is all we know of it.
+    const op = this.op(c.calleeKey, c.calleeService, c.calleeOperation ?? '', 'peer');
+    if (op === undefined) return;
+    if (c.callerKey !== undefined) op.callers.add(c.callerKey);
+    const b = this.touch(op, idx);
+    if (c.error) {
+      b.errors++;
+      addExemplar((b.errorTraces ??= []), c.span.traceId);
+    } else {
+      this.recordLatency(op, b, c.duration, c.duration);
+      b.okRequests++;
+    }
+  }
+
+  toJSON(): { operations: OperationSnapshot[]; edges: EdgeSnapshot[] } {
+    return {
+      operations: [...this.ops.values()].map((op) => ({
+        service: op.service,
+        operation: op.operation,
+        nodeType: op.nodeType,
+        latency: op.latency.toJSON(),
+        self: op.self.toJSON(),
+        errors: op.errors.toJSON(),
+        traffic: op.traffic?.toJSON() ?? null,
+        shapeSamples: op.shapeSamples,
+        shapes: [...op.shapes].map(([k, d]) => [k, d.toJSON()]),
+        callers: [...op.callers],
+      })),
+      edges: [...this.edges.values()].map((e) => ({
+        caller: e.caller,
+        callee: e.calleeService,
+        virtual: e.virtual,
+        calls: e.calls,
+        errors: e.errorsTotal,
+        timeout: e.timeout.toJSON(),
+      })),
+    };
+  }
+
+  /**
+   * A recorder holding a snapshot's operations and edges, nothing live. Throws on a malformed detector
+   * state: the caller builds it aside and swaps it in only when the whole snapshot has been read.
+   */
+  static fromJSON(
+    s: { operations: readonly OperationSnapshot[]; edges: readonly EdgeSnapshot[] },
+    options: ResolvedOptions,
+    peers: PeerTable,
+    drops: DropCounters,
+  ): Recorder {
+    const r = new Recorder(options, peers, drops);
+    for (const o of s.operations) {
+      const op = new OpState(opKey(o.service, o.operation), o.service, o.operation, o.nodeType, options);
+      op.latency.restore(o.latency);
+      op.self.restore(o.self);
+      op.errors.restore(o.errors);
+      if (o.traffic && op.traffic) op.traffic.restore(o.traffic);
+      op.shapeSamples = o.shapeSamples;
+      for (const [k, d] of o.shapes) op.shape(k).restore(d);
+      for (const c of o.callers) op.callers.add(c);
+      r.ops.set(op.key, op);
+    }
+    for (const e of s.edges) {
+      const edge = new EdgeState(edgeKey(e.caller, e.callee), e.caller, e.callee, e.virtual, options);
+      edge.calls = e.calls;
+      edge.errorsTotal = e.errors;
+      edge.timeout.restore(e.timeout);
+      r.addEdge(edge);
+    }
+    return r;
+  }
+}
