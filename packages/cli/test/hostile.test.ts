@@ -58,6 +58,19 @@ describe('an enormous endTimeUnixNano', () => {
   });
 });
 
+describe('a parent cycle (a client and an internal span each the other\'s parent)', () => {
+  it('is analysed, not hung on', async () => {
+    const [a, b] = smallSpans(2);
+    const cycle = [
+      { ...a, kind: 'client' as const, parentSpanId: b.spanId, status: 'error' as const },
+      { ...b, traceId: a.traceId, kind: 'internal' as const, parentSpanId: a.spanId, status: 'error' as const },
+    ];
+    const r = await run(['analyze', tmp.file('cycle.jsonl', `${otlpLine(cycle)}\n`), '--json']);
+    expect(r.code).toBe(0);
+    expect((parseJson(r) as JsonReport).summary).toMatchObject({ spans: 2, traces: 1 });
+  });
+});
+
 describe('the report printers', () => {
   it('never throw on times no Date can hold', () => {
     const summary: Summary = { spans: 2, traces: 1, services: ['svc'], from: 1e20, to: Number.NaN, dropped: 0, problems: 0 };

@@ -103,6 +103,8 @@ interface Node {
   call?: CallFact;
   /** For calls: the callee's entry span answering it. */
   answer?: Node;
+  /** {@link breakCycles}' walk: 0 not seen, 1 on the current walk up, 2 reaches a root. */
+  mark: number;
 }
 
 /**
@@ -112,7 +114,7 @@ interface Node {
 export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entries: EntryFact[]; calls: CallFact[] } {
   const nodes: Node[] = new Array(spans.length);
   for (let i = 0; i < spans.length; i++) {
-    nodes[i] = { span: spans[i], children: NO_CHILDREN, parent: undefined, role: 'internal', error: false };
+    nodes[i] = { span: spans[i], children: NO_CHILDREN, parent: undefined, role: 'internal', error: false, mark: 0 };
   }
   // Most traces are small: scanning for the parent beats hashing every span id into a Map.
   const byId = spans.length > SCAN_PARENTS ? new Map(nodes.map((n) => [n.span.spanId, n])) : undefined;
@@ -125,6 +127,7 @@ export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entri
       else parent.children.push(node);
     }
   }
+  breakCycles(nodes);
   for (const node of nodes) {
     node.role = roleOf(node);
     node.error = isErrorSpan(node.span, node.role === 'call');
@@ -318,13 +321,47 @@ function enclosingEntryKey(node: Node): string | undefined {
   return undefined;
 }
 
-/** Outgoing calls made in a service's local work under `node` (through internal spans, not into callees). */
+/**
+ * A buggy tracer can make spans each other's ancestors (a parent cycle). Each cycle is cut where the walk
+ * up finds it closing: that span becomes a root, as if its parent were missing, so every walk up or down
+ * the trace ends. Linear: each span is walked once.
+ */
+function breakCycles(nodes: readonly Node[]): void {
+  for (const start of nodes) {
+    if (start.mark !== 0) continue;
+    let last: Node = start;
+    let cur: Node | undefined = start;
+    while (cur !== undefined && cur.mark === 0) {
+      cur.mark = 1;
+      last = cur;
+      cur = cur.parent;
+    }
+    if (cur !== undefined && cur.mark === 1) {
+      cur.children.splice(cur.children.indexOf(last), 1);
+      last.parent = undefined;
+    }
+    for (let n: Node | undefined = start; n !== undefined && n.mark === 1; n = n.parent) n.mark = 2;
+  }
+}
+
+/**
+ * Outgoing calls made in a service's local work under `node` (through internal spans, not into callees),
+ * in depth-first order. Iterative: a chain of internal spans may be thousands deep.
+ */
 function collectOutgoing(node: Node, service: string, out: Node[]): void {
-  for (const child of node.children) {
+  const stack: Node[] = [];
+  pushChildren(stack, node);
+  while (stack.length > 0) {
+    const child = stack.pop() as Node;
     if (child.span.service !== service) continue;
     if (child.role === 'call') out.push(child);
-    else collectOutgoing(child, service, out);
+    else pushChildren(stack, child);
   }
+}
+
+/** Pushes `node`'s children so that popping visits them in order. */
+function pushChildren(stack: Node[], node: Node): void {
+  for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]);
 }
 
 /**
@@ -365,27 +402,42 @@ function selfOrigin(entry: EntryFact, kind: Origin['kind']): Origin {
 
 /**
  * The deepest failing span whose own children did not fail, following the first child to fail; `undefined`
- * means the failure is the enclosing request's own.
+ * means the failure is the enclosing request's own. Iterative (a failing chain may be thousands deep): each
+ * level that follows a failure below keeps its own origin as the fallback if nothing deeper is found.
  */
-function errorOrigin(node: Node, enclosing: Node | undefined): Origin | undefined {
-  if (node.role === 'call') {
-    const call = node.call as CallFact;
-    const answer = node.answer;
-    if (answer !== undefined && answer.error) return errorOrigin(answer, answer);
-    if (answer !== undefined && !call.gaveUp) return undefined;
-    return {
-      service: call.calleeService,
-      operation: call.calleeOperation,
-      key: call.calleeKey,
-      kind: call.gaveUp ? 'timeout' : 'errors',
-    };
+function errorOrigin(start: Node, startEnclosing: Node | undefined): Origin | undefined {
+  const fallbacks: Array<[Node, Node | undefined]> = [];
+  let node = start;
+  let enclosing = startEnclosing;
+  let found: Origin | undefined;
+  for (;;) {
+    if (node.role === 'call') {
+      const call = node.call as CallFact;
+      const answer = node.answer;
+      if (answer !== undefined && answer.error) {
+        node = enclosing = answer;
+        continue;
+      }
+      if (answer === undefined || call.gaveUp) {
+        found = { service: call.calleeService, operation: call.calleeOperation, key: call.calleeKey, kind: call.gaveUp ? 'timeout' : 'errors' };
+      }
+      break;
+    }
+    const first = firstFailure(node);
+    if (first === undefined) {
+      found = ownErrorOrigin(node, enclosing);
+      break;
+    }
+    fallbacks.push([node, enclosing]);
+    if (first.role === 'entry') enclosing = first;
+    node = first;
   }
-  const first = firstFailure(node);
-  if (first !== undefined) {
-    const next = first.role === 'entry' ? first : enclosing;
-    const deeper = errorOrigin(first, next);
-    if (deeper !== undefined) return deeper;
-  }
+  const level = found === undefined ? fallbacks.pop() : undefined;
+  return level !== undefined ? ownErrorOrigin(level[0], level[1]) : found;
+}
+
+/** A failure that starts in `node`'s own work: the enclosing request's operation, else the service. */
+function ownErrorOrigin(node: Node, enclosing: Node | undefined): Origin {
   const entry = (enclosing ?? node).entry;
   if (entry !== undefined) return selfOrigin(entry, 'errors');
   return { service: node.span.service, operation: null, key: opKey(node.span.service, ''), kind: 'errors' };
@@ -393,15 +445,21 @@ function errorOrigin(node: Node, enclosing: Node | undefined): Origin | undefine
 
 /**
  * The earliest-ending failing span under `node`, looking through internal spans of the same service that
- * did not fail themselves (framework middleware spans rarely carry the error of the call they wrap).
+ * did not fail themselves (framework middleware spans rarely carry the error of the call they wrap); the
+ * first in depth-first order among equals. Iterative, like {@link collectOutgoing}.
  */
 function firstFailure(node: Node): Node | undefined {
+  const service = node.span.service;
   let first: Node | undefined;
-  for (const child of node.children) {
-    let candidate: Node | undefined;
-    if (child.error) candidate = child;
-    else if (child.role === 'internal' && child.span.service === node.span.service) candidate = firstFailure(child);
-    if (candidate !== undefined && (first === undefined || candidate.span.endTime < first.span.endTime)) first = candidate;
+  const stack: Node[] = [];
+  pushChildren(stack, node);
+  while (stack.length > 0) {
+    const child = stack.pop() as Node;
+    if (child.error) {
+      if (first === undefined || child.span.endTime < first.span.endTime) first = child;
+    } else if (child.role === 'internal' && child.span.service === service) {
+      pushChildren(stack, child);
+    }
   }
   return first;
 }
