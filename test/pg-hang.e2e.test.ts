@@ -16,6 +16,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../packages/postgres/test/embedded.js';
 import { FixedRateLoad, type LoadRequest } from './support/fixed-load.js';
+import { offTier, readmeTiers, statesWindow } from './support/sentences.js';
 import { TracedApp, type SeenIncident } from './support/traced-app.js';
 
 /** Issue 21's checks: enabled once its engine work lands. */
@@ -77,6 +78,10 @@ describe('PostgreSQL hangs under a live express app', () => {
     expect(served.length).toBeGreaterThan(RPS * (HEALTHY_MS / 1000) * 0.8);
     expect(served.filter((r) => typeof r.outcome !== 'number' || r.outcome >= 300)).toEqual([]);
     expect(app.incidents.filter((e) => e.type === 'opened').map((e) => e.incident.title)).toEqual([]);
+    // Issue 21: baselines() reports the error rate observed, exactly 0 after no error at all.
+    const baselines = await app.baselines();
+    expect(baselines.filter((b) => b.service === APP).length).toBeGreaterThan(0);
+    expect(baselines.filter((b) => b.errorRate !== 0).map((b) => `${b.service} ${b.operation}: ${b.errorRate}`)).toEqual([]);
   }, HEALTHY_MS + 10_000);
 
   it('the stall is real: requests hang and clients give up while the table is locked', async () => {
@@ -125,10 +130,14 @@ describe.skipIf(!HONEST)('issue 21 "Done when" (enabled once its engine work lan
     expect(blamed, story(blamed)).toEqual([]);
   });
 
-  it('baselines() after the clean period report the observed error rate: exactly 0', async () => {
-    // Nothing failed before the stall (checked above), and the app answered nothing but 200/201 since.
-    const baselines = await app.baselines();
-    const before = baselines.filter((b) => b.errorRate !== 0 && b.service === APP);
-    expect(before.map((b) => `${b.service} ${b.operation}: ${b.errorRate}`)).toEqual([]);
+  it('every explanation sentence of the run states its window', () => {
+    const sentences = [...app.incidents.map((e) => e.incident.rootCause.explanation), ...app.anomalies.map((a) => a.anomaly.explanation)];
+    expect(sentences.length).toBeGreaterThan(0);
+    expect([...new Set(sentences.filter((s) => !statesWindow(s)))]).toEqual([]);
+  });
+
+  it("every latency sentence's ratio and severity match the README's tier table", () => {
+    const incidents = app.incidents.map((e) => ({ type: e.type, kind: e.incident.rootCause.kind, severity: e.incident.severity, explanation: e.incident.rootCause.explanation }));
+    expect(offTier(readmeTiers(), app.anomalies.map((e) => e.anomaly), incidents)).toEqual([]);
   });
 });
