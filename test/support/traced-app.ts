@@ -94,7 +94,8 @@ export class TracedApp {
     if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
-      c.once('exit', () => {
+      // 'close', not 'exit': what the app printed while shutting down (rootspan's last events) is read first.
+      c.once('close', () => {
         clearTimeout(timer);
         resolve();
       });

@@ -260,11 +260,13 @@ class PortBusy extends Error {
   }
 }
 
+/** SIGTERM, SIGKILL after 10 s; resolves once the process has exited and its output is all read. */
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    child.once('exit', () => {
+    // 'close', not 'exit': what the process printed while shutting down (rootspan's last events) is relayed first.
+    child.once('close', () => {
       clearTimeout(timer);
       resolve();
     });
