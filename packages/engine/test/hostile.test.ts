@@ -285,3 +285,53 @@ describe('unbounded names and sets (defect 6)', () => {
     expect(s.ingested).toBe(s.accepted + s.dropped);
   });
 });
+
+describe('out-of-order batches (defect 9)', () => {
+  it('the lateness limit the docs state is the one enforced: older spans are counted late, the rest counted in', () => {
+    const options = createAnalyzer().options;
+    const limit = options.maxTraceWaitMs + options.latenessMs;
+    const spans = shopTraffic({ seed: 9, durationMs: 30 * MIN });
+    // Batches of 10 s, shuffled over the 30 minutes.
+    const groups = new Map<number, Span[]>();
+    for (const s of spans) {
+      const k = Math.floor((s.endTime - T0) / 10_000);
+      groups.set(k, [...(groups.get(k) ?? []), s]);
+    }
+    const order = [...groups.keys()].sort((a, b) => ((a * 7919) % 181) - ((b * 7919) % 181));
+    const analyzer = createAnalyzer();
+    // The rules as the README states them: late beyond the limit; future beyond the skew window until
+    // FUTURE_RUN spans in a row were (then event time follows them); anything else accepted.
+    const expected = { late: 0, future: 0 };
+    let clock = -Infinity;
+    let run = 0;
+    for (const k of order) {
+      for (const s of groups.get(k) as Span[]) {
+        if (s.endTime < clock - limit) expected.late++;
+        else if (clock > -Infinity && s.endTime > clock + MAX_FUTURE_SKEW_MS && ++run < FUTURE_RUN) expected.future++;
+        else {
+          run = 0;
+          clock = Math.max(clock, s.endTime);
+        }
+      }
+      analyzer.ingest(groups.get(k) as Span[]);
+    }
+    analyzer.flush();
+    const st = analyzer.stats();
+    expect(st.droppedBy).toMatchObject(expected);
+    expect(st.droppedBy.late).toBeGreaterThan(0);
+    expect(st.ingested).toBe(st.accepted + st.dropped);
+    expect(st.accepted).toBeGreaterThan(spans.length / 10);
+    expect(st.accepted).toBe(spans.length - expected.late - expected.future);
+  });
+
+  it('a span accepted after its own window closed counts in the first window still open', () => {
+    const analyzer = createAnalyzer();
+    analyzer.ingest(span({ service: 's', name: 'GET /', kind: 'server', startTime: T0, endTime: T0 + 1 }));
+    analyzer.advanceTo(T0 + 20_000); // buckets up to T0 + 15 s closed
+    const r = analyzer.ingest(span({ service: 's', name: 'GET /', kind: 'server', startTime: T0 + 1000, endTime: T0 + 2000 }));
+    expect(r.accepted).toBe(1);
+    analyzer.flush();
+    const [m] = analyzer.metrics();
+    expect(m.requests).toBe(2);
+  });
+});
