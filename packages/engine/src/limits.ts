@@ -5,10 +5,11 @@
  */
 
 /**
- * Latest span time accepted, in ms since the epoch: the end of JavaScript's `Date` range (year 275760).
- * A span starting or ending later is dropped as `badTime`.
+ * Latest span time accepted, in ms since the epoch: the end of year 9999 UTC, the last instant an
+ * ISO-8601 date can show (the same bound as `@rootspan/otlp`'s decoders). A span starting or ending later
+ * is dropped as `badTime`.
  */
-export const MAX_TIME_MS = 8.64e15;
+export const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**
  * How far ahead of event time a span may end (5 minutes): clocks of different hosts disagree by seconds,
@@ -41,11 +42,11 @@ export const OVERFLOW_OPERATION = 'rootspan.overflow';
 export const MAX_OVERFLOW_SERVICES = 100;
 
 /**
- * Longest name kept, in UTF-16 code units (256): span and service names, versions, status messages and
- * string attribute values are cut to it at intake — a raw URL or SQL statement used as a span name must
+ * Longest name kept, in UTF-16 code units (1024, as `@rootspan/otlp`'s decoders): span and service names,
+ * versions, status messages and string attribute values are cut to it at intake — a raw URL or SQL statement used as a span name must
  * not fill memory. The cut is copied out, so the engine keeps no reference to the long original.
  */
-export const MAX_NAME_LENGTH = 256;
+export const MAX_NAME_LENGTH = 1024;
 
 /** Longest trace or span id accepted (128 characters; OpenTelemetry's are 32 and 16): longer is `invalid`. */
 export const MAX_ID_LENGTH = 128;

@@ -40,7 +40,8 @@ function hasLongString(attrs: Readonly<Record<string, AttributeValue>>): boolean
 }
 
 /**
- * `s` cut to {@link MAX_NAME_LENGTH} (never through a surrogate pair), as a new string: V8's `slice`
+ * `s` cut to {@link MAX_NAME_LENGTH} (never through a surrogate pair), as a new string (also for names
+ * built from several cut parts, like `METHOD route`): V8's `slice`
  * returns a view that keeps the whole original alive, so the characters are copied out by a join.
  */
 export function cut(s: string): string {
