@@ -2,6 +2,7 @@ import type { Anomaly, AnalyzerSnapshot, AnalyzerStats, DropCounters, Incident, 
 import type { Analyzer } from './api.js';
 import { resolveOptions, type AnalyzerOptions, type ResolvedOptions } from './options.js';
 import { rejectReason } from './model/validate.js';
+import { boundSpan } from './model/bound.js';
 import { TraceBuffer } from './trace/buffer.js';
 import { PeerTable } from './ops/peers.js';
 import { Recorder } from './ops/recorder.js';
@@ -9,8 +10,9 @@ import { Judge } from './detectors/judge.js';
 import { Episodes, type EpisodeListeners } from './incidents/episodes.js';
 import { ChangeTracker } from './changes.js';
 import { baselinesOf, metricsOf, serviceGraphOf, statsOf } from './queries.js';
-import { restoreStages, takeSnapshot } from './snapshot.js';
+import { restoreStages, restoredDrops, takeSnapshot } from './snapshot.js';
 import { RollupAccumulator, rollupBuckets, type OperationRollup } from './rollup.js';
+import { CLOCK_JUMP_MS, FUTURE_RUN, MAX_FUTURE_SKEW_MS } from './limits.js';
 
 /**
  * Creates an analyzer. Options are validated here (a {@link RootspanError} names a bad option); nothing
@@ -45,6 +47,10 @@ class StreamingAnalyzer implements Analyzer {
    * (Infinity until then).
    */
   private countedFrom = -Infinity;
+  /** Event time is moved by someone else (the `clock` option, or `advanceTo` was called): a replay's is not. */
+  private driven: boolean;
+  /** Spans in a row that ended beyond the skew window (in a replay, enough of them move event time). */
+  private aheadRun = 0;
   private buffer: TraceBuffer;
   private recorder: Recorder;
   private readonly judge: Judge;
@@ -67,17 +73,17 @@ class StreamingAnalyzer implements Analyzer {
     invalid: 0,
     badTime: 0,
     late: 0,
-    traceBuffer: 0,
+    future: 0,
     traceTooLarge: 0,
-    cardinality: 0,
     duplicate: 0,
   };
 
   constructor(options: ResolvedOptions) {
     this.options = options;
+    this.driven = options.clock !== undefined;
     this.rollups = new RollupAccumulator(rollupBuckets(options.bucketMs), options.bucketMs);
     this.buffer = this.newBuffer();
-    this.recorder = new Recorder(options, new PeerTable(options.maxOperations), this.drops);
+    this.recorder = new Recorder(options, new PeerTable(options.maxOperations));
     this.judge = new Judge(options);
     this.changes = new ChangeTracker(options.maxOperations);
     this.episodes = new Episodes(options, this.recorder, this.changes, this.toListeners);
@@ -113,17 +119,27 @@ class StreamingAnalyzer implements Analyzer {
         continue;
       }
       if (this.clock === null) this.start(span.endTime);
+      else if (span.endTime > this.clock + MAX_FUTURE_SKEW_MS) {
+        // A wrong clock, unless a replay's stream has moved on: then event time follows it.
+        if (this.driven || ++this.aheadRun < FUTURE_RUN) {
+          this.drops.future++;
+          continue;
+        }
+        this.jumpTo(span.endTime);
+      }
+      this.aheadRun = 0;
       if (span.endTime > (this.clock as number)) {
         this.clock = span.endTime;
         // Windows must close as event time passes inside a large batch too, or the bucket ring would wrap.
         if (this.clock >= this.nextAdvance) this.advance(this.clock);
       }
-      const outcome = this.buffer.add(span, this.clock as number);
+      const kept = boundSpan(span);
+      const outcome = this.buffer.add(kept, this.clock as number);
       if (outcome !== 'ok') {
         this.drops[outcome]++;
         continue;
       }
-      this.changes.observe(span.service, span.serviceVersion, span.startTime);
+      this.changes.observe(kept.service, kept.serviceVersion, kept.startTime);
       accepted++;
     }
     this.accepted += accepted;
@@ -134,6 +150,7 @@ class StreamingAnalyzer implements Analyzer {
 
   advanceTo(t: number): void {
     if (!Number.isFinite(t)) return;
+    this.driven = true;
     if (this.clock === null) this.start(t);
     this.advance(t);
   }
@@ -163,6 +180,7 @@ class StreamingAnalyzer implements Analyzer {
 
   private advance(t: number | null): void {
     if (t === null || this.clock === null) return;
+    if (t > this.clock + CLOCK_JUMP_MS) this.jumpTo(t);
     if (t > this.clock) this.clock = t;
     this.nextAdvance = this.clock + this.options.traceIdleMs / 4;
     this.buffer.releaseReady(this.clock);
@@ -178,6 +196,27 @@ class StreamingAnalyzer implements Analyzer {
     this.episodes.manager.tick((this.closed + 1) * bucketMs);
   }
 
+  /**
+   * Event time jumps more than {@link CLOCK_JUMP_MS} ahead to `t`: a gap in observation, not silence. What
+   * came before is finished as at the end of input; open anomalies end; windows start afresh after the
+   * gap, judging traffic again from its first whole bucket, as after a restart. Costs time in proportion
+   * to the operations and buffered traces, not to the length of the gap.
+   */
+  private jumpTo(t: number): void {
+    const clock = this.clock as number;
+    const { bucketMs, latenessMs } = this.options;
+    this.buffer.releaseAll();
+    const last = Math.floor(clock / bucketMs);
+    while (this.closed < last) this.closeBucket(++this.closed);
+    // The period before the gap is all there will be of it.
+    if (!this.rollups.ends(this.closed)) this.emitRollups(this.closed, false);
+    this.clock = t;
+    this.closed = Math.max(this.closed, Math.floor((t - latenessMs) / bucketMs) - 1);
+    this.recorder.forgetLive();
+    this.episodes.settle([], this.closed);
+    this.countedFrom = Infinity;
+  }
+
   /** Bucket `index` closes: live operations are judged, firings become episodes, rollups are summed. */
   private closeBucket(index: number): void {
     const now = (index + 1) * this.options.bucketMs;
@@ -189,6 +228,7 @@ class StreamingAnalyzer implements Analyzer {
     this.episodes.settle(this.judge.close(rec, index, partial, this.countedFrom), index);
     if (this.rollupListeners.size > 0) {
       this.rollups.add(rec.liveOps, index);
+      this.rollups.add(rec.overflowOps, index);
       if (this.rollups.ends(index)) this.emitRollups(index, false);
     }
   }
@@ -272,7 +312,8 @@ class StreamingAnalyzer implements Analyzer {
     return statsOf({ ingested, accepted, tracesProcessed, listenerErrors, drops }, {
       buffered: this.buffer.size,
       evictedEarly: this.buffer.evictedEarly,
-      operations: this.recorder.ops.size,
+      operations: this.recorder.ops.size - this.recorder.overflowOps.size,
+      overflow: { operations: this.recorder.overflowOps.size, ...this.recorder.overflow },
       anomalies: { active: this.episodes.size, total: this.episodes.anomaliesTotal },
       incidents: this.episodes.manager.counts(),
       now: this.clock,
@@ -297,7 +338,8 @@ class StreamingAnalyzer implements Analyzer {
 
   restore(s: AnalyzerSnapshot): void {
     // Everything is built aside first: a snapshot that fails part-way leaves the analyzer as it was.
-    const next = restoreStages(s, this.options, this.drops, this.toListeners);
+    const next = restoreStages(s, this.options, this.toListeners);
+    const drops = restoredDrops(s, this.drops);
     this.recorder = next.recorder;
     this.changes = next.changes;
     this.episodes = next.episodes;
@@ -313,6 +355,6 @@ class StreamingAnalyzer implements Analyzer {
     this.ingested = s.counters.ingested;
     this.accepted = s.counters.accepted;
     this.tracesProcessed = s.counters.tracesProcessed;
-    Object.assign(this.drops, s.counters.drops);
+    Object.assign(this.drops, drops);
   }
 }

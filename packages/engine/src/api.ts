@@ -26,7 +26,11 @@ import type { RootspanError } from './errors.js';
  * counted in {@link AnalyzerStats.listenerErrors}; the others still run.
  */
 export interface Analyzer {
-  /** Feeds finished spans (any order, any batching). Bad spans are counted in {@link stats} and skipped. */
+  /**
+   * Feeds finished spans, in any batching and any order within the lateness limit (`maxTraceWaitMs +
+   * latenessMs` behind event time; see the README's Limits). Bad, late and far-future spans are counted in
+   * {@link stats} by reason and skipped.
+   */
   ingest(spans: readonly Span[] | Span): IngestResult;
   /** Moves event time forward (never backward) to `t` ms, closing windows and resolving quiet incidents. */
   advanceTo(t: number): void;

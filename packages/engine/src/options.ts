@@ -111,7 +111,11 @@ export interface ShapeOptions {
 export interface AnalyzerOptions {
   /** Width of a statistics bucket [5000 ms]. Windows of 1, 3 and 12 buckets are judged. */
   bucketMs?: number;
-  /** How long after a bucket ends its spans may still arrive [2000 ms]. */
+  /**
+   * How long after a bucket ends its spans may still arrive and count in it [2000 ms]: a bucket closes
+   * this long after event time passes its end. Spans up to `maxTraceWaitMs + latenessMs` behind event
+   * time are still accepted (counted in the first bucket still open); older ones are dropped as `late`.
+   */
   latenessMs?: number;
   /** A trace with every parent present is processed after this much event time without new spans [1000 ms]. */
   traceIdleMs?: number;

@@ -88,6 +88,7 @@ export function statsOf(
     buffered: number;
     evictedEarly: number;
     operations: number;
+    overflow: AnalyzerStats['overflow'];
     anomalies: { active: number; total: number };
     incidents: { active: number; total: number };
     now: number | null;
@@ -104,6 +105,7 @@ export function statsOf(
     droppedBy: { ...c.drops },
     traces: { buffered: parts.buffered, processed: c.tracesProcessed, evictedEarly: parts.evictedEarly },
     operations: parts.operations,
+    overflow: parts.overflow,
     listenerErrors: c.listenerErrors,
     anomalies: parts.anomalies,
     incidents: parts.incidents,

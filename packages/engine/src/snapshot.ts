@@ -50,9 +50,9 @@ export function takeSnapshot(st: LearnedState, face: FaceState): AnalyzerSnapsho
  * before anything is returned: a {@link RootspanError} here leaves the caller's analyzer untouched, and
  * the caller swaps all stages at once.
  */
-export function restoreStages(s: AnalyzerSnapshot, options: ResolvedOptions, drops: DropCounters, listeners: EpisodeListeners): LearnedState {
+export function restoreStages(s: AnalyzerSnapshot, options: ResolvedOptions, listeners: EpisodeListeners): LearnedState {
   checkSnapshot(s);
-  const recorder = Recorder.fromJSON(s, options, PeerTable.fromJSON(s.peers, options.maxOperations), drops);
+  const recorder = Recorder.fromJSON(s, options, PeerTable.fromJSON(s.peers, options.maxOperations));
   const changes = new ChangeTracker(options.maxOperations);
   changes.restore(s.versions);
   const episodes = new Episodes(options, recorder, changes, listeners);
@@ -60,6 +60,19 @@ export function restoreStages(s: AnalyzerSnapshot, options: ResolvedOptions, dro
   episodes.nextAnomaly = s.nextAnomaly;
   episodes.anomaliesTotal = s.anomaliesTotal;
   return { recorder, changes, episodes };
+}
+
+/**
+ * A snapshot's drop counters, for the reasons this engine counts: a reason an older engine counted and
+ * this one does not (`cardinality`, now overflow; `traceBuffer`, never incremented) is left out.
+ */
+export function restoredDrops(s: AnalyzerSnapshot, into: DropCounters): DropCounters {
+  const out = { ...into };
+  for (const k of Object.keys(out) as Array<keyof DropCounters>) {
+    const v = s.counters.drops[k];
+    out[k] = Number.isFinite(v) ? v : 0;
+  }
+  return out;
 }
 
 /**

@@ -250,16 +250,17 @@ export interface ServiceGraph {
 export interface DropCounters {
   /** Missing/invalid ids, service or name. */
   invalid: number;
-  /** NaN, infinite or negative durations or timestamps. */
+  /** NaN, infinite, negative or beyond `MAX_TIME_MS` durations or timestamps. */
   badTime: number;
-  /** Arrived after their window had closed beyond the allowed lateness. */
+  /**
+   * Ended more than `maxTraceWaitMs + latenessMs` (32 s at the defaults) before event time: their windows
+   * are closed and judged.
+   */
   late: number;
-  /** The trace buffer was full: the least recently updated trace was processed early or dropped. */
-  traceBuffer: number;
+  /** Ended more than `MAX_FUTURE_SKEW_MS` (5 min) after event time: a wrong clock, not data. */
+  future: number;
   /** A trace exceeded maxSpansPerTrace. */
   traceTooLarge: number;
-  /** A new operation beyond maxOperations. */
-  cardinality: number;
   /** Same spanId seen twice in a trace. */
   duplicate: number;
 }
@@ -277,12 +278,21 @@ export interface IncidentFilter {
 
 /** Counters for observability of rootspan itself. */
 export interface AnalyzerStats {
+  /** Spans passed to `ingest`: always `accepted + dropped`. */
   ingested: number;
   accepted: number;
+  /** Spans refused, each counted once, under its reason in `droppedBy`. */
   dropped: number;
   droppedBy: DropCounters;
   traces: { buffered: number; processed: number; evictedEarly: number };
+  /** Operations tracked (at most `maxOperations`), not counting overflow operations. */
   operations: number;
+  /**
+   * Past `maxOperations`: overflow operations (`rootspan.overflow`, one per service) and the requests
+   * folded into them, and calls whose service-to-service edge was past the cap (not tracked). Folded
+   * spans are accepted, not dropped: they count in their service's totals.
+   */
+  overflow: { operations: number; requests: number; calls: number };
   /** Listener exceptions caught (they never propagate). */
   listenerErrors: number;
   anomalies: { active: number; total: number };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RootspanError, createAnalyzer, type Analyzer, type AnalyzerOptions, type AnalyzerSnapshot, type Anomaly, type IncidentEvent, type Span } from '../src/index.js';
+import { MAX_OVERFLOW_SERVICES, RootspanError, createAnalyzer, type Analyzer, type AnalyzerOptions, type AnalyzerSnapshot, type Anomaly, type IncidentEvent, type Span } from '../src/index.js';
 import { SHOP_START, batches, shopTraffic, type ShopFault } from './helpers/shop.js';
 import { span } from './helpers/spans.js';
 
@@ -179,7 +179,7 @@ describe('robustness', () => {
     expect(analyzer.stats().droppedBy.late).toBe(1);
   });
 
-  it('bounds operations and counts what it drops', () => {
+  it('past maxOperations folds spans into one overflow operation per service: totals stay true, nothing counted twice', () => {
     const analyzer = createAnalyzer({ maxOperations: 10 });
     const spans: Span[] = [];
     for (let i = 0; i < 50; i++) {
@@ -187,8 +187,21 @@ describe('robustness', () => {
     }
     analyzer.ingest(spans);
     analyzer.flush();
-    expect(analyzer.stats().operations).toBe(10);
-    expect(analyzer.stats().droppedBy.cardinality).toBe(40);
+    const stats = analyzer.stats();
+    expect(stats).toMatchObject({ ingested: 50, accepted: 50, dropped: 0, operations: 10, overflow: { operations: 1, requests: 40, calls: 0 } });
+    const overflow = analyzer.metrics().filter((m) => m.operation === 'rootspan.overflow');
+    expect(overflow.map((m) => [m.service, m.requests])).toEqual([['a', 40]]);
+    expect(analyzer.metrics().reduce((n, m) => n + m.requests, 0)).toBe(50);
+    // Past MAX_OVERFLOW_SERVICES services with overflow, the rest share one.
+    const many = createAnalyzer({ maxOperations: 1 });
+    const spread: Span[] = [];
+    for (let i = 0; i < MAX_OVERFLOW_SERVICES + 20; i++) {
+      spread.push(span({ service: `s${i}`, name: 'GET /', kind: 'server', startTime: SHOP_START + i, endTime: SHOP_START + i + 3 }));
+    }
+    many.ingest(spread);
+    many.flush();
+    expect(many.stats().overflow).toEqual({ operations: MAX_OVERFLOW_SERVICES + 1, requests: MAX_OVERFLOW_SERVICES + 19, calls: 0 });
+    expect(many.metrics().find((m) => m.service === 'rootspan.overflow')?.requests).toBe(19);
   });
 
   it('listener exceptions are caught and counted', () => {

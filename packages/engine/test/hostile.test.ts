@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer, type Span } from '../src/index.js';
-import { SHOP_START } from './helpers/shop.js';
+import { CLOCK_JUMP_MS, FUTURE_RUN, MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_FUTURE_SKEW_MS, MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TIME_MS } from '../src/limits.js';
+import { SHOP_START, batches, shopTraffic } from './helpers/shop.js';
 import { hexId, span } from './helpers/spans.js';
 
 const T0 = SHOP_START;
@@ -82,5 +83,255 @@ describe('deep chains (defect 4)', () => {
     expect(() => analyzer.flush()).not.toThrow();
     expect(analyzer.stats()).toMatchObject({ accepted: DEPTH, traces: { processed: 1 } });
     stillWorks(analyzer, T0 + 200);
+  });
+});
+
+const MIN = 60_000;
+const DAY = 24 * 60 * MIN;
+
+/** Ten minutes of healthy shop traffic, in batches: baselines learned, traffic judged. */
+function warmedUp(options: Parameters<typeof createAnalyzer>[0] = {}) {
+  const analyzer = createAnalyzer(options);
+  const opened: string[] = [];
+  analyzer.onIncident((e) => e.type === 'opened' && opened.push(e.incident.title));
+  for (const b of batches(shopTraffic({ seed: 3, durationMs: 10 * MIN }), 200)) analyzer.ingest(b);
+  return { analyzer, opened, end: T0 + 10 * MIN };
+}
+
+describe('huge finite times (defect 1)', () => {
+  it('spans near 1e20 ms are dropped as badTime and move nothing', () => {
+    const { analyzer, end } = warmedUp();
+    const now = analyzer.now();
+    const r = analyzer.ingest([
+      span({ service: 'x', name: 'GET /', kind: 'server', startTime: 1e20, endTime: 1e20 + 1 }),
+      span({ service: 'x', name: 'GET /', kind: 'server', startTime: end, endTime: 1e20 }),
+      span({ service: 'x', name: 'GET /', kind: 'server', startTime: MAX_TIME_MS, endTime: MAX_TIME_MS + 1 }),
+    ]);
+    expect(r).toEqual({ accepted: 0, dropped: 3 });
+    expect(analyzer.stats().droppedBy.badTime).toBe(3);
+    expect(analyzer.now()).toBe(now);
+    expect(analyzer.metrics().length).toBeGreaterThan(0);
+    stillWorks(analyzer, end + 1000);
+  });
+});
+
+describe('a span from the future, a clock jump (defect 2)', () => {
+  it('one span 30 days ahead is dropped as future without moving event time; later spans are kept', () => {
+    const { analyzer, opened, end } = warmedUp();
+    const now = analyzer.now() as number;
+    const r = analyzer.ingest(span({ service: 'frontend', name: 'GET /', kind: 'server', startTime: end + 30 * DAY, endTime: end + 30 * DAY + 5 }));
+    expect(r).toEqual({ accepted: 0, dropped: 1 });
+    expect(analyzer.now()).toBe(now);
+    const later = shopTraffic({ seed: 4, start: end, durationMs: 2 * MIN });
+    for (const b of batches(later, 200)) analyzer.ingest(b);
+    analyzer.flush();
+    expect(analyzer.stats().droppedBy).toMatchObject({ future: 1, late: 0 });
+    expect(analyzer.stats().accepted).toBe(analyzer.stats().ingested - 1);
+    expect(opened).toEqual([]);
+  });
+
+  it('within the skew window a span is taken and moves event time', () => {
+    const { analyzer, end } = warmedUp();
+    const at = (analyzer.now() as number) + MAX_FUTURE_SKEW_MS - 1;
+    expect(analyzer.ingest(span({ service: 'x', name: 'GET /', kind: 'server', startTime: at - 5, endTime: at })).accepted).toBe(1);
+    expect(analyzer.now()).toBe(at);
+    expect(end).toBeLessThan(at);
+  });
+
+  it('with the clock driven (advanceTo), every span beyond the window is dropped however many', () => {
+    const { analyzer, end } = warmedUp();
+    analyzer.advanceTo(end);
+    const ahead = shopTraffic({ seed: 5, start: end + DAY, durationMs: MIN });
+    analyzer.ingest(ahead);
+    expect(analyzer.stats().droppedBy.future).toBe(ahead.length);
+    expect(analyzer.now()).toBe(end);
+  });
+
+  it('advanceTo after a one-day jump opens no incident, and detection works again after it', () => {
+    const { analyzer, opened, end } = warmedUp();
+    analyzer.advanceTo(end + DAY);
+    expect(analyzer.now()).toBe(end + DAY);
+    expect(opened).toEqual([]);
+    expect(analyzer.anomalies()).toEqual([]);
+    // After the gap: healthy traffic, then payment fails; found as before.
+    const after = shopTraffic({ seed: 6, start: end + DAY, durationMs: 6 * MIN, faults: [{ service: 'payment', from: 3 * MIN, to: 6 * MIN, errorRate: 1 }] });
+    for (const b of batches(after, 200)) analyzer.ingest(b);
+    analyzer.flush();
+    expect(opened).toHaveLength(1);
+    expect(analyzer.incidents()[0].rootCause.service).toBe('payment');
+  });
+
+  it('a jump of a century completes: its cost does not grow with the gap', () => {
+    const { analyzer, opened, end } = warmedUp();
+    analyzer.advanceTo(end + 36_500 * DAY);
+    expect(analyzer.stats().watermark).toBeGreaterThan(end + 36_499 * DAY);
+    expect(opened).toEqual([]);
+  });
+
+  it('a replay with an hour-long gap follows the stream after FUTURE_RUN spans, opening nothing', () => {
+    const { analyzer, opened, end } = warmedUp();
+    const after = shopTraffic({ seed: 7, start: end + 60 * MIN, durationMs: 5 * MIN });
+    for (const b of batches(after, 200)) analyzer.ingest(b);
+    analyzer.flush();
+    const s = analyzer.stats();
+    expect(s.droppedBy.future).toBe(FUTURE_RUN - 1);
+    expect(s.ingested).toBe(s.accepted + s.dropped);
+    expect(analyzer.now()).toBeGreaterThan(end + 60 * MIN);
+    expect(opened).toEqual([]);
+    expect(CLOCK_JUMP_MS).toBeLessThan(60 * MIN);
+  });
+});
+
+describe('counters (defect 10)', () => {
+  it('ingested = accepted + dropped, each drop counted once under its reason', () => {
+    const analyzer = createAnalyzer({ maxOperations: 2, maxSpansPerTrace: 3 });
+    const traceId = hexId(32);
+    const dup = hexId(16);
+    const spans: unknown[] = [
+      span({ service: 'a', name: 'GET /one', kind: 'server', startTime: T0, endTime: T0 + 5 }),
+      span({ service: 'a', name: 'GET /two', kind: 'server', startTime: T0, endTime: T0 + 5 }),
+      // Past the operation cap: folded, accepted.
+      ...Array.from({ length: 5 }, (_, i) => span({ service: 'a', name: `GET /x${'abcde'[i]}`, kind: 'server', startTime: T0, endTime: T0 + 5 })),
+      { traceId: 'x' }, // invalid
+      span({ service: 'a', name: 'n', startTime: T0, endTime: Number.NaN }), // badTime
+      span({ service: 'a', name: 'n', startTime: T0 + 10 * DAY, endTime: T0 + 10 * DAY + 1 }), // future
+      span({ traceId, spanId: dup, service: 'a', name: 'n', kind: 'server', startTime: T0, endTime: T0 + 5 }),
+      span({ traceId, spanId: dup, service: 'a', name: 'n', kind: 'server', startTime: T0, endTime: T0 + 5 }), // duplicate
+      span({ traceId, service: 'a', name: 'n', kind: 'internal', parentSpanId: dup, startTime: T0, endTime: T0 + 5 }),
+      span({ traceId, service: 'a', name: 'n', kind: 'internal', parentSpanId: dup, startTime: T0, endTime: T0 + 5 }),
+      span({ traceId, service: 'a', name: 'n', kind: 'internal', parentSpanId: dup, startTime: T0, endTime: T0 + 5 }), // traceTooLarge
+    ];
+    const r = analyzer.ingest(spans as Span[]);
+    analyzer.advanceTo(T0 + 10 * MIN);
+    analyzer.ingest(span({ service: 'a', name: 'GET /one', kind: 'server', startTime: T0, endTime: T0 + 6 })); // late
+    analyzer.flush();
+    const s = analyzer.stats();
+    expect(r).toEqual({ accepted: 10, dropped: 5 });
+    expect(s.droppedBy).toEqual({ invalid: 1, badTime: 1, late: 1, future: 1, traceTooLarge: 1, duplicate: 1 });
+    expect([s.ingested, s.accepted, s.dropped]).toEqual([16, 10, 6]);
+    expect(s.overflow.requests).toBe(6);
+  });
+});
+
+describe('unbounded names and sets (defect 6)', () => {
+  it('long names are cut to MAX_NAME_LENGTH and copied out: 100 names of 1 MB leave no megabytes behind', async () => {
+    const v8 = await import('node:v8');
+    const vm = await import('node:vm');
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const analyzer = createAnalyzer();
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 100; i++) {
+      const long = `GET /${String(i).padStart(3, '0')}/${'a'.repeat(1 << 20)}`;
+      analyzer.ingest(span({ service: `svc-${long}`, name: long, kind: 'server', startTime: T0 + i, endTime: T0 + i + 5, serviceVersion: long, attributes: { 'http.route': long, 'db.statement': long } }));
+    }
+    analyzer.flush();
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(grown).toBeLessThan(20 * 1024 * 1024);
+    const names = analyzer.baselines().map((b) => b.operation);
+    expect(names).toHaveLength(100);
+    for (const n of names) expect(n.length).toBeLessThanOrEqual(MAX_NAME_LENGTH);
+    for (const b of analyzer.baselines()) expect(b.service.length).toBe(MAX_NAME_LENGTH);
+  });
+
+  it('a cut never splits a surrogate pair', () => {
+    const analyzer = createAnalyzer();
+    const name = `${'a'.repeat(MAX_NAME_LENGTH - 1)}😀tail`;
+    analyzer.ingest(span({ service: 's', name, kind: 'server', startTime: T0, endTime: T0 + 5 }));
+    analyzer.flush();
+    expect(analyzer.baselines()[0].operation).toBe('a'.repeat(MAX_NAME_LENGTH - 1));
+  });
+
+  it('ids longer than MAX_ID_LENGTH are invalid', () => {
+    const analyzer = createAnalyzer();
+    const r = analyzer.ingest(span({ traceId: 'f'.repeat(MAX_ID_LENGTH + 1), service: 's', name: 'n', startTime: T0, endTime: T0 + 5 }));
+    expect(r).toEqual({ accepted: 0, dropped: 1 });
+    expect(analyzer.stats().droppedBy.invalid).toBe(1);
+  });
+
+  it('one operation calling 1000 distinct callees, called by 1000 callers: its sets stay capped', () => {
+    const analyzer = createAnalyzer({ maxSpansPerTrace: 5000 });
+    const spans: Span[] = [];
+    for (let t = 0; t < 20; t++) {
+      const traceId = hexId(32);
+      const root = hexId(16);
+      const start = T0 + t * 1000;
+      spans.push(span({ traceId, spanId: root, service: 'hub', name: 'GET /hub', kind: 'server', startTime: start, endTime: start + 100 }));
+      for (let i = 0; i < 1000; i++) {
+        const id = `${t}-${i}`;
+        // A distinct database table per call (a peer operation each), and a distinct caller of /hub.
+        spans.push(span({ traceId, parentSpanId: root, service: 'hub', name: `SELECT t${id}`, kind: 'client', startTime: start + 1, endTime: start + 2, attributes: { 'db.system': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': `t${id}` } }));
+      }
+      const callerTrace = hexId(32);
+      for (let i = 0; i < 50; i++) {
+        const caller = hexId(16);
+        const call = hexId(16);
+        spans.push(span({ traceId: callerTrace, spanId: caller, service: `c${t}-${i}`, name: 'GET /c', kind: 'server', startTime: start, endTime: start + 50 }));
+        spans.push(span({ traceId: callerTrace, spanId: call, parentSpanId: caller, service: `c${t}-${i}`, name: 'GET', kind: 'client', startTime: start + 1, endTime: start + 40 }));
+        spans.push(span({ traceId: callerTrace, parentSpanId: call, service: 'hub', name: 'GET /hub', kind: 'server', startTime: start + 2, endTime: start + 30 }));
+      }
+    }
+    for (const b of batches(spans, 1000)) analyzer.ingest(b);
+    analyzer.flush();
+    const hub = analyzer.snapshot().operations.find((o) => o.service === 'hub' && o.operation === 'GET /hub');
+    expect(hub).toBeDefined();
+    expect(hub?.shapes.length).toBeLessThanOrEqual(MAX_CALLEES_PER_OPERATION * 12);
+    expect(hub?.shapes.length).toBeGreaterThan(0);
+    expect(hub?.callers.length).toBeLessThanOrEqual(MAX_CALLERS_PER_OPERATION);
+    expect(hub?.callers.length).toBeGreaterThan(0);
+    const s = analyzer.stats();
+    expect(s.ingested).toBe(s.accepted + s.dropped);
+  });
+});
+
+describe('out-of-order batches (defect 9)', () => {
+  it('the lateness limit the docs state is the one enforced: older spans are counted late, the rest counted in', () => {
+    const options = createAnalyzer().options;
+    const limit = options.maxTraceWaitMs + options.latenessMs;
+    const spans = shopTraffic({ seed: 9, durationMs: 30 * MIN });
+    // Batches of 10 s, shuffled over the 30 minutes.
+    const groups = new Map<number, Span[]>();
+    for (const s of spans) {
+      const k = Math.floor((s.endTime - T0) / 10_000);
+      groups.set(k, [...(groups.get(k) ?? []), s]);
+    }
+    const order = [...groups.keys()].sort((a, b) => ((a * 7919) % 181) - ((b * 7919) % 181));
+    const analyzer = createAnalyzer();
+    // The rules as the README states them: late beyond the limit; future beyond the skew window until
+    // FUTURE_RUN spans in a row were (then event time follows them); anything else accepted.
+    const expected = { late: 0, future: 0 };
+    let clock = -Infinity;
+    let run = 0;
+    for (const k of order) {
+      for (const s of groups.get(k) as Span[]) {
+        if (s.endTime < clock - limit) expected.late++;
+        else if (clock > -Infinity && s.endTime > clock + MAX_FUTURE_SKEW_MS && ++run < FUTURE_RUN) expected.future++;
+        else {
+          run = 0;
+          clock = Math.max(clock, s.endTime);
+        }
+      }
+      analyzer.ingest(groups.get(k) as Span[]);
+    }
+    analyzer.flush();
+    const st = analyzer.stats();
+    expect(st.droppedBy).toMatchObject(expected);
+    expect(st.droppedBy.late).toBeGreaterThan(0);
+    expect(st.ingested).toBe(st.accepted + st.dropped);
+    expect(st.accepted).toBeGreaterThan(spans.length / 10);
+    expect(st.accepted).toBe(spans.length - expected.late - expected.future);
+  });
+
+  it('a span accepted after its own window closed counts in the first window still open', () => {
+    const analyzer = createAnalyzer();
+    analyzer.ingest(span({ service: 's', name: 'GET /', kind: 'server', startTime: T0, endTime: T0 + 1 }));
+    analyzer.advanceTo(T0 + 20_000); // buckets up to T0 + 15 s closed
+    const r = analyzer.ingest(span({ service: 's', name: 'GET /', kind: 'server', startTime: T0 + 1000, endTime: T0 + 2000 }));
+    expect(r.accepted).toBe(1);
+    analyzer.flush();
+    const [m] = analyzer.metrics();
+    expect(m.requests).toBe(2);
   });
 });

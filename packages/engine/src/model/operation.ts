@@ -1,5 +1,6 @@
 import type { Span } from '../types.js';
 import { opKey } from '../keys.js';
+import { cut } from './bound.js';
 
 /**
  * Operation identity: service + a low-cardinality operation name. Raw URLs never become names: we use
@@ -41,7 +42,7 @@ export function httpStatus(span: Span): number | undefined {
 
 /** `METHOD /route`, with id-like segments of a raw path used as a route folded. */
 function routeOperation(method: string, route: string): string {
-  return `${method} ${foldPath(route)}`;
+  return cut(`${method} ${foldPath(route)}`);
 }
 
 /** Operation name of a span handled by its own service (server/consumer/entry spans). */
@@ -52,7 +53,7 @@ export function serverOperation(span: Span): string {
   if (method && route) return routeOperation(method, route);
   const rpcService = a ? str(a['rpc.service']) : undefined;
   const rpcMethod = a ? str(a['rpc.method']) : undefined;
-  if (rpcService && rpcMethod) return `${rpcService}/${rpcMethod}`;
+  if (rpcService && rpcMethod) return cut(`${rpcService}/${rpcMethod}`);
   return foldPath(span.name);
 }
 
@@ -64,13 +65,13 @@ export function clientOperation(span: Span): string {
     if (dbOp !== undefined || a['db.system'] !== undefined || a['db.system.name'] !== undefined) {
       // One node per table and statement kind, as OTel's DB span names are: `SELECT orders`.
       const table = str(a['db.collection.name']) ?? str(a['db.sql.table']);
-      if (dbOp && table) return `${dbOp.toUpperCase()} ${table}`;
+      if (dbOp && table) return cut(`${dbOp.toUpperCase()} ${table}`);
       // A short span name follows the `{operation} {target}` convention; a long one is raw SQL.
       if (span.name.length > 0 && span.name.length <= 64 && wordCount(span.name) <= 3) return foldPath(span.name);
       if (dbOp) return dbOp.toUpperCase();
     }
     const rpcMethod = str(a['rpc.method']);
-    if (rpcMethod) return str(a['rpc.service']) ? `${a['rpc.service']}/${rpcMethod}` : rpcMethod;
+    if (rpcMethod) return str(a['rpc.service']) ? cut(`${a['rpc.service']}/${rpcMethod}`) : rpcMethod;
   }
   const method = httpMethod(span);
   if (method) return method;
@@ -142,7 +143,7 @@ export function peerName(span: Span): string {
   const address = str(a['server.address']) ?? str(a['net.peer.name']);
   if (address) {
     const port = a['server.port'] ?? a['net.peer.port'];
-    return port !== undefined && LOCAL_OR_IP.test(address) ? `${address}:${port}` : address;
+    return port !== undefined && LOCAL_OR_IP.test(address) ? cut(`${address}:${port}`) : address;
   }
   return rpcServiceAttribute(a['rpc.service']) ?? rpcServiceOf(span.name) ?? 'unknown';
 }

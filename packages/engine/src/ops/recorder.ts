@@ -1,4 +1,4 @@
-import type { DropCounters, OperationSnapshot, EdgeSnapshot } from '../types.js';
+import type { OperationSnapshot, EdgeSnapshot } from '../types.js';
 import type { ResolvedOptions } from '../options.js';
 import { OperationNames } from '../model/operation.js';
 import { edgeKey, opKey } from '../keys.js';
@@ -8,6 +8,7 @@ import { addExemplar, addMoment, countOrigin, type LatencyBucket, type OpBucket 
 import { EdgeState, LatencySignal, OpState, RING } from './state.js';
 import type { PeerTable } from './peers.js';
 import { logMs } from '../stats/baseline.js';
+import { MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_OVERFLOW_SERVICES, OVERFLOW_OPERATION } from '../limits.js';
 
 /** A latency this many baseline sd from typical, clamped to 1.5×–2× either way, is unusual for one request. */
 const UNUSUAL_SD = 3;
@@ -27,6 +28,10 @@ export class Recorder {
   private readonly edgeIndex = new Map<string, Map<string, EdgeState>>();
   readonly liveOps = new Set<OpState>();
   readonly liveEdges = new Set<EdgeState>();
+  /** Operations that requests past `maxOperations` are folded into: in `ops`, never live (not judged). */
+  readonly overflowOps = new Set<OpState>();
+  /** Requests folded into overflow operations, and calls whose edge was past the cap (not tracked). */
+  readonly overflow = { requests: 0, calls: 0 };
   private readonly ctx: TraceContext;
   /** Last closed bucket index while a trace is recorded: data for closed buckets lands in the next open one. */
   private closed = -Infinity;
@@ -34,7 +39,6 @@ export class Recorder {
   constructor(
     private readonly options: ResolvedOptions,
     readonly peers: PeerTable,
-    private readonly drops: DropCounters,
   ) {
     this.ctx = {
       // Room for each tracked operation's name and key, and as many again for raw names seen on the way.
@@ -69,6 +73,12 @@ export class Recorder {
     for (const edge of this.liveEdges) if (edge.lastIndex <= index - RING && edge.active.size === 0) this.liveEdges.delete(edge);
   }
 
+  /** Nothing is live any more (event time jumped past every ring). */
+  forgetLive(): void {
+    this.liveOps.clear();
+    this.liveEdges.clear();
+  }
+
   /** Records one processed trace; `closed` is the last closed bucket index. */
   record(entry: TraceEntry, closed: number): void {
     this.closed = closed;
@@ -83,23 +93,31 @@ export class Recorder {
     return i > this.closed ? i : this.closed + 1;
   }
 
-  /** The operation `key` (= opKey(service, operation), already built by trace analysis), created on first use. */
-  private op(key: string, service: string, operation: string, nodeType: 'service' | 'peer'): OpState | undefined {
-    let op = this.ops.get(key);
-    if (op === undefined) {
-      if (this.ops.size >= this.options.maxOperations) {
-        this.drops.cardinality++;
-        return undefined;
-      }
-      op = new OpState(key, service, operation, nodeType, this.options);
-      this.ops.set(key, op);
-    }
+  /**
+   * The operation `key` (= opKey(service, operation), already built by trace analysis), created on first
+   * use; past `maxOperations`, its service's overflow operation.
+   */
+  private op(key: string, service: string, operation: string, nodeType: 'service' | 'peer'): OpState {
+    const op = this.ops.get(key);
+    if (op !== undefined) return op;
+    if (this.ops.size - this.overflowOps.size < this.options.maxOperations) return this.addOp(key, service, operation, nodeType);
+    const folded = this.overflowOps.size < MAX_OVERFLOW_SERVICES ? service : OVERFLOW_OPERATION;
+    const overflowKey = opKey(folded, OVERFLOW_OPERATION);
+    const existing = this.ops.get(overflowKey);
+    if (existing !== undefined) return existing;
+    const created = this.addOp(overflowKey, folded, OVERFLOW_OPERATION, nodeType);
+    this.overflowOps.add(created);
+    return created;
+  }
+
+  private addOp(key: string, service: string, operation: string, nodeType: 'service' | 'peer'): OpState {
+    const op = new OpState(key, service, operation, nodeType, this.options);
+    this.ops.set(key, op);
     return op;
   }
 
   private recordEntry(e: EntryFact): void {
     const op = this.op(e.key, e.service, e.operation, 'service');
-    if (op === undefined) return;
     const b = this.touch(op, this.bucketIndex(e.span.endTime));
     if (e.error) {
       b.errors++;
@@ -114,7 +132,12 @@ export class Recorder {
     b.okRequests++;
     if (e.calls.length > 0) {
       const calls = (b.calls ??= new Map());
-      for (const callee of e.calls) calls.set(callee, (calls.get(callee) ?? 0) + 1);
+      for (const callee of e.calls) {
+        const n = calls.get(callee);
+        if (n !== undefined) calls.set(callee, n + 1);
+        // Each callee new to the bucket becomes a call-shape detector of the operation: bounded.
+        else if (op.shapes.size + calls.size < MAX_CALLEES_PER_OPERATION || op.shapes.has(callee)) calls.set(callee, 1);
+      }
     }
     if (e.shapeOrigin) {
       b.diverged++;
@@ -127,11 +150,12 @@ export class Recorder {
     }
   }
 
-  /** Counts one request into an operation's bucket `idx`, keeping the operation live. */
+  /** Counts one request into an operation's bucket `idx`, keeping the operation live (unless it is an overflow). */
   private touch(op: OpState, idx: number): OpBucket {
     const b = op.ring.at(idx);
     if (idx > op.lastIndex) op.lastIndex = idx;
-    this.liveOps.add(op);
+    if (this.overflowOps.size === 0 || !this.overflowOps.has(op)) this.liveOps.add(op);
+    else this.overflow.requests++;
     b.requests++;
     return b;
   }
@@ -166,14 +190,31 @@ export class Recorder {
   private recordCall(c: CallFact): void {
     const idx = this.bucketIndex(c.span.endTime);
     let edge = this.edgeIndex.get(c.callerService)?.get(c.calleeService);
-    if (edge === undefined) {
-      if (this.edges.size >= this.options.maxOperations) {
-        this.drops.cardinality++;
-        return;
-      }
+    if (edge === undefined && this.edges.size < this.options.maxOperations) {
       edge = new EdgeState(edgeKey(c.callerService, c.calleeService), c.callerService, c.calleeService, c.virtual, this.options);
       this.addEdge(edge);
     }
+    if (edge !== undefined) this.recordEdge(edge, idx, c);
+    else this.overflow.calls++;
+    if (c.callerKey !== undefined && !c.virtual && c.calleeOperation !== null) {
+      const callee = this.ops.get(c.calleeKey);
+      if (callee !== undefined) addCaller(callee, c.callerKey);
+    }
+    if (!c.virtual) return;
+    // An uninstrumented peer (database, cache): the client span is all we know of it.
+    const op = this.op(c.calleeKey, c.calleeService, c.calleeOperation ?? '', 'peer');
+    if (c.callerKey !== undefined) addCaller(op, c.callerKey);
+    const b = this.touch(op, idx);
+    if (c.error) {
+      b.errors++;
+      addExemplar((b.errorTraces ??= []), c.span.traceId);
+    } else {
+      this.recordLatency(op, b, c.duration, c.duration);
+      b.okRequests++;
+    }
+  }
+
+  private recordEdge(edge: EdgeState, idx: number, c: CallFact): void {
     const eb = edge.ring.at(idx);
     if (idx > edge.lastIndex) edge.lastIndex = idx;
     this.liveEdges.add(edge);
@@ -188,22 +229,6 @@ export class Recorder {
       if (c.calleeOperation !== null) eb.calleeOperation = c.calleeOperation;
       if (c.duration > eb.maxWait) eb.maxWait = c.duration;
       addExemplar(eb.traces, c.span.traceId);
-    }
-    if (c.callerKey !== undefined && !c.virtual && c.calleeOperation !== null) {
-      this.ops.get(c.calleeKey)?.callers.add(c.callerKey);
-    }
-    if (!c.virtual) return;
-    // An uninstrumented peer (database, cache): the client span is all we know of it.
-    const op = this.op(c.calleeKey, c.calleeService, c.calleeOperation ?? '', 'peer');
-    if (op === undefined) return;
-    if (c.callerKey !== undefined) op.callers.add(c.callerKey);
-    const b = this.touch(op, idx);
-    if (c.error) {
-      b.errors++;
-      addExemplar((b.errorTraces ??= []), c.span.traceId);
-    } else {
-      this.recordLatency(op, b, c.duration, c.duration);
-      b.okRequests++;
     }
   }
 
@@ -240,9 +265,8 @@ export class Recorder {
     s: { operations: readonly OperationSnapshot[]; edges: readonly EdgeSnapshot[] },
     options: ResolvedOptions,
     peers: PeerTable,
-    drops: DropCounters,
   ): Recorder {
-    const r = new Recorder(options, peers, drops);
+    const r = new Recorder(options, peers);
     for (const o of s.operations) {
       const op = new OpState(opKey(o.service, o.operation), o.service, o.operation, o.nodeType, options);
       op.latency.restore(o.latency);
@@ -253,6 +277,7 @@ export class Recorder {
       for (const [k, d] of o.shapes) op.shape(k).restore(d);
       for (const c of o.callers) op.callers.add(c);
       r.ops.set(op.key, op);
+      if (o.operation === OVERFLOW_OPERATION) r.overflowOps.add(op);
     }
     for (const e of s.edges) {
       const edge = new EdgeState(edgeKey(e.caller, e.callee), e.caller, e.callee, e.virtual, options);
@@ -263,4 +288,9 @@ export class Recorder {
     }
     return r;
   }
+}
+
+/** Remembers that `callerKey` calls `op`, up to {@link MAX_CALLERS_PER_OPERATION} callers. */
+function addCaller(op: OpState, callerKey: string): void {
+  if (op.callers.size < MAX_CALLERS_PER_OPERATION || op.callers.has(callerKey)) op.callers.add(callerKey);
 }
