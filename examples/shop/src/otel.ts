@@ -9,6 +9,9 @@
  *   SHOP_ROOTSPAN_OPTIONS         JSON of rootspan options (`resolveAfterMs`, `bucketMs`, ...); default none
  *   SHOP_DATA_DIR                 when set, rootspan keeps its baselines and incident history in
  *                                 `<dir>/rootspan-<service>.db` (@rootspan/sqlite): a restart needs no warm-up
+ *
+ * Besides the incident lines, each anomaly episode rootspan reports (`onAnomaly`) is logged as one line
+ * `rootspan anomaly ... {"event":"rootspan.anomaly", ...}`: the supervisor relays both.
  */
 import { join } from 'node:path';
 import { type RequestOptions } from 'node:http';
@@ -17,6 +20,7 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Anomaly } from '@rootspan/engine';
 import { consoleIncidentLogger, rootspan } from '@rootspan/otel';
 import { sqliteStore } from '@rootspan/sqlite';
 import { BetterSqlite3Instrumentation } from 'opentelemetry-plugin-better-sqlite3';
@@ -51,7 +55,14 @@ const instrumentations = [
 const options = JSON.parse(process.env.SHOP_ROOTSPAN_OPTIONS ?? '{}') as Record<string, unknown>;
 const dataDir = process.env.SHOP_DATA_DIR;
 const store = dataDir ? sqliteStore({ path: join(dataDir, `rootspan-${process.env.OTEL_SERVICE_NAME ?? 'service'}.db`) }) : undefined;
-const { processor } = rootspan({ ...options, store, onIncident: consoleIncidentLogger() });
+/** One line per anomaly episode, the anomaly's own fields (its exemplar traces and cause left out). */
+function logAnomaly(a: Anomaly): void {
+  const { id, kind, signal, service, operation, firstAt, at, observed, expected, unit, severity, samples, explanation } = a;
+  const fields = { event: 'rootspan.anomaly', id, kind, signal, service, operation, firstAt, at, observed, expected, unit, severity, samples, explanation };
+  console.info(`rootspan anomaly ${id} ${signal} [${severity}]: ${explanation} ${JSON.stringify(fields)}`);
+}
+
+const { processor } = rootspan({ ...options, store, onIncident: consoleIncidentLogger(), onAnomaly: logAnomaly });
 const spanProcessors: SpanProcessor[] = [processor];
 if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT) spanProcessors.unshift(new BatchSpanProcessor(new OTLPTraceExporter()));
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { Anomaly } from '@rootspan/engine';
 import type { IncidentLogFields } from '@rootspan/otel';
 import { JsonClient } from './client.js';
 import { urlVar } from './env.js';
@@ -26,6 +27,16 @@ export interface IncidentLog extends IncidentLogFields {
   at: number;
 }
 
+/** One anomaly episode as a service's `onAnomaly` logged it (see otel.ts). */
+export interface AnomalyLog
+  extends Pick<Anomaly, 'id' | 'kind' | 'signal' | 'service' | 'operation' | 'firstAt' | 'at' | 'observed' | 'expected' | 'unit' | 'severity' | 'samples' | 'explanation'> {
+  event: 'rootspan.anomaly';
+  /** The process whose embedded rootspan logged it. */
+  reporter: ProcessName;
+  /** Wall-clock ms when the line arrived. */
+  arrivedAt: number;
+}
+
 export interface ShopOptions {
   /**
    * Where the services keep their SQLite files and rootspan its state (`rootspan-<service>.db`: baselines
@@ -38,6 +49,8 @@ export interface ShopOptions {
   otlpEndpoint?: string;
   /** Called for each incident event a service logs. */
   onIncident?: (e: IncidentLog) => void;
+  /** Called for each anomaly episode a service logs (`onAnomaly`). */
+  onAnomaly?: (a: AnomalyLog) => void;
   /** Every other line the processes print (default: dropped). */
   onOutput?: (service: ProcessName, line: string) => void;
 }
@@ -49,6 +62,7 @@ const STOP_TIMEOUT_MS = 10_000;
 const PORT_RETRIES = 20;
 
 const MARK = '{"event":"rootspan.incident"';
+const ANOMALY_MARK = '{"event":"rootspan.anomaly"';
 
 /** Children of every shop in this process, killed if the process exits without stopping them. */
 const live = new Set<ChildProcess>();
@@ -64,6 +78,7 @@ interface Running {
 
 export class Shop {
   readonly incidents: IncidentLog[] = [];
+  readonly anomalies: AnomalyLog[] = [];
   private readonly running = new Map<ProcessName, Running>();
   private readonly clients = new Map<ProcessName, JsonClient>();
   private readonly ownsDataDir: boolean;
@@ -165,16 +180,19 @@ export class Shop {
   }
 
   private line(name: ProcessName, line: string): void {
-    const i = line.indexOf(MARK);
-    if (i >= 0) {
-      try {
-        const e: IncidentLog = { ...(JSON.parse(line.slice(i)) as IncidentLogFields), reporter: name, at: Date.now() };
-        this.incidents.push(e);
-        this.opts.onIncident?.(e);
-        return;
-      } catch {
-        // not one of ours after all: an ordinary line
-      }
+    const incident = parseMarked<IncidentLogFields>(line, MARK);
+    if (incident !== undefined) {
+      const e: IncidentLog = { ...incident, reporter: name, at: Date.now() };
+      this.incidents.push(e);
+      this.opts.onIncident?.(e);
+      return;
+    }
+    const anomaly = parseMarked<Omit<AnomalyLog, 'reporter' | 'arrivedAt'>>(line, ANOMALY_MARK);
+    if (anomaly !== undefined) {
+      const a: AnomalyLog = { ...anomaly, reporter: name, arrivedAt: Date.now() };
+      this.anomalies.push(a);
+      this.opts.onAnomaly?.(a);
+      return;
     }
     this.opts.onOutput?.(name, line);
   }
@@ -225,17 +243,30 @@ export class Shop {
   }
 }
 
+/** The JSON record at `mark` in a log line, or undefined when the line has none (an ordinary line). */
+function parseMarked<T>(line: string, mark: string): T | undefined {
+  const i = line.indexOf(mark);
+  if (i < 0) return undefined;
+  try {
+    return JSON.parse(line.slice(i)) as T;
+  } catch {
+    return undefined;
+  }
+}
+
 class PortBusy extends Error {
   constructor(name: string) {
     super(`${name} could not listen: port in use`);
   }
 }
 
+/** SIGTERM, SIGKILL after 10 s; resolves once the process has exited and its output is all read. */
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    child.once('exit', () => {
+    // 'close', not 'exit': what the process printed while shutting down (rootspan's last events) is relayed first.
+    child.once('close', () => {
       clearTimeout(timer);
       resolve();
     });

