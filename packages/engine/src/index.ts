@@ -71,7 +71,7 @@ export type {
 export { serverOperation, clientOperation, peerName, foldPath } from './model/operation.js';
 // The streaming detectors, each usable on its own series (see the README).
 export type { Verdict } from './detectors/verdict.js';
-export { LatencyDetector, logWindowOf, type LogWindow } from './detectors/latency.js';
+export { LatencyDetector, logWindowOf, latencyTiers, latencySeverity, describeLatencyTiers, type LogWindow, type LatencyTiers } from './detectors/latency.js';
 export { ErrorRateDetector } from './detectors/errors.js';
 export { TrafficDetector, type TrafficVerdict } from './detectors/traffic.js';
 export { TimeoutDetector } from './detectors/timeout.js';

@@ -46,7 +46,7 @@ export interface LatencyOptions {
   minShiftMs: number;
   /** Typical latency above this is critical whatever the ratio. Default 10000 ms. */
   criticalMs: number;
-  /** Ratio tiers: low ≥ ratio, medium ≥ 5, high ≥ 10, critical ≥ 20. */
+  /** Ratio tiers where medium, high and critical start [5, 10, 20]; low is below, from the lowest firing ratio (see `latencyTiers`). */
   severityTiers: [medium: number, high: number, critical: number];
 }
 
@@ -125,7 +125,7 @@ export interface AnalyzerOptions {
   maxOperations?: number;
   /** An incident with no anomaly for this long resolves itself [300000 ms]. */
   resolveAfterMs?: number;
-  /** An anomaly episode ends after this long without firing [30000 ms]. */
+  /** An anomaly episode ends once its signal has looked normal, or nothing fired, this long [30000 ms]; a later deviation is a new episode. */
   anomalyEndMs?: number;
   /** A version change of the root-cause service this long before an anomaly is named as its trigger [900000 ms]. */
   changeWindowMs?: number;

@@ -14,7 +14,7 @@ import type {
 import { incidentHeadKey, opKey, symptomKey } from '../keys.js';
 import { label } from '../rca/format.js';
 
-export const SEVERITY_RANK: Record<Severity, number> = { low: 1, medium: 2, high: 3, critical: 4 };
+import { SEVERITY_RANK } from './severity.js';
 
 /** Builds the root-cause sentence (and deploy correlation) for the chosen candidate. */
 export type ExplainRoot = (
