@@ -57,6 +57,16 @@ describe('IncidentManager grouping', () => {
     expect(m.route(anomaly('a-3', 'errors', 'billing', 'billing', 60_000), origin('billing', 'errors'), undefined, 60_000)).not.toBe(first);
   });
 
+  it('a traffic drop the trace graph does not link is never merged into the same service\'s open incident', () => {
+    const { m } = manager();
+    const latency = m.route(anomaly('a-1', 'latency', 'billing', 'billing', 0), origin('billing', 'latency'), undefined, 0);
+    const drop = m.route(anomaly('a-2', 'traffic', 'billing', 'billing', 60_000), origin('billing', 'traffic'), undefined, 60_000, false);
+    expect(drop).not.toBe(latency);
+    expect(m.get(latency)?.anomalies.map((a) => a.id)).toEqual(['a-1']);
+    // A second unlinked drop of the same service joins the drop incident.
+    expect(m.route(anomaly('a-3', 'traffic', 'billing', 'billing', 65_000), origin('billing', 'traffic'), undefined, 65_000, false)).toBe(drop);
+  });
+
   it('counts one operation\'s symptom once, however many episodes it split into', () => {
     const { m } = manager();
     const shape = (id: string, service: string, cause: string): Anomaly => ({ ...anomaly(id, 'shape', service, cause, 0), severity: 'medium' });

@@ -103,6 +103,8 @@ export class Judge {
         const w = windows[k];
         if (index - size + 1 < countedFrom || !op.traffic.mayFire(w.requests, size * bucketMs)) continue;
         const v = op.traffic.judge(w.requests, size * bucketMs);
+        // A drop is judged over dropWindowMs or longer: a pause of seconds is not an outage.
+        if (v.direction === 'drop' && size * bucketMs < this.options.traffic.dropWindowMs) continue;
         if (v.anomalous && v.direction && (traffic === undefined || v.score > traffic.verdict.score)) {
           traffic = { signal: `traffic.${v.direction}`, kind: 'traffic', verdict: v, op, size, window: w };
         }

@@ -234,7 +234,9 @@ export class Episodes {
 
   private route(ep: Episode, f: Firing, origins: RankedOrigin[], now: number): void {
     // A surge with healthy latency and errors is load, not a fault: it is reported, but opens no incident.
-    if (f.signal !== 'traffic.surge') ep.incidentId = this.manager.route(ep.anomaly, origins, ep.incidentId ?? this.callerOfRoot(f), now);
+    // A drop joins another incident only when the trace graph ties it to a failing caller (its origin is then that caller's root cause, not traffic).
+    const linked = f.signal !== 'traffic.drop' || origins[0]?.kind !== 'traffic';
+    if (f.signal !== 'traffic.surge') ep.incidentId = this.manager.route(ep.anomaly, origins, ep.incidentId ?? this.callerOfRoot(f), now, linked);
   }
 
   private origins(f: Firing, dropping: ReadonlySet<string>): RankedOrigin[] {
@@ -249,6 +251,8 @@ export class Episodes {
       case 'errors':
         return rankOrigins(windowOrigins(w.buckets, 'errorOrigins'), w.failing, op, 'errors', w.errors);
       case 'latency':
+      // Self time that grew in requests waiting on a call they never finished is the callee's (see slowOrigin).
+      case 'latency.self':
         return rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', w.latency.ok.n);
       case 'shape.missing-call':
         return rankOrigins(windowOrigins(w.buckets, 'shapeOrigins'), w.diverged, op, 'shape', w.okRequests);

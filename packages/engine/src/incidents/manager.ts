@@ -53,13 +53,19 @@ export class IncidentManager {
 
   /**
    * Attaches a firing anomaly episode. `incidentId` is where the episode already belongs (if anywhere);
-   * returns the incident id it belongs to now.
+   * returns the incident id it belongs to now. `linked: false` (a traffic drop the trace graph does not
+   * tie to a failing caller) joins only an incident that is itself about traffic.
    */
-  route(anomaly: Anomaly, origins: RankedOrigin[], incidentId: string | undefined, now: number): string {
+  route(anomaly: Anomaly, origins: RankedOrigin[], incidentId: string | undefined, now: number, linked = true): string {
     let rec = incidentId !== undefined ? this.records.get(incidentId) : undefined;
     if (rec !== undefined && rec.incident.status === 'resolved') rec = undefined;
     const isNewMember = rec === undefined || !rec.anomalies.has(anomaly.id);
-    if (rec === undefined) rec = this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly);
+    if (rec === undefined && !linked) {
+      for (const r of this.records.values()) {
+        const inc = r.incident;
+        if (inc.status !== 'resolved' && inc.rootCause.kind === 'traffic' && inc.rootCause.service === anomaly.cause.service) rec = r;
+      }
+    } else if (rec === undefined) rec = this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly);
     let opened = false;
     if (rec === undefined) {
       rec = this.open(anomaly, now);
