@@ -7,7 +7,7 @@
 export { createAnalyzer } from './analyzer.js';
 export type { Analyzer } from './api.js';
 export { RootspanError, type RootspanErrorCode } from './errors.js';
-export { ANALYZED_ATTRIBUTES, ANALYZED_ATTRIBUTE_KEYS } from './types.js';
+export { ANALYZED_ATTRIBUTES, ANALYZED_ATTRIBUTE_KEYS, INCIDENT_STORY_MAX } from './types.js';
 export type {
   SpanKind,
   SpanStatus,
@@ -25,6 +25,7 @@ export type {
   Incident,
   IncidentEvent,
   IncidentFilter,
+  IncidentStoryEntry,
   OperationMetrics,
   OperationBaseline,
   ServiceGraph,

@@ -50,13 +50,18 @@ export function describeLatencyTiers(t: LatencyTiers): string {
   return `low ${t.low[0]}–${t.low[1]}×, medium ${t.medium[0]}–${t.medium[1]}×, high ${t.high[0]}–${t.high[1]}×, critical > ${t.critical}× or > ${t.criticalMs / 1000} s`;
 }
 
-/** Severity of a latency ratio (and typical latency, ms) under the {@link latencyTiers} table. */
+/** The tier of a latency ratio (and typical latency, ms) in the {@link latencyTiers} table; null below "low". */
+export function latencyTier(ratio: number, observedMs: number, opts: LatencyOptions): Severity | null {
+  const t = latencyTiers(opts);
+  if (observedMs > t.criticalMs || ratio >= t.critical) return 'critical';
+  if (ratio >= t.high[0]) return 'high';
+  if (ratio >= t.medium[0]) return 'medium';
+  return ratio >= t.low[0] ? 'low' : null;
+}
+
+/** Severity of a latency anomaly: its {@link latencyTier} (every rule fires at or above "low"). */
 export function latencySeverity(ratio: number, observedMs: number, opts: LatencyOptions): Severity {
-  const [medium, high, critical] = opts.severityTiers;
-  if (observedMs > opts.criticalMs || ratio >= critical) return 'critical';
-  if (ratio >= high) return 'high';
-  if (ratio >= medium) return 'medium';
-  return 'low';
+  return latencyTier(ratio, observedMs, opts) ?? 'low';
 }
 
 /**

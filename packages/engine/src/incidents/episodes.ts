@@ -1,6 +1,6 @@
 import type { Anomaly, IncidentEvent, IncidentsSnapshot, OperationRef, RankedOrigin } from '../types.js';
 import type { ResolvedOptions } from '../options.js';
-import type { Firing } from '../detectors/judge.js';
+import { clearlySlower, type Firing } from '../detectors/judge.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
 import { BUCKET_EXEMPLARS } from '../ops/bucket.js';
@@ -108,8 +108,8 @@ export class Episodes {
   }
 
   /**
-   * Whether an episode's signal still looks abnormal in bucket `index` alone, without the significance its
-   * firing needed: latency at ≥ sensitiveRatio× its baseline, an error or give-up rate at ≥ 2× its
+   * Whether an episode's signal still looks abnormal in bucket `index` alone, with less evidence than its
+   * firing needed: latency clearly slower (see clearlySlower), an error or give-up rate at ≥ 2× its
    * baseline (and 2 points up). A bucket without requests is not evidence of recovery; nor is anything for
    * traffic and call-pattern episodes, which end only when their windows stop firing.
    */
@@ -127,9 +127,7 @@ export class Episodes {
       const w = op.window(index, 1, bucketMs);
       const ok = ep.signal === 'latency' ? w.latency.ok : w.self.ok;
       if (ok.n === 0) return true;
-      const v = (ep.signal === 'latency' ? op.latency : op.self).detector.judge(ok, 1);
-      const l = this.options.latency;
-      return v.observed >= l.sensitiveRatio * v.expected && v.observed - v.expected >= l.minShiftMs;
+      return clearlySlower((ep.signal === 'latency' ? op.latency : op.self).detector, ok, this.options.latency);
     }
     if (ep.signal === 'errors') {
       const w = op.window(index, 1, bucketMs);

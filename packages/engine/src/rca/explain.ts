@@ -1,6 +1,6 @@
 import type { Anomaly, ChangeEvent, RankedOrigin, Severity } from '../types.js';
 import type { LatencyOptions } from '../options.js';
-import { latencySeverity } from '../detectors/latency.js';
+import { latencyTier } from '../detectors/latency.js';
 import { SEVERITY_RANK } from '../incidents/severity.js';
 import { label, ms, pct, ratio, rps, seconds } from './format.js';
 
@@ -69,7 +69,8 @@ export function explainRoot(
   if (top.kind === 'latency' && figures.p95 && figures.p95.baseline > 0) {
     const f = figures.p95;
     parts.push(`${within}${who} ${f.what} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)})`);
-    backed.add(latencySeverity(f.now / f.baseline, f.now, latency));
+    const tier = latencyTier(f.now / f.baseline, f.now, latency);
+    if (tier !== null) backed.add(tier);
   } else if (top.kind === 'errors' && figures.errors && figures.errors.requests > 0) {
     const f = figures.errors;
     parts.push(`${within}${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) vs baseline ${pct(f.baseline)}`);
@@ -98,7 +99,7 @@ export function explainRoot(
   }
   let worst: Anomaly | undefined;
   for (const a of anomalies) if (worst === undefined || SEVERITY_RANK[a.severity] > SEVERITY_RANK[worst.severity]) worst = a;
-  if (top.kind === 'latency' && worst !== undefined && worst !== own && worst.kind === 'latency' && !backed.has(worst.severity)) {
+  if (top.kind === 'latency' && worst !== undefined && worst.kind === 'latency' && !backed.has(worst.severity)) {
     parts.push(`worst: ${ownWords(worst)}`);
   }
   if (change) {
