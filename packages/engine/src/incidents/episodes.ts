@@ -212,7 +212,9 @@ export class Episodes {
       this.episodes.set(key, opened);
       target.active.add(key);
       this.listeners.anomaly(anomaly);
-      this.route(opened, f, origins, now);
+      // A low-severity slowdown seen in one bucket only (a host-wide CPU blip, a GC pause on a sparse
+      // route) is reported, but joins or opens an incident only once it fires again in a later bucket.
+      if (!(f.kind === 'latency' && anomaly.severity === 'low')) this.route(opened, f, origins, now);
       return;
     }
     // An episode's severity is its worst so far: a fading tail does not downgrade what happened.
