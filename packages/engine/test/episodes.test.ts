@@ -1,6 +1,6 @@
 /** Issue 21: an episode ends when its signal has been normal for anomalyEndMs; a later deviation is a new one. */
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer, type Anomaly, type IncidentEvent } from '../src/index.js';
+import { createAnalyzer, type Anomaly, type IncidentEvent, type Span } from '../src/index.js';
 import { SHOP_START, batches, shopTraffic } from './helpers/shop.js';
 
 const MIN = 60_000;
@@ -21,12 +21,18 @@ function twoFaults(recoveryMs: number) {
       { service: 'payment', from: 10 * MIN + FAULT_MS + recoveryMs, to: 10 * MIN + 2 * FAULT_MS + recoveryMs, slow: 12 },
     ],
   });
+  return analyze(spans);
+}
+
+/** Streams spans through a default analyzer, then moves event time to `until` (if given) and flushes. */
+function analyze(spans: Span[], until?: number): { anomalies: Anomaly[]; events: IncidentEvent[] } {
   const analyzer = createAnalyzer();
   const anomalies: Anomaly[] = [];
   const events: IncidentEvent[] = [];
   analyzer.onAnomaly((a) => anomalies.push(a));
   analyzer.onIncident((e) => events.push(e));
   for (const b of batches(spans, 50)) analyzer.ingest(b);
+  if (until !== undefined) analyzer.advanceTo(until);
   analyzer.flush();
   return { anomalies, events };
 }
@@ -66,27 +72,14 @@ describe('anomaly episodes', () => {
 
 describe('traffic drops', () => {
   it('a load that stops, 20 s before the process flushes and shuts down, opens no incident', () => {
-    const spans = shopTraffic({ seed: 5, durationMs: 12 * MIN, noiseErrors: 0.002 });
-    const analyzer = createAnalyzer();
-    const events: IncidentEvent[] = [];
-    const anomalies: Anomaly[] = [];
-    analyzer.onIncident((e) => events.push(e));
-    analyzer.onAnomaly((a) => anomalies.push(a));
-    for (const b of batches(spans, 50)) analyzer.ingest(b);
     // The load generator stops; the process lives on for 20 s, then shuts down (a final flush).
-    analyzer.advanceTo(SHOP_START + 12 * MIN + 20 * SEC);
-    analyzer.flush();
+    const { events, anomalies } = analyze(shopTraffic({ seed: 5, durationMs: 12 * MIN, noiseErrors: 0.002 }), SHOP_START + 12 * MIN + 20 * SEC);
     expect(events).toEqual([]);
     expect(anomalies.filter((a) => a.kind === 'traffic')).toEqual([]);
   });
 
   it('a drop lasting a minute is judged over the minute, and alone is not high', () => {
-    const spans = shopTraffic({ seed: 5, durationMs: 12 * MIN, noiseErrors: 0.002 });
-    const analyzer = createAnalyzer();
-    const anomalies: Anomaly[] = [];
-    analyzer.onAnomaly((a) => anomalies.push(a));
-    for (const b of batches(spans, 50)) analyzer.ingest(b);
-    analyzer.advanceTo(SHOP_START + 14 * MIN);
+    const { anomalies } = analyze(shopTraffic({ seed: 5, durationMs: 12 * MIN, noiseErrors: 0.002 }), SHOP_START + 14 * MIN);
     const drops = anomalies.filter((a) => a.signal === 'traffic.drop');
     expect(drops.length).toBeGreaterThan(0);
     for (const d of drops) {
