@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Severity } from '@rootspan/engine';
+import type { LatencyTiers, Severity } from '@rootspan/engine';
 
 /** "in the last 60 s", "over the past 2 min", ... */
 const WINDOW = /\b(?:in|over|during) the (?:last|past) \d+(?:\.\d+)? ?(?:ms|s|sec|seconds?|min|minutes?)\b/gi;
@@ -15,15 +15,8 @@ export function statesWindow(sentence: string): boolean {
   return !/\d/.test(sentence) || sentence.search(WINDOW) >= 0;
 }
 
-/** Latency severity tiers: each is [from, to) in multiples of the baseline; critical also above `criticalMs`. */
-export interface Tiers {
-  low: [number, number];
-  medium: [number, number];
-  high: [number, number];
-  /** Critical at or above this ratio. */
-  critical: number;
-  criticalMs: number;
-}
+/** Latency severity tiers, in the engine's shape: each is [from, to) in multiples of the baseline; critical also above `criticalMs`. */
+export type Tiers = LatencyTiers;
 
 const NUM = '(\\d+(?:\\.\\d+)?)';
 

@@ -39,7 +39,13 @@ export interface Analyzer {
    * open window as if the allowed lateness had passed. Event time does not jump further than that.
    */
   flush(): void;
-  /** Subscribes to anomaly episodes as they are detected; returns an unsubscribe function. */
+  /**
+   * Subscribes to anomaly episodes; returns an unsubscribe function. A listener is called when an
+   * episode starts (a new id), and again, with the same id, each time an active episode gets a higher
+   * severity than it had. Not for every window that keeps firing. An episode ends once its signal has
+   * looked normal in every bucket with requests for `anomalyEndMs` (default 30 s), or nothing fired that
+   * long; a deviation after that is a new episode (new id, a new call) and updates or reopens its incident.
+   */
   onAnomaly(listener: (anomaly: Anomaly) => void): () => void;
   /** Subscribes to incident lifecycle events; returns an unsubscribe function. */
   onIncident(listener: (event: IncidentEvent) => void): () => void;

@@ -8,7 +8,7 @@ export { createAnalyzer } from './analyzer.js';
 export type { Analyzer } from './api.js';
 export { RootspanError, type RootspanErrorCode } from './errors.js';
 export { MAX_TIME_MS, MAX_FUTURE_SKEW_MS, FUTURE_RUN, CLOCK_JUMP_MS, OVERFLOW_OPERATION, MAX_OVERFLOW_SERVICES } from './limits.js';
-export { ANALYZED_ATTRIBUTES, ANALYZED_ATTRIBUTE_KEYS } from './types.js';
+export { ANALYZED_ATTRIBUTES, ANALYZED_ATTRIBUTE_KEYS, INCIDENT_STORY_MAX } from './types.js';
 export type {
   SpanKind,
   SpanStatus,
@@ -26,6 +26,7 @@ export type {
   Incident,
   IncidentEvent,
   IncidentFilter,
+  IncidentStoryEntry,
   OperationMetrics,
   OperationBaseline,
   ServiceGraph,
@@ -72,7 +73,7 @@ export type {
 export { serverOperation, clientOperation, peerName, foldPath } from './model/operation.js';
 // The streaming detectors, each usable on its own series (see the README).
 export type { Verdict } from './detectors/verdict.js';
-export { LatencyDetector, logWindowOf, type LogWindow } from './detectors/latency.js';
+export { LatencyDetector, logWindowOf, latencyTiers, latencySeverity, describeLatencyTiers, type LogWindow, type LatencyTiers } from './detectors/latency.js';
 export { ErrorRateDetector } from './detectors/errors.js';
 export { TrafficDetector, type TrafficVerdict } from './detectors/traffic.js';
 export { TimeoutDetector } from './detectors/timeout.js';

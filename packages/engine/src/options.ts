@@ -3,6 +3,7 @@
  * once, up front, and throws a clear error naming the bad field (the only place the engine throws).
  */
 import { RootspanError } from './errors.js';
+import { WINDOWS } from './ops/state.js';
 
 /** Baseline learning (shared by the latency, error and traffic baselines). */
 export interface BaselineOptions {
@@ -46,7 +47,7 @@ export interface LatencyOptions {
   minShiftMs: number;
   /** Typical latency above this is critical whatever the ratio. Default 10000 ms. */
   criticalMs: number;
-  /** Ratio tiers: low ≥ ratio, medium ≥ 5, high ≥ 10, critical ≥ 20. */
+  /** Ratio tiers where medium, high and critical start [5, 10, 20]; low is below, from the lowest firing ratio (see `latencyTiers`). */
   severityTiers: [medium: number, high: number, critical: number];
 }
 
@@ -78,6 +79,12 @@ export interface TrafficOptions {
   slack: number;
   /** Buckets learned before traffic is judged. Default 12. */
   minBuckets: number;
+  /**
+   * A drop is judged only over windows at least this long (ms). Default 60000, the longest window: a
+   * client pausing, a load test ending or a process draining before shutdown is not an outage; a drop
+   * that lasts most of a minute is. At most the longest window (12 buckets).
+   */
+  dropWindowMs: number;
 }
 
 /** Timeout detector: callers giving up on a callee (or attempts with no successful answer). */
@@ -129,7 +136,7 @@ export interface AnalyzerOptions {
   maxOperations?: number;
   /** An incident with no anomaly for this long resolves itself [300000 ms]. */
   resolveAfterMs?: number;
-  /** An anomaly episode ends after this long without firing [30000 ms]. */
+  /** An anomaly episode ends once its signal has looked normal, or nothing fired, this long [30000 ms]; a later deviation is a new episode. */
   anomalyEndMs?: number;
   /** A version change of the root-cause service this long before an anomaly is named as its trigger [900000 ms]. */
   changeWindowMs?: number;
@@ -179,6 +186,7 @@ export const DEFAULT_TRAFFIC: TrafficOptions = {
   pMax: 1e-6,
   slack: 0.3,
   minBuckets: 12,
+  dropWindowMs: 60_000,
 };
 
 export const DEFAULT_TIMEOUT: TimeoutOptions = { rate: 0.2, minAttempts: 3, pMax: 1e-3 };
@@ -282,13 +290,18 @@ export function resolveOptions(options: AnalyzerOptions = {}): ResolvedOptions {
   }
   const baseline = merge('baseline', DEFAULT_BASELINE, options.baseline);
   if (baseline.alpha > 1) throw new RootspanError('ERR_OPTION', 'option baseline.alpha must be in (0, 1]');
+  const traffic = merge('traffic', DEFAULT_TRAFFIC, options.traffic);
+  const longest = WINDOWS[WINDOWS.length - 1] * top.bucketMs;
+  if (traffic.dropWindowMs > longest) {
+    throw new RootspanError('ERR_OPTION', `option traffic.dropWindowMs must be at most the longest window (${WINDOWS[WINDOWS.length - 1]} × bucketMs = ${longest} ms), got ${traffic.dropWindowMs}`);
+  }
   return {
     ...top,
     clock: options.clock,
     baseline,
     latency: merge('latency', DEFAULT_LATENCY, options.latency),
     errors: merge('errors', DEFAULT_ERRORS, options.errors),
-    traffic: merge('traffic', DEFAULT_TRAFFIC, options.traffic),
+    traffic,
     timeout: merge('timeout', DEFAULT_TIMEOUT, options.timeout),
     shape: merge('shape', DEFAULT_SHAPE, options.shape),
   };

@@ -196,7 +196,28 @@ export interface Incident {
   anomalies: Anomaly[];
   /** Exemplar trace ids (bounded). */
   traceIds: string[];
+  /**
+   * Earlier root-cause stories, oldest first: the title, kind and sentence the incident had before a new
+   * episode joined it or its root cause or kind changed. At most {@link INCIDENT_STORY_MAX}; older
+   * entries are dropped (counted in `storyDropped`).
+   */
+  story?: IncidentStoryEntry[];
+  /** Story entries dropped beyond {@link INCIDENT_STORY_MAX}. */
+  storyDropped?: number;
 }
+
+/** One past state of an incident's story (see {@link Incident.story}). */
+export interface IncidentStoryEntry {
+  /** Event time this story was current until. */
+  until: number;
+  title: string;
+  kind: AnomalyKind;
+  severity: Severity;
+  explanation: string;
+}
+
+/** Story entries an incident keeps. */
+export const INCIDENT_STORY_MAX = 10;
 
 /** Delivered to {@link Analyzer.onIncident} listeners. */
 export interface IncidentEvent {

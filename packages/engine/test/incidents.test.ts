@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IncidentManager } from '../src/incidents/manager.js';
 import { opKey } from '../src/keys.js';
-import type { Anomaly, AnomalyKind, AnomalySignal, IncidentEvent, RankedOrigin } from '../src/types.js';
+import { INCIDENT_STORY_MAX, type Anomaly, type AnomalyKind, type AnomalySignal, type IncidentEvent, type RankedOrigin } from '../src/types.js';
 
 const SIGNAL: Record<AnomalyKind, AnomalySignal> = { latency: 'latency', errors: 'errors', timeout: 'timeout', traffic: 'traffic.drop', shape: 'shape.missing-call' };
 
@@ -55,6 +55,36 @@ describe('IncidentManager grouping', () => {
     const first = m.route(anomaly('a-1', 'latency', 'orders', 'db', 0), origin('db', 'latency'), undefined, 0);
     expect(m.route(anomaly('a-2', 'traffic', 'orders', 'orders', 60_000), origin('orders', 'traffic'), undefined, 60_000)).not.toBe(first);
     expect(m.route(anomaly('a-3', 'errors', 'billing', 'billing', 60_000), origin('billing', 'errors'), undefined, 60_000)).not.toBe(first);
+  });
+
+  it('a traffic drop the trace graph does not link is never merged into the same service\'s open incident', () => {
+    const { m } = manager();
+    const latency = m.route(anomaly('a-1', 'latency', 'billing', 'billing', 0), origin('billing', 'latency'), undefined, 0);
+    const drop = m.route(anomaly('a-2', 'traffic', 'billing', 'billing', 60_000), origin('billing', 'traffic'), undefined, 60_000, false);
+    expect(drop).not.toBe(latency);
+    expect(m.get(latency)?.anomalies.map((a) => a.id)).toEqual(['a-1']);
+    // A second unlinked drop of the same service joins the drop incident.
+    expect(m.route(anomaly('a-3', 'traffic', 'billing', 'billing', 65_000), origin('billing', 'traffic'), undefined, 65_000, false)).toBe(drop);
+  });
+
+  it('an error burst after a slowdown rewrites the kind and title; the earlier story stays, bounded', () => {
+    const events: IncidentEvent[] = [];
+    let n = 0;
+    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10 }, (e) => events.push(e), (top) => ({ explanation: `${top.kind} story ${++n}` }));
+    const id = m.route(anomaly('a-1', 'latency', 'db', 'db', 0), origin('db', 'latency'), undefined, 0);
+    expect(m.get(id)).toMatchObject({ title: 'Latency in db op', rootCause: { kind: 'latency' }, story: [] });
+    m.episodeEnded(id, 'a-1');
+    m.route(anomaly('a-2', 'errors', 'db', 'db', 90_000), origin('db', 'errors'), undefined, 90_000);
+    const inc = m.get(id)!;
+    expect(inc).toMatchObject({ title: 'Errors in db op', rootCause: { kind: 'errors' } });
+    expect(inc.rootCause.explanation).toMatch(/^errors story/);
+    expect(inc.story).toEqual([{ until: 90_000, title: 'Latency in db op', kind: 'latency', severity: 'high', explanation: 'latency story 1' }]);
+    expect(events.at(-1)).toMatchObject({ type: 'updated', incident: { title: 'Errors in db op' } });
+    // Bounded: each new episode keeps the previous story, at most INCIDENT_STORY_MAX, the rest counted.
+    for (let i = 3; i < 20; i++) m.route(anomaly(`a-${i}`, 'errors', 'db', 'db', 90_000 + i), origin('db', 'errors'), undefined, 90_000 + i);
+    const later = m.get(id)!;
+    expect(later.story).toHaveLength(INCIDENT_STORY_MAX);
+    expect(later.storyDropped).toBe(18 - INCIDENT_STORY_MAX);
   });
 
   it('counts one operation\'s symptom once, however many episodes it split into', () => {

@@ -40,6 +40,22 @@ describe('analyzeTrace', () => {
     expect(db).toMatchObject({ calleeService: 'postgresql', calleeOperation: 'SELECT orders', callerKey: opKey('checkout', 'GET /checkout') });
   });
 
+  it('a slow request that never made its usual database call blames the database, not its own time (issue 21)', () => {
+    const key = opKey('orders', 'GET /orders/:id');
+    const db = opKey('postgresql', 'SELECT orders');
+    const ctx = context({ [key]: 5 }, { [key]: 1 }, { [key]: [db] });
+    // The client gave up after 3 s; the server span ended while its query was still in flight (no span yet).
+    const t = new TraceBuilder();
+    t.server('orders', '/orders/:id', 0, 3000);
+    const [hung] = analyzeTrace(t.spans, ctx).entries;
+    expect(hung.slowOrigin).toMatchObject({ service: 'postgresql', operation: 'SELECT orders', kind: 'latency' });
+    expect(hung.shapeOrigin).toMatchObject({ service: 'postgresql', kind: 'shape' });
+    // A fast request skipping the call (an early return) is still its own divergence.
+    const early = new TraceBuilder();
+    early.server('orders', '/orders/:id', 0, 2);
+    expect(analyzeTrace(early.spans, ctx).entries[0].shapeOrigin).toMatchObject({ service: 'orders', kind: 'shape' });
+  });
+
   it('finds the error origin: the deepest failing span whose children did not fail', () => {
     const t = new TraceBuilder();
     const fe = t.server('frontend', '/', 0, 100, { status: 'error' });

@@ -1,6 +1,6 @@
-import type { ResolvedOptions } from '../options.js';
+import type { LatencyOptions, ResolvedOptions } from '../options.js';
 import type { Verdict } from './verdict.js';
-import type { LatencyDetector } from './latency.js';
+import type { LatencyDetector, LogWindow } from './latency.js';
 import type { CallShapeDetector } from './shape.js';
 import type { LatencyBucket } from '../ops/bucket.js';
 import { ANCHOR_SLOWDOWN, RING, USUAL_PATH_SHARE, WINDOWS, windowSketch, type EdgeState, type EdgeWindow, type LatencySignal, type OpState, type OpWindow } from '../ops/state.js';
@@ -103,6 +103,8 @@ export class Judge {
         const w = windows[k];
         if (index - size + 1 < countedFrom || !op.traffic.mayFire(w.requests, size * bucketMs)) continue;
         const v = op.traffic.judge(w.requests, size * bucketMs);
+        // A drop is judged over dropWindowMs or longer: a pause of seconds is not an outage.
+        if (v.direction === 'drop' && size * bucketMs < this.options.traffic.dropWindowMs) continue;
         if (v.anomalous && v.direction && (traffic === undefined || v.score > traffic.verdict.score)) {
           traffic = { signal: `traffic.${v.direction}`, kind: 'traffic', verdict: v, op, size, window: w };
         }
@@ -218,9 +220,7 @@ export class Judge {
   }
 
   private suspicious(detector: LatencyDetector, b: LatencyBucket): boolean {
-    if (b.ok.n === 0) return false;
-    const v = detector.judge(b.ok);
-    return v.ready && v.score >= HOLD_SCORE && v.observed >= this.options.latency.sensitiveRatio * v.expected;
+    return clearlySlower(detector, b.ok, this.options.latency);
   }
 
   private judgeEdge(edge: EdgeState, index: number, out: Firing[]): void {
@@ -235,6 +235,16 @@ export class Judge {
     }
     if (best) out.push(best);
   }
+}
+
+/**
+ * Whether a window (a bucket) is clearly slower than a latency baseline on its own: significant at
+ * p < 0.00135 and `sensitiveRatio`× up. Such a bucket is not learned, and keeps a latency episode going.
+ */
+export function clearlySlower(detector: LatencyDetector, w: LogWindow, opts: LatencyOptions): boolean {
+  if (w.n === 0) return false;
+  const v = detector.judge(w, 1);
+  return v.ready && v.score >= HOLD_SCORE && v.observed >= opts.sensitiveRatio * v.expected;
 }
 
 /** A call seen for the first time after many requests without it starts from "never made" (share 0). */

@@ -23,16 +23,45 @@ export function logWindowOf(values: readonly number[]): LogWindow {
   return w;
 }
 
+/** Latency severity tiers: [from, to) in multiples of the baseline; critical also above `criticalMs`. */
+export interface LatencyTiers {
+  low: [number, number];
+  medium: [number, number];
+  high: [number, number];
+  /** Critical at or above this ratio. */
+  critical: number;
+  /** ... or when typical latency is above this (ms), whatever the ratio. */
+  criticalMs: number;
+}
+
 /**
- * Severity of a latency anomaly: critical above `criticalMs` or at ≥ severityTiers[2]× baseline, high at
- * ≥ tiers[1]×, medium at ≥ tiers[0]×, low below (including sensitive-rule detections under `ratio`).
+ * The one severity table of latency anomalies, from the options: "low" starts at the lowest ratio any
+ * latency rule fires at (the busy-operation `sensitiveRatio`, 1.5× by default; the prototype's 3× rule
+ * fires inside the same tier), then `severityTiers`. Every latency severity, in anomalies and in
+ * incident sentences, is {@link latencySeverity} of this table; the READMEs print {@link describeLatencyTiers}.
  */
-export function latencySeverity(ratio: number, observedMs: number, opts: LatencyOptions): Severity {
+export function latencyTiers(opts: Pick<LatencyOptions, 'ratio' | 'sensitiveRatio' | 'severityTiers' | 'criticalMs'>): LatencyTiers {
   const [medium, high, critical] = opts.severityTiers;
-  if (observedMs > opts.criticalMs || ratio >= critical) return 'critical';
-  if (ratio >= high) return 'high';
-  if (ratio >= medium) return 'medium';
-  return 'low';
+  return { low: [Math.min(opts.ratio, opts.sensitiveRatio), medium], medium: [medium, high], high: [high, critical], critical, criticalMs: opts.criticalMs };
+}
+
+/** The table in words: "low 1.5–5×, medium 5–10×, high 10–20×, critical > 20× or > 10 s". */
+export function describeLatencyTiers(t: LatencyTiers): string {
+  return `low ${t.low[0]}–${t.low[1]}×, medium ${t.medium[0]}–${t.medium[1]}×, high ${t.high[0]}–${t.high[1]}×, critical > ${t.critical}× or > ${t.criticalMs / 1000} s`;
+}
+
+/** The tier of a latency ratio (and typical latency, ms) in the {@link latencyTiers} table; null below "low". */
+export function latencyTier(ratio: number, observedMs: number, opts: LatencyOptions): Severity | null {
+  const t = latencyTiers(opts);
+  if (observedMs > t.criticalMs || ratio >= t.critical) return 'critical';
+  if (ratio >= t.high[0]) return 'high';
+  if (ratio >= t.medium[0]) return 'medium';
+  return ratio >= t.low[0] ? 'low' : null;
+}
+
+/** Severity of a latency anomaly: its {@link latencyTier} (every rule fires at or above "low"). */
+export function latencySeverity(ratio: number, observedMs: number, opts: LatencyOptions): Severity {
+  return latencyTier(ratio, observedMs, opts) ?? 'low';
 }
 
 /**

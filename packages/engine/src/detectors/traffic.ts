@@ -10,11 +10,13 @@ export interface TrafficVerdict extends Verdict {
 }
 
 /**
- * Severity of a traffic anomaly: a drop to ≤ 10% of the expected rate is high (the operation has all but
- * stopped), other drops medium; surges are low, medium from 5× up.
+ * Severity of a traffic anomaly on its own: a drop to ≤ 10% of the expected rate is medium (the operation
+ * has all but stopped, but fewer requests alone may be a client pausing), other drops low; surges are low,
+ * medium from 5× up. A drop explained by a failing caller joins that caller's incident, whose severity
+ * is its failure's.
  */
 export function trafficSeverity(direction: 'surge' | 'drop', observed: number, expected: number): Severity {
-  if (direction === 'drop') return observed <= 0.1 * expected ? 'high' : 'medium';
+  if (direction === 'drop') return observed <= 0.1 * expected ? 'medium' : 'low';
   return observed >= 5 * expected ? 'medium' : 'low';
 }
 

@@ -1,14 +1,15 @@
 import type { Anomaly, IncidentEvent, IncidentsSnapshot, OperationRef, RankedOrigin } from '../types.js';
 import type { ResolvedOptions } from '../options.js';
-import type { Firing } from '../detectors/judge.js';
+import { clearlySlower, type Firing } from '../detectors/judge.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
 import { BUCKET_EXEMPLARS } from '../ops/bucket.js';
-import { windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
+import { WINDOWS, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
 import { explainAnomaly, explainRoot, type RootFigures } from '../rca/explain.js';
-import { IncidentManager, SEVERITY_RANK, type ExplainRoot } from './manager.js';
+import { IncidentManager, type ExplainRoot } from './manager.js';
+import { SEVERITY_RANK } from './severity.js';
 
 /** One anomaly episode: a signal of one operation (or edge) firing, from its first firing until it ends. */
 interface Episode {
@@ -16,6 +17,8 @@ interface Episode {
   key: string;
   anomaly: Anomaly;
   lastFiredAt: number;
+  /** Event time its signal last looked abnormal in the latest bucket (see {@link Episodes.deviant}). */
+  deviantAt: number;
   incidentId: string | undefined;
   target: OpState | EdgeState;
   signal: Firing['signal'];
@@ -41,6 +44,11 @@ export class Episodes {
   anomaliesTotal = 0;
   /** The bucket being closed (its figures are the fallback for a root cause that did not fire itself). */
   private closing = -Infinity;
+  /**
+   * Episodes that ended, by key → event time they ended: until then, windows reaching back before that
+   * time still hold the ended episode's buckets, and their firings are its echo, not a new deviation.
+   */
+  private readonly ended = new Map<string, number>();
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -74,19 +82,65 @@ export class Episodes {
     for (const ep of this.episodes.values()) if (ep.signal === 'traffic.drop') dropping.add(ep.target.key);
     // Drops last: a drop caused by a caller that started failing in this same bucket follows that failure.
     firings.sort((a, b) => Number(a.signal === 'traffic.drop') - Number(b.signal === 'traffic.drop'));
-    for (const f of firings) this.fire(f, now, dropping);
+    for (const f of firings) {
+      const endedAt = this.ended.get(this.keyOf(f));
+      if (endedAt !== undefined && now - f.size * this.options.bucketMs < endedAt) continue;
+      this.fire(f, now, dropping);
+    }
+    const end = this.options.anomalyEndMs;
     for (const ep of this.episodes.values()) {
-      if (now - ep.lastFiredAt >= this.options.anomalyEndMs) {
+      if (this.deviant(ep, index)) ep.deviantAt = now;
+      // Ends once its signal has looked normal for anomalyEndMs (or nothing fired that long).
+      if (now - ep.deviantAt >= end || now - ep.lastFiredAt >= end) {
         this.episodes.delete(ep.key);
         ep.target.active.delete(ep.key);
+        this.ended.set(ep.key, now);
         this.manager.episodeEnded(ep.incidentId, ep.id);
       }
     }
+    // An ended episode's echo lasts at most the longest window.
+    const echo = WINDOWS[WINDOWS.length - 1] * this.options.bucketMs;
+    for (const [key, at] of this.ended) if (now - at >= echo) this.ended.delete(key);
+  }
+
+  private keyOf(f: Firing): string {
+    return episodeKey(f.kind === 'timeout' ? f.edge.key : f.op.key, f.signal, f.kind === 'shape' ? f.callee : undefined);
+  }
+
+  /**
+   * Whether an episode's signal still looks abnormal in bucket `index` alone, with less evidence than its
+   * firing needed: latency clearly slower (see clearlySlower), an error or give-up rate at ≥ 2× its
+   * baseline (and 2 points up). A bucket without requests is not evidence of recovery; nor is anything for
+   * traffic and call-pattern episodes, which end only when their windows stop firing.
+   */
+  private deviant(ep: Episode, index: number): boolean {
+    const bucketMs = this.options.bucketMs;
+    if (ep.signal === 'timeout') {
+      const edge = ep.target as EdgeState;
+      const w = edge.window(index, 1);
+      if (w.attempts === 0) return true;
+      const v = edge.timeout.judge(w.attempts, w.gaveUp);
+      return raised(v.observed, v.expected);
+    }
+    const op = ep.target as OpState;
+    if (ep.signal === 'latency' || ep.signal === 'latency.self') {
+      const w = op.window(index, 1, bucketMs);
+      const ok = ep.signal === 'latency' ? w.latency.ok : w.self.ok;
+      if (ok.n === 0) return true;
+      return clearlySlower((ep.signal === 'latency' ? op.latency : op.self).detector, ok, this.options.latency);
+    }
+    if (ep.signal === 'errors') {
+      const w = op.window(index, 1, bucketMs);
+      if (w.requests === 0) return true;
+      const v = op.errors.judge(w.requests, w.errors);
+      return raised(v.observed, v.expected);
+    }
+    return true;
   }
 
   private fire(f: Firing, now: number, dropping: ReadonlySet<string>): void {
     const target = f.kind === 'timeout' ? f.edge : f.op;
-    const key = episodeKey(target.key, f.signal, f.kind === 'shape' ? f.callee : undefined);
+    const key = this.keyOf(f);
     const origins = this.origins(f, dropping);
     const top = origins[0];
     const v = f.verdict;
@@ -143,8 +197,9 @@ export class Episodes {
       const figKey = figuresKey(f.op.key, f.kind);
       const saved = this.figures.get(figKey);
       const strength = worstness(draft.severity, draft.observed, draft.expected);
-      if (saved === undefined || strength >= saved.strength) {
-        this.figures.set(figKey, { ...figuresOf(f.op, f.window, f.kind), strength });
+      // A new episode's story starts afresh: the figures of an earlier one are history, not its worst.
+      if (saved === undefined || strength >= saved.strength || !this.episodes.has(key)) {
+        this.figures.set(figKey, { ...figuresOf(f.op, f.window, f.kind, window), strength });
       }
     }
     const ep = this.episodes.get(key);
@@ -153,11 +208,13 @@ export class Episodes {
       this.anomaliesTotal++;
       const id = `a-${this.nextAnomaly++}`;
       anomaly = { ...draft, id, firstAt: now, explanation, peak: { at: now, observed: draft.observed, expected: draft.expected, score: draft.score, explanation } };
-      const opened: Episode = { id, key, anomaly, lastFiredAt: now, incidentId: undefined, target, signal: f.signal };
+      const opened: Episode = { id, key, anomaly, lastFiredAt: now, deviantAt: now, incidentId: undefined, target, signal: f.signal };
       this.episodes.set(key, opened);
       target.active.add(key);
       this.listeners.anomaly(anomaly);
-      this.route(opened, f, origins, now);
+      // A low-severity slowdown seen in one bucket only (a host-wide CPU blip, a GC pause on a sparse
+      // route) is reported, but joins or opens an incident only once it fires again in a later bucket.
+      if (!(f.kind === 'latency' && anomaly.severity === 'low')) this.route(opened, f, origins, now);
       return;
     }
     // An episode's severity is its worst so far: a fading tail does not downgrade what happened.
@@ -171,11 +228,15 @@ export class Episodes {
     ep.anomaly = { ...draft, id: ep.id, firstAt: was.firstAt, explanation, peak };
     ep.lastFiredAt = now;
     this.route(ep, f, origins, now);
+    // Worse than ever before in this episode: listeners hear it again, same id, the new severity.
+    if (SEVERITY_RANK[draft.severity] > SEVERITY_RANK[was.severity]) this.listeners.anomaly(ep.anomaly);
   }
 
   private route(ep: Episode, f: Firing, origins: RankedOrigin[], now: number): void {
     // A surge with healthy latency and errors is load, not a fault: it is reported, but opens no incident.
-    if (f.signal !== 'traffic.surge') ep.incidentId = this.manager.route(ep.anomaly, origins, ep.incidentId ?? this.callerOfRoot(f), now);
+    // A drop joins another incident only when the trace graph ties it to a failing caller (its origin is then that caller's root cause, not traffic).
+    const linked = f.signal !== 'traffic.drop' || origins[0]?.kind !== 'traffic';
+    if (f.signal !== 'traffic.surge') ep.incidentId = this.manager.route(ep.anomaly, origins, ep.incidentId ?? this.callerOfRoot(f), now, linked);
   }
 
   private origins(f: Firing, dropping: ReadonlySet<string>): RankedOrigin[] {
@@ -190,6 +251,8 @@ export class Episodes {
       case 'errors':
         return rankOrigins(windowOrigins(w.buckets, 'errorOrigins'), w.failing, op, 'errors', w.errors);
       case 'latency':
+      // Self time that grew in requests waiting on a call they never finished is the callee's (see slowOrigin).
+      case 'latency.self':
         return rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', w.latency.ok.n);
       case 'shape.missing-call':
         return rankOrigins(windowOrigins(w.buckets, 'shapeOrigins'), w.diverged, op, 'shape', w.okRequests);
@@ -236,11 +299,11 @@ export class Episodes {
     if (top.kind === 'latency' || top.kind === 'errors') {
       const saved = this.figures.get(figuresKey(top.key, top.kind));
       if (saved !== undefined) figures = saved;
-      else if (op !== undefined && this.closing > -Infinity) figures = figuresOf(op, op.window(this.closing, 3, this.options.bucketMs), top.kind);
+      else if (op !== undefined && this.closing > -Infinity) figures = figuresOf(op, op.window(this.closing, 3, this.options.bucketMs), top.kind, 3 * this.options.bucketMs);
     }
     const firstAt = Math.min(...anomalies.map((a) => a.firstAt));
     const change = this.changes.changeBefore(top.service, firstAt, this.options.changeWindowMs);
-    return { explanation: explainRoot(top, anomalies, figures, change, firstAt), ...(change ? { change } : {}) };
+    return { explanation: explainRoot(top, anomalies, figures, change, firstAt, this.options.latency), ...(change ? { change } : {}) };
   }
 
   toJSON(): { nextAnomaly: number; anomaliesTotal: number; incidents: IncidentsSnapshot } {
@@ -248,13 +311,14 @@ export class Episodes {
   }
 }
 
-/** The root-cause figures of an operation over a window: p95 against its baseline p95, or its error rate. */
-function figuresOf(op: OpState, w: OpWindow, kind: 'latency' | 'errors'): RootFigures {
+/** The root-cause figures of an operation over a window (`window` ms wide): p95 against its baseline p95, or its error rate. */
+function figuresOf(op: OpState, w: OpWindow, kind: 'latency' | 'errors', window: number): RootFigures {
   if (kind === 'errors') {
-    return w.requests > 0 ? { errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.observed, errors: w.errors, requests: w.requests } } : {};
+    return w.requests > 0 ? { window, errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.observed, errors: w.errors, requests: w.requests } } : {};
   }
   if (w.latency.ok.n === 0) return {};
   return {
+    window,
     p95:
       op.nodeType === 'peer'
         ? { now: windowSketch(w.buckets, 'latency').quantile(0.95), baseline: op.latency.p95.value, what: 'latency' }
@@ -266,6 +330,11 @@ function figuresOf(op: OpState, w: OpWindow, kind: 'latency' | 'errors'): RootFi
 function worstness(severity: Anomaly['severity'], observed: number, expected: number): number {
   const effect = Math.abs(Math.log((observed + 1e-3) / (expected + 1e-3)));
   return SEVERITY_RANK[severity] * 1000 + Math.min(effect, 999);
+}
+
+/** A rate clearly up on its baseline: at least twice it, and two points more. */
+function raised(observed: number, expected: number): boolean {
+  return observed >= Math.max(2 * expected, expected + 0.02);
 }
 
 function round(x: number): number {

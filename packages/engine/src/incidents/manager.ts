@@ -8,13 +8,15 @@ import type {
   IncidentsSnapshot,
   OperationRef,
   RankedOrigin,
+  IncidentStoryEntry,
   RootCause,
   Severity,
 } from '../types.js';
+import { INCIDENT_STORY_MAX } from '../types.js';
 import { incidentHeadKey, opKey, symptomKey } from '../keys.js';
 import { label } from '../rca/format.js';
 
-export const SEVERITY_RANK: Record<Severity, number> = { low: 1, medium: 2, high: 3, critical: 4 };
+import { SEVERITY_RANK } from './severity.js';
 
 /** Builds the root-cause sentence (and deploy correlation) for the chosen candidate. */
 export type ExplainRoot = (
@@ -53,13 +55,19 @@ export class IncidentManager {
 
   /**
    * Attaches a firing anomaly episode. `incidentId` is where the episode already belongs (if anywhere);
-   * returns the incident id it belongs to now.
+   * returns the incident id it belongs to now. `linked: false` (a traffic drop the trace graph does not
+   * tie to a failing caller) joins only an incident that is itself about traffic.
    */
-  route(anomaly: Anomaly, origins: RankedOrigin[], incidentId: string | undefined, now: number): string {
+  route(anomaly: Anomaly, origins: RankedOrigin[], incidentId: string | undefined, now: number, linked = true): string {
     let rec = incidentId !== undefined ? this.records.get(incidentId) : undefined;
     if (rec !== undefined && rec.incident.status === 'resolved') rec = undefined;
     const isNewMember = rec === undefined || !rec.anomalies.has(anomaly.id);
-    if (rec === undefined) rec = this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly);
+    if (rec === undefined && !linked) {
+      for (const r of this.records.values()) {
+        const inc = r.incident;
+        if (inc.status !== 'resolved' && inc.rootCause.kind === 'traffic' && inc.rootCause.service === anomaly.cause.service) rec = r;
+      }
+    } else if (rec === undefined) rec = this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly);
     let opened = false;
     if (rec === undefined) {
       rec = this.open(anomaly, now);
@@ -67,6 +75,7 @@ export class IncidentManager {
     }
     const before = rec.incident;
     const beforeKey = incidentHeadKey(before);
+    const was: IncidentStoryEntry = { until: now, title: before.title, kind: before.rootCause.kind, severity: before.severity, explanation: before.rootCause.explanation };
     rec.anomalies.set(anomaly.id, anomaly);
     rec.origins.set(anomaly.id, origins);
     rec.active.add(anomaly.id);
@@ -74,6 +83,7 @@ export class IncidentManager {
     this.recompute(rec, now);
     const after = rec.incident;
     const afterKey = incidentHeadKey(after);
+    if (!opened && (isNewMember || beforeKey !== afterKey) && was.explanation !== after.rootCause.explanation) remember(after, was);
     if (opened) this.emit({ type: 'opened', incident: copy(after) });
     else if (isNewMember || beforeKey !== afterKey) this.emit({ type: 'updated', incident: copy(after) });
     return after.id;
@@ -221,6 +231,8 @@ export class IncidentManager {
       affected: [],
       anomalies: [],
       traceIds: [],
+      story: [],
+      storyDropped: 0,
     };
     const rec: Record_ = { incident, anomalies: new Map(), origins: new Map(), active: new Set(), lastFiredAt: now };
     this.records.set(id, rec);
@@ -233,7 +245,7 @@ export class IncidentManager {
     const anomalies = [...rec.anomalies.values()];
     // Evidence is summed per operation; the operation's kind is the kind with the most evidence
     // (a hung callee shows timeouts in its callers and a traffic drop in its own late spans).
-    const scores = new Map<string, RankedOrigin & { score: number; support: number; byKind: Map<AnomalyKind, number> }>();
+    const scores = new Map<string, RankedOrigin & { score: number; support: number; byKind: Map<AnomalyKind, number>; liveByKind: Map<AnomalyKind, number> }>();
     let total = 0;
     // One operation's one kind of symptom is one piece of evidence, however many episodes it split into
     // (a request that stops part-way misses every later call: one call-pattern episode per callee).
@@ -247,16 +259,21 @@ export class IncidentManager {
         total += s;
         let cur = scores.get(o.key);
         if (cur === undefined) {
-          cur = { ...o, score: 0, support: 0, byKind: new Map() };
+          cur = { ...o, score: 0, support: 0, byKind: new Map(), liveByKind: new Map() };
           scores.set(o.key, cur);
         }
         cur.score += s;
         cur.support += o.count;
         cur.byKind.set(o.kind, (cur.byKind.get(o.kind) ?? 0) + s);
+        if (rec.active.has(a.id)) cur.liveByKind.set(o.kind, (cur.liveByKind.get(o.kind) ?? 0) + s);
       }
     }
     for (const c of scores.values()) {
-      for (const [kind, s] of c.byKind) if (s > (c.byKind.get(c.kind) ?? 0)) c.kind = kind;
+      // The kind is what its live evidence says (an error burst after a slowdown is about errors now),
+      // else what all of it said.
+      const by = c.liveByKind.size > 0 ? c.liveByKind : c.byKind;
+      let best = -1;
+      for (const [kind, s] of by) if (s > best) [best, c.kind] = [s, kind];
     }
     const ranked = [...scores.values()].sort((a, b) => b.score - a.score || a.key.localeCompare(b.key));
     const top = ranked[0];
@@ -305,6 +322,16 @@ const KIND_TITLE: Record<AnomalyKind, string> = {
 
 function involves(inc: Incident, pred: (r: OperationRef) => boolean): boolean {
   return pred(inc.rootCause) || inc.affected.some(pred);
+}
+
+/** Keeps an earlier story of the incident, bounded (the oldest go first, counted). */
+function remember(inc: Incident, was: IncidentStoryEntry): void {
+  const story = (inc.story ??= []);
+  story.push(was);
+  if (story.length > INCIDENT_STORY_MAX) {
+    story.splice(0, story.length - INCIDENT_STORY_MAX);
+    inc.storyDropped = (inc.storyDropped ?? 0) + 1;
+  }
 }
 
 function round3(x: number): number {

@@ -1,9 +1,13 @@
-import type { Anomaly, ChangeEvent } from '../types.js';
-import type { RankedOrigin } from '../types.js';
+import type { Anomaly, ChangeEvent, RankedOrigin, Severity } from '../types.js';
+import type { LatencyOptions } from '../options.js';
+import { latencyTier } from '../detectors/latency.js';
+import { SEVERITY_RANK } from '../incidents/severity.js';
 import { label, ms, pct, ratio, rps, seconds } from './format.js';
 
-/** Numbers describing the root-cause operation's own state now, for the root-cause sentence. */
+/** Numbers describing the root-cause operation's own state, for the root-cause sentence. */
 export interface RootFigures {
+  /** Width (ms) of the window every figure below was taken over. */
+  window?: number;
   /** p95 now and baseline p95, of self time for services, of call latency for peers (ms). */
   p95?: { now: number; baseline: number; what: 'self-time' | 'latency' };
   /** Error rate now and baseline, with counts. */
@@ -43,8 +47,10 @@ export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt'
 }
 
 /**
- * The incident's root-cause sentence: the root cause's own numbers, how much of its callers' trouble
- * traces back to it, and a deploy seen shortly before.
+ * The incident's root-cause sentence: the root cause's own numbers over their stated window, how much of
+ * its callers' trouble traces back to it, and a deploy seen shortly before. When the incident's severity
+ * (its worst anomaly's) is not the tier of a ratio already stated, the worst anomaly's own words follow,
+ * so every severity is backed by a figure of the one tier table.
  */
 export function explainRoot(
   top: RankedOrigin,
@@ -52,18 +58,25 @@ export function explainRoot(
   figures: RootFigures,
   change: ChangeEvent | undefined,
   firstAt: number,
+  latency: LatencyOptions,
 ): string {
   const who = label(top.service, top.operation);
   const parts: string[] = [];
+  /** Severities the sentence's stated latency figures back. */
+  const backed = new Set<Severity>();
   const own = anomalies.find((a) => a.service === top.service && a.operation === top.operation && a.kind === top.kind);
+  const within = figures.window !== undefined ? `in the last ${seconds(figures.window)}: ` : '';
   if (top.kind === 'latency' && figures.p95 && figures.p95.baseline > 0) {
     const f = figures.p95;
-    parts.push(`${who} ${f.what} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)})`);
+    parts.push(`${within}${who} ${f.what} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)})`);
+    const tier = latencyTier(f.now / f.baseline, f.now, latency);
+    if (tier !== null) backed.add(tier);
   } else if (top.kind === 'errors' && figures.errors && figures.errors.requests > 0) {
     const f = figures.errors;
-    parts.push(`${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) vs baseline ${pct(f.baseline)}`);
+    parts.push(`${within}${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) vs baseline ${pct(f.baseline)}`);
   } else if (own) {
     parts.push(ownWords(own));
+    if (own.kind === 'latency') backed.add(own.severity);
   } else if (top.kind === 'timeout') {
     const t = anomalies.find((a) => a.kind === 'timeout' && a.service === top.service);
     parts.push(t ? ownWords(t) : `callers gave up waiting on ${who}`);
@@ -82,7 +95,12 @@ export function explainRoot(
       a.kind === 'errors' ? `failing ${label(a.service, a.operation)} requests fail first in ${top.service}` :
       a.kind === 'latency' ? `slow ${label(a.service, a.operation)} requests spend the extra time in ${top.service}` :
       `${label(a.service, a.operation)}'s ${a.kind} anomaly traces back to ${top.service}`;
-    parts.push(`${pct(best.share)} of ${what}`);
+    parts.push(`${pct(best.share)} of ${what} (in the last ${seconds(a.at - a.windowStart)})`);
+  }
+  let worst: Anomaly | undefined;
+  for (const a of anomalies) if (worst === undefined || SEVERITY_RANK[a.severity] > SEVERITY_RANK[worst.severity]) worst = a;
+  if (top.kind === 'latency' && worst !== undefined && worst.kind === 'latency' && !backed.has(worst.severity)) {
+    parts.push(`worst: ${ownWords(worst)}`);
   }
   if (change) {
     parts.push(`${change.service} ${change.from ?? '?'} → ${change.to} seen ${seconds(firstAt - change.at)} before`);
@@ -90,7 +108,7 @@ export function explainRoot(
   return parts.join('; ');
 }
 
-/** An anomaly's own numbers at its worst, without the window and attribution clauses. */
+/** An anomaly's own numbers at its worst, with their window, without the attribution clause. */
 function ownWords(a: Anomaly): string {
-  return a.peak.explanation.replace(/ in the last [^;]*/, '').replace(/;.*$/, '');
+  return a.peak.explanation.replace(/;.*$/, '');
 }

@@ -16,9 +16,13 @@ export function pct(x: number): string {
   return `${p.toFixed(2)}%`;
 }
 
+/**
+ * A ratio, rounded down: the severity tiers start at whole and one-decimal ratios (1.5×, 5×, 20×), so a
+ * printed ratio always sits in the tier of the exact one (4.97× is "4.9×" and low, never "5.0×" and low).
+ */
 export function ratio(x: number): string {
   if (!Number.isFinite(x)) return 'n/a';
-  return x >= 10 ? `${Math.round(x)}×` : `${x.toFixed(1)}×`;
+  return x >= 10 ? `${Math.floor(x)}×` : `${(Math.floor(x * 10) / 10).toFixed(1)}×`;
 }
 
 export function rps(x: number): string {

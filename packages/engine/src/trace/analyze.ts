@@ -8,7 +8,7 @@ import {
   peerName,
   type OperationNames,
 } from '../model/operation.js';
-import { opKey } from '../keys.js';
+import { opKey, opKeyOperation, opKeyService } from '../keys.js';
 
 /** Where a failing or slow request started going wrong. */
 export interface Origin {
@@ -188,6 +188,16 @@ export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entri
   return { entries, calls };
 }
 
+/** The first usual call (issue 21: in flight, or lost) this request did not make, as a latency origin. */
+function missingCall(entry: EntryFact, ctx: TraceContext): Origin | undefined {
+  const usual = ctx.usualCalls(entry.key);
+  for (let i = 0; i < usual.length; i++) {
+    const k = usual[i];
+    if (!entry.calls.includes(k)) return { service: opKeyService(k), operation: opKeyOperation(k) || null, key: k, kind: 'latency' };
+  }
+  return undefined;
+}
+
 function missesUsualCall(entry: EntryFact, ctx: TraceContext): boolean {
   const usual = ctx.usualCalls(entry.key);
   for (let i = 0; i < usual.length; i++) if (!entry.calls.includes(usual[i])) return true;
@@ -202,7 +212,10 @@ function missesUsualCall(entry: EntryFact, ctx: TraceContext): boolean {
  * (an exception usually answers fast). When nothing below did, the request's own operation diverged.
  */
 function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceContext): Origin {
-  let best: Origin = selfOrigin(root.entry as EntryFact, 'shape');
+  const own = root.entry as EntryFact;
+  // Slow and without its usual call: it was waiting on that call, still open when the request ended.
+  const waited = own.duration > (ctx.typicalLatency(own.key) ?? Infinity) && ctx.unusualLatency(own.key, own.duration) ? missingCall(own, ctx) : undefined;
+  let best: Origin = waited !== undefined ? { ...waited, kind: 'shape' } : selfOrigin(own, 'shape');
   let cur: Node = root;
   for (let depth = 0; depth < MAX_CHAIN; depth++) {
     const outgoing: Node[] = [];
@@ -477,7 +490,9 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
     const node = stack.pop() as Node;
     if (node.entry !== undefined) {
       const e = node.entry;
-      add(selfOrigin(e, 'latency'), e.self - (ctx.typicalSelf(e.key) ?? e.self));
+      // Extra "self" time of a request that never made a usual call is time spent waiting on that call
+      // (still in flight when the request ended: a hung database): the callee's, not the caller's.
+      add(missingCall(e, ctx) ?? selfOrigin(e, 'latency'), e.self - (ctx.typicalSelf(e.key) ?? e.self));
     } else if (node.call !== undefined && node.answer !== undefined) {
       // Time between the caller's call and the callee's own span is the network's (or a delayed pod's):
       // the callee's side of it, as fault injectors delay a pod's packets.

@@ -36,11 +36,11 @@ describe('TrafficDetector', () => {
   it('fires on a drop to 0 within one 5 s bucket at 6 rps', () => {
     const d = learned(6);
     const v = d.judge(0, BUCKET);
-    expect(v).toMatchObject({ anomalous: true, direction: 'drop', severity: 'high', observed: 0 });
+    expect(v).toMatchObject({ anomalous: true, direction: 'drop', severity: 'medium', observed: 0 });
     expect(v.expected).toBeGreaterThan(5);
     expect(v.pValue).toBeLessThan(DEFAULT_TRAFFIC.pMax);
-    // A partial drop to 14% over a minute is medium.
-    expect(d.judge(50, 60_000)).toMatchObject({ anomalous: true, direction: 'drop', severity: 'medium' });
+    // A partial drop to 14% over a minute is low (fewer requests alone may be a pause).
+    expect(d.judge(50, 60_000)).toMatchObject({ anomalous: true, direction: 'drop', severity: 'low' });
     expect(d.judge(4, BUCKET).anomalous).toBe(false); // 4 of ~30 in 5 s: not yet beyond doubt (p ≈ 1e-5)
   });
 
@@ -111,9 +111,9 @@ describe('TrafficDetector', () => {
 });
 
 describe('trafficSeverity', () => {
-  it('drops to ≤ 10% are high, other drops medium; surges low, ≥ 5× medium', () => {
-    expect(trafficSeverity('drop', 1, 10)).toBe('high');
-    expect(trafficSeverity('drop', 1.01, 10)).toBe('medium');
+  it('a drop alone is never high: ≤ 10% medium, other drops low; surges low, ≥ 5× medium', () => {
+    expect(trafficSeverity('drop', 1, 10)).toBe('medium');
+    expect(trafficSeverity('drop', 1.01, 10)).toBe('low');
     expect(trafficSeverity('surge', 49, 10)).toBe('low');
     expect(trafficSeverity('surge', 50, 10)).toBe('medium');
   });

@@ -1,0 +1,90 @@
+/** Issue 21: an episode ends when its signal has been normal for anomalyEndMs; a later deviation is a new one. */
+import { describe, expect, it } from 'vitest';
+import { createAnalyzer, type Anomaly, type IncidentEvent, type Span } from '../src/index.js';
+import { SHOP_START, batches, shopTraffic } from './helpers/shop.js';
+
+const MIN = 60_000;
+const SEC = 1000;
+/** 40 s faults: a 60 s window stays mostly slow for 20 s after the first ends, and keeps firing. */
+const FAULT_MS = 40 * SEC;
+const RECOVERY_MS = 40 * SEC;
+const FAULT_1 = SHOP_START + 10 * MIN;
+const FAULT_2 = FAULT_1 + FAULT_MS + RECOVERY_MS;
+
+function twoFaults(recoveryMs: number) {
+  const spans = shopTraffic({
+    seed: 11,
+    durationMs: 14 * MIN,
+    noiseErrors: 0.002,
+    faults: [
+      { service: 'payment', from: 10 * MIN, to: 10 * MIN + FAULT_MS, slow: 12 },
+      { service: 'payment', from: 10 * MIN + FAULT_MS + recoveryMs, to: 10 * MIN + 2 * FAULT_MS + recoveryMs, slow: 12 },
+    ],
+  });
+  return analyze(spans);
+}
+
+/** Streams spans through a default analyzer, then moves event time to `until` (if given) and flushes. */
+function analyze(spans: Span[], until?: number): { anomalies: Anomaly[]; events: IncidentEvent[] } {
+  const analyzer = createAnalyzer();
+  const anomalies: Anomaly[] = [];
+  const events: IncidentEvent[] = [];
+  analyzer.onAnomaly((a) => anomalies.push(a));
+  analyzer.onIncident((e) => events.push(e));
+  for (const b of batches(spans, 50)) analyzer.ingest(b);
+  if (until !== undefined) analyzer.advanceTo(until);
+  analyzer.flush();
+  return { anomalies, events };
+}
+
+describe('anomaly episodes', () => {
+  it('a second fault 40 s after the first ended is a new episode: onAnomaly again, the incident updated with new figures', () => {
+    const { anomalies, events } = twoFaults(RECOVERY_MS);
+    const payment = anomalies.filter((a) => a.service === 'payment' && a.kind === 'latency');
+    const first = payment.filter((a) => a.firstAt >= FAULT_1 && a.firstAt < FAULT_2);
+    const second = payment.filter((a) => a.firstAt >= FAULT_2);
+    expect(first.length).toBeGreaterThan(0);
+    expect(second.length).toBeGreaterThan(0);
+    // New episodes: new ids.
+    expect(second.filter((a) => first.some((b) => b.id === a.id))).toEqual([]);
+    const later = events.filter((e) => e.incident.rootCause.service === 'payment' && e.type !== 'resolved' && e.incident.updatedAt >= FAULT_2);
+    expect(later.length).toBeGreaterThan(0);
+    // Detected, not first seen, in the second fault's own window.
+    expect(Math.min(...second.map((a) => a.firstAt))).toBeLessThanOrEqual(FAULT_2 + 15 * SEC);
+  });
+
+  it('calls onAnomaly again for the same episode only when its severity rises', () => {
+    const { anomalies } = twoFaults(RECOVERY_MS);
+    const byId = new Map<string, Anomaly[]>();
+    for (const a of anomalies) byId.set(a.id, [...(byId.get(a.id) ?? []), a]);
+    const rank = { low: 1, medium: 2, high: 3, critical: 4 } as const;
+    for (const calls of byId.values()) {
+      for (let i = 1; i < calls.length; i++) expect(rank[calls[i].severity]).toBeGreaterThan(rank[calls[i - 1].severity]);
+    }
+  });
+
+  it('a fault that keeps going stays one episode', () => {
+    const { anomalies } = twoFaults(0);
+    const payment = anomalies.filter((a) => a.service === 'payment' && a.signal === 'latency');
+    expect(new Set(payment.map((a) => a.id)).size).toBe(1);
+  });
+});
+
+describe('traffic drops', () => {
+  it('a load that stops, 20 s before the process flushes and shuts down, opens no incident', () => {
+    // The load generator stops; the process lives on for 20 s, then shuts down (a final flush).
+    const { events, anomalies } = analyze(shopTraffic({ seed: 5, durationMs: 12 * MIN, noiseErrors: 0.002 }), SHOP_START + 12 * MIN + 20 * SEC);
+    expect(events).toEqual([]);
+    expect(anomalies.filter((a) => a.kind === 'traffic')).toEqual([]);
+  });
+
+  it('a drop lasting a minute is judged over the minute, and alone is not high', () => {
+    const { anomalies } = analyze(shopTraffic({ seed: 5, durationMs: 12 * MIN, noiseErrors: 0.002 }), SHOP_START + 14 * MIN);
+    const drops = anomalies.filter((a) => a.signal === 'traffic.drop');
+    expect(drops.length).toBeGreaterThan(0);
+    for (const d of drops) {
+      expect(d.at - d.windowStart).toBeGreaterThanOrEqual(60 * SEC);
+      expect(d.severity).not.toMatch(/high|critical/);
+    }
+  });
+});

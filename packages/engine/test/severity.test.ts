@@ -1,0 +1,55 @@
+/** Issue 21: one latency severity table, stated by the README, backing every sentence's ratio. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LATENCY, describeLatencyTiers, latencySeverity, latencyTiers, type Anomaly } from '../src/index.js';
+import { explainRoot } from '../src/rca/explain.js';
+import { ratio } from '../src/rca/format.js';
+
+const rootReadme = () => readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8').replace(/\s+/g, ' ');
+
+describe('latency severity tiers', () => {
+  it('the root README states the table the engine applies', () => {
+    const words = describeLatencyTiers(latencyTiers(DEFAULT_LATENCY));
+    expect(words).toBe('low 1.5–5×, medium 5–10×, high 10–20×, critical > 20× or > 10 s');
+    expect(rootReadme()).toContain(words);
+  });
+
+  it('low starts at the lowest ratio any latency rule fires at', () => {
+    expect(latencyTiers({ ...DEFAULT_LATENCY, sensitiveRatio: 2.5 }).low).toEqual([2.5, 5]);
+    expect(latencyTiers({ ...DEFAULT_LATENCY, ratio: 2, sensitiveRatio: 4 }).low).toEqual([2, 5]);
+  });
+
+  it('a printed ratio stays in the tier of the exact one', () => {
+    for (const [x, printed] of [[4.97, '4.9×'], [9.99, '9.9×'], [19.9, '19×'], [20, '20×'], [1.5, '1.5×']] as const) {
+      expect(ratio(x)).toBe(printed);
+      expect(latencySeverity(Number(printed.slice(0, -1)), 0, DEFAULT_LATENCY)).toBe(latencySeverity(x, 0, DEFAULT_LATENCY));
+    }
+  });
+});
+
+describe('root-cause sentence', () => {
+  const anomaly = (over: Partial<Anomaly>): Anomaly => {
+    const a: Anomaly = {
+      id: 'a-1', kind: 'latency', signal: 'latency', service: 'web', operation: 'GET /', at: 60_000, firstAt: 60_000, windowStart: 45_000,
+      observed: 250, expected: 10, unit: 'ms', score: 9, severity: 'critical', samples: 40,
+      cause: { service: 'db', operation: 'SELECT', kind: 'latency', support: 40, share: 0.9 },
+      explanation: 'web GET / typical latency 250 ms vs baseline 10 ms (25×) over 40 requests in the last 15 s; 90% of slow requests spend the extra time in db SELECT',
+      peak: { at: 60_000, observed: 250, expected: 10, score: 9, explanation: '' }, traceIds: [], ...over,
+    };
+    a.peak.explanation = a.explanation;
+    return a;
+  };
+
+  it('names the window of its figures and backs the severity with a stated ratio', () => {
+    const top = { service: 'db', operation: 'SELECT', key: 'db SELECT', kind: 'latency' as const, share: 0.9, count: 40 };
+    const s = explainRoot(top, [anomaly({})], { window: 15_000, p95: { now: 240, baseline: 30, what: 'latency' } }, undefined, 60_000, DEFAULT_LATENCY);
+    expect(s).toMatch(/^in the last 15 s: db SELECT latency p95 240 ms vs baseline 30 ms \(8\.0×\)/);
+    // The incident is critical (web's 25×): the sentence says which figure makes it so.
+    expect(s).toContain('worst: web GET / typical latency 250 ms vs baseline 10 ms (25×) over 40 requests in the last 15 s');
+    expect(s).toContain('90% of slow web GET / requests spend the extra time in db (in the last 15 s)');
+    // A p95 in the worst anomaly's tier needs no second figure.
+    const same = explainRoot(top, [anomaly({ severity: 'medium' })], { window: 15_000, p95: { now: 240, baseline: 30, what: 'latency' } }, undefined, 60_000, DEFAULT_LATENCY);
+    expect(same).not.toContain('worst:');
+  });
+});
