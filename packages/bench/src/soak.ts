@@ -1,0 +1,418 @@
+/**
+ * `npm run soak -- --minutes N`: a real `rootspan serve` (the CLI's bin, its own process, 127.0.0.1, a free
+ * port) under live OTLP/HTTP JSON traffic for N minutes: the simulated shop with two faults, a cardinality
+ * explosion, a few malformed requests, and a clock jump half-way (the server's wall clock and the
+ * senders' timestamps step forward together, as when a host resumes from sleep). Prints the server's
+ * memory (RSS and heap after a forced GC) and event-loop delay over time, the drops by reason and the
+ * incidents, and exits 1 when memory grows over the second half beyond the tolerance, a fault has no
+ * incident, a fault has more than one, an incident matches no fault, or an incident is notified as
+ * opened twice (a local webhook receives the notifications). Exit 2: the harness itself failed.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Span } from '@rootspan/engine';
+import { encodeOtlpJson } from '@rootspan/otlp';
+import { DEFAULT_RESULTS_DIR, MB, sleep } from './common.js';
+import type { ClockCommand, MemoryReport } from './soak-clock.js';
+import { Explosion, shifted, shopBatches, shopSpansPerRequest, soakFaults, TIMELINE } from './soak-traffic.js';
+import {
+  duplicateNotifications,
+  HEAP_GROWTH_TOLERANCE,
+  judgeIncidents,
+  RSS_GROWTH_TOLERANCE,
+  secondHalfGrowth,
+  type ExpectedIncident,
+  type MemorySample,
+  type SeenIncident,
+} from './soak-verdict.js';
+
+const USAGE = `Usage: npm run soak -- [options]   (builds first; or node packages/bench/dist/soak.js)
+
+  --minutes <n>       how long (default 10; at least 1)
+  --rate <n>          spans per second in total (default 2000)
+  --explosion <0..1>  share of the rate that is the cardinality explosion (default 0.1)
+  --jump-hours <n>    size of the forward clock jump half-way (default 24; 0: none)
+  -h, --help          this help
+
+Timeline (shares of the run): payment fails 25–40 %, the clock jumps at 50 %, checkout is CPU-starved
+65–80 %. Incidents resolve after 60 s without anomaly, so without a jump the two faults are two incidents
+only in runs of about 8 minutes or more.
+
+Exit 0: passed; 1: a check failed (listed at the end); 2: the harness failed. Everything measured goes
+to bench/results/soak.json.`;
+
+interface Options {
+  minutes: number;
+  rate: number;
+  explosion: number;
+  jumpHours: number;
+}
+
+function parse(argv: readonly string[]): Options | 'help' {
+  const o: Options = { minutes: 10, rate: 2000, explosion: 0.1, jumpHours: 24 };
+  for (let i = 0; i < argv.length; i++) {
+    const [name, inline] = argv[i].includes('=') ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
+    if (name === '-h' || name === '--help') return 'help';
+    const num = (min: number, max = Infinity): number => {
+      const v = Number(inline ?? argv[++i]);
+      if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${name} must be a number from ${min}${max < Infinity ? ` to ${max}` : ''}`);
+      return v;
+    };
+    if (name === '--minutes') o.minutes = num(1);
+    else if (name === '--rate') o.rate = num(100);
+    else if (name === '--explosion') o.explosion = num(0, 0.9);
+    else if (name === '--jump-hours') o.jumpHours = num(0);
+    else throw new Error(`unknown option '${argv[i]}'`);
+  }
+  return o;
+}
+
+/** Posts OTLP/JSON with a few requests in flight, retrying 429/503 after Retry-After as OTLP exporters do. */
+class Sender {
+  readonly statuses = new Map<number | string, number>();
+  spansSent = 0;
+  spansRefused = 0;
+  spansAbandoned = 0;
+  private inFlight = 0;
+  private readonly queue: Array<{ body: string; spans: number }> = [];
+
+  constructor(private readonly url: string) {}
+
+  send(spans: readonly Span[]): void {
+    if (spans.length === 0) return;
+    // A BatchSpanProcessor drops what does not fit its queue; so does this sender (2048 requests).
+    if (this.queue.length >= 2048) {
+      this.spansAbandoned += spans.length;
+      return;
+    }
+    this.queue.push({ body: JSON.stringify(encodeOtlpJson(spans)), spans: spans.length });
+    this.pump();
+  }
+
+  /** A request the server must refuse or partly reject: counted under its status, spans not counted as sent. */
+  sendRaw(body: string): void {
+    this.queue.push({ body, spans: 0 });
+    this.pump();
+  }
+
+  get pending(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  private pump(): void {
+    while (this.inFlight < 4 && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      this.inFlight++;
+      void this.post(job).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private count(key: number | string): void {
+    this.statuses.set(key, (this.statuses.get(key) ?? 0) + 1);
+  }
+
+  private async post(job: { body: string; spans: number }): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      let status: number;
+      let retryAfter = 1;
+      try {
+        const res = await fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: job.body, signal: AbortSignal.timeout(60_000) });
+        await res.arrayBuffer();
+        status = res.status;
+        retryAfter = Number(res.headers.get('retry-after') ?? 1) || 1;
+      } catch (err) {
+        const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+        this.count(`error: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+        this.spansRefused += job.spans;
+        return;
+      }
+      this.count(status);
+      if ((status === 429 || status === 503) && attempt < 5) {
+        await sleep(Math.min(5, retryAfter) * 1000);
+        continue;
+      }
+      if (status === 200) this.spansSent += job.spans;
+      else this.spansRefused += job.spans;
+      return;
+    }
+  }
+}
+
+/** Receives the server's webhook notifications: `incident.<event>` with the incident id, in arrival order. */
+function webhookReceiver(): Promise<{ server: Server; url: string; events: Array<{ type: string; id: string }> }> {
+  const events: Array<{ type: string; id: string }> = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => (body += d));
+    req.on('end', () => {
+      try {
+        const m = JSON.parse(body) as { type: string; incident: { id: string } };
+        events.push({ type: m.type, id: m.incident.id });
+      } catch {
+        events.push({ type: 'unreadable', id: '' });
+      }
+      res.writeHead(204).end();
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, events })),
+  );
+}
+
+/** Forks `rootspan serve --port 0` with the clock preload; resolves once it prints its URL. */
+function startServe(configPath: string): Promise<{ child: ChildProcess; url: string; log: string[] }> {
+  const bin = fileURLToPath(new URL('../bin/rootspan.js', import.meta.resolve('rootspan')));
+  const child = fork(bin, ['serve', '--port', '0', '--config', configPath], {
+    execArgv: ['--expose-gc', '--import', new URL('./soak-clock.js', import.meta.url).href],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const log: string[] = [];
+  let out = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => log.push(...d.split('\n').filter((l) => l !== '')));
+  return new Promise((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1], log });
+    });
+    child.once('exit', (code) => reject(new Error(`rootspan serve exited (${code}) before listening: ${log.join('\n')}`)));
+  });
+}
+
+function memoryOf(child: ChildProcess): Promise<MemoryReport> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMessage);
+      reject(new Error('no memory report from the server within 60 s'));
+    }, 60_000);
+    const onMessage = (m: { type: string }) => {
+      if (m.type !== 'memory') return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(m as MemoryReport);
+    };
+    child.on('message', onMessage);
+    child.send({ type: 'memory' } satisfies ClockCommand);
+  });
+}
+
+async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
+  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+interface Status {
+  ingest: { spansReceived: number; spansAccepted: number; spansDropped: number; requests: Record<string, number> };
+  drops: Record<string, number>;
+  queue: { spans: number; traceWaitMs: number; bufferedTraces: number };
+  incidents: { active: number; total: number };
+  eventTime: string | null;
+}
+
+/** The analyzer's `resolveAfterMs` in the soak (default 5 min). */
+const RESOLVE_AFTER_MS = 60_000;
+
+const mmss = (ms: number) => `${Math.floor(ms / 60_000)}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')}`;
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+async function soak(opts: Options): Promise<number> {
+  const durationMs = Math.round(opts.minutes * 60_000);
+  const jumpMs = Math.round(opts.jumpHours * 3_600_000);
+  const jumpAt = TIMELINE.jump * durationMs;
+  const sampleMs = Math.max(5000, Math.round(durationMs / 40));
+  const faults = soakFaults(durationMs);
+  const explosionRate = opts.rate * opts.explosion;
+  const spansPerRequest = shopSpansPerRequest();
+  const shopRps = (opts.rate - explosionRate) / spansPerRequest;
+
+  const dir = mkdtempSync(join(tmpdir(), 'rootspan-soak-'));
+  const hook = await webhookReceiver();
+  const config = join(dir, 'serve.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      notifications: [{ type: 'webhook', name: 'soak', url: hook.url, events: ['opened', 'resolved'] }],
+      // The faults are minutes apart, not the default 5 min: each must be its own incident, not an update of the last.
+      analyzer: { resolveAfterMs: RESOLVE_AFTER_MS },
+    }),
+  );
+  let serve: Awaited<ReturnType<typeof startServe>> | undefined;
+  try {
+    serve = await startServe(config);
+    const { child, url } = serve;
+    out(
+      `rootspan soak: ${opts.minutes} min through ${url} at ${opts.rate} spans/s (shop ${shopRps.toFixed(0)} req/s × ${spansPerRequest.toFixed(1)} spans, explosion ${explosionRate.toFixed(0)} spans/s), ` +
+        `${jumpMs > 0 ? `clock jump +${opts.jumpHours} h at ${mmss(jumpAt)}` : 'no clock jump'}`,
+    );
+    for (const f of faults) out(`  fault: ${f.label} from ${mmss(f.fromMs)} to ${mmss(f.toMs)}${jumpMs > 0 && f.fromMs >= jumpAt ? ' (after the jump)' : ''}`);
+      out(`  incidents resolve after ${RESOLVE_AFTER_MS / 1000} s without anomaly (default 5 min); without a jump the faults are separate incidents from about 8 minutes on`);
+    out(`  memory: heap = used + external after a forced GC; checks: heap ≤ ${pct(HEAP_GROWTH_TOLERANCE)}, RSS ≤ ${pct(RSS_GROWTH_TOLERANCE)} from 50–60 % to the last 10 % of the run`);
+    out();
+    out('   time  RSS MB  heap MB  loop max ms  spans sent  accepted  dropped  queued  incidents');
+
+    const t0 = Date.now();
+    const sender = new Sender(`${url}/v1/traces`);
+    const batches = shopBatches(durationMs, faults, shopRps, t0);
+    const explosion = new Explosion(explosionRate, t0);
+    let next = batches.next();
+    let shift = 0;
+    let lastExplosion = t0;
+    let lastMalformed = t0;
+    let malformedSent = 0;
+    const samples: MemorySample[] = [];
+    const statuses: Array<{ t: number; status: Status }> = [];
+    let nextSample = t0 + sampleMs;
+    let sampling: Promise<void> | undefined;
+
+    const sample = async (): Promise<void> => {
+      const t = Date.now() - t0;
+      const m = await memoryOf(child);
+      const status = await getJson<Status>(`${url}/aiops/status`);
+      const s: MemorySample = { t, rss: m.rss, heap: m.heapUsed + m.external, loopMaxMs: m.loopMaxMs, loopP99Ms: m.loopP99Ms };
+      samples.push(s);
+      statuses.push({ t, status });
+      const dropped = Object.values(status.drops).reduce((a, b) => a + b, 0);
+      out(
+        `  ${mmss(t).padStart(5)}  ${(s.rss / MB).toFixed(0).padStart(6)}  ${(s.heap / MB).toFixed(0).padStart(7)}  ${s.loopMaxMs.toFixed(0).padStart(11)}  ${String(sender.spansSent).padStart(10)}  ${String(status.ingest.spansAccepted).padStart(8)}  ${String(dropped).padStart(7)}  ${String(status.queue.spans).padStart(6)}  ${String(status.incidents.total).padStart(9)}`,
+      );
+    };
+
+    for (;;) {
+      const now = Date.now();
+      if (jumpMs > 0 && shift === 0 && now - t0 >= jumpAt) {
+        child.send({ type: 'jump', ms: jumpMs } satisfies ClockCommand);
+        shift = jumpMs;
+        out(`  ${mmss(now - t0).padStart(5)}  ── clock jump: server and senders +${opts.jumpHours} h ──`);
+      }
+      while (!next.done && next.value.flushAt <= now) {
+        sender.send(shifted(next.value.spans, shift));
+        next = batches.next();
+      }
+      if (now - lastExplosion >= 1000) {
+        sender.send(shifted(explosion.take(now), shift));
+        lastExplosion = now;
+      }
+      if (now - lastMalformed >= 10_000) {
+        // Undecodable JSON (400) and a span without ids beside a valid one (200, partial success).
+        sender.sendRaw('{"resourceSpans": [');
+        sender.sendRaw(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ name: 'no ids', startTimeUnixNano: '1', endTimeUnixNano: '2' }] }] }] }));
+        malformedSent += 2;
+        lastMalformed = now;
+      }
+      if (sampling === undefined && now >= nextSample) {
+        nextSample += sampleMs;
+        sampling = sample().finally(() => (sampling = undefined));
+      }
+      if (next.done && now - t0 >= durationMs) break;
+      await sleep(50);
+    }
+    await sampling;
+    while (sender.pending > 0) await sleep(100);
+    await sample();
+
+    // Judge what is buffered now, then read the outcome and stop the server (it sends pending notifications).
+    await getJson(`${url}/aiops/analyze`, { method: 'POST' });
+    const final = await getJson<Status>(`${url}/aiops/status`);
+    const { incidents } = await getJson<{ incidents: SeenIncident[] }>(`${url}/aiops/incidents?limit=1000`);
+    const stopAt = performance.now();
+    const exit = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+    child.kill('SIGTERM');
+    const exitCode = await exit;
+    const stopMs = performance.now() - stopAt;
+
+    // ---- report ----
+    const expected: ExpectedIncident[] = faults.map((f) => {
+      const d = jumpMs > 0 && f.fromMs >= jumpAt ? jumpMs : 0;
+      return { label: f.label, service: f.service, from: t0 + f.fromMs + d, to: t0 + f.toMs + d };
+    });
+    const verdict = judgeIncidents(expected, incidents);
+    const opened = hook.events.filter((e) => e.type === 'incident.opened').map((e) => e.id);
+    const dupNotified = duplicateNotifications(opened);
+    const notNotified = incidents.filter((i) => !opened.includes(i.id)).map((i) => i.id);
+    const heap = secondHalfGrowth(samples, durationMs, (s) => s.heap);
+    const rss = secondHalfGrowth(samples, durationMs, (s) => s.rss);
+    const loopMax = samples.reduce((m, s) => Math.max(m, s.loopMaxMs), 0);
+    const loopMaxAt = samples.find((s) => s.loopMaxMs === loopMax)?.t ?? 0;
+
+    out();
+    out(`memory: RSS ${samples.map((s) => (s.rss / MB).toFixed(0)).join(' ')} MB`);
+    out(`        heap ${samples.map((s) => (s.heap / MB).toFixed(0)).join(' ')} MB`);
+    if (heap && rss) {
+      out(`        second half: heap ${(heap.mid / MB).toFixed(1)} → ${(heap.end / MB).toFixed(1)} MB (${pct(heap.growth)}), RSS ${(rss.mid / MB).toFixed(1)} → ${(rss.end / MB).toFixed(1)} MB (${pct(rss.growth)})`);
+    }
+    out(`event loop: longest delay ${loopMax.toFixed(0)} ms (in the sample ending at ${mmss(loopMaxAt)}); p99 per sample ≤ ${Math.max(...samples.map((s) => s.loopP99Ms)).toFixed(0)} ms`);
+    out(
+      `sent: ${sender.spansSent} spans accepted by HTTP, ${sender.spansRefused} refused, ${sender.spansAbandoned} abandoned by the sender; ${malformedSent} malformed requests; responses ${JSON.stringify(Object.fromEntries(sender.statuses))}`,
+    );
+    out(`server: received ${final.ingest.spansReceived}, accepted ${final.ingest.spansAccepted}, dropped ${final.ingest.spansDropped}; drops by reason ${JSON.stringify(final.drops)}`);
+    out(`incidents (${incidents.length}):`);
+    for (const i of incidents) {
+      const m = verdict.matches.find((x) => x.incidents.includes(i));
+      out(`  ${i.openedAt}  ${i.status.padEnd(8)} ${i.severity.padEnd(8)} root ${i.rootCause.service}${i.rootCause.operation ? ` ${i.rootCause.operation}` : ''} (${i.rootCause.kind})  ${m ? `= ${m.expected.label}` : 'UNEXPECTED'}  ${i.title}`);
+    }
+    out(`notifications: ${hook.events.length} received (${opened.length} opened)`);
+    out(`stop: SIGTERM → exit ${exitCode} in ${(stopMs / 1000).toFixed(1)} s; server log lines: ${serve.log.length}`);
+    for (const l of serve.log.slice(0, 5)) out(`  ${l.slice(0, 300)}`);
+
+    const checks: Array<{ check: string; pass: boolean; detail: string }> = [
+      { check: `heap growth over the second half ≤ ${pct(HEAP_GROWTH_TOLERANCE)}`, pass: heap !== undefined && heap.growth <= HEAP_GROWTH_TOLERANCE, detail: heap ? pct(heap.growth) : 'not measured' },
+      { check: `RSS growth over the second half ≤ ${pct(RSS_GROWTH_TOLERANCE)}`, pass: rss !== undefined && rss.growth <= RSS_GROWTH_TOLERANCE, detail: rss ? pct(rss.growth) : 'not measured' },
+      ...verdict.matches.map((m) => ({
+        check: `one incident for ${m.expected.label} (root cause ${m.expected.service})`,
+        pass: m.incidents.length === 1,
+        detail: m.incidents.length === 0 ? 'MISSED' : m.incidents.length > 1 ? `DUPLICATED: ${m.incidents.length} incidents` : m.incidents[0].id,
+      })),
+      { check: 'no incident that matches no fault (false alarm)', pass: verdict.unexpected.length === 0, detail: verdict.unexpected.map((i) => `${i.rootCause.service}: ${i.title}`).join('; ') || 'none' },
+      { check: 'each incident notified as opened exactly once', pass: dupNotified.length === 0 && notNotified.length === 0, detail: `${dupNotified.length} twice, ${notNotified.length} never` },
+      { check: 'server stops cleanly on SIGTERM', pass: exitCode === 0, detail: `exit ${exitCode}` },
+    ];
+    out();
+    for (const c of checks) out(`${c.pass ? 'PASS' : 'FAIL'}  ${c.check}: ${c.detail}`);
+    const failed = checks.filter((c) => !c.pass).length;
+    out(failed === 0 ? 'soak PASSED' : `soak FAILED (${failed} of ${checks.length} checks)`);
+
+    mkdirSync(DEFAULT_RESULTS_DIR, { recursive: true });
+    writeFileSync(
+      join(DEFAULT_RESULTS_DIR, 'soak.json'),
+      `${JSON.stringify({ generatedAt: new Date().toISOString(), options: opts, durationMs, spansPerRequest, shopRps, faults: expected, samples, statuses, final, sender: { sent: sender.spansSent, refused: sender.spansRefused, abandoned: sender.spansAbandoned, malformedSent, responses: Object.fromEntries(sender.statuses) }, incidents, notifications: hook.events, checks, serverLog: serve.log }, null, 2)}\n`,
+    );
+    return failed === 0 ? 0 : 1;
+  } finally {
+    if (serve && serve.child.exitCode === null && serve.child.signalCode === null) serve.child.kill('SIGKILL');
+    hook.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let opts;
+  try {
+    opts = parse(argv);
+  } catch (err) {
+    process.stderr.write(`soak: ${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (opts === 'help') {
+    out(USAGE);
+    return 0;
+  }
+  try {
+    return await soak(opts);
+  } catch (err) {
+    process.stderr.write(`soak: harness failed: ${(err as Error).stack ?? err}\n`);
+    return 2;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
