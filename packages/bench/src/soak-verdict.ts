@@ -2,6 +2,7 @@
  * The soak's pass/fail rules, apart from the run so they read as a specification: memory flat over the
  * second half, every fault found once, nothing else opened, every incident notified once.
  */
+import { median } from './common.js';
 
 /** Heap (used + external, after a forced GC) at the end may exceed the half-way heap by at most this share. */
 export const HEAP_GROWTH_TOLERANCE = 0.1;
@@ -27,12 +28,6 @@ export interface Growth {
   end: number;
   /** end / mid − 1. */
   growth: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Growth of `pick` over the second half; medians of a few samples so one sample taken mid-burst does not decide. */

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Span } from '@rootspan/engine';
 import { encodeOtlpJson } from '@rootspan/otlp';
-import { DEFAULT_RESULTS_DIR, MB, sleep } from './common.js';
+import { DEFAULT_RESULTS_DIR, MB, optionsOrExit, sleep } from './common.js';
 import type { ClockCommand, MemoryReport } from './soak-clock.js';
 import { Explosion, shifted, shopBatches, shopSpansPerRequest, soakFaults, TIMELINE } from './soak-traffic.js';
 import {
@@ -396,17 +396,8 @@ async function soak(opts: Options): Promise<number> {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  let opts;
-  try {
-    opts = parse(argv);
-  } catch (err) {
-    process.stderr.write(`soak: ${(err as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (opts === 'help') {
-    out(USAGE);
-    return 0;
-  }
+  const opts = optionsOrExit('soak', USAGE, () => parse(argv));
+  if (typeof opts === 'number') return opts;
   try {
     return await soak(opts);
   } catch (err) {
