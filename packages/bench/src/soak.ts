@@ -72,7 +72,7 @@ function parse(argv: readonly string[]): Options | 'help' {
   return o;
 }
 
-/** Posts OTLP/JSON with a few requests in flight, retrying 429/503 after Retry-After as OTLP exporters do. */
+/** Posts OTLP/JSON with a few requests in flight, retrying 429/503 (after Retry-After) and network errors, up to 5 attempts. */
 class Sender {
   readonly statuses = new Map<number | string, number>();
   spansSent = 0;
@@ -129,8 +129,13 @@ class Sender {
         status = res.status;
         retryAfter = Number(res.headers.get('retry-after') ?? 1) || 1;
       } catch (err) {
+        // A connection reset or a timeout: counted, and retried like a 503 (the exporters retry transient failures).
         const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
         this.count(`error: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+        if (attempt < 5) {
+          await sleep(1000);
+          continue;
+        }
         this.spansRefused += job.spans;
         return;
       }
@@ -311,7 +316,8 @@ async function soak(opts: Options): Promise<number> {
         lastMalformed = now;
       }
       if (sampling === undefined && now >= nextSample) {
-        nextSample += sampleMs;
+        // After a stall, the next sample is a full interval away (no catch-up burst).
+        nextSample = Math.max(nextSample + sampleMs, now + sampleMs / 2);
         sampling = sample().finally(() => (sampling = undefined));
       }
       if (next.done && now - t0 >= durationMs) break;
