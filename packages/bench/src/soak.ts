@@ -193,12 +193,15 @@ function startServe(configPath: string): Promise<{ child: ChildProcess; url: str
   });
 }
 
+/** How long the soak waits for the server to answer a sample or an API call before it counts it unanswered. */
+const PATIENCE_MS = 300_000;
+
 function memoryOf(child: ChildProcess): Promise<MemoryReport> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.off('message', onMessage);
-      reject(new Error('no memory report from the server within 60 s'));
-    }, 60_000);
+      reject(new Error(`no memory report within ${PATIENCE_MS / 1000} s`));
+    }, PATIENCE_MS);
     const onMessage = (m: { type: string }) => {
       if (m.type !== 'memory') return;
       clearTimeout(timer);
@@ -211,7 +214,7 @@ function memoryOf(child: ChildProcess): Promise<MemoryReport> {
 }
 
 async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(PATIENCE_MS) });
   if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
@@ -280,10 +283,19 @@ async function soak(opts: Options): Promise<number> {
     let nextSample = t0 + sampleMs;
     let sampling: Promise<void> | undefined;
 
+    const unanswered: number[] = [];
     const sample = async (): Promise<void> => {
       const t = Date.now() - t0;
-      const m = await memoryOf(child);
-      const status = await getJson<Status>(`${url}/aiops/status`);
+      let m: MemoryReport;
+      let status: Status;
+      try {
+        m = await memoryOf(child);
+        status = await getJson<Status>(`${url}/aiops/status`);
+      } catch (err) {
+        unanswered.push(t);
+        out(`  ${mmss(t).padStart(5)}  no answer from the server: ${(err as Error).message}`);
+        return;
+      }
       const s: MemorySample = { t, rss: m.rss, heap: m.heapUsed + m.external, loopMaxMs: m.loopMaxMs, loopP99Ms: m.loopP99Ms };
       samples.push(s);
       statuses.push({ t, status });
@@ -381,6 +393,7 @@ async function soak(opts: Options): Promise<number> {
       })),
       { check: 'no incident that matches no fault (false alarm)', pass: verdict.unexpected.length === 0, detail: verdict.unexpected.map((i) => `${i.rootCause.service}: ${i.title}`).join('; ') || 'none' },
       { check: 'each incident notified as opened exactly once', pass: dupNotified.length === 0 && notNotified.length === 0, detail: `${dupNotified.length} twice, ${notNotified.length} never` },
+      { check: 'the server answers every sample (memory and /aiops/status)', pass: unanswered.length === 0, detail: unanswered.length === 0 ? 'all answered' : `${unanswered.length} unanswered within ${PATIENCE_MS / 1000} s, from ${mmss(unanswered[0])}` },
       { check: 'server stops cleanly on SIGTERM', pass: exitCode === 0, detail: `exit ${exitCode}` },
     ];
     out();
