@@ -264,7 +264,7 @@ async function soak(opts: Options): Promise<number> {
         `${jumpMs > 0 ? `clock jump +${opts.jumpHours} h at ${mmss(jumpAt)}` : 'no clock jump'}`,
     );
     for (const f of faults) out(`  fault: ${f.label} from ${mmss(f.fromMs)} to ${mmss(f.toMs)}${jumpMs > 0 && f.fromMs >= jumpAt ? ' (after the jump)' : ''}`);
-      out(`  incidents resolve after ${RESOLVE_AFTER_MS / 1000} s without anomaly (default 5 min); without a jump the faults are separate incidents from about 8 minutes on`);
+    out(`  incidents resolve after ${RESOLVE_AFTER_MS / 1000} s without anomaly (default 5 min); without a jump the faults are separate incidents from about 8 minutes on`);
     out(`  memory: heap = used + external after a forced GC; checks: heap ≤ ${pct(HEAP_GROWTH_TOLERANCE)}, RSS ≤ ${pct(RSS_GROWTH_TOLERANCE)} from 50–60 % to the last 10 % of the run`);
     out();
     out('   time  RSS MB  heap MB  loop max ms  spans sent  accepted  dropped  queued  incidents');
@@ -321,7 +321,7 @@ async function soak(opts: Options): Promise<number> {
         lastExplosion = now;
       }
       if (now - lastMalformed >= 10_000) {
-        // Undecodable JSON (400) and a span without ids beside a valid one (200, partial success).
+        // Undecodable JSON (400), and a span without ids (200, a partial success rejecting it).
         sender.sendRaw('{"resourceSpans": [');
         sender.sendRaw(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ name: 'no ids', startTimeUnixNano: '1', endTimeUnixNano: '2' }] }] }] }));
         malformedSent += 2;
