@@ -8,17 +8,12 @@
  * incident, a fault has more than one, an incident matches no fault, or an incident is notified as
  * opened twice (a local webhook receives the notifications). Exit 2: the harness itself failed.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Span } from '@rootspan/engine';
-import { encodeOtlpJson } from '@rootspan/otlp';
 import { DEFAULT_RESULTS_DIR, MB, optionsOrExit, sleep } from './common.js';
 import type { ClockCommand, MemoryReport } from './soak-clock.js';
+import { getJson, memoryOf, PATIENCE_MS, Sender, startServe, webhookReceiver, type Status } from './soak-server.js';
 import { Explosion, shifted, shopBatches, shopSpansPerRequest, soakFaults, TIMELINE } from './soak-traffic.js';
 import {
   duplicateNotifications,
@@ -70,161 +65,6 @@ function parse(argv: readonly string[]): Options | 'help' {
     else throw new Error(`unknown option '${argv[i]}'`);
   }
   return o;
-}
-
-/** Posts OTLP/JSON with a few requests in flight, retrying 429/503 (after Retry-After) and network errors, up to 5 attempts. */
-class Sender {
-  readonly statuses = new Map<number | string, number>();
-  spansSent = 0;
-  spansRefused = 0;
-  spansAbandoned = 0;
-  private inFlight = 0;
-  private readonly queue: Array<{ body: string; spans: number }> = [];
-
-  constructor(private readonly url: string) {}
-
-  send(spans: readonly Span[]): void {
-    if (spans.length === 0) return;
-    // A BatchSpanProcessor drops what does not fit its queue; so does this sender (2048 requests).
-    if (this.queue.length >= 2048) {
-      this.spansAbandoned += spans.length;
-      return;
-    }
-    this.queue.push({ body: JSON.stringify(encodeOtlpJson(spans)), spans: spans.length });
-    this.pump();
-  }
-
-  /** A request the server must refuse or partly reject: counted under its status, spans not counted as sent. */
-  sendRaw(body: string): void {
-    this.queue.push({ body, spans: 0 });
-    this.pump();
-  }
-
-  get pending(): number {
-    return this.queue.length + this.inFlight;
-  }
-
-  private pump(): void {
-    while (this.inFlight < 4 && this.queue.length > 0) {
-      const job = this.queue.shift()!;
-      this.inFlight++;
-      void this.post(job).finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
-    }
-  }
-
-  private count(key: number | string): void {
-    this.statuses.set(key, (this.statuses.get(key) ?? 0) + 1);
-  }
-
-  private async post(job: { body: string; spans: number }): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      let status: number;
-      let retryAfter = 1;
-      try {
-        const res = await fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: job.body, signal: AbortSignal.timeout(60_000) });
-        await res.arrayBuffer();
-        status = res.status;
-        retryAfter = Number(res.headers.get('retry-after') ?? 1) || 1;
-      } catch (err) {
-        // A connection reset or a timeout: counted, and retried like a 503 (the exporters retry transient failures).
-        const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
-        this.count(`error: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
-        if (attempt < 5) {
-          await sleep(1000);
-          continue;
-        }
-        this.spansRefused += job.spans;
-        return;
-      }
-      this.count(status);
-      if ((status === 429 || status === 503) && attempt < 5) {
-        await sleep(Math.min(5, retryAfter) * 1000);
-        continue;
-      }
-      if (status === 200) this.spansSent += job.spans;
-      else this.spansRefused += job.spans;
-      return;
-    }
-  }
-}
-
-/** Receives the server's webhook notifications: `incident.<event>` with the incident id, in arrival order. */
-function webhookReceiver(): Promise<{ server: Server; url: string; events: Array<{ type: string; id: string }> }> {
-  const events: Array<{ type: string; id: string }> = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (d: string) => (body += d));
-    req.on('end', () => {
-      try {
-        const m = JSON.parse(body) as { type: string; incident: { id: string } };
-        events.push({ type: m.type, id: m.incident.id });
-      } catch {
-        events.push({ type: 'unreadable', id: '' });
-      }
-      res.writeHead(204).end();
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, events })),
-  );
-}
-
-/** Forks `rootspan serve --port 0` with the clock preload; resolves once it prints its URL. */
-function startServe(configPath: string): Promise<{ child: ChildProcess; url: string; log: string[] }> {
-  const bin = fileURLToPath(new URL('../bin/rootspan.js', import.meta.resolve('rootspan')));
-  const child = fork(bin, ['serve', '--port', '0', '--config', configPath], {
-    execArgv: ['--expose-gc', '--import', new URL('./soak-clock.js', import.meta.url).href],
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  const log: string[] = [];
-  let out = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => log.push(...d.split('\n').filter((l) => l !== '')));
-  return new Promise((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1], log });
-    });
-    child.once('exit', (code) => reject(new Error(`rootspan serve exited (${code}) before listening: ${log.join('\n')}`)));
-  });
-}
-
-/** How long the soak waits for the server to answer a sample or an API call before it counts it unanswered. */
-const PATIENCE_MS = 300_000;
-
-function memoryOf(child: ChildProcess): Promise<MemoryReport> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.off('message', onMessage);
-      reject(new Error(`no memory report within ${PATIENCE_MS / 1000} s`));
-    }, PATIENCE_MS);
-    const onMessage = (m: { type: string }) => {
-      if (m.type !== 'memory') return;
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      resolve(m as MemoryReport);
-    };
-    child.on('message', onMessage);
-    child.send({ type: 'memory' } satisfies ClockCommand);
-  });
-}
-
-async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(PATIENCE_MS) });
-  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
-interface Status {
-  ingest: { spansReceived: number; spansAccepted: number; spansDropped: number; requests: Record<string, number> };
-  drops: Record<string, number>;
-  queue: { spans: number; traceWaitMs: number; bufferedTraces: number };
-  incidents: { active: number; total: number };
-  eventTime: string | null;
 }
 
 /** The analyzer's `resolveAfterMs` in the soak (default 5 min). */
