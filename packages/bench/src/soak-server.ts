@@ -90,9 +90,17 @@ export class Sender {
   }
 }
 
+/** One notification the webhook received: its type (`incident.opened`, ...), incident id, size and arrival (epoch ms). */
+export interface NotificationSeen {
+  type: string;
+  id: string;
+  bytes: number;
+  at: number;
+}
+
 /** Receives the server's webhook notifications: `incident.<event>` with the incident id, in arrival order. */
-export function webhookReceiver(): Promise<{ server: Server; url: string; events: Array<{ type: string; id: string }> }> {
-  const events: Array<{ type: string; id: string }> = [];
+export function webhookReceiver(): Promise<{ server: Server; url: string; events: NotificationSeen[] }> {
+  const events: NotificationSeen[] = [];
   const server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -100,9 +108,9 @@ export function webhookReceiver(): Promise<{ server: Server; url: string; events
     req.on('end', () => {
       try {
         const m = JSON.parse(body) as { type: string; incident: { id: string } };
-        events.push({ type: m.type, id: m.incident.id });
+        events.push({ type: m.type, id: m.incident.id, bytes: body.length, at: Date.now() });
       } catch {
-        events.push({ type: 'unreadable', id: '' });
+        events.push({ type: 'unreadable', id: '', bytes: body.length, at: Date.now() });
       }
       res.writeHead(204).end();
     });

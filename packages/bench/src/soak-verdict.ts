@@ -19,6 +19,8 @@ export interface MemorySample {
   heap: number;
   loopMaxMs: number;
   loopP99Ms: number;
+  /** How long the server took to answer this sample's memory request, ms (a stall shows here whatever the delay monitor saw). */
+  answerMs: number;
 }
 
 export interface Growth {

@@ -10,6 +10,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { DEFAULT_RESULTS_DIR, MB, optionsOrExit, sleep } from './common.js';
 import type { ClockCommand, MemoryReport } from './soak-clock.js';
@@ -110,6 +111,9 @@ async function soak(opts: Options): Promise<number> {
     out('   time  RSS MB  heap MB  loop max ms  spans sent  accepted  dropped  queued  incidents');
 
     const t0 = Date.now();
+    // The soak's own event loop too: a stalled sender or webhook receiver would look like a server fault.
+    const ownLoop = monitorEventLoopDelay({ resolution: 10 });
+    ownLoop.enable();
     const sender = new Sender(`${url}/v1/traces`);
     const batches = shopBatches(durationMs, faults, shopRps, t0);
     const explosion = new Explosion(explosionRate, t0);
@@ -127,16 +131,19 @@ async function soak(opts: Options): Promise<number> {
     const sample = async (): Promise<void> => {
       const t = Date.now() - t0;
       let m: MemoryReport;
+      let answerMs: number;
       let status: Status;
       try {
+        const asked = performance.now();
         m = await memoryOf(child);
+        answerMs = performance.now() - asked;
         status = await getJson<Status>(`${url}/aiops/status`);
       } catch (err) {
         unanswered.push(t);
         out(`  ${mmss(t).padStart(5)}  no answer from the server: ${(err as Error).message}`);
         return;
       }
-      const s: MemorySample = { t, rss: m.rss, heap: m.heapUsed + m.external, loopMaxMs: m.loopMaxMs, loopP99Ms: m.loopP99Ms };
+      const s: MemorySample = { t, rss: m.rss, heap: m.heapUsed + m.external, loopMaxMs: m.loopMaxMs, loopP99Ms: m.loopP99Ms, answerMs };
       samples.push(s);
       statuses.push({ t, status });
       const dropped = Object.values(status.drops).reduce((a, b) => a + b, 0);
@@ -209,7 +216,7 @@ async function soak(opts: Options): Promise<number> {
     if (heap && rss) {
       out(`        second half: heap ${(heap.mid / MB).toFixed(1)} → ${(heap.end / MB).toFixed(1)} MB (${pct(heap.growth)}), RSS ${(rss.mid / MB).toFixed(1)} → ${(rss.end / MB).toFixed(1)} MB (${pct(rss.growth)})`);
     }
-    out(`event loop: longest delay ${loopMax.toFixed(0)} ms (in the sample ending at ${mmss(loopMaxAt)}); p99 per sample ≤ ${Math.max(...samples.map((s) => s.loopP99Ms)).toFixed(0)} ms`);
+    out(`event loop: longest delay ${loopMax.toFixed(0)} ms (in the sample ending at ${mmss(loopMaxAt)}); p99 per sample ≤ ${Math.max(...samples.map((s) => s.loopP99Ms)).toFixed(0)} ms; longest wait for a sample's answer ${Math.max(...samples.map((s) => s.answerMs)).toFixed(0)} ms; the soak's own loop: longest ${(ownLoop.max / 1e6).toFixed(0)} ms`);
     out(
       `sent: ${sender.spansSent} spans accepted by HTTP, ${sender.spansRefused} refused, ${sender.spansAbandoned} abandoned by the sender; ${malformedSent} malformed requests; responses ${JSON.stringify(Object.fromEntries(sender.statuses))}`,
     );

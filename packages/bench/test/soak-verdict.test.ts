@@ -36,7 +36,7 @@ describe('soak verdict', () => {
   });
 
   it('memory growth compares the medians of 50–60 % and of the last 10 % of the run', () => {
-    const at = (t: number, heap: number): MemorySample => ({ t: t * 1000, heap, rss: 2 * heap, loopMaxMs: 0, loopP99Ms: 0 });
+    const at = (t: number, heap: number): MemorySample => ({ t: t * 1000, heap, rss: 2 * heap, loopMaxMs: 0, loopP99Ms: 0, answerMs: 0 });
     const heap = (s: MemorySample) => s.heap;
     const mid = [at(10, 20), at(50, 100), at(55, 100), at(60, 100)];
     // A single spike at the end is outvoted; a level that stays up is not.
