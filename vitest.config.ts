@@ -16,6 +16,8 @@ export default defineConfig({
       '@rootspan/eval': src('eval'),
       '@rootspan/otel': src('otel'),
       '@rootspan/sqlite': src('sqlite'),
+      // Before '@rootspan/server', which would also match it as a prefix.
+      '@rootspan/server/shapes': fileURLToPath(new URL('./packages/server/src/shapes.ts', import.meta.url)),
       '@rootspan/server': src('server'),
       '@rootspan/dashboard': src('dashboard'),
       '@rootspan/postgres': src('postgres'),

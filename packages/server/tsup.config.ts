@@ -1,3 +1,4 @@
 import { packageConfig } from '../../tsup.shared.js';
 
-export default packageConfig();
+// `shapes` is its own entry: the CLI's `analyze --json` uses the incident shape without loading the server.
+export default packageConfig({ entry: ['src/index.ts', 'src/shapes.ts'] });

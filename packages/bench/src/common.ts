@@ -79,6 +79,25 @@ export function childMain(run: (opts: ChildOptions) => Promise<BenchResult>): vo
   );
 }
 
+/**
+ * A command's options from `parse`; on `--help` (parse answers 'help') the usage on stdout and exit code 0,
+ * on a bad option (parse throws) the message and the usage on stderr and exit code 2, as a number instead.
+ */
+export function optionsOrExit<T>(command: string, usage: string, parse: () => T | 'help'): T | number {
+  let opts;
+  try {
+    opts = parse();
+  } catch (err) {
+    process.stderr.write(`${command}: ${(err as Error).message}\n\n${usage}\n`);
+    return 2;
+  }
+  if (opts === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  return opts;
+}
+
 /** Progress on stderr, so a child's stdout stays free. */
 export function log(bench: string, message: string): void {
   process.stderr.write(`[${bench}] ${message}\n`);

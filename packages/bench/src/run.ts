@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import {
   BENCHES,
   DEFAULT_RESULTS_DIR,
+  optionsOrExit,
   sig,
   verdict,
   type BenchName,
@@ -106,17 +107,8 @@ function formatTable(rows: readonly GoalRow[]): string {
 }
 
 async function cli(argv: readonly string[]): Promise<number> {
-  let opts;
-  try {
-    opts = parse(argv);
-  } catch (err) {
-    process.stderr.write(`bench: ${(err as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (opts === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const opts = optionsOrExit('bench', USAGE, () => parse(argv));
+  if (typeof opts === 'number') return opts;
   const started = performance.now();
   const resultsDir = DEFAULT_RESULTS_DIR;
   mkdirSync(resultsDir, { recursive: true });

@@ -1,4 +1,5 @@
-import type { Anomaly, Incident } from '@rootspan/engine';
+import type { Incident } from '@rootspan/engine';
+import { incidentJson, iso, isoOrNull, type ApiIncident } from '@rootspan/server/shapes';
 
 /** Traffic summary of one analysis run. */
 export interface Summary {
@@ -33,83 +34,14 @@ export interface JsonReport {
   incidents: JsonIncident[];
 }
 
-export interface JsonIncident {
-  id: string;
-  status: Incident['status'];
-  severity: Incident['severity'];
-  title: string;
-  openedAt: string;
-  resolvedAt: string | null;
-  rootCause: {
-    service: string;
-    operation: string | null;
-    kind: Incident['rootCause']['kind'];
-    confidence: number;
-    explanation: string;
-    change?: { service: string; from: string | null; to: string; at: string };
-  };
-  candidates: Array<{ service: string; operation: string | null; score: number }>;
-  affected: Array<{ service: string; operation: string | null }>;
-  anomalies: Array<{
-    service: string;
-    operation: string | null;
-    kind: Anomaly['kind'];
-    signal: string;
-    at: string;
-    observed: number;
-    expected: number;
-    unit: Anomaly['unit'];
-    severity: Anomaly['severity'];
-    explanation: string;
-  }>;
-  traceIds: string[];
-}
-
-/** Latest epoch ms a `Date` holds (±100,000,000 days). */
-const MAX_DATE_MS = 8.64e15;
-
 /**
- * An event time as ISO-8601; a time no `Date` can hold (not finite, beyond ±275,000 years: only reachable
- * by a defect upstream, as the decoders drop such spans) as its number, so a report never fails to print.
+ * One incident of the `--json` report: the API's incident shape (`GET /aiops/incidents`), so a report and
+ * a live server answer alike.
  */
-const iso = (t: number): string => (Math.abs(t) <= MAX_DATE_MS ? new Date(t).toISOString() : `${t} ms`);
-const isoOrNull = (t: number | null): string | null => (t === null ? null : iso(t));
+export type JsonIncident = ApiIncident;
 
-/** One incident in the `--json` shape: times as ISO strings, engine-internal fields left out. */
-export function toJsonIncident(inc: Incident): JsonIncident {
-  const rc = inc.rootCause;
-  return {
-    id: inc.id,
-    status: inc.status,
-    severity: inc.severity,
-    title: inc.title,
-    openedAt: iso(inc.openedAt),
-    resolvedAt: isoOrNull(inc.resolvedAt),
-    rootCause: {
-      service: rc.service,
-      operation: rc.operation,
-      kind: rc.kind,
-      confidence: rc.confidence,
-      explanation: rc.explanation,
-      ...(rc.change ? { change: { ...rc.change, at: iso(rc.change.at) } } : {}),
-    },
-    candidates: inc.candidates.map((c) => ({ service: c.service, operation: c.operation, score: c.score })),
-    affected: inc.affected.map((a) => ({ service: a.service, operation: a.operation })),
-    anomalies: inc.anomalies.map((a) => ({
-      service: a.service,
-      operation: a.operation,
-      kind: a.kind,
-      signal: a.signal,
-      at: iso(a.firstAt),
-      observed: a.observed,
-      expected: a.expected,
-      unit: a.unit,
-      severity: a.severity,
-      explanation: a.explanation,
-    })),
-    traceIds: inc.traceIds,
-  };
-}
+/** One incident in the `--json` shape (the server's `incidentJson`). */
+export { incidentJson as toJsonIncident };
 
 /** The `--json` report; incidents in the order they opened. */
 export function toJsonReport(summary: Summary, incidents: readonly Incident[], droppedBy: Record<string, number>): JsonReport {
@@ -126,7 +58,7 @@ export function toJsonReport(summary: Summary, incidents: readonly Incident[], d
       droppedBy: { ...droppedBy, malformed: summary.problems },
       malformed: summary.problems,
     },
-    incidents: [...incidents].sort((a, b) => a.openedAt - b.openedAt).map(toJsonIncident),
+    incidents: [...incidents].sort((a, b) => a.openedAt - b.openedAt).map((inc) => incidentJson(inc)),
   };
 }
 

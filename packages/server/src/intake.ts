@@ -21,6 +21,12 @@ const WAIT_MARGIN_MS = 500;
 const LIVE_LAG_MS = 60_000;
 /** Arrival lags remembered for learning the wait (one per request). */
 const LAG_SAMPLES = 512;
+/**
+ * A pause of this process this long (ms: no tick for that long, or one tick or analyzer turn that took that
+ * long: a blocked analyzer, a long GC) is a stall. The requests that queued up behind it arrive with its
+ * length as lag, which says nothing of the exporters: lags are not learned for as long again after it.
+ */
+const STALL_MS = 2000;
 
 /** One request's spans, sorted by end time; `next` is the first not yet released. */
 interface Batch {
@@ -58,6 +64,9 @@ export class Intake {
   private lagIndex = 0;
   private learnedWait = INITIAL_WAIT_MS;
   private lastFreshAt = -Infinity;
+  private lastTickEnd: number | undefined;
+  /** Arrival lags are learned from this time on (later than now right after a stall). */
+  private learnLagsFrom = -Infinity;
   /** Whether spans are arriving live (then event time also follows the wall clock). */
   live = false;
   /** Counters, for status and /metrics. */
@@ -103,7 +112,7 @@ export class Intake {
     if (now - newest <= LIVE_LAG_MS) {
       this.live = true;
       this.lastFreshAt = now;
-      this.learnLag(now - oldest);
+      if (now >= this.learnLagsFrom) this.learnLag(now - oldest);
     } else if (now - this.lastFreshAt > LIVE_LAG_MS) {
       this.live = false;
     }
@@ -119,16 +128,25 @@ export class Intake {
   /** Moves batches whose wait is over to the analyzer (and, when live, event time to the wall clock minus the wait). */
   tick(): void {
     const now = this.now();
+    if (this.lastTickEnd !== undefined) this.noteStall(this.lastTickEnd, now);
     if (this.options.traceWaitMs === 'auto') this.learnedWait = this.learnWait();
     this.releaseDue(now);
     this.pump(Infinity);
     if (this.live) this.analyzer.advanceTo(now - this.traceWaitMs);
+    this.lastTickEnd = this.now();
+    this.noteStall(now, this.lastTickEnd);
   }
 
   /** Everything queued to the analyzer now, synchronously (`POST /aiops/analyze`, shutdown). */
   releaseAll(): void {
     this.releaseDue(Infinity);
     this.pump(Infinity);
+  }
+
+  /** When `from` → `to` was a stall, stops learning lags for as long again (at most the longest wait). */
+  private noteStall(from: number, to: number): void {
+    const pause = to - from;
+    if (pause >= STALL_MS) this.learnLagsFrom = Math.max(this.learnLagsFrom, to + Math.min(pause, MAX_WAIT_MS));
   }
 
   private learnLag(lag: number): void {
@@ -210,7 +228,9 @@ export class Intake {
     this.pumping = true;
     setImmediate(() => {
       this.pumping = false;
+      const start = this.now();
       this.pump(CHUNK);
+      this.noteStall(start, this.now());
       this.schedule();
     });
   }

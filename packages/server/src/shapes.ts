@@ -1,11 +1,18 @@
 /**
- * The JSON the API answers with. Incidents have the shape of `rootspan analyze --json` (times as ISO
- * strings, the same field names), with the fields a live system adds: `updatedAt`, `acknowledgedAt`,
- * `resolvedBy`, the candidates' kinds and each anomaly's episode details.
+ * The JSON shapes of incidents and anomalies, shared by the API, the notifications and `rootspan analyze
+ * --json` (the CLI imports this module alone, as `@rootspan/server/shapes`, without the server): times as
+ * ISO strings, engine-internal fields left out.
  */
 import type { Anomaly, Incident, OperationBaseline, OperationMetrics } from '@rootspan/engine';
 
-export const iso = (t: number): string => new Date(t).toISOString();
+/** Latest epoch ms a `Date` holds (±100,000,000 days). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * An event time as ISO-8601; a time no `Date` can hold (not finite, beyond ±275,000 years: only reachable
+ * by a defect upstream, as the decoders drop such spans) as its number, so an answer never fails to print.
+ */
+export const iso = (t: number): string => (Math.abs(t) <= MAX_DATE_MS ? new Date(t).toISOString() : `${t} ms`);
 export const isoOrNull = (t: number | null): string | null => (t === null ? null : iso(t));
 
 export interface ApiAnomaly {
@@ -84,6 +91,7 @@ export function anomalyJson(a: Anomaly): ApiAnomaly {
   };
 }
 
+/** One incident as the API, the webhooks and `rootspan analyze --json` show it. */
 export function incidentJson(inc: Incident & { receivers?: string[]; members?: string[] }): ApiIncident {
   const rc = inc.rootCause;
   return {

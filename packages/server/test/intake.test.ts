@@ -65,6 +65,36 @@ describe('Intake on live traffic', () => {
     expect(intake.counters.accepted).toBe(sim.spans.length);
   });
 
+  it('a stall of the receiver itself (a blocked analyzer, a long GC) does not teach it a longer trace wait', () => {
+    const sim = live();
+    let now = sim.flushTimes[0];
+    const intake = new Intake(createAnalyzer(), { maxQueuedSpans: 1_000_000, traceWaitMs: 'auto' }, () => now);
+    const stallFrom = sim.flushTimes[0] + 8 * MIN;
+    const stallMs = 16_000;
+    let stalled = false;
+    sim.batches.forEach((batch, i) => {
+      const arrival = sim.flushTimes[i] + TRANSIT_MS;
+      if (!stalled && arrival >= stallFrom) {
+        // No tick, no request handled for 16 s; then the timer runs first and the queued requests after it.
+        stalled = true;
+        now = stallFrom + stallMs;
+        intake.tick();
+      }
+      while (now + 500 < arrival) {
+        now += 500;
+        intake.tick();
+      }
+      now = Math.max(now, arrival);
+      expect(intake.offer(batch.slice())).toBe(true);
+      // The exporters' lag (≤ 5 s) is still what the wait covers, backlog or not.
+      if (i % 50 === 0) expect(intake.traceWaitMs, `after batch ${i}`).toBeLessThan(7000);
+    });
+    expect(stalled).toBe(true);
+    intake.tick();
+    expect(intake.traceWaitMs).toBeGreaterThanOrEqual(5000);
+    expect(intake.traceWaitMs).toBeLessThan(7000);
+  });
+
   it('a fixed trace wait is used as configured; recorded (old) spans go to the analyzer at once, in arrival order', () => {
     const sim = live();
     const analyzer = createAnalyzer();

@@ -2,11 +2,14 @@
  * Notifications to real local HTTP servers: Slack and PagerDuty bodies, retries after failures, a dead
  * endpoint that never slows intake, filters. (A signed webhook from a detected incident: exporters.test.ts.)
  */
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Incident, IncidentEvent } from '@rootspan/engine';
+import { encodeOtlpJson } from '@rootspan/otlp';
+import { scenarioByName, simulate } from '@rootspan/sim';
 import { Notifier } from '../src/notify/notifier.js';
+import { call, testServer } from './helpers/server.js';
 import { sink, sinks } from './helpers/sink.js';
 
 function incident(over: Partial<Incident> = {}): Incident {
@@ -80,20 +83,63 @@ describe('notifications', () => {
   });
 
   it('a dead endpoint never slows intake; its queue is bounded and drops are counted', async () => {
-    // Accepts connections and never answers.
-    const black = createServer(() => {});
+    // Accepts requests and never answers; `reached` resolves when the first delivery arrives.
+    let reached!: () => void;
+    const arrived = new Promise<void>((r) => (reached = r));
+    const black = createServer(() => reached());
     sinks.push(black);
     await new Promise<void>((r) => black.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(black.address() as AddressInfo).port}/`;
     const notifier = new Notifier([{ type: 'webhook', url }], { maxQueue: 3, timeoutMs: 60_000 }, () => undefined, () => {});
-    const t = performance.now();
-    for (let i = 0; i < 10; i++) notifier.notify(event('updated', { id: `inc-${i}` }));
-    // notify() only queues: ten calls return at once whatever the endpoint does.
-    expect(performance.now() - t).toBeLessThan(1000);
+    // notify() is synchronous and only queues: the ten calls are done before any request can reach the endpoint.
+    for (let i = 0; i < 10; i++) expect(notifier.notify(event('updated', { id: `inc-${i}` }))).toBeUndefined();
     expect(notifier.status()[0]).toMatchObject({ queued: 3, dropped: 7, delivered: 0 });
+    // The first delivery now hangs at the endpoint; a new event still returns at once, dropped and counted.
+    await arrived;
+    expect(notifier.notify(event('updated', { id: 'inc-10' }))).toBeUndefined();
+    expect(notifier.status()[0]).toMatchObject({ queued: 3, dropped: 8, delivered: 0, failed: 0 });
     await notifier.close(0);
     black.closeAllConnections();
   });
+
+  it('a webhook that never answers does not hold up the receiver: spans are taken and analysed while its delivery hangs', async () => {
+    let reached!: () => void;
+    const arrived = new Promise<void>((r) => (reached = r));
+    const hanging: ServerResponse[] = [];
+    const black = createServer((_req, res) => {
+      hanging.push(res);
+      reached();
+    });
+    sinks.push(black);
+    await new Promise<void>((r) => black.listen(0, '127.0.0.1', r));
+    const server = await testServer({ notifications: [{ type: 'webhook', url: `http://127.0.0.1:${(black.address() as AddressInfo).port}/` }], notify: { maxAttempts: 1, timeoutMs: 60_000 } });
+    const { batches, flushTimes } = simulate({ ...scenarioByName('shop-payment-errors')!, durationMs: 9 * 60_000 });
+    const post = async (part: typeof batches) => {
+      for (let i = 0; i < part.length; i += 20) {
+        const res = await call(server, '/v1/traces', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(encodeOtlpJson(part.slice(i, i + 20).flat())) });
+        expect(res.status).toBe(200);
+      }
+    };
+    // Up to 8 min: payment has failed for a minute, so analysing opens the incident and its delivery starts.
+    const split = flushTimes.findIndex((t) => t >= flushTimes[0] + 8 * 60_000);
+    await post(batches.slice(0, split));
+    expect((await call(server, '/aiops/analyze', { method: 'POST' })).status).toBe(200);
+    await arrived;
+    try {
+      const before = server.status().ingest.spansAccepted;
+      // With the delivery hanging, the rest of the traffic is answered and analysed, and the API answers.
+      await post(batches.slice(split));
+      expect((await call(server, '/aiops/analyze', { method: 'POST' })).status).toBe(200);
+      expect(server.status().ingest.spansAccepted - before).toBe(batches.slice(split).reduce((n, b) => n + b.length, 0));
+      expect(hanging).toHaveLength(1);
+      expect(hanging[0].writableEnded).toBe(false);
+      const target = server.status().notifications.targets[0];
+      expect(target.delivered).toBe(0);
+      expect(target.queued).toBeGreaterThan(0);
+    } finally {
+      black.closeAllConnections();
+    }
+  }, 60_000);
 
   it('filters by event and minimum severity', async () => {
     const hook = await sink();
