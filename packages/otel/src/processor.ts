@@ -4,6 +4,7 @@ import { AnalyzerFeed } from './feed.js';
 import { toEngineSpan } from './map.js';
 import { splitOptions, type RootspanOptions } from './options.js';
 import type { PeerNames } from './peers.js';
+import { InternalSpanPruner } from './prune.js';
 import { BoundedQueue, DropCounter } from './queue.js';
 import type { FinishedSpan, SpanProcessor } from './sdk.js';
 
@@ -19,6 +20,11 @@ export interface RootspanStats {
   callbacksDropped: number;
   /** Spans handed to the analyzer (total; the analyzer's own counters say which it accepted). */
   ingested: number;
+  /**
+   * Internal spans left out because the analyzer learns nothing from them: with a parent, not failed, no
+   * span below them kept (Express middleware spans, mostly). Spans below one are re-parented past it.
+   */
+  pruned: number;
   /** Exceptions thrown, or promises rejected, by the user's onIncident/onAnomaly callbacks. */
   callbackErrors: number;
   /** Unexpected exceptions inside rootspan or the analyzer, caught so they never reach the host. */
@@ -60,6 +66,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
   private readonly tickMs: number;
   private readonly peers: PeerNames | undefined;
   private readonly drops: DropCounter;
+  private readonly pruner = new InternalSpanPruner();
   private drainScheduled = false;
   /** A clock tick arrived while spans were still queued: advance once they are in. */
   private advanceDue = false;
@@ -85,12 +92,15 @@ export class RootspanSpanProcessor implements SpanProcessor {
   /** No-op: rootspan only looks at finished spans. */
   onStart(_span: unknown, _parentContext: Context): void {}
 
-  /** Converts and enqueues the span; O(1), never throws, never blocks on analysis. */
+  /** Prunes, or converts and enqueues, the span; O(1), never throws, never blocks on analysis. */
   onEnd(span: FinishedSpan): void {
     if (this.closed) return;
     try {
+      const ctx = span.spanContext();
+      if (ctx?.traceId && ctx.spanId && this.pruner.prune(span, ctx.traceId, ctx.spanId)) return;
       const mapped = toEngineSpan(span, this.peers);
       if (mapped === undefined) return;
+      this.pruner.keep(mapped, span.parentSpanContext?.isRemote);
       if (this.queue.push(mapped)) this.drops.accepted();
       else this.drops.drop();
       this.scheduleDrain();
@@ -175,6 +185,6 @@ export class RootspanSpanProcessor implements SpanProcessor {
 
   /** rootspan's own counters plus the analyzer's. */
   stats(): RootspanStats {
-    return { queued: this.queue.length, dropped: this.drops.total, ...this.feed.stats(), analyzer: this.analyzer.stats() };
+    return { queued: this.queue.length, dropped: this.drops.total, pruned: this.pruner.pruned, ...this.feed.stats(), analyzer: this.analyzer.stats() };
   }
 }
