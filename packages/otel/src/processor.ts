@@ -37,6 +37,12 @@ export interface RootspanStats {
 
 /** Spans per `ingest` call while draining: small enough that one chunk stays well under the budget. */
 const DRAIN_CHUNK = 64;
+/**
+ * How long a span may wait in the queue before a drain (a full chunk drains on the next turn). Draining
+ * every event-loop turn would pay the drain's fixed cost for a span or two; batches of a few ms amortise
+ * it, and the engine holds a trace for a second of event time anyway.
+ */
+const DRAIN_DELAY_MS = 20;
 /** Synchronous work allowed per drain before yielding back to the event loop. */
 const DRAIN_BUDGET_MS = 1;
 
@@ -46,7 +52,8 @@ const DRAIN_BUDGET_MS = 1;
  *
  * - `onEnd` (the host's request path) only converts the span and pushes it into a bounded queue;
  *   a full queue drops and counts (logged once when dropping starts, once with the total when it ends).
- * - The queue is drained off the request path (`setImmediate`), in chunks, at most ~1 ms per turn.
+ * - The queue is drained off the request path, in batches: every 20 ms, or on the next turn once 64 spans
+ *   wait; in chunks, at most ~1 ms per turn.
  * - A single `unref()`'d timer advances the analyzer's clock every `tickMs`, so silence, timeouts and
  *   auto-resolve work while traffic is idle.
  * - Your callbacks run after the analysis, one call per event-loop turn (bounded queue, drops counted):
@@ -67,7 +74,10 @@ export class RootspanSpanProcessor implements SpanProcessor {
   private readonly peers: PeerNames | undefined;
   private readonly drops: DropCounter;
   private readonly pruner = new InternalSpanPruner();
-  private drainScheduled = false;
+  /** A drain is queued for the next turn (`setImmediate`). */
+  private drainSoon = false;
+  /** A drain is due within {@link DRAIN_DELAY_MS} (`setTimeout`). */
+  private drainTimer: ReturnType<typeof setTimeout> | undefined;
   /** A clock tick arrived while spans were still queued: advance once they are in. */
   private advanceDue = false;
   /** Set when shutdown starts: from then on spans are ignored and the clock is never restarted. */
@@ -111,10 +121,23 @@ export class RootspanSpanProcessor implements SpanProcessor {
     }
   }
 
-  private scheduleDrain(): void {
-    if (this.drainScheduled) return;
-    this.drainScheduled = true;
-    setImmediate(this.drainStep);
+  /** Drains on the next turn once a chunk waits (or `soon`: a drain ran out of budget), else within DRAIN_DELAY_MS. */
+  private scheduleDrain(soon = false): void {
+    if (this.drainSoon) return;
+    if (soon || this.queue.length >= DRAIN_CHUNK) {
+      this.drainSoon = true;
+      setImmediate(this.drainStep);
+    } else if (this.drainTimer === undefined) {
+      this.drainTimer = setTimeout(this.drainStep, DRAIN_DELAY_MS);
+      // Like the live clock, a pending drain must not keep the host process alive.
+      this.drainTimer.unref?.();
+    }
+  }
+
+  private cancelDrainTimer(): void {
+    if (this.drainTimer === undefined) return;
+    clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
   }
 
   /**
@@ -123,15 +146,18 @@ export class RootspanSpanProcessor implements SpanProcessor {
    * the queue before returning.
    */
   private drain(mode: 'scheduled' | 'tick' | 'all'): void {
-    // Only the scheduled drain clears the flag: a tick must not let a second immediate be queued.
-    if (mode === 'scheduled') this.drainScheduled = false;
+    // Only a scheduled drain clears the flags: a tick must not let a second immediate be queued.
+    if (mode === 'scheduled') {
+      this.drainSoon = false;
+      this.cancelDrainTimer();
+    }
     const all = mode === 'all';
     try {
       const start = performance.now();
       while (this.queue.length > 0) {
         this.feed.ingest(this.queue.take(DRAIN_CHUNK));
         if (!all && this.queue.length > 0 && performance.now() - start >= DRAIN_BUDGET_MS) {
-          this.scheduleDrain();
+          this.scheduleDrain(true);
           return;
         }
       }
@@ -170,6 +196,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
       this.closed = true;
       try {
         this.feed.stopClock();
+        this.cancelDrainTimer();
         this.drain('all');
         this.advanceDue = false;
         this.feed.flush();
