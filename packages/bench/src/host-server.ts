@@ -44,7 +44,7 @@ export interface HostStats {
   config: HostConfig;
   exported: number;
   /** rootspan processor counters (config `rootspan` only). */
-  rootspan?: { ingested: number; dropped: number; queued: number; internalErrors: number; operations: number; incidents: number };
+  rootspan?: { ingested: number; pruned: number; dropped: number; queued: number; internalErrors: number; operations: number; incidents: number };
   cpu: NodeJS.CpuUsage;
   rss: number;
 }
@@ -99,6 +99,7 @@ function stats(): HostStats {
       ? {
           rootspan: {
             ingested: s.ingested,
+            pruned: s.pruned,
             dropped: s.dropped,
             queued: s.queued,
             internalErrors: s.internalErrors,

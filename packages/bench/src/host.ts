@@ -8,8 +8,13 @@
  * then a fixed-rate phase at half of the first `none` run's throughput (p99 below saturation, and server
  * CPU time per request). Latencies are recorded per response in float ms (autocannon's own histogram
  * rounds to whole ms, too coarse for a 5 % goal).
+ *
+ * Where `taskset` works (Linux, ≥ 2 cores), the load generator (this process, every thread) runs on the
+ * first core and each server on the last, so autocannon and the server do not take turns on one core and
+ * the ratios measure rootspan rather than the scheduler. Each median is printed with the spread of its rounds.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import { childMain, log, median, quantileSorted, sig, sleep, type BenchResult, type ChildOptions, type GoalRow } from './common.js';
 import type { HostConfig, HostStats } from './host-server.js';
@@ -63,9 +68,35 @@ interface Run {
   server: HostStats;
 }
 
-function startServer(config: HostConfig): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(new URL('./host-server.js', import.meta.url), [config], {
-    execArgv: [],
+/** Cores the load generator and the servers are pinned to, or why they are not. */
+interface Pinning {
+  loader: number;
+  server: number;
+}
+
+/**
+ * Pins this process (all its threads: autocannon runs here) to the first core and returns where servers
+ * go; `string` says why nothing is pinned (fewer than 2 cores, or no working `taskset`).
+ */
+function pinCores(): Pinning | string {
+  const n = cpus().length;
+  if (process.platform !== 'linux') return `not pinned: taskset is Linux-only`;
+  if (n < 2) return `not pinned: ${n} core`;
+  const pin = { loader: 0, server: n - 1 };
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(pin.loader), String(process.pid)], { stdio: 'ignore' });
+  } catch (err) {
+    return `not pinned: taskset failed (${(err as Error).message.split('\n')[0]})`;
+  }
+  return pin;
+}
+
+function startServer(config: HostConfig, pin: Pinning | string): Promise<{ child: ChildProcess; port: number }> {
+  const script = new URL('./host-server.js', import.meta.url).pathname;
+  const node = [process.execPath, script, config];
+  // taskset execs node with the affinity set before any thread starts, so V8's helper threads share the core.
+  const [cmd, ...args] = typeof pin === 'string' ? node : ['taskset', '-c', String(pin.server), ...node];
+  const child = spawn(cmd, args, {
     // No metrics/logs exporters: NodeSDK would otherwise default to OTLP and try to reach a collector.
     env: { ...process.env, OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -140,8 +171,15 @@ async function phase(url: string, child: ChildProcess, durationS: number, overal
   };
 }
 
-async function runOnce(config: HostConfig, round: number, t: Timing, fixedRate: () => number | undefined, setFixedRate: (rps: number) => void): Promise<Run> {
-  const { child, port } = await startServer(config);
+async function runOnce(
+  config: HostConfig,
+  round: number,
+  t: Timing,
+  pin: Pinning | string,
+  fixedRate: () => number | undefined,
+  setFixedRate: (rps: number) => void,
+): Promise<Run> {
+  const { child, port } = await startServer(config, pin);
   try {
     const url = `http://127.0.0.1:${port}`;
     const warm = await load(url, t.warmupS, undefined, false);
@@ -179,38 +217,74 @@ function describeRun(r: Run): string {
   );
 }
 
+/** A median over the rounds, with the rounds' spread. */
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function spread(xs: readonly number[]): Spread {
+  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
+}
+
+/** `median (min–max)`, or just the value when there was one round. */
+function showSpread(s: Spread, fmt: (x: number) => string = (x) => sig(x)): string {
+  return s.min === s.max ? fmt(s.median) : `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
+}
+
 interface Summary {
   runs: number;
-  rps: number;
-  p99: number;
-  fixedP50: number;
-  fixedP99: number;
-  cpuUsPerReq: number;
-  fixedCpuUsPerReq: number;
+  rps: Spread;
+  p99: Spread;
+  fixedP50: Spread;
+  fixedP99: Spread;
+  cpuUsPerReq: Spread;
+  fixedCpuUsPerReq: Spread;
 }
 
 function summarize(runs: readonly Run[]): Summary {
   return {
     runs: runs.length,
-    rps: median(runs.map((r) => r.saturated.rps)),
-    p99: median(runs.map((r) => r.saturated.p99)),
-    fixedP50: median(runs.map((r) => r.fixed.p50)),
-    fixedP99: median(runs.map((r) => r.fixed.p99)),
-    cpuUsPerReq: median(runs.map((r) => r.saturated.cpuUsPerReq)),
-    fixedCpuUsPerReq: median(runs.map((r) => r.fixed.cpuUsPerReq)),
+    rps: spread(runs.map((r) => r.saturated.rps)),
+    p99: spread(runs.map((r) => r.saturated.p99)),
+    fixedP50: spread(runs.map((r) => r.fixed.p50)),
+    fixedP99: spread(runs.map((r) => r.fixed.p99)),
+    cpuUsPerReq: spread(runs.map((r) => r.saturated.cpuUsPerReq)),
+    fixedCpuUsPerReq: spread(runs.map((r) => r.fixed.cpuUsPerReq)),
   };
 }
+
+/** Ratios of a configuration's runs to `none`'s, round by round (the runs of a round are seconds apart). */
+function roundRatios(runs: readonly Run[], config: HostConfig, metric: (r: Run) => number): Spread {
+  const ratios: number[] = [];
+  for (const r of runs) {
+    if (r.config !== config) continue;
+    const base = runs.find((b) => b.config === 'none' && b.round === r.round);
+    if (base !== undefined) ratios.push(metric(r) / metric(base));
+  }
+  return spread(ratios);
+}
+
+const METRICS = {
+  throughput: (r: Run) => r.saturated.rps,
+  p99: (r: Run) => r.saturated.p99,
+  fixedP99: (r: Run) => r.fixed.p99,
+  fixedCpu: (r: Run) => r.fixed.cpuUsPerReq,
+} as const;
 
 async function run(opts: ChildOptions): Promise<BenchResult> {
   const started = performance.now();
   const t = opts.quick ? QUICK : FULL;
+  const pin = pinCores();
+  log('host', typeof pin === 'string' ? pin : `load generator on core ${pin.loader}, servers on core ${pin.server}`);
   let fixed: number | undefined;
   const runs: Run[] = [];
   for (let round = 1; round <= t.rounds; round++) {
     // Alternate, and swap the order every round so neither configuration always goes first.
     const order: HostConfig[] = round % 2 === 1 ? ['none', 'rootspan', 'sqlite'] : ['sqlite', 'rootspan', 'none'];
     for (const config of order) {
-      const r = await runOnce(config, round, t, () => fixed, (rps) => (fixed = rps));
+      const r = await runOnce(config, round, t, pin, () => fixed, (rps) => (fixed = rps));
       runs.push(r);
       log('host', describeRun(r).trim());
     }
@@ -218,70 +292,64 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
   const none = summarize(runs.filter((r) => r.config === 'none'));
   const rs = summarize(runs.filter((r) => r.config === 'rootspan'));
   const db = summarize(runs.filter((r) => r.config === 'sqlite'));
-  const tputRatio = rs.rps / none.rps;
-  const p99Ratio = rs.p99 / none.p99;
-  const fixedP99Ratio = rs.fixedP99 / none.fixedP99;
-  const cpuRatio = rs.fixedCpuUsPerReq / none.fixedCpuUsPerReq;
+  const ratiosOf = (config: HostConfig) => ({
+    throughput: roundRatios(runs, config, METRICS.throughput),
+    p99: roundRatios(runs, config, METRICS.p99),
+    fixedP99: roundRatios(runs, config, METRICS.fixedP99),
+    fixedCpu: roundRatios(runs, config, METRICS.fixedCpu),
+  });
+  const rsRounds = ratiosOf('rootspan');
+  const dbRounds = ratiosOf('sqlite');
   const drops = runs.reduce((n, r) => n + (r.server.rootspan?.dropped ?? 0), 0);
   const failures = runs.reduce((n, r) => n + r.saturated.failures + r.fixed.failures, 0);
   const failuresOf = (config: HostConfig) => runs.filter((r) => r.config === config).reduce((n, r) => n + r.saturated.failures + r.fixed.failures, 0);
 
+  const us = (x: number) => x.toFixed(0);
   const line = (name: string, s: Summary) =>
-    `   ${name.padEnd(22)} ${s.rps.toFixed(0).padStart(6)} req/s  p99 ${sig(s.p99).padStart(5)} ms | @${fixed}/s p50 ${sig(s.fixedP50)} p99 ${sig(s.fixedP99).padStart(5)} ms | cpu ${s.cpuUsPerReq.toFixed(0)} / ${s.fixedCpuUsPerReq.toFixed(0)} µs/req`;
+    `   ${name.padEnd(24)} ${showSpread(s.rps, us)} req/s  p99 ${showSpread(s.p99)} ms | @${fixed}/s p50 ${showSpread(s.fixedP50)} p99 ${showSpread(s.fixedP99)} ms | cpu ${showSpread(s.cpuUsPerReq, us)} / ${showSpread(s.fixedCpuUsPerReq, us)} µs/req`;
+  const ratioLine = (name: string, c: Summary, rounds: ReturnType<typeof ratiosOf>) => {
+    const r = (x: Spread, y: Spread, per: Spread) => `${sig(y.median / x.median, 3)}${per.min === per.max ? '' : ` (${sig(per.min, 3)}–${sig(per.max, 3)})`}`;
+    return (
+      `   ${name}/none (ratio of medians, per-round ratios min–max): throughput ${r(none.rps, c.rps, rounds.throughput)}, p99 ${r(none.p99, c.p99, rounds.p99)}, ` +
+      `p99 @fixed rate ${r(none.fixedP99, c.fixedP99, rounds.fixedP99)}, CPU/request @fixed rate ${r(none.fixedCpuUsPerReq, c.fixedCpuUsPerReq, rounds.fixedCpu)}`
+    );
+  };
   const report = [
     `== Host overhead (${opts.quick ? 'quick' : 'full'}): Express + NodeSDK (http, express instrumentation), autocannon ${CONNECTIONS} connections on 127.0.0.1;` +
-      ` per run ${t.warmupS} s warm-up, ${t.saturatedS} s saturated, ${t.fixedS} s at a fixed ${fixed} req/s; ${t.rounds} round(s), alternating`,
+      ` per run ${t.warmupS} s warm-up, ${t.saturatedS} s saturated, ${t.fixedS} s at a fixed ${fixed} req/s; ${t.rounds} round(s), alternating; ` +
+      (typeof pin === 'string' ? pin : `autocannon pinned to core ${pin.loader}, servers to core ${pin.server}`),
     ...runs.map(describeRun),
-    `   medians (saturated | fixed rate | server CPU saturated / fixed):`,
+    `   medians (min–max over rounds) (saturated | fixed rate | server CPU saturated / fixed):`,
     line('none', none),
     line('rootspan processor', rs),
     line('rootspan + SQLite store', db),
-    `   rootspan/none: throughput ${sig(tputRatio, 3)}, p99 ${sig(p99Ratio, 3)}, p99 @fixed rate ${sig(fixedP99Ratio, 3)}, CPU/request @fixed rate ${sig(cpuRatio, 3)}` +
-      `; rootspan + SQLite/none: throughput ${sig(db.rps / none.rps, 3)}, p99 ${sig(db.p99 / none.p99, 3)}, p99 @fixed rate ${sig(db.fixedP99 / none.fixedP99, 3)}, CPU/request @fixed rate ${sig(db.fixedCpuUsPerReq / none.fixedCpuUsPerReq, 3)}` +
-      `; rootspan queue drops ${drops}${failures > 0 ? `; ${failures} FAILED requests` : ''}`,
+    ratioLine('rootspan', rs, rsRounds),
+    ratioLine('rootspan + SQLite', db, dbRounds),
+    `   rootspan queue drops ${drops}${failures > 0 ? `; ${failures} FAILED requests` : ''}`,
   ];
+  /** One goal row: medians with their spread, judged on the ratio of medians; the per-round ratios beside it. */
+  const row = (metric: string, higherIsBetter: boolean, goal: number, base: Spread, c: Spread, rounds: Spread, unit: string, fmt: (x: number) => string, ok = true): GoalRow => {
+    const ratio = c.median / base.median;
+    return {
+      benchmark: 'host',
+      metric,
+      goal: `${higherIsBetter ? '≥' : '≤'} ${sig(goal, 3)}`,
+      measured: `${showSpread(base, fmt)} → ${showSpread(c, fmt)} ${unit}${rounds.min === rounds.max ? '' : `; per round ${sig(rounds.min, 3)}–${sig(rounds.max, 3)}`}`,
+      ratio,
+      ratioOf: 'vs none',
+      pass: ok && (higherIsBetter ? ratio >= goal : ratio <= goal),
+    };
+  };
   /** The host goals for one configuration against `none`. */
-  const goalRows = (label: string, c: Summary, failed: number): GoalRow[] => [
-    {
-      benchmark: 'host',
-      metric: `throughput, ${label} vs none`,
-      goal: `≥ ${HOST_GOAL_THROUGHPUT_RATIO}`,
-      measured: `${none.rps.toFixed(0)} → ${c.rps.toFixed(0)} req/s`,
-      ratio: c.rps / none.rps,
-      ratioOf: 'vs none',
-      pass: c.rps / none.rps >= HOST_GOAL_THROUGHPUT_RATIO && failed === 0,
-    },
-    {
-      benchmark: 'host',
-      metric: `p99 latency (saturated), ${label} vs none`,
-      goal: `≤ ${HOST_GOAL_P99_RATIO}`,
-      measured: `${sig(none.p99)} → ${sig(c.p99)} ms`,
-      ratio: c.p99 / none.p99,
-      ratioOf: 'vs none',
-      pass: c.p99 / none.p99 <= HOST_GOAL_P99_RATIO,
-    },
-    {
-      benchmark: 'host',
-      metric: `p99 latency (@${fixed} req/s), ${label} vs none`,
-      goal: `≤ ${HOST_GOAL_P99_RATIO}`,
-      measured: `${sig(none.fixedP99)} → ${sig(c.fixedP99)} ms`,
-      ratio: c.fixedP99 / none.fixedP99,
-      ratioOf: 'vs none',
-      pass: c.fixedP99 / none.fixedP99 <= HOST_GOAL_P99_RATIO,
-    },
-    {
-      // The throughput goal seen from the server's side: the CPU it spends per request at the same load.
-      // Unlike saturated throughput it does not depend on how the load generator shares the cores.
-      benchmark: 'host',
-      metric: `server CPU per request (@${fixed} req/s), ${label} vs none`,
-      goal: `≤ ${sig(1 / HOST_GOAL_THROUGHPUT_RATIO, 3)}`,
-      measured: `${none.fixedCpuUsPerReq.toFixed(0)} → ${c.fixedCpuUsPerReq.toFixed(0)} µs/req`,
-      ratio: c.fixedCpuUsPerReq / none.fixedCpuUsPerReq,
-      ratioOf: 'vs none',
-      pass: c.fixedCpuUsPerReq / none.fixedCpuUsPerReq <= 1 / HOST_GOAL_THROUGHPUT_RATIO,
-    },
+  const goalRows = (label: string, c: Summary, rounds: ReturnType<typeof ratiosOf>, failed: number): GoalRow[] => [
+    row(`throughput, ${label} vs none`, true, HOST_GOAL_THROUGHPUT_RATIO, none.rps, c.rps, rounds.throughput, 'req/s', us, failed === 0),
+    row(`p99 latency (saturated), ${label} vs none`, false, HOST_GOAL_P99_RATIO, none.p99, c.p99, rounds.p99, 'ms', (x) => sig(x)),
+    row(`p99 latency (@${fixed} req/s), ${label} vs none`, false, HOST_GOAL_P99_RATIO, none.fixedP99, c.fixedP99, rounds.fixedP99, 'ms', (x) => sig(x)),
+    // The throughput goal seen from the server's side: the CPU it spends per request at the same load.
+    // Unlike saturated throughput it does not depend on how the load generator shares the cores.
+    row(`server CPU per request (@${fixed} req/s), ${label} vs none`, false, 1 / HOST_GOAL_THROUGHPUT_RATIO, none.fixedCpuUsPerReq, c.fixedCpuUsPerReq, rounds.fixedCpu, 'µs/req', us),
   ];
-  const rows = [...goalRows('rootspan', rs, failuresOf('rootspan')), ...goalRows('rootspan + SQLite', db, failuresOf('sqlite'))];
+  const rows = [...goalRows('rootspan', rs, rsRounds, failuresOf('rootspan')), ...goalRows('rootspan + SQLite', db, dbRounds, failuresOf('sqlite'))];
   return {
     name: 'host',
     wallMs: Math.round(performance.now() - started),
@@ -290,10 +358,11 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
     details: {
       connections: CONNECTIONS,
       timing: t,
+      pinning: pin,
       fixedRate: fixed,
       requests: REQUESTS.map((r) => `${r.method} ${r.path}`),
       summary: { none, rootspan: rs, sqlite: db },
-      ratios: { throughput: tputRatio, p99: p99Ratio, fixedP99: fixedP99Ratio, fixedCpuPerRequest: cpuRatio },
+      perRoundRatios: { rootspan: rsRounds, sqlite: dbRounds },
       runs,
     },
   };

@@ -4,6 +4,7 @@ import { AnalyzerFeed } from './feed.js';
 import { toEngineSpan } from './map.js';
 import { splitOptions, type RootspanExporterOptions } from './options.js';
 import type { PeerNames } from './peers.js';
+import { InternalSpanPruner } from './prune.js';
 import type { RootspanStats } from './processor.js';
 import type { FinishedSpan, SpanExporter } from './sdk.js';
 
@@ -26,6 +27,7 @@ export class RootspanSpanExporter implements SpanExporter {
   private readonly tickMs: number;
   private readonly clockLagMs: number;
   private readonly peers: PeerNames | undefined;
+  private readonly pruner = new InternalSpanPruner();
   private closed = false;
   private closing: Promise<void> = Promise.resolve();
 
@@ -47,9 +49,15 @@ export class RootspanSpanExporter implements SpanExporter {
     }
     try {
       const mapped: Span[] = [];
+      // A BatchSpanProcessor hands spans over in the order they ended, as the processor sees them.
       for (let i = 0; i < spans.length; i++) {
-        const s = toEngineSpan(spans[i], this.peers);
-        if (s !== undefined) mapped.push(s);
+        const span = spans[i];
+        const ctx = span.spanContext();
+        if (ctx?.traceId && ctx.spanId && this.pruner.prune(span, ctx.traceId, ctx.spanId)) continue;
+        const s = toEngineSpan(span, this.peers);
+        if (s === undefined) continue;
+        this.pruner.keep(s, span.parentSpanContext?.isRemote);
+        mapped.push(s);
       }
       this.feed.ingest(mapped);
       if (!this.feed.clockRunning) {
@@ -81,6 +89,6 @@ export class RootspanSpanExporter implements SpanExporter {
 
   /** rootspan's own counters plus the analyzer's (`queued` and `dropped` are always 0: there is no queue). */
   stats(): RootspanStats {
-    return { queued: 0, dropped: 0, ...this.feed.stats(), analyzer: this.analyzer.stats() };
+    return { queued: 0, dropped: 0, pruned: this.pruner.pruned, ...this.feed.stats(), analyzer: this.analyzer.stats() };
   }
 }

@@ -35,6 +35,9 @@ interface ServiceIdentity {
   version: string | undefined;
 }
 const identities = new WeakMap<object, ServiceIdentity>();
+/** The last resource looked up: a process has one, so this spares the WeakMap lookup on almost every span. */
+let lastResource: object | undefined;
+let lastIdentity: ServiceIdentity | undefined;
 /** Resources whose async attributes rootspan has asked to settle (once each). */
 const settling = new WeakSet<object>();
 
@@ -43,8 +46,13 @@ const UNKNOWN_SERVICE = 'unknown_service';
 
 function identityOf(resource: SpanResource | undefined): ServiceIdentity {
   if (resource === undefined || resource === null) return { service: UNKNOWN_SERVICE, version: undefined };
+  if (resource === lastResource) return lastIdentity as ServiceIdentity;
   const cached = identities.get(resource);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) {
+    lastResource = resource;
+    lastIdentity = cached;
+    return cached;
+  }
   let name: unknown;
   let version: unknown;
   const pending = resource.asyncAttributesPending === true;
@@ -72,7 +80,11 @@ function identityOf(resource: SpanResource | undefined): ServiceIdentity {
     version: typeof version === 'string' && version.length > 0 ? version : undefined,
   };
   // Not cached while pending: the settled attributes may still change the answer.
-  if (!pending) identities.set(resource, id);
+  if (!pending) {
+    identities.set(resource, id);
+    lastResource = resource;
+    lastIdentity = id;
+  }
   return id;
 }
 

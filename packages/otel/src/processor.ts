@@ -4,6 +4,7 @@ import { AnalyzerFeed } from './feed.js';
 import { toEngineSpan } from './map.js';
 import { splitOptions, type RootspanOptions } from './options.js';
 import type { PeerNames } from './peers.js';
+import { InternalSpanPruner } from './prune.js';
 import { BoundedQueue, DropCounter } from './queue.js';
 import type { FinishedSpan, SpanProcessor } from './sdk.js';
 
@@ -19,6 +20,11 @@ export interface RootspanStats {
   callbacksDropped: number;
   /** Spans handed to the analyzer (total; the analyzer's own counters say which it accepted). */
   ingested: number;
+  /**
+   * Internal spans left out because the analyzer learns nothing from them: with a parent, not failed, no
+   * span below them kept (Express middleware spans, mostly). Spans below one are re-parented past it.
+   */
+  pruned: number;
   /** Exceptions thrown, or promises rejected, by the user's onIncident/onAnomaly callbacks. */
   callbackErrors: number;
   /** Unexpected exceptions inside rootspan or the analyzer, caught so they never reach the host. */
@@ -31,6 +37,12 @@ export interface RootspanStats {
 
 /** Spans per `ingest` call while draining: small enough that one chunk stays well under the budget. */
 const DRAIN_CHUNK = 64;
+/**
+ * How long a span may wait in the queue before a drain (a full chunk drains on the next turn). Draining
+ * every event-loop turn would pay the drain's fixed cost for a span or two; batches of a few ms amortise
+ * it, and the engine holds a trace for a second of event time anyway.
+ */
+const DRAIN_DELAY_MS = 20;
 /** Synchronous work allowed per drain before yielding back to the event loop. */
 const DRAIN_BUDGET_MS = 1;
 
@@ -40,7 +52,8 @@ const DRAIN_BUDGET_MS = 1;
  *
  * - `onEnd` (the host's request path) only converts the span and pushes it into a bounded queue;
  *   a full queue drops and counts (logged once when dropping starts, once with the total when it ends).
- * - The queue is drained off the request path (`setImmediate`), in chunks, at most ~1 ms per turn.
+ * - The queue is drained off the request path, in batches: every 20 ms, or on the next turn once 64 spans
+ *   wait; in chunks, at most ~1 ms per turn.
  * - A single `unref()`'d timer advances the analyzer's clock every `tickMs`, so silence, timeouts and
  *   auto-resolve work while traffic is idle.
  * - Your callbacks run after the analysis, one call per event-loop turn (bounded queue, drops counted):
@@ -60,7 +73,11 @@ export class RootspanSpanProcessor implements SpanProcessor {
   private readonly tickMs: number;
   private readonly peers: PeerNames | undefined;
   private readonly drops: DropCounter;
-  private drainScheduled = false;
+  private readonly pruner = new InternalSpanPruner();
+  /** A drain is queued for the next turn (`setImmediate`). */
+  private drainSoon = false;
+  /** A drain is due within {@link DRAIN_DELAY_MS} (`setTimeout`). */
+  private drainTimer: ReturnType<typeof setTimeout> | undefined;
   /** A clock tick arrived while spans were still queued: advance once they are in. */
   private advanceDue = false;
   /** Set when shutdown starts: from then on spans are ignored and the clock is never restarted. */
@@ -85,12 +102,15 @@ export class RootspanSpanProcessor implements SpanProcessor {
   /** No-op: rootspan only looks at finished spans. */
   onStart(_span: unknown, _parentContext: Context): void {}
 
-  /** Converts and enqueues the span; O(1), never throws, never blocks on analysis. */
+  /** Prunes, or converts and enqueues, the span; O(1), never throws, never blocks on analysis. */
   onEnd(span: FinishedSpan): void {
     if (this.closed) return;
     try {
+      const ctx = span.spanContext();
+      if (ctx?.traceId && ctx.spanId && this.pruner.prune(span, ctx.traceId, ctx.spanId)) return;
       const mapped = toEngineSpan(span, this.peers);
       if (mapped === undefined) return;
+      this.pruner.keep(mapped, span.parentSpanContext?.isRemote);
       if (this.queue.push(mapped)) this.drops.accepted();
       else this.drops.drop();
       this.scheduleDrain();
@@ -101,10 +121,23 @@ export class RootspanSpanProcessor implements SpanProcessor {
     }
   }
 
-  private scheduleDrain(): void {
-    if (this.drainScheduled) return;
-    this.drainScheduled = true;
-    setImmediate(this.drainStep);
+  /** Drains on the next turn once a chunk waits (or `soon`: a drain ran out of budget), else within DRAIN_DELAY_MS. */
+  private scheduleDrain(soon = false): void {
+    if (this.drainSoon) return;
+    if (soon || this.queue.length >= DRAIN_CHUNK) {
+      this.drainSoon = true;
+      setImmediate(this.drainStep);
+    } else if (this.drainTimer === undefined) {
+      this.drainTimer = setTimeout(this.drainStep, DRAIN_DELAY_MS);
+      // Like the live clock, a pending drain must not keep the host process alive.
+      this.drainTimer.unref?.();
+    }
+  }
+
+  private cancelDrainTimer(): void {
+    if (this.drainTimer === undefined) return;
+    clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
   }
 
   /**
@@ -113,15 +146,18 @@ export class RootspanSpanProcessor implements SpanProcessor {
    * the queue before returning.
    */
   private drain(mode: 'scheduled' | 'tick' | 'all'): void {
-    // Only the scheduled drain clears the flag: a tick must not let a second immediate be queued.
-    if (mode === 'scheduled') this.drainScheduled = false;
+    // Only a scheduled drain clears the flags: a tick must not let a second immediate be queued.
+    if (mode === 'scheduled') {
+      this.drainSoon = false;
+      this.cancelDrainTimer();
+    }
     const all = mode === 'all';
     try {
       const start = performance.now();
       while (this.queue.length > 0) {
         this.feed.ingest(this.queue.take(DRAIN_CHUNK));
         if (!all && this.queue.length > 0 && performance.now() - start >= DRAIN_BUDGET_MS) {
-          this.scheduleDrain();
+          this.scheduleDrain(true);
           return;
         }
       }
@@ -160,6 +196,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
       this.closed = true;
       try {
         this.feed.stopClock();
+        this.cancelDrainTimer();
         this.drain('all');
         this.advanceDue = false;
         this.feed.flush();
@@ -175,6 +212,6 @@ export class RootspanSpanProcessor implements SpanProcessor {
 
   /** rootspan's own counters plus the analyzer's. */
   stats(): RootspanStats {
-    return { queued: this.queue.length, dropped: this.drops.total, ...this.feed.stats(), analyzer: this.analyzer.stats() };
+    return { queued: this.queue.length, dropped: this.drops.total, pruned: this.pruner.pruned, ...this.feed.stats(), analyzer: this.analyzer.stats() };
   }
 }

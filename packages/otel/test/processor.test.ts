@@ -37,7 +37,8 @@ afterEach(async () => {
 });
 
 describe('RootspanSpanProcessor', () => {
-  it('onEnd only enqueues; the drain ingests off the request path', async () => {
+  it('onEnd only enqueues; the drain ingests off the request path, in batches within 20 ms', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const analyzer = new FakeAnalyzer();
     const p = make(analyzer);
     p.onEnd(readable());
@@ -45,23 +46,35 @@ describe('RootspanSpanProcessor', () => {
     expect(analyzer.ingestCalls).toHaveLength(0);
     expect(p.stats()).toMatchObject({ queued: 2, ingested: 0 });
     await nextTurn();
+    expect(analyzer.ingestCalls).toHaveLength(0); // not yet: a batch waits a little
+    vi.advanceTimersByTime(19);
+    expect(analyzer.ingestCalls).toHaveLength(0);
+    vi.advanceTimersByTime(1);
+    expect(analyzer.ingestCalls).toHaveLength(1);
     expect(analyzer.ingested).toHaveLength(2);
     expect(analyzer.ingested[0].service).toBe('checkout');
     expect(p.stats()).toMatchObject({ queued: 0, ingested: 2, dropped: 0 });
   });
 
-  it('schedules one drain at a time', async () => {
+  it('schedules one drain at a time: a timer for a few spans, the next turn once a chunk of 64 waits', async () => {
     const analyzer = new FakeAnalyzer();
+    const timeout = vi.spyOn(globalThis, 'setTimeout');
     const immediate = vi.spyOn(globalThis, 'setImmediate');
     const p = make(analyzer);
+    for (let i = 0; i < 63; i++) p.onEnd(readable());
+    expect(timeout).toHaveBeenCalledTimes(1);
+    expect((timeout.mock.results[0].value as NodeJS.Timeout).hasRef()).toBe(false);
+    expect(immediate).not.toHaveBeenCalled();
     for (let i = 0; i < 50; i++) p.onEnd(readable());
     expect(immediate).toHaveBeenCalledTimes(1);
     await nextTurn();
-    expect(analyzer.ingestCalls).toHaveLength(1);
+    expect(analyzer.ingestCalls.map((c) => c.length)).toEqual([64, 49]);
+    expect(timeout).toHaveBeenCalledTimes(1);
   });
 
   it('bounds the queue: drops and counts, logging once when dropping starts and once with the total', async () => {
     const lines = captureDiag();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const analyzer = new FakeAnalyzer();
     const p = make(analyzer, { queueSize: 10 });
     for (let i = 0; i < 25; i++) p.onEnd(readable());
@@ -69,7 +82,7 @@ describe('RootspanSpanProcessor', () => {
     const warns = () => lines.filter((l) => l.level === 'warn' || l.level === 'error');
     expect(warns()).toHaveLength(1);
     expect(warns()[0].message).toMatch(/queue full/);
-    await nextTurn();
+    vi.advanceTimersByTime(20);
     expect(analyzer.ingested).toHaveLength(10);
     p.onEnd(readable()); // room again: the episode's total is reported once
     expect(warns()).toHaveLength(2);
@@ -128,11 +141,12 @@ describe('RootspanSpanProcessor', () => {
     captureDiag();
     const analyzer = new FakeAnalyzer();
     analyzer.throwIn = new Set(['ingest', 'advanceTo', 'flush']);
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    const p = make(analyzer, { tickMs: 5 });
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
+    const p = make(analyzer, { tickMs: 50 });
     expect(() => p.onEnd(readable())).not.toThrow();
-    await nextTurn(); // the drain's ingest throws
-    expect(() => vi.advanceTimersByTime(20)).not.toThrow(); // ticks' advanceTo throw
+    expect(() => vi.advanceTimersByTime(20)).not.toThrow(); // the drain's ingest throws
+    expect(p.stats().internalErrors).toBe(1);
+    expect(() => vi.advanceTimersByTime(100)).not.toThrow(); // ticks' advanceTo throw
     expect(p.stats().internalErrors).toBeGreaterThanOrEqual(2);
     await expect(p.forceFlush()).resolves.toBeUndefined();
     await expect(p.shutdown()).resolves.toBeUndefined();
