@@ -138,7 +138,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     // streamed in file order: the arrival order live mode would see.
     const window = format === 'json' || format === 'protobuf' ? new EndTimeWindow(SORT_WINDOW, (spans) => analyzer.ingest(spans)) : undefined;
     let bytes = 0;
-    const batches = readOtlpFile(file === '-' ? io.stdin : file, { strict: args.strict, name });
+    const batches = readOtlpFile(file === '-' ? io.stdin : file, { strict: args.strict, name, worker: true });
     try {
       for await (const batch of batches) {
         for (const p of batch.problems) {

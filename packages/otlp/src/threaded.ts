@@ -1,0 +1,76 @@
+/**
+ * `readOtlpFile(path, { worker: true })`: reading, inflating and decoding run in a worker thread while
+ * the caller's thread analyses the batches, so the two halves of an offline run use two cores. Batches
+ * cross as {@link SpanColumns}; the worker runs at most {@link BATCHES_IN_FLIGHT} batches ahead, so
+ * memory stays bounded by the largest record and a few batches, never by the file.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { OtlpDecodeError, type DecodeProblem } from './problems.js';
+import type { OtlpBatch, ReadOtlpOptions } from './reader.js';
+import { unpackSpans, type SpanColumns } from './span-columns.js';
+
+/** Batches the worker may post before the reader has taken them: enough to keep both threads busy. */
+export const BATCHES_IN_FLIGHT = 4;
+
+/** What the worker posts. */
+export type WorkerMessage =
+  | { type: 'batch'; columns: SpanColumns; problems: DecodeProblem[]; bytes: number }
+  | { type: 'end' }
+  | { type: 'error'; message: string; code?: string; problem?: DecodeProblem; file?: string };
+
+let script: URL | null | undefined;
+
+/** The built worker entry beside this module; null when running from TypeScript sources (tests). */
+export function workerScript(): URL | null {
+  if (script === undefined) {
+    const url = new URL('./read-worker.js', import.meta.url);
+    script = existsSync(fileURLToPath(url)) ? url : null;
+  }
+  return script;
+}
+
+/** Reads the file at `path` in a worker started from `entry`; see {@link readOtlpFile}. */
+export async function* readInWorker(entry: URL, path: string, options: ReadOtlpOptions): AsyncGenerator<OtlpBatch, void, undefined> {
+  const worker = new Worker(entry, { workerData: { path, options: { ...options, worker: false } } });
+  const queue: WorkerMessage[] = [];
+  let failure: Error | undefined;
+  let exited = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  worker.on('message', (m: WorkerMessage) => {
+    queue.push(m);
+    notify();
+  });
+  worker.on('error', (err) => {
+    failure = err;
+    notify();
+  });
+  worker.on('exit', () => {
+    exited = true;
+    notify();
+  });
+  try {
+    for (;;) {
+      while (queue.length === 0) {
+        if (failure !== undefined) throw failure;
+        if (exited) throw new Error('the decoding worker stopped unexpectedly');
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      const m = queue.shift() as WorkerMessage;
+      if (m.type === 'end') return;
+      if (m.type === 'error') {
+        if (m.problem !== undefined) throw new OtlpDecodeError(m.problem, m.file);
+        throw Object.assign(new Error(m.message), m.code === undefined ? {} : { code: m.code });
+      }
+      worker.postMessage(1); // taken: the worker may decode one more
+      yield { spans: unpackSpans(m.columns), problems: m.problems, bytes: m.bytes };
+    }
+  } finally {
+    await worker.terminate();
+  }
+}
