@@ -11,8 +11,8 @@ import { OtlpDecodeError, type DecodeProblem } from './problems.js';
 import type { OtlpBatch, ReadOtlpOptions } from './reader.js';
 import { unpackSpans, type SpanColumns } from './span-columns.js';
 
-/** Batches the worker may post before the reader has taken them: enough to keep both threads busy. */
-export const BATCHES_IN_FLIGHT = 4;
+/** Batches the worker may post before the reader has taken them: enough slack that neither thread waits on the other for a scheduler time slice. */
+export const BATCHES_IN_FLIGHT = 8;
 
 /** What the worker posts. */
 export type WorkerMessage =
