@@ -1,8 +1,8 @@
 /**
  * `readOtlpFile(path, { worker: true })`: reading, inflating and decoding run in a worker thread while
  * the caller's thread analyses the batches, so the two halves of an offline run use two cores. Batches
- * cross as {@link SpanColumns}; the worker runs at most {@link BATCHES_IN_FLIGHT} batches ahead, so
- * memory stays bounded by the largest record and a few batches, never by the file.
+ * cross as {@link SpanColumns}, several to a message; the worker runs at most {@link MESSAGES_IN_FLIGHT}
+ * messages ahead, so memory stays bounded by the largest record and a few batches, never by the file.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,12 +11,22 @@ import { OtlpDecodeError, type DecodeProblem } from './problems.js';
 import type { OtlpBatch, ReadOtlpOptions } from './reader.js';
 import { unpackSpans, type SpanColumns } from './span-columns.js';
 
-/** Batches the worker may post before the reader has taken them: enough slack that neither thread waits on the other for a scheduler time slice. */
-export const BATCHES_IN_FLIGHT = 8;
+/** Messages the worker may post before the reader has taken them: slack, so neither thread waits on the other. */
+export const MESSAGES_IN_FLIGHT = 4;
+
+/** Spans the worker gathers (from whole batches) into one message: posting a message costs far more than its bytes. */
+export const MESSAGE_SPANS = 4000;
+
+/** One of the reader's batches, packed. */
+export interface BatchMessage {
+  columns: SpanColumns;
+  problems: DecodeProblem[];
+  bytes: number;
+}
 
 /** What the worker posts. */
 export type WorkerMessage =
-  | { type: 'batch'; columns: SpanColumns; problems: DecodeProblem[]; bytes: number }
+  | { type: 'batches'; batches: BatchMessage[] }
   | { type: 'end' }
   | { type: 'error'; message: string; code?: string; problem?: DecodeProblem; file?: string };
 
@@ -67,8 +77,8 @@ export async function* readInWorker(entry: URL, path: string, options: ReadOtlpO
         if (m.problem !== undefined) throw new OtlpDecodeError(m.problem, m.file);
         throw Object.assign(new Error(m.message), m.code === undefined ? {} : { code: m.code });
       }
-      worker.postMessage(1); // taken: the worker may decode one more
-      yield { spans: unpackSpans(m.columns), problems: m.problems, bytes: m.bytes };
+      worker.postMessage(1); // taken: the worker may post one more
+      for (const b of m.batches) yield { spans: unpackSpans(b.columns), problems: b.problems, bytes: b.bytes };
     }
   } finally {
     await worker.terminate();
