@@ -10,7 +10,7 @@
  */
 import { createReadStream, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeFile, writeScenarioFile } from '@rootspan/eval';
 import { scenarioByName } from '@rootspan/sim';
@@ -143,6 +143,7 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
     const order: Array<'floor' | 'cli'> = opts.quick ? ['floor', 'cli'] : ['floor', 'cli', 'cli', 'floor', 'floor', 'cli'];
     const floorMs: number[] = [];
     const cliMs: number[] = [];
+    const loads: number[] = [];
     let incidents = 0;
     let dropped = 0;
     for (const which of order) {
@@ -152,12 +153,15 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
         floorMs.push(p.ms);
         log('cli', `floor ${sig(bytes / MB / (p.ms / 1000))} MB/s`);
       } else {
+        // The CLI decodes in a worker thread only when a core is idle: the load tells which way a pass ran.
+        const load = loadavg()[0];
         const p = await cliPass(file);
         if (p.spans !== written) throw new Error(`rootspan analyze read ${p.spans} spans, expected ${written}`);
         cliMs.push(p.ms);
         incidents = p.incidents;
         dropped = p.dropped;
-        log('cli', `rootspan analyze ${sig(bytes / MB / (p.ms / 1000))} MB/s`);
+        log('cli', `rootspan analyze ${sig(bytes / MB / (p.ms / 1000))} MB/s (load ${load.toFixed(1)})`);
+        loads.push(Number(load.toFixed(2)));
       }
     }
     const floorS = median(floorMs) / 1000;
@@ -170,7 +174,7 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
     const spread = `${sig(pairs[0])}–${sig(pairs[pairs.length - 1])}`;
     const report = [
       `== CLI throughput (${opts.quick ? 'quick' : 'full'}): ${SCENARIO} at ${rps} req/s, ${written} spans, ${mb(bytes)} OTLP/JSON lines (${(bytes / written).toFixed(0)} B/span)`,
-      `   rootspan analyze  ${sig(cliMBs)} MB/s  ${sig(written / cliS / 1000)} k spans/s   (${cliMs.map((m) => (m / 1000).toFixed(2)).join(', ')} s; ${incidents} incidents, ${dropped} dropped)`,
+      `   rootspan analyze  ${sig(cliMBs)} MB/s  ${sig(written / cliS / 1000)} k spans/s   (${cliMs.map((m) => (m / 1000).toFixed(2)).join(', ')} s at load ${loads.join('/')}; ${incidents} incidents, ${dropped} dropped)`,
       `   floor             ${sig(floorMBs)} MB/s  ${sig(written / floorS / 1000)} k spans/s   (${floorMs.map((m) => (m / 1000).toFixed(2)).join(', ')} s: lines + JSON.parse + fields + key + Map)`,
       `   analyze / floor = ${sig(ratio)} (pairs ${spread}; goal ≥ ${CLI_GOAL_FLOOR_RATIO}, stretch ≥ ${CLI_STRETCH_FLOOR_RATIO} with a targeted OTLP scanner, not built)`,
     ];
@@ -190,7 +194,7 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
       wallMs: Math.round(performance.now() - started),
       rows,
       report,
-      details: { scenario: SCENARIO, rps, spans: written, bytes, order, floorMs, cliMs, cliMBs, floorMBs, cliSpansPerS: written / cliS, floorSpansPerS: written / floorS, ratio, pairRatios: pairs, incidents, dropped },
+      details: { scenario: SCENARIO, rps, spans: written, bytes, order, floorMs, cliMs, cliMBs, floorMBs, cliSpansPerS: written / cliS, floorSpansPerS: written / floorS, ratio, pairRatios: pairs, loads, incidents, dropped },
     };
   } finally {
     process.off('SIGINT', onSignal);
