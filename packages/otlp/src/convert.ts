@@ -67,8 +67,12 @@ export function decodeId(v: unknown, size: 8 | 16): string | null | undefined {
     const n = v.length;
     if (n === 0) return undefined;
     if (n > size * 2) return null;
+    if (n === size * 2) {
+      // The common case, in one pass (the hot loop of a big read): valid hex, all zero, any upper case.
+      const id = fullHexId(v);
+      if (id !== undefined) return id;
+    }
     const hex = HEX_RE.test(v);
-    if (hex && n === size * 2) return ZERO_RE.test(v) ? null : v.toLowerCase();
     if ((n === (size === 16 ? 24 : 12) || n === (size === 16 ? 22 : 11)) && BASE64_RE.test(v)) {
       const b = Buffer.from(v, 'base64');
       if (b.length === size) return allZero(b) ? null : bytesToHex(b);
@@ -86,6 +90,38 @@ export function decodeId(v: unknown, size: 8 | 16): string | null | undefined {
   return null;
 }
 
+/** `v` (hex digits only) lowercased, `null` when all zero, `undefined` when not hex. */
+function fullHexId(v: string): string | null | undefined {
+  let zero = true;
+  let upper = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (c !== 48) zero = false;
+    } else if (c >= 97 && c <= 102) {
+      zero = false;
+    } else if (c >= 65 && c <= 70) {
+      zero = false;
+      upper = true;
+    } else {
+      return undefined;
+    }
+  }
+  if (zero) return null;
+  return upper ? v.toLowerCase() : v;
+}
+
+/** The integer value of the decimal digits `v[from..to)` (at most 15 of them: exact), or NaN. */
+function digits(v: string, from: number, to: number): number {
+  let x = 0;
+  for (let i = from; i < to; i++) {
+    const d = v.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return NaN;
+    x = x * 10 + d;
+  }
+  return x;
+}
+
 /** 2^32 = 4294 * 1e6 + 967296: lets a (high, low) 64-bit nanosecond count become ms without BigInt. */
 function longBitsToMs(high: number, low: number): number {
   return high * 4294 + (high * 967296 + low) / 1e6;
@@ -99,8 +135,10 @@ function longBitsToMs(high: number, low: number): number {
 export function nanosToMs(v: unknown): number {
   if (typeof v === 'string') {
     const n = v.length;
-    if (n === 0 || !DIGITS_RE.test(v)) return NaN;
-    if (n <= 15) return Number(v) / 1e6;
+    if (n === 0) return NaN;
+    if (n <= 15) return digits(v, 0, n) / 1e6;
+    if (n <= 21) return digits(v, 0, n - 6) + digits(v, n - 6, n) / 1e6;
+    if (!DIGITS_RE.test(v)) return NaN;
     return Number(v.slice(0, n - 6)) + Number(v.slice(n - 6)) / 1e6;
   }
   if (typeof v === 'number') return v >= 0 ? v / 1e6 : NaN; // JSON number: already rounded by JSON.parse

@@ -6,6 +6,7 @@ import { decodeRequestInto, type Sink } from './convert.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
 import { walkStream, type WalkTarget } from './protobuf-walk.js';
 import { OtlpDecodeError, type DecodeProblem } from './problems.js';
+import { readInWorker, workerScript } from './threaded.js';
 
 /**
  * Input formats: `jsonl` (one OTLP/JSON request per line, as the Collector's file exporter writes),
@@ -33,6 +34,13 @@ export interface ReadOtlpOptions {
    * the input's size. Default {@link DEFAULT_MAX_RECORD_BYTES} (64 MiB).
    */
   maxRecordBytes?: number;
+  /**
+   * {@link readOtlpFile} with a path: read, inflate and decode in a worker thread, so that whatever the
+   * caller does with each batch (analysis) runs on another core meanwhile. The worker stays at most a few
+   * batches ahead of the caller, so memory stays bounded as without it. Ignored for stdin and streams.
+   * Default false.
+   */
+  worker?: boolean;
 }
 
 /** A slice of the decoded input. */
@@ -91,11 +99,10 @@ export function formatFromPath(path: string): OtlpFormat | 'auto' {
 export function readOtlpFile(source: OtlpSource, options: ReadOtlpOptions = {}): AsyncGenerator<OtlpBatch, void, undefined> {
   if (typeof source !== 'string') return readOtlpStream(source, options);
   if (source === '-') return readOtlpStream(process.stdin, { ...options, name: options.name ?? '-' });
-  return readOtlpStream(createReadStream(source, { highWaterMark: 1 << 20 }), {
-    ...options,
-    format: options.format ?? formatFromPath(source),
-    name: options.name ?? source,
-  });
+  const opts = { ...options, format: options.format ?? formatFromPath(source), name: options.name ?? source };
+  const entry = options.worker === true ? workerScript() : null;
+  if (entry !== null) return readInWorker(entry, source, opts);
+  return readOtlpStream(createReadStream(source, { highWaterMark: 1 << 20 }), opts);
 }
 
 /**

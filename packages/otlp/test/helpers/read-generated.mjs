@@ -1,10 +1,14 @@
 // Child process of bounded.test.ts: generates a large input on the fly (never on disk), reads it with
 // readOtlpStream under the heap cap the parent set, and prints one JSON line with what it read.
 // Usage: node --max-old-space-size=N read-generated.mjs <kind> <megabytes> [maxRecordBytes]
+// With ROOTSPAN_READ_FILE=<path> the input is first written to that file (compressed kinds only), then
+// read with readOtlpFile(path, { worker: true }): the worker thread runs under the same heap cap.
+import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 
-const { readOtlpStream } = await import(process.env.ROOTSPAN_OTLP ?? '@rootspan/otlp');
+const { readOtlpFile, readOtlpStream } = await import(process.env.ROOTSPAN_OTLP ?? '@rootspan/otlp');
 const [kind, megabytes, maxRecord] = process.argv.slice(2);
 const MB = 1024 * 1024;
 const total = Number(megabytes) * MB;
@@ -69,7 +73,10 @@ let spans = 0;
 const problems = [];
 let bytes = 0;
 let peak = 0;
-for await (const batch of readOtlpStream(Readable.from(source, { objectMode: false }), options)) {
+const path = process.env.ROOTSPAN_READ_FILE;
+if (path !== undefined) await pipeline(Readable.from(source, { objectMode: false }), createWriteStream(path));
+const batches = path === undefined ? readOtlpStream(Readable.from(source, { objectMode: false }), options) : readOtlpFile(path, { ...options, worker: true });
+for await (const batch of batches) {
   spans += batch.spans.length;
   bytes += batch.bytes;
   for (const p of batch.problems) if (problems.length < 5) problems.push(p);

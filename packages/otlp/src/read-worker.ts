@@ -1,0 +1,58 @@
+/**
+ * Entry of the decoding worker of `readOtlpFile(path, { worker: true })` (see threaded.ts): reads and
+ * decodes the file in this thread and posts its batches as span columns, several to a message, at most
+ * {@link MESSAGES_IN_FLIGHT} messages ahead of the reader, which acknowledges each message it takes.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { OtlpDecodeError } from './problems.js';
+import { readOtlpFile, type ReadOtlpOptions } from './reader.js';
+import { packSpans } from './span-columns.js';
+import { MESSAGES_IN_FLIGHT, MESSAGE_SPANS, type BatchMessage, type WorkerMessage } from './threaded.js';
+
+const port = parentPort;
+if (port === null) throw new Error('read-worker.js runs as a worker thread');
+const { path, options } = workerData as { path: string; options: ReadOtlpOptions };
+
+let credit = MESSAGES_IN_FLIGHT;
+let wake: (() => void) | undefined;
+port.on('message', () => {
+  credit++;
+  wake?.();
+  wake = undefined;
+});
+const post = (m: WorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
+
+/** Batches packed but not yet posted, and their buffers to transfer. */
+let pending: BatchMessage[] = [];
+let transfer: ArrayBuffer[] = [];
+let pendingSpans = 0;
+
+/** Posts the pending batches as one message (a message costs far more than its bytes). */
+async function flush(): Promise<void> {
+  if (pending.length === 0) return;
+  while (credit === 0) await new Promise<void>((resolve) => (wake = resolve));
+  credit--;
+  post({ type: 'batches', batches: pending }, transfer);
+  pending = [];
+  transfer = [];
+  pendingSpans = 0;
+}
+
+/** Not top-level await: the package is also built as CommonJS. */
+async function run(): Promise<void> {
+  for await (const batch of readOtlpFile(path, { ...options, worker: false })) {
+    const columns = packSpans(batch.spans);
+    pending.push({ columns, problems: batch.problems, bytes: batch.bytes });
+    transfer.push(columns.times.buffer as ArrayBuffer, columns.refs.buffer as ArrayBuffer, columns.attrs.buffer as ArrayBuffer);
+    pendingSpans += batch.spans.length;
+    if (pendingSpans >= MESSAGE_SPANS || batch.spans.length === 0) await flush();
+  }
+  await flush();
+  post({ type: 'end' });
+}
+
+run().catch(async (err: unknown) => {
+  await flush(); // the batches before the error, as the in-thread reader yields them
+  if (err instanceof OtlpDecodeError) post({ type: 'error', message: err.message, problem: err.problem, file: err.file });
+  else post({ type: 'error', message: err instanceof Error ? err.message : String(err), code: (err as NodeJS.ErrnoException).code });
+});

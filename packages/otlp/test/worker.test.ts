@@ -1,0 +1,161 @@
+/**
+ * `readOtlpFile(path, { worker: true })` decodes in a worker thread and must be indistinguishable from
+ * reading in-thread: the same batches (spans, problems, bytes), the same errors, and memory still bounded
+ * by the largest record. The worker runs from the built package (`npm test` builds first): these tests
+ * import `dist/`, as the CLI does.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Span } from '@rootspan/engine';
+import { ANALYZED_ATTRIBUTES } from '@rootspan/engine';
+import { encodeOtlpJson, type OtlpBatch, type ReadOtlpOptions } from '@rootspan/otlp';
+import { packSpans, unpackSpans } from '../src/span-columns.js';
+
+const distUrl = new URL('../dist/index.js', import.meta.url);
+const built = existsSync(fileURLToPath(distUrl));
+type Otlp = typeof import('@rootspan/otlp');
+const dist = async (): Promise<Otlp> => {
+  expect(built, 'packages/otlp/dist is missing: run `npm run build` (the root `npm test` does)').toBe(true);
+  return (await import(distUrl.href)) as Otlp;
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'rootspan-worker-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = (name: string, content: string | Buffer): string => {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+};
+
+function spans(n: number, service: string): Span[] {
+  return Array.from({ length: n }, (_, i) => ({
+    traceId: (Math.floor(i / 3) + 1).toString(16).padStart(32, 'a'),
+    spanId: (i + 1).toString(16).padStart(16, '0'),
+    parentSpanId: i % 3 === 0 ? undefined : (i - (i % 3) + 1).toString(16).padStart(16, '0'),
+    service,
+    serviceVersion: i % 2 === 0 ? '1.2.3' : undefined,
+    name: `GET /items/${i % 7}`,
+    kind: i % 3 === 0 ? ('server' as const) : ('client' as const),
+    startTime: 1_700_000_000_000 + i,
+    endTime: 1_700_000_000_010 + i,
+    status: i % 5 === 0 ? ('error' as const) : ('unset' as const),
+    statusMessage: i % 5 === 0 ? `boom ${i}` : undefined,
+    attributes: { 'http.route': `/items/${i % 7}`, 'http.response.status_code': i % 5 === 0 ? 500 : 200 },
+  }));
+}
+
+async function readAll(read: Otlp['readOtlpFile'], path: string, options: ReadOtlpOptions): Promise<OtlpBatch[] | { error: unknown }> {
+  const out: OtlpBatch[] = [];
+  try {
+    for await (const b of read(path, options)) out.push(b);
+  } catch (error) {
+    return { error };
+  }
+  return out;
+}
+
+describe('readOtlpFile with worker: true', () => {
+  const lines = [
+    JSON.stringify(encodeOtlpJson(spans(1500, 'a'))),
+    'not json',
+    '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz","spanId":"01"}]}]}]}',
+    JSON.stringify(encodeOtlpJson(spans(700, 'b'))),
+  ].join('\n');
+
+  it.each([
+    ['JSONL with malformed records', 'mixed.jsonl', lines, {}],
+    ['gzip, small batches', 'mixed.jsonl.gz', gzipSync(lines), { batchSize: 100 }],
+    ['a multi-line document', 'doc.json', JSON.stringify(encodeOtlpJson(spans(2500, 'c')), null, 1), {}],
+  ])('gives the same batches as in-thread: %s', async (_, name, content, options) => {
+    const { readOtlpFile } = await dist();
+    const path = file(name, content);
+    const inThread = await readAll(readOtlpFile, path, options);
+    const inWorker = await readAll(readOtlpFile, path, { ...options, worker: true });
+    expect(Array.isArray(inThread) && inThread.reduce((n, b) => n + b.spans.length, 0)).toBeGreaterThan(2000);
+    expect(inWorker).toEqual(inThread);
+  });
+
+  it('throws the same errors: strict mode, a missing file, a directory', async () => {
+    const { readOtlpFile, OtlpDecodeError } = await dist();
+    const cases: Array<[string, ReadOtlpOptions]> = [
+      [file('strict.jsonl', lines), { strict: true }],
+      [join(dir, 'missing.jsonl'), {}],
+      [dir, { format: 'jsonl' }],
+    ];
+    for (const [path, options] of cases) {
+      const a = (await readAll(readOtlpFile, path, options)) as { error: Error & { code?: string; line?: number } };
+      const b = (await readAll(readOtlpFile, path, { ...options, worker: true })) as { error: Error & { code?: string; line?: number } };
+      expect(b.error).toBeInstanceOf(Error);
+      expect(b.error.message).toBe(a.error.message);
+      expect(b.error.code).toBe(a.error.code);
+      expect(b.error instanceof OtlpDecodeError).toBe(a.error instanceof OtlpDecodeError);
+      expect(b.error.line).toBe(a.error.line);
+    }
+  });
+
+  it('stops the worker when the caller stops early (else it would keep the process alive)', async () => {
+    await dist();
+    const path = file('many.jsonl', Array.from({ length: 50 }, () => JSON.stringify(encodeOtlpJson(spans(200, 'd')))).join('\n'));
+    const script = `
+      const { readOtlpFile } = await import(${JSON.stringify(distUrl.href)});
+      let seen = 0;
+      for await (const b of readOtlpFile(${JSON.stringify(path)}, { worker: true })) if ((seen += b.spans.length) >= 2000) break;
+      console.log(seen);`;
+    const { stdout } = await promisify(execFile)(process.execPath, [file('stop-early.mjs', script)], { timeout: 20_000 });
+    expect(stdout.trim()).toBe('2000');
+  });
+
+  it('keeps memory bounded: gzip inflating to 200 MB of blank lines under a 64 MB heap', async () => {
+    await dist();
+    const child = fileURLToPath(new URL('./helpers/read-generated.mjs', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--max-old-space-size=64', child, 'newlines-gz', '200'], {
+      timeout: 30_000,
+      env: { ...process.env, ROOTSPAN_OTLP: distUrl.href, ROOTSPAN_READ_FILE: join(dir, 'newlines.gz') },
+    });
+    const r = JSON.parse(stdout) as { spans: number; problems: unknown[]; bytes: number };
+    expect(r).toMatchObject({ spans: 0, problems: [] });
+    expect(r.bytes).toBe(readFileSync(join(dir, 'newlines.gz')).length);
+  });
+});
+
+describe('span columns', () => {
+  const id = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => Buffer.from(b).toString('hex'));
+  const text = fc.string({ maxLength: 20 });
+  const value = fc.oneof(text, fc.double({ noNaN: true }), fc.integer(), fc.boolean());
+  const key = fc.oneof(fc.constantFrom(...ANALYZED_ATTRIBUTES), text);
+  const span = fc.record(
+    {
+      traceId: fc.oneof(id(16), fc.constant('0af7651916cd43dd8448eb211c80319c')),
+      spanId: id(8),
+      parentSpanId: fc.option(id(8), { nil: undefined }),
+      service: fc.constantFrom('a', 'b', 'checkout'),
+      serviceVersion: fc.option(text, { nil: undefined }),
+      name: text,
+      kind: fc.constantFrom(undefined, 'internal', 'server', 'client', 'producer', 'consumer'),
+      startTime: fc.double({ min: 1, max: 2e12, noNaN: true }),
+      endTime: fc.double({ min: 1, max: 2e12, noNaN: true }),
+      status: fc.constantFrom(undefined, 'unset', 'ok', 'error'),
+      statusMessage: fc.option(text, { nil: undefined }),
+      attributes: fc.option(fc.dictionary(key, value, { maxKeys: 6 }), { nil: undefined }),
+    },
+  );
+
+  it('rebuild every span field for field (absent fields as undefined)', () => {
+    fc.assert(
+      fc.property(fc.array(span, { maxLength: 40 }), (input) => {
+        const spansIn = input as unknown as Span[];
+        const out = unpackSpans(structuredClone(packSpans(spansIn)));
+        const keys: Array<keyof Span> = ['traceId', 'spanId', 'parentSpanId', 'service', 'serviceVersion', 'name', 'kind', 'startTime', 'endTime', 'status', 'statusMessage', 'attributes'];
+        expect(out).toEqual(spansIn.map((s) => Object.fromEntries(keys.map((k) => [k, s[k]]))));
+        out.forEach((s, i) => expect(Object.keys(s.attributes ?? {})).toEqual(Object.keys(spansIn[i].attributes ?? {})));
+      }),
+    );
+  });
+});
