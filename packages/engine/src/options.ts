@@ -292,7 +292,10 @@ export function resolveOptions(options: AnalyzerOptions = {}): ResolvedOptions {
   if (baseline.alpha > 1) throw new RootspanError('ERR_OPTION', 'option baseline.alpha must be in (0, 1]');
   const traffic = merge('traffic', DEFAULT_TRAFFIC, options.traffic);
   const longest = WINDOWS[WINDOWS.length - 1] * top.bucketMs;
-  if (traffic.dropWindowMs > longest) {
+  // The default (60 s) is cut to the longest window when buckets are shorter than 5 s; only an explicit
+  // value beyond it is an error.
+  if (options.traffic?.dropWindowMs === undefined) traffic.dropWindowMs = Math.min(traffic.dropWindowMs, longest);
+  else if (traffic.dropWindowMs > longest) {
     throw new RootspanError('ERR_OPTION', `option traffic.dropWindowMs must be at most the longest window (${WINDOWS[WINDOWS.length - 1]} × bucketMs = ${longest} ms), got ${traffic.dropWindowMs}`);
   }
   return {
