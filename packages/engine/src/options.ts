@@ -82,7 +82,8 @@ export interface TrafficOptions {
   /**
    * A drop is judged only over windows at least this long (ms). Default 60000, the longest window: a
    * client pausing, a load test ending or a process draining before shutdown is not an outage; a drop
-   * that lasts most of a minute is. At most the longest window (12 buckets).
+   * that lasts most of a minute is. At most the longest window (12 buckets); the default is cut to it
+   * when buckets are shorter than 5 s.
    */
   dropWindowMs: number;
 }
