@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { createAnalyzer, type Analyzer, type AnalyzerOptions, type Span } from '@rootspan/engine';
 import { OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile } from '@rootspan/otlp';
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
@@ -98,14 +98,16 @@ function hashString(s: string): number {
 /** Spans of a document held to be analysed in end-time order (~125 MB at most). */
 const SORT_WINDOW = 250_000;
 
+/** Files smaller than this are decoded in-thread: starting the worker (~50 ms) would not pay back. */
+const WORKER_MIN_BYTES = 8 * 1024 * 1024;
+
 /**
- * Whether to decode files in a worker thread: only with two cores to spare (load average ≤ cores − 2),
- * one for the worker and one for V8's GC threads. On a 2-core machine the hand-over's ~15% more CPU
- * made runs slower, even at a load of 2 (bench: 0.38× the floor vs 0.48× in one thread).
+ * Whether to read and decode `file` in a worker thread, so that decoding (about half of a run) overlaps
+ * analysis on a second core. The batches, and so the report, are the same either way.
  */
-function twoIdleCores(): boolean {
-  const cores = availableParallelism();
-  return cores >= 4 && loadavg()[0] <= cores - 2;
+function useWorker(args: AnalyzeArgs, file: string, size: number): boolean {
+  if (file === '-' || args.threads === 1) return false;
+  return args.threads === 2 || (availableParallelism() >= 2 && size >= WORKER_MIN_BYTES);
 }
 
 /** Malformed records printed per input; the rest are counted (a broken 1 GB file must not flood the terminal). */
@@ -149,7 +151,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     // streamed in file order: the arrival order live mode would see.
     const window = format === 'json' || format === 'protobuf' ? new EndTimeWindow(SORT_WINDOW, (spans) => analyzer.ingest(spans)) : undefined;
     let bytes = 0;
-    const batches = readOtlpFile(file === '-' ? io.stdin : file, { strict: args.strict, name, worker: twoIdleCores() });
+    const batches = readOtlpFile(file === '-' ? io.stdin : file, { strict: args.strict, name, worker: useWorker(args, file, total) });
     try {
       for await (const batch of batches) {
         for (const p of batch.problems) {

@@ -24,7 +24,7 @@ describe('help and version', () => {
   });
 
   it('documents the input formats, options and exit codes', () => {
-    for (const word of ['analyze <file...|->', '.jsonl', '.gz', 'stdin', '--json', '--config <file>', '--strict', '--fail-on-incident', '--progress', 'Exit codes: 0']) {
+    for (const word of ['analyze <file...|->', '.jsonl', '.gz', 'stdin', '--json', '--config <file>', '--strict', '--fail-on-incident', '--threads <1|2>', '--progress', 'Exit codes: 0']) {
       expect(USAGE).toContain(word);
     }
   });
@@ -47,6 +47,8 @@ describe('usage errors: exit 2, the reason and the usage on stderr, nothing on s
     [['analyze', small, '--config', '--json'], '--config needs a file name'],
     [['analyze', small, '--config='], '--config needs a file name'],
     [['analyze', '-', '-'], 'stdin (-) can be read only once'],
+    [['analyze', small, '--threads', '4'], '--threads needs 1 or 2'],
+    [['analyze', small, '--threads'], '--threads needs 1 or 2'],
   ])('%j', async (argv, message) => {
     const r = await run(argv);
     expect(r.code).toBe(2);
