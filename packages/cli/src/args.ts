@@ -37,7 +37,7 @@ Options:
   --db <file>            keep what the replay found in a SQLite file (baselines, per-minute rollups,
                          incidents with their history); a later run with the same file continues from it
   --threads <1|2>        2: read and decode each file in a worker thread while this one analyses;
-                         1: all in one thread (default: 2 for a file of 8 MB or more when two cores
+                         1: all in one thread (default: 2 for a file of 32 MB or more when two cores
                          are idle; the report is the same either way)
   --progress / --no-progress
                          progress on stderr (default: when stderr is a terminal)

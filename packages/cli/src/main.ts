@@ -98,8 +98,11 @@ function hashString(s: string): number {
 /** Spans of a document held to be analysed in end-time order (~125 MB at most). */
 const SORT_WINDOW = 250_000;
 
-/** Files smaller than this are decoded in-thread: starting the worker (~50 ms) would not pay back. */
-const WORKER_MIN_BYTES = 8 * 1024 * 1024;
+/**
+ * Files smaller than this are decoded in-thread: asking whether cores are idle (60 ms) and starting the
+ * worker (~50 ms) would not pay back (32 MB of OTLP/JSON take ~0.5 s in one thread).
+ */
+const WORKER_MIN_BYTES = 32 * 1024 * 1024;
 
 /**
  * Whether to read and decode a file in a worker thread, so that decoding (about half of a run) overlaps
