@@ -89,12 +89,9 @@ export function parseArgs(argv: readonly string[]): Args {
         else out.config = v;
         break;
       }
-      case '--threads': {
-        const v = argv[++i];
-        if (v !== '1' && v !== '2') throw new UsageError('--threads needs 1 or 2');
-        out.threads = v === '1' ? 1 : 2;
+      case '--threads':
+        out.threads = threads(argv[++i]);
         break;
-      }
       case '--baseline': {
         const v = argv[++i];
         if (v === undefined || v.startsWith('-')) throw new UsageError('--baseline needs a file name (not stdin)');
@@ -111,6 +108,8 @@ export function parseArgs(argv: readonly string[]): Args {
         } else if (a.startsWith('--db=')) {
           out.db = a.slice('--db='.length);
           if (out.db === '') throw new UsageError('--db needs a file name');
+        } else if (a.startsWith('--threads=')) {
+          out.threads = threads(a.slice('--threads='.length));
         } else if (a.startsWith('-') && a !== '-') {
           throw new UsageError(`unknown option '${a}'`);
         } else {
@@ -121,4 +120,9 @@ export function parseArgs(argv: readonly string[]): Args {
   if (out.files.length === 0) throw new UsageError('analyze needs at least one file (or - for stdin)');
   if (out.files.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
   return out;
+}
+
+function threads(v: string | undefined): 1 | 2 {
+  if (v !== '1' && v !== '2') throw new UsageError('--threads needs 1 or 2');
+  return v === '1' ? 1 : 2;
 }
