@@ -1,10 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
-import { availableParallelism, loadavg } from 'node:os';
 import { createAnalyzer, type Analyzer, type AnalyzerOptions, type Span } from '@rootspan/engine';
 import { OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile } from '@rootspan/otlp';
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
 import { InputError, engineInputError, internalErrorLine } from './errors.js';
 import { learnedFrom } from './baseline.js';
+import { idleCores } from './cores.js';
 import { Progress } from './progress.js';
 import { EndTimeWindow } from './reorder.js';
 import { humanReport, toJsonReport, type Summary } from './report.js';
@@ -99,13 +99,21 @@ function hashString(s: string): number {
 const SORT_WINDOW = 250_000;
 
 /**
- * Whether to decode files in a worker thread: only with two cores to spare (load average ≤ cores − 2),
- * one for the worker and one for V8's GC threads. On a 2-core machine the hand-over's ~15% more CPU
- * made runs slower, even at a load of 2 (bench: 0.38× the floor vs 0.48× in one thread).
+ * Files smaller than this are decoded in-thread: asking whether cores are idle (60 ms) and starting the
+ * worker (~50 ms) would not pay back (32 MB of OTLP/JSON take ~0.5 s in one thread).
  */
-function twoIdleCores(): boolean {
-  const cores = availableParallelism();
-  return cores >= 4 && loadavg()[0] <= cores - 2;
+const WORKER_MIN_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Whether to read and decode a file in a worker thread, so that decoding (about half of a run) overlaps
+ * analysis on a second core; the batches, and so the report, are the same either way. Automatic
+ * (`threads` undefined): for a file of {@link WORKER_MIN_BYTES} or more when two cores are idle, one for
+ * each thread (`idle` asks once per run). When the cores are busy with other work the hand-over's cost
+ * (~10% more CPU) is not paid back: measured at a load of 10 on 2 cores.
+ */
+async function useWorker(threads: 1 | 2 | undefined, file: string, size: number, idle: () => Promise<number>): Promise<boolean> {
+  if (file === '-' || threads === 1) return false;
+  return threads === 2 || (size >= WORKER_MIN_BYTES && (await idle()) >= 1.5);
 }
 
 /** Malformed records printed per input; the rest are counted (a broken 1 GB file must not flood the terminal). */
@@ -129,6 +137,8 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   // With --baseline, the recording goes first through the same reading path; what was learned from it
   // then carries over into a fresh analyzer, with its own time and nothing reported about the recording.
   const inputs = args.baseline !== undefined ? [args.baseline, ...args.files] : args.files;
+  let idleAtStart: Promise<number> | undefined;
+  const idle = () => (idleAtStart ??= idleCores());
   for (let i = 0; i < inputs.length; i++) {
     const file = inputs[i];
     if (args.baseline !== undefined && i === 1) {
@@ -149,7 +159,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     // streamed in file order: the arrival order live mode would see.
     const window = format === 'json' || format === 'protobuf' ? new EndTimeWindow(SORT_WINDOW, (spans) => analyzer.ingest(spans)) : undefined;
     let bytes = 0;
-    const batches = readOtlpFile(file === '-' ? io.stdin : file, { strict: args.strict, name, worker: twoIdleCores() });
+    const batches = readOtlpFile(file === '-' ? io.stdin : file, { strict: args.strict, name, worker: await useWorker(args.threads, file, total, idle) });
     try {
       for await (const batch of batches) {
         for (const p of batch.problems) {
@@ -212,10 +222,13 @@ function nothingDecoded(problems: number, bytes: number): string {
 }
 
 function countSpans(spans: readonly Span[], summary: Summary, traces: Set<number>, services: Set<string>): void {
+  // A request lists a trace's spans together and a resource's spans under one service: look up on change only.
+  let trace: string | undefined;
+  let service: string | undefined;
   for (const s of spans) {
     summary.spans++;
-    traces.add(traceKey(s.traceId));
-    services.add(s.service);
+    if (s.traceId !== trace) traces.add(traceKey((trace = s.traceId)));
+    if (s.service !== service) services.add((service = s.service));
     if (summary.from === null || s.startTime < summary.from) summary.from = s.startTime;
     if (summary.to === null || s.endTime > summary.to) summary.to = s.endTime;
   }

@@ -4,7 +4,7 @@
  * indicator.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { USAGE, type JsonReport } from 'rootspan';
+import { USAGE, parseArgs, type JsonReport } from 'rootspan';
 import { otlpLine, smallSpans, tempDir } from './helpers/data.js';
 import { parseJson, run } from './helpers/run.js';
 import { validateReport } from './helpers/validate.js';
@@ -24,7 +24,7 @@ describe('help and version', () => {
   });
 
   it('documents the input formats, options and exit codes', () => {
-    for (const word of ['analyze <file...|->', '.jsonl', '.gz', 'stdin', '--json', '--config <file>', '--strict', '--fail-on-incident', '--progress', 'Exit codes: 0']) {
+    for (const word of ['analyze <file...|->', '.jsonl', '.gz', 'stdin', '--json', '--config <file>', '--strict', '--fail-on-incident', '--threads <1|2>', '--progress', 'Exit codes: 0']) {
       expect(USAGE).toContain(word);
     }
   });
@@ -47,11 +47,21 @@ describe('usage errors: exit 2, the reason and the usage on stderr, nothing on s
     [['analyze', small, '--config', '--json'], '--config needs a file name'],
     [['analyze', small, '--config='], '--config needs a file name'],
     [['analyze', '-', '-'], 'stdin (-) can be read only once'],
+    [['analyze', small, '--threads', '4'], '--threads needs 1 or 2'],
+    [['analyze', small, '--threads'], '--threads needs 1 or 2'],
+    [['analyze', small, '--threads=0'], '--threads needs 1 or 2'],
   ])('%j', async (argv, message) => {
     const r = await run(argv);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`rootspan: ${message}\n\n${USAGE}\n`);
+  });
+});
+
+describe('--threads', () => {
+  it('takes 1 or 2, as --threads N or --threads=N; unset means automatic', () => {
+    const threadsOf = (...flags: string[]) => (parseArgs(['analyze', 'x.jsonl', ...flags]) as { threads?: number }).threads;
+    expect([threadsOf(), threadsOf('--threads', '1'), threadsOf('--threads=2'), threadsOf('--threads', '2', '--threads=1')]).toEqual([undefined, 1, 2, 1]);
   });
 });
 

@@ -6,8 +6,8 @@
  * Kept lean on purpose (it is the hot loop of a 1 GB JSONL read): one pass, index loops, a Set for the
  * analysed keys, no spreads, strings for problem messages built only when there is a problem.
  */
-import { ANALYZED_ATTRIBUTE_KEYS, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
-import { MAX_NAME_LENGTH, MAX_TIME_MS, MAX_VALUE_LENGTH, truncate } from './limits.js';
+import { ANALYZED_ATTRIBUTE_KEYS, MAX_NAME_LENGTH, MAX_TIME_MS, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
+import { truncate } from './limits.js';
 import type { DecodeProblem } from './problems.js';
 
 /** Loose view of whatever the input holds: every field is checked before use. */
@@ -180,7 +180,7 @@ function toDouble(v: unknown): number | undefined {
 function scalar(av: unknown): AttributeValue | undefined {
   if (typeof av !== 'object' || av === null) return undefined;
   const o = av as Obj;
-  if (Object.hasOwn(o, 'stringValue')) return typeof o.stringValue === 'string' ? truncate(o.stringValue, MAX_VALUE_LENGTH) : undefined;
+  if (Object.hasOwn(o, 'stringValue')) return typeof o.stringValue === 'string' ? truncate(o.stringValue, MAX_NAME_LENGTH) : undefined;
   if (Object.hasOwn(o, 'intValue')) return toInt(o.intValue);
   if (Object.hasOwn(o, 'doubleValue')) return toDouble(o.doubleValue);
   if (Object.hasOwn(o, 'boolValue')) return typeof o.boolValue === 'boolean' ? o.boolValue : undefined;
@@ -408,7 +408,7 @@ function decodeSpan(raw: unknown, res: ResourceInfo, out: Span[]): string | null
     startTime,
     endTime,
     status: toStatus(st),
-    statusMessage: typeof message === 'string' && message !== '' ? truncate(message, MAX_VALUE_LENGTH) : undefined,
+    statusMessage: typeof message === 'string' && message !== '' ? truncate(message, MAX_NAME_LENGTH) : undefined,
     attributes,
   });
   return null;

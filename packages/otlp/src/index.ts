@@ -12,4 +12,6 @@ export type { OtlpBatch, OtlpFormat, OtlpSource, ReadOtlpOptions } from './reade
 export { OtlpDecodeError, formatProblem } from './problems.js';
 export type { DecodeProblem, DecodeResult } from './problems.js';
 export { nanosToMs } from './convert.js';
-export { DEFAULT_MAX_RECORD_BYTES, MAX_NAME_LENGTH, MAX_TIME_MS, MAX_VALUE_LENGTH } from './limits.js';
+export { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
+/** The engine's limits the decoders apply (re-exported: stated once, in `@rootspan/engine`). */
+export { MAX_NAME_LENGTH, MAX_TIME_MS } from '@rootspan/engine';

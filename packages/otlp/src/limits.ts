@@ -1,21 +1,10 @@
 /**
- * The limits the decoders enforce, in one place (the README's "Limits" table lists the same). Input past
- * a limit is never silently lost: a string is truncated, a span with an impossible time or a record over
- * the size limit is skipped and reported as a problem.
+ * The readers' own limit (the record size) and the string cut. The limits on span contents — name length
+ * and latest time — are the engine's (`@rootspan/engine`'s limits.ts), stated there once and enforced here
+ * already at decoding, so that a problem names the line. Input past a limit is never silently lost: a
+ * string is truncated, a span with an impossible time or a record over the size limit is skipped and
+ * reported as a problem.
  */
-
-/** Span names, service names and versions longer than this (UTF-16 code units) are truncated. */
-export const MAX_NAME_LENGTH = 1024;
-
-/** Attribute string values, status and exception messages longer than this are truncated. */
-export const MAX_VALUE_LENGTH = 4096;
-
-/**
- * Latest span time accepted, in epoch ms: the end of year 9999 UTC, the last instant an ISO-8601 date
- * (and a report) can show. Spans must start after 1970-01-01T00:00:00Z; a time outside that range skips
- * the span with a problem.
- */
-export const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**
  * Default largest record the readers hold in memory, in bytes: a JSONL line, a whole (multi-line) JSON

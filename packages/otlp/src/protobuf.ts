@@ -1,4 +1,5 @@
-import protobuf from 'protobufjs';
+import { createRequire } from 'node:module';
+import type protobuf from 'protobufjs';
 import type { Sink } from './convert.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
 import { walkBuffer } from './protobuf-walk.js';
@@ -88,9 +89,14 @@ export interface OtlpTypes {
 
 let types: OtlpTypes | undefined;
 
-/** The OTLP message types, built on first use (parsing the schema takes a few ms). */
+/**
+ * The OTLP message types, built on first use (parsing the schema takes a few ms). protobufjs itself is
+ * loaded then too: it costs ~50 ms to load, paid by every JSON read otherwise (and by the decoding worker
+ * before its first batch).
+ */
 export function otlpTypes(): OtlpTypes {
   if (types === undefined) {
+    const protobuf = createRequire(import.meta.url)('protobufjs') as typeof import('protobufjs');
     const root = new protobuf.Root();
     for (const source of [COMMON, RESOURCE, TRACE]) protobuf.parse(source, root);
     root.resolveAll();

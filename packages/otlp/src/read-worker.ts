@@ -26,6 +26,8 @@ const post = (m: WorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m,
 let pending: BatchMessage[] = [];
 let transfer: ArrayBuffer[] = [];
 let pendingSpans = 0;
+/** The first batch goes alone: the reader's thread is idle until it arrives. */
+let first = true;
 
 /** Posts the pending batches as one message (a message costs far more than its bytes). */
 async function flush(): Promise<void> {
@@ -45,7 +47,8 @@ async function run(): Promise<void> {
     pending.push({ columns, problems: batch.problems, bytes: batch.bytes });
     transfer.push(columns.times.buffer as ArrayBuffer, columns.refs.buffer as ArrayBuffer, columns.attrs.buffer as ArrayBuffer);
     pendingSpans += batch.spans.length;
-    if (pendingSpans >= MESSAGE_SPANS || batch.spans.length === 0) await flush();
+    if (pendingSpans >= MESSAGE_SPANS || batch.spans.length === 0 || first) await flush();
+    first = false;
   }
   await flush();
   post({ type: 'end' });

@@ -61,9 +61,15 @@ export function packSpans(spans: readonly Span[]): SpanColumns {
   const n = spans.length;
   const times = new Float64Array(n * 2);
   const refs = new Int32Array(n * FIELDS);
-  const attrs: number[] = [];
+  let attrs = new Float64Array(n * 8);
+  let end = 0;
+  // A span's trace, service and version are most often the previous span's (same string object): compared, not looked up.
   let trace = '';
   let traceRef = -1;
+  let service: string | undefined;
+  let serviceRef = -1;
+  let version: string | undefined;
+  let versionRef = -1;
   for (let i = 0; i < n; i++) {
     const s = spans[i];
     times[2 * i] = s.startTime;
@@ -73,11 +79,13 @@ export function packSpans(spans: readonly Span[]): SpanColumns {
       trace = s.traceId;
       traceRef = own(trace);
     }
+    if (s.service !== service || i === 0) serviceRef = shared((service = s.service));
+    if (s.serviceVersion !== version || i === 0) versionRef = shared((version = s.serviceVersion));
     refs[o + F_TRACE] = traceRef;
     refs[o + F_SPAN] = own(s.spanId);
     refs[o + F_PARENT] = own(s.parentSpanId);
-    refs[o + F_SERVICE] = shared(s.service);
-    refs[o + F_VERSION] = shared(s.serviceVersion);
+    refs[o + F_SERVICE] = serviceRef;
+    refs[o + F_VERSION] = versionRef;
     refs[o + F_NAME] = shared(s.name);
     refs[o + F_MESSAGE] = own(s.statusMessage);
     refs[o + F_CODES] = KINDS.indexOf(s.kind) + 8 * STATUSES.indexOf(s.status);
@@ -86,19 +94,31 @@ export function packSpans(spans: readonly Span[]): SpanColumns {
       refs[o + F_ATTRS] = -1;
       continue;
     }
-    const at = attrs.length;
-    refs[o + F_ATTRS] = at;
-    attrs.push(0);
-    for (const k in a) {
+    const keys = Object.keys(a);
+    if (end + 1 + 3 * keys.length > attrs.length) {
+      const grown = new Float64Array(Math.max(2 * attrs.length, end + 1 + 3 * keys.length));
+      grown.set(attrs);
+      attrs = grown;
+    }
+    refs[o + F_ATTRS] = end;
+    attrs[end++] = keys.length;
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j];
       const v = a[k];
-      const key = KEY_INDEX.get(k) ?? -1 - shared(k);
-      if (typeof v === 'string') attrs.push(key, TAG_STRING, shared(v));
-      else if (typeof v === 'number') attrs.push(key, TAG_NUMBER, v);
-      else attrs.push(key, TAG_BOOLEAN, v ? 1 : 0);
-      attrs[at]++;
+      attrs[end++] = KEY_INDEX.get(k) ?? -1 - shared(k);
+      if (typeof v === 'string') {
+        attrs[end++] = TAG_STRING;
+        attrs[end++] = shared(v);
+      } else if (typeof v === 'number') {
+        attrs[end++] = TAG_NUMBER;
+        attrs[end++] = v;
+      } else {
+        attrs[end++] = TAG_BOOLEAN;
+        attrs[end++] = v ? 1 : 0;
+      }
     }
   }
-  return { strings, times, refs, attrs: Float64Array.from(attrs) };
+  return { strings, times, refs, attrs: attrs.slice(0, end) };
 }
 
 /** The spans of a {@link packSpans} batch, with the same fields (an absent one `undefined`). */
