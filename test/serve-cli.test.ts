@@ -3,43 +3,18 @@
  * a clean stop on SIGTERM and SIGINT with state saved to --data, and learned state and incidents back
  * after a restart.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { encodeOtlpJson } from '@rootspan/otlp';
 import { scenarioByName, simulate } from '@rootspan/sim';
+import { exited, killServes, runCli, serveBuilt as built, startServe as serve } from './serve-process.js';
 
-const bin = fileURLToPath(new URL('../packages/cli/bin/rootspan.js', import.meta.url));
-const built = existsSync(fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url)));
 const dir = mkdtempSync(join(tmpdir(), 'rootspan-serve-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(killServes);
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
-});
-
-/** Starts `rootspan serve` and resolves with its URL from the first stdout line. */
-function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) resolve({ child, url: m[1], stderr: () => err });
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code} before listening: ${err}`)));
-  });
-}
-
-const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.on('exit', (code) => r(code))));
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 
 describe.skipIf(!built)(built ? 'rootspan serve' : 'rootspan serve: SKIPPED, packages/cli/dist is missing (run `npm run build`)', () => {
@@ -85,8 +60,7 @@ describe.skipIf(!built)(built ? 'rootspan serve' : 'rootspan serve: SKIPPED, pac
   });
 
   it('bad usage and a port in use exit 2 with one line', async () => {
-    const bad = spawn(process.execPath, [bin, 'serve', '--port', 'abc'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(bad);
+    const bad = runCli(['serve', '--port', 'abc']);
     let err = '';
     bad.stderr!.on('data', (d) => (err += d));
     expect(await exited(bad)).toBe(2);
@@ -94,8 +68,7 @@ describe.skipIf(!built)(built ? 'rootspan serve' : 'rootspan serve: SKIPPED, pac
 
     const first = await serve([]);
     const port = new URL(first.url).port;
-    const clash = spawn(process.execPath, [bin, 'serve', '--port', port], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(clash);
+    const clash = runCli(['serve', '--port', port]);
     let clashErr = '';
     clash.stderr!.on('data', (d) => (clashErr += d));
     expect(await exited(clash)).toBe(2);
