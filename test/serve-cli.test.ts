@@ -1,45 +1,22 @@
 /**
  * `rootspan serve` as a real process (the built bin): one line with the URL once listening, bearer auth,
- * a clean stop on SIGTERM and SIGINT with state saved to --data, and learned state and incidents back
+ * a clean stop on SIGTERM and SIGINT with state saved to --data (spans still buffered are analysed first), and learned state and incidents back
  * after a restart.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { encodeOtlpJson } from '@rootspan/otlp';
+import { decodeOtlpJson, encodeOtlpJson } from '@rootspan/otlp';
+import { createAnalyzer } from '@rootspan/engine';
+import { resolveServerOptions } from '@rootspan/server';
 import { scenarioByName, simulate } from '@rootspan/sim';
+import { exited, killServes, runCli, serveBuilt as built, startServe as serve } from './serve-process.js';
 
-const bin = fileURLToPath(new URL('../packages/cli/bin/rootspan.js', import.meta.url));
-const built = existsSync(fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url)));
 const dir = mkdtempSync(join(tmpdir(), 'rootspan-serve-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(killServes);
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
-});
-
-/** Starts `rootspan serve` and resolves with its URL from the first stdout line. */
-function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) resolve({ child, url: m[1], stderr: () => err });
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code} before listening: ${err}`)));
-  });
-}
-
-const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.on('exit', (code) => r(code))));
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 
 describe.skipIf(!built)(built ? 'rootspan serve' : 'rootspan serve: SKIPPED, packages/cli/dist is missing (run `npm run build`)', () => {
@@ -52,18 +29,23 @@ describe.skipIf(!built)(built ? 'rootspan serve' : 'rootspan serve: SKIPPED, pac
 
     const scenario = scenarioByName('shop-payment-errors')!;
     const { batches } = simulate({ ...scenario, durationMs: 9 * 60_000 });
+    const bodies: string[] = [];
     for (let i = 0; i < batches.length; i += 20) {
       const body = JSON.stringify(encodeOtlpJson(batches.slice(i, i + 20).flat()));
+      bodies.push(body);
       const res = await fetch(`${first.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth('env-token') }, body });
       expect(res.status).toBe(200);
     }
-    await fetch(`${first.url}/aiops/analyze`, { method: 'POST', headers: auth('env-token') });
-    const before = (await (await fetch(`${first.url}/aiops/incidents`, { headers: auth('env-token') })).json()) as { incidents: Array<{ id: string; rootCause: { service: string } }> };
-    expect(before.incidents.map((i) => i.rootCause.service)).toContain('payment');
-
+    // No POST /aiops/analyze: the last traces are still buffered when the stop comes.
+    const pending = (await (await fetch(`${first.url}/aiops/status`, { headers: auth('env-token') })).json()) as { queue: { spans: number; bufferedTraces: number } };
+    expect(pending.queue.spans + pending.queue.bufferedTraces).toBeGreaterThan(0);
     first.child.kill('SIGTERM');
     expect(await exited(first.child)).toBe(0);
     expect(existsSync(join(data, 'rootspan.db'))).toBe(true);
+    // What it saved on the way out is everything it accepted, analysed: the same as one analyzer over all the spans.
+    const whole = createAnalyzer(resolveServerOptions().analyzer);
+    for (const body of bodies) whole.ingest(decodeOtlpJson(JSON.parse(body)).spans);
+    whole.flush();
 
     // A config file and a flag: the flag's token wins over the environment's.
     const config = join(dir, 'serve.json');
@@ -73,10 +55,14 @@ describe.skipIf(!built)(built ? 'rootspan serve' : 'rootspan serve: SKIPPED, pac
     const status = (await (await fetch(`${second.url}/aiops/status`, { headers: auth('flag-token') })).json()) as any;
     expect(status.queue.capacity).toBe(5000);
     expect(status.store.location).toBe(join(data, 'rootspan.db'));
-    const after = (await (await fetch(`${second.url}/aiops/incidents`, { headers: auth('flag-token') })).json()) as typeof before;
-    expect(after.incidents).toEqual(before.incidents);
-    const baselines = (await (await fetch(`${second.url}/aiops/baselines`, { headers: auth('flag-token') })).json()) as { baselines: Array<{ ready: boolean }> };
+    const after = (await (await fetch(`${second.url}/aiops/incidents`, { headers: auth('flag-token') })).json()) as { incidents: Array<{ id: string; rootCause: { service: string; operation: string | null; kind: string } }> };
+    expect(after.incidents.map((i) => i.rootCause.service)).toContain('payment');
+    const verdict = (i: { id: string; rootCause: { service: string; operation: string | null; kind: string } }) => [i.id, i.rootCause.service, i.rootCause.operation, i.rootCause.kind];
+    expect(after.incidents.map(verdict)).toEqual(whole.incidents().map(verdict));
+    const baselines = (await (await fetch(`${second.url}/aiops/baselines`, { headers: auth('flag-token') })).json()) as { baselines: Array<{ service: string; operation: string; ready: boolean; samples: number }> };
     expect(baselines.baselines.filter((b) => b.ready).length).toBeGreaterThan(3);
+    const samples = (list: Array<{ service: string; operation: string; samples: number }>) => Object.fromEntries(list.map((b) => [`${b.service} ${b.operation}`, b.samples]));
+    expect(samples(baselines.baselines)).toEqual(samples(whole.baselines()));
     // The charts' per-minute rollups were written too: the fresh process answers them from the database.
     const series = (await (await fetch(`${second.url}/aiops/series?service=payment`, { headers: auth('flag-token') })).json()) as { series: Array<{ points: Array<{ requests: number }> }> };
     expect(series.series.flatMap((s) => s.points).reduce((n, p) => n + p.requests, 0)).toBeGreaterThan(0);
@@ -85,8 +71,7 @@ describe.skipIf(!built)(built ? 'rootspan serve' : 'rootspan serve: SKIPPED, pac
   });
 
   it('bad usage and a port in use exit 2 with one line', async () => {
-    const bad = spawn(process.execPath, [bin, 'serve', '--port', 'abc'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(bad);
+    const bad = runCli(['serve', '--port', 'abc']);
     let err = '';
     bad.stderr!.on('data', (d) => (err += d));
     expect(await exited(bad)).toBe(2);
@@ -94,8 +79,7 @@ describe.skipIf(!built)(built ? 'rootspan serve' : 'rootspan serve: SKIPPED, pac
 
     const first = await serve([]);
     const port = new URL(first.url).port;
-    const clash = spawn(process.execPath, [bin, 'serve', '--port', port], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(clash);
+    const clash = runCli(['serve', '--port', port]);
     let clashErr = '';
     clash.stderr!.on('data', (d) => (clashErr += d));
     expect(await exited(clash)).toBe(2);

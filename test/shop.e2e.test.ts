@@ -9,14 +9,16 @@
  * The processes run on real time, so the analyzer gets short windows (1 s buckets, incidents resolving
  * after 4 s without anomaly). Waits are generous deadlines on events; the only fixed pauses are the
  * warm-up (traffic for baselines) and 3 s for the processes further up to give their verdicts.
- * Every service also exports its spans over OTLP to one central @rootspan/server started here, which
- * sends its incidents to a signed webhook (a local HTTP endpoint): after the payment fault the test
- * checks the server's verdict through its REST API and the webhook's signature. Each service keeps its
+ * Every service also exports its spans over OTLP (the SDK's BatchSpanProcessor, 5 s export delay) to one
+ * central `rootspan serve` process started here with a --config file, which sends its incidents to a
+ * signed webhook (a local HTTP endpoint): after the payment fault the test checks the server's verdict
+ * through its REST API, that it waited for whole traces, that the incident resolved once the fault was
+ * cleared, and the webhook's signatures; at the end the server stops on SIGTERM. Each service keeps its
  * rootspan state in the data dir (@rootspan/sqlite); after the stop, a fresh analyzer restores it.
- * Needs the built shop (`npm test` builds first).
+ * Needs the built shop and CLI (`npm test` builds first).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -24,8 +26,9 @@ import { connect, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnalyzer } from '@rootspan/engine';
-import { startServer, type ApiIncident, type RootspanServer } from '@rootspan/server';
+import type { ApiIncident, ServerStatus } from '@rootspan/server';
 import { SqliteStore } from '@rootspan/sqlite';
+import { exited, killServes, serveBuilt, startServe, type ServeProcess } from './serve-process.js';
 import { CALLS, LoadGenerator, PROCESSES, SERVICES, Shop, type IncidentLog, type ProcessName } from '../examples/shop/src/index.js';
 
 /** Analyzer windows, the same for the embedded processors and the central server. */
@@ -38,7 +41,7 @@ const RESOLVE_WITHIN_MS = 60_000;
 
 let shop: Shop;
 let load: LoadGenerator;
-let central: RootspanServer;
+let central: ServeProcess;
 let hook: Server;
 /** What the webhook received: headers and raw body of each POST. */
 const hooked: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
@@ -111,7 +114,7 @@ function expectBlamed(target: ProcessName, seen: readonly IncidentLog[]): void {
 
 beforeAll(async () => {
   const dist = fileURLToPath(new URL('../examples/shop/dist/service.cjs', import.meta.url));
-  if (!existsSync(dist)) throw new Error('the example shop is not built: run `npm run build` (npm test does)');
+  if (!existsSync(dist) || !serveBuilt) throw new Error('the example shop or the CLI is not built: run `npm run build` (npm test does)');
   hook = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
@@ -122,7 +125,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
-  central = await startServer({ port: 0, analyzer: ANALYZER, notifications: [{ type: 'webhook', url: hookUrl, secret: SECRET }], log: () => {} });
+  const config = join(dataDir, 'central.json');
+  writeFileSync(config, JSON.stringify({ analyzer: ANALYZER, notifications: [{ type: 'webhook', url: hookUrl, secret: SECRET }] }));
+  central = await startServe(['--config', config]);
   shop = await Shop.start({ rootspanOptions: ROOTSPAN, otlpEndpoint: central.url, dataDir });
   load = new LoadGenerator({ baseUrl: shop.urls.frontend, rps: RPS, durationMs: 240_000 });
   // Warm-up: baselines for every operation, and no incident on healthy traffic.
@@ -132,7 +137,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await load?.stop();
   await shop?.stop();
-  await central?.close();
+  killServes();
   hook?.closeAllConnections();
   await new Promise((r) => (hook ? hook.close(r) : r(undefined)));
   rmSync(dataDir, { recursive: true, force: true });
@@ -148,7 +153,7 @@ describe('example shop: real services, embedded rootspan', () => {
     expect(s.failed).toBeLessThanOrEqual(Math.max(1, s.sent * 0.02));
   });
 
-  it('preset cascading_failure on payment: its callers name it, so does the central server, which signs its webhook', async () => {
+  it('preset cascading_failure on payment: its callers name it, so does the central server (one incident), which signs its webhook', async () => {
     const injectedAt = Date.now();
     const seen = await phase(
       'payment',
@@ -181,7 +186,24 @@ describe('example shop: real services, embedded rootspan', () => {
       expect(given.length === expected.length && timingSafeEqual(given, expected), `signature of ${h.body.slice(0, 80)}`).toBe(true);
     }
     expect(forNamed().some((h) => JSON.parse(h.body).incident.rootCause.service === 'payment'), story).toBe(true);
-  }, DETECT_WITHIN_MS * 3 + RESOLVE_WITHIN_MS + 20_000);
+
+    // The fault was cleared: the central incident resolves by itself, and the webhook hears it.
+    await until('the central incident to resolve', RESOLVE_WITHIN_MS, () => forNamed().some((h) => JSON.parse(h.body).type === 'incident.resolved'));
+    const resolved = await fetch(`${central.url}/aiops/incidents/${encodeURIComponent(named.id)}`);
+    expect(await resolved.json(), story).toMatchObject({ status: 'resolved', resolvedBy: 'auto', rootCause: { service: 'payment' } });
+    // Five exporters each sent every 5 s (the BatchSpanProcessor's default): the learned trace wait covers
+    // that, so traces were judged whole, and (next to) nothing arrived too late to count.
+    const status = (await (await fetch(`${central.url}/aiops/status`)).json()) as ServerStatus;
+    expect(status).toMatchObject({ live: true, queue: { traceWaitMode: 'auto' } });
+    expect(status.queue.traceWaitMs).toBeGreaterThanOrEqual(5000);
+    expect(status.drops.late).toBeLessThanOrEqual(status.ingest.spansAccepted * 0.001);
+    // The cascade is one incident: nothing else opened since the fault names payment or a service calling it.
+    const since = ((await (await fetch(`${central.url}/aiops/incidents?since=${injectedAt}`)).json()) as { incidents: ApiIncident[] }).incidents;
+    const onPath = ['payment', ...callersOf('payment'), ...SERVICES.filter((s) => callersOf('payment').some((c) => CALLS[s].includes(c)))];
+    const cascade = since.filter((i) => Date.parse(i.openedAt) >= injectedAt && onPath.includes(i.rootCause.service));
+    expect(cascade.map((i) => `${i.id} ${i.title}`)).toHaveLength(1);
+    expect(cascade[0].id).toBe(named.id);
+  }, DETECT_WITHIN_MS * 3 + RESOLVE_WITHIN_MS * 2 + 20_000);
 
   it.each([
     ['latency_spike', 'inventory'],
@@ -216,7 +238,8 @@ describe('example shop: real services, embedded rootspan', () => {
     const urls = [...Object.values(shop.urls), central.url];
     await load.stop();
     await shop.stop();
-    await central.close();
+    central.child.kill('SIGTERM');
+    expect(await exited(central.child), central.stderr()).toBe(0);
     for (const url of urls) {
       const { port } = new URL(url);
       const refused = await new Promise<boolean>((resolve) => {

@@ -10,7 +10,7 @@
  */
 import type { IncidentEvent } from '@rootspan/engine';
 import { incidentLogFields, type IncidentLogFields } from '@rootspan/otel';
-import { startServer, type RootspanServer } from '@rootspan/server';
+import { CENTRAL_RESOLVE_AFTER_MS, startServer, type RootspanServer } from '@rootspan/server';
 import { followBlame } from './blame.js';
 import { LoadGenerator, type LoadStats } from './load.js';
 import { Shop, type IncidentLog } from './shop.js';
@@ -22,10 +22,10 @@ const FAULT_MS = 35_000;
 const RESOLVE_WAIT_MS = 100_000;
 const RPS = 8;
 /**
- * The engine's default is 5 minutes without an anomaly; the demo shortens it so the resolution fits in
- * its three minutes. Everything else is the engine's defaults.
+ * The engine's default is 5 minutes without an anomaly; the demo gives the services' processors the
+ * central server's 30 s so the resolution fits in its three minutes. Everything else is the engine's defaults.
  */
-const ROOTSPAN_OPTIONS = { resolveAfterMs: 30_000 };
+const ROOTSPAN_OPTIONS = { resolveAfterMs: CENTRAL_RESOLVE_AFTER_MS };
 /** How long after the fault was cleared an incident the central server opens still belongs to it. */
 const CENTRAL_LAG_MS = 15_000;
 const FAULT = { service: 'payment', preset: 'cascading_failure' } as const;
@@ -112,7 +112,8 @@ async function main(argv: readonly string[]): Promise<number> {
   process.once('SIGTERM', () => void stopAll().finally(() => process.exit(143)));
 
   // The central server sees every service's spans, joined into whole traces: one verdict for the cascade.
-  server = await startServer({ port: 0, analyzer: ROOTSPAN_OPTIONS });
+  // Its defaults are `rootspan serve`'s: incidents resolve 30 s after their last anomaly, as set above for the services.
+  server = await startServer({ port: 0 });
   server.analyzer.onIncident(printCentral);
   out(`${clock()}  dashboard: ${server.url}/   (central rootspan server: OTLP at ${server.url}/v1/traces, REST API at ${server.url}/aiops)`);
   const dataDir = process.env.SHOP_DATA_DIR || undefined;

@@ -68,7 +68,7 @@ function parse(argv: readonly string[]): Options | 'help' {
   return o;
 }
 
-/** The analyzer's `resolveAfterMs` in the soak (default 5 min). */
+/** The analyzer's `resolveAfterMs` in the soak (fixed here; `rootspan serve` defaults to 30 s). */
 const RESOLVE_AFTER_MS = 60_000;
 
 const mmss = (ms: number) => `${Math.floor(ms / 60_000)}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')}`;
@@ -92,7 +92,7 @@ async function soak(opts: Options): Promise<number> {
     config,
     JSON.stringify({
       notifications: [{ type: 'webhook', name: 'soak', url: hook.url, events: ['opened', 'resolved'] }],
-      // The faults are minutes apart, not the default 5 min: each must be its own incident, not an update of the last.
+      // Fixed at 60 s whatever the serve default: the faults are minutes apart and each must be its own incident.
       analyzer: { resolveAfterMs: RESOLVE_AFTER_MS },
     }),
   );
@@ -105,7 +105,7 @@ async function soak(opts: Options): Promise<number> {
         `${jumpMs > 0 ? `clock jump +${opts.jumpHours} h at ${mmss(jumpAt)}` : 'no clock jump'}`,
     );
     for (const f of faults) out(`  fault: ${f.label} from ${mmss(f.fromMs)} to ${mmss(f.toMs)}${jumpMs > 0 && f.fromMs >= jumpAt ? ' (after the jump)' : ''}`);
-    out(`  incidents resolve after ${RESOLVE_AFTER_MS / 1000} s without anomaly (default 5 min); without a jump the faults are separate incidents from about 8 minutes on`);
+    out(`  incidents resolve after ${RESOLVE_AFTER_MS / 1000} s without anomaly (fixed by the soak); without a jump the faults are separate incidents from about 8 minutes on`);
     out(`  memory: heap = used + external after a forced GC; checks: heap ≤ ${pct(HEAP_GROWTH_TOLERANCE)}, RSS ≤ ${pct(RSS_GROWTH_TOLERANCE)} from 50–60 % to the last 10 % of the run`);
     out();
     out('   time  RSS MB  heap MB  loop max ms  spans sent  accepted  dropped  queued  incidents');

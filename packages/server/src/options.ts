@@ -31,7 +31,12 @@ export interface ServerOptions {
   notifications?: NotificationTarget[];
   /** Notification delivery: queue size, retries, backoff, timeout. */
   notify?: NotifyOptions;
-  /** Analyzer options (thresholds, windows, limits), as for `rootspan analyze --config`. */
+  /**
+   * Analyzer options (thresholds, windows, limits), as for `rootspan analyze --config`; the engine's defaults
+   * except `resolveAfterMs` [{@link CENTRAL_RESOLVE_AFTER_MS}]: on live traffic an incident then resolves
+   * about a minute after its fault stops (its anomalies end after `anomalyEndMs` of normal signal, then this
+   * quiet period) instead of five.
+   */
   analyzer?: AnalyzerOptions;
   /** Where learned state and incidents persist [memory only]. */
   store?: ServerStore | (ServerStore & IncidentSource);
@@ -47,6 +52,13 @@ export interface ServerOptions {
   /** One line per operational event (queue full, a notification target failing) [stderr]. */
   log?: (line: string) => void;
 }
+
+/**
+ * The central server's default quiet period before an incident resolves itself (the engine's is 5 min, for
+ * embedded and offline use): an operator watching live traffic expects an incident to close soon after the
+ * fault stops, and a paged one to be resolved in PagerDuty as soon.
+ */
+export const CENTRAL_RESOLVE_AFTER_MS = 30_000;
 
 export interface ResolvedServerOptions {
   port: number;
@@ -102,6 +114,7 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
   for (const name of ['token', 'ingestToken', 'host'] as const) {
     if (o[name] !== undefined && (typeof o[name] !== 'string' || o[name] === '')) throw new TypeError(`option ${name} must be a non-empty string`);
   }
+  if (o.analyzer !== undefined && (typeof o.analyzer !== 'object' || o.analyzer === null || Array.isArray(o.analyzer))) throw new TypeError('option analyzer must be an object');
   if (o.notifications !== undefined && !Array.isArray(o.notifications)) throw new TypeError('option notifications must be an array');
   const redact = o.redact ?? {};
   if (redact.attributes !== undefined && (!Array.isArray(redact.attributes) || redact.attributes.some((k) => typeof k !== 'string'))) {
@@ -119,7 +132,7 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
     redact,
     notifications: (o.notifications ?? []).map((t, i) => checkTarget(t, `notifications[${i}]`)),
     notify: o.notify ?? {},
-    analyzer: o.analyzer ?? {},
+    analyzer: { resolveAfterMs: CENTRAL_RESOLVE_AFTER_MS, ...o.analyzer },
     store: o.store,
     shared: sharedSource(o),
     saveIntervalMs: o.saveIntervalMs === undefined ? 30_000 : count('saveIntervalMs', o.saveIntervalMs, 1),

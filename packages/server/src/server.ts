@@ -334,6 +334,7 @@ class CentralServer implements RootspanServer {
       .family('rootspan_notifications_failed_total', 'counter', 'Incident notifications given up on, by target.', byTarget((t) => t.failed))
       .family('rootspan_notifications_retries_total', 'counter', 'Notification attempts retried, by target.', byTarget((t) => t.retries))
       .family('rootspan_notifications_dropped_total', 'counter', 'Notifications refused by a full queue, by target.', byTarget((t) => t.dropped))
+      .family('rootspan_notifications_coalesced_total', 'counter', 'Unsent incident updates replaced by a newer update of the same incident, by target.', byTarget((t) => t.coalesced))
       .family('rootspan_notifications_queued', 'gauge', 'Notifications waiting, by target.', byTarget((t) => t.queued))
       .family('rootspan_store_write_failures_total', 'counter', 'Failed writes to the store.', s.store.failures)
       .family('rootspan_service_health', 'gauge', 'Health score 0-100 per service (see the README).', s.services.map((h) => [{ service: h.name, type: h.type }, h.health]))

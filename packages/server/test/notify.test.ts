@@ -102,6 +102,44 @@ describe('notifications', () => {
     black.closeAllConnections();
   });
 
+  it('an update waiting behind a slow delivery is replaced by the newer update of the same incident', async () => {
+    // Holds every answer until released; records the bodies.
+    const bodies: string[] = [];
+    const held: ServerResponse[] = [];
+    let reached!: () => void;
+    const arrived = new Promise<void>((r) => (reached = r));
+    const slow = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        bodies.push(body);
+        held.push(res);
+        reached();
+      });
+    });
+    sinks.push(slow);
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/`;
+    const notifier = new Notifier([{ type: 'webhook', url }], {}, () => undefined, () => {});
+    notifier.notify(event('opened'));
+    await arrived;
+    // While `opened` is in flight, four updates of inc-7 and one of another incident arrive, then the resolve.
+    for (let n = 1; n <= 4; n++) notifier.notify(event('updated', { title: `update ${n}` }));
+    notifier.notify(event('updated', { id: 'inc-8', title: 'other' }));
+    notifier.notify(event('resolved', { status: 'resolved', title: 'update 4' }));
+    expect(notifier.status()[0]).toMatchObject({ queued: 4, coalesced: 3, dropped: 0 });
+    const answerAll = setInterval(() => held.splice(0).forEach((r) => r.writeHead(200).end()), 5);
+    await notifier.close(5000);
+    clearInterval(answerAll);
+    expect(bodies.map((b) => [JSON.parse(b).type, JSON.parse(b).incident.title])).toEqual([
+      ['incident.opened', 'Errors in payment POST /payment'],
+      ['incident.updated', 'update 4'],
+      ['incident.updated', 'other'],
+      ['incident.resolved', 'update 4'],
+    ]);
+    expect(notifier.status()[0]).toMatchObject({ delivered: 4, failed: 0, coalesced: 3 });
+  });
+
   it('a webhook that never answers does not hold up the receiver: spans are taken and analysed while its delivery hangs', async () => {
     let reached!: () => void;
     const arrived = new Promise<void>((r) => (reached = r));

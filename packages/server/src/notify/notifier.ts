@@ -28,6 +28,8 @@ export interface TargetStatus {
   retries: number;
   /** Events refused because the queue was full. */
   dropped: number;
+  /** `updated` events replaced, still unsent, by a newer update of the same incident. */
+  coalesced: number;
   lastError: string | null;
   lastErrorAt: string | null;
   lastDeliveredAt: string | null;
@@ -38,6 +40,8 @@ export interface TargetStatus {
 interface Pending {
   request: OutgoingRequest;
   attempts: number;
+  /** Set for an `updated` event: the incident it describes. */
+  updates?: string;
 }
 
 class Channel {
@@ -60,6 +64,7 @@ class Channel {
       failed: 0,
       retries: 0,
       dropped: 0,
+      coalesced: 0,
       lastError: null,
       lastErrorAt: null,
       lastDeliveredAt: null,
@@ -72,7 +77,8 @@ const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 /**
  * Sends incident events to every configured target. Each target has its own bounded queue and sends one
- * request at a time, in order (a `resolved` never overtakes its `opened`); failures are retried with
+ * request at a time, in order (a `resolved` never overtakes its `opened`); an update waiting behind
+ * others is replaced by a newer update of the same incident; failures are retried with
  * exponential backoff. Nothing here is awaited by the caller: a slow or dead endpoint fills its own queue
  * and then drops (counted), and never holds up span intake.
  */
@@ -96,13 +102,22 @@ export class Notifier {
   /** Queues the event for every target that wants it; returns at once. */
   notify(event: IncidentEvent): void {
     if (this.closed) return;
+    const id = event.incident.id;
     for (const ch of this.channels) {
       if (!wants(ch.target, event)) continue;
+      // An unsent update of the same incident is stale: the newer one takes its place in the queue (the
+      // incident's latest state arrives, in order, and a slow endpoint's queue is not filled with updates).
+      const stale = event.type === 'updated' ? ch.queue.find((p) => p.updates === id && p.attempts === 0) : undefined;
+      if (stale !== undefined) {
+        stale.request = requestFor(ch.target, event, this.incidentUrl(id), this.now());
+        ch.status.coalesced++;
+        continue;
+      }
       if (ch.queue.length >= this.opts.maxQueue) {
         if (ch.status.dropped++ === 0) this.log(`notification queue of ${ch.status.name} is full (${this.opts.maxQueue}): dropping new events; see /aiops/status`);
         continue;
       }
-      ch.queue.push({ request: requestFor(ch.target, event, this.incidentUrl(event.incident.id), this.now()), attempts: 0 });
+      ch.queue.push({ request: requestFor(ch.target, event, this.incidentUrl(id), this.now()), attempts: 0, ...(event.type === 'updated' ? { updates: id } : {}) });
       ch.status.queued = ch.queue.length;
       this.pump(ch);
     }

@@ -1,0 +1,26 @@
+/** Server options: defaults filled in once, and a clear error naming the bad option (as a --config file would give it). */
+import { describe, expect, it } from 'vitest';
+import { CENTRAL_RESOLVE_AFTER_MS, resolveServerOptions, type ServerOptions } from '@rootspan/server';
+
+describe('resolveServerOptions', () => {
+  it('resolves incidents after the central quiet period unless the analyzer options say otherwise', () => {
+    expect(resolveServerOptions().analyzer).toEqual({ resolveAfterMs: CENTRAL_RESOLVE_AFTER_MS });
+    expect(resolveServerOptions({ analyzer: { bucketMs: 1000 } }).analyzer).toEqual({ resolveAfterMs: CENTRAL_RESOLVE_AFTER_MS, bucketMs: 1000 });
+    expect(resolveServerOptions({ analyzer: { resolveAfterMs: 300_000 } }).analyzer.resolveAfterMs).toBe(300_000);
+  });
+
+  it.each([
+    [{ prot: 1 }, /unknown option prot/],
+    [{ port: 70_000 }, /port must be at most 65535/],
+    [{ port: -1 }, /port must be an integer >= 0/],
+    [{ traceWaitMs: 'learn' }, /traceWaitMs must be an integer/],
+    [{ token: '' }, /token must be a non-empty string/],
+    [{ analyzer: 'fast' }, /analyzer must be an object/],
+    [{ analyzer: [] }, /analyzer must be an object/],
+    [{ notifications: {} }, /notifications must be an array/],
+    [{ redact: { attributes: 'user.email' } }, /redact.attributes must be an array/],
+    [{ sharedIncidents: true }, /sharedIncidents needs a store that lists incidents/],
+  ])('refuses %j', (options, message) => {
+    expect(() => resolveServerOptions(options as unknown as ServerOptions)).toThrow(message);
+  });
+});
