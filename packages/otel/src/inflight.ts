@@ -34,17 +34,18 @@ export class InFlightTable {
 
   constructor(private readonly capacity: number) {}
 
-  /** From `onStart`: tracks the span if it is a call. */
-  add(span: OpenSpan, parentContext: Context): void {
+  /** From `onStart`: tracks the span if it is a call (returns whether it is one, tracked or counted as dropped). */
+  add(span: OpenSpan, parentContext: Context): boolean {
     const kind = span.kind;
-    if (kind !== SpanKind.CLIENT && kind !== SpanKind.PRODUCER && !(kind === SpanKind.INTERNAL && namesDatabase(span))) return;
+    if (kind !== SpanKind.CLIENT && kind !== SpanKind.PRODUCER && !(kind === SpanKind.INTERNAL && namesDatabase(span))) return false;
     if (this.open.size >= this.capacity) {
       this.dropped++;
-      return;
+      return true;
     }
     // A remote parent (or none) is a non-recording span without `ended`: nobody here waits on its end.
     const parent = trace.getSpan(parentContext) as OpenSpan | undefined;
     this.open.set(span, parent !== undefined && typeof parent.ended === 'boolean' ? parent : null);
+    return true;
   }
 
   /** From `onEnd`: the call answered (or failed); a miss costs one lookup, an empty table none. */

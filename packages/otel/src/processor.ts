@@ -115,9 +115,8 @@ export class RootspanSpanProcessor implements SpanProcessor {
   onStart(span: unknown, parentContext: Context): void {
     if (this.closed) return;
     try {
-      this.inflight.add(span as FinishedSpan, parentContext);
       // A dependency hung from the start ends no span: the clock must run for its calls to be judged.
-      if (!this.feed.clockRunning && this.inflight.stats().open > 0) this.feed.startClock(this.tickMs, () => this.tick());
+      if (this.inflight.add(span as FinishedSpan, parentContext) && !this.feed.clockRunning) this.feed.startClock(this.tickMs, () => this.tick());
     } catch (err) {
       this.feed.internalError('onStart', err);
     }

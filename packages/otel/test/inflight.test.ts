@@ -110,7 +110,8 @@ describe('in-flight calls in the span processor (issue 21)', () => {
       }
       vi.advanceTimersByTime(1000);
     }
-    // The load stops with calls open (the process is going down mid-request), and the process shuts down.
+    // The load stops; 20 s later the process goes down mid-request (calls open), and shuts down.
+    vi.advanceTimersByTime(20_000);
     for (let i = 0; i < 3 * RPS; i++) request(tracer, Date.now() - 900 + i);
     vi.advanceTimersByTime(500);
     await processor.forceFlush();

@@ -99,7 +99,8 @@ export function explainRoot(
   }
   let worst: Anomaly | undefined;
   for (const a of anomalies) if (worst === undefined || SEVERITY_RANK[a.severity] > SEVERITY_RANK[worst.severity]) worst = a;
-  if (top.kind === 'latency' && worst !== undefined && worst.kind === 'latency' && !backed.has(worst.severity)) {
+  // A hang's give-up figures back a severity too (in-flight calls make a timeout the worst while it lasts).
+  if (top.kind === 'latency' && worst !== undefined && (worst.kind === 'latency' || worst.kind === 'timeout') && !backed.has(worst.severity)) {
     parts.push(`worst: ${ownWords(worst)}`);
   }
   if (change) {
