@@ -18,17 +18,29 @@ export interface InFlightStats {
   reported: number;
 }
 
+/** Slots the table starts with; it doubles (up to twice its capacity) as more calls are open at once. */
+const INITIAL_SLOTS = 64;
+
 /**
  * Calls the host is waiting on right now: the client spans (and producer spans, and internal spans that
  * name a database) that have started and not ended, each with the span of the request it was made for.
  * A capped table, so a hang that leaves thousands of calls open costs bounded memory (calls beyond it are
- * counted in `dropped`). `add` and `release` are O(1) and allocate nothing but the table entry; every
- * tick, {@link InFlightTable.report} lists the calls open for over {@link IN_FLIGHT_MIN_MS}, oldest first,
- * for the analyzer to judge (`analyzer.inFlight`). No timer per call.
+ * counted in `dropped`). Every tick, {@link InFlightTable.report} lists the calls open for over
+ * {@link IN_FLIGHT_MIN_MS} for the analyzer to judge (`analyzer.inFlight`). No timer per call.
+ *
+ * `add` and `release` are O(1) and allocate nothing: an open-addressing hash table on the span id, in
+ * preallocated arrays (linear probing, deletion by backward shift, so no tombstones pile up), grown by
+ * doubling only while more calls than ever before are open at once. A `Map` keyed by span would cost
+ * ~50 bytes of garbage per call in V8's rehashing of a table that constantly adds and deletes.
  */
 export class InFlightTable {
-  /** Open span → its local parent span, when the parent is a live span of this process (else null). Insertion order is start order. */
-  private readonly open = new Map<OpenSpan, OpenSpan | null>();
+  private ids: Array<string | undefined> = new Array(INITIAL_SLOTS).fill(undefined);
+  private spans: Array<OpenSpan | undefined> = new Array(INITIAL_SLOTS).fill(undefined);
+  /** The call's local parent span, when it is a live span of this process (else null). */
+  private parents: Array<OpenSpan | null> = new Array(INITIAL_SLOTS).fill(null);
+  private hashes = new Int32Array(INITIAL_SLOTS);
+  private mask = INITIAL_SLOTS - 1;
+  private count = 0;
   dropped = 0;
   reported = 0;
 
@@ -38,35 +50,92 @@ export class InFlightTable {
   add(span: OpenSpan, parentContext: Context): boolean {
     const kind = span.kind;
     if (kind !== SpanKind.CLIENT && kind !== SpanKind.PRODUCER && !(kind === SpanKind.INTERNAL && namesDatabase(span))) return false;
-    if (this.open.size >= this.capacity) {
+    if (this.count >= this.capacity) {
       this.dropped++;
       return true;
     }
+    const id = span.spanContext().spanId;
+    // At most half full: probes stay short.
+    if (2 * (this.count + 1) > this.ids.length) this.grow();
     // A remote parent (or none) is a non-recording span without `ended`: nobody here waits on its end.
     const parent = trace.getSpan(parentContext) as OpenSpan | undefined;
-    this.open.set(span, parent !== undefined && typeof parent.ended === 'boolean' ? parent : null);
+    this.put(id, hashOf(id), span, parent !== undefined && typeof parent.ended === 'boolean' ? parent : null);
+    this.count++;
     return true;
   }
 
-  /** From `onEnd`: the call answered (or failed); a miss costs one lookup, an empty table none. */
-  release(span: object): void {
-    if (this.open.size > 0) this.open.delete(span as OpenSpan);
+  private put(id: string, h: number, span: OpenSpan, parent: OpenSpan | null): void {
+    let i = h & this.mask;
+    while (this.ids[i] !== undefined) i = (i + 1) & this.mask;
+    this.ids[i] = id;
+    this.hashes[i] = h;
+    this.spans[i] = span;
+    this.parents[i] = parent;
+  }
+
+  /** Doubles the slots (rehashing what is open); allocates only when more calls are open at once than ever. */
+  private grow(): void {
+    const { ids, spans, parents, hashes } = this;
+    const size = ids.length * 2;
+    this.ids = new Array(size).fill(undefined);
+    this.spans = new Array(size).fill(undefined);
+    this.parents = new Array(size).fill(null);
+    this.hashes = new Int32Array(size);
+    this.mask = size - 1;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (id !== undefined) this.put(id, hashes[i], spans[i] as OpenSpan, parents[i]);
+    }
+  }
+
+  /** From `onEnd`: the call answered (or failed). An empty table costs one comparison, a miss one probe. */
+  release(span: FinishedSpan): void {
+    if (this.count === 0) return;
+    const id = span.spanContext?.()?.spanId;
+    if (id === undefined) return;
+    const mask = this.mask;
+    let i = hashOf(id) & mask;
+    for (;;) {
+      const at = this.ids[i];
+      if (at === undefined) return;
+      if (at === id && this.spans[i] === span) break;
+      i = (i + 1) & mask;
+    }
+    this.count--;
+    // Backward-shift deletion: entries after the hole that probed past it move into it.
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const moving = this.ids[j];
+      if (moving === undefined) break;
+      const home = this.hashes[j] & mask;
+      // The entry at j stays when its home lies cyclically in (i, j].
+      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      this.ids[i] = moving;
+      this.hashes[i] = this.hashes[j];
+      this.spans[i] = this.spans[j];
+      this.parents[i] = this.parents[j];
+      i = j;
+    }
+    this.ids[i] = undefined;
+    this.spans[i] = undefined;
+    this.parents[i] = null;
   }
 
   /**
    * The calls open since before `now - IN_FLIGHT_MIN_MS` (epoch ms), as the analyzer takes them: the span
-   * as it stands, ending now, and when its parent ended if it has. Walks from the oldest and stops at the
-   * first younger call, so a tick costs in proportion to the calls that are late, not to the table.
+   * as it stands, ending now, and when its parent ended if it has. A walk over the slots (a few thousand
+   * at most) once per tick; only late calls are converted.
    */
   report(now: number, peers: PeerNames | undefined): InFlightCall[] {
     const out: InFlightCall[] = [];
     const before = now - IN_FLIGHT_MIN_MS;
-    for (const [span, parent] of this.open) {
-      if (hrTimeToMilliseconds(span.startTime) > before) break;
+    for (let i = 0; i < this.spans.length; i++) {
+      const span = this.spans[i];
+      if (span === undefined || hrTimeToMilliseconds(span.startTime) > before) continue;
       const mapped = toEngineSpan(span, peers);
       if (mapped === undefined) continue;
       mapped.endTime = now;
       const call: InFlightCall = { span: mapped };
+      const parent = this.parents[i];
       if (parent !== null && parent.ended === true) call.parentEndedAt = Math.min(now, hrTimeToMilliseconds(parent.endTime));
       out.push(call);
     }
@@ -76,16 +145,26 @@ export class InFlightTable {
 
   /** Forgets every call (shutdown: calls cut by the exit are no evidence). */
   clear(): void {
-    this.open.clear();
+    this.ids.fill(undefined);
+    this.spans.fill(undefined);
+    this.parents.fill(null);
+    this.count = 0;
     this.reported = 0;
   }
 
   stats(): InFlightStats {
-    return { open: this.open.size, dropped: this.dropped, reported: this.reported };
+    return { open: this.count, dropped: this.dropped, reported: this.reported };
   }
 }
 
 function namesDatabase(span: OpenSpan): boolean {
   const a = span.attributes;
   return a !== undefined && (a['db.system'] !== undefined || a['db.system.name'] !== undefined);
+}
+
+/** FNV-1a over the span id's last 8 characters (random hex in every SDK), without allocating. */
+function hashOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = Math.max(0, id.length - 8); i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h | 0;
 }

@@ -47,7 +47,7 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     await provider.shutdown();
   });
 
-  it('reports calls open over a second, oldest first, with when their request ended', () => {
+  it('reports calls open over a second, with when their request ended', () => {
     const table = new InFlightTable(16);
     const { tracer, provider } = setup();
     const now = Date.now();
@@ -60,6 +60,38 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     expect(calls[0].span).toMatchObject({ name: 'SELECT orders', kind: 'client', service: expect.any(String), endTime: now });
     expect(calls[0].parentEndedAt).toBeCloseTo(now - 1500, 0);
     expect(table.stats()).toMatchObject({ open: 2, reported: 1 });
+    void provider.shutdown();
+  });
+
+  it('add and release keep exactly the open calls, in any order, through growth and collisions', () => {
+    const { tracer, provider } = setup();
+    const table = new InFlightTable(10_000);
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const open: ApiSpan[] = [];
+    const start = Date.now() - 5000;
+    for (let step = 0; step < 20_000; step++) {
+      if (open.length > 0 && (rnd(3) === 0 || open.length > 3000)) {
+        const [s] = open.splice(rnd(open.length), 1);
+        table.release(s as never);
+        s.end();
+      } else {
+        const s = tracer.startSpan('call', { kind: SpanKind.CLIENT, startTime: start });
+        table.add(s as never, ROOT_CONTEXT);
+        open.push(s);
+      }
+      if (step % 997 === 0) {
+        expect(table.stats().open).toBe(open.length);
+        const reported = new Set(table.report(Date.now(), undefined).map((c) => c.span.spanId));
+        expect(reported).toEqual(new Set(open.map((s) => s.spanContext().spanId)));
+      }
+    }
+    // Releasing an unknown or already released span changes nothing.
+    table.release(tracer.startSpan('never added', { kind: SpanKind.CLIENT }) as never);
+    expect(table.stats().open).toBe(open.length);
     void provider.shutdown();
   });
 
