@@ -73,6 +73,38 @@ describe('in-flight calls (issue 21)', () => {
     expect(events.filter((e) => e.incident.rootCause.service === 'orders-api')).toEqual([]);
   });
 
+  it('requests that end while their calls hang (clients gave up) blame the callee, not their own time', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    const anomalies: string[] = [];
+    a.onAnomaly((x) => anomalies.push(`${x.service} ${x.signal}`));
+    healthy(a, T0, 60);
+    const stallAt = T0 + 60_000;
+    const GIVE_UP = 3000;
+    for (let s = 1; s <= 30; s++) {
+      const now = stallAt + s * 1000;
+      // Requests started GIVE_UP ago end now, as 200s that took 3 s; their database calls never do.
+      const ended: Span[] = [];
+      for (let start = now - GIVE_UP - 1000; start < now - GIVE_UP; start += 1000 / RPS) {
+        if (start < stallAt) continue;
+        const t = new TraceBuilder();
+        t.server('orders-api', '/orders/:id', start, start + GIVE_UP);
+        ended.push(...t.spans);
+      }
+      a.ingest(ended);
+      a.inFlight(openCalls(stallAt, now, now, (start) => (start + GIVE_UP <= now ? start + GIVE_UP : undefined)), now);
+      a.advanceTo(now);
+    }
+    const opened = events.filter((e) => e.type === 'opened');
+    expect(opened.length, JSON.stringify(anomalies)).toBeGreaterThan(0);
+    expect(opened[0].incident.rootCause.service).toBe('postgresql');
+    // Its sentence says what is known while the calls are open: they got no answer (not "p95 5 ms, 1.0×"
+    // from the calls that ended before the hang).
+    for (const e of events) expect(e.incident.rootCause.explanation).toMatch(/^orders-api got no answer from postgresql SELECT orders in \d+ of \d+ calls/);
+    // The app's slow requests are reported (they did take 3 s), but no incident blames its own time.
+    expect(events.filter((e) => e.type !== 'resolved' && e.incident.rootCause.service === 'orders-api').map((e) => e.incident.rootCause.explanation)).toEqual([]);
+  });
+
   it('a few slow calls among many answered ones are not a hang', () => {
     const a = createAnalyzer();
     const events = watch(a);

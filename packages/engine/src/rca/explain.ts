@@ -66,7 +66,14 @@ export function explainRoot(
   const backed = new Set<Severity>();
   const own = anomalies.find((a) => a.service === top.service && a.operation === top.operation && a.kind === top.kind);
   const within = figures.window !== undefined ? `in the last ${seconds(figures.window)}: ` : '';
-  if (top.kind === 'latency' && figures.p95 && figures.p95.baseline > 0) {
+  // A hang: the root's calls are still open (in flight), so the latency of its calls that ended says
+  // nothing yet (1.0×); the calls that got no answer do.
+  const hung = top.kind === 'latency' ? anomalies.find((a) => a.kind === 'timeout' && a.service === top.service) : undefined;
+  const p95 = figures.p95;
+  if (hung !== undefined && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
+    parts.push(ownWords(hung));
+    backed.add(hung.severity);
+  } else if (top.kind === 'latency' && figures.p95 && figures.p95.baseline > 0) {
     const f = figures.p95;
     parts.push(`${within}${who} ${f.what} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)})`);
     const tier = latencyTier(f.now / f.baseline, f.now, latency);
