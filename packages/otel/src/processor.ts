@@ -51,6 +51,12 @@ const DRAIN_CHUNK = 64;
 const DRAIN_DELAY_MS = 20;
 /** Synchronous work allowed per drain before yielding back to the event loop. */
 const DRAIN_BUDGET_MS = 1;
+/**
+ * A tick this much later than `tickMs` after the last one means the event loop was blocked. Timers run
+ * before I/O callbacks, so answers that arrived meanwhile are not processed yet: their calls would look
+ * hung. Such a tick reports no in-flight calls (the next one, on time, does).
+ */
+const LOOP_BLOCKED_MS = 250;
 
 /**
  * An OpenTelemetry SpanProcessor that feeds ended spans straight into a rootspan analyzer, in-process,
@@ -81,6 +87,8 @@ export class RootspanSpanProcessor implements SpanProcessor {
   private readonly drops: DropCounter;
   private readonly pruner = new InternalSpanPruner();
   private readonly inflight: InFlightTable;
+  /** Wall time of the last tick (NaN before the first). */
+  private lastTickAt = NaN;
   /** A drain is queued for the next turn (`setImmediate`). */
   private drainSoon = false;
   /** A drain is due within {@link DRAIN_DELAY_MS} (`setTimeout`). */
@@ -193,7 +201,9 @@ export class RootspanSpanProcessor implements SpanProcessor {
 
   /** Live clock: spans that already ended go in first, then event time moves to now. */
   private tick(): void {
-    this.reportInFlight(Date.now());
+    const now = Date.now();
+    if (!(now - this.lastTickAt > this.tickMs + LOOP_BLOCKED_MS)) this.reportInFlight(now);
+    this.lastTickAt = now;
     this.advanceDue = true;
     this.drain('tick');
   }

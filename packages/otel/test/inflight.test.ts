@@ -4,6 +4,7 @@ import { createAnalyzer, type IncidentEvent, type InFlightCall } from '@rootspan
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RootspanSpanProcessor } from '../src/index.js';
 import { InFlightTable } from '../src/inflight.js';
+import { FakeAnalyzer } from './helpers/fakes.js';
 
 const RPS = 20;
 
@@ -125,6 +126,27 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     expect(processor.stats().inFlight?.open).toBeGreaterThan(0);
     expect(processor.stats().inFlight?.reported).toBeGreaterThan(0);
     await provider.shutdown();
+  });
+
+  it('reports every tick, except one that comes late (the event loop was blocked: answers wait unprocessed)', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'], now: Date.UTC(2026, 0, 1) });
+    const analyzer = new FakeAnalyzer();
+    const { processor, provider, tracer } = setup({ analyzer });
+    const { server, db } = request(tracer, Date.now());
+    vi.advanceTimersByTime(3000);
+    expect(analyzer.inFlightReports.map((r) => r.calls.length)).toEqual([0, 1, 1]);
+    // The host blocks its event loop for 2 s: the call's answer may be waiting in a socket.
+    vi.setSystemTime(Date.now() + 2000);
+    vi.advanceTimersByTime(1000);
+    expect(analyzer.inFlightReports).toHaveLength(3);
+    vi.advanceTimersByTime(1000);
+    expect(analyzer.inFlightReports).toHaveLength(4);
+    db.end();
+    server.end();
+    vi.advanceTimersByTime(1000);
+    expect(analyzer.inFlightReports.at(-1)?.calls).toEqual([]);
+    await provider.shutdown();
+    expect(processor.stats().inFlight?.open).toBe(0);
   });
 
   it('forceFlush and shutdown open nothing, even with calls still in flight', async () => {
