@@ -16,7 +16,15 @@ export interface InFlightStats {
   dropped: number;
   /** Calls reported to the analyzer as open for over a second at the last tick. */
   reported: number;
+  /** Calls forgotten after {@link MAX_OPEN_MS} open (total): a span never ended is a leak, not a hang. */
+  expired: number;
 }
+
+/**
+ * A call open this long is forgotten (and counted in `expired`): an instrumentation that never ends its
+ * span would otherwise hold a slot, and look like a hang, forever. A real hang is reported long before.
+ */
+export const MAX_OPEN_MS = 10 * 60_000;
 
 /** Slots the table starts with; it doubles (up to twice its capacity) as more calls are open at once. */
 const INITIAL_SLOTS = 64;
@@ -43,6 +51,7 @@ export class InFlightTable {
   private count = 0;
   dropped = 0;
   reported = 0;
+  expired = 0;
 
   constructor(private readonly capacity: number) {}
 
@@ -89,15 +98,15 @@ export class InFlightTable {
   }
 
   /** From `onEnd`: the call answered (or failed). An empty table costs one comparison, a miss one probe. */
-  release(span: FinishedSpan): void {
-    if (this.count === 0) return;
+  release(span: FinishedSpan): boolean {
+    if (this.count === 0) return false;
     const id = span.spanContext?.()?.spanId;
-    if (id === undefined) return;
+    if (id === undefined) return false;
     const mask = this.mask;
     let i = hashOf(id) & mask;
     for (;;) {
       const at = this.ids[i];
-      if (at === undefined) return;
+      if (at === undefined) return false;
       if (at === id && this.spans[i] === span) break;
       i = (i + 1) & mask;
     }
@@ -118,6 +127,7 @@ export class InFlightTable {
     this.ids[i] = undefined;
     this.spans[i] = undefined;
     this.parents[i] = null;
+    return true;
   }
 
   /**
@@ -128,9 +138,16 @@ export class InFlightTable {
   report(now: number, peers: PeerNames | undefined): InFlightCall[] {
     const out: InFlightCall[] = [];
     const before = now - IN_FLIGHT_MIN_MS;
+    let expired: OpenSpan[] | undefined;
     for (let i = 0; i < this.spans.length; i++) {
       const span = this.spans[i];
-      if (span === undefined || hrTimeToMilliseconds(span.startTime) > before) continue;
+      if (span === undefined) continue;
+      const start = hrTimeToMilliseconds(span.startTime);
+      if (start > before) continue;
+      if (now - start > MAX_OPEN_MS) {
+        (expired ??= []).push(span);
+        continue;
+      }
       const mapped = toEngineSpan(span, peers);
       if (mapped === undefined) continue;
       mapped.endTime = now;
@@ -139,6 +156,8 @@ export class InFlightTable {
       if (parent !== null && parent.ended === true) call.parentEndedAt = Math.min(now, hrTimeToMilliseconds(parent.endTime));
       out.push(call);
     }
+    // Removed after the walk: a deletion shifts later entries back, under the walk's feet.
+    if (expired !== undefined) for (const span of expired) if (this.release(span)) this.expired++;
     this.reported = out.length;
     return out;
   }
@@ -153,7 +172,7 @@ export class InFlightTable {
   }
 
   stats(): InFlightStats {
-    return { open: this.count, dropped: this.dropped, reported: this.reported };
+    return { open: this.count, dropped: this.dropped, reported: this.reported, expired: this.expired };
   }
 }
 

@@ -3,7 +3,7 @@ import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { createAnalyzer, type IncidentEvent, type InFlightCall } from '@rootspan/engine';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RootspanSpanProcessor } from '../src/index.js';
-import { InFlightTable } from '../src/inflight.js';
+import { InFlightTable, MAX_OPEN_MS } from '../src/inflight.js';
 import { FakeAnalyzer } from './helpers/fakes.js';
 
 const RPS = 20;
@@ -37,7 +37,7 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     const producer = tracer.startSpan('publish', { kind: SpanKind.PRODUCER });
     const internalDb = tracer.startSpan('query', { kind: SpanKind.INTERNAL, attributes: { 'db.system.name': 'redis' } });
     tracer.startSpan('middleware', { kind: SpanKind.INTERNAL }).end();
-    expect(processor.stats().inFlight).toEqual({ open: 3, dropped: 0, reported: 0 });
+    expect(processor.stats().inFlight).toEqual({ open: 3, dropped: 0, reported: 0, expired: 0 });
     tracer.startSpan('one too many', { kind: SpanKind.CLIENT }).end();
     expect(processor.stats().inFlight).toMatchObject({ open: 3, dropped: 1 });
     db.end();
@@ -61,6 +61,9 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     expect(calls[0].span).toMatchObject({ name: 'SELECT orders', kind: 'client', service: expect.any(String), endTime: now });
     expect(calls[0].parentEndedAt).toBeCloseTo(now - 1500, 0);
     expect(table.stats()).toMatchObject({ open: 2, reported: 1 });
+    // A call never ended (a leaking instrumentation) is forgotten after MAX_OPEN_MS, and counted.
+    expect(table.report(now + MAX_OPEN_MS + 1000, undefined).map((c) => c.span.name)).toEqual([]);
+    expect(table.stats()).toMatchObject({ open: 0, reported: 0, expired: 2 });
     void provider.shutdown();
   });
 
