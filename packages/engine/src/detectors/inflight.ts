@@ -38,6 +38,15 @@ export function overdueAfterMs(op: OpState | undefined, latency: LatencyOptions)
   return Math.max(IN_FLIGHT_MIN_MS, latency.severityTiers[2] * usual);
 }
 
+/** How a report's calls of one shape (caller service, span name, peer) are named and judged. */
+interface CallShape {
+  callee: string;
+  operation: string | null;
+  virtual: boolean;
+  overdueAfter: number;
+  edge: string;
+}
+
 /** Overdue calls on one caller → callee edge in a report. */
 interface Overdue {
   caller: string;
@@ -101,28 +110,32 @@ export class InFlightCalls {
     return fired;
   }
 
-  /** The report's overdue calls, by edge. */
+  /**
+   * The report's overdue calls, by edge. A hang leaves thousands of calls of a few shapes open: each
+   * shape (service → span name → peer, nested so no key string is built per call) is named once.
+   */
   private overdue(rec: Recorder): Map<string, Overdue> {
     const out = new Map<string, Overdue>();
-    const latency = this.options.latency;
+    const shapes = new Map<string, Map<string, Map<string, CallShape>>>();
     for (const call of this.calls) {
       const span = call?.span;
       if (span === undefined || span === null || rejectReason(span) !== null) continue;
       const age = this.at - span.startTime;
       if (!(age >= IN_FLIGHT_MIN_MS)) continue;
       const peer = peerName(span);
-      const callName = clientOperation(span);
-      // As trace analysis names a call whose answer is missing (see callFact).
-      const known = isDependencyCall(span) ? undefined : rec.peers.resolve(peer, callName, undefined);
-      const callee = known?.service ?? peer;
-      const operation = known !== undefined ? known.operation : callName;
+      let byName = shapes.get(span.service);
+      if (byName === undefined) shapes.set(span.service, (byName = new Map()));
+      let byPeer = byName.get(span.name);
+      if (byPeer === undefined) byName.set(span.name, (byPeer = new Map()));
+      let shape = byPeer.get(peer);
+      if (shape === undefined) byPeer.set(peer, (shape = this.shapeOf(span, peer, rec)));
       const abandoned = call.parentEndedAt !== undefined && call.parentEndedAt <= this.at;
-      if (!abandoned && age < overdueAfterMs(rec.ops.get(opKey(callee, operation ?? '')), latency)) continue;
-      const key = edgeKey(span.service, callee);
-      let o = out.get(key);
+      if (!abandoned && age < shape.overdueAfter) continue;
+      const { callee, operation } = shape;
+      let o = out.get(shape.edge);
       if (o === undefined) {
-        o = { caller: span.service, callee, virtual: known === undefined, count: 0, operation, oldestMs: age, traces: [] };
-        out.set(key, o);
+        o = { caller: span.service, callee, virtual: shape.virtual, count: 0, operation, oldestMs: age, traces: [] };
+        out.set(shape.edge, o);
       }
       o.count++;
       if (age > o.oldestMs) {
@@ -132,6 +145,16 @@ export class InFlightCalls {
       if (o.traces.length < BUCKET_EXEMPLARS * 2 && !o.traces.includes(span.traceId)) o.traces.push(span.traceId);
     }
     return out;
+  }
+
+  /** Names a call as trace analysis names one whose answer is missing (see callFact), and when it is overdue. */
+  private shapeOf(span: Span, peer: string, rec: Recorder): CallShape {
+    const callName = clientOperation(span);
+    const known = isDependencyCall(span) ? undefined : rec.peers.resolve(peer, callName, undefined);
+    const callee = known?.service ?? peer;
+    const operation = known !== undefined ? known.operation : callName;
+    const overdueAfter = overdueAfterMs(rec.ops.get(opKey(callee, operation ?? '')), this.options.latency);
+    return { callee, operation, virtual: known === undefined, overdueAfter, edge: edgeKey(span.service, callee) };
   }
 
   private spareEdge(key: string, o: Overdue): EdgeState | undefined {
