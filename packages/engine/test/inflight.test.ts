@@ -131,6 +131,17 @@ describe('in-flight calls (issue 21)', () => {
     hang(unlearned, start, start + 9000, 12);
     expect(seen.find((e) => e.type === 'opened')?.incident.rootCause.service).toBe('postgresql');
 
+    // Calls made under no request (streams, long polls started in the background) are not judged unlearned.
+    const background = createAnalyzer();
+    const seen3 = watch(background);
+    background.advanceTo(start);
+    for (let s = 1; s <= 30; s++) {
+      const now = start + s * 1000;
+      background.inFlight(openCalls(start, start + 1000, now).map((c) => ({ span: { ...c.span, parentSpanId: undefined } })), now);
+      background.advanceTo(now);
+    }
+    expect(seen3).toEqual([]);
+
     const abandoned = createAnalyzer();
     const seen2 = watch(abandoned);
     abandoned.advanceTo(start);

@@ -28,11 +28,12 @@ const MAX_SPARE_EDGES = 256;
 /**
  * How long a call to `op` may stay open before it is overdue: the critical latency tier (20× at the
  * defaults) of the larger of its typical latency and its usual p95, at least {@link IN_FLIGHT_MIN_MS};
- * `criticalMs` (10 s) while its latency is not learned.
+ * `criticalMs` (10 s) while its latency is not learned, for a call made under a request (`parented`).
+ * An unlearned call with no parent is background work (a stream, a long poll): never overdue.
  */
-export function overdueAfterMs(op: OpState | undefined, latency: LatencyOptions): number {
+export function overdueAfterMs(op: OpState | undefined, latency: LatencyOptions, parented = true): number {
   const base = op?.latency.detector.baseline;
-  if (op === undefined || base === undefined || !base.ready) return latency.criticalMs;
+  if (op === undefined || base === undefined || !base.ready) return parented ? latency.criticalMs : Infinity;
   const p95 = op.latency.p95.value;
   const usual = Number.isFinite(p95) ? Math.max(p95, base.typical) : base.typical;
   return Math.max(IN_FLIGHT_MIN_MS, latency.severityTiers[2] * usual);
@@ -43,7 +44,9 @@ interface CallShape {
   callee: string;
   operation: string | null;
   virtual: boolean;
+  /** For a call made under a request, and for one with no parent. */
   overdueAfter: number;
+  orphanOverdueAfter: number;
   edge: string;
 }
 
@@ -130,7 +133,7 @@ export class InFlightCalls {
       let shape = byPeer.get(peer);
       if (shape === undefined) byPeer.set(peer, (shape = this.shapeOf(span, peer, rec)));
       const abandoned = call.parentEndedAt !== undefined && call.parentEndedAt <= this.at;
-      if (!abandoned && age < shape.overdueAfter) continue;
+      if (!abandoned && age < (span.parentSpanId ? shape.overdueAfter : shape.orphanOverdueAfter)) continue;
       const { callee, operation } = shape;
       let o = out.get(shape.edge);
       if (o === undefined) {
@@ -153,8 +156,16 @@ export class InFlightCalls {
     const known = isDependencyCall(span) ? undefined : rec.peers.resolve(peer, callName, undefined);
     const callee = known?.service ?? peer;
     const operation = known !== undefined ? known.operation : callName;
-    const overdueAfter = overdueAfterMs(rec.ops.get(opKey(callee, operation ?? '')), this.options.latency);
-    return { callee, operation, virtual: known === undefined, overdueAfter, edge: edgeKey(span.service, callee) };
+    const op = rec.ops.get(opKey(callee, operation ?? ''));
+    const { latency } = this.options;
+    return {
+      callee,
+      operation,
+      virtual: known === undefined,
+      overdueAfter: overdueAfterMs(op, latency),
+      orphanOverdueAfter: overdueAfterMs(op, latency, false),
+      edge: edgeKey(span.service, callee),
+    };
   }
 
   private spareEdge(key: string, o: Overdue): EdgeState | undefined {
