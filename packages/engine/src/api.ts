@@ -37,9 +37,10 @@ export interface Analyzer {
    * Reports the calls still open at event time `at` (the OpenTelemetry plugin does, every tick): a call
    * open far past its callee's usual time (the critical latency tier, 20× its p95 at the defaults, at
    * least 1 s; 10 s while unlearned, if made under a request), or still open 1 s after the request that
-   * made it ended, got no answer. Judged at each closed window by the caller → callee edge's give-up test, so a hang is detected
-   * and blamed on the callee while it lasts, before any of its spans ends. Each report replaces the last
-   * (one reporter per analyzer); one older than a bucket is ignored. Does not move event time.
+   * made it ended, got no answer. Judged at each closed window by the caller → callee edge's give-up
+   * test, so a hang is detected and blamed on the callee while it lasts, before any of its spans ends.
+   * Each report replaces the last (one reporter per analyzer); one older than a bucket is ignored. Does
+   * not move event time.
    */
   inFlight(calls: readonly InFlightCall[], at: number): void;
   /** Moves event time forward (never backward) to `t` ms, closing windows and resolving quiet incidents. */
