@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { LatencyTiers, Severity } from '@rootspan/engine';
+import { timeoutSeverity, type LatencyTiers, type Severity } from '@rootspan/engine';
 
 /** "in the last 60 s", "over the past 2 min", ... */
 const WINDOW = /\b(?:in|over|during) the (?:last|past) \d+(?:\.\d+)? ?(?:ms|s|sec|seconds?|min|minutes?)\b/gi;
@@ -52,15 +52,22 @@ export function durationsIn(sentence: string): number[] {
   return [...sentence.replace(WINDOW, '').matchAll(/(\d+(?:\.\d+)?) (ms|s)\b/g)].map((m) => Number(m[1]) * (m[2] === 's' ? 1000 : 1));
 }
 
+/** The severities of the give-up figures a sentence states ("got no answer from … in 155 of 155 calls"), by the engine's timeout rule. */
+export function giveUpSeveritiesIn(sentence: string): Severity[] {
+  return [...sentence.matchAll(/got no answer from .*? in (\d+) of (\d+) calls/g)].map((m) => timeoutSeverity(Number(m[2]), Number(m[1])));
+}
+
 /**
  * Whether a latency sentence's severity is one the tiers give to a figure it states: the tier of one of
- * its ratios, or critical for a duration above the absolute bound. A sentence with no ratio passes.
+ * its ratios, critical for a duration above the absolute bound, or the severity of a give-up figure it
+ * states (a hang). A sentence with no ratio passes.
  */
 export function onTier(tiers: Tiers, sentence: string, severity: Severity): boolean {
   const ratios = ratiosIn(sentence);
   if (ratios.length === 0) return true;
   const allowed = new Set<Severity | null>(ratios.map((r) => tierOf(tiers, r)));
   if (durationsIn(sentence).some((d) => d > tiers.criticalMs)) allowed.add('critical');
+  for (const s of giveUpSeveritiesIn(sentence)) allowed.add(s);
   return allowed.has(severity);
 }
 

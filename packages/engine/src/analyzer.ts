@@ -7,6 +7,7 @@ import { TraceBuffer } from './trace/buffer.js';
 import { PeerTable } from './ops/peers.js';
 import { Recorder } from './ops/recorder.js';
 import { Judge } from './detectors/judge.js';
+import { InFlightCalls, type InFlightCall } from './detectors/inflight.js';
 import { Episodes, type EpisodeListeners } from './incidents/episodes.js';
 import { ChangeTracker } from './changes.js';
 import { baselinesOf, metricsOf, serviceGraphOf, statsOf } from './queries.js';
@@ -54,6 +55,8 @@ class StreamingAnalyzer implements Analyzer {
   private buffer: TraceBuffer;
   private recorder: Recorder;
   private readonly judge: Judge;
+  /** Calls the host still waits on (issue 21): hangs judged before any span of them ends. */
+  private readonly inflight: InFlightCalls;
   private episodes: Episodes;
   private changes: ChangeTracker;
   private readonly anomalyListeners = new Set<(a: Anomaly) => void>();
@@ -85,6 +88,7 @@ class StreamingAnalyzer implements Analyzer {
     this.buffer = this.newBuffer();
     this.recorder = new Recorder(options, new PeerTable(options.maxOperations));
     this.judge = new Judge(options);
+    this.inflight = new InFlightCalls(options);
     this.changes = new ChangeTracker(options.maxOperations);
     this.episodes = new Episodes(options, this.recorder, this.changes, this.toListeners);
   }
@@ -148,6 +152,10 @@ class StreamingAnalyzer implements Analyzer {
     return { accepted, dropped: list.length - accepted };
   }
 
+  inFlight(calls: readonly InFlightCall[], at: number): void {
+    this.inflight.report(calls, at);
+  }
+
   advanceTo(t: number): void {
     if (!Number.isFinite(t)) return;
     this.driven = true;
@@ -187,7 +195,7 @@ class StreamingAnalyzer implements Analyzer {
     const { bucketMs, latenessMs } = this.options;
     const closable = Math.floor((this.clock - latenessMs) / bucketMs) - 1;
     while (this.closed < closable) {
-      if (this.recorder.liveOps.size === 0 && this.recorder.liveEdges.size === 0 && this.episodes.size === 0) {
+      if (this.recorder.liveOps.size === 0 && this.recorder.liveEdges.size === 0 && this.episodes.size === 0 && !this.inflight.pending) {
         this.closed = closable;
         break;
       }
@@ -225,7 +233,7 @@ class StreamingAnalyzer implements Analyzer {
     if (this.countedFrom === Infinity && rec.liveOps.size > 0) this.countedFrom = index + 1;
     const partial = (this.clock !== null && now > this.clock) || index < this.countedFrom;
     rec.prune(index);
-    this.episodes.settle(this.judge.close(rec, index, partial, this.countedFrom), index);
+    this.episodes.settle(this.inflight.addFirings(this.judge.close(rec, index, partial, this.countedFrom), rec, this.clock), index);
     if (this.rollupListeners.size > 0) {
       this.rollups.add(rec.liveOps, index);
       this.rollups.add(rec.overflowOps, index);

@@ -14,6 +14,7 @@ import type {
 import type { AnalyzerOptions, ResolvedOptions } from './options.js';
 import type { OperationRollup } from './rollup.js';
 import type { RootspanError } from './errors.js';
+import type { InFlightCall } from './detectors/inflight.js';
 
 /**
  * The streaming analyzer: spans in; baselines, anomalies, root causes and incidents out.
@@ -32,6 +33,16 @@ export interface Analyzer {
    * {@link stats} by reason and skipped.
    */
   ingest(spans: readonly Span[] | Span): IngestResult;
+  /**
+   * Reports the calls still open at event time `at` (the OpenTelemetry plugin does, every tick): a call
+   * open far past its callee's usual time (the critical latency tier, 20× its p95 at the defaults, at
+   * least 1 s; 10 s while unlearned, if made under a request), or still open 1 s after the request that
+   * made it ended, got no answer. Judged at each closed window by the caller → callee edge's give-up
+   * test, so a hang is detected and blamed on the callee while it lasts, before any of its spans ends.
+   * Each report replaces the last (one reporter per analyzer); one older than a bucket is ignored. Does
+   * not move event time.
+   */
+  inFlight(calls: readonly InFlightCall[], at: number): void;
   /** Moves event time forward (never backward) to `t` ms, closing windows and resolving quiet incidents. */
   advanceTo(t: number): void;
   /**

@@ -63,6 +63,12 @@ export interface RootspanStore {
 export interface RootspanOptions extends RootspanCommonOptions {
   /** Ended spans waiting to be analysed [4096]; beyond it spans are dropped and counted. */
   queueSize?: number;
+  /**
+   * Calls (client, producer and database spans) tracked while in flight [4096], so a hang is detected and
+   * blamed on the callee before its calls end; beyond it calls are not tracked and counted in
+   * `stats().inFlight.dropped`.
+   */
+  inFlightSize?: number;
 }
 
 /** Options of {@link RootspanSpanExporter}. */
@@ -76,13 +82,14 @@ export interface RootspanExporterOptions extends RootspanCommonOptions {
 }
 
 export const DEFAULT_QUEUE_SIZE = 4096;
+export const DEFAULT_IN_FLIGHT_SIZE = 4096;
 export const DEFAULT_TICK_MS = 1000;
 export const DEFAULT_CLOCK_LAG_MS = 6000;
 export const DEFAULT_CALLBACK_QUEUE_SIZE = 1024;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 
 /** Options rootspan's OTel layer consumes; everything else is forwarded to `createAnalyzer`. */
-const OWN_KEYS = ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'clockLagMs', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs'] as const;
+const OWN_KEYS = ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'inFlightSize', 'clockLagMs', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs'] as const;
 type OwnKey = (typeof OWN_KEYS)[number];
 
 /** Own options, validated, with defaults filled in. */
@@ -92,6 +99,7 @@ export interface ResolvedOwnOptions {
   analyzer: Analyzer | undefined;
   tickMs: number;
   queueSize: number;
+  inFlightSize: number;
   clockLagMs: number;
   store: RootspanStore | undefined;
   peers: PeerNames | undefined;
@@ -164,6 +172,7 @@ export function splitOptions(
     analyzer,
     tickMs: positiveNumber('tickMs', options.tickMs, DEFAULT_TICK_MS),
     queueSize: positiveInteger('queueSize', options.queueSize, DEFAULT_QUEUE_SIZE),
+    inFlightSize: positiveInteger('inFlightSize', options.inFlightSize, DEFAULT_IN_FLIGHT_SIZE),
     clockLagMs: options.clockLagMs === 0 ? 0 : positiveNumber('clockLagMs', options.clockLagMs, DEFAULT_CLOCK_LAG_MS),
     store: options.store,
     peers: peerNames(options.peers),

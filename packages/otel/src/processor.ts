@@ -1,6 +1,7 @@
 import type { Context } from '@opentelemetry/api';
 import type { Analyzer, AnalyzerStats, Span } from '@rootspan/engine';
 import { AnalyzerFeed } from './feed.js';
+import { InFlightTable, type InFlightStats } from './inflight.js';
 import { toEngineSpan } from './map.js';
 import { splitOptions, type RootspanOptions } from './options.js';
 import type { PeerNames } from './peers.js';
@@ -31,6 +32,11 @@ export interface RootspanStats {
   internalErrors: number;
   /** The store failed to close, or did not close within `closeTimeoutMs`, at shutdown. */
   storeErrors: number;
+  /**
+   * Calls open right now, calls not tracked because the in-flight table was full, calls late at the last
+   * tick (the span processor only: an exporter never sees a span start).
+   */
+  inFlight?: InFlightStats;
   /** The analyzer's own counters. */
   analyzer: AnalyzerStats;
 }
@@ -45,6 +51,12 @@ const DRAIN_CHUNK = 64;
 const DRAIN_DELAY_MS = 20;
 /** Synchronous work allowed per drain before yielding back to the event loop. */
 const DRAIN_BUDGET_MS = 1;
+/**
+ * A tick this much later than `tickMs` after the last one means the event loop was blocked. Timers run
+ * before I/O callbacks, so answers that arrived meanwhile are not processed yet: their calls would look
+ * hung. Such a tick reports no in-flight calls (the next one, on time, does).
+ */
+const LOOP_BLOCKED_MS = 250;
 
 /**
  * An OpenTelemetry SpanProcessor that feeds ended spans straight into a rootspan analyzer, in-process,
@@ -74,6 +86,9 @@ export class RootspanSpanProcessor implements SpanProcessor {
   private readonly peers: PeerNames | undefined;
   private readonly drops: DropCounter;
   private readonly pruner = new InternalSpanPruner();
+  private readonly inflight: InFlightTable;
+  /** Wall time of the last tick (NaN before the first). */
+  private lastTickAt = NaN;
   /** A drain is queued for the next turn (`setImmediate`). */
   private drainSoon = false;
   /** A drain is due within {@link DRAIN_DELAY_MS} (`setTimeout`). */
@@ -87,7 +102,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
 
   /** @throws TypeError naming the bad option (the only time rootspan throws). */
   constructor(options: RootspanOptions = {}) {
-    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs']);
+    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'inFlightSize', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs']);
     this.feed = new AnalyzerFeed(own, analyzerOptions, 'span processor');
     this.analyzer = this.feed.analyzer;
     this.queue = new BoundedQueue<Span>(own.queueSize);
@@ -97,15 +112,29 @@ export class RootspanSpanProcessor implements SpanProcessor {
     );
     this.tickMs = own.tickMs;
     this.peers = own.peers;
+    this.inflight = new InFlightTable(own.inFlightSize);
   }
 
-  /** No-op: rootspan only looks at finished spans. */
-  onStart(_span: unknown, _parentContext: Context): void {}
+  /**
+   * Notes a call (client, producer, or database span) as in flight until its `onEnd`: O(1), no
+   * allocation (a slot of a preallocated table), never throws; other spans cost a kind check. Each tick reports the calls still open to the analyzer, which judges hangs
+   * from them before they end.
+   */
+  onStart(span: unknown, parentContext: Context): void {
+    if (this.closed) return;
+    try {
+      // A dependency hung from the start ends no span: the clock must run for its calls to be judged.
+      if (this.inflight.add(span as FinishedSpan, parentContext) && !this.feed.clockRunning) this.feed.startClock(this.tickMs, () => this.tick());
+    } catch (err) {
+      this.feed.internalError('onStart', err);
+    }
+  }
 
   /** Prunes, or converts and enqueues, the span; O(1), never throws, never blocks on analysis. */
   onEnd(span: FinishedSpan): void {
     if (this.closed) return;
     try {
+      this.inflight.release(span);
       const ctx = span.spanContext();
       if (ctx?.traceId && ctx.spanId && this.pruner.prune(span, ctx.traceId, ctx.spanId)) return;
       const mapped = toEngineSpan(span, this.peers);
@@ -172,8 +201,21 @@ export class RootspanSpanProcessor implements SpanProcessor {
 
   /** Live clock: spans that already ended go in first, then event time moves to now. */
   private tick(): void {
+    const now = Date.now();
+    if (!(now - this.lastTickAt > this.tickMs + LOOP_BLOCKED_MS)) this.reportInFlight(now);
+    this.lastTickAt = now;
     this.advanceDue = true;
     this.drain('tick');
+  }
+
+  /** Hands the analyzer the calls open at `now` (an analyzer of your own without `inFlight` gets none). */
+  private reportInFlight(now: number): void {
+    if (typeof this.analyzer.inFlight !== 'function') return;
+    try {
+      this.analyzer.inFlight(this.inflight.report(now, this.peers), now);
+    } catch (err) {
+      this.feed.internalError('inFlight', err);
+    }
   }
 
   /**
@@ -199,6 +241,9 @@ export class RootspanSpanProcessor implements SpanProcessor {
         this.cancelDrainTimer();
         this.drain('all');
         this.advanceDue = false;
+        // Calls cut short by the exit are no evidence of a hang: shutting down opens nothing.
+        this.inflight.clear();
+        this.reportInFlight(Date.now());
         this.feed.flush();
         this.feed.detach();
         this.queue.clear();
@@ -212,6 +257,6 @@ export class RootspanSpanProcessor implements SpanProcessor {
 
   /** rootspan's own counters plus the analyzer's. */
   stats(): RootspanStats {
-    return { queued: this.queue.length, dropped: this.drops.total, pruned: this.pruner.pruned, ...this.feed.stats(), analyzer: this.analyzer.stats() };
+    return { queued: this.queue.length, dropped: this.drops.total, pruned: this.pruner.pruned, ...this.feed.stats(), inFlight: this.inflight.stats(), analyzer: this.analyzer.stats() };
   }
 }

@@ -66,7 +66,14 @@ export function explainRoot(
   const backed = new Set<Severity>();
   const own = anomalies.find((a) => a.service === top.service && a.operation === top.operation && a.kind === top.kind);
   const within = figures.window !== undefined ? `in the last ${seconds(figures.window)}: ` : '';
-  if (top.kind === 'latency' && figures.p95 && figures.p95.baseline > 0) {
+  // A hang: the root's calls are still open (in flight), so the latency of its calls that ended says
+  // nothing yet (1.0×); the calls that got no answer do.
+  const hung = top.kind === 'latency' ? anomalies.find((a) => a.kind === 'timeout' && a.service === top.service) : undefined;
+  const p95 = figures.p95;
+  if (hung !== undefined && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
+    parts.push(ownWords(hung));
+    backed.add(hung.severity);
+  } else if (top.kind === 'latency' && figures.p95 && figures.p95.baseline > 0) {
     const f = figures.p95;
     parts.push(`${within}${who} ${f.what} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)})`);
     const tier = latencyTier(f.now / f.baseline, f.now, latency);
@@ -99,7 +106,8 @@ export function explainRoot(
   }
   let worst: Anomaly | undefined;
   for (const a of anomalies) if (worst === undefined || SEVERITY_RANK[a.severity] > SEVERITY_RANK[worst.severity]) worst = a;
-  if (top.kind === 'latency' && worst !== undefined && worst.kind === 'latency' && !backed.has(worst.severity)) {
+  // A hang's give-up figures back a severity too (in-flight calls make a timeout the worst while it lasts).
+  if (top.kind === 'latency' && worst !== undefined && (worst.kind === 'latency' || worst.kind === 'timeout') && !backed.has(worst.severity)) {
     parts.push(`worst: ${ownWords(worst)}`);
   }
   if (change) {

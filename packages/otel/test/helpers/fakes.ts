@@ -10,7 +10,7 @@ import {
 } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import type { Analyzer, AnalyzerStats, Anomaly, IncidentEvent, Span } from '@rootspan/engine';
+import type { Analyzer, AnalyzerStats, Anomaly, IncidentEvent, InFlightCall, Span } from '@rootspan/engine';
 
 let n = 0;
 const hex = (len: number) => (++n).toString(16).padStart(len, '0');
@@ -102,6 +102,11 @@ export class FakeAnalyzer implements Analyzer {
       }
     }
     return { accepted: list.length, dropped: 0 };
+  }
+  /** Every in-flight report (the processor sends one per tick). */
+  readonly inFlightReports: Array<{ calls: readonly InFlightCall[]; at: number }> = [];
+  inFlight(calls: readonly InFlightCall[], at: number) {
+    this.inFlightReports.push({ calls, at });
   }
   advanceTo(t: number) {
     if (this.throwIn.has('advanceTo')) throw new Error('boom: advanceTo');

@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import { createAnalyzer } from '../src/index.js';
+import type { Analyzer, IncidentEvent, InFlightCall, Span } from '../src/index.js';
+import { TraceBuilder, span } from './helpers/spans.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const RPS = 20;
+
+/** `seconds` of an API whose requests each make one PostgreSQL query (~3 ms), 20 req/s, ending before `from + seconds`. */
+function healthy(a: Analyzer, from: number, seconds: number): void {
+  for (let s = 0; s < seconds; s++) {
+    const batch: Span[] = [];
+    for (let i = 0; i < RPS; i++) {
+      const start = from + s * 1000 + i * (1000 / RPS);
+      const t = new TraceBuilder();
+      const server = t.server('orders-api', '/orders/:id', start, start + 6);
+      t.db(server, 'postgresql', 'SELECT', start + 1, start + 4 + (i % 3));
+      batch.push(...t.spans);
+    }
+    a.ingest(batch);
+    a.advanceTo(from + (s + 1) * 1000);
+  }
+}
+
+/** The pg calls of the requests started at 20 req/s in [from, to), still open: a hung database. */
+function openCalls(from: number, to: number, now: number, parentEnded?: (start: number) => number | undefined): InFlightCall[] {
+  const out: InFlightCall[] = [];
+  for (let start = from; start < to; start += 1000 / RPS) {
+    const t = new TraceBuilder();
+    const server = t.server('orders-api', '/orders/:id', start, now);
+    const db = t.db(server, 'postgresql', 'SELECT', start + 1, now);
+    const ended = parentEnded?.(start);
+    out.push(ended === undefined ? { span: db } : { span: db, parentEndedAt: ended });
+  }
+  return out;
+}
+
+function watch(a: Analyzer): IncidentEvent[] {
+  const events: IncidentEvent[] = [];
+  a.onIncident((e) => events.push(e));
+  return events;
+}
+
+/** Reports the hang every second from `from` for `seconds`, as the plugin's tick does; no span ends meanwhile. */
+function hang(a: Analyzer, stallAt: number, from: number, seconds: number, parentEnded?: (start: number) => number | undefined): void {
+  for (let s = 1; s <= seconds; s++) {
+    const now = from + s * 1000;
+    a.inFlight(openCalls(stallAt, now, now, parentEnded), now);
+    a.advanceTo(now);
+  }
+}
+
+describe('in-flight calls (issue 21)', () => {
+  it('names the hung database while the hang lasts, before any span of it ends', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    healthy(a, T0, 60);
+    expect(events).toEqual([]);
+    const stallAt = T0 + 60_000;
+    let detectedAt: number | undefined;
+    for (let s = 1; s <= 15 && detectedAt === undefined; s++) {
+      hang(a, stallAt, stallAt + (s - 1) * 1000, 1);
+      if (events.length > 0) detectedAt = stallAt + s * 1000;
+    }
+    expect(detectedAt, "detected within 15 s of the stall").toBeDefined();
+    // A call counts once open 1 s (20× its p95 is less); the next window to close judges it.
+    expect((detectedAt as number) - stallAt).toBeLessThanOrEqual(7000);
+    const opened = events.find((e) => e.type === 'opened');
+    expect(opened?.incident.rootCause).toMatchObject({ service: 'postgresql', kind: 'timeout' });
+    expect(opened?.incident.rootCause.explanation).toMatch(/orders-api got no answer from postgresql/);
+    expect(opened?.incident.rootCause.explanation).toMatch(/in the last \d+ s/);
+    // Nothing blames the app: none of its requests has even ended.
+    expect(events.filter((e) => e.incident.rootCause.service === 'orders-api')).toEqual([]);
+  });
+
+  it('requests that end while their calls hang (clients gave up) blame the callee, not their own time', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    const anomalies: string[] = [];
+    a.onAnomaly((x) => anomalies.push(`${x.service} ${x.signal}`));
+    healthy(a, T0, 60);
+    const stallAt = T0 + 60_000;
+    const GIVE_UP = 3000;
+    for (let s = 1; s <= 30; s++) {
+      const now = stallAt + s * 1000;
+      // Requests started GIVE_UP ago end now, as 200s that took 3 s; their database calls never do.
+      const ended: Span[] = [];
+      for (let start = now - GIVE_UP - 1000; start < now - GIVE_UP; start += 1000 / RPS) {
+        if (start < stallAt) continue;
+        const t = new TraceBuilder();
+        t.server('orders-api', '/orders/:id', start, start + GIVE_UP);
+        ended.push(...t.spans);
+      }
+      a.ingest(ended);
+      a.inFlight(openCalls(stallAt, now, now, (start) => (start + GIVE_UP <= now ? start + GIVE_UP : undefined)), now);
+      a.advanceTo(now);
+    }
+    const opened = events.filter((e) => e.type === 'opened');
+    expect(opened.length, JSON.stringify(anomalies)).toBeGreaterThan(0);
+    expect(opened[0].incident.rootCause.service).toBe('postgresql');
+    // Its sentence says what is known while the calls are open: they got no answer (not "p95 5 ms, 1.0×"
+    // from the calls that ended before the hang).
+    for (const e of events) expect(e.incident.rootCause.explanation).toMatch(/^orders-api got no answer from postgresql SELECT orders in \d+ of \d+ calls/);
+    // The app's slow requests are reported (they did take 3 s), but no incident blames its own time.
+    expect(events.filter((e) => e.type !== 'resolved' && e.incident.rootCause.service === 'orders-api').map((e) => e.incident.rootCause.explanation)).toEqual([]);
+  });
+
+  it('a few slow calls among many answered ones are not a hang', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    healthy(a, T0, 60);
+    for (let s = 61; s <= 90; s++) {
+      const now = T0 + s * 1000;
+      healthy(a, now - 1000, 1);
+      // One call every other second runs 2 s, far past 20× its p95: rare, and the edge's test says so.
+      a.inFlight(s % 2 === 0 ? openCalls(now - 2000, now - 1990, now) : [], now);
+      a.advanceTo(now);
+    }
+    expect(events).toEqual([]);
+  });
+
+  it('a call not learned yet is overdue only after criticalMs; one whose request ended, after a second', () => {
+    const unlearned = createAnalyzer();
+    const seen = watch(unlearned);
+    const start = T0;
+    unlearned.advanceTo(start);
+    // Calls open 1–9 s, none of their requests ended: not overdue while the callee is unlearned.
+    hang(unlearned, start, start, 9);
+    expect(seen).toEqual([]);
+    // Past 10 s they are.
+    hang(unlearned, start, start + 9000, 12);
+    expect(seen.find((e) => e.type === 'opened')?.incident.rootCause.service).toBe('postgresql');
+
+    // Calls made under no request (streams, long polls started in the background) are not judged unlearned.
+    const background = createAnalyzer();
+    const seen3 = watch(background);
+    background.advanceTo(start);
+    for (let s = 1; s <= 30; s++) {
+      const now = start + s * 1000;
+      background.inFlight(openCalls(start, start + 1000, now).map((c) => ({ span: { ...c.span, parentSpanId: undefined } })), now);
+      background.advanceTo(now);
+    }
+    expect(seen3).toEqual([]);
+
+    const abandoned = createAnalyzer();
+    const seen2 = watch(abandoned);
+    abandoned.advanceTo(start);
+    // The requests gave up after 1 s: their calls, still open, got no answer.
+    hang(abandoned, start, start, 8, (s) => s + 1000);
+    expect(seen2.find((e) => e.type === 'opened')?.incident.rootCause.service).toBe('postgresql');
+  });
+
+  it('ignores a report older than a bucket, and an empty report clears the last one', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    healthy(a, T0, 60);
+    const now = T0 + 61_000;
+    a.inFlight(openCalls(now - 5000, now - 2000, now), now);
+    a.inFlight([], now);
+    for (let s = 1; s <= 20; s++) a.advanceTo(now + s * 1000);
+    const stale = createAnalyzer();
+    const staleEvents = watch(stale);
+    healthy(stale, T0, 60);
+    stale.inFlight(openCalls(now - 5000, now - 2000, now), now);
+    // Event time moves on without further reports: the old one says nothing about now.
+    stale.advanceTo(now + 20_000);
+    expect([...events, ...staleEvents]).toEqual([]);
+  });
+
+  it('skips malformed calls without throwing', () => {
+    const a = createAnalyzer();
+    healthy(a, T0, 30);
+    const now = T0 + 31_000;
+    const bad = [null, {}, { span: span({ service: '', name: 'x', startTime: NaN, endTime: now }) }] as unknown as InFlightCall[];
+    expect(() => {
+      a.inFlight(bad, now);
+      a.inFlight('nope' as unknown as InFlightCall[], now);
+      a.advanceTo(now + 20_000);
+    }).not.toThrow();
+  });
+});

@@ -1,0 +1,189 @@
+import { SpanKind, trace, type Context } from '@opentelemetry/api';
+import { hrTimeToMilliseconds } from '@opentelemetry/core';
+import { IN_FLIGHT_MIN_MS, type InFlightCall } from '@rootspan/engine';
+import { toEngineSpan } from './map.js';
+import type { PeerNames } from './peers.js';
+import type { FinishedSpan } from './sdk.js';
+
+/** A span as `onStart` receives it: the SDK's live span (both lines), whose `ended` turns true at its end. */
+type OpenSpan = FinishedSpan & { readonly ended?: boolean };
+
+/** Counters of the in-flight table, in the processor's `stats().inFlight`. */
+export interface InFlightStats {
+  /** Calls open right now (at most `inFlightSize`). */
+  open: number;
+  /** Calls not tracked because the table was full (total since start): a hang among them is seen only when it ends. */
+  dropped: number;
+  /** Calls reported to the analyzer as open for over a second at the last tick. */
+  reported: number;
+  /** Calls forgotten after {@link MAX_OPEN_MS} open (total): a span never ended is a leak, not a hang. */
+  expired: number;
+}
+
+/**
+ * A call open this long is forgotten (and counted in `expired`): an instrumentation that never ends its
+ * span would otherwise hold a slot, and look like a hang, forever. A real hang is reported long before.
+ */
+export const MAX_OPEN_MS = 10 * 60_000;
+
+/** Slots the table starts with; it doubles (up to twice its capacity) as more calls are open at once. */
+const INITIAL_SLOTS = 64;
+
+/**
+ * Calls the host is waiting on right now: the client spans (and producer spans, and internal spans that
+ * name a database) that have started and not ended, each with the span of the request it was made for.
+ * A capped table, so a hang that leaves thousands of calls open costs bounded memory (calls beyond it are
+ * counted in `dropped`). Every tick, {@link InFlightTable.report} lists the calls open for over
+ * {@link IN_FLIGHT_MIN_MS} for the analyzer to judge (`analyzer.inFlight`). No timer per call.
+ *
+ * `add` and `release` are O(1) and allocate nothing: an open-addressing hash table on the span id, in
+ * preallocated arrays (linear probing, deletion by backward shift, so no tombstones pile up), grown by
+ * doubling only while more calls than ever before are open at once. A `Map` keyed by span would cost
+ * ~50 bytes of garbage per call in V8's rehashing of a table that constantly adds and deletes.
+ */
+export class InFlightTable {
+  private ids: Array<string | undefined> = new Array(INITIAL_SLOTS).fill(undefined);
+  private spans: Array<OpenSpan | undefined> = new Array(INITIAL_SLOTS).fill(undefined);
+  /** The call's local parent span, when it is a live span of this process (else null). */
+  private parents: Array<OpenSpan | null> = new Array(INITIAL_SLOTS).fill(null);
+  private hashes = new Int32Array(INITIAL_SLOTS);
+  private mask = INITIAL_SLOTS - 1;
+  private count = 0;
+  dropped = 0;
+  reported = 0;
+  expired = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  /** From `onStart`: tracks the span if it is a call (returns whether it is one, tracked or counted as dropped). */
+  add(span: OpenSpan, parentContext: Context): boolean {
+    const kind = span.kind;
+    if (kind !== SpanKind.CLIENT && kind !== SpanKind.PRODUCER && !(kind === SpanKind.INTERNAL && namesDatabase(span))) return false;
+    if (this.count >= this.capacity) {
+      this.dropped++;
+      return true;
+    }
+    const id = span.spanContext().spanId;
+    // At most half full: probes stay short.
+    if (2 * (this.count + 1) > this.ids.length) this.grow();
+    // A remote parent (or none) is a non-recording span without `ended`: nobody here waits on its end.
+    const parent = trace.getSpan(parentContext) as OpenSpan | undefined;
+    this.put(id, hashOf(id), span, parent !== undefined && typeof parent.ended === 'boolean' ? parent : null);
+    this.count++;
+    return true;
+  }
+
+  private put(id: string, h: number, span: OpenSpan, parent: OpenSpan | null): void {
+    let i = h & this.mask;
+    while (this.ids[i] !== undefined) i = (i + 1) & this.mask;
+    this.ids[i] = id;
+    this.hashes[i] = h;
+    this.spans[i] = span;
+    this.parents[i] = parent;
+  }
+
+  /** Doubles the slots (rehashing what is open); allocates only when more calls are open at once than ever. */
+  private grow(): void {
+    const { ids, spans, parents, hashes } = this;
+    const size = ids.length * 2;
+    this.ids = new Array(size).fill(undefined);
+    this.spans = new Array(size).fill(undefined);
+    this.parents = new Array(size).fill(null);
+    this.hashes = new Int32Array(size);
+    this.mask = size - 1;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (id !== undefined) this.put(id, hashes[i], spans[i] as OpenSpan, parents[i]);
+    }
+  }
+
+  /** From `onEnd`: the call answered (or failed). An empty table costs one comparison, a miss one probe. */
+  release(span: FinishedSpan): boolean {
+    if (this.count === 0) return false;
+    const id = span.spanContext?.()?.spanId;
+    if (id === undefined) return false;
+    const mask = this.mask;
+    let i = hashOf(id) & mask;
+    for (;;) {
+      const at = this.ids[i];
+      if (at === undefined) return false;
+      if (at === id && this.spans[i] === span) break;
+      i = (i + 1) & mask;
+    }
+    this.count--;
+    // Backward-shift deletion: entries after the hole that probed past it move into it.
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const moving = this.ids[j];
+      if (moving === undefined) break;
+      const home = this.hashes[j] & mask;
+      // The entry at j stays when its home lies cyclically in (i, j].
+      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      this.ids[i] = moving;
+      this.hashes[i] = this.hashes[j];
+      this.spans[i] = this.spans[j];
+      this.parents[i] = this.parents[j];
+      i = j;
+    }
+    this.ids[i] = undefined;
+    this.spans[i] = undefined;
+    this.parents[i] = null;
+    return true;
+  }
+
+  /**
+   * The calls open since before `now - IN_FLIGHT_MIN_MS` (epoch ms), as the analyzer takes them: the span
+   * as it stands, ending now, and when its parent ended if it has. A walk over the slots (a few thousand
+   * at most) once per tick; only late calls are converted.
+   */
+  report(now: number, peers: PeerNames | undefined): InFlightCall[] {
+    const out: InFlightCall[] = [];
+    const before = now - IN_FLIGHT_MIN_MS;
+    let expired: OpenSpan[] | undefined;
+    for (let i = 0; i < this.spans.length; i++) {
+      const span = this.spans[i];
+      if (span === undefined) continue;
+      const start = hrTimeToMilliseconds(span.startTime);
+      if (start > before) continue;
+      if (now - start > MAX_OPEN_MS) {
+        (expired ??= []).push(span);
+        continue;
+      }
+      const mapped = toEngineSpan(span, peers);
+      if (mapped === undefined) continue;
+      mapped.endTime = now;
+      const call: InFlightCall = { span: mapped };
+      const parent = this.parents[i];
+      if (parent !== null && parent.ended === true) call.parentEndedAt = Math.min(now, hrTimeToMilliseconds(parent.endTime));
+      out.push(call);
+    }
+    // Removed after the walk: a deletion shifts later entries back, under the walk's feet.
+    if (expired !== undefined) for (const span of expired) if (this.release(span)) this.expired++;
+    this.reported = out.length;
+    return out;
+  }
+
+  /** Forgets every call (shutdown: calls cut by the exit are no evidence). */
+  clear(): void {
+    this.ids.fill(undefined);
+    this.spans.fill(undefined);
+    this.parents.fill(null);
+    this.count = 0;
+    this.reported = 0;
+  }
+
+  stats(): InFlightStats {
+    return { open: this.count, dropped: this.dropped, reported: this.reported, expired: this.expired };
+  }
+}
+
+function namesDatabase(span: OpenSpan): boolean {
+  const a = span.attributes;
+  return a !== undefined && (a['db.system'] !== undefined || a['db.system.name'] !== undefined);
+}
+
+/** FNV-1a over the span id's last 8 characters (random hex in every SDK), without allocating. */
+function hashOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = Math.max(0, id.length - 8); i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h | 0;
+}

@@ -1,0 +1,179 @@
+import { ROOT_CONTEXT, SpanKind, trace, type Span as ApiSpan, type Tracer } from '@opentelemetry/api';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { createAnalyzer, type IncidentEvent, type InFlightCall } from '@rootspan/engine';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RootspanSpanProcessor } from '../src/index.js';
+import { InFlightTable, MAX_OPEN_MS } from '../src/inflight.js';
+import { FakeAnalyzer } from './helpers/fakes.js';
+
+const RPS = 20;
+
+function setup(options: ConstructorParameters<typeof RootspanSpanProcessor>[0] = {}) {
+  const processor = new RootspanSpanProcessor(options);
+  const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+  return { processor, provider, tracer: provider.getTracer('test') };
+}
+
+/** A request of the orders API: a server span and, under it, a PostgreSQL query (open until `end` is called). */
+function request(tracer: Tracer, start: number): { server: ApiSpan; db: ApiSpan } {
+  const server = tracer.startSpan('GET /orders/:id', { kind: SpanKind.SERVER, startTime: start, attributes: { 'http.request.method': 'GET', 'http.route': '/orders/:id' } });
+  const db = tracer.startSpan(
+    'SELECT orders',
+    { kind: SpanKind.CLIENT, startTime: start + 1, attributes: { 'db.system': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': 'orders' } },
+    trace.setSpan(ROOT_CONTEXT, server),
+  );
+  return { server, db };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('in-flight calls in the span processor (issue 21)', () => {
+  it('tracks client, producer and database calls from onStart to onEnd; counts what a full table leaves out', async () => {
+    const { processor, provider, tracer } = setup({ inFlightSize: 3 });
+    const now = Date.now();
+    const { server, db } = request(tracer, now);
+    const producer = tracer.startSpan('publish', { kind: SpanKind.PRODUCER });
+    const internalDb = tracer.startSpan('query', { kind: SpanKind.INTERNAL, attributes: { 'db.system.name': 'redis' } });
+    tracer.startSpan('middleware', { kind: SpanKind.INTERNAL }).end();
+    expect(processor.stats().inFlight).toEqual({ open: 3, dropped: 0, reported: 0, expired: 0 });
+    tracer.startSpan('one too many', { kind: SpanKind.CLIENT }).end();
+    expect(processor.stats().inFlight).toMatchObject({ open: 3, dropped: 1 });
+    db.end();
+    producer.end();
+    internalDb.end();
+    server.end();
+    expect(processor.stats().inFlight).toMatchObject({ open: 0, dropped: 1 });
+    await provider.shutdown();
+  });
+
+  it('reports calls open over a second, with when their request ended', () => {
+    const table = new InFlightTable(16);
+    const { tracer, provider } = setup();
+    const now = Date.now();
+    const old = request(tracer, now - 3000);
+    const young = request(tracer, now - 200);
+    for (const s of [old.db, old.server, young.db, young.server]) table.add(s as never, trace.setSpan(ROOT_CONTEXT, s === old.db ? old.server : young.server));
+    old.server.end(now - 1500);
+    const calls: InFlightCall[] = table.report(now, undefined);
+    expect(calls).toHaveLength(1);
+    expect(calls[0].span).toMatchObject({ name: 'SELECT orders', kind: 'client', service: expect.any(String), endTime: now });
+    expect(calls[0].parentEndedAt).toBeCloseTo(now - 1500, 0);
+    expect(table.stats()).toMatchObject({ open: 2, reported: 1 });
+    // A call never ended (a leaking instrumentation) is forgotten after MAX_OPEN_MS, and counted.
+    expect(table.report(now + MAX_OPEN_MS + 1000, undefined).map((c) => c.span.name)).toEqual([]);
+    expect(table.stats()).toMatchObject({ open: 0, reported: 0, expired: 2 });
+    void provider.shutdown();
+  });
+
+  it('add and release keep exactly the open calls, in any order, through growth and collisions', () => {
+    const { tracer, provider } = setup();
+    const table = new InFlightTable(10_000);
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const open: ApiSpan[] = [];
+    const start = Date.now() - 5000;
+    for (let step = 0; step < 20_000; step++) {
+      if (open.length > 0 && (rnd(3) === 0 || open.length > 3000)) {
+        const [s] = open.splice(rnd(open.length), 1);
+        table.release(s as never);
+        s.end();
+      } else {
+        const s = tracer.startSpan('call', { kind: SpanKind.CLIENT, startTime: start });
+        table.add(s as never, ROOT_CONTEXT);
+        open.push(s);
+      }
+      if (step % 997 === 0) {
+        expect(table.stats().open).toBe(open.length);
+        const reported = new Set(table.report(Date.now(), undefined).map((c) => c.span.spanId));
+        expect(reported).toEqual(new Set(open.map((s) => s.spanContext().spanId)));
+      }
+    }
+    // Releasing an unknown or already released span changes nothing.
+    table.release(tracer.startSpan('never added', { kind: SpanKind.CLIENT }) as never);
+    expect(table.stats().open).toBe(open.length);
+    void provider.shutdown();
+  });
+
+  it('a database that hangs is named while its calls are still open, before any of them ends', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'], now: Date.UTC(2026, 0, 1) });
+    const events: IncidentEvent[] = [];
+    const { processor, provider, tracer } = setup({ onIncident: (e) => void events.push(e) });
+    const second = (hung: boolean) => {
+      const from = Date.now();
+      for (let i = 0; i < RPS; i++) {
+        const start = from + i * (1000 / RPS);
+        const { server, db } = request(tracer, start);
+        if (hung) continue;
+        db.end(start + 3 + (i % 3));
+        server.end(start + 6);
+      }
+      vi.advanceTimersByTime(1000);
+    };
+    for (let s = 0; s < 60; s++) second(false);
+    await processor.forceFlush();
+    expect(events).toEqual([]);
+    const stallAt = Date.now();
+    let named: IncidentEvent | undefined;
+    for (let s = 0; s < 15 && named === undefined; s++) {
+      second(true);
+      await processor.forceFlush();
+      named = events.find((e) => e.type === 'opened');
+    }
+    expect(named?.incident.rootCause).toMatchObject({ service: 'postgresql', kind: 'timeout' });
+    expect(Date.now() - stallAt).toBeLessThanOrEqual(8000);
+    expect(processor.stats().inFlight?.open).toBeGreaterThan(0);
+    expect(processor.stats().inFlight?.reported).toBeGreaterThan(0);
+    await provider.shutdown();
+  });
+
+  it('reports every tick, except one that comes late (the event loop was blocked: answers wait unprocessed)', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'], now: Date.UTC(2026, 0, 1) });
+    const analyzer = new FakeAnalyzer();
+    const { processor, provider, tracer } = setup({ analyzer });
+    const { server, db } = request(tracer, Date.now());
+    vi.advanceTimersByTime(3000);
+    expect(analyzer.inFlightReports.map((r) => r.calls.length)).toEqual([0, 1, 1]);
+    // The host blocks its event loop for 2 s: the call's answer may be waiting in a socket.
+    vi.setSystemTime(Date.now() + 2000);
+    vi.advanceTimersByTime(1000);
+    expect(analyzer.inFlightReports).toHaveLength(3);
+    vi.advanceTimersByTime(1000);
+    expect(analyzer.inFlightReports).toHaveLength(4);
+    db.end();
+    server.end();
+    vi.advanceTimersByTime(1000);
+    expect(analyzer.inFlightReports.at(-1)?.calls).toEqual([]);
+    await provider.shutdown();
+    expect(processor.stats().inFlight?.open).toBe(0);
+  });
+
+  it('forceFlush and shutdown open nothing, even with calls still in flight', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'], now: Date.UTC(2026, 0, 1) });
+    const events: IncidentEvent[] = [];
+    const analyzer = createAnalyzer();
+    analyzer.onIncident((e) => void events.push(e));
+    const { processor, provider, tracer } = setup({ analyzer });
+    for (let s = 0; s < 60; s++) {
+      const from = Date.now();
+      for (let i = 0; i < RPS; i++) {
+        const { server, db } = request(tracer, from + i * 50);
+        db.end(from + i * 50 + 4);
+        server.end(from + i * 50 + 6);
+      }
+      vi.advanceTimersByTime(1000);
+    }
+    // The load stops; 20 s later the process goes down mid-request (calls open), and shuts down.
+    vi.advanceTimersByTime(20_000);
+    for (let i = 0; i < 3 * RPS; i++) request(tracer, Date.now() - 900 + i);
+    vi.advanceTimersByTime(500);
+    await processor.forceFlush();
+    await provider.shutdown();
+    expect(events.filter((e) => e.type === 'opened').map((e) => e.incident.title)).toEqual([]);
+    expect(processor.stats().inFlight?.open).toBe(0);
+  });
+});
