@@ -29,12 +29,15 @@ function anomaly(id: string, kind: AnomalyKind, service: string, cause: string, 
   };
 }
 
+/** Every service its own home; onsets 10 s apart or closer coincide. */
+const alone = { coincideMs: 10_000, homes: (s: string) => new Set([s]) };
+
 const origin = (service: string, kind: AnomalyKind): RankedOrigin[] => [{ service, operation: 'op', key: opKey(service, 'op'), kind, share: 1, count: 10 }];
 
 describe('IncidentManager grouping', () => {
   const manager = (): { m: IncidentManager; events: IncidentEvent[] } => {
     const events: IncidentEvent[] = [];
-    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10 }, (e) => events.push(e), () => ({ explanation: '' }));
+    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10, ...alone }, (e) => events.push(e), () => ({ explanation: '' }));
     return { m, events };
   };
 
@@ -70,7 +73,7 @@ describe('IncidentManager grouping', () => {
   it('an error burst after a slowdown rewrites the kind and title; the earlier story stays, bounded', () => {
     const events: IncidentEvent[] = [];
     let n = 0;
-    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10 }, (e) => events.push(e), (top) => ({ explanation: `${top.kind} story ${++n}` }));
+    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10, ...alone }, (e) => events.push(e), (top) => ({ explanation: `${top.kind} story ${++n}` }));
     const id = m.route(anomaly('a-1', 'latency', 'db', 'db', 0), origin('db', 'latency'), undefined, 0);
     expect(m.get(id)).toMatchObject({ title: 'Latency in db op', rootCause: { kind: 'latency' }, story: [] });
     m.episodeEnded(id, 'a-1');
@@ -85,6 +88,27 @@ describe('IncidentManager grouping', () => {
     const later = m.get(id)!;
     expect(later.story).toHaveLength(INCIDENT_STORY_MAX);
     expect(later.storyDropped).toBe(18 - INCIDENT_STORY_MAX);
+  });
+
+  it('a database and its own service going wrong at the same moment are one fault; minutes apart or in another service, two', () => {
+    // db is an uninstrumented peer called by inventory; every other service is its own home.
+    const homes = (s: string) => new Set([s === 'db' ? 'inventory' : s]);
+    const events: IncidentEvent[] = [];
+    const withHomes = () => new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10, coincideMs: 10_000, homes }, (e) => events.push(e), () => ({ explanation: '' }));
+    const m = withHomes();
+    // A write lock: the writes' database calls slow down, and the same service's reads (no span between them) too.
+    const lock = m.route(anomaly('a-1', 'latency', 'db', 'db', 0), origin('db', 'latency'), undefined, 0);
+    expect(m.route(anomaly('a-2', 'latency', 'frontend', 'inventory', 5000), origin('inventory', 'latency'), undefined, 5000)).toBe(lock);
+    expect(events.filter((e) => e.type === 'opened')).toHaveLength(1);
+    // Another service at the same moment, or the same service long after the onset: separate faults.
+    expect(m.route(anomaly('a-3', 'errors', 'payment', 'payment', 5000), origin('payment', 'errors'), undefined, 5000)).not.toBe(lock);
+    // Without knowing db runs in inventory, nothing ties them.
+    const { m: m2 } = manager();
+    const first = m2.route(anomaly('b-1', 'latency', 'db', 'db', 0), origin('db', 'latency'), undefined, 0);
+    expect(m2.route(anomaly('b-2', 'latency', 'inventory', 'inventory', 5000), origin('inventory', 'latency'), undefined, 5000)).not.toBe(first);
+    const m3 = withHomes();
+    const early = m3.route(anomaly('c-1', 'latency', 'db', 'db', 0), origin('db', 'latency'), undefined, 0);
+    expect(m3.route(anomaly('c-2', 'latency', 'inventory', 'inventory', 60_000), origin('inventory', 'latency'), undefined, 60_000)).not.toBe(early);
   });
 
   it('counts one operation\'s symptom once, however many episodes it split into', () => {
@@ -104,7 +128,7 @@ describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
     const events: IncidentEvent[] = [];
     const explained: Array<{ top: string; members: string[] }> = [];
     const m = new IncidentManager(
-      { resolveAfterMs: RESOLVE_AFTER, maxExemplars: 3 },
+      { resolveAfterMs: RESOLVE_AFTER, maxExemplars: 3, ...alone },
       (e) => events.push(e),
       (top, anomalies) => {
         explained.push({ top: top.service, members: anomalies.map((a) => a.id) });

@@ -11,6 +11,9 @@ import { explainAnomaly, explainRoot, type RootFigures } from '../rca/explain.js
 import { IncidentManager, type ExplainRoot } from './manager.js';
 import { SEVERITY_RANK } from './severity.js';
 
+/** Onsets this many buckets apart or closer are one fault's, when they are in the same service (see IncidentManager). */
+const COINCIDE_BUCKETS = 2;
+
 /** One anomaly episode: a signal of one operation (or edge) firing, from its first firing until it ends. */
 interface Episode {
   id: string;
@@ -57,7 +60,12 @@ export class Episodes {
     private readonly listeners: EpisodeListeners,
   ) {
     this.manager = new IncidentManager(
-      { resolveAfterMs: options.resolveAfterMs, maxExemplars: options.maxExemplars },
+      {
+        resolveAfterMs: options.resolveAfterMs,
+        maxExemplars: options.maxExemplars,
+        coincideMs: COINCIDE_BUCKETS * options.bucketMs,
+        homes: (service) => this.homes(service),
+      },
       (event) => this.listeners.incident(event),
       (top, anomalies) => this.explainRoot(top, anomalies),
     );
@@ -290,6 +298,17 @@ export class Episodes {
     for (const key of f.op.shapes.keys()) callees.add(this.recorder.ops.get(key)?.service ?? opKeyService(key));
     for (const inc of this.manager.list({ status: ['active', 'acknowledged'] })) if (callees.has(inc.rootCause.service)) return inc.id;
     return undefined;
+  }
+
+  /** The instrumented services `service` runs in: itself if it serves requests, else the services calling it (a peer). */
+  private homes(service: string): Set<string> {
+    const out = new Set<string>();
+    for (const op of this.recorder.ops.values()) {
+      if (op.service !== service) continue;
+      if (op.nodeType === 'service') return new Set([service]);
+      for (const c of op.callers) out.add(this.recorder.ops.get(c)?.service ?? opKeyService(c));
+    }
+    return out;
   }
 
   private explainRoot(top: RankedOrigin, anomalies: readonly Anomaly[]): ReturnType<ExplainRoot> {

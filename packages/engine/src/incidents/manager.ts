@@ -36,6 +36,13 @@ interface Record_ {
 export interface IncidentManagerOptions {
   resolveAfterMs: number;
   maxExemplars: number;
+  /** How close (ms of event time) two onsets must be to count as one fault's (see findSibling). */
+  coincideMs: number;
+  /**
+   * The instrumented services a root-cause service runs in: itself for a service, its callers' services for
+   * an uninstrumented peer (a database is part of the services that call it).
+   */
+  homes(service: string): ReadonlySet<string>;
 }
 
 /**
@@ -67,7 +74,7 @@ export class IncidentManager {
         const inc = r.incident;
         if (inc.status !== 'resolved' && inc.rootCause.kind === 'traffic' && inc.rootCause.service === anomaly.cause.service) rec = r;
       }
-    } else if (rec === undefined) rec = this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly);
+    } else if (rec === undefined) rec = this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly) ?? this.findSibling(anomaly);
     let opened = false;
     if (rec === undefined) {
       rec = this.open(anomaly, now);
@@ -214,6 +221,25 @@ export class IncidentManager {
     return undefined;
   }
 
+  /**
+   * An open incident this anomaly is the same fault as, seen from another place in the same service: its
+   * onset coincides with the incident's (within `coincideMs`) and its cause runs in a service the
+   * incident's root cause runs in. A write lock in a service's database slows the writes (a database span)
+   * and blocks the service's reads too (its own time, no span between the two): one fault, one incident.
+   * Faults in different services, or in one service minutes apart, stay separate incidents.
+   */
+  private findSibling(anomaly: Anomaly): Record_ | undefined {
+    if (anomaly.kind === 'traffic') return undefined;
+    const homes = this.opts.homes(anomaly.cause.service);
+    if (homes.size === 0) return undefined;
+    for (const rec of this.records.values()) {
+      if (rec.incident.status === 'resolved' || rec.active.size === 0) continue;
+      if (Math.abs(anomaly.firstAt - onset(rec)) > this.opts.coincideMs) continue;
+      for (const h of this.opts.homes(rec.incident.rootCause.service)) if (homes.has(h)) return rec;
+    }
+    return undefined;
+  }
+
   private open(anomaly: Anomaly, now: number): Record_ {
     const id = `inc-${this.nextId++}`;
     const incident: Incident = {
@@ -319,6 +345,13 @@ const KIND_TITLE: Record<AnomalyKind, string> = {
   traffic: 'Traffic drop',
   shape: 'Call pattern change',
 };
+
+/** When an incident's fault began: its earliest anomaly's first firing. */
+function onset(rec: Record_): number {
+  let at = rec.incident.openedAt;
+  for (const a of rec.anomalies.values()) if (a.firstAt < at) at = a.firstAt;
+  return at;
+}
 
 function involves(inc: Incident, pred: (r: OperationRef) => boolean): boolean {
   return pred(inc.rootCause) || inc.affected.some(pred);
