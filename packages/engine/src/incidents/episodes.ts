@@ -14,6 +14,9 @@ import { SEVERITY_RANK } from './severity.js';
 /** Onsets this many buckets apart or closer are one fault's, when they are in the same service (see IncidentManager). */
 const COINCIDE_BUCKETS = 2;
 
+/** The order a bucket's firings are routed in (see settle). */
+const ROUTE_ORDER: Record<Firing['kind'], number> = { errors: 0, latency: 0, timeout: 0, shape: 1, traffic: 2 };
+
 /** One anomaly episode: a signal of one operation (or edge) firing, from its first firing until it ends. */
 interface Episode {
   id: string;
@@ -64,7 +67,8 @@ export class Episodes {
         resolveAfterMs: options.resolveAfterMs,
         maxExemplars: options.maxExemplars,
         coincideMs: COINCIDE_BUCKETS * options.bucketMs,
-        homes: (service) => this.homes(service),
+        echoMs: Math.max(WINDOWS[WINDOWS.length - 1] * options.bucketMs, options.maxTraceWaitMs),
+        topology: { homes: (service) => this.homes(service), callees: (service) => this.callees(service) },
       },
       (event) => this.listeners.incident(event),
       (top, anomalies) => this.explainRoot(top, anomalies),
@@ -88,8 +92,9 @@ export class Episodes {
     const dropping = new Set<string>();
     for (const f of firings) if (f.signal === 'traffic.drop') dropping.add(f.op.key);
     for (const ep of this.episodes.values()) if (ep.signal === 'traffic.drop') dropping.add(ep.target.key);
-    // Drops last: a drop caused by a caller that started failing in this same bucket follows that failure.
-    firings.sort((a, b) => Number(a.signal === 'traffic.drop') - Number(b.signal === 'traffic.drop'));
+    // Failures and slowness first, then call-pattern changes, drops last: a caller that stops part-way,
+    // or a drop caused by a caller that started failing, in this same bucket follows that failure.
+    firings.sort((a, b) => ROUTE_ORDER[a.kind] - ROUTE_ORDER[b.kind]);
     for (const f of firings) {
       const endedAt = this.ended.get(this.keyOf(f));
       if (endedAt !== undefined && now - f.size * this.options.bucketMs < endedAt) continue;
@@ -308,6 +313,13 @@ export class Episodes {
       if (op.nodeType === 'service') return new Set([service]);
       for (const c of op.callers) out.add(this.recorder.ops.get(c)?.service ?? opKeyService(c));
     }
+    return out;
+  }
+
+  /** The services and peers `service` calls, from the caller → callee edges. */
+  private callees(service: string): Set<string> {
+    const out = new Set<string>();
+    for (const edge of this.recorder.edges.values()) if (edge.caller === service) out.add(edge.calleeService);
     return out;
   }
 
