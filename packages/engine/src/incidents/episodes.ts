@@ -7,7 +7,8 @@ import { BUCKET_EXEMPLARS } from '../ops/bucket.js';
 import { WINDOWS, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
-import { explainAnomaly, explainRoot, type RootFigures } from '../rca/explain.js';
+import { explainAnomaly, explainRoot, isPoolWait, type RootFigures } from '../rca/explain.js';
+import { label } from '../rca/format.js';
 import { IncidentManager, type ExplainRoot } from './manager.js';
 import { SEVERITY_RANK } from './severity.js';
 
@@ -316,6 +317,16 @@ export class Episodes {
     return out;
   }
 
+  /** A connection pool's wait at its worst, when its connect calls are among the incident's slow operations. */
+  private poolWait(anomalies: readonly Anomaly[]): RootFigures['pool'] {
+    for (const a of anomalies) {
+      if (a.kind !== 'latency' || !isPoolWait(a.operation)) continue;
+      const { p95, window } = this.figures.get(figuresKey(opKey(a.service, a.operation ?? ''), 'latency')) ?? {};
+      if (p95 !== undefined && window !== undefined) return { label: label(a.service, a.operation), now: p95.now, baseline: p95.baseline, window };
+    }
+    return undefined;
+  }
+
   /** The services and peers `service` calls, from the caller → callee edges. */
   private callees(service: string): Set<string> {
     const out = new Set<string>();
@@ -332,6 +343,8 @@ export class Episodes {
       if (saved !== undefined) figures = saved;
       else if (op !== undefined && this.closing > -Infinity) figures = figuresOf(op, op.window(this.closing, 3, this.options.bucketMs), top.kind, 3 * this.options.bucketMs);
     }
+    const pool = this.poolWait(anomalies);
+    if (pool !== undefined) figures = { ...figures, pool };
     const firstAt = Math.min(...anomalies.map((a) => a.firstAt));
     const change = this.changes.changeBefore(top.service, firstAt, this.options.changeWindowMs);
     return { explanation: explainRoot(top, anomalies, figures, change, firstAt, this.options.latency), ...(change ? { change } : {}) };
