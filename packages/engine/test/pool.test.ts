@@ -1,7 +1,8 @@
 /** Issue 21: a saturated connection pool says so in the root-cause sentence, with the pool wait's own figures. */
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer, type Incident, type Span } from '../src/index.js';
-import { isPoolWait } from '../src/rca/explain.js';
+import { explainRoot, isPoolWait } from '../src/rca/explain.js';
+import { DEFAULT_LATENCY } from '../src/options.js';
 import { mulberry32, logNormal } from './helpers/random.js';
 import { TraceBuilder } from './helpers/spans.js';
 
@@ -50,6 +51,12 @@ describe('pool saturation', () => {
     const rc = list[0].rootCause;
     expect(rc).toMatchObject({ service: 'postgresql', operation: 'pg-pool.connect' });
     expect(rc.explanation).toMatch(/requests are waiting for a connection: the pool is saturated/);
+  });
+
+  it('names the pool when the root cause is the pool wait itself, whether or not it fired on its own', () => {
+    const top = { service: 'postgresql', operation: 'pg-pool.connect', key: 'k', kind: 'latency' as const, share: 1, count: 20 };
+    const s = explainRoot(top, [], { window: 15_000, p95: { now: 27, baseline: 1.8, what: 'latency' } }, undefined, 0, DEFAULT_LATENCY);
+    expect(s).toMatch(/p95 27 ms vs baseline 1\.8 ms .*; requests are waiting for a connection: the pool is saturated/);
   });
 
   it('says nothing of a pool when the queries, not the pool, are slow', () => {
