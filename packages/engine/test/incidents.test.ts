@@ -29,12 +29,15 @@ function anomaly(id: string, kind: AnomalyKind, service: string, cause: string, 
   };
 }
 
+/** Every service its own home, calling nothing; onsets 10 s apart or closer coincide. */
+const alone = { coincideMs: 10_000, echoMs: 60_000, topology: { homes: (s: string) => new Set([s]), callees: () => new Set<string>() } };
+
 const origin = (service: string, kind: AnomalyKind): RankedOrigin[] => [{ service, operation: 'op', key: opKey(service, 'op'), kind, share: 1, count: 10 }];
 
 describe('IncidentManager grouping', () => {
   const manager = (): { m: IncidentManager; events: IncidentEvent[] } => {
     const events: IncidentEvent[] = [];
-    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10 }, (e) => events.push(e), () => ({ explanation: '' }));
+    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10, ...alone }, (e) => events.push(e), () => ({ explanation: '' }));
     return { m, events };
   };
 
@@ -70,7 +73,7 @@ describe('IncidentManager grouping', () => {
   it('an error burst after a slowdown rewrites the kind and title; the earlier story stays, bounded', () => {
     const events: IncidentEvent[] = [];
     let n = 0;
-    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10 }, (e) => events.push(e), (top) => ({ explanation: `${top.kind} story ${++n}` }));
+    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10, ...alone }, (e) => events.push(e), (top) => ({ explanation: `${top.kind} story ${++n}` }));
     const id = m.route(anomaly('a-1', 'latency', 'db', 'db', 0), origin('db', 'latency'), undefined, 0);
     expect(m.get(id)).toMatchObject({ title: 'Latency in db op', rootCause: { kind: 'latency' }, story: [] });
     m.episodeEnded(id, 'a-1');
@@ -85,6 +88,48 @@ describe('IncidentManager grouping', () => {
     const later = m.get(id)!;
     expect(later.story).toHaveLength(INCIDENT_STORY_MAX);
     expect(later.storyDropped).toBe(18 - INCIDENT_STORY_MAX);
+  });
+
+  it('a database and its own service going wrong at the same moment are one fault; minutes apart or in another service, two', () => {
+    // db is an uninstrumented peer called by inventory; every other service is its own home.
+    const topology = { homes: (s: string) => new Set([s === 'db' ? 'inventory' : s]), callees: () => new Set<string>() };
+    const events: IncidentEvent[] = [];
+    const withHomes = () => new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, (e) => events.push(e), () => ({ explanation: '' }));
+    const m = withHomes();
+    // A write lock: the writes' database calls slow down, and the same service's reads (no span between them) too.
+    const lock = m.route(anomaly('a-1', 'latency', 'db', 'db', 0), origin('db', 'latency'), undefined, 0);
+    expect(m.route(anomaly('a-2', 'latency', 'frontend', 'inventory', 5000), origin('inventory', 'latency'), undefined, 5000)).toBe(lock);
+    expect(events.filter((e) => e.type === 'opened')).toHaveLength(1);
+    // Another service at the same moment, or the same service long after the onset: separate faults.
+    expect(m.route(anomaly('a-3', 'errors', 'payment', 'payment', 5000), origin('payment', 'errors'), undefined, 5000)).not.toBe(lock);
+    // Without knowing db runs in inventory, nothing ties them.
+    const { m: m2 } = manager();
+    const first = m2.route(anomaly('b-1', 'latency', 'db', 'db', 0), origin('db', 'latency'), undefined, 0);
+    expect(m2.route(anomaly('b-2', 'latency', 'inventory', 'inventory', 5000), origin('inventory', 'latency'), undefined, 5000)).not.toBe(first);
+    const m3 = withHomes();
+    const early = m3.route(anomaly('c-1', 'latency', 'db', 'db', 0), origin('db', 'latency'), undefined, 0);
+    expect(m3.route(anomaly('c-2', 'latency', 'inventory', 'inventory', 60_000), origin('inventory', 'latency'), undefined, 60_000)).not.toBe(early);
+  });
+
+  it('callers giving up on (or calling around) a service whose callee fails join the callee\'s incident, which names the callee', () => {
+    // frontend → checkout → payment. The central server judged the callers' half of a trace before the
+    // callee's half arrived: frontend "got no answer" from checkout first, payment's errors a bucket later.
+    const topology = { homes: (s: string) => new Set([s]), callees: (s: string) => new Set(s === 'frontend' ? ['checkout'] : s === 'checkout' ? ['payment'] : []) };
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, (e) => events.push(e), () => ({ explanation: '' }));
+    const id = m.route(anomaly('a-1', 'timeout', 'checkout', 'checkout', 0), origin('checkout', 'timeout'), undefined, 0);
+    expect(m.route(anomaly('a-2', 'errors', 'payment', 'payment', 5000), origin('payment', 'errors'), undefined, 5000)).toBe(id);
+    m.route(anomaly('a-3', 'errors', 'checkout', 'payment', 5000), origin('payment', 'errors'), undefined, 5000);
+    expect(m.get(id)?.rootCause.service).toBe('payment');
+    // Later in the cascade: checkout calls around payment (a call-pattern change), frontend gives up on checkout.
+    expect(m.route(anomaly('a-4', 'shape', 'checkout', 'checkout', 40_000), origin('checkout', 'shape'), undefined, 40_000)).toBe(id);
+    expect(events.filter((e) => e.type === 'opened')).toHaveLength(1);
+    // A slowdown of payment's caller itself, a minute after the onset, is its own fault.
+    expect(m.route(anomaly('a-5', 'latency', 'frontend', 'frontend', 60_000), origin('frontend', 'latency'), undefined, 60_000)).not.toBe(id);
+    // Nor does a fault in the callee join a caller's give-ups that began a minute earlier.
+    const m2 = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, () => {}, () => ({ explanation: '' }));
+    const early = m2.route(anomaly('b-1', 'timeout', 'checkout', 'checkout', 0), origin('checkout', 'timeout'), undefined, 0);
+    expect(m2.route(anomaly('b-2', 'errors', 'payment', 'payment', 60_000), origin('payment', 'errors'), undefined, 60_000)).not.toBe(early);
   });
 
   it('counts one operation\'s symptom once, however many episodes it split into', () => {
@@ -104,7 +149,7 @@ describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
     const events: IncidentEvent[] = [];
     const explained: Array<{ top: string; members: string[] }> = [];
     const m = new IncidentManager(
-      { resolveAfterMs: RESOLVE_AFTER, maxExemplars: 3 },
+      { resolveAfterMs: RESOLVE_AFTER, maxExemplars: 3, ...alone },
       (e) => events.push(e),
       (top, anomalies) => {
         explained.push({ top: top.service, members: anomalies.map((a) => a.id) });
@@ -149,9 +194,24 @@ describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
     expect(types()).toEqual(['opened', 'resolved']);
     expect(events[1].incident).toMatchObject({ status: 'resolved', resolvedAt: RESOLVE_AFTER, resolvedBy: 'auto' });
     expect(m.counts()).toEqual({ active: 0, total: 1 });
-    // A later anomaly with the same root opens a new incident: a resolved one is never reopened.
+    // An anomaly with the same root long after (more than echoMs) opens a new incident.
     expect(m.route(anomaly('a-2', 'latency', 'db', 'db', 200_000), origin('db', 'latency'), id, 200_000)).not.toBe(id);
     expect(types()).toEqual(['opened', 'resolved', 'opened']);
+  });
+
+  it('late evidence of the same root, moments after it resolved by itself, reopens it; a user\'s resolve stands', () => {
+    const { m, events, types } = setup();
+    const id = m.route(anomaly('a-1', 'errors', 'payment', 'payment', 0), origin('payment', 'errors'), undefined, 0);
+    m.episodeEnded(id, 'a-1');
+    m.tick(RESOLVE_AFTER);
+    // Callers' traces held for their missing spans land 10 s later: no second incident for one outage.
+    expect(m.route(anomaly('a-2', 'timeout', 'payment', 'payment', RESOLVE_AFTER + 10_000), origin('payment', 'timeout'), undefined, RESOLVE_AFTER + 10_000)).toBe(id);
+    expect(types()).toEqual(['opened', 'resolved', 'updated']);
+    expect(events[2].incident).toMatchObject({ id, status: 'active', resolvedAt: null, resolvedBy: null });
+    // Another root is not reopened into it; nor is an incident the user resolved.
+    expect(m.route(anomaly('a-3', 'errors', 'billing', 'billing', RESOLVE_AFTER + 11_000), origin('billing', 'errors'), undefined, RESOLVE_AFTER + 11_000)).not.toBe(id);
+    m.resolve(id, RESOLVE_AFTER + 12_000);
+    expect(m.route(anomaly('a-4', 'errors', 'payment', 'payment', RESOLVE_AFTER + 13_000), origin('payment', 'errors'), undefined, RESOLVE_AFTER + 13_000)).not.toBe(id);
   });
 
   it('acknowledge and resolve by hand announce each transition once; unknown ids change nothing', () => {

@@ -6,6 +6,7 @@ import type { LatencyBucket } from '../ops/bucket.js';
 import { ANCHOR_SLOWDOWN, RING, USUAL_PATH_SHARE, WINDOWS, windowSketch, type EdgeState, type EdgeWindow, type LatencySignal, type OpState, type OpWindow } from '../ops/state.js';
 import type { Recorder } from '../ops/recorder.js';
 import { binomialSf } from '../stats/special.js';
+import { opKeyOperation, opKeyService } from '../keys.js';
 
 /** A bucket this significantly slower than its baseline is held back from learning (see learnLatency). */
 const HOLD_SCORE = 3;
@@ -58,8 +59,8 @@ export class Judge {
     const firings: Firing[] = [];
     for (const op of rec.liveOps) {
       const before = firings.length;
-      this.judgeOp(op, index, firings, partial, countedFrom);
-      if (firings.length === before && op.active.size === 0) this.learnOp(op, index, partial);
+      this.judgeOp(rec, op, index, firings, partial, countedFrom);
+      if (firings.length === before && op.active.size === 0) this.learnOp(rec, op, index, partial);
     }
     for (const edge of rec.liveEdges) {
       const before = firings.length;
@@ -72,7 +73,7 @@ export class Judge {
     return firings;
   }
 
-  private judgeOp(op: OpState, index: number, out: Firing[], partial: boolean, countedFrom: number): void {
+  private judgeOp(rec: Recorder, op: OpState, index: number, out: Firing[], partial: boolean, countedFrom: number): void {
     const { bucketMs } = this.options;
     let latency: OpFiring | undefined;
     let errors: OpFiring | undefined;
@@ -111,7 +112,7 @@ export class Judge {
       }
       if (traffic) out.push(traffic);
     }
-    if (op.traffic !== undefined) this.judgeShape(op, windows, out);
+    if (op.traffic !== undefined) this.judgeShape(rec, op, windows, out);
   }
 
   /**
@@ -156,11 +157,12 @@ export class Judge {
    * Trace shape over every window, like latency: a short window catches a call that stopped at once
    * before the buckets learned meanwhile wash it out of the baseline; the long one catches sparse callers.
    */
-  private judgeShape(op: OpState, windows: readonly OpWindow[], out: Firing[]): void {
+  private judgeShape(rec: Recorder, op: OpState, windows: readonly OpWindow[], out: Firing[]): void {
     const whole = windows[windows.length - 1];
     if (whole.okRequests === 0) return;
     for (const b of whole.buckets) if (b.calls !== undefined) for (const key of b.calls.keys()) shapeDetector(op, key);
     for (const [key, d] of op.shapes) {
+      if (renamed(rec, op, key)) continue;
       let best: OpFiring | undefined;
       for (let k = 0; k < windows.length; k++) {
         const w = windows[k];
@@ -177,7 +179,7 @@ export class Judge {
     }
   }
 
-  private learnOp(op: OpState, index: number, partial: boolean): void {
+  private learnOp(rec: Recorder, op: OpState, index: number, partial: boolean): void {
     const b = op.ring.get(index);
     const { alpha } = this.options.baseline;
     if (!partial) op.traffic?.learn(b ? b.requests : 0, this.options.bucketMs);
@@ -198,7 +200,7 @@ export class Judge {
       op.shapeSamples += b.okRequests;
       if (op.shapeSamples >= this.options.shape.minSamples) {
         const usual: string[] = [];
-        for (const [key, d] of op.shapes) if (d.baseline.share >= USUAL_PATH_SHARE) usual.push(key);
+        for (const [key, d] of op.shapes) if (d.baseline.share >= USUAL_PATH_SHARE && !renamed(rec, op, key)) usual.push(key);
         op.usual = usual;
       }
     }
@@ -245,6 +247,21 @@ export function clearlySlower(detector: LatencyDetector, w: LogWindow, opts: Lat
   if (w.n === 0) return false;
   const v = detector.judge(w, 1);
   return v.ready && v.score >= HOLD_SCORE && v.observed >= opts.sensitiveRatio * v.expected;
+}
+
+/**
+ * Whether `op`'s calls to `key` went by a name that is gone: a peer named by its address until traces
+ * showed which service answers it, or a known service whose operation was not learned yet while `op` now
+ * calls a named operation of it. Those calls are now counted under the operation's name, so the old name
+ * "missing" is a rename, not a change in what the caller does.
+ */
+function renamed(rec: Recorder, op: OpState, key: string): boolean {
+  const callee = rec.ops.get(key);
+  if (callee !== undefined) return callee.nodeType === 'peer' && rec.peers.resolve(callee.service, callee.operation, undefined) !== undefined;
+  if (opKeyOperation(key) !== '') return false;
+  const service = opKeyService(key);
+  for (const other of op.shapes.keys()) if (other !== key && opKeyService(other) === service) return true;
+  return false;
 }
 
 /** A call seen for the first time after many requests without it starts from "never made" (share 0). */

@@ -21,22 +21,53 @@ export function trafficSeverity(direction: 'surge' | 'drop', observed: number, e
 }
 
 /**
- * Surges and drops of one operation's request count against its learned rate, by a Poisson test.
- * Real traffic is over-dispersed (diurnal swell, bursts), so the expected count is widened by `slack`
- * in the direction of the test before computing the p-value. Surges of sparse operations are tested
- * against at least one request per the baseline's memory (~1/alpha buckets), so a lone request after
- * a quiet spell is never a surge.
+ * A bucket this unlikely low is held back from learning (see TrafficDetector.learn). Generous: holding a
+ * normal bucket only delays its learning, learning a drop's first buckets hides the drop.
+ */
+const HOLD_P = 0.05;
+/** Buckets held back in a row at most: a drop lasting longer is the new normal. */
+const HOLD_BUCKETS = 12;
+
+/** JSON state of a {@link TrafficDetector}: its rate baseline, and how much the learned buckets varied. */
+export interface TrafficDetectorJSON extends RateBaselineJSON {
+  /** EWMA of a learned bucket's squared deviation from the rate, in requests² (absent in older snapshots). */
+  m2?: number;
+}
+
+/**
+ * Surges and drops of one operation's request count against its learned rate, by a quasi-Poisson test:
+ * the counts are scaled by the traffic's own dispersion (a learned bucket's variance over its mean, at
+ * least 1), so bursty traffic, whose quiet spells are normal, needs a proportionally larger change than
+ * steady traffic, and a ratio alone never fires. The expected count is also widened by `slack` in the
+ * direction of the test (diurnal swell). Surges of sparse operations are tested against at least one
+ * request per the baseline's memory (~1/alpha buckets), so a lone request after a quiet spell is never a
+ * surge.
  */
 export class TrafficDetector {
   readonly baseline: RateBaseline;
   /** Event time of the last {@link observe} (ms); NaN before any. */
   lastT = NaN;
+  /** EWMA of a learned bucket's squared deviation from the rate before it (requests²). */
+  private m2 = 0;
+  /** Duration of the last bucket learned (ms). */
+  private bucketMs = 0;
+  /** Clearly low buckets held back in a row (see {@link learn}). */
+  private held = 0;
 
   constructor(
-    baseline: BaselineOptions,
+    private readonly baselineOpts: BaselineOptions,
     private readonly opts: TrafficOptions,
   ) {
-    this.baseline = new RateBaseline(baseline.alpha, opts.minBuckets);
+    this.baseline = new RateBaseline(baselineOpts.alpha, opts.minBuckets);
+  }
+
+  /**
+   * Variance over mean of a learned bucket's request count: 1 for Poisson traffic, more for bursty
+   * traffic (never taken below 1: evenly paced load is still judged as Poisson).
+   */
+  get dispersion(): number {
+    const mean = (this.baseline.rate * this.bucketMs) / 1000;
+    return mean > 0 ? Math.max(1, this.m2 / mean) : 1;
   }
 
   /**
@@ -56,6 +87,16 @@ export class TrafficDetector {
     return (Math.max(this.baseline.rate, this.baseline.resolution) * durationMs) / 1000;
   }
 
+  /**
+   * Whether `count` looks like the start of a drop: beyond the drop ratio, and below the learned rate by
+   * more than its variation readily explains (quasi-Poisson p < {@link HOLD_P}).
+   */
+  private clearlyLow(count: number, durationMs: number): boolean {
+    const lambda = (this.baseline.rate * durationMs) / 1000;
+    const d = this.dispersion;
+    return count <= this.opts.dropRatio * lambda && poissonCdf(count / d, lambda / d) < HOLD_P;
+  }
+
   /** Judges `count` requests over `durationMs` without learning; observed/expected are requests/s. */
   judge(count: number, durationMs: number): TrafficVerdict {
     const b = this.baseline;
@@ -66,7 +107,9 @@ export class TrafficDetector {
     const lambda = (expected * durationMs) / 1000;
     const lambdaUp = this.surgeExpected(durationMs);
     const up = count >= lambda;
-    const pValue = up ? poissonSf(count, lambdaUp * (1 + o.slack)) : poissonCdf(count, lambda * (1 - o.slack));
+    // Quasi-Poisson: a count of a process d times as variable as Poisson carries 1/d of the evidence.
+    const d = this.dispersion;
+    const pValue = up ? poissonSf(count / d, (lambdaUp * (1 + o.slack)) / d) : poissonCdf(count / d, (lambda * (1 - o.slack)) / d);
     // Beyond the surge/drop ratio (the same test as mayFire) and significant.
     const direction = pValue < o.pMax && this.mayFire(count, durationMs) ? (up ? 'surge' : 'drop') : null;
     if (direction === null) return calm(observed, expected, true, pValue);
@@ -76,7 +119,23 @@ export class TrafficDetector {
 
   /** Learns a bucket (the analyzer passes only non-anomalous ones, including empty buckets as 0). */
   learn(count: number, durationMs: number): void {
-    this.baseline.learn(count, durationMs);
+    if (!(durationMs > 0)) return;
+    const b = this.baseline;
+    // A bucket clearly short of the rate (given the traffic's own variation) may be a drop building up
+    // over the minute a drop is judged on: held back for up to a minute of buckets (then it is the new
+    // normal), so neither the rate nor its variation learns the drop it should be judged against.
+    if (b.ready && this.held < HOLD_BUCKETS && this.clearlyLow(count, durationMs)) {
+      this.held++;
+      return;
+    }
+    this.held = 0;
+    if (b.buckets > 0) {
+      const deviation = count - (b.rate * durationMs) / 1000;
+      const w = Math.max(this.baselineOpts.alpha, 1 / b.buckets);
+      this.m2 = (1 - w) * this.m2 + w * deviation * deviation;
+    }
+    b.learn(count, durationMs);
+    this.bucketMs = durationMs;
   }
 
   /** Judges a bucket, then learns it unless anomalous. */
@@ -87,13 +146,16 @@ export class TrafficDetector {
     return v;
   }
 
-  toJSON(): RateBaselineJSON {
-    return this.baseline.toJSON();
+  toJSON(): TrafficDetectorJSON {
+    return { ...this.baseline.toJSON(), m2: this.m2 };
   }
 
-  /** Restores the baseline from {@link toJSON} output (throws a TypeError on anything else). */
+  /** Restores the state from {@link toJSON} output (throws on anything else; an older snapshot's traffic counts as Poisson). */
   restore(json: unknown): void {
     this.baseline.restore(json);
+    const { m2, bucketMs } = json as TrafficDetectorJSON;
+    this.m2 = Number.isFinite(m2) && (m2 as number) >= 0 ? (m2 as number) : 0;
+    this.bucketMs = bucketMs;
   }
 }
 

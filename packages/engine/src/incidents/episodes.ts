@@ -7,9 +7,16 @@ import { BUCKET_EXEMPLARS } from '../ops/bucket.js';
 import { WINDOWS, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
-import { explainAnomaly, explainRoot, type RootFigures } from '../rca/explain.js';
+import { explainAnomaly, explainRoot, isPoolWait, type RootFigures } from '../rca/explain.js';
+import { label } from '../rca/format.js';
 import { IncidentManager, type ExplainRoot } from './manager.js';
 import { SEVERITY_RANK } from './severity.js';
+
+/** Onsets this many buckets apart or closer are one fault's, when they are in the same service (see IncidentManager). */
+const COINCIDE_BUCKETS = 2;
+
+/** The order a bucket's firings are routed in (see settle). */
+const ROUTE_ORDER: Record<Firing['kind'], number> = { errors: 0, latency: 0, timeout: 0, shape: 1, traffic: 2 };
 
 /** One anomaly episode: a signal of one operation (or edge) firing, from its first firing until it ends. */
 interface Episode {
@@ -57,7 +64,13 @@ export class Episodes {
     private readonly listeners: EpisodeListeners,
   ) {
     this.manager = new IncidentManager(
-      { resolveAfterMs: options.resolveAfterMs, maxExemplars: options.maxExemplars },
+      {
+        resolveAfterMs: options.resolveAfterMs,
+        maxExemplars: options.maxExemplars,
+        coincideMs: COINCIDE_BUCKETS * options.bucketMs,
+        echoMs: Math.max(WINDOWS[WINDOWS.length - 1] * options.bucketMs, options.maxTraceWaitMs),
+        topology: { homes: (service) => this.homes(service), callees: (service) => this.callees(service) },
+      },
       (event) => this.listeners.incident(event),
       (top, anomalies) => this.explainRoot(top, anomalies),
     );
@@ -80,8 +93,9 @@ export class Episodes {
     const dropping = new Set<string>();
     for (const f of firings) if (f.signal === 'traffic.drop') dropping.add(f.op.key);
     for (const ep of this.episodes.values()) if (ep.signal === 'traffic.drop') dropping.add(ep.target.key);
-    // Drops last: a drop caused by a caller that started failing in this same bucket follows that failure.
-    firings.sort((a, b) => Number(a.signal === 'traffic.drop') - Number(b.signal === 'traffic.drop'));
+    // Failures and slowness first, then call-pattern changes, drops last: a caller that stops part-way,
+    // or a drop caused by a caller that started failing, in this same bucket follows that failure.
+    firings.sort((a, b) => ROUTE_ORDER[a.kind] - ROUTE_ORDER[b.kind]);
     for (const f of firings) {
       const endedAt = this.ended.get(this.keyOf(f));
       if (endedAt !== undefined && now - f.size * this.options.bucketMs < endedAt) continue;
@@ -292,6 +306,34 @@ export class Episodes {
     return undefined;
   }
 
+  /** The instrumented services `service` runs in: itself if it serves requests, else the services calling it (a peer). */
+  private homes(service: string): Set<string> {
+    const out = new Set<string>();
+    for (const op of this.recorder.ops.values()) {
+      if (op.service !== service) continue;
+      if (op.nodeType === 'service') return new Set([service]);
+      for (const c of op.callers) out.add(this.recorder.ops.get(c)?.service ?? opKeyService(c));
+    }
+    return out;
+  }
+
+  /** A connection pool's wait at its worst, when its connect calls are among the incident's slow operations. */
+  private poolWait(anomalies: readonly Anomaly[]): RootFigures['pool'] {
+    for (const a of anomalies) {
+      if (a.kind !== 'latency' || !isPoolWait(a.operation)) continue;
+      const { p95, window } = this.figures.get(figuresKey(opKey(a.service, a.operation ?? ''), 'latency')) ?? {};
+      if (p95 !== undefined && window !== undefined) return { label: label(a.service, a.operation), now: p95.now, baseline: p95.baseline, window };
+    }
+    return undefined;
+  }
+
+  /** The services and peers `service` calls, from the caller → callee edges. */
+  private callees(service: string): Set<string> {
+    const out = new Set<string>();
+    for (const edge of this.recorder.edges.values()) if (edge.caller === service) out.add(edge.calleeService);
+    return out;
+  }
+
   private explainRoot(top: RankedOrigin, anomalies: readonly Anomaly[]): ReturnType<ExplainRoot> {
     // Figures from when the root cause's own anomaly last fired; else its last 15 s (it may not have fired itself).
     let figures: RootFigures = {};
@@ -301,6 +343,8 @@ export class Episodes {
       if (saved !== undefined) figures = saved;
       else if (op !== undefined && this.closing > -Infinity) figures = figuresOf(op, op.window(this.closing, 3, this.options.bucketMs), top.kind, 3 * this.options.bucketMs);
     }
+    const pool = this.poolWait(anomalies);
+    if (pool !== undefined) figures = { ...figures, pool };
     const firstAt = Math.min(...anomalies.map((a) => a.firstAt));
     const change = this.changes.changeBefore(top.service, firstAt, this.options.changeWindowMs);
     return { explanation: explainRoot(top, anomalies, figures, change, firstAt, this.options.latency), ...(change ? { change } : {}) };

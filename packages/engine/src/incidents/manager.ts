@@ -36,11 +36,33 @@ interface Record_ {
 export interface IncidentManagerOptions {
   resolveAfterMs: number;
   maxExemplars: number;
+  /** How close (ms of event time) two onsets must be to count as one fault's (see findLinked). */
+  coincideMs: number;
+  /**
+   * How long (ms) evidence of a fault can keep arriving after it last fired: the detection windows, and
+   * traces held for missing spans. A symptom firing that soon after is still part of the incident (see
+   * findCascade), and reopens it if it resolved by itself meanwhile (see reopen).
+   */
+  echoMs: number;
+  /** What the manager knows of the call graph, for symptoms no trace links to their cause. */
+  topology: Topology;
+}
+
+/** The call graph as the incident manager sees it, by service name. */
+export interface Topology {
+  /**
+   * The instrumented services a root-cause service runs in: itself for a service, its callers' services for
+   * an uninstrumented peer (a database is part of the services that call it).
+   */
+  homes(service: string): ReadonlySet<string>;
+  /** The services (and peers) `service` calls. */
+  callees(service: string): ReadonlySet<string>;
 }
 
 /**
  * Groups anomaly episodes that share a root-cause service into incidents, deduplicated, with severity =
- * worst, and the lifecycle active → acknowledged → resolved (by hand, or by itself after a quiet period).
+ * worst, and the lifecycle active → acknowledged → resolved (by hand, or by itself after a quiet period;
+ * then late evidence of the same root cause reopens it, as an `updated` event with status `active`).
  * Two faults with different origins are two incidents even when their symptoms meet in the same callers.
  */
 export class IncidentManager {
@@ -67,7 +89,7 @@ export class IncidentManager {
         const inc = r.incident;
         if (inc.status !== 'resolved' && inc.rootCause.kind === 'traffic' && inc.rootCause.service === anomaly.cause.service) rec = r;
       }
-    } else if (rec === undefined) rec = this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly);
+    } else if (rec === undefined) rec = this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly, now) ?? this.findLinked(anomaly, now) ?? this.reopen(anomaly, now);
     let opened = false;
     if (rec === undefined) {
       rec = this.open(anomaly, now);
@@ -203,13 +225,67 @@ export class IncidentManager {
    * never merged on this ground. Independent faults still open their own incidents: their causes are
    * not among another incident's affected services.
    */
-  private findCascade(anomaly: Anomaly): Record_ | undefined {
+  private findCascade(anomaly: Anomaly, now: number): Record_ | undefined {
     const k = anomaly.kind;
     if (k !== 'timeout' && k !== 'errors' && k !== 'latency') return undefined;
     const service = anomaly.cause.service;
     for (const rec of this.records.values()) {
-      if (rec.incident.status === 'resolved' || rec.active.size === 0) continue;
+      if (!this.live(rec, now)) continue;
       if (rec.incident.affected.some((r) => r.service === service)) return rec;
+    }
+    return undefined;
+  }
+
+  /** Open, and firing now or recently enough that its evidence is still in the windows. */
+  private live(rec: Record_, now: number): boolean {
+    return rec.incident.status !== 'resolved' && (rec.active.size > 0 || now - rec.lastFiredAt <= this.opts.echoMs);
+  }
+
+  /**
+   * An open incident the call graph ties this anomaly to, where no trace does (spans of one request
+   * judged apart, work blocked without a span):
+   * - a caller-side symptom (callers giving up, a changed call pattern) of a service that calls the
+   *   incident's root cause: the cascade seen from above;
+   * - an onset coinciding with the incident's (within `coincideMs`), and either its cause runs in a
+   *   service the root cause runs in (a write lock in a service's database slows the writes, a database
+   *   span, and blocks the service's reads too, its own time), or the incident is itself a caller-side
+   *   symptom of a service that calls this anomaly's cause (the callers' half of a trace judged before
+   *   the callee's half arrived).
+   * Faults in unrelated services, or in related ones minutes apart, stay separate incidents.
+   */
+  private findLinked(anomaly: Anomaly, now: number): Record_ | undefined {
+    if (anomaly.kind === 'traffic') return undefined;
+    const { topology, coincideMs } = this.opts;
+    const cause = anomaly.cause.service;
+    const homes = topology.homes(cause);
+    const calls = callerSide(anomaly.cause.kind) ? topology.callees(cause) : undefined;
+    for (const rec of this.records.values()) {
+      if (!this.live(rec, now)) continue;
+      const root = rec.incident.rootCause;
+      if (calls?.has(root.service)) return rec;
+      if (Math.abs(anomaly.firstAt - onset(rec)) > coincideMs) continue;
+      if (callerSide(root.kind) && topology.callees(root.service).has(cause)) return rec;
+      for (const h of topology.homes(root.service)) if (homes.has(h)) return rec;
+    }
+    return undefined;
+  }
+
+  /**
+   * An incident that resolved by itself moments ago, rooted where this anomaly points, reopened: evidence
+   * of the same fault that arrived late (a trace held for its missing spans, a caller's window still
+   * holding the outage) continues that incident rather than opening a second one. One resolved by a user
+   * stays resolved.
+   */
+  private reopen(anomaly: Anomaly, now: number): Record_ | undefined {
+    if (anomaly.kind === 'traffic') return undefined;
+    for (const rec of this.records.values()) {
+      const inc = rec.incident;
+      if (inc.resolvedBy !== 'auto' || inc.resolvedAt === null || now - inc.resolvedAt > this.opts.echoMs) continue;
+      if (inc.rootCause.service !== anomaly.cause.service) continue;
+      inc.status = 'active';
+      inc.resolvedAt = null;
+      inc.resolvedBy = null;
+      return rec;
     }
     return undefined;
   }
@@ -319,6 +395,18 @@ const KIND_TITLE: Record<AnomalyKind, string> = {
   traffic: 'Traffic drop',
   shape: 'Call pattern change',
 };
+
+/** Kinds of evidence a caller shows of its callee's trouble: giving up on it, calling differently. */
+function callerSide(kind: AnomalyKind): boolean {
+  return kind === 'timeout' || kind === 'shape';
+}
+
+/** When an incident's fault began: its earliest anomaly's first firing. */
+function onset(rec: Record_): number {
+  let at = rec.incident.openedAt;
+  for (const a of rec.anomalies.values()) if (a.firstAt < at) at = a.firstAt;
+  return at;
+}
 
 function involves(inc: Incident, pred: (r: OperationRef) => boolean): boolean {
   return pred(inc.rootCause) || inc.affected.some(pred);

@@ -12,6 +12,16 @@ export interface RootFigures {
   p95?: { now: number; baseline: number; what: 'self-time' | 'latency' };
   /** Error rate now and baseline, with counts. */
   errors?: { rate: number; baseline: number; errors: number; requests: number };
+  /** A connection pool's wait, when its connect calls slowed in the incident and are not the root cause (see {@link isPoolWait}). */
+  pool?: { label: string; now: number; baseline: number; window: number };
+}
+
+/** Client calls that wait for a pooled connection (`pg-pool.connect`, `generic-pool.acquire`). */
+const POOL_WAIT = /pool.*(connect|acquire)|(connect|acquire).*pool/i;
+
+/** Whether an operation is a wait for a pooled connection: when it slows, the pool is saturated. */
+export function isPoolWait(operation: string | null): boolean {
+  return operation !== null && POOL_WAIT.test(operation);
 }
 
 /** One sentence for an anomaly episode, with the numbers that fired it. */
@@ -103,6 +113,13 @@ export function explainRoot(
       a.kind === 'latency' ? `slow ${label(a.service, a.operation)} requests spend the extra time in ${top.service}` :
       `${label(a.service, a.operation)}'s ${a.kind} anomaly traces back to ${top.service}`;
     parts.push(`${pct(best.share)} of ${what} (in the last ${seconds(a.at - a.windowStart)})`);
+  }
+  // A saturated pool: requests queue for a connection before any query runs.
+  if (top.kind === 'latency' && isPoolWait(top.operation)) {
+    parts.push('requests are waiting for a connection: the pool is saturated');
+  } else if (figures.pool !== undefined && figures.pool.baseline > 0) {
+    const f = figures.pool;
+    parts.push(`waiting for a connection: ${f.label} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)}) in the last ${seconds(f.window)}`);
   }
   let worst: Anomaly | undefined;
   for (const a of anomalies) if (worst === undefined || SEVERITY_RANK[a.severity] > SEVERITY_RANK[worst.severity]) worst = a;

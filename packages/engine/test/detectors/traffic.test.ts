@@ -92,6 +92,29 @@ describe('TrafficDetector', () => {
     }
   });
 
+  it('judges a drop against the traffic\'s own variation: a missed batch of bursty traffic is normal, the same count from steady traffic is not', () => {
+    // Batches of 30 requests every 15 s (30, 0, 0 per 5 s bucket), and steady traffic at the same 2 rps.
+    const bursty = new TrafficDetector(DEFAULT_BASELINE, DEFAULT_TRAFFIC);
+    for (let i = 0; i < 120; i++) bursty.learn(i % 3 === 0 ? 30 : 0, BUCKET);
+    const steady = learned(2, 120);
+    expect(bursty.baseline.rate).toBeCloseTo(steady.baseline.rate, 0);
+    expect(bursty.dispersion).toBeGreaterThan(10);
+    expect(steady.dispersion).toBeLessThan(2);
+    // One batch in a minute instead of four: the same ratio (25%), significant only for steady traffic.
+    expect(steady.judge(30, 60_000)).toMatchObject({ anomalous: true, direction: 'drop' });
+    expect(bursty.judge(30, 60_000).anomalous).toBe(false);
+    // The first buckets of a drop are held back from learning (for up to a minute), so the minute it is
+    // judged on is compared with the rate before it, not with a rate that already learned the drop.
+    const rate = steady.baseline.rate;
+    for (let i = 0; i < 11; i++) steady.learn(0, BUCKET);
+    expect(steady.baseline.rate).toBe(rate);
+    expect(steady.judge(0, 60_000)).toMatchObject({ anomalous: true, direction: 'drop' });
+    // The variation survives a snapshot.
+    const restored = new TrafficDetector(DEFAULT_BASELINE, DEFAULT_TRAFFIC);
+    restored.restore(JSON.parse(JSON.stringify(bursty.toJSON())));
+    expect(restored.dispersion).toBe(bursty.dispersion);
+  });
+
   it('is not ready before minBuckets', () => {
     const d = learned(6, 11);
     expect(d.judge(0, BUCKET)).toMatchObject({ anomalous: false, ready: false, direction: null });

@@ -1,0 +1,68 @@
+/** Issue 21: a saturated connection pool says so in the root-cause sentence, with the pool wait's own figures. */
+import { describe, expect, it } from 'vitest';
+import { createAnalyzer, type Incident, type Span } from '../src/index.js';
+import { explainRoot, isPoolWait } from '../src/rca/explain.js';
+import { DEFAULT_LATENCY } from '../src/options.js';
+import { mulberry32, logNormal } from './helpers/random.js';
+import { TraceBuilder } from './helpers/spans.js';
+
+const START = Date.UTC(2026, 0, 1);
+const SEC = 1000;
+const MIN = 60 * SEC;
+
+/**
+ * An orders API on PostgreSQL through a pool (as `pg` with its instrumentation traces it: a
+ * `pg-pool.connect` client span, then the query), 10 req/s for 8 minutes. From minute 6 on, every
+ * request waits about `fault.poolWaitMs` for a connection, or its query takes about `fault.queryMs`.
+ */
+function ordersApi(fault: { poolWaitMs?: number; queryMs?: number }): Span[] {
+  const rng = mulberry32(7);
+  const spans: Span[] = [];
+  const around = (ms: number) => ms * (0.8 + 0.4 * rng());
+  for (let t = START; t < START + 8 * MIN; t += 100) {
+    const faulty = t - START >= 6 * MIN;
+    const wait = faulty && fault.poolWaitMs ? around(fault.poolWaitMs) : logNormal(rng, 0.3, 0.3);
+    const query = faulty && fault.queryMs ? around(fault.queryMs) : logNormal(rng, 2, 0.3);
+    const b = new TraceBuilder();
+    const root = b.server('orders-api', '/orders/:id', t, t + wait + query + 1);
+    b.db(root, 'postgresql', 'connect', t, t + wait, { name: 'pg-pool.connect', attributes: { 'db.system': 'postgresql' } });
+    b.db(root, 'postgresql', 'SELECT', t + wait, t + wait + query);
+    spans.push(...b.spans);
+  }
+  return spans;
+}
+
+function incidents(spans: Span[]): Incident[] {
+  const analyzer = createAnalyzer();
+  for (let i = 0; i < spans.length; i += 300) analyzer.ingest(spans.slice(i, i + 300));
+  analyzer.flush();
+  return analyzer.incidents();
+}
+
+describe('pool saturation', () => {
+  it('recognises pool waits by name', () => {
+    expect(['pg-pool.connect', 'generic-pool.acquire', 'acquire from pool'].every(isPoolWait)).toBe(true);
+    expect(['SELECT orders', 'connect', 'GET /pool', null].some(isPoolWait)).toBe(false);
+  });
+
+  it('an incident whose requests wait for a pooled connection says so, with the wait\'s figures', () => {
+    const list = incidents(ordersApi({ poolWaitMs: 400 }));
+    expect(list).toHaveLength(1);
+    const rc = list[0].rootCause;
+    expect(rc).toMatchObject({ service: 'postgresql', operation: 'pg-pool.connect' });
+    expect(rc.explanation).toMatch(/requests are waiting for a connection: the pool is saturated/);
+  });
+
+  it('names the pool when the root cause is the pool wait itself, whether or not it fired on its own', () => {
+    const top = { service: 'postgresql', operation: 'pg-pool.connect', key: 'k', kind: 'latency' as const, share: 1, count: 20 };
+    const s = explainRoot(top, [], { window: 15_000, p95: { now: 27, baseline: 1.8, what: 'latency' } }, undefined, 0, DEFAULT_LATENCY);
+    expect(s).toMatch(/p95 27 ms vs baseline 1\.8 ms .*; requests are waiting for a connection: the pool is saturated/);
+  });
+
+  it('says nothing of a pool when the queries, not the pool, are slow', () => {
+    const list = incidents(ordersApi({ queryMs: 400 }));
+    expect(list).toHaveLength(1);
+    expect(list[0].rootCause).toMatchObject({ service: 'postgresql', operation: 'SELECT orders' });
+    expect(list[0].rootCause.explanation).not.toMatch(/connection|pool/);
+  });
+});
