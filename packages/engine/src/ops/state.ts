@@ -126,6 +126,12 @@ export class OpState {
   lastIndex = -Infinity;
   /** Active anomaly episodes on this operation, by signal. */
   readonly active = new Set<string>();
+  /** In the recorder's live set (kept by the recorder). */
+  live = false;
+  /** An overflow operation (in the recorder's overflow set: never live). */
+  overflow = false;
+  /** The caller key last remembered in `callers` (the recorder's shortcut). */
+  lastCaller: string | undefined = undefined;
 
   constructor(
     readonly key: string,
@@ -228,6 +234,8 @@ export class EdgeState {
   calls = 0;
   errorsTotal = 0;
   readonly active = new Set<string>();
+  /** In the recorder's live set (kept by the recorder). */
+  live = false;
 
   constructor(
     readonly key: string,
