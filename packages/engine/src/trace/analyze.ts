@@ -123,6 +123,8 @@ const pool: Node[] = [];
 const stack: Node[] = [];
 let top = 0;
 const outgoingScratch: Node[] = [];
+/** The distinct callee keys of one request, before they are copied out at their exact size. */
+const keysScratch: string[] = [];
 /** Span id → node, for traces too large to scan for parents. */
 const byIdScratch = new Map<string, Node>();
 
@@ -190,20 +192,22 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext): { e
   }
   byId?.clear();
   if (n > 1) breakCycles(nodes, n);
-  let hasCalls = false;
-  let hasEntries = false;
+  let callCount = 0;
+  let entryCount = 0;
   for (let i = 0; i < n; i++) {
     const node = nodes[i];
     const role = roleOf(node);
     node.role = role;
     node.error = isErrorSpan(node.span, role === 'call');
-    if (role === 'call') hasCalls = true;
-    else if (role === 'entry') hasEntries = true;
+    if (role === 'call') callCount++;
+    else if (role === 'entry') entryCount++;
   }
 
-  const entries: EntryFact[] = [];
-  const calls: CallFact[] = [];
-  if (hasEntries) {
+  // Sized up front: pushing onto an empty array allocates room for 17.
+  const entries: EntryFact[] = new Array(entryCount);
+  const calls: CallFact[] = new Array(callCount);
+  if (entryCount > 0) {
+    let e = 0;
     for (let i = 0; i < n; i++) {
       const node = nodes[i];
       if (node.role !== 'entry') continue;
@@ -219,17 +223,22 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext): { e
         self: duration,
         error: node.error,
         calls: NO_CALLS,
+        // Declared up front: facts of every request share one shape, whichever origins they get.
+        errorOrigin: undefined,
+        slowOrigin: undefined,
+        shapeOrigin: undefined,
       };
-      entries.push(node.entry);
+      entries[e++] = node.entry;
     }
   }
-  if (hasCalls) {
+  if (callCount > 0) {
+    let c = 0;
     for (let i = 0; i < n; i++) {
       const node = nodes[i];
-      if (node.role === 'call') calls.push((node.call = callFact(node, ctx)));
+      if (node.role === 'call') calls[c++] = node.call = callFact(node, ctx);
     }
   }
-  if (!hasEntries) return { entries, calls };
+  if (entryCount === 0) return { entries, calls };
   for (let i = 0; i < n; i++) {
     const node = nodes[i];
     const entry = node.entry;
@@ -238,12 +247,14 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext): { e
     const count = collectOutgoing(node, node.span.service, outgoing);
     if (count === 0) continue;
     // A linear scan: requests make few distinct calls, and a Set per request costs more.
-    const keys: string[] = [];
+    let distinct = 0;
     for (let k = 0; k < count; k++) {
       const key = (outgoing[k].call as CallFact).calleeKey;
-      if (!keys.includes(key)) keys.push(key);
+      let seen = false;
+      for (let j = 0; j < distinct && !seen; j++) seen = keysScratch[j] === key;
+      if (!seen) keysScratch[distinct++] = key;
     }
-    entry.calls = keys;
+    entry.calls = keysScratch.slice(0, distinct);
     entry.self = selfTime(node.span, outgoing, count);
   }
   // Created only for the rare trace with a request off its usual path.
