@@ -7,7 +7,7 @@ import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from '
 import { addExemplar, addMoment, countOrigin, type LatencyBucket, type OpBucket } from './bucket.js';
 import { EdgeState, LatencySignal, OpState, RING } from './state.js';
 import type { PeerTable } from './peers.js';
-import { logMs } from '../stats/baseline.js';
+import { logMs, MIN_LOG_MS } from '../stats/baseline.js';
 import { MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_OVERFLOW_SERVICES, OVERFLOW_OPERATION } from '../limits.js';
 
 /** A latency this many baseline sd from typical, clamped to 1.5×–2× either way, is unusual for one request. */
@@ -190,7 +190,9 @@ export class Recorder {
     }
     const l = logMs(ms);
     addMoment(b.ok, l);
-    b.sketch.add(ms);
+    // From MIN_LOG_MS up, logMs is the plain logarithm the sketch's bin needs.
+    if (ms >= MIN_LOG_MS) b.sketch.addWithLog(ms, l);
+    else b.sketch.add(ms);
     if (!base.isOutlier(ms)) addMoment(b.learn, l);
   }
 
