@@ -278,18 +278,24 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext): { e
 
 /** The first usual call (issue 21: in flight, or lost) this request did not make, as a latency origin. */
 function missingCall(entry: EntryFact, ctx: TraceContext): Origin | undefined {
-  const usual = ctx.usualCalls(entry.key);
-  for (let i = 0; i < usual.length; i++) {
-    const k = usual[i];
-    if (!entry.calls.includes(k)) return { service: opKeyService(k), operation: opKeyOperation(k) || null, key: k, kind: 'latency' };
-  }
-  return undefined;
+  const key = missingCallKey(entry, ctx);
+  return key === undefined ? undefined : missingCallOrigin(key);
 }
 
 function missesUsualCall(entry: EntryFact, ctx: TraceContext): boolean {
+  return missingCallKey(entry, ctx) !== undefined;
+}
+
+/** Key of the first usual call the request did not make, if any. */
+function missingCallKey(entry: EntryFact, ctx: TraceContext): string | undefined {
   const usual = ctx.usualCalls(entry.key);
-  for (let i = 0; i < usual.length; i++) if (!entry.calls.includes(usual[i])) return true;
-  return false;
+  for (let i = 0; i < usual.length; i++) if (!entry.calls.includes(usual[i])) return usual[i];
+  return undefined;
+}
+
+/** A missing usual call as a latency origin. */
+function missingCallOrigin(key: string): Origin {
+  return { service: opKeyService(key), operation: opKeyOperation(key) || null, key, kind: 'latency' };
 }
 
 /**
@@ -628,9 +634,8 @@ function entryExcessOrigin(node: Node): Origin {
   return selfOrigin(node.entry as EntryFact, 'latency');
 }
 
-/** As {@link missingCall}'s origin. */
 function missingExcessOrigin(_node: Node, key: string): Origin {
-  return { service: opKeyService(key), operation: opKeyOperation(key) || null, key, kind: 'latency' };
+  return missingCallOrigin(key);
 }
 
 function answerExcessOrigin(node: Node): Origin {
@@ -640,13 +645,6 @@ function answerExcessOrigin(node: Node): Origin {
 function callExcessOrigin(node: Node): Origin {
   const c = node.call as CallFact;
   return { service: c.calleeService, operation: c.calleeOperation, key: c.calleeKey, kind: c.gaveUp ? 'timeout' : 'latency' };
-}
-
-/** Key of the first usual call the request did not make ({@link missingCall}'s), if any. */
-function missingCallKey(entry: EntryFact, ctx: TraceContext): string | undefined {
-  const usual = ctx.usualCalls(entry.key);
-  for (let i = 0; i < usual.length; i++) if (!entry.calls.includes(usual[i])) return usual[i];
-  return undefined;
 }
 
 /** The operation in the request's subtree whose time grew most over its own typical time. */
