@@ -7,7 +7,7 @@ import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from '
 import { addExemplar, addMoment, countOrigin, type LatencyBucket, type OpBucket } from './bucket.js';
 import { EdgeState, LatencySignal, OpState, RING } from './state.js';
 import type { PeerTable } from './peers.js';
-import { logMs } from '../stats/baseline.js';
+import { logMs, MIN_LOG_MS } from '../stats/baseline.js';
 import { MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_OVERFLOW_SERVICES, OVERFLOW_OPERATION } from '../limits.js';
 
 /** A latency this many baseline sd from typical, clamped to 1.5×–2× either way, is unusual for one request. */
@@ -69,12 +69,24 @@ export class Recorder {
    * bucket past its last data, so a window of pure silence is judged once.
    */
   prune(index: number): void {
-    for (const op of this.liveOps) if (op.lastIndex < index - RING && op.active.size === 0) this.liveOps.delete(op);
-    for (const edge of this.liveEdges) if (edge.lastIndex <= index - RING && edge.active.size === 0) this.liveEdges.delete(edge);
+    for (const op of this.liveOps) {
+      if (op.lastIndex < index - RING && op.active.size === 0) {
+        this.liveOps.delete(op);
+        op.live = false;
+      }
+    }
+    for (const edge of this.liveEdges) {
+      if (edge.lastIndex <= index - RING && edge.active.size === 0) {
+        this.liveEdges.delete(edge);
+        edge.live = false;
+      }
+    }
   }
 
   /** Nothing is live any more (event time jumped past every ring). */
   forgetLive(): void {
+    for (const op of this.liveOps) op.live = false;
+    for (const edge of this.liveEdges) edge.live = false;
     this.liveOps.clear();
     this.liveEdges.clear();
   }
@@ -107,6 +119,7 @@ export class Recorder {
     if (existing !== undefined) return existing;
     const created = this.addOp(overflowKey, folded, OVERFLOW_OPERATION, nodeType);
     this.overflowOps.add(created);
+    created.overflow = true;
     return created;
   }
 
@@ -154,8 +167,12 @@ export class Recorder {
   private touch(op: OpState, idx: number): OpBucket {
     const b = op.ring.at(idx);
     if (idx > op.lastIndex) op.lastIndex = idx;
-    if (this.overflowOps.size === 0 || !this.overflowOps.has(op)) this.liveOps.add(op);
-    else this.overflow.requests++;
+    if (op.overflow) this.overflow.requests++;
+    else if (!op.live) {
+      // Flagged, so a request of an operation already live costs no Set lookup.
+      op.live = true;
+      this.liveOps.add(op);
+    }
     b.requests++;
     return b;
   }
@@ -173,7 +190,9 @@ export class Recorder {
     }
     const l = logMs(ms);
     addMoment(b.ok, l);
-    b.sketch.add(ms);
+    // From MIN_LOG_MS up, logMs is the plain logarithm the sketch's bin needs.
+    if (ms >= MIN_LOG_MS) b.sketch.addWithLog(ms, l);
+    else b.sketch.add(ms);
     if (!base.isOutlier(ms)) addMoment(b.learn, l);
   }
 
@@ -217,7 +236,10 @@ export class Recorder {
   private recordEdge(edge: EdgeState, idx: number, c: CallFact): void {
     const eb = edge.ring.at(idx);
     if (idx > edge.lastIndex) edge.lastIndex = idx;
-    this.liveEdges.add(edge);
+    if (!edge.live) {
+      edge.live = true;
+      this.liveEdges.add(edge);
+    }
     edge.calls++;
     eb.attempts++;
     if (c.error) {
@@ -277,7 +299,10 @@ export class Recorder {
       for (const [k, d] of o.shapes) op.shape(k).restore(d);
       for (const c of o.callers) op.callers.add(c);
       r.ops.set(op.key, op);
-      if (o.operation === OVERFLOW_OPERATION) r.overflowOps.add(op);
+      if (o.operation === OVERFLOW_OPERATION) {
+        r.overflowOps.add(op);
+        op.overflow = true;
+      }
     }
     for (const e of s.edges) {
       const edge = new EdgeState(edgeKey(e.caller, e.callee), e.caller, e.callee, e.virtual, options);
@@ -292,5 +317,8 @@ export class Recorder {
 
 /** Remembers that `callerKey` calls `op`, up to {@link MAX_CALLERS_PER_OPERATION} callers. */
 function addCaller(op: OpState, callerKey: string): void {
+  // Calls of an operation mostly come from the caller of the previous one: that needs no Set lookup.
+  if (op.lastCaller === callerKey) return;
+  op.lastCaller = callerKey;
   if (op.callers.size < MAX_CALLERS_PER_OPERATION || op.callers.has(callerKey)) op.callers.add(callerKey);
 }

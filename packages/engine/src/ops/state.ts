@@ -126,6 +126,12 @@ export class OpState {
   lastIndex = -Infinity;
   /** Active anomaly episodes on this operation, by signal. */
   readonly active = new Set<string>();
+  /** In the recorder's live set (kept by the recorder). */
+  live = false;
+  /** An overflow operation (in the recorder's overflow set: never live). */
+  overflow = false;
+  /** The caller key last remembered in `callers` (the recorder's shortcut). */
+  lastCaller: string | undefined = undefined;
 
   constructor(
     readonly key: string,
@@ -152,10 +158,13 @@ export class OpState {
 
   /** Sums the buckets of the `size` buckets ending at `last`. */
   window(last: number, size: number, bucketMs: number): OpWindow {
+    // Sized up front (this runs for every live operation and window at every bucket close).
+    let present = 0;
+    for (let i = last - size + 1; i <= last; i++) if (this.ring.get(i) !== undefined) present++;
     const w: OpWindow = {
       start: (last - size + 1) * bucketMs,
       end: (last + 1) * bucketMs,
-      buckets: [],
+      buckets: new Array<OpBucket>(present),
       requests: 0,
       errors: 0,
       latency: { ok: emptyMoments(), over: 0, judged: 0 },
@@ -165,10 +174,11 @@ export class OpState {
       diverged: 0,
       okRequests: 0,
     };
+    let k = 0;
     for (let i = last - size + 1; i <= last; i++) {
       const b = this.ring.get(i);
       if (b === undefined) continue;
-      w.buckets.push(b);
+      w.buckets[k++] = b;
       w.requests += b.requests;
       w.errors += b.errors;
       addLatency(w.latency, b.latency);
@@ -228,6 +238,8 @@ export class EdgeState {
   calls = 0;
   errorsTotal = 0;
   readonly active = new Set<string>();
+  /** In the recorder's live set (kept by the recorder). */
+  live = false;
 
   constructor(
     readonly key: string,

@@ -7,7 +7,7 @@ import type { BaselineOptions } from '../options.js';
 import { readState } from './json.js';
 
 /** Latencies below this (ms) are taken as this before the log: keeps ln finite for 0 ms spans. */
-const MIN_LOG_MS = 1e-3;
+export const MIN_LOG_MS = 1e-3;
 /** Variance floor in log space: a perfectly constant latency still has some tolerance. */
 const MIN_LOG_VARIANCE = 1e-6;
 

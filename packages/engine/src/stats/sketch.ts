@@ -116,13 +116,36 @@ export class LatencySketch {
     if (x > this.highest) this.highest = x;
   }
 
+  /**
+   * {@link add} of one value whose natural logarithm the caller has computed anyway (`ln` must be exactly
+   * `Math.log(x)`): a binned sketch then takes no logarithm of its own.
+   */
+  addWithLog(x: number, ln: number): void {
+    if (!Number.isFinite(x)) return;
+    if (this.counts === null && this.n < RAW_MAX) {
+      (this.raw ??= new Array<number>(RAW_MAX))[this.n] = x;
+    } else {
+      this.toBins();
+      if (x < MIN_INDEXABLE) this.zero++;
+      else this.binIndex(Math.ceil(ln * this.scale.invLnGamma), 1);
+    }
+    this.n++;
+    this.total += x;
+    if (x < this.lowest) this.lowest = x;
+    if (x > this.highest) this.highest = x;
+  }
+
   /** Counts x into its bin (or the zero bin); `n`, the sum and the extremes are the caller's. */
   private bin(x: number, count: number): void {
     if (x < MIN_INDEXABLE) {
       this.zero += count;
       return;
     }
-    const i = Math.ceil(Math.log(x) * this.scale.invLnGamma);
+    this.binIndex(Math.ceil(Math.log(x) * this.scale.invLnGamma), count);
+  }
+
+  /** Counts into bin i. */
+  private binIndex(i: number, count: number): void {
     this.binsFor(i)[i - this.offset] += count;
     if (i < this.lo) this.lo = i;
     if (i > this.hi) this.hi = i;

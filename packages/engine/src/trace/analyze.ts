@@ -90,21 +90,73 @@ const NET_ALLOWANCE_SHARE = 0.1;
 
 type Role = 'entry' | 'call' | 'internal';
 
-/** Shared by every leaf (most spans): an array per span would be garbage for nothing. Never pushed to. */
-const NO_CHILDREN: Node[] = [];
+/** A request with no outgoing calls: shared, never pushed to (an array per leaf request would be garbage). */
+const NO_CALLS: string[] = [];
 
-interface Node {
-  span: Span;
-  children: Node[];
-  parent: Node | undefined;
-  role: Role;
-  error: boolean;
-  entry?: EntryFact;
-  call?: CallFact;
+/**
+ * One span's place in the trace graph while it is analysed. Nodes are pooled (see {@link nodesFor}): trace
+ * analysis runs for every trace, and a fresh object graph per trace was most of the engine's garbage.
+ * Every field is set in the constructor, so all nodes share one shape.
+ */
+class Node {
+  span: Span = undefined as unknown as Span;
+  /** The first `childCount` are this trace's; the array is the node's own, reused (never shrunk: that frees it). */
+  readonly children: Node[] = [];
+  childCount = 0;
+  parent: Node | undefined = undefined;
+  role: Role = 'internal';
+  error = false;
+  entry: EntryFact | undefined = undefined;
+  call: CallFact | undefined = undefined;
   /** For calls: the callee's entry span answering it. */
-  answer?: Node;
+  answer: Node | undefined = undefined;
   /** {@link breakCycles}' walk: 0 not seen, 1 on the current walk up, 2 reaches a root. */
-  mark: number;
+  mark = 0;
+}
+
+/** Nodes reused from trace to trace (analysis never nests: the context's callbacks do not analyse). */
+const pool: Node[] = [];
+/**
+ * Scratch for the depth-first walks (which never nest), used as a stack up to `top`, and for the outgoing
+ * calls of one request. Indexed rather than emptied by `length = 0`, which would free their storage.
+ */
+const stack: Node[] = [];
+let top = 0;
+const outgoingScratch: Node[] = [];
+/** The distinct callee keys of one request, before they are copied out at their exact size. */
+const keysScratch: string[] = [];
+/** Span id → node, for traces too large to scan for parents. */
+const byIdScratch = new Map<string, Node>();
+
+/** `n` pooled nodes, reset, for the spans of one trace. */
+function nodesFor(spans: readonly Span[]): Node[] {
+  const n = spans.length;
+  while (pool.length < n) pool.push(new Node());
+  for (let i = 0; i < n; i++) {
+    const node = pool[i];
+    node.span = spans[i];
+    node.childCount = 0;
+    node.parent = undefined;
+    node.role = 'internal';
+    node.error = false;
+    node.entry = undefined;
+    node.call = undefined;
+    node.answer = undefined;
+    node.mark = 0;
+  }
+  return pool;
+}
+
+/** Drops the pooled nodes' references into the trace, so a released trace is not kept alive by the pool. */
+function releaseNodes(n: number): void {
+  for (let i = 0; i < n; i++) {
+    const node = pool[i];
+    node.span = undefined as unknown as Span;
+    node.childCount = 0;
+    node.parent = node.answer = undefined;
+    node.entry = undefined;
+    node.call = undefined;
+  }
 }
 
 /**
@@ -112,72 +164,108 @@ interface Node {
  * processed) into per-request facts. Kinds missing from other tracers are inferred from cross-service links.
  */
 export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entries: EntryFact[]; calls: CallFact[] } {
-  const nodes: Node[] = new Array(spans.length);
-  for (let i = 0; i < spans.length; i++) {
-    nodes[i] = { span: spans[i], children: NO_CHILDREN, parent: undefined, role: 'internal', error: false, mark: 0 };
+  const n = spans.length;
+  const nodes = nodesFor(spans);
+  try {
+    return analyzeNodes(nodes, n, ctx);
+  } finally {
+    releaseNodes(n);
   }
+}
+
+function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext): { entries: EntryFact[]; calls: CallFact[] } {
   // Most traces are small: scanning for the parent beats hashing every span id into a Map.
-  const byId = spans.length > SCAN_PARENTS ? new Map(nodes.map((n) => [n.span.spanId, n])) : undefined;
-  for (const node of nodes) {
+  const byId = n > SCAN_PARENTS ? byIdScratch : undefined;
+  if (byId !== undefined) {
+    byId.clear();
+    // As `new Map(entries)` did: of duplicate ids, the last one wins.
+    for (let i = 0; i < n; i++) byId.set(nodes[i].span.spanId, nodes[i]);
+  }
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i];
     const pid = node.span.parentSpanId;
-    const parent = pid ? (byId !== undefined ? byId.get(pid) : findNode(nodes, pid)) : undefined;
+    const parent = pid ? (byId !== undefined ? byId.get(pid) : findNode(nodes, n, pid)) : undefined;
     if (parent !== undefined && parent !== node) {
       node.parent = parent;
-      if (parent.children === NO_CHILDREN) parent.children = [node];
-      else parent.children.push(node);
+      parent.children[parent.childCount++] = node;
     }
   }
-  breakCycles(nodes);
-  for (const node of nodes) {
-    node.role = roleOf(node);
-    node.error = isErrorSpan(node.span, node.role === 'call');
+  byId?.clear();
+  if (n > 1) breakCycles(nodes, n);
+  let callCount = 0;
+  let entryCount = 0;
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i];
+    const role = roleOf(node);
+    node.role = role;
+    node.error = isErrorSpan(node.span, role === 'call');
+    if (role === 'call') callCount++;
+    else if (role === 'entry') entryCount++;
   }
 
-  const entries: EntryFact[] = [];
-  const calls: CallFact[] = [];
-  for (const node of nodes) {
-    if (node.role === 'entry') {
+  // Sized up front: pushing onto an empty array allocates room for 17.
+  const entries: EntryFact[] = new Array(entryCount);
+  const calls: CallFact[] = new Array(callCount);
+  if (entryCount > 0) {
+    let e = 0;
+    for (let i = 0; i < n; i++) {
+      const node = nodes[i];
+      if (node.role !== 'entry') continue;
       const span = node.span;
       const operation = ctx.names.server(span);
+      const duration = span.endTime - span.startTime;
       node.entry = {
         service: span.service,
         operation,
         key: ctx.names.key(span.service, operation),
         span,
-        duration: span.endTime - span.startTime,
-        self: 0,
+        duration,
+        self: duration,
         error: node.error,
-        calls: [],
+        calls: NO_CALLS,
+        // Declared up front: facts of every request share one shape, whichever origins they get.
+        errorOrigin: undefined,
+        slowOrigin: undefined,
+        shapeOrigin: undefined,
       };
-      entries.push(node.entry);
+      entries[e++] = node.entry;
     }
   }
-  for (const node of nodes) {
-    if (node.role === 'call') calls.push((node.call = callFact(node, ctx)));
+  if (callCount > 0) {
+    let c = 0;
+    for (let i = 0; i < n; i++) {
+      const node = nodes[i];
+      if (node.role === 'call') calls[c++] = node.call = callFact(node, ctx);
+    }
   }
-  for (const node of nodes) {
+  if (entryCount === 0) return { entries, calls };
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i];
     const entry = node.entry;
-    if (entry === undefined) continue;
-    if (node.children.length === 0) {
-      entry.self = entry.duration;
-      continue;
-    }
-    const outgoing: Node[] = [];
-    collectOutgoing(node, node.span.service, outgoing);
+    if (entry === undefined || node.childCount === 0) continue;
+    const outgoing = outgoingScratch;
+    const count = collectOutgoing(node, node.span.service, outgoing);
+    if (count === 0) continue;
     // A linear scan: requests make few distinct calls, and a Set per request costs more.
-    for (const c of outgoing) {
-      const key = (c.call as CallFact).calleeKey;
-      if (!entry.calls.includes(key)) entry.calls.push(key);
+    let distinct = 0;
+    for (let k = 0; k < count; k++) {
+      const key = (outgoing[k].call as CallFact).calleeKey;
+      let seen = false;
+      for (let j = 0; j < distinct && !seen; j++) seen = keysScratch[j] === key;
+      if (!seen) keysScratch[distinct++] = key;
     }
-    entry.self = selfTime(node.span, outgoing);
+    entry.calls = keysScratch.slice(0, distinct);
+    entry.self = selfTime(node.span, outgoing, count);
   }
   // Created only for the rare trace with a request off its usual path.
   let missing: Set<Node> | undefined;
-  for (const node of nodes) {
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i];
     const entry = node.entry;
     if (entry !== undefined && !entry.error && missesUsualCall(entry, ctx)) (missing ??= new Set()).add(node);
   }
-  for (const node of nodes) {
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i];
     const entry = node.entry;
     if (entry === undefined) continue;
     if (entry.error) entry.errorOrigin = errorOrigin(node, node) ?? selfOrigin(entry, 'errors');
@@ -190,18 +278,24 @@ export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entri
 
 /** The first usual call (issue 21: in flight, or lost) this request did not make, as a latency origin. */
 function missingCall(entry: EntryFact, ctx: TraceContext): Origin | undefined {
-  const usual = ctx.usualCalls(entry.key);
-  for (let i = 0; i < usual.length; i++) {
-    const k = usual[i];
-    if (!entry.calls.includes(k)) return { service: opKeyService(k), operation: opKeyOperation(k) || null, key: k, kind: 'latency' };
-  }
-  return undefined;
+  const key = missingCallKey(entry, ctx);
+  return key === undefined ? undefined : missingCallOrigin(key);
 }
 
 function missesUsualCall(entry: EntryFact, ctx: TraceContext): boolean {
+  return missingCallKey(entry, ctx) !== undefined;
+}
+
+/** Key of the first usual call the request did not make, if any. */
+function missingCallKey(entry: EntryFact, ctx: TraceContext): string | undefined {
   const usual = ctx.usualCalls(entry.key);
-  for (let i = 0; i < usual.length; i++) if (!entry.calls.includes(usual[i])) return true;
-  return false;
+  for (let i = 0; i < usual.length; i++) if (!entry.calls.includes(usual[i])) return usual[i];
+  return undefined;
+}
+
+/** A missing usual call as a latency origin. */
+function missingCallOrigin(key: string): Origin {
+  return { service: opKeyService(key), operation: opKeyOperation(key) || null, key, kind: 'latency' };
 }
 
 /**
@@ -218,10 +312,12 @@ function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceCont
   let best: Origin = waited !== undefined ? { ...waited, kind: 'shape' } : selfOrigin(own, 'shape');
   let cur: Node = root;
   for (let depth = 0; depth < MAX_CHAIN; depth++) {
-    const outgoing: Node[] = [];
-    collectOutgoing(cur, cur.span.service, outgoing);
+    const count = collectOutgoing(cur, cur.span.service, outgoingScratch);
     let last: Node | undefined;
-    for (const c of outgoing) if (last === undefined || c.span.endTime > last.span.endTime) last = c;
+    for (let k = 0; k < count; k++) {
+      const c = outgoingScratch[k];
+      if (last === undefined || c.span.endTime > last.span.endTime) last = c;
+    }
     if (last === undefined) break;
     const call = last.call as CallFact;
     const answer = last.answer;
@@ -244,8 +340,8 @@ const MAX_CHAIN = 32;
 /** Up to this many spans, parents are found by a linear scan. */
 const SCAN_PARENTS = 16;
 
-function findNode(nodes: readonly Node[], spanId: string): Node | undefined {
-  for (let i = 0; i < nodes.length; i++) if (nodes[i].span.spanId === spanId) return nodes[i];
+function findNode(nodes: readonly Node[], n: number, spanId: string): Node | undefined {
+  for (let i = 0; i < n; i++) if (nodes[i].span.spanId === spanId) return nodes[i];
   return undefined;
 }
 
@@ -264,8 +360,8 @@ function roleOf(node: Node): Role {
   // No kind (converted from another tracer): infer from where the service boundaries are.
   if (!span.parentSpanId) return 'entry';
   if (parent !== undefined && parent.span.service !== span.service) return 'entry';
-  for (const child of node.children) if (child.span.service !== span.service) return 'call';
-  if (node.children.length === 0 && isCallLike(span)) return 'call';
+  for (let i = 0; i < node.childCount; i++) if (node.children[i].span.service !== span.service) return 'call';
+  if (node.childCount === 0 && isCallLike(span)) return 'call';
   return 'internal';
 }
 
@@ -281,7 +377,8 @@ function isCallLike(span: Span): boolean {
 
 function callFact(node: Node, ctx: TraceContext): CallFact {
   const span = node.span;
-  for (const child of node.children) {
+  for (let i = 0; i < node.childCount; i++) {
+    const child = node.children[i];
     if (child.role === 'entry' && child.span.service !== span.service) {
       node.answer = child;
       break;
@@ -339,8 +436,9 @@ function enclosingEntryKey(node: Node): string | undefined {
  * up finds it closing: that span becomes a root, as if its parent were missing, so every walk up or down
  * the trace ends. Linear: each span is walked once.
  */
-function breakCycles(nodes: readonly Node[]): void {
-  for (const start of nodes) {
+function breakCycles(nodes: readonly Node[], n: number): void {
+  for (let i = 0; i < n; i++) {
+    const start = nodes[i];
     if (start.mark !== 0) continue;
     let last: Node = start;
     let cur: Node | undefined = start;
@@ -350,49 +448,56 @@ function breakCycles(nodes: readonly Node[]): void {
       cur = cur.parent;
     }
     if (cur !== undefined && cur.mark === 1) {
-      cur.children.splice(cur.children.indexOf(last), 1);
+      const kids = cur.children;
+      const at = kids.indexOf(last);
+      kids.copyWithin(at, at + 1, cur.childCount);
+      cur.childCount--;
       last.parent = undefined;
     }
-    for (let n: Node | undefined = start; n !== undefined && n.mark === 1; n = n.parent) n.mark = 2;
+    for (let m: Node | undefined = start; m !== undefined && m.mark === 1; m = m.parent) m.mark = 2;
   }
 }
 
 /**
  * Outgoing calls made in a service's local work under `node` (through internal spans, not into callees),
- * in depth-first order. Iterative: a chain of internal spans may be thousands deep.
+ * in depth-first order, into `out` from index 0; returns how many. Iterative: a chain of internal spans
+ * may be thousands deep.
  */
-function collectOutgoing(node: Node, service: string, out: Node[]): void {
-  const stack: Node[] = [];
-  pushChildren(stack, node);
-  while (stack.length > 0) {
-    const child = stack.pop() as Node;
+function collectOutgoing(node: Node, service: string, out: Node[]): number {
+  let count = 0;
+  top = 0;
+  pushChildren(node);
+  while (top > 0) {
+    const child = stack[--top];
     if (child.span.service !== service) continue;
-    if (child.role === 'call') out.push(child);
-    else pushChildren(stack, child);
+    if (child.role === 'call') out[count++] = child;
+    else pushChildren(child);
   }
+  return count;
 }
 
-/** Pushes `node`'s children so that popping visits them in order. */
-function pushChildren(stack: Node[], node: Node): void {
-  for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]);
+/** Pushes `node`'s children on the scratch stack so that popping visits them in order. */
+function pushChildren(node: Node): void {
+  for (let i = node.childCount - 1; i >= 0; i--) stack[top++] = node.children[i];
 }
 
 /**
- * Duration minus the union of outgoing call intervals clipped to the span: parallel calls are not counted
- * twice. Sorts `outgoing` (the caller's own scratch array) by start time.
+ * Duration minus the union of the first `count` outgoing call intervals clipped to the span: parallel
+ * calls are not counted twice. Sorts them (in the caller's own scratch array) by start time.
  */
-function selfTime(span: Span, outgoing: Node[]): number {
+function selfTime(span: Span, outgoing: Node[], count: number): number {
   const from = span.startTime;
   const to = span.endTime;
   let waited = 0;
-  if (outgoing.length === 1) {
+  if (count === 1) {
     const c = outgoing[0].span;
     waited = Math.max(0, Math.min(c.endTime, to) - Math.max(c.startTime, from));
   } else {
-    outgoing.sort((a, b) => a.span.startTime - b.span.startTime);
+    sortByStart(outgoing, count);
     let curStart = -Infinity;
     let curEnd = -Infinity;
-    for (const n of outgoing) {
+    for (let k = 0; k < count; k++) {
+      const n = outgoing[k];
       const s = Math.max(n.span.startTime, from);
       const e = Math.min(n.span.endTime, to);
       if (e <= s) continue;
@@ -408,6 +513,31 @@ function selfTime(span: Span, outgoing: Node[]): number {
   }
   return Math.max(0, to - from - waited);
 }
+
+/**
+ * Sorts the first `count` nodes by span start, stably (as `Array.prototype.sort`, which copies the array
+ * on every call): an insertion sort, as a request makes few calls; a merge of runs beyond that.
+ */
+function sortByStart(nodes: Node[], count: number): void {
+  if (count > INSERTION_SORT_MAX) {
+    const sorted = nodes.slice(0, count).sort((a, b) => a.span.startTime - b.span.startTime);
+    for (let i = 0; i < count; i++) nodes[i] = sorted[i];
+    return;
+  }
+  for (let i = 1; i < count; i++) {
+    const x = nodes[i];
+    const t = x.span.startTime;
+    let j = i - 1;
+    while (j >= 0 && nodes[j].span.startTime > t) {
+      nodes[j + 1] = nodes[j];
+      j--;
+    }
+    nodes[j + 1] = x;
+  }
+}
+
+/** Outgoing calls of one request sorted by insertion; more go through `Array.prototype.sort`. */
+const INSERTION_SORT_MAX = 64;
 
 function selfOrigin(entry: EntryFact, kind: Origin['kind']): Origin {
   return { service: entry.service, operation: entry.operation, key: entry.key, kind };
@@ -464,53 +594,94 @@ function ownErrorOrigin(node: Node, enclosing: Node | undefined): Origin {
 function firstFailure(node: Node): Node | undefined {
   const service = node.span.service;
   let first: Node | undefined;
-  const stack: Node[] = [];
-  pushChildren(stack, node);
-  while (stack.length > 0) {
-    const child = stack.pop() as Node;
+  top = 0;
+  pushChildren(node);
+  while (top > 0) {
+    const child = stack[--top];
     if (child.error) {
       if (first === undefined || child.span.endTime < first.span.endTime) first = child;
     } else if (child.role === 'internal' && child.span.service === service) {
-      pushChildren(stack, child);
+      pushChildren(child);
     }
   }
   return first;
 }
 
+/**
+ * Excess time per origin key while {@link slowOrigin} walks a request: parallel arrays in first-seen order
+ * (scratch, reused), searched linearly, as a request's subtree holds few distinct operations.
+ */
+const excessKeys: string[] = [];
+const excessMs: number[] = [];
+const excessOrigins: Origin[] = [];
+let excessCount = 0;
+
+/** Adds `ms` to `key`'s excess; `make` makes the origin the first time the key is seen. */
+function addExcess(key: string, ms: number, node: Node, make: (node: Node, key: string) => Origin): void {
+  for (let i = 0; i < excessCount; i++) {
+    if (excessKeys[i] === key) {
+      excessMs[i] += ms;
+      return;
+    }
+  }
+  excessKeys[excessCount] = key;
+  excessMs[excessCount] = ms;
+  excessOrigins[excessCount] = make(node, key);
+  excessCount++;
+}
+
+function entryExcessOrigin(node: Node): Origin {
+  return selfOrigin(node.entry as EntryFact, 'latency');
+}
+
+function missingExcessOrigin(_node: Node, key: string): Origin {
+  return missingCallOrigin(key);
+}
+
+function answerExcessOrigin(node: Node): Origin {
+  return selfOrigin((node.answer as Node).entry as EntryFact, 'latency');
+}
+
+function callExcessOrigin(node: Node): Origin {
+  const c = node.call as CallFact;
+  return { service: c.calleeService, operation: c.calleeOperation, key: c.calleeKey, kind: c.gaveUp ? 'timeout' : 'latency' };
+}
+
 /** The operation in the request's subtree whose time grew most over its own typical time. */
 function slowOrigin(root: Node, ctx: TraceContext): Origin {
-  const excess = new Map<string, { origin: Origin; ms: number }>();
-  const add = (origin: Origin, ms: number): void => {
-    const cur = excess.get(origin.key);
-    if (cur) cur.ms += ms;
-    else excess.set(origin.key, { origin, ms });
-  };
-  const stack: Node[] = [root];
-  while (stack.length > 0) {
-    const node = stack.pop() as Node;
+  excessCount = 0;
+  top = 0;
+  stack[top++] = root;
+  while (top > 0) {
+    const node = stack[--top];
     if (node.entry !== undefined) {
       const e = node.entry;
       // Extra "self" time of a request that never made a usual call is time spent waiting on that call
       // (still in flight when the request ended: a hung database): the callee's, not the caller's.
-      add(missingCall(e, ctx) ?? selfOrigin(e, 'latency'), e.self - (ctx.typicalSelf(e.key) ?? e.self));
+      const missed = missingCallKey(e, ctx);
+      const ms = e.self - (ctx.typicalSelf(e.key) ?? e.self);
+      if (missed !== undefined) addExcess(missed, ms, node, missingExcessOrigin);
+      else addExcess(e.key, ms, node, entryExcessOrigin);
     } else if (node.call !== undefined && node.answer !== undefined) {
       // Time between the caller's call and the callee's own span is the network's (or a delayed pod's):
       // the callee's side of it, as fault injectors delay a pod's packets.
       const a = node.answer.entry as EntryFact;
       const gap = node.call.duration - a.duration;
       const allowance = Math.max(NET_ALLOWANCE_MS, NET_ALLOWANCE_SHARE * node.call.duration);
-      if (gap > allowance) add(selfOrigin(a, 'latency'), gap - allowance);
+      if (gap > allowance) addExcess(a.key, gap - allowance, node, answerExcessOrigin);
     } else if (node.call !== undefined && node.answer === undefined) {
       const c = node.call;
-      const kind = c.gaveUp ? 'timeout' : 'latency';
       // An unlearned callee adds nothing, unless the caller gave up on it: then all the wait is the callee's.
       const typical = ctx.typicalLatency(c.calleeKey) ?? (c.gaveUp ? 0 : c.duration);
-      add({ service: c.calleeService, operation: c.calleeOperation, key: c.calleeKey, kind }, c.duration - typical);
+      addExcess(c.calleeKey, c.duration - typical, node, callExcessOrigin);
     }
-    for (const child of node.children) stack.push(child);
+    for (let i = 0; i < node.childCount; i++) stack[top++] = node.children[i];
   }
-  let best: { origin: Origin; ms: number } | undefined;
-  for (const v of excess.values()) if (best === undefined || v.ms > best.ms) best = v;
-  const entry = root.entry as EntryFact;
-  return best !== undefined && best.ms > 0 ? best.origin : selfOrigin(entry, 'latency');
+  let best = -1;
+  for (let i = 0; i < excessCount; i++) if (best < 0 || excessMs[i] > excessMs[best]) best = i;
+  const origin = best >= 0 && excessMs[best] > 0 ? excessOrigins[best] : selfOrigin(root.entry as EntryFact, 'latency');
+  // The scratch keeps no origins or keys alive past the request.
+  excessOrigins.fill(undefined as unknown as Origin, 0, excessCount);
+  excessKeys.fill('', 0, excessCount);
+  return origin;
 }

@@ -6,6 +6,12 @@ export interface TraceEntry {
   spans: Span[];
   /** Span ids, once the trace is too large for a linear duplicate check. */
   ids: Set<string> | undefined;
+  /**
+   * A 60-bit filter of the span ids held (two Smis, see {@link idBit}): a new span whose bit is not set
+   * cannot be a duplicate, and skips the scan of the trace's spans.
+   */
+  idBitsLo: number;
+  idBitsHi: number;
   /** Span count when the trace was last found missing a parent (-1: never): unchanged, it still is. */
   incompleteAt: number;
   /** Event time of the first and latest arrival. */
@@ -65,6 +71,8 @@ export class TraceBuffer {
         traceId: span.traceId,
         spans: [],
         ids: undefined,
+        idBitsLo: 0,
+        idBitsHi: 0,
         incompleteAt: -1,
         firstAt: now,
         touchedAt: now,
@@ -72,7 +80,7 @@ export class TraceBuffer {
       };
       this.traces.set(span.traceId, entry);
     } else {
-      if (hasSpan(entry, span.spanId)) return 'duplicate';
+      if (mayHold(entry, span.spanId) && hasSpan(entry, span.spanId)) return 'duplicate';
       if (entry.spans.length >= this.limits.maxSpansPerTrace) return 'traceTooLarge';
       if (now - entry.orderedAt >= this.limits.idleMs / 4) {
         this.traces.delete(span.traceId);
@@ -83,6 +91,7 @@ export class TraceBuffer {
     this.recent = entry;
     entry.touchedAt = now;
     entry.spans.push(span);
+    remember(entry, span.spanId);
     if (entry.ids !== undefined) entry.ids.add(span.spanId);
     else if (entry.spans.length > SCAN_IDS) entry.ids = new Set(entry.spans.map((s) => s.spanId));
     return 'ok';
@@ -132,6 +141,27 @@ export class TraceBuffer {
 /** Spans that start a service's local work: roots, servers and consumers. Their parent may live elsewhere. */
 export function isEntryKind(span: Span): boolean {
   return !span.parentSpanId || span.kind === 'server' || span.kind === 'consumer';
+}
+
+/** Bits of {@link TraceEntry}'s id filter: 30 in each of its two small integers. */
+const ID_BITS = 30;
+
+/** The filter bit of a span id, from two of its characters (ids are mostly random hex). */
+function idBit(spanId: string): number {
+  const n = spanId.length;
+  return ((spanId.charCodeAt(n - 1) << 3) ^ spanId.charCodeAt(n >> 1)) % (2 * ID_BITS);
+}
+
+function remember(entry: TraceEntry, spanId: string): void {
+  const bit = idBit(spanId);
+  if (bit < ID_BITS) entry.idBitsLo |= 1 << bit;
+  else entry.idBitsHi |= 1 << (bit - ID_BITS);
+}
+
+/** False when no span with this id can be in the trace; true when one may be. */
+function mayHold(entry: TraceEntry, spanId: string): boolean {
+  const bit = idBit(spanId);
+  return bit < ID_BITS ? (entry.idBitsLo & (1 << bit)) !== 0 : (entry.idBitsHi & (1 << (bit - ID_BITS))) !== 0;
 }
 
 function hasSpan(entry: TraceEntry, spanId: string): boolean {

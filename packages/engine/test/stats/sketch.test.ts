@@ -91,6 +91,23 @@ describe('LatencySketch', () => {
     expect(few.quantile(0.5)).toBeCloseTo(3, 1);
   });
 
+  it('adding a value with its logarithm equals adding the value, exact and binned, cleared and reused', () => {
+    const rand = mulberry32(7);
+    const plain = new LatencySketch();
+    const logged = new LatencySketch();
+    for (const n of [3, 40, 500]) {
+      for (let i = 0; i < n; i++) {
+        const x = i % 50 === 0 ? 1e-5 * rand() : logNormal(rand, 20, 1.2);
+        plain.add(x);
+        logged.addWithLog(x, Math.log(x));
+      }
+      expect(logged.toJSON()).toEqual(plain.toJSON());
+      expect(logged.quantile(0.99)).toBe(plain.quantile(0.99));
+      plain.clear();
+      logged.clear();
+    }
+  });
+
   it('refuses to merge sketches of different accuracy', () => {
     expect(() => new LatencySketch(0.02).merge(new LatencySketch(0.01))).toThrow(/relative accuracy differs/);
   });
