@@ -40,14 +40,6 @@ export interface RootspanStats {
  * Express app, four of whose five spans are pruned): small enough that one chunk stays well under the budget.
  */
 const DRAIN_CHUNK = 256;
-/**
- * How long a span may wait in the queue before a drain (a full chunk drains on the next turn). Each drain
- * pays a fixed cost (a timer, the analyzer's bookkeeping per call), and on a busy machine other processes
- * evict rootspan's code and data from the caches between requests: converting and analysing a batch at
- * once pays for a cold start once per batch instead of once per span. 100 ms is well below the live
- * clock's tick (which drains before it advances) and the second of event time the engine holds a trace.
- */
-const DRAIN_DELAY_MS = 100;
 /** Synchronous work allowed per drain before yielding back to the event loop. */
 const DRAIN_BUDGET_MS = 1;
 
@@ -58,11 +50,12 @@ const DRAIN_BUDGET_MS = 1;
  * - `onEnd` (the host's request path) only pushes the ended span into a bounded queue (the SDK's spans
  *   do not change once ended); a full queue drops and counts (logged once when dropping starts, once with
  *   the total when it ends).
- * - The queue is drained off the request path, in batches: within 100 ms, or on the next turn once 256
- *   spans wait; in chunks, at most ~1 ms per turn. Draining prunes internal spans the analyzer learns
+ * - The queue is drained off the request path, in batches: at each tick of the live clock, or on the next
+ *   turn once 256 spans wait; in chunks, at most ~1 ms per turn. Draining prunes internal spans the analyzer learns
  *   nothing from, converts the rest to the engine's spans, and ingests them.
- * - A single `unref()`'d timer advances the analyzer's clock every `tickMs`, so silence, timeouts and
- *   auto-resolve work while traffic is idle.
+ * - A single `unref()`'d timer drains the queue and advances the analyzer's clock every `tickMs`, so
+ *   silence, timeouts and auto-resolve work while traffic is idle. rootspan sets no other timer: the
+ *   host's event loop is not woken between requests.
  * - Your callbacks run after the analysis, one call per event-loop turn (bounded queue, drops counted):
  *   requests are served between any two calls, and a synchronous callback blocks only for its own run.
  * - No exception from rootspan, the analyzer or your callbacks ever reaches the host; they are counted
@@ -83,8 +76,6 @@ export class RootspanSpanProcessor implements SpanProcessor {
   private readonly pruner = new InternalSpanPruner();
   /** A drain is queued for the next turn (`setImmediate`). */
   private drainSoon = false;
-  /** A drain is due within {@link DRAIN_DELAY_MS} (`setTimeout`). */
-  private drainTimer: ReturnType<typeof setTimeout> | undefined;
   /** A clock tick arrived while spans were still queued: advance once they are in. */
   private advanceDue = false;
   /** Set when shutdown starts: from then on spans are ignored and the clock is never restarted. */
@@ -150,23 +141,18 @@ export class RootspanSpanProcessor implements SpanProcessor {
     return out;
   }
 
-  /** Drains on the next turn once a chunk waits (or `soon`: a drain ran out of budget), else within DRAIN_DELAY_MS. */
+  /**
+   * Drains on the next turn once a chunk waits (or `soon`: a drain ran out of budget); fewer spans wait
+   * for the live clock's next tick, which drains before it advances. No timer of its own: a timer would wake
+   * the host's event loop between requests, and on a busy machine each wake-up costs more CPU than the
+   * drain it runs (`setImmediate` runs in the same loop iteration as the I/O that ended the span).
+   */
   private scheduleDrain(soon = false): void {
     if (this.drainSoon) return;
     if (soon || this.queue.length >= DRAIN_CHUNK) {
       this.drainSoon = true;
       setImmediate(this.drainStep);
-    } else if (this.drainTimer === undefined) {
-      this.drainTimer = setTimeout(this.drainStep, DRAIN_DELAY_MS);
-      // Like the live clock, a pending drain must not keep the host process alive.
-      this.drainTimer.unref?.();
     }
-  }
-
-  private cancelDrainTimer(): void {
-    if (this.drainTimer === undefined) return;
-    clearTimeout(this.drainTimer);
-    this.drainTimer = undefined;
   }
 
   /**
@@ -175,11 +161,8 @@ export class RootspanSpanProcessor implements SpanProcessor {
    * the queue before returning.
    */
   private drain(mode: 'scheduled' | 'tick' | 'all'): void {
-    // Only a scheduled drain clears the flags: a tick must not let a second immediate be queued.
-    if (mode === 'scheduled') {
-      this.drainSoon = false;
-      this.cancelDrainTimer();
-    }
+    // Only a scheduled drain clears the flag: a tick must not let a second immediate be queued.
+    if (mode === 'scheduled') this.drainSoon = false;
     const all = mode === 'all';
     try {
       const start = performance.now();
@@ -225,7 +208,6 @@ export class RootspanSpanProcessor implements SpanProcessor {
       this.closed = true;
       try {
         this.feed.stopClock();
-        this.cancelDrainTimer();
         this.drain('all');
         this.advanceDue = false;
         this.feed.flush();
