@@ -14,8 +14,8 @@
  * the ratios measure rootspan rather than the scheduler. Each median is printed with the spread of its rounds.
  *
  * Server CPU per request is judged on paired rounds: the three configurations' servers run at the same time,
- * each under its own load at half the fixed rate, so whatever else the machine does in those seconds weighs on
- * all three alike (in the sequential runs one configuration's CPU per request moved ±10–20 % between
+ * each under its own load at a sixth of the slowest baseline run's saturated throughput, so whatever else
+ * the machine does in those seconds weighs on all three alike (in the sequential runs one configuration's CPU per request moved ±10–20 % between
  * rounds on the shared machine, more than the 3 % to be judged). Unsaturated, the servers rarely wait for
  * one another, and each one's CPU is its own process's.
  */
@@ -326,8 +326,10 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
       log('host', describeRun(r).trim());
     }
   }
-  // Three servers share the core: each gets half the fixed rate, so together they stay below saturation.
-  const rate = Math.max(50, Math.round((fixed as number) / 2 / 50) * 50);
+  // Three servers share the core: each gets a sixth of the slowest saturated baseline run, so together
+  // they stay near half of what the core served even when the machine got busier after the first round.
+  const slowest = Math.min(...runs.filter((r) => r.config === 'none').map((r) => r.saturated.rps));
+  const rate = Math.max(25, Math.round((slowest * FIXED_RATE_SHARE) / CONFIGS.length / 25) * 25);
   const paired: PairedRound[] = [];
   for (let round = 1; round <= t.pairedRounds; round++) {
     const r = await runPaired(round, t, pin, rate);
