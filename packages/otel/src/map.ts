@@ -135,8 +135,16 @@ export function toEngineSpan(span: FinishedSpan, peers?: PeerNames): Span | unde
   const ctx = span.spanContext();
   const traceId = ctx?.traceId;
   const spanId = ctx?.spanId;
-  if (!traceId || !spanId || traceId === INVALID_TRACE_ID || spanId === INVALID_SPAN_ID) return undefined;
+  return hasValidIds(traceId, spanId) ? mapSpan(span, traceId, spanId as string, peers) : undefined;
+}
 
+/** Whether a span context's ids name a span (the API's all-zero ids name none). */
+export function hasValidIds(traceId: string | undefined, spanId: string | undefined): traceId is string {
+  return !!traceId && !!spanId && traceId !== INVALID_TRACE_ID && spanId !== INVALID_SPAN_ID;
+}
+
+/** {@link toEngineSpan} for a span whose ids the caller has read and checked ({@link hasValidIds}) already. */
+export function mapSpan(span: FinishedSpan, traceId: string, spanId: string, peers: PeerNames | undefined): Span {
   const identity = identityOf(span.resource);
   const attributes = analyzedAttributes(span.attributes);
   const events = span.events;

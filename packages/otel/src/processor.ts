@@ -2,7 +2,7 @@ import type { Context } from '@opentelemetry/api';
 import type { Analyzer, AnalyzerStats, Span } from '@rootspan/engine';
 import { AnalyzerFeed } from './feed.js';
 import { InFlightTable, type InFlightStats } from './inflight.js';
-import { toEngineSpan } from './map.js';
+import { hasValidIds, mapSpan } from './map.js';
 import { splitOptions, type RootspanOptions } from './options.js';
 import type { PeerNames } from './peers.js';
 import { InternalSpanPruner } from './prune.js';
@@ -11,9 +11,9 @@ import type { FinishedSpan, SpanProcessor } from './sdk.js';
 
 /** Counters of a rootspan processor or exporter, for observability of rootspan itself. */
 export interface RootspanStats {
-  /** Spans waiting in the queue right now (always 0 for the exporter). */
+  /** Ended spans waiting in the queue right now, not yet converted or pruned (always 0 for the exporter). */
   queued: number;
-  /** Spans dropped because the queue was full (total since start). */
+  /** Ended spans dropped because the queue was full (total since start). */
   dropped: number;
   /** Callback calls waiting to run (at most `callbackQueueSize`). */
   callbacksQueued: number;
@@ -41,14 +41,11 @@ export interface RootspanStats {
   analyzer: AnalyzerStats;
 }
 
-/** Spans per `ingest` call while draining: small enough that one chunk stays well under the budget. */
-const DRAIN_CHUNK = 64;
 /**
- * How long a span may wait in the queue before a drain (a full chunk drains on the next turn). Draining
- * every event-loop turn would pay the drain's fixed cost for a span or two; batches of a few ms amortise
- * it, and the engine holds a trace for a second of event time anyway.
+ * Ended spans converted and handed over per `ingest` call while draining (about 50 requests of a small
+ * Express app, four of whose five spans are pruned): small enough that one chunk stays well under the budget.
  */
-const DRAIN_DELAY_MS = 20;
+const DRAIN_CHUNK = 256;
 /** Synchronous work allowed per drain before yielding back to the event loop. */
 const DRAIN_BUDGET_MS = 1;
 /**
@@ -62,12 +59,15 @@ const LOOP_BLOCKED_MS = 250;
  * An OpenTelemetry SpanProcessor that feeds ended spans straight into a rootspan analyzer, in-process,
  * with no export round trip. Add it next to your exporter's processor; it does not replace it.
  *
- * - `onEnd` (the host's request path) only converts the span and pushes it into a bounded queue;
- *   a full queue drops and counts (logged once when dropping starts, once with the total when it ends).
- * - The queue is drained off the request path, in batches: every 20 ms, or on the next turn once 64 spans
- *   wait; in chunks, at most ~1 ms per turn.
- * - A single `unref()`'d timer advances the analyzer's clock every `tickMs`, so silence, timeouts and
- *   auto-resolve work while traffic is idle.
+ * - `onEnd` (the host's request path) only pushes the ended span into a bounded queue (the SDK's spans
+ *   do not change once ended); a full queue drops and counts (logged once when dropping starts, once with
+ *   the total when it ends).
+ * - The queue is drained off the request path, in batches: at each tick of the live clock, or on the next
+ *   turn once 256 spans wait; in chunks, at most ~1 ms per turn. Draining prunes internal spans the analyzer learns
+ *   nothing from, converts the rest to the engine's spans, and ingests them.
+ * - A single `unref()`'d timer drains the queue and advances the analyzer's clock every `tickMs`, so
+ *   silence, timeouts and auto-resolve work while traffic is idle. rootspan sets no other timer: the
+ *   host's event loop is not woken between requests.
  * - Your callbacks run after the analysis, one call per event-loop turn (bounded queue, drops counted):
  *   requests are served between any two calls, and a synchronous callback blocks only for its own run.
  * - No exception from rootspan, the analyzer or your callbacks ever reaches the host; they are counted
@@ -81,7 +81,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
   /** The analyzer spans are fed into (query it for incidents, metrics, the service graph). */
   readonly analyzer: Analyzer;
   private readonly feed: AnalyzerFeed;
-  private readonly queue: BoundedQueue<Span>;
+  private readonly queue: BoundedQueue<FinishedSpan>;
   private readonly tickMs: number;
   private readonly peers: PeerNames | undefined;
   private readonly drops: DropCounter;
@@ -91,8 +91,6 @@ export class RootspanSpanProcessor implements SpanProcessor {
   private lastTickAt = NaN;
   /** A drain is queued for the next turn (`setImmediate`). */
   private drainSoon = false;
-  /** A drain is due within {@link DRAIN_DELAY_MS} (`setTimeout`). */
-  private drainTimer: ReturnType<typeof setTimeout> | undefined;
   /** A clock tick arrived while spans were still queued: advance once they are in. */
   private advanceDue = false;
   /** Set when shutdown starts: from then on spans are ignored and the clock is never restarted. */
@@ -105,7 +103,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
     const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'inFlightSize', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs']);
     this.feed = new AnalyzerFeed(own, analyzerOptions, 'span processor');
     this.analyzer = this.feed.analyzer;
-    this.queue = new BoundedQueue<Span>(own.queueSize);
+    this.queue = new BoundedQueue<FinishedSpan>(own.queueSize);
     this.drops = new DropCounter(
       () => `rootspan: span queue full (queueSize ${own.queueSize}), dropping spans until it drains`,
       (n) => `rootspan: dropped ${n} spans because the span queue (queueSize ${own.queueSize}) was full`,
@@ -130,17 +128,15 @@ export class RootspanSpanProcessor implements SpanProcessor {
     }
   }
 
-  /** Prunes, or converts and enqueues, the span; O(1), never throws, never blocks on analysis. */
+  /**
+   * Queues the ended span: O(1), no conversion, never throws, never blocks on analysis. Holding the SDK's
+   * span until the drain costs nothing extra (the exporter's BatchSpanProcessor holds it too).
+   */
   onEnd(span: FinishedSpan): void {
     if (this.closed) return;
     try {
       this.inflight.release(span);
-      const ctx = span.spanContext();
-      if (ctx?.traceId && ctx.spanId && this.pruner.prune(span, ctx.traceId, ctx.spanId)) return;
-      const mapped = toEngineSpan(span, this.peers);
-      if (mapped === undefined) return;
-      this.pruner.keep(mapped, span.parentSpanContext?.isRemote);
-      if (this.queue.push(mapped)) this.drops.accepted();
+      if (this.queue.push(span)) this.drops.accepted();
       else this.drops.drop();
       this.scheduleDrain();
       // Lazily, so a processor that never sees a span never owns a timer.
@@ -150,23 +146,42 @@ export class RootspanSpanProcessor implements SpanProcessor {
     }
   }
 
-  /** Drains on the next turn once a chunk waits (or `soon`: a drain ran out of budget), else within DRAIN_DELAY_MS. */
+  /**
+   * Ended spans, in the order they ended, → the engine's spans: internal spans the analyzer learns nothing
+   * from are left out (their kept descendants re-parented), spans without valid ids are skipped, and a span
+   * that fails to convert is counted in `internalErrors` without losing the others.
+   */
+  private convert(ended: readonly FinishedSpan[]): Span[] {
+    const out: Span[] = [];
+    for (let i = 0; i < ended.length; i++) {
+      const span = ended[i];
+      try {
+        const ctx = span.spanContext();
+        const traceId = ctx?.traceId;
+        const spanId = ctx?.spanId;
+        if (!hasValidIds(traceId, spanId) || this.pruner.prune(span, traceId, spanId as string)) continue;
+        const mapped = mapSpan(span, traceId, spanId as string, this.peers);
+        this.pruner.keep(mapped, span.parentSpanContext?.isRemote);
+        out.push(mapped);
+      } catch (err) {
+        this.feed.internalError('convert', err);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Drains on the next turn once a chunk waits (or `soon`: a drain ran out of budget); fewer spans wait
+   * for the live clock's next tick, which drains before it advances. No timer of its own: a timer would wake
+   * the host's event loop between requests, and on a busy machine each wake-up costs more CPU than the
+   * drain it runs (`setImmediate` runs in the same loop iteration as the I/O that ended the span).
+   */
   private scheduleDrain(soon = false): void {
     if (this.drainSoon) return;
     if (soon || this.queue.length >= DRAIN_CHUNK) {
       this.drainSoon = true;
       setImmediate(this.drainStep);
-    } else if (this.drainTimer === undefined) {
-      this.drainTimer = setTimeout(this.drainStep, DRAIN_DELAY_MS);
-      // Like the live clock, a pending drain must not keep the host process alive.
-      this.drainTimer.unref?.();
     }
-  }
-
-  private cancelDrainTimer(): void {
-    if (this.drainTimer === undefined) return;
-    clearTimeout(this.drainTimer);
-    this.drainTimer = undefined;
   }
 
   /**
@@ -175,16 +190,13 @@ export class RootspanSpanProcessor implements SpanProcessor {
    * the queue before returning.
    */
   private drain(mode: 'scheduled' | 'tick' | 'all'): void {
-    // Only a scheduled drain clears the flags: a tick must not let a second immediate be queued.
-    if (mode === 'scheduled') {
-      this.drainSoon = false;
-      this.cancelDrainTimer();
-    }
+    // Only a scheduled drain clears the flag: a tick must not let a second immediate be queued.
+    if (mode === 'scheduled') this.drainSoon = false;
     const all = mode === 'all';
     try {
       const start = performance.now();
       while (this.queue.length > 0) {
-        this.feed.ingest(this.queue.take(DRAIN_CHUNK));
+        this.feed.ingest(this.convert(this.queue.take(DRAIN_CHUNK)));
         if (!all && this.queue.length > 0 && performance.now() - start >= DRAIN_BUDGET_MS) {
           this.scheduleDrain(true);
           return;
@@ -238,7 +250,6 @@ export class RootspanSpanProcessor implements SpanProcessor {
       this.closed = true;
       try {
         this.feed.stopClock();
-        this.cancelDrainTimer();
         this.drain('all');
         this.advanceDue = false;
         // Calls cut short by the exit are no evidence of a hang: shutting down opens nothing.

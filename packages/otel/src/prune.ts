@@ -6,8 +6,8 @@ import type { FinishedSpan } from './sdk.js';
 interface TraceNotes {
   /** Pruned span ids and their parents' ids, in pairs: [id, parent, id, parent, ...]. */
   pruned: string[];
-  /** Ids that kept spans name as their (local) parent: such a span is never pruned. */
-  awaited: string[];
+  /** Ids that kept spans name as their (local) parent: such a span is never pruned (made when first needed). */
+  awaited: string[] | undefined;
   /** Too many spans to follow: nothing more is pruned in this trace. */
   full: boolean;
 }
@@ -58,7 +58,7 @@ export class InternalSpanPruner {
       this.previous = this.current;
       this.current = new Map();
     }
-    const notes: TraceNotes = { pruned: [], awaited: [], full: false };
+    const notes: TraceNotes = { pruned: [], awaited: undefined, full: false };
     this.current.set(traceId, notes);
     this.lastTraceId = traceId;
     this.lastNotes = notes;
@@ -76,7 +76,7 @@ export class InternalSpanPruner {
     if (a !== undefined && (a['http.response.status_code'] !== undefined || a['http.status_code'] !== undefined)) return false;
     let notes = this.notesOf(traceId);
     if (notes === undefined) notes = this.newNotes(traceId);
-    else if (notes.full || indexOf(notes.awaited, spanId, 1) >= 0) return false;
+    else if (notes.full || (notes.awaited !== undefined && indexOf(notes.awaited, spanId, 1) >= 0)) return false;
     const list = notes.pruned;
     if (list.length >= 2 * MAX_IDS_PER_TRACE) {
       notes.full = true;
@@ -101,8 +101,10 @@ export class InternalSpanPruner {
       parent = pruned[i + 1];
     }
     mapped.parentSpanId = parent;
-    if (notes.full || indexOf(notes.awaited, parent, 1) >= 0) return;
-    if (notes.awaited.length >= MAX_IDS_PER_TRACE) notes.full = true;
-    else notes.awaited.push(parent);
+    if (notes.full) return;
+    const awaited = (notes.awaited ??= []);
+    if (indexOf(awaited, parent, 1) >= 0) return;
+    if (awaited.length >= MAX_IDS_PER_TRACE) notes.full = true;
+    else awaited.push(parent);
   }
 }

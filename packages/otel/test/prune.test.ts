@@ -168,7 +168,11 @@ describe('pruning internal spans', () => {
     const old = 'e'.repeat(32);
     const mw = id();
     p.onEnd(span(old, { name: 'mw', kind: SpanKind.INTERNAL, spanId: mw, parent: id(), start: 0, end: 1 }));
-    for (let i = 0; i < 2 * 4096; i++) p.onEnd(span(i.toString(16).padStart(32, '0'), { name: 'mw', kind: SpanKind.INTERNAL, spanId: id(), parent: id(), start: 0, end: 1 }));
+    for (let i = 0; i < 2 * 4096; i++) {
+      p.onEnd(span(i.toString(16).padStart(32, '0'), { name: 'mw', kind: SpanKind.INTERNAL, spanId: id(), parent: id(), start: 0, end: 1 }));
+      // Ended spans wait in the queue (4096 by default) until a drain prunes them.
+      if (i % 1024 === 0) await p.forceFlush();
+    }
     p.onEnd(span(old, { name: 'late', kind: SpanKind.CLIENT, spanId: id(), parent: mw, start: 0.5, end: 3 }));
     await p.forceFlush();
     expect(analyzer.ingested.at(-1)).toMatchObject({ name: 'late', parentSpanId: mw });

@@ -1,4 +1,4 @@
-import type { Analyzer, AnalyzerStore, Incident, IncidentChange, IncidentEvent, OperationRollup, StoreBatch } from '@rootspan/engine';
+import { RootspanError, type Analyzer, type AnalyzerStore, type Incident, type IncidentChange, type IncidentEvent, type OperationRollup, type StoreBatch } from '@rootspan/engine';
 
 /** Options of {@link attachStore}. */
 export interface AttachOptions {
@@ -96,7 +96,7 @@ class Attachment implements StoreAttachment {
     this.flushMs = positive('flushMs', options.flushMs, DEFAULT_FLUSH_MS);
     this.snapshotMs = positive('snapshotMs', options.snapshotMs, DEFAULT_SNAPSHOT_MS);
     this.maxPending = positive('maxPending', options.maxPending, DEFAULT_MAX_PENDING);
-    if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('rootspan: option onError must be a function');
+    if (options.onError !== undefined && typeof options.onError !== 'function') throw new RootspanError('ERR_OPTION', 'option onError must be a function');
     this.onError = options.onError;
     this.wrap = options.wrap ?? ((fn) => fn());
     const saved = store.loadSnapshot();
@@ -115,7 +115,7 @@ class Attachment implements StoreAttachment {
     try {
       this.analyzer.restore(snapshot);
     } catch (err) {
-      throw new Error(`rootspan: ${this.store.location} holds state this analyzer cannot restore (${(err as Error).message}); it was left untouched: use another file`, { cause: err });
+      throw new RootspanError('ERR_STORE_FILE', `${this.store.location} holds state this analyzer cannot restore (${(err as Error).message}); it was left untouched: use another file`, { cause: err });
     }
     this.counters.restored = true;
   }
@@ -253,6 +253,6 @@ class Attachment implements StoreAttachment {
 
 function positive(name: string, v: number | undefined, fallback: number): number {
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !(v > 0)) throw new TypeError(`rootspan: option ${name} must be a positive number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !(v > 0)) throw new RootspanError('ERR_OPTION', `option ${name} must be a positive number, got ${JSON.stringify(v)}`);
   return v;
 }

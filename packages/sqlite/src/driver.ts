@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { RootspanError } from '@rootspan/engine';
 
 /** Which SQLite binding runs the store. */
 export type SqliteDriverName = 'node:sqlite' | 'better-sqlite3';
@@ -21,9 +22,13 @@ export interface Connection {
   close(): void;
 }
 
-/** Thrown when a driver cannot be loaded; the message says how to fix it. */
-export class SqliteDriverError extends Error {
-  override readonly name = 'SqliteDriverError';
+/** Thrown when a driver cannot be loaded (`code` `ERR_STORE_DRIVER`); the message says how to fix it. */
+export class SqliteDriverError extends RootspanError {
+  override readonly name: string = 'SqliteDriverError';
+
+  constructor(message: string) {
+    super('ERR_STORE_DRIVER', message);
+  }
 }
 
 interface NodeSqlite {

@@ -16,7 +16,8 @@ import type {
   Severity,
   StoreBatch,
 } from '@rootspan/engine';
-import { openConnection, sqliteCode, type Connection, type SqlValue, type SqliteDriverName, type Statement } from './driver.js';
+import { RootspanError } from '@rootspan/engine';
+import { SqliteDriverError, openConnection, sqliteCode, type Connection, type SqlValue, type SqliteDriverName, type Statement } from './driver.js';
 import { SqliteStoreError } from './errors.js';
 import { attachStore, type AttachOptions, type StoreAttachment } from './attach.js';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './schema.js';
@@ -91,8 +92,8 @@ export class SqliteStore implements AnalyzerStore {
     try {
       db = openConnection(file, driver);
     } catch (err) {
-      if (err instanceof Error && err.name === 'SqliteDriverError') throw err;
-      throw fileError(file, 'cannot be opened', err);
+      if (err instanceof SqliteDriverError) throw err;
+      throw fileError('ERR_STORE_FILE', file, 'cannot be opened', err);
     }
     try {
       const readOnly = prepareFile(db, file);
@@ -107,9 +108,9 @@ export class SqliteStore implements AnalyzerStore {
       const code = sqliteCode(err);
       // A WAL database is unreadable without write access to it and its directory (the -shm index).
       if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') {
-        throw fileError(file, 'cannot be opened for writing by this process (check the permissions of the file and its directory)', err);
+        throw fileError('ERR_STORE_FILE', file, 'cannot be opened for writing by this process (check the permissions of the file and its directory)', err);
       }
-      throw fileError(file, 'is corrupt or not a SQLite database', err);
+      throw fileError('ERR_STORE_FILE', file, 'is corrupt or not a SQLite database', err);
     }
   }
 
@@ -132,18 +133,18 @@ export class SqliteStore implements AnalyzerStore {
       if (snap.clock !== null && typeof snap.clock === 'number') this.newest = Math.max(this.newest, snap.clock);
       return snap;
     } catch (err) {
-      throw fileError(this.location, 'holds an unreadable snapshot', err);
+      throw fileError('ERR_STORE_FILE', this.location, 'holds an unreadable snapshot', err);
     }
   }
 
   /** Writes a batch in one transaction; throws a {@link SqliteStoreError} (with SQLite's code) and commits nothing on failure. */
   write(batch: StoreBatch): void {
-    if (this.closed) throw new SqliteStoreError(`rootspan: ${this.location} is closed`, this.location);
+    if (this.closed) throw new SqliteStoreError('ERR_STORE_IO', `${this.location} is closed`, this.location);
     const s = this.s;
     try {
       this.db.exec('BEGIN IMMEDIATE');
     } catch (err) {
-      throw fileError(this.location, 'cannot be written', err);
+      throw fileError('ERR_STORE_IO', this.location, 'cannot be written', err);
     }
     try {
       let newest = this.newest;
@@ -173,7 +174,7 @@ export class SqliteStore implements AnalyzerStore {
       }
       // Baselines written in the failed transaction are not on disk: write them all again next time.
       if (batch.snapshot !== undefined) this.written.clear();
-      throw fileError(this.location, 'could not be written', err);
+      throw fileError('ERR_STORE_IO', this.location, 'could not be written', err);
     }
   }
 
@@ -306,7 +307,7 @@ export class SqliteStore implements AnalyzerStore {
    * per store. `rootspan({ store })` calls this for you.
    */
   attach(analyzer: Analyzer, options?: AttachOptions): StoreAttachment {
-    if (this.attachment !== undefined) throw new Error(`rootspan: ${this.location} already persists an analyzer; open another file for another`);
+    if (this.attachment !== undefined) throw new SqliteStoreError('ERR_STORE_FILE', `${this.location} already persists an analyzer; open another file for another`, this.location);
     const attachment = attachStore(analyzer, this, { ...this.attachOptions, ...options });
     const detach = attachment.close.bind(attachment);
     // However closing starts (here or on the attachment), the attachment's final write comes first and
@@ -343,7 +344,7 @@ export class SqliteStore implements AnalyzerStore {
     try {
       return fn();
     } catch (err) {
-      throw fileError(this.location, 'cannot be read', err);
+      throw fileError('ERR_STORE_IO', this.location, 'cannot be read', err);
     }
   }
 }
@@ -368,7 +369,7 @@ function nullable(x: number | null | undefined): number | null {
 
 function checkOptions(o: SqliteOpenOptions): SqliteOpenOptions {
   const fail = (m: string): never => {
-    throw new TypeError(`rootspan: sqliteStore option ${m}`);
+    throw new RootspanError('ERR_OPTION', `sqliteStore option ${m}`);
   };
   if (o === null || typeof o !== 'object') fail('object required: sqliteStore({ path })');
   if (typeof o.path !== 'string' || o.path === '') fail(`path must be a file name, got ${JSON.stringify(o.path)}`);
@@ -390,15 +391,15 @@ function checkFile(file: string): void {
   let size: number;
   try {
     const st = statSync(file);
-    if (!st.isFile()) throw new SqliteStoreError(`rootspan: ${file} is not a file`, file);
+    if (!st.isFile()) throw new SqliteStoreError('ERR_STORE_FILE', `${file} is not a file`, file);
     size = st.size;
   } catch (err) {
     if (err instanceof SqliteStoreError) throw err;
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(file, 'cannot be opened', err);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError('ERR_STORE_FILE', file, 'cannot be opened', err);
     try {
       if (!statSync(dirname(file)).isDirectory()) throw new Error('not a directory');
     } catch {
-      throw new SqliteStoreError(`rootspan: cannot create ${file}: its directory ${dirname(file)} does not exist`, file);
+      throw new SqliteStoreError('ERR_STORE_FILE', `cannot create ${file}: its directory ${dirname(file)} does not exist`, file);
     }
     return;
   }
@@ -411,7 +412,7 @@ function checkFile(file: string): void {
     closeSync(fd);
   }
   if (head.toString('latin1') !== SQLITE_HEADER) {
-    throw new SqliteStoreError(`rootspan: ${file} is not a SQLite database (it does not start with the SQLite header); refusing to use it`, file, 'SQLITE_NOTADB');
+    throw new SqliteStoreError('ERR_STORE_FILE', `${file} is not a SQLite database (it does not start with the SQLite header); refusing to use it`, file, 'SQLITE_NOTADB');
   }
 }
 
@@ -425,13 +426,15 @@ function prepareFile(db: Connection, file: string): string | undefined {
   const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>).map((t) => t.name);
   if (appId !== APPLICATION_ID && !(appId === 0 && tables.length === 0)) {
     throw new SqliteStoreError(
-      `rootspan: ${file} is a SQLite database of another application (application_id ${appId}, tables: ${tables.slice(0, 5).join(', ') || 'none'}); refusing to write to it`,
+      'ERR_STORE_FILE',
+      `${file} is a SQLite database of another application (application_id ${appId}, tables: ${tables.slice(0, 5).join(', ') || 'none'}); refusing to write to it`,
       file,
     );
   }
   if (version > SCHEMA_VERSION) {
     throw new SqliteStoreError(
-      `rootspan: ${file} was written by a newer rootspan (schema version ${version}; this @rootspan/sqlite reads up to ${SCHEMA_VERSION}). ` +
+      'ERR_STORE_FILE',
+      `${file} was written by a newer rootspan (schema version ${version}; this @rootspan/sqlite reads up to ${SCHEMA_VERSION}). ` +
         'It was left untouched: upgrade @rootspan/sqlite or use another file.',
       file,
     );
@@ -446,17 +449,17 @@ function prepareFile(db: Connection, file: string): string | undefined {
     readOnly = (err as Error).message;
   }
   if (readOnly !== undefined && version < SCHEMA_VERSION) {
-    throw new SqliteStoreError(`rootspan: ${file} is read-only and needs upgrading from schema version ${version} to ${SCHEMA_VERSION}`, file, 'SQLITE_READONLY');
+    throw new SqliteStoreError('ERR_STORE_FILE', `${file} is read-only and needs upgrading from schema version ${version} to ${SCHEMA_VERSION}`, file, 'SQLITE_READONLY');
   }
   db.exec('PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 200');
   if (version < SCHEMA_VERSION) migrate(db, version);
   return readOnly;
 }
 
-function fileError(file: string, what: string, err: unknown): SqliteStoreError {
+function fileError(kind: SqliteStoreError['code'], file: string, what: string, err: unknown): SqliteStoreError {
   const code = sqliteCode(err);
   const detail = err instanceof Error ? err.message : String(err);
-  return new SqliteStoreError(`rootspan: ${file} ${what}: ${detail}${code && !detail.includes(code) ? ` (${code})` : ''}`, file, code, { cause: err });
+  return new SqliteStoreError(kind as 'ERR_STORE_FILE' | 'ERR_STORE_IO', `${file} ${what}: ${detail}${code && !detail.includes(code) ? ` (${code})` : ''}`, file, code, { cause: err });
 }
 
 function prepareAll(db: Connection) {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAnalyzer, type Incident, type IncidentEvent, type Span } from '@rootspan/engine';
+import { RootspanError, createAnalyzer, type Incident, type IncidentEvent, type Span } from '@rootspan/engine';
 import { SCHEMA_VERSION, SqliteStoreError, sqliteStore, type SqliteStore } from '@rootspan/sqlite';
 import { openConnection } from '../src/driver.js';
 import { migrate } from '../src/schema.js';
@@ -291,6 +291,27 @@ describe('bad files', () => {
     expect(sha(path)).toBe(before);
   });
 
+  it('errors are RootspanErrors with a code, their message without a product prefix', () => {
+    const notDb = tempFile('notes.db');
+    writeFileSync(notDb, 'these are my notes, not a database');
+    const caught = (fn: () => unknown): SqliteStoreError => {
+      try {
+        fn();
+      } catch (err) {
+        return err as SqliteStoreError;
+      }
+      throw new Error('expected a throw');
+    };
+    const err = caught(() => sqliteStore({ path: notDb }));
+    expect(err).toBeInstanceOf(RootspanError);
+    expect(err).toBeInstanceOf(SqliteStoreError);
+    expect({ name: err.name, code: err.code, sqliteCode: err.sqliteCode, file: err.file }).toEqual({ name: 'SqliteStoreError', code: 'ERR_STORE_FILE', sqliteCode: 'SQLITE_NOTADB', file: notDb });
+    expect(err.message.startsWith(`${notDb} is not a SQLite database`)).toBe(true);
+    const bad = caught(() => store(tempFile()).attach(createAnalyzer(), { flushMs: -1 }));
+    expect(bad).toBeInstanceOf(RootspanError);
+    expect({ code: bad.code, message: bad.message }).toEqual({ code: 'ERR_OPTION', message: 'option flushMs must be a positive number, got -1' });
+  });
+
   it('a missing directory is named', () => {
     const path = join(tempFile(), 'nope', 'x.db');
     expect(() => sqliteStore({ path })).toThrow(/directory .*nope does not exist/);
@@ -311,7 +332,8 @@ describe('bad files', () => {
     const st = att.stats();
     expect(st.writeErrors).toBeGreaterThan(0);
     expect(errors[0]).toBeInstanceOf(SqliteStoreError);
-    expect((errors[0] as SqliteStoreError).code).toBe('SQLITE_FULL');
+    expect((errors[0] as SqliteStoreError).sqliteCode).toBe('SQLITE_FULL');
+    expect((errors[0] as SqliteStoreError).code).toBe('ERR_STORE_IO');
     expect(errors[0].message).toContain(path);
     // What could not be written is still pending, to be retried.
     expect(st.pendingRollups + st.pendingIncidentChanges).toBeGreaterThan(0);
@@ -331,7 +353,7 @@ describe('permissions', () => {
     const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
     const script = `import(${JSON.stringify(dist)}).then((m) => { try { m.sqliteStore({ path: ${JSON.stringify(path)} }); console.log('opened'); } catch (e) { console.log(e.name + ': ' + e.message); } })`;
     const out = execFileSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
-    expect(out).toContain(`SqliteStoreError: rootspan: ${path} cannot be opened for writing by this process`);
+    expect(out).toContain(`SqliteStoreError: ${path} cannot be opened for writing by this process`);
     expect(sha(path)).toBe(before);
   });
 });
