@@ -91,8 +91,19 @@ describe('a live central server resolves incidents when the fault stops', () => 
   it('traffic to the failed operation stops with the fault: resolved once its evidence has aged out of the windows', async () => {
     // Payment is 10× slower from minute 7 to 11; then no request reaches it (or anything) any more.
     const { afterMs, incident } = await resolvedAfterFault('shop-payment-slow', 'payment', 11 * MIN);
-    // No request says the fault is over: the longest window (1 min) must stop firing, then 30 s without a firing.
+    // No request says the fault is over: the longest window (1 min) must stop firing, then 30 s without a
+    // firing. The traffic drops that joined it (nothing calls anything any more) do not hold it open.
     expect(afterMs).toBeLessThanOrEqual(100 * SEC);
     expect(incident).toMatchObject({ status: 'resolved', resolvedBy: 'auto', rootCause: { service: 'payment', kind: 'latency' } });
+    expect(incident.anomalies.some((a: { signal: string }) => a.signal === 'traffic.drop')).toBe(true);
+  }, 60_000);
+
+  it('an errors cascade whose traffic stops with it: resolved, still attributed to payment errors', async () => {
+    // Payment fails every request from minute 7 to 11 (checkout stops calling shipping meanwhile: a drop
+    // that joins the incident); then all traffic stops.
+    const { afterMs, incident } = await resolvedAfterFault('shop-payment-errors', 'payment', 11 * MIN);
+    expect(afterMs).toBeLessThanOrEqual(100 * SEC);
+    expect(incident).toMatchObject({ status: 'resolved', resolvedBy: 'auto', rootCause: { service: 'payment', kind: 'errors' } });
+    expect(incident.anomalies.some((a: { signal: string; service: string }) => a.signal === 'traffic.drop' && a.service === 'shipping')).toBe(true);
   }, 60_000);
 });

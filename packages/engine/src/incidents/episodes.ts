@@ -97,8 +97,13 @@ export class Episodes {
     // or a drop caused by a caller that started failing, in this same bucket follows that failure.
     firings.sort((a, b) => ROUTE_ORDER[a.kind] - ROUTE_ORDER[b.kind]);
     for (const f of firings) {
-      const endedAt = this.ended.get(this.keyOf(f));
+      const key = this.keyOf(f);
+      const endedAt = this.ended.get(key);
       if (endedAt !== undefined && now - f.size * this.options.bucketMs < endedAt) continue;
+      // A drop's window keeps firing while its operation gets no requests at all (traffic stopped with a
+      // fault, or for good): only a bucket with requests is new evidence, so the episode ends (and its
+      // operation stops being judged) instead of firing for as long as nothing comes.
+      if (f.signal === 'traffic.drop' && this.episodes.has(key) && (f.op.ring.get(index)?.requests ?? 0) === 0) continue;
       this.fire(f, now, dropping);
     }
     const end = this.options.anomalyEndMs;
@@ -250,6 +255,10 @@ export class Episodes {
     // A surge with healthy latency and errors is load, not a fault: it is reported, but opens no incident.
     // A drop joins another incident only when the trace graph ties it to a failing caller (its origin is then that caller's root cause, not traffic).
     const linked = f.signal !== 'traffic.drop' || origins[0]?.kind !== 'traffic';
+    // A drop that joined a failure's incident as its effect stays that effect: once the trace graph no longer
+    // ties it to a failing caller (the failure ended, or traffic stopped further up), it neither re-roots
+    // that incident on the drop nor, after it resolved, opens a traffic incident of its own.
+    if (!linked && ep.incidentId !== undefined && this.manager.failure(ep.incidentId)) return;
     if (f.signal !== 'traffic.surge') ep.incidentId = this.manager.route(ep.anomaly, origins, ep.incidentId ?? this.callerOfRoot(f), now, linked);
   }
 

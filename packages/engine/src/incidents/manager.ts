@@ -31,6 +31,8 @@ interface Record_ {
   active: Set<string>;
   /** Event time an anomaly last fired. */
   lastFiredAt: number;
+  /** Event time a failure (any anomaly but a traffic drop) last fired; undefined if none is a member. */
+  lastFailedAt?: number;
 }
 
 export interface IncidentManagerOptions {
@@ -102,6 +104,7 @@ export class IncidentManager {
     rec.origins.set(anomaly.id, origins);
     rec.active.add(anomaly.id);
     rec.lastFiredAt = now;
+    if (anomaly.kind !== 'traffic') rec.lastFailedAt = now;
     this.recompute(rec, now);
     const after = rec.incident;
     const afterKey = incidentHeadKey(after);
@@ -117,12 +120,23 @@ export class IncidentManager {
     this.records.get(incidentId)?.active.delete(anomalyId);
   }
 
-  /** Resolves incidents quiet for the configured period. */
+  /** Whether the incident has a failure among its members (see {@link tick}); false for unknown ids. */
+  failure(id: string): boolean {
+    return this.records.get(id)?.lastFailedAt !== undefined;
+  }
+
+  /**
+   * Resolves incidents quiet for the configured period. In an incident with failures, only they count:
+   * traffic drops that joined it are the failure's effect (callers that stop calling, or all traffic
+   * stopping with it), and a drop can last long after the failure ended.
+   */
   tick(now: number): void {
     for (const rec of this.records.values()) {
       const inc = rec.incident;
-      if (inc.status === 'resolved' || rec.active.size > 0) continue;
-      if (now - rec.lastFiredAt >= this.opts.resolveAfterMs) {
+      if (inc.status === 'resolved') continue;
+      const failedAt = rec.lastFailedAt;
+      if (failedAt === undefined ? rec.active.size > 0 : [...rec.active].some((id) => rec.anomalies.get(id)?.kind !== 'traffic')) continue;
+      if (now - (failedAt ?? rec.lastFiredAt) >= this.opts.resolveAfterMs) {
         inc.status = 'resolved';
         inc.resolvedAt = now;
         inc.resolvedBy = 'auto';
@@ -204,6 +218,7 @@ export class IncidentManager {
         // Episodes do not survive a restart: an incident restored active resolves after its quiet period.
         active: new Set(),
         lastFiredAt: r.lastFiredAt,
+        ...(incident.anomalies.some((a) => a.kind !== 'traffic') ? { lastFailedAt: r.lastFiredAt } : {}),
       });
     }
   }
