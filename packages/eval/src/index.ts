@@ -6,5 +6,5 @@ export { scoreScenario, namesFault, label, DETECTION_GRACE_MS, type ScenarioScor
 export { runScenario, analyzeFile, writeScenarioFile } from './runner.js';
 export { summarize, judgeGoals, judgeForeignGoals, medianTtd, TTD_GOAL_MS, TTD_GOAL_RPS } from './goals.js';
 export { formatMarkdown, formatTable } from './table.js';
-export { runRecording, runRecordings, listRecordings, selectRecordings, readTruth, RECORDINGS_DIR, type RecordingTruth } from './recordings.js';
+export { runRecording, runRecordings, listRecordings, selectRecordings, readTruth, stripOtlpLines, RECORDINGS_DIR, type RecordingTruth } from './recordings.js';
 export type { ScenarioResult, SuiteTotals, SuiteResults, RecordingResults, Goal } from './types.js';

@@ -4,7 +4,9 @@
  * through `rootspan analyze` exactly as the simulated scenarios do and are scored the same way, in a
  * table of their own.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GroundTruth } from '@rootspan/sim';
@@ -51,7 +53,7 @@ export function readTruth(recording: string): RecordingTruth {
 }
 
 /** Analyses one recording through the CLI and scores it. A CLI failure is recorded in `error`, as for scenarios. */
-export async function runRecording(recording: string): Promise<ScenarioResult> {
+export async function runRecording(recording: string, foreign = false): Promise<ScenarioResult> {
   const started = performance.now();
   const truth = readTruth(recording);
   const base = {
@@ -61,12 +63,46 @@ export async function runRecording(recording: string): Promise<ScenarioResult> {
     baseRps: truth.rps,
     durationMs: truth.endMs - truth.startMs,
   };
+  const tmp = foreign ? mkdtempSync(join(tmpdir(), 'rootspan-foreign-')) : null;
   try {
-    const report = await analyzeFile(join(recording, TRACES));
+    let file = join(recording, TRACES);
+    if (tmp !== null) {
+      const out = join(tmp, TRACES);
+      writeFileSync(out, gzipSync(stripOtlpLines(gunzipSync(readFileSync(file)).toString('utf8'))));
+      file = out;
+    }
+    const report = await analyzeFile(file);
     return { ...base, spans: report.summary.spans, wallMs: Math.round(performance.now() - started), score: scoreScenario(truth, report), incidents: report.incidents };
   } catch (e) {
     return { ...base, spans: 0, wallMs: Math.round(performance.now() - started), score: scoreScenario(truth, EMPTY_REPORT), incidents: [], error: (e as Error).message };
+  } finally {
+    if (tmp !== null) rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+interface OtlpAttr { key: string }
+interface OtlpLine { resourceSpans?: { resource?: { attributes?: OtlpAttr[] }; scopeSpans?: { spans?: Record<string, unknown>[] }[] }[] }
+
+/**
+ * Strips OTLP/JSON lines to what another tracer shows: no status, no span kind, no attributes, events or
+ * links; the resource keeps only `service.name`. Trace/span ids, parents, names and times stay.
+ */
+export function stripOtlpLines(text: string): string {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const doc = JSON.parse(line) as OtlpLine;
+    for (const rs of doc.resourceSpans ?? []) {
+      if (rs.resource) rs.resource.attributes = (rs.resource.attributes ?? []).filter((a) => a.key === 'service.name');
+      for (const ss of rs.scopeSpans ?? []) {
+        for (const sp of ss.spans ?? []) {
+          for (const k of ['status', 'kind', 'attributes', 'events', 'links', 'droppedAttributesCount']) delete sp[k];
+        }
+      }
+    }
+    out.push(JSON.stringify(doc));
+  }
+  return out.join('\n') + '\n';
 }
 
 /** The recordings whose directory or name contains `filter` (all when null). */
@@ -75,10 +111,10 @@ export function selectRecordings(filter: string | null, dir: string = RECORDINGS
 }
 
 /** Runs and scores recordings one after another (each is small), with totals and goals of their own. */
-export async function runRecordings(dirs: readonly string[], onResult?: (r: ScenarioResult, index: number) => void): Promise<RecordingResults> {
+export async function runRecordings(dirs: readonly string[], onResult?: (r: ScenarioResult, index: number) => void, foreign = false): Promise<RecordingResults> {
   const scenarios: ScenarioResult[] = [];
   for (const dir of dirs) {
-    const r = await runRecording(dir);
+    const r = await runRecording(dir, foreign);
     scenarios.push(r);
     onResult?.(r, scenarios.length);
   }

@@ -105,6 +105,8 @@ async function cli(argv: readonly string[]): Promise<number> {
     process.stderr.write(`[recording ${i}/${recordings.length}] ${r.name}: ${r.spans} spans, ${(r.wallMs / 1000).toFixed(1)} s${r.error ? ` ERROR ${r.error}` : ''}\n`);
   });
   if (real) process.stdout.write(`\nReal traces: the example shop recorded with \`npm run shop:record\` (packages/eval/recordings)\n\n${format(real.scenarios, real.totals, real.goals)}\n`);
+  const realForeign = recordings.length === 0 ? null : await runRecordings(recordings, undefined, true);
+  if (realForeign) process.stdout.write(`\nReal traces, foreign copy: the same recordings stripped of status, span kind and attributes\n\n${format(realForeign.scenarios, realForeign.totals, realForeign.goals)}\n`);
   const suite: SuiteResults = {
     generatedAt: new Date().toISOString(),
     wallMs: Math.round(performance.now() - started),
@@ -114,6 +116,7 @@ async function cli(argv: readonly string[]): Promise<number> {
     families,
     scenarios: results,
     ...(real ? { recordings: real } : {}),
+    ...(realForeign ? { recordingsForeign: realForeign } : {}),
   };
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, `${JSON.stringify(suite, null, 2)}\n`);

@@ -70,6 +70,8 @@ export interface SuiteResults {
   scenarios: ScenarioResult[];
   /** The example shop's recordings (real SDK traces), scored on their own; absent when none ran. */
   recordings?: RecordingResults;
+  /** The same recordings stripped of status, span kind and attributes (as other tracers emit). */
+  recordingsForeign?: RecordingResults;
 }
 
 /** The recordings' table: same scores, totals and goals as the simulated scenarios, kept apart. */
