@@ -2,7 +2,7 @@
  * Errors that end a run without a report. Each is shown as one line on stderr, `rootspan: <message>`,
  * never as a stack trace, with exit code 2; callers read their fields, never parse their messages.
  */
-import { RootspanError } from '@rootspan/engine';
+import type { RootspanError } from '@rootspan/engine';
 
 /** A problem with what the user gave us (an input file, a config): `subject` names it, `reason` says why. */
 export class InputError extends Error {
@@ -21,18 +21,14 @@ export class InputError extends Error {
   }
 }
 
-/** Other rootspan packages (the SQLite store) still start their messages with the product name. */
-const PACKAGE_PREFIX = 'rootspan: ';
-
 /**
  * `err` (thrown by the engine or a store while using `subject`) as an {@link InputError}, the original kept
  * as the `cause`. A {@link RootspanError}'s message is the bare reason; the CLI prints its own name once,
  * in front of every line.
  */
 export function engineInputError(subject: string, err: unknown): InputError {
-  if (err instanceof RootspanError) return new InputError(subject, err.message, { cause: err });
   const message = err instanceof Error ? err.message : String(err);
-  return new InputError(subject, message.startsWith(PACKAGE_PREFIX) ? message.slice(PACKAGE_PREFIX.length) : message, { cause: err });
+  return new InputError(subject, message, { cause: err });
 }
 
 /**

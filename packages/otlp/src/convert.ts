@@ -6,8 +6,7 @@
  * Kept lean on purpose (it is the hot loop of a 1 GB JSONL read): one pass, index loops, a Set for the
  * analysed keys, no spreads, strings for problem messages built only when there is a problem.
  */
-import { ANALYZED_ATTRIBUTE_KEYS, MAX_NAME_LENGTH, MAX_TIME_MS, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
-import { truncate } from './limits.js';
+import { ANALYZED_ATTRIBUTE_KEYS, cutToNameLength, MAX_TIME_MS, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
 import type { DecodeProblem } from './problems.js';
 
 /** Loose view of whatever the input holds: every field is checked before use. */
@@ -180,7 +179,7 @@ function toDouble(v: unknown): number | undefined {
 function scalar(av: unknown): AttributeValue | undefined {
   if (typeof av !== 'object' || av === null) return undefined;
   const o = av as Obj;
-  if (Object.hasOwn(o, 'stringValue')) return typeof o.stringValue === 'string' ? truncate(o.stringValue, MAX_NAME_LENGTH) : undefined;
+  if (Object.hasOwn(o, 'stringValue')) return typeof o.stringValue === 'string' ? cutToNameLength(o.stringValue) : undefined;
   if (Object.hasOwn(o, 'intValue')) return toInt(o.intValue);
   if (Object.hasOwn(o, 'doubleValue')) return toDouble(o.doubleValue);
   if (Object.hasOwn(o, 'boolValue')) return typeof o.boolValue === 'boolean' ? o.boolValue : undefined;
@@ -327,10 +326,10 @@ export function readResource(resource: unknown, into: ResourceInfo = { service: 
     if (typeof kv !== 'object' || kv === null) continue;
     if (kv.key === 'service.name') {
       const v = scalar(kv.value);
-      if (v !== undefined && v !== '') into.service = truncate(String(v), MAX_NAME_LENGTH);
+      if (v !== undefined && v !== '') into.service = cutToNameLength(String(v));
     } else if (kv.key === 'service.version') {
       const v = scalar(kv.value);
-      if (v !== undefined && v !== '') into.serviceVersion = truncate(String(v), MAX_NAME_LENGTH);
+      if (v !== undefined && v !== '') into.serviceVersion = cutToNameLength(String(v));
     }
   }
   return into;
@@ -403,12 +402,12 @@ function decodeSpan(raw: unknown, res: ResourceInfo, out: Span[]): string | null
     parentSpanId: parent ?? undefined,
     service: res.service,
     serviceVersion: res.serviceVersion,
-    name: typeof s.name === 'string' ? truncate(s.name, MAX_NAME_LENGTH) : '',
+    name: typeof s.name === 'string' ? cutToNameLength(s.name) : '',
     kind: toKind(s.kind),
     startTime,
     endTime,
     status: toStatus(st),
-    statusMessage: typeof message === 'string' && message !== '' ? truncate(message, MAX_NAME_LENGTH) : undefined,
+    statusMessage: typeof message === 'string' && message !== '' ? cutToNameLength(message) : undefined,
     attributes,
   });
   return null;
