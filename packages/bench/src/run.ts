@@ -39,7 +39,7 @@ const EXEC_ARGV: Record<BenchName, string[]> = {
 };
 
 /** Wall-time limits (s): a stuck benchmark is stopped and reported, and the whole run stays bounded. */
-const LIMIT_S: Record<BenchName, number> = { ingest: 150, host: 420, memory: 180, cli: 180 };
+const LIMIT_S: Record<BenchName, number> = { ingest: 150, host: 420, memory: 180, cli: 240 };
 
 interface Options {
   only: BenchName[];
