@@ -165,6 +165,30 @@ describe('POST /v1/traces', () => {
     expect((await call(server, '/v1/traces', post(json(spans(1))))).status).toBe(200);
   });
 
+  it('answers 503 with Retry-After to data arriving during shutdown, and still analyses what it accepted before', async () => {
+    const server = await testServer();
+    expect((await call(server, '/v1/traces', post(json(spans(3))))).status).toBe(200);
+    const body = json(spans(2));
+    const socket = connect(server.port, '127.0.0.1');
+    let got = '';
+    socket.on('data', (d) => (got += d.toString()));
+    const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    // A request whose headers have begun keeps its connection open through close(); it ends after close() began.
+    await new Promise<void>((resolve) => socket.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\n', () => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const closed = server.close();
+    socket.write(`Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await ended;
+    await closed;
+    expect(got).toMatch(/^HTTP\/1\.1 503/);
+    expect(got).toMatch(/retry-after: 5/i);
+    expect(got).toMatch(/shutting down/);
+    const status = server.status();
+    expect(status.ingest.requests['503']).toBe(1);
+    expect(status.ingest.spansReceived).toBe(3);
+    expect(server.analyzer.metrics().some((m) => m.operation === 'GET /x' && m.requests === 3)).toBe(true);
+  });
+
   it('strips query strings and configured attribute keys before anything is stored', async () => {
     const server = await testServer({ redact: { attributes: ['exception.message'] } });
     const s = spans(1, 'GET /search?q=secret-term')[0];
