@@ -120,7 +120,7 @@ describe('notifications', () => {
     sinks.push(slow);
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/`;
-    const notifier = new Notifier([{ type: 'webhook', url }], {}, () => undefined, () => {});
+    const notifier = new Notifier([{ type: 'webhook', url }], { updateIntervalMs: 0 }, () => undefined, () => {});
     notifier.notify(event('opened'));
     await arrived;
     // While `opened` is in flight, four updates of inc-7 and one of another incident arrive, then the resolve.
@@ -138,6 +138,35 @@ describe('notifications', () => {
       ['incident.resolved', 'update 4'],
     ]);
     expect(notifier.status()[0]).toMatchObject({ delivered: 4, failed: 0, coalesced: 3 });
+  });
+
+  it('sends at most one update of an incident per updateIntervalMs: the newest, unless its resolve comes first; close() sends what is held', async () => {
+    const hook = await sink();
+    const notifier = new Notifier([{ type: 'webhook', url: hook.url }], { updateIntervalMs: 300 }, () => undefined, () => {});
+    const seen = async (n: number) => {
+      const got: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const b = JSON.parse((await hook.next()).body);
+        got.push(`${b.type} ${b.incident.id} ${b.incident.title}`);
+      }
+      return got;
+    };
+    notifier.notify(event('opened', { title: 'opened' }));
+    notifier.notify(event('updated', { title: 'u1' }));
+    notifier.notify(event('updated', { title: 'u2' }));
+    notifier.notify(event('updated', { id: 'inc-8', title: 'other' }));
+    // inc-8 had no notification yet: its update goes at once; inc-7's wait for the interval, the newest only.
+    expect(await seen(2)).toEqual(['incident.opened inc-7 opened', 'incident.updated inc-8 other']);
+    expect(await seen(1)).toEqual(['incident.updated inc-7 u2']);
+    notifier.notify(event('updated', { title: 'u3' }));
+    notifier.notify(event('resolved', { status: 'resolved', title: 'u3' }));
+    expect(await seen(1)).toEqual(['incident.resolved inc-7 u3']);
+    notifier.notify(event('opened', { id: 'inc-9', title: 'nine' }));
+    notifier.notify(event('updated', { id: 'inc-9', title: 'nine, later' }));
+    await notifier.close(5000);
+    expect(await seen(2)).toEqual(['incident.opened inc-9 nine', 'incident.updated inc-9 nine, later']);
+    expect(hook.received).toHaveLength(6);
+    expect(notifier.status()[0]).toMatchObject({ delivered: 6, coalesced: 2, failed: 0, dropped: 0 });
   });
 
   it('a webhook that never answers does not hold up the receiver: spans are taken and analysed while its delivery hangs', async () => {

@@ -13,6 +13,12 @@ export interface NotifyOptions {
   maxBackoffMs?: number;
   /** Per-attempt timeout. Default 10000 ms. */
   timeoutMs?: number;
+  /**
+   * Least time between two notifications of one incident to one target: an `updated` sooner than this after
+   * the incident's last one is held, replaced by newer updates, and sent when the time is up (or dropped when
+   * the incident's `resolved` or `acknowledged` carries its state first). Default 30000 ms; 0 sends every update.
+   */
+  updateIntervalMs?: number;
 }
 
 /** One target's delivery state, as shown in `/aiops/status`. */
@@ -28,7 +34,7 @@ export interface TargetStatus {
   retries: number;
   /** Events refused because the queue was full. */
   dropped: number;
-  /** `updated` events replaced, still unsent, by a newer update of the same incident. */
+  /** `updated` events replaced, still unsent, by a newer event of the same incident (in the queue, or held by `updateIntervalMs`). */
   coalesced: number;
   lastError: string | null;
   lastErrorAt: string | null;
@@ -44,10 +50,19 @@ interface Pending {
   updates?: string;
 }
 
+/** An update held back by `updateIntervalMs`: the newest one, and the timer that queues it. */
+interface Held {
+  event: IncidentEvent;
+  timer: NodeJS.Timeout;
+}
+
 class Channel {
   readonly queue: Pending[] = [];
   busy = false;
   timer: NodeJS.Timeout | undefined;
+  /** When each open incident's latest event was queued (for `updateIntervalMs`). */
+  readonly lastQueued = new Map<string, number>();
+  readonly held = new Map<string, Held>();
   readonly status: TargetStatus;
 
   constructor(
@@ -95,40 +110,95 @@ export class Notifier {
     private readonly log: (line: string) => void,
     private readonly now: () => number = Date.now,
   ) {
-    this.opts = { maxQueue: 1000, maxAttempts: 5, backoffMs: 1000, maxBackoffMs: 60_000, timeoutMs: 10_000, ...options };
+    this.opts = { maxQueue: 1000, maxAttempts: 5, backoffMs: 1000, maxBackoffMs: 60_000, timeoutMs: 10_000, updateIntervalMs: 30_000, ...options };
     this.channels = targets.map((t, i) => new Channel(t, t.name ?? `${t.type}-${i + 1}`));
   }
 
   /** Queues the event for every target that wants it; returns at once. */
   notify(event: IncidentEvent): void {
     if (this.closed) return;
-    const id = event.incident.id;
     for (const ch of this.channels) {
-      if (!wants(ch.target, event)) continue;
-      // An unsent update of the same incident is stale: the newer one takes its place in the queue (the
-      // incident's latest state arrives, in order, and a slow endpoint's queue is not filled with updates).
-      const stale = event.type === 'updated' ? ch.queue.find((p) => p.updates === id && p.attempts === 0) : undefined;
-      if (stale !== undefined) {
-        stale.request = requestFor(ch.target, event, this.incidentUrl(id), this.now());
-        ch.status.coalesced++;
-        continue;
-      }
-      if (ch.queue.length >= this.opts.maxQueue) {
-        if (ch.status.dropped++ === 0) this.log(`notification queue of ${ch.status.name} is full (${this.opts.maxQueue}): dropping new events; see /aiops/status`);
-        continue;
-      }
-      ch.queue.push({ request: requestFor(ch.target, event, this.incidentUrl(id), this.now()), attempts: 0, ...(event.type === 'updated' ? { updates: id } : {}) });
-      ch.status.queued = ch.queue.length;
-      this.pump(ch);
+      const wanted = wants(ch.target, event);
+      // The incident's next event carries its state; a resolved incident's update is stale for everyone.
+      if (event.type === 'resolved' || (wanted && event.type !== 'updated')) this.supersede(ch, event);
+      if (!wanted) continue;
+      if (event.type === 'updated' && this.hold(ch, event)) continue;
+      this.enqueue(ch, event);
     }
+  }
+
+  /** Drops the incident's held update; forgets a resolved incident. */
+  private supersede(ch: Channel, event: IncidentEvent): void {
+    const id = event.incident.id;
+    if (event.type === 'resolved') ch.lastQueued.delete(id);
+    const held = ch.held.get(id);
+    if (held !== undefined) {
+      clearTimeout(held.timer);
+      ch.held.delete(id);
+      ch.status.coalesced++;
+    }
+  }
+
+  /** Holds an update that comes sooner than `updateIntervalMs` after the incident's last event; true if held. */
+  private hold(ch: Channel, event: IncidentEvent): boolean {
+    const id = event.incident.id;
+    const held = ch.held.get(id);
+    if (held !== undefined) {
+      held.event = event;
+      ch.status.coalesced++;
+      return true;
+    }
+    const last = ch.lastQueued.get(id);
+    const wait = last === undefined ? 0 : last + this.opts.updateIntervalMs - this.now();
+    if (wait <= 0) return false;
+    const entry: Held = {
+      event,
+      timer: setTimeout(() => {
+        ch.held.delete(id);
+        this.enqueue(ch, entry.event);
+      }, wait),
+    };
+    entry.timer.unref();
+    ch.held.set(id, entry);
+    return true;
+  }
+
+  private enqueue(ch: Channel, event: IncidentEvent): void {
+    const id = event.incident.id;
+    if (event.type !== 'resolved') ch.lastQueued.set(id, this.now());
+    // An unsent update of the same incident is stale: the newer one takes its place in the queue (the
+    // incident's latest state arrives, in order, and a slow endpoint's queue is not filled with updates).
+    const stale = event.type === 'updated' ? ch.queue.find((p) => p.updates === id && p.attempts === 0) : undefined;
+    if (stale !== undefined) {
+      stale.request = requestFor(ch.target, event, this.incidentUrl(id), this.now());
+      ch.status.coalesced++;
+      return;
+    }
+    if (ch.queue.length >= this.opts.maxQueue) {
+      if (ch.status.dropped++ === 0) this.log(`notification queue of ${ch.status.name} is full (${this.opts.maxQueue}): dropping new events; see /aiops/status`);
+      return;
+    }
+    ch.queue.push({ request: requestFor(ch.target, event, this.incidentUrl(id), this.now()), attempts: 0, ...(event.type === 'updated' ? { updates: id } : {}) });
+    ch.status.queued = ch.queue.length;
+    this.pump(ch);
   }
 
   status(): TargetStatus[] {
     return this.channels.map((ch) => ({ ...ch.status }));
   }
 
-  /** Waits until every queue is empty or `deadlineMs` has passed, then stops (pending retries are abandoned). */
+  /**
+   * Queues held updates (the incidents' latest state goes out before the process does), waits until every
+   * queue is empty or `deadlineMs` has passed, then stops (pending retries are abandoned).
+   */
   async close(deadlineMs: number): Promise<void> {
+    for (const ch of this.channels) {
+      for (const held of [...ch.held.values()]) {
+        clearTimeout(held.timer);
+        this.enqueue(ch, held.event);
+      }
+      ch.held.clear();
+    }
     if (!this.isIdle()) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, deadlineMs);
