@@ -83,7 +83,9 @@ export function explainRoot(
   if (hung !== undefined && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
     parts.push(ownWords(hung));
     backed.add(hung.severity);
-  } else if (top.kind === 'latency' && figures.p95 && figures.p95.baseline > 0) {
+  } else if (top.kind === 'latency' && figures.p95 && figures.p95.baseline > 0 && figures.p95.now > figures.p95.baseline) {
+    // Only a slowdown backs a latency root: calls of it that still end fast say nothing of the ones
+    // its callers waited on and never finished (see slowOrigin), so those are told by the words below.
     const f = figures.p95;
     parts.push(`${within}${who} ${f.what} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)})`);
     const tier = latencyTier(f.now / f.baseline, f.now, latency);
