@@ -39,10 +39,10 @@ function learn(ctx: TraceContext, caller: string, route: string, name: string, c
 
 describe('calls named by HTTP and database client conventions', () => {
   it('recognises client span names, not handler or middleware names', () => {
-    for (const name of ['GET', 'POST', 'HTTP GET', 'PUT /items/:id', 'SELECT orders', 'run: BEGIN', 'get: SELECT', 'INSERT', 'pg.query: COMMIT']) {
+    for (const name of ['GET', 'POST', 'HTTP GET', 'PUT /items/:id', 'get', 'post /api/users', 'SELECT orders', 'run: BEGIN', 'get: SELECT', 'INSERT', 'pg.query: COMMIT']) {
       expect(isCallName(name), name).toBe(true);
     }
-    for (const name of ['request handler - /charge', 'middleware - query', 'validate', 'Get cart', 'select orders', 'GETTER', 'POST /a b', 'render: selected']) {
+    for (const name of ['request handler - /charge', 'middleware - query', 'validate', 'Get cart', 'delete cache', 'select orders', 'GETTER', 'POST /a b', 'render: selected']) {
       expect(isCallName(name), name).toBe(false);
     }
   });

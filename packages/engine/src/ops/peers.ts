@@ -150,16 +150,18 @@ function remember(peer: Peer, calls: Map<string, string>, name: string, operatio
 
 /**
  * Span names of outgoing calls by the naming conventions of HTTP clients (`GET`, `POST /orders`,
- * `HTTP GET`) and of database clients (`SELECT orders`, `run: BEGIN`: a statement keyword, upper-case as
- * OpenTelemetry's DB span names put it, possibly after the client's method). A tracer that records
+ * `HTTP GET`, Zipkin's `get`; a method in lower case only alone or before a path, as `delete cache` is
+ * no HTTP call) and of database clients (`SELECT orders`, `run: BEGIN`: a statement keyword, upper-case
+ * as OpenTelemetry's DB span names put it, possibly after the client's method). A tracer that records
  * neither span kind nor attributes still names its calls so.
  */
 const HTTP_CALL_NAME = /^(?:HTTP )?(?:GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|CONNECT|TRACE)(?: \S+)?$/;
+const HTTP_CALL_NAME_ANY_CASE = /^(?:http )?(?:get|head|post|put|delete|patch|options)(?: \/\S*)?$/i;
 const DB_CALL_NAME = /^(?:[A-Za-z_][\w.-]*:? )?(?:SELECT|INSERT|UPDATE|DELETE|UPSERT|MERGE|REPLACE|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|CREATE|ALTER|DROP|TRUNCATE|PRAGMA|WITH|CALL|EXEC|EXECUTE)(?: |$)/;
 
 /** Whether a span name is an outgoing call's by the HTTP or database clients' naming conventions. */
 export function isCallName(name: string): boolean {
-  return HTTP_CALL_NAME.test(name) || DB_CALL_NAME.test(name);
+  return HTTP_CALL_NAME.test(name) || HTTP_CALL_NAME_ANY_CASE.test(name) || DB_CALL_NAME.test(name);
 }
 
 /** What resolves a peer name as {@link PeerTable.resolve} does (the trace context does). */
