@@ -60,5 +60,11 @@ describe('root-cause sentence', () => {
     expect(s).not.toContain('0.2×');
     expect(s).toMatch(/^payment POST is where the extra time is spent; worst: payment POST \/charge typical self time 316 ms/);
   });
+
+  it("tells a root's own anomaly of another kind when it has none of the kind it was blamed for", () => {
+    const top = { service: 'payment', operation: 'POST', key: 'payment POST', kind: 'shape' as const, share: 1, count: 5 };
+    const slow = anomaly({ service: 'payment', operation: 'POST', explanation: 'payment POST typical latency 809 ms vs baseline 20 ms (40×) over 14 requests in the last 5 s' });
+    expect(explainRoot(top, [slow], {}, undefined, 60_000, DEFAULT_LATENCY)).toMatch(/^payment POST typical latency 809 ms vs baseline 20 ms \(40×\)/);
+  });
 });
 

@@ -74,7 +74,10 @@ export function explainRoot(
   const parts: string[] = [];
   /** Severities the sentence's stated latency figures back. */
   const backed = new Set<Severity>();
-  const own = anomalies.find((a) => a.service === top.service && a.operation === top.operation && a.kind === top.kind);
+  // Its own anomaly of the root's kind, else any of its own: a root blamed for a call-pattern change
+  // that also slowed down is best told by its slowdown's figures.
+  const mine = anomalies.filter((a) => a.service === top.service && a.operation === top.operation);
+  const own = mine.find((a) => a.kind === top.kind) ?? mine[0];
   const within = figures.window !== undefined ? `in the last ${seconds(figures.window)}: ` : '';
   // A hang: the root's calls are still open (in flight), so the latency of its calls that ended says
   // nothing yet (1.0×); the calls that got no answer do.
