@@ -65,6 +65,16 @@ describe('calls named by HTTP and database client conventions', () => {
     expect(entries[0].slowOrigin).toMatchObject({ service: 'payment', operation: 'POST', kind: 'latency' });
   });
 
+  it('a leaf without kind named like a client call is a call also when it carries attributes naming no peer', () => {
+    const root = bare('payment', 'POST /charge', 0, 50);
+    const call = span({ traceId: root.traceId, parentSpanId: root.spanId, service: 'payment', name: 'GET', startTime: 5, endTime: 45, attributes: { 'http.url': 'http://10.0.0.9/score' } });
+    const local = span({ traceId: root.traceId, parentSpanId: root.spanId, service: 'payment', name: 'validate', startTime: 45, endTime: 48, attributes: { 'code.function': 'validate' } });
+    const { entries, calls } = analyzeTrace([root, call, local], context());
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ calleeService: 'payment', calleeOperation: 'GET', virtual: true });
+    expect(entries[0].self).toBe(10);
+  });
+
   it('a database statement that waits (a write lock) is the slow origin, not the handler around it', () => {
     const reserve = opKey('inventory', 'POST /reserve');
     const begin = opKey('inventory', 'run: BEGIN');

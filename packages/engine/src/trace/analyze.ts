@@ -390,12 +390,13 @@ function roleOf(node: Node): Role {
 
 /**
  * A leaf span with no kind is a call when its attributes name a peer, or when it is named for an RPC
- * to another service (`pkg.PaymentService/Charge` recorded by checkout): the callee may have no spans.
+ * to another service (`pkg.PaymentService/Charge` recorded by checkout) or as HTTP and database clients
+ * name their spans (`POST`, `run: BEGIN`; see isCallName): the callee may have no spans.
  */
 function isCallLike(span: Span): boolean {
   const a = span.attributes;
   if (a === undefined) return isRpcToOther(span) || isCallName(span.name);
-  return isDependencyCall(span) || a['peer.service'] !== undefined || a['server.address'] !== undefined || a['net.peer.name'] !== undefined || isRpcToOther(span);
+  return isDependencyCall(span) || a['peer.service'] !== undefined || a['server.address'] !== undefined || a['net.peer.name'] !== undefined || isRpcToOther(span) || isCallName(span.name);
 }
 
 function callFact(node: Node, ctx: TraceContext): CallFact {
