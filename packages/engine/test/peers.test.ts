@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_CALL_NAMES_PER_PEER, PeerTable } from '../src/ops/peers.js';
+import { MAX_CALL_NAMES_PER_PEER, PeerTable, unansweredCallee } from '../src/ops/peers.js';
+import { UNKNOWN_PEER } from '../src/model/operation.js';
 import { opKey } from '../src/keys.js';
 
 describe('PeerTable', () => {
@@ -61,5 +62,34 @@ describe('PeerTable', () => {
     expect(back.toJSON()).toEqual(t.toJSON());
     expect(back.resolve('inventory:80', 'GET', opKey('checkout', 'POST /checkout'))?.operation).toBe('GET /stock/:id');
     expect(back.resolve('inventory:80', 'GET', 'other')?.operation).toBe('GET /report');
+  });
+
+  it('learns calls naming no peer per calling operation, and forgets a name two different operations answered', () => {
+    const t = new PeerTable(10);
+    const front = opKey('frontend', 'GET /products');
+    const orders = opKey('checkout', 'POST /orders');
+    t.learn(UNKNOWN_PEER, 'GET', front, 'inventory', 'GET /stock');
+    t.learn(UNKNOWN_PEER, 'GET', front, 'inventory', 'GET /stock');
+    t.learn(UNKNOWN_PEER, 'POST', orders, 'inventory', 'POST /reserve');
+    t.learn(UNKNOWN_PEER, 'POST', orders, 'payment', 'POST /charge');
+    t.learn(UNKNOWN_PEER, 'POST', orders, 'inventory', 'POST /reserve');
+    t.learn(UNKNOWN_PEER, 'GET', undefined, 'inventory', 'GET /stock');
+    expect(t.size).toBe(0);
+    expect(t.resolve(UNKNOWN_PEER, 'GET', front)).toEqual({ service: 'inventory', operation: 'GET /stock' });
+    // One name, several answers: no single callee to name; and no caller, no history to go by.
+    expect(t.resolve(UNKNOWN_PEER, 'POST', orders)).toBeUndefined();
+    expect(t.resolve(UNKNOWN_PEER, 'GET', undefined)).toBeUndefined();
+    const back = PeerTable.fromJSON(JSON.parse(JSON.stringify(t.toJSON())), 10);
+    expect(back.resolve(UNKNOWN_PEER, 'GET', front)).toEqual({ service: 'inventory', operation: 'GET /stock' });
+    expect(back.resolve(UNKNOWN_PEER, 'POST', orders)).toBeUndefined();
+  });
+
+  it('names an unanswered call: a learned service, else its peer, else (naming no peer) its caller under the call name', () => {
+    const t = new PeerTable(10);
+    const peers = { resolvePeer: (p: string, n: string, c: string | undefined) => t.resolve(p, n, c) };
+    t.learn('inventory:80', 'GET', undefined, 'inventory', 'GET /stock');
+    expect({ ...unansweredCallee('frontend', 'inventory:80', 'GET', undefined, false, peers) }).toEqual({ service: 'inventory', operation: 'GET /stock', virtual: false });
+    expect({ ...unansweredCallee('frontend', 'postgresql', 'SELECT orders', undefined, true, peers) }).toEqual({ service: 'postgresql', operation: 'SELECT orders', virtual: true });
+    expect({ ...unansweredCallee('payment', UNKNOWN_PEER, 'POST', opKey('payment', 'POST /charge'), false, peers) }).toEqual({ service: 'payment', operation: 'POST', virtual: true });
   });
 });

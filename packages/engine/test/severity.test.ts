@@ -52,4 +52,19 @@ describe('root-cause sentence', () => {
     const same = explainRoot(top, [anomaly({ severity: 'medium' })], { window: 15_000, p95: { now: 240, baseline: 30, what: 'latency' } }, undefined, 60_000, DEFAULT_LATENCY);
     expect(same).not.toContain('worst:');
   });
+
+  it('states no latency figure of a root whose calls that ended are not slower (its callers waited on ones that never did)', () => {
+    const top = { service: 'payment', operation: 'POST', key: 'payment POST', kind: 'latency' as const, share: 1, count: 5 };
+    const worst = anomaly({ service: 'payment', operation: 'POST /charge', explanation: 'payment POST /charge typical self time 316 ms vs baseline 7.4 ms (42×) over 5 requests in the last 5 s' });
+    const s = explainRoot(top, [worst], { window: 15_000, p95: { now: 20, baseline: 83, what: 'latency' } }, undefined, 60_000, DEFAULT_LATENCY);
+    expect(s).not.toContain('0.2×');
+    expect(s).toMatch(/^payment POST is where the extra time is spent; worst: payment POST \/charge typical self time 316 ms/);
+  });
+
+  it("tells a root's own anomaly of another kind when it has none of the kind it was blamed for", () => {
+    const top = { service: 'payment', operation: 'POST', key: 'payment POST', kind: 'shape' as const, share: 1, count: 5 };
+    const slow = anomaly({ service: 'payment', operation: 'POST', explanation: 'payment POST typical latency 809 ms vs baseline 20 ms (40×) over 14 requests in the last 5 s' });
+    expect(explainRoot(top, [slow], {}, undefined, 60_000, DEFAULT_LATENCY)).toMatch(/^payment POST typical latency 809 ms vs baseline 20 ms \(40×\)/);
+  });
 });
+

@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { GroundTruth } from '@rootspan/sim';
+import type { GroundTruth, TruthFault } from '@rootspan/sim';
+import { foldPath } from '@rootspan/engine';
 import { EMPTY_REPORT, analyzeFile } from './runner.js';
-import { scoreScenario } from './score.js';
-import { judgeGoals, summarize } from './goals.js';
+import { scoreScenario, type ScoredFault } from './score.js';
+import { judgeForeignGoals, judgeGoals, summarize } from './goals.js';
 import type { RecordingResults, ScenarioResult } from './types.js';
 
 /** packages/eval/recordings, from src/ (tests) and dist/ alike. */
@@ -66,13 +67,16 @@ export async function runRecording(recording: string, foreign = false): Promise<
   const tmp = foreign ? mkdtempSync(join(tmpdir(), 'rootspan-foreign-')) : null;
   try {
     let file = join(recording, TRACES);
+    let scored: GroundTruth & { faults: ScoredFault[] } = truth;
     if (tmp !== null) {
+      const text = gunzipSync(readFileSync(file)).toString('utf8');
       const out = join(tmp, TRACES);
-      writeFileSync(out, gzipSync(stripOtlpLines(gunzipSync(readFileSync(file)).toString('utf8'))));
+      writeFileSync(out, gzipSync(stripOtlpLines(text)));
       file = out;
+      scored = { ...truth, faults: peerCalls(text, truth.faults) };
     }
     const report = await analyzeFile(file);
-    return { ...base, spans: report.summary.spans, wallMs: Math.round(performance.now() - started), score: scoreScenario(truth, report), incidents: report.incidents };
+    return { ...base, spans: report.summary.spans, wallMs: Math.round(performance.now() - started), score: scoreScenario(scored, report), incidents: report.incidents };
   } catch (e) {
     return { ...base, spans: 0, wallMs: Math.round(performance.now() - started), score: scoreScenario(truth, EMPTY_REPORT), incidents: [], error: (e as Error).message };
   } finally {
@@ -80,8 +84,42 @@ export async function runRecording(recording: string, foreign = false): Promise<
   }
 }
 
-interface OtlpAttr { key: string }
+interface OtlpAttr { key: string; value?: { stringValue?: string } }
 interface OtlpLine { resourceSpans?: { resource?: { attributes?: OtlpAttr[] }; scopeSpans?: { spans?: Record<string, unknown>[] }[] }[] }
+
+/** Attributes by which a client span names the node it calls (those the engine reads to name a peer). */
+const PEER_ATTRIBUTES = new Set(['peer.service', 'db.system.name', 'db.system', 'messaging.system', 'messaging.destination.name', 'server.address', 'net.peer.name', 'rpc.service']);
+
+/**
+ * The faults, each on a node that records no spans of its own (an uninstrumented service, a database)
+ * with the calls that reach it, read from the recording with its attributes: the calling service and the
+ * call's span name, which is all a copy without attributes shows of that node (see {@link ScoredFault}).
+ * Faults on instrumented services are returned as they are: their own spans name them.
+ */
+export function peerCalls(text: string, faults: readonly TruthFault[]): ScoredFault[] {
+  const services = new Set<string>();
+  const calls = new Map<string, Map<string, { service: string; operation: string }>>();
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    for (const rs of (JSON.parse(line) as OtlpLine).resourceSpans ?? []) {
+      const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value?.stringValue ?? 'unknown_service';
+      services.add(service);
+      for (const ss of rs.scopeSpans ?? []) {
+        for (const sp of ss.spans ?? []) {
+          for (const a of (sp.attributes as OtlpAttr[] | undefined) ?? []) {
+            const peer = a.value?.stringValue;
+            if (peer === undefined || !PEER_ATTRIBUTES.has(a.key)) continue;
+            const operation = foldPath(String(sp.name));
+            let mine = calls.get(peer);
+            if (mine === undefined) calls.set(peer, (mine = new Map()));
+            mine.set(`${service} ${operation}`, { service, operation });
+          }
+        }
+      }
+    }
+  }
+  return faults.map((f) => (services.has(f.service) ? f : { ...f, via: [...(calls.get(f.service)?.values() ?? [])] }));
+}
 
 /**
  * Strips OTLP/JSON lines to what another tracer shows: no status, no span kind, no attributes, events or
@@ -110,7 +148,10 @@ export function selectRecordings(filter: string | null, dir: string = RECORDINGS
   return listRecordings(dir).filter((d) => filter === null || basename(d).includes(filter) || readTruth(d).name.includes(filter));
 }
 
-/** Runs and scores recordings one after another (each is small), with totals and goals of their own. */
+/**
+ * Runs and scores recordings one after another (each is small), with totals and goals of their own: the
+ * catalogue's goals for the recordings as they are, the foreign-tracer family's for the stripped copy.
+ */
 export async function runRecordings(dirs: readonly string[], onResult?: (r: ScenarioResult, index: number) => void, foreign = false): Promise<RecordingResults> {
   const scenarios: ScenarioResult[] = [];
   for (const dir of dirs) {
@@ -119,5 +160,5 @@ export async function runRecordings(dirs: readonly string[], onResult?: (r: Scen
     onResult?.(r, scenarios.length);
   }
   const totals = summarize(scenarios);
-  return { totals, goals: judgeGoals(totals), scenarios };
+  return { totals, goals: foreign ? judgeForeignGoals(totals) : judgeGoals(totals), scenarios };
 }

@@ -121,7 +121,7 @@ async function cli(argv: readonly string[]): Promise<number> {
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, `${JSON.stringify(suite, null, 2)}\n`);
   process.stdout.write(`Finished in ${(suite.wallMs / 1000).toFixed(1)} s on ${Math.min(opts.jobs, names.length)} worker(s); results in ${opts.out}\n`);
-  const allGoals = [...Object.values(families).flatMap((f) => f.goals), ...(real?.goals ?? [])];
+  const allGoals = [...Object.values(families).flatMap((f) => f.goals), ...(real?.goals ?? []), ...(realForeign?.goals ?? [])];
   return opts.check && allGoals.some((g) => !g.pass) ? 1 : 0;
 }
 

@@ -16,7 +16,7 @@ export const DETECTION_GRACE_MS = 2 * 60_000;
 const TOP_K = 3;
 
 /** A service and (where known) one of its operations, as both truth and report name them. */
-interface Ref {
+export interface Ref {
   service: string;
   operation: string | null;
 }
@@ -74,9 +74,26 @@ export interface ScenarioScore {
   oneIncidentPerFault: boolean | null;
 }
 
+/**
+ * A truth fault as scored. In a copy stripped of attributes (another tracer's spans), a peer that records
+ * no spans of its own (an uninstrumented service, a database) is named nowhere: only its callers' calls
+ * to it show it, so naming one of those calls names the fault (see `peerCalls` in recordings.ts).
+ */
+export interface ScoredFault extends TruthFault {
+  /** The calls (calling service, call span name) that are all a trace without attributes shows of this peer. */
+  via?: Ref[];
+}
+
 /** `service operation`, or `service` alone when the operation is unknown or irrelevant. */
 export function label(ref: Ref): string {
   return ref.operation ? `${ref.service} ${ref.operation}` : ref.service;
+}
+
+/** The expected answer as the table shows it: the fault, and the first call that shows it when it can only be named so. */
+function expectedLabel(fault: ScoredFault): string {
+  const via = fault.via ?? [];
+  if (via.length === 0) return label(fault);
+  return via.length === 1 ? `${label(fault)} via ${label(via[0])}` : `${label(fault)} via a call to it (${via.length} call names)`;
 }
 
 /**
@@ -84,7 +101,8 @@ export function label(ref: Ref): string {
  * give one: a truth of `null` means "the service is the answer" (a database, a traffic change), and a
  * reported `null` is the engine saying only the service is known (a callee that never answered).
  */
-export function namesFault(ref: Ref, fault: TruthFault): boolean {
+export function namesFault(ref: Ref, fault: ScoredFault): boolean {
+  if (fault.via?.some((v) => v.service === ref.service && v.operation === ref.operation)) return true;
   if (ref.service !== fault.service) return false;
   return fault.operation === null || ref.operation === null || ref.operation === fault.operation;
 }
@@ -105,13 +123,13 @@ interface Opened {
   at: number;
 }
 
-function scoreFault(fault: TruthFault, incidents: readonly Opened[]): FaultScore {
+function scoreFault(fault: ScoredFault, incidents: readonly Opened[]): FaultScore {
   const inWindow = incidents.filter((o) => openedIn(o.at, fault));
   const matched = inWindow.filter((o) => namesFault(o.inc.rootCause, fault));
   const inTop3 = inWindow.filter((o) => ranked(o.inc).some((r) => namesFault(r, fault)));
   const judged = matched[0] ?? inTop3[0] ?? inWindow[0];
   return {
-    expected: label(fault),
+    expected: expectedLabel(fault),
     service: fault.service,
     operation: fault.operation,
     kind: fault.kind,
@@ -132,7 +150,7 @@ function scoreFault(fault: TruthFault, incidents: readonly Opened[]): FaultScore
  * opened within [fault start, fault end + {@link DETECTION_GRACE_MS}]. Every other incident is false,
  * including one with the right answer only in its top 3: on-call reads the root cause, not the runners-up.
  */
-export function scoreScenario(truth: GroundTruth, report: JsonReport): ScenarioScore {
+export function scoreScenario(truth: GroundTruth & { faults: readonly ScoredFault[] }, report: JsonReport): ScenarioScore {
   const healthy = truth.healthy === true || truth.faults.length === 0;
   const incidents: Opened[] = report.incidents
     .map((inc) => ({ inc, at: Date.parse(inc.openedAt) }))

@@ -24,4 +24,14 @@ describe('recordings of the example shop', () => {
     expect(r.spans).toBe(truth.spans);
     expect(r.score.faults).toHaveLength(1);
   });
+
+  // The same traces as a tracer without status, kind or attributes emits them (see stripOtlpLines):
+  // found from timing and call shape alone, each fault as one incident naming it (or the call showing it).
+  it.each(recordings.map((d) => [d.split('/').at(-1)!, d]))('%s, foreign copy: named first, one incident, none false', async (_name, dir) => {
+    const r = await runRecording(dir, true);
+    expect(r.error).toBeUndefined();
+    expect(r.score.ac1, JSON.stringify(r.score.faults[0].got)).toBe(true);
+    expect(r.score.falseIncidents).toBe(0);
+    expect(r.score.oneIncidentPerFault).toBe(true);
+  });
 });

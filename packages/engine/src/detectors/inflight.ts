@@ -4,6 +4,7 @@ import type { Recorder } from '../ops/recorder.js';
 import { EdgeBucket, BUCKET_EXEMPLARS } from '../ops/bucket.js';
 import { EdgeState, type OpState } from '../ops/state.js';
 import { clientOperation, isDependencyCall, peerName } from '../model/operation.js';
+import { unansweredCallee } from '../ops/peers.js';
 import { rejectReason } from '../model/validate.js';
 import { edgeKey, opKey } from '../keys.js';
 import type { EdgeFiring, Firing } from './judge.js';
@@ -152,16 +153,15 @@ export class InFlightCalls {
 
   /** Names a call as trace analysis names one whose answer is missing (see callFact), and when it is overdue. */
   private shapeOf(span: Span, peer: string, rec: Recorder): CallShape {
-    const callName = clientOperation(span);
-    const known = isDependencyCall(span) ? undefined : rec.peers.resolve(peer, callName, undefined);
-    const callee = known?.service ?? peer;
-    const operation = known !== undefined ? known.operation : callName;
+    const { service: callee, operation, virtual } = unansweredCallee(span.service, peer, clientOperation(span), undefined, isDependencyCall(span), {
+      resolvePeer: (p, name, caller) => rec.peers.resolve(p, name, caller),
+    });
     const op = rec.ops.get(opKey(callee, operation ?? ''));
     const { latency } = this.options;
     return {
       callee,
       operation,
-      virtual: known === undefined,
+      virtual,
       overdueAfter: overdueAfterMs(op, latency),
       orphanOverdueAfter: overdueAfterMs(op, latency, false),
       edge: edgeKey(span.service, callee),

@@ -122,6 +122,9 @@ function normalizedService(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]/g, '').replace(/service$/, '');
 }
 
+/** What {@link peerName} returns for a call that names no peer at all. */
+export const UNKNOWN_PEER = 'unknown';
+
 const LOCAL_OR_IP = /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-f:]+\]?)$/i;
 
 /**
@@ -133,7 +136,7 @@ const LOCAL_OR_IP = /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-f:]+\]?)$/i;
  */
 export function peerName(span: Span): string {
   const a = span.attributes;
-  if (!a) return rpcServiceOf(span.name) ?? 'unknown';
+  if (!a) return rpcServiceOf(span.name) ?? UNKNOWN_PEER;
   const peer = str(a['peer.service']);
   if (peer) return peer;
   const db = str(a['db.system.name']) ?? str(a['db.system']);
@@ -145,7 +148,7 @@ export function peerName(span: Span): string {
     const port = a['server.port'] ?? a['net.peer.port'];
     return port !== undefined && LOCAL_OR_IP.test(address) ? cut(`${address}:${port}`) : address;
   }
-  return rpcServiceAttribute(a['rpc.service']) ?? rpcServiceOf(span.name) ?? 'unknown';
+  return rpcServiceAttribute(a['rpc.service']) ?? rpcServiceOf(span.name) ?? UNKNOWN_PEER;
 }
 
 /** Whether a span calls something that is not itself instrumented with a server span (a database, cache, queue). */

@@ -74,7 +74,10 @@ export function explainRoot(
   const parts: string[] = [];
   /** Severities the sentence's stated latency figures back. */
   const backed = new Set<Severity>();
-  const own = anomalies.find((a) => a.service === top.service && a.operation === top.operation && a.kind === top.kind);
+  // Its own anomaly of the root's kind, else any of its own: a root blamed for a call-pattern change
+  // that also slowed down is best told by its slowdown's figures.
+  const mine = anomalies.filter((a) => a.service === top.service && a.operation === top.operation);
+  const own = mine.find((a) => a.kind === top.kind) ?? mine[0];
   const within = figures.window !== undefined ? `in the last ${seconds(figures.window)}: ` : '';
   // A hang: the root's calls are still open (in flight), so the latency of its calls that ended says
   // nothing yet (1.0×); the calls that got no answer do.
@@ -83,7 +86,9 @@ export function explainRoot(
   if (hung !== undefined && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
     parts.push(ownWords(hung));
     backed.add(hung.severity);
-  } else if (top.kind === 'latency' && figures.p95 && figures.p95.baseline > 0) {
+  } else if (top.kind === 'latency' && figures.p95 && figures.p95.baseline > 0 && figures.p95.now > figures.p95.baseline) {
+    // Only a slowdown backs a latency root: calls of it that still end fast say nothing of the ones
+    // its callers waited on and never finished (see slowOrigin), so those are told by the words below.
     const f = figures.p95;
     parts.push(`${within}${who} ${f.what} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)})`);
     const tier = latencyTier(f.now / f.baseline, f.now, latency);

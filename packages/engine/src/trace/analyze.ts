@@ -9,6 +9,7 @@ import {
   type OperationNames,
 } from '../model/operation.js';
 import { opKey, opKeyOperation, opKeyService } from '../keys.js';
+import { isCallName, unansweredCallee } from '../ops/peers.js';
 
 /** Where a failing or slow request started going wrong. */
 export interface Origin {
@@ -293,6 +294,13 @@ function missingCallKey(entry: EntryFact, ctx: TraceContext): string | undefined
   return undefined;
 }
 
+/** Key of the first usual call to another service the request did not make, if any. */
+function missingCalleeKey(entry: EntryFact, ctx: TraceContext): string | undefined {
+  const usual = ctx.usualCalls(entry.key);
+  for (let i = 0; i < usual.length; i++) if (opKeyService(usual[i]) !== entry.service && !entry.calls.includes(usual[i])) return usual[i];
+  return undefined;
+}
+
 /** A missing usual call as a latency origin. */
 function missingCallOrigin(key: string): Origin {
   return { service: opKeyService(key), operation: opKeyOperation(key) || null, key, kind: 'latency' };
@@ -301,9 +309,10 @@ function missingCallOrigin(key: string): Origin {
 /**
  * Where a request that skipped a usual call left its usual path. A handler that stops part-way (an
  * exception or an early return the tracer recorded no status for) stops right after the call that went
- * wrong, so follow the chain of last calls down from the request, and take the deepest operation on it
- * that behaved unusually: it skipped usual calls itself, failed, or answered in a time far from its own
- * (an exception usually answers fast). When nothing below did, the request's own operation diverged.
+ * wrong, so follow the chain of calls down from the request (at each level the latest call whose callee
+ * itself diverged or failed, else the last call), and take the deepest operation on it that behaved
+ * unusually: it skipped usual calls itself, failed, or answered in a time far from its own (an exception
+ * usually answers fast). When nothing below did, the request's own operation diverged.
  */
 function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceContext): Origin {
   const own = root.entry as EntryFact;
@@ -313,11 +322,25 @@ function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceCont
   let cur: Node = root;
   for (let depth = 0; depth < MAX_CHAIN; depth++) {
     const count = collectOutgoing(cur, cur.span.service, outgoingScratch);
+    const here = cur.entry as EntryFact;
     let last: Node | undefined;
+    let diverged: Node | undefined;
+    let unanswered = false;
     for (let k = 0; k < count; k++) {
       const c = outgoingScratch[k];
       if (last === undefined || c.span.endTime > last.span.endTime) last = c;
+      const a = c.answer;
+      const call = c.call as CallFact;
+      // A callee that left its usual path or failed, wherever its call came: the handler may go on to
+      // compensate (release a reservation) after it, so it need not be the last call.
+      if (a !== undefined && (a.error || call.error || missing.has(a)) && (diverged === undefined || c.span.endTime > diverged.span.endTime)) diverged = c;
+      unanswered ||= a === undefined && call.virtual && call.calleeService === here.service && !ctx.usualCalls(here.key).includes(call.calleeKey);
     }
+    // A call naming no peer that nothing answered, unusual for this operation, in place of a usual call to
+    // another service the request skipped: it went to that service, which did not answer (down, refusing).
+    const replaced = unanswered ? missingCalleeKey(here, ctx) : undefined;
+    if (replaced !== undefined) return { ...missingCallOrigin(replaced), kind: 'shape' };
+    if (diverged !== undefined) last = diverged;
     if (last === undefined) break;
     const call = last.call as CallFact;
     const answer = last.answer;
@@ -367,12 +390,13 @@ function roleOf(node: Node): Role {
 
 /**
  * A leaf span with no kind is a call when its attributes name a peer, or when it is named for an RPC
- * to another service (`pkg.PaymentService/Charge` recorded by checkout): the callee may have no spans.
+ * to another service (`pkg.PaymentService/Charge` recorded by checkout) or as HTTP and database clients
+ * name their spans (`POST`, `run: BEGIN`; see isCallName): the callee may have no spans.
  */
 function isCallLike(span: Span): boolean {
   const a = span.attributes;
-  if (a === undefined) return isRpcToOther(span);
-  return isDependencyCall(span) || a['peer.service'] !== undefined || a['server.address'] !== undefined || a['net.peer.name'] !== undefined || isRpcToOther(span);
+  if (a === undefined) return isRpcToOther(span) || isCallName(span.name);
+  return isDependencyCall(span) || a['peer.service'] !== undefined || a['server.address'] !== undefined || a['net.peer.name'] !== undefined || isRpcToOther(span) || isCallName(span.name);
 }
 
 function callFact(node: Node, ctx: TraceContext): CallFact {
@@ -395,15 +419,7 @@ function callFact(node: Node, ctx: TraceContext): CallFact {
     calleeOperation = (node.answer.entry as EntryFact).operation;
     if (!isDependencyCall(span)) ctx.learnPeer(peer, callName, callerKey, calleeService, calleeOperation);
   } else {
-    const known = isDependencyCall(span) ? undefined : ctx.resolvePeer(peer, callName, callerKey);
-    if (known !== undefined) {
-      calleeService = known.service;
-      calleeOperation = known.operation;
-    } else {
-      calleeService = peer;
-      calleeOperation = callName;
-      virtual = true;
-    }
+    ({ service: calleeService, operation: calleeOperation, virtual } = unansweredCallee(span.service, peer, callName, callerKey, isDependencyCall(span), ctx));
   }
   const answer = node.answer;
   // An answer that ends after the caller stopped waiting means the caller gave up (clock skew allowance 5%).
