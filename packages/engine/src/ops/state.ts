@@ -110,7 +110,7 @@ export const ANCHOR_SLOWDOWN = 20;
 
 /** An operation: a service's server operation, or an operation on an uninstrumented peer (a database). */
 export class OpState {
-  readonly ring = new BucketRing(RING, () => new OpBucket());
+  readonly ring: BucketRing<OpBucket>;
   readonly latency: LatencySignal;
   readonly self: LatencySignal;
   readonly errors: ErrorRateDetector;
@@ -139,7 +139,10 @@ export class OpState {
     readonly operation: string,
     readonly nodeType: 'service' | 'peer',
     private readonly opts: ResolvedOptions,
+    /** Spare buckets shared with the recorder's other operations (see {@link BucketRing.releaseBefore}). */
+    pool?: OpBucket[],
   ) {
+    this.ring = new BucketRing(RING, newOpBucket, pool);
     this.latency = new LatencySignal(opts, true);
     // A peer's self time is its latency: only services have a separate self-time signal worth judging.
     this.self = new LatencySignal(opts, true);
@@ -190,6 +193,10 @@ export class OpState {
     }
     return w;
   }
+}
+
+function newOpBucket(): OpBucket {
+  return new OpBucket();
 }
 
 function addLatency(w: LatencyWindow, b: LatencyBucket): void {
