@@ -143,24 +143,38 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
   let spans = 0;
   const checkpoints: Checkpoint[] = [];
   let pending: Span[] = [];
-  const batch: Span[] = [];
-  const flush = (): void => {
-    for (let i = 0; i < batch.length; i += MAX_BATCH) analyzer.ingest(batch.slice(i, i + MAX_BATCH));
-    spans += batch.length;
-    batch.length = 0;
+  // Batches go out as soon as they are full, as a BatchSpanProcessor sends them: the generator holds at
+  // most one batch (and the spans still running), never a whole second of traffic.
+  let batch: Span[] = [];
+  const send = (s: Span): void => {
+    batch.push(s);
+    if (batch.length === MAX_BATCH) flush();
   };
+  const flush = (): void => {
+    if (batch.length === 0) return;
+    analyzer.ingest(batch);
+    spans += batch.length;
+    batch = [];
+  };
+  const two: Span[] = [];
   for (let sec = 0; sec * 1000 < durationMs; sec++) {
     const t0 = SIM_EPOCH + sec * 1000;
     const tickEnd = t0 + 1000;
     // Spans generated earlier that ended during this second go out first, as a batch processor would send them.
     const carried = pending;
     pending = [];
-    for (const s of carried) (s.endTime <= tickEnd ? batch : pending).push(s);
-    const fresh: Span[] = [];
-    for (let t = t0 + rng.exponential(1000 / RATE); t < tickEnd; t += rng.exponential(1000 / RATE)) {
-      request(rng, all[Math.floor(rng.next() * all.length)], t, fresh);
+    for (const s of carried) {
+      if (s.endTime <= tickEnd) send(s);
+      else pending.push(s);
     }
-    for (const s of fresh) (s.endTime <= tickEnd ? batch : pending).push(s);
+    for (let t = t0 + rng.exponential(1000 / RATE); t < tickEnd; t += rng.exponential(1000 / RATE)) {
+      request(rng, all[Math.floor(rng.next() * all.length)], t, two);
+      for (const s of two) {
+        if (s.endTime <= tickEnd) send(s);
+        else pending.push(s);
+      }
+      two.length = 0;
+    }
     flush();
 
     const m = memoryUsage();
@@ -184,7 +198,7 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
       log('memory', `${String(cp.minute).padStart(3)} min: heap ${mb(cp.heap)} (${mb(cp.external)} external), RSS ${mb(cp.rss)}, ${cp.operations} operations, ${cp.bufferedTraces} traces buffered, ${cp.dropped} spans dropped`);
     }
   }
-  batch.push(...pending);
+  for (const s of pending) send(s);
   flush();
   analyzer.flush();
   forceGc();

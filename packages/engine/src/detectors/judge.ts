@@ -3,7 +3,7 @@ import type { Verdict } from './verdict.js';
 import type { LatencyDetector, LogWindow } from './latency.js';
 import type { CallShapeDetector } from './shape.js';
 import type { LatencyBucket } from '../ops/bucket.js';
-import { ANCHOR_SLOWDOWN, RING, USUAL_PATH_SHARE, WINDOWS, windowSketch, type EdgeState, type EdgeWindow, type LatencySignal, type OpState, type OpWindow } from '../ops/state.js';
+import { ANCHOR_SLOWDOWN, RING, USUAL_PATH_SHARE, WINDOWS, copyWindow, emptyWindow, windowSketch, type EdgeState, type EdgeWindow, type LatencySignal, type OpState, type OpWindow } from '../ops/state.js';
 import type { Recorder } from '../ops/recorder.js';
 import { binomialSf } from '../stats/special.js';
 import { opKeyOperation, opKeyService } from '../keys.js';
@@ -49,6 +49,9 @@ export type Firing = OpFiring | EdgeFiring;
  * and lets those that did not fire learn the bucket. Reads the recorder's operations; owns no state.
  */
 export class Judge {
+  /** Every operation's windows are summed into these in turn (a firing keeps a copy of its window). */
+  private readonly windows = WINDOWS.map(emptyWindow);
+
   constructor(private readonly options: ResolvedOptions) {}
 
   /**
@@ -78,7 +81,7 @@ export class Judge {
     let latency: OpFiring | undefined;
     let errors: OpFiring | undefined;
     let self: OpFiring | undefined;
-    const windows = WINDOWS.map((size) => op.window(index, size, bucketMs));
+    const windows = op.fillWindows(index, bucketMs, this.windows);
     for (let k = 0; k < WINDOWS.length; k++) {
       const size = WINDOWS[k];
       const w = windows[k];
@@ -90,7 +93,7 @@ export class Judge {
       if (w.requests > 0) {
         const v = op.errors.judge(w.requests, w.errors);
         if (v.anomalous && (errors === undefined || v.score > errors.verdict.score)) {
-          errors = { signal: 'errors', kind: 'errors', verdict: v, op, size, window: w };
+          errors = { signal: 'errors', kind: 'errors', verdict: v, op, size, window: copyWindow(w) };
         }
       }
     }
@@ -107,7 +110,7 @@ export class Judge {
         // A drop is judged over dropWindowMs or longer: a pause of seconds is not an outage.
         if (v.direction === 'drop' && size * bucketMs < this.options.traffic.dropWindowMs) continue;
         if (v.anomalous && v.direction && (traffic === undefined || v.score > traffic.verdict.score)) {
-          traffic = { signal: `traffic.${v.direction}`, kind: 'traffic', verdict: v, op, size, window: w };
+          traffic = { signal: `traffic.${v.direction}`, kind: 'traffic', verdict: v, op, size, window: copyWindow(w) };
         }
       }
       if (traffic) out.push(traffic);
@@ -147,7 +150,7 @@ export class Judge {
       if (detector === undefined) continue;
       const v = detector.judge(ok);
       if (v.anomalous && (best === undefined || v.score > best.verdict.score) && this.latencyConfirmed(signal, w, which, v, detector === signal.anchor)) {
-        best = { signal: name, kind: 'latency', verdict: v, op, size, window: w };
+        best = { signal: name, kind: 'latency', verdict: v, op, size, window: copyWindow(w) };
       }
     }
     return best;
@@ -172,7 +175,7 @@ export class Judge {
         for (const b of w.buckets) made += b.calls?.get(key) ?? 0;
         const v = d.judge(w.okRequests, made);
         if (v.anomalous && v.change && (best === undefined || v.score > best.verdict.score)) {
-          best = { signal: `shape.${v.change}-call`, kind: 'shape', verdict: v, op, size: WINDOWS[k], window: w, callee: key };
+          best = { signal: `shape.${v.change}-call`, kind: 'shape', verdict: v, op, size: WINDOWS[k], window: copyWindow(w), callee: key };
         }
       }
       if (best) out.push(best);

@@ -159,6 +159,9 @@ export class TrafficDetector {
   }
 }
 
+/** Extended in place, not copied: spread copies of each verdict reached V8’s old space (see quietShape in shape.ts). */
 function calm(observed: number, expected: number, ready: boolean, pValue: number): TrafficVerdict {
-  return { ...quiet(observed, expected, ready, pToScore(pValue), pValue), direction: null };
+  const v = quiet(observed, expected, ready, pToScore(pValue), pValue) as TrafficVerdict;
+  v.direction = null;
+  return v;
 }

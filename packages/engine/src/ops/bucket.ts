@@ -92,6 +92,15 @@ export class OpBucket {
   errorTraces: string[] | undefined;
   slowTraces: string[] | undefined;
 
+  /**
+   * Whether another operation may take this bucket over: a sketch that went over to bins stays binned
+   * when cleared (quantiles of its next few values would be binned, not exact), so such a bucket stays
+   * with its own operation, as if there were no pool, and every result stays what it was.
+   */
+  reusable(): boolean {
+    return this.latency.sketch.exact && this.self.sketch.exact;
+  }
+
   reset(index: number): void {
     this.index = index;
     this.requests = 0;
@@ -141,14 +150,17 @@ export class EdgeBucket {
 
 /**
  * A fixed ring of buckets: `at(i)` gives bucket i, recycling the slot of i - size. Bucket i is only
- * valid while `slot.index === i`, so stale slots read as empty without being cleared.
+ * valid while `slot.index === i`, so stale slots read as empty without being cleared. With a `pool`
+ * (shared by the rings of one recorder), {@link releaseBefore} hands stale buckets back for any ring to
+ * reuse: an operation seen once a minute then holds one bucket, not a ring of them.
  */
-export class BucketRing<B extends { index: number; reset(index: number): void }> {
+export class BucketRing<B extends { index: number; reset(index: number): void; reusable?(): boolean }> {
   private readonly slots: Array<B | undefined>;
 
   constructor(
     readonly size: number,
     private readonly make: () => B,
+    private readonly pool?: B[],
   ) {
     this.slots = new Array(size);
   }
@@ -158,7 +170,7 @@ export class BucketRing<B extends { index: number; reset(index: number): void }>
     const s = i % this.size;
     let b = this.slots[s];
     if (b === undefined) {
-      b = this.make();
+      b = this.pool?.pop() ?? this.make();
       this.slots[s] = b;
       b.reset(i);
     } else if (b.index !== i) {
@@ -171,5 +183,21 @@ export class BucketRing<B extends { index: number; reset(index: number): void }>
   get(i: number): B | undefined {
     const b = this.slots[i % this.size];
     return b !== undefined && b.index === i ? b : undefined;
+  }
+
+  /**
+   * Returns the {@link OpBucket.reusable reusable} buckets of indexes below `oldest` to the pool (without
+   * a pool: nothing to do); the others stay in their slot for this ring to recycle, as without a pool.
+   */
+  releaseBefore(oldest: number): void {
+    const pool = this.pool;
+    if (pool === undefined) return;
+    for (let s = 0; s < this.size; s++) {
+      const b = this.slots[s];
+      if (b !== undefined && b.index < oldest && b.reusable?.() !== false) {
+        this.slots[s] = undefined;
+        pool.push(b);
+      }
+    }
   }
 }

@@ -110,7 +110,7 @@ export const ANCHOR_SLOWDOWN = 20;
 
 /** An operation: a service's server operation, or an operation on an uninstrumented peer (a database). */
 export class OpState {
-  readonly ring = new BucketRing(RING, () => new OpBucket());
+  readonly ring: BucketRing<OpBucket>;
   readonly latency: LatencySignal;
   readonly self: LatencySignal;
   readonly errors: ErrorRateDetector;
@@ -139,7 +139,10 @@ export class OpState {
     readonly operation: string,
     readonly nodeType: 'service' | 'peer',
     private readonly opts: ResolvedOptions,
+    /** Spare buckets shared with the recorder's other operations (see {@link BucketRing.releaseBefore}). */
+    pool?: OpBucket[],
   ) {
+    this.ring = new BucketRing(RING, newOpBucket, pool);
     this.latency = new LatencySignal(opts, true);
     // A peer's self time is its latency: only services have a separate self-time signal worth judging.
     this.self = new LatencySignal(opts, true);
@@ -158,37 +161,93 @@ export class OpState {
 
   /** Sums the buckets of the `size` buckets ending at `last`. */
   window(last: number, size: number, bucketMs: number): OpWindow {
-    // Sized up front (this runs for every live operation and window at every bucket close).
-    let present = 0;
-    for (let i = last - size + 1; i <= last; i++) if (this.ring.get(i) !== undefined) present++;
-    const w: OpWindow = {
-      start: (last - size + 1) * bucketMs,
-      end: (last + 1) * bucketMs,
-      buckets: new Array<OpBucket>(present),
-      requests: 0,
-      errors: 0,
-      latency: { ok: emptyMoments(), over: 0, judged: 0 },
-      self: { ok: emptyMoments(), over: 0, judged: 0 },
-      failing: 0,
-      slow: 0,
-      diverged: 0,
-      okRequests: 0,
-    };
-    let k = 0;
-    for (let i = last - size + 1; i <= last; i++) {
-      const b = this.ring.get(i);
-      if (b === undefined) continue;
-      w.buckets[k++] = b;
-      w.requests += b.requests;
-      w.errors += b.errors;
-      addLatency(w.latency, b.latency);
-      addLatency(w.self, b.self);
-      w.failing += b.failing;
-      w.slow += b.slow;
-      w.diverged += b.diverged;
-      w.okRequests += b.okRequests;
-    }
+    const w = emptyWindow();
+    sumInto(w, this.ring, last, size, bucketMs);
     return w;
+  }
+
+  /**
+   * Fills `into[k]` with the window of `WINDOWS[k]` buckets ending at `last`, for every k: the judge's
+   * windows at each bucket close, without allocating (this runs for every live operation). The windows
+   * are the caller's scratch: a firing keeps a {@link copyWindow copy}.
+   */
+  fillWindows(last: number, bucketMs: number, into: readonly OpWindow[]): readonly OpWindow[] {
+    for (let k = 0; k < WINDOWS.length; k++) {
+      const w = into[k];
+      resetWindow(w);
+      sumInto(w, this.ring, last, WINDOWS[k], bucketMs);
+    }
+    return into;
+  }
+}
+
+function newOpBucket(): OpBucket {
+  return new OpBucket();
+}
+
+/** A window of nothing, to fill. */
+export function emptyWindow(): OpWindow {
+  return {
+    start: 0,
+    end: 0,
+    buckets: [],
+    requests: 0,
+    errors: 0,
+    latency: { ok: emptyMoments(), over: 0, judged: 0 },
+    self: { ok: emptyMoments(), over: 0, judged: 0 },
+    failing: 0,
+    slow: 0,
+    diverged: 0,
+    okRequests: 0,
+  };
+}
+
+/** A window of its own, for a firing to keep after the scratch window it was judged on is refilled. */
+export function copyWindow(w: OpWindow): OpWindow {
+  return {
+    ...w,
+    buckets: w.buckets.slice(),
+    latency: { ...w.latency, ok: { ...w.latency.ok } },
+    self: { ...w.self, ok: { ...w.self.ok } },
+  };
+}
+
+function resetWindow(w: OpWindow): void {
+  w.buckets.length = 0;
+  w.requests = 0;
+  w.errors = 0;
+  resetLatency(w.latency);
+  resetLatency(w.self);
+  w.failing = 0;
+  w.slow = 0;
+  w.diverged = 0;
+  w.okRequests = 0;
+}
+
+function resetLatency(lw: LatencyWindow): void {
+  lw.ok.n = 0;
+  lw.ok.sumLog = 0;
+  lw.ok.sumLogSq = 0;
+  lw.over = 0;
+  lw.judged = 0;
+}
+
+/** Adds the buckets of the `size` buckets ending at `last` to an empty window, oldest first. */
+function sumInto(w: OpWindow, ring: BucketRing<OpBucket>, last: number, size: number, bucketMs: number): void {
+  w.start = (last - size + 1) * bucketMs;
+  w.end = (last + 1) * bucketMs;
+  for (let i = last - size + 1; i <= last; i++) {
+    const b = ring.get(i);
+    if (b === undefined) continue;
+    w.buckets.push(b);
+    w.requests += b.requests;
+    w.errors += b.errors;
+    addLatency(w.latency, b.latency);
+    addLatency(w.self, b.self);
+    w.failing += b.failing;
+    w.slow += b.slow;
+    w.diverged += b.diverged;
+    w.okRequests += b.okRequests;
   }
 }
 

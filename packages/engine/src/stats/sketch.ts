@@ -82,6 +82,11 @@ export class LatencySketch {
     return this.total;
   }
 
+  /** Whether the values are still kept exactly (never binned; once binned, a sketch stays binned). */
+  get exact(): boolean {
+    return this.counts === null;
+  }
+
   /** Smallest value added; NaN when empty. */
   get min(): number {
     return this.count > 0 ? this.lowest : NaN;

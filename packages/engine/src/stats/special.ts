@@ -5,7 +5,11 @@
  */
 
 const EPS = 1e-15;
-/** Keeps Lentz's continued fractions away from division by zero. */
+/**
+ * Keeps Lentz's continued fractions away from division by zero. Assigned as `+FPMIN`: the bundler turns
+ * module constants into mutable `var`s, and a loop variable that may take one becomes a boxed value,
+ * one new heap number per iteration (the judge's largest allocation before).
+ */
 const FPMIN = 1e-300;
 /** Smallest p-value {@link probit} resolves; below it the score saturates (~37). */
 const P_MIN = 1e-300;
@@ -43,7 +47,7 @@ function betaContinuedFraction(a: number, b: number, x: number): number {
   const qam = a - 1;
   let c = 1;
   let d = 1 - (qab * x) / qap;
-  if (Math.abs(d) < FPMIN) d = FPMIN;
+  if (Math.abs(d) < FPMIN) d = +FPMIN;
   d = 1 / d;
   let h = d;
   const limit = maxIterations(Math.max(a, b));
@@ -51,16 +55,16 @@ function betaContinuedFraction(a: number, b: number, x: number): number {
     const m2 = 2 * m;
     let aa = (m * (b - m) * x) / ((qam + m2) * (a + m2));
     d = 1 + aa * d;
-    if (Math.abs(d) < FPMIN) d = FPMIN;
+    if (Math.abs(d) < FPMIN) d = +FPMIN;
     c = 1 + aa / c;
-    if (Math.abs(c) < FPMIN) c = FPMIN;
+    if (Math.abs(c) < FPMIN) c = +FPMIN;
     d = 1 / d;
     h *= d * c;
     aa = (-(a + m) * (qab + m) * x) / ((a + m2) * (qap + m2));
     d = 1 + aa * d;
-    if (Math.abs(d) < FPMIN) d = FPMIN;
+    if (Math.abs(d) < FPMIN) d = +FPMIN;
     c = 1 + aa / c;
-    if (Math.abs(c) < FPMIN) c = FPMIN;
+    if (Math.abs(c) < FPMIN) c = +FPMIN;
     d = 1 / d;
     const del = d * c;
     h *= del;
@@ -110,9 +114,9 @@ function gammaContinuedFraction(a: number, x: number): number {
     const an = -i * (i - a);
     b += 2;
     d = an * d + b;
-    if (Math.abs(d) < FPMIN) d = FPMIN;
+    if (Math.abs(d) < FPMIN) d = +FPMIN;
     c = b + an / c;
-    if (Math.abs(c) < FPMIN) c = FPMIN;
+    if (Math.abs(c) < FPMIN) c = +FPMIN;
     d = 1 / d;
     const del = d * c;
     h *= del;

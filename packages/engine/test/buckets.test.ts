@@ -1,0 +1,73 @@
+/** Issue 15 (memory): per-operation buckets are shared through a pool, and recorded traces let go of their spans. */
+import { describe, expect, it } from 'vitest';
+import { BucketRing, OpBucket } from '../src/ops/bucket.js';
+import { Recorder } from '../src/ops/recorder.js';
+import { PeerTable } from '../src/ops/peers.js';
+import { resolveOptions } from '../src/options.js';
+import type { TraceEntry } from '../src/trace/buffer.js';
+import { TraceBuilder } from './helpers/spans.js';
+
+describe('BucketRing with a pool', () => {
+  it('hands stale buckets to the pool, and another ring takes them over as empty buckets', () => {
+    const pool: OpBucket[] = [];
+    const a = new BucketRing(12, () => new OpBucket(), pool);
+    const b = new BucketRing(12, () => new OpBucket(), pool);
+    const first = a.at(3);
+    first.requests = 5;
+    a.at(4).requests = 1;
+    a.releaseBefore(4);
+    expect(pool).toEqual([first]);
+    expect(a.get(3)).toBeUndefined();
+    expect(a.get(4)?.requests).toBe(1);
+    const taken = b.at(20);
+    expect(taken).toBe(first);
+    expect(taken.index).toBe(20);
+    expect(taken.requests).toBe(0);
+    expect(pool).toHaveLength(0);
+  });
+
+  it('keeps a bucket whose sketch went over to bins with its own ring (its quantiles stay as without a pool)', () => {
+    const pool: OpBucket[] = [];
+    const ring = new BucketRing(12, () => new OpBucket(), pool);
+    const busy = ring.at(1);
+    for (let i = 1; i <= 20; i++) busy.latency.sketch.add(i);
+    expect(busy.latency.sketch.exact).toBe(false);
+    const quiet = ring.at(2);
+    quiet.latency.sketch.add(7);
+    ring.releaseBefore(100);
+    expect(pool).toEqual([quiet]);
+    // Still recycled by its own ring, as before pools existed.
+    expect(ring.at(13)).toBe(busy);
+  });
+
+  it('without a pool, release does nothing', () => {
+    const ring = new BucketRing(12, () => new OpBucket());
+    const b = ring.at(1);
+    ring.releaseBefore(100);
+    expect(ring.at(13)).toBe(b);
+  });
+});
+
+describe('Recorder', () => {
+  it('lets go of a recorded trace entry’s spans (a dead entry must not keep them from the young-generation GC)', () => {
+    const rec = new Recorder(resolveOptions({}), new PeerTable(100));
+    const t = new TraceBuilder();
+    const root = t.server('shop', '/cart', 1000, 1050);
+    t.db(root, 'postgresql', 'SELECT', 1010, 1020);
+    const entry: TraceEntry = {
+      traceId: t.spans[0].traceId,
+      spans: [...t.spans],
+      ids: new Set(t.spans.map((s) => s.spanId)),
+      idBitsLo: 0,
+      idBitsHi: 0,
+      incompleteAt: -1,
+      firstAt: 1050,
+      touchedAt: 1050,
+      orderedAt: 1050,
+    };
+    rec.record(entry, -1);
+    expect(entry.spans).toHaveLength(0);
+    expect(entry.ids).toBeUndefined();
+    expect(rec.ops.get([...rec.ops.keys()].find((k) => k.includes('/cart')) as string)?.ring.get(0)?.requests).toBe(1);
+  });
+});
