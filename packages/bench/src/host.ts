@@ -4,7 +4,8 @@
  * (host-server.ts), started fresh for every run. Runs alternate between configurations (A B, B A, A B, ...)
  * on this shared, noisy 2-core machine, and medians are compared.
  *
- * Every run: a warm-up, then a saturating phase (CONNECTIONS closed-loop connections: throughput, p99),
+ * Every run: a warm-up (8 s saturating: in a fresh server's first seconds most of the CPU goes to V8's
+ * compiler, more so with rootspan's code to compile, which a long-running service pays once), then a saturating phase (CONNECTIONS closed-loop connections: throughput, p99),
  * then a fixed-rate phase at half of the first `none` run's throughput (p99 below saturation, and server
  * CPU time per request). Latencies are recorded per response in float ms (autocannon's own histogram
  * rounds to whole ms, too coarse for a 5 % goal).
@@ -57,7 +58,7 @@ interface Timing {
   settleS: number;
 }
 
-const FULL: Timing = { warmupS: 2, saturatedS: 6, fixedS: 5, rounds: 4, pairedRounds: 8, windowS: 10, settleS: 30 };
+const FULL: Timing = { warmupS: 8, saturatedS: 6, fixedS: 5, rounds: 3, pairedRounds: 8, windowS: 10, settleS: 30 };
 const QUICK: Timing = { warmupS: 1, saturatedS: 2, fixedS: 2, rounds: 1, pairedRounds: 1, windowS: 3, settleS: 2 };
 const CONFIGS: readonly HostConfig[] = ['none', 'rootspan', 'sqlite'];
 /** The paired servers: each configuration, and a second `none` for the A/A check. */
