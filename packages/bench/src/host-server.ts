@@ -9,7 +9,7 @@
  * Forked by host.ts; listens on 127.0.0.1 (random port), sends `{ port }`, answers `stats` with its
  * counters and CPU time, and exits on `stop` or when the parent goes away.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type * as Http from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -47,7 +47,10 @@ export interface HostStats {
   rootspan?: { ingested: number; pruned: number; dropped: number; queued: number; internalErrors: number; operations: number; incidents: number };
   cpu: NodeJS.CpuUsage;
   rss: number;
+  /** CPU time (µs) of the main thread and of all others (V8's GC and compiler threads, libuv's pool); Linux only. */
+  threads: { main: number; helpers: number } | undefined;
 }
+
 
 const config = process.argv[2] as HostConfig;
 if (config !== 'none' && config !== 'rootspan' && config !== 'sqlite') throw new Error(`host-server: unknown configuration '${String(process.argv[2])}'`);
@@ -110,7 +113,30 @@ function stats(): HostStats {
       : {}),
     cpu: process.cpuUsage(),
     rss: process.memoryUsage.rss(),
+    threads: threadCpu(),
   };
+}
+
+/** Linux's USER_HZ, the unit of /proc's CPU times: 100 on every mainstream architecture. */
+const USER_HZ = 100;
+
+/** Per-thread CPU from /proc/self/task (threads that already exited are not counted); undefined off Linux. */
+function threadCpu(): HostStats['threads'] {
+  try {
+    let main = 0;
+    let helpers = 0;
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // Fields after the parenthesised name: utime and stime are the 12th and 13th.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const us = ((Number(f[11]) + Number(f[12])) * 1e6) / USER_HZ;
+      if (Number(tid) === process.pid) main += us;
+      else helpers += us;
+    }
+    return { main, helpers };
+  } catch {
+    return undefined;
+  }
 }
 
 let stopping = false;

@@ -4,7 +4,8 @@
  * (host-server.ts), started fresh for every run. Runs alternate between configurations (A B, B A, A B, ...)
  * on this shared, noisy 2-core machine, and medians are compared.
  *
- * Every run: a warm-up, then a saturating phase (CONNECTIONS closed-loop connections: throughput, p99),
+ * Every run: a warm-up (8 s saturating: in a fresh server's first seconds most of the CPU goes to V8's
+ * compiler, more so with rootspan's code to compile, which a long-running service pays once), then a saturating phase (CONNECTIONS closed-loop connections: throughput, p99),
  * then a fixed-rate phase at half of the first `none` run's throughput (p99 below saturation, and server
  * CPU time per request). Latencies are recorded per response in float ms (autocannon's own histogram
  * rounds to whole ms, too coarse for a 5 % goal).
@@ -13,11 +14,16 @@
  * first core and each server on the last, so autocannon and the server do not take turns on one core and
  * the ratios measure rootspan rather than the scheduler. Each median is printed with the spread of its rounds.
  *
- * Server CPU per request is judged on paired rounds: the three configurations' servers run at the same time,
- * each under its own load at a sixth of the slowest baseline run's saturated throughput, so whatever else
- * the machine does in those seconds weighs on all three alike (in the sequential runs one configuration's CPU per request moved ±10–20 % between
- * rounds on the shared machine, more than the 3 % to be judged). Unsaturated, the servers rarely wait for
- * one another, and each one's CPU is its own process's.
+ * Server CPU per request is judged on paired rounds: the three configurations' servers, and a second `none`
+ * server (an A/A check: its ratio to the first shows the method's own noise), run at the same time, each under
+ * its own load at a sixth of the slowest baseline run's saturated throughput, so whatever else the machine does
+ * in those seconds weighs on all of them alike (in the sequential runs one configuration's CPU per request moved
+ * ±10–20 % between rounds on the shared machine, more than the 3 % to be judged). Unsaturated, the servers
+ * rarely wait for one another, and each one's CPU is its own process's. The servers start once and the rounds
+ * are consecutive windows after a settling period at the fixed rate: a fresh server spends most of its first
+ * minute compiling (V8's optimizing compiler runs on helper threads; at 75 req/s code that runs once per clock
+ * tick or per closed bucket warms slowly), which a service pays once, not per request. The first window,
+ * right after the saturating warm-up, is reported too ("cold"), with each window's helper-thread share.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -44,13 +50,20 @@ interface Timing {
   saturatedS: number;
   fixedS: number;
   rounds: number;
-  /** Paired rounds (all configurations at once, at the fixed rate) for server CPU per request. */
+  /** Paired rounds (all configurations at once, at the fixed rate) for server CPU per request: consecutive windows. */
   pairedRounds: number;
+  /** Length of one paired window. */
+  windowS: number;
+  /** Unmeasured seconds at the fixed rate between the cold window and the paired rounds (JIT settling). */
+  settleS: number;
 }
 
-const FULL: Timing = { warmupS: 2, saturatedS: 6, fixedS: 5, rounds: 5, pairedRounds: 6 };
-const QUICK: Timing = { warmupS: 1, saturatedS: 2, fixedS: 2, rounds: 1, pairedRounds: 1 };
+const FULL: Timing = { warmupS: 8, saturatedS: 6, fixedS: 5, rounds: 3, pairedRounds: 8, windowS: 10, settleS: 30 };
+const QUICK: Timing = { warmupS: 1, saturatedS: 2, fixedS: 2, rounds: 1, pairedRounds: 1, windowS: 3, settleS: 2 };
 const CONFIGS: readonly HostConfig[] = ['none', 'rootspan', 'sqlite'];
+/** The paired servers: each configuration, and a second `none` for the A/A check. */
+type PairedLabel = HostConfig | 'none A/A';
+const PAIRED: ReadonlyArray<{ label: PairedLabel; config: HostConfig }> = [...CONFIGS.map((c) => ({ label: c, config: c })), { label: 'none A/A', config: 'none' }];
 
 interface Phase {
   /** Successful responses per second. */
@@ -62,6 +75,8 @@ interface Phase {
   p999: number;
   /** Server CPU (user + system) per response, µs. */
   cpuUsPerReq: number;
+  /** Of that, on threads other than the main thread (GC, JIT compiler), µs; NaN off Linux. */
+  helperUsPerReq: number;
 }
 
 interface Run {
@@ -177,6 +192,7 @@ async function phase(url: string, child: ChildProcess, durationS: number, overal
     p99: quantileSorted(latencies, 0.99),
     p999: quantileSorted(latencies, 0.999),
     cpuUsPerReq: responses > 0 ? cpuUs(before, after) / responses : NaN,
+    helperUsPerReq: responses > 0 && before.threads && after.threads ? (after.threads.helpers - before.threads.helpers) / responses : NaN,
   };
 }
 
@@ -215,32 +231,47 @@ async function runOnce(
   }
 }
 
-/** One paired round: CPU per request and p99 of each configuration, all served in the same seconds. */
+/** One paired window: CPU per request and p99 of each paired server, all served in the same seconds. */
 interface PairedRound {
+  /** 0: the cold window, right after the saturating warm-up. */
   round: number;
-  cpuUsPerReq: Record<HostConfig, number>;
-  p99: Record<HostConfig, number>;
+  cpuUsPerReq: Record<PairedLabel, number>;
+  helperUsPerReq: Record<PairedLabel, number>;
+  p99: Record<PairedLabel, number>;
   failures: number;
 }
 
-async function runPaired(round: number, t: Timing, pin: Pinning | string, rate: number): Promise<PairedRound> {
-  const servers = await Promise.all(CONFIGS.map((c) => startServer(c, pin)));
+/**
+ * The paired servers, started once: saturating warm-up, the cold window, `settleS` at the fixed rate, then
+ * `pairedRounds` consecutive windows.
+ */
+async function runPaired(t: Timing, pin: Pinning | string, rate: number): Promise<{ cold: PairedRound; rounds: PairedRound[] }> {
+  const servers = await Promise.all(PAIRED.map((p) => startServer(p.config, pin)));
   try {
     const urls = servers.map((s) => `http://127.0.0.1:${s.port}`);
-    // Saturating warm-up (the three share the core), as long as a sequential run's warm-up and saturated
-    // phase together, so the JIT has settled in every server before the measured seconds.
+    // Saturating warm-up (the servers share the core), as long as a sequential run's warm-up and saturated phase together.
     await Promise.all(urls.map((url) => load(url, t.warmupS + t.saturatedS, undefined, false)));
-    const phases = await Promise.all(urls.map((url, i) => phase(url, servers[i].child, t.fixedS, rate)));
-    const of = (metric: (p: Phase) => number) => Object.fromEntries(CONFIGS.map((c, i) => [c, metric(phases[i])])) as Record<HostConfig, number>;
-    return { round, cpuUsPerReq: of((p) => p.cpuUsPerReq), p99: of((p) => p.p99), failures: phases.reduce((n, p) => n + p.failures, 0) };
+    const window = async (round: number): Promise<PairedRound> => {
+      const phases = await Promise.all(urls.map((url, i) => phase(url, servers[i].child, t.windowS, rate)));
+      const of = (metric: (p: Phase) => number) => Object.fromEntries(PAIRED.map((p, i) => [p.label, metric(phases[i])])) as Record<PairedLabel, number>;
+      const r = { round, cpuUsPerReq: of((p) => p.cpuUsPerReq), helperUsPerReq: of((p) => p.helperUsPerReq), p99: of((p) => p.p99), failures: phases.reduce((n, p) => n + p.failures, 0) };
+      log('host', describePaired(r).trim());
+      return r;
+    };
+    const cold = await window(0);
+    await Promise.all(urls.map((url) => load(url, t.settleS, rate, false)));
+    const rounds: PairedRound[] = [];
+    for (let round = 1; round <= t.pairedRounds; round++) rounds.push(await window(round));
+    return { cold, rounds };
   } finally {
     await Promise.all(servers.map((s) => stopServer(s.child)));
   }
 }
 
 function describePaired(r: PairedRound): string {
-  const cell = (c: HostConfig) => `${c} ${r.cpuUsPerReq[c].toFixed(0)} µs/req p99 ${sig(r.p99[c])} ms`;
-  return `   paired #${r.round}  ${CONFIGS.map(cell).join(' | ')}${r.failures > 0 ? `, ${r.failures} FAILED requests` : ''}`;
+  const helpers = (l: PairedLabel) => (Number.isNaN(r.helperUsPerReq[l]) ? '' : ` (helper threads ${r.helperUsPerReq[l].toFixed(0)})`);
+  const cell = (l: PairedLabel) => `${l} ${r.cpuUsPerReq[l].toFixed(0)}${helpers(l)} µs/req p99 ${sig(r.p99[l])} ms`;
+  return `   paired ${r.round === 0 ? 'cold' : `#${r.round}`}  ${PAIRED.map((p) => cell(p.label)).join(' | ')}${r.failures > 0 ? `, ${r.failures} FAILED requests` : ''}`;
 }
 
 function describeRun(r: Run): string {
@@ -326,19 +357,15 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
       log('host', describeRun(r).trim());
     }
   }
-  // Three servers share the core: each gets a sixth of the slowest saturated baseline run, so together
-  // they stay near half of what the core served even when the machine got busier after the first round.
+  // Each configuration's server gets a sixth of the slowest saturated baseline run, so the three stay near half
+  // of what the core served even when the machine got busier after the first round (the A/A twin adds a sixth).
   const slowest = Math.min(...runs.filter((r) => r.config === 'none').map((r) => r.saturated.rps));
   const rate = Math.max(25, Math.round((slowest * FIXED_RATE_SHARE) / CONFIGS.length / 25) * 25);
-  const paired: PairedRound[] = [];
-  for (let round = 1; round <= t.pairedRounds; round++) {
-    const r = await runPaired(round, t, pin, rate);
-    paired.push(r);
-    log('host', describePaired(r).trim());
-  }
-  const pairedCpu = (c: HostConfig) => spread(paired.map((r) => r.cpuUsPerReq[c]));
-  const pairedRatios = (c: HostConfig) => spread(paired.map((r) => r.cpuUsPerReq[c] / r.cpuUsPerReq.none));
-  const pairedFailures = paired.reduce((n, r) => n + r.failures, 0);
+  const { cold, rounds: paired } = await runPaired(t, pin, rate);
+  const pairedCpu = (l: PairedLabel) => spread(paired.map((r) => r.cpuUsPerReq[l]));
+  const pairedRatios = (l: PairedLabel) => spread(paired.map((r) => r.cpuUsPerReq[l] / r.cpuUsPerReq.none));
+  const pairedFailures = [cold, ...paired].reduce((n, r) => n + r.failures, 0);
+  const coldRatio = (l: PairedLabel) => sig(cold.cpuUsPerReq[l] / cold.cpuUsPerReq.none, 3);
   const none = summarize(runs.filter((r) => r.config === 'none'));
   const rs = summarize(runs.filter((r) => r.config === 'rootspan'));
   const db = summarize(runs.filter((r) => r.config === 'sqlite'));
@@ -375,9 +402,12 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
     line('rootspan + SQLite store', db),
     ratioLine('rootspan', rs, rsRounds),
     ratioLine('rootspan + SQLite', db, dbRounds),
-    `   paired rounds (all three servers at once, ${t.fixedS} s at ${rate} req/s each), server CPU per request, median (min–max): ` +
-      CONFIGS.map((c) => `${c} ${showSpread(pairedCpu(c), us)} µs`).join(', ') +
-      `; per-round ratios rootspan/none ${showSpread(pairedRatios('rootspan'), (x) => sig(x, 3))}, SQLite/none ${showSpread(pairedRatios('sqlite'), (x) => sig(x, 3))}`,
+    `   paired rounds (the four servers at once, started once; ${t.windowS} s windows at ${rate} req/s each after ${t.settleS} s settling), server CPU per request, median (min–max): ` +
+      PAIRED.map((p) => `${p.label} ${showSpread(pairedCpu(p.label), us)} µs`).join(', ') +
+      `; per-round ratios rootspan/none ${showSpread(pairedRatios('rootspan'), (x) => sig(x, 3))}, SQLite/none ${showSpread(pairedRatios('sqlite'), (x) => sig(x, 3))}, ` +
+      `A/A none/none ${showSpread(pairedRatios('none A/A'), (x) => sig(x, 3))}; cold window (right after the warm-up, JIT still compiling) ` +
+      `rootspan/none ${coldRatio('rootspan')}, SQLite/none ${coldRatio('sqlite')}, A/A ${coldRatio('none A/A')}`,
+    describePaired(cold),
     ...paired.map(describePaired),
     `   rootspan queue drops ${drops}${failures + pairedFailures > 0 ? `; ${failures + pairedFailures} FAILED requests` : ''}`,
   ];
@@ -394,6 +424,8 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
       pass: ok && (higherIsBetter ? ratio >= goal : ratio <= goal),
     };
   };
+  const aaRatios = pairedRatios('none A/A');
+  const aa = (r: GoalRow): GoalRow => ({ ...r, measured: `${r.measured}; A/A none/none ${showSpread(aaRatios, (x) => sig(x, 3))}` });
   /** The host goals for one configuration against `none`. */
   const goalRows = (label: string, c: Summary, rounds: ReturnType<typeof ratiosOf>, failed: number, config: HostConfig): GoalRow[] => [
     row(`throughput, ${label} vs none`, true, HOST_GOAL_THROUGHPUT_RATIO, none.rps, c.rps, rounds.throughput, 'req/s', us, failed === 0),
@@ -402,7 +434,8 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
     // The throughput goal seen from the server's side: the CPU it spends per request at the same load,
     // from the paired rounds. Unlike saturated throughput it does not depend on how the load generator
     // shares the cores, and the neighbours' load weighs on both sides of each ratio alike.
-    row(`server CPU per request (@${rate} req/s, paired), ${label} vs none`, false, 1 / HOST_GOAL_THROUGHPUT_RATIO, pairedCpu('none'), pairedCpu(config), pairedRatios(config), 'µs/req', us, pairedFailures === 0),
+    // The A/A ratios beside it say how far the method itself moves.
+    aa(row(`server CPU per request (@${rate} req/s, paired), ${label} vs none`, false, 1 / HOST_GOAL_THROUGHPUT_RATIO, pairedCpu('none'), pairedCpu(config), pairedRatios(config), 'µs/req', us, pairedFailures === 0)),
   ];
   const rows = [...goalRows('rootspan', rs, rsRounds, failuresOf('rootspan'), 'rootspan'), ...goalRows('rootspan + SQLite', db, dbRounds, failuresOf('sqlite'), 'sqlite')];
   return {
@@ -421,8 +454,11 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
       runs,
       paired: {
         rate,
-        cpuUsPerReq: { none: pairedCpu('none'), rootspan: pairedCpu('rootspan'), sqlite: pairedCpu('sqlite') },
-        ratios: { rootspan: pairedRatios('rootspan'), sqlite: pairedRatios('sqlite') },
+        windowS: t.windowS,
+        settleS: t.settleS,
+        cpuUsPerReq: Object.fromEntries(PAIRED.map((p) => [p.label, pairedCpu(p.label)])),
+        ratios: { rootspan: pairedRatios('rootspan'), sqlite: pairedRatios('sqlite'), aa: pairedRatios('none A/A') },
+        cold,
         rounds: paired,
       },
     },

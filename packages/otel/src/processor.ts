@@ -1,17 +1,18 @@
 import type { Context } from '@opentelemetry/api';
 import type { Analyzer, AnalyzerStats, Span } from '@rootspan/engine';
+import { EndedSpans } from './ended.js';
 import { AnalyzerFeed } from './feed.js';
 import { InFlightTable, type InFlightStats } from './inflight.js';
-import { hasValidIds, mapSpan } from './map.js';
+import { mapSpan } from './map.js';
 import { splitOptions, type RootspanOptions } from './options.js';
 import type { PeerNames } from './peers.js';
 import { InternalSpanPruner } from './prune.js';
-import { BoundedQueue, DropCounter } from './queue.js';
+import { DropCounter } from './queue.js';
 import type { FinishedSpan, SpanProcessor } from './sdk.js';
 
 /** Counters of a rootspan processor or exporter, for observability of rootspan itself. */
 export interface RootspanStats {
-  /** Ended spans waiting in the queue right now, not yet converted or pruned (always 0 for the exporter). */
+  /** Ended spans waiting in the queue right now, not yet pruned or analysed (always 0 for the exporter). */
   queued: number;
   /** Ended spans dropped because the queue was full (total since start). */
   dropped: number;
@@ -59,12 +60,13 @@ const LOOP_BLOCKED_MS = 250;
  * An OpenTelemetry SpanProcessor that feeds ended spans straight into a rootspan analyzer, in-process,
  * with no export round trip. Add it next to your exporter's processor; it does not replace it.
  *
- * - `onEnd` (the host's request path) only pushes the ended span into a bounded queue (the SDK's spans
- *   do not change once ended); a full queue drops and counts (logged once when dropping starts, once with
- *   the total when it ends).
+ * - `onEnd` (the host's request path) copies what the analyzer needs of the ended span into a bounded,
+ *   preallocated queue while the span is still in the CPU's caches: the ids of an internal span it may
+ *   prune, the engine's span for any other; no analysis. A full queue drops and counts (logged once when
+ *   dropping starts, once with the total when it ends).
  * - The queue is drained off the request path, in batches: at each tick of the live clock, or on the next
- *   turn once 256 spans wait; in chunks, at most ~1 ms per turn. Draining prunes internal spans the analyzer learns
- *   nothing from, converts the rest to the engine's spans, and ingests them.
+ *   turn once 256 spans wait; in chunks, at most ~1 ms per turn. Draining prunes internal spans the analyzer
+ *   learns nothing from and ingests the rest.
  * - A single `unref()`'d timer drains the queue and advances the analyzer's clock every `tickMs`, so
  *   silence, timeouts and auto-resolve work while traffic is idle. rootspan sets no other timer: the
  *   host's event loop is not woken between requests.
@@ -81,7 +83,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
   /** The analyzer spans are fed into (query it for incidents, metrics, the service graph). */
   readonly analyzer: Analyzer;
   private readonly feed: AnalyzerFeed;
-  private readonly queue: BoundedQueue<FinishedSpan>;
+  private readonly queue: EndedSpans;
   private readonly tickMs: number;
   private readonly peers: PeerNames | undefined;
   private readonly drops: DropCounter;
@@ -103,7 +105,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
     const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'inFlightSize', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs']);
     this.feed = new AnalyzerFeed(own, analyzerOptions, 'span processor');
     this.analyzer = this.feed.analyzer;
-    this.queue = new BoundedQueue<FinishedSpan>(own.queueSize);
+    this.queue = new EndedSpans(own.queueSize, own.peers);
     this.drops = new DropCounter(
       () => `rootspan: span queue full (queueSize ${own.queueSize}), dropping spans until it drains`,
       (n) => `rootspan: dropped ${n} spans because the span queue (queueSize ${own.queueSize}) was full`,
@@ -129,8 +131,9 @@ export class RootspanSpanProcessor implements SpanProcessor {
   }
 
   /**
-   * Queues the ended span: O(1), no conversion, never throws, never blocks on analysis. Holding the SDK's
-   * span until the drain costs nothing extra (the exporter's BatchSpanProcessor holds it too).
+   * Queues what the analyzer needs of the ended span ({@link EndedSpans}): O(1), never throws, never blocks
+   * on analysis. Reading the span now, just after the SDK wrote it, costs a fraction of reading it at the
+   * drain a second later, when it has left the CPU's caches.
    */
   onEnd(span: FinishedSpan): void {
     if (this.closed) return;
@@ -146,27 +149,31 @@ export class RootspanSpanProcessor implements SpanProcessor {
     }
   }
 
-  /**
-   * Ended spans, in the order they ended, → the engine's spans: internal spans the analyzer learns nothing
-   * from are left out (their kept descendants re-parented), spans without valid ids are skipped, and a span
-   * that fails to convert is counted in `internalErrors` without losing the others.
-   */
-  private convert(ended: readonly FinishedSpan[]): Span[] {
-    const out: Span[] = [];
-    for (let i = 0; i < ended.length; i++) {
-      const span = ended[i];
-      try {
-        const ctx = span.spanContext();
-        const traceId = ctx?.traceId;
-        const spanId = ctx?.spanId;
-        if (!hasValidIds(traceId, spanId) || this.pruner.prune(span, traceId, spanId as string)) continue;
-        const mapped = mapSpan(span, traceId, spanId as string, this.peers);
-        this.pruner.keep(mapped, span.parentSpanContext?.isRemote);
-        out.push(mapped);
-      } catch (err) {
-        this.feed.internalError('convert', err);
+  /** The chunk being converted (set by {@link convert}). */
+  private batch: Span[] = [];
+  private readonly convertOne = (mapped: Span | null, span: FinishedSpan | null, traceId: string, spanId: string, parentId: string | null, parentRemote: boolean) => {
+    try {
+      if (mapped === null) {
+        // A span the pruner may leave out: read again only when it is kept after all.
+        if (this.pruner.pruneIds(traceId, spanId, parentId as string)) return;
+        mapped = mapSpan(span as FinishedSpan, traceId, spanId, this.peers);
       }
+      this.pruner.keep(mapped, parentRemote);
+      this.batch.push(mapped);
+    } catch (err) {
+      this.feed.internalError('convert', err);
     }
+  };
+
+  /**
+   * The next `max` ended spans, in the order they ended, → the engine's spans: internal spans the analyzer
+   * learns nothing from are left out (their kept descendants re-parented), and a span that fails to convert
+   * is counted in `internalErrors` without losing the others.
+   */
+  private convert(max: number): Span[] {
+    const out = (this.batch = []);
+    this.queue.take(max, this.convertOne);
+    this.batch = [];
     return out;
   }
 
@@ -196,7 +203,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
     try {
       const start = performance.now();
       while (this.queue.length > 0) {
-        this.feed.ingest(this.convert(this.queue.take(DRAIN_CHUNK)));
+        this.feed.ingest(this.convert(DRAIN_CHUNK));
         if (!all && this.queue.length > 0 && performance.now() - start >= DRAIN_BUDGET_MS) {
           this.scheduleDrain(true);
           return;

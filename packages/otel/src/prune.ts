@@ -23,6 +23,19 @@ function indexOf(list: readonly string[], id: string, step: number): number {
 }
 
 /**
+ * Whether the pruner may leave `span` out, from the span alone: an internal span with a parent, not failed (no
+ * ERROR status, no HTTP status code). Whether it does depends on the spans of its trace kept so far.
+ */
+export function prunable(span: FinishedSpan): boolean {
+  if (span.kind !== SpanKind.INTERNAL) return false;
+  // A parentless internal span is the request itself (a job, a script): the engine counts it.
+  if (!span.parentSpanContext?.spanId || span.status?.code === SpanStatusCode.ERROR) return false;
+  const a = span.attributes;
+  // The engine reads an HTTP status of 5xx as a failure even without an ERROR status.
+  return a === undefined || (a['http.response.status_code'] === undefined && a['http.status_code'] === undefined);
+}
+
+/**
  * Leaves out the INTERNAL spans the engine learns nothing from, before they cost anything. In the engine
  * an internal span with a parent is neither a request nor a call: it only links the calls below it to
  * their request and, when it failed, locates an error. Express alone adds one per middleware and one per
@@ -67,13 +80,14 @@ export class InternalSpanPruner {
 
   /** Whether to leave `span` out. Call for every span, in the order they end. */
   prune(span: FinishedSpan, traceId: string, spanId: string): boolean {
-    if (span.kind !== SpanKind.INTERNAL) return false;
-    const parent = span.parentSpanContext?.spanId;
-    // A parentless internal span is the request itself (a job, a script): the engine counts it.
-    if (!parent || span.status?.code === SpanStatusCode.ERROR) return false;
-    const a = span.attributes;
-    // The engine reads an HTTP status of 5xx as a failure even without an ERROR status.
-    if (a !== undefined && (a['http.response.status_code'] !== undefined || a['http.status_code'] !== undefined)) return false;
+    return prunable(span) && this.pruneIds(traceId, spanId, (span.parentSpanContext as { spanId: string }).spanId);
+  }
+
+  /**
+   * {@link prune} for a span {@link prunable} says may be left out, by its ids: false when a span kept so far
+   * names it as its parent (or its trace is too big to follow).
+   */
+  pruneIds(traceId: string, spanId: string, parent: string): boolean {
     let notes = this.notesOf(traceId);
     if (notes === undefined) notes = this.newNotes(traceId);
     else if (notes.full || (notes.awaited !== undefined && indexOf(notes.awaited, spanId, 1) >= 0)) return false;
