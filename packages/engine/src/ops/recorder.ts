@@ -94,7 +94,7 @@ export class Recorder {
   /** Records one processed trace; `closed` is the last closed bucket index. */
   record(entry: TraceEntry, closed: number): void {
     this.closed = closed;
-    const { entries, calls } = analyzeTrace(entry.spans, this.ctx);
+    const { entries, calls } = analyzeTrace(entry.spans, this.ctx, entry.ids);
     for (const e of entries) this.recordEntry(e);
     for (const c of calls) this.recordCall(c);
   }

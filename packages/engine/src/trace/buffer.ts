@@ -4,8 +4,11 @@ import type { Span } from '../types.js';
 export interface TraceEntry {
   traceId: string;
   spans: Span[];
-  /** Span ids, once the trace is too large for a linear duplicate check. */
-  ids: Set<string> | undefined;
+  /**
+   * Span id → index in `spans`, once the trace is too large for a linear duplicate check (trace analysis
+   * finds parents in it too).
+   */
+  ids: Map<string, number> | undefined;
   /**
    * A 60-bit filter of the span ids held (two Smis, see {@link idBit}): a new span whose bit is not set
    * cannot be a duplicate, and skips the scan of the trace's spans.
@@ -31,7 +34,7 @@ export interface TraceBufferLimits {
 /** What {@link TraceBuffer.add} did with a span. */
 export type AddOutcome = 'ok' | 'duplicate' | 'traceTooLarge';
 
-/** Up to this many spans, ids are checked by scanning the spans: cheaper than a Set per trace. */
+/** Up to this many spans, ids are checked by scanning the spans: cheaper than a Map per trace. */
 const SCAN_IDS = 16;
 
 /**
@@ -92,8 +95,8 @@ export class TraceBuffer {
     entry.touchedAt = now;
     entry.spans.push(span);
     remember(entry, span.spanId);
-    if (entry.ids !== undefined) entry.ids.add(span.spanId);
-    else if (entry.spans.length > SCAN_IDS) entry.ids = new Set(entry.spans.map((s) => s.spanId));
+    if (entry.ids !== undefined) entry.ids.set(span.spanId, entry.spans.length - 1);
+    else if (entry.spans.length > SCAN_IDS) entry.ids = new Map(entry.spans.map((s, i) => [s.spanId, i]));
     return 'ok';
   }
 
