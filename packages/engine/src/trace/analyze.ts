@@ -289,7 +289,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
       for (let j = 0; j < distinct && !seen; j++) seen = keysScratch[j] === key;
       if (!seen) keysScratch[distinct++] = key;
     }
-    entry.calls = keysScratch.slice(0, distinct);
+    entry.calls = callsOf(entry.key, distinct);
     entry.self = selfTime(node.span, outgoing, count);
   }
   // Created only for the rare trace with a request off its usual path.
@@ -309,6 +309,27 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     if (missing?.has(node)) entry.shapeOrigin = divergenceOrigin(node, missing, ctx);
   }
   return { entries, calls };
+}
+
+/**
+ * The last distinct-callee list of each operation (up to {@link CALL_LISTS_MAX} operations): requests of an
+ * operation mostly make the same calls in the same order, and then share one array instead of a copy each.
+ * The lists are never written after they are made.
+ */
+const callLists = new Map<string, string[]>();
+const CALL_LISTS_MAX = 4096;
+
+/** The first `count` keys of the scratch as an array: the operation's last list when it holds the same. */
+function callsOf(key: string, count: number): string[] {
+  const last = callLists.get(key);
+  if (last !== undefined && last.length === count) {
+    let same = true;
+    for (let i = 0; i < count && same; i++) same = last[i] === keysScratch[i];
+    if (same) return last;
+  }
+  const list = keysScratch.slice(0, count);
+  if (last !== undefined || callLists.size < CALL_LISTS_MAX) callLists.set(key, list);
+  return list;
 }
 
 /** The first usual call (issue 21: in flight, or lost) this request did not make, as a latency origin. */
