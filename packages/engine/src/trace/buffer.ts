@@ -179,13 +179,26 @@ function hasSpan(entry: TraceEntry, spanId: string): boolean {
  * goes idle rather than kept up to date on every arrival: once per trace instead of work per span.
  */
 function complete(entry: TraceEntry): boolean {
-  if (entry.incompleteAt === entry.spans.length) return false;
-  for (const span of entry.spans) {
+  const spans = entry.spans;
+  const n = spans.length;
+  if (entry.incompleteAt === n) return false;
+  for (let i = 0; i < n; i++) {
+    const span = spans[i];
     const parent = span.parentSpanId;
-    if (parent && !isEntryKind(span) && !hasSpan(entry, parent)) {
-      entry.incompleteAt = entry.spans.length;
+    if (parent && !isEntryKind(span) && !(mayHold(entry, parent) && (entry.ids !== undefined ? entry.ids.has(parent) : heldAfter(spans, n, i, parent)))) {
+      entry.incompleteAt = n;
       return false;
     }
   }
   return true;
+}
+
+/**
+ * Whether a span has id `spanId`, searched from `spans[i + 1]` on, wrapping around to `spans[i]`: spans are
+ * exported as they end, children before parents, so a parent mostly comes soon after its child.
+ */
+function heldAfter(spans: readonly Span[], n: number, i: number, spanId: string): boolean {
+  for (let j = i + 1; j < n; j++) if (spans[j].spanId === spanId) return true;
+  for (let j = 0; j <= i; j++) if (spans[j].spanId === spanId) return true;
+  return false;
 }
