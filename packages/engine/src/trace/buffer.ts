@@ -96,7 +96,7 @@ export class TraceBuffer {
     entry.spans.push(span);
     remember(entry, span.spanId);
     if (entry.ids !== undefined) entry.ids.set(span.spanId, entry.spans.length - 1);
-    else if (entry.spans.length > SCAN_IDS) entry.ids = new Map(entry.spans.map((s, i) => [s.spanId, i]));
+    else if (entry.spans.length > SCAN_IDS) entry.ids = indexIds(entry.spans);
     return 'ok';
   }
 
@@ -139,6 +139,13 @@ export class TraceBuffer {
     this.evictedEarly++;
     this.release(first.value);
   }
+}
+
+/** Span id → position, built without a pair per span. */
+function indexIds(spans: readonly Span[]): Map<string, number> {
+  const ids = new Map<string, number>();
+  for (let i = 0; i < spans.length; i++) ids.set(spans[i].spanId, i);
+  return ids;
 }
 
 /** Spans that start a service's local work: roots, servers and consumers. Their parent may live elsewhere. */
