@@ -130,7 +130,7 @@ const byIdScratch = new Map<string, number>();
 
 /**
  * Facts reused from trace to trace: a trace's facts are read by the caller before it analyses the next
- * one, and an object per request and call was a third of the engine's garbage.
+ * one, and an object per request and call was over a quarter of the engine's garbage.
  */
 const entryPool: EntryFact[] = [];
 const callPool: CallFact[] = [];
