@@ -182,6 +182,40 @@ describe('TraceBuffer', () => {
     expect(released).toHaveLength(1);
   });
 
+  it('a span naming itself as its parent does not hold its trace for maxWait', () => {
+    const released: TraceEntry[] = [];
+    const buf = new TraceBuffer(limits, (e) => released.push(e));
+    const s = span({ spanId: 'c1', parentSpanId: 'c1', service: 'a', name: 'x', kind: 'client', startTime: 1, endTime: 2 });
+    buf.add(s, 2);
+    buf.releaseReady(1002);
+    expect(released).toHaveLength(1);
+  });
+
+  it("a large trace's facts are the same through the buffer's span-id index as found without it", () => {
+    const t = new TraceBuilder();
+    const root = t.server('frontend', '/', 0, 1000, { status: 'error' });
+    for (let i = 0; i < 8; i++) {
+      const co = t.call(root, `svc${i}`, `/op${i}`, 10 + i * 100, 90 + i * 100, { error: i === 3 });
+      t.db(co, 'postgresql', 'SELECT', 20 + i * 100, 30 + i * 100);
+    }
+    // Parents after and before their children, as batches from several services arrive.
+    const order = t.spans.map((s, i) => [s, (i * 7) % t.spans.length] as const).sort((a, b) => a[1] - b[1]).map(([s]) => s);
+    expect(order.length).toBeGreaterThan(16);
+    const released: TraceEntry[] = [];
+    const buf = new TraceBuffer({ ...limits, maxSpansPerTrace: 100 }, (e) => released.push(e));
+    for (const s of order) buf.add(s, 1000);
+    buf.releaseAll();
+    const [entry] = released;
+    expect(entry.ids?.size).toBe(order.length);
+    // Facts are reused from trace to trace: compare copies.
+    const facts = (ids?: ReadonlyMap<string, number>) => JSON.parse(JSON.stringify(analyzeTrace(entry.spans, context(), ids)));
+    const indexed = facts(entry.ids);
+    expect(indexed.entries).toHaveLength(9);
+    expect(indexed.calls).toHaveLength(16);
+    expect(indexed).toEqual(facts());
+    expect(indexed.entries.find((e: { service: string }) => e.service === 'frontend').errorOrigin).toMatchObject({ service: 'svc3', kind: 'errors' });
+  });
+
   it('bounds traces and spans, and counts duplicates', () => {
     const released: TraceEntry[] = [];
     const buf = new TraceBuffer(limits, (e) => released.push(e));

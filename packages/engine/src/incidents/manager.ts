@@ -29,6 +29,9 @@ interface Record_ {
   anomalies: Map<string, Anomaly>;
   origins: Map<string, RankedOrigin[]>;
   active: Set<string>;
+  /** Each member's symptom key (see {@link symptomKey}), and how many members share each symptom. */
+  symptomOf: Map<string, string>;
+  symptoms: Map<string, number>;
   /** Event time an anomaly last fired. */
   lastFiredAt: number;
   /** Event time a failure (any anomaly but a traffic drop) last fired; undefined if none is a member. */
@@ -70,6 +73,9 @@ export interface Topology {
 export class IncidentManager {
   private readonly records = new Map<string, Record_>();
   private nextId = 1;
+  /** {@link recompute}'s tally by origin key, and its entries, reused. */
+  private readonly scores = new Map<string, Score>();
+  private readonly scorePool: Score[] = [];
 
   constructor(
     private readonly opts: IncidentManagerOptions,
@@ -101,6 +107,7 @@ export class IncidentManager {
     const beforeKey = incidentHeadKey(before);
     const was: IncidentStoryEntry = { until: now, title: before.title, kind: before.rootCause.kind, severity: before.severity, explanation: before.rootCause.explanation };
     rec.anomalies.set(anomaly.id, anomaly);
+    setSymptom(rec, anomaly);
     rec.origins.set(anomaly.id, origins);
     rec.active.add(anomaly.id);
     rec.lastFiredAt = now;
@@ -135,7 +142,7 @@ export class IncidentManager {
       const inc = rec.incident;
       if (inc.status === 'resolved') continue;
       const failedAt = rec.lastFailedAt;
-      if (failedAt === undefined ? rec.active.size > 0 : [...rec.active].some((id) => rec.anomalies.get(id)?.kind !== 'traffic')) continue;
+      if (failedAt === undefined ? rec.active.size > 0 : activeFailure(rec)) continue;
       if (now - (failedAt ?? rec.lastFiredAt) >= this.opts.resolveAfterMs) {
         inc.status = 'resolved';
         inc.resolvedAt = now;
@@ -211,15 +218,19 @@ export class IncidentManager {
     this.nextId = json.nextId;
     for (const r of json.records) {
       const incident = copy(r.incident);
-      this.records.set(incident.id, {
+      const rec: Record_ = {
         incident,
         anomalies: new Map(incident.anomalies.map((a) => [a.id, a])),
         origins: new Map(r.origins),
         // Episodes do not survive a restart: an incident restored active resolves after its quiet period.
         active: new Set(),
+        symptomOf: new Map(),
+        symptoms: new Map(),
         lastFiredAt: r.lastFiredAt,
         ...(incident.anomalies.some((a) => a.kind !== 'traffic') ? { lastFailedAt: r.lastFiredAt } : {}),
-      });
+      };
+      for (const a of incident.anomalies) setSymptom(rec, a);
+      this.records.set(incident.id, rec);
     }
   }
 
@@ -325,7 +336,7 @@ export class IncidentManager {
       story: [],
       storyDropped: 0,
     };
-    const rec: Record_ = { incident, anomalies: new Map(), origins: new Map(), active: new Set(), lastFiredAt: now };
+    const rec: Record_ = { incident, anomalies: new Map(), origins: new Map(), active: new Set(), symptomOf: new Map(), symptoms: new Map(), lastFiredAt: now };
     this.records.set(id, rec);
     return rec;
   }
@@ -336,51 +347,53 @@ export class IncidentManager {
     const anomalies = [...rec.anomalies.values()];
     // Evidence is summed per operation; the operation's kind is the kind with the most evidence
     // (a hung callee shows timeouts in its callers and a traffic drop in its own late spans).
-    const scores = new Map<string, RankedOrigin & { score: number; support: number; byKind: Map<AnomalyKind, number>; liveByKind: Map<AnomalyKind, number> }>();
+    // Recomputed on every firing of a member, so the tally lives in scratch reused from call to call.
+    const scores = this.scores;
+    scores.clear();
+    let used = 0;
     let total = 0;
-    // One operation's one kind of symptom is one piece of evidence, however many episodes it split into
-    // (a request that stops part-way misses every later call: one call-pattern episode per callee).
-    const symptoms = new Map<string, number>();
-    const symptom = (a: Anomaly): string => symptomKey(a.service, a.operation, a.kind);
-    for (const a of anomalies) symptoms.set(symptom(a), (symptoms.get(symptom(a)) ?? 0) + 1);
     for (const a of anomalies) {
-      const weight = SEVERITY_RANK[a.severity] / (symptoms.get(symptom(a)) ?? 1);
-      for (const o of rec.origins.get(a.id) ?? []) {
+      // One operation's one kind of symptom is one piece of evidence, however many episodes it split into
+      // (a request that stops part-way misses every later call: one call-pattern episode per callee).
+      const weight = SEVERITY_RANK[a.severity] / (rec.symptoms.get(rec.symptomOf.get(a.id) as string) ?? 1);
+      const live = rec.active.has(a.id);
+      for (const o of rec.origins.get(a.id) ?? NO_ORIGINS) {
         const s = o.share * weight;
         total += s;
         let cur = scores.get(o.key);
         if (cur === undefined) {
-          cur = { ...o, score: 0, support: 0, byKind: new Map(), liveByKind: new Map() };
+          cur = this.scorePool[used] ??= new Score();
+          this.scorePool[used++] = cur;
+          cur.reset(o);
           scores.set(o.key, cur);
         }
         cur.score += s;
         cur.support += o.count;
-        cur.byKind.set(o.kind, (cur.byKind.get(o.kind) ?? 0) + s);
-        if (rec.active.has(a.id)) cur.liveByKind.set(o.kind, (cur.liveByKind.get(o.kind) ?? 0) + s);
+        cur.all.add(o.kind, s);
+        if (live) cur.live.add(o.kind, s);
       }
     }
-    for (const c of scores.values()) {
-      // The kind is what its live evidence says (an error burst after a slowdown is about errors now),
-      // else what all of it said.
-      const by = c.liveByKind.size > 0 ? c.liveByKind : c.byKind;
-      let best = -1;
-      for (const [kind, s] of by) if (s > best) [best, c.kind] = [s, kind];
-    }
-    const ranked = [...scores.values()].sort((a, b) => b.score - a.score || a.key.localeCompare(b.key));
-    const top = ranked[0];
+    const ranked = [...scores.values()].sort((a, b) => b.score - a.score || a.origin.key.localeCompare(b.origin.key));
+    // The kind is what its live evidence says (an error burst after a slowdown is about errors now), else
+    // what all of it said.
     inc.candidates = ranked.slice(0, 5).map((c): Candidate => ({
-      service: c.service,
-      operation: c.operation,
-      kind: c.kind,
+      service: c.origin.service,
+      operation: c.origin.operation,
+      kind: c.kind(),
       score: round3(c.score),
     }));
-    if (top !== undefined) {
+    const best = ranked[0];
+    if (best !== undefined) {
+      const top: RankedOrigin = { ...best.origin, kind: best.kind() };
       // Confidence: how much of the evidence points at the top candidate, discounted when it rests on few requests.
-      const confidence = total > 0 ? (top.score / total) * (top.support / (top.support + 2)) : 0;
+      const confidence = total > 0 ? (best.score / total) * (best.support / (best.support + 2)) : 0;
       const { explanation, change } = this.explain(top, anomalies);
       inc.rootCause = { service: top.service, operation: top.operation, kind: top.kind, confidence: round3(confidence), explanation };
       if (change) inc.rootCause.change = change;
     }
+    // The tally keeps no origins alive past the update.
+    for (let i = 0; i < used; i++) this.scorePool[i].origin = NO_ORIGIN;
+    scores.clear();
     let severity: Severity = 'low';
     for (const a of anomalies) if (SEVERITY_RANK[a.severity] > SEVERITY_RANK[severity]) severity = a.severity;
     inc.severity = severity;
@@ -401,6 +414,71 @@ export class IncidentManager {
       `${KIND_TITLE[inc.rootCause.kind]} in ${label(inc.rootCause.service, inc.rootCause.operation)}` +
       (others.length > 0 ? `, affecting ${others.slice(0, 3).join(', ')}${others.length > 3 ? ` and ${others.length - 3} more` : ''}` : '');
   }
+}
+
+const NO_ORIGINS: readonly RankedOrigin[] = [];
+const NO_ORIGIN: RankedOrigin = { service: '', operation: null, key: '', kind: 'errors', share: 0, count: 0 };
+
+/** Evidence per kind, in the order the kinds were first seen (ties go to the first). */
+class KindTally {
+  readonly kinds: AnomalyKind[] = [];
+  readonly sums: number[] = [];
+  size = 0;
+
+  add(kind: AnomalyKind, s: number): void {
+    for (let i = 0; i < this.size; i++) {
+      if (this.kinds[i] === kind) {
+        this.sums[i] += s;
+        return;
+      }
+    }
+    this.kinds[this.size] = kind;
+    this.sums[this.size++] = s;
+  }
+
+  /** The kind with the most evidence. */
+  best(): AnomalyKind {
+    let at = 0;
+    for (let i = 1; i < this.size; i++) if (this.sums[i] > this.sums[at]) at = i;
+    return this.kinds[at];
+  }
+}
+
+/** One origin's evidence in an incident: its first origin as seen, summed score and support, per kind. */
+class Score {
+  origin: RankedOrigin = NO_ORIGIN;
+  score = 0;
+  support = 0;
+  readonly all = new KindTally();
+  readonly live = new KindTally();
+
+  reset(origin: RankedOrigin): void {
+    this.origin = origin;
+    this.score = 0;
+    this.support = 0;
+    this.all.size = 0;
+    this.live.size = 0;
+  }
+
+  kind(): AnomalyKind {
+    return (this.live.size > 0 ? this.live : this.all).best();
+  }
+}
+
+/** Counts `a` under its symptom (its operation's one kind of trouble), once per member. */
+function setSymptom(rec: Record_, a: Anomaly): void {
+  const key = symptomKey(a.service, a.operation, a.kind);
+  const was = rec.symptomOf.get(a.id);
+  if (was === key) return;
+  if (was !== undefined) rec.symptoms.set(was, (rec.symptoms.get(was) as number) - 1);
+  rec.symptomOf.set(a.id, key);
+  rec.symptoms.set(key, (rec.symptoms.get(key) ?? 0) + 1);
+}
+
+/** Whether a failure (anything but a traffic drop) is among the incident's episodes still firing. */
+function activeFailure(rec: Record_): boolean {
+  for (const id of rec.active) if (rec.anomalies.get(id)?.kind !== 'traffic') return true;
+  return false;
 }
 
 const KIND_TITLE: Record<AnomalyKind, string> = {

@@ -102,7 +102,7 @@ export class Recorder {
    */
   record(entry: TraceEntry, closed: number): void {
     this.closed = closed;
-    const { entries, calls } = analyzeTrace(entry.spans, this.ctx);
+    const { entries, calls } = analyzeTrace(entry.spans, this.ctx, entry.ids);
     for (const e of entries) this.recordEntry(e);
     for (const c of calls) this.recordCall(c);
     releaseSpans(entry);

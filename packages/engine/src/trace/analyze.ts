@@ -126,72 +126,107 @@ let top = 0;
 const outgoingScratch: Node[] = [];
 /** The distinct callee keys of one request, before they are copied out at their exact size. */
 const keysScratch: string[] = [];
-/** Span id → node, for traces too large to scan for parents. */
-const byIdScratch = new Map<string, Node>();
+/** Span id → index, for traces too large to scan for parents that come without their own index. */
+const byIdScratch = new Map<string, number>();
 
-/** `n` pooled nodes, reset, for the spans of one trace. */
+/**
+ * Facts reused from trace to trace: a trace's facts are read by the caller before it analyses the next
+ * one, and an object per request and call was over a quarter of the engine's garbage.
+ */
+const entryPool: EntryFact[] = [];
+const callPool: CallFact[] = [];
+/** How many pooled facts the last trace filled: those past the next trace's are cleared, so the pool keeps at most one trace alive. */
+let heldEntries = 0;
+let heldCalls = 0;
+
+/** Drops the references of the pooled facts the last trace filled beyond the next one's counts. */
+function releaseFacts(entries: number, calls: number): void {
+  const none = undefined as unknown as Span;
+  for (let i = entries; i < heldEntries; i++) {
+    const f = entryPool[i];
+    f.span = none;
+    f.calls = NO_CALLS;
+    f.errorOrigin = f.slowOrigin = f.shapeOrigin = undefined;
+  }
+  for (let i = calls; i < heldCalls; i++) callPool[i].span = none;
+  heldEntries = entries;
+  heldCalls = calls;
+}
+
+/** A fact with every field set, so all facts share one shape whichever origins they get. */
+function newEntryFact(): EntryFact {
+  const none = undefined as unknown as Span;
+  return { service: '', operation: '', key: '', span: none, duration: 0, self: 0, error: false, calls: NO_CALLS, errorOrigin: undefined, slowOrigin: undefined, shapeOrigin: undefined };
+}
+
+function newCallFact(): CallFact {
+  const none = undefined as unknown as Span;
+  return { callerService: '', callerKey: undefined, calleeService: '', calleeOperation: null, calleeKey: '', virtual: false, span: none, duration: 0, error: false, gaveUp: false };
+}
+
+/** `n` pooled nodes for the spans of one trace (the pool's nodes are kept reset, see {@link releaseNodes}). */
 function nodesFor(spans: readonly Span[]): Node[] {
   const n = spans.length;
   while (pool.length < n) pool.push(new Node());
-  for (let i = 0; i < n; i++) {
-    const node = pool[i];
-    node.span = spans[i];
-    node.childCount = 0;
-    node.parent = undefined;
-    node.role = 'internal';
-    node.error = false;
-    node.entry = undefined;
-    node.call = undefined;
-    node.answer = undefined;
-    node.mark = 0;
-  }
+  for (let i = 0; i < n; i++) pool[i].span = spans[i];
   return pool;
 }
 
-/** Drops the pooled nodes' references into the trace, so a released trace is not kept alive by the pool. */
+/** Resets the pooled nodes, dropping their references into the trace so the pool keeps no trace alive. */
 function releaseNodes(n: number): void {
   for (let i = 0; i < n; i++) {
     const node = pool[i];
     node.span = undefined as unknown as Span;
     node.childCount = 0;
     node.parent = node.answer = undefined;
+    node.role = 'internal';
+    node.error = false;
     node.entry = undefined;
     node.call = undefined;
+    node.mark = 0;
   }
 }
 
 /**
  * Turns one trace (or a fragment of one: a hung callee's span may arrive after its caller's trace was
  * processed) into per-request facts. Kinds missing from other tracers are inferred from cross-service links.
+ * The facts are reused: they hold until the next call (copy what must outlive it).
+ * `ids` (span id → index in `spans`, as the trace buffer keeps for large traces) saves building one here.
  */
-export function analyzeTrace(spans: readonly Span[], ctx: TraceContext): { entries: EntryFact[]; calls: CallFact[] } {
+export function analyzeTrace(spans: readonly Span[], ctx: TraceContext, ids?: ReadonlyMap<string, number>): { entries: EntryFact[]; calls: CallFact[] } {
   const n = spans.length;
   const nodes = nodesFor(spans);
   try {
-    return analyzeNodes(nodes, n, ctx);
+    return analyzeNodes(nodes, n, ctx, ids);
   } finally {
     releaseNodes(n);
   }
 }
 
-function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext): { entries: EntryFact[]; calls: CallFact[] } {
+function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids: ReadonlyMap<string, number> | undefined): { entries: EntryFact[]; calls: CallFact[] } {
   // Most traces are small: scanning for the parent beats hashing every span id into a Map.
-  const byId = n > SCAN_PARENTS ? byIdScratch : undefined;
-  if (byId !== undefined) {
-    byId.clear();
+  let byId = n > SCAN_PARENTS ? ids : undefined;
+  if (byId === undefined && n > SCAN_PARENTS) {
+    byIdScratch.clear();
     // As `new Map(entries)` did: of duplicate ids, the last one wins.
-    for (let i = 0; i < n; i++) byId.set(nodes[i].span.spanId, nodes[i]);
+    for (let i = 0; i < n; i++) byIdScratch.set(nodes[i].span.spanId, i);
+    byId = byIdScratch;
   }
   for (let i = 0; i < n; i++) {
     const node = nodes[i];
     const pid = node.span.parentSpanId;
-    const parent = pid ? (byId !== undefined ? byId.get(pid) : findNode(nodes, n, pid)) : undefined;
+    let parent: Node | undefined;
+    if (!pid) parent = undefined;
+    else if (byId !== undefined) {
+      const at = byId.get(pid);
+      parent = at === undefined ? undefined : nodes[at];
+    } else parent = findParent(nodes, n, i, pid);
     if (parent !== undefined && parent !== node) {
       node.parent = parent;
       parent.children[parent.childCount++] = node;
     }
   }
-  byId?.clear();
+  if (byId === byIdScratch) byIdScratch.clear();
   if (n > 1) breakCycles(nodes, n);
   let callCount = 0;
   let entryCount = 0;
@@ -204,6 +239,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext): { e
     else if (role === 'entry') entryCount++;
   }
 
+  releaseFacts(entryCount, callCount);
   // Sized up front: pushing onto an empty array allocates room for 17.
   const entries: EntryFact[] = new Array(entryCount);
   const calls: CallFact[] = new Array(callCount);
@@ -215,28 +251,27 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext): { e
       const span = node.span;
       const operation = ctx.names.server(span);
       const duration = span.endTime - span.startTime;
-      node.entry = {
-        service: span.service,
-        operation,
-        key: ctx.names.key(span.service, operation),
-        span,
-        duration,
-        self: duration,
-        error: node.error,
-        calls: NO_CALLS,
-        // Declared up front: facts of every request share one shape, whichever origins they get.
-        errorOrigin: undefined,
-        slowOrigin: undefined,
-        shapeOrigin: undefined,
-      };
-      entries[e++] = node.entry;
+      const fact = (entryPool[e] ??= newEntryFact());
+      fact.service = span.service;
+      fact.operation = operation;
+      fact.key = ctx.names.key(span.service, operation);
+      fact.span = span;
+      fact.duration = duration;
+      fact.self = duration;
+      fact.error = node.error;
+      fact.calls = NO_CALLS;
+      fact.errorOrigin = fact.slowOrigin = fact.shapeOrigin = undefined;
+      entries[e++] = node.entry = fact;
     }
   }
   if (callCount > 0) {
     let c = 0;
     for (let i = 0; i < n; i++) {
       const node = nodes[i];
-      if (node.role === 'call') calls[c++] = node.call = callFact(node, ctx);
+      if (node.role === 'call') {
+        calls[c] = node.call = callFact(node, ctx, (callPool[c] ??= newCallFact()));
+        c++;
+      }
     }
   }
   if (entryCount === 0) return { entries, calls };
@@ -255,7 +290,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext): { e
       for (let j = 0; j < distinct && !seen; j++) seen = keysScratch[j] === key;
       if (!seen) keysScratch[distinct++] = key;
     }
-    entry.calls = keysScratch.slice(0, distinct);
+    entry.calls = callsOf(entry.key, distinct);
     entry.self = selfTime(node.span, outgoing, count);
   }
   // Created only for the rare trace with a request off its usual path.
@@ -275,6 +310,27 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext): { e
     if (missing?.has(node)) entry.shapeOrigin = divergenceOrigin(node, missing, ctx);
   }
   return { entries, calls };
+}
+
+/**
+ * The last distinct-callee list of each operation (up to {@link CALL_LISTS_MAX} operations): requests of an
+ * operation mostly make the same calls in the same order, and then share one array instead of a copy each.
+ * The lists are never written after they are made.
+ */
+const callLists = new Map<string, string[]>();
+const CALL_LISTS_MAX = 4096;
+
+/** The first `count` keys of the scratch as an array: the operation's last list when it holds the same. */
+function callsOf(key: string, count: number): string[] {
+  const last = callLists.get(key);
+  if (last !== undefined && last.length === count) {
+    let same = true;
+    for (let i = 0; i < count && same; i++) same = last[i] === keysScratch[i];
+    if (same) return last;
+  }
+  const list = keysScratch.slice(0, count);
+  if (last !== undefined || callLists.size < CALL_LISTS_MAX) callLists.set(key, list);
+  return list;
 }
 
 /** The first usual call (issue 21: in flight, or lost) this request did not make, as a latency origin. */
@@ -363,8 +419,14 @@ const MAX_CHAIN = 32;
 /** Up to this many spans, parents are found by a linear scan. */
 const SCAN_PARENTS = 16;
 
-function findNode(nodes: readonly Node[], n: number, spanId: string): Node | undefined {
-  for (let i = 0; i < n; i++) if (nodes[i].span.spanId === spanId) return nodes[i];
+/**
+ * The node with span id `spanId`, other than node `i` (a span cannot be its own parent). Searched from
+ * `i + 1` on, wrapping around: a service exports a request's spans as they end, children before parents,
+ * so the parent mostly comes soon after. Ids are unique within a trace (the trace buffer drops duplicates).
+ */
+function findParent(nodes: readonly Node[], n: number, i: number, spanId: string): Node | undefined {
+  for (let j = i + 1; j < n; j++) if (nodes[j].span.spanId === spanId) return nodes[j];
+  for (let j = 0; j < i; j++) if (nodes[j].span.spanId === spanId) return nodes[j];
   return undefined;
 }
 
@@ -399,7 +461,8 @@ function isCallLike(span: Span): boolean {
   return isDependencyCall(span) || a['peer.service'] !== undefined || a['server.address'] !== undefined || a['net.peer.name'] !== undefined || isRpcToOther(span) || isCallName(span.name);
 }
 
-function callFact(node: Node, ctx: TraceContext): CallFact {
+/** Fills `fact` (a pooled one) with the call `node` makes. */
+function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   const span = node.span;
   for (let i = 0; i < node.childCount; i++) {
     const child = node.children[i];
@@ -425,18 +488,17 @@ function callFact(node: Node, ctx: TraceContext): CallFact {
   // An answer that ends after the caller stopped waiting means the caller gave up (clock skew allowance 5%).
   const late = answer !== undefined && answer.span.endTime > span.endTime + Math.max(5, 0.05 * (span.endTime - span.startTime));
   const gaveUp = node.error && (answer === undefined ? !virtual || looksLikeTimeout(span) : late);
-  return {
-    callerService: span.service,
-    callerKey,
-    calleeService,
-    calleeOperation,
-    calleeKey: node.answer !== undefined ? (node.answer.entry as EntryFact).key : ctx.names.key(calleeService, calleeOperation ?? ''),
-    virtual,
-    span,
-    duration: span.endTime - span.startTime,
-    error: node.error,
-    gaveUp,
-  };
+  fact.callerService = span.service;
+  fact.callerKey = callerKey;
+  fact.calleeService = calleeService;
+  fact.calleeOperation = calleeOperation;
+  fact.calleeKey = answer !== undefined ? (answer.entry as EntryFact).key : ctx.names.key(calleeService, calleeOperation ?? '');
+  fact.virtual = virtual;
+  fact.span = span;
+  fact.duration = span.endTime - span.startTime;
+  fact.error = node.error;
+  fact.gaveUp = gaveUp;
+  return fact;
 }
 
 /** Key of the entry operation whose local work made this call (through internal spans), if in the trace. */

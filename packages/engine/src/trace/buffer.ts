@@ -4,8 +4,11 @@ import type { Span } from '../types.js';
 export interface TraceEntry {
   traceId: string;
   spans: Span[];
-  /** Span ids, once the trace is too large for a linear duplicate check. */
-  ids: Set<string> | undefined;
+  /**
+   * Span id → index in `spans`, once the trace is too large for a linear duplicate check (trace analysis
+   * finds parents in it too).
+   */
+  ids: Map<string, number> | undefined;
   /**
    * A 60-bit filter of the span ids held (two Smis, see {@link idBit}): a new span whose bit is not set
    * cannot be a duplicate, and skips the scan of the trace's spans.
@@ -31,7 +34,7 @@ export interface TraceBufferLimits {
 /** What {@link TraceBuffer.add} did with a span. */
 export type AddOutcome = 'ok' | 'duplicate' | 'traceTooLarge';
 
-/** Up to this many spans, ids are checked by scanning the spans: cheaper than a Set per trace. */
+/** Up to this many spans, ids are checked by scanning the spans: cheaper than a Map per trace. */
 const SCAN_IDS = 16;
 
 /**
@@ -92,8 +95,8 @@ export class TraceBuffer {
     entry.touchedAt = now;
     entry.spans.push(span);
     remember(entry, span.spanId);
-    if (entry.ids !== undefined) entry.ids.add(span.spanId);
-    else if (entry.spans.length > SCAN_IDS) entry.ids = new Set(entry.spans.map((s) => s.spanId));
+    if (entry.ids !== undefined) entry.ids.set(span.spanId, entry.spans.length - 1);
+    else if (entry.spans.length > SCAN_IDS) entry.ids = indexIds(entry.spans);
     return 'ok';
   }
 
@@ -138,6 +141,13 @@ export class TraceBuffer {
   }
 }
 
+/** Span id → position, built without a pair per span. */
+function indexIds(spans: readonly Span[]): Map<string, number> {
+  const ids = new Map<string, number>();
+  for (let i = 0; i < spans.length; i++) ids.set(spans[i].spanId, i);
+  return ids;
+}
+
 /** Spans that start a service's local work: roots, servers and consumers. Their parent may live elsewhere. */
 export function isEntryKind(span: Span): boolean {
   return !span.parentSpanId || span.kind === 'server' || span.kind === 'consumer';
@@ -176,13 +186,26 @@ function hasSpan(entry: TraceEntry, spanId: string): boolean {
  * goes idle rather than kept up to date on every arrival: once per trace instead of work per span.
  */
 function complete(entry: TraceEntry): boolean {
-  if (entry.incompleteAt === entry.spans.length) return false;
-  for (const span of entry.spans) {
+  const spans = entry.spans;
+  const n = spans.length;
+  if (entry.incompleteAt === n) return false;
+  for (let i = 0; i < n; i++) {
+    const span = spans[i];
     const parent = span.parentSpanId;
-    if (parent && !isEntryKind(span) && !hasSpan(entry, parent)) {
-      entry.incompleteAt = entry.spans.length;
+    if (parent && !isEntryKind(span) && !(mayHold(entry, parent) && (entry.ids !== undefined ? entry.ids.has(parent) : heldAfter(spans, n, i, parent)))) {
+      entry.incompleteAt = n;
       return false;
     }
   }
   return true;
+}
+
+/**
+ * Whether a span has id `spanId`, searched from `spans[i + 1]` on, wrapping around to `spans[i]`: spans are
+ * exported as they end, children before parents, so a parent mostly comes soon after its child.
+ */
+function heldAfter(spans: readonly Span[], n: number, i: number, spanId: string): boolean {
+  for (let j = i + 1; j < n; j++) if (spans[j].spanId === spanId) return true;
+  for (let j = 0; j <= i; j++) if (spans[j].spanId === spanId) return true;
+  return false;
 }
