@@ -57,7 +57,7 @@ describe('Recorder', () => {
     const entry: TraceEntry = {
       traceId: t.spans[0].traceId,
       spans: [...t.spans],
-      ids: new Set(t.spans.map((s) => s.spanId)),
+      ids: new Map(t.spans.map((s, i) => [s.spanId, i])),
       idBitsLo: 0,
       idBitsHi: 0,
       incompleteAt: -1,
