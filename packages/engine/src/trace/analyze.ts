@@ -111,6 +111,8 @@ class Node {
   call: CallFact | undefined = undefined;
   /** For calls: the callee's entry span answering it. */
   answer: Node | undefined = undefined;
+  /** For entries: key of the first usual call the request did not make ({@link missingCallKey}), found once per trace. */
+  missed: string | undefined = undefined;
   /** {@link breakCycles}' walk: 0 not seen, 1 on the current walk up, 2 reaches a root. */
   mark = 0;
 }
@@ -183,6 +185,7 @@ function releaseNodes(n: number): void {
     node.error = false;
     node.entry = undefined;
     node.call = undefined;
+    node.missed = undefined;
     node.mark = 0;
   }
 }
@@ -298,7 +301,10 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
   for (let i = 0; i < n; i++) {
     const node = nodes[i];
     const entry = node.entry;
-    if (entry !== undefined && !entry.error && missesUsualCall(entry, ctx)) (missing ??= new Set()).add(node);
+    if (entry === undefined) continue;
+    // Kept on the node: the slow walk below asks again for every request under a slow one.
+    const missed = (node.missed = missingCallKey(entry, ctx));
+    if (!entry.error && missed !== undefined) (missing ??= new Set()).add(node);
   }
   for (let i = 0; i < n; i++) {
     const node = nodes[i];
@@ -337,10 +343,6 @@ function callsOf(key: string, count: number): string[] {
 function missingCall(entry: EntryFact, ctx: TraceContext): Origin | undefined {
   const key = missingCallKey(entry, ctx);
   return key === undefined ? undefined : missingCallOrigin(key);
-}
-
-function missesUsualCall(entry: EntryFact, ctx: TraceContext): boolean {
-  return missingCallKey(entry, ctx) !== undefined;
 }
 
 /** Key of the first usual call the request did not make, if any. */
@@ -736,7 +738,7 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       const e = node.entry;
       // Extra "self" time of a request that never made a usual call is time spent waiting on that call
       // (still in flight when the request ended: a hung database): the callee's, not the caller's.
-      const missed = missingCallKey(e, ctx);
+      const missed = node.missed;
       const ms = e.self - (ctx.typicalSelf(e.key) ?? e.self);
       if (missed !== undefined) addExcess(missed, ms, node, missingExcessOrigin);
       else addExcess(e.key, ms, node, entryExcessOrigin);
