@@ -10,6 +10,7 @@
  * bins live): `heapUsed` alone would miss the analyzer's largest allocations.
  */
 import { memoryUsage, resourceUsage } from 'node:process';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { createAnalyzer, type Span } from '@rootspan/engine';
 import { Rng, SIM_EPOCH } from '@rootspan/sim';
 import { childMain, forceGc, log, mb, MB, type BenchResult, type ChildOptions, type GoalRow } from './common.js';
@@ -108,6 +109,11 @@ function request(rng: Rng, r: Route, start: number, out: Span[]): void {
   });
 }
 
+function oldSpaceUsed(): number {
+  for (const s of getHeapSpaceStatistics()) if (s.space_name === 'old_space') return s.space_used_size;
+  return 0;
+}
+
 /** JS heap plus off-heap ArrayBuffer/external memory. */
 function heapOf(m: NodeJS.MemoryUsage): number {
   return m.heapUsed + m.external;
@@ -141,6 +147,9 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
   let peakHeap = 0;
   let peakRss = 0;
   let spans = 0;
+  // Old space's growth, summed over the event-seconds it grew in (a full GC shrinks it): what got promoted.
+  let oldPrev = oldSpaceUsed();
+  let oldGrowth = 0;
   const checkpoints: Checkpoint[] = [];
   let pending: Span[] = [];
   // Batches go out as soon as they are full, as a BatchSpanProcessor sends them: the generator holds at
@@ -180,8 +189,12 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
     const m = memoryUsage();
     if (heapOf(m) > peakHeap) peakHeap = heapOf(m);
     if (m.rss > peakRss) peakRss = m.rss;
+    const old = oldSpaceUsed();
+    if (old > oldPrev) oldGrowth += old - oldPrev;
+    oldPrev = old;
     if ((sec + 1) * 1000 % checkpointMs === 0) {
       forceGc();
+      oldPrev = oldSpaceUsed();
       const g = memoryUsage();
       const st = analyzer.stats();
       const cp: Checkpoint = {
@@ -216,6 +229,7 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
     `   cap maxOperations = ${cap}; operations tracked at the end ${stats.operations}; base (before the analyzer) heap ${mb(heapOf(base))}, RSS ${mb(base.rss)}`,
     `   checkpoints (heap+external after forced GC / RSS):  ${checkpoints.map((c) => `${c.minute}′ ${(c.heap / MB).toFixed(0)}/${(c.rss / MB).toFixed(0)}`).join('  ')}  MB`,
     `   peak heap ${mb(peakHeap)} (heap+external, sampled each event-second, without GC), peak RSS ${mb(peakRss)}; end (after flush, GC) heap ${mb(heapOf(end))}, RSS ${mb(end.rss)}`,
+    `   old space grew ${mb(oldGrowth / (durationMs / 60_000))} per event-minute (summed between full GCs: what gets promoted)`,
     `   heap ${half.minute}′ → ${last.minute}′: ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%`,
     `   stats: accepted ${stats.accepted}, dropped ${stats.dropped} ${JSON.stringify(stats.droppedBy)}, traces processed ${stats.traces.processed} (evicted early ${stats.traces.evictedEarly}), incidents ${stats.incidents.total}`,
     `   (cardinality drops count operation facts beyond the cap: spans still enter the trace buffer, their operations are not tracked)`,
@@ -255,6 +269,7 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
       base: { heap: heapOf(base), heapUsed: base.heapUsed, external: base.external, rss: base.rss },
       peakHeap,
       peakRss,
+      oldSpaceGrowthPerMinute: oldGrowth / (durationMs / 60_000),
       end: { heap: heapOf(end), heapUsed: end.heapUsed, external: end.external, rss: end.rss },
       heapGrowthSecondHalf: growth,
       checkpoints,

@@ -172,6 +172,44 @@ describe('TraceBuffer', () => {
     expect(buf.add(late, 3002)).toBe('duplicate');
   });
 
+  it('reuses an entry its consumer emptied, reset, and never one whose spans the consumer kept', () => {
+    const seen: TraceEntry[] = [];
+    const kept: Span[][] = [];
+    let empty = true;
+    const buf = new TraceBuffer(limits, (e) => {
+      seen.push(e);
+      kept.push([...e.spans]);
+      if (empty) {
+        e.spans.length = 0;
+        e.ids = undefined;
+      }
+    });
+    const t = new TraceBuilder();
+    const a = t.server('a', '/a', 0, 100);
+    buf.add(a, 100);
+    buf.releaseReady(2000);
+    const u = new TraceBuilder();
+    const b = u.server('b', '/b', 2000, 2100);
+    buf.add(b, 2100);
+    buf.releaseReady(4000);
+    expect(seen[1]).toBe(seen[0]);
+    expect(kept[1]).toEqual([b]);
+    expect(seen[1].traceId).toBe(b.traceId);
+    expect(seen[1].firstAt).toBe(2100);
+    empty = false;
+    const v = new TraceBuilder();
+    const c = v.server('c', '/c', 4000, 4100);
+    buf.add(c, 4100);
+    buf.releaseReady(6000);
+    const w = new TraceBuilder();
+    const d = w.server('d', '/d', 6000, 6100);
+    buf.add(d, 6100);
+    buf.releaseAll();
+    expect(seen[3]).not.toBe(seen[2]);
+    expect(seen[2].spans).toEqual([c]);
+    expect(seen[3].spans).toEqual([d]);
+  });
+
   it('releases a trace missing a parent after maxWait', () => {
     const released: TraceEntry[] = [];
     const buf = new TraceBuffer(limits, (e) => released.push(e));

@@ -34,6 +34,9 @@ export interface TraceBufferLimits {
 /** What {@link TraceBuffer.add} did with a span. */
 export type AddOutcome = 'ok' | 'duplicate' | 'traceTooLarge';
 
+/** At most this many released entries are kept for reuse. */
+const MAX_SPARE = 4096;
+
 /** Up to this many spans, ids are checked by scanning the spans: cheaper than a Map per trace. */
 const SCAN_IDS = 16;
 
@@ -53,6 +56,12 @@ export class TraceBuffer {
   /** The trace of the previous span, still held: a service's spans of one request arrive together. */
   private recent: TraceEntry | undefined;
   private lastScan = -Infinity;
+  /**
+   * Released entries whose consumer let go of their spans (see the Recorder), reused for new traces. Each
+   * trace otherwise allocates an entry that lives `idleMs` in event time: in a fast replay that is long
+   * enough to be promoted, so the old space would fill with dead entries between full GCs.
+   */
+  private readonly spare: TraceEntry[] = [];
   /** Traces released before they were ready because the buffer was full. */
   evictedEarly = 0;
 
@@ -70,17 +79,28 @@ export class TraceBuffer {
     let entry = recent !== undefined && recent.traceId === span.traceId ? recent : this.traces.get(span.traceId);
     if (entry === undefined) {
       if (this.traces.size >= this.limits.maxTraces) this.evictOldest();
-      entry = {
-        traceId: span.traceId,
-        spans: [],
-        ids: undefined,
-        idBitsLo: 0,
-        idBitsHi: 0,
-        incompleteAt: -1,
-        firstAt: now,
-        touchedAt: now,
-        orderedAt: now,
-      };
+      entry = this.spare.pop();
+      if (entry === undefined) {
+        entry = {
+          traceId: span.traceId,
+          spans: [],
+          ids: undefined,
+          idBitsLo: 0,
+          idBitsHi: 0,
+          incompleteAt: -1,
+          firstAt: now,
+          touchedAt: now,
+          orderedAt: now,
+        };
+      } else {
+        entry.traceId = span.traceId;
+        entry.idBitsLo = 0;
+        entry.idBitsHi = 0;
+        entry.incompleteAt = -1;
+        entry.firstAt = now;
+        entry.touchedAt = now;
+        entry.orderedAt = now;
+      }
       this.traces.set(span.traceId, entry);
     } else {
       if (mayHold(entry, span.spanId) && hasSpan(entry, span.spanId)) return 'duplicate';
@@ -114,6 +134,7 @@ export class TraceBuffer {
         this.traces.delete(entry.traceId);
         this.forget(entry);
         this.release(entry);
+        this.recycle(entry);
       }
     }
   }
@@ -128,7 +149,13 @@ export class TraceBuffer {
     for (const entry of this.traces.values()) {
       this.traces.delete(entry.traceId);
       this.release(entry);
+      this.recycle(entry);
     }
+  }
+
+  /** Keeps a released entry for reuse if its consumer emptied it (one that kept the spans keeps the entry). */
+  private recycle(entry: TraceEntry): void {
+    if (entry.spans.length === 0 && entry.ids === undefined && this.spare.length < MAX_SPARE) this.spare.push(entry);
   }
 
   private evictOldest(): void {
@@ -138,6 +165,7 @@ export class TraceBuffer {
     this.forget(first.value);
     this.evictedEarly++;
     this.release(first.value);
+    this.recycle(first.value);
   }
 }
 
