@@ -2,6 +2,7 @@ import type { Span } from '@rootspan/engine';
 import { hasValidIds, mapSpan } from './map.js';
 import type { PeerNames } from './peers.js';
 import { prunable } from './prune.js';
+import { checkCapacity } from './queue.js';
 import type { FinishedSpan } from './sdk.js';
 
 /**
@@ -38,9 +39,7 @@ export class EndedSpans {
     readonly capacity: number,
     private readonly peers: PeerNames | undefined,
   ) {
-    if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new TypeError(`rootspan: queue capacity must be a positive integer, got ${String(capacity)}`);
-    }
+    checkCapacity(capacity);
     this.mapped = new Array<Span | null>(capacity).fill(null);
     this.spans = new Array<FinishedSpan | null>(capacity).fill(null);
     this.traceIds = new Array<string | null>(capacity).fill(null);

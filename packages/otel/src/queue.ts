@@ -1,5 +1,12 @@
 import { diag } from '@opentelemetry/api';
 
+/** Throws unless `capacity` is a positive integer (the size of a preallocated ring). */
+export function checkCapacity(capacity: number): void {
+  if (!Number.isInteger(capacity) || capacity < 1) {
+    throw new TypeError(`rootspan: queue capacity must be a positive integer, got ${String(capacity)}`);
+  }
+}
+
 /**
  * A fixed-capacity FIFO ring buffer. `push` is O(1) and never allocates after construction, which is
  * what `SpanProcessor.onEnd` needs: it runs on the host's request path and must not grow memory under
@@ -11,9 +18,7 @@ export class BoundedQueue<T> {
   private size = 0;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new TypeError(`rootspan: queue capacity must be a positive integer, got ${String(capacity)}`);
-    }
+    checkCapacity(capacity);
     this.items = new Array<T | undefined>(capacity);
   }
 
