@@ -184,26 +184,24 @@ describe('TraceBuffer', () => {
         e.ids = undefined;
       }
     });
-    const t = new TraceBuilder();
-    const a = t.server('a', '/a', 0, 100);
-    buf.add(a, 100);
+    /** A one-span trace of its own, ended at `at`, added (not yet released). */
+    const add = (service: string, at: number) => {
+      const s = new TraceBuilder().server(service, `/${service}`, at - 100, at);
+      buf.add(s, at);
+      return s;
+    };
+    add('a', 100);
     buf.releaseReady(2000);
-    const u = new TraceBuilder();
-    const b = u.server('b', '/b', 2000, 2100);
-    buf.add(b, 2100);
+    const b = add('b', 2100);
     buf.releaseReady(4000);
     expect(seen[1]).toBe(seen[0]);
     expect(kept[1]).toEqual([b]);
     expect(seen[1].traceId).toBe(b.traceId);
     expect(seen[1].firstAt).toBe(2100);
     empty = false;
-    const v = new TraceBuilder();
-    const c = v.server('c', '/c', 4000, 4100);
-    buf.add(c, 4100);
+    const c = add('c', 4100);
     buf.releaseReady(6000);
-    const w = new TraceBuilder();
-    const d = w.server('d', '/d', 6000, 6100);
-    buf.add(d, 6100);
+    const d = add('d', 6100);
     buf.releaseAll();
     expect(seen[3]).not.toBe(seen[2]);
     expect(seen[2].spans).toEqual([c]);

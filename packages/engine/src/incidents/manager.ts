@@ -362,8 +362,7 @@ export class IncidentManager {
         total += s;
         let cur = scores.get(o.key);
         if (cur === undefined) {
-          cur = this.scorePool[used] ??= new Score();
-          this.scorePool[used++] = cur;
+          cur = this.scorePool[used++] ??= new Score();
           cur.reset(o);
           scores.set(o.key, cur);
         }
