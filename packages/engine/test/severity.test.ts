@@ -61,6 +61,23 @@ describe('root-cause sentence', () => {
     expect(s).toMatch(/^payment POST is where the extra time is spent; worst: payment POST \/charge typical self time 316 ms/);
   });
 
+  it("leads with the root's own latency anomaly when its p95 is above baseline but below every tier (a heavy-tailed baseline)", () => {
+    const top = { service: 'inventory', operation: 'POST', key: 'inventory POST', kind: 'latency' as const, share: 1, count: 16 };
+    const own = anomaly({
+      service: 'inventory', operation: 'POST', severity: 'medium', observed: 412, expected: 53,
+      explanation: 'inventory POST typical latency 412 ms vs baseline 53 ms (7.8×) over 16 requests in the last 5 s',
+    });
+    const s = explainRoot(top, [own], { window: 5_000, p95: { now: 442, baseline: 383, what: 'latency' } }, undefined, 60_000, DEFAULT_LATENCY);
+    expect(s).toMatch(/^inventory POST typical latency 412 ms vs baseline 53 ms \(7\.8×\)/);
+    expect(s).not.toContain('1.1×');
+    // Without an own latency anomaly, the p95 figure is still the root's only own number.
+    const caller = anomaly({
+      service: 'checkout', operation: 'POST /orders', severity: 'medium', observed: 450, expected: 60,
+      explanation: 'checkout POST /orders typical latency 450 ms vs baseline 60 ms (7.5×) over 16 requests in the last 5 s',
+      cause: { service: 'inventory', operation: 'POST', kind: 'latency', support: 16, share: 1 } });
+    expect(explainRoot(top, [caller], { window: 5_000, p95: { now: 442, baseline: 383, what: 'latency' } }, undefined, 60_000, DEFAULT_LATENCY)).toMatch(/^in the last 5 s: inventory POST latency p95 442 ms vs baseline 383 ms \(1\.1×\)/);
+  });
+
   it("tells a root's own anomaly of another kind when it has none of the kind it was blamed for", () => {
     const top = { service: 'payment', operation: 'POST', key: 'payment POST', kind: 'shape' as const, share: 1, count: 5 };
     const slow = anomaly({ service: 'payment', operation: 'POST', explanation: 'payment POST typical latency 809 ms vs baseline 20 ms (40×) over 14 requests in the last 5 s' });
