@@ -84,27 +84,29 @@ export interface Loaded<T> {
   data: T | undefined;
   error: Error | null;
   loading: boolean;
+  /** The live `version` {@link data} was fetched at (undefined before any): it is current when equal to `live.version`. */
+  version: number | undefined;
 }
 
-/** GETs `path` and again whenever `version` or `path` changes; the previous data stays shown while loading. */
+/**
+ * GETs `path` and again whenever `version` or `path` changes; the previous data stays shown while it
+ * reloads, but never under another path (a changed filter shows nothing of the old list, not even for the
+ * render before its fetch starts).
+ */
 export function useApi<T>(path: string | null, version: number): Loaded<T> {
-  const [state, setState] = useState<Loaded<T>>({ data: undefined, error: null, loading: path !== null });
-  const shown = useRef<string | null>(null);
+  const [state, setState] = useState<Loaded<T> & { path: string | null }>({ path: null, data: undefined, error: null, loading: false, version: undefined });
   useEffect(() => {
     if (path === null) return;
     let current = true;
-    if (shown.current !== path) setState({ data: undefined, error: null, loading: true });
+    const fresh = { path, data: undefined, error: null, loading: true, version: undefined };
+    setState((s) => (s.path === path ? s : fresh));
     api<T>(path).then(
-      (data) => {
-        if (!current) return;
-        shown.current = path;
-        setState({ data, error: null, loading: false });
-      },
-      (error: Error) => current && setState((s) => ({ data: shown.current === path ? s.data : undefined, error, loading: false })),
+      (data) => current && setState({ path, data, error: null, loading: false, version }),
+      (error: Error) => current && setState((s) => ({ ...(s.path === path ? s : fresh), error, loading: false })),
     );
     return () => {
       current = false;
     };
   }, [path, version]);
-  return state;
+  return state.path === path ? state : { data: undefined, error: null, loading: path !== null, version: undefined };
 }

@@ -16,7 +16,8 @@ export function IncidentsPage({ live, params }: { live: Live; params: URLSearchP
   const services = [...(graph.data?.services ?? []), ...(graph.data?.peers ?? [])].map((s) => s.name).sort();
   const set = (key: keyof typeof filter, value: string) => (location.hash = href('/incidents', { ...filter, [key]: value }));
   return (
-    <section class="card">
+    // The filters the list below answers, as in the URL (`status=active`): it holds nothing of another's.
+    <section class="card" data-filter={query(filter).slice(1)}>
       <div class="card-head">
         <h2>Incidents</h2>
         <div class="filters">

@@ -12,9 +12,12 @@ export function Overview({ live }: { live: Live }) {
   if (graph.data === undefined) return <div class="card loading">Loading…</div>;
   if (graph.data.services.length === 0 && graph.data.peers.length === 0) return <EmptyState spans={live.status?.ingest.spansAccepted ?? 0} />;
   const incidents = open.data?.incidents ?? [];
+  // The event time the map is up to date with: its graph and incidents were both fetched after the status
+  // that reported it (until then it shows the previous ones; a test or a user can tell).
+  const current = graph.version === live.version && open.version === live.version;
   return (
     <div class="overview">
-      <section class="card map-card">
+      <section class="card map-card" data-event-time={current ? (live.status?.eventTime ?? '') : undefined}>
         <div class="card-head">
           <h2>Service map</h2>
           <Legend />

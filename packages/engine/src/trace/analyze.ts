@@ -115,6 +115,8 @@ class Node {
   missed: string | undefined = undefined;
   /** {@link breakCycles}' walk: 0 not seen, 1 on the current walk up, 2 reaches a root. */
   mark = 0;
+  /** For a failed call its request retried: ms from its end to the retry's start (the backoff), see {@link selfTime}. */
+  retryWait = 0;
 }
 
 /** Nodes reused from trace to trace (analysis never nests: the context's callbacks do not analyse). */
@@ -187,6 +189,7 @@ function releaseNodes(n: number): void {
     node.call = undefined;
     node.missed = undefined;
     node.mark = 0;
+    node.retryWait = 0;
   }
 }
 
@@ -563,7 +566,10 @@ function pushChildren(node: Node): void {
 
 /**
  * Duration minus the union of the first `count` outgoing call intervals clipped to the span: parallel
- * calls are not counted twice. Sorts them (in the caller's own scratch array) by start time.
+ * calls are not counted twice. Sorts them (in the caller's own scratch array) by start time. A failed call
+ * whose next call, started after it ended, goes to the same callee was retried: the wait before the retry
+ * (a client's backoff) is the failing callee's doing, not the request's own work, so the failed call counts
+ * as waited on until its retry starts, and that wait is kept on it ({@link Node.retryWait}) for the slow walk.
  */
 function selfTime(span: Span, outgoing: Node[], count: number): number {
   const from = span.startTime;
@@ -579,7 +585,11 @@ function selfTime(span: Span, outgoing: Node[], count: number): number {
     for (let k = 0; k < count; k++) {
       const n = outgoing[k];
       const s = Math.max(n.span.startTime, from);
-      const e = Math.min(n.span.endTime, to);
+      const next = k + 1 < count ? outgoing[k + 1] : undefined;
+      if (n.error && next !== undefined && next.span.startTime >= n.span.endTime && (next.call as CallFact).calleeKey === (n.call as CallFact).calleeKey) {
+        n.retryWait = next.span.startTime - n.span.endTime;
+      }
+      const e = Math.min(n.span.endTime + n.retryWait, to);
       if (e <= s) continue;
       if (s > curEnd) {
         if (curEnd > curStart) waited += curEnd - curStart;
@@ -749,11 +759,13 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       const gap = node.call.duration - a.duration;
       const allowance = Math.max(NET_ALLOWANCE_MS, NET_ALLOWANCE_SHARE * node.call.duration);
       if (gap > allowance) addExcess(a.key, gap - allowance, node, answerExcessOrigin);
+      // The request's wait to retry the callee it failed on is the callee's too (see selfTime).
+      if (node.retryWait > 0) addExcess(a.key, node.retryWait, node, answerExcessOrigin);
     } else if (node.call !== undefined && node.answer === undefined) {
       const c = node.call;
       // An unlearned callee adds nothing, unless the caller gave up on it: then all the wait is the callee's.
       const typical = ctx.typicalLatency(c.calleeKey) ?? (c.gaveUp ? 0 : c.duration);
-      addExcess(c.calleeKey, c.duration - typical, node, callExcessOrigin);
+      addExcess(c.calleeKey, c.duration - typical + node.retryWait, node, callExcessOrigin);
     }
     for (let i = 0; i < node.childCount; i++) stack[top++] = node.children[i];
   }
