@@ -41,4 +41,20 @@ describe('EndTimeWindow', () => {
     expect(out).toHaveLength(spans.length);
     expect(out.map((s) => s.endTime)).toEqual([...times].sort((x, y) => x - y).map((t) => spans[0].startTime + t));
   });
+
+  it('with a hold, streams spans on once the input is that far past them, merging exporters\' batches in end-time order', () => {
+    const out: Span[][] = [];
+    const window = new EndTimeWindow(1000, (s) => out.push(s), 6000);
+    // Each line is one service's 5 s export: checkout's half of a trace (0-5 s), then frontend's, then the next period.
+    const checkout = ending([100, 2000, 4900]);
+    const frontend = ending([150, 2100, 4950]);
+    const next = ending([5500, 9000, 12_000]);
+    window.push(checkout);
+    window.push(frontend);
+    expect(out).toEqual([]); // nothing is 6 s old yet: both halves are still held together
+    window.push(next);
+    expect(out.flat().map((s) => s.endTime - checkout[0].startTime)).toEqual([100, 150, 2000, 2100, 4900, 4950, 5500]);
+    window.flush();
+    expect(out.flat()).toHaveLength(9);
+  });
 });
