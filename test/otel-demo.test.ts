@@ -83,6 +83,13 @@ describe('OpenTelemetry Demo shaped traces through rootspan analyze', () => {
     expect(summary(incidents)).toEqual(['unknown_service:java oteldemo.AdService/GetAds errors']);
   });
 
+  it('converted from Jaeger (64-bit trace ids, no status, failures only in rpc.grpc.status_code / http.status_code): the gRPC service is named', async () => {
+    const healthy = await analyze('jaeger-healthy', { flavor: 'jaeger' });
+    expect(healthy.incidents).toEqual([]);
+    const { incidents } = await analyze('jaeger-payment', { flavor: 'jaeger', faults: [{ service: 'payment', name: 'oteldemo.PaymentService/Charge', startMs: FAULT_AT, grpcError: 14 }] });
+    expect(summary(incidents)).toEqual(['payment oteldemo.PaymentService/Charge errors']);
+  });
+
   it('clock skew between hosts (children starting before their parents, ending after them) opens nothing', async () => {
     const { incidents } = await analyze('skew', { skewMs: { cart: 40, payment: -30, 'product-catalog': 15, 'fraud-detection': 200 } });
     expect(incidents).toEqual([]);

@@ -68,6 +68,7 @@ export const ANALYZED_ATTRIBUTES = [
   'rpc.system',
   'rpc.service',
   'rpc.method',
+  'rpc.grpc.status_code',
   'messaging.system',
   'messaging.destination.name',
   'error.type',
