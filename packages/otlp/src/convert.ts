@@ -301,7 +301,7 @@ export function decodeRequestInto(req: unknown, sink: Sink, where = ''): void {
   }
   for (let r = 0; r < list.length; r++) {
     const rs = list[r] as Obj | null;
-    if (typeof rs !== 'object' || rs === null) {
+    if (typeof rs !== 'object' || rs === null || Array.isArray(rs)) {
       problem(sink, `${where}resourceSpans[${r}]: expected an object, got ${describe(rs)}`);
       continue;
     }

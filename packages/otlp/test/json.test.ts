@@ -297,6 +297,10 @@ describe('decodeOtlpJson', () => {
     expect(decodeOtlpJson({ resourceSpans: [{ scopeSpans: [{ spans: 'x' }] }] }).problems[0].message).toBe(
       'resourceSpans[0].scopeSpans[0].spans: expected an array, got string "x"',
     );
+    // An array where a ResourceSpans object belongs is junk, not an empty resource (nested 100,000 deep too).
+    expect(decodeOtlpJson({ resourceSpans: [[]] }).problems.map((p) => p.message)).toEqual(['resourceSpans[0]: expected an object, got an array']);
+    const deep = JSON.parse(`{"resourceSpans":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    expect(decodeOtlpJson(deep).problems).toHaveLength(1);
   });
 
   it('formats problems for people', () => {
