@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startServer } from '@rootspan/server';
 import { parseJson, run } from '../packages/cli/test/helpers/run.js';
 import { demoRequests, type DemoOptions } from './support/otel-demo.js';
 
@@ -50,6 +51,21 @@ describe('OpenTelemetry Demo shaped traces through rootspan analyze', () => {
     const summary = report.summary as { dropped: number; services: string[] };
     expect(summary.dropped).toBe(0);
     expect(summary.services).toHaveLength(14);
+  });
+
+  it('posted to rootspan serve as a recording (the exporters\' requests, fast), healthy traffic opens nothing there either', async () => {
+    const server = await startServer({ port: 0, log: () => {} });
+    try {
+      for (const r of demoRequests({ startMs: T0, durationMs: 4 * MIN })) {
+        const res = await fetch(`${server.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(r) });
+        expect(res.status).toBe(200);
+      }
+      const analyzed = (await (await fetch(`${server.url}/aiops/analyze`, { method: 'POST' })).json()) as { incidents: unknown[]; spans: { dropped: number } };
+      expect(analyzed.spans.dropped).toBe(0);
+      expect(analyzed.incidents).toEqual([]);
+    } finally {
+      await server.close();
+    }
   });
 
   it('a gRPC service answering UNAVAILABLE is the one root cause, not the checkout or frontend it fails', async () => {

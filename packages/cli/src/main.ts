@@ -1,12 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createAnalyzer, type Analyzer, type AnalyzerOptions, type Span } from '@rootspan/engine';
-import { OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile } from '@rootspan/otlp';
+import { EXPORT_HOLD_MS, EndTimeWindow, OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile } from '@rootspan/otlp';
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
 import { InputError, engineInputError, internalErrorLine } from './errors.js';
 import { learnedFrom } from './baseline.js';
 import { idleCores } from './cores.js';
 import { Progress } from './progress.js';
-import { EndTimeWindow } from './reorder.js';
 import { humanReport, toJsonReport, type Summary } from './report.js';
 
 /** Where the CLI writes; injectable so tests can run it in-process. */
@@ -97,12 +96,6 @@ function hashString(s: string): number {
 
 /** Spans of a document held to be analysed in end-time order (~125 MB at most). */
 const SORT_WINDOW = 250_000;
-
-/**
- * Event time a streamed span is held for its trace's other spans: the SDK BatchSpanProcessor's 5 s export
- * delay plus the export itself (the server's initial trace wait).
- */
-const EXPORT_HOLD_MS = 6000;
 
 /**
  * Files smaller than this are decoded in-thread: asking whether cores are idle (60 ms) and starting the

@@ -3,7 +3,14 @@ import type { Span } from '@rootspan/engine';
 const byEnd = (a: Span, b: Span): number => a.endTime - b.endTime;
 
 /**
- * Hands spans on in end-time order within a bounded window. An OTLP document lists each service's spans
+ * Event time a streamed span is held for its trace's other spans: the SDK BatchSpanProcessor's 5 s export
+ * delay plus the export itself.
+ */
+export const EXPORT_HOLD_MS = 6000;
+
+/**
+ * Hands spans on in end-time order within a bounded window (`rootspan analyze`, and `rootspan serve` for
+ * recorded data). An OTLP document lists each service's spans
  * together, so in file order a later service's spans would reach the analyzer minutes "late"; sorting the
  * whole document would hold all of it. The window holds up to `capacity` spans: when full, the earlier
  * half (by end time) goes on and the rest waits, so memory stays bounded and only disorder wider than
