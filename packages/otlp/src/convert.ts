@@ -285,16 +285,16 @@ export function decodeRequestInto(req: unknown, sink: Sink, where = ''): void {
     problem(sink, `${where === '' ? '' : `${where}: `}expected an ExportTraceServiceRequest object, got ${describe(req)}`);
     return;
   }
-  if (where !== '') where += '.';
   const list = (req as Obj).resourceSpans;
   if (list === undefined || list === null) {
     // `{}` is a valid empty request; an object with other fields is most likely not trace data.
     for (const key in req) {
-      problem(sink, `${where}no resourceSpans (not OTLP trace data? found "${key.slice(0, 40)}")`);
+      problem(sink, `${where === '' ? '' : `${where}: `}no resourceSpans (not OTLP trace data? found "${key.slice(0, 40)}")`);
       break;
     }
     return;
   }
+  if (where !== '') where += '.';
   if (!Array.isArray(list)) {
     problem(sink, `${where}resourceSpans: expected an array, got ${describe(list)}`);
     return;
