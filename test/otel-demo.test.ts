@@ -1,8 +1,9 @@
 /**
  * Probes with traces shaped like the OpenTelemetry Demo (test/support/otel-demo.ts: gRPC between Go,
  * .NET, Java, Python and Node services, Envoy in front, the older HTTP conventions, Redis and PostgreSQL
- * clients, Kafka consumers in traces of their own), written as a Collector file exporter would (one
- * exporter's batch per JSONL line) and analysed by `rootspan analyze`, as held-out traces would be.
+ * clients, Kafka consumers in traces of their own) and like Jaeger's HotROD, written as a Collector file
+ * exporter would (one exporter's batch per JSONL line) and analysed by `rootspan analyze`, as held-out
+ * traces would be.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,6 +110,18 @@ describe('OpenTelemetry Demo shaped traces through rootspan analyze', () => {
   it('clock skew between hosts (children starting before their parents, ending after them) opens nothing', async () => {
     const { incidents } = await analyze('skew', { skewMs: { cart: 40, payment: -30, 'product-catalog': 15, 'fraud-detection': 200 } });
     expect(incidents).toEqual([]);
+  });
+});
+
+describe("Jaeger's HotROD shaped traces (OpenTracing-era tags, fan-out three at a time, a Redis recorded as its own tracer)", () => {
+  it('background Redis timeouts (5% of calls, retried) open nothing', async () => {
+    const { incidents } = await analyze('hotrod-healthy', { system: 'hotrod', rps: 2 });
+    expect(incidents).toEqual([]);
+  });
+
+  it('a slow MySQL (peer.service only, no db.system) is named, not the customer service waiting on it', async () => {
+    const { incidents } = await analyze('hotrod-mysql', { system: 'hotrod', rps: 2, faults: [{ service: 'customer', name: 'SQL SELECT', startMs: FAULT_AT, slow: 5 }] });
+    expect(summary(incidents)).toEqual(['mysql SQL SELECT latency']);
   });
 });
 

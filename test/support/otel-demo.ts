@@ -57,6 +57,8 @@ export interface DemoOptions {
   unnamed?: Record<string, string>;
   /** Export batch period of every service, ms (the BatchSpanProcessor's 5 s). */
   batchMs?: number;
+  /** The system traced: the OpenTelemetry Demo (default) or Jaeger's HotROD. */
+  system?: 'demo' | 'hotrod';
 }
 
 interface Node {
@@ -69,6 +71,8 @@ interface Node {
   attrs: Record<string, string | number>;
   /** Calls made, in order. */
   calls: Call[];
+  /** Share of requests failing by themselves when healthy (background errors). */
+  errorRate?: number;
 }
 
 interface Call {
@@ -84,6 +88,12 @@ interface Call {
   times?: [number, number];
   /** Started asynchronously: a Kafka consumer's trace of its own, linked to the producer. */
   consumers?: Node[];
+  /** Fan-out calls run this many at a time (default 1: one after another). */
+  parallel?: number;
+  /** The client span is recorded under this service instead of the caller's (HotROD's simulated Redis). */
+  as?: string;
+  /** Share of calls to an uninstrumented dependency failing by themselves (and retried once). */
+  errorRate?: number;
 }
 
 const grpcServer = (service: string, full: string, selfMs: number, calls: Call[] = []): Node => {
@@ -185,6 +195,29 @@ function demoTopology(): Node[] {
 /** Relative weights of the entry operations (the load generator's task weights). */
 const ENTRY_WEIGHTS = [10, 3, 2, 1, 4, 3];
 
+/**
+ * Jaeger's HotROD as its OpenTracing-era tracer records it: `HTTP GET /dispatch` fans out to customer
+ * (a MySQL query named `SQL SELECT`, `peer.service: mysql`), driver (gRPC; its Redis calls recorded by a
+ * tracer named `redis`, a few failing with a timeout and retried) and ten `/route` calls three at a time.
+ */
+function hotrodTopology(): Node[] {
+  const sql: Call = { name: 'SQL SELECT', kind: 'client', attrs: { 'peer.service': 'mysql', 'sql.query': 'SELECT * FROM customer WHERE customer_id=123' }, depMs: 300 };
+  const customer = httpServer('customer', 'GET', '/customer', 1, [sql]);
+  const findIds: Call = { name: 'FindDriverIDs', kind: 'client', attrs: { 'param.location': '728,326' }, depMs: 20, as: 'redis' };
+  const getDriver: Call = { name: 'GetDriver', kind: 'client', attrs: { 'param.driverID': 'T7' }, depMs: 10, as: 'redis', times: [10, 10], errorRate: 0.05 };
+  const driver = grpcServer('driver', '/driver.DriverService/FindNearest', 2, [findIds, getDriver]);
+  const route = httpServer('route', 'GET', '/route', 50);
+  const dispatch: Node = {
+    service: 'frontend',
+    name: 'HTTP GET /dispatch',
+    selfMs: 2,
+    kind: 'server',
+    attrs: { 'http.method': 'GET', 'http.url': '/dispatch?customer=123' },
+    calls: [httpCall(customer, 'customer'), grpcCall(driver, 'driver'), { ...httpCall(route, 'route'), times: [10, 10], parallel: 3 }],
+  };
+  return [dispatch];
+}
+
 interface Out {
   service: string;
   span: OtlpJsonSpan;
@@ -201,8 +234,9 @@ export function demoRequests(options: DemoOptions): OtlpJsonTraceRequest[] {
   const faults = options.faults ?? [];
   const skew = options.skewMs ?? {};
   const batchMs = options.batchMs ?? 5000;
-  const entries = demoTopology();
-  const totalWeight = ENTRY_WEIGHTS.reduce((a, b) => a + b, 0);
+  const entries = options.system === 'hotrod' ? hotrodTopology() : demoTopology();
+  const weights = options.system === 'hotrod' ? [1] : ENTRY_WEIGHTS;
+  const totalWeight = weights.reduce((a, b) => a + b, 0);
   const out: Out[] = [];
   let idCounter = 0;
   const hex = (bytes: number) => {
@@ -247,11 +281,15 @@ export function demoRequests(options: DemoOptions): OtlpJsonTraceRequest[] {
       for (const call of node.calls) {
         const [lo, hi] = call.times ?? [1, 1];
         const n = lo + Math.floor(rand() * (hi - lo + 1));
+        // `parallel` lanes, each taking the next call when its last one ends.
+        const lanes: number[] = new Array(call.parallel ?? 1).fill(t);
         for (let i = 0; i < n && failed === 0; i++) {
-          const r = callOut(node.service, call, trace, spanId, t);
-          t = r.end;
+          const lane = lanes.indexOf(Math.min(...lanes));
+          const r = callOut(node.service, call, trace, spanId, lanes[lane]);
+          lanes[lane] = r.end;
           failed = r.failed;
         }
+        t = Math.max(...lanes);
         if (failed !== 0) break;
       }
     }
@@ -283,12 +321,17 @@ export function demoRequests(options: DemoOptions): OtlpJsonTraceRequest[] {
       failed = r.failed;
     } else {
       end = t0 + draw(call.depMs ?? 1) * (depFault?.slow ?? 1);
+      if (call.errorRate !== undefined && rand() < call.errorRate) {
+        // Failed by itself (a timeout): recorded failing, then retried once, which succeeds.
+        emit(call.as ?? service, { traceId: trace, spanId, parent, name: call.name, kind: 3, start: t0, end, attrs: { ...call.attrs, error: 'true' }, error: 'redis timeout' });
+        return callOut(service, { ...call, errorRate: undefined }, trace, parent, end);
+      }
     }
     const attrs = { ...call.attrs };
     if (call.attrs['rpc.system'] !== undefined) attrs['rpc.grpc.status_code'] = failed;
     else if (call.attrs['http.method'] !== undefined) attrs['http.status_code'] = failed !== 0 ? 500 : 200;
     const error = failed === 0 ? undefined : down !== undefined ? 'connection error: dial tcp: connect: connection refused' : 'rpc error: code = Unavailable';
-    emit(service, { traceId: trace, spanId, parent, name: call.name, kind: call.kind === 'producer' ? 4 : 3, start: t0, end, attrs, error });
+    emit(call.as ?? service, { traceId: trace, spanId, parent, name: call.name, kind: call.kind === 'producer' ? 4 : 3, start: t0, end, attrs, error });
     for (const consumer of call.consumers ?? []) {
       // Consumed a little later, in a trace of its own (OTel links it to the producer; links are not parented).
       serve(consumer, traceId(), undefined, end + draw(5));
@@ -312,7 +355,7 @@ export function demoRequests(options: DemoOptions): OtlpJsonTraceRequest[] {
   for (let t = start; t < start + options.durationMs; t += -Math.log(Math.max(1e-9, rand())) * (1000 / rps)) {
     let pick = rand() * totalWeight;
     let i = 0;
-    while (pick >= ENTRY_WEIGHTS[i]) pick -= ENTRY_WEIGHTS[i++];
+    while (pick >= weights[i]) pick -= weights[i++];
     proxy(entries[i], t);
   }
 
