@@ -9,18 +9,7 @@
  */
 import type { OtlpJsonKeyValue, OtlpJsonSpan, OtlpJsonTraceRequest } from '@rootspan/otlp';
 import { msToNanosString } from '@rootspan/otlp';
-
-/** Seeded PRNG (mulberry32), so every probe run sees the same traces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { logNormal, mulberry32 } from '../../packages/engine/test/helpers/random.js';
 
 /** What a fault does to one node of the call tree while it is active. */
 export interface DemoFault {
@@ -147,22 +136,12 @@ function demoTopology(): Node[] {
   const email = httpServer('email', 'POST', '/send_order_confirmation', 25);
   const recommendations = grpcServer('recommendation', '/oteldemo.RecommendationService/ListRecommendations', 6, [grpcCall(listProducts, 'product-catalog')]);
   const ads = grpcServer('ad', 'oteldemo.AdService/GetAds', 3);
-  const accounting: Node = {
-    service: 'accounting',
-    name: 'orders receive',
-    selfMs: 3,
-    kind: 'consumer',
-    attrs: { 'messaging.system': 'kafka', 'messaging.destination.name': 'orders', 'messaging.operation': 'receive' },
-    calls: [{ name: 'INSERT otel.order', kind: 'client', attrs: { 'db.system': 'postgresql', 'db.name': 'otel', 'db.statement': 'INSERT INTO "order" ("order_id") VALUES ($1)', 'net.peer.name': 'postgresql' }, depMs: 2 }],
-  };
-  const fraud: Node = {
-    service: 'fraud-detection',
-    name: 'orders process',
-    selfMs: 8,
-    kind: 'consumer',
-    attrs: { 'messaging.system': 'kafka', 'messaging.destination.name': 'orders', 'messaging.operation': 'process' },
-    calls: [],
-  };
+  const kafka = (operation: string) => ({ 'messaging.system': 'kafka', 'messaging.destination.name': 'orders', 'messaging.operation': operation });
+  const consumer = (service: string, operation: string, selfMs: number, calls: Call[]): Node => ({ service, name: `orders ${operation}`, selfMs, kind: 'consumer', attrs: kafka(operation), calls });
+  const accounting = consumer('accounting', 'receive', 3, [
+    { name: 'INSERT otel.order', kind: 'client', attrs: { 'db.system': 'postgresql', 'db.name': 'otel', 'db.statement': 'INSERT INTO "order" ("order_id") VALUES ($1)', 'net.peer.name': 'postgresql' }, depMs: 2 },
+  ]);
+  const fraud = consumer('fraud-detection', 'process', 8, []);
   const placeOrder = grpcServer('checkout', 'oteldemo.CheckoutService/PlaceOrder', 3, [
     grpcCall(getCart, 'cart'),
     grpcCall(getProduct, 'product-catalog', [1, 4]),
@@ -172,7 +151,7 @@ function demoTopology(): Node[] {
     httpCall(shipOrder, 'shipping'),
     grpcCall(emptyCart, 'cart'),
     httpCall(email, 'email'),
-    { name: 'orders publish', kind: 'producer', attrs: { 'messaging.system': 'kafka', 'messaging.destination.name': 'orders', 'messaging.operation': 'publish' }, depMs: 1.5, consumers: [accounting, fraud] },
+    { name: 'orders publish', kind: 'producer', attrs: kafka('publish'), depMs: 1.5, consumers: [accounting, fraud] },
   ]);
   const frontend = (method: string, path: string, target: string, selfMs: number, calls: Call[]): Node => ({
     service: 'frontend',
@@ -227,7 +206,7 @@ interface Out {
 
 /** One demo run: OTLP/JSON export requests in the order the services' exporters would send them. */
 export function demoRequests(options: DemoOptions): OtlpJsonTraceRequest[] {
-  const rand = rng(options.seed ?? 1);
+  const rand = mulberry32(options.seed ?? 1);
   const start = options.startMs ?? 1_780_000_000_000;
   const rps = options.rps ?? 8;
   const flavor = options.flavor ?? 'otel';
@@ -245,13 +224,7 @@ export function demoRequests(options: DemoOptions): OtlpJsonTraceRequest[] {
     return s === '0'.repeat(bytes * 2) ? `${(++idCounter).toString(16).padStart(bytes * 2, '0')}` : s;
   };
   const traceId = () => (flavor === 'jaeger' ? '0000000000000000' + hex(8) : hex(16));
-  /** Log-normal around a median, σ 0.25. */
-  const draw = (median: number) => {
-    const u = Math.max(1e-9, rand());
-    const v = rand();
-    const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-    return median * Math.exp(0.25 * z);
-  };
+  const draw = (median: number) => logNormal(rand, median, 0.25);
   const active = (at: number, match: (f: DemoFault) => boolean) => faults.find((f) => match(f) && at >= f.startMs && (f.endMs === undefined || at < f.endMs));
   const kv = (attrs: Record<string, string | number>): OtlpJsonKeyValue[] =>
     Object.entries(attrs).map(([key, v]) => ({ key, value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v } }));
