@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { decodeOtlpJson, encodeOtlpJson } from '@rootspan/otlp';
+import { EXPORT_HOLD_MS, EndTimeWindow, decodeOtlpJson, encodeOtlpJson } from '@rootspan/otlp';
 import { createAnalyzer } from '@rootspan/engine';
 import { resolveServerOptions } from '@rootspan/server';
 import { scenarioByName, simulate } from '@rootspan/sim';
@@ -42,9 +42,13 @@ describe.skipIf(!built)(built ? 'rootspan serve' : 'rootspan serve: SKIPPED, pac
     first.child.kill('SIGTERM');
     expect(await exited(first.child)).toBe(0);
     expect(existsSync(join(data, 'rootspan.db'))).toBe(true);
-    // What it saved on the way out is everything it accepted, analysed: the same as one analyzer over all the spans.
-    const whole = createAnalyzer(resolveServerOptions().analyzer);
-    for (const body of bodies) whole.ingest(decodeOtlpJson(JSON.parse(body)).spans);
+    // What it saved on the way out is everything it accepted, analysed: the same as one analyzer over all the
+    // spans, fed as the server feeds recorded data (merged in end-time order over an export period).
+    const options = resolveServerOptions();
+    const whole = createAnalyzer(options.analyzer);
+    const window = new EndTimeWindow(options.maxQueuedSpans, (spans) => whole.ingest(spans), EXPORT_HOLD_MS);
+    for (const body of bodies) window.push(decodeOtlpJson(JSON.parse(body)).spans);
+    window.flush();
     whole.flush();
 
     // A config file and a flag: the flag's token wins over the environment's.

@@ -1,12 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createAnalyzer, type Analyzer, type AnalyzerOptions, type Span } from '@rootspan/engine';
-import { OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile } from '@rootspan/otlp';
+import { EXPORT_HOLD_MS, EndTimeWindow, OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile } from '@rootspan/otlp';
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
 import { InputError, engineInputError, internalErrorLine } from './errors.js';
 import { learnedFrom } from './baseline.js';
 import { idleCores } from './cores.js';
 import { Progress } from './progress.js';
-import { EndTimeWindow } from './reorder.js';
 import { humanReport, toJsonReport, type Summary } from './report.js';
 
 /** Where the CLI writes; injectable so tests can run it in-process. */
@@ -155,9 +154,11 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     // A `.json`/`.pb` file is one document (a request or an array of them). OTLP groups a request's spans
     // by resource, so a request covering minutes lists all of one service's spans, then all of the next
     // one's: fed in that order, the second service's spans arrive minutes "late" and are dropped.
-    // Documents are therefore analysed in end-time order, within a bounded window. JSONL and stdin are
-    // streamed in file order: the arrival order live mode would see.
-    const window = format === 'json' || format === 'protobuf' ? new EndTimeWindow(SORT_WINDOW, (spans) => analyzer.ingest(spans)) : undefined;
+    // Documents are therefore analysed in end-time order, within a bounded window. JSONL and stdin stream
+    // exporters' batches as they arrived: held for an export period and merged in end-time order, as the
+    // server's intake merges live traffic, so a trace's halves from two services are analysed together.
+    const ingest = (spans: Span[]) => analyzer.ingest(spans);
+    const window = format === 'json' || format === 'protobuf' ? new EndTimeWindow(SORT_WINDOW, ingest) : new EndTimeWindow(SORT_WINDOW, ingest, EXPORT_HOLD_MS);
     let bytes = 0;
     const batches = readOtlpFile(file === '-' ? io.stdin : file, { strict: args.strict, name, worker: await useWorker(args.threads, file, total, idle) });
     try {
@@ -172,8 +173,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
           summary.problems++;
         }
         countSpans(batch.spans, summary, traces, services);
-        if (window === undefined) analyzer.ingest(batch.spans);
-        else window.push(batch.spans);
+        window.push(batch.spans);
         bytes += batch.bytes;
         progress.update(name, bytes, total, summary.spans - before.spans);
       }
@@ -182,7 +182,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
       if (err instanceof OtlpDecodeError) throw err;
       throw new InputError(`cannot read ${name}`, (err as Error).message, { cause: err });
     }
-    window?.flush();
+    window.flush();
     progress.done(name, bytes, summary.spans - before.spans);
     const problems = summary.problems - before.problems;
     if (problems > MAX_PROBLEMS_SHOWN) io.stderr.write(`rootspan: ${name}: ${problems - MAX_PROBLEMS_SHOWN} more malformed records not shown\n`);

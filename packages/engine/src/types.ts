@@ -9,7 +9,7 @@
 /** Span kind as in OpenTelemetry; `undefined` on a {@link Span} means the source did not say. */
 export type SpanKind = 'server' | 'client' | 'internal' | 'producer' | 'consumer';
 
-/** Span status; `undefined` on a {@link Span} means unknown (rootspan then infers it from HTTP codes). */
+/** Span status; `undefined` on a {@link Span} means unknown (rootspan then infers it from HTTP and gRPC codes). */
 export type SpanStatus = 'unset' | 'ok' | 'error';
 
 /** Attribute values rootspan keeps (arrays are dropped by the converters). */
@@ -68,6 +68,7 @@ export const ANALYZED_ATTRIBUTES = [
   'rpc.system',
   'rpc.service',
   'rpc.method',
+  'rpc.grpc.status_code',
   'messaging.system',
   'messaging.destination.name',
   'error.type',

@@ -285,23 +285,23 @@ export function decodeRequestInto(req: unknown, sink: Sink, where = ''): void {
     problem(sink, `${where === '' ? '' : `${where}: `}expected an ExportTraceServiceRequest object, got ${describe(req)}`);
     return;
   }
-  if (where !== '') where += '.';
   const list = (req as Obj).resourceSpans;
   if (list === undefined || list === null) {
     // `{}` is a valid empty request; an object with other fields is most likely not trace data.
     for (const key in req) {
-      problem(sink, `${where}no resourceSpans (not OTLP trace data? found "${key.slice(0, 40)}")`);
+      problem(sink, `${where === '' ? '' : `${where}: `}no resourceSpans (not OTLP trace data? found "${key.slice(0, 40)}")`);
       break;
     }
     return;
   }
+  if (where !== '') where += '.';
   if (!Array.isArray(list)) {
     problem(sink, `${where}resourceSpans: expected an array, got ${describe(list)}`);
     return;
   }
   for (let r = 0; r < list.length; r++) {
     const rs = list[r] as Obj | null;
-    if (typeof rs !== 'object' || rs === null) {
+    if (typeof rs !== 'object' || rs === null || Array.isArray(rs)) {
       problem(sink, `${where}resourceSpans[${r}]: expected an object, got ${describe(rs)}`);
       continue;
     }

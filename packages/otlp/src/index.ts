@@ -13,5 +13,6 @@ export { OtlpDecodeError, formatProblem } from './problems.js';
 export type { DecodeProblem, DecodeResult } from './problems.js';
 export { nanosToMs } from './convert.js';
 export { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
+export { EndTimeWindow, EXPORT_HOLD_MS } from './reorder.js';
 /** The engine's limits the decoders apply (re-exported: stated once, in `@rootspan/engine`). */
 export { MAX_NAME_LENGTH, MAX_TIME_MS } from '@rootspan/engine';

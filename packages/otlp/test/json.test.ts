@@ -293,10 +293,16 @@ describe('decodeOtlpJson', () => {
     expect(decodeOtlpJson({ resourceLogs: [] }).problems[0].message).toMatch(/^no resourceSpans \(not OTLP trace data\? found "resourceLogs"\)/);
     expect(decodeOtlpJson({ resourceSpans: {} }).problems[0].message).toBe('resourceSpans: expected an array, got an object');
     expect(decodeOtlpJson([{}, 1]).problems.map((p) => p.message)).toEqual(['[1]: expected an ExportTraceServiceRequest object, got number 1']);
+    // A Zipkin v2 file is an array of spans: each is named as the element it is.
+    expect(decodeOtlpJson([{ traceId: '5af7183fb1d4cf5f', localEndpoint: {} }]).problems.map((p) => p.message)).toEqual(['[0]: no resourceSpans (not OTLP trace data? found "traceId")']);
     expect(decodeOtlpJson({})).toEqual({ spans: [], problems: [] });
     expect(decodeOtlpJson({ resourceSpans: [{ scopeSpans: [{ spans: 'x' }] }] }).problems[0].message).toBe(
       'resourceSpans[0].scopeSpans[0].spans: expected an array, got string "x"',
     );
+    // An array where a ResourceSpans object belongs is junk, not an empty resource (nested 100,000 deep too).
+    expect(decodeOtlpJson({ resourceSpans: [[]] }).problems.map((p) => p.message)).toEqual(['resourceSpans[0]: expected an object, got an array']);
+    const deep = JSON.parse(`{"resourceSpans":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    expect(decodeOtlpJson(deep).problems).toHaveLength(1);
   });
 
   it('formats problems for people', () => {

@@ -121,9 +121,11 @@ function found(inc: Incident | undefined, id: string): Incident {
 async function listIncidents(ctx: ApiContext, query: URLSearchParams) {
   for (const key of query.keys()) {
     if (!INCIDENT_PARAMS.has(key)) throw new HttpError(400, `unknown parameter '${key}' (accepted: ${[...INCIDENT_PARAMS].join(', ')})`);
+    // A repeated filter would otherwise be half ignored; statuses may be listed either way.
+    if (key !== 'status' && query.getAll(key).length > 1) throw new HttpError(400, `parameter '${key}' given more than once`);
   }
   const filter: IncidentFilter = {};
-  const status = query.get('status');
+  const status = query.has('status') ? query.getAll('status').join(',') : null;
   if (status !== null) {
     const list = status.split(',').map((s) => s.trim().toLowerCase());
     for (const s of list) if (!STATUSES.includes(s as IncidentStatus)) throw new HttpError(400, `bad status '${s}' (use ${STATUSES.join(', ')}, comma-separated)`);

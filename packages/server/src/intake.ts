@@ -1,4 +1,5 @@
 import type { Analyzer, Span } from '@rootspan/engine';
+import { EXPORT_HOLD_MS, EndTimeWindow } from '@rootspan/otlp';
 
 /** Options of the intake queue (see {@link ServerOptions}). */
 export interface IntakeOptions {
@@ -11,7 +12,7 @@ export interface IntakeOptions {
 /** Spans handed to the analyzer per event-loop turn: one turn stays short (a few ms) whatever the request size. */
 const CHUNK = 2000;
 /** Trace wait before anything is learned: the SDK BatchSpanProcessor's 5 s delay plus the export itself. */
-const INITIAL_WAIT_MS = 6000;
+const INITIAL_WAIT_MS = EXPORT_HOLD_MS;
 /** Learned waits stay within these bounds (the engine waits at most `maxTraceWaitMs` for a trace anyway). */
 const MIN_WAIT_MS = 1000;
 const MAX_WAIT_MS = 30_000;
@@ -48,8 +49,8 @@ const startOfWait = (b: Batch): number => Math.min(b.spans[b.next].endTime, b.ar
  * until the wall clock is past its end time plus the *trace wait*, and releases held spans merged in
  * end-time order, so the analyzer receives a trace's spans together whichever exporter sent them when. The wait is learned from the arrival lag (a high
  * quantile of "received minus oldest span end" over recent requests) unless configured. Recorded data
- * (spans that ended long ago) is not held: posting a file fast feeds the analyzer in file order, exactly
- * as `rootspan analyze` does.
+ * (spans that ended long ago) is not held on the wall clock: posting a file fast feeds the analyzer as
+ * `rootspan analyze` reads it, merged in end-time order over an export period of the data's own event time.
  *
  * Memory is bounded by `maxQueuedSpans`; work per event-loop turn by {@link CHUNK}.
  */
@@ -67,6 +68,11 @@ export class Intake {
   private lastTickEnd: number | undefined;
   /** Arrival lags are learned from this time on (later than now right after a stall). */
   private learnLagsFrom = -Infinity;
+  /**
+   * Recorded data, merged in end-time order over an export period of its own event time (as
+   * `rootspan analyze` reads a JSONL file): the exporters' batches of one trace were recorded apart.
+   */
+  private readonly recorded: EndTimeWindow;
   /** Whether spans are arriving live (then event time also follows the wall clock). */
   live = false;
   /** Counters, for status and /metrics. */
@@ -76,7 +82,9 @@ export class Intake {
     private readonly analyzer: Analyzer,
     private readonly options: IntakeOptions,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.recorded = new EndTimeWindow(options.maxQueuedSpans, (spans) => this.ready.push(spans), EXPORT_HOLD_MS);
+  }
 
   /** Spans held or waiting for the analyzer. */
   get queued(): number {
@@ -116,10 +124,11 @@ export class Intake {
     } else if (now - this.lastFreshAt > LIVE_LAG_MS) {
       this.live = false;
     }
-    // Recorded data goes to the analyzer as it came, like `rootspan analyze` reads a file. Live spans are
-    // held, and released merged in end-time order: OTLP groups a request's spans by resource and scope, so
-    // each request is put in end-time order first.
-    if (Math.min(newest, now) + this.traceWaitMs <= now) this.ready.push(spans);
+    // Recorded data goes to the analyzer as `rootspan analyze` reads a JSONL file: merged in end-time order
+    // over an export period of its own event time. Live spans are held for the trace wait, and released
+    // merged in end-time order: OTLP groups a request's spans by resource and scope, so each request is
+    // put in end-time order first.
+    if (Math.min(newest, now) + this.traceWaitMs <= now) this.recorded.push(spans);
     else this.hold({ spans: spans.sort(byEnd), next: 0, arrival: now, seq: this.seq++ });
     this.schedule();
     return true;
@@ -139,6 +148,7 @@ export class Intake {
 
   /** Everything queued to the analyzer now, synchronously (`POST /aiops/analyze`, shutdown). */
   releaseAll(): void {
+    this.recorded.flush();
     this.releaseDue(Infinity);
     this.pump(Infinity);
   }

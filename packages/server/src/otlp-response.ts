@@ -1,7 +1,7 @@
 /**
- * OTLP/HTTP `ExportTraceServiceResponse` bodies, in the encoding of the request (the spec: a response uses
- * the request's Content-Type). Full success is an empty message; a partial success names the count of
- * rejected spans and why.
+ * OTLP/HTTP answers, in the encoding of the request (the spec: a response uses the request's Content-Type):
+ * `ExportTraceServiceResponse` bodies (full success is an empty message; a partial success names the count
+ * of rejected spans and why) and, for 4xx/5xx, a `google.rpc.Status` naming the problem.
  */
 
 export interface PartialSuccess {
@@ -34,3 +34,24 @@ function varint(n: number): Buffer {
   return Buffer.from(bytes);
 }
 
+/** The gRPC code a `Status` body carries for an HTTP status (the spec lets clients only log it). */
+function grpcCode(httpStatus: number): number {
+  if (httpStatus === 429) return 8; // RESOURCE_EXHAUSTED
+  if (httpStatus === 503) return 14; // UNAVAILABLE
+  if (httpStatus === 408) return 4; // DEADLINE_EXCEEDED
+  return httpStatus < 500 ? 3 : 13; // INVALID_ARGUMENT, INTERNAL
+}
+
+/**
+ * The JSON error body: a `Status` (`code`, `message`), with the message also as `error`, the field every
+ * other rootspan error answer has.
+ */
+export function jsonStatus(httpStatus: number, message: string): { code: number; message: string; error: string } {
+  return { code: grpcCode(httpStatus), message, error: message };
+}
+
+/** The protobuf error body: `Status` { 1: int32 code, 2: string message }. */
+export function protobufStatus(httpStatus: number, message: string): Buffer {
+  const text = Buffer.from(message, 'utf8');
+  return Buffer.concat([Buffer.from([0x08]), varint(grpcCode(httpStatus)), Buffer.from([0x12]), varint(text.length), text]);
+}

@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Span } from '@rootspan/engine';
 import { decodeOtlpJson, decodeOtlpProtobuf, type DecodeProblem, type DecodeResult } from '@rootspan/otlp';
 import { BodyError, readBody } from './body.js';
-import { sendError } from './http.js';
+import { sendJson } from './http.js';
 import type { Intake } from './intake.js';
-import { jsonResponse, protobufResponse, type PartialSuccess } from './otlp-response.js';
+import { jsonResponse, jsonStatus, protobufResponse, protobufStatus, type PartialSuccess } from './otlp-response.js';
 
 /** Problem messages quoted in a partial-success answer; the rest are counted. */
 const MAX_QUOTED = 5;
@@ -41,12 +41,16 @@ const isSpanProblem = (p: DecodeProblem) => p.message.includes('.spans[');
 
 /** `POST /v1/traces`: OTLP/HTTP with JSON or protobuf bodies, gzip or not, answered as the OTLP spec says. */
 export async function receiveTraces(req: IncomingMessage, res: ServerResponse, ctx: ReceiverContext): Promise<void> {
+  const format = formatOf(req.headers['content-type']);
+  // The spec: a failure's body is a Status in the request's encoding (JSON when the encoding is unknown).
   const answer = (status: number, message: string, headers: Record<string, string> = {}) => {
     ctx.counters.requests.set(status, (ctx.counters.requests.get(status) ?? 0) + 1);
-    sendError(res, status, message, headers);
+    if (format !== 'protobuf') return sendJson(res, status, jsonStatus(status, message), headers);
+    const body = protobufStatus(status, message);
+    res.writeHead(status, { 'content-type': 'application/x-protobuf', 'content-length': body.length, ...headers });
+    res.end(body);
   };
   if (req.method !== 'POST') return answer(405, 'use POST for /v1/traces', { allow: 'POST' });
-  const format = formatOf(req.headers['content-type']);
   if (format === undefined) {
     return answer(415, `unsupported Content-Type '${req.headers['content-type'] ?? ''}' (use application/json or application/x-protobuf)`, { connection: 'close' });
   }

@@ -5,7 +5,7 @@
  * once the fault is over and the spans stop.
  */
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer } from '@rootspan/engine';
+import { createAnalyzer, type Span } from '@rootspan/engine';
 import { scenarioByName, simulate } from '@rootspan/sim';
 import { Intake } from '../src/intake.js';
 
@@ -95,21 +95,25 @@ describe('Intake on live traffic', () => {
     expect(intake.traceWaitMs).toBeLessThan(7000);
   });
 
-  it('a fixed trace wait is used as configured; recorded (old) spans go to the analyzer at once, in arrival order', () => {
+  it('a fixed trace wait is used as configured; recorded (old) spans go to the analyzer as rootspan analyze reads them: merged in end-time order over an export period', () => {
     const sim = live();
     const analyzer = createAnalyzer();
     const now = sim.flushTimes[sim.flushTimes.length - 1] + 3_600_000;
     const intake = new Intake(analyzer, { maxQueuedSpans: 100_000, traceWaitMs: 2000 }, () => now);
-    const seen: string[] = [];
+    const seen: Span[] = [];
     const ingest = analyzer.ingest.bind(analyzer);
     analyzer.ingest = (spans) => {
-      for (const s of Array.isArray(spans) ? spans : [spans]) seen.push(s.spanId);
+      for (const s of Array.isArray(spans) ? spans : [spans]) seen.push(s);
       return ingest(spans);
     };
+    const sent = sim.batches.slice(0, 50).flat();
     for (const b of sim.batches.slice(0, 50)) intake.offer(b.slice());
     intake.releaseAll();
     expect(intake.traceWaitMs).toBe(2000);
     expect(intake.live).toBe(false);
-    expect(seen).toEqual(sim.batches.slice(0, 50).flatMap((b) => b.map((s) => s.spanId)));
+    expect(intake.queued).toBe(0);
+    expect(new Set(seen)).toEqual(new Set(sent));
+    expect(seen).toHaveLength(sent.length);
+    for (let i = 1; i < seen.length; i++) expect(seen[i].endTime).toBeGreaterThanOrEqual(seen[i - 1].endTime);
   });
 });

@@ -125,7 +125,8 @@ function normalizedService(name: string): string {
 /** What {@link peerName} returns for a call that names no peer at all. */
 export const UNKNOWN_PEER = 'unknown';
 
-const LOCAL_OR_IP = /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-f:]+\]?)$/i;
+// An IPv6 address has a colon: a host name of hex letters (`ad`, `db`, `cafe`) is a name, not an address.
+const LOCAL_OR_IP = /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-f]*:[0-9a-f:]*\]?)$/i;
 
 /**
  * Name of the node a client span calls, as the Collector's service graph names virtual nodes:
@@ -158,15 +159,25 @@ export function isDependencyCall(span: Span): boolean {
 }
 
 /**
- * Whether a span failed. The status wins when set; with no status (other tracers) a 5xx answer counts,
- * and on client spans a 4xx too, as OpenTelemetry's HTTP conventions say.
+ * gRPC codes a server failed on (OpenTelemetry's gRPC conventions): UNKNOWN, DEADLINE_EXCEEDED,
+ * UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS. Others (NOT_FOUND, ...) are the caller's problem.
+ */
+const GRPC_SERVER_ERRORS: ReadonlySet<number> = new Set([2, 4, 12, 13, 14, 15]);
+
+/**
+ * Whether a span failed. The status wins when set; with no status (other tracers, converted spans) a 5xx
+ * answer or a gRPC server-error code counts, and on client spans any 4xx or non-zero gRPC code too, as
+ * OpenTelemetry's HTTP and gRPC conventions say.
  */
 export function isErrorSpan(span: Span, asClient: boolean): boolean {
   if (span.status === 'error') return true;
   if (span.status === 'ok') return false;
   const code = httpStatus(span);
-  if (code === undefined) return false;
-  return code >= 500 || (asClient && span.status === undefined && code >= 400);
+  if (code !== undefined) return code >= 500 || (asClient && span.status === undefined && code >= 400);
+  const grpc = span.attributes?.['rpc.grpc.status_code'];
+  const g = typeof grpc === 'string' ? Number(grpc) : grpc;
+  if (typeof g !== 'number' || g === 0) return false;
+  return GRPC_SERVER_ERRORS.has(g) || (asClient && span.status === undefined);
 }
 
 const TIMEOUT_TEXT = /time ?out|timed out|deadline|ETIMEDOUT|ESOCKETTIMEDOUT|ECONNABORTED/i;

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Span } from '@rootspan/engine';
 import { EndTimeWindow } from '../src/reorder.js';
-import { smallSpans } from './helpers/data.js';
 
-/** `n` spans ending at the given times (ms after the first). */
+const T0 = Date.UTC(2026, 0, 1);
+
+/** Spans ending at the given times (ms after T0), each of its own trace. */
 function ending(times: number[]): Span[] {
-  const spans = smallSpans(times.length);
-  return spans.map((s, i) => ({ ...s, endTime: spans[0].startTime + times[i] }));
+  return times.map((t, i) => ({ traceId: `${i + 1}`.padStart(32, 'a'), spanId: `${i + 1}`.padStart(16, 'b'), service: 'svc', name: 'GET /x', startTime: T0, endTime: T0 + t }));
 }
 
 /** Pushes `spans` in batches of `batch` through a window of `capacity`; what came out, and the most held. */
@@ -39,6 +39,22 @@ describe('EndTimeWindow', () => {
     expect(deliveries).toBeGreaterThan(10);
     expect(new Set(out)).toEqual(new Set(spans));
     expect(out).toHaveLength(spans.length);
-    expect(out.map((s) => s.endTime)).toEqual([...times].sort((x, y) => x - y).map((t) => spans[0].startTime + t));
+    expect(out.map((s) => s.endTime)).toEqual([...times].sort((x, y) => x - y).map((t) => T0 + t));
+  });
+
+  it('with a hold, streams spans on once the input is that far past them, merging exporters\' batches in end-time order', () => {
+    const out: Span[][] = [];
+    const window = new EndTimeWindow(1000, (s) => out.push(s), 6000);
+    // Each line is one service's 5 s export: checkout's half of a trace (0-5 s), then frontend's, then the next period.
+    const checkout = ending([100, 2000, 4900]);
+    const frontend = ending([150, 2100, 4950]);
+    const next = ending([5500, 9000, 12_000]);
+    window.push(checkout);
+    window.push(frontend);
+    expect(out).toEqual([]); // nothing is 6 s old yet: both halves are still held together
+    window.push(next);
+    expect(out.flat().map((s) => s.endTime - T0)).toEqual([100, 150, 2000, 2100, 4900, 4950, 5500]);
+    window.flush();
+    expect(out.flat()).toHaveLength(9);
   });
 });

@@ -1,0 +1,71 @@
+import type { Span } from '@rootspan/engine';
+
+const byEnd = (a: Span, b: Span): number => a.endTime - b.endTime;
+
+/**
+ * Event time a streamed span is held for its trace's other spans: the SDK BatchSpanProcessor's 5 s export
+ * delay plus the export itself.
+ */
+export const EXPORT_HOLD_MS = 6000;
+
+/**
+ * Hands spans on in end-time order within a bounded window (`rootspan analyze`, and `rootspan serve` for
+ * recorded data). An OTLP document lists each service's spans
+ * together, so in file order a later service's spans would reach the analyzer minutes "late"; sorting the
+ * whole document would hold all of it. The window holds up to `capacity` spans: when full, the earlier
+ * half (by end time) goes on and the rest waits, so memory stays bounded and only disorder wider than
+ * the window remains (which the analyzer counts as late, never silently).
+ *
+ * With `holdMs` (streamed JSONL: each line is one exporter's batch), a span also goes on once the latest
+ * end time seen is `holdMs` past its own: every service's exporter sends its spans seconds apart, so in
+ * file order one service's half of a trace can reach the analyzer well before its caller's half, and be
+ * analysed alone. Held for an export period, the halves arrive together, as the server's intake merges
+ * live traffic.
+ */
+export class EndTimeWindow {
+  private held: Span[] = [];
+  private latestEnd = -Infinity;
+  /** The latest end time at the last time-based release: releasing at most every quarter of `holdMs`. */
+  private releasedAt = -Infinity;
+
+  constructor(
+    private readonly capacity: number,
+    private readonly deliver: (spans: Span[]) => void,
+    private readonly holdMs?: number,
+  ) {}
+
+  push(spans: readonly Span[]): void {
+    let latest = this.latestEnd;
+    for (const s of spans) {
+      this.held.push(s);
+      if (s.endTime > latest) latest = s.endTime;
+    }
+    this.latestEnd = latest;
+    if (this.held.length >= this.capacity) this.release(this.held.length - Math.floor(this.capacity / 2));
+    else if (this.holdMs !== undefined && latest - this.releasedAt >= this.holdMs / 4) this.releaseBefore(latest - this.holdMs);
+  }
+
+  /** Hands on everything still held. */
+  flush(): void {
+    if (this.held.length > 0) this.release(this.held.length);
+  }
+
+  /** Hands on, in order, the spans that ended before `t`. */
+  private releaseBefore(t: number): void {
+    this.releasedAt = this.latestEnd;
+    this.held.sort(byEnd);
+    let lo = 0;
+    let hi = this.held.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.held[mid].endTime < t) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) this.deliver(this.held.splice(0, lo));
+  }
+
+  private release(n: number): void {
+    this.held.sort(byEnd); // mostly sorted after the first release: cheap for TimSort
+    this.deliver(this.held.splice(0, n));
+  }
+}
