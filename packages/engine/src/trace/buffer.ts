@@ -282,10 +282,16 @@ export class TraceBuffer {
   }
 }
 
-/** A seeded FNV-1a hash of every character of `id`, with a final mix for the low bits the table uses. */
+/**
+ * A seeded FNV-1a hash of every character of `id`, two UTF-16 units per step, with a final mix for the
+ * low bits the table uses.
+ */
 function hashOf(id: string): number {
-  let h = SEED ^ 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  const n = id.length;
+  let h = SEED ^ 0x811c9dc5 ^ n;
+  let i = 1;
+  for (; i < n; i += 2) h = Math.imul(h ^ (id.charCodeAt(i - 1) | (id.charCodeAt(i) << 16)), 0x01000193);
+  if (i === n) h = Math.imul(h ^ id.charCodeAt(n - 1), 0x01000193);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   return h ^ (h >>> 13);
