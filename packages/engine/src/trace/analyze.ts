@@ -297,7 +297,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
       if (!seen) keysScratch[distinct++] = key;
     }
     const shape = (node.shape = shapeOf(entry.key, distinct));
-    entry.calls = shape.calls;
+    entry.calls = shape !== undefined ? shape.calls : keysScratch.slice(0, distinct);
     entry.self = selfTime(node.span, outgoing, count);
   }
   // Created only for the rare trace with a request off its usual path.
@@ -339,22 +339,25 @@ interface CallShape {
 const callShapes = new Map<string, CallShape>();
 const CALL_SHAPES_MAX = 4096;
 
-/** The shape of the first `count` keys of the scratch: the operation's last one when it holds the same. */
-function shapeOf(key: string, count: number): CallShape {
+/**
+ * The shape of the first `count` keys of the scratch: the operation's last one when it holds the same;
+ * undefined when the operation has none and there is no room for it.
+ */
+function shapeOf(key: string, count: number): CallShape | undefined {
   const last = callShapes.get(key);
   if (last !== undefined && last.calls.length === count) {
     let same = true;
     for (let i = 0; i < count && same; i++) same = last.calls[i] === keysScratch[i];
     if (same) return last;
   }
-  const calls = keysScratch.slice(0, count);
   if (last !== undefined) {
-    last.calls = calls;
+    last.calls = keysScratch.slice(0, count);
     last.usual = undefined;
     return last;
   }
-  const shape: CallShape = { calls, usual: undefined, missed: undefined };
-  if (callShapes.size < CALL_SHAPES_MAX) callShapes.set(key, shape);
+  if (callShapes.size >= CALL_SHAPES_MAX) return undefined;
+  const shape: CallShape = { calls: keysScratch.slice(0, count), usual: undefined, missed: undefined };
+  callShapes.set(key, shape);
   return shape;
 }
 
