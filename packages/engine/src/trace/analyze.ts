@@ -106,6 +106,7 @@ class Node {
   childCount = 0;
   parent: Node | undefined = undefined;
   role: Role = 'internal';
+  /** Whether an entry or call failed (false for internal spans: see {@link firstFailure}). */
   error = false;
   entry: EntryFact | undefined = undefined;
   call: CallFact | undefined = undefined;
@@ -240,7 +241,8 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     const node = nodes[i];
     const role = roleOf(node);
     node.role = role;
-    node.error = isErrorSpan(node.span, role === 'call');
+    // An internal span's status is read only while a failure is traced down (see firstFailure).
+    node.error = role !== 'internal' && isErrorSpan(node.span, role === 'call');
     if (role === 'call') callCount++;
     else if (role === 'entry') entryCount++;
   }
@@ -716,7 +718,7 @@ function firstFailure(node: Node): Node | undefined {
   pushChildren(node);
   while (top > 0) {
     const child = stack[--top];
-    if (child.error) {
+    if (child.role === 'internal' ? isErrorSpan(child.span, false) : child.error) {
       if (first === undefined || child.span.endTime < first.span.endTime) first = child;
     } else if (child.role === 'internal' && child.span.service === service) {
       pushChildren(child);
