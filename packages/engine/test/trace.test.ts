@@ -276,6 +276,17 @@ describe('TraceBuffer', () => {
     expect(released.slice(1500).map((e) => e.spans[0].spanId)).toEqual([...spans.slice(1501).map((s) => s.spanId), 's0', 's1']);
   });
 
+  it('still finds traces whose ids agree in all but their first characters (crafted to collide)', () => {
+    const released: TraceEntry[] = [];
+    const buf = new TraceBuffer({ ...limits, maxTraces: 10_000 }, (e) => released.push(e));
+    const spans = Array.from({ length: 500 }, (_, i) => span({ traceId: `${String(i).padStart(8, '0')}-same-suffix-0000`, spanId: `s${i}`, service: 'a', name: 'x', startTime: 1, endTime: 2 }));
+    for (const s of spans) expect(buf.add(s, 2)).toBe('ok');
+    for (const s of spans) expect(buf.add(s, 2)).toBe('duplicate');
+    expect(buf.size).toBe(500);
+    buf.releaseAll();
+    expect(released.map((e) => e.spans[0].spanId)).toEqual(spans.map((s) => s.spanId));
+  });
+
   it('bounds traces and spans, and counts duplicates', () => {
     const released: TraceEntry[] = [];
     const buf = new TraceBuffer(limits, (e) => released.push(e));

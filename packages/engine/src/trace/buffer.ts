@@ -80,6 +80,11 @@ export class TraceBuffer {
   /** The table: an entry, {@link TOMBSTONE} or undefined (never used) per slot; a power of two long. */
   private slots: Array<Held | undefined> = new Array<Held | undefined>(MIN_SLOTS).fill(undefined);
   private hashes = new Int32Array(MIN_SLOTS);
+  /**
+   * Whether trace ids are hashed in full: from the first probe sequence longer than {@link MAX_PROBES} on
+   * (ids crafted to collide in the characters {@link quickHash} reads).
+   */
+  private fullHash = false;
   /** Entries held, and slots not undefined (entries and tombstones). */
   private count = 0;
   private used = 0;
@@ -114,8 +119,11 @@ export class TraceBuffer {
     let hash = 0;
     if (recent !== undefined && recent.traceId === traceId) entry = recent;
     else {
-      hash = hashOf(traceId);
+      const full = this.fullHash;
+      hash = full ? hashOf(traceId) : quickHash(traceId);
       entry = this.find(traceId, hash);
+      // The lookup may have switched the table to full hashes.
+      if (entry === undefined && this.fullHash !== full) hash = hashOf(traceId);
     }
     if (entry === undefined) {
       if (this.count >= this.limits.maxTraces) this.evictOldest();
@@ -228,10 +236,14 @@ export class TraceBuffer {
   private find(traceId: string, hash: number): Held | undefined {
     const slots = this.slots;
     const mask = slots.length - 1;
-    for (let i = hash & mask; ; i = (i + 1) & mask) {
+    for (let i = hash & mask, probes = 0; ; i = (i + 1) & mask) {
       const e = slots[i];
       if (e === undefined) return undefined;
       if (this.hashes[i] === hash && e !== TOMBSTONE && e.traceId === traceId) return e;
+      if (++probes > MAX_PROBES && !this.fullHash) {
+        this.hashInFull();
+        return this.find(traceId, hashOf(traceId));
+      }
     }
   }
 
@@ -241,7 +253,13 @@ export class TraceBuffer {
     const slots = this.slots;
     const mask = slots.length - 1;
     let i = entry.hash & mask;
-    for (;;) {
+    for (let probes = 0; ; probes++) {
+      if (probes > MAX_PROBES && !this.fullHash) {
+        this.hashInFull();
+        entry.hash = hashOf(entry.traceId);
+        this.insert(entry);
+        return;
+      }
       const e = slots[i];
       if (e === undefined) {
         this.used++;
@@ -267,6 +285,13 @@ export class TraceBuffer {
     this.count--;
   }
 
+  /** Switches to hashing ids in full, re-placing every entry held. */
+  private hashInFull(): void {
+    this.fullHash = true;
+    for (let e = this.head; e !== undefined; e = e.next) e.hash = hashOf(e.traceId);
+    this.rebuild();
+  }
+
   /** Re-places every entry without tombstones, in a table twice as large once over a quarter of it is held. */
   private rebuild(): void {
     const size = 4 * (this.count + 1) > this.slots.length ? 2 * this.slots.length : this.slots.length;
@@ -282,6 +307,25 @@ export class TraceBuffer {
   }
 }
 
+/** A probe sequence longer than this makes the table hash ids in full (see {@link quickHash}). */
+const MAX_PROBES = 64;
+
+/**
+ * {@link hashOf} of the last eight characters of `id` and its length (W3C trace ids are random hex: eight
+ * of their characters are 32 random bits). Ids made to agree in those are caught by a long probe
+ * sequence, after which the table hashes in full.
+ */
+function quickHash(id: string): number {
+  const n = id.length;
+  if (n <= 8) return hashOf(id);
+  let h = SEED ^ 0x811c9dc5 ^ n;
+  h = Math.imul(h ^ (id.charCodeAt(n - 8) | (id.charCodeAt(n - 7) << 16)), 0x01000193);
+  h = Math.imul(h ^ (id.charCodeAt(n - 6) | (id.charCodeAt(n - 5) << 16)), 0x01000193);
+  h = Math.imul(h ^ (id.charCodeAt(n - 4) | (id.charCodeAt(n - 3) << 16)), 0x01000193);
+  h = Math.imul(h ^ (id.charCodeAt(n - 2) | (id.charCodeAt(n - 1) << 16)), 0x01000193);
+  return mix(h);
+}
+
 /**
  * A seeded FNV-1a hash of every character of `id`, two UTF-16 units per step, with a final mix for the
  * low bits the table uses.
@@ -292,6 +336,11 @@ function hashOf(id: string): number {
   let i = 1;
   for (; i < n; i += 2) h = Math.imul(h ^ (id.charCodeAt(i - 1) | (id.charCodeAt(i) << 16)), 0x01000193);
   if (i === n) h = Math.imul(h ^ id.charCodeAt(n - 1), 0x01000193);
+  return mix(h);
+}
+
+/** A final mix, so the low bits the table uses depend on every character hashed. */
+function mix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   return h ^ (h >>> 13);
