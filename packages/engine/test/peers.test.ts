@@ -21,6 +21,23 @@ describe('PeerTable', () => {
     expect(t.resolve('inventory:80', 'POST', undefined)).toEqual({ service: 'inventory', operation: null });
   });
 
+  it('learns a mapping again after another replaced it (a repeat of the last one is skipped, no other)', () => {
+    const t = new PeerTable(10);
+    const checkout = opKey('checkout', 'POST /checkout');
+    const admin = opKey('admin', 'GET /report');
+    t.learn('inventory:80', 'GET', checkout, 'inventory', 'GET /stock/:id');
+    t.learn('inventory:80', 'GET', checkout, 'inventory', 'GET /stock/:id');
+    t.learn('inventory:80', 'GET', admin, 'inventory', 'GET /report');
+    t.learn('inventory:80', 'GET', checkout, 'inventory', 'GET /stock/:id');
+    expect(t.resolve('inventory:80', 'GET', undefined)).toEqual({ service: 'inventory', operation: 'GET /stock/:id' });
+    t.learn('inventory:80', 'GET', checkout, 'inventory', 'GET /stock');
+    expect(t.resolve('inventory:80', 'GET', checkout)?.operation).toBe('GET /stock');
+    expect(t.resolve('inventory:80', 'GET', admin)?.operation).toBe('GET /report');
+    // An empty call name and operation are learned too (a span named '' answered by one named '').
+    t.learn('empty:80', '', undefined, 'blank', '');
+    expect(t.resolve('empty:80', '', undefined)).toEqual({ service: 'blank', operation: '' });
+  });
+
   it('starts a peer afresh when another service answers it (an address reused)', () => {
     const t = new PeerTable(10);
     t.learn('10.0.0.7:80', 'GET', undefined, 'inventory', 'GET /stock');

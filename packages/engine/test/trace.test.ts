@@ -175,10 +175,12 @@ describe('TraceBuffer', () => {
   it('reuses an entry its consumer emptied, reset, and never one whose spans the consumer kept', () => {
     const seen: TraceEntry[] = [];
     const kept: Span[][] = [];
+    const traceIds: string[] = [];
     let empty = true;
     const buf = new TraceBuffer(limits, (e) => {
       seen.push(e);
       kept.push([...e.spans]);
+      traceIds.push(e.traceId);
       if (empty) {
         e.spans.length = 0;
         e.ids = undefined;
@@ -196,7 +198,9 @@ describe('TraceBuffer', () => {
     buf.releaseReady(4000);
     expect(seen[1]).toBe(seen[0]);
     expect(kept[1]).toEqual([b]);
-    expect(seen[1].traceId).toBe(b.traceId);
+    expect(traceIds[1]).toBe(b.traceId);
+    // Kept for reuse, it holds no trace id alive.
+    expect(seen[1].traceId).toBe('');
     expect(seen[1].firstAt).toBe(2100);
     empty = false;
     const c = add('c', 4100);
@@ -250,6 +254,37 @@ describe('TraceBuffer', () => {
     expect(indexed.calls).toHaveLength(16);
     expect(indexed).toEqual(facts());
     expect(indexed.entries.find((e: { service: string }) => e.service === 'frontend').errorOrigin).toMatchObject({ service: 'svc3', kind: 'errors' });
+  });
+
+  it('finds thousands of traces through table growth and removals, releasing them in order of last update', () => {
+    const released: TraceEntry[] = [];
+    const buf = new TraceBuffer({ ...limits, maxTraces: 10_000 }, (e) => released.push(e));
+    const spans = Array.from({ length: 3000 }, (_, i) => span({ traceId: `t${i}`, spanId: `s${i}`, service: 'a', name: 'x', startTime: i, endTime: i + 1 }));
+    spans.forEach((s, i) => buf.add(s, i));
+    expect(buf.size).toBe(3000);
+    // Every trace is still found (a duplicate), however far the table grew and probed.
+    spans.forEach((s, i) => expect(buf.add(s, i)).toBe('duplicate'));
+    // Trace 0 is updated late: it moves behind the others.
+    expect(buf.add({ ...spans[0], spanId: 'late' }, 2999)).toBe('ok');
+    buf.releaseReady(2500);
+    expect(released.map((e) => e.spans[0].traceId)).toEqual(spans.slice(1, 1501).map((s) => s.traceId));
+    // Removed traces are gone, the others still found past the tombstones they left.
+    expect(buf.add(spans[1], 3000)).toBe('ok');
+    expect(buf.add(spans[2000], 3000)).toBe('duplicate');
+    buf.releaseAll();
+    expect(buf.size).toBe(0);
+    expect(released.slice(1500).map((e) => e.spans[0].spanId)).toEqual([...spans.slice(1501).map((s) => s.spanId), 's0', 's1']);
+  });
+
+  it('still finds traces whose ids agree in all but their first characters (crafted to collide)', () => {
+    const released: TraceEntry[] = [];
+    const buf = new TraceBuffer({ ...limits, maxTraces: 10_000 }, (e) => released.push(e));
+    const spans = Array.from({ length: 500 }, (_, i) => span({ traceId: `${String(i).padStart(8, '0')}-same-suffix-0000`, spanId: `s${i}`, service: 'a', name: 'x', startTime: 1, endTime: 2 }));
+    for (const s of spans) expect(buf.add(s, 2)).toBe('ok');
+    for (const s of spans) expect(buf.add(s, 2)).toBe('duplicate');
+    expect(buf.size).toBe(500);
+    buf.releaseAll();
+    expect(released.map((e) => e.spans[0].spanId)).toEqual(spans.map((s) => s.spanId));
   });
 
   it('bounds traces and spans, and counts duplicates', () => {

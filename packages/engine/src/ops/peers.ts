@@ -15,6 +15,14 @@ interface Peer {
   byCaller: Map<string, Map<string, string>>;
   /** Mappings held in all, for the per-peer bound. */
   size: number;
+  /**
+   * The last mapping learned: learning it again changes nothing (every other one replaces it), and calls
+   * to a peer mostly repeat, so that costs no Map lookup.
+   */
+  lastName: string;
+  lastCaller: string | undefined;
+  /** Undefined until a mapping is learned. */
+  lastOperation: string | undefined;
 }
 
 /**
@@ -60,7 +68,10 @@ export class PeerTable {
       if (p === undefined && this.peers.size >= this.maxPeers) return;
       p = newPeer(service);
       this.peers.set(peer, p);
-    }
+    } else if (p.lastName === callName && p.lastCaller === callerKey && p.lastOperation === operation) return;
+    p.lastName = callName;
+    p.lastCaller = callerKey;
+    p.lastOperation = operation;
     remember(p, p.calls, callName, operation);
     if (callerKey !== undefined) rememberFrom(p, callerKey, callName, operation);
   }
@@ -127,7 +138,7 @@ export class PeerTable {
 }
 
 function newPeer(service: string): Peer {
-  return { service, calls: new Map(), byCaller: new Map(), size: 0 };
+  return { service, calls: new Map(), byCaller: new Map(), size: 0, lastName: '', lastCaller: undefined, lastOperation: undefined };
 }
 
 /** {@link remember} for calls made from the caller operation `callerKey`. */

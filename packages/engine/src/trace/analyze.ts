@@ -106,6 +106,7 @@ class Node {
   childCount = 0;
   parent: Node | undefined = undefined;
   role: Role = 'internal';
+  /** Whether an entry or call failed (false for internal spans: see {@link firstFailure}). */
   error = false;
   entry: EntryFact | undefined = undefined;
   call: CallFact | undefined = undefined;
@@ -113,6 +114,8 @@ class Node {
   answer: Node | undefined = undefined;
   /** For entries: key of the first usual call the request did not make ({@link missingCallKey}), found once per trace. */
   missed: string | undefined = undefined;
+  /** For entries that made calls: their operation's {@link CallShape}, which caches `missed`. */
+  shape: CallShape | undefined = undefined;
   /** {@link breakCycles}' walk: 0 not seen, 1 on the current walk up, 2 reaches a root. */
   mark = 0;
   /** For a failed call its request retried: ms from its end to the retry's start (the backoff), see {@link selfTime}. */
@@ -188,6 +191,7 @@ function releaseNodes(n: number): void {
     node.entry = undefined;
     node.call = undefined;
     node.missed = undefined;
+    node.shape = undefined;
     node.mark = 0;
     node.retryWait = 0;
   }
@@ -240,7 +244,8 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     const node = nodes[i];
     const role = roleOf(node);
     node.role = role;
-    node.error = isErrorSpan(node.span, role === 'call');
+    // An internal span's status is read only while a failure is traced down (see firstFailure).
+    node.error = role !== 'internal' && isErrorSpan(node.span, role === 'call');
     if (role === 'call') callCount++;
     else if (role === 'entry') entryCount++;
   }
@@ -296,7 +301,8 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
       for (let j = 0; j < distinct && !seen; j++) seen = keysScratch[j] === key;
       if (!seen) keysScratch[distinct++] = key;
     }
-    entry.calls = callsOf(entry.key, distinct);
+    const shape = (node.shape = shapeOf(entry.key, distinct));
+    entry.calls = shape !== undefined ? shape.calls : keysScratch.slice(0, distinct);
     entry.self = selfTime(node.span, outgoing, count);
   }
   // Created only for the rare trace with a request off its usual path.
@@ -306,7 +312,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     const entry = node.entry;
     if (entry === undefined) continue;
     // Kept on the node: the slow walk below asks again for every request under a slow one.
-    const missed = (node.missed = missingCallKey(entry, ctx));
+    const missed = (node.missed = missedOf(entry, node.shape, ctx));
     if (!entry.error && missed !== undefined) (missing ??= new Set()).add(node);
   }
   for (let i = 0; i < n; i++) {
@@ -322,24 +328,54 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
 }
 
 /**
- * The last distinct-callee list of each operation (up to {@link CALL_LISTS_MAX} operations): requests of an
- * operation mostly make the same calls in the same order, and then share one array instead of a copy each.
- * The lists are never written after they are made.
+ * The last distinct-callee list of an operation: requests of an operation mostly make the same calls in
+ * the same order, and then share one array instead of a copy each (never written after it is made), and
+ * the first of the operation's usual calls that list lacks, found once per `usual` list rather than per
+ * request.
  */
-const callLists = new Map<string, string[]>();
-const CALL_LISTS_MAX = 4096;
+interface CallShape {
+  calls: string[];
+  /** The usual calls `missed` was found for; undefined until it is. */
+  usual: readonly string[] | undefined;
+  missed: string | undefined;
+}
 
-/** The first `count` keys of the scratch as an array: the operation's last list when it holds the same. */
-function callsOf(key: string, count: number): string[] {
-  const last = callLists.get(key);
-  if (last !== undefined && last.length === count) {
+/** Operation key → its last {@link CallShape} (up to {@link CALL_SHAPES_MAX} operations). */
+const callShapes = new Map<string, CallShape>();
+const CALL_SHAPES_MAX = 4096;
+
+/**
+ * The shape of the first `count` keys of the scratch: the operation's last one when it holds the same;
+ * undefined when the operation has none and there is no room for it.
+ */
+function shapeOf(key: string, count: number): CallShape | undefined {
+  const last = callShapes.get(key);
+  if (last !== undefined && last.calls.length === count) {
     let same = true;
-    for (let i = 0; i < count && same; i++) same = last[i] === keysScratch[i];
+    for (let i = 0; i < count && same; i++) same = last.calls[i] === keysScratch[i];
     if (same) return last;
   }
-  const list = keysScratch.slice(0, count);
-  if (last !== undefined || callLists.size < CALL_LISTS_MAX) callLists.set(key, list);
-  return list;
+  if (last !== undefined) {
+    last.calls = keysScratch.slice(0, count);
+    last.usual = undefined;
+    return last;
+  }
+  if (callShapes.size >= CALL_SHAPES_MAX) return undefined;
+  const shape: CallShape = { calls: keysScratch.slice(0, count), usual: undefined, missed: undefined };
+  callShapes.set(key, shape);
+  return shape;
+}
+
+/** {@link missingCallKey}, from the request's call shape when it has one and it still holds its calls. */
+function missedOf(entry: EntryFact, shape: CallShape | undefined, ctx: TraceContext): string | undefined {
+  const usual = ctx.usualCalls(entry.key);
+  if (usual.length === 0) return undefined;
+  if (shape === undefined || shape.calls !== entry.calls) return firstMissing(usual, entry.calls);
+  if (shape.usual !== usual) {
+    shape.usual = usual;
+    shape.missed = firstMissing(usual, entry.calls);
+  }
+  return shape.missed;
 }
 
 /** The first usual call (issue 21: in flight, or lost) this request did not make, as a latency origin. */
@@ -350,8 +386,12 @@ function missingCall(entry: EntryFact, ctx: TraceContext): Origin | undefined {
 
 /** Key of the first usual call the request did not make, if any. */
 function missingCallKey(entry: EntryFact, ctx: TraceContext): string | undefined {
-  const usual = ctx.usualCalls(entry.key);
-  for (let i = 0; i < usual.length; i++) if (!entry.calls.includes(usual[i])) return usual[i];
+  return firstMissing(ctx.usualCalls(entry.key), entry.calls);
+}
+
+/** The first of `usual` not in `calls`. */
+function firstMissing(usual: readonly string[], calls: readonly string[]): string | undefined {
+  for (let i = 0; i < usual.length; i++) if (!calls.includes(usual[i])) return usual[i];
   return undefined;
 }
 
@@ -688,7 +728,7 @@ function firstFailure(node: Node): Node | undefined {
   pushChildren(node);
   while (top > 0) {
     const child = stack[--top];
-    if (child.error) {
+    if (child.role === 'internal' ? isErrorSpan(child.span, false) : child.error) {
       if (first === undefined || child.span.endTime < first.span.endTime) first = child;
     } else if (child.role === 'internal' && child.span.service === service) {
       pushChildren(child);

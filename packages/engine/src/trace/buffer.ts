@@ -40,28 +40,66 @@ const MAX_SPARE = 4096;
 /** Up to this many spans, ids are checked by scanning the spans: cheaper than a Map per trace. */
 const SCAN_IDS = 16;
 
+/** An entry as the buffer holds it: in its table and its order of last update. */
+interface Held extends TraceEntry {
+  /** Neighbours in the order of last placement, oldest first. */
+  prev: Held | undefined;
+  next: Held | undefined;
+  /** Slot in the table, and the trace id's hash. */
+  slot: number;
+  hash: number;
+}
+
+/** A table slot whose entry was removed: lookups probe past it, inserts reuse it. */
+const TOMBSTONE = { traceId: '' } as Held;
+
+/** Table slots to start with; it doubles while more than a quarter of them hold traces (never shrinks). */
+const MIN_SLOTS = 1024;
+
+/**
+ * Per-process seed of the trace id hash, so ids crafted to collide in one process do not in another (as
+ * V8 seeds its own string hashes).
+ */
+const SEED = (Math.random() * 0x1_0000_0000) | 0;
+
 /**
  * Gathers spans of a trace that arrive out of order and in different batches. A trace is released when
  * every span's parent is present (or the span is an entry: a root, server or consumer span) and nothing
  * arrived for `idleMs`; one still missing parents is released after `maxWaitMs`. At most `maxTraces` are
  * held: a new trace beyond that releases the least recently updated one early.
  *
- * The Map is kept in order of last update, to within a quarter of `idleMs` (an entry moves to the back,
- * by delete + re-insert, only when its place is older than that: spans of one trace mostly arrive
- * together, and moving on every span costs more than the rest of `add`). Releasing scans from the front
- * and stops at the first trace placed less than `idleMs` ago.
+ * Traces are found through an open-addressing table of preallocated arrays rather than a Map: a Map with
+ * a trace added and removed per request reallocates its hash table every few hundred traces, and those
+ * tables, with the trace ids and spans they reach, were promoted to V8's old space (a third of what the
+ * memory benchmark promoted). The entries form a list in order of last update, to within a quarter of
+ * `idleMs` (an entry moves to the back only when its place is older than that: spans of one trace mostly
+ * arrive together). Releasing walks the list from the front and stops at the first trace placed less
+ * than `idleMs` ago.
  */
 export class TraceBuffer {
-  private readonly traces = new Map<string, TraceEntry>();
+  /** The table: an entry, {@link TOMBSTONE} or undefined (never used) per slot; a power of two long. */
+  private slots: Array<Held | undefined> = new Array<Held | undefined>(MIN_SLOTS).fill(undefined);
+  private hashes = new Int32Array(MIN_SLOTS);
+  /**
+   * Whether trace ids are hashed in full: from the first probe sequence longer than {@link MAX_PROBES} on
+   * (ids crafted to collide in the characters {@link quickHash} reads).
+   */
+  private fullHash = false;
+  /** Entries held, and slots not undefined (entries and tombstones). */
+  private count = 0;
+  private used = 0;
+  /** The order of last placement: released and evicted from the front. */
+  private head: Held | undefined;
+  private tail: Held | undefined;
   /** The trace of the previous span, still held: a service's spans of one request arrive together. */
-  private recent: TraceEntry | undefined;
+  private recent: Held | undefined;
   private lastScan = -Infinity;
   /**
    * Released entries whose consumer let go of their spans (see the Recorder), reused for new traces. Each
    * trace otherwise allocates an entry that lives `idleMs` in event time: in a fast replay that is long
    * enough to be promoted, so the old space would fill with dead entries between full GCs.
    */
-  private readonly spare: TraceEntry[] = [];
+  private readonly spare: Held[] = [];
   /** Traces released before they were ready because the buffer was full. */
   evictedEarly = 0;
 
@@ -71,18 +109,28 @@ export class TraceBuffer {
   ) {}
 
   get size(): number {
-    return this.traces.size;
+    return this.count;
   }
 
   add(span: Span, now: number): AddOutcome {
     const recent = this.recent;
-    let entry = recent !== undefined && recent.traceId === span.traceId ? recent : this.traces.get(span.traceId);
+    const traceId = span.traceId;
+    let entry: Held | undefined;
+    let hash = 0;
+    if (recent !== undefined && recent.traceId === traceId) entry = recent;
+    else {
+      const full = this.fullHash;
+      hash = full ? hashOf(traceId) : quickHash(traceId);
+      entry = this.find(traceId, hash);
+      // The lookup may have switched the table to full hashes.
+      if (entry === undefined && this.fullHash !== full) hash = hashOf(traceId);
+    }
     if (entry === undefined) {
-      if (this.traces.size >= this.limits.maxTraces) this.evictOldest();
+      if (this.count >= this.limits.maxTraces) this.evictOldest();
       entry = this.spare.pop();
       if (entry === undefined) {
         entry = {
-          traceId: span.traceId,
+          traceId,
           spans: [],
           ids: undefined,
           idBitsLo: 0,
@@ -91,23 +139,31 @@ export class TraceBuffer {
           firstAt: now,
           touchedAt: now,
           orderedAt: now,
+          prev: undefined,
+          next: undefined,
+          slot: 0,
+          hash,
         };
       } else {
-        entry.traceId = span.traceId;
+        entry.traceId = traceId;
         entry.idBitsLo = 0;
         entry.idBitsHi = 0;
         entry.incompleteAt = -1;
         entry.firstAt = now;
         entry.touchedAt = now;
         entry.orderedAt = now;
+        entry.hash = hash;
       }
-      this.traces.set(span.traceId, entry);
+      this.insert(entry);
+      this.append(entry);
     } else {
       if (mayHold(entry, span.spanId) && hasSpan(entry, span.spanId)) return 'duplicate';
       if (entry.spans.length >= this.limits.maxSpansPerTrace) return 'traceTooLarge';
       if (now - entry.orderedAt >= this.limits.idleMs / 4) {
-        this.traces.delete(span.traceId);
-        this.traces.set(span.traceId, entry);
+        if (entry !== this.tail) {
+          this.unlink(entry);
+          this.append(entry);
+        }
         entry.orderedAt = now;
       }
     }
@@ -126,47 +182,168 @@ export class TraceBuffer {
     if (now - this.lastScan < this.limits.idleMs / 4) return;
     this.lastScan = now;
     const { idleMs, maxWaitMs } = this.limits;
-    for (const entry of this.traces.values()) {
+    for (let entry = this.head; entry !== undefined; ) {
       // Entries behind this one were placed later still: none of them can be idle.
       if (now - entry.orderedAt < idleMs) break;
-      if (now - entry.touchedAt < idleMs) continue;
-      if (now - entry.firstAt >= maxWaitMs || complete(entry)) {
-        this.traces.delete(entry.traceId);
-        this.forget(entry);
-        this.release(entry);
-        this.recycle(entry);
-      }
+      const next = entry.next;
+      if (now - entry.touchedAt >= idleMs && (now - entry.firstAt >= maxWaitMs || complete(entry))) this.drop(entry);
+      entry = next;
     }
-  }
-
-  private forget(entry: TraceEntry): void {
-    if (this.recent === entry) this.recent = undefined;
   }
 
   /** Releases everything (end of input). */
   releaseAll(): void {
-    this.recent = undefined;
-    for (const entry of this.traces.values()) {
-      this.traces.delete(entry.traceId);
-      this.release(entry);
-      this.recycle(entry);
-    }
-  }
-
-  /** Keeps a released entry for reuse if its consumer emptied it (one that kept the spans keeps the entry). */
-  private recycle(entry: TraceEntry): void {
-    if (entry.spans.length === 0 && entry.ids === undefined && this.spare.length < MAX_SPARE) this.spare.push(entry);
+    while (this.head !== undefined) this.drop(this.head);
   }
 
   private evictOldest(): void {
-    const first = this.traces.values().next();
-    if (first.done) return;
-    this.traces.delete(first.value.traceId);
-    this.forget(first.value);
+    if (this.head === undefined) return;
     this.evictedEarly++;
-    this.release(first.value);
-    this.recycle(first.value);
+    this.drop(this.head);
   }
+
+  /** Takes `entry` out of the buffer, hands it to the consumer, and keeps it for reuse if it was emptied. */
+  private drop(entry: Held): void {
+    this.remove(entry);
+    this.unlink(entry);
+    if (this.recent === entry) this.recent = undefined;
+    this.release(entry);
+    if (entry.spans.length === 0 && entry.ids === undefined && this.spare.length < MAX_SPARE) {
+      // A reused entry keeps no trace id alive: a dead string reached from the old space is promoted.
+      entry.traceId = '';
+      this.spare.push(entry);
+    }
+  }
+
+  private append(entry: Held): void {
+    const tail = this.tail;
+    entry.prev = tail;
+    entry.next = undefined;
+    if (tail === undefined) this.head = entry;
+    else tail.next = entry;
+    this.tail = entry;
+  }
+
+  private unlink(entry: Held): void {
+    const { prev, next } = entry;
+    if (prev === undefined) this.head = next;
+    else prev.next = next;
+    if (next === undefined) this.tail = prev;
+    else next.prev = prev;
+    entry.prev = entry.next = undefined;
+  }
+
+  private find(traceId: string, hash: number): Held | undefined {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    for (let i = hash & mask, probes = 0; ; i = (i + 1) & mask) {
+      const e = slots[i];
+      if (e === undefined) return undefined;
+      if (this.hashes[i] === hash && e !== TOMBSTONE && e.traceId === traceId) return e;
+      if (++probes > MAX_PROBES && !this.fullHash) {
+        this.hashInFull();
+        return this.find(traceId, hashOf(traceId));
+      }
+    }
+  }
+
+  /** Puts `entry` (not in the table) in the first free slot of its probe sequence. */
+  private insert(entry: Held): void {
+    if (2 * (this.used + 1) > this.slots.length) this.rebuild();
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let i = entry.hash & mask;
+    for (let probes = 0; ; probes++) {
+      if (probes > MAX_PROBES && !this.fullHash) {
+        this.hashInFull();
+        entry.hash = hashOf(entry.traceId);
+        this.insert(entry);
+        return;
+      }
+      const e = slots[i];
+      if (e === undefined) {
+        this.used++;
+        break;
+      }
+      if (e === TOMBSTONE) break;
+      i = (i + 1) & mask;
+    }
+    slots[i] = entry;
+    this.hashes[i] = entry.hash;
+    entry.slot = i;
+    this.count++;
+  }
+
+  private remove(entry: Held): void {
+    const slots = this.slots;
+    const i = entry.slot;
+    // A slot followed by a never-used one ends every probe sequence through it: it can be never-used too.
+    if (slots[(i + 1) & (slots.length - 1)] === undefined) {
+      slots[i] = undefined;
+      this.used--;
+    } else slots[i] = TOMBSTONE;
+    this.count--;
+  }
+
+  /** Switches to hashing ids in full, re-placing every entry held. */
+  private hashInFull(): void {
+    this.fullHash = true;
+    for (let e = this.head; e !== undefined; e = e.next) e.hash = hashOf(e.traceId);
+    this.rebuild();
+  }
+
+  /** Re-places every entry without tombstones, in a table twice as large once over a quarter of it is held. */
+  private rebuild(): void {
+    const size = 4 * (this.count + 1) > this.slots.length ? 2 * this.slots.length : this.slots.length;
+    if (size === this.slots.length) {
+      this.slots.fill(undefined);
+    } else {
+      this.slots = new Array<Held | undefined>(size).fill(undefined);
+      this.hashes = new Int32Array(size);
+    }
+    this.used = 0;
+    this.count = 0;
+    for (let e = this.head; e !== undefined; e = e.next) this.insert(e);
+  }
+}
+
+/** A probe sequence longer than this makes the table hash ids in full (see {@link quickHash}). */
+const MAX_PROBES = 64;
+
+/**
+ * {@link hashOf} of the last eight characters of `id` and its length (W3C trace ids are random hex: eight
+ * of their characters are 32 random bits). Ids made to agree in those are caught by a long probe
+ * sequence, after which the table hashes in full.
+ */
+function quickHash(id: string): number {
+  const n = id.length;
+  if (n <= 8) return hashOf(id);
+  let h = SEED ^ 0x811c9dc5 ^ n;
+  h = Math.imul(h ^ (id.charCodeAt(n - 8) | (id.charCodeAt(n - 7) << 16)), 0x01000193);
+  h = Math.imul(h ^ (id.charCodeAt(n - 6) | (id.charCodeAt(n - 5) << 16)), 0x01000193);
+  h = Math.imul(h ^ (id.charCodeAt(n - 4) | (id.charCodeAt(n - 3) << 16)), 0x01000193);
+  h = Math.imul(h ^ (id.charCodeAt(n - 2) | (id.charCodeAt(n - 1) << 16)), 0x01000193);
+  return mix(h);
+}
+
+/**
+ * A seeded FNV-1a hash of every character of `id`, two UTF-16 units per step, with a final mix for the
+ * low bits the table uses.
+ */
+function hashOf(id: string): number {
+  const n = id.length;
+  let h = SEED ^ 0x811c9dc5 ^ n;
+  let i = 1;
+  for (; i < n; i += 2) h = Math.imul(h ^ (id.charCodeAt(i - 1) | (id.charCodeAt(i) << 16)), 0x01000193);
+  if (i === n) h = Math.imul(h ^ id.charCodeAt(n - 1), 0x01000193);
+  return mix(h);
+}
+
+/** A final mix, so the low bits the table uses depend on every character hashed. */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  return h ^ (h >>> 13);
 }
 
 /** Span id → position, built without a pair per span. */
