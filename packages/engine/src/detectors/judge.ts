@@ -124,9 +124,8 @@ export class Judge {
    * sensitive rule), the number of individually slow requests must be unlikely given how often that
    * normally happens.
    */
-  private latencyConfirmed(signal: LatencySignal, w: OpWindow, which: 'latency' | 'self', v: Verdict, anchor: boolean): boolean {
+  private latencyConfirmed(signal: LatencySignal, w: OpWindow, which: 'latency' | 'self', v: Verdict, anchor: boolean, median: number): boolean {
     const o = this.options.latency;
-    const median = windowSketch(w.buckets, which).quantile(0.5);
     if (median < o.sensitiveRatio * v.expected) return false;
     const lw = w[which];
     if (lw.ok.n >= o.sensitiveMinSamples && v.score >= o.sensitiveZ) return true;
@@ -146,11 +145,15 @@ export class Judge {
   ): OpFiring | undefined {
     const which = name === 'latency' ? 'latency' : 'self';
     const ok = w[which].ok;
-    for (const detector of [signal.detector, signal.anchor]) {
+    // The window's median, merged from its buckets' sketches only when a verdict needs confirming, and once.
+    let median: number | undefined;
+    for (let d = 0; d < 2; d++) {
+      const detector = d === 0 ? signal.detector : signal.anchor;
       if (detector === undefined) continue;
       const v = detector.judge(ok);
-      if (v.anomalous && (best === undefined || v.score > best.verdict.score) && this.latencyConfirmed(signal, w, which, v, detector === signal.anchor)) {
-        best = { signal: name, kind: 'latency', verdict: v, op, size, window: copyWindow(w) };
+      if (v.anomalous && (best === undefined || v.score > best.verdict.score)) {
+        median ??= windowSketch(w.buckets, which).quantile(0.5);
+        if (this.latencyConfirmed(signal, w, which, v, d === 1, median)) best = { signal: name, kind: 'latency', verdict: v, op, size, window: copyWindow(w) };
       }
     }
     return best;
@@ -163,16 +166,22 @@ export class Judge {
   private judgeShape(rec: Recorder, op: OpState, windows: readonly OpWindow[], out: Firing[]): void {
     const whole = windows[windows.length - 1];
     if (whole.okRequests === 0) return;
-    for (const b of whole.buckets) if (b.calls !== undefined) for (const key of b.calls.keys()) shapeDetector(op, key);
+    // A closed bucket takes no more calls: its callees are known once it has been through here.
+    for (const b of whole.buckets) {
+      if (b.calls !== undefined && !b.calleesKnown) for (const key of b.calls.keys()) shapeDetector(op, key);
+      b.calleesKnown = true;
+    }
+    const all = whole.buckets;
     for (const [key, d] of op.shapes) {
       if (renamed(rec, op, key)) continue;
       let best: OpFiring | undefined;
+      // Each window's buckets are the newest of the whole window's: one pass, newest first, sums them all.
+      let made = 0;
+      let summed = 0;
       for (let k = 0; k < windows.length; k++) {
         const w = windows[k];
+        for (; summed < w.buckets.length; summed++) made += all[all.length - 1 - summed].calls?.get(key) ?? 0;
         if (w.okRequests === 0) continue;
-        // Summed per call rather than into a Map: this runs for every operation at every bucket.
-        let made = 0;
-        for (const b of w.buckets) made += b.calls?.get(key) ?? 0;
         const v = d.judge(w.okRequests, made);
         if (v.anomalous && v.change && (best === undefined || v.score > best.verdict.score)) {
           best = { signal: `shape.${v.change}-call`, kind: 'shape', verdict: v, op, size: WINDOWS[k], window: copyWindow(w), callee: key };

@@ -89,6 +89,8 @@ export class OpBucket {
   /** Successful requests, and how many of them made each call (trace shape). */
   okRequests = 0;
   calls: Map<string, number> | undefined;
+  /** Every callee in `calls` has its operation's call-shape detector (set by the judge once the bucket closed). */
+  calleesKnown = false;
   errorTraces: string[] | undefined;
   slowTraces: string[] | undefined;
 
@@ -115,6 +117,7 @@ export class OpBucket {
     this.shapeOrigins?.clear();
     this.okRequests = 0;
     this.calls?.clear();
+    this.calleesKnown = false;
     if (this.errorTraces !== undefined) this.errorTraces.length = 0;
     if (this.slowTraces !== undefined) this.slowTraces.length = 0;
   }
