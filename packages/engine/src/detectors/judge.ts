@@ -90,7 +90,7 @@ export class Judge {
         // A peer's self time is its latency; a service's self time shows a fault of its own code.
         if (op.nodeType === 'service') self = this.judgeLatency(op, op.self, w, size, 'latency.self', self);
       }
-      if (w.requests > 0) {
+      if (op.errors.mayFire(w.requests, w.errors)) {
         const v = op.errors.judge(w.requests, w.errors);
         if (v.anomalous && (errors === undefined || v.score > errors.verdict.score)) {
           errors = { signal: 'errors', kind: 'errors', verdict: v, op, size, window: copyWindow(w) };
@@ -149,7 +149,8 @@ export class Judge {
     let median: number | undefined;
     for (let d = 0; d < 2; d++) {
       const detector = d === 0 ? signal.detector : signal.anchor;
-      if (detector === undefined) continue;
+      // Only the verdicts that fire matter here: the p-value is computed for windows that may.
+      if (detector === undefined || !detector.mayFire(ok)) continue;
       const v = detector.judge(ok);
       if (v.anomalous && (best === undefined || v.score > best.verdict.score)) {
         median ??= windowSketch(w.buckets, which).quantile(0.5);
@@ -181,7 +182,7 @@ export class Judge {
       for (let k = 0; k < windows.length; k++) {
         const w = windows[k];
         for (; summed < w.buckets.length; summed++) made += all[all.length - 1 - summed].calls?.get(key) ?? 0;
-        if (w.okRequests === 0) continue;
+        if (!d.mayFire(w.okRequests, made)) continue;
         const v = d.judge(w.okRequests, made);
         if (v.anomalous && v.change && (best === undefined || v.score > best.verdict.score)) {
           best = { signal: `shape.${v.change}-call`, kind: 'shape', verdict: v, op, size: WINDOWS[k], window: copyWindow(w), callee: key };
@@ -204,8 +205,9 @@ export class Judge {
       for (const [key, d] of op.shapes) {
         const made = b.calls?.get(key) ?? 0;
         // As for latency: a usual call clearly missing from a bucket that has not fired yet is held back.
-        const v = d.judge(b.okRequests, made);
-        const missing = v.ready && v.expected >= this.options.shape.usualShare && v.observed <= v.expected / 2 && v.pValue < SHAPE_HOLD_P;
+        // Its p-value is computed only for a usual call made by half as many requests or fewer.
+        const share = d.baseline.share;
+        const missing = share >= this.options.shape.usualShare && made / b.okRequests <= share / 2 && heldBack(d.judge(b.okRequests, made));
         d.held = missing ? d.held + 1 : 0;
         if (d.held === 0 || d.held > RING) d.learn(b.okRequests, made);
       }
@@ -256,7 +258,8 @@ export class Judge {
  * p < 0.00135 and `sensitiveRatio`× up. Such a bucket is not learned, and keeps a latency episode going.
  */
 export function clearlySlower(detector: LatencyDetector, w: LogWindow, opts: LatencyOptions): boolean {
-  if (w.n === 0) return false;
+  // The ratio first: the p-value is computed only for a window that is that much slower.
+  if (w.n === 0 || !detector.readyAndAtLeast(w, opts.sensitiveRatio)) return false;
   const v = detector.judge(w, 1);
   return v.ready && v.score >= HOLD_SCORE && v.observed >= opts.sensitiveRatio * v.expected;
 }
@@ -274,6 +277,11 @@ function renamed(rec: Recorder, op: OpState, key: string): boolean {
   const service = opKeyService(key);
   for (const other of op.shapes.keys()) if (other !== key && opKeyService(other) === service) return true;
   return false;
+}
+
+/** Whether a bucket's call-shape verdict is significant enough to hold the bucket back from learning. */
+function heldBack(v: Verdict): boolean {
+  return v.ready && v.pValue < SHAPE_HOLD_P;
 }
 
 /** A call seen for the first time after many requests without it starts from "never made" (share 0). */
