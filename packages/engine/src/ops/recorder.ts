@@ -37,9 +37,6 @@ export class Recorder {
   private readonly ctx: TraceContext;
   /** Last closed bucket index while a trace is recorded: data for closed buckets lands in the next open one. */
   private closed = -Infinity;
-  /** The last key {@link find} looked up, and its operation. */
-  private lastKey: string | undefined = undefined;
-  private lastOp: OpState | undefined = undefined;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -49,21 +46,21 @@ export class Recorder {
       // Room for each tracked operation's name and key, and as many again for raw names seen on the way.
       names: new OperationNames(options.maxOperations * 4),
       typicalLatency: (key) => {
-        const b = this.find(key)?.latency.detector.baseline;
+        const b = this.ops.get(key)?.latency.detector.baseline;
         return b && b.ready ? b.typical : undefined;
       },
       typicalSelf: (key) => {
-        const b = this.find(key)?.self.detector.baseline;
+        const b = this.ops.get(key)?.self.detector.baseline;
         return b && b.ready ? b.typical : undefined;
       },
       unusualLatency: (key, ms) => {
         // Against the slow anchor: the main baseline soon learns a fault that makes calls faster.
-        const b = this.find(key)?.latency.anchor?.baseline;
+        const b = this.ops.get(key)?.latency.anchor?.baseline;
         if (b === undefined || !b.ready) return false;
         // 3 sd, but never past 2× (a short or warm-up-inflated history overstates the spread) nor under 1.5×.
         return Math.abs(logMs(ms) - b.mean) >= Math.min(Math.max(UNUSUAL_SD * b.sd, UNUSUAL_MIN_LOG_RATIO), UNUSUAL_MAX_LOG_RATIO);
       },
-      usualCalls: (key) => this.find(key)?.usual ?? NO_CALLS,
+      usualCalls: (key) => this.ops.get(key)?.usual ?? NO_CALLS,
       resolvePeer: (peer, callName, callerKey) => this.peers.resolve(peer, callName, callerKey),
       learnPeer: (peer, callName, callerKey, service, operation) => this.peers.learn(peer, callName, callerKey, service, operation),
     };
@@ -122,7 +119,7 @@ export class Recorder {
    * use; past `maxOperations`, its service's overflow operation.
    */
   private op(key: string, service: string, operation: string, nodeType: 'service' | 'peer'): OpState {
-    const op = this.find(key);
+    const op = this.ops.get(key);
     if (op !== undefined) return op;
     if (this.ops.size - this.overflowOps.size < this.options.maxOperations) return this.addOp(key, service, operation, nodeType);
     const folded = this.overflowOps.size < MAX_OVERFLOW_SERVICES ? service : OVERFLOW_OPERATION;
@@ -138,20 +135,6 @@ export class Recorder {
   private addOp(key: string, service: string, operation: string, nodeType: 'service' | 'peer'): OpState {
     const op = new OpState(key, service, operation, nodeType, this.options, this.spareBuckets);
     this.ops.set(key, op);
-    this.lastKey = key;
-    this.lastOp = op;
-    return op;
-  }
-
-  /**
-   * `ops.get(key)`, remembering the last answer: trace analysis asks about a request's operation several
-   * times (typical latency, usual calls), and recording it then asks once more.
-   */
-  private find(key: string): OpState | undefined {
-    if (key === this.lastKey) return this.lastOp;
-    const op = this.ops.get(key);
-    this.lastKey = key;
-    this.lastOp = op;
     return op;
   }
 
@@ -244,7 +227,7 @@ export class Recorder {
     if (edge !== undefined) this.recordEdge(edge, idx, c);
     else this.overflow.calls++;
     if (c.callerKey !== undefined && !c.virtual && c.calleeOperation !== null) {
-      const callee = this.find(c.calleeKey);
+      const callee = this.ops.get(c.calleeKey);
       if (callee !== undefined) addCaller(callee, c.callerKey);
     }
     if (!c.virtual) return;
