@@ -159,6 +159,11 @@ export class EdgeBucket {
  */
 export class BucketRing<B extends { index: number; reset(index: number): void; reusable?(): boolean }> {
   private readonly slots: Array<B | undefined>;
+  /**
+   * The bucket `at` gave last (undefined once released): an operation's requests mostly land in the bucket
+   * of the one before, and then need no slot arithmetic.
+   */
+  private last: B | undefined = undefined;
 
   constructor(
     readonly size: number,
@@ -170,6 +175,14 @@ export class BucketRing<B extends { index: number; reset(index: number): void; r
 
   /** The bucket for index i, created or recycled for writing. */
   at(i: number): B {
+    const last = this.last;
+    if (last !== undefined && last.index === i) return last;
+    const b = this.slot(i);
+    this.last = b;
+    return b;
+  }
+
+  private slot(i: number): B {
     const s = i % this.size;
     let b = this.slots[s];
     if (b === undefined) {
@@ -200,6 +213,7 @@ export class BucketRing<B extends { index: number; reset(index: number): void; r
       if (b !== undefined && b.index < oldest && b.reusable?.() !== false) {
         this.slots[s] = undefined;
         pool.push(b);
+        if (b === this.last) this.last = undefined;
       }
     }
   }
