@@ -181,7 +181,7 @@ export class Judge {
       let summed = 0;
       for (let k = 0; k < windows.length; k++) {
         const w = windows[k];
-        for (; summed < w.buckets.length; summed++) made += all[all.length - 1 - summed].calls?.get(key) ?? 0;
+        for (; summed < w.buckets.length; summed++) made += all[all.length - 1 - summed].calls?.get(key)?.count ?? 0;
         if (!d.mayFire(w.okRequests, made)) continue;
         const v = d.judge(w.okRequests, made);
         if (v.anomalous && v.change && (best === undefined || v.score > best.verdict.score)) {
@@ -203,7 +203,7 @@ export class Judge {
     if (op.traffic !== undefined && b.okRequests > 0) {
       if (b.calls !== undefined) for (const key of b.calls.keys()) shapeDetector(op, key);
       for (const [key, d] of op.shapes) {
-        const made = b.calls?.get(key) ?? 0;
+        const made = b.calls?.get(key)?.count ?? 0;
         // As for latency: a usual call clearly missing from a bucket that has not fired yet is held back.
         // Its p-value is computed only for a usual call made by half as many requests or fewer.
         const share = d.baseline.share;

@@ -86,9 +86,9 @@ export class OpBucket {
   /** Successful requests that skipped a usual call, and where each left its usual path. */
   diverged = 0;
   shapeOrigins: OriginCounts | undefined;
-  /** Successful requests, and how many of them made each call (trace shape). */
+  /** Successful requests, and how many of them made each call (trace shape; counted in place: one lookup per call). */
   okRequests = 0;
-  calls: Map<string, number> | undefined;
+  calls: Map<string, { count: number }> | undefined;
   /** Every callee in `calls` has its operation's call-shape detector (set by the judge once the bucket closed). */
   calleesKnown = false;
   errorTraces: string[] | undefined;

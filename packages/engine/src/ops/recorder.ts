@@ -155,10 +155,10 @@ export class Recorder {
     if (e.calls.length > 0) {
       const calls = (b.calls ??= new Map());
       for (const callee of e.calls) {
-        const n = calls.get(callee);
-        if (n !== undefined) calls.set(callee, n + 1);
+        const made = calls.get(callee);
+        if (made !== undefined) made.count++;
         // Each callee new to the bucket becomes a call-shape detector of the operation: bounded.
-        else if (op.shapes.size + calls.size < MAX_CALLEES_PER_OPERATION || op.shapes.has(callee)) calls.set(callee, 1);
+        else if (op.shapes.size + calls.size < MAX_CALLEES_PER_OPERATION || op.shapes.has(callee)) calls.set(callee, { count: 1 });
       }
     }
     if (e.shapeOrigin) {
