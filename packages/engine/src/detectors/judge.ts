@@ -243,7 +243,7 @@ export class Judge {
     let best: EdgeFiring | undefined;
     for (const size of WINDOWS) {
       const w = edge.window(index, size);
-      if (w.attempts === 0) continue;
+      if (w.attempts === 0 || !edge.timeout.mayFire(w.attempts, w.gaveUp)) continue;
       const v = edge.timeout.judge(w.attempts, w.gaveUp);
       if (v.anomalous && (best === undefined || v.score > best.verdict.score)) {
         best = { signal: 'timeout', kind: 'timeout', verdict: v, edge, size, window: w };

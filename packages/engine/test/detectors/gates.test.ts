@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { LatencyDetector, type LogWindow } from '../../src/detectors/latency.js';
 import { ErrorRateDetector } from '../../src/detectors/errors.js';
 import { CallShapeDetector } from '../../src/detectors/shape.js';
-import { DEFAULT_BASELINE, DEFAULT_ERRORS, DEFAULT_LATENCY, DEFAULT_SHAPE } from '../../src/options.js';
+import { TimeoutDetector } from '../../src/detectors/timeout.js';
+import { DEFAULT_BASELINE, DEFAULT_ERRORS, DEFAULT_LATENCY, DEFAULT_SHAPE, DEFAULT_TIMEOUT } from '../../src/options.js';
 
 /** A log window of n samples around ln(ms) with spread sd (sums as the recorder keeps them). */
 const logWindow = fc
@@ -59,6 +60,23 @@ describe('detector gates: a verdict that fires always passes the gate the judge 
     expect(d.judge(100, 60).anomalous).toBe(true);
     expect(d.mayFire(100, 60)).toBe(true);
     expect(d.mayFire(100, 0)).toBe(false);
+  });
+
+  it('timeout: mayFire', () => {
+    const window = fc.integer({ min: 0, max: 200 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n })));
+    fc.assert(
+      fc.property(fc.array(window, { maxLength: 8 }), fc.array(window, { minLength: 1, maxLength: 8 }), (learned, judged) => {
+        const d = new TimeoutDetector(DEFAULT_BASELINE, DEFAULT_TIMEOUT);
+        for (const [n, k] of learned) d.learn(n, k);
+        for (const [n, k] of judged) if (d.judge(n, k).anomalous) expect(d.mayFire(n, k)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+    const d = new TimeoutDetector(DEFAULT_BASELINE, DEFAULT_TIMEOUT);
+    d.learn(500, 0);
+    expect(d.judge(20, 20).anomalous).toBe(true);
+    expect(d.mayFire(20, 20)).toBe(true);
+    expect(d.mayFire(20, 0)).toBe(false);
   });
 
   it('call shape: mayFire, for usual, rare and new calls', () => {
