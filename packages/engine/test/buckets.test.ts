@@ -40,6 +40,29 @@ describe('BucketRing with a pool', () => {
     expect(ring.at(13)).toBe(busy);
   });
 
+  it('gives the last bucket again while it is its own, and never one released to the pool and taken over', () => {
+    const pool: OpBucket[] = [];
+    const a = new BucketRing(12, () => new OpBucket(), pool);
+    const b = new BucketRing(12, () => new OpBucket(), pool);
+    const first = a.at(7);
+    first.requests = 2;
+    expect(a.at(7)).toBe(first);
+    expect(a.at(7).requests).toBe(2);
+    a.releaseBefore(8);
+    // The released bucket now serves another ring, at the very index the first ring asks for again.
+    expect(b.at(7)).toBe(first);
+    b.at(7).requests = 9;
+    const again = a.at(7);
+    expect(again).not.toBe(first);
+    expect(again.requests).toBe(0);
+    // A ring turning over recycles its slot: index 19 is not the bucket of index 7.
+    again.requests = 4;
+    const next = a.at(19);
+    expect(next).toBe(again);
+    expect(next.requests).toBe(0);
+    expect(a.get(7)).toBeUndefined();
+  });
+
   it('without a pool, release does nothing', () => {
     const ring = new BucketRing(12, () => new OpBucket());
     const b = ring.at(1);

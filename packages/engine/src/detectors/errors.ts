@@ -47,6 +47,20 @@ export class ErrorRateDetector {
     return { anomalous, score, pValue, observed, expected: baseline, severity: errorSeverity(observed), ready: true };
   }
 
+  /**
+   * Whether {@link judge} could find the window anomalous at all: its rate is beyond one of the rules'
+   * rates (the very numbers judge compares). No p-value: the judge asks this of every operation and
+   * window at every bucket, and most windows are healthy.
+   */
+  mayFire(requests: number, errors: number): boolean {
+    const b = this.baseline;
+    const o = this.opts;
+    if (!b.ready || !(requests > 0)) return false;
+    const p0 = b.rate;
+    const observed = errors / requests;
+    return (requests >= o.minRequests && observed > o.rate) || (errors >= o.sensitiveMinErrors && observed >= Math.max(2 * p0, p0 + 0.02));
+  }
+
   /** Learns a window (the analyzer passes only non-anomalous ones). */
   learn(requests: number, errors: number): void {
     this.baseline.learn(requests, errors);

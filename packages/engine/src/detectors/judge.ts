@@ -90,7 +90,7 @@ export class Judge {
         // A peer's self time is its latency; a service's self time shows a fault of its own code.
         if (op.nodeType === 'service') self = this.judgeLatency(op, op.self, w, size, 'latency.self', self);
       }
-      if (w.requests > 0) {
+      if (op.errors.mayFire(w.requests, w.errors)) {
         const v = op.errors.judge(w.requests, w.errors);
         if (v.anomalous && (errors === undefined || v.score > errors.verdict.score)) {
           errors = { signal: 'errors', kind: 'errors', verdict: v, op, size, window: copyWindow(w) };
@@ -124,9 +124,8 @@ export class Judge {
    * sensitive rule), the number of individually slow requests must be unlikely given how often that
    * normally happens.
    */
-  private latencyConfirmed(signal: LatencySignal, w: OpWindow, which: 'latency' | 'self', v: Verdict, anchor: boolean): boolean {
+  private latencyConfirmed(signal: LatencySignal, w: OpWindow, which: 'latency' | 'self', v: Verdict, anchor: boolean, median: number): boolean {
     const o = this.options.latency;
-    const median = windowSketch(w.buckets, which).quantile(0.5);
     if (median < o.sensitiveRatio * v.expected) return false;
     const lw = w[which];
     if (lw.ok.n >= o.sensitiveMinSamples && v.score >= o.sensitiveZ) return true;
@@ -146,11 +145,16 @@ export class Judge {
   ): OpFiring | undefined {
     const which = name === 'latency' ? 'latency' : 'self';
     const ok = w[which].ok;
-    for (const detector of [signal.detector, signal.anchor]) {
-      if (detector === undefined) continue;
+    // The window's median, merged from its buckets' sketches only when a verdict needs confirming, and once.
+    let median: number | undefined;
+    for (let d = 0; d < 2; d++) {
+      const detector = d === 0 ? signal.detector : signal.anchor;
+      // Only the verdicts that fire matter here: the p-value is computed for windows that may.
+      if (detector === undefined || !detector.mayFire(ok)) continue;
       const v = detector.judge(ok);
-      if (v.anomalous && (best === undefined || v.score > best.verdict.score) && this.latencyConfirmed(signal, w, which, v, detector === signal.anchor)) {
-        best = { signal: name, kind: 'latency', verdict: v, op, size, window: copyWindow(w) };
+      if (v.anomalous && (best === undefined || v.score > best.verdict.score)) {
+        median ??= windowSketch(w.buckets, which).quantile(0.5);
+        if (this.latencyConfirmed(signal, w, which, v, d === 1, median)) best = { signal: name, kind: 'latency', verdict: v, op, size, window: copyWindow(w) };
       }
     }
     return best;
@@ -163,16 +167,22 @@ export class Judge {
   private judgeShape(rec: Recorder, op: OpState, windows: readonly OpWindow[], out: Firing[]): void {
     const whole = windows[windows.length - 1];
     if (whole.okRequests === 0) return;
-    for (const b of whole.buckets) if (b.calls !== undefined) for (const key of b.calls.keys()) shapeDetector(op, key);
+    // A closed bucket takes no more calls: its callees are known once it has been through here.
+    for (const b of whole.buckets) {
+      if (b.calls !== undefined && !b.calleesKnown) for (const key of b.calls.keys()) shapeDetector(op, key);
+      b.calleesKnown = true;
+    }
+    const all = whole.buckets;
     for (const [key, d] of op.shapes) {
       if (renamed(rec, op, key)) continue;
       let best: OpFiring | undefined;
+      // Each window's buckets are the newest of the whole window's: one pass, newest first, sums them all.
+      let made = 0;
+      let summed = 0;
       for (let k = 0; k < windows.length; k++) {
         const w = windows[k];
-        if (w.okRequests === 0) continue;
-        // Summed per call rather than into a Map: this runs for every operation at every bucket.
-        let made = 0;
-        for (const b of w.buckets) made += b.calls?.get(key) ?? 0;
+        for (; summed < w.buckets.length; summed++) made += all[all.length - 1 - summed].calls?.get(key)?.count ?? 0;
+        if (!d.mayFire(w.okRequests, made)) continue;
         const v = d.judge(w.okRequests, made);
         if (v.anomalous && v.change && (best === undefined || v.score > best.verdict.score)) {
           best = { signal: `shape.${v.change}-call`, kind: 'shape', verdict: v, op, size: WINDOWS[k], window: copyWindow(w), callee: key };
@@ -193,10 +203,11 @@ export class Judge {
     if (op.traffic !== undefined && b.okRequests > 0) {
       if (b.calls !== undefined) for (const key of b.calls.keys()) shapeDetector(op, key);
       for (const [key, d] of op.shapes) {
-        const made = b.calls?.get(key) ?? 0;
+        const made = b.calls?.get(key)?.count ?? 0;
         // As for latency: a usual call clearly missing from a bucket that has not fired yet is held back.
-        const v = d.judge(b.okRequests, made);
-        const missing = v.ready && v.expected >= this.options.shape.usualShare && v.observed <= v.expected / 2 && v.pValue < SHAPE_HOLD_P;
+        // Its p-value is computed only for a usual call made by half as many requests or fewer.
+        const share = d.baseline.share;
+        const missing = share >= this.options.shape.usualShare && made / b.okRequests <= share / 2 && heldBack(d.judge(b.okRequests, made));
         d.held = missing ? d.held + 1 : 0;
         if (d.held === 0 || d.held > RING) d.learn(b.okRequests, made);
       }
@@ -232,7 +243,7 @@ export class Judge {
     let best: EdgeFiring | undefined;
     for (const size of WINDOWS) {
       const w = edge.window(index, size);
-      if (w.attempts === 0) continue;
+      if (w.attempts === 0 || !edge.timeout.mayFire(w.attempts, w.gaveUp)) continue;
       const v = edge.timeout.judge(w.attempts, w.gaveUp);
       if (v.anomalous && (best === undefined || v.score > best.verdict.score)) {
         best = { signal: 'timeout', kind: 'timeout', verdict: v, edge, size, window: w };
@@ -247,7 +258,8 @@ export class Judge {
  * p < 0.00135 and `sensitiveRatio`× up. Such a bucket is not learned, and keeps a latency episode going.
  */
 export function clearlySlower(detector: LatencyDetector, w: LogWindow, opts: LatencyOptions): boolean {
-  if (w.n === 0) return false;
+  // The ratio first: the p-value is computed only for a window that is that much slower.
+  if (w.n === 0 || !detector.readyAndAtLeast(w, opts.sensitiveRatio)) return false;
   const v = detector.judge(w, 1);
   return v.ready && v.score >= HOLD_SCORE && v.observed >= opts.sensitiveRatio * v.expected;
 }
@@ -265,6 +277,11 @@ function renamed(rec: Recorder, op: OpState, key: string): boolean {
   const service = opKeyService(key);
   for (const other of op.shapes.keys()) if (other !== key && opKeyService(other) === service) return true;
   return false;
+}
+
+/** Whether a bucket's call-shape verdict is significant enough to hold the bucket back from learning. */
+function heldBack(v: Verdict): boolean {
+  return v.ready && v.pValue < SHAPE_HOLD_P;
 }
 
 /** A call seen for the first time after many requests without it starts from "never made" (share 0). */

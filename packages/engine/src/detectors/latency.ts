@@ -116,6 +116,26 @@ export class LatencyDetector {
     return { anomalous, score, pValue, observed, expected, severity: latencySeverity(ratio, observed, o), ready: true };
   }
 
+  /**
+   * Whether {@link judge} could find window `w` anomalous at all: enough samples, and typical latency up
+   * by `minShiftMs` and by the smallest ratio of any rule, the very numbers judge compares. No p-value:
+   * the judge asks this of every operation, series and window at every bucket, and most are healthy.
+   */
+  mayFire(w: LogWindow, minWindowSamples = this.opts.minWindowSamples): boolean {
+    const b = this.baseline;
+    const o = this.opts;
+    if (!b.ready || !(w.n > 0) || !(w.n >= minWindowSamples)) return false;
+    const expected = b.typical;
+    const observed = Math.exp(w.sumLog / w.n);
+    return observed - expected >= o.minShiftMs && observed / expected >= Math.min(o.ratio, o.sensitiveRatio);
+  }
+
+  /** Whether {@link judge} would report `w` ready and observed ≥ `ratio` × expected (no p-value needed for that). */
+  readyAndAtLeast(w: LogWindow, ratio: number): boolean {
+    const b = this.baseline;
+    return b.ready && w.n > 0 && Math.exp(w.sumLog / w.n) >= ratio * b.typical;
+  }
+
   /** Learns a window (the analyzer passes only non-anomalous windows, without outliers). */
   learn(w: LogWindow): void {
     this.baseline.learn(w.n, w.sumLog, w.sumLogSq);

@@ -81,6 +81,21 @@ export class CallShapeDetector {
     return { anomalous: true, score, pValue, observed, expected: share, severity: 'medium', ready: true, change };
   }
 
+  /**
+   * Whether {@link judge} could find a change at all: a usual call made by half as many requests or
+   * fewer, or a call almost never made that now is (the very numbers judge compares). No p-value: the
+   * judge asks this of every operation, callee and window at every bucket.
+   */
+  mayFire(parentRequests: number, calls: number): boolean {
+    const b = this.baseline;
+    const o = this.opts;
+    if (!(b.samples >= o.minSamples) || !(parentRequests > 0)) return false;
+    const share = b.share;
+    const observed = calls / parentRequests;
+    if (observed < share) return share >= o.usualShare && observed <= share / 2;
+    return share < NEW_SHARE_MAX && b.samples >= NEW_MIN_SAMPLES && calls >= o.minCalls && observed >= o.newShare;
+  }
+
   /** Learns a window (the analyzer passes only non-anomalous ones). */
   learn(parentRequests: number, calls: number): void {
     this.baseline.learn(parentRequests, calls);

@@ -56,6 +56,18 @@ export class TimeoutDetector {
     return { anomalous, score, pValue, observed, expected: p0, severity: timeoutSeverity(attempts, gaveUp), ready: b.ready };
   }
 
+  /**
+   * Whether {@link judge} could find the window anomalous at all: enough attempts, and a give-up rate
+   * beyond `rate` or every attempt given up on (the very numbers judge compares). No p-value: the judge
+   * asks this of every edge and window at every bucket.
+   */
+  mayFire(attempts: number, gaveUp: number): boolean {
+    const o = this.opts;
+    if (!(attempts >= o.minAttempts)) return false;
+    const observed = attempts > 0 ? gaveUp / attempts : 0;
+    return observed >= o.rate || (this.baseline.ready && gaveUp === attempts);
+  }
+
   /** Learns a window (the analyzer passes only non-anomalous ones). */
   learn(attempts: number, gaveUp: number): void {
     this.baseline.learn(attempts, gaveUp);

@@ -67,7 +67,7 @@ export function clientOperation(span: Span): string {
       const table = str(a['db.collection.name']) ?? str(a['db.sql.table']);
       if (dbOp && table) return cut(`${dbOp.toUpperCase()} ${table}`);
       // A short span name follows the `{operation} {target}` convention; a long one is raw SQL.
-      if (span.name.length > 0 && span.name.length <= 64 && wordCount(span.name) <= 3) return foldPath(span.name);
+      if (span.name.length > 0 && span.name.length <= 64 && isShortName(span.name)) return foldPath(span.name);
       if (dbOp) return dbOp.toUpperCase();
     }
     const rpcMethod = str(a['rpc.method']);
@@ -76,6 +76,21 @@ export function clientOperation(span: Span): string {
   const method = httpMethod(span);
   if (method) return method;
   return foldPath(span.name);
+}
+
+/** Names {@link isShortName} has answered for, up to {@link SHORT_NAMES_MAX}: a database span's name repeats per call. */
+const shortNames = new Map<string, boolean>();
+const SHORT_NAMES_MAX = 4096;
+
+/** Whether a name (≤ 64 characters) has at most three words: the `{operation} {target}` convention, not raw SQL. */
+function isShortName(name: string): boolean {
+  // The scan costs several times a lookup of the same name (one per database call).
+  let short = shortNames.get(name);
+  if (short === undefined) {
+    short = wordCount(name) <= 3;
+    if (shortNames.size < SHORT_NAMES_MAX) shortNames.set(name, short);
+  }
+  return short;
 }
 
 /** Space-separated words in a short name, without allocating. */

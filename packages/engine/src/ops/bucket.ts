@@ -86,9 +86,11 @@ export class OpBucket {
   /** Successful requests that skipped a usual call, and where each left its usual path. */
   diverged = 0;
   shapeOrigins: OriginCounts | undefined;
-  /** Successful requests, and how many of them made each call (trace shape). */
+  /** Successful requests, and how many of them made each call (trace shape; counted in place: one lookup per call). */
   okRequests = 0;
-  calls: Map<string, number> | undefined;
+  calls: Map<string, { count: number }> | undefined;
+  /** Every callee in `calls` has its operation's call-shape detector (set by the judge once the bucket closed). */
+  calleesKnown = false;
   errorTraces: string[] | undefined;
   slowTraces: string[] | undefined;
 
@@ -115,6 +117,7 @@ export class OpBucket {
     this.shapeOrigins?.clear();
     this.okRequests = 0;
     this.calls?.clear();
+    this.calleesKnown = false;
     if (this.errorTraces !== undefined) this.errorTraces.length = 0;
     if (this.slowTraces !== undefined) this.slowTraces.length = 0;
   }
@@ -156,6 +159,11 @@ export class EdgeBucket {
  */
 export class BucketRing<B extends { index: number; reset(index: number): void; reusable?(): boolean }> {
   private readonly slots: Array<B | undefined>;
+  /**
+   * The bucket `at` gave last (undefined once released): an operation's requests mostly land in the bucket
+   * of the one before, and then need no slot arithmetic.
+   */
+  private last: B | undefined = undefined;
 
   constructor(
     readonly size: number,
@@ -167,6 +175,14 @@ export class BucketRing<B extends { index: number; reset(index: number): void; r
 
   /** The bucket for index i, created or recycled for writing. */
   at(i: number): B {
+    const last = this.last;
+    if (last !== undefined && last.index === i) return last;
+    const b = this.slot(i);
+    this.last = b;
+    return b;
+  }
+
+  private slot(i: number): B {
     const s = i % this.size;
     let b = this.slots[s];
     if (b === undefined) {
@@ -197,6 +213,7 @@ export class BucketRing<B extends { index: number; reset(index: number): void; r
       if (b !== undefined && b.index < oldest && b.reusable?.() !== false) {
         this.slots[s] = undefined;
         pool.push(b);
+        if (b === this.last) this.last = undefined;
       }
     }
   }

@@ -155,10 +155,10 @@ export class Recorder {
     if (e.calls.length > 0) {
       const calls = (b.calls ??= new Map());
       for (const callee of e.calls) {
-        const n = calls.get(callee);
-        if (n !== undefined) calls.set(callee, n + 1);
+        const made = calls.get(callee);
+        if (made !== undefined) made.count++;
         // Each callee new to the bucket becomes a call-shape detector of the operation: bounded.
-        else if (op.shapes.size + calls.size < MAX_CALLEES_PER_OPERATION || op.shapes.has(callee)) calls.set(callee, 1);
+        else if (op.shapes.size + calls.size < MAX_CALLEES_PER_OPERATION || op.shapes.has(callee)) calls.set(callee, { count: 1 });
       }
     }
     if (e.shapeOrigin) {
@@ -187,17 +187,19 @@ export class Recorder {
   }
 
   private recordLatency(op: OpState, b: OpBucket, duration: number, self: number): void {
-    this.recordSeries(op.latency, b.latency, duration);
-    this.recordSeries(op.self, b.self, self);
+    const l = logMs(duration);
+    this.recordSeries(op.latency, b.latency, duration, l);
+    // A peer's self time is its duration, and so is that of a request that made no calls.
+    this.recordSeries(op.self, b.self, self, self === duration ? l : logMs(self));
   }
 
-  private recordSeries(signal: LatencySignal, b: LatencyBucket, ms: number): void {
+  /** Counts one successful request's latency `ms` (its {@link logMs} `l`) into one series of a bucket. */
+  private recordSeries(signal: LatencySignal, b: LatencyBucket, ms: number, l: number): void {
     const base = signal.detector.baseline;
     if (base.ready) {
       b.judged++;
       if (ms > this.options.latency.ratio * base.typical) b.over++;
     }
-    const l = logMs(ms);
     addMoment(b.ok, l);
     // From MIN_LOG_MS up, logMs is the plain logarithm the sketch's bin needs.
     if (ms >= MIN_LOG_MS) b.sketch.addWithLog(ms, l);

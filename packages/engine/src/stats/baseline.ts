@@ -130,6 +130,7 @@ export class ProportionBaseline {
   private e = 0;
   private c = 0;
   private n = 0;
+  private readonly powers: Float64Array;
 
   /**
    * @param decayPerRequest each learned request decays the history by this fraction (memory ~1/x requests).
@@ -138,12 +139,14 @@ export class ProportionBaseline {
   constructor(
     private readonly decayPerRequest: number,
     private readonly minSamples: number,
-  ) {}
+  ) {
+    this.powers = powersOf(decayPerRequest);
+  }
 
   /** Folds in a window of n requests of which k were events (errors). n ≤ 0 is a no-op. */
   learn(n: number, k: number): void {
     if (!(n > 0)) return;
-    const f = Math.pow(1 - this.decayPerRequest, n);
+    const f = decayOver(this.powers, 1 - this.decayPerRequest, n);
     this.e = this.e * f + k;
     this.c = this.c * f + n;
     this.n += n;
@@ -187,6 +190,34 @@ export class ProportionBaseline {
     this.c = s.trials;
     this.n = s.samples;
   }
+}
+
+/** Request counts up to this have their decay factor kept once computed. */
+const POWERS = 4096;
+/** Per decay fraction: (1 − decay)^n by n, NaN until computed (every operation learns at every bucket). */
+const powerTables = new Map<number, Float64Array>();
+/** Decay fractions given tables (options hold a few); others compute every power. */
+const MAX_POWER_TABLES = 8;
+const NO_POWERS = new Float64Array(0);
+
+function powersOf(decay: number): Float64Array {
+  let table = powerTables.get(decay);
+  if (table === undefined) {
+    if (powerTables.size >= MAX_POWER_TABLES) return NO_POWERS;
+    table = new Float64Array(POWERS).fill(NaN);
+    powerTables.set(decay, table);
+  }
+  return table;
+}
+
+/** `Math.pow(base, n)`, from `powers` (base's table) for small whole n: the same number, without the pow. */
+function decayOver(powers: Float64Array, base: number, n: number): number {
+  if (n < powers.length && Number.isInteger(n)) {
+    const cached = powers[n];
+    if (!Number.isNaN(cached)) return cached;
+    return (powers[n] = Math.pow(base, n));
+  }
+  return Math.pow(base, n);
 }
 
 /** JSON state of a {@link RateBaseline}. */

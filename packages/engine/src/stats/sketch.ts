@@ -127,12 +127,24 @@ export class LatencySketch {
    */
   addWithLog(x: number, ln: number): void {
     if (!Number.isFinite(x)) return;
-    if (this.counts === null && this.n < RAW_MAX) {
+    const bins = this.counts;
+    if (bins === null && this.n < RAW_MAX) {
       (this.raw ??= new Array<number>(RAW_MAX))[this.n] = x;
-    } else {
+    } else if (x < MIN_INDEXABLE) {
       this.toBins();
-      if (x < MIN_INDEXABLE) this.zero++;
-      else this.binIndex(Math.ceil(ln * this.scale.invLnGamma), 1);
+      this.zero++;
+    } else {
+      const i = Math.ceil(ln * this.scale.invLnGamma);
+      const at = i - this.offset;
+      // The common case, a bin inside the allocated range, without the growth checks of binIndex.
+      if (bins !== null && at >= 0 && at < bins.length) {
+        bins[at]++;
+        if (i < this.lo) this.lo = i;
+        if (i > this.hi) this.hi = i;
+      } else {
+        this.toBins();
+        this.binIndex(i, 1);
+      }
     }
     this.n++;
     this.total += x;

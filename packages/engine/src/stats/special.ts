@@ -21,8 +21,27 @@ const LANCZOS = [
 ];
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
+/** Arguments 2x up to this have their ln Γ(x) kept once computed. */
+const LOG_GAMMA_CACHED = 2048;
+/**
+ * ln Γ at the half-integers and integers 0.5 … 1024: the arguments of every exact test (binomial counts,
+ * Student's t degrees of freedom, erfc's 1/2), which repeat at every bucket for every operation. NaN until
+ * computed by {@link lanczosLogGamma}, so a cached value is the very number it would compute.
+ */
+const logGammaCache = new Float64Array(LOG_GAMMA_CACHED + 1).fill(NaN);
+
 /** ln Γ(x) (Lanczos, ~15 digits). Infinity at the poles (0, -1, -2, ...). */
 export function logGamma(x: number): number {
+  const twice = 2 * x;
+  if (twice >= 1 && twice <= LOG_GAMMA_CACHED && Number.isInteger(twice)) {
+    const cached = logGammaCache[twice];
+    if (!Number.isNaN(cached)) return cached;
+    return (logGammaCache[twice] = lanczosLogGamma(x));
+  }
+  return lanczosLogGamma(x);
+}
+
+function lanczosLogGamma(x: number): number {
   if (x < 0.5) {
     if (Number.isInteger(x)) return Infinity;
     // Reflection: Γ(x)Γ(1-x) = π / sin(πx).

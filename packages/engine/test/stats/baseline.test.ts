@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { LogBaseline, ProportionBaseline, RateBaseline, ShareBaseline, logMs } from '../../src/stats/baseline.js';
 import { DEFAULT_BASELINE } from '../../src/options.js';
 import { binomial, logNormal, mulberry32, poisson } from '../helpers/random.js';
@@ -115,6 +116,26 @@ describe('ProportionBaseline', () => {
     for (let i = 0; i < 20; i++) b.learn(10, 0);
     expect(a.toJSON().events).toBeCloseTo(50 * 0.99 ** 200, 12);
     expect(b.toJSON().events).toBeCloseTo(50 * 0.99 ** 200, 12);
+  });
+
+  it('decays by exactly Math.pow(1 − d, n), whole or fractional n, within the kept powers or past them', () => {
+    const n = fc.oneof(fc.integer({ min: 1, max: 5000 }), fc.double({ min: 0.5, max: 50, noNaN: true }));
+    fc.assert(
+      fc.property(fc.constantFrom(0.002, 0.01, 0.05), fc.array(fc.tuple(n, fc.nat(30)), { maxLength: 30 }), (d, windows) => {
+        const b = new ProportionBaseline(d, 10);
+        let e = 0;
+        let c = 0;
+        for (const [requests, k] of windows) {
+          b.learn(requests, k);
+          const f = Math.pow(1 - d, requests);
+          e = e * f + k;
+          c = c * f + requests;
+        }
+        expect(b.toJSON().events).toBe(e);
+        expect(b.toJSON().trials).toBe(c);
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('ready after minSamples requests; n = 0 is a no-op', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { LatencySketch } from '../../src/stats/sketch.js';
 import { quantileSorted } from '../../src/stats/robust.js';
 import { logNormal, mulberry32 } from '../helpers/random.js';
@@ -106,6 +107,27 @@ describe('LatencySketch', () => {
       plain.clear();
       logged.clear();
     }
+  });
+
+  it('adding with the logarithm bins like adding, for any values over many decades (bins grown and re-centred)', () => {
+    const ms = fc.double({ min: 1e-3, max: 3.6e6, noNaN: true });
+    fc.assert(
+      fc.property(fc.array(fc.array(ms, { maxLength: 120 }), { minLength: 1, maxLength: 4 }), (rounds) => {
+        const plain = new LatencySketch();
+        const logged = new LatencySketch();
+        for (const values of rounds) {
+          for (const x of values) {
+            plain.add(x);
+            logged.addWithLog(x, Math.log(x));
+          }
+          expect(logged.toJSON()).toEqual(plain.toJSON());
+          for (const q of QS) expect(logged.quantile(q)).toBe(plain.quantile(q));
+          plain.clear();
+          logged.clear();
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('refuses to merge sketches of different accuracy', () => {

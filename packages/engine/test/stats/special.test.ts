@@ -30,6 +30,16 @@ describe('logGamma', () => {
     close(logGamma(1e6), 12815504.569147612, 1e-13);
   });
 
+  it('gives the same number at a half-integer every time it is asked (kept after the first)', () => {
+    for (let twice = 1; twice <= 2100; twice++) {
+      const x = twice / 2;
+      const first = logGamma(x);
+      expect(logGamma(x)).toBe(first);
+      // Γ(x + 1) = x Γ(x), to the Lanczos approximation's accuracy.
+      if (twice > 2) expect(Math.abs(first - logGamma(x - 1) - Math.log(x - 1))).toBeLessThan(1e-10);
+    }
+  });
+
   it('uses the reflection formula below 1/2 and is infinite at the poles', () => {
     close(logGamma(-0.5), Math.log(2 * Math.sqrt(Math.PI)), 1e-13); // Γ(−1/2) = −2√π
     expect(logGamma(0)).toBe(Infinity);
