@@ -144,6 +144,16 @@ export interface AnalyzerOptions {
   /** Exemplar trace ids kept per incident [10]. */
   maxExemplars?: number;
   /**
+   * Event time (epoch ms) until which the traced process is cold [0: never]. A freshly started process
+   * serves its first requests slowly (module loading, JIT, new connections): requests and calls that
+   * STARTED before this time are counted (requests, errors, traffic, calls, timeouts: a bad deploy's
+   * errors are still caught at once) but their latency is neither judged nor learned, so a restart with
+   * restored baselines raises no latency alarm and teaches no warm-up latency. Only an analyzer fed by
+   * one process knows its start (the `rootspan()` plugin sets it from `coldStartMs`); a central
+   * analyzer of many processes leaves it 0.
+   */
+  coldStartUntil?: number;
+  /**
    * Injected clock (ms): when set, event time also advances to `clock()` on every ingest, so silence is
    * noticed even when no spans arrive. Default: event time comes from span end times only.
    */
@@ -213,6 +223,7 @@ export interface ResolvedOptions {
   anomalyEndMs: number;
   changeWindowMs: number;
   maxExemplars: number;
+  coldStartUntil: number;
   clock: (() => number) | undefined;
   baseline: BaselineOptions;
   latency: LatencyOptions;
@@ -271,6 +282,7 @@ export function resolveOptions(options: AnalyzerOptions = {}): ResolvedOptions {
   const known = new Set<string>([
     ...Object.keys(TOP_DEFAULTS),
     'clock',
+    'coldStartUntil',
     'baseline',
     'latency',
     'errors',
@@ -289,6 +301,10 @@ export function resolveOptions(options: AnalyzerOptions = {}): ResolvedOptions {
   if (options.clock !== undefined && typeof options.clock !== 'function') {
     throw new RootspanError('ERR_OPTION', 'option clock must be a function returning epoch ms');
   }
+  const coldStartUntil = options.coldStartUntil ?? 0;
+  if (typeof coldStartUntil !== 'number' || !Number.isFinite(coldStartUntil) || coldStartUntil < 0) {
+    throw new RootspanError('ERR_OPTION', `option coldStartUntil must be an epoch ms time (0 for none), got ${JSON.stringify(options.coldStartUntil)}`);
+  }
   const baseline = merge('baseline', DEFAULT_BASELINE, options.baseline);
   if (baseline.alpha > 1) throw new RootspanError('ERR_OPTION', 'option baseline.alpha must be in (0, 1]');
   const traffic = merge('traffic', DEFAULT_TRAFFIC, options.traffic);
@@ -301,6 +317,7 @@ export function resolveOptions(options: AnalyzerOptions = {}): ResolvedOptions {
   }
   return {
     ...top,
+    coldStartUntil,
     clock: options.clock,
     baseline,
     latency: merge('latency', DEFAULT_LATENCY, options.latency),

@@ -33,7 +33,7 @@ export class RootspanSpanExporter implements SpanExporter {
 
   /** @throws TypeError naming the bad option (the only time rootspan throws). */
   constructor(options: RootspanExporterOptions = {}) {
-    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'clockLagMs', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs']);
+    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'clockLagMs', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs', 'coldStartMs']);
     this.feed = new AnalyzerFeed(own, analyzerOptions, 'span exporter');
     this.analyzer = this.feed.analyzer;
     this.tickMs = own.tickMs;

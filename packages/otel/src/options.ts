@@ -42,6 +42,15 @@ export interface RootspanCommonOptions extends AnalyzerOptions {
    */
   store?: RootspanStore;
   /**
+   * How long after rootspan is created the process counts as cold [10000 ms; 0: never]. Its first
+   * requests are slow for reasons no deploy should be blamed for (module loading, JIT, new connections):
+   * requests and calls that start in this window are counted — errors, timeouts and traffic are judged at
+   * once, so a bad deploy is still caught — but their latency is neither judged nor learned (the engine's
+   * `coldStartUntil`, set to creation time + this). Matters most with `store`, whose restored baselines
+   * judge from the first request. Not with `analyzer` (set `coldStartUntil` on it yourself).
+   */
+  coldStartMs?: number;
+  /**
    * Callback calls waiting to run [1024]: events beyond it (callbacks far slower than events arrive) are
    * dropped and counted in `callbacksDropped`.
    */
@@ -87,9 +96,10 @@ export const DEFAULT_TICK_MS = 1000;
 export const DEFAULT_CLOCK_LAG_MS = 6000;
 export const DEFAULT_CALLBACK_QUEUE_SIZE = 1024;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+export const DEFAULT_COLD_START_MS = 10_000;
 
 /** Options rootspan's OTel layer consumes; everything else is forwarded to `createAnalyzer`. */
-const OWN_KEYS = ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'inFlightSize', 'clockLagMs', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs'] as const;
+const OWN_KEYS = ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'inFlightSize', 'clockLagMs', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs', 'coldStartMs'] as const;
 type OwnKey = (typeof OWN_KEYS)[number];
 
 /** Own options, validated, with defaults filled in. */
@@ -163,6 +173,12 @@ export function splitOptions(
       fail(`analyzer options (${extra.join(', ')}) cannot be combined with option analyzer; pass them to createAnalyzer()`);
     }
   }
+  const coldStartMs = options.coldStartMs === 0 ? 0 : positiveNumber('coldStartMs', options.coldStartMs, DEFAULT_COLD_START_MS);
+  if (options.coldStartMs !== undefined && (analyzer !== undefined || options.coldStartUntil !== undefined)) {
+    fail(`option coldStartMs cannot be combined with option ${analyzer !== undefined ? 'analyzer' : 'coldStartUntil'}`);
+  }
+  // This process started now: the engine, which knows only span times, is told until when it is cold.
+  if (analyzer === undefined && coldStartMs > 0 && options.coldStartUntil === undefined) analyzerOptions.coldStartUntil = Date.now() + coldStartMs;
   if (options.store !== undefined && typeof (options.store as Partial<RootspanStore>)?.attach !== 'function') {
     fail('option store must be a store such as sqliteStore({ path }) from @rootspan/sqlite');
   }

@@ -102,7 +102,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
 
   /** @throws TypeError naming the bad option (the only time rootspan throws). */
   constructor(options: RootspanOptions = {}) {
-    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'inFlightSize', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs']);
+    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'inFlightSize', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs', 'coldStartMs']);
     this.feed = new AnalyzerFeed(own, analyzerOptions, 'span processor');
     this.analyzer = this.feed.analyzer;
     this.queue = new EndedSpans(own.queueSize, own.peers);

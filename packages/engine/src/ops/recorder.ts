@@ -150,7 +150,9 @@ export class Recorder {
       addExemplar((b.errorTraces ??= []), e.span.traceId);
       return;
     }
-    this.recordLatency(op, b, e.duration, e.self);
+    // Cold start (see `coldStartUntil`): counted, but its latency is neither judged nor learned.
+    const warm = e.span.startTime >= this.options.coldStartUntil;
+    if (warm) this.recordLatency(op, b, e.duration, e.self);
     b.okRequests++;
     if (e.calls.length > 0) {
       const calls = (b.calls ??= new Map());
@@ -165,7 +167,7 @@ export class Recorder {
       b.diverged++;
       countOrigin((b.shapeOrigins ??= new Map()), e.shapeOrigin);
     }
-    if (e.slowOrigin) {
+    if (e.slowOrigin && warm) {
       b.slow++;
       countOrigin((b.slowOrigins ??= new Map()), e.slowOrigin);
       addExemplar((b.slowTraces ??= []), e.span.traceId);
@@ -239,7 +241,7 @@ export class Recorder {
       b.errors++;
       addExemplar((b.errorTraces ??= []), c.span.traceId);
     } else {
-      this.recordLatency(op, b, c.duration, c.duration);
+      if (c.span.startTime >= this.options.coldStartUntil) this.recordLatency(op, b, c.duration, c.duration);
       b.okRequests++;
     }
   }
