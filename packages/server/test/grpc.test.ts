@@ -140,6 +140,26 @@ describe('OTLP/gRPC receiver', () => {
     expect(server.status().ingest.spansReceived).toBe(0);
   });
 
+  it('UNAVAILABLE (retried by exporters) for an export that arrives while the server stops', async () => {
+    const server = await startServer({ port: 0, log: () => {} });
+    const { checkout } = shopSpans({ t0: T0, durationMs: 1000 });
+    const client = new Client(server.grpcAddress!, credentials.createInsecure());
+    const send = () =>
+      new Promise<ServiceError | null>((resolve) => {
+        client.makeUnaryRequest(EXPORT, raw, raw, request(checkout), new Metadata(), { deadline: Date.now() + 10_000 }, (err) => resolve(err ?? null));
+      });
+    try {
+      expect(await send()).toBeNull();
+      // Once close() starts, a new call gets UNAVAILABLE (from the receiver, or from grpc-js once it has stopped accepting).
+      const closed = server.close();
+      expect((await send())?.code).toBe(status.UNAVAILABLE);
+      await closed;
+    } finally {
+      client.close();
+    }
+    expect(server.status().ingest.spansReceived).toBe(checkout.length);
+  });
+
   it('nothing listens on the gRPC port after close; grpcPort false starts no gRPC listener', async () => {
     const server = await startServer({ port: 0, log: () => {} });
     const port = server.grpcPort!;
