@@ -3,7 +3,10 @@
  * exported over gRPC with the token analysed, `--grpc-port off`, usage errors, a gRPC port in use, and
  * nothing listening after SIGTERM.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -62,12 +65,17 @@ describe.skipIf(!built)(built ? 'rootspan serve: OTLP/gRPC' : 'rootspan serve: O
     expect(await refused(Number(address.split(':')[1]))).toBe('ECONNREFUSED');
   });
 
-  it('--grpc-port off: no gRPC listener; a bad value or a gRPC port in use exit 2 with one line', async () => {
-    const httpOnly = await serve(['--grpc-port', 'off']);
-    const st = (await (await fetch(`${httpOnly.url}/aiops/status`)).json()) as any;
-    expect(st.listeners.otlpGrpc).toBeNull();
-    httpOnly.child.kill('SIGTERM');
-    expect(await exited(httpOnly.child)).toBe(0);
+  it('--grpc-port off (or "grpcPort": false in --config): no gRPC listener; a bad value or a gRPC port in use exit 2 with one line', async () => {
+    const config = join(mkdtempSync(join(tmpdir(), 'rootspan-grpc-')), 'serve.json');
+    writeFileSync(config, JSON.stringify({ grpcPort: false }));
+    for (const args of [['--grpc-port', 'off'], ['--config', config]]) {
+      const httpOnly = await serve(args);
+      const st = (await (await fetch(`${httpOnly.url}/aiops/status`)).json()) as any;
+      expect(st.listeners.otlpGrpc).toBeNull();
+      httpOnly.child.kill('SIGTERM');
+      expect(await exited(httpOnly.child)).toBe(0);
+    }
+    rmSync(dirname(config), { recursive: true, force: true });
 
     const bad = runCli(['serve', '--port', '0', '--grpc-port', 'abc']);
     let err = '';

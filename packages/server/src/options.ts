@@ -119,8 +119,10 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
   const port = o.port === undefined ? 4318 : count('port', o.port, 0);
   if (port > 65535) throw new TypeError(`option port must be at most 65535, got ${port}`);
   // A test or a second receiver on a free HTTP port must not clash on 4317: then gRPC takes a free port too.
-  const grpcPort = o.grpcPort === false ? undefined : o.grpcPort === undefined ? (port === 0 ? 0 : 4317) : count('grpcPort', o.grpcPort, 0);
-  if (grpcPort !== undefined && grpcPort > 65535) throw new TypeError(`option grpcPort must be at most 65535, got ${grpcPort}`);
+  const grpcPort = o.grpcPort === false ? undefined : o.grpcPort === undefined ? (port === 0 ? 0 : 4317) : o.grpcPort;
+  if (grpcPort !== undefined && (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535)) {
+    throw new TypeError(`option grpcPort must be a port from 0 to 65535 or false (no gRPC listener), got ${JSON.stringify(o.grpcPort)}`);
+  }
   if (o.traceWaitMs !== undefined && o.traceWaitMs !== 'auto') count('traceWaitMs', o.traceWaitMs, 0);
   for (const name of ['token', 'ingestToken', 'host'] as const) {
     if (o[name] !== undefined && (typeof o[name] !== 'string' || o[name] === '')) throw new TypeError(`option ${name} must be a non-empty string`);
