@@ -20,7 +20,7 @@ export interface AnalyzeArgs {
 export type Args = AnalyzeArgs | { command: 'help' } | { command: 'version' };
 
 export const USAGE = `Usage: rootspan analyze <file...|-> [options]
-       rootspan serve [--port 4318] [--data DIR] [--token T] [--config FILE]   (rootspan serve --help)
+       rootspan serve [--port 4318] [--grpc-port 4317] [--data DIR] [--token T] [--config FILE]   (rootspan serve --help)
 
 Analyse OpenTelemetry traces offline: what broke, when, and where it started.
 

@@ -10,11 +10,13 @@ import type { Io } from './main.js';
 
 export const SERVE_USAGE = `Usage: rootspan serve [options]
 
-Receive OTLP/HTTP traces from every service (or a Collector), detect incidents, and serve the web
-dashboard at / and the /aiops API.
+Receive OTLP traces (HTTP and gRPC) from every service (or a Collector), detect incidents, and serve
+the web dashboard at / and the /aiops API.
 
 Options:
   --port <n>             port to listen on (default 4318, the OTLP/HTTP port; 0 = any free port)
+  --grpc-port <n|off>    OTLP/gRPC port (default 4317, or a free one with --port 0; 0 = any free
+                         port; off = no gRPC listener)
   --host <addr>          address to listen on (default 127.0.0.1; 0.0.0.0 for other hosts)
   --data <dir|url>       keep learned baselines and incidents across restarts: a directory, or a
                          postgres://user:pass@host/db URL shared by several receivers (scale-out)
@@ -23,7 +25,7 @@ Options:
   --config <file>        JSON server options: notifications, redact, limits, analyzer thresholds
   -h, --help             this help
 
-Endpoints: / (dashboard), POST /v1/traces (OTLP/HTTP JSON or protobuf), /aiops/* (REST API), /metrics (Prometheus).
+Endpoints: / (dashboard), POST /v1/traces (OTLP/HTTP JSON or protobuf), OTLP/gRPC TraceService/Export, /aiops/* (REST API), /metrics (Prometheus).
 Stops cleanly on SIGINT/SIGTERM: queued spans are analysed, state saved, notifications sent.`;
 
 /** Options taken from a `--config` file: everything but what only code can pass, plus `data` and this receiver's name in a shared store. */
@@ -59,6 +61,13 @@ function parseServeArgs(argv: readonly string[]): { config?: string; data?: stri
         const port = Number(v);
         if (!/^\d+$/.test(v) || port > 65535) throw new ServeUsageError(`--port must be a number from 0 to 65535, got '${v}'`);
         flags.port = port;
+        break;
+      }
+      case '--grpc-port': {
+        const v = value();
+        const port = Number(v);
+        if (v !== 'off' && (!/^\d+$/.test(v) || port > 65535)) throw new ServeUsageError(`--grpc-port must be a number from 0 to 65535 or 'off', got '${v}'`);
+        flags.grpcPort = v === 'off' ? false : port;
         break;
       }
       case '--host':
@@ -129,7 +138,8 @@ export async function serve(argv: readonly string[], io: Io, env: NodeJS.Process
     io.stderr.write(`rootspan: cannot serve: ${(err as Error).message}\n`);
     return 2;
   }
-  io.stdout.write(`rootspan listening on ${server.url} (dashboard ${server.url}/, OTLP/HTTP ${server.url}/v1/traces, API ${server.url}/aiops)\n`);
+  const grpc = server.grpcAddress;
+  io.stdout.write(`rootspan listening on ${server.url} (dashboard ${server.url}/, OTLP/HTTP ${server.url}/v1/traces, ${grpc ? `OTLP/gRPC ${grpc}, ` : ''}API ${server.url}/aiops)\n`);
   const running = server;
   await new Promise<void>((resolve) => {
     const stop = () => {

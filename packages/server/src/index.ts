@@ -1,5 +1,5 @@
 /**
- * @rootspan/server — central rootspan: an OTLP/HTTP trace receiver (`POST /v1/traces`), the `/aiops` REST
+ * @rootspan/server — central rootspan: OTLP trace receivers (HTTP `POST /v1/traces`, gRPC on 4317), the `/aiops` REST
  * API, Prometheus metrics and incident notifications, over one analyzer of every service's spans.
  */
 export { startServer } from './server.js';

@@ -8,6 +8,11 @@ import type { IncidentSource, ServerStore } from './store.js';
 export interface ServerOptions {
   /** [4318, the OTLP/HTTP port]; 0 picks a free port. */
   port?: number;
+  /**
+   * The OTLP/gRPC port [4317; a free port when `port` is 0]; 0 picks a free port, `false` turns gRPC off.
+   * It listens on `host` too and takes the same tokens (metadata `authorization: Bearer <token>`).
+   */
+  grpcPort?: number | false;
   /** [127.0.0.1]; `0.0.0.0` to accept spans from other hosts (set a token then). */
   host?: string;
   /** Bearer token required on `/v1/traces`, `/aiops/*` and `/metrics` [none: open]. */
@@ -62,6 +67,8 @@ export const CENTRAL_RESOLVE_AFTER_MS = 30_000;
 
 export interface ResolvedServerOptions {
   port: number;
+  /** undefined: no gRPC listener. */
+  grpcPort: number | undefined;
   host: string;
   token: string | undefined;
   ingestToken: string | undefined;
@@ -82,6 +89,7 @@ export interface ResolvedServerOptions {
 
 const KNOWN = new Set([
   'port',
+  'grpcPort',
   'host',
   'token',
   'ingestToken',
@@ -110,6 +118,11 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
   for (const key of Object.keys(o)) if (!KNOWN.has(key)) throw new TypeError(`unknown option ${key}`);
   const port = o.port === undefined ? 4318 : count('port', o.port, 0);
   if (port > 65535) throw new TypeError(`option port must be at most 65535, got ${port}`);
+  // A test or a second receiver on a free HTTP port must not clash on 4317: then gRPC takes a free port too.
+  const grpcPort = o.grpcPort === false ? undefined : o.grpcPort === undefined ? (port === 0 ? 0 : 4317) : o.grpcPort;
+  if (grpcPort !== undefined && (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535)) {
+    throw new TypeError(`option grpcPort must be a port from 0 to 65535 or false (no gRPC listener), got ${JSON.stringify(o.grpcPort)}`);
+  }
   if (o.traceWaitMs !== undefined && o.traceWaitMs !== 'auto') count('traceWaitMs', o.traceWaitMs, 0);
   for (const name of ['token', 'ingestToken', 'host'] as const) {
     if (o[name] !== undefined && (typeof o[name] !== 'string' || o[name] === '')) throw new TypeError(`option ${name} must be a non-empty string`);
@@ -122,6 +135,7 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
   }
   return {
     port,
+    grpcPort,
     host: o.host ?? '127.0.0.1',
     token: o.token,
     ingestToken: o.ingestToken,

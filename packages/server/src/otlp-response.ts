@@ -34,8 +34,8 @@ function varint(n: number): Buffer {
   return Buffer.from(bytes);
 }
 
-/** The gRPC code a `Status` body carries for an HTTP status (the spec lets clients only log it). */
-function grpcCode(httpStatus: number): number {
+/** The gRPC code for an HTTP status: what a `Status` body carries, and what the OTLP/gRPC receiver answers. */
+export function grpcCode(httpStatus: number): number {
   if (httpStatus === 429) return 8; // RESOURCE_EXHAUSTED
   if (httpStatus === 503) return 14; // UNAVAILABLE
   if (httpStatus === 408) return 4; // DEADLINE_EXCEEDED
@@ -54,4 +54,17 @@ export function jsonStatus(httpStatus: number, message: string): { code: number;
 export function protobufStatus(httpStatus: number, message: string): Buffer {
   const text = Buffer.from(message, 'utf8');
   return Buffer.concat([Buffer.from([0x08]), varint(grpcCode(httpStatus)), Buffer.from([0x12]), varint(text.length), text]);
+}
+
+/**
+ * A `google.rpc.Status` { 1: code, 2: message, 3: details } whose one detail is a `google.rpc.RetryInfo`
+ * { 1: retry_delay Duration { 1: seconds } }: sent as `grpc-status-details-bin`, it tells OTLP/gRPC
+ * exporters that a RESOURCE_EXHAUSTED is worth retrying, and when (the spec retries it only then).
+ */
+export function grpcRetryStatus(code: number, message: string, retryAfterSeconds: number): Buffer {
+  const field = (tag: number, bytes: Buffer) => Buffer.concat([Buffer.from([tag]), varint(bytes.length), bytes]);
+  const duration = Buffer.concat([Buffer.from([0x08]), varint(retryAfterSeconds)]);
+  const retryInfo = field(0x0a, duration);
+  const any = Buffer.concat([field(0x0a, Buffer.from('type.googleapis.com/google.rpc.RetryInfo', 'utf8')), field(0x12, retryInfo)]);
+  return Buffer.concat([Buffer.from([0x08]), varint(code), field(0x12, Buffer.from(message, 'utf8')), field(0x1a, any)]);
 }

@@ -39,6 +39,37 @@ function formatOf(contentType: string | undefined): Format | undefined {
 /** A problem with one span, as opposed to the request as a whole (not JSON, not OTLP). */
 const isSpanProblem = (p: DecodeProblem) => p.message.includes('.spans[');
 
+/** What a receiver answers once it has decoded a request: accepted (maybe in part), or refused with an HTTP status. */
+export type Acceptance =
+  | { ok: true; partial: PartialSuccess | undefined }
+  | { ok: false; status: number; message: string; retryAfterSeconds?: number };
+
+/**
+ * The step both receivers (OTLP/HTTP and OTLP/gRPC) share once a request is decoded: refuses a request
+ * with nothing usable in it, redacts, queues (or refuses when the intake queue is full, with how long to
+ * wait), counts malformed spans and names them in a partial success.
+ */
+export function acceptDecoded(decoded: DecodeResult, ctx: ReceiverContext): Acceptance {
+  const spanProblems = decoded.problems.filter(isSpanProblem);
+  if (decoded.spans.length === 0 && spanProblems.length < decoded.problems.length) {
+    return { ok: false, status: 400, message: decoded.problems.find((p) => !isSpanProblem(p))!.message };
+  }
+  ctx.redact?.(decoded.spans);
+  if (!ctx.intake.offer(decoded.spans)) {
+    return {
+      ok: false,
+      status: 429,
+      message: `intake queue full (${ctx.intake.queued} of ${ctx.intake.capacity} spans waiting)`,
+      retryAfterSeconds: Math.max(1, Math.ceil(ctx.intake.traceWaitMs / 1000)),
+    };
+  }
+  ctx.counters.malformedSpans += spanProblems.length;
+  if (decoded.problems.length === 0) return { ok: true, partial: undefined };
+  const quoted = decoded.problems.slice(0, MAX_QUOTED).map((p) => p.message);
+  const more = decoded.problems.length - quoted.length;
+  return { ok: true, partial: { rejectedSpans: spanProblems.length, errorMessage: quoted.join('; ') + (more > 0 ? `; and ${more} more` : '') } };
+}
+
 /** `POST /v1/traces`: OTLP/HTTP with JSON or protobuf bodies, gzip or not, answered as the OTLP spec says. */
 export async function receiveTraces(req: IncomingMessage, res: ServerResponse, ctx: ReceiverContext): Promise<void> {
   const format = formatOf(req.headers['content-type']);
@@ -75,24 +106,12 @@ export async function receiveTraces(req: IncomingMessage, res: ServerResponse, c
   } else {
     decoded = decodeOtlpProtobuf(body);
   }
-  const spanProblems = decoded.problems.filter(isSpanProblem);
-  if (decoded.spans.length === 0 && spanProblems.length < decoded.problems.length) {
-    return answer(400, decoded.problems.find((p) => !isSpanProblem(p))!.message);
-  }
-  ctx.redact?.(decoded.spans);
-  if (!ctx.intake.offer(decoded.spans)) {
+  const outcome = acceptDecoded(decoded, ctx);
+  if (!outcome.ok) {
     // The OTLP exporters retry 429 after Retry-After: by then the wait has moved the queue along.
-    return answer(429, `intake queue full (${ctx.intake.queued} of ${ctx.intake.capacity} spans waiting)`, {
-      'retry-after': String(Math.max(1, Math.ceil(ctx.intake.traceWaitMs / 1000))),
-    });
+    return answer(outcome.status, outcome.message, outcome.retryAfterSeconds === undefined ? {} : { 'retry-after': String(outcome.retryAfterSeconds) });
   }
-  ctx.counters.malformedSpans += spanProblems.length;
-  let partial: PartialSuccess | undefined;
-  if (decoded.problems.length > 0) {
-    const quoted = decoded.problems.slice(0, MAX_QUOTED).map((p) => p.message);
-    const more = decoded.problems.length - quoted.length;
-    partial = { rejectedSpans: spanProblems.length, errorMessage: quoted.join('; ') + (more > 0 ? `; and ${more} more` : '') };
-  }
+  const partial = outcome.partial;
   ctx.counters.requests.set(200, (ctx.counters.requests.get(200) ?? 0) + 1);
   if (format === 'json') {
     const text = jsonResponse(partial);

@@ -9,7 +9,8 @@ import { Intake } from './intake.js';
 import { Notifier, type TargetStatus } from './notify/notifier.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 import { Exposition, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
-import { receiveTraces, type ReceiverCounters } from './receiver.js';
+import { GrpcReceiver } from './grpc-receiver.js';
+import { receiveTraces, type ReceiverContext, type ReceiverCounters } from './receiver.js';
 import { createRedactor } from './redact.js';
 import { DashboardFiles } from './dashboard.js';
 import { SeriesHistory } from './series.js';
@@ -51,9 +52,13 @@ export interface ServerStatus {
   /** Analyzer event time and the time up to which windows are closed. */
   eventTime: string | null;
   watermark: string | null;
+  /** Where OTLP arrives: the HTTP URL and the gRPC `host:port` (null when gRPC is off). */
+  listeners: { otlpHttp: string; otlpGrpc: string | null };
   ingest: {
-    /** OTLP requests answered, by HTTP status. */
+    /** OTLP/HTTP requests answered, by HTTP status. */
     requests: Record<string, number>;
+    /** OTLP/gRPC calls answered, by gRPC status name (`OK`, `INVALID_ARGUMENT`, ...). */
+    grpcRequests: Record<string, number>;
     bytes: number;
     spansReceived: number;
     spansAccepted: number;
@@ -75,6 +80,10 @@ export interface RootspanServer {
   /** `http://host:port`, e.g. to print or to point exporters at (`${url}/v1/traces`). */
   readonly url: string;
   readonly port: number;
+  /** The OTLP/gRPC port, or undefined when gRPC is off. */
+  readonly grpcPort: number | undefined;
+  /** `host:port` of the OTLP/gRPC listener, e.g. for an exporter's endpoint; undefined when gRPC is off. */
+  readonly grpcAddress: string | undefined;
   /** The analyzer behind the API (read-only use: the server feeds it). */
   readonly analyzer: Analyzer;
   status(): ServerStatus;
@@ -110,6 +119,9 @@ class CentralServer implements RootspanServer {
   private readonly apiAuth: BearerAuth;
   private readonly ingestAuth: BearerAuth;
   private readonly counters: ReceiverCounters = { requests: new Map(), malformedSpans: 0, bytes: 0 };
+  private readonly grpcAnswers = new Map<string, number>();
+  private readonly receiverContext: ReceiverContext;
+  private readonly grpc: GrpcReceiver | undefined;
   private readonly anomaliesByKind = new Map<AnomalyKind, number>();
   private readonly redact;
   private readonly dashboard = new DashboardFiles();
@@ -128,6 +140,8 @@ class CentralServer implements RootspanServer {
   private readonly storeStatus: StoreStatus;
   url = '';
   port = 0;
+  grpcPort: number | undefined;
+  grpcAddress: string | undefined;
 
   constructor(
     private readonly opts: ResolvedServerOptions,
@@ -139,6 +153,14 @@ class CentralServer implements RootspanServer {
     this.redact = createRedactor(opts.redact);
     this.apiAuth = new BearerAuth([opts.token]);
     this.ingestAuth = new BearerAuth([opts.token, opts.ingestToken]);
+    this.receiverContext = {
+      intake: this.intake,
+      maxBodyBytes: opts.maxBodyBytes,
+      redact: this.redact,
+      counters: this.counters,
+      closing: () => this.closing,
+    };
+    this.grpc = opts.grpcPort === undefined ? undefined : new GrpcReceiver(this.receiverContext, this.ingestAuth, this.grpcAnswers);
     this.series = new SeriesHistory(analyzer, opts.store);
     this.notifier = new Notifier(opts.notifications, opts.notify, (id) => (this.url ? `${this.url}/aiops/incidents/${encodeURIComponent(id)}` : undefined), opts.log, opts.now);
     this.storeStatus = { kind: opts.store ? 'store' : 'memory', location: opts.store?.location ?? null, writes: 0, failures: 0, lastWriteAt: null, lastError: null, healthy: true, rollupsDropped: 0 };
@@ -191,6 +213,16 @@ class CentralServer implements RootspanServer {
     this.port = address.port;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.url = `http://${host}:${address.port}`;
+    if (this.grpc !== undefined) {
+      try {
+        await this.grpc.listen(this.opts.host, this.opts.grpcPort!);
+      } catch (err) {
+        await new Promise<void>((resolve) => this.http.close(() => resolve()));
+        throw err;
+      }
+      this.grpcPort = this.grpc.port;
+      this.grpcAddress = this.grpc.address;
+    }
     this.ticker = setInterval(() => this.tick(), TICK_MS);
     this.ticker.unref();
   }
@@ -239,13 +271,7 @@ class CentralServer implements RootspanServer {
         this.counters.requests.set(401, (this.counters.requests.get(401) ?? 0) + 1);
         return unauthorized(res);
       }
-      return receiveTraces(req, res, {
-        intake: this.intake,
-        maxBodyBytes: this.opts.maxBodyBytes,
-        redact: this.redact,
-        counters: this.counters,
-        closing: () => this.closing,
-      });
+      return receiveTraces(req, res, this.receiverContext);
     }
     // Nothing else reads a body; an unread one must not stall the connection.
     req.resume();
@@ -287,10 +313,12 @@ class CentralServer implements RootspanServer {
       startedAt: iso(this.startedAt),
       uptimeSeconds: Math.round((this.opts.now() - this.startedAt) / 1000),
       live: this.intake.live,
+      listeners: { otlpHttp: this.url, otlpGrpc: this.grpcAddress ?? null },
       eventTime: isoOrNull(stats.now),
       watermark: isoOrNull(stats.watermark),
       ingest: {
         requests: Object.fromEntries([...this.counters.requests].sort((a, b) => a[0] - b[0]).map(([k, v]) => [String(k), v])),
+        grpcRequests: Object.fromEntries([...this.grpcAnswers].sort((a, b) => a[0].localeCompare(b[0]))),
         bytes: this.counters.bytes,
         spansReceived: c.received,
         spansAccepted: c.accepted,
@@ -320,6 +348,7 @@ class CentralServer implements RootspanServer {
     const byTarget = (pick: (t: TargetStatus) => number): Array<[Record<string, string>, number]> => targets.map((t) => [{ target: t.name, type: t.type }, pick(t)]);
     return new Exposition()
       .family('rootspan_otlp_requests_total', 'counter', 'OTLP/HTTP export requests answered, by HTTP status code.', Object.entries(s.ingest.requests).map(([code, n]) => [{ code }, n]))
+      .family('rootspan_otlp_grpc_requests_total', 'counter', 'OTLP/gRPC export calls answered, by gRPC status.', Object.entries(s.ingest.grpcRequests).map(([code, n]) => [{ code }, n]))
       .family('rootspan_spans_received_total', 'counter', 'Spans decoded and queued for analysis.', s.ingest.spansReceived)
       .family('rootspan_spans_accepted_total', 'counter', 'Spans the analyzer accepted.', s.ingest.spansAccepted)
       .family('rootspan_spans_dropped_total', 'counter', 'Spans not analysed, by reason.', Object.entries(s.drops).map(([reason, n]) => [{ reason }, n]))
@@ -352,7 +381,7 @@ class CentralServer implements RootspanServer {
     const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
     const deadline = setTimeout(() => this.http.closeAllConnections(), CLOSE_DEADLINE_MS);
-    await stopped;
+    await Promise.all([stopped, this.grpc?.close(CLOSE_DEADLINE_MS)]);
     clearTimeout(deadline);
     // What was accepted is analysed, saved and notified before the process goes.
     this.intake.releaseAll();

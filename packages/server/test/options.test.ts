@@ -9,7 +9,18 @@ describe('resolveServerOptions', () => {
     expect(resolveServerOptions({ analyzer: { resolveAfterMs: 300_000 } }).analyzer.resolveAfterMs).toBe(300_000);
   });
 
+  it('listens for OTLP/gRPC on 4317, on a free port when the HTTP port is free, or not at all', () => {
+    expect(resolveServerOptions().grpcPort).toBe(4317);
+    expect(resolveServerOptions({ port: 4000 }).grpcPort).toBe(4317);
+    expect(resolveServerOptions({ port: 0 }).grpcPort).toBe(0);
+    expect(resolveServerOptions({ port: 0, grpcPort: 5317 }).grpcPort).toBe(5317);
+    expect(resolveServerOptions({ grpcPort: false }).grpcPort).toBeUndefined();
+  });
+
   it.each([
+    [{ grpcPort: 70_000 }, /grpcPort must be a port from 0 to 65535 or false/],
+    [{ grpcPort: true }, /grpcPort must be a port from 0 to 65535 or false/],
+    [{ grpcPort: '4317' }, /grpcPort must be a port from 0 to 65535 or false/],
     [{ prot: 1 }, /unknown option prot/],
     [{ port: 70_000 }, /port must be at most 65535/],
     [{ port: -1 }, /port must be an integer >= 0/],
