@@ -19,6 +19,12 @@ export function addMoment(m: LogMoments, l: number): void {
   m.sumLogSq += l * l;
 }
 
+export function clearMoments(m: LogMoments): void {
+  m.n = 0;
+  m.sumLog = 0;
+  m.sumLogSq = 0;
+}
+
 export function mergeMoments(into: LogMoments, from: LogMoments): void {
   into.n += from.n;
   into.sumLog += from.sumLog;
@@ -57,11 +63,8 @@ export class LatencyBucket {
   judged = 0;
 
   reset(): void {
-    for (const m of [this.ok, this.learn]) {
-      m.n = 0;
-      m.sumLog = 0;
-      m.sumLogSq = 0;
-    }
+    clearMoments(this.ok);
+    clearMoments(this.learn);
     this.sketch.clear();
     this.over = 0;
     this.judged = 0;
