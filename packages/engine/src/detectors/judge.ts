@@ -169,7 +169,7 @@ export class Judge {
     if (whole.okRequests === 0) return;
     // A closed bucket takes no more calls: its callees are known once it has been through here.
     for (const b of whole.buckets) {
-      if (b.calls !== undefined && !b.calleesKnown) for (const key of b.calls.keys()) shapeDetector(op, key);
+      if (b.callees !== undefined && !b.calleesKnown) for (const key of b.callees) shapeDetector(op, key);
       b.calleesKnown = true;
     }
     const all = whole.buckets;
@@ -181,7 +181,7 @@ export class Judge {
       let summed = 0;
       for (let k = 0; k < windows.length; k++) {
         const w = windows[k];
-        for (; summed < w.buckets.length; summed++) made += all[all.length - 1 - summed].calls?.get(key)?.count ?? 0;
+        for (; summed < w.buckets.length; summed++) made += all[all.length - 1 - summed].callsTo(key);
         if (!d.mayFire(w.okRequests, made)) continue;
         const v = d.judge(w.okRequests, made);
         if (v.anomalous && v.change && (best === undefined || v.score > best.verdict.score)) {
@@ -201,9 +201,9 @@ export class Judge {
     this.learnLatency(op.self, b.self, alpha);
     op.errors.learn(b.requests, b.errors);
     if (op.traffic !== undefined && b.okRequests > 0) {
-      if (b.calls !== undefined) for (const key of b.calls.keys()) shapeDetector(op, key);
+      if (b.callees !== undefined) for (const key of b.callees) shapeDetector(op, key);
       for (const [key, d] of op.shapes) {
-        const made = b.calls?.get(key)?.count ?? 0;
+        const made = b.callsTo(key);
         // As for latency: a usual call clearly missing from a bucket that has not fired yet is held back.
         // Its p-value is computed only for a usual call made by half as many requests or fewer.
         const share = d.baseline.share;
@@ -213,9 +213,7 @@ export class Judge {
       }
       op.shapeSamples += b.okRequests;
       if (op.shapeSamples >= this.options.shape.minSamples) {
-        const usual: string[] = [];
-        for (const [key, d] of op.shapes) if (d.baseline.share >= USUAL_PATH_SHARE && !renamed(rec, op, key)) usual.push(key);
-        op.usual = usual;
+        op.usual = usualPath(rec, op);
       }
     }
   }
@@ -277,6 +275,25 @@ function renamed(rec: Recorder, op: OpState, key: string): boolean {
   const service = opKeyService(key);
   for (const other of op.shapes.keys()) if (other !== key && opKeyService(other) === service) return true;
   return false;
+}
+
+/**
+ * The callees of `op` on its usual path, in the order of its shapes: the array it had when that has not
+ * changed (the usual case, at every bucket close of every operation), so nothing new is kept alive.
+ */
+function usualPath(rec: Recorder, op: OpState): readonly string[] {
+  const prev = op.usual;
+  let n = 0;
+  let same = true;
+  for (const [key, d] of op.shapes) {
+    if (d.baseline.share < USUAL_PATH_SHARE || renamed(rec, op, key)) continue;
+    if (prev[n] !== key) same = false;
+    n++;
+  }
+  if (same && n === prev.length) return prev;
+  const usual: string[] = [];
+  for (const [key, d] of op.shapes) if (d.baseline.share >= USUAL_PATH_SHARE && !renamed(rec, op, key)) usual.push(key);
+  return usual;
 }
 
 /** Whether a bucket's call-shape verdict is significant enough to hold the bucket back from learning. */

@@ -19,6 +19,12 @@ export function addMoment(m: LogMoments, l: number): void {
   m.sumLogSq += l * l;
 }
 
+export function clearMoments(m: LogMoments): void {
+  m.n = 0;
+  m.sumLog = 0;
+  m.sumLogSq = 0;
+}
+
 export function mergeMoments(into: LogMoments, from: LogMoments): void {
   into.n += from.n;
   into.sumLog += from.sumLog;
@@ -57,11 +63,8 @@ export class LatencyBucket {
   judged = 0;
 
   reset(): void {
-    for (const m of [this.ok, this.learn]) {
-      m.n = 0;
-      m.sumLog = 0;
-      m.sumLogSq = 0;
-    }
+    clearMoments(this.ok);
+    clearMoments(this.learn);
     this.sketch.clear();
     this.over = 0;
     this.judged = 0;
@@ -86,9 +89,15 @@ export class OpBucket {
   /** Successful requests that skipped a usual call, and where each left its usual path. */
   diverged = 0;
   shapeOrigins: OriginCounts | undefined;
-  /** Successful requests, and how many of them made each call (trace shape; counted in place: one lookup per call). */
+  /**
+   * Successful requests, and how many of them made each call (trace shape): `callees[i]` was called by
+   * `callCounts[i]` requests, in the order first seen. Parallel arrays, not a Map: a reset bucket keeps
+   * their storage (clearing a Map allocates a new table, which the bucket then keeps alive long enough
+   * to be promoted, once per bucket of every operation), and an operation makes few distinct calls.
+   */
   okRequests = 0;
-  calls: Map<string, { count: number }> | undefined;
+  callees: string[] | undefined;
+  callCounts: number[] | undefined;
   /** Every callee in `calls` has its operation's call-shape detector (set by the judge once the bucket closed). */
   calleesKnown = false;
   errorTraces: string[] | undefined;
@@ -99,6 +108,12 @@ export class OpBucket {
    * when cleared (quantiles of its next few values would be binned, not exact), so such a bucket stays
    * with its own operation, as if there were no pool, and every result stays what it was.
    */
+  /** How many of the bucket's successful requests called `callee`. */
+  callsTo(callee: string): number {
+    const i = this.callees === undefined ? -1 : this.callees.indexOf(callee);
+    return i < 0 ? 0 : (this.callCounts as number[])[i];
+  }
+
   reusable(): boolean {
     return this.latency.sketch.exact && this.self.sketch.exact;
   }
@@ -116,7 +131,10 @@ export class OpBucket {
     this.diverged = 0;
     this.shapeOrigins?.clear();
     this.okRequests = 0;
-    this.calls?.clear();
+    if (this.callees !== undefined) {
+      this.callees.length = 0;
+      (this.callCounts as number[]).length = 0;
+    }
     this.calleesKnown = false;
     if (this.errorTraces !== undefined) this.errorTraces.length = 0;
     if (this.slowTraces !== undefined) this.slowTraces.length = 0;

@@ -155,12 +155,16 @@ export class Recorder {
     if (warm) this.recordLatency(op, b, e.duration, e.self);
     b.okRequests++;
     if (e.calls.length > 0) {
-      const calls = (b.calls ??= new Map());
+      const callees = (b.callees ??= []);
+      const counts = (b.callCounts ??= []);
       for (const callee of e.calls) {
-        const made = calls.get(callee);
-        if (made !== undefined) made.count++;
+        const i = callees.indexOf(callee);
+        if (i >= 0) counts[i]++;
         // Each callee new to the bucket becomes a call-shape detector of the operation: bounded.
-        else if (op.shapes.size + calls.size < MAX_CALLEES_PER_OPERATION || op.shapes.has(callee)) calls.set(callee, { count: 1 });
+        else if (op.shapes.size + callees.length < MAX_CALLEES_PER_OPERATION || op.shapes.has(callee)) {
+          callees.push(callee);
+          counts.push(1);
+        }
       }
     }
     if (e.shapeOrigin) {

@@ -12,6 +12,7 @@ import {
   EdgeBucket,
   LatencyBucket,
   OpBucket,
+  clearMoments,
   emptyMoments,
   mergeMoments,
   mergeOrigins,
@@ -225,9 +226,7 @@ function resetWindow(w: OpWindow): void {
 }
 
 function resetLatency(lw: LatencyWindow): void {
-  lw.ok.n = 0;
-  lw.ok.sumLog = 0;
-  lw.ok.sumLogSq = 0;
+  clearMoments(lw.ok);
   lw.over = 0;
   lw.judged = 0;
 }
