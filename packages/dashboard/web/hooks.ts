@@ -59,7 +59,9 @@ export function useLive(): Live {
       try {
         const s = await api<ServerStatus>('/aiops/status');
         if (stopped) return;
-        const key = [s.eventTime, s.ingest.spansAccepted, s.incidents.total, s.incidents.active, s.anomalies.total, s.anomalies.active].join('|');
+        // Held traces analysed (a flush, `POST /aiops/analyze`) move the map's rates and health without
+        // moving event time or the counts: the buffered-trace count tells.
+        const key = [s.eventTime, s.ingest.spansAccepted, s.queue.bufferedTraces, s.incidents.total, s.incidents.active, s.anomalies.total, s.anomalies.active].join('|');
         if (key !== last.current) {
           last.current = key;
           bump();

@@ -7,7 +7,7 @@ import { href } from './hooks';
 
 const NODE_W = 176;
 const NODE_H = 58;
-const LABEL_W = 112;
+const LABEL_W = 136;
 const LABEL_H = 20;
 
 type Tone = 'ok' | 'warn' | 'bad' | 'idle';
@@ -71,8 +71,10 @@ export function ServiceMap({ graph, incidents }: { graph: ApiGraph; incidents: A
       {graph.edges.map((e) => {
         const edge = e.from !== e.to ? g.edge(e.from, e.to) : undefined;
         if (edge === undefined) return null;
-        const failing = e.anomalous || (e.errorRate ?? 0) >= 0.05;
-        const label = e.rate === null ? `${e.calls.toLocaleString('en-US')} calls` : `${rate(e.rate)} · ${pct(e.errorRate)} err`;
+        // Without a rate window yet (data replayed faster than the server samples rates), the totals tell.
+        const errorRate = e.errorRate ?? (e.calls > 0 ? e.errors / e.calls : 0);
+        const failing = e.anomalous || errorRate >= 0.05;
+        const label = e.rate === null ? `${e.calls.toLocaleString('en-US')} calls · ${pct(errorRate)} err` : `${rate(e.rate)} · ${pct(e.errorRate)} err`;
         return (
           <g class={`edge${failing ? ' bad' : ''}`} data-edge={`${e.from}->${e.to}`} key={`${e.from}->${e.to}`}>
             <path d={edgePath(edge.points)} marker-end={failing ? 'url(#arrow-bad)' : 'url(#arrow)'} />
