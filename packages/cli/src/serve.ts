@@ -1,10 +1,9 @@
 /** `rootspan serve`: the central receiver and API (`@rootspan/server`) as a command. */
-import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PostgresStore } from '@rootspan/postgres';
-import { startServer, type ServerOptions, type ServerStore } from '@rootspan/server';
+import { ensureDir, startServer, type ServerOptions, type ServerStore } from '@rootspan/server';
 import { sqliteStore } from '@rootspan/sqlite';
 import type { Io } from './main.js';
 
@@ -37,7 +36,7 @@ type ConfigFile = Omit<ServerOptions, 'store' | 'now' | 'log'> & { data?: string
  */
 function storeFor(data: string, receiver: string): { store: ServerStore; sharedIncidents?: boolean } {
   if (/^postgres(ql)?:\/\//.test(data)) return { store: new PostgresStore({ connection: data, receiver }), sharedIncidents: true };
-  mkdirSync(data, { recursive: true });
+  ensureDir(data);
   return { store: sqliteStore({ path: join(data, 'rootspan.db') }) };
 }
 

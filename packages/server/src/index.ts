@@ -6,7 +6,7 @@ export { startServer } from './server.js';
 export type { RootspanServer, ServerStatus, StoreStatus } from './server.js';
 export { CENTRAL_RESOLVE_AFTER_MS, resolveServerOptions } from './options.js';
 export type { ServerOptions, ResolvedServerOptions } from './options.js';
-export { FileStore } from './store.js';
+export { FileStore, ensureDir } from './store.js';
 export type { ServerStore, StoreWrite, IncidentChange, IncidentSource } from './store.js';
 export type { RedactOptions } from './redact.js';
 export type { NotifyOptions, TargetStatus } from './notify/notifier.js';

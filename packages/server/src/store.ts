@@ -3,8 +3,9 @@
  * PostgreSQL for scale-out): these members have the same names and shapes, so any `AnalyzerStore` can be
  * passed as `store`. {@link FileStore} is the dependency-free default for `--data DIR`.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { AnalyzerSnapshot, Incident, IncidentEvent, IncidentFilter, OperationRollup } from '@rootspan/engine';
 
 type Awaitable<T> = T | Promise<T>;
@@ -48,6 +49,25 @@ export interface IncidentSource {
 }
 
 /**
+ * `mkdir -p` one level at a time: Node's `mkdir(…, { recursive: true })` never returns for a path under
+ * `/proc` (it retries the ENOENT procfs answers), so `--data /proc/x` hung instead of failing.
+ */
+export function ensureDir(dir: string): void {
+  const missing: string[] = [];
+  for (let p = resolve(dir); !existsSync(p); p = dirname(p)) {
+    missing.push(p);
+    if (dirname(p) === p) break;
+  }
+  for (let i = missing.length - 1; i >= 0; i--) {
+    try {
+      mkdirSync(missing[i]);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+/**
  * Learned state (baselines, graph, incidents) as one JSON file in a directory, replaced atomically (written
  * to a temporary file, then renamed) so a crash mid-write leaves the previous state intact.
  */
@@ -60,7 +80,7 @@ export class FileStore implements ServerStore {
   }
 
   async loadSnapshot(): Promise<AnalyzerSnapshot | undefined> {
-    await mkdir(this.dir, { recursive: true });
+    ensureDir(this.dir);
     let text: string;
     try {
       text = await readFile(this.location, 'utf8');

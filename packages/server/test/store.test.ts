@@ -1,11 +1,11 @@
 /** The store seam: learned state restored at start, incident changes written as they happen, a failing store reported and survived. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AnalyzerSnapshot } from '@rootspan/engine';
 import { encodeOtlpJson } from '@rootspan/otlp';
-import { FileStore, startServer, type ServerStore, type StoreWrite } from '@rootspan/server';
+import { ensureDir, FileStore, startServer, type ServerStore, type StoreWrite } from '@rootspan/server';
 import { scenarioByName, simulate } from '@rootspan/sim';
 import { call, testServer } from './helpers/server.js';
 
@@ -63,5 +63,25 @@ describe('stores', () => {
     await expect(startServer({ port: 0, store: new FileStore(bad), log: () => {} })).rejects.toThrow(/rootspan-state\.json is not a rootspan state file/);
     writeFileSync(join(bad, 'rootspan-state.json'), JSON.stringify({ format: 'something-else', version: 99 } as unknown as AnalyzerSnapshot));
     await expect(startServer({ port: 0, store: new FileStore(bad), log: () => {} })).rejects.toThrow();
+  });
+});
+
+describe('ensureDir', () => {
+  it('creates missing levels, accepts an existing directory, and fails (not hangs) where a directory cannot be made', () => {
+    const root = mkdtempSync(join(tmpdir(), 'rootspan-ensure-'));
+    try {
+      ensureDir(join(root, 'a', 'b', 'c'));
+      expect(statSync(join(root, 'a', 'b', 'c')).isDirectory()).toBe(true);
+      ensureDir(join(root, 'a', 'b'));
+      writeFileSync(join(root, 'file'), '');
+      expect(() => ensureDir(join(root, 'file', 'x'))).toThrow(/ENOTDIR|EEXIST/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  // Node's recursive mkdir never returns here: this test timed out before ensureDir.
+  it.skipIf(!existsSync('/proc/self'))('fails at once under /proc', () => {
+    expect(() => ensureDir('/proc/rootspan-no-such/data')).toThrow(/ENOENT|EACCES|EPERM/);
   });
 });
