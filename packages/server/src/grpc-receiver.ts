@@ -25,6 +25,9 @@ const TRACE_SERVICE: ServiceDefinition = {
   },
 };
 
+/** `host:port`, an IPv6 host in brackets. */
+const hostPort = (host: string, port: number): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+
 /** How long UNAVAILABLE during shutdown asks exporters to wait. */
 const SHUTDOWN_RETRY_S = 5;
 
@@ -50,14 +53,14 @@ export class GrpcReceiver {
 
   /** Binds `host:port` (0 = a free port); rejects with a clear message when it cannot. */
   async listen(host: string, port: number): Promise<void> {
-    const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    const target = hostPort(host, port);
     this.port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(target, ServerCredentials.createInsecure(), (err, bound) => {
         if (err) reject(new Error(`cannot listen for OTLP/gRPC on ${target}: ${err.message}`));
         else resolve(bound);
       });
     });
-    this.address = host.includes(':') ? `[${host}]:${this.port}` : `${host}:${this.port}`;
+    this.address = hostPort(host, this.port);
   }
 
   private export(call: ServerUnaryCall<Buffer, Buffer>, done: sendUnaryData<Buffer>): void {

@@ -18,9 +18,22 @@ export function jsonResponse(partial: PartialSuccess | undefined): string {
 /** The protobuf response: field 1 `partial_success` { 1: int64 rejected_spans, 2: string error_message }. */
 export function protobufResponse(partial: PartialSuccess | undefined): Buffer {
   if (partial === undefined) return Buffer.alloc(0);
-  const message = Buffer.from(partial.errorMessage, 'utf8');
-  const inner = Buffer.concat([Buffer.from([0x08]), varint(partial.rejectedSpans), Buffer.from([0x12]), varint(message.length), message]);
-  return Buffer.concat([Buffer.from([0x0a]), varint(inner.length), inner]);
+  return bytesField(0x0a, Buffer.concat([varintField(0x08, partial.rejectedSpans), bytesField(0x12, Buffer.from(partial.errorMessage, 'utf8'))]));
+}
+
+/** A varint field: its tag byte, then the value. */
+function varintField(tag: number, n: number): Buffer {
+  return Buffer.concat([Buffer.from([tag]), varint(n)]);
+}
+
+/** A length-delimited field (string, bytes, message): its tag byte, the length, the bytes. */
+function bytesField(tag: number, bytes: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([tag]), varint(bytes.length), bytes]);
+}
+
+/** `google.rpc.Status` { 1: int32 code, 2: string message }. */
+function statusMessage(code: number, message: string): Buffer {
+  return Buffer.concat([varintField(0x08, code), bytesField(0x12, Buffer.from(message, 'utf8'))]);
 }
 
 function varint(n: number): Buffer {
@@ -52,8 +65,7 @@ export function jsonStatus(httpStatus: number, message: string): { code: number;
 
 /** The protobuf error body: `Status` { 1: int32 code, 2: string message }. */
 export function protobufStatus(httpStatus: number, message: string): Buffer {
-  const text = Buffer.from(message, 'utf8');
-  return Buffer.concat([Buffer.from([0x08]), varint(grpcCode(httpStatus)), Buffer.from([0x12]), varint(text.length), text]);
+  return statusMessage(grpcCode(httpStatus), message);
 }
 
 /**
@@ -62,9 +74,7 @@ export function protobufStatus(httpStatus: number, message: string): Buffer {
  * exporters that a RESOURCE_EXHAUSTED is worth retrying, and when (the spec retries it only then).
  */
 export function grpcRetryStatus(code: number, message: string, retryAfterSeconds: number): Buffer {
-  const field = (tag: number, bytes: Buffer) => Buffer.concat([Buffer.from([tag]), varint(bytes.length), bytes]);
-  const duration = Buffer.concat([Buffer.from([0x08]), varint(retryAfterSeconds)]);
-  const retryInfo = field(0x0a, duration);
-  const any = Buffer.concat([field(0x0a, Buffer.from('type.googleapis.com/google.rpc.RetryInfo', 'utf8')), field(0x12, retryInfo)]);
-  return Buffer.concat([Buffer.from([0x08]), varint(code), field(0x12, Buffer.from(message, 'utf8')), field(0x1a, any)]);
+  const retryInfo = bytesField(0x0a, varintField(0x08, retryAfterSeconds));
+  const any = Buffer.concat([bytesField(0x0a, Buffer.from('type.googleapis.com/google.rpc.RetryInfo', 'utf8')), bytesField(0x12, retryInfo)]);
+  return Buffer.concat([statusMessage(code, message), bytesField(0x1a, any)]);
 }
