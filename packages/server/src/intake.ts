@@ -73,6 +73,8 @@ export class Intake {
    * `rootspan analyze` reads a JSONL file): the exporters' batches of one trace were recorded apart.
    */
   private readonly recorded: EndTimeWindow;
+  /** Wall-clock time recorded data last arrived: its window's tail goes on once nothing followed for the trace wait. */
+  private lastRecordedAt = -Infinity;
   /** Whether spans are arriving live (then event time also follows the wall clock). */
   live = false;
   /** Counters, for status and /metrics. */
@@ -128,8 +130,10 @@ export class Intake {
     // over an export period of its own event time. Live spans are held for the trace wait, and released
     // merged in end-time order: OTLP groups a request's spans by resource and scope, so each request is
     // put in end-time order first.
-    if (Math.min(newest, now) + this.traceWaitMs <= now) this.recorded.push(spans);
-    else this.hold({ spans: spans.sort(byEnd), next: 0, arrival: now, seq: this.seq++ });
+    if (Math.min(newest, now) + this.traceWaitMs <= now) {
+      this.recorded.push(spans);
+      this.lastRecordedAt = now;
+    } else this.hold({ spans: spans.sort(byEnd), next: 0, arrival: now, seq: this.seq++ });
     this.schedule();
     return true;
   }
@@ -139,6 +143,8 @@ export class Intake {
     const now = this.now();
     if (this.lastTickEnd !== undefined) this.noteStall(this.lastTickEnd, now);
     if (this.options.traceWaitMs === 'auto') this.learnedWait = this.learnWait();
+    // A recording's last export period has no later data to release it: it goes on once none came for the trace wait.
+    if (now - this.lastRecordedAt >= this.traceWaitMs) this.recorded.flush();
     this.releaseDue(now);
     this.pump(Infinity);
     if (this.live) this.analyzer.advanceTo(now - this.traceWaitMs);

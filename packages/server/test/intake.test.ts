@@ -117,3 +117,22 @@ describe('Intake on live traffic', () => {
     for (let i = 1; i < seen.length; i++) expect(seen[i].endTime).toBeGreaterThanOrEqual(seen[i - 1].endTime);
   });
 });
+
+describe('Intake on recorded data', () => {
+  it("analyses a recording's last export period once nothing followed it for the trace wait", () => {
+    const sim = live();
+    const analyzer = createAnalyzer();
+    let now = sim.flushTimes[sim.flushTimes.length - 1] + 60 * MIN;
+    const intake = new Intake(analyzer, { maxQueuedSpans: 1_000_000, traceWaitMs: 2000 }, () => now);
+    // Posted fast, one request per recorded export.
+    for (const batch of sim.batches) expect(intake.offer(batch.slice())).toBe(true);
+    const spans = sim.batches.reduce((n, b) => n + b.length, 0);
+    intake.tick();
+    // Merged over an export period of its own event time: the last period is still held.
+    expect(intake.queued).toBeGreaterThan(0);
+    now += 2000;
+    intake.tick();
+    expect(intake.queued).toBe(0);
+    expect(analyzer.stats().accepted).toBe(spans);
+  });
+});
