@@ -145,7 +145,7 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
     traceWaitMs: o.traceWaitMs ?? 'auto',
     redact,
     notifications: (o.notifications ?? []).map((t, i) => checkTarget(t, `notifications[${i}]`)),
-    notify: o.notify ?? {},
+    notify: checkNotify(o.notify),
     analyzer: { resolveAfterMs: CENTRAL_RESOLVE_AFTER_MS, ...o.analyzer },
     store: o.store,
     shared: sharedSource(o),
@@ -153,6 +153,20 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
     now: o.now ?? Date.now,
     log: o.log ?? ((line) => process.stderr.write(`rootspan: ${line}\n`)),
   };
+}
+
+/** Each `notify` option's least value: a queue of 0 or one attempt would silently send nothing, or never retry by design. */
+const NOTIFY_MIN: Record<keyof NotifyOptions, number> = { maxQueue: 1, maxAttempts: 1, backoffMs: 0, maxBackoffMs: 0, timeoutMs: 1, updateIntervalMs: 0 };
+
+function checkNotify(notify: NotifyOptions | undefined): NotifyOptions {
+  if (notify === undefined) return {};
+  if (typeof notify !== 'object' || notify === null || Array.isArray(notify)) throw new TypeError('option notify must be an object');
+  for (const [key, v] of Object.entries(notify)) {
+    const min = NOTIFY_MIN[key as keyof NotifyOptions];
+    if (min === undefined) throw new TypeError(`unknown option notify.${key} (known: ${Object.keys(NOTIFY_MIN).join(', ')})`);
+    if (v !== undefined) count(`notify.${key}`, v, min);
+  }
+  return notify;
 }
 
 function sharedSource(o: ServerOptions): IncidentSource | undefined {

@@ -17,6 +17,11 @@ describe('resolveServerOptions', () => {
     expect(resolveServerOptions({ grpcPort: false }).grpcPort).toBeUndefined();
   });
 
+  it('keeps valid delivery options as given (the notifier fills in the rest)', () => {
+    expect(resolveServerOptions({ notify: { maxAttempts: 3, updateIntervalMs: 0 } }).notify).toEqual({ maxAttempts: 3, updateIntervalMs: 0 });
+    expect(resolveServerOptions().notify).toEqual({});
+  });
+
   it.each([
     [{ grpcPort: 70_000 }, /grpcPort must be a port from 0 to 65535 or false/],
     [{ grpcPort: true }, /grpcPort must be a port from 0 to 65535 or false/],
@@ -31,6 +36,11 @@ describe('resolveServerOptions', () => {
     [{ notifications: {} }, /notifications must be an array/],
     [{ redact: { attributes: 'user.email' } }, /redact.attributes must be an array/],
     [{ sharedIncidents: true }, /sharedIncidents needs a store that lists incidents/],
+    [{ notify: 5 }, /notify must be an object/],
+    [{ notify: { retries: 3 } }, /unknown option notify.retries \(known: maxQueue, maxAttempts/],
+    [{ notify: { maxAttempts: 0 } }, /notify.maxAttempts must be an integer >= 1, got 0/],
+    [{ notify: { timeoutMs: '10s' } }, /notify.timeoutMs must be an integer >= 1, got "10s"/],
+    [{ notify: { backoffMs: -1 } }, /notify.backoffMs must be an integer >= 0/],
   ])('refuses %j', (options, message) => {
     expect(() => resolveServerOptions(options as unknown as ServerOptions)).toThrow(message);
   });
