@@ -1,6 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
+/** What a request without the right token is told (401), on every path. */
+export const UNAUTHORIZED_MESSAGE = 'missing or wrong bearer token (Authorization: Bearer <token>)';
+/** The headers of that answer; the connection closes (the client's next try should not reuse it). */
+export const UNAUTHORIZED_HEADERS: Readonly<Record<string, string>> = { 'www-authenticate': 'Bearer realm="rootspan"', connection: 'close' };
+
 /** Digests compare in constant time whatever the lengths of the token and the guess. */
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 

@@ -49,6 +49,7 @@ function varint(n: number): Buffer {
 
 /** The gRPC code for an HTTP status: what a `Status` body carries, and what the OTLP/gRPC receiver answers. */
 export function grpcCode(httpStatus: number): number {
+  if (httpStatus === 401) return 16; // UNAUTHENTICATED
   if (httpStatus === 429) return 8; // RESOURCE_EXHAUSTED
   if (httpStatus === 503) return 14; // UNAVAILABLE
   if (httpStatus === 408) return 4; // DEADLINE_EXCEEDED

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Span } from '@rootspan/engine';
 import { decodeOtlpJson, decodeOtlpProtobuf, type DecodeProblem, type DecodeResult } from '@rootspan/otlp';
+import { UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
 import { BodyError, readBody } from './body.js';
 import { sendJson } from './http.js';
 import type { Intake } from './intake.js';
@@ -70,17 +71,21 @@ export function acceptDecoded(decoded: DecodeResult, ctx: ReceiverContext): Acce
   return { ok: true, partial: { rejectedSpans: spanProblems.length, errorMessage: quoted.join('; ') + (more > 0 ? `; and ${more} more` : '') } };
 }
 
-/** `POST /v1/traces`: OTLP/HTTP with JSON or protobuf bodies, gzip or not, answered as the OTLP spec says. */
-export async function receiveTraces(req: IncomingMessage, res: ServerResponse, ctx: ReceiverContext): Promise<void> {
+/**
+ * `POST /v1/traces`: OTLP/HTTP with JSON or protobuf bodies, gzip or not, answered as the OTLP spec says;
+ * `authorized` is false when the request lacks the ingest token (401, in the request's encoding too).
+ */
+export async function receiveTraces(req: IncomingMessage, res: ServerResponse, ctx: ReceiverContext, authorized: boolean): Promise<void> {
   const format = formatOf(req.headers['content-type']);
   // The spec: a failure's body is a Status in the request's encoding (JSON when the encoding is unknown).
-  const answer = (status: number, message: string, headers: Record<string, string> = {}) => {
+  const answer = (status: number, message: string, headers: Readonly<Record<string, string>> = {}) => {
     ctx.counters.requests.set(status, (ctx.counters.requests.get(status) ?? 0) + 1);
     if (format !== 'protobuf') return sendJson(res, status, jsonStatus(status, message), headers);
     const body = protobufStatus(status, message);
     res.writeHead(status, { 'content-type': 'application/x-protobuf', 'content-length': body.length, ...headers });
     res.end(body);
   };
+  if (!authorized) return answer(401, UNAUTHORIZED_MESSAGE, UNAUTHORIZED_HEADERS);
   if (req.method !== 'POST') return answer(405, 'use POST for /v1/traces', { allow: 'POST' });
   if (format === undefined) {
     return answer(415, `unsupported Content-Type '${req.headers['content-type'] ?? ''}' (use application/json or application/x-protobuf)`, { connection: 'close' });

@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import type { AddressInfo } from 'node:net';
 import { createAnalyzer, type Analyzer, type AnomalyKind, type OperationRollup, type Severity } from '@rootspan/engine';
 import { healthOf, routeApi } from './api.js';
-import { BearerAuth } from './auth.js';
+import { BearerAuth, UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
 import { EdgeRates } from './graph.js';
 import { HttpError, sendError, sendJson } from './http.js';
 import { Intake } from './intake.js';
@@ -266,13 +266,7 @@ class CentralServer implements RootspanServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://rootspan');
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
-    if (path === '/v1/traces') {
-      if (!this.ingestAuth.allows(req.headers)) {
-        this.counters.requests.set(401, (this.counters.requests.get(401) ?? 0) + 1);
-        return unauthorized(res);
-      }
-      return receiveTraces(req, res, this.receiverContext);
-    }
+    if (path === '/v1/traces') return receiveTraces(req, res, this.receiverContext, this.ingestAuth.allows(req.headers));
     // Nothing else reads a body; an unread one must not stall the connection.
     req.resume();
     if (path === '/healthz') return sendJson(res, 200, { status: this.closing ? 'closing' : 'ok' });
@@ -393,5 +387,5 @@ class CentralServer implements RootspanServer {
 }
 
 function unauthorized(res: ServerResponse): void {
-  sendError(res, 401, 'missing or wrong bearer token (Authorization: Bearer <token>)', { 'www-authenticate': 'Bearer realm="rootspan"', connection: 'close' });
+  sendError(res, 401, UNAUTHORIZED_MESSAGE, UNAUTHORIZED_HEADERS);
 }

@@ -59,6 +59,19 @@ describe('OTLP/HTTP failure answers', () => {
     expect(wrongMethod.body.message).toMatch(/POST/);
   });
 
+  it('a protobuf request without the ingest token gets 401 with a protobuf Status (UNAUTHENTICATED), counted', async () => {
+    const server = await testServer({ ingestToken: 'secret' });
+    const res = await raw(server.url, Buffer.alloc(0), 'application/x-protobuf');
+    expect(res.status).toBe(401);
+    expect(res.type).toBe('application/x-protobuf');
+    expect(decodeStatus(res.bytes)).toEqual({ code: 16, message: expect.stringMatching(/bearer token/) });
+    const json = await call(server, '/v1/traces', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(json.status).toBe(401);
+    expect(json.body).toEqual({ code: 16, message: expect.stringMatching(/bearer token/), error: expect.stringMatching(/bearer token/) });
+    const status = await call(server, '/aiops/status', { token: 'secret' });
+    expect(status.body.ingest.requests['401']).toBe(2);
+  });
+
   it('a real protobuf exporter refused for size (413) reports the server\'s reason', async () => {
     const server = await testServer({ maxBodyBytes: 200 });
     const { checkout } = shopSpans({ t0: Date.UTC(2026, 2, 1), durationMs: 2000 });
