@@ -73,8 +73,9 @@ export class LatencyBucket {
 
 /**
  * One operation's statistics for one bucket of event time. Reused (reset) as the ring turns. The maps
- * and exemplar lists are created on first use: most buckets of most operations never see an error, a
- * slow request or (for peers) a call, and at the cardinality cap every byte per bucket counts 12×.
+ * and exemplar lists are created on first use, and dropped at reset: most buckets of most operations
+ * never see an error, a slow request or (for peers) a call, and at the cardinality cap every byte per
+ * bucket counts 12× (clearing a Map would allocate a new table anyway).
  */
 export class OpBucket {
   index = -1;
@@ -125,19 +126,19 @@ export class OpBucket {
     this.latency.reset();
     this.self.reset();
     this.failing = 0;
-    this.errorOrigins?.clear();
+    this.errorOrigins = undefined;
     this.slow = 0;
-    this.slowOrigins?.clear();
+    this.slowOrigins = undefined;
     this.diverged = 0;
-    this.shapeOrigins?.clear();
+    this.shapeOrigins = undefined;
     this.okRequests = 0;
     if (this.callees !== undefined) {
       this.callees.length = 0;
       (this.callCounts as number[]).length = 0;
     }
     this.calleesKnown = false;
-    if (this.errorTraces !== undefined) this.errorTraces.length = 0;
-    if (this.slowTraces !== undefined) this.slowTraces.length = 0;
+    this.errorTraces = undefined;
+    this.slowTraces = undefined;
   }
 }
 
