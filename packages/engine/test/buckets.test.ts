@@ -71,6 +71,23 @@ describe('BucketRing with a pool', () => {
   });
 });
 
+describe('OpBucket', () => {
+  it('counts calls per callee in the order first seen, and a reset bucket starts with none', () => {
+    const b = new OpBucket();
+    b.reset(3);
+    expect(b.countCall('db')).toBe(false);
+    b.addCallee('db');
+    b.addCallee('cache');
+    expect(b.countCall('db')).toBe(true);
+    expect(b.countCall('db')).toBe(true);
+    expect(b.countCall('queue')).toBe(false);
+    expect([b.callees, b.callCounts, b.calleeCount]).toEqual([['db', 'cache'], [3, 1], 2]);
+    expect([b.callsTo('db'), b.callsTo('cache'), b.callsTo('queue')]).toEqual([3, 1, 0]);
+    b.reset(4);
+    expect([b.calleeCount, b.callsTo('db'), b.countCall('db')]).toEqual([0, 0, false]);
+  });
+});
+
 describe('Recorder', () => {
   it('lets go of a recorded trace entry’s spans (a dead entry must not keep them from the young-generation GC)', () => {
     const rec = new Recorder(resolveOptions({}), new PeerTable(100));

@@ -73,8 +73,9 @@ export class LatencyBucket {
 
 /**
  * One operation's statistics for one bucket of event time. Reused (reset) as the ring turns. The maps
- * and exemplar lists are created on first use: most buckets of most operations never see an error, a
- * slow request or (for peers) a call, and at the cardinality cap every byte per bucket counts 12×.
+ * and exemplar lists are created on first use, and dropped at reset: most buckets of most operations
+ * never see an error, a slow request or (for peers) a call, and at the cardinality cap every byte per
+ * bucket counts 12× (clearing a Map would allocate a new table anyway).
  */
 export class OpBucket {
   index = -1;
@@ -91,9 +92,9 @@ export class OpBucket {
   shapeOrigins: OriginCounts | undefined;
   /**
    * Successful requests, and how many of them made each call (trace shape): `callees[i]` was called by
-   * `callCounts[i]` requests, in the order first seen. Parallel arrays, not a Map: a reset bucket keeps
-   * their storage (clearing a Map allocates a new table, which the bucket then keeps alive long enough
-   * to be promoted, once per bucket of every operation), and an operation makes few distinct calls.
+   * `callCounts[i]` requests, in the order first seen ({@link countCall}, {@link addCallee}). Parallel
+   * arrays, not a Map: an operation makes few distinct calls, and arrays of exactly that size are the
+   * smallest store (a Map's table, or an array grown by push, holds 17 slots for one callee).
    */
   okRequests = 0;
   callees: string[] | undefined;
@@ -108,6 +109,30 @@ export class OpBucket {
    * when cleared (quantiles of its next few values would be binned, not exact), so such a bucket stays
    * with its own operation, as if there were no pool, and every result stays what it was.
    */
+  /** Counts a request's call to `callee` if the bucket has it; false if it is new here (see {@link addCallee}). */
+  countCall(callee: string): boolean {
+    const i = this.callees === undefined ? -1 : this.callees.indexOf(callee);
+    if (i < 0) return false;
+    (this.callCounts as number[])[i]++;
+    return true;
+  }
+
+  /** Distinct callees counted in the bucket. */
+  get calleeCount(): number {
+    return this.callees === undefined ? 0 : this.callees.length;
+  }
+
+  /** Counts a request's call to a callee new to the bucket (grown by one exactly: concat copies to size). */
+  addCallee(callee: string): void {
+    if (this.callees === undefined) {
+      this.callees = [callee];
+      this.callCounts = [1];
+    } else {
+      this.callees = this.callees.concat(callee);
+      this.callCounts = (this.callCounts as number[]).concat(1);
+    }
+  }
+
   /** How many of the bucket's successful requests called `callee`. */
   callsTo(callee: string): number {
     const i = this.callees === undefined ? -1 : this.callees.indexOf(callee);
@@ -125,19 +150,18 @@ export class OpBucket {
     this.latency.reset();
     this.self.reset();
     this.failing = 0;
-    this.errorOrigins?.clear();
+    this.errorOrigins = undefined;
     this.slow = 0;
-    this.slowOrigins?.clear();
+    this.slowOrigins = undefined;
     this.diverged = 0;
-    this.shapeOrigins?.clear();
+    this.shapeOrigins = undefined;
     this.okRequests = 0;
-    if (this.callees !== undefined) {
-      this.callees.length = 0;
-      (this.callCounts as number[]).length = 0;
-    }
+    // Emptying an array drops its storage anyway: a new one of the right size is made when needed.
+    this.callees = undefined;
+    this.callCounts = undefined;
     this.calleesKnown = false;
-    if (this.errorTraces !== undefined) this.errorTraces.length = 0;
-    if (this.slowTraces !== undefined) this.slowTraces.length = 0;
+    this.errorTraces = undefined;
+    this.slowTraces = undefined;
   }
 }
 

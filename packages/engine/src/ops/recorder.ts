@@ -154,18 +154,10 @@ export class Recorder {
     const warm = e.span.startTime >= this.options.coldStartUntil;
     if (warm) this.recordLatency(op, b, e.duration, e.self);
     b.okRequests++;
-    if (e.calls.length > 0) {
-      const callees = (b.callees ??= []);
-      const counts = (b.callCounts ??= []);
-      for (const callee of e.calls) {
-        const i = callees.indexOf(callee);
-        if (i >= 0) counts[i]++;
-        // Each callee new to the bucket becomes a call-shape detector of the operation: bounded.
-        else if (op.shapes.size + callees.length < MAX_CALLEES_PER_OPERATION || op.shapes.has(callee)) {
-          callees.push(callee);
-          counts.push(1);
-        }
-      }
+    for (const callee of e.calls) {
+      if (b.countCall(callee)) continue;
+      // Each callee new to the bucket becomes a call-shape detector of the operation: bounded.
+      if (op.shapes.size + b.calleeCount < MAX_CALLEES_PER_OPERATION || op.shapes.has(callee)) b.addCallee(callee);
     }
     if (e.shapeOrigin) {
       b.diverged++;

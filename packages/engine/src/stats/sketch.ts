@@ -5,7 +5,8 @@ import { RootspanError } from '../errors.js';
  * all the values it holds. Bins live in one dense Float64Array over the used index range: millisecond
  * latencies from 0.01 ms to an hour span ~650 bins at a = 0.02, so dense storage stays small. The first
  * few values are kept exactly instead (most 5-second buckets of quiet operations hold a handful, and
- * thousands of such operations must fit the memory budget); bins are allocated when more arrive.
+ * thousands of such operations must fit the memory budget); bins are allocated when more arrive. The
+ * first two exact values need no storage of their own: they are the minimum and the maximum.
  */
 
 /** Values below this (and ≤ 0) are counted in the zero bin: their log index would be meaningless. */
@@ -17,6 +18,7 @@ const RAW_MAX = 12;
 
 /** Per-accuracy constants, shared: three doubles per sketch would each be a boxed number. */
 interface Scale {
+  a: number;
   gamma: number;
   invLnGamma: number;
 }
@@ -25,10 +27,18 @@ function scaleFor(a: number): Scale {
   let s = scales.get(a);
   if (s === undefined) {
     const gamma = (1 + a) / (1 - a);
-    s = { gamma, invLnGamma: 1 / Math.log(gamma) };
+    s = { a, gamma, invLnGamma: 1 / Math.log(gamma) };
     scales.set(a, s);
   }
   return s;
+}
+
+/**
+ * The bin of a value whose natural logarithm is `ln`. `|| 0` turns the −0 that ceil gives on (−1, 0] into
+ * 0: a −0 is a double, and storing one would box the bin range fields of every sketch.
+ */
+function binOf(ln: number, scale: Scale): number {
+  return Math.ceil(ln * scale.invLnGamma) || 0;
 }
 
 /** Plain-JSON form of a {@link LatencySketch}; `counts[i]` is bin `offset + i`. */
@@ -45,18 +55,24 @@ export interface LatencySketchJSON {
 
 /** DDSketch-style latency sketch; see the module comment. Not thread-safe, not immutable: a counter. */
 export class LatencySketch {
-  /** Relative accuracy a. */
-  readonly relativeAccuracy: number;
   private readonly scale: Scale;
-  /** Bins; null while the values are kept exactly in `raw`. */
+  /** Bins; null while the values are kept exactly (see {@link exactValue}). */
   private counts: Float64Array | null = null;
-  /** The first `n` values, exactly, while `counts` is null. */
+  /**
+   * The first `n` values, exactly, once there are more than two (and while `counts` is null); dropped
+   * when the sketch is cleared or binned. Fewer values are `lowest` and `highest`, in the order `firstHigh` says.
+   */
   private raw: number[] | null = null;
+  /** With two exact values: whether the first was the larger one. */
+  private firstHigh = false;
   /** Bin index of counts[0]. */
   private offset = 0;
-  /** Used bin range (inclusive); lo > hi when no bin is used. */
-  private lo = Infinity;
-  private hi = -Infinity;
+  /**
+   * Used bin range (inclusive); lo > hi when no bin is used. Small integers, not ±Infinity, so that
+   * they are stored unboxed (every double field of a sketch is a heap number of its own).
+   */
+  private lo = 0;
+  private hi = -1;
   private zero = 0;
   private lowest = Infinity;
   private highest = -Infinity;
@@ -68,8 +84,12 @@ export class LatencySketch {
     if (!(relativeAccuracy > 0 && relativeAccuracy < 1)) {
       throw new RangeError(`LatencySketch: relative accuracy must be in (0, 1), got ${relativeAccuracy}`);
     }
-    this.relativeAccuracy = relativeAccuracy;
     this.scale = scaleFor(relativeAccuracy);
+  }
+
+  /** Relative accuracy a. */
+  get relativeAccuracy(): number {
+    return this.scale.a;
   }
 
   /** Total weight added. */
@@ -107,7 +127,7 @@ export class LatencySketch {
     if (!(count > 0) || !Number.isFinite(x)) return;
     if (this.counts === null) {
       if (count === 1 && this.n < RAW_MAX) {
-        (this.raw ??= new Array<number>(RAW_MAX))[this.n] = x;
+        this.keep(x);
       } else {
         this.toBins();
         this.bin(x, count);
@@ -129,18 +149,17 @@ export class LatencySketch {
     if (!Number.isFinite(x)) return;
     const bins = this.counts;
     if (bins === null && this.n < RAW_MAX) {
-      (this.raw ??= new Array<number>(RAW_MAX))[this.n] = x;
+      this.keep(x);
     } else if (x < MIN_INDEXABLE) {
       this.toBins();
       this.zero++;
     } else {
-      const i = Math.ceil(ln * this.scale.invLnGamma);
+      const i = binOf(ln, this.scale);
       const at = i - this.offset;
       // The common case, a bin inside the allocated range, without the growth checks of binIndex.
       if (bins !== null && at >= 0 && at < bins.length) {
         bins[at]++;
-        if (i < this.lo) this.lo = i;
-        if (i > this.hi) this.hi = i;
+        this.use(i);
       } else {
         this.toBins();
         this.binIndex(i, 1);
@@ -152,31 +171,70 @@ export class LatencySketch {
     if (x > this.highest) this.highest = x;
   }
 
+  /** Keeps x as exact value number `n` (the caller then counts it into `n` and the extremes). */
+  private keep(x: number): void {
+    const n = this.n;
+    if (n === 1) {
+      this.firstHigh = x < this.lowest;
+    } else if (n >= 2) {
+      let raw = this.raw;
+      if (raw === null) {
+        raw = new Array<number>(RAW_MAX);
+        raw[0] = this.exactValue(0);
+        raw[1] = this.exactValue(1);
+        this.raw = raw;
+      }
+      raw[n] = x;
+    }
+  }
+
+  /** Exact value number k (< n) in the order added, while the sketch is exact. */
+  private exactValue(k: number): number {
+    if (this.raw !== null) return this.raw[k];
+    return (k === 0) === this.firstHigh ? this.highest : this.lowest;
+  }
+
+  /** The exact values in the order added (a copy), while the sketch is exact. */
+  private exactValues(): number[] {
+    const out = new Array<number>(this.n);
+    for (let k = 0; k < this.n; k++) out[k] = this.exactValue(k);
+    return out;
+  }
+
+  /** Widens the used bin range to bin i. */
+  private use(i: number): void {
+    if (this.lo > this.hi) {
+      this.lo = i;
+      this.hi = i;
+    } else if (i < this.lo) this.lo = i;
+    else if (i > this.hi) this.hi = i;
+  }
+
   /** Counts x into its bin (or the zero bin); `n`, the sum and the extremes are the caller's. */
   private bin(x: number, count: number): void {
     if (x < MIN_INDEXABLE) {
       this.zero += count;
       return;
     }
-    this.binIndex(Math.ceil(Math.log(x) * this.scale.invLnGamma), count);
+    this.binIndex(binOf(Math.log(x), this.scale), count);
   }
 
   /** Counts into bin i. */
   private binIndex(i: number, count: number): void {
     this.binsFor(i)[i - this.offset] += count;
-    if (i < this.lo) this.lo = i;
-    if (i > this.hi) this.hi = i;
+    this.use(i);
   }
 
   /** Moves the exact values into bins (from then on the sketch stays binned, even when cleared). */
   private toBins(): void {
     if (this.counts !== null) return;
+    const values = this.n > 0 ? this.exactValues() : null;
+    this.raw = null;
     this.counts = new Float64Array(INITIAL_BINS);
-    const raw = this.raw;
-    if (raw === null || this.n === 0) return;
-    const first = raw[0];
-    this.offset = (first < MIN_INDEXABLE ? 0 : Math.ceil(Math.log(first) * this.scale.invLnGamma)) - INITIAL_BINS / 2;
-    for (let k = 0; k < this.n; k++) this.bin(raw[k], 1);
+    if (values === null) return;
+    const first = values[0];
+    this.offset = (first < MIN_INDEXABLE ? 0 : binOf(Math.log(first), this.scale)) - INITIAL_BINS / 2;
+    for (const x of values) this.bin(x, 1);
   }
 
   /** Adds everything in `other` (same relative accuracy required; `other` is unchanged). */
@@ -189,7 +247,7 @@ export class LatencySketch {
     if (other.count === 0) return;
     if (other.counts === null) {
       // Exact values: copied first, as `other` may be this sketch.
-      for (const x of (other.raw as number[]).slice(0, other.n)) this.add(x);
+      for (const x of other.exactValues()) this.add(x);
       return;
     }
     this.toBins();
@@ -199,8 +257,8 @@ export class LatencySketch {
       // Read other's bins after growing: `other` may be this sketch.
       const from = other.counts as Float64Array;
       for (let i = other.lo; i <= other.hi; i++) bins[i - this.offset] += from[i - other.offset];
-      if (other.lo < this.lo) this.lo = other.lo;
-      if (other.hi > this.hi) this.hi = other.hi;
+      this.use(other.lo);
+      this.use(other.hi);
     }
     this.zero += other.zero;
     this.n += other.n;
@@ -218,7 +276,11 @@ export class LatencySketch {
     if (q <= 0) return this.lowest;
     if (q >= 1) return this.highest;
     const rank = q * (this.count - 1);
-    if (this.counts === null) return (this.raw as number[]).slice(0, this.n).sort((a, b) => a - b)[Math.floor(rank)];
+    if (this.counts === null) {
+      // Of two values or fewer, every rank below count − 1 is the smaller one.
+      if (this.raw === null) return this.lowest;
+      return this.raw.slice(0, this.n).sort((a, b) => a - b)[Math.floor(rank)];
+    }
     let seen = this.zero;
     if (seen > rank) return this.clamp(0);
     const bins = this.counts as Float64Array;
@@ -236,10 +298,11 @@ export class LatencySketch {
 
   /** Empties the sketch, keeping its allocation for reuse. */
   clear(): void {
-    // Exact values need no clearing: `n` says how many are valid.
     if (this.counts !== null && this.lo <= this.hi) this.counts.fill(0, this.lo - this.offset, this.hi - this.offset + 1);
-    this.lo = Infinity;
-    this.hi = -Infinity;
+    // Most buckets hold two values or fewer: an array for more is made again when needed.
+    this.raw = null;
+    this.lo = 0;
+    this.hi = -1;
     this.zero = 0;
     this.lowest = Infinity;
     this.highest = -Infinity;
@@ -286,9 +349,7 @@ export class LatencySketch {
       const c = j.counts[k];
       if (c === 0) continue;
       const i = j.offset + k;
-      s.binsFor(i)[i - s.offset] += c;
-      if (i < s.lo) s.lo = i;
-      if (i > s.hi) s.hi = i;
+      s.binIndex(i, c);
       s.n += c;
     }
     s.zero = j.zero;

@@ -92,6 +92,25 @@ describe('LatencySketch', () => {
     expect(few.quantile(0.5)).toBeCloseTo(3, 1);
   });
 
+  it('replays its exact values in the order added (sums are order-sensitive), with two values as with more', () => {
+    // 1 + 1e16 rounds back to 1e16, so a sum tells the order its terms came in.
+    for (const values of [[1e16, 1], [1, 1e16], [1e16, 1, 1], [1, 1, 1e16]]) {
+      const s = new LatencySketch();
+      for (const v of values) s.add(v);
+      const into = new LatencySketch();
+      into.add(1);
+      into.merge(s);
+      expect(into.sum).toBe(values.reduce((sum, v) => sum + v, 1));
+      expect(into.count).toBe(values.length + 1);
+      expect(s.quantile(0.5)).toBe([...values].sort((x, y) => x - y)[Math.floor(0.5 * (values.length - 1))]);
+      // Cleared, it keeps nothing of them.
+      s.clear();
+      s.add(2);
+      s.add(5);
+      expect([s.quantile(0.25), s.quantile(1), s.sum]).toEqual([2, 5, 7]);
+    }
+  });
+
   it('adding a value with its logarithm equals adding the value, exact and binned, cleared and reused', () => {
     const rand = mulberry32(7);
     const plain = new LatencySketch();
