@@ -104,11 +104,6 @@ export class OpBucket {
   errorTraces: string[] | undefined;
   slowTraces: string[] | undefined;
 
-  /**
-   * Whether another operation may take this bucket over: a sketch that went over to bins stays binned
-   * when cleared (quantiles of its next few values would be binned, not exact), so such a bucket stays
-   * with its own operation, as if there were no pool, and every result stays what it was.
-   */
   /** Counts a request's call to `callee` if the bucket has it; false if it is new here (see {@link addCallee}). */
   countCall(callee: string): boolean {
     const i = this.callees === undefined ? -1 : this.callees.indexOf(callee);
@@ -139,6 +134,11 @@ export class OpBucket {
     return i < 0 ? 0 : (this.callCounts as number[])[i];
   }
 
+  /**
+   * Whether another operation may take this bucket over: a sketch that went over to bins stays binned
+   * when cleared (quantiles of its next few values would be binned, not exact), so such a bucket stays
+   * with its own operation, as if there were no pool, and every result stays what it was.
+   */
   reusable(): boolean {
     return this.latency.sketch.exact && this.self.sketch.exact;
   }
