@@ -281,7 +281,8 @@ function sumInto(w: OpWindow, ring: BucketRing<OpBucket>, last: number, size: nu
     w.diverged += b.diverged;
     w.okRequests += b.okRequests;
   }
-  buckets.length = n;
+  // Setting `length` is a call into the runtime: skipped when the window holds as many buckets as before.
+  if (buckets.length !== n) buckets.length = n;
 }
 
 function addLatency(w: LatencyWindow, b: LatencyBucket): void {
