@@ -16,10 +16,12 @@ function context(typical: Record<string, number> = {}, typicalSelf: Record<strin
   const peers = new PeerTable(100);
   return {
     names: new OperationNames(100),
-    typicalLatency: (k) => typical[k],
-    typicalSelf: (k) => typicalSelf[k],
-    unusualLatency: (k, ms) => typical[k] !== undefined && Math.abs(Math.log(ms / typical[k])) >= Math.log(2),
-    usualCalls: (k) => usual[k] ?? [],
+    operation: (k) => ({
+      typicalLatency: () => typical[k],
+      typicalSelf: () => typicalSelf[k],
+      unusualLatency: (ms) => typical[k] !== undefined && Math.abs(Math.log(ms / typical[k])) >= Math.log(2),
+      usual: usual[k] ?? [],
+    }),
     resolvePeer: (peer, name, caller) => peers.resolve(peer, name, caller),
     learnPeer: (peer, name, caller, service, operation) => peers.learn(peer, name, caller, service, operation),
   };

@@ -90,10 +90,7 @@ const RETRIED = (at: number) =>
 function context(typical: Record<string, number>, typicalSelf: Record<string, number>): TraceContext {
   return {
     names: new OperationNames(100),
-    typicalLatency: (k) => typical[k],
-    typicalSelf: (k) => typicalSelf[k],
-    unusualLatency: () => false,
-    usualCalls: () => [],
+    operation: (k) => ({ typicalLatency: () => typical[k], typicalSelf: () => typicalSelf[k], unusualLatency: () => false, usual: [] }),
     resolvePeer: () => undefined,
     learnPeer: () => undefined,
   };

@@ -15,11 +15,13 @@ function context(
   return {
     peers,
     names: new OperationNames(100),
-    typicalLatency: (k) => typical[k],
-    typicalSelf: (k) => typicalSelf[k],
-    // Unusual: at least 2× off the typical latency either way.
-    unusualLatency: (k, ms) => typical[k] !== undefined && Math.abs(Math.log(ms / typical[k])) >= Math.log(2),
-    usualCalls: (k) => usual[k] ?? [],
+    operation: (k) => ({
+      typicalLatency: () => typical[k],
+      typicalSelf: () => typicalSelf[k],
+      // Unusual: at least 2× off the typical latency either way.
+      unusualLatency: (ms) => typical[k] !== undefined && Math.abs(Math.log(ms / typical[k])) >= Math.log(2),
+      usual: usual[k] ?? [],
+    }),
     resolvePeer: (peer) => (peers.has(peer) ? { service: peers.get(peer) as string, operation: null } : undefined),
     learnPeer: (peer, _call, _caller, service) => void peers.set(peer, service),
   };
@@ -234,13 +236,13 @@ describe('TraceBuffer', () => {
   it("a large trace's facts are the same through the buffer's span-id index as found without it", () => {
     const t = new TraceBuilder();
     const root = t.server('frontend', '/', 0, 1000, { status: 'error' });
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 12; i++) {
       const co = t.call(root, `svc${i}`, `/op${i}`, 10 + i * 100, 90 + i * 100, { error: i === 3 });
       t.db(co, 'postgresql', 'SELECT', 20 + i * 100, 30 + i * 100);
     }
     // Parents after and before their children, as batches from several services arrive.
     const order = t.spans.map((s, i) => [s, (i * 7) % t.spans.length] as const).sort((a, b) => a[1] - b[1]).map(([s]) => s);
-    expect(order.length).toBeGreaterThan(16);
+    expect(order.length).toBeGreaterThan(32);
     const released: TraceEntry[] = [];
     const buf = new TraceBuffer({ ...limits, maxSpansPerTrace: 100 }, (e) => released.push(e));
     for (const s of order) buf.add(s, 1000);
@@ -250,8 +252,8 @@ describe('TraceBuffer', () => {
     // Facts are reused from trace to trace: compare copies.
     const facts = (ids?: ReadonlyMap<string, number>) => JSON.parse(JSON.stringify(analyzeTrace(entry.spans, context(), ids)));
     const indexed = facts(entry.ids);
-    expect(indexed.entries).toHaveLength(9);
-    expect(indexed.calls).toHaveLength(16);
+    expect(indexed.entries).toHaveLength(13);
+    expect(indexed.calls).toHaveLength(24);
     expect(indexed).toEqual(facts());
     expect(indexed.entries.find((e: { service: string }) => e.service === 'frontend').errorOrigin).toMatchObject({ service: 'svc3', kind: 'errors' });
   });

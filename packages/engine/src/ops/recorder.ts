@@ -10,12 +10,6 @@ import type { PeerTable } from './peers.js';
 import { logMs, MIN_LOG_MS } from '../stats/baseline.js';
 import { MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_OVERFLOW_SERVICES, OVERFLOW_OPERATION } from '../limits.js';
 
-/** A latency this many baseline sd from typical, clamped to 1.5×–2× either way, is unusual for one request. */
-const UNUSUAL_SD = 3;
-const UNUSUAL_MIN_LOG_RATIO = Math.log(1.5);
-const UNUSUAL_MAX_LOG_RATIO = Math.log(2);
-const NO_CALLS: readonly string[] = [];
-
 /**
  * Facts → buckets: turns each processed trace's entries and calls into per-operation and per-edge bucket
  * counts. Owns the operations and edges (the judge reads them; nothing else writes them) and which of
@@ -45,22 +39,7 @@ export class Recorder {
     this.ctx = {
       // Room for each tracked operation's name and key, and as many again for raw names seen on the way.
       names: new OperationNames(options.maxOperations * 4),
-      typicalLatency: (key) => {
-        const b = this.ops.get(key)?.latency.detector.baseline;
-        return b && b.ready ? b.typical : undefined;
-      },
-      typicalSelf: (key) => {
-        const b = this.ops.get(key)?.self.detector.baseline;
-        return b && b.ready ? b.typical : undefined;
-      },
-      unusualLatency: (key, ms) => {
-        // Against the slow anchor: the main baseline soon learns a fault that makes calls faster.
-        const b = this.ops.get(key)?.latency.anchor?.baseline;
-        if (b === undefined || !b.ready) return false;
-        // 3 sd, but never past 2× (a short or warm-up-inflated history overstates the spread) nor under 1.5×.
-        return Math.abs(logMs(ms) - b.mean) >= Math.min(Math.max(UNUSUAL_SD * b.sd, UNUSUAL_MIN_LOG_RATIO), UNUSUAL_MAX_LOG_RATIO);
-      },
-      usualCalls: (key) => this.ops.get(key)?.usual ?? NO_CALLS,
+      operation: (key) => this.ops.get(key),
       resolvePeer: (peer, callName, callerKey) => this.peers.resolve(peer, callName, callerKey),
       learnPeer: (peer, callName, callerKey, service, operation) => this.peers.learn(peer, callName, callerKey, service, operation),
     };
@@ -139,7 +118,9 @@ export class Recorder {
   }
 
   private recordEntry(e: EntryFact): void {
-    const op = this.op(e.key, e.service, e.operation, 'service');
+    // What analysis found is this recorder's own operation (see the context); an operation created since
+    // (by a request earlier in the trace), or an overflow one, is looked up.
+    const op = (e.learned as OpState | undefined) ?? this.op(e.key, e.service, e.operation, 'service');
     const b = this.touch(op, this.bucketIndex(e.span.endTime));
     if (e.error) {
       b.errors++;

@@ -6,7 +6,8 @@ import { TrafficDetector } from '../detectors/traffic.js';
 import { TimeoutDetector } from '../detectors/timeout.js';
 import { CallShapeDetector } from '../detectors/shape.js';
 import { LatencySketch } from '../stats/sketch.js';
-import { ProportionBaseline } from '../stats/baseline.js';
+import { logMs, ProportionBaseline } from '../stats/baseline.js';
+import type { LearnedOperation } from '../trace/analyze.js';
 import {
   BucketRing,
   EdgeBucket,
@@ -109,8 +110,13 @@ export const USUAL_PATH_SHARE = 0.9;
 /** How much slower the anchor baseline learns than the main one. */
 export const ANCHOR_SLOWDOWN = 20;
 
+/** A latency this many baseline sd from typical, clamped to 1.5×–2× either way, is unusual for one request. */
+const UNUSUAL_SD = 3;
+const UNUSUAL_MIN_LOG_RATIO = Math.log(1.5);
+const UNUSUAL_MAX_LOG_RATIO = Math.log(2);
+
 /** An operation: a service's server operation, or an operation on an uninstrumented peer (a database). */
-export class OpState {
+export class OpState implements LearnedOperation {
   readonly ring: BucketRing<OpBucket>;
   readonly latency: LatencySignal;
   readonly self: LatencySignal;
@@ -149,6 +155,27 @@ export class OpState {
     this.self = new LatencySignal(opts, true);
     this.errors = new ErrorRateDetector(opts.baseline, opts.errors);
     this.traffic = nodeType === 'service' ? new TrafficDetector(opts.baseline, opts.traffic) : undefined;
+  }
+
+  /** Typical duration (ms), once the baseline is ready. */
+  typicalLatency(): number | undefined {
+    const b = this.latency.detector.baseline;
+    return b.ready ? b.typical : undefined;
+  }
+
+  /** Typical self time (ms), once its baseline is ready. */
+  typicalSelf(): number | undefined {
+    const b = this.self.detector.baseline;
+    return b.ready ? b.typical : undefined;
+  }
+
+  /** Whether one request's `ms` is far from the learned latency, either way (false while unlearned). */
+  unusualLatency(ms: number): boolean {
+    // Against the slow anchor: the main baseline soon learns a fault that makes calls faster.
+    const b = this.latency.anchor?.baseline;
+    if (b === undefined || !b.ready) return false;
+    // 3 sd, but never past 2× (a short or warm-up-inflated history overstates the spread) nor under 1.5×.
+    return Math.abs(logMs(ms) - b.mean) >= Math.min(Math.max(UNUSUAL_SD * b.sd, UNUSUAL_MIN_LOG_RATIO), UNUSUAL_MAX_LOG_RATIO);
   }
 
   shape(callee: string): CallShapeDetector {
@@ -213,8 +240,8 @@ export function copyWindow(w: OpWindow): OpWindow {
   };
 }
 
+/** Empties a window's sums; its bucket list is overwritten by {@link sumInto}. */
 function resetWindow(w: OpWindow): void {
-  w.buckets.length = 0;
   w.requests = 0;
   w.errors = 0;
   resetLatency(w.latency);
@@ -231,14 +258,20 @@ function resetLatency(lw: LatencyWindow): void {
   lw.judged = 0;
 }
 
-/** Adds the buckets of the `size` buckets ending at `last` to an empty window, oldest first. */
+/**
+ * Adds the buckets of the `size` buckets ending at `last` to an empty window, oldest first. The bucket list
+ * is overwritten in place and cut to length, not emptied first: `length = 0` would free its storage, and the
+ * judge's scratch windows would allocate it again for every live operation at every bucket close.
+ */
 function sumInto(w: OpWindow, ring: BucketRing<OpBucket>, last: number, size: number, bucketMs: number): void {
   w.start = (last - size + 1) * bucketMs;
   w.end = (last + 1) * bucketMs;
+  const buckets = w.buckets;
+  let n = 0;
   for (let i = last - size + 1; i <= last; i++) {
     const b = ring.get(i);
     if (b === undefined) continue;
-    w.buckets.push(b);
+    buckets[n++] = b;
     w.requests += b.requests;
     w.errors += b.errors;
     addLatency(w.latency, b.latency);
@@ -248,6 +281,8 @@ function sumInto(w: OpWindow, ring: BucketRing<OpBucket>, last: number, size: nu
     w.diverged += b.diverged;
     w.okRequests += b.okRequests;
   }
+  // Setting `length` is a call into the runtime: skipped when the window holds as many buckets as before.
+  if (buckets.length !== n) buckets.length = n;
 }
 
 function addLatency(w: LatencyWindow, b: LatencyBucket): void {

@@ -24,6 +24,8 @@ export interface EntryFact {
   service: string;
   operation: string;
   key: string;
+  /** What has been learned of the operation so far (looked up once per request), if anything. */
+  learned: LearnedOperation | undefined;
   span: Span;
   duration: number;
   /** Duration minus the time spent waiting on outgoing calls (union of their intervals). */
@@ -59,18 +61,24 @@ export interface CallFact {
   gaveUp: boolean;
 }
 
+/** What trace analysis reads of one operation learned so far. */
+export interface LearnedOperation {
+  /** Typical duration (ms), if learned. */
+  typicalLatency(): number | undefined;
+  /** Typical self time (ms), if learned. */
+  typicalSelf(): number | undefined;
+  /** Whether `ms` is far from the learned latency, either way (false while unlearned). */
+  unusualLatency(ms: number): boolean;
+  /** Callee keys the operation almost always calls, once learned (empty before). */
+  readonly usual: readonly string[];
+}
+
 /** What trace analysis needs to know from what has been learned so far. */
 export interface TraceContext {
   /** Interned operation names and keys. */
   names: OperationNames;
-  /** Typical duration (ms) of an operation, if learned. */
-  typicalLatency(key: string): number | undefined;
-  /** Typical self time (ms) of an operation, if learned. */
-  typicalSelf(key: string): number | undefined;
-  /** Whether `ms` is far from the operation's learned latency, either way (false while unlearned). */
-  unusualLatency(key: string, ms: number): boolean;
-  /** Callee keys the operation almost always calls, once learned (empty before). */
-  usualCalls(key: string): readonly string[];
+  /** The operation learned under an operation key, if any. */
+  operation(key: string): LearnedOperation | undefined;
   /**
    * The instrumented service behind a peer name, and the operation that calls named `callName` from the
    * caller operation `callerKey` reach (client spans are often named by method alone), if ever seen.
@@ -152,6 +160,7 @@ function releaseFacts(entries: number, calls: number): void {
   for (let i = entries; i < heldEntries; i++) {
     const f = entryPool[i];
     f.span = none;
+    f.learned = undefined;
     f.calls = NO_CALLS;
     f.errorOrigin = f.slowOrigin = f.shapeOrigin = undefined;
   }
@@ -163,7 +172,7 @@ function releaseFacts(entries: number, calls: number): void {
 /** A fact with every field set, so all facts share one shape whichever origins they get. */
 function newEntryFact(): EntryFact {
   const none = undefined as unknown as Span;
-  return { service: '', operation: '', key: '', span: none, duration: 0, self: 0, error: false, calls: NO_CALLS, errorOrigin: undefined, slowOrigin: undefined, shapeOrigin: undefined };
+  return { service: '', operation: '', key: '', learned: undefined, span: none, duration: 0, self: 0, error: false, calls: NO_CALLS, errorOrigin: undefined, slowOrigin: undefined, shapeOrigin: undefined };
 }
 
 function newCallFact(): CallFact {
@@ -266,6 +275,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
       fact.service = span.service;
       fact.operation = operation;
       fact.key = ctx.names.key(span.service, operation);
+      fact.learned = ctx.operation(fact.key);
       fact.span = span;
       fact.duration = duration;
       fact.self = duration;
@@ -312,7 +322,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     const entry = node.entry;
     if (entry === undefined) continue;
     // Kept on the node: the slow walk below asks again for every request under a slow one.
-    const missed = (node.missed = missedOf(entry, node.shape, ctx));
+    const missed = (node.missed = missedOf(entry, node.shape));
     if (!entry.error && missed !== undefined) (missing ??= new Set()).add(node);
   }
   for (let i = 0; i < n; i++) {
@@ -320,7 +330,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     const entry = node.entry;
     if (entry === undefined) continue;
     if (entry.error) entry.errorOrigin = errorOrigin(node, node) ?? selfOrigin(entry, 'errors');
-    const typical = ctx.typicalLatency(entry.key);
+    const typical = entry.learned?.typicalLatency();
     if (typical !== undefined && entry.duration > SLOW_FACTOR * typical) entry.slowOrigin = slowOrigin(node, ctx);
     if (missing?.has(node)) entry.shapeOrigin = divergenceOrigin(node, missing, ctx);
   }
@@ -367,8 +377,8 @@ function shapeOf(key: string, count: number): CallShape | undefined {
 }
 
 /** {@link missingCallKey}, from the request's call shape when it has one and it still holds its calls. */
-function missedOf(entry: EntryFact, shape: CallShape | undefined, ctx: TraceContext): string | undefined {
-  const usual = ctx.usualCalls(entry.key);
+function missedOf(entry: EntryFact, shape: CallShape | undefined): string | undefined {
+  const usual = usualOf(entry);
   if (usual.length === 0) return undefined;
   if (shape === undefined || shape.calls !== entry.calls) return firstMissing(usual, entry.calls);
   if (shape.usual !== usual) {
@@ -379,14 +389,24 @@ function missedOf(entry: EntryFact, shape: CallShape | undefined, ctx: TraceCont
 }
 
 /** The first usual call (issue 21: in flight, or lost) this request did not make, as a latency origin. */
-function missingCall(entry: EntryFact, ctx: TraceContext): Origin | undefined {
-  const key = missingCallKey(entry, ctx);
+function missingCall(entry: EntryFact): Origin | undefined {
+  const key = missingCallKey(entry);
   return key === undefined ? undefined : missingCallOrigin(key);
 }
 
 /** Key of the first usual call the request did not make, if any. */
-function missingCallKey(entry: EntryFact, ctx: TraceContext): string | undefined {
-  return firstMissing(ctx.usualCalls(entry.key), entry.calls);
+function missingCallKey(entry: EntryFact): string | undefined {
+  return firstMissing(usualOf(entry), entry.calls);
+}
+
+/** The calls the request's operation almost always makes, once learned (empty before). */
+function usualOf(entry: EntryFact): readonly string[] {
+  return entry.learned?.usual ?? NO_CALLS;
+}
+
+/** Whether `ms` is far from the operation's learned latency (false while unlearned). */
+function unusual(op: LearnedOperation | undefined, ms: number): boolean {
+  return op !== undefined && op.unusualLatency(ms);
 }
 
 /** The first of `usual` not in `calls`. */
@@ -396,8 +416,8 @@ function firstMissing(usual: readonly string[], calls: readonly string[]): strin
 }
 
 /** Key of the first usual call to another service the request did not make, if any. */
-function missingCalleeKey(entry: EntryFact, ctx: TraceContext): string | undefined {
-  const usual = ctx.usualCalls(entry.key);
+function missingCalleeKey(entry: EntryFact): string | undefined {
+  const usual = usualOf(entry);
   for (let i = 0; i < usual.length; i++) if (opKeyService(usual[i]) !== entry.service && !entry.calls.includes(usual[i])) return usual[i];
   return undefined;
 }
@@ -418,7 +438,7 @@ function missingCallOrigin(key: string): Origin {
 function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceContext): Origin {
   const own = root.entry as EntryFact;
   // Slow and without its usual call: it was waiting on that call, still open when the request ended.
-  const waited = own.duration > (ctx.typicalLatency(own.key) ?? Infinity) && ctx.unusualLatency(own.key, own.duration) ? missingCall(own, ctx) : undefined;
+  const waited = own.duration > (own.learned?.typicalLatency() ?? Infinity) && unusual(own.learned, own.duration) ? missingCall(own) : undefined;
   let best: Origin = waited !== undefined ? { ...waited, kind: 'shape' } : selfOrigin(own, 'shape');
   let cur: Node = root;
   for (let depth = 0; depth < MAX_CHAIN; depth++) {
@@ -435,24 +455,24 @@ function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceCont
       // A callee that left its usual path or failed, wherever its call came: the handler may go on to
       // compensate (release a reservation) after it, so it need not be the last call.
       if (a !== undefined && (a.error || call.error || missing.has(a)) && (diverged === undefined || c.span.endTime > diverged.span.endTime)) diverged = c;
-      unanswered ||= a === undefined && call.virtual && call.calleeService === here.service && !ctx.usualCalls(here.key).includes(call.calleeKey);
+      unanswered ||= a === undefined && call.virtual && call.calleeService === here.service && !usualOf(here).includes(call.calleeKey);
     }
     // A call naming no peer that nothing answered, unusual for this operation, in place of a usual call to
     // another service the request skipped: it went to that service, which did not answer (down, refusing).
-    const replaced = unanswered ? missingCalleeKey(here, ctx) : undefined;
+    const replaced = unanswered ? missingCalleeKey(here) : undefined;
     if (replaced !== undefined) return { ...missingCallOrigin(replaced), kind: 'shape' };
     if (diverged !== undefined) last = diverged;
     if (last === undefined) break;
     const call = last.call as CallFact;
     const answer = last.answer;
     if (answer === undefined) {
-      if (call.error || ctx.unusualLatency(call.calleeKey, call.duration)) {
+      if (call.error || unusual(ctx.operation(call.calleeKey), call.duration)) {
         best = { service: call.calleeService, operation: call.calleeOperation, key: call.calleeKey, kind: 'shape' };
       }
       break;
     }
     const e = answer.entry as EntryFact;
-    if (answer.error || call.error || missing.has(answer) || ctx.unusualLatency(e.key, e.duration)) best = selfOrigin(e, 'shape');
+    if (answer.error || call.error || missing.has(answer) || unusual(e.learned, e.duration)) best = selfOrigin(e, 'shape');
     cur = answer;
   }
   return best;
@@ -461,8 +481,8 @@ function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceCont
 /** Calls followed down by {@link divergenceOrigin}: deeper than any sane call chain. */
 const MAX_CHAIN = 32;
 
-/** Up to this many spans, parents are found by a linear scan. */
-const SCAN_PARENTS = 16;
+/** Up to this many spans, parents are found by a linear scan (the trace buffer's SCAN_IDS: beyond it, it indexes ids). */
+const SCAN_PARENTS = 32;
 
 /**
  * The node with span id `spanId`, other than node `i` (a span cannot be its own parent). Searched from
@@ -739,14 +759,16 @@ function firstFailure(node: Node): Node | undefined {
 
 /**
  * Excess time per origin key while {@link slowOrigin} walks a request: parallel arrays in first-seen order
- * (scratch, reused), searched linearly, as a request's subtree holds few distinct operations.
+ * (scratch, reused), searched linearly, as a request's subtree holds few distinct operations. Each key
+ * keeps the node it was first seen at and how to make its origin from it: only the winner's is made.
  */
 const excessKeys: string[] = [];
 const excessMs: number[] = [];
-const excessOrigins: Origin[] = [];
+const excessNodes: Node[] = [];
+const excessMakers: Array<(node: Node, key: string) => Origin> = [];
 let excessCount = 0;
 
-/** Adds `ms` to `key`'s excess; `make` makes the origin the first time the key is seen. */
+/** Adds `ms` to `key`'s excess; `make` makes the origin from the node where the key is first seen. */
 function addExcess(key: string, ms: number, node: Node, make: (node: Node, key: string) => Origin): void {
   for (let i = 0; i < excessCount; i++) {
     if (excessKeys[i] === key) {
@@ -756,7 +778,8 @@ function addExcess(key: string, ms: number, node: Node, make: (node: Node, key: 
   }
   excessKeys[excessCount] = key;
   excessMs[excessCount] = ms;
-  excessOrigins[excessCount] = make(node, key);
+  excessNodes[excessCount] = node;
+  excessMakers[excessCount] = make;
   excessCount++;
 }
 
@@ -789,7 +812,7 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       // Extra "self" time of a request that never made a usual call is time spent waiting on that call
       // (still in flight when the request ended: a hung database): the callee's, not the caller's.
       const missed = node.missed;
-      const ms = e.self - (ctx.typicalSelf(e.key) ?? e.self);
+      const ms = e.self - (e.learned?.typicalSelf() ?? e.self);
       if (missed !== undefined) addExcess(missed, ms, node, missingExcessOrigin);
       else addExcess(e.key, ms, node, entryExcessOrigin);
     } else if (node.call !== undefined && node.answer !== undefined) {
@@ -804,16 +827,15 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
     } else if (node.call !== undefined && node.answer === undefined) {
       const c = node.call;
       // An unlearned callee adds nothing, unless the caller gave up on it: then all the wait is the callee's.
-      const typical = ctx.typicalLatency(c.calleeKey) ?? (c.gaveUp ? 0 : c.duration);
+      const typical = ctx.operation(c.calleeKey)?.typicalLatency() ?? (c.gaveUp ? 0 : c.duration);
       addExcess(c.calleeKey, c.duration - typical + node.retryWait, node, callExcessOrigin);
     }
     for (let i = 0; i < node.childCount; i++) stack[top++] = node.children[i];
   }
   let best = -1;
   for (let i = 0; i < excessCount; i++) if (best < 0 || excessMs[i] > excessMs[best]) best = i;
-  const origin = best >= 0 && excessMs[best] > 0 ? excessOrigins[best] : selfOrigin(root.entry as EntryFact, 'latency');
-  // The scratch keeps no origins or keys alive past the request.
-  excessOrigins.fill(undefined as unknown as Origin, 0, excessCount);
-  excessKeys.fill('', 0, excessCount);
+  const origin = best >= 0 && excessMs[best] > 0 ? excessMakers[best](excessNodes[best], excessKeys[best]) : selfOrigin(root.entry as EntryFact, 'latency');
+  // The scratch keeps no keys alive past the request (its nodes are the pool's); a loop, as `fill` costs a builtin call.
+  for (let i = 0; i < excessCount; i++) excessKeys[i] = '';
   return origin;
 }

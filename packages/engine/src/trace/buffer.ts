@@ -37,8 +37,11 @@ export type AddOutcome = 'ok' | 'duplicate' | 'traceTooLarge';
 /** At most this many released entries are kept for reuse. */
 const MAX_SPARE = 4096;
 
-/** Up to this many spans, ids are checked by scanning the spans: cheaper than a Map per trace. */
-const SCAN_IDS = 16;
+/**
+ * Up to this many spans, ids are checked by scanning the spans (the id filter skips most scans): cheaper
+ * than a Map per trace, whose table is rebuilt as it grows (requests of 17 to 32 spans are common).
+ */
+const SCAN_IDS = 32;
 
 /** An entry as the buffer holds it: in its table and its order of last update. */
 interface Held extends TraceEntry {
