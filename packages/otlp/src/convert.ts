@@ -1,10 +1,11 @@
 /**
  * The one decoder behind both wire formats: it walks an `ExportTraceServiceRequest` that is either a
  * plain object from `JSON.parse` (OTLP/JSON mapping: hex ids, decimal-string times) or a protobufjs
- * message (bytes ids, Long times; field names are the same lowerCamelCase), and appends engine spans.
+ * message (bytes ids, Long times; field names are the same lowerCamelCase), and writes engine spans to a
+ * {@link SpanOut} (span objects, or the decoding worker's columns).
  *
- * Kept lean on purpose (it is the hot loop of a 1 GB JSONL read): one pass, index loops, a Set for the
- * analysed keys, no spreads, strings for problem messages built only when there is a problem.
+ * Kept lean on purpose (it is the hot loop of a 1 GB JSONL read): one pass, index loops, one Map lookup
+ * per attribute key, no spreads, strings for problem messages built only when there is a problem.
  */
 import { ANALYZED_ATTRIBUTES, cutToNameLength, MAX_TIME_MS, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
 import type { DecodeProblem } from './problems.js';
