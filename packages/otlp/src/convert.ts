@@ -98,25 +98,27 @@ export function decodeId(v: unknown, size: 8 | 16): string | null | undefined {
   return null;
 }
 
+/** Hex digit classes by char code, OR-ed over an id: `1`-`9`/`a`-`f`, `0`, `A`-`F`; 0 is not hex. */
+const HEX_DIGIT = 1;
+const HEX_ZERO = 2;
+const HEX_UPPER = 4;
+const HEX_CLASS = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) HEX_CLASS[c] = c === 48 ? HEX_ZERO : HEX_DIGIT;
+for (let c = 97; c <= 102; c++) HEX_CLASS[c] = HEX_DIGIT;
+for (let c = 65; c <= 70; c++) HEX_CLASS[c] = HEX_UPPER;
+
 /** `v` (hex digits only) lowercased, `null` when all zero, `undefined` when not hex. */
 function fullHexId(v: string): string | null | undefined {
-  let zero = true;
-  let upper = false;
+  // One table load and OR per char: a third of the branches of comparing ranges (3 ids per span).
+  let seen = 0;
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (c !== 48) zero = false;
-    } else if (c >= 97 && c <= 102) {
-      zero = false;
-    } else if (c >= 65 && c <= 70) {
-      zero = false;
-      upper = true;
-    } else {
-      return undefined;
-    }
+    const k = c < 128 ? HEX_CLASS[c] : 0;
+    if (k === 0) return undefined;
+    seen |= k;
   }
-  if (zero) return null;
-  return upper ? v.toLowerCase() : v;
+  if (seen === HEX_ZERO) return null;
+  return (seen & HEX_UPPER) !== 0 ? v.toLowerCase() : v;
 }
 
 /** The integer value of the decimal digits `v[from..to)` (at most 15 of them: exact), or NaN. */
