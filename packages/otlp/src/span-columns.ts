@@ -49,6 +49,7 @@ const CAPACITY = 1024;
  * time: the decoding worker's {@link BatchOut}.
  */
 export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
+  /** Spans added since the last {@link take}. */
   length = 0;
   private capacity = CAPACITY;
   private strings: string[] = [];
