@@ -1,12 +1,13 @@
 /**
  * The one decoder behind both wire formats: it walks an `ExportTraceServiceRequest` that is either a
  * plain object from `JSON.parse` (OTLP/JSON mapping: hex ids, decimal-string times) or a protobufjs
- * message (bytes ids, Long times; field names are the same lowerCamelCase), and appends engine spans.
+ * message (bytes ids, Long times; field names are the same lowerCamelCase), and writes engine spans to a
+ * {@link SpanOut} (span objects, or the decoding worker's columns).
  *
- * Kept lean on purpose (it is the hot loop of a 1 GB JSONL read): one pass, index loops, a Set for the
- * analysed keys, no spreads, strings for problem messages built only when there is a problem.
+ * Kept lean on purpose (it is the hot loop of a 1 GB JSONL read): one pass, index loops, one Map lookup
+ * per attribute key, no spreads, strings for problem messages built only when there is a problem.
  */
-import { ANALYZED_ATTRIBUTE_KEYS, cutToNameLength, MAX_TIME_MS, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
+import { ANALYZED_ATTRIBUTES, cutToNameLength, MAX_TIME_MS, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
 import type { DecodeProblem } from './problems.js';
 
 /** Loose view of whatever the input holds: every field is checked before use. */
@@ -35,6 +36,14 @@ const STATUS_BY_NAME: Readonly<Record<string, SpanStatus | undefined>> = Object.
   OK: 'ok',
   ERROR: 'error',
 });
+
+/**
+ * Analysed attribute key → its index in `ANALYZED_ATTRIBUTES`: how the decoder names a key to a
+ * {@link SpanOut} (one lookup tests and names it; the engine's constant string becomes the object key).
+ */
+export const ATTRIBUTE_INDEX: ReadonlyMap<string, number> = new Map(ANALYZED_ATTRIBUTES.map((k, i) => [k, i]));
+const EXCEPTION_TYPE = ATTRIBUTE_INDEX.get('exception.type') as number;
+const EXCEPTION_MESSAGE = ATTRIBUTE_INDEX.get('exception.message') as number;
 
 const HEX_RE = /^[0-9a-fA-F]+$/;
 const ZERO_RE = /^0+$/;
@@ -89,25 +98,27 @@ export function decodeId(v: unknown, size: 8 | 16): string | null | undefined {
   return null;
 }
 
+/** Hex digit classes by char code, OR-ed over an id: `1`-`9`/`a`-`f`, `0`, `A`-`F`; 0 is not hex. */
+const HEX_DIGIT = 1;
+const HEX_ZERO = 2;
+const HEX_UPPER = 4;
+const HEX_CLASS = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) HEX_CLASS[c] = c === 48 ? HEX_ZERO : HEX_DIGIT;
+for (let c = 97; c <= 102; c++) HEX_CLASS[c] = HEX_DIGIT;
+for (let c = 65; c <= 70; c++) HEX_CLASS[c] = HEX_UPPER;
+
 /** `v` (hex digits only) lowercased, `null` when all zero, `undefined` when not hex. */
 function fullHexId(v: string): string | null | undefined {
-  let zero = true;
-  let upper = false;
+  // One table load and OR per char: a third of the branches of comparing ranges (3 ids per span).
+  let seen = 0;
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (c !== 48) zero = false;
-    } else if (c >= 97 && c <= 102) {
-      zero = false;
-    } else if (c >= 65 && c <= 70) {
-      zero = false;
-      upper = true;
-    } else {
-      return undefined;
-    }
+    const k = c < 128 ? HEX_CLASS[c] : 0;
+    if (k === 0) return undefined;
+    seen |= k;
   }
-  if (zero) return null;
-  return upper ? v.toLowerCase() : v;
+  if (seen === HEX_ZERO) return null;
+  return (seen & HEX_UPPER) !== 0 ? v.toLowerCase() : v;
 }
 
 /** The integer value of the decimal digits `v[from..to)` (at most 15 of them: exact), or NaN. */
@@ -153,7 +164,16 @@ export function nanosToMs(v: unknown): number {
 
 function toInt(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v === 'string') return INT_RE.test(v) ? Number(v) : undefined;
+  if (typeof v === 'string') {
+    // Up to 15 digits (exact), as `-?[0-9]+` would give them; longer ones through the regex and Number.
+    const neg = v.charCodeAt(0) === 45;
+    const from = neg ? 1 : 0;
+    if (v.length > from && v.length - from <= 15) {
+      const x = digits(v, from, v.length);
+      return Number.isNaN(x) ? undefined : neg ? -x : x;
+    }
+    return INT_RE.test(v) ? Number(v) : undefined;
+  }
   if (typeof v === 'object' && v !== null) {
     const l = v as { low?: unknown; high?: unknown; unsigned?: unknown };
     if (typeof l.low === 'number' && typeof l.high === 'number') {
@@ -179,6 +199,11 @@ function toDouble(v: unknown): number | undefined {
 function scalar(av: unknown): AttributeValue | undefined {
   if (typeof av !== 'object' || av === null) return undefined;
   const o = av as Obj;
+  // The common JSON cases first: a non-empty string is own (protobufjs defaults are ''); no stringValue
+  // at all is not own either, and then a string intValue is.
+  const sv = o.stringValue;
+  if (typeof sv === 'string' && sv !== '') return cutToNameLength(sv);
+  if (sv === undefined && typeof o.intValue === 'string') return toInt(o.intValue);
   if (Object.hasOwn(o, 'stringValue')) return typeof o.stringValue === 'string' ? cutToNameLength(o.stringValue) : undefined;
   if (Object.hasOwn(o, 'intValue')) return toInt(o.intValue);
   if (Object.hasOwn(o, 'doubleValue')) return toDouble(o.doubleValue);
@@ -186,44 +211,40 @@ function scalar(av: unknown): AttributeValue | undefined {
   return undefined;
 }
 
-/** Adds the analysed scalar attributes of a `KeyValue[]` to `into` (created on the first one kept). */
-function readAttributes(list: unknown, into: Record<string, AttributeValue> | undefined): Record<string, AttributeValue> | undefined {
-  if (!Array.isArray(list)) return into;
+/** Adds the analysed scalar attributes of a `KeyValue[]` to the span `out` added last. */
+function readAttributes(list: unknown, out: SpanOut): void {
+  if (!Array.isArray(list)) return;
   for (let i = 0; i < list.length; i++) {
     const kv = list[i] as Obj | null;
     if (typeof kv !== 'object' || kv === null) continue;
     const key = kv.key;
-    if (typeof key !== 'string' || !ANALYZED_ATTRIBUTE_KEYS.has(key)) continue;
+    const index = typeof key === 'string' ? ATTRIBUTE_INDEX.get(key) : undefined;
+    if (index === undefined) continue;
     const value = scalar(kv.value);
-    if (value === undefined) continue;
-    if (into === undefined) into = {};
-    into[key] = value;
+    if (value !== undefined) out.attribute(index, value);
   }
-  return into;
 }
 
 /** `exception.type`/`exception.message` of the first `exception` event, unless the span has its own. */
-function readException(events: unknown, into: Record<string, AttributeValue> | undefined): Record<string, AttributeValue> | undefined {
-  if (!Array.isArray(events)) return into;
+function readException(events: unknown, out: SpanOut): void {
+  if (!Array.isArray(events)) return;
   for (let i = 0; i < events.length; i++) {
     const e = events[i] as Obj | null;
     if (typeof e !== 'object' || e === null || e.name !== 'exception') continue;
     const attrs = e.attributes;
-    if (!Array.isArray(attrs)) return into;
+    if (!Array.isArray(attrs)) return;
     for (let j = 0; j < attrs.length; j++) {
       const kv = attrs[j] as Obj | null;
       if (typeof kv !== 'object' || kv === null) continue;
       const key = kv.key;
-      if (key !== 'exception.type' && key !== 'exception.message') continue;
-      if (into !== undefined && into[key] !== undefined) continue;
+      const index = key === 'exception.type' ? EXCEPTION_TYPE : key === 'exception.message' ? EXCEPTION_MESSAGE : -1;
+      if (index < 0 || out.hasAttribute(index)) continue;
       const value = scalar(kv.value);
       if (value === undefined) continue;
-      if (into === undefined) into = {};
-      into[key] = typeof value === 'string' ? value : String(value);
+      out.attribute(index, typeof value === 'string' ? value : String(value));
     }
-    return into;
+    return;
   }
-  return into;
 }
 
 function toKind(v: unknown): SpanKind | undefined {
@@ -257,9 +278,106 @@ function describe(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `${typeof v} ${show(v)}`;
 }
 
+/**
+ * Where the decoder writes spans: engine span objects ({@link SpanList}), or a batch's columns for the
+ * decoding worker to post (`SpanColumnsBuilder`), which never builds the objects.
+ */
+export interface SpanOut {
+  /** Spans added so far. */
+  readonly length: number;
+  /** Adds a span without attributes; {@link SpanOut.attribute} then adds them. */
+  add(
+    traceId: string,
+    spanId: string,
+    parentSpanId: string | undefined,
+    res: ResourceInfo,
+    name: string,
+    kind: SpanKind | undefined,
+    startTime: number,
+    endTime: number,
+    status: SpanStatus | undefined,
+    statusMessage: string | undefined,
+  ): void;
+  /**
+   * Sets attribute `ANALYZED_ATTRIBUTES[key]` of the span added last (a repeated key: its last value, at
+   * its first place).
+   */
+  attribute(key: number, value: AttributeValue): void;
+  /** Whether the span added last has attribute `ANALYZED_ATTRIBUTES[key]`. */
+  hasAttribute(key: number): boolean;
+}
+
+/** A {@link SpanOut} that hands out its spans in batches. */
+export interface BatchOut<B> extends SpanOut {
+  /** The spans added so far, no longer held. */
+  take(): B;
+  /** The spans added so far in batches of `size` (the last one shorter), no longer held. */
+  takeSlices(size: number): B[];
+}
+
+/** Engine span objects. */
+export class SpanList implements BatchOut<Span[]> {
+  private spans: Span[] = [];
+
+  get length(): number {
+    return this.spans.length;
+  }
+
+  add(
+    traceId: string,
+    spanId: string,
+    parentSpanId: string | undefined,
+    res: ResourceInfo,
+    name: string,
+    kind: SpanKind | undefined,
+    startTime: number,
+    endTime: number,
+    status: SpanStatus | undefined,
+    statusMessage: string | undefined,
+  ): void {
+    this.spans.push({
+      traceId,
+      spanId,
+      parentSpanId,
+      service: res.service,
+      serviceVersion: res.serviceVersion,
+      name,
+      kind,
+      startTime,
+      endTime,
+      status,
+      statusMessage,
+      attributes: undefined,
+    });
+  }
+
+  attribute(key: number, value: AttributeValue): void {
+    const span = this.spans[this.spans.length - 1];
+    (span.attributes ??= {})[ANALYZED_ATTRIBUTES[key]] = value;
+  }
+
+  hasAttribute(key: number): boolean {
+    const a = this.spans[this.spans.length - 1].attributes;
+    return a !== undefined && a[ANALYZED_ATTRIBUTES[key]] !== undefined;
+  }
+
+  take(): Span[] {
+    const spans = this.spans;
+    this.spans = [];
+    return spans;
+  }
+
+  takeSlices(size: number): Span[][] {
+    const spans = this.take();
+    const out: Span[][] = [];
+    for (let i = 0; i < spans.length; i += size) out.push(spans.slice(i, i + size));
+    return out;
+  }
+}
+
 /** Where decoded spans and problems go; `line` is stamped on every problem (undefined: unknown). */
 export interface Sink {
-  spans: Span[];
+  out: SpanOut;
   problems: DecodeProblem[];
   line: number | undefined;
 }
@@ -361,7 +479,7 @@ function decodeScopes(
       continue;
     }
     for (let p = 0; p < spans.length; p++) {
-      const reason = decodeSpan(spans[p], res, sink.spans);
+      const reason = decodeSpan(spans[p], res, sink.out);
       if (reason !== null) problem(sink, `${where}resourceSpans[${r}].${field}[${s}].spans[${p}]${reason}`);
     }
   }
@@ -372,12 +490,12 @@ function decodeScopes(
  * records why it was skipped as a problem at `path` (e.g. `resourceSpans[0].scopeSpans[1].spans[2]`).
  */
 export function decodeSpanInto(raw: unknown, res: ResourceInfo, sink: Sink, path: string): void {
-  const reason = decodeSpan(raw, res, sink.spans);
+  const reason = decodeSpan(raw, res, sink.out);
   if (reason !== null) problem(sink, `${path}${reason}`);
 }
 
 /** Appends the span to `out`; returns null, or the reason (`: ...`, possibly after ` (spanId ..)`) it was skipped. */
-function decodeSpan(raw: unknown, res: ResourceInfo, out: Span[]): string | null {
+function decodeSpan(raw: unknown, res: ResourceInfo, out: SpanOut): string | null {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `: expected a span object, got ${describe(raw)}`;
   const s = raw as Obj;
   const spanId = decodeId(s.spanId, 8);
@@ -394,22 +512,20 @@ function decodeSpan(raw: unknown, res: ResourceInfo, out: Span[]): string | null
   if (endTime < startTime) return `${at}: endTimeUnixNano is before startTimeUnixNano`;
   const st = s.status as Obj | null | undefined;
   const message = typeof st === 'object' && st !== null ? st.message : undefined;
-  let attributes = readAttributes(s.attributes, undefined);
-  attributes = readException(s.events, attributes);
-  out.push({
+  out.add(
     traceId,
     spanId,
-    parentSpanId: parent ?? undefined,
-    service: res.service,
-    serviceVersion: res.serviceVersion,
-    name: typeof s.name === 'string' ? cutToNameLength(s.name) : '',
-    kind: toKind(s.kind),
+    parent ?? undefined,
+    res,
+    typeof s.name === 'string' ? cutToNameLength(s.name) : '',
+    toKind(s.kind),
     startTime,
     endTime,
-    status: toStatus(st),
-    statusMessage: typeof message === 'string' && message !== '' ? cutToNameLength(message) : undefined,
-    attributes,
-  });
+    toStatus(st),
+    typeof message === 'string' && message !== '' ? cutToNameLength(message) : undefined,
+  );
+  readAttributes(s.attributes, out);
+  readException(s.events, out);
   return null;
 }
 

@@ -1,4 +1,4 @@
-import { decodeRequestInto, type Sink } from './convert.js';
+import { decodeRequestInto, SpanList, type Sink } from './convert.js';
 import type { DecodeResult } from './problems.js';
 
 /**
@@ -24,7 +24,8 @@ import type { DecodeResult } from './problems.js';
  * ```
  */
 export function decodeOtlpJson(request: unknown): DecodeResult {
-  const sink: Sink = { spans: [], problems: [], line: undefined };
+  const out = new SpanList();
+  const sink: Sink = { out, problems: [], line: undefined };
   decodeRequestInto(request, sink);
-  return { spans: sink.spans, problems: sink.problems };
+  return { spans: out.take(), problems: sink.problems };
 }

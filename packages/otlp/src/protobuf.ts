@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type protobuf from 'protobufjs';
-import type { Sink } from './convert.js';
+import { SpanList, type Sink } from './convert.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
 import { walkBuffer } from './protobuf-walk.js';
 import type { DecodeResult } from './problems.js';
@@ -121,7 +121,8 @@ export function otlpTypes(): OtlpTypes {
  * @returns the decoded spans and the problems found (without line numbers)
  */
 export function decodeOtlpProtobuf(bytes: Uint8Array): DecodeResult {
-  const sink: Sink = { spans: [], problems: [], line: undefined };
+  const out = new SpanList();
+  const sink: Sink = { out, problems: [], line: undefined };
   // A Buffer view (no copy) makes protobufjs use its Buffer reader: ids come out as Buffers (native hex)
   // and strings are decoded natively.
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -132,5 +133,5 @@ export function decodeOtlpProtobuf(bytes: Uint8Array): DecodeResult {
     check: () => undefined,
     full: () => false,
   });
-  return { spans: sink.spans, problems: sink.problems };
+  return { spans: out.take(), problems: sink.problems };
 }

@@ -5,8 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { OtlpDecodeError } from './problems.js';
-import { readOtlpFile, type ReadOtlpOptions } from './reader.js';
-import { packSpans } from './span-columns.js';
+import { openFile, readBatches, type ReadOtlpOptions } from './reader.js';
+import { SpanColumnsBuilder } from './span-columns.js';
 import { MESSAGES_IN_FLIGHT, MESSAGE_SPANS, type BatchMessage, type WorkerMessage } from './threaded.js';
 
 const port = parentPort;
@@ -42,12 +42,14 @@ async function flush(): Promise<void> {
 
 /** Not top-level await: the package is also built as CommonJS. */
 async function run(): Promise<void> {
-  for await (const batch of readOtlpFile(path, { ...options, worker: false })) {
-    const columns = packSpans(batch.spans);
+  // Decoded straight into columns: the spans are built once, by the reading thread.
+  for await (const batch of readBatches(openFile(path), options, new SpanColumnsBuilder())) {
+    const columns = batch.spans;
     pending.push({ columns, problems: batch.problems, bytes: batch.bytes });
     transfer.push(columns.times.buffer as ArrayBuffer, columns.refs.buffer as ArrayBuffer, columns.attrs.buffer as ArrayBuffer);
-    pendingSpans += batch.spans.length;
-    if (pendingSpans >= MESSAGE_SPANS || batch.spans.length === 0 || first) await flush();
+    const spans = columns.times.length / 2;
+    pendingSpans += spans;
+    if (pendingSpans >= MESSAGE_SPANS || spans === 0 || first) await flush();
     first = false;
   }
   await flush();

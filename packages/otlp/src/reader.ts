@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Span } from '@rootspan/engine';
-import { decodeRequestInto, type Sink } from './convert.js';
+import { decodeRequestInto, SpanList, type BatchOut, type Sink } from './convert.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
 import { walkStream, type WalkTarget } from './protobuf-walk.js';
 import { OtlpDecodeError, type DecodeProblem } from './problems.js';
@@ -102,7 +102,12 @@ export function readOtlpFile(source: OtlpSource, options: ReadOtlpOptions = {}):
   const opts = { ...options, format: options.format ?? formatFromPath(source), name: options.name ?? source };
   const entry = options.worker === true ? workerScript() : null;
   if (entry !== null) return readInWorker(entry, source, opts);
-  return readOtlpStream(createReadStream(source, { highWaterMark: 1 << 20 }), opts);
+  return readOtlpStream(openFile(source), opts);
+}
+
+/** The bytes of the file at `path`, in 1 MiB reads. */
+export function openFile(path: string): AsyncIterable<Buffer> {
+  return createReadStream(path, { highWaterMark: 1 << 20 });
 }
 
 /**
@@ -113,11 +118,20 @@ export function readOtlpFile(source: OtlpSource, options: ReadOtlpOptions = {}):
  * @param input - the bytes (string chunks are taken as UTF-8)
  * @param options - see {@link ReadOtlpOptions}
  */
-export async function* readOtlpStream(
+export function readOtlpStream(input: AsyncIterable<Uint8Array | string>, options: ReadOtlpOptions = {}): AsyncGenerator<OtlpBatch, void, undefined> {
+  return readBatches(input, options, new SpanList());
+}
+
+/** An {@link OtlpBatch} whose spans are held in `B`: engine spans, or columns in the decoding worker. */
+export type Batch<B> = Omit<OtlpBatch, 'spans'> & { spans: B };
+
+/** {@link readOtlpStream}, its spans written to `out` and handed out as `out` takes them. */
+export async function* readBatches<B>(
   input: AsyncIterable<Uint8Array | string>,
-  options: ReadOtlpOptions = {},
-): AsyncGenerator<OtlpBatch, void, undefined> {
-  const reader = new Reader(options);
+  options: ReadOtlpOptions,
+  out: BatchOut<B>,
+): AsyncGenerator<Batch<B>, void, undefined> {
+  const reader = new Reader(options, out);
   const raw = countBytes(input, reader);
   let it: AsyncIterator<Buffer> = raw[Symbol.asyncIterator]();
   let head = await peek(it, 2);
@@ -149,7 +163,7 @@ const NEWLINES = Buffer.alloc(4096, 10);
 const JSONL_SAMPLE = 10;
 
 /** State of one read: the batch being filled, byte counts, and the JSON line machinery. */
-class Reader {
+class Reader<B> {
   readonly name: string | undefined;
   readonly strict: boolean;
   readonly batchSize: number;
@@ -158,7 +172,7 @@ class Reader {
   read = 0;
   reported = 0;
   gzipError: string | undefined;
-  readonly sink: Sink = { spans: [], problems: [], line: undefined };
+  readonly sink: Sink;
   private mode: Mode = 'lines';
   /** Lines seen so far; the bytes of the current, unfinished line. */
   private lineNo = 0;
@@ -170,7 +184,11 @@ class Reader {
   private docParts: Buffer[] = [];
   private docBytes = 0;
 
-  constructor(options: ReadOtlpOptions) {
+  constructor(
+    options: ReadOtlpOptions,
+    private readonly out: BatchOut<B>,
+  ) {
+    this.sink = { out, problems: [], line: undefined };
     this.name = options.name;
     this.strict = options.strict === true;
     this.batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH));
@@ -178,14 +196,13 @@ class Reader {
   }
 
   private full(): boolean {
-    return this.sink.spans.length >= this.batchSize || this.sink.problems.length >= this.batchSize || this.read - this.reported >= PROGRESS_BYTES;
+    return this.out.length >= this.batchSize || this.sink.problems.length >= this.batchSize || this.read - this.reported >= PROGRESS_BYTES;
   }
 
   /** Hands out what has been decoded since the last batch. */
-  private take(): OtlpBatch {
-    const batch: OtlpBatch = { spans: this.sink.spans, problems: this.sink.problems, bytes: this.read - this.reported };
+  private take(spans: B = this.out.take()): Batch<B> {
+    const batch: Batch<B> = { spans, problems: this.sink.problems, bytes: this.read - this.reported };
     this.reported = this.read;
-    this.sink.spans = [];
     this.sink.problems = [];
     return batch;
   }
@@ -206,24 +223,15 @@ class Reader {
     this.check();
   }
 
-  private *finish(): Generator<OtlpBatch> {
+  private *finish(): Generator<Batch<B>> {
     if (this.gzipError !== undefined) this.report({ message: `gzip: ${this.gzipError}` });
-    const spans = this.sink.spans;
-    if (spans.length > this.batchSize) {
-      // A whole document decoded at once: hand it out in batch-sized slices.
-      const problems = this.sink.problems;
-      for (let i = 0; i < spans.length; i += this.batchSize) {
-        this.sink.spans = spans.slice(i, i + this.batchSize);
-        this.sink.problems = i === 0 ? problems : [];
-        yield this.take();
-      }
-      return;
-    }
-    if (spans.length > 0 || this.sink.problems.length > 0 || this.read > this.reported) yield this.take();
+    // A whole document decoded at once: handed out in batch-sized slices.
+    if (this.out.length > this.batchSize) for (const slice of this.out.takeSlices(this.batchSize)) yield this.take(slice);
+    else if (this.out.length > 0 || this.sink.problems.length > 0 || this.read > this.reported) yield this.take();
   }
 
   /** One binary request, decoded span by span as the bytes arrive. */
-  async *protobuf(chunks: AsyncIterable<Buffer>): AsyncGenerator<OtlpBatch> {
+  async *protobuf(chunks: AsyncIterable<Buffer>): AsyncGenerator<Batch<B>> {
     const target: WalkTarget = {
       sink: this.sink,
       maxRecordBytes: this.maxRecord,
@@ -236,7 +244,7 @@ class Reader {
   }
 
   /** Splits the content into lines (LF or CRLF) and decodes them per {@link Mode}. */
-  async *lines(chunks: AsyncIterable<Buffer>, jsonl: boolean): AsyncGenerator<OtlpBatch> {
+  async *lines(chunks: AsyncIterable<Buffer>, jsonl: boolean): AsyncGenerator<Batch<B>> {
     this.mode = (jsonl ? 'lines' : 'undecided') as Mode; // as Mode: the loop's calls change it
     let skipping = false; // inside a line longer than maxRecord
     for await (const chunk of chunks) {
@@ -328,7 +336,7 @@ class Reader {
   }
 
   /** Bytes of a held document; past the record limit it is JSONL after all, or dropped. */
-  private *hold(bytes: Buffer): Generator<OtlpBatch> {
+  private *hold(bytes: Buffer): Generator<Batch<B>> {
     if (this.mode === 'skipping') return;
     this.docParts.push(bytes);
     this.docBytes += bytes.length;
@@ -345,7 +353,7 @@ class Reader {
   }
 
   /** Decodes `text` line by line (JSONL), its first line being `first`, in batches. */
-  private *decodeLines(text: string, first: number): Generator<OtlpBatch> {
+  private *decodeLines(text: string, first: number): Generator<Batch<B>> {
     this.mode = 'lines';
     let n = first;
     for (const line of splitLines(text)) {
@@ -359,7 +367,7 @@ class Reader {
    * input is JSONL whose first line is broken (a cut-off `tail`): read on line by line. Else it is one
    * document too large to hold: reported once and the rest of the input dropped.
    */
-  private *overflow(): Generator<OtlpBatch> {
+  private *overflow(): Generator<Batch<B>> {
     const text = this.heldText();
     const cut = text.lastIndexOf('\n');
     let tried = 0;
@@ -386,7 +394,7 @@ class Reader {
   }
 
   /** End of a held multi-line document: parse it whole; if that fails, fall back to JSONL. */
-  private *document(): Generator<OtlpBatch> {
+  private *document(): Generator<Batch<B>> {
     const first = this.docLine;
     const text = this.heldText();
     let value: unknown;

@@ -7,6 +7,7 @@
  * the next span.
  */
 import { ANALYZED_ATTRIBUTES, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
+import { ATTRIBUTE_INDEX, type BatchOut, type ResourceInfo } from './convert.js';
 
 /** A batch of spans in columns; the typed arrays' buffers can be transferred. */
 export interface SpanColumns {
@@ -35,90 +36,186 @@ const FIELDS = 9;
 const KINDS: ReadonlyArray<SpanKind | undefined> = [undefined, 'internal', 'server', 'client', 'producer', 'consumer'];
 const STATUSES: ReadonlyArray<SpanStatus | undefined> = [undefined, 'unset', 'ok', 'error'];
 
-/** Attribute key → its index in `ANALYZED_ATTRIBUTES`; another key crosses as a string, `-1 - ref`. */
-const KEY_INDEX = new Map<string, number>(ANALYZED_ATTRIBUTES.map((k, i) => [k, i]));
 
 const TAG_STRING = 0;
 const TAG_NUMBER = 1;
 const TAG_BOOLEAN = 2;
 
-/** Packs `spans` (decoder output) into columns. */
-export function packSpans(spans: readonly Span[]): SpanColumns {
-  const strings: string[] = [];
-  const index = new Map<string, number>();
+/** Spans a builder holds room for at first; it grows to the largest batch. */
+const CAPACITY = 1024;
+
+/**
+ * Writes the decoder's spans straight into columns (no span objects), handing them out a batch at a
+ * time: the decoding worker's {@link BatchOut}.
+ */
+export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
+  /** Spans added since the last {@link take}. */
+  length = 0;
+  private capacity = CAPACITY;
+  private strings: string[] = [];
+  /** Index in `strings` of the strings that repeat (names, services, attribute values and keys). */
+  private index = new Map<string, number>();
+  private times = new Float64Array(2 * CAPACITY);
+  private refs = new Int32Array(FIELDS * CAPACITY);
+  private attrs = new Float64Array(8 * CAPACITY);
+  private attrsEnd = 0;
+  /** Offset in `attrs` of the last span's attribute count; -1 while it has none. */
+  private attrsAt = -1;
+  // A span's trace and resource are most often the previous span's: compared, not looked up.
+  private trace: string | undefined;
+  private traceRef = -1;
+  private res: ResourceInfo | undefined;
+  private serviceRef = -1;
+  private versionRef = -1;
+
+  add(
+    traceId: string,
+    spanId: string,
+    parentSpanId: string | undefined,
+    res: ResourceInfo,
+    name: string,
+    kind: SpanKind | undefined,
+    startTime: number,
+    endTime: number,
+    status: SpanStatus | undefined,
+    statusMessage: string | undefined,
+  ): void {
+    const i = this.length;
+    if (i === this.capacity) this.grow();
+    this.times[2 * i] = startTime;
+    this.times[2 * i + 1] = endTime;
+    if (traceId !== this.trace) this.traceRef = this.own((this.trace = traceId));
+    if (res !== this.res) {
+      this.res = res;
+      this.serviceRef = this.shared(res.service);
+      this.versionRef = res.serviceVersion === undefined ? -1 : this.shared(res.serviceVersion);
+    }
+    const refs = this.refs;
+    const o = i * FIELDS;
+    refs[o + F_TRACE] = this.traceRef;
+    refs[o + F_SPAN] = this.own(spanId);
+    refs[o + F_PARENT] = parentSpanId === undefined ? -1 : this.own(parentSpanId);
+    refs[o + F_SERVICE] = this.serviceRef;
+    refs[o + F_VERSION] = this.versionRef;
+    refs[o + F_NAME] = this.shared(name);
+    refs[o + F_MESSAGE] = statusMessage === undefined ? -1 : this.own(statusMessage);
+    refs[o + F_ATTRS] = -1;
+    refs[o + F_CODES] = KINDS.indexOf(kind) + 8 * STATUSES.indexOf(status);
+    this.attrsAt = -1;
+    this.length = i + 1;
+  }
+
+  attribute(key: number, value: AttributeValue): void {
+    if (this.attrsEnd + 4 > this.attrs.length) this.growAttrs();
+    this.withAttributes();
+    const attrs = this.attrs;
+    attrs[this.attrsAt]++;
+    const e = this.attrsEnd;
+    attrs[e] = key;
+    if (typeof value === 'string') {
+      attrs[e + 1] = TAG_STRING;
+      attrs[e + 2] = this.shared(value);
+    } else if (typeof value === 'number') {
+      attrs[e + 1] = TAG_NUMBER;
+      attrs[e + 2] = value;
+    } else {
+      attrs[e + 1] = TAG_BOOLEAN;
+      attrs[e + 2] = value ? 1 : 0;
+    }
+    this.attrsEnd = e + 3;
+  }
+
+  /** Gives the span added last an attributes record (empty until {@link attribute} adds to it). */
+  withAttributes(): void {
+    if (this.attrsAt >= 0) return;
+    if (this.attrsEnd === this.attrs.length) this.growAttrs();
+    this.attrsAt = this.attrsEnd++;
+    this.attrs[this.attrsAt] = 0;
+    this.refs[(this.length - 1) * FIELDS + F_ATTRS] = this.attrsAt;
+  }
+
+  /** {@link attribute} by name: a key not in `ANALYZED_ATTRIBUTES` crosses as a string (`-1 - ` its place). */
+  namedAttribute(key: string, value: AttributeValue): void {
+    this.attribute(ATTRIBUTE_INDEX.get(key) ?? -1 - this.shared(key), value);
+  }
+
+  hasAttribute(key: number): boolean {
+    if (this.attrsAt < 0) return false;
+    for (let j = this.attrsAt + 1; j < this.attrsEnd; j += 3) if (this.attrs[j] === key) return true;
+    return false;
+  }
+
+  take(): SpanColumns {
+    const n = this.length;
+    // Copies of the used parts: their buffers are transferred, and hold no more than this batch.
+    const columns: SpanColumns = {
+      strings: this.strings,
+      times: this.times.slice(0, 2 * n),
+      refs: this.refs.slice(0, FIELDS * n),
+      attrs: this.attrs.slice(0, this.attrsEnd),
+    };
+    this.strings = [];
+    this.index = new Map();
+    this.attrsEnd = 0;
+    this.attrsAt = -1;
+    this.trace = undefined;
+    this.res = undefined;
+    this.length = 0;
+    return columns;
+  }
+
+  takeSlices(size: number): SpanColumns[] {
+    const spans = unpackSpans(this.take());
+    const out: SpanColumns[] = [];
+    for (let i = 0; i < spans.length; i += size) out.push(packSpans(spans.slice(i, i + size)));
+    return out;
+  }
+
   /** A string that repeats: looked up, added once. */
-  const shared = (s: string | undefined): number => {
-    if (s === undefined) return -1;
-    let i = index.get(s);
+  private shared(s: string): number {
+    let i = this.index.get(s);
     if (i === undefined) {
-      i = strings.push(s) - 1;
-      index.set(s, i);
+      i = this.strings.push(s) - 1;
+      this.index.set(s, i);
     }
     return i;
-  };
-  /** A string that does not: added. */
-  const own = (s: string | undefined): number => (s === undefined ? -1 : strings.push(s) - 1);
-  const n = spans.length;
-  const times = new Float64Array(n * 2);
-  const refs = new Int32Array(n * FIELDS);
-  let attrs = new Float64Array(n * 8);
-  let end = 0;
-  // A span's trace, service and version are most often the previous span's (same string object): compared, not looked up.
-  let trace = '';
-  let traceRef = -1;
-  let service: string | undefined;
-  let serviceRef = -1;
-  let version: string | undefined;
-  let versionRef = -1;
-  for (let i = 0; i < n; i++) {
-    const s = spans[i];
-    times[2 * i] = s.startTime;
-    times[2 * i + 1] = s.endTime;
-    const o = i * FIELDS;
-    if (s.traceId !== trace) {
-      trace = s.traceId;
-      traceRef = own(trace);
-    }
-    if (s.service !== service || i === 0) serviceRef = shared((service = s.service));
-    if (s.serviceVersion !== version || i === 0) versionRef = shared((version = s.serviceVersion));
-    refs[o + F_TRACE] = traceRef;
-    refs[o + F_SPAN] = own(s.spanId);
-    refs[o + F_PARENT] = own(s.parentSpanId);
-    refs[o + F_SERVICE] = serviceRef;
-    refs[o + F_VERSION] = versionRef;
-    refs[o + F_NAME] = shared(s.name);
-    refs[o + F_MESSAGE] = own(s.statusMessage);
-    refs[o + F_CODES] = KINDS.indexOf(s.kind) + 8 * STATUSES.indexOf(s.status);
-    const a = s.attributes;
-    if (a === undefined) {
-      refs[o + F_ATTRS] = -1;
-      continue;
-    }
-    const keys = Object.keys(a);
-    if (end + 1 + 3 * keys.length > attrs.length) {
-      const grown = new Float64Array(Math.max(2 * attrs.length, end + 1 + 3 * keys.length));
-      grown.set(attrs);
-      attrs = grown;
-    }
-    refs[o + F_ATTRS] = end;
-    attrs[end++] = keys.length;
-    for (let j = 0; j < keys.length; j++) {
-      const k = keys[j];
-      const v = a[k];
-      attrs[end++] = KEY_INDEX.get(k) ?? -1 - shared(k);
-      if (typeof v === 'string') {
-        attrs[end++] = TAG_STRING;
-        attrs[end++] = shared(v);
-      } else if (typeof v === 'number') {
-        attrs[end++] = TAG_NUMBER;
-        attrs[end++] = v;
-      } else {
-        attrs[end++] = TAG_BOOLEAN;
-        attrs[end++] = v ? 1 : 0;
-      }
-    }
   }
-  return { strings, times, refs, attrs: attrs.slice(0, end) };
+
+  /** A string that does not (ids, messages): added. */
+  private own(s: string): number {
+    return this.strings.push(s) - 1;
+  }
+
+  private growAttrs(): void {
+    const grown = new Float64Array(2 * this.attrs.length);
+    grown.set(this.attrs);
+    this.attrs = grown;
+  }
+
+  private grow(): void {
+    this.capacity *= 2;
+    const times = new Float64Array(2 * this.capacity);
+    times.set(this.times);
+    this.times = times;
+    const refs = new Int32Array(FIELDS * this.capacity);
+    refs.set(this.refs);
+    this.refs = refs;
+  }
+}
+
+/** Packs `spans` into columns. */
+export function packSpans(spans: readonly Span[]): SpanColumns {
+  const out = new SpanColumnsBuilder();
+  let res: ResourceInfo | undefined;
+  for (const s of spans) {
+    if (res === undefined || s.service !== res.service || s.serviceVersion !== res.serviceVersion) res = { service: s.service, serviceVersion: s.serviceVersion };
+    out.add(s.traceId, s.spanId, s.parentSpanId, res, s.name, s.kind, s.startTime, s.endTime, s.status, s.statusMessage);
+    const a = s.attributes;
+    if (a === undefined) continue;
+    out.withAttributes();
+    for (const k of Object.keys(a)) out.namedAttribute(k, a[k]);
+  }
+  return out.take();
 }
 
 /** The spans of a {@link packSpans} batch, with the same fields (an absent one `undefined`). */

@@ -43,7 +43,7 @@ export function workerScript(): URL | null {
 
 /** Reads the file at `path` in a worker started from `entry`; see {@link readOtlpFile}. */
 export async function* readInWorker(entry: URL, path: string, options: ReadOtlpOptions): AsyncGenerator<OtlpBatch, void, undefined> {
-  const worker = new Worker(entry, { workerData: { path, options: { ...options, worker: false } } });
+  const worker = new Worker(entry, { workerData: { path, options } });
   const queue: WorkerMessage[] = [];
   let failure: Error | undefined;
   let exited = false;
