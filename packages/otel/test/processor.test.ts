@@ -119,6 +119,21 @@ describe('RootspanSpanProcessor', () => {
     expect(p.stats().dropped).toBe(15);
   });
 
+  it('prunes in onEnd: a pruned span takes no queue slot, so a full queue drops only spans it would keep', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const analyzer = new FakeAnalyzer();
+    const p = make(analyzer, { queueSize: 2, tickMs: 100 });
+    const traceId = 'c'.repeat(32);
+    p.onEnd(readable({ traceId, spanId: '1'.repeat(16), name: 'GET /a' }));
+    p.onEnd(readable({ traceId, spanId: '2'.repeat(16), name: 'GET /b' }));
+    p.onEnd(readable({ traceId, spanId: '3'.repeat(16), parentSpanId: '1'.repeat(16), kind: SpanKind.INTERNAL, name: 'middleware - query' }));
+    expect(p.stats()).toMatchObject({ queued: 2, pruned: 1, dropped: 0 });
+    p.onEnd(readable({ traceId, spanId: '4'.repeat(16), name: 'GET /c' }));
+    expect(p.stats()).toMatchObject({ queued: 2, pruned: 1, dropped: 1 });
+    vi.advanceTimersByTime(100);
+    expect(analyzer.ingested.map((s) => s.name)).toEqual(['GET /a', 'GET /b']);
+  });
+
   it('drains in chunks and yields after ~1 ms of work', async () => {
     const analyzer = new FakeAnalyzer();
     analyzer.ingestCostMs = 2;
