@@ -46,6 +46,12 @@ export interface RootspanStats {
  * Express app queues one span per request): small enough that one chunk stays well under the budget.
  */
 const DRAIN_CHUNK = 256;
+/**
+ * Spans waiting that make the next turn drain rather than the next tick: a few hundred milliseconds of a
+ * service at a few hundred requests per second. Drained later, the engine spans (held by the engine for its
+ * trace wait afterwards) would outlive two scavenges and be promoted to V8's old space.
+ */
+const DRAIN_AT = 64;
 /** Synchronous work allowed per drain before yielding back to the event loop. */
 const DRAIN_BUDGET_MS = 1;
 /**
@@ -64,7 +70,7 @@ const LOOP_BLOCKED_MS = 250;
  *   to the engine's span and put in a bounded, preallocated queue; no analysis. A full queue drops and
  *   counts (logged once when dropping starts, once with the total when it ends).
  * - The queue is drained off the request path, in batches: at each tick of the live clock, or on the next
- *   turn once 256 spans wait; in chunks, at most ~1 ms per turn.
+ *   turn once 64 spans wait; in chunks of 256, at most ~1 ms per turn.
  * - A single `unref()`'d timer drains the queue and advances the analyzer's clock every `tickMs`, so
  *   silence, timeouts and auto-resolve work while traffic is idle. rootspan sets no other timer: the
  *   host's event loop is not woken between requests.
@@ -155,7 +161,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
    */
   private scheduleDrain(soon = false): void {
     if (this.drainSoon) return;
-    if (soon || this.queue.length >= DRAIN_CHUNK) {
+    if (soon || this.queue.length >= DRAIN_AT) {
       this.drainSoon = true;
       setImmediate(this.drainStep);
     }

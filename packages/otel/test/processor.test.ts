@@ -80,18 +80,20 @@ describe('RootspanSpanProcessor', () => {
     expect(p.stats()).toMatchObject({ dropped: 0, queued: 0 });
   });
 
-  it('sets no timer but the clock: a chunk of 256 spans drains on the next turn, one drain at a time', async () => {
+  it('sets no timer but the clock: 64 spans waiting drain on the next turn, in chunks of 256, one drain at a time', async () => {
     const analyzer = new FakeAnalyzer();
     const timeout = vi.spyOn(globalThis, 'setTimeout');
     const interval = vi.spyOn(globalThis, 'setInterval');
     const immediate = vi.spyOn(globalThis, 'setImmediate');
     const p = make(analyzer);
-    for (let i = 0; i < 255; i++) p.onEnd(readable());
+    for (let i = 0; i < 63; i++) p.onEnd(readable());
     expect(timeout).not.toHaveBeenCalled();
     expect(interval).toHaveBeenCalledTimes(1); // the live clock, unref()'d
     expect((interval.mock.results[0].value as NodeJS.Timeout).hasRef()).toBe(false);
     expect(immediate).not.toHaveBeenCalled();
-    for (let i = 0; i < 50; i++) p.onEnd(readable());
+    p.onEnd(readable());
+    expect(immediate).toHaveBeenCalledTimes(1);
+    for (let i = 0; i < 241; i++) p.onEnd(readable());
     expect(immediate).toHaveBeenCalledTimes(1);
     // One drain; it may yield between chunks (its ~1 ms budget) and finish on a later turn.
     for (let i = 0; i < 5 && p.stats().queued > 0; i++) await nextTurn();
