@@ -1,9 +1,8 @@
 import type { Context } from '@opentelemetry/api';
-import type { Analyzer, AnalyzerStats, Span } from '@rootspan/engine';
+import type { Analyzer, AnalyzerStats } from '@rootspan/engine';
 import { EndedSpans } from './ended.js';
 import { AnalyzerFeed } from './feed.js';
 import { InFlightTable, type InFlightStats } from './inflight.js';
-import { mapSpan } from './map.js';
 import { splitOptions, type RootspanOptions } from './options.js';
 import type { PeerNames } from './peers.js';
 import { InternalSpanPruner } from './prune.js';
@@ -12,7 +11,7 @@ import type { FinishedSpan, SpanProcessor } from './sdk.js';
 
 /** Counters of a rootspan processor or exporter, for observability of rootspan itself. */
 export interface RootspanStats {
-  /** Ended spans waiting in the queue right now, not yet pruned or analysed (always 0 for the exporter). */
+  /** Ended spans waiting in the queue right now, converted, not yet analysed; pruned spans never wait (always 0 for the exporter). */
   queued: number;
   /** Ended spans dropped because the queue was full (total since start). */
   dropped: number;
@@ -43,10 +42,16 @@ export interface RootspanStats {
 }
 
 /**
- * Ended spans converted and handed over per `ingest` call while draining (about 50 requests of a small
- * Express app, four of whose five spans are pruned): small enough that one chunk stays well under the budget.
+ * Engine spans handed over per `ingest` call while draining (pruned spans never reach the queue: a small
+ * Express app queues one span per request): small enough that one chunk stays well under the budget.
  */
 const DRAIN_CHUNK = 256;
+/**
+ * Spans waiting that make the next turn drain rather than the next tick: a few hundred milliseconds of a
+ * service at a few hundred requests per second. Drained later, the engine spans (held by the engine for its
+ * trace wait afterwards) would outlive two scavenges and be promoted to V8's old space.
+ */
+const DRAIN_AT = 64;
 /** Synchronous work allowed per drain before yielding back to the event loop. */
 const DRAIN_BUDGET_MS = 1;
 /**
@@ -60,13 +65,12 @@ const LOOP_BLOCKED_MS = 250;
  * An OpenTelemetry SpanProcessor that feeds ended spans straight into a rootspan analyzer, in-process,
  * with no export round trip. Add it next to your exporter's processor; it does not replace it.
  *
- * - `onEnd` (the host's request path) copies what the analyzer needs of the ended span into a bounded,
- *   preallocated queue while the span is still in the CPU's caches: the ids of an internal span it may
- *   prune, the engine's span for any other; no analysis. A full queue drops and counts (logged once when
- *   dropping starts, once with the total when it ends).
+ * - `onEnd` (the host's request path) reads the ended span while it is still in the CPU's caches: an
+ *   internal span the analyzer learns nothing from is pruned (a few numbers noted), any other is converted
+ *   to the engine's span and put in a bounded, preallocated queue; no analysis. A full queue drops and
+ *   counts (logged once when dropping starts, once with the total when it ends).
  * - The queue is drained off the request path, in batches: at each tick of the live clock, or on the next
- *   turn once 256 spans wait; in chunks, at most ~1 ms per turn. Draining prunes internal spans the analyzer
- *   learns nothing from and ingests the rest.
+ *   turn once 64 spans wait; in chunks of 256, at most ~1 ms per turn.
  * - A single `unref()`'d timer drains the queue and advances the analyzer's clock every `tickMs`, so
  *   silence, timeouts and auto-resolve work while traffic is idle. rootspan sets no other timer: the
  *   host's event loop is not woken between requests.
@@ -105,7 +109,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
     const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'inFlightSize', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs', 'coldStartMs']);
     this.feed = new AnalyzerFeed(own, analyzerOptions, 'span processor');
     this.analyzer = this.feed.analyzer;
-    this.queue = new EndedSpans(own.queueSize, own.peers);
+    this.queue = new EndedSpans(own.queueSize, own.peers, this.pruner);
     this.drops = new DropCounter(
       () => `rootspan: span queue full (queueSize ${own.queueSize}), dropping spans until it drains`,
       (n) => `rootspan: dropped ${n} spans because the span queue (queueSize ${own.queueSize}) was full`,
@@ -131,7 +135,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
   }
 
   /**
-   * Queues what the analyzer needs of the ended span ({@link EndedSpans}): O(1), never throws, never blocks
+   * Prunes the ended span or queues its engine span ({@link EndedSpans}): O(1), never throws, never blocks
    * on analysis. Reading the span now, just after the SDK wrote it, costs a fraction of reading it at the
    * drain a second later, when it has left the CPU's caches.
    */
@@ -149,34 +153,6 @@ export class RootspanSpanProcessor implements SpanProcessor {
     }
   }
 
-  /** The chunk being converted (set by {@link convert}). */
-  private batch: Span[] = [];
-  private readonly convertOne = (mapped: Span | null, span: FinishedSpan | null, traceId: string, spanId: string, parentId: string | null, parentRemote: boolean) => {
-    try {
-      if (mapped === null) {
-        // A span the pruner may leave out: read again only when it is kept after all.
-        if (this.pruner.pruneIds(traceId, spanId, parentId as string)) return;
-        mapped = mapSpan(span as FinishedSpan, traceId, spanId, this.peers);
-      }
-      this.pruner.keep(mapped, parentRemote);
-      this.batch.push(mapped);
-    } catch (err) {
-      this.feed.internalError('convert', err);
-    }
-  };
-
-  /**
-   * The next `max` ended spans, in the order they ended, → the engine's spans: internal spans the analyzer
-   * learns nothing from are left out (their kept descendants re-parented), and a span that fails to convert
-   * is counted in `internalErrors` without losing the others.
-   */
-  private convert(max: number): Span[] {
-    const out = (this.batch = []);
-    this.queue.take(max, this.convertOne);
-    this.batch = [];
-    return out;
-  }
-
   /**
    * Drains on the next turn once a chunk waits (or `soon`: a drain ran out of budget); fewer spans wait
    * for the live clock's next tick, which drains before it advances. No timer of its own: a timer would wake
@@ -185,7 +161,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
    */
   private scheduleDrain(soon = false): void {
     if (this.drainSoon) return;
-    if (soon || this.queue.length >= DRAIN_CHUNK) {
+    if (soon || this.queue.length >= DRAIN_AT) {
       this.drainSoon = true;
       setImmediate(this.drainStep);
     }
@@ -203,7 +179,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
     try {
       const start = performance.now();
       while (this.queue.length > 0) {
-        this.feed.ingest(this.convert(DRAIN_CHUNK));
+        this.feed.ingest(this.queue.take(DRAIN_CHUNK));
         if (!all && this.queue.length > 0 && performance.now() - start >= DRAIN_BUDGET_MS) {
           this.scheduleDrain(true);
           return;

@@ -2,24 +2,39 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Span } from '@rootspan/engine';
 import type { FinishedSpan } from './sdk.js';
 
-/** What the pruner remembers about one trace: both lists are short (a request's own spans). */
-interface TraceNotes {
-  /** Pruned span ids and their parents' ids, in pairs: [id, parent, id, parent, ...]. */
-  pruned: string[];
-  /** Ids that kept spans name as their (local) parent: such a span is never pruned (made when first needed). */
-  awaited: string[] | undefined;
-  /** Too many spans to follow: nothing more is pruned in this trace. */
-  full: boolean;
-}
+/**
+ * Pruned spans (and awaited parents) remembered per generation: with four pruned spans per request, the
+ * last few thousand requests of a busy service; a span ending later than that under a pruned parent keeps
+ * its parent's id (as a straggler does anyway).
+ */
+const IDS_PER_GENERATION = 16_384;
+/** Pruned ancestors followed up from one kept span at most (a malformed cycle stops here). */
+const MAX_HOPS = 64;
 
-/** Traces remembered per generation: a few seconds of a service at thousands of requests per second. */
-const TRACES_PER_GENERATION = 4096;
-/** Ids per list of one trace; a trace with more stops being pruned (keeping spans is always correct). */
-const MAX_IDS_PER_TRACE = 64;
+/**
+ * Span ids (with a value each) in two generations: an id is forgotten once the generation after its own
+ * has filled up, so memory is bounded whatever the traffic.
+ */
+class IdGenerations<V> {
+  private current = new Map<string, V>();
+  private previous = new Map<string, V>();
 
-function indexOf(list: readonly string[], id: string, step: number): number {
-  for (let i = 0; i < list.length; i += step) if (list[i] === id) return i;
-  return -1;
+  get(id: string): V | undefined {
+    const v = this.current.get(id);
+    return v !== undefined ? v : this.previous.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.current.has(id) || this.previous.has(id);
+  }
+
+  set(id: string, value: V): void {
+    if (this.current.size >= IDS_PER_GENERATION) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(id, value);
+  }
 }
 
 /**
@@ -45,58 +60,28 @@ export function prunable(span: FinishedSpan): boolean {
  * and no span kept so far names it as its parent. A span ending later under a pruned one is re-parented
  * to its nearest ancestor that was not pruned, which the engine's traversals (calls made through internal spans,
  * first failure, self time) treat the same. Spans come here in the order they end, mostly children
- * before parents. Notes are kept per trace, so a request costs a lookup or two rather than one per span,
- * and forgotten in generations (bounded memory): a child arriving after its trace's notes were forgotten
- * keeps its pruned parent's id, as a straggler arriving after its trace was analysed does anyway.
+ * before parents. Span ids (64 random bits, unique across traces) are remembered in two generations of
+ * flat maps rather than in notes per trace: a pruned span costs one lookup and one insert, and keeps no
+ * object of its own alive. A child arriving after its pruned parent was forgotten keeps that parent's id,
+ * as a straggler arriving after its trace was analysed does anyway.
  */
 export class InternalSpanPruner {
   /** Spans pruned since start. */
   pruned = 0;
-  private current = new Map<string, TraceNotes>();
-  private previous = new Map<string, TraceNotes>();
-  /** The trace of the previous span and its notes (a request's spans end together). */
-  private lastTraceId: string | undefined;
-  private lastNotes: TraceNotes | undefined;
-
-  private notesOf(traceId: string): TraceNotes | undefined {
-    if (traceId === this.lastTraceId) return this.lastNotes;
-    const notes = this.current.get(traceId) ?? this.previous.get(traceId);
-    this.lastTraceId = traceId;
-    this.lastNotes = notes;
-    return notes;
-  }
-
-  private newNotes(traceId: string): TraceNotes {
-    if (this.current.size >= TRACES_PER_GENERATION) {
-      this.previous = this.current;
-      this.current = new Map();
-    }
-    const notes: TraceNotes = { pruned: [], awaited: undefined, full: false };
-    this.current.set(traceId, notes);
-    this.lastTraceId = traceId;
-    this.lastNotes = notes;
-    return notes;
-  }
+  /** Pruned span id → its parent's id. */
+  private readonly prunedIds = new IdGenerations<string>();
+  /** Ids kept spans name as their (local) parent: such a span is never pruned. */
+  private readonly awaited = new IdGenerations<true>();
 
   /** Whether to leave `span` out. Call for every span, in the order they end. */
-  prune(span: FinishedSpan, traceId: string, spanId: string): boolean {
-    return prunable(span) && this.pruneIds(traceId, spanId, (span.parentSpanContext as { spanId: string }).spanId);
+  prune(span: FinishedSpan, spanId: string): boolean {
+    return prunable(span) && this.pruneIds(spanId, (span.parentSpanContext as { spanId: string }).spanId);
   }
 
-  /**
-   * {@link prune} for a span {@link prunable} says may be left out, by its ids: false when a span kept so far
-   * names it as its parent (or its trace is too big to follow).
-   */
-  pruneIds(traceId: string, spanId: string, parent: string): boolean {
-    let notes = this.notesOf(traceId);
-    if (notes === undefined) notes = this.newNotes(traceId);
-    else if (notes.full || (notes.awaited !== undefined && indexOf(notes.awaited, spanId, 1) >= 0)) return false;
-    const list = notes.pruned;
-    if (list.length >= 2 * MAX_IDS_PER_TRACE) {
-      notes.full = true;
-      return false;
-    }
-    list.push(spanId, parent);
+  /** {@link prune} for a span {@link prunable} says may be left out, by its ids: false when a span kept so far names it as its parent. */
+  pruneIds(spanId: string, parent: string): boolean {
+    if (this.awaited.has(spanId)) return false;
+    this.prunedIds.set(spanId, parent);
     this.pruned++;
     return true;
   }
@@ -106,19 +91,10 @@ export class InternalSpanPruner {
     let parent = mapped.parentSpanId;
     // A remote parent ended in another process: it never comes here.
     if (parent === undefined || parentIsRemote === true) return;
-    let notes = this.notesOf(mapped.traceId);
-    if (notes === undefined) notes = this.newNotes(mapped.traceId);
     // Up the chain of pruned ancestors: a parent may have been pruned after its own child was (a handler
-    // span that ended before a call made under its pruned helper). Bounded: a malformed cycle stops.
-    const pruned = notes.pruned;
-    for (let hops = 0, i = indexOf(pruned, parent, 2); i >= 0 && hops < pruned.length; hops += 2, i = indexOf(pruned, parent, 2)) {
-      parent = pruned[i + 1];
-    }
+    // span that ended before a call made under its pruned helper).
+    for (let hops = 0, up = this.prunedIds.get(parent); up !== undefined && hops < MAX_HOPS; hops++, up = this.prunedIds.get(parent)) parent = up;
     mapped.parentSpanId = parent;
-    if (notes.full) return;
-    const awaited = (notes.awaited ??= []);
-    if (indexOf(awaited, parent, 1) >= 0) return;
-    if (awaited.length >= MAX_IDS_PER_TRACE) notes.full = true;
-    else awaited.push(parent);
+    if (!this.awaited.has(parent)) this.awaited.set(parent, true);
   }
 }

@@ -80,18 +80,20 @@ describe('RootspanSpanProcessor', () => {
     expect(p.stats()).toMatchObject({ dropped: 0, queued: 0 });
   });
 
-  it('sets no timer but the clock: a chunk of 256 spans drains on the next turn, one drain at a time', async () => {
+  it('sets no timer but the clock: 64 spans waiting drain on the next turn, in chunks of 256, one drain at a time', async () => {
     const analyzer = new FakeAnalyzer();
     const timeout = vi.spyOn(globalThis, 'setTimeout');
     const interval = vi.spyOn(globalThis, 'setInterval');
     const immediate = vi.spyOn(globalThis, 'setImmediate');
     const p = make(analyzer);
-    for (let i = 0; i < 255; i++) p.onEnd(readable());
+    for (let i = 0; i < 63; i++) p.onEnd(readable());
     expect(timeout).not.toHaveBeenCalled();
     expect(interval).toHaveBeenCalledTimes(1); // the live clock, unref()'d
     expect((interval.mock.results[0].value as NodeJS.Timeout).hasRef()).toBe(false);
     expect(immediate).not.toHaveBeenCalled();
-    for (let i = 0; i < 50; i++) p.onEnd(readable());
+    p.onEnd(readable());
+    expect(immediate).toHaveBeenCalledTimes(1);
+    for (let i = 0; i < 241; i++) p.onEnd(readable());
     expect(immediate).toHaveBeenCalledTimes(1);
     // One drain; it may yield between chunks (its ~1 ms budget) and finish on a later turn.
     for (let i = 0; i < 5 && p.stats().queued > 0; i++) await nextTurn();
@@ -117,6 +119,21 @@ describe('RootspanSpanProcessor', () => {
     p.onEnd(readable());
     expect(warns()).toHaveLength(2);
     expect(p.stats().dropped).toBe(15);
+  });
+
+  it('prunes in onEnd: a pruned span takes no queue slot, so a full queue drops only spans it would keep', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const analyzer = new FakeAnalyzer();
+    const p = make(analyzer, { queueSize: 2, tickMs: 100 });
+    const traceId = 'c'.repeat(32);
+    p.onEnd(readable({ traceId, spanId: '1'.repeat(16), name: 'GET /a' }));
+    p.onEnd(readable({ traceId, spanId: '2'.repeat(16), name: 'GET /b' }));
+    p.onEnd(readable({ traceId, spanId: '3'.repeat(16), parentSpanId: '1'.repeat(16), kind: SpanKind.INTERNAL, name: 'middleware - query' }));
+    expect(p.stats()).toMatchObject({ queued: 2, pruned: 1, dropped: 0 });
+    p.onEnd(readable({ traceId, spanId: '4'.repeat(16), name: 'GET /c' }));
+    expect(p.stats()).toMatchObject({ queued: 2, pruned: 1, dropped: 1 });
+    vi.advanceTimersByTime(100);
+    expect(analyzer.ingested.map((s) => s.name)).toEqual(['GET /a', 'GET /b']);
   });
 
   it('drains in chunks and yields after ~1 ms of work', async () => {
