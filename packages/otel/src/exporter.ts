@@ -2,7 +2,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Analyzer, Span } from '@rootspan/engine';
 import { AnalyzerFeed } from './feed.js';
 import { toEngineSpan } from './map.js';
-import { splitOptions, type RootspanExporterOptions } from './options.js';
+import { EXPORTER_KEYS, splitOptions, type RootspanExporterOptions } from './options.js';
 import type { PeerNames } from './peers.js';
 import { InternalSpanPruner } from './prune.js';
 import type { RootspanStats } from './processor.js';
@@ -33,7 +33,7 @@ export class RootspanSpanExporter implements SpanExporter {
 
   /** @throws TypeError naming the bad option (the only time rootspan throws). */
   constructor(options: RootspanExporterOptions = {}) {
-    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'clockLagMs', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs', 'coldStartMs']);
+    const { own, analyzerOptions } = splitOptions(options, EXPORTER_KEYS);
     this.feed = new AnalyzerFeed(own, analyzerOptions, 'span exporter');
     this.analyzer = this.feed.analyzer;
     this.tickMs = own.tickMs;

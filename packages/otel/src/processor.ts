@@ -3,7 +3,7 @@ import type { Analyzer, AnalyzerStats } from '@rootspan/engine';
 import { EndedSpans } from './ended.js';
 import { AnalyzerFeed } from './feed.js';
 import { InFlightTable, type InFlightStats } from './inflight.js';
-import { splitOptions, type RootspanOptions } from './options.js';
+import { PROCESSOR_KEYS, splitOptions, type RootspanOptions } from './options.js';
 import type { PeerNames } from './peers.js';
 import { InternalSpanPruner } from './prune.js';
 import { DropCounter } from './queue.js';
@@ -106,7 +106,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
 
   /** @throws TypeError naming the bad option (the only time rootspan throws). */
   constructor(options: RootspanOptions = {}) {
-    const { own, analyzerOptions } = splitOptions(options, ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'queueSize', 'inFlightSize', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs', 'coldStartMs']);
+    const { own, analyzerOptions } = splitOptions(options, PROCESSOR_KEYS);
     this.feed = new AnalyzerFeed(own, analyzerOptions, 'span processor');
     this.analyzer = this.feed.analyzer;
     this.queue = new EndedSpans(own.queueSize, own.peers, this.pruner);
