@@ -282,6 +282,9 @@ describe('options', () => {
     expect(() => new RootspanSpanProcessor({ analyzer: {} as never })).toThrow(/analyzer must be an Analyzer/);
     expect(() => new RootspanSpanProcessor({ analyzer: new FakeAnalyzer(), bucketMs: 1000 })).toThrow(/bucketMs.*createAnalyzer/);
     expect(() => new RootspanSpanProcessor({ clockLagMs: 5 } as never)).toThrow(/clockLagMs does not apply/);
+    expect(() => new RootspanSpanExporter({ queueSize: 5 } as never)).toThrow(/queueSize does not apply/);
+    expect(() => new RootspanSpanExporter({ inFlightSize: 5 } as never)).toThrow(/inFlightSize does not apply/);
+    expect(new RootspanSpanExporter({ clockLagMs: 5, coldStartMs: 0 })).toBeInstanceOf(RootspanSpanExporter);
     // Analyzer options are validated by the engine, which names the option.
     expect(() => new RootspanSpanProcessor({ bucketMs: -5 })).toThrow(/bucketMs/);
     expect(() => new RootspanSpanProcessor({ bukcetMs: 5 } as never)).toThrow(/unknown option bukcetMs/);
