@@ -45,7 +45,7 @@ export class EndedSpans {
     const spanId = ctx?.spanId;
     if (!hasValidIds(traceId, spanId)) return true;
     const parentCtx = span.parentSpanContext;
-    if (prunable(span) && this.pruner.pruneIds(spanId as string, (parentCtx as { spanId: string }).spanId)) return true;
+    if (prunable(span) && this.pruner.pruneIds(traceId, spanId as string, (parentCtx as { spanId: string }).spanId)) return true;
     if (this.size === this.capacity) return false;
     const mapped = mapSpan(span, traceId, spanId as string, this.peers);
     this.pruner.keep(mapped, parentCtx?.isRemote);

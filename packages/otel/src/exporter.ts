@@ -53,7 +53,7 @@ export class RootspanSpanExporter implements SpanExporter {
       for (let i = 0; i < spans.length; i++) {
         const span = spans[i];
         const ctx = span.spanContext();
-        if (ctx?.traceId && ctx.spanId && this.pruner.prune(span, ctx.spanId)) continue;
+        if (ctx?.traceId && ctx.spanId && this.pruner.prune(span, ctx.traceId, ctx.spanId)) continue;
         const s = toEngineSpan(span, this.peers);
         if (s === undefined) continue;
         this.pruner.keep(s, span.parentSpanContext?.isRemote);

@@ -12,28 +12,62 @@ const IDS_PER_GENERATION = 16_384;
 const MAX_HOPS = 64;
 
 /**
- * Span ids (with a value each) in two generations: an id is forgotten once the generation after its own
- * has filled up, so memory is bounded whatever the traffic.
+ * Span ids with a value each, in the trace they belong to: found by span id, answered only for the same
+ * trace, so span ids that repeat across traces (a test's or a custom generator's counters) never mix two
+ * traces. One Map lookup per call; the trace and value sit in arrays by slot, reused by the next generation.
+ */
+class Generation<V> {
+  private slots = new Map<string, number>();
+  private readonly traces: string[] = [];
+  private readonly values: V[] = [];
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  get(traceId: string, id: string): V | undefined {
+    const i = this.slots.get(id);
+    return i !== undefined && this.traces[i] === traceId ? this.values[i] : undefined;
+  }
+
+  /** Notes `value` for `id` in `traceId` (the same id of another trace is forgotten here). */
+  set(traceId: string, id: string, value: V): void {
+    let i = this.slots.get(id);
+    if (i === undefined) {
+      i = this.slots.size;
+      this.slots.set(id, i);
+    }
+    this.traces[i] = traceId;
+    this.values[i] = value;
+  }
+
+  /** Forgets every id; the arrays' slots are overwritten as new ids come. */
+  clear(): void {
+    this.slots = new Map();
+  }
+}
+
+/**
+ * {@link Generation}s of span ids, two at a time: an id is forgotten once the generation after its own has
+ * filled up, so memory is bounded whatever the traffic.
  */
 class IdGenerations<V> {
-  private current = new Map<string, V>();
-  private previous = new Map<string, V>();
+  private current = new Generation<V>();
+  private previous = new Generation<V>();
 
-  get(id: string): V | undefined {
-    const v = this.current.get(id);
-    return v !== undefined ? v : this.previous.get(id);
+  get(traceId: string, id: string): V | undefined {
+    const v = this.current.get(traceId, id);
+    return v !== undefined ? v : this.previous.get(traceId, id);
   }
 
-  has(id: string): boolean {
-    return this.current.has(id) || this.previous.has(id);
-  }
-
-  set(id: string, value: V): void {
+  set(traceId: string, id: string, value: V): void {
     if (this.current.size >= IDS_PER_GENERATION) {
+      const oldest = this.previous;
+      oldest.clear();
       this.previous = this.current;
-      this.current = new Map();
+      this.current = oldest;
     }
-    this.current.set(id, value);
+    this.current.set(traceId, id, value);
   }
 }
 
@@ -60,9 +94,8 @@ export function prunable(span: FinishedSpan): boolean {
  * and no span kept so far names it as its parent. A span ending later under a pruned one is re-parented
  * to its nearest ancestor that was not pruned, which the engine's traversals (calls made through internal spans,
  * first failure, self time) treat the same. Spans come here in the order they end, mostly children
- * before parents. Span ids (64 random bits, unique across traces) are remembered in two generations of
- * flat maps rather than in notes per trace: a pruned span costs one lookup and one insert, and keeps no
- * object of its own alive. A child arriving after its pruned parent was forgotten keeps that parent's id,
+ * before parents. Span ids are remembered with their trace in two generations of flat maps rather than in
+ * notes per trace: a pruned span costs one lookup and one insert, and keeps no object of its own alive. A child arriving after its pruned parent was forgotten keeps that parent's id,
  * as a straggler arriving after its trace was analysed does anyway.
  */
 export class InternalSpanPruner {
@@ -74,14 +107,14 @@ export class InternalSpanPruner {
   private readonly awaited = new IdGenerations<true>();
 
   /** Whether to leave `span` out. Call for every span, in the order they end. */
-  prune(span: FinishedSpan, spanId: string): boolean {
-    return prunable(span) && this.pruneIds(spanId, (span.parentSpanContext as { spanId: string }).spanId);
+  prune(span: FinishedSpan, traceId: string, spanId: string): boolean {
+    return prunable(span) && this.pruneIds(traceId, spanId, (span.parentSpanContext as { spanId: string }).spanId);
   }
 
   /** {@link prune} for a span {@link prunable} says may be left out, by its ids: false when a span kept so far names it as its parent. */
-  pruneIds(spanId: string, parent: string): boolean {
-    if (this.awaited.has(spanId)) return false;
-    this.prunedIds.set(spanId, parent);
+  pruneIds(traceId: string, spanId: string, parent: string): boolean {
+    if (this.awaited.get(traceId, spanId) !== undefined) return false;
+    this.prunedIds.set(traceId, spanId, parent);
     this.pruned++;
     return true;
   }
@@ -93,8 +126,9 @@ export class InternalSpanPruner {
     if (parent === undefined || parentIsRemote === true) return;
     // Up the chain of pruned ancestors: a parent may have been pruned after its own child was (a handler
     // span that ended before a call made under its pruned helper).
-    for (let hops = 0, up = this.prunedIds.get(parent); up !== undefined && hops < MAX_HOPS; hops++, up = this.prunedIds.get(parent)) parent = up;
+    const traceId = mapped.traceId;
+    for (let hops = 0, up = this.prunedIds.get(traceId, parent); up !== undefined && hops < MAX_HOPS; hops++, up = this.prunedIds.get(traceId, parent)) parent = up;
     mapped.parentSpanId = parent;
-    if (!this.awaited.has(parent)) this.awaited.set(parent, true);
+    if (this.awaited.get(traceId, parent) === undefined) this.awaited.set(traceId, parent, true);
   }
 }

@@ -154,6 +154,34 @@ describe('pruning internal spans', () => {
     await p.shutdown();
   });
 
+  it('keeps traces apart when span ids repeat across them (counters, not random ids)', async () => {
+    const analyzer = new FakeAnalyzer();
+    const p = processorOn(analyzer);
+    const [one, two] = ['1'.repeat(32), '2'.repeat(32)];
+    const [server, handler, call] = ['0000000000000001', '0000000000000002', '0000000000000003'];
+    // Trace one: the handler span (id 2) ends with nothing below it and is pruned.
+    p.onEnd(span(one, { name: 'handler', kind: SpanKind.INTERNAL, spanId: handler, parent: server, start: 0.1, end: 0.5 }));
+    p.onEnd(span(one, { name: 'GET /a', kind: SpanKind.SERVER, spanId: server, start: 0, end: 1 }));
+    // Trace two, same ids: its call under span 2 keeps that parent (trace one's pruning says nothing here),
+    // and so its span 2 is kept too.
+    p.onEnd(span(two, { name: 'POST', kind: SpanKind.CLIENT, spanId: call, parent: handler, start: 0.2, end: 0.4, attributes: { 'server.address': 'pay' } }));
+    p.onEnd(span(two, { name: 'handler', kind: SpanKind.INTERNAL, spanId: handler, parent: server, start: 0.1, end: 0.5 }));
+    p.onEnd(span(two, { name: 'GET /a', kind: SpanKind.SERVER, spanId: server, start: 0, end: 1 }));
+    // Trace one again: a late call under its pruned handler goes to the server; trace two's kept span 2 does
+    // not stop trace one's span 2 from having been pruned.
+    p.onEnd(span(one, { name: 'POST', kind: SpanKind.CLIENT, spanId: call, parent: handler, start: 0.3, end: 2, attributes: { 'server.address': 'pay' } }));
+    await p.forceFlush();
+    expect(analyzer.ingested.map((s) => [s.traceId === one ? 'one' : 'two', s.name, s.parentSpanId])).toEqual([
+      ['one', 'GET /a', undefined],
+      ['two', 'POST', handler],
+      ['two', 'handler', server],
+      ['two', 'GET /a', undefined],
+      ['one', 'POST', server],
+    ]);
+    expect(p.stats().pruned).toBe(1);
+    await p.shutdown();
+  });
+
   it('prunes any number of spans of one trace, and forgets pruned spans in generations', async () => {
     const analyzer = new FakeAnalyzer();
     const p = processorOn(analyzer);
@@ -312,7 +340,7 @@ describe('pruning does not change what the engine concludes', () => {
           const mapped = toEngineSpan(s)!;
           whole.ingest(mapped);
           const ctx = s.spanContext();
-          if (pruner.prune(s, ctx.spanId)) {
+          if (pruner.prune(s, ctx.traceId, ctx.spanId)) {
             pruned.advanceTo(mapped.endTime);
           } else {
             pruner.keep(mapped, s.parentSpanContext?.isRemote);
