@@ -10,6 +10,7 @@ import {
 } from '../model/operation.js';
 import { opKey, opKeyOperation, opKeyService } from '../keys.js';
 import { isCallName, unansweredCallee } from '../ops/peers.js';
+import { SCAN_IDS } from './buffer.js';
 
 /** Where a failing or slow request started going wrong. */
 export interface Origin {
@@ -224,8 +225,8 @@ export function analyzeTrace(spans: readonly Span[], ctx: TraceContext, ids?: Re
 
 function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids: ReadonlyMap<string, number> | undefined): { entries: EntryFact[]; calls: CallFact[] } {
   // Most traces are small: scanning for the parent beats hashing every span id into a Map.
-  let byId = n > SCAN_PARENTS ? ids : undefined;
-  if (byId === undefined && n > SCAN_PARENTS) {
+  let byId = n > SCAN_IDS ? ids : undefined;
+  if (byId === undefined && n > SCAN_IDS) {
     byIdScratch.clear();
     // As `new Map(entries)` did: of duplicate ids, the last one wins.
     for (let i = 0; i < n; i++) byIdScratch.set(nodes[i].span.spanId, i);
@@ -480,9 +481,6 @@ function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceCont
 
 /** Calls followed down by {@link divergenceOrigin}: deeper than any sane call chain. */
 const MAX_CHAIN = 32;
-
-/** Up to this many spans, parents are found by a linear scan (the trace buffer's SCAN_IDS: beyond it, it indexes ids). */
-const SCAN_PARENTS = 32;
 
 /**
  * The node with span id `spanId`, other than node `i` (a span cannot be its own parent). Searched from

@@ -39,9 +39,10 @@ const MAX_SPARE = 4096;
 
 /**
  * Up to this many spans, ids are checked by scanning the spans (the id filter skips most scans): cheaper
- * than a Map per trace, whose table is rebuilt as it grows (requests of 17 to 32 spans are common).
+ * than a Map per trace, whose table is rebuilt as it grows (requests of 17 to 32 spans are common). Trace
+ * analysis finds parents the same way up to this size, and beyond it takes the buffer's index of ids.
  */
-const SCAN_IDS = 32;
+export const SCAN_IDS = 32;
 
 /** An entry as the buffer holds it: in its table and its order of last update. */
 interface Held extends TraceEntry {
