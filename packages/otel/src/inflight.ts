@@ -1,6 +1,7 @@
 import { SpanKind, trace, type Context } from '@opentelemetry/api';
 import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import { IN_FLIGHT_MIN_MS, type InFlightCall } from '@rootspan/engine';
+import { hashId } from './hash.js';
 import { toEngineSpan } from './map.js';
 import type { PeerNames } from './peers.js';
 import type { FinishedSpan } from './sdk.js';
@@ -68,7 +69,7 @@ export class InFlightTable {
     if (2 * (this.count + 1) > this.ids.length) this.grow();
     // A remote parent (or none) is a non-recording span without `ended`: nobody here waits on its end.
     const parent = trace.getSpan(parentContext) as OpenSpan | undefined;
-    this.put(id, hashOf(id), span, parent !== undefined && typeof parent.ended === 'boolean' ? parent : null);
+    this.put(id, hashId(id), span, parent !== undefined && typeof parent.ended === 'boolean' ? parent : null);
     this.count++;
     return true;
   }
@@ -103,7 +104,7 @@ export class InFlightTable {
     const id = span.spanContext?.()?.spanId;
     if (id === undefined) return false;
     const mask = this.mask;
-    let i = hashOf(id) & mask;
+    let i = hashId(id) & mask;
     for (;;) {
       const at = this.ids[i];
       if (at === undefined) return false;
@@ -179,11 +180,4 @@ export class InFlightTable {
 function namesDatabase(span: OpenSpan): boolean {
   const a = span.attributes;
   return a !== undefined && (a['db.system'] !== undefined || a['db.system.name'] !== undefined);
-}
-
-/** FNV-1a over the span id's last 8 characters (random hex in every SDK), without allocating. */
-function hashOf(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = Math.max(0, id.length - 8); i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  return h | 0;
 }

@@ -182,6 +182,28 @@ describe('pruning internal spans', () => {
     await p.shutdown();
   });
 
+  it('re-parents under pruned spans whose ids differ only in their first characters', async () => {
+    const analyzer = new FakeAnalyzer();
+    const p = processorOn(analyzer);
+    const traceId = 'f'.repeat(32);
+    const server = 'a'.repeat(16);
+    // A generator that puts a counter first and a constant last: every id ends alike.
+    const mw = (i: number) => `${(i + 1).toString(16).padStart(8, '0')}00000000`;
+    for (let i = 0; i < 5000; i++) p.onEnd(span(traceId, { name: `mw ${i}`, kind: SpanKind.INTERNAL, spanId: mw(i), parent: server, start: 0, end: 1 }));
+    for (const i of [0, 2500, 4999]) p.onEnd(span(traceId, { name: `late ${i}`, kind: SpanKind.CLIENT, spanId: id(), parent: mw(i), start: 0.5, end: 2 }));
+    // An id never pruned keeps its parent.
+    p.onEnd(span(traceId, { name: 'other', kind: SpanKind.CLIENT, spanId: id(), parent: mw(5000), start: 0.5, end: 2 }));
+    await p.forceFlush();
+    expect(p.stats().pruned).toBe(5000);
+    expect(analyzer.ingested.map((s) => [s.name, s.parentSpanId])).toEqual([
+      ['late 0', server],
+      ['late 2500', server],
+      ['late 4999', server],
+      ['other', mw(5000)],
+    ]);
+    await p.shutdown();
+  });
+
   it('prunes any number of spans of one trace, and forgets pruned spans in generations', async () => {
     const analyzer = new FakeAnalyzer();
     const p = processorOn(analyzer);
