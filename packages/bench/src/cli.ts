@@ -9,8 +9,9 @@
  * decode, floor, floor, cli, decode); the ratio is that of the medians, its spread the range of the three
  * floor/cli pairs. Each pass also records the process CPU time it took (all threads, GC helpers included).
  * The floor and the reader run in one thread. When two cores are idle as a pass starts, `rootspan
- * analyze` reads and decodes in a worker thread while its main thread analyses (its default, `--threads`
- * unset); when they are busy with other work it runs in one thread, like the floor. Each pass logs the
+ * analyze` reads and decodes in two worker threads (the file split between them in line ranges) while its
+ * main thread analyses (its default, `--threads` unset); when they are busy with other work it runs in one
+ * thread, like the floor. Each pass logs the
  * idle cores the CLI saw.
  */
 import { createReadStream, statSync } from 'node:fs';
@@ -182,13 +183,13 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
       if (which === 'floor') p = await floorPass(file);
       else if (which === 'decode') p = await decodePass(file);
       else {
-        // The CLI decodes in a worker thread when two cores are idle as it starts: asked the same way here.
+        // The CLI decodes in worker threads when two cores are idle as it starts: asked the same way here.
         const idle = await idleCores();
         const c = await cliPass(file);
         incidents = c.incidents;
         dropped = c.dropped;
         idles.push(Number(idle.toFixed(2)));
-        note = ` (${idle.toFixed(1)} cores idle: ${idle >= 1.5 ? 'worker thread' : 'one thread'})`;
+        note = ` (${idle.toFixed(1)} cores idle: ${idle >= 1.5 ? 'two decoding workers' : 'one thread'})`;
         p = c;
       }
       if (p.spans !== written) throw new Error(`${which} pass read ${p.spans} spans, expected ${written}`);
@@ -210,7 +211,7 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
     // Pass i of the CLI against pass i of the floor: the spread of the ratio on a noisy machine.
     const pairs = cliMs.map((c, i) => floorMs[i] / c).sort((a, b) => a - b);
     const spread = `${sig(pairs[0])}–${sig(pairs[pairs.length - 1])}`;
-    const threads = idles.every((i) => i < 1.5) ? 'one thread' : idles.every((i) => i >= 1.5) ? 'worker + main thread' : 'one thread or worker + main';
+    const threads = idles.every((i) => i < 1.5) ? 'one thread' : idles.every((i) => i >= 1.5) ? '2 workers + main thread' : 'one thread or 2 workers + main';
     // CPU the analysis adds to reading + decoding: the engine's share of the CLI's CPU (GC included).
     const analysisShare = 1 - cpu('decode') / cpu('cli');
     const cpuS = (k: Kind) => `${cpu(k).toFixed(2)} s CPU`;

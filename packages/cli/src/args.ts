@@ -14,7 +14,8 @@ export interface AnalyzeArgs {
   progress: boolean | undefined;
   db: string | undefined;
   /** 1: read, decode and analyse in one thread; 2: decode files in a worker thread; undefined: automatic. */
-  threads: 1 | 2 | undefined;
+  /** Threads for each file: 1 in this one; N: N − 1 decoding workers while this one analyses; undefined: automatic. */
+  threads: number | undefined;
 }
 
 export type Args = AnalyzeArgs | { command: 'help' } | { command: 'version' };
@@ -36,9 +37,10 @@ Options:
   --fail-on-incident     exit 1 when any incident is found (for CI pipelines)
   --db <file>            keep what the replay found in a SQLite file (baselines, per-minute rollups,
                          incidents with their history); a later run with the same file continues from it
-  --threads <1|2>        2: read and decode each file in a worker thread while this one analyses;
-                         1: all in one thread (default: 2 for a file of 32 MB or more when two cores
-                         are idle; the report is the same either way)
+  --threads <n>          n of 2 to 8: read and decode each file in n - 1 worker threads while this one
+                         analyses (a .jsonl file is split between them); 1: all in one thread (default:
+                         3 for a file of 32 MB or more when two cores are idle; the report is the same
+                         either way)
   --progress / --no-progress
                          progress on stderr (default: when stderr is a terminal)
   -h, --help             this help
@@ -122,7 +124,11 @@ export function parseArgs(argv: readonly string[]): Args {
   return out;
 }
 
-function threads(v: string | undefined): 1 | 2 {
-  if (v !== '1' && v !== '2') throw new UsageError('--threads needs 1 or 2');
-  return v === '1' ? 1 : 2;
+/** Most threads `--threads` takes: the analysis is one thread, and past a few decoders it is the one waited on. */
+export const MAX_THREADS = 8;
+
+function threads(v: string | undefined): number {
+  const n = v !== undefined && /^[0-9]+$/.test(v) ? Number(v) : NaN;
+  if (!(n >= 1 && n <= MAX_THREADS)) throw new UsageError(`--threads needs a whole number from 1 to ${MAX_THREADS}`);
+  return n;
 }

@@ -1,7 +1,8 @@
 /**
- * `--threads 2` (files read and decoded in a worker thread, the default for large files on two or more
- * cores) and `--threads 1` (all in one thread) must be indistinguishable: the same exit code, the same
- * report byte for byte, the same problems on stderr, on good input and on hostile input alike. The worker
+ * `--threads 2` (files read and decoded in a worker thread), `--threads 3` (two workers, a JSONL file split
+ * between them in line ranges; the default for large files on two or more idle cores) and `--threads 1`
+ * (all in one thread) must be indistinguishable: the same exit code, the same report byte for byte, the
+ * same problems on stderr, on good input and on hostile input alike. The worker
  * runs from the built packages, so these tests run the built bin as a child process (as bin.test.ts does).
  */
 import { execFile } from 'node:child_process';
@@ -32,9 +33,9 @@ function rootspan(args: string[]): Promise<Run> {
   });
 }
 
-/** The same run with `--threads 1` and `--threads 2`; both results, for comparing. */
-async function both(args: string[]): Promise<[Run, Run]> {
-  return Promise.all([rootspan(['analyze', ...args, '--threads', '1']), rootspan(['analyze', ...args, '--threads', '2'])]);
+/** The same run with `--threads 1`, `2` and `3`; the results, for comparing. */
+async function both(args: string[]): Promise<[Run, Run, Run]> {
+  return Promise.all([rootspan(['analyze', ...args, '--threads', '1']), rootspan(['analyze', ...args, '--threads', '2']), rootspan(['analyze', ...args, '--threads', '3'])]);
 }
 
 const tmp = tempDir('rootspan-threads-');
@@ -46,7 +47,7 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 
-describe('--threads 2 gives what --threads 1 gives', { timeout: 120_000 }, () => {
+describe('--threads 2 and 3 give what --threads 1 gives', { timeout: 120_000 }, () => {
   it('the bin and the decoding worker are built (a missing build fails here instead of passing vacuously)', () => {
     expect(built, 'run `npm run build` first (the root `npm test` does)').toBe(true);
   });
@@ -58,10 +59,11 @@ describe('--threads 2 gives what --threads 1 gives', { timeout: 120_000 }, () =>
     ['a .json document (an array of requests, analysed in end-time order)', () => [tmp.file('payment.json', `[\n${lines.join(',\n')}\n]\n`), '--json']],
     ['the otlp fixture', () => [fixture, '--json']],
   ])('%s: the same report, byte for byte', async (_what, args) => {
-    const [one, two] = await both(args());
+    const [one, two, three] = await both(args());
     expect(one.code).toBe(0);
     expect(one.stdout.length).toBeGreaterThan(100);
     expect(two).toEqual(one);
+    expect(three).toEqual(one);
   });
 
   it.each([
@@ -74,14 +76,16 @@ describe('--threads 2 gives what --threads 1 gives', { timeout: 120_000 }, () =>
     ['a missing file', () => `${tmp.dir}/missing.jsonl`, []],
   ])('%s: the same problems and exit code, nothing else lost', async (_what, path, flags) => {
     const file = path();
-    const [one, two] = await both([file, '--json', ...flags]);
+    const [one, two, three] = await both([file, '--json', ...flags]);
     expect(one.stderr).toMatch(/^rootspan: /);
     expect(two).toEqual(one);
+    expect(three).toEqual(one);
   });
 
   it('bad records mid-file (invalid JSON, not OTLP, a span without ids): each reported, every other record analysed, alike', async () => {
-    const [one, two] = await both([tmp.file('bad.jsonl', badMidFile().join('\n')), '--json']);
+    const [one, two, three] = await both([tmp.file('bad.jsonl', badMidFile().join('\n')), '--json']);
     expect(two).toEqual(one);
+    expect(three).toEqual(one);
     expect(one.stderr.trimEnd().split('\n')).toHaveLength(3);
     const report = JSON.parse(one.stdout) as { summary: { spans: number; malformed: number } };
     const spans = lines.reduce((n, l) => n + l.split('"spanId"').length - 1, 0);

@@ -24,7 +24,7 @@ describe('help and version', () => {
   });
 
   it('documents the input formats, options and exit codes', () => {
-    for (const word of ['analyze <file...|->', '.jsonl', '.gz', 'stdin', '--json', '--config <file>', '--strict', '--fail-on-incident', '--threads <1|2>', '--progress', 'Exit codes: 0']) {
+    for (const word of ['analyze <file...|->', '.jsonl', '.gz', 'stdin', '--json', '--config <file>', '--strict', '--fail-on-incident', '--threads <n>', '--progress', 'Exit codes: 0']) {
       expect(USAGE).toContain(word);
     }
   });
@@ -47,9 +47,10 @@ describe('usage errors: exit 2, the reason and the usage on stderr, nothing on s
     [['analyze', small, '--config', '--json'], '--config needs a file name'],
     [['analyze', small, '--config='], '--config needs a file name'],
     [['analyze', '-', '-'], 'stdin (-) can be read only once'],
-    [['analyze', small, '--threads', '4'], '--threads needs 1 or 2'],
-    [['analyze', small, '--threads'], '--threads needs 1 or 2'],
-    [['analyze', small, '--threads=0'], '--threads needs 1 or 2'],
+    [['analyze', small, '--threads', '9'], '--threads needs a whole number from 1 to 8'],
+    [['analyze', small, '--threads', '2.5'], '--threads needs a whole number from 1 to 8'],
+    [['analyze', small, '--threads'], '--threads needs a whole number from 1 to 8'],
+    [['analyze', small, '--threads=0'], '--threads needs a whole number from 1 to 8'],
   ])('%j', async (argv, message) => {
     const r = await run(argv);
     expect(r.code).toBe(2);
@@ -59,9 +60,9 @@ describe('usage errors: exit 2, the reason and the usage on stderr, nothing on s
 });
 
 describe('--threads', () => {
-  it('takes 1 or 2, as --threads N or --threads=N; unset means automatic', () => {
+  it('takes 1 to 8, as --threads N or --threads=N; unset means automatic', () => {
     const threadsOf = (...flags: string[]) => (parseArgs(['analyze', 'x.jsonl', ...flags]) as { threads?: number }).threads;
-    expect([threadsOf(), threadsOf('--threads', '1'), threadsOf('--threads=2'), threadsOf('--threads', '2', '--threads=1')]).toEqual([undefined, 1, 2, 1]);
+    expect([threadsOf(), threadsOf('--threads', '1'), threadsOf('--threads=2'), threadsOf('--threads', '8'), threadsOf('--threads', '2', '--threads=1')]).toEqual([undefined, 1, 2, 8, 1]);
   });
 });
 

@@ -1,17 +1,20 @@
 /**
- * Entry of the decoding worker of `readOtlpFile(path, { worker: true })` (see threaded.ts): reads and
- * decodes the file in this thread and posts its batches as span columns, several to a message, at most
+ * Entry of a decoding worker of `readOtlpFile(path, { worker })` (see threaded.ts): reads and decodes the
+ * file, or its share of the file's line ranges (each followed by a `range` message with its line count),
+ * in this thread and posts its batches as span columns, several to a message, at most
  * {@link MESSAGES_IN_FLIGHT} messages ahead of the reader, which acknowledges each message it takes.
  */
+import { open } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
+import { readLineRange } from './line-ranges.js';
 import { OtlpDecodeError } from './problems.js';
-import { openFile, readBatches, type ReadOtlpOptions } from './reader.js';
-import { SpanColumnsBuilder } from './span-columns.js';
-import { MESSAGES_IN_FLIGHT, MESSAGE_SPANS, type BatchMessage, type WorkerMessage } from './threaded.js';
+import { openFile, readBatches, type Batch, type ReadOtlpOptions } from './reader.js';
+import { SpanColumnsBuilder, type SpanColumns } from './span-columns.js';
+import { MESSAGES_IN_FLIGHT, MESSAGE_SPANS, type BatchMessage, type WorkerData, type WorkerMessage } from './threaded.js';
 
 const port = parentPort;
 if (port === null) throw new Error('read-worker.js runs as a worker thread');
-const { path, options } = workerData as { path: string; options: ReadOtlpOptions };
+const { path, options, ranges } = workerData as WorkerData;
 
 let credit = MESSAGES_IN_FLIGHT;
 let wake: (() => void) | undefined;
@@ -40,17 +43,35 @@ async function flush(): Promise<void> {
   pendingSpans = 0;
 }
 
+/** Queues one batch, posting the pending ones once they are enough for a message. */
+async function add(batch: Batch<SpanColumns>): Promise<void> {
+  const columns = batch.spans;
+  pending.push({ columns, problems: batch.problems, bytes: batch.bytes });
+  transfer.push(columns.times.buffer as ArrayBuffer, columns.refs.buffer as ArrayBuffer, columns.attrs.buffer as ArrayBuffer);
+  const spans = columns.times.length / 2;
+  pendingSpans += spans;
+  if (pendingSpans >= MESSAGE_SPANS || spans === 0 || first) await flush();
+  first = false;
+}
+
 /** Not top-level await: the package is also built as CommonJS. */
 async function run(): Promise<void> {
   // Decoded straight into columns: the spans are built once, by the reading thread.
-  for await (const batch of readBatches(openFile(path), options, new SpanColumnsBuilder())) {
-    const columns = batch.spans;
-    pending.push({ columns, problems: batch.problems, bytes: batch.bytes });
-    transfer.push(columns.times.buffer as ArrayBuffer, columns.refs.buffer as ArrayBuffer, columns.attrs.buffer as ArrayBuffer);
-    const spans = columns.times.length / 2;
-    pendingSpans += spans;
-    if (pendingSpans >= MESSAGE_SPANS || spans === 0 || first) await flush();
-    first = false;
+  if (ranges === undefined) {
+    for await (const batch of readBatches(openFile(path), options, new SpanColumnsBuilder())) await add(batch);
+  } else {
+    const file = await open(path, 'r');
+    try {
+      for (const [start, end] of ranges) {
+        let lines = 0;
+        const range = { first: start === 0, lines: (n: number) => (lines = n) };
+        for await (const batch of readBatches(readLineRange(file, start, end), options, new SpanColumnsBuilder(), range)) await add(batch);
+        await flush();
+        post({ type: 'range', lines });
+      }
+    } finally {
+      await file.close();
+    }
   }
   await flush();
   post({ type: 'end' });

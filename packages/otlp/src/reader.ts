@@ -35,12 +35,14 @@ export interface ReadOtlpOptions {
    */
   maxRecordBytes?: number;
   /**
-   * {@link readOtlpFile} with a path: read, inflate and decode in a worker thread, so that whatever the
-   * caller does with each batch (analysis) runs on another core meanwhile. The worker stays at most a few
-   * batches ahead of the caller, so memory stays bounded as without it. Ignored for stdin and streams.
-   * Default false.
+   * {@link readOtlpFile} with a path: read, inflate and decode in a worker thread (`true`), or in this many
+   * (a JSONL file is then split into line ranges decoded side by side and handed out in file order), so
+   * that whatever the caller does with each batch (analysis) runs on another core meanwhile. The spans,
+   * problems (with their line numbers) and bytes are the same as without workers; with several, batches
+   * may begin and end elsewhere. Each worker stays at most a few batches ahead of the caller, so memory
+   * stays bounded as without it. Ignored for stdin and streams. Default false.
    */
-  worker?: boolean;
+  worker?: boolean | number;
 }
 
 /** A slice of the decoded input. */
@@ -100,8 +102,9 @@ export function readOtlpFile(source: OtlpSource, options: ReadOtlpOptions = {}):
   if (typeof source !== 'string') return readOtlpStream(source, options);
   if (source === '-') return readOtlpStream(process.stdin, { ...options, name: options.name ?? '-' });
   const opts = { ...options, format: options.format ?? formatFromPath(source), name: options.name ?? source };
-  const entry = options.worker === true ? workerScript() : null;
-  if (entry !== null) return readInWorker(entry, source, opts);
+  const workers = options.worker === true ? 1 : typeof options.worker === 'number' ? Math.floor(options.worker) : 0;
+  const entry = workers >= 1 ? workerScript() : null;
+  if (entry !== null) return readInWorker(entry, source, opts, workers);
   return readOtlpStream(openFile(source), opts);
 }
 
@@ -125,14 +128,33 @@ export function readOtlpStream(input: AsyncIterable<Uint8Array | string>, option
 /** An {@link OtlpBatch} whose spans are held in `B`: engine spans, or columns in the decoding worker. */
 export type Batch<B> = Omit<OtlpBatch, 'spans'> & { spans: B };
 
-/** {@link readOtlpStream}, its spans written to `out` and handed out as `out` takes them. */
+/**
+ * One range of a JSONL file's lines, read on its own by a decoding worker (threaded.ts): no gzip, no
+ * format sniffing, line numbers counted from the range's first line.
+ */
+export interface LineRange {
+  /** Whether the range starts the file: only there may the first line begin with a byte-order mark. */
+  first: boolean;
+  /** Told how many lines the range held, once it is read. */
+  lines(n: number): void;
+}
+
+/**
+ * {@link readOtlpStream}, its spans written to `out` and handed out as `out` takes them; with `range`,
+ * `input` is one {@link LineRange} of a JSONL file.
+ */
 export async function* readBatches<B>(
   input: AsyncIterable<Uint8Array | string>,
   options: ReadOtlpOptions,
   out: BatchOut<B>,
+  range?: LineRange,
 ): AsyncGenerator<Batch<B>, void, undefined> {
-  const reader = new Reader(options, out);
+  const reader = new Reader(options, out, range);
   const raw = countBytes(input, reader);
+  if (range !== undefined) {
+    yield* reader.lines(raw, true);
+    return;
+  }
   let it: AsyncIterator<Buffer> = raw[Symbol.asyncIterator]();
   let head = await peek(it, 2);
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
@@ -187,6 +209,7 @@ class Reader<B> {
   constructor(
     options: ReadOtlpOptions,
     private readonly out: BatchOut<B>,
+    private readonly range?: LineRange,
   ) {
     this.sink = { out, problems: [], line: undefined };
     this.name = options.name;
@@ -297,6 +320,7 @@ class Reader<B> {
       this.line(this.takeLine(), this.lineNo + 1);
     }
     if (this.mode === 'document') yield* this.document();
+    this.range?.lines(this.lineNo);
     yield* this.finish();
   }
 
@@ -315,7 +339,7 @@ class Reader<B> {
    * one multi-line document, held until the end.
    */
   private line(text: string, lineNo: number): void {
-    if (lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (lineNo === 1 && text.charCodeAt(0) === 0xfeff && this.range?.first !== false) text = text.slice(1);
     if (isBlank(text)) return;
     let value: unknown;
     try {

@@ -34,15 +34,19 @@ export class EndTimeWindow {
     private readonly holdMs?: number,
   ) {}
 
+  /**
+   * Takes spans in input order. Whether to hand some on is decided after each span, so what is handed on,
+   * and when, depends only on the order of the spans, never on how they were split into calls (a reader's
+   * batches differ with its threads).
+   */
   push(spans: readonly Span[]): void {
-    let latest = this.latestEnd;
+    const holdMs = this.holdMs;
     for (const s of spans) {
       this.held.push(s);
-      if (s.endTime > latest) latest = s.endTime;
+      if (s.endTime > this.latestEnd) this.latestEnd = s.endTime;
+      if (this.held.length >= this.capacity) this.release(this.held.length - Math.floor(this.capacity / 2));
+      else if (holdMs !== undefined && this.latestEnd - this.releasedAt >= holdMs / 4) this.releaseBefore(this.latestEnd - holdMs);
     }
-    this.latestEnd = latest;
-    if (this.held.length >= this.capacity) this.release(this.held.length - Math.floor(this.capacity / 2));
-    else if (this.holdMs !== undefined && latest - this.releasedAt >= this.holdMs / 4) this.releaseBefore(latest - this.holdMs);
   }
 
   /** Hands on everything still held. */

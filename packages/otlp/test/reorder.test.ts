@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Span } from '@rootspan/engine';
 import { EndTimeWindow } from '../src/reorder.js';
@@ -57,4 +58,21 @@ describe('EndTimeWindow', () => {
     window.flush();
     expect(out.flat()).toHaveLength(9);
   });
+
+  it('hands on the same spans in the same deliveries however the input is split into pushes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 60_000 }), { minLength: 1, maxLength: 300 }), fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1 }), fc.constantFrom(undefined, 6000), (times, cuts, holdMs) => {
+        const spans = ending(times);
+        const deliveries = (sizes: number[]) => {
+          const out: Span[][] = [];
+          const window = new EndTimeWindow(64, (s) => out.push(s), holdMs);
+          for (let i = 0, k = 0; i < spans.length; i += sizes[k++ % sizes.length]) window.push(spans.slice(i, i + sizes[k % sizes.length]));
+          window.flush();
+          return out;
+        };
+        expect(deliveries(cuts)).toEqual(deliveries([spans.length]));
+      }),
+    );
+  });
 });
+

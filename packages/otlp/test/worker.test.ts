@@ -125,6 +125,57 @@ describe('readOtlpFile with worker: true', () => {
   });
 });
 
+describe('readOtlpFile with several workers (a JSONL file in line ranges)', () => {
+  // ~11 MB: three 4 MiB ranges, with a byte-order mark, CRLF lines, runs of blank lines, malformed records
+  // and a line over the record limit straddling the first range boundary.
+  const good = (i: number) => JSON.stringify(encodeOtlpJson(spans(1500, `s${i}`)));
+  const records = [
+    `\ufeff${good(0)}`,
+    `${good(1)}\r`,
+    'not json',
+    good(2),
+    '',
+    '',
+    good(3),
+    'x'.repeat(1_500_000),
+    good(4),
+    '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz","spanId":"01"}]}]}]}',
+    ...Array.from({ length: 10 }, (_, i) => good(5 + i)),
+    '{"resourceSpans": [ cut',
+    good(15),
+  ];
+  const content = records.join('\n');
+  const options = { maxRecordBytes: 1_000_000 };
+  const spanIds = (batches: OtlpBatch[]) => batches.flatMap((b) => b.spans.map((s) => `${s.traceId}/${s.spanId}/${s.service}`));
+
+  it.each([2, 3])('gives the spans, problems and bytes of an in-thread read, in file order: %i workers', async (workers) => {
+    const { readOtlpFile } = await dist();
+    const path = file('ranges.jsonl', content);
+    expect(content.length).toBeGreaterThan(8 * 1024 * 1024 + 1);
+    const inThread = (await readAll(readOtlpFile, path, options)) as OtlpBatch[];
+    const inWorkers = (await readAll(readOtlpFile, path, { ...options, worker: workers })) as OtlpBatch[];
+    expect(spanIds(inThread)).toHaveLength(16 * 1500);
+    expect(spanIds(inWorkers)).toEqual(spanIds(inThread));
+    expect(inWorkers.flatMap((b) => b.spans)).toEqual(inThread.flatMap((b) => b.spans));
+    const problems = inThread.flatMap((b) => b.problems);
+    expect(problems.map((p) => p.line)).toEqual([3, 8, 10, 21]);
+    expect(inWorkers.flatMap((b) => b.problems)).toEqual(problems);
+    const bytes = (bs: OtlpBatch[]) => bs.reduce((n, b) => n + b.bytes, 0);
+    expect(bytes(inWorkers)).toBe(Buffer.byteLength(content));
+    expect(bytes(inThread)).toBe(Buffer.byteLength(content));
+  });
+
+  it('stops at the first problem in file order with strict, on its line', async () => {
+    const { readOtlpFile } = await dist();
+    const path = file('ranges-strict.jsonl', records.filter((r) => r !== 'not json' && !r.startsWith('x') && !r.includes('"zz"')).join('\n'));
+    const a = (await readAll(readOtlpFile, path, { ...options, strict: true })) as { error: Error & { line?: number } };
+    const b = (await readAll(readOtlpFile, path, { ...options, strict: true, worker: 3 })) as { error: Error & { line?: number } };
+    expect(a.error.line).toBe(18);
+    expect(b.error.message).toBe(a.error.message);
+    expect(b.error.line).toBe(18);
+  });
+});
+
 describe('span columns', () => {
   const id = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => Buffer.from(b).toString('hex'));
   const text = fc.string({ maxLength: 20 });

@@ -1,0 +1,51 @@
+import type { FileHandle } from 'node:fs/promises';
+
+/** Bytes per range a JSONL file is split into for several decoding workers: a few of the workers' messages each. */
+export const RANGE_BYTES = 4 * 1024 * 1024;
+
+const READ_BYTES = 1 << 20;
+const NEWLINE = 10;
+
+/** A file of `size` bytes as consecutive `[start, end)` byte ranges of `rangeBytes` (the last one shorter). */
+export function byteRanges(size: number, rangeBytes = RANGE_BYTES): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let start = 0; start < size; start += rangeBytes) out.push([start, Math.min(size, start + rangeBytes)]);
+  return out;
+}
+
+/**
+ * The lines that start in the byte range `[start, end)` of a file, as chunks: from the first line start
+ * at or after `start` through the newline that ends the line in progress at `end` (or the end of the
+ * file). Consecutive ranges so read cover the file exactly once, each line in the range where it starts,
+ * however long it is; a range no line starts in yields nothing.
+ */
+export async function* readLineRange(file: FileHandle, start: number, end: number): AsyncGenerator<Buffer> {
+  let pos = start === 0 ? 0 : start - 1;
+  // A line starts at `start` when the byte before it is a newline: found by looking from that byte on.
+  let seeking = start > 0;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(READ_BYTES);
+    const { bytesRead } = await file.read(buf, 0, READ_BYTES, pos);
+    if (bytesRead === 0) return;
+    let chunk = buf.subarray(0, bytesRead);
+    let at = pos;
+    pos += bytesRead;
+    if (seeking) {
+      const nl = chunk.indexOf(NEWLINE);
+      if (nl === -1) continue;
+      seeking = false;
+      chunk = chunk.subarray(nl + 1);
+      at += nl + 1;
+      if (at >= end) return;
+    }
+    // The range ends with the first newline at or after its last byte.
+    if (at + chunk.length > end - 1) {
+      const nl = chunk.indexOf(NEWLINE, Math.max(0, end - 1 - at));
+      if (nl !== -1) {
+        yield chunk.subarray(0, nl + 1);
+        return;
+      }
+    }
+    if (chunk.length > 0) yield chunk;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * A JSONL file split into byte ranges for several decoding workers: each range reads the lines that start
+ * in it, whole, so the ranges together read the file exactly once, in order, whatever the range size and
+ * wherever the newlines fall (none, runs of them, one at a range's first or last byte).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { byteRanges, readLineRange } from '../src/line-ranges.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rootspan-ranges-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function pieces(content: Buffer, rangeBytes: number): Promise<Array<{ start: number; end: number; bytes: Buffer }>> {
+  const path = join(dir, 'f.jsonl');
+  writeFileSync(path, content);
+  const file = await open(path, 'r');
+  try {
+    const out = [];
+    for (const [start, end] of byteRanges(content.length, rangeBytes)) {
+      const parts: Buffer[] = [];
+      for await (const chunk of readLineRange(file, start, end)) parts.push(Buffer.from(chunk));
+      out.push({ start, end, bytes: Buffer.concat(parts) });
+    }
+    return out;
+  } finally {
+    await file.close();
+  }
+}
+
+describe('line ranges', () => {
+  it('cover the file once, each range the whole lines that start in it', async () => {
+    const content = fc.array(fc.constantFrom('a', 'b', '\n', '\r', '{}'), { maxLength: 200 }).map((cs) => Buffer.from(cs.join('')));
+    await fc.assert(
+      fc.asyncProperty(content, fc.integer({ min: 1, max: 40 }), async (bytes, rangeBytes) => {
+        const got = await pieces(bytes, rangeBytes);
+        expect(Buffer.concat(got.map((p) => p.bytes)).equals(bytes)).toBe(true);
+        let at = 0;
+        for (const p of got) {
+          if (p.bytes.length > 0) {
+            // Starts a line inside its range, and ends one (or the file).
+            expect(at === 0 || bytes[at - 1] === 10).toBe(true);
+            expect(at >= p.start && at < p.end).toBe(true);
+            const last = at + p.bytes.length;
+            expect(last === bytes.length || bytes[last - 1] === 10).toBe(true);
+          }
+          at += p.bytes.length;
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads a line longer than many ranges in the range where it starts, and an empty file as nothing', async () => {
+    const long = Buffer.from(`x\n${'y'.repeat(3000)}\nz\n`);
+    const got = await pieces(long, 100);
+    expect(got[0].bytes.toString()).toBe(`x\n${'y'.repeat(3000)}\n`);
+    expect(got.slice(1, -1).every((p) => p.bytes.length === 0)).toBe(true);
+    expect(got.at(-1)?.bytes.toString()).toBe('z\n');
+    expect(await pieces(Buffer.alloc(0), 10)).toEqual([]);
+  });
+});
