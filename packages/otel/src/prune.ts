@@ -72,6 +72,8 @@ class IdGenerations<V> {
   private previous = new Generation<V>();
 
   get(traceId: string, id: string): V | undefined {
+    // Nothing noted (no kept span under an internal one yet, the usual Express request): no hashing at all.
+    if (this.current.size === 0 && this.previous.size === 0) return undefined;
     const h = hashId(id);
     const v = this.current.get(traceId, id, h);
     return v !== undefined ? v : this.previous.get(traceId, id, h);
