@@ -1,4 +1,4 @@
-import type { FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 /** Bytes per range a JSONL file is split into for several decoding workers: a few of the workers' messages each. */
 export const RANGE_BYTES = 4 * 1024 * 1024;
@@ -11,6 +11,30 @@ export function byteRanges(size: number, rangeBytes = RANGE_BYTES): Array<[numbe
   const out: Array<[number, number]> = [];
   for (let start = 0; start < size; start += rangeBytes) out.push([start, Math.min(size, start + rangeBytes)]);
   return out;
+}
+
+/**
+ * The byte ranges ({@link byteRanges}) a JSONL file at `path` is read in by several workers; none for a
+ * gzip file (one compressed stream, inflated from its start) or one that cannot be opened (the one worker
+ * reading it then reports the error as a read in one thread does).
+ */
+export async function lineRangesOf(path: string, rangeBytes = RANGE_BYTES): Promise<Array<[number, number]>> {
+  let file: FileHandle;
+  try {
+    file = await open(path, 'r');
+  } catch {
+    return [];
+  }
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await file.read(head, 0, 2, 0);
+    if (bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b) return [];
+    return byteRanges((await file.stat()).size, rangeBytes);
+  } catch {
+    return [];
+  } finally {
+    await file.close();
+  }
 }
 
 /**

@@ -9,10 +9,9 @@
  * and a few batches per worker, never by the file.
  */
 import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { byteRanges, RANGE_BYTES } from './line-ranges.js';
+import { lineRangesOf, RANGE_BYTES } from './line-ranges.js';
 import { OtlpDecodeError, type DecodeProblem } from './problems.js';
 import type { OtlpBatch, ReadOtlpOptions } from './reader.js';
 import { unpackSpans, type SpanColumns } from './span-columns.js';
@@ -97,10 +96,10 @@ class Channel {
 
 /**
  * Reads the file at `path` in `workers` workers started from `entry`; see {@link readOtlpFile}. Several
- * workers only for a JSONL file of more than one range; else one.
+ * workers only for an uncompressed JSONL file of more than one range; else one.
  */
 export async function* readInWorker(entry: URL, path: string, options: ReadOtlpOptions, workers = 1): AsyncGenerator<OtlpBatch, void, undefined> {
-  const ranges = workers > 1 && options.format === 'jsonl' ? byteRanges((await stat(path)).size) : [];
+  const ranges = workers > 1 && options.format === 'jsonl' ? await lineRangesOf(path) : [];
   const n = ranges.length > 1 ? Math.min(workers, ranges.length) : 1;
   const channels: Channel[] = [];
   for (let w = 0; w < n; w++) {

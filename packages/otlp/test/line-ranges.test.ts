@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { byteRanges, readLineRange } from '../src/line-ranges.js';
+import { gzipSync } from 'node:zlib';
+import { byteRanges, lineRangesOf, readLineRange } from '../src/line-ranges.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rootspan-ranges-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,5 +62,16 @@ describe('line ranges', () => {
     expect(got.slice(1, -1).every((p) => p.bytes.length === 0)).toBe(true);
     expect(got.at(-1)?.bytes.toString()).toBe('z\n');
     expect(await pieces(Buffer.alloc(0), 10)).toEqual([]);
+  });
+
+  it('splits a plain file only: a gzip file is one stream, a file that cannot be opened is left to the one reader', async () => {
+    const text = Buffer.from('{"a":1}\n'.repeat(100));
+    writeFileSync(join(dir, 'plain.jsonl'), text);
+    writeFileSync(join(dir, 'packed.jsonl'), gzipSync(text));
+    expect(await lineRangesOf(join(dir, 'plain.jsonl'), 256)).toEqual(byteRanges(text.length, 256));
+    expect((await lineRangesOf(join(dir, 'plain.jsonl'), 256)).length).toBe(4);
+    expect(await lineRangesOf(join(dir, 'packed.jsonl'), 16)).toEqual([]);
+    expect(await lineRangesOf(join(dir, 'missing.jsonl'))).toEqual([]);
+    expect(await lineRangesOf(dir)).toEqual([]);
   });
 });

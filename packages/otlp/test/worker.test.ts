@@ -91,12 +91,14 @@ describe('readOtlpFile with worker: true', () => {
     ];
     for (const [path, options] of cases) {
       const a = (await readAll(readOtlpFile, path, options)) as { error: Error & { code?: string; line?: number } };
-      const b = (await readAll(readOtlpFile, path, { ...options, worker: true })) as { error: Error & { code?: string; line?: number } };
-      expect(b.error).toBeInstanceOf(Error);
-      expect(b.error.message).toBe(a.error.message);
-      expect(b.error.code).toBe(a.error.code);
-      expect(b.error instanceof OtlpDecodeError).toBe(a.error instanceof OtlpDecodeError);
-      expect(b.error.line).toBe(a.error.line);
+      for (const worker of [true, 3]) {
+        const b = (await readAll(readOtlpFile, path, { ...options, worker })) as { error: Error & { code?: string; line?: number } };
+        expect(b.error).toBeInstanceOf(Error);
+        expect(b.error.message).toBe(a.error.message);
+        expect(b.error.code).toBe(a.error.code);
+        expect(b.error instanceof OtlpDecodeError).toBe(a.error instanceof OtlpDecodeError);
+        expect(b.error.line).toBe(a.error.line);
+      }
     }
   });
 
