@@ -9,9 +9,9 @@
  * decode, floor, floor, cli, decode); the ratio is that of the medians, its spread the range of the three
  * floor/cli pairs. Each pass also records the process CPU time it took (all threads, GC helpers included).
  * The floor and the reader run in one thread. When two cores are idle as a pass starts, `rootspan
- * analyze` reads and decodes in two worker threads (the file split between them in line ranges) while its
- * main thread analyses (its default, `--threads` unset); when they are busy with other work it runs in one
- * thread, like the floor. Each pass logs the
+ * analyze` reads and decodes in a worker thread (in two, the file split between them in line ranges, when
+ * three are idle) while its main thread analyses (its default, `--threads` unset); when they are busy with
+ * other work it runs in one thread, like the floor. Each pass logs the
  * idle cores the CLI saw.
  */
 import { createReadStream, statSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeFile, writeScenarioFile } from '@rootspan/eval';
 import { readOtlpFile } from '@rootspan/otlp';
-import { idleCores } from 'rootspan';
+import { decodersFor, idleCores } from 'rootspan';
 import { scenarioByName } from '@rootspan/sim';
 import { childMain, forceGc, log, MB, mb, median, sig, type BenchResult, type ChildOptions, type GoalRow } from './common.js';
 
@@ -189,7 +189,8 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
         incidents = c.incidents;
         dropped = c.dropped;
         idles.push(Number(idle.toFixed(2)));
-        note = ` (${idle.toFixed(1)} cores idle: ${idle >= 1.5 ? 'two decoding workers' : 'one thread'})`;
+        const decoders = decodersFor(idle);
+        note = ` (${idle.toFixed(1)} cores idle: ${decoders === 0 ? 'one thread' : `${decoders} decoding worker${decoders > 1 ? 's' : ''}`})`;
         p = c;
       }
       if (p.spans !== written) throw new Error(`${which} pass read ${p.spans} spans, expected ${written}`);
@@ -211,7 +212,7 @@ async function run(opts: ChildOptions): Promise<BenchResult> {
     // Pass i of the CLI against pass i of the floor: the spread of the ratio on a noisy machine.
     const pairs = cliMs.map((c, i) => floorMs[i] / c).sort((a, b) => a - b);
     const spread = `${sig(pairs[0])}–${sig(pairs[pairs.length - 1])}`;
-    const threads = idles.every((i) => i < 1.5) ? 'one thread' : idles.every((i) => i >= 1.5) ? '2 workers + main thread' : 'one thread or 2 workers + main';
+    const threads = [...new Set(idles.map((i) => decodersFor(i)))].map((d) => (d === 0 ? 'one thread' : `${d} worker${d > 1 ? 's' : ''} + main thread`)).join(' or ');
     // CPU the analysis adds to reading + decoding: the engine's share of the CLI's CPU (GC included).
     const analysisShare = 1 - cpu('decode') / cpu('cli');
     const cpuS = (k: Kind) => `${cpu(k).toFixed(2)} s CPU`;

@@ -38,9 +38,9 @@ Options:
   --db <file>            keep what the replay found in a SQLite file (baselines, per-minute rollups,
                          incidents with their history); a later run with the same file continues from it
   --threads <n>          n of 2 to 8: read and decode each file in n - 1 worker threads while this one
-                         analyses (a .jsonl file is split between them); 1: all in one thread (default:
-                         3 for a file of 32 MB or more when two cores are idle; the report is the same
-                         either way)
+                         analyses (a .jsonl file is split between them); 1: all in one thread (default
+                         for a file of 32 MB or more: 2 when two cores are idle, 3 when three are; the
+                         report is the same either way)
   --progress / --no-progress
                          progress on stderr (default: when stderr is a terminal)
   -h, --help             this help

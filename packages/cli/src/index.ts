@@ -2,4 +2,4 @@
 export { main, type Io } from './main.js';
 export { parseArgs, USAGE, UsageError, type Args, type AnalyzeArgs } from './args.js';
 export { humanReport, toJsonReport, toJsonIncident, type JsonReport, type JsonIncident, type Summary } from './report.js';
-export { idleCores } from './cores.js';
+export { decodersFor, idleCores } from './cores.js';

@@ -4,7 +4,7 @@ import { EXPORT_HOLD_MS, EndTimeWindow, OtlpDecodeError, formatFromPath, formatP
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
 import { InputError, engineInputError, internalErrorLine } from './errors.js';
 import { learnedFrom } from './baseline.js';
-import { idleCores } from './cores.js';
+import { decodersFor, idleCores } from './cores.js';
 import { Progress } from './progress.js';
 import { humanReport, toJsonReport, type Summary } from './report.js';
 
@@ -106,16 +106,13 @@ const WORKER_MIN_BYTES = 32 * 1024 * 1024;
 /**
  * How many worker threads read and decode a file (0: this thread does), so that decoding (about half of
  * a run) overlaps analysis on other cores; the spans, and so the report, are the same either way.
- * Automatic (`threads` undefined): for a file of {@link WORKER_MIN_BYTES} or more when two cores are idle
- * (`idle` asks once per run), two decoding workers beside the analysing thread. Decoding a file takes a
- * little more CPU than analysing it, so with one worker the analysis waited on it; with two sharing the
- * cores with the analysis, no thread waits (on two cores: ~1.9 → ~1.75 s for 258 MB). When the cores are
- * busy with other work the hand-over's cost (~10% more CPU) is not paid back: measured at a load of 10 on 2 cores.
+ * Automatic (`threads` undefined): for a file of {@link WORKER_MIN_BYTES} or more, as many as
+ * {@link decodersFor} the idle cores (`idle` asks once per run).
  */
 async function decodingWorkers(threads: number | undefined, file: string, size: number, idle: () => Promise<number>): Promise<number> {
   if (file === '-' || threads === 1) return 0;
   if (threads !== undefined) return threads - 1;
-  return size >= WORKER_MIN_BYTES && (await idle()) >= 1.5 ? 2 : 0;
+  return size >= WORKER_MIN_BYTES ? decodersFor(await idle()) : 0;
 }
 
 /** Malformed records printed per input; the rest are counted (a broken 1 GB file must not flood the terminal). */
