@@ -56,11 +56,12 @@ export async function* readLineRange(file: FileHandle, start: number, end: numbe
     pos += bytesRead;
     if (seeking) {
       const nl = chunk.indexOf(NEWLINE);
+      // No line starts before `end`: the range is inside one long line, read by the range it started in.
+      if (nl === -1 ? pos >= end : at + nl + 1 >= end) return;
       if (nl === -1) continue;
       seeking = false;
       chunk = chunk.subarray(nl + 1);
       at += nl + 1;
-      if (at >= end) return;
     }
     // The range ends with the first newline at or after its last byte.
     if (at + chunk.length > end - 1) {

@@ -74,4 +74,30 @@ describe('line ranges', () => {
     expect(await lineRangesOf(join(dir, 'missing.jsonl'))).toEqual([]);
     expect(await lineRangesOf(dir)).toEqual([]);
   });
+
+  it('reads little of a range inside a line that started before it (a long line is read once)', async () => {
+    const content = Buffer.from(`a\n${'y'.repeat(10 << 20)}\nz\n`);
+    let read = 0;
+    // A file handle over memory, counting the bytes read.
+    const file = {
+      read: async (buf: Buffer, offset: number, length: number, position: number) => {
+        const n = Math.max(0, Math.min(length, content.length - position));
+        content.copy(buf, offset, position, position + n);
+        read += n;
+        return { bytesRead: n, buffer: buf };
+      },
+    } as unknown as import('node:fs/promises').FileHandle;
+    const reads: number[] = [];
+    const out: Buffer[] = [];
+    for (const [start, end] of byteRanges(content.length, 1 << 20)) {
+      read = 0;
+      for await (const chunk of readLineRange(file, start, end)) out.push(Buffer.from(chunk));
+      reads.push(read);
+    }
+    expect(Buffer.concat(out).equals(content)).toBe(true);
+    expect(reads[0]).toBeGreaterThan(10 << 20);
+    // Ranges 1..9 lie inside the long line: each reads at most one chunk past its own end.
+    for (const r of reads.slice(1, -1)) expect(r).toBeLessThanOrEqual(2 << 20);
+  });
 });
+
