@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 
 /** Bytes per range a JSONL file is split into for several decoding workers: a few of the workers' messages each. */
 export const RANGE_BYTES = 4 * 1024 * 1024;
@@ -14,27 +14,35 @@ export function byteRanges(size: number, rangeBytes = RANGE_BYTES): Array<[numbe
 }
 
 /**
- * The byte ranges ({@link byteRanges}) a JSONL file at `path` is read in by several workers; none for a
- * gzip file (one compressed stream, inflated from its start) or one that cannot be opened (the one worker
- * reading it then reports the error as a read in one thread does).
+ * The byte ranges ({@link byteRanges}) a JSONL file at `path` is read in by several workers, the last one
+ * open-ended (a file still being written is read to its end, as in one thread). None unless it is a
+ * regular file of more than one range: not for a FIFO or device (opening one would take its data from the
+ * worker that reads it), a gzip file (one compressed stream, inflated from its start), or one that cannot
+ * be read (the one worker reading it then reports the error as a read in one thread does).
  */
 export async function lineRangesOf(path: string, rangeBytes = RANGE_BYTES): Promise<Array<[number, number]>> {
-  let file: FileHandle;
+  let size: number;
   try {
-    file = await open(path, 'r');
+    const st = await stat(path);
+    if (!st.isFile() || st.size <= rangeBytes) return [];
+    size = st.size;
   } catch {
     return [];
   }
+  let file: FileHandle | undefined;
   try {
+    file = await open(path, 'r');
     const head = Buffer.alloc(2);
     const { bytesRead } = await file.read(head, 0, 2, 0);
     if (bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b) return [];
-    return byteRanges((await file.stat()).size, rangeBytes);
   } catch {
     return [];
   } finally {
-    await file.close();
+    await file?.close();
   }
+  const ranges = byteRanges(size, rangeBytes);
+  ranges[ranges.length - 1][1] = Infinity;
+  return ranges;
 }
 
 /**

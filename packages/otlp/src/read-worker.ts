@@ -28,7 +28,7 @@ const post = (m: WorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m,
 /** Batches packed but not yet posted, and their buffers to transfer. */
 let pending: BatchMessage[] = [];
 let transfer: ArrayBuffer[] = [];
-let pendingSpans = 0;
+let pendingItems = 0;
 /** The first batch goes alone: the reader's thread is idle until it arrives. */
 let first = true;
 
@@ -40,7 +40,7 @@ async function flush(): Promise<void> {
   post({ type: 'batches', batches: pending }, transfer);
   pending = [];
   transfer = [];
-  pendingSpans = 0;
+  pendingItems = 0;
 }
 
 /** Queues one batch, posting the pending ones once they are enough for a message. */
@@ -49,8 +49,9 @@ async function add(batch: Batch<SpanColumns>): Promise<void> {
   pending.push({ columns, problems: batch.problems, bytes: batch.bytes });
   transfer.push(columns.times.buffer as ArrayBuffer, columns.refs.buffer as ArrayBuffer, columns.attrs.buffer as ArrayBuffer);
   const spans = columns.times.length / 2;
-  pendingSpans += spans;
-  if (pendingSpans >= MESSAGE_SPANS || spans === 0 || first) await flush();
+  // Problems count too: a file of short bad lines makes batches of problems and few spans.
+  pendingItems += spans + batch.problems.length;
+  if (pendingItems >= MESSAGE_SPANS || spans === 0 || first) await flush();
   first = false;
 }
 

@@ -19,7 +19,7 @@ import { unpackSpans, type SpanColumns } from './span-columns.js';
 /** Messages a worker may post before the reader has taken them: slack, so neither thread waits on the other. */
 export const MESSAGES_IN_FLIGHT = 4;
 
-/** Spans a worker gathers (from whole batches) into one message: posting a message costs far more than its bytes. */
+/** Spans and problems a worker gathers (from whole batches) into one message: posting a message costs far more than its bytes. */
 export const MESSAGE_SPANS = 4000;
 
 /** One of the reader's batches, packed. */
@@ -102,11 +102,11 @@ export async function* readInWorker(entry: URL, path: string, options: ReadOtlpO
   const ranges = workers > 1 && options.format === 'jsonl' ? await lineRangesOf(path) : [];
   const n = ranges.length > 1 ? Math.min(workers, ranges.length) : 1;
   const channels: Channel[] = [];
-  for (let w = 0; w < n; w++) {
-    const data: WorkerData = { path, options, ...(n > 1 ? { ranges: ranges.filter((_, i) => i % n === w) } : {}) };
-    channels.push(new Channel(new Worker(entry, { workerData: data })));
-  }
   try {
+    for (let w = 0; w < n; w++) {
+      const data: WorkerData = { path, options, ...(n > 1 ? { ranges: ranges.filter((_, i) => i % n === w) } : {}) };
+      channels.push(new Channel(new Worker(entry, { workerData: data })));
+    }
     // Lines before the range being handed out, for the problems' line numbers.
     let lines = 0;
     for (let r = 0; ; r++) {

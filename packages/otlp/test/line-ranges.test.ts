@@ -3,6 +3,7 @@
  * in it, whole, so the ranges together read the file exactly once, in order, whatever the range size and
  * wherever the newlines fall (none, runs of them, one at a range's first or last byte).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -64,14 +65,19 @@ describe('line ranges', () => {
     expect(await pieces(Buffer.alloc(0), 10)).toEqual([]);
   });
 
-  it('splits a plain file only: a gzip file is one stream, a file that cannot be opened is left to the one reader', async () => {
+  it('splits a plain file of more than one range only, the last range open-ended: a gzip file is one stream, a FIFO or a file that cannot be opened is left to the one reader', async () => {
     const text = Buffer.from('{"a":1}\n'.repeat(100));
     writeFileSync(join(dir, 'plain.jsonl'), text);
     writeFileSync(join(dir, 'packed.jsonl'), gzipSync(text));
-    expect(await lineRangesOf(join(dir, 'plain.jsonl'), 256)).toEqual(byteRanges(text.length, 256));
-    expect((await lineRangesOf(join(dir, 'plain.jsonl'), 256)).length).toBe(4);
+    const ranges = await lineRangesOf(join(dir, 'plain.jsonl'), 256);
+    expect(ranges).toEqual([[0, 256], [256, 512], [512, 768], [768, Infinity]]);
+    expect(await lineRangesOf(join(dir, 'plain.jsonl'), text.length)).toEqual([]);
     expect(await lineRangesOf(join(dir, 'packed.jsonl'), 16)).toEqual([]);
     expect(await lineRangesOf(join(dir, 'missing.jsonl'))).toEqual([]);
+    // A FIFO: never opened here (that would block, then take the writer's first bytes from the reader).
+    const fifo = join(dir, 'pipe.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    expect(await lineRangesOf(fifo, 1)).toEqual([]);
     expect(await lineRangesOf(dir)).toEqual([]);
   });
 

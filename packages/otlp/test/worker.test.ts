@@ -167,6 +167,18 @@ describe('readOtlpFile with several workers (a JSONL file in line ranges)', () =
     expect(bytes(inThread)).toBe(Buffer.byteLength(content));
   });
 
+  it('reads a named pipe whole with one worker (it is not opened twice, nor split)', async () => {
+    const { readOtlpFile } = await dist();
+    const pipe = join(dir, 'pipe.jsonl');
+    await promisify(execFile)('mkfifo', [pipe]);
+    const source = file('pipe-source.jsonl', `${records.slice(0, 3).join('\n')}\n`);
+    const writer = promisify(execFile)('sh', ['-c', `cat '${source}' > '${pipe}'`], { timeout: 20_000 });
+    const read = (await readAll(readOtlpFile, pipe, { ...options, worker: 3 })) as OtlpBatch[];
+    await writer; // exits 0: its reader stayed until the end
+    expect(spanIds(read)).toHaveLength(2 * 1500);
+    expect(read.reduce((n, b) => n + b.bytes, 0)).toBe(readFileSync(source).length);
+  });
+
   it('stops at the first problem in file order with strict, on its line', async () => {
     const { readOtlpFile } = await dist();
     const path = file('ranges-strict.jsonl', records.filter((r) => r !== 'not json' && !r.startsWith('x') && !r.includes('"zz"')).join('\n'));
