@@ -1,5 +1,14 @@
 import type { IncomingMessage } from 'node:http';
-import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
+import type { Transform } from 'node:stream';
+import * as zlib from 'node:zlib';
+
+/**
+ * zstd decompression where this Node.js has it (22.15 and later): what the Collector's `otlphttp` exporter
+ * sends with `compression: zstd`. Undefined on older Node.js, where such a body is refused with 415.
+ */
+const createZstdDecompress = (zlib as { createZstdDecompress?: (options: { params: Record<number, number> }) => Transform }).createZstdDecompress;
+/** `ZSTD_d_windowLogMax`: a zstd frame may ask the decoder for a window of up to 2 GB; 8 MiB is refused past. */
+const ZSTD_WINDOW_LOG_MAX = 23;
 
 /** Why a body could not be read; `status` is the HTTP answer (413 too large, 400 corrupt, 415 unknown encoding). */
 export class BodyError extends Error {
@@ -12,18 +21,24 @@ export class BodyError extends Error {
 }
 
 /**
- * Reads a request body, decompressing `gzip`/`deflate`, and refuses more than `limit` bytes on the wire or
- * after decompression (a small gzip bomb must not expand into memory). A declared `Content-Length` over the
- * limit is refused before anything is read.
+ * Reads a request body, decompressing `gzip`/`deflate` (and `zstd` where Node.js has it), and refuses more
+ * than `limit` bytes on the wire or after decompression (a small gzip bomb must not expand into memory). A
+ * declared `Content-Length` over the limit is refused before anything is read.
  */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
-  let inflater: Gunzip | Inflate | undefined;
-  if (encoding === 'gzip' || encoding === 'x-gzip') inflater = createGunzip();
-  else if (encoding === 'deflate') inflater = createInflate();
-  else if (encoding !== 'identity' && encoding !== '') throw new BodyError(415, `unsupported Content-Encoding '${encoding}' (use gzip or none)`);
+  let inflater: Transform | undefined;
+  if (encoding === 'gzip' || encoding === 'x-gzip') inflater = zlib.createGunzip();
+  else if (encoding === 'deflate') inflater = zlib.createInflate();
+  else if (encoding === 'zstd') {
+    if (createZstdDecompress === undefined) throw new BodyError(415, `Content-Encoding 'zstd' needs Node.js 22.15 or later (this server runs ${process.version}): use gzip`);
+    const windowLogMax = (zlib.constants as unknown as Record<string, number>).ZSTD_d_windowLogMax;
+    inflater = createZstdDecompress({ params: { [windowLogMax]: ZSTD_WINDOW_LOG_MAX } });
+  } else if (encoding !== 'identity' && encoding !== '') {
+    throw new BodyError(415, `unsupported Content-Encoding '${encoding}' (use gzip${createZstdDecompress === undefined ? '' : ', zstd'} or none)`);
+  }
 
   const chunks: Buffer[] = [];
   let size = 0;

@@ -1,10 +1,14 @@
 /** `POST /v1/traces` over raw HTTP: encodings, the OTLP answers, limits, and nothing lost around bad requests. */
+import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import * as zlib from 'node:zlib';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { Span } from '@rootspan/engine';
 import { encodeOtlpJson } from '@rootspan/otlp';
+import { nodeBinary } from '../../otel/test/helpers/node-runtime.js';
 import { call, testServer } from './helpers/server.js';
 import { shopSpans } from './helpers/shop.js';
 
@@ -115,6 +119,35 @@ describe('POST /v1/traces', () => {
     const status = server.status();
     expect(status.ingest.spansReceived).toBe(sent);
     expect(status.ingest.requests).toMatchObject({ '200': 4, '400': 4, '415': 1 });
+  });
+
+  it('zstd bodies: refused with 415 and the reason on a Node.js without zstd, taken on one with it', async () => {
+    const server = await testServer();
+    const body = Buffer.from(json(spans(3)));
+    const zstdCompress = (zlib as { zstdCompressSync?: (b: Buffer) => Buffer }).zstdCompressSync;
+    const res = await call(server, '/v1/traces', post(zstdCompress === undefined ? body : zstdCompress(body), { 'content-type': 'application/json', 'content-encoding': 'zstd' }));
+    if (zstdCompress === undefined) {
+      expect(res.status).toBe(415);
+      expect(res.body.error).toBe(`Content-Encoding 'zstd' needs Node.js 22.15 or later (this server runs ${process.version}): use gzip`);
+    } else {
+      expect(res.status).toBe(200);
+      expect(server.status().ingest.spansReceived).toBe(3);
+    }
+    const snappy = await call(server, '/v1/traces', post(body, { 'content-type': 'application/json', 'content-encoding': 'snappy' }));
+    expect(snappy.status).toBe(415);
+    expect(snappy.body.error).toMatch(/^unsupported Content-Encoding 'snappy' \(use gzip/);
+  });
+
+  it('zstd bodies on Node.js 24: decoded, a zstd bomb 413, corrupt 400, a frame needing a window over 8 MiB refused at its header', { timeout: 120_000 }, () => {
+    const child = fileURLToPath(new URL('./helpers/zstd-body.mjs', import.meta.url));
+    const out = execFileSync(nodeBinary(24), ['--experimental-transform-types', '--no-warnings', child], { encoding: 'utf8', timeout: 60_000 });
+    const { text, results } = JSON.parse(out) as { text: string; results: Record<string, { status: number; text?: string; error?: string }> };
+    expect(results.ok).toEqual({ status: 200, text });
+    expect(results.bomb).toEqual({ status: 413, error: 'request body over the limit of 65536 bytes' });
+    expect(results.corrupt.status).toBe(400);
+    expect(results.corrupt.error).toMatch(/^cannot decompress zstd body/);
+    expect(results.wideWindow.status).toBe(400);
+    expect(results.wideWindow.error).toMatch(/too much memory/);
   });
 
   it('413 over the body limit, declared or streamed, on the wire or after gunzip', async () => {
