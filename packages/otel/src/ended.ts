@@ -1,7 +1,7 @@
 import type { Span } from '@rootspan/engine';
 import { hasValidIds, mapSpan } from './map.js';
 import type { PeerNames } from './peers.js';
-import { prunable, type InternalSpanPruner } from './prune.js';
+import type { InternalSpanPruner } from './prune.js';
 import { checkCapacity } from './queue.js';
 import type { FinishedSpan } from './sdk.js';
 
@@ -45,7 +45,7 @@ export class EndedSpans {
     const spanId = ctx?.spanId;
     if (!hasValidIds(traceId, spanId)) return true;
     const parentCtx = span.parentSpanContext;
-    if (prunable(span) && this.pruner.pruneIds(traceId, spanId as string, (parentCtx as { spanId: string }).spanId)) return true;
+    if (this.pruner.prune(span, traceId, spanId as string)) return true;
     if (this.size === this.capacity) return false;
     const mapped = mapSpan(span, traceId, spanId as string, this.peers);
     this.pruner.keep(mapped, parentCtx?.isRemote);

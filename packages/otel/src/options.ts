@@ -98,14 +98,14 @@ export const DEFAULT_CALLBACK_QUEUE_SIZE = 1024;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 export const DEFAULT_COLD_START_MS = 10_000;
 
-/** Options rootspan's OTel layer consumes; everything else is forwarded to `createAnalyzer`. */
 /** rootspan's own options that both the span processor and the exporter take (the rest go to the analyzer). */
 const SHARED_KEYS = ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs', 'coldStartMs'] as const;
 /** The span processor's own options: it queues ended spans and tracks calls in flight. */
 export const PROCESSOR_KEYS = [...SHARED_KEYS, 'queueSize', 'inFlightSize'] as const;
 /** The exporter's own options: it sees spans only after the export delay, so its clock lags. */
 export const EXPORTER_KEYS = [...SHARED_KEYS, 'clockLagMs'] as const;
-const OWN_KEYS = [...SHARED_KEYS, 'queueSize', 'inFlightSize', 'clockLagMs'] as const;
+/** Options rootspan's OTel layer consumes; everything else is forwarded to `createAnalyzer`. */
+const OWN_KEYS = [...PROCESSOR_KEYS, 'clockLagMs'] as const;
 type OwnKey = (typeof OWN_KEYS)[number];
 
 /** Own options, validated, with defaults filled in. */

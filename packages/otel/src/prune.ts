@@ -125,15 +125,13 @@ export class InternalSpanPruner {
   /** Ids kept spans name as their (local) parent: such a span is never pruned. */
   private readonly awaited = new IdGenerations<true>();
 
-  /** Whether to leave `span` out. Call for every span, in the order they end. */
+  /**
+   * Whether to leave `span` out: {@link prunable}, and no span kept so far names it as its parent. Call for
+   * every span, in the order they end.
+   */
   prune(span: FinishedSpan, traceId: string, spanId: string): boolean {
-    return prunable(span) && this.pruneIds(traceId, spanId, (span.parentSpanContext as { spanId: string }).spanId);
-  }
-
-  /** {@link prune} for a span {@link prunable} says may be left out, by its ids: false when a span kept so far names it as its parent. */
-  pruneIds(traceId: string, spanId: string, parent: string): boolean {
-    if (this.awaited.get(traceId, spanId) !== undefined) return false;
-    this.prunedIds.set(traceId, spanId, parent);
+    if (!prunable(span) || this.awaited.get(traceId, spanId) !== undefined) return false;
+    this.prunedIds.set(traceId, spanId, (span.parentSpanContext as { spanId: string }).spanId);
     this.pruned++;
     return true;
   }
