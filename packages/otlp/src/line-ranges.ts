@@ -1,4 +1,5 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
+import { isGzip } from './reader.js';
 
 /** Bytes per range a JSONL file is split into for several decoding workers: a few of the workers' messages each. */
 export const RANGE_BYTES = 4 * 1024 * 1024;
@@ -32,9 +33,8 @@ export async function lineRangesOf(path: string, rangeBytes = RANGE_BYTES): Prom
   let file: FileHandle | undefined;
   try {
     file = await open(path, 'r');
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await file.read(head, 0, 2, 0);
-    if (bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b) return [];
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(2), 0, 2, 0);
+    if (isGzip(buffer.subarray(0, bytesRead))) return [];
   } catch {
     return [];
   } finally {

@@ -157,7 +157,7 @@ export async function* readBatches<B>(
   }
   let it: AsyncIterator<Buffer> = raw[Symbol.asyncIterator]();
   let head = await peek(it, 2);
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+  if (isGzip(head)) {
     it = gunzip(prepend(head, it), reader)[Symbol.asyncIterator]();
     head = await peek(it, SNIFF_BYTES);
   } else if (head.length > 0) {
@@ -490,6 +490,11 @@ function lineOfPosition(text: string, message: string): number | undefined {
   let line = 1;
   for (let i = text.indexOf('\n'); i !== -1 && i < pos; i = text.indexOf('\n', i + 1)) line++;
   return line;
+}
+
+/** Whether `head` (the first bytes of an input) starts with gzip's magic bytes. */
+export function isGzip(head: Uint8Array): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 
 /**
