@@ -255,7 +255,11 @@ function attributesAt({ strings, attrs }: SpanColumns, at: number): Record<strin
     const k = attrs[j];
     const tag = attrs[j + 1];
     const v = attrs[j + 2];
-    a[k >= 0 ? ANALYZED_ATTRIBUTES[k] : strings[-1 - k]] = tag === TAG_STRING ? strings[v] : tag === TAG_NUMBER ? v : v === 1;
+    const name = k >= 0 ? ANALYZED_ATTRIBUTES[k] : strings[-1 - k];
+    const value = tag === TAG_STRING ? strings[v] : tag === TAG_NUMBER ? v : v === 1;
+    // Assigning `__proto__` would set the prototype and lose the key: define it as an own property instead.
+    if (name === '__proto__') Object.defineProperty(a, name, { value, enumerable: true, writable: true, configurable: true });
+    else a[name] = value;
   }
   return a;
 }

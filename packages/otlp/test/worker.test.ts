@@ -212,6 +212,15 @@ describe('span columns', () => {
     },
   );
 
+  it('keep an attribute named __proto__ as an own key (it does not set the prototype)', () => {
+    const attributes = JSON.parse('{"__proto__":"x","http.route":"/a"}') as Record<string, string>;
+    const spanIn = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: '00f067aa0ba902b7', service: 'a', name: 'GET', startTime: 1, endTime: 2, attributes } as unknown as Span;
+    const [out] = unpackSpans(structuredClone(packSpans([spanIn])));
+    expect(Object.keys(out.attributes ?? {})).toEqual(['__proto__', 'http.route']);
+    expect(Object.getPrototypeOf(out.attributes)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(out.attributes, '__proto__')?.value).toBe('x');
+  });
+
   it('rebuild every span field for field (absent fields as undefined)', () => {
     fc.assert(
       fc.property(fc.array(span, { maxLength: 40 }), (input) => {
