@@ -1,6 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
+import { lz4 } from './codecs/lz4.js';
+import { OverLimit } from './codecs/output.js';
+import { snappy, snappyFramed } from './codecs/snappy.js';
 
 /**
  * zstd decompression where this Node.js has it (22.15 and later): what the Collector's `otlphttp` exporter
@@ -9,6 +12,16 @@ import * as zlib from 'node:zlib';
 const createZstdDecompress = (zlib as { createZstdDecompress?: (options: { params: Record<number, number> }) => Transform }).createZstdDecompress;
 /** `ZSTD_d_windowLogMax`: a zstd frame may ask the decoder for a window of up to 2 GB; 8 MiB is refused past. */
 const ZSTD_WINDOW_LOG_MAX = 23;
+
+/**
+ * Encodings decoded from the whole body once it is read (JavaScript decoders: Node.js has none), by the
+ * names the Collector's `otlphttp` exporter sends them under.
+ */
+const WHOLE_BODY_DECODERS: Readonly<Record<string, (body: Buffer, limit: number) => Buffer>> = {
+  snappy,
+  'x-snappy-framed': snappyFramed,
+  lz4,
+};
 
 /** Why a body could not be read; `status` is the HTTP answer (413 too large, 400 corrupt, 415 unknown encoding). */
 export class BodyError extends Error {
@@ -21,23 +34,26 @@ export class BodyError extends Error {
 }
 
 /**
- * Reads a request body, decompressing `gzip`/`deflate` (and `zstd` where Node.js has it), and refuses more
- * than `limit` bytes on the wire or after decompression (a small gzip bomb must not expand into memory). A
- * declared `Content-Length` over the limit is refused before anything is read.
+ * Reads a request body, decompressing `gzip`, `deflate`/`zlib`, `snappy` (framed or a bare block),
+ * `x-snappy-framed`, `lz4` (frames) and `zstd` where Node.js has it: every encoding the Collector's
+ * `otlphttp` exporter offers. Refuses more than `limit` bytes on the wire or after decompression (a small
+ * bomb must not expand into memory). A declared `Content-Length` over the limit is refused before anything
+ * is read.
  */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
   let inflater: Transform | undefined;
+  const whole = Object.hasOwn(WHOLE_BODY_DECODERS, encoding) ? WHOLE_BODY_DECODERS[encoding] : undefined;
   if (encoding === 'gzip' || encoding === 'x-gzip') inflater = zlib.createGunzip();
-  else if (encoding === 'deflate') inflater = zlib.createInflate();
+  else if (encoding === 'deflate' || encoding === 'zlib') inflater = zlib.createInflate();
   else if (encoding === 'zstd') {
     if (createZstdDecompress === undefined) throw new BodyError(415, `Content-Encoding 'zstd' needs Node.js 22.15 or later (this server runs ${process.version}): use gzip`);
     const windowLogMax = (zlib.constants as unknown as Record<string, number>).ZSTD_d_windowLogMax;
     inflater = createZstdDecompress({ params: { [windowLogMax]: ZSTD_WINDOW_LOG_MAX } });
-  } else if (encoding !== 'identity' && encoding !== '') {
-    throw new BodyError(415, `unsupported Content-Encoding '${encoding}' (use gzip${createZstdDecompress === undefined ? '' : ', zstd'} or none)`);
+  } else if (whole === undefined && encoding !== 'identity' && encoding !== '') {
+    throw new BodyError(415, `unsupported Content-Encoding '${encoding}' (use gzip, deflate, zlib, snappy, x-snappy-framed, lz4${createZstdDecompress === undefined ? '' : ', zstd'} or none)`);
   }
 
   const chunks: Buffer[] = [];
@@ -74,7 +90,14 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
       req.pipe(inflater);
     }
   });
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+  const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+  if (whole === undefined) return body;
+  try {
+    return whole(body, limit);
+  } catch (err) {
+    if (err instanceof OverLimit) throw tooLarge(limit);
+    throw new BodyError(400, `cannot decompress ${encoding} body: ${(err as Error).message}`);
+  }
 }
 
 function tooLarge(limit: number): BodyError {

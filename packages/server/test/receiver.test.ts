@@ -1,12 +1,15 @@
 /** `POST /v1/traces` over raw HTTP: encodings, the OTLP answers, limits, and nothing lost around bad requests. */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import * as zlib from 'node:zlib';
 import { gzipSync } from 'node:zlib';
+import { compress as snappyCompress } from 'snappyjs';
 import { describe, expect, it } from 'vitest';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { Span } from '@rootspan/engine';
+import { crc32c } from '../src/codecs/snappy.js';
 import { encodeOtlpJson } from '@rootspan/otlp';
 import { nodeBinary } from '../../otel/test/helpers/node-runtime.js';
 import { call, testServer } from './helpers/server.js';
@@ -30,6 +33,15 @@ function spans(n: number, name = 'GET /x'): Span[] {
       attributes: { 'http.request.method': 'GET', 'http.route': '/x', 'http.response.status_code': 200 },
     };
   });
+}
+
+/** One framed Snappy chunk holding `block` (the Snappy block of `data`), after the stream identifier. */
+function snappyFramedOf(block: Buffer, data: Buffer): Buffer {
+  const crc = crc32c(data);
+  const header = Buffer.alloc(8);
+  header.writeUIntLE(block.length + 4, 1, 3);
+  header.writeUInt32LE((((crc >>> 15) | (crc << 17)) + 0xa282ead8) >>> 0, 4);
+  return Buffer.concat([Buffer.from([0xff, 6, 0, 0, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]), header, block]);
 }
 
 const post = (body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) => ({ method: 'POST', headers, body });
@@ -133,9 +145,39 @@ describe('POST /v1/traces', () => {
       expect(res.status).toBe(200);
       expect(server.status().ingest.spansReceived).toBe(3);
     }
-    const snappy = await call(server, '/v1/traces', post(body, { 'content-type': 'application/json', 'content-encoding': 'snappy' }));
-    expect(snappy.status).toBe(415);
-    expect(snappy.body.error).toMatch(/^unsupported Content-Encoding 'snappy' \(use gzip/);
+    const unknown = await call(server, '/v1/traces', post(body, { 'content-type': 'application/json', 'content-encoding': 'compress' }));
+    expect(unknown.status).toBe(415);
+    expect(unknown.body.error).toMatch(/^unsupported Content-Encoding 'compress' \(use gzip, deflate, zlib, snappy, x-snappy-framed, lz4/);
+  });
+
+  it("takes every encoding the Collector's otlphttp exporter offers; a snappy bomb is 413, a corrupt lz4 body 400", async () => {
+    const server = await testServer({ maxBodyBytes: 1 << 20 });
+    const body = Buffer.from(json(spans(6)));
+    const block = Buffer.from(snappyCompress(body));
+    const lz4Frame = readFileSync(new URL('./fixtures/codecs/default.lz4', import.meta.url)); // 150 spans
+    const bodies: Array<[string, Buffer, number]> = [
+      ['deflate', zlib.deflateSync(body), 6],
+      ['zlib', zlib.deflateSync(body), 6],
+      ['snappy', block, 6],
+      ['snappy', snappyFramedOf(block, body), 6],
+      ['x-snappy-framed', snappyFramedOf(block, body), 6],
+      ['lz4', lz4Frame, 150],
+    ];
+    let sent = 0;
+    for (const [encoding, data, n] of bodies) {
+      const res = await call(server, '/v1/traces', post(data, { 'content-type': 'application/json', 'content-encoding': encoding }));
+      expect([encoding, res.status, res.body]).toEqual([encoding, 200, {}]);
+      sent += n;
+      expect(server.status().ingest.spansReceived).toBe(sent);
+    }
+    const bomb = Buffer.from(snappyCompress(Buffer.alloc(4 << 20, 32)));
+    expect(bomb.length).toBeLessThan(1 << 20);
+    const big = await call(server, '/v1/traces', post(bomb, { 'content-type': 'application/json', 'content-encoding': 'snappy' }));
+    expect(big.status).toBe(413);
+    const corrupt = await call(server, '/v1/traces', post(lz4Frame.subarray(0, 200), { 'content-type': 'application/json', 'content-encoding': 'lz4' }));
+    expect(corrupt.status).toBe(400);
+    expect(corrupt.body.error).toMatch(/^cannot decompress lz4 body: truncated/);
+    expect(server.status().ingest.spansReceived).toBe(sent);
   });
 
   it('zstd bodies on Node.js 24: decoded, a zstd bomb 413, corrupt 400, a frame needing a window over 8 MiB refused at its header', { timeout: 120_000 }, () => {
