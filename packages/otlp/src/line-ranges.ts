@@ -1,5 +1,5 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { isGzip } from './reader.js';
+import { isCompressed, MAGIC_BYTES } from './compressed.js';
 
 /** Bytes per range a JSONL file is split into for several decoding workers: a few of the workers' messages each. */
 export const RANGE_BYTES = 4 * 1024 * 1024;
@@ -18,7 +18,7 @@ export function byteRanges(size: number, rangeBytes = RANGE_BYTES): Array<[numbe
  * The byte ranges ({@link byteRanges}) a JSONL file at `path` is read in by several workers, the last one
  * open-ended (a file still being written is read to its end, as in one thread). None unless it is a
  * regular file of more than one range: not for a FIFO or device (opening one would take its data from the
- * worker that reads it), a gzip file (one compressed stream, inflated from its start), or one that cannot
+ * worker that reads it), a compressed file (gzip or zstd: one stream, inflated from its start), or one that cannot
  * be read (the one worker reading it then reports the error as a read in one thread does).
  */
 export async function lineRangesOf(path: string, rangeBytes = RANGE_BYTES): Promise<Array<[number, number]>> {
@@ -33,8 +33,8 @@ export async function lineRangesOf(path: string, rangeBytes = RANGE_BYTES): Prom
   let file: FileHandle | undefined;
   try {
     file = await open(path, 'r');
-    const { buffer, bytesRead } = await file.read(Buffer.alloc(2), 0, 2, 0);
-    if (isGzip(buffer.subarray(0, bytesRead))) return [];
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(MAGIC_BYTES), 0, MAGIC_BYTES, 0);
+    if (isCompressed(buffer.subarray(0, bytesRead))) return [];
   } catch {
     return [];
   } finally {

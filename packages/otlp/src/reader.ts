@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { Readable, pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import type { Span } from '@rootspan/engine';
+import { inflaterFor, MAGIC_BYTES, type InflateState } from './compressed.js';
 import { decodeRequestInto, SpanList, type BatchOut, type Sink } from './convert.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
 import { walkStream, type WalkTarget } from './protobuf-walk.js';
@@ -11,7 +10,7 @@ import { readInWorker, workerScript } from './threaded.js';
 /**
  * Input formats: `jsonl` (one OTLP/JSON request per line, as the Collector's file exporter writes),
  * `json` (one request, an array of requests, or JSONL content after all), `protobuf` (one binary
- * `ExportTraceServiceRequest`). Gzip is detected from the content and is not a format of its own.
+ * `ExportTraceServiceRequest`). Compression (gzip, zstd) is detected from the content and is not a format of its own.
  */
 export type OtlpFormat = 'json' | 'jsonl' | 'protobuf';
 
@@ -52,7 +51,7 @@ export interface OtlpBatch {
   /** Records skipped since the previous batch, each with its 1-based `line` where there are lines. */
   problems: DecodeProblem[];
   /**
-   * Input bytes read from the source since the previous batch (compressed bytes for gzip input): the
+   * Input bytes read from the source since the previous batch (compressed bytes for compressed input): the
    * batches' `bytes` add up to the input's size, for progress reporting.
    */
   bytes: number;
@@ -66,12 +65,12 @@ const SNIFF_BYTES = 512;
 
 /**
  * The default format for a file name: `.jsonl`/`.ndjson` → `jsonl`, `.json` → `json`,
- * `.pb`/`.binpb`/`.protobuf` → `protobuf`, else `auto`; a `.gz`/`.gzip` suffix is looked through.
+ * `.pb`/`.binpb`/`.protobuf` → `protobuf`, else `auto`; a `.gz`/`.gzip`/`.zst`/`.zstd` suffix is looked through.
  *
  * @param path - a file name or path
  */
 export function formatFromPath(path: string): OtlpFormat | 'auto' {
-  const p = path.toLowerCase().replace(/\.(gz|gzip)$/, '');
+  const p = path.toLowerCase().replace(/\.(gz|gzip|zst|zstd)$/, '');
   if (p.endsWith('.jsonl') || p.endsWith('.ndjson')) return 'jsonl';
   if (p.endsWith('.json')) return 'json';
   if (p.endsWith('.pb') || p.endsWith('.binpb') || p.endsWith('.protobuf')) return 'protobuf';
@@ -81,8 +80,8 @@ export function formatFromPath(path: string): OtlpFormat | 'auto' {
 /**
  * Reads OTLP trace data from a file, `-` (stdin) or an open stream, yielding batches of decoded spans.
  * Streams input of any size in memory bounded by its largest record (`maxRecordBytes`), not its size:
- * JSONL line by line, protobuf span by span; a multi-line JSON document is one record. Gzip is detected
- * from the magic bytes. The format defaults from the extension ({@link formatFromPath}).
+ * JSONL line by line, protobuf span by span; a multi-line JSON document is one record. Gzip and zstd
+ * (also the file exporter's `compression: zstd` framing) are detected from the magic bytes. The format defaults from the extension ({@link formatFromPath}).
  *
  * Problems (invalid JSON lines, undecodable spans) are collected in the batches with their line numbers,
  * or, with `strict`, thrown as an {@link OtlpDecodeError}. I/O errors (missing file) are thrown as is.
@@ -129,7 +128,7 @@ export function readOtlpStream(input: AsyncIterable<Uint8Array | string>, option
 export type Batch<B> = Omit<OtlpBatch, 'spans'> & { spans: B };
 
 /**
- * One range of a JSONL file's lines, read on its own by a decoding worker (threaded.ts): no gzip, no
+ * One range of a JSONL file's lines, read on its own by a decoding worker (threaded.ts): not compressed, no
  * format sniffing, line numbers counted from the range's first line.
  */
 export interface LineRange {
@@ -156,9 +155,10 @@ export async function* readBatches<B>(
     return;
   }
   let it: AsyncIterator<Buffer> = raw[Symbol.asyncIterator]();
-  let head = await peek(it, 2);
-  if (isGzip(head)) {
-    it = gunzip(prepend(head, it), reader)[Symbol.asyncIterator]();
+  let head = await peek(it, MAGIC_BYTES);
+  const inflater = inflaterFor(head);
+  if (inflater !== undefined) {
+    it = inflater(prepend(head, it), reader)[Symbol.asyncIterator]();
     head = await peek(it, SNIFF_BYTES);
   } else if (head.length > 0) {
     head = Buffer.concat([head, await peek(it, SNIFF_BYTES - head.length)]);
@@ -185,7 +185,7 @@ const NEWLINES = Buffer.alloc(4096, 10);
 const JSONL_SAMPLE = 10;
 
 /** State of one read: the batch being filled, byte counts, and the JSON line machinery. */
-class Reader<B> {
+class Reader<B> implements InflateState {
   readonly name: string | undefined;
   readonly strict: boolean;
   readonly batchSize: number;
@@ -193,7 +193,7 @@ class Reader<B> {
   /** Raw input bytes read so far, and how many of them batches have reported. */
   read = 0;
   reported = 0;
-  gzipError: string | undefined;
+  inflateError: string | undefined;
   readonly sink: Sink;
   private mode: Mode = 'lines';
   /** Lines seen so far; the bytes of the current, unfinished line. */
@@ -230,7 +230,7 @@ class Reader<B> {
     return batch;
   }
 
-  private report(problem: DecodeProblem): void {
+  report(problem: DecodeProblem): void {
     this.sink.problems.push(problem);
     this.check();
   }
@@ -247,7 +247,7 @@ class Reader<B> {
   }
 
   private *finish(): Generator<Batch<B>> {
-    if (this.gzipError !== undefined) this.report({ message: `gzip: ${this.gzipError}` });
+    if (this.inflateError !== undefined) this.report({ message: this.inflateError });
     // A whole document decoded at once: handed out in batch-sized slices.
     if (this.out.length > this.batchSize) for (const slice of this.out.takeSlices(this.batchSize)) yield this.take(slice);
     else if (this.out.length > 0 || this.sink.problems.length > 0 || this.read > this.reported) yield this.take();
@@ -492,11 +492,6 @@ function lineOfPosition(text: string, message: string): number | undefined {
   return line;
 }
 
-/** Whether `head` (the first bytes of an input) starts with gzip's magic bytes. */
-export function isGzip(head: Uint8Array): boolean {
-  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-}
-
 /**
  * JSON text starts (after a BOM and whitespace) with `{` or `[`, and has no control bytes other than
  * tab/CR/LF. A protobuf request starts with field tag 0x0a (a newline!) and length prefixes, which
@@ -552,20 +547,3 @@ async function* prepend(head: Buffer, it: AsyncIterator<Buffer>): AsyncGenerator
   }
 }
 
-/** Gunzips (multi-member too). A corrupt or truncated stream ends it, recording `gzipError`. */
-async function* gunzip(src: AsyncIterable<Buffer>, state: { gzipError: string | undefined }): AsyncGenerator<Buffer> {
-  const gz = createGunzip();
-  pipeline(Readable.from(src, { objectMode: false }), gz, () => {
-    // Errors reach the consumer through `gz`'s iterator.
-  });
-  try {
-    for await (const c of gz) yield c as Buffer;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && code.startsWith('Z_')) {
-      state.gzipError = (err as Error).message;
-      return;
-    }
-    throw err;
-  }
-}
