@@ -102,6 +102,19 @@ describe('analyzeTrace', () => {
     expect(entries[0].errorOrigin).toMatchObject({ service: 'payment', kind: 'timeout' });
   });
 
+  it('takes a server span of the same service as the answer to its client parent (a service calling itself, telemetrygen)', () => {
+    const t = new TraceBuilder();
+    const root = t.server('shop', '/checkout', 0, 100);
+    const c = t.client(root, 'shop-internal', 10, 60);
+    t.server('shop', '/price', 12, 58, {}, c);
+    const ctx = context();
+    const { entries, calls } = analyzeTrace(t.spans, ctx);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ callerService: 'shop', callerKey: opKey('shop', 'GET /checkout'), calleeService: 'shop', calleeOperation: 'GET /price', calleeKey: opKey('shop', 'GET /price'), virtual: false });
+    expect(entries.find((e) => e.operation === 'GET /checkout')).toMatchObject({ self: 50, calls: [opKey('shop', 'GET /price')] });
+    expect(ctx.peers.get('shop-internal')).toBe('shop');
+  });
+
   it('learns which service answers a peer name', () => {
     const ctx = context();
     const t = new TraceBuilder();

@@ -529,7 +529,9 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   const span = node.span;
   for (let i = 0; i < node.childCount; i++) {
     const child = node.children[i];
-    if (child.role === 'entry' && child.span.service !== span.service) {
+    // A child entry of another service answers; so does one recorded as a server or consumer in the same
+    // service (a service calling itself, or a generator like telemetrygen recording both ends as one).
+    if (child.role === 'entry' && (child.span.service !== span.service || child.span.kind === 'server' || child.span.kind === 'consumer')) {
       node.answer = child;
       break;
     }
