@@ -403,10 +403,16 @@ export function decodeRequestInto(req: unknown, sink: Sink, where = ''): void {
     problem(sink, `${where === '' ? '' : `${where}: `}expected an ExportTraceServiceRequest object, got ${describe(req)}`);
     return;
   }
-  const list = (req as Obj).resourceSpans;
+  let request = req as Obj;
+  if (request.resourceSpans === undefined && request.resource_spans !== undefined) {
+    // The proto field names (`resource_spans`, `trace_id`, `string_value`): JSON mapping parsers accept
+    // them as well as the lowerCamelCase ones, and so does the Collector.
+    request = camelCaseKeys(request) as Obj;
+  }
+  const list = request.resourceSpans;
   if (list === undefined || list === null) {
     // `{}` is a valid empty request; an object with other fields is most likely not trace data.
-    for (const key in req) {
+    for (const key in request) {
       problem(sink, `${where === '' ? '' : `${where}: `}no resourceSpans (not OTLP trace data? found "${key.slice(0, 40)}")`);
       break;
     }
@@ -427,6 +433,22 @@ export function decodeRequestInto(req: unknown, sink: Sink, where = ''): void {
     decodeScopes(rs.scopeSpans, 'scopeSpans', res, sink, where, r);
     decodeScopes(rs.instrumentationLibrarySpans, 'instrumentationLibrarySpans', res, sink, where, r);
   }
+}
+
+/**
+ * `value` with every object key in snake_case turned to lowerCamelCase (`trace_id` → `traceId`), at every
+ * depth: OTLP/JSON has no maps (attributes are lists of `{ key, value }`), so every key is a field name.
+ */
+function camelCaseKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(camelCaseKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Obj = {};
+  for (const key of Object.keys(value)) {
+    const name = key.includes('_') ? key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) : key;
+    // Defined, not assigned: a key named `__proto__` must stay data.
+    Object.defineProperty(out, name, { value: camelCaseKeys((value as Obj)[key]), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
 }
 
 /** What a span takes from its resource. */

@@ -66,6 +66,30 @@ describe('decodeOtlpJson', () => {
     ]);
   });
 
+  it('reads the proto field names (snake_case) as the Collector does, at every depth', () => {
+    const snake = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(snake) : typeof v === 'object' && v !== null ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snake(x)])) : v;
+    const camel = request({
+      parentSpanId: 'b7ad6b7169203330',
+      kind: 2,
+      status: { code: 2, message: 'failed' },
+      attributes: [
+        { key: 'http.route', value: { stringValue: '/a' } },
+        { key: 'http.response.status_code', value: { intValue: '503' } },
+      ],
+      events: [{ name: 'exception', timeUnixNano: '1544712660500000000', attributes: [{ key: 'exception.type', value: { stringValue: 'Boom' } }] }],
+    });
+    const text = JSON.stringify(snake(camel));
+    expect(text).toContain('"resource_spans"');
+    expect(text).toContain('"parent_span_id"');
+    expect(text).toContain('"string_value"');
+    expect(text).not.toMatch(/[a-z][A-Z]/);
+    const fromSnake = decodeOtlpJson(JSON.parse(text));
+    expect(fromSnake.problems).toEqual([]);
+    expect(fromSnake.spans).toEqual(decodeOtlpJson(camel).spans);
+    expect(fromSnake.spans[0]).toMatchObject({ parentSpanId: 'b7ad6b7169203330', kind: 'server', status: 'error', statusMessage: 'failed', attributes: { 'http.route': '/a', 'http.response.status_code': 503, 'exception.type': 'Boom' } });
+  });
+
   it('normalises upper-case hex ids and accepts base64 ids of the right length', () => {
     const s = one({ traceId: '0AF7651916CD43DD8448EB211C80319C', spanId: 'B7AD6B7169203331', parentSpanId: 'AbCdEf0123456789' });
     expect([s.traceId, s.spanId, s.parentSpanId]).toEqual(['0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331', 'abcdef0123456789']);
