@@ -26,8 +26,9 @@ export const USAGE = `Usage: rootspan analyze <file...|-> [options]
 Analyse OpenTelemetry traces offline: what broke, when, and where it started.
 
 Input: OTLP/JSON (.json: one ExportTraceServiceRequest or an array of them; .jsonl: one per line,
-as the Collector's file exporter writes), OTLP/protobuf (.pb), gzip or zstd of any (.gz, .zst;
-zstd needs Node.js 22.15 or later), or - for stdin.
+as the Collector's file exporter writes), OTLP/protobuf (.pb), Jaeger JSON (its UI's download or
+query API answer) and Zipkin v2 JSON, gzip or zstd of any (.gz, .zst; zstd needs Node.js 22.15 or
+later), or - for stdin.
 
 Options:
   --json                 machine-readable report on stdout

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Span } from '@rootspan/engine';
 import { inflaterFor, MAGIC_BYTES, type InflateState } from './compressed.js';
 import { decodeRequestInto, SpanList, type BatchOut, type Sink } from './convert.js';
+import { decodeForeignInto } from './foreign.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
 import { walkStream, type WalkTarget } from './protobuf-walk.js';
 import { OtlpDecodeError, type DecodeProblem } from './problems.js';
@@ -242,7 +243,7 @@ class Reader<B> implements InflateState {
 
   private decode(value: unknown, line: number | undefined): void {
     this.sink.line = line;
-    decodeRequestInto(value, this.sink);
+    if (!decodeForeignInto(value, this.sink)) decodeRequestInto(value, this.sink);
     this.check();
   }
 

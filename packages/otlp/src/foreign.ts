@@ -1,0 +1,224 @@
+/**
+ * Trace files from other systems, recognised by their shape where an OTLP/JSON document is expected:
+ * Jaeger's JSON (what its UI downloads and its query API answers: `{ data: [{ traceID, spans, processes }] }`,
+ * or one such trace) and Zipkin's v2 JSON (an array of spans with `localEndpoint`). Their spans are
+ * mapped to the engine's like OTLP spans: kind, error status, parent, the analysed tags, the resource's
+ * `service.version`; times are in microseconds.
+ */
+import { cutToNameLength, type SpanKind, type SpanStatus } from '@rootspan/engine';
+import { ATTRIBUTE_INDEX, type ResourceInfo, type Sink } from './convert.js';
+
+type Obj = Record<string, unknown>;
+
+const KINDS: Readonly<Record<string, SpanKind>> = { server: 'server', client: 'client', producer: 'producer', consumer: 'consumer', internal: 'internal' };
+const HEX_ID = /^[0-9a-fA-F]{1,32}$/;
+/** Longest non-hex id taken as it is. */
+const MAX_FOREIGN_ID = 64;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Decodes `doc` into `sink` when it is a Jaeger or Zipkin document, and says whether it was: false leaves
+ * it to the OTLP decoder.
+ */
+export function decodeForeignInto(doc: unknown, sink: Sink): boolean {
+  if (isObj(doc) && Array.isArray(doc.data) && doc.data.some(isJaegerTrace)) {
+    doc.data.forEach((trace, i) => jaegerTrace(trace, `data[${i}]`, sink));
+    return true;
+  }
+  if (isJaegerTrace(doc)) {
+    jaegerTrace(doc, '', sink);
+    return true;
+  }
+  if (Array.isArray(doc) && doc.length > 0 && doc.every((s) => isObj(s) && 'traceId' in s && 'id' in s && !('resourceSpans' in s)) && doc.some((s) => isObj(s.localEndpoint))) {
+    zipkinSpans(doc as Obj[], sink);
+    return true;
+  }
+  return false;
+}
+
+function isJaegerTrace(t: unknown): t is Obj {
+  return isObj(t) && Array.isArray(t.spans) && (isObj(t.processes) || t.spans.some((s) => isObj(s) && isObj(s.process)));
+}
+
+/**
+ * An id: hex lowercased and left-padded with zeros to 16 or `digits` (Jaeger drops leading zeros), any
+ * other short string as it is; undefined when absent, all zeros, or too long to be an id.
+ */
+function hexId(v: unknown, digits: 16 | 32): string | undefined {
+  if (typeof v !== 'string' || v === '' || v.length > MAX_FOREIGN_ID || /^0+$/.test(v)) return undefined;
+  if (!HEX_ID.test(v)) return v;
+  return v.toLowerCase().padStart(v.length <= 16 ? 16 : digits, '0');
+}
+
+/** Epoch microseconds (a number, or a string of digits) as epoch ms; NaN when not. */
+function microsToMs(v: unknown): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : NaN;
+  return n > 0 ? n / 1000 : NaN;
+}
+
+function problem(sink: Sink, message: string): void {
+  sink.problems.push(sink.line === undefined ? { message } : { line: sink.line, message });
+}
+
+/** A tag value as an attribute: numbers in strings (Zipkin's tags are all strings) become numbers for numeric keys. */
+function tagValue(key: string, v: unknown): string | number | boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v !== 'string') return undefined;
+  if ((key.endsWith('status_code') || key.endsWith('.port')) && /^-?[0-9]+$/.test(v)) return Number(v);
+  return cutToNameLength(v);
+}
+
+/** Adds the analysed ones of `tags` to the span added last. */
+function addTags(tags: Iterable<[string, unknown]>, sink: Sink): void {
+  for (const [key, value] of tags) {
+    const index = ATTRIBUTE_INDEX.get(key);
+    if (index === undefined) continue;
+    const v = tagValue(key, value);
+    if (v !== undefined && v !== '') sink.out.attribute(index, v);
+  }
+}
+
+/** Start, end, or the reason the span is skipped. */
+function times(start: unknown, duration: unknown): [number, number] | string {
+  const startMs = microsToMs(start);
+  if (!Number.isFinite(startMs)) return 'missing or bad start time';
+  const d = typeof duration === 'number' ? duration : typeof duration === 'string' && /^[0-9]+$/.test(duration) ? Number(duration) : duration === undefined ? 0 : NaN;
+  if (!(d >= 0)) return 'bad duration';
+  return [startMs, startMs + d / 1000];
+}
+
+// ---- Jaeger --------------------------------------------------------------------------------------------
+
+/** Jaeger tags (`[{ key, type, value }]`) as entries. */
+function jaegerTags(tags: unknown): Array<[string, unknown]> {
+  if (!Array.isArray(tags)) return [];
+  const out: Array<[string, unknown]> = [];
+  for (const t of tags) if (isObj(t) && typeof t.key === 'string') out.push([t.key, t.value]);
+  return out;
+}
+
+function jaegerTrace(trace: unknown, where: string, sink: Sink): void {
+  if (!isJaegerTrace(trace)) {
+    problem(sink, `${where}: not a Jaeger trace (no spans and processes)`);
+    return;
+  }
+  const resources = new Map<string, ResourceInfo>();
+  if (isObj(trace.processes)) for (const [id, p] of Object.entries(trace.processes)) if (isObj(p)) resources.set(id, jaegerProcess(p));
+  const prefix = where === '' ? '' : `${where}.`;
+  (trace.spans as unknown[]).forEach((raw, i) => {
+    const at = `${prefix}spans[${i}]`;
+    if (!isObj(raw)) return problem(sink, `${at}: expected a span object`);
+    const traceId = hexId(raw.traceID ?? trace.traceID, 32);
+    const spanId = hexId(raw.spanID, 16);
+    if (traceId === undefined) return problem(sink, `${at}: missing or bad traceID`);
+    if (spanId === undefined) return problem(sink, `${at}: missing or bad spanID`);
+    const t = times(raw.startTime, raw.duration);
+    if (typeof t === 'string') return problem(sink, `${at} (spanID ${spanId}): ${t}`);
+    const refs = Array.isArray(raw.references) ? raw.references.filter(isObj) : [];
+    // The parent: the CHILD_OF reference in this trace, else the first one in it.
+    const inTrace = refs.filter((r) => r.traceID === undefined || hexId(r.traceID, 32) === traceId);
+    const parentRef = inTrace.find((r) => r.refType === 'CHILD_OF') ?? inTrace[0];
+    const parent = parentRef !== undefined ? hexId(parentRef.spanID, 16) : hexId(raw.parentSpanID, 16);
+    const tags = jaegerTags(raw.tags);
+    const tag = (k: string) => tags.find(([key]) => key === k)?.[1];
+    const kindTag = tag('span.kind');
+    const otelStatus = tag('otel.status_code');
+    const error = tag('error');
+    const status: SpanStatus = otelStatus === 'ERROR' || error === true || error === 'true' ? 'error' : otelStatus === 'OK' ? 'ok' : 'unset';
+    const message = tag('otel.status_description');
+    sink.out.add(
+      traceId,
+      spanId,
+      parent === spanId ? undefined : parent,
+      resources.get(String(raw.processID)) ?? (isObj(raw.process) ? jaegerProcess(raw.process) : { service: 'unknown_service', serviceVersion: undefined }),
+      typeof raw.operationName === 'string' ? cutToNameLength(raw.operationName) : '',
+      typeof kindTag === 'string' ? KINDS[kindTag.toLowerCase()] : undefined,
+      t[0],
+      t[1],
+      status,
+      typeof message === 'string' && message !== '' ? cutToNameLength(message) : undefined,
+    );
+    addTags(tags, sink);
+    addTags(exceptionFields(raw.logs), sink);
+  });
+}
+
+/** A Jaeger process: its service, and `service.version` from its tags. */
+function jaegerProcess(p: Obj): ResourceInfo {
+  const version = jaegerTags(p.tags).find(([k]) => k === 'service.version')?.[1];
+  return {
+    service: typeof p.serviceName === 'string' && p.serviceName !== '' ? cutToNameLength(p.serviceName) : 'unknown_service',
+    serviceVersion: typeof version === 'string' && version !== '' ? cutToNameLength(version) : undefined,
+  };
+}
+
+/** `exception.type`/`exception.message` of the first log that is an exception event. */
+function exceptionFields(logs: unknown): Array<[string, unknown]> {
+  if (!Array.isArray(logs)) return [];
+  for (const log of logs) {
+    if (!isObj(log)) continue;
+    const fields = jaegerTags(log.fields);
+    if (!fields.some(([k, v]) => k === 'event' && (v === 'exception' || v === 'error'))) continue;
+    return fields.filter(([k]) => k === 'exception.type' || k === 'exception.message');
+  }
+  return [];
+}
+
+// ---- Zipkin --------------------------------------------------------------------------------------------
+
+function zipkinSpans(spans: Obj[], sink: Sink): void {
+  // Zipkin's B3 shared spans: a server side recorded under its client's id (`shared: true`). It gets an id
+  // of its own, and its service's spans naming that id as their parent are re-parented to it.
+  const sharedServers = new Map<string, string>();
+  for (const s of spans) {
+    const id = hexId(s.id, 16);
+    if (s.shared === true && id !== undefined) sharedServers.set(`${hexId(s.traceId, 32)} ${id}`, serviceOf(s));
+  }
+  const serverId = (id: string) => `${id}5e`;
+  spans.forEach((s, i) => {
+    const at = `[${i}]`;
+    const traceId = hexId(s.traceId, 32);
+    let spanId = hexId(s.id, 16);
+    if (traceId === undefined) return problem(sink, `${at}: missing or bad traceId`);
+    if (spanId === undefined) return problem(sink, `${at}: missing or bad id`);
+    const t = times(s.timestamp, s.duration);
+    if (typeof t === 'string') return problem(sink, `${at} (id ${spanId}): ${t}`);
+    const service = serviceOf(s);
+    let parent = hexId(s.parentId, 16);
+    if (s.shared === true) {
+      parent = spanId;
+      spanId = serverId(spanId);
+    } else if (parent !== undefined && sharedServers.get(`${traceId} ${parent}`) === service) {
+      parent = serverId(parent);
+    }
+    const tags: Array<[string, unknown]> = isObj(s.tags) ? Object.entries(s.tags) : [];
+    const remote = isObj(s.remoteEndpoint) && typeof s.remoteEndpoint.serviceName === 'string' && s.remoteEndpoint.serviceName !== '' ? s.remoteEndpoint.serviceName : undefined;
+    const errorTag = isObj(s.tags) ? s.tags.error : undefined;
+    sink.out.add(
+      traceId,
+      spanId,
+      parent,
+      { service, serviceVersion: undefined },
+      typeof s.name === 'string' ? cutToNameLength(s.name) : '',
+      typeof s.kind === 'string' ? KINDS[s.kind.toLowerCase()] : undefined,
+      t[0],
+      t[1],
+      errorTag !== undefined ? 'error' : 'unset',
+      typeof errorTag === 'string' && errorTag !== '' && errorTag !== 'true' ? cutToNameLength(errorTag) : undefined,
+    );
+    addTags(tags, sink);
+    // The callee as the caller named it: how the engine names an uninstrumented one.
+    if (remote !== undefined && !sink.out.hasAttribute(PEER_SERVICE)) sink.out.attribute(PEER_SERVICE, cutToNameLength(remote));
+  });
+}
+
+const PEER_SERVICE = ATTRIBUTE_INDEX.get('peer.service') as number;
+
+function serviceOf(s: Obj): string {
+  const name = isObj(s.localEndpoint) ? s.localEndpoint.serviceName : undefined;
+  return typeof name === 'string' && name !== '' ? cutToNameLength(name) : 'unknown_service';
+}

@@ -1,0 +1,91 @@
+/** Jaeger and Zipkin JSON documents, read where OTLP/JSON is (foreign.ts); whole runs: test/foreign-formats.test.ts. */
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { Span } from '@rootspan/engine';
+import { readOtlpStream, type DecodeProblem } from '@rootspan/otlp';
+
+async function read(doc: unknown): Promise<{ spans: Span[]; problems: DecodeProblem[] }> {
+  const out = { spans: [] as Span[], problems: [] as DecodeProblem[] };
+  for await (const b of readOtlpStream(Readable.from([Buffer.from(JSON.stringify(doc, null, 2))]))) {
+    out.spans.push(...b.spans);
+    out.problems.push(...b.problems);
+  }
+  return out;
+}
+
+describe('Jaeger JSON', () => {
+  it('maps kind, status, parent, analysed tags, exception logs and the process (inline too), ids normalised', async () => {
+    const trace = {
+      traceID: 'ABC123',
+      spans: [
+        { spanID: 'F00D', operationName: 'GET /a', startTime: 1_700_000_000_000_000, duration: 5_000, processID: 'p1', references: [], tags: [{ key: 'span.kind', value: 'server' }, { key: 'http.route', value: '/a' }, { key: 'internal.noise', value: 'x' }] },
+        {
+          spanID: 'beef',
+          operationName: 'charge',
+          startTime: '1700000000001000',
+          duration: 2_000,
+          process: { serviceName: 'payment', tags: [] },
+          // No traceID in the reference: the span's own trace.
+          references: [{ refType: 'FOLLOWS_FROM', spanID: 'dead' }, { refType: 'CHILD_OF', spanID: 'f00d' }],
+          tags: [{ key: 'span.kind', type: 'string', value: 'CLIENT' }, { key: 'otel.status_code', value: 'ERROR' }, { key: 'otel.status_description', value: 'card declined' }, { key: 'peer.service', value: 'bank' }],
+          logs: [{ timestamp: 1_700_000_000_002_000, fields: [{ key: 'event', value: 'exception' }, { key: 'exception.type', value: 'Declined' }, { key: 'exception.message', value: 'no funds' }] }],
+        },
+      ],
+      processes: { p1: { serviceName: 'shop', tags: [{ key: 'service.version', value: '2.0' }] } },
+    };
+    const r = await read(trace);
+    expect(r.problems).toEqual([]);
+    expect(r.spans).toEqual([
+      { traceId: '0000000000abc123', spanId: '000000000000f00d', parentSpanId: undefined, service: 'shop', serviceVersion: '2.0', name: 'GET /a', kind: 'server', startTime: 1_700_000_000_000, endTime: 1_700_000_000_005, status: 'unset', statusMessage: undefined, attributes: { 'http.route': '/a' } },
+      {
+        traceId: '0000000000abc123',
+        spanId: '000000000000beef',
+        parentSpanId: '000000000000f00d',
+        service: 'payment',
+        serviceVersion: undefined,
+        name: 'charge',
+        kind: 'client',
+        startTime: 1_700_000_000_001,
+        endTime: 1_700_000_000_003,
+        status: 'error',
+        statusMessage: 'card declined',
+        attributes: { 'peer.service': 'bank', 'exception.type': 'Declined', 'exception.message': 'no funds' },
+      },
+    ]);
+    // The same trace inside a query answer.
+    expect((await read({ data: [trace], total: 0, errors: null })).spans).toEqual(r.spans);
+  });
+
+  it('skips spans without ids or times with a problem, keeping the rest', async () => {
+    const r = await read({ data: [{ traceID: 'a1', processes: { p: { serviceName: 's' } }, spans: [{ spanID: 'b1', startTime: 'soon', duration: 1, processID: 'p' }, { operationName: 'x', startTime: 1_700_000_000_000_000, processID: 'p' }, { spanID: 'b2', startTime: 1_700_000_000_000_000, duration: 10, processID: 'p' }] }] });
+    expect(r.spans.map((s) => s.spanId)).toEqual(['00000000000000b2']);
+    expect(r.problems.map((p) => p.message)).toEqual(['data[0].spans[0] (spanID 00000000000000b1): missing or bad start time', 'data[0].spans[1]: missing or bad spanID']);
+  });
+});
+
+describe('Zipkin v2 JSON', () => {
+  it('maps kind, the error tag, remoteEndpoint as peer.service, and gives a shared server span an id of its own', async () => {
+    const t = '463ac35c9f6413ad48485a3953bb6124';
+    const r = await read([
+      { traceId: t, id: 'a1', kind: 'SERVER', name: 'get /a', timestamp: 1_700_000_000_000_000, duration: 9_000, localEndpoint: { serviceName: 'web' }, tags: { 'http.route': '/a', 'http.status_code': '200' } },
+      { traceId: t, parentId: 'a1', id: 'b2', kind: 'CLIENT', name: 'post', timestamp: 1_700_000_000_001_000, duration: 6_000, localEndpoint: { serviceName: 'web' }, remoteEndpoint: { serviceName: 'api' }, tags: { error: 'timeout' } },
+      { traceId: t, id: 'b2', shared: true, kind: 'SERVER', name: 'post /b', timestamp: 1_700_000_000_001_500, duration: 5_000, localEndpoint: { serviceName: 'api' } },
+      // The server side's own work names the shared id as its parent.
+      { traceId: t, parentId: 'b2', id: 'c3', name: 'compute', timestamp: 1_700_000_000_002_000, duration: 1_000, localEndpoint: { serviceName: 'api' } },
+    ]);
+    expect(r.problems).toEqual([]);
+    expect(r.spans.map((s) => [s.spanId, s.parentSpanId, s.service, s.kind, s.status, s.statusMessage])).toEqual([
+      ['00000000000000a1', undefined, 'web', 'server', 'unset', undefined],
+      ['00000000000000b2', '00000000000000a1', 'web', 'client', 'error', 'timeout'],
+      ['00000000000000b25e', '00000000000000b2', 'api', 'server', 'unset', undefined],
+      ['00000000000000c3', '00000000000000b25e', 'api', undefined, 'unset', undefined],
+    ]);
+    expect(r.spans[0].attributes).toEqual({ 'http.route': '/a', 'http.status_code': 200 });
+    expect(r.spans[1].attributes).toEqual({ 'peer.service': 'api' });
+  });
+
+  it('leaves OTLP arrays and other JSON to the OTLP decoder', async () => {
+    expect((await read([{ resourceSpans: [] }])).problems).toEqual([]);
+    expect((await read([{ traceId: 'a', id: 'b' }])).problems[0].message).toMatch(/no resourceSpans/);
+  });
+});
