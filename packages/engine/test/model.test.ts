@@ -34,8 +34,21 @@ describe('operation naming', () => {
   it('names client operations from db and http attributes', () => {
     expect(clientOperation(span({ ...base, name: 'SELECT orders', attributes: { 'db.operation.name': 'select' } }))).toBe('SELECT orders');
     expect(clientOperation(span({ ...base, name: 'SELECT * FROM orders WHERE id = 1', attributes: { 'db.operation.name': 'select', 'db.collection.name': 'orders' } }))).toBe('SELECT orders');
-    expect(clientOperation(span({ ...base, name: 'SELECT * FROM orders WHERE id = 1', attributes: { 'db.system': 'postgresql', 'db.operation.name': 'select' } }))).toBe('SELECT');
+    expect(clientOperation(span({ ...base, name: 'SELECT * FROM orders WHERE id = 1', attributes: { 'db.system': 'postgresql', 'db.operation.name': 'select' } }))).toBe('SELECT orders');
     expect(clientOperation(span({ ...base, name: 'POST', attributes: { 'http.method': 'POST' } }))).toBe('POST');
+  });
+
+  it('names a database call whose span name is the raw statement from its verb and table: literals never make names', () => {
+    const db = (name: string) => clientOperation(span({ ...base, name, attributes: { 'db.system': 'mysql' } }));
+    expect(db('SELECT * FROM users WHERE id = 597056')).toBe('SELECT users');
+    expect(db('select u.name from public.users u join orders o on o.user_id = u.id where u.id = 4')).toBe('SELECT public.users');
+    expect(db('/* request 81 */ INSERT INTO `orders` (id, total) VALUES (81, 9.5)')).toBe('INSERT orders');
+    expect(db('UPDATE "stock" SET n = n - 1 WHERE sku = \'A-1\'')).toBe('UPDATE stock');
+    expect(db('DELETE FROM sessions WHERE expires < 1764500000')).toBe('DELETE sessions');
+    expect(db('(SELECT 1 AS one, 2 AS two, 3 AS three)')).toBe('SELECT');
+    expect(db('HGETALL user:1234 profile settings')).toBe('HGETALL');
+    // Still one operation per statement kind and table, whatever the literals.
+    expect(new Set(Array.from({ length: 50 }, (_, i) => db(`SELECT name, email FROM users WHERE id = ${i * 7919}`)))).toEqual(new Set(['SELECT users']));
   });
 
   it('infers errors from status, then HTTP codes', () => {

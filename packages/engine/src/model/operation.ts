@@ -66,8 +66,11 @@ export function clientOperation(span: Span): string {
       // One node per table and statement kind, as OTel's DB span names are: `SELECT orders`.
       const table = str(a['db.collection.name']) ?? str(a['db.sql.table']);
       if (dbOp && table) return cut(`${dbOp.toUpperCase()} ${table}`);
-      // A short span name follows the `{operation} {target}` convention; a long one is raw SQL.
+      // A short span name follows the `{operation} {target}` convention; a long one is raw SQL (or a
+      // command with its arguments), named like the convention from its verb and table.
       if (span.name.length > 0 && span.name.length <= 64 && isShortName(span.name)) return foldPath(span.name);
+      const statement = statementOperation(span.name);
+      if (statement !== undefined) return statement;
       if (dbOp) return dbOp.toUpperCase();
     }
     const rpcMethod = str(a['rpc.method']);
@@ -76,6 +79,32 @@ export function clientOperation(span: Span): string {
   const method = httpMethod(span);
   if (method) return method;
   return foldPath(span.name);
+}
+
+/** A statement's verb, after blanks, parentheses and comments. */
+const STATEMENT_VERB = /^(?:\s|\(|\/\*[\s\S]{0,256}?\*\/|--[^\n]{0,256}\n)*([A-Za-z]{2,16})(?![\w.])/;
+const TABLE = String.raw`([\w$]+(?:\.[\w$]+)*|"[^"]{1,64}"|\x60[^\x60]{1,64}\x60|\[[^\]]{1,64}\])`;
+/** Where a statement names its table, by verb. */
+const STATEMENT_TABLE: Readonly<Record<string, RegExp>> = {
+  SELECT: new RegExp(String.raw`\bFROM\s+${TABLE}`, 'i'),
+  DELETE: new RegExp(String.raw`\bFROM\s+${TABLE}`, 'i'),
+  INSERT: new RegExp(String.raw`\bINTO\s+${TABLE}`, 'i'),
+  REPLACE: new RegExp(String.raw`\bINTO\s+${TABLE}`, 'i'),
+  MERGE: new RegExp(String.raw`\bINTO\s+${TABLE}`, 'i'),
+  UPDATE: new RegExp(String.raw`\bUPDATE\s+(?:ONLY\s+)?${TABLE}`, 'i'),
+};
+
+/**
+ * `VERB table` of a raw statement used as a span name (`SELECT * FROM users WHERE id = 7` → `SELECT users`,
+ * as OTel names database spans), the verb alone when it names no table (`HGETALL user:1 a b` → `HGETALL`);
+ * undefined when the text does not start with a word. Literals never reach the name.
+ */
+export function statementOperation(text: string): string | undefined {
+  const m = STATEMENT_VERB.exec(text);
+  if (m === null) return undefined;
+  const verb = m[1].toUpperCase();
+  const table = STATEMENT_TABLE[verb]?.exec(text)?.[1];
+  return table === undefined ? verb : cut(`${verb} ${table.replace(/^["\x60[]|["\x60\]]$/g, '')}`);
 }
 
 /** Names {@link isShortName} has answered for, up to {@link SHORT_NAMES_MAX}: a database span's name repeats per call. */
