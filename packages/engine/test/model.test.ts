@@ -38,6 +38,15 @@ describe('operation naming', () => {
     expect(clientOperation(span({ ...base, name: 'POST', attributes: { 'http.method': 'POST' } }))).toBe('POST');
   });
 
+  it('names a route-less server span (a bare http server) by its method and folded path, unless it has a name of its own', () => {
+    const server = (name: string, attributes: Record<string, string | number>) => serverOperation(span({ ...base, name, kind: 'server', attributes }));
+    expect(server('GET', { 'http.request.method': 'GET', 'url.path': '/users/123/orders' })).toBe('GET /users/:id/orders');
+    expect(server('HTTP POST', { 'http.method': 'POST', 'http.target': '/charge?card=4111111111111111' })).toBe('POST /charge');
+    expect(server('GET', { 'http.request.method': 'GET', 'http.route': '/users/:uid', 'url.path': '/users/1' })).toBe('GET /users/:uid');
+    expect(server('checkout handler', { 'http.request.method': 'POST', 'url.path': '/checkout' })).toBe('checkout handler');
+    expect(server('GET', { 'http.request.method': 'GET', 'url.path': '*' })).toBe('GET');
+  });
+
   it('names a database call whose span name is the raw statement from its verb and table: literals never make names', () => {
     const db = (name: string) => clientOperation(span({ ...base, name, attributes: { 'db.system': 'mysql' } }));
     expect(db('SELECT * FROM users WHERE id = 597056')).toBe('SELECT users');

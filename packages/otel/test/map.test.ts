@@ -144,7 +144,9 @@ describe('toEngineSpan', () => {
       }),
     )!;
     expect(server).toMatchObject({ kind: 'server', parentSpanId: 'afd4f832baac5fcf', status: 'unset' });
-    expect(server.attributes).toEqual({ 'http.request.method': 'GET', 'server.address': '127.0.0.1', 'server.port': 33649, 'http.response.status_code': 200 });
+    expect(server.attributes).toEqual({ 'http.request.method': 'GET', 'server.address': '127.0.0.1', 'url.path': '/a', 'server.port': 33649, 'http.response.status_code': 200 });
+    // No route (a bare `http` server): the path names the operation.
+    expect(serverOperation(server)).toBe('GET /a');
     const client = toEngineSpan(
       readable({
         kind: SpanKind.CLIENT,

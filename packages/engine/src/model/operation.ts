@@ -54,7 +54,18 @@ export function serverOperation(span: Span): string {
   const rpcService = a ? str(a['rpc.service']) : undefined;
   const rpcMethod = a ? str(a['rpc.method']) : undefined;
   if (rpcService && rpcMethod) return cut(`${rpcService}/${rpcMethod}`);
+  // No route (a bare `http` server): its path, ids folded, as APM tools name such endpoints, unless the
+  // span was given a name of its own.
+  if (method && a && isMethodName(span.name, method)) {
+    const path = str(a['url.path']) ?? str(a['http.target']);
+    if (path !== undefined && path.charCodeAt(0) === 47) return routeOperation(method, path);
+  }
   return foldPath(span.name);
+}
+
+/** Whether `name` says no more than the HTTP method: `GET` (stable conventions), `HTTP GET` (older ones). */
+function isMethodName(name: string, method: string): boolean {
+  return name === method || (name.length === method.length + 5 && name.startsWith('HTTP ') && name.endsWith(method));
 }
 
 /** Operation name of a client span as seen on the peer it calls (used for uninstrumented peers). */
