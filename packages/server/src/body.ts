@@ -4,14 +4,8 @@ import * as zlib from 'node:zlib';
 import { lz4 } from './codecs/lz4.js';
 import { OverLimit } from './codecs/output.js';
 import { snappy, snappyFramed } from './codecs/snappy.js';
+import { hasZstd, zstdStream } from './codecs/zstd.js';
 
-/**
- * zstd decompression where this Node.js has it (22.15 and later): what the Collector's `otlphttp` exporter
- * sends with `compression: zstd`. Undefined on older Node.js, where such a body is refused with 415.
- */
-const createZstdDecompress = (zlib as { createZstdDecompress?: (options: { params: Record<number, number> }) => Transform }).createZstdDecompress;
-/** `ZSTD_d_windowLogMax`: a zstd frame may ask the decoder for a window of up to 2 GB; 8 MiB is refused past. */
-const ZSTD_WINDOW_LOG_MAX = 23;
 
 /**
  * Encodings decoded from the whole body once it is read (JavaScript decoders: Node.js has none), by the
@@ -49,11 +43,10 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   if (encoding === 'gzip' || encoding === 'x-gzip') inflater = zlib.createGunzip();
   else if (encoding === 'deflate' || encoding === 'zlib') inflater = zlib.createInflate();
   else if (encoding === 'zstd') {
-    if (createZstdDecompress === undefined) throw new BodyError(415, `Content-Encoding 'zstd' needs Node.js 22.15 or later (this server runs ${process.version}): use gzip`);
-    const windowLogMax = (zlib.constants as unknown as Record<string, number>).ZSTD_d_windowLogMax;
-    inflater = createZstdDecompress({ params: { [windowLogMax]: ZSTD_WINDOW_LOG_MAX } });
+    if (!hasZstd) throw new BodyError(415, `Content-Encoding 'zstd' needs Node.js 22.15 or later (this server runs ${process.version}): use gzip`);
+    inflater = zstdStream();
   } else if (whole === undefined && encoding !== 'identity' && encoding !== '') {
-    throw new BodyError(415, `unsupported Content-Encoding '${encoding}' (use gzip, deflate, zlib, snappy, x-snappy-framed, lz4${createZstdDecompress === undefined ? '' : ', zstd'} or none)`);
+    throw new BodyError(415, `unsupported Content-Encoding '${encoding}' (use gzip, deflate, zlib, snappy, x-snappy-framed, lz4${hasZstd ? ', zstd' : ''} or none)`);
   }
 
   const chunks: Buffer[] = [];

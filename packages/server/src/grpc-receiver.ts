@@ -7,6 +7,7 @@
 import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import { decodeOtlpProtobuf } from '@rootspan/otlp';
 import type { BearerAuth } from './auth.js';
+import { acceptCollectorEncodings } from './grpc-encodings.js';
 import { grpcCode, grpcRetryStatus, protobufResponse } from './otlp-response.js';
 import { acceptDecoded, type ReceiverContext } from './receiver.js';
 
@@ -46,7 +47,8 @@ export class GrpcReceiver {
     private readonly auth: BearerAuth,
     readonly answers: GrpcCounters,
   ) {
-    // Same size limit as an OTLP/HTTP body; grpc-js applies it after gzip too.
+    // Same size limit as an OTLP/HTTP body; grpc-js applies it after decompression too.
+    acceptCollectorEncodings();
     this.server = new Server({ 'grpc.max_receive_message_length': ctx.maxBodyBytes });
     this.server.addService(TRACE_SERVICE, { Export: (call: ServerUnaryCall<Buffer, Buffer>, done: sendUnaryData<Buffer>) => this.export(call, done) });
   }

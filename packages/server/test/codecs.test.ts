@@ -5,32 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { lz4, xxh32 } from '../src/codecs/lz4.js';
 import { OverLimit } from '../src/codecs/output.js';
 import { crc32c, isSnappyFramed, snappy, snappyBlock, snappyFramed } from '../src/codecs/snappy.js';
+import { snappyFramed as framed } from './helpers/snappy-framed.js';
 
 const fixtures = new URL('./fixtures/codecs/', import.meta.url);
 /** The OTLP/JSON request the `.lz4` fixtures hold (made by the reference `lz4` CLI 1.9.4 with the flags each is named for). */
 const payload = readFileSync(new URL('otlp-150.json', fixtures));
 const frames = readdirSync(fixtures).filter((f) => f.endsWith('.lz4'));
 const LIMIT = 1 << 20;
-
-/** A framed Snappy stream of `data` as Go's `snappy.NewBufferedWriter` writes it: identifier, then ≤ 64 KiB chunks, compressed unless that does not pay. */
-function framed(data: Uint8Array, { padding = false } = {}): Buffer {
-  const parts: Buffer[] = [Buffer.from([0xff, 6, 0, 0, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59])];
-  for (let i = 0; i < data.length; i += 65536) {
-    const chunk = data.subarray(i, i + 65536);
-    const packed = Buffer.from(snappyCompress(chunk));
-    const stored = packed.length >= chunk.length;
-    const body = stored ? Buffer.from(chunk) : packed;
-    const crc = crc32c(chunk);
-    const masked = (((crc >>> 15) | (crc << 17)) + 0xa282ead8) >>> 0;
-    const header = Buffer.alloc(8);
-    header[0] = stored ? 1 : 0;
-    header.writeUIntLE(body.length + 4, 1, 3);
-    header.writeUInt32LE(masked, 4);
-    parts.push(header, body);
-    if (padding) parts.push(Buffer.from([0xfe, 3, 0, 0, 0, 0, 0]));
-  }
-  return Buffer.concat(parts);
-}
 
 describe('checksums', () => {
   it('CRC-32C and xxHash32 give their published check values', () => {

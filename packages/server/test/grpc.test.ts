@@ -2,7 +2,12 @@
  * OTLP/gRPC (`TraceService/Export` on the gRPC port): the real `@opentelemetry/exporter-trace-otlp-grpc`
  * as a client end to end, and a raw grpc-js client for the status codes the OTLP spec gives each failure.
  */
+import { execFileSync } from 'node:child_process';
+import { connect as http2Connect } from 'node:http2';
 import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import * as zlib from 'node:zlib';
+import { compress as snappyCompress } from 'snappyjs';
 import { describe, expect, it } from 'vitest';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -10,7 +15,9 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { startServer } from '@rootspan/server';
+import { nodeBinary } from '../../otel/test/helpers/node-runtime.js';
 import { call, testServer } from './helpers/server.js';
+import { snappyFramed } from './helpers/snappy-framed.js';
 import { MIN, exportBatches, shopSpans } from './helpers/shop.js';
 
 const T0 = Date.UTC(2026, 2, 1, 12, 0, 0);
@@ -33,6 +40,30 @@ function exportRaw(address: string, body: Buffer, o: { token?: string; gzip?: bo
       client.close();
       resolve({ err: err ?? null, response });
     });
+  });
+}
+
+/**
+ * One Export call over raw HTTP/2, its message compressed by the caller and sent under `grpc-encoding`
+ * (grpc-js clients compress with gzip and deflate only; the Collector's also with zstd and snappy).
+ */
+function exportEncoded(address: string, compressed: Buffer, encoding: string): Promise<{ code: number; message: string }> {
+  const session = http2Connect(`http://${address}`);
+  const req = session.request({ ':method': 'POST', ':path': EXPORT, 'content-type': 'application/grpc', te: 'trailers', 'grpc-encoding': encoding });
+  const prefix = Buffer.from([1, 0, 0, 0, 0]);
+  prefix.writeUInt32BE(compressed.length, 1);
+  req.end(Buffer.concat([prefix, compressed]));
+  return new Promise((resolve, reject) => {
+    // The status comes in the trailers, or in the headers of a trailers-only answer.
+    const answer = (h: Record<string, unknown>) => {
+      if (h['grpc-status'] === undefined) return;
+      resolve({ code: Number(h['grpc-status']), message: decodeURIComponent(String(h['grpc-message'] ?? '')) });
+      session.close();
+    };
+    req.on('response', answer);
+    req.on('trailers', answer);
+    req.on('error', reject);
+    req.resume();
   });
 }
 
@@ -138,6 +169,35 @@ describe('OTLP/gRPC receiver', () => {
     // Compressed it fits the wire limit; decompressed it does not.
     expect((await exportRaw(server.grpcAddress!, body, { gzip: true })).err?.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(server.status().ingest.spansReceived).toBe(0);
+  });
+
+  it("takes the Collector's snappy messages (framed, or a bare block) and zstd where Node.js has it; a snappy bomb is RESOURCE_EXHAUSTED", async () => {
+    const server = await testServer({ maxBodyBytes: 1 << 20 });
+    const { checkout } = shopSpans({ t0: T0, durationMs: 60_000 });
+    const body = request(checkout);
+    expect(await exportEncoded(server.grpcAddress!, snappyFramed(body), 'snappy')).toMatchObject({ code: status.OK });
+    expect(await exportEncoded(server.grpcAddress!, Buffer.from(snappyCompress(body)), 'snappy')).toMatchObject({ code: status.OK });
+    expect(server.status().ingest.spansReceived).toBe(2 * checkout.length);
+    const zstd = (zlib as { zstdCompressSync?: (b: Buffer) => Buffer }).zstdCompressSync;
+    const answer = await exportEncoded(server.grpcAddress!, zstd === undefined ? body : zstd(body), 'zstd');
+    // Node.js 20 has no zstd: grpc-js's own answer. Node.js 24's decoding is checked below.
+    expect(answer.code).toBe(zstd === undefined ? status.UNIMPLEMENTED : status.OK);
+    const bomb = await exportEncoded(server.grpcAddress!, Buffer.from(snappyCompress(Buffer.alloc(4 << 20, 32))), 'snappy');
+    expect(bomb.code).toBe(status.RESOURCE_EXHAUSTED);
+    const corrupt = await exportEncoded(server.grpcAddress!, Buffer.from('not snappy at all'), 'snappy');
+    expect(corrupt.code).toBe(status.INTERNAL);
+    expect(corrupt.message).toMatch(/^Failed to decompress snappy message/);
+    expect(server.status().ingest.spansReceived).toBe((zstd === undefined ? 2 : 3) * checkout.length);
+  });
+
+  it('zstd messages on Node.js 24: decoded, a zstd bomb RESOURCE_EXHAUSTED, corrupt INTERNAL', { timeout: 120_000 }, () => {
+    const child = fileURLToPath(new URL('./helpers/grpc-zstd.mjs', import.meta.url));
+    const out = execFileSync(nodeBinary(24), ['--experimental-transform-types', '--no-warnings', child], { encoding: 'utf8', timeout: 60_000 });
+    const r = JSON.parse(out) as { text: string; ok: { text: string }; bomb: { code: number }; corrupt: { code: number; details: string } };
+    expect(r.ok).toEqual({ text: r.text });
+    expect(r.bomb.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(r.corrupt.code).toBe(status.INTERNAL);
+    expect(r.corrupt.details).toMatch(/^Failed to decompress zstd message/);
   });
 
   it('UNAVAILABLE (retried by exporters) for an export that arrives while the server stops', async () => {

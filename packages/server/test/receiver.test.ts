@@ -9,10 +9,10 @@ import { compress as snappyCompress } from 'snappyjs';
 import { describe, expect, it } from 'vitest';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { Span } from '@rootspan/engine';
-import { crc32c } from '../src/codecs/snappy.js';
 import { encodeOtlpJson } from '@rootspan/otlp';
 import { nodeBinary } from '../../otel/test/helpers/node-runtime.js';
 import { call, testServer } from './helpers/server.js';
+import { snappyFramed } from './helpers/snappy-framed.js';
 import { shopSpans } from './helpers/shop.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -33,15 +33,6 @@ function spans(n: number, name = 'GET /x'): Span[] {
       attributes: { 'http.request.method': 'GET', 'http.route': '/x', 'http.response.status_code': 200 },
     };
   });
-}
-
-/** One framed Snappy chunk holding `block` (the Snappy block of `data`), after the stream identifier. */
-function snappyFramedOf(block: Buffer, data: Buffer): Buffer {
-  const crc = crc32c(data);
-  const header = Buffer.alloc(8);
-  header.writeUIntLE(block.length + 4, 1, 3);
-  header.writeUInt32LE((((crc >>> 15) | (crc << 17)) + 0xa282ead8) >>> 0, 4);
-  return Buffer.concat([Buffer.from([0xff, 6, 0, 0, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]), header, block]);
 }
 
 const post = (body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) => ({ method: 'POST', headers, body });
@@ -159,8 +150,8 @@ describe('POST /v1/traces', () => {
       ['deflate', zlib.deflateSync(body), 6],
       ['zlib', zlib.deflateSync(body), 6],
       ['snappy', block, 6],
-      ['snappy', snappyFramedOf(block, body), 6],
-      ['x-snappy-framed', snappyFramedOf(block, body), 6],
+      ['snappy', snappyFramed(body), 6],
+      ['x-snappy-framed', snappyFramed(body), 6],
       ['lz4', lz4Frame, 150],
     ];
     let sent = 0;
