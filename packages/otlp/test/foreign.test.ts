@@ -1,5 +1,6 @@
 /** Jaeger and Zipkin JSON documents, read where OTLP/JSON is (foreign.ts); whole runs: test/foreign-formats.test.ts. */
 import { Readable } from 'node:stream';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Span } from '@rootspan/engine';
 import { readOtlpStream, type DecodeProblem } from '@rootspan/otlp';
@@ -87,5 +88,36 @@ describe('Zipkin v2 JSON', () => {
   it('leaves OTLP arrays and other JSON to the OTLP decoder', async () => {
     expect((await read([{ resourceSpans: [] }])).problems).toEqual([]);
     expect((await read([{ traceId: 'a', id: 'b' }])).problems[0].message).toMatch(/no resourceSpans/);
+  });
+});
+
+describe('Jaeger and Zipkin JSON from broken exporters', () => {
+  const junk = fc.oneof(fc.constant(undefined), fc.constant(null), fc.constantFrom(Number.NaN, -1, 0, 1e30, '', 'zz', '__proto__', '0000'), fc.string({ maxLength: 20 }), fc.integer(), fc.boolean(), fc.array(fc.integer(), { maxLength: 2 }), fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 2 }));
+  const id = fc.oneof(fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF'), minLength: 1, maxLength: 40 }), junk);
+  const time = fc.oneof(fc.integer({ min: 1, max: 2e15 }), junk);
+  const tags = fc.oneof(fc.array(fc.oneof(fc.record({ key: fc.constantFrom('span.kind', 'error', 'otel.status_code', 'http.route', 'http.status_code', '__proto__', 'x'), value: fc.oneof(fc.string({ maxLength: 10 }), junk) }), junk), { maxLength: 4 }), junk);
+  const jaegerSpan = fc.record({ traceID: id, spanID: id, operationName: junk, startTime: time, duration: time, processID: fc.constantFrom('p1', 'p2', '__proto__'), references: fc.oneof(fc.array(fc.oneof(fc.record({ refType: fc.constantFrom('CHILD_OF', 'FOLLOWS_FROM', 'x'), spanID: id, traceID: id }), junk), { maxLength: 3 }), junk), tags, logs: fc.oneof(fc.array(fc.record({ fields: tags }), { maxLength: 2 }), junk) }, { requiredKeys: [] });
+  const jaeger = fc.record({ data: fc.array(fc.record({ traceID: id, spans: fc.array(fc.oneof(jaegerSpan, junk), { maxLength: 6 }), processes: fc.dictionary(fc.constantFrom('p1', 'p2', '__proto__'), fc.oneof(fc.record({ serviceName: junk, tags }), junk), { maxKeys: 3 }) }), { minLength: 1, maxLength: 3 }) });
+  const zipkinSpan = fc.record({ traceId: id, id, parentId: id, shared: fc.oneof(fc.boolean(), junk), kind: fc.oneof(fc.constantFrom('SERVER', 'CLIENT', 'PRODUCER'), junk), name: junk, timestamp: time, duration: time, localEndpoint: fc.oneof(fc.record({ serviceName: junk }), junk), remoteEndpoint: fc.oneof(fc.record({ serviceName: junk }), junk), tags: fc.oneof(fc.dictionary(fc.constantFrom('error', 'http.status_code', 'peer.service', '__proto__'), junk), junk) });
+  const zipkin = fc.array(zipkinSpan, { minLength: 1, maxLength: 8 }).map((spans) => [{ ...spans[0], traceId: 'a1', id: 'b1', localEndpoint: { serviceName: 's' } }, ...spans]);
+
+  it('never throw: every span comes out with valid fields or is explained by a problem', async () => {
+    let decoded = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(jaeger, zipkin), async (doc) => {
+        const r = await read(doc);
+        decoded += r.spans.length;
+        for (const s of r.spans) {
+          expect(typeof s.traceId === 'string' && s.traceId.length > 0 && s.traceId.length <= 64).toBe(true);
+          expect(typeof s.spanId === 'string' && s.spanId.length > 0 && s.spanId.length <= 66).toBe(true);
+          expect(typeof s.service === 'string' && s.service.length > 0).toBe(true);
+          expect(Number.isFinite(s.startTime) && Number.isFinite(s.endTime) && s.endTime >= s.startTime && s.startTime > 0).toBe(true);
+          expect(Object.getPrototypeOf(s.attributes ?? {})).toBe(Object.prototype);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // The generators make decodable spans too, not only problems.
+    expect(decoded).toBeGreaterThan(100);
   });
 });
