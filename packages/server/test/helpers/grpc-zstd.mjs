@@ -1,19 +1,9 @@
 // Run by Node.js 24 (grpc.test.ts), which has zstd: grpc-js's message decompression once rootspan added its
 // encodings, on zstd messages. Prints what each gave, as JSON.
-import { createRequire, registerHooks } from 'node:module';
+import './ts-sources.mjs';
+import { createRequire } from 'node:module';
 import { zstdCompressSync } from 'node:zlib';
 
-// The sources import each other as `./x.js` (as built): resolved to `./x.ts` here.
-registerHooks({
-  resolve(specifier, context, next) {
-    try {
-      return next(specifier, context);
-    } catch (err) {
-      if (specifier.startsWith('.') && specifier.endsWith('.js')) return next(`${specifier.slice(0, -3)}.ts`, context);
-      throw err;
-    }
-  },
-});
 const { acceptCollectorEncodings } = await import('../../src/grpc-encodings.ts');
 acceptCollectorEncodings();
 const { BaseServerInterceptingCall } = createRequire(import.meta.url)('@grpc/grpc-js/build/src/server-interceptors.js');

@@ -1,20 +1,9 @@
 // Run by Node.js 24 (`--experimental-transform-types`, see receiver.test.ts): the server's body reader on
 // zstd bodies, which Node.js 20 cannot decompress. Prints what each request got, as JSON.
+import './ts-sources.mjs';
 import { createServer } from 'node:http';
-import { registerHooks } from 'node:module';
 import { constants, zstdCompressSync } from 'node:zlib';
 
-// The sources import each other as `./x.js` (as built): resolved to `./x.ts` here.
-registerHooks({
-  resolve(specifier, context, next) {
-    try {
-      return next(specifier, context);
-    } catch (err) {
-      if (specifier.startsWith('.') && specifier.endsWith('.js')) return next(`${specifier.slice(0, -3)}.ts`, context);
-      throw err;
-    }
-  },
-});
 const { BodyError, readBody } = await import('../../src/body.ts');
 
 const LIMIT = 1 << 16;
