@@ -6,7 +6,8 @@
  * `service.version`; times are in microseconds.
  */
 import { cutToNameLength, type SpanKind, type SpanStatus } from '@rootspan/engine';
-import { ATTRIBUTE_INDEX, type ResourceInfo, type Sink } from './convert.js';
+import { ATTRIBUTE_INDEX, SpanList, type ResourceInfo, type Sink } from './convert.js';
+import type { DecodeResult } from './problems.js';
 
 type Obj = Record<string, unknown>;
 
@@ -169,6 +170,21 @@ function exceptionFields(logs: unknown): Array<[string, unknown]> {
 }
 
 // ---- Zipkin --------------------------------------------------------------------------------------------
+
+/**
+ * Decodes a Zipkin v2 JSON request body (`POST /api/v2/spans`: an array of spans) into engine spans; a span
+ * that cannot be read is skipped with a problem naming its index (`[3] (id …): bad duration`).
+ *
+ * @param doc - the parsed body
+ * @returns the spans, and the problems; `undefined` when `doc` is not an array
+ */
+export function decodeZipkinJson(doc: unknown): DecodeResult | undefined {
+  if (!Array.isArray(doc)) return undefined;
+  const out = new SpanList();
+  const sink: Sink = { out, problems: [], line: undefined };
+  zipkinSpans(doc.map((s) => (isObj(s) ? s : {})), sink);
+  return { spans: out.take(), problems: sink.problems };
+}
 
 function zipkinSpans(spans: Obj[], sink: Sink): void {
   // Zipkin's B3 shared spans: a server side recorded under its client's id (`shared: true`). It gets an id

@@ -46,14 +46,15 @@ export type Acceptance =
   | { ok: false; status: number; message: string; retryAfterSeconds?: number };
 
 /**
- * The step both receivers (OTLP/HTTP and OTLP/gRPC) share once a request is decoded: refuses a request
+ * The step the receivers (OTLP/HTTP, OTLP/gRPC, Zipkin) share once a request is decoded: refuses a request
  * with nothing usable in it, redacts, queues (or refuses when the intake queue is full, with how long to
- * wait), counts malformed spans and names them in a partial success.
+ * wait), counts malformed spans and names them in a partial success. `spanProblem` tells a problem with
+ * one span from one with the whole request.
  */
-export function acceptDecoded(decoded: DecodeResult, ctx: ReceiverContext): Acceptance {
-  const spanProblems = decoded.problems.filter(isSpanProblem);
+export function acceptDecoded(decoded: DecodeResult, ctx: ReceiverContext, spanProblem: (p: DecodeProblem) => boolean = isSpanProblem): Acceptance {
+  const spanProblems = decoded.problems.filter(spanProblem);
   if (decoded.spans.length === 0 && spanProblems.length < decoded.problems.length) {
-    return { ok: false, status: 400, message: decoded.problems.find((p) => !isSpanProblem(p))!.message };
+    return { ok: false, status: 400, message: decoded.problems.find((p) => !spanProblem(p))!.message };
   }
   ctx.redact?.(decoded.spans);
   if (!ctx.intake.offer(decoded.spans)) {

@@ -11,6 +11,7 @@ import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } 
 import { Exposition, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { GrpcReceiver } from './grpc-receiver.js';
 import { receiveTraces, type ReceiverContext, type ReceiverCounters } from './receiver.js';
+import { receiveZipkin, ZIPKIN_PATH } from './zipkin-receiver.js';
 import { createRedactor } from './redact.js';
 import { DashboardFiles } from './dashboard.js';
 import { SeriesHistory } from './series.js';
@@ -267,6 +268,7 @@ class CentralServer implements RootspanServer {
     const url = new URL(req.url ?? '/', 'http://rootspan');
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     if (path === '/v1/traces') return receiveTraces(req, res, this.receiverContext, this.ingestAuth.allows(req.headers));
+    if (path === ZIPKIN_PATH) return receiveZipkin(req, res, this.receiverContext, this.ingestAuth.allows(req.headers));
     // Nothing else reads a body; an unread one must not stall the connection.
     req.resume();
     if (path === '/healthz') return sendJson(res, 200, { status: this.closing ? 'closing' : 'ok' });
@@ -296,7 +298,7 @@ class CentralServer implements RootspanServer {
       return;
     }
     if (this.dashboard.handle(req, res, path)) return;
-    sendError(res, 404, `no such endpoint: ${path} (OTLP at /v1/traces, the API under /aiops, Prometheus at /metrics)`);
+    sendError(res, 404, `no such endpoint: ${path} (OTLP at /v1/traces, Zipkin at ${ZIPKIN_PATH}, the API under /aiops, Prometheus at /metrics)`);
   }
 
   status(): ServerStatus {

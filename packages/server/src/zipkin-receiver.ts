@@ -1,0 +1,52 @@
+/**
+ * `POST /api/v2/spans`: Zipkin v2 JSON span reports, as Zipkin reporters (Brave, zipkin-js, Spring Cloud
+ * Sleuth, Envoy's Zipkin tracer) send them to a Zipkin server; pointed here, they feed the same analysis as
+ * OTLP. Answered as Zipkin answers (202 Accepted, no body), with the OTLP/HTTP receiver's token, body limit,
+ * decompression, queue and drop counters; a span that cannot be read is skipped and counted.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { decodeZipkinJson } from '@rootspan/otlp';
+import { UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
+import { BodyError, readBody } from './body.js';
+import { sendError } from './http.js';
+import { acceptDecoded, type ReceiverContext } from './receiver.js';
+
+export const ZIPKIN_PATH = '/api/v2/spans';
+
+/** Every problem of a Zipkin report is one span's: the report itself is checked before decoding. */
+const anySpan = () => true;
+
+export async function receiveZipkin(req: IncomingMessage, res: ServerResponse, ctx: ReceiverContext, authorized: boolean): Promise<void> {
+  const answer = (status: number, message: string, headers: Readonly<Record<string, string>> = {}) => {
+    ctx.counters.requests.set(status, (ctx.counters.requests.get(status) ?? 0) + 1);
+    sendError(res, status, message, headers);
+  };
+  if (!authorized) return answer(401, UNAUTHORIZED_MESSAGE, UNAUTHORIZED_HEADERS);
+  if (req.method !== 'POST') return answer(405, `use POST for ${ZIPKIN_PATH}`, { allow: 'POST' });
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json' && type !== '') {
+    return answer(415, `unsupported Content-Type '${req.headers['content-type']}' (Zipkin v2 spans as application/json)`, { connection: 'close' });
+  }
+  if (ctx.closing()) return answer(503, 'shutting down', { 'retry-after': '5', connection: 'close' });
+  let body: Buffer;
+  try {
+    body = await readBody(req, ctx.maxBodyBytes);
+  } catch (err) {
+    if (err instanceof BodyError) return answer(err.status, err.message, { connection: 'close' });
+    throw err;
+  }
+  ctx.counters.bytes += body.length;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    return answer(400, `invalid JSON (${(err as Error).message})`);
+  }
+  const decoded = decodeZipkinJson(parsed);
+  if (decoded === undefined) return answer(400, 'expected a JSON array of Zipkin v2 spans');
+  const outcome = acceptDecoded(decoded, ctx, anySpan);
+  if (!outcome.ok) return answer(outcome.status, outcome.message, outcome.retryAfterSeconds === undefined ? {} : { 'retry-after': String(outcome.retryAfterSeconds) });
+  ctx.counters.requests.set(202, (ctx.counters.requests.get(202) ?? 0) + 1);
+  res.writeHead(202, { 'content-length': 0 });
+  res.end();
+}

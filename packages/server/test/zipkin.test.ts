@@ -1,0 +1,68 @@
+/** `POST /api/v2/spans`: Zipkin v2 JSON reports, as Zipkin reporters send them, into the same analysis as OTLP. */
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { call, testServer } from './helpers/server.js';
+
+const T0_US = Date.UTC(2026, 0, 1, 12) * 1000;
+const hex = (n: number) => n.toString(16).padStart(16, '0');
+
+/**
+ * `seconds` of a frontend → payment flow at 10 requests/s, each call's server side sharing its client's id
+ * (B3 `shared: true`); from `faultFrom` s on, every other payment fails.
+ */
+function zipkinSpans(seconds: number, faultFrom = Infinity): Array<Record<string, unknown>> {
+  const spans: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < seconds * 10; i++) {
+    const traceId = hex(i + 1);
+    const start = T0_US + i * 100_000;
+    const failing = i >= faultFrom * 10 && i % 2 === 0;
+    const jitter = (i * 7919) % 2_000;
+    const error = failing ? { error: '500' } : {};
+    spans.push({ traceId, id: hex(0x1000 + i), kind: 'SERVER', name: 'get /checkout', timestamp: start, duration: 30_000 + jitter, localEndpoint: { serviceName: 'frontend' }, tags: { 'http.method': 'GET', 'http.route': '/checkout', ...error } });
+    spans.push({ traceId, id: hex(0x2000 + i), parentId: hex(0x1000 + i), kind: 'CLIENT', name: 'post', timestamp: start + 1_000, duration: 25_000 + jitter, localEndpoint: { serviceName: 'frontend' }, remoteEndpoint: { serviceName: 'payment' }, tags: { ...error } });
+    spans.push({ traceId, id: hex(0x2000 + i), shared: true, kind: 'SERVER', name: 'post /charge', timestamp: start + 2_000, duration: 22_000 + jitter, localEndpoint: { serviceName: 'payment' }, tags: { 'http.method': 'POST', 'http.route': '/charge', ...error } });
+  }
+  return spans;
+}
+
+const post = (body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) => ({ method: 'POST', headers, body });
+
+describe('POST /api/v2/spans (Zipkin v2 JSON)', () => {
+  it('takes reports as Zipkin does (202), gzipped too, and finds the failing payment service', async () => {
+    const server = await testServer({ token: 'api', ingestToken: 'ingest' });
+    const spans = zipkinSpans(180, 90);
+    for (let i = 0; i < spans.length; i += 600) {
+      const batch = JSON.stringify(spans.slice(i, i + 600));
+      const res = await call(server, '/api/v2/spans', { ...post(i % 1200 === 0 ? gzipSync(batch) : batch, { 'content-type': 'application/json', ...(i % 1200 === 0 ? { 'content-encoding': 'gzip' } : {}) }), token: 'ingest' });
+      expect(res.status).toBe(202);
+      expect(res.text).toBe('');
+    }
+    expect((await call(server, '/aiops/analyze', { method: 'POST', token: 'api' })).status).toBe(200);
+    const status = (await call(server, '/aiops/status', { token: 'api' })).body;
+    expect(status.ingest.spansReceived).toBe(spans.length);
+    expect(status.ingest.requests).toEqual({ '202': 9 });
+    const incidents = (await call(server, '/aiops/incidents', { token: 'api' })).body.incidents;
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0].rootCause).toMatchObject({ service: 'payment', operation: 'POST /charge' });
+  });
+
+  it('refuses what is not a Zipkin v2 JSON report with the reason, and counts the spans it cannot read', async () => {
+    const server = await testServer({ ingestToken: 'ingest' });
+    const good = JSON.stringify(zipkinSpans(1));
+    expect((await call(server, '/api/v2/spans', post(good))).status).toBe(401);
+    const auth = { token: 'ingest' };
+    expect((await call(server, '/api/v2/spans', { method: 'GET', ...auth })).status).toBe(405);
+    const proto = await call(server, '/api/v2/spans', { ...post(Buffer.from([10, 2]), { 'content-type': 'application/x-protobuf' }), ...auth });
+    expect(proto.status).toBe(415);
+    expect(proto.body.error).toMatch(/application\/json/);
+    expect((await call(server, '/api/v2/spans', { ...post('[{'), ...auth })).body.error).toMatch(/^invalid JSON/);
+    const notArray = await call(server, '/api/v2/spans', { ...post('{"resourceSpans":[]}'), ...auth });
+    expect(notArray).toMatchObject({ status: 400, body: { error: 'expected a JSON array of Zipkin v2 spans' } });
+    // One span without an id among good ones: the good ones are kept, the bad one counted.
+    const mixed = JSON.stringify([...zipkinSpans(1), { traceId: 'ab', name: 'x', timestamp: T0_US, duration: 5 }]);
+    expect((await call(server, '/api/v2/spans', { ...post(mixed), ...auth })).status).toBe(202);
+    const status = server.status();
+    expect(status.ingest.spansReceived).toBe(30);
+    expect(status.drops.malformed).toBe(1);
+  });
+});
