@@ -409,6 +409,15 @@ export function decodeRequestInto(req: unknown, sink: Sink, where = ''): void {
     // them as well as the lowerCamelCase ones, and so does the Collector.
     request = camelCaseKeys(request) as Obj;
   }
+  if (request.resourceSpans === undefined) {
+    // Grafana Tempo's trace JSON (its API, Grafana's trace download): the resource spans as `batches`, or
+    // the request under `trace` (API v2).
+    if (Array.isArray(request.batches)) request = { resourceSpans: request.batches };
+    else if (typeof request.trace === 'object' && request.trace !== null && !Array.isArray(request.trace)) {
+      decodeRequestInto(request.trace, sink, where === '' ? 'trace' : `${where}.trace`);
+      return;
+    }
+  }
   const list = request.resourceSpans;
   if (list === undefined || list === null) {
     // `{}` is a valid empty request; an object with other fields is most likely not trace data.

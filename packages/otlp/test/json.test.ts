@@ -90,6 +90,15 @@ describe('decodeOtlpJson', () => {
     expect(fromSnake.spans[0]).toMatchObject({ parentSpanId: 'b7ad6b7169203330', kind: 'server', status: 'error', statusMessage: 'failed', attributes: { 'http.route': '/a', 'http.response.status_code': 503, 'exception.type': 'Boom' } });
   });
 
+  it("reads Grafana Tempo's trace JSON: resource spans as `batches`, or the request under `trace`", () => {
+    const otlp = request({ kind: 2 });
+    const expected = decodeOtlpJson(otlp).spans;
+    expect(expected).toHaveLength(1);
+    expect(decodeOtlpJson({ batches: otlp.resourceSpans })).toEqual({ spans: expected, problems: [] });
+    expect(decodeOtlpJson({ trace: otlp })).toEqual({ spans: expected, problems: [] });
+    expect(decodeOtlpJson({ trace: { resourceSpans: [{ scopeSpans: [{ spans: [{ spanId: 'zz' }] }] }] } }).problems[0].message).toMatch(/^trace\.resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]/);
+  });
+
   it('normalises upper-case hex ids and accepts base64 ids of the right length', () => {
     const s = one({ traceId: '0AF7651916CD43DD8448EB211C80319C', spanId: 'B7AD6B7169203331', parentSpanId: 'AbCdEf0123456789' });
     expect([s.traceId, s.spanId, s.parentSpanId]).toEqual(['0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331', 'abcdef0123456789']);
