@@ -444,18 +444,22 @@ export function decodeRequestInto(req: unknown, sink: Sink, where = ''): void {
   }
 }
 
+/** Deepest level {@link camelCaseKeys} converts: the fields read lie within 8 (a span's attribute value). */
+const CAMEL_CASE_DEPTH = 16;
+
 /**
- * `value` with every object key in snake_case turned to lowerCamelCase (`trace_id` → `traceId`), at every
- * depth: OTLP/JSON has no maps (attributes are lists of `{ key, value }`), so every key is a field name.
+ * `value` with every object key in snake_case turned to lowerCamelCase (`trace_id` → `traceId`), down to
+ * {@link CAMEL_CASE_DEPTH} (deeper lies nothing read, and a hostile nesting must not exhaust the stack):
+ * OTLP/JSON has no maps (attributes are lists of `{ key, value }`), so every key is a field name.
  */
-function camelCaseKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(camelCaseKeys);
-  if (typeof value !== 'object' || value === null) return value;
+function camelCaseKeys(value: unknown, depth = 0): unknown {
+  if (depth > CAMEL_CASE_DEPTH || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((v) => camelCaseKeys(v, depth + 1));
   const out: Obj = {};
   for (const key of Object.keys(value)) {
     const name = key.includes('_') ? key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) : key;
     // Defined, not assigned: a key named `__proto__` must stay data.
-    Object.defineProperty(out, name, { value: camelCaseKeys((value as Obj)[key]), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, name, { value: camelCaseKeys((value as Obj)[key], depth + 1), enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

@@ -90,6 +90,14 @@ describe('decodeOtlpJson', () => {
     expect(fromSnake.spans[0]).toMatchObject({ parentSpanId: 'b7ad6b7169203330', kind: 'server', status: 'error', statusMessage: 'failed', attributes: { 'http.route': '/a', 'http.response.status_code': 503, 'exception.type': 'Boom' } });
   });
 
+  it('reads a snake_case request whose attribute value nests 100,000 deep without exhausting the stack', () => {
+    const n = 100_000;
+    const text = `{"resource_spans":[{"scope_spans":[{"spans":[{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331","name":"a","start_time_unix_nano":"1","end_time_unix_nano":"2","attributes":[{"key":"http.route","value":{"string_value":"/r"}},{"key":"k","value":{"array_value":{"values":${'['.repeat(n)}1${']'.repeat(n)}}}}]}]}]}]}`;
+    const r = decodeOtlpJson(JSON.parse(text));
+    expect(r.problems).toEqual([]);
+    expect(r.spans.map((s) => s.attributes)).toEqual([{ 'http.route': '/r' }]);
+  });
+
   it("reads Grafana Tempo's trace JSON: resource spans as `batches`, or the request under `trace`", () => {
     const otlp = request({ kind: 2 });
     const expected = decodeOtlpJson(otlp).spans;
