@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientOperation, foldPath, isErrorSpan, peerName, serverOperation } from '../src/model/operation.js';
+import { clientOperation, foldPath, isErrorSpan, MAX_PATH_OPERATIONS, OperationNames, peerName, serverOperation } from '../src/model/operation.js';
 import { rejectReason } from '../src/model/validate.js';
 import { span } from './helpers/spans.js';
 
@@ -45,6 +45,17 @@ describe('operation naming', () => {
     expect(server('GET', { 'http.request.method': 'GET', 'http.route': '/users/:uid', 'url.path': '/users/1' })).toBe('GET /users/:uid');
     expect(server('checkout handler', { 'http.request.method': 'POST', 'url.path': '/checkout' })).toBe('checkout handler');
     expect(server('GET', { 'http.request.method': 'GET', 'url.path': '*' })).toBe('GET');
+  });
+
+  it("gives a service's route-less paths at most MAX_PATH_OPERATIONS operations; later paths share the method's", () => {
+    const names = new OperationNames(10_000);
+    const get = (service: string, path: string) => names.server(span({ ...base, service, name: 'GET', kind: 'server', attributes: { 'http.request.method': 'GET', 'url.path': path } }));
+    const users = Array.from({ length: MAX_PATH_OPERATIONS + 50 }, (_, i) => get('directory', `/users/user-${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}`));
+    expect(new Set(users).size).toBe(MAX_PATH_OPERATIONS + 1);
+    expect(users.slice(MAX_PATH_OPERATIONS)).toEqual(Array(50).fill('GET'));
+    // An admitted path keeps its name; another service has its own share.
+    expect(get('directory', '/users/user-aa')).toBe('GET /users/user-aa');
+    expect(get('catalog', '/items')).toBe('GET /items');
   });
 
   it('names a database call whose span name is the raw statement from its verb and table: literals never make names', () => {

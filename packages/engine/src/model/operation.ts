@@ -51,16 +51,27 @@ export function serverOperation(span: Span): string {
   const method = httpMethod(span);
   const route = a ? str(a['http.route']) : undefined;
   if (method && route) return routeOperation(method, route);
+  return rpcOperation(span) ?? pathOperation(span) ?? foldPath(span.name);
+}
+
+/** `Service/Method` of an RPC server span. */
+function rpcOperation(span: Span): string | undefined {
+  const a = span.attributes;
   const rpcService = a ? str(a['rpc.service']) : undefined;
   const rpcMethod = a ? str(a['rpc.method']) : undefined;
-  if (rpcService && rpcMethod) return cut(`${rpcService}/${rpcMethod}`);
-  // No route (a bare `http` server): its path, ids folded, as APM tools name such endpoints, unless the
-  // span was given a name of its own.
-  if (method && a && isMethodName(span.name, method)) {
-    const path = str(a['url.path']) ?? str(a['http.target']);
-    if (path !== undefined && path.charCodeAt(0) === 47) return routeOperation(method, path);
-  }
-  return foldPath(span.name);
+  return rpcService && rpcMethod ? cut(`${rpcService}/${rpcMethod}`) : undefined;
+}
+
+/**
+ * A route-less HTTP server span (a bare `http` server) named only by its method: `METHOD path`, ids
+ * folded, as APM tools name such endpoints. Undefined when the span has a route, a name of its own, or no path.
+ */
+function pathOperation(span: Span): string | undefined {
+  const a = span.attributes;
+  const method = httpMethod(span);
+  if (!method || !a || a['http.route'] !== undefined || !isMethodName(span.name, method)) return undefined;
+  const path = str(a['url.path']) ?? str(a['http.target']);
+  return path !== undefined && path.charCodeAt(0) === 47 ? routeOperation(method, path) : undefined;
 }
 
 /** Whether `name` says no more than the HTTP method: `GET` (stable conventions), `HTTP GET` (older ones). */
@@ -248,6 +259,9 @@ export function looksLikeTimeout(span: Span): boolean {
   );
 }
 
+/** Operations a service's route-less paths may give (see {@link OperationNames.server}). */
+export const MAX_PATH_OPERATIONS = 100;
+
 /**
  * Interned operation names and keys: every request of an operation gets the same strings, so the
  * analyzer's maps hash each string once, and no name or key is concatenated per span. Bounded: past
@@ -258,17 +272,39 @@ export class OperationNames {
   private readonly routes = new Map<string, Map<string, string>>();
   /** service → operation → key. */
   private readonly keys = new Map<string, Map<string, string>>();
+  /** service → the operations its route-less paths were given. */
+  private readonly paths = new Map<string, Set<string>>();
   private size = 0;
 
   constructor(private readonly max: number) {}
 
-  /** {@link serverOperation}, interned. */
+  /**
+   * {@link serverOperation}, interned; a service's route-less paths give at most {@link MAX_PATH_OPERATIONS}
+   * operations (later paths share the method's name), so unbounded paths (`/users/alice`) cannot take
+   * every service's share of the operations.
+   */
   server(span: Span): string {
     const a = span.attributes;
     const route = a ? str(a['http.route']) : undefined;
     const method = route !== undefined ? httpMethod(span) : undefined;
-    if (route === undefined || method === undefined) return serverOperation(span);
-    return this.intern(this.routes, method, route, routeOperation);
+    if (route !== undefined && method !== undefined) return this.intern(this.routes, method, route, routeOperation);
+    const rpc = rpcOperation(span);
+    if (rpc !== undefined) return rpc;
+    const byPath = pathOperation(span);
+    return byPath !== undefined && this.admitsPath(span.service, byPath) ? byPath : foldPath(span.name);
+  }
+
+  /** Whether `operation` is (or now becomes) one of the service's path operations. */
+  private admitsPath(service: string, operation: string): boolean {
+    let admitted = this.paths.get(service);
+    if (admitted === undefined) {
+      if (this.paths.size >= this.max) return false;
+      this.paths.set(service, (admitted = new Set()));
+    }
+    if (admitted.has(operation)) return true;
+    if (admitted.size >= MAX_PATH_OPERATIONS) return false;
+    admitted.add(operation);
+    return true;
   }
 
   /** {@link opKey}, interned. */
