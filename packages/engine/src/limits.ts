@@ -57,3 +57,10 @@ export const MAX_ID_LENGTH = 128;
  */
 export const MAX_CALLEES_PER_OPERATION = 128;
 export const MAX_CALLERS_PER_OPERATION = 256;
+
+/**
+ * Operations a service's route-less HTTP paths may give (`GET /users/:id` from a server span named `GET`
+ * with `url.path`); later paths share the method's name, so unbounded paths (`/users/alice`) cannot use
+ * up `maxOperations`, which every service shares.
+ */
+export const MAX_PATH_OPERATIONS = 100;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clientOperation, foldPath, isErrorSpan, MAX_PATH_OPERATIONS, OperationNames, peerName, serverOperation } from '../src/model/operation.js';
+import { MAX_PATH_OPERATIONS } from '../src/limits.js';
+import { clientOperation, foldPath, isErrorSpan, OperationNames, peerName, serverOperation } from '../src/model/operation.js';
 import { rejectReason } from '../src/model/validate.js';
 import { span } from './helpers/spans.js';
 

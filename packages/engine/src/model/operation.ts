@@ -1,5 +1,6 @@
 import type { Span } from '../types.js';
 import { opKey } from '../keys.js';
+import { MAX_PATH_OPERATIONS } from '../limits.js';
 import { cut } from './bound.js';
 
 /**
@@ -258,9 +259,6 @@ export function looksLikeTimeout(span: Span): boolean {
     (a !== undefined && typeof a['exception.message'] === 'string' && TIMEOUT_TEXT.test(a['exception.message']))
   );
 }
-
-/** Operations a service's route-less paths may give (see {@link OperationNames.server}). */
-export const MAX_PATH_OPERATIONS = 100;
 
 /**
  * Interned operation names and keys: every request of an operation gets the same strings, so the
