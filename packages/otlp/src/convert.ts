@@ -411,11 +411,14 @@ export function decodeRequestInto(req: unknown, sink: Sink, where = ''): void {
   }
   if (request.resourceSpans === undefined) {
     // Grafana Tempo's trace JSON (its API, Grafana's trace download): the resource spans as `batches`, or
-    // the request under `trace` (API v2).
+    // the request under `trace` (API v2); Jaeger v2's API v3 answers it under `result`.
     if (Array.isArray(request.batches)) request = { resourceSpans: request.batches };
-    else if (typeof request.trace === 'object' && request.trace !== null && !Array.isArray(request.trace)) {
-      decodeRequestInto(request.trace, sink, where === '' ? 'trace' : `${where}.trace`);
-      return;
+    else {
+      const field = isRecord(request.trace) ? 'trace' : isRecord(request.result) ? 'result' : undefined;
+      if (field !== undefined) {
+        decodeRequestInto(request[field], sink, where === '' ? field : `${where}.${field}`);
+        return;
+      }
     }
   }
   const list = request.resourceSpans;
@@ -442,6 +445,10 @@ export function decodeRequestInto(req: unknown, sink: Sink, where = ''): void {
     decodeScopes(rs.scopeSpans, 'scopeSpans', res, sink, where, r);
     decodeScopes(rs.instrumentationLibrarySpans, 'instrumentationLibrarySpans', res, sink, where, r);
   }
+}
+
+function isRecord(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Deepest level {@link camelCaseKeys} converts: the fields read lie within 8 (a span's attribute value). */

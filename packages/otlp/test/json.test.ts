@@ -98,12 +98,14 @@ describe('decodeOtlpJson', () => {
     expect(r.spans.map((s) => s.attributes)).toEqual([{ 'http.route': '/r' }]);
   });
 
-  it("reads Grafana Tempo's trace JSON: resource spans as `batches`, or the request under `trace`", () => {
+  it("reads Grafana Tempo's trace JSON (`batches`, or the request under `trace`) and Jaeger v2's (under `result`)", () => {
     const otlp = request({ kind: 2 });
     const expected = decodeOtlpJson(otlp).spans;
     expect(expected).toHaveLength(1);
     expect(decodeOtlpJson({ batches: otlp.resourceSpans })).toEqual({ spans: expected, problems: [] });
     expect(decodeOtlpJson({ trace: otlp })).toEqual({ spans: expected, problems: [] });
+    // Jaeger v2's API v3 (`/api/v3/traces/{id}`): the request under `result`.
+    expect(decodeOtlpJson({ result: otlp })).toEqual({ spans: expected, problems: [] });
     expect(decodeOtlpJson({ trace: { resourceSpans: [{ scopeSpans: [{ spans: [{ spanId: 'zz' }] }] }] } }).problems[0].message).toMatch(/^trace\.resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]/);
   });
 
