@@ -20,7 +20,7 @@ export interface AnalyzeArgs {
 
 export type Args = AnalyzeArgs | { command: 'help' } | { command: 'version' };
 
-export const USAGE = `Usage: rootspan analyze <file...|-> [options]
+export const USAGE = `Usage: rootspan analyze <file...|dir|-> [options]
        rootspan serve [--port 4318] [--grpc-port 4317] [--data DIR] [--token T] [--config FILE]   (rootspan serve --help)
 
 Analyse OpenTelemetry traces offline: what broke, when, and where it started.
@@ -28,7 +28,8 @@ Analyse OpenTelemetry traces offline: what broke, when, and where it started.
 Input: OTLP/JSON (.json: one ExportTraceServiceRequest or an array of them; .jsonl: one per line,
 as the Collector's file exporter writes), OTLP/protobuf (.pb), Jaeger JSON (its UI's download or
 query API answer) and Zipkin v2 JSON, gzip or zstd of any (.gz, .zst; zstd needs Node.js 22.15 or
-later), or - for stdin.
+later), or - for stdin. A directory stands for the trace files in it, in name order (the file
+exporter's rotated files before the one it is writing). Several inputs are one analysis, in order.
 
 Options:
   --json                 machine-readable report on stdout

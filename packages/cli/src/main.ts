@@ -4,6 +4,7 @@ import { EXPORT_HOLD_MS, EndTimeWindow, OtlpDecodeError, formatFromPath, formatP
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
 import { InputError, engineInputError, internalErrorLine } from './errors.js';
 import { learnedFrom } from './baseline.js';
+import { expandInputs } from './inputs.js';
 import { decodersFor, idleCores } from './cores.js';
 import { Progress } from './progress.js';
 import { humanReport, toJsonReport, type Summary } from './report.js';
@@ -120,6 +121,9 @@ const MAX_PROBLEMS_SHOWN = 20;
 
 /** `rootspan analyze`: every input through one analyzer, in the order given, then one report. */
 async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
+  // A directory stands for the trace files in it.
+  const baseline = args.baseline === undefined ? [] : await expandInputs([args.baseline]);
+  const inputs = [...baseline, ...(await expandInputs(args.files))];
   const options = await loadConfig(args.config);
   let analyzer: Analyzer;
   try {
@@ -135,12 +139,11 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   const progress = new Progress(io.stderr, args.progress ?? Boolean(io.stderr.isTTY));
   // With --baseline, the recording goes first through the same reading path; what was learned from it
   // then carries over into a fresh analyzer, with its own time and nothing reported about the recording.
-  const inputs = args.baseline !== undefined ? [args.baseline, ...args.files] : args.files;
   let idleAtStart: Promise<number> | undefined;
   const idle = () => (idleAtStart ??= idleCores());
   for (let i = 0; i < inputs.length; i++) {
     const file = inputs[i];
-    if (args.baseline !== undefined && i === 1) {
+    if (baseline.length > 0 && i === baseline.length) {
       analyzer = learnedFrom(analyzer, options);
       Object.assign(summary, { spans: 0, from: null, to: null, problems: 0 });
       traces.clear();

@@ -4,7 +4,8 @@
  * `--config`. Containers are checked by comparing their report with the plain JSONL file's: the same
  * spans in another wrapping must give exactly the same analysis.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIM_EPOCH } from '@rootspan/sim';
@@ -179,6 +180,26 @@ describe('input containers give the same analysis as the plain JSONL file', () =
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(parseJson(r)).toEqual(report);
+  });
+
+  it("a directory: its trace files in name order (the file exporter's rotated files before the current one), nothing else", async () => {
+    const third = Math.floor(lines.length / 3);
+    const dir = join(tmp.dir, 'rotated');
+    mkdirSync(join(dir, 'old'), { recursive: true });
+    writeFileSync(join(dir, 'traces-2026-01-01T00-00-00.000.jsonl'), `${lines.slice(0, third).join('\n')}\n`);
+    writeFileSync(join(dir, 'traces-2026-01-01T00-05-00.000.jsonl.gz'), gzipSync(`${lines.slice(third, 2 * third).join('\n')}\n`));
+    writeFileSync(join(dir, 'traces.jsonl'), `${lines.slice(2 * third).join('\n')}\n`);
+    writeFileSync(join(dir, 'README.md'), 'not traces');
+    writeFileSync(join(dir, 'old', 'traces.jsonl'), 'not read: subdirectories are not');
+    const r = await run(['analyze', dir, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(parseJson(r)).toEqual(report);
+    const empty = join(tmp.dir, 'empty');
+    mkdirSync(empty);
+    const none = await run(['analyze', empty]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe(`rootspan: cannot read ${empty}: a directory without trace files (.jsonl, .json, .pb, gzip or zstd of them)\n`);
   });
 });
 
