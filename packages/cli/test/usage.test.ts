@@ -3,6 +3,8 @@
  * configs (exit 2 with a message naming them), malformed-record reporting limits, and the progress
  * indicator.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { USAGE, parseArgs, type JsonReport } from 'rootspan';
 import { otlpLine, smallSpans, tempDir } from './helpers/data.js';
@@ -24,7 +26,7 @@ describe('help and version', () => {
   });
 
   it('documents the input formats, options and exit codes', () => {
-    for (const word of ['analyze <file...|->', '.jsonl', '.gz', 'stdin', '--json', '--config <file>', '--strict', '--fail-on-incident', '--threads <n>', '--progress', 'Exit codes: 0']) {
+    for (const word of ['analyze <file...|dir|->', '.jsonl', '.gz', 'stdin', '--json', '--config <file>', '--strict', '--fail-on-incident', '--threads <n>', '--progress', 'Exit codes: 0']) {
       expect(USAGE).toContain(word);
     }
   });
@@ -79,10 +81,12 @@ describe('unreadable input: exit 2 with one line naming it', () => {
     expect(r).toEqual({ code: 2, stdout: '', stderr: `rootspan: cannot read ${missing}: no such file\n` });
   });
 
-  it('a directory', async () => {
-    const r = await run(['analyze', tmp.dir]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`^rootspan: cannot read ${tmp.dir}: .*EISDIR.*\\n$`));
+  it('a directory without trace files (a directory with them: analyze.test.ts)', async () => {
+    const dir = join(tmp.dir, 'notes');
+    mkdirSync(dir);
+    tmp.file('notes/README.md', 'no traces here');
+    const r = await run(['analyze', dir]);
+    expect(r).toEqual({ code: 2, stdout: '', stderr: `rootspan: cannot read ${dir}: a directory without trace files (.jsonl, .json, .pb, gzip or zstd of them)\n` });
   });
 
   it.each([
