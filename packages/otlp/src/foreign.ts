@@ -11,7 +11,8 @@ import type { DecodeResult } from './problems.js';
 
 type Obj = Record<string, unknown>;
 
-const KINDS: Readonly<Record<string, SpanKind>> = { server: 'server', client: 'client', producer: 'producer', consumer: 'consumer', internal: 'internal' };
+/** Kind names (lower-cased) → kinds; a Map, so a name like `constructor` is no kind. */
+const KINDS: ReadonlyMap<string, SpanKind> = new Map(['server', 'client', 'producer', 'consumer', 'internal'].map((k) => [k, k as SpanKind]));
 const HEX_ID = /^[0-9a-fA-F]{1,32}$/;
 /** Longest non-hex id taken as it is. */
 const MAX_FOREIGN_ID = 64;
@@ -137,7 +138,7 @@ function jaegerTrace(trace: unknown, where: string, sink: Sink): void {
       parent === spanId ? undefined : parent,
       resources.get(String(raw.processID)) ?? (isObj(raw.process) ? jaegerProcess(raw.process) : { service: 'unknown_service', serviceVersion: undefined }),
       typeof raw.operationName === 'string' ? cutToNameLength(raw.operationName) : '',
-      typeof kindTag === 'string' ? KINDS[kindTag.toLowerCase()] : undefined,
+      typeof kindTag === 'string' ? KINDS.get(kindTag.toLowerCase()) : undefined,
       t[0],
       t[1],
       status,
@@ -220,7 +221,7 @@ function zipkinSpans(spans: Obj[], sink: Sink): void {
       parent,
       { service, serviceVersion: undefined },
       typeof s.name === 'string' ? cutToNameLength(s.name) : '',
-      typeof s.kind === 'string' ? KINDS[s.kind.toLowerCase()] : undefined,
+      typeof s.kind === 'string' ? KINDS.get(s.kind.toLowerCase()) : undefined,
       t[0],
       t[1],
       errorTag !== undefined ? 'error' : 'unset',

@@ -95,10 +95,11 @@ describe('Jaeger and Zipkin JSON from broken exporters', () => {
   const junk = fc.oneof(fc.constant(undefined), fc.constant(null), fc.constantFrom(Number.NaN, -1, 0, 1e30, '', 'zz', '__proto__', '0000'), fc.string({ maxLength: 20 }), fc.integer(), fc.boolean(), fc.array(fc.integer(), { maxLength: 2 }), fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 2 }));
   const id = fc.oneof(fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF'), minLength: 1, maxLength: 40 }), junk);
   const time = fc.oneof(fc.integer({ min: 1, max: 2e15 }), junk);
-  const tags = fc.oneof(fc.array(fc.oneof(fc.record({ key: fc.constantFrom('span.kind', 'error', 'otel.status_code', 'http.route', 'http.status_code', '__proto__', 'x'), value: fc.oneof(fc.string({ maxLength: 10 }), junk) }), junk), { maxLength: 4 }), junk);
+  const names = fc.constantFrom('server', 'CLIENT', 'constructor', 'toString', '__proto__', 'hasOwnProperty');
+  const tags = fc.oneof(fc.array(fc.oneof(fc.record({ key: fc.constantFrom('span.kind', 'error', 'otel.status_code', 'http.route', 'http.status_code', '__proto__', 'x'), value: fc.oneof(fc.string({ maxLength: 10 }), names, junk) }), junk), { maxLength: 4 }), junk);
   const jaegerSpan = fc.record({ traceID: id, spanID: id, operationName: junk, startTime: time, duration: time, processID: fc.constantFrom('p1', 'p2', '__proto__'), references: fc.oneof(fc.array(fc.oneof(fc.record({ refType: fc.constantFrom('CHILD_OF', 'FOLLOWS_FROM', 'x'), spanID: id, traceID: id }), junk), { maxLength: 3 }), junk), tags, logs: fc.oneof(fc.array(fc.record({ fields: tags }), { maxLength: 2 }), junk) }, { requiredKeys: [] });
   const jaeger = fc.record({ data: fc.array(fc.record({ traceID: id, spans: fc.array(fc.oneof(jaegerSpan, junk), { maxLength: 6 }), processes: fc.dictionary(fc.constantFrom('p1', 'p2', '__proto__'), fc.oneof(fc.record({ serviceName: junk, tags }), junk), { maxKeys: 3 }) }), { minLength: 1, maxLength: 3 }) });
-  const zipkinSpan = fc.record({ traceId: id, id, parentId: id, shared: fc.oneof(fc.boolean(), junk), kind: fc.oneof(fc.constantFrom('SERVER', 'CLIENT', 'PRODUCER'), junk), name: junk, timestamp: time, duration: time, localEndpoint: fc.oneof(fc.record({ serviceName: junk }), junk), remoteEndpoint: fc.oneof(fc.record({ serviceName: junk }), junk), tags: fc.oneof(fc.dictionary(fc.constantFrom('error', 'http.status_code', 'peer.service', '__proto__'), junk), junk) });
+  const zipkinSpan = fc.record({ traceId: id, id, parentId: id, shared: fc.oneof(fc.boolean(), junk), kind: fc.oneof(fc.constantFrom('SERVER', 'CLIENT', 'PRODUCER'), names, junk), name: junk, timestamp: time, duration: time, localEndpoint: fc.oneof(fc.record({ serviceName: junk }), junk), remoteEndpoint: fc.oneof(fc.record({ serviceName: junk }), junk), tags: fc.oneof(fc.dictionary(fc.constantFrom('error', 'http.status_code', 'peer.service', '__proto__'), junk), junk) });
   const zipkin = fc.array(zipkinSpan, { minLength: 1, maxLength: 8 }).map((spans) => [{ ...spans[0], traceId: 'a1', id: 'b1', localEndpoint: { serviceName: 's' } }, ...spans]);
 
   it('never throw: every span comes out with valid fields or is explained by a problem', async () => {
@@ -113,6 +114,8 @@ describe('Jaeger and Zipkin JSON from broken exporters', () => {
           expect(typeof s.service === 'string' && s.service.length > 0).toBe(true);
           expect(Number.isFinite(s.startTime) && Number.isFinite(s.endTime) && s.endTime >= s.startTime && s.startTime > 0).toBe(true);
           expect(Object.getPrototypeOf(s.attributes ?? {})).toBe(Object.prototype);
+          expect([undefined, 'server', 'client', 'producer', 'consumer', 'internal']).toContain(s.kind);
+          expect(['unset', 'ok', 'error']).toContain(s.status);
         }
       }),
       { numRuns: 300 },
