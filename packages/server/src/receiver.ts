@@ -72,6 +72,39 @@ export function acceptDecoded(decoded: DecodeResult, ctx: ReceiverContext, spanP
   return { ok: true, partial: { rejectedSpans: spanProblems.length, errorMessage: quoted.join('; ') + (more > 0 ? `; and ${more} more` : '') } };
 }
 
+/** Answers a request with an HTTP status and why (each receiver in its encoding). */
+export type Answer = (status: number, message: string, headers?: Readonly<Record<string, string>>) => void;
+
+/**
+ * The body of an ingest request (its bytes counted), or undefined once `answer` has refused it: 503 while
+ * the server shuts down, else what reading it gave ({@link BodyError}: too large, corrupt, an unknown encoding).
+ */
+export async function ingestBody(req: IncomingMessage, ctx: ReceiverContext, answer: Answer): Promise<Buffer | undefined> {
+  if (ctx.closing()) {
+    answer(503, 'shutting down', { 'retry-after': '5', connection: 'close' });
+    return undefined;
+  }
+  try {
+    const body = await readBody(req, ctx.maxBodyBytes);
+    ctx.counters.bytes += body.length;
+    return body;
+  } catch (err) {
+    if (!(err instanceof BodyError)) throw err;
+    answer(err.status, err.message, { connection: 'close' });
+    return undefined;
+  }
+}
+
+/** `body` parsed as JSON, or undefined once `answer` has refused it (400 with the parser's reason). */
+export function jsonBody(body: Buffer, answer: Answer): { value: unknown } | undefined {
+  try {
+    return { value: JSON.parse(body.toString('utf8')) };
+  } catch (err) {
+    answer(400, `invalid JSON (${(err as Error).message})`);
+    return undefined;
+  }
+}
+
 /**
  * `POST /v1/traces`: OTLP/HTTP with JSON or protobuf bodies, gzip or not, answered as the OTLP spec says;
  * `authorized` is false when the request lacks the ingest token (401, in the request's encoding too).
@@ -91,24 +124,13 @@ export async function receiveTraces(req: IncomingMessage, res: ServerResponse, c
   if (format === undefined) {
     return answer(415, `unsupported Content-Type '${req.headers['content-type'] ?? ''}' (use application/json or application/x-protobuf)`, { connection: 'close' });
   }
-  if (ctx.closing()) return answer(503, 'shutting down', { 'retry-after': '5', connection: 'close' });
-  let body: Buffer;
-  try {
-    body = await readBody(req, ctx.maxBodyBytes);
-  } catch (err) {
-    if (err instanceof BodyError) return answer(err.status, err.message, { connection: 'close' });
-    throw err;
-  }
-  ctx.counters.bytes += body.length;
+  const body = await ingestBody(req, ctx, answer);
+  if (body === undefined) return;
   let decoded: DecodeResult;
   if (format === 'json') {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch (err) {
-      return answer(400, `invalid JSON (${(err as Error).message})`);
-    }
-    decoded = decodeOtlpJson(parsed);
+    const parsed = jsonBody(body, answer);
+    if (parsed === undefined) return;
+    decoded = decodeOtlpJson(parsed.value);
   } else {
     decoded = decodeOtlpProtobuf(body);
   }

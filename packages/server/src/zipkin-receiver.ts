@@ -7,9 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeZipkinJson } from '@rootspan/otlp';
 import { UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
-import { BodyError, readBody } from './body.js';
 import { sendError } from './http.js';
-import { acceptDecoded, type ReceiverContext } from './receiver.js';
+import { acceptDecoded, ingestBody, jsonBody, type ReceiverContext } from './receiver.js';
 
 export const ZIPKIN_PATH = '/api/v2/spans';
 
@@ -27,22 +26,11 @@ export async function receiveZipkin(req: IncomingMessage, res: ServerResponse, c
   if (type !== 'application/json' && type !== '') {
     return answer(415, `unsupported Content-Type '${req.headers['content-type']}' (Zipkin v2 spans as application/json)`, { connection: 'close' });
   }
-  if (ctx.closing()) return answer(503, 'shutting down', { 'retry-after': '5', connection: 'close' });
-  let body: Buffer;
-  try {
-    body = await readBody(req, ctx.maxBodyBytes);
-  } catch (err) {
-    if (err instanceof BodyError) return answer(err.status, err.message, { connection: 'close' });
-    throw err;
-  }
-  ctx.counters.bytes += body.length;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    return answer(400, `invalid JSON (${(err as Error).message})`);
-  }
-  const decoded = decodeZipkinJson(parsed);
+  const body = await ingestBody(req, ctx, answer);
+  if (body === undefined) return;
+  const parsed = jsonBody(body, answer);
+  if (parsed === undefined) return;
+  const decoded = decodeZipkinJson(parsed.value);
   if (decoded === undefined) return answer(400, 'expected a JSON array of Zipkin v2 spans');
   const outcome = acceptDecoded(decoded, ctx, anySpan);
   if (!outcome.ok) return answer(outcome.status, outcome.message, outcome.retryAfterSeconds === undefined ? {} : { 'retry-after': String(outcome.retryAfterSeconds) });
