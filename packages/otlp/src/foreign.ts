@@ -5,7 +5,7 @@
  * mapped to the engine's like OTLP spans: kind, error status, parent, the analysed tags, the resource's
  * `service.version`; times are in microseconds.
  */
-import { cutToNameLength, type SpanKind, type SpanStatus } from '@rootspan/engine';
+import { cutToNameLength, MAX_TIME_MS, type SpanKind, type SpanStatus } from '@rootspan/engine';
 import { ATTRIBUTE_INDEX, SpanList, type ResourceInfo, type Sink } from './convert.js';
 import type { DecodeResult } from './problems.js';
 
@@ -34,8 +34,9 @@ export function decodeForeignInto(doc: unknown, sink: Sink): boolean {
     jaegerTrace(doc, '', sink);
     return true;
   }
-  if (Array.isArray(doc) && doc.length > 0 && doc.every((s) => isObj(s) && 'traceId' in s && 'id' in s && !('resourceSpans' in s)) && doc.some((s) => isObj(s.localEndpoint))) {
-    zipkinSpans(doc as Obj[], sink);
+  // Zipkin: spans with a trace id and a local endpoint; a broken one among them is a problem of its own.
+  if (Array.isArray(doc) && doc.some((s) => isObj(s) && 'traceId' in s && isObj(s.localEndpoint)) && !doc.some((s) => isObj(s) && 'resourceSpans' in s)) {
+    zipkinSpans(doc, sink);
     return true;
   }
   return false;
@@ -90,7 +91,9 @@ function times(start: unknown, duration: unknown): [number, number] | string {
   if (!Number.isFinite(startMs)) return 'missing or bad start time';
   const d = typeof duration === 'number' ? duration : typeof duration === 'string' && /^[0-9]+$/.test(duration) ? Number(duration) : duration === undefined ? 0 : NaN;
   if (!(d >= 0)) return 'bad duration';
-  return [startMs, startMs + d / 1000];
+  const endMs = startMs + d / 1000;
+  if (endMs > MAX_TIME_MS) return 'time after year 9999';
+  return [startMs, endMs];
 }
 
 // ---- Jaeger --------------------------------------------------------------------------------------------
@@ -183,11 +186,13 @@ export function decodeZipkinJson(doc: unknown): DecodeResult | undefined {
   if (!Array.isArray(doc)) return undefined;
   const out = new SpanList();
   const sink: Sink = { out, problems: [], line: undefined };
-  zipkinSpans(doc.map((s) => (isObj(s) ? s : {})), sink);
+  zipkinSpans(doc, sink);
   return { spans: out.take(), problems: sink.problems };
 }
 
-function zipkinSpans(spans: Obj[], sink: Sink): void {
+function zipkinSpans(items: unknown[], sink: Sink): void {
+  // Not a span object: reported like a span without ids.
+  const spans = items.map((s) => (isObj(s) ? s : {}));
   // Zipkin's B3 shared spans: a server side recorded under its client's id (`shared: true`). It gets an id
   // of its own, and its service's spans naming that id as their parent are re-parented to it.
   const sharedServers = new Map<string, string>();

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Span } from '@rootspan/engine';
-import { readOtlpStream, type DecodeProblem } from '@rootspan/otlp';
+import { MAX_TIME_MS, readOtlpStream, type DecodeProblem } from '@rootspan/otlp';
 
 async function read(doc: unknown): Promise<{ spans: Span[]; problems: DecodeProblem[] }> {
   const out = { spans: [] as Span[], problems: [] as DecodeProblem[] };
@@ -85,6 +85,18 @@ describe('Zipkin v2 JSON', () => {
     expect(r.spans[1].attributes).toEqual({ 'peer.service': 'api' });
   });
 
+  it('skips a broken span among good ones with a problem (the report stays Zipkin)', async () => {
+    const r = await read([
+      { traceId: 'a1', id: 'b1', kind: 'SERVER', name: 'get', timestamp: 1_700_000_000_000_000, duration: 10, localEndpoint: { serviceName: 'web' } },
+      { traceId: 'a1', name: 'no id', timestamp: 1_700_000_000_000_000, duration: 10, localEndpoint: { serviceName: 'web' } },
+      'not a span',
+      null,
+      { traceId: 'a1', id: 'b3', timestamp: 9e18, duration: 10, localEndpoint: { serviceName: 'web' } },
+    ]);
+    expect(r.spans.map((s) => s.spanId)).toEqual(['00000000000000b1']);
+    expect(r.problems.map((p) => p.message)).toEqual(['[1]: missing or bad id', '[2]: missing or bad traceId', '[3]: missing or bad traceId', '[4] (id 00000000000000b3): time after year 9999']);
+  });
+
   it('leaves OTLP arrays and other JSON to the OTLP decoder', async () => {
     expect((await read([{ resourceSpans: [] }])).problems).toEqual([]);
     expect((await read([{ traceId: 'a', id: 'b' }])).problems[0].message).toMatch(/no resourceSpans/);
@@ -100,7 +112,7 @@ describe('Jaeger and Zipkin JSON from broken exporters', () => {
   const jaegerSpan = fc.record({ traceID: id, spanID: id, operationName: junk, startTime: time, duration: time, processID: fc.constantFrom('p1', 'p2', '__proto__'), references: fc.oneof(fc.array(fc.oneof(fc.record({ refType: fc.constantFrom('CHILD_OF', 'FOLLOWS_FROM', 'x'), spanID: id, traceID: id }), junk), { maxLength: 3 }), junk), tags, logs: fc.oneof(fc.array(fc.record({ fields: tags }), { maxLength: 2 }), junk) }, { requiredKeys: [] });
   const jaeger = fc.record({ data: fc.array(fc.record({ traceID: id, spans: fc.array(fc.oneof(jaegerSpan, junk), { maxLength: 6 }), processes: fc.dictionary(fc.constantFrom('p1', 'p2', '__proto__'), fc.oneof(fc.record({ serviceName: junk, tags }), junk), { maxKeys: 3 }) }), { minLength: 1, maxLength: 3 }) });
   const zipkinSpan = fc.record({ traceId: id, id, parentId: id, shared: fc.oneof(fc.boolean(), junk), kind: fc.oneof(fc.constantFrom('SERVER', 'CLIENT', 'PRODUCER'), names, junk), name: junk, timestamp: time, duration: time, localEndpoint: fc.oneof(fc.record({ serviceName: junk }), junk), remoteEndpoint: fc.oneof(fc.record({ serviceName: junk }), junk), tags: fc.oneof(fc.dictionary(fc.constantFrom('error', 'http.status_code', 'peer.service', '__proto__'), junk), junk) });
-  const zipkin = fc.array(zipkinSpan, { minLength: 1, maxLength: 8 }).map((spans) => [{ ...spans[0], traceId: 'a1', id: 'b1', localEndpoint: { serviceName: 's' } }, ...spans]);
+  const zipkin = fc.array(fc.oneof({ arbitrary: zipkinSpan, weight: 5 }, { arbitrary: junk, weight: 1 }), { minLength: 1, maxLength: 8 }).map((spans) => [{ ...spans[0], traceId: 'a1', id: 'b1', localEndpoint: { serviceName: 's' } }, ...spans]);
 
   it('never throw: every span comes out with valid fields or is explained by a problem', async () => {
     let decoded = 0;
@@ -112,7 +124,7 @@ describe('Jaeger and Zipkin JSON from broken exporters', () => {
           expect(typeof s.traceId === 'string' && s.traceId.length > 0 && s.traceId.length <= 64).toBe(true);
           expect(typeof s.spanId === 'string' && s.spanId.length > 0 && s.spanId.length <= 66).toBe(true);
           expect(typeof s.service === 'string' && s.service.length > 0).toBe(true);
-          expect(Number.isFinite(s.startTime) && Number.isFinite(s.endTime) && s.endTime >= s.startTime && s.startTime > 0).toBe(true);
+          expect(Number.isFinite(s.startTime) && s.endTime <= MAX_TIME_MS && s.endTime >= s.startTime && s.startTime > 0).toBe(true);
           expect(Object.getPrototypeOf(s.attributes ?? {})).toBe(Object.prototype);
           expect([undefined, 'server', 'client', 'producer', 'consumer', 'internal']).toContain(s.kind);
           expect(['unset', 'ok', 'error']).toContain(s.status);
