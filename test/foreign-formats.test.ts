@@ -96,9 +96,43 @@ function zipkin(name: string, fault: boolean): string {
   return path;
 }
 
+/** Zipkin v1 JSON: each call one span annotated on both sides (`cs`/`sr`/`ss`/`cr`), the entry one `sr`/`ss` only. */
+function zipkinV1(name: string, fault: boolean): string {
+  const spans: unknown[] = [];
+  for (const { i, start, failing } of requests()) {
+    const traceId = hex(i + 1);
+    const list = hops(i, fault && failing);
+    let parentId: string | undefined;
+    list.forEach((hop, h) => {
+      const id = hex(i * 16 + h + 1);
+      const ep = (service: string) => ({ serviceName: service, ipv4: '10.0.0.1' });
+      const server = [
+        { timestamp: start + hop.at, value: 'sr', endpoint: ep(hop.service) },
+        { timestamp: start + hop.at + hop.duration, value: 'ss', endpoint: ep(hop.service) },
+      ];
+      // The caller's side of this call: it started a little before the callee and ended a little after.
+      const caller = h === 0 ? [] : [
+        { timestamp: start + list[h - 1].at + 1_000, value: 'cs', endpoint: ep(list[h - 1].service) },
+        { timestamp: start + hop.at + hop.duration + 500, value: 'cr', endpoint: ep(list[h - 1].service) },
+      ];
+      const binaryAnnotations = [
+        { key: 'http.method', value: hop.method, endpoint: ep(hop.service) },
+        { key: 'http.route', value: hop.route, endpoint: ep(hop.service) },
+        ...(hop.error ? [{ key: 'error', value: '500', endpoint: ep(hop.service) }] : []),
+      ];
+      spans.push({ traceId, id, ...(parentId ? { parentId } : {}), name: `${hop.method.toLowerCase()} ${hop.route}`, timestamp: start + hop.at, duration: hop.duration, annotations: [...caller, ...server], binaryAnnotations });
+      parentId = id;
+    });
+  }
+  const path = join(dir, `${name}.json`);
+  writeFileSync(path, JSON.stringify(spans));
+  return path;
+}
+
 describe.each([
   ['Jaeger JSON', jaeger],
   ['Zipkin v2 JSON', zipkin],
+  ['Zipkin v1 JSON', zipkinV1],
 ])('%s', (_, write) => {
   it('healthy: every span read, no incident', async () => {
     const report = await analyzeFile(write(`${write.name}-healthy`, false));

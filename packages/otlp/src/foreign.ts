@@ -1,7 +1,8 @@
 /**
  * Trace files from other systems, recognised by their shape where an OTLP/JSON document is expected:
  * Jaeger's JSON (what its UI downloads and its query API answers: `{ data: [{ traceID, spans, processes }] }`,
- * or one such trace) and Zipkin's v2 JSON (an array of spans with `localEndpoint`). Their spans are
+ * or one such trace) and Zipkin's v2 JSON (an array of spans with `localEndpoint`) or v1 JSON (spans with
+ * `annotations`, each turned into the v2 spans it stands for). Their spans are
  * mapped to the engine's like OTLP spans: kind, error status, parent, the analysed tags, the resource's
  * `service.version`; times are in microseconds.
  */
@@ -37,6 +38,11 @@ export function decodeForeignInto(doc: unknown, sink: Sink): boolean {
   // Zipkin: spans with a trace id and a local endpoint; a broken one among them is a problem of its own.
   if (Array.isArray(doc) && doc.some((s) => isObj(s) && 'traceId' in s && isObj(s.localEndpoint)) && !doc.some((s) => isObj(s) && 'resourceSpans' in s)) {
     zipkinSpans(doc, sink);
+    return true;
+  }
+  // Zipkin v1: spans with a trace id and annotations (`cs`, `sr`, …) instead of endpoints of their own.
+  if (Array.isArray(doc) && doc.some(isZipkinV1) && !doc.some((s) => isObj(s) && ('resourceSpans' in s || 'localEndpoint' in s))) {
+    zipkinSpans(doc.flatMap((s) => (isZipkinV1(s) ? fromZipkinV1(s) : [s])), sink);
     return true;
   }
   return false;
@@ -239,6 +245,51 @@ function zipkinSpans(items: unknown[], sink: Sink): void {
 }
 
 const PEER_SERVICE = ATTRIBUTE_INDEX.get('peer.service') as number;
+
+function isZipkinV1(s: unknown): s is Obj {
+  return isObj(s) && 'traceId' in s && (Array.isArray(s.annotations) || Array.isArray(s.binaryAnnotations));
+}
+
+/** Binary annotations naming endpoints, not tags: server address, client address, local component. */
+const V1_ADDRESSES = new Set(['sa', 'ca', 'lc']);
+
+/**
+ * A Zipkin v1 span as the v2 spans it stands for (as Zipkin's own converter does): its client side
+ * (`cs`/`cr`, the callee from the `sa` address) and its server side (`sr`/`ss`, shared when both were
+ * recorded under one id), or one local span (the `lc` component's service); binary annotations are its tags.
+ */
+function fromZipkinV1(s: Obj): Obj[] {
+  const annotations = Array.isArray(s.annotations) ? s.annotations.filter(isObj) : [];
+  const binary = Array.isArray(s.binaryAnnotations) ? s.binaryAnnotations.filter(isObj) : [];
+  const at = (value: string) => annotations.find((a) => a.value === value);
+  const address = (key: string) => binary.find((b) => b.key === key && isObj(b.endpoint))?.endpoint;
+  // Object.fromEntries defines its keys: a tag named `__proto__` stays a tag.
+  const tags = Object.fromEntries(binary.filter((b) => typeof b.key === 'string' && !V1_ADDRESSES.has(b.key) && b.value !== undefined && b.value !== null).map((b) => [b.key as string, String(b.value)]));
+  const common = { traceId: s.traceId, name: s.name, tags };
+  const side = (kind: string, start: Obj | undefined, end: Obj | undefined, extra: Obj = {}): Obj => {
+    const from = start?.timestamp ?? s.timestamp;
+    const to = end?.timestamp;
+    const duration = typeof from === 'number' && typeof to === 'number' ? to - from : s.duration;
+    return { ...common, id: s.id, parentId: s.parentId, kind, timestamp: from, duration, localEndpoint: (start ?? end)?.endpoint, ...extra };
+  };
+  const out: Obj[] = [];
+  const cs = at('cs');
+  const cr = at('cr');
+  if (cs !== undefined || cr !== undefined) {
+    const callee = address('sa');
+    out.push(side('CLIENT', cs, cr, callee !== undefined ? { remoteEndpoint: callee } : {}));
+  }
+  const sr = at('sr');
+  const ss = at('ss');
+  if (sr !== undefined || ss !== undefined) out.push(side('SERVER', sr, ss, out.length > 0 ? { shared: true } : {}));
+  if (out.length === 0) {
+    const ms = at('ms');
+    const mr = at('mr');
+    const endpoint = address('lc') ?? annotations.find((a) => isObj(a.endpoint))?.endpoint;
+    out.push({ ...side(ms !== undefined ? 'PRODUCER' : mr !== undefined ? 'CONSUMER' : '', ms ?? mr, undefined), ...(ms !== undefined || mr !== undefined ? {} : { kind: undefined, timestamp: s.timestamp, duration: s.duration }), localEndpoint: endpoint });
+  }
+  return out;
+}
 
 function serviceOf(s: Obj): string {
   const name = isObj(s.localEndpoint) ? s.localEndpoint.serviceName : undefined;

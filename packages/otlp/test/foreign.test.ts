@@ -97,13 +97,48 @@ describe('Zipkin v2 JSON', () => {
     expect(r.problems.map((p) => p.message)).toEqual(['[1]: missing or bad id', '[2]: missing or bad traceId', '[3]: missing or bad traceId', '[4] (id 00000000000000b3): time after year 9999']);
   });
 
+  it('reads Zipkin v1 JSON: a span recorded on both sides becomes its client and (shared) server spans', async () => {
+    const ep = (serviceName: string) => ({ serviceName, ipv4: '10.0.0.1' });
+    const t = '5af7183fb1d4cf5f';
+    const r = await read([
+      { traceId: t, id: 'a1', name: 'get /', timestamp: 1_700_000_000_000_000, duration: 9_000, annotations: [{ timestamp: 1_700_000_000_000_000, value: 'sr', endpoint: ep('web') }, { timestamp: 1_700_000_000_009_000, value: 'ss', endpoint: ep('web') }], binaryAnnotations: [{ key: 'http.route', value: '/', endpoint: ep('web') }] },
+      {
+        traceId: t,
+        id: 'b2',
+        parentId: 'a1',
+        name: 'post /charge',
+        timestamp: 1_700_000_000_001_000,
+        duration: 6_000,
+        annotations: [
+          { timestamp: 1_700_000_000_001_000, value: 'cs', endpoint: ep('web') },
+          { timestamp: 1_700_000_000_001_500, value: 'sr', endpoint: ep('payment') },
+          { timestamp: 1_700_000_000_006_500, value: 'ss', endpoint: ep('payment') },
+          { timestamp: 1_700_000_000_007_000, value: 'cr', endpoint: ep('web') },
+        ],
+        binaryAnnotations: [{ key: 'error', value: 'card declined', endpoint: ep('payment') }, { key: '__proto__', value: 'x', endpoint: ep('payment') }],
+      },
+      { traceId: t, id: 'c3', parentId: 'b2', name: 'query', annotations: [{ timestamp: 1_700_000_000_002_000, value: 'cs', endpoint: ep('payment') }, { timestamp: 1_700_000_000_005_000, value: 'cr', endpoint: ep('payment') }], binaryAnnotations: [{ key: 'sa', value: true, endpoint: ep('mysql') }] },
+      { traceId: t, id: 'd4', parentId: 'b2', name: 'score', timestamp: 1_700_000_000_005_000, duration: 1_000, binaryAnnotations: [{ key: 'lc', value: '', endpoint: ep('payment') }] },
+    ]);
+    expect(r.problems).toEqual([]);
+    expect(r.spans.map((s) => [s.spanId, s.parentSpanId, s.service, s.kind, s.status, s.endTime - s.startTime])).toEqual([
+      ['00000000000000a1', undefined, 'web', 'server', 'unset', 9],
+      ['00000000000000b2', '00000000000000a1', 'web', 'client', 'error', 6],
+      ['00000000000000b25e', '00000000000000b2', 'payment', 'server', 'error', 5],
+      ['00000000000000c3', '00000000000000b25e', 'payment', 'client', 'unset', 3],
+      ['00000000000000d4', '00000000000000b25e', 'payment', undefined, 'unset', 1],
+    ]);
+    expect(r.spans[1].statusMessage).toBe('card declined');
+    expect(r.spans[3].attributes).toEqual({ 'peer.service': 'mysql' });
+  });
+
   it('leaves OTLP arrays and other JSON to the OTLP decoder', async () => {
     expect((await read([{ resourceSpans: [] }])).problems).toEqual([]);
     expect((await read([{ traceId: 'a', id: 'b' }])).problems[0].message).toMatch(/no resourceSpans/);
   });
 });
 
-describe('Jaeger and Zipkin JSON from broken exporters', () => {
+describe('Jaeger and Zipkin (v1, v2) JSON from broken exporters', () => {
   const junk = fc.oneof(fc.constant(undefined), fc.constant(null), fc.constantFrom(Number.NaN, -1, 0, 1e30, '', 'zz', '__proto__', '0000'), fc.string({ maxLength: 20 }), fc.integer(), fc.boolean(), fc.array(fc.integer(), { maxLength: 2 }), fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 2 }));
   const id = fc.oneof(fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF'), minLength: 1, maxLength: 40 }), junk);
   const time = fc.oneof(fc.integer({ min: 1, max: 2e15 }), junk);
@@ -114,10 +149,26 @@ describe('Jaeger and Zipkin JSON from broken exporters', () => {
   const zipkinSpan = fc.record({ traceId: id, id, parentId: id, shared: fc.oneof(fc.boolean(), junk), kind: fc.oneof(fc.constantFrom('SERVER', 'CLIENT', 'PRODUCER'), names, junk), name: junk, timestamp: time, duration: time, localEndpoint: fc.oneof(fc.record({ serviceName: junk }), junk), remoteEndpoint: fc.oneof(fc.record({ serviceName: junk }), junk), tags: fc.oneof(fc.dictionary(fc.constantFrom('error', 'http.status_code', 'peer.service', '__proto__'), junk), junk) });
   const zipkin = fc.array(fc.oneof({ arbitrary: zipkinSpan, weight: 5 }, { arbitrary: junk, weight: 1 }), { minLength: 1, maxLength: 8 }).map((spans) => [{ traceId: 'a1', id: 'b1', timestamp: 1_700_000_000_000_000, duration: 5, localEndpoint: { serviceName: 's' } }, ...spans]);
 
+  const endpoint = fc.oneof(fc.record({ serviceName: fc.oneof(fc.constantFrom('a', 'b', '__proto__'), junk) }), junk);
+  const zipkinV1Span = fc.record({
+    traceId: id,
+    id,
+    parentId: id,
+    name: junk,
+    timestamp: time,
+    duration: time,
+    annotations: fc.oneof(fc.array(fc.oneof(fc.record({ timestamp: time, value: fc.constantFrom('cs', 'cr', 'sr', 'ss', 'ms', 'mr', 'x'), endpoint }), junk), { maxLength: 4 }), junk),
+    binaryAnnotations: fc.oneof(fc.array(fc.oneof(fc.record({ key: fc.constantFrom('sa', 'ca', 'lc', 'error', 'http.route', '__proto__'), value: junk, endpoint }), junk), { maxLength: 3 }), junk),
+  });
+  const zipkinV1 = fc.array(fc.oneof({ arbitrary: zipkinV1Span, weight: 5 }, { arbitrary: junk, weight: 1 }), { minLength: 1, maxLength: 6 }).map((spans) => [
+    { traceId: 'a1', id: 'b1', annotations: [{ timestamp: 1_700_000_000_000_000, value: 'sr', endpoint: { serviceName: 's' } }, { timestamp: 1_700_000_000_000_005, value: 'ss', endpoint: { serviceName: 's' } }] },
+    ...spans,
+  ]);
+
   it('never throw: every span comes out with valid fields or is explained by a problem', async () => {
     let decoded = 0;
     await fc.assert(
-      fc.asyncProperty(fc.oneof(jaeger, zipkin), async (doc) => {
+      fc.asyncProperty(fc.oneof(jaeger, zipkin, zipkinV1), async (doc) => {
         const r = await read(doc);
         decoded += r.spans.length;
         for (const s of r.spans) {
