@@ -382,7 +382,8 @@ export interface Sink {
   line: number | undefined;
 }
 
-function problem(sink: Sink, message: string): void {
+/** Records `message` as a problem of `sink`'s current line (if any). */
+export function problem(sink: Sink, message: string): void {
   sink.problems.push(sink.line === undefined ? { message } : { line: sink.line, message });
 }
 
@@ -447,7 +448,8 @@ export function decodeRequestInto(req: unknown, sink: Sink, where = ''): void {
   }
 }
 
-function isRecord(v: unknown): v is Obj {
+/** Whether `v` is a JSON object (not null, not an array). */
+export function isRecord(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

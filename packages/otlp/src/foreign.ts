@@ -7,7 +7,7 @@
  * `service.version`; times are in microseconds.
  */
 import { cutToNameLength, MAX_TIME_MS, type SpanKind, type SpanStatus } from '@rootspan/engine';
-import { ATTRIBUTE_INDEX, SpanList, type ResourceInfo, type Sink } from './convert.js';
+import { ATTRIBUTE_INDEX, isRecord, problem, SpanList, type ResourceInfo, type Sink } from './convert.js';
 import type { DecodeResult } from './problems.js';
 
 type Obj = Record<string, unknown>;
@@ -18,16 +18,12 @@ const HEX_ID = /^[0-9a-fA-F]{1,32}$/;
 /** Longest non-hex id taken as it is. */
 const MAX_FOREIGN_ID = 64;
 
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /**
  * Decodes `doc` into `sink` when it is a Jaeger or Zipkin document, and says whether it was: false leaves
  * it to the OTLP decoder.
  */
 export function decodeForeignInto(doc: unknown, sink: Sink): boolean {
-  if (isObj(doc) && Array.isArray(doc.data) && doc.data.some(isJaegerTrace)) {
+  if (isRecord(doc) && Array.isArray(doc.data) && doc.data.some(isJaegerTrace)) {
     doc.data.forEach((trace, i) => jaegerTrace(trace, `data[${i}]`, sink));
     return true;
   }
@@ -36,12 +32,12 @@ export function decodeForeignInto(doc: unknown, sink: Sink): boolean {
     return true;
   }
   // Zipkin: spans with a trace id and a local endpoint; a broken one among them is a problem of its own.
-  if (Array.isArray(doc) && doc.some((s) => isObj(s) && 'traceId' in s && isObj(s.localEndpoint)) && !doc.some((s) => isObj(s) && 'resourceSpans' in s)) {
+  if (Array.isArray(doc) && doc.some((s) => isRecord(s) && 'traceId' in s && isRecord(s.localEndpoint)) && !doc.some((s) => isRecord(s) && 'resourceSpans' in s)) {
     zipkinSpans(doc, sink);
     return true;
   }
   // Zipkin v1: spans with a trace id and annotations (`cs`, `sr`, …) instead of endpoints of their own.
-  if (Array.isArray(doc) && doc.some(isZipkinV1) && !doc.some((s) => isObj(s) && ('resourceSpans' in s || 'localEndpoint' in s))) {
+  if (Array.isArray(doc) && doc.some(isZipkinV1) && !doc.some((s) => isRecord(s) && ('resourceSpans' in s || 'localEndpoint' in s))) {
     zipkinSpans(doc.flatMap((s) => (isZipkinV1(s) ? fromZipkinV1(s) : [s])), sink);
     return true;
   }
@@ -49,7 +45,7 @@ export function decodeForeignInto(doc: unknown, sink: Sink): boolean {
 }
 
 function isJaegerTrace(t: unknown): t is Obj {
-  return isObj(t) && Array.isArray(t.spans) && (isObj(t.processes) || t.spans.some((s) => isObj(s) && isObj(s.process)));
+  return isRecord(t) && Array.isArray(t.spans) && (isRecord(t.processes) || t.spans.some((s) => isRecord(s) && isRecord(s.process)));
 }
 
 /**
@@ -66,10 +62,6 @@ function hexId(v: unknown, digits: 16 | 32): string | undefined {
 function microsToMs(v: unknown): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : NaN;
   return n > 0 ? n / 1000 : NaN;
-}
-
-function problem(sink: Sink, message: string): void {
-  sink.problems.push(sink.line === undefined ? { message } : { line: sink.line, message });
 }
 
 /** A tag value as an attribute: numbers in strings (Zipkin's tags are all strings) become numbers for numeric keys. */
@@ -108,7 +100,7 @@ function times(start: unknown, duration: unknown): [number, number] | string {
 function jaegerTags(tags: unknown): Array<[string, unknown]> {
   if (!Array.isArray(tags)) return [];
   const out: Array<[string, unknown]> = [];
-  for (const t of tags) if (isObj(t) && typeof t.key === 'string') out.push([t.key, t.value]);
+  for (const t of tags) if (isRecord(t) && typeof t.key === 'string') out.push([t.key, t.value]);
   return out;
 }
 
@@ -118,18 +110,18 @@ function jaegerTrace(trace: unknown, where: string, sink: Sink): void {
     return;
   }
   const resources = new Map<string, ResourceInfo>();
-  if (isObj(trace.processes)) for (const [id, p] of Object.entries(trace.processes)) if (isObj(p)) resources.set(id, jaegerProcess(p));
+  if (isRecord(trace.processes)) for (const [id, p] of Object.entries(trace.processes)) if (isRecord(p)) resources.set(id, jaegerProcess(p));
   const prefix = where === '' ? '' : `${where}.`;
   (trace.spans as unknown[]).forEach((raw, i) => {
     const at = `${prefix}spans[${i}]`;
-    if (!isObj(raw)) return problem(sink, `${at}: expected a span object`);
+    if (!isRecord(raw)) return problem(sink, `${at}: expected a span object`);
     const traceId = hexId(raw.traceID ?? trace.traceID, 32);
     const spanId = hexId(raw.spanID, 16);
     if (traceId === undefined) return problem(sink, `${at}: missing or bad traceID`);
     if (spanId === undefined) return problem(sink, `${at}: missing or bad spanID`);
     const t = times(raw.startTime, raw.duration);
     if (typeof t === 'string') return problem(sink, `${at} (spanID ${spanId}): ${t}`);
-    const refs = Array.isArray(raw.references) ? raw.references.filter(isObj) : [];
+    const refs = Array.isArray(raw.references) ? raw.references.filter(isRecord) : [];
     // The parent: the CHILD_OF reference in this trace, else the first one in it.
     const inTrace = refs.filter((r) => r.traceID === undefined || hexId(r.traceID, 32) === traceId);
     const parentRef = inTrace.find((r) => r.refType === 'CHILD_OF') ?? inTrace[0];
@@ -145,7 +137,7 @@ function jaegerTrace(trace: unknown, where: string, sink: Sink): void {
       traceId,
       spanId,
       parent === spanId ? undefined : parent,
-      resources.get(String(raw.processID)) ?? (isObj(raw.process) ? jaegerProcess(raw.process) : { service: 'unknown_service', serviceVersion: undefined }),
+      resources.get(String(raw.processID)) ?? (isRecord(raw.process) ? jaegerProcess(raw.process) : { service: 'unknown_service', serviceVersion: undefined }),
       typeof raw.operationName === 'string' ? cutToNameLength(raw.operationName) : '',
       typeof kindTag === 'string' ? KINDS.get(kindTag.toLowerCase()) : undefined,
       t[0],
@@ -171,7 +163,7 @@ function jaegerProcess(p: Obj): ResourceInfo {
 function exceptionFields(logs: unknown): Array<[string, unknown]> {
   if (!Array.isArray(logs)) return [];
   for (const log of logs) {
-    if (!isObj(log)) continue;
+    if (!isRecord(log)) continue;
     const fields = jaegerTags(log.fields);
     if (!fields.some(([k, v]) => k === 'event' && (v === 'exception' || v === 'error'))) continue;
     return fields.filter(([k]) => k === 'exception.type' || k === 'exception.message');
@@ -198,7 +190,7 @@ export function decodeZipkinJson(doc: unknown): DecodeResult | undefined {
 
 function zipkinSpans(items: unknown[], sink: Sink): void {
   // Not a span object: reported like a span without ids.
-  const spans = items.map((s) => (isObj(s) ? s : {}));
+  const spans = items.map((s) => (isRecord(s) ? s : {}));
   // Zipkin's B3 shared spans: a server side recorded under its client's id (`shared: true`). It gets an id
   // of its own, and its service's spans naming that id as their parent are re-parented to it.
   const sharedServers = new Map<string, string>();
@@ -223,9 +215,9 @@ function zipkinSpans(items: unknown[], sink: Sink): void {
     } else if (parent !== undefined && sharedServers.get(`${traceId} ${parent}`) === service) {
       parent = serverId(parent);
     }
-    const tags: Array<[string, unknown]> = isObj(s.tags) ? Object.entries(s.tags) : [];
-    const remote = isObj(s.remoteEndpoint) && typeof s.remoteEndpoint.serviceName === 'string' && s.remoteEndpoint.serviceName !== '' ? s.remoteEndpoint.serviceName : undefined;
-    const errorTag = isObj(s.tags) ? s.tags.error : undefined;
+    const tags: Array<[string, unknown]> = isRecord(s.tags) ? Object.entries(s.tags) : [];
+    const remote = isRecord(s.remoteEndpoint) && typeof s.remoteEndpoint.serviceName === 'string' && s.remoteEndpoint.serviceName !== '' ? s.remoteEndpoint.serviceName : undefined;
+    const errorTag = isRecord(s.tags) ? s.tags.error : undefined;
     sink.out.add(
       traceId,
       spanId,
@@ -247,7 +239,7 @@ function zipkinSpans(items: unknown[], sink: Sink): void {
 const PEER_SERVICE = ATTRIBUTE_INDEX.get('peer.service') as number;
 
 function isZipkinV1(s: unknown): s is Obj {
-  return isObj(s) && 'traceId' in s && (Array.isArray(s.annotations) || Array.isArray(s.binaryAnnotations));
+  return isRecord(s) && 'traceId' in s && (Array.isArray(s.annotations) || Array.isArray(s.binaryAnnotations));
 }
 
 /** Binary annotations naming endpoints, not tags: server address, client address, local component. */
@@ -259,10 +251,10 @@ const V1_ADDRESSES = new Set(['sa', 'ca', 'lc']);
  * recorded under one id), or one local span (the `lc` component's service); binary annotations are its tags.
  */
 function fromZipkinV1(s: Obj): Obj[] {
-  const annotations = Array.isArray(s.annotations) ? s.annotations.filter(isObj) : [];
-  const binary = Array.isArray(s.binaryAnnotations) ? s.binaryAnnotations.filter(isObj) : [];
+  const annotations = Array.isArray(s.annotations) ? s.annotations.filter(isRecord) : [];
+  const binary = Array.isArray(s.binaryAnnotations) ? s.binaryAnnotations.filter(isRecord) : [];
   const at = (value: string) => annotations.find((a) => a.value === value);
-  const address = (key: string) => binary.find((b) => b.key === key && isObj(b.endpoint))?.endpoint;
+  const address = (key: string) => binary.find((b) => b.key === key && isRecord(b.endpoint))?.endpoint;
   // Object.fromEntries defines its keys: a tag named `__proto__` stays a tag.
   const tags = Object.fromEntries(binary.filter((b) => typeof b.key === 'string' && !V1_ADDRESSES.has(b.key) && b.value !== undefined && b.value !== null).map((b) => [b.key as string, String(b.value)]));
   const common = { traceId: s.traceId, name: s.name, tags };
@@ -283,15 +275,16 @@ function fromZipkinV1(s: Obj): Obj[] {
   const ss = at('ss');
   if (sr !== undefined || ss !== undefined) out.push(side('SERVER', sr, ss, out.length > 0 ? { shared: true } : {}));
   if (out.length === 0) {
+    // A message sent or received (`ms`/`mr`), else local work: no kind (an empty one names none).
     const ms = at('ms');
     const mr = at('mr');
-    const endpoint = address('lc') ?? annotations.find((a) => isObj(a.endpoint))?.endpoint;
-    out.push({ ...side(ms !== undefined ? 'PRODUCER' : mr !== undefined ? 'CONSUMER' : '', ms ?? mr, undefined), ...(ms !== undefined || mr !== undefined ? {} : { kind: undefined, timestamp: s.timestamp, duration: s.duration }), localEndpoint: endpoint });
+    const endpoint = address('lc') ?? annotations.find((a) => isRecord(a.endpoint))?.endpoint;
+    out.push(side(ms !== undefined ? 'PRODUCER' : mr !== undefined ? 'CONSUMER' : '', ms ?? mr, undefined, { localEndpoint: endpoint }));
   }
   return out;
 }
 
 function serviceOf(s: Obj): string {
-  const name = isObj(s.localEndpoint) ? s.localEndpoint.serviceName : undefined;
+  const name = isRecord(s.localEndpoint) ? s.localEndpoint.serviceName : undefined;
   return typeof name === 'string' && name !== '' ? cutToNameLength(name) : 'unknown_service';
 }
