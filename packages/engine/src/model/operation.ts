@@ -46,13 +46,19 @@ function routeOperation(method: string, route: string): string {
   return cut(`${method} ${foldPath(route)}`);
 }
 
-/** Operation name of a span handled by its own service (server/consumer/entry spans). */
-export function serverOperation(span: Span): string {
+/**
+ * Operation name of a span handled by its own service (server/consumer/entry spans). A route-less span
+ * named only by its method is named by its path when `admitPath` takes that name, else by the method.
+ */
+export function serverOperation(span: Span, admitPath: (operation: string) => boolean = () => true): string {
   const a = span.attributes;
   const method = httpMethod(span);
   const route = a ? str(a['http.route']) : undefined;
   if (method && route) return routeOperation(method, route);
-  return rpcOperation(span) ?? pathOperation(span) ?? foldPath(span.name);
+  const rpc = rpcOperation(span);
+  if (rpc !== undefined) return rpc;
+  const byPath = pathOperation(span);
+  return byPath !== undefined && admitPath(byPath) ? byPath : foldPath(span.name);
 }
 
 /** `Service/Method` of an RPC server span. */
@@ -286,10 +292,7 @@ export class OperationNames {
     const route = a ? str(a['http.route']) : undefined;
     const method = route !== undefined ? httpMethod(span) : undefined;
     if (route !== undefined && method !== undefined) return this.intern(this.routes, method, route, routeOperation);
-    const rpc = rpcOperation(span);
-    if (rpc !== undefined) return rpc;
-    const byPath = pathOperation(span);
-    return byPath !== undefined && this.admitsPath(span.service, byPath) ? byPath : foldPath(span.name);
+    return serverOperation(span, (operation) => this.admitsPath(span.service, operation));
   }
 
   /** Whether `operation` is (or now becomes) one of the service's path operations. */
