@@ -6,7 +6,6 @@ import { OverLimit } from './codecs/output.js';
 import { snappy, snappyFramed } from './codecs/snappy.js';
 import { hasZstd, zstdStream } from './codecs/zstd.js';
 
-
 /**
  * Encodings decoded from the whole body once it is read (JavaScript decoders: Node.js has none), by the
  * names the Collector's `otlphttp` exporter sends them under.

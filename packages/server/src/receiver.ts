@@ -30,8 +30,18 @@ export interface ReceiverContext {
 
 type Format = 'json' | 'protobuf';
 
+/** A `Content-Type`'s media type, lower-cased, without its parameters (`''` when there is none). */
+export function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0].trim().toLowerCase();
+}
+
+/** Counts an answered ingest request by its HTTP status. */
+export function countAnswer(ctx: ReceiverContext, status: number): void {
+  ctx.counters.requests.set(status, (ctx.counters.requests.get(status) ?? 0) + 1);
+}
+
 function formatOf(contentType: string | undefined): Format | undefined {
-  const base = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  const base = mediaType(contentType);
   if (base === 'application/json') return 'json';
   if (base === 'application/x-protobuf' || base === 'application/protobuf') return 'protobuf';
   return undefined;
@@ -113,7 +123,7 @@ export async function receiveTraces(req: IncomingMessage, res: ServerResponse, c
   const format = formatOf(req.headers['content-type']);
   // The spec: a failure's body is a Status in the request's encoding (JSON when the encoding is unknown).
   const answer = (status: number, message: string, headers: Readonly<Record<string, string>> = {}) => {
-    ctx.counters.requests.set(status, (ctx.counters.requests.get(status) ?? 0) + 1);
+    countAnswer(ctx, status);
     if (format !== 'protobuf') return sendJson(res, status, jsonStatus(status, message), headers);
     const body = protobufStatus(status, message);
     res.writeHead(status, { 'content-type': 'application/x-protobuf', 'content-length': body.length, ...headers });
@@ -140,7 +150,7 @@ export async function receiveTraces(req: IncomingMessage, res: ServerResponse, c
     return answer(outcome.status, outcome.message, outcome.retryAfterSeconds === undefined ? {} : { 'retry-after': String(outcome.retryAfterSeconds) });
   }
   const partial = outcome.partial;
-  ctx.counters.requests.set(200, (ctx.counters.requests.get(200) ?? 0) + 1);
+  countAnswer(ctx, 200);
   if (format === 'json') {
     const text = jsonResponse(partial);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeZipkinJson } from '@rootspan/otlp';
 import { UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
 import { sendError } from './http.js';
-import { acceptDecoded, ingestBody, jsonBody, type ReceiverContext } from './receiver.js';
+import { acceptDecoded, countAnswer, ingestBody, jsonBody, mediaType, type ReceiverContext } from './receiver.js';
 
 export const ZIPKIN_PATH = '/api/v2/spans';
 
@@ -17,12 +17,12 @@ const anySpan = () => true;
 
 export async function receiveZipkin(req: IncomingMessage, res: ServerResponse, ctx: ReceiverContext, authorized: boolean): Promise<void> {
   const answer = (status: number, message: string, headers: Readonly<Record<string, string>> = {}) => {
-    ctx.counters.requests.set(status, (ctx.counters.requests.get(status) ?? 0) + 1);
+    countAnswer(ctx, status);
     sendError(res, status, message, headers);
   };
   if (!authorized) return answer(401, UNAUTHORIZED_MESSAGE, UNAUTHORIZED_HEADERS);
   if (req.method !== 'POST') return answer(405, `use POST for ${ZIPKIN_PATH}`, { allow: 'POST' });
-  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const type = mediaType(req.headers['content-type']);
   if (type !== 'application/json' && type !== '') {
     return answer(415, `unsupported Content-Type '${req.headers['content-type']}' (Zipkin v2 spans as application/json)`, { connection: 'close' });
   }
@@ -34,7 +34,7 @@ export async function receiveZipkin(req: IncomingMessage, res: ServerResponse, c
   if (decoded === undefined) return answer(400, 'expected a JSON array of Zipkin v2 spans');
   const outcome = acceptDecoded(decoded, ctx, anySpan);
   if (!outcome.ok) return answer(outcome.status, outcome.message, outcome.retryAfterSeconds === undefined ? {} : { 'retry-after': String(outcome.retryAfterSeconds) });
-  ctx.counters.requests.set(202, (ctx.counters.requests.get(202) ?? 0) + 1);
+  countAnswer(ctx, 202);
   res.writeHead(202, { 'content-length': 0 });
   res.end();
 }
