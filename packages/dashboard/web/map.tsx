@@ -71,7 +71,7 @@ export function ServiceMap({ graph, incidents }: { graph: ApiGraph; incidents: A
       {graph.edges.map((e) => {
         const edge = e.from !== e.to ? g.edge(e.from, e.to) : undefined;
         if (edge === undefined) return null;
-        // Without a rate window yet (data replayed faster than the server samples rates), the totals tell.
+        // Without a rate yet (no call of the edge in a closed bucket), the totals tell.
         const errorRate = e.errorRate ?? (e.calls > 0 ? e.errors / e.calls : 0);
         const failing = e.anomalous || errorRate >= 0.05;
         const label = e.rate === null ? `${e.calls.toLocaleString('en-US')} calls · ${pct(errorRate)} err` : `${rate(e.rate)} · ${pct(e.errorRate)} err`;

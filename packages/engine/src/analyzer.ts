@@ -312,7 +312,7 @@ class StreamingAnalyzer implements Analyzer {
   }
 
   serviceGraph(): ServiceGraph {
-    return serviceGraphOf(this.recorder);
+    return serviceGraphOf(this.recorder, this.closed, this.options.bucketMs);
   }
 
   stats(): AnalyzerStats {

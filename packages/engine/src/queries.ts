@@ -49,8 +49,12 @@ export function baselinesOf(rec: Recorder): OperationBaseline[] {
   });
 }
 
-/** Services (and uninstrumented peers) with their operations, and the caller → callee edges between them. */
-export function serviceGraphOf(rec: Recorder): ServiceGraph {
+/**
+ * Services (and uninstrumented peers) with their operations, and the caller → callee edges between them, with
+ * each edge's calls over the ring ending at the last closed bucket (`closed`).
+ */
+export function serviceGraphOf(rec: Recorder, closed: number, bucketMs: number): ServiceGraph {
+  const window = closed === -Infinity ? null : { start: (closed - RING + 1) * bucketMs, end: (closed + 1) * bucketMs };
   const nodes = new Map<string, ServiceGraph['nodes'][number]>();
   for (const op of rec.ops.values()) {
     let n = nodes.get(op.service);
@@ -67,9 +71,16 @@ export function serviceGraphOf(rec: Recorder): ServiceGraph {
       nodes.set(e.calleeService, { service: e.calleeService, type: e.virtual ? 'peer' : 'service', operations: [], anomalous: false });
     }
     if (!nodes.has(e.caller)) nodes.set(e.caller, { service: e.caller, type: 'service', operations: [], anomalous: false });
-    edges.push({ from: e.caller, to: e.calleeService, calls: e.calls, errors: e.errorsTotal, anomalous: e.active.size > 0 });
+    let recent: ServiceGraph['edges'][number]['recent'] = null;
+    if (window !== null) {
+      const w = e.window(closed, RING);
+      // A restored edge (-Infinity) has its earlier calls in the totals only: its rate is over the whole window.
+      const first = Number.isFinite(e.firstIndex) ? e.firstIndex * bucketMs : window.start;
+      recent = { calls: w.attempts, errors: w.errors, since: Math.min(Math.max(window.start, first), window.end) };
+    }
+    edges.push({ from: e.caller, to: e.calleeService, calls: e.calls, errors: e.errorsTotal, anomalous: e.active.size > 0, recent });
   }
-  return { nodes: [...nodes.values()], edges };
+  return { nodes: [...nodes.values()], edges, window };
 }
 
 /** The face's own counters, as {@link statsOf} reads them. */

@@ -268,7 +268,14 @@ export interface OperationBaseline extends OperationRef {
 /** Dependency graph derived from parent/child links. */
 export interface ServiceGraph {
   nodes: Array<{ service: string; type: 'service' | 'peer'; operations: string[]; anomalous: boolean }>;
-  edges: Array<{ from: string; to: string; calls: number; errors: number; anomalous: boolean }>;
+  /**
+   * Caller → callee service edges. `calls`/`errors` are totals since start; `recent` counts the calls that
+   * ended in {@link ServiceGraph.window}, from `since` (the window's start, or the edge's first bucket if
+   * later), so `recent.calls / ((window.end - recent.since) / 1000)` is its rate in event time.
+   */
+  edges: Array<{ from: string; to: string; calls: number; errors: number; anomalous: boolean; recent: { calls: number; errors: number; since: number } | null }>;
+  /** The closed buckets `recent` covers (the same window as {@link OperationMetrics}), or null before one closed. */
+  window: { start: number; end: number } | null;
 }
 
 /** Why spans were dropped, counted (never silently). */

@@ -43,6 +43,43 @@ describe('analyzer on a healthy shop', () => {
     expect(m?.rate).toBeGreaterThan(3);
     expect(m?.latency?.p95).toBeGreaterThan(m?.latency?.p50 ?? Infinity);
   });
+
+  it("counts each edge's calls over the metrics' window, in event time, from its first call", () => {
+    const spans = shopTraffic({ seed: 5, durationMs: 5 * MIN });
+    const analyzer = createAnalyzer();
+    expect(analyzer.serviceGraph().window).toBeNull();
+    // Fed in one go (as fast as a replay can be): the counts come from the spans' times, not from the feeding.
+    analyzer.ingest(spans);
+    analyzer.flush();
+    const graph = analyzer.serviceGraph();
+    const metrics = analyzer.metrics();
+    const pay = metrics.find((x) => x.service === 'payment');
+    expect(graph.window).toEqual({ start: pay?.windowStart, end: pay?.windowEnd });
+    const edge = graph.edges.find((e) => e.from === 'checkout' && e.to === 'payment');
+    // checkout is payment's only caller: its calls in the window are payment's requests in it (give or take
+    // a call ending just past a bucket boundary after its answer).
+    expect(Math.abs((edge?.recent?.calls ?? 0) - (pay?.requests ?? 0))).toBeLessThanOrEqual(2);
+    expect(edge?.recent?.since).toBe(graph.window?.start);
+    expect(edge?.recent?.errors).toBe(0);
+    // The exact count: client spans of checkout to payment ending in the window.
+    const answered = new Set(spans.filter((s) => s.service === 'payment' && s.kind === 'server').map((s) => s.parentSpanId));
+    const inWindow = (s: Span) => s.endTime >= (graph.window?.start ?? 0) && s.endTime < (graph.window?.end ?? 0);
+    const toPayment = spans.filter((s) => s.service === 'checkout' && s.kind === 'client' && answered.has(s.spanId) && inWindow(s));
+    expect(toPayment.length).toBeGreaterThan(100);
+    expect(edge?.recent?.calls).toBe(toPayment.length);
+  });
+
+  it("an edge first seen inside the window counts from its first bucket", () => {
+    const spans = shopTraffic({ seed: 5, durationMs: 30_000 });
+    const analyzer = createAnalyzer();
+    analyzer.ingest(spans);
+    analyzer.flush();
+    const graph = analyzer.serviceGraph();
+    const edge = graph.edges.find((e) => e.from === 'frontend' && e.to === 'checkout');
+    const first = Math.min(...spans.filter((s) => s.service === 'frontend' && s.kind === 'client').map((s) => s.endTime));
+    expect(edge?.recent?.since).toBe(Math.floor(first / 5000) * 5000);
+    expect(edge?.recent?.since).toBeGreaterThan(graph.window?.start ?? Infinity);
+  });
 });
 
 describe('root cause of single faults', () => {

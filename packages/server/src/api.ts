@@ -1,7 +1,7 @@
 /** The `/aiops/*` REST API: JSON in and out, 404 for unknown ids, 400 for bad parameters. */
 import type { Analyzer, Incident, IncidentFilter, IncidentStatus, OperationBaseline, ServiceGraph, Severity } from '@rootspan/engine';
 import { HttpError } from './http.js';
-import type { EdgeRates, ApiGraph } from './graph.js';
+import { apiGraph, type ApiGraph } from './graph.js';
 import { serviceHealth, type ServiceHealth } from './health.js';
 import type { Intake } from './intake.js';
 import type { IncidentSource } from './store.js';
@@ -10,7 +10,6 @@ import { anomalyJson, incidentJson, isoOrNull, metricsJson, timeline } from './s
 export interface ApiContext {
   analyzer: Analyzer;
   intake: Intake;
-  edgeRates: EdgeRates;
   /** The `/aiops/status` body. */
   status: () => unknown;
   /** Where incidents are listed from instead of the analyzer: a store shared by several receivers. */
@@ -169,5 +168,5 @@ function metrics(analyzer: Analyzer, service: string | undefined) {
 }
 
 function graph(ctx: ApiContext): ApiGraph {
-  return ctx.edgeRates.graph(serviceGraph(ctx.analyzer, ctx.analyzer.baselines()), ctx.analyzer.now(), healthOf(ctx.analyzer));
+  return apiGraph(serviceGraph(ctx.analyzer, ctx.analyzer.baselines()), healthOf(ctx.analyzer));
 }

@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { createAnalyzer, type Analyzer, type AnomalyKind, type OperationRollup, type Severity } from '@rootspan/engine';
 import { healthOf, routeApi } from './api.js';
 import { BearerAuth, UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
-import { EdgeRates } from './graph.js';
 import { HttpError, sendError, sendJson } from './http.js';
 import { Intake } from './intake.js';
 import { Notifier, type TargetStatus } from './notify/notifier.js';
@@ -21,8 +20,6 @@ import type { ServiceHealth } from './health.js';
 
 /** Wall-clock period of the intake's release and event-time step. */
 const TICK_MS = 500;
-/** Wall-clock period of the edge-rate samples behind `/aiops/graph`. */
-const GRAPH_SAMPLE_MS = 5000;
 /** How long close() waits for in-flight requests and notifications. */
 const CLOSE_DEADLINE_MS = 5000;
 /** Rollups held for the store at most (a minute of 50,000 operations). */
@@ -115,7 +112,6 @@ export async function startServer(options: ServerOptions = {}): Promise<Rootspan
 class CentralServer implements RootspanServer {
   private readonly http: Server;
   private readonly intake: Intake;
-  private readonly edgeRates = new EdgeRates();
   private readonly notifier: Notifier;
   private readonly apiAuth: BearerAuth;
   private readonly ingestAuth: BearerAuth;
@@ -129,7 +125,6 @@ class CentralServer implements RootspanServer {
   private readonly series: SeriesHistory;
   private readonly startedAt: number;
   private ticker: NodeJS.Timeout | undefined;
-  private lastGraphSample = -Infinity;
   private lastSnapshotAt: number;
   private closing = false;
   private closed: Promise<void> | undefined;
@@ -231,10 +226,6 @@ class CentralServer implements RootspanServer {
   private tick(): void {
     this.intake.tick();
     const now = this.opts.now();
-    if (now - this.lastGraphSample >= GRAPH_SAMPLE_MS) {
-      this.lastGraphSample = now;
-      this.edgeRates.sample(this.analyzer.serviceGraph(), this.analyzer.now());
-    }
     const snapshotDue = now - this.lastSnapshotAt >= this.opts.saveIntervalMs;
     if (snapshotDue) this.lastSnapshotAt = now;
     if (this.pendingChanges.length > 0 || this.pendingRollups.length > 0 || snapshotDue) void this.save(snapshotDue);
@@ -279,7 +270,6 @@ class CentralServer implements RootspanServer {
         const body = await routeApi(req.method ?? 'GET', path.slice('/aiops'.length), url.searchParams, {
           analyzer: this.analyzer,
           intake: this.intake,
-          edgeRates: this.edgeRates,
           status: () => this.status(),
           shared: this.opts.shared,
           afterAnalyze: () => this.save(false),

@@ -200,6 +200,6 @@ export class InFlightCalls {
     open.maxWait = o.oldestMs;
     open.calleeOperation = o.operation;
     open.traces.push(...o.traces);
-    return { kind: 'timeout', signal: 'timeout', verdict, edge, size: 1, window: { attempts, gaveUp, maxWait: o.oldestMs, buckets: [open] } };
+    return { kind: 'timeout', signal: 'timeout', verdict, edge, size: 1, window: { attempts, errors: 0, gaveUp, maxWait: o.oldestMs, buckets: [open] } };
   }
 }

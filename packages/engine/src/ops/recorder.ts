@@ -226,6 +226,7 @@ export class Recorder {
   private recordEdge(edge: EdgeState, idx: number, c: CallFact): void {
     const eb = edge.ring.at(idx);
     if (idx > edge.lastIndex) edge.lastIndex = idx;
+    if (idx < edge.firstIndex) edge.firstIndex = idx;
     if (!edge.live) {
       edge.live = true;
       this.liveEdges.add(edge);
@@ -298,6 +299,8 @@ export class Recorder {
       const edge = new EdgeState(edgeKey(e.caller, e.callee), e.caller, e.callee, e.virtual, options);
       edge.calls = e.calls;
       edge.errorsTotal = e.errors;
+      // Its calls before the restart are in the totals, not in the buckets: its rate is over the whole window.
+      edge.firstIndex = -Infinity;
       edge.timeout.restore(e.timeout);
       r.addEdge(edge);
     }

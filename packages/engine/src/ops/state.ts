@@ -318,6 +318,7 @@ export function windowTraces(buckets: readonly OpBucket[], which: 'errorTraces' 
 /** Aggregate of an edge's buckets over a window. */
 export interface EdgeWindow {
   attempts: number;
+  errors: number;
   gaveUp: number;
   maxWait: number;
   buckets: EdgeBucket[];
@@ -328,6 +329,8 @@ export class EdgeState {
   readonly ring = new BucketRing(RING, () => new EdgeBucket());
   readonly timeout: TimeoutDetector;
   lastIndex = -Infinity;
+  /** First bucket index with a call since this process started (-Infinity when restored from a snapshot). */
+  firstIndex = Infinity;
   calls = 0;
   errorsTotal = 0;
   readonly active = new Set<string>();
@@ -346,6 +349,7 @@ export class EdgeState {
 
   window(last: number, size: number): EdgeWindow {
     let attempts = 0;
+    let errors = 0;
     let gaveUp = 0;
     let maxWait = 0;
     const buckets: EdgeBucket[] = [];
@@ -354,9 +358,10 @@ export class EdgeState {
       if (b === undefined) continue;
       buckets.push(b);
       attempts += b.attempts;
+      errors += b.errors;
       gaveUp += b.gaveUp;
       if (b.maxWait > maxWait) maxWait = b.maxWait;
     }
-    return { attempts, gaveUp, maxWait, buckets };
+    return { attempts, errors, gaveUp, maxWait, buckets };
   }
 }

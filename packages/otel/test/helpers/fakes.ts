@@ -150,7 +150,7 @@ export class FakeAnalyzer implements Analyzer {
     return [];
   }
   serviceGraph() {
-    return { nodes: [], edges: [] };
+    return { nodes: [], edges: [], window: null };
   }
   acknowledge() {
     return undefined;
