@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Span } from '@rootspan/engine';
-import { hashId } from './hash.js';
+import { hashPair, pairB } from './hash.js';
 import type { FinishedSpan } from './sdk.js';
 
 /**
@@ -18,39 +18,48 @@ const SLOTS = 2 * IDS_PER_GENERATION;
 /**
  * Span ids with a value each, in the trace they belong to: found by span id, answered only for the same
  * trace, so span ids that repeat across traces (a test's or a custom generator's counters) never mix two
- * traces. An open-addressing table (linear probing) over preallocated arrays: a note costs one hash of the
+ * traces. An open-addressing table (linear probing) over preallocated arrays: a note costs two hashes of the
  * id and a probe or two, allocates nothing, and a generation is emptied by zeroing its slots. A `Map` here
  * cost ~6× as much per note, most of it in rehashing and collecting tables that fill and are dropped.
+ *
+ * An id is held as its two hashes ({@link hashPair}: 60 bits; two of the 32k ids held agree
+ * in both about once in 10^9 tables), not as its string: the pruned spans' ids are referenced from nowhere
+ * else, and holding them for the few thousand requests a generation lasts had V8 copy each one twice and
+ * promote it to the old space (a fifth of what the processor cost a request). The trace ids and values
+ * kept are the strings the spans kept for analysis hold anyway.
  */
 class Generation<V> {
   /** Entry index + 1 by slot; 0 is an empty slot. */
   private readonly slots = new Uint16Array(SLOTS);
-  private readonly ids: string[] = [];
+  /** Per entry, its id's two hashes. */
+  private readonly keys = new Int32Array(2 * IDS_PER_GENERATION);
   private readonly traces: string[] = [];
   private readonly values: V[] = [];
   size = 0;
 
-  /** The entry of `id` (hash `h`), or -1 - the empty slot where it would go. */
-  private find(id: string, h: number): number {
-    for (let s = h & (SLOTS - 1); ; s = (s + 1) & (SLOTS - 1)) {
+  /** The entry of the id hashed `a`, `b`, or -1 - the empty slot where it would go. */
+  private find(a: number, b: number): number {
+    const keys = this.keys;
+    for (let s = a & (SLOTS - 1); ; s = (s + 1) & (SLOTS - 1)) {
       const k = this.slots[s];
       if (k === 0) return -1 - s;
-      if (this.ids[k - 1] === id) return k - 1;
+      if (keys[2 * k - 2] === a && keys[2 * k - 1] === b) return k - 1;
     }
   }
 
-  get(traceId: string, id: string, h: number): V | undefined {
-    const i = this.find(id, h);
+  get(traceId: string, a: number, b: number): V | undefined {
+    const i = this.find(a, b);
     return i >= 0 && this.traces[i] === traceId ? this.values[i] : undefined;
   }
 
-  /** Notes `value` for `id` in `traceId` (the same id of another trace is forgotten here). */
-  set(traceId: string, id: string, value: V, h: number): void {
-    let i = this.find(id, h);
+  /** Notes `value` for the id hashed `a`, `b` in `traceId` (the same id of another trace is forgotten here). */
+  set(traceId: string, a: number, b: number, value: V): void {
+    let i = this.find(a, b);
     if (i < 0) {
       this.slots[-1 - i] = this.size + 1;
       i = this.size++;
-      this.ids[i] = id;
+      this.keys[2 * i] = a;
+      this.keys[2 * i + 1] = b;
     }
     this.traces[i] = traceId;
     this.values[i] = value;
@@ -74,9 +83,10 @@ class IdGenerations<V> {
   get(traceId: string, id: string): V | undefined {
     // Nothing noted (no kept span under an internal one yet, the usual Express request): no hashing at all.
     if (this.current.size === 0 && this.previous.size === 0) return undefined;
-    const h = hashId(id);
-    const v = this.current.get(traceId, id, h);
-    return v !== undefined ? v : this.previous.get(traceId, id, h);
+    const a = hashPair(id);
+    const b = pairB;
+    const v = this.current.get(traceId, a, b);
+    return v !== undefined ? v : this.previous.get(traceId, a, b);
   }
 
   set(traceId: string, id: string, value: V): void {
@@ -86,7 +96,8 @@ class IdGenerations<V> {
       this.previous = this.current;
       this.current = oldest;
     }
-    this.current.set(traceId, id, value, hashId(id));
+    const a = hashPair(id);
+    this.current.set(traceId, a, pairB, value);
   }
 }
 
