@@ -74,6 +74,18 @@ describe.skipIf(!built)(built ? 'rootspan serve' : 'rootspan serve: SKIPPED, pac
     expect(await exited(second.child)).toBe(0);
   });
 
+  it('--cors-origin lets pages of that origin in, beside the config file\'s CORS settings', async () => {
+    const config = join(dir, 'cors.json');
+    writeFileSync(config, JSON.stringify({ cors: { allowedOrigins: ['https://a.test'], allowedHeaders: ['Authorization'] } }));
+    const s = await serve(['--config', config, '--cors-origin', 'https://*.shop.test'], { ROOTSPAN_TOKEN: 't' });
+    const preflight = (origin: string) =>
+      fetch(`${s.url}/v1/traces`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
+    for (const origin of ['https://a.test', 'https://eu.shop.test']) expect((await preflight(origin)).headers.get('access-control-allow-origin')).toBe(origin);
+    expect((await preflight('https://b.test')).headers.get('access-control-allow-origin')).toBeNull();
+    s.child.kill('SIGTERM');
+    expect(await exited(s.child)).toBe(0);
+  });
+
   it('bad usage and a port in use exit 2 with one line', async () => {
     const bad = runCli(['serve', '--port', 'abc']);
     let err = '';

@@ -21,6 +21,9 @@ Options:
                          postgres://user:pass@host/db URL shared by several receivers (scale-out)
   --token <t>            require Authorization: Bearer <t> (default: $ROOTSPAN_TOKEN)
   --ingest-token <t>     a second token accepted on /v1/traces only (default: $ROOTSPAN_INGEST_TOKEN)
+  --cors-origin <o>      let web pages from origin o (https://app.example.com, https://*.example.com,
+                         or *) send spans and read the API from a browser; repeatable (CORS is off
+                         by default; more in --config: cors.allowedHeaders, e.g. Authorization)
   --config <file>        JSON server options: notifications, redact, limits, analyzer thresholds
   -h, --help             this help
 
@@ -42,8 +45,9 @@ function storeFor(data: string, receiver: string): { store: ServerStore; sharedI
 
 class ServeUsageError extends Error {}
 
-function parseServeArgs(argv: readonly string[]): { config?: string; data?: string; flags: ServerOptions } | 'help' {
+function parseServeArgs(argv: readonly string[]): { config?: string; data?: string; flags: ServerOptions; corsOrigins: string[] } | 'help' {
   const flags: ServerOptions = {};
+  const corsOrigins: string[] = [];
   let config: string | undefined;
   let data: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -78,6 +82,9 @@ function parseServeArgs(argv: readonly string[]): { config?: string; data?: stri
       case '--ingest-token':
         flags.ingestToken = value();
         break;
+      case '--cors-origin':
+        corsOrigins.push(value());
+        break;
       case '--data':
         data = value();
         break;
@@ -88,7 +95,7 @@ function parseServeArgs(argv: readonly string[]): { config?: string; data?: stri
         throw new ServeUsageError(`unknown option '${argv[i]}' for serve`);
     }
   }
-  return { config, data, flags };
+  return { config, data, flags, corsOrigins };
 }
 
 async function loadConfig(path: string): Promise<ConfigFile> {
@@ -121,6 +128,8 @@ export async function serve(argv: readonly string[], io: Io, env: NodeJS.Process
       ...(env.ROOTSPAN_TOKEN ? { token: env.ROOTSPAN_TOKEN } : {}),
       ...(env.ROOTSPAN_INGEST_TOKEN ? { ingestToken: env.ROOTSPAN_INGEST_TOKEN } : {}),
       ...args.flags,
+      // Origins given on the command line join the config file's, with its other CORS settings.
+      ...(args.corsOrigins.length > 0 ? { cors: { ...fromFile.cors, allowedOrigins: [...(fromFile.cors?.allowedOrigins ?? []), ...args.corsOrigins] } } : {}),
       ...(data !== undefined ? storeFor(data, receiver ?? env.ROOTSPAN_RECEIVER ?? hostname()) : {}),
       log: (line) => io.stderr.write(`rootspan: ${line}\n`),
     };

@@ -9,6 +9,7 @@ export type { ServerOptions, ResolvedServerOptions } from './options.js';
 export { FileStore, ensureDir } from './store.js';
 export type { ServerStore, StoreWrite, IncidentChange, IncidentSource } from './store.js';
 export type { RedactOptions } from './redact.js';
+export type { CorsOptions } from './cors.js';
 export type { NotifyOptions, TargetStatus } from './notify/notifier.js';
 export { sign as signWebhook } from './notify/targets.js';
 export type { NotificationTarget, WebhookTarget, SlackTarget, PagerDutyTarget, NotifyEvent } from './notify/targets.js';

@@ -1,4 +1,5 @@
 import type { AnalyzerOptions } from '@rootspan/engine';
+import { checkCors, type CorsOptions } from './cors.js';
 import type { RedactOptions } from './redact.js';
 import type { NotifyOptions } from './notify/notifier.js';
 import { checkTarget, type NotificationTarget } from './notify/targets.js';
@@ -23,6 +24,11 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** A request (headers and body) must arrive within this time, or gets 408 [30000 ms]. */
   requestTimeoutMs?: number;
+  /**
+   * Cross-origin requests from web pages (a browser app's OTLP/HTTP exporter, a dashboard elsewhere) on the
+   * HTTP port [off: no CORS headers, as before].
+   */
+  cors?: CorsOptions;
   /** Spans held or waiting for analysis; beyond it `/v1/traces` answers 429 with Retry-After [100000]. */
   maxQueuedSpans?: number;
   /**
@@ -74,6 +80,7 @@ export interface ResolvedServerOptions {
   ingestToken: string | undefined;
   maxBodyBytes: number;
   requestTimeoutMs: number;
+  cors: CorsOptions | undefined;
   maxQueuedSpans: number;
   traceWaitMs: number | 'auto';
   redact: RedactOptions;
@@ -95,6 +102,7 @@ const KNOWN = new Set([
   'ingestToken',
   'maxBodyBytes',
   'requestTimeoutMs',
+  'cors',
   'maxQueuedSpans',
   'traceWaitMs',
   'redact',
@@ -141,6 +149,7 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
     ingestToken: o.ingestToken,
     maxBodyBytes: o.maxBodyBytes === undefined ? 16 * 1024 * 1024 : count('maxBodyBytes', o.maxBodyBytes, 1),
     requestTimeoutMs: o.requestTimeoutMs === undefined ? 30_000 : count('requestTimeoutMs', o.requestTimeoutMs, 1),
+    cors: checkCors(o.cors),
     maxQueuedSpans: o.maxQueuedSpans === undefined ? 100_000 : count('maxQueuedSpans', o.maxQueuedSpans, 1),
     traceWaitMs: o.traceWaitMs ?? 'auto',
     redact,

@@ -13,6 +13,7 @@ import { receiveTraces, type ReceiverContext, type ReceiverCounters } from './re
 import { receiveZipkin, ZIPKIN_PATH } from './zipkin-receiver.js';
 import { createRedactor } from './redact.js';
 import { DashboardFiles } from './dashboard.js';
+import { Cors } from './cors.js';
 import { SeriesHistory } from './series.js';
 import { iso, isoOrNull } from './shapes.js';
 import type { IncidentChange } from './store.js';
@@ -122,6 +123,8 @@ class CentralServer implements RootspanServer {
   private readonly anomaliesByKind = new Map<AnomalyKind, number>();
   private readonly redact;
   private readonly dashboard = new DashboardFiles();
+  /** Cross-origin requests, when origins are allowed (`cors`). */
+  private readonly cors: Cors | undefined;
   private readonly series: SeriesHistory;
   private readonly startedAt: number;
   private ticker: NodeJS.Timeout | undefined;
@@ -158,6 +161,7 @@ class CentralServer implements RootspanServer {
     };
     this.grpc = opts.grpcPort === undefined ? undefined : new GrpcReceiver(this.receiverContext, this.ingestAuth, this.grpcAnswers);
     this.series = new SeriesHistory(analyzer, opts.store);
+    this.cors = opts.cors === undefined ? undefined : new Cors(opts.cors);
     this.notifier = new Notifier(opts.notifications, opts.notify, (id) => (this.url ? `${this.url}/aiops/incidents/${encodeURIComponent(id)}` : undefined), opts.log, opts.now);
     this.storeStatus = { kind: opts.store ? 'store' : 'memory', location: opts.store?.location ?? null, writes: 0, failures: 0, lastWriteAt: null, lastError: null, healthy: true, rollupsDropped: 0 };
     analyzer.onAnomaly((a) => this.anomaliesByKind.set(a.kind, (this.anomaliesByKind.get(a.kind) ?? 0) + 1));
@@ -256,6 +260,8 @@ class CentralServer implements RootspanServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Before authentication: a browser's preflight carries no credentials.
+    if (this.cors?.handle(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://rootspan');
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     if (path === '/v1/traces') return receiveTraces(req, res, this.receiverContext, this.ingestAuth.allows(req.headers));
