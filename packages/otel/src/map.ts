@@ -66,9 +66,16 @@ function identityOf(resource: SpanResource | undefined): ServiceIdentity {
       settling.add(resource);
       resource.waitForAsyncAttributes().then(undefined, () => {});
     }
-    for (const [k, v] of resource.getRawAttributes()) {
-      if (k === 'service.name') name ??= settled(v);
-      else if (k === 'service.version') version ??= settled(v);
+    if (typeof resource.getRawAttributes === 'function') {
+      for (const [k, v] of resource.getRawAttributes()) {
+        if (k === 'service.name') name ??= settled(v);
+        else if (k === 'service.version') version ??= settled(v);
+      }
+    } else {
+      // SDK 1.x: its sync attributes (where NodeSDK's `serviceName` is), without the error `attributes` logs.
+      const sync = resource._syncAttributes ?? {};
+      name = sync['service.name'];
+      version = sync['service.version'];
     }
   } else {
     const attrs = resource.attributes ?? {};
@@ -118,7 +125,7 @@ function analyzedAttributes(source: Attributes | undefined): Record<string, Attr
  * Converts a finished OpenTelemetry span into rootspan's span model.
  *
  * - service name/version come from the resource (`service.name`, `service.version`);
- * - the parent is `parentSpanContext.spanId` (SDK 2.x and 3.x; SDK 1.x's `parentSpanId` is gone);
+ * - the parent is `parentSpanContext.spanId` (SDK 2.x and 3.x), else `parentSpanId` (SDK 1.x);
  * - times become epoch milliseconds; status becomes `'unset' | 'ok' | 'error'`;
  * - only {@link ANALYZED_ATTRIBUTES} with scalar values are kept, under their original keys (both the
  *   stable and the legacy HTTP/network conventions are in that list; the engine normalises them);
@@ -156,7 +163,7 @@ export function mapSpan(span: FinishedSpan, traceId: string, spanId: string, pee
 
   const status = span.status;
   const code = status?.code;
-  const parent = span.parentSpanContext?.spanId;
+  const parent = parentIdOf(span);
   // Every field is always present (possibly undefined) so all spans share one object shape: V8 keeps the
   // engine's property accesses monomorphic.
   return {
@@ -173,6 +180,12 @@ export function mapSpan(span: FinishedSpan, traceId: string, spanId: string, pee
     statusMessage: status?.message ? status.message : undefined,
     attributes,
   };
+}
+
+/** The parent span's id: `parentSpanContext.spanId` (SDK 2.x and 3.x), else `parentSpanId` (SDK 1.x). */
+export function parentIdOf(span: FinishedSpan): string | undefined {
+  const ctx = span.parentSpanContext;
+  return ctx !== undefined ? ctx.spanId : span.parentSpanId;
 }
 
 function addException(events: readonly SpanEvent[], attributes: Record<string, AttributeValue>): void {

@@ -1,6 +1,7 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Span } from '@rootspan/engine';
 import { hashPair, pairB } from './hash.js';
+import { parentIdOf } from './map.js';
 import type { FinishedSpan } from './sdk.js';
 
 /**
@@ -108,7 +109,7 @@ class IdGenerations<V> {
 export function prunable(span: FinishedSpan): boolean {
   if (span.kind !== SpanKind.INTERNAL) return false;
   // A parentless internal span is the request itself (a job, a script): the engine counts it.
-  if (!span.parentSpanContext?.spanId || span.status?.code === SpanStatusCode.ERROR) return false;
+  if (!parentIdOf(span) || span.status?.code === SpanStatusCode.ERROR) return false;
   const a = span.attributes;
   // The engine reads an HTTP status of 5xx as a failure even without an ERROR status.
   return a === undefined || (a['http.response.status_code'] === undefined && a['http.status_code'] === undefined);
@@ -142,7 +143,7 @@ export class InternalSpanPruner {
    */
   prune(span: FinishedSpan, traceId: string, spanId: string): boolean {
     if (!prunable(span) || this.awaited.get(traceId, spanId) !== undefined) return false;
-    this.prunedIds.set(traceId, spanId, (span.parentSpanContext as { spanId: string }).spanId);
+    this.prunedIds.set(traceId, spanId, parentIdOf(span) as string);
     this.pruned++;
     return true;
   }

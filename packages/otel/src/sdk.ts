@@ -2,10 +2,11 @@ import type { Attributes, Context, HrTime, SpanContext, SpanKind, SpanStatus } f
 import type { ExportResult } from '@opentelemetry/core';
 
 /**
- * The SDK objects rootspan receives, typed structurally: only the members it uses. Both OpenTelemetry JS
- * lines hand over objects of this shape — `ReadableSpan` of `@opentelemetry/sdk-trace-base` 2.x and of
- * `@opentelemetry/sdk-trace` 3.x are field-for-field the same here — so rootspan peers on neither SDK
- * package and installs next to either (a hard peer on one line breaks `npm install` for the other).
+ * The SDK objects rootspan receives, typed structurally: only the members it uses. Every OpenTelemetry JS
+ * line hands over objects of this shape — `ReadableSpan` of `@opentelemetry/sdk-trace-base` 2.x and of
+ * `@opentelemetry/sdk-trace` 3.x are field-for-field the same here, and 1.x differs only where noted — so
+ * rootspan peers on no SDK package and installs next to any (a hard peer on one line breaks `npm install`
+ * for the others).
  */
 
 /** The parts of an SDK `Resource` rootspan reads: the service identity, possibly behind async detectors. */
@@ -14,8 +15,10 @@ export interface SpanResource {
   /** True while async resource detectors (NodeSDK's `host.id`) have not settled. */
   readonly asyncAttributesPending?: boolean;
   waitForAsyncAttributes?(): Promise<void>;
-  /** `[key, value]` pairs, merged resources first-wins; a value may still be a promise. */
-  getRawAttributes(): ReadonlyArray<readonly [string, unknown]>;
+  /** `[key, value]` pairs, merged resources first-wins; a value may still be a promise (SDK 2.x and 3.x). */
+  getRawAttributes?(): ReadonlyArray<readonly [string, unknown]>;
+  /** SDK 1.x: the attributes known without waiting (what `attributes` answers, with an error logged, while pending). */
+  readonly _syncAttributes?: Attributes;
 }
 
 /** A span event; rootspan reads `exception` events. */
@@ -24,13 +27,15 @@ export interface SpanEvent {
   readonly attributes?: Attributes;
 }
 
-/** The fields of a finished SDK span (`ReadableSpan`, SDK 2.x and 3.x) that rootspan reads. */
+/** The fields of a finished SDK span (`ReadableSpan`, SDK 1.x, 2.x and 3.x) that rootspan reads. */
 export interface FinishedSpan {
   readonly name: string;
   readonly kind: SpanKind;
   readonly spanContext: () => SpanContext;
-  /** The parent's context (both lines; SDK 1.x had `parentSpanId` instead). */
+  /** The parent's context (SDK 2.x and 3.x). */
   readonly parentSpanContext?: SpanContext;
+  /** The parent's id (SDK 1.x, which says nothing of whether the parent is remote). */
+  readonly parentSpanId?: string;
   readonly startTime: HrTime;
   readonly endTime: HrTime;
   readonly status: SpanStatus;

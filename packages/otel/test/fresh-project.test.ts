@@ -1,6 +1,6 @@
 /**
- * The support matrix, as a new user meets it: for each OpenTelemetry JS line on its Node version (SDK 2 on
- * Node 20, SDK 3 on Node 24), a fresh `npm init -y` project installs the README's install line with plain
+ * The support matrix, as a new user meets it: for each OpenTelemetry JS line on its Node version (SDK 1 and
+ * SDK 2 on Node 20, SDK 3 on Node 24), a fresh `npm init -y` project installs the README's install line with plain
  * `npm install` (the packed @rootspan tarballs standing in for the registry), saves the README's
  * `otel.mjs` exactly as printed, and runs the README's `node --import ./otel.mjs app.mjs` line with a
  * CommonJS and an ESM express app (checkout → an uninstrumented payment reached by IP). Payment then
@@ -26,9 +26,22 @@ const INCIDENT_OPENED = /^rootspan incident \S+ opened /;
 
 const LINES = [
   {
+    sdk: 'SDK 1',
+    node: 20,
+    install: quick.sdkOneInstall,
+    // Its express instrumentation (< 0.48) patches express 4 only.
+    express: 'express@4',
+    api: /^1\.9\./,
+    sdkNode: /^0\.5\d\./,
+    core: /^1\./,
+    traceSdk: '@opentelemetry/sdk-trace-base',
+    batch: 'new BatchSpanProcessor(new RootspanSpanExporter())',
+  },
+  {
     sdk: 'SDK 2',
     node: 20,
     install: quick.nodeTwentyInstall,
+    express: 'express@5',
     api: /^1\.9\./,
     sdkNode: /^0\.2\d\d\./,
     core: /^2\./,
@@ -39,6 +52,7 @@ const LINES = [
     sdk: 'SDK 3',
     node: 24,
     install: quick.install,
+    express: 'express@5',
     api: /^1\.10\./,
     sdkNode: /^0\.30\d\./,
     core: /^3\./,
@@ -74,7 +88,7 @@ describe.each(LINES)('$sdk on Node $node, in a fresh project', (line) => {
     expect(words).toContain('@rootspan/otel');
     // The README's line, with the unpublished @rootspan packages swapped for their tarballs; express is the app's own.
     const args = words.slice(1).flatMap((w) => (w === '@rootspan/otel' ? tarballs : [w]));
-    project.npm([...args, 'express@5', '--prefer-offline', '--no-audit', '--no-fund']);
+    project.npm([...args, line.express, '--prefer-offline', '--no-audit', '--no-fund']);
     writeInto(project, 'otel.mjs', quick.otelMjs);
     for (const f of ['app.cjs', 'app.mjs', 'scenario.cjs', 'payment.cjs']) copyFileSync(join(FIXTURES, f), join(project.dir, f));
   }, 240_000);

@@ -1,6 +1,6 @@
 import { diag, DiagLogLevel, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ANALYZED_ATTRIBUTES, clientOperation, peerName, serverOperation } from '@rootspan/engine';
 import { describe, expect, it } from 'vitest';
 import { toEngineSpan } from '../src/map.js';
@@ -62,6 +62,22 @@ describe('toEngineSpan', () => {
     expect(toEngineSpan(readable({ resource }))).toMatchObject({ service: 'checkout', serviceVersion: '3' });
     expect(errors).toEqual([]);
     diag.disable();
+  });
+
+  it("reads SDK 1.x spans: the parent from parentSpanId, the service from a pending resource's sync attributes", () => {
+    // @opentelemetry/sdk-trace-base 1.x: `parentSpanId` and no `parentSpanContext`; its Resource has no
+    // getRawAttributes, and `attributes` logs an error while async detectors are pending.
+    const { parentSpanContext: _, ...rest } = readable({ kind: SpanKind.CLIENT });
+    const pending = {
+      asyncAttributesPending: true,
+      waitForAsyncAttributes: () => Promise.resolve(),
+      _syncAttributes: { 'service.name': 'checkout-v1', 'service.version': '1.4' },
+      get attributes(): never {
+        throw new Error('read while pending');
+      },
+    };
+    const span = { ...rest, parentSpanId: 'd'.repeat(16), resource: pending } as unknown as ReadableSpan;
+    expect(toEngineSpan(span)).toMatchObject({ parentSpanId: 'd'.repeat(16), service: 'checkout-v1', serviceVersion: '1.4', kind: 'client' });
   });
 
   it('keeps only analyzed scalar attributes, under their own keys', () => {

@@ -23,17 +23,19 @@ export function readmeBlocks(): Array<{ lang: string; code: string }> {
 }
 
 /** The README's quick start, exactly as printed: the first install line, `otel.mjs`, the run line, and Node 20's install line. */
-export function quickStart(): { install: string; nodeTwentyInstall: string; otelMjs: string; run: string } {
+export function quickStart(): { install: string; nodeTwentyInstall: string; sdkOneInstall: string; otelMjs: string; run: string } {
   const blocks = readmeBlocks();
   const installs = blocks.filter((b) => b.lang === 'sh' && b.code.startsWith('npm install '));
   const otel = blocks.find((b) => b.lang === 'js' && b.code.startsWith('// otel.mjs'));
   const run = blocks.find((b) => b.lang === 'sh' && b.code.startsWith('node --import '));
   // Node 20's line pins the SDK 2 releases of sdk-node.
   const nodeTwenty = installs.find((b) => b.code.includes('"@opentelemetry/sdk-node@<0.300"'));
-  if (installs.length === 0 || nodeTwenty === undefined || otel === undefined || run === undefined) {
+  // The SDK 1 line pins the last sdk-node releases before SDK 2.
+  const sdkOne = installs.find((b) => b.code.includes('"@opentelemetry/sdk-node@<0.58"'));
+  if (installs.length === 0 || nodeTwenty === undefined || sdkOne === undefined || otel === undefined || run === undefined) {
     throw new Error('otel README: quick start blocks not found');
   }
-  return { install: installs[0].code.trim(), nodeTwentyInstall: nodeTwenty.code.trim(), otelMjs: otel.code, run: run.code.trim() };
+  return { install: installs[0].code.trim(), nodeTwentyInstall: nodeTwenty.code.trim(), sdkOneInstall: sdkOne.code.trim(), otelMjs: otel.code, run: run.code.trim() };
 }
 
 /** Splits a one-line shell command into words, honouring double quotes (all the README uses). */
