@@ -6,7 +6,7 @@ import { toEngineSpan } from './map.js';
 import type { PeerNames } from './peers.js';
 import type { FinishedSpan } from './sdk.js';
 
-/** A span as `onStart` receives it: the SDK's live span (both lines), whose `ended` turns true at its end. */
+/** A span as `onStart` receives it: the SDK's live span (every SDK line), whose `ended` turns true at its end. */
 type OpenSpan = FinishedSpan & { readonly ended?: boolean };
 
 /** Counters of the in-flight table, in the processor's `stats().inFlight`. */

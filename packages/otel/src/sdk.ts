@@ -44,7 +44,7 @@ export interface FinishedSpan {
   readonly resource: SpanResource;
 }
 
-/** The SpanProcessor contract of both SDK lines, with the ended span typed structurally. */
+/** The SpanProcessor contract of every SDK line, with the ended span typed structurally. */
 export interface SpanProcessor {
   onStart(span: unknown, parentContext: Context): void;
   onEnd(span: FinishedSpan): void;
@@ -52,7 +52,7 @@ export interface SpanProcessor {
   shutdown(): Promise<void>;
 }
 
-/** The SpanExporter contract of both SDK lines, with the spans typed structurally. */
+/** The SpanExporter contract of every SDK line, with the spans typed structurally. */
 export interface SpanExporter {
   export(spans: FinishedSpan[], resultCallback: (result: ExportResult) => void): void;
   shutdown(): Promise<void>;
