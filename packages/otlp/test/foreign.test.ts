@@ -3,7 +3,8 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Span } from '@rootspan/engine';
-import { MAX_TIME_MS, readOtlpStream, type DecodeProblem } from '@rootspan/otlp';
+import { MAX_TIME_MS, decodeZipkinJson, decodeZipkinProtobuf, readOtlpStream, type DecodeProblem } from '@rootspan/otlp';
+import { zipkinProto } from './helpers/zipkin-proto.js';
 
 async function read(doc: unknown): Promise<{ spans: Span[]; problems: DecodeProblem[] }> {
   const out = { spans: [] as Span[], problems: [] as DecodeProblem[] };
@@ -135,6 +136,50 @@ describe('Zipkin v2 JSON', () => {
   it('leaves OTLP arrays and other JSON to the OTLP decoder', async () => {
     expect((await read([{ resourceSpans: [] }])).problems).toEqual([]);
     expect((await read([{ traceId: 'a', id: 'b' }])).problems[0].message).toMatch(/no resourceSpans/);
+  });
+});
+
+describe('Zipkin v2 protobuf', () => {
+  const spans = [
+    { traceId: '463ac35c9f6413ad48485a3953bb6124', id: 'a2fb4a1d1a96d312', kind: 'SERVER', name: 'get /cart', timestamp: 1_767_225_600_000_000, duration: 40_000, localEndpoint: { serviceName: 'frontend' }, tags: { 'http.method': 'GET', 'http.route': '/cart' } },
+    { traceId: '463ac35c9f6413ad48485a3953bb6124', parentId: 'a2fb4a1d1a96d312', id: '0020000000000001', kind: 'CLIENT', name: 'post', timestamp: 1_767_225_600_001_000, duration: 30_000, localEndpoint: { serviceName: 'frontend' }, remoteEndpoint: { serviceName: 'payment' }, tags: { error: '502' } },
+    { traceId: '463ac35c9f6413ad48485a3953bb6124', id: '0020000000000001', shared: true, kind: 'SERVER', name: 'post /charge', timestamp: 1_767_225_600_002_000, duration: 25_000, localEndpoint: { serviceName: 'payment' }, tags: { 'http.method': 'POST', 'http.route': '/charge', 'http.status_code': '502' } },
+    { traceId: '48485a3953bb6124', id: '0030000000000001', kind: 'PRODUCER', name: 'send', timestamp: 1_767_225_600_003_000, duration: 1_000, localEndpoint: { serviceName: 'orders' }, remoteEndpoint: { serviceName: 'kafka' } },
+    { traceId: '48485a3953bb6124', id: '0030000000000002', name: 'no time', localEndpoint: { serviceName: 'orders' } },
+  ];
+
+  it('decodes a ListOfSpans exactly as the same spans in JSON: kinds, error tag, remote endpoint, B3 shared, 64-bit ids', () => {
+    const fromProto = decodeZipkinProtobuf(zipkinProto(spans));
+    const fromJson = decodeZipkinJson(spans);
+    expect(fromProto).toEqual(fromJson);
+    expect(fromProto?.spans.map((s) => [s.service, s.kind, s.status])).toEqual([
+      ['frontend', 'server', 'unset'],
+      ['frontend', 'client', 'error'],
+      ['payment', 'server', 'unset'],
+      ['orders', 'producer', 'unset'],
+    ]);
+    expect(fromProto?.spans[1].attributes?.['peer.service']).toBe('payment');
+    expect(fromProto?.spans[2]).toMatchObject({ parentSpanId: '0020000000000001', spanId: '00200000000000015e', startTime: 1_767_225_600_002 });
+    expect(fromProto?.problems).toEqual([{ message: '[4] (id 0030000000000002): missing or bad start time' }]);
+  });
+
+  it('answers undefined for a body that is not a protobuf message, and an empty report for an empty one', () => {
+    expect(decodeZipkinProtobuf(Buffer.from('[{"traceId":"1"}]'))).toBeUndefined();
+    expect(decodeZipkinProtobuf(zipkinProto(spans).subarray(0, 40))).toBeUndefined();
+    expect(decodeZipkinProtobuf(Buffer.alloc(0))).toEqual({ spans: [], problems: [] });
+  });
+
+  it('never throws on random or damaged bytes', () => {
+    const good = zipkinProto(spans);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.nat(good.length), (noise, at) => {
+        for (const body of [Buffer.from(noise), Buffer.concat([good.subarray(0, at), Buffer.from(noise), good.subarray(at)])]) {
+          const out = decodeZipkinProtobuf(body);
+          for (const sp of out?.spans ?? []) expect(sp.endTime).toBeGreaterThanOrEqual(sp.startTime);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -1,11 +1,11 @@
 /**
- * `POST /api/v2/spans`: Zipkin v2 JSON span reports, as Zipkin reporters (Brave, zipkin-js, Spring Cloud
- * Sleuth, Envoy's Zipkin tracer) send them to a Zipkin server; pointed here, they feed the same analysis as
- * OTLP. Answered as Zipkin answers (202 Accepted, no body), with the OTLP/HTTP receiver's token, body limit,
+ * `POST /api/v2/spans`: Zipkin v2 span reports, JSON or protobuf, as Zipkin reporters (Brave, zipkin-js,
+ * zipkin-go, Spring Cloud Sleuth, Envoy's Zipkin tracer, the Collector's `zipkin` exporter) send them to a
+ * Zipkin server; pointed here, they feed the same analysis as OTLP. Answered as Zipkin answers (202 Accepted, no body), with the OTLP/HTTP receiver's token, body limit,
  * decompression, queue and drop counters; a span that cannot be read is skipped and counted.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decodeZipkinJson } from '@rootspan/otlp';
+import { decodeZipkinJson, decodeZipkinProtobuf } from '@rootspan/otlp';
 import { UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
 import { sendError } from './http.js';
 import { acceptDecoded, countAnswer, ingestBody, jsonBody, mediaType, type ReceiverContext } from './receiver.js';
@@ -23,15 +23,24 @@ export async function receiveZipkin(req: IncomingMessage, res: ServerResponse, c
   if (!authorized) return answer(401, UNAUTHORIZED_MESSAGE, UNAUTHORIZED_HEADERS);
   if (req.method !== 'POST') return answer(405, `use POST for ${ZIPKIN_PATH}`, { allow: 'POST' });
   const type = mediaType(req.headers['content-type']);
-  if (type !== 'application/json' && type !== '') {
-    return answer(415, `unsupported Content-Type '${req.headers['content-type']}' (Zipkin v2 spans as application/json)`, { connection: 'close' });
+  const protobuf = type === 'application/x-protobuf' || type === 'application/protobuf';
+  if (type !== 'application/json' && type !== '' && !protobuf) {
+    return answer(415, `unsupported Content-Type '${req.headers['content-type']}' (Zipkin v2 spans as application/json or application/x-protobuf)`, {
+      connection: 'close',
+    });
   }
   const body = await ingestBody(req, ctx, answer);
   if (body === undefined) return;
-  const parsed = jsonBody(body, answer);
-  if (parsed === undefined) return;
-  const decoded = decodeZipkinJson(parsed.value);
-  if (decoded === undefined) return answer(400, 'expected a JSON array of Zipkin v2 spans');
+  let decoded;
+  if (protobuf) {
+    decoded = decodeZipkinProtobuf(body);
+    if (decoded === undefined) return answer(400, 'malformed protobuf: expected a Zipkin v2 ListOfSpans');
+  } else {
+    const parsed = jsonBody(body, answer);
+    if (parsed === undefined) return;
+    decoded = decodeZipkinJson(parsed.value);
+    if (decoded === undefined) return answer(400, 'expected a JSON array of Zipkin v2 spans');
+  }
   const outcome = acceptDecoded(decoded, ctx, anySpan);
   if (!outcome.ok) return answer(outcome.status, outcome.message, outcome.retryAfterSeconds === undefined ? {} : { 'retry-after': String(outcome.retryAfterSeconds) });
   countAnswer(ctx, 202);

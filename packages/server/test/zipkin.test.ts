@@ -1,7 +1,8 @@
-/** `POST /api/v2/spans`: Zipkin v2 JSON reports, as Zipkin reporters send them, into the same analysis as OTLP. */
+/** `POST /api/v2/spans`: Zipkin v2 reports (JSON or protobuf), as Zipkin reporters send them, into the same analysis as OTLP. */
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { call, testServer } from './helpers/server.js';
+import { zipkinProto } from '../../otlp/test/helpers/zipkin-proto.js';
 
 const T0_US = Date.UTC(2026, 0, 1, 12) * 1000;
 const hex = (n: number) => n.toString(16).padStart(16, '0');
@@ -46,15 +47,33 @@ describe('POST /api/v2/spans (Zipkin v2 JSON)', () => {
     expect(incidents[0].rootCause).toMatchObject({ service: 'payment', operation: 'POST /charge' });
   });
 
+  it('takes protobuf reports (ListOfSpans, as zipkin-go and the Collector send with format: proto), gzipped too', async () => {
+    const server = await testServer({ token: 'api', ingestToken: 'ingest' });
+    const spans = zipkinSpans(180, 90);
+    for (let i = 0; i < spans.length; i += 600) {
+      const batch = zipkinProto(spans.slice(i, i + 600));
+      const gz = i % 1200 === 0;
+      const res = await call(server, '/api/v2/spans', { ...post(gz ? gzipSync(batch) : batch, { 'content-type': 'application/x-protobuf', ...(gz ? { 'content-encoding': 'gzip' } : {}) }), token: 'ingest' });
+      expect(res.status).toBe(202);
+    }
+    expect((await call(server, '/aiops/analyze', { method: 'POST', token: 'api' })).status).toBe(200);
+    expect((await call(server, '/aiops/status', { token: 'api' })).body.ingest.spansReceived).toBe(spans.length);
+    const incidents = (await call(server, '/aiops/incidents', { token: 'api' })).body.incidents;
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0].rootCause).toMatchObject({ service: 'payment', operation: 'POST /charge' });
+  });
+
   it('refuses what is not a Zipkin v2 JSON report with the reason, and counts the spans it cannot read', async () => {
     const server = await testServer({ ingestToken: 'ingest' });
     const good = JSON.stringify(zipkinSpans(1));
     expect((await call(server, '/api/v2/spans', post(good))).status).toBe(401);
     const auth = { token: 'ingest' };
     expect((await call(server, '/api/v2/spans', { method: 'GET', ...auth })).status).toBe(405);
-    const proto = await call(server, '/api/v2/spans', { ...post(Buffer.from([10, 2]), { 'content-type': 'application/x-protobuf' }), ...auth });
-    expect(proto.status).toBe(415);
-    expect(proto.body.error).toMatch(/application\/json/);
+    const xml = await call(server, '/api/v2/spans', { ...post('<spans/>', { 'content-type': 'application/xml' }), ...auth });
+    expect(xml.status).toBe(415);
+    expect(xml.body.error).toMatch(/application\/json or application\/x-protobuf/);
+    const proto = await call(server, '/api/v2/spans', { ...post(Buffer.from([10, 200, 1, 2]), { 'content-type': 'application/x-protobuf' }), ...auth });
+    expect(proto).toMatchObject({ status: 400, body: { error: 'malformed protobuf: expected a Zipkin v2 ListOfSpans' } });
     expect((await call(server, '/api/v2/spans', { ...post('[{'), ...auth })).body.error).toMatch(/^invalid JSON/);
     const notArray = await call(server, '/api/v2/spans', { ...post('{"resourceSpans":[]}'), ...auth });
     expect(notArray).toMatchObject({ status: 400, body: { error: 'expected a JSON array of Zipkin v2 spans' } });
