@@ -81,24 +81,22 @@ class IdGenerations<V> {
   private current = new Generation<V>();
   private previous = new Generation<V>();
 
-  get(traceId: string, id: string): V | undefined {
-    // Nothing noted (no kept span under an internal one yet, the usual Express request): no hashing at all.
+  /** The value noted for the id hashed `a`, `b` ({@link hashPair}) in `traceId`. */
+  get(traceId: string, a: number, b: number): V | undefined {
+    // Nothing noted (no kept span under an internal one yet, the usual Express request): no probing at all.
     if (this.current.size === 0 && this.previous.size === 0) return undefined;
-    const a = hashPair(id);
-    const b = pairB;
     const v = this.current.get(traceId, a, b);
     return v !== undefined ? v : this.previous.get(traceId, a, b);
   }
 
-  set(traceId: string, id: string, value: V): void {
+  set(traceId: string, a: number, b: number, value: V): void {
     if (this.current.size >= IDS_PER_GENERATION) {
       const oldest = this.previous;
       oldest.clear();
       this.previous = this.current;
       this.current = oldest;
     }
-    const a = hashPair(id);
-    this.current.set(traceId, a, pairB, value);
+    this.current.set(traceId, a, b, value);
   }
 }
 
@@ -142,8 +140,12 @@ export class InternalSpanPruner {
    * every span, in the order they end.
    */
   prune(span: FinishedSpan, traceId: string, spanId: string): boolean {
-    if (!prunable(span) || this.awaited.get(traceId, spanId) !== undefined) return false;
-    this.prunedIds.set(traceId, spanId, parentIdOf(span) as string);
+    if (!prunable(span)) return false;
+    // One hash of the id for both tables.
+    const a = hashPair(spanId);
+    const b = pairB;
+    if (this.awaited.get(traceId, a, b) !== undefined) return false;
+    this.prunedIds.set(traceId, a, b, parentIdOf(span) as string);
     this.pruned++;
     return true;
   }
@@ -156,8 +158,16 @@ export class InternalSpanPruner {
     // Up the chain of pruned ancestors: a parent may have been pruned after its own child was (a handler
     // span that ended before a call made under its pruned helper).
     const traceId = mapped.traceId;
-    for (let hops = 0, up = this.prunedIds.get(traceId, parent); up !== undefined && hops < MAX_HOPS; hops++, up = this.prunedIds.get(traceId, parent)) parent = up;
+    let a = hashPair(parent);
+    let b = pairB;
+    for (let hops = 0; hops < MAX_HOPS; hops++) {
+      const up = this.prunedIds.get(traceId, a, b);
+      if (up === undefined) break;
+      parent = up;
+      a = hashPair(parent);
+      b = pairB;
+    }
     mapped.parentSpanId = parent;
-    if (this.awaited.get(traceId, parent) === undefined) this.awaited.set(traceId, parent, true);
+    if (this.awaited.get(traceId, a, b) === undefined) this.awaited.set(traceId, a, b, true);
   }
 }
