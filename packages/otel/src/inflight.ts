@@ -58,8 +58,7 @@ export class InFlightTable {
 
   /** From `onStart`: tracks the span if it is a call (returns whether it is one, tracked or counted as dropped). */
   add(span: OpenSpan, parentContext: Context): boolean {
-    const kind = span.kind;
-    if (kind !== SpanKind.CLIENT && kind !== SpanKind.PRODUCER && !(kind === SpanKind.INTERNAL && namesDatabase(span))) return false;
+    if (!isCall(span)) return false;
     if (this.count >= this.capacity) {
       this.dropped++;
       return true;
@@ -100,7 +99,9 @@ export class InFlightTable {
 
   /** From `onEnd`: the call answered (or failed). An empty table costs one comparison, a miss one probe. */
   release(span: FinishedSpan): boolean {
-    if (this.count === 0) return false;
+    // Only calls were tracked (a span's kind and database attributes do not go away by its end): the
+    // other spans of a request (server, middleware) skip the hash and the probe.
+    if (this.count === 0 || !isCall(span)) return false;
     const id = span.spanContext?.()?.spanId;
     if (id === undefined) return false;
     const mask = this.mask;
@@ -175,6 +176,12 @@ export class InFlightTable {
   stats(): InFlightStats {
     return { open: this.count, dropped: this.dropped, reported: this.reported, expired: this.expired };
   }
+}
+
+/** A span the table tracks: a client or producer span, or an internal one naming a database (some drivers' instrumentations). */
+function isCall(span: OpenSpan): boolean {
+  const kind = span.kind;
+  return kind === SpanKind.CLIENT || kind === SpanKind.PRODUCER || (kind === SpanKind.INTERNAL && namesDatabase(span));
 }
 
 function namesDatabase(span: OpenSpan): boolean {
