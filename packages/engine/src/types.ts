@@ -65,6 +65,10 @@ export const ANALYZED_ATTRIBUTES = [
   'db.operation.name',
   'db.collection.name',
   'db.sql.table',
+  'db.mongodb.collection',
+  // The statement, for its verb and table only (`SELECT users`) when the span name does not say them.
+  'db.query.text',
+  'db.statement',
   'rpc.system',
   'rpc.service',
   'rpc.method',

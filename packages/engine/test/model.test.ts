@@ -72,6 +72,22 @@ describe('operation naming', () => {
     expect(new Set(Array.from({ length: 50 }, (_, i) => db(`SELECT name, email FROM users WHERE id = ${i * 7919}`)))).toEqual(new Set(['SELECT users']));
   });
 
+  it('names a database call whose span name says no table by its statement: `get: SELECT`, `SELECT`, `pg.query:SELECT db`', () => {
+    const call = (name: string, attributes: Record<string, string>) => clientOperation(span({ ...base, name, attributes }));
+    expect(call('get: SELECT', { 'db.system.name': 'sqlite', 'db.query.text': 'SELECT id, stock FROM items WHERE sku = ?' })).toBe('SELECT items');
+    expect(call('SELECT', { 'db.system': 'mysql', 'db.statement': 'SELECT * FROM `orders` WHERE id = 7' })).toBe('SELECT orders');
+    expect(call('pg.query:SELECT shop', { 'db.system': 'postgresql', 'db.name': 'shop', 'db.statement': 'select * from carts where id = $1' })).toBe('SELECT carts');
+    // A statement naming no table leaves the span's name; so does a name that already says the table.
+    expect(call('BEGIN', { 'db.system': 'postgresql', 'db.statement': 'BEGIN' })).toBe('BEGIN');
+    expect(call('get', { 'db.system': 'redis', 'db.statement': 'get user:1' })).toBe('get');
+    expect(call('SELECT orders', { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': 'orders', 'db.query.text': 'SELECT 1 FROM items' })).toBe('SELECT orders');
+    // MongoDB's older conventions name the collection `db.mongodb.collection`.
+    expect(call('mongodb.find', { 'db.system': 'mongodb', 'db.operation': 'find', 'db.mongodb.collection': 'users' })).toBe('FIND users');
+    // Still one operation per statement kind and table, whatever the literals or the statement's length.
+    const long = (i: number) => `SELECT ${'a, '.repeat(150)}b FROM users WHERE id = ${i}`;
+    expect(new Set(Array.from({ length: 20 }, (_, i) => call('SELECT', { 'db.system': 'mysql', 'db.statement': long(i) })))).toEqual(new Set(['SELECT users']));
+  });
+
   it('infers errors from status, then HTTP codes', () => {
     expect(isErrorSpan(span({ ...base, name: 'x', status: 'error' }), false)).toBe(true);
     expect(isErrorSpan(span({ ...base, name: 'x', status: 'ok', attributes: { 'http.status_code': 500 } }), false)).toBe(false);

@@ -93,8 +93,12 @@ export function clientOperation(span: Span): string {
     const dbOp = str(a['db.operation.name']) ?? str(a['db.operation']);
     if (dbOp !== undefined || a['db.system'] !== undefined || a['db.system.name'] !== undefined) {
       // One node per table and statement kind, as OTel's DB span names are: `SELECT orders`.
-      const table = str(a['db.collection.name']) ?? str(a['db.sql.table']);
+      const table = str(a['db.collection.name']) ?? str(a['db.sql.table']) ?? str(a['db.mongodb.collection']);
       if (dbOp && table) return cut(`${dbOp.toUpperCase()} ${table}`);
+      // Names like `SELECT`, `get: SELECT` or `pg.query:SELECT mydb` say no table: the statement does.
+      const text = str(a['db.query.text']) ?? str(a['db.statement']);
+      const fromText = text === undefined ? undefined : tableStatement(text);
+      if (fromText !== undefined) return fromText;
       // A short span name follows the `{operation} {target}` convention; a long one is raw SQL (or a
       // command with its arguments), named like the convention from its verb and table.
       if (span.name.length > 0 && span.name.length <= 64 && isShortName(span.name)) return foldPath(span.name);
@@ -134,6 +138,24 @@ export function statementOperation(text: string): string | undefined {
   const verb = m[1].toUpperCase();
   const table = STATEMENT_TABLE[verb]?.exec(text)?.[1];
   return table === undefined ? verb : cut(`${verb} ${table.replace(/^["\x60[]|["\x60\]]$/g, '')}`);
+}
+
+/**
+ * Statements {@link tableStatement} has answered for, up to {@link SHORT_NAMES_MAX} of at most
+ * {@link CACHED_STATEMENT_LENGTH} characters (≤ 1 MB): a driver's prepared statements repeat per call.
+ */
+const tableStatements = new Map<string, string | null>();
+const CACHED_STATEMENT_LENGTH = 256;
+
+/** `VERB table` of a statement that names its table ({@link statementOperation}), else undefined. */
+function tableStatement(text: string): string | undefined {
+  let named = tableStatements.get(text);
+  if (named === undefined) {
+    const op = statementOperation(text);
+    named = op !== undefined && op.indexOf(' ') > 0 ? op : null;
+    if (tableStatements.size < SHORT_NAMES_MAX && text.length <= CACHED_STATEMENT_LENGTH) tableStatements.set(text, named);
+  }
+  return named ?? undefined;
 }
 
 /** Names {@link isShortName} has answered for, up to {@link SHORT_NAMES_MAX}: a database span's name repeats per call. */
