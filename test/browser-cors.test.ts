@@ -81,6 +81,24 @@ describe.skipIf(!found)('spans from a web page, cross-origin', () => {
     expect(receiver.status().ingest.spansReceived).toBe(1);
   });
 
+  it('takes spans a page sends with navigator.sendBeacon (the web exporter without custom headers: credentials included)', async () => {
+    const open = await startServer({ port: 0, grpcPort: false, log: () => {}, cors: { allowedOrigins: [allowed.origin] } });
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${allowed.origin}/`);
+      const now = Date.now();
+      const body = JSON.stringify(encodeOtlpJson([{ traceId: '1af7651916cd43dd8448eb211c80319c', spanId: 'c7ad6b7169203331', service: 'shop-web', name: 'GET /list', kind: 'client', startTime: now - 20, endTime: now }]));
+      const queued = await page.evaluate(({ url, body }) => navigator.sendBeacon(url, new Blob([body], { type: 'application/json' })), { url: `${open.url}/v1/traces`, body });
+      expect(queued).toBe(true);
+      // A beacon is sent in the background: wait for it to arrive.
+      for (let i = 0; i < 50 && open.status().ingest.spansReceived === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(open.status().ingest.spansReceived).toBe(1);
+    } finally {
+      await page.close();
+      await open.close();
+    }
+  });
+
   it('receives nothing from a page of an origin not allowed: the browser stops it at the preflight', async () => {
     const before = receiver.status().ingest.spansReceived;
     expect(await exportFrom(other.origin, 'GET /other')).toMatch(/TypeError|Failed to fetch/);

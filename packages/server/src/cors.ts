@@ -87,6 +87,7 @@ export class Cors {
     if (!preflight) {
       if (allowed) {
         res.setHeader('access-control-allow-origin', origin);
+        res.setHeader('access-control-allow-credentials', 'true');
         res.setHeader('access-control-expose-headers', EXPOSED);
         res.setHeader('vary', 'Origin');
       }
@@ -98,6 +99,9 @@ export class Cors {
     const requested = listed(req.headers['access-control-request-headers']);
     if (allowed && METHODS.has(method) && (this.anyHeader || requested.every((h) => this.headers.has(h)))) {
       out['access-control-allow-origin'] = origin;
+      // `navigator.sendBeacon` (the OpenTelemetry web exporter without custom headers) sends with
+      // credentials: the browser drops its request unless they are allowed. rootspan reads no cookie.
+      out['access-control-allow-credentials'] = 'true';
       out['access-control-allow-methods'] = method;
       if (requested.length > 0) out['access-control-allow-headers'] = requested.join(', ');
       if (this.options.maxAgeSeconds !== undefined) out['access-control-max-age'] = this.options.maxAgeSeconds;

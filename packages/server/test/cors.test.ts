@@ -26,6 +26,7 @@ describe('CORS', () => {
     expect(res.headers.get('access-control-allow-methods')).toBe('POST');
     expect(res.headers.get('access-control-allow-headers')).toBe('content-type, authorization');
     expect(res.headers.get('access-control-max-age')).toBe('600');
+    expect(res.headers.get('access-control-allow-credentials')).toBe('true');
     expect(res.headers.get('vary')).toMatch(/Origin/);
     // One `*` in an origin stands for a family of hosts, not for nothing.
     expect((await call(server, '/aiops/status', preflight('https://eu.shop.test', 'GET', ''))).headers.get('access-control-allow-origin')).toBe('https://eu.shop.test');
@@ -45,6 +46,7 @@ describe('CORS', () => {
       expect(res.status).toBe(204);
       expect(res.headers.get('access-control-allow-origin'), JSON.stringify(init.headers)).toBeNull();
       expect(res.headers.get('access-control-allow-headers')).toBeNull();
+      expect(res.headers.get('access-control-allow-credentials')).toBeNull();
     }
   });
 
@@ -55,6 +57,7 @@ describe('CORS', () => {
     expect(post.status).toBe(200);
     expect(post.headers.get('access-control-allow-origin')).toBe(APP);
     expect(post.headers.get('access-control-expose-headers')).toBe('Retry-After');
+    expect(post.headers.get('access-control-allow-credentials')).toBe('true');
     const denied = await call(server, '/aiops/status', { headers: { origin: APP } });
     expect(denied.status).toBe(401);
     expect(denied.headers.get('access-control-allow-origin')).toBe(APP);
