@@ -88,7 +88,10 @@ describe.skipIf(!found)('spans from a web page, cross-origin', () => {
       await page.goto(`${allowed.origin}/`);
       const now = Date.now();
       const body = JSON.stringify(encodeOtlpJson([{ traceId: '1af7651916cd43dd8448eb211c80319c', spanId: 'c7ad6b7169203331', service: 'shop-web', name: 'GET /list', kind: 'client', startTime: now - 20, endTime: now }]));
-      const queued = await page.evaluate(({ url, body }) => navigator.sendBeacon(url, new Blob([body], { type: 'application/json' })), { url: `${open.url}/v1/traces`, body });
+      // In the page (the test's TypeScript has Node's types, not the DOM's).
+      const beacon = ({ url, body }: { url: string; body: string }) =>
+        (globalThis as unknown as { navigator: { sendBeacon(url: string, data: Blob): boolean } }).navigator.sendBeacon(url, new Blob([body], { type: 'application/json' }));
+      const queued = await page.evaluate(beacon, { url: `${open.url}/v1/traces`, body });
       expect(queued).toBe(true);
       // A beacon is sent in the background: wait for it to arrive.
       for (let i = 0; i < 50 && open.status().ingest.spansReceived === 0; i++) await new Promise((r) => setTimeout(r, 100));
