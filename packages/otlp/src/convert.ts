@@ -162,7 +162,8 @@ export function nanosToMs(v: unknown): number {
   return NaN;
 }
 
-function toInt(v: unknown): number | undefined {
+/** An integer as OTLP and protobufjs carry it: a number, a decimal string, or a Long (`{ low, high, unsigned }`). */
+export function toInt(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
   if (typeof v === 'string') {
     // Up to 15 digits (exact), as `-?[0-9]+` would give them; longer ones through the regex and Number.

@@ -90,13 +90,17 @@ export interface OtlpTypes {
 let types: OtlpTypes | undefined;
 
 /**
- * The OTLP message types, built on first use (parsing the schema takes a few ms). protobufjs itself is
- * loaded then too: it costs ~50 ms to load, paid by every JSON read otherwise (and by the decoding worker
- * before its first batch).
+ * protobufjs, loaded on first use by whoever decodes protobuf: it costs ~50 ms to load, paid by every JSON
+ * read otherwise (and by the decoding worker before its first batch).
  */
+export function protobufjs(): typeof import('protobufjs') {
+  return createRequire(import.meta.url)('protobufjs') as typeof import('protobufjs');
+}
+
+/** The OTLP message types, built on first use (parsing the schema takes a few ms). */
 export function otlpTypes(): OtlpTypes {
   if (types === undefined) {
-    const protobuf = createRequire(import.meta.url)('protobufjs') as typeof import('protobufjs');
+    const protobuf = protobufjs();
     const root = new protobuf.Root();
     for (const source of [COMMON, RESOURCE, TRACE]) protobuf.parse(source, root);
     root.resolveAll();

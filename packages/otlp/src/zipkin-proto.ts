@@ -1,7 +1,8 @@
-import { createRequire } from 'node:module';
 import type protobuf from 'protobufjs';
+import { toInt } from './convert.js';
 import { decodeZipkinJson } from './foreign.js';
 import type { DecodeResult } from './problems.js';
+import { protobufjs } from './protobuf.js';
 
 /*
  * Zipkin v2's protobuf encoding (openzipkin/zipkin-api zipkin.proto3), the fields rootspan reads: ids,
@@ -46,7 +47,7 @@ let listOfSpans: protobuf.Type | undefined;
 
 function listType(): protobuf.Type {
   if (listOfSpans === undefined) {
-    const pb = createRequire(import.meta.url)('protobufjs') as typeof import('protobufjs');
+    const pb = protobufjs();
     listOfSpans = pb.parse(ZIPKIN, new pb.Root()).root.lookupType('zipkin.proto3.ListOfSpans');
   }
   return listOfSpans;
@@ -97,8 +98,8 @@ function asJson(s: ProtoSpan): Record<string, unknown> {
     id: hex(s.id),
     kind: KIND_NAMES[s.kind ?? 0],
     name: s.name,
-    timestamp: unsigned(s.timestamp),
-    duration: unsigned(s.duration),
+    timestamp: toInt(s.timestamp),
+    duration: toInt(s.duration),
     localEndpoint: s.localEndpoint ?? undefined,
     remoteEndpoint: s.remoteEndpoint ?? undefined,
     tags: s.tags,
@@ -108,14 +109,4 @@ function asJson(s: ProtoSpan): Record<string, unknown> {
 
 function hex(b: Uint8Array | undefined): string | undefined {
   return b === undefined || b.length === 0 ? undefined : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-}
-
-/** A 64-bit unsigned field as a number: protobufjs gives a number, or a Long (`{ low, high }`) past 2^53. */
-function unsigned(v: unknown): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'object' && v !== null && typeof (v as { low?: unknown }).low === 'number') {
-    const { low, high } = v as { low: number; high: number };
-    return (high >>> 0) * 4294967296 + (low >>> 0);
-  }
-  return undefined;
 }
