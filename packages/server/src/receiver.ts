@@ -40,8 +40,8 @@ export function countAnswer(ctx: ReceiverContext, status: number): void {
   ctx.counters.requests.set(status, (ctx.counters.requests.get(status) ?? 0) + 1);
 }
 
-function formatOf(contentType: string | undefined): Format | undefined {
-  const base = mediaType(contentType);
+/** The body format a media type ({@link mediaType}) names, if it names one rootspan reads. */
+export function formatOf(base: string): Format | undefined {
   if (base === 'application/json') return 'json';
   if (base === 'application/x-protobuf' || base === 'application/protobuf') return 'protobuf';
   return undefined;
@@ -120,7 +120,7 @@ export function jsonBody(body: Buffer, answer: Answer): { value: unknown } | und
  * `authorized` is false when the request lacks the ingest token (401, in the request's encoding too).
  */
 export async function receiveTraces(req: IncomingMessage, res: ServerResponse, ctx: ReceiverContext, authorized: boolean): Promise<void> {
-  const format = formatOf(req.headers['content-type']);
+  const format = formatOf(mediaType(req.headers['content-type']));
   // The spec: a failure's body is a Status in the request's encoding (JSON when the encoding is unknown).
   const answer = (status: number, message: string, headers: Readonly<Record<string, string>> = {}) => {
     countAnswer(ctx, status);

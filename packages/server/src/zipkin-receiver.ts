@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeZipkinJson, decodeZipkinProtobuf } from '@rootspan/otlp';
 import { UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
 import { sendError } from './http.js';
-import { acceptDecoded, countAnswer, ingestBody, jsonBody, mediaType, type ReceiverContext } from './receiver.js';
+import { acceptDecoded, countAnswer, formatOf, ingestBody, jsonBody, mediaType, type ReceiverContext } from './receiver.js';
 
 export const ZIPKIN_PATH = '/api/v2/spans';
 
@@ -23,8 +23,9 @@ export async function receiveZipkin(req: IncomingMessage, res: ServerResponse, c
   if (!authorized) return answer(401, UNAUTHORIZED_MESSAGE, UNAUTHORIZED_HEADERS);
   if (req.method !== 'POST') return answer(405, `use POST for ${ZIPKIN_PATH}`, { allow: 'POST' });
   const type = mediaType(req.headers['content-type']);
-  const protobuf = type === 'application/x-protobuf' || type === 'application/protobuf';
-  if (type !== 'application/json' && type !== '' && !protobuf) {
+  // Zipkin reporters may send no Content-Type: JSON, as Zipkin reads it.
+  const format = type === '' ? 'json' : formatOf(type);
+  if (format === undefined) {
     return answer(415, `unsupported Content-Type '${req.headers['content-type']}' (Zipkin v2 spans as application/json or application/x-protobuf)`, {
       connection: 'close',
     });
@@ -32,7 +33,7 @@ export async function receiveZipkin(req: IncomingMessage, res: ServerResponse, c
   const body = await ingestBody(req, ctx, answer);
   if (body === undefined) return;
   let decoded;
-  if (protobuf) {
+  if (format === 'protobuf') {
     decoded = decodeZipkinProtobuf(body);
     if (decoded === undefined) return answer(400, 'malformed protobuf: expected a Zipkin v2 ListOfSpans');
   } else {
