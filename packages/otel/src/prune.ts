@@ -19,8 +19,8 @@ const SLOTS = 2 * IDS_PER_GENERATION;
 /**
  * Span ids with a value each, in the trace they belong to: found by span id, answered only for the same
  * trace, so span ids that repeat across traces (a test's or a custom generator's counters) never mix two
- * traces. An open-addressing table (linear probing) over preallocated arrays: a note costs two hashes of the
- * id and a probe or two, allocates nothing, and a generation is emptied by zeroing its slots. A `Map` here
+ * traces. An open-addressing table (linear probing) over preallocated arrays: a note costs one pass over the
+ * id for its two hashes and a probe or two, allocates nothing, and a generation is emptied by zeroing its slots. A `Map` here
  * cost ~6× as much per note, most of it in rehashing and collecting tables that fill and are dropped.
  *
  * An id is held as its two hashes ({@link hashPair}: 60 bits; two of the 32k ids held agree
