@@ -62,6 +62,9 @@ class Channel {
   private wake: (() => void) | undefined;
 
   constructor(readonly worker: Worker) {
+    // Only a reader waiting on the worker keeps the process alive: one abandoned mid-file (its iterator
+    // dropped without return()) must not keep it running forever.
+    worker.unref();
     worker.on('message', (m: WorkerMessage) => {
       this.queue.push(m);
       this.notify();
@@ -86,7 +89,9 @@ class Channel {
     while (this.queue.length === 0) {
       if (this.failure !== undefined) throw this.failure;
       if (this.exited) throw new Error('the decoding worker stopped unexpectedly');
+      this.worker.ref();
       await new Promise<void>((resolve) => (this.wake = resolve));
+      this.worker.unref();
     }
     const m = this.queue.shift() as WorkerMessage;
     if (m.type === 'batches') this.worker.postMessage(1);

@@ -114,6 +114,18 @@ describe('readOtlpFile with worker: true', () => {
     expect(stdout.trim()).toBe('2000');
   });
 
+  it('lets the process exit when the caller abandons the reader mid-file (no break, no return())', async () => {
+    await dist();
+    const path = file('abandoned.jsonl', Array.from({ length: 50 }, () => JSON.stringify(encodeOtlpJson(spans(200, 'a')))).join('\n'));
+    const script = `
+      const { readOtlpFile } = await import(${JSON.stringify(distUrl.href)});
+      const it = readOtlpFile(${JSON.stringify(path)}, { worker: true })[Symbol.asyncIterator]();
+      const first = await it.next();
+      console.log(first.value.spans.length > 0);`;
+    const { stdout } = await promisify(execFile)(process.execPath, [file('abandon.mjs', script)], { timeout: 20_000 });
+    expect(stdout.trim()).toBe('true');
+  });
+
   it('keeps memory bounded: gzip inflating to 200 MB of blank lines under a 64 MB heap', async () => {
     await dist();
     const child = fileURLToPath(new URL('./helpers/read-generated.mjs', import.meta.url));
