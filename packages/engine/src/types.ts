@@ -78,9 +78,11 @@ export const ANALYZED_ATTRIBUTES = [
   'error.type',
   'exception.type',
   'exception.message',
-  // A route-less server span's path (the operation of a bare `http` server): stable, then legacy.
+  // A route-less server span's path (the operation of a bare `http` server), an HTTP call's: stable, then legacy.
   'url.path',
   'http.target',
+  'url.full',
+  'http.url',
 ] as const;
 
 /** {@link ANALYZED_ATTRIBUTES} as a set: converters walking a span's own attributes test each key against it. */

@@ -59,6 +59,31 @@ describe('operation naming', () => {
     expect(get('catalog', '/items')).toBe('GET /items');
   });
 
+  it('names an HTTP call by its method and folded path (url.full, http.url, url.path, http.target): never its query', () => {
+    const call = (name: string, attributes: Record<string, string | number>) => clientOperation(span({ ...base, name, kind: 'client', attributes }));
+    expect(call('GET', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/v1/customers/cus_81x9Q2a3/orders?token=s3cret' })).toBe('GET /v1/customers/:id/orders');
+    expect(call('POST', { 'http.request.method': 'POST', 'url.full': 'http://10.0.3.7:8080/charge#x' })).toBe('POST /charge');
+    expect(call('HTTP GET', { 'http.method': 'GET', 'http.url': 'http://inventory:3001/items/42' })).toBe('GET /items/:id');
+    expect(call('GET', { 'http.method': 'GET', 'http.target': '/stock/9f8e7d6c5b4a39281706f5e4d3c2b1a0?fresh=1' })).toBe('GET /stock/:id');
+    expect(call('PUT', { 'http.request.method': 'PUT', 'url.path': '/carts/7' })).toBe('PUT /carts/:id');
+    // No path to name (the root, or no URL), or a span named for more than its method: the method.
+    expect(call('GET', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com' })).toBe('GET');
+    expect(call('GET', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/' })).toBe('GET /');
+    expect(call('GET', { 'http.request.method': 'GET', 'server.address': 'api.example.com' })).toBe('GET');
+    expect(call('fetch prices', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/prices' })).toBe('GET');
+    expect(call('GET', { 'http.request.method': 'GET', 'url.full': 'not a url' })).toBe('GET');
+  });
+
+  it("gives the paths called on a peer at most MAX_PATH_OPERATIONS names; later calls are named by their method", () => {
+    const names = new OperationNames(10_000);
+    const get = (peer: string, path: string) => names.client(span({ ...base, name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET', 'url.full': `https://${peer}${path}` } }), peer);
+    const files = Array.from({ length: MAX_PATH_OPERATIONS + 20 }, (_, i) => get('cdn.example.com', `/files/report-${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}.pdf`));
+    expect(new Set(files).size).toBe(MAX_PATH_OPERATIONS + 1);
+    expect(files.slice(MAX_PATH_OPERATIONS)).toEqual(Array(20).fill('GET'));
+    expect(get('cdn.example.com', '/files/report-aa.pdf')).toBe('GET /files/report-aa.pdf');
+    expect(get('api.example.com', '/v1/charges')).toBe('GET /v1/charges');
+  });
+
   it('names a database call whose span name is the raw statement from its verb and table: literals never make names', () => {
     const db = (name: string) => clientOperation(span({ ...base, name, attributes: { 'db.system': 'mysql' } }));
     expect(db('SELECT * FROM users WHERE id = 597056')).toBe('SELECT users');

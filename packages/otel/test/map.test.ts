@@ -87,7 +87,7 @@ describe('toEngineSpan', () => {
           'http.request.method': 'POST',
           'http.route': '/checkout',
           'http.response.status_code': 200,
-          'url.full': 'http://127.0.0.1:3000/checkout?card=4111',
+          'url.query': 'card=4111',
           'user_agent.original': 'curl/8',
           'db.system': ['not', 'scalar'],
           'peer.service': 'payment',
@@ -173,7 +173,9 @@ describe('toEngineSpan', () => {
         },
       }),
     )!;
-    expect(clientOperation(client)).toBe('GET');
+    expect(client.attributes).toMatchObject({ 'url.full': 'http://127.0.0.1:33649/a?b=1' });
+    // The called path (its query never) names the call.
+    expect(clientOperation(client)).toBe('GET /a');
     expect(peerName(client)).toBe('127.0.0.1:33649');
   });
 

@@ -177,7 +177,7 @@ describe('decodeOtlpJson', () => {
         { key: 'rpc.service', value: {} },
         { key: 'http.method', value: { intValue: 'NaN' } },
         { key: 'user.id', value: { stringValue: 'not analysed' } },
-        { key: 'http.url', value: { stringValue: 'https://x' } },
+        { key: 'url.query', value: { stringValue: 'token=x' } },
         { value: { stringValue: 'no key' } },
         null,
       ],

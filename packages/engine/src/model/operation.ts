@@ -81,13 +81,35 @@ function pathOperation(span: Span): string | undefined {
   return path !== undefined && path.charCodeAt(0) === 47 ? routeOperation(method, path) : undefined;
 }
 
+/**
+ * The path an HTTP client span called, from `url.full` (`http.url` in the older conventions), else
+ * `url.path`/`http.target`, when its name says no more than the method (OpenTelemetry names HTTP client
+ * spans `GET`); undefined otherwise. Query and fragment are left for {@link foldPath} to drop.
+ */
+function clientPath(span: Span, method: string): string | undefined {
+  const a = span.attributes;
+  if (!a || !isMethodName(span.name, method)) return undefined;
+  const url = str(a['url.full']) ?? str(a['http.url']);
+  if (url !== undefined) {
+    const scheme = url.indexOf('://');
+    if (scheme < 0) return url.charCodeAt(0) === 47 ? url : undefined;
+    const slash = url.indexOf('/', scheme + 3);
+    return slash < 0 ? undefined : url.slice(slash);
+  }
+  const path = str(a['url.path']) ?? str(a['http.target']);
+  return path !== undefined && path.charCodeAt(0) === 47 ? path : undefined;
+}
+
 /** Whether `name` says no more than the HTTP method: `GET` (stable conventions), `HTTP GET` (older ones). */
 function isMethodName(name: string, method: string): boolean {
   return name === method || (name.length === method.length + 5 && name.startsWith('HTTP ') && name.endsWith(method));
 }
 
-/** Operation name of a client span as seen on the peer it calls (used for uninstrumented peers). */
-export function clientOperation(span: Span): string {
+/**
+ * Operation name of a client span as seen on the peer it calls (used for uninstrumented peers). An HTTP
+ * call is named `METHOD path` (ids folded, no query) when `admitPath` takes that name, else by its method.
+ */
+export function clientOperation(span: Span, admitPath: (operation: string) => boolean = () => true): string {
   const a = span.attributes;
   if (a) {
     const dbOp = str(a['db.operation.name']) ?? str(a['db.operation']);
@@ -110,7 +132,11 @@ export function clientOperation(span: Span): string {
     if (rpcMethod) return str(a['rpc.service']) ? cut(`${a['rpc.service']}/${rpcMethod}`) : rpcMethod;
   }
   const method = httpMethod(span);
-  if (method) return method;
+  if (method) {
+    const path = clientPath(span, method);
+    const byPath = path === undefined ? undefined : routeOperation(method, path);
+    return byPath !== undefined && byPath !== method && admitPath(byPath) ? byPath : method;
+  }
   return foldPath(span.name);
 }
 
@@ -298,8 +324,9 @@ export class OperationNames {
   private readonly routes = new Map<string, Map<string, string>>();
   /** service → operation → key. */
   private readonly keys = new Map<string, Map<string, string>>();
-  /** service → the operations its route-less paths were given. */
+  /** service → the operations its route-less paths were given; peer → the names of calls to its paths. */
   private readonly paths = new Map<string, Set<string>>();
+  private readonly calledPaths = new Map<string, Set<string>>();
   private size = 0;
 
   constructor(private readonly max: number) {}
@@ -314,15 +341,23 @@ export class OperationNames {
     const route = a ? str(a['http.route']) : undefined;
     const method = route !== undefined ? httpMethod(span) : undefined;
     if (route !== undefined && method !== undefined) return this.intern(this.routes, method, route, routeOperation);
-    return serverOperation(span, (operation) => this.admitsPath(span.service, operation));
+    return serverOperation(span, (operation) => this.admitsPath(this.paths, span.service, operation));
   }
 
-  /** Whether `operation` is (or now becomes) one of the service's path operations. */
-  private admitsPath(service: string, operation: string): boolean {
-    let admitted = this.paths.get(service);
+  /**
+   * {@link clientOperation} of a call to `peer`; the paths called on a peer give at most
+   * {@link MAX_PATH_OPERATIONS} names (later ones are named by their method), as a service's route-less paths.
+   */
+  client(span: Span, peer: string): string {
+    return clientOperation(span, (operation) => this.admitsPath(this.calledPaths, peer, operation));
+  }
+
+  /** Whether `operation` is (or now becomes) one of the path operations of `owner` (a service, or a peer) in `paths`. */
+  private admitsPath(paths: Map<string, Set<string>>, owner: string, operation: string): boolean {
+    let admitted = paths.get(owner);
     if (admitted === undefined) {
-      if (this.paths.size >= this.max) return false;
-      this.paths.set(service, (admitted = new Set()));
+      if (paths.size >= this.max) return false;
+      paths.set(owner, (admitted = new Set()));
     }
     if (admitted.has(operation)) return true;
     if (admitted.size >= MAX_PATH_OPERATIONS) return false;

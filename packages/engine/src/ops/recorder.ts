@@ -29,6 +29,8 @@ export class Recorder {
   /** Operation buckets no ring holds data in any more, for any operation to reuse. */
   private readonly spareBuckets: OpBucket[] = [];
   private readonly ctx: TraceContext;
+  /** Interned operation names and keys: room for each tracked operation's name and key, and as many again for raw names seen on the way. */
+  readonly names: OperationNames;
   /** Last closed bucket index while a trace is recorded: data for closed buckets lands in the next open one. */
   private closed = -Infinity;
 
@@ -36,9 +38,9 @@ export class Recorder {
     private readonly options: ResolvedOptions,
     readonly peers: PeerTable,
   ) {
+    this.names = new OperationNames(options.maxOperations * 4);
     this.ctx = {
-      // Room for each tracked operation's name and key, and as many again for raw names seen on the way.
-      names: new OperationNames(options.maxOperations * 4),
+      names: this.names,
       operation: (key) => this.ops.get(key),
       resolvePeer: (peer, callName, callerKey) => this.peers.resolve(peer, callName, callerKey),
       learnPeer: (peer, callName, callerKey, service, operation) => this.peers.learn(peer, callName, callerKey, service, operation),

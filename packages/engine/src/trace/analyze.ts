@@ -1,6 +1,5 @@
 import type { Span } from '../types.js';
 import {
-  clientOperation,
   isDependencyCall,
   isErrorSpan,
   isRpcToOther,
@@ -537,7 +536,7 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
     }
   }
   const peer = peerName(span);
-  const callName = clientOperation(span);
+  const callName = ctx.names.client(span, peer);
   const callerKey = enclosingEntryKey(node);
   let calleeService: string;
   let calleeOperation: string | null;
