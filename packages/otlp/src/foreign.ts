@@ -73,10 +73,13 @@ function tagValue(key: string, v: unknown): string | number | boolean | undefine
   return cutToNameLength(v);
 }
 
+/** Zipkin's standard tags the engine reads under OpenTelemetry's name. */
+const ZIPKIN_KEYS: ReadonlyMap<string, number | undefined> = new Map([['http.path', ATTRIBUTE_INDEX.get('url.path')]]);
+
 /** Adds the analysed ones of `tags` to the span added last. */
 function addTags(tags: Iterable<[string, unknown]>, sink: Sink): void {
   for (const [key, value] of tags) {
-    const index = ATTRIBUTE_INDEX.get(key);
+    const index = ATTRIBUTE_INDEX.get(key) ?? ZIPKIN_KEYS.get(key);
     if (index === undefined) continue;
     const v = tagValue(key, value);
     if (v !== undefined && v !== '') sink.out.attribute(index, v);

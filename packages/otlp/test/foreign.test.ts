@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Span } from '@rootspan/engine';
+import { clientOperation, serverOperation, type Span } from '@rootspan/engine';
 import { MAX_TIME_MS, decodeZipkinJson, decodeZipkinProtobuf, readOtlpStream, type DecodeProblem } from '@rootspan/otlp';
 import { zipkinProto } from './helpers/zipkin-proto.js';
 
@@ -84,6 +84,17 @@ describe('Zipkin v2 JSON', () => {
     ]);
     expect(r.spans[0].attributes).toEqual({ 'http.route': '/a', 'http.status_code': 200 });
     expect(r.spans[1].attributes).toEqual({ 'peer.service': 'api' });
+  });
+
+  it("names Brave's and zipkin-js's route-less HTTP spans (`get`, `post`) by their `http.path`", async () => {
+    const t = '463ac35c9f6413ad48485a3953bb6125';
+    const r = await read([
+      { traceId: t, id: 'a1', kind: 'SERVER', name: 'get', timestamp: 1_700_000_000_000_000, duration: 9_000, localEndpoint: { serviceName: 'web' }, tags: { 'http.method': 'GET', 'http.path': '/users/42' } },
+      { traceId: t, parentId: 'a1', id: 'b2', kind: 'CLIENT', name: 'post', timestamp: 1_700_000_000_001_000, duration: 6_000, localEndpoint: { serviceName: 'web' }, remoteEndpoint: { serviceName: 'billing' }, tags: { 'http.method': 'POST', 'http.path': '/invoices/2026-0042' } },
+    ]);
+    expect(r.spans[0].attributes).toEqual({ 'http.method': 'GET', 'url.path': '/users/42' });
+    expect(serverOperation(r.spans[0])).toBe('GET /users/:id');
+    expect(clientOperation(r.spans[1])).toBe('POST /invoices/:id');
   });
 
   it('skips a broken span among good ones with a problem (the report stays Zipkin)', async () => {

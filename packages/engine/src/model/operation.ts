@@ -100,9 +100,14 @@ function clientPath(span: Span, method: string): string | undefined {
   return path !== undefined && path.charCodeAt(0) === 47 ? path : undefined;
 }
 
-/** Whether `name` says no more than the HTTP method: `GET` (stable conventions), `HTTP GET` (older ones). */
+/**
+ * Whether `name` says no more than the HTTP method: `GET` (stable conventions), `HTTP GET` (older ones),
+ * `get` (Zipkin's Brave and zipkin-js).
+ */
 function isMethodName(name: string, method: string): boolean {
-  return name === method || (name.length === method.length + 5 && name.startsWith('HTTP ') && name.endsWith(method));
+  if (name === method) return true;
+  if (name.length === method.length) return name.toUpperCase() === method.toUpperCase();
+  return name.length === method.length + 5 && name.startsWith('HTTP ') && name.endsWith(method);
 }
 
 /**
