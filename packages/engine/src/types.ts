@@ -83,6 +83,7 @@ export const ANALYZED_ATTRIBUTES = [
   'http.target',
   'url.full',
   'http.url',
+  'url.template',
 ] as const;
 
 /** {@link ANALYZED_ATTRIBUTES} as a set: converters walking a span's own attributes test each key against it. */

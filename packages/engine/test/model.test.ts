@@ -66,6 +66,8 @@ describe('operation naming', () => {
     expect(call('HTTP GET', { 'http.method': 'GET', 'http.url': 'http://inventory:3001/items/42' })).toBe('GET /items/:id');
     expect(call('GET', { 'http.method': 'GET', 'http.target': '/stock/9f8e7d6c5b4a39281706f5e4d3c2b1a0?fresh=1' })).toBe('GET /stock/:id');
     expect(call('PUT', { 'http.request.method': 'PUT', 'url.path': '/carts/7' })).toBe('PUT /carts/:id');
+    // The client's own template of the URL, where it knows one, over the URL it filled in.
+    expect(call('GET', { 'http.request.method': 'GET', 'url.template': '/owners/{ownerId}', 'url.full': 'http://vets:8080/owners/7' })).toBe('GET /owners/{ownerId}');
     // No path to name (the root, or no URL), or a span named for more than its method: the method.
     expect(call('GET', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com' })).toBe('GET');
     expect(call('GET', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/' })).toBe('GET /');

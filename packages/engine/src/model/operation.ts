@@ -82,13 +82,16 @@ function pathOperation(span: Span): string | undefined {
 }
 
 /**
- * The path an HTTP client span called, from `url.full` (`http.url` in the older conventions), else
- * `url.path`/`http.target`, when its name says no more than the method (OpenTelemetry names HTTP client
- * spans `GET`); undefined otherwise. Query and fragment are left for {@link foldPath} to drop.
+ * The path an HTTP client span called, when its name says no more than the method (OpenTelemetry names
+ * HTTP client spans `GET`): its template (`url.template`, `/users/{id}`, where the client knows it), else
+ * from `url.full` (`http.url` in the older conventions), else `url.path`/`http.target`; undefined
+ * otherwise. Query and fragment are left for {@link foldPath} to drop.
  */
 function clientPath(span: Span, method: string): string | undefined {
   const a = span.attributes;
   if (!a || !isMethodName(span.name, method)) return undefined;
+  const template = str(a['url.template']);
+  if (template !== undefined && template.charCodeAt(0) === 47) return template;
   const url = str(a['url.full']) ?? str(a['http.url']);
   if (url !== undefined) {
     const scheme = url.indexOf('://');
