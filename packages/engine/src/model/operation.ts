@@ -357,8 +357,13 @@ export class OperationNames {
    * {@link MAX_PATH_OPERATIONS} names (later ones are named by their method), as a service's route-less paths.
    */
   client(span: Span, peer: string): string {
-    return clientOperation(span, (operation) => this.admitsPath(this.calledPaths, peer, operation));
+    this.calledPeer = peer;
+    return clientOperation(span, this.admitsCalledPath);
   }
+
+  /** The peer {@link client} names a call to, for its admission function (made once: no closure per call). */
+  private calledPeer = '';
+  private readonly admitsCalledPath = (operation: string): boolean => this.admitsPath(this.calledPaths, this.calledPeer, operation);
 
   /** Whether `operation` is (or now becomes) one of the path operations of `owner` (a service, or a peer) in `paths`. */
   private admitsPath(paths: Map<string, Set<string>>, owner: string, operation: string): boolean {
