@@ -1,7 +1,8 @@
 /**
- * HTTP calls named by the path they call (OpenTelemetry names an HTTP client span by its method alone):
- * an uninstrumented API's endpoints are told apart, and a call whose answer is missing reaches the
- * operation its path was answered by before, not whichever the caller last called by that method.
+ * HTTP calls and the path they called (OpenTelemetry names an HTTP client span by its method alone): a
+ * call whose answer is missing reaches the operation its path was answered by before, not whichever the
+ * caller last called by that method; an uninstrumented callee's operations stay one per method, so the
+ * evidence against it does not split over its paths (in-process, every callee is seen so).
  */
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer } from '../src/index.js';
@@ -18,26 +19,25 @@ function call(b: TraceBuilder, parent: Span, method: string, url: string, start:
 }
 
 describe('calls to an uninstrumented HTTP API', () => {
-  it('one endpoint slowing down is named with its path; the other endpoint is not blamed', () => {
+  it('are one operation per method, whatever paths they call; a slowdown is rooted there', () => {
     const analyzer = createAnalyzer();
     const t0 = Date.UTC(2026, 11, 1, 12);
-    // 5 requests/s for 4 minutes; from minute 3, POST /v1/charges takes 20x as long.
+    // 5 requests/s for 4 minutes; from minute 3, the POSTs take 20x as long.
     for (let i = 0; i < 5 * 240; i++) {
       const start = t0 + i * 200;
       const slow = i >= 5 * 180;
       const b = new TraceBuilder();
       const root = b.server('checkout', '/checkout', start, start + (slow ? 660 : 60));
       call(b, root, 'GET', `https://${API}/v1/rates/${1000 + (i % 50)}?currency=EUR`, start + 2, start + 20 + (i % 3));
-      call(b, root, 'POST', `https://${API}/v1/charges`, start + 22, start + (slow ? 650 : 50) + (i % 5));
+      call(b, root, 'POST', `https://${API}/v1/${i % 2 ? 'charges' : 'holds'}`, start + 22, start + (slow ? 650 : 50) + (i % 5));
       analyzer.ingest(b.spans);
     }
     analyzer.flush();
     const ops = analyzer.metrics().filter((m) => m.service === API).map((m) => m.operation).sort();
-    expect(ops).toEqual(['GET /v1/rates/:id', 'POST /v1/charges']);
+    expect(ops).toEqual(['GET', 'POST']);
     const incidents = analyzer.incidents();
     expect(incidents.length).toBe(1);
-    expect(incidents[0].rootCause).toMatchObject({ service: API, operation: 'POST /v1/charges' });
-    expect(incidents[0].rootCause.explanation).toContain('POST /v1/charges');
+    expect(incidents[0].rootCause).toMatchObject({ service: API, operation: 'POST' });
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_PATH_OPERATIONS } from '../src/limits.js';
-import { clientOperation, foldPath, isErrorSpan, OperationNames, peerName, serverOperation } from '../src/model/operation.js';
+import { calledPath, clientOperation, foldPath, isErrorSpan, OperationNames, peerName, serverOperation } from '../src/model/operation.js';
 import { rejectReason } from '../src/model/validate.js';
 import { span } from './helpers/spans.js';
 
@@ -59,26 +59,31 @@ describe('operation naming', () => {
     expect(get('catalog', '/items')).toBe('GET /items');
   });
 
-  it('names an HTTP call by its method and folded path (url.full, http.url, url.path, http.target): never its query', () => {
-    const call = (name: string, attributes: Record<string, string | number>) => clientOperation(span({ ...base, name, kind: 'client', attributes }));
-    expect(call('GET', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/v1/customers/cus_81x9Q2a3/orders?token=s3cret' })).toBe('GET /v1/customers/:id/orders');
-    expect(call('POST', { 'http.request.method': 'POST', 'url.full': 'http://10.0.3.7:8080/charge#x' })).toBe('POST /charge');
-    expect(call('HTTP GET', { 'http.method': 'GET', 'http.url': 'http://inventory:3001/items/42' })).toBe('GET /items/:id');
-    expect(call('GET', { 'http.method': 'GET', 'http.target': '/stock/9f8e7d6c5b4a39281706f5e4d3c2b1a0?fresh=1' })).toBe('GET /stock/:id');
-    expect(call('PUT', { 'http.request.method': 'PUT', 'url.path': '/carts/7' })).toBe('PUT /carts/:id');
+  it('reads the path an HTTP call called (url.template, url.full, http.url, url.path, http.target): never its query', () => {
+    const path = (name: string, attributes: Record<string, string | number>) => calledPath(span({ ...base, name, kind: 'client', attributes }));
+    expect(path('GET', { 'http.request.method': 'GET', 'url.full': 'https://user:pw@api.example.com/v1/customers/cus_81x9Q2a3/orders?token=s3cret' })).toBe('GET /v1/customers/:id/orders');
+    expect(path('POST', { 'http.request.method': 'POST', 'url.full': 'http://10.0.3.7:8080/charge#x' })).toBe('POST /charge');
+    expect(path('HTTP GET', { 'http.method': 'GET', 'http.url': 'http://inventory:3001/items/42' })).toBe('GET /items/:id');
+    expect(path('GET', { 'http.method': 'GET', 'http.target': '/stock/9f8e7d6c5b4a39281706f5e4d3c2b1a0?fresh=1' })).toBe('GET /stock/:id');
+    expect(path('PUT', { 'http.request.method': 'PUT', 'url.path': '/carts/7' })).toBe('PUT /carts/:id');
     // The client's own template of the URL, where it knows one, over the URL it filled in.
-    expect(call('GET', { 'http.request.method': 'GET', 'url.template': '/owners/{ownerId}', 'url.full': 'http://vets:8080/owners/7' })).toBe('GET /owners/{ownerId}');
-    // No path to name (the root, or no URL), or a span named for more than its method: the method.
-    expect(call('GET', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com' })).toBe('GET');
-    expect(call('GET', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/' })).toBe('GET /');
-    expect(call('GET', { 'http.request.method': 'GET', 'server.address': 'api.example.com' })).toBe('GET');
-    expect(call('fetch prices', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/prices' })).toBe('GET');
-    expect(call('GET', { 'http.request.method': 'GET', 'url.full': 'not a url' })).toBe('GET');
+    expect(path('GET', { 'http.request.method': 'GET', 'url.template': '/owners/{ownerId}', 'url.full': 'http://vets:8080/owners/7' })).toBe('GET /owners/{ownerId}');
+    expect(path('GET', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/' })).toBe('GET /');
+    // No path (no URL, or none in it), a span named for more than its method, or not an HTTP call.
+    for (const [name, attributes] of [
+      ['GET', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com' }],
+      ['GET', { 'http.request.method': 'GET', 'server.address': 'api.example.com' }],
+      ['fetch prices', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/prices' }],
+      ['GET', { 'http.request.method': 'GET', 'url.full': 'not a url' }],
+      ['SELECT orders', { 'db.system': 'postgresql', 'url.full': 'https://x/y' }],
+    ] as const) expect(path(name, attributes)).toBeUndefined();
+    // The operation of an uninstrumented callee stays its method.
+    expect(clientOperation(span({ ...base, name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/v1/x' } }))).toBe('GET');
   });
 
-  it("gives the paths called on a peer at most MAX_PATH_OPERATIONS names; later calls are named by their method", () => {
+  it("tells at most MAX_PATH_OPERATIONS paths called on a peer apart; later calls go by their operation", () => {
     const names = new OperationNames(10_000);
-    const get = (peer: string, path: string) => names.client(span({ ...base, name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET', 'url.full': `https://${peer}${path}` } }), peer);
+    const get = (peer: string, path: string) => names.call(span({ ...base, name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET', 'url.full': `https://${peer}${path}` } }), peer, 'GET');
     const files = Array.from({ length: MAX_PATH_OPERATIONS + 20 }, (_, i) => get('cdn.example.com', `/files/report-${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}.pdf`));
     expect(new Set(files).size).toBe(MAX_PATH_OPERATIONS + 1);
     expect(files.slice(MAX_PATH_OPERATIONS)).toEqual(Array(20).fill('GET'));

@@ -1,7 +1,7 @@
 import { diag, DiagLogLevel, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { ANALYZED_ATTRIBUTES, clientOperation, peerName, serverOperation } from '@rootspan/engine';
+import { ANALYZED_ATTRIBUTES, calledPath, clientOperation, peerName, serverOperation } from '@rootspan/engine';
 import { describe, expect, it } from 'vitest';
 import { toEngineSpan } from '../src/map.js';
 import { peerNames } from '../src/peers.js';
@@ -174,8 +174,9 @@ describe('toEngineSpan', () => {
       }),
     )!;
     expect(client.attributes).toMatchObject({ 'url.full': 'http://127.0.0.1:33649/a?b=1' });
-    // The called path (its query never) names the call.
-    expect(clientOperation(client)).toBe('GET /a');
+    expect(clientOperation(client)).toBe('GET');
+    // The called path (its query never) tells the callee's operations apart.
+    expect(calledPath(client)).toBe('GET /a');
     expect(peerName(client)).toBe('127.0.0.1:33649');
   });
 

@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { clientOperation, serverOperation, type Span } from '@rootspan/engine';
+import { calledPath, serverOperation, type Span } from '@rootspan/engine';
 import { MAX_TIME_MS, decodeZipkinJson, decodeZipkinProtobuf, readOtlpStream, type DecodeProblem } from '@rootspan/otlp';
 import { zipkinProto } from './helpers/zipkin-proto.js';
 
@@ -94,7 +94,7 @@ describe('Zipkin v2 JSON', () => {
     ]);
     expect(r.spans[0].attributes).toEqual({ 'http.method': 'GET', 'url.path': '/users/42' });
     expect(serverOperation(r.spans[0])).toBe('GET /users/:id');
-    expect(clientOperation(r.spans[1])).toBe('POST /invoices/:id');
+    expect(calledPath(r.spans[1])).toBe('POST /invoices/:id');
   });
 
   it('skips a broken span among good ones with a problem (the report stays Zipkin)', async () => {

@@ -3,7 +3,7 @@ import type { LatencyOptions, ResolvedOptions } from '../options.js';
 import type { Recorder } from '../ops/recorder.js';
 import { EdgeBucket, BUCKET_EXEMPLARS } from '../ops/bucket.js';
 import { EdgeState, type OpState } from '../ops/state.js';
-import { isDependencyCall, peerName } from '../model/operation.js';
+import { clientOperation, isDependencyCall, peerName } from '../model/operation.js';
 import { unansweredCallee } from '../ops/peers.js';
 import { rejectReason } from '../model/validate.js';
 import { edgeKey, opKey } from '../keys.js';
@@ -127,13 +127,14 @@ export class InFlightCalls {
       const age = this.at - span.startTime;
       if (!(age >= IN_FLIGHT_MIN_MS)) continue;
       const peer = peerName(span);
-      const callName = rec.names.client(span, peer);
+      const called = clientOperation(span);
+      const callName = rec.names.call(span, peer, called);
       let byName = shapes.get(span.service);
       if (byName === undefined) shapes.set(span.service, (byName = new Map()));
       let byPeer = byName.get(callName);
       if (byPeer === undefined) byName.set(callName, (byPeer = new Map()));
       let shape = byPeer.get(peer);
-      if (shape === undefined) byPeer.set(peer, (shape = this.shapeOf(span, peer, callName, rec)));
+      if (shape === undefined) byPeer.set(peer, (shape = this.shapeOf(span, peer, callName, called, rec)));
       const abandoned = call.parentEndedAt !== undefined && call.parentEndedAt <= this.at;
       if (!abandoned && age < (span.parentSpanId ? shape.overdueAfter : shape.orphanOverdueAfter)) continue;
       const { callee, operation } = shape;
@@ -153,8 +154,8 @@ export class InFlightCalls {
   }
 
   /** Names a call as trace analysis names one whose answer is missing (see callFact), and when it is overdue. */
-  private shapeOf(span: Span, peer: string, callName: string, rec: Recorder): CallShape {
-    const { service: callee, operation, virtual } = unansweredCallee(span.service, peer, callName, undefined, isDependencyCall(span), {
+  private shapeOf(span: Span, peer: string, callName: string, called: string, rec: Recorder): CallShape {
+    const { service: callee, operation, virtual } = unansweredCallee(span.service, peer, callName, called, undefined, isDependencyCall(span), {
       resolvePeer: (p, name, caller) => rec.peers.resolve(p, name, caller),
     });
     const op = rec.ops.get(opKey(callee, operation ?? ''));

@@ -113,11 +113,8 @@ function isMethodName(name: string, method: string): boolean {
   return name.length === method.length + 5 && name.startsWith('HTTP ') && name.endsWith(method);
 }
 
-/**
- * Operation name of a client span as seen on the peer it calls (used for uninstrumented peers). An HTTP
- * call is named `METHOD path` (ids folded, no query) when `admitPath` takes that name, else by its method.
- */
-export function clientOperation(span: Span, admitPath: (operation: string) => boolean = () => true): string {
+/** Operation name of a client span as seen on the peer it calls (used for uninstrumented peers). */
+export function clientOperation(span: Span): string {
   const a = span.attributes;
   if (a) {
     const dbOp = str(a['db.operation.name']) ?? str(a['db.operation']);
@@ -140,12 +137,18 @@ export function clientOperation(span: Span, admitPath: (operation: string) => bo
     if (rpcMethod) return str(a['rpc.service']) ? cut(`${a['rpc.service']}/${rpcMethod}`) : rpcMethod;
   }
   const method = httpMethod(span);
-  if (method) {
-    const path = clientPath(span, method);
-    const byPath = path === undefined ? undefined : routeOperation(method, path);
-    return byPath !== undefined && byPath !== method && admitPath(byPath) ? byPath : method;
-  }
+  if (method) return method;
   return foldPath(span.name);
+}
+
+/**
+ * `METHOD path` of an HTTP call that names a path ({@link clientPath}; ids folded, no query), for telling a
+ * peer's operations apart by the calls that reach them; undefined for other calls.
+ */
+export function calledPath(span: Span): string | undefined {
+  const method = httpMethod(span);
+  const path = method === undefined ? undefined : clientPath(span, method);
+  return path === undefined ? undefined : routeOperation(method as string, path);
 }
 
 /** A statement's verb, after blanks, parentheses and comments. */
@@ -353,17 +356,16 @@ export class OperationNames {
   }
 
   /**
-   * {@link clientOperation} of a call to `peer`; the paths called on a peer give at most
-   * {@link MAX_PATH_OPERATIONS} names (later ones are named by their method), as a service's route-less paths.
+   * What a call to `peer` is known by in the peer table, which learns which operation of an instrumented
+   * service calls reach: the path it called ({@link calledPath}), else `operation` (its
+   * {@link clientOperation}). At most {@link MAX_PATH_OPERATIONS} paths per peer; later calls go by
+   * `operation`. An uninstrumented peer's operations stay named by `operation` (per method): in-process a
+   * caller sees every callee so, and evidence against one callee must not split over its paths.
    */
-  client(span: Span, peer: string): string {
-    this.calledPeer = peer;
-    return clientOperation(span, this.admitsCalledPath);
+  call(span: Span, peer: string, operation: string): string {
+    const path = calledPath(span);
+    return path !== undefined && path !== operation && this.admitsPath(this.calledPaths, peer, path) ? path : operation;
   }
-
-  /** The peer {@link client} names a call to, for its admission function (made once: no closure per call). */
-  private calledPeer = '';
-  private readonly admitsCalledPath = (operation: string): boolean => this.admitsPath(this.calledPaths, this.calledPeer, operation);
 
   /** Whether `operation` is (or now becomes) one of the path operations of `owner` (a service, or a peer) in `paths`. */
   private admitsPath(paths: Map<string, Set<string>>, owner: string, operation: string): boolean {

@@ -1,5 +1,6 @@
 import type { Span } from '../types.js';
 import {
+  clientOperation,
   isDependencyCall,
   isErrorSpan,
   isRpcToOther,
@@ -536,7 +537,8 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
     }
   }
   const peer = peerName(span);
-  const callName = ctx.names.client(span, peer);
+  const operation = clientOperation(span);
+  const callName = ctx.names.call(span, peer, operation);
   const callerKey = enclosingEntryKey(node);
   let calleeService: string;
   let calleeOperation: string | null;
@@ -546,7 +548,7 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
     calleeOperation = (node.answer.entry as EntryFact).operation;
     if (!isDependencyCall(span)) ctx.learnPeer(peer, callName, callerKey, calleeService, calleeOperation);
   } else {
-    ({ service: calleeService, operation: calleeOperation, virtual } = unansweredCallee(span.service, peer, callName, callerKey, isDependencyCall(span), ctx));
+    ({ service: calleeService, operation: calleeOperation, virtual } = unansweredCallee(span.service, peer, callName, operation, callerKey, isDependencyCall(span), ctx));
   }
   const answer = node.answer;
   // An answer that ends after the caller stopped waiting means the caller gave up (clock skew allowance 5%).
