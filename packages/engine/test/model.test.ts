@@ -83,7 +83,7 @@ describe('operation naming', () => {
 
   it("tells at most MAX_PATH_OPERATIONS paths called on a peer apart; later calls go by their operation", () => {
     const names = new OperationNames(10_000);
-    const get = (peer: string, path: string) => names.call(span({ ...base, name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET', 'url.full': `https://${peer}${path}` } }), peer, 'GET');
+    const get = (peer: string, path: string) => names.callPath(span({ ...base, name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET', 'url.full': `https://${peer}${path}` } }), peer) ?? 'GET';
     const files = Array.from({ length: MAX_PATH_OPERATIONS + 20 }, (_, i) => get('cdn.example.com', `/files/report-${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}.pdf`));
     expect(new Set(files).size).toBe(MAX_PATH_OPERATIONS + 1);
     expect(files.slice(MAX_PATH_OPERATIONS)).toEqual(Array(20).fill('GET'));

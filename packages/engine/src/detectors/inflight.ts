@@ -127,14 +127,15 @@ export class InFlightCalls {
       const age = this.at - span.startTime;
       if (!(age >= IN_FLIGHT_MIN_MS)) continue;
       const peer = peerName(span);
-      const called = clientOperation(span);
-      const callName = rec.names.call(span, peer, called);
+      // The call's name is its path where it has one: its operation is then made only for a new shape.
+      const path = rec.names.callPath(span, peer);
+      const callName = path ?? clientOperation(span);
       let byName = shapes.get(span.service);
       if (byName === undefined) shapes.set(span.service, (byName = new Map()));
       let byPeer = byName.get(callName);
       if (byPeer === undefined) byName.set(callName, (byPeer = new Map()));
       let shape = byPeer.get(peer);
-      if (shape === undefined) byPeer.set(peer, (shape = this.shapeOf(span, peer, callName, called, rec)));
+      if (shape === undefined) byPeer.set(peer, (shape = this.shapeOf(span, peer, callName, path === undefined ? callName : clientOperation(span), rec)));
       const abandoned = call.parentEndedAt !== undefined && call.parentEndedAt <= this.at;
       if (!abandoned && age < (span.parentSpanId ? shape.overdueAfter : shape.orphanOverdueAfter)) continue;
       const { callee, operation } = shape;

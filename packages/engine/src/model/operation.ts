@@ -147,8 +147,9 @@ export function clientOperation(span: Span): string {
  */
 export function calledPath(span: Span): string | undefined {
   const method = httpMethod(span);
-  const path = method === undefined ? undefined : clientPath(span, method);
-  return path === undefined ? undefined : routeOperation(method as string, path);
+  if (method === undefined) return undefined;
+  const path = clientPath(span, method);
+  return path === undefined ? undefined : routeOperation(method, path);
 }
 
 /** A statement's verb, after blanks, parentheses and comments. */
@@ -356,15 +357,15 @@ export class OperationNames {
   }
 
   /**
-   * What a call to `peer` is known by in the peer table, which learns which operation of an instrumented
-   * service calls reach: the path it called ({@link calledPath}), else `operation` (its
-   * {@link clientOperation}). At most {@link MAX_PATH_OPERATIONS} paths per peer; later calls go by
-   * `operation`. An uninstrumented peer's operations stay named by `operation` (per method): in-process a
-   * caller sees every callee so, and evidence against one callee must not split over its paths.
+   * The path a call to `peer` called ({@link calledPath}), by which the peer table learns which operation of
+   * an instrumented service calls reach; undefined when it names none, or past {@link MAX_PATH_OPERATIONS}
+   * paths of the peer: such calls go by their {@link clientOperation}. An uninstrumented peer's operations
+   * stay named by that (per method): in-process a caller sees every callee so, and evidence against one
+   * callee must not split over its paths.
    */
-  call(span: Span, peer: string, operation: string): string {
+  callPath(span: Span, peer: string): string | undefined {
     const path = calledPath(span);
-    return path !== undefined && path !== operation && this.admitsPath(this.calledPaths, peer, path) ? path : operation;
+    return path !== undefined && this.admitsPath(this.calledPaths, peer, path) ? path : undefined;
   }
 
   /** Whether `operation` is (or now becomes) one of the path operations of `owner` (a service, or a peer) in `paths`. */

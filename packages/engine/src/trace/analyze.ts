@@ -538,7 +538,7 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   }
   const peer = peerName(span);
   const operation = clientOperation(span);
-  const callName = ctx.names.call(span, peer, operation);
+  const callName = ctx.names.callPath(span, peer) ?? operation;
   const callerKey = enclosingEntryKey(node);
   let calleeService: string;
   let calleeOperation: string | null;
