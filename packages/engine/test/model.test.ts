@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_PATH_OPERATIONS } from '../src/limits.js';
+import { VARYING_AFTER } from '../src/model/paths.js';
 import { calledPath, clientOperation, foldPath, isErrorSpan, OperationNames, peerName, serverOperation } from '../src/model/operation.js';
 import { rejectReason } from '../src/model/validate.js';
 import { span } from './helpers/spans.js';
@@ -22,6 +23,13 @@ describe('operation naming', () => {
     expect(foldPath('GET /users/123/orders/9f8e7d6c-1234-4abc-8def-0123456789ab?x=1')).toBe('GET /users/:id/orders/:id');
     expect(foldPath('GET /v1/items')).toBe('GET /v1/items');
     expect(serverOperation(span({ ...base, name: 'GET /orders/42' }))).toBe('GET /orders/:id');
+  });
+
+  it('folds base62 ids, whose random letters leave few digits, and keeps words with a digit', () => {
+    for (const id of ['sku_txCJLPRBusW83N', 'ord_8sK2xq', 'ch_3MmlLrLkdIwHu7ix0snN0B15', '01ARZ3NDEKTSV4RRFFQ69G5FAV', 'AbCdEf1GhIj', '5f2b9c1a']) {
+      expect(foldPath(`GET /items/${id}/stock`)).toBe('GET /items/:id/stock');
+    }
+    for (const word of ['oauth2callback', 'v2', 's3', 'ab12', 'checkout']) expect(foldPath(`GET /${word}/x`)).toBe(`GET /${word}/x`);
   });
 
   it('names peers as the Collector service graph does', () => {
@@ -51,12 +59,35 @@ describe('operation naming', () => {
   it("gives a service's route-less paths at most MAX_PATH_OPERATIONS operations; later paths share the method's", () => {
     const names = new OperationNames(10_000);
     const get = (service: string, path: string) => names.server(span({ ...base, service, name: 'GET', kind: 'server', attributes: { 'http.request.method': 'GET', 'url.path': path } }));
-    const users = Array.from({ length: MAX_PATH_OPERATIONS + 50 }, (_, i) => get('directory', `/users/user-${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}`));
+    // 150 fixed paths, no position with more than 20 distinct segments.
+    const path = (i: number) => `/${String.fromCharCode(97 + (i % 10))}/${String.fromCharCode(97 + Math.floor(i / 10))}`;
+    const users = Array.from({ length: MAX_PATH_OPERATIONS + 50 }, (_, i) => get('directory', path(i)));
     expect(new Set(users).size).toBe(MAX_PATH_OPERATIONS + 1);
     expect(users.slice(MAX_PATH_OPERATIONS)).toEqual(Array(50).fill('GET'));
-    // An admitted path keeps its name; another service has its own share.
-    expect(get('directory', '/users/user-aa')).toBe('GET /users/user-aa');
+    // A named path keeps its name; another service has its own share.
+    expect(get('directory', '/a/a')).toBe('GET /a/a');
     expect(get('catalog', '/items')).toBe('GET /items');
+    // Spans named as the older conventions name them (`HTTP GET`) share the method too.
+    const legacy = names.server(span({ ...base, service: 'directory', name: 'HTTP GET', kind: 'server', attributes: { 'http.method': 'GET', 'http.target': '/users/zz' } }));
+    expect(legacy).toBe('GET');
+  });
+
+  it('folds a position of route-less paths to :id once it has had more than VARYING_AFTER distinct segments', () => {
+    const names = new OperationNames(10_000);
+    const get = (path: string) => names.server(span({ ...base, service: 'inventory', name: 'HTTP GET', kind: 'server', attributes: { 'http.method': 'GET', 'http.target': path } }));
+    // Ids no pattern recognises: letters only.
+    const sku = (i: number) => `sku_${String.fromCharCode(65 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}qWzkPx`;
+    const first = Array.from({ length: VARYING_AFTER }, (_, i) => get(`/items/${sku(i)}/stock`));
+    expect(first[0]).toBe(`GET /items/${sku(0)}/stock`);
+    expect(get(`/items/${sku(VARYING_AFTER)}/stock`)).toBe('GET /items/:id/stock');
+    // From then on every item is one operation, those named before too; fixed siblings elsewhere stay.
+    expect(get(`/items/${sku(0)}/stock`)).toBe('GET /items/:id/stock');
+    expect(get(`/items/${sku(99)}/stock`)).toBe('GET /items/:id/stock');
+    expect(get('/health')).toBe('GET /health');
+    // Calls to a peer's paths fold the same way.
+    const call = (path: string) => names.callPath(span({ ...base, name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET', 'url.full': `http://inventory${path}` } }), 'inventory');
+    for (let i = 0; i <= VARYING_AFTER; i++) call(`/items/${sku(i)}`);
+    expect(call(`/items/${sku(3)}`)).toBe('GET /items/:id');
   });
 
   it('reads the path an HTTP call called (url.template, url.full, http.url, url.path, http.target): never its query', () => {
@@ -84,10 +115,10 @@ describe('operation naming', () => {
   it("tells at most MAX_PATH_OPERATIONS paths called on a peer apart; later calls go by their operation", () => {
     const names = new OperationNames(10_000);
     const get = (peer: string, path: string) => names.callPath(span({ ...base, name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET', 'url.full': `https://${peer}${path}` } }), peer) ?? 'GET';
-    const files = Array.from({ length: MAX_PATH_OPERATIONS + 20 }, (_, i) => get('cdn.example.com', `/files/report-${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}.pdf`));
+    const files = Array.from({ length: MAX_PATH_OPERATIONS + 20 }, (_, i) => get('cdn.example.com', `/${String.fromCharCode(97 + (i % 10))}/report-${String.fromCharCode(97 + Math.floor(i / 10))}.pdf`));
     expect(new Set(files).size).toBe(MAX_PATH_OPERATIONS + 1);
     expect(files.slice(MAX_PATH_OPERATIONS)).toEqual(Array(20).fill('GET'));
-    expect(get('cdn.example.com', '/files/report-aa.pdf')).toBe('GET /files/report-aa.pdf');
+    expect(get('cdn.example.com', '/a/report-a.pdf')).toBe('GET /a/report-a.pdf');
     expect(get('api.example.com', '/v1/charges')).toBe('GET /v1/charges');
   });
 

@@ -91,6 +91,23 @@ describe('analyzeTrace', () => {
     expect(entries.find((e) => e.service === 'checkout')?.errorOrigin).toMatchObject({ service: 'payment', kind: 'timeout' });
   });
 
+  it('does not take a failed call for given up when its callee answered, however far ahead the callee\'s clock is', () => {
+    const t = new TraceBuilder();
+    const co = t.server('checkout', '/checkout', 0, 220, { status: 'error' });
+    // payment's clock runs 300 ms ahead: its span seems to end long after checkout had its 500.
+    const c = t.client(co, 'payment', 10, 200, { status: 'error', attributes: { 'http.request.method': 'GET', 'server.address': 'payment', 'http.response.status_code': 500 } });
+    t.server('payment', '/pay', 315, 495, { status: 'error' }, c);
+    const { entries, calls } = analyzeTrace(t.spans, context());
+    expect(calls[0]).toMatchObject({ calleeService: 'payment', gaveUp: false });
+    expect(entries.find((e) => e.service === 'checkout')?.errorOrigin).toMatchObject({ service: 'payment', kind: 'errors' });
+    // A gateway's 504 is no answer from the callee: still given up.
+    const g = new TraceBuilder();
+    const co2 = g.server('checkout', '/checkout', 0, 220, { status: 'error' });
+    const c2 = g.client(co2, 'payment', 10, 200, { status: 'error', attributes: { 'http.request.method': 'GET', 'server.address': 'payment', 'http.response.status_code': 504 } });
+    g.server('payment', '/pay', 15, 5000, {}, c2);
+    expect(analyzeTrace(g.spans, context()).calls[0]).toMatchObject({ calleeService: 'payment', gaveUp: true });
+  });
+
   it('treats a call with no answer to a known instrumented peer as given up on that service', () => {
     const ctx = context();
     ctx.peers.set('payment', 'payment');
@@ -335,7 +352,32 @@ function bare(traceId: string, service: string, name: string, start: number, end
   return span({ traceId, service, name, startTime: start, endTime: end, parentSpanId: parent?.spanId });
 }
 
+describe('analyzeTrace on spans from tracers that record every span as internal', () => {
+  it('takes a span under another service\'s span for that service\'s request, and its parent for the call', () => {
+    const internal = (service: string, name: string, start: number, end: number, parent?: Span, attributes?: Span['attributes']): Span =>
+      span({ traceId: 'ti', service, name, kind: 'internal', startTime: start, endTime: end, parentSpanId: parent?.spanId, attributes });
+    const root = internal('frontend', 'POST /api/orders', 0, 100);
+    const call = internal('frontend', 'HTTP POST', 5, 90, root, { 'http.method': 'POST', 'http.url': 'http://orders/orders' });
+    const handler = internal('orders', 'POST /orders', 8, 85, call);
+    const work = internal('orders', 'validate', 10, 20, handler);
+    // An internal leaf is local work even when it names a peer.
+    const cache = internal('orders', 'cache lookup', 20, 30, handler, { 'server.address': 'redis' });
+    const { entries, calls } = analyzeTrace([work, cache, handler, call, root], context());
+    expect(entries.map((e) => `${e.service} ${e.operation}`).sort()).toEqual(['frontend POST /api/orders', 'orders POST /orders']);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ callerService: 'frontend', calleeService: 'orders', calleeOperation: 'POST /orders', virtual: false });
+  });
+});
+
 describe('analyzeTrace on spans from other tracers (no kind, status or attributes)', () => {
+  it('takes a request whose caller\'s spans are missing for a request by its server attributes, not for a call', () => {
+    const served = span({ traceId: 'to', service: 'inventory', name: 'HTTP GET', startTime: 0, endTime: 10, parentSpanId: 'a1b2c3d4e5f60718', attributes: { 'http.method': 'GET', 'http.target': '/items/42?x=1', 'net.host.name': 'inventory' } });
+    const { entries, calls } = analyzeTrace([served], context());
+    expect(calls).toHaveLength(0);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ service: 'inventory', operation: 'GET /items/:id' });
+  });
+
   it('takes a leaf named for an RPC to another service as a call to it, even though it has no spans', () => {
     const root = bare('t1', 'checkoutservice', 'hipstershop.CheckoutService/PlaceOrder', 0, 100);
     const pay = bare('t1', 'checkoutservice', 'hipstershop.PaymentService/Charge', 10, 90, root);

@@ -1,7 +1,7 @@
 import type { Span } from '../types.js';
 import { opKey } from '../keys.js';
-import { MAX_PATH_OPERATIONS } from '../limits.js';
 import { cut } from './bound.js';
+import { learnedBudget, PathNames } from './paths.js';
 
 /**
  * Operation identity: service + a low-cardinality operation name. Raw URLs never become names: we use
@@ -9,7 +9,19 @@ import { cut } from './bound.js';
  * `:id`, so `GET /users/123` and `GET /users/456` are one operation.
  */
 
-const ID_SEGMENT = /\/(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,}|[^/?#]*\d[^/?#]*\d[^/?#]*\d[^/?#]*)(?=\/|$|\?)/gi;
+/**
+ * A path segment that is an id: a number, a UUID, 16+ hex digits, any segment with 3+ digits, or a token of
+ * 8+ word characters with 2 digits, or with 1 and both cases (`ord_8sK2`, `txCJLPRBusW83N`: base62 ids,
+ * which random letters make digit-poor). Words with one digit (`oauth2callback`) stay.
+ */
+const ID_SEGMENT = new RegExp(
+  String.raw`\/(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16,}` +
+    String.raw`|[^/?#]*\d[^/?#]*\d[^/?#]*\d[^/?#]*` +
+    String.raw`|(?=[\w-]{8,}(?:\/|$))[\w-]*\d[\w-]*\d[\w-]*` +
+    String.raw`|(?=[\w-]{8,}(?:\/|$))(?=[\w-]*[a-z])(?=[\w-]*[A-Z])[\w-]*\d[\w-]*` +
+    String.raw`)(?=\/|$)`,
+  'g',
+);
 
 const HAS_DIGIT_OR_QUERY = /[\d?#]/;
 
@@ -48,9 +60,9 @@ function routeOperation(method: string, route: string): string {
 
 /**
  * Operation name of a span handled by its own service (server/consumer/entry spans). A route-less span
- * named only by its method is named by its path when `admitPath` takes that name, else by the method.
+ * named only by its method is named by its path, as `pathName` names it (undefined: by the method).
  */
-export function serverOperation(span: Span, admitPath: (operation: string) => boolean = () => true): string {
+export function serverOperation(span: Span, pathName: (operation: string) => string | undefined = (operation) => operation): string {
   const a = span.attributes;
   const method = httpMethod(span);
   const route = a ? str(a['http.route']) : undefined;
@@ -58,7 +70,9 @@ export function serverOperation(span: Span, admitPath: (operation: string) => bo
   const rpc = rpcOperation(span);
   if (rpc !== undefined) return rpc;
   const byPath = pathOperation(span);
-  return byPath !== undefined && admitPath(byPath) ? byPath : foldPath(span.name);
+  if (byPath === undefined) return foldPath(span.name);
+  // The span's name is the method, possibly as `HTTP GET` (older conventions): the method alone, as with OTel's.
+  return pathName(byPath) ?? (httpMethod(span) as string);
 }
 
 /** `Service/Method` of an RPC server span. */
@@ -315,6 +329,19 @@ export function isErrorSpan(span: Span, asClient: boolean): boolean {
 
 const TIMEOUT_TEXT = /time ?out|timed out|deadline|ETIMEDOUT|ESOCKETTIMEDOUT|ECONNABORTED/i;
 
+/**
+ * Whether a client span recorded the callee's answer: an HTTP status other than 408 and 504, or a gRPC code
+ * other than CANCELLED and DEADLINE_EXCEEDED. Such a caller did not give up, whatever the two services'
+ * clocks say about when the callee finished.
+ */
+export function gotAnswer(span: Span): boolean {
+  const code = httpStatus(span);
+  if (code !== undefined) return code !== 408 && code !== 504;
+  const grpc = span.attributes?.['rpc.grpc.status_code'];
+  const g = typeof grpc === 'string' ? Number(grpc) : grpc;
+  return typeof g === 'number' && Number.isFinite(g) && g !== 1 && g !== 4;
+}
+
 /** Whether a failed client span looks like the caller gave up waiting. */
 export function looksLikeTimeout(span: Span): boolean {
   const a = span.attributes;
@@ -336,49 +363,47 @@ export class OperationNames {
   private readonly routes = new Map<string, Map<string, string>>();
   /** service → operation → key. */
   private readonly keys = new Map<string, Map<string, string>>();
-  /** service → the operations its route-less paths were given; peer → the names of calls to its paths. */
-  private readonly paths = new Map<string, Set<string>>();
-  private readonly calledPaths = new Map<string, Set<string>>();
+  /** service → the names of its route-less paths; peer → the names of the paths called on it. */
+  private readonly paths = new Map<string, PathNames>();
+  private readonly calledPaths = new Map<string, PathNames>();
+  private readonly learned = learnedBudget();
   private size = 0;
 
   constructor(private readonly max: number) {}
 
   /**
-   * {@link serverOperation}, interned; a service's route-less paths give at most {@link MAX_PATH_OPERATIONS}
-   * operations (later paths share the method's name), so unbounded paths (`/users/alice`) cannot take
-   * every service's share of the operations.
+   * {@link serverOperation}, interned; a service's route-less paths are named by its {@link PathNames}:
+   * positions where paths vary fold to `:id`, and at most `MAX_PATH_OPERATIONS` names (later paths share
+   * the method's name), so unbounded paths (`/users/alice`) cannot take every service's share of the operations.
    */
   server(span: Span): string {
     const a = span.attributes;
     const route = a ? str(a['http.route']) : undefined;
     const method = route !== undefined ? httpMethod(span) : undefined;
     if (route !== undefined && method !== undefined) return this.intern(this.routes, method, route, routeOperation);
-    return serverOperation(span, (operation) => this.admitsPath(this.paths, span.service, operation));
+    return serverOperation(span, (operation) => this.pathName(this.paths, span.service, operation));
   }
 
   /**
    * The path a call to `peer` called ({@link calledPath}), by which the peer table learns which operation of
-   * an instrumented service calls reach; undefined when it names none, or past {@link MAX_PATH_OPERATIONS}
-   * paths of the peer: such calls go by their {@link clientOperation}. An uninstrumented peer's operations
+   * an instrumented service calls reach, named by the peer's {@link PathNames}; undefined when it names none,
+   * or past `MAX_PATH_OPERATIONS` names of the peer: such calls go by their {@link clientOperation}. An uninstrumented peer's operations
    * stay named by that (per method): in-process a caller sees every callee so, and evidence against one
    * callee must not split over its paths.
    */
   callPath(span: Span, peer: string): string | undefined {
     const path = calledPath(span);
-    return path !== undefined && this.admitsPath(this.calledPaths, peer, path) ? path : undefined;
+    return path === undefined ? undefined : this.pathName(this.calledPaths, peer, path);
   }
 
-  /** Whether `operation` is (or now becomes) one of the path operations of `owner` (a service, or a peer) in `paths`. */
-  private admitsPath(paths: Map<string, Set<string>>, owner: string, operation: string): boolean {
-    let admitted = paths.get(owner);
-    if (admitted === undefined) {
-      if (paths.size >= this.max) return false;
-      paths.set(owner, (admitted = new Set()));
+  /** The name `owner` (a service, or a peer) gives path operation `operation` ({@link PathNames}), if any. */
+  private pathName(paths: Map<string, PathNames>, owner: string, operation: string): string | undefined {
+    let names = paths.get(owner);
+    if (names === undefined) {
+      if (paths.size >= this.max) return undefined;
+      paths.set(owner, (names = new PathNames(this.learned)));
     }
-    if (admitted.has(operation)) return true;
-    if (admitted.size >= MAX_PATH_OPERATIONS) return false;
-    admitted.add(operation);
-    return true;
+    return names.name(operation);
   }
 
   /** {@link opKey}, interned. */

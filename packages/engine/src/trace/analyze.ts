@@ -1,6 +1,7 @@
-import type { Span } from '../types.js';
+import type { AttributeValue, Span } from '../types.js';
 import {
   clientOperation,
+  gotAnswer,
   isDependencyCall,
   isErrorSpan,
   isRpcToOther,
@@ -502,14 +503,17 @@ function roleOf(node: Node): Role {
     case 'client':
     case 'producer':
       return 'call';
-    case 'internal':
-      return span.parentSpanId ? 'internal' : 'entry';
   }
-  // No kind (converted from another tracer): infer from where the service boundaries are.
+  // Internal, or no kind (converted from another tracer): inferred from where the service boundaries are,
+  // as some tracers record every span as internal. Only a span without a kind is taken for a call by its
+  // attributes alone.
   if (!span.parentSpanId) return 'entry';
   if (parent !== undefined && parent.span.service !== span.service) return 'entry';
+  const guessed = span.kind !== 'internal';
+  // A request whose caller's spans are missing (late, or not recorded) still says it was served.
+  if (guessed && parent === undefined && span.attributes !== undefined && isServedHttp(span.attributes)) return 'entry';
   for (let i = 0; i < node.childCount; i++) if (node.children[i].span.service !== span.service) return 'call';
-  if (node.childCount === 0 && isCallLike(span)) return 'call';
+  if (guessed && node.childCount === 0 && isCallLike(span)) return 'call';
   return 'internal';
 }
 
@@ -521,7 +525,17 @@ function roleOf(node: Node): Role {
 function isCallLike(span: Span): boolean {
   const a = span.attributes;
   if (a === undefined) return isRpcToOther(span) || isCallName(span.name);
+  if (isServedHttp(a)) return false;
   return isDependencyCall(span) || a['peer.service'] !== undefined || a['server.address'] !== undefined || a['net.peer.name'] !== undefined || isRpcToOther(span) || isCallName(span.name);
+}
+
+/**
+ * HTTP attributes only a server records: a route, or the path it was asked for without the URL a client
+ * calls (`url.path`/`http.target` without `url.full`/`http.url`).
+ */
+function isServedHttp(a: Readonly<Record<string, AttributeValue>>): boolean {
+  if (a['http.route'] !== undefined) return true;
+  return (a['url.path'] !== undefined || a['http.target'] !== undefined) && a['url.full'] === undefined && a['http.url'] === undefined;
 }
 
 /** Fills `fact` (a pooled one) with the call `node` makes. */
@@ -551,8 +565,9 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
     ({ service: calleeService, operation: calleeOperation, virtual } = unansweredCallee(span.service, peer, callName, operation, callerKey, isDependencyCall(span), ctx));
   }
   const answer = node.answer;
-  // An answer that ends after the caller stopped waiting means the caller gave up (clock skew allowance 5%).
-  const late = answer !== undefined && answer.span.endTime > span.endTime + Math.max(5, 0.05 * (span.endTime - span.startTime));
+  // An answer that ends after the caller stopped waiting means the caller gave up (clock skew allowance 5%),
+  // unless the caller recorded the answer: then the callee's clock is ahead.
+  const late = answer !== undefined && answer.span.endTime > span.endTime + Math.max(5, 0.05 * (span.endTime - span.startTime)) && !gotAnswer(span);
   const gaveUp = node.error && (answer === undefined ? !virtual || looksLikeTimeout(span) : late);
   fact.callerService = span.service;
   fact.callerKey = callerKey;

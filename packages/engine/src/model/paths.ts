@@ -1,0 +1,98 @@
+import { MAX_PATH_OPERATIONS } from '../limits.js';
+
+/**
+ * A path position with more distinct segments than this holds ids: `/items/sku_iKNDBOgGpHmAuJ`, ids no
+ * pattern recognises (see `foldPath`), become `/items/:id` from the first request after this many distinct
+ * items. An API's fixed paths rarely have as many siblings.
+ */
+export const VARYING_AFTER = 25;
+/** Learned path positions and remembered names, over all owners: memory stays bounded whatever the paths. */
+const MAX_LEARNED = 50_000;
+
+/** One path position: its distinct next segments, until there are more than {@link VARYING_AFTER} (then `:id`). */
+interface Position {
+  next: Map<string, Position> | undefined;
+  /** Where every next segment leads once they vary. */
+  any: Position | undefined;
+}
+
+/** The learning budget {@link PathNames} of one analyzer share. */
+export interface LearnedBudget {
+  left: number;
+}
+
+export function learnedBudget(): LearnedBudget {
+  return { left: MAX_LEARNED };
+}
+
+function position(): Position {
+  return { next: new Map(), any: undefined };
+}
+
+/**
+ * The operation names of one owner's route-less paths (a service's requests, or the calls to one peer):
+ * `METHOD /path` with a position folded to `:id` once it has had more than {@link VARYING_AFTER} distinct
+ * segments, and at most {@link MAX_PATH_OPERATIONS} names (later paths get none).
+ */
+export class PathNames {
+  private readonly roots = new Map<string, Position>();
+  /** Operation → its name while no position on its path has turned to `:id` since. */
+  private readonly named = new Map<string, string>();
+  private readonly admitted = new Set<string>();
+
+  constructor(private readonly budget: LearnedBudget) {}
+
+  /** The name of `operation` (`METHOD /path`, as `foldPath` left it), or undefined past the owner's names. */
+  name(operation: string): string | undefined {
+    const known = this.named.get(operation);
+    if (known !== undefined) return known;
+    const name = this.learn(operation);
+    if (!this.admitted.has(name)) {
+      if (this.admitted.size >= MAX_PATH_OPERATIONS) return undefined;
+      this.admitted.add(name);
+    }
+    if (this.budget.left > 0) {
+      this.named.set(operation, name);
+      this.budget.left--;
+    }
+    return name;
+  }
+
+  /** Walks (and extends) the positions of `operation`'s path, folding those that vary. */
+  private learn(operation: string): string {
+    const parts = operation.split('/');
+    // parts[0] is `METHOD ` (a path starts with /).
+    let at = this.roots.get(parts[0]);
+    if (at === undefined) {
+      if (this.budget.left <= 0) return operation;
+      this.roots.set(parts[0], (at = position()));
+      this.budget.left--;
+    }
+    let name = parts[0];
+    for (let i = 1; i < parts.length; i++) {
+      let segment = parts[i];
+      let to: Position | undefined;
+      if (at.next === undefined) {
+        segment = ':id';
+        to = at.any;
+      } else {
+        to = at.next.get(segment);
+        if (to === undefined && segment !== '' && at.next.size >= VARYING_AFTER) {
+          at.next = undefined;
+          at.any = to = position();
+          segment = ':id';
+          // Names given before no longer stand: their paths now fold here too.
+          this.budget.left += this.named.size;
+          this.named.clear();
+        } else if (to === undefined && this.budget.left > 0) {
+          at.next.set(segment, (to = position()));
+          this.budget.left--;
+        }
+      }
+      name += `/${segment}`;
+      if (to === undefined) return name + (i + 1 < parts.length ? `/${parts.slice(i + 1).join('/')}` : '');
+      at = to;
+    }
+    return name;
+  }
+}
