@@ -1,7 +1,7 @@
 import type { Anomaly, AnalyzerSnapshot, AnalyzerStats, DropCounters, Incident, IncidentEvent, IncidentFilter, IngestResult, OperationBaseline, OperationMetrics, ServiceGraph, Span } from './types.js';
 import type { Analyzer } from './api.js';
 import { resolveOptions, type AnalyzerOptions, type ResolvedOptions } from './options.js';
-import { rejectReason } from './model/validate.js';
+import { rejectReason, type RejectReason } from './model/validate.js';
 import { boundSpan } from './model/bound.js';
 import { TraceBuffer } from './trace/buffer.js';
 import { PeerTable } from './ops/peers.js';
@@ -113,7 +113,16 @@ class StreamingAnalyzer implements Analyzer {
     for (let i = 0; i < list.length; i++) {
       const span = list[i];
       this.ingested++;
-      const reason = rejectReason(span);
+      let reason: RejectReason | null;
+      let kept: Span;
+      try {
+        reason = rejectReason(span);
+        // Reads every attribute: an object whose getter throws is no span, and must not throw into the caller.
+        kept = reason === null ? boundSpan(span) : span;
+      } catch {
+        reason = 'invalid';
+        kept = span;
+      }
       if (reason !== null) {
         this.drops[reason]++;
         continue;
@@ -137,7 +146,6 @@ class StreamingAnalyzer implements Analyzer {
         // Windows must close as event time passes inside a large batch too, or the bucket ring would wrap.
         if (this.clock >= this.nextAdvance) this.advance(this.clock);
       }
-      const kept = boundSpan(span);
       const outcome = this.buffer.add(kept, this.clock as number);
       if (outcome !== 'ok') {
         this.drops[outcome]++;

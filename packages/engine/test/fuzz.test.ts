@@ -73,4 +73,13 @@ describe('ingest under random and hostile spans', () => {
       params(300),
     );
   });
+
+  it('drops an object whose attribute getter throws as invalid, and throws nothing', () => {
+    const analyzer = createAnalyzer();
+    const attributes = Object.defineProperty({ 'http.route': '/a' }, 'http.request.method', { enumerable: true, get: () => { throw new Error('boom'); } });
+    const bad = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), service: 's', name: 'n', kind: 'server', startTime: T0, endTime: T0 + 5, attributes };
+    const good = { ...bad, spanId: 'c'.repeat(16), attributes: { 'http.route': '/a' } };
+    expect(analyzer.ingest([bad, good] as unknown as Span[])).toEqual({ accepted: 1, dropped: 1 });
+    expect(analyzer.stats().droppedBy.invalid).toBe(1);
+  });
 });

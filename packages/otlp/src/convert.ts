@@ -59,6 +59,10 @@ function bytesToHex(b: ArrayLike<number>): string {
   return s;
 }
 
+function isByte(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255;
+}
+
 function allZero(b: ArrayLike<number>): boolean {
   for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
   return true;
@@ -90,10 +94,16 @@ export function decodeId(v: unknown, size: 8 | 16): string | null | undefined {
   }
   if (v === undefined || v === null) return undefined;
   // protobuf `bytes`: a Buffer/Uint8Array when present, an empty array default when absent.
-  if (v instanceof Uint8Array || Array.isArray(v)) {
+  if (v instanceof Uint8Array) {
     if (v.length === 0) return undefined;
     if (v.length > size || allZero(v)) return null;
     return Buffer.isBuffer(v) ? v.toString('hex') : bytesToHex(v);
+  }
+  // A JSON array of byte values (some encoders write bytes so): bytes only.
+  if (Array.isArray(v)) {
+    if (v.length === 0) return undefined;
+    if (v.length > size || !v.every(isByte) || allZero(v)) return null;
+    return bytesToHex(v);
   }
   return null;
 }
@@ -388,6 +398,9 @@ export function problem(sink: Sink, message: string): void {
   sink.problems.push(sink.line === undefined ? { message } : { line: sink.line, message });
 }
 
+/** How many `trace`/`result` wrappers a request may come in (Tempo and Jaeger answers use one). */
+const MAX_WRAPPERS = 4;
+
 /**
  * Decodes one `ExportTraceServiceRequest` (or `TracesData`), or an array of them, into `sink`.
  * `where` prefixes problem paths (used for the index of a request inside an array).
@@ -406,22 +419,27 @@ export function decodeRequestInto(req: unknown, sink: Sink, where = ''): void {
     return;
   }
   let request = req as Obj;
-  if (request.resourceSpans === undefined && request.resource_spans !== undefined) {
-    // The proto field names (`resource_spans`, `trace_id`, `string_value`): JSON mapping parsers accept
-    // them as well as the lowerCamelCase ones, and so does the Collector.
-    request = camelCaseKeys(request) as Obj;
-  }
-  if (request.resourceSpans === undefined) {
+  for (let depth = 0; ; depth++) {
+    if (request.resourceSpans === undefined && request.resource_spans !== undefined) {
+      // The proto field names (`resource_spans`, `trace_id`, `string_value`): JSON mapping parsers accept
+      // them as well as the lowerCamelCase ones, and so does the Collector.
+      request = camelCaseKeys(request) as Obj;
+    }
+    if (request.resourceSpans !== undefined) break;
     // Grafana Tempo's trace JSON (its API, Grafana's trace download): the resource spans as `batches`, or
     // the request under `trace` (API v2); Jaeger v2's API v3 answers it under `result`.
-    if (Array.isArray(request.batches)) request = { resourceSpans: request.batches };
-    else {
-      const field = isRecord(request.trace) ? 'trace' : isRecord(request.result) ? 'result' : undefined;
-      if (field !== undefined) {
-        decodeRequestInto(request[field], sink, where === '' ? field : `${where}.${field}`);
-        return;
-      }
+    if (Array.isArray(request.batches)) {
+      request = { resourceSpans: request.batches };
+      break;
     }
+    const field = isRecord(request.trace) ? 'trace' : isRecord(request.result) ? 'result' : undefined;
+    if (field === undefined) break;
+    where = where === '' ? field : `${where}.${field}`;
+    if (depth === MAX_WRAPPERS) {
+      problem(sink, `${where}: wrapped more than ${MAX_WRAPPERS} deep (not trace data?)`);
+      return;
+    }
+    request = request[field] as Obj;
   }
   const list = request.resourceSpans;
   if (list === undefined || list === null) {

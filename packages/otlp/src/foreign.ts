@@ -64,6 +64,10 @@ function microsToMs(v: unknown): number {
   return n > 0 ? n / 1000 : NaN;
 }
 
+function isScalar(v: unknown): v is string | number | boolean {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+}
+
 /** A tag value as an attribute: numbers in strings (Zipkin's tags are all strings) become numbers for numeric keys. */
 function tagValue(key: string, v: unknown): string | number | boolean | undefined {
   if (typeof v === 'boolean') return v;
@@ -140,7 +144,7 @@ function jaegerTrace(trace: unknown, where: string, sink: Sink): void {
       traceId,
       spanId,
       parent === spanId ? undefined : parent,
-      resources.get(String(raw.processID)) ?? (isRecord(raw.process) ? jaegerProcess(raw.process) : { service: 'unknown_service', serviceVersion: undefined }),
+      (typeof raw.processID === 'string' ? resources.get(raw.processID) : undefined) ?? (isRecord(raw.process) ? jaegerProcess(raw.process) : { service: 'unknown_service', serviceVersion: undefined }),
       typeof raw.operationName === 'string' ? cutToNameLength(raw.operationName) : '',
       typeof kindTag === 'string' ? KINDS.get(kindTag.toLowerCase()) : undefined,
       t[0],
@@ -259,7 +263,8 @@ function fromZipkinV1(s: Obj): Obj[] {
   const at = (value: string) => annotations.find((a) => a.value === value);
   const address = (key: string) => binary.find((b) => b.key === key && isRecord(b.endpoint))?.endpoint;
   // Object.fromEntries defines its keys: a tag named `__proto__` stays a tag.
-  const tags = Object.fromEntries(binary.filter((b) => typeof b.key === 'string' && !V1_ADDRESSES.has(b.key) && b.value !== undefined && b.value !== null).map((b) => [b.key as string, String(b.value)]));
+  // Values are strings (numbers and booleans in some writers); anything else is not a tag.
+  const tags = Object.fromEntries(binary.filter((b) => typeof b.key === 'string' && !V1_ADDRESSES.has(b.key) && isScalar(b.value)).map((b) => [b.key as string, String(b.value)]));
   const common = { traceId: s.traceId, name: s.name, tags };
   const side = (kind: string, start: Obj | undefined, end: Obj | undefined, extra: Obj = {}): Obj => {
     const from = start?.timestamp ?? s.timestamp;

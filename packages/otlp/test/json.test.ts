@@ -109,6 +109,27 @@ describe('decodeOtlpJson', () => {
     expect(decodeOtlpJson({ trace: { resourceSpans: [{ scopeSpans: [{ spans: [{ spanId: 'zz' }] }] }] } }).problems[0].message).toMatch(/^trace\.resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]/);
   });
 
+  it('takes a request wrapped in trace/result more than 4 deep for a problem, not a stack overflow', () => {
+    const otlp = request({ kind: 2 });
+    let doc: unknown = otlp;
+    for (let i = 0; i < 20_000; i++) doc = { trace: doc };
+    const r = decodeOtlpJson(doc);
+    expect(r.spans).toEqual([]);
+    expect(r.problems).toHaveLength(1);
+    expect(r.problems[0].message).toMatch(/wrapped more than 4 deep/);
+    // Up to 4 wrappers decode; the records around a bad one still do.
+    expect(decodeOtlpJson({ result: { trace: { trace: { result: otlp } } } }).spans).toHaveLength(1);
+    expect(decodeOtlpJson([otlp, doc, otlp]).spans).toHaveLength(2);
+  });
+
+  it('rejects an id written as a JSON array unless it holds bytes', () => {
+    const ids = (spanId: unknown) => decodeOtlpJson(request({ spanId })).spans.map((s) => s.spanId);
+    expect(ids([1, 2, 3, 4, 5, 6, 7, 255])).toEqual(['01020304050607ff']);
+    expect(ids(['a', 'b', {}, 1, 2, 3, 4, 5])).toEqual([]);
+    expect(ids([256, 512, 768, 1024, 1280, 1536, 1792, 2048])).toEqual([]);
+    expect(ids([1.5, 0, 0, 0, 0, 0, 0, 1])).toEqual([]);
+  });
+
   it('normalises upper-case hex ids and accepts base64 ids of the right length', () => {
     const s = one({ traceId: '0AF7651916CD43DD8448EB211C80319C', spanId: 'B7AD6B7169203331', parentSpanId: 'AbCdEf0123456789' });
     expect([s.traceId, s.spanId, s.parentSpanId]).toEqual(['0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331', 'abcdef0123456789']);

@@ -262,7 +262,11 @@ class CentralServer implements RootspanServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Before authentication: a browser's preflight carries no credentials.
     if (this.cors?.handle(req, res)) return;
-    const url = new URL(req.url ?? '/', 'http://rootspan');
+    const url = requestUrl(req.url ?? '/');
+    if (url === undefined) {
+      req.resume();
+      return sendError(res, 400, 'bad request target');
+    }
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     if (path === '/v1/traces') return receiveTraces(req, res, this.receiverContext, this.ingestAuth.allows(req.headers));
     if (path === ZIPKIN_PATH) return receiveZipkin(req, res, this.receiverContext, this.ingestAuth.allows(req.headers));
@@ -386,4 +390,10 @@ class CentralServer implements RootspanServer {
 
 function unauthorized(res: ServerResponse): void {
   sendError(res, 401, UNAUTHORIZED_MESSAGE, UNAUTHORIZED_HEADERS);
+}
+
+/** The request target as a URL: an origin-form target is all path (`//x` too, never a host); undefined when unreadable. */
+function requestUrl(target: string): URL | undefined {
+  const href = target.startsWith('/') ? `http://rootspan${target}` : target;
+  return URL.canParse(href) ? new URL(href) : undefined;
 }

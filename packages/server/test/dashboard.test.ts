@@ -1,5 +1,6 @@
 /** The dashboard's files at `/` and the chart series at `GET /aiops/series`, over real HTTP. */
 import { existsSync } from 'node:fs';
+import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { dashboardDir } from '@rootspan/dashboard';
 import { encodeOtlpJson } from '@rootspan/otlp';
@@ -31,6 +32,24 @@ describe('the dashboard at /', () => {
     expect((await call(server, '/nope.js')).body.error).toContain('no such endpoint');
     // The data stays behind the token.
     expect((await call(server, '/aiops/series')).status).toBe(401);
+  });
+});
+
+describe('odd request targets', () => {
+  it('answers a path that reads as a host (`//`, `//:99999/`) or `*` with 400 or 404, never 500', async () => {
+    const server = await testServer();
+    const { port } = new URL(server.url);
+    const status = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (const path of ['//', '//:99999/', '//x/aiops/status', '*']) expect([400, 404]).toContain(await status(path));
+    expect((await call(server, '/healthz')).status).toBe(200);
   });
 });
 
