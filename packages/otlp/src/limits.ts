@@ -12,3 +12,11 @@
  * the records after it still decode. Memory is bounded by this, not by the input's size.
  */
 export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Most messages one protobuf request decoded in memory (`decodeOtlpProtobuf`: a server's request body) may
+ * hold (`ResourceSpans`, `ScopeSpans` and `Span` together): the rest of the request is skipped with a
+ * problem. A 16 MiB request of the smallest valid spans holds ~300k; a small compressed body of millions
+ * of empty messages would otherwise hold the decoder for seconds. Files are read without this limit.
+ */
+export const MAX_REQUEST_MESSAGES = 1_000_000;

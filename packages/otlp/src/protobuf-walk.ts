@@ -17,6 +17,8 @@ import { otlpTypes } from './protobuf.js';
 export interface WalkTarget {
   readonly sink: Sink;
   readonly maxRecordBytes: number;
+  /** Most `ResourceSpans`, `ScopeSpans` and `Span` messages one request may hold; the rest of it is skipped with a problem. */
+  readonly maxMessages: number;
   /** Records a problem (may throw in strict mode). */
   report(message: string): void;
   /** Throws in strict mode when the sink holds a problem. */
@@ -53,6 +55,8 @@ const EMPTY = Buffer.alloc(0);
 class Bytes {
   buf: Buffer;
   pos = 0;
+  /** Messages of the current request walked so far (see `WalkTarget.maxMessages`). */
+  messages = 0;
   /** Absolute input offset of `buf[0]`. */
   private base = 0;
   ended: boolean;
@@ -202,6 +206,7 @@ function* frames(src: Bytes, target: WalkTarget): Generator<Step> {
     if (!(yield* need(src, 4))) throw new Truncated();
     const n = src.take(4).readUInt32BE(0);
     const end = src.offset + n;
+    src.messages = 0;
     try {
       yield* requestFields(src, end, `[${i}].`, target);
     } catch (err) {
@@ -217,8 +222,15 @@ function* requestFields(src: Bytes, end: number, prefix: string, target: WalkTar
   let r = 0;
   while (src.offset < end && (yield* need(src, 1))) {
     const [field, wire] = yield* tag(src);
-    if (field === 1 && wire === LEN) yield* resourceSpans(src, yield* length(src, end), `${prefix}resourceSpans[${r++}]`, target);
-    else yield* skipField(src, wire, field, end);
+    if (field !== 1 || wire !== LEN) {
+      yield* skipField(src, wire, field, end);
+      continue;
+    }
+    const n = yield* length(src, end);
+    counted(src, target);
+    // An empty one holds nothing: no walk, no problem path.
+    if (n > 0) yield* resourceSpans(src, n, `${prefix}resourceSpans[${r}]`, target);
+    r++;
   }
   if (src.offset < end && end !== Infinity) throw new Truncated();
   if (src.offset > end) throw new Malformed('overruns its length');
@@ -250,7 +262,9 @@ function* resourceSpans(src: Bytes, len: number, path: string, target: WalkTarge
         target.report(`${path}.resource: invalid protobuf (${(err as Error).message})`);
       }
     } else {
+      counted(src, target);
       const scopePath = field === 2 ? `${path}.scopeSpans[${s++}]` : `${path}.instrumentationLibrarySpans[${l++}]`;
+      if (n === 0) continue;
       const count = yield* scopeSpans(src, src.offset + n, scopePath, res, target);
       if (!resourceSeen) spansBefore += count;
     }
@@ -268,6 +282,7 @@ function* scopeSpans(src: Bytes, end: number, path: string, res: ResourceInfo, t
       yield* skipField(src, wire, field, end);
       continue;
     }
+    counted(src, target);
     const at = `${path}.spans[${p++}]`;
     const record = yield* readRecord(src, yield* length(src, end), at, target);
     if (record !== undefined) {
@@ -286,6 +301,11 @@ function* scopeSpans(src: Bytes, end: number, path: string, res: ResourceInfo, t
   }
   if (src.offset !== end) throw new Malformed(`${path} overruns its length`);
   return p;
+}
+
+/** Counts one more message of the request; past `target.maxMessages` the request is malformed. */
+function counted(src: Bytes, target: WalkTarget): void {
+  if (++src.messages > target.maxMessages) throw new Malformed(`more than ${target.maxMessages} messages in one request`);
 }
 
 /** The next `n` bytes as one record, or undefined (skipped, with a problem) when over the record limit. */

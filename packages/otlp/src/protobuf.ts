@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type protobuf from 'protobufjs';
 import { SpanList, type Sink } from './convert.js';
-import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
+import { DEFAULT_MAX_RECORD_BYTES, MAX_REQUEST_MESSAGES } from './limits.js';
 import { walkBuffer } from './protobuf-walk.js';
 import type { DecodeResult } from './problems.js';
 
@@ -133,6 +133,7 @@ export function decodeOtlpProtobuf(bytes: Uint8Array): DecodeResult {
   walkBuffer(buf, {
     sink,
     maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
+    maxMessages: MAX_REQUEST_MESSAGES,
     report: (message) => sink.problems.push({ message }),
     check: () => undefined,
     full: () => false,

@@ -259,6 +259,8 @@ class Reader<B> implements InflateState {
     const target: WalkTarget = {
       sink: this.sink,
       maxRecordBytes: this.maxRecord,
+      // A file may be one request of any size (concatenated requests are one): its records bound memory.
+      maxMessages: Infinity,
       report: (message) => this.report({ message }),
       check: () => this.check(),
       full: () => this.full(),

@@ -1,6 +1,7 @@
 import type protobuf from 'protobufjs';
 import { toInt } from './convert.js';
 import { decodeZipkinJson } from './foreign.js';
+import { MAX_REQUEST_MESSAGES } from './limits.js';
 import type { DecodeResult } from './problems.js';
 import { protobufjs } from './protobuf.js';
 
@@ -81,6 +82,10 @@ interface ProtoSpan {
  *   `undefined` when the body is not a protobuf message (broken framing)
  */
 export function decodeZipkinProtobuf(bytes: Uint8Array): DecodeResult | undefined {
+  // Decoding materialises every span: count them first (see MAX_REQUEST_MESSAGES).
+  if (topLevelFields(bytes, MAX_REQUEST_MESSAGES) > MAX_REQUEST_MESSAGES) {
+    return { spans: [], problems: [{ message: `more than ${MAX_REQUEST_MESSAGES} spans in one request` }] };
+  }
   let list: { spans?: ProtoSpan[] };
   try {
     list = listType().decode(bytes) as unknown as { spans?: ProtoSpan[] };
@@ -88,6 +93,32 @@ export function decodeZipkinProtobuf(bytes: Uint8Array): DecodeResult | undefine
     return undefined;
   }
   return decodeZipkinJson((list.spans ?? []).map(asJson));
+}
+
+/**
+ * How many length-delimited top-level fields `bytes` holds, counting stops past `max` (and at anything
+ * that is not one: the decoder reports that).
+ */
+function topLevelFields(bytes: Uint8Array, max: number): number {
+  let n = 0;
+  let at = 0;
+  const varint = (): number => {
+    let value = 0;
+    for (let shift = 1; at < bytes.length; shift *= 128) {
+      const b = bytes[at++];
+      value += (b & 0x7f) * shift;
+      if (b < 0x80) return value;
+    }
+    return -1;
+  };
+  while (at < bytes.length && n <= max) {
+    if ((varint() & 7) !== 2) break;
+    const len = varint();
+    if (len < 0) break;
+    at += len;
+    n++;
+  }
+  return n;
 }
 
 /** A decoded proto span as the Zipkin v2 JSON span it encodes (hex ids, µs times as numbers). */

@@ -180,6 +180,10 @@ describe('Zipkin v2 protobuf', () => {
     expect(decodeZipkinProtobuf(Buffer.alloc(0))).toEqual({ spans: [], problems: [] });
   });
 
+  it('refuses a list of more than a million spans before decoding any (a small gzip of empty spans)', () => {
+    expect(decodeZipkinProtobuf(Buffer.alloc(2_000_004, Buffer.from([0x0a, 0x00])))).toEqual({ spans: [], problems: [{ message: 'more than 1000000 spans in one request' }] });
+  });
+
   it('never throws on random or damaged bytes', () => {
     const good = zipkinProto(spans);
     fc.assert(

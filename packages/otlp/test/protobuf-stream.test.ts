@@ -26,6 +26,20 @@ async function read(data: Uint8Array, options: ReadOtlpOptions = {}, size = 1 <<
 const names = (spans: Span[]) => spans.map((s) => `${s.service}/${s.name}`);
 
 describe('streaming protobuf reader', () => {
+  it('decodes at most a million messages of a request held in memory (a server body); files have no such limit', async () => {
+    const api = sdkService({ 'service.name': 'api' });
+    api.span('GET /', { kind: SpanKind.SERVER, start: 1_700_000_000_000, end: 1_700_000_000_009 });
+    const good = ProtobufTraceSerializer.serializeRequest(api.finished())!;
+    // The good request's span, then two million empty resourceSpans.
+    const bomb = cat(good, Buffer.alloc(4_000_000, Buffer.from([0x0a, 0x00])));
+    const r = decodeOtlpProtobuf(bomb);
+    expect(r.spans).toHaveLength(1);
+    expect(r.problems.map((p) => p.message)).toEqual([expect.stringMatching(/more than 1000000 messages in one request\), the rest of the input skipped$/)]);
+    const file = await read(cat(good, Buffer.alloc(2_400_000, Buffer.from([0x0a, 0x00])), good), {}, 1 << 20);
+    expect(file.problems).toEqual([]);
+    expect(file.spans).toHaveLength(2);
+  });
+
   it('decodes SDK output exactly as the whole-message decoder does, in any chunking, gzipped or not', async () => {
     const api = sdkService({ 'service.name': 'api', 'service.version': '2.0.0' });
     const db = sdkService({ 'service.name': 'db' });

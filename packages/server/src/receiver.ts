@@ -107,12 +107,30 @@ export async function ingestBody(req: IncomingMessage, ctx: ReceiverContext, ans
 
 /** `body` parsed as JSON, or undefined once `answer` has refused it (400 with the parser's reason). */
 export function jsonBody(body: Buffer, answer: Answer): { value: unknown } | undefined {
+  // Parsing costs per object, not per byte: `[{},{},...]` gzipped from 16 KB would hold the event loop for
+  // seconds and take gigabytes. Real OTLP/JSON has one object or array per ~45 bytes.
+  if (exceedsContainers(body, MAX_JSON_CONTAINERS)) {
+    answer(413, `more than ${MAX_JSON_CONTAINERS} JSON objects and arrays in one request: send smaller batches`);
+    return undefined;
+  }
   try {
     return { value: JSON.parse(body.toString('utf8')) };
   } catch (err) {
     answer(400, `invalid JSON (${(err as Error).message})`);
     return undefined;
   }
+}
+
+/** Most JSON objects and arrays one request body may hold: ~2.5 times as many as 16 MiB of real OTLP/JSON. */
+const MAX_JSON_CONTAINERS = 1_000_000;
+
+/** Whether `body` has more than `max` `{` and `[` bytes (strings included: an upper bound), counted natively. */
+function exceedsContainers(body: Buffer, max: number): boolean {
+  let n = 0;
+  for (const open of [0x7b, 0x5b]) {
+    for (let at = body.indexOf(open); at >= 0; at = body.indexOf(open, at + 1)) if (++n > max) return true;
+  }
+  return false;
 }
 
 /**

@@ -39,6 +39,21 @@ const post = (body: string | Buffer, headers: Record<string, string> = { 'conten
 const json = (s: Span[]) => JSON.stringify(encodeOtlpJson(s));
 
 describe('POST /v1/traces', () => {
+  it('refuses small compressed bodies that decode to millions of empty records quickly, and still takes good requests', async () => {
+    const server = await testServer();
+    // 16 KB of gzip: ~1.1 million empty objects (JSON), ~2 million empty resourceSpans (protobuf).
+    const objects = gzipSync(`{"resourceSpans":[${'{},'.repeat(1_100_000)}{}]}`);
+    const json = await call(server, '/v1/traces', post(objects, { 'content-type': 'application/json', 'content-encoding': 'gzip' }));
+    expect(json.status).toBe(413);
+    expect(json.body.error).toMatch(/more than 1000000 JSON objects and arrays/);
+    const messages = gzipSync(Buffer.alloc(4_000_000, Buffer.from([0x0a, 0x00])));
+    const proto = await call(server, '/v1/traces', post(messages, { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }));
+    expect(proto.status).toBe(400);
+    expect(proto.text).toMatch(/more than 1000000 messages in one request/);
+    const ok = await call(server, '/v1/traces', post(JSON.stringify(encodeOtlpJson(spans(3)))));
+    expect(ok.status).toBe(200);
+  });
+
   it('takes OTLP/JSON plain and gzipped, and answers {} on full success', async () => {
     const server = await testServer();
     const plain = await call(server, '/v1/traces', post(json(spans(5))));
