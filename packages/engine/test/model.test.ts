@@ -54,6 +54,9 @@ describe('operation naming', () => {
     expect(server('GET', { 'http.request.method': 'GET', 'http.route': '/users/:uid', 'url.path': '/users/1' })).toBe('GET /users/:uid');
     expect(server('checkout handler', { 'http.request.method': 'POST', 'url.path': '/checkout' })).toBe('checkout handler');
     expect(server('GET', { 'http.request.method': 'GET', 'url.path': '*' })).toBe('GET');
+    // Named by the route template alone (some Java agents): the method joins it.
+    expect(server('/api/orders/{id}', { 'http.method': 'POST', 'http.target': '/api/orders/7' })).toBe('POST /api/orders/{id}');
+    expect(server('/api/orders/{id}', {})).toBe('/api/orders/{id}');
   });
 
   it("gives a service's route-less paths at most MAX_PATH_OPERATIONS operations; later paths share the method's", () => {

@@ -69,10 +69,12 @@ export function serverOperation(span: Span, pathName: (operation: string) => str
   if (method && route) return routeOperation(method, route);
   const rpc = rpcOperation(span);
   if (rpc !== undefined) return rpc;
-  const byPath = pathOperation(span);
+  // Named by the method (possibly as `HTTP GET`: older conventions), the path names it; named by a path
+  // without the method (`/api/orders/{id}`, some Java agents), the method joins it: GET and POST of one path
+  // are two operations. Past the path names, the method alone, as OTel names such spans.
+  const byPath = pathOperation(span) ?? (method !== undefined && span.name.charCodeAt(0) === 47 ? routeOperation(method, span.name) : undefined);
   if (byPath === undefined) return foldPath(span.name);
-  // The span's name is the method, possibly as `HTTP GET` (older conventions): the method alone, as with OTel's.
-  return pathName(byPath) ?? (httpMethod(span) as string);
+  return pathName(byPath) ?? (method as string);
 }
 
 /** `Service/Method` of an RPC server span. */
