@@ -70,10 +70,16 @@ export async function routeApi(method: string, path: string, query: URLSearchPar
     };
   }
   if (!get) throw new HttpError(405, `use GET for /aiops/${parts.join('/')}`);
-  if (parts.length === 1 && head === 'metrics') return metrics(ctx.analyzer, undefined);
-  if (parts.length === 2 && head === 'metrics') return metrics(ctx.analyzer, id);
-  if (parts.length === 1 && head === 'baselines') return { baselines: ctx.analyzer.baselines() };
-  if (parts.length === 1 && head === 'anomalies') return { anomalies: ctx.analyzer.anomalies().map(anomalyJson) };
+  if (parts.length === 1 && head === 'metrics') return metrics(ctx.analyzer, serviceParam(query), false);
+  if (parts.length === 2 && head === 'metrics') return metrics(ctx.analyzer, id, noParams(query));
+  if (parts.length === 1 && head === 'baselines') {
+    const service = serviceParam(query);
+    return { baselines: ctx.analyzer.baselines().filter((b) => service === undefined || b.service === service) };
+  }
+  if (parts.length === 1 && head === 'anomalies') {
+    const service = serviceParam(query);
+    return { anomalies: ctx.analyzer.anomalies().filter((a) => service === undefined || a.service === service).map(anomalyJson) };
+  }
   if (parts.length === 1 && head === 'graph') return graph(ctx);
   if (parts.length === 1 && head === 'status') return ctx.status();
   throw new HttpError(404, `no such endpoint: /aiops/${parts.join('/')}`);
@@ -157,11 +163,28 @@ async function listIncidents(ctx: ApiContext, query: URLSearchParams) {
   return { incidents: matching.slice(0, limit).map(incidentJson), total: matching.length };
 }
 
-function metrics(analyzer: Analyzer, service: string | undefined) {
+/** The one filter the lists of operations take, `service`; any other parameter is refused, not ignored. */
+function serviceParam(query: URLSearchParams): string | undefined {
+  for (const key of query.keys()) {
+    if (key !== 'service') throw new HttpError(400, `unknown parameter '${key}' (accepted: service)`);
+  }
+  const all = query.getAll('service');
+  if (all.length > 1) throw new HttpError(400, "parameter 'service' given more than once");
+  return all[0];
+}
+
+/** Refuses any parameter (an endpoint that takes none); true. */
+function noParams(query: URLSearchParams): true {
+  for (const key of query.keys()) throw new HttpError(400, `unknown parameter '${key}' (this endpoint takes none)`);
+  return true;
+}
+
+/** `/aiops/metrics` (`service` filters the list) or, `perService`, `/aiops/metrics/:service` with the service's health. */
+function metrics(analyzer: Analyzer, service: string | undefined, perService: boolean) {
   const baselines = new Map(analyzer.baselines().map((b) => [`${b.service}\u0000${b.operation}`, b]));
   const all = analyzer.metrics().filter((m) => service === undefined || m.service === service);
   const operations = all.map((m) => metricsJson(m, baselines.get(`${m.service}\u0000${m.operation}`)));
-  if (service === undefined) return { at: isoOrNull(analyzer.now()), metrics: operations };
+  if (!perService || service === undefined) return { at: isoOrNull(analyzer.now()), metrics: operations };
   const health = healthOf(analyzer).find((h) => h.name === service);
   if (health === undefined) throw new HttpError(404, `no service '${service}'`);
   return { service, at: isoOrNull(analyzer.now()), health, operations };

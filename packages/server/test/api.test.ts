@@ -95,6 +95,22 @@ describe('/aiops API', () => {
     expect(b.body.baselines.find((x: any) => x.service === 'payment' && x.operation === 'POST /payment').ready).toBe(true);
   });
 
+  it('filters metrics, baselines and anomalies by ?service=, and refuses parameters it does not take', async () => {
+    const only = await get('/aiops/metrics?service=payment');
+    expect(only.body.metrics.length).toBeGreaterThan(0);
+    expect(only.body.metrics.every((o: any) => o.service === 'payment')).toBe(true);
+    expect((await get('/aiops/metrics')).body.metrics.some((o: any) => o.service !== 'payment')).toBe(true);
+    const baselines = (await get('/aiops/baselines?service=payment')).body.baselines;
+    expect(baselines.length).toBeGreaterThan(0);
+    expect(baselines.every((x: any) => x.service === 'payment')).toBe(true);
+    expect((await get('/aiops/anomalies?service=nosuch')).body.anomalies).toEqual([]);
+    for (const path of ['/aiops/metrics?servce=payment', '/aiops/baselines?service=a&service=b', '/aiops/metrics/payment?window=5m']) {
+      const r = await get(path);
+      expect(r.status).toBe(400);
+      expect(r.body.error).toMatch(/parameter/);
+    }
+  });
+
   it('GET /aiops/graph: services, uninstrumented peers and edges with rate and error rate', async () => {
     const g = await get('/aiops/graph');
     expect(g.body.services.map((s: any) => s.name)).toEqual(expect.arrayContaining(['frontend', 'checkout', 'payment']));
