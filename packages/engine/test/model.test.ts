@@ -38,6 +38,8 @@ describe('operation naming', () => {
     expect(peerName(span({ ...base, name: 'x', attributes: { 'server.address': 'payment', 'server.port': 8080 } }))).toBe('payment');
     expect(peerName(span({ ...base, name: 'x', attributes: { 'net.peer.name': 'localhost', 'net.peer.port': 3003 } }))).toBe('localhost:3003');
     expect(peerName(span({ ...base, name: 'x' }))).toBe('unknown');
+    // A broker is its system, as a database is: a topic named like a service must not become it.
+    expect(peerName(span({ ...base, name: 'orders publish', attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': 'orders' } }))).toBe('kafka');
   });
 
   it('names client operations from db and http attributes', () => {

@@ -279,7 +279,7 @@ const LOCAL_OR_IP = /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-f]*:[0-9a-f:
 
 /**
  * Name of the node a client span calls, as the Collector's service graph names virtual nodes:
- * `peer.service`, then the database system (`postgresql`), then the server address (with the port
+ * `peer.service`, then the database system (`postgresql`), then the messaging system (`kafka`), then the server address (with the port
  * when the address is a bare IP or localhost, where the port is what tells services apart), then the
  * RPC's service (`rpc.service`, else the `Service` of a `pkg.Service/Method` span name; see
  * {@link rpcServiceOf}). Spans from tracers that record no attributes are named by the RPC alone.
@@ -291,8 +291,10 @@ export function peerName(span: Span): string {
   if (peer) return peer;
   const db = str(a['db.system.name']) ?? str(a['db.system']);
   if (db) return db;
+  // The broker, as a database is its system: the topic is in the operation (`orders publish`), and a topic
+  // named like a service (`orders`) must not become that service.
   const messaging = str(a['messaging.system']);
-  if (messaging) return str(a['messaging.destination.name']) ?? messaging;
+  if (messaging) return messaging;
   const address = str(a['server.address']) ?? str(a['net.peer.name']);
   if (address) {
     const port = a['server.port'] ?? a['net.peer.port'];
