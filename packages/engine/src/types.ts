@@ -173,7 +173,10 @@ export interface ChangeEvent {
 /** The incident's best explanation. */
 export interface RootCause extends OperationRef {
   kind: AnomalyKind;
-  /** In [0, 1]. */
+  /**
+   * In [0, 1]: how much of the incident's evidence points at the root cause's service (its operations
+   * together), discounted when the root cause rests on few requests.
+   */
   confidence: number;
   /** One sentence with numbers, e.g. "payment POST /payment self-time p95 912 ms vs baseline 27 ms (34×)...". */
   explanation: string;

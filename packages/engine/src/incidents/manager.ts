@@ -384,8 +384,11 @@ export class IncidentManager {
     const best = ranked[0];
     if (best !== undefined) {
       const top: RankedOrigin = { ...best.origin, kind: best.kind() };
-      // Confidence: how much of the evidence points at the top candidate, discounted when it rests on few requests.
-      const confidence = total > 0 ? (best.score / total) * (best.support / (best.support + 2)) : 0;
+      // Confidence that the cascade started in the top candidate's service: how much of the evidence points
+      // at it (a slow database's statements are one service's), discounted when it rests on few requests.
+      let service = 0;
+      for (const c of ranked) if (c.origin.service === best.origin.service) service += c.score;
+      const confidence = total > 0 ? (service / total) * (best.support / (best.support + 2)) : 0;
       const { explanation, change } = this.explain(top, anomalies);
       inc.rootCause = { service: top.service, operation: top.operation, kind: top.kind, confidence: round3(confidence), explanation };
       if (change) inc.rootCause.change = change;
