@@ -53,6 +53,24 @@ describe('IncidentManager grouping', () => {
     expect(m.get(first)?.rootCause.service).toBe('db');
   });
 
+  it("counts the evidence on all of the root cause service's operations into its confidence, not on other services'", () => {
+    const { m } = manager();
+    const on = (service: string, operation: string): RankedOrigin[] => [{ service, operation, key: opKey(service, operation), kind: 'latency', share: 1, count: 10 }];
+    // A slow database: each statement its own anomaly.
+    const id = m.route(anomaly('a-1', 'latency', 'db', 'db', 0), on('db', 'SELECT users'), undefined, 0);
+    m.route(anomaly('a-2', 'latency', 'db', 'db', 1000), on('db', 'SELECT orders'), undefined, 1000);
+    m.route(anomaly('a-3', 'latency', 'db', 'db', 2000), on('db', 'UPDATE carts'), undefined, 2000);
+    const db = m.get(id)!.rootCause;
+    expect(db.service).toBe('db');
+    // 10 requests of support: 10/12 at most.
+    expect(db.confidence).toBeCloseTo(10 / 12, 3);
+    // Evidence on another service lowers it.
+    const other = manager().m;
+    const split = other.route(anomaly('b-1', 'latency', 'db', 'db', 0), on('db', 'SELECT users'), undefined, 0);
+    other.route(anomaly('b-2', 'latency', 'db', 'api', 1000), on('api', 'GET /x'), split, 1000);
+    expect(other.get(split)!.rootCause.confidence).toBeCloseTo(0.5 * (10 / 12), 3);
+  });
+
   it('a traffic change or an unrelated service opens its own incident', () => {
     const { m } = manager();
     const first = m.route(anomaly('a-1', 'latency', 'orders', 'db', 0), origin('db', 'latency'), undefined, 0);
