@@ -36,9 +36,14 @@ function position(): Position {
  */
 export class PathNames {
   private readonly roots = new Map<string, Position>();
-  /** Operation → its name while no position on its path has turned to `:id` since. */
+  /**
+   * Operation → its name while no position on its path has turned to `:id` since; only paths through fixed
+   * positions (a path through `:id` is one of unboundedly many), at most {@link MAX_PATH_OPERATIONS} × 4.
+   */
   private readonly named = new Map<string, string>();
   private readonly admitted = new Set<string>();
+  /** Whether the last {@link learn} went through a position that varies. */
+  private varied = false;
 
   constructor(private readonly budget: LearnedBudget) {}
 
@@ -51,7 +56,7 @@ export class PathNames {
       if (this.admitted.size >= MAX_PATH_OPERATIONS) return undefined;
       this.admitted.add(name);
     }
-    if (this.budget.left > 0) {
+    if (!this.varied && this.named.size < MAX_PATH_OPERATIONS * 4 && this.budget.left > 0) {
       this.named.set(operation, name);
       this.budget.left--;
     }
@@ -60,6 +65,7 @@ export class PathNames {
 
   /** Walks (and extends) the positions of `operation`'s path, folding those that vary. */
   private learn(operation: string): string {
+    this.varied = false;
     const parts = operation.split('/');
     // parts[0] is `METHOD ` (a path starts with /).
     let at = this.roots.get(parts[0]);
@@ -75,12 +81,14 @@ export class PathNames {
       if (at.next === undefined) {
         segment = ':id';
         to = at.any;
+        this.varied = true;
       } else {
         to = at.next.get(segment);
         if (to === undefined && segment !== '' && at.next.size >= VARYING_AFTER) {
           at.next = undefined;
           at.any = to = position();
           segment = ':id';
+          this.varied = true;
           // Names given before no longer stand: their paths now fold here too.
           this.budget.left += this.named.size;
           this.named.clear();
