@@ -95,6 +95,16 @@ describe('operation naming', () => {
     expect(call(`/items/${sku(3)}`)).toBe('GET /items/:id');
   });
 
+  it("keeps learning other services' paths after one service's unbounded ids (memory is shared and bounded)", () => {
+    const names = new OperationNames(10_000);
+    const get = (service: string, path: string) => names.server(span({ ...base, service, name: 'GET', kind: 'server', attributes: { 'http.request.method': 'GET', 'url.path': path } }));
+    const letters = (i: number) => Array.from({ length: 4 }, (_, k) => String.fromCharCode(97 + (Math.floor(i / 26 ** k) % 26))).join('');
+    for (let i = 0; i < 60_000; i++) get('directory', `/users/${letters(i)}`);
+    expect(get('directory', `/users/${letters(99_999)}`)).toBe('GET /users/:id');
+    for (let i = 0; i <= VARYING_AFTER; i++) get('catalog', `/items/${letters(i)}`);
+    expect(get('catalog', `/items/${letters(5000)}`)).toBe('GET /items/:id');
+  });
+
   it('reads the path an HTTP call called (url.template, url.full, http.url, url.path, http.target): never its query', () => {
     const path = (name: string, attributes: Record<string, string | number>) => calledPath(span({ ...base, name, kind: 'client', attributes }));
     expect(path('GET', { 'http.request.method': 'GET', 'url.full': 'https://user:pw@api.example.com/v1/customers/cus_81x9Q2a3/orders?token=s3cret' })).toBe('GET /v1/customers/:id/orders');
