@@ -137,6 +137,16 @@ describe('operation naming', () => {
     expect(get('api.example.com', '/v1/charges')).toBe('GET /v1/charges');
   });
 
+  it("names a statement of no table by its verb, not the driver's span name, and a CTE by the first table it reads", () => {
+    const pg = (name: string, statement: string) => clientOperation(span({ ...base, name, attributes: { 'db.system': 'postgresql', 'db.statement': statement } }));
+    expect(pg('pg.query:BEGIN shop', 'BEGIN')).toBe('BEGIN');
+    expect(pg('pg.query:COMMIT shop', 'commit')).toBe('COMMIT');
+    expect(pg('pg.query:SELECT shop', 'SELECT 1')).toBe('SELECT');
+    expect(pg('pg.query:WITH shop', 'WITH recent AS (SELECT * FROM orders WHERE user_id = $1) SELECT * FROM recent')).toBe('WITH orders');
+    // Another kind of database's command stays as its client names it.
+    expect(clientOperation(span({ ...base, name: 'get', attributes: { 'db.system': 'redis', 'db.statement': 'get user:1' } }))).toBe('get');
+  });
+
   it('names a database call whose span name is the raw statement from its verb and table: literals never make names', () => {
     const db = (name: string) => clientOperation(span({ ...base, name, attributes: { 'db.system': 'mysql' } }));
     expect(db('SELECT * FROM users WHERE id = 597056')).toBe('SELECT users');

@@ -142,6 +142,10 @@ export function clientOperation(span: Span): string {
       const text = str(a['db.query.text']) ?? str(a['db.statement']);
       const fromText = text === undefined ? undefined : tableStatement(text);
       if (fromText !== undefined) return fromText;
+      // A statement of no table (`BEGIN`, `COMMIT`, `SELECT 1`) is its verb: a driver's span name for it
+      // carries the database too (`pg.query:BEGIN shop`).
+      const verb = text === undefined ? undefined : statementVerb(text);
+      if (verb !== undefined) return verb;
       // A short span name follows the `{operation} {target}` convention; a long one is raw SQL (or a
       // command with its arguments), named like the convention from its verb and table.
       if (span.name.length > 0 && span.name.length <= 64 && isShortName(span.name)) return foldPath(span.name);
@@ -174,6 +178,8 @@ const TABLE = String.raw`([\w$]+(?:\.[\w$]+)*|"[^"]{1,64}"|\x60[^\x60]{1,64}\x60
 /** Where a statement names its table, by verb. */
 const STATEMENT_TABLE: Readonly<Record<string, RegExp>> = {
   SELECT: new RegExp(String.raw`\bFROM\s+${TABLE}`, 'i'),
+  // A common table expression: the first table it reads.
+  WITH: new RegExp(String.raw`\bFROM\s+${TABLE}`, 'i'),
   DELETE: new RegExp(String.raw`\bFROM\s+${TABLE}`, 'i'),
   INSERT: new RegExp(String.raw`\bINTO\s+${TABLE}`, 'i'),
   REPLACE: new RegExp(String.raw`\bINTO\s+${TABLE}`, 'i'),
@@ -200,6 +206,15 @@ export function statementOperation(text: string): string | undefined {
  */
 const tableStatements = new Map<string, string | null>();
 const CACHED_STATEMENT_LENGTH = 256;
+
+/** The verb of a statement that names no table, upper-case, when it is a SQL keyword; else undefined. */
+function statementVerb(text: string): string | undefined {
+  const verb = STATEMENT_VERB.exec(text)?.[1].toUpperCase();
+  return verb !== undefined && SQL_VERBS.has(verb) ? verb : undefined;
+}
+
+/** Statement keywords of SQL (a text starting otherwise is a command of another kind of database). */
+const SQL_VERBS: ReadonlySet<string> = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'MERGE', 'WITH', 'BEGIN', 'START', 'COMMIT', 'ROLLBACK', 'SAVEPOINT', 'RELEASE', 'SET', 'SHOW', 'CALL', 'EXEC', 'EXECUTE', 'PREPARE', 'DEALLOCATE', 'LOCK', 'VACUUM', 'ANALYZE', 'EXPLAIN', 'CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'GRANT', 'REVOKE', 'COPY', 'LISTEN', 'NOTIFY', 'PRAGMA']);
 
 /** `VERB table` of a statement that names its table ({@link statementOperation}), else undefined. */
 function tableStatement(text: string): string | undefined {
