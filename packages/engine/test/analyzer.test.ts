@@ -102,6 +102,15 @@ describe('root cause of single faults', () => {
     expect(inc.resolvedBy).toBe('auto');
   });
 
+  it('a cascade reaching several operations in one bucket updates its incident once per bucket', () => {
+    const { events } = scenario([{ service: 'payment', from: FAULT_AT, to: FAULT_AT + 2 * MIN, errorRate: 1 }]);
+    const updates = events.filter((e) => e.type === 'updated');
+    expect(updates.length).toBeGreaterThan(0);
+    const perInstant = new Map<string, number>();
+    for (const e of updates) perInstant.set(`${e.incident.id}@${e.incident.updatedAt}`, (perInstant.get(`${e.incident.id}@${e.incident.updatedAt}`) ?? 0) + 1);
+    expect(Math.max(...perInstant.values())).toBe(1);
+  });
+
   it('callee slow: the operation whose self time grew, not its waiting callers', () => {
     const { analyzer } = scenario([{ service: 'payment', from: FAULT_AT, to: FAULT_AT + 2 * MIN, slow: 12 }]);
     const [inc, ...rest] = analyzer.incidents();

@@ -96,16 +96,18 @@ export class Episodes {
     // Failures and slowness first, then call-pattern changes, drops last: a caller that stops part-way,
     // or a drop caused by a caller that started failing, in this same bucket follows that failure.
     firings.sort((a, b) => ROUTE_ORDER[a.kind] - ROUTE_ORDER[b.kind]);
-    for (const f of firings) {
-      const key = this.keyOf(f);
-      const endedAt = this.ended.get(key);
-      if (endedAt !== undefined && now - f.size * this.options.bucketMs < endedAt) continue;
-      // A drop's window keeps firing while its operation gets no requests at all (traffic stopped with a
-      // fault, or for good): only a bucket with requests is new evidence, so the episode ends (and its
-      // operation stops being judged) instead of firing for as long as nothing comes.
-      if (f.signal === 'traffic.drop' && this.episodes.has(key) && (f.op.ring.get(index)?.requests ?? 0) === 0) continue;
-      this.fire(f, now, dropping);
-    }
+    this.manager.coalesced(() => {
+      for (const f of firings) {
+        const key = this.keyOf(f);
+        const endedAt = this.ended.get(key);
+        if (endedAt !== undefined && now - f.size * this.options.bucketMs < endedAt) continue;
+        // A drop's window keeps firing while its operation gets no requests at all (traffic stopped with a
+        // fault, or for good): only a bucket with requests is new evidence, so the episode ends (and its
+        // operation stops being judged) instead of firing for as long as nothing comes.
+        if (f.signal === 'traffic.drop' && this.episodes.has(key) && (f.op.ring.get(index)?.requests ?? 0) === 0) continue;
+        this.fire(f, now, dropping);
+      }
+    });
     const end = this.options.anomalyEndMs;
     for (const ep of this.episodes.values()) {
       if (this.deviant(ep, index)) ep.deviantAt = now;

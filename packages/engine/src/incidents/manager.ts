@@ -77,6 +77,10 @@ export class IncidentManager {
   private readonly scores = new Map<string, Score>();
   private readonly scorePool: Score[] = [];
 
+  /** Incidents changed while {@link coalesced} routes, whose `updated` event is still to come. */
+  private batch: Set<Record_> | undefined;
+  private readonly batched = new Set<Record_>();
+
   constructor(
     private readonly opts: IncidentManagerOptions,
     private readonly emit: (event: IncidentEvent) => void,
@@ -117,8 +121,27 @@ export class IncidentManager {
     const afterKey = incidentHeadKey(after);
     if (!opened && (isNewMember || beforeKey !== afterKey) && was.explanation !== after.rootCause.explanation) remember(after, was);
     if (opened) this.emit({ type: 'opened', incident: copy(after) });
-    else if (isNewMember || beforeKey !== afterKey) this.emit({ type: 'updated', incident: copy(after) });
+    else if (isNewMember || beforeKey !== afterKey) {
+      if (this.batch !== undefined) this.batch.add(rec);
+      else this.emit({ type: 'updated', incident: copy(after) });
+    }
     return after.id;
+  }
+
+  /**
+   * Runs `routeAll` (the routing of one bucket's firings) with its `updated` events coalesced: one per
+   * incident, with its state at the end, after the others. A bucket where a cascade reaches a dozen
+   * operations changed one incident once, not a dozen times in the same instant.
+   */
+  coalesced(routeAll: () => void): void {
+    const batch = (this.batch = this.batched);
+    try {
+      routeAll();
+    } finally {
+      this.batch = undefined;
+      for (const rec of batch) this.emit({ type: 'updated', incident: copy(rec.incident) });
+      batch.clear();
+    }
   }
 
   /** An episode stopped firing. */
