@@ -21,6 +21,7 @@ export interface LearnedBudget {
   left: number;
 }
 
+/** A fresh budget of {@link MAX_LEARNED} positions and names, for one analyzer's {@link PathNames}. */
 export function learnedBudget(): LearnedBudget {
   return { left: MAX_LEARNED };
 }
