@@ -139,13 +139,11 @@ export function clientOperation(span: Span): string {
       const table = str(a['db.collection.name']) ?? str(a['db.sql.table']) ?? str(a['db.mongodb.collection']);
       if (dbOp && table) return cut(`${dbOp.toUpperCase()} ${table}`);
       // Names like `SELECT`, `get: SELECT` or `pg.query:SELECT mydb` say no table: the statement does.
-      const text = str(a['db.query.text']) ?? str(a['db.statement']);
-      const fromText = text === undefined ? undefined : tableStatement(text);
-      if (fromText !== undefined) return fromText;
       // A statement of no table (`BEGIN`, `COMMIT`, `SELECT 1`) is its verb: a driver's span name for it
       // carries the database too (`pg.query:BEGIN shop`).
-      const verb = text === undefined ? undefined : statementVerb(text);
-      if (verb !== undefined) return verb;
+      const text = str(a['db.query.text']) ?? str(a['db.statement']);
+      const fromText = text === undefined ? undefined : sqlStatement(text);
+      if (fromText !== undefined) return fromText;
       // A short span name follows the `{operation} {target}` convention; a long one is raw SQL (or a
       // command with its arguments), named like the convention from its verb and table.
       if (span.name.length > 0 && span.name.length <= 64 && isShortName(span.name)) return foldPath(span.name);
@@ -175,15 +173,17 @@ export function calledPath(span: Span): string | undefined {
 /** A statement's verb, after blanks, parentheses and comments. */
 const STATEMENT_VERB = /^(?:\s|\(|\/\*[\s\S]{0,256}?\*\/|--[^\n]{0,256}\n)*([A-Za-z]{2,16})(?![\w.])/;
 const TABLE = String.raw`([\w$]+(?:\.[\w$]+)*|"[^"]{1,64}"|\x60[^\x60]{1,64}\x60|\[[^\]]{1,64}\])`;
+const FROM_TABLE = new RegExp(String.raw`\bFROM\s+${TABLE}`, 'i');
+const INTO_TABLE = new RegExp(String.raw`\bINTO\s+${TABLE}`, 'i');
 /** Where a statement names its table, by verb. */
 const STATEMENT_TABLE: Readonly<Record<string, RegExp>> = {
-  SELECT: new RegExp(String.raw`\bFROM\s+${TABLE}`, 'i'),
+  SELECT: FROM_TABLE,
   // A common table expression: the first table it reads.
-  WITH: new RegExp(String.raw`\bFROM\s+${TABLE}`, 'i'),
-  DELETE: new RegExp(String.raw`\bFROM\s+${TABLE}`, 'i'),
-  INSERT: new RegExp(String.raw`\bINTO\s+${TABLE}`, 'i'),
-  REPLACE: new RegExp(String.raw`\bINTO\s+${TABLE}`, 'i'),
-  MERGE: new RegExp(String.raw`\bINTO\s+${TABLE}`, 'i'),
+  WITH: FROM_TABLE,
+  DELETE: FROM_TABLE,
+  INSERT: INTO_TABLE,
+  REPLACE: INTO_TABLE,
+  MERGE: INTO_TABLE,
   UPDATE: new RegExp(String.raw`\bUPDATE\s+(?:ONLY\s+)?${TABLE}`, 'i'),
 };
 
@@ -201,28 +201,25 @@ export function statementOperation(text: string): string | undefined {
 }
 
 /**
- * Statements {@link tableStatement} has answered for, up to {@link SHORT_NAMES_MAX} of at most
+ * Statements {@link sqlStatement} has answered for, up to {@link SHORT_NAMES_MAX} of at most
  * {@link CACHED_STATEMENT_LENGTH} characters (≤ 1 MB): a driver's prepared statements repeat per call.
  */
-const tableStatements = new Map<string, string | null>();
+const sqlStatements = new Map<string, string | null>();
 const CACHED_STATEMENT_LENGTH = 256;
-
-/** The verb of a statement that names no table, upper-case, when it is a SQL keyword; else undefined. */
-function statementVerb(text: string): string | undefined {
-  const verb = STATEMENT_VERB.exec(text)?.[1].toUpperCase();
-  return verb !== undefined && SQL_VERBS.has(verb) ? verb : undefined;
-}
 
 /** Statement keywords of SQL (a text starting otherwise is a command of another kind of database). */
 const SQL_VERBS: ReadonlySet<string> = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'MERGE', 'WITH', 'BEGIN', 'START', 'COMMIT', 'ROLLBACK', 'SAVEPOINT', 'RELEASE', 'SET', 'SHOW', 'CALL', 'EXEC', 'EXECUTE', 'PREPARE', 'DEALLOCATE', 'LOCK', 'VACUUM', 'ANALYZE', 'EXPLAIN', 'CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'GRANT', 'REVOKE', 'COPY', 'LISTEN', 'NOTIFY', 'PRAGMA']);
 
-/** `VERB table` of a statement that names its table ({@link statementOperation}), else undefined. */
-function tableStatement(text: string): string | undefined {
-  let named = tableStatements.get(text);
+/**
+ * `VERB table` of a statement that names its table ({@link statementOperation}), or its verb alone when it
+ * names none and is a SQL keyword; else undefined.
+ */
+function sqlStatement(text: string): string | undefined {
+  let named = sqlStatements.get(text);
   if (named === undefined) {
     const op = statementOperation(text);
-    named = op !== undefined && op.indexOf(' ') > 0 ? op : null;
-    if (tableStatements.size < SHORT_NAMES_MAX && text.length <= CACHED_STATEMENT_LENGTH) tableStatements.set(text, named);
+    named = op !== undefined && (op.indexOf(' ') > 0 || SQL_VERBS.has(op)) ? op : null;
+    if (sqlStatements.size < SHORT_NAMES_MAX && text.length <= CACHED_STATEMENT_LENGTH) sqlStatements.set(text, named);
   }
   return named ?? undefined;
 }
@@ -340,9 +337,8 @@ export function isErrorSpan(span: Span, asClient: boolean): boolean {
   if (span.status === 'ok') return false;
   const code = httpStatus(span);
   if (code !== undefined) return code >= 500 || (asClient && span.status === undefined && code >= 400);
-  const grpc = span.attributes?.['rpc.grpc.status_code'];
-  const g = typeof grpc === 'string' ? Number(grpc) : grpc;
-  if (typeof g !== 'number' || g === 0) return false;
+  const g = grpcStatus(span);
+  if (g === undefined || g === 0) return false;
   return GRPC_SERVER_ERRORS.has(g) || (asClient && span.status === undefined);
 }
 
@@ -356,9 +352,15 @@ const TIMEOUT_TEXT = /time ?out|timed out|deadline|ETIMEDOUT|ESOCKETTIMEDOUT|ECO
 export function gotAnswer(span: Span): boolean {
   const code = httpStatus(span);
   if (code !== undefined) return code !== 408 && code !== 504;
+  const g = grpcStatus(span);
+  return g !== undefined && Number.isFinite(g) && g !== 1 && g !== 4;
+}
+
+/** `rpc.grpc.status_code` as a number (one written as a string read as one: NaN when it is none). */
+function grpcStatus(span: Span): number | undefined {
   const grpc = span.attributes?.['rpc.grpc.status_code'];
   const g = typeof grpc === 'string' ? Number(grpc) : grpc;
-  return typeof g === 'number' && Number.isFinite(g) && g !== 1 && g !== 4;
+  return typeof g === 'number' ? g : undefined;
 }
 
 /** Whether a failed client span looks like the caller gave up waiting. */
