@@ -77,9 +77,10 @@ export class IncidentManager {
   private readonly scores = new Map<string, Score>();
   private readonly scorePool: Score[] = [];
 
+  /** Whether {@link coalesced} is routing: `updated` events wait in {@link changed}. */
+  private coalescing = false;
   /** Incidents changed while {@link coalesced} routes, whose `updated` event is still to come. */
-  private batch: Set<Record_> | undefined;
-  private readonly batched = new Set<Record_>();
+  private readonly changed = new Set<Record_>();
 
   constructor(
     private readonly opts: IncidentManagerOptions,
@@ -122,7 +123,7 @@ export class IncidentManager {
     if (!opened && (isNewMember || beforeKey !== afterKey) && was.explanation !== after.rootCause.explanation) remember(after, was);
     if (opened) this.emit({ type: 'opened', incident: copy(after) });
     else if (isNewMember || beforeKey !== afterKey) {
-      if (this.batch !== undefined) this.batch.add(rec);
+      if (this.coalescing) this.changed.add(rec);
       else this.emit({ type: 'updated', incident: copy(after) });
     }
     return after.id;
@@ -134,13 +135,13 @@ export class IncidentManager {
    * operations changed one incident once, not a dozen times in the same instant.
    */
   coalesced(routeAll: () => void): void {
-    const batch = (this.batch = this.batched);
+    this.coalescing = true;
     try {
       routeAll();
     } finally {
-      this.batch = undefined;
-      for (const rec of batch) this.emit({ type: 'updated', incident: copy(rec.incident) });
-      batch.clear();
+      this.coalescing = false;
+      for (const rec of this.changed) this.emit({ type: 'updated', incident: copy(rec.incident) });
+      this.changed.clear();
     }
   }
 
