@@ -71,7 +71,10 @@ export async function routeApi(method: string, path: string, query: URLSearchPar
   }
   if (!get) throw new HttpError(405, `use GET for /aiops/${parts.join('/')}`);
   if (parts.length === 1 && head === 'metrics') return metrics(ctx.analyzer, serviceParam(query), false);
-  if (parts.length === 2 && head === 'metrics') return metrics(ctx.analyzer, id, noParams(query));
+  if (parts.length === 2 && head === 'metrics') {
+    checkParams(query, NO_PARAMS);
+    return metrics(ctx.analyzer, id, true);
+  }
   if (parts.length === 1 && head === 'baselines') {
     const service = serviceParam(query);
     return { baselines: ctx.analyzer.baselines().filter((b) => service === undefined || b.service === service) };
@@ -124,11 +127,8 @@ function found(inc: Incident | undefined, id: string): Incident {
 }
 
 async function listIncidents(ctx: ApiContext, query: URLSearchParams) {
-  for (const key of query.keys()) {
-    if (!INCIDENT_PARAMS.has(key)) throw new HttpError(400, `unknown parameter '${key}' (accepted: ${[...INCIDENT_PARAMS].join(', ')})`);
-    // A repeated filter would otherwise be half ignored; statuses may be listed either way.
-    if (key !== 'status' && query.getAll(key).length > 1) throw new HttpError(400, `parameter '${key}' given more than once`);
-  }
+  // Statuses may be listed either way.
+  checkParams(query, INCIDENT_PARAMS, 'status');
   const filter: IncidentFilter = {};
   const status = query.has('status') ? query.getAll('status').join(',') : null;
   if (status !== null) {
@@ -163,20 +163,26 @@ async function listIncidents(ctx: ApiContext, query: URLSearchParams) {
   return { incidents: matching.slice(0, limit).map(incidentJson), total: matching.length };
 }
 
-/** The one filter the lists of operations take, `service`; any other parameter is refused, not ignored. */
-function serviceParam(query: URLSearchParams): string | undefined {
+/**
+ * Refuses a parameter the endpoint does not take (ignored, a mistyped filter would answer everything) and
+ * one given twice (half ignored), unless it is `repeatable`.
+ */
+function checkParams(query: URLSearchParams, accepted: ReadonlySet<string>, repeatable?: string): void {
   for (const key of query.keys()) {
-    if (key !== 'service') throw new HttpError(400, `unknown parameter '${key}' (accepted: service)`);
+    if (!accepted.has(key)) {
+      throw new HttpError(400, `unknown parameter '${key}' (${accepted.size === 0 ? 'this endpoint takes none' : `accepted: ${[...accepted].join(', ')}`})`);
+    }
+    if (key !== repeatable && query.getAll(key).length > 1) throw new HttpError(400, `parameter '${key}' given more than once`);
   }
-  const all = query.getAll('service');
-  if (all.length > 1) throw new HttpError(400, "parameter 'service' given more than once");
-  return all[0];
 }
 
-/** Refuses any parameter (an endpoint that takes none); true. */
-function noParams(query: URLSearchParams): true {
-  for (const key of query.keys()) throw new HttpError(400, `unknown parameter '${key}' (this endpoint takes none)`);
-  return true;
+const SERVICE_PARAM: ReadonlySet<string> = new Set(['service']);
+const NO_PARAMS: ReadonlySet<string> = new Set();
+
+/** The one filter the lists of operations take, `service`. */
+function serviceParam(query: URLSearchParams): string | undefined {
+  checkParams(query, SERVICE_PARAM);
+  return query.get('service') ?? undefined;
 }
 
 /** `/aiops/metrics` (`service` filters the list) or, `perService`, `/aiops/metrics/:service` with the service's health. */

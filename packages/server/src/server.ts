@@ -394,6 +394,9 @@ function unauthorized(res: ServerResponse): void {
 
 /** The request target as a URL: an origin-form target is all path (`//x` too, never a host); undefined when unreadable. */
 function requestUrl(target: string): URL | undefined {
-  const href = target.startsWith('/') ? `http://rootspan${target}` : target;
-  return URL.canParse(href) ? new URL(href) : undefined;
+  try {
+    return new URL(target.startsWith('/') ? `http://rootspan${target}` : target);
+  } catch {
+    return undefined;
+  }
 }
