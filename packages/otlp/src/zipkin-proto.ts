@@ -100,23 +100,15 @@ export function decodeZipkinProtobuf(bytes: Uint8Array): DecodeResult | undefine
  * that is not one: the decoder reports that).
  */
 function topLevelFields(bytes: Uint8Array, max: number): number {
+  const reader = protobufjs().Reader.create(bytes);
   let n = 0;
-  let at = 0;
-  const varint = (): number => {
-    let value = 0;
-    for (let shift = 1; at < bytes.length; shift *= 128) {
-      const b = bytes[at++];
-      value += (b & 0x7f) * shift;
-      if (b < 0x80) return value;
+  try {
+    while (reader.pos < reader.len && n <= max && (reader.uint32() & 7) === 2) {
+      reader.skipType(2);
+      n++;
     }
-    return -1;
-  };
-  while (at < bytes.length && n <= max) {
-    if ((varint() & 7) !== 2) break;
-    const len = varint();
-    if (len < 0) break;
-    at += len;
-    n++;
+  } catch {
+    // Past the end: broken framing, for the decoder to report.
   }
   return n;
 }
