@@ -93,17 +93,12 @@ export function decodeId(v: unknown, size: 8 | 16): string | null | undefined {
     return null;
   }
   if (v === undefined || v === null) return undefined;
-  // protobuf `bytes`: a Buffer/Uint8Array when present, an empty array default when absent.
-  if (v instanceof Uint8Array) {
+  // protobuf `bytes`: a Buffer/Uint8Array when present, an empty array default when absent; a JSON array
+  // of byte values (some encoders write bytes so), of bytes only.
+  if (v instanceof Uint8Array || Array.isArray(v)) {
     if (v.length === 0) return undefined;
-    if (v.length > size || allZero(v)) return null;
+    if (v.length > size || (Array.isArray(v) && !v.every(isByte)) || allZero(v)) return null;
     return Buffer.isBuffer(v) ? v.toString('hex') : bytesToHex(v);
-  }
-  // A JSON array of byte values (some encoders write bytes so): bytes only.
-  if (Array.isArray(v)) {
-    if (v.length === 0) return undefined;
-    if (v.length > size || !v.every(isByte) || allZero(v)) return null;
-    return bytesToHex(v);
   }
   return null;
 }
