@@ -39,6 +39,10 @@ const SGROUP = 3;
 const EGROUP = 4;
 const I32 = 5;
 
+/** The keys of `resourceSpans` in a request and of `spans` in a `ScopeSpans`: field 1 or 2, wire type LEN. */
+const KEY_1_LEN = 1 * 8 + LEN;
+const KEY_2_LEN = 2 * 8 + LEN;
+
 /** Structural damage: the rest of the input cannot be framed. */
 class Malformed extends Error {}
 
@@ -82,6 +86,25 @@ class Bytes {
     this.base += this.pos;
     this.pos = 0;
     this.buf = all.length === 1 ? all[0] : Buffer.concat(all, rest + len);
+  }
+
+  /** True when `n` bytes are buffered or no more will come: the walk need not yield for them. */
+  has(n: number): boolean {
+    return this.buf.length - this.pos >= n || this.ended;
+  }
+
+  /** A field's key (field number × 8 + wire type); needs {@link has}(10). */
+  key(): number {
+    const key = this.varint();
+    if (key < 8) throw new Malformed('field number 0');
+    return key;
+  }
+
+  /** A length that must end within `end`; needs {@link has}(10). */
+  length(end: number): number {
+    const n = this.varint();
+    if (this.offset + n > end) throw new Malformed('a length runs past the end of its message');
+    return n;
   }
 
   varint(): number {
@@ -140,7 +163,10 @@ export async function* walkStream(chunks: AsyncIterator<Buffer>, target: WalkTar
   }
 }
 
-/** Yields until `n` bytes are buffered or the input ended; true if they are. */
+/**
+ * Yields until `n` bytes are buffered or the input ended; true if they are. Hot loops test
+ * `src.available >= n` first: a generator call allocates, and a record is mostly buffered already.
+ */
 function* need(src: Bytes, n: number): Generator<Step, boolean> {
   if (src.available < n && !src.ended) yield n;
   return src.available >= n;
@@ -156,23 +182,11 @@ function* skip(src: Bytes, n: number): Generator<Step> {
   }
 }
 
-function* varint(src: Bytes): Generator<Step, number> {
-  yield* need(src, 10);
-  return src.varint();
-}
+/** A varint is at most 10 bytes: what the walk has buffered before reading a key, a length or a value. */
+const VARINT_MAX = 10;
 
-function* tag(src: Bytes): Generator<Step, [field: number, wire: number]> {
-  const key = yield* varint(src);
-  const field = Math.floor(key / 8);
-  if (field === 0) throw new Malformed('field number 0');
-  return [field, key % 8];
-}
-
-function* length(src: Bytes, end: number): Generator<Step, number> {
-  const n = yield* varint(src);
-  if (src.offset + n > end) throw new Malformed('a length runs past the end of its message');
-  return n;
-}
+const fieldOf = (key: number): number => Math.floor(key / 8);
+const wireOf = (key: number): number => key % 8;
 
 /**
  * The whole input: one request (or several concatenated, which protobuf reads as one), or the Collector
@@ -202,9 +216,12 @@ function* request(src: Bytes, target: WalkTarget): Generator<Step> {
  * still decodes.
  */
 function* frames(src: Bytes, target: WalkTarget): Generator<Step> {
-  for (let i = 0; yield* need(src, 1); i++) {
-    if (!(yield* need(src, 4))) throw new Truncated();
-    const n = src.take(4).readUInt32BE(0);
+  for (let i = 0; src.available >= 1 || (yield* need(src, 1)); i++) {
+    if (src.available < 4 && !(yield* need(src, 4))) throw new Truncated();
+    const n = src.buf.readUInt32BE(src.pos);
+    src.pos += 4;
+    // An empty request holds nothing (a file of them must not cost a walk each).
+    if (n === 0) continue;
     const end = src.offset + n;
     src.messages = 0;
     try {
@@ -220,13 +237,15 @@ function* frames(src: Bytes, target: WalkTarget): Generator<Step> {
 /** The fields of a request ending at `end` (Infinity: at the end of the input); `prefix` starts problem paths. */
 function* requestFields(src: Bytes, end: number, prefix: string, target: WalkTarget): Generator<Step> {
   let r = 0;
-  while (src.offset < end && (yield* need(src, 1))) {
-    const [field, wire] = yield* tag(src);
-    if (field !== 1 || wire !== LEN) {
-      yield* skipField(src, wire, field, end);
+  while (src.offset < end && (src.available >= 1 || (yield* need(src, 1)))) {
+    if (!src.has(VARINT_MAX)) yield VARINT_MAX;
+    const key = src.key();
+    if (key !== KEY_1_LEN) {
+      yield* skipField(src, wireOf(key), fieldOf(key), end);
       continue;
     }
-    const n = yield* length(src, end);
+    if (!src.has(VARINT_MAX)) yield VARINT_MAX;
+    const n = src.length(end);
     counted(src, target);
     // An empty one holds nothing: no walk, no problem path.
     if (n > 0) yield* resourceSpans(src, n, `${prefix}resourceSpans[${r}]`, target);
@@ -244,12 +263,15 @@ function* resourceSpans(src: Bytes, len: number, path: string, target: WalkTarge
   let s = 0;
   let l = 0;
   while (src.offset < end) {
-    const [field, wire] = yield* tag(src);
-    if (wire !== LEN || (field !== 1 && field !== 2 && field !== 1000)) {
-      yield* skipField(src, wire, field, end);
+    if (!src.has(VARINT_MAX)) yield VARINT_MAX;
+    const key = src.key();
+    const field = fieldOf(key);
+    if (wireOf(key) !== LEN || (field !== 1 && field !== 2 && field !== 1000)) {
+      yield* skipField(src, wireOf(key), field, end);
       continue;
     }
-    const n = yield* length(src, end);
+    if (!src.has(VARINT_MAX)) yield VARINT_MAX;
+    const n = src.length(end);
     if (field === 1) {
       resourceSeen = true;
       if (spansBefore > 0) target.report(`${path}: its resource comes after ${spansBefore} of its spans, which were read with service unknown_service`);
@@ -277,14 +299,16 @@ function* scopeSpans(src: Bytes, end: number, path: string, res: ResourceInfo, t
   const { span } = otlpTypes();
   let p = 0;
   while (src.offset < end) {
-    const [field, wire] = yield* tag(src);
-    if (field !== 2 || wire !== LEN) {
-      yield* skipField(src, wire, field, end);
+    if (!src.has(VARINT_MAX)) yield VARINT_MAX;
+    const key = src.key();
+    if (key !== KEY_2_LEN) {
+      yield* skipField(src, wireOf(key), fieldOf(key), end);
       continue;
     }
     counted(src, target);
     const at = `${path}.spans[${p++}]`;
-    const record = yield* readRecord(src, yield* length(src, end), at, target);
+    if (!src.has(VARINT_MAX)) yield VARINT_MAX;
+    const record = yield* readRecord(src, src.length(end), at, target);
     if (record !== undefined) {
       let message;
       try {
@@ -315,7 +339,7 @@ function* readRecord(src: Bytes, n: number, path: string, target: WalkTarget): G
     target.report(`${path}: ${n} bytes, over the ${target.maxRecordBytes}-byte record limit, skipped`);
     return undefined;
   }
-  if (!(yield* need(src, n))) throw new Truncated();
+  if (src.available < n && !(yield* need(src, n))) throw new Truncated();
   return src.take(n);
 }
 
@@ -323,15 +347,20 @@ function* readRecord(src: Bytes, n: number, path: string, target: WalkTarget): G
 function* skipField(src: Bytes, wire: number, field: number, end: number): Generator<Step> {
   let depth = 0; // groups, iteratively: nesting depth must not grow the stack
   for (;;) {
-    if (wire === VARINT) yield* varint(src);
-    else if (wire === I64) yield* skip(src, 8);
-    else if (wire === LEN) yield* skip(src, yield* length(src, end));
+    if (wire === VARINT || wire === LEN) {
+      if (!src.has(VARINT_MAX)) yield VARINT_MAX;
+      if (wire === VARINT) src.varint();
+      else yield* skip(src, src.length(end));
+    } else if (wire === I64) yield* skip(src, 8);
     else if (wire === I32) yield* skip(src, 4);
     else if (wire === SGROUP) depth++;
     else if (wire === EGROUP && depth > 0) depth--;
     else throw new Malformed(`wire type ${wire} for field ${field}`);
     if (src.offset > end) throw new Malformed(`field ${field} overruns its message`);
     if (depth === 0) return;
-    [field, wire] = yield* tag(src);
+    if (!src.has(VARINT_MAX)) yield VARINT_MAX;
+    const key = src.key();
+    field = fieldOf(key);
+    wire = wireOf(key);
   }
 }
