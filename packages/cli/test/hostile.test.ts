@@ -71,6 +71,18 @@ describe('a parent cycle (a client and an internal span each the other\'s parent
   });
 });
 
+describe('input that is not OTLP', () => {
+  it('text piped in by mistake (a log, an error page) is named as invalid JSON, not as damaged protobuf', async () => {
+    // No line parses alone, so the reader takes it for one multi-line JSON document.
+    const r = await run(['analyze', '-'], { stdin: 'GET /checkout 200 12ms\nGET /cart 500 3ms\n' });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^rootspan: stdin: invalid JSON \(.*GET \/check/),
+      'rootspan: cannot read stdin: no OTLP trace data in it (1 malformed record, none decoded)',
+    ]);
+  });
+});
+
 describe('the report printers', () => {
   it('never throw on times no Date can hold', () => {
     const summary: Summary = { spans: 2, traces: 1, services: ['svc'], from: 1e20, to: Number.NaN, dropped: 0, problems: 0 };

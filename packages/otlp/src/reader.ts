@@ -165,7 +165,7 @@ export async function* readBatches<B>(
     head = Buffer.concat([head, await peek(it, SNIFF_BYTES - head.length)]);
   }
   let format = options.format ?? 'auto';
-  if (format === 'auto') format = head.length === 0 || looksLikeJson(head) ? 'json' : 'protobuf';
+  if (format === 'auto') format = head.length === 0 || looksLikeText(head) ? 'json' : 'protobuf';
   const chunks = prepend(head, it);
   if (format === 'protobuf') yield* reader.protobuf(chunks);
   else yield* reader.lines(chunks, format === 'jsonl');
@@ -496,15 +496,11 @@ function lineOfPosition(text: string, message: string): number | undefined {
 }
 
 /**
- * JSON text starts (after a BOM and whitespace) with `{` or `[`, and has no control bytes other than
- * tab/CR/LF. A protobuf request starts with field tag 0x0a (a newline!) and length prefixes, which
- * nearly always include control bytes.
+ * Text: no control bytes other than tab/CR/LF. JSON is text, and so is anything else a user may pipe in by
+ * mistake (a log, an HTML error page), which the JSON reader then names line by line. A protobuf request
+ * is not: its length prefixes (a trace id's is 16) are control bytes.
  */
-function looksLikeJson(head: Buffer): boolean {
-  let i = head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
-  while (i < head.length && (head[i] === 32 || head[i] === 9 || head[i] === 10 || head[i] === 13)) i++;
-  if (i === head.length) return true; // only whitespace so far: empty JSON input
-  if (head[i] !== 0x7b && head[i] !== 0x5b) return false;
+function looksLikeText(head: Buffer): boolean {
   const n = Math.min(head.length, SNIFF_BYTES);
   for (let j = 0; j < n; j++) {
     const b = head[j];
