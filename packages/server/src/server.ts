@@ -59,6 +59,7 @@ export interface ServerStatus {
     /** OTLP/gRPC calls answered, by gRPC status name (`OK`, `INVALID_ARGUMENT`, ...). */
     grpcRequests: Record<string, number>;
     bytes: number;
+    /** Every span that arrived: `spansAccepted + spansDropped + queue.spans` (malformed and refused ones included). */
     spansReceived: number;
     spansAccepted: number;
     spansDropped: number;
@@ -316,7 +317,7 @@ class CentralServer implements RootspanServer {
         requests: Object.fromEntries([...this.counters.requests].sort((a, b) => a[0] - b[0]).map(([k, v]) => [String(k), v])),
         grpcRequests: Object.fromEntries([...this.grpcAnswers].sort((a, b) => a[0].localeCompare(b[0]))),
         bytes: this.counters.bytes,
-        spansReceived: c.received,
+        spansReceived: c.received + this.counters.malformedSpans + c.queueFullSpans,
         spansAccepted: c.accepted,
         spansDropped: c.dropped + this.counters.malformedSpans + c.queueFullSpans,
       },
@@ -345,7 +346,7 @@ class CentralServer implements RootspanServer {
     return new Exposition()
       .family('rootspan_otlp_requests_total', 'counter', 'OTLP/HTTP export requests answered, by HTTP status code.', Object.entries(s.ingest.requests).map(([code, n]) => [{ code }, n]))
       .family('rootspan_otlp_grpc_requests_total', 'counter', 'OTLP/gRPC export calls answered, by gRPC status.', Object.entries(s.ingest.grpcRequests).map(([code, n]) => [{ code }, n]))
-      .family('rootspan_spans_received_total', 'counter', 'Spans decoded and queued for analysis.', s.ingest.spansReceived)
+      .family('rootspan_spans_received_total', 'counter', 'Spans that arrived: accepted, dropped (malformed and refused ones included) or still queued.', s.ingest.spansReceived)
       .family('rootspan_spans_accepted_total', 'counter', 'Spans the analyzer accepted.', s.ingest.spansAccepted)
       .family('rootspan_spans_dropped_total', 'counter', 'Spans not analysed, by reason.', Object.entries(s.drops).map(([reason, n]) => [{ reason }, n]))
       .family('rootspan_intake_queue_spans', 'gauge', 'Spans held for their traces or waiting for the analyzer.', s.queue.spans)

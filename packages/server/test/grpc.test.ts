@@ -128,7 +128,7 @@ describe('OTLP/gRPC receiver', () => {
     expect(bytes[2]).toBe(0x08); // rejected_spans
     expect(bytes[3]).toBe(1);
     expect(bytes.subarray(6).toString('utf8')).toMatch(/spans\[0\]/);
-    expect(server.status().ingest.spansReceived).toBe(checkout.length);
+    expect(server.status().ingest.spansReceived).toBe(checkout.length + 1);
     expect(server.status().drops.malformed).toBe(1);
   });
 

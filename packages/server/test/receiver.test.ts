@@ -87,8 +87,10 @@ describe('POST /v1/traces', () => {
     expect(res.body.partialSuccess.errorMessage).toMatch(/spans\[1\].*startTimeUnixNano/);
     expect(res.body.partialSuccess.errorMessage).toMatch(/spans\[2\]/);
     const status = server.status();
-    expect(status.ingest.spansReceived).toBe(2);
+    // Every span that arrived is counted once: accepted, dropped or queued.
+    expect(status.ingest).toMatchObject({ spansReceived: 4, spansDropped: 2 });
     expect(status.drops.malformed).toBe(2);
+    expect(status.ingest.spansAccepted + status.ingest.spansDropped + status.queue.spans).toBe(4);
   });
 
   it('partial success in protobuf: field 1 { 1: rejected_spans, 2: error_message }', async () => {
@@ -104,7 +106,7 @@ describe('POST /v1/traces', () => {
     expect(bytes[2]).toBe(0x08);
     expect(bytes[3]).toBe(1); // one span rejected
     expect(bytes.subarray(6).toString('utf8')).toMatch(/spans\[0\]/);
-    expect(server.status().ingest.spansReceived).toBe(checkout.length);
+    expect(server.status().ingest.spansReceived).toBe(checkout.length + 1);
   });
 
   it('400 with the reason for bodies that are not OTLP, 415 for other content types, and the valid requests around them lose nothing', async () => {
@@ -228,6 +230,7 @@ describe('POST /v1/traces', () => {
     const status = server.status();
     expect(status.queue.spans).toBe(8);
     expect(status.drops.queueFull).toBe(5);
+    expect(status.ingest).toMatchObject({ spansReceived: 13, spansAccepted: 0, spansDropped: 5 });
     // Analysing releases the queue: room again.
     await call(server, '/aiops/analyze', { method: 'POST' });
     expect((await call(server, '/v1/traces', post(json(fresh(5))))).status).toBe(200);
