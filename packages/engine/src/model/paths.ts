@@ -43,8 +43,6 @@ export class PathNames {
    */
   private readonly named = new Map<string, string>();
   private readonly admitted = new Set<string>();
-  /** Whether the last {@link learn} went through a position that varies. */
-  private varied = false;
 
   constructor(private readonly budget: LearnedBudget) {}
 
@@ -57,7 +55,8 @@ export class PathNames {
       if (this.admitted.size >= MAX_PATH_OPERATIONS) return undefined;
       this.admitted.add(name);
     }
-    if (!this.varied && this.named.size < MAX_PATH_OPERATIONS * 4 && this.budget.left > 0) {
+    // A name that differs went through a position that varies: one of unboundedly many paths, not kept.
+    if (name === operation && this.named.size < MAX_PATH_OPERATIONS * 4 && this.budget.left > 0) {
       this.named.set(operation, name);
       this.budget.left--;
     }
@@ -66,7 +65,6 @@ export class PathNames {
 
   /** Walks (and extends) the positions of `operation`'s path, folding those that vary. */
   private learn(operation: string): string {
-    this.varied = false;
     const parts = operation.split('/');
     // parts[0] is `METHOD ` (a path starts with /).
     let at = this.roots.get(parts[0]);
@@ -82,14 +80,12 @@ export class PathNames {
       if (at.next === undefined) {
         segment = ':id';
         to = at.any;
-        this.varied = true;
       } else {
         to = at.next.get(segment);
         if (to === undefined && segment !== '' && at.next.size >= VARYING_AFTER) {
           at.next = undefined;
           at.any = to = position();
           segment = ':id';
-          this.varied = true;
           // Names given before no longer stand: their paths now fold here too.
           this.budget.left += this.named.size;
           this.named.clear();
