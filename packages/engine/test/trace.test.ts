@@ -152,6 +152,28 @@ describe('analyzeTrace', () => {
     expect(entries.find((e) => e.service === 'checkout')?.slowOrigin).toMatchObject({ service: 'payment', kind: 'latency' });
   });
 
+  it('finds the slow origin in an operation without a typical time yet (a new or rare one) when nothing learned grew', () => {
+    const typical = { [opKey('checkout', 'GET /checkout')]: 60, [opKey('postgresql', 'SELECT orders')]: 5 };
+    const typicalSelf = { [opKey('checkout', 'GET /checkout')]: 20 };
+    // payment's endpoint is called too rarely to have learned a typical time; its own time is the slow part.
+    const t = new TraceBuilder();
+    const co = t.server('checkout', '/checkout', 0, 1000);
+    t.call(co, 'payment', '/refund', 10, 985); // checkout's own time stays its typical 20 ms
+    t.db(co, 'postgresql', 'SELECT', 986, 991);
+    const { entries } = analyzeTrace(t.spans, context(typical, typicalSelf));
+    expect(entries.find((e) => e.service === 'checkout')?.slowOrigin).toMatchObject({ service: 'payment', operation: 'GET /refund', kind: 'latency' });
+    // The same for an uninstrumented peer's call without a typical latency.
+    const u = new TraceBuilder();
+    const co2 = u.server('checkout', '/checkout', 0, 1000);
+    u.db(co2, 'redis', 'GET', 10, 990);
+    expect(analyzeTrace(u.spans, context(typical, typicalSelf)).entries[0].slowOrigin).toMatchObject({ service: 'redis', kind: 'latency' });
+    // When checkout's own time grew, that is learned evidence and wins over the unlearned callee's time.
+    const v = new TraceBuilder();
+    const co3 = v.server('checkout', '/checkout', 0, 1000);
+    v.call(co3, 'payment', '/refund', 600, 700);
+    expect(analyzeTrace(v.spans, context(typical, typicalSelf)).entries.find((e) => e.service === 'checkout')?.slowOrigin).toMatchObject({ service: 'checkout', kind: 'latency' });
+  });
+
   it('infers kinds for spans from tracers that did not record them', () => {
     const tid = 'a'.repeat(32);
     const root = span({ traceId: tid, spanId: '1', service: 'api', name: 'GET /x', startTime: 0, endTime: 100 });

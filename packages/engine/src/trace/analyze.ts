@@ -777,23 +777,28 @@ function firstFailure(node: Node): Node | undefined {
  * Excess time per origin key while {@link slowOrigin} walks a request: parallel arrays in first-seen order
  * (scratch, reused), searched linearly, as a request's subtree holds few distinct operations. Each key
  * keeps the node it was first seen at and how to make its origin from it: only the winner's is made.
+ * `unlearnedMs` is the time of the key's occurrences that have no typical time yet (a new or rare
+ * operation), which has no excess to measure.
  */
 const excessKeys: string[] = [];
 const excessMs: number[] = [];
+const unlearnedMs: number[] = [];
 const excessNodes: Node[] = [];
 const excessMakers: Array<(node: Node, key: string) => Origin> = [];
 let excessCount = 0;
 
-/** Adds `ms` to `key`'s excess; `make` makes the origin from the node where the key is first seen. */
-function addExcess(key: string, ms: number, node: Node, make: (node: Node, key: string) => Origin): void {
+/** Adds `ms` to `key`'s excess (`unlearned` to its time without a typical one); `make` makes the origin from the node where the key is first seen. */
+function addExcess(key: string, ms: number, node: Node, make: (node: Node, key: string) => Origin, unlearned = 0): void {
   for (let i = 0; i < excessCount; i++) {
     if (excessKeys[i] === key) {
       excessMs[i] += ms;
+      unlearnedMs[i] += unlearned;
       return;
     }
   }
   excessKeys[excessCount] = key;
   excessMs[excessCount] = ms;
+  unlearnedMs[excessCount] = unlearned;
   excessNodes[excessCount] = node;
   excessMakers[excessCount] = make;
   excessCount++;
@@ -828,9 +833,10 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       // Extra "self" time of a request that never made a usual call is time spent waiting on that call
       // (still in flight when the request ended: a hung database): the callee's, not the caller's.
       const missed = node.missed;
-      const ms = e.self - (e.learned?.typicalSelf() ?? e.self);
+      const typical = e.learned?.typicalSelf();
+      const ms = typical === undefined ? 0 : e.self - typical;
       if (missed !== undefined) addExcess(missed, ms, node, missingExcessOrigin);
-      else addExcess(e.key, ms, node, entryExcessOrigin);
+      else addExcess(e.key, ms, node, entryExcessOrigin, typical === undefined ? e.self : 0);
     } else if (node.call !== undefined && node.answer !== undefined) {
       // Time between the caller's call and the callee's own span is the network's (or a delayed pod's):
       // the callee's side of it, as fault injectors delay a pod's packets.
@@ -842,15 +848,22 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       if (node.retryWait > 0) addExcess(a.key, node.retryWait, node, answerExcessOrigin);
     } else if (node.call !== undefined && node.answer === undefined) {
       const c = node.call;
-      // An unlearned callee adds nothing, unless the caller gave up on it: then all the wait is the callee's.
-      const typical = ctx.operation(c.calleeKey)?.typicalLatency() ?? (c.gaveUp ? 0 : c.duration);
-      addExcess(c.calleeKey, c.duration - typical + node.retryWait, node, callExcessOrigin);
+      // An unlearned callee adds no excess, unless the caller gave up on it: then all the wait is the callee's.
+      const learned = ctx.operation(c.calleeKey)?.typicalLatency();
+      const typical = learned ?? (c.gaveUp ? 0 : c.duration);
+      addExcess(c.calleeKey, c.duration - typical + node.retryWait, node, callExcessOrigin, learned === undefined ? c.duration : 0);
     }
     for (let i = 0; i < node.childCount; i++) stack[top++] = node.children[i];
   }
   let best = -1;
   for (let i = 0; i < excessCount; i++) if (best < 0 || excessMs[i] > excessMs[best]) best = i;
-  const origin = best >= 0 && excessMs[best] > 0 ? excessMakers[best](excessNodes[best], excessKeys[best]) : selfOrigin(root.entry as EntryFact, 'latency');
+  if (best < 0 || excessMs[best] <= 0) {
+    // Nothing learned grew: the time went where there is no typical time to compare with, most likely to
+    // the operation without one that took longest (a new statement, a rarely called endpoint).
+    best = -1;
+    for (let i = 0; i < excessCount; i++) if (unlearnedMs[i] > 0 && (best < 0 || unlearnedMs[i] > unlearnedMs[best])) best = i;
+  }
+  const origin = best >= 0 ? excessMakers[best](excessNodes[best], excessKeys[best]) : selfOrigin(root.entry as EntryFact, 'latency');
   // The scratch keeps no keys alive past the request (its nodes are the pool's); a loop, as `fill` costs a builtin call.
   for (let i = 0; i < excessCount; i++) excessKeys[i] = '';
   return origin;
