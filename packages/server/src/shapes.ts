@@ -66,7 +66,7 @@ export interface ApiIncident {
 /** One step in an incident's history, oldest first. */
 export interface TimelineEntry {
   at: string;
-  event: 'opened' | 'anomaly' | 'acknowledged' | 'resolved';
+  event: 'opened' | 'updated' | 'anomaly' | 'acknowledged' | 'resolved';
   text: string;
 }
 
@@ -120,12 +120,28 @@ export function incidentJson(inc: Incident & { receivers?: string[]; members?: s
   };
 }
 
-/** The incident's history from its own fields: opening, each anomaly episode, acknowledgement, resolution. */
+/**
+ * The incident's history from its own fields, each step as it stood then: the opening and each change of
+ * its head (its `story`), each anomaly's start and its peak, a deploy named as trigger, acknowledgement and
+ * resolution. An anomaly's latest numbers are in its own entry, not stamped with its start.
+ */
 export function timeline(inc: Incident): TimelineEntry[] {
+  const head = (h: { title: string; severity: string }) => `${h.title} (${h.severity})`;
+  const story = inc.story ?? [];
+  // Heads in order: the story's (each current until its change), then today's.
+  const heads = [...story.map(head), head(inc)];
   const steps: Array<{ t: number; event: TimelineEntry['event']; text: string }> = [
-    { t: inc.openedAt, event: 'opened', text: `${inc.title} (${inc.severity})` },
+    // Changes beyond the story's length are not kept: then the opening head is not known.
+    { t: inc.openedAt, event: 'opened', text: (inc.storyDropped ?? 0) > 0 ? `opened (its first ${inc.storyDropped} changes are not kept)` : heads[0] },
   ];
-  for (const a of inc.anomalies) steps.push({ t: a.firstAt, event: 'anomaly', text: a.explanation });
+  for (let i = 0; i < story.length; i++) {
+    if (heads[i + 1] !== heads[i]) steps.push({ t: story[i].until, event: 'updated', text: heads[i + 1] });
+  }
+  for (const a of inc.anomalies) {
+    const where = a.operation ? `${a.service} ${a.operation}` : a.service;
+    steps.push({ t: a.firstAt, event: 'anomaly', text: `${a.kind} anomaly began in ${where}` });
+    steps.push({ t: a.peak.at, event: 'anomaly', text: `at its worst: ${a.peak.explanation}` });
+  }
   if (inc.rootCause.change) {
     const c = inc.rootCause.change;
     steps.push({ t: c.at, event: 'anomaly', text: `${c.service} deployed ${c.to}${c.from ? ` (was ${c.from})` : ''}` });

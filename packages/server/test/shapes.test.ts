@@ -1,7 +1,7 @@
 /** The incident JSON the API, the webhooks and `rootspan analyze --json` share. */
 import { describe, expect, it } from 'vitest';
-import type { Incident } from '@rootspan/engine';
-import { incidentJson } from '../src/shapes.js';
+import type { Anomaly, Incident } from '@rootspan/engine';
+import { incidentJson, timeline } from '../src/shapes.js';
 
 const incident = (at: number): Incident => ({
   id: 'inc-1',
@@ -24,5 +24,47 @@ describe('incidentJson', () => {
   it('shows a time no Date can hold as its number instead of throwing', () => {
     expect(incidentJson(incident(1e20))).toMatchObject({ openedAt: '100000000000000000000 ms', updatedAt: '100000000000000000000 ms', resolvedAt: null });
     expect(incidentJson(incident(Date.UTC(2026, 0, 1))).openedAt).toBe('2026-01-01T00:00:00.000Z');
+  });
+});
+
+describe('timeline', () => {
+  const T = Date.UTC(2026, 0, 1);
+  const at = (s: number) => new Date(T + s * 1000).toISOString();
+
+  it('shows each step as it stood then: the opening head, its changes, each anomaly\'s start and worst moment', () => {
+    const anomaly = {
+      id: 'a-1',
+      kind: 'errors',
+      signal: 'errors.rate',
+      service: 'payment',
+      operation: 'POST /payment',
+      firstAt: T + 5000,
+      at: T + 40_000,
+      explanation: 'error rate 47% (268/567) vs baseline 0% in the last 60 s',
+      peak: { at: T + 25_000, observed: 0.52, expected: 0, score: 9, explanation: 'error rate 52% (80/155) vs baseline 0% in the last 5 s' },
+    } as Anomaly;
+    const inc: Incident = {
+      ...incident(T + 5000),
+      anomalies: [anomaly],
+      // Opened low, then high at +25 s; an explanation-only change at +15 s keeps the head.
+      story: [
+        { until: T + 15_000, title: 'Errors in payment POST /payment', kind: 'errors', severity: 'low', explanation: 'error rate 16% (7/44)' },
+        { until: T + 25_000, title: 'Errors in payment POST /payment', kind: 'errors', severity: 'low', explanation: 'error rate 20% (9/45)' },
+      ],
+      resolvedAt: T + 100_000,
+      resolvedBy: 'auto',
+      status: 'resolved',
+    };
+    expect(timeline(inc)).toEqual([
+      { at: at(5), event: 'opened', text: 'Errors in payment POST /payment (low)' },
+      { at: at(5), event: 'anomaly', text: 'errors anomaly began in payment POST /payment' },
+      { at: at(25), event: 'updated', text: 'Errors in payment POST /payment (high)' },
+      { at: at(25), event: 'anomaly', text: 'at its worst: error rate 52% (80/155) vs baseline 0% in the last 5 s' },
+      { at: at(100), event: 'resolved', text: 'resolved: no anomaly since' },
+    ]);
+    // Without a story the incident never changed: it opened as it stands.
+    expect(timeline(incident(T))[0]).toEqual({ at: at(0), event: 'opened', text: 'Errors in payment POST /payment (high)' });
+    // Past the story's length the opening is not known, and not made up from today's head.
+    expect(timeline({ ...inc, storyDropped: 3 })[0]).toEqual({ at: at(5), event: 'opened', text: 'opened (its first 3 changes are not kept)' });
   });
 });
