@@ -10,7 +10,7 @@
  */
 import type { IncidentEvent } from '@rootspan/engine';
 import { incidentLogFields, type IncidentLogFields } from '@rootspan/otel';
-import { CENTRAL_RESOLVE_AFTER_MS, startServer, type RootspanServer } from '@rootspan/server';
+import { startServer, type RootspanServer } from '@rootspan/server';
 import { followBlame } from './blame.js';
 import { LoadGenerator, type LoadStats } from './load.js';
 import { Shop, type IncidentLog } from './shop.js';
@@ -21,11 +21,6 @@ const FAULT_MS = 35_000;
 /** Longest wait for the incidents to resolve once the fault is cleared. */
 const RESOLVE_WAIT_MS = 100_000;
 const RPS = 8;
-/**
- * The engine's default is 5 minutes without an anomaly; the demo gives the services' processors the
- * central server's 30 s so the resolution fits in its three minutes. Everything else is the engine's defaults.
- */
-const ROOTSPAN_OPTIONS = { resolveAfterMs: CENTRAL_RESOLVE_AFTER_MS };
 /** How long after the fault was cleared an incident the central server opens still belongs to it. */
 const CENTRAL_LAG_MS = 15_000;
 const FAULT = { service: 'payment', preset: 'cascading_failure' } as const;
@@ -118,7 +113,7 @@ async function main(argv: readonly string[]): Promise<number> {
   out(`${clock()}  dashboard: ${server.url}/   (central rootspan server: OTLP at ${server.url}/v1/traces, REST API at ${server.url}/aiops)`);
   const dataDir = process.env.SHOP_DATA_DIR || undefined;
   if (dataDir) out(`${clock()}  data dir: ${dataDir} (SQLite files and each service's rootspan state, kept after the demo)`);
-  shop = await Shop.start({ rootspanOptions: ROOTSPAN_OPTIONS, onIncident: printIncident, otlpEndpoint: server.url, dataDir });
+  shop = await Shop.start({ onIncident: printIncident, otlpEndpoint: server.url, dataDir });
   const incidents = shop.incidents;
   for (const name of PROCESSES) out(`${clock()}  ${name.padEnd(9)} ${shop.urls[name]}`);
   out();

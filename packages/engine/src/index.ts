@@ -47,7 +47,7 @@ export type {
   LatencySignalSnapshot,
   DetectorState,
 } from './types.js';
-export { DEFAULT_BASELINE, DEFAULT_LATENCY, DEFAULT_ERRORS, DEFAULT_TRAFFIC, DEFAULT_TIMEOUT, DEFAULT_SHAPE } from './options.js';
+export { DEFAULT_BASELINE, DEFAULT_LATENCY, DEFAULT_ERRORS, DEFAULT_TRAFFIC, DEFAULT_TIMEOUT, DEFAULT_SHAPE, LIVE_RESOLVE_AFTER_MS } from './options.js';
 export type {
   AnalyzerOptions,
   ResolvedOptions,

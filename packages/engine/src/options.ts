@@ -233,6 +233,13 @@ export interface ResolvedOptions {
   shape: ShapeOptions;
 }
 
+/**
+ * The quiet period before an incident resolves itself where traffic is watched live (the OTel plugin, the
+ * central server), instead of `resolveAfterMs`'s 5 min for offline use: an operator watching live traffic
+ * expects an incident to close about a minute after its fault stops, and a paged one to be resolved as soon.
+ */
+export const LIVE_RESOLVE_AFTER_MS = 30_000;
+
 const TOP_DEFAULTS = {
   bucketMs: 5000,
   latenessMs: 2000,

@@ -1,4 +1,4 @@
-import type { Analyzer, AnalyzerOptions, Anomaly, IncidentEvent } from '@rootspan/engine';
+import { LIVE_RESOLVE_AFTER_MS, type Analyzer, type AnalyzerOptions, type Anomaly, type IncidentEvent } from '@rootspan/engine';
 import { peerNames, type PeerNames, type PeersOption } from './peers.js';
 
 /** Called for every incident lifecycle event (`opened`, `updated`, `acknowledged`, `resolved`). */
@@ -183,6 +183,8 @@ export function splitOptions(
   if (options.coldStartMs !== undefined && (analyzer !== undefined || options.coldStartUntil !== undefined)) {
     fail(`option coldStartMs cannot be combined with option ${analyzer !== undefined ? 'analyzer' : 'coldStartUntil'}`);
   }
+  // Traffic is watched live: an incident resolves about a minute after its fault stops, as on the server.
+  if (analyzer === undefined) analyzerOptions.resolveAfterMs ??= LIVE_RESOLVE_AFTER_MS;
   // This process started now: the engine, which knows only span times, is told until when it is cold.
   if (analyzer === undefined && coldStartMs > 0 && options.coldStartUntil === undefined) analyzerOptions.coldStartUntil = Date.now() + coldStartMs;
   if (options.store !== undefined && typeof (options.store as Partial<RootspanStore>)?.attach !== 'function') {

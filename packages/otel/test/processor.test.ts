@@ -295,7 +295,15 @@ describe('options', () => {
     const { processor, analyzer } = rootspan({ bucketMs: 1000 });
     expect(analyzer).toBe(processor.analyzer);
     expect(analyzer.options.bucketMs).toBe(1000);
+    // Live traffic: incidents resolve 30 s after their anomalies end (the engine alone waits 5 min), unless set.
+    expect(analyzer.options.resolveAfterMs).toBe(30_000);
     await processor.shutdown();
+    const patient = rootspan({ resolveAfterMs: 600_000 });
+    expect(patient.analyzer.options.resolveAfterMs).toBe(600_000);
+    await patient.processor.shutdown();
+    const exporter = new RootspanSpanExporter({ coldStartMs: 0 });
+    expect(exporter.analyzer.options.resolveAfterMs).toBe(30_000);
+    await exporter.shutdown();
     const own = new FakeAnalyzer();
     const byo = rootspan({ analyzer: own });
     expect(byo.analyzer).toBe(own);

@@ -1,4 +1,4 @@
-import type { AnalyzerOptions } from '@rootspan/engine';
+import { LIVE_RESOLVE_AFTER_MS, type AnalyzerOptions } from '@rootspan/engine';
 import { checkCors, type CorsOptions } from './cors.js';
 import type { RedactOptions } from './redact.js';
 import type { NotifyOptions } from './notify/notifier.js';
@@ -64,12 +64,8 @@ export interface ServerOptions {
   log?: (line: string) => void;
 }
 
-/**
- * The central server's default quiet period before an incident resolves itself (the engine's is 5 min, for
- * embedded and offline use): an operator watching live traffic expects an incident to close soon after the
- * fault stops, and a paged one to be resolved in PagerDuty as soon.
- */
-export const CENTRAL_RESOLVE_AFTER_MS = 30_000;
+/** The central server's default quiet period before an incident resolves itself: the engine's live one. */
+export const CENTRAL_RESOLVE_AFTER_MS = LIVE_RESOLVE_AFTER_MS;
 
 export interface ResolvedServerOptions {
   port: number;

@@ -32,17 +32,26 @@ describe('timeline', () => {
   const at = (s: number) => new Date(T + s * 1000).toISOString();
 
   it('shows each step as it stood then: the opening head, its changes, each anomaly\'s start and worst moment', () => {
-    const anomaly = {
+    const anomaly: Anomaly = {
       id: 'a-1',
       kind: 'errors',
-      signal: 'errors.rate',
+      signal: 'errors',
       service: 'payment',
       operation: 'POST /payment',
       firstAt: T + 5000,
       at: T + 40_000,
+      windowStart: T - 20_000,
+      observed: 0.47,
+      expected: 0,
+      unit: 'ratio',
+      score: 8,
+      severity: 'high',
+      samples: 567,
+      cause: { service: 'payment', operation: 'POST /payment', kind: 'errors', support: 268, share: 1 },
       explanation: 'error rate 47% (268/567) vs baseline 0% in the last 60 s',
       peak: { at: T + 25_000, observed: 0.52, expected: 0, score: 9, explanation: 'error rate 52% (80/155) vs baseline 0% in the last 5 s' },
-    } as Anomaly;
+      traceIds: [],
+    };
     const inc: Incident = {
       ...incident(T + 5000),
       anomalies: [anomaly],
