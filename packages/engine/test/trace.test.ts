@@ -119,6 +119,38 @@ describe('analyzeTrace', () => {
     expect(entries[0].errorOrigin).toMatchObject({ service: 'payment', kind: 'timeout' });
   });
 
+  it('takes a gRPC call that ended DEADLINE_EXCEEDED for given up, one that ended UNAVAILABLE for failed', () => {
+    const grpc = (code: number) => {
+      const t = new TraceBuilder();
+      const orders = t.server('orders', '/place', 0, 2100, { status: 'error' });
+      const attributes = { 'rpc.system': 'grpc', 'rpc.service': 'shop.Stock', 'rpc.method': 'Reserve', 'server.address': '10.0.0.7', 'server.port': 50051, 'rpc.grpc.status_code': code };
+      t.client(orders, '10.0.0.7', 10, 2010, { name: 'grpc.shop.Stock/Reserve', status: 'error', attributes });
+      return analyzeTrace(t.spans, context());
+    };
+    const deadline = grpc(4);
+    expect(deadline.calls[0]).toMatchObject({ calleeOperation: 'shop.Stock/Reserve', gaveUp: true });
+    expect(deadline.entries[0].errorOrigin).toMatchObject({ operation: 'shop.Stock/Reserve', kind: 'timeout' });
+    const unavailable = grpc(14);
+    expect(unavailable.calls[0]).toMatchObject({ gaveUp: false });
+    expect(unavailable.entries[0].errorOrigin).toMatchObject({ operation: 'shop.Stock/Reserve', kind: 'errors' });
+  });
+
+  it("counts the calls a caller makes under its own call (a gRPC stream's handlers) as the request's calls, not its own time", () => {
+    // orders watches a stream, and from the stream's end handler calls Reserve: that span is the Watch span's child.
+    const typical = { [opKey('orders', 'GET /place')]: 40 };
+    const typicalSelf = { [opKey('orders', 'GET /place')]: 5 };
+    const t = new TraceBuilder();
+    const place = t.server('orders', '/place', 0, 517, { status: 'error' });
+    const watch = t.client(place, 'stock', 2, 20);
+    t.client(watch, 'stock-reserve', 21, 515, { status: 'error', attributes: { 'http.request.method': 'POST', 'server.address': 'stock-reserve', 'server.port': 80, 'http.response.status_code': 503 } });
+    const { entries } = analyzeTrace(t.spans, context(typical, typicalSelf));
+    const [orders] = entries;
+    expect(orders.self).toBe(517 - 18 - 494);
+    expect(orders.calls).toHaveLength(2);
+    expect(orders.errorOrigin).toMatchObject({ service: 'stock-reserve', kind: 'errors' });
+    expect(orders.slowOrigin).toMatchObject({ service: 'stock-reserve' });
+  });
+
   it('takes a server span of the same service as the answer to its client parent (a service calling itself, telemetrygen)', () => {
     const t = new TraceBuilder();
     const root = t.server('shop', '/checkout', 0, 100);

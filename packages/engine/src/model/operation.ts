@@ -353,8 +353,12 @@ export function gotAnswer(span: Span): boolean {
   const code = httpStatus(span);
   if (code !== undefined) return code !== 408 && code !== 504;
   const g = grpcStatus(span);
-  return g !== undefined && Number.isFinite(g) && g !== 1 && g !== 4;
+  return g !== undefined && Number.isFinite(g) && g !== GRPC_CANCELLED && g !== GRPC_DEADLINE_EXCEEDED;
 }
+
+/** gRPC status codes of a call the caller stopped waiting for. */
+const GRPC_CANCELLED = 1;
+const GRPC_DEADLINE_EXCEEDED = 4;
 
 /** `rpc.grpc.status_code` as a number (one written as a string read as one: NaN when it is none). */
 function grpcStatus(span: Span): number | undefined {
@@ -363,11 +367,12 @@ function grpcStatus(span: Span): number | undefined {
   return typeof g === 'number' ? g : undefined;
 }
 
-/** Whether a failed client span looks like the caller gave up waiting. */
+/** Whether a failed client span looks like the caller gave up waiting (gRPC's DEADLINE_EXCEEDED says so by its code). */
 export function looksLikeTimeout(span: Span): boolean {
   const a = span.attributes;
   const type = a ? a['error.type'] ?? a['exception.type'] : undefined;
   return (
+    grpcStatus(span) === GRPC_DEADLINE_EXCEEDED ||
     (typeof type === 'string' && TIMEOUT_TEXT.test(type)) ||
     (span.statusMessage !== undefined && TIMEOUT_TEXT.test(span.statusMessage)) ||
     (a !== undefined && typeof a['exception.message'] === 'string' && TIMEOUT_TEXT.test(a['exception.message']))

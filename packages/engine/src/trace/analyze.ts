@@ -618,9 +618,9 @@ function breakCycles(nodes: readonly Node[], n: number): void {
 }
 
 /**
- * Outgoing calls made in a service's local work under `node` (through internal spans, not into callees),
- * in depth-first order, into `out` from index 0; returns how many. Iterative: a chain of internal spans
- * may be thousands deep.
+ * Outgoing calls made in a service's local work under `node` (through internal spans and the caller's
+ * side of its calls, not into callees), in depth-first order, into `out` from index 0; returns how many.
+ * Iterative: a chain of internal spans may be thousands deep.
  */
 function collectOutgoing(node: Node, service: string, out: Node[]): number {
   let count = 0;
@@ -629,8 +629,10 @@ function collectOutgoing(node: Node, service: string, out: Node[]): number {
   while (top > 0) {
     const child = stack[--top];
     if (child.span.service !== service) continue;
-    if (child.role === 'call') out[count++] = child;
-    else pushChildren(child);
+    if (child.role === 'call') {
+      out[count++] = child;
+      pushCallerSide(child);
+    } else pushChildren(child);
   }
   return count;
 }
@@ -638,6 +640,18 @@ function collectOutgoing(node: Node, service: string, out: Node[]): number {
 /** Pushes `node`'s children on the scratch stack so that popping visits them in order. */
 function pushChildren(node: Node): void {
   for (let i = node.childCount - 1; i >= 0; i--) stack[top++] = node.children[i];
+}
+
+/**
+ * Pushes the caller's own spans under a call: a gRPC stream's or a callback client's handlers run in the
+ * call's context, so the calls they make are the call span's children. Not its answer (the callee's
+ * request, also when a service calls itself).
+ */
+function pushCallerSide(call: Node): void {
+  for (let i = call.childCount - 1; i >= 0; i--) {
+    const child = call.children[i];
+    if (child !== call.answer && child.role !== 'entry' && child.span.service === call.span.service) stack[top++] = child;
+  }
 }
 
 /**
@@ -754,8 +768,9 @@ function ownErrorOrigin(node: Node, enclosing: Node | undefined): Origin {
 
 /**
  * The earliest-ending failing span under `node`, looking through internal spans of the same service that
- * did not fail themselves (framework middleware spans rarely carry the error of the call they wrap); the
- * first in depth-first order among equals. Iterative, like {@link collectOutgoing}.
+ * did not fail themselves (framework middleware spans rarely carry the error of the call they wrap) and
+ * through the caller's side of calls that did not fail (see {@link pushCallerSide}); the first in
+ * depth-first order among equals. Iterative, like {@link collectOutgoing}.
  */
 function firstFailure(node: Node): Node | undefined {
   const service = node.span.service;
@@ -766,8 +781,9 @@ function firstFailure(node: Node): Node | undefined {
     const child = stack[--top];
     if (child.role === 'internal' ? isErrorSpan(child.span, false) : child.error) {
       if (first === undefined || child.span.endTime < first.span.endTime) first = child;
-    } else if (child.role === 'internal' && child.span.service === service) {
-      pushChildren(child);
+    } else if (child.span.service === service) {
+      if (child.role === 'internal') pushChildren(child);
+      else if (child.role === 'call') pushCallerSide(child);
     }
   }
   return first;
