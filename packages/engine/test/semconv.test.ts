@@ -42,4 +42,10 @@ describe('peer names', () => {
     expect(peerName(span({ ...base, name: 'GET', attributes: { 'server.address': '[fe80::1]', 'server.port': 3000 } }))).toBe('[fe80::1]:3000');
     expect(peerName(span({ ...base, name: 'GET', attributes: { 'server.address': '10.0.0.7', 'server.port': 3000 } }))).toBe('10.0.0.7:3000');
   });
+
+  it('a gRPC call by IP names its service (as deployed); by host name, the host still wins', () => {
+    const grpc = { 'rpc.system': 'grpc', 'rpc.service': 'shop.Stock', 'rpc.method': 'Reserve', 'server.port': 50051 };
+    expect(peerName(span({ ...base, name: 'shop.Stock/Reserve', attributes: { ...grpc, 'server.address': '127.0.0.1' } }))).toBe('stock');
+    expect(peerName(span({ ...base, name: 'shop.Stock/Reserve', attributes: { ...grpc, 'server.address': 'stock.shop.svc' } }))).toBe('stock.shop.svc');
+  });
 });

@@ -291,10 +291,11 @@ const LOCAL_OR_IP = /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-f]*:[0-9a-f:
 
 /**
  * Name of the node a client span calls, as the Collector's service graph names virtual nodes:
- * `peer.service`, then the database system (`postgresql`), then the messaging system (`kafka`), then the server address (with the port
- * when the address is a bare IP or localhost, where the port is what tells services apart), then the
- * RPC's service (`rpc.service`, else the `Service` of a `pkg.Service/Method` span name; see
- * {@link rpcServiceOf}). Spans from tracers that record no attributes are named by the RPC alone.
+ * `peer.service`, then the database system (`postgresql`), then the messaging system (`kafka`), then the server
+ * host name, then the RPC's service (`rpc.service`; before a bare IP or localhost address, which names no
+ * service), then such an address with its port (the port is what tells services apart there), else the
+ * `Service` of a `pkg.Service/Method` span name (see {@link rpcServiceOf}). Spans from tracers that record
+ * no attributes are named by the RPC alone.
  */
 export function peerName(span: Span): string {
   const a = span.attributes;
@@ -308,11 +309,15 @@ export function peerName(span: Span): string {
   const messaging = str(a['messaging.system']);
   if (messaging) return messaging;
   const address = str(a['server.address']) ?? str(a['net.peer.name']);
+  const rpc = rpcServiceAttribute(a['rpc.service']);
   if (address) {
+    if (!LOCAL_OR_IP.test(address)) return address;
+    // A bare IP names no service; an RPC names its own (`shop.Stock`).
+    if (rpc) return rpc;
     const port = a['server.port'] ?? a['net.peer.port'];
-    return port !== undefined && LOCAL_OR_IP.test(address) ? cut(`${address}:${port}`) : address;
+    return port !== undefined ? cut(`${address}:${port}`) : address;
   }
-  return rpcServiceAttribute(a['rpc.service']) ?? rpcServiceOf(span.name) ?? UNKNOWN_PEER;
+  return rpc ?? rpcServiceOf(span.name) ?? UNKNOWN_PEER;
 }
 
 /** Whether a span calls something that is not itself instrumented with a server span (a database, cache, queue). */
