@@ -251,7 +251,12 @@ export interface OperationMetrics extends OperationRef {
   /** Requests per second over the window. */
   rate: number;
   errorRate: number;
+  /**
+   * Latency of the window's successful requests (ms), as baselines learn it: a failed request's time (a
+   * 2 s deadline given up on) is in `errors`, not here. Null without one.
+   */
   latency: { p50: number; p95: number; p99: number; mean: number } | null;
+  /** Self time (duration minus waiting on calls) of the same requests. */
   selfTime: { p50: number; p95: number; p99: number } | null;
   /** Whether any anomaly episode is active on this operation. */
   anomalous: boolean;
