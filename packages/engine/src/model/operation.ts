@@ -309,15 +309,15 @@ export function peerName(span: Span): string {
   const messaging = str(a['messaging.system']);
   if (messaging) return messaging;
   const address = str(a['server.address']) ?? str(a['net.peer.name']);
-  const rpc = rpcServiceAttribute(a['rpc.service']);
   if (address) {
     if (!LOCAL_OR_IP.test(address)) return address;
     // A bare IP names no service; an RPC names its own (`shop.Stock`).
+    const rpc = rpcServiceAttribute(a['rpc.service']);
     if (rpc) return rpc;
     const port = a['server.port'] ?? a['net.peer.port'];
     return port !== undefined ? cut(`${address}:${port}`) : address;
   }
-  return rpc ?? rpcServiceOf(span.name) ?? UNKNOWN_PEER;
+  return rpcServiceAttribute(a['rpc.service']) ?? rpcServiceOf(span.name) ?? UNKNOWN_PEER;
 }
 
 /** Whether a span calls something that is not itself instrumented with a server span (a database, cache, queue). */

@@ -644,13 +644,13 @@ function pushChildren(node: Node): void {
 
 /**
  * Pushes the caller's own spans under a call: a gRPC stream's or a callback client's handlers run in the
- * call's context, so the calls they make are the call span's children. Not its answer (the callee's
- * request, also when a service calls itself).
+ * call's context, so the calls they make are the call span's children. Not requests (its answer is one,
+ * also when a service calls itself).
  */
 function pushCallerSide(call: Node): void {
   for (let i = call.childCount - 1; i >= 0; i--) {
     const child = call.children[i];
-    if (child !== call.answer && child.role !== 'entry' && child.span.service === call.span.service) stack[top++] = child;
+    if (child.role !== 'entry' && child.span.service === call.span.service) stack[top++] = child;
   }
 }
 
