@@ -1,4 +1,5 @@
 /** The fixed-width text report: one row per scenario, a totals row, then the goals. */
+import { label } from './score.js';
 import type { Goal, ScenarioResult, SuiteTotals } from './types.js';
 
 interface Column {
@@ -38,7 +39,7 @@ function scenarioCells(r: ScenarioResult): string[] {
   const got = s.healthy
     ? s.incidents === 0
       ? '—'
-      : r.incidents.map((i) => (i.rootCause.operation ? `${i.rootCause.service} ${i.rootCause.operation}` : i.rootCause.service)).join('; ')
+      : r.incidents.map((i) => label(i.rootCause)).join('; ')
     : s.faults.map((f) => (f.got.length > 0 ? f.got.join(', ') : '—')).join(' | ');
   return [
     r.error ? `${r.name} (ERROR)` : r.name,

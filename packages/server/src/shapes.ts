@@ -3,7 +3,7 @@
  * --json` (the CLI imports this module alone, as `@rootspan/server/shapes`, without the server): times as
  * ISO strings, engine-internal fields left out.
  */
-import type { Anomaly, Incident, OperationBaseline, OperationMetrics } from '@rootspan/engine';
+import { operationLabel, type Anomaly, type Incident, type OperationBaseline, type OperationMetrics } from '@rootspan/engine';
 
 /** Latest epoch ms a `Date` holds (±100,000,000 days). */
 const MAX_DATE_MS = 8.64e15;
@@ -138,8 +138,7 @@ export function timeline(inc: Incident): TimelineEntry[] {
     if (heads[i + 1] !== heads[i]) steps.push({ t: story[i].until, event: 'updated', text: heads[i + 1] });
   }
   for (const a of inc.anomalies) {
-    const where = a.operation ? `${a.service} ${a.operation}` : a.service;
-    steps.push({ t: a.firstAt, event: 'anomaly', text: `${a.kind} anomaly began in ${where}` });
+    steps.push({ t: a.firstAt, event: 'anomaly', text: `${a.kind} anomaly began in ${operationLabel(a.service, a.operation)}` });
     steps.push({ t: a.peak.at, event: 'anomaly', text: `at its worst: ${a.peak.explanation}` });
   }
   if (inc.rootCause.change) {
