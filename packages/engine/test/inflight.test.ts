@@ -150,6 +150,51 @@ describe('in-flight calls (issue 21)', () => {
     expect(seen2.find((e) => e.type === 'opened')?.incident.rootCause.service).toBe('postgresql');
   });
 
+  it('calls left open by an outage stop counting once the callee answers again (spans never ended)', () => {
+    // instrumentation-ioredis starts a span for each command rejected while Redis is down and never ends
+    // it: every report after the outage still lists them, open and abandoned by their requests.
+    const a = createAnalyzer({ resolveAfterMs: 30_000 });
+    const events = watch(a);
+    healthy(a, T0, 60);
+    const stallAt = T0 + 60_000;
+    const outage = 30;
+    const leaked = (now: number) => openCalls(stallAt, Math.min(now, stallAt + outage * 1000), now, (start) => start + 5);
+    for (let s = 1; s <= outage; s++) {
+      const now = stallAt + s * 1000;
+      a.inFlight(leaked(now), now);
+      a.advanceTo(now);
+    }
+    expect(events.filter((e) => e.type === 'opened').map((e) => e.incident.rootCause.service)).toEqual(['postgresql']);
+    // Recovered: requests and their calls answer as before; the leaked calls are reported for minutes.
+    const recovered = stallAt + outage * 1000;
+    for (let s = 1; s <= 120; s++) {
+      const now = recovered + s * 1000;
+      healthy(a, now - 1000, 1);
+      a.inFlight(leaked(now), now);
+      a.advanceTo(now);
+    }
+    const resolved = events.find((e) => e.type === 'resolved');
+    expect(resolved, 'resolved after recovery').toBeDefined();
+    expect((resolved?.incident.resolvedAt as number) - recovered).toBeLessThan(60_000);
+    expect(events.filter((e) => e.type === 'opened')).toHaveLength(1);
+  });
+
+  it('a hang that blocks new calls (a pool whose connections all wait) stays open while nothing answers', () => {
+    const a = createAnalyzer({ resolveAfterMs: 30_000 });
+    const events = watch(a);
+    healthy(a, T0, 60);
+    const stallAt = T0 + 60_000;
+    // Only the calls of the first second were made; requests after them wait for a connection, uncounted.
+    for (let s = 1; s <= 120; s++) {
+      const now = stallAt + s * 1000;
+      a.inFlight(openCalls(stallAt, stallAt + 1000, now), now);
+      a.advanceTo(now);
+    }
+    const hung = events.find((e) => e.type === 'opened')?.incident;
+    expect(hung?.rootCause.service).toBe('postgresql');
+    expect(events.filter((e) => e.type === 'resolved' && e.incident.id === hung?.id)).toEqual([]);
+  });
+
   it('ignores a report older than a bucket, and an empty report clears the last one', () => {
     const a = createAnalyzer();
     const events = watch(a);

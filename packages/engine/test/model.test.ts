@@ -143,8 +143,22 @@ describe('operation naming', () => {
     expect(pg('pg.query:COMMIT shop', 'commit')).toBe('COMMIT');
     expect(pg('pg.query:SELECT shop', 'SELECT 1')).toBe('SELECT');
     expect(pg('pg.query:WITH shop', 'WITH recent AS (SELECT * FROM orders WHERE user_id = $1) SELECT * FROM recent')).toBe('WITH orders');
-    // Another kind of database's command stays as its client names it.
+    // Another kind of database's command stays as its client names it, also when SQL has the same keyword.
+    const redis = (name: string, text: string) => clientOperation(span({ ...base, name, attributes: { 'db.system.name': 'redis', 'db.operation.name': name, 'db.query.text': text } }));
     expect(clientOperation(span({ ...base, name: 'get', attributes: { 'db.system': 'redis', 'db.statement': 'get user:1' } }))).toBe('get');
+    expect([redis('get', 'get product:6'), redis('set', 'set product:6 [3 other arguments]'), redis('exec', 'exec'), redis('select', 'select 2')]).toEqual(['get', 'set', 'exec', 'select']);
+  });
+
+  it('names a table by all its parts, quoted or not: `shop`.`orders`, "shop"."orders", [dbo].[orders]', () => {
+    const sql = (text: string) => clientOperation(span({ ...base, name: 'SELECT', attributes: { 'db.system.name': 'mysql', 'db.query.text': text } }));
+    expect(sql('SELECT `Product`.`id` AS `Product_id` FROM `shop`.`products` `Product` WHERE `Product`.`id` = ?')).toBe('SELECT shop.products');
+    expect(sql('UPDATE `shop`.`stock` SET qty = qty - 1 WHERE product_id = ?')).toBe('UPDATE shop.stock');
+    expect(sql('INSERT INTO `shop`.`orders` (id) VALUES (?)')).toBe('INSERT shop.orders');
+    expect(sql('SELECT * FROM "shop"."products" WHERE id = $1')).toBe('SELECT shop.products');
+    expect(sql('DELETE FROM [dbo].[sessions] WHERE id = @p1')).toBe('DELETE dbo.sessions');
+    expect(sql('SELECT * FROM shop.products')).toBe('SELECT shop.products');
+    // Tables of one schema stay apart.
+    expect(sql('SELECT * FROM `shop`.`stock`')).not.toBe(sql('SELECT * FROM `shop`.`products`'));
   });
 
   it('names a database call whose span name is the raw statement from its verb and table: literals never make names', () => {

@@ -19,6 +19,11 @@ export interface InFlightStats {
   reported: number;
   /** Calls forgotten after {@link MAX_OPEN_MS} open (total): a span never ended is a leak, not a hang. */
   expired: number;
+  /**
+   * Calls forgotten, oldest first, to make room when the table was full at a tick (total): spans an
+   * instrumentation never ends must not keep a later hang's calls out.
+   */
+  evicted: number;
 }
 
 /**
@@ -53,6 +58,7 @@ export class InFlightTable {
   dropped = 0;
   reported = 0;
   expired = 0;
+  evicted = 0;
 
   constructor(private readonly capacity: number) {}
 
@@ -138,6 +144,7 @@ export class InFlightTable {
    * at most) once per tick; only late calls are converted.
    */
   report(now: number, peers: PeerNames | undefined): InFlightCall[] {
+    if (this.count >= this.capacity) this.evictOldest(this.count - Math.floor((this.capacity * 3) / 4));
     const out: InFlightCall[] = [];
     const before = now - IN_FLIGHT_MIN_MS;
     let expired: OpenSpan[] | undefined;
@@ -164,6 +171,14 @@ export class InFlightTable {
     return out;
   }
 
+  /** Forgets the `n` calls open longest (counted in `evicted`). */
+  private evictOldest(n: number): void {
+    const open: OpenSpan[] = [];
+    for (const span of this.spans) if (span !== undefined) open.push(span);
+    open.sort((x, y) => hrTimeToMilliseconds(x.startTime) - hrTimeToMilliseconds(y.startTime));
+    for (let i = 0; i < n && i < open.length; i++) if (this.release(open[i])) this.evicted++;
+  }
+
   /** Forgets every call (shutdown: calls cut by the exit are no evidence). */
   clear(): void {
     this.ids.fill(undefined);
@@ -174,7 +189,7 @@ export class InFlightTable {
   }
 
   stats(): InFlightStats {
-    return { open: this.count, dropped: this.dropped, reported: this.reported, expired: this.expired };
+    return { open: this.count, dropped: this.dropped, reported: this.reported, expired: this.expired, evicted: this.evicted };
   }
 }
 

@@ -37,7 +37,7 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     const producer = tracer.startSpan('publish', { kind: SpanKind.PRODUCER });
     const internalDb = tracer.startSpan('query', { kind: SpanKind.INTERNAL, attributes: { 'db.system.name': 'redis' } });
     tracer.startSpan('middleware', { kind: SpanKind.INTERNAL }).end();
-    expect(processor.stats().inFlight).toEqual({ open: 3, dropped: 0, reported: 0, expired: 0 });
+    expect(processor.stats().inFlight).toEqual({ open: 3, dropped: 0, reported: 0, expired: 0, evicted: 0 });
     tracer.startSpan('one too many', { kind: SpanKind.CLIENT }).end();
     expect(processor.stats().inFlight).toMatchObject({ open: 3, dropped: 1 });
     db.end();
@@ -64,6 +64,29 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     // A call never ended (a leaking instrumentation) is forgotten after MAX_OPEN_MS, and counted.
     expect(table.report(now + MAX_OPEN_MS + 1000, undefined).map((c) => c.span.name)).toEqual([]);
     expect(table.stats()).toMatchObject({ open: 0, reported: 0, expired: 2 });
+    void provider.shutdown();
+  });
+
+  it('a full table forgets its oldest calls at a tick, so a leak cannot keep a later hang out', () => {
+    const table = new InFlightTable(8);
+    const { tracer, provider } = setup();
+    const now = Date.now();
+    // Spans a leaking instrumentation never ends fill the table.
+    const leaked = Array.from({ length: 8 }, (_, i) => request(tracer, now - 60_000 + i * 1000));
+    for (const r of leaked) table.add(r.db as never, trace.setSpan(ROOT_CONTEXT, r.server));
+    const refused = request(tracer, now - 3000);
+    table.add(refused.db as never, trace.setSpan(ROOT_CONTEXT, refused.server));
+    expect(table.stats()).toMatchObject({ open: 8, dropped: 1, evicted: 0 });
+    // The tick makes room (a quarter of the table) from the oldest; a hang's calls are tracked again.
+    expect(table.report(now, undefined)).toHaveLength(6);
+    expect(table.stats()).toMatchObject({ open: 6, evicted: 2 });
+    const hung = request(tracer, now - 2000);
+    table.add(hung.db as never, trace.setSpan(ROOT_CONTEXT, hung.server));
+    const reported = table.report(now, undefined).map((c) => c.span.startTime);
+    expect(reported).toHaveLength(7);
+    expect(reported).toContain(now - 2000 + 1);
+    expect(reported).not.toContain(now - 60_000 + 1);
+    expect(reported).not.toContain(now - 59_000 + 1);
     void provider.shutdown();
   });
 

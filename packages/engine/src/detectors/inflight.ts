@@ -51,16 +51,29 @@ interface CallShape {
   edge: string;
 }
 
-/** Overdue calls on one caller → callee edge in a report. */
-interface Overdue {
-  caller: string;
-  callee: string;
-  virtual: boolean;
+/** Overdue calls of one kind on an edge. */
+interface OverdueCalls {
   count: number;
   /** Operation of the call open longest: the first to hang, the others queue behind it. */
   operation: string | null;
   oldestMs: number;
   traces: string[];
+}
+
+/**
+ * Overdue calls on one caller → callee edge in a report: those that became overdue within the last
+ * bucket-width (`fresh`), and those overdue since before it (`stale`).
+ */
+interface Overdue {
+  caller: string;
+  callee: string;
+  virtual: boolean;
+  fresh: OverdueCalls;
+  stale: OverdueCalls;
+}
+
+function noCalls(): OverdueCalls {
+  return { count: 0, operation: null, oldestMs: 0, traces: [] };
 }
 
 /**
@@ -121,6 +134,7 @@ export class InFlightCalls {
   private overdue(rec: Recorder): Map<string, Overdue> {
     const out = new Map<string, Overdue>();
     const shapes = new Map<string, Map<string, Map<string, CallShape>>>();
+    const freshFrom = this.at - this.options.bucketMs;
     for (const call of this.calls) {
       const span = call?.span;
       if (span === undefined || span === null || rejectReason(span) !== null) continue;
@@ -136,20 +150,23 @@ export class InFlightCalls {
       if (byPeer === undefined) byName.set(callName, (byPeer = new Map()));
       let shape = byPeer.get(peer);
       if (shape === undefined) byPeer.set(peer, (shape = this.shapeOf(span, peer, callName, path === undefined ? callName : clientOperation(span), rec)));
-      const abandoned = call.parentEndedAt !== undefined && call.parentEndedAt <= this.at;
-      if (!abandoned && age < (span.parentSpanId ? shape.overdueAfter : shape.orphanOverdueAfter)) continue;
-      const { callee, operation } = shape;
+      const parentEndedAt = call.parentEndedAt;
+      const abandoned = parentEndedAt !== undefined && parentEndedAt <= this.at;
+      const dueAfter = span.parentSpanId ? shape.overdueAfter : shape.orphanOverdueAfter;
+      if (!abandoned && age < dueAfter) continue;
+      const dueAt = Math.min(span.startTime + dueAfter, abandoned ? Math.max(parentEndedAt, span.startTime + IN_FLIGHT_MIN_MS) : Infinity);
       let o = out.get(shape.edge);
       if (o === undefined) {
-        o = { caller: span.service, callee, virtual: shape.virtual, count: 0, operation, oldestMs: age, traces: [] };
+        o = { caller: span.service, callee: shape.callee, virtual: shape.virtual, fresh: noCalls(), stale: noCalls() };
         out.set(shape.edge, o);
       }
-      o.count++;
-      if (age > o.oldestMs) {
-        o.oldestMs = age;
-        o.operation = operation;
+      const calls = dueAt > freshFrom ? o.fresh : o.stale;
+      calls.count++;
+      if (calls.count === 1 || age > calls.oldestMs) {
+        calls.oldestMs = age;
+        calls.operation = shape.operation;
       }
-      if (o.traces.length < BUCKET_EXEMPLARS * 2 && !o.traces.includes(span.traceId)) o.traces.push(span.traceId);
+      if (calls.traces.length < BUCKET_EXEMPLARS * 2 && !calls.traces.includes(span.traceId)) calls.traces.push(span.traceId);
     }
     return out;
   }
@@ -182,7 +199,10 @@ export class InFlightCalls {
 
   /**
    * The edge's give-up test over the last bucket-width before the report: the calls that ended in it
-   * (the current bucket, and the share of the previous one still inside the width) plus the overdue ones.
+   * (the current bucket, and the share of the previous one still inside the width) plus the calls that
+   * became overdue in it, each counted once as an ended call is. Calls overdue since before count too
+   * while the callee answers nothing (a hang that blocks new calls, a pool whose connections all wait);
+   * once it answers again they are leftovers: a lost answer, or a span its instrumentation never ends.
    */
   private judge(edge: EdgeState, o: Overdue): EdgeFiring | undefined {
     const { bucketMs } = this.options;
@@ -191,18 +211,30 @@ export class InFlightCalls {
     const cur = edge.ring.get(c);
     const prev = edge.ring.get(c - 1);
     const ended = (cur?.attempts ?? 0) + Math.round(before * (prev?.attempts ?? 0));
-    const endedGaveUp = (cur?.gaveUp ?? 0) + Math.round(before * (prev?.gaveUp ?? 0));
-    const attempts = ended + o.count;
-    const gaveUp = Math.min(endedGaveUp, ended) + o.count;
+    const endedGaveUp = Math.min(ended, (cur?.gaveUp ?? 0) + Math.round(before * (prev?.gaveUp ?? 0)));
+    const calls = ended > endedGaveUp ? o.fresh : merged(o.fresh, o.stale);
+    if (calls.count === 0) return undefined;
+    const attempts = ended + calls.count;
+    const gaveUp = endedGaveUp + calls.count;
     const verdict = edge.timeout.judge(attempts, gaveUp);
     if (!verdict.anomalous) return undefined;
     const open = new EdgeBucket();
     open.reset(c);
     open.attempts = attempts;
     open.gaveUp = gaveUp;
-    open.maxWait = o.oldestMs;
-    open.calleeOperation = o.operation;
-    open.traces.push(...o.traces);
-    return { kind: 'timeout', signal: 'timeout', verdict, edge, size: 1, window: { attempts, errors: 0, gaveUp, maxWait: o.oldestMs, buckets: [open] } };
+    open.maxWait = calls.oldestMs;
+    open.calleeOperation = calls.operation;
+    open.traces.push(...calls.traces);
+    return { kind: 'timeout', signal: 'timeout', verdict, edge, size: 1, window: { attempts, errors: 0, gaveUp, maxWait: calls.oldestMs, buckets: [open] } };
   }
+}
+
+/** Both kinds of overdue calls as one (the oldest names the operation; exemplars of the fresh first). */
+function merged(fresh: OverdueCalls, stale: OverdueCalls): OverdueCalls {
+  if (stale.count === 0) return fresh;
+  if (fresh.count === 0) return stale;
+  const oldest = stale.oldestMs >= fresh.oldestMs ? stale : fresh;
+  const traces = fresh.traces.slice(0, BUCKET_EXEMPLARS);
+  for (const t of stale.traces) if (traces.length < BUCKET_EXEMPLARS * 2 && !traces.includes(t)) traces.push(t);
+  return { count: fresh.count + stale.count, operation: oldest.operation, oldestMs: oldest.oldestMs, traces };
 }

@@ -142,7 +142,7 @@ export function clientOperation(span: Span): string {
       // A statement of no table (`BEGIN`, `COMMIT`, `SELECT 1`) is its verb: a driver's span name for it
       // carries the database too (`pg.query:BEGIN shop`).
       const text = str(a['db.query.text']) ?? str(a['db.statement']);
-      const fromText = text === undefined ? undefined : sqlStatement(text);
+      const fromText = text === undefined || NOT_SQL.has(str(a['db.system.name']) ?? str(a['db.system']) ?? '') ? undefined : sqlStatement(text);
       if (fromText !== undefined) return fromText;
       // A short span name follows the `{operation} {target}` convention; a long one is raw SQL (or a
       // command with its arguments), named like the convention from its verb and table.
@@ -172,7 +172,9 @@ export function calledPath(span: Span): string | undefined {
 
 /** A statement's verb, after blanks, parentheses and comments. */
 const STATEMENT_VERB = /^(?:\s|\(|\/\*[\s\S]{0,256}?\*\/|--[^\n]{0,256}\n)*([A-Za-z]{2,16})(?![\w.])/;
-const TABLE = String.raw`([\w$]+(?:\.[\w$]+)*|"[^"]{1,64}"|\x60[^\x60]{1,64}\x60|\[[^\]]{1,64}\])`;
+/** A name, bare or quoted (`"…"`, backticks, `[…]`); a table is one or more, joined by dots (`"shop"."orders"`). */
+const IDENTIFIER = String.raw`(?:[\w$]+|"[^"]{1,64}"|\x60[^\x60]{1,64}\x60|\[[^\]]{1,64}\])`;
+const TABLE = String.raw`(${IDENTIFIER}(?:\.${IDENTIFIER})*)`;
 const FROM_TABLE = new RegExp(String.raw`\bFROM\s+${TABLE}`, 'i');
 const INTO_TABLE = new RegExp(String.raw`\bINTO\s+${TABLE}`, 'i');
 /** Where a statement names its table, by verb. */
@@ -197,7 +199,7 @@ export function statementOperation(text: string): string | undefined {
   if (m === null) return undefined;
   const verb = m[1].toUpperCase();
   const table = STATEMENT_TABLE[verb]?.exec(text)?.[1];
-  return table === undefined ? verb : cut(`${verb} ${table.replace(/^["\x60[]|["\x60\]]$/g, '')}`);
+  return table === undefined ? verb : cut(`${verb} ${table.replace(/["\x60[\]]/g, '')}`);
 }
 
 /**
@@ -206,6 +208,12 @@ export function statementOperation(text: string): string | undefined {
  */
 const sqlStatements = new Map<string, string | null>();
 const CACHED_STATEMENT_LENGTH = 256;
+
+/**
+ * Database systems (OpenTelemetry's `db.system.name` values) whose commands are not SQL, though some share
+ * a keyword (Redis `SET`, `SELECT`, `EXEC`): their spans are named by their command as the client names it.
+ */
+const NOT_SQL: ReadonlySet<string> = new Set(['redis', 'valkey', 'memcached', 'mongodb', 'elasticsearch', 'opensearch', 'aws.dynamodb', 'dynamodb', 'couchdb', 'hbase', 'geode', 'neo4j']);
 
 /** Statement keywords of SQL (a text starting otherwise is a command of another kind of database). */
 const SQL_VERBS: ReadonlySet<string> = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'MERGE', 'WITH', 'BEGIN', 'START', 'COMMIT', 'ROLLBACK', 'SAVEPOINT', 'RELEASE', 'SET', 'SHOW', 'CALL', 'EXEC', 'EXECUTE', 'PREPARE', 'DEALLOCATE', 'LOCK', 'VACUUM', 'ANALYZE', 'EXPLAIN', 'CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'GRANT', 'REVOKE', 'COPY', 'LISTEN', 'NOTIFY', 'PRAGMA']);
