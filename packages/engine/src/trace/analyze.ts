@@ -541,11 +541,14 @@ function isServedHttp(a: Readonly<Record<string, AttributeValue>>): boolean {
 /** Fills `fact` (a pooled one) with the call `node` makes. */
 function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   const span = node.span;
+  // A message is not an answer: its producer's call ends when the broker took it, and the consumer runs
+  // later, on its own (a broker's instrumentation may still make it the producer span's child).
+  const sent = span.kind === 'producer';
   for (let i = 0; i < node.childCount; i++) {
     const child = node.children[i];
     // A child entry of another service answers; so does one recorded as a server or consumer in the same
     // service (a service calling itself, or a generator like telemetrygen recording both ends as one).
-    if (child.role === 'entry' && (child.span.service !== span.service || child.span.kind === 'server' || child.span.kind === 'consumer')) {
+    if (child.role === 'entry' && !(sent && child.span.kind === 'consumer') && (child.span.service !== span.service || child.span.kind === 'server' || child.span.kind === 'consumer')) {
       node.answer = child;
       break;
     }

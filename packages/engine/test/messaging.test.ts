@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { createAnalyzer } from '../src/index.js';
+import type { Analyzer, IncidentEvent, Span } from '../src/index.js';
+import { TraceBuilder, span } from './helpers/spans.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const RPS = 20;
+const WARMUP_S = 120;
+
+interface Fault {
+  from: number;
+  /** Extra time billing takes per charge (ms). */
+  billingSlowMs?: number;
+  /** The worker consumes nothing. */
+  workerDown?: boolean;
+}
+
+/**
+ * Orders publishes a message per POST /orders (answering once the broker has it); a worker consumes each
+ * (a consumer span that instrumentation-amqplib makes the producer span's child) and charges it through
+ * billing. Spans reach the analyzer when they end, a second at a time, as exporters send them: a consumer
+ * that runs long after its message was published arrives long after the producer's trace.
+ */
+function run(a: Analyzer, seconds: number, fault?: Fault): void {
+  const spans: Span[] = [];
+  let backlogMs = 0;
+  for (let s = 0; s < seconds; s++) {
+    for (let i = 0; i < RPS; i++) {
+      const start = T0 + s * 1000 + i * (1000 / RPS);
+      const faulty = fault !== undefined && start >= fault.from;
+      const t = new TraceBuilder();
+      const post = t.server('orders', '/orders', start, start + 4 + (i % 3), { name: 'POST /orders', attributes: { 'http.request.method': 'POST', 'http.route': '/orders', 'http.response.status_code': 202 } });
+      const publish = span({
+        traceId: t.traceId,
+        service: 'orders',
+        name: 'publish <default>',
+        kind: 'producer',
+        parentSpanId: post.spanId,
+        startTime: start + 1,
+        endTime: start + 3,
+        attributes: { 'messaging.system': 'rabbitmq', 'messaging.operation': 'publish', 'server.address': '127.0.0.1' },
+      });
+      t.spans.push(publish);
+      if (!(faulty && fault.workerDown)) {
+        const extra = faulty ? (fault.billingSlowMs ?? 0) : 0;
+        // A slow worker falls behind: each message waits for the ones before it.
+        if (extra > 0) backlogMs += (extra * RPS) / 5 / RPS;
+        const consumeAt = publish.endTime + 5 + backlogMs;
+        const consume = span({
+          traceId: t.traceId,
+          service: 'worker',
+          name: 'orders process',
+          kind: 'consumer',
+          parentSpanId: publish.spanId,
+          startTime: consumeAt,
+          endTime: consumeAt + 16 + extra,
+          attributes: { 'messaging.system': 'rabbitmq', 'messaging.operation': 'process' },
+        });
+        t.spans.push(consume);
+        const charge = t.client(consume, 'billing', consumeAt + 1, consumeAt + 14 + extra, { name: 'POST', attributes: { 'http.request.method': 'POST', 'server.address': 'billing', 'server.port': 80 } });
+        t.server('billing', '/charge', consumeAt + 2, consumeAt + 13 + extra, { name: 'POST /charge', attributes: { 'http.request.method': 'POST', 'http.route': '/charge', 'http.response.status_code': 200 } }, charge);
+      }
+      spans.push(...t.spans);
+    }
+  }
+  spans.sort((x, y) => x.endTime - y.endTime);
+  let at = 0;
+  // Until the load stops (consumers of a backlog would run on, long after).
+  for (let s = 1; s <= seconds; s++) {
+    const until = T0 + s * 1000;
+    const batch: Span[] = [];
+    while (at < spans.length && spans[at].endTime <= until) batch.push(spans[at++]);
+    a.ingest(batch);
+    a.advanceTo(until);
+  }
+}
+
+function watch(a: Analyzer): IncidentEvent[] {
+  const events: IncidentEvent[] = [];
+  a.onIncident((e) => events.push(e));
+  return events;
+}
+
+describe('messaging: a consumer runs after its producer, on its own', () => {
+  it('healthy traffic opens nothing; the publish is a call to the broker, the consumer an entry of the worker', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    run(a, 180);
+    expect(events).toEqual([]);
+    const ops = a.metrics().map((m) => `${m.service} ${m.operation}`).sort();
+    expect(ops).toEqual(['billing POST /charge', 'orders POST /orders', 'rabbitmq publish <default>', 'worker orders process']);
+  });
+
+  it('a slow callee of the worker (the queue backing up) is the root cause; the producer is not blamed', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    const anomalies: string[] = [];
+    a.onAnomaly((x) => anomalies.push(`${x.service} ${x.operation} ${x.signal}`));
+    const from = T0 + WARMUP_S * 1000;
+    run(a, WARMUP_S + 60, { from, billingSlowMs: 300 });
+    const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident.rootCause.service);
+    expect(opened.length).toBeGreaterThan(0);
+    expect(new Set(opened)).toEqual(new Set(['billing']));
+    // Orders answered as always: the worker's delay is no change in what orders does.
+    expect(anomalies.filter((x) => x.startsWith('orders '))).toEqual([]);
+  });
+
+  it('a stopped worker is not blamed on the producer that keeps publishing', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    const anomalies: string[] = [];
+    a.onAnomaly((x) => anomalies.push(`${x.service} ${x.operation} ${x.signal}`));
+    const from = T0 + WARMUP_S * 1000;
+    run(a, WARMUP_S + 90, { from, workerDown: true });
+    expect(anomalies.filter((x) => x.startsWith('orders ') || x.startsWith('rabbitmq '))).toEqual([]);
+    const roots = events.filter((e) => e.type === 'opened').map((e) => e.incident.rootCause.service);
+    expect(roots[0]).toBe('worker');
+    expect(roots).not.toContain('orders');
+  });
+});
