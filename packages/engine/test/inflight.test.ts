@@ -195,6 +195,40 @@ describe('in-flight calls (issue 21)', () => {
     expect(events.filter((e) => e.type === 'resolved' && e.incident.id === hung?.id)).toEqual([]);
   });
 
+  it('requests failing while their calls hang unended blame the callee, not their own code', () => {
+    // A publish on a closed channel (amqplib) or a query on a dead connection: the request answers 500 at
+    // once, its call's span never ends (so no trace has it), and the plugin reports the call open.
+    const failing = (a: Analyzer, from: number, seconds: number, hung: boolean) => {
+      for (let s = 1; s <= seconds; s++) {
+        const now = from + s * 1000;
+        const batch: Span[] = [];
+        for (let start = now - 1000; start < now; start += 1000 / RPS) {
+          const t = new TraceBuilder();
+          t.server('orders-api', '/orders/:id', start, start + 2, { status: 'error' });
+          batch.push(...t.spans);
+        }
+        a.ingest(batch);
+        a.inFlight(hung ? openCalls(from, now, now, (start) => start + 2) : [], now);
+        a.advanceTo(now);
+      }
+    };
+    const outage = createAnalyzer();
+    const events = watch(outage);
+    healthy(outage, T0, 60);
+    failing(outage, T0 + 60_000, 40, true);
+    const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
+    expect(opened.map((i) => i.rootCause.service)).toEqual(['postgresql']);
+    expect(events.at(-1)?.incident.rootCause).toMatchObject({ service: 'postgresql', kind: 'timeout' });
+    expect(events.at(-1)?.incident.rootCause.confidence).toBeGreaterThan(0.8);
+
+    // The same failures with the database answering (nothing open): the service's own fault.
+    const own = createAnalyzer();
+    const ownEvents = watch(own);
+    healthy(own, T0, 60);
+    failing(own, T0 + 60_000, 40, false);
+    expect(ownEvents.filter((e) => e.type === 'opened').map((e) => e.incident.rootCause.service)).toEqual(['orders-api']);
+  });
+
   it('ignores a report older than a bucket, and an empty report clears the last one', () => {
     const a = createAnalyzer();
     const events = watch(a);

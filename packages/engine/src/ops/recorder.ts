@@ -1,7 +1,7 @@
 import type { OperationSnapshot, EdgeSnapshot } from '../types.js';
 import type { ResolvedOptions } from '../options.js';
 import { OperationNames } from '../model/operation.js';
-import { edgeKey, opKey } from '../keys.js';
+import { edgeKey, opKey, opKeyService } from '../keys.js';
 import type { TraceEntry } from '../trace/buffer.js';
 import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from '../trace/analyze.js';
 import { addExemplar, addMoment, countOrigin, type LatencyBucket, type OpBucket } from './bucket.js';
@@ -44,6 +44,8 @@ export class Recorder {
       operation: (key) => this.ops.get(key),
       resolvePeer: (peer, callName, callerKey) => this.peers.resolve(peer, callName, callerKey),
       learnPeer: (peer, callName, callerKey, service, operation) => this.peers.learn(peer, callName, callerKey, service, operation),
+      // An edge's only episodes are timeouts.
+      givingUpOn: (caller, calleeKey) => (this.edgeIndex.get(caller)?.get(opKeyService(calleeKey))?.active.size ?? 0) > 0,
     };
   }
 

@@ -88,6 +88,8 @@ export interface TraceContext {
   resolvePeer(peer: string, callName: string, callerKey: string | undefined): { service: string; operation: string | null } | undefined;
   /** Records that such calls to `peer` are answered by `service`'s `operation`. */
   learnPeer(peer: string, callName: string, callerKey: string | undefined, service: string, operation: string): void;
+  /** Whether `caller` is giving up on its calls to the service of operation `calleeKey` now (a timeout episode). */
+  givingUpOn(caller: string, calleeKey: string): boolean;
 }
 
 /** Requests slower than this multiple of their typical latency get a slow-origin analysis. */
@@ -331,7 +333,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     const node = nodes[i];
     const entry = node.entry;
     if (entry === undefined) continue;
-    if (entry.error) entry.errorOrigin = errorOrigin(node, node) ?? selfOrigin(entry, 'errors');
+    if (entry.error) entry.errorOrigin = errorOrigin(node, node, ctx) ?? selfOrigin(entry, 'errors');
     const typical = entry.learned?.typicalLatency();
     if (typical !== undefined && entry.duration > SLOW_FACTOR * typical) entry.slowOrigin = slowOrigin(node, ctx);
     if (missing?.has(node)) entry.shapeOrigin = divergenceOrigin(node, missing, ctx);
@@ -731,7 +733,7 @@ function selfOrigin(entry: EntryFact, kind: Origin['kind']): Origin {
  * means the failure is the enclosing request's own. Iterative (a failing chain may be thousands deep): each
  * level that follows a failure below keeps its own origin as the fallback if nothing deeper is found.
  */
-function errorOrigin(start: Node, startEnclosing: Node | undefined): Origin | undefined {
+function errorOrigin(start: Node, startEnclosing: Node | undefined, ctx: TraceContext): Origin | undefined {
   const fallbacks: Array<[Node, Node | undefined]> = [];
   let node = start;
   let enclosing = startEnclosing;
@@ -751,7 +753,7 @@ function errorOrigin(start: Node, startEnclosing: Node | undefined): Origin | un
     }
     const first = firstFailure(node);
     if (first === undefined) {
-      found = ownErrorOrigin(node, enclosing);
+      found = ownErrorOrigin(node, enclosing, ctx);
       break;
     }
     fallbacks.push([node, enclosing]);
@@ -759,14 +761,30 @@ function errorOrigin(start: Node, startEnclosing: Node | undefined): Origin | un
     node = first;
   }
   const level = found === undefined ? fallbacks.pop() : undefined;
-  return level !== undefined ? ownErrorOrigin(level[0], level[1]) : found;
+  return level !== undefined ? ownErrorOrigin(level[0], level[1], ctx) : found;
 }
 
-/** A failure that starts in `node`'s own work: the enclosing request's operation, else the service. */
-function ownErrorOrigin(node: Node, enclosing: Node | undefined): Origin {
+/**
+ * A failure that starts in `node`'s own work: the enclosing request's operation, else the service; or the
+ * callee of a usual call the request skipped while its service gets no answers from that callee.
+ */
+function ownErrorOrigin(node: Node, enclosing: Node | undefined, ctx: TraceContext): Origin {
   const entry = (enclosing ?? node).entry;
-  if (entry !== undefined) return selfOrigin(entry, 'errors');
-  return { service: node.span.service, operation: null, key: opKey(node.span.service, ''), kind: 'errors' };
+  if (entry === undefined) return { service: node.span.service, operation: null, key: opKey(node.span.service, ''), kind: 'errors' };
+  const hung = skippedHungCall(entry, ctx);
+  return hung !== undefined ? { ...missingCallOrigin(hung), kind: 'timeout' } : selfOrigin(entry, 'errors');
+}
+
+/**
+ * The first usual call a request failing on its own did not make, to a callee its service is giving up
+ * on right now. A call that never ends is in no trace (amqplib's publish on a closed channel, a query on
+ * a dead connection): the request failed on it, not in its own code. A callee that answers is no
+ * suspect: a request failing before a call to it failed in its own code (or its fault is injected there).
+ */
+function skippedHungCall(entry: EntryFact, ctx: TraceContext): string | undefined {
+  const usual = usualOf(entry);
+  for (let i = 0; i < usual.length; i++) if (!entry.calls.includes(usual[i]) && ctx.givingUpOn(entry.service, usual[i])) return usual[i];
+  return undefined;
 }
 
 /**
