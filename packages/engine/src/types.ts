@@ -123,8 +123,10 @@ export interface Anomaly {
   /** The operation that misbehaved (for timeouts: the callee that was given up on). */
   service: string;
   operation: string | null;
-  /** For timeouts and call-shape anomalies: the caller. */
+  /** For timeouts: the caller that gave up on the callee (this anomaly's operation). */
   caller?: OperationRef;
+  /** For call-shape anomalies: the callee whose calls changed (this anomaly's operation is the caller). */
+  callee?: OperationRef;
   /** Event time the anomaly was (last) detected: the end of the evaluated window. */
   at: number;
   /** Event time the episode was first detected. */

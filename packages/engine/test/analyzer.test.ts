@@ -338,3 +338,30 @@ describe('snapshot and restore', () => {
     expect(() => second.restore({ ...snap, version: 99 })).toThrow(/version 99/);
   });
 });
+
+describe('anomaly fields', () => {
+  it('a call-pattern anomaly names the callee whose calls changed as `callee` (its operation is the caller)', () => {
+    const a = createAnalyzer();
+    const anomalies: Anomaly[] = [];
+    a.onAnomaly((x) => anomalies.push(x));
+    const T0 = Date.UTC(2026, 0, 1);
+    for (let s = 0; s < 150; s++) {
+      const batch: Span[] = [];
+      for (let i = 0; i < 20; i++) {
+        const start = T0 + s * 1000 + i * 50;
+        const traceId = `${(s * 20 + i + 1).toString(16).padStart(32, '0')}`;
+        const server = span({ traceId, service: 'api', name: 'GET /items', kind: 'server', startTime: start, endTime: start + 8, attributes: { 'http.request.method': 'GET', 'http.route': '/items' } });
+        batch.push(server);
+        // From 120 s on, the requests stop reading the cache (and still succeed).
+        if (s < 120) batch.push(span({ traceId, service: 'api', name: 'get', kind: 'client', parentSpanId: server.spanId, startTime: start + 1, endTime: start + 2, attributes: { 'db.system': 'redis' } }));
+        batch.push(span({ traceId, service: 'api', name: 'SELECT items', kind: 'client', parentSpanId: server.spanId, startTime: start + 3, endTime: start + 7, attributes: { 'db.system': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': 'items' } }));
+      }
+      a.ingest(batch);
+      a.advanceTo(T0 + (s + 1) * 1000);
+    }
+    const shape = anomalies.find((x) => x.kind === 'shape');
+    expect(shape).toMatchObject({ service: 'api', operation: 'GET /items', signal: 'shape.missing-call', callee: { service: 'redis', operation: 'get' } });
+    expect(shape?.caller).toBeUndefined();
+    expect(shape?.explanation).toMatch(/^api GET \/items stopped calling redis get: /);
+  });
+});

@@ -96,7 +96,7 @@ function unique<T>(list: readonly T[], key: (t: T) => string): T[] {
 function latestPerEpisode(anomalies: readonly Anomaly[]): Anomaly[] {
   const byKey = new Map<string, Anomaly>();
   for (const a of anomalies) {
-    const key = `${a.service}\u0000${a.operation}\u0000${a.signal}\u0000${a.caller?.service ?? ''}`;
+    const key = `${a.service}\u0000${a.operation}\u0000${a.signal}\u0000${a.caller?.service ?? ''}\u0000${a.callee?.service ?? ''}\u0000${a.callee?.operation ?? ''}`;
     const seen = byKey.get(key);
     if (seen === undefined || a.at > seen.at) byKey.set(key, seen === undefined ? a : { ...a, firstAt: Math.min(a.firstAt, seen.firstAt) });
   }

@@ -19,7 +19,10 @@ export interface ApiAnomaly {
   id: string;
   service: string;
   operation: string | null;
+  /** Timeouts: the caller that gave up. */
   caller?: { service: string; operation: string | null };
+  /** Call-pattern changes: the callee whose calls changed (the anomaly's operation is the caller). */
+  callee?: { service: string; operation: string | null };
   kind: Anomaly['kind'];
   signal: string;
   /** When the episode was first detected (as in `rootspan analyze --json`). */
@@ -76,6 +79,7 @@ export function anomalyJson(a: Anomaly): ApiAnomaly {
     service: a.service,
     operation: a.operation,
     ...(a.caller ? { caller: { service: a.caller.service, operation: a.caller.operation } } : {}),
+    ...(a.callee ? { callee: { service: a.callee.service, operation: a.callee.operation } } : {}),
     kind: a.kind,
     signal: a.signal,
     at: iso(a.firstAt),

@@ -169,6 +169,7 @@ export class Episodes {
     let service: string;
     let operation: string | null;
     let caller: OperationRef | undefined;
+    let callee: OperationRef | undefined;
     let traceIds: string[];
     let samples: number;
     let count: number;
@@ -189,8 +190,8 @@ export class Episodes {
       count = w.errors;
       traceIds = windowTraces(w.buckets, f.kind === 'errors' ? 'errorTraces' : 'slowTraces', BUCKET_EXEMPLARS * 2);
       if (f.kind === 'shape') {
-        const callee = this.recorder.ops.get(f.callee);
-        caller = { service: callee?.service ?? opKeyService(f.callee), operation: callee?.operation ?? (opKeyOperation(f.callee) || null) };
+        const op = this.recorder.ops.get(f.callee);
+        callee = { service: op?.service ?? opKeyService(f.callee), operation: op?.operation ?? (opKeyOperation(f.callee) || null) };
       }
     }
     const unit = f.kind === 'latency' ? 'ms' : f.kind === 'traffic' ? 'rps' : 'ratio';
@@ -200,6 +201,7 @@ export class Episodes {
       service,
       operation,
       ...(caller ? { caller } : {}),
+      ...(callee ? { callee } : {}),
       at: now,
       windowStart: now - window,
       observed: v.observed,

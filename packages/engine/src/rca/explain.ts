@@ -44,7 +44,7 @@ export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt'
       break;
     }
     case 'shape':
-      s = `${who} ${a.signal === 'shape.missing-call' ? 'stopped calling' : 'started calling'} ${a.caller ? label(a.caller.service, a.caller.operation) : 'a dependency'}: ${pct(a.observed)} of requests vs usually ${pct(a.expected)}`;
+      s = `${who} ${a.signal === 'shape.missing-call' ? 'stopped calling' : 'started calling'} ${a.callee ? label(a.callee.service, a.callee.operation) : 'a dependency'}: ${pct(a.observed)} of requests vs usually ${pct(a.expected)}`;
       break;
   }
   s += ` in the last ${seconds(extra.window)}`;
