@@ -177,6 +177,21 @@ describe('in-flight calls (issue 21)', () => {
     expect(resolved, 'resolved after recovery').toBeDefined();
     expect((resolved?.incident.resolvedAt as number) - recovered).toBeLessThan(60_000);
     expect(events.filter((e) => e.type === 'opened')).toHaveLength(1);
+    // While the outage lasted, each window counted the calls that went unanswered in it, not the outage's.
+    for (const e of events) {
+      const [, missed] = /no answer from postgresql SELECT orders in (\d+) of/.exec(e.incident.rootCause.explanation) ?? [];
+      if (missed !== undefined) expect(Number(missed)).toBeLessThanOrEqual(RPS * 5 + RPS);
+    }
+    // Then the load stops: nothing is called, nothing answers, the leftovers are still reported.
+    const after = events.length;
+    const quiet = recovered + 120_000;
+    for (let s = 1; s <= 60; s++) {
+      const now = quiet + s * 1000;
+      a.inFlight(leaked(now), now);
+      a.advanceTo(now);
+    }
+    // (Its traffic drop is real; the database it no longer calls is not hung.)
+    expect(events.slice(after).filter((e) => e.type !== 'resolved' && e.incident.rootCause.service === 'postgresql')).toEqual([]);
   });
 
   it('a hang that blocks new calls (a pool whose connections all wait) stays open while nothing answers', () => {

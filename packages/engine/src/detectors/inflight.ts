@@ -200,9 +200,11 @@ export class InFlightCalls {
   /**
    * The edge's give-up test over the last bucket-width before the report: the calls that ended in it
    * (the current bucket, and the share of the previous one still inside the width) plus the calls that
-   * became overdue in it, each counted once as an ended call is. Calls overdue since before count too
-   * while the callee answers nothing (a hang that blocks new calls, a pool whose connections all wait);
-   * once it answers again they are leftovers: a lost answer, or a span its instrumentation never ends.
+   * became overdue in it, each counted once as an ended call is. Calls overdue since before stand in for
+   * them only to hold a hang already found (a timeout episode on the edge) while no call ends or becomes
+   * overdue (a hang that blocks new calls: a pool whose connections all wait). Otherwise they are
+   * leftovers (a lost answer, a span its instrumentation never ends) and say nothing of now: not once the
+   * callee answers again, nor once calls stop being made.
    */
   private judge(edge: EdgeState, o: Overdue): EdgeFiring | undefined {
     const { bucketMs } = this.options;
@@ -212,7 +214,8 @@ export class InFlightCalls {
     const prev = edge.ring.get(c - 1);
     const ended = (cur?.attempts ?? 0) + Math.round(before * (prev?.attempts ?? 0));
     const endedGaveUp = Math.min(ended, (cur?.gaveUp ?? 0) + Math.round(before * (prev?.gaveUp ?? 0)));
-    const calls = ended > endedGaveUp ? o.fresh : merged(o.fresh, o.stale);
+    const holding = o.fresh.count === 0 && ended === 0 && edge.active.size > 0;
+    const calls = holding ? o.stale : o.fresh;
     if (calls.count === 0) return undefined;
     const attempts = ended + calls.count;
     const gaveUp = endedGaveUp + calls.count;
@@ -227,14 +230,4 @@ export class InFlightCalls {
     open.traces.push(...calls.traces);
     return { kind: 'timeout', signal: 'timeout', verdict, edge, size: 1, window: { attempts, errors: 0, gaveUp, maxWait: calls.oldestMs, buckets: [open] } };
   }
-}
-
-/** Both kinds of overdue calls as one (the oldest names the operation; exemplars of the fresh first). */
-function merged(fresh: OverdueCalls, stale: OverdueCalls): OverdueCalls {
-  if (stale.count === 0) return fresh;
-  if (fresh.count === 0) return stale;
-  const oldest = stale.oldestMs >= fresh.oldestMs ? stale : fresh;
-  const traces = fresh.traces.slice(0, BUCKET_EXEMPLARS);
-  for (const t of stale.traces) if (traces.length < BUCKET_EXEMPLARS * 2 && !traces.includes(t)) traces.push(t);
-  return { count: fresh.count + stale.count, operation: oldest.operation, oldestMs: oldest.oldestMs, traces };
 }
