@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer } from '../src/index.js';
-import type { Analyzer, IncidentEvent, InFlightCall, Span } from '../src/index.js';
+import type { Analyzer, Anomaly, IncidentEvent, InFlightCall, Span } from '../src/index.js';
 import { TraceBuilder, span } from './helpers/spans.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -242,6 +242,35 @@ describe('in-flight calls (issue 21)', () => {
     healthy(own, T0, 60);
     failing(own, T0 + 60_000, 40, false);
     expect(ownEvents.filter((e) => e.type === 'opened').map((e) => e.incident.rootCause.service)).toEqual(['orders-api']);
+  });
+
+  it('requests that go on without a call that hangs unended (a cache they fall back from) blame the callee', () => {
+    // ioredis while Redis is down: each command's span starts and never ends; the request answers from the
+    // database instead, as fast as ever, and its trace lacks the usual cache call.
+    const a = createAnalyzer();
+    const events = watch(a);
+    const anomalies: Anomaly[] = [];
+    a.onAnomaly((x) => anomalies.push(x));
+    healthy(a, T0, 60);
+    const stallAt = T0 + 60_000;
+    for (let s = 1; s <= 40; s++) {
+      const now = stallAt + s * 1000;
+      const batch: Span[] = [];
+      for (let start = now - 1000; start < now; start += 1000 / RPS) {
+        const t = new TraceBuilder();
+        // Its own time as before (the fallback's own call is left out here).
+        t.server('orders-api', '/orders/:id', start, start + 3);
+        batch.push(...t.spans);
+      }
+      a.ingest(batch);
+      a.inFlight(openCalls(stallAt, now, now, (start) => start + 3), now);
+      a.advanceTo(now);
+    }
+    expect(events.filter((e) => e.type === 'opened').map((e) => e.incident.rootCause.service)).toEqual(['postgresql']);
+    const shape = anomalies.filter((x) => x.kind === 'shape');
+    expect(shape.length).toBeGreaterThan(0);
+    for (const x of shape) expect(x.cause.service).toBe('postgresql');
+    expect(events.at(-1)?.incident.rootCause.confidence).toBeGreaterThan(0.9);
   });
 
   it('ignores a report older than a bucket, and an empty report clears the last one', () => {

@@ -437,10 +437,15 @@ function missingCallOrigin(key: string): Origin {
  * wrong, so follow the chain of calls down from the request (at each level the latest call whose callee
  * itself diverged or failed, else the last call), and take the deepest operation on it that behaved
  * unusually: it skipped usual calls itself, failed, or answered in a time far from its own (an exception
- * usually answers fast). When nothing below did, the request's own operation diverged.
+ * usually answers fast). When nothing below did, the request's own operation diverged. A skipped call to a
+ * callee the service is giving up on right now is that callee's (see {@link skippedHungCall}).
  */
 function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceContext): Origin {
   const own = root.entry as EntryFact;
+  // Without a usual call its service is giving up on: the call hangs, unended (so in no trace), and the
+  // request went on without it (a cache it falls back from).
+  const hung = skippedHungCall(own, ctx);
+  if (hung !== undefined) return { ...missingCallOrigin(hung), kind: 'shape' };
   // Slow and without its usual call: it was waiting on that call, still open when the request ended.
   const waited = own.duration > (own.learned?.typicalLatency() ?? Infinity) && unusual(own.learned, own.duration) ? missingCall(own) : undefined;
   let best: Origin = waited !== undefined ? { ...waited, kind: 'shape' } : selfOrigin(own, 'shape');
