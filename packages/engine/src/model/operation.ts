@@ -1,4 +1,4 @@
-import type { Span } from '../types.js';
+import type { AttributeValue, Span } from '../types.js';
 import { opKey } from '../keys.js';
 import { cut } from './bound.js';
 import { learnedBudget, PathNames } from './paths.js';
@@ -36,6 +36,11 @@ export function foldPath(name: string): string {
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+/** The database system a span names (stable `db.system.name`, else legacy `db.system`). */
+function dbSystem(a: Readonly<Record<string, AttributeValue>>): string | undefined {
+  return str(a['db.system.name']) ?? str(a['db.system']);
 }
 
 /** HTTP method from stable or legacy semantic conventions. */
@@ -142,7 +147,7 @@ export function clientOperation(span: Span): string {
       // A statement of no table (`BEGIN`, `COMMIT`, `SELECT 1`) is its verb: a driver's span name for it
       // carries the database too (`pg.query:BEGIN shop`).
       const text = str(a['db.query.text']) ?? str(a['db.statement']);
-      const fromText = text === undefined || NOT_SQL.has(str(a['db.system.name']) ?? str(a['db.system']) ?? '') ? undefined : sqlStatement(text);
+      const fromText = text === undefined || NOT_SQL.has(dbSystem(a) ?? '') ? undefined : sqlStatement(text);
       if (fromText !== undefined) return fromText;
       // A short span name follows the `{operation} {target}` convention; a long one is raw SQL (or a
       // command with its arguments), named like the convention from its verb and table.
@@ -310,7 +315,7 @@ export function peerName(span: Span): string {
   if (!a) return rpcServiceOf(span.name) ?? UNKNOWN_PEER;
   const peer = str(a['peer.service']);
   if (peer) return peer;
-  const db = str(a['db.system.name']) ?? str(a['db.system']);
+  const db = dbSystem(a);
   if (db) return db;
   // The broker, as a database is its system: the topic is in the operation (`orders publish`), and a topic
   // named like a service (`orders`) must not become that service.
