@@ -75,6 +75,9 @@ export const ANALYZED_ATTRIBUTES = [
   'rpc.grpc.status_code',
   'messaging.system',
   'messaging.destination.name',
+  // The queue a message to RabbitMQ's default exchange goes to: stable, then legacy.
+  'messaging.rabbitmq.destination.routing_key',
+  'messaging.rabbitmq.routing_key',
   'error.type',
   'exception.type',
   'exception.message',

@@ -38,7 +38,7 @@ function run(a: Analyzer, seconds: number, fault?: Fault): void {
         parentSpanId: post.spanId,
         startTime: start + 1,
         endTime: start + 3,
-        attributes: { 'messaging.system': 'rabbitmq', 'messaging.operation': 'publish', 'server.address': '127.0.0.1' },
+        attributes: { 'messaging.system': 'rabbitmq', 'messaging.operation': 'publish', 'messaging.rabbitmq.routing_key': 'orders', 'server.address': '127.0.0.1' },
       });
       t.spans.push(publish);
       if (!(faulty && fault.workerDown)) {
@@ -88,7 +88,7 @@ describe('messaging: a consumer runs after its producer, on its own', () => {
     run(a, 180);
     expect(events).toEqual([]);
     const ops = a.metrics().map((m) => `${m.service} ${m.operation}`).sort();
-    expect(ops).toEqual(['billing POST /charge', 'orders POST /orders', 'rabbitmq publish <default>', 'worker orders process']);
+    expect(ops).toEqual(['billing POST /charge', 'orders POST /orders', 'rabbitmq publish orders', 'worker orders process']);
   });
 
   it('a slow callee of the worker (the queue backing up) is the root cause; the producer is not blamed', () => {

@@ -42,6 +42,15 @@ describe('operation naming', () => {
     expect(peerName(span({ ...base, name: 'orders publish', attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': 'orders' } }))).toBe('kafka');
   });
 
+  it("names a publish to RabbitMQ's default exchange by its queue (the routing key)", () => {
+    const amqp = (name: string, attributes: Record<string, string>) => clientOperation(span({ ...base, name, kind: 'producer', attributes: { 'messaging.system': 'rabbitmq', ...attributes } }));
+    expect(amqp('publish <default>', { 'messaging.rabbitmq.routing_key': 'orders' })).toBe('publish orders');
+    expect(amqp('publish <default>', { 'messaging.rabbitmq.destination.routing_key': 'invoices' })).toBe('publish invoices');
+    // A named exchange routes by its own rules: the exchange is the destination.
+    expect(amqp('publish events', { 'messaging.rabbitmq.routing_key': 'order.created' })).toBe('publish events');
+    expect(amqp('publish <default>', {})).toBe('publish <default>');
+  });
+
   it('names client operations from db and http attributes', () => {
     expect(clientOperation(span({ ...base, name: 'SELECT orders', attributes: { 'db.operation.name': 'select' } }))).toBe('SELECT orders');
     expect(clientOperation(span({ ...base, name: 'SELECT * FROM orders WHERE id = 1', attributes: { 'db.operation.name': 'select', 'db.collection.name': 'orders' } }))).toBe('SELECT orders');

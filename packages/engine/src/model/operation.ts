@@ -134,6 +134,9 @@ function isMethodName(name: string, method: string): boolean {
   return name.length === method.length + 5 && name.startsWith('HTTP ') && name.endsWith(method);
 }
 
+/** How amqplib's spans name RabbitMQ's default (nameless) exchange. */
+const DEFAULT_EXCHANGE = '<default>';
+
 /** Operation name of a client span as seen on the peer it calls (used for uninstrumented peers). */
 export function clientOperation(span: Span): string {
   const a = span.attributes;
@@ -158,6 +161,11 @@ export function clientOperation(span: Span): string {
     }
     const rpcMethod = str(a['rpc.method']);
     if (rpcMethod) return str(a['rpc.service']) ? cut(`${a['rpc.service']}/${rpcMethod}`) : rpcMethod;
+    // RabbitMQ's default exchange routes by queue name: `publish <default>` (amqplib) says which queue only in its routing key.
+    if (span.name.endsWith(DEFAULT_EXCHANGE)) {
+      const key = str(a['messaging.rabbitmq.destination.routing_key']) ?? str(a['messaging.rabbitmq.routing_key']);
+      if (key !== undefined) return foldPath(`${span.name.slice(0, -DEFAULT_EXCHANGE.length)}${key}`);
+    }
   }
   const method = httpMethod(span);
   if (method) return method;
