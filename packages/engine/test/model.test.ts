@@ -158,6 +158,21 @@ describe('operation naming', () => {
     expect([redis('get', 'get product:6'), redis('set', 'set product:6 [3 other arguments]'), redis('exec', 'exec'), redis('select', 'select 2')]).toEqual(['get', 'set', 'exec', 'select']);
   });
 
+  it('names a query builder\'s call by the statement it sent, not by its own method (knex)', () => {
+    // instrumentation-knex: the builder's method as the operation, the table with its alias.
+    const knex = (method: string, table: string, text: string) =>
+      clientOperation(span({ ...base, name: `${method} shop.${table}`, attributes: { 'db.system.name': 'postgresql', 'db.operation.name': method, 'db.collection.name': table, 'db.query.text': text } }));
+    expect(knex('first', 'orders as o', 'select "o".* from "orders" as "o" where "o"."id" = ? limit ?')).toBe('SELECT orders');
+    expect(knex('del', 'orders', 'delete from "orders" where "id" = ?')).toBe('DELETE orders');
+    expect(knex('select', 'orders as o', 'select "o".* from "orders" as "o"')).toBe('SELECT orders');
+    expect(knex('insert', 'orders', 'insert into "orders" ("id") values (?)')).toBe('INSERT orders');
+    // A statement of no table is its verb, as a driver's is; without a statement, the method names it (no alias).
+    expect(knex('columnInfo', 'orders as o', 'PRAGMA table_info(`orders`)')).toBe('PRAGMA');
+    expect(clientOperation(span({ ...base, name: 'x', attributes: { 'db.system.name': 'postgresql', 'db.operation.name': 'pluck', 'db.collection.name': 'orders o' } }))).toBe('PLUCK orders');
+    // Another kind of database names its own commands: no statement is read.
+    expect(clientOperation(span({ ...base, name: 'find', attributes: { 'db.system.name': 'mongodb', 'db.operation.name': 'find', 'db.collection.name': 'users', 'db.query.text': '{"filter":{}}' } }))).toBe('FIND users');
+  });
+
   it('names a table by all its parts, quoted or not: `shop`.`orders`, "shop"."orders", [dbo].[orders]', () => {
     const sql = (text: string) => clientOperation(span({ ...base, name: 'SELECT', attributes: { 'db.system.name': 'mysql', 'db.query.text': text } }));
     expect(sql('SELECT `Product`.`id` AS `Product_id` FROM `shop`.`products` `Product` WHERE `Product`.`id` = ?')).toBe('SELECT shop.products');

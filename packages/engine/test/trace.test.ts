@@ -43,6 +43,26 @@ describe('analyzeTrace', () => {
     expect(db).toMatchObject({ calleeService: 'postgresql', calleeOperation: 'SELECT orders', callerKey: opKey('checkout', 'GET /checkout') });
   });
 
+  it('a call made inside another call of the same service is part of it: one call, the outer one (knex over pg, an SDK over HTTP)', () => {
+    const t = new TraceBuilder();
+    const root = t.server('orders', '/orders/:id', 0, 20);
+    // instrumentation-knex's span, and instrumentation-pg's under it: one statement.
+    const knex = t.db(root, 'postgresql', 'select', 2, 15, { name: 'select shop.orders', attributes: { 'db.system.name': 'postgresql', 'db.operation.name': 'select', 'db.collection.name': 'orders' } });
+    t.db(knex, 'postgresql', 'SELECT', 6, 14, { name: 'pg.query:SELECT shop', attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'select * from "orders" where "id" = $1' } });
+    // A client wrapping its HTTP request: the callee's answer is under the inner span.
+    const sdk = t.client(root, 'payment', 15, 19, { name: 'PaymentClient.charge', attributes: { 'peer.service': 'payment' } });
+    const http = t.client(sdk, 'payment', 16, 19);
+    t.server('payment', '/charge', 16.5, 18.5, {}, http);
+    const { entries, calls } = analyzeTrace(t.spans, context());
+    const orders = entries.find((e) => e.service === 'orders');
+    expect(calls.filter((c) => c.callerService === 'orders').map((c) => [c.calleeService, c.calleeOperation, c.duration, c.virtual])).toEqual([
+      ['postgresql', 'SELECT orders', 13, true],
+      ['payment', 'GET /charge', 4, false],
+    ]);
+    expect(orders?.calls).toEqual([opKey('postgresql', 'SELECT orders'), opKey('payment', 'GET /charge')]);
+    expect(orders?.self).toBe(20 - 13 - 4);
+  });
+
   it('a slow request that never made its usual database call blames the database, not its own time (issue 21)', () => {
     const key = opKey('orders', 'GET /orders/:id');
     const db = opKey('postgresql', 'SELECT orders');

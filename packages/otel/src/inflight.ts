@@ -65,6 +65,12 @@ export class InFlightTable {
   /** From `onStart`: tracks the span if it is a call (returns whether it is one, tracked or counted as dropped). */
   add(span: OpenSpan, parentContext: Context): boolean {
     if (!isCall(span)) return false;
+    // A remote parent (or none) is a non-recording span without `ended`: nobody here waits on its end.
+    const parent = trace.getSpan(parentContext) as OpenSpan | undefined;
+    const local = parent !== undefined && typeof parent.ended === 'boolean' ? parent : null;
+    // A call made within a local call is part of it (knex's statement, an SDK's HTTP request), as the engine
+    // counts it: the outer call is the one tracked.
+    if (local !== null && !local.ended && (local.kind === SpanKind.CLIENT || local.kind === SpanKind.PRODUCER)) return false;
     if (this.count >= this.capacity) {
       this.dropped++;
       return true;
@@ -72,9 +78,7 @@ export class InFlightTable {
     const id = span.spanContext().spanId;
     // At most half full: probes stay short.
     if (2 * (this.count + 1) > this.ids.length) this.grow();
-    // A remote parent (or none) is a non-recording span without `ended`: nobody here waits on its end.
-    const parent = trace.getSpan(parentContext) as OpenSpan | undefined;
-    this.put(id, hashId(id), span, parent !== undefined && typeof parent.ended === 'boolean' ? parent : null);
+    this.put(id, hashId(id), span, local);
     this.count++;
     return true;
   }

@@ -30,6 +30,22 @@ afterEach(() => {
 });
 
 describe('in-flight calls in the span processor (issue 21)', () => {
+  it('tracks a call made within a local call as part of it (knex over pg): one call open, not two', async () => {
+    const { processor, provider, tracer } = setup();
+    const { server, db: knex } = request(tracer, Date.now());
+    const pg = tracer.startSpan('pg.query:SELECT shop', { kind: SpanKind.CLIENT, attributes: { 'db.system': 'postgresql' } }, trace.setSpan(ROOT_CONTEXT, knex));
+    expect(processor.stats().inFlight).toMatchObject({ open: 1 });
+    pg.end();
+    knex.end();
+    // A call its parent call outlasted (a stream's handler calling on after the stream ended) is its own.
+    const after = tracer.startSpan('Reserve', { kind: SpanKind.CLIENT }, trace.setSpan(ROOT_CONTEXT, knex));
+    expect(processor.stats().inFlight).toMatchObject({ open: 1 });
+    after.end();
+    server.end();
+    expect(processor.stats().inFlight).toMatchObject({ open: 0, dropped: 0 });
+    await provider.shutdown();
+  });
+
   it('tracks client, producer and database calls from onStart to onEnd; counts what a full table leaves out', async () => {
     const { processor, provider, tracer } = setup({ inFlightSize: 3 });
     const now = Date.now();

@@ -145,12 +145,17 @@ export function clientOperation(span: Span): string {
     if (dbOp !== undefined || a['db.system'] !== undefined || a['db.system.name'] !== undefined) {
       // One node per table and statement kind, as OTel's DB span names are: `SELECT orders`.
       const table = str(a['db.collection.name']) ?? str(a['db.sql.table']) ?? str(a['db.mongodb.collection']);
-      if (dbOp && table) return cut(`${dbOp.toUpperCase()} ${table}`);
+      const text = str(a['db.query.text']) ?? str(a['db.statement']);
+      const sql = text !== undefined && !NOT_SQL.has(dbSystem(a) ?? '');
+      if (dbOp && table) {
+        const verb = dbOp.toUpperCase();
+        // A query builder's method (knex: `first`, `del`, `pluck`) is no statement: the one it sent says what ran.
+        return (sql && !SQL_VERBS.has(verb) ? sqlStatement(text) : undefined) ?? cut(`${verb} ${unaliased(table)}`);
+      }
       // Names like `SELECT`, `get: SELECT` or `pg.query:SELECT mydb` say no table: the statement does.
       // A statement of no table (`BEGIN`, `COMMIT`, `SELECT 1`) is its verb: a driver's span name for it
       // carries the database too (`pg.query:BEGIN shop`).
-      const text = str(a['db.query.text']) ?? str(a['db.statement']);
-      const fromText = text === undefined || NOT_SQL.has(dbSystem(a) ?? '') ? undefined : sqlStatement(text);
+      const fromText = sql ? sqlStatement(text) : undefined;
       if (fromText !== undefined) return fromText;
       // A short span name follows the `{operation} {target}` convention; a long one is raw SQL (or a
       // command with its arguments), named like the convention from its verb and table.
@@ -181,6 +186,12 @@ export function calledPath(span: Span): string | undefined {
   if (method === undefined) return undefined;
   const path = clientPath(span, method);
   return path === undefined ? undefined : routeOperation(method, path);
+}
+
+/** A table as a query builder may name it, without its alias (knex: `orders as o`). */
+function unaliased(table: string): string {
+  const space = table.indexOf(' ');
+  return space > 0 ? table.slice(0, space) : table;
 }
 
 /** A statement's verb, after blanks, parentheses and comments. */

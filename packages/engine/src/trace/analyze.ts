@@ -509,7 +509,10 @@ function roleOf(node: Node): Role {
       return 'entry';
     case 'client':
     case 'producer':
-      return 'call';
+      // A call made within a call of the same service is part of it (a query builder's statement under its
+      // knex or mongoose span, an SDK's HTTP request, a retry's attempt): the caller waits on the outer one.
+      // One that outlasts it is a call of its own (a gRPC stream's handler calling on).
+      return parent !== undefined && parent.span.service === span.service && isCallKind(parent.span) && span.endTime <= parent.span.endTime ? 'internal' : 'call';
   }
   // Internal, or no kind (converted from another tracer): inferred from where the service boundaries are,
   // as some tracers record every span as internal. Only a span without a kind is taken for a call by its
@@ -522,6 +525,10 @@ function roleOf(node: Node): Role {
   for (let i = 0; i < node.childCount; i++) if (node.children[i].span.service !== span.service) return 'call';
   if (guessed && node.childCount === 0 && isCallLike(span)) return 'call';
   return 'internal';
+}
+
+function isCallKind(span: Span): boolean {
+  return span.kind === 'client' || span.kind === 'producer';
 }
 
 /**
@@ -548,18 +555,7 @@ function isServedHttp(a: Readonly<Record<string, AttributeValue>>): boolean {
 /** Fills `fact` (a pooled one) with the call `node` makes. */
 function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   const span = node.span;
-  // A message is not an answer: its producer's call ends when the broker took it, and the consumer runs
-  // later, on its own (a broker's instrumentation may still make it the producer span's child).
-  const sent = span.kind === 'producer';
-  for (let i = 0; i < node.childCount; i++) {
-    const child = node.children[i];
-    // A child entry of another service answers; so does one recorded as a server or consumer in the same
-    // service (a service calling itself, or a generator like telemetrygen recording both ends as one).
-    if (child.role === 'entry' && !(sent && child.span.kind === 'consumer') && (child.span.service !== span.service || child.span.kind === 'server' || child.span.kind === 'consumer')) {
-      node.answer = child;
-      break;
-    }
-  }
+  node.answer = answerUnder(node, span.service, span.kind === 'producer');
   const peer = peerName(span);
   const operation = clientOperation(span);
   const callName = ctx.names.callPath(span, peer) ?? operation;
@@ -590,6 +586,25 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   fact.error = node.error;
   fact.gaveUp = gaveUp;
   return fact;
+}
+
+/**
+ * The entry that answered the call at `node`: a child entry of another service, or one recorded as a
+ * server or consumer in the same service (a service calling itself, or a generator like telemetrygen
+ * recording both ends as one), looking through the calls nested in it (see roleOf). A message is not an
+ * answer (`sent`): its producer's call ends when the broker took it, and the consumer runs later, on its
+ * own (a broker's instrumentation may still make it the producer span's child).
+ */
+function answerUnder(node: Node, service: string, sent: boolean): Node | undefined {
+  for (let i = 0; i < node.childCount; i++) {
+    const child = node.children[i];
+    if (child.role === 'entry' && !(sent && child.span.kind === 'consumer') && (child.span.service !== service || child.span.kind === 'server' || child.span.kind === 'consumer')) return child;
+    if (child.role === 'internal' && child.span.service === service && isCallKind(child.span)) {
+      const nested = answerUnder(child, service, sent || child.span.kind === 'producer');
+      if (nested !== undefined) return nested;
+    }
+  }
+  return undefined;
 }
 
 /** Key of the entry operation whose local work made this call (through internal spans), if in the trace. */
