@@ -64,3 +64,9 @@ export const MAX_CALLERS_PER_OPERATION = 256;
  * up `maxOperations`, which every service shares.
  */
 export const MAX_PATH_OPERATIONS = 100;
+
+/**
+ * Operations a service's GraphQL requests may give by their operation (`query GetProduct`): the names are
+ * the clients' to choose, so later ones keep the HTTP request's name (`POST /graphql`).
+ */
+export const MAX_GRAPHQL_OPERATIONS = 100;

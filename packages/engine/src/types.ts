@@ -78,6 +78,11 @@ export const ANALYZED_ATTRIBUTES = [
   // The queue a message to RabbitMQ's default exchange goes to: stable, then legacy.
   'messaging.rabbitmq.destination.routing_key',
   'messaging.rabbitmq.routing_key',
+  // A GraphQL request's operation (its name, `query GetProduct`), and the spans of its execution (a resolver's
+  // error is the request's: GraphQL answers it with HTTP 200).
+  'graphql.operation.type',
+  'graphql.operation.name',
+  'graphql.field.name',
   'error.type',
   'exception.type',
   'exception.message',

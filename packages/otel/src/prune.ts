@@ -102,15 +102,16 @@ class IdGenerations<V> {
 
 /**
  * Whether the pruner may leave `span` out, from the span alone: an internal span with a parent, not failed (no
- * ERROR status, no HTTP status code). Whether it does depends on the spans of its trace kept so far.
+ * ERROR status, no HTTP status code), not a GraphQL operation's. Whether it does depends on the spans of its trace kept so far.
  */
 export function prunable(span: FinishedSpan): boolean {
   if (span.kind !== SpanKind.INTERNAL) return false;
   // A parentless internal span is the request itself (a job, a script): the engine counts it.
   if (!parentIdOf(span) || span.status?.code === SpanStatusCode.ERROR) return false;
   const a = span.attributes;
-  // The engine reads an HTTP status of 5xx as a failure even without an ERROR status.
-  return a === undefined || (a['http.response.status_code'] === undefined && a['http.status_code'] === undefined);
+  // The engine reads an HTTP status of 5xx as a failure even without an ERROR status, and names a GraphQL
+  // request by its operation's span.
+  return a === undefined || (a['http.response.status_code'] === undefined && a['http.status_code'] === undefined && a['graphql.operation.type'] === undefined);
 }
 
 /**
@@ -119,8 +120,8 @@ export function prunable(span: FinishedSpan): boolean {
  * their request and, when it failed, locates an error. Express alone adds one per middleware and one per
  * route handler (four of the five spans of a small JSON endpoint).
  *
- * An internal span is pruned when it has a parent, did not fail (no ERROR status, no HTTP status code)
- * and no span kept so far names it as its parent. A span ending later under a pruned one is re-parented
+ * An internal span is pruned when it has a parent, did not fail (no ERROR status, no HTTP status code), does
+ * not execute a GraphQL operation (its span names the request) and no span kept so far names it as its parent. A span ending later under a pruned one is re-parented
  * to its nearest ancestor that was not pruned, which the engine's traversals (calls made through internal spans,
  * first failure, self time) treat the same. Spans come here in the order they end, mostly children
  * before parents. Span ids are remembered with their trace in two generations of flat maps rather than in

@@ -94,7 +94,7 @@ describe('pruning internal spans', () => {
     await p.shutdown();
   });
 
-  it('keeps an internal span a kept span ended under, failed ones, ones with an HTTP status, and parentless ones', async () => {
+  it('keeps an internal span a kept span ended under, failed ones, ones with an HTTP status, GraphQL operations, and parentless ones', async () => {
     const analyzer = new FakeAnalyzer();
     const p = processorOn(analyzer);
     const trace = 'b'.repeat(32);
@@ -104,12 +104,14 @@ describe('pruning internal spans', () => {
       { name: 'handler', kind: SpanKind.INTERNAL, spanId: handler, parent: server, start: 0.5, end: 3 },
       { name: 'auth', kind: SpanKind.INTERNAL, spanId: id(), parent: server, start: 0.1, end: 0.2, error: true },
       { name: 'proxy', kind: SpanKind.INTERNAL, spanId: id(), parent: server, start: 0.1, end: 0.2, attributes: { 'http.response.status_code': 502 } },
+      // Its span names a GraphQL request, also when no call was made under it.
+      { name: 'query GetCart', kind: SpanKind.INTERNAL, spanId: id(), parent: server, start: 3, end: 3.5, attributes: { 'graphql.operation.type': 'query', 'graphql.operation.name': 'GetCart' } },
       { name: 'GET /x', kind: SpanKind.SERVER, spanId: server, start: 0, end: 4 },
       { name: 'nightly job', kind: SpanKind.INTERNAL, spanId: id(), start: 5, end: 6 },
     ];
     for (const s of specs) p.onEnd(span(trace, s));
     await p.forceFlush();
-    expect(analyzer.ingested.map((s) => s.name)).toEqual(['SELECT', 'handler', 'auth', 'proxy', 'GET /x', 'nightly job']);
+    expect(analyzer.ingested.map((s) => s.name)).toEqual(['SELECT', 'handler', 'auth', 'proxy', 'query GetCart', 'GET /x', 'nightly job']);
     expect(p.stats().pruned).toBe(0);
     await p.shutdown();
   });

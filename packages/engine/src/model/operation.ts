@@ -1,6 +1,7 @@
 import type { AttributeValue, Span } from '../types.js';
 import { opKey } from '../keys.js';
 import { cut } from './bound.js';
+import { MAX_GRAPHQL_OPERATIONS } from '../limits.js';
 import { learnedBudget, PathNames } from './paths.js';
 
 /**
@@ -429,6 +430,8 @@ export class OperationNames {
   /** service → the names of its route-less paths; peer → the names of the paths called on it. */
   private readonly paths = new Map<string, PathNames>();
   private readonly calledPaths = new Map<string, PathNames>();
+  /** service → its GraphQL operations' names by type and name ({@link graphql}), and how many. */
+  private readonly graphqlNames = new Map<string, { size: number; byType: Map<string, Map<string, string>> }>();
   private readonly learned = learnedBudget();
   private size = 0;
 
@@ -467,6 +470,31 @@ export class OperationNames {
       paths.set(owner, (names = new PathNames(this.learned)));
     }
     return names.name(operation);
+  }
+
+  /**
+   * The operation of a GraphQL request whose execution span is `operation` (OpenTelemetry's `graphql.*`
+   * conventions): `query GetProduct`; undefined for an anonymous operation, or past
+   * {@link MAX_GRAPHQL_OPERATIONS} names of the service (the request keeps its HTTP name).
+   */
+  graphql(service: string, operation: Span): string | undefined {
+    const a = operation.attributes;
+    const type = a ? str(a['graphql.operation.type']) : undefined;
+    const name = a ? str(a['graphql.operation.name']) : undefined;
+    if (type === undefined || name === undefined) return undefined;
+    let names = this.graphqlNames.get(service);
+    if (names === undefined) {
+      if (this.graphqlNames.size >= this.max) return undefined;
+      this.graphqlNames.set(service, (names = { size: 0, byType: new Map() }));
+    }
+    let byName = names.byType.get(type);
+    const known = byName?.get(name);
+    if (known !== undefined || names.size >= MAX_GRAPHQL_OPERATIONS) return known;
+    if (byName === undefined) names.byType.set(type, (byName = new Map()));
+    const named = cut(`${type} ${name}`);
+    byName.set(name, named);
+    names.size++;
+    return named;
   }
 
   /** {@link opKey}, interned. */

@@ -253,6 +253,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
   if (n > 1) breakCycles(nodes, n);
   let callCount = 0;
   let entryCount = 0;
+  let graphql = false;
   for (let i = 0; i < n; i++) {
     const node = nodes[i];
     const role = roleOf(node);
@@ -261,7 +262,9 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     node.error = role !== 'internal' && isErrorSpan(node.span, role === 'call');
     if (role === 'call') callCount++;
     else if (role === 'entry') entryCount++;
+    else if (!graphql) graphql = isGraphQLExecution(node.span);
   }
+  const graphqlOperations = graphql ? graphqlRequests(nodes, n) : undefined;
 
   releaseFacts(entryCount, callCount);
   // Sized up front: pushing onto an empty array allocates room for 17.
@@ -273,7 +276,8 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
       const node = nodes[i];
       if (node.role !== 'entry') continue;
       const span = node.span;
-      const operation = ctx.names.server(span);
+      const graphqlOperation = graphqlOperations?.get(node);
+      const operation = (graphqlOperation ? ctx.names.graphql(span.service, graphqlOperation.span) : undefined) ?? ctx.names.server(span);
       const duration = span.endTime - span.startTime;
       const fact = (entryPool[e] ??= newEntryFact());
       fact.service = span.service;
@@ -609,10 +613,42 @@ function answerUnder(node: Node, service: string, sent: boolean): Node | undefin
 
 /** Key of the entry operation whose local work made this call (through internal spans), if in the trace. */
 function enclosingEntryKey(node: Node): string | undefined {
+  return enclosingEntry(node)?.entry?.key;
+}
+
+/** The request (entry) whose local work `node` is part of (through internal spans), if in the trace. */
+function enclosingEntry(node: Node): Node | undefined {
   for (let cur = node.parent; cur !== undefined && cur.span.service === node.span.service; cur = cur.parent) {
-    if (cur.entry !== undefined) return cur.entry.key;
+    if (cur.role === 'entry') return cur;
   }
   return undefined;
+}
+
+/**
+ * Whether an internal span is a GraphQL operation's execution (OpenTelemetry's `graphql.operation.type`),
+ * or a failed part of one (a resolver: `graphql.field.name`).
+ */
+function isGraphQLExecution(span: Span): boolean {
+  const a = span.attributes;
+  return a !== undefined && (a['graphql.operation.type'] !== undefined || (span.status === 'error' && a['graphql.field.name'] !== undefined));
+}
+
+/**
+ * The GraphQL requests of a trace: each request (entry node) → the span executing its operation, which
+ * names it (null when it executed several: a batch keeps its HTTP name). A request whose operation or
+ * resolver failed has failed, though GraphQL answers it with HTTP 200 and the errors in its body.
+ */
+function graphqlRequests(nodes: readonly Node[], n: number): Map<Node, Node | null> {
+  const out = new Map<Node, Node | null>();
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i];
+    if (node.role !== 'internal' || !isGraphQLExecution(node.span)) continue;
+    const request = enclosingEntry(node);
+    if (request === undefined) continue;
+    if (node.span.status === 'error') request.error = true;
+    if ((node.span.attributes as Readonly<Record<string, AttributeValue>>)['graphql.operation.type'] !== undefined) out.set(request, out.has(request) ? null : node);
+  }
+  return out;
 }
 
 /**
