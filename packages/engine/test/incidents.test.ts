@@ -30,7 +30,7 @@ function anomaly(id: string, kind: AnomalyKind, service: string, cause: string, 
 }
 
 /** Every service its own home, calling nothing; onsets 10 s apart or closer coincide. */
-const alone = { coincideMs: 10_000, echoMs: 60_000, topology: { homes: (s: string) => new Set([s]), callees: () => new Set<string>() } };
+const alone = { coincideMs: 10_000, echoMs: 60_000, topology: { homes: (s: string) => new Set([s]), callees: () => new Set<string>(), isPeer: () => false } };
 
 const origin = (service: string, kind: AnomalyKind): RankedOrigin[] => [{ service, operation: 'op', key: opKey(service, 'op'), kind, share: 1, count: 10 }];
 
@@ -108,9 +108,23 @@ describe('IncidentManager grouping', () => {
     expect(later.storyDropped).toBe(18 - INCIDENT_STORY_MAX);
   });
 
+  it("weighs the evidence against a peer's operations together (it is seen only from outside), naming its busiest", () => {
+    // Seen from frontend: checkout slowed (it calls inventory, unseen), and two paths of inventory slowed.
+    const events: IncidentEvent[] = [];
+    const at = (service: string, operation: string, share: number): RankedOrigin => ({ service, operation, key: opKey(service, operation), kind: 'latency', share, count: 10 });
+    const rank = (isPeer: (key: string) => boolean) => {
+      const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer } }, (e) => events.push(e), () => ({ explanation: '' }));
+      const id = m.route(anomaly('a-1', 'latency', 'frontend', 'inventory', 0), [at('checkout', 'POST /orders', 0.4), at('inventory', 'GET /stock/:id', 0.35), at('inventory', 'GET /stock', 0.25)], undefined, 0);
+      return m.get(id)!.rootCause;
+    };
+    expect(rank((key) => key.startsWith('inventory') || key.startsWith('checkout'))).toMatchObject({ service: 'inventory', operation: 'GET /stock/:id' });
+    // An instrumented service's operations are each their own suspect.
+    expect(rank(() => false)).toMatchObject({ service: 'checkout', operation: 'POST /orders' });
+  });
+
   it('a database and its own service going wrong at the same moment are one fault; minutes apart or in another service, two', () => {
     // db is an uninstrumented peer called by inventory; every other service is its own home.
-    const topology = { homes: (s: string) => new Set([s === 'db' ? 'inventory' : s]), callees: () => new Set<string>() };
+    const topology = { homes: (s: string) => new Set([s === 'db' ? 'inventory' : s]), callees: () => new Set<string>(), isPeer: () => false };
     const events: IncidentEvent[] = [];
     const withHomes = () => new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, (e) => events.push(e), () => ({ explanation: '' }));
     const m = withHomes();
@@ -132,7 +146,7 @@ describe('IncidentManager grouping', () => {
   it('callers giving up on (or calling around) a service whose callee fails join the callee\'s incident, which names the callee', () => {
     // frontend → checkout → payment. The central server judged the callers' half of a trace before the
     // callee's half arrived: frontend "got no answer" from checkout first, payment's errors a bucket later.
-    const topology = { homes: (s: string) => new Set([s]), callees: (s: string) => new Set(s === 'frontend' ? ['checkout'] : s === 'checkout' ? ['payment'] : []) };
+    const topology = { homes: (s: string) => new Set([s]), callees: (s: string) => new Set(s === 'frontend' ? ['checkout'] : s === 'checkout' ? ['payment'] : []), isPeer: () => false };
     const events: IncidentEvent[] = [];
     const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, (e) => events.push(e), () => ({ explanation: '' }));
     const id = m.route(anomaly('a-1', 'timeout', 'checkout', 'checkout', 0), origin('checkout', 'timeout'), undefined, 0);

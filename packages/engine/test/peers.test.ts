@@ -105,8 +105,8 @@ describe('PeerTable', () => {
     const t = new PeerTable(10);
     const peers = { resolvePeer: (p: string, n: string, c: string | undefined) => t.resolve(p, n, c) };
     t.learn('inventory:80', 'GET', undefined, 'inventory', 'GET /stock');
-    expect({ ...unansweredCallee('frontend', 'inventory:80', 'GET', 'GET', undefined, false, peers) }).toEqual({ service: 'inventory', operation: 'GET /stock', virtual: false });
-    expect({ ...unansweredCallee('frontend', 'postgresql', 'SELECT orders', 'SELECT orders', undefined, true, peers) }).toEqual({ service: 'postgresql', operation: 'SELECT orders', virtual: true });
-    expect({ ...unansweredCallee('payment', UNKNOWN_PEER, 'POST', 'POST', opKey('payment', 'POST /charge'), false, peers) }).toEqual({ service: 'payment', operation: 'POST', virtual: true });
+    expect({ ...unansweredCallee('frontend', 'inventory:80', 'GET', undefined, false, peers) }).toEqual({ service: 'inventory', operation: 'GET /stock', virtual: false });
+    expect({ ...unansweredCallee('frontend', 'postgresql', 'SELECT orders', undefined, true, peers) }).toEqual({ service: 'postgresql', operation: 'SELECT orders', virtual: true });
+    expect({ ...unansweredCallee('payment', UNKNOWN_PEER, 'POST', opKey('payment', 'POST /charge'), false, peers) }).toEqual({ service: 'payment', operation: 'POST', virtual: true });
   });
 });

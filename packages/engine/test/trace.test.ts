@@ -48,7 +48,7 @@ describe('analyzeTrace', () => {
     const root = t.server('orders', '/orders/:id', 0, 20);
     // instrumentation-knex's span, and instrumentation-pg's under it: one statement.
     const knex = t.db(root, 'postgresql', 'select', 2, 15, { name: 'select shop.orders', attributes: { 'db.system.name': 'postgresql', 'db.operation.name': 'select', 'db.collection.name': 'orders' } });
-    t.db(knex, 'postgresql', 'SELECT', 6, 14, { name: 'pg.query:SELECT shop', attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'select * from "orders" where "id" = $1' } });
+    t.db(knex, 'postgresql', 'SELECT', 6, 15.4, { name: 'pg.query:SELECT shop', attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'select * from "orders" where "id" = $1' } });
     // A client wrapping its HTTP request: the callee's answer is under the inner span.
     const sdk = t.client(root, 'payment', 15, 19, { name: 'PaymentClient.charge', attributes: { 'peer.service': 'payment' } });
     const http = t.client(sdk, 'payment', 16, 19);

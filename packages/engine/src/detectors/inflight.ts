@@ -141,15 +141,13 @@ export class InFlightCalls {
       const age = this.at - span.startTime;
       if (!(age >= IN_FLIGHT_MIN_MS)) continue;
       const peer = peerName(span);
-      // The call's name is its path where it has one: its operation is then made only for a new shape.
-      const path = rec.names.callPath(span, peer);
-      const callName = path ?? clientOperation(span);
+      const callName = rec.names.callPath(span, peer) ?? clientOperation(span);
       let byName = shapes.get(span.service);
       if (byName === undefined) shapes.set(span.service, (byName = new Map()));
       let byPeer = byName.get(callName);
       if (byPeer === undefined) byName.set(callName, (byPeer = new Map()));
       let shape = byPeer.get(peer);
-      if (shape === undefined) byPeer.set(peer, (shape = this.shapeOf(span, peer, callName, path === undefined ? callName : clientOperation(span), rec)));
+      if (shape === undefined) byPeer.set(peer, (shape = this.shapeOf(span, peer, callName, rec)));
       const parentEndedAt = call.parentEndedAt;
       const abandoned = parentEndedAt !== undefined && parentEndedAt <= this.at;
       const dueAfter = span.parentSpanId ? shape.overdueAfter : shape.orphanOverdueAfter;
@@ -172,8 +170,8 @@ export class InFlightCalls {
   }
 
   /** Names a call as trace analysis names one whose answer is missing (see callFact), and when it is overdue. */
-  private shapeOf(span: Span, peer: string, callName: string, called: string, rec: Recorder): CallShape {
-    const { service: callee, operation, virtual } = unansweredCallee(span.service, peer, callName, called, undefined, isDependencyCall(span), {
+  private shapeOf(span: Span, peer: string, callName: string, rec: Recorder): CallShape {
+    const { service: callee, operation, virtual } = unansweredCallee(span.service, peer, callName, undefined, isDependencyCall(span), {
       resolvePeer: (p, name, caller) => rec.peers.resolve(p, name, caller),
     });
     const op = rec.ops.get(opKey(callee, operation ?? ''));

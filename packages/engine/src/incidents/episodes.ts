@@ -69,7 +69,7 @@ export class Episodes {
         maxExemplars: options.maxExemplars,
         coincideMs: COINCIDE_BUCKETS * options.bucketMs,
         echoMs: Math.max(WINDOWS[WINDOWS.length - 1] * options.bucketMs, options.maxTraceWaitMs),
-        topology: { homes: (service) => this.homes(service), callees: (service) => this.callees(service) },
+        topology: { homes: (service) => this.homes(service), callees: (service) => this.callees(service), isPeer: (key) => this.recorder.ops.get(key)?.nodeType === 'peer' },
       },
       (event) => this.listeners.incident(event),
       (top, anomalies) => this.explainRoot(top, anomalies),

@@ -62,6 +62,8 @@ export interface Topology {
   homes(service: string): ReadonlySet<string>;
   /** The services (and peers) `service` calls. */
   callees(service: string): ReadonlySet<string>;
+  /** Whether operation `key` is a peer's: seen only through the calls that reach it. */
+  isPeer(key: string): boolean;
 }
 
 /**
@@ -384,12 +386,17 @@ export class IncidentManager {
       for (const o of rec.origins.get(a.id) ?? NO_ORIGINS) {
         const s = o.share * weight;
         total += s;
-        let cur = scores.get(o.key);
+        // A peer seen only from outside is one suspect: the evidence against the paths its callers call is
+        // summed, as it is for an instrumented service's one operation. Its busiest operation is named.
+        const peer = this.opts.topology.isPeer(o.key);
+        const group = peer ? o.service : o.key;
+        let cur = scores.get(group);
         if (cur === undefined) {
           cur = this.scorePool[used++] ??= new Score();
           cur.reset(o);
-          scores.set(o.key, cur);
+          scores.set(group, cur);
         }
+        if (peer) cur.addOperation(o, s);
         cur.score += s;
         cur.support += o.count;
         cur.all.add(o.kind, s);
@@ -478,12 +485,23 @@ class Score {
   readonly all = new KindTally();
   readonly live = new KindTally();
 
+  /** A peer's operations' evidence (see {@link addOperation}); empty for an operation's own score. */
+  private readonly operations = new Map<string, number>();
+
   reset(origin: RankedOrigin): void {
     this.origin = origin;
     this.score = 0;
     this.support = 0;
     this.all.size = 0;
     this.live.size = 0;
+    this.operations.clear();
+  }
+
+  /** Adds `s` to the peer operation `o`, which names the score once it has the most evidence. */
+  addOperation(o: RankedOrigin, s: number): void {
+    const sum = (this.operations.get(o.key) ?? 0) + s;
+    this.operations.set(o.key, sum);
+    if (o.key !== this.origin.key && sum > (this.operations.get(this.origin.key) ?? 0)) this.origin = o;
   }
 
   kind(): AnomalyKind {

@@ -453,9 +453,9 @@ export class OperationNames {
   /**
    * The path a call to `peer` called ({@link calledPath}), by which the peer table learns which operation of
    * an instrumented service calls reach, named by the peer's {@link PathNames}; undefined when it names none,
-   * or past `MAX_PATH_OPERATIONS` names of the peer: such calls go by their {@link clientOperation}. An uninstrumented peer's operations
-   * stay named by that (per method): in-process a caller sees every callee so, and evidence against one
-   * callee must not split over its paths.
+   * or past `MAX_PATH_OPERATIONS` names of the peer: such calls go by their {@link clientOperation}. It also
+   * names an uninstrumented peer's operations (in-process, every callee is seen so); incidents weigh the
+   * evidence against all of one peer's paths together.
    */
   callPath(span: Span, peer: string): string | undefined {
     const path = calledPath(span);

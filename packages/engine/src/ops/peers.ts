@@ -183,7 +183,9 @@ export interface PeerResolver {
 /**
  * The callee of a call whose answer is not in its trace: the instrumented service learned behind its peer
  * (not for databases and queues, `dependency`, which no service answers) and the operation calls named
- * `callName` reach, else the peer itself, virtual, as `operation` (the call's {@link clientOperation}).
+ * `callName` reach, else the peer itself, virtual, as `callName` (the path an HTTP call called, `GET
+ * /reviews/:id`, else the call's {@link clientOperation}): seen from outside, a peer's operations are the
+ * calls that reach it.
  * A call that names no peer at all (a tracer without attributes: `POST`, `run: BEGIN`) resolves only when
  * its calling operation's calls of that name always reached one operation; else it stays on its caller,
  * under the call's name: nothing in the trace says whom it reached, and the calls of different services
@@ -193,7 +195,6 @@ export function unansweredCallee(
   callerService: string,
   peer: string,
   callName: string,
-  operation: string,
   callerKey: string | undefined,
   dependency: boolean,
   peers: PeerResolver,
@@ -201,7 +202,7 @@ export function unansweredCallee(
   const known = dependency ? undefined : peers.resolvePeer(peer, callName, callerKey);
   const out = calleeScratch;
   out.service = known !== undefined ? known.service : peer === UNKNOWN_PEER ? callerService : peer;
-  out.operation = known !== undefined ? known.operation : operation;
+  out.operation = known !== undefined ? known.operation : callName;
   out.virtual = known === undefined;
   return out;
 }

@@ -515,8 +515,9 @@ function roleOf(node: Node): Role {
     case 'producer':
       // A call made within a call of the same service is part of it (a query builder's statement under its
       // knex or mongoose span, an SDK's HTTP request, a retry's attempt): the caller waits on the outer one.
-      // One that outlasts it is a call of its own (a gRPC stream's handler calling on).
-      return parent !== undefined && parent.span.service === span.service && isCallKind(parent.span) && span.endTime <= parent.span.endTime ? 'internal' : 'call';
+      // One started after it ended is a call of its own (a gRPC stream's handler calling on); one ending
+      // just after it is not (instrumentation-pg ends its span after knex has its answer).
+      return parent !== undefined && parent.span.service === span.service && isCallKind(parent.span) && span.startTime < parent.span.endTime ? 'internal' : 'call';
   }
   // Internal, or no kind (converted from another tracer): inferred from where the service boundaries are,
   // as some tracers record every span as internal. Only a span without a kind is taken for a call by its
@@ -561,8 +562,7 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   const span = node.span;
   node.answer = answerUnder(node, span.service, span.kind === 'producer');
   const peer = peerName(span);
-  const operation = clientOperation(span);
-  const callName = ctx.names.callPath(span, peer) ?? operation;
+  const callName = ctx.names.callPath(span, peer) ?? clientOperation(span);
   const callerKey = enclosingEntryKey(node);
   let calleeService: string;
   let calleeOperation: string | null;
@@ -572,7 +572,7 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
     calleeOperation = (node.answer.entry as EntryFact).operation;
     if (!isDependencyCall(span)) ctx.learnPeer(peer, callName, callerKey, calleeService, calleeOperation);
   } else {
-    ({ service: calleeService, operation: calleeOperation, virtual } = unansweredCallee(span.service, peer, callName, operation, callerKey, isDependencyCall(span), ctx));
+    ({ service: calleeService, operation: calleeOperation, virtual } = unansweredCallee(span.service, peer, callName, callerKey, isDependencyCall(span), ctx));
   }
   const answer = node.answer;
   // An answer that ends after the caller stopped waiting means the caller gave up (clock skew allowance 5%),
