@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer } from '../src/index.js';
-import type { Analyzer, IncidentEvent, Span } from '../src/index.js';
+import type { Analyzer, Span } from '../src/index.js';
+import { watch } from './helpers/events.js';
 import { TraceBuilder, span } from './helpers/spans.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -68,12 +69,6 @@ function run(a: Analyzer, seconds: number, fault?: Fault): void {
     a.ingest(batch);
     a.advanceTo(T0 + (s + 1) * 1000);
   }
-}
-
-function watch(a: Analyzer): IncidentEvent[] {
-  const events: IncidentEvent[] = [];
-  a.onIncident((e) => events.push(e));
-  return events;
 }
 
 describe('GraphQL: one HTTP endpoint, many operations, errors in a 200 answer', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer } from '../src/index.js';
-import type { Analyzer, Anomaly, IncidentEvent, InFlightCall, Span } from '../src/index.js';
+import type { Analyzer, Anomaly, InFlightCall, Span } from '../src/index.js';
+import { watch } from './helpers/events.js';
 import { TraceBuilder, span } from './helpers/spans.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -33,12 +34,6 @@ function openCalls(from: number, to: number, now: number, parentEnded?: (start: 
     out.push(ended === undefined ? { span: db } : { span: db, parentEndedAt: ended });
   }
   return out;
-}
-
-function watch(a: Analyzer): IncidentEvent[] {
-  const events: IncidentEvent[] = [];
-  a.onIncident((e) => events.push(e));
-  return events;
 }
 
 /** Reports the hang every second from `from` for `seconds`, as the plugin's tick does; no span ends meanwhile. */
