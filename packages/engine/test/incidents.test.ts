@@ -108,6 +108,15 @@ describe('IncidentManager grouping', () => {
     expect(later.storyDropped).toBe(18 - INCIDENT_STORY_MAX);
   });
 
+  it('names, of two operations with equal evidence, the one more requests point at (a slow resolver behind a busy and a rare operation)', () => {
+    const { m } = manager();
+    const own = (operation: string, count: number): RankedOrigin[] => [{ service: 'gateway', operation, key: opKey('gateway', operation), kind: 'latency', share: 1, count }];
+    const id = m.route(anomaly('a-1', 'latency', 'gateway', 'gateway', 0), own('query GetProduct', 104), undefined, 0);
+    // The rare one fires later, as severe: its key sorts first, its 12 requests do not outweigh 104.
+    m.route(anomaly('a-2', 'latency', 'gateway', 'gateway', 5000), own('POST /', 12), undefined, 5000);
+    expect(m.get(id)!.rootCause).toMatchObject({ service: 'gateway', operation: 'query GetProduct' });
+  });
+
   it("weighs the evidence against a peer's operations together (it is seen only from outside), naming its busiest", () => {
     // Seen from frontend: checkout slowed (it calls inventory, unseen), and two paths of inventory slowed.
     const events: IncidentEvent[] = [];

@@ -403,7 +403,8 @@ export class IncidentManager {
         if (live) cur.live.add(o.kind, s);
       }
     }
-    const ranked = [...scores.values()].sort((a, b) => b.score - a.score || a.origin.key.localeCompare(b.origin.key));
+    // Equal evidence: the suspect more requests point at (a fault of a busy operation also shows in a rare one).
+    const ranked = [...scores.values()].sort((a, b) => b.score - a.score || b.support - a.support || a.origin.key.localeCompare(b.origin.key));
     // The kind is what its live evidence says (an error burst after a slowdown is about errors now), else
     // what all of it said.
     inc.candidates = ranked.slice(0, 5).map((c): Candidate => ({
