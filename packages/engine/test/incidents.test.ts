@@ -108,13 +108,18 @@ describe('IncidentManager grouping', () => {
     expect(later.storyDropped).toBe(18 - INCIDENT_STORY_MAX);
   });
 
-  it('names, of two operations with equal evidence, the one more requests point at (a slow resolver behind a busy and a rare operation)', () => {
+  it('discounts evidence resting on few requests: a slow resolver behind a busy and a rare operation is the busy one\'s', () => {
     const { m } = manager();
-    const own = (operation: string, count: number): RankedOrigin[] => [{ service: 'gateway', operation, key: opKey('gateway', operation), kind: 'latency', share: 1, count }];
-    const id = m.route(anomaly('a-1', 'latency', 'gateway', 'gateway', 0), own('query GetProduct', 104), undefined, 0);
-    // The rare one fires later, as severe: its key sorts first, its 12 requests do not outweigh 104.
-    m.route(anomaly('a-2', 'latency', 'gateway', 'gateway', 5000), own('POST /', 12), undefined, 5000);
+    const own = (operation: string, share: number, count: number): RankedOrigin[] => [{ service: 'gateway', operation, key: opKey('gateway', operation), kind: 'latency', share, count }];
+    // The probe's figures: 101 slow requests, a sliver of whose time went to a call; 13 anonymous ones.
+    const id = m.route(anomaly('a-1', 'latency', 'gateway', 'gateway', 0), own('query GetProduct', 0.998, 101), undefined, 0);
+    m.route(anomaly('a-2', 'latency', 'gateway', 'gateway', 5000), own('POST /', 1, 13), undefined, 5000);
     expect(m.get(id)!.rootCause).toMatchObject({ service: 'gateway', operation: 'query GetProduct' });
+    // Equal evidence on equal requests: the key decides, as before.
+    const { m: m2 } = manager();
+    const tie = m2.route(anomaly('b-1', 'latency', 'gateway', 'gateway', 0), own('query GetProduct', 1, 50), undefined, 0);
+    m2.route(anomaly('b-2', 'latency', 'gateway', 'gateway', 0), own('POST /', 1, 50), undefined, 0);
+    expect(m2.get(tie)!.rootCause.operation).toBe('POST /');
   });
 
   it("weighs the evidence against a peer's operations together (it is seen only from outside), naming its busiest", () => {

@@ -403,8 +403,9 @@ export class IncidentManager {
         if (live) cur.live.add(o.kind, s);
       }
     }
-    // Equal evidence: the suspect more requests point at (a fault of a busy operation also shows in a rare one).
-    const ranked = [...scores.values()].sort((a, b) => b.score - a.score || b.support - a.support || a.origin.key.localeCompare(b.origin.key));
+    // Evidence resting on few requests counts for less, as in the confidence below: a fault of a busy
+    // operation that also shows in a rare one is the busy one's (ties: the suspect more requests point at).
+    const ranked = [...scores.values()].sort((a, b) => b.weighed() - a.weighed() || b.support - a.support || a.origin.key.localeCompare(b.origin.key));
     // The kind is what its live evidence says (an error burst after a slowdown is about errors now), else
     // what all of it said.
     inc.candidates = ranked.slice(0, 5).map((c): Candidate => ({
@@ -420,7 +421,7 @@ export class IncidentManager {
       // at it (a slow database's statements are one service's), discounted when it rests on few requests.
       let service = 0;
       for (const c of ranked) if (c.origin.service === best.origin.service) service += c.score;
-      const confidence = total > 0 ? (service / total) * (best.support / (best.support + 2)) : 0;
+      const confidence = total > 0 ? (service / total) * fewRequests(best.support) : 0;
       const { explanation, change } = this.explain(top, anomalies);
       inc.rootCause = { service: top.service, operation: top.operation, kind: top.kind, confidence: round3(confidence), explanation };
       if (change) inc.rootCause.change = change;
@@ -486,6 +487,11 @@ class Score {
   readonly all = new KindTally();
   readonly live = new KindTally();
 
+  /** The score, discounted when it rests on few requests ({@link fewRequests}). */
+  weighed(): number {
+    return this.score * fewRequests(this.support);
+  }
+
   /** A peer's operations' evidence (see {@link addOperation}); empty for an operation's own score. */
   private readonly operations = new Map<string, number>();
 
@@ -508,6 +514,11 @@ class Score {
   kind(): AnomalyKind {
     return (this.live.size > 0 ? this.live : this.all).best();
   }
+}
+
+/** How far evidence resting on `support` requests (or detections) is to be trusted: 1/3 for one, 0.9 for 18. */
+function fewRequests(support: number): number {
+  return support / (support + 2);
 }
 
 /** Counts `a` under its symptom (its operation's one kind of trouble), once per member. */
