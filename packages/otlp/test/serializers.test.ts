@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import type { Span } from '@rootspan/engine';
+import { ANALYZED_ATTRIBUTE_KEYS, type Span } from '@rootspan/engine';
 import { decodeOtlpJson, decodeOtlpProtobuf, encodeOtlpJson, type DecodeResult } from '@rootspan/otlp';
 import { SpanKind, SpanStatusCode, hrTimeToMsExact, sdkService } from './helpers/sdk.js';
 
@@ -54,7 +54,6 @@ const KIND: Record<number, Span['kind']> = {
   [SpanKind.CONSUMER]: 'consumer',
 };
 const STATUS: Record<number, Span['status']> = { [SpanStatusCode.UNSET]: 'unset', [SpanStatusCode.OK]: 'ok', [SpanStatusCode.ERROR]: 'error' };
-const ANALYZED = new Set(['http.request.method', 'http.method', 'http.route', 'http.response.status_code', 'http.status_code', 'server.address', 'server.port', 'net.peer.name', 'net.peer.port', 'peer.service', 'db.system', 'db.system.name', 'db.name', 'db.namespace', 'db.operation', 'db.operation.name', 'rpc.system', 'rpc.service', 'rpc.method', 'messaging.system', 'messaging.destination.name', 'error.type', 'exception.type', 'exception.message']);
 
 /** Checks every decoded field against the SDK span it came from. */
 function expectMatches(decoded: DecodeResult, sdk: ReadableSpan[]): void {
@@ -82,7 +81,7 @@ function expectMatches(decoded: DecodeResult, sdk: ReadableSpan[]): void {
       expect(Math.abs(ms - exact.whole - exact.frac)).toBeLessThan(3e-4);
     }
     const expected: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(r.attributes)) if (ANALYZED.has(k) && !Array.isArray(v)) expected[k] = v;
+    for (const [k, v] of Object.entries(r.attributes)) if (ANALYZED_ATTRIBUTE_KEYS.has(k) && !Array.isArray(v)) expected[k] = v;
     const exception = r.events.find((e) => e.name === 'exception');
     if (exception) {
       expected['exception.type'] ??= exception.attributes?.['exception.type'];
