@@ -3,7 +3,7 @@ import type { LatencyOptions, ResolvedOptions } from '../options.js';
 import type { Recorder } from '../ops/recorder.js';
 import { EdgeBucket, BUCKET_EXEMPLARS } from '../ops/bucket.js';
 import { EdgeState, type OpState } from '../ops/state.js';
-import { clientOperation, isDependencyCall, peerName } from '../model/operation.js';
+import { isDependencyCall, peerName } from '../model/operation.js';
 import { unansweredCallee } from '../ops/peers.js';
 import { rejectReason } from '../model/validate.js';
 import { edgeKey, opKey } from '../keys.js';
@@ -141,7 +141,7 @@ export class InFlightCalls {
       const age = this.at - span.startTime;
       if (!(age >= IN_FLIGHT_MIN_MS)) continue;
       const peer = peerName(span);
-      const callName = rec.names.callPath(span, peer) ?? clientOperation(span);
+      const callName = rec.names.callName(span, peer);
       let byName = shapes.get(span.service);
       if (byName === undefined) shapes.set(span.service, (byName = new Map()));
       let byPeer = byName.get(callName);

@@ -487,13 +487,13 @@ class Score {
   readonly all = new KindTally();
   readonly live = new KindTally();
 
+  /** A peer's operations' evidence (see {@link addOperation}); empty for an operation's own score. */
+  private readonly operations = new Map<string, number>();
+
   /** The score, discounted when it rests on few requests ({@link fewRequests}). */
   weighed(): number {
     return this.score * fewRequests(this.support);
   }
-
-  /** A peer's operations' evidence (see {@link addOperation}); empty for an operation's own score. */
-  private readonly operations = new Map<string, number>();
 
   reset(origin: RankedOrigin): void {
     this.origin = origin;

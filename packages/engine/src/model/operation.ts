@@ -462,6 +462,14 @@ export class OperationNames {
     return path === undefined ? undefined : this.pathName(this.calledPaths, peer, path);
   }
 
+  /**
+   * The name of a call to `peer`: its {@link callPath}, else its {@link clientOperation}. The peer table keys
+   * the operation calls reach by it, and an unanswered call's virtual callee is named by it.
+   */
+  callName(span: Span, peer: string): string {
+    return this.callPath(span, peer) ?? clientOperation(span);
+  }
+
   /** The name `owner` (a service, or a peer) gives path operation `operation` ({@link PathNames}), if any. */
   private pathName(paths: Map<string, PathNames>, owner: string, operation: string): string | undefined {
     let names = paths.get(owner);

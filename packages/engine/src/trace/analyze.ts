@@ -1,6 +1,5 @@
 import type { AttributeValue, Span } from '../types.js';
 import {
-  clientOperation,
   gotAnswer,
   isDependencyCall,
   isErrorSpan,
@@ -562,7 +561,7 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   const span = node.span;
   node.answer = answerUnder(node, span.service, span.kind === 'producer');
   const peer = peerName(span);
-  const callName = ctx.names.callPath(span, peer) ?? clientOperation(span);
+  const callName = ctx.names.callName(span, peer);
   const callerKey = enclosingEntryKey(node);
   let calleeService: string;
   let calleeOperation: string | null;
@@ -629,8 +628,12 @@ function enclosingEntry(node: Node): Node | undefined {
  * or a failed part of one (a resolver: `graphql.field.name`).
  */
 function isGraphQLExecution(span: Span): boolean {
-  const a = span.attributes;
-  return a !== undefined && (a['graphql.operation.type'] !== undefined || (span.status === 'error' && a['graphql.field.name'] !== undefined));
+  return executesGraphQL(span) || (span.status === 'error' && span.attributes?.['graphql.field.name'] !== undefined);
+}
+
+/** Whether a span executes a GraphQL operation (`graphql.operation.type`): its span names the request. */
+function executesGraphQL(span: Span): boolean {
+  return span.attributes?.['graphql.operation.type'] !== undefined;
 }
 
 /**
@@ -646,7 +649,7 @@ function graphqlRequests(nodes: readonly Node[], n: number): Map<Node, Node | nu
     const request = enclosingEntry(node);
     if (request === undefined) continue;
     if (node.span.status === 'error') request.error = true;
-    if ((node.span.attributes as Readonly<Record<string, AttributeValue>>)['graphql.operation.type'] !== undefined) out.set(request, out.has(request) ? null : node);
+    if (executesGraphQL(node.span)) out.set(request, out.has(request) ? null : node);
   }
   return out;
 }
