@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_PATH_OPERATIONS } from '../src/limits.js';
-import { VARYING_AFTER } from '../src/model/paths.js';
+import { FAMILY_AFTER, VARYING_AFTER } from '../src/model/paths.js';
 import { calledPath, clientOperation, foldPath, isErrorSpan, OperationNames, peerName, serverOperation } from '../src/model/operation.js';
 import { rejectReason } from '../src/model/validate.js';
 import { span } from './helpers/spans.js';
@@ -102,6 +102,22 @@ describe('operation naming', () => {
     const call = (path: string) => names.callPath(span({ ...base, name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET', 'url.full': `http://inventory${path}` } }), 'inventory');
     for (let i = 0; i <= VARYING_AFTER; i++) call(`/items/${sku(i)}`);
     expect(call(`/items/${sku(3)}`)).toBe('GET /items/:id');
+  });
+
+  it('folds a position at the FAMILY_AFTER-th distinct word-and-number segment (sku16, sku3), not after 25 one-off names', () => {
+    const names = new OperationNames(10_000);
+    const get = (path: string) => names.server(span({ ...base, service: 'pricing', name: 'GET', kind: 'server', attributes: { 'http.request.method': 'GET', 'url.path': path } }));
+    const first = [16, 3, 21].map((i) => get(`/price/sku${i}`));
+    expect(first).toEqual(['GET /price/sku16', 'GET /price/sku3', 'GET /price/sku21']);
+    // Other families and plain words at the position count apart.
+    expect(get('/price/v2')).toBe('GET /price/v2');
+    expect(get('/price/latest')).toBe('GET /price/latest');
+    expect(FAMILY_AFTER).toBe(4);
+    expect(get('/price/sku9')).toBe('GET /price/:id');
+    expect(get('/price/sku16')).toBe('GET /price/:id');
+    expect(get('/price/item-77')).toBe('GET /price/:id');
+    // An API's versions at one position stay apart.
+    for (const v of ['v1', 'v2', 'v3']) expect(get(`/api/${v}/users`)).toBe(`GET /api/${v}/users`);
   });
 
   it("keeps learning other services' paths after one service's unbounded ids (memory is shared and bounded)", () => {

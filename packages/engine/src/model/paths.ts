@@ -6,6 +6,12 @@ import { MAX_PATH_OPERATIONS } from '../limits.js';
  * items. An API's fixed paths rarely have as many siblings.
  */
 export const VARYING_AFTER = 25;
+/**
+ * A path position whose distinct segments include this many of one family (a word and a number: `sku16`,
+ * `sku3`, `order-77`) holds ids too: it folds to `:id` at the family's FAMILY_AFTER-th member rather than
+ * after {@link VARYING_AFTER} one-off names. Fewer (an API's `v1` and `v2`) stay apart.
+ */
+export const FAMILY_AFTER = 4;
 /** Learned path positions and remembered names, over all owners: memory stays bounded whatever the paths. */
 const MAX_LEARNED = 50_000;
 
@@ -14,6 +20,8 @@ interface Position {
   next: Map<string, Position> | undefined;
   /** Where every next segment leads once they vary. */
   any: Position | undefined;
+  /** Distinct next segments per {@link familyOf} (created with the first one that has a family). */
+  families: Map<string, number> | undefined;
 }
 
 /** The learning budget {@link PathNames} of one analyzer share. */
@@ -27,7 +35,24 @@ export function learnedBudget(): LearnedBudget {
 }
 
 function position(): Position {
-  return { next: new Map(), any: undefined };
+  return { next: new Map(), any: undefined, families: undefined };
+}
+
+/** A word followed by a number (`sku16` → `sku`, `order-77` → `order-`): the word; else undefined. */
+function familyOf(segment: string): string | undefined {
+  const m = FAMILY.exec(segment);
+  return m === null ? undefined : m[1];
+}
+
+const FAMILY = /^([A-Za-z][A-Za-z_-]*)\d+$/;
+
+/** Counts `segment`, new at `at`, in its family: true once the family has {@link FAMILY_AFTER} members. */
+function familyFull(at: Position, segment: string): boolean {
+  const family = familyOf(segment);
+  if (family === undefined) return false;
+  const n = (at.families?.get(family) ?? 0) + 1;
+  (at.families ??= new Map()).set(family, n);
+  return n >= FAMILY_AFTER;
 }
 
 /**
@@ -82,8 +107,9 @@ export class PathNames {
         to = at.any;
       } else {
         to = at.next.get(segment);
-        if (to === undefined && segment !== '' && at.next.size >= VARYING_AFTER) {
+        if (to === undefined && segment !== '' && (at.next.size >= VARYING_AFTER || familyFull(at, segment))) {
           at.next = undefined;
+          at.families = undefined;
           at.any = to = position();
           segment = ':id';
           // Names given before no longer stand: their paths now fold here too.
