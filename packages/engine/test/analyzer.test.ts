@@ -339,6 +339,32 @@ describe('snapshot and restore', () => {
   });
 });
 
+describe('call patterns at start-up', () => {
+  it("a call only a pool's first requests make (a connection's SET) is not a usual call that went missing", () => {
+    const a = createAnalyzer();
+    const anomalies: Anomaly[] = [];
+    a.onAnomaly((x) => anomalies.push(x));
+    const T0 = Date.UTC(2026, 0, 1);
+    for (let s = 0; s < 300; s++) {
+      const batch: Span[] = [];
+      for (let i = 0; i < 8; i++) {
+        const start = T0 + s * 1000 + i * 120;
+        const traceId = `${(s * 8 + i + 1).toString(16).padStart(32, '0')}`;
+        const server = span({ traceId, service: 'orders', name: 'GET /orders', kind: 'server', startTime: start, endTime: start + 10, attributes: { 'http.request.method': 'GET', 'http.route': '/orders' } });
+        batch.push(server);
+        // The first six seconds: every other request opens a pool connection, which sets its session up.
+        if (s < 6 && i % 2 === 0) batch.push(span({ traceId, service: 'orders', name: 'SET', kind: 'client', parentSpanId: server.spanId, startTime: start + 1, endTime: start + 2, attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'SET client_min_messages TO warning' } }));
+        batch.push(span({ traceId, service: 'orders', name: 'SELECT orders', kind: 'client', parentSpanId: server.spanId, startTime: start + 3, endTime: start + 8, attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'SELECT * FROM orders' } }));
+      }
+      a.ingest(batch);
+      a.advanceTo(T0 + (s + 1) * 1000);
+    }
+    a.flush();
+    expect(anomalies).toEqual([]);
+    expect(a.incidents()).toEqual([]);
+  });
+});
+
 describe('anomaly fields', () => {
   it('a call-pattern anomaly names the callee whose calls changed as `callee` (its operation is the caller)', () => {
     const a = createAnalyzer();

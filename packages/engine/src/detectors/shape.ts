@@ -32,6 +32,13 @@ function quietShape(observed: number, expected: number, ready: boolean, score?: 
   return v;
 }
 
+/**
+ * A usual call is judged missing only once its share was learned over this many windows (30 s of 5 s
+ * buckets): a share learned from a start-up's first requests may be the start-up's own, like the session
+ * set-up statements (`SET`) a connection pool's first requests run, which later requests do not.
+ */
+const MISSING_MIN_WINDOWS = 6;
+
 /** A missing call is tested against 90% of its usual share: tolerant of a slow drift in the mix. */
 const MISSING_TEST_FACTOR = 0.9;
 
@@ -39,7 +46,8 @@ const MISSING_TEST_FACTOR = 0.9;
  * Trace-shape changes for one (parent operation, child call) pair: a call most requests usually make
  * (share ≥ usualShare) that at most half as many now make, with a binomial p-value below pMax; or a call
  * almost never made (share < 1%) that now appears in ≥ newShare of the window's requests, ≥ minCalls
- * times. Judged only after minSamples parent requests were learned. Anomalies are medium severity.
+ * times. Judged only after minSamples parent requests were learned (a missing call after
+ * {@link MISSING_MIN_WINDOWS} windows too). Anomalies are medium severity.
  */
 export class CallShapeDetector {
   readonly baseline: ShareBaseline;
@@ -63,6 +71,8 @@ export class CallShapeDetector {
     const ready = b.samples >= o.minSamples;
     const observed = parentRequests > 0 ? calls / parentRequests : 0;
     if (!ready || !(parentRequests > 0)) return quietShape(observed, share, ready);
+    // Not ready to say a call is missing: the window is learned, not held back.
+    if (observed < share && b.windows < MISSING_MIN_WINDOWS) return quietShape(observed, share, false);
     let change: ShapeVerdict['change'] = null;
     let pValue: number;
     if (observed < share) {
@@ -92,7 +102,7 @@ export class CallShapeDetector {
     if (!(b.samples >= o.minSamples) || !(parentRequests > 0)) return false;
     const share = b.share;
     const observed = calls / parentRequests;
-    if (observed < share) return share >= o.usualShare && observed <= share / 2;
+    if (observed < share) return share >= o.usualShare && observed <= share / 2 && b.windows >= MISSING_MIN_WINDOWS;
     return share < NEW_SHARE_MAX && b.samples >= NEW_MIN_SAMPLES && calls >= o.minCalls && observed >= o.newShare;
   }
 

@@ -4,6 +4,7 @@
  * seen enough. State is plain JSON through `toJSON()` / `restore(json)`.
  */
 import type { BaselineOptions } from '../options.js';
+import { RootspanError } from '../errors.js';
 import { readState } from './json.js';
 
 /** Latencies below this (ms) are taken as this before the log: keeps ln finite for 0 ms spans. */
@@ -293,12 +294,18 @@ export class RateBaseline {
 export interface ShareBaselineJSON {
   share: number;
   samples: number;
+  /** Windows learned (absent from snapshots written before it was counted: read as many). */
+  windows?: number;
 }
+
+/** Windows a snapshot without a window count is taken to have learned: a baseline in use is past its start. */
+const WINDOWS_BEFORE_COUNTED = 1_000;
 
 /** The usual share of a parent operation's requests that make a given child call. */
 export class ShareBaseline {
   private s = 0;
   private n = 0;
+  private w = 0;
 
   /** @param alpha EWMA weight of a window of ≥ 10 parent requests. */
   constructor(private readonly alpha: number) {}
@@ -309,6 +316,7 @@ export class ShareBaseline {
     const w = weight(this.alpha, parentRequests, this.n);
     this.s = (1 - w) * this.s + (w * calls) / parentRequests;
     this.n += parentRequests;
+    this.w++;
   }
 
   /** Share of parent requests making the call, in [0, 1] for sane input. */
@@ -321,14 +329,22 @@ export class ShareBaseline {
     return this.n;
   }
 
+  /** Windows learned (calls to {@link learn} with parent requests). */
+  get windows(): number {
+    return this.w;
+  }
+
   toJSON(): ShareBaselineJSON {
-    return { share: this.s, samples: this.n };
+    return { share: this.s, samples: this.n, windows: this.w };
   }
 
   /** Replaces the state with {@link toJSON} output; throws a TypeError on anything else. */
   restore(json: unknown): void {
     const s = readState(json, ['share', 'samples'], 'ShareBaseline');
+    const windows = (json as ShareBaselineJSON).windows;
+    if (windows !== undefined && !Number.isFinite(windows)) throw new RootspanError('ERR_SNAPSHOT_MALFORMED', 'ShareBaseline state field windows must be a finite number');
     this.s = s.share;
     this.n = s.samples;
+    this.w = windows ?? WINDOWS_BEFORE_COUNTED;
   }
 }

@@ -58,12 +58,35 @@ describe('CallShapeDetector', () => {
   });
 
   it('waits for minSamples parent requests', () => {
-    const d = learned(5, 5, 1);
+    const d = learned(1, 1, 5);
     expect(d.judge(60, 0)).toMatchObject({ anomalous: false, ready: false, change: null });
     d.observe(1, 5, 5);
     expect(d.observe(2, 60, 0).change).toBe('missing');
     expect(d.baseline.samples).toBe(10);
     expect(d.lastT).toBe(2);
+  });
+
+  it("judges a call missing only once its share was learned over 6 windows (a pool's first requests' SET)", () => {
+    // A start-up's first window: half the requests open a connection and set its session up.
+    const d = learned(50, 25, 1);
+    expect(d.baseline.share).toBe(0.5);
+    expect(d.judge(50, 0)).toMatchObject({ anomalous: false, ready: false, change: null });
+    expect(d.mayFire(50, 0)).toBe(false);
+    // Learned meanwhile, the later windows without it wash the start-up out of the share.
+    for (let i = 0; i < 5; i++) d.learn(50, 0);
+    expect(d.baseline.windows).toBe(6);
+    expect(d.baseline.share).toBeLessThan(0.1);
+    expect(d.judge(50, 0).anomalous).toBe(false);
+    // A call learned as usual over as many windows is judged as before.
+    expect(learned(50, 25, 6).judge(50, 0).change).toBe('missing');
+    expect(learned(50, 25, 5).judge(50, 0).change).toBeNull();
+  });
+
+  it('reads a snapshot without a window count as a baseline past its start', () => {
+    const e = new CallShapeDetector(DEFAULT_BASELINE, DEFAULT_SHAPE);
+    e.restore({ share: 0.9, samples: 200 });
+    expect(e.judge(60, 0).change).toBe('missing');
+    expect(() => e.restore({ share: 0.9, samples: 200, windows: 'x' })).toThrow(/windows/);
   });
 
   it('round-trips its baseline through JSON', () => {
@@ -74,7 +97,7 @@ describe('CallShapeDetector', () => {
   });
 
   it('takes a share learned from few requests as uncertain: the same gap needs more evidence', () => {
-    const young = learned(10, 10, 1); // 10 of 10 requests made the call
+    const young = learned(2, 2, 6); // 12 of 12 requests made the call
     const old = learned(10, 10, 100); // 1000 of 1000
     expect(old.judge(8, 0).change).toBe('missing');
     expect(young.judge(8, 0).change).toBeNull();
