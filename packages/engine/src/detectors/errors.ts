@@ -40,9 +40,12 @@ export class ErrorRateDetector {
     if (!b.ready || !(requests > 0)) return quiet(observed, baseline, b.ready);
     const pValue = binomialSf(errors, requests, p0);
     const score = pToScore(pValue);
+    // Above the rate it usually fails at, too: the prior pulls p0 of a rare operation that has failed
+    // every time so far (a pool's reconnects during an outage) far below it.
     const anomalous =
-      (requests >= o.minRequests && observed > o.rate && pValue < o.pMax) ||
-      (errors >= o.sensitiveMinErrors && observed >= Math.max(2 * p0, p0 + 0.02) && pValue < o.sensitivePMax);
+      observed > baseline &&
+      ((requests >= o.minRequests && observed > o.rate && pValue < o.pMax) ||
+        (errors >= o.sensitiveMinErrors && observed >= Math.max(2 * p0, p0 + 0.02) && pValue < o.sensitivePMax));
     if (!anomalous) return quiet(observed, baseline, true, score, pValue);
     return { anomalous, score, pValue, observed, expected: baseline, severity: errorSeverity(observed), ready: true };
   }

@@ -54,6 +54,15 @@ describe('ErrorRateDetector', () => {
     expect(d.judge(30, 21).anomalous).toBe(true);
   });
 
+  it('does not fire on a rare operation that has failed every time so far (the prior only pulls its p0 down)', () => {
+    const d = learned(1, 1, 7); // seven reconnects, each refused
+    expect(d.baseline.ready).toBe(true);
+    expect(d.baseline.rate).toBeLessThan(0.3);
+    expect(d.judge(12, 12)).toMatchObject({ anomalous: false, observed: 1, expected: 1 });
+    // Its first failures after successes still fire.
+    expect(learned(1, 0, 7).judge(12, 12).anomalous).toBe(true);
+  });
+
   it('applies the rate rule above (not at) 20% with at least 5 requests', () => {
     const d = learned(100, 0, 50); // no errors seen: p0 ≈ 0.1%
     expect(d.judge(10, 2).anomalous).toBe(false); // exactly 20%
