@@ -140,11 +140,16 @@ describe('operation naming', () => {
     // The client's own template of the URL, where it knows one, over the URL it filled in.
     expect(path('GET', { 'http.request.method': 'GET', 'url.template': '/owners/{ownerId}', 'url.full': 'http://vets:8080/owners/7' })).toBe('GET /owners/{ownerId}');
     expect(path('GET', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/' })).toBe('GET /');
+    // Named by the method and the URL itself (Next.js's fetch spans).
+    expect(path('fetch GET http://127.0.0.1:46811/items/38', { 'http.method': 'GET', 'http.url': 'http://127.0.0.1:46811/items/38' })).toBe('GET /items/:id');
+    expect(path('POST https://api.example.com/v1/charges', { 'http.request.method': 'POST', 'url.full': 'https://api.example.com/v1/charges' })).toBe('POST /v1/charges');
     // No path (no URL, or none in it), a span named for more than its method, or not an HTTP call.
     for (const [name, attributes] of [
       ['GET', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com' }],
       ['GET', { 'http.request.method': 'GET', 'server.address': 'api.example.com' }],
       ['fetch prices', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/prices' }],
+      ['GET prices', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/prices' }],
+      ['fetch GET', { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/prices' }],
       ['GET', { 'http.request.method': 'GET', 'url.full': 'not a url' }],
       ['SELECT orders', { 'db.system': 'postgresql', 'url.full': 'https://x/y' }],
     ] as const) expect(path(name, attributes)).toBeUndefined();

@@ -63,6 +63,53 @@ describe('analyzeTrace', () => {
     expect(orders?.self).toBe(20 - 13 - 4);
   });
 
+  it("a call that does not say how it ended ends as the call nested in it did (Next.js's fetch over undici's request)", () => {
+    const fetchSpan = (t: TraceBuilder, parent: Span, start: number, end: number) =>
+      t.client(parent, 'catalog', start, end, { name: 'fetch POST http://catalog:3000/reserve', attributes: { 'http.method': 'POST', 'http.url': 'http://catalog:3000/reserve', 'net.peer.name': 'catalog', 'net.peer.port': '3000' } });
+    const undici = (t: TraceBuilder, parent: Span, start: number, end: number, code: number) =>
+      t.client(parent, 'catalog', start, end, { name: 'POST', status: code >= 500 ? 'error' : undefined, attributes: { 'http.request.method': 'POST', 'server.address': 'catalog', 'url.path': '/reserve', 'http.response.status_code': code } });
+    const failed = new TraceBuilder();
+    const root = failed.server('storefront', '/api/cart', 0, 30, { status: 'error' });
+    undici(failed, fetchSpan(failed, root, 2, 20), 3, 19, 500);
+    const { entries, calls } = analyzeTrace(failed.spans, context());
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ calleeService: 'catalog', calleeOperation: 'POST /reserve', error: true });
+    expect(entries[0].errorOrigin).toMatchObject({ service: 'catalog', operation: 'POST /reserve', kind: 'errors' });
+    // Retried: the attempt that ended last answered.
+    const retried = new TraceBuilder();
+    const r = retried.server('storefront', '/api/cart', 0, 30);
+    const outer = fetchSpan(retried, r, 2, 25);
+    undici(retried, outer, 3, 8, 503);
+    undici(retried, outer, 12, 24, 200);
+    expect(analyzeTrace(retried.spans, context()).calls[0].error).toBe(false);
+    // A call saying how it ended keeps its own outcome.
+    const own = new TraceBuilder();
+    const o = own.server('storefront', '/api/cart', 0, 30);
+    undici(own, own.client(o, 'catalog', 2, 20, { status: 'ok' }), 3, 19, 500);
+    expect(analyzeTrace(own.spans, context()).calls[0].error).toBe(false);
+  });
+
+  it("a root internal span wrapping a server span of its service is not a request of its own (Next.js's verbose spans)", () => {
+    const t = new TraceBuilder();
+    const outer = span({ traceId: t.traceId, service: 'storefront', name: 'NextServer.getRequestHandler', kind: 'internal', startTime: 0, endTime: 40 });
+    const inner = span({ traceId: t.traceId, service: 'storefront', name: 'NextServer.getServerRequestHandler', kind: 'internal', parentSpanId: outer.spanId, startTime: 1, endTime: 39 });
+    t.spans.push(outer, inner);
+    const root = t.server('storefront', '/products/[id]', 2, 38, {}, inner);
+    t.call(root, 'catalog', '/items/:id', 5, 30);
+    const { entries, calls } = analyzeTrace(t.spans, context());
+    expect(entries.map((e) => [e.service, e.operation])).toEqual([
+      ['storefront', 'GET /products/[id]'],
+      ['catalog', 'GET /items/:id'],
+    ]);
+    expect(calls[0].callerKey).toBe(opKey('storefront', 'GET /products/[id]'));
+    // A root internal span with no server span under it is a request (a job).
+    const job = new TraceBuilder();
+    const run = span({ traceId: job.traceId, service: 'worker', name: 'nightly-report', kind: 'internal', startTime: 0, endTime: 40 });
+    job.spans.push(run);
+    job.call(run, 'catalog', '/items/:id', 5, 30);
+    expect(analyzeTrace(job.spans, context()).entries.map((e) => e.operation)).toEqual(['nightly-report', 'GET /items/:id']);
+  });
+
   it('a slow request that never made its usual database call blames the database, not its own time (issue 21)', () => {
     const key = opKey('orders', 'GET /orders/:id');
     const db = opKey('postgresql', 'SELECT orders');

@@ -127,13 +127,20 @@ function clientPath(span: Span, method: string): string | undefined {
 
 /**
  * Whether `name` says no more than the HTTP method: `GET` (stable conventions), `HTTP GET` (older ones),
- * `get` (Zipkin's Brave and zipkin-js).
+ * `get` (Zipkin's Brave and zipkin-js), or the method and the URL called (`fetch GET http://catalog/items/7`,
+ * as Next.js names its fetches; `GET https://…`).
  */
 function isMethodName(name: string, method: string): boolean {
   if (name === method) return true;
   if (name.length === method.length) return name.toUpperCase() === method.toUpperCase();
-  return name.length === method.length + 5 && name.startsWith('HTTP ') && name.endsWith(method);
+  if (name.length === method.length + 5 && name.startsWith('HTTP ') && name.endsWith(method)) return true;
+  const at = name.startsWith(FETCH) ? FETCH.length : 0;
+  return name.startsWith(method, at) && name.charCodeAt(at + method.length) === 32 && URL_START.test(name.slice(at + method.length + 1, at + method.length + 9));
 }
+
+const FETCH = 'fetch ';
+/** How a URL or path written after the method starts. */
+const URL_START = /^(?:https?:\/\/|\/)/;
 
 /** How amqplib's spans name RabbitMQ's default (nameless) exchange. */
 const DEFAULT_EXCHANGE = '<default>';
@@ -378,6 +385,11 @@ export function isErrorSpan(span: Span, asClient: boolean): boolean {
   const g = grpcStatus(span);
   if (g === undefined || g === 0) return false;
   return GRPC_SERVER_ERRORS.has(g) || (asClient && span.status === undefined);
+}
+
+/** Whether a span says how it ended: an error or ok status, or an HTTP or gRPC status code. */
+export function hasOutcome(span: Span): boolean {
+  return span.status === 'error' || span.status === 'ok' || httpStatus(span) !== undefined || grpcStatus(span) !== undefined;
 }
 
 const TIMEOUT_TEXT = /time ?out|timed out|deadline|ETIMEDOUT|ESOCKETTIMEDOUT|ECONNABORTED/i;

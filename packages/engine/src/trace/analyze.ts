@@ -1,6 +1,7 @@
 import type { AttributeValue, Span } from '../types.js';
 import {
   gotAnswer,
+  hasOutcome,
   isDependencyCall,
   isErrorSpan,
   isRpcToOther,
@@ -521,7 +522,9 @@ function roleOf(node: Node): Role {
   // Internal, or no kind (converted from another tracer): inferred from where the service boundaries are,
   // as some tracers record every span as internal. Only a span without a kind is taken for a call by its
   // attributes alone.
-  if (!span.parentSpanId) return 'entry';
+  // A root is a request (a job, a script), unless it only wraps the server span of one (Next.js's
+  // `NextServer.getRequestHandler` with NEXT_OTEL_VERBOSE): that one is the request.
+  if (!span.parentSpanId) return span.kind === 'internal' && wrapsEntry(node, span.service, 0) ? 'internal' : 'entry';
   if (parent !== undefined && parent.span.service !== span.service) return 'entry';
   const guessed = span.kind !== 'internal';
   // A request whose caller's spans are missing (late, or not recorded) still says it was served.
@@ -529,6 +532,20 @@ function roleOf(node: Node): Role {
   for (let i = 0; i < node.childCount; i++) if (node.children[i].span.service !== span.service) return 'call';
   if (guessed && node.childCount === 0 && isCallLike(span)) return 'call';
   return 'internal';
+}
+
+/** Internal spans {@link wrapsEntry} looks through, down from a root. */
+const MAX_WRAPPERS = 8;
+
+/** Whether a server or consumer span of `service` is under `node`, through internal spans of `service`. */
+function wrapsEntry(node: Node, service: string, depth: number): boolean {
+  for (let i = 0; i < node.childCount; i++) {
+    const child = node.children[i].span;
+    if (child.service !== service) continue;
+    if (child.kind === 'server' || child.kind === 'consumer') return true;
+    if (child.kind === 'internal' && depth < MAX_WRAPPERS && wrapsEntry(node.children[i], service, depth + 1)) return true;
+  }
+  return false;
 }
 
 function isCallKind(span: Span): boolean {
@@ -560,6 +577,9 @@ function isServedHttp(a: Readonly<Record<string, AttributeValue>>): boolean {
 function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   const span = node.span;
   node.answer = answerUnder(node, span.service, span.kind === 'producer');
+  // A call that does not say how it ended ends as the last call nested in it did (Next.js's `fetch` span
+  // over undici's, which has the answer's status).
+  if (!node.error && node.childCount > 0 && !hasOutcome(span)) node.error = nestedFailed(node);
   const peer = peerName(span);
   const callName = ctx.names.callName(span, peer);
   const callerKey = enclosingEntryKey(node);
@@ -608,6 +628,17 @@ function answerUnder(node: Node, service: string, sent: boolean): Node | undefin
     }
   }
   return undefined;
+}
+
+/** Whether the call nested in `node` that ended last (a client span within it, see roleOf) failed. */
+function nestedFailed(node: Node): boolean {
+  let last: Node | undefined;
+  for (let i = 0; i < node.childCount; i++) {
+    const child = node.children[i];
+    if (child.role === 'internal' && child.span.service === node.span.service && isCallKind(child.span) && (last === undefined || child.span.endTime > last.span.endTime)) last = child;
+  }
+  if (last === undefined) return false;
+  return isErrorSpan(last.span, true) || (last.childCount > 0 && !hasOutcome(last.span) && nestedFailed(last));
 }
 
 /** Key of the entry operation whose local work made this call (through internal spans), if in the trace. */
