@@ -205,6 +205,23 @@ describe('in-flight calls (issue 21)', () => {
     expect(events.filter((e) => e.type === 'resolved' && e.incident.id === hung?.id)).toEqual([]);
   });
 
+  it("the drop in requests ending while they wait on the hung database is the hang's incident, not one of its own", () => {
+    const a = createAnalyzer({ resolveAfterMs: 30_000 });
+    const events = watch(a);
+    healthy(a, T0, 300);
+    const stallAt = T0 + 300_000;
+    for (let s = 1; s <= 120; s++) {
+      const now = stallAt + s * 1000;
+      a.inFlight(openCalls(stallAt, stallAt + 1000, now), now);
+      a.advanceTo(now);
+    }
+    expect(new Set(events.map((e) => e.incident.id)).size).toBe(1);
+    const hung = events[events.length - 1].incident;
+    expect(hung.rootCause).toMatchObject({ service: 'postgresql', kind: 'timeout' });
+    // The drop fired, and joined it.
+    expect(hung.anomalies.map((x) => [x.kind, x.service])).toContainEqual(['traffic', 'orders-api']);
+  });
+
   it('requests failing while their calls hang unended blame the callee, not their own code', () => {
     // A publish on a closed channel (amqplib) or a query on a dead connection: the request answers 500 at
     // once, its call's span never ends (so no trace has it), and the plugin reports the call open.

@@ -1,4 +1,4 @@
-import type { Anomaly, IncidentEvent, IncidentsSnapshot, OperationRef, RankedOrigin } from '../types.js';
+import type { Anomaly, AnomalyKind, Incident, IncidentEvent, IncidentsSnapshot, OperationRef, RankedOrigin } from '../types.js';
 import type { ResolvedOptions } from '../options.js';
 import { clearlySlower, type Firing } from '../detectors/judge.js';
 import type { Recorder } from '../ops/recorder.js';
@@ -16,6 +16,9 @@ import { SEVERITY_RANK } from './severity.js';
 const COINCIDE_BUCKETS = 2;
 
 /** The order a bucket's firings are routed in (see settle). */
+/** Roots of incidents whose callers' requests wait without ending: a drop of theirs is that incident's. */
+const HANG_KINDS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['timeout', 'latency']);
+
 const ROUTE_ORDER: Record<Firing['kind'], number> = { errors: 0, latency: 0, timeout: 0, shape: 1, traffic: 2 };
 
 /** One anomaly episode: a signal of one operation (or edge) firing, from its first firing until it ends. */
@@ -298,6 +301,11 @@ export class Episodes {
             }
           }
         }
+        // Requests waiting on a hung or slow callee do not end: fewer ended because of that callee's incident.
+        const waiting = this.incidentInCallees(op, HANG_KINDS)?.rootCause;
+        if (waiting !== undefined) {
+          return [{ service: waiting.service, operation: waiting.operation, key: opKey(waiting.service, waiting.operation ?? ''), kind: waiting.kind, share: 1, count: 1 }];
+        }
         // The evidence of a drop is the requests that did not come.
         return selfOrigins(root, 'traffic', Math.max(1, Math.round((f.verdict.expected - f.verdict.observed) * (w.end - w.start) / 1000)));
       }
@@ -312,10 +320,16 @@ export class Episodes {
    * even when its own requests no longer show the callee misbehaving.
    */
   private callerOfRoot(f: Firing): string | undefined {
-    if (f.kind !== 'shape') return undefined;
+    return f.kind === 'shape' ? this.incidentInCallees(f.op)?.id : undefined;
+  }
+
+  /** The open incident rooted in a service `op` usually calls (with a root of one of `kinds`, when given). */
+  private incidentInCallees(op: OpState, kinds?: ReadonlySet<AnomalyKind>): Incident | undefined {
     const callees = new Set<string>();
-    for (const key of f.op.shapes.keys()) callees.add(this.recorder.ops.get(key)?.service ?? opKeyService(key));
-    for (const inc of this.manager.list({ status: ['active', 'acknowledged'] })) if (callees.has(inc.rootCause.service)) return inc.id;
+    for (const key of op.shapes.keys()) callees.add(this.recorder.ops.get(key)?.service ?? opKeyService(key));
+    for (const inc of this.manager.list({ status: ['active', 'acknowledged'] })) {
+      if (callees.has(inc.rootCause.service) && (kinds === undefined || kinds.has(inc.rootCause.kind))) return inc;
+    }
     return undefined;
   }
 
