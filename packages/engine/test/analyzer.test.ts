@@ -339,26 +339,36 @@ describe('snapshot and restore', () => {
   });
 });
 
+/**
+ * `seconds` of `perSecond` requests each, fed a second at a time: `request(traceId, start, s, i)` gives the
+ * spans of request `i` of second `s`. Returns the anomalies raised.
+ */
+function requests(a: Analyzer, seconds: number, perSecond: number, request: (traceId: string, start: number, s: number, i: number) => Span[]): Anomaly[] {
+  const anomalies: Anomaly[] = [];
+  a.onAnomaly((x) => anomalies.push(x));
+  const T0 = Date.UTC(2026, 0, 1);
+  for (let s = 0; s < seconds; s++) {
+    const batch: Span[] = [];
+    for (let i = 0; i < perSecond; i++) {
+      batch.push(...request(`${(s * perSecond + i + 1).toString(16).padStart(32, '0')}`, T0 + s * 1000 + Math.floor((i * 1000) / perSecond), s, i));
+    }
+    a.ingest(batch);
+    a.advanceTo(T0 + (s + 1) * 1000);
+  }
+  return anomalies;
+}
+
 describe('call patterns at start-up', () => {
   it("a call only a pool's first requests make (a connection's SET) is not a usual call that went missing", () => {
     const a = createAnalyzer();
-    const anomalies: Anomaly[] = [];
-    a.onAnomaly((x) => anomalies.push(x));
-    const T0 = Date.UTC(2026, 0, 1);
-    for (let s = 0; s < 300; s++) {
-      const batch: Span[] = [];
-      for (let i = 0; i < 8; i++) {
-        const start = T0 + s * 1000 + i * 120;
-        const traceId = `${(s * 8 + i + 1).toString(16).padStart(32, '0')}`;
-        const server = span({ traceId, service: 'orders', name: 'GET /orders', kind: 'server', startTime: start, endTime: start + 10, attributes: { 'http.request.method': 'GET', 'http.route': '/orders' } });
-        batch.push(server);
-        // The first six seconds: every other request opens a pool connection, which sets its session up.
-        if (s < 6 && i % 2 === 0) batch.push(span({ traceId, service: 'orders', name: 'SET', kind: 'client', parentSpanId: server.spanId, startTime: start + 1, endTime: start + 2, attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'SET client_min_messages TO warning' } }));
-        batch.push(span({ traceId, service: 'orders', name: 'SELECT orders', kind: 'client', parentSpanId: server.spanId, startTime: start + 3, endTime: start + 8, attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'SELECT * FROM orders' } }));
-      }
-      a.ingest(batch);
-      a.advanceTo(T0 + (s + 1) * 1000);
-    }
+    const anomalies = requests(a, 300, 8, (traceId, start, s, i) => {
+      const server = span({ traceId, service: 'orders', name: 'GET /orders', kind: 'server', startTime: start, endTime: start + 10, attributes: { 'http.request.method': 'GET', 'http.route': '/orders' } });
+      const out = [server];
+      // The first six seconds: every other request opens a pool connection, which sets its session up.
+      if (s < 6 && i % 2 === 0) out.push(span({ traceId, service: 'orders', name: 'SET', kind: 'client', parentSpanId: server.spanId, startTime: start + 1, endTime: start + 2, attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'SET client_min_messages TO warning' } }));
+      out.push(span({ traceId, service: 'orders', name: 'SELECT orders', kind: 'client', parentSpanId: server.spanId, startTime: start + 3, endTime: start + 8, attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'SELECT * FROM orders' } }));
+      return out;
+    });
     a.flush();
     expect(anomalies).toEqual([]);
     expect(a.incidents()).toEqual([]);
@@ -368,23 +378,14 @@ describe('call patterns at start-up', () => {
 describe('anomaly fields', () => {
   it('a call-pattern anomaly names the callee whose calls changed as `callee` (its operation is the caller)', () => {
     const a = createAnalyzer();
-    const anomalies: Anomaly[] = [];
-    a.onAnomaly((x) => anomalies.push(x));
-    const T0 = Date.UTC(2026, 0, 1);
-    for (let s = 0; s < 150; s++) {
-      const batch: Span[] = [];
-      for (let i = 0; i < 20; i++) {
-        const start = T0 + s * 1000 + i * 50;
-        const traceId = `${(s * 20 + i + 1).toString(16).padStart(32, '0')}`;
-        const server = span({ traceId, service: 'api', name: 'GET /items', kind: 'server', startTime: start, endTime: start + 8, attributes: { 'http.request.method': 'GET', 'http.route': '/items' } });
-        batch.push(server);
-        // From 120 s on, the requests stop reading the cache (and still succeed).
-        if (s < 120) batch.push(span({ traceId, service: 'api', name: 'get', kind: 'client', parentSpanId: server.spanId, startTime: start + 1, endTime: start + 2, attributes: { 'db.system': 'redis' } }));
-        batch.push(span({ traceId, service: 'api', name: 'SELECT items', kind: 'client', parentSpanId: server.spanId, startTime: start + 3, endTime: start + 7, attributes: { 'db.system': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': 'items' } }));
-      }
-      a.ingest(batch);
-      a.advanceTo(T0 + (s + 1) * 1000);
-    }
+    const anomalies = requests(a, 150, 20, (traceId, start, s) => {
+      const server = span({ traceId, service: 'api', name: 'GET /items', kind: 'server', startTime: start, endTime: start + 8, attributes: { 'http.request.method': 'GET', 'http.route': '/items' } });
+      const out = [server];
+      // From 120 s on, the requests stop reading the cache (and still succeed).
+      if (s < 120) out.push(span({ traceId, service: 'api', name: 'get', kind: 'client', parentSpanId: server.spanId, startTime: start + 1, endTime: start + 2, attributes: { 'db.system': 'redis' } }));
+      out.push(span({ traceId, service: 'api', name: 'SELECT items', kind: 'client', parentSpanId: server.spanId, startTime: start + 3, endTime: start + 7, attributes: { 'db.system': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': 'items' } }));
+      return out;
+    });
     const shape = anomalies.find((x) => x.kind === 'shape');
     expect(shape).toMatchObject({ service: 'api', operation: 'GET /items', signal: 'shape.missing-call', callee: { service: 'redis', operation: 'get' } });
     expect(shape?.caller).toBeUndefined();

@@ -45,6 +45,18 @@ function hang(a: Analyzer, stallAt: number, from: number, seconds: number, paren
   }
 }
 
+/**
+ * A hang that blocks new calls for `seconds`, reported every second: only the calls of its first second were
+ * made; requests after them wait for a connection, uncounted.
+ */
+function blockedPool(a: Analyzer, stallAt: number, seconds: number): void {
+  for (let s = 1; s <= seconds; s++) {
+    const now = stallAt + s * 1000;
+    a.inFlight(openCalls(stallAt, stallAt + 1000, now), now);
+    a.advanceTo(now);
+  }
+}
+
 describe('in-flight calls (issue 21)', () => {
   it('names the hung database while the hang lasts, before any span of it ends', () => {
     const a = createAnalyzer();
@@ -189,37 +201,19 @@ describe('in-flight calls (issue 21)', () => {
     expect(events.slice(after).filter((e) => e.type !== 'resolved' && e.incident.rootCause.service === 'postgresql')).toEqual([]);
   });
 
-  it('a hang that blocks new calls (a pool whose connections all wait) stays open while nothing answers', () => {
+  it('a hang that blocks new calls (a pool whose connections all wait) stays open while nothing answers, its drop in ended requests part of it', () => {
     const a = createAnalyzer({ resolveAfterMs: 30_000 });
     const events = watch(a);
-    healthy(a, T0, 60);
-    const stallAt = T0 + 60_000;
-    // Only the calls of the first second were made; requests after them wait for a connection, uncounted.
-    for (let s = 1; s <= 120; s++) {
-      const now = stallAt + s * 1000;
-      a.inFlight(openCalls(stallAt, stallAt + 1000, now), now);
-      a.advanceTo(now);
-    }
-    const hung = events.find((e) => e.type === 'opened')?.incident;
-    expect(hung?.rootCause.service).toBe('postgresql');
-    expect(events.filter((e) => e.type === 'resolved' && e.incident.id === hung?.id)).toEqual([]);
-  });
-
-  it("the drop in requests ending while they wait on the hung database is the hang's incident, not one of its own", () => {
-    const a = createAnalyzer({ resolveAfterMs: 30_000 });
-    const events = watch(a);
+    // Long enough for the traffic baseline to judge a drop.
     healthy(a, T0, 300);
     const stallAt = T0 + 300_000;
-    for (let s = 1; s <= 120; s++) {
-      const now = stallAt + s * 1000;
-      a.inFlight(openCalls(stallAt, stallAt + 1000, now), now);
-      a.advanceTo(now);
-    }
-    expect(new Set(events.map((e) => e.incident.id)).size).toBe(1);
-    const hung = events[events.length - 1].incident;
-    expect(hung.rootCause).toMatchObject({ service: 'postgresql', kind: 'timeout' });
-    // The drop fired, and joined it.
-    expect(hung.anomalies.map((x) => [x.kind, x.service])).toContainEqual(['traffic', 'orders-api']);
+    blockedPool(a, stallAt, 120);
+    const hung = events.find((e) => e.type === 'opened')?.incident;
+    expect(hung?.rootCause).toMatchObject({ service: 'postgresql', kind: 'timeout' });
+    expect(events.filter((e) => e.type === 'resolved' && e.incident.id === hung?.id)).toEqual([]);
+    // Requests waiting on it do not end: the drop fired, and joined the hang's incident, not one of its own.
+    expect(new Set(events.map((e) => e.incident.id))).toEqual(new Set([hung?.id]));
+    expect(events[events.length - 1].incident.anomalies.map((x) => [x.kind, x.service])).toContainEqual(['traffic', 'orders-api']);
   });
 
   it('requests failing while their calls hang unended blame the callee, not their own code', () => {
