@@ -136,19 +136,6 @@ describe('IncidentManager grouping', () => {
     expect(rank(() => false)).toMatchObject({ service: 'checkout', operation: 'POST /orders' });
   });
 
-  it("names a peer's statement over its pool's connection wait, which the statement's held connections cause", () => {
-    const manager = () => new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key: string) => key.startsWith('postgresql') } }, () => {}, () => ({ explanation: '' }));
-    const at = (operation: string, kind: AnomalyKind, share: number, count: number): RankedOrigin => ({ service: 'postgresql', operation, key: opKey('postgresql', operation), kind, share, count });
-    // A table lock: five requests hang in the statement, every other one waits for a connection.
-    const locked = manager();
-    const id = locked.route(anomaly('a-1', 'latency', 'orders', 'postgresql', 0), [at('pg-pool.connect', 'latency', 0.9, 200), at('SELECT orders', 'timeout', 0.1, 5)], undefined, 0);
-    expect(locked.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'SELECT orders' });
-    // Only the pool's wait has evidence (its connections held by work outside any request): it is named.
-    const held = manager();
-    const other = held.route(anomaly('b-1', 'latency', 'orders', 'postgresql', 0), [at('pg-pool.connect', 'latency', 1, 200)], undefined, 0);
-    expect(held.get(other)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'pg-pool.connect' });
-  });
-
   it('a database and its own service going wrong at the same moment are one fault; minutes apart or in another service, two', () => {
     // db is an uninstrumented peer called by inventory; every other service is its own home.
     const topology = { homes: (s: string) => new Set([s === 'db' ? 'inventory' : s]), callees: () => new Set<string>(), isPeer: () => false };

@@ -14,7 +14,6 @@ import type {
 } from '../types.js';
 import { INCIDENT_STORY_MAX } from '../types.js';
 import { incidentHeadKey, opKey, symptomKey } from '../keys.js';
-import { isPoolWait } from '../rca/explain.js';
 import { label } from '../rca/format.js';
 
 import { SEVERITY_RANK } from './severity.js';
@@ -509,13 +508,7 @@ class Score {
   addOperation(o: RankedOrigin, s: number): void {
     const sum = (this.operations.get(o.key) ?? 0) + s;
     this.operations.set(o.key, sum);
-    if (o.key === this.origin.key) return;
-    // A wait for a pooled connection is what the peer's other calls, holding the connections, cause (a
-    // statement blocked on a lock): it is named only when no other operation of the peer has evidence.
-    const wait = isPoolWait(o.operation);
-    if (wait !== isPoolWait(this.origin.operation)) {
-      if (!wait) this.origin = o;
-    } else if (sum > (this.operations.get(this.origin.key) ?? 0)) this.origin = o;
+    if (o.key !== this.origin.key && sum > (this.operations.get(this.origin.key) ?? 0)) this.origin = o;
   }
 
   kind(): AnomalyKind {
