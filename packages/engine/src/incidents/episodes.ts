@@ -15,10 +15,10 @@ import { SEVERITY_RANK } from './severity.js';
 /** Onsets this many buckets apart or closer are one fault's, when they are in the same service (see IncidentManager). */
 const COINCIDE_BUCKETS = 2;
 
-/** The order a bucket's firings are routed in (see settle). */
 /** Roots of incidents whose callers' requests wait without ending: a drop of theirs is that incident's. */
 const HANG_KINDS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['timeout', 'latency']);
 
+/** The order a bucket's firings are routed in (see settle). */
 const ROUTE_ORDER: Record<Firing['kind'], number> = { errors: 0, latency: 0, timeout: 0, shape: 1, traffic: 2 };
 
 /** One anomaly episode: a signal of one operation (or edge) firing, from its first firing until it ends. */
@@ -296,16 +296,13 @@ export class Episodes {
               // The root the caller's incident settled on, which weighs all its evidence, else the episode's own cause.
               const rc = ep.incidentId !== undefined ? this.manager.get(ep.incidentId)?.rootCause : undefined;
               const c = ep.anomaly.cause;
-              const at = rc ?? c;
-              return [{ service: at.service, operation: at.operation, key: opKey(at.service, at.operation ?? ''), kind: at.kind, share: c.share, count: c.support }];
+              return [originAt(rc ?? c, c.share, c.support)];
             }
           }
         }
         // Requests waiting on a hung or slow callee do not end: fewer ended because of that callee's incident.
         const waiting = this.incidentInCallees(op, HANG_KINDS)?.rootCause;
-        if (waiting !== undefined) {
-          return [{ service: waiting.service, operation: waiting.operation, key: opKey(waiting.service, waiting.operation ?? ''), kind: waiting.kind, share: 1, count: 1 }];
-        }
+        if (waiting !== undefined) return [originAt(waiting, 1, 1)];
         // The evidence of a drop is the requests that did not come.
         return selfOrigins(root, 'traffic', Math.max(1, Math.round((f.verdict.expected - f.verdict.observed) * (w.end - w.start) / 1000)));
       }
@@ -380,6 +377,11 @@ export class Episodes {
   toJSON(): { nextAnomaly: number; anomaliesTotal: number; incidents: IncidentsSnapshot } {
     return { nextAnomaly: this.nextAnomaly, anomaliesTotal: this.anomaliesTotal, incidents: this.manager.toJSON() };
   }
+}
+
+/** An origin at an operation another fault's evidence settled on (an incident's root cause, an anomaly's cause). */
+function originAt(at: { service: string; operation: string | null; kind: AnomalyKind }, share: number, count: number): RankedOrigin {
+  return { service: at.service, operation: at.operation, key: opKey(at.service, at.operation ?? ''), kind: at.kind, share, count };
 }
 
 /** The root-cause figures of an operation over a window (`window` ms wide): p95 against its baseline p95, or its error rate. */

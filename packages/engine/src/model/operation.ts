@@ -135,7 +135,7 @@ function isMethodName(name: string, method: string): boolean {
   if (name.length === method.length) return name.toUpperCase() === method.toUpperCase();
   if (name.length === method.length + 5 && name.startsWith('HTTP ') && name.endsWith(method)) return true;
   const at = name.startsWith(FETCH) ? FETCH.length : 0;
-  return name.startsWith(method, at) && name.charCodeAt(at + method.length) === 32 && URL_START.test(name.slice(at + method.length + 1, at + method.length + 9));
+  return name.startsWith(method, at) && name.charCodeAt(at + method.length) === 32 && URL_START.test(name.slice(at + method.length + 1));
 }
 
 const FETCH = 'fetch ';

@@ -622,7 +622,7 @@ function answerUnder(node: Node, service: string, sent: boolean): Node | undefin
   for (let i = 0; i < node.childCount; i++) {
     const child = node.children[i];
     if (child.role === 'entry' && !(sent && child.span.kind === 'consumer') && (child.span.service !== service || child.span.kind === 'server' || child.span.kind === 'consumer')) return child;
-    if (child.role === 'internal' && child.span.service === service && isCallKind(child.span)) {
+    if (isNestedCall(child, service)) {
       const nested = answerUnder(child, service, sent || child.span.kind === 'producer');
       if (nested !== undefined) return nested;
     }
@@ -630,15 +630,19 @@ function answerUnder(node: Node, service: string, sent: boolean): Node | undefin
   return undefined;
 }
 
+/** Whether `node` is a call of `service` made within one of its calls, and so part of it (see roleOf). */
+function isNestedCall(node: Node, service: string): boolean {
+  return node.role === 'internal' && node.span.service === service && isCallKind(node.span);
+}
+
 /** Whether the call nested in `node` that ended last (a client span within it, see roleOf) failed. */
 function nestedFailed(node: Node): boolean {
   let last: Node | undefined;
   for (let i = 0; i < node.childCount; i++) {
     const child = node.children[i];
-    if (child.role === 'internal' && child.span.service === node.span.service && isCallKind(child.span) && (last === undefined || child.span.endTime > last.span.endTime)) last = child;
+    if (isNestedCall(child, node.span.service) && (last === undefined || child.span.endTime > last.span.endTime)) last = child;
   }
-  if (last === undefined) return false;
-  return isErrorSpan(last.span, true) || (last.childCount > 0 && !hasOutcome(last.span) && nestedFailed(last));
+  return last !== undefined && (isErrorSpan(last.span, true) || (!hasOutcome(last.span) && nestedFailed(last)));
 }
 
 /** Key of the entry operation whose local work made this call (through internal spans), if in the trace. */
