@@ -139,6 +139,14 @@ export interface AnalyzerOptions {
   resolveAfterMs?: number;
   /** An anomaly episode ends once its signal has looked normal, or nothing fired, this long [30000 ms]; a later deviation is a new episode. */
   anomalyEndMs?: number;
+  /**
+   * A latency, traffic or call-pattern anomaly that has lasted this long is the operation's new normal
+   * [1800000 ms]: its baseline starts learning afresh, the anomaly ends, and an incident left with
+   * nothing else active resolves (`resolvedBy: 'adapted'`). A deploy that makes an operation slower, a
+   * launch that brings more traffic or a cache that removes a call is not an incident for ever. Error
+   * and timeout anomalies never adapt: a failing operation is not normal however long it fails.
+   */
+  adaptAfterMs?: number;
   /** A version change of the root-cause service this long before an anomaly is named as its trigger [900000 ms]. */
   changeWindowMs?: number;
   /** Exemplar trace ids kept per incident [10]. */
@@ -221,6 +229,7 @@ export interface ResolvedOptions {
   maxOperations: number;
   resolveAfterMs: number;
   anomalyEndMs: number;
+  adaptAfterMs: number;
   changeWindowMs: number;
   maxExemplars: number;
   coldStartUntil: number;
@@ -250,6 +259,7 @@ const TOP_DEFAULTS = {
   maxOperations: 2000,
   resolveAfterMs: 300_000,
   anomalyEndMs: 30_000,
+  adaptAfterMs: 1_800_000,
   changeWindowMs: 900_000,
   maxExemplars: 10,
 } as const;

@@ -209,8 +209,11 @@ export interface Incident {
   updatedAt: number;
   acknowledgedAt: number | null;
   resolvedAt: number | null;
-  /** `auto` after the quiet period, `user` through {@link Analyzer.resolve}. */
-  resolvedBy: 'auto' | 'user' | null;
+  /**
+   * `auto` after the quiet period, `user` through {@link Analyzer.resolve}, `adapted` when what was left
+   * of it lasted `adaptAfterMs` and became its operations' new normal (see `AnalyzerOptions.adaptAfterMs`).
+   */
+  resolvedBy: 'auto' | 'user' | 'adapted' | null;
   rootCause: RootCause;
   /** Best first. */
   candidates: Candidate[];

@@ -392,3 +392,33 @@ describe('anomaly fields', () => {
     expect(shape?.explanation).toMatch(/^api GET \/items stopped calling redis get: /);
   });
 });
+
+describe('lasting changes', () => {
+  it('a call that stays gone is the new normal after adaptAfterMs: its incident resolves as adapted, and the call coming back is new', () => {
+    const a = createAnalyzer({ adaptAfterMs: 5 * 60_000 });
+    const events: IncidentEvent[] = [];
+    a.onIncident((e) => events.push(e));
+    const anomalies = requests(a, 15 * 60, 5, (traceId, start, s) => {
+      const server = span({ traceId, service: 'api', name: 'GET /items', kind: 'server', startTime: start, endTime: start + 8, attributes: { 'http.request.method': 'GET', 'http.route': '/items' } });
+      const out = [server];
+      // From 2 min on the requests stop reading the cache (a deploy removed it); from 13 min they read it again.
+      if (s < 120 || s >= 13 * 60) out.push(span({ traceId, service: 'api', name: 'get', kind: 'client', parentSpanId: server.spanId, startTime: start + 1, endTime: start + 2, attributes: { 'db.system': 'redis' } }));
+      out.push(span({ traceId, service: 'api', name: 'SELECT items', kind: 'client', parentSpanId: server.spanId, startTime: start + 3, endTime: start + 7, attributes: { 'db.system': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': 'items' } }));
+      return out;
+    });
+    const T0 = Date.UTC(2026, 0, 1);
+    expect(anomalies.map((x) => [x.signal, Math.floor((x.firstAt - T0) / 60_000)])).toEqual([
+      ['shape.missing-call', 2],
+      ['shape.new-call', 13],
+    ]);
+    const missing = events.filter((e) => e.incident.rootCause.kind === 'shape' && e.incident.openedAt < T0 + 3 * 60_000);
+    const resolved = missing.find((e) => e.type === 'resolved')?.incident;
+    expect(resolved?.resolvedBy).toBe('adapted');
+    expect(resolved!.resolvedAt! - anomalies[0].firstAt).toBeGreaterThanOrEqual(5 * 60_000);
+    expect(resolved!.resolvedAt! - anomalies[0].firstAt).toBeLessThan(6 * 60_000);
+  });
+
+  it('adaptAfterMs must be a positive duration', () => {
+    expect(() => createAnalyzer({ adaptAfterMs: 0 })).toThrow('option adaptAfterMs must be a positive finite number, got 0');
+  });
+});

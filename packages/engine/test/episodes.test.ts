@@ -88,3 +88,47 @@ describe('traffic drops', () => {
     }
   });
 });
+
+describe('lasting changes (adaptAfterMs)', () => {
+  const ADAPT = 30 * MIN;
+
+  it('a slowdown that stays becomes the new normal after 30 min: its incident resolves as adapted, and a later fault is caught afresh', () => {
+    const spans = shopTraffic({
+      seed: 5,
+      durationMs: 55 * MIN,
+      faults: [
+        // From 10 min on payment stays 4× slower (a deploy, say); from 48 min it is 40× slower.
+        { service: 'payment', from: 10 * MIN, to: 48 * MIN, slow: 4 },
+        { service: 'payment', from: 48 * MIN, to: 55 * MIN, slow: 40 },
+      ],
+    });
+    const { events } = analyze(spans);
+    const opened = events.filter((e) => e.type === 'opened');
+    const first = opened.find((e) => e.incident.rootCause.service === 'payment' && e.incident.rootCause.kind === 'latency');
+    expect(first).toBeDefined();
+    const firstAt = first!.incident.openedAt;
+    expect(firstAt).toBeLessThan(SHOP_START + 11 * MIN);
+    const resolved = events.find((e) => e.type === 'resolved' && e.incident.id === first!.incident.id);
+    expect(resolved?.incident.resolvedBy).toBe('adapted');
+    // Its anomalies lasted 30 min from their detection (the incident may open a bucket after its first
+    // anomaly); it resolves in the bucket that passes that.
+    expect(resolved!.incident.resolvedAt! - firstAt).toBeGreaterThanOrEqual(ADAPT - 10 * SEC);
+    expect(resolved!.incident.resolvedAt! - firstAt).toBeLessThan(ADAPT + MIN);
+    // Nothing between the adaptation and the second fault: the 4× level is now normal.
+    expect(opened.filter((e) => e.incident.openedAt > firstAt && e.incident.openedAt < SHOP_START + 48 * MIN)).toEqual([]);
+    // The 40× fault against the new normal (10×) is a new incident on payment, detected in seconds.
+    const second = opened.find((e) => e.incident.openedAt >= SHOP_START + 48 * MIN);
+    expect(second?.incident.rootCause.service).toBe('payment');
+    expect(second!.incident.openedAt).toBeLessThan(SHOP_START + 48 * MIN + 20 * SEC);
+  });
+
+  it('errors never become normal: a service failing for 40 min keeps its incident open', () => {
+    const spans = shopTraffic({ seed: 6, durationMs: 52 * MIN, faults: [{ service: 'payment', from: 10 * MIN, to: 52 * MIN, errorRate: 0.4 }] });
+    const { events } = analyze(spans);
+    const incident = events.find((e) => e.type === 'opened' && e.incident.rootCause.service === 'payment')?.incident;
+    expect(incident?.rootCause.kind).toBe('errors');
+    expect(events.filter((e) => e.incident.id === incident!.id && e.type === 'resolved').map((e) => e.incident.resolvedBy)).not.toContain('adapted');
+    // Still open 42 min in: only the end of input (the flush) could resolve it, after its quiet period.
+    expect(events.some((e) => e.incident.id === incident!.id && e.type === 'resolved' && e.incident.resolvedAt! < SHOP_START + 52 * MIN)).toBe(false);
+  });
+});

@@ -151,11 +151,17 @@ export function timeline(inc: Incident): TimelineEntry[] {
   }
   if (inc.acknowledgedAt !== null) steps.push({ t: inc.acknowledgedAt, event: 'acknowledged', text: 'acknowledged' });
   if (inc.resolvedAt !== null) {
-    steps.push({ t: inc.resolvedAt, event: 'resolved', text: inc.resolvedBy === 'user' ? 'resolved by hand' : 'resolved: no anomaly since' });
+    steps.push({ t: inc.resolvedAt, event: 'resolved', text: RESOLVED_TEXT[inc.resolvedBy ?? 'auto'] });
   }
   // Stable sort: at equal times the order above (opened before its first anomaly) is kept.
   return steps.sort((a, b) => a.t - b.t).map((s) => ({ at: iso(s.t), event: s.event, text: s.text }));
 }
+
+const RESOLVED_TEXT: Record<NonNullable<Incident['resolvedBy']>, string> = {
+  auto: 'resolved: no anomaly since',
+  user: 'resolved by hand',
+  adapted: 'resolved: the change lasted long enough to become the new baseline',
+};
 
 /** An operation's metrics as the engine reports them, with ISO window times and its baseline beside them. */
 export type ApiOperationMetrics = Omit<OperationMetrics, 'windowStart' | 'windowEnd'> & {

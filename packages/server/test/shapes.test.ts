@@ -73,6 +73,9 @@ describe('timeline', () => {
     ]);
     // Without a story the incident never changed: it opened as it stands.
     expect(timeline(incident(T))[0]).toEqual({ at: at(0), event: 'opened', text: 'Errors in payment POST /payment (high)' });
+    // How it resolved: by hand, or because what was left of it became the new normal.
+    expect(timeline({ ...inc, resolvedBy: 'user' }).at(-1)?.text).toBe('resolved by hand');
+    expect(timeline({ ...inc, resolvedBy: 'adapted' }).at(-1)?.text).toBe('resolved: the change lasted long enough to become the new baseline');
     // Past the story's length the opening is not known, and not made up from today's head.
     expect(timeline({ ...inc, storyDropped: 3 })[0]).toEqual({ at: at(5), event: 'opened', text: 'opened (its first 3 changes are not kept)' });
   });

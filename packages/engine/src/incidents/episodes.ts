@@ -32,6 +32,8 @@ interface Episode {
   incidentId: string | undefined;
   target: OpState | EdgeState;
   signal: Firing['signal'];
+  /** For call-pattern episodes: the callee's operation key. */
+  callee: string | undefined;
 }
 
 /** Where episodes report to: new anomalies, and the incident manager's lifecycle events. */
@@ -116,15 +118,33 @@ export class Episodes {
       if (this.deviant(ep, index)) ep.deviantAt = now;
       // Ends once its signal has looked normal for anomalyEndMs (or nothing fired that long).
       if (now - ep.deviantAt >= end || now - ep.lastFiredAt >= end) {
-        this.episodes.delete(ep.key);
-        ep.target.active.delete(ep.key);
-        this.ended.set(ep.key, now);
+        this.end(ep, now);
         this.manager.episodeEnded(ep.incidentId, ep.id);
+      } else if (this.adapts(ep, now)) {
+        (ep.target as OpState).relearn(ep.signal, ep.callee);
+        this.end(ep, now);
+        this.manager.adapted(ep.incidentId, ep.id, now);
       }
     }
     // An ended episode's echo lasts at most the longest window.
     const echo = WINDOWS[WINDOWS.length - 1] * this.options.bucketMs;
     for (const [key, at] of this.ended) if (now - at >= echo) this.ended.delete(key);
+  }
+
+  private end(ep: Episode, now: number): void {
+    this.episodes.delete(ep.key);
+    ep.target.active.delete(ep.key);
+    this.ended.set(ep.key, now);
+  }
+
+  /**
+   * Whether an episode has lasted `adaptAfterMs` and is to become its operation's new normal: latency,
+   * traffic and call patterns do, errors and timeouts never, nor anything of an operation still failing.
+   */
+  private adapts(ep: Episode, now: number): boolean {
+    if (ep.signal === 'errors' || ep.signal === 'timeout' || now - ep.anomaly.firstAt < this.options.adaptAfterMs) return false;
+    for (const key of ep.target.active) if (this.episodes.get(key)?.signal === 'errors') return false;
+    return true;
   }
 
   private keyOf(f: Firing): string {
@@ -234,7 +254,7 @@ export class Episodes {
       this.anomaliesTotal++;
       const id = `a-${this.nextAnomaly++}`;
       anomaly = { ...draft, id, firstAt: now, explanation, peak: { at: now, observed: draft.observed, expected: draft.expected, score: draft.score, explanation } };
-      const opened: Episode = { id, key, anomaly, lastFiredAt: now, deviantAt: now, incidentId: undefined, target, signal: f.signal };
+      const opened: Episode = { id, key, anomaly, lastFiredAt: now, deviantAt: now, incidentId: undefined, target, signal: f.signal, callee: f.kind === 'shape' ? f.callee : undefined };
       this.episodes.set(key, opened);
       target.active.add(key);
       this.listeners.anomaly(anomaly);

@@ -165,17 +165,28 @@ export class IncidentManager {
    */
   tick(now: number): void {
     for (const rec of this.records.values()) {
-      const inc = rec.incident;
-      if (inc.status === 'resolved') continue;
-      const failedAt = rec.lastFailedAt;
-      if (failedAt === undefined ? rec.active.size > 0 : activeFailure(rec)) continue;
-      if (now - (failedAt ?? rec.lastFiredAt) >= this.opts.resolveAfterMs) {
-        inc.status = 'resolved';
-        inc.resolvedAt = now;
-        inc.resolvedBy = 'auto';
-        this.emit({ type: 'resolved', incident: copy(inc) });
-      }
+      if (rec.incident.status === 'resolved' || keptOpen(rec)) continue;
+      if (now - (rec.lastFailedAt ?? rec.lastFiredAt) >= this.opts.resolveAfterMs) this.close(rec, now, 'auto');
     }
+  }
+
+  /**
+   * An episode lasted `adaptAfterMs` and is its operation's new normal: it ends, and an incident left with
+   * nothing active that would keep it open resolves now as `adapted` (waiting out the quiet period would
+   * only delay what is already known).
+   */
+  adapted(incidentId: string | undefined, anomalyId: string, now: number): void {
+    this.episodeEnded(incidentId, anomalyId);
+    const rec = incidentId === undefined ? undefined : this.records.get(incidentId);
+    if (rec !== undefined && rec.incident.status !== 'resolved' && !keptOpen(rec)) this.close(rec, now, 'adapted');
+  }
+
+  private close(rec: Record_, now: number, by: NonNullable<Incident['resolvedBy']>): void {
+    const inc = rec.incident;
+    inc.status = 'resolved';
+    inc.resolvedAt = now;
+    inc.resolvedBy = by;
+    this.emit({ type: 'resolved', incident: copy(inc) });
   }
 
   acknowledge(id: string, now: number): Incident | undefined {
@@ -193,11 +204,8 @@ export class IncidentManager {
     const rec = this.records.get(id);
     if (rec === undefined) return undefined;
     if (rec.incident.status !== 'resolved') {
-      rec.incident.status = 'resolved';
-      rec.incident.resolvedAt = now;
-      rec.incident.resolvedBy = 'user';
       rec.active.clear();
-      this.emit({ type: 'resolved', incident: copy(rec.incident) });
+      this.close(rec, now, 'user');
     }
     return copy(rec.incident);
   }
@@ -531,8 +539,12 @@ function setSymptom(rec: Record_, a: Anomaly): void {
   rec.symptoms.set(key, (rec.symptoms.get(key) ?? 0) + 1);
 }
 
-/** Whether a failure (anything but a traffic drop) is among the incident's episodes still firing. */
-function activeFailure(rec: Record_): boolean {
+/**
+ * Whether episodes still firing keep an incident open: any of them, or in an incident with failures only
+ * a failure (anything but a traffic drop).
+ */
+function keptOpen(rec: Record_): boolean {
+  if (rec.lastFailedAt === undefined) return rec.active.size > 0;
   for (const id of rec.active) if (rec.anomalies.get(id)?.kind !== 'traffic') return true;
   return false;
 }

@@ -1,5 +1,5 @@
 import type { ResolvedOptions } from '../options.js';
-import type { LatencySignalSnapshot } from '../types.js';
+import type { AnomalySignal, LatencySignalSnapshot } from '../types.js';
 import { LatencyDetector } from '../detectors/latency.js';
 import { ErrorRateDetector } from '../detectors/errors.js';
 import { TrafficDetector } from '../detectors/traffic.js';
@@ -118,10 +118,11 @@ const UNUSUAL_MAX_LOG_RATIO = Math.log(2);
 /** An operation: a service's server operation, or an operation on an uninstrumented peer (a database). */
 export class OpState implements LearnedOperation {
   readonly ring: BucketRing<OpBucket>;
-  readonly latency: LatencySignal;
-  readonly self: LatencySignal;
+  /** Replaced by {@link relearn} (as are `self`, `traffic` and a shape's detector); never cache them. */
+  latency: LatencySignal;
+  self: LatencySignal;
   readonly errors: ErrorRateDetector;
-  readonly traffic: TrafficDetector | undefined;
+  traffic: TrafficDetector | undefined;
   readonly shapes = new Map<string, CallShapeDetector>();
   /** Operations seen calling this one (for tracing traffic drops upstream). */
   readonly callers = new Set<string>();
@@ -176,6 +177,19 @@ export class OpState implements LearnedOperation {
     if (b === undefined || !b.ready) return false;
     // 3 sd, but never past 2× (a short or warm-up-inflated history overstates the spread) nor under 1.5×.
     return Math.abs(logMs(ms) - b.mean) >= Math.min(Math.max(UNUSUAL_SD * b.sd, UNUSUAL_MIN_LOG_RATIO), UNUSUAL_MAX_LOG_RATIO);
+  }
+
+  /**
+   * Forgets what one signal learned, so it learns its current level afresh as a new operation's would
+   * (see `adaptAfterMs`); a call-pattern signal forgets only its `callee`. Errors are never forgotten.
+   */
+  relearn(signal: AnomalySignal, callee: string | undefined): void {
+    if (signal === 'latency') this.latency = new LatencySignal(this.opts, true);
+    else if (signal === 'latency.self') this.self = new LatencySignal(this.opts, true);
+    else if (signal === 'traffic.surge' || signal === 'traffic.drop') this.traffic &&= new TrafficDetector(this.opts.baseline, this.opts.traffic);
+    else if ((signal === 'shape.missing-call' || signal === 'shape.new-call') && callee !== undefined && this.shapes.has(callee)) {
+      this.shapes.set(callee, new CallShapeDetector(this.opts.baseline, this.opts.shape));
+    }
   }
 
   shape(callee: string): CallShapeDetector {
