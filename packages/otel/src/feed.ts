@@ -107,10 +107,13 @@ export class AnalyzerFeed {
     }
   }
 
-  /** Hands spans to the analyzer in rootspan's own (suppressed) context. Never throws. */
-  ingest(spans: Span[]): void {
+  /**
+   * Hands spans to the analyzer in rootspan's own (suppressed) context. Never throws. `counted`: false for
+   * rootspan's own samples (the event loop's), which are not the host's spans.
+   */
+  ingest(spans: Span[], counted = true): void {
     if (spans.length === 0) return;
-    this.counters.ingested += spans.length;
+    if (counted) this.counters.ingested += spans.length;
     try {
       context.with(ROOTSPAN_CONTEXT, () => this.analyzer.ingest(spans));
     } catch (err) {

@@ -78,6 +78,14 @@ export interface RootspanOptions extends RootspanCommonOptions {
    * `stats().inFlight.dropped`.
    */
   inFlightSize?: number;
+  /**
+   * Watch the host's event loop [true]: at each tick, the longest the loop took to come round since the
+   * last (Node's native delay histogram, sampling every 20 ms: 20 ms when the loop is free) is a sample
+   * of the host service's `event loop` operation, learned and judged like a request's latency. CPU work
+   * that blocks the loop delays every request before any span of it starts, so nothing else shows it:
+   * a loop blocked for far longer than usual is a latency incident of `<service> event loop`.
+   */
+  eventLoop?: boolean;
 }
 
 /** Options of {@link RootspanSpanExporter}. */
@@ -101,7 +109,7 @@ export const DEFAULT_COLD_START_MS = 10_000;
 /** rootspan's own options that both the span processor and the exporter take (the rest go to the analyzer). */
 const SHARED_KEYS = ['onIncident', 'onAnomaly', 'analyzer', 'tickMs', 'store', 'peers', 'callbackQueueSize', 'closeTimeoutMs', 'coldStartMs'] as const;
 /** The span processor's own options: it queues ended spans and tracks calls in flight. */
-export const PROCESSOR_KEYS = [...SHARED_KEYS, 'queueSize', 'inFlightSize'] as const;
+export const PROCESSOR_KEYS = [...SHARED_KEYS, 'queueSize', 'inFlightSize', 'eventLoop'] as const;
 /** The exporter's own options: it sees spans only after the export delay, so its clock lags. */
 export const EXPORTER_KEYS = [...SHARED_KEYS, 'clockLagMs'] as const;
 /** Options rootspan's OTel layer consumes; everything else is forwarded to `createAnalyzer`. */
@@ -116,6 +124,7 @@ export interface ResolvedOwnOptions {
   tickMs: number;
   queueSize: number;
   inFlightSize: number;
+  eventLoop: boolean;
   clockLagMs: number;
   store: RootspanStore | undefined;
   peers: PeerNames | undefined;
@@ -134,6 +143,12 @@ function positiveNumber(name: string, v: unknown, fallback: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
     fail(`option ${name} must be a positive finite number (ms), got ${JSON.stringify(v)}`);
   }
+  return v;
+}
+
+function flag(name: string, v: unknown, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') fail(`option ${name} must be true or false, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -197,6 +212,7 @@ export function splitOptions(
     tickMs: positiveNumber('tickMs', options.tickMs, DEFAULT_TICK_MS),
     queueSize: positiveInteger('queueSize', options.queueSize, DEFAULT_QUEUE_SIZE),
     inFlightSize: positiveInteger('inFlightSize', options.inFlightSize, DEFAULT_IN_FLIGHT_SIZE),
+    eventLoop: flag('eventLoop', options.eventLoop, true),
     clockLagMs: options.clockLagMs === 0 ? 0 : positiveNumber('clockLagMs', options.clockLagMs, DEFAULT_CLOCK_LAG_MS),
     store: options.store,
     peers: peerNames(options.peers),

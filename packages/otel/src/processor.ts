@@ -3,6 +3,7 @@ import type { Analyzer, AnalyzerStats } from '@rootspan/engine';
 import { EndedSpans } from './ended.js';
 import { AnalyzerFeed } from './feed.js';
 import { InFlightTable, type InFlightStats } from './inflight.js';
+import { LoopDelay } from './loop.js';
 import { PROCESSOR_KEYS, splitOptions, type RootspanOptions } from './options.js';
 import type { PeerNames } from './peers.js';
 import { InternalSpanPruner } from './prune.js';
@@ -81,8 +82,9 @@ const LOOP_BLOCKED_MS = 250;
  * - The queue is drained off the request path, in batches: at each tick of the live clock, or on the next
  *   turn once 64 spans wait; in chunks of 256, at most ~1 ms per turn.
  * - A single `unref()`'d timer drains the queue and advances the analyzer's clock every `tickMs`, so
- *   silence, timeouts and auto-resolve work while traffic is idle. rootspan sets no other timer: the
- *   host's event loop is not woken between requests.
+ *   silence, timeouts and auto-resolve work while traffic is idle. rootspan sets no other timer (Node's
+ *   event-loop sampler, {@link LoopDelay}, runs in C): the host's event loop runs no rootspan JavaScript
+ *   between requests.
  * - Your callbacks run after the analysis, one call per event-loop turn (bounded queue, drops counted):
  *   requests are served between any two calls, and a synchronous callback blocks only for its own run.
  * - No exception from rootspan, the analyzer or your callbacks ever reaches the host; they are counted
@@ -102,6 +104,9 @@ export class RootspanSpanProcessor implements SpanProcessor {
   private readonly drops: DropCounter;
   private readonly pruner = new InternalSpanPruner();
   private readonly inflight: InFlightTable;
+  private readonly loop: LoopDelay | undefined;
+  /** The host's service, as its last analysed span named it (the event loop's samples are its). */
+  private service: string | undefined;
   /** Wall time of the last tick (NaN before the first). */
   private lastTickAt = NaN;
   /** A drain is queued for the next turn (`setImmediate`). */
@@ -127,6 +132,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
     this.tickMs = own.tickMs;
     this.peers = own.peers;
     this.inflight = new InFlightTable(own.inFlightSize);
+    this.loop = own.eventLoop ? new LoopDelay() : undefined;
   }
 
   /**
@@ -189,7 +195,9 @@ export class RootspanSpanProcessor implements SpanProcessor {
     try {
       const start = performance.now();
       while (this.queue.length > 0) {
-        this.feed.ingest(this.queue.take(DRAIN_CHUNK));
+        const spans = this.queue.take(DRAIN_CHUNK);
+        this.service = spans[spans.length - 1].service;
+        this.feed.ingest(spans);
         if (!all && this.queue.length > 0 && performance.now() - start >= DRAIN_BUDGET_MS) {
           this.scheduleDrain(true);
           return;
@@ -210,7 +218,15 @@ export class RootspanSpanProcessor implements SpanProcessor {
     if (!(now - this.lastTickAt > this.tickMs + LOOP_BLOCKED_MS)) this.reportInFlight(now);
     this.lastTickAt = now;
     this.advanceDue = true;
+    this.sampleLoop(now);
     this.drain('tick');
+  }
+
+  /** Hands the analyzer the event loop's sample since the last tick (see {@link LoopDelay}). */
+  private sampleLoop(now: number): void {
+    if (this.loop === undefined || this.service === undefined) return;
+    const sample = this.loop.take(this.service, now);
+    if (sample !== undefined) this.feed.ingest([sample], false);
   }
 
   /** Hands the analyzer the calls open at `now` (an analyzer of your own without `inFlight` gets none). */
@@ -243,6 +259,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
       this.closed = true;
       try {
         this.feed.stopClock();
+        this.loop?.stop();
         this.drain('all');
         this.advanceDue = false;
         // Calls cut short by the exit are no evidence of a hang: shutting down opens nothing.
