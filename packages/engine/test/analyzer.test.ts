@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_OVERFLOW_SERVICES, RootspanError, createAnalyzer, type Analyzer, type AnalyzerOptions, type AnalyzerSnapshot, type Anomaly, type IncidentEvent, type Span } from '../src/index.js';
+import { EVENT_LOOP_OPERATION, MAX_OVERFLOW_SERVICES, RootspanError, createAnalyzer, type Analyzer, type AnalyzerOptions, type AnalyzerSnapshot, type Anomaly, type IncidentEvent, type Span } from '../src/index.js';
 import { SHOP_START, batches, shopTraffic, type ShopFault } from './helpers/shop.js';
 import { span } from './helpers/spans.js';
 
@@ -420,5 +420,29 @@ describe('lasting changes', () => {
 
   it('adaptAfterMs must be a positive duration', () => {
     expect(() => createAnalyzer({ adaptAfterMs: 0 })).toThrow('option adaptAfterMs must be a positive finite number, got 0');
+  });
+});
+
+describe('the event loop operation', () => {
+  it("is explained as the loop held, not as requests: the plugin's samples of a blocked loop", () => {
+    const a = createAnalyzer();
+    const events: IncidentEvent[] = [];
+    a.onIncident((e) => events.push(e));
+    // One sample a second (the longest the loop took to come round: 20 ms when free), beside ordinary requests;
+    // from 5 min on, CPU work holds the loop ~310 ms at a time.
+    const anomalies = requests(a, 6 * 60, 10, (traceId, start, s, i) => {
+      const out = [span({ traceId, service: 'orders', name: 'GET /orders', kind: 'server', startTime: start, endTime: start + 9 + (i % 4), attributes: { 'http.request.method': 'GET', 'http.route': '/orders' } })];
+      if (i === 0) {
+        const held = s >= 300 ? 300 + (s % 3) * 10 : 20.2 + (s % 5) * 0.3;
+        out.push(span({ traceId: `loop-${s}`, service: 'orders', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: start - held, endTime: start }));
+      }
+      return out;
+    });
+    const loop = anomalies.find((x) => x.operation === EVENT_LOOP_OPERATION && x.signal === 'latency');
+    expect(loop?.explanation).toMatch(/^orders event loop held for \d+ ms at a time vs baseline 2\d ms \(\d+×\) over \d+ ticks in the last \d+ s$/);
+    const incident = events.find((e) => e.type === 'opened')?.incident;
+    expect(incident).toMatchObject({ title: 'Latency in orders event loop', rootCause: { service: 'orders', operation: EVENT_LOOP_OPERATION, kind: 'latency' } });
+    expect(incident!.openedAt).toBeLessThan(Date.UTC(2026, 0, 1) + 5 * 60_000 + 15_000);
+    expect(incident!.rootCause.explanation).toMatch(/; CPU work is holding the event loop of orders: every request waits that long before it is read$/);
   });
 });

@@ -1,11 +1,8 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { Span } from '@rootspan/engine';
+import { EVENT_LOOP_OPERATION, type Span } from '@rootspan/engine';
 
 /** Period of Node's event-loop delay sampler (ms): a free loop measures this, a blocked one more. */
 export const LOOP_RESOLUTION_MS = 20;
-
-/** Name of the operation the samples form (one per service): judged and explained like a request's latency. */
-export const LOOP_OPERATION = 'event loop';
 
 /**
  * The host's event loop as the engine sees it: at each tick, one span of the `event loop` operation whose
@@ -31,7 +28,7 @@ export class LoopDelay {
     h.reset();
     if (!(ms > 0)) return undefined;
     const id = `rootspan-loop-${++this.n}`;
-    return { traceId: id, spanId: id, service, name: LOOP_OPERATION, kind: 'internal', startTime: now - ms, endTime: now };
+    return { traceId: id, spanId: id, service, name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: now - ms, endTime: now };
   }
 
   stop(): void {

@@ -105,7 +105,10 @@ export class RootspanSpanProcessor implements SpanProcessor {
   private readonly pruner = new InternalSpanPruner();
   private readonly inflight: InFlightTable;
   private readonly loop: LoopDelay | undefined;
-  /** The host's service, as its last analysed span named it (the event loop's samples are its). */
+  /**
+   * The host's service, as its first analysed span named it: the event loop's samples are its (one
+   * service, where a process hosts several, so the loop's baseline is one series).
+   */
   private service: string | undefined;
   /** Wall time of the last tick (NaN before the first). */
   private lastTickAt = NaN;
@@ -196,7 +199,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
       const start = performance.now();
       while (this.queue.length > 0) {
         const spans = this.queue.take(DRAIN_CHUNK);
-        this.service = spans[spans.length - 1].service;
+        this.service ??= spans[0].service;
         this.feed.ingest(spans);
         if (!all && this.queue.length > 0 && performance.now() - start >= DRAIN_BUDGET_MS) {
           this.scheduleDrain(true);

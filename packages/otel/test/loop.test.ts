@@ -1,7 +1,8 @@
 /** The host's event loop as an operation: blocked by CPU work, it is a latency incident of `<service> event loop`. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RootspanSpanProcessor } from '../src/index.js';
-import { LOOP_OPERATION, LoopDelay } from '../src/loop.js';
+import { EVENT_LOOP_OPERATION } from '@rootspan/engine';
+import { LoopDelay } from '../src/loop.js';
 import { readable } from './helpers/fakes.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,7 +30,7 @@ describe('LoopDelay', () => {
       await sleep(60);
       const now = Date.now();
       const sample = loop.take('checkout', now);
-      expect(sample).toMatchObject({ service: 'checkout', name: LOOP_OPERATION, kind: 'internal', endTime: now });
+      expect(sample).toMatchObject({ service: 'checkout', name: EVENT_LOOP_OPERATION, kind: 'internal', endTime: now });
       expect(sample!.endTime - sample!.startTime).toBeGreaterThanOrEqual(150);
       expect(sample!.traceId).not.toBe(loop.take('checkout', now)?.traceId);
       // Taken: nothing was sampled since.
@@ -55,7 +56,7 @@ describe('the span processor watching the event loop', () => {
       await sleep(30);
     }
     await sleep(1500);
-    const incident = p.analyzer.incidents().find((i) => i.rootCause.operation === LOOP_OPERATION);
+    const incident = p.analyzer.incidents().find((i) => i.rootCause.operation === EVENT_LOOP_OPERATION);
     expect(incident).toMatchObject({ title: 'Latency in checkout event loop', rootCause: { service: 'checkout', kind: 'latency' } });
     expect(p.stats().ingested).toBe(1);
   }, 30_000);

@@ -24,13 +24,22 @@ export function isPoolWait(operation: string | null): boolean {
   return operation !== null && POOL_WAIT.test(operation);
 }
 
+/**
+ * The operation the `@rootspan/otel` span processor samples the host's event loop as: each span is the
+ * longest the loop took to come round over one tick (a free loop's is the sampler's 20 ms period).
+ */
+export const EVENT_LOOP_OPERATION = 'event loop';
+
 /** One sentence for an anomaly episode, with the numbers that fired it. */
 export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>, extra: { errors?: number; window: number }): string {
   const who = label(a.service, a.operation);
   let s: string;
   switch (a.kind) {
     case 'latency':
-      s = `${who} ${a.signal === 'latency.self' ? 'typical self time' : 'typical latency'} ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} requests`;
+      s =
+        a.operation === EVENT_LOOP_OPERATION
+          ? `${who} held for ${ms(a.observed)} at a time vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} ticks`
+          : `${who} ${a.signal === 'latency.self' ? 'typical self time' : 'typical latency'} ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} requests`;
       break;
     case 'errors':
       s = `${who} error rate ${pct(a.observed)} (${extra.errors ?? 0}/${a.samples}) vs baseline ${pct(a.expected)}`;
@@ -124,6 +133,8 @@ export function explainRoot(
   // A saturated pool: requests queue for a connection before any query runs.
   if (top.kind === 'latency' && isPoolWait(top.operation)) {
     parts.push('requests are waiting for a connection: the pool is saturated');
+  } else if (top.kind === 'latency' && top.operation === EVENT_LOOP_OPERATION) {
+    parts.push(`CPU work is holding the event loop of ${top.service}: every request waits that long before it is read`);
   } else if (figures.pool !== undefined && figures.pool.baseline > 0) {
     const f = figures.pool;
     parts.push(`waiting for a connection: ${f.label} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)}) in the last ${seconds(f.window)}`);
