@@ -432,6 +432,8 @@ describe('the event loop operation', () => {
     // from 5 min on, CPU work holds the loop ~310 ms at a time.
     const anomalies = requests(a, 6 * 60, 10, (traceId, start, s, i) => {
       const out = [span({ traceId, service: 'orders', name: 'GET /orders', kind: 'server', startTime: start, endTime: start + 9 + (i % 4), attributes: { 'http.request.method': 'GET', 'http.route': '/orders' } })];
+      // What holds it: a report computed for 300 ms, twice a second.
+      if (s >= 300 && i % 5 === 1) out.push(span({ traceId: `report-${s}-${i}`, service: 'orders', name: 'GET /report', kind: 'server', startTime: start, endTime: start + 300, attributes: { 'http.request.method': 'GET', 'http.route': '/report' } }));
       if (i === 0) {
         const held = s >= 300 ? 300 + (s % 3) * 10 : 20.2 + (s % 5) * 0.3;
         out.push(span({ traceId: `loop-${s}`, service: 'orders', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: start - held, endTime: start }));
@@ -443,6 +445,8 @@ describe('the event loop operation', () => {
     const incident = events.find((e) => e.type === 'opened')?.incident;
     expect(incident).toMatchObject({ title: 'Latency in orders event loop', rootCause: { service: 'orders', operation: EVENT_LOOP_OPERATION, kind: 'latency' } });
     expect(incident!.openedAt).toBeLessThan(Date.UTC(2026, 0, 1) + 5 * 60_000 + 15_000);
-    expect(incident!.rootCause.explanation).toMatch(/; CPU work is holding the event loop of orders: every request waits that long before it is read$/);
+    expect(incident!.rootCause.explanation).toMatch(
+      /; CPU work is holding the event loop of orders: every request waits that long before it is read; longest own time: orders GET \/report, self-time p95 300 ms over \d+ requests in the last 15 s$/,
+    );
   });
 });

@@ -7,7 +7,7 @@ import { BUCKET_EXEMPLARS } from '../ops/bucket.js';
 import { WINDOWS, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
-import { explainAnomaly, explainRoot, isPoolWait, type RootFigures } from '../rca/explain.js';
+import { EVENT_LOOP_OPERATION, explainAnomaly, explainRoot, isPoolWait, type RootFigures } from '../rca/explain.js';
 import { label } from '../rca/format.js';
 import { IncidentManager, type ExplainRoot } from './manager.js';
 import { SEVERITY_RANK } from './severity.js';
@@ -371,6 +371,25 @@ export class Episodes {
     return undefined;
   }
 
+  /**
+   * What may hold a service's event loop `heldMs` at a time: its operation whose own time over the last
+   * 15 s was longest at p95, if at least half that. A lead, not a proof: own time also holds waits on
+   * what no span covers.
+   */
+  private blocker(service: string, heldMs: number): RootFigures['blocker'] {
+    if (this.closing === -Infinity) return undefined;
+    const size = 3;
+    let best: RootFigures['blocker'];
+    for (const op of this.recorder.liveOps) {
+      if (op.service !== service || op.nodeType !== 'service' || op.operation === EVENT_LOOP_OPERATION) continue;
+      const w = op.window(this.closing, size, this.options.bucketMs);
+      if (w.self.ok.n === 0) continue;
+      const p95 = windowSketch(w.buckets, 'self').quantile(0.95);
+      if (p95 >= heldMs / 2 && (best === undefined || p95 > best.p95)) best = { label: label(op.service, op.operation), p95, requests: w.requests, window: size * this.options.bucketMs };
+    }
+    return best;
+  }
+
   /** The services and peers `service` calls, from the caller → callee edges. */
   private callees(service: string): Set<string> {
     const out = new Set<string>();
@@ -389,6 +408,8 @@ export class Episodes {
     }
     const pool = this.poolWait(anomalies);
     if (pool !== undefined) figures = { ...figures, pool };
+    const blocker = top.operation === EVENT_LOOP_OPERATION && figures.p95 !== undefined ? this.blocker(top.service, figures.p95.now) : undefined;
+    if (blocker !== undefined) figures = { ...figures, blocker };
     const firstAt = Math.min(...anomalies.map((a) => a.firstAt));
     const change = this.changes.changeBefore(top.service, firstAt, this.options.changeWindowMs);
     return { explanation: explainRoot(top, anomalies, figures, change, firstAt, this.options.latency), ...(change ? { change } : {}) };

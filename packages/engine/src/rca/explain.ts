@@ -14,6 +14,8 @@ export interface RootFigures {
   errors?: { rate: number; baseline: number; errors: number; requests: number };
   /** A connection pool's wait, when its connect calls slowed in the incident and are not the root cause (see {@link isPoolWait}). */
   pool?: { label: string; now: number; baseline: number; window: number };
+  /** For an event loop root: the service's operation with the longest own time, which may be holding it. */
+  blocker?: { label: string; p95: number; requests: number; window: number };
 }
 
 /** Client calls that wait for a pooled connection (`pg-pool.connect`, `generic-pool.acquire`). */
@@ -135,6 +137,8 @@ export function explainRoot(
     parts.push('requests are waiting for a connection: the pool is saturated');
   } else if (top.kind === 'latency' && top.operation === EVENT_LOOP_OPERATION) {
     parts.push(`CPU work is holding the event loop of ${top.service}: every request waits that long before it is read`);
+    const b = figures.blocker;
+    if (b !== undefined) parts.push(`longest own time: ${b.label}, self-time p95 ${ms(b.p95)} over ${b.requests} requests in the last ${seconds(b.window)}`);
   } else if (figures.pool !== undefined && figures.pool.baseline > 0) {
     const f = figures.pool;
     parts.push(`waiting for a connection: ${f.label} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)}) in the last ${seconds(f.window)}`);
