@@ -6,6 +6,7 @@ import { TrafficDetector } from '../detectors/traffic.js';
 import { TimeoutDetector } from '../detectors/timeout.js';
 import { CallShapeDetector } from '../detectors/shape.js';
 import { LatencySketch } from '../stats/sketch.js';
+import { latencyOptionsFor } from '../model/loop.js';
 import { logMs, ProportionBaseline } from '../stats/baseline.js';
 import type { LearnedOperation } from '../trace/analyze.js';
 import {
@@ -140,6 +141,8 @@ export class OpState implements LearnedOperation {
   overflow = false;
   /** The caller key last remembered in `callers` (the recorder's shortcut). */
   lastCaller: string | undefined = undefined;
+  /** The options its latency signals judge with (see {@link latencyOptionsFor}). */
+  private readonly latencyOpts: ResolvedOptions;
 
   constructor(
     readonly key: string,
@@ -151,9 +154,10 @@ export class OpState implements LearnedOperation {
     pool?: OpBucket[],
   ) {
     this.ring = new BucketRing(RING, newOpBucket, pool);
-    this.latency = new LatencySignal(opts, true);
+    this.latencyOpts = latencyOptionsFor(operation, opts);
+    this.latency = new LatencySignal(this.latencyOpts, true);
     // A peer's self time is its latency: only services have a separate self-time signal worth judging.
-    this.self = new LatencySignal(opts, true);
+    this.self = new LatencySignal(this.latencyOpts, true);
     this.errors = new ErrorRateDetector(opts.baseline, opts.errors);
     this.traffic = nodeType === 'service' ? new TrafficDetector(opts.baseline, opts.traffic) : undefined;
   }
@@ -184,8 +188,8 @@ export class OpState implements LearnedOperation {
    * (see `adaptAfterMs`); a call-pattern signal forgets only its `callee`. Errors are never forgotten.
    */
   relearn(signal: AnomalySignal, callee: string | undefined): void {
-    if (signal === 'latency') this.latency = new LatencySignal(this.opts, true);
-    else if (signal === 'latency.self') this.self = new LatencySignal(this.opts, true);
+    if (signal === 'latency') this.latency = new LatencySignal(this.latencyOpts, true);
+    else if (signal === 'latency.self') this.self = new LatencySignal(this.latencyOpts, true);
     else if (signal === 'traffic.surge' || signal === 'traffic.drop') this.traffic &&= new TrafficDetector(this.opts.baseline, this.opts.traffic);
     else if ((signal === 'shape.missing-call' || signal === 'shape.new-call') && callee !== undefined && this.shapes.has(callee)) {
       this.shapes.set(callee, new CallShapeDetector(this.opts.baseline, this.opts.shape));

@@ -2,6 +2,7 @@ import type { Anomaly, ChangeEvent, RankedOrigin, Severity } from '../types.js';
 import type { LatencyOptions } from '../options.js';
 import { latencyTier } from '../detectors/latency.js';
 import { SEVERITY_RANK } from '../incidents/severity.js';
+import { EVENT_LOOP_OPERATION } from '../model/loop.js';
 import { label, ms, pct, ratio, rps, seconds } from './format.js';
 
 /** Numbers describing the root-cause operation's own state, for the root-cause sentence. */
@@ -25,12 +26,6 @@ const POOL_WAIT = /pool.*(connect|acquire)|(connect|acquire).*pool/i;
 export function isPoolWait(operation: string | null): boolean {
   return operation !== null && POOL_WAIT.test(operation);
 }
-
-/**
- * The operation the `@rootspan/otel` span processor samples the host's event loop as: each span is the
- * longest the loop took to come round over one tick (a free loop's is the sampler's 20 ms period).
- */
-export const EVENT_LOOP_OPERATION = 'event loop';
 
 /** One sentence for an anomaly episode, with the numbers that fired it. */
 export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>, extra: { errors?: number; window: number }): string {

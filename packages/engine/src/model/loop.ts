@@ -1,0 +1,20 @@
+import type { ResolvedOptions } from '../options.js';
+
+/**
+ * The operation the `@rootspan/otel` span processor samples its host's event loop as: each span is the
+ * longest the loop took to come round over one tick (a free loop's is the sampler's 20 ms period).
+ */
+export const EVENT_LOOP_OPERATION = 'event loop';
+
+/**
+ * The event loop's typical hold must grow at least this much (ms) to fire: where requests are CPU-heavy
+ * (server-side rendering), more traffic puts one in more ticks and lifts the per-tick longest hold by
+ * tens of milliseconds; held 100 ms longer at a time, every request waits noticeably.
+ */
+export const LOOP_MIN_SHIFT_MS = 100;
+
+/** The options an operation's latency is judged with: the event loop's need a larger shift. */
+export function latencyOptionsFor(operation: string, opts: ResolvedOptions): ResolvedOptions {
+  if (operation !== EVENT_LOOP_OPERATION) return opts;
+  return { ...opts, latency: { ...opts.latency, minShiftMs: Math.max(opts.latency.minShiftMs, LOOP_MIN_SHIFT_MS) } };
+}
