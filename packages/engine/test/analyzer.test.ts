@@ -423,6 +423,28 @@ describe('lasting changes', () => {
   });
 });
 
+describe('a failure joining a traffic drop', () => {
+  it("becomes the incident's root cause: a drop is a failure's effect, never the other way round", () => {
+    const a = createAnalyzer();
+    const events: IncidentEvent[] = [];
+    a.onIncident((e) => events.push(e));
+    const T0 = Date.UTC(2026, 0, 1);
+    // web GET /page at 8 req/s drops to one request in two seconds at 5 min (its clients went away): a
+    // medium drop. At 6.5 min GET /api becomes 6× slower (medium too): a failure of the same service,
+    // while the drop is still open.
+    requests(a, 8 * 60, 12, (traceId, start, s, i) => {
+      if (i < 8 && s >= 300 && (i > 0 || s % 2 === 1)) return [];
+      const route = i < 8 ? '/page' : '/api';
+      const ms = route === '/api' && s >= 390 ? 60 + (i % 3) : 10 + (i % 3);
+      return [span({ traceId, service: 'web', name: `GET ${route}`, kind: 'server', startTime: start, endTime: start + ms, attributes: { 'http.request.method': 'GET', 'http.route': route } })];
+    });
+    const drop = events.find((e) => e.type === 'opened')?.incident;
+    expect(drop?.rootCause).toMatchObject({ operation: 'GET /page', kind: 'traffic' });
+    const later = events.filter((e) => e.incident.id === drop!.id && e.incident.updatedAt >= T0 + 390_000 && e.incident.updatedAt < T0 + 420_000);
+    expect(later.at(-1)?.incident).toMatchObject({ title: 'Latency in web GET /api', rootCause: { operation: 'GET /api', kind: 'latency' } });
+  });
+});
+
 describe('the event loop operation', () => {
   it('held tens of milliseconds longer (CPU-heavy requests in more ticks as traffic grows) is load, not an anomaly', () => {
     const a = createAnalyzer();

@@ -411,9 +411,13 @@ export class IncidentManager {
         if (live) cur.live.add(o.kind, s);
       }
     }
-    // Evidence resting on few requests counts for less, as in the confidence below: a fault of a busy
-    // operation that also shows in a rare one is the busy one's (ties: the suspect more requests point at).
-    const ranked = [...scores.values()].sort((a, b) => b.weighed() - a.weighed() || b.support - a.support || a.origin.key.localeCompare(b.origin.key));
+    // A failure outranks a traffic drop, which is its effect (callers that stop calling, or requests that
+    // have not ended yet), as when the incident resolves. Evidence resting on few requests counts for
+    // less, as in the confidence below: a fault of a busy operation that also shows in a rare one is the
+    // busy one's (ties: the suspect more requests point at).
+    const ranked = [...scores.values()].sort(
+      (a, b) => Number(b.all.failure()) - Number(a.all.failure()) || b.weighed() - a.weighed() || b.support - a.support || a.origin.key.localeCompare(b.origin.key),
+    );
     // The kind is what its live evidence says (an error burst after a slowdown is about errors now), else
     // what all of it said.
     inc.candidates = ranked.slice(0, 5).map((c): Candidate => ({
@@ -477,6 +481,12 @@ class KindTally {
     }
     this.kinds[this.size] = kind;
     this.sums[this.size++] = s;
+  }
+
+  /** Whether any of the evidence is of a failure (anything but traffic). */
+  failure(): boolean {
+    for (let i = 0; i < this.size; i++) if (this.kinds[i] !== 'traffic') return true;
+    return false;
   }
 
   /** The kind with the most evidence. */
