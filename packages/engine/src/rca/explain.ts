@@ -32,12 +32,13 @@ export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt'
   const who = label(a.service, a.operation);
   let s: string;
   switch (a.kind) {
-    case 'latency':
-      s =
-        a.operation === EVENT_LOOP_OPERATION
-          ? `${who} held for ${ms(a.observed)} at a time vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} ticks`
-          : `${who} ${a.signal === 'latency.self' ? 'typical self time' : 'typical latency'} ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} requests`;
+    case 'latency': {
+      // The event loop's samples are its longest hold per tick, not requests.
+      const loop = a.operation === EVENT_LOOP_OPERATION;
+      const what = loop ? 'held for' : a.signal === 'latency.self' ? 'typical self time' : 'typical latency';
+      s = `${who} ${what} ${ms(a.observed)}${loop ? ' at a time' : ''} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} ${loop ? 'ticks' : 'requests'}`;
       break;
+    }
     case 'errors':
       s = `${who} error rate ${pct(a.observed)} (${extra.errors ?? 0}/${a.samples}) vs baseline ${pct(a.expected)}`;
       break;
