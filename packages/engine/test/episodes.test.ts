@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer, type Anomaly, type IncidentEvent, type Span } from '../src/index.js';
 import { SHOP_START, batches, shopTraffic } from './helpers/shop.js';
+import { span } from './helpers/spans.js';
 
 const MIN = 60_000;
 const SEC = 1000;
@@ -85,6 +86,50 @@ describe('traffic drops', () => {
     for (const d of drops) {
       expect(d.at - d.windowStart).toBeGreaterThanOrEqual(60 * SEC);
       expect(d.severity).not.toMatch(/high|critical/);
+    }
+  });
+});
+
+describe('a route that comes and goes', () => {
+  /**
+   * One route of `api` served evenly at 2 req/s in its `on` periods (seconds since the start), another at
+   * 2 req/s throughout; event time advanced every second as the live wrappers do.
+   */
+  function onOff(on: (s: number) => boolean, seconds: number): { anomalies: Anomaly[]; events: IncidentEvent[] } {
+    const analyzer = createAnalyzer();
+    const anomalies: Anomaly[] = [];
+    const events: IncidentEvent[] = [];
+    analyzer.onAnomaly((a) => anomalies.push(a));
+    analyzer.onIncident((e) => events.push(e));
+    const request = (route: string, start: number): Span =>
+      span({ service: 'api', name: `GET ${route}`, kind: 'server', startTime: start, endTime: start + 20, status: 'unset', attributes: { 'http.request.method': 'GET', 'http.route': route, 'http.response.status_code': 200 } });
+    for (let s = 0; s < seconds; s++) {
+      const t = SHOP_START + s * SEC;
+      const batch = [request('/api/items', t + 100), request('/api/items', t + 600)];
+      if (on(s)) batch.push(request('/api/reports', t + 300), request('/api/reports', t + 800));
+      analyzer.ingest(batch);
+      analyzer.advanceTo(t + SEC);
+    }
+    analyzer.flush();
+    return { anomalies, events };
+  }
+
+  it('coming back after ten quiet minutes is no traffic drop, nor is stopping again', () => {
+    // On for 3 min, off for 10, one request at 13:00, off again.
+    const back = 13 * 60;
+    const { anomalies, events } = onOff((s) => s < 3 * 60 || s === back, 16 * 60);
+    const late = anomalies.filter((a) => a.signal === 'traffic.drop' && a.at >= SHOP_START + back * SEC);
+    expect(late).toEqual([]);
+    expect(events.filter((e) => e.type === 'opened' && e.incident.openedAt >= SHOP_START + back * SEC)).toEqual([]);
+  });
+
+  it('an hour of one minute on, four off: at most the first stop is an incident, and it resolves', () => {
+    const { events } = onOff((s) => s % 300 < 60, 60 * 60);
+    const opened = events.filter((e) => e.type === 'opened');
+    expect(opened.length).toBeLessThanOrEqual(1);
+    for (const o of opened) {
+      expect(o.incident.openedAt).toBeLessThan(SHOP_START + 5 * MIN);
+      expect(events.some((e) => e.type === 'resolved' && e.incident.id === o.incident.id)).toBe(true);
     }
   });
 });

@@ -61,6 +61,7 @@ export class Recorder {
       if (op.lastIndex < index - RING && op.active.size === 0) {
         this.liveOps.delete(op);
         op.live = false;
+        op.idled = true;
       }
     }
     for (const edge of this.liveEdges) {

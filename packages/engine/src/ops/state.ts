@@ -137,6 +137,12 @@ export class OpState implements LearnedOperation {
   readonly active = new Set<string>();
   /** In the recorder's live set (kept by the recorder). */
   live = false;
+  /**
+   * Went quiet for a whole ring while live and was let go (see Recorder.prune): it comes and goes (a batch
+   * job's route, a client that calls in sessions), so its stops are its normal and its traffic drops are no
+   * longer judged.
+   */
+  idled = false;
   /** An overflow operation (in the recorder's overflow set: never live). */
   overflow = false;
   /** The caller key last remembered in `callers` (the recorder's shortcut). */
