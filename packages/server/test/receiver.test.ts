@@ -250,6 +250,26 @@ describe('POST /v1/traces', () => {
     expect((await call(server, '/v1/traces', post(json(spans(1))))).status).toBe(200);
   });
 
+  it('closes a connection that sends nothing, or half a request line, within the request timeout', async () => {
+    const server = await testServer({ requestTimeoutMs: 300 });
+    const closedAfter = (first: string) =>
+      new Promise<number>((resolve) => {
+        const started = Date.now();
+        const socket = connect(server.port, '127.0.0.1', () => {
+          if (first) socket.write(first);
+        });
+        socket.on('error', () => {});
+        // Read, or the server's end of the connection is never taken in and 'close' never comes.
+        socket.resume();
+        socket.on('close', () => resolve(Date.now() - started));
+      });
+    const [silent, partial] = await Promise.all([closedAfter(''), closedAfter('G')]);
+    // Cut within about the headers timeout (300 ms, checked every 300 ms; the test times out long before "never").
+    expect(silent).toBeLessThan(5000);
+    expect(partial).toBeLessThan(5000);
+    expect((await call(server, '/v1/traces', post(json(spans(1))))).status).toBe(200);
+  });
+
   it('answers 503 with Retry-After to data arriving during shutdown, and still analyses what it accepted before', async () => {
     const server = await testServer();
     expect((await call(server, '/v1/traces', post(json(spans(3))))).status).toBe(200);
