@@ -329,7 +329,7 @@ class StreamingAnalyzer implements Analyzer {
       buffered: this.buffer.size,
       evictedEarly: this.buffer.evictedEarly,
       operations: this.recorder.ops.size - this.recorder.overflowOps.size,
-      overflow: { operations: this.recorder.overflowOps.size, ...this.recorder.overflow },
+      overflow: { operations: this.recorder.overflowOps.size, ...this.recorder.overflow, evicted: this.recorder.evicted },
       anomalies: { active: this.episodes.size, total: this.episodes.anomaliesTotal },
       incidents: this.episodes.manager.counts(),
       now: this.clock,

@@ -350,9 +350,10 @@ export interface AnalyzerStats {
   /**
    * Past `maxOperations`: overflow operations (`rootspan.overflow`, one per service) and the requests
    * folded into them, and calls whose service-to-service edge was past the cap (not tracked). Folded
-   * spans are accepted, not dropped: they count in their service's totals.
+   * spans are accepted, not dropped: they count in their service's totals. `evicted`: operations forgotten
+   * to make room for new ones at the cap (the longest quiet first, those never learned before the others).
    */
-  overflow: { operations: number; requests: number; calls: number };
+  overflow: { operations: number; requests: number; calls: number; evicted: number };
   /** Listener exceptions caught (they never propagate). */
   listenerErrors: number;
   anomalies: { active: number; total: number };

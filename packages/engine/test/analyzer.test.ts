@@ -246,8 +246,23 @@ describe('robustness', () => {
     }
     many.ingest(spread);
     many.flush();
-    expect(many.stats().overflow).toEqual({ operations: MAX_OVERFLOW_SERVICES + 1, requests: MAX_OVERFLOW_SERVICES + 19, calls: 0 });
+    expect(many.stats().overflow).toEqual({ operations: MAX_OVERFLOW_SERVICES + 1, requests: MAX_OVERFLOW_SERVICES + 19, calls: 0, evicted: 0 });
     expect(many.metrics().find((m) => m.service === 'rootspan.overflow')?.requests).toBe(19);
+  });
+
+  it('a burst of one-off names fills the table only until it goes quiet: services seen later are tracked and judged', () => {
+    // 300 services named once each (a service per pod, a span per raw URL), then the shop, whose payment fails from 10 min.
+    const flood: Span[] = [];
+    for (let i = 0; i < 300; i++) flood.push(span({ service: `pod-${i}`, name: 'GET /', kind: 'server', startTime: SHOP_START + i, endTime: SHOP_START + i + 3 }));
+    const shop = shopTraffic({ seed: 7, durationMs: 20 * MIN, faults: [{ service: 'payment', from: FAULT_AT, to: 20 * MIN, errorRate: 0.6 }], noiseErrors: 0.002 });
+    const { analyzer, events } = run([...flood, ...shop], { maxOperations: 100 });
+    const opened = events.filter((e) => e.type === 'opened');
+    expect(opened.map((e) => e.incident.rootCause.service)).toContain('payment');
+    const stats = analyzer.stats();
+    expect(stats.overflow.evicted).toBeGreaterThan(0);
+    expect(stats.operations).toBeLessThanOrEqual(100);
+    // The shop's operations are tracked, none folded away.
+    expect(analyzer.metrics().filter((m) => m.service === 'payment' && m.operation !== 'rootspan.overflow').length).toBeGreaterThan(0);
   });
 
   it('listener exceptions are caught and counted', () => {

@@ -67,6 +67,12 @@ export interface ServerStatus {
   /** Everything not analysed, by reason: the analyzer's counters, `malformed` (undecodable) and `queueFull` (refused with 429). */
   drops: Record<string, number>;
   queue: { spans: number; capacity: number; traceWaitMs: number; traceWaitMode: 'auto' | 'fixed'; bufferedTraces: number };
+  /**
+   * Operations tracked (at most the analyzer's `maxOperations`), and past that cap: requests folded into a
+   * service's `rootspan.overflow` operation (counted, not judged), calls on untracked edges, and operations
+   * forgotten (the longest quiet first) to make room for new ones.
+   */
+  operations: { tracked: number; overflowRequests: number; overflowCalls: number; evicted: number };
   store: StoreStatus;
   notifications: { healthy: boolean; targets: TargetStatus[] };
   incidents: { active: number; total: number };
@@ -329,6 +335,7 @@ class CentralServer implements RootspanServer {
         traceWaitMode: this.opts.traceWaitMs === 'auto' ? 'auto' : 'fixed',
         bufferedTraces: stats.traces.buffered,
       },
+      operations: { tracked: stats.operations, overflowRequests: stats.overflow.requests, overflowCalls: stats.overflow.calls, evicted: stats.overflow.evicted },
       store: { ...this.storeStatus },
       notifications: { healthy: notifications.every((t) => t.healthy), targets: notifications },
       incidents: stats.incidents,
@@ -352,6 +359,9 @@ class CentralServer implements RootspanServer {
       .family('rootspan_intake_queue_spans', 'gauge', 'Spans held for their traces or waiting for the analyzer.', s.queue.spans)
       .family('rootspan_intake_queue_capacity_spans', 'gauge', 'Spans the intake queue holds at most (then 429).', s.queue.capacity)
       .family('rootspan_trace_wait_seconds', 'gauge', 'How long spans are held for the rest of their trace.', s.queue.traceWaitMs / 1000)
+      .family('rootspan_operations_tracked', 'gauge', 'Operations the analyzer tracks (at most maxOperations).', s.operations.tracked)
+      .family('rootspan_overflow_requests_total', 'counter', 'Requests past maxOperations, folded into their service\'s rootspan.overflow operation (counted, not judged).', s.operations.overflowRequests)
+      .family('rootspan_operations_evicted_total', 'counter', 'Operations forgotten at maxOperations to make room for new ones (the longest quiet first).', s.operations.evicted)
       .family('rootspan_incidents_open', 'gauge', 'Active or acknowledged incidents, by severity.', SEVERITIES.map((sev) => [{ severity: sev }, open.filter((i) => i.severity === sev).length]))
       .family('rootspan_incidents_total', 'counter', 'Incidents opened.', s.incidents.total)
       .family('rootspan_anomalies_total', 'counter', 'Anomaly detections, by kind.', ANOMALY_KINDS.map((kind) => [{ kind }, this.anomaliesByKind.get(kind) ?? 0]))

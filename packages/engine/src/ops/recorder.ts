@@ -24,6 +24,17 @@ export class Recorder {
   readonly liveEdges = new Set<EdgeState>();
   /** Operations that requests past `maxOperations` are folded into: in `ops`, never live (not judged). */
   readonly overflowOps = new Set<OpState>();
+  /**
+   * Operations not live (quiet for a whole ring, or restored and not seen since), in the order they went
+   * quiet; those never ready (fewer samples than `minSamples`: a flood of one-off names) apart, as they go
+   * first. At `maxOperations` a new operation takes the place of the longest quiet of them rather than
+   * being folded into overflow: one burst of one-off names (an exporter naming spans by raw URL, a service
+   * per pod) otherwise filled the table for good, and every service seen after it went unjudged.
+   */
+  private readonly quietUnready = new Set<OpState>();
+  private readonly quietReady = new Set<OpState>();
+  /** Operations forgotten to make room (total). */
+  evicted = 0;
   /** Requests folded into overflow operations, and calls whose edge was past the cap (not tracked). */
   readonly overflow = { requests: 0, calls: 0 };
   /** Operation buckets no ring holds data in any more, for any operation to reuse. */
@@ -62,6 +73,7 @@ export class Recorder {
         this.liveOps.delete(op);
         op.live = false;
         op.idled = true;
+        this.quiet(op);
       }
     }
     for (const edge of this.liveEdges) {
@@ -72,8 +84,30 @@ export class Recorder {
     }
   }
 
+  /** Notes a tracked operation that is not live as one that may give its place up (see {@link quietUnready}). */
+  private quiet(op: OpState): void {
+    if (op.overflow) return;
+    (op.latency.detector.baseline.ready ? this.quietReady : this.quietUnready).add(op);
+  }
+
+  /** Forgets the longest quiet operation to make room (false: every tracked one is live or in an anomaly). */
+  private evict(): boolean {
+    for (const quiet of [this.quietUnready, this.quietReady]) {
+      for (const op of quiet) {
+        quiet.delete(op);
+        // Live again, or in an anomaly, since it went quiet: it keeps its place.
+        if (op.live || op.active.size > 0 || this.ops.get(op.key) !== op) continue;
+        this.ops.delete(op.key);
+        this.evicted++;
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Nothing is live any more (event time jumped past every ring). */
   forgetLive(): void {
+    for (const op of this.liveOps) this.quiet(op);
     for (const op of this.liveOps) op.live = false;
     for (const edge of this.liveEdges) edge.live = false;
     this.liveOps.clear();
@@ -105,7 +139,7 @@ export class Recorder {
   private op(key: string, service: string, operation: string, nodeType: 'service' | 'peer'): OpState {
     const op = this.ops.get(key);
     if (op !== undefined) return op;
-    if (this.ops.size - this.overflowOps.size < this.options.maxOperations) return this.addOp(key, service, operation, nodeType);
+    if (this.ops.size - this.overflowOps.size < this.options.maxOperations || this.evict()) return this.addOp(key, service, operation, nodeType);
     const folded = this.overflowOps.size < MAX_OVERFLOW_SERVICES ? service : OVERFLOW_OPERATION;
     const overflowKey = opKey(folded, OVERFLOW_OPERATION);
     const existing = this.ops.get(overflowKey);
@@ -165,6 +199,8 @@ export class Recorder {
       // Flagged, so a request of an operation already live costs no Set lookup.
       op.live = true;
       this.liveOps.add(op);
+      this.quietUnready.delete(op);
+      this.quietReady.delete(op);
     }
     b.requests++;
     return b;
@@ -298,7 +334,7 @@ export class Recorder {
       if (o.operation === OVERFLOW_OPERATION) {
         r.overflowOps.add(op);
         op.overflow = true;
-      }
+      } else r.quiet(op);
     }
     for (const e of s.edges) {
       const edge = new EdgeState(edgeKey(e.caller, e.callee), e.caller, e.callee, e.virtual, options);
