@@ -33,6 +33,15 @@ export class Recorder {
    */
   private readonly quietUnready = new Set<OpState>();
   private readonly quietReady = new Set<OpState>();
+  /**
+   * Operations created here and not known to be ready, oldest first: after the quiet never-ready ones, a
+   * live one with no request in the open bucket gives its place up (a flood of names is live for a
+   * minute after it, and the services that follow it would wait that long).
+   */
+  private readonly young = new Set<OpState>();
+  /** Young operations forgotten while bucket `youngAt` + 1 is open, or none could be (-1): see {@link evictYoung}. */
+  private youngAt = -Infinity;
+  private youngTaken = 0;
   /** Operations forgotten to make room (total). */
   evicted = 0;
   /** Requests folded into overflow operations, and calls whose edge was past the cap (not tracked). */
@@ -90,19 +99,63 @@ export class Recorder {
     (op.latency.detector.baseline.ready ? this.quietReady : this.quietUnready).add(op);
   }
 
-  /** Forgets the longest quiet operation to make room (false: every tracked one is live or in an anomaly). */
+  /**
+   * Forgets an operation to make room: the longest quiet never-ready one, else a young one with no request
+   * in the open bucket, else the longest quiet one (false: every tracked one is busy or in an anomaly).
+   */
   private evict(): boolean {
-    for (const quiet of [this.quietUnready, this.quietReady]) {
-      for (const op of quiet) {
-        quiet.delete(op);
-        // Live again, or in an anomaly, since it went quiet: it keeps its place.
-        if (op.live || op.active.size > 0 || this.ops.get(op.key) !== op) continue;
-        this.ops.delete(op.key);
-        this.evicted++;
-        return true;
-      }
+    return this.evictQuiet(this.quietUnready) || this.evictYoung() || this.evictQuiet(this.quietReady);
+  }
+
+  private evictQuiet(quiet: Set<OpState>): boolean {
+    for (const op of quiet) {
+      quiet.delete(op);
+      // Live again, or in an anomaly, since it went quiet: it keeps its place.
+      if (op.live || op.active.size > 0 || this.ops.get(op.key) !== op) continue;
+      this.forget(op);
+      return true;
     }
     return false;
+  }
+
+  /**
+   * At most {@link YOUNG_PER_BUCKET} per bucket: more operations than the table holds, each seen now and then
+   * (10,000 routes at a request per 10 s), would otherwise take each other's places for ever, none learned.
+   */
+  private evictYoung(): boolean {
+    if (this.youngAt !== this.closed) {
+      this.youngAt = this.closed;
+      this.youngTaken = 0;
+    }
+    if (this.youngTaken < 0 || this.youngTaken >= YOUNG_PER_BUCKET) return false;
+    let looked = 0;
+    for (const op of this.young) {
+      this.young.delete(op);
+      if (op.latency.detector.baseline.ready || this.ops.get(op.key) !== op) continue;
+      if (op.active.size === 0 && op.lastIndex <= this.closed) {
+        this.forget(op);
+        this.youngTaken++;
+        return true;
+      }
+      // Busy now: to the back, so the next look starts with others (bounded, however many are busy).
+      this.young.add(op);
+      if (++looked >= YOUNG_LOOKS) break;
+    }
+    // None now: not looked for again until a bucket closes.
+    this.youngTaken = -1;
+    return false;
+  }
+
+  private forget(op: OpState): void {
+    this.ops.delete(op.key);
+    this.young.delete(op);
+    this.quietUnready.delete(op);
+    this.quietReady.delete(op);
+    if (op.live) {
+      this.liveOps.delete(op);
+      op.live = false;
+    }
+    this.evicted++;
   }
 
   /** Nothing is live any more (event time jumped past every ring). */
@@ -139,7 +192,11 @@ export class Recorder {
   private op(key: string, service: string, operation: string, nodeType: 'service' | 'peer'): OpState {
     const op = this.ops.get(key);
     if (op !== undefined) return op;
-    if (this.ops.size - this.overflowOps.size < this.options.maxOperations || this.evict()) return this.addOp(key, service, operation, nodeType);
+    if (this.ops.size - this.overflowOps.size < this.options.maxOperations || this.evict()) {
+      const created = this.addOp(key, service, operation, nodeType);
+      this.young.add(created);
+      return created;
+    }
     const folded = this.overflowOps.size < MAX_OVERFLOW_SERVICES ? service : OVERFLOW_OPERATION;
     const overflowKey = opKey(folded, OVERFLOW_OPERATION);
     const existing = this.ops.get(overflowKey);
@@ -348,6 +405,11 @@ export class Recorder {
     return r;
   }
 }
+
+/** Busy young operations passed over by one look for a place (see Recorder.evictYoung). */
+const YOUNG_LOOKS = 32;
+/** Young operations forgotten per bucket at most (see Recorder.evictYoung). */
+const YOUNG_PER_BUCKET = 20;
 
 /**
  * Drops a recorded trace entry's references to its spans. The entry itself is garbage now, but something
