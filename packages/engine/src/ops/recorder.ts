@@ -26,10 +26,10 @@ export class Recorder {
   readonly overflowOps = new Set<OpState>();
   /**
    * Operations not live (quiet for a whole ring, or restored and not seen since), in the order they went
-   * quiet; those never ready (fewer samples than `minSamples`: a flood of one-off names) apart, as they go
-   * first. At `maxOperations` a new operation takes the place of the longest quiet of them rather than
-   * being folded into overflow: one burst of one-off names (an exporter naming spans by raw URL, a service
-   * per pod) otherwise filled the table for good, and every service seen after it went unjudged.
+   * quiet; those never ready (fewer samples than `minSamples`: a flood of one-off names) apart. At
+   * `maxOperations` a new operation takes the place of one of them (see {@link evict}) rather than being
+   * folded into overflow: one burst of one-off names (an exporter naming spans by raw URL, a service per
+   * pod) otherwise filled the table for good, and every service seen after it went unjudged.
    */
   private readonly quietUnready = new Set<OpState>();
   private readonly quietReady = new Set<OpState>();
