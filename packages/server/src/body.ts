@@ -16,14 +16,27 @@ const WHOLE_BODY_DECODERS: Readonly<Record<string, (body: Buffer, limit: number)
   lz4,
 };
 
-/** Why a body could not be read; `status` is the HTTP answer (413 too large, 400 corrupt, 415 unknown encoding). */
+/**
+ * Why a body could not be read; `status` is the HTTP answer (413 too large, 400 corrupt, 415 unknown
+ * encoding, 503 no room now: see {@link BodyBudget}).
+ */
 export class BodyError extends Error {
   constructor(
-    readonly status: 400 | 413 | 415,
+    readonly status: 400 | 413 | 415 | 503,
     message: string,
   ) {
     super(message);
   }
+}
+
+/**
+ * Bytes held by the bodies being read, across requests. `maxBodyBytes` bounds one request; this bounds
+ * them together: a probe's 100 parallel 10 MB requests took the server to 845 MB and its API answered in
+ * seconds. A body that would take it past `max` is refused with 503 (its client retries after a second).
+ */
+export class BodyBudget {
+  held = 0;
+  constructor(readonly max: number) {}
 }
 
 /**
@@ -33,7 +46,7 @@ export class BodyError extends Error {
  * bomb must not expand into memory). A declared `Content-Length` over the limit is refused before anything
  * is read.
  */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export async function readBody(req: IncomingMessage, limit: number, budget?: BodyBudget): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
@@ -50,38 +63,47 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 
   const chunks: Buffer[] = [];
   let size = 0;
-  await new Promise<void>((resolve, reject) => {
-    let wire = 0;
-    let failed = false;
-    const fail = (err: Error) => {
-      if (failed) return;
-      failed = true;
-      req.unpipe();
-      inflater?.destroy();
-      reject(err);
-    };
-    const collect = (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) fail(tooLarge(limit));
-      else chunks.push(chunk);
-    };
-    req.on('data', (chunk: Buffer) => {
-      wire += chunk.length;
-      if (wire > limit) fail(tooLarge(limit));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let wire = 0;
+      let failed = false;
+      const fail = (err: Error) => {
+        if (failed) return;
+        failed = true;
+        req.unpipe();
+        inflater?.destroy();
+        reject(err);
+      };
+      const collect = (chunk: Buffer) => {
+        if (failed) return;
+        if (size + chunk.length > limit) return fail(tooLarge(limit));
+        if (budget !== undefined && budget.held + chunk.length > budget.max) {
+          return fail(new BodyError(503, 'too much request data being read at once: retry shortly'));
+        }
+        size += chunk.length;
+        if (budget !== undefined) budget.held += chunk.length;
+        chunks.push(chunk);
+      };
+      req.on('data', (chunk: Buffer) => {
+        wire += chunk.length;
+        if (wire > limit) fail(tooLarge(limit));
+      });
+      req.on('error', fail);
+      req.on('aborted', () => fail(new BodyError(400, 'request aborted')));
+      if (inflater === undefined) {
+        req.on('data', collect);
+        req.on('end', resolve);
+      } else {
+        inflater.on('data', collect);
+        inflater.on('end', resolve);
+        inflater.on('error', (err) => fail(new BodyError(400, `cannot decompress ${encoding} body: ${err.message}`)));
+        req.pipe(inflater);
+      }
     });
-    req.on('error', fail);
-    req.on('aborted', () => fail(new BodyError(400, 'request aborted')));
-    if (inflater === undefined) {
-      req.on('data', collect);
-      req.on('end', resolve);
-    } else {
-      inflater.on('data', collect);
-      inflater.on('end', resolve);
-      inflater.on('error', (err) => fail(new BodyError(400, `cannot decompress ${encoding} body: ${err.message}`)));
-      req.pipe(inflater);
-    }
-  });
+  } finally {
+    // The body is parsed right after, synchronously: its bytes are let go of here.
+    if (budget !== undefined) budget.held -= size;
+  }
   const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
   if (whole === undefined) return body;
   try {

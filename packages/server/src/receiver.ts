@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Span } from '@rootspan/engine';
 import { decodeOtlpJson, decodeOtlpProtobuf, type DecodeProblem, type DecodeResult } from '@rootspan/otlp';
 import { UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
-import { BodyError, readBody } from './body.js';
+import { BodyError, readBody, type BodyBudget } from './body.js';
 import { sendJson } from './http.js';
 import type { Intake } from './intake.js';
 import { jsonResponse, jsonStatus, protobufResponse, protobufStatus, type PartialSuccess } from './otlp-response.js';
@@ -22,6 +22,8 @@ export interface ReceiverCounters {
 export interface ReceiverContext {
   intake: Intake;
   maxBodyBytes: number;
+  /** Bytes of all the bodies being read at once, bounded (see {@link BodyBudget}). */
+  bodies: BodyBudget;
   redact: ((spans: Span[]) => void) | undefined;
   counters: ReceiverCounters;
   /** True once the server is shutting down: new data gets 503. */
@@ -95,12 +97,12 @@ export async function ingestBody(req: IncomingMessage, ctx: ReceiverContext, ans
     return undefined;
   }
   try {
-    const body = await readBody(req, ctx.maxBodyBytes);
+    const body = await readBody(req, ctx.maxBodyBytes, ctx.bodies);
     ctx.counters.bytes += body.length;
     return body;
   } catch (err) {
     if (!(err instanceof BodyError)) throw err;
-    answer(err.status, err.message, { connection: 'close' });
+    answer(err.status, err.message, err.status === 503 ? { 'retry-after': '1', connection: 'close' } : { connection: 'close' });
     return undefined;
   }
 }

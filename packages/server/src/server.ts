@@ -7,6 +7,7 @@ import { HttpError, sendError, sendJson } from './http.js';
 import { Intake } from './intake.js';
 import { Notifier, type TargetStatus } from './notify/notifier.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
+import { BodyBudget } from './body.js';
 import { Exposition, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { GrpcReceiver } from './grpc-receiver.js';
 import { receiveTraces, type ReceiverContext, type ReceiverCounters } from './receiver.js';
@@ -162,6 +163,8 @@ class CentralServer implements RootspanServer {
     this.receiverContext = {
       intake: this.intake,
       maxBodyBytes: opts.maxBodyBytes,
+      // Four of the largest bodies at once, and at least 64 MiB.
+      bodies: new BodyBudget(Math.max(4 * opts.maxBodyBytes, 64 * 1024 * 1024)),
       redact: this.redact,
       counters: this.counters,
       closing: () => this.closing,
