@@ -123,14 +123,23 @@ describe('a route that comes and goes', () => {
     expect(events.filter((e) => e.type === 'opened' && e.incident.openedAt >= SHOP_START + back * SEC)).toEqual([]);
   });
 
-  it('an hour of one minute on, four off: at most the first stop is an incident, and it resolves', () => {
+  it('an hour of one minute on, four off: at most the first two stops are incidents, and they resolve', () => {
     const { events } = onOff((s) => s % 300 < 60, 60 * 60);
     const opened = events.filter((e) => e.type === 'opened');
-    expect(opened.length).toBeLessThanOrEqual(1);
+    expect(opened.length).toBeLessThanOrEqual(2);
     for (const o of opened) {
-      expect(o.incident.openedAt).toBeLessThan(SHOP_START + 5 * MIN);
+      expect(o.incident.openedAt).toBeLessThan(SHOP_START + 10 * MIN);
       expect(events.some((e) => e.type === 'resolved' && e.incident.id === o.incident.id)).toBe(true);
     }
+  });
+
+  it('after one pause, a drop is judged again once the rate is learned afresh (a load paused between two phases)', () => {
+    // The route runs 5 min, pauses 3 min, runs 5 min, then stops for good (its caller went away).
+    const { anomalies } = onOff((s) => s < 5 * 60 || (s >= 8 * 60 && s < 13 * 60), 16 * 60);
+    const drops = anomalies.filter((a) => a.signal === 'traffic.drop' && a.operation === 'GET /api/reports');
+    expect(drops.some((a) => a.at >= SHOP_START + 13 * MIN)).toBe(true);
+    // Never at its return.
+    expect(drops.filter((a) => a.at >= SHOP_START + 8 * MIN && a.at < SHOP_START + 13 * MIN)).toEqual([]);
   });
 });
 

@@ -108,9 +108,8 @@ export class Judge {
         if (index - size + 1 < countedFrom || !op.traffic.mayFire(w.requests, size * bucketMs)) continue;
         const v = op.traffic.judge(w.requests, size * bucketMs);
         // A drop is judged over dropWindowMs or longer: a pause of seconds is not an outage. Nor is the stop
-        // of an operation that has gone quiet and come back before: its rate from before a silence the judge
-        // did not see would call the first request after it a drop to zero.
-        if (v.direction === 'drop' && (size * bucketMs < this.options.traffic.dropWindowMs || op.idled)) continue;
+        // of an operation that comes and goes (see OpState.returns).
+        if (v.direction === 'drop' && (size * bucketMs < this.options.traffic.dropWindowMs || op.returns >= 2)) continue;
         if (v.anomalous && v.direction && (traffic === undefined || v.score > traffic.verdict.score)) {
           traffic = { signal: `traffic.${v.direction}`, kind: 'traffic', verdict: v, op, size, window: copyWindow(w) };
         }

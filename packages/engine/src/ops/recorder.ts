@@ -81,7 +81,7 @@ export class Recorder {
       if (op.lastIndex < index - RING && op.active.size === 0) {
         this.liveOps.delete(op);
         op.live = false;
-        op.idled = true;
+        op.letGo = true;
         this.quiet(op);
       }
     }
@@ -258,6 +258,11 @@ export class Recorder {
       this.liveOps.add(op);
       this.quietUnready.delete(op);
       this.quietReady.delete(op);
+      if (op.letGo) {
+        op.letGo = false;
+        op.returns++;
+        op.relearn('traffic.drop', undefined);
+      }
     }
     b.requests++;
     return b;

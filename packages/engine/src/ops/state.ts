@@ -137,12 +137,14 @@ export class OpState implements LearnedOperation {
   readonly active = new Set<string>();
   /** In the recorder's live set (kept by the recorder). */
   live = false;
+  /** Let go from the live set for a whole ring without a request (see Recorder.prune), not back since. */
+  letGo = false;
   /**
-   * Went quiet for a whole ring while live and was let go (see Recorder.prune): it comes and goes (a batch
-   * job's route, a client that calls in sessions), so its stops are its normal and its traffic drops are no
-   * longer judged.
+   * Times it came back after being let go. Its rate from before a silence the judge did not see is no
+   * expectation: each return learns traffic afresh. From the second on it comes and goes (a batch job's
+   * route, a client that calls in sessions): its stops are its normal, and its drops are not judged.
    */
-  idled = false;
+  returns = 0;
   /** An overflow operation (in the recorder's overflow set: never live). */
   overflow = false;
   /** The caller key last remembered in `callers` (the recorder's shortcut). */
