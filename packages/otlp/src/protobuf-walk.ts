@@ -241,6 +241,8 @@ function* requestFields(src: Bytes, end: number, prefix: string, target: WalkTar
     if (!src.has(VARINT_MAX)) yield VARINT_MAX;
     const key = src.key();
     if (key !== KEY_1_LEN) {
+      // Other fields are skipped (a newer schema's); `resourceSpans` in another wire type is no OTLP.
+      if (fieldOf(key) === 1 && wireOf(key) <= EGROUP) throw new Malformed(`resourceSpans (field 1) in wire type ${wireOf(key)}, not length-delimited`);
       yield* skipField(src, wireOf(key), fieldOf(key), end);
       continue;
     }
@@ -347,6 +349,7 @@ function* readRecord(src: Bytes, n: number, path: string, target: WalkTarget): G
 function* skipField(src: Bytes, wire: number, field: number, end: number): Generator<Step> {
   let depth = 0; // groups, iteratively: nesting depth must not grow the stack
   for (;;) {
+    if (field === 0) throw new Malformed('field number 0');
     if (wire === VARINT || wire === LEN) {
       if (!src.has(VARINT_MAX)) yield VARINT_MAX;
       if (wire === VARINT) src.varint();

@@ -129,6 +129,12 @@ describe('POST /v1/traces', () => {
     expect(badProto.status).toBe(400);
     expect(badProto.headers.get('content-type')).toBe('application/x-protobuf'); // a Status in the request's encoding (otlp-errors.test.ts)
     expect(badProto.text).toMatch(/invalid protobuf/);
+    // resourceSpans as a number (`{"resourceSpans": 5}` in JSON is a 400 too), and a field numbered 0: no OTLP.
+    for (const bytes of [[0x08, 0x05], [0x0a, 0x02, 0x00, 0x00]]) {
+      const wrong = await call(server, '/v1/traces', post(Buffer.from(bytes), { 'content-type': 'application/x-protobuf' }));
+      expect(wrong.status).toBe(400);
+      expect(wrong.text).toMatch(/invalid protobuf/);
+    }
     const badGzip = await call(server, '/v1/traces', post(Buffer.from('not gzip'), { 'content-type': 'application/json', 'content-encoding': 'gzip' }));
     expect(badGzip.status).toBe(400);
     await good();
@@ -138,7 +144,7 @@ describe('POST /v1/traces', () => {
     await good();
     const status = server.status();
     expect(status.ingest.spansReceived).toBe(sent);
-    expect(status.ingest.requests).toMatchObject({ '200': 4, '400': 4, '415': 1 });
+    expect(status.ingest.requests).toMatchObject({ '200': 4, '400': 6, '415': 1 });
   });
 
   it('zstd bodies: refused with 415 and the reason on a Node.js without zstd, taken on one with it', async () => {
