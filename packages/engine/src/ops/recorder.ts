@@ -95,7 +95,6 @@ export class Recorder {
 
   /** Notes a tracked operation that is not live as one that may give its place up (see {@link quietUnready}). */
   private quiet(op: OpState): void {
-    if (op.overflow) return;
     (op.latency.detector.baseline.ready ? this.quietReady : this.quietUnready).add(op);
   }
 
@@ -160,8 +159,10 @@ export class Recorder {
 
   /** Nothing is live any more (event time jumped past every ring). */
   forgetLive(): void {
-    for (const op of this.liveOps) this.quiet(op);
-    for (const op of this.liveOps) op.live = false;
+    for (const op of this.liveOps) {
+      op.live = false;
+      this.quiet(op);
+    }
     for (const edge of this.liveEdges) edge.live = false;
     this.liveOps.clear();
     this.liveEdges.clear();
