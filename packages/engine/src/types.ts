@@ -351,7 +351,7 @@ export interface AnalyzerStats {
    * Past `maxOperations`: overflow operations (`rootspan.overflow`, one per service) and the requests
    * folded into them, and calls whose service-to-service edge was past the cap (not tracked). Folded
    * spans are accepted, not dropped: they count in their service's totals. `evicted`: operations forgotten
-   * to make room for new ones at the cap (the longest quiet first, those never learned before the others).
+   * to make room for new ones at the cap (which go first: see `maxOperations` in the README's limits).
    */
   overflow: { operations: number; requests: number; calls: number; evicted: number };
   /** Listener exceptions caught (they never propagate). */

@@ -71,7 +71,7 @@ export interface ServerStatus {
   /**
    * Operations tracked (at most the analyzer's `maxOperations`), and past that cap: requests folded into a
    * service's `rootspan.overflow` operation (counted, not judged), calls on untracked edges, and operations
-   * forgotten (the longest quiet first) to make room for new ones.
+   * forgotten to make room for new ones (quiet or not yet learned ones: see the engine's `maxOperations`).
    */
   operations: { tracked: number; overflowRequests: number; overflowCalls: number; evicted: number };
   store: StoreStatus;
@@ -364,7 +364,7 @@ class CentralServer implements RootspanServer {
       .family('rootspan_trace_wait_seconds', 'gauge', 'How long spans are held for the rest of their trace.', s.queue.traceWaitMs / 1000)
       .family('rootspan_operations_tracked', 'gauge', 'Operations the analyzer tracks (at most maxOperations).', s.operations.tracked)
       .family('rootspan_overflow_requests_total', 'counter', 'Requests past maxOperations, folded into their service\'s rootspan.overflow operation (counted, not judged).', s.operations.overflowRequests)
-      .family('rootspan_operations_evicted_total', 'counter', 'Operations forgotten at maxOperations to make room for new ones (the longest quiet first).', s.operations.evicted)
+      .family('rootspan_operations_evicted_total', 'counter', 'Operations forgotten at maxOperations to make room for new ones (quiet or not yet learned ones).', s.operations.evicted)
       .family('rootspan_incidents_open', 'gauge', 'Active or acknowledged incidents, by severity.', SEVERITIES.map((sev) => [{ severity: sev }, open.filter((i) => i.severity === sev).length]))
       .family('rootspan_incidents_total', 'counter', 'Incidents opened.', s.incidents.total)
       .family('rootspan_anomalies_total', 'counter', 'Anomaly detections, by kind.', ANOMALY_KINDS.map((kind) => [{ kind }, this.anomaliesByKind.get(kind) ?? 0]))
