@@ -57,6 +57,13 @@ export interface ErrorOptions {
   rate: number;
   /** Requests needed in the window for the `rate` rule. Default 5. */
   minRequests: number;
+  /**
+   * Errors needed in the window for the `rate` rule. Default 4, as `sensitiveMinErrors`: errors often come
+   * a few in a row (a reset connection, a retry failing again), so 3 failures of 11 requests on a quiet
+   * route are a blip its usual error rate contains, not a spike (the binomial test also counts runs as runs,
+   * see `ErrorRateDetector.runLength`).
+   */
+  minErrors: number;
   /** Binomial p-value the `rate` rule also needs. Default 1e-4. */
   pMax: number;
   /** Lower error rates still fire when the p-value is below this (statistically clear shifts). Default 1e-7. */
@@ -193,6 +200,7 @@ export const DEFAULT_LATENCY: LatencyOptions = {
 export const DEFAULT_ERRORS: ErrorOptions = {
   rate: 0.2,
   minRequests: 5,
+  minErrors: 4,
   pMax: 1e-4,
   sensitivePMax: 1e-7,
   sensitiveMinErrors: 4,

@@ -99,7 +99,10 @@ export class Judge {
     }
     if (latency) out.push(latency);
     if (self) out.push(self);
-    if (errors) out.push(errors);
+    if (errors) {
+      out.push(errors);
+      op.errors.forgetHeld();
+    }
     if (op.traffic !== undefined && !partial) {
       let traffic: OpFiring | undefined;
       for (let k = 0; k < WINDOWS.length; k++) {
@@ -200,7 +203,7 @@ export class Judge {
     if (b === undefined) return;
     this.learnLatency(op.latency, b.latency, alpha);
     this.learnLatency(op.self, b.self, alpha);
-    op.errors.learn(b.requests, b.errors);
+    op.errors.learnBucket(index, b.requests, b.errors, RING);
     if (op.traffic !== undefined && b.okRequests > 0) {
       if (b.callees !== undefined) for (const key of b.callees) shapeDetector(op, key);
       for (const [key, d] of op.shapes) {

@@ -63,12 +63,33 @@ describe('ErrorRateDetector', () => {
     expect(learned(1, 0, 7).judge(12, 12).anomalous).toBe(true);
   });
 
-  it('applies the rate rule above (not at) 20% with at least 5 requests', () => {
+  it('applies the rate rule with at least 5 requests and 4 errors', () => {
     const d = learned(100, 0, 50); // no errors seen: p0 ≈ 0.1%
-    expect(d.judge(10, 2).anomalous).toBe(false); // exactly 20%
-    expect(d.judge(10, 3)).toMatchObject({ anomalous: true, severity: 'medium' });
-    expect(d.judge(4, 3).anomalous).toBe(false); // 75% but only 4 requests
-    expect(d.judge(5, 3).anomalous).toBe(true);
+    expect(d.judge(19, 4)).toMatchObject({ anomalous: true, severity: 'medium' });
+    expect(d.judge(5, 4).anomalous).toBe(true);
+    // Three errors in a row on a quiet route: a blip, however unlikely one at a time.
+    expect(d.judge(11, 3).anomalous).toBe(false);
+    expect(d.mayFire(11, 3)).toBe(false);
+  });
+
+  it('holds back a bucket clearly above its baseline, and learns it a ring later unless an anomaly fired', () => {
+    const d = learned(100, 1, 50); // 1%
+    const before = d.baseline.toJSON();
+    const rate0 = d.baseline.rate;
+    d.learnBucket(100, 10, 3, 12); // 3 of 10: p ≈ 1e-4 at 1%, not learned now
+    expect(d.baseline.toJSON()).toEqual(before);
+    d.learnBucket(101, 10, 0, 12); // an ordinary bucket is learned at once
+    const ordinary = d.baseline.samples;
+    expect(ordinary).toBe(before.samples + 10);
+    d.learnBucket(112, 10, 3, 12); // held too; the first held is now a ring old: both are learned
+    expect(d.baseline.samples).toBe(ordinary + 20);
+    expect(d.baseline.rate).toBeGreaterThan(rate0);
+    // Held buckets an anomaly fired on are part of it, never learned.
+    d.learnBucket(200, 10, 3, 12);
+    d.forgetHeld();
+    const after = d.baseline.samples;
+    d.learnBucket(215, 10, 0, 12);
+    expect(d.baseline.samples).toBe(after + 10);
   });
 
   it('is quiet on an empty window and before minSamples', () => {
@@ -85,11 +106,36 @@ describe('ErrorRateDetector', () => {
     expect(d.baseline.samples).toBe(320);
   });
 
-  it('round-trips its baseline through JSON', () => {
+  it('learns how errors bunch: a failing bucket of 3 in a row is 3 times what independent errors give', () => {
+    const rng = mulberry32(5);
+    const bunched = new ErrorRateDetector(DEFAULT_BASELINE, DEFAULT_ERRORS);
+    const single = new ErrorRateDetector(DEFAULT_BASELINE, DEFAULT_ERRORS);
+    for (let i = 0; i < 2000; i++) {
+      bunched.learn(10, rng() < 0.033 ? 3 : 0); // 1% of requests, in runs of 3
+      single.learn(10, binomial(rng, 10, 0.01));
+    }
+    expect(bunched.runLength).toBeGreaterThan(2.5);
+    expect(bunched.runLength).toBeLessThan(3.5);
+    expect(single.runLength).toBeLessThan(1.2);
+    // Two runs in 15 s: a spike for independent errors, not for runs.
+    expect(single.judge(27, 6).anomalous).toBe(true);
+    expect(bunched.judge(27, 6).anomalous).toBe(false);
+    // An outage is one whatever the runs.
+    expect(bunched.judge(10, 10)).toMatchObject({ anomalous: true, severity: 'critical' });
+  });
+
+  it('round-trips its baseline and run length through JSON; an older snapshot counts errors as independent', () => {
     const d = learned(40, 1, 20);
+    for (let i = 0; i < 50; i++) d.learn(10, i % 10 === 0 ? 4 : 0);
+    expect(d.runLength).toBeGreaterThan(1.5);
     const e = new ErrorRateDetector(DEFAULT_BASELINE, DEFAULT_ERRORS);
     e.restore(JSON.parse(JSON.stringify(d.toJSON())));
+    expect(e.runLength).toBe(d.runLength);
     expect(e.judge(30, 5)).toEqual(d.judge(30, 5));
+    const { runs: _runs, runBuckets: _buckets, ...older } = d.toJSON();
+    const o = new ErrorRateDetector(DEFAULT_BASELINE, DEFAULT_ERRORS);
+    o.restore(older);
+    expect(o.runLength).toBe(1);
   });
 });
 
