@@ -152,6 +152,7 @@ class StreamingAnalyzer implements Analyzer {
         continue;
       }
       this.changes.observe(kept.service, kept.serviceVersion, kept.startTime);
+      this.recorder.instances.observe(kept.service, kept.instance, kept.startTime);
       accepted++;
     }
     this.accepted += accepted;
@@ -330,6 +331,7 @@ class StreamingAnalyzer implements Analyzer {
       evictedEarly: this.buffer.evictedEarly,
       operations: this.recorder.ops.size - this.recorder.overflowOps.size,
       overflow: { operations: this.recorder.overflowOps.size, ...this.recorder.overflow, evicted: this.recorder.evicted },
+      instances: { tracked: this.recorder.instances.size, untracked: this.recorder.instances.untracked },
       anomalies: { active: this.episodes.size, total: this.episodes.anomaliesTotal },
       incidents: this.episodes.manager.counts(),
       now: this.clock,

@@ -9,7 +9,7 @@ export type { Analyzer } from './api.js';
 export { IN_FLIGHT_MIN_MS, type InFlightCall } from './detectors/inflight.js';
 export { timeoutSeverity } from './detectors/timeout.js';
 export { RootspanError, type RootspanErrorCode } from './errors.js';
-export { MAX_TIME_MS, MAX_FUTURE_SKEW_MS, FUTURE_RUN, CLOCK_JUMP_MS, OVERFLOW_OPERATION, MAX_OVERFLOW_SERVICES, MAX_NAME_LENGTH, MAX_PATH_OPERATIONS } from './limits.js';
+export { MAX_TIME_MS, MAX_FUTURE_SKEW_MS, FUTURE_RUN, CLOCK_JUMP_MS, OVERFLOW_OPERATION, MAX_OVERFLOW_SERVICES, MAX_NAME_LENGTH, MAX_PATH_OPERATIONS, MAX_INSTANCES } from './limits.js';
 export { cut as cutToNameLength } from './model/bound.js';
 export { label as operationLabel } from './rca/format.js';
 export { EVENT_LOOP_OPERATION, LOOP_MIN_SHIFT_MS } from './model/loop.js';

@@ -70,3 +70,10 @@ export const MAX_PATH_OPERATIONS = 100;
  * the clients' to choose, so later ones keep the HTTP request's name (`POST /graphql`).
  */
 export const MAX_GRAPHQL_OPERATIONS = 100;
+
+/**
+ * Processes (a span's `instance`) whose start is tracked at most, a large fleet's worth (~100 bytes
+ * each). A process first seen past it is taken as warm and counted (`stats().instances.untracked`): a flood
+ * of ids costs no memory and never keeps latency unjudged.
+ */
+export const MAX_INSTANCES = 10_000;

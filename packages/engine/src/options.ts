@@ -165,9 +165,18 @@ export interface AnalyzerOptions {
    * errors are still caught at once) but their latency is neither judged nor learned, so a restart with
    * restored baselines raises no latency alarm and teaches no warm-up latency. Only an analyzer fed by
    * one process knows its start (the `rootspan()` plugin sets it from `coldStartMs`); a central
-   * analyzer of many processes leaves it 0.
+   * analyzer of many processes leaves it 0 and relies on `instanceWarmupMs`.
    */
   coldStartUntil?: number;
+  /**
+   * How long a process is cold from its first span [20000 ms], for spans that name their process
+   * (`Span.instance`: the OTLP decoders read `service.instance.id`, else `host.name` and `process.pid`).
+   * As for `coldStartUntil`, requests and calls a process started that soon after its first are counted
+   * but their latency is neither judged nor learned: a restart or a new replica behind a central receiver
+   * raises no latency alarm (Datadog's `new_host_delay`). The processes seen at the analyzer's own start
+   * are new to it too: their first seconds are not learned either.
+   */
+  instanceWarmupMs?: number;
   /**
    * Injected clock (ms): when set, event time also advances to `clock()` on every ingest, so silence is
    * noticed even when no spans arrive. Default: event time comes from span end times only.
@@ -241,6 +250,7 @@ export interface ResolvedOptions {
   changeWindowMs: number;
   maxExemplars: number;
   coldStartUntil: number;
+  instanceWarmupMs: number;
   clock: (() => number) | undefined;
   baseline: BaselineOptions;
   latency: LatencyOptions;
@@ -270,6 +280,7 @@ const TOP_DEFAULTS = {
   adaptAfterMs: 1_800_000,
   changeWindowMs: 900_000,
   maxExemplars: 10,
+  instanceWarmupMs: 20_000,
 } as const;
 
 function positive(path: string, v: unknown): number {

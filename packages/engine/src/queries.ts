@@ -100,6 +100,7 @@ export function statsOf(
     evictedEarly: number;
     operations: number;
     overflow: AnalyzerStats['overflow'];
+    instances: AnalyzerStats['instances'];
     anomalies: { active: number; total: number };
     incidents: { active: number; total: number };
     now: number | null;
@@ -117,6 +118,7 @@ export function statsOf(
     traces: { buffered: parts.buffered, processed: c.tracesProcessed, evictedEarly: parts.evictedEarly },
     operations: parts.operations,
     overflow: parts.overflow,
+    instances: parts.instances,
     listenerErrors: c.listenerErrors,
     anomalies: parts.anomalies,
     incidents: parts.incidents,

@@ -30,6 +30,13 @@ export interface Span {
   service: string;
   /** Resource `service.version`, used to correlate anomalies with deploys. */
   serviceVersion?: string;
+  /**
+   * The process that recorded the span: resource `service.instance.id`, else `host.name` and
+   * `process.pid` (`host/pid`). A process first seen is cold for `instanceWarmupMs`: its requests are
+   * counted but their latency is neither judged nor learned, so a restart or a new replica behind a
+   * central receiver raises no latency alarm. Absent: no such tracking (one process, see `coldStartUntil`).
+   */
+  instance?: string;
   /** Span name as recorded (rootspan derives a low-cardinality operation name from it and the attributes). */
   name: string;
   kind?: SpanKind;
@@ -354,6 +361,11 @@ export interface AnalyzerStats {
    * to make room for new ones at the cap (which go first: see `maxOperations` in the README's limits).
    */
   overflow: { operations: number; requests: number; calls: number; evicted: number };
+  /**
+   * Processes seen (spans naming their `instance`), whose first seconds are cold (`instanceWarmupMs`);
+   * `untracked`: processes first seen past `MAX_INSTANCES`, taken as warm.
+   */
+  instances: { tracked: number; untracked: number };
   /** Listener exceptions caught (they never propagate). */
   listenerErrors: number;
   anomalies: { active: number; total: number };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer, RootspanError, type Anomaly } from '../src/index.js';
+import { MAX_INSTANCES, createAnalyzer, RootspanError, type Analyzer, type Anomaly } from '../src/index.js';
+import { span } from './helpers/spans.js';
 import { SHOP_START, batches, shopTraffic, type ShopFault } from './helpers/shop.js';
 
 const MIN = 60_000;
@@ -79,5 +80,74 @@ describe('cold start (coldStartUntil)', () => {
     expect(() => createAnalyzer({ coldStartUntil: Number.NaN })).toThrow(/coldStartUntil/);
     expect(() => createAnalyzer({ coldStartUntil: '5' as unknown as number })).toThrow(/coldStartUntil/);
     expect(() => createAnalyzer({ coldStartUntil: 0 })).not.toThrow();
+  });
+});
+
+describe('a new process behind one analyzer (instanceWarmupMs)', () => {
+  const replacedAt = SHOP_START + RESTART;
+  const WARMUP_MS = 20_000;
+
+  /**
+   * One analyzer (a central receiver) over shop traffic in which payment's process is replaced by a new one
+   * at RESTART (a new `instance`), with `fault` (times relative to the replacement): the anomalies it raises.
+   * `named: false` strips the instances (an exporter that names no process).
+   */
+  function replaced(fault: Omit<ShopFault, 'from' | 'to'> & { from: number; to: number }, named = true): { anomalies: Anomaly[]; analyzer: Analyzer } {
+    const spans = shopTraffic({ seed: 21, durationMs: RESTART + 2 * MIN, faults: [{ ...fault, from: RESTART + fault.from, to: RESTART + fault.to }] });
+    if (named) for (const s of spans) s.instance = s.service === 'payment' && s.startTime >= replacedAt ? 'payment-2' : `${s.service}-1`;
+    const analyzer = createAnalyzer();
+    const anomalies: Anomaly[] = [];
+    analyzer.onAnomaly((a) => anomalies.push(a));
+    for (const b of batches(spans, 50)) analyzer.ingest(b);
+    analyzer.flush();
+    return { anomalies, analyzer };
+  }
+  // The new process's first seconds: payment's own time 10× usual.
+  const coldSlow = { service: 'payment', slow: 10, from: 0, to: 8000 } as const;
+  const latency = (anomalies: readonly Anomaly[]) => anomalies.filter((a) => a.signal.startsWith('latency')).map((a) => `${a.service} ${a.operation} ${a.signal}`);
+
+  it('without instances, the slow first seconds of the new process fire latency anomalies (the false alarm it prevents)', () => {
+    expect(latency(replaced(coldSlow, false).anomalies)).toContain('payment GET /pay latency');
+  });
+
+  it('with them, neither the new process nor its callers, slowed by it, fire a latency anomaly', () => {
+    const { anomalies, analyzer } = replaced(coldSlow);
+    expect(latency(anomalies)).toEqual([]);
+    expect(analyzer.stats().instances).toEqual({ tracked: 5, untracked: 0 });
+  });
+
+  it('the same slowness past the warm-up fires as usual', () => {
+    const late = { ...coldSlow, from: WARMUP_MS + 5000, to: WARMUP_MS + 15_000 };
+    expect(latency(replaced(late).anomalies)).toContain('payment GET /pay latency');
+  });
+
+  it('errors in the warm-up are detected at once', () => {
+    const errors = replaced({ service: 'payment', errorRate: 0.6, from: 0, to: 8000 }).anomalies.find((a) => a.service === 'payment' && a.signal === 'errors');
+    expect(errors).toBeDefined();
+    expect(errors!.at).toBeLessThan(replacedAt + WARMUP_MS);
+  });
+
+  it('the processes found at first were running already: only one appearing later is warming up', () => {
+    const analyzer = createAnalyzer();
+    // Two requests a second: api-1 from the start; api-2 from 60 s on, alongside.
+    const spans = [];
+    for (let t = 0; t < 120_000; t += 500) {
+      spans.push(span({ service: 'api', name: 'GET /', kind: 'server', instance: 'api-1', startTime: SHOP_START + t, endTime: SHOP_START + t + 10 }));
+      if (t >= 60_000) spans.push(span({ service: 'api', name: 'GET /', kind: 'server', instance: 'api-2', startTime: SHOP_START + t + 250, endTime: SHOP_START + t + 260 }));
+    }
+    for (const b of batches(spans, 20)) analyzer.ingest(b);
+    analyzer.flush();
+    const api = analyzer.baselines().find((b) => b.service === 'api')!;
+    // Every request learned but api-2's first 20 s (40 requests).
+    expect(api.samples).toBe(spans.length - 40);
+  });
+
+  it(`tracks at most MAX_INSTANCES processes: later ones are warm, and counted`, () => {
+    const analyzer = createAnalyzer();
+    const spans = Array.from({ length: MAX_INSTANCES + 5 }, (_, i) =>
+      span({ service: 'api', name: 'GET /', kind: 'server', instance: `pod-${i}`, startTime: SHOP_START + i, endTime: SHOP_START + i + 5 }),
+    );
+    for (const b of batches(spans, 500)) analyzer.ingest(b);
+    expect(analyzer.stats().instances).toEqual({ tracked: MAX_INSTANCES, untracked: 5 });
   });
 });

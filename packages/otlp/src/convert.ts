@@ -347,6 +347,7 @@ export class SpanList implements BatchOut<Span[]> {
       parentSpanId,
       service: res.service,
       serviceVersion: res.serviceVersion,
+      instance: res.instance,
       name,
       kind,
       startTime,
@@ -491,23 +492,62 @@ function camelCaseKeys(value: unknown, depth = 0): unknown {
 export interface ResourceInfo {
   service: string;
   serviceVersion: string | undefined;
+  /** The process that recorded the spans (see {@link instanceOf}). */
+  instance: string | undefined;
 }
 
-/** `service.name` (default `unknown_service`) and `service.version` of a `Resource`, names truncated. */
-export function readResource(resource: unknown, into: ResourceInfo = { service: 'unknown_service', serviceVersion: undefined }): ResourceInfo {
+/** A fresh {@link ResourceInfo} of a resource that says nothing: `unknown_service`. */
+export function unknownResource(): ResourceInfo {
+  return { service: 'unknown_service', serviceVersion: undefined, instance: undefined };
+}
+
+/**
+ * The engine's `Span.instance` from a resource's `service.instance.id`, `host.name` and `process.pid`
+ * (each absent or empty: `undefined`): the instance id when there is one, else `host/pid`, else whichever
+ * of the two there is. Cut to the name length.
+ */
+export function instanceOf(instanceId: AttributeValue | undefined, host: AttributeValue | undefined, pid: AttributeValue | undefined): string | undefined {
+  if (instanceId !== undefined && instanceId !== '') return cutToNameLength(String(instanceId));
+  const h = host === undefined || host === '' ? undefined : String(host);
+  const p = pid === undefined || pid === '' ? undefined : String(pid);
+  if (h === undefined) return p === undefined ? undefined : cutToNameLength(p);
+  return cutToNameLength(p === undefined ? h : `${h}/${p}`);
+}
+
+/**
+ * `service.name` (default `unknown_service`), `service.version` and the instance (`service.instance.id`,
+ * else `host.name` and `process.pid`: {@link instanceOf}) of a `Resource`, names truncated. Read once
+ * per resource; what it does not name is left as `into` has it.
+ */
+export function readResource(resource: unknown, into: ResourceInfo = unknownResource()): ResourceInfo {
   const rattrs = typeof resource === 'object' && resource !== null ? (resource as Obj).attributes : undefined;
   if (!Array.isArray(rattrs)) return into;
+  let instanceId: AttributeValue | undefined;
+  let host: AttributeValue | undefined;
+  let pid: AttributeValue | undefined;
   for (let i = 0; i < rattrs.length; i++) {
     const kv = rattrs[i] as Obj | null;
     if (typeof kv !== 'object' || kv === null) continue;
-    if (kv.key === 'service.name') {
+    const key = kv.key;
+    if (key === 'service.name') {
       const v = scalar(kv.value);
       if (v !== undefined && v !== '') into.service = cutToNameLength(String(v));
-    } else if (kv.key === 'service.version') {
+    } else if (key === 'service.version') {
       const v = scalar(kv.value);
       if (v !== undefined && v !== '') into.serviceVersion = cutToNameLength(String(v));
+    } else if (key === 'service.instance.id') {
+      const v = scalar(kv.value);
+      if (v !== undefined && v !== '') instanceId = v;
+    } else if (key === 'host.name') {
+      const v = scalar(kv.value);
+      if (v !== undefined && v !== '') host = v;
+    } else if (key === 'process.pid') {
+      const v = scalar(kv.value);
+      if (v !== undefined && v !== '') pid = v;
     }
   }
+  const instance = instanceOf(instanceId, host, pid);
+  if (instance !== undefined) into.instance = instance;
   return into;
 }
 

@@ -104,7 +104,8 @@ function encodeSpan(s: Span): OtlpJsonSpan {
 
 /**
  * Encodes engine spans as one OTLP/JSON `ExportTraceServiceRequest`: one `resourceSpans` per
- * (`service`, `serviceVersion`) in order of first appearance, each with one scope named `rootspan`.
+ * (`service`, `serviceVersion`, `instance`) in order of first appearance, each with one scope named
+ * `rootspan` (the instance written as `service.instance.id`).
  * Times become decimal nanosecond strings, ints `intValue` strings. `JSON.stringify` the result to get a
  * request body or one line of a `.jsonl` file; {@link decodeOtlpJson} reads it back to equal spans
  * (except that a span without status comes back `'unset'`, as OTLP defines).
@@ -117,13 +118,16 @@ export function encodeOtlpJson(spans: readonly Span[]): OtlpJsonTraceRequest {
   const resourceSpans: OtlpJsonResourceSpans[] = [];
   for (const s of spans) {
     const version = s.serviceVersion === '' ? undefined : s.serviceVersion;
-    const key = version === undefined ? `${s.service}\u0000` : `${s.service}\u0000\u0001${version}`;
+    const instance = s.instance === '' ? undefined : s.instance;
+    // Parts apart by `\u0000`, a present one marked by `\u0001`: an absent version or instance differs from any value.
+    const key = `${s.service}\u0000${version === undefined ? '' : `\u0001${version}`}\u0000${instance === undefined ? '' : `\u0001${instance}`}`;
     let group = groups.get(key);
     if (group === undefined) {
       group = [];
       groups.set(key, group);
       const attributes: OtlpJsonKeyValue[] = [{ key: 'service.name', value: { stringValue: s.service } }];
       if (version !== undefined) attributes.push({ key: 'service.version', value: { stringValue: version } });
+      if (instance !== undefined) attributes.push({ key: 'service.instance.id', value: { stringValue: instance } });
       resourceSpans.push({ resource: { attributes }, scopeSpans: [{ scope: { name: 'rootspan' }, spans: group }] });
     }
     group.push(encodeSpan(s));

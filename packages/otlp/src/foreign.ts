@@ -4,10 +4,10 @@
  * or one such trace) and Zipkin's v2 JSON (an array of spans with `localEndpoint`) or v1 JSON (spans with
  * `annotations`, each turned into the v2 spans it stands for). Their spans are
  * mapped to the engine's like OTLP spans: kind, error status, parent, the analysed tags, the resource's
- * `service.version`; times are in microseconds.
+ * `service.version` and instance (Jaeger's process tags); times are in microseconds.
  */
 import { cutToNameLength, MAX_TIME_MS, type SpanKind, type SpanStatus } from '@rootspan/engine';
-import { ATTRIBUTE_INDEX, isRecord, problem, SpanList, type ResourceInfo, type Sink } from './convert.js';
+import { ATTRIBUTE_INDEX, instanceOf, isRecord, problem, SpanList, unknownResource, type ResourceInfo, type Sink } from './convert.js';
 import type { DecodeResult } from './problems.js';
 
 type Obj = Record<string, unknown>;
@@ -144,7 +144,7 @@ function jaegerTrace(trace: unknown, where: string, sink: Sink): void {
       traceId,
       spanId,
       parent === spanId ? undefined : parent,
-      (typeof raw.processID === 'string' ? resources.get(raw.processID) : undefined) ?? (isRecord(raw.process) ? jaegerProcess(raw.process) : { service: 'unknown_service', serviceVersion: undefined }),
+      (typeof raw.processID === 'string' ? resources.get(raw.processID) : undefined) ?? (isRecord(raw.process) ? jaegerProcess(raw.process) : unknownResource()),
       typeof raw.operationName === 'string' ? cutToNameLength(raw.operationName) : '',
       typeof kindTag === 'string' ? KINDS.get(kindTag.toLowerCase()) : undefined,
       t[0],
@@ -157,12 +157,24 @@ function jaegerTrace(trace: unknown, where: string, sink: Sink): void {
   });
 }
 
-/** A Jaeger process: its service, and `service.version` from its tags. */
+/**
+ * A Jaeger process: its service, and from its tags `service.version` and the instance: `service.instance.id`,
+ * else the host (`hostname`, as Jaeger clients tag it, or `host.name`) and `pid` (or `process.pid`).
+ */
 function jaegerProcess(p: Obj): ResourceInfo {
-  const version = jaegerTags(p.tags).find(([k]) => k === 'service.version')?.[1];
+  const tags = jaegerTags(p.tags);
+  const tag = (...keys: string[]) => {
+    for (const key of keys) {
+      const v = tags.find(([k]) => k === key)?.[1];
+      if (isScalar(v) && v !== '' && (typeof v !== 'number' || Number.isFinite(v))) return v;
+    }
+    return undefined;
+  };
+  const version = tag('service.version');
   return {
     service: typeof p.serviceName === 'string' && p.serviceName !== '' ? cutToNameLength(p.serviceName) : 'unknown_service',
-    serviceVersion: typeof version === 'string' && version !== '' ? cutToNameLength(version) : undefined,
+    serviceVersion: typeof version === 'string' ? cutToNameLength(version) : undefined,
+    instance: instanceOf(tag('service.instance.id'), tag('hostname', 'host.name'), tag('pid', 'process.pid')),
   };
 }
 
@@ -229,7 +241,7 @@ function zipkinSpans(items: unknown[], sink: Sink): void {
       traceId,
       spanId,
       parent,
-      { service, serviceVersion: undefined },
+      { service, serviceVersion: undefined, instance: undefined },
       typeof s.name === 'string' ? cutToNameLength(s.name) : '',
       typeof s.kind === 'string' ? KINDS.get(s.kind.toLowerCase()) : undefined,
       t[0],

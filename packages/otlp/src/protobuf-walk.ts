@@ -10,7 +10,7 @@
  * is full), so one walker serves a request held in memory ({@link walkBuffer}) and a stream read chunk
  * by chunk ({@link walkStream}).
  */
-import { decodeSpanInto, readResource, type ResourceInfo, type Sink } from './convert.js';
+import { decodeSpanInto, readResource, unknownResource, type ResourceInfo, type Sink } from './convert.js';
 import { otlpTypes } from './protobuf.js';
 
 /** What the walker reports to: a sink, a problem channel and a batch limit. */
@@ -259,7 +259,7 @@ function* requestFields(src: Bytes, end: number, prefix: string, target: WalkTar
 
 function* resourceSpans(src: Bytes, len: number, path: string, target: WalkTarget): Generator<Step> {
   const end = src.offset + len;
-  const res: ResourceInfo = { service: 'unknown_service', serviceVersion: undefined };
+  let res = unknownResource();
   let resourceSeen = false;
   let spansBefore = 0; // spans read before the resource: legal protobuf, though no known encoder does it
   let s = 0;
@@ -281,7 +281,10 @@ function* resourceSpans(src: Bytes, len: number, path: string, target: WalkTarge
       const record = yield* readRecord(src, n, `${path}.resource`, target);
       if (record === undefined) continue;
       try {
-        readResource(otlpTypes().resource.decode(record), res);
+        // Into a copy (what a repeated resource does not name stays): spans already read keep theirs, and
+        // a new object tells the worker's columns that the resource changed.
+        const next: ResourceInfo = { service: res.service, serviceVersion: res.serviceVersion, instance: res.instance };
+        res = readResource(otlpTypes().resource.decode(record), next);
       } catch (err) {
         target.report(`${path}.resource: invalid protobuf (${(err as Error).message})`);
       }

@@ -26,12 +26,13 @@ const F_SPAN = 1;
 const F_PARENT = 2;
 const F_SERVICE = 3;
 const F_VERSION = 4;
-const F_NAME = 5;
-const F_MESSAGE = 6;
-const F_ATTRS = 7;
+const F_INSTANCE = 5;
+const F_NAME = 6;
+const F_MESSAGE = 7;
+const F_ATTRS = 8;
 /** `kind` index + 8 × `status` index, in `KINDS` and `STATUSES`. */
-const F_CODES = 8;
-const FIELDS = 9;
+const F_CODES = 9;
+const FIELDS = 10;
 
 const KINDS: ReadonlyArray<SpanKind | undefined> = [undefined, 'internal', 'server', 'client', 'producer', 'consumer'];
 const STATUSES: ReadonlyArray<SpanStatus | undefined> = [undefined, 'unset', 'ok', 'error'];
@@ -67,6 +68,7 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
   private res: ResourceInfo | undefined;
   private serviceRef = -1;
   private versionRef = -1;
+  private instanceRef = -1;
 
   add(
     traceId: string,
@@ -89,6 +91,7 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
       this.res = res;
       this.serviceRef = this.shared(res.service);
       this.versionRef = res.serviceVersion === undefined ? -1 : this.shared(res.serviceVersion);
+      this.instanceRef = res.instance === undefined ? -1 : this.shared(res.instance);
     }
     const refs = this.refs;
     const o = i * FIELDS;
@@ -97,6 +100,7 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
     refs[o + F_PARENT] = parentSpanId === undefined ? -1 : this.own(parentSpanId);
     refs[o + F_SERVICE] = this.serviceRef;
     refs[o + F_VERSION] = this.versionRef;
+    refs[o + F_INSTANCE] = this.instanceRef;
     refs[o + F_NAME] = this.shared(name);
     refs[o + F_MESSAGE] = statusMessage === undefined ? -1 : this.own(statusMessage);
     refs[o + F_ATTRS] = -1;
@@ -208,7 +212,9 @@ export function packSpans(spans: readonly Span[]): SpanColumns {
   const out = new SpanColumnsBuilder();
   let res: ResourceInfo | undefined;
   for (const s of spans) {
-    if (res === undefined || s.service !== res.service || s.serviceVersion !== res.serviceVersion) res = { service: s.service, serviceVersion: s.serviceVersion };
+    if (res === undefined || s.service !== res.service || s.serviceVersion !== res.serviceVersion || s.instance !== res.instance) {
+      res = { service: s.service, serviceVersion: s.serviceVersion, instance: s.instance };
+    }
     out.add(s.traceId, s.spanId, s.parentSpanId, res, s.name, s.kind, s.startTime, s.endTime, s.status, s.statusMessage);
     const a = s.attributes;
     if (a === undefined) continue;
@@ -227,6 +233,7 @@ export function unpackSpans(c: SpanColumns): Span[] {
     const o = i * FIELDS;
     const parent = refs[o + F_PARENT];
     const version = refs[o + F_VERSION];
+    const instance = refs[o + F_INSTANCE];
     const message = refs[o + F_MESSAGE];
     const at = refs[o + F_ATTRS];
     const codes = refs[o + F_CODES];
@@ -236,6 +243,7 @@ export function unpackSpans(c: SpanColumns): Span[] {
       parentSpanId: parent < 0 ? undefined : strings[parent],
       service: strings[refs[o + F_SERVICE]],
       serviceVersion: version < 0 ? undefined : strings[version],
+      instance: instance < 0 ? undefined : strings[instance],
       name: strings[refs[o + F_NAME]],
       kind: KINDS[codes & 7],
       startTime: times[2 * i],

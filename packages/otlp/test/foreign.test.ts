@@ -58,6 +58,23 @@ describe('Jaeger JSON', () => {
     expect((await read({ data: [trace], total: 0, errors: null })).spans).toEqual(r.spans);
   });
 
+  it('reads the instance from the process tags: service.instance.id, else hostname (or host.name) and pid (or process.pid)', async () => {
+    const span = (id: string, process: string | Record<string, unknown>) => ({ spanID: id, operationName: 'op', startTime: 1_700_000_000_000_000, duration: 1_000, ...(typeof process === 'string' ? { processID: process } : { process }) });
+    const r = await read({
+      traceID: 'a1',
+      spans: [span('b1', 'p1'), span('b2', 'p2'), span('b3', 'p3'), span('b4', 'p4'), span('b5', 'p5'), span('b6', { serviceName: 's', tags: [{ key: 'hostname', value: 'h' }, { key: 'pid', value: 9 }] })],
+      processes: {
+        p1: { serviceName: 's', tags: [{ key: 'hostname', value: 'h' }, { key: 'pid', value: 4242 }, { key: 'service.instance.id', value: 'i-1' }] },
+        p2: { serviceName: 's', tags: [{ key: 'hostname', type: 'string', value: 'h' }, { key: 'ip', value: '10.0.0.1' }, { key: 'pid', type: 'int64', value: 4242 }] },
+        p3: { serviceName: 's', tags: [{ key: 'process.pid', value: 7 }, { key: 'host.name', value: 'h2' }, { key: 'service.instance.id', value: '' }] },
+        p4: { serviceName: 's', tags: [{ key: 'ip', value: '10.0.0.1' }, { key: 'jaeger.version', value: 'Node-3.19.0' }] },
+        p5: { serviceName: 's', tags: [{ key: 'hostname', value: 'h' }] },
+      },
+    });
+    expect(r.problems).toEqual([]);
+    expect(r.spans.map((s) => s.instance)).toEqual(['i-1', 'h/4242', 'h2/7', undefined, 'h', 'h/9']);
+  });
+
   it('skips spans without ids or times with a problem, keeping the rest', async () => {
     const r = await read({ data: [{ traceID: 'a1', processes: { p: { serviceName: 's' } }, spans: [{ spanID: 'b1', startTime: 'soon', duration: 1, processID: 'p' }, { operationName: 'x', startTime: 1_700_000_000_000_000, processID: 'p' }, { spanID: 'b2', startTime: 1_700_000_000_000_000, duration: 10, processID: 'p' }] }] });
     expect(r.spans.map((s) => s.spanId)).toEqual(['00000000000000b2']);

@@ -243,6 +243,33 @@ describe('decodeOtlpJson', () => {
     expect(noResource.spans[0].service).toBe('unknown_service');
   });
 
+  it('reads the instance from the resource: service.instance.id, else host.name/process.pid', () => {
+    const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
+    const pid = (intValue: string | number) => ({ key: 'process.pid', value: { intValue } });
+    const instance = (...attributes: unknown[]) => one({}, [str('service.name', 'checkout'), ...attributes]).instance;
+    // The instance id wins wherever it stands.
+    expect(instance(str('host.name', 'h'), pid('4242'), str('service.instance.id', 'i-1'))).toBe('i-1');
+    expect(instance(str('service.instance.id', 'i-1'), str('host.name', 'h'), pid('4242'))).toBe('i-1');
+    expect(instance(str('host.name', 'h'), pid('4242'))).toBe('h/4242');
+    expect(instance(pid(4242), str('host.name', 'h'))).toBe('h/4242');
+    expect(instance(str('service.instance.id', ''), str('host.name', 'h'), pid('4242'))).toBe('h/4242');
+    expect(instance(str('host.name', 'h'))).toBe('h');
+    expect(instance(pid('4242'))).toBe('4242');
+    expect(instance(str('host.name', ''))).toBeUndefined();
+    expect(instance()).toBeUndefined();
+    expect(one({}).instance).toBeUndefined();
+    expect(instance(str('service.instance.id', 'x'.repeat(MAX_NAME_LENGTH + 5)))).toBe('x'.repeat(MAX_NAME_LENGTH));
+    // Each resource its own.
+    const two = decodeOtlpJson({
+      resourceSpans: [
+        { ...request({}, [str('service.name', 'a'), str('service.instance.id', 'i-1')]).resourceSpans[0] },
+        { ...request({}, [str('service.name', 'b'), str('host.name', 'h'), pid(7)]).resourceSpans[0] },
+        { ...request({}, [str('service.name', 'c')]).resourceSpans[0] },
+      ],
+    });
+    expect(two.spans.map((s) => [s.service, s.instance])).toEqual([['a', 'i-1'], ['b', 'h/7'], ['c', undefined]]);
+  });
+
   it('reads the older instrumentationLibrarySpans', () => {
     const req = request({});
     const old = { resourceSpans: [{ resource: req.resourceSpans[0].resource, instrumentationLibrarySpans: [{ instrumentationLibrary: { name: 'lib' }, spans: req.resourceSpans[0].scopeSpans[0].spans }] }] };
@@ -378,6 +405,31 @@ describe('decodeOtlpJson', () => {
 });
 
 describe('encodeOtlpJson', () => {
+  it('groups by instance too, writes it as service.instance.id, and reads it back', () => {
+    const base = { traceId: '0af7651916cd43dd8448eb211c80319c', name: 'op', startTime: 1700000000000, endTime: 1700000000010, status: 'unset' as const };
+    const spans = [
+      { ...base, spanId: '0000000000000001', service: 'a', serviceVersion: '1', instance: 'i-1' },
+      { ...base, spanId: '0000000000000002', service: 'a', serviceVersion: '1', instance: 'h/4242' },
+      { ...base, spanId: '0000000000000003', service: 'a', serviceVersion: '1' },
+      { ...base, spanId: '0000000000000004', service: 'a', serviceVersion: '1', instance: 'i-1' },
+      { ...base, spanId: '0000000000000005', service: 'a', instance: 'i-1' },
+    ];
+    const req = encodeOtlpJson(spans);
+    const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
+    expect(req.resourceSpans.map((r) => r.resource.attributes)).toEqual([
+      [str('service.name', 'a'), str('service.version', '1'), str('service.instance.id', 'i-1')],
+      [str('service.name', 'a'), str('service.version', '1'), str('service.instance.id', 'h/4242')],
+      [str('service.name', 'a'), str('service.version', '1')],
+      [str('service.name', 'a'), str('service.instance.id', 'i-1')],
+    ]);
+    expect(req.resourceSpans.map((r) => r.scopeSpans[0].spans.map((s) => s.spanId.slice(-1)))).toEqual([['1', '4'], ['2'], ['3'], ['5']]);
+    const back = decodeOtlpJson(JSON.parse(JSON.stringify(req)));
+    expect(back.problems).toEqual([]);
+    expect(back.spans.map((s) => [s.spanId.slice(-1), s.instance])).toEqual([['1', 'i-1'], ['4', 'i-1'], ['2', 'h/4242'], ['3', undefined], ['5', 'i-1']]);
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    for (const s of back.spans) expect(s).toEqual(byId.get(s.spanId));
+  });
+
   it('groups by service and version, one rootspan scope, canonical OTLP/JSON values', () => {
     const base = { traceId: '0af7651916cd43dd8448eb211c80319c', name: 'op', startTime: 1700000000000.5, endTime: 1700000000010 };
     const req = encodeOtlpJson([

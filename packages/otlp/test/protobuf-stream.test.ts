@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { Span } from '@rootspan/engine';
 import { OtlpDecodeError, decodeOtlpProtobuf, readOtlpStream, type DecodeProblem, type ReadOtlpOptions } from '@rootspan/otlp';
-import { LEN, cat, message, request, resource, scope, spanBytes, tag, writer as w } from './helpers/protobuf-wire.js';
+import { LEN, attribute, cat, message, request, resource, resourceWith, scope, spanBytes, tag, writer as w } from './helpers/protobuf-wire.js';
 import { SpanKind, sdkService } from './helpers/sdk.js';
 
 function chunked(data: Uint8Array, size: number): Readable {
@@ -145,6 +145,20 @@ describe('streaming protobuf reader', () => {
     const r = await read(request([scope(spanBytes(1)), resource('svc'), scope(spanBytes(2))]));
     expect(names(r.spans)).toEqual(['unknown_service/op1', 'svc/op2']);
     expect(r.problems).toEqual([{ message: 'resourceSpans[0]: its resource comes after 1 of its spans, which were read with service unknown_service' }]);
+  });
+
+  it('reads the instance from the resource: service.instance.id, else host.name/process.pid (an int_value)', async () => {
+    const data = request(
+      [resourceWith(attribute('service.name', 'a'), attribute('host.name', 'h'), attribute('process.pid', 4242), attribute('service.instance.id', 'i-1')), scope(spanBytes(1))],
+      [resourceWith(attribute('service.name', 'b'), attribute('process.pid', 4242), attribute('host.name', 'h')), scope(spanBytes(2))],
+      [resourceWith(attribute('service.name', 'c'), attribute('service.instance.id', ''), attribute('host.name', 'h')), scope(spanBytes(3))],
+      [resourceWith(attribute('service.name', 'd'), attribute('process.pid', 7)), scope(spanBytes(4))],
+      [resource('e'), scope(spanBytes(5))],
+    );
+    const whole = decodeOtlpProtobuf(data);
+    expect(whole.problems).toEqual([]);
+    expect(whole.spans.map((s) => [s.service, s.instance])).toEqual([['a', 'i-1'], ['b', 'h/4242'], ['c', 'h'], ['d', '7'], ['e', undefined]]);
+    for (const size of [3, 1 << 20]) expect((await read(data, {}, size)).spans).toEqual(whole.spans);
   });
 
   it('stops at the first problem in strict mode', async () => {

@@ -7,8 +7,8 @@ import { SpanKind, SpanStatusCode, hrTimeToMsExact, sdkService } from './helpers
 
 /** A realistic mix: two services (one versioned), all kinds, statuses, exceptions, attribute types. */
 function sdkSpans(): ReadableSpan[] {
-  const api = sdkService({ 'service.name': 'api', 'service.version': '2.4.1', 'host.name': 'h1' });
-  const db = sdkService({ 'service.name': 'db-svc' });
+  const api = sdkService({ 'service.name': 'api', 'service.version': '2.4.1', 'host.name': 'h1', 'process.pid': 4242 });
+  const db = sdkService({ 'service.name': 'db-svc', 'host.name': 'h2', 'service.instance.id': 'db-1' });
   const root = api.span('POST /orders', {
     kind: SpanKind.SERVER,
     start: [1_700_000_000, 123_456_789],
@@ -68,6 +68,7 @@ function expectMatches(decoded: DecodeResult, sdk: ReadableSpan[]): void {
     expect(s.parentSpanId).toBe(r.parentSpanContext?.spanId);
     expect(s.service).toBe(r.resource.attributes['service.name']);
     expect(s.serviceVersion).toBe(r.resource.attributes['service.version']);
+    expect(s.instance).toBe(s.service === 'api' ? 'h1/4242' : 'db-1');
     expect(s.name).toBe(r.name);
     expect(s.kind).toBe(KIND[r.kind]);
     expect(s.status).toBe(STATUS[r.status.code]);
@@ -131,7 +132,7 @@ describe('round trip through the real OTLP serializers', () => {
   it('encodeOtlpJson output decodes back to the same spans', () => {
     const spans = decodeOtlpJson(JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(sdkSpans())))).spans;
     const encoded = encodeOtlpJson(spans);
-    expect(encoded.resourceSpans.map((r) => r.resource.attributes.map((a) => a.value.stringValue))).toEqual([['api', '2.4.1'], ['db-svc']]);
+    expect(encoded.resourceSpans.map((r) => r.resource.attributes.map((a) => a.value.stringValue))).toEqual([['api', '2.4.1', 'h1/4242'], ['db-svc', 'db-1']]);
     expect(encoded.resourceSpans[0].scopeSpans[0].scope.name).toBe('rootspan');
     const back = decodeOtlpJson(JSON.parse(JSON.stringify(encoded)));
     expect(back.problems).toEqual([]);

@@ -15,8 +15,9 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Span } from '@rootspan/engine';
 import { ANALYZED_ATTRIBUTES } from '@rootspan/engine';
-import { encodeOtlpJson, type OtlpBatch, type ReadOtlpOptions } from '@rootspan/otlp';
+import { encodeOtlpJson, type OtlpBatch, type OtlpJsonKeyValue, type ReadOtlpOptions } from '@rootspan/otlp';
 import { packSpans, unpackSpans } from '../src/span-columns.js';
+import { attribute, request, resource, resourceWith, scope, spanBytes } from './helpers/protobuf-wire.js';
 
 const distUrl = new URL('../dist/index.js', import.meta.url);
 const built = existsSync(fileURLToPath(distUrl));
@@ -80,6 +81,39 @@ describe('readOtlpFile with worker: true', () => {
     const inWorker = await readAll(readOtlpFile, path, { ...options, worker: true });
     expect(Array.isArray(inThread) && inThread.reduce((n, b) => n + b.spans.length, 0)).toBeGreaterThan(2000);
     expect(inWorker).toEqual(inThread);
+  });
+
+  it('carries each span\'s instance from its resource, as in-thread: JSON and protobuf', async () => {
+    const { readOtlpFile } = await dist();
+    const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
+    /** A request of `service`'s spans, these attributes added to each of its resources. */
+    const line = (service: string, attributes: OtlpJsonKeyValue[]) => {
+      const req = encodeOtlpJson(spans(300, service));
+      for (const r of req.resourceSpans) r.resource.attributes.push(...attributes);
+      return JSON.stringify(req);
+    };
+    const jsonl = [
+      line('a', [str('host.name', 'h'), { key: 'process.pid', value: { intValue: '4242' } }, str('service.instance.id', 'i-1')]),
+      line('b', [str('host.name', 'h'), { key: 'process.pid', value: { intValue: '4242' } }]),
+      line('c', []),
+    ].join('\n');
+    // Spans before their resource too: the resource read after them must reach the worker's columns.
+    const pb = request(
+      [scope(spanBytes(1)), resourceWith(attribute('service.name', 'a'), attribute('service.instance.id', 'i-1')), scope(spanBytes(2))],
+      [resourceWith(attribute('service.name', 'b'), attribute('process.pid', 4242), attribute('host.name', 'h')), scope(spanBytes(3))],
+      [resource('c'), scope(spanBytes(4))],
+    );
+    const instances = (batches: OtlpBatch[]) => [...new Set(batches.flatMap((b) => b.spans.map((s) => `${s.service} ${s.instance}`)))];
+    for (const [name, content, expected] of [
+      ['instances.jsonl', jsonl, ['a i-1', 'b h/4242', 'c undefined']],
+      ['instances.pb', pb, ['unknown_service undefined', 'a i-1', 'b h/4242', 'c undefined']],
+    ] as const) {
+      const path = file(name, content);
+      const inThread = (await readAll(readOtlpFile, path, {})) as OtlpBatch[];
+      const inWorker = (await readAll(readOtlpFile, path, { worker: true })) as OtlpBatch[];
+      expect(instances(inWorker), name).toEqual(expected);
+      expect(inWorker).toEqual(inThread);
+    }
   });
 
   it('throws the same errors: strict mode, a missing file, a directory', async () => {
@@ -214,6 +248,7 @@ describe('span columns', () => {
       parentSpanId: fc.option(id(8), { nil: undefined }),
       service: fc.constantFrom('a', 'b', 'checkout'),
       serviceVersion: fc.option(text, { nil: undefined }),
+      instance: fc.option(fc.constantFrom('i-1', 'h/4242', ''), { nil: undefined }),
       name: text,
       kind: fc.constantFrom(undefined, 'internal', 'server', 'client', 'producer', 'consumer'),
       startTime: fc.double({ min: 1, max: 2e12, noNaN: true }),
@@ -238,7 +273,7 @@ describe('span columns', () => {
       fc.property(fc.array(span, { maxLength: 40 }), (input) => {
         const spansIn = input as unknown as Span[];
         const out = unpackSpans(structuredClone(packSpans(spansIn)));
-        const keys: Array<keyof Span> = ['traceId', 'spanId', 'parentSpanId', 'service', 'serviceVersion', 'name', 'kind', 'startTime', 'endTime', 'status', 'statusMessage', 'attributes'];
+        const keys: Array<keyof Span> = ['traceId', 'spanId', 'parentSpanId', 'service', 'serviceVersion', 'instance', 'name', 'kind', 'startTime', 'endTime', 'status', 'statusMessage', 'attributes'];
         expect(out).toEqual(spansIn.map((s) => Object.fromEntries(keys.map((k) => [k, s[k]]))));
         out.forEach((s, i) => expect(Object.keys(s.attributes ?? {})).toEqual(Object.keys(spansIn[i].attributes ?? {})));
       }),

@@ -74,6 +74,12 @@ export interface ServerStatus {
    * forgotten to make room for new ones (quiet or not yet learned ones: see the engine's `maxOperations`).
    */
   operations: { tracked: number; overflowRequests: number; overflowCalls: number; evicted: number };
+  /**
+   * Processes seen (spans whose resource names one: `service.instance.id`, or `host.name` and
+   * `process.pid`), whose first seconds are a warm-up whose latency is not judged (the engine's
+   * `instanceWarmupMs`); `untracked`: processes past the engine's `MAX_INSTANCES`, taken as warm.
+   */
+  processes: { tracked: number; untracked: number };
   store: StoreStatus;
   notifications: { healthy: boolean; targets: TargetStatus[] };
   incidents: { active: number; total: number };
@@ -339,6 +345,7 @@ class CentralServer implements RootspanServer {
         bufferedTraces: stats.traces.buffered,
       },
       operations: { tracked: stats.operations, overflowRequests: stats.overflow.requests, overflowCalls: stats.overflow.calls, evicted: stats.overflow.evicted },
+      processes: stats.instances,
       store: { ...this.storeStatus },
       notifications: { healthy: notifications.every((t) => t.healthy), targets: notifications },
       incidents: stats.incidents,
@@ -365,6 +372,7 @@ class CentralServer implements RootspanServer {
       .family('rootspan_operations_tracked', 'gauge', 'Operations the analyzer tracks (at most maxOperations).', s.operations.tracked)
       .family('rootspan_overflow_requests_total', 'counter', 'Requests past maxOperations, folded into their service\'s rootspan.overflow operation (counted, not judged).', s.operations.overflowRequests)
       .family('rootspan_operations_evicted_total', 'counter', 'Operations forgotten at maxOperations to make room for new ones (quiet or not yet learned ones).', s.operations.evicted)
+      .family('rootspan_processes_tracked', 'gauge', 'Processes seen whose start is tracked (their first seconds are a warm-up whose latency is not judged).', s.processes.tracked)
       .family('rootspan_incidents_open', 'gauge', 'Active or acknowledged incidents, by severity.', SEVERITIES.map((sev) => [{ severity: sev }, open.filter((i) => i.severity === sev).length]))
       .family('rootspan_incidents_total', 'counter', 'Incidents opened.', s.incidents.total)
       .family('rootspan_anomalies_total', 'counter', 'Anomaly detections, by kind.', ANOMALY_KINDS.map((kind) => [{ kind }, this.anomaliesByKind.get(kind) ?? 0]))

@@ -13,12 +13,14 @@ export function boundSpan(span: Span): Span {
     span.name.length <= MAX_NAME_LENGTH &&
     span.service.length <= MAX_NAME_LENGTH &&
     !(typeof span.serviceVersion === 'string' && span.serviceVersion.length > MAX_NAME_LENGTH) &&
+    !(typeof span.instance === 'string' && span.instance.length > MAX_NAME_LENGTH) &&
     !(typeof span.statusMessage === 'string' && span.statusMessage.length > MAX_NAME_LENGTH)
   ) {
     return span;
   }
   const out: Span = { ...span, name: cut(span.name), service: cut(span.service) };
   if (typeof span.serviceVersion === 'string') out.serviceVersion = cut(span.serviceVersion);
+  if (typeof span.instance === 'string') out.instance = cut(span.instance);
   if (typeof span.statusMessage === 'string') out.statusMessage = cut(span.statusMessage);
   if (longAttr) {
     const copy: Record<string, AttributeValue> = {};

@@ -1,4 +1,4 @@
-import type { OperationSnapshot, EdgeSnapshot } from '../types.js';
+import type { OperationSnapshot, EdgeSnapshot, Span } from '../types.js';
 import type { ResolvedOptions } from '../options.js';
 import { OperationNames } from '../model/operation.js';
 import { edgeKey, opKey, opKeyService } from '../keys.js';
@@ -8,6 +8,7 @@ import { addExemplar, addMoment, countOrigin, type LatencyBucket, type OpBucket 
 import { EdgeState, LatencySignal, OpState, RING } from './state.js';
 import type { PeerTable } from './peers.js';
 import { logMs, MIN_LOG_MS } from '../stats/baseline.js';
+import { Instances } from '../instances.js';
 import { MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_OVERFLOW_SERVICES, OVERFLOW_OPERATION } from '../limits.js';
 
 /**
@@ -51,6 +52,10 @@ export class Recorder {
   private readonly ctx: TraceContext;
   /** Interned operation names and keys: room for each tracked operation's name and key, and as many again for raw names seen on the way. */
   readonly names: OperationNames;
+  /** When each process was first seen: its first seconds are cold (see `instanceWarmupMs`). */
+  readonly instances: Instances;
+  /** Whether the trace being recorded was served in part by a process in its first seconds (see {@link warm}). */
+  private coldTrace = false;
   /** Last closed bucket index while a trace is recorded: data for closed buckets lands in the next open one. */
   private closed = -Infinity;
 
@@ -59,6 +64,7 @@ export class Recorder {
     readonly peers: PeerTable,
   ) {
     this.names = new OperationNames(options.maxOperations * 4);
+    this.instances = new Instances(options.instanceWarmupMs);
     this.ctx = {
       names: this.names,
       operation: (key) => this.ops.get(key),
@@ -174,6 +180,7 @@ export class Recorder {
    */
   record(entry: TraceEntry, closed: number): void {
     this.closed = closed;
+    this.coldTrace = this.instances.anyCold(entry.spans);
     const { entries, calls } = analyzeTrace(entry.spans, this.ctx, entry.ids);
     for (const e of entries) this.recordEntry(e);
     for (const c of calls) this.recordCall(c);
@@ -228,8 +235,8 @@ export class Recorder {
       addExemplar((b.errorTraces ??= []), e.span.traceId);
       return;
     }
-    // Cold start (see `coldStartUntil`): counted, but its latency is neither judged nor learned.
-    const warm = e.span.startTime >= this.options.coldStartUntil;
+    // Cold start (see `coldStartUntil`, `instanceWarmupMs`): counted, but its latency is neither judged nor learned.
+    const warm = this.warm(e.span);
     if (warm) this.recordLatency(op, b, e.duration, e.self);
     b.okRequests++;
     for (const callee of e.calls) {
@@ -322,9 +329,18 @@ export class Recorder {
       b.errors++;
       addExemplar((b.errorTraces ??= []), c.span.traceId);
     } else {
-      if (c.span.startTime >= this.options.coldStartUntil) this.recordLatency(op, b, c.duration, c.duration);
+      if (this.warm(c.span)) this.recordLatency(op, b, c.duration, c.duration);
       b.okRequests++;
     }
+  }
+
+  /**
+   * Whether a span's latency is a sample: it started after the traced process's cold start
+   * (`coldStartUntil`), and no process of its trace was in its first seconds (`instanceWarmupMs`) — a cold
+   * callee slows its callers' requests too.
+   */
+  private warm(span: Span): boolean {
+    return !this.coldTrace && span.startTime >= this.options.coldStartUntil;
   }
 
   private recordEdge(edge: EdgeState, idx: number, c: CallFact): void {

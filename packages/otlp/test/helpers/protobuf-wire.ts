@@ -47,6 +47,11 @@ export function spanBytes(i: number, fields: WireSpan = {}): Uint8Array {
 /** A `resource` field with `service.name`. */
 export const resource = (service: string) =>
   message(1, message(1, cat(message(1, Buffer.from('service.name')), message(2, message(1, Buffer.from(service))))));
+/** A resource `attributes` field (a `KeyValue`): a string value, or an `int_value` (int64) for a number. */
+export const attribute = (key: string, value: string | number) =>
+  message(1, cat(message(1, Buffer.from(key)), message(2, typeof value === 'string' ? message(1, Buffer.from(value)) : writer().uint32(tag(3, 0)).int64(value).finish())));
+/** A `resource` field with these {@link attribute}s. */
+export const resourceWith = (...attributes: Uint8Array[]) => message(1, cat(...attributes));
 /** A `scope_spans` field holding `spans`. */
 export const scope = (...spans: Uint8Array[]) => message(2, cat(...spans.map((s) => message(2, s))));
 /** A request: one ResourceSpans per entry, its fields in the order given. */
