@@ -36,7 +36,9 @@ export interface LatencyOptions {
   driftSigma: number;
   /**
    * The `ratio` rule also needs this many requests individually slower than `ratio`× typical to be
-   * unlikely (binomial p-value) given how often that happens normally: heavy tails alone do not fire. Default 1e-4.
+   * unlikely (binomial p-value) given how often that happens normally — the share learned, and at least
+   * what the learned spread of latencies implies (at its 95 % upper bound while few were learned): heavy
+   * tails alone do not fire. Default 1e-4.
    */
   slowPMax: number;
   /**

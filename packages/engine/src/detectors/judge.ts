@@ -135,7 +135,7 @@ export class Judge {
     if (lw.ok.n >= o.sensitiveMinSamples && v.score >= o.sensitiveZ) return true;
     // The anchor only catches slow drifts, on busy windows: its tail statistics are the main baseline's.
     if (anchor) return false;
-    return lw.judged > 0 && binomialSf(lw.over, lw.judged, signal.slowShare.rate) < o.slowPMax;
+    return lw.judged > 0 && binomialSf(lw.over, lw.judged, signal.slowRate(o.ratio)) < o.slowPMax;
   }
 
   /** Judges one latency series of a window against its baseline and its slow anchor; keeps the stronger firing. */

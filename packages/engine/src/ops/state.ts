@@ -8,6 +8,7 @@ import { CallShapeDetector } from '../detectors/shape.js';
 import { LatencySketch } from '../stats/sketch.js';
 import { latencyOptionsFor } from '../model/loop.js';
 import { logMs, ProportionBaseline } from '../stats/baseline.js';
+import { chiSquareQuantile, normalSf } from '../stats/special.js';
 import type { LearnedOperation } from '../trace/analyze.js';
 import {
   BucketRing,
@@ -58,6 +59,9 @@ export interface OpWindow {
   okRequests: number;
 }
 
+/** One-sided level of the upper bound on a baseline's spread in {@link LatencySignal.slowRate}. */
+const SD_BOUND_P = 0.05;
+
 /**
  * What is learned about one latency series (total duration, or self time): the baseline detector, a
  * slow anchor for gradual drifts (total only), how often single requests are `ratio`× slower than
@@ -77,6 +81,20 @@ export class LatencySignal {
     // ~20× the memory of the baseline (about 17 min at the defaults): a ramp the baseline follows still shows against it.
     this.anchor = withAnchor ? new LatencyDetector({ ...opts.baseline, alpha: opts.baseline.alpha / ANCHOR_SLOWDOWN }, opts.latency) : undefined;
     this.slowShare = new ProportionBaseline(opts.errors.decayPerRequest, opts.baseline.minSamples);
+  }
+
+  /**
+   * How often a single request is `ratio`× slower than typical, for the slow-count test: the share learned,
+   * but at least what the learned spread of ln(ms) implies for a log-normal, at its 95 % upper bound. The
+   * share's prior (2 %) fades over hundreds of requests, while a heavy tail (σ 0.9: 11 % of requests 3×
+   * typical) shows in the spread within seconds — if not its full width from six samples: a fresh sparse
+   * operation's four slow requests of four are its tail, not a fault.
+   */
+  slowRate(ratio: number): number {
+    const d = this.detector.baseline;
+    const k = Math.max(1, d.samples - 1);
+    const sd = d.sd * Math.sqrt(k / chiSquareQuantile(SD_BOUND_P, k));
+    return Math.max(this.slowShare.rate, normalSf(Math.log(ratio) / sd));
   }
 
   /** Learns a bucket into the baseline (with its tail share and p95) and, separately, into the anchor. */

@@ -199,6 +199,23 @@ export function normalSf(z: number): number {
   return 0.5 * erfc(z / Math.SQRT2);
 }
 
+/**
+ * The `p` quantile of chi-square with `k` degrees of freedom (the x with P(χ²_k ≤ x) = p), by bisection
+ * on its CDF to 1e-9 relative: for an upper confidence bound on a standard deviation estimated from k + 1
+ * samples, σ·√(k / quantile(0.05, k)). Called when a verdict needs confirming, not per request.
+ */
+export function chiSquareQuantile(p: number, k: number): number {
+  if (!(p > 0 && p < 1) || !(k > 0)) return NaN;
+  let lo = 0;
+  let hi = k + 20 * Math.sqrt(2 * k) + 20;
+  while (hi - lo > 1e-9 * hi) {
+    const mid = (lo + hi) / 2;
+    if (regularizedGammaP(k / 2, mid / 2) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
 /** Degrees of freedom up to which {@link studentTSf} evaluates the incomplete beta exactly. */
 const T_EXACT_DF = 30;
 

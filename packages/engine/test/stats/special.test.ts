@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  chiSquareQuantile,
   binomialCdf,
   binomialSf,
   erfc,
@@ -181,5 +182,16 @@ describe('studentTSf', () => {
 
   it('has heavier tails than the normal for few df: the same t is far less significant', () => {
     expect(studentTSf(6, 4)).toBeGreaterThan(1000 * normalSf(6));
+  });
+});
+
+describe('chiSquareQuantile', () => {
+  it('matches the table (5 % and 95 % quantiles) and inverts the CDF', () => {
+    const lower: Array<[number, number]> = [[1, 0.003932], [2, 0.1026], [5, 1.1455], [10, 3.9403], [30, 18.4927], [100, 77.9295]];
+    for (const [k, q] of lower) close(chiSquareQuantile(0.05, k), q, 1e-3);
+    close(chiSquareQuantile(0.95, 5), 11.0705, 1e-4);
+    for (const k of [1, 3, 7, 40]) close(regularizedGammaP(k / 2, chiSquareQuantile(0.05, k) / 2), 0.05, 1e-6);
+    expect(chiSquareQuantile(0, 5)).toBeNaN();
+    expect(chiSquareQuantile(0.05, 0)).toBeNaN();
   });
 });
