@@ -2,7 +2,8 @@
  * `POST /api/v2/spans`: Zipkin v2 span reports, JSON or protobuf, as Zipkin reporters (Brave, zipkin-js,
  * zipkin-go, Spring Cloud Sleuth, Envoy's Zipkin tracer, the Collector's `zipkin` exporter) send them to a
  * Zipkin server; pointed here, they feed the same analysis as OTLP. Answered as Zipkin answers (202 Accepted, no body), with the OTLP/HTTP receiver's token, body limit,
- * decompression, queue and drop counters; a span that cannot be read is skipped and counted.
+ * decompression, queue and drop counters; a span that cannot be read is skipped and counted, and a report of
+ * which none can be read is refused (400, as Zipkin refuses it).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeZipkinJson, decodeZipkinProtobuf } from '@rootspan/otlp';
@@ -41,6 +42,12 @@ export async function receiveZipkin(req: IncomingMessage, res: ServerResponse, c
     if (parsed === undefined) return;
     decoded = decodeZipkinJson(parsed.value);
     if (decoded === undefined) return answer(400, 'expected a JSON array of Zipkin v2 spans');
+  }
+  // Zipkin answers 400 to a report it cannot read: a 202 for nothing kept would tell the reporter all is well.
+  if (decoded.spans.length === 0 && decoded.problems.length > 0) {
+    ctx.counters.malformedSpans += decoded.problems.length;
+    const more = decoded.problems.length - 1;
+    return answer(400, `no span could be read: ${decoded.problems[0].message}${more > 0 ? `; and ${more} more` : ''}`);
   }
   const outcome = acceptDecoded(decoded, ctx, anySpan);
   if (!outcome.ok) return answer(outcome.status, outcome.message, outcome.retryAfterSeconds === undefined ? {} : { 'retry-after': String(outcome.retryAfterSeconds) });

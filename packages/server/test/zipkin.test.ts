@@ -83,5 +83,13 @@ describe('POST /api/v2/spans (Zipkin v2 JSON)', () => {
     const status = server.status();
     expect(status.ingest.spansReceived).toBe(31);
     expect(status.drops.malformed).toBe(1);
+    // A report of which no span can be read is refused, as Zipkin refuses it (not a 202 for nothing kept).
+    const bad = JSON.stringify([{ traceId: 'ab', name: 'x', timestamp: T0_US, duration: 5 }, { name: 'y' }]);
+    const refused = await call(server, '/api/v2/spans', { ...post(bad), ...auth });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatch(/^no span could be read: .+; and 1 more$/);
+    expect(server.status().drops.malformed).toBe(3);
+    // An empty report is fine.
+    expect((await call(server, '/api/v2/spans', { ...post('[]'), ...auth })).status).toBe(202);
   });
 });
