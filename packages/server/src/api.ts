@@ -83,8 +83,14 @@ export async function routeApi(method: string, path: string, query: URLSearchPar
     const service = serviceParam(query);
     return { anomalies: ctx.analyzer.anomalies().filter((a) => service === undefined || a.service === service).map(anomalyJson) };
   }
-  if (parts.length === 1 && head === 'graph') return graph(ctx);
-  if (parts.length === 1 && head === 'status') return ctx.status();
+  if (parts.length === 1 && head === 'graph') {
+    checkParams(query, NO_PARAMS);
+    return graph(ctx);
+  }
+  if (parts.length === 1 && head === 'status') {
+    checkParams(query, NO_PARAMS);
+    return ctx.status();
+  }
   throw new HttpError(404, `no such endpoint: /aiops/${parts.join('/')}`);
 }
 

@@ -104,7 +104,7 @@ describe('/aiops API', () => {
     expect(baselines.length).toBeGreaterThan(0);
     expect(baselines.every((x: any) => x.service === 'payment')).toBe(true);
     expect((await get('/aiops/anomalies?service=nosuch')).body.anomalies).toEqual([]);
-    for (const path of ['/aiops/metrics?servce=payment', '/aiops/baselines?service=a&service=b', '/aiops/metrics/payment?window=5m']) {
+    for (const path of ['/aiops/metrics?servce=payment', '/aiops/baselines?service=a&service=b', '/aiops/metrics/payment?window=5m', '/aiops/status?verbose=1', '/aiops/graph?service=payment']) {
       const r = await get(path);
       expect(r.status).toBe(400);
       expect(r.body.error).toMatch(/parameter/);
