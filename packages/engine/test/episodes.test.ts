@@ -141,6 +141,13 @@ describe('a route that comes and goes', () => {
     // Never at its return.
     expect(drops.filter((a) => a.at >= SHOP_START + 8 * MIN && a.at < SHOP_START + 13 * MIN)).toEqual([]);
   });
+
+  it('once it has come and gone, then runs without a break for 30 min, its stop is a drop again', () => {
+    // Two on/off cycles (its stops are its normal), then on from 10:00 to 45:00, then it stops for good.
+    const { anomalies } = onOff((s) => (s < 10 * 60 ? s % 300 < 60 : s < 45 * 60), 50 * 60);
+    const drops = anomalies.filter((a) => a.signal === 'traffic.drop' && a.operation === 'GET /api/reports');
+    expect(drops.some((a) => a.at >= SHOP_START + 45 * MIN)).toBe(true);
+  });
 });
 
 describe('lasting changes (adaptAfterMs)', () => {

@@ -82,6 +82,7 @@ export class Recorder {
    */
   prune(index: number): void {
     const oldest = index - RING + 1;
+    const steady = this.options.adaptAfterMs / this.options.bucketMs;
     for (const op of this.liveOps) {
       op.ring.releaseBefore(oldest);
       if (op.lastIndex < index - RING && op.active.size === 0) {
@@ -89,6 +90,9 @@ export class Recorder {
         op.live = false;
         op.letGo = true;
         this.quiet(op);
+      } else if (op.returns > 0 && index - op.liveSince >= steady) {
+        // Live without a break for `adaptAfterMs`: it no longer comes and goes, and its stops are outages again.
+        op.returns = 0;
       }
     }
     for (const edge of this.liveEdges) {
@@ -266,6 +270,7 @@ export class Recorder {
       this.liveOps.add(op);
       this.quietUnready.delete(op);
       this.quietReady.delete(op);
+      op.liveSince = idx;
       if (op.letGo) {
         op.letGo = false;
         op.returns++;

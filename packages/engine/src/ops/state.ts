@@ -160,9 +160,12 @@ export class OpState implements LearnedOperation {
   /**
    * Times it came back after being let go. Its rate from before a silence the judge did not see is no
    * expectation: each return learns traffic afresh. From the second on it comes and goes (a batch job's
-   * route, a client that calls in sessions): its stops are its normal, and its drops are not judged.
+   * route, a client that calls in sessions): its stops are its normal, and its drops are not judged —
+   * until it has been live without a break for `adaptAfterMs` (then 0 again).
    */
   returns = 0;
+  /** Bucket index from which it has been live without a break. */
+  liveSince = -Infinity;
   /** An overflow operation (in the recorder's overflow set: never live). */
   overflow = false;
   /** The caller key last remembered in `callers` (the recorder's shortcut). */
