@@ -63,7 +63,7 @@ export interface ErrorOptions {
    * Errors needed in the window for the `rate` rule. Default 4, as `sensitiveMinErrors`: errors often come
    * a few in a row (a reset connection, a retry failing again), so 3 failures of 11 requests on a quiet
    * route are a blip its usual error rate contains, not a spike (the binomial test also counts runs as runs,
-   * see `ErrorRateDetector.runLength`).
+   * see `RunLength`).
    */
   minErrors: number;
   /** Binomial p-value the `rate` rule also needs. Default 1e-4. */

@@ -1,23 +1,15 @@
 import type { BaselineOptions, ErrorOptions } from '../options.js';
 import type { Severity } from '../types.js';
 import { ProportionBaseline, type ProportionBaselineJSON } from '../stats/baseline.js';
-import { binomialSf, pToScore } from '../stats/special.js';
+import { pToScore } from '../stats/special.js';
+import { RunLength, type RunLengthJSON } from '../stats/runs.js';
+import { HeldCounts } from '../stats/held.js';
 import { quiet, type Verdict } from './verdict.js';
 
 /** A bucket whose errors are this unlikely under the baseline is held back from learning (3σ). */
 const HOLD_P = 0.00135;
-/** Weight of one failing bucket in the learned run length, once past the first few. */
-const RUN_ALPHA = 0.1;
-/** A bucket's errors count at most this many times what independent errors would give (a fault's bucket learned before it fired). */
-const MAX_RUN = 5;
-
 /** JSON state of an {@link ErrorRateDetector}: its rate baseline, and how errors bunch. */
-export interface ErrorRateDetectorJSON extends ProportionBaselineJSON {
-  /** Learned run length (see {@link ErrorRateDetector.runLength}); absent in older snapshots (1). */
-  runs?: number;
-  /** Failing buckets it was learned from. */
-  runBuckets?: number;
-}
+export interface ErrorRateDetectorJSON extends ProportionBaselineJSON, RunLengthJSON {}
 
 /** Severity of an error-rate anomaly by the observed rate: ≥ 0.9 critical, ≥ 0.5 high, ≥ 0.2 medium. */
 export function errorSeverity(rate: number): Severity {
@@ -37,11 +29,10 @@ export class ErrorRateDetector {
   readonly baseline: ProportionBaseline;
   /** Event time of the last {@link observe} (ms); NaN before any. */
   lastT = NaN;
-  /** Buckets held back from learning (see {@link learnBucket}) as requests, errors pairs, since bucket `heldSince`. */
-  private held: number[] = [];
-  private heldSince = 0;
-  private runs = 1;
-  private runBuckets = 0;
+  /** Buckets held back from learning (see {@link learnBucket}). */
+  private readonly held = new HeldCounts();
+  /** How errors bunch (see {@link RunLength}). */
+  readonly runs = new RunLength();
 
   constructor(
     baseline: BaselineOptions,
@@ -93,36 +84,21 @@ export class ErrorRateDetector {
    * healthy route are learned all the same, only later.
    */
   learnBucket(index: number, requests: number, errors: number, holdBuckets: number): void {
-    if (this.suspicious(requests, errors)) {
-      if (this.held.length === 0) this.heldSince = index;
-      this.held.push(requests, errors);
-    } else {
-      this.learn(requests, errors);
-    }
-    if (this.held.length > 0 && index - this.heldSince >= holdBuckets) {
-      for (let i = 0; i < this.held.length; i += 2) this.learn(this.held[i], this.held[i + 1]);
-      this.forgetHeld();
-    }
+    if (this.suspicious(requests, errors)) this.held.hold(index, requests, errors);
+    else this.learn(requests, errors);
+    this.held.release(index, holdBuckets, this.learnHeld);
   }
+
+  private readonly learnHeld = (requests: number, errors: number): void => this.learn(requests, errors);
 
   /** Drops the buckets held back: an error anomaly fired, and they are part of it. */
   forgetHeld(): void {
-    this.held.length = 0;
-  }
-
-  /**
-   * How many errors a failing bucket usually has, over what independent errors at the learned rate would
-   * give: 1 when requests fail one at a time, about k when they fail k in a row (a reset connection failing
-   * the requests queued on it, a retry failing again). At least 1.
-   */
-  get runLength(): number {
-    return Math.max(1, this.runs);
+    this.held.forget();
   }
 
   /** P-value of `errors` of `requests` under the baseline, runs counted as runs. */
   private pValue(requests: number, errors: number): number {
-    const c = this.runLength;
-    return binomialSf(errors / c, requests / c, this.baseline.rate);
+    return this.runs.sf(errors, requests, this.baseline.rate);
   }
 
   private suspicious(requests: number, errors: number): boolean {
@@ -132,14 +108,7 @@ export class ErrorRateDetector {
   /** Learns a window (the analyzer passes only non-anomalous ones). */
   learn(requests: number, errors: number): void {
     const b = this.baseline;
-    if (errors > 0 && b.ready) {
-      // Errors independent at rate p give n·p / (1 − (1 − p)^n) errors in a bucket that has any.
-      const p = b.rate;
-      const expected = (requests * p) / -Math.expm1(requests * Math.log1p(-p));
-      const w = Math.max(RUN_ALPHA, 1 / (this.runBuckets + 2));
-      this.runs = (1 - w) * this.runs + w * Math.min(MAX_RUN, errors / expected);
-      this.runBuckets++;
-    }
+    if (b.ready) this.runs.learn(requests, errors, b.rate);
     b.learn(requests, errors);
   }
 
@@ -155,14 +124,12 @@ export class ErrorRateDetector {
   }
 
   toJSON(): ErrorRateDetectorJSON {
-    return { ...this.baseline.toJSON(), runs: this.runs, runBuckets: this.runBuckets };
+    return { ...this.baseline.toJSON(), ...this.runs.toJSON() };
   }
 
   /** Restores the state from {@link toJSON} output (throws a TypeError on anything else; an older snapshot's errors count as independent). */
   restore(json: unknown): void {
     this.baseline.restore(json);
-    const { runs, runBuckets } = json as ErrorRateDetectorJSON;
-    this.runs = typeof runs === 'number' && runs > 0 && runs <= MAX_RUN ? runs : 1;
-    this.runBuckets = typeof runBuckets === 'number' && runBuckets >= 0 && Number.isFinite(runBuckets) ? runBuckets : 0;
+    this.runs.restore(json as RunLengthJSON);
   }
 }

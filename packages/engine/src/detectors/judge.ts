@@ -5,7 +5,6 @@ import type { CallShapeDetector } from './shape.js';
 import type { LatencyBucket } from '../ops/bucket.js';
 import { ANCHOR_SLOWDOWN, RING, USUAL_PATH_SHARE, WINDOWS, copyWindow, emptyWindow, windowSketch, type EdgeState, type EdgeWindow, type LatencySignal, type OpState, type OpWindow } from '../ops/state.js';
 import type { Recorder } from '../ops/recorder.js';
-import { binomialSf } from '../stats/special.js';
 import { opKeyOperation, opKeyService } from '../keys.js';
 
 /** A bucket this significantly slower than its baseline is held back from learning (see learnLatency). */
@@ -99,6 +98,10 @@ export class Judge {
     }
     if (latency) out.push(latency);
     if (self) out.push(self);
+    if (latency || self) {
+      op.latency.forgetHeld();
+      op.self.forgetHeld();
+    }
     if (errors) {
       out.push(errors);
       op.errors.forgetHeld();
@@ -135,7 +138,7 @@ export class Judge {
     if (lw.ok.n >= o.sensitiveMinSamples && v.score >= o.sensitiveZ) return true;
     // The anchor only catches slow drifts, on busy windows: its tail statistics are the main baseline's.
     if (anchor) return false;
-    return lw.judged > 0 && binomialSf(lw.over, lw.judged, signal.slowRate(o.ratio)) < o.slowPMax;
+    return lw.judged > 0 && signal.slowPValue(lw.over, lw.judged, o.ratio) < o.slowPMax;
   }
 
   /** Judges one latency series of a window against its baseline and its slow anchor; keeps the stronger firing. */
@@ -201,8 +204,8 @@ export class Judge {
     const { alpha } = this.options.baseline;
     if (!partial) op.traffic?.learn(b ? b.requests : 0, this.options.bucketMs);
     if (b === undefined) return;
-    this.learnLatency(op.latency, b.latency, alpha);
-    this.learnLatency(op.self, b.self, alpha);
+    this.learnLatency(index, op.latency, b.latency, alpha);
+    this.learnLatency(index, op.self, b.self, alpha);
     op.errors.learnBucket(index, b.requests, b.errors, RING);
     if (op.traffic !== undefined && b.okRequests > 0) {
       if (b.callees !== undefined) for (const key of b.callees) shapeDetector(op, key);
@@ -229,12 +232,12 @@ export class Judge {
    * anchor for as long as its own memory (so a ramp stays visible against it); a level that lasts longer
    * is the new normal and is learned.
    */
-  private learnLatency(signal: LatencySignal, b: LatencyBucket, alpha: number): void {
+  private learnLatency(index: number, signal: LatencySignal, b: LatencyBucket, alpha: number): void {
     const main = this.suspicious(signal.detector, b);
     const anchor = signal.anchor !== undefined && this.suspicious(signal.anchor, b);
     signal.held = main ? signal.held + 1 : 0;
     signal.anchorHeld = anchor ? signal.anchorHeld + 1 : 0;
-    signal.learn(b, alpha, signal.held <= 0 || signal.held > RING, signal.anchorHeld <= 0 || signal.anchorHeld > RING * ANCHOR_SLOWDOWN);
+    signal.learn(index, b, alpha, signal.held <= 0 || signal.held > RING, signal.anchorHeld <= 0 || signal.anchorHeld > RING * ANCHOR_SLOWDOWN);
   }
 
   private suspicious(detector: LatencyDetector, b: LatencyBucket): boolean {

@@ -9,6 +9,8 @@ import { LatencySketch } from '../stats/sketch.js';
 import { latencyOptionsFor } from '../model/loop.js';
 import { logMs, ProportionBaseline } from '../stats/baseline.js';
 import { chiSquareQuantile, normalSf } from '../stats/special.js';
+import { RunLength, type RunLengthJSON } from '../stats/runs.js';
+import { HeldCounts } from '../stats/held.js';
 import type { LearnedOperation } from '../trace/analyze.js';
 import {
   BucketRing,
@@ -71,6 +73,10 @@ export class LatencySignal {
   readonly detector: LatencyDetector;
   readonly anchor: LatencyDetector | undefined;
   readonly slowShare: ProportionBaseline;
+  /** How slow requests bunch: a stalled callee or a paused process slows the requests in flight together. */
+  readonly slowRuns = new RunLength();
+  /** Slow counts of buckets held back from the baseline (see {@link learn}). */
+  private readonly heldTail = new HeldCounts();
   readonly p95 = new QuantileEwma();
   /** Consecutive buckets held back from the baseline, and from the anchor, as suspiciously slow. */
   held = 0;
@@ -83,6 +89,11 @@ export class LatencySignal {
     this.slowShare = new ProportionBaseline(opts.errors.decayPerRequest, opts.baseline.minSamples);
   }
 
+  /** P-value of `over` of `judged` requests `ratio`× slower than typical (see {@link slowRate}), runs counted as runs. */
+  slowPValue(over: number, judged: number, ratio: number): number {
+    return this.slowRuns.sf(over, judged, this.slowRate(ratio));
+  }
+
   /**
    * How often a single request is `ratio`× slower than typical, for the slow-count test: the share learned,
    * but at least what the learned spread of ln(ms) implies for a log-normal, at its 95 % upper bound. The
@@ -90,27 +101,47 @@ export class LatencySignal {
    * typical) shows in the spread within seconds — if not its full width from six samples: a fresh sparse
    * operation's four slow requests of four are its tail, not a fault.
    */
-  slowRate(ratio: number): number {
+  private slowRate(ratio: number): number {
     const d = this.detector.baseline;
     const k = Math.max(1, d.samples - 1);
     const sd = d.sd * Math.sqrt(k / chiSquareQuantile(SD_BOUND_P, k));
     return Math.max(this.slowShare.rate, normalSf(Math.log(ratio) / sd));
   }
 
-  /** Learns a bucket into the baseline (with its tail share and p95) and, separately, into the anchor. */
-  learn(b: LatencyBucket, alpha: number, main = true, anchor = true): void {
+  /**
+   * Learns bucket `index` into the baseline (with its p95) and, separately, into the anchor. How many of its
+   * requests were slow is learned with it, or, for a bucket held back from the baseline, a ring later when
+   * no latency anomaly fired meanwhile ({@link forgetHeld}): slow requests that come a few at a time (a
+   * paused process, a callee stalled for a moment) are normal, but they are held back as the start of a
+   * slowdown, and were never learned.
+   */
+  learn(index: number, b: LatencyBucket, alpha: number, main = true, anchor = true): void {
     if (anchor) this.anchor?.learn(b.learn);
-    if (!main) return;
-    this.detector.learn(b.learn);
-    this.slowShare.learn(b.judged, b.over);
-    if (b.sketch.count >= 5) this.p95.learn(b.sketch.quantile(0.95), alpha);
+    if (main) {
+      this.detector.learn(b.learn);
+      this.learnTail(b.judged, b.over);
+      if (b.sketch.count >= 5) this.p95.learn(b.sketch.quantile(0.95), alpha);
+    } else if (b.over > 0) {
+      this.heldTail.hold(index, b.judged, b.over);
+    }
+    this.heldTail.release(index, RING, this.learnTail);
   }
+
+  /** Drops the slow counts held back: a latency anomaly fired, and they are part of it. */
+  forgetHeld(): void {
+    this.heldTail.forget();
+  }
+
+  private readonly learnTail = (judged: number, over: number): void => {
+    if (this.slowShare.ready) this.slowRuns.learn(judged, over, this.slowShare.rate);
+    this.slowShare.learn(judged, over);
+  };
 
   toJSON(): LatencySignalSnapshot {
     return {
       detector: this.detector.toJSON(),
       anchor: this.anchor?.toJSON() ?? null,
-      slowShare: this.slowShare.toJSON(),
+      slowShare: { ...this.slowShare.toJSON(), ...this.slowRuns.toJSON() },
       p95: Number.isNaN(this.p95.value) ? null : this.p95.value,
     };
   }
@@ -119,6 +150,7 @@ export class LatencySignal {
     this.detector.restore(s.detector);
     if (this.anchor && s.anchor !== null) this.anchor.restore(s.anchor);
     this.slowShare.restore(s.slowShare);
+    this.slowRuns.restore(s.slowShare as RunLengthJSON);
     if (s.p95 !== null) this.p95.value = s.p95;
   }
 }
