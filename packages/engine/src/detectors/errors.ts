@@ -31,6 +31,7 @@ export class ErrorRateDetector {
   lastT = NaN;
   /** Buckets held back from learning (see {@link learnBucket}). */
   private readonly held = new HeldCounts();
+  private readonly learnHeld = (requests: number, errors: number): void => this.learn(requests, errors);
   /** How errors bunch (see {@link RunLength}). */
   readonly runs = new RunLength();
 
@@ -88,8 +89,6 @@ export class ErrorRateDetector {
     else this.learn(requests, errors);
     this.held.release(index, holdBuckets, this.learnHeld);
   }
-
-  private readonly learnHeld = (requests: number, errors: number): void => this.learn(requests, errors);
 
   /** Drops the buckets held back: an error anomaly fired, and they are part of it. */
   forgetHeld(): void {
