@@ -252,13 +252,15 @@ export class LatencySketch {
     }
     this.toBins();
     if (other.lo <= other.hi) {
+      // Marked used before growing for the other end: growth keeps the used range, and an empty sketch's
+      // first growth is centred on one bin, so other's low end fell outside and its counts were lost.
       this.binsFor(other.lo);
+      this.use(other.lo);
       const bins = this.binsFor(other.hi);
+      this.use(other.hi);
       // Read other's bins after growing: `other` may be this sketch.
       const from = other.counts as Float64Array;
       for (let i = other.lo; i <= other.hi; i++) bins[i - this.offset] += from[i - other.offset];
-      this.use(other.lo);
-      this.use(other.hi);
     }
     this.zero += other.zero;
     this.n += other.n;

@@ -64,6 +64,28 @@ describe('LatencySketch', () => {
     expect(doubled.quantile(0.3)).toBe(union.quantile(0.3));
   });
 
+  it('merged into an empty sketch, a wide binned one keeps every count (a window of bucket sketches)', () => {
+    // Twelve buckets of 90 requests, σ 0.3: each spans ~30 bins, more than the empty sketch's first 16.
+    const buckets = Array.from({ length: 12 }, (_, i) => samples(10 + i, 90, 8, 0.3));
+    const window = new LatencySketch();
+    const union = new LatencySketch();
+    for (const values of buckets) {
+      const b = new LatencySketch();
+      for (const v of values) b.add(v), union.add(v);
+      window.merge(b);
+    }
+    expect(window.count).toBe(1080);
+    expect(window.toJSON()).toEqual({ ...union.toJSON(), sum: expect.closeTo(union.sum, 6) });
+    // Before: the lower bins were lost, and p95 = p99 = the largest value.
+    expectAccurate(window, buckets.flat(), 0.02);
+    // From an empty, never-binned sketch too.
+    const wide = new LatencySketch();
+    for (const v of samples(30, 500, 5, 1.5)) wide.add(v);
+    const into = new LatencySketch();
+    into.merge(wide);
+    expect(into.toJSON()).toEqual(wide.toJSON());
+  });
+
   it('keeps its first few values exactly, then bins them without losing any', () => {
     const values = samples(9, 40, 25, 0.6);
     const s = new LatencySketch();
