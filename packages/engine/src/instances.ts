@@ -68,6 +68,14 @@ export class Instances {
     return false;
   }
 
+  /** The latest start, at or after `from`, of a process of `service` that started while it was watched (not one of its first fleet). */
+  startedSince(service: string, from: number): number | undefined {
+    let latest: number | undefined;
+    const fleet = this.services.get(service);
+    if (fleet !== undefined) for (const at of fleet.started.values()) if (at >= from && (latest === undefined || at > latest)) latest = at;
+    return latest;
+  }
+
   private fleet(service: string): Fleet | undefined {
     return this.lastService === service ? this.lastFleet : this.services.get(service);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_INSTANCES, createAnalyzer, RootspanError, type Analyzer, type Anomaly } from '../src/index.js';
+import { MAX_INSTANCES, createAnalyzer, RootspanError, type Analyzer, type Anomaly, type Incident } from '../src/index.js';
 import { span } from './helpers/spans.js';
 import { SHOP_START, batches, shopTraffic, type ShopFault } from './helpers/shop.js';
 
@@ -92,15 +92,17 @@ describe('a new process behind one analyzer (instanceWarmupMs)', () => {
    * at RESTART (a new `instance`), with `fault` (times relative to the replacement): the anomalies it raises.
    * `named: false` strips the instances (an exporter that names no process).
    */
-  function replaced(fault: Omit<ShopFault, 'from' | 'to'> & { from: number; to: number }, named = true): { anomalies: Anomaly[]; analyzer: Analyzer } {
+  function replaced(fault: Omit<ShopFault, 'from' | 'to'> & { from: number; to: number }, named = true): { anomalies: Anomaly[]; analyzer: Analyzer; opened: Incident[] } {
     const spans = shopTraffic({ seed: 21, durationMs: RESTART + 2 * MIN, faults: [{ ...fault, from: RESTART + fault.from, to: RESTART + fault.to }] });
     if (named) for (const s of spans) s.instance = s.service === 'payment' && s.startTime >= replacedAt ? 'payment-2' : `${s.service}-1`;
     const analyzer = createAnalyzer();
     const anomalies: Anomaly[] = [];
+    const opened: Incident[] = [];
     analyzer.onAnomaly((a) => anomalies.push(a));
+    analyzer.onIncident((e) => e.type === 'opened' && opened.push(e.incident));
     for (const b of batches(spans, 50)) analyzer.ingest(b);
     analyzer.flush();
-    return { anomalies, analyzer };
+    return { anomalies, analyzer, opened };
   }
   // The new process's first seconds: payment's own time 10× usual.
   const coldSlow = { service: 'payment', slow: 10, from: 0, to: 8000 } as const;
@@ -121,10 +123,15 @@ describe('a new process behind one analyzer (instanceWarmupMs)', () => {
     expect(latency(replaced(late).anomalies)).toContain('payment GET /pay latency');
   });
 
-  it('errors in the warm-up are detected at once', () => {
-    const errors = replaced({ service: 'payment', errorRate: 0.6, from: 0, to: 8000 }).anomalies.find((a) => a.service === 'payment' && a.signal === 'errors');
+  it('errors in the warm-up are detected at once, and the sentence says the process is new', () => {
+    const { anomalies, opened } = replaced({ service: 'payment', errorRate: 0.6, from: 0, to: 8000 });
+    const errors = anomalies.find((a) => a.service === 'payment' && a.signal === 'errors');
     expect(errors).toBeDefined();
     expect(errors!.at).toBeLessThan(replacedAt + WARMUP_MS);
+    expect(opened).toHaveLength(1);
+    expect(opened[0].rootCause.explanation).toMatch(/; payment restarted as it began \(a new process\)$/);
+    // Without process identities, no such clause.
+    expect(replaced({ service: 'payment', errorRate: 0.6, from: 0, to: 8000 }, false).opened[0].rootCause.explanation).not.toMatch(/new payment process/);
   });
 
   it('the processes found at first were running already: only one appearing later is warming up', () => {

@@ -13,6 +13,9 @@ import { label } from '../rca/format.js';
 import { IncidentManager, type ExplainRoot } from './manager.js';
 import { SEVERITY_RANK } from './severity.js';
 
+/** A new process of the root's service started this long before an incident's first anomaly, or since, is named in its sentence. */
+const RESTART_NEAR_MS = 60_000;
+
 /** Onsets this many buckets apart or closer are one fault's, when they are in the same service (see IncidentManager). */
 const COINCIDE_BUCKETS = 2;
 
@@ -412,6 +415,8 @@ export class Episodes {
     const blocker = top.operation === EVENT_LOOP_OPERATION && figures.p95 !== undefined ? this.blocker(top.service, figures.p95.now) : undefined;
     if (blocker !== undefined) figures = { ...figures, blocker };
     const firstAt = Math.min(...anomalies.map((a) => a.firstAt));
+    const restartedAt = this.recorder.instances.startedSince(top.service, firstAt - RESTART_NEAR_MS);
+    if (restartedAt !== undefined) figures = { ...figures, restart: { at: restartedAt, bucketMs: this.options.bucketMs } };
     const change = this.changes.changeBefore(top.service, firstAt, this.options.changeWindowMs);
     return { explanation: explainRoot(top, anomalies, figures, change, firstAt, this.options.latency), ...(change ? { change } : {}) };
   }

@@ -17,6 +17,11 @@ export interface RootFigures {
   pool?: { label: string; now: number; baseline: number; window: number };
   /** For an event loop root: the service's operation with the longest own time, which may be holding it. */
   blocker?: { label: string; p95: number; requests: number; window: number };
+  /**
+   * A new process of the root's service (a restart, a new replica) near the incident's start: when it
+   * started, and the bucket width (the first detection closes the bucket the trouble began in).
+   */
+  restart?: { at: number; bucketMs: number };
 }
 
 /** Client calls that wait for a pooled connection (`pg-pool.connect`, `generic-pool.acquire`). */
@@ -147,6 +152,16 @@ export function explainRoot(
   }
   if (change) {
     parts.push(`${change.service} ${change.from ?? '?'} → ${change.to} seen ${seconds(firstAt - change.at)} before`);
+  }
+  const restart = figures.restart;
+  if (restart !== undefined) {
+    // Calls refused while a process restarts are told apart from a service failing on its own.
+    const began = firstAt - restart.bucketMs;
+    parts.push(
+      restart.at < began ? `a new ${top.service} process started ${seconds(began - restart.at)} before` :
+      restart.at <= firstAt ? `${top.service} restarted as it began (a new process)` :
+      `a new ${top.service} process started ${seconds(restart.at - firstAt)} after it was detected`,
+    );
   }
   return parts.join('; ');
 }
