@@ -83,19 +83,33 @@ describe('analyzer on a healthy shop', () => {
   });
 });
 
+/**
+ * Feeds an analyzer a second at a time for `minutes`, as the live wrappers drive it: `second(s)` gives the
+ * spans of second s (sorted here by end time), then event time advances to the second's end. Returns the
+ * incidents opened.
+ */
+function secondBySecond(minutes: number, second: (s: number) => Span[]): IncidentEvent[] {
+  const analyzer = createAnalyzer();
+  const opened: IncidentEvent[] = [];
+  analyzer.onIncident((e) => e.type === 'opened' && opened.push(e));
+  for (let s = 0; s < minutes * 60; s++) {
+    analyzer.ingest(second(s).sort((a, b) => a.endTime - b.endTime));
+    analyzer.advanceTo(SHOP_START + (s + 1) * 1000);
+  }
+  analyzer.flush();
+  return opened;
+}
+
 describe('errors that come a few in a row', () => {
   /**
-   * One route at `rate` req/s for `minutes`: from `faultAt` (minutes) it fails `faultShare` of its requests
+   * One route at `rate` req/s for `minutes`: from minute `fault.at` it fails `fault.share` of its requests
    * independently, before that `share` of them in runs of `run` (a reset connection failing the requests
-   * queued on it). Fed a second at a time.
+   * queued on it).
    */
   function route(seed: number, rate: number, share: number, run: number, minutes: number, fault?: { at: number; share: number }): IncidentEvent[] {
     const rng = mulberry32(seed);
-    const analyzer = createAnalyzer();
-    const events: IncidentEvent[] = [];
-    analyzer.onIncident((e) => events.push(e));
     let left = 0;
-    for (let s = 0; s < minutes * 60; s++) {
+    return secondBySecond(minutes, (s) => {
       const batch: Span[] = [];
       const faulty = fault !== undefined && s >= fault.at * 60;
       for (let i = poisson(rng, rate); i > 0; i--) {
@@ -113,12 +127,8 @@ describe('errors that come a few in a row', () => {
             attributes: { 'http.request.method': 'GET', 'http.route': '/items/:id', 'http.response.status_code': code } }),
         );
       }
-      batch.sort((a, b) => a.endTime - b.endTime);
-      analyzer.ingest(batch);
-      analyzer.advanceTo(SHOP_START + (s + 1) * 1000);
-    }
-    analyzer.flush();
-    return events.filter((e) => e.type === 'opened');
+      return batch;
+    });
   }
 
   it('opens nothing on a quiet route failing 1% of requests in runs of 3, once it has seen a few runs', () => {
@@ -153,26 +163,19 @@ describe('errors that come a few in a row', () => {
 describe('a sparse route with a heavy tail, seen by a fresh analyzer', () => {
   /**
    * Queue jobs at `rate` per second, log-normal (median 12 ms, σ `sigma`) for `minutes`, `slow`× slower
-   * from minute `slowFrom` on; the analyzer sees them from the first. Fed a second at a time.
+   * from minute `slowFrom` on; the analyzer sees them from the first.
    */
   function jobs(seed: number, sigma: number, minutes: number, slowFrom = Infinity, slow = 1): IncidentEvent[] {
     const rng = mulberry32(seed);
-    const analyzer = createAnalyzer();
-    const events: IncidentEvent[] = [];
-    analyzer.onIncident((e) => e.type === 'opened' && events.push(e));
-    for (let s = 0; s < minutes * 60; s++) {
+    return secondBySecond(minutes, (s) => {
       const batch: Span[] = [];
       for (let i = poisson(rng, 0.6); i > 0; i--) {
         const start = SHOP_START + s * 1000 + rng() * 900;
         const ms = logNormal(rng, 12, sigma) * (s >= slowFrom * 60 ? slow : 1);
         batch.push(span({ service: 'worker', name: 'jobs process', kind: 'consumer', startTime: start, endTime: start + ms, attributes: { 'messaging.system': 'rabbitmq', 'messaging.operation': 'process' } }));
       }
-      batch.sort((a, b) => a.endTime - b.endTime);
-      analyzer.ingest(batch);
-      analyzer.advanceTo(SHOP_START + (s + 1) * 1000);
-    }
-    analyzer.flush();
-    return events;
+      return batch;
+    });
   }
 
   it('opens nothing while the tail is still being learned (σ 0.9 and 1.2, 20 seeds each)', () => {
@@ -195,15 +198,12 @@ describe('slow requests that come a few at a time', () => {
   /**
    * A route at 1.5 req/s, 12 ms typical (σ 0.3), of which `share` of the requests wait 2 s on a callee
    * stalled for a moment, `run` consecutive requests at a time (a client timeout with a fallback answer, a
-   * paused process); `slow`× slower from minute `slowFrom` on. Fed a second at a time.
+   * paused process); `slow`× slower from minute `slowFrom` on.
    */
   function stalls(seed: number, minutes: number, share: number, run: number, slowFrom = Infinity, slow = 1): IncidentEvent[] {
     const rng = mulberry32(seed);
-    const analyzer = createAnalyzer();
-    const events: IncidentEvent[] = [];
-    analyzer.onIncident((e) => e.type === 'opened' && events.push(e));
     let left = 0;
-    for (let s = 0; s < minutes * 60; s++) {
+    return secondBySecond(minutes, (s) => {
       const batch: Span[] = [];
       for (let i = poisson(rng, 1.5); i > 0; i--) {
         let stalled = false;
@@ -218,12 +218,8 @@ describe('slow requests that come a few at a time', () => {
         const ms = stalled ? 2000 : logNormal(rng, 12, 0.3) * (s >= slowFrom * 60 ? slow : 1);
         batch.push(span({ service: 'api', name: 'POST /api/orders', kind: 'server', startTime: start, endTime: start + ms, attributes: { 'http.request.method': 'POST', 'http.route': '/api/orders', 'http.response.status_code': 200 } }));
       }
-      batch.sort((a, b) => a.endTime - b.endTime);
-      analyzer.ingest(batch);
-      analyzer.advanceTo(SHOP_START + (s + 1) * 1000);
-    }
-    analyzer.flush();
-    return events;
+      return batch;
+    });
   }
 
   it('opens (almost) nothing on 0.5 % of requests stalled 2 s, two at a time, once it has seen a few', () => {
