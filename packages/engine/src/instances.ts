@@ -1,11 +1,20 @@
 import { MAX_INSTANCES } from './limits.js';
 import type { Span } from './types.js';
 
-/** One service's processes: when the service was first seen, and when each process was (−∞: from the start). */
+/** A process: when it started (−∞: one of its service's first fleet), and the latest span start seen of it. */
+interface Process {
+  started: number;
+  seen: number;
+}
+
+/** One service's processes, and when the service was first seen. */
 interface Fleet {
   since: number;
-  started: Map<string, number>;
+  processes: Map<string, Process>;
 }
+
+/** A process not seen for this long (event time) is forgotten when the table is full: it has stopped. */
+const GONE_MS = 3_600_000;
 
 /**
  * When each process of a service started (event time, its earliest span start), so the recorder can leave
@@ -17,13 +26,15 @@ interface Fleet {
 export class Instances {
   private readonly services = new Map<string, Fleet>();
   private count = 0;
-  /** Processes not tracked because {@link MAX_INSTANCES} were. */
+  /** Processes not tracked because {@link MAX_INSTANCES} were, none of them gone for {@link GONE_MS}. */
   untracked = 0;
   /** The last sighting: spans come in runs of one process (a batch per exporter). */
   private lastService: string | undefined;
   private lastFleet: Fleet | undefined;
   /** No span starting from this time on is cold: the latest end of a warm-up (−∞ while no process started). */
   private warmAfter = -Infinity;
+  /** When the table, full, was last swept of processes gone (see {@link forgetGone}). */
+  private sweptAt = -Infinity;
 
   constructor(private readonly warmupMs: number) {}
 
@@ -31,29 +42,53 @@ export class Instances {
   observe(service: string, instance: string | undefined, start: number): void {
     if (typeof instance !== 'string' || instance === '') return;
     let fleet = this.fleet(service);
-    const started = fleet?.started.get(instance);
-    if (started !== undefined) {
-      if (start < started) this.setStart(fleet as Fleet, instance, start);
+    const known = fleet?.processes.get(instance);
+    if (known !== undefined) {
+      if (start > known.seen) known.seen = start;
+      else if (start < known.started) this.started(known, start);
       if (start < (fleet as Fleet).since) (fleet as Fleet).since = start;
     } else {
-      if (this.count >= MAX_INSTANCES) {
+      if (this.count >= MAX_INSTANCES && !this.forgetGone(start)) {
         this.untracked++;
         return;
       }
       if (fleet === undefined) {
-        fleet = { since: start, started: new Map() };
+        fleet = { since: start, processes: new Map() };
         this.services.set(service, fleet);
       }
-      this.setStart(fleet, instance, start < fleet.since + this.warmupMs ? -Infinity : start);
+      const p: Process = { started: -Infinity, seen: start };
+      if (start >= fleet.since + this.warmupMs) this.started(p, start);
+      fleet.processes.set(instance, p);
       this.count++;
     }
     this.lastService = service;
     this.lastFleet = fleet;
   }
 
-  private setStart(fleet: Fleet, instance: string, at: number): void {
-    fleet.started.set(instance, at);
+  private started(p: Process, at: number): void {
+    p.started = at;
     if (at + this.warmupMs > this.warmAfter) this.warmAfter = at + this.warmupMs;
+  }
+
+  /**
+   * Forgets the processes not seen for {@link GONE_MS} before `now`, at most once a minute of event time
+   * (a full table of live processes is not swept for every new one): whether room was made.
+   */
+  private forgetGone(now: number): boolean {
+    if (now - this.sweptAt < 60_000) return false;
+    this.sweptAt = now;
+    for (const [service, fleet] of this.services) {
+      for (const [instance, p] of fleet.processes) {
+        if (p.seen < now - GONE_MS) {
+          fleet.processes.delete(instance);
+          this.count--;
+        }
+      }
+      if (fleet.processes.size === 0) this.services.delete(service);
+    }
+    this.lastService = undefined;
+    this.lastFleet = undefined;
+    return this.count < MAX_INSTANCES;
   }
 
   /** Whether any of `spans` started within its process's first `warmupMs` (spans naming no process never do). */
@@ -62,8 +97,8 @@ export class Instances {
       const s = spans[i];
       const instance = s.instance;
       if (s.startTime >= this.warmAfter || typeof instance !== 'string') continue;
-      const started = this.fleet(s.service)?.started.get(instance);
-      if (started !== undefined && s.startTime < started + this.warmupMs) return true;
+      const p = this.fleet(s.service)?.processes.get(instance);
+      if (p !== undefined && s.startTime < p.started + this.warmupMs) return true;
     }
     return false;
   }
@@ -72,7 +107,7 @@ export class Instances {
   startedSince(service: string, from: number): number | undefined {
     let latest: number | undefined;
     const fleet = this.services.get(service);
-    if (fleet !== undefined) for (const at of fleet.started.values()) if (at >= from && (latest === undefined || at > latest)) latest = at;
+    if (fleet !== undefined) for (const p of fleet.processes.values()) if (p.started >= from && (latest === undefined || p.started > latest)) latest = p.started;
     return latest;
   }
 

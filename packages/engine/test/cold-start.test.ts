@@ -149,12 +149,17 @@ describe('a new process behind one analyzer (instanceWarmupMs)', () => {
     expect(api.samples).toBe(spans.length - 40);
   });
 
-  it(`tracks at most MAX_INSTANCES processes: later ones are warm, and counted`, () => {
+  it(`tracks at most MAX_INSTANCES processes: later ones are warm, and counted, until the gone ones are forgotten`, () => {
     const analyzer = createAnalyzer();
     const spans = Array.from({ length: MAX_INSTANCES + 5 }, (_, i) =>
       span({ service: 'api', name: 'GET /', kind: 'server', instance: `pod-${i}`, startTime: SHOP_START + i, endTime: SHOP_START + i + 5 }),
     );
     for (const b of batches(spans, 500)) analyzer.ingest(b);
     expect(analyzer.stats().instances).toEqual({ tracked: MAX_INSTANCES, untracked: 5 });
+    // An hour later they are gone (none seen since): a new process finds room, and the table empties.
+    const later = SHOP_START + 2 * 3_600_000;
+    analyzer.advanceTo(later);
+    analyzer.ingest(span({ service: 'api', name: 'GET /', kind: 'server', instance: 'pod-new', startTime: later, endTime: later + 5 }));
+    expect(analyzer.stats().instances).toEqual({ tracked: 1, untracked: 5 });
   });
 });
