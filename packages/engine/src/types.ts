@@ -82,6 +82,8 @@ export const ANALYZED_ATTRIBUTES = [
   'rpc.grpc.status_code',
   'messaging.system',
   'messaging.destination.name',
+  // A batch's message count: its latency is judged per message.
+  'messaging.batch.message_count',
   // The queue a message to RabbitMQ's default exchange goes to: stable, then legacy.
   'messaging.rabbitmq.destination.routing_key',
   'messaging.rabbitmq.routing_key',

@@ -56,6 +56,8 @@ export class Recorder {
   readonly instances: Instances;
   /** Whether the trace being recorded was served in part by a process in its first seconds (see {@link warm}). */
   private coldTrace = false;
+  /** Whether the trace being recorded handles a batch of messages (see {@link batchSize}). */
+  private batchTrace = false;
   /** Last closed bucket index while a trace is recorded: data for closed buckets lands in the next open one. */
   private closed = -Infinity;
 
@@ -185,6 +187,7 @@ export class Recorder {
   record(entry: TraceEntry, closed: number): void {
     this.closed = closed;
     this.coldTrace = this.instances.anyCold(entry.spans);
+    this.batchTrace = hasBatch(entry.spans);
     const { entries, calls } = analyzeTrace(entry.spans, this.ctx, entry.ids);
     for (const e of entries) this.recordEntry(e);
     for (const c of calls) this.recordCall(c);
@@ -241,7 +244,11 @@ export class Recorder {
     }
     // Cold start (see `coldStartUntil`, `instanceWarmupMs`): counted, but its latency is neither judged nor learned.
     const warm = this.warm(e.span);
-    if (warm) this.recordLatency(op, b, e.duration, e.self);
+    if (warm) {
+      const n = batchSize(e.span);
+      // The batch span itself per message; what else the batch's trace does may scale with it, or not.
+      if (n > 1 || !this.batchTrace) this.recordLatency(op, b, e.duration / n, e.self / n);
+    }
     b.okRequests++;
     for (const callee of e.calls) {
       if (b.countCall(callee)) continue;
@@ -334,7 +341,8 @@ export class Recorder {
       b.errors++;
       addExemplar((b.errorTraces ??= []), c.span.traceId);
     } else {
-      if (this.warm(c.span)) this.recordLatency(op, b, c.duration, c.duration);
+      const n = batchSize(c.span);
+      if (this.warm(c.span) && (n > 1 || !this.batchTrace)) this.recordLatency(op, b, c.duration / n, c.duration / n);
       b.okRequests++;
     }
   }
@@ -456,4 +464,25 @@ function addCaller(op: OpState, callerKey: string): void {
   if (op.lastCaller === callerKey) return;
   op.lastCaller = callerKey;
   if (op.callers.size < MAX_CALLERS_PER_OPERATION || op.callers.has(callerKey)) op.callers.add(callerKey);
+}
+
+/**
+ * Messages a batch span handled (`messaging.batch.message_count` above 1: a Kafka consumer's batch, a
+ * batch publish), else 1. Its latency is taken per message: a batch of 500 takes longer than one of 5,
+ * and batch sizes come in bursts, so whole-batch latency would read every burst as a slowdown. The other
+ * latencies of its trace are not judged: a bulk INSERT of the batch grows with it, one INSERT per message
+ * does not, and nothing says which.
+ */
+function batchSize(span: Span): number {
+  const n = span.attributes?.['messaging.batch.message_count'];
+  return typeof n === 'number' && n > 1 && Number.isFinite(n) ? n : 1;
+}
+
+/** Whether a trace has a batch span (a messaging span, consumer or producer, of more than one message). */
+function hasBatch(spans: readonly Span[]): boolean {
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i];
+    if ((s.kind === 'consumer' || s.kind === 'producer') && batchSize(s) > 1) return true;
+  }
+  return false;
 }
