@@ -331,7 +331,7 @@ class StreamingAnalyzer implements Analyzer {
       evictedEarly: this.buffer.evictedEarly,
       operations: this.recorder.ops.size - this.recorder.overflowOps.size,
       overflow: { operations: this.recorder.overflowOps.size, ...this.recorder.overflow, evicted: this.recorder.evicted },
-      instances: { tracked: this.recorder.instances.size, untracked: this.recorder.instances.untracked },
+      instances: { tracked: this.recorder.instances.size, untrackedSpans: this.recorder.instances.untrackedSpans },
       anomalies: { active: this.episodes.size, total: this.episodes.anomaliesTotal },
       incidents: this.episodes.manager.counts(),
       now: this.clock,

@@ -7,11 +7,19 @@ interface Process {
   seen: number;
 }
 
-/** One service's processes, and when the service was first seen. */
+/** One service's processes, when the service was first seen, and when its processes warming up are warm. */
 interface Fleet {
   since: number;
   processes: Map<string, Process>;
+  warming: number[];
 }
+
+/**
+ * Processes of one service warming up at once, at most: restarts and new replicas come a few at a time. A
+ * service whose processes come and go faster (a process per request, a crash loop) would never have a
+ * warm trace, and a latency fault would go unjudged: its further new processes are taken as warm.
+ */
+const MAX_WARMING = 3;
 
 /** A process not seen for this long (event time) is forgotten when the table is full: it has stopped. */
 const GONE_MS = 3_600_000;
@@ -26,8 +34,8 @@ const GONE_MS = 3_600_000;
 export class Instances {
   private readonly services = new Map<string, Fleet>();
   private count = 0;
-  /** Processes not tracked because {@link MAX_INSTANCES} were, none of them gone for {@link GONE_MS}. */
-  untracked = 0;
+  /** Spans of processes not tracked because {@link MAX_INSTANCES} were, none gone for {@link GONE_MS} (taken as warm). */
+  untrackedSpans = 0;
   /** The last sighting: spans come in runs of one process (a batch per exporter). */
   private lastService: string | undefined;
   private lastFleet: Fleet | undefined;
@@ -48,21 +56,34 @@ export class Instances {
       else if (start < known.started) this.started(known, start);
       if (start < (fleet as Fleet).since) (fleet as Fleet).since = start;
     } else {
-      if (this.count >= MAX_INSTANCES && !this.forgetGone(start)) {
-        this.untracked++;
-        return;
+      if (this.count >= MAX_INSTANCES) {
+        if (!this.forgetGone(start)) {
+          this.untrackedSpans++;
+          return;
+        }
+        // The sweep may have removed this service's fleet.
+        fleet = this.services.get(service);
       }
       if (fleet === undefined) {
-        fleet = { since: start, processes: new Map() };
+        fleet = { since: start, processes: new Map(), warming: [] };
         this.services.set(service, fleet);
       }
       const p: Process = { started: -Infinity, seen: start };
-      if (start >= fleet.since + this.warmupMs) this.started(p, start);
+      if (start >= fleet.since + this.warmupMs && this.mayWarm(fleet, start)) this.started(p, start);
       fleet.processes.set(instance, p);
       this.count++;
     }
     this.lastService = service;
     this.lastFleet = fleet;
+  }
+
+  /** Whether another process of `fleet` may be warming up at `at` (see {@link MAX_WARMING}); if so, it is. */
+  private mayWarm(fleet: Fleet, at: number): boolean {
+    const w = fleet.warming;
+    for (let i = w.length - 1; i >= 0; i--) if (w[i] <= at) w.splice(i, 1);
+    if (w.length >= MAX_WARMING) return false;
+    w.push(at + this.warmupMs);
+    return true;
   }
 
   private started(p: Process, at: number): void {

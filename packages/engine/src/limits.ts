@@ -74,7 +74,7 @@ export const MAX_GRAPHQL_OPERATIONS = 100;
 /**
  * Processes (a span's `instance`) whose start is tracked at most, a large fleet's worth (~150 bytes
  * each). When full, processes not seen for an hour are forgotten (at most once a minute); a process first
- * seen while it stays full is taken as warm and counted (`stats().instances.untracked`): a flood of ids
+ * seen while it stays full is taken as warm, its spans counted (`stats().instances.untrackedSpans`): a flood of ids
  * costs no memory and never keeps latency unjudged.
  */
 export const MAX_INSTANCES = 10_000;

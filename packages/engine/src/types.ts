@@ -365,9 +365,9 @@ export interface AnalyzerStats {
   overflow: { operations: number; requests: number; calls: number; evicted: number };
   /**
    * Processes seen (spans naming their `instance`), whose first seconds are cold (`instanceWarmupMs`);
-   * `untracked`: processes first seen past `MAX_INSTANCES`, taken as warm.
+   * `untrackedSpans`: spans of processes first seen while `MAX_INSTANCES` were tracked, taken as warm.
    */
-  instances: { tracked: number; untracked: number };
+  instances: { tracked: number; untrackedSpans: number };
   /** Listener exceptions caught (they never propagate). */
   listenerErrors: number;
   anomalies: { active: number; total: number };

@@ -115,7 +115,7 @@ describe('a new process behind one analyzer (instanceWarmupMs)', () => {
   it('with them, neither the new process nor its callers, slowed by it, fire a latency anomaly', () => {
     const { anomalies, analyzer } = replaced(coldSlow);
     expect(latency(anomalies)).toEqual([]);
-    expect(analyzer.stats().instances).toEqual({ tracked: 5, untracked: 0 });
+    expect(analyzer.stats().instances).toEqual({ tracked: 5, untrackedSpans: 0 });
   });
 
   it('the same slowness past the warm-up fires as usual', () => {
@@ -149,17 +149,52 @@ describe('a new process behind one analyzer (instanceWarmupMs)', () => {
     expect(api.samples).toBe(spans.length - 40);
   });
 
+  it('a service whose processes come and go faster than they warm up (one per request) still has its latency judged', () => {
+    // Before: every trace had a process in its first 20 s, so no latency was ever judged: a 2 s fault hid.
+    const analyzer = createAnalyzer();
+    const anomalies: Anomaly[] = [];
+    analyzer.onAnomaly((a) => anomalies.push(a));
+    let n = 0;
+    for (let s = 0; s < 6 * 60; s++) {
+      const t = SHOP_START + s * 1000;
+      const ms = s >= 5 * 60 ? 2000 : 10 + (s % 7);
+      const batch = [0, 300, 600].map((dt) => span({ service: 'api', name: 'GET /', kind: 'server', instance: `req-${n++}`, startTime: t + dt, endTime: t + dt + ms }));
+      analyzer.ingest(batch);
+      analyzer.advanceTo(t + 1000);
+    }
+    analyzer.flush();
+    expect(anomalies.some((a) => a.service === 'api' && a.signal === 'latency')).toBe(true);
+  });
+
+  it('a full table whose processes of one service are all gone makes room for that service too', () => {
+    const analyzer = createAnalyzer();
+    const flood = (at: number, prefix: string, service: string) =>
+      Array.from({ length: MAX_INSTANCES }, (_, i) => span({ service, name: 'GET /', kind: 'server', instance: `${prefix}-${i}`, startTime: at + i / 10, endTime: at + i / 10 + 5 }));
+    for (const b of batches(flood(SHOP_START, 'a', 'x'), 1000)) analyzer.ingest(b);
+    // An hour later the first ones are gone; a new flood of the same service takes their place.
+    const later = SHOP_START + 62 * MIN;
+    analyzer.advanceTo(later);
+    for (const b of batches(flood(later, 'b', 'x'), 1000)) analyzer.ingest(b);
+    expect(analyzer.stats().instances.tracked).toBe(MAX_INSTANCES);
+    // Before: the sweep dropped x's table while adding to it, so x's new processes were counted but out of
+    // reach of any later sweep, and the table stayed full for good.
+    const muchLater = later + 62 * MIN;
+    analyzer.advanceTo(muchLater);
+    analyzer.ingest(span({ service: 'z', name: 'GET /', kind: 'server', instance: 'z-1', startTime: muchLater, endTime: muchLater + 5 }));
+    expect(analyzer.stats().instances.tracked).toBe(1);
+  });
+
   it(`tracks at most MAX_INSTANCES processes: later ones are warm, and counted, until the gone ones are forgotten`, () => {
     const analyzer = createAnalyzer();
     const spans = Array.from({ length: MAX_INSTANCES + 5 }, (_, i) =>
       span({ service: 'api', name: 'GET /', kind: 'server', instance: `pod-${i}`, startTime: SHOP_START + i, endTime: SHOP_START + i + 5 }),
     );
     for (const b of batches(spans, 500)) analyzer.ingest(b);
-    expect(analyzer.stats().instances).toEqual({ tracked: MAX_INSTANCES, untracked: 5 });
+    expect(analyzer.stats().instances).toEqual({ tracked: MAX_INSTANCES, untrackedSpans: 5 });
     // An hour later they are gone (none seen since): a new process finds room, and the table empties.
     const later = SHOP_START + 2 * 3_600_000;
     analyzer.advanceTo(later);
     analyzer.ingest(span({ service: 'api', name: 'GET /', kind: 'server', instance: 'pod-new', startTime: later, endTime: later + 5 }));
-    expect(analyzer.stats().instances).toEqual({ tracked: 1, untracked: 5 });
+    expect(analyzer.stats().instances).toEqual({ tracked: 1, untrackedSpans: 5 });
   });
 });

@@ -77,9 +77,10 @@ export interface ServerStatus {
   /**
    * Processes seen (spans whose resource names one: `service.instance.id`, or `host.name` and
    * `process.pid`), whose first seconds are a warm-up whose latency is not judged (the engine's
-   * `instanceWarmupMs`); `untracked`: processes past the engine's `MAX_INSTANCES`, taken as warm.
+   * `instanceWarmupMs`); `untrackedSpans`: spans of processes first seen while the engine's
+   * `MAX_INSTANCES` were tracked, taken as warm.
    */
-  processes: { tracked: number; untracked: number };
+  processes: { tracked: number; untrackedSpans: number };
   store: StoreStatus;
   notifications: { healthy: boolean; targets: TargetStatus[] };
   incidents: { active: number; total: number };
@@ -373,6 +374,7 @@ class CentralServer implements RootspanServer {
       .family('rootspan_overflow_requests_total', 'counter', 'Requests past maxOperations, folded into their service\'s rootspan.overflow operation (counted, not judged).', s.operations.overflowRequests)
       .family('rootspan_operations_evicted_total', 'counter', 'Operations forgotten at maxOperations to make room for new ones (quiet or not yet learned ones).', s.operations.evicted)
       .family('rootspan_processes_tracked', 'gauge', 'Processes seen whose start is tracked (their first seconds are a warm-up whose latency is not judged).', s.processes.tracked)
+      .family('rootspan_process_untracked_spans_total', 'counter', 'Spans of processes first seen while the process table was full (taken as warm).', s.processes.untrackedSpans)
       .family('rootspan_incidents_open', 'gauge', 'Active or acknowledged incidents, by severity.', SEVERITIES.map((sev) => [{ severity: sev }, open.filter((i) => i.severity === sev).length]))
       .family('rootspan_incidents_total', 'counter', 'Incidents opened.', s.incidents.total)
       .family('rootspan_anomalies_total', 'counter', 'Anomaly detections, by kind.', ANOMALY_KINDS.map((kind) => [{ kind }, this.anomaliesByKind.get(kind) ?? 0]))

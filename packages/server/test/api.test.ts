@@ -138,7 +138,7 @@ describe('/aiops API', () => {
     expect(s.drops).toMatchObject({ late: 0, malformed: 0, queueFull: 0 });
     expect(s.queue).toMatchObject({ spans: 0, capacity: 100_000, traceWaitMode: 'auto' });
     expect(s.operations).toEqual({ tracked: expect.any(Number), overflowRequests: 0, overflowCalls: 0, evicted: 0 });
-    expect(s.processes).toEqual({ tracked: expect.any(Number), untracked: 0 });
+    expect(s.processes).toEqual({ tracked: expect.any(Number), untrackedSpans: 0 });
     expect(s.operations.tracked).toBeGreaterThan(0);
     expect(s.store).toMatchObject({ kind: 'memory', healthy: true });
     expect(s.notifications).toEqual({ healthy: true, targets: [] });

@@ -66,7 +66,7 @@ const emptyStats = (): AnalyzerStats => ({
   traces: { buffered: 0, processed: 0, evictedEarly: 0 },
   operations: 0,
   overflow: { operations: 0, requests: 0, calls: 0, evicted: 0 },
-  instances: { tracked: 0, untracked: 0 },
+  instances: { tracked: 0, untrackedSpans: 0 },
   listenerErrors: 0,
   anomalies: { active: 0, total: 0 },
   incidents: { active: 0, total: 0 },
