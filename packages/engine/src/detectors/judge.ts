@@ -2,7 +2,7 @@ import type { LatencyOptions, ResolvedOptions } from '../options.js';
 import type { Verdict } from './verdict.js';
 import type { LatencyDetector, LogWindow } from './latency.js';
 import type { CallShapeDetector } from './shape.js';
-import type { LatencyBucket } from '../ops/bucket.js';
+import { oneStall, type LatencyBucket } from '../ops/bucket.js';
 import { ANCHOR_SLOWDOWN, RING, USUAL_PATH_SHARE, WINDOWS, copyWindow, emptyWindow, windowSketch, type EdgeState, type EdgeWindow, type LatencySignal, type OpState, type OpWindow } from '../ops/state.js';
 import type { Recorder } from '../ops/recorder.js';
 import { opKeyOperation, opKeyService } from '../keys.js';
@@ -138,7 +138,8 @@ export class Judge {
     if (lw.ok.n >= o.sensitiveMinSamples && v.score >= o.sensitiveZ) return true;
     // The anchor only catches slow drifts, on busy windows: its tail statistics are the main baseline's.
     if (anchor) return false;
-    return lw.judged > 0 && signal.slowPValue(lw.over, lw.judged, o.ratio) < o.slowPMax;
+    // Slow requests all in flight at one instant are one stall: counted once.
+    return lw.judged > 0 && signal.slowPValue(oneStall(lw) ? 1 : lw.over, lw.judged, o.ratio) < o.slowPMax;
   }
 
   /** Judges one latency series of a window against its baseline and its slow anchor; keeps the stronger firing. */

@@ -61,6 +61,9 @@ export class LatencyBucket {
   /** Requests individually slower than `latency.ratio`× typical, of those `judged` (baseline ready). */
   over = 0;
   judged = 0;
+  /** Latest start and earliest end of the `over` requests (see {@link oneStall}). */
+  overLastStart = -Infinity;
+  overFirstEnd = Infinity;
 
   reset(): void {
     clearMoments(this.ok);
@@ -68,6 +71,8 @@ export class LatencyBucket {
     this.sketch.clear();
     this.over = 0;
     this.judged = 0;
+    this.overLastStart = -Infinity;
+    this.overFirstEnd = Infinity;
   }
 }
 
@@ -259,4 +264,13 @@ export class BucketRing<B extends { index: number; reset(index: number): void; r
       }
     }
   }
+}
+
+/**
+ * Whether the slow requests of a bucket or window were all in flight at one same instant (the latest to
+ * start began before the first to end ended): one stall (a GC pause, a blocked event loop, a callee
+ * stalled for a moment) slowed them together, and they are one slow event, not several.
+ */
+export function oneStall(w: { over: number; overLastStart: number; overFirstEnd: number }): boolean {
+  return w.over > 1 && w.overLastStart < w.overFirstEnd;
 }

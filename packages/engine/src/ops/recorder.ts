@@ -247,7 +247,7 @@ export class Recorder {
     if (warm) {
       const n = batchSize(e.span);
       // The batch span itself per message; what else the batch's trace does may scale with it, or not.
-      if (n > 1 || !this.batchTrace) this.recordLatency(op, b, e.duration / n, e.self / n);
+      if (n > 1 || !this.batchTrace) this.recordLatency(op, b, e.duration / n, e.self / n, e.span);
     }
     b.okRequests++;
     for (const callee of e.calls) {
@@ -288,19 +288,23 @@ export class Recorder {
     return b;
   }
 
-  private recordLatency(op: OpState, b: OpBucket, duration: number, self: number): void {
+  private recordLatency(op: OpState, b: OpBucket, duration: number, self: number, span: Span): void {
     const l = logMs(duration);
-    this.recordSeries(op.latency, b.latency, duration, l);
+    this.recordSeries(op.latency, b.latency, duration, l, span);
     // A peer's self time is its duration, and so is that of a request that made no calls.
-    this.recordSeries(op.self, b.self, self, self === duration ? l : logMs(self));
+    this.recordSeries(op.self, b.self, self, self === duration ? l : logMs(self), span);
   }
 
   /** Counts one successful request's latency `ms` (its {@link logMs} `l`) into one series of a bucket. */
-  private recordSeries(signal: LatencySignal, b: LatencyBucket, ms: number, l: number): void {
+  private recordSeries(signal: LatencySignal, b: LatencyBucket, ms: number, l: number, span: Span): void {
     const base = signal.detector.baseline;
     if (base.ready) {
       b.judged++;
-      if (ms > this.options.latency.ratio * base.typical) b.over++;
+      if (ms > this.options.latency.ratio * base.typical) {
+        b.over++;
+        if (span.startTime > b.overLastStart) b.overLastStart = span.startTime;
+        if (span.endTime < b.overFirstEnd) b.overFirstEnd = span.endTime;
+      }
     }
     addMoment(b.ok, l);
     // From MIN_LOG_MS up, logMs is the plain logarithm the sketch's bin needs.
@@ -342,7 +346,7 @@ export class Recorder {
       addExemplar((b.errorTraces ??= []), c.span.traceId);
     } else {
       const n = batchSize(c.span);
-      if (this.warm(c.span) && (n > 1 || !this.batchTrace)) this.recordLatency(op, b, c.duration / n, c.duration / n);
+      if (this.warm(c.span) && (n > 1 || !this.batchTrace)) this.recordLatency(op, b, c.duration / n, c.duration / n, c.span);
       b.okRequests++;
     }
   }

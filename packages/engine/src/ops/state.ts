@@ -44,6 +44,8 @@ export interface LatencyWindow {
   ok: LogMoments;
   over: number;
   judged: number;
+  overLastStart: number;
+  overFirstEnd: number;
 }
 
 /** Aggregate of an operation's buckets over a window. */
@@ -300,8 +302,8 @@ export function emptyWindow(): OpWindow {
     buckets: [],
     requests: 0,
     errors: 0,
-    latency: { ok: emptyMoments(), over: 0, judged: 0 },
-    self: { ok: emptyMoments(), over: 0, judged: 0 },
+    latency: { ok: emptyMoments(), over: 0, judged: 0, overLastStart: -Infinity, overFirstEnd: Infinity },
+    self: { ok: emptyMoments(), over: 0, judged: 0, overLastStart: -Infinity, overFirstEnd: Infinity },
     failing: 0,
     slow: 0,
     diverged: 0,
@@ -335,6 +337,8 @@ function resetLatency(lw: LatencyWindow): void {
   clearMoments(lw.ok);
   lw.over = 0;
   lw.judged = 0;
+  lw.overLastStart = -Infinity;
+  lw.overFirstEnd = Infinity;
 }
 
 /**
@@ -368,6 +372,8 @@ function addLatency(w: LatencyWindow, b: LatencyBucket): void {
   mergeMoments(w.ok, b.ok);
   w.over += b.over;
   w.judged += b.judged;
+  if (b.overLastStart > w.overLastStart) w.overLastStart = b.overLastStart;
+  if (b.overFirstEnd < w.overFirstEnd) w.overFirstEnd = b.overFirstEnd;
 }
 
 /** The merged sketch of one latency series over a window's buckets (built only when needed: it costs a merge per bucket). */
