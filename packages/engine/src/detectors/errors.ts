@@ -2,14 +2,11 @@ import type { BaselineOptions, ErrorOptions } from '../options.js';
 import type { Severity } from '../types.js';
 import { ProportionBaseline, type ProportionBaselineJSON } from '../stats/baseline.js';
 import { pToScore } from '../stats/special.js';
-import { RunLength, type RunLengthJSON } from '../stats/runs.js';
 import { HeldCounts } from '../stats/held.js';
 import { quiet, type Verdict } from './verdict.js';
 
 /** A bucket whose errors are this unlikely under the baseline is held back from learning (3σ). */
 const HOLD_P = 0.00135;
-/** JSON state of an {@link ErrorRateDetector}: its rate baseline, and how errors bunch. */
-export interface ErrorRateDetectorJSON extends ProportionBaselineJSON, RunLengthJSON {}
 
 /** Severity of an error-rate anomaly by the observed rate: ≥ 0.9 critical, ≥ 0.5 high, ≥ 0.2 medium. */
 export function errorSeverity(rate: number): Severity {
@@ -32,8 +29,6 @@ export class ErrorRateDetector {
   /** Buckets held back from learning (see {@link learnBucket}). */
   private readonly held = new HeldCounts();
   private readonly learnHeld = (requests: number, errors: number): void => this.learn(requests, errors);
-  /** How errors bunch (see {@link RunLength}). */
-  readonly runs = new RunLength();
 
   constructor(
     baseline: BaselineOptions,
@@ -51,7 +46,7 @@ export class ErrorRateDetector {
     // Verdicts report the rate observed; the prior-weighted p0 is only the test's null hypothesis.
     const baseline = b.observed;
     if (!b.ready || !(requests > 0)) return quiet(observed, baseline, b.ready);
-    const pValue = this.pValue(requests, errors);
+    const pValue = b.sf(errors, requests);
     const score = pToScore(pValue);
     // Above the rate it usually fails at, too: the prior pulls p0 of a rare operation that has failed
     // every time so far (a pool's reconnects during an outage) far below it.
@@ -95,20 +90,13 @@ export class ErrorRateDetector {
     this.held.forget();
   }
 
-  /** P-value of `errors` of `requests` under the baseline, runs counted as runs. */
-  private pValue(requests: number, errors: number): number {
-    return this.runs.sf(errors, requests, this.baseline.rate);
-  }
-
   private suspicious(requests: number, errors: number): boolean {
-    return this.baseline.ready && errors > requests * this.opts.rate && this.pValue(requests, errors) < HOLD_P;
+    return this.baseline.ready && errors > requests * this.opts.rate && this.baseline.sf(errors, requests) < HOLD_P;
   }
 
   /** Learns a window (the analyzer passes only non-anomalous ones). */
   learn(requests: number, errors: number): void {
-    const b = this.baseline;
-    if (b.ready) this.runs.learn(requests, errors, b.rate);
-    b.learn(requests, errors);
+    this.baseline.learn(requests, errors);
   }
 
   /**
@@ -122,13 +110,12 @@ export class ErrorRateDetector {
     return v;
   }
 
-  toJSON(): ErrorRateDetectorJSON {
-    return { ...this.baseline.toJSON(), ...this.runs.toJSON() };
+  toJSON(): ProportionBaselineJSON {
+    return this.baseline.toJSON();
   }
 
-  /** Restores the state from {@link toJSON} output (throws a TypeError on anything else; an older snapshot's errors count as independent). */
+  /** Restores the baseline from {@link toJSON} output (throws a TypeError on anything else). */
   restore(json: unknown): void {
     this.baseline.restore(json);
-    this.runs.restore(json as RunLengthJSON);
   }
 }

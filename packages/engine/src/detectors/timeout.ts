@@ -2,7 +2,6 @@ import type { BaselineOptions, TimeoutOptions } from '../options.js';
 import type { Severity } from '../types.js';
 import { ProportionBaseline, type ProportionBaselineJSON } from '../stats/baseline.js';
 import { pToScore } from '../stats/special.js';
-import { RunLength, type RunLengthJSON } from '../stats/runs.js';
 import { quiet, type Verdict } from './verdict.js';
 
 /** Memory of the give-up rate, per attempt (~500 attempts). */
@@ -25,17 +24,16 @@ export function timeoutSeverity(attempts: number, gaveUp: number): Severity {
  * client gave up, no server span answered, or an error came back without an answer).
  *
  * Fires when a window has ≥ minAttempts attempts, a give-up share ≥ `rate`, and a binomial p-value
- * against the learned give-up rate below `pMax`, give-ups in runs counted as runs ({@link RunLength}: a
- * callee stalled for a moment makes its caller give up on a few consecutive calls). This test runs even before the baseline is ready: the
- * rate's conservative 2% prior keeps it from firing on a lone failure, and a brand-new edge that never
- * answers is exactly what it should catch. As in the prototype, a window where *every* one of
+ * against the learned give-up rate below `pMax`, give-ups in runs counted as runs
+ * ({@link ProportionBaseline.runs}: a callee stalled for a moment makes its caller give up on a few
+ * consecutive calls). This test runs even before the baseline is ready: the rate's conservative 2%
+ * prior keeps it from firing on a lone failure, and a brand-new edge that never answers is exactly what
+ * it should catch. As in the prototype, a window where *every* one of
  * ≥ minAttempts attempts was given up on also fires once the baseline is ready, whatever the p-value
  * (an edge that usually loses some calls still counts when it loses all).
  */
 export class TimeoutDetector {
   readonly baseline: ProportionBaseline;
-  /** How give-ups bunch. */
-  readonly runs = new RunLength();
   /** Event time of the last {@link observe} (ms); NaN before any. */
   lastT = NaN;
 
@@ -53,7 +51,7 @@ export class TimeoutDetector {
     const p0 = b.rate;
     const observed = attempts > 0 ? gaveUp / attempts : 0;
     if (!(attempts >= o.minAttempts)) return quiet(observed, p0, b.ready);
-    const pValue = this.runs.sf(gaveUp, attempts, p0);
+    const pValue = b.sf(gaveUp, attempts);
     const score = pToScore(pValue);
     const anomalous = (observed >= o.rate && pValue < o.pMax) || (b.ready && gaveUp === attempts);
     if (!anomalous) return quiet(observed, p0, b.ready, score, pValue);
@@ -74,9 +72,7 @@ export class TimeoutDetector {
 
   /** Learns a window (the analyzer passes only non-anomalous ones). */
   learn(attempts: number, gaveUp: number): void {
-    const b = this.baseline;
-    if (b.ready) this.runs.learn(attempts, gaveUp, b.rate);
-    b.learn(attempts, gaveUp);
+    this.baseline.learn(attempts, gaveUp);
   }
 
   /** Judges a window, then learns it unless anomalous. */
@@ -87,13 +83,12 @@ export class TimeoutDetector {
     return v;
   }
 
-  toJSON(): ProportionBaselineJSON & RunLengthJSON {
-    return { ...this.baseline.toJSON(), ...this.runs.toJSON() };
+  toJSON(): ProportionBaselineJSON {
+    return this.baseline.toJSON();
   }
 
-  /** Restores the state from {@link toJSON} output (throws a TypeError on anything else; an older snapshot's give-ups count as independent). */
+  /** Restores the baseline from {@link toJSON} output (throws a TypeError on anything else). */
   restore(json: unknown): void {
     this.baseline.restore(json);
-    this.runs.restore(json as RunLengthJSON);
   }
 }

@@ -9,7 +9,6 @@ import { LatencySketch } from '../stats/sketch.js';
 import { latencyOptionsFor } from '../model/loop.js';
 import { logMs, ProportionBaseline } from '../stats/baseline.js';
 import { chiSquareQuantile, normalSf } from '../stats/special.js';
-import { RunLength, type RunLengthJSON } from '../stats/runs.js';
 import { HeldCounts } from '../stats/held.js';
 import type { LearnedOperation } from '../trace/analyze.js';
 import {
@@ -74,9 +73,8 @@ const SD_BOUND_P = 0.05;
 export class LatencySignal {
   readonly detector: LatencyDetector;
   readonly anchor: LatencyDetector | undefined;
+  /** How often a request is slow, and how slow requests bunch (a stalled callee slows those in flight together). */
   readonly slowShare: ProportionBaseline;
-  /** How slow requests bunch: a stalled callee or a paused process slows the requests in flight together. */
-  readonly slowRuns = new RunLength();
   /** Slow counts of buckets held back from the baseline (see {@link learn}). */
   private readonly heldTail = new HeldCounts();
   readonly p95 = new QuantileEwma();
@@ -93,7 +91,7 @@ export class LatencySignal {
 
   /** P-value of `over` of `judged` requests `ratio`× slower than typical (see {@link slowRate}), runs counted as runs. */
   slowPValue(over: number, judged: number, ratio: number): number {
-    return this.slowRuns.sf(over, judged, this.slowRate(ratio));
+    return this.slowShare.sf(over, judged, this.slowRate(ratio));
   }
 
   /**
@@ -134,16 +132,13 @@ export class LatencySignal {
     this.heldTail.forget();
   }
 
-  private readonly learnTail = (judged: number, over: number): void => {
-    if (this.slowShare.ready) this.slowRuns.learn(judged, over, this.slowShare.rate);
-    this.slowShare.learn(judged, over);
-  };
+  private readonly learnTail = (judged: number, over: number): void => this.slowShare.learn(judged, over);
 
   toJSON(): LatencySignalSnapshot {
     return {
       detector: this.detector.toJSON(),
       anchor: this.anchor?.toJSON() ?? null,
-      slowShare: { ...this.slowShare.toJSON(), ...this.slowRuns.toJSON() },
+      slowShare: this.slowShare.toJSON(),
       p95: Number.isNaN(this.p95.value) ? null : this.p95.value,
     };
   }
@@ -152,7 +147,6 @@ export class LatencySignal {
     this.detector.restore(s.detector);
     if (this.anchor && s.anchor !== null) this.anchor.restore(s.anchor);
     this.slowShare.restore(s.slowShare);
-    this.slowRuns.restore(s.slowShare as RunLengthJSON);
     if (s.p95 !== null) this.p95.value = s.p95;
   }
 }

@@ -6,6 +6,7 @@
 import type { BaselineOptions } from '../options.js';
 import { RootspanError } from '../errors.js';
 import { readState } from './json.js';
+import { RunLength, type RunLengthJSON } from './runs.js';
 
 /** Latencies below this (ms) are taken as this before the log: keeps ln finite for 0 ms spans. */
 export const MIN_LOG_MS = 1e-3;
@@ -116,18 +117,21 @@ export class LogBaseline {
   }
 }
 
-/** JSON state of a {@link ProportionBaseline}. */
-export interface ProportionBaselineJSON {
+/** JSON state of a {@link ProportionBaseline} (with its run length). */
+export interface ProportionBaselineJSON extends RunLengthJSON {
   events: number;
   trials: number;
   samples: number;
 }
 
 /**
- * The usual share of requests that fail (or are given up on), with a memory counted in requests rather
- * than time, so quiet and busy operations forget at the same pace per request.
+ * The usual share of requests that fail (or are given up on, or are slow), with a memory counted in
+ * requests rather than time, so quiet and busy operations forget at the same pace per request; and how
+ * such events bunch ({@link runs}), which its test ({@link sf}) counts as the runs they are.
  */
 export class ProportionBaseline {
+  /** How events bunch, learned from the windows learned once the rate is ready. */
+  readonly runs = new RunLength();
   private e = 0;
   private c = 0;
   private n = 0;
@@ -147,6 +151,7 @@ export class ProportionBaseline {
   /** Folds in a window of n requests of which k were events (errors). n ≤ 0 is a no-op. */
   learn(n: number, k: number): void {
     if (!(n > 0)) return;
+    if (this.ready) this.runs.learn(n, k, this.rate);
     const f = decayOver(this.powers, 1 - this.decayPerRequest, n);
     this.e = this.e * f + k;
     this.c = this.c * f + n;
@@ -180,16 +185,22 @@ export class ProportionBaseline {
     return this.n >= this.minSamples;
   }
 
-  toJSON(): ProportionBaselineJSON {
-    return { events: this.e, trials: this.c, samples: this.n };
+  /** P(≥ `events` of `trials`) at rate `p` (default {@link rate}), runs counted as runs. */
+  sf(events: number, trials: number, p = this.rate): number {
+    return this.runs.sf(events, trials, p);
   }
 
-  /** Replaces the state with {@link toJSON} output; throws a TypeError on anything else. */
+  toJSON(): ProportionBaselineJSON {
+    return { events: this.e, trials: this.c, samples: this.n, ...this.runs.toJSON() };
+  }
+
+  /** Replaces the state with {@link toJSON} output; throws a TypeError on anything else (a state without a run length: independent events). */
   restore(json: unknown): void {
     const s = readState(json, ['events', 'trials', 'samples'], 'ProportionBaseline');
     this.e = s.events;
     this.c = s.trials;
     this.n = s.samples;
+    this.runs.restore(s as RunLengthJSON);
   }
 }
 

@@ -114,9 +114,9 @@ describe('ErrorRateDetector', () => {
       bunched.learn(10, rng() < 0.033 ? 3 : 0); // 1% of requests, in runs of 3
       single.learn(10, binomial(rng, 10, 0.01));
     }
-    expect(bunched.runs.value).toBeGreaterThan(2.5);
-    expect(bunched.runs.value).toBeLessThan(3.5);
-    expect(single.runs.value).toBeLessThan(1.2);
+    expect(bunched.baseline.runs.value).toBeGreaterThan(2.5);
+    expect(bunched.baseline.runs.value).toBeLessThan(3.5);
+    expect(single.baseline.runs.value).toBeLessThan(1.2);
     // Two runs in 15 s: a spike for independent errors, not for runs.
     expect(single.judge(27, 6).anomalous).toBe(true);
     expect(bunched.judge(27, 6).anomalous).toBe(false);
@@ -127,15 +127,15 @@ describe('ErrorRateDetector', () => {
   it('round-trips its baseline and run length through JSON; an older snapshot counts errors as independent', () => {
     const d = learned(40, 1, 20);
     for (let i = 0; i < 50; i++) d.learn(10, i % 10 === 0 ? 4 : 0);
-    expect(d.runs.value).toBeGreaterThan(1.5);
+    expect(d.baseline.runs.value).toBeGreaterThan(1.5);
     const e = new ErrorRateDetector(DEFAULT_BASELINE, DEFAULT_ERRORS);
     e.restore(JSON.parse(JSON.stringify(d.toJSON())));
-    expect(e.runs.value).toBe(d.runs.value);
+    expect(e.baseline.runs.value).toBe(d.baseline.runs.value);
     expect(e.judge(30, 5)).toEqual(d.judge(30, 5));
     const { runs: _runs, runBuckets: _buckets, ...older } = d.toJSON();
     const o = new ErrorRateDetector(DEFAULT_BASELINE, DEFAULT_ERRORS);
     o.restore(older);
-    expect(o.runs.value).toBe(1);
+    expect(o.baseline.runs.value).toBe(1);
   });
 });
 

@@ -55,8 +55,8 @@ describe('TimeoutDetector', () => {
       bunched.learn(8, rng() < 0.016 ? 3 : 0); // 0.6 % of calls, three at a time
       single.learn(8, binomial(rng, 8, 0.006));
     }
-    expect(bunched.runs.value).toBeGreaterThan(2.5);
-    expect(single.runs.value).toBeLessThan(1.3);
+    expect(bunched.baseline.runs.value).toBeGreaterThan(2.5);
+    expect(single.baseline.runs.value).toBeLessThan(1.3);
     expect(single.judge(8, 3).anomalous).toBe(true);
     expect(bunched.judge(8, 3).anomalous).toBe(false);
     // A callee that stops answering is one whatever the runs.
@@ -66,10 +66,10 @@ describe('TimeoutDetector', () => {
   it('round-trips its baseline and run length through JSON', () => {
     const d = learned(20, 0);
     for (let i = 0; i < 40; i++) d.learn(10, i % 8 === 0 ? 3 : 0);
-    expect(d.runs.value).toBeGreaterThan(1.5);
+    expect(d.baseline.runs.value).toBeGreaterThan(1.5);
     const e = new TimeoutDetector(DEFAULT_BASELINE, DEFAULT_TIMEOUT);
     e.restore(JSON.parse(JSON.stringify(d.toJSON())));
-    expect(e.runs.value).toBe(d.runs.value);
+    expect(e.baseline.runs.value).toBe(d.baseline.runs.value);
     expect(e.judge(10, 6)).toEqual(d.judge(10, 6));
   });
 });
