@@ -244,11 +244,8 @@ export class Recorder {
     }
     // Cold start (see `coldStartUntil`, `instanceWarmupMs`): counted, but its latency is neither judged nor learned.
     const warm = this.warm(e.span);
-    if (warm) {
-      const n = batchSize(e.span);
-      // The batch span itself per message; what else the batch's trace does may scale with it, or not.
-      if (n > 1 || !this.batchTrace) this.recordLatency(op, b, e.duration / n, e.self / n, e.span);
-    }
+    const n = this.latencyPer(e.span);
+    if (n > 0) this.recordLatency(op, b, e.duration / n, e.self / n, e.span);
     b.okRequests++;
     for (const callee of e.calls) {
       if (b.countCall(callee)) continue;
@@ -345,8 +342,8 @@ export class Recorder {
       b.errors++;
       addExemplar((b.errorTraces ??= []), c.span.traceId);
     } else {
-      const n = batchSize(c.span);
-      if (this.warm(c.span) && (n > 1 || !this.batchTrace)) this.recordLatency(op, b, c.duration / n, c.duration / n, c.span);
+      const n = this.latencyPer(c.span);
+      if (n > 0) this.recordLatency(op, b, c.duration / n, c.duration / n, c.span);
       b.okRequests++;
     }
   }
@@ -358,6 +355,17 @@ export class Recorder {
    */
   private warm(span: Span): boolean {
     return !this.coldTrace && span.startTime >= this.options.coldStartUntil;
+  }
+
+  /**
+   * What a span's latency is a sample of: 0 for none (not {@link warm}, or in a batch's trace but not the
+   * batch span itself: it may scale with the batch, or not), else the messages it handled (1, or the batch
+   * size: its latency is taken per message, see {@link batchSize}).
+   */
+  private latencyPer(span: Span): number {
+    if (!this.warm(span)) return 0;
+    const n = batchSize(span);
+    return n > 1 || !this.batchTrace ? n : 0;
   }
 
   private recordEdge(edge: EdgeState, idx: number, c: CallFact): void {
