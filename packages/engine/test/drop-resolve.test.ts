@@ -44,3 +44,23 @@ describe('a failure incident resolves when traffic stops with its fault', () => 
     expect(new Set(drops.map((a) => a.id)).size).toBeLessThanOrEqual(new Set(drops.map((a) => `${a.service} ${a.operation}`)).size);
   });
 });
+
+describe('all traffic stopping', () => {
+  it('is one traffic drop incident of medium severity whose sentence reports the stop, not its first minute', () => {
+    const analyzer = createAnalyzer({ resolveAfterMs: RESOLVE_AFTER_MS });
+    const events: IncidentEvent[] = [];
+    analyzer.onIncident((e) => events.push(e));
+    const end = 10 * MIN;
+    for (const b of batches(shopTraffic({ seed: 13, durationMs: end, noiseErrors: 0.002 }), 50)) analyzer.ingest(b);
+    for (let t = SHOP_START + end; t <= SHOP_START + end + 3 * MIN; t += 5 * SEC) analyzer.advanceTo(t);
+    const incidents = analyzer.incidents();
+    expect(incidents).toHaveLength(1);
+    const [drop] = incidents;
+    expect(drop).toMatchObject({ severity: 'medium', rootCause: { service: 'frontend', kind: 'traffic' } });
+    // Under a tenth of the expected rate: the window is (nearly) empty of the requests before the stop.
+    const [, share] = /\(−(\d+)%\)/.exec(drop.rootCause.explanation) ?? [];
+    expect(Number(share)).toBeGreaterThanOrEqual(90);
+    // It opened at low severity and was raised once, not updated for every empty bucket.
+    expect(events.filter((e) => e.incident.id === drop.id && e.incident.severity === 'medium' && e.type === 'updated')).toHaveLength(1);
+  });
+});

@@ -112,8 +112,12 @@ export class Episodes {
         if (endedAt !== undefined && now - f.size * this.options.bucketMs < endedAt) continue;
         // A drop's window keeps firing while its operation gets no requests at all (traffic stopped with a
         // fault, or for good): only a bucket with requests is new evidence, so the episode ends (and its
-        // operation stops being judged) instead of firing for as long as nothing comes.
-        if (f.signal === 'traffic.drop' && this.episodes.has(key) && (f.op.ring.get(index)?.requests ?? 0) === 0) continue;
+        // operation stops being judged) instead of firing for as long as nothing comes. Unless the window,
+        // now empty of the requests before the stop, shows it worse than it was: a stop is reported as one.
+        if (f.signal === 'traffic.drop' && (f.op.ring.get(index)?.requests ?? 0) === 0) {
+          const ep = this.episodes.get(key);
+          if (ep !== undefined && SEVERITY_RANK[f.verdict.severity ?? 'low'] <= SEVERITY_RANK[ep.anomaly.severity]) continue;
+        }
         this.fire(f, now, dropping);
       }
     });
@@ -275,6 +279,8 @@ export class Episodes {
       worstness(was.severity, old.observed, old.expected) > worstness(v.severity ?? 'low', draft.observed, draft.expected)
         ? old
         : { at: now, observed: draft.observed, expected: draft.expected, score: draft.score, explanation };
+    // A window with no example trace of its own (a drop gone to zero) keeps the ones the episode had.
+    if (draft.traceIds.length === 0) draft.traceIds = was.traceIds;
     ep.anomaly = { ...draft, id: ep.id, firstAt: was.firstAt, explanation, peak };
     ep.lastFiredAt = now;
     this.route(ep, f, origins, now);
