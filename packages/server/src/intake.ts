@@ -1,4 +1,4 @@
-import type { Analyzer, Span } from '@rootspan/engine';
+import { MAX_FUTURE_SKEW_MS, type Analyzer, type Span } from '@rootspan/engine';
 import { EXPORT_HOLD_MS, EndTimeWindow } from '@rootspan/otlp';
 
 /** Options of the intake queue (see {@link ServerOptions}). */
@@ -115,9 +115,12 @@ export class Intake {
     const now = this.now();
     let oldest = Infinity;
     let newest = -Infinity;
+    // A span further ahead than any clock skew is dropped as `future` by the analyzer: it is no sign of live
+    // traffic (one such span in a replay would turn it live, and the replay's next spans late).
+    const ahead = now + MAX_FUTURE_SKEW_MS;
     for (const s of spans) {
       if (s.endTime < oldest) oldest = s.endTime;
-      if (s.endTime > newest) newest = s.endTime;
+      if (s.endTime > newest && s.endTime <= ahead) newest = s.endTime;
     }
     if (now - newest <= LIVE_LAG_MS) {
       this.live = true;

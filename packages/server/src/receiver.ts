@@ -68,6 +68,10 @@ export function acceptDecoded(decoded: DecodeResult, ctx: ReceiverContext, spanP
   if (decoded.spans.length === 0 && spanProblems.length < decoded.problems.length) {
     return { ok: false, status: 400, message: decoded.problems.find((p) => !spanProblem(p))!.message };
   }
+  // More than the queue holds even when empty: "queue full, retry" would be retried until the exporter gives up.
+  if (decoded.spans.length > ctx.intake.capacity) {
+    return { ok: false, status: 413, message: `${decoded.spans.length} spans in one request, more than the intake queue holds (${ctx.intake.capacity}): send smaller batches` };
+  }
   ctx.redact?.(decoded.spans);
   if (!ctx.intake.offer(decoded.spans)) {
     return {

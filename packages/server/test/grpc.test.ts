@@ -147,17 +147,21 @@ describe('OTLP/gRPC receiver', () => {
   });
 
   it('RESOURCE_EXHAUSTED with RetryInfo when the intake queue is full; nothing of the refused request kept', async () => {
-    const server = await testServer({ maxQueuedSpans: 5, traceWaitMs: 60_000 });
     // Spans ending now are held for the trace wait: they fill the queue.
     const { checkout } = shopSpans({ t0: Date.now() - 1000, durationMs: 1000 });
-    expect(checkout.length).toBeGreaterThan(5);
+    const server = await testServer({ maxQueuedSpans: checkout.length, traceWaitMs: 60_000 });
+    // More than the queue holds even when empty is no reason to retry.
+    const big = await exportRaw(server.grpcAddress!, request([...checkout, checkout[0]]));
+    expect(big.err?.code).toBe(status.INVALID_ARGUMENT);
+    expect(big.err?.details).toMatch(/more than the intake queue holds/);
+    expect((await exportRaw(server.grpcAddress!, request(checkout.slice(0, 1)))).err).toBeNull();
     const full = await exportRaw(server.grpcAddress!, request(checkout));
     expect(full.err?.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(full.err?.details).toMatch(/intake queue full/);
     const details = full.err!.metadata.get('grpc-status-details-bin')[0] as Buffer;
     expect(details.toString('latin1')).toContain('type.googleapis.com/google.rpc.RetryInfo');
     expect(server.status().drops.queueFull).toBe(checkout.length);
-    expect(server.status().queue.spans).toBe(0);
+    expect(server.status().queue.spans).toBe(1);
   });
 
   it('refuses a message above the body limit, compressed or not', async () => {

@@ -136,3 +136,22 @@ describe('Intake on recorded data', () => {
     expect(analyzer.stats().accepted).toBe(spans);
   });
 });
+
+describe('Intake on recorded data with a span from the far future', () => {
+  it('stays a replay: one span further ahead than any clock skew does not make it live, nor the next recorded spans late', () => {
+    const sim = live();
+    const analyzer = createAnalyzer();
+    const now = sim.flushTimes[sim.flushTimes.length - 1] + 60 * MIN;
+    const intake = new Intake(analyzer, { maxQueuedSpans: 1_000_000, traceWaitMs: 2000 }, () => now);
+    const half = Math.floor(sim.batches.length / 2);
+    for (const batch of sim.batches.slice(0, half)) intake.offer(batch.slice());
+    const [template] = sim.batches[0];
+    intake.offer([{ ...template, spanId: 'f'.repeat(16), startTime: now + 20 * MIN, endTime: now + 20 * MIN + 5 }]);
+    expect(intake.live).toBe(false);
+    for (const batch of sim.batches.slice(half)) intake.offer(batch.slice());
+    intake.releaseAll();
+    const stats = analyzer.stats();
+    expect(stats.droppedBy).toMatchObject({ future: 1, late: 0 });
+    expect(stats.accepted).toBe(sim.batches.reduce((n, b) => n + b.length, 0));
+  });
+});

@@ -242,6 +242,16 @@ describe('POST /v1/traces', () => {
     expect((await call(server, '/v1/traces', post(json(fresh(5))))).status).toBe(200);
   });
 
+  it('413, not a retryable 429, for a request with more spans than the queue holds even when empty', async () => {
+    const server = await testServer({ maxQueuedSpans: 10, traceWaitMs: 60_000 });
+    const big = await call(server, '/v1/traces', post(json(spans(11))));
+    expect(big.status).toBe(413);
+    expect(big.headers.get('retry-after')).toBeNull();
+    expect(big.body.error).toMatch(/11 spans in one request, more than the intake queue holds \(10\): send smaller batches/);
+    expect(server.status().queue.spans).toBe(0);
+    expect((await call(server, '/v1/traces', post(json(spans(10))))).status).toBe(200);
+  });
+
   it('cuts a body that arrives too slowly (408) and keeps serving', async () => {
     const server = await testServer({ requestTimeoutMs: 300 });
     const answer = await new Promise<string>((resolve) => {
