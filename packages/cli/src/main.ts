@@ -195,16 +195,24 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   }
   analyzer.flush();
   const stats = analyzer.stats();
+  const late = stats.droppedBy.late - lateBefore;
   if (persisted !== undefined) {
     await persisted.attachment.close();
     const failed = persisted.attachment.stats();
     if (failed.writeErrors > 0) throw new InputError(`could not save to ${args.db}`, String(failed.lastError));
-    const late = stats.droppedBy.late - lateBefore;
     if (persisted.resumedAt !== null && late > 0) {
       io.stderr.write(
         `rootspan: ${args.db} held analysis up to ${new Date(persisted.resumedAt).toISOString()}; ${late} spans of this input were older and were counted late (use a new --db file for unrelated data)\n`,
       );
     }
+  }
+  // Spans that come minutes after later ones (files out of time order, a directory of per-trace downloads
+  // read in name order) are dropped as late: a report on what is left must say so, and a gate must not pass.
+  const outOfOrder = (persisted === undefined || persisted.resumedAt === null) && late * LATE_WARN_SHARE >= summary.spans && late > 0;
+  if (outOfOrder) {
+    io.stderr.write(
+      `rootspan: ${late} of ${summary.spans} spans (${Math.round((100 * late) / summary.spans)}%) were dropped as late: the input goes back in time by minutes (inputs are read in the order given, a directory's files in name order); give the files in time order, or merge them into one\n`,
+    );
   }
   summary.traces = traces.size;
   summary.services = [...services].sort();
@@ -215,8 +223,13 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   } else {
     io.stdout.write(`${humanReport(summary, incidents)}\n`);
   }
+  // Most of the input unanalysed is an unreadable input (exit 2), not a clean bill of health.
+  if (outOfOrder && late * 2 > summary.spans) return 2;
   return args.failOnIncident && incidents.length > 0 ? 1 : 0;
 }
+
+/** Late spans from this share of the input up (1 / n) are warned about; from half up, the exit code is 2. */
+const LATE_WARN_SHARE = 10;
 
 /** Why an input gave no spans. */
 function nothingDecoded(problems: number, bytes: number): string {

@@ -201,6 +201,25 @@ describe('input containers give the same analysis as the plain JSONL file', () =
     expect(none.code).toBe(2);
     expect(none.stderr).toBe(`rootspan: cannot read ${empty}: a directory without trace files (.jsonl, .json, .pb, gzip or zstd of them)\n`);
   });
+
+  it('files out of time order: the late spans are named on stderr, and exit 2 when most of the input was dropped so', async () => {
+    const dir = join(tmp.dir, 'reversed');
+    mkdirSync(dir);
+    // Per-trace downloads named by trace id: name order is no time order. The last fifth comes first.
+    const cut = lines.length - Math.floor(lines.length / 5);
+    writeFileSync(join(dir, 'a.jsonl'), `${lines.slice(cut).join('\n')}\n`);
+    writeFileSync(join(dir, 'b.jsonl'), `${lines.slice(0, cut).join('\n')}\n`);
+    const r = await run(['analyze', dir, '--json']);
+    const { summary } = parseJson(r) as JsonReport;
+    expect(summary.dropped).toBeGreaterThan(summary.spans / 2);
+    expect(r.stderr).toMatch(/^rootspan: \d+ of \d+ spans \(\d+%\) were dropped as late: the input goes back in time by minutes/);
+    expect(r.code).toBe(2);
+    writeFileSync(join(dir, 'c.jsonl'), `${lines.join('\n')}\n`);
+    // Less than half of the input late: reported, the analysis of the rest stands.
+    const some = await run(['analyze', join(dir, 'c.jsonl'), join(dir, 'b.jsonl')]);
+    expect(some.stderr).toMatch(/were dropped as late/);
+    expect(some.code).toBe(0);
+  });
 });
 
 describe('--config', () => {
