@@ -68,6 +68,10 @@ describe('operation naming', () => {
     // Named by the route template alone (some Java agents): the method joins it.
     expect(server('/api/orders/{id}', { 'http.method': 'POST', 'http.target': '/api/orders/7' })).toBe('POST /api/orders/{id}');
     expect(server('/api/orders/{id}', {})).toBe('/api/orders/{id}');
+    // OpenTracing-era tracers (Jaeger clients) record the full URL only, server spans too.
+    expect(server('GET', { 'http.method': 'GET', 'http.url': 'http://gateway:8080/api/orders/42?expand=1' })).toBe('GET /api/orders/:id');
+    expect(server('GET', { 'http.request.method': 'GET', 'url.full': 'https://gateway/' })).toBe('GET /');
+    expect(server('GET', { 'http.method': 'GET', 'http.url': 'http://gateway' })).toBe('GET');
   });
 
   it("gives a service's route-less paths at most MAX_PATH_OPERATIONS operations; later paths share the method's", () => {

@@ -99,8 +99,19 @@ function pathOperation(span: Span): string | undefined {
   const a = span.attributes;
   const method = httpMethod(span);
   if (!method || !a || a['http.route'] !== undefined || !isMethodName(span.name, method)) return undefined;
-  const path = str(a['url.path']) ?? str(a['http.target']);
+  // OpenTracing-era tracers (Jaeger clients) record only the full URL, on both ends.
+  const path = str(a['url.path']) ?? str(a['http.target']) ?? urlPath(a);
   return path !== undefined && path.charCodeAt(0) === 47 ? routeOperation(method, path) : undefined;
+}
+
+/** The path (with query) of the span's URL (`url.full`, `http.url` in the older conventions), if it has one. */
+function urlPath(a: Readonly<Record<string, AttributeValue>>): string | undefined {
+  const url = str(a['url.full']) ?? str(a['http.url']);
+  if (url === undefined) return undefined;
+  const scheme = url.indexOf('://');
+  if (scheme < 0) return url.charCodeAt(0) === 47 ? url : undefined;
+  const slash = url.indexOf('/', scheme + 3);
+  return slash < 0 ? undefined : url.slice(slash);
 }
 
 /**
@@ -114,13 +125,7 @@ function clientPath(span: Span, method: string): string | undefined {
   if (!a || !isMethodName(span.name, method)) return undefined;
   const template = str(a['url.template']);
   if (template !== undefined && template.charCodeAt(0) === 47) return template;
-  const url = str(a['url.full']) ?? str(a['http.url']);
-  if (url !== undefined) {
-    const scheme = url.indexOf('://');
-    if (scheme < 0) return url.charCodeAt(0) === 47 ? url : undefined;
-    const slash = url.indexOf('/', scheme + 3);
-    return slash < 0 ? undefined : url.slice(slash);
-  }
+  if (str(a['url.full']) !== undefined || str(a['http.url']) !== undefined) return urlPath(a);
   const path = str(a['url.path']) ?? str(a['http.target']);
   return path !== undefined && path.charCodeAt(0) === 47 ? path : undefined;
 }
