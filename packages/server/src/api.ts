@@ -1,6 +1,6 @@
 /** The `/aiops/*` REST API: JSON in and out, 404 for unknown ids, 400 for bad parameters. */
 import type { Analyzer, Incident, IncidentFilter, IncidentStatus, OperationBaseline, ServiceGraph, Severity } from '@rootspan/engine';
-import { HttpError } from './http.js';
+import { HttpError, timeParam } from './http.js';
 import { apiGraph, type ApiGraph } from './graph.js';
 import { serviceHealth, type ServiceHealth } from './health.js';
 import type { Intake } from './intake.js';
@@ -151,12 +151,8 @@ async function listIncidents(ctx: ApiContext, query: URLSearchParams) {
   if (service !== null) filter.service = service;
   const operation = query.get('operation');
   if (operation !== null) filter.operation = operation;
-  const since = query.get('since');
-  let from = -Infinity;
-  if (since !== null) {
-    from = /^\d+$/.test(since) ? Number(since) : Date.parse(since);
-    if (!Number.isFinite(from)) throw new HttpError(400, `bad since '${since}' (use an ISO time or epoch milliseconds)`);
-  }
+  const since = timeParam(query, 'since');
+  const from = since ?? -Infinity;
   const limitText = query.get('limit');
   const limit = limitText === null ? DEFAULT_LIMIT : Number(limitText);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new HttpError(400, `bad limit '${limitText}' (1 to ${MAX_LIMIT})`);
@@ -164,7 +160,7 @@ async function listIncidents(ctx: ApiContext, query: URLSearchParams) {
   const endpoint = query.get('endpoint');
   const onEndpoint = (inc: Incident) =>
     endpoint === null || [inc.rootCause, ...inc.affected].some((o) => o.operation !== null && (o.operation === endpoint || o.operation.endsWith(` ${endpoint}`)));
-  const listed = ctx.shared ? (await ctx.shared.incidents({ ...filter, ...(since !== null ? { from } : {}) })).incidents : ctx.analyzer.incidents(filter);
+  const listed = ctx.shared ? (await ctx.shared.incidents({ ...filter, ...(since !== undefined ? { from } : {}) })).incidents : ctx.analyzer.incidents(filter);
   const matching = listed.filter((inc) => inc.updatedAt >= from && onEndpoint(inc));
   return { incidents: matching.slice(0, limit).map(incidentJson), total: matching.length };
 }

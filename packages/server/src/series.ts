@@ -5,7 +5,7 @@
  */
 import type { Analyzer, OperationBaseline, OperationRollup, RollupQuery, RollupSeries } from '@rootspan/engine';
 import type { ServerResponse } from 'node:http';
-import { HttpError, sendError, sendJson } from './http.js';
+import { HttpError, sendError, sendJson, timeParam } from './http.js';
 import { iso, isoOrNull } from './shapes.js';
 
 /** Rollups kept in memory at most (about 70 operations × 24 h); the oldest go first, counted in `dropped`. */
@@ -120,8 +120,8 @@ export class SeriesHistory {
     const operation = params.get('operation') ?? undefined;
     if (operation !== undefined && service === undefined) throw new HttpError(400, 'operation needs service');
     const now = this.analyzer.now();
-    const to = time(params, 'to') ?? (now === null ? 0 : now + 1);
-    const from = time(params, 'from') ?? to - DEFAULT_RANGE_MS;
+    const to = timeParam(params, 'to') ?? (now === null ? 0 : now + 1);
+    const from = timeParam(params, 'from') ?? to - DEFAULT_RANGE_MS;
     if (from >= to) throw new HttpError(400, 'from must be before to');
     const current = new Map(this.analyzer.baselines().map((b) => [opKey(b.service, b.operation), b]));
     const out = new Map<string, ApiSeries['series'][number]>();
@@ -177,10 +177,3 @@ function pointJson(r: OperationRollup, baseline: SeriesBaseline | null): ApiSeri
   };
 }
 
-function time(params: URLSearchParams, name: string): number | undefined {
-  const text = params.get(name);
-  if (text === null) return undefined;
-  const t = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(t)) throw new HttpError(400, `bad ${name} '${text}' (use an ISO time or epoch milliseconds)`);
-  return t;
-}

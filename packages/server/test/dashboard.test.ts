@@ -99,6 +99,8 @@ describe('GET /aiops/series', () => {
     for (const [q, msg] of [
       ['?from=yesterday', "bad from 'yesterday'"],
       ['?to=1x', "bad to '1x'"],
+      // Past the spans' own range: no time an answer could name (it printed `"100000000000000000 ms"`).
+      ['?to=99999999999999999', "bad to '99999999999999999'"],
       ['?from=10&to=5', 'from must be before to'],
       ['?operation=GET%20%2F', 'operation needs service'],
       ['?svc=a', "unknown parameter 'svc'"],
