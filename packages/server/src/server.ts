@@ -289,6 +289,9 @@ class CentralServer implements RootspanServer {
     if (path === ZIPKIN_PATH) return receiveZipkin(req, res, this.receiverContext, this.ingestAuth.allows(req.headers));
     // Nothing else reads a body; an unread one must not stall the connection.
     req.resume();
+    if ((path === '/healthz' || path === '/metrics') && req.method !== 'GET' && req.method !== 'HEAD') {
+      return sendError(res, 405, `use GET for ${path}`, { allow: 'GET, HEAD' });
+    }
     if (path === '/healthz') return sendJson(res, 200, { status: this.closing ? 'closing' : 'ok' });
     if (path === '/aiops' || path.startsWith('/aiops/')) {
       if (!this.apiAuth.allows(req.headers)) return unauthorized(res);

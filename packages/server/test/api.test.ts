@@ -36,6 +36,16 @@ describe('/aiops API', () => {
     expect((await call(server, '/healthz')).body).toEqual({ status: 'ok' });
   });
 
+  it('/healthz and /metrics answer GET and HEAD only: 405 with Allow for anything else', async () => {
+    for (const path of ['/healthz', '/metrics']) {
+      const res = await call(server, path, { method: 'POST', token: TOKEN });
+      expect(res.status, path).toBe(405);
+      expect(res.headers.get('allow')).toBe('GET, HEAD');
+      expect(res.body.error).toBe(`use GET for ${path}`);
+      expect((await call(server, path, { method: 'HEAD', token: TOKEN })).status, path).toBe(200);
+    }
+  });
+
   it('GET /aiops/incidents with filters, and 400 for bad parameters', async () => {
     const all = await get('/aiops/incidents');
     expect(all.status).toBe(200);

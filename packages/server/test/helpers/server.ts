@@ -22,12 +22,12 @@ export interface Answer {
   text: string;
 }
 
-/** A request; the body is parsed as JSON when the answer says it is JSON. */
+/** A request; the body is parsed as JSON when the answer says it is JSON (and has one: not for HEAD). */
 export async function call(server: RootspanServer, path: string, init: RequestInit & { token?: string } = {}): Promise<Answer> {
   const headers = new Headers(init.headers);
   if (init.token !== undefined) headers.set('authorization', `Bearer ${init.token}`);
   const res = await fetch(`${server.url}${path}`, { ...init, headers });
   const text = await res.text();
   const json = (res.headers.get('content-type') ?? '').includes('json');
-  return { status: res.status, headers: res.headers, body: json ? JSON.parse(text) : undefined, text };
+  return { status: res.status, headers: res.headers, body: json && text !== '' ? JSON.parse(text) : undefined, text };
 }
