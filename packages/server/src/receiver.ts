@@ -120,7 +120,9 @@ export function jsonBody(body: Buffer, answer: Answer): { value: unknown } | und
     return undefined;
   }
   try {
-    return { value: JSON.parse(body.toString('utf8')) };
+    // A byte-order mark (Windows tools write one) is no JSON, and RFC 8259 lets a parser ignore it.
+    const bom = body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf;
+    return { value: JSON.parse(body.toString('utf8', bom ? 3 : 0)) };
   } catch (err) {
     answer(400, `invalid JSON (${(err as Error).message})`);
     return undefined;

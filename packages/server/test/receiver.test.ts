@@ -242,6 +242,13 @@ describe('POST /v1/traces', () => {
     expect((await call(server, '/v1/traces', post(json(fresh(5))))).status).toBe(200);
   });
 
+  it('takes a JSON body that starts with a byte-order mark (RFC 8259: may be ignored)', async () => {
+    const server = await testServer();
+    const res = await call(server, '/v1/traces', post(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(json(spans(3)))])));
+    expect(res.status, res.text).toBe(200);
+    expect(server.status().ingest.spansReceived).toBe(3);
+  });
+
   it('413, not a retryable 429, for a request with more spans than the queue holds even when empty', async () => {
     const server = await testServer({ maxQueuedSpans: 10, traceWaitMs: 60_000 });
     const big = await call(server, '/v1/traces', post(json(spans(11))));
