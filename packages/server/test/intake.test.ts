@@ -118,35 +118,36 @@ describe('Intake on live traffic', () => {
   });
 });
 
+/** The whole simulated recording, replayed an hour after it was made, with a settable wall clock. */
+function replay() {
+  const sim = live();
+  const analyzer = createAnalyzer();
+  const clock = { now: sim.flushTimes[sim.flushTimes.length - 1] + 60 * MIN };
+  const intake = new Intake(analyzer, { maxQueuedSpans: 1_000_000, traceWaitMs: 2000 }, () => clock.now);
+  return { sim, analyzer, intake, clock };
+}
+
 describe('Intake on recorded data', () => {
   it("analyses a recording's last export period once nothing followed it for the trace wait", () => {
-    const sim = live();
-    const analyzer = createAnalyzer();
-    let now = sim.flushTimes[sim.flushTimes.length - 1] + 60 * MIN;
-    const intake = new Intake(analyzer, { maxQueuedSpans: 1_000_000, traceWaitMs: 2000 }, () => now);
+    const { sim, analyzer, intake, clock } = replay();
     // Posted fast, one request per recorded export.
     for (const batch of sim.batches) expect(intake.offer(batch.slice())).toBe(true);
     const spans = sim.batches.reduce((n, b) => n + b.length, 0);
     intake.tick();
     // Merged over an export period of its own event time: the last period is still held.
     expect(intake.queued).toBeGreaterThan(0);
-    now += 2000;
+    clock.now += 2000;
     intake.tick();
     expect(intake.queued).toBe(0);
     expect(analyzer.stats().accepted).toBe(spans);
   });
-});
 
-describe('Intake on recorded data with a span from the far future', () => {
   it('stays a replay: one span further ahead than any clock skew does not make it live, nor the next recorded spans late', () => {
-    const sim = live();
-    const analyzer = createAnalyzer();
-    const now = sim.flushTimes[sim.flushTimes.length - 1] + 60 * MIN;
-    const intake = new Intake(analyzer, { maxQueuedSpans: 1_000_000, traceWaitMs: 2000 }, () => now);
+    const { sim, analyzer, intake, clock } = replay();
     const half = Math.floor(sim.batches.length / 2);
     for (const batch of sim.batches.slice(0, half)) intake.offer(batch.slice());
     const [template] = sim.batches[0];
-    intake.offer([{ ...template, spanId: 'f'.repeat(16), startTime: now + 20 * MIN, endTime: now + 20 * MIN + 5 }]);
+    intake.offer([{ ...template, spanId: 'f'.repeat(16), startTime: clock.now + 20 * MIN, endTime: clock.now + 20 * MIN + 5 }]);
     expect(intake.live).toBe(false);
     for (const batch of sim.batches.slice(half)) intake.offer(batch.slice());
     intake.releaseAll();

@@ -100,14 +100,13 @@ function pathOperation(span: Span): string | undefined {
   const method = httpMethod(span);
   if (!method || !a || a['http.route'] !== undefined || !isMethodName(span.name, method)) return undefined;
   // OpenTracing-era tracers (Jaeger clients) record only the full URL, on both ends.
-  const path = str(a['url.path']) ?? str(a['http.target']) ?? urlPath(a);
+  const url = str(a['url.full']) ?? str(a['http.url']);
+  const path = str(a['url.path']) ?? str(a['http.target']) ?? (url === undefined ? undefined : pathOfUrl(url));
   return path !== undefined && path.charCodeAt(0) === 47 ? routeOperation(method, path) : undefined;
 }
 
-/** The path (with query) of the span's URL (`url.full`, `http.url` in the older conventions), if it has one. */
-function urlPath(a: Readonly<Record<string, AttributeValue>>): string | undefined {
-  const url = str(a['url.full']) ?? str(a['http.url']);
-  if (url === undefined) return undefined;
+/** The path (with query) of a URL (`url.full`, `http.url` in the older conventions), if it has one. */
+function pathOfUrl(url: string): string | undefined {
   const scheme = url.indexOf('://');
   if (scheme < 0) return url.charCodeAt(0) === 47 ? url : undefined;
   const slash = url.indexOf('/', scheme + 3);
@@ -125,7 +124,8 @@ function clientPath(span: Span, method: string): string | undefined {
   if (!a || !isMethodName(span.name, method)) return undefined;
   const template = str(a['url.template']);
   if (template !== undefined && template.charCodeAt(0) === 47) return template;
-  if (str(a['url.full']) !== undefined || str(a['http.url']) !== undefined) return urlPath(a);
+  const url = str(a['url.full']) ?? str(a['http.url']);
+  if (url !== undefined) return pathOfUrl(url);
   const path = str(a['url.path']) ?? str(a['http.target']);
   return path !== undefined && path.charCodeAt(0) === 47 ? path : undefined;
 }
