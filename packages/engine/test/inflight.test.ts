@@ -126,6 +126,61 @@ describe('in-flight calls (issue 21)', () => {
     expect(events).toEqual([]);
   });
 
+  it('one statement hung among many answered ones (a row lock) is found while it lasts, with its own calls', () => {
+    // Reads at 20 req/s make five SELECTs each; payments at 2 req/s make one UPDATE, which a lock holds.
+    const lockedAt = T0 + 60_000;
+    const payStarts = (from: number, to: number): number[] => {
+      const out: number[] = [];
+      for (let t = Math.ceil((from - T0) / 500) * 500 + T0; t < to; t += 500) out.push(t);
+      return out;
+    };
+    const second = (a: Analyzer, s: number): void => {
+      const from = T0 + s * 1000;
+      const batch: Span[] = [];
+      for (let i = 0; i < RPS; i++) {
+        const start = from + i * (1000 / RPS);
+        const t = new TraceBuilder();
+        const server = t.server('orders-api', '/orders/:id', start, start + 12);
+        for (let q = 0; q < 5; q++) t.db(server, 'postgresql', 'SELECT', start + 1 + 2 * q, start + 3 + 2 * q);
+        batch.push(...t.spans);
+      }
+      for (const start of payStarts(from, Math.min(from + 1000, lockedAt))) {
+        const t = new TraceBuilder();
+        const server = t.server('orders-api', '/orders/:id/pay', start, start + 5);
+        t.db(server, 'postgresql', 'UPDATE', start + 1, start + 3 + (start % 3));
+        batch.push(...t.spans);
+      }
+      a.ingest(batch);
+    };
+    const a = createAnalyzer();
+    const events = watch(a);
+    for (let s = 0; s < 60; s++) {
+      second(a, s);
+      a.advanceTo(T0 + (s + 1) * 1000);
+    }
+    expect(events).toEqual([]);
+    let detectedAt: number | undefined;
+    for (let s = 60; s < 90 && detectedAt === undefined; s++) {
+      second(a, s);
+      const now = T0 + (s + 1) * 1000;
+      const open: InFlightCall[] = payStarts(lockedAt, now).map((start) => {
+        const t = new TraceBuilder();
+        return { span: t.db(t.server('orders-api', '/orders/:id/pay', start, now), 'postgresql', 'UPDATE', start + 1, now) };
+      });
+      a.inFlight(open, now);
+      a.advanceTo(now);
+      if (events.length > 0) detectedAt = now;
+    }
+    expect(detectedAt, 'detected while the lock lasts').toBeDefined();
+    expect((detectedAt as number) - lockedAt).toBeLessThanOrEqual(10_000);
+    const rc = events[0].incident.rootCause;
+    expect(rc).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'timeout' });
+    // Counted over the UPDATEs, not the edge's hundreds of answered SELECTs.
+    const [, gaveUp, calls] = /no answer from postgresql UPDATE orders in (\d+) of (\d+) calls/.exec(rc.explanation) ?? [];
+    expect(Number(gaveUp)).toBeGreaterThanOrEqual(2);
+    expect(Number(calls)).toBeLessThanOrEqual(20);
+  });
+
   it('a call not learned yet is overdue only after criticalMs; one whose request ended, after a second', () => {
     const unlearned = createAnalyzer();
     const seen = watch(unlearned);

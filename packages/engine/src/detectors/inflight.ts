@@ -1,7 +1,7 @@
 import type { Span } from '../types.js';
 import type { LatencyOptions, ResolvedOptions } from '../options.js';
 import type { Recorder } from '../ops/recorder.js';
-import { EdgeBucket, BUCKET_EXEMPLARS } from '../ops/bucket.js';
+import { EdgeBucket, BUCKET_EXEMPLARS, type BucketRing } from '../ops/bucket.js';
 import { EdgeState, type OpState } from '../ops/state.js';
 import { isDependencyCall, peerName } from '../model/operation.js';
 import { unansweredCallee } from '../ops/peers.js';
@@ -49,6 +49,8 @@ interface CallShape {
   overdueAfter: number;
   orphanOverdueAfter: number;
   edge: string;
+  /** The callee operation's state, when recorded: its ended calls are the give-up test's other side. */
+  op: OpState | undefined;
 }
 
 /** Overdue calls of one kind on an edge. */
@@ -62,7 +64,8 @@ interface OverdueCalls {
 
 /**
  * Overdue calls on one caller → callee edge in a report: those that became overdue within the last
- * bucket-width (`fresh`), and those overdue since before it (`stale`).
+ * bucket-width (`fresh`), and those overdue since before it (`stale`); the fresh ones also by the callee
+ * operation they call (`byOperation`, for recorded operations).
  */
 interface Overdue {
   caller: string;
@@ -70,10 +73,20 @@ interface Overdue {
   virtual: boolean;
   fresh: OverdueCalls;
   stale: OverdueCalls;
+  byOperation: Map<OpState, OverdueCalls>;
 }
 
 function noCalls(): OverdueCalls {
   return { count: 0, operation: null, oldestMs: 0, traces: [] };
+}
+
+function addCall(calls: OverdueCalls, operation: string | null, age: number, traceId: string): void {
+  calls.count++;
+  if (calls.count === 1 || age > calls.oldestMs) {
+    calls.oldestMs = age;
+    calls.operation = operation;
+  }
+  if (calls.traces.length < BUCKET_EXEMPLARS * 2 && !calls.traces.includes(traceId)) calls.traces.push(traceId);
 }
 
 /**
@@ -155,16 +168,16 @@ export class InFlightCalls {
       const dueAt = Math.min(span.startTime + dueAfter, abandoned ? Math.max(parentEndedAt, span.startTime + IN_FLIGHT_MIN_MS) : Infinity);
       let o = out.get(shape.edge);
       if (o === undefined) {
-        o = { caller: span.service, callee: shape.callee, virtual: shape.virtual, fresh: noCalls(), stale: noCalls() };
+        o = { caller: span.service, callee: shape.callee, virtual: shape.virtual, fresh: noCalls(), stale: noCalls(), byOperation: new Map() };
         out.set(shape.edge, o);
       }
-      const calls = dueAt > freshFrom ? o.fresh : o.stale;
-      calls.count++;
-      if (calls.count === 1 || age > calls.oldestMs) {
-        calls.oldestMs = age;
-        calls.operation = shape.operation;
+      const fresh = dueAt > freshFrom;
+      addCall(fresh ? o.fresh : o.stale, shape.operation, age, span.traceId);
+      if (fresh && shape.op !== undefined) {
+        let byOp = o.byOperation.get(shape.op);
+        if (byOp === undefined) o.byOperation.set(shape.op, (byOp = noCalls()));
+        addCall(byOp, shape.operation, age, span.traceId);
       }
-      if (calls.traces.length < BUCKET_EXEMPLARS * 2 && !calls.traces.includes(span.traceId)) calls.traces.push(span.traceId);
     }
     return out;
   }
@@ -183,6 +196,7 @@ export class InFlightCalls {
       overdueAfter: overdueAfterMs(op, latency),
       orphanOverdueAfter: overdueAfterMs(op, latency, false),
       edge: edgeKey(span.service, callee),
+      op,
     };
   }
 
@@ -205,18 +219,35 @@ export class InFlightCalls {
    * callee answers again, nor once calls stop being made.
    */
   private judge(edge: EdgeState, o: Overdue): EdgeFiring | undefined {
-    const { bucketMs } = this.options;
-    const c = Math.floor(this.at / bucketMs);
-    const before = 1 - (this.at - c * bucketMs) / bucketMs;
-    const cur = edge.ring.get(c);
-    const prev = edge.ring.get(c - 1);
-    const ended = (cur?.attempts ?? 0) + Math.round(before * (prev?.attempts ?? 0));
-    const endedGaveUp = Math.min(ended, (cur?.gaveUp ?? 0) + Math.round(before * (prev?.gaveUp ?? 0)));
+    const c = Math.floor(this.at / this.options.bucketMs);
+    const ended = this.inWindow(edge.ring, c, (b) => b.attempts);
+    const endedGaveUp = Math.min(ended, this.inWindow(edge.ring, c, (b) => b.gaveUp));
     const holding = o.fresh.count === 0 && ended === 0 && edge.active.size > 0;
     const calls = holding ? o.stale : o.fresh;
     if (calls.count === 0) return undefined;
-    const attempts = ended + calls.count;
-    const gaveUp = endedGaveUp + calls.count;
+    const firing = this.test(edge, c, ended + calls.count, endedGaveUp + calls.count, calls);
+    if (firing !== undefined || holding) return firing;
+    // One statement hung among many answered ones (a row lock): the edge's healthy calls dilute it, so each
+    // callee operation is also judged over its own calls.
+    let worst: EdgeFiring | undefined;
+    for (const [op, opCalls] of o.byOperation) {
+      const f = this.test(edge, c, this.inWindow(op.ring, c, (b) => b.requests) + opCalls.count, opCalls.count, opCalls);
+      if (f !== undefined && (worst === undefined || f.window.gaveUp > worst.window.gaveUp)) worst = f;
+    }
+    return worst;
+  }
+
+  /** A count over the last bucket-width before the report: bucket `c`, and the share of `c − 1` still inside it. */
+  private inWindow<B extends { index: number; reset(index: number): void }>(ring: BucketRing<B>, c: number, count: (b: B) => number): number {
+    const { bucketMs } = this.options;
+    const before = 1 - (this.at - c * bucketMs) / bucketMs;
+    const cur = ring.get(c);
+    const prev = ring.get(c - 1);
+    return (cur === undefined ? 0 : count(cur)) + Math.round(before * (prev === undefined ? 0 : count(prev)));
+  }
+
+  /** The edge's give-up test over `attempts` of which `gaveUp` got no answer, `calls` the overdue ones among them. */
+  private test(edge: EdgeState, c: number, attempts: number, gaveUp: number, calls: OverdueCalls): EdgeFiring | undefined {
     const verdict = edge.timeout.judge(attempts, gaveUp);
     if (!verdict.anomalous) return undefined;
     const open = new EdgeBucket();
@@ -228,4 +259,5 @@ export class InFlightCalls {
     open.traces.push(...calls.traces);
     return { kind: 'timeout', signal: 'timeout', verdict, edge, size: 1, window: { attempts, errors: 0, gaveUp, maxWait: calls.oldestMs, buckets: [open] } };
   }
+
 }
