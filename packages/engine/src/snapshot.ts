@@ -102,6 +102,7 @@ function checkSnapshot(s: AnalyzerSnapshot): void {
     text(op.operation, `operations[${i}].operation`);
     if (op.nodeType !== 'service' && op.nodeType !== 'peer') fail(`operations[${i}].nodeType must be service or peer`);
     finite(op.shapeSamples, `operations[${i}].shapeSamples`);
+    if (op.served !== undefined && typeof op.served !== 'boolean') fail(`operations[${i}].served must be a boolean`);
     list(op.shapes, `operations[${i}].shapes`).forEach((x, j) => text((x as unknown[])?.[0], `operations[${i}].shapes[${j}][0]`));
     list(op.callers, `operations[${i}].callers`).forEach((x, j) => text(x, `operations[${i}].callers[${j}]`));
   });

@@ -422,6 +422,8 @@ export interface OperationSnapshot {
   shapes: Array<[string, DetectorState]>;
   /** Keys of the operations seen calling this one. */
   callers: string[];
+  /** Has answered a request with anything but a 4xx (absent in older snapshots: taken as true). */
+  served?: boolean;
 }
 
 /** What was learned about one caller → callee service edge. */

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer, type Anomaly, type Incident, type IncidentEvent } from '../src/index.js';
 import { SHOP_START, batches, shopTraffic, type ShopFault } from './helpers/shop.js';
+import { span } from './helpers/spans.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -62,5 +63,47 @@ describe('all traffic stopping', () => {
     expect(Number(share)).toBeGreaterThanOrEqual(90);
     // It opened at low severity and was raised once, not updated for every empty bucket.
     expect(events.filter((e) => e.incident.id === drop.id && e.incident.severity === 'medium' && e.type === 'updated')).toHaveLength(1);
+  });
+});
+
+describe('requests refused as the client’s fault', () => {
+  /** The shop for 12 minutes with a scanner probing ten route-less paths at 20 req/s in minute 4, answered `status`. */
+  function scanned(status: number) {
+    const analyzer = createAnalyzer({ resolveAfterMs: RESOLVE_AFTER_MS });
+    const events: IncidentEvent[] = [];
+    analyzer.onIncident((e) => events.push(e));
+    const end = 12 * MIN;
+    const spans = shopTraffic({ seed: 13, durationMs: end, noiseErrors: 0.002 });
+    const paths = ['/.env', '/.git/config', '/wp-login.php', '/admin', '/phpmyadmin/index.php', '/server-status', '/actuator/env', '/config.json', '/xmlrpc.php', '/backup.zip'];
+    for (let i = 0, t = SHOP_START + 4 * MIN; t < SHOP_START + 5 * MIN; i++, t += 50) {
+      spans.push(
+        span({
+          service: 'frontend',
+          name: 'GET',
+          kind: 'server',
+          startTime: t,
+          endTime: t + 2,
+          attributes: { 'http.request.method': 'GET', 'url.path': paths[i % paths.length], 'http.response.status_code': status },
+        }),
+      );
+    }
+    spans.sort((a, b) => a.endTime - b.endTime);
+    for (const b of batches(spans, 50)) analyzer.ingest(b);
+    // The shop's own traffic goes on to the end: no stop of its own to report.
+    analyzer.flush();
+    return { incidents: analyzer.incidents(), operations: analyzer.stats().operations };
+  }
+
+  it('a scanner whose every request was a 404 leaving is no traffic drop', () => {
+    const { incidents, operations } = scanned(404);
+    // Its paths were operations of their own, judged like any other...
+    expect(operations).toBeGreaterThanOrEqual(10);
+    // ...but their stop is no outage.
+    expect(incidents).toEqual([]);
+  });
+
+  it('the same paths answered 200 dropping to nothing are (the gate is the refusal, not the paths)', () => {
+    const { incidents } = scanned(200);
+    expect(incidents.map((i) => i.rootCause.kind)).toContain('traffic');
   });
 });

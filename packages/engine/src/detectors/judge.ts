@@ -114,8 +114,8 @@ export class Judge {
         if (index - size + 1 < countedFrom || !op.traffic.mayFire(w.requests, size * bucketMs)) continue;
         const v = op.traffic.judge(w.requests, size * bucketMs);
         // A drop is judged over dropWindowMs or longer: a pause of seconds is not an outage. Nor is the stop
-        // of an operation that comes and goes (see OpState.returns).
-        if (v.direction === 'drop' && (size * bucketMs < this.options.traffic.dropWindowMs || op.returns >= 2)) continue;
+        // of an operation that comes and goes (see OpState.returns), or of one that refused every request.
+        if (v.direction === 'drop' && (size * bucketMs < this.options.traffic.dropWindowMs || op.returns >= 2 || !op.served)) continue;
         if (v.anomalous && v.direction && (traffic === undefined || v.score > traffic.verdict.score)) {
           traffic = { signal: `traffic.${v.direction}`, kind: 'traffic', verdict: v, op, size, window: copyWindow(w) };
         }

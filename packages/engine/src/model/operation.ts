@@ -59,6 +59,12 @@ export function httpStatus(span: Span): number | undefined {
   return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 }
 
+/** Whether a span answered with a 4xx: the request was refused as the client's fault. */
+export function isClientError(span: Span): boolean {
+  const code = httpStatus(span);
+  return code !== undefined && code >= 400 && code < 500;
+}
+
 /** `METHOD /route`, with id-like segments of a raw path used as a route folded. */
 function routeOperation(method: string, route: string): string {
   return cut(`${method} ${foldPath(route)}`);

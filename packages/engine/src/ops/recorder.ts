@@ -1,6 +1,6 @@
 import type { OperationSnapshot, EdgeSnapshot, Span } from '../types.js';
 import type { ResolvedOptions } from '../options.js';
-import { OperationNames } from '../model/operation.js';
+import { OperationNames, isClientError } from '../model/operation.js';
 import { edgeKey, opKey, opKeyService } from '../keys.js';
 import type { TraceEntry } from '../trace/buffer.js';
 import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from '../trace/analyze.js';
@@ -233,6 +233,7 @@ export class Recorder {
     // (by a request earlier in the trace), or an overflow one, is looked up.
     const op = (e.learned as OpState | undefined) ?? this.op(e.key, e.service, e.operation, 'service');
     const b = this.touch(op, this.bucketIndex(e.span.endTime));
+    if (!op.served && !isClientError(e.span)) op.served = true;
     if (e.error) {
       b.errors++;
       if (e.errorOrigin) {
@@ -401,6 +402,7 @@ export class Recorder {
         errors: op.errors.toJSON(),
         traffic: op.traffic?.toJSON() ?? null,
         shapeSamples: op.shapeSamples,
+        served: op.served,
         shapes: [...op.shapes].map(([k, d]) => [k, d.toJSON()]),
         callers: [...op.callers],
       })),
@@ -432,6 +434,8 @@ export class Recorder {
       op.errors.restore(o.errors);
       if (o.traffic && op.traffic) op.traffic.restore(o.traffic);
       op.shapeSamples = o.shapeSamples;
+      // A snapshot from before `served` was kept: judged as before.
+      op.served = o.served ?? true;
       for (const [k, d] of o.shapes) op.shape(k).restore(d);
       for (const c of o.callers) op.callers.add(c);
       r.ops.set(op.key, op);

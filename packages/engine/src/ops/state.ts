@@ -194,6 +194,12 @@ export class OpState implements LearnedOperation {
   returns = 0;
   /** Bucket index from which it has been live without a break. */
   liveSince = -Infinity;
+  /**
+   * Has answered a request with anything but a 4xx. Until then every request was refused as the client's
+   * fault (a scanner's paths, a removed endpoint): when such requests stop, nothing stopped working, so
+   * its traffic drops are not judged.
+   */
+  served = false;
   /** An overflow operation (in the recorder's overflow set: never live). */
   overflow = false;
   /** The caller key last remembered in `callers` (the recorder's shortcut). */
