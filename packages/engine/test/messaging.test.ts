@@ -14,6 +14,10 @@ interface Fault {
   billingSlowMs?: number;
   /** The worker consumes nothing. */
   workerDown?: boolean;
+  /** POST /orders fails before publishing (500). */
+  ordersFail?: boolean;
+  /** Extra time the worker's own code takes per message (ms). */
+  workerSlowMs?: number;
 }
 
 /**
@@ -30,6 +34,11 @@ function run(a: Analyzer, seconds: number, fault?: Fault): void {
       const start = T0 + s * 1000 + i * (1000 / RPS);
       const faulty = fault !== undefined && start >= fault.from;
       const t = new TraceBuilder();
+      if (faulty && fault.ordersFail) {
+        t.server('orders', '/orders', start, start + 2, { name: 'POST /orders', status: 'error', attributes: { 'http.request.method': 'POST', 'http.route': '/orders', 'http.response.status_code': 500 } });
+        spans.push(...t.spans);
+        continue;
+      }
       const post = t.server('orders', '/orders', start, start + 4 + (i % 3), { name: 'POST /orders', attributes: { 'http.request.method': 'POST', 'http.route': '/orders', 'http.response.status_code': 202 } });
       const publish = span({
         traceId: t.traceId,
@@ -44,8 +53,9 @@ function run(a: Analyzer, seconds: number, fault?: Fault): void {
       t.spans.push(publish);
       if (!(faulty && fault.workerDown)) {
         const extra = faulty ? (fault.billingSlowMs ?? 0) : 0;
+        const own = faulty ? (fault.workerSlowMs ?? 0) : 0;
         // A slow worker falls behind: each message waits for the ones before it.
-        if (extra > 0) backlogMs += (extra * RPS) / 5 / RPS;
+        if (extra + own > 0) backlogMs += ((extra + own) * RPS) / 5 / RPS;
         const consumeAt = publish.endTime + 5 + backlogMs;
         const consume = span({
           traceId: t.traceId,
@@ -54,7 +64,7 @@ function run(a: Analyzer, seconds: number, fault?: Fault): void {
           kind: 'consumer',
           parentSpanId: publish.spanId,
           startTime: consumeAt,
-          endTime: consumeAt + 16 + extra,
+          endTime: consumeAt + 16 + extra + own,
           attributes: { 'messaging.system': 'rabbitmq', 'messaging.operation': 'process' },
         });
         t.spans.push(consume);
@@ -111,5 +121,31 @@ describe('messaging: a consumer runs after its producer, on its own', () => {
     const roots = events.filter((e) => e.type === 'opened').map((e) => e.incident.rootCause.service);
     expect(roots[0]).toBe('worker');
     expect(roots).not.toContain('orders');
+  });
+
+  it('a worker whose messages stop because the producer’s requests fail is that failure’s effect, not a second incident', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    const anomalies: string[] = [];
+    a.onAnomaly((x) => anomalies.push(`${x.service} ${x.operation} ${x.signal}`));
+    run(a, WARMUP_S + 120, { from: T0 + WARMUP_S * 1000, ordersFail: true });
+    // The worker's traffic did drop...
+    expect(anomalies).toContain('worker orders process traffic.drop');
+    // ...inside the one incident rooted in the failing requests.
+    const opened = events.filter((e) => e.type === 'opened');
+    expect(opened.map((e) => e.incident.rootCause.service)).toEqual(['orders']);
+    const [incident] = a.incidents();
+    expect(incident.anomalies.map((x) => `${x.service} ${x.signal}`)).toContain('worker traffic.drop');
+  });
+
+  it('a worker falling behind its queue on its own slowness: its drop in handled messages is part of that incident', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    const anomalies: string[] = [];
+    a.onAnomaly((x) => anomalies.push(`${x.service} ${x.operation} ${x.signal}`));
+    run(a, WARMUP_S + 120, { from: T0 + WARMUP_S * 1000, workerSlowMs: 1000 });
+    expect(anomalies).toContain('worker orders process traffic.drop');
+    const opened = events.filter((e) => e.type === 'opened');
+    expect(opened.map((e) => `${e.incident.rootCause.service} ${e.incident.rootCause.kind}`)).toEqual(['worker latency']);
   });
 });

@@ -22,6 +22,12 @@ const COINCIDE_BUCKETS = 2;
 /** Roots of incidents whose callers' requests wait without ending: a drop of theirs is that incident's. */
 const HANG_KINDS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['timeout', 'latency']);
 
+/** Faults of an operation that lower its own count of ended requests. */
+const HANG_KINDS_AND_ERRORS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['timeout', 'latency', 'errors']);
+
+/** Faults of a caller that stop the calls it makes after them. */
+const CALLER_FAULT_KINDS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['errors', 'latency', 'timeout', 'shape']);
+
 /** The order a bucket's firings are routed in (see settle). */
 const ROUTE_ORDER: Record<Firing['kind'], number> = { errors: 0, latency: 0, timeout: 0, shape: 1, traffic: 2 };
 
@@ -317,18 +323,15 @@ export class Episodes {
       case 'shape.missing-call':
         return rankOrigins(windowOrigins(w.buckets, 'shapeOrigins'), w.diverged, op, 'shape', w.okRequests);
       case 'traffic.drop': {
+        // An operation slowed down or failing serves fewer requests in a window (a slow consumer falls
+        // behind its queue), and so makes fewer calls; callers that fail or slow down stop making their later
+        // calls: the drop is that fault's effect.
         const root = dropOrigin(op, this.recorder.ops, dropping);
-        // Callers that fail or slow down stop making their later calls: the drop is that fault's effect.
+        const own = this.faultAt(op.key, HANG_KINDS_AND_ERRORS) ?? (root === op ? undefined : this.faultAt(root.key, HANG_KINDS_AND_ERRORS));
+        if (own !== undefined) return [own];
         for (const caller of root.callers) {
-          for (const ep of this.episodes.values()) {
-            const k = ep.anomaly.kind;
-            if (ep.target.key === caller && (k === 'errors' || k === 'latency' || k === 'timeout' || k === 'shape')) {
-              // The root the caller's incident settled on, which weighs all its evidence, else the episode's own cause.
-              const rc = ep.incidentId !== undefined ? this.manager.get(ep.incidentId)?.rootCause : undefined;
-              const c = ep.anomaly.cause;
-              return [originAt(rc ?? c, c.share, c.support)];
-            }
-          }
+          const cause = this.faultAt(caller, CALLER_FAULT_KINDS);
+          if (cause !== undefined) return [cause];
         }
         // Requests waiting on a hung or slow callee do not end: fewer ended because of that callee's incident.
         const waiting = this.incidentInCallees(op, HANG_KINDS)?.rootCause;
@@ -339,6 +342,20 @@ export class Episodes {
       default:
         return selfOrigins(op, f.kind, w.requests);
     }
+  }
+
+  /**
+   * Where the fault of an open episode of one of `kinds` on `key` (an operation's or edge's) started: the
+   * root its incident settled on, which weighs all its evidence, else the episode's own cause.
+   */
+  private faultAt(key: string, kinds: ReadonlySet<AnomalyKind>): RankedOrigin | undefined {
+    for (const ep of this.episodes.values()) {
+      if (ep.target.key !== key || !kinds.has(ep.anomaly.kind)) continue;
+      const rc = ep.incidentId !== undefined ? this.manager.get(ep.incidentId)?.rootCause : undefined;
+      const c = ep.anomaly.cause;
+      return originAt(rc ?? c, c.share, c.support);
+    }
+    return undefined;
   }
 
   /**

@@ -334,6 +334,11 @@ export class Recorder {
       const callee = this.ops.get(c.calleeKey);
       if (callee !== undefined) addCaller(callee, c.callerKey);
     }
+    // A consumer's messages come from the requests that send them: its drop traces back to theirs.
+    if (c.callerKey !== undefined && c.consumerKey !== undefined) {
+      const consumer = this.ops.get(c.consumerKey);
+      if (consumer !== undefined) addCaller(consumer, c.callerKey);
+    }
     if (!c.virtual) return;
     // An uninstrumented peer (database, cache): the client span is all we know of it.
     const op = this.op(c.calleeKey, c.calleeService, c.calleeOperation ?? '', 'peer');

@@ -61,6 +61,11 @@ export interface CallFact {
   error: boolean;
   /** The caller got no answer in time: it gave up, or the callee never answered. */
   gaveUp: boolean;
+  /**
+   * For a message sent (producer span): key of the consumer's entry operation that handled it in this trace.
+   * Not an answer (see answerUnder), but the consumer's traffic is what the sender sends.
+   */
+  consumerKey: string | undefined;
 }
 
 /** What trace analysis reads of one operation learned so far. */
@@ -181,7 +186,7 @@ function newEntryFact(): EntryFact {
 
 function newCallFact(): CallFact {
   const none = undefined as unknown as Span;
-  return { callerService: '', callerKey: undefined, calleeService: '', calleeOperation: null, calleeKey: '', virtual: false, span: none, duration: 0, error: false, gaveUp: false };
+  return { callerService: '', callerKey: undefined, calleeService: '', calleeOperation: null, calleeKey: '', virtual: false, span: none, duration: 0, error: false, gaveUp: false, consumerKey: undefined };
 }
 
 /** `n` pooled nodes for the spans of one trace (the pool's nodes are kept reset, see {@link releaseNodes}). */
@@ -608,7 +613,17 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   fact.duration = span.endTime - span.startTime;
   fact.error = node.error;
   fact.gaveUp = gaveUp;
+  fact.consumerKey = span.kind === 'producer' ? consumerUnder(node) : undefined;
   return fact;
+}
+
+/** Key of the consumer entry that handled the message sent at producer `node`, when it is in the trace. */
+function consumerUnder(node: Node): string | undefined {
+  for (let i = 0; i < node.childCount; i++) {
+    const child = node.children[i];
+    if (child.role === 'entry' && child.span.kind === 'consumer') return (child.entry as EntryFact).key;
+  }
+  return undefined;
 }
 
 /**
