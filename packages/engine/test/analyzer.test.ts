@@ -134,10 +134,11 @@ describe('errors that come a few in a row', () => {
   it('opens nothing on a quiet route failing 1% of requests in runs of 3, once it has seen a few runs', () => {
     // Before: 3 of 11 requests in 5 s, "27% vs 0.46%", opened a medium incident about 4 times an hour (16 in
     // these 4 hours). In a route's first minutes, before it has seen errors come in runs, two runs within
-    // one 15 s window still look like a spike.
+    // one 15 s window still look like a spike (a run is learned 15 s after it, once it is not a fault's
+    // start: one more such early opening in these 4 hours than when runs were learned at once).
     const opened = [1, 2, 3, 4].flatMap((seed) => route(seed, 2, 0.01, 3, 60));
     expect(opened.filter((e) => e.incident.openedAt >= SHOP_START + 10 * MIN).map((e) => e.incident.rootCause.explanation)).toEqual([]);
-    expect(opened.length).toBeLessThanOrEqual(2);
+    expect(opened.length).toBeLessThanOrEqual(3);
   });
 
   it('still opens at once when that route fails outright, and on a partial failure within a minute', () => {
@@ -148,6 +149,15 @@ describe('errors that come a few in a row', () => {
     const partial = route(5, 2, 0.01, 3, 40, { at: 30, share: 0.3 });
     expect(partial).toHaveLength(1);
     expect(partial[0].incident.openedAt - SHOP_START - 30 * MIN).toBeLessThanOrEqual(MIN);
+  });
+
+  it('opens within a minute on a busier route that never failed and starts failing 10% of requests', () => {
+    // Learned as they came, its first faulty buckets lifted the 0 % baseline out of the sensitive rule's reach.
+    for (const seed of [1, 2, 3]) {
+      const opened = route(seed, 5, 0, 1, 12, { at: 8, share: 0.1 });
+      expect(opened).toHaveLength(1);
+      expect(opened[0].incident.openedAt - SHOP_START - 8 * MIN).toBeLessThanOrEqual(MIN);
+    }
   });
 
   it('still opens on a quiet route that starts failing 10% of requests one at a time', () => {

@@ -7,6 +7,8 @@ import { quiet, type Verdict } from './verdict.js';
 
 /** A bucket whose errors are this unlikely under the baseline is held back from learning (3σ). */
 const HOLD_P = 0.00135;
+/** Buckets a suspicious bucket below the prototype's rate is held: the judge's middle window (`WINDOWS[1]`, 15 s). */
+const BELOW_RATE_HOLD = 3;
 
 /** Severity of an error-rate anomaly by the observed rate: ≥ 0.9 critical, ≥ 0.5 high, ≥ 0.2 medium. */
 export function errorSeverity(rate: number): Severity {
@@ -26,8 +28,9 @@ export class ErrorRateDetector {
   readonly baseline: ProportionBaseline;
   /** Event time of the last {@link observe} (ms); NaN before any. */
   lastT = NaN;
-  /** Buckets held back from learning (see {@link learnBucket}). */
+  /** Buckets held back from learning (see {@link learnBucket}): above the prototype's rate, and below it. */
   private readonly held = new HeldCounts();
+  private readonly heldBelow = new HeldCounts();
   private readonly learnHeld = (requests: number, errors: number): void => this.learn(requests, errors);
 
   constructor(
@@ -74,24 +77,32 @@ export class ErrorRateDetector {
 
   /**
    * Learns a bucket that did not fire (bucket `index`), unless its errors are clearly above the baseline
-   * (p < 0.00135, as latency's hold). Such a bucket is held back for `holdBuckets` buckets, then learned if
-   * no error anomaly fired meanwhile ({@link forgetHeld}): a fault on a sparse operation must not raise the
-   * baseline while later windows gather the errors to prove it, and errors that come a few in a row on a
-   * healthy route are learned all the same, only later.
+   * (p < 0.00135, as latency's hold) at a rate either rule could fire on. Such a bucket is held back for
+   * `holdBuckets` buckets, then learned if no error anomaly fired meanwhile ({@link forgetHeld}): a fault on
+   * a sparse operation must not raise the baseline while later windows gather the errors to prove it (10 %
+   * errors learned as they come lift a 0 % baseline out of the sensitive rule's reach within a minute), and
+   * errors that come a few in a row on a healthy route are learned all the same, only later. Below the
+   * prototype's rate a bucket is held only as long as the sensitive rule's middle window needs
+   * ({@link BELOW_RATE_HOLD}): a route whose errors come in runs learns how they bunch before its next run.
    */
   learnBucket(index: number, requests: number, errors: number, holdBuckets: number): void {
-    if (this.suspicious(requests, errors)) this.held.hold(index, requests, errors);
+    if (this.suspicious(requests, errors)) (errors > requests * this.opts.rate ? this.held : this.heldBelow).hold(index, requests, errors);
     else this.learn(requests, errors);
     this.held.release(index, holdBuckets, this.learnHeld);
+    this.heldBelow.release(index, Math.min(holdBuckets, BELOW_RATE_HOLD), this.learnHeld);
   }
 
   /** Drops the buckets held back: an error anomaly fired, and they are part of it. */
   forgetHeld(): void {
     this.held.forget();
+    this.heldBelow.forget();
   }
 
   private suspicious(requests: number, errors: number): boolean {
-    return this.baseline.ready && errors > requests * this.opts.rate && this.baseline.sf(errors, requests) < HOLD_P;
+    const b = this.baseline;
+    if (!b.ready) return false;
+    const p0 = b.rate;
+    return errors > requests * Math.min(this.opts.rate, Math.max(2 * p0, p0 + 0.02)) && b.sf(errors, requests) < HOLD_P;
   }
 
   /** Learns a window (the analyzer passes only non-anomalous ones). */
