@@ -171,6 +171,11 @@ export interface Anomaly {
   peak: { at: number; observed: number; expected: number; score: number; explanation: string };
   /** Exemplar trace ids from the window. */
   traceIds: string[];
+  /**
+   * For an error anomaly: what the latest failing request in the window said (its status message, else
+   * its `exception.message` or `exception.type`), first line only, when it said anything.
+   */
+  message?: string;
 }
 
 /** A ranked root-cause candidate. */

@@ -107,3 +107,23 @@ describe('requests refused as the client’s fault', () => {
     expect(incidents.map((i) => i.rootCause.kind)).toContain('traffic');
   });
 });
+
+describe('what failing requests said', () => {
+  it('an error incident quotes the latest failure’s message (its first line), as does its anomaly', () => {
+    const analyzer = createAnalyzer();
+    const anomalies: Anomaly[] = [];
+    analyzer.onAnomaly((a) => anomalies.push(a));
+    const spans = shopTraffic({ seed: 13, durationMs: 12 * MIN, faults: [{ service: 'payment', from: 10 * MIN, to: 12 * MIN, errorRate: 1 }] });
+    for (const s of spans) {
+      if (s.service === 'payment' && s.status === 'error') s.statusMessage = 'charge failed: card processor unavailable\n    at charge (/app/pay.js:10:5)';
+    }
+    for (const b of batches(spans, 50)) analyzer.ingest(b);
+    analyzer.flush();
+    const payment = analyzer.incidents().find((i) => i.rootCause.service === 'payment');
+    expect(payment?.rootCause.explanation).toContain('error rate');
+    expect(payment?.rootCause.explanation).toContain(', last error "charge failed: card processor unavailable"');
+    const own = anomalies.find((a) => a.service === 'payment' && a.kind === 'errors');
+    expect(own?.message).toBe('charge failed: card processor unavailable');
+    expect(own?.explanation).toMatch(/in the last \d+ s, last error "charge failed: card processor unavailable"$/);
+  });
+});

@@ -37,6 +37,8 @@ export interface ApiAnomaly {
   severity: Anomaly['severity'];
   explanation: string;
   traceIds: string[];
+  /** Errors: what the latest failing request said (first line), when it said anything. */
+  message?: string;
 }
 
 export interface ApiIncident {
@@ -92,6 +94,7 @@ export function anomalyJson(a: Anomaly): ApiAnomaly {
     severity: a.severity,
     explanation: a.explanation,
     traceIds: a.traceIds,
+    ...(a.message !== undefined ? { message: a.message } : {}),
   };
 }
 

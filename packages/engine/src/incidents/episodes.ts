@@ -4,12 +4,12 @@ import { clearlySlower, type Firing } from '../detectors/judge.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
 import { BUCKET_EXEMPLARS } from '../ops/bucket.js';
-import { WINDOWS, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
+import { WINDOWS, windowMessage, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
 import { explainAnomaly, explainRoot, isPoolWait, type RootFigures } from '../rca/explain.js';
 import { EVENT_LOOP_OPERATION } from '../model/loop.js';
-import { label } from '../rca/format.js';
+import { firstLine, label } from '../rca/format.js';
 import { IncidentManager, type ExplainRoot } from './manager.js';
 import { SEVERITY_RANK } from './severity.js';
 
@@ -210,6 +210,7 @@ export class Episodes {
     let traceIds: string[];
     let samples: number;
     let count: number;
+    let message: string | undefined;
     if (f.kind === 'timeout') {
       const w = f.window;
       service = f.edge.calleeService;
@@ -226,6 +227,7 @@ export class Episodes {
       samples = f.signal === 'latency' ? w.latency.ok.n : f.signal === 'latency.self' ? w.self.ok.n : f.kind === 'shape' ? w.okRequests : w.requests;
       count = w.errors;
       traceIds = windowTraces(w.buckets, f.kind === 'errors' ? 'errorTraces' : 'slowTraces', BUCKET_EXEMPLARS * 2);
+      if (f.kind === 'errors') message = messageOf(w);
       if (f.kind === 'shape') {
         const op = this.recorder.ops.get(f.callee);
         callee = { service: op?.service ?? opKeyService(f.callee), operation: op?.operation ?? (opKeyOperation(f.callee) || null) };
@@ -250,6 +252,7 @@ export class Episodes {
       samples,
       cause: { service: top.service, operation: top.operation, kind: top.kind, support: top.count, share: round(top.share) },
       traceIds,
+      ...(message !== undefined ? { message } : {}),
     };
     const explanation = explainAnomaly(draft, { errors: count, window });
     if (f.kind === 'latency' || f.kind === 'errors') {
@@ -454,10 +457,19 @@ function originAt(at: { service: string; operation: string | null; kind: Anomaly
   return { service: at.service, operation: at.operation, key: opKey(at.service, at.operation ?? ''), kind: at.kind, share, count };
 }
 
+/** What the window's latest failing request said, as sentences quote it. */
+function messageOf(w: OpWindow): string | undefined {
+  const m = windowMessage(w.buckets);
+  const line = m === undefined ? '' : firstLine(m);
+  return line === '' ? undefined : line;
+}
+
 /** The root-cause figures of an operation over a window (`window` ms wide): p95 against its baseline p95, or its error rate. */
 function figuresOf(op: OpState, w: OpWindow, kind: 'latency' | 'errors', window: number): RootFigures {
   if (kind === 'errors') {
-    return w.requests > 0 ? { window, errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.observed, errors: w.errors, requests: w.requests } } : {};
+    if (!(w.requests > 0)) return {};
+    const message = messageOf(w);
+    return { window, errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.observed, errors: w.errors, requests: w.requests, ...(message !== undefined ? { message } : {}) } };
   }
   if (w.latency.ok.n === 0) return {};
   return {

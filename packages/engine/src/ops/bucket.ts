@@ -108,6 +108,8 @@ export class OpBucket {
   calleesKnown = false;
   errorTraces: string[] | undefined;
   slowTraces: string[] | undefined;
+  /** What the bucket's latest failing request that said anything said (see errorMessage). */
+  errorMessage: string | undefined;
 
   /** Counts a request's call to `callee` if the bucket has it; false if it is new here (see {@link addCallee}). */
   countCall(callee: string): boolean {
@@ -167,6 +169,7 @@ export class OpBucket {
     this.calleesKnown = false;
     this.errorTraces = undefined;
     this.slowTraces = undefined;
+    this.errorMessage = undefined;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { OperationSnapshot, EdgeSnapshot, Span } from '../types.js';
 import type { ResolvedOptions } from '../options.js';
-import { OperationNames, isClientError } from '../model/operation.js';
+import { OperationNames, errorMessage, isClientError } from '../model/operation.js';
 import { edgeKey, opKey, opKeyService } from '../keys.js';
 import type { TraceEntry } from '../trace/buffer.js';
 import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from '../trace/analyze.js';
@@ -241,6 +241,7 @@ export class Recorder {
         countOrigin((b.errorOrigins ??= new Map()), e.errorOrigin);
       }
       addExemplar((b.errorTraces ??= []), e.span.traceId);
+      b.errorMessage = errorMessage(e.span) ?? b.errorMessage;
       return;
     }
     // Cold start (see `coldStartUntil`, `instanceWarmupMs`): counted, but its latency is neither judged nor learned.
@@ -347,6 +348,7 @@ export class Recorder {
     if (c.error) {
       b.errors++;
       addExemplar((b.errorTraces ??= []), c.span.traceId);
+      b.errorMessage = errorMessage(c.span) ?? b.errorMessage;
     } else {
       const n = this.latencyPer(c.span);
       if (n > 0) this.recordLatency(op, b, c.duration / n, c.duration / n, c.span);

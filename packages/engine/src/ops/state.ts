@@ -392,6 +392,12 @@ export function windowOrigins(buckets: readonly OpBucket[], which: 'errorOrigins
   return out;
 }
 
+/** The message of the latest bucket in the window whose failing requests said anything. */
+export function windowMessage(buckets: readonly OpBucket[]): string | undefined {
+  for (let i = buckets.length - 1; i >= 0; i--) if (buckets[i].errorMessage !== undefined) return buckets[i].errorMessage;
+  return undefined;
+}
+
 export function windowTraces(buckets: readonly OpBucket[], which: 'errorTraces' | 'slowTraces', max: number): string[] {
   const out: string[] = [];
   for (let i = buckets.length - 1; i >= 0 && out.length < max; i--) {

@@ -3,7 +3,7 @@ import type { LatencyOptions } from '../options.js';
 import { latencyTier } from '../detectors/latency.js';
 import { SEVERITY_RANK } from '../incidents/severity.js';
 import { EVENT_LOOP_OPERATION } from '../model/loop.js';
-import { label, ms, pct, ratio, rps, seconds } from './format.js';
+import { label, ms, pct, quote, ratio, rps, seconds } from './format.js';
 
 /** Numbers describing the root-cause operation's own state, for the root-cause sentence. */
 export interface RootFigures {
@@ -11,8 +11,8 @@ export interface RootFigures {
   window?: number;
   /** p95 now and baseline p95, of self time for services, of call latency for peers (ms). */
   p95?: { now: number; baseline: number; what: 'self-time' | 'latency' };
-  /** Error rate now and baseline, with counts. */
-  errors?: { rate: number; baseline: number; errors: number; requests: number };
+  /** Error rate now and baseline, with counts, and what the latest failing request said. */
+  errors?: { rate: number; baseline: number; errors: number; requests: number; message?: string };
   /** A connection pool's wait, when its connect calls slowed in the incident and are not the root cause (see {@link isPoolWait}). */
   pool?: { label: string; now: number; baseline: number; window: number };
   /** For an event loop root: the service's operation with the longest own time, which may be holding it. */
@@ -60,6 +60,7 @@ export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt'
       break;
   }
   s += ` in the last ${seconds(extra.window)}`;
+  if (a.message !== undefined) s += `, last error ${quote(a.message)}`;
   const c = a.cause;
   if (c.service !== a.service || c.operation !== a.operation) {
     const what = a.kind === 'errors' ? 'failing requests fail first in' : a.kind === 'latency' ? 'slow requests spend the extra time in' : 'the change traces back to';
@@ -109,7 +110,7 @@ export function explainRoot(
     if (tier !== null) backed.add(tier);
   } else if (top.kind === 'errors' && figures.errors && figures.errors.requests > 0) {
     const f = figures.errors;
-    parts.push(`${within}${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) vs baseline ${pct(f.baseline)}`);
+    parts.push(`${within}${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) vs baseline ${pct(f.baseline)}${f.message !== undefined ? `, last error ${quote(f.message)}` : ''}`);
   } else if (own) {
     parts.push(ownWords(own));
     if (own.kind === 'latency') backed.add(own.severity);

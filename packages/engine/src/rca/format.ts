@@ -39,3 +39,17 @@ export function seconds(x: number): string {
 export function label(service: string, operation: string | null | undefined): string {
   return operation ? `${service} ${operation}` : service;
 }
+
+/** Longest message a sentence quotes (characters). */
+const QUOTE_MAX = 120;
+
+/** The first line of a message, trimmed (a stack trace's first line is its message). */
+export function firstLine(message: string): string {
+  const nl = message.search(/[\r\n]/);
+  return (nl < 0 ? message : message.slice(0, nl)).trim();
+}
+
+/** A message in double quotes, cut to {@link QUOTE_MAX} characters. */
+export function quote(message: string): string {
+  return `"${message.length > QUOTE_MAX ? `${message.slice(0, QUOTE_MAX - 1)}…` : message}"`;
+}
