@@ -35,9 +35,13 @@ export class BodyError extends Error {
  * seconds. A body that would take it past `max` is refused with 503 (its client retries after a second).
  */
 export class BodyBudget {
+  /** Bytes counted now (a gRPC message being received counts too: see `callLimits`). */
   held = 0;
   constructor(readonly max: number) {}
 }
+
+/** Why a body or message was refused for want of {@link BodyBudget}. */
+export const BUDGET_EXCEEDED = 'too much request data being read at once: retry shortly';
 
 /**
  * Reads a request body, decompressing `gzip`, `deflate`/`zlib`, `snappy` (framed or a bare block),
@@ -78,7 +82,7 @@ export async function readBody(req: IncomingMessage, limit: number, budget?: Bod
         if (failed) return;
         if (size + chunk.length > limit) return fail(tooLarge(limit));
         if (budget !== undefined && budget.held + chunk.length > budget.max) {
-          return fail(new BodyError(503, 'too much request data being read at once: retry shortly'));
+          return fail(new BodyError(503, BUDGET_EXCEEDED));
         }
         size += chunk.length;
         if (budget !== undefined) budget.held += chunk.length;

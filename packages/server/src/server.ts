@@ -176,7 +176,7 @@ class CentralServer implements RootspanServer {
       counters: this.counters,
       closing: () => this.closing,
     };
-    this.grpc = opts.grpcPort === undefined ? undefined : new GrpcReceiver(this.receiverContext, this.ingestAuth, this.grpcAnswers);
+    this.grpc = opts.grpcPort === undefined ? undefined : new GrpcReceiver(this.receiverContext, this.ingestAuth, this.grpcAnswers, opts.requestTimeoutMs);
     this.series = new SeriesHistory(analyzer, opts.store);
     this.cors = opts.cors === undefined ? undefined : new Cors(opts.cors);
     this.notifier = new Notifier(opts.notifications, opts.notify, (id) => (this.url ? `${this.url}/aiops/incidents/${encodeURIComponent(id)}` : undefined), opts.log, opts.now);
