@@ -71,7 +71,7 @@ export function callLimits(limits: CallLimits): ServerInterceptor {
     const sendStatus = base.sendStatus.bind(base);
     base.sendStatus = (s) => {
       // A status for a stream the client has closed reaches no one (grpc-js drops it): not an answer.
-      if (!answered && !(stream?.closed ?? false)) limits.count(s.code);
+      if (!answered && !(stream !== undefined && (stream.destroyed || stream.closed))) limits.count(s.code);
       answered = true;
       release();
       sendStatus(s);

@@ -61,7 +61,7 @@ export interface ServerStatus {
      * (408 past `requestTimeoutMs`, 400 broken framing, 431 headers too large).
      */
     requests: Record<string, number>;
-    /** OTLP/gRPC calls answered, by gRPC status name (`OK`, `INVALID_ARGUMENT`, ...). */
+    /** OTLP/gRPC calls answered, by gRPC status name (`OK`, `INVALID_ARGUMENT`, ...), grpc-js's own refusals included. */
     grpcRequests: Record<string, number>;
     bytes: number;
     /** Every span that arrived: `spansAccepted + spansDropped + queue.spans` (malformed and refused ones included). */
