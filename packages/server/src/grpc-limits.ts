@@ -1,23 +1,30 @@
 /**
  * The limits OTLP/HTTP bodies have, for OTLP/gRPC calls: a message being received takes its bytes from the
- * same {@link BodyBudget} (RESOURCE_EXHAUSTED with a RetryInfo past it, where HTTP answers 503), and must
+ * same {@link BodyBudget}, what it decompresses to as it does (by {@link readBody}, as OTLP/HTTP bodies
+ * are), until the call's handler takes it (RESOURCE_EXHAUSTED with a RetryInfo past it, where HTTP answers
+ * 503), and must
  * arrive within the request timeout (DEADLINE_EXCEEDED after it, where HTTP answers 408). Without them 48
  * stalled streams each holding 15 MB of a message took a probe's server to 800 MB, for ever.
  *
  * grpc-js buffers a message in the call it creates under the interceptors, so the interceptor here reads
- * that call's stream (the `stream` field of grpc-js 1.14's `BaseServerInterceptingCall`; without one only
- * the timeout applies), and wraps that call's `sendStatus`: grpc-js sends its own refusals (a message over
- * the size limit, a bad compression, a bad `grpc-timeout`) through it, so every call's status is counted.
+ * that call's stream and replaces its `decompressMessage` (fields of grpc-js 1.14's
+ * `BaseServerInterceptingCall`; without them only the timeout applies), and wraps its `sendStatus`: grpc-js
+ * sends its own refusals (a message over the size limit, a bad compression, a bad `grpc-timeout`) through
+ * it, so every call's status is counted.
  */
 import { constants as h2, type ServerHttp2Stream } from 'node:http2';
+import { PassThrough } from 'node:stream';
 import { Metadata, ServerInterceptingCall, status, type ServerInterceptor } from '@grpc/grpc-js';
-import { BUDGET_EXCEEDED, type BodyBudget } from './body.js';
+import { BUDGET_EXCEEDED, BodyError, readBody, type BodyBudget } from './body.js';
+import { hasZstd } from './codecs/zstd.js';
 import { grpcRetryStatus } from './otlp-response.js';
 
 /** What {@link callLimits} bounds calls by, and where it reports how each call ended. */
 export interface CallLimits {
   /** Bytes of the messages being received, shared with the HTTP receivers. */
   bodies: BodyBudget;
+  /** Largest message, compressed and decompressed (grpc-js's `grpc.max_receive_message_length`). */
+  maxMessageBytes: number;
   /** A call's message must arrive whole within this, from its headers on. */
   timeoutMs: number;
   /** Called once per call answered, with its status, whoever answers (the handler or grpc-js). */
@@ -34,10 +41,41 @@ interface CallStatus {
 interface BaseCall {
   stream?: ServerHttp2Stream;
   sendStatus(s: CallStatus): void;
+  /** Decompresses a whole message (its 5-byte prefix first); rejects with the status to answer. */
+  decompressMessage?(message: Buffer, encoding: string): Buffer | Promise<Buffer>;
 }
 
 /** How long a call refused for want of budget is asked to wait. */
 const BUDGET_RETRY_S = 1;
+
+/** RESOURCE_EXHAUSTED for want of budget, with a RetryInfo: the OTLP exporters retry it then. */
+function budgetStatus(): CallStatus {
+  const metadata = new Metadata();
+  metadata.set('grpc-status-details-bin', grpcRetryStatus(status.RESOURCE_EXHAUSTED, BUDGET_EXCEEDED, BUDGET_RETRY_S));
+  return { code: status.RESOURCE_EXHAUSTED, details: BUDGET_EXCEEDED, metadata };
+}
+
+/** The `grpc-encoding`s decompressed by {@link readBody}, as OTLP/HTTP bodies are; others are left to grpc-js. */
+const METERED = new Set(['gzip', 'deflate', 'snappy', ...(hasZstd ? ['zstd'] : [])]);
+
+/**
+ * A compressed message's bytes decompressed by {@link readBody}: its output is taken from the budget as it
+ * grows (grpc-js's own gzip held up to the size limit per call, unmetered). Rejects with the status to answer.
+ */
+async function inflate(data: Buffer, encoding: string, limits: CallLimits): Promise<Buffer> {
+  const body = Object.assign(new PassThrough(), { headers: { 'content-encoding': encoding } });
+  body.end(data);
+  try {
+    return await readBody(body, limits.maxMessageBytes, limits.bodies);
+  } catch (err) {
+    if (!(err instanceof BodyError)) throw err;
+    if (err.status === 503) throw budgetStatus();
+    // grpc-js's own words for a message over the limit.
+    if (err.status === 413) throw { code: status.RESOURCE_EXHAUSTED, details: `Received message that decompresses to a size larger than ${limits.maxMessageBytes}` };
+    if (err.status === 415) throw { code: status.UNIMPLEMENTED, details: err.message };
+    throw { code: status.INTERNAL, details: `Failed to decompress ${encoding} message (${err.message})` };
+  }
+}
 
 /** A server interceptor applying `limits` to each call (pass it in the grpc-js `Server`'s `interceptors`). */
 export function callLimits(limits: CallLimits): ServerInterceptor {
@@ -47,18 +85,21 @@ export function callLimits(limits: CallLimits): ServerInterceptor {
     let held = 0;
     let released = false;
     let answered = false;
+    /** Takes `bytes` more from the budget, or refuses the call (false) when they do not fit. */
+    const take = (bytes: number): boolean => {
+      if (limits.bodies.held + bytes > limits.bodies.max) {
+        base.sendStatus(budgetStatus());
+        return false;
+      }
+      held += bytes;
+      limits.bodies.held += bytes;
+      return true;
+    };
     const onData = (chunk: Buffer) => {
       // A chunk grpc-js refused (too large) reaches this listener after the call was answered.
-      if (released) return;
-      if (limits.bodies.held + chunk.length > limits.bodies.max) {
-        const metadata = new Metadata();
-        metadata.set('grpc-status-details-bin', grpcRetryStatus(status.RESOURCE_EXHAUSTED, BUDGET_EXCEEDED, BUDGET_RETRY_S));
-        return refuse({ code: status.RESOURCE_EXHAUSTED, details: BUDGET_EXCEEDED, metadata });
-      }
-      held += chunk.length;
-      limits.bodies.held += chunk.length;
+      if (!released) take(chunk.length);
     };
-    const timer = setTimeout(() => refuse({ code: status.DEADLINE_EXCEEDED, details: `request message not received within ${limits.timeoutMs} ms` }), limits.timeoutMs);
+    const timer = setTimeout(() => base.sendStatus({ code: status.DEADLINE_EXCEEDED, details: `request message not received within ${limits.timeoutMs} ms` }), limits.timeoutMs);
     timer.unref();
     /** The message is in (its bytes go to the handler, which decodes them at once) or the call is over. */
     const release = () => {
@@ -70,22 +111,36 @@ export function callLimits(limits: CallLimits): ServerInterceptor {
     };
     const sendStatus = base.sendStatus.bind(base);
     base.sendStatus = (s) => {
+      const gone = stream !== undefined && (stream.destroyed || stream.closed);
       // A status for a stream the client has closed reaches no one (grpc-js drops it): not an answer.
-      if (!answered && !(stream !== undefined && (stream.destroyed || stream.closed))) limits.count(s.code);
+      if (!answered && !gone) limits.count(s.code);
       answered = true;
       release();
       sendStatus(s);
-    };
-    // After a complete answer HTTP/2 lets a server stop the rest of the request with NO_ERROR: the client
-    // stops sending, and grpc-js's partial message goes with the stream.
-    const refuse = (s: CallStatus) => {
-      base.sendStatus(s);
-      if (stream !== undefined && !stream.closed) stream.close(h2.NGHTTP2_NO_ERROR);
+      // Refused before the request's end: after a complete answer HTTP/2 lets a server stop the rest with
+      // NO_ERROR. The client stops sending (else its stream stays open), grpc-js's partial message goes.
+      // On the next turn: closed at once, a stream whose client is still writing never sent its answer.
+      if (stream !== undefined && !gone && !stream.readableEnded) {
+        setImmediate(() => {
+          if (!stream.closed) stream.close(h2.NGHTTP2_NO_ERROR);
+        });
+      }
     };
     stream?.on('data', onData);
+    const decompress = base.decompressMessage?.bind(base);
+    if (decompress !== undefined) {
+      base.decompressMessage = (message, encoding) => (METERED.has(encoding) ? inflate(message.subarray(5), encoding, limits) : decompress(message, encoding));
+    }
     return new ServerInterceptingCall(next, {
       start: (go) =>
         go({
+          // Decompressed, a message can be a thousand times the bytes that came (a gzip of zeros), and it is
+          // held until the client half-closes: from here its size is what the call holds.
+          onReceiveMessage: (message: unknown, pass) => {
+            limits.bodies.held -= held;
+            held = 0;
+            if (take(Buffer.isBuffer(message) ? message.length : 0)) pass(message);
+          },
           onReceiveHalfClose: (halfClose) => {
             release();
             halfClose();

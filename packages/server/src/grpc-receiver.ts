@@ -57,7 +57,7 @@ export class GrpcReceiver {
     this.server = new Server({
       // Same size limit as an OTLP/HTTP body; grpc-js applies it after decompression too.
       'grpc.max_receive_message_length': ctx.maxBodyBytes,
-      interceptors: [callLimits({ bodies: ctx.bodies, timeoutMs: requestTimeoutMs, count: (code) => this.count(status[code]) })],
+      interceptors: [callLimits({ bodies: ctx.bodies, maxMessageBytes: ctx.maxBodyBytes, timeoutMs: requestTimeoutMs, count: (code) => this.count(status[code]) })],
     });
     this.server.addService(TRACE_SERVICE, { Export: (call: ServerUnaryCall<Buffer, Buffer>, done: sendUnaryData<Buffer>) => this.export(call, done) });
   }

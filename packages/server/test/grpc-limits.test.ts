@@ -110,6 +110,30 @@ describe('OTLP/gRPC limits', () => {
     }
   });
 
+  it('a compressed message takes its decompressed size from the budget until the call is over', async () => {
+    const bodies = new BodyBudget(100_000);
+    const { grpc, answers } = await receiverWith(bodies);
+    try {
+      // 60 KB of zeros in ~100 bytes of gzip, the stream left open after it.
+      const gz = zlib.gzipSync(Buffer.alloc(60_000));
+      const message = Buffer.concat([prefix(gz.length, true), gz]);
+      const held = openExport(grpc.address, { 'grpc-encoding': 'gzip' });
+      await written(held.stream, message);
+      await tick(100);
+      expect(bodies.held).toBe(60_000);
+      const refused = openExport(grpc.address, { 'grpc-encoding': 'gzip' });
+      refused.stream.write(message);
+      expect((await refused.outcome).code).toBe(status.RESOURCE_EXHAUSTED);
+      expect(answers.get('RESOURCE_EXHAUSTED')).toBe(1);
+      // Half-closed, the first is answered and lets its bytes go.
+      held.stream.end();
+      expect((await held.outcome).code).toBeDefined();
+      expect(bodies.held).toBe(0);
+    } finally {
+      await grpc.close(1000);
+    }
+  });
+
   it('cuts a message that does not arrive within the request timeout (DEADLINE_EXCEEDED, counted) and keeps serving', async () => {
     const server = await testServer({ requestTimeoutMs: 300 });
     const stalled = openExport(server.grpcAddress!);
