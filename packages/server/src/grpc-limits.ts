@@ -1,16 +1,16 @@
 /**
- * The limits OTLP/HTTP bodies have, for OTLP/gRPC calls: a message being received takes its bytes from the
- * same {@link BodyBudget}, what it decompresses to as it does (by {@link readBody}, as OTLP/HTTP bodies
- * are), until the call's handler takes it (RESOURCE_EXHAUSTED with a RetryInfo past it, where HTTP answers
- * 503), and must
- * arrive within the request timeout (DEADLINE_EXCEEDED after it, where HTTP answers 408). Without them 48
- * stalled streams each holding 15 MB of a message took a probe's server to 800 MB, for ever.
+ * The limits and encodings OTLP/HTTP bodies have, for OTLP/gRPC calls. A message being received takes its
+ * bytes from the same {@link BodyBudget}, and what it decompresses to as it does (by {@link readBody}, as
+ * OTLP/HTTP bodies are: snappy and zstd too), until the call's handler takes it: RESOURCE_EXHAUSTED with a
+ * RetryInfo past it, where HTTP answers 503. It must arrive within the request timeout: DEADLINE_EXCEEDED
+ * after it, where HTTP answers 408. Without them 48 stalled streams each holding 15 MB of a message took a
+ * probe's server to 800 MB, for ever.
  *
- * grpc-js buffers a message in the call it creates under the interceptors, so the interceptor here reads
- * that call's stream and replaces its `decompressMessage` (fields of grpc-js 1.14's
- * `BaseServerInterceptingCall`; without them only the timeout applies), and wraps its `sendStatus`: grpc-js
- * sends its own refusals (a message over the size limit, a bad compression, a bad `grpc-timeout`) through
- * it, so every call's status is counted.
+ * grpc-js buffers and decompresses a message in the call it creates under the interceptors, so the
+ * interceptor here reads that call's stream and replaces its `decompressMessage` (fields of grpc-js 1.14's
+ * `BaseServerInterceptingCall`; without them only the timeout applies, and grpc-js's own gzip and deflate),
+ * and wraps its `sendStatus`: grpc-js sends its own refusals (a message over the size limit, a bad
+ * compression, a bad `grpc-timeout`) through it, so every call's status is counted.
  */
 import { constants as h2, type ServerHttp2Stream } from 'node:http2';
 import { PassThrough } from 'node:stream';
@@ -55,7 +55,11 @@ function budgetStatus(): CallStatus {
   return { code: status.RESOURCE_EXHAUSTED, details: BUDGET_EXCEEDED, metadata };
 }
 
-/** The `grpc-encoding`s decompressed by {@link readBody}, as OTLP/HTTP bodies are; others are left to grpc-js. */
+/**
+ * The `grpc-encoding`s decompressed by {@link readBody}, as OTLP/HTTP bodies are: grpc-js's gzip and
+ * deflate, and the Collector's `otlp` exporter's snappy and zstd (where Node.js has it), which grpc-js
+ * answers UNIMPLEMENTED; others are left to grpc-js.
+ */
 const METERED = new Set(['gzip', 'deflate', 'snappy', ...(hasZstd ? ['zstd'] : [])]);
 
 /**

@@ -7,7 +7,6 @@
 import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import { decodeOtlpProtobuf } from '@rootspan/otlp';
 import type { BearerAuth } from './auth.js';
-import { acceptCollectorEncodings } from './grpc-encodings.js';
 import { callLimits } from './grpc-limits.js';
 import { grpcCode, grpcRetryStatus, protobufResponse } from './otlp-response.js';
 import { acceptDecoded, type ReceiverContext } from './receiver.js';
@@ -53,7 +52,6 @@ export class GrpcReceiver {
     readonly answers: GrpcCounters,
     requestTimeoutMs: number,
   ) {
-    acceptCollectorEncodings();
     this.server = new Server({
       // Same size limit as an OTLP/HTTP body; grpc-js applies it after decompression too.
       'grpc.max_receive_message_length': ctx.maxBodyBytes,
