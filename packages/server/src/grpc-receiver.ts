@@ -53,7 +53,7 @@ export class GrpcReceiver {
     requestTimeoutMs: number,
   ) {
     this.server = new Server({
-      // Same size limit as an OTLP/HTTP body; grpc-js applies it after decompression too.
+      // Same size limit as an OTLP/HTTP body: grpc-js applies it on the wire, callLimits once decompressed.
       'grpc.max_receive_message_length': ctx.maxBodyBytes,
       interceptors: [callLimits({ bodies: ctx.bodies, maxMessageBytes: ctx.maxBodyBytes, timeoutMs: requestTimeoutMs, count: (code) => this.count(status[code]) })],
     });
