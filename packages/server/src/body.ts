@@ -1,5 +1,5 @@
-import type { IncomingMessage } from 'node:http';
-import type { Transform } from 'node:stream';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable, Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { lz4 } from './codecs/lz4.js';
 import { OverLimit } from './codecs/output.js';
@@ -35,18 +35,22 @@ export class BodyError extends Error {
  * seconds. A body that would take it past `max` is refused with 503 (its client retries after a second).
  */
 export class BodyBudget {
+  /** Bytes counted now (a gRPC message being received counts too: see `callLimits`). */
   held = 0;
   constructor(readonly max: number) {}
 }
+
+/** Why a body or message was refused for want of {@link BodyBudget}. */
+export const BUDGET_EXCEEDED = 'too much request data being read at once: retry shortly';
 
 /**
  * Reads a request body, decompressing `gzip`, `deflate`/`zlib`, `snappy` (framed or a bare block),
  * `x-snappy-framed`, `lz4` (frames) and `zstd` where Node.js has it: every encoding the Collector's
  * `otlphttp` exporter offers. Refuses more than `limit` bytes on the wire or after decompression (a small
  * bomb must not expand into memory). A declared `Content-Length` over the limit is refused before anything
- * is read.
+ * is read. `req` is a request, or any stream with the headers that describe it (a gRPC message).
  */
-export async function readBody(req: IncomingMessage, limit: number, budget?: BodyBudget): Promise<Buffer> {
+export async function readBody(req: Readable & { headers: IncomingHttpHeaders }, limit: number, budget?: BodyBudget): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
@@ -78,7 +82,7 @@ export async function readBody(req: IncomingMessage, limit: number, budget?: Bod
         if (failed) return;
         if (size + chunk.length > limit) return fail(tooLarge(limit));
         if (budget !== undefined && budget.held + chunk.length > budget.max) {
-          return fail(new BodyError(503, 'too much request data being read at once: retry shortly'));
+          return fail(new BodyError(503, BUDGET_EXCEEDED));
         }
         size += chunk.length;
         if (budget !== undefined) budget.held += chunk.length;

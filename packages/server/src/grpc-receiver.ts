@@ -7,7 +7,7 @@
 import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import { decodeOtlpProtobuf } from '@rootspan/otlp';
 import type { BearerAuth } from './auth.js';
-import { acceptCollectorEncodings } from './grpc-encodings.js';
+import { callLimits } from './grpc-limits.js';
 import { grpcCode, grpcRetryStatus, protobufResponse } from './otlp-response.js';
 import { acceptDecoded, type ReceiverContext } from './receiver.js';
 
@@ -42,14 +42,21 @@ export class GrpcReceiver {
   address = '';
   port = 0;
 
+  /**
+   * `requestTimeoutMs`: how long a call's message may take to arrive (OTLP/HTTP's request timeout); the
+   * message's bytes come out of `ctx.bodies` while it does. `answers` counts every call's status.
+   */
   constructor(
     private readonly ctx: ReceiverContext,
     private readonly auth: BearerAuth,
     readonly answers: GrpcCounters,
+    requestTimeoutMs: number,
   ) {
-    // Same size limit as an OTLP/HTTP body; grpc-js applies it after decompression too.
-    acceptCollectorEncodings();
-    this.server = new Server({ 'grpc.max_receive_message_length': ctx.maxBodyBytes });
+    this.server = new Server({
+      // Same size limit as an OTLP/HTTP body: grpc-js applies it on the wire, callLimits once decompressed.
+      'grpc.max_receive_message_length': ctx.maxBodyBytes,
+      interceptors: [callLimits({ bodies: ctx.bodies, maxMessageBytes: ctx.maxBodyBytes, timeoutMs: requestTimeoutMs, count: (code) => this.count(status[code]) })],
+    });
     this.server.addService(TRACE_SERVICE, { Export: (call: ServerUnaryCall<Buffer, Buffer>, done: sendUnaryData<Buffer>) => this.export(call, done) });
   }
 
@@ -66,8 +73,8 @@ export class GrpcReceiver {
   }
 
   private export(call: ServerUnaryCall<Buffer, Buffer>, done: sendUnaryData<Buffer>): void {
+    // Answers are counted where every call's status goes, grpc-js's own refusals too (see callLimits).
     const fail = (code: status, message: string, retryAfterSeconds?: number) => {
-      this.count(status[code]);
       const metadata = new Metadata();
       if (retryAfterSeconds !== undefined) metadata.set('grpc-status-details-bin', grpcRetryStatus(code, message, retryAfterSeconds));
       done({ code, details: message, metadata });
@@ -81,7 +88,6 @@ export class GrpcReceiver {
     this.ctx.counters.bytes += body.length;
     const outcome = acceptDecoded(decodeOtlpProtobuf(body), this.ctx);
     if (!outcome.ok) return fail(grpcCode(outcome.status), outcome.message, outcome.retryAfterSeconds);
-    this.count('OK');
     done(null, protobufResponse(outcome.partial));
   }
 

@@ -3,6 +3,7 @@ import type { Span } from '@rootspan/engine';
 import { decodeOtlpJson, decodeOtlpProtobuf, type DecodeProblem, type DecodeResult } from '@rootspan/otlp';
 import { UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
 import { BodyError, readBody, type BodyBudget } from './body.js';
+import { timedOut } from './client-errors.js';
 import { sendJson } from './http.js';
 import type { Intake } from './intake.js';
 import { jsonResponse, jsonStatus, protobufResponse, protobufStatus, type PartialSuccess } from './otlp-response.js';
@@ -106,6 +107,8 @@ export async function ingestBody(req: IncomingMessage, ctx: ReceiverContext, ans
     return body;
   } catch (err) {
     if (!(err instanceof BodyError)) throw err;
+    // Cut by the request timeout: Node.js has answered 408, counted there (see answerClientErrors).
+    if (timedOut(req)) return undefined;
     answer(err.status, err.message, err.status === 503 ? { 'retry-after': '1', connection: 'close' } : { connection: 'close' });
     return undefined;
   }

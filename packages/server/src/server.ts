@@ -10,7 +10,8 @@ import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } 
 import { BodyBudget } from './body.js';
 import { Exposition, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { GrpcReceiver } from './grpc-receiver.js';
-import { receiveTraces, type ReceiverContext, type ReceiverCounters } from './receiver.js';
+import { countAnswer, receiveTraces, type ReceiverContext, type ReceiverCounters } from './receiver.js';
+import { answerClientErrors } from './client-errors.js';
 import { receiveZipkin, ZIPKIN_PATH } from './zipkin-receiver.js';
 import { createRedactor } from './redact.js';
 import { DashboardFiles } from './dashboard.js';
@@ -55,9 +56,12 @@ export interface ServerStatus {
   /** Where OTLP arrives: the HTTP URL and the gRPC `host:port` (null when gRPC is off). */
   listeners: { otlpHttp: string; otlpGrpc: string | null };
   ingest: {
-    /** OTLP/HTTP requests answered, by HTTP status. */
+    /**
+     * OTLP/HTTP requests answered, by HTTP status; with the answers Node.js gives itself on the HTTP port
+     * (408 past `requestTimeoutMs`, 400 broken framing, 431 headers too large).
+     */
     requests: Record<string, number>;
-    /** OTLP/gRPC calls answered, by gRPC status name (`OK`, `INVALID_ARGUMENT`, ...). */
+    /** OTLP/gRPC calls answered, by gRPC status name (`OK`, `INVALID_ARGUMENT`, ...), grpc-js's own refusals included. */
     grpcRequests: Record<string, number>;
     bytes: number;
     /** Every span that arrived: `spansAccepted + spansDropped + queue.spans` (malformed and refused ones included). */
@@ -176,7 +180,7 @@ class CentralServer implements RootspanServer {
       counters: this.counters,
       closing: () => this.closing,
     };
-    this.grpc = opts.grpcPort === undefined ? undefined : new GrpcReceiver(this.receiverContext, this.ingestAuth, this.grpcAnswers);
+    this.grpc = opts.grpcPort === undefined ? undefined : new GrpcReceiver(this.receiverContext, this.ingestAuth, this.grpcAnswers, opts.requestTimeoutMs);
     this.series = new SeriesHistory(analyzer, opts.store);
     this.cors = opts.cors === undefined ? undefined : new Cors(opts.cors);
     this.notifier = new Notifier(opts.notifications, opts.notify, (id) => (this.url ? `${this.url}/aiops/incidents/${encodeURIComponent(id)}` : undefined), opts.log, opts.now);
@@ -216,6 +220,7 @@ class CentralServer implements RootspanServer {
         });
       },
     );
+    answerClientErrors(this.http, (status) => countAnswer(this.receiverContext, status));
   }
 
   async listen(): Promise<void> {
@@ -365,7 +370,7 @@ class CentralServer implements RootspanServer {
     const targets = s.notifications.targets;
     const byTarget = (pick: (t: TargetStatus) => number): Array<[Record<string, string>, number]> => targets.map((t) => [{ target: t.name, type: t.type }, pick(t)]);
     return new Exposition()
-      .family('rootspan_otlp_requests_total', 'counter', 'OTLP/HTTP export requests answered, by HTTP status code.', Object.entries(s.ingest.requests).map(([code, n]) => [{ code }, n]))
+      .family('rootspan_otlp_requests_total', 'counter', 'OTLP/HTTP export requests answered, by HTTP status code (Node.js\'s own 400/408/431 on the HTTP port included).', Object.entries(s.ingest.requests).map(([code, n]) => [{ code }, n]))
       .family('rootspan_otlp_grpc_requests_total', 'counter', 'OTLP/gRPC export calls answered, by gRPC status.', Object.entries(s.ingest.grpcRequests).map(([code, n]) => [{ code }, n]))
       .family('rootspan_spans_received_total', 'counter', 'Spans that arrived: accepted, dropped (malformed and refused ones included) or still queued.', s.ingest.spansReceived)
       .family('rootspan_spans_accepted_total', 'counter', 'Spans the analyzer accepted.', s.ingest.spansAccepted)

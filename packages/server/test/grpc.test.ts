@@ -195,13 +195,17 @@ describe('OTLP/gRPC receiver', () => {
   });
 
   it('zstd messages on Node.js 24: decoded, a zstd bomb RESOURCE_EXHAUSTED, corrupt INTERNAL', { timeout: 120_000 }, () => {
+    const { checkout } = shopSpans({ t0: T0, durationMs: 1000 });
     const child = fileURLToPath(new URL('./helpers/grpc-zstd.mjs', import.meta.url));
-    const out = execFileSync(nodeBinary(24), ['--experimental-transform-types', '--no-warnings', child], { encoding: 'utf8', timeout: 60_000 });
-    const r = JSON.parse(out) as { text: string; ok: { text: string }; bomb: { code: number }; corrupt: { code: number; details: string } };
-    expect(r.ok).toEqual({ text: r.text });
+    const out = execFileSync(nodeBinary(24), ['--experimental-transform-types', '--no-warnings', child], { encoding: 'utf8', timeout: 60_000, input: request(checkout).toString('base64') });
+    type Reply = { code: number; details: string };
+    const r = JSON.parse(out) as { ok: Reply; bomb: Reply; corrupt: Reply; spansReceived: number; grpcRequests: Record<string, number> };
+    expect(r.ok.code).toBe(status.OK);
+    expect(r.spansReceived).toBe(checkout.length);
     expect(r.bomb.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(r.corrupt.code).toBe(status.INTERNAL);
     expect(r.corrupt.details).toMatch(/^Failed to decompress zstd message/);
+    expect(r.grpcRequests).toEqual({ INTERNAL: 1, OK: 1, RESOURCE_EXHAUSTED: 1 });
   });
 
   it('UNAVAILABLE (retried by exporters) for an export that arrives while the server stops', async () => {

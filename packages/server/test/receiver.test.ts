@@ -273,6 +273,26 @@ describe('POST /v1/traces', () => {
     expect((await call(server, '/v1/traces', post(json(spans(1))))).status).toBe(200);
   });
 
+  it("counts the answers Node.js gives itself by their status: 408 for a body cut by the timeout (not the 400 of an aborted request), 400 for broken framing, 431 for headers over its limit", async () => {
+    const server = await testServer({ requestTimeoutMs: 300 });
+    /** What the server answers to `text` sent raw, the connection left open until the server closes it. */
+    const exchange = (text: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(server.port, '127.0.0.1', () => socket.write(text));
+        let got = '';
+        socket.on('data', (d) => (got += d.toString('latin1')));
+        socket.on('error', () => {});
+        socket.on('close', () => resolve(got));
+      });
+    const slow = await exchange('POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"resourceSpans":');
+    expect(slow).toMatch(/^HTTP\/1\.1 408 /);
+    expect(await exchange('NOT HTTP AT ALL\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await exchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431 /);
+    expect(server.status().ingest.requests).toEqual({ 400: 1, 408: 1, 431: 1 });
+    const prom = await call(server, '/metrics');
+    expect(prom.text).toContain('rootspan_otlp_requests_total{code="408"} 1');
+  });
+
   it('closes a connection that sends nothing, or half a request line, within the request timeout', async () => {
     const server = await testServer({ requestTimeoutMs: 300 });
     const closedAfter = (first: string) =>
