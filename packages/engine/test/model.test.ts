@@ -74,6 +74,19 @@ describe('operation naming', () => {
     expect(server('GET', { 'http.method': 'GET', 'http.url': 'http://gateway' })).toBe('GET');
   });
 
+  it("names a route-less server span labelled for its whole handler (Go's otelhttp.NewHandler(mux, \"server\")) by its method and folded path", () => {
+    const server = (name: string, attributes: Record<string, string | number>) => serverOperation(span({ ...base, name, kind: 'server', attributes }));
+    const uuid = '3f2a9c1e-4b7d-4e2a-9c1e-0a1b2c3d4e5f';
+    expect(server('server', { 'http.method': 'POST', 'http.target': `/v1/charges/${uuid}?idempotency_key=abc123` })).toBe('POST /v1/charges/:id');
+    expect(server('http-server', { 'http.request.method': 'GET', 'url.path': '/orders/42' })).toBe('GET /orders/:id');
+    // Names of an endpoint stay: a framework's (Falcon), the author's, a route.
+    expect(server('OrderResource.on_get', { 'http.method': 'GET', 'http.target': '/orders/42' })).toBe('OrderResource.on_get');
+    expect(server('server', { 'http.method': 'GET', 'http.route': '/orders/{id}', 'http.target': '/orders/42' })).toBe('GET /orders/{id}');
+    // Without a method or a path, the label is all there is.
+    expect(server('server', { 'url.path': '/orders/42' })).toBe('server');
+    expect(server('server', { 'http.method': 'GET' })).toBe('server');
+  });
+
   it("gives a service's route-less paths at most MAX_PATH_OPERATIONS operations; later paths share the method's", () => {
     const names = new OperationNames(10_000);
     const get = (service: string, path: string) => names.server(span({ ...base, service, name: 'GET', kind: 'server', attributes: { 'http.request.method': 'GET', 'url.path': path } }));

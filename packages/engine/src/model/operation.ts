@@ -75,7 +75,7 @@ export function serverOperation(span: Span, pathName: (operation: string) => str
   if (method && route) return routeOperation(method, route);
   const rpc = rpcOperation(span);
   if (rpc !== undefined) return rpc;
-  // Named by the method (possibly as `HTTP GET`: older conventions), the path names it; named by a path
+  // Named by the method (possibly as `HTTP GET`: older conventions) or a handler's label, the path names it; named by a path
   // without the method (`/api/orders/{id}`, some Java agents), the method joins it: GET and POST of one path
   // are two operations. Past the path names, the method alone, as OTel names such spans.
   const byPath = pathOperation(span) ?? (method !== undefined && span.name.charCodeAt(0) === 47 ? routeOperation(method, span.name) : undefined);
@@ -92,13 +92,14 @@ function rpcOperation(span: Span): string | undefined {
 }
 
 /**
- * A route-less HTTP server span (a bare `http` server) named only by its method: `METHOD path`, ids
- * folded, as APM tools name such endpoints. Undefined when the span has a route, a name of its own, or no path.
+ * A route-less HTTP server span (a bare `http` server) named only by its method, or by a label of the
+ * whole handler ({@link isHandlerLabel}): `METHOD path`, ids folded, as APM tools name such endpoints.
+ * Undefined when the span has a route, a name of its own, or no path.
  */
 function pathOperation(span: Span): string | undefined {
   const a = span.attributes;
   const method = httpMethod(span);
-  if (!method || !a || a['http.route'] !== undefined || !isMethodName(span.name, method)) return undefined;
+  if (!method || !a || a['http.route'] !== undefined || !(isMethodName(span.name, method) || isHandlerLabel(span.name))) return undefined;
   // OpenTracing-era tracers (Jaeger clients) record only the full URL, on both ends.
   const url = str(a['url.full']) ?? str(a['http.url']);
   const path = str(a['url.path']) ?? str(a['http.target']) ?? (url === undefined ? undefined : pathOfUrl(url));
@@ -142,6 +143,19 @@ function isMethodName(name: string, method: string): boolean {
   const at = name.startsWith(FETCH) ? FETCH.length : 0;
   return name.startsWith(method, at) && name.charCodeAt(at + method.length) === 32 && URL_START.test(name.slice(at + method.length + 1));
 }
+
+/**
+ * Whether a server span's name is one bare word (`server`, `http-server`, `api`): the label Go's otelhttp
+ * gives every request its handler serves (`otelhttp.NewHandler(mux, "server")`), which says nothing of
+ * which endpoint was asked for. A name with more to it (`checkout handler`, `OrdersController#show`,
+ * `OrderResource.on_get`, a path) is the framework's or the author's name for the endpoint, and stays.
+ */
+function isHandlerLabel(name: string): boolean {
+  return name.length <= MAX_LABEL && HANDLER_LABEL.test(name);
+}
+
+const HANDLER_LABEL = /^[A-Za-z][\w-]*$/;
+const MAX_LABEL = 64;
 
 const FETCH = 'fetch ';
 /** How a URL or path written after the method starts. */
