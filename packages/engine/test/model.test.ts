@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_PATH_OPERATIONS } from '../src/limits.js';
 import { FAMILY_AFTER, VARYING_AFTER } from '../src/model/paths.js';
-import { calledPath, clientOperation, foldPath, isErrorSpan, OperationNames, peerName, serverOperation } from '../src/model/operation.js';
+import { calledPath, clientOperation, foldPath, isDependencyCall, isErrorSpan, OperationNames, peerName, serverOperation } from '../src/model/operation.js';
 import { rejectReason } from '../src/model/validate.js';
 import { span } from './helpers/spans.js';
 
@@ -56,6 +56,18 @@ describe('operation naming', () => {
     expect(clientOperation(span({ ...base, name: 'SELECT * FROM orders WHERE id = 1', attributes: { 'db.operation.name': 'select', 'db.collection.name': 'orders' } }))).toBe('SELECT orders');
     expect(clientOperation(span({ ...base, name: 'SELECT * FROM orders WHERE id = 1', attributes: { 'db.system': 'postgresql', 'db.operation.name': 'select' } }))).toBe('SELECT orders');
     expect(clientOperation(span({ ...base, name: 'POST', attributes: { 'http.method': 'POST' } }))).toBe('POST');
+  });
+
+  it("names a Zipkin tracer's database call by its `sql.query` (Brave's JDBC, p6spy, MySQL) or `jdbc.query` (Sleuth) statement: a database call", () => {
+    // Brave names the span by the statement's first word, and records no db.system: the peer is the remote service.
+    const brave = (name: string, attributes: Record<string, string>) => span({ ...base, name, kind: 'client', attributes: { 'peer.service': 'orders', ...attributes } });
+    const update = brave('update', { 'sql.query': 'UPDATE accounts SET balance = balance - ? WHERE id = ?' });
+    expect(clientOperation(update)).toBe('UPDATE accounts');
+    expect(isDependencyCall(update)).toBe(true);
+    expect(clientOperation(brave('query', { 'jdbc.query': 'select o.id from "orders" o where o.id = ?' }))).toBe('SELECT orders');
+    expect(clientOperation(brave('COMMIT', { 'sql.query': 'COMMIT' }))).toBe('COMMIT');
+    // The OpenTelemetry attributes win where both are recorded.
+    expect(clientOperation(brave('select', { 'db.system': 'mysql', 'db.statement': 'SELECT * FROM users', 'sql.query': 'SELECT * FROM accounts' }))).toBe('SELECT users');
   });
 
   it('names a route-less server span (a bare http server) by its method and folded path, unless it has a name of its own', () => {

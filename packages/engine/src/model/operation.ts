@@ -44,6 +44,15 @@ function dbSystem(a: Readonly<Record<string, AttributeValue>>): string | undefin
   return str(a['db.system.name']) ?? str(a['db.system']);
 }
 
+/**
+ * The SQL statement of a database call as Zipkin's tracers tag it: `sql.query` (Brave's JDBC, p6spy,
+ * MySQL and jOOQ instrumentations, zipkin-go's zipkinsql), `jdbc.query` (Spring Cloud Sleuth's JDBC). Such
+ * spans have no `db.system`: the tag says both that the span is a database call and what it ran.
+ */
+function zipkinStatement(a: Readonly<Record<string, AttributeValue>>): string | undefined {
+  return str(a['sql.query']) ?? str(a['jdbc.query']);
+}
+
 /** HTTP method from stable or legacy semantic conventions. */
 export function httpMethod(span: Span): string | undefined {
   const a = span.attributes;
@@ -169,10 +178,10 @@ export function clientOperation(span: Span): string {
   const a = span.attributes;
   if (a) {
     const dbOp = str(a['db.operation.name']) ?? str(a['db.operation']);
-    if (dbOp !== undefined || a['db.system'] !== undefined || a['db.system.name'] !== undefined) {
+    if (dbOp !== undefined || a['db.system'] !== undefined || a['db.system.name'] !== undefined || zipkinStatement(a) !== undefined) {
       // One node per table and statement kind, as OTel's DB span names are: `SELECT orders`.
       const table = str(a['db.collection.name']) ?? str(a['db.sql.table']) ?? str(a['db.mongodb.collection']);
-      const text = str(a['db.query.text']) ?? str(a['db.statement']);
+      const text = str(a['db.query.text']) ?? str(a['db.statement']) ?? zipkinStatement(a);
       const sql = text !== undefined && !NOT_SQL.has(dbSystem(a) ?? '');
       if (dbOp && table) {
         const verb = dbOp.toUpperCase();
@@ -382,7 +391,7 @@ export function peerName(span: Span): string {
 /** Whether a span calls something that is not itself instrumented with a server span (a database, cache, queue). */
 export function isDependencyCall(span: Span): boolean {
   const a = span.attributes;
-  return a !== undefined && (a['db.system'] !== undefined || a['db.system.name'] !== undefined || a['messaging.system'] !== undefined);
+  return a !== undefined && (a['db.system'] !== undefined || a['db.system.name'] !== undefined || a['messaging.system'] !== undefined || zipkinStatement(a) !== undefined);
 }
 
 /**
