@@ -25,6 +25,14 @@ describe('operation naming', () => {
     expect(serverOperation(span({ ...base, name: 'GET /orders/42' }))).toBe('GET /orders/:id');
   });
 
+  it("drops a URL's fragment, and keeps a `#` that starts none (Rails' action spans: `OrdersController#show`)", () => {
+    expect(foldPath('OrdersController#show')).toBe('OrdersController#show');
+    expect(serverOperation(span({ ...base, name: 'Api::V2::OrdersController#show', kind: 'server', attributes: { 'http.method': 'GET', 'http.target': '/orders/42' } }))).toBe('Api::V2::OrdersController#show');
+    expect(foldPath('GET /orders/42#items')).toBe('GET /orders/:id');
+    expect(foldPath('GET /orders/42?tab=a#items')).toBe('GET /orders/:id');
+    expect(foldPath('Job#perform?x=1')).toBe('Job#perform');
+  });
+
   it('folds base62 ids, whose random letters leave few digits, and keeps words with a digit', () => {
     for (const id of ['sku_txCJLPRBusW83N', 'ord_8sK2xq', 'ch_3MmlLrLkdIwHu7ix0snN0B15', '01ARZ3NDEKTSV4RRFFQ69G5FAV', 'AbCdEf1GhIj', '5f2b9c1a']) {
       expect(foldPath(`GET /items/${id}/stock`)).toBe('GET /items/:id/stock');

@@ -30,9 +30,20 @@ const HAS_DIGIT_OR_QUERY = /[\d?#]/;
 export function foldPath(name: string): string {
   // Hot path: most names have no digits and no query, and need no regex work at all.
   if (!HAS_DIGIT_OR_QUERY.test(name)) return name;
-  const q = name.search(/[?#]/);
+  const q = queryStart(name);
   const base = q >= 0 ? name.slice(0, q) : name;
   return base.indexOf('/') >= 0 ? base.replace(ID_SEGMENT, '/:id') : base;
+}
+
+/**
+ * Where a name's query or fragment starts (-1: nowhere). A `#` starts a fragment only after a `/` (in a
+ * path or URL): in `OrdersController#show` (Rails' action spans, Ruby's `Class#method`) it is the name's.
+ */
+function queryStart(name: string): number {
+  const q = name.indexOf('?');
+  const hash = name.indexOf('#');
+  if (hash < 0 || (q >= 0 && q < hash)) return q;
+  return name.lastIndexOf('/', hash) >= 0 ? hash : q;
 }
 
 function str(v: unknown): string | undefined {
