@@ -99,6 +99,10 @@ describe('operation naming', () => {
     const uuid = '3f2a9c1e-4b7d-4e2a-9c1e-0a1b2c3d4e5f';
     expect(server('server', { 'http.method': 'POST', 'http.target': `/v1/charges/${uuid}?idempotency_key=abc123` })).toBe('POST /v1/charges/:id');
     expect(server('http-server', { 'http.request.method': 'GET', 'url.path': '/orders/42' })).toBe('GET /orders/:id');
+    // A mux mounted at `/` (`otelhttp.NewHandler(mux, "/")`): the root is no route of every path.
+    expect(server('/', { 'http.method': 'GET', 'http.target': '/orders/42' })).toBe('GET /orders/:id');
+    expect(server('/', { 'http.method': 'GET', 'http.target': '/' })).toBe('GET /');
+    expect(server('/', { 'http.method': 'GET' })).toBe('GET /');
     // Names of an endpoint stay: a framework's (Falcon), the author's, a route.
     expect(server('OrderResource.on_get', { 'http.method': 'GET', 'http.target': '/orders/42' })).toBe('OrderResource.on_get');
     expect(server('server', { 'http.method': 'GET', 'http.route': '/orders/{id}', 'http.target': '/orders/42' })).toBe('GET /orders/{id}');

@@ -165,13 +165,14 @@ function isMethodName(name: string, method: string): boolean {
 }
 
 /**
- * Whether a server span's name is one bare word (`server`, `http-server`, `api`): the label Go's otelhttp
- * gives every request its handler serves (`otelhttp.NewHandler(mux, "server")`), which says nothing of
- * which endpoint was asked for. A name with more to it (`checkout handler`, `OrdersController#show`,
- * `OrderResource.on_get`, a path) is the framework's or the author's name for the endpoint, and stays.
+ * Whether a server span's name is one bare word (`server`, `http-server`, `api`), or `/`: the label Go's
+ * otelhttp gives every request its handler serves (`otelhttp.NewHandler(mux, "server")`, or the mux's
+ * mount point `"/"`), which says nothing of which endpoint was asked for. A name with more to it
+ * (`checkout handler`, `OrdersController#show`, `OrderResource.on_get`, a path) is the framework's or the
+ * author's name for the endpoint, and stays.
  */
 function isHandlerLabel(name: string): boolean {
-  return name.length <= MAX_LABEL && HANDLER_LABEL.test(name);
+  return name === '/' || (name.length <= MAX_LABEL && HANDLER_LABEL.test(name));
 }
 
 const HANDLER_LABEL = /^[A-Za-z][\w-]*$/;
