@@ -76,6 +76,9 @@ export const ANALYZED_ATTRIBUTES = [
   // The statement, for its verb and table only (`SELECT users`) when the span name does not say them.
   'db.query.text',
   'db.statement',
+  // The statement as Zipkin's Brave (JDBC, p6spy, MySQL, jOOQ) and Spring Cloud Sleuth's JDBC tag it.
+  'sql.query',
+  'jdbc.query',
   'rpc.system',
   'rpc.service',
   'rpc.method',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_PATH_OPERATIONS } from '../src/limits.js';
 import { FAMILY_AFTER, VARYING_AFTER } from '../src/model/paths.js';
-import { calledPath, clientOperation, foldPath, isErrorSpan, OperationNames, peerName, serverOperation } from '../src/model/operation.js';
+import { calledPath, clientOperation, foldPath, isDependencyCall, isErrorSpan, OperationNames, peerName, serverOperation } from '../src/model/operation.js';
 import { rejectReason } from '../src/model/validate.js';
 import { span } from './helpers/spans.js';
 
@@ -23,6 +23,14 @@ describe('operation naming', () => {
     expect(foldPath('GET /users/123/orders/9f8e7d6c-1234-4abc-8def-0123456789ab?x=1')).toBe('GET /users/:id/orders/:id');
     expect(foldPath('GET /v1/items')).toBe('GET /v1/items');
     expect(serverOperation(span({ ...base, name: 'GET /orders/42' }))).toBe('GET /orders/:id');
+  });
+
+  it("drops a URL's fragment, and keeps a `#` that starts none (Rails' action spans: `OrdersController#show`)", () => {
+    expect(foldPath('OrdersController#show')).toBe('OrdersController#show');
+    expect(serverOperation(span({ ...base, name: 'Api::V2::OrdersController#show', kind: 'server', attributes: { 'http.method': 'GET', 'http.target': '/orders/42' } }))).toBe('Api::V2::OrdersController#show');
+    expect(foldPath('GET /orders/42#items')).toBe('GET /orders/:id');
+    expect(foldPath('GET /orders/42?tab=a#items')).toBe('GET /orders/:id');
+    expect(foldPath('Job#perform?x=1')).toBe('Job#perform');
   });
 
   it('folds base62 ids, whose random letters leave few digits, and keeps words with a digit', () => {
@@ -58,6 +66,18 @@ describe('operation naming', () => {
     expect(clientOperation(span({ ...base, name: 'POST', attributes: { 'http.method': 'POST' } }))).toBe('POST');
   });
 
+  it("names a Zipkin tracer's database call by its `sql.query` (Brave's JDBC, p6spy, MySQL) or `jdbc.query` (Sleuth) statement: a database call", () => {
+    // Brave names the span by the statement's first word, and records no db.system: the peer is the remote service.
+    const brave = (name: string, attributes: Record<string, string>) => span({ ...base, name, kind: 'client', attributes: { 'peer.service': 'orders', ...attributes } });
+    const update = brave('update', { 'sql.query': 'UPDATE accounts SET balance = balance - ? WHERE id = ?' });
+    expect(clientOperation(update)).toBe('UPDATE accounts');
+    expect(isDependencyCall(update)).toBe(true);
+    expect(clientOperation(brave('query', { 'jdbc.query': 'select o.id from "orders" o where o.id = ?' }))).toBe('SELECT orders');
+    expect(clientOperation(brave('COMMIT', { 'sql.query': 'COMMIT' }))).toBe('COMMIT');
+    // The OpenTelemetry attributes win where both are recorded.
+    expect(clientOperation(brave('select', { 'db.system': 'mysql', 'db.statement': 'SELECT * FROM users', 'sql.query': 'SELECT * FROM accounts' }))).toBe('SELECT users');
+  });
+
   it('names a route-less server span (a bare http server) by its method and folded path, unless it has a name of its own', () => {
     const server = (name: string, attributes: Record<string, string | number>) => serverOperation(span({ ...base, name, kind: 'server', attributes }));
     expect(server('GET', { 'http.request.method': 'GET', 'url.path': '/users/123/orders' })).toBe('GET /users/:id/orders');
@@ -72,6 +92,23 @@ describe('operation naming', () => {
     expect(server('GET', { 'http.method': 'GET', 'http.url': 'http://gateway:8080/api/orders/42?expand=1' })).toBe('GET /api/orders/:id');
     expect(server('GET', { 'http.request.method': 'GET', 'url.full': 'https://gateway/' })).toBe('GET /');
     expect(server('GET', { 'http.method': 'GET', 'http.url': 'http://gateway' })).toBe('GET');
+  });
+
+  it("names a route-less server span labelled for its whole handler (Go's otelhttp.NewHandler(mux, \"server\")) by its method and folded path", () => {
+    const server = (name: string, attributes: Record<string, string | number>) => serverOperation(span({ ...base, name, kind: 'server', attributes }));
+    const uuid = '3f2a9c1e-4b7d-4e2a-9c1e-0a1b2c3d4e5f';
+    expect(server('server', { 'http.method': 'POST', 'http.target': `/v1/charges/${uuid}?idempotency_key=abc123` })).toBe('POST /v1/charges/:id');
+    expect(server('http-server', { 'http.request.method': 'GET', 'url.path': '/orders/42' })).toBe('GET /orders/:id');
+    // A mux mounted at `/` (`otelhttp.NewHandler(mux, "/")`): the root is no route of every path.
+    expect(server('/', { 'http.method': 'GET', 'http.target': '/orders/42' })).toBe('GET /orders/:id');
+    expect(server('/', { 'http.method': 'GET', 'http.target': '/' })).toBe('GET /');
+    expect(server('/', { 'http.method': 'GET' })).toBe('GET /');
+    // Names of an endpoint stay: a framework's (Falcon), the author's, a route.
+    expect(server('OrderResource.on_get', { 'http.method': 'GET', 'http.target': '/orders/42' })).toBe('OrderResource.on_get');
+    expect(server('server', { 'http.method': 'GET', 'http.route': '/orders/{id}', 'http.target': '/orders/42' })).toBe('GET /orders/{id}');
+    // Without a method or a path, the label is all there is.
+    expect(server('server', { 'url.path': '/orders/42' })).toBe('server');
+    expect(server('server', { 'http.method': 'GET' })).toBe('server');
   });
 
   it("gives a service's route-less paths at most MAX_PATH_OPERATIONS operations; later paths share the method's", () => {

@@ -467,6 +467,32 @@ describe('analyzeTrace through framework spans', () => {
     const { entries } = analyzeTrace(t.spans, context());
     expect(entries[0].errorOrigin).toMatchObject({ service: '127.0.0.1:4000', operation: 'POST', kind: 'errors' });
   });
+
+  it("a server span nested in one of its service's (Python's WSGI middleware around Flask) is one request, named by the inner one's route", () => {
+    for (const outerName of ['GET /orders/123', 'HTTP GET']) {
+      const t = new TraceBuilder();
+      const gw = t.server('gateway', '/api/orders/{id}', 0, 100);
+      const call = t.client(gw, 'orders', 5, 95);
+      const wsgi = t.server('orders', '', 6, 94, { name: outerName, attributes: { 'http.method': 'GET', 'http.target': '/orders/123', 'http.status_code': 200 } }, call);
+      const mw = span({ traceId: t.traceId, parentSpanId: wsgi.spanId, service: 'orders', name: 'auth', kind: 'internal', startTime: 7, endTime: 93 });
+      t.spans.push(mw);
+      const flask = t.server('orders', '/orders/<int:order_id>', 8, 92, {}, mw);
+      t.db(flask, 'postgresql', 'SELECT', 20, 30);
+      const { entries, calls } = analyzeTrace(t.spans, context());
+      expect(entries.map((e) => `${e.service} ${e.operation} ${e.duration}`)).toEqual(['gateway GET /api/orders/{id} 100', 'orders GET /orders/<int:order_id> 88']);
+      const orders = entries[1];
+      expect(orders.calls).toEqual([opKey('postgresql', 'SELECT orders')]);
+      expect(calls.map((c) => [c.callerKey, c.calleeKey])).toEqual([
+        [opKey('gateway', 'GET /api/orders/{id}'), opKey('orders', 'GET /orders/<int:order_id>')],
+        [opKey('orders', 'GET /orders/<int:order_id>'), opKey('postgresql', 'SELECT orders')],
+      ]);
+    }
+    // With a client span in between, the service called itself: two requests.
+    const t = new TraceBuilder();
+    const outer = t.server('orders', '/orders', 0, 100);
+    t.call(outer, 'orders', '/orders/{id}', 10, 50);
+    expect(analyzeTrace(t.spans, context()).entries.map((e) => e.operation)).toEqual(['GET /orders', 'GET /orders/{id}']);
+  });
 });
 
 /** A span as tracers without OpenTelemetry semantics record it: service and name only. */

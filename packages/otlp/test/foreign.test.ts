@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { calledPath, serverOperation, type Span } from '@rootspan/engine';
+import { calledPath, clientOperation, serverOperation, type Span } from '@rootspan/engine';
 import { MAX_TIME_MS, decodeZipkinJson, decodeZipkinProtobuf, readOtlpStream, type DecodeProblem } from '@rootspan/otlp';
 import { zipkinProto } from './helpers/zipkin-proto.js';
 
@@ -112,6 +112,14 @@ describe('Zipkin v2 JSON', () => {
     expect(r.spans[0].attributes).toEqual({ 'http.method': 'GET', 'url.path': '/users/42' });
     expect(serverOperation(r.spans[0])).toBe('GET /users/:id');
     expect(calledPath(r.spans[1])).toBe('POST /invoices/:id');
+  });
+
+  it("keeps Brave's `sql.query` (JDBC, p6spy): its database call is named by the statement", async () => {
+    const r = await read([
+      { traceId: '463ac35c9f6413ad', id: 'c3', kind: 'CLIENT', name: 'select', timestamp: 1_700_000_000_000_000, duration: 4_000, localEndpoint: { serviceName: 'web' }, remoteEndpoint: { serviceName: 'shop', ipv4: '10.0.0.9', port: 5432 }, tags: { 'sql.query': 'select * from orders where id = ?' } },
+    ]);
+    expect(r.spans[0].attributes).toEqual({ 'sql.query': 'select * from orders where id = ?', 'peer.service': 'shop' });
+    expect(clientOperation(r.spans[0])).toBe('SELECT orders');
   });
 
   it('skips a broken span among good ones with a problem (the report stays Zipkin)', async () => {

@@ -30,9 +30,20 @@ const HAS_DIGIT_OR_QUERY = /[\d?#]/;
 export function foldPath(name: string): string {
   // Hot path: most names have no digits and no query, and need no regex work at all.
   if (!HAS_DIGIT_OR_QUERY.test(name)) return name;
-  const q = name.search(/[?#]/);
+  const q = queryStart(name);
   const base = q >= 0 ? name.slice(0, q) : name;
   return base.indexOf('/') >= 0 ? base.replace(ID_SEGMENT, '/:id') : base;
+}
+
+/**
+ * Where a name's query or fragment starts (-1: nowhere). A `#` starts a fragment only after a `/` (in a
+ * path or URL): in `OrdersController#show` (Rails' action spans, Ruby's `Class#method`) it is the name's.
+ */
+function queryStart(name: string): number {
+  const q = name.indexOf('?');
+  const hash = name.indexOf('#');
+  if (hash < 0 || (q >= 0 && q < hash)) return q;
+  return name.lastIndexOf('/', hash) >= 0 ? hash : q;
 }
 
 function str(v: unknown): string | undefined {
@@ -42,6 +53,15 @@ function str(v: unknown): string | undefined {
 /** The database system a span names (stable `db.system.name`, else legacy `db.system`). */
 function dbSystem(a: Readonly<Record<string, AttributeValue>>): string | undefined {
   return str(a['db.system.name']) ?? str(a['db.system']);
+}
+
+/**
+ * The SQL statement of a database call as Zipkin's tracers tag it: `sql.query` (Brave's JDBC, p6spy,
+ * MySQL and jOOQ instrumentations, zipkin-go's zipkinsql), `jdbc.query` (Spring Cloud Sleuth's JDBC). Such
+ * spans have no `db.system`: the tag says both that the span is a database call and what it ran.
+ */
+function zipkinStatement(a: Readonly<Record<string, AttributeValue>>): string | undefined {
+  return str(a['sql.query']) ?? str(a['jdbc.query']);
 }
 
 /** HTTP method from stable or legacy semantic conventions. */
@@ -88,7 +108,7 @@ export function serverOperation(span: Span, pathName: (operation: string) => str
   if (method && route) return routeOperation(method, route);
   const rpc = rpcOperation(span);
   if (rpc !== undefined) return rpc;
-  // Named by the method (possibly as `HTTP GET`: older conventions), the path names it; named by a path
+  // Named by the method (possibly as `HTTP GET`: older conventions) or a handler's label, the path names it; named by a path
   // without the method (`/api/orders/{id}`, some Java agents), the method joins it: GET and POST of one path
   // are two operations. Past the path names, the method alone, as OTel names such spans.
   const byPath = pathOperation(span) ?? (method !== undefined && span.name.charCodeAt(0) === 47 ? routeOperation(method, span.name) : undefined);
@@ -105,13 +125,14 @@ function rpcOperation(span: Span): string | undefined {
 }
 
 /**
- * A route-less HTTP server span (a bare `http` server) named only by its method: `METHOD path`, ids
- * folded, as APM tools name such endpoints. Undefined when the span has a route, a name of its own, or no path.
+ * A route-less HTTP server span (a bare `http` server) named only by its method, or by a label of the
+ * whole handler ({@link isHandlerLabel}): `METHOD path`, ids folded, as APM tools name such endpoints.
+ * Undefined when the span has a route, a name of its own, or no path.
  */
 function pathOperation(span: Span): string | undefined {
   const a = span.attributes;
   const method = httpMethod(span);
-  if (!method || !a || a['http.route'] !== undefined || !isMethodName(span.name, method)) return undefined;
+  if (!method || !a || a['http.route'] !== undefined || !(isMethodName(span.name, method) || isHandlerLabel(span.name))) return undefined;
   // OpenTracing-era tracers (Jaeger clients) record only the full URL, on both ends.
   const url = str(a['url.full']) ?? str(a['http.url']);
   const path = str(a['url.path']) ?? str(a['http.target']) ?? (url === undefined ? undefined : pathOfUrl(url));
@@ -156,6 +177,20 @@ function isMethodName(name: string, method: string): boolean {
   return name.startsWith(method, at) && name.charCodeAt(at + method.length) === 32 && URL_START.test(name.slice(at + method.length + 1));
 }
 
+/**
+ * Whether a server span's name is one bare word (`server`, `http-server`, `api`), or `/`: the label Go's
+ * otelhttp gives every request its handler serves (`otelhttp.NewHandler(mux, "server")`, or the mux's
+ * mount point `"/"`), which says nothing of which endpoint was asked for. A name with more to it
+ * (`checkout handler`, `OrdersController#show`, `OrderResource.on_get`, a path) is the framework's or the
+ * author's name for the endpoint, and stays.
+ */
+function isHandlerLabel(name: string): boolean {
+  return name === '/' || (name.length <= MAX_LABEL && HANDLER_LABEL.test(name));
+}
+
+const HANDLER_LABEL = /^[A-Za-z][\w-]*$/;
+const MAX_LABEL = 64;
+
 const FETCH = 'fetch ';
 /** How a URL or path written after the method starts. */
 const URL_START = /^(?:https?:\/\/|\/)/;
@@ -168,10 +203,10 @@ export function clientOperation(span: Span): string {
   const a = span.attributes;
   if (a) {
     const dbOp = str(a['db.operation.name']) ?? str(a['db.operation']);
-    if (dbOp !== undefined || a['db.system'] !== undefined || a['db.system.name'] !== undefined) {
+    if (dbOp !== undefined || a['db.system'] !== undefined || a['db.system.name'] !== undefined || zipkinStatement(a) !== undefined) {
       // One node per table and statement kind, as OTel's DB span names are: `SELECT orders`.
       const table = str(a['db.collection.name']) ?? str(a['db.sql.table']) ?? str(a['db.mongodb.collection']);
-      const text = str(a['db.query.text']) ?? str(a['db.statement']);
+      const text = str(a['db.query.text']) ?? str(a['db.statement']) ?? zipkinStatement(a);
       const sql = text !== undefined && !NOT_SQL.has(dbSystem(a) ?? '');
       if (dbOp && table) {
         const verb = dbOp.toUpperCase();
@@ -381,7 +416,7 @@ export function peerName(span: Span): string {
 /** Whether a span calls something that is not itself instrumented with a server span (a database, cache, queue). */
 export function isDependencyCall(span: Span): boolean {
   const a = span.attributes;
-  return a !== undefined && (a['db.system'] !== undefined || a['db.system.name'] !== undefined || a['messaging.system'] !== undefined);
+  return a !== undefined && (a['db.system'] !== undefined || a['db.system.name'] !== undefined || a['messaging.system'] !== undefined || zipkinStatement(a) !== undefined);
 }
 
 /**

@@ -282,7 +282,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
       if (node.role !== 'entry') continue;
       const span = node.span;
       const graphqlOperation = graphqlOperations?.get(node);
-      const operation = (graphqlOperation ? ctx.names.graphql(span.service, graphqlOperation.span) : undefined) ?? ctx.names.server(span);
+      const operation = (graphqlOperation ? ctx.names.graphql(span.service, graphqlOperation.span) : undefined) ?? ctx.names.server(nestedServer(node) ?? span);
       const duration = span.endTime - span.startTime;
       const fact = (entryPool[e] ??= newEntryFact());
       fact.service = span.service;
@@ -514,6 +514,7 @@ function roleOf(node: Node): Role {
   const { span, parent } = node;
   switch (span.kind) {
     case 'server':
+      return withinServer(node) ? 'internal' : 'entry';
     case 'consumer':
       return 'entry';
     case 'client':
@@ -537,6 +538,46 @@ function roleOf(node: Node): Role {
   for (let i = 0; i < node.childCount; i++) if (node.children[i].span.service !== span.service) return 'call';
   if (guessed && node.childCount === 0 && isCallLike(span)) return 'call';
   return 'internal';
+}
+
+/**
+ * Whether a server span is nested in another server span of its service, through its internal spans: two
+ * instrumentations of one request (Python's WSGI middleware around Flask's).
+ * The outer one is the request, named as the inner one is (see {@link nestedServer}): one operation per
+ * request, not two. A request the service sends itself has a client span in between.
+ */
+function withinServer(node: Node): boolean {
+  const service = node.span.service;
+  let cur = node.parent;
+  for (let depth = 0; cur !== undefined && cur.span.service === service && depth <= MAX_WRAPPERS; depth++, cur = cur.parent) {
+    if (cur.span.kind === 'server') return true;
+    if (cur.span.kind !== 'internal') return false;
+  }
+  return false;
+}
+
+/**
+ * The server span of its service nested in a route-less server span ({@link withinServer}), which names
+ * the request: the inner instrumentation is the framework's, which knows the route (`GET /orders/<int:id>`
+ * under WSGI's `GET /orders/123`); undefined when the span has a route or wraps no server span.
+ */
+function nestedServer(node: Node): Span | undefined {
+  const span = node.span;
+  if (span.kind !== 'server' || span.attributes?.['http.route'] !== undefined) return undefined;
+  return serverUnder(node, span.service, 0);
+}
+
+function serverUnder(node: Node, service: string, depth: number): Span | undefined {
+  for (let i = 0; i < node.childCount; i++) {
+    const child = node.children[i];
+    if (child.span.service !== service) continue;
+    if (child.span.kind === 'server') return child.span;
+    if (child.span.kind === 'internal' && depth < MAX_WRAPPERS) {
+      const nested = serverUnder(child, service, depth + 1);
+      if (nested !== undefined) return nested;
+    }
+  }
+  return undefined;
 }
 
 /** Internal spans {@link wrapsEntry} looks through, down from a root. */
