@@ -9,6 +9,7 @@
  */
 import { ANALYZED_ATTRIBUTES, cutToNameLength, MAX_TIME_MS, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
 import type { DecodeProblem } from './problems.js';
+import type { TraceIdJoin } from './trace-ids.js';
 
 /** Loose view of whatever the input holds: every field is checked before use. */
 type Obj = Record<string, unknown>;
@@ -387,6 +388,8 @@ export interface Sink {
   out: SpanOut;
   problems: DecodeProblem[];
   line: number | undefined;
+  /** Zipkin's 64- and 128-bit forms of a trace id seen in this input (foreign.ts), made when first needed. */
+  traceIds?: TraceIdJoin;
 }
 
 /** Records `message` as a problem of `sink`'s current line (if any). */

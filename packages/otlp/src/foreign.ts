@@ -9,6 +9,7 @@
 import { cutToNameLength, MAX_TIME_MS, type SpanKind, type SpanStatus } from '@rootspan/engine';
 import { ATTRIBUTE_INDEX, instanceOf, isRecord, problem, SpanList, unknownResource, type ResourceInfo, type Sink } from './convert.js';
 import type { DecodeResult } from './problems.js';
+import { lowTraceKey, TraceIdJoin } from './trace-ids.js';
 
 type Obj = Record<string, unknown>;
 
@@ -50,13 +51,17 @@ function isJaegerTrace(t: unknown): t is Obj {
 
 /**
  * An id: hex lowercased and left-padded with zeros to 16 or `digits` (Jaeger drops leading zeros), any
- * other short string as it is; undefined when absent, all zeros, or too long to be an id.
+ * other short string as it is; undefined when absent, all zeros, or too long to be an id. A 128-bit id
+ * whose upper half is zeros is the 64-bit id it pads (as Zipkin and Jaeger read it): 16 hex.
  */
 function hexId(v: unknown, digits: 16 | 32): string | undefined {
   if (typeof v !== 'string' || v === '' || v.length > MAX_FOREIGN_ID || /^0+$/.test(v)) return undefined;
   if (!HEX_ID.test(v)) return v;
-  return v.toLowerCase().padStart(v.length <= 16 ? 16 : digits, '0');
+  const id = v.toLowerCase().padStart(v.length <= 16 ? 16 : digits, '0');
+  return id.length === 32 && id.startsWith(ZERO_HALF) ? id.slice(16) : id;
 }
+
+const ZERO_HALF = '0000000000000000';
 
 /** Epoch microseconds (a number, or a string of digits) as epoch ms; NaN when not. */
 function microsToMs(v: unknown): number {
@@ -210,28 +215,33 @@ export function decodeZipkinJson(doc: unknown): DecodeResult | undefined {
 function zipkinSpans(items: unknown[], sink: Sink): void {
   // Not a span object: reported like a span without ids.
   const spans = items.map((s) => (isRecord(s) ? s : {}));
+  // A trace's 64-bit and 128-bit ids are one trace (trace-ids.ts), throughout the input.
+  const traceIds = (sink.traceIds ??= new TraceIdJoin());
   // Zipkin's B3 shared spans: a server side recorded under its client's id (`shared: true`). It gets an id
-  // of its own, and its service's spans naming that id as their parent are re-parented to it.
+  // of its own, and its service's spans naming that id as their parent are re-parented to it. Keyed by the
+  // trace id's low 64 bits: either form of the trace id finds it.
+  const sharedKey = (traceId: string | undefined, id: string) => `${traceId === undefined ? '' : lowTraceKey(traceId)} ${id}`;
   const sharedServers = new Map<string, string>();
   for (const s of spans) {
     const id = hexId(s.id, 16);
-    if (s.shared === true && id !== undefined) sharedServers.set(`${hexId(s.traceId, 32)} ${id}`, serviceOf(s));
+    if (s.shared === true && id !== undefined) sharedServers.set(sharedKey(hexId(s.traceId, 32), id), serviceOf(s));
   }
   const serverId = (id: string) => `${id}5e`;
   spans.forEach((s, i) => {
     const at = `[${i}]`;
-    const traceId = hexId(s.traceId, 32);
+    const rawTraceId = hexId(s.traceId, 32);
     let spanId = hexId(s.id, 16);
-    if (traceId === undefined) return problem(sink, `${at}: missing or bad traceId`);
+    if (rawTraceId === undefined) return problem(sink, `${at}: missing or bad traceId`);
     if (spanId === undefined) return problem(sink, `${at}: missing or bad id`);
     const t = times(s.timestamp, s.duration);
     if (typeof t === 'string') return problem(sink, `${at} (id ${spanId}): ${t}`);
+    const traceId = traceIds.join(rawTraceId);
     const service = serviceOf(s);
     let parent = hexId(s.parentId, 16);
     if (s.shared === true) {
       parent = spanId;
       spanId = serverId(spanId);
-    } else if (parent !== undefined && sharedServers.get(`${traceId} ${parent}`) === service) {
+    } else if (parent !== undefined && sharedServers.get(sharedKey(traceId, parent)) === service) {
       parent = serverId(parent);
     }
     const tags: Array<[string, unknown]> = isRecord(s.tags) ? Object.entries(s.tags) : [];

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { calledPath, serverOperation, type Span } from '@rootspan/engine';
 import { MAX_TIME_MS, decodeZipkinJson, decodeZipkinProtobuf, readOtlpStream, type DecodeProblem } from '@rootspan/otlp';
+import { MAX_JOINED_TRACES, TraceIdJoin } from '../src/trace-ids.js';
 import { zipkinProto } from './helpers/zipkin-proto.js';
 
 async function read(doc: unknown): Promise<{ spans: Span[]; problems: DecodeProblem[] }> {
@@ -124,6 +125,58 @@ describe('Zipkin v2 JSON', () => {
     ]);
     expect(r.spans.map((s) => s.spanId)).toEqual(['00000000000000b1']);
     expect(r.problems.map((p) => p.message)).toEqual(['[1]: missing or bad id', '[2]: missing or bad traceId', '[3]: missing or bad traceId', '[4] (id 00000000000000b3): time after year 9999']);
+  });
+
+  it("joins a trace's 128-bit and 64-bit ids (services mid-migration, as Zipkin's strictTraceId=false): the first form seen is the trace's", async () => {
+    const low = '48485a3953bb6124';
+    const high = `463ac35c9f6413ad${low}`;
+    const span = (traceId: string, id: string, service: string, extra: object = {}) => ({ traceId, id, timestamp: 1_700_000_000_000_000, duration: 1_000, localEndpoint: { serviceName: service }, ...extra });
+    const r = await read([
+      span(high, 'a1', 'gateway', { kind: 'CLIENT' }),
+      // The callee propagated only the low 64 bits; a B3 shared server span and its child still find each other.
+      span(low, 'a1', 'orders', { kind: 'SERVER', shared: true }),
+      span(low.toUpperCase(), 'b2', 'orders', { parentId: 'a1' }),
+      // A 128-bit id with a zero upper half is the 64-bit id.
+      span(`0000000000000000${low}`, 'c3', 'payments', { parentId: 'b2' }),
+      // Another trace seen first in its 64-bit form keeps that form.
+      span('00000000000000f1', 'd4', 'orders'),
+      span('aaaaaaaaaaaaaaaa00000000000000f1', 'e5', 'payments', { parentId: 'd4' }),
+    ]);
+    expect(r.problems).toEqual([]);
+    expect(r.spans.map((s) => [s.traceId, s.spanId, s.parentSpanId])).toEqual([
+      [high, '00000000000000a1', undefined],
+      [high, '00000000000000a15e', '00000000000000a1'],
+      [high, '00000000000000b2', '00000000000000a15e'],
+      [high, '00000000000000c3', '00000000000000b2'],
+      ['00000000000000f1', '00000000000000d4', undefined],
+      ['00000000000000f1', '00000000000000e5', '00000000000000d4'],
+    ]);
+  });
+
+  it('joins the forms of a trace id across the records of one input (JSONL of span arrays); a request body is one input', async () => {
+    const low = '48485a3953bb6124';
+    const high = `463ac35c9f6413ad${low}`;
+    const span = (traceId: string, id: string) => ({ traceId, id, timestamp: 1_700_000_000_000_000, duration: 1_000, localEndpoint: { serviceName: 'web' } });
+    const lines = [JSON.stringify([span(low, 'a1')]), JSON.stringify([span(high, 'b2')])].join('\n');
+    const spans: Span[] = [];
+    for await (const b of readOtlpStream(Readable.from([Buffer.from(lines)]), { format: 'jsonl' })) spans.push(...b.spans);
+    expect(spans.map((s) => s.traceId)).toEqual([low, low]);
+    // One request body is one input.
+    expect(decodeZipkinJson([span(high, 'a1'), span(low, 'b2')])?.spans.map((s) => s.traceId)).toEqual([high, high]);
+  });
+
+  it('remembers the id forms of the last MAX_JOINED_TRACES traces only, counting those forgotten', () => {
+    const join = new TraceIdJoin(2);
+    const long = (low: string) => `463ac35c9f6413ad${low}`;
+    expect(join.join(long('0000000000000001'))).toBe(long('0000000000000001'));
+    expect(join.join(long('0000000000000002'))).toBe(long('0000000000000002'));
+    expect(join.join('0000000000000002')).toBe(long('0000000000000002'));
+    expect(join.forgotten).toBe(0);
+    // A third trace: the first one seen is forgotten, and its 64-bit form no longer joins it.
+    expect(join.join('0000000000000003')).toBe('0000000000000003');
+    expect(join.forgotten).toBe(1);
+    expect(join.join('0000000000000001')).toBe('0000000000000001');
+    expect(MAX_JOINED_TRACES).toBeGreaterThanOrEqual(65_536);
   });
 
   it('reads Zipkin v1 JSON: a span recorded on both sides becomes its client and (shared) server spans', async () => {
