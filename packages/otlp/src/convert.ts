@@ -9,6 +9,7 @@
  */
 import { ANALYZED_ATTRIBUTES, cutToNameLength, MAX_TIME_MS, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
 import type { DecodeProblem } from './problems.js';
+import type { ZipkinState } from './zipkin-state.js';
 
 /** Loose view of whatever the input holds: every field is checked before use. */
 type Obj = Record<string, unknown>;
@@ -387,6 +388,8 @@ export interface Sink {
   out: SpanOut;
   problems: DecodeProblem[];
   line: number | undefined;
+  /** What the Zipkin decoder remembers of this input (its trace ids' forms, its shared spans), made when first needed. */
+  zipkin?: ZipkinState;
 }
 
 /** Records `message` as a problem of `sink`'s current line (if any). */

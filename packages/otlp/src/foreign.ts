@@ -9,6 +9,7 @@
 import { cutToNameLength, MAX_TIME_MS, type SpanKind, type SpanStatus } from '@rootspan/engine';
 import { ATTRIBUTE_INDEX, instanceOf, isRecord, problem, SpanList, unknownResource, type ResourceInfo, type Sink } from './convert.js';
 import type { DecodeResult } from './problems.js';
+import { ZipkinState } from './zipkin-state.js';
 
 type Obj = Record<string, unknown>;
 
@@ -20,11 +21,12 @@ const MAX_FOREIGN_ID = 64;
 
 /**
  * Decodes `doc` into `sink` when it is a Jaeger or Zipkin document, and says whether it was: false leaves
- * it to the OTLP decoder.
+ * it to the OTLP decoder. `first`: the index in the whole document of the first trace (Jaeger's `data`)
+ * or span (Zipkin) of `doc`, a slice of it, for problems.
  */
-export function decodeForeignInto(doc: unknown, sink: Sink): boolean {
+export function decodeForeignInto(doc: unknown, sink: Sink, first = 0): boolean {
   if (isRecord(doc) && Array.isArray(doc.data) && doc.data.some(isJaegerTrace)) {
-    doc.data.forEach((trace, i) => jaegerTrace(trace, `data[${i}]`, sink));
+    doc.data.forEach((trace, i) => jaegerTrace(trace, `data[${first + i}]`, sink));
     return true;
   }
   if (isJaegerTrace(doc)) {
@@ -33,12 +35,12 @@ export function decodeForeignInto(doc: unknown, sink: Sink): boolean {
   }
   // Zipkin: spans with a trace id and a local endpoint; a broken one among them is a problem of its own.
   if (Array.isArray(doc) && doc.some((s) => isRecord(s) && 'traceId' in s && isRecord(s.localEndpoint)) && !doc.some((s) => isRecord(s) && 'resourceSpans' in s)) {
-    zipkinSpans(doc, sink);
+    zipkinSpans(doc, sink, first);
     return true;
   }
   // Zipkin v1: spans with a trace id and annotations (`cs`, `sr`, …) instead of endpoints of their own.
   if (Array.isArray(doc) && doc.some(isZipkinV1) && !doc.some((s) => isRecord(s) && ('resourceSpans' in s || 'localEndpoint' in s))) {
-    zipkinSpans(doc.flatMap((s) => (isZipkinV1(s) ? fromZipkinV1(s) : [s])), sink);
+    zipkinSpans(doc.flatMap((s) => (isZipkinV1(s) ? fromZipkinV1(s) : [s])), sink, first);
     return true;
   }
   return false;
@@ -50,13 +52,17 @@ function isJaegerTrace(t: unknown): t is Obj {
 
 /**
  * An id: hex lowercased and left-padded with zeros to 16 or `digits` (Jaeger drops leading zeros), any
- * other short string as it is; undefined when absent, all zeros, or too long to be an id.
+ * other short string as it is; undefined when absent, all zeros, or too long to be an id. A 128-bit id
+ * whose upper half is zeros is the 64-bit id it pads (as Zipkin and Jaeger read it): 16 hex.
  */
 function hexId(v: unknown, digits: 16 | 32): string | undefined {
   if (typeof v !== 'string' || v === '' || v.length > MAX_FOREIGN_ID || /^0+$/.test(v)) return undefined;
   if (!HEX_ID.test(v)) return v;
-  return v.toLowerCase().padStart(v.length <= 16 ? 16 : digits, '0');
+  const id = v.toLowerCase().padStart(v.length <= 16 ? 16 : digits, '0');
+  return id.length === 32 && id.startsWith(ZERO_HALF) ? id.slice(16) : id;
 }
+
+const ZERO_HALF = '0000000000000000';
 
 /** Epoch microseconds (a number, or a string of digits) as epoch ms; NaN when not. */
 function microsToMs(v: unknown): number {
@@ -207,31 +213,46 @@ export function decodeZipkinJson(doc: unknown): DecodeResult | undefined {
   return { spans: out.take(), problems: sink.problems };
 }
 
-function zipkinSpans(items: unknown[], sink: Sink): void {
+/**
+ * Notes the B3 shared server spans among `items` (Zipkin spans) in `sink`'s memory of the input: their
+ * children find them in `items` and in the later slices of a document read in slices (children are
+ * often written before the server span, which ends after them).
+ */
+export function noteSharedServers(items: unknown[], sink: Sink): void {
+  const state = (sink.zipkin ??= new ZipkinState());
+  for (const s of items) {
+    if (!isRecord(s) || s.shared !== true) continue;
+    const traceId = hexId(s.traceId, 32);
+    const id = hexId(s.id, 16);
+    if (traceId !== undefined && id !== undefined) state.noteShared(traceId, id, serviceOf(s));
+  }
+}
+
+function zipkinSpans(items: unknown[], sink: Sink, first = 0): void {
   // Not a span object: reported like a span without ids.
   const spans = items.map((s) => (isRecord(s) ? s : {}));
   // Zipkin's B3 shared spans: a server side recorded under its client's id (`shared: true`). It gets an id
   // of its own, and its service's spans naming that id as their parent are re-parented to it.
-  const sharedServers = new Map<string, string>();
-  for (const s of spans) {
-    const id = hexId(s.id, 16);
-    if (s.shared === true && id !== undefined) sharedServers.set(`${hexId(s.traceId, 32)} ${id}`, serviceOf(s));
-  }
+  noteSharedServers(spans, sink);
+  const state = sink.zipkin as ZipkinState;
+  // A trace's 64-bit and 128-bit ids are one trace (zipkin-state.ts), throughout the input.
+  const traceIds = state.traceIds;
   const serverId = (id: string) => `${id}5e`;
   spans.forEach((s, i) => {
-    const at = `[${i}]`;
-    const traceId = hexId(s.traceId, 32);
+    const at = `[${first + i}]`;
+    const rawTraceId = hexId(s.traceId, 32);
     let spanId = hexId(s.id, 16);
-    if (traceId === undefined) return problem(sink, `${at}: missing or bad traceId`);
+    if (rawTraceId === undefined) return problem(sink, `${at}: missing or bad traceId`);
     if (spanId === undefined) return problem(sink, `${at}: missing or bad id`);
     const t = times(s.timestamp, s.duration);
     if (typeof t === 'string') return problem(sink, `${at} (id ${spanId}): ${t}`);
+    const traceId = traceIds.join(rawTraceId);
     const service = serviceOf(s);
     let parent = hexId(s.parentId, 16);
     if (s.shared === true) {
       parent = spanId;
       spanId = serverId(spanId);
-    } else if (parent !== undefined && sharedServers.get(`${traceId} ${parent}`) === service) {
+    } else if (parent !== undefined && state.sharedService(traceId, parent) === service) {
       parent = serverId(parent);
     }
     const tags: Array<[string, unknown]> = isRecord(s.tags) ? Object.entries(s.tags) : [];

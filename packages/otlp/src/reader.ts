@@ -1,7 +1,9 @@
 import { createReadStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import type { Span } from '@rootspan/engine';
 import { inflaterFor, MAGIC_BYTES, type InflateState } from './compressed.js';
 import { decodeRequestInto, SpanList, type BatchOut, type Sink } from './convert.js';
+import { DocumentStream } from './document-stream.js';
 import { decodeForeignInto } from './foreign.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
 import { walkStream, type WalkTarget } from './protobuf-walk.js';
@@ -29,9 +31,10 @@ export interface ReadOtlpOptions {
   /** The input's name in problems and errors (a path, `-`). {@link readOtlpFile} defaults it to the path. */
   name?: string;
   /**
-   * Largest record held in memory, in bytes: a JSONL line, a whole multi-line JSON document, one
-   * protobuf span or resource. A larger one is skipped and reported; memory is bounded by this, not by
-   * the input's size. Default {@link DEFAULT_MAX_RECORD_BYTES} (64 MiB).
+   * Largest record held in memory, in bytes: a JSONL line, a whole JSON document (a larger one that is an
+   * array or a Jaeger answer is read element by element, each element a record), one protobuf span or
+   * resource. A larger one is skipped and reported; memory is bounded by this, not by the input's size.
+   * Default {@link DEFAULT_MAX_RECORD_BYTES} (64 MiB).
    */
   maxRecordBytes?: number;
   /**
@@ -81,8 +84,9 @@ export function formatFromPath(path: string): OtlpFormat | 'auto' {
 /**
  * Reads OTLP trace data from a file, `-` (stdin) or an open stream, yielding batches of decoded spans.
  * Streams input of any size in memory bounded by its largest record (`maxRecordBytes`), not its size:
- * JSONL line by line, protobuf span by span; a multi-line JSON document is one record. Gzip and zstd
- * (also the file exporter's `compression: zstd` framing) are detected from the magic bytes. The format defaults from the extension ({@link formatFromPath}).
+ * JSONL line by line, protobuf span by span; a JSON document is one record, or when larger than that and
+ * an array (Zipkin spans, OTLP requests) or a Jaeger answer (`{"data": [...]}`), one per element. Gzip
+ * and zstd (also the file exporter's `compression: zstd` framing) are detected from the magic bytes. The format defaults from the extension ({@link formatFromPath}).
  *
  * Problems (invalid JSON lines, undecodable spans) are collected in the batches with their line numbers,
  * or, with `strict`, thrown as an {@link OtlpDecodeError}. I/O errors (missing file) are thrown as is.
@@ -174,14 +178,18 @@ export async function* readBatches<B>(
 /**
  * `lines`: every line is a record. `undecided`: before the first non-blank line of a `json` input.
  * `document`: that line did not parse alone, so the input is one multi-line document, held until the
- * end. `skipping`: a document over the record limit, read to the end and dropped.
+ * end. `elements`: a document (one line or several) over the record limit that is an array, or a
+ * Jaeger answer, read element by element (document-stream.ts). `skipping`: another document over the
+ * record limit, read to the end and dropped.
  */
-type Mode = 'lines' | 'undecided' | 'document' | 'skipping';
+type Mode = 'lines' | 'undecided' | 'document' | 'elements' | 'skipping';
 
 /** Input read without a batch (blank lines, a held document) after which a batch still reports progress. */
 const PROGRESS_BYTES = 4 * 1024 * 1024;
 /** Compared against in blocks to skip long runs of blank lines at memcmp speed. */
 const NEWLINES = Buffer.alloc(4096, 10);
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const EMPTY = Buffer.alloc(0);
 /** Lines after a broken first one sampled to tell JSONL (most parse alone) from one document (few do). */
 const JSONL_SAMPLE = 10;
 
@@ -206,6 +214,8 @@ class Reader<B> implements InflateState {
   private docHead = '';
   private docParts: Buffer[] = [];
   private docBytes = 0;
+  /** In `elements` mode: the document being read element by element. */
+  private stream: DocumentStream | undefined;
 
   constructor(
     options: ReadOtlpOptions,
@@ -276,7 +286,7 @@ class Reader<B> implements InflateState {
     for await (const chunk of chunks) {
       let start = 0;
       while (start < chunk.length) {
-        if (this.mode === 'document' || this.mode === 'skipping') {
+        if (this.mode === 'document' || this.mode === 'elements' || this.mode === 'skipping') {
           // The rest of the input belongs to the document: held as raw bytes, not split into lines.
           yield* this.hold(chunk.subarray(start));
           break;
@@ -296,6 +306,14 @@ class Reader<B> implements InflateState {
         if (skipping) {
           // drop bytes until the end of the over-long line
         } else if (this.pendingLen + end - start > this.maxRecord) {
+          if (this.mode === 'undecided' && opensArrayOrObject([...this.pending, chunk.subarray(start, end)])) {
+            // A one-line document over the limit (a Jaeger or Zipkin download): read by its elements.
+            const parts = this.pending;
+            this.pending = [];
+            this.pendingLen = 0;
+            yield* this.streamDocument(this.lineNo + 1, parts);
+            continue;
+          }
           skipping = true;
           this.pending = [];
           this.pendingLen = 0;
@@ -323,6 +341,7 @@ class Reader<B> implements InflateState {
       this.line(this.takeLine(), this.lineNo + 1);
     }
     if (this.mode === 'document') yield* this.document();
+    if (this.mode === 'elements') this.endDocument();
     this.range?.lines(this.lineNo);
     yield* this.finish();
   }
@@ -362,9 +381,15 @@ class Reader<B> implements InflateState {
     this.decode(value, lineNo);
   }
 
-  /** Bytes of a held document; past the record limit it is JSONL after all, or dropped. */
+  /** Bytes of a held document; past the record limit it is JSONL after all, read by its elements, or dropped. */
   private *hold(bytes: Buffer): Generator<Batch<B>> {
     if (this.mode === 'skipping') return;
+    if (this.stream !== undefined) {
+      this.stream.push(bytes);
+      this.check();
+      yield* this.ready();
+      return;
+    }
     this.docParts.push(bytes);
     this.docBytes += bytes.length;
     if (this.docBytes > this.maxRecord) yield* this.overflow();
@@ -392,23 +417,26 @@ class Reader<B> implements InflateState {
   /**
    * A held document grew past the record limit. If most of the lines after its first parse alone, the
    * input is JSONL whose first line is broken (a cut-off `tail`): read on line by line. Else it is one
-   * document too large to hold: reported once and the rest of the input dropped.
+   * document too large to hold: an array or object is read on by its elements, anything else is
+   * reported once and the rest of the input dropped.
    */
   private *overflow(): Generator<Batch<B>> {
-    const text = this.heldText();
-    const cut = text.lastIndexOf('\n');
-    let tried = 0;
-    let parsed = 0;
-    for (const line of splitLines(text.slice(text.indexOf('\n') + 1, cut))) {
-      if (isBlank(line)) continue;
-      if (parses(line)) parsed++;
-      if (++tried === JSONL_SAMPLE) break;
-    }
-    if (parsed * 2 <= tried || tried === 0) {
-      this.mode = 'skipping';
-      this.report({ line: this.docLine, message: `JSON document larger than ${this.maxRecord} bytes (the record limit), skipped` });
+    if (!this.heldIsJsonl()) {
+      const head = Buffer.from(`${this.docHead}\n`, 'utf8');
+      if (!opensArrayOrObject([head])) {
+        this.mode = 'skipping';
+        this.report({ line: this.docLine, message: this.tooLarge() });
+        return;
+      }
+      const parts = [head, ...this.docParts];
+      this.docParts = [];
+      this.docHead = '';
+      this.docBytes = 0;
+      yield* this.streamDocument(this.docLine, parts);
       return;
     }
+    const text = this.heldText();
+    const cut = text.lastIndexOf('\n');
     // The unfinished last line goes back to the line splitter.
     const partial = Buffer.from(text.slice(cut + 1), 'utf8');
     const complete = text.slice(0, cut);
@@ -420,7 +448,78 @@ class Reader<B> implements InflateState {
     }
   }
 
-  /** End of a held multi-line document: parse it whole; if that fails, fall back to JSONL. */
+  /** Whether most of the held lines after the first (a sample) parse on their own: JSONL with a broken first line. */
+  private heldIsJsonl(): boolean {
+    const decoder = new StringDecoder('utf8');
+    let tried = 0;
+    let parsed = 0;
+    let rest = '';
+    for (const part of this.docParts) {
+      const text = rest + decoder.write(part);
+      // The unfinished last line is no sample (a cut-off line does not parse).
+      const cut = text.lastIndexOf('\n');
+      rest = text.slice(cut + 1);
+      if (cut === -1) continue;
+      for (const line of splitLines(text.slice(0, cut))) {
+        if (isBlank(line)) continue;
+        if (parses(line)) parsed++;
+        if (++tried === JSONL_SAMPLE) return parsed * 2 > tried;
+      }
+    }
+    return tried > 0 && parsed * 2 > tried;
+  }
+
+  private tooLarge(): string {
+    return `JSON document larger than ${this.maxRecord} bytes (the record limit), skipped`;
+  }
+
+  /** Reads the document starting on line `line` by its elements from now on, `parts` being its first bytes. */
+  private *streamDocument(line: number, parts: Buffer[]): Generator<Batch<B>> {
+    this.mode = 'elements';
+    this.docLine = line;
+    const stream = new DocumentStream(this.maxRecord, line, this.sink, (p) => this.report(p));
+    this.stream = stream;
+    for (let i = 0; i < parts.length; i++) {
+      // Only the input's very first bytes may be a byte-order mark.
+      stream.push(i === 0 && line === 1 && parts[i].subarray(0, 3).equals(BOM) ? parts[i].subarray(3) : parts[i]);
+      parts[i] = EMPTY; // read: no longer held
+      this.check();
+      yield* this.ready();
+    }
+  }
+
+  /** End of a document read by its elements; one that had no array to read is reported as too large. */
+  private endDocument(): void {
+    const stream = this.stream as DocumentStream;
+    stream.end();
+    if (!stream.found) this.report({ line: this.docLine, message: this.tooLarge() });
+    this.check();
+  }
+
+  /** Hands out what is decoded once a batch is full, in batch-sized slices (a group of elements decodes at once). */
+  private *ready(): Generator<Batch<B>> {
+    if (this.out.length > this.batchSize) for (const slice of this.out.takeSlices(this.batchSize)) yield this.take(slice);
+    else if (this.full()) yield this.take();
+  }
+
+  /**
+   * Reads a held document that does not parse by its elements, when it has an array of them: says whether
+   * it had (else nothing is decoded or reported).
+   */
+  private *salvage(text: string, line: number): Generator<Batch<B>, boolean> {
+    const bytes = Buffer.from(text, 'utf8');
+    if (!opensArrayOrObject([bytes])) return false;
+    const problems: DecodeProblem[] = [];
+    const stream = new DocumentStream(this.maxRecord, line, this.sink, (p) => problems.push(p));
+    stream.push(bytes);
+    stream.end();
+    if (!stream.found) return false;
+    for (const p of problems) this.report(p);
+    yield* this.ready();
+    return true;
+  }
+
+  /** End of a held multi-line document: parse it whole; if that fails, fall back to JSONL, or to its elements. */
   private *document(): Generator<Batch<B>> {
     const first = this.docLine;
     const text = this.heldText();
@@ -440,6 +539,8 @@ class Reader<B> implements InflateState {
         yield* this.decodeLines(text, first);
         return;
       }
+      // A broken array or Jaeger answer (a cut-off download): its whole elements are read, as a larger one's.
+      if (yield* this.salvage(text, first)) return;
       const message = (err as Error).message;
       const line = lineOfPosition(text, message);
       this.report(line === undefined ? { message: `invalid JSON (${message})` } : { line: first + line - 1, message: `invalid JSON (${message})` });
@@ -447,6 +548,17 @@ class Reader<B> implements InflateState {
     }
     this.decode(value, undefined);
   }
+}
+
+/** Whether the first byte of `parts` that is neither whitespace nor a byte-order mark opens an array or object. */
+function opensArrayOrObject(parts: Buffer[]): boolean {
+  for (const part of parts) {
+    for (const c of part) {
+      if (c === 32 || c === 9 || c === 13 || c === 10 || c === 0xef || c === 0xbb || c === 0xbf) continue;
+      return c === 91 || c === 123;
+    }
+  }
+  return false;
 }
 
 function parses(text: string): boolean {

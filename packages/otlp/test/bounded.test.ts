@@ -47,6 +47,14 @@ describe('readOtlpStream under a 64 MB heap', () => {
     expect(r.bytes).toBe(100 * MB + 2);
   });
 
+  it('streams a one-line Jaeger answer over the record limit trace by trace', async () => {
+    // ~30 MB of `{"data":[…]}` on one line, 2 MB record limit: held whole it was one line too long, skipped
+    const r = await readGenerated('jaeger', 30, 2 * MB);
+    expect(r.problems).toEqual([]);
+    expect(r.spans).toBe(100_000); // 10 blocks of 1000 traces of 10 spans
+    expect(r.peakHeapMB).toBeLessThan(48);
+  });
+
   it('streams a gzipped protobuf request span by span', async () => {
     // ~30 MB inflated, 492 ResourceSpans of 1000 spans: all decoded, none held past its batch
     const r = await readGenerated('protobuf-gz', 30);

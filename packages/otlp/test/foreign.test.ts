@@ -3,7 +3,8 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { calledPath, clientOperation, serverOperation, type Span } from '@rootspan/engine';
-import { MAX_TIME_MS, decodeZipkinJson, decodeZipkinProtobuf, readOtlpStream, type DecodeProblem } from '@rootspan/otlp';
+import { MAX_TIME_MS, decodeZipkinJson, decodeZipkinProtobuf, readOtlpStream, type DecodeProblem, type ReadOtlpOptions } from '@rootspan/otlp';
+import { MAX_JOINED_TRACES, TraceIdJoin } from '../src/zipkin-state.js';
 import { zipkinProto } from './helpers/zipkin-proto.js';
 
 async function read(doc: unknown): Promise<{ spans: Span[]; problems: DecodeProblem[] }> {
@@ -132,6 +133,58 @@ describe('Zipkin v2 JSON', () => {
     ]);
     expect(r.spans.map((s) => s.spanId)).toEqual(['00000000000000b1']);
     expect(r.problems.map((p) => p.message)).toEqual(['[1]: missing or bad id', '[2]: missing or bad traceId', '[3]: missing or bad traceId', '[4] (id 00000000000000b3): time after year 9999']);
+  });
+
+  it("joins a trace's 128-bit and 64-bit ids (services mid-migration, as Zipkin's strictTraceId=false): the first form seen is the trace's", async () => {
+    const low = '48485a3953bb6124';
+    const high = `463ac35c9f6413ad${low}`;
+    const span = (traceId: string, id: string, service: string, extra: object = {}) => ({ traceId, id, timestamp: 1_700_000_000_000_000, duration: 1_000, localEndpoint: { serviceName: service }, ...extra });
+    const r = await read([
+      span(high, 'a1', 'gateway', { kind: 'CLIENT' }),
+      // The callee propagated only the low 64 bits; a B3 shared server span and its child still find each other.
+      span(low, 'a1', 'orders', { kind: 'SERVER', shared: true }),
+      span(low.toUpperCase(), 'b2', 'orders', { parentId: 'a1' }),
+      // A 128-bit id with a zero upper half is the 64-bit id.
+      span(`0000000000000000${low}`, 'c3', 'payments', { parentId: 'b2' }),
+      // Another trace seen first in its 64-bit form keeps that form.
+      span('00000000000000f1', 'd4', 'orders'),
+      span('aaaaaaaaaaaaaaaa00000000000000f1', 'e5', 'payments', { parentId: 'd4' }),
+    ]);
+    expect(r.problems).toEqual([]);
+    expect(r.spans.map((s) => [s.traceId, s.spanId, s.parentSpanId])).toEqual([
+      [high, '00000000000000a1', undefined],
+      [high, '00000000000000a15e', '00000000000000a1'],
+      [high, '00000000000000b2', '00000000000000a15e'],
+      [high, '00000000000000c3', '00000000000000b2'],
+      ['00000000000000f1', '00000000000000d4', undefined],
+      ['00000000000000f1', '00000000000000e5', '00000000000000d4'],
+    ]);
+  });
+
+  it('joins the forms of a trace id across the records of one input (JSONL of span arrays); a request body is one input', async () => {
+    const low = '48485a3953bb6124';
+    const high = `463ac35c9f6413ad${low}`;
+    const span = (traceId: string, id: string) => ({ traceId, id, timestamp: 1_700_000_000_000_000, duration: 1_000, localEndpoint: { serviceName: 'web' } });
+    const lines = [JSON.stringify([span(low, 'a1')]), JSON.stringify([span(high, 'b2')])].join('\n');
+    const spans: Span[] = [];
+    for await (const b of readOtlpStream(Readable.from([Buffer.from(lines)]), { format: 'jsonl' })) spans.push(...b.spans);
+    expect(spans.map((s) => s.traceId)).toEqual([low, low]);
+    // One request body is one input.
+    expect(decodeZipkinJson([span(high, 'a1'), span(low, 'b2')])?.spans.map((s) => s.traceId)).toEqual([high, high]);
+  });
+
+  it('remembers the id forms of the last MAX_JOINED_TRACES traces only, counting those forgotten', () => {
+    const join = new TraceIdJoin(2);
+    const long = (low: string) => `463ac35c9f6413ad${low}`;
+    expect(join.join(long('0000000000000001'))).toBe(long('0000000000000001'));
+    expect(join.join(long('0000000000000002'))).toBe(long('0000000000000002'));
+    expect(join.join('0000000000000002')).toBe(long('0000000000000002'));
+    expect(join.forgotten).toBe(0);
+    // A third trace: the first one seen is forgotten, and its 64-bit form no longer joins it.
+    expect(join.join('0000000000000003')).toBe('0000000000000003');
+    expect(join.forgotten).toBe(1);
+    expect(join.join('0000000000000001')).toBe('0000000000000001');
+    expect(MAX_JOINED_TRACES).toBeGreaterThanOrEqual(65_536);
   });
 
   it('reads Zipkin v1 JSON: a span recorded on both sides becomes its client and (shared) server spans', async () => {
@@ -271,5 +324,117 @@ describe('Jaeger and Zipkin (v1, v2) JSON from broken exporters', () => {
     );
     // The generators make decodable spans too, not only problems.
     expect(decoded).toBeGreaterThan(100);
+  });
+});
+
+describe('Jaeger and Zipkin JSON documents over the record limit', () => {
+  /** Reads `text` in chunks of `chunk` bytes. */
+  async function readText(text: string, options: ReadOtlpOptions = {}, chunk = 1000): Promise<{ spans: Span[]; problems: DecodeProblem[]; bytes: number }> {
+    const data = Buffer.from(text);
+    const parts: Buffer[] = [];
+    for (let i = 0; i < data.length; i += chunk) parts.push(data.subarray(i, i + chunk));
+    const out = { spans: [] as Span[], problems: [] as DecodeProblem[], bytes: 0 };
+    for await (const b of readOtlpStream(Readable.from(parts, { objectMode: false }), options)) {
+      out.spans.push(...b.spans);
+      out.problems.push(...b.problems);
+      out.bytes += b.bytes;
+    }
+    return out;
+  }
+  const LIMIT = { maxRecordBytes: 2048 };
+
+  /** Zipkin spans of `n` traces in the order a tracer writes them (as they end): a B3 shared server span after its child. */
+  function zipkinTraces(n: number): object[] {
+    const spans: object[] = [];
+    for (let t = 1; t <= n; t++) {
+      const low = t.toString(16).padStart(16, '0');
+      const at = 1_700_000_000_000_000 + t * 10_000;
+      const span = (traceId: string, id: string, service: string, extra: object) => ({ traceId, id, timestamp: at, duration: 1_000, localEndpoint: { serviceName: service }, ...extra });
+      // The gateway writes 128-bit trace ids, orders only their low 64 bits.
+      spans.push(
+        span(low, `c${t}`, 'orders', { parentId: `b${t}`, name: 'select' }),
+        span(low, `b${t}`, 'orders', { kind: 'SERVER', shared: true, name: 'get /orders' }),
+        span(`463ac35c9f6413ad${low}`, `b${t}`, 'gateway', { parentId: `a${t}`, kind: 'CLIENT', name: 'get' }),
+        span(`463ac35c9f6413ad${low}`, `a${t}`, 'gateway', { kind: 'SERVER', name: 'get /api', tags: t % 7 === 0 ? { error: 'boom' } : {} }),
+      );
+    }
+    return spans;
+  }
+
+  function jaegerTraces(n: number): object {
+    const data = [];
+    for (let t = 1; t <= n; t++) {
+      const traceID = t.toString(16);
+      const start = 1_700_000_000_000_000 + t * 10_000;
+      data.push({
+        traceID,
+        spans: [
+          { traceID, spanID: 'a1', operationName: 'GET /a', references: [], startTime: start, duration: 900, processID: 'p1', tags: [{ key: 'span.kind', value: 'server' }] },
+          { traceID, spanID: 'b2', operationName: 'charge', references: [{ refType: 'CHILD_OF', traceID, spanID: 'a1' }], startTime: start + 100, duration: 500, processID: 'p2', tags: [{ key: 'error', value: t % 5 === 0 }] },
+        ],
+        processes: { p1: { serviceName: 'shop', tags: [] }, p2: { serviceName: 'payment', tags: [] } },
+      });
+    }
+    return { data, total: 0, limit: 0, offset: 0, errors: null };
+  }
+
+  it('reads them element by element, one line or pretty-printed: the spans of the document held whole', async () => {
+    for (const doc of [zipkinTraces(60), jaegerTraces(40)]) {
+      const whole = await readText(JSON.stringify(doc));
+      expect(whole.problems).toEqual([]);
+      expect(whole.spans.length).toBeGreaterThanOrEqual(80);
+      for (const text of [JSON.stringify(doc), JSON.stringify(doc, null, 2), `\ufeff${JSON.stringify(doc, null, 2).replace(/\n/g, '\r\n')}`]) {
+        expect(text.length).toBeGreaterThan(10 * LIMIT.maxRecordBytes);
+        for (const chunk of [100, 4096]) {
+          const r = await readText(text, LIMIT, chunk);
+          expect(r.problems).toEqual([]);
+          expect(r.spans).toEqual(whole.spans);
+          expect(r.bytes).toBe(Buffer.byteLength(text));
+        }
+      }
+    }
+    // Shared server spans found across the slices, trace ids joined: each trace one tree.
+    const zipkin = (await readText(JSON.stringify(zipkinTraces(60)), LIMIT)).spans;
+    expect(new Set(zipkin.map((s) => s.traceId)).size).toBe(60);
+    expect(zipkin.filter((s) => s.name === 'select').every((s) => s.parentSpanId?.endsWith('5e'))).toBe(true);
+  });
+
+  it('reports a broken element, one over the limit and a cut-off end with their lines, and reads the rest', async () => {
+    const doc = jaegerTraces(12) as { data: Array<{ spans: Array<{ operationName: string }> }> };
+    doc.data[9].spans[0].operationName = 'x'.repeat(3000);
+    const text = JSON.stringify(doc, null, 2).replace('"traceID": "3"', '"traceID": "3",,');
+    const lineOf = (needle: string) => text.slice(0, text.indexOf(needle)).split('\n').length;
+    const cut = text.slice(0, text.indexOf('"traceID": "c"') + 30);
+    const r = await readText(cut, LIMIT);
+    // Traces 1, 2, 4-9 and 11 (0x1-0xb but the broken 3rd and the long 10th); the 12th is cut off.
+    expect(new Set(r.spans.map((s) => s.traceId))).toEqual(new Set([1, 2, 4, 5, 6, 7, 8, 9, 11].map((t) => t.toString(16).padStart(16, '0'))));
+    expect(r.problems).toEqual([
+      { line: lineOf('"traceID": "3"') - 1, message: expect.stringMatching(/^data\[2\]: invalid JSON \(/) },
+      { line: lineOf('"traceID": "a"') - 1, message: expect.stringMatching(/^data\[9\]: \d+ bytes, over the 2048-byte record limit, skipped$/) },
+      { line: lineOf('"traceID": "c"') - 1, message: 'data[11]: cut off (the input ends inside it)' },
+    ]);
+    // Strict: the first one ends the read, named by input and line.
+    await expect(readText(cut, { ...LIMIT, strict: true, name: 'traces.json' })).rejects.toThrow(new RegExp(`^traces\\.json:${lineOf('"traceID": "3"') - 1}: data\\[2\\]: invalid JSON`));
+  });
+
+  it('reads the whole elements of a cut-off document under the limit too (a download cut short)', async () => {
+    for (const doc of [jaegerTraces(6), zipkinTraces(3)]) {
+      const text = JSON.stringify(doc, null, 2);
+      const whole = await readText(text);
+      // Cut inside a line that does not parse alone (else the text is taken for JSONL with a broken first line).
+      const cut = text.slice(0, text.indexOf('"duration"', Math.floor(text.length * 0.7)) + 13);
+      const r = await readText(cut);
+      expect(r.spans.length).toBeGreaterThan(whole.spans.length / 2);
+      // (The same spans: a Zipkin span's shared server parent may be past the cut.)
+      const ids = (spans: Span[]) => spans.map((s) => `${s.traceId} ${s.spanId}`);
+      expect(ids(r.spans)).toEqual(ids(whole.spans).slice(0, r.spans.length));
+      expect(r.problems).toEqual([{ line: expect.any(Number), message: expect.stringMatching(/^(data)?\[\d+\]: cut off \(the input ends inside it\)$/) }]);
+    }
+  });
+
+  it('skips a large one-line document that is neither an array nor a Jaeger answer (an OTLP request) as a document, with one problem', async () => {
+    const r = await readText(`{"resourceSpans": [${'{"resource": {}},'.repeat(300)}{}]}`, LIMIT);
+    expect(r.spans).toEqual([]);
+    expect(r.problems).toEqual([{ line: 1, message: 'JSON document larger than 2048 bytes (the record limit), skipped' }]);
   });
 });

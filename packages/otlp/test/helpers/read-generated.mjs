@@ -61,11 +61,35 @@ function resourceSpans() {
   return field(1, Buffer.concat([field(1, serviceName), field(2, Buffer.concat(spans))]));
 }
 
+/** A one-line Jaeger answer (`{"data":[trace,…]}`) of ~`total` bytes: traces of 10 spans, 1000 traces a block. */
+function* jaegerAnswer() {
+  const trace = (t) => {
+    const traceID = t.toString(16).padStart(16, '0');
+    const spans = [];
+    for (let i = 1; i <= 10; i++) {
+      const references = i === 1 ? [] : [{ refType: 'CHILD_OF', traceID, spanID: (t * 16 + 1).toString(16).padStart(16, '0') }];
+      spans.push({ traceID, spanID: (t * 16 + i).toString(16).padStart(16, '0'), operationName: `GET /items/${i}`, references, startTime: 1_700_000_000_000_000 + t * 1000 + i, duration: 500, tags: [{ key: 'span.kind', type: 'string', value: i === 1 ? 'server' : 'client' }], logs: [], processID: 'p1' });
+    }
+    return JSON.stringify({ traceID, spans, processes: { p1: { serviceName: 'svc', tags: [] } } });
+  };
+  yield Buffer.from('{"data":[');
+  let t = 1;
+  for (let n = 0; n < total; ) {
+    const block = [];
+    for (let i = 0; i < 1000; i++) block.push(trace(t++));
+    const bytes = Buffer.from(`${n === 0 ? '' : ','}${block.join(',')}`);
+    n += bytes.length;
+    yield bytes;
+  }
+  yield Buffer.from('],"total":0,"limit":0,"offset":0,"errors":null}');
+}
+
 let source;
 if (kind === 'newlines') source = repeat(Buffer.alloc(MB, 10));
 else if (kind === 'newlines-gz') source = repeat(...gz(Buffer.alloc(16 * MB, 10)));
 else if (kind === 'open-document') source = repeat(Buffer.alloc(MB, 10), MB, Buffer.from('{\n'));
 else if (kind === 'protobuf-gz') source = repeat(...gz(resourceSpans()));
+else if (kind === 'jaeger') source = jaegerAnswer();
 else throw new Error(`unknown kind ${kind}`);
 
 const options = maxRecord === undefined ? {} : { maxRecordBytes: Number(maxRecord) };
