@@ -52,6 +52,10 @@ class StreamingAnalyzer implements Analyzer {
   private driven: boolean;
   /** Spans in a row that ended beyond the skew window (in a replay, enough of them move event time). */
   private aheadRun = 0;
+  /** Latest event time given by whoever drives it (`advanceTo`, the `clock` option); -Infinity until then. */
+  private drivenAt = -Infinity;
+  /** Spans of a fast clock placed at the driven event time (see {@link fastClock}). */
+  private shiftedAhead = 0;
   private buffer: TraceBuffer;
   private recorder: Recorder;
   private readonly judge: Judge;
@@ -110,6 +114,10 @@ class StreamingAnalyzer implements Analyzer {
     const list: readonly Span[] = Array.isArray(spans) ? spans : [spans as Span];
     let accepted = 0;
     const lateBefore = this.lateCutoff();
+    const reading = this.options.clock?.();
+    if (reading !== undefined && reading > this.drivenAt) this.drivenAt = reading;
+    // A span may end this far past the driven event time before its host's clock is taken to be fast.
+    const aheadBefore = this.drivenAt === -Infinity ? Infinity : this.drivenAt + this.options.maxTraceWaitMs / 2;
     for (let i = 0; i < list.length; i++) {
       const span = list[i];
       this.ingested++;
@@ -141,8 +149,9 @@ class StreamingAnalyzer implements Analyzer {
         this.jumpTo(span.endTime);
       }
       this.aheadRun = 0;
-      if (span.endTime > (this.clock as number)) {
-        this.clock = span.endTime;
+      if (kept.endTime > aheadBefore) kept = this.fastClock(kept);
+      if (kept.endTime > (this.clock as number)) {
+        this.clock = kept.endTime;
         // Windows must close as event time passes inside a large batch too, or the bucket ring would wrap.
         if (this.clock >= this.nextAdvance) this.advance(this.clock);
       }
@@ -168,6 +177,7 @@ class StreamingAnalyzer implements Analyzer {
   advanceTo(t: number): void {
     if (!Number.isFinite(t)) return;
     this.driven = true;
+    if (t > this.drivenAt) this.drivenAt = t;
     if (this.clock === null) this.start(t);
     this.advance(t);
   }
@@ -181,6 +191,17 @@ class StreamingAnalyzer implements Analyzer {
     // The period in progress is reported as it stands (a later, complete rollup of it replaces this one).
     if (!this.rollups.ends(this.closed)) this.emitRollups(this.closed, true);
     this.episodes.manager.tick((this.closed + 1) * this.options.bucketMs);
+  }
+
+  /**
+   * A span from a host whose clock is fast (within the skew allowance, but well past the event time its
+   * driver gives), moved back to end at that time. Followed, it would move event time ahead for everyone
+   * else: every on-time span after it would be dropped as late until the driver caught up.
+   */
+  private fastClock(span: Span): Span {
+    this.shiftedAhead++;
+    const by = span.endTime - this.drivenAt;
+    return { ...span, startTime: span.startTime - by, endTime: span.endTime - by };
   }
 
   /** Spans ending before this can no longer be placed in any window (their trace would have been processed). */
@@ -332,6 +353,7 @@ class StreamingAnalyzer implements Analyzer {
       operations: this.recorder.ops.size - this.recorder.overflowOps.size,
       overflow: { operations: this.recorder.overflowOps.size, ...this.recorder.overflow, evicted: this.recorder.evicted },
       instances: { tracked: this.recorder.instances.size, untrackedSpans: this.recorder.instances.untrackedSpans },
+      clockAhead: this.shiftedAhead,
       anomalies: { active: this.episodes.size, total: this.episodes.anomaliesTotal },
       incidents: this.episodes.manager.counts(),
       now: this.clock,

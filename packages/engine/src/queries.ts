@@ -101,6 +101,7 @@ export function statsOf(
     operations: number;
     overflow: AnalyzerStats['overflow'];
     instances: AnalyzerStats['instances'];
+    clockAhead: number;
     anomalies: { active: number; total: number };
     incidents: { active: number; total: number };
     now: number | null;
@@ -120,6 +121,7 @@ export function statsOf(
     overflow: parts.overflow,
     instances: parts.instances,
     listenerErrors: c.listenerErrors,
+    clockAhead: parts.clockAhead,
     anomalies: parts.anomalies,
     incidents: parts.incidents,
     now: parts.now,

@@ -378,6 +378,11 @@ export interface AnalyzerStats {
   instances: { tracked: number; untrackedSpans: number };
   /** Listener exceptions caught (they never propagate). */
   listenerErrors: number;
+  /**
+   * Spans accepted with their times moved back to the driven event time (live use: `advanceTo` or the
+   * `clock` option): they ended more than `maxTraceWaitMs / 2` past it, from a host whose clock is fast.
+   */
+  clockAhead: number;
   anomalies: { active: number; total: number };
   incidents: { active: number; total: number };
   /** Current event time (ms), or null before any span. */

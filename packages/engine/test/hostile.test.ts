@@ -147,6 +147,28 @@ describe('a span from the future, a clock jump (defect 2)', () => {
     expect(analyzer.now()).toBe(end);
   });
 
+  it('with the clock driven, a span from a host minutes fast is placed at the driven time: it moves event time for no one', () => {
+    const { analyzer, end, opened } = warmedUp();
+    analyzer.advanceTo(end);
+    // Live: traffic arrives second by second, event time driven to the second's end after it.
+    const later = shopTraffic({ seed: 6, start: end, durationMs: 2 * MIN });
+    let at = 0;
+    for (let t = end + 1000; t <= end + 2 * MIN; t += 1000) {
+      const batch: Span[] = [];
+      while (at < later.length && later[at].endTime <= t) batch.push(later[at++]);
+      // One span from a host whose clock is 4 minutes fast (inside the 5-minute skew allowance).
+      if (t === end + 10_000) batch.push(span({ service: 'skewed', name: 'GET /', kind: 'server', startTime: t + 4 * MIN - 30, endTime: t + 4 * MIN }));
+      analyzer.ingest(batch);
+      analyzer.advanceTo(t);
+    }
+    const s = analyzer.stats();
+    expect(s.droppedBy.late).toBe(0);
+    expect(s.accepted).toBe(s.ingested);
+    expect(s.clockAhead).toBe(1);
+    expect(analyzer.now()).toBe(end + 2 * MIN);
+    expect(opened).toEqual([]);
+  });
+
   it('advanceTo after a one-day jump opens no incident, and detection works again after it', () => {
     const { analyzer, opened, end } = warmedUp();
     analyzer.advanceTo(end + DAY);

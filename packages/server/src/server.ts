@@ -68,6 +68,8 @@ export interface ServerStatus {
     spansReceived: number;
     spansAccepted: number;
     spansDropped: number;
+    /** Accepted spans whose host's clock was fast: placed at the live event time (see the analyzer's `clockAhead`). */
+    spansFromFastClocks: number;
   };
   /** Everything not analysed, by reason: the analyzer's counters, `malformed` (undecodable) and `queueFull` (refused with 429). */
   drops: Record<string, number>;
@@ -344,6 +346,7 @@ class CentralServer implements RootspanServer {
         spansReceived: c.received + this.counters.malformedSpans + c.queueFullSpans,
         spansAccepted: c.accepted,
         spansDropped: c.dropped + this.counters.malformedSpans + c.queueFullSpans,
+        spansFromFastClocks: stats.clockAhead,
       },
       drops: { ...stats.droppedBy, malformed: this.counters.malformedSpans, queueFull: c.queueFullSpans },
       queue: {

@@ -68,6 +68,7 @@ const emptyStats = (): AnalyzerStats => ({
   overflow: { operations: 0, requests: 0, calls: 0, evicted: 0 },
   instances: { tracked: 0, untrackedSpans: 0 },
   listenerErrors: 0,
+  clockAhead: 0,
   anomalies: { active: 0, total: 0 },
   incidents: { active: 0, total: 0 },
   now: null,
