@@ -136,6 +136,16 @@ describe('IncidentManager grouping', () => {
     expect(rank(() => false)).toMatchObject({ service: 'checkout', operation: 'POST /orders' });
   });
 
+  it("names a peer's operation most requests point at, not one a handful of requests point at strongly", () => {
+    // A database slow for every statement: a cleanup job's 4 requests all wait on one, the API's 80 on another.
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('db') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const at = (operation: string, share: number, count: number): RankedOrigin => ({ service: 'db', operation, key: opKey('db', operation), kind: 'latency', share, count });
+    const id = m.route(anomaly('a-1', 'latency', 'jobs', 'db', 0), [at('SELECT sessions', 1, 4)], undefined, 0);
+    m.route(anomaly('a-2', 'latency', 'api', 'db', 0), [at('UPDATE accounts', 0.8, 80), at('SELECT sessions', 0.2, 1)], undefined, 0);
+    expect(m.get(id)!.rootCause).toMatchObject({ service: 'db', operation: 'UPDATE accounts' });
+  });
+
   it('a database and its own service going wrong at the same moment are one fault; minutes apart or in another service, two', () => {
     // db is an uninstrumented peer called by inventory; every other service is its own home.
     const topology = { homes: (s: string) => new Set([s === 'db' ? 'inventory' : s]), callees: () => new Set<string>(), isPeer: () => false };

@@ -404,7 +404,7 @@ export class IncidentManager {
           cur.reset(o);
           scores.set(group, cur);
         }
-        if (peer) cur.addOperation(o, s);
+        if (peer) cur.addOperation(o, s * fewRequests(o.count));
         cur.score += s;
         cur.support += o.count;
         cur.all.add(o.kind, s);
