@@ -5,7 +5,7 @@ import type { CallShapeDetector } from './shape.js';
 import { oneStall, type LatencyBucket } from '../ops/bucket.js';
 import { ANCHOR_SLOWDOWN, RING, USUAL_PATH_SHARE, WINDOWS, copyWindow, emptyWindow, windowSketch, type EdgeState, type EdgeWindow, type LatencySignal, type OpState, type OpWindow } from '../ops/state.js';
 import type { Recorder } from '../ops/recorder.js';
-import { opKeyOperation, opKeyService } from '../keys.js';
+import { episodeKey, opKeyOperation, opKeyService } from '../keys.js';
 
 /** A bucket this significantly slower than its baseline is held back from learning (see learnLatency). */
 const HOLD_SCORE = 3;
@@ -50,6 +50,8 @@ export type Firing = OpFiring | EdgeFiring;
 export class Judge {
   /** Every operation's windows are summed into these in turn (a firing keeps a copy of its window). */
   private readonly windows = WINDOWS.map(emptyWindow);
+  /** Callee services by caller service, of edges with a timeout episode as the bucket closes (see calleeFailing). */
+  private readonly givingUp = new Map<string, Set<string>>();
 
   constructor(private readonly options: ResolvedOptions) {}
 
@@ -59,6 +61,13 @@ export class Judge {
    */
   close(rec: Recorder, index: number, partial: boolean, countedFrom: number): Firing[] {
     const firings: Firing[] = [];
+    this.givingUp.clear();
+    for (const edge of rec.edges.values()) {
+      if (edge.active.size === 0) continue;
+      let to = this.givingUp.get(edge.caller);
+      if (to === undefined) this.givingUp.set(edge.caller, (to = new Set()));
+      to.add(edge.calleeService);
+    }
     for (const op of rec.liveOps) {
       const before = firings.length;
       this.judgeOp(rec, op, index, firings, partial, countedFrom);
@@ -208,14 +217,16 @@ export class Judge {
     this.learnLatency(index, op.latency, b.latency, alpha);
     this.learnLatency(index, op.self, b.self, alpha);
     op.errors.learnBucket(index, b.requests, b.errors, RING);
-    if (op.traffic !== undefined && b.okRequests > 0) {
+    // While a callee fails, requests that succeed do so another way (a cache's misses fall back to the
+    // database): that call pattern is the fault's, and learned it would make the return to normal a change.
+    if (op.traffic !== undefined && b.okRequests > 0 && !calleeFailing(rec, op, this.givingUp)) {
       if (b.callees !== undefined) for (const key of b.callees) shapeDetector(op, key);
       for (const [key, d] of op.shapes) {
         const made = b.callsTo(key);
         // As for latency: a usual call clearly missing from a bucket that has not fired yet is held back.
         // Its p-value is computed only for a usual call made by half as many requests or fewer.
-        const share = d.baseline.share;
-        const missing = share >= this.options.shape.usualShare && made / b.okRequests <= share / 2 && heldBack(d.judge(b.okRequests, made));
+        const usual = d.baseline.usual;
+        const missing = usual >= this.options.shape.usualShare && made / b.okRequests <= usual / 2 && heldBack(d.judge(b.okRequests, made));
         d.held = missing ? d.held + 1 : 0;
         if (d.held === 0 || d.held > RING) d.learn(b.okRequests, made);
       }
@@ -305,6 +316,21 @@ function usualPath(rec: Recorder, op: OpState): readonly string[] {
 }
 
 /** Whether a bucket's call-shape verdict is significant enough to hold the bucket back from learning. */
+/**
+ * Whether an operation `op` calls is failing now: an errors episode of its own, or a timeout episode on
+ * the edge to its service (`givingUp`: callee services by caller service, from edges with an episode).
+ */
+function calleeFailing(rec: Recorder, op: OpState, givingUp: ReadonlyMap<string, ReadonlySet<string>>): boolean {
+  const toServices = givingUp.get(op.service);
+  for (const key of op.shapes.keys()) {
+    const callee = rec.ops.get(key);
+    if (callee === undefined) continue;
+    if (callee.active.size > 0 && callee.active.has(episodeKey(key, 'errors'))) return true;
+    if (toServices !== undefined && toServices.has(callee.service)) return true;
+  }
+  return false;
+}
+
 function heldBack(v: Verdict): boolean {
   return v.ready && v.pValue < SHAPE_HOLD_P;
 }

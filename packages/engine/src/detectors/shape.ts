@@ -75,11 +75,13 @@ export class CallShapeDetector {
     if (observed < share && b.windows < MISSING_MIN_WINDOWS) return quietShape(observed, share, false);
     let change: ShapeVerdict['change'] = null;
     let pValue: number;
+    let expected = share;
     if (observed < share) {
-      // Tested against what the learned share could still be: 90% of it, and no more than its lower
+      // Tested against what the usual share could still be: 90% of it, and no more than its lower
       // confidence bound, so a share learned from a dozen requests is not taken as certain.
-      pValue = binomialCdf(calls, parentRequests, Math.min(share * MISSING_TEST_FACTOR, wilsonLower(share, b.samples)));
-      if (share >= o.usualShare && observed <= share / 2 && pValue < o.pMax) change = 'missing';
+      expected = b.usual;
+      pValue = binomialCdf(calls, parentRequests, Math.min(expected * MISSING_TEST_FACTOR, wilsonLower(expected, b.samples)));
+      if (expected >= o.usualShare && observed <= expected / 2 && pValue < o.pMax) change = 'missing';
     } else {
       // A share learned as 0 would make any call infinitely unlikely; one call in all requests seen is
       // the most the baseline can rule out.
@@ -88,7 +90,7 @@ export class CallShapeDetector {
     }
     const score = pToScore(pValue);
     if (change === null) return quietShape(observed, share, true, score, pValue);
-    return { anomalous: true, score, pValue, observed, expected: share, severity: 'medium', ready: true, change };
+    return { anomalous: true, score, pValue, observed, expected, severity: 'medium', ready: true, change };
   }
 
   /**
@@ -102,7 +104,10 @@ export class CallShapeDetector {
     if (!(b.samples >= o.minSamples) || !(parentRequests > 0)) return false;
     const share = b.share;
     const observed = calls / parentRequests;
-    if (observed < share) return share >= o.usualShare && observed <= share / 2 && b.windows >= MISSING_MIN_WINDOWS;
+    if (observed < share) {
+      const usual = b.usual;
+      return usual >= o.usualShare && observed <= usual / 2 && b.windows >= MISSING_MIN_WINDOWS;
+    }
     return share < NEW_SHARE_MAX && b.samples >= NEW_MIN_SAMPLES && calls >= o.minCalls && observed >= o.newShare;
   }
 

@@ -302,8 +302,13 @@ export class RateBaseline {
 }
 
 /** JSON state of a {@link ShareBaseline}. */
+/** How many times longer the slow share of a {@link ShareBaseline} remembers (~8 min of 5 s windows at α = 0.1). */
+const SLOW_SHARE_MEMORY = 10;
+
 export interface ShareBaselineJSON {
   share: number;
+  /** The slow share (absent from snapshots written before it: read as `share`). */
+  slow?: number;
   samples: number;
   /** Windows learned (absent from snapshots written before it was counted: read as many). */
   windows?: number;
@@ -315,6 +320,7 @@ const WINDOWS_BEFORE_COUNTED = 1_000;
 /** The usual share of a parent operation's requests that make a given child call. */
 export class ShareBaseline {
   private s = 0;
+  private slow = 0;
   private n = 0;
   private w = 0;
 
@@ -325,7 +331,9 @@ export class ShareBaseline {
   learn(parentRequests: number, calls: number): void {
     if (!(parentRequests > 0)) return;
     const w = weight(this.alpha, parentRequests, this.n);
+    const ws = weight(this.alpha / SLOW_SHARE_MEMORY, parentRequests, this.n);
     this.s = (1 - w) * this.s + (w * calls) / parentRequests;
+    this.slow = (1 - ws) * this.slow + (ws * calls) / parentRequests;
     this.n += parentRequests;
     this.w++;
   }
@@ -333,6 +341,15 @@ export class ShareBaseline {
   /** Share of parent requests making the call, in [0, 1] for sane input. */
   get share(): number {
     return this.s;
+  }
+
+  /**
+   * The share a call is usually made at: the lower of {@link share} and a slow one ({@link SLOW_SHARE_MEMORY}×
+   * its memory). A call made by most requests only for the last minute (a flushed cache's misses going to
+   * the database) is not one they usually make, and its return to normal no missing call.
+   */
+  get usual(): number {
+    return Math.min(this.s, this.slow);
   }
 
   /** Parent requests learned. */
@@ -346,7 +363,7 @@ export class ShareBaseline {
   }
 
   toJSON(): ShareBaselineJSON {
-    return { share: this.s, samples: this.n, windows: this.w };
+    return { share: this.s, slow: this.slow, samples: this.n, windows: this.w };
   }
 
   /** Replaces the state with {@link toJSON} output; throws a TypeError on anything else. */
@@ -354,7 +371,10 @@ export class ShareBaseline {
     const s = readState(json, ['share', 'samples'], 'ShareBaseline');
     const windows = (json as ShareBaselineJSON).windows;
     if (windows !== undefined && !Number.isFinite(windows)) throw new RootspanError('ERR_SNAPSHOT_MALFORMED', 'ShareBaseline state field windows must be a finite number');
+    const slow = (json as ShareBaselineJSON).slow;
+    if (slow !== undefined && !Number.isFinite(slow)) throw new RootspanError('ERR_SNAPSHOT_MALFORMED', 'ShareBaseline state field slow must be a finite number');
     this.s = s.share;
+    this.slow = slow ?? s.share;
     this.n = s.samples;
     this.w = windows ?? WINDOWS_BEFORE_COUNTED;
   }
