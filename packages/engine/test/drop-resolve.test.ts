@@ -127,3 +127,26 @@ describe('what failing requests said', () => {
     expect(own?.explanation).toMatch(/in the last \d+ s, last error "charge failed: card processor unavailable"$/);
   });
 });
+
+describe('an episode past its worst', () => {
+  it('keeps its worst severity, and its sentence gives the worst figure beside the latest window’s', () => {
+    const analyzer = createAnalyzer();
+    const spans = shopTraffic({
+      seed: 13,
+      durationMs: 14 * MIN,
+      faults: [
+        { service: 'payment', from: 10 * MIN, to: 11 * MIN, slow: 12 },
+        { service: 'payment', from: 11 * MIN, to: 14 * MIN, slow: 3 },
+      ],
+    });
+    for (const b of batches(spans, 50)) analyzer.ingest(b);
+    analyzer.flush();
+    const own = analyzer
+      .incidents()
+      .flatMap((i) => i.anomalies)
+      .find((a) => a.service === 'payment' && a.signal === 'latency');
+    expect(own?.severity).toMatch(/high|critical/);
+    // The latest window is 3× (low on its own); the worst one said why the episode is high.
+    expect(own?.explanation).toMatch(/\(\d\.\d×\) over \d+ requests in the last \d+ s; at worst \d+ ms \(\d+×\)$/);
+  });
+});

@@ -7,7 +7,7 @@ import { BUCKET_EXEMPLARS } from '../ops/bucket.js';
 import { WINDOWS, windowMessage, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
-import { explainAnomaly, explainRoot, isPoolWait, type RootFigures } from '../rca/explain.js';
+import { explainAnomaly, explainRoot, isPoolWait, worstFigure, type RootFigures } from '../rca/explain.js';
 import { EVENT_LOOP_OPERATION } from '../model/loop.js';
 import { firstLine, label } from '../rca/format.js';
 import { IncidentManager, type ExplainRoot } from './manager.js';
@@ -290,7 +290,9 @@ export class Episodes {
         : { at: now, observed: draft.observed, expected: draft.expected, score: draft.score, explanation };
     // A window with no example trace of its own (a drop gone to zero) keeps the ones the episode had.
     if (draft.traceIds.length === 0) draft.traceIds = was.traceIds;
-    ep.anomaly = { ...draft, id: ep.id, firstAt: was.firstAt, explanation, peak };
+    // The severity is the episode's worst, the figures the latest window's: the sentence says both.
+    const told = peak !== old || SEVERITY_RANK[draft.severity] <= SEVERITY_RANK[v.severity ?? 'low'] ? explanation : `${explanation}; at worst ${worstFigure(draft.kind, old.observed, old.expected)}`;
+    ep.anomaly = { ...draft, id: ep.id, firstAt: was.firstAt, explanation: told, peak };
     ep.lastFiredAt = now;
     this.route(ep, f, origins, now);
     // Worse than ever before in this episode: listeners hear it again, same id, the new severity.

@@ -32,6 +32,20 @@ export function isPoolWait(operation: string | null): boolean {
   return operation !== null && POOL_WAIT.test(operation);
 }
 
+/** An episode's figure at its worst, as {@link explainAnomaly} words it: `140 ms (5.3×)`, `45%`, `−94%`. */
+export function worstFigure(kind: Anomaly['kind'], observed: number, expected: number): string {
+  switch (kind) {
+    case 'latency':
+      return `${ms(observed)} (${ratio(observed / expected)})`;
+    case 'traffic': {
+      const change = expected > 0 ? observed / expected - 1 : 0;
+      return `${change >= 0 ? '+' : '−'}${pct(Math.abs(change))}`;
+    }
+    default:
+      return pct(observed);
+  }
+}
+
 /** One sentence for an anomaly episode, with the numbers that fired it. */
 export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>, extra: { errors?: number; window: number }): string {
   const who = label(a.service, a.operation);
