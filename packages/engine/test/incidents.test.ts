@@ -146,6 +146,18 @@ describe('IncidentManager grouping', () => {
     expect(m.get(id)!.rootCause).toMatchObject({ service: 'db', operation: 'UPDATE accounts' });
   });
 
+  it("names a peer's hung statement, not the wait for a pooled connection that queues behind it", () => {
+    // A row lock holds ten UPDATEs; the pool's ten connections are theirs, and every other request waits for one.
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const at = (operation: string, count: number): RankedOrigin => ({ service: 'postgresql', operation, key: opKey('postgresql', operation), kind: 'timeout', share: 1, count });
+    const id = m.route(anomaly('a-1', 'timeout', 'postgresql', 'postgresql', 0), [at('pg-pool.connect', 200)], undefined, 0);
+    expect(m.get(id)!.rootCause.operation).toBe('pg-pool.connect');
+    m.route(anomaly('a-2', 'timeout', 'postgresql', 'postgresql', 0), [at('UPDATE orders', 10)], undefined, 0);
+    m.route(anomaly('a-3', 'timeout', 'postgresql', 'postgresql', 0), [at('pg-pool.connect', 300)], undefined, 0);
+    expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'timeout' });
+  });
+
   it('a database and its own service going wrong at the same moment are one fault; minutes apart or in another service, two', () => {
     // db is an uninstrumented peer called by inventory; every other service is its own home.
     const topology = { homes: (s: string) => new Set([s === 'db' ? 'inventory' : s]), callees: () => new Set<string>(), isPeer: () => false };

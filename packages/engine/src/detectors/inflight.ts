@@ -226,12 +226,18 @@ export class InFlightCalls {
     const calls = holding ? o.stale : o.fresh;
     if (calls.count === 0) return undefined;
     const firing = this.test(edge, c, ended + calls.count, endedGaveUp + calls.count, calls);
-    if (firing !== undefined || holding) return firing;
+    if (holding) return firing;
+    const byOp = (op: OpState, opCalls: OverdueCalls) => this.test(edge, c, this.inWindow(op.ring, c, (b) => b.requests) + opCalls.count, opCalls.count, opCalls);
+    if (firing !== undefined) {
+      // The operation that hung first is named: counted over its own calls when they show it too.
+      for (const [op, opCalls] of o.byOperation) if (op.operation === calls.operation) return byOp(op, opCalls) ?? firing;
+      return firing;
+    }
     // One statement hung among many answered ones (a row lock): the edge's healthy calls dilute it, so each
     // callee operation is also judged over its own calls.
     let worst: EdgeFiring | undefined;
     for (const [op, opCalls] of o.byOperation) {
-      const f = this.test(edge, c, this.inWindow(op.ring, c, (b) => b.requests) + opCalls.count, opCalls.count, opCalls);
+      const f = byOp(op, opCalls);
       if (f !== undefined && (worst === undefined || f.window.gaveUp > worst.window.gaveUp)) worst = f;
     }
     return worst;

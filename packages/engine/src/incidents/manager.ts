@@ -15,6 +15,7 @@ import type {
 import { INCIDENT_STORY_MAX } from '../types.js';
 import { incidentHeadKey, opKey, symptomKey } from '../keys.js';
 import { label } from '../rca/format.js';
+import { isPoolWait } from '../rca/explain.js';
 
 import { SEVERITY_RANK } from './severity.js';
 
@@ -522,11 +523,18 @@ class Score {
     this.operations.clear();
   }
 
-  /** Adds `s` to the peer operation `o`, which names the score once it has the most evidence. */
+  /**
+   * Adds `s` to the peer operation `o`, which names the score once it has the most evidence. A wait for a
+   * pooled connection names it only while no statement has any: a pool fills because its connections hang
+   * on something, and requests then queue for one in far greater numbers.
+   */
   addOperation(o: RankedOrigin, s: number): void {
     const sum = (this.operations.get(o.key) ?? 0) + s;
     this.operations.set(o.key, sum);
-    if (o.key !== this.origin.key && sum > (this.operations.get(this.origin.key) ?? 0)) this.origin = o;
+    if (o.key === this.origin.key) return;
+    const pool = isPoolWait(o.operation);
+    const namedPool = isPoolWait(this.origin.operation);
+    if (pool === namedPool ? sum > (this.operations.get(this.origin.key) ?? 0) : namedPool) this.origin = o;
   }
 
   kind(): AnomalyKind {
