@@ -181,6 +181,48 @@ describe('in-flight calls (issue 21)', () => {
     expect(Number(calls)).toBeLessThanOrEqual(20);
   });
 
+  it('statements hung on a lock that fill the pool: the incident names the statement, not the wait for a connection queued behind it', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    const connect = (t: TraceBuilder, server: Span, start: number, end: number): Span =>
+      span({ traceId: t.traceId, service: 'orders-api', name: 'pg-pool.connect', kind: 'client', parentSpanId: server.spanId, startTime: start, endTime: end, attributes: { 'db.system': 'postgresql' } });
+    // Each request takes a pooled connection, then reads (or, one in ten, pays: an UPDATE).
+    for (let s = 0; s < 60; s++) {
+      const batch: Span[] = [];
+      for (let i = 0; i < RPS; i++) {
+        const start = T0 + s * 1000 + i * (1000 / RPS);
+        const t = new TraceBuilder();
+        const server = t.server('orders-api', i % 10 === 0 ? '/orders/:id/pay' : '/orders/:id', start, start + 8);
+        t.spans.push(connect(t, server, start + 1, start + 1.5));
+        t.db(server, 'postgresql', i % 10 === 0 ? 'UPDATE' : 'SELECT', start + 2, start + 5 + (i % 3));
+        batch.push(...t.spans);
+      }
+      a.ingest(batch);
+      a.advanceTo(T0 + (s + 1) * 1000);
+    }
+    expect(events).toEqual([]);
+    const stallAt = T0 + 60_000;
+    for (let s = 1; s <= 20; s++) {
+      const now = stallAt + s * 1000;
+      const open: InFlightCall[] = [];
+      // The pool's ten connections hold UPDATEs that wait on the lock since the stall...
+      for (let i = 0; i < 10; i++) {
+        const t = new TraceBuilder();
+        const start = stallAt + i * 50;
+        open.push({ span: t.db(t.server('orders-api', '/orders/:id/pay', start, now), 'postgresql', 'UPDATE', start + 1, now) });
+      }
+      // ...and every request since waits for a connection.
+      for (let start = stallAt + 500; start < now; start += 1000 / RPS) {
+        const t = new TraceBuilder();
+        open.push({ span: connect(t, t.server('orders-api', '/orders/:id', start, now), start + 1, now) });
+      }
+      a.inFlight(open, now);
+      a.advanceTo(now);
+    }
+    const last = events.filter((e) => e.type !== 'resolved').at(-1);
+    expect(last?.incident.rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'timeout' });
+  });
+
   it('a call not learned yet is overdue only after criticalMs; one whose request ended, after a second', () => {
     const unlearned = createAnalyzer();
     const seen = watch(unlearned);

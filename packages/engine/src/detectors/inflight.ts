@@ -225,12 +225,16 @@ export class InFlightCalls {
     const holding = o.fresh.count === 0 && ended === 0 && edge.active.size > 0;
     const calls = holding ? o.stale : o.fresh;
     if (calls.count === 0) return undefined;
-    const firing = this.test(edge, c, ended + calls.count, endedGaveUp + calls.count, calls);
+    // The call open longest may be overdue since before the window (the first to hang, the others queue
+    // behind it): it is named beside the calls counted.
+    const first = o.stale.count > 0 && o.stale.oldestMs > calls.oldestMs ? o.stale.operation : null;
+    const firing = this.test(edge, c, ended + calls.count, endedGaveUp + calls.count, calls, first);
     if (holding) return firing;
-    const byOp = (op: OpState, opCalls: OverdueCalls) => this.test(edge, c, this.inWindow(op.ring, c, (b) => b.requests) + opCalls.count, opCalls.count, opCalls);
+    const byOp = (op: OpState, opCalls: OverdueCalls, named: string | null = null) =>
+      this.test(edge, c, this.inWindow(op.ring, c, (b) => b.requests) + opCalls.count, opCalls.count, opCalls, named);
     if (firing !== undefined) {
-      // The operation that hung first is named: counted over its own calls when they show it too.
-      for (const [op, opCalls] of o.byOperation) if (op.operation === calls.operation) return byOp(op, opCalls) ?? firing;
+      // Counted over the named operation's own calls when they show it too.
+      for (const [op, opCalls] of o.byOperation) if (op.operation === calls.operation) return byOp(op, opCalls, first) ?? firing;
       return firing;
     }
     // One statement hung among many answered ones (a row lock): the edge's healthy calls dilute it, so each
@@ -252,8 +256,11 @@ export class InFlightCalls {
     return (cur === undefined ? 0 : count(cur)) + Math.round(before * (prev === undefined ? 0 : count(prev)));
   }
 
-  /** The edge's give-up test over `attempts` of which `gaveUp` got no answer, `calls` the overdue ones among them. */
-  private test(edge: EdgeState, c: number, attempts: number, gaveUp: number, calls: OverdueCalls): EdgeFiring | undefined {
+  /**
+   * The edge's give-up test over `attempts` of which `gaveUp` got no answer, `calls` the overdue ones among
+   * them; `first`: the operation of a call open longer than those, if any.
+   */
+  private test(edge: EdgeState, c: number, attempts: number, gaveUp: number, calls: OverdueCalls, first: string | null = null): EdgeFiring | undefined {
     const verdict = edge.timeout.judge(attempts, gaveUp);
     if (!verdict.anomalous) return undefined;
     const open = new EdgeBucket();
@@ -262,6 +269,7 @@ export class InFlightCalls {
     open.gaveUp = gaveUp;
     open.maxWait = calls.oldestMs;
     open.calleeOperation = calls.operation;
+    if (first !== calls.operation) open.firstOperation = first;
     open.traces.push(...calls.traces);
     return { kind: 'timeout', signal: 'timeout', verdict, edge, size: 1, window: { attempts, errors: 0, gaveUp, maxWait: calls.oldestMs, buckets: [open] } };
   }

@@ -314,8 +314,14 @@ export class Episodes {
     if (f.kind === 'timeout') {
       const { edge, window: w } = f;
       let operation: string | null = null;
-      for (const b of w.buckets) if (b.calleeOperation !== null) operation = b.calleeOperation;
-      return [{ service: edge.calleeService, operation, key: opKey(edge.calleeService, operation ?? ''), kind: 'timeout', share: 1, count: w.gaveUp }];
+      let first: string | null = null;
+      for (const b of w.buckets) {
+        if (b.calleeOperation !== null) operation = b.calleeOperation;
+        first = b.firstOperation;
+      }
+      const at = (op: string | null, share: number): RankedOrigin => ({ service: edge.calleeService, operation: op, key: opKey(edge.calleeService, op ?? ''), kind: 'timeout', share, count: w.gaveUp });
+      // Calls still open: the one open longest hung first, the ones counted may queue behind it (a pool).
+      return first === null ? [at(operation, 1)] : [at(operation, 0.5), at(first, 0.5)];
     }
     const { op, window: w } = f;
     switch (f.signal) {

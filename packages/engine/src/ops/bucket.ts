@@ -188,6 +188,11 @@ export class EdgeBucket {
   maxWait = 0;
   /** The callee operation of the calls given up on, when known. */
   calleeOperation: string | null = null;
+  /**
+   * For calls still open (see InFlightCalls): the operation of the one open longest when it is another
+   * than `calleeOperation` (the first to hang; the calls counted queue behind it), else null.
+   */
+  firstOperation: string | null = null;
   readonly traces: string[] = [];
 
   reset(index: number): void {
@@ -197,6 +202,7 @@ export class EdgeBucket {
     this.gaveUp = 0;
     this.maxWait = 0;
     this.calleeOperation = null;
+    this.firstOperation = null;
     this.traces.length = 0;
   }
 }
