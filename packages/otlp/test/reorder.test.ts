@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Span } from '@rootspan/engine';
-import { EndTimeWindow } from '../src/reorder.js';
+import { EndTimeWindow, sortByEnd } from '../src/reorder.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -108,6 +108,20 @@ describe('EndTimeWindow', () => {
         if (held.length > 0) release(held.length);
         expect(out).toEqual(expected);
         expect(out.flat().map((s) => s.spanId)).toEqual(expected.flat().map((s) => s.spanId));
+      }),
+    );
+  });
+
+  it('sortByEnd sorts spans and their end times as a stable sort by end time does', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 200 }), (times) => {
+        const spans = ending(times);
+        const sorted = [...spans];
+        const ends = sorted.map((s) => s.endTime);
+        sortByEnd(sorted, ends);
+        const expected = [...spans].sort((a, b) => a.endTime - b.endTime);
+        expect(sorted.map((s) => s.spanId)).toEqual(expected.map((s) => s.spanId));
+        expect(ends).toEqual(expected.map((s) => s.endTime));
       }),
     );
   });
