@@ -16,7 +16,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Span } from '@rootspan/engine';
 import { ANALYZED_ATTRIBUTES } from '@rootspan/engine';
 import { encodeOtlpJson, type OtlpBatch, type OtlpJsonKeyValue, type ReadOtlpOptions } from '@rootspan/otlp';
+import { RANGE_BYTES } from '../src/line-ranges.js';
 import { packSpans, unpackSpans } from '../src/span-columns.js';
+import { THIS_THREAD_EVERY } from '../src/threaded.js';
 import { attribute, request, resource, resourceWith, scope, spanBytes } from './helpers/protobuf-wire.js';
 
 const distUrl = new URL('../dist/index.js', import.meta.url);
@@ -235,14 +237,14 @@ describe('readOtlpFile with several workers (a JSONL file in line ranges)', () =
     expect(b.error.line).toBe(18);
   });
 
-  describe('with one worker, this thread decoding every fifth range', () => {
-    // ~25 MB: six ranges, the fifth (16-20 MB) decoded in this thread; a malformed record every few lines.
+  describe('with one worker, this thread decoding a share of the ranges', () => {
+    // ~25 MB: six ranges, every THIS_THREAD_EVERY-th decoded in this thread; a malformed record every few lines.
     const many = [...records, ...Array.from({ length: 30 }, (_, i) => (i % 3 === 2 ? 'not json' : good(16 + i)))];
-    /** The many lines with the first problem (a record cut off) on the first line that starts after 17 MB. */
+    /** The many lines with the first problem (a record cut off) a megabyte into the first range this thread decodes. */
     const strictLines = (): string[] => {
       const lines = many.filter((r) => r !== 'not json' && !r.startsWith('x') && !r.includes('"zz"') && !r.includes('cut'));
       let at = 0;
-      const i = lines.findIndex((l) => (at += Buffer.byteLength(l) + 1) > 17 * 1024 * 1024);
+      const i = lines.findIndex((l) => (at += Buffer.byteLength(l) + 1) > (THIS_THREAD_EVERY - 1) * RANGE_BYTES + 1024 * 1024);
       lines.splice(i + 1, 0, '{"resourceSpans": [ cut');
       return lines;
     };
@@ -266,7 +268,7 @@ describe('readOtlpFile with several workers (a JSONL file in line ranges)', () =
       const path = file('ranges-one-strict.jsonl', strictLines().join('\n'));
       const a = (await readAll(readOtlpFile, path, { ...options, strict: true })) as { error: Error & { line?: number } };
       const b = (await readAll(readOtlpFile, path, { ...options, strict: true, worker: 1 })) as { error: Error & { line?: number } };
-      expect(a.error.line).toBeGreaterThan(18);
+      expect(a.error.line).toBeGreaterThan(10);
       expect(b.error.message).toBe(a.error.message);
       expect(b.error.line).toBe(a.error.line);
     });
