@@ -112,7 +112,8 @@ export const THIS_THREAD_EVERY = 4;
 /** Who decodes range `i` of `ranges` with `workers` workers: a worker's index, or -1 for this thread. */
 function ownerOf(i: number, workers: number): number {
   if (workers > 1) return i % workers;
-  return i % THIS_THREAD_EVERY === THIS_THREAD_EVERY - 1 ? -1 : 0;
+  // The first range too: this thread decodes it while the worker starts (~50 ms, loading its modules).
+  return i % THIS_THREAD_EVERY === 0 ? -1 : 0;
 }
 
 /**

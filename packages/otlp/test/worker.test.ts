@@ -244,7 +244,7 @@ describe('readOtlpFile with several workers (a JSONL file in line ranges)', () =
     const strictLines = (): string[] => {
       const lines = many.filter((r) => r !== 'not json' && !r.startsWith('x') && !r.includes('"zz"') && !r.includes('cut'));
       let at = 0;
-      const i = lines.findIndex((l) => (at += Buffer.byteLength(l) + 1) > (THIS_THREAD_EVERY - 1) * RANGE_BYTES + 1024 * 1024);
+      const i = lines.findIndex((l) => (at += Buffer.byteLength(l) + 1) > THIS_THREAD_EVERY * RANGE_BYTES + 1024 * 1024);
       lines.splice(i + 1, 0, '{"resourceSpans": [ cut');
       return lines;
     };
