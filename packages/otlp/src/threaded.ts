@@ -1,22 +1,19 @@
 /**
  * `readOtlpFile(path, { worker })`: reading, inflating and decoding run in worker threads while the
- * caller's thread analyses the batches, so the halves of an offline run use several cores. An uncompressed
- * JSONL file is split into line ranges ({@link RANGE_BYTES}), dealt out to the workers in turn (with one
- * worker, a share of them to the caller's thread: {@link THIS_THREAD_EVERY}) and handed out in file
- * order, line numbers counted on from range to range, so
+ * caller's thread analyses the batches, so the halves of an offline run use several cores. One worker
+ * reads the whole file; with more, a JSONL file is split into line ranges ({@link RANGE_BYTES}), dealt out
+ * to the workers in turn and handed out in file order, line numbers counted on from range to range, so
  * the spans, problems and bytes are the file's, in its order, however many threads decode it (only where
  * batches begin and end differs). Batches cross as {@link SpanColumns}, several to a message; each worker
  * runs at most {@link MESSAGES_IN_FLIGHT} messages ahead, so memory stays bounded by the largest record
  * and a few batches per worker, never by the file.
  */
 import { existsSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { SpanList } from './convert.js';
-import { lineRangesOf, RANGE_BYTES, readLineRange } from './line-ranges.js';
+import { lineRangesOf, RANGE_BYTES } from './line-ranges.js';
 import { OtlpDecodeError, type DecodeProblem } from './problems.js';
-import { readBatches, type OtlpBatch, type ReadOtlpOptions } from './reader.js';
+import type { OtlpBatch, ReadOtlpOptions } from './reader.js';
 import { unpackSpans, type SpanColumns } from './span-columns.js';
 
 /** Messages a worker may post before the reader has taken them: slack, so neither thread waits on the other. */
@@ -103,45 +100,22 @@ class Channel {
 }
 
 /**
- * With one worker, this thread decodes every this-many-th line range itself: alone, the worker set the
- * pace while this thread, analysing, waited a third of the time. A quarter of the decoding evened the two
- * out (258 MB, 2 cores: each thread ~1.1 s CPU, from 0.9 s here and 1.5 s in the worker).
- */
-export const THIS_THREAD_EVERY = 4;
-
-/** Who decodes range `i` of `ranges` with `workers` workers: a worker's index, or -1 for this thread. */
-function ownerOf(i: number, workers: number): number {
-  if (workers > 1) return i % workers;
-  // The first range too: this thread decodes it while the worker starts (~50 ms, loading its modules).
-  return i % THIS_THREAD_EVERY === 0 ? -1 : 0;
-}
-
-/**
- * Reads the file at `path` in `workers` workers started from `entry`; see {@link readOtlpFile}. An
- * uncompressed JSONL file of more than one range is split into ranges (with one worker, this thread
- * decodes a share of them: {@link THIS_THREAD_EVERY}); anything else is read whole by one worker.
+ * Reads the file at `path` in `workers` workers started from `entry`; see {@link readOtlpFile}. Several
+ * workers only for an uncompressed JSONL file of more than one range; else one.
  */
 export async function* readInWorker(entry: URL, path: string, options: ReadOtlpOptions, workers = 1): AsyncGenerator<OtlpBatch, void, undefined> {
-  const ranges = options.format === 'jsonl' ? await lineRangesOf(path) : [];
+  const ranges = workers > 1 && options.format === 'jsonl' ? await lineRangesOf(path) : [];
   const n = ranges.length > 1 ? Math.min(workers, ranges.length) : 1;
-  const owners = ranges.map((_, i) => ownerOf(i, n));
   const channels: Channel[] = [];
-  let here: FileHandle | undefined;
   try {
     for (let w = 0; w < n; w++) {
-      const data: WorkerData = { path, options, ...(ranges.length > 1 ? { ranges: ranges.filter((_, i) => owners[i] === w) } : {}) };
+      const data: WorkerData = { path, options, ...(n > 1 ? { ranges: ranges.filter((_, i) => i % n === w) } : {}) };
       channels.push(new Channel(new Worker(entry, { workerData: data })));
     }
-    if (owners.includes(-1)) here = await open(path, 'r');
     // Lines before the range being handed out, for the problems' line numbers.
     let lines = 0;
     for (let r = 0; ; r++) {
-      if (here !== undefined && owners[r] === -1) {
-        lines += yield* readHere(here, ranges[r], options, lines);
-        if (r + 1 === ranges.length) return;
-        continue;
-      }
-      const channel = channels[owners.length > 0 ? owners[r] : 0];
+      const channel = channels[r % n];
       let m = await channel.next();
       for (; m.type === 'batches'; m = await channel.next()) {
         for (const b of m.batches) yield { spans: unpackSpans(b.columns), problems: lines === 0 ? b.problems : b.problems.map((p) => onLine(p, lines)), bytes: b.bytes };
@@ -151,7 +125,7 @@ export async function* readInWorker(entry: URL, path: string, options: ReadOtlpO
         throw Object.assign(new Error(m.message), m.code === undefined ? {} : { code: m.code });
       }
       if (m.type === 'end') {
-        if (ranges.length > 1) throw new Error('the decoding worker stopped unexpectedly');
+        if (n > 1) throw new Error('the decoding worker stopped unexpectedly');
         return;
       }
       lines += m.lines;
@@ -159,26 +133,7 @@ export async function* readInWorker(entry: URL, path: string, options: ReadOtlpO
     }
   } finally {
     await Promise.all(channels.map((c) => c.worker.terminate()));
-    await here?.close();
   }
-}
-
-/**
- * Decodes the line range `[start, end)` of `file` in this thread, as a worker would, its problems' lines
- * counted on from `before`; returns how many lines it held.
- */
-async function* readHere(file: FileHandle, [start, end]: [number, number], options: ReadOtlpOptions, before: number): AsyncGenerator<OtlpBatch, number, undefined> {
-  let lines = 0;
-  const range = { first: start === 0, lines: (k: number) => (lines = k) };
-  try {
-    for await (const b of readBatches(readLineRange(file, start, end), options, new SpanList(), range)) {
-      yield before === 0 ? b : { ...b, problems: b.problems.map((p) => onLine(p, before)) };
-    }
-  } catch (err) {
-    if (err instanceof OtlpDecodeError) throw new OtlpDecodeError(onLine(err.problem, before), err.file);
-    throw err;
-  }
-  return lines;
 }
 
 /** `p` with its range-relative line counted on from `before` lines. */

@@ -16,9 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Span } from '@rootspan/engine';
 import { ANALYZED_ATTRIBUTES } from '@rootspan/engine';
 import { encodeOtlpJson, type OtlpBatch, type OtlpJsonKeyValue, type ReadOtlpOptions } from '@rootspan/otlp';
-import { RANGE_BYTES } from '../src/line-ranges.js';
 import { packSpans, unpackSpans } from '../src/span-columns.js';
-import { THIS_THREAD_EVERY } from '../src/threaded.js';
 import { attribute, request, resource, resourceWith, scope, spanBytes } from './helpers/protobuf-wire.js';
 
 const distUrl = new URL('../dist/index.js', import.meta.url);
@@ -235,43 +233,6 @@ describe('readOtlpFile with several workers (a JSONL file in line ranges)', () =
     expect(a.error.line).toBe(18);
     expect(b.error.message).toBe(a.error.message);
     expect(b.error.line).toBe(18);
-  });
-
-  describe('with one worker, this thread decoding a share of the ranges', () => {
-    // ~25 MB: six ranges, every THIS_THREAD_EVERY-th decoded in this thread; a malformed record every few lines.
-    const many = [...records, ...Array.from({ length: 30 }, (_, i) => (i % 3 === 2 ? 'not json' : good(16 + i)))];
-    /** The many lines with the first problem (a record cut off) a megabyte into the first range this thread decodes. */
-    const strictLines = (): string[] => {
-      const lines = many.filter((r) => r !== 'not json' && !r.startsWith('x') && !r.includes('"zz"') && !r.includes('cut'));
-      let at = 0;
-      const i = lines.findIndex((l) => (at += Buffer.byteLength(l) + 1) > THIS_THREAD_EVERY * RANGE_BYTES + 1024 * 1024);
-      lines.splice(i + 1, 0, '{"resourceSpans": [ cut');
-      return lines;
-    };
-
-    it('gives the spans, problems and bytes of an in-thread read, in file order', async () => {
-      const { readOtlpFile } = await dist();
-      const content = many.join('\n');
-      const path = file('ranges-one.jsonl', content);
-      expect(content.length).toBeGreaterThan(20 * 1024 * 1024 + 1);
-      const inThread = (await readAll(readOtlpFile, path, options)) as OtlpBatch[];
-      const inWorker = (await readAll(readOtlpFile, path, { ...options, worker: 1 })) as OtlpBatch[];
-      expect(inWorker.flatMap((b) => b.spans)).toEqual(inThread.flatMap((b) => b.spans));
-      const problems = inThread.flatMap((b) => b.problems);
-      expect(problems.length).toBeGreaterThan(8);
-      expect(inWorker.flatMap((b) => b.problems)).toEqual(problems);
-      expect(inWorker.reduce((n, b) => n + b.bytes, 0)).toBe(Buffer.byteLength(content));
-    });
-
-    it('stops at the first problem with strict, on its line, when this thread decodes it', async () => {
-      const { readOtlpFile } = await dist();
-      const path = file('ranges-one-strict.jsonl', strictLines().join('\n'));
-      const a = (await readAll(readOtlpFile, path, { ...options, strict: true })) as { error: Error & { line?: number } };
-      const b = (await readAll(readOtlpFile, path, { ...options, strict: true, worker: 1 })) as { error: Error & { line?: number } };
-      expect(a.error.line).toBeGreaterThan(10);
-      expect(b.error.message).toBe(a.error.message);
-      expect(b.error.line).toBe(a.error.line);
-    });
   });
 });
 
