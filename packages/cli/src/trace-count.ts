@@ -1,7 +1,7 @@
 /**
  * Distinct trace ids of a run (the report's `traces`), counted without keeping the strings: each id as a
  * 53-bit number in an open-addressing table of doubles. A `Set<number>` of the same keys cost the CLI's
- * analysing thread ~0.3 µs a span (a boxed number per key, rehashing as it grew).
+ * analysing thread ~0.3 µs a span in a CPU profile (a boxed number per key, rehashing as it grew).
  */
 export class TraceCount {
   private keys = new Float64Array(1 << 12).fill(EMPTY);
