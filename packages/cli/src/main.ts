@@ -7,6 +7,7 @@ import { learnedFrom } from './baseline.js';
 import { expandInputs } from './inputs.js';
 import { decodersFor, idleCores } from './cores.js';
 import { Progress } from './progress.js';
+import { TraceCount } from './trace-count.js';
 import { humanReport, toJsonReport, type Summary } from './report.js';
 
 /** Where the CLI writes; injectable so tests can run it in-process. */
@@ -83,18 +84,6 @@ async function loadConfig(path: string | undefined): Promise<AnalyzerOptions> {
   return parsed as AnalyzerOptions;
 }
 
-/** Trace ids are hex: their last 13 digits (52 bits) identify a trace without keeping the strings. */
-function traceKey(id: string): number {
-  const n = parseInt(id.slice(-13), 16);
-  return Number.isNaN(n) ? hashString(id) : n;
-}
-
-function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return (h >>> 0) + 2 ** 52;
-}
-
 /** Spans of a document held to be analysed in end-time order (~125 MB at most). */
 const SORT_WINDOW = 250_000;
 
@@ -134,7 +123,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   const persisted = args.db === undefined ? undefined : await openDb(args.db, analyzer);
   const lateBefore = analyzer.stats().droppedBy.late;
   const summary: Summary = { spans: 0, traces: 0, services: [], from: null, to: null, dropped: 0, problems: 0 };
-  const traces = new Set<number>();
+  const traces = new TraceCount();
   const services = new Set<string>();
   const progress = new Progress(io.stderr, args.progress ?? Boolean(io.stderr.isTTY));
   // With --baseline, the recording goes first through the same reading path; what was learned from it
@@ -237,16 +226,24 @@ function nothingDecoded(problems: number, bytes: number): string {
   return bytes === 0 ? 'it is empty' : 'no spans in it';
 }
 
-function countSpans(spans: readonly Span[], summary: Summary, traces: Set<number>, services: Set<string>): void {
+function countSpans(spans: readonly Span[], summary: Summary, traces: TraceCount, services: Set<string>): void {
   // A request lists a trace's spans together and a resource's spans under one service: look up on change only.
   let trace: string | undefined;
   let service: string | undefined;
-  for (const s of spans) {
-    summary.spans++;
-    if (s.traceId !== trace) traces.add(traceKey((trace = s.traceId)));
+  // Kept in locals, stored once: a number written to a field that may hold null is boxed on every write.
+  let from = summary.from ?? Infinity;
+  let to = summary.to ?? -Infinity;
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i];
+    if (s.traceId !== trace) traces.add((trace = s.traceId));
     if (s.service !== service) services.add((service = s.service));
-    if (summary.from === null || s.startTime < summary.from) summary.from = s.startTime;
-    if (summary.to === null || s.endTime > summary.to) summary.to = s.endTime;
+    if (s.startTime < from) from = s.startTime;
+    if (s.endTime > to) to = s.endTime;
+  }
+  summary.spans += spans.length;
+  if (spans.length > 0) {
+    summary.from = from;
+    summary.to = to;
   }
 }
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Span } from '@rootspan/engine';
-import { EndTimeWindow } from '../src/reorder.js';
+import { EndTimeWindow, sortByEnd } from '../src/reorder.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -74,5 +74,55 @@ describe('EndTimeWindow', () => {
       }),
     );
   });
-});
 
+  it('delivers as re-sorting everything held, stably, at each release would (ties in input order)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 30_000 }), { minLength: 1, maxLength: 400 }), fc.constantFrom(undefined, 6000), fc.constantFrom(16, 64), (times, holdMs, capacity) => {
+        // Few distinct end times (multiples of 500 ms): many ties, which must keep their input order.
+        const spans = ending(times.map((t) => t - (t % 500)));
+        const out: Span[][] = [];
+        const window = new EndTimeWindow(capacity, (s) => out.push(s), holdMs);
+        for (const s of spans) window.push([s]);
+        window.flush();
+        // The reference: every release sorts all it holds.
+        const expected: Span[][] = [];
+        let held: Span[] = [];
+        let latest = -Infinity;
+        let releasedAt = -Infinity;
+        const release = (n: number) => {
+          held.sort((a, b) => a.endTime - b.endTime);
+          expected.push(held.slice(0, n));
+          held = held.slice(n);
+        };
+        for (const s of spans) {
+          held.push(s);
+          latest = Math.max(latest, s.endTime);
+          if (held.length >= capacity) release(held.length - Math.floor(capacity / 2));
+          else if (holdMs !== undefined && latest - releasedAt >= holdMs / 4) {
+            releasedAt = latest;
+            held.sort((a, b) => a.endTime - b.endTime);
+            const n = held.filter((h) => h.endTime < latest - holdMs).length;
+            if (n > 0) release(n);
+          }
+        }
+        if (held.length > 0) release(held.length);
+        expect(out).toEqual(expected);
+        expect(out.flat().map((s) => s.spanId)).toEqual(expected.flat().map((s) => s.spanId));
+      }),
+    );
+  });
+
+  it('sortByEnd sorts spans and their end times as a stable sort by end time does', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 200 }), (times) => {
+        const spans = ending(times);
+        const sorted = [...spans];
+        const ends = sorted.map((s) => s.endTime);
+        sortByEnd(sorted, ends);
+        const expected = [...spans].sort((a, b) => a.endTime - b.endTime);
+        expect(sorted.map((s) => s.spanId)).toEqual(expected.map((s) => s.spanId));
+        expect(ends).toEqual(expected.map((s) => s.endTime));
+      }),
+    );
+  });
+});
