@@ -203,12 +203,15 @@ function exceptionFields(logs: unknown): Array<[string, unknown]> {
  * that cannot be read is skipped with a problem naming its index (`[3] (id …): bad duration`).
  *
  * @param doc - the parsed body
+ * @param state - what to remember across bodies (a receiver's reports: one trace's services report apart,
+ *   so its 128-bit and 64-bit id forms, and its B3 shared server spans, meet only across them); one per body
+ *   when omitted
  * @returns the spans, and the problems; `undefined` when `doc` is not an array
  */
-export function decodeZipkinJson(doc: unknown): DecodeResult | undefined {
+export function decodeZipkinJson(doc: unknown, state?: ZipkinState): DecodeResult | undefined {
   if (!Array.isArray(doc)) return undefined;
   const out = new SpanList();
-  const sink: Sink = { out, problems: [], line: undefined };
+  const sink: Sink = { out, problems: [], line: undefined, zipkin: state };
   zipkinSpans(doc, sink);
   return { spans: out.take(), problems: sink.problems };
 }

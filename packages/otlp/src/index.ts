@@ -7,6 +7,7 @@ export { decodeOtlpJson } from './json.js';
 export { decodeOtlpProtobuf } from './protobuf.js';
 export { decodeZipkinJson } from './foreign.js';
 export { decodeZipkinProtobuf } from './zipkin-proto.js';
+export { ZipkinState } from './zipkin-state.js';
 export { encodeOtlpJson, msToNanosString } from './encode.js';
 export type { OtlpJsonTraceRequest, OtlpJsonResourceSpans, OtlpJsonSpan, OtlpJsonKeyValue, OtlpJsonAnyValue } from './encode.js';
 export { readOtlpFile, readOtlpStream, formatFromPath } from './reader.js';

@@ -3,6 +3,7 @@ import { toInt } from './convert.js';
 import { decodeZipkinJson } from './foreign.js';
 import { MAX_REQUEST_MESSAGES } from './limits.js';
 import type { DecodeResult } from './problems.js';
+import type { ZipkinState } from './zipkin-state.js';
 import { protobufjs } from './protobuf.js';
 
 /*
@@ -78,10 +79,11 @@ interface ProtoSpan {
  * into engine spans, exactly as the same spans in Zipkin's JSON ({@link decodeZipkinJson}).
  *
  * @param bytes - the serialised `ListOfSpans`
+ * @param state - what to remember across bodies, as for {@link decodeZipkinJson}
  * @returns the spans and the problems (a span that cannot be read is skipped and named by its index);
  *   `undefined` when the body is not a protobuf message (broken framing)
  */
-export function decodeZipkinProtobuf(bytes: Uint8Array): DecodeResult | undefined {
+export function decodeZipkinProtobuf(bytes: Uint8Array, state?: ZipkinState): DecodeResult | undefined {
   // Decoding materialises every span: count them first (see MAX_REQUEST_MESSAGES).
   if (topLevelFields(bytes, MAX_REQUEST_MESSAGES) > MAX_REQUEST_MESSAGES) {
     return { spans: [], problems: [{ message: `more than ${MAX_REQUEST_MESSAGES} spans in one request` }] };
@@ -92,7 +94,7 @@ export function decodeZipkinProtobuf(bytes: Uint8Array): DecodeResult | undefine
   } catch {
     return undefined;
   }
-  return decodeZipkinJson((list.spans ?? []).map(asJson));
+  return decodeZipkinJson((list.spans ?? []).map(asJson), state);
 }
 
 /**

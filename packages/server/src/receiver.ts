@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Span } from '@rootspan/engine';
-import { decodeOtlpJson, decodeOtlpProtobuf, type DecodeProblem, type DecodeResult } from '@rootspan/otlp';
+import { decodeOtlpJson, decodeOtlpProtobuf, type DecodeProblem, type DecodeResult, type ZipkinState } from '@rootspan/otlp';
 import { UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
 import { BodyError, readBody, type BodyBudget } from './body.js';
 import { timedOut } from './client-errors.js';
@@ -29,6 +29,8 @@ export interface ReceiverContext {
   counters: ReceiverCounters;
   /** True once the server is shutting down: new data gets 503. */
   closing: () => boolean;
+  /** What the Zipkin decoder remembers across reports (one trace's services report it apart): bounded. */
+  zipkin: ZipkinState;
 }
 
 type Format = 'json' | 'protobuf';

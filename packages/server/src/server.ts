@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAnalyzer, type Analyzer, type AnomalyKind, type OperationRollup, type Severity } from '@rootspan/engine';
+import { ZipkinState } from '@rootspan/otlp';
 import { healthOf, routeApi } from './api.js';
 import { BearerAuth, UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
 import { HttpError, sendError, sendJson } from './http.js';
@@ -181,6 +182,7 @@ class CentralServer implements RootspanServer {
       redact: this.redact,
       counters: this.counters,
       closing: () => this.closing,
+      zipkin: new ZipkinState(),
     };
     this.grpc = opts.grpcPort === undefined ? undefined : new GrpcReceiver(this.receiverContext, this.ingestAuth, this.grpcAnswers, opts.requestTimeoutMs);
     this.series = new SeriesHistory(analyzer, opts.store);

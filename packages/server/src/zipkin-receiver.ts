@@ -35,12 +35,12 @@ export async function receiveZipkin(req: IncomingMessage, res: ServerResponse, c
   if (body === undefined) return;
   let decoded;
   if (format === 'protobuf') {
-    decoded = decodeZipkinProtobuf(body);
+    decoded = decodeZipkinProtobuf(body, ctx.zipkin);
     if (decoded === undefined) return answer(400, 'malformed protobuf: expected a Zipkin v2 ListOfSpans');
   } else {
     const parsed = jsonBody(body, answer);
     if (parsed === undefined) return;
-    decoded = decodeZipkinJson(parsed.value);
+    decoded = decodeZipkinJson(parsed.value, ctx.zipkin);
     if (decoded === undefined) return answer(400, 'expected a JSON array of Zipkin v2 spans');
   }
   // Zipkin answers 400 to a report it cannot read: a 202 for nothing kept would tell the reporter all is well.

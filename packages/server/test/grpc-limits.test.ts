@@ -9,6 +9,7 @@ import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import { createAnalyzer } from '@rootspan/engine';
+import { ZipkinState } from '@rootspan/otlp';
 import { BearerAuth } from '../src/auth.js';
 import { BodyBudget, readBody } from '../src/body.js';
 import { GrpcReceiver } from '../src/grpc-receiver.js';
@@ -68,6 +69,7 @@ async function receiverWith(bodies: BodyBudget, requestTimeoutMs = 30_000): Prom
     bodies,
     redact: undefined,
     counters: { requests: new Map(), malformedSpans: 0, bytes: 0 },
+    zipkin: new ZipkinState(),
     closing: () => false,
   };
   const answers = new Map<string, number>();

@@ -47,6 +47,29 @@ describe('POST /api/v2/spans (Zipkin v2 JSON)', () => {
     expect(incidents[0].rootCause).toMatchObject({ service: 'payment', operation: 'POST /charge' });
   });
 
+  it('joins a trace whose services report it apart, one with its 128-bit id and one with only the low 64 bits', async () => {
+    const server = await testServer({ token: 'api', ingestToken: 'ingest' });
+    const spans = zipkinSpans(180, 90);
+    // frontend runs Brave with traceId128Bit; payment, an older one, propagates the low half only.
+    const HIGH = '5e1f0c2d3b4a6978';
+    const frontend = spans.filter((s) => (s.localEndpoint as { serviceName: string }).serviceName === 'frontend').map((s) => ({ ...s, traceId: HIGH + String(s.traceId) }));
+    const payment = spans.filter((s) => (s.localEndpoint as { serviceName: string }).serviceName === 'payment');
+    // Each service reports its own spans of the same 10 s.
+    for (let i = 0; i < payment.length; i += 100) {
+      for (const report of [frontend.slice(2 * i, 2 * i + 200), payment.slice(i, i + 100)]) {
+        expect((await call(server, '/api/v2/spans', { ...post(JSON.stringify(report)), token: 'ingest' })).status).toBe(202);
+      }
+    }
+    expect((await call(server, '/aiops/analyze', { method: 'POST', token: 'api' })).status).toBe(200);
+    const incidents = (await call(server, '/aiops/incidents', { token: 'api' })).body.incidents;
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0].rootCause).toMatchObject({ service: 'payment', operation: 'POST /charge' });
+    // payment's failing spans are in the frontend's traces, under the id frontend reported first.
+    const ids: string[] = incidents[0].traceIds;
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) expect(id).toMatch(new RegExp(`^${HIGH}[0-9a-f]{16}$`));
+  });
+
   it('takes protobuf reports (ListOfSpans, as zipkin-go and the Collector send with format: proto), gzipped too', async () => {
     const server = await testServer({ token: 'api', ingestToken: 'ingest' });
     const spans = zipkinSpans(180, 90);
