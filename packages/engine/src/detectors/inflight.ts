@@ -93,7 +93,8 @@ function addCall(calls: OverdueCalls, operation: string | null, age: number, tra
  * Hangs while they happen: calls still open far past their callee's usual time, or past the end of the
  * request that made them, are calls that got no answer. At each closed bucket, the latest report is
  * judged per caller → callee edge by the edge's own give-up test (see TimeoutDetector), over the calls of
- * the last bucket-width before the report: those that ended there plus the overdue ones. A firing is an
+ * the last bucket-width before the report: those that ended there plus the overdue ones; and, where the
+ * edge's calls do not show it, per callee operation over that operation's own calls. A firing is an
  * ordinary `timeout` firing on that edge, so its episode and incident name the callee, before any of the
  * hung calls (or the requests waiting on them) ends. The engine has no timer: the caller reports in its
  * own clock, and a report older than a bucket is ignored.
