@@ -274,5 +274,4 @@ export class InFlightCalls {
     open.traces.push(...calls.traces);
     return { kind: 'timeout', signal: 'timeout', verdict, edge, size: 1, window: { attempts, errors: 0, gaveUp, maxWait: calls.oldestMs, buckets: [open] } };
   }
-
 }

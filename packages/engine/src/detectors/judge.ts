@@ -315,7 +315,6 @@ function usualPath(rec: Recorder, op: OpState): readonly string[] {
   return usual;
 }
 
-/** Whether a bucket's call-shape verdict is significant enough to hold the bucket back from learning. */
 /**
  * Whether an operation `op` calls is failing now: an errors episode of its own, or a timeout episode on
  * the edge to its service (`givingUp`: callee services by caller service, from edges with an episode).
@@ -331,6 +330,7 @@ function calleeFailing(rec: Recorder, op: OpState, givingUp: ReadonlyMap<string,
   return false;
 }
 
+/** Whether a bucket's call-shape verdict is significant enough to hold the bucket back from learning. */
 function heldBack(v: Verdict): boolean {
   return v.ready && v.pValue < SHAPE_HOLD_P;
 }

@@ -32,15 +32,19 @@ export function isPoolWait(operation: string | null): boolean {
   return operation !== null && POOL_WAIT.test(operation);
 }
 
+/** A traffic rate's change on its expected rate, signed: `+233%`, `−94%`. */
+function trafficChange(observed: number, expected: number): string {
+  const change = expected > 0 ? observed / expected - 1 : 0;
+  return `${change >= 0 ? '+' : '−'}${pct(Math.abs(change))}`;
+}
+
 /** An episode's figure at its worst, as {@link explainAnomaly} words it: `140 ms (5.3×)`, `45%`, `−94%`. */
 export function worstFigure(kind: Anomaly['kind'], observed: number, expected: number): string {
   switch (kind) {
     case 'latency':
       return `${ms(observed)} (${ratio(observed / expected)})`;
-    case 'traffic': {
-      const change = expected > 0 ? observed / expected - 1 : 0;
-      return `${change >= 0 ? '+' : '−'}${pct(Math.abs(change))}`;
-    }
+    case 'traffic':
+      return trafficChange(observed, expected);
     default:
       return pct(observed);
   }
@@ -64,11 +68,9 @@ export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt'
     case 'timeout':
       s = `${a.caller ? a.caller.service : 'callers'} got no answer from ${who} in ${extra.errors ?? 0} of ${a.samples} calls (${pct(a.observed)}, baseline ${pct(a.expected)})`;
       break;
-    case 'traffic': {
-      const change = a.expected > 0 ? a.observed / a.expected - 1 : 0;
-      s = `${who} traffic ${rps(a.observed)} vs ${rps(a.expected)} expected (${change >= 0 ? '+' : '−'}${pct(Math.abs(change))})`;
+    case 'traffic':
+      s = `${who} traffic ${rps(a.observed)} vs ${rps(a.expected)} expected (${trafficChange(a.observed, a.expected)})`;
       break;
-    }
     case 'shape':
       s = `${who} ${a.signal === 'shape.missing-call' ? 'stopped calling' : 'started calling'} ${a.callee ? label(a.callee.service, a.callee.operation) : 'a dependency'}: ${pct(a.observed)} of requests vs usually ${pct(a.expected)}`;
       break;

@@ -301,10 +301,10 @@ export class RateBaseline {
   }
 }
 
-/** JSON state of a {@link ShareBaseline}. */
 /** How many times longer the slow share of a {@link ShareBaseline} remembers (~8 min of 5 s windows at α = 0.1). */
 const SLOW_SHARE_MEMORY = 10;
 
+/** JSON state of a {@link ShareBaseline}. */
 export interface ShareBaselineJSON {
   share: number;
   /** The slow share (absent from snapshots written before it: read as `share`). */
