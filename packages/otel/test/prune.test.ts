@@ -227,6 +227,16 @@ describe('pruning internal spans', () => {
     p.onEnd(span(old, { name: 'late', kind: SpanKind.CLIENT, spanId: id(), parent: mw, start: 0.5, end: 3 }));
     await p.forceFlush();
     expect(analyzer.ingested.at(-1)).toMatchObject({ name: 'late', parentSpanId: mw });
+
+    // Pruned notes are written into the table in batches: one pruned 3000 notes ago (several batches) is found.
+    const recent = 'f'.repeat(32);
+    const handler = id();
+    const helper = id();
+    p.onEnd(span(recent, { name: 'helper', kind: SpanKind.INTERNAL, spanId: helper, parent: handler, start: 0, end: 1 }));
+    for (let i = 0; i < 3000; i++) p.onEnd(span(recent, { name: 'mw', kind: SpanKind.INTERNAL, spanId: id(), parent: id(), start: 0, end: 1 }));
+    p.onEnd(span(recent, { name: 'late', kind: SpanKind.CLIENT, spanId: id(), parent: helper, start: 0.5, end: 3 }));
+    await p.forceFlush();
+    expect(analyzer.ingested.at(-1)).toMatchObject({ name: 'late', parentSpanId: handler });
     await p.shutdown();
   });
 
