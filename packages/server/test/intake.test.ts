@@ -65,6 +65,33 @@ describe('Intake on live traffic', () => {
     expect(intake.counters.accepted).toBe(sim.spans.length);
   });
 
+  it('spans from a host minutes fast in the very first live export move event time for no one', () => {
+    const sim = live();
+    let now = sim.flushTimes[0];
+    const analyzer = createAnalyzer();
+    const intake = new Intake(analyzer, { maxQueuedSpans: 100_000, traceWaitMs: 2000 }, () => now);
+    sim.batches.slice(0, 40).forEach((batch, i) => {
+      const arrival = sim.flushTimes[i] + TRANSIT_MS;
+      while (now + 500 < arrival) {
+        now += 500;
+        intake.tick();
+      }
+      now = arrival;
+      // The first export to arrive comes from a host whose clock is 4 minutes fast (within the skew allowance).
+      const skew = i === 0 ? 4 * MIN : 0;
+      intake.offer(batch.map((sp) => ({ ...sp, startTime: sp.startTime + skew, endTime: sp.endTime + skew })));
+    });
+    const last = now + 10_000;
+    while (now < last) {
+      now += 500;
+      intake.tick();
+    }
+    const s = analyzer.stats();
+    expect(s.droppedBy.late).toBe(0);
+    expect(s.clockAhead).toBe(sim.batches[0].length);
+    expect(s.accepted).toBe(s.ingested);
+  });
+
   it('a stall of the receiver itself (a blocked analyzer, a long GC) does not teach it a longer trace wait', () => {
     const sim = live();
     let now = sim.flushTimes[0];
