@@ -54,7 +54,7 @@ export function durationsIn(sentence: string): number[] {
 
 /** The severities of the give-up figures a sentence states ("got no answer from … in 155 of 155 calls"), by the engine's timeout rule. */
 export function giveUpSeveritiesIn(sentence: string): Severity[] {
-  return [...sentence.matchAll(/got no answer from .*? in (\d+) of (\d+) calls/g)].map((m) => timeoutSeverity(Number(m[2]), Number(m[1])));
+  return [...sentence.matchAll(/got no (?:answer|connection) from .*? in (\d+) of (\d+) calls/g)].map((m) => timeoutSeverity(Number(m[2]), Number(m[1])));
 }
 
 /**

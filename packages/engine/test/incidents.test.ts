@@ -158,6 +158,19 @@ describe('IncidentManager grouping', () => {
     expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'timeout' });
   });
 
+  it('keeps naming the wait for a pooled connection when statements slow only later, as the queue drains', () => {
+    // The app leaks its pool's connections: requests time out waiting for one while no statement runs. Once
+    // connections are back, the queued requests rush in and the statements run a few ms slower for a moment.
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const at = (operation: string, kind: AnomalyKind, count: number): RankedOrigin => ({ service: 'postgresql', operation, key: opKey('postgresql', operation), kind, share: 1, count });
+    const id = m.route(anomaly('a-1', 'timeout', 'postgresql', 'postgresql', 0), [at('pg-pool.connect', 'timeout', 200)], undefined, 0);
+    m.route(anomaly('a-2', 'timeout', 'postgresql', 'postgresql', 5000), [at('pg-pool.connect', 'timeout', 300)], undefined, 5000);
+    m.route(anomaly('a-3', 'latency', 'postgresql', 'postgresql', 35_000), [at('BEGIN', 'latency', 10)], undefined, 35_000);
+    m.route(anomaly('a-4', 'latency', 'postgresql', 'postgresql', 35_000), [at('SELECT orders', 'latency', 49)], undefined, 35_000);
+    expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'pg-pool.connect', kind: 'timeout' });
+  });
+
   it('a database and its own service going wrong at the same moment are one fault; minutes apart or in another service, two', () => {
     // db is an uninstrumented peer called by inventory; every other service is its own home.
     const topology = { homes: (s: string) => new Set([s === 'db' ? 'inventory' : s]), callees: () => new Set<string>(), isPeer: () => false };

@@ -59,6 +59,40 @@ describe('pool saturation', () => {
     expect(s).toMatch(/p95 27 ms vs baseline 1\.8 ms .*; requests are waiting for a connection: the pool is saturated/);
   });
 
+  it('a pool whose connections leak: names the connection wait that timed out, not the statements that run slower as the queue drains', () => {
+    // 10 req/s for 6 minutes; then for 40 s no connection comes back (the app leaks them): every request waits
+    // the pool's 3 s and fails, no statement runs; then the queued requests rush in, their statements 3-10x
+    // slower for 20 s (a few ms), then normal.
+    const rng = mulberry32(11);
+    const spans: Span[] = [];
+    const leakFrom = START + 6 * MIN;
+    const leakTo = leakFrom + 40 * SEC;
+    for (let t = START; t < leakTo + 2 * MIN; t += 100) {
+      const b = new TraceBuilder();
+      if (t >= leakFrom && t < leakTo) {
+        const root = b.server('orders-api', '/orders/:id', t, t + 3002, { status: 'error' });
+        b.db(root, 'postgresql', 'connect', t, t + 3000, { name: 'pg-pool.connect', status: 'error', statusMessage: 'timeout exceeded when trying to connect', attributes: { 'db.system': 'postgresql' } });
+      } else {
+        const slower = t >= leakTo && t < leakTo + 20 * SEC ? 3 + 7 * rng() : 1;
+        const wait = logNormal(rng, 0.3, 0.3);
+        const query = slower * logNormal(rng, 2, 0.3);
+        const root = b.server('orders-api', '/orders/:id', t, t + wait + query + 1);
+        b.db(root, 'postgresql', 'connect', t, t + wait, { name: 'pg-pool.connect', attributes: { 'db.system': 'postgresql' } });
+        b.db(root, 'postgresql', 'SELECT', t + wait, t + wait + query);
+      }
+      spans.push(...b.spans);
+    }
+    const list = incidents(spans);
+    expect(list).toHaveLength(1);
+    const rc = list[0].rootCause;
+    // Timeouts while connects fail, then latency once the ended 3 s waits outnumber them: always the wait.
+    for (const title of [list[0].title, ...(list[0].story ?? []).map((e) => e.title)]) expect(title).toMatch(/^(Timeouts|Latency) in postgresql pg-pool\.connect, affecting orders-api$/);
+    expect(rc).toMatchObject({ service: 'postgresql', operation: 'pg-pool.connect' });
+    expect(rc.explanation).toMatch(/^orders-api got no connection from postgresql pg-pool\.connect in \d+ of \d+ calls/);
+    expect(rc.explanation).toMatch(/the pool is saturated/);
+    expect(list[0].story?.some((e) => /requests got no pooled connection in time: the pool is saturated, or the database does not accept connections/.test(e.explanation))).toBe(true);
+  });
+
   it('says nothing of a pool when the queries, not the pool, are slow', () => {
     const list = incidents(ordersApi({ queryMs: 400 }));
     expect(list).toHaveLength(1);

@@ -16,8 +16,13 @@ import { INCIDENT_STORY_MAX } from '../types.js';
 import { incidentHeadKey, opKey, symptomKey } from '../keys.js';
 import { label } from '../rca/format.js';
 import { isPoolWait } from '../rca/explain.js';
-
 import { SEVERITY_RANK } from './severity.js';
+
+/**
+ * Statements of a peer whose evidence began this long (ms) after its pool waits' did not fill the pool
+ * (see {@link Score.addOperation}): the judge's middle window.
+ */
+const POOL_AFTERMATH_MS = 15_000;
 
 /** Builds the root-cause sentence (and deploy correlation) for the chosen candidate. */
 export type ExplainRoot = (
@@ -405,7 +410,7 @@ export class IncidentManager {
           cur.reset(o);
           scores.set(group, cur);
         }
-        if (peer) cur.addOperation(o, s * fewRequests(o.count));
+        if (peer) cur.addOperation(o, s * fewRequests(o.count), a.firstAt);
         cur.score += s;
         cur.support += o.count;
         cur.all.add(o.kind, s);
@@ -508,6 +513,8 @@ class Score {
 
   /** A peer's operations' evidence (see {@link addOperation}); empty for an operation's own score. */
   private readonly operations = new Map<string, number>();
+  /** When each of a peer's operations' evidence began (its earliest anomaly's first firing). */
+  private readonly since = new Map<string, number>();
 
   /** The score, discounted when it rests on few requests ({@link fewRequests}). */
   weighed(): number {
@@ -521,20 +528,30 @@ class Score {
     this.all.size = 0;
     this.live.size = 0;
     this.operations.clear();
+    this.since.clear();
   }
 
   /**
-   * Adds `s` to the peer operation `o`, which names the score once it has the most evidence. A wait for a
-   * pooled connection names it only while no statement has any: a pool fills because its connections hang
-   * on something, and requests then queue for one in far greater numbers.
+   * Adds `s` to the peer operation `o`, from an anomaly first firing at `firstAt`; the operation names the
+   * score once it has the most evidence. A wait for a pooled connection names it only while no statement
+   * has any that began with it: a pool fills because its connections hang on something, and requests then
+   * queue for one in far greater numbers. Statements slowing only {@link POOL_AFTERMATH_MS} after the waits
+   * began are the aftermath (the queued requests rushing in as connections come back), not the cause.
    */
-  addOperation(o: RankedOrigin, s: number): void {
+  addOperation(o: RankedOrigin, s: number, firstAt: number): void {
     const sum = (this.operations.get(o.key) ?? 0) + s;
     this.operations.set(o.key, sum);
+    const since = this.since.get(o.key);
+    if (since === undefined || firstAt < since) this.since.set(o.key, firstAt);
     if (o.key === this.origin.key) return;
     const pool = isPoolWait(o.operation);
     const namedPool = isPoolWait(this.origin.operation);
-    if (pool === namedPool ? sum > (this.operations.get(this.origin.key) ?? 0) : namedPool) this.origin = o;
+    if (pool === namedPool ? sum > (this.operations.get(this.origin.key) ?? 0) : namedPool ? !this.after(o.key, this.origin.key) : this.after(this.origin.key, o.key)) this.origin = o;
+  }
+
+  /** Whether operation `later`'s evidence began {@link POOL_AFTERMATH_MS} or more after operation `first`'s. */
+  private after(later: string, first: string): boolean {
+    return (this.since.get(later) as number) - (this.since.get(first) ?? Infinity) >= POOL_AFTERMATH_MS;
   }
 
   kind(): AnomalyKind {

@@ -66,7 +66,7 @@ export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt'
       s = `${who} error rate ${pct(a.observed)} (${extra.errors ?? 0}/${a.samples}) vs baseline ${pct(a.expected)}`;
       break;
     case 'timeout':
-      s = `${a.caller ? a.caller.service : 'callers'} got no answer from ${who} in ${extra.errors ?? 0} of ${a.samples} calls (${pct(a.observed)}, baseline ${pct(a.expected)})`;
+      s = `${a.caller ? a.caller.service : 'callers'} got no ${isPoolWait(a.operation) ? 'connection' : 'answer'} from ${who} in ${extra.errors ?? 0} of ${a.samples} calls (${pct(a.observed)}, baseline ${pct(a.expected)})`;
       break;
     case 'traffic':
       s = `${who} traffic ${rps(a.observed)} vs ${rps(a.expected)} expected (${trafficChange(a.observed, a.expected)})`;
@@ -153,6 +153,9 @@ export function explainRoot(
   // A saturated pool: requests queue for a connection before any query runs.
   if (top.kind === 'latency' && isPoolWait(top.operation)) {
     parts.push('requests are waiting for a connection: the pool is saturated');
+  } else if (top.kind === 'timeout' && isPoolWait(top.operation)) {
+    // A connect that times out may also be a database that does not answer new connections.
+    parts.push('requests got no pooled connection in time: the pool is saturated, or the database does not accept connections');
   } else if (top.kind === 'latency' && top.operation === EVENT_LOOP_OPERATION) {
     parts.push(`CPU work is holding the event loop of ${top.service}: every request waits that long before it is read`);
     const b = figures.blocker;
