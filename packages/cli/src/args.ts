@@ -28,8 +28,9 @@ Analyse OpenTelemetry traces offline: what broke, when, and where it started.
 Input: OTLP/JSON (.json: one ExportTraceServiceRequest or an array of them; .jsonl: one per line,
 as the Collector's file exporter writes), OTLP/protobuf (.pb), Jaeger JSON (its UI's download or
 query API answer) and Zipkin JSON (v2 or v1), gzip or zstd of any (.gz, .zst; zstd needs Node.js 22.15 or
-later), or - for stdin. A directory stands for the trace files in it, in name order (the file
-exporter's rotated files before the one it is writing). Several inputs are one analysis, in order.
+later), or - for stdin. A directory stands for the trace files in it, in time order (by each file's
+first spans: per-trace downloads as the traces happened, the file exporter's rotated files before the
+one it is writing). Several inputs are one analysis, in the order given.
 
 Options:
   --json                 machine-readable report on stdout

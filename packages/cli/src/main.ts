@@ -195,12 +195,12 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
       );
     }
   }
-  // Spans that come minutes after later ones (files out of time order, a directory of per-trace downloads
-  // read in name order) are dropped as late: a report on what is left must say so, and a gate must not pass.
+  // Spans that come minutes after later ones (files given out of time order, files that each span the whole
+  // period) are dropped as late: a report on what is left must say so, and a gate must not pass.
   const outOfOrder = (persisted === undefined || persisted.resumedAt === null) && late * LATE_WARN_SHARE >= summary.spans && late > 0;
   if (outOfOrder) {
     io.stderr.write(
-      `rootspan: ${late} of ${summary.spans} spans (${Math.round((100 * late) / summary.spans)}%) were dropped as late: the input goes back in time by minutes (inputs are read in the order given, a directory's files in name order); give the files in time order, or merge them into one\n`,
+      `rootspan: ${late} of ${summary.spans} spans (${Math.round((100 * late) / summary.spans)}%) were dropped as late: the input goes back in time by minutes (inputs are read in the order given, a directory's files by the time of their first spans); give the files in time order, or merge them into one\n`,
     );
   }
   summary.traces = traces.size;

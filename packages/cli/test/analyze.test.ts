@@ -182,7 +182,7 @@ describe('input containers give the same analysis as the plain JSONL file', () =
     expect(parseJson(r)).toEqual(report);
   });
 
-  it("a directory: its trace files in name order (the file exporter's rotated files before the current one), nothing else", async () => {
+  it("a directory: its trace files in time order (the file exporter's rotated files before the current one), nothing else", async () => {
     const third = Math.floor(lines.length / 3);
     const dir = join(tmp.dir, 'rotated');
     mkdirSync(join(dir, 'old'), { recursive: true });
@@ -202,14 +202,27 @@ describe('input containers give the same analysis as the plain JSONL file', () =
     expect(none.stderr).toBe(`rootspan: cannot read ${empty}: a directory without trace files (.jsonl, .json, .pb, gzip or zstd of them)\n`);
   });
 
-  it('files out of time order: the late spans are named on stderr, and exit 2 when most of the input was dropped so', async () => {
+  it('a directory whose names are no time order (per-trace downloads named by trace id): read in time order', async () => {
+    const dir = join(tmp.dir, 'by-id');
+    mkdirSync(dir);
+    // Five parts, named so that name order is none of time order.
+    const part = Math.ceil(lines.length / 5);
+    ['d', 'b', 'e', 'a', 'c'].forEach((name, i) => writeFileSync(join(dir, `${name}.jsonl`), `${lines.slice(i * part, (i + 1) * part).join('\n')}\n`));
+    const r = await run(['analyze', dir, '--json']);
+    expect(r.stderr).toBe('');
+    const got = parseJson(r) as JsonReport;
+    expect(got.summary.dropped).toBe(0);
+    expect(got.incidents).toEqual(report.incidents);
+  });
+
+  it('files given out of time order: the late spans are named on stderr, and exit 2 when most of the input was dropped so', async () => {
     const dir = join(tmp.dir, 'reversed');
     mkdirSync(dir);
-    // Per-trace downloads named by trace id: name order is no time order. The last fifth comes first.
+    // Given in this order: the last fifth comes first.
     const cut = lines.length - Math.floor(lines.length / 5);
     writeFileSync(join(dir, 'a.jsonl'), `${lines.slice(cut).join('\n')}\n`);
     writeFileSync(join(dir, 'b.jsonl'), `${lines.slice(0, cut).join('\n')}\n`);
-    const r = await run(['analyze', dir, '--json']);
+    const r = await run(['analyze', join(dir, 'a.jsonl'), join(dir, 'b.jsonl'), '--json']);
     const { summary } = parseJson(r) as JsonReport;
     expect(summary.dropped).toBeGreaterThan(summary.spans / 2);
     expect(r.stderr).toMatch(/^rootspan: \d+ of \d+ spans \(\d+%\) were dropped as late: the input goes back in time by minutes/);

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { Span } from '@rootspan/engine';
 import { inflaterFor, MAGIC_BYTES, type InflateState } from './compressed.js';
@@ -112,9 +113,18 @@ export function readOtlpFile(source: OtlpSource, options: ReadOtlpOptions = {}):
   return readOtlpStream(openFile(source), opts);
 }
 
-/** The bytes of the file at `path`, in 1 MiB reads. */
-export function openFile(path: string): AsyncIterable<Buffer> {
-  return createReadStream(path, { highWaterMark: 1 << 20 });
+/** Largest and smallest read of a file (bytes). */
+const MAX_READ = 1 << 20;
+const MIN_READ = 1 << 14;
+
+/**
+ * The bytes of the file at `path`, in reads of 1 MiB, or of about its size when smaller: a read allocates
+ * its buffer whole, and a directory of thousands of small trace files (per-trace downloads) read 1 MiB at a
+ * time spent most of its time collecting those buffers.
+ */
+export async function* openFile(path: string): AsyncGenerator<Buffer, void, undefined> {
+  const { size } = await stat(path);
+  yield* createReadStream(path, { highWaterMark: Math.min(MAX_READ, Math.max(MIN_READ, size + 1)) }) as AsyncIterable<Buffer>;
 }
 
 /**
