@@ -20,7 +20,7 @@ import { SEVERITY_RANK } from './severity.js';
 
 /**
  * Statements of a peer whose evidence began this long (ms) after its pool waits' did not fill the pool
- * (see {@link Score.addOperation}): the judge's middle window.
+ * (see {@link Score.settle}): the judge's middle window.
  */
 const POOL_AFTERMATH_MS = 15_000;
 
@@ -417,6 +417,7 @@ export class IncidentManager {
         if (live) cur.live.add(o.kind, s);
       }
     }
+    for (const c of scores.values()) c.settle();
     // A failure outranks a traffic drop, which is its effect (callers that stop calling, or requests that
     // have not ended yet), as when the incident resolves. Evidence resting on few requests counts for
     // less, as in the confidence below: a fault of a busy operation that also shows in a rare one is the
@@ -511,10 +512,8 @@ class Score {
   readonly all = new KindTally();
   readonly live = new KindTally();
 
-  /** A peer's operations' evidence (see {@link addOperation}); empty for an operation's own score. */
-  private readonly operations = new Map<string, number>();
-  /** When each of a peer's operations' evidence began (its earliest anomaly's first firing). */
-  private readonly since = new Map<string, number>();
+  /** A peer's operations' evidence, in the order first seen (see {@link addOperation}); empty for an operation's own score. */
+  private readonly operations = new Map<string, OperationEvidence>();
 
   /** The score, discounted when it rests on few requests ({@link fewRequests}). */
   weighed(): number {
@@ -528,35 +527,51 @@ class Score {
     this.all.size = 0;
     this.live.size = 0;
     this.operations.clear();
-    this.since.clear();
+  }
+
+  /** Adds `s` to the peer operation `o`, from an anomaly first firing at `firstAt` (see {@link settle}). */
+  addOperation(o: RankedOrigin, s: number, firstAt: number): void {
+    const e = this.operations.get(o.key);
+    if (e === undefined) this.operations.set(o.key, { origin: o, sum: s, since: firstAt });
+    else {
+      e.sum += s;
+      if (firstAt < e.since) e.since = firstAt;
+    }
   }
 
   /**
-   * Adds `s` to the peer operation `o`, from an anomaly first firing at `firstAt`; the operation names the
-   * score once it has the most evidence. A wait for a pooled connection names it only while no statement
-   * has any that began with it: a pool fills because its connections hang on something, and requests then
-   * queue for one in far greater numbers. Statements slowing only {@link POOL_AFTERMATH_MS} after the waits
-   * began are the aftermath (the queued requests rushing in as connections come back), not the cause.
+   * Names a peer's score after the operation with the most evidence (the first seen of equals). A wait for
+   * a pooled connection names it only when no statement has evidence that began with the waits': a pool
+   * fills because its connections hang on something, and requests then queue for one in far greater
+   * numbers. Statements slowing only {@link POOL_AFTERMATH_MS} after the waits began are the aftermath (the
+   * queued requests rushing in as connections come back, or a pool that leaked), not the cause.
    */
-  addOperation(o: RankedOrigin, s: number, firstAt: number): void {
-    const sum = (this.operations.get(o.key) ?? 0) + s;
-    this.operations.set(o.key, sum);
-    const since = this.since.get(o.key);
-    if (since === undefined || firstAt < since) this.since.set(o.key, firstAt);
-    if (o.key === this.origin.key) return;
-    const pool = isPoolWait(o.operation);
-    const namedPool = isPoolWait(this.origin.operation);
-    if (pool === namedPool ? sum > (this.operations.get(this.origin.key) ?? 0) : namedPool ? !this.after(o.key, this.origin.key) : this.after(this.origin.key, o.key)) this.origin = o;
-  }
-
-  /** Whether operation `later`'s evidence began {@link POOL_AFTERMATH_MS} or more after operation `first`'s. */
-  private after(later: string, first: string): boolean {
-    return (this.since.get(later) as number) - (this.since.get(first) ?? Infinity) >= POOL_AFTERMATH_MS;
+  settle(): void {
+    if (this.operations.size === 0) return;
+    let waitsSince = Infinity;
+    for (const e of this.operations.values()) if (isPoolWait(e.origin.operation) && e.since < waitsSince) waitsSince = e.since;
+    let statement: OperationEvidence | undefined;
+    let wait: OperationEvidence | undefined;
+    for (const e of this.operations.values()) {
+      if (isPoolWait(e.origin.operation)) {
+        if (wait === undefined || e.sum > wait.sum) wait = e;
+      } else if (e.since - waitsSince < POOL_AFTERMATH_MS && (statement === undefined || e.sum > statement.sum)) statement = e;
+    }
+    this.origin = ((statement ?? wait) as OperationEvidence).origin;
+    this.operations.clear();
   }
 
   kind(): AnomalyKind {
     return (this.live.size > 0 ? this.live : this.all).best();
   }
+}
+
+/** The evidence against one of a peer's operations in an incident. */
+interface OperationEvidence {
+  origin: RankedOrigin;
+  sum: number;
+  /** When it began: its earliest anomaly's first firing. */
+  since: number;
 }
 
 /** How far evidence resting on `support` requests (or detections) is to be trusted: 1/3 for one, 0.9 for 18. */
