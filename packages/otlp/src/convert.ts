@@ -398,7 +398,7 @@ export function problem(sink: Sink, message: string): void {
 }
 
 /** How many `trace`/`result` wrappers a request may come in (Tempo and Jaeger answers use one). */
-const MAX_WRAPPERS = 4;
+export const MAX_WRAPPERS = 4;
 
 /**
  * Decodes one `ExportTraceServiceRequest` (or `TracesData`), or an array of them, into `sink`.

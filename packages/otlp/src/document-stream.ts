@@ -76,11 +76,10 @@ export class DocumentStream implements ScanTarget {
   }
 
   take(path: JsonPath, first: number): Take {
-    if (typeof path[0] === 'number') {
+    if (this.isElement(path)) {
       this.elements = true;
       return 'hold';
     }
-    if (this.isElement(path)) return 'hold';
     if (path.length === 1 && path[0] === 'data' && first === OPEN_ARRAY && !this.found) {
       this.elements = true;
       this.inData = true;
@@ -114,7 +113,7 @@ export class DocumentStream implements ScanTarget {
   }
 
   label(path: JsonPath): string {
-    return this.isElement(path) ? pathLabel(path) : (this.request as RequestSpans).label(path);
+    return this.isElement(path) ? pathLabel(path) : (this.request?.label(path) ?? pathLabel(path));
   }
 
   problem(problem: DecodeProblem): void {

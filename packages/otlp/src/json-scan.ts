@@ -258,13 +258,12 @@ export class JsonScan {
 }
 
 /**
- * `path` from its `from`th step as problems name it: keys joined by `.`, indexes in brackets
- * (`resourceSpans[0].scopeSpans[1]`), each key first passed through `name`.
+ * `path` as problems name it: keys joined by `.`, indexes in brackets (`resourceSpans[0].scopeSpans[1]`),
+ * each key first passed through `name`.
  */
-export function pathLabel(path: JsonPath, from = 0, name: (key: string) => string = (key) => key): string {
+export function pathLabel(path: JsonPath, name: (key: string) => string = (key) => key): string {
   let label = '';
-  for (let i = from; i < path.length; i++) {
-    const step = path[i];
+  for (const step of path) {
     label += typeof step === 'number' ? `[${step}]` : label === '' ? name(step) : `.${name(step)}`;
   }
   return label;

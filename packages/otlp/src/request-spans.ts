@@ -14,6 +14,7 @@ import {
   decodeScope,
   decodeScopes,
   decodeSpansInto,
+  MAX_WRAPPERS,
   problem,
   readResource,
   unknownResource,
@@ -23,13 +24,11 @@ import {
 import { pathLabel, type JsonPath, type ScanTarget, type Take } from './json-scan.js';
 import type { DecodeProblem } from './problems.js';
 
-/** How many `trace`/`result` wrappers are descended (as convert.ts's `MAX_WRAPPERS`). */
-const MAX_WRAPPERS = 4;
 const OPEN_ARRAY = 91;
 const OPEN_OBJECT = 123;
 
-/** A span read before its resource, held unparsed (its bytes are what the record limit bounds). */
-interface HeldSpan {
+/** A span as read, unparsed (held before its resource, its bytes are what the record limit bounds). */
+interface SpanRecord {
   bytes: Buffer;
   /** Its scope's `…spans` path and its index there, for problems; its line. */
   path: string;
@@ -51,11 +50,12 @@ export class RequestSpans implements ScanTarget {
   private res: ResourceInfo | undefined;
   private field = '';
   private spansPath = '';
-  private held: HeldSpan[] = [];
+  private held: SpanRecord[] = [];
   private heldBytes = 0;
   /** Spans before their resource past the limit: how many, the first one's label and line. */
   private dropped = 0;
-  private droppedFirst: DecodeProblem = { message: '' };
+  private droppedLabel = '';
+  private droppedLine = 0;
 
   /**
    * @param maxRecord - the record limit: the most bytes of spans held before their resource
@@ -95,7 +95,7 @@ export class RequestSpans implements ScanTarget {
       this.res = undefined;
       return first === OPEN_OBJECT ? 'descend' : 'hold';
     }
-    const name = this.name(path[path.length - 1] as string | number);
+    const name = this.name(key);
     if (depth === 3) {
       if (name === 'resource') return 'hold';
       if (name !== 'scopeSpans' && name !== 'instrumentationLibrarySpans') return 'skip';
@@ -140,7 +140,7 @@ export class RequestSpans implements ScanTarget {
   }
 
   label(path: JsonPath): string {
-    return `${this.prefix === '' ? '' : `${this.prefix}.`}${pathLabel(path, 0, (key) => this.name(key))}`;
+    return `${this.prefix === '' ? '' : `${this.prefix}.`}${pathLabel(path, (key) => this.name(key))}`;
   }
 
   problem(problem: DecodeProblem): void {
@@ -152,7 +152,7 @@ export class RequestSpans implements ScanTarget {
     if (this.held.length === 0 && this.dropped === 0) return;
     const first = this.held.length > 0 ? this.held[0] : undefined;
     this.report({
-      line: first?.line ?? this.droppedFirst.line,
+      line: first?.line ?? this.droppedLine,
       message: `${this.where}resourceSpans[${this.r}]: ${this.held.length + this.dropped} spans before its resource, skipped (the input ends first)`,
     });
     this.held = [];
@@ -192,11 +192,12 @@ export class RequestSpans implements ScanTarget {
       this.held.push({ bytes, path: this.spansPath, index, line });
       this.heldBytes += bytes.length;
     } else if (this.dropped++ === 0) {
-      this.droppedFirst = { line, message: `${this.spansPath}[${index}]` };
+      this.droppedLabel = `${this.spansPath}[${index}]`;
+      this.droppedLine = line;
     }
   }
 
-  private decodeSpan(span: HeldSpan, res: ResourceInfo): void {
+  private decodeSpan(span: SpanRecord, res: ResourceInfo): void {
     const value = this.parse(span.bytes, 6, span.line, () => `${span.path}[${span.index}]`);
     if (value === undefined) return;
     this.sink.line = span.line;
@@ -209,10 +210,10 @@ export class RequestSpans implements ScanTarget {
     this.res = res;
     for (const span of this.held) this.decodeSpan(span, res);
     if (this.dropped > 0) {
-      this.sink.line = this.droppedFirst.line;
+      this.sink.line = this.droppedLine;
       problem(
         this.sink,
-        `${this.where}resourceSpans[${this.r}]: ${this.dropped} spans before its resource (from ${this.droppedFirst.message} on) held past the ${this.maxRecord}-byte record limit, skipped`,
+        `${this.where}resourceSpans[${this.r}]: ${this.dropped} spans before its resource (from ${this.droppedLabel} on) held past the ${this.maxRecord}-byte record limit, skipped`,
       );
     }
     this.sink.line = undefined;

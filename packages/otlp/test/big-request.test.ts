@@ -157,6 +157,22 @@ describe('an OTLP/JSON request over the record limit', () => {
     expect(r.spans).toEqual(whole.filter((_, i) => i !== 700 && i !== 1200 && i !== 1500));
   });
 
+  it('reads a cut-off request up to the cut, and stops at its first problem with strict', async () => {
+    const doc = request(3000);
+    const list = doc.resourceSpans[0].scopeSpans[0].spans;
+    const text = JSON.stringify(doc, null, 1);
+    const cut = text.slice(0, text.indexOf(`"spanId": "${list[2000].spanId}"`));
+    const r = await readText(cut, SMALL);
+    const whole = (await readText(text)).spans;
+    expect(r.spans).toEqual(whole.slice(0, 2000));
+    expect(r.problems).toEqual([{ line: lineOf(text, `"spanId": "${list[2000].spanId}"`) - 2, message: 'resourceSpans[0].scopeSpans[0].spans[2000]: cut off (the input ends inside it)' }]);
+    list[1000].traceId = 'zz';
+    const broken = JSON.stringify(doc, null, 1);
+    await expect(readText(broken, { ...SMALL, strict: true, name: 'big.json' })).rejects.toThrow(
+      `big.json:${lineOf(broken, `"spanId": "${list[1000].spanId}"`) - 2}: resourceSpans[0].scopeSpans[0].spans[1000] (spanId ${list[1000].spanId}): invalid traceId "zz"`,
+    );
+  });
+
   const distUrl = new URL('../dist/index.js', import.meta.url);
   it('is read so in a worker thread too, as in-thread', async () => {
     expect(existsSync(fileURLToPath(distUrl)), 'packages/otlp/dist is missing: run `npm run build`').toBe(true);
