@@ -181,8 +181,8 @@ export async function* readBatches<B>(
  * `lines`: every line is a record. `undecided`: before the first non-blank line of a `json` input.
  * `document`: that line did not parse alone, so the input is one multi-line document, held until the
  * end. `elements`: a document (one line or several) over the record limit that is an array, a
- * Jaeger answer or an OTLP request, read element by element or span by span (document-stream.ts). `skipping`: another document over the
- * record limit, read to the end and dropped.
+ * Jaeger answer or an OTLP request, read element by element or span by span (document-stream.ts).
+ * `skipping`: another document over the record limit, read to the end and dropped.
  */
 type Mode = 'lines' | 'undecided' | 'document' | 'elements' | 'skipping';
 
