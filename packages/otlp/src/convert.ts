@@ -398,7 +398,7 @@ export function problem(sink: Sink, message: string): void {
 }
 
 /** How many `trace`/`result` wrappers a request may come in (Tempo and Jaeger answers use one). */
-const MAX_WRAPPERS = 4;
+export const MAX_WRAPPERS = 4;
 
 /**
  * Decodes one `ExportTraceServiceRequest` (or `TracesData`), or an array of them, into `sink`.
@@ -454,16 +454,20 @@ export function decodeRequestInto(req: unknown, sink: Sink, where = ''): void {
     problem(sink, `${where}resourceSpans: expected an array, got ${describe(list)}`);
     return;
   }
-  for (let r = 0; r < list.length; r++) {
-    const rs = list[r] as Obj | null;
-    if (typeof rs !== 'object' || rs === null || Array.isArray(rs)) {
-      problem(sink, `${where}resourceSpans[${r}]: expected an object, got ${describe(rs)}`);
-      continue;
-    }
-    const res = readResource(rs.resource);
-    decodeScopes(rs.scopeSpans, 'scopeSpans', res, sink, where, r);
-    decodeScopes(rs.instrumentationLibrarySpans, 'instrumentationLibrarySpans', res, sink, where, r);
+  for (let r = 0; r < list.length; r++) decodeResourceSpans(list[r], sink, where, r);
+}
+
+/**
+ * Decodes `resourceSpans[r]` of a request (`where`: the request's path in problems, empty or ending in `.`).
+ */
+export function decodeResourceSpans(rs: unknown, sink: Sink, where: string, r: number): void {
+  if (!isRecord(rs)) {
+    problem(sink, `${where}resourceSpans[${r}]: expected an object, got ${describe(rs)}`);
+    return;
   }
+  const res = readResource(rs.resource);
+  decodeScopes(rs.scopeSpans, 'scopeSpans', res, sink, where, r);
+  decodeScopes(rs.instrumentationLibrarySpans, 'instrumentationLibrarySpans', res, sink, where, r);
 }
 
 /** Whether `v` is a JSON object (not null, not an array). */
@@ -479,16 +483,21 @@ const CAMEL_CASE_DEPTH = 16;
  * {@link CAMEL_CASE_DEPTH} (deeper lies nothing read, and a hostile nesting must not exhaust the stack):
  * OTLP/JSON has no maps (attributes are lists of `{ key, value }`), so every key is a field name.
  */
-function camelCaseKeys(value: unknown, depth = 0): unknown {
+export function camelCaseKeys(value: unknown, depth = 0): unknown {
   if (depth > CAMEL_CASE_DEPTH || typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map((v) => camelCaseKeys(v, depth + 1));
   const out: Obj = {};
   for (const key of Object.keys(value)) {
-    const name = key.includes('_') ? key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) : key;
+    const name = camelCaseKey(key);
     // Defined, not assigned: a key named `__proto__` must stay data.
     Object.defineProperty(out, name, { value: camelCaseKeys((value as Obj)[key], depth + 1), enumerable: true, writable: true, configurable: true });
   }
   return out;
+}
+
+/** A snake_case field name in lowerCamelCase (`trace_id` → `traceId`), as {@link camelCaseKeys} turns it. */
+export function camelCaseKey(key: string): string {
+  return key.includes('_') ? key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) : key;
 }
 
 /** What a span takes from its resource. */
@@ -554,35 +563,42 @@ export function readResource(resource: unknown, into: ResourceInfo = unknownReso
   return into;
 }
 
-function decodeScopes(
-  scopes: unknown,
-  field: string,
-  res: ResourceInfo,
-  sink: Sink,
-  where: string,
-  r: number,
-): void {
+/**
+ * Decodes the scopes `resourceSpans[r].<field>` (`scopeSpans` or the legacy `instrumentationLibrarySpans`)
+ * of resource `res`.
+ */
+export function decodeScopes(scopes: unknown, field: string, res: ResourceInfo, sink: Sink, where: string, r: number): void {
   if (scopes === undefined || scopes === null) return;
   if (!Array.isArray(scopes)) {
     problem(sink, `${where}resourceSpans[${r}].${field}: expected an array, got ${describe(scopes)}`);
     return;
   }
-  for (let s = 0; s < scopes.length; s++) {
-    const ss = scopes[s] as Obj | null;
-    if (typeof ss !== 'object' || ss === null || Array.isArray(ss)) {
-      problem(sink, `${where}resourceSpans[${r}].${field}[${s}]: expected an object, got ${describe(ss)}`);
-      continue;
-    }
-    const spans = ss.spans;
-    if (spans === undefined || spans === null) continue;
-    if (!Array.isArray(spans)) {
-      problem(sink, `${where}resourceSpans[${r}].${field}[${s}].spans: expected an array, got ${describe(spans)}`);
-      continue;
-    }
-    for (let p = 0; p < spans.length; p++) {
-      const reason = decodeSpan(spans[p], res, sink.out);
-      if (reason !== null) problem(sink, `${where}resourceSpans[${r}].${field}[${s}].spans[${p}]${reason}`);
-    }
+  for (let s = 0; s < scopes.length; s++) decodeScope(scopes[s], res, sink, `${where}resourceSpans[${r}].${field}[${s}]`);
+}
+
+/** Decodes one scope (`path`: its place in problems, e.g. `resourceSpans[0].scopeSpans[1]`) of resource `res`. */
+export function decodeScope(ss: unknown, res: ResourceInfo, sink: Sink, path: string): void {
+  if (!isRecord(ss)) {
+    problem(sink, `${path}: expected an object, got ${describe(ss)}`);
+    return;
+  }
+  const spans = ss.spans;
+  if (spans === undefined || spans === null) return;
+  if (!Array.isArray(spans)) {
+    problem(sink, `${path}.spans: expected an array, got ${describe(spans)}`);
+    return;
+  }
+  decodeSpansInto(spans, res, sink, `${path}.spans`, 0);
+}
+
+/**
+ * Decodes `spans`, a scope's spans from its `first` one on, of resource `res`; a skipped span is a problem
+ * named `path[index]` (`path` ends in `.spans`).
+ */
+export function decodeSpansInto(spans: readonly unknown[], res: ResourceInfo, sink: Sink, path: string, first: number): void {
+  for (let p = 0; p < spans.length; p++) {
+    const reason = decodeSpan(spans[p], res, sink.out);
+    if (reason !== null) problem(sink, `${path}[${first + p}]${reason}`);
   }
 }
 

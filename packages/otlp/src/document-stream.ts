@@ -1,13 +1,15 @@
 /**
- * A JSON document over the record limit, decoded as it streams: the elements of its array
- * (json-elements.ts), Zipkin spans, Jaeger traces or OTLP requests, decoded in groups of consecutive
- * elements as if each group were the whole document. Memory is bounded by two groups (one is read ahead),
- * not by the document.
+ * A JSON document over the record limit, decoded as it streams (json-scan.ts): the elements of its
+ * top-level array (Zipkin spans, OTLP requests) or of a Jaeger answer's `data` (traces), decoded in groups
+ * of consecutive elements as if each group were the whole document; an OTLP request, the document itself
+ * or an element over the limit, span by span (request-spans.ts). Memory is bounded by two groups (one is
+ * read ahead) and the record limit, not by the document.
  */
 import { decodeRequestInto, type Sink } from './convert.js';
 import { decodeForeignInto, noteSharedServers } from './foreign.js';
-import { JsonElements } from './json-elements.js';
+import { JsonScan, pathLabel, type JsonPath, type ScanTarget, type Take, type ValueSink } from './json-scan.js';
 import type { DecodeProblem } from './problems.js';
+import { RequestSpans } from './request-spans.js';
 
 /**
  * Raw bytes of the elements decoded together. A group is what the decoders see at once. Zipkin's B3
@@ -17,10 +19,17 @@ import type { DecodeProblem } from './problems.js';
 export const GROUP_BYTES = 4 * 1024 * 1024;
 /** Most elements in a group (tiny elements parse to far more memory than their bytes). */
 const GROUP_ELEMENTS = 16_384;
+const OPEN_ARRAY = 91;
+const OPEN_OBJECT = 123;
 
-/** Reads one document element by element into `sink`. */
-export class DocumentStream {
-  private readonly scanner: JsonElements;
+/** Reads one document element by element, or span by span, into `sink`. */
+export class DocumentStream implements ScanTarget {
+  private readonly scanner: JsonScan;
+  /** The top-level object read as an OTLP request (unless only arrays of elements are read). */
+  private readonly request: RequestSpans | undefined;
+  /** Whether the document has an array of elements: a top-level one, or Jaeger's `data`. */
+  private elements = false;
+  private inData = false;
   private group: unknown[] = [];
   private groupBytes = 0;
   /** Index of the group's first element in the array. */
@@ -31,31 +40,27 @@ export class DocumentStream {
   private readonly groupLimit: number;
 
   /**
-   * @param maxRecord - the record limit: the largest element read, and at most a group's bytes
+   * @param maxRecord - the record limit: the largest element (or span) read, and at most a group's bytes
    * @param firstLine - the line the document starts on
    * @param sink - where spans and the decoders' problems go
    * @param report - where the reader's problems go (with their lines)
+   * @param requests - whether OTLP requests are read span by span (else only arrays of elements are read)
    */
   constructor(
-    maxRecord: number,
+    private readonly maxRecord: number,
     firstLine: number,
     private readonly sink: Sink,
     private readonly report: (problem: DecodeProblem) => void,
+    requests = true,
   ) {
     this.groupLimit = Math.min(maxRecord, GROUP_BYTES);
-    this.scanner = new JsonElements(maxRecord, firstLine, {
-      element: (bytes, index, line) => this.element(bytes, index, line),
-      problem: (p) => {
-        // Problems in input order: the group before it is decoded first.
-        this.flush();
-        report(p);
-      },
-    });
+    this.scanner = new JsonScan(maxRecord, firstLine, this);
+    this.request = requests ? new RequestSpans(maxRecord, '', sink, (p) => this.problem(p)) : undefined;
   }
 
-  /** Whether the document has an array read element by element (so far). */
+  /** Whether the document has an array read element by element, or an OTLP request read span by span (so far). */
   get found(): boolean {
-    return this.scanner.found;
+    return this.elements || this.request?.found === true;
   }
 
   /** Reads the next bytes of the document, decoding each group once it is complete. */
@@ -65,8 +70,61 @@ export class DocumentStream {
 
   /** The end of the input: the last group decoded, a cut-off document reported. */
   end(): void {
-    this.scanner.end();
+    this.request?.end();
+    if (this.found) this.scanner.end();
     this.flush();
+  }
+
+  take(path: JsonPath, first: number): Take {
+    if (this.isElement(path)) {
+      this.elements = true;
+      return 'hold';
+    }
+    if (path.length === 1 && path[0] === 'data' && first === OPEN_ARRAY && !this.found) {
+      this.elements = true;
+      this.inData = true;
+      return 'descend';
+    }
+    return this.request?.take(path, first) ?? 'skip';
+  }
+
+  value(bytes: Buffer, path: JsonPath, line: number): void {
+    if (this.isElement(path)) this.element(bytes, path[path.length - 1] as number, line);
+    else this.request?.value(bytes, path, line);
+  }
+
+  leave(path: JsonPath): void {
+    if (!this.isElement(path)) this.request?.leave(path);
+  }
+
+  /** An element of the top-level array over the limit that is an object is read span by span, if an OTLP request. */
+  overflow(path: JsonPath, first: number, line: number): ValueSink | undefined {
+    if (typeof path[0] !== 'number' || first !== OPEN_OBJECT || this.request === undefined) return undefined;
+    this.flush();
+    const request = new RequestSpans(this.maxRecord, this.label(path), this.sink, (p) => this.problem(p));
+    const scanner = new JsonScan(this.maxRecord, line, request);
+    return {
+      push: (bytes) => scanner.push(bytes),
+      end: (cutOff) => {
+        if (cutOff) request.end();
+        return request.found;
+      },
+    };
+  }
+
+  label(path: JsonPath): string {
+    return this.isElement(path) ? pathLabel(path) : (this.request?.label(path) ?? pathLabel(path));
+  }
+
+  problem(problem: DecodeProblem): void {
+    // Problems in input order: the group before it is decoded first.
+    this.flush();
+    this.report(problem);
+  }
+
+  /** Whether `path` is in the array of elements (or is one). */
+  private isElement(path: JsonPath): boolean {
+    return typeof path[0] === 'number' || (this.inData && path[0] === 'data');
   }
 
   private element(bytes: Buffer, index: number, line: number): void {
@@ -74,8 +132,7 @@ export class DocumentStream {
     try {
       value = JSON.parse(bytes.toString('utf8'));
     } catch (err) {
-      this.flush();
-      this.report({ line, message: `${this.label(index)}: invalid JSON (${(err as Error).message})` });
+      this.problem({ line, message: `${this.elementLabel(index)}: invalid JSON (${(err as Error).message})` });
       return;
     }
     if (this.group.length === 0) this.first = index;
@@ -84,13 +141,8 @@ export class DocumentStream {
     if (this.groupBytes >= this.groupLimit || this.group.length >= GROUP_ELEMENTS) this.complete();
   }
 
-  private label(index: number): string {
-    return `${this.scanner.prefix}${index}]`;
-  }
-
-  /** Whether the elements are a Jaeger answer's `data` (else a top-level array's). */
-  private get inData(): boolean {
-    return this.scanner.prefix === 'data[';
+  private elementLabel(index: number): string {
+    return `${this.inData ? 'data' : ''}[${index}]`;
   }
 
   /** The group being read is complete: its shared spans noted, the group before it decoded. */
@@ -116,6 +168,6 @@ export class DocumentStream {
     this.held = [];
     this.sink.line = undefined;
     if (decodeForeignInto(this.inData ? { data: group } : group, this.sink, this.heldFirst)) return;
-    group.forEach((request, i) => decodeRequestInto(request, this.sink, this.label(this.heldFirst + i)));
+    group.forEach((request, i) => decodeRequestInto(request, this.sink, this.elementLabel(this.heldFirst + i)));
   }
 }

@@ -33,8 +33,9 @@ export interface ReadOtlpOptions {
   name?: string;
   /**
    * Largest record held in memory, in bytes: a JSONL line, a whole JSON document (a larger one that is an
-   * array or a Jaeger answer is read element by element, each element a record), one protobuf span or
-   * resource. A larger one is skipped and reported; memory is bounded by this, not by the input's size.
+   * array or a Jaeger answer is read element by element, each element a record; a larger OTLP request,
+   * also as such an element, span by span), one protobuf span or resource. A larger one is skipped and
+   * reported; memory is bounded by this, not by the input's size.
    * Default {@link DEFAULT_MAX_RECORD_BYTES} (64 MiB).
    */
   maxRecordBytes?: number;
@@ -86,7 +87,8 @@ export function formatFromPath(path: string): OtlpFormat | 'auto' {
  * Reads OTLP trace data from a file, `-` (stdin) or an open stream, yielding batches of decoded spans.
  * Streams input of any size in memory bounded by its largest record (`maxRecordBytes`), not its size:
  * JSONL line by line, protobuf span by span; a JSON document is one record, or when larger than that and
- * an array (Zipkin spans, OTLP requests) or a Jaeger answer (`{"data": [...]}`), one per element. Gzip
+ * an array (Zipkin spans, OTLP requests) or a Jaeger answer (`{"data": [...]}`), one per element, and an
+ * OTLP request (the document, or such an element) one per span and resource. Gzip
  * and zstd (also the file exporter's `compression: zstd` framing) are detected from the magic bytes. The format defaults from the extension ({@link formatFromPath}).
  *
  * Problems (invalid JSON lines, undecodable spans) are collected in the batches with their line numbers,
@@ -188,9 +190,9 @@ export async function* readBatches<B>(
 /**
  * `lines`: every line is a record. `undecided`: before the first non-blank line of a `json` input.
  * `document`: that line did not parse alone, so the input is one multi-line document, held until the
- * end. `elements`: a document (one line or several) over the record limit that is an array, or a
- * Jaeger answer, read element by element (document-stream.ts). `skipping`: another document over the
- * record limit, read to the end and dropped.
+ * end. `elements`: a document (one line or several) over the record limit that is an array, a
+ * Jaeger answer or an OTLP request, read element by element or span by span (document-stream.ts).
+ * `skipping`: another document over the record limit, read to the end and dropped.
  */
 type Mode = 'lines' | 'undecided' | 'document' | 'elements' | 'skipping';
 
@@ -427,8 +429,8 @@ class Reader<B> implements InflateState {
   /**
    * A held document grew past the record limit. If most of the lines after its first parse alone, the
    * input is JSONL whose first line is broken (a cut-off `tail`): read on line by line. Else it is one
-   * document too large to hold: an array or object is read on by its elements, anything else is
-   * reported once and the rest of the input dropped.
+   * document too large to hold: an array or object is read on by its elements (or spans), anything else
+   * is reported once and the rest of the input dropped.
    */
   private *overflow(): Generator<Batch<B>> {
     if (!this.heldIsJsonl()) {
@@ -498,7 +500,7 @@ class Reader<B> implements InflateState {
     }
   }
 
-  /** End of a document read by its elements; one that had no array to read is reported as too large. */
+  /** End of a document read by its elements; one that had no array or OTLP request to read is reported as too large. */
   private endDocument(): void {
     const stream = this.stream as DocumentStream;
     stream.end();
@@ -520,7 +522,8 @@ class Reader<B> implements InflateState {
     const bytes = Buffer.from(text, 'utf8');
     if (!opensArrayOrObject([bytes])) return false;
     const problems: DecodeProblem[] = [];
-    const stream = new DocumentStream(this.maxRecord, line, this.sink, (p) => problems.push(p));
+    // Not span by span: a broken request is reported as one, as it always was.
+    const stream = new DocumentStream(this.maxRecord, line, this.sink, (p) => problems.push(p), false);
     stream.push(bytes);
     stream.end();
     if (!stream.found) return false;

@@ -432,8 +432,8 @@ describe('Jaeger and Zipkin JSON documents over the record limit', () => {
     }
   });
 
-  it('skips a large one-line document that is neither an array nor a Jaeger answer (an OTLP request) as a document, with one problem', async () => {
-    const r = await readText(`{"resourceSpans": [${'{"resource": {}},'.repeat(300)}{}]}`, LIMIT);
+  it('skips a large one-line document that is neither an array, a Jaeger answer nor an OTLP request as a document, with one problem', async () => {
+    const r = await readText(`{"items": [${'{"resource": {}},'.repeat(300)}{}]}`, LIMIT);
     expect(r.spans).toEqual([]);
     expect(r.problems).toEqual([{ line: 1, message: 'JSON document larger than 2048 bytes (the record limit), skipped' }]);
   });

@@ -18,6 +18,7 @@ import { ANALYZED_ATTRIBUTES } from '@rootspan/engine';
 import { encodeOtlpJson, type OtlpBatch, type OtlpJsonKeyValue, type ReadOtlpOptions } from '@rootspan/otlp';
 import { packSpans, unpackSpans } from '../src/span-columns.js';
 import { attribute, request, resource, resourceWith, scope, spanBytes } from './helpers/protobuf-wire.js';
+import { spans } from './helpers/spans.js';
 
 const distUrl = new URL('../dist/index.js', import.meta.url);
 const built = existsSync(fileURLToPath(distUrl));
@@ -34,23 +35,6 @@ const file = (name: string, content: string | Buffer): string => {
   writeFileSync(path, content);
   return path;
 };
-
-function spans(n: number, service: string): Span[] {
-  return Array.from({ length: n }, (_, i) => ({
-    traceId: (Math.floor(i / 3) + 1).toString(16).padStart(32, 'a'),
-    spanId: (i + 1).toString(16).padStart(16, '0'),
-    parentSpanId: i % 3 === 0 ? undefined : (i - (i % 3) + 1).toString(16).padStart(16, '0'),
-    service,
-    serviceVersion: i % 2 === 0 ? '1.2.3' : undefined,
-    name: `GET /items/${i % 7}`,
-    kind: i % 3 === 0 ? ('server' as const) : ('client' as const),
-    startTime: 1_700_000_000_000 + i,
-    endTime: 1_700_000_000_010 + i,
-    status: i % 5 === 0 ? ('error' as const) : ('unset' as const),
-    statusMessage: i % 5 === 0 ? `boom ${i}` : undefined,
-    attributes: { 'http.route': `/items/${i % 7}`, 'http.response.status_code': i % 5 === 0 ? 500 : 200 },
-  }));
-}
 
 async function readAll(read: Otlp['readOtlpFile'], path: string, options: ReadOtlpOptions): Promise<OtlpBatch[] | { error: unknown }> {
   const out: OtlpBatch[] = [];
