@@ -100,49 +100,6 @@ class IdGenerations<V> {
   }
 }
 
-/** Notes a {@link NotedLater} gathers before it writes them into its table (see there). */
-const PENDING_NOTES = 1024;
-
-/**
- * {@link IdGenerations} whose notes are gathered in arrays, in order, and written into the table only when
- * it is next read or {@link PENDING_NOTES} have gathered: the same answers. The pruned spans' notes are
- * written for every pruned span (four per Express request) and read only when a kept span has a local
- * parent; in a host, between two requests' notes, the service's own work evicts the table from the CPU's
- * caches, and each scattered write into it cost a few cache misses (a sixth of what the processor cost a
- * request). Written a batch at a time, the table stays cached while it is written.
- */
-class NotedLater<V> {
-  private readonly ids = new IdGenerations<V>();
-  private readonly traces: string[] = new Array<string>(PENDING_NOTES).fill('');
-  private readonly hashes = new Int32Array(2 * PENDING_NOTES);
-  private readonly values: Array<V | undefined> = new Array<V | undefined>(PENDING_NOTES).fill(undefined);
-  private pending = 0;
-
-  get(traceId: string, a: number, b: number): V | undefined {
-    if (this.pending > 0) this.write();
-    return this.ids.get(traceId, a, b);
-  }
-
-  set(traceId: string, a: number, b: number, value: V): void {
-    const i = this.pending++;
-    this.traces[i] = traceId;
-    this.hashes[2 * i] = a;
-    this.hashes[2 * i + 1] = b;
-    this.values[i] = value;
-    if (this.pending === PENDING_NOTES) this.write();
-  }
-
-  private write(): void {
-    const n = this.pending;
-    this.pending = 0;
-    for (let i = 0; i < n; i++) {
-      this.ids.set(this.traces[i], this.hashes[2 * i], this.hashes[2 * i + 1], this.values[i] as V);
-      this.traces[i] = '';
-      this.values[i] = undefined;
-    }
-  }
-}
-
 /**
  * Whether the pruner may leave `span` out, from the span alone: an internal span with a parent, not failed (no
  * ERROR status, no HTTP status code), not a GraphQL operation's. Whether it does depends on the spans of its trace kept so far.
@@ -175,7 +132,7 @@ export class InternalSpanPruner {
   /** Spans pruned since start. */
   pruned = 0;
   /** Pruned span id → its parent's id. */
-  private readonly prunedIds = new NotedLater<string>();
+  private readonly prunedIds = new IdGenerations<string>();
   /** Ids kept spans name as their (local) parent: such a span is never pruned. */
   private readonly awaited = new IdGenerations<true>();
 
