@@ -228,7 +228,7 @@ describe('pruning internal spans', () => {
     await p.forceFlush();
     expect(analyzer.ingested.at(-1)).toMatchObject({ name: 'late', parentSpanId: mw });
 
-    // Pruned notes are written into the table in batches: one pruned 3000 notes ago (several batches) is found.
+    // A span pruned 3000 notes ago, in the same generation, is still found.
     const recent = 'f'.repeat(32);
     const handler = id();
     const helper = id();
