@@ -1,6 +1,6 @@
 /** Issue 21: a saturated connection pool says so in the root-cause sentence, with the pool wait's own figures. */
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer, type Incident, type Span } from '../src/index.js';
+import { createAnalyzer, type Anomaly, type Incident, type Span } from '../src/index.js';
 import { explainRoot, isPoolWait } from '../src/rca/explain.js';
 import { DEFAULT_LATENCY } from '../src/options.js';
 import { mulberry32, logNormal } from './helpers/random.js';
@@ -91,6 +91,17 @@ describe('pool saturation', () => {
     expect(rc.explanation).toMatch(/^orders-api got no connection from postgresql pg-pool\.connect in \d+ of \d+ calls/);
     expect(rc.explanation).toMatch(/the pool is saturated/);
     expect(list[0].story?.some((e) => /requests got no pooled connection in time: the pool is saturated, or the database does not accept connections/.test(e.explanation))).toBe(true);
+  });
+
+  it('a hung statement holding the pool: its give-ups are the pool wait\'s, said as the statement\'s calls hanging', () => {
+    const words = 'orders-api got no connection from postgresql pg-pool.connect in 100 of 100 calls (100%, baseline 0.13%) in the last 5 s';
+    const wait = { kind: 'timeout', service: 'postgresql', operation: 'pg-pool.connect', severity: 'critical', peak: { explanation: `${words}; the change traces back to postgresql SELECT orders` } } as Anomaly;
+    const top = { service: 'postgresql', operation: 'SELECT orders', key: 'k', kind: 'timeout' as const, share: 1, count: 100 };
+    expect(explainRoot(top, [wait], {}, undefined, 0, DEFAULT_LATENCY)).toBe(`postgresql SELECT orders calls hang, holding the pool's connections: ${words}`);
+    // The pool wait as the root, or the statement's own give-ups: their own words.
+    expect(explainRoot({ ...top, operation: 'pg-pool.connect' }, [wait], {}, undefined, 0, DEFAULT_LATENCY)).toMatch(new RegExp(`^${words.replace(/[()%.]/g, '\\$&')}; requests got no pooled connection in time`));
+    const own = { ...wait, operation: 'SELECT orders', peak: { explanation: 'orders-api got no answer from postgresql SELECT orders in 9 of 10 calls (90%, baseline 0%) in the last 5 s' } } as Anomaly;
+    expect(explainRoot(top, [wait, own], {}, undefined, 0, DEFAULT_LATENCY)).toBe('orders-api got no answer from postgresql SELECT orders in 9 of 10 calls (90%, baseline 0%) in the last 5 s');
   });
 
   it('says nothing of a pool when the queries, not the pool, are slow', () => {

@@ -110,10 +110,10 @@ export function explainRoot(
   const within = figures.window !== undefined ? `in the last ${seconds(figures.window)}: ` : '';
   // A hang: the root's calls are still open (in flight), so the latency of its calls that ended says
   // nothing yet (1.0×); the calls that got no answer do.
-  const hung = top.kind === 'latency' ? anomalies.find((a) => a.kind === 'timeout' && a.service === top.service) : undefined;
+  const hung = top.kind === 'latency' ? giveUpsAt(top, anomalies) : undefined;
   const p95 = figures.p95;
   if (hung !== undefined && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
-    parts.push(ownWords(hung));
+    parts.push(giveUpWords(top, hung));
     backed.add(hung.severity);
   } else if (top.kind === 'latency' && p95 && p95.baseline > 0 && p95.now > p95.baseline && (own?.kind !== 'latency' || latencyTier(p95.now / p95.baseline, p95.now, latency) !== null)) {
     // Only a slowdown backs a latency root: calls of it that still end fast say nothing of the ones
@@ -131,8 +131,8 @@ export function explainRoot(
     parts.push(ownWords(own));
     if (own.kind === 'latency') backed.add(own.severity);
   } else if (top.kind === 'timeout') {
-    const t = anomalies.find((a) => a.kind === 'timeout' && a.service === top.service);
-    parts.push(t ? ownWords(t) : `callers gave up waiting on ${who}`);
+    const t = giveUpsAt(top, anomalies);
+    parts.push(t ? giveUpWords(top, t) : `callers gave up waiting on ${who}`);
   } else {
     parts.push(`${who} is where the ${top.kind === 'latency' ? 'extra time is spent' : 'trouble starts'}`);
   }
@@ -184,6 +184,24 @@ export function explainRoot(
     );
   }
   return parts.join('; ');
+}
+
+/** The root's give-ups: its own timeout anomaly, else one of its service's (a pool wait its calls hold up). */
+function giveUpsAt(top: RankedOrigin, anomalies: readonly Anomaly[]): Anomaly | undefined {
+  return (
+    anomalies.find((a) => a.kind === 'timeout' && a.service === top.service && a.operation === top.operation) ??
+    anomalies.find((a) => a.kind === 'timeout' && a.service === top.service)
+  );
+}
+
+/**
+ * A timeout anomaly's own words, for the root `top`. When they are about the wait for a pooled connection
+ * and the root is a statement, the statement's calls hang holding the pool's connections: said first, so
+ * the sentence does not read as if the pool were the root.
+ */
+function giveUpWords(top: RankedOrigin, t: Anomaly): string {
+  const words = ownWords(t);
+  return t.operation !== top.operation && isPoolWait(t.operation) && !isPoolWait(top.operation) ? `${label(top.service, top.operation)} calls hang, holding the pool's connections: ${words}` : words;
 }
 
 /** An anomaly's own numbers at its worst, with their window, without the attribution clause. */
