@@ -3,6 +3,7 @@
  * Zipkin span list, an array of OTLP requests) or of the array under its top-level object's `data` key
  * (Jaeger's query answers and UI downloads). Only the element being read is held.
  */
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, NEWLINE, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-bytes.js';
 import type { DecodeProblem } from './problems.js';
 
 /** Where the elements go. */
@@ -15,16 +16,6 @@ export interface ElementTarget {
   /** Something that could not be read; the scan goes on where it can. */
   problem(problem: DecodeProblem): void;
 }
-
-const QUOTE = 34;
-const BACKSLASH = 92;
-const NEWLINE = 10;
-const COMMA = 44;
-const COLON = 58;
-const OPEN_ARRAY = 91;
-const CLOSE_ARRAY = 93;
-const OPEN_OBJECT = 123;
-const CLOSE_OBJECT = 125;
 
 /** Longest key of the top-level object remembered: only `data` is looked for. */
 const MAX_KEY = 8;

@@ -69,6 +69,8 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
   private serviceRef = -1;
   private versionRef = -1;
   private instanceRef = -1;
+  /** What {@link mark} remembered: spans, attribute entries and strings. */
+  private marked = { length: 0, attrsEnd: 0, strings: 0 };
 
   add(
     traceId: string,
@@ -147,6 +149,25 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
     if (this.attrsAt < 0) return false;
     for (let j = this.attrsAt + 1; j < this.attrsEnd; j += 3) if (this.attrs[j] === key) return true;
     return false;
+  }
+
+  mark(): void {
+    this.marked = { length: this.length, attrsEnd: this.attrsEnd, strings: this.strings.length };
+  }
+
+  rollback(): void {
+    const { length, attrsEnd, strings } = this.marked;
+    for (let j = strings; j < this.strings.length; j++) {
+      const s = this.strings[j];
+      if (this.index.get(s) === j) this.index.delete(s);
+    }
+    this.strings.length = strings;
+    this.length = length;
+    this.attrsEnd = attrsEnd;
+    this.attrsAt = -1;
+    // The refs kept for the last span's trace and resource may be among the strings taken back.
+    this.trace = undefined;
+    this.res = undefined;
   }
 
   take(): SpanColumns {

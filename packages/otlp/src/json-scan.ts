@@ -1,0 +1,712 @@
+/**
+ * An OTLP/JSON line decoded from its bytes, without `JSON.parse`: the parse built every object, string
+ * and array of the line, and took two thirds of the decoding worker's time on a large JSONL file; this
+ * reads the fields a span needs where they stand and skips the rest (still checked to be valid JSON).
+ *
+ * It reads only the usual shape (a request with `resourceSpans`, resource before `scopeSpans`, lowercase
+ * hex ids, decimal-string times, `stringValue`/`intValue` attributes) and gives the same spans and
+ * problems as `JSON.parse` with `decodeRequestInto`, or gives up: a span of another shape (upper-case
+ * ids, events, an escaped string, a missing field…) is handed to `JSON.parse` and `decodeSpanInto` on
+ * its own, its problems and path as theirs; a line of another shape or not valid JSON is left whole to
+ * the caller, nothing of it added.
+ */
+import { cutToNameLength, MAX_TIME_MS, type AttributeValue, type SpanKind, type SpanStatus } from '@rootspan/engine';
+import { ByteStrings } from './byte-strings.js';
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-bytes.js';
+import { ATTRIBUTE_INDEX, decodeSpanInto, KIND_BY_NUMBER, readResource, scalar, STATUS_BY_NUMBER, unknownResource, type BatchOut, type ResourceInfo, type Sink } from './convert.js';
+
+const ZERO = 48;
+
+/** Not read: the line (or span) goes to `JSON.parse`. */
+const NO = -1;
+/** Nesting skipped at most (deeper: `JSON.parse`, whose limit is the stack's). */
+const MAX_DEPTH = 64;
+/** No line: the scanner holds none between calls (one kind of buffer, so its reads stay monomorphic). */
+const EMPTY = Buffer.alloc(0);
+
+/** The keys read, named by their place here + 1 (the tag of their bytes in {@link ByteStrings}; 0: another key). */
+const KEYS = [
+  'resourceSpans',
+  'resource',
+  'scopeSpans',
+  'instrumentationLibrarySpans',
+  'spans',
+  'traceId',
+  'spanId',
+  'parentSpanId',
+  'name',
+  'kind',
+  'startTimeUnixNano',
+  'endTimeUnixNano',
+  'attributes',
+  'status',
+  'events',
+  'code',
+  'message',
+  'key',
+  'value',
+  'stringValue',
+  'intValue',
+];
+const K_RESOURCE_SPANS = 1;
+const K_RESOURCE = 2;
+const K_SCOPE_SPANS = 3;
+const K_INSTRUMENTATION_LIBRARY_SPANS = 4;
+const K_SPANS = 5;
+const K_TRACE_ID = 6;
+const K_SPAN_ID = 7;
+const K_PARENT_SPAN_ID = 8;
+const K_NAME = 9;
+const K_KIND = 10;
+const K_START_TIME_UNIX_NANO = 11;
+const K_END_TIME_UNIX_NANO = 12;
+const K_ATTRIBUTES = 13;
+const K_STATUS = 14;
+const K_EVENTS = 15;
+const K_CODE = 16;
+const K_MESSAGE = 17;
+const K_KEY = 18;
+const K_VALUE = 19;
+const K_STRING_VALUE = 20;
+const K_INT_VALUE = 21;
+/** Key bytes by tag, to check a guess of the next key (see {@link JsonLineScanner.key}). */
+const KEY_BYTES = [new Uint8Array(0), ...KEYS.map((k) => Buffer.from(k, 'latin1'))];
+/** What comes before the first key of an object, for guessing it: the object's kind. */
+const FIRST_OF_REQUEST = 40;
+const FIRST_OF_RESOURCE_SPANS = 41;
+const FIRST_OF_SCOPE_SPANS = 42;
+const FIRST_OF_SPAN = 43;
+const FIRST_OF_STATUS = 44;
+const FIRST_OF_KEY_VALUE = 45;
+const FIRST_OF_VALUE = 46;
+/** An analysed attribute key's tag adds `ATTR * (its ANALYZED_ATTRIBUTES index + 1)`. */
+const ATTR = 64;
+
+function tagOf(s: string): number {
+  const key = KEYS.indexOf(s) + 1;
+  const attr = ATTRIBUTE_INDEX.get(s);
+  return key + (attr === undefined ? 0 : ATTR * (attr + 1));
+}
+
+/** Bytes that may stand in a JSON string as they are (not a quote, backslash or control character): 1. */
+const PLAIN = new Uint8Array(256).fill(1);
+PLAIN.fill(0, 0, 32);
+PLAIN[QUOTE] = 0;
+PLAIN[BACKSLASH] = 0;
+
+/** Hex digits by byte: 1 for `1`-`9`/`a`-`f`, 2 for `0`, 0 for anything else (upper case included: the slow path lowercases). */
+const HEX = new Uint8Array(256);
+for (let c = 49; c <= 57; c++) HEX[c] = 1;
+for (let c = 97; c <= 102; c++) HEX[c] = 1;
+HEX[ZERO] = 2;
+
+/** Past the JSON string whose opening quote is at `i - 1`, escapes checked; NO when it is not one. */
+function skipString(b: Uint8Array, i: number): number {
+  const n = b.length;
+  for (; i < n; i++) {
+    const c = b[i];
+    if (c === QUOTE) return i + 1;
+    if (c < 32) return NO;
+    if (c === BACKSLASH) {
+      const e = b[++i];
+      if (e === 117) {
+        for (let k = 1; k <= 4; k++) {
+          const h = b[i + k];
+          if (!((h >= 48 && h <= 57) || (h >= 97 && h <= 102) || (h >= 65 && h <= 70))) return NO;
+        }
+        i += 4;
+      } else if (!(e === QUOTE || e === BACKSLASH || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116)) {
+        return NO;
+      }
+    }
+  }
+  return NO;
+}
+
+function skipDigits(b: Uint8Array, i: number): number {
+  while (b[i] >= 48 && b[i] <= 57) i++;
+  return i;
+}
+
+/** Past the JSON number at `i` (its grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`); NO when it is not one. */
+function skipNumber(b: Uint8Array, i: number): number {
+  if (b[i] === 45) i++;
+  if (b[i] === ZERO) i++;
+  else if (b[i] >= 49 && b[i] <= 57) i = skipDigits(b, i + 1);
+  else return NO;
+  if (b[i] === 46) {
+    const from = i + 1;
+    i = skipDigits(b, from);
+    if (i === from) return NO;
+  }
+  if (b[i] === 101 || b[i] === 69) {
+    i++;
+    if (b[i] === 43 || b[i] === 45) i++;
+    const from = i;
+    i = skipDigits(b, from);
+    if (i === from) return NO;
+  }
+  return i;
+}
+
+function skipWord(b: Uint8Array, i: number, word: string): number {
+  for (let k = 0; k < word.length; k++) if (b[i + k] !== word.charCodeAt(k)) return NO;
+  return i + word.length;
+}
+
+/** Past the JSON value at `i` (after any space), checked to be valid; NO when it is not (or nests too deep). */
+function skipValue(b: Uint8Array, i: number, depth = 0): number {
+  const c = b[i];
+  if (c === QUOTE) return skipString(b, i + 1);
+  if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+    if (depth === MAX_DEPTH) return NO;
+    const close = c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY;
+    i++;
+    if (b[i] === close) return i + 1;
+    for (;;) {
+      if (c === OPEN_OBJECT) {
+        if (b[i] !== QUOTE) return NO;
+        i = skipString(b, i + 1);
+        if (b[i] !== COLON) return NO;
+        i++;
+      }
+      i = skipValue(b, i, depth + 1);
+      if (i < 0) return NO;
+      if (b[i] === close) return i + 1;
+      if (b[i] !== COMMA) return NO;
+      i++;
+    }
+  }
+  if (c === 116) return skipWord(b, i, 'true');
+  if (c === 102) return skipWord(b, i, 'false');
+  if (c === 110) return skipWord(b, i, 'null');
+  return skipNumber(b, i);
+}
+
+/** The value of `b[from..to)`, decimal digits (at most 15: exact), or NaN; as `digits` in convert.ts. */
+function digitsAt(b: Uint8Array, from: number, to: number): number {
+  let x = 0;
+  for (let i = from; i < to; i++) {
+    const d = b[i] - 48;
+    if (d < 0 || d > 9) return NaN;
+    x = x * 10 + d;
+  }
+  return x;
+}
+
+/** Epoch ms of the decimal nanoseconds `b[from..to)`, as `nanosToMs` reads a string of 1 to 21 digits. */
+function nanosAt(b: Uint8Array, from: number, to: number): number {
+  const n = to - from;
+  if (n === 0 || n > 21) return NaN;
+  if (n <= 15) return digitsAt(b, from, to) / 1e6;
+  return digitsAt(b, from, to - 6) + digitsAt(b, to - 6, to) / 1e6;
+}
+
+/** Reads OTLP/JSON lines from their bytes; see the module. One per reader: it keeps the names it has seen. */
+export class JsonLineScanner {
+  private readonly names = new ByteStrings(tagOf);
+  /** The key that followed each key (or `FIRST_OF_*`) last time: see {@link key}. */
+  private readonly next = new Uint8Array(48);
+  private b: Buffer = EMPTY;
+  private sink!: Sink;
+  /** Where the string last read by {@link string} ends (its closing quote). */
+  private end = 0;
+  /** The trace id last read, as bytes and string: the next span's is most often the same. */
+  private readonly traceBytes = new Uint8Array(32);
+  private trace = '';
+  /** Attributes of the span being read: analysed key index and value. */
+  private attrKeys: number[] = [];
+  private attrValues: AttributeValue[] = [];
+  private attrCount = 0;
+  /** The attribute value last read by {@link value}; NO as its end: not of a shape read here. */
+  private attrValue: AttributeValue | undefined;
+
+  /**
+   * Decodes the request in `line` (one JSONL line, UTF-8) into `sink` (whose `out` is `out`), as
+   * `decodeRequestInto(JSON.parse(text))` would; false, with nothing added, when it is left to that.
+   */
+  decode(line: Buffer, sink: Sink, out: BatchOut<unknown>): boolean {
+    this.b = line;
+    this.sink = sink;
+    const problems = sink.problems.length;
+    out.mark();
+    let ok = false;
+    try {
+      ok = this.request();
+    } catch {
+      // A value checked here that JSON.parse refuses after all: the line is the slow path's to report.
+      ok = false;
+    } finally {
+      if (!ok) {
+        out.rollback();
+        sink.problems.length = problems;
+      }
+      this.b = EMPTY;
+    }
+    return ok;
+  }
+
+  /** `{"resourceSpans": [...]}` and nothing else (another field could make it Jaeger's or a wrapper). */
+  private request(): boolean {
+    const b = this.b;
+    let i = 0;
+    if (b[i] !== OPEN_OBJECT) return false;
+    i++;
+    if (this.field(i, FIRST_OF_REQUEST) !== K_RESOURCE_SPANS) return false;
+    i = this.end;
+    if (b[i] !== OPEN_ARRAY) return false;
+    i++;
+    if (b[i] !== CLOSE_ARRAY) {
+      for (let r = 0; ; r++) {
+        i = this.resourceSpans(i, r);
+        if (i < 0) return false;
+        if (b[i] === CLOSE_ARRAY) break;
+        if (b[i] !== COMMA) return false;
+        i++;
+      }
+    }
+    i++;
+    if (b[i] !== CLOSE_OBJECT) return false;
+    return i + 1 === b.length;
+  }
+
+  /**
+   * The `K_*` of the object member whose key opens at `at` (0: a key not read here), `prev` being
+   * the key before it in its object (or `FIRST_OF_*`), with `this.end` set to where its value starts; NO
+   * when it is not `"key":` or the key is escaped. An exporter writes its fields in one order: the key
+   * that followed `prev` last time is compared first, byte for byte, without a lookup.
+   */
+  private field(at: number, prev: number): number {
+    const b = this.b;
+    if (b[at] !== QUOTE) return NO;
+    const i = at + 1;
+    let key = this.next[prev];
+    const bytes = KEY_BYTES[key];
+    const n = bytes.length;
+    let k = 0;
+    while (k < n && b[i + k] === bytes[k]) k++;
+    if (key === 0 || k !== n || b[i + n] !== QUOTE) {
+      const e = this.string(i);
+      if (e === NO) return NO;
+      key = e < 0 ? 0 : this.names.tag(e) & (ATTR - 1);
+      this.next[prev] = key;
+    } else {
+      this.end = i + n;
+    }
+    if (b[this.end + 1] !== COLON) return NO;
+    this.end += 2;
+    return key;
+  }
+
+  /**
+   * The {@link ByteStrings} entry of the string whose opening quote is at `i - 1`, -2 when too long to
+   * keep (its end is `this.end`); NO when it is escaped, not closed or holds a control character.
+   */
+  private string(i: number): number {
+    const b = this.b;
+    const start = i;
+    while (PLAIN[b[i]] === 1) i++;
+    if (b[i] !== QUOTE) return NO;
+    this.end = i;
+    const e = this.names.entry(b, start, i);
+    return e < 0 ? -2 : e;
+  }
+
+  /** The text of the string whose opening quote is at `i - 1` (ends at `this.end`); undefined when not read here. */
+  private text(i: number): string | undefined {
+    const e = this.string(i);
+    if (e === NO) return undefined;
+    // A kept string is at most 64 bytes, far below the name length: cut only the others.
+    return e >= 0 ? this.names.string(e) : cutToNameLength(Buffer.from(this.b.buffer, this.b.byteOffset + i, this.end - i).toString('utf8'));
+  }
+
+  /** One `resourceSpans` element at `i`; the index past it, or NO. */
+  private resourceSpans(i: number, r: number): number {
+    const b = this.b;
+    if (b[i] !== OPEN_OBJECT) return NO;
+    i++;
+    if (b[i] === CLOSE_OBJECT) return i + 1;
+    let res: ResourceInfo | undefined;
+    let scopes = false;
+    let prev = FIRST_OF_RESOURCE_SPANS;
+    for (;;) {
+      const key = this.field(i, prev);
+      if (key < 0) return NO;
+      prev = key;
+      i = this.end;
+      if (key === K_RESOURCE) {
+        // Read by the decoder's own function (once per resource): a later one would replace it.
+        if (res !== undefined) return NO;
+        const end = skipValue(b, i);
+        if (end < 0) return NO;
+        res = readResource(JSON.parse(this.utf8(i, end)));
+        i = end;
+      } else if (key === K_SCOPE_SPANS) {
+        if (scopes || b[i] !== OPEN_ARRAY) return NO;
+        scopes = true;
+        res ??= unknownResource();
+        i = this.scopeSpans(i, r, res);
+      } else if (key === K_INSTRUMENTATION_LIBRARY_SPANS) {
+        return NO;
+      } else {
+        i = skipValue(b, i);
+      }
+      if (i < 0) return NO;
+      if (b[i] === CLOSE_OBJECT) return i + 1;
+      if (b[i] !== COMMA) return NO;
+      i++;
+    }
+  }
+
+  /** The `scopeSpans` array at `i`. */
+  private scopeSpans(i: number, r: number, res: ResourceInfo): number {
+    const b = this.b;
+    i++;
+    if (b[i] === CLOSE_ARRAY) return i + 1;
+    for (let s = 0; ; s++) {
+      if (b[i] !== OPEN_OBJECT) return NO;
+      i++;
+      let spans = false;
+      if (b[i] !== CLOSE_OBJECT) {
+        let prev = FIRST_OF_SCOPE_SPANS;
+        for (;;) {
+          const key = this.field(i, prev);
+          if (key < 0) return NO;
+          prev = key;
+          i = this.end;
+          if (key === K_SPANS) {
+            if (spans || b[i] !== OPEN_ARRAY) return NO;
+            spans = true;
+            i = this.spans(i, `resourceSpans[${r}].scopeSpans[${s}].spans`, res);
+          } else {
+            i = skipValue(b, i);
+          }
+          if (i < 0) return NO;
+          if (b[i] === CLOSE_OBJECT) break;
+          if (b[i] !== COMMA) return NO;
+          i++;
+        }
+      }
+      i++;
+      if (b[i] === CLOSE_ARRAY) return i + 1;
+      if (b[i] !== COMMA) return NO;
+      i++;
+    }
+  }
+
+  /** The `spans` array at `i`: each span read here, or by `JSON.parse` and `decodeSpanInto`. */
+  private spans(i: number, path: string, res: ResourceInfo): number {
+    const b = this.b;
+    i++;
+    if (b[i] === CLOSE_ARRAY) return i + 1;
+    for (let p = 0; ; p++) {
+      let end = this.span(i, res);
+      if (end < 0) {
+        end = skipValue(b, i);
+        if (end < 0) return NO;
+        decodeSpanInto(JSON.parse(this.utf8(i, end)), res, this.sink, `${path}[${p}]`);
+      }
+      i = end;
+      if (b[i] === CLOSE_ARRAY) return i + 1;
+      if (b[i] !== COMMA) return NO;
+      i++;
+    }
+  }
+
+  /** One span at `i`, added to the output when it is of the shape read here (the index past it), else NO and nothing added. */
+  private span(i: number, res: ResourceInfo): number {
+    const b = this.b;
+    if (b[i] !== OPEN_OBJECT) return NO;
+    i++;
+    let traceId: string | undefined;
+    let spanId: string | undefined;
+    let parent: string | undefined;
+    let hasParent = false;
+    let name: string | undefined;
+    let kind: SpanKind | undefined;
+    let hasKind = false;
+    let start = NaN;
+    let end = NaN;
+    let status: SpanStatus | undefined = 'unset';
+    let message: string | undefined;
+    let hasStatus = false;
+    let hasAttributes = false;
+    this.attrCount = 0;
+    if (b[i] === CLOSE_OBJECT) return NO;
+    let prev = FIRST_OF_SPAN;
+    for (;;) {
+      const key = this.field(i, prev);
+      if (key < 0) return NO;
+      prev = key;
+      i = this.end;
+      const c = b[i];
+      // A field given twice is the last one to JSON.parse: left to it.
+      switch (key) {
+        case K_TRACE_ID:
+          if (traceId !== undefined || c !== QUOTE) return NO;
+          traceId = this.traceId(i + 1);
+          if (traceId === undefined) return NO;
+          i += 34;
+          break;
+        case K_SPAN_ID:
+          if (spanId !== undefined || c !== QUOTE) return NO;
+          spanId = this.spanId(i + 1, false);
+          if (spanId === undefined) return NO;
+          i += 18;
+          break;
+        case K_PARENT_SPAN_ID:
+          if (hasParent || c !== QUOTE) return NO;
+          hasParent = true;
+          if (b[i + 1] === QUOTE) {
+            i += 2; // "" is no parent
+          } else {
+            parent = this.spanId(i + 1, true);
+            if (parent === undefined) return NO;
+            if (parent === '') parent = undefined; // all zeroes: no parent, as some exporters write roots
+            i += 18;
+          }
+          break;
+        case K_NAME:
+          if (name !== undefined || c !== QUOTE) return NO;
+          name = this.text(i + 1);
+          if (name === undefined) return NO;
+          i = this.end + 1;
+          break;
+        case K_KIND: {
+          // One digit: `KIND_BY_NUMBER` (undefined past 5, as the slow path).
+          if (hasKind || c < 48 || c > 57 || skipNumber(b, i) !== i + 1) return NO;
+          hasKind = true;
+          kind = KIND_BY_NUMBER[c - 48];
+          i++;
+          break;
+        }
+        case K_START_TIME_UNIX_NANO:
+        case K_END_TIME_UNIX_NANO: {
+          if (c !== QUOTE) return NO;
+          const close = skipDigits(b, i + 1);
+          if (b[close] !== QUOTE) return NO;
+          const ms = nanosAt(b, i + 1, close);
+          if (key === K_START_TIME_UNIX_NANO) {
+            if (start === start) return NO;
+            start = ms;
+          } else {
+            if (end === end) return NO;
+            end = ms;
+          }
+          i = close + 1;
+          break;
+        }
+        case K_ATTRIBUTES:
+          if (hasAttributes || c !== OPEN_ARRAY) return NO;
+          hasAttributes = true;
+          i = this.attributes(i);
+          break;
+        case K_STATUS: {
+          if (hasStatus || c !== OPEN_OBJECT) return NO;
+          hasStatus = true;
+          i = this.status(i);
+          if (i < 0) return NO;
+          status = this.statusRead;
+          message = this.messageRead;
+          break;
+        }
+        case K_EVENTS:
+          // Only an empty list is read here: an exception event's attributes are the slow path's.
+          if (c !== OPEN_ARRAY || b[i + 1] !== CLOSE_ARRAY) return NO;
+          i = i + 1 + 1;
+          break;
+        default:
+          i = skipValue(b, i);
+      }
+      if (i < 0) return NO;
+      if (b[i] === CLOSE_OBJECT) break;
+      if (b[i] !== COMMA) return NO;
+      i++;
+    }
+    // What the slow path reports as a problem, it reports.
+    if (traceId === undefined || spanId === undefined) return NO;
+    if (!(start > 0 && start <= MAX_TIME_MS && end > 0 && end <= MAX_TIME_MS && end >= start)) return NO;
+    const out = this.sink.out;
+    out.add(traceId, spanId, parent, res, name ?? '', kind, start, end, status, message);
+    for (let a = 0; a < this.attrCount; a++) out.attribute(this.attrKeys[a], this.attrValues[a]);
+    return i + 1;
+  }
+
+  /** The status `{code, message}` read by {@link status}. */
+  private statusRead: SpanStatus | undefined;
+  private messageRead: string | undefined;
+
+  /** The status object at `i`: `code` a single digit, `message` a string; other fields skipped. */
+  private status(i: number): number {
+    const b = this.b;
+    let status: SpanStatus | undefined = 'unset';
+    let message: string | undefined;
+    let hasCode = false;
+    let hasMessage = false;
+    i++;
+    if (b[i] !== CLOSE_OBJECT) {
+      let prev = FIRST_OF_STATUS;
+      for (;;) {
+        const key = this.field(i, prev);
+        if (key < 0) return NO;
+        prev = key;
+        i = this.end;
+        const c = b[i];
+        if (key === K_CODE) {
+          if (hasCode || c < 48 || c > 57 || skipNumber(b, i) !== i + 1) return NO;
+          hasCode = true;
+          status = STATUS_BY_NUMBER[c - 48];
+          i++;
+        } else if (key === K_MESSAGE) {
+          if (hasMessage || c !== QUOTE) return NO;
+          hasMessage = true;
+          const text = this.text(i + 1);
+          if (text === undefined) return NO;
+          message = text === '' ? undefined : text;
+          i = this.end + 1;
+        } else {
+          i = skipValue(b, i);
+          if (i < 0) return NO;
+        }
+        if (b[i] === CLOSE_OBJECT) break;
+        if (b[i] !== COMMA) return NO;
+        i++;
+      }
+    }
+    this.statusRead = status;
+    this.messageRead = message;
+    return i + 1;
+  }
+
+  /** The `attributes` list at `i`: the analysed scalars kept (`attrKeys`, `attrValues`), in order. */
+  private attributes(i: number): number {
+    const b = this.b;
+    i++;
+    if (b[i] === CLOSE_ARRAY) return i + 1;
+    for (;;) {
+      if (b[i] !== OPEN_OBJECT) return NO;
+      i++;
+      let attr = -1;
+      let hasKey = false;
+      let valueAt = -1;
+      let valueEnd = -1;
+      let value: AttributeValue | undefined;
+      if (b[i] !== CLOSE_OBJECT) {
+        let prev = FIRST_OF_KEY_VALUE;
+        for (;;) {
+          const key = this.field(i, prev);
+          if (key < 0) return NO;
+          prev = key;
+          i = this.end;
+          if (key === K_KEY) {
+            if (hasKey || b[i] !== QUOTE) return NO;
+            hasKey = true;
+            const e = this.string(i + 1);
+            if (e === NO) return NO;
+            attr = e >= 0 ? Math.floor(this.names.tag(e) / ATTR) - 1 : -1;
+            i = this.end + 1;
+          } else if (key === K_VALUE) {
+            if (valueAt >= 0) return NO;
+            valueAt = i;
+            // The value of a key known not to be analysed is only checked (its strings are not kept).
+            i = hasKey && attr < 0 ? NO : this.value(i);
+            if (i < 0) {
+              // Another shape: its value as the slow path reads it, if its key is analysed.
+              i = skipValue(b, valueAt);
+              if (i < 0) return NO;
+              valueEnd = i;
+            } else {
+              value = this.attrValue;
+            }
+          } else {
+            i = skipValue(b, i);
+            if (i < 0) return NO;
+          }
+          if (b[i] === CLOSE_OBJECT) break;
+          if (b[i] !== COMMA) return NO;
+          i++;
+        }
+      }
+      if (attr >= 0 && valueAt >= 0) {
+        if (valueEnd >= 0) value = scalar(JSON.parse(this.utf8(valueAt, valueEnd)));
+        if (value !== undefined) {
+          this.attrKeys[this.attrCount] = attr;
+          this.attrValues[this.attrCount++] = value;
+        }
+      }
+      i++;
+      if (b[i] === CLOSE_ARRAY) return i + 1;
+      if (b[i] !== COMMA) return NO;
+      i++;
+    }
+  }
+
+  /** `{"stringValue": "…"}` or `{"intValue": "digits"}` at `i` into `attrValue`; NO for any other shape. */
+  private value(i: number): number {
+    const b = this.b;
+    if (b[i] !== OPEN_OBJECT) return NO;
+    i++;
+    const key = this.field(i, FIRST_OF_VALUE);
+    if (key < 0) return NO;
+    i = this.end;
+    if (b[i] !== QUOTE) return NO;
+    if (key === K_STRING_VALUE) {
+      const text = this.text(i + 1);
+      if (text === undefined) return NO;
+      this.attrValue = text;
+      i = this.end + 1;
+    } else if (key === K_INT_VALUE) {
+      // Up to 15 digits, no sign: exact, as toInt reads them.
+      const close = skipDigits(b, i + 1);
+      if (b[close] !== QUOTE || close === i + 1 || close - i - 1 > 15) return NO;
+      this.attrValue = digitsAt(b, i + 1, close);
+      i = close + 1;
+    } else {
+      return NO;
+    }
+    return b[i] === CLOSE_OBJECT ? i + 1 : NO;
+  }
+
+  /** The trace id of 32 lowercase hex digits (not all zero) after the quote at `i - 1`; undefined if not one. */
+  private traceId(i: number): string | undefined {
+    const b = this.b;
+    if (b[i + 32] !== QUOTE) return undefined;
+    const last = this.traceBytes;
+    let seen = 0;
+    let same = true;
+    for (let k = 0; k < 32; k++) {
+      const c = b[i + k];
+      seen |= HEX[c] === 0 ? 4 : HEX[c];
+      if (c !== last[k]) {
+        same = false;
+        last[k] = c;
+      }
+    }
+    // Not hex, or all zero: `last` now holds bytes no valid id has, so the next one is not taken for it.
+    if (seen !== 1 && seen !== 3) return undefined;
+    if (!same) this.trace = b.toString('latin1', i, i + 32);
+    return this.trace;
+  }
+
+  /**
+   * The span id of 16 lowercase hex digits after the quote at `i - 1`; undefined if not one, `''` if all
+   * zero and `zero` allows it.
+   */
+  private spanId(i: number, zero: boolean): string | undefined {
+    const b = this.b;
+    if (b[i + 16] !== QUOTE) return undefined;
+    let seen = 0;
+    for (let k = 0; k < 16; k++) {
+      const h = HEX[b[i + k]];
+      if (h === 0) return undefined;
+      seen |= h;
+    }
+    if ((seen & 1) === 0) return zero ? '' : undefined;
+    // Sixteen arguments: a third of the cost of a Buffer slice to string.
+    return String.fromCharCode(b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7], b[i + 8], b[i + 9], b[i + 10], b[i + 11], b[i + 12], b[i + 13], b[i + 14], b[i + 15]);
+  }
+
+  private utf8(from: number, to: number): string {
+    return Buffer.from(this.b.buffer, this.b.byteOffset + from, to - from).toString('utf8');
+  }
+}
