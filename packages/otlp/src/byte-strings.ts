@@ -34,6 +34,11 @@ export class ByteStrings {
     return this.tags[entry];
   }
 
+  /** The entry's length in bytes. */
+  length(entry: number): number {
+    return this.lengths[entry];
+  }
+
   /**
    * The entry of `b[start..end)` (UTF-8), added if new; -1 when it is longer than {@link MAX_KEPT_BYTES}
    * (the caller makes its string itself).
@@ -46,7 +51,7 @@ export class ByteStrings {
     for (let s = hash & mask; ; s = (s + 1) & mask) {
       const e = this.slots[s] - 1;
       if (e < 0) break;
-      if (this.hashes[e] === hash && this.lengths[e] === n && this.same(e, b, start, n)) return e;
+      if (this.hashes[e] === hash && this.lengths[e] === n && this.is(e, b, start)) return e;
     }
     if (this.used === MAX_ENTRIES) {
       this.slots.fill(0);
@@ -57,9 +62,11 @@ export class ByteStrings {
     return this.add(b, start, n, hash, s, this.tagOf(s));
   }
 
-  private same(e: number, b: Uint8Array, start: number, n: number): boolean {
+  /** Whether the entry's bytes stand at `start` in `b` (what follows them not looked at). */
+  is(e: number, b: Uint8Array, start: number): boolean {
     const bytes = this.bytes;
     const at = e * MAX_KEPT_BYTES;
+    const n = this.lengths[e];
     for (let k = 0; k < n; k++) if (bytes[at + k] !== b[start + k]) return false;
     return true;
   }

@@ -10,7 +10,7 @@
  * its own, its problems and path as theirs; a line of another shape or not valid JSON is left whole to
  * the caller, nothing of it added.
  */
-import { cutToNameLength, MAX_TIME_MS, type AttributeValue, type SpanKind, type SpanStatus } from '@rootspan/engine';
+import { ANALYZED_ATTRIBUTES, cutToNameLength, MAX_TIME_MS, type AttributeValue, type SpanKind, type SpanStatus } from '@rootspan/engine';
 import { ByteStrings } from './byte-strings.js';
 import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-bytes.js';
 import { ATTRIBUTE_INDEX, decodeSpanInto, KIND_BY_NUMBER, readResource, scalar, STATUS_BY_NUMBER, unknownResource, type BatchOut, type ResourceInfo, type Sink } from './convert.js';
@@ -218,6 +218,15 @@ export class JsonLineScanner {
   private attrKeys: number[] = [];
   private attrValues: AttributeValue[] = [];
   private attrCount = 0;
+  /** The entry of the string last read by {@link text} (-2: not kept). */
+  private entry = -1;
+  /**
+   * Guesses of {@link string}: the entry of the analysed attribute key that followed attribute key
+   * `index + 1` last time (0: the first of a span's, or after one not analysed), and each analysed
+   * attribute's last value.
+   */
+  private readonly keyGuess = new Int32Array(ANALYZED_ATTRIBUTES.length + 1).fill(-1);
+  private readonly valueGuess = new Int32Array(ANALYZED_ATTRIBUTES.length).fill(-1);
   /** The attribute value last read by {@link value}; NO as its end: not of a shape read here. */
   private attrValue: AttributeValue | undefined;
 
@@ -286,7 +295,7 @@ export class JsonLineScanner {
     let k = 0;
     while (k < n && b[i + k] === bytes[k]) k++;
     if (key === 0 || k !== n || b[i + n] !== QUOTE) {
-      const e = this.string(i);
+      const e = this.string(i, -1);
       if (e === NO) return NO;
       key = e < 0 ? 0 : this.names.tag(e) & (ATTR - 1);
       this.next[prev] = key;
@@ -300,10 +309,18 @@ export class JsonLineScanner {
 
   /**
    * The {@link ByteStrings} entry of the string whose opening quote is at `i - 1`, -2 when too long to
-   * keep (its end is `this.end`); NO when it is escaped, not closed or holds a control character.
+   * keep (its end is `this.end`); NO when it is escaped, not closed or holds a control character. `guess`
+   * (an entry, or -1) is compared first: the string that stood in the same place last time.
    */
-  private string(i: number): number {
+  private string(i: number, guess: number): number {
     const b = this.b;
+    if (guess >= 0) {
+      const n = this.names.length(guess);
+      if (b[i + n] === QUOTE && this.names.is(guess, b, i)) {
+        this.end = i + n;
+        return guess;
+      }
+    }
     const start = i;
     while (PLAIN[b[i]] === 1) i++;
     if (b[i] !== QUOTE) return NO;
@@ -312,10 +329,14 @@ export class JsonLineScanner {
     return e < 0 ? -2 : e;
   }
 
-  /** The text of the string whose opening quote is at `i - 1` (ends at `this.end`); undefined when not read here. */
-  private text(i: number): string | undefined {
-    const e = this.string(i);
+  /**
+   * The text of the string whose opening quote is at `i - 1` (ends at `this.end`; its entry, or -2, in
+   * `this.entry`); undefined when not read here. `guess` as for {@link string}.
+   */
+  private text(i: number, guess = -1): string | undefined {
+    const e = this.string(i, guess);
     if (e === NO) return undefined;
+    this.entry = e;
     // A kept string is at most 64 bytes, far below the name length: cut only the others.
     return e >= 0 ? this.names.string(e) : cutToNameLength(Buffer.from(this.b.buffer, this.b.byteOffset + i, this.end - i).toString('utf8'));
   }
@@ -583,6 +604,7 @@ export class JsonLineScanner {
     const b = this.b;
     i++;
     if (b[i] === CLOSE_ARRAY) return i + 1;
+    let prevAttr = -1;
     for (;;) {
       if (b[i] !== OPEN_OBJECT) return NO;
       i++;
@@ -601,15 +623,17 @@ export class JsonLineScanner {
           if (key === K_KEY) {
             if (hasKey || b[i] !== QUOTE) return NO;
             hasKey = true;
-            const e = this.string(i + 1);
+            const e = this.string(i + 1, this.keyGuess[prevAttr + 1]);
             if (e === NO) return NO;
             attr = e >= 0 ? Math.floor(this.names.tag(e) / ATTR) - 1 : -1;
+            if (e >= 0) this.keyGuess[prevAttr + 1] = e;
+            prevAttr = attr;
             i = this.end + 1;
           } else if (key === K_VALUE) {
             if (valueAt >= 0) return NO;
             valueAt = i;
             // The value of a key known not to be analysed is only checked (its strings are not kept).
-            i = hasKey && attr < 0 ? NO : this.value(i);
+            i = hasKey && attr < 0 ? NO : this.value(i, attr);
             if (i < 0) {
               // Another shape: its value as the slow path reads it, if its key is analysed.
               i = skipValue(b, valueAt);
@@ -641,8 +665,11 @@ export class JsonLineScanner {
     }
   }
 
-  /** `{"stringValue": "…"}` or `{"intValue": "digits"}` at `i` into `attrValue`; NO for any other shape. */
-  private value(i: number): number {
+  /**
+   * `{"stringValue": "…"}` or `{"intValue": "digits"}` at `i` into `attrValue`, of analysed attribute
+   * `attr` (-1: not known yet); NO for any other shape.
+   */
+  private value(i: number, attr: number): number {
     const b = this.b;
     if (b[i] !== OPEN_OBJECT) return NO;
     i++;
@@ -651,8 +678,9 @@ export class JsonLineScanner {
     i = this.end;
     if (b[i] !== QUOTE) return NO;
     if (key === K_STRING_VALUE) {
-      const text = this.text(i + 1);
+      const text = this.text(i + 1, attr < 0 ? -1 : this.valueGuess[attr]);
       if (text === undefined) return NO;
+      if (attr >= 0 && this.entry >= 0) this.valueGuess[attr] = this.entry;
       this.attrValue = text;
       i = this.end + 1;
     } else if (key === K_INT_VALUE) {
