@@ -13,7 +13,7 @@
 import { ANALYZED_ATTRIBUTES, cutToNameLength, MAX_TIME_MS, type AttributeValue, type SpanKind, type SpanStatus } from '@rootspan/engine';
 import { ByteStrings } from './byte-strings.js';
 import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-bytes.js';
-import { ATTRIBUTE_INDEX, decodeSpanInto, KIND_BY_NUMBER, readResource, scalar, STATUS_BY_NUMBER, unknownResource, type BatchOut, type ResourceInfo, type Sink } from './convert.js';
+import { ATTRIBUTE_INDEX, decodeSpanInto, KIND_BY_NUMBER, readResource, scalar, STATUS_BY_NUMBER, unknownResource, type BatchOut, type ResourceInfo, type Sink, type SpanOut } from './convert.js';
 
 const ZERO = 48;
 
@@ -208,7 +208,6 @@ export class JsonLineScanner {
   /** The key that followed each key (or `FIRST_OF_*`) last time: see {@link key}. */
   private readonly next = new Uint8Array(48);
   private b: Buffer = EMPTY;
-  private sink!: Sink;
   /** Where the string last read by {@link string} ends (its closing quote). */
   private end = 0;
   /** The trace id last read, as bytes and string: the next span's is most often the same. */
@@ -216,7 +215,8 @@ export class JsonLineScanner {
   private trace = '';
   /** Attributes of the span being read: analysed key index and value. */
   private attrKeys: number[] = [];
-  private attrValues: AttributeValue[] = [];
+  // Made a list of any values at once (not of small integers first): see `attrText`.
+  private attrValues: AttributeValue[] = [''];
   private attrCount = 0;
   /** The entry of the string last read by {@link text} (-2: not kept). */
   private entry = -1;
@@ -227,8 +227,13 @@ export class JsonLineScanner {
    */
   private readonly keyGuess = new Int32Array(ANALYZED_ATTRIBUTES.length + 1).fill(-1);
   private readonly valueGuess = new Int32Array(ANALYZED_ATTRIBUTES.length).fill(-1);
-  /** The attribute value last read by {@link value}; NO as its end: not of a shape read here. */
-  private attrValue: AttributeValue | undefined;
+  /**
+   * The attribute value last read by {@link value}: a string or a number (two fields, each of one type, so
+   * the code reading them is not recompiled when the other type first comes).
+   */
+  private attrText = '';
+  private attrNumber = 0;
+  private attrIsText = true;
 
   /**
    * Decodes the request in `line` (one JSONL line, UTF-8) into `sink` (whose `out` is `out`), as
@@ -236,12 +241,11 @@ export class JsonLineScanner {
    */
   decode(line: Buffer, sink: Sink, out: BatchOut<unknown>): boolean {
     this.b = line;
-    this.sink = sink;
     const problems = sink.problems.length;
     out.mark();
     let ok = false;
     try {
-      ok = this.request();
+      ok = this.request(sink);
     } catch {
       // A value checked here that JSON.parse refuses after all: the line is the slow path's to report.
       ok = false;
@@ -256,7 +260,7 @@ export class JsonLineScanner {
   }
 
   /** `{"resourceSpans": [...]}` and nothing else (another field could make it Jaeger's or a wrapper). */
-  private request(): boolean {
+  private request(sink: Sink): boolean {
     const b = this.b;
     let i = 0;
     if (b[i] !== OPEN_OBJECT) return false;
@@ -267,7 +271,7 @@ export class JsonLineScanner {
     i++;
     if (b[i] !== CLOSE_ARRAY) {
       for (let r = 0; ; r++) {
-        i = this.resourceSpans(i, r);
+        i = this.resourceSpans(i, r, sink);
         if (i < 0) return false;
         if (b[i] === CLOSE_ARRAY) break;
         if (b[i] !== COMMA) return false;
@@ -342,7 +346,7 @@ export class JsonLineScanner {
   }
 
   /** One `resourceSpans` element at `i`; the index past it, or NO. */
-  private resourceSpans(i: number, r: number): number {
+  private resourceSpans(i: number, r: number, sink: Sink): number {
     const b = this.b;
     if (b[i] !== OPEN_OBJECT) return NO;
     i++;
@@ -366,7 +370,7 @@ export class JsonLineScanner {
         if (scopes || b[i] !== OPEN_ARRAY) return NO;
         scopes = true;
         res ??= unknownResource();
-        i = this.scopeSpans(i, r, res);
+        i = this.scopeSpans(i, r, res, sink);
       } else if (key === K_INSTRUMENTATION_LIBRARY_SPANS) {
         return NO;
       } else {
@@ -380,7 +384,7 @@ export class JsonLineScanner {
   }
 
   /** The `scopeSpans` array at `i`. */
-  private scopeSpans(i: number, r: number, res: ResourceInfo): number {
+  private scopeSpans(i: number, r: number, res: ResourceInfo, sink: Sink): number {
     const b = this.b;
     i++;
     if (b[i] === CLOSE_ARRAY) return i + 1;
@@ -398,7 +402,7 @@ export class JsonLineScanner {
           if (key === K_SPANS) {
             if (spans || b[i] !== OPEN_ARRAY) return NO;
             spans = true;
-            i = this.spans(i, `resourceSpans[${r}].scopeSpans[${s}].spans`, res);
+            i = this.spans(i, `resourceSpans[${r}].scopeSpans[${s}].spans`, res, sink);
           } else {
             i = skipValue(b, i);
           }
@@ -416,16 +420,16 @@ export class JsonLineScanner {
   }
 
   /** The `spans` array at `i`: each span read here, or by `JSON.parse` and `decodeSpanInto`. */
-  private spans(i: number, path: string, res: ResourceInfo): number {
+  private spans(i: number, path: string, res: ResourceInfo, sink: Sink): number {
     const b = this.b;
     i++;
     if (b[i] === CLOSE_ARRAY) return i + 1;
     for (let p = 0; ; p++) {
-      let end = this.span(i, res);
+      let end = this.span(i, res, sink.out);
       if (end < 0) {
         end = skipValue(b, i);
         if (end < 0) return NO;
-        decodeSpanInto(JSON.parse(this.utf8(i, end)), res, this.sink, `${path}[${p}]`);
+        decodeSpanInto(JSON.parse(this.utf8(i, end)), res, sink, `${path}[${p}]`);
       }
       i = end;
       if (b[i] === CLOSE_ARRAY) return i + 1;
@@ -435,7 +439,7 @@ export class JsonLineScanner {
   }
 
   /** One span at `i`, added to the output when it is of the shape read here (the index past it), else NO and nothing added. */
-  private span(i: number, res: ResourceInfo): number {
+  private span(i: number, res: ResourceInfo, out: SpanOut): number {
     const b = this.b;
     if (b[i] !== OPEN_OBJECT) return NO;
     i++;
@@ -527,8 +531,8 @@ export class JsonLineScanner {
           hasStatus = true;
           i = this.status(i);
           if (i < 0) return NO;
-          status = this.statusRead;
-          message = this.messageRead;
+          status = this.statusCode < 0 ? 'unset' : STATUS_BY_NUMBER[this.statusCode];
+          message = this.message === '' ? undefined : this.message;
           break;
         }
         case K_EVENTS:
@@ -547,21 +551,20 @@ export class JsonLineScanner {
     // What the slow path reports as a problem, it reports.
     if (traceId === undefined || spanId === undefined) return NO;
     if (!(start > 0 && start <= MAX_TIME_MS && end > 0 && end <= MAX_TIME_MS && end >= start)) return NO;
-    const out = this.sink.out;
     out.add(traceId, spanId, parent, res, name ?? '', kind, start, end, status, message);
     for (let a = 0; a < this.attrCount; a++) out.attribute(this.attrKeys[a], this.attrValues[a]);
     return i + 1;
   }
 
-  /** The status `{code, message}` read by {@link status}. */
-  private statusRead: SpanStatus | undefined;
-  private messageRead: string | undefined;
+  /** The status read by {@link status}: its code (-1: none) and message (`''`: none). */
+  private statusCode = -1;
+  private message = '';
 
   /** The status object at `i`: `code` a single digit, `message` a string; other fields skipped. */
   private status(i: number): number {
     const b = this.b;
-    let status: SpanStatus | undefined = 'unset';
-    let message: string | undefined;
+    let code = -1;
+    let message = '';
     let hasCode = false;
     let hasMessage = false;
     i++;
@@ -576,14 +579,14 @@ export class JsonLineScanner {
         if (key === K_CODE) {
           if (hasCode || c < 48 || c > 57 || skipNumber(b, i) !== i + 1) return NO;
           hasCode = true;
-          status = STATUS_BY_NUMBER[c - 48];
+          code = c - 48;
           i++;
         } else if (key === K_MESSAGE) {
           if (hasMessage || c !== QUOTE) return NO;
           hasMessage = true;
           const text = this.text(i + 1);
           if (text === undefined) return NO;
-          message = text === '' ? undefined : text;
+          message = text;
           i = this.end + 1;
         } else {
           i = skipValue(b, i);
@@ -594,8 +597,8 @@ export class JsonLineScanner {
         i++;
       }
     }
-    this.statusRead = status;
-    this.messageRead = message;
+    this.statusCode = code;
+    this.message = message;
     return i + 1;
   }
 
@@ -640,7 +643,7 @@ export class JsonLineScanner {
               if (i < 0) return NO;
               valueEnd = i;
             } else {
-              value = this.attrValue;
+              value = this.attrIsText ? this.attrText : this.attrNumber;
             }
           } else {
             i = skipValue(b, i);
@@ -666,7 +669,7 @@ export class JsonLineScanner {
   }
 
   /**
-   * `{"stringValue": "…"}` or `{"intValue": "digits"}` at `i` into `attrValue`, of analysed attribute
+   * `{"stringValue": "…"}` or `{"intValue": "digits"}` at `i` into `attrText` or `attrNumber`, of analysed attribute
    * `attr` (-1: not known yet); NO for any other shape.
    */
   private value(i: number, attr: number): number {
@@ -681,13 +684,15 @@ export class JsonLineScanner {
       const text = this.text(i + 1, attr < 0 ? -1 : this.valueGuess[attr]);
       if (text === undefined) return NO;
       if (attr >= 0 && this.entry >= 0) this.valueGuess[attr] = this.entry;
-      this.attrValue = text;
+      this.attrText = text;
+      this.attrIsText = true;
       i = this.end + 1;
     } else if (key === K_INT_VALUE) {
       // Up to 15 digits, no sign: exact, as toInt reads them.
       const close = skipDigits(b, i + 1);
       if (b[close] !== QUOTE || close === i + 1 || close - i - 1 > 15) return NO;
-      this.attrValue = digitsAt(b, i + 1, close);
+      this.attrNumber = digitsAt(b, i + 1, close);
+      this.attrIsText = false;
       i = close + 1;
     } else {
       return NO;

@@ -70,7 +70,9 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
   private versionRef = -1;
   private instanceRef = -1;
   /** What {@link mark} remembered: spans, attribute entries and strings. */
-  private marked = { length: 0, attrsEnd: 0, strings: 0 };
+  private markedLength = 0;
+  private markedAttrs = 0;
+  private markedStrings = 0;
 
   add(
     traceId: string,
@@ -152,18 +154,19 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
   }
 
   mark(): void {
-    this.marked = { length: this.length, attrsEnd: this.attrsEnd, strings: this.strings.length };
+    this.markedLength = this.length;
+    this.markedAttrs = this.attrsEnd;
+    this.markedStrings = this.strings.length;
   }
 
   rollback(): void {
-    const { length, attrsEnd, strings } = this.marked;
-    for (let j = strings; j < this.strings.length; j++) {
+    for (let j = this.markedStrings; j < this.strings.length; j++) {
       const s = this.strings[j];
       if (this.index.get(s) === j) this.index.delete(s);
     }
-    this.strings.length = strings;
-    this.length = length;
-    this.attrsEnd = attrsEnd;
+    this.strings.length = this.markedStrings;
+    this.length = this.markedLength;
+    this.attrsEnd = this.markedAttrs;
     this.attrsAt = -1;
     // The refs kept for the last span's trace and resource may be among the strings taken back.
     this.trace = undefined;
