@@ -8,6 +8,7 @@
  * per attribute key, no spreads, strings for problem messages built only when there is a problem.
  */
 import { ANALYZED_ATTRIBUTES, cutToNameLength, MAX_TIME_MS, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
+import { hex16, TraceIds } from './hex-ids.js';
 import type { DecodeProblem } from './problems.js';
 import type { ZipkinState } from './zipkin-state.js';
 
@@ -308,6 +309,24 @@ export interface SpanOut {
     statusMessage: string | undefined,
   ): void;
   /**
+   * {@link SpanOut.add} with the ids as lowercase hex bytes in `b`: the trace id's 32 at `trace`, the span
+   * id's 16 at `span`, the parent id's 16 at `parent` (-1: no parent). The JSONL scanner's way: a decoding
+   * worker's columns copy the bytes, and the thread analysing makes the strings.
+   */
+  addHex(
+    b: Uint8Array,
+    trace: number,
+    span: number,
+    parent: number,
+    res: ResourceInfo,
+    name: string,
+    kind: SpanKind | undefined,
+    startTime: number,
+    endTime: number,
+    status: SpanStatus | undefined,
+    statusMessage: string | undefined,
+  ): void;
+  /**
    * Sets attribute `ANALYZED_ATTRIBUTES[key]` of the span added last (a repeated key: its last value, at
    * its first place).
    */
@@ -332,6 +351,7 @@ export interface BatchOut<B> extends SpanOut {
 export class SpanList implements BatchOut<Span[]> {
   private spans: Span[] = [];
   private marked = 0;
+  private readonly traces = new TraceIds();
 
   get length(): number {
     return this.spans.length;
@@ -364,6 +384,22 @@ export class SpanList implements BatchOut<Span[]> {
       statusMessage,
       attributes: undefined,
     });
+  }
+
+  addHex(
+    b: Uint8Array,
+    trace: number,
+    span: number,
+    parent: number,
+    res: ResourceInfo,
+    name: string,
+    kind: SpanKind | undefined,
+    startTime: number,
+    endTime: number,
+    status: SpanStatus | undefined,
+    statusMessage: string | undefined,
+  ): void {
+    this.add(this.traces.at(b, trace), hex16(b, span), parent < 0 ? undefined : hex16(b, parent), res, name, kind, startTime, endTime, status, statusMessage);
   }
 
   attribute(key: number, value: AttributeValue): void {

@@ -94,8 +94,11 @@ PLAIN.fill(0, 0, 32);
 PLAIN[QUOTE] = 0;
 PLAIN[BACKSLASH] = 0;
 
-/** Hex digits by byte: 1 for `1`-`9`/`a`-`f`, 2 for `0`, 0 for anything else (upper case included: the slow path lowercases). */
-const HEX = new Uint8Array(256);
+/**
+ * Hex digits by byte: 1 for `1`-`9`/`a`-`f`, 2 for `0`, 4 for anything else (upper case included: the
+ * slow path lowercases); OR-ed over an id: 1 or 3 is an id, 2 all zero.
+ */
+const HEX = new Uint8Array(256).fill(4);
 for (let c = 49; c <= 57; c++) HEX[c] = 1;
 for (let c = 97; c <= 102; c++) HEX[c] = 1;
 HEX[ZERO] = 2;
@@ -210,9 +213,6 @@ export class JsonLineScanner {
   private b: Buffer = EMPTY;
   /** Where the string last read by {@link string} ends (its closing quote). */
   private end = 0;
-  /** The trace id last read, as bytes and string: the next span's is most often the same. */
-  private readonly traceBytes = new Uint8Array(32);
-  private trace = '';
   /** Attributes of the span being read: analysed key index and value. */
   private attrKeys: number[] = [];
   // Made a list of any values at once (not of small integers first): see `attrText`.
@@ -443,9 +443,10 @@ export class JsonLineScanner {
     const b = this.b;
     if (b[i] !== OPEN_OBJECT) return NO;
     i++;
-    let traceId: string | undefined;
-    let spanId: string | undefined;
-    let parent: string | undefined;
+    // Where the ids' hex digits start (-1: not read; parent: none).
+    let traceAt = -1;
+    let spanAt = -1;
+    let parentAt = -1;
     let hasParent = false;
     let name: string | undefined;
     let kind: SpanKind | undefined;
@@ -468,15 +469,13 @@ export class JsonLineScanner {
       // A field given twice is the last one to JSON.parse: left to it.
       switch (key) {
         case K_TRACE_ID:
-          if (traceId !== undefined || c !== QUOTE) return NO;
-          traceId = this.traceId(i + 1);
-          if (traceId === undefined) return NO;
+          if (traceAt >= 0 || c !== QUOTE || !this.traceId(i + 1)) return NO;
+          traceAt = i + 1;
           i += 34;
           break;
         case K_SPAN_ID:
-          if (spanId !== undefined || c !== QUOTE) return NO;
-          spanId = this.spanId(i + 1, false);
-          if (spanId === undefined) return NO;
+          if (spanAt >= 0 || c !== QUOTE || this.spanId(i + 1) !== 1) return NO;
+          spanAt = i + 1;
           i += 18;
           break;
         case K_PARENT_SPAN_ID:
@@ -485,9 +484,9 @@ export class JsonLineScanner {
           if (b[i + 1] === QUOTE) {
             i += 2; // "" is no parent
           } else {
-            parent = this.spanId(i + 1, true);
-            if (parent === undefined) return NO;
-            if (parent === '') parent = undefined; // all zeroes: no parent, as some exporters write roots
+            const id = this.spanId(i + 1);
+            if (id === NO) return NO;
+            if (id === 1) parentAt = i + 1; // all zeroes: no parent, as some exporters write roots
             i += 18;
           }
           break;
@@ -549,9 +548,9 @@ export class JsonLineScanner {
       i++;
     }
     // What the slow path reports as a problem, it reports.
-    if (traceId === undefined || spanId === undefined) return NO;
+    if (traceAt < 0 || spanAt < 0) return NO;
     if (!(start > 0 && start <= MAX_TIME_MS && end > 0 && end <= MAX_TIME_MS && end >= start)) return NO;
-    out.add(traceId, spanId, parent, res, name ?? '', kind, start, end, status, message);
+    out.addHex(b, traceAt, spanAt, parentAt, res, name ?? '', kind, start, end, status, message);
     for (let a = 0; a < this.attrCount; a++) out.attribute(this.attrKeys[a], this.attrValues[a]);
     return i + 1;
   }
@@ -700,43 +699,25 @@ export class JsonLineScanner {
     return b[i] === CLOSE_OBJECT ? i + 1 : NO;
   }
 
-  /** The trace id of 32 lowercase hex digits (not all zero) after the quote at `i - 1`; undefined if not one. */
-  private traceId(i: number): string | undefined {
+  /** Whether 32 lowercase hex digits (not all zero) and a quote follow the quote at `i - 1`: a trace id. */
+  private traceId(i: number): boolean {
     const b = this.b;
-    if (b[i + 32] !== QUOTE) return undefined;
-    const last = this.traceBytes;
+    if (b[i + 32] !== QUOTE) return false;
     let seen = 0;
-    let same = true;
-    for (let k = 0; k < 32; k++) {
-      const c = b[i + k];
-      seen |= HEX[c] === 0 ? 4 : HEX[c];
-      if (c !== last[k]) {
-        same = false;
-        last[k] = c;
-      }
-    }
-    // Not hex, or all zero: `last` now holds bytes no valid id has, so the next one is not taken for it.
-    if (seen !== 1 && seen !== 3) return undefined;
-    if (!same) this.trace = b.toString('latin1', i, i + 32);
-    return this.trace;
+    for (let k = 0; k < 32; k++) seen |= HEX[b[i + k]];
+    return seen === 1 || seen === 3;
   }
 
   /**
-   * The span id of 16 lowercase hex digits after the quote at `i - 1`; undefined if not one, `''` if all
-   * zero and `zero` allows it.
+   * What follows the quote at `i - 1`: 16 lowercase hex digits and a quote, a span id (1), the same all
+   * zero (0), or anything else (NO).
    */
-  private spanId(i: number, zero: boolean): string | undefined {
+  private spanId(i: number): number {
     const b = this.b;
-    if (b[i + 16] !== QUOTE) return undefined;
+    if (b[i + 16] !== QUOTE) return NO;
     let seen = 0;
-    for (let k = 0; k < 16; k++) {
-      const h = HEX[b[i + k]];
-      if (h === 0) return undefined;
-      seen |= h;
-    }
-    if ((seen & 1) === 0) return zero ? '' : undefined;
-    // Sixteen arguments: a third of the cost of a Buffer slice to string.
-    return String.fromCharCode(b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7], b[i + 8], b[i + 9], b[i + 10], b[i + 11], b[i + 12], b[i + 13], b[i + 14], b[i + 15]);
+    for (let k = 0; k < 16; k++) seen |= HEX[b[i + k]];
+    return seen === 1 || seen === 3 ? 1 : seen === 2 ? 0 : NO;
   }
 
   private utf8(from: number, to: number): string {

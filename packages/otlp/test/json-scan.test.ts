@@ -225,6 +225,24 @@ describe('JsonLineScanner', () => {
   });
 });
 
+describe('span columns of scanned lines', () => {
+  it('carry the ids as bytes across a structured clone (as to the analysing thread) and unpack to the slow path spans', () => {
+    const lines = [
+      request([span(), span({ spanId: 'e9f5b2cc82b2f812' }), span({ traceId: 'f'.repeat(32), parentSpanId: '' })]),
+      // A span of another shape in between: its ids cross as strings, the next span's trace as bytes again.
+      request([span({ traceId: TRACE.toUpperCase() }), span(), span({ spanId: 'nothex' })]),
+    ];
+    const columns = new SpanColumnsBuilder();
+    const sink: Sink = { out: columns, problems: [], line: 1 };
+    const scanner = new JsonLineScanner();
+    for (const line of lines) expect(scanner.decode(Buffer.from(line), sink, columns)).toBe(true);
+    const taken = columns.take();
+    expect(taken.ids.length).toBeGreaterThan(0);
+    const crossed = structuredClone(taken, { transfer: [taken.times.buffer, taken.refs.buffer, taken.attrs.buffer, taken.ids.buffer] as ArrayBuffer[] });
+    expect(unpackSpans(crossed)).toEqual(lines.flatMap((l) => slow(l).spans));
+  });
+});
+
 describe('BatchOut.rollback', () => {
   it('takes back the spans, attributes and strings added since the mark, in columns as in span objects', () => {
     const line = request([span(), span({ spanId: 'e9f5b2cc82b2f812', name: 'only in the rolled back line' })]);
