@@ -3,8 +3,9 @@
  * and array of the line, and took two thirds of the decoding worker's time on a large JSONL file; this
  * reads the fields a span needs where they stand and skips the rest (still checked to be valid JSON).
  *
- * It reads only the usual shape (a request with `resourceSpans`, resource before `scopeSpans`, lowercase
- * hex ids, decimal-string times, `stringValue`/`intValue` attributes) and gives the same spans and
+ * It reads only the usual shape (compact JSON: no white space between tokens; a request with
+ * `resourceSpans`, resource before `scopeSpans`, lowercase hex ids, decimal-string times,
+ * `stringValue`/`intValue` attributes) and gives the same spans and
  * problems as `JSON.parse` with `decodeRequestInto`, or gives up: a span of another shape (upper-case
  * ids, events, an escaped string, a missing field…) is handed to `JSON.parse` and `decodeSpanInto` on
  * its own, its problems and path as theirs; a line of another shape or not valid JSON is left whole to
@@ -13,14 +14,11 @@
 import { ANALYZED_ATTRIBUTES, cutToNameLength, MAX_TIME_MS, type AttributeValue, type SpanKind, type SpanStatus } from '@rootspan/engine';
 import { ByteStrings } from './byte-strings.js';
 import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-bytes.js';
+import { digitsAt, nanosAt, NO, skipDigits, skipNumber, skipValue } from './json-skip.js';
 import { ATTRIBUTE_INDEX, decodeSpanInto, KIND_BY_NUMBER, readResource, scalar, STATUS_BY_NUMBER, unknownResource, type BatchOut, type ResourceInfo, type Sink, type SpanOut } from './convert.js';
 
 const ZERO = 48;
 
-/** Not read: the line (or span) goes to `JSON.parse`. */
-const NO = -1;
-/** Nesting skipped at most (deeper: `JSON.parse`, whose limit is the stack's). */
-const MAX_DEPTH = 64;
 /** No line: the scanner holds none between calls (one kind of buffer, so its reads stay monomorphic). */
 const EMPTY = Buffer.alloc(0);
 
@@ -69,7 +67,7 @@ const K_KEY = 18;
 const K_VALUE = 19;
 const K_STRING_VALUE = 20;
 const K_INT_VALUE = 21;
-/** Key bytes by tag, to check a guess of the next key (see {@link JsonLineScanner.key}). */
+/** Key bytes by tag, to check a guess of the next key (see {@link JsonLineScanner.field}). */
 const KEY_BYTES = [new Uint8Array(0), ...KEYS.map((k) => Buffer.from(k, 'latin1'))];
 /** What comes before the first key of an object, for guessing it: the object's kind. */
 const FIRST_OF_REQUEST = 40;
@@ -102,108 +100,6 @@ const HEX = new Uint8Array(256).fill(4);
 for (let c = 49; c <= 57; c++) HEX[c] = 1;
 for (let c = 97; c <= 102; c++) HEX[c] = 1;
 HEX[ZERO] = 2;
-
-/** Past the JSON string whose opening quote is at `i - 1`, escapes checked; NO when it is not one. */
-function skipString(b: Uint8Array, i: number): number {
-  const n = b.length;
-  for (; i < n; i++) {
-    const c = b[i];
-    if (c === QUOTE) return i + 1;
-    if (c < 32) return NO;
-    if (c === BACKSLASH) {
-      const e = b[++i];
-      if (e === 117) {
-        for (let k = 1; k <= 4; k++) {
-          const h = b[i + k];
-          if (!((h >= 48 && h <= 57) || (h >= 97 && h <= 102) || (h >= 65 && h <= 70))) return NO;
-        }
-        i += 4;
-      } else if (!(e === QUOTE || e === BACKSLASH || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116)) {
-        return NO;
-      }
-    }
-  }
-  return NO;
-}
-
-function skipDigits(b: Uint8Array, i: number): number {
-  while (b[i] >= 48 && b[i] <= 57) i++;
-  return i;
-}
-
-/** Past the JSON number at `i` (its grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`); NO when it is not one. */
-function skipNumber(b: Uint8Array, i: number): number {
-  if (b[i] === 45) i++;
-  if (b[i] === ZERO) i++;
-  else if (b[i] >= 49 && b[i] <= 57) i = skipDigits(b, i + 1);
-  else return NO;
-  if (b[i] === 46) {
-    const from = i + 1;
-    i = skipDigits(b, from);
-    if (i === from) return NO;
-  }
-  if (b[i] === 101 || b[i] === 69) {
-    i++;
-    if (b[i] === 43 || b[i] === 45) i++;
-    const from = i;
-    i = skipDigits(b, from);
-    if (i === from) return NO;
-  }
-  return i;
-}
-
-function skipWord(b: Uint8Array, i: number, word: string): number {
-  for (let k = 0; k < word.length; k++) if (b[i + k] !== word.charCodeAt(k)) return NO;
-  return i + word.length;
-}
-
-/** Past the JSON value at `i` (after any space), checked to be valid; NO when it is not (or nests too deep). */
-function skipValue(b: Uint8Array, i: number, depth = 0): number {
-  const c = b[i];
-  if (c === QUOTE) return skipString(b, i + 1);
-  if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-    if (depth === MAX_DEPTH) return NO;
-    const close = c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY;
-    i++;
-    if (b[i] === close) return i + 1;
-    for (;;) {
-      if (c === OPEN_OBJECT) {
-        if (b[i] !== QUOTE) return NO;
-        i = skipString(b, i + 1);
-        if (b[i] !== COLON) return NO;
-        i++;
-      }
-      i = skipValue(b, i, depth + 1);
-      if (i < 0) return NO;
-      if (b[i] === close) return i + 1;
-      if (b[i] !== COMMA) return NO;
-      i++;
-    }
-  }
-  if (c === 116) return skipWord(b, i, 'true');
-  if (c === 102) return skipWord(b, i, 'false');
-  if (c === 110) return skipWord(b, i, 'null');
-  return skipNumber(b, i);
-}
-
-/** The value of `b[from..to)`, decimal digits (at most 15: exact), or NaN; as `digits` in convert.ts. */
-function digitsAt(b: Uint8Array, from: number, to: number): number {
-  let x = 0;
-  for (let i = from; i < to; i++) {
-    const d = b[i] - 48;
-    if (d < 0 || d > 9) return NaN;
-    x = x * 10 + d;
-  }
-  return x;
-}
-
-/** Epoch ms of the decimal nanoseconds `b[from..to)`, as `nanosToMs` reads a string of 1 to 21 digits. */
-function nanosAt(b: Uint8Array, from: number, to: number): number {
-  const n = to - from;
-  if (n === 0 || n > 21) return NaN;
-  if (n <= 15) return digitsAt(b, from, to) / 1e6;
-  return digitsAt(b, from, to - 6) + digitsAt(b, to - 6, to) / 1e6;
-}
 
 /** Reads OTLP/JSON lines from their bytes; see the module. One per reader: it keeps the names it has seen. */
 export class JsonLineScanner {
