@@ -219,7 +219,7 @@ class Reader<B> implements InflateState {
   private docBytes = 0;
   /** In `elements` mode: the document being read element by element. */
   private stream: DocumentStream | undefined;
-  /** Lines read from their bytes, and lines the scanner gave up on (see {@link record}). */
+  /** The JSONL scanner (made at the first line), whether it is still asked, the lines it read and those it gave up on: see {@link record}. */
   private scanner: JsonLineScanner | undefined;
   private scans = true;
   private scanned = 0;
