@@ -5,21 +5,20 @@
  */
 
 /** Longest value kept, in bytes: longer ones are rarely repeated (URLs, statements, messages). */
-export const MAX_KEPT_BYTES = 64;
+const MAX_KEPT_BYTES = 64;
 /** Values kept at most; when full, the table starts over (a stream of ever new values stays bounded). */
 const MAX_ENTRIES = 4096;
 const SLOTS = 2 * MAX_ENTRIES;
 
-
 /** Byte values and their strings, each with a number the caller derives from the string once (`tagOf`). */
 export class ByteStrings {
   /** Entry + 1 per slot (0: free). */
-  private slots = new Int32Array(SLOTS);
-  private hashes = new Int32Array(MAX_ENTRIES);
-  private lengths = new Int32Array(MAX_ENTRIES);
-  private bytes = new Uint8Array(MAX_ENTRIES * MAX_KEPT_BYTES);
-  private strings: string[] = [];
-  private tags = new Int32Array(MAX_ENTRIES);
+  private readonly slots = new Int32Array(SLOTS);
+  private readonly hashes = new Int32Array(MAX_ENTRIES);
+  private readonly lengths = new Int32Array(MAX_ENTRIES);
+  private readonly bytes = new Uint8Array(MAX_ENTRIES * MAX_KEPT_BYTES);
+  private readonly strings: string[] = [];
+  private readonly tags = new Int32Array(MAX_ENTRIES);
   private used = 0;
 
   constructor(private readonly tagOf: (s: string) => number) {}
@@ -54,8 +53,9 @@ export class ByteStrings {
       if (this.hashes[e] === hash && this.lengths[e] === n && this.is(e, b, start)) return e;
     }
     if (this.used === MAX_ENTRIES) {
+      // Only the lookup starts over: an entry number held by a caller still names its bytes and string
+      // until the entry is used again, all of it at once.
       this.slots.fill(0);
-      this.strings = [];
       this.used = 0;
     }
     const s = Buffer.from(b.buffer, b.byteOffset + start, n).toString('utf8');

@@ -178,6 +178,19 @@ describe('JsonLineScanner', () => {
     expect(fast(request([span({ traceId: other }), span()]), scanner)?.spans.map((s) => s.traceId)).toEqual([other, TRACE]);
   });
 
+  it('reads a value it guesses right after its table of names started over (thousands of distinct values)', () => {
+    const db = (system: string) => span({ attributes: [{ key: 'db.system', value: { stringValue: system } }] });
+    const routes = Array.from({ length: 4096 }, (_, i) => span({ attributes: [{ key: 'http.route', value: { stringValue: `/r/${i}` } }] }));
+    // The table holds 4096 names, a few of them the keys: however many routes fill it, the guess kept for
+    // db.system from before must still read right after it starts over.
+    for (let n = 4060; n <= 4096; n += 2) {
+      const scanner = new JsonLineScanner();
+      expect(expectSame(request([db('postgresql')]), scanner)).toBe(true);
+      expect(fast(request(routes.slice(0, n)), scanner)).not.toBeNull();
+      expect(expectSame(request([db('postgresql'), db('redis'), db('postgresql')]), scanner)).toBe(true);
+    }
+  });
+
   it('matches the slow path on random requests, and on random bytes changed in a valid line', () => {
     const hexId = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => Buffer.from(b).toString('hex'));
     const value = fc.oneof(
