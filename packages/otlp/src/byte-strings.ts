@@ -1,6 +1,6 @@
 /**
  * Strings of a byte stream's short, repeated values (JSON keys, span names, attribute values) built once
- * and looked up by their bytes: the OTLP/JSON line scanner (json-scan.ts) finds the string of a name
+ * and looked up by their bytes: the OTLP/JSON line scanner (jsonl-scan.ts) finds the string of a name
  * without making one, so a name repeated by half a million spans costs one lookup each, not one string.
  */
 

@@ -1,4 +1,4 @@
-/** The bytes of JSON's structure, for the readers that scan JSON text as bytes (json-elements.ts, json-scan.ts). */
+/** The bytes of JSON's structure, for the readers that scan JSON text as bytes (json-elements.ts, jsonl-scan.ts). */
 export const QUOTE = 34;
 export const BACKSLASH = 92;
 export const NEWLINE = 10;

@@ -1,5 +1,5 @@
 /**
- * JSON values read as bytes (json-scan.ts): checked to be valid JSON and skipped, or their digits read as
+ * JSON values read as bytes (jsonl-scan.ts): checked to be valid JSON and skipped, or their digits read as
  * numbers, without making strings or objects of them. Compact JSON only: white space between tokens is
  * not valid here.
  */

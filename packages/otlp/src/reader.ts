@@ -4,7 +4,7 @@ import type { Span } from '@rootspan/engine';
 import { inflaterFor, MAGIC_BYTES, type InflateState } from './compressed.js';
 import { decodeRequestInto, SpanList, type BatchOut, type Sink } from './convert.js';
 import { DocumentStream } from './document-stream.js';
-import { JsonLineScanner } from './json-scan.js';
+import { JsonLineScanner } from './jsonl-scan.js';
 import { decodeForeignInto } from './foreign.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
 import { walkStream, type WalkTarget } from './protobuf-walk.js';

@@ -1,5 +1,5 @@
 /**
- * The OTLP/JSON line scanner (json-scan.ts) against `JSON.parse` + `decodeRequestInto`: for any line it
+ * The OTLP/JSON line scanner (jsonl-scan.ts) against `JSON.parse` + `decodeRequestInto`: for any line it
  * either gives the same spans and problems, or gives up with nothing added; and it does read the usual
  * shape (the Collector's file exporter, compact JSON) itself.
  */
@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Span } from '@rootspan/engine';
 import { decodeRequestInto, SpanList, type Sink } from '../src/convert.js';
-import { JsonLineScanner } from '../src/json-scan.js';
+import { JsonLineScanner } from '../src/jsonl-scan.js';
 import { SpanColumnsBuilder, unpackSpans } from '../src/span-columns.js';
 
 interface Decoded {
