@@ -15,14 +15,25 @@ function times(): { idle: number; total: number } {
 /**
  * How many cores were idle over the next `ms` milliseconds (0 … the core count), from the kernel's
  * per-core counters: what a second thread would actually get, unlike the core count (a shared machine)
- * or the load average (a minute behind).
+ * or the load average (a minute behind). This process's own CPU time meanwhile counts as idle: a decoding
+ * worker it started during the test does not take the core it would run on.
  */
 export async function idleCores(ms = 60): Promise<number> {
   const a = times();
+  const own = process.cpuUsage();
+  const t0 = performance.now();
   await sleep(ms);
   const b = times();
-  const total = b.total - a.total;
-  return total > 0 ? ((b.idle - a.idle) / total) * cpus().length : 0;
+  const used = process.cpuUsage(own);
+  return idleOf(b.idle - a.idle, b.total - a.total, (used.user + used.system) / 1000 / (performance.now() - t0), cpus().length);
+}
+
+/**
+ * Idle cores from the kernel's idle and total time over all `cores` (any one unit) and the cores this
+ * process kept busy meanwhile (its CPU time / the elapsed time), at most `cores`.
+ */
+export function idleOf(idle: number, total: number, ownCores: number, cores: number): number {
+  return total > 0 ? Math.min(cores, (idle / total) * cores + ownCores) : 0;
 }
 
 /**

@@ -5,8 +5,8 @@ import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
 import { InputError, engineInputError, internalErrorLine } from './errors.js';
 import { learnedFrom } from './baseline.js';
 import { expandInputs } from './inputs.js';
-import { decodersFor, idleCores } from './cores.js';
 import { Progress } from './progress.js';
+import { IdleCores, readInput } from './reading.js';
 import { TraceCount } from './trace-count.js';
 import { humanReport, toJsonReport, type Summary } from './report.js';
 
@@ -87,24 +87,6 @@ async function loadConfig(path: string | undefined): Promise<AnalyzerOptions> {
 /** Spans of a document held to be analysed in end-time order (~125 MB at most). */
 const SORT_WINDOW = 250_000;
 
-/**
- * Files smaller than this are decoded in-thread: asking whether cores are idle (60 ms) and starting the
- * worker (~50 ms) would not pay back (32 MB of OTLP/JSON take ~0.5 s in one thread).
- */
-const WORKER_MIN_BYTES = 32 * 1024 * 1024;
-
-/**
- * How many worker threads read and decode a file (0: this thread does), so that decoding (about half of
- * a run) overlaps analysis on other cores; the spans, and so the report, are the same either way.
- * Automatic (`threads` undefined): for a file of {@link WORKER_MIN_BYTES} or more, as many as
- * {@link decodersFor} the idle cores (`idle` asks once per run).
- */
-async function decodingWorkers(threads: number | undefined, file: string, size: number, idle: () => Promise<number>): Promise<number> {
-  if (file === '-' || threads === 1) return 0;
-  if (threads !== undefined) return threads - 1;
-  return size >= WORKER_MIN_BYTES ? decodersFor(await idle()) : 0;
-}
-
 /** Malformed records printed per input; the rest are counted (a broken 1 GB file must not flood the terminal). */
 const MAX_PROBLEMS_SHOWN = 20;
 
@@ -128,8 +110,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   const progress = new Progress(io.stderr, args.progress ?? Boolean(io.stderr.isTTY));
   // With --baseline, the recording goes first through the same reading path; what was learned from it
   // then carries over into a fresh analyzer, with its own time and nothing reported about the recording.
-  let idleAtStart: Promise<number> | undefined;
-  const idle = () => (idleAtStart ??= idleCores());
+  const idle = new IdleCores();
   for (let i = 0; i < inputs.length; i++) {
     const file = inputs[i];
     if (baseline.length > 0 && i === baseline.length) {
@@ -152,7 +133,8 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     const ingest = (spans: Span[]) => analyzer.ingest(spans);
     const window = format === 'json' || format === 'protobuf' ? new EndTimeWindow(SORT_WINDOW, ingest) : new EndTimeWindow(SORT_WINDOW, ingest, EXPORT_HOLD_MS);
     let bytes = 0;
-    const batches = readOtlpFile(file === '-' ? io.stdin : file, { strict: args.strict, name, worker: await decodingWorkers(args.threads, file, total, idle) });
+    const reading = { strict: args.strict, name };
+    const batches = file === '-' ? readOtlpFile(io.stdin, reading) : await readInput(file, reading, args.threads, total, idle);
     try {
       for await (const batch of batches) {
         for (const p of batch.problems) {

@@ -5,11 +5,19 @@
  */
 import { cpus } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { decodersFor, idleCores } from '../src/cores.js';
+import { decodersFor, idleCores, idleOf } from '../src/cores.js';
 
 describe('decoding workers for the idle cores', () => {
   it('none when busy, one on two idle cores, two from three', () => {
     expect([0, 1.4, 1.5, 2, 2.4, 2.5, 3, 16].map(decodersFor)).toEqual([0, 0, 1, 1, 1, 2, 2, 2]);
+  });
+
+  it("counts the cores this process keeps busy as idle (its own decoding worker, started during the test)", () => {
+    // Two cores, the kernel saw half their time idle: one core idle, or both if this process used the other.
+    expect(idleOf(50, 100, 0, 2)).toBe(1);
+    expect(idleOf(50, 100, 1, 2)).toBe(2);
+    expect(idleOf(90, 100, 0.5, 2)).toBe(2);
+    expect(idleOf(0, 0, 1, 2)).toBe(0);
   });
 
   it('reads between none and all of the cores as idle', async () => {

@@ -8,13 +8,15 @@
  * per attribute key, no spreads, strings for problem messages built only when there is a problem.
  */
 import { ANALYZED_ATTRIBUTES, cutToNameLength, MAX_TIME_MS, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
+import { hex16, TraceIds } from './hex-ids.js';
 import type { DecodeProblem } from './problems.js';
 import type { ZipkinState } from './zipkin-state.js';
 
 /** Loose view of whatever the input holds: every field is checked before use. */
 type Obj = Record<string, unknown>;
 
-const KIND_BY_NUMBER: ReadonlyArray<SpanKind | undefined> = [undefined, 'internal', 'server', 'client', 'producer', 'consumer'];
+/** `Span.kind` by OTLP's number (0: unspecified). */
+export const KIND_BY_NUMBER: ReadonlyArray<SpanKind | undefined> = [undefined, 'internal', 'server', 'client', 'producer', 'consumer'];
 const KIND_BY_NAME: Readonly<Record<string, SpanKind | undefined>> = Object.assign(Object.create(null) as Record<string, SpanKind>, {
   SPAN_KIND_INTERNAL: 'internal',
   SPAN_KIND_SERVER: 'server',
@@ -28,7 +30,8 @@ const KIND_BY_NAME: Readonly<Record<string, SpanKind | undefined>> = Object.assi
   CONSUMER: 'consumer',
 });
 
-const STATUS_BY_NUMBER: ReadonlyArray<SpanStatus> = ['unset', 'ok', 'error'];
+/** `Span.status` by OTLP's status code. */
+export const STATUS_BY_NUMBER: ReadonlyArray<SpanStatus> = ['unset', 'ok', 'error'];
 const STATUS_BY_NAME: Readonly<Record<string, SpanStatus | undefined>> = Object.assign(Object.create(null) as Record<string, SpanStatus>, {
   STATUS_CODE_UNSET: 'unset',
   STATUS_CODE_OK: 'ok',
@@ -203,7 +206,7 @@ function toDouble(v: unknown): number | undefined {
  * A scalar `AnyValue` (string, int, double, bool); arrays, kvlists, bytes and empty values give
  * `undefined`. Own-property checks, because protobufjs messages carry oneof defaults on the prototype.
  */
-function scalar(av: unknown): AttributeValue | undefined {
+export function scalar(av: unknown): AttributeValue | undefined {
   if (typeof av !== 'object' || av === null) return undefined;
   const o = av as Obj;
   // The common JSON cases first: a non-empty string is own (protobufjs defaults are ''); no stringValue
@@ -306,6 +309,24 @@ export interface SpanOut {
     statusMessage: string | undefined,
   ): void;
   /**
+   * {@link SpanOut.add} with the ids as lowercase hex bytes in `b`: the trace id's 32 at `trace`, the span
+   * id's 16 at `span`, the parent id's 16 at `parent` (-1: no parent). The JSONL scanner's way: a decoding
+   * worker's columns copy the bytes, and the thread analysing makes the strings.
+   */
+  addHex(
+    b: Uint8Array,
+    trace: number,
+    span: number,
+    parent: number,
+    res: ResourceInfo,
+    name: string,
+    kind: SpanKind | undefined,
+    startTime: number,
+    endTime: number,
+    status: SpanStatus | undefined,
+    statusMessage: string | undefined,
+  ): void;
+  /**
    * Sets attribute `ANALYZED_ATTRIBUTES[key]` of the span added last (a repeated key: its last value, at
    * its first place).
    */
@@ -316,6 +337,10 @@ export interface SpanOut {
 
 /** A {@link SpanOut} that hands out its spans in batches. */
 export interface BatchOut<B> extends SpanOut {
+  /** Remembers what has been added so far, for {@link BatchOut.rollback}. */
+  mark(): void;
+  /** Takes back what was added since the last {@link BatchOut.mark} (a line the fast JSON reader gave up on). */
+  rollback(): void;
   /** The spans added so far, no longer held. */
   take(): B;
   /** The spans added so far in batches of `size` (the last one shorter), no longer held. */
@@ -325,6 +350,8 @@ export interface BatchOut<B> extends SpanOut {
 /** Engine span objects. */
 export class SpanList implements BatchOut<Span[]> {
   private spans: Span[] = [];
+  private marked = 0;
+  private readonly traces = new TraceIds();
 
   get length(): number {
     return this.spans.length;
@@ -359,6 +386,22 @@ export class SpanList implements BatchOut<Span[]> {
     });
   }
 
+  addHex(
+    b: Uint8Array,
+    trace: number,
+    span: number,
+    parent: number,
+    res: ResourceInfo,
+    name: string,
+    kind: SpanKind | undefined,
+    startTime: number,
+    endTime: number,
+    status: SpanStatus | undefined,
+    statusMessage: string | undefined,
+  ): void {
+    this.add(this.traces.at(b, trace), hex16(b, span), parent < 0 ? undefined : hex16(b, parent), res, name, kind, startTime, endTime, status, statusMessage);
+  }
+
   attribute(key: number, value: AttributeValue): void {
     const span = this.spans[this.spans.length - 1];
     (span.attributes ??= {})[ANALYZED_ATTRIBUTES[key]] = value;
@@ -367,6 +410,14 @@ export class SpanList implements BatchOut<Span[]> {
   hasAttribute(key: number): boolean {
     const a = this.spans[this.spans.length - 1].attributes;
     return a !== undefined && a[ANALYZED_ATTRIBUTES[key]] !== undefined;
+  }
+
+  mark(): void {
+    this.marked = this.spans.length;
+  }
+
+  rollback(): void {
+    this.spans.length = this.marked;
   }
 
   take(): Span[] {

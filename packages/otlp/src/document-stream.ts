@@ -7,6 +7,7 @@
  */
 import { decodeRequestInto, type Sink } from './convert.js';
 import { decodeForeignInto, noteSharedServers } from './foreign.js';
+import { OPEN_ARRAY, OPEN_OBJECT } from './json-bytes.js';
 import { JsonScan, pathLabel, type JsonPath, type ScanTarget, type Take, type ValueSink } from './json-scan.js';
 import type { DecodeProblem } from './problems.js';
 import { RequestSpans } from './request-spans.js';
@@ -19,8 +20,6 @@ import { RequestSpans } from './request-spans.js';
 export const GROUP_BYTES = 4 * 1024 * 1024;
 /** Most elements in a group (tiny elements parse to far more memory than their bytes). */
 const GROUP_ELEMENTS = 16_384;
-const OPEN_ARRAY = 91;
-const OPEN_OBJECT = 123;
 
 /** Reads one document element by element, or span by span, into `sink`. */
 export class DocumentStream implements ScanTarget {

@@ -4,6 +4,7 @@
  * hold it whole (then parsed on its own, so a broken one is reported and skipped and the scan goes on)
  * or pass over it. Only the value being held is held.
  */
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, NEWLINE, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-bytes.js';
 import type { DecodeProblem } from './problems.js';
 
 /** Where a value stands: the keys and array indexes from the document's top-level value down. */
@@ -37,16 +38,6 @@ export interface ScanTarget {
   /** Something that could not be read; the scan goes on where it can. */
   problem(problem: DecodeProblem): void;
 }
-
-const QUOTE = 34;
-const BACKSLASH = 92;
-const NEWLINE = 10;
-const COMMA = 44;
-const COLON = 58;
-const OPEN_ARRAY = 91;
-const CLOSE_ARRAY = 93;
-const OPEN_OBJECT = 123;
-const CLOSE_OBJECT = 125;
 
 /** Longest key remembered: the keys looked for are field names (`instrumentation_library_spans`). */
 const MAX_KEY = 32;

@@ -5,6 +5,7 @@ import type { Span } from '@rootspan/engine';
 import { inflaterFor, MAGIC_BYTES, type InflateState } from './compressed.js';
 import { decodeRequestInto, SpanList, type BatchOut, type Sink } from './convert.js';
 import { DocumentStream } from './document-stream.js';
+import { JsonLineScanner } from './jsonl-scan.js';
 import { decodeForeignInto } from './foreign.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
 import { walkStream, type WalkTarget } from './protobuf-walk.js';
@@ -202,6 +203,8 @@ const PROGRESS_BYTES = 4 * 1024 * 1024;
 const NEWLINES = Buffer.alloc(4096, 10);
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const EMPTY = Buffer.alloc(0);
+/** Lines the scanner may give up on before it is asked no more (unless it read more than that). */
+const SCAN_MISSES = 16;
 /** Lines after a broken first one sampled to tell JSONL (most parse alone) from one document (few do). */
 const JSONL_SAMPLE = 10;
 
@@ -228,6 +231,11 @@ class Reader<B> implements InflateState {
   private docBytes = 0;
   /** In `elements` mode: the document being read element by element. */
   private stream: DocumentStream | undefined;
+  /** The JSONL scanner (made at the first line), whether it is still asked, the lines it read and those it gave up on: see {@link record}. */
+  private scanner: JsonLineScanner | undefined;
+  private scans = true;
+  private scanned = 0;
+  private missed = 0;
 
   constructor(
     options: ReadOtlpOptions,
@@ -340,7 +348,7 @@ class Reader<B> implements InflateState {
           this.report({ line: this.lineNo, message: `line longer than ${this.maxRecord} bytes (the record limit), skipped` });
         } else {
           this.pending.push(chunk.subarray(start, nl));
-          this.line(this.takeLine(), this.lineNo);
+          this.record(this.takeLine(), this.lineNo);
         }
         start = nl + 1;
         if (this.full()) yield this.take();
@@ -350,7 +358,7 @@ class Reader<B> implements InflateState {
     if (skipping) {
       this.report({ line: this.lineNo + 1, message: `line longer than ${this.maxRecord} bytes (the record limit), skipped` });
     } else if (this.pendingLen > 0) {
-      this.line(this.takeLine(), this.lineNo + 1);
+      this.record(this.takeLine(), this.lineNo + 1);
     }
     if (this.mode === 'document') yield* this.document();
     if (this.mode === 'elements') this.endDocument();
@@ -358,13 +366,32 @@ class Reader<B> implements InflateState {
     yield* this.finish();
   }
 
-  /** The pending bytes as one line of text, without a trailing CR. */
-  private takeLine(): string {
+  /** The pending bytes as one line, without a trailing CR. */
+  private takeLine(): Buffer {
     const parts = this.pending;
     const buf = parts.length === 1 ? parts[0] : Buffer.concat(parts);
     this.pending = [];
     this.pendingLen = 0;
-    return buf.toString('utf8', 0, buf.length > 0 && buf[buf.length - 1] === 13 ? buf.length - 1 : buf.length);
+    return buf.length > 0 && buf[buf.length - 1] === 13 ? buf.subarray(0, buf.length - 1) : buf;
+  }
+
+  /**
+   * One line's bytes: read by the {@link JsonLineScanner} where it can (past the first line, which may be
+   * the start of a document), else as text by {@link line}. A scanner that keeps giving up (another
+   * shape of JSON) is no longer asked.
+   */
+  private record(bytes: Buffer, lineNo: number): void {
+    if (this.mode === 'lines' && this.scans) {
+      this.scanner ??= new JsonLineScanner();
+      this.sink.line = lineNo;
+      if (this.scanner.decode(bytes, this.sink, this.out)) {
+        this.scanned++;
+        this.check();
+        return;
+      }
+      if (++this.missed > SCAN_MISSES && this.missed > this.scanned) this.scans = false;
+    }
+    this.line(bytes.toString('utf8'), lineNo);
   }
 
   /**

@@ -4,10 +4,12 @@
  * from columns: here numbers cross in transferable typed arrays, attribute keys as indexes into the
  * engine's `ANALYZED_ATTRIBUTES`, and the low-cardinality strings (services, names, attribute values)
  * once per batch. Ids are not looked up (they are nearly all distinct), except a trace id repeated by
- * the next span.
+ * the next span; those the JSONL scanner read cross as their hex bytes, made strings by the receiver
+ * (cheaper than cloning the strings, and off the decoding thread).
  */
 import { ANALYZED_ATTRIBUTES, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
 import { ATTRIBUTE_INDEX, type BatchOut, type ResourceInfo } from './convert.js';
+import { hex16, hex32 } from './hex-ids.js';
 
 /** A batch of spans in columns; the typed arrays' buffers can be transferred. */
 export interface SpanColumns {
@@ -19,6 +21,8 @@ export interface SpanColumns {
   refs: Int32Array;
   /** Per span with attributes: `count, (key, tag, value) × count`; a span's `F_ATTRS` is its offset. */
   attrs: Float64Array;
+  /** Ids as lowercase hex bytes: a trace, span or parent reference `r` below -1 is at `-2 - r` here. */
+  ids: Uint8Array;
 }
 
 const F_TRACE = 0;
@@ -60,6 +64,10 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
   private refs = new Int32Array(FIELDS * CAPACITY);
   private attrs = new Float64Array(8 * CAPACITY);
   private attrsEnd = 0;
+  private ids = new Uint8Array(64 * CAPACITY);
+  private idsEnd = 0;
+  /** Offset in `ids` of the trace id {@link addHex} added last (-1: none, or {@link add} came since). */
+  private traceAt = -1;
   /** Offset in `attrs` of the last span's attribute count; -1 while it has none. */
   private attrsAt = -1;
   // A span's trace and resource are most often the previous span's: compared, not looked up.
@@ -69,6 +77,11 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
   private serviceRef = -1;
   private versionRef = -1;
   private instanceRef = -1;
+  /** What {@link mark} remembered: spans, attribute entries and strings. */
+  private markedLength = 0;
+  private markedAttrs = 0;
+  private markedStrings = 0;
+  private markedIds = 0;
 
   add(
     traceId: string,
@@ -82,11 +95,56 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
     status: SpanStatus | undefined,
     statusMessage: string | undefined,
   ): void {
+    if (traceId !== this.trace) {
+      this.traceRef = this.own((this.trace = traceId));
+      this.traceAt = -1;
+    }
+    this.fields(this.own(spanId), parentSpanId === undefined ? -1 : this.own(parentSpanId), res, name, kind, startTime, endTime, status, statusMessage);
+  }
+
+  addHex(
+    b: Uint8Array,
+    trace: number,
+    span: number,
+    parent: number,
+    res: ResourceInfo,
+    name: string,
+    kind: SpanKind | undefined,
+    startTime: number,
+    endTime: number,
+    status: SpanStatus | undefined,
+    statusMessage: string | undefined,
+  ): void {
+    if (this.idsEnd + 64 > this.ids.length) this.growIds();
+    const ids = this.ids;
+    const last = this.traceAt;
+    let k = 0;
+    if (last >= 0) while (k < 32 && b[trace + k] === ids[last + k]) k++;
+    if (last < 0 || k < 32) {
+      this.traceAt = this.idsEnd;
+      this.traceRef = this.copy(b, trace, 32);
+      this.trace = undefined;
+    }
+    const spanRef = this.copy(b, span, 16);
+    this.fields(spanRef, parent < 0 ? -1 : this.copy(b, parent, 16), res, name, kind, startTime, endTime, status, statusMessage);
+  }
+
+  /** The span's fields but for its trace (`traceRef`) and ids (references). */
+  private fields(
+    spanRef: number,
+    parentRef: number,
+    res: ResourceInfo,
+    name: string,
+    kind: SpanKind | undefined,
+    startTime: number,
+    endTime: number,
+    status: SpanStatus | undefined,
+    statusMessage: string | undefined,
+  ): void {
     const i = this.length;
     if (i === this.capacity) this.grow();
     this.times[2 * i] = startTime;
     this.times[2 * i + 1] = endTime;
-    if (traceId !== this.trace) this.traceRef = this.own((this.trace = traceId));
     if (res !== this.res) {
       this.res = res;
       this.serviceRef = this.shared(res.service);
@@ -96,8 +154,8 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
     const refs = this.refs;
     const o = i * FIELDS;
     refs[o + F_TRACE] = this.traceRef;
-    refs[o + F_SPAN] = this.own(spanId);
-    refs[o + F_PARENT] = parentSpanId === undefined ? -1 : this.own(parentSpanId);
+    refs[o + F_SPAN] = spanRef;
+    refs[o + F_PARENT] = parentRef;
     refs[o + F_SERVICE] = this.serviceRef;
     refs[o + F_VERSION] = this.versionRef;
     refs[o + F_INSTANCE] = this.instanceRef;
@@ -107,6 +165,15 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
     refs[o + F_CODES] = KINDS.indexOf(kind) + 8 * STATUSES.indexOf(status);
     this.attrsAt = -1;
     this.length = i + 1;
+  }
+
+  /** Copies the `n` id bytes at `at` in `b` to `ids`; their reference. */
+  private copy(b: Uint8Array, at: number, n: number): number {
+    const ids = this.ids;
+    const to = this.idsEnd;
+    for (let k = 0; k < n; k++) ids[to + k] = b[at + k];
+    this.idsEnd = to + n;
+    return -2 - to;
   }
 
   attribute(key: number, value: AttributeValue): void {
@@ -149,6 +216,29 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
     return false;
   }
 
+  mark(): void {
+    this.markedLength = this.length;
+    this.markedAttrs = this.attrsEnd;
+    this.markedStrings = this.strings.length;
+    this.markedIds = this.idsEnd;
+  }
+
+  rollback(): void {
+    for (let j = this.markedStrings; j < this.strings.length; j++) {
+      const s = this.strings[j];
+      if (this.index.get(s) === j) this.index.delete(s);
+    }
+    this.strings.length = this.markedStrings;
+    this.length = this.markedLength;
+    this.attrsEnd = this.markedAttrs;
+    this.idsEnd = this.markedIds;
+    this.traceAt = -1;
+    this.attrsAt = -1;
+    // The refs kept for the last span's trace and resource may be among the strings taken back.
+    this.trace = undefined;
+    this.res = undefined;
+  }
+
   take(): SpanColumns {
     const n = this.length;
     // Copies of the used parts: their buffers are transferred, and hold no more than this batch.
@@ -157,11 +247,14 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
       times: this.times.slice(0, 2 * n),
       refs: this.refs.slice(0, FIELDS * n),
       attrs: this.attrs.slice(0, this.attrsEnd),
+      ids: this.ids.slice(0, this.idsEnd),
     };
     this.strings = [];
     this.index = new Map();
     this.attrsEnd = 0;
     this.attrsAt = -1;
+    this.idsEnd = 0;
+    this.traceAt = -1;
     this.trace = undefined;
     this.res = undefined;
     this.length = 0;
@@ -188,6 +281,12 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
   /** A string that does not (ids, messages): added. */
   private own(s: string): number {
     return this.strings.push(s) - 1;
+  }
+
+  private growIds(): void {
+    const grown = new Uint8Array(2 * this.ids.length);
+    grown.set(this.ids);
+    this.ids = grown;
   }
 
   private growAttrs(): void {
@@ -226,11 +325,17 @@ export function packSpans(spans: readonly Span[]): SpanColumns {
 
 /** The spans of a {@link packSpans} batch, with the same fields (an absent one `undefined`). */
 export function unpackSpans(c: SpanColumns): Span[] {
-  const { strings, times, refs } = c;
+  const { strings, times, refs, ids } = c;
   const n = times.length / 2;
   const out = new Array<Span>(n);
+  // Spans of one trace in a row share its reference: its string is made once.
+  let traceRef = -1;
+  let traceId = '';
   for (let i = 0; i < n; i++) {
     const o = i * FIELDS;
+    const trace = refs[o + F_TRACE];
+    if (trace !== traceRef) traceId = trace >= 0 ? strings[(traceRef = trace)] : hex32(ids, -2 - (traceRef = trace));
+    const span = refs[o + F_SPAN];
     const parent = refs[o + F_PARENT];
     const version = refs[o + F_VERSION];
     const instance = refs[o + F_INSTANCE];
@@ -238,9 +343,9 @@ export function unpackSpans(c: SpanColumns): Span[] {
     const at = refs[o + F_ATTRS];
     const codes = refs[o + F_CODES];
     out[i] = {
-      traceId: strings[refs[o + F_TRACE]],
-      spanId: strings[refs[o + F_SPAN]],
-      parentSpanId: parent < 0 ? undefined : strings[parent],
+      traceId,
+      spanId: span >= 0 ? strings[span] : hex16(ids, -2 - span),
+      parentSpanId: parent === -1 ? undefined : parent >= 0 ? strings[parent] : hex16(ids, -2 - parent),
       service: strings[refs[o + F_SERVICE]],
       serviceVersion: version < 0 ? undefined : strings[version],
       instance: instance < 0 ? undefined : strings[instance],
