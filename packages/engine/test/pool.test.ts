@@ -100,6 +100,9 @@ describe('pool saturation', () => {
     expect(explainRoot(top, [wait], {}, undefined, 0, DEFAULT_LATENCY)).toBe(`postgresql SELECT orders calls hang, holding the pool's connections: ${words}`);
     // The pool wait as the root, or the statement's own give-ups: their own words.
     expect(explainRoot({ ...top, operation: 'pg-pool.connect' }, [wait], {}, undefined, 0, DEFAULT_LATENCY)).toMatch(new RegExp(`^${words.replace(/[()%.]/g, '\\$&')}; requests got no pooled connection in time`));
+    // An episode of the pool wait whose worst moment named the statement itself: its words as they are.
+    const named = { ...wait, peak: { explanation: 'orders-api got no answer from postgresql SELECT orders in 7 of 7 calls (100%, baseline 0.06%) in the last 5 s' } } as Anomaly;
+    expect(explainRoot(top, [named], {}, undefined, 0, DEFAULT_LATENCY)).toBe('orders-api got no answer from postgresql SELECT orders in 7 of 7 calls (100%, baseline 0.06%) in the last 5 s');
     const own = { ...wait, operation: 'SELECT orders', peak: { explanation: 'orders-api got no answer from postgresql SELECT orders in 9 of 10 calls (90%, baseline 0%) in the last 5 s' } } as Anomaly;
     expect(explainRoot(top, [wait, own], {}, undefined, 0, DEFAULT_LATENCY)).toBe('orders-api got no answer from postgresql SELECT orders in 9 of 10 calls (90%, baseline 0%) in the last 5 s');
   });

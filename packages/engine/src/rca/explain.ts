@@ -196,12 +196,14 @@ function giveUpsAt(top: RankedOrigin, anomalies: readonly Anomaly[]): Anomaly | 
 
 /**
  * A timeout anomaly's own words, for the root `top`. When they are about the wait for a pooled connection
- * and the root is a statement, the statement's calls hang holding the pool's connections: said first, so
- * the sentence does not read as if the pool were the root.
+ * and the root is a statement they do not name (an episode's words are those of its worst moment, which
+ * may have named the call open longest), the statement's calls hang holding the pool's connections: said
+ * first, so the sentence does not read as if the pool were the root.
  */
 function giveUpWords(top: RankedOrigin, t: Anomaly): string {
   const words = ownWords(t);
-  return t.operation !== top.operation && isPoolWait(t.operation) && !isPoolWait(top.operation) ? `${label(top.service, top.operation)} calls hang, holding the pool's connections: ${words}` : words;
+  const root = label(top.service, top.operation);
+  return isPoolWait(t.operation) && !isPoolWait(top.operation) && !words.includes(root) ? `${root} calls hang, holding the pool's connections: ${words}` : words;
 }
 
 /** An anomaly's own numbers at its worst, with their window, without the attribution clause. */
