@@ -4,7 +4,7 @@
  * hold it whole (then parsed on its own, so a broken one is reported and skipped and the scan goes on)
  * or pass over it. Only the value being held is held.
  */
-import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, NEWLINE, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-bytes.js';
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, isSpace, NEWLINE, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-bytes.js';
 import type { DecodeProblem } from './problems.js';
 
 /** Where a value stands: the keys and array indexes from the document's top-level value down. */
@@ -41,10 +41,6 @@ export interface ScanTarget {
 
 /** Longest key remembered: the keys looked for are field names (`instrumentation_library_spans`). */
 const MAX_KEY = 32;
-
-function isSpace(c: number): boolean {
-  return c === 32 || c === NEWLINE || c === 13 || c === 9;
-}
 
 /** An array or object descended into. */
 interface Frame {

@@ -5,8 +5,9 @@ import type { Span } from '@rootspan/engine';
 import { inflaterFor, MAGIC_BYTES, type InflateState } from './compressed.js';
 import { decodeRequestInto, SpanList, type BatchOut, type Sink } from './convert.js';
 import { DocumentStream } from './document-stream.js';
-import { JsonLineScanner } from './jsonl-scan.js';
 import { decodeForeignInto } from './foreign.js';
+import { isSpace, OPEN_ARRAY, OPEN_OBJECT } from './json-bytes.js';
+import { JsonLineScanner } from './jsonl-scan.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
 import { walkStream, type WalkTarget } from './protobuf-walk.js';
 import { OtlpDecodeError, type DecodeProblem } from './problems.js';
@@ -594,8 +595,8 @@ class Reader<B> implements InflateState {
 function opensArrayOrObject(parts: Buffer[]): boolean {
   for (const part of parts) {
     for (const c of part) {
-      if (c === 32 || c === 9 || c === 13 || c === 10 || c === 0xef || c === 0xbb || c === 0xbf) continue;
-      return c === 91 || c === 123;
+      if (isSpace(c) || c === 0xef || c === 0xbb || c === 0xbf) continue;
+      return c === OPEN_ARRAY || c === OPEN_OBJECT;
     }
   }
   return false;
@@ -634,7 +635,7 @@ function stripCr(text: string): string {
 function isBlank(text: string): boolean {
   if (text.length === 0) return true;
   const c = text.charCodeAt(0);
-  return (c === 32 || c === 9 || c === 13 || c === 10) && text.trim() === '';
+  return isSpace(c) && text.trim() === '';
 }
 
 /** The 1-based line of a JSON.parse error's "position N", when the message has one. */

@@ -21,11 +21,9 @@ import {
   type ResourceInfo,
   type Sink,
 } from './convert.js';
+import { OPEN_ARRAY, OPEN_OBJECT } from './json-bytes.js';
 import { pathLabel, type JsonPath, type ScanTarget, type Take } from './json-scan.js';
 import type { DecodeProblem } from './problems.js';
-
-const OPEN_ARRAY = 91;
-const OPEN_OBJECT = 123;
 
 /** A span as read, unparsed (held before its resource, its bytes are what the record limit bounds). */
 interface SpanRecord {
