@@ -131,7 +131,8 @@ export type AnomalySignal =
   | 'traffic.surge'
   | 'traffic.drop'
   | 'shape.missing-call'
-  | 'shape.new-call';
+  | 'shape.new-call'
+  | 'shape.more-calls';
 
 /** One detection: an operation (or a call edge) that misbehaved over a window of event time. */
 export interface Anomaly {
@@ -153,12 +154,15 @@ export interface Anomaly {
   firstAt: number;
   /** Start of the evaluated window. */
   windowStart: number;
-  /** Observed value (ms for latency, a fraction for error/timeout rates, requests/s for traffic). */
+  /**
+   * Observed value (ms for latency, a fraction for error/timeout rates and call shares, requests/s for
+   * traffic, calls per request for `shape.more-calls`).
+   */
   observed: number;
   /** Baseline value in the same unit. */
   expected: number;
-  /** Unit of observed/expected: `ms`, `ratio` (0..1) or `rps`. */
-  unit: 'ms' | 'ratio' | 'rps';
+  /** Unit of observed/expected: `ms`, `ratio` (0..1), `rps`, or `per-request` (calls per request). */
+  unit: 'ms' | 'ratio' | 'rps' | 'per-request';
   /** Strength of the evidence (a z-score-like number; larger is stronger). */
   score: number;
   /** One-sided p-value of the test that fired, where the detector has one. */

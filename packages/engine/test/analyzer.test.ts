@@ -647,6 +647,69 @@ describe('anomaly fields', () => {
   });
 });
 
+describe('calls per request (N+1 queries)', () => {
+  /** A summary route reading a customer, then its orders' items one query each (`times(s, i)` queries). */
+  function summary(times: (s: number, i: number) => number, failing?: (s: number, attempt: number) => boolean) {
+    return (traceId: string, start: number, s: number, i: number): Span[] => {
+      const db = { 'db.system': 'postgresql', 'db.operation.name': 'SELECT' };
+      const n = times(s, i);
+      const server = span({ traceId, service: 'shop', name: 'GET /customers/:id/summary', kind: 'server', startTime: start, endTime: start + 3 + n * 1.5, attributes: { 'http.request.method': 'GET', 'http.route': '/customers/:id/summary' } });
+      const out = [server];
+      out.push(span({ traceId, service: 'shop', name: 'SELECT customers', kind: 'client', parentSpanId: server.spanId, startTime: start + 0.5, endTime: start + 1.5, attributes: { ...db, 'db.collection.name': 'customers' } }));
+      for (let k = 0; k < n; k++) {
+        const at = start + 2 + k * 1.5;
+        const error = failing?.(s, k) ?? false;
+        // Each query checks a connection out of the pool first (node-postgres' pg-pool.connect span).
+        out.push(span({ traceId, service: 'shop', name: 'pg-pool.connect', kind: 'client', parentSpanId: server.spanId, startTime: at, endTime: at + 0.1, attributes: { 'db.system': 'postgresql' } }));
+        out.push(span({ traceId, service: 'shop', name: 'SELECT items', kind: 'client', parentSpanId: server.spanId, startTime: at + 0.1, endTime: at + 1, status: error ? 'error' : 'ok', attributes: { ...db, 'db.collection.name': 'items' } }));
+      }
+      return out;
+    };
+  }
+
+  it('a route that now queries a callee many more times per request is a call-pattern change of the route, with both counts', () => {
+    const a = createAnalyzer();
+    // 1–5 item queries per request, then 20–40 from 120 s on (a page size gone from 5 to 60).
+    const anomalies = requests(a, 150, 10, summary((s, i) => (s < 120 ? 1 + (i % 5) : 20 + (i % 5) * 5)));
+    const T0 = Date.UTC(2026, 0, 1);
+    const more = anomalies.filter((x) => x.signal === 'shape.more-calls' && x.callee?.operation === 'SELECT items');
+    expect(more.length).toBeGreaterThan(0);
+    expect(more[0]).toMatchObject({ kind: 'shape', service: 'shop', operation: 'GET /customers/:id/summary', callee: { service: 'postgresql', operation: 'SELECT items' }, unit: 'per-request', severity: 'medium' });
+    expect(more[0].firstAt - T0).toBeGreaterThanOrEqual(120_000);
+    expect(more[0].firstAt - T0).toBeLessThanOrEqual(130_000);
+    expect(more[0].expected).toBeCloseTo(3, 0);
+    expect(more[0].observed).toBeCloseTo(30, 0);
+    expect(more[0].explanation).toMatch(/^shop GET \/customers\/:id\/summary calls postgresql SELECT items 30 times per request vs usually 3\.0 \(10×\) over \d+ requests in the last \d+ s/);
+    // The route is the root (its code changed), and its sentence says why, in its queries rather than the pool
+    // waits each of them also makes (as many more, and first to be judged: the first anomaly is about them).
+    expect(anomalies.find((x) => x.kind === 'shape')?.callee?.operation).toBe('pg-pool.connect');
+    const inc = a.incidents().find((x) => x.rootCause.service === 'shop');
+    expect(inc?.rootCause).toMatchObject({ service: 'shop', operation: 'GET /customers/:id/summary' });
+    expect(inc?.rootCause.explanation).toMatch(/calls postgresql SELECT items 30 times per request vs usually 3\.0/);
+    expect(a.incidents().filter((x) => x.rootCause.service === 'postgresql')).toEqual([]);
+  });
+
+  it('requests that differ widely in how many queries they make (1 to 40, skewed) raise nothing', () => {
+    const a = createAnalyzer();
+    const rnd = mulberry32(7);
+    const anomalies = requests(a, 300, 10, summary(() => Math.min(40, Math.max(1, Math.round(Math.exp(rnd() * rnd() * 3.7))))));
+    a.flush();
+    expect(anomalies.filter((x) => x.kind === 'shape')).toEqual([]);
+    expect(a.incidents()).toEqual([]);
+  });
+
+  it('retries of a failing callee are its failure, not a route calling it more often', () => {
+    const a = createAnalyzer();
+    // From 120 s each item query fails twice before it succeeds: three calls where there was one.
+    const anomalies = requests(a, 150, 10, (traceId, start, s, i) => {
+      const spans = summary(() => (s < 120 ? 1 + (i % 5) : 3 * (1 + (i % 5))), (t, k) => t >= 120 && k % 3 !== 2)(traceId, start, s, i);
+      return spans;
+    });
+    expect(anomalies.some((x) => x.kind === 'errors' && x.operation === 'SELECT items')).toBe(true);
+    expect(anomalies.filter((x) => x.signal === 'shape.more-calls')).toEqual([]);
+  });
+});
+
 describe('lasting changes', () => {
   it('a call that stays gone is the new normal after adaptAfterMs: its incident resolves as adapted, and the call coming back is new', () => {
     const a = createAnalyzer({ adaptAfterMs: 5 * 60_000 });

@@ -72,19 +72,25 @@ describe('BucketRing with a pool', () => {
 });
 
 describe('OpBucket', () => {
-  it('counts calls per callee in the order first seen, and a reset bucket starts with none', () => {
+  it('counts calls per callee in the order first seen, how many times each request made them, and a reset bucket starts with none', () => {
     const b = new OpBucket();
     b.reset(3);
-    expect(b.countCall('db')).toBe(false);
-    b.addCallee('db');
-    b.addCallee('cache');
-    expect(b.countCall('db')).toBe(true);
-    expect(b.countCall('db')).toBe(true);
-    expect(b.countCall('queue')).toBe(false);
+    expect(b.countCall('db', 1)).toBe(false);
+    b.addCallee('db', 1);
+    b.addCallee('cache', 2);
+    expect(b.countCall('db', 5)).toBe(true);
+    expect(b.countCall('db', 3)).toBe(true);
+    expect(b.countCall('queue', 1)).toBe(false);
     expect([b.callees, b.callCounts, b.calleeCount]).toEqual([['db', 'cache'], [3, 1], 2]);
     expect([b.callsTo('db'), b.callsTo('cache'), b.callsTo('queue')]).toEqual([3, 1, 0]);
+    const times = { calls: 0, squares: 0 };
+    b.addCallTimes('db', times);
+    expect(times).toEqual({ calls: 9, squares: 1 + 25 + 9 });
+    b.addCallTimes('cache', times);
+    b.addCallTimes('queue', times);
+    expect(times).toEqual({ calls: 11, squares: 35 + 4 });
     b.reset(4);
-    expect([b.calleeCount, b.callsTo('db'), b.countCall('db')]).toEqual([0, 0, false]);
+    expect([b.calleeCount, b.callsTo('db'), b.countCall('db', 1), b.callTimes]).toEqual([0, 0, false, undefined]);
   });
 });
 

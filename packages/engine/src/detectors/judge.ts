@@ -2,7 +2,7 @@ import type { LatencyOptions, ResolvedOptions } from '../options.js';
 import type { Verdict } from './verdict.js';
 import type { LatencyDetector, LogWindow } from './latency.js';
 import type { CallShapeDetector } from './shape.js';
-import { oneStall, type LatencyBucket } from '../ops/bucket.js';
+import { oneStall, type CallTimes, type LatencyBucket } from '../ops/bucket.js';
 import { ANCHOR_SLOWDOWN, RING, USUAL_PATH_SHARE, WINDOWS, copyWindow, emptyWindow, windowSketch, type EdgeState, type EdgeWindow, type LatencySignal, type OpState, type OpWindow } from '../ops/state.js';
 import type { Recorder } from '../ops/recorder.js';
 import { episodeKey, opKeyOperation, opKeyService } from '../keys.js';
@@ -28,7 +28,7 @@ export type OpFiring =
   | (OpFiringBase & { kind: 'latency'; signal: 'latency' | 'latency.self' })
   | (OpFiringBase & { kind: 'errors'; signal: 'errors' })
   | (OpFiringBase & { kind: 'traffic'; signal: 'traffic.surge' | 'traffic.drop' })
-  | (OpFiringBase & { kind: 'shape'; signal: 'shape.missing-call' | 'shape.new-call'; /** The callee's operation key. */ callee: string });
+  | (OpFiringBase & { kind: 'shape'; signal: 'shape.missing-call' | 'shape.new-call' | 'shape.more-calls'; /** The callee's operation key. */ callee: string });
 
 /** Callers giving up on an edge's callee over one of its windows. */
 export interface EdgeFiring {
@@ -52,6 +52,12 @@ export class Judge {
   private readonly windows = WINDOWS.map(emptyWindow);
   /** Callee services by caller service, of edges with a timeout episode as the bucket closes (see calleeFailing). */
   private readonly givingUp = new Map<string, Set<string>>();
+  /** Calls per request to one callee, summed over a window's buckets in turn. */
+  private readonly times: CallTimes = { calls: 0, squares: 0 };
+  /** Operations whose errors fire in this close (their episodes start after it). */
+  private readonly erring = new Set<string>();
+  /** More-calls firings held until every operation was judged (see {@link close}). */
+  private readonly moreCalls: OpFiring[] = [];
 
   constructor(private readonly options: ResolvedOptions) {}
 
@@ -68,11 +74,16 @@ export class Judge {
       if (to === undefined) this.givingUp.set(edge.caller, (to = new Set()));
       to.add(edge.calleeService);
     }
+    this.erring.clear();
+    this.moreCalls.length = 0;
     for (const op of rec.liveOps) {
-      const before = firings.length;
+      const before = firings.length + this.moreCalls.length;
       this.judgeOp(rec, op, index, firings, partial, countedFrom);
-      if (firings.length === before && op.active.size === 0) this.learnOp(rec, op, index, partial);
+      if (firings.length + this.moreCalls.length === before && op.active.size === 0) this.learnOp(rec, op, index, partial);
     }
+    // Requests retrying a failing callee call it, and the pool for it, more often: that is the callee's
+    // fault. Its errors may fire in this very close, after its caller was judged.
+    for (const f of this.moreCalls) if (!calleeFailing(rec, f.op, this.givingUp, this.erring)) firings.push(f);
     for (const edge of rec.liveEdges) {
       const before = firings.length;
       this.judgeEdge(edge, index, firings);
@@ -113,6 +124,7 @@ export class Judge {
     }
     if (errors) {
       out.push(errors);
+      this.erring.add(op.key);
       op.errors.forgetHeld();
     }
     if (op.traffic !== undefined && !partial) {
@@ -190,22 +202,36 @@ export class Judge {
       b.calleesKnown = true;
     }
     const all = whole.buckets;
+    const times = this.times;
     for (const [key, d] of op.shapes) {
       if (renamed(rec, op, key)) continue;
       let best: OpFiring | undefined;
+      let more: OpFiring | undefined;
       // Each window's buckets are the newest of the whole window's: one pass, newest first, sums them all.
       let made = 0;
       let summed = 0;
+      times.calls = times.squares = 0;
       for (let k = 0; k < windows.length; k++) {
         const w = windows[k];
-        for (; summed < w.buckets.length; summed++) made += all[all.length - 1 - summed].callsTo(key);
+        for (; summed < w.buckets.length; summed++) {
+          const b = all[all.length - 1 - summed];
+          made += b.callsTo(key);
+          b.addCallTimes(key, times);
+        }
+        if (d.mayFireCount(made, times)) {
+          const v = d.judgeCount(made, times);
+          if (v.anomalous && (more === undefined || v.score > more.verdict.score)) {
+            more = { signal: 'shape.more-calls', kind: 'shape', verdict: v, op, size: WINDOWS[k], window: copyWindow(w), callee: key };
+          }
+        }
         if (!d.mayFire(w.okRequests, made)) continue;
         const v = d.judge(w.okRequests, made);
         if (v.anomalous && v.change && (best === undefined || v.score > best.verdict.score)) {
-          best = { signal: `shape.${v.change}-call`, kind: 'shape', verdict: v, op, size: WINDOWS[k], window: copyWindow(w), callee: key };
+          best = { signal: `shape.${v.change === 'missing' ? 'missing' : 'new'}-call`, kind: 'shape', verdict: v, op, size: WINDOWS[k], window: copyWindow(w), callee: key };
         }
       }
       if (best) out.push(best);
+      if (more) this.moreCalls.push(more);
     }
   }
 
@@ -229,6 +255,12 @@ export class Judge {
         const missing = usual >= this.options.shape.usualShare && made / b.okRequests <= usual / 2 && heldBack(d.judge(b.okRequests, made));
         d.held = missing ? d.held + 1 : 0;
         if (d.held === 0 || d.held > RING) d.learn(b.okRequests, made);
+        if (made > 0) {
+          const times = this.times;
+          times.calls = times.squares = 0;
+          b.addCallTimes(key, times);
+          d.learnCount(made, times, RING);
+        }
       }
       op.shapeSamples += b.okRequests;
       if (op.shapeSamples >= this.options.shape.minSamples) {
@@ -316,12 +348,14 @@ function usualPath(rec: Recorder, op: OpState): readonly string[] {
 }
 
 /**
- * Whether an operation `op` calls is failing now: an errors episode of its own, or a timeout episode on
- * the edge to its service (`givingUp`: callee services by caller service, from edges with an episode).
+ * Whether an operation `op` calls is failing now: an errors episode of its own (or errors firing in this
+ * close: `erring`), or a timeout episode on the edge to its service (`givingUp`: callee services by caller
+ * service, from edges with an episode).
  */
-function calleeFailing(rec: Recorder, op: OpState, givingUp: ReadonlyMap<string, ReadonlySet<string>>): boolean {
+function calleeFailing(rec: Recorder, op: OpState, givingUp: ReadonlyMap<string, ReadonlySet<string>>, erring?: ReadonlySet<string>): boolean {
   const toServices = givingUp.get(op.service);
   for (const key of op.shapes.keys()) {
+    if (erring?.has(key)) return true;
     const callee = rec.ops.get(key);
     if (callee === undefined) continue;
     if (callee.active.size > 0 && callee.active.has(episodeKey(key, 'errors'))) return true;

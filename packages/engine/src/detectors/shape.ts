@@ -1,12 +1,16 @@
 import type { BaselineOptions, ShapeOptions } from '../options.js';
-import { ShareBaseline, type ShareBaselineJSON } from '../stats/baseline.js';
-import { binomialCdf, binomialSf, pToScore } from '../stats/special.js';
+import type { CallTimes } from '../ops/bucket.js';
+import { CountBaseline, ShareBaseline, type CountBaselineJSON, type ShareBaselineJSON } from '../stats/baseline.js';
+import { binomialCdf, binomialSf, normalSf, pToScore } from '../stats/special.js';
 import { quiet, type Verdict } from './verdict.js';
 
-/** A call-shape verdict: whether a usual call went missing or a new one appeared. */
+/** A call-shape verdict: whether a usual call went missing, a new one appeared, or requests make it more times. */
 export interface ShapeVerdict extends Verdict {
-  change: 'missing' | 'new' | null;
+  change: 'missing' | 'new' | 'more' | null;
 }
+
+/** JSON state of a {@link CallShapeDetector}: its share, and how many times per request (absent from older snapshots). */
+export type CallShapeJSON = ShareBaselineJSON & { counts?: CountBaselineJSON };
 
 /** Below this learned share a call counts as "not made before". */
 const NEW_SHARE_MAX = 0.01;
@@ -42,6 +46,13 @@ const MISSING_MIN_WINDOWS = 6;
 /** A missing call is tested against 90% of its usual share: tolerant of a slow drift in the mix. */
 const MISSING_TEST_FACTOR = 0.9;
 
+/** Requests must make a call this many times more often than usual to be an N+1-like change. */
+const MORE_RATIO = 2;
+/** Normal window-to-window wobble of the calls per request, relative: guards huge windows (as latency's driftSigma). */
+const MORE_DRIFT = 0.1;
+/** A window whose calls per request are up this significantly (p) is held back from learning them. */
+const MORE_HOLD_P = 0.05;
+
 /**
  * Trace-shape changes for one (parent operation, child call) pair: a call most requests usually make
  * (share ≥ usualShare) that at most half as many now make, with a binomial p-value below pMax; or a call
@@ -51,16 +62,21 @@ const MISSING_TEST_FACTOR = 0.9;
  */
 export class CallShapeDetector {
   readonly baseline: ShareBaseline;
+  /** How many times a request that makes the call makes it (see {@link judgeCount}). */
+  readonly counts: CountBaseline;
   /** Event time of the last {@link observe} (ms); NaN before any. */
   lastT = NaN;
   /** Consecutive buckets the analyzer held back from learning (a usual call clearly missing). */
   held = 0;
+  /** Consecutive buckets held back from learning the calls per request (clearly more than usual). */
+  countHeld = 0;
 
   constructor(
     baseline: BaselineOptions,
     private readonly opts: ShapeOptions,
   ) {
     this.baseline = new ShareBaseline(baseline.alpha);
+    this.counts = new CountBaseline(baseline.alpha);
   }
 
   /** Judges a window without learning it; observed/expected are shares of parent requests (0..1). */
@@ -116,6 +132,59 @@ export class CallShapeDetector {
     this.baseline.learn(parentRequests, calls);
   }
 
+  /**
+   * Judges how many times the window's `requests` that made the call made it (`t`) against the learned
+   * calls per request: an N+1 pattern (a loop of queries where there was one, a page size gone from 5 to
+   * 60). Fires at {@link MORE_RATIO}× the usual count or more, with a normal test (see countPValue) below
+   * the `pMax` of missing calls; judged once `minSamples` requests and six windows were learned, and only on
+   * windows of at least `minCalls` requests. Medium severity, as other call-shape changes.
+   */
+  judgeCount(requests: number, t: CallTimes): ShapeVerdict {
+    const c = this.counts;
+    const expected = c.mean;
+    const observed = requests > 0 ? t.calls / requests : 0;
+    const ready = c.samples >= this.opts.minSamples && c.windows >= MISSING_MIN_WINDOWS;
+    if (!ready || !(requests >= this.opts.minCalls)) return quietShape(observed, expected, ready);
+    const pValue = this.countPValue(requests, t);
+    const score = pToScore(pValue);
+    if (!(observed >= MORE_RATIO * expected && pValue < this.opts.pMax)) return quietShape(observed, expected, true, score, pValue);
+    return { anomalous: true, score, pValue, observed, expected, severity: 'medium', ready: true, change: 'more' };
+  }
+
+  /** Whether {@link judgeCount} could fire at all: ready, enough requests, and the ratio (no p-value). */
+  mayFireCount(requests: number, t: CallTimes): boolean {
+    const c = this.counts;
+    return c.samples >= this.opts.minSamples && c.windows >= MISSING_MIN_WINDOWS && requests >= this.opts.minCalls && t.calls >= MORE_RATIO * c.mean * requests;
+  }
+
+  /**
+   * Learns a bucket's calls per request, unless they are clearly up ({@link MORE_RATIO}×, p < 0.05) and
+   * have not been for a whole ring yet (`ring` buckets): a change on a sparse route is not learned while its
+   * windows gather the requests to prove it; one that lasts longer is the new normal.
+   */
+  learnCount(requests: number, t: CallTimes, ring: number): void {
+    if (!(requests > 0)) return;
+    const c = this.counts;
+    const observed = t.calls / requests;
+    const up = c.samples > 0 && observed >= MORE_RATIO * c.mean && this.countPValue(requests, t) < MORE_HOLD_P;
+    this.countHeld = up ? this.countHeld + 1 : 0;
+    if (this.countHeld === 0 || this.countHeld > ring) c.learn(requests, t.calls, t.squares);
+  }
+
+  /**
+   * One-sided p-value of the window's calls per request against the learned mean. The variance is the
+   * largest of the learned one, the window's own (a few requests that make 40 calls where most make 3 are
+   * the spread of the counts, not a shift of them) and the count itself (Poisson).
+   */
+  private countPValue(requests: number, t: CallTimes): number {
+    const c = this.counts;
+    const expected = c.mean;
+    const observed = t.calls / requests;
+    const own = requests > 1 ? ((t.squares / requests - observed * observed) * requests) / (requests - 1) : 0;
+    const sd = Math.sqrt(Math.max(c.variance, own, expected) / requests + (MORE_DRIFT * expected) ** 2);
+    return sd > 0 ? normalSf((observed - expected) / sd) : observed > expected ? 0 : 1;
+  }
+
   /** Judges a window, then learns it unless anomalous. */
   observe(t: number, parentRequests: number, calls: number): ShapeVerdict {
     this.lastT = t;
@@ -124,12 +193,14 @@ export class CallShapeDetector {
     return v;
   }
 
-  toJSON(): ShareBaselineJSON {
-    return this.baseline.toJSON();
+  toJSON(): CallShapeJSON {
+    return { ...this.baseline.toJSON(), counts: this.counts.toJSON() };
   }
 
-  /** Restores the baseline from {@link toJSON} output (throws a TypeError on anything else). */
+  /** Restores the baselines from {@link toJSON} output (throws a TypeError on anything else). */
   restore(json: unknown): void {
     this.baseline.restore(json);
+    const counts = (json as CallShapeJSON).counts;
+    if (counts !== undefined) this.counts.restore(counts);
   }
 }

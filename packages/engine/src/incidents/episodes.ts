@@ -233,7 +233,7 @@ export class Episodes {
         callee = { service: op?.service ?? opKeyService(f.callee), operation: op?.operation ?? (opKeyOperation(f.callee) || null) };
       }
     }
-    const unit = f.kind === 'latency' ? 'ms' : f.kind === 'traffic' ? 'rps' : 'ratio';
+    const unit = f.kind === 'latency' ? 'ms' : f.kind === 'traffic' ? 'rps' : f.signal === 'shape.more-calls' ? 'per-request' : 'ratio';
     const draft: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'> = {
       kind: f.kind,
       signal: f.signal,
@@ -291,7 +291,7 @@ export class Episodes {
     // A window with no example trace of its own (a drop gone to zero) keeps the ones the episode had.
     if (draft.traceIds.length === 0) draft.traceIds = was.traceIds;
     // The severity is the episode's worst, the figures the latest window's: the sentence says both.
-    const told = peak !== old || SEVERITY_RANK[draft.severity] <= SEVERITY_RANK[v.severity ?? 'low'] ? explanation : `${explanation}; at worst ${worstFigure(draft.kind, old.observed, old.expected)}`;
+    const told = peak !== old || SEVERITY_RANK[draft.severity] <= SEVERITY_RANK[v.severity ?? 'low'] ? explanation : `${explanation}; at worst ${worstFigure(draft.kind, draft.signal, old.observed, old.expected)}`;
     ep.anomaly = { ...draft, id: ep.id, firstAt: was.firstAt, explanation: told, peak };
     ep.lastFiredAt = now;
     this.route(ep, f, origins, now);

@@ -31,6 +31,12 @@ export function mergeMoments(into: LogMoments, from: LogMoments): void {
   into.sumLogSq += from.sumLogSq;
 }
 
+/** Calls a set of requests made to one callee: in all, and the sum of each request's count squared. */
+export interface CallTimes {
+  calls: number;
+  squares: number;
+}
+
 /** Exemplar trace ids kept per bucket and kind. */
 export const BUCKET_EXEMPLARS = 3;
 
@@ -97,13 +103,16 @@ export class OpBucket {
   shapeOrigins: OriginCounts | undefined;
   /**
    * Successful requests, and how many of them made each call (trace shape): `callees[i]` was called by
-   * `callCounts[i]` requests, in the order first seen ({@link countCall}, {@link addCallee}). Parallel
-   * arrays, not a Map: an operation makes few distinct calls, and arrays of exactly that size are the
-   * smallest store (a Map's table, or an array grown by push, holds 17 slots for one callee).
+   * `callCounts[i]` requests, in the order first seen ({@link countCall}, {@link addCallee}), which made
+   * `callTimes[2i]` calls to it in all, `callTimes[2i + 1]` the sum of each request's count squared (how
+   * many times per request, and how that varies: N+1 queries). Parallel arrays, not a Map: an operation
+   * makes few distinct calls, and arrays of exactly that size are the smallest store (a Map's table, or an
+   * array grown by push, holds 17 slots for one callee).
    */
   okRequests = 0;
   callees: string[] | undefined;
   callCounts: number[] | undefined;
+  callTimes: number[] | undefined;
   /** Every callee in `calls` has its operation's call-shape detector (set by the judge once the bucket closed). */
   calleesKnown = false;
   errorTraces: string[] | undefined;
@@ -111,11 +120,17 @@ export class OpBucket {
   /** What the bucket's latest failing request that said anything said (see errorMessage). */
   errorMessage: string | undefined;
 
-  /** Counts a request's call to `callee` if the bucket has it; false if it is new here (see {@link addCallee}). */
-  countCall(callee: string): boolean {
+  /**
+   * Counts a request's `times` calls to `callee` if the bucket has it; false if it is new here (see
+   * {@link addCallee}).
+   */
+  countCall(callee: string, times: number): boolean {
     const i = this.callees === undefined ? -1 : this.callees.indexOf(callee);
     if (i < 0) return false;
     (this.callCounts as number[])[i]++;
+    const t = this.callTimes as number[];
+    t[2 * i] += times;
+    t[2 * i + 1] += times * times;
     return true;
   }
 
@@ -124,14 +139,16 @@ export class OpBucket {
     return this.callees === undefined ? 0 : this.callees.length;
   }
 
-  /** Counts a request's call to a callee new to the bucket (grown by one exactly: concat copies to size). */
-  addCallee(callee: string): void {
+  /** Counts a request's `times` calls to a callee new to the bucket (grown by one exactly: concat copies to size). */
+  addCallee(callee: string, times: number): void {
     if (this.callees === undefined) {
       this.callees = [callee];
       this.callCounts = [1];
+      this.callTimes = [times, times * times];
     } else {
       this.callees = this.callees.concat(callee);
       this.callCounts = (this.callCounts as number[]).concat(1);
+      this.callTimes = (this.callTimes as number[]).concat(times, times * times);
     }
   }
 
@@ -139,6 +156,15 @@ export class OpBucket {
   callsTo(callee: string): number {
     const i = this.callees === undefined ? -1 : this.callees.indexOf(callee);
     return i < 0 ? 0 : (this.callCounts as number[])[i];
+  }
+
+  /** Adds the bucket's calls to `callee` (in all, and their per-request squares) into `into`. */
+  addCallTimes(callee: string, into: CallTimes): void {
+    const i = this.callees === undefined ? -1 : this.callees.indexOf(callee);
+    if (i < 0) return;
+    const t = this.callTimes as number[];
+    into.calls += t[2 * i];
+    into.squares += t[2 * i + 1];
   }
 
   /**
@@ -166,6 +192,7 @@ export class OpBucket {
     // Emptying an array drops its storage anyway: a new one of the right size is made when needed.
     this.callees = undefined;
     this.callCounts = undefined;
+    this.callTimes = undefined;
     this.calleesKnown = false;
     this.errorTraces = undefined;
     this.slowTraces = undefined;

@@ -249,10 +249,13 @@ export class Recorder {
     const n = this.latencyPer(e.span);
     if (n > 0) this.recordLatency(op, b, e.duration / n, e.self / n, e.span);
     b.okRequests++;
-    for (const callee of e.calls) {
-      if (b.countCall(callee)) continue;
+    const calls = e.calls;
+    for (let i = 0; i < calls.length; i++) {
+      const callee = calls[i];
+      const times = e.callTimes[i];
+      if (b.countCall(callee, times)) continue;
       // Each callee new to the bucket becomes a call-shape detector of the operation: bounded.
-      if (op.shapes.size + b.calleeCount < MAX_CALLEES_PER_OPERATION || op.shapes.has(callee)) b.addCallee(callee);
+      if (op.shapes.size + b.calleeCount < MAX_CALLEES_PER_OPERATION || op.shapes.has(callee)) b.addCallee(callee, times);
     }
     if (e.shapeOrigin) {
       b.diverged++;

@@ -254,7 +254,7 @@ export class OpState implements LearnedOperation {
     if (signal === 'latency') this.latency = new LatencySignal(this.latencyOpts, true);
     else if (signal === 'latency.self') this.self = new LatencySignal(this.latencyOpts, true);
     else if (signal === 'traffic.surge' || signal === 'traffic.drop') this.traffic &&= new TrafficDetector(this.opts.baseline, this.opts.traffic);
-    else if ((signal === 'shape.missing-call' || signal === 'shape.new-call') && callee !== undefined && this.shapes.has(callee)) {
+    else if ((signal === 'shape.missing-call' || signal === 'shape.new-call' || signal === 'shape.more-calls') && callee !== undefined && this.shapes.has(callee)) {
       this.shapes.set(callee, new CallShapeDetector(this.opts.baseline, this.opts.shape));
     }
   }

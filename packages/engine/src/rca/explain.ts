@@ -38,16 +38,21 @@ function trafficChange(observed: number, expected: number): string {
   return `${change >= 0 ? '+' : '−'}${pct(Math.abs(change))}`;
 }
 
-/** An episode's figure at its worst, as {@link explainAnomaly} words it: `140 ms (5.3×)`, `45%`, `−94%`. */
-export function worstFigure(kind: Anomaly['kind'], observed: number, expected: number): string {
+/** An episode's figure at its worst, as {@link explainAnomaly} words it: `140 ms (5.3×)`, `45%`, `−94%`, `38 calls per request`. */
+export function worstFigure(kind: Anomaly['kind'], signal: Anomaly['signal'], observed: number, expected: number): string {
   switch (kind) {
     case 'latency':
       return `${ms(observed)} (${ratio(observed / expected)})`;
     case 'traffic':
       return trafficChange(observed, expected);
     default:
-      return pct(observed);
+      return signal === 'shape.more-calls' ? `${times(observed)} calls per request` : pct(observed);
   }
+}
+
+/** A count per request: whole from 10, else to one decimal. */
+function times(x: number): string {
+  return x >= 10 ? `${Math.round(x)}` : x.toFixed(1);
 }
 
 /** One sentence for an anomaly episode, with the numbers that fired it. */
@@ -71,9 +76,13 @@ export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt'
     case 'traffic':
       s = `${who} traffic ${rps(a.observed)} vs ${rps(a.expected)} expected (${trafficChange(a.observed, a.expected)})`;
       break;
-    case 'shape':
-      s = `${who} ${a.signal === 'shape.missing-call' ? 'stopped calling' : 'started calling'} ${a.callee ? label(a.callee.service, a.callee.operation) : 'a dependency'}: ${pct(a.observed)} of requests vs usually ${pct(a.expected)}`;
+    case 'shape': {
+      const callee = a.callee ? label(a.callee.service, a.callee.operation) : 'a dependency';
+      s =
+        a.signal === 'shape.more-calls' ? `${who} calls ${callee} ${times(a.observed)} times per request vs usually ${times(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} requests` :
+        `${who} ${a.signal === 'shape.missing-call' ? 'stopped calling' : 'started calling'} ${callee}: ${pct(a.observed)} of requests vs usually ${pct(a.expected)}`;
       break;
+    }
   }
   s += ` in the last ${seconds(extra.window)}`;
   if (a.message !== undefined) s += `, last error ${quote(a.message)}`;
@@ -105,7 +114,7 @@ export function explainRoot(
   const backed = new Set<Severity>();
   // Its own anomaly of the root's kind, else any of its own: a root blamed for a call-pattern change
   // that also slowed down is best told by its slowdown's figures.
-  const mine = anomalies.filter((a) => a.service === top.service && a.operation === top.operation);
+  const mine = anomalies.filter((a) => a.service === top.service && a.operation === top.operation).sort(byCallee);
   const own = mine.find((a) => a.kind === top.kind) ?? mine[0];
   const within = figures.window !== undefined ? `in the last ${seconds(figures.window)}: ` : '';
   // A hang: the root's calls are still open (in flight), so the latency of its calls that ended says
@@ -136,6 +145,9 @@ export function explainRoot(
   } else {
     parts.push(`${who} is where the ${top.kind === 'latency' ? 'extra time is spent' : 'trouble starts'}`);
   }
+  // A root that now calls something many more times per request (N+1 queries): why it slowed.
+  const more = mine.find((a) => a.signal === 'shape.more-calls');
+  if (more !== undefined && more !== own) parts.push(ownWords(more));
   // The strongest evidence from another service that its trouble starts here.
   let best: { a: Anomaly; share: number } | undefined;
   for (const a of anomalies) {
@@ -184,6 +196,14 @@ export function explainRoot(
     );
   }
   return parts.join('; ');
+}
+
+/**
+ * Call-pattern anomalies about a pool's connection wait after those about the statements: each query checks
+ * a connection out, so an N+1 loop of queries is also one of pool waits, but the query says what the code does.
+ */
+function byCallee(a: Anomaly, b: Anomaly): number {
+  return Number(isPoolWait(a.callee?.operation ?? null)) - Number(isPoolWait(b.callee?.operation ?? null));
 }
 
 /** The root's give-ups: its own timeout anomaly, else one of its service's (a pool wait its calls hold up). */

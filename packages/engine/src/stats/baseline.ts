@@ -379,3 +379,70 @@ export class ShareBaseline {
     this.w = windows ?? WINDOWS_BEFORE_COUNTED;
   }
 }
+
+/** JSON state of a {@link CountBaseline}. */
+export interface CountBaselineJSON {
+  mean: number;
+  /** EWMA of the squared count. */
+  square: number;
+  samples: number;
+  windows: number;
+}
+
+/**
+ * How many times a request that makes a call makes it (an N+1 query pattern is many): EWMAs of the
+ * per-request count and of its square over windows, weighted as {@link ShareBaseline}'s, so the variance
+ * holds both how requests differ (one customer has 3 orders, another 40) and how windows do.
+ */
+export class CountBaseline {
+  private m = 0;
+  private s2 = 0;
+  private n = 0;
+  private w = 0;
+
+  /** @param alpha EWMA weight of a window of ≥ 10 requests. */
+  constructor(private readonly alpha: number) {}
+
+  /** Folds in a window of `requests` that made the call `calls` times in all (`squares`: sum of each one's count squared). */
+  learn(requests: number, calls: number, squares: number): void {
+    if (!(requests > 0)) return;
+    const w = weight(this.alpha, requests, this.n);
+    this.m = (1 - w) * this.m + (w * calls) / requests;
+    this.s2 = (1 - w) * this.s2 + (w * squares) / requests;
+    this.n += requests;
+    this.w++;
+  }
+
+  /** Calls per request that makes the call. */
+  get mean(): number {
+    return this.m;
+  }
+
+  /** Variance of the per-request count (≥ 0). */
+  get variance(): number {
+    return Math.max(0, this.s2 - this.m * this.m);
+  }
+
+  /** Requests learned. */
+  get samples(): number {
+    return this.n;
+  }
+
+  /** Windows learned. */
+  get windows(): number {
+    return this.w;
+  }
+
+  toJSON(): CountBaselineJSON {
+    return { mean: this.m, square: this.s2, samples: this.n, windows: this.w };
+  }
+
+  /** Replaces the state with {@link toJSON} output; throws a TypeError on anything else. */
+  restore(json: unknown): void {
+    const s = readState(json, ['mean', 'square', 'samples', 'windows'], 'CountBaseline');
+    this.m = s.mean;
+    this.s2 = s.square;
+    this.n = s.samples;
+    this.w = s.windows;
+  }
+}

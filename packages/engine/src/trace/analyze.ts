@@ -35,6 +35,12 @@ export interface EntryFact {
   error: boolean;
   /** Keys of distinct callee operations this request called. */
   calls: string[];
+  /**
+   * How many calls the request made to each of `calls` that did not fail (same order; only its first
+   * `calls.length` entries count): an N+1 query pattern is one callee called many times per request. The
+   * fact's own array, reused.
+   */
+  callTimes: number[];
   /** For failing requests: where the failure started. */
   errorOrigin?: Origin;
   /** For slow requests: the operation that added the most time over its own baseline. */
@@ -181,7 +187,7 @@ function releaseFacts(entries: number, calls: number): void {
 /** A fact with every field set, so all facts share one shape whichever origins they get. */
 function newEntryFact(): EntryFact {
   const none = undefined as unknown as Span;
-  return { service: '', operation: '', key: '', learned: undefined, span: none, duration: 0, self: 0, error: false, calls: NO_CALLS, errorOrigin: undefined, slowOrigin: undefined, shapeOrigin: undefined };
+  return { service: '', operation: '', key: '', learned: undefined, span: none, duration: 0, self: 0, error: false, calls: NO_CALLS, callTimes: [], errorOrigin: undefined, slowOrigin: undefined, shapeOrigin: undefined };
 }
 
 function newCallFact(): CallFact {
@@ -318,11 +324,19 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     if (count === 0) continue;
     // A linear scan: requests make few distinct calls, and a Set per request costs more.
     let distinct = 0;
+    const times = entry.callTimes;
     for (let k = 0; k < count; k++) {
-      const key = (outgoing[k].call as CallFact).calleeKey;
-      let seen = false;
-      for (let j = 0; j < distinct && !seen; j++) seen = keysScratch[j] === key;
-      if (!seen) keysScratch[distinct++] = key;
+      const call = outgoing[k].call as CallFact;
+      const key = call.calleeKey;
+      // Failed attempts are not counted: a client retrying a failing callee is the callee's fault.
+      const ok = call.error ? 0 : 1;
+      let j = 0;
+      while (j < distinct && keysScratch[j] !== key) j++;
+      if (j < distinct) times[j] += ok;
+      else {
+        keysScratch[distinct] = key;
+        times[distinct++] = ok;
+      }
     }
     const shape = (node.shape = shapeOf(entry.key, distinct));
     entry.calls = shape !== undefined ? shape.calls : keysScratch.slice(0, distinct);

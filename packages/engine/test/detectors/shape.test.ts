@@ -9,6 +9,18 @@ function learned(parentRequests: number, calls: number, windows = 20): CallShape
   return d;
 }
 
+/** `requests` requests that each made the call `each` times (a fraction: some made one more). */
+function times(requests: number, each: number): { calls: number; squares: number } {
+  return { calls: requests * each, squares: requests * each * each };
+}
+
+/** A detector that learned `windows` windows of `requests` requests making the call `each` times each. */
+function counted(requests: number, each: number, windows: number): CallShapeDetector {
+  const d = new CallShapeDetector(DEFAULT_BASELINE, DEFAULT_SHAPE);
+  for (let i = 0; i < windows; i++) d.learnCount(requests, times(requests, each), 12);
+  return d;
+}
+
 describe('CallShapeDetector', () => {
   it('stays quiet on a stationary 70% share (minute windows, learned per bucket)', () => {
     const rng = mulberry32(51);
@@ -94,6 +106,54 @@ describe('CallShapeDetector', () => {
     const e = new CallShapeDetector(DEFAULT_BASELINE, DEFAULT_SHAPE);
     e.restore(JSON.parse(JSON.stringify(d.toJSON())));
     expect(e.judge(60, 10)).toEqual(d.judge(60, 10));
+  });
+
+  it('round-trips how many times per request through JSON; a snapshot from before counts starts them unlearned', () => {
+    const d = counted(10, 3, 20);
+    const e = new CallShapeDetector(DEFAULT_BASELINE, DEFAULT_SHAPE);
+    e.restore(JSON.parse(JSON.stringify(d.toJSON())));
+    expect(e.judgeCount(20, times(20, 9))).toEqual(d.judgeCount(20, times(20, 9)));
+    expect(e.judgeCount(20, times(20, 9)).change).toBe('more');
+    const old = new CallShapeDetector(DEFAULT_BASELINE, DEFAULT_SHAPE);
+    old.restore({ share: 1, samples: 200 });
+    expect(old.judgeCount(20, times(20, 9))).toMatchObject({ anomalous: false, ready: false });
+    expect(() => old.restore({ share: 1, samples: 200, counts: { mean: 3, square: 'x', samples: 1, windows: 1 } })).toThrow(/square/);
+  });
+
+  it('judges calls per request only after six windows, on windows of 5 requests or more, at twice the usual count', () => {
+    expect(counted(10, 3, 5).judgeCount(20, times(20, 30)).change).toBeNull();
+    const d = counted(10, 3, 6);
+    expect(d.judgeCount(20, times(20, 30)).change).toBe('more');
+    expect(d.judgeCount(4, times(4, 30)).change).toBeNull();
+    expect(d.judgeCount(200, times(200, 5.9)).change).toBeNull();
+    expect(d.judgeCount(200, times(200, 6.1)).change).toBe('more');
+    expect(d.mayFireCount(200, times(200, 5.9))).toBe(false);
+  });
+
+  it('stays quiet on requests whose counts vary widely but stationarily (1 to 40 per request, skewed), learned per bucket', () => {
+    const rng = mulberry32(52);
+    const d = new CallShapeDetector(DEFAULT_BASELINE, DEFAULT_SHAPE);
+    let alarms = 0;
+    for (let i = 0; i < 3000; i++) {
+      const n = poisson(rng, 8);
+      const t = { calls: 0, squares: 0 };
+      for (let k = 0; k < n; k++) {
+        const c = Math.min(40, Math.max(1, Math.round(Math.exp(rng() * rng() * 3.7))));
+        t.calls += c;
+        t.squares += c * c;
+      }
+      if (d.judgeCount(n, t).anomalous) alarms++;
+      d.learnCount(n, t, 12);
+    }
+    expect(alarms).toBe(0);
+  });
+
+  it('holds a bucket with clearly more calls per request back from learning for up to a ring of buckets', () => {
+    const d = counted(10, 3, 20);
+    for (let i = 0; i < 12; i++) d.learnCount(10, times(10, 30), 12);
+    expect(d.counts.mean).toBeCloseTo(3, 5);
+    d.learnCount(10, times(10, 30), 12);
+    expect(d.counts.mean).toBeGreaterThan(3);
   });
 
   it('takes a share learned from few requests as uncertain: the same gap needs more evidence', () => {
