@@ -158,6 +158,24 @@ describe('IncidentManager grouping', () => {
     expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'timeout' });
   });
 
+  it("tells a peer's root by what its own calls did, not by its callers' requests that stopped before reaching it", () => {
+    // A row lock: callers give up on the UPDATE (timeouts), and many more requests skip their later calls,
+    // whose divergence traces back to the UPDATE (call-pattern evidence, the most of it in one window).
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const at = (kind: AnomalyKind, count: number, share: number): RankedOrigin => ({ service: 'postgresql', operation: 'UPDATE orders', key: opKey('postgresql', 'UPDATE orders'), kind, share, count });
+    const id = m.route(anomaly('a-1', 'timeout', 'shop', 'postgresql', 0), [at('timeout', 10, 0.3)], undefined, 0);
+    m.route(anomaly('a-2', 'shape', 'shop', 'postgresql', 5000), [at('shape', 80, 1)], undefined, 5000);
+    m.route(anomaly('a-3', 'traffic', 'postgresql', 'postgresql', 5000), [at('traffic', 40, 1)], undefined, 5000);
+    expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'timeout' });
+    expect(m.get(id)!.title).toBe('Timeouts in postgresql UPDATE orders, affecting shop');
+    // An instrumented service's call-pattern evidence is its own: it stays a call-pattern change.
+    const own = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10 }, (e) => events.push(e), () => ({ explanation: '' }));
+    const api = own.route(anomaly('b-1', 'timeout', 'web', 'api', 0), origin('api', 'timeout').map((o) => ({ ...o, share: 0.3 })), undefined, 0);
+    own.route(anomaly('b-2', 'shape', 'web', 'api', 5000), origin('api', 'shape'), undefined, 5000);
+    expect(own.get(api)!.rootCause.kind).toBe('shape');
+  });
+
   it('keeps naming the wait for a pooled connection when statements slow only later, as the queue drains', () => {
     // The app leaks its pool's connections: requests time out waiting for one while no statement runs. Once
     // connections are back, the queued requests rush in and the statements run a few ms slower for a moment.

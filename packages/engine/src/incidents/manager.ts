@@ -407,7 +407,7 @@ export class IncidentManager {
         let cur = scores.get(group);
         if (cur === undefined) {
           cur = this.scorePool[used++] ??= new Score();
-          cur.reset(o);
+          cur.reset(o, peer);
           scores.set(group, cur);
         }
         if (peer) cur.addOperation(o, s * fewRequests(o.count), a.firstAt);
@@ -502,6 +502,16 @@ class KindTally {
     for (let i = 1; i < this.size; i++) if (this.sums[i] > this.sums[at]) at = i;
     return this.kinds[at];
   }
+
+  /** The kind with the most evidence a call's own span shows (errors, timeout, latency); undefined if none. */
+  bestOwn(): AnomalyKind | undefined {
+    let at = -1;
+    for (let i = 0; i < this.size; i++) {
+      const k = this.kinds[i];
+      if (k !== 'shape' && k !== 'traffic' && (at < 0 || this.sums[i] > this.sums[at])) at = i;
+    }
+    return at < 0 ? undefined : this.kinds[at];
+  }
 }
 
 /** One origin's evidence in an incident: its first origin as seen, summed score and support, per kind. */
@@ -514,14 +524,17 @@ class Score {
 
   /** A peer's operations' evidence, in the order first seen (see {@link addOperation}); empty for an operation's own score. */
   private readonly operations = new Map<string, OperationEvidence>();
+  /** The score is a peer's (a database, a cache), seen only from its callers' spans. */
+  private peer = false;
 
   /** The score, discounted when it rests on few requests ({@link fewRequests}). */
   weighed(): number {
     return this.score * fewRequests(this.support);
   }
 
-  reset(origin: RankedOrigin): void {
+  reset(origin: RankedOrigin, peer: boolean): void {
     this.origin = origin;
+    this.peer = peer;
     this.score = 0;
     this.support = 0;
     this.all.size = 0;
@@ -561,8 +574,16 @@ class Score {
     this.operations.clear();
   }
 
+  /**
+   * The kind with the most live evidence, else the most evidence. A peer makes no calls: call-pattern
+   * evidence against it is its callers' requests that stopped before reaching it (it hung, or was slow),
+   * and a traffic drop is its callers', so its calls' own errors, timeouts or latency, live or past, tell
+   * what it did ("Timeouts in postgresql UPDATE orders", not "Call pattern change in" a statement).
+   */
   kind(): AnomalyKind {
-    return (this.live.size > 0 ? this.live : this.all).best();
+    const t = this.live.size > 0 ? this.live : this.all;
+    if (this.peer) return t.bestOwn() ?? this.all.bestOwn() ?? t.best();
+    return t.best();
   }
 }
 

@@ -112,22 +112,22 @@ describe('CallShapeDetector', () => {
     const d = counted(10, 3, 20);
     const e = new CallShapeDetector(DEFAULT_BASELINE, DEFAULT_SHAPE);
     e.restore(JSON.parse(JSON.stringify(d.toJSON())));
-    expect(e.judgeCount(20, times(20, 9))).toEqual(d.judgeCount(20, times(20, 9)));
-    expect(e.judgeCount(20, times(20, 9)).change).toBe('more');
+    expect(e.judgeCount(20, times(20, 12))).toEqual(d.judgeCount(20, times(20, 12)));
+    expect(e.judgeCount(20, times(20, 12)).change).toBe('more');
     const old = new CallShapeDetector(DEFAULT_BASELINE, DEFAULT_SHAPE);
     old.restore({ share: 1, samples: 200 });
-    expect(old.judgeCount(20, times(20, 9))).toMatchObject({ anomalous: false, ready: false });
+    expect(old.judgeCount(20, times(20, 12))).toMatchObject({ anomalous: false, ready: false });
     expect(() => old.restore({ share: 1, samples: 200, counts: { mean: 3, square: 'x', samples: 1, windows: 1 } })).toThrow(/square/);
   });
 
-  it('judges calls per request only after six windows, on windows of 5 requests or more, at twice the usual count', () => {
+  it('judges calls per request only after six windows, on windows of 5 requests or more, at three times the usual count', () => {
     expect(counted(10, 3, 5).judgeCount(20, times(20, 30)).change).toBeNull();
     const d = counted(10, 3, 6);
     expect(d.judgeCount(20, times(20, 30)).change).toBe('more');
     expect(d.judgeCount(4, times(4, 30)).change).toBeNull();
-    expect(d.judgeCount(200, times(200, 5.9)).change).toBeNull();
-    expect(d.judgeCount(200, times(200, 6.1)).change).toBe('more');
-    expect(d.mayFireCount(200, times(200, 5.9))).toBe(false);
+    expect(d.judgeCount(200, times(200, 8.9)).change).toBeNull();
+    expect(d.judgeCount(200, times(200, 9.1)).change).toBe('more');
+    expect(d.mayFireCount(200, times(200, 8.9))).toBe(false);
   });
 
   it('stays quiet on requests whose counts vary widely but stationarily (1 to 40 per request, skewed), learned per bucket', () => {
