@@ -158,6 +158,27 @@ describe('IncidentManager grouping', () => {
     expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'timeout' });
   });
 
+  it('keeps naming a hung statement when others slow only later, in the rush once it is released (no pool)', () => {
+    // A row lock holds the UPDATE for 20 s (callers give up on it); once released, the requests that queued
+    // rush in, and the INSERTs run 27× slower for a moment, with far more requests behind them.
+    const events: IncidentEvent[] = [];
+    const peer = () => new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const at = (operation: string, kind: AnomalyKind, count: number): RankedOrigin => ({ service: 'postgresql', operation, key: opKey('postgresql', operation), kind, share: 1, count });
+    const m = peer();
+    const id = m.route(anomaly('a-1', 'timeout', 'shop', 'postgresql', 0), [at('UPDATE orders', 'timeout', 10)], undefined, 0);
+    m.route(anomaly('a-2', 'latency', 'postgresql', 'postgresql', 25_000), [at('INSERT items', 'latency', 200)], undefined, 25_000);
+    expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders' });
+    // Both slowing together, or nothing hung: the one with the most evidence.
+    const n = peer();
+    const both = n.route(anomaly('b-1', 'timeout', 'shop', 'postgresql', 0), [at('UPDATE orders', 'timeout', 10)], undefined, 0);
+    n.route(anomaly('b-2', 'latency', 'postgresql', 'postgresql', 10_000), [at('INSERT items', 'latency', 200)], undefined, 10_000);
+    expect(n.get(both)!.rootCause.operation).toBe('INSERT items');
+    const o = peer();
+    const slow = o.route(anomaly('c-1', 'latency', 'postgresql', 'postgresql', 0), [at('UPDATE orders', 'latency', 10)], undefined, 0);
+    o.route(anomaly('c-2', 'latency', 'postgresql', 'postgresql', 25_000), [at('INSERT items', 'latency', 200)], undefined, 25_000);
+    expect(o.get(slow)!.rootCause.operation).toBe('INSERT items');
+  });
+
   it("tells a peer's root by what its own calls did, not by its callers' requests that stopped before reaching it", () => {
     // A row lock: callers give up on the UPDATE (timeouts), and many more requests skip their later calls,
     // whose divergence traces back to the UPDATE (call-pattern evidence, the most of it in one window).

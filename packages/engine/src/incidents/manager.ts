@@ -19,10 +19,10 @@ import { isPoolWait } from '../rca/explain.js';
 import { SEVERITY_RANK } from './severity.js';
 
 /**
- * Statements of a peer whose evidence began this long (ms) after its pool waits' did not fill the pool
- * (see {@link Score.settle}): the judge's middle window.
+ * Statements of a peer whose evidence began this long (ms) after its first hang's (calls given up on, or
+ * pool waits) did not cause it (see {@link Score.settle}): the judge's middle window.
  */
-const POOL_AFTERMATH_MS = 15_000;
+const AFTERMATH_MS = 15_000;
 
 /** Builds the root-cause sentence (and deploy correlation) for the chosen candidate. */
 export type ExplainRoot = (
@@ -544,11 +544,13 @@ class Score {
 
   /** Adds `s` to the peer operation `o`, from an anomaly first firing at `firstAt` (see {@link settle}). */
   addOperation(o: RankedOrigin, s: number, firstAt: number): void {
+    const hung = o.kind === 'timeout' || isPoolWait(o.operation) ? firstAt : Infinity;
     const e = this.operations.get(o.key);
-    if (e === undefined) this.operations.set(o.key, { origin: o, sum: s, since: firstAt });
+    if (e === undefined) this.operations.set(o.key, { origin: o, sum: s, since: firstAt, hungSince: hung });
     else {
       e.sum += s;
       if (firstAt < e.since) e.since = firstAt;
+      if (hung < e.hungSince) e.hungSince = hung;
     }
   }
 
@@ -556,19 +558,20 @@ class Score {
    * Names a peer's score after the operation with the most evidence (the first seen of equals). A wait for
    * a pooled connection names it only when no statement has evidence that began with the waits': a pool
    * fills because its connections hang on something, and requests then queue for one in far greater
-   * numbers. Statements slowing only {@link POOL_AFTERMATH_MS} after the waits began are the aftermath (the
-   * queued requests rushing in as connections come back, or a pool that leaked), not the cause.
+   * numbers. Statements slowing only {@link AFTERMATH_MS} after the first hang began (calls given up on,
+   * or pool waits) are its aftermath, not its cause: the requests that queued rushing in once a lock is
+   * released or connections come back (an INSERT 27× slower for a moment), or a pool that leaked.
    */
   settle(): void {
     if (this.operations.size === 0) return;
-    let waitsSince = Infinity;
-    for (const e of this.operations.values()) if (isPoolWait(e.origin.operation) && e.since < waitsSince) waitsSince = e.since;
+    let hungSince = Infinity;
+    for (const e of this.operations.values()) if (e.hungSince < hungSince) hungSince = e.hungSince;
     let statement: OperationEvidence | undefined;
     let wait: OperationEvidence | undefined;
     for (const e of this.operations.values()) {
       if (isPoolWait(e.origin.operation)) {
         if (wait === undefined || e.sum > wait.sum) wait = e;
-      } else if (e.since - waitsSince < POOL_AFTERMATH_MS && (statement === undefined || e.sum > statement.sum)) statement = e;
+      } else if (e.since - hungSince < AFTERMATH_MS && (statement === undefined || e.sum > statement.sum)) statement = e;
     }
     this.origin = ((statement ?? wait) as OperationEvidence).origin;
     this.operations.clear();
@@ -593,6 +596,8 @@ interface OperationEvidence {
   sum: number;
   /** When it began: its earliest anomaly's first firing. */
   since: number;
+  /** When its calls began to hang (given up on, or a pool's waits); Infinity if they never did. */
+  hungSince: number;
 }
 
 /** How far evidence resting on `support` requests (or detections) is to be trusted: 1/3 for one, 0.9 for 18. */
