@@ -81,7 +81,7 @@ describe('OpBucket', () => {
     expect(b.countCall('db', 5)).toBe(true);
     expect(b.countCall('db', 3)).toBe(true);
     expect(b.countCall('queue', 1)).toBe(false);
-    expect([b.callees, b.callCounts, b.calleeCount]).toEqual([['db', 'cache'], [3, 1], 2]);
+    expect([b.callees, b.callCounts, b.calleeCount]).toEqual([['db', 'cache'], [3, 9, 35, 1, 2, 4], 2]);
     expect([b.callsTo('db'), b.callsTo('cache'), b.callsTo('queue')]).toEqual([3, 1, 0]);
     const times = { calls: 0, squares: 0 };
     b.addCallTimes('db', times);
@@ -90,7 +90,7 @@ describe('OpBucket', () => {
     b.addCallTimes('queue', times);
     expect(times).toEqual({ calls: 11, squares: 35 + 4 });
     b.reset(4);
-    expect([b.calleeCount, b.callsTo('db'), b.countCall('db', 1), b.callTimes]).toEqual([0, 0, false, undefined]);
+    expect([b.calleeCount, b.callsTo('db'), b.countCall('db', 1), b.callCounts]).toEqual([0, 0, false, undefined]);
   });
 });
 

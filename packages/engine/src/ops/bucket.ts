@@ -103,16 +103,15 @@ export class OpBucket {
   shapeOrigins: OriginCounts | undefined;
   /**
    * Successful requests, and how many of them made each call (trace shape): `callees[i]` was called by
-   * `callCounts[i]` requests, in the order first seen ({@link countCall}, {@link addCallee}), which made
-   * `callTimes[2i]` calls to it in all, `callTimes[2i + 1]` the sum of each request's count squared (how
-   * many times per request, and how that varies: N+1 queries). Parallel arrays, not a Map: an operation
-   * makes few distinct calls, and arrays of exactly that size are the smallest store (a Map's table, or an
-   * array grown by push, holds 17 slots for one callee).
+   * `callCounts[3i]` requests, in the order first seen ({@link countCall}, {@link addCallee}), which made
+   * `callCounts[3i + 1]` calls to it in all, `callCounts[3i + 2]` the sum of each request's count squared
+   * (how many times per request, and how that varies: N+1 queries). Parallel arrays, not a Map: an
+   * operation makes few distinct calls, and arrays of exactly that size are the smallest store (a Map's
+   * table, or an array grown by push, holds 17 slots for one callee).
    */
   okRequests = 0;
   callees: string[] | undefined;
   callCounts: number[] | undefined;
-  callTimes: number[] | undefined;
   /** Every callee in `calls` has its operation's call-shape detector (set by the judge once the bucket closed). */
   calleesKnown = false;
   errorTraces: string[] | undefined;
@@ -127,10 +126,10 @@ export class OpBucket {
   countCall(callee: string, times: number): boolean {
     const i = this.callees === undefined ? -1 : this.callees.indexOf(callee);
     if (i < 0) return false;
-    (this.callCounts as number[])[i]++;
-    const t = this.callTimes as number[];
-    t[2 * i] += times;
-    t[2 * i + 1] += times * times;
+    const c = this.callCounts as number[];
+    c[3 * i]++;
+    c[3 * i + 1] += times;
+    c[3 * i + 2] += times * times;
     return true;
   }
 
@@ -143,28 +142,26 @@ export class OpBucket {
   addCallee(callee: string, times: number): void {
     if (this.callees === undefined) {
       this.callees = [callee];
-      this.callCounts = [1];
-      this.callTimes = [times, times * times];
+      this.callCounts = [1, times, times * times];
     } else {
       this.callees = this.callees.concat(callee);
-      this.callCounts = (this.callCounts as number[]).concat(1);
-      this.callTimes = (this.callTimes as number[]).concat(times, times * times);
+      this.callCounts = (this.callCounts as number[]).concat(1, times, times * times);
     }
   }
 
   /** How many of the bucket's successful requests called `callee`. */
   callsTo(callee: string): number {
     const i = this.callees === undefined ? -1 : this.callees.indexOf(callee);
-    return i < 0 ? 0 : (this.callCounts as number[])[i];
+    return i < 0 ? 0 : (this.callCounts as number[])[3 * i];
   }
 
   /** Adds the bucket's calls to `callee` (in all, and their per-request squares) into `into`. */
   addCallTimes(callee: string, into: CallTimes): void {
     const i = this.callees === undefined ? -1 : this.callees.indexOf(callee);
     if (i < 0) return;
-    const t = this.callTimes as number[];
-    into.calls += t[2 * i];
-    into.squares += t[2 * i + 1];
+    const c = this.callCounts as number[];
+    into.calls += c[3 * i + 1];
+    into.squares += c[3 * i + 2];
   }
 
   /**
@@ -192,7 +189,6 @@ export class OpBucket {
     // Emptying an array drops its storage anyway: a new one of the right size is made when needed.
     this.callees = undefined;
     this.callCounts = undefined;
-    this.callTimes = undefined;
     this.calleesKnown = false;
     this.errorTraces = undefined;
     this.slowTraces = undefined;
