@@ -63,6 +63,15 @@ export interface OtlpBatch {
    * batches' `bytes` add up to the input's size, for progress reporting.
    */
   bytes: number;
+  /**
+   * Whether the input is one document, whose spans are listed by resource (each service's together), not
+   * a stream of requests each an exporter's batch (JSON lines): a JSON document (held whole, or read by its
+   * elements or spans), JSON text of a single line, or protobuf. The two call for different reordering
+   * (`EndTimeWindow`'s `holdMs`: `rootspan analyze` holds JSON lines for an export period, and sorts a
+   * document's spans within its window). Final from the first batch with spans on: JSON text of one line is
+   * held back until a second line (JSON lines) or the end (a document) says which it is.
+   */
+  document: boolean;
 }
 
 /** What {@link readOtlpFile} accepts: a path, `-` for stdin, or an already open byte stream. */
@@ -221,6 +230,10 @@ class Reader<B> implements InflateState {
   inflateError: string | undefined;
   readonly sink: Sink;
   private mode: Mode = 'lines';
+  /** See {@link OtlpBatch.document}: protobuf, or JSON read as one document. */
+  private isDocument = false;
+  /** The first line of JSON text parsed alone, and no second one came yet: one document so far. */
+  private oneLine = false;
   /** Lines seen so far; the bytes of the current, unfinished line. */
   private lineNo = 0;
   private pending: Buffer[] = [];
@@ -251,12 +264,14 @@ class Reader<B> implements InflateState {
   }
 
   private full(): boolean {
+    // The first line's spans wait for a second one: until then the input may be one document.
+    if (this.oneLine) return false;
     return this.out.length >= this.batchSize || this.sink.problems.length >= this.batchSize || this.read - this.reported >= PROGRESS_BYTES;
   }
 
   /** Hands out what has been decoded since the last batch. */
   private take(spans: B = this.out.take()): Batch<B> {
-    const batch: Batch<B> = { spans, problems: this.sink.problems, bytes: this.read - this.reported };
+    const batch: Batch<B> = { spans, problems: this.sink.problems, bytes: this.read - this.reported, document: this.isDocument || this.oneLine };
     this.reported = this.read;
     this.sink.problems = [];
     return batch;
@@ -287,6 +302,7 @@ class Reader<B> implements InflateState {
 
   /** One binary request, decoded span by span as the bytes arrive. */
   async *protobuf(chunks: AsyncIterable<Buffer>): AsyncGenerator<Batch<B>> {
+    this.isDocument = true;
     const target: WalkTarget = {
       sink: this.sink,
       maxRecordBytes: this.maxRecord,
@@ -382,6 +398,7 @@ class Reader<B> implements InflateState {
    * shape of JSON) is no longer asked.
    */
   private record(bytes: Buffer, lineNo: number): void {
+    if (this.oneLine && !bytes.every(isSpace)) this.oneLine = false;
     if (this.mode === 'lines' && this.scans) {
       this.scanner ??= new JsonLineScanner();
       this.sink.line = lineNo;
@@ -397,8 +414,8 @@ class Reader<B> implements InflateState {
 
   /**
    * One line. `lines`: decode it. `undecided` (a `.json` file or unknown text, at its first non-blank
-   * line): if that line parses on its own the content is JSONL (or one single-line request), else it is
-   * one multi-line document, held until the end.
+   * line): if that line parses on its own the content is JSONL (or one single-line request, as a second
+   * line or the end tells), else it is one multi-line document, held until the end.
    */
   private line(text: string, lineNo: number): void {
     if (lineNo === 1 && text.charCodeAt(0) === 0xfeff && this.range?.first !== false) text = text.slice(1);
@@ -409,6 +426,7 @@ class Reader<B> implements InflateState {
     } catch (err) {
       if (this.mode === 'undecided') {
         this.mode = 'document';
+        this.isDocument = true;
         this.docLine = lineNo;
         this.docHead = text;
         this.docBytes = text.length + 1;
@@ -417,7 +435,10 @@ class Reader<B> implements InflateState {
       }
       return;
     }
-    this.mode = 'lines';
+    if (this.mode === 'undecided') {
+      this.mode = 'lines';
+      this.oneLine = true;
+    }
     this.decode(value, lineNo);
   }
 
@@ -447,6 +468,7 @@ class Reader<B> implements InflateState {
   /** Decodes `text` line by line (JSONL), its first line being `first`, in batches. */
   private *decodeLines(text: string, first: number): Generator<Batch<B>> {
     this.mode = 'lines';
+    this.isDocument = false;
     let n = first;
     for (const line of splitLines(text)) {
       this.line(line, n++);
@@ -516,6 +538,7 @@ class Reader<B> implements InflateState {
   /** Reads the document starting on line `line` by its elements from now on, `parts` being its first bytes. */
   private *streamDocument(line: number, parts: Buffer[]): Generator<Batch<B>> {
     this.mode = 'elements';
+    this.isDocument = true;
     this.docLine = line;
     const stream = new DocumentStream(this.maxRecord, line, this.sink, (p) => this.report(p));
     this.stream = stream;
