@@ -2,13 +2,15 @@
  * A JSON document over the record limit, decoded as it streams (json-scan.ts): the elements of its
  * top-level array (Zipkin spans, OTLP requests) or of a Jaeger answer's `data` (traces), decoded in groups
  * of consecutive elements as if each group were the whole document; an OTLP request, the document itself
- * or an element over the limit, span by span (request-spans.ts). Memory is bounded by two groups (one is
+ * or an element over the limit, span by span (request-spans.ts), and so a Jaeger trace over the limit
+ * (jaeger-spans.ts). Memory is bounded by two groups (one is
  * read ahead) and the record limit, not by the document.
  */
 import { decodeRequestInto, type Sink } from './convert.js';
 import { decodeForeignInto, noteSharedServers } from './foreign.js';
 import { OPEN_ARRAY, OPEN_OBJECT } from './json-bytes.js';
 import { JsonScan, pathLabel, type JsonPath, type ScanTarget, type Take, type ValueSink } from './json-scan.js';
+import { JaegerTraceSpans } from './jaeger-spans.js';
 import type { DecodeProblem } from './problems.js';
 import { RequestSpans } from './request-spans.js';
 
@@ -96,17 +98,33 @@ export class DocumentStream implements ScanTarget {
     if (!this.isElement(path)) this.request?.leave(path);
   }
 
-  /** An element of the top-level array over the limit that is an object is read span by span, if an OTLP request. */
+  /**
+   * An element over the limit that is an object is read span by span: a Jaeger trace of `data`, or an OTLP
+   * request of the top-level array.
+   */
   overflow(path: JsonPath, first: number, line: number): ValueSink | undefined {
-    if (typeof path[0] !== 'number' || first !== OPEN_OBJECT || this.request === undefined) return undefined;
-    this.flush();
+    if (first !== OPEN_OBJECT) return undefined;
+    if (this.inData && path.length === 2) {
+      const trace = new JaegerTraceSpans(this.maxRecord, this.label(path), this.sink, (p) => this.problem(p));
+      return this.scanned(trace, line, (cutOff) => trace.end(cutOff));
+    }
+    if (typeof path[0] !== 'number' || this.request === undefined) return undefined;
     const request = new RequestSpans(this.maxRecord, this.label(path), this.sink, (p) => this.problem(p));
-    const scanner = new JsonScan(this.maxRecord, line, request);
+    return this.scanned(request, line, (cutOff) => {
+      if (cutOff) request.end();
+    });
+  }
+
+  /** The bytes of an element starting on `line`, scanned for `target`; `end` is told whether the input ended inside it. */
+  private scanned(target: ScanTarget & { found: boolean }, line: number, end: (cutOff: boolean) => void): ValueSink {
+    // Its spans in input order: after the elements before it.
+    this.flush();
+    const scanner = new JsonScan(this.maxRecord, line, target);
     return {
       push: (bytes) => scanner.push(bytes),
       end: (cutOff) => {
-        if (cutOff) request.end();
-        return request.found;
+        end(cutOff);
+        return target.found;
       },
     };
   }

@@ -35,8 +35,8 @@ export interface ReadOtlpOptions {
   name?: string;
   /**
    * Largest record held in memory, in bytes: a JSONL line, a whole JSON document (a larger one that is an
-   * array or a Jaeger answer is read element by element, each element a record; a larger OTLP request,
-   * also as such an element, span by span), one protobuf span or resource. A larger one is skipped and
+   * array or a Jaeger answer is read element by element, each element a record; a larger OTLP request or
+   * Jaeger trace, also as such an element, span by span), one protobuf span or resource. A larger one is skipped and
    * reported; memory is bounded by this, not by the input's size.
    * Default {@link DEFAULT_MAX_RECORD_BYTES} (64 MiB).
    */
