@@ -10,7 +10,7 @@ import { decodeRequestInto, type Sink } from './convert.js';
 import { decodeForeignInto, noteSharedServers } from './foreign.js';
 import { OPEN_ARRAY, OPEN_OBJECT } from './json-bytes.js';
 import { JsonScan, pathLabel, type JsonPath, type ScanTarget, type Take, type ValueSink } from './json-scan.js';
-import { JaegerTraceSpans } from './jaeger-spans.js';
+import { JaegerTraceSpans, type SpansAgain } from './jaeger-spans.js';
 import type { DecodeProblem } from './problems.js';
 import { RequestSpans } from './request-spans.js';
 
@@ -39,6 +39,8 @@ export class DocumentStream implements ScanTarget {
   private held: unknown[] = [];
   private heldFirst = 0;
   private readonly groupLimit: number;
+  /** A trace's spans past the limit, to be read again before the scan reads on. */
+  private again: SpansAgain | undefined;
 
   /**
    * @param maxRecord - the record limit: the largest element (or span) read, and at most a group's bytes
@@ -46,6 +48,8 @@ export class DocumentStream implements ScanTarget {
    * @param sink - where spans and the decoders' problems go
    * @param report - where the reader's problems go (with their lines)
    * @param requests - whether OTLP requests are read span by span (else only arrays of elements are read)
+   * @param rereadable - whether the document can be read again (a file), for a Jaeger trace's spans past the
+   *   limit ({@link takeAgain}); else they are reported
    */
   constructor(
     private readonly maxRecord: number,
@@ -53,6 +57,7 @@ export class DocumentStream implements ScanTarget {
     private readonly sink: Sink,
     private readonly report: (problem: DecodeProblem) => void,
     requests = true,
+    private readonly rereadable = false,
   ) {
     this.groupLimit = Math.min(maxRecord, GROUP_BYTES);
     this.scanner = new JsonScan(maxRecord, firstLine, this);
@@ -64,9 +69,19 @@ export class DocumentStream implements ScanTarget {
     return this.elements || this.request?.found === true;
   }
 
-  /** Reads the next bytes of the document, decoding each group once it is complete. */
-  push(bytes: Buffer): void {
-    this.scanner.push(bytes);
+  /**
+   * Reads the next bytes of the document, decoding each group once it is complete. Says how many it read:
+   * all, unless a trace's spans are to be read again first ({@link takeAgain}; then the rest are pushed again).
+   */
+  push(bytes: Buffer): number {
+    return this.scanner.push(bytes);
+  }
+
+  /** The spans of a trace to be read again from the document's start, if any: asked after each {@link push}. */
+  takeAgain(): SpansAgain | undefined {
+    const again = this.again;
+    this.again = undefined;
+    return again;
   }
 
   /** The end of the input: the last group decoded, a cut-off document reported. */
@@ -105,7 +120,11 @@ export class DocumentStream implements ScanTarget {
   overflow(path: JsonPath, first: number, line: number): ValueSink | undefined {
     if (first !== OPEN_OBJECT) return undefined;
     if (this.inData && path.length === 2) {
-      const trace = new JaegerTraceSpans(this.maxRecord, this.label(path), this.sink, (p) => this.problem(p));
+      const readAgain = (again: SpansAgain) => {
+        this.again = again;
+        this.scanner.pause();
+      };
+      const trace = new JaegerTraceSpans(this.maxRecord, path[1] as number, this.sink, (p) => this.problem(p), this.rereadable ? readAgain : undefined);
       return this.scanned(trace, line, (cutOff) => trace.end(cutOff));
     }
     if (typeof path[0] !== 'number' || this.request === undefined) return undefined;

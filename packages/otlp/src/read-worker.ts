@@ -59,7 +59,7 @@ async function add(batch: Batch<SpanColumns>): Promise<void> {
 async function run(): Promise<void> {
   // Decoded straight into columns: the spans are built once, by the reading thread.
   if (ranges === undefined) {
-    for await (const batch of readBatches(openFile(path), options, new SpanColumnsBuilder())) await add(batch);
+    for await (const batch of readBatches(openFile(path), options, new SpanColumnsBuilder(), undefined, path)) await add(batch);
   } else {
     const file = await open(path, 'r');
     try {
