@@ -127,11 +127,12 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     // A `.json`/`.pb` file is one document (a request or an array of them). OTLP groups a request's spans
     // by resource, so a request covering minutes lists all of one service's spans, then all of the next
     // one's: fed in that order, the second service's spans arrive minutes "late" and are dropped.
-    // Documents are therefore analysed in end-time order, within a bounded window. JSONL and stdin stream
+    // Documents are therefore analysed in end-time order, within a bounded window. JSONL streams
     // exporters' batches as they arrived: held for an export period and merged in end-time order, as the
     // server's intake merges live traffic, so a trace's halves from two services are analysed together.
+    // Which stdin (or a file of another name) is, the reader tells with the first spans.
     const ingest = (spans: Span[]) => analyzer.ingest(spans);
-    const window = format === 'json' || format === 'protobuf' ? new EndTimeWindow(SORT_WINDOW, ingest) : new EndTimeWindow(SORT_WINDOW, ingest, EXPORT_HOLD_MS);
+    let window: EndTimeWindow | undefined;
     let bytes = 0;
     const reading = { strict: args.strict, name };
     const batches = file === '-' ? readOtlpFile(io.stdin, reading) : await readInput(file, reading, args.threads, total, idle);
@@ -147,7 +148,10 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
           summary.problems++;
         }
         countSpans(batch.spans, summary, traces, services);
-        window.push(batch.spans);
+        if (batch.spans.length > 0) {
+          window ??= format === 'json' || format === 'protobuf' || batch.document ? new EndTimeWindow(SORT_WINDOW, ingest) : new EndTimeWindow(SORT_WINDOW, ingest, EXPORT_HOLD_MS);
+          window.push(batch.spans);
+        }
         bytes += batch.bytes;
         progress.update(name, bytes, total, summary.spans - before.spans);
       }
@@ -156,7 +160,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
       if (err instanceof OtlpDecodeError) throw err;
       throw new InputError(`cannot read ${name}`, (err as Error).message, { cause: err });
     }
-    window.flush();
+    window?.flush();
     progress.done(name, bytes, summary.spans - before.spans);
     const problems = summary.problems - before.problems;
     if (problems > MAX_PROBLEMS_SHOWN) io.stderr.write(`rootspan: ${name}: ${problems - MAX_PROBLEMS_SHOWN} more malformed records not shown\n`);

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeOtlpJson, encodeOtlpJson } from '@rootspan/otlp';
 import { SIM_EPOCH } from '@rootspan/sim';
 import type { JsonReport } from 'rootspan';
 import { healthy, paymentErrors, tempDir } from './helpers/data.js';
@@ -170,6 +171,24 @@ describe('input containers give the same analysis as the plain JSONL file', () =
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(parseJson(r)).toEqual(report);
+  });
+
+  it('stdin (-) holding one document (one line, pretty-printed, an array): the report of the .json file, nothing late', async () => {
+    // One request listing each service's spans together (minutes apart in file order), and the array above.
+    const request = encodeOtlpJson(lines.flatMap((l) => decodeOtlpJson(JSON.parse(l)).spans));
+    for (const [name, text] of [
+      ['request.json', JSON.stringify(request)],
+      ['request-pretty.json', JSON.stringify(request, null, 2)],
+      ['array.json', `[\n${lines.join(',\n')}\n]\n`],
+    ]) {
+      const fromFile = await run(['analyze', tmp.file(name, text), '--json']);
+      const fromStdin = await run(['analyze', '-', '--json'], { stdin: text });
+      expect(fromStdin.stderr, name).toBe('');
+      expect(fromStdin.code, name).toBe(0);
+      const rep = parseJson(fromStdin) as JsonReport;
+      expect(rep.summary.dropped, name).toBe(0);
+      expect(rep, name).toEqual(parseJson(fromFile));
+    }
   });
 
   it('several files, read in order into one analysis', async () => {

@@ -173,6 +173,10 @@ describe('round trip: OpenTelemetry SDK spans → OTLP serialisers → file → 
     expect(pb).toBeInstanceOf(Uint8Array);
     const fromPb = await expectPaymentIncident(tmp.file('sdk-request.pb', Buffer.from(pb!)));
     expect(fromPb).toEqual(fromJson);
+    // Piped on stdin, each is the document its file is (sorted, not held as JSON lines): the same report.
+    for (const [kind, content] of [['protobuf', Buffer.from(pb!)], ['json', json]] as const) {
+      expect(parseJson(await run(['analyze', '-', '--json'], { stdin: content })), kind).toEqual(fromJson);
+    }
   });
 });
 

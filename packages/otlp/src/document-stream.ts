@@ -2,13 +2,15 @@
  * A JSON document over the record limit, decoded as it streams (json-scan.ts): the elements of its
  * top-level array (Zipkin spans, OTLP requests) or of a Jaeger answer's `data` (traces), decoded in groups
  * of consecutive elements as if each group were the whole document; an OTLP request, the document itself
- * or an element over the limit, span by span (request-spans.ts). Memory is bounded by two groups (one is
+ * or an element over the limit, span by span (request-spans.ts), and so a Jaeger trace over the limit
+ * (jaeger-spans.ts). Memory is bounded by two groups (one is
  * read ahead) and the record limit, not by the document.
  */
 import { decodeRequestInto, type Sink } from './convert.js';
 import { decodeForeignInto, noteSharedServers } from './foreign.js';
 import { OPEN_ARRAY, OPEN_OBJECT } from './json-bytes.js';
 import { JsonScan, pathLabel, type JsonPath, type ScanTarget, type Take, type ValueSink } from './json-scan.js';
+import { JaegerTraceSpans, type SpansAgain } from './jaeger-spans.js';
 import type { DecodeProblem } from './problems.js';
 import { RequestSpans } from './request-spans.js';
 
@@ -37,6 +39,8 @@ export class DocumentStream implements ScanTarget {
   private held: unknown[] = [];
   private heldFirst = 0;
   private readonly groupLimit: number;
+  /** A trace's spans past the limit, to be read again before the scan reads on. */
+  private again: SpansAgain | undefined;
 
   /**
    * @param maxRecord - the record limit: the largest element (or span) read, and at most a group's bytes
@@ -44,6 +48,8 @@ export class DocumentStream implements ScanTarget {
    * @param sink - where spans and the decoders' problems go
    * @param report - where the reader's problems go (with their lines)
    * @param requests - whether OTLP requests are read span by span (else only arrays of elements are read)
+   * @param rereadable - whether the document can be read again (a file), for a Jaeger trace's spans past the
+   *   limit ({@link takeAgain}); else they are reported
    */
   constructor(
     private readonly maxRecord: number,
@@ -51,6 +57,7 @@ export class DocumentStream implements ScanTarget {
     private readonly sink: Sink,
     private readonly report: (problem: DecodeProblem) => void,
     requests = true,
+    private readonly rereadable = false,
   ) {
     this.groupLimit = Math.min(maxRecord, GROUP_BYTES);
     this.scanner = new JsonScan(maxRecord, firstLine, this);
@@ -62,9 +69,19 @@ export class DocumentStream implements ScanTarget {
     return this.elements || this.request?.found === true;
   }
 
-  /** Reads the next bytes of the document, decoding each group once it is complete. */
-  push(bytes: Buffer): void {
-    this.scanner.push(bytes);
+  /**
+   * Reads the next bytes of the document, decoding each group once it is complete. Says how many it read:
+   * all, unless a trace's spans are to be read again first ({@link takeAgain}; then the rest are pushed again).
+   */
+  push(bytes: Buffer): number {
+    return this.scanner.push(bytes);
+  }
+
+  /** The spans of a trace to be read again from the document's start, if any: asked after each {@link push}. */
+  takeAgain(): SpansAgain | undefined {
+    const again = this.again;
+    this.again = undefined;
+    return again;
   }
 
   /** The end of the input: the last group decoded, a cut-off document reported. */
@@ -96,17 +113,37 @@ export class DocumentStream implements ScanTarget {
     if (!this.isElement(path)) this.request?.leave(path);
   }
 
-  /** An element of the top-level array over the limit that is an object is read span by span, if an OTLP request. */
+  /**
+   * An element over the limit that is an object is read span by span: a Jaeger trace of `data`, or an OTLP
+   * request of the top-level array.
+   */
   overflow(path: JsonPath, first: number, line: number): ValueSink | undefined {
-    if (typeof path[0] !== 'number' || first !== OPEN_OBJECT || this.request === undefined) return undefined;
-    this.flush();
+    if (first !== OPEN_OBJECT) return undefined;
+    if (this.inData && path.length === 2) {
+      const readAgain = (again: SpansAgain) => {
+        this.again = again;
+        this.scanner.pause();
+      };
+      const trace = new JaegerTraceSpans(this.maxRecord, path[1] as number, this.sink, (p) => this.problem(p), this.rereadable ? readAgain : undefined);
+      return this.scanned(trace, line, (cutOff) => trace.end(cutOff));
+    }
+    if (typeof path[0] !== 'number' || this.request === undefined) return undefined;
     const request = new RequestSpans(this.maxRecord, this.label(path), this.sink, (p) => this.problem(p));
-    const scanner = new JsonScan(this.maxRecord, line, request);
+    return this.scanned(request, line, (cutOff) => {
+      if (cutOff) request.end();
+    });
+  }
+
+  /** The bytes of an element starting on `line`, scanned for `target`; `end` is told whether the input ended inside it. */
+  private scanned(target: ScanTarget & { found: boolean }, line: number, end: (cutOff: boolean) => void): ValueSink {
+    // Its spans in input order: after the elements before it.
+    this.flush();
+    const scanner = new JsonScan(this.maxRecord, line, target);
     return {
       push: (bytes) => scanner.push(bytes),
       end: (cutOff) => {
-        if (cutOff) request.end();
-        return request.found;
+        end(cutOff);
+        return target.found;
       },
     };
   }

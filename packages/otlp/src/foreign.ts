@@ -122,45 +122,56 @@ function jaegerTrace(trace: unknown, where: string, sink: Sink): void {
     problem(sink, `${where}: not a Jaeger trace (no spans and processes)`);
     return;
   }
-  const resources = new Map<string, ResourceInfo>();
-  if (isRecord(trace.processes)) for (const [id, p] of Object.entries(trace.processes)) if (isRecord(p)) resources.set(id, jaegerProcess(p));
+  const resources = jaegerProcesses(trace.processes);
   const prefix = where === '' ? '' : `${where}.`;
-  (trace.spans as unknown[]).forEach((raw, i) => {
-    const at = `${prefix}spans[${i}]`;
-    if (!isRecord(raw)) return problem(sink, `${at}: expected a span object`);
-    const traceId = hexId(raw.traceID ?? trace.traceID, 32);
-    const spanId = hexId(raw.spanID, 16);
-    if (traceId === undefined) return problem(sink, `${at}: missing or bad traceID`);
-    if (spanId === undefined) return problem(sink, `${at}: missing or bad spanID`);
-    const t = times(raw.startTime, raw.duration);
-    if (typeof t === 'string') return problem(sink, `${at} (spanID ${spanId}): ${t}`);
-    const refs = Array.isArray(raw.references) ? raw.references.filter(isRecord) : [];
-    // The parent: the CHILD_OF reference in this trace, else the first one in it.
-    const inTrace = refs.filter((r) => r.traceID === undefined || hexId(r.traceID, 32) === traceId);
-    const parentRef = inTrace.find((r) => r.refType === 'CHILD_OF') ?? inTrace[0];
-    const parent = parentRef !== undefined ? hexId(parentRef.spanID, 16) : hexId(raw.parentSpanID, 16);
-    const tags = jaegerTags(raw.tags);
-    const tag = (k: string) => tags.find(([key]) => key === k)?.[1];
-    const kindTag = tag('span.kind');
-    const otelStatus = tag('otel.status_code');
-    const error = tag('error');
-    const status: SpanStatus = otelStatus === 'ERROR' || error === true || error === 'true' ? 'error' : otelStatus === 'OK' ? 'ok' : 'unset';
-    const message = tag('otel.status_description');
-    sink.out.add(
-      traceId,
-      spanId,
-      parent === spanId ? undefined : parent,
-      (typeof raw.processID === 'string' ? resources.get(raw.processID) : undefined) ?? (isRecord(raw.process) ? jaegerProcess(raw.process) : unknownResource()),
-      typeof raw.operationName === 'string' ? cutToNameLength(raw.operationName) : '',
-      typeof kindTag === 'string' ? KINDS.get(kindTag.toLowerCase()) : undefined,
-      t[0],
-      t[1],
-      status,
-      typeof message === 'string' && message !== '' ? cutToNameLength(message) : undefined,
-    );
-    addTags(tags, sink);
-    addTags(exceptionFields(raw.logs), sink);
-  });
+  (trace.spans as unknown[]).forEach((raw, i) => jaegerSpan(raw, `${prefix}spans[${i}]`, trace.traceID, resources, sink));
+}
+
+/** A Jaeger trace's `processes` (by process id) as resources; none when it is no object. */
+export function jaegerProcesses(processes: unknown): Map<string, ResourceInfo> {
+  const resources = new Map<string, ResourceInfo>();
+  if (isRecord(processes)) for (const [id, p] of Object.entries(processes)) if (isRecord(p)) resources.set(id, jaegerProcess(p));
+  return resources;
+}
+
+/**
+ * Decodes one element of a Jaeger trace's `spans` into `sink`, or reports why not (as `at`, its path).
+ * `traceID`: the trace's, for a span without its own; `resources`: its processes ({@link jaegerProcesses}).
+ */
+export function jaegerSpan(raw: unknown, at: string, traceID: unknown, resources: ReadonlyMap<string, ResourceInfo>, sink: Sink): void {
+  if (!isRecord(raw)) return problem(sink, `${at}: expected a span object`);
+  const traceId = hexId(raw.traceID ?? traceID, 32);
+  const spanId = hexId(raw.spanID, 16);
+  if (traceId === undefined) return problem(sink, `${at}: missing or bad traceID`);
+  if (spanId === undefined) return problem(sink, `${at}: missing or bad spanID`);
+  const t = times(raw.startTime, raw.duration);
+  if (typeof t === 'string') return problem(sink, `${at} (spanID ${spanId}): ${t}`);
+  const refs = Array.isArray(raw.references) ? raw.references.filter(isRecord) : [];
+  // The parent: the CHILD_OF reference in this trace, else the first one in it.
+  const inTrace = refs.filter((r) => r.traceID === undefined || hexId(r.traceID, 32) === traceId);
+  const parentRef = inTrace.find((r) => r.refType === 'CHILD_OF') ?? inTrace[0];
+  const parent = parentRef !== undefined ? hexId(parentRef.spanID, 16) : hexId(raw.parentSpanID, 16);
+  const tags = jaegerTags(raw.tags);
+  const tag = (k: string) => tags.find(([key]) => key === k)?.[1];
+  const kindTag = tag('span.kind');
+  const otelStatus = tag('otel.status_code');
+  const error = tag('error');
+  const status: SpanStatus = otelStatus === 'ERROR' || error === true || error === 'true' ? 'error' : otelStatus === 'OK' ? 'ok' : 'unset';
+  const message = tag('otel.status_description');
+  sink.out.add(
+    traceId,
+    spanId,
+    parent === spanId ? undefined : parent,
+    (typeof raw.processID === 'string' ? resources.get(raw.processID) : undefined) ?? (isRecord(raw.process) ? jaegerProcess(raw.process) : unknownResource()),
+    typeof raw.operationName === 'string' ? cutToNameLength(raw.operationName) : '',
+    typeof kindTag === 'string' ? KINDS.get(kindTag.toLowerCase()) : undefined,
+    t[0],
+    t[1],
+    status,
+    typeof message === 'string' && message !== '' ? cutToNameLength(message) : undefined,
+  );
+  addTags(tags, sink);
+  addTags(exceptionFields(raw.logs), sink);
 }
 
 /**

@@ -81,6 +81,8 @@ export class JsonScan {
   private parts: Buffer[] = [];
   private length = 0;
   private sink: ValueSink | null | undefined;
+  /** Asked to stop after the byte being read: see {@link pause}. */
+  private pausing = false;
 
   /**
    * @param maxValueBytes - largest value held
@@ -95,9 +97,12 @@ export class JsonScan {
     this.line = firstLine;
   }
 
-  /** Reads the next bytes of the document. */
-  push(chunk: Buffer): void {
-    if (this.stopped) return;
+  /**
+   * Reads the next bytes of the document; says how many it read: all of them, unless the target asked
+   * it to {@link pause} (the rest are to be pushed again).
+   */
+  push(chunk: Buffer): number {
+    if (this.stopped) return chunk.length;
     let from = 0; // where the held value's bytes in this chunk begin
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk[i];
@@ -115,7 +120,7 @@ export class JsonScan {
       }
       if (this.closed) {
         this.stop(`unexpected content after the JSON document's end, not read`);
-        return;
+        return chunk.length;
       }
       if (this.open !== null) {
         if (this.inner > 0 || (c !== COMMA && c !== CLOSE_ARRAY && c !== CLOSE_OBJECT)) {
@@ -131,7 +136,7 @@ export class JsonScan {
       if (frame === undefined) {
         if (c !== OPEN_ARRAY && c !== OPEN_OBJECT) {
           this.stop('not a JSON array or object, not read');
-          return;
+          return chunk.length;
         }
         this.frames.push({ object: c === OPEN_OBJECT, awaiting: c === OPEN_ARRAY, afterComma: false, index: 0, key: '' });
       } else if (c === QUOTE && frame.object && !frame.awaiting) {
@@ -170,8 +175,22 @@ export class JsonScan {
         this.valueLine = this.line;
         from = i;
       }
+      if (this.pausing) {
+        // Asked as a value ended: none is open.
+        this.pausing = false;
+        return i + 1;
+      }
     }
     if (this.open === 'hold') this.hold(chunk.subarray(from));
+    return chunk.length;
+  }
+
+  /**
+   * Stops {@link push} after the byte being read (asked from a target's callback, as a value ends), so the
+   * caller can act before the scan reads on.
+   */
+  pause(): void {
+    this.pausing = true;
   }
 
   /**

@@ -9,7 +9,7 @@
 /**
  * Default largest record the readers hold in memory, in bytes: a JSONL line, a whole JSON document (or
  * one element of a larger array or Jaeger answer, read element by element, or one span or resource of a
- * larger OTLP request, read span by span), one protobuf `Resource`, or one protobuf `Span`. A larger
+ * larger OTLP request or one span of a larger Jaeger trace, read span by span), one protobuf `Resource`, or one protobuf `Span`. A larger
  * record is skipped with a problem;
  * the records after it still decode. Memory is bounded by this, not by the input's size.
  */

@@ -46,7 +46,7 @@ async function flush(): Promise<void> {
 /** Queues one batch, posting the pending ones once they are enough for a message. */
 async function add(batch: Batch<SpanColumns>): Promise<void> {
   const columns = batch.spans;
-  pending.push({ columns, problems: batch.problems, bytes: batch.bytes });
+  pending.push({ columns, problems: batch.problems, bytes: batch.bytes, document: batch.document });
   transfer.push(columns.times.buffer as ArrayBuffer, columns.refs.buffer as ArrayBuffer, columns.attrs.buffer as ArrayBuffer, columns.ids.buffer as ArrayBuffer);
   const spans = columns.times.length / 2;
   // Problems count too: a file of short bad lines makes batches of problems and few spans.
@@ -59,7 +59,7 @@ async function add(batch: Batch<SpanColumns>): Promise<void> {
 async function run(): Promise<void> {
   // Decoded straight into columns: the spans are built once, by the reading thread.
   if (ranges === undefined) {
-    for await (const batch of readBatches(openFile(path), options, new SpanColumnsBuilder())) await add(batch);
+    for await (const batch of readBatches(openFile(path), options, new SpanColumnsBuilder(), undefined, path)) await add(batch);
   } else {
     const file = await open(path, 'r');
     try {

@@ -7,6 +7,7 @@ import { decodeRequestInto, SpanList, type BatchOut, type Sink } from './convert
 import { DocumentStream } from './document-stream.js';
 import { decodeForeignInto } from './foreign.js';
 import { isSpace, OPEN_ARRAY, OPEN_OBJECT } from './json-bytes.js';
+import { JsonScan } from './json-scan.js';
 import { JsonLineScanner } from './jsonl-scan.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
 import { walkStream, type WalkTarget } from './protobuf-walk.js';
@@ -35,8 +36,8 @@ export interface ReadOtlpOptions {
   name?: string;
   /**
    * Largest record held in memory, in bytes: a JSONL line, a whole JSON document (a larger one that is an
-   * array or a Jaeger answer is read element by element, each element a record; a larger OTLP request,
-   * also as such an element, span by span), one protobuf span or resource. A larger one is skipped and
+   * array or a Jaeger answer is read element by element, each element a record; a larger OTLP request or
+   * Jaeger trace, also as such an element, span by span), one protobuf span or resource. A larger one is skipped and
    * reported; memory is bounded by this, not by the input's size.
    * Default {@link DEFAULT_MAX_RECORD_BYTES} (64 MiB).
    */
@@ -63,6 +64,15 @@ export interface OtlpBatch {
    * batches' `bytes` add up to the input's size, for progress reporting.
    */
   bytes: number;
+  /**
+   * Whether the input is one document, whose spans are listed by resource (each service's together), not
+   * a stream of requests each an exporter's batch (JSON lines): a JSON document (held whole, or read by its
+   * elements or spans), JSON text of a single line, or protobuf. The two call for different reordering
+   * (`EndTimeWindow`'s `holdMs`: `rootspan analyze` holds JSON lines for an export period, and sorts a
+   * document's spans within its window). Final from the first batch with spans on: JSON text of one line is
+   * held back until a second line (JSON lines) or the end (a document) says which it is.
+   */
+  document: boolean;
 }
 
 /** What {@link readOtlpFile} accepts: a path, `-` for stdin, or an already open byte stream. */
@@ -114,7 +124,7 @@ export function readOtlpFile(source: OtlpSource, options: ReadOtlpOptions = {}):
   const workers = options.worker === true ? 1 : typeof options.worker === 'number' ? Math.floor(options.worker) : 0;
   const entry = workers >= 1 ? workerScript() : null;
   if (entry !== null) return readInWorker(entry, source, opts, workers);
-  return readOtlpStream(openFile(source), opts);
+  return readBatches(openFile(source), opts, new SpanList(), undefined, source);
 }
 
 /** Largest and smallest read of a file (bytes). */
@@ -159,34 +169,43 @@ export interface LineRange {
 
 /**
  * {@link readOtlpStream}, its spans written to `out` and handed out as `out` takes them; with `range`,
- * `input` is one {@link LineRange} of a JSONL file.
+ * `input` is one {@link LineRange} of a JSONL file. `path`: the file `input` reads, read again from its
+ * start for a Jaeger trace's spans past the record limit (jaeger-spans.ts), if it is a regular file (a pipe
+ * cannot be read twice).
  */
 export async function* readBatches<B>(
   input: AsyncIterable<Uint8Array | string>,
   options: ReadOtlpOptions,
   out: BatchOut<B>,
   range?: LineRange,
+  path?: string,
 ): AsyncGenerator<Batch<B>, void, undefined> {
-  const reader = new Reader(options, out, range);
+  const regular = path !== undefined && (await stat(path).catch(() => undefined))?.isFile() === true;
+  const reader = new Reader(options, out, range, regular ? () => openFile(path) : undefined);
   const raw = countBytes(input, reader);
   if (range !== undefined) {
     yield* reader.lines(raw, true);
     return;
   }
+  const { head, chunks } = await contentOf(raw, reader);
+  let format = options.format ?? 'auto';
+  if (format === 'auto') format = head.length === 0 || looksLikeText(head) ? 'json' : 'protobuf';
+  if (format === 'protobuf') yield* reader.protobuf(chunks);
+  else yield* reader.lines(chunks, format === 'jsonl');
+}
+
+/** The content of `raw` input (inflated when its magic bytes say so), and its first bytes, to sniff. */
+async function contentOf(raw: AsyncIterable<Buffer>, state: InflateState): Promise<{ head: Buffer; chunks: AsyncGenerator<Buffer> }> {
   let it: AsyncIterator<Buffer> = raw[Symbol.asyncIterator]();
   let head = await peek(it, MAGIC_BYTES);
   const inflater = inflaterFor(head);
   if (inflater !== undefined) {
-    it = inflater(prepend(head, it), reader)[Symbol.asyncIterator]();
+    it = inflater(prepend(head, it), state)[Symbol.asyncIterator]();
     head = await peek(it, SNIFF_BYTES);
   } else if (head.length > 0) {
     head = Buffer.concat([head, await peek(it, SNIFF_BYTES - head.length)]);
   }
-  let format = options.format ?? 'auto';
-  if (format === 'auto') format = head.length === 0 || looksLikeText(head) ? 'json' : 'protobuf';
-  const chunks = prepend(head, it);
-  if (format === 'protobuf') yield* reader.protobuf(chunks);
-  else yield* reader.lines(chunks, format === 'jsonl');
+  return { head, chunks: prepend(head, it) };
 }
 
 /**
@@ -221,6 +240,10 @@ class Reader<B> implements InflateState {
   inflateError: string | undefined;
   readonly sink: Sink;
   private mode: Mode = 'lines';
+  /** See {@link OtlpBatch.document}: protobuf, or JSON read as one document. */
+  private isDocument = false;
+  /** The first line of JSON text parsed alone, and no second one came yet: one document so far. */
+  private oneLine = false;
   /** Lines seen so far; the bytes of the current, unfinished line. */
   private lineNo = 0;
   private pending: Buffer[] = [];
@@ -242,6 +265,7 @@ class Reader<B> implements InflateState {
     options: ReadOtlpOptions,
     private readonly out: BatchOut<B>,
     private readonly range?: LineRange,
+    private readonly reopen?: () => AsyncIterable<Buffer>,
   ) {
     this.sink = { out, problems: [], line: undefined };
     this.name = options.name;
@@ -251,12 +275,14 @@ class Reader<B> implements InflateState {
   }
 
   private full(): boolean {
+    // The first line's spans wait for a second one: until then the input may be one document.
+    if (this.oneLine) return false;
     return this.out.length >= this.batchSize || this.sink.problems.length >= this.batchSize || this.read - this.reported >= PROGRESS_BYTES;
   }
 
   /** Hands out what has been decoded since the last batch. */
   private take(spans: B = this.out.take()): Batch<B> {
-    const batch: Batch<B> = { spans, problems: this.sink.problems, bytes: this.read - this.reported };
+    const batch: Batch<B> = { spans, problems: this.sink.problems, bytes: this.read - this.reported, document: this.isDocument || this.oneLine };
     this.reported = this.read;
     this.sink.problems = [];
     return batch;
@@ -287,6 +313,7 @@ class Reader<B> implements InflateState {
 
   /** One binary request, decoded span by span as the bytes arrive. */
   async *protobuf(chunks: AsyncIterable<Buffer>): AsyncGenerator<Batch<B>> {
+    this.isDocument = true;
     const target: WalkTarget = {
       sink: this.sink,
       maxRecordBytes: this.maxRecord,
@@ -362,7 +389,10 @@ class Reader<B> implements InflateState {
       this.record(this.takeLine(), this.lineNo + 1);
     }
     if (this.mode === 'document') yield* this.document();
-    if (this.mode === 'elements') this.endDocument();
+    if (this.mode === 'elements') {
+      this.endDocument();
+      yield* this.readAgain();
+    }
     this.range?.lines(this.lineNo);
     yield* this.finish();
   }
@@ -382,6 +412,7 @@ class Reader<B> implements InflateState {
    * shape of JSON) is no longer asked.
    */
   private record(bytes: Buffer, lineNo: number): void {
+    if (this.oneLine && !bytes.every(isSpace)) this.oneLine = false;
     if (this.mode === 'lines' && this.scans) {
       this.scanner ??= new JsonLineScanner();
       this.sink.line = lineNo;
@@ -397,8 +428,8 @@ class Reader<B> implements InflateState {
 
   /**
    * One line. `lines`: decode it. `undecided` (a `.json` file or unknown text, at its first non-blank
-   * line): if that line parses on its own the content is JSONL (or one single-line request), else it is
-   * one multi-line document, held until the end.
+   * line): if that line parses on its own the content is JSONL (or one single-line request, as a second
+   * line or the end tells), else it is one multi-line document, held until the end.
    */
   private line(text: string, lineNo: number): void {
     if (lineNo === 1 && text.charCodeAt(0) === 0xfeff && this.range?.first !== false) text = text.slice(1);
@@ -409,6 +440,7 @@ class Reader<B> implements InflateState {
     } catch (err) {
       if (this.mode === 'undecided') {
         this.mode = 'document';
+        this.isDocument = true;
         this.docLine = lineNo;
         this.docHead = text;
         this.docBytes = text.length + 1;
@@ -417,17 +449,18 @@ class Reader<B> implements InflateState {
       }
       return;
     }
-    this.mode = 'lines';
+    if (this.mode === 'undecided') {
+      this.mode = 'lines';
+      this.oneLine = true;
+    }
     this.decode(value, lineNo);
   }
 
   /** Bytes of a held document; past the record limit it is JSONL after all, read by its elements, or dropped. */
-  private *hold(bytes: Buffer): Generator<Batch<B>> {
+  private async *hold(bytes: Buffer): AsyncGenerator<Batch<B>> {
     if (this.mode === 'skipping') return;
     if (this.stream !== undefined) {
-      this.stream.push(bytes);
-      this.check();
-      yield* this.ready();
+      yield* this.pushDocument(this.stream, bytes);
       return;
     }
     this.docParts.push(bytes);
@@ -447,6 +480,7 @@ class Reader<B> implements InflateState {
   /** Decodes `text` line by line (JSONL), its first line being `first`, in batches. */
   private *decodeLines(text: string, first: number): Generator<Batch<B>> {
     this.mode = 'lines';
+    this.isDocument = false;
     let n = first;
     for (const line of splitLines(text)) {
       this.line(line, n++);
@@ -460,7 +494,7 @@ class Reader<B> implements InflateState {
    * document too large to hold: an array or object is read on by its elements (or spans), anything else
    * is reported once and the rest of the input dropped.
    */
-  private *overflow(): Generator<Batch<B>> {
+  private async *overflow(): AsyncGenerator<Batch<B>> {
     if (!this.heldIsJsonl()) {
       const head = Buffer.from(`${this.docHead}\n`, 'utf8');
       if (!opensArrayOrObject([head])) {
@@ -514,18 +548,51 @@ class Reader<B> implements InflateState {
   }
 
   /** Reads the document starting on line `line` by its elements from now on, `parts` being its first bytes. */
-  private *streamDocument(line: number, parts: Buffer[]): Generator<Batch<B>> {
+  private async *streamDocument(line: number, parts: Buffer[]): AsyncGenerator<Batch<B>> {
     this.mode = 'elements';
+    this.isDocument = true;
     this.docLine = line;
-    const stream = new DocumentStream(this.maxRecord, line, this.sink, (p) => this.report(p));
+    const stream = new DocumentStream(this.maxRecord, line, this.sink, (p) => this.report(p), true, this.reopen !== undefined);
     this.stream = stream;
     for (let i = 0; i < parts.length; i++) {
-      // Only the input's very first bytes may be a byte-order mark.
-      stream.push(i === 0 && line === 1 && parts[i].subarray(0, 3).equals(BOM) ? parts[i].subarray(3) : parts[i]);
+      const part = parts[i];
       parts[i] = EMPTY; // read: no longer held
+      // Only the input's very first bytes may be a byte-order mark.
+      yield* this.pushDocument(stream, i === 0 && line === 1 ? withoutBom(part) : part);
+    }
+  }
+
+  /** Bytes of a document read by its elements, a trace's spans past the limit read again where the read stops for them. */
+  private async *pushDocument(stream: DocumentStream, bytes: Buffer): AsyncGenerator<Batch<B>> {
+    for (let rest = bytes; rest.length > 0; ) {
+      rest = rest.subarray(stream.push(rest));
       this.check();
       yield* this.ready();
+      yield* this.readAgain();
     }
+  }
+
+  /**
+   * The spans of a Jaeger trace past the record limit, read again from the input's start (a file) now that
+   * the trace has ended and its processes are known: before the document is read on, so spans stay in input order.
+   */
+  private async *readAgain(): AsyncGenerator<Batch<B>> {
+    const again = this.stream?.takeAgain();
+    if (again === undefined || this.reopen === undefined) return;
+    // Its compressed frames' damage, if any, was reported the first time.
+    const { chunks } = await contentOf(this.reopen(), { inflateError: undefined, maxRecord: this.maxRecord, report: () => undefined });
+    const scan = new JsonScan(this.maxRecord, 1, again);
+    let first = true;
+    for await (const chunk of chunks) {
+      scan.push(first ? withoutBom(chunk) : chunk);
+      first = false;
+      this.check();
+      yield* this.ready();
+      if (again.done) break;
+    }
+    again.end();
+    this.check();
+    yield* this.ready();
   }
 
   /** End of a document read by its elements; one that had no array or OTLP request to read is reported as too large. */
@@ -589,6 +656,11 @@ class Reader<B> implements InflateState {
     }
     this.decode(value, undefined);
   }
+}
+
+/** `bytes` without a leading byte-order mark. */
+function withoutBom(bytes: Buffer): Buffer {
+  return bytes.subarray(0, 3).equals(BOM) ? bytes.subarray(3) : bytes;
 }
 
 /** Whether the first byte of `parts` that is neither whitespace nor a byte-order mark opens an array or object. */

@@ -27,6 +27,7 @@ export interface BatchMessage {
   columns: SpanColumns;
   problems: DecodeProblem[];
   bytes: number;
+  document: boolean;
 }
 
 /** What a worker is started with: the file, the options, and the line ranges that are its share (else all of it). */
@@ -118,7 +119,7 @@ export async function* readInWorker(entry: URL, path: string, options: ReadOtlpO
       const channel = channels[r % n];
       let m = await channel.next();
       for (; m.type === 'batches'; m = await channel.next()) {
-        for (const b of m.batches) yield { spans: unpackSpans(b.columns), problems: lines === 0 ? b.problems : b.problems.map((p) => onLine(p, lines)), bytes: b.bytes };
+        for (const b of m.batches) yield { spans: unpackSpans(b.columns), problems: lines === 0 ? b.problems : b.problems.map((p) => onLine(p, lines)), bytes: b.bytes, document: b.document };
       }
       if (m.type === 'error') {
         if (m.problem !== undefined) throw new OtlpDecodeError(onLine(m.problem, lines), m.file);

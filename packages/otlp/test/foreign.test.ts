@@ -1,9 +1,13 @@
 /** Jaeger and Zipkin JSON documents, read where OTLP/JSON is (foreign.ts); whole runs: test/foreign-formats.test.ts. */
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { calledPath, clientOperation, serverOperation, type Span } from '@rootspan/engine';
-import { MAX_TIME_MS, decodeZipkinJson, decodeZipkinProtobuf, readOtlpStream, type DecodeProblem, type ReadOtlpOptions } from '@rootspan/otlp';
+import { MAX_TIME_MS, decodeZipkinJson, decodeZipkinProtobuf, readOtlpFile, readOtlpStream, type DecodeProblem, type OtlpBatch, type ReadOtlpOptions } from '@rootspan/otlp';
 import { MAX_JOINED_TRACES, TraceIdJoin } from '../src/zipkin-state.js';
 import { zipkinProto } from './helpers/zipkin-proto.js';
 
@@ -329,12 +333,17 @@ describe('Jaeger and Zipkin (v1, v2) JSON from broken exporters', () => {
 
 describe('Jaeger and Zipkin JSON documents over the record limit', () => {
   /** Reads `text` in chunks of `chunk` bytes. */
-  async function readText(text: string, options: ReadOtlpOptions = {}, chunk = 1000): Promise<{ spans: Span[]; problems: DecodeProblem[]; bytes: number }> {
+  function readText(text: string, options: ReadOtlpOptions = {}, chunk = 1000): Promise<{ spans: Span[]; problems: DecodeProblem[]; bytes: number }> {
     const data = Buffer.from(text);
     const parts: Buffer[] = [];
     for (let i = 0; i < data.length; i += chunk) parts.push(data.subarray(i, i + chunk));
+    return collect(readOtlpStream(Readable.from(parts, { objectMode: false }), options));
+  }
+
+  /** The spans, problems and bytes of all the batches. */
+  async function collect(batches: AsyncIterable<OtlpBatch>): Promise<{ spans: Span[]; problems: DecodeProblem[]; bytes: number }> {
     const out = { spans: [] as Span[], problems: [] as DecodeProblem[], bytes: 0 };
-    for await (const b of readOtlpStream(Readable.from(parts, { objectMode: false }), options)) {
+    for await (const b of batches) {
       out.spans.push(...b.spans);
       out.problems.push(...b.problems);
       out.bytes += b.bytes;
@@ -399,22 +408,123 @@ describe('Jaeger and Zipkin JSON documents over the record limit', () => {
     expect(zipkin.filter((s) => s.name === 'select').every((s) => s.parentSpanId?.endsWith('5e'))).toBe(true);
   });
 
-  it('reports a broken element, one over the limit and a cut-off end with their lines, and reads the rest', async () => {
+  it('reports a broken element, a span over the limit and a cut-off end with their lines, and reads the rest', async () => {
     const doc = jaegerTraces(12) as { data: Array<{ spans: Array<{ operationName: string }> }> };
     doc.data[9].spans[0].operationName = 'x'.repeat(3000);
     const text = JSON.stringify(doc, null, 2).replace('"traceID": "3"', '"traceID": "3",,');
     const lineOf = (needle: string) => text.slice(0, text.indexOf(needle)).split('\n').length;
     const cut = text.slice(0, text.indexOf('"traceID": "c"') + 30);
     const r = await readText(cut, LIMIT);
-    // Traces 1, 2, 4-9 and 11 (0x1-0xb but the broken 3rd and the long 10th); the 12th is cut off.
-    expect(new Set(r.spans.map((s) => s.traceId))).toEqual(new Set([1, 2, 4, 5, 6, 7, 8, 9, 11].map((t) => t.toString(16).padStart(16, '0'))));
+    // Traces 1, 2 and 4-11 (0x1-0xb but the broken 3rd); the 12th is cut off.
+    expect(new Set(r.spans.map((s) => s.traceId))).toEqual(new Set([1, 2, 4, 5, 6, 7, 8, 9, 10, 11].map((t) => t.toString(16).padStart(16, '0'))));
+    // The 10th is over the limit, read span by span: all but its long span (its `{` three lines above its name).
+    expect(r.spans.filter((s) => s.traceId === '000000000000000a').map((s) => s.name)).toEqual(['charge']);
     expect(r.problems).toEqual([
       { line: lineOf('"traceID": "3"') - 1, message: expect.stringMatching(/^data\[2\]: invalid JSON \(/) },
-      { line: lineOf('"traceID": "a"') - 1, message: expect.stringMatching(/^data\[9\]: \d+ bytes, over the 2048-byte record limit, skipped$/) },
+      { line: lineOf('"operationName": "xxx') - 3, message: expect.stringMatching(/^data\[9\]\.spans\[0\]: \d+ bytes, over the 2048-byte record limit, skipped$/) },
       { line: lineOf('"traceID": "c"') - 1, message: 'data[11]: cut off (the input ends inside it)' },
     ]);
     // Strict: the first one ends the read, named by input and line.
     await expect(readText(cut, { ...LIMIT, strict: true, name: 'traces.json' })).rejects.toThrow(new RegExp(`^traces\\.json:${lineOf('"traceID": "3"') - 1}: data\\[2\\]: invalid JSON`));
+  });
+
+  /** One trace of `n` spans of two processes, its `processes` after its `spans` (as Jaeger writes them) or before. */
+  const bigTrace = (n: number, traceID: string, processesFirst = false) => {
+    const spans = Array.from({ length: n }, (_, i) => ({
+      traceID,
+      spanID: (i + 1).toString(16),
+      operationName: `op${i % 3}`,
+      references: i === 0 ? [] : [{ refType: 'CHILD_OF', traceID, spanID: '1' }],
+      startTime: 1_700_000_000_000_000 + i * 1000,
+      duration: 500,
+      processID: i % 2 === 0 ? 'p1' : 'p2',
+      tags: [{ key: 'error', value: i % 7 === 0 }],
+    }));
+    const host = (i: number) => [{ key: 'hostname', value: `h${i}` }, { key: 'pid', value: i }, { key: 'build', value: `${i}`.repeat(350) }];
+    const processes = { p1: { serviceName: 'shop', tags: host(1) }, p2: { serviceName: 'payment', tags: host(2) }, p3: { serviceName: 'batch', tags: host(3) } };
+    return { spans: JSON.stringify(spans).length, trace: processesFirst ? { traceID, processes, spans } : { traceID, spans, processes } };
+  };
+
+  it('reads a trace over the limit span by span: spans held until the processes after them come, those past the limit reported (a stream)', async () => {
+    const small = (jaegerTraces(2) as { data: object[] }).data;
+    const held = bigTrace(4, 'b1');
+    const first = bigTrace(100, 'b2', true);
+    // Spans under the limit (indented too), the trace with its processes over it; spans over it, processes first.
+    expect(held.spans * 2).toBeLessThan(LIMIT.maxRecordBytes);
+    expect(JSON.stringify(held.trace).length).toBeGreaterThan(LIMIT.maxRecordBytes);
+    expect(first.spans).toBeGreaterThan(10 * LIMIT.maxRecordBytes);
+    const doc = { data: [small[0], held.trace, first.trace, small[1]] };
+    const whole = await readText(JSON.stringify(doc));
+    expect(whole.problems).toEqual([]);
+    expect(whole.spans.map((s) => s.service)).toContain('payment');
+    for (const text of [JSON.stringify(doc), JSON.stringify(doc, null, 1)]) {
+      const r = await readText(text, LIMIT);
+      expect(r.problems).toEqual([]);
+      expect(r.spans).toEqual(whole.spans);
+    }
+
+    // 100 spans before the processes: those within the limit are read, the rest reported once, with the first one's line.
+    const late = bigTrace(100, 'b3');
+    const text = JSON.stringify({ data: [small[0], late.trace, small[1]] }, null, 1);
+    /** The line of span `i` of the trace (its `{`, the line before its `traceID`'s). */
+    const spanLine = (i: number) => text.slice(0, text.indexOf(`\n     "spanID": "${(i + 1).toString(16)}",`)).split('\n').length - 1;
+    const all = await readText(text);
+    const r = await readText(text, LIMIT);
+    const b3 = (spans: Span[]) => spans.filter((s) => s.traceId === '00000000000000b3');
+    const kept = b3(r.spans).length;
+    // As many as the limit holds (~400 bytes each, indented).
+    expect(kept).toBeGreaterThan(2);
+    expect(b3(r.spans)).toEqual(b3(all.spans).slice(0, kept));
+    expect(r.spans.length).toBe(all.spans.length - (100 - kept));
+    expect(r.problems).toEqual([
+      { line: spanLine(kept), message: `data[1]: ${100 - kept} spans before its processes (from data[1].spans[${kept}] on) held past the 2048-byte record limit, skipped` },
+    ]);
+
+    // Cut off inside its 21st span: the 20 before it are reported, not guessed at.
+    const cut = await readText(text.slice(0, text.indexOf('"spanID": "15"')), LIMIT);
+    expect(b3(cut.spans)).toEqual([]);
+    expect(cut.problems).toEqual([
+      { line: spanLine(0), message: 'data[1]: 20 spans before its processes, skipped (the input ends first)' },
+      { line: text.slice(0, text.indexOf('"traceID": "b3"')).split('\n').length - 1, message: 'data[1]: cut off (the input ends inside it)' },
+    ]);
+  });
+
+  it('reads the spans past the limit again from a file (gzip too, in a worker too): each read once, each problem once', async () => {
+    const small = (jaegerTraces(2) as { data: object[] }).data;
+    const trace = bigTrace(100, 'b3').trace;
+    const doc = { data: [small[0], trace, small[1]] };
+    const clean = JSON.stringify(doc, null, 1);
+    // Past the spans held: a bad time, a span over the limit, a broken one.
+    trace.spans[60].startTime = -1;
+    trace.spans[70].operationName = 'x'.repeat(3000);
+    const text = JSON.stringify(doc, null, 1).replace('"spanID": "51",', '"spanID": "51",,');
+    const spanLine = (i: number) => text.slice(0, text.indexOf(`\n     "spanID": "${(i + 1).toString(16)}",`)).split('\n').length - 1;
+    const bad = new Set(['3d', '47', '51'].map((id) => id.padStart(16, '0')));
+    const expected = (await readText(clean)).spans.filter((s) => s.traceId !== '00000000000000b3' || !bad.has(s.spanId));
+    const problems = [
+      { line: spanLine(60), message: 'data[1].spans[60] (spanID 000000000000003d): missing or bad start time' },
+      { line: spanLine(70), message: expect.stringMatching(/^data\[1\]\.spans\[70\]: \d+ bytes, over the 2048-byte record limit, skipped$/) },
+      { line: spanLine(80), message: expect.stringMatching(/^data\[1\]\.spans\[80\]: invalid JSON \(/) },
+    ];
+    const dir = mkdtempSync(join(tmpdir(), 'rootspan-jaeger-'));
+    try {
+      const plain = join(dir, 'trace.json');
+      const gz = join(dir, 'trace.json.gz');
+      writeFileSync(plain, text);
+      writeFileSync(gz, gzipSync(text));
+      for (const path of [plain, gz]) {
+        const r = await collect(readOtlpFile(path, LIMIT));
+        expect(r.problems, path).toEqual(problems);
+        expect(r.spans, path).toEqual(expected);
+        expect(r.bytes, path).toBe(statSync(path).size);
+      }
+      // The decoding worker reads it again too (the built package).
+      const dist = (await import(new URL('../dist/index.js', import.meta.url).href)) as { readOtlpFile: typeof readOtlpFile };
+      const inWorker = await collect(dist.readOtlpFile(plain, { ...LIMIT, worker: true }));
+      expect(inWorker).toEqual(await collect(readOtlpFile(plain, LIMIT)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads the whole elements of a cut-off document under the limit too (a download cut short)', async () => {

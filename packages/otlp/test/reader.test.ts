@@ -211,6 +211,33 @@ describe('readOtlpFile', () => {
     expect(await collect(readOtlpStream(Readable.from([])))).toEqual({ spans: [], problems: [], bytes: 0, batches: 0 });
   });
 
+  it('tells one document from JSON lines in each batch (`document`), from the first batch with spans on', async () => {
+    const many = spans(40);
+    const request = encodeOtlpJson(many);
+    const svc = sdkService({ 'service.name': 'pb' });
+    svc.span('GET /a', { start: 1_700_000_000_000, end: 1_700_000_000_100 });
+    const pb = Buffer.from(ProtobufTraceSerializer.serializeRequest(svc.finished())!);
+    const cases: Array<[string, string | Buffer, boolean, ReadOtlpOptions?]> = [
+      ['JSON lines', [line(a), line(b), line(c)].join('\n'), false],
+      // A first line of more spans than a batch: its spans wait for the second line, which says "lines".
+      ['JSON lines, batches smaller than a line', [line(a), line(b), line(c)].join('\n'), false, { batchSize: 1 }],
+      ['JSONL with a broken first line', ['{"resourceSpans": [', line(a), line(b)].join('\n'), false],
+      ['one line', `${JSON.stringify(request)}\n\n  \r\n`, true, { batchSize: 1 }],
+      ['pretty-printed', JSON.stringify(request, null, 2), true],
+      ['an array', `[\n${[line(a), line(b)].join(',\n')}\n]`, true],
+      ['one line over the record limit', JSON.stringify(request), true, { maxRecordBytes: 1024, batchSize: 1 }],
+      ['pretty-printed over the record limit', JSON.stringify(request, null, 2), true, { maxRecordBytes: 1024, batchSize: 1 }],
+      ['protobuf', pb, true],
+    ];
+    for (const [name, content, document, options] of cases) {
+      const batches: OtlpBatch[] = [];
+      for await (const batch of readOtlpStream(chunked(Buffer.from(content), 100), options)) batches.push(batch);
+      const withSpans = batches.filter((batch) => batch.spans.length > 0);
+      expect(withSpans.length, name).toBeGreaterThan(0);
+      expect(withSpans.map((batch) => batch.document), name).toEqual(withSpans.map(() => document));
+    }
+  });
+
   it('throws OtlpDecodeError with the line and file in strict mode', async () => {
     const path = file('strict.jsonl', [line(a), line(b), '{"resourceSpans": [', line(c)].join('\n'));
     const seen: Span[] = [];
