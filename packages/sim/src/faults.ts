@@ -27,6 +27,9 @@ interface OpEffect {
   rampMs: number;
   abortP: number;
   abortError: boolean;
+  repeat: number;
+  /** Span name of the calls repeated; '' for every one-at-a-time call. */
+  repeatCall: string;
 }
 
 interface DbEffect {
@@ -54,6 +57,9 @@ export interface OpFaultState {
   /** Probability the invocation stops part-way (see AbortFault), and whether it then answers with an error. */
   abortP: number;
   abortError: boolean;
+  /** Times each one-at-a-time call named `repeatCall` ('' for all) is made (see RepeatFault); 1 without. */
+  repeat: number;
+  repeatCall: string;
 }
 
 interface NetEffect {
@@ -75,7 +81,7 @@ export class FaultPlan {
   /** Per service: deploys sorted by time. */
   private readonly deploys: Array<Array<{ at: number; version: string }>>;
   private readonly baseVersions: string[];
-  private readonly state: OpFaultState = { errorP: 0, statusCode: 500, selfMul: 1, addMs: 0, hangMs: 0, hangP: 0, abortP: 0, abortError: false };
+  private readonly state: OpFaultState = { errorP: 0, statusCode: 500, selfMul: 1, addMs: 0, hangMs: 0, hangP: 0, abortP: 0, abortError: false, repeat: 1, repeatCall: '' };
   /** Largest traffic multiplier any fault applies (>= 1): the arrival process's upper bound. */
   readonly maxTrafficMultiplier: number;
 
@@ -100,7 +106,7 @@ export class FaultPlan {
       return [op];
     };
     const addOp = (targets: number[], w: Window, e: Partial<OpEffect>): void => {
-      const effect: OpEffect = { w, errorP: 0, statusCode: 500, mul: 1, addMs: 0, hangMs: 0, hangP: 0, rampTo: 1, rampMs: 0, abortP: 0, abortError: false, ...e };
+      const effect: OpEffect = { w, errorP: 0, statusCode: 500, mul: 1, addMs: 0, hangMs: 0, hangP: 0, rampTo: 1, rampMs: 0, abortP: 0, abortError: false, repeat: 1, repeatCall: '', ...e };
       for (const op of targets) this.opEffects[op].push(effect);
     };
 
@@ -122,6 +128,10 @@ export class FaultPlan {
           break;
         case 'cpu':
           addOp(opsOf(f.service, undefined), w, { mul: f.multiplier });
+          break;
+        case 'repeat':
+          if (!(f.times >= 1)) throw new Error(`repeat fault needs times >= 1, got ${f.times}`);
+          addOp(opsOf(f.service, f.operation), w, { repeat: Math.round(f.times), repeatCall: f.call ?? '' });
           break;
         case 'exception':
         case 'early-return':
@@ -174,6 +184,8 @@ export class FaultPlan {
     s.hangP = 0;
     s.abortP = 0;
     s.abortError = false;
+    s.repeat = 1;
+    s.repeatCall = '';
     const effects = this.opEffects[op];
     for (let i = 0; i < effects.length; i++) {
       const e = effects[i];
@@ -192,6 +204,10 @@ export class FaultPlan {
       if (e.abortP > s.abortP) {
         s.abortP = e.abortP;
         s.abortError = e.abortError;
+      }
+      if (e.repeat > s.repeat) {
+        s.repeat = e.repeat;
+        s.repeatCall = e.repeatCall;
       }
     }
     return s;

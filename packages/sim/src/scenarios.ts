@@ -115,6 +115,15 @@ export const SCENARIOS: readonly Scenario[] = [
     truth: one(truth('checkout', null, 'latency', 7, 11)),
   }),
   scenario({
+    name: 'shop-inventory-n-plus-one',
+    description: 'inventory GET /products/:id reads each variant on its own on a cache miss: postgresql SELECT products 20 times per request where it was once (an N+1); the database itself stays as fast.',
+    topology: shopTopology,
+    minutes: 15,
+    seed: 119,
+    faults: [{ type: 'repeat', service: 'inventory', operation: 'GET /products/:id', call: 'SELECT products', times: 20, ...win(7, 11) }],
+    truth: one(truth('inventory', 'GET /products/:id', 'shape', 7, 11)),
+  }),
+  scenario({
     name: 'shop-inventory-hang',
     description: 'inventory POST /reserve hangs 30 s; checkout times out after 2 s twice (one retry) and fails; the hung spans end ~30 s later, OK.',
     topology: shopTopology,

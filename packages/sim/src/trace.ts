@@ -88,6 +88,8 @@ export class TraceBuilder {
     let hangMs = 0;
     let abort = false;
     let abortError = false;
+    let repeat = 1;
+    let repeatCall = '';
     if (this.plan.hasOpFaults(opIndex)) {
       const f = this.plan.opState(opIndex, start);
       if (f.errorP > 0) {
@@ -97,6 +99,8 @@ export class TraceBuilder {
       mul = f.selfMul;
       addMs = f.addMs;
       if (f.hangMs > 0 && rng.next() < f.hangP) hangMs = f.hangMs;
+      repeat = f.repeat;
+      repeatCall = f.repeatCall;
       if (f.abortP > 0 && rng.next() < f.abortP) {
         abort = true;
         abortError = f.abortError;
@@ -122,8 +126,12 @@ export class TraceBuilder {
         if (!steps[s].parallel) {
           const c = calls[0];
           if (c.probability >= 1 || rng.next() < c.probability) {
-            t = this.call(c, t, spanId, svc, version);
-            if (this.outError && !c.optional) failed = true;
+            // An N+1 loop (RepeatFault) makes the call again and again, each after the last.
+            const times = repeat > 1 && (repeatCall === '' || repeatCall === c.spanName) ? repeat : 1;
+            for (let n = 0; n < times && !failed; n++) {
+              t = this.call(c, t, spanId, svc, version);
+              if (this.outError && !c.optional) failed = true;
+            }
           }
         } else {
           // Promise.allSettled-like: the step ends with its slowest call.

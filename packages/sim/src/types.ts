@@ -152,6 +152,16 @@ export interface RampFault extends FaultWindow, OperationTarget {
   rampMs: number;
 }
 
+/**
+ * An N+1 regression: the target makes each of its one-at-a-time calls named `call` (the span name, e.g.
+ * `SELECT products`; default every such call) `times` times in a row, as a loop of queries where there was one.
+ */
+export interface RepeatFault extends FaultWindow, OperationTarget {
+  type: 'repeat';
+  times: number;
+  call?: string;
+}
+
 /** CPU starvation of a whole service: every operation's own self time is multiplied. */
 export interface CpuFault extends FaultWindow {
   type: 'cpu';
@@ -219,7 +229,8 @@ export type Fault =
   | DeployFault
   | DbSlowFault
   | AbortFault
-  | NetDelayFault;
+  | NetDelayFault
+  | RepeatFault;
 
 /** Slow sinusoidal swell of the request rate (a compressed diurnal cycle). */
 export interface Swell {
@@ -235,7 +246,7 @@ export interface TruthFault {
   service: string;
   /** `METHOD /route`, or null where only the service matters (a database node, a traffic change). */
   operation: string | null;
-  kind: 'latency' | 'errors' | 'timeout' | 'traffic';
+  kind: 'latency' | 'errors' | 'timeout' | 'traffic' | 'shape';
   /** Event time, absolute epoch ms. */
   startMs: number;
   endMs: number;

@@ -46,6 +46,27 @@ describe('fault windows', () => {
 });
 
 describe('fault types', () => {
+  it('repeat makes the named one-at-a-time call that many times per request, one after another, and nothing else', () => {
+    const spans = run([{ type: 'repeat', service: 'inventory', operation: 'GET /products/:id', call: 'SELECT products', times: 20, ...win(4, 7) }]);
+    const server = new Map(spans.filter((s) => s.kind === 'server').map((s) => [s.spanId, s]));
+    /** Per request of inventory GET /products/:id in [from, to) minutes that made the call: how many times, by name. */
+    const calls = (name: string, from: number, to: number): number[] => {
+      const per = new Map<string, number>();
+      for (const s of spans) {
+        const parent = s.kind === 'client' && s.name === name ? server.get(s.parentSpanId ?? '') : undefined;
+        if (parent?.service === 'inventory' && parent.name === 'GET /products/:id' && parent.startTime >= at(from) && parent.startTime < at(to)) per.set(parent.spanId, (per.get(parent.spanId) ?? 0) + 1);
+      }
+      return [...per.values()];
+    };
+    expect(new Set(calls('SELECT products', 0, 4))).toEqual(new Set([1]));
+    expect(new Set(calls('SELECT products', 4.01, 6.99))).toEqual(new Set([20]));
+    expect(new Set(calls('GET product', 4.01, 6.99))).toEqual(new Set([1]));
+    // One after another: each repeated query starts once the one before it ended.
+    const repeated = spans.filter((s) => s.name === 'SELECT products' && s.startTime >= at(5)).slice(0, 20).sort((a, b) => a.startTime - b.startTime);
+    for (let i = 1; i < repeated.length; i++) if (repeated[i].parentSpanId === repeated[i - 1].parentSpanId) expect(repeated[i].startTime).toBeGreaterThanOrEqual(repeated[i - 1].endTime);
+    expect(() => run([{ type: 'repeat', service: 'inventory', operation: 'GET /products/:id', times: 0, ...win(4, 7) }], 5)).toThrow('repeat fault needs times >= 1, got 0');
+  });
+
   it('latency multiplies the self time of the target', () => {
     const spans = run([{ type: 'latency', service: 'payment', operation: 'POST /payment', multiplier: 10, ...win(4, 7) }]);
     const before = median(serverSpans(spans, 'payment', 'POST /payment', at(0), at(4)).map(duration));
