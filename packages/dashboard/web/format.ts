@@ -19,6 +19,14 @@ export function rate(v: number | null | undefined): string {
   return v >= 100 ? `${Math.round(v)}/s` : v >= 10 ? `${v.toFixed(1)}/s` : `${v.toFixed(2)}/s`;
 }
 
+/** An anomaly's observed or expected value in its unit: `140 ms`, `45%`, `12.0/s`, `20 per request` (N+1 calls). */
+export function inUnit(v: number, unit: 'ms' | 'ratio' | 'rps' | 'per-request'): string {
+  if (unit === 'ms') return ms(v);
+  if (unit === 'ratio') return pct(v);
+  if (unit === 'per-request') return Number.isFinite(v) ? `${v >= 10 ? Math.round(v) : v.toFixed(1)} per request` : '–';
+  return rate(v);
+}
+
 export function count(v: number): string {
   return v.toLocaleString('en-US');
 }

@@ -3,7 +3,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { api, query, type ApiGraph, type ApiIncident, type ApiSeries, type IncidentDetail } from './api';
 import { Severity, Status } from './badges';
 import { OperationCharts, type Marker } from './charts';
-import { dateTime, duration, ms, opName, pct, rate, time } from './format';
+import { dateTime, duration, inUnit, opName, pct, time } from './format';
 import { href, useApi, type Live } from './hooks';
 
 const STATUSES = ['active', 'acknowledged', 'resolved'] as const;
@@ -264,8 +264,8 @@ export function IncidentPage({ live, id }: { live: Live; id: string }) {
                   <td>
                     {a.kind} {a.signal !== a.kind && <span class="muted">{a.signal}</span>}
                   </td>
-                  <td>{value(a.observed, a.unit)}</td>
-                  <td>{value(a.expected, a.unit)}</td>
+                  <td>{inUnit(a.observed, a.unit)}</td>
+                  <td>{inUnit(a.expected, a.unit)}</td>
                   <td>
                     <Severity value={a.severity} />
                   </td>
@@ -277,10 +277,4 @@ export function IncidentPage({ live, id }: { live: Live; id: string }) {
       </div>
     </div>
   );
-}
-
-function value(v: number, unit: ApiIncident['anomalies'][number]['unit']): string {
-  if (unit === 'ms') return ms(v);
-  if (unit === 'ratio') return pct(v);
-  return rate(v);
 }
