@@ -698,6 +698,19 @@ describe('calls per request (N+1 queries)', () => {
     expect(a.incidents()).toEqual([]);
   });
 
+  it('a consumer handling bigger batches makes more calls per batch, not per message: no change', () => {
+    const a = createAnalyzer();
+    // One INSERT per message; batches of 5–10 messages, then of 25–50 from 120 s on (a backlog).
+    const anomalies = requests(a, 150, 4, (traceId, start, s, i) => {
+      const size = (s < 120 ? 5 : 25) * (1 + (i % 2));
+      const batch = span({ traceId, service: 'worker', name: 'orders process', kind: 'consumer', startTime: start, endTime: start + 2 + size, attributes: { 'messaging.system': 'kafka', 'messaging.operation': 'process', 'messaging.batch.message_count': size } });
+      const out = [batch];
+      for (let k = 0; k < size; k++) out.push(span({ traceId, service: 'worker', name: 'INSERT orders', kind: 'client', parentSpanId: batch.spanId, startTime: start + 1 + k, endTime: start + 1.8 + k, attributes: { 'db.system': 'postgresql', 'db.operation.name': 'INSERT', 'db.collection.name': 'orders' } }));
+      return out;
+    });
+    expect(anomalies.filter((x) => x.signal === 'shape.more-calls')).toEqual([]);
+  });
+
   it('retries of a failing callee are its failure, not a route calling it more often', () => {
     const a = createAnalyzer();
     // From 120 s each item query fails twice before it succeeds: three calls where there was one.

@@ -56,8 +56,8 @@ export class Recorder {
   readonly instances: Instances;
   /** Whether the trace being recorded was served in part by a process in its first seconds (see {@link warm}). */
   private coldTrace = false;
-  /** Whether the trace being recorded handles a batch of messages (see {@link batchSize}). */
-  private batchTrace = false;
+  /** The largest batch of messages a span of the trace being recorded handles (see {@link batchSize}); 1 for none. */
+  private traceBatch = 1;
   /** Last closed bucket index while a trace is recorded: data for closed buckets lands in the next open one. */
   private closed = -Infinity;
 
@@ -187,7 +187,7 @@ export class Recorder {
   record(entry: TraceEntry, closed: number): void {
     this.closed = closed;
     this.coldTrace = this.instances.anyCold(entry.spans);
-    this.batchTrace = hasBatch(entry.spans);
+    this.traceBatch = largestBatch(entry.spans);
     const { entries, calls } = analyzeTrace(entry.spans, this.ctx, entry.ids);
     for (const e of entries) this.recordEntry(e);
     for (const c of calls) this.recordCall(c);
@@ -250,9 +250,12 @@ export class Recorder {
     if (n > 0) this.recordLatency(op, b, e.duration / n, e.self / n, e.span);
     b.okRequests++;
     const calls = e.calls;
+    // Per message in a batch's trace: a consumer handling 50 messages where it handled 10 makes 5× the
+    // calls, as may the services it calls for them, in the same call pattern.
+    const per = this.traceBatch;
     for (let i = 0; i < calls.length; i++) {
       const callee = calls[i];
-      const times = e.callTimes[i];
+      const times = e.callTimes[i] / per;
       if (b.countCall(callee, times)) continue;
       // Each callee new to the bucket becomes a call-shape detector of the operation: bounded.
       if (op.shapes.size + b.calleeCount < MAX_CALLEES_PER_OPERATION || op.shapes.has(callee)) b.addCallee(callee, times);
@@ -376,7 +379,7 @@ export class Recorder {
   private latencyPer(span: Span): number {
     if (!this.warm(span)) return 0;
     const n = batchSize(span);
-    return n > 1 || !this.batchTrace ? n : 0;
+    return n > 1 || this.traceBatch === 1 ? n : 0;
   }
 
   private recordEdge(edge: EdgeState, idx: number, c: CallFact): void {
@@ -504,11 +507,12 @@ function batchSize(span: Span): number {
   return typeof n === 'number' && n > 1 && Number.isFinite(n) ? n : 1;
 }
 
-/** Whether a trace has a batch span (a messaging span, consumer or producer, of more than one message). */
-function hasBatch(spans: readonly Span[]): boolean {
+/** The largest batch of a trace's messaging spans (consumer or producer, see {@link batchSize}); 1 for none. */
+function largestBatch(spans: readonly Span[]): number {
+  let most = 1;
   for (let i = 0; i < spans.length; i++) {
     const s = spans[i];
-    if ((s.kind === 'consumer' || s.kind === 'producer') && batchSize(s) > 1) return true;
+    if (s.kind === 'consumer' || s.kind === 'producer') most = Math.max(most, batchSize(s));
   }
-  return false;
+  return most;
 }
