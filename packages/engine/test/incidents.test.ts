@@ -179,6 +179,25 @@ describe('IncidentManager grouping', () => {
     expect(o.get(slow)!.rootCause.operation).toBe('INSERT items');
   });
 
+  it('names what hangs now, not a statement whose blip ended a minute before (an incident reopened by the hang)', () => {
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const at = (operation: string, kind: AnomalyKind, count: number): RankedOrigin => ({ service: 'postgresql', operation, key: opKey('postgresql', operation), kind, share: 1, count });
+    // BEGIN slowed for 10 s (a busy host), with many requests behind it; a minute later UPDATE orders hangs.
+    const blip = anomaly('a-1', 'latency', 'postgresql', 'postgresql', 10_000);
+    blip.firstAt = 0;
+    const id = m.route(blip, [at('BEGIN', 'latency', 200)], undefined, 10_000);
+    m.route(anomaly('a-2', 'timeout', 'shop', 'postgresql', 70_000), [at('UPDATE orders', 'timeout', 10)], id, 70_000);
+    expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders' });
+    // Slowing right up to the hang, it is still a suspect: the one with the most evidence.
+    const n = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const slow = anomaly('b-1', 'latency', 'postgresql', 'postgresql', 65_000);
+    slow.firstAt = 0;
+    const other = n.route(slow, [at('BEGIN', 'latency', 200)], undefined, 65_000);
+    n.route(anomaly('b-2', 'timeout', 'shop', 'postgresql', 70_000), [at('UPDATE orders', 'timeout', 10)], other, 70_000);
+    expect(n.get(other)!.rootCause.operation).toBe('BEGIN');
+  });
+
   it("tells a peer's root by what its own calls did, not by its callers' requests that stopped before reaching it", () => {
     // A row lock: callers give up on the UPDATE (timeouts), and many more requests skip their later calls,
     // whose divergence traces back to the UPDATE (call-pattern evidence, the most of it in one window).

@@ -410,7 +410,7 @@ export class IncidentManager {
           cur.reset(o, peer);
           scores.set(group, cur);
         }
-        if (peer) cur.addOperation(o, s * fewRequests(o.count), a.firstAt);
+        if (peer) cur.addOperation(o, s * fewRequests(o.count), a.firstAt, a.at);
         cur.score += s;
         cur.support += o.count;
         cur.all.add(o.kind, s);
@@ -542,14 +542,15 @@ class Score {
     this.operations.clear();
   }
 
-  /** Adds `s` to the peer operation `o`, from an anomaly first firing at `firstAt` (see {@link settle}). */
-  addOperation(o: RankedOrigin, s: number, firstAt: number): void {
+  /** Adds `s` to the peer operation `o`, from an anomaly firing from `firstAt` to `at` (see {@link settle}). */
+  addOperation(o: RankedOrigin, s: number, firstAt: number, at: number): void {
     const hung = o.kind === 'timeout' || isPoolWait(o.operation) ? firstAt : Infinity;
     const e = this.operations.get(o.key);
-    if (e === undefined) this.operations.set(o.key, { origin: o, sum: s, since: firstAt, hungSince: hung });
+    if (e === undefined) this.operations.set(o.key, { origin: o, sum: s, since: firstAt, lastAt: at, hungSince: hung });
     else {
       e.sum += s;
       if (firstAt < e.since) e.since = firstAt;
+      if (at > e.lastAt) e.lastAt = at;
       if (hung < e.hungSince) e.hungSince = hung;
     }
   }
@@ -560,7 +561,9 @@ class Score {
    * fills because its connections hang on something, and requests then queue for one in far greater
    * numbers. Statements slowing only {@link AFTERMATH_MS} after the first hang began (calls given up on,
    * or pool waits) are its aftermath, not its cause: the requests that queued rushing in once a lock is
-   * released or connections come back (an INSERT 27× slower for a moment), or a pool that leaked.
+   * released or connections come back (an INSERT 27× slower for a moment), or a pool that leaked. Nor is
+   * a statement whose evidence ended that long before the hang began: an earlier episode (a blip the
+   * incident resolved after, reopened by the hang), not what hangs now.
    */
   settle(): void {
     if (this.operations.size === 0) return;
@@ -571,9 +574,11 @@ class Score {
     for (const e of this.operations.values()) {
       if (isPoolWait(e.origin.operation)) {
         if (wait === undefined || e.sum > wait.sum) wait = e;
-      } else if (e.since - hungSince < AFTERMATH_MS && (statement === undefined || e.sum > statement.sum)) statement = e;
+      } else if (duringHang(e, hungSince) && (statement === undefined || e.sum > statement.sum)) statement = e;
     }
-    this.origin = ((statement ?? wait) as OperationEvidence).origin;
+    // The operation holding the first hang is always one of them; the guard keeps a broken invariant out of the host.
+    const named = statement ?? wait;
+    if (named !== undefined) this.origin = named.origin;
     this.operations.clear();
   }
 
@@ -596,8 +601,18 @@ interface OperationEvidence {
   sum: number;
   /** When it began: its earliest anomaly's first firing. */
   since: number;
+  /** Its latest anomaly's last firing. */
+  lastAt: number;
   /** When its calls began to hang (given up on, or a pool's waits); Infinity if they never did. */
   hungSince: number;
+}
+
+/**
+ * Whether a statement's evidence overlaps a peer's first hang, begun at `hungSince` (Infinity: none): it
+ * began before {@link AFTERMATH_MS} after it, and ended no more than that before it.
+ */
+function duringHang(e: OperationEvidence, hungSince: number): boolean {
+  return hungSince === Infinity || (e.since - hungSince < AFTERMATH_MS && hungSince - e.lastAt < AFTERMATH_MS);
 }
 
 /** How far evidence resting on `support` requests (or detections) is to be trusted: 1/3 for one, 0.9 for 18. */
