@@ -669,6 +669,8 @@ describe('calls per request (N+1 queries)', () => {
 
   it('a route that now queries a callee many more times per request is a call-pattern change of the route, with both counts', () => {
     const a = createAnalyzer();
+    const events: IncidentEvent[] = [];
+    a.onIncident((e) => events.push(e));
     // 1–5 item queries per request, then 20–40 from 120 s on (a page size gone from 5 to 60).
     const anomalies = requests(a, 150, 10, summary((s, i) => (s < 120 ? 1 + (i % 5) : 20 + (i % 5) * 5)));
     const T0 = Date.UTC(2026, 0, 1);
@@ -681,12 +683,34 @@ describe('calls per request (N+1 queries)', () => {
     expect(more[0].observed).toBeCloseTo(30, 0);
     expect(more[0].explanation).toMatch(/^shop GET \/customers\/:id\/summary calls postgresql SELECT items 30 times per request vs usually 3\.0 \(10×\) over \d+ requests in the last \d+ s/);
     // The route is the root (its code changed), and its sentence says why, in its queries rather than the pool
-    // waits each of them also makes (as many more, and first to be judged: the first anomaly is about them).
-    expect(anomalies.find((x) => x.kind === 'shape')?.callee?.operation).toBe('pg-pool.connect');
+    // waits each of them also makes (as many more, and first seen): from the incident's opening on.
+    expect(anomalies.some((x) => x.signal === 'shape.more-calls' && x.callee?.operation === 'pg-pool.connect')).toBe(true);
+    const told = events.map((e) => e.incident.rootCause.explanation).filter((x) => x.includes('times per request'));
+    expect(told.length).toBeGreaterThan(0);
+    expect(told.filter((x) => x.includes('calls postgresql pg-pool.connect'))).toEqual([]);
     const inc = a.incidents().find((x) => x.rootCause.service === 'shop');
     expect(inc?.rootCause).toMatchObject({ service: 'shop', operation: 'GET /customers/:id/summary' });
     expect(inc?.rootCause.explanation).toMatch(/calls postgresql SELECT items 30 times per request vs usually 3\.0/);
     expect(a.incidents().filter((x) => x.rootCause.service === 'postgresql')).toEqual([]);
+  });
+
+  it('an incident opened by an N+1 alone is told in its queries, not in the pool waits each one makes', () => {
+    const a = createAnalyzer();
+    const events: IncidentEvent[] = [];
+    a.onIncident((e) => events.push(e));
+    // The item queries run in parallel (Promise.all): the route takes as long with 30 as with 3.
+    requests(a, 150, 10, (traceId, start, s, i) => {
+      const n = s < 120 ? 1 + (i % 5) : 20 + (i % 5) * 5;
+      const server = span({ traceId, service: 'shop', name: 'GET /customers/:id/summary', kind: 'server', startTime: start, endTime: start + 6, attributes: { 'http.request.method': 'GET', 'http.route': '/customers/:id/summary' } });
+      const out = [server];
+      for (let k = 0; k < n; k++) {
+        out.push(span({ traceId, service: 'shop', name: 'pg-pool.connect', kind: 'client', parentSpanId: server.spanId, startTime: start + 1, endTime: start + 1.1, attributes: { 'db.system': 'postgresql' } }));
+        out.push(span({ traceId, service: 'shop', name: 'SELECT items', kind: 'client', parentSpanId: server.spanId, startTime: start + 1.1, endTime: start + 5, attributes: { 'db.system': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': 'items' } }));
+      }
+      return out;
+    });
+    expect(events[0]).toMatchObject({ type: 'opened', incident: { title: 'Call pattern change in shop GET /customers/:id/summary' } });
+    expect(events[0].incident.rootCause.explanation).toMatch(/^shop GET \/customers\/:id\/summary calls postgresql SELECT items \d+ times per request/);
   });
 
   it('requests that differ widely in how many queries they make (1 to 40, skewed) raise nothing', () => {

@@ -6,6 +6,7 @@ import { oneStall, type CallTimes, type LatencyBucket } from '../ops/bucket.js';
 import { ANCHOR_SLOWDOWN, RING, USUAL_PATH_SHARE, WINDOWS, copyWindow, emptyWindow, windowSketch, type EdgeState, type EdgeWindow, type LatencySignal, type OpState, type OpWindow } from '../ops/state.js';
 import type { Recorder } from '../ops/recorder.js';
 import { episodeKey, opKeyOperation, opKeyService } from '../keys.js';
+import { isPoolWait } from '../rca/explain.js';
 
 /** A bucket this significantly slower than its baseline is held back from learning (see learnLatency). */
 const HOLD_SCORE = 3;
@@ -29,6 +30,8 @@ export type OpFiring =
   | (OpFiringBase & { kind: 'errors'; signal: 'errors' })
   | (OpFiringBase & { kind: 'traffic'; signal: 'traffic.surge' | 'traffic.drop' })
   | (OpFiringBase & { kind: 'shape'; signal: 'shape.missing-call' | 'shape.new-call' | 'shape.more-calls'; /** The callee's operation key. */ callee: string });
+
+type ShapeFiring = Extract<OpFiring, { kind: 'shape' }>;
 
 /** Callers giving up on an edge's callee over one of its windows. */
 export interface EdgeFiring {
@@ -57,7 +60,7 @@ export class Judge {
   /** Operations whose errors fire in this close (their episodes start after it). */
   private readonly erring = new Set<string>();
   /** More-calls firings held until every operation was judged (see {@link close}). */
-  private readonly moreCalls: OpFiring[] = [];
+  private readonly moreCalls: ShapeFiring[] = [];
 
   constructor(private readonly options: ResolvedOptions) {}
 
@@ -82,7 +85,9 @@ export class Judge {
       if (firings.length + this.moreCalls.length === before && op.active.size === 0) this.learnOp(rec, op, index, partial);
     }
     // Requests retrying a failing callee call it, and the pool for it, more often: that is the callee's
-    // fault. Its errors may fire in this very close, after its caller was judged.
+    // fault. Its errors may fire in this very close, after its caller was judged. Each query of an N+1 loop
+    // also waits for a pooled connection: the queries first, so an incident opens with their words.
+    this.moreCalls.sort((a, b) => Number(isPoolWait(opKeyOperation(a.callee))) - Number(isPoolWait(opKeyOperation(b.callee))));
     for (const f of this.moreCalls) if (!calleeFailing(rec, f.op, this.givingUp, this.erring)) firings.push(f);
     for (const edge of rec.liveEdges) {
       const before = firings.length;
@@ -206,7 +211,7 @@ export class Judge {
     for (const [key, d] of op.shapes) {
       if (renamed(rec, op, key)) continue;
       let best: OpFiring | undefined;
-      let more: OpFiring | undefined;
+      let more: ShapeFiring | undefined;
       // Each window's buckets are the newest of the whole window's: one pass, newest first, sums them all.
       let made = 0;
       let summed = 0;
