@@ -255,7 +255,8 @@ export class Recorder {
     const per = this.traceBatch;
     for (let i = 0; i < calls.length; i++) {
       const callee = calls[i];
-      const times = e.callTimes[i] / per;
+      // Whole counts stay small integers (V8 keeps the bucket's array unboxed).
+      const times = per === 1 ? e.callTimes[i] : e.callTimes[i] / per;
       if (b.countCall(callee, times)) continue;
       // Each callee new to the bucket becomes a call-shape detector of the operation: bounded.
       if (op.shapes.size + b.calleeCount < MAX_CALLEES_PER_OPERATION || op.shapes.has(callee)) b.addCallee(callee, times);
