@@ -53,6 +53,18 @@ describe('root-cause sentence', () => {
     expect(same).not.toContain('worst:');
   });
 
+  it("says what made a slowdown's incident medium when it is a call-pattern change (not on the latency table)", () => {
+    const top = { service: 'api', operation: 'GET /items', key: 'api GET /items', kind: 'latency' as const, share: 1, count: 40 };
+    const slow = anomaly({ service: 'api', operation: 'GET /items', severity: 'low', observed: 30, expected: 10, explanation: 'api GET /items typical latency 30 ms vs baseline 10 ms (3.0×) over 40 requests in the last 5 s' });
+    const skipped = anomaly({
+      id: 'a-2', kind: 'shape', signal: 'shape.missing-call', service: 'api', operation: 'GET /items', severity: 'medium', observed: 0, expected: 1, unit: 'ratio',
+      callee: { service: 'redis', operation: 'get' }, explanation: 'api GET /items stopped calling redis get: 0% of requests vs usually 100% in the last 15 s',
+    });
+    const s = explainRoot(top, [slow, skipped], { window: 5_000, p95: { now: 33, baseline: 11, what: 'self-time' } }, undefined, 60_000, DEFAULT_LATENCY);
+    expect(s).toMatch(/^in the last 5 s: api GET \/items self-time p95 33 ms vs baseline 11 ms \(3\.0×\)/);
+    expect(s).toContain('worst: api GET /items stopped calling redis get: 0% of requests vs usually 100% in the last 15 s');
+  });
+
   it('states no latency figure of a root whose calls that ended are not slower (its callers waited on ones that never did)', () => {
     const top = { service: 'payment', operation: 'POST', key: 'payment POST', kind: 'latency' as const, share: 1, count: 5 };
     const worst = anomaly({ service: 'payment', operation: 'POST /charge', explanation: 'payment POST /charge typical self time 316 ms vs baseline 7.4 ms (42×) over 5 requests in the last 5 s' });

@@ -178,8 +178,10 @@ export function explainRoot(
   }
   let worst: Anomaly | undefined;
   for (const a of anomalies) if (worst === undefined || SEVERITY_RANK[a.severity] > SEVERITY_RANK[worst.severity]) worst = a;
-  // A hang's give-up figures back a severity too (in-flight calls make a timeout the worst while it lasts).
-  if (top.kind === 'latency' && worst !== undefined && (worst.kind === 'latency' || worst.kind === 'timeout') && !backed.has(worst.severity)) {
+  // A hang's give-up figures back a severity too (in-flight calls make a timeout the worst while it lasts),
+  // and a call-pattern change's (medium, off the latency table) unless its words are already there.
+  const tells = worst !== undefined && (worst.kind === 'latency' || worst.kind === 'timeout' || (worst.kind === 'shape' && worst !== more));
+  if (top.kind === 'latency' && worst !== undefined && tells && !backed.has(worst.severity)) {
     parts.push(`worst: ${ownWords(worst)}`);
   }
   if (change) {
