@@ -82,15 +82,16 @@ describe('OpBucket', () => {
     expect(b.countCall('db', 3)).toBe(true);
     expect(b.countCall('queue', 1)).toBe(false);
     expect([b.callees, b.callCounts, b.calleeCount]).toEqual([['db', 'cache'], [3, 9, 35, 1, 2, 4], 2]);
-    expect([b.callsTo('db'), b.callsTo('cache'), b.callsTo('queue')]).toEqual([3, 1, 0]);
+    const callsTo = (callee: string) => b.addCallTimes(callee, { calls: 0, squares: 0 });
+    expect([callsTo('db'), callsTo('cache'), callsTo('queue')]).toEqual([3, 1, 0]);
     const times = { calls: 0, squares: 0 };
-    b.addCallTimes('db', times);
+    expect(b.addCallTimes('db', times)).toBe(3);
     expect(times).toEqual({ calls: 9, squares: 1 + 25 + 9 });
-    b.addCallTimes('cache', times);
-    b.addCallTimes('queue', times);
+    expect(b.addCallTimes('cache', times)).toBe(1);
+    expect(b.addCallTimes('queue', times)).toBe(0);
     expect(times).toEqual({ calls: 11, squares: 35 + 4 });
     b.reset(4);
-    expect([b.calleeCount, b.callsTo('db'), b.countCall('db', 1), b.callCounts]).toEqual([0, 0, false, undefined]);
+    expect([b.calleeCount, callsTo('db'), b.countCall('db', 1), b.callCounts]).toEqual([0, 0, false, undefined]);
   });
 });
 

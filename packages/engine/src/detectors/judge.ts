@@ -218,11 +218,7 @@ export class Judge {
       times.calls = times.squares = 0;
       for (let k = 0; k < windows.length; k++) {
         const w = windows[k];
-        for (; summed < w.buckets.length; summed++) {
-          const b = all[all.length - 1 - summed];
-          made += b.callsTo(key);
-          b.addCallTimes(key, times);
-        }
+        for (; summed < w.buckets.length; summed++) made += all[all.length - 1 - summed].addCallTimes(key, times);
         if (d.mayFireCount(made, times)) {
           const v = d.judgeCount(made, times);
           if (v.anomalous && (more === undefined || v.score > more.verdict.score)) {
@@ -252,20 +248,17 @@ export class Judge {
     // database): that call pattern is the fault's, and learned it would make the return to normal a change.
     if (op.traffic !== undefined && b.okRequests > 0 && !calleeFailing(rec, op, this.givingUp)) {
       if (b.callees !== undefined) for (const key of b.callees) shapeDetector(op, key);
+      const times = this.times;
       for (const [key, d] of op.shapes) {
-        const made = b.callsTo(key);
+        times.calls = times.squares = 0;
+        const made = b.addCallTimes(key, times);
         // As for latency: a usual call clearly missing from a bucket that has not fired yet is held back.
         // Its p-value is computed only for a usual call made by half as many requests or fewer.
         const usual = d.baseline.usual;
         const missing = usual >= this.options.shape.usualShare && made / b.okRequests <= usual / 2 && heldBack(d.judge(b.okRequests, made));
         d.held = missing ? d.held + 1 : 0;
         if (d.held === 0 || d.held > RING) d.learn(b.okRequests, made);
-        if (made > 0) {
-          const times = this.times;
-          times.calls = times.squares = 0;
-          b.addCallTimes(key, times);
-          d.learnCount(made, times, RING);
-        }
+        if (made > 0) d.learnCount(made, times, RING);
       }
       op.shapeSamples += b.okRequests;
       if (op.shapeSamples >= this.options.shape.minSamples) {

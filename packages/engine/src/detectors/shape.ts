@@ -143,7 +143,7 @@ export class CallShapeDetector {
     const c = this.counts;
     const expected = c.mean;
     const observed = requests > 0 ? t.calls / requests : 0;
-    const ready = c.samples >= this.opts.minSamples && c.windows >= MISSING_MIN_WINDOWS;
+    const ready = this.countsReady();
     if (!ready || !(requests >= this.opts.minCalls)) return quietShape(observed, expected, ready);
     const pValue = this.countPValue(requests, t);
     const score = pToScore(pValue);
@@ -153,8 +153,12 @@ export class CallShapeDetector {
 
   /** Whether {@link judgeCount} could fire at all: ready, enough requests, and the ratio (no p-value). */
   mayFireCount(requests: number, t: CallTimes): boolean {
-    const c = this.counts;
-    return c.samples >= this.opts.minSamples && c.windows >= MISSING_MIN_WINDOWS && requests >= this.opts.minCalls && t.calls >= MORE_RATIO * c.mean * requests;
+    return this.countsReady() && requests >= this.opts.minCalls && t.calls >= MORE_RATIO * this.counts.mean * requests;
+  }
+
+  /** The calls per request were learned over `minSamples` requests and six windows. */
+  private countsReady(): boolean {
+    return this.counts.samples >= this.opts.minSamples && this.counts.windows >= MISSING_MIN_WINDOWS;
   }
 
   /**

@@ -149,19 +149,17 @@ export class OpBucket {
     }
   }
 
-  /** How many of the bucket's successful requests called `callee`. */
-  callsTo(callee: string): number {
+  /**
+   * Adds the bucket's calls to `callee` (in all, and their per-request squares) into `into`; returns how
+   * many of the bucket's successful requests called it.
+   */
+  addCallTimes(callee: string, into: CallTimes): number {
     const i = this.callees === undefined ? -1 : this.callees.indexOf(callee);
-    return i < 0 ? 0 : (this.callCounts as number[])[3 * i];
-  }
-
-  /** Adds the bucket's calls to `callee` (in all, and their per-request squares) into `into`. */
-  addCallTimes(callee: string, into: CallTimes): void {
-    const i = this.callees === undefined ? -1 : this.callees.indexOf(callee);
-    if (i < 0) return;
+    if (i < 0) return 0;
     const c = this.callCounts as number[];
     into.calls += c[3 * i + 1];
     into.squares += c[3 * i + 2];
+    return c[3 * i];
   }
 
   /**
