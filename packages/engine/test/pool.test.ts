@@ -1,7 +1,8 @@
 /** Issue 21: a saturated connection pool says so in the root-cause sentence, with the pool wait's own figures. */
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer, type Anomaly, type Incident, type Span } from '../src/index.js';
-import { explainRoot, isPoolWait } from '../src/rca/explain.js';
+import { explainRoot } from '../src/rca/explain.js';
+import { isPoolWait } from '../src/model/operation.js';
 import { DEFAULT_LATENCY } from '../src/options.js';
 import { mulberry32, logNormal } from './helpers/random.js';
 import { TraceBuilder } from './helpers/spans.js';

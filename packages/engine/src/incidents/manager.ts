@@ -14,8 +14,8 @@ import type {
 } from '../types.js';
 import { INCIDENT_STORY_MAX } from '../types.js';
 import { incidentHeadKey, opKey, symptomKey } from '../keys.js';
+import { isPoolWait } from '../model/operation.js';
 import { label } from '../rca/format.js';
-import { isPoolWait } from '../rca/explain.js';
 import { SEVERITY_RANK } from './severity.js';
 
 /**

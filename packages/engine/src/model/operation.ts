@@ -413,6 +413,14 @@ export function peerName(span: Span): string {
   return rpcServiceAttribute(a['rpc.service']) ?? rpcServiceOf(span.name) ?? UNKNOWN_PEER;
 }
 
+/** Client calls that wait for a pooled connection (`pg-pool.connect`, `generic-pool.acquire`). */
+const POOL_WAIT = /pool.*(connect|acquire)|(connect|acquire).*pool/i;
+
+/** Whether an operation is a wait for a pooled connection: when it slows, the pool is saturated. */
+export function isPoolWait(operation: string | null): boolean {
+  return operation !== null && POOL_WAIT.test(operation);
+}
+
 /** Whether a span calls something that is not itself instrumented with a server span (a database, cache, queue). */
 export function isDependencyCall(span: Span): boolean {
   const a = span.attributes;

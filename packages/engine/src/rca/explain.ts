@@ -3,6 +3,7 @@ import type { LatencyOptions } from '../options.js';
 import { latencyTier } from '../detectors/latency.js';
 import { SEVERITY_RANK } from '../incidents/severity.js';
 import { EVENT_LOOP_OPERATION } from '../model/loop.js';
+import { isPoolWait } from '../model/operation.js';
 import { label, ms, pct, quote, ratio, rps, seconds } from './format.js';
 
 /** Numbers describing the root-cause operation's own state, for the root-cause sentence. */
@@ -22,14 +23,6 @@ export interface RootFigures {
    * started, and the bucket width (the first detection closes the bucket the trouble began in).
    */
   restart?: { at: number; bucketMs: number };
-}
-
-/** Client calls that wait for a pooled connection (`pg-pool.connect`, `generic-pool.acquire`). */
-const POOL_WAIT = /pool.*(connect|acquire)|(connect|acquire).*pool/i;
-
-/** Whether an operation is a wait for a pooled connection: when it slows, the pool is saturated. */
-export function isPoolWait(operation: string | null): boolean {
-  return operation !== null && POOL_WAIT.test(operation);
 }
 
 /** A traffic rate's change on its expected rate, signed: `+233%`, `−94%`. */
