@@ -188,7 +188,9 @@ describe('IncidentManager grouping', () => {
     blip.firstAt = 0;
     const id = m.route(blip, [at('BEGIN', 'latency', 200)], undefined, 10_000);
     m.route(anomaly('a-2', 'timeout', 'shop', 'postgresql', 70_000), [at('UPDATE orders', 'timeout', 10)], id, 70_000);
-    expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders' });
+    // Its kind is what its own calls do (the blip's latency, as much evidence and still firing, is BEGIN's).
+    expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'timeout' });
+    expect(m.get(id)!.title).toMatch(/^Timeouts in postgresql UPDATE orders/);
     // Slowing right up to the hang, it is still a suspect: the one with the most evidence.
     const n = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
     const slow = anomaly('b-1', 'latency', 'postgresql', 'postgresql', 65_000);

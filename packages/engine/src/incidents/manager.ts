@@ -410,7 +410,7 @@ export class IncidentManager {
           cur.reset(o, peer);
           scores.set(group, cur);
         }
-        if (peer) cur.addOperation(o, s * fewRequests(o.count), a.firstAt, a.at);
+        if (peer) cur.addOperation(o, s * fewRequests(o.count), a.firstAt, a.at, live);
         cur.score += s;
         cur.support += o.count;
         cur.all.add(o.kind, s);
@@ -446,7 +446,7 @@ export class IncidentManager {
       if (change) inc.rootCause.change = change;
     }
     // The tally keeps no origins alive past the update.
-    for (let i = 0; i < used; i++) this.scorePool[i].origin = NO_ORIGIN;
+    for (let i = 0; i < used; i++) this.scorePool[i].release();
     scores.clear();
     let severity: Severity = 'low';
     for (const a of anomalies) if (SEVERITY_RANK[a.severity] > SEVERITY_RANK[severity]) severity = a.severity;
@@ -524,6 +524,8 @@ class Score {
 
   /** A peer's operations' evidence, in the order first seen (see {@link addOperation}); empty for an operation's own score. */
   private readonly operations = new Map<string, OperationEvidence>();
+  /** The peer's operation {@link settle} named, whose own evidence tells the kind; undefined for an operation's own score. */
+  private named: OperationEvidence | undefined;
   /** The score is a peer's (a database, a cache), seen only from its callers' spans. */
   private peer = false;
 
@@ -540,19 +542,33 @@ class Score {
     this.all.size = 0;
     this.live.size = 0;
     this.operations.clear();
+    this.named = undefined;
   }
 
-  /** Adds `s` to the peer operation `o`, from an anomaly firing from `firstAt` to `at` (see {@link settle}). */
-  addOperation(o: RankedOrigin, s: number, firstAt: number, at: number): void {
+  /** Lets go of the origins the score holds (pooled scores keep none alive past an update). */
+  release(): void {
+    this.origin = NO_ORIGIN;
+    this.named = undefined;
+  }
+
+  /**
+   * Adds `s` to the peer operation `o`, from an anomaly firing from `firstAt` to `at`, still firing if
+   * `live` (see {@link settle}).
+   */
+  addOperation(o: RankedOrigin, s: number, firstAt: number, at: number, live: boolean): void {
     const hung = o.kind === 'timeout' || isPoolWait(o.operation) ? firstAt : Infinity;
-    const e = this.operations.get(o.key);
-    if (e === undefined) this.operations.set(o.key, { origin: o, sum: s, since: firstAt, lastAt: at, hungSince: hung });
-    else {
+    let e = this.operations.get(o.key);
+    if (e === undefined) {
+      e = { origin: o, sum: s, since: firstAt, lastAt: at, hungSince: hung, all: new KindTally(), live: new KindTally() };
+      this.operations.set(o.key, e);
+    } else {
       e.sum += s;
       if (firstAt < e.since) e.since = firstAt;
       if (at > e.lastAt) e.lastAt = at;
       if (hung < e.hungSince) e.hungSince = hung;
     }
+    e.all.add(o.kind, s);
+    if (live) e.live.add(o.kind, s);
   }
 
   /**
@@ -579,6 +595,7 @@ class Score {
     // The operation holding the first hang is always one of them; the guard keeps a broken invariant out of the host.
     const named = statement ?? wait;
     if (named !== undefined) this.origin = named.origin;
+    this.named = named;
     this.operations.clear();
   }
 
@@ -586,12 +603,15 @@ class Score {
    * The kind with the most live evidence, else the most evidence. A peer makes no calls: call-pattern
    * evidence against it is its callers' requests that stopped before reaching it (it hung, or was slow),
    * and a traffic drop is its callers', so its calls' own errors, timeouts or latency, live or past, tell
-   * what it did ("Timeouts in postgresql UPDATE orders", not "Call pattern change in" a statement).
+   * what it did ("Timeouts in postgresql UPDATE orders", not "Call pattern change in" a statement): those
+   * of the operation named first (an old BEGIN latency blip does not retitle an UPDATE that hangs now),
+   * then the whole peer's.
    */
   kind(): AnomalyKind {
     const t = this.live.size > 0 ? this.live : this.all;
-    if (this.peer) return t.bestOwn() ?? this.all.bestOwn() ?? t.best();
-    return t.best();
+    if (!this.peer) return t.best();
+    const n = this.named;
+    return (n !== undefined ? (n.live.size > 0 ? n.live : n.all).bestOwn() ?? n.all.bestOwn() : undefined) ?? t.bestOwn() ?? this.all.bestOwn() ?? t.best();
   }
 }
 
@@ -605,6 +625,9 @@ interface OperationEvidence {
   lastAt: number;
   /** When its calls began to hang (given up on, or a pool's waits); Infinity if they never did. */
   hungSince: number;
+  /** Its evidence per kind, all of it and that of anomalies still firing. */
+  all: KindTally;
+  live: KindTally;
 }
 
 /**
