@@ -180,8 +180,7 @@ export async function* readBatches<B>(
   range?: LineRange,
   path?: string,
 ): AsyncGenerator<Batch<B>, void, undefined> {
-  const regular = path !== undefined && (await stat(path).catch(() => undefined))?.isFile() === true;
-  const reader = new Reader(options, out, range, regular ? () => openFile(path) : undefined);
+  const reader = new Reader(options, out, range, path);
   const raw = countBytes(input, reader);
   if (range !== undefined) {
     yield* reader.lines(raw, true);
@@ -265,7 +264,8 @@ class Reader<B> implements InflateState {
     options: ReadOtlpOptions,
     private readonly out: BatchOut<B>,
     private readonly range?: LineRange,
-    private readonly reopen?: () => AsyncIterable<Buffer>,
+    /** The file read, if any: read again for a Jaeger trace's spans past the record limit if it is a regular file. */
+    private path?: string,
   ) {
     this.sink = { out, problems: [], line: undefined };
     this.name = options.name;
@@ -552,7 +552,9 @@ class Reader<B> implements InflateState {
     this.mode = 'elements';
     this.isDocument = true;
     this.docLine = line;
-    const stream = new DocumentStream(this.maxRecord, line, this.sink, (p) => this.report(p), true, this.reopen !== undefined);
+    // Asked here, not for every input: only a document this large may need reading twice.
+    if (this.path !== undefined && (await stat(this.path).catch(() => undefined))?.isFile() !== true) this.path = undefined;
+    const stream = new DocumentStream(this.maxRecord, line, this.sink, (p) => this.report(p), true, this.path !== undefined);
     this.stream = stream;
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i];
@@ -578,9 +580,9 @@ class Reader<B> implements InflateState {
    */
   private async *readAgain(): AsyncGenerator<Batch<B>> {
     const again = this.stream?.takeAgain();
-    if (again === undefined || this.reopen === undefined) return;
+    if (again === undefined || this.path === undefined) return;
     // Its compressed frames' damage, if any, was reported the first time.
-    const { chunks } = await contentOf(this.reopen(), { inflateError: undefined, maxRecord: this.maxRecord, report: () => undefined });
+    const { chunks } = await contentOf(openFile(this.path), { inflateError: undefined, maxRecord: this.maxRecord, report: () => undefined });
     const scan = new JsonScan(this.maxRecord, 1, again);
     let first = true;
     for await (const chunk of chunks) {
