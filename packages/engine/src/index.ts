@@ -75,7 +75,7 @@ export type {
   RollupSeries,
   StoreBatch,
 } from './store.js';
-export { serverOperation, clientOperation, calledPath, peerName, foldPath } from './model/operation.js';
+export { serverOperation, clientOperation, calledPath, peerName, foldPath, isPoolWait } from './model/operation.js';
 // The streaming detectors, each usable on its own series (see the README).
 export type { Verdict } from './detectors/verdict.js';
 export { LatencyDetector, logWindowOf, latencyTiers, latencySeverity, describeLatencyTiers, type LogWindow, type LatencyTiers } from './detectors/latency.js';

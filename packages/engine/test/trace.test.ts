@@ -63,6 +63,36 @@ describe('analyzeTrace', () => {
     expect(orders?.self).toBe(20 - 13 - 4);
   });
 
+  it("a pool wait inside an ORM's statement is a call of its own, not the statement's latency (Prisma's db_query over pg-pool.connect)", () => {
+    // Prisma 7 with @prisma/adapter-pg: the statement's span holds pg's pool wait and pg's query.
+    const statement = (t: TraceBuilder, parent: Span, start: number, end: number, status?: 'error') =>
+      t.db(parent, 'postgresql', 'SELECT', start, end, { name: 'prisma:client:db_query', status, attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'SELECT "public"."Order"."id" FROM "public"."Order" WHERE "public"."Order"."id" = $1' } });
+    const wait = (t: TraceBuilder, parent: Span, start: number, end: number, status?: 'error') =>
+      t.db(parent, 'postgresql', 'connect', start, end, { name: 'pg-pool.connect', status, attributes: { 'db.system.name': 'postgresql' } });
+    const query = (t: TraceBuilder, parent: Span, start: number, end: number) =>
+      t.db(parent, 'postgresql', 'SELECT', start, end, { name: 'pg.query:SELECT shop', attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'SELECT "public"."Order"."id" FROM "public"."Order" WHERE "public"."Order"."id" = $1' } });
+    // The pool is saturated: 900 ms waiting for a connection, then the query runs in 4 ms.
+    const t = new TraceBuilder();
+    const root = t.server('shop', '/orders/:id', 0, 1000);
+    const db = statement(t, root, 2, 910);
+    wait(t, db, 3, 903);
+    query(t, db, 904, 908);
+    const { entries, calls } = analyzeTrace(t.spans, context());
+    expect(calls.map((c) => [c.calleeOperation, c.duration, c.error])).toEqual([
+      ['SELECT public.Order', 908 - 900, false],
+      ['pg-pool.connect', 900, false],
+    ]);
+    expect(entries[0].calls).toEqual([opKey('postgresql', 'SELECT public.Order'), opKey('postgresql', 'pg-pool.connect')]);
+    expect(entries[0].self).toBe(1000 - 908);
+    // No connection in time: the statement never ran, and the pool wait is the failed call.
+    const f = new TraceBuilder();
+    const failed = f.server('shop', '/orders/:id', 0, 5100, { status: 'error' });
+    wait(f, statement(f, failed, 2, 5005, 'error'), 3, 5004, 'error');
+    const none = analyzeTrace(f.spans, context());
+    expect(none.calls.map((c) => [c.calleeOperation, c.error])).toEqual([['pg-pool.connect', true]]);
+    expect(none.entries[0].errorOrigin).toMatchObject({ service: 'postgresql', operation: 'pg-pool.connect' });
+  });
+
   it("a call that does not say how it ended ends as the call nested in it did (Next.js's fetch over undici's request)", () => {
     const fetchSpan = (t: TraceBuilder, parent: Span, start: number, end: number) =>
       t.client(parent, 'catalog', start, end, { name: 'fetch POST http://catalog:3000/reserve', attributes: { 'http.method': 'POST', 'http.url': 'http://catalog:3000/reserve', 'net.peer.name': 'catalog', 'net.peer.port': '3000' } });

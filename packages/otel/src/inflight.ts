@@ -1,6 +1,6 @@
 import { SpanKind, trace, type Context } from '@opentelemetry/api';
 import { hrTimeToMilliseconds } from '@opentelemetry/core';
-import { IN_FLIGHT_MIN_MS, type InFlightCall } from '@rootspan/engine';
+import { IN_FLIGHT_MIN_MS, isPoolWait, type InFlightCall } from '@rootspan/engine';
 import { hashId } from './hash.js';
 import { toEngineSpan } from './map.js';
 import type { PeerNames } from './peers.js';
@@ -69,8 +69,9 @@ export class InFlightTable {
     const parent = trace.getSpan(parentContext) as OpenSpan | undefined;
     const local = parent !== undefined && typeof parent.ended === 'boolean' ? parent : null;
     // A call made within a local call is part of it (knex's statement, an SDK's HTTP request), as the engine
-    // counts it: the outer call is the one tracked.
-    if (local !== null && !local.ended && (local.kind === SpanKind.CLIENT || local.kind === SpanKind.PRODUCER)) return false;
+    // counts it: the outer call is the one tracked. Not a wait for a pooled connection (Prisma's statement
+    // over pg's pool): while it waits, the statement is not reported (see `report`).
+    if (local !== null && !local.ended && isCallSpan(local) && !isPoolWait(span.name)) return false;
     if (this.count >= this.capacity) {
       this.dropped++;
       return true;
@@ -151,10 +152,17 @@ export class InFlightTable {
     if (this.count >= this.capacity) this.evictOldest(this.count - Math.floor((this.capacity * 3) / 4));
     const out: InFlightCall[] = [];
     const before = now - IN_FLIGHT_MIN_MS;
+    // Calls whose nested pool wait is open: they wait for a connection, not on their peer (only pool waits
+    // are tracked under a call).
+    let waiting: Set<OpenSpan> | undefined;
+    for (let i = 0; i < this.parents.length; i++) {
+      const parent = this.parents[i];
+      if (parent !== null && isCallSpan(parent)) (waiting ??= new Set()).add(parent);
+    }
     let expired: OpenSpan[] | undefined;
     for (let i = 0; i < this.spans.length; i++) {
       const span = this.spans[i];
-      if (span === undefined) continue;
+      if (span === undefined || waiting?.has(span)) continue;
       const start = hrTimeToMilliseconds(span.startTime);
       if (start > before) continue;
       if (now - start > MAX_OPEN_MS) {
@@ -197,10 +205,14 @@ export class InFlightTable {
   }
 }
 
+/** A client or producer span. */
+function isCallSpan(span: OpenSpan): boolean {
+  return span.kind === SpanKind.CLIENT || span.kind === SpanKind.PRODUCER;
+}
+
 /** A span the table tracks: a client or producer span, or an internal one naming a database (some drivers' instrumentations). */
 function isCall(span: OpenSpan): boolean {
-  const kind = span.kind;
-  return kind === SpanKind.CLIENT || kind === SpanKind.PRODUCER || (kind === SpanKind.INTERNAL && namesDatabase(span));
+  return isCallSpan(span) || (span.kind === SpanKind.INTERNAL && namesDatabase(span));
 }
 
 function namesDatabase(span: OpenSpan): boolean {

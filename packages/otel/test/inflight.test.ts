@@ -64,6 +64,23 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     await provider.shutdown();
   });
 
+  it("reports a statement's nested pool wait while it waits, not the statement (Prisma's db_query over pg-pool.connect)", () => {
+    const table = new InFlightTable(16);
+    const { tracer, provider } = setup();
+    const now = Date.now();
+    const { server, db: statement } = request(tracer, now - 3000);
+    const wait = tracer.startSpan('pg-pool.connect', { kind: SpanKind.CLIENT, startTime: now - 2990, attributes: { 'db.system': 'postgresql' } }, trace.setSpan(ROOT_CONTEXT, statement));
+    table.add(server as never, ROOT_CONTEXT);
+    table.add(statement as never, trace.setSpan(ROOT_CONTEXT, server));
+    table.add(wait as never, trace.setSpan(ROOT_CONTEXT, statement));
+    expect(table.report(now, undefined).map((c) => c.span.name)).toEqual(['pg-pool.connect']);
+    // Connected: now the statement is what the request waits on.
+    wait.end(now - 100);
+    table.release(wait as never);
+    expect(table.report(now, undefined).map((c) => c.span.name)).toEqual(['SELECT orders']);
+    void provider.shutdown();
+  });
+
   it('reports calls open over a second, with when their request ended', () => {
     const table = new InFlightTable(16);
     const { tracer, provider } = setup();

@@ -413,8 +413,8 @@ export function peerName(span: Span): string {
   return rpcServiceAttribute(a['rpc.service']) ?? rpcServiceOf(span.name) ?? UNKNOWN_PEER;
 }
 
-/** Client calls that wait for a pooled connection (`pg-pool.connect`, `generic-pool.acquire`). */
-const POOL_WAIT = /pool.*(connect|acquire)|(connect|acquire).*pool/i;
+/** Client calls that wait for a pooled connection (`pg-pool.connect`, `generic-pool.acquire`, and its old `aquire`). */
+const POOL_WAIT = /pool.*(connect|acquire|aquire)|(connect|acquire).*pool/i;
 
 /** Whether an operation is a wait for a pooled connection: when it slows, the pool is saturated. */
 export function isPoolWait(operation: string | null): boolean {

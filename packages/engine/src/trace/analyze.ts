@@ -4,6 +4,7 @@ import {
   hasOutcome,
   isDependencyCall,
   isErrorSpan,
+  isPoolWait,
   isRpcToOther,
   looksLikeTimeout,
   peerName,
@@ -536,8 +537,12 @@ function roleOf(node: Node): Role {
       // A call made within a call of the same service is part of it (a query builder's statement under its
       // knex or mongoose span, an SDK's HTTP request, a retry's attempt): the caller waits on the outer one.
       // One started after it ended is a call of its own (a gRPC stream's handler calling on); one ending
-      // just after it is not (instrumentation-pg ends its span after knex has its answer).
-      return parent !== undefined && parent.span.service === span.service && isCallKind(parent.span) && span.startTime < parent.span.endTime ? 'internal' : 'call';
+      // just after it is not (instrumentation-pg ends its span after knex has its answer). A wait for a
+      // pooled connection is a call of its own wherever it is made (see nestedPoolWait).
+      if (parent !== undefined && parent.span.service === span.service && isCallKind(parent.span) && span.startTime < parent.span.endTime && !isPoolWait(span.name)) return 'internal';
+      // A statement that never got its connection (its pool wait failed, or was cut short by it) never
+      // reached the database: the wait is the call.
+      return node.childCount > 0 && neverConnected(node) ? 'internal' : 'call';
   }
   // Internal, or no kind (converted from another tracer): inferred from where the service boundaries are,
   // as some tracers record every span as internal. Only a span without a kind is taken for a call by its
@@ -613,6 +618,38 @@ function isCallKind(span: Span): boolean {
 }
 
 /**
+ * Whether `child` is a wait for a pooled connection made within the call `call` of its service: an ORM's
+ * statement span holding its driver's pool wait (Prisma's `db_query` over `pg-pool.connect`). The wait is
+ * a call of its own, and is not the statement's latency: a pool saturated by one hung statement would
+ * otherwise make every other statement look slow.
+ */
+function nestedPoolWait(child: Node, call: Span): boolean {
+  const span = child.span;
+  return span.service === call.service && isCallKind(span) && isPoolWait(span.name);
+}
+
+/** Whether a call's nested pool wait failed, or had not ended when the call did: the statement never ran. */
+function neverConnected(node: Node): boolean {
+  const span = node.span;
+  for (let i = 0; i < node.childCount; i++) {
+    const child = node.children[i];
+    if (nestedPoolWait(child, span) && (isErrorSpan(child.span, true) || child.span.endTime >= span.endTime)) return true;
+  }
+  return false;
+}
+
+/** Time (ms) the call `node` spent in the pool waits nested in it, within its own span. */
+function poolWaitWithin(node: Node): number {
+  const span = node.span;
+  let waited = 0;
+  for (let i = 0; i < node.childCount; i++) {
+    const child = node.children[i];
+    if (nestedPoolWait(child, span)) waited += Math.max(0, Math.min(child.span.endTime, span.endTime) - Math.max(child.span.startTime, span.startTime));
+  }
+  return waited;
+}
+
+/**
  * A leaf span with no kind is a call when its attributes name a peer, or when it is named for an RPC
  * to another service (`pkg.PaymentService/Charge` recorded by checkout) or as HTTP and database clients
  * name their spans (`POST`, `run: BEGIN`; see isCallName): the callee may have no spans.
@@ -665,7 +702,7 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   fact.calleeKey = answer !== undefined ? (answer.entry as EntryFact).key : ctx.names.key(calleeService, calleeOperation ?? '');
   fact.virtual = virtual;
   fact.span = span;
-  fact.duration = span.endTime - span.startTime;
+  fact.duration = span.endTime - span.startTime - (node.childCount > 0 ? poolWaitWithin(node) : 0);
   fact.error = node.error;
   fact.gaveUp = gaveUp;
   fact.consumerKey = span.kind === 'producer' ? consumerUnder(node) : undefined;
