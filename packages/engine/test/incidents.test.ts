@@ -156,6 +156,13 @@ describe('IncidentManager grouping', () => {
     m.route(anomaly('a-2', 'timeout', 'postgresql', 'postgresql', 0), [at('UPDATE orders', 10)], undefined, 0);
     m.route(anomaly('a-3', 'timeout', 'postgresql', 'postgresql', 0), [at('pg-pool.connect', 300)], undefined, 0);
     expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'timeout' });
+    // Its own calls only slow (those that ended), while requests give up waiting for the connections it
+    // holds: the pool's give-ups are its doing, and the title says so.
+    const n = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const held = n.route(anomaly('b-1', 'timeout', 'postgresql', 'postgresql', 0), [at('pg-pool.connect', 200)], undefined, 0);
+    n.route(anomaly('b-2', 'latency', 'postgresql', 'postgresql', 0), [{ ...at('UPDATE orders', 10), kind: 'latency' }], undefined, 0);
+    expect(n.get(held)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'timeout' });
+    expect(n.get(held)!.title).toMatch(/^Timeouts in postgresql UPDATE orders/);
   });
 
   it('keeps naming a hung statement when others slow only later, in the rush once it is released (no pool)', () => {

@@ -490,6 +490,11 @@ class KindTally {
     this.sums[this.size++] = s;
   }
 
+  /** Adds every kind's evidence of `other`. */
+  addAll(other: KindTally): void {
+    for (let i = 0; i < other.size; i++) this.add(other.kinds[i], other.sums[i]);
+  }
+
   /** Whether any of the evidence is of a failure (anything but traffic). */
   failure(): boolean {
     for (let i = 0; i < this.size; i++) if (this.kinds[i] !== 'traffic') return true;
@@ -595,6 +600,12 @@ class Score {
     // The operation holding the first hang is always one of them; the guard keeps a broken invariant out of the host.
     const named = statement ?? wait;
     if (named !== undefined) this.origin = named.origin;
+    // The pool's give-ups are the named statement's doing: a statement that hangs holding the pool reads
+    // "Timeouts in" it, as its callers see it.
+    if (statement !== undefined && wait !== undefined) {
+      statement.all.addAll(wait.all);
+      statement.live.addAll(wait.live);
+    }
     this.named = named;
     this.operations.clear();
   }
