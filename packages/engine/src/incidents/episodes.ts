@@ -62,6 +62,12 @@ export class Episodes {
   private readonly episodes = new Map<string, Episode>();
   /** Root-cause figures per operation and kind, captured when an anomaly on it last fired. */
   private readonly figures = new Map<string, RootFigures & { strength: number }>();
+  /**
+   * Root-cause figures of an operation named without an anomaly of its own, at their worst in the incident
+   * whose anomalies began at `since` (a slow query among a table's statements moves the route, not the
+   * statement's median: its window's p95 tells it, and its last window would say "1.0×" once it ends).
+   */
+  private readonly unfired = new Map<string, { figures: RootFigures; strength: number; since: number }>();
   readonly manager: IncidentManager;
   nextAnomaly = 1;
   anomaliesTotal = 0;
@@ -440,20 +446,33 @@ export class Episodes {
     // Figures from when the root cause's own anomaly last fired; else its last 15 s (it may not have fired itself).
     let figures: RootFigures = {};
     const op = this.recorder.ops.get(top.key);
+    const firstAt = Math.min(...anomalies.map((a) => a.firstAt));
     if (top.kind === 'latency' || top.kind === 'errors') {
-      const saved = this.figures.get(figuresKey(top.key, top.kind));
+      const key = figuresKey(top.key, top.kind);
+      const saved = this.figures.get(key);
       if (saved !== undefined) figures = saved;
-      else if (op !== undefined && this.closing > -Infinity) figures = figuresOf(op, op.window(this.closing, 3, this.options.bucketMs), top.kind, 3 * this.options.bucketMs);
+      else if (op !== undefined && this.closing > -Infinity) figures = this.worstUnfired(key, figuresOf(op, op.window(this.closing, 3, this.options.bucketMs), top.kind, 3 * this.options.bucketMs), firstAt);
     }
     const pool = this.poolWait(anomalies);
     if (pool !== undefined) figures = { ...figures, pool };
     const blocker = top.operation === EVENT_LOOP_OPERATION && figures.p95 !== undefined ? this.blocker(top.service, figures.p95.now) : undefined;
     if (blocker !== undefined) figures = { ...figures, blocker };
-    const firstAt = Math.min(...anomalies.map((a) => a.firstAt));
     const restartedAt = this.recorder.instances.startedSince(top.service, firstAt - RESTART_NEAR_MS);
     if (restartedAt !== undefined) figures = { ...figures, restart: { at: restartedAt, bucketMs: this.options.bucketMs } };
     const change = this.changes.changeBefore(top.service, firstAt, this.options.changeWindowMs);
     return { explanation: explainRoot(top, anomalies, figures, change, firstAt, this.options.latency), ...(change ? { change } : {}) };
+  }
+
+  /** `now` (the figures of an operation that did not fire, key `key`), or the worst kept since `since`. */
+  private worstUnfired(key: string, now: RootFigures, since: number): RootFigures {
+    // Worse is higher: a window faster than its baseline is no worse for being far from it.
+    const strength = now.p95 !== undefined ? Math.log((now.p95.now + 1e-3) / (now.p95.baseline + 1e-3)) : now.errors !== undefined ? now.errors.rate - now.errors.baseline : -Infinity;
+    const saved = this.unfired.get(key);
+    if (saved !== undefined && saved.since === since && saved.strength > strength) return saved.figures;
+    // Bounded as the operations are (the oldest entry goes first).
+    if (saved === undefined && this.unfired.size >= 2 * this.options.maxOperations) this.unfired.delete(this.unfired.keys().next().value as string);
+    this.unfired.set(key, { figures: now, strength, since });
+    return now;
   }
 
   toJSON(): { nextAnomaly: number; anomaliesTotal: number; incidents: IncidentsSnapshot } {
