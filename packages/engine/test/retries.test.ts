@@ -93,7 +93,7 @@ function context(typical: Record<string, number>, typicalSelf: Record<string, nu
     operation: (k) => ({ typicalLatency: () => typical[k], typicalSelf: () => typicalSelf[k], unusualLatency: () => false, usual: [] }),
     resolvePeer: () => undefined,
     learnPeer: () => undefined,
-    givingUpOn: () => false,
+    givenUpCall: () => undefined,
   };
 }
 

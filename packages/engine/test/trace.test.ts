@@ -24,7 +24,7 @@ function context(
     }),
     resolvePeer: (peer) => (peers.has(peer) ? { service: peers.get(peer) as string, operation: null } : undefined),
     learnPeer: (peer, _call, _caller, service) => void peers.set(peer, service),
-    givingUpOn: () => false,
+    givenUpCall: () => undefined,
   };
 }
 
@@ -154,6 +154,19 @@ describe('analyzeTrace', () => {
     const early = new TraceBuilder();
     early.server('orders', '/orders/:id', 0, 2);
     expect(analyzeTrace(early.spans, ctx).entries[0].shapeOrigin).toMatchObject({ service: 'orders', kind: 'shape' });
+  });
+
+  it("a request that never got to its SELECT while its service gives up on the database's hung UPDATE blames the UPDATE (a query builder's pool has no spans)", () => {
+    const key = opKey('api', 'GET /orders/:id');
+    const select = opKey('postgresql', 'SELECT orders');
+    const update = opKey('postgresql', 'UPDATE orders');
+    const ctx = { ...context({ [key]: 5 }, { [key]: 1 }, { [key]: [select] }), givenUpCall: (_caller: string, callee: string) => (callee.startsWith('postgresql') ? update : undefined) };
+    // Knex waits for a pooled connection (no span), the client gives up after 10 s: the request made no call.
+    const t = new TraceBuilder();
+    t.server('api', '/orders/:id', 0, 10_000);
+    const [waited] = analyzeTrace(t.spans, ctx).entries;
+    expect(waited.slowOrigin).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'latency' });
+    expect(waited.shapeOrigin).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'shape' });
   });
 
   it('finds the error origin: the deepest failing span whose children did not fail', () => {

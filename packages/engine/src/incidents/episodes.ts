@@ -222,6 +222,7 @@ export class Episodes {
       const w = f.window;
       service = f.edge.calleeService;
       operation = top.operation;
+      f.edge.givenUpOperation = operation;
       caller = { service: f.edge.caller, operation: null };
       samples = w.attempts;
       count = w.gaveUp;

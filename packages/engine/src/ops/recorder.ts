@@ -72,8 +72,12 @@ export class Recorder {
       operation: (key) => this.ops.get(key),
       resolvePeer: (peer, callName, callerKey) => this.peers.resolve(peer, callName, callerKey),
       learnPeer: (peer, callName, callerKey, service, operation) => this.peers.learn(peer, callName, callerKey, service, operation),
-      // An edge's only episodes are timeouts.
-      givingUpOn: (caller, calleeKey) => (this.edgeIndex.get(caller)?.get(opKeyService(calleeKey))?.active.size ?? 0) > 0,
+      givenUpCall: (caller, calleeKey) => {
+        const edge = this.edgeIndex.get(caller)?.get(opKeyService(calleeKey));
+        // An edge's only episodes are timeouts.
+        if (edge === undefined || edge.active.size === 0) return undefined;
+        return edge.givenUpOperation !== null ? opKey(edge.calleeService, edge.givenUpOperation) : calleeKey;
+      },
     };
   }
 

@@ -425,6 +425,8 @@ export class EdgeState {
   calls = 0;
   errorsTotal = 0;
   readonly active = new Set<string>();
+  /** The callee operation its latest timeout firing named (what the caller gives up on while `active`). */
+  givenUpOperation: string | null = null;
   /** In the recorder's live set (kept by the recorder). */
   live = false;
 

@@ -100,8 +100,12 @@ export interface TraceContext {
   resolvePeer(peer: string, callName: string, callerKey: string | undefined): { service: string; operation: string | null } | undefined;
   /** Records that such calls to `peer` are answered by `service`'s `operation`. */
   learnPeer(peer: string, callName: string, callerKey: string | undefined, service: string, operation: string): void;
-  /** Whether `caller` is giving up on its calls to the service of operation `calleeKey` now (a timeout episode). */
-  givingUpOn(caller: string, calleeKey: string): boolean;
+  /**
+   * When `caller` is giving up on its calls to the service of operation `calleeKey` now (a timeout
+   * episode), the key of the operation it gives up on (the statement that hangs, whichever of the
+   * database's statements `calleeKey` is); else undefined.
+   */
+  givenUpCall(caller: string, calleeKey: string): string | undefined;
 }
 
 /** Requests slower than this multiple of their typical latency get a slow-origin analysis. */
@@ -977,14 +981,20 @@ function ownErrorOrigin(node: Node, enclosing: Node | undefined, ctx: TraceConte
 }
 
 /**
- * The first usual call a request failing on its own did not make, to a callee its service is giving up
- * on right now. A call that never ends is in no trace (amqplib's publish on a closed channel, a query on
- * a dead connection): the request failed on it, not in its own code. A callee that answers is no
- * suspect: a request failing before a call to it failed in its own code (or its fault is injected there).
+ * The call its service is giving up on right now, on the callee of a usual call a request did not make
+ * (the first such). A call that never ends is in no trace (amqplib's publish on a closed channel, a query
+ * on a dead connection): the request failed on it, not in its own code; a request that never got to its
+ * SELECT waited on the UPDATE that hangs, holding the connections (a query builder's pool has no spans). A
+ * callee that answers is no suspect: a request failing before a call to it failed in its own code (or its
+ * fault is injected there).
  */
 function skippedHungCall(entry: EntryFact, ctx: TraceContext): string | undefined {
   const usual = usualOf(entry);
-  for (let i = 0; i < usual.length; i++) if (!entry.calls.includes(usual[i]) && ctx.givingUpOn(entry.service, usual[i])) return usual[i];
+  for (let i = 0; i < usual.length; i++) {
+    if (entry.calls.includes(usual[i])) continue;
+    const hung = ctx.givenUpCall(entry.service, usual[i]);
+    if (hung !== undefined) return hung;
+  }
   return undefined;
 }
 
@@ -1073,7 +1083,8 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       const missed = node.missed;
       const typical = e.learned?.typicalSelf();
       const ms = typical === undefined ? 0 : e.self - typical;
-      if (missed !== undefined) addExcess(missed, ms, node, missingExcessOrigin);
+      // Waiting on a callee its service is giving up on, the wait is for what hangs there.
+      if (missed !== undefined) addExcess(ctx.givenUpCall(e.service, missed) ?? missed, ms, node, missingExcessOrigin);
       else addExcess(e.key, ms, node, entryExcessOrigin, typical === undefined ? e.self : 0);
     } else if (node.call !== undefined && node.answer !== undefined) {
       // Time between the caller's call and the callee's own span is the network's (or a delayed pod's):
