@@ -165,7 +165,8 @@ describe('analyzeTrace', () => {
     const t = new TraceBuilder();
     t.server('api', '/orders/:id', 0, 10_000);
     const [waited] = analyzeTrace(t.spans, ctx).entries;
-    expect(waited.slowOrigin).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'latency' });
+    // Its wait is a timeout of the UPDATE, as the callers that give up on it see it.
+    expect(waited.slowOrigin).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'timeout' });
     expect(waited.shapeOrigin).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'shape' });
   });
 

@@ -1060,6 +1060,11 @@ function missingExcessOrigin(_node: Node, key: string): Origin {
   return missingCallOrigin(key);
 }
 
+/** A request's wait on a call its service gives up on: a timeout of that call, as its callers see it. */
+function hungExcessOrigin(_node: Node, key: string): Origin {
+  return { ...missingCallOrigin(key), kind: 'timeout' };
+}
+
 function answerExcessOrigin(node: Node): Origin {
   return selfOrigin((node.answer as Node).entry as EntryFact, 'latency');
 }
@@ -1084,7 +1089,9 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       const typical = e.learned?.typicalSelf();
       const ms = typical === undefined ? 0 : e.self - typical;
       // Waiting on a callee its service is giving up on, the wait is for what hangs there.
-      if (missed !== undefined) addExcess(ctx.givenUpCall(e.service, missed) ?? missed, ms, node, missingExcessOrigin);
+      const hung = missed !== undefined ? ctx.givenUpCall(e.service, missed) : undefined;
+      if (hung !== undefined) addExcess(hung, ms, node, hungExcessOrigin);
+      else if (missed !== undefined) addExcess(missed, ms, node, missingExcessOrigin);
       else addExcess(e.key, ms, node, entryExcessOrigin, typical === undefined ? e.self : 0);
     } else if (node.call !== undefined && node.answer !== undefined) {
       // Time between the caller's call and the callee's own span is the network's (or a delayed pod's):
