@@ -622,8 +622,13 @@ class Score {
     const t = this.live.size > 0 ? this.live : this.all;
     if (!this.peer) return t.best();
     const n = this.named;
-    return (n !== undefined ? (n.live.size > 0 ? n.live : n.all).bestOwn() ?? n.all.bestOwn() : undefined) ?? t.bestOwn() ?? this.all.bestOwn() ?? t.best();
+    return (n !== undefined ? ownKind(n.live, n.all) : undefined) ?? ownKind(this.live, this.all) ?? t.best();
   }
+}
+
+/** The kind a call's own spans show most ({@link KindTally.bestOwn}) in the live evidence, else in all of it. */
+function ownKind(live: KindTally, all: KindTally): AnomalyKind | undefined {
+  return (live.size > 0 ? live : all).bestOwn() ?? all.bestOwn();
 }
 
 /** The evidence against one of a peer's operations in an incident. */

@@ -543,7 +543,7 @@ function roleOf(node: Node): Role {
       // One started after it ended is a call of its own (a gRPC stream's handler calling on); one ending
       // just after it is not (instrumentation-pg ends its span after knex has its answer). A wait for a
       // pooled connection is a call of its own wherever it is made (see nestedPoolWait).
-      if (parent !== undefined && parent.span.service === span.service && isCallKind(parent.span) && span.startTime < parent.span.endTime && !isPoolWait(span.name)) return 'internal';
+      if (parent !== undefined && parent.span.service === span.service && isCallKind(parent.span) && span.startTime < parent.span.endTime && !nestedPoolWait(node, parent.span)) return 'internal';
       // A statement that never got its connection (its pool wait failed, or was cut short by it) never
       // reached the database: the wait is the call.
       return node.childCount > 0 && neverConnected(node) ? 'internal' : 'call';
