@@ -16,14 +16,13 @@
  * plugin's in-flight calls (client spans open far past their usual time) must.
  * Needs the built packages (`npm test` builds first): the app loads @rootspan/otel from dist/.
  */
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../packages/postgres/test/embedded.js';
 import { FixedRateLoad, type LoadRequest } from './support/fixed-load.js';
 import { StallProxy } from './support/stall-proxy.js';
 import { offTier, readmeTiers, statesWindow } from './support/sentences.js';
-import { TracedApp, type SeenIncident } from './support/traced-app.js';
+import { TracedApp, timeline, type SeenIncident } from './support/traced-app.js';
 
 const APP = 'orders-api';
 /** The node rootspan makes of the app's pg client spans (`db.system` / `db.system.name`). */
@@ -39,7 +38,6 @@ const NAMED_WITHIN_MS = 15_000;
 /** How long after the release the test keeps watching (for the record of when the DB gets named). */
 const AFTER_MS = 8_000;
 
-const fixture = (f: string) => fileURLToPath(new URL(`./fixtures/pg-app/${f}`, import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Mostly reads, one in five a new order: the mix of an orders API. */
@@ -49,13 +47,6 @@ function next(i: number): LoadRequest {
   if (k < 8) return { method: 'GET', path: `/customers/${1 + ((i * 31) % 200)}/orders` };
   return { method: 'POST', path: '/orders', body: { customer: 1 + (i % 200), total: (i % 50) + 0.5 } };
 }
-
-const story = (list: readonly SeenIncident[], stallAt: number) =>
-  JSON.stringify(
-    list.map((e) => `+${((e.wallMs - stallAt) / 1000).toFixed(1)}s ${e.type} ${e.incident.id} [${e.incident.severity}] ${e.incident.title} :: ${e.incident.rootCause.service} ${e.incident.rootCause.operation ?? ''} :: ${e.incident.rootCause.explanation}`),
-    null,
-    1,
-  );
 
 const namesDb = (e: SeenIncident) => e.type !== 'resolved' && e.incident.rootCause.service === DB;
 
@@ -109,7 +100,7 @@ function hang(name: string, opts: { stall: Stall; viaProxy: boolean }): void {
         proxy = await StallProxy.start({ host: '127.0.0.1', port: db.port });
         connection = connection.replace(`:${db.port}/`, `:${proxy.port}/`);
       }
-      app = await TracedApp.start({ otel: fixture('otel.cjs'), app: fixture('app.cjs'), env: { DATABASE_URL: connection, OTEL_SERVICE_NAME: APP } });
+      app = await TracedApp.pgApp(connection, APP);
       load = new FixedRateLoad({ baseUrl: app.url, rps: RPS, durationMs: HEALTHY_MS + STALL_MS + AFTER_MS + 10_000, timeoutMs: CLIENT_TIMEOUT_MS, next });
     }, 90_000);
 
@@ -154,22 +145,22 @@ function hang(name: string, opts: { stall: Stall; viaProxy: boolean }): void {
       const firstNamed = app.incidents.find(namesDb);
       // What happened, for the record (and the engine work's target).
       console.log(
-        `[pg-hang ${name}] DB named: ${firstNamed ? `+${((firstNamed.wallMs - stallAt) / 1000).toFixed(1)} s after the stall began (stall ${STALL_MS / 1000} s)` : 'never'}\n${story(app.incidents, stallAt)}`,
+        `[pg-hang ${name}] DB named: ${firstNamed ? `+${((firstNamed.wallMs - stallAt) / 1000).toFixed(1)} s after the stall began (stall ${STALL_MS / 1000} s)` : 'never'}\n${timeline(app.incidents, stallAt)}`,
       );
     }, AFTER_MS + 10_000);
 
     describe('issue 21 "Done when"', () => {
       it(`an incident names ${DB} as the root cause within ${NAMED_WITHIN_MS / 1000} s, while the stall goes on`, () => {
         const named = app.incidents.filter((e) => namesDb(e) && e.wallMs >= stallAt);
-        expect(named.length, story(app.incidents, stallAt)).toBeGreaterThan(0);
+        expect(named.length, timeline(app.incidents, stallAt)).toBeGreaterThan(0);
         const first = named[0];
-        expect(first.wallMs - stallAt, story(app.incidents, stallAt)).toBeLessThanOrEqual(NAMED_WITHIN_MS);
-        expect(first.wallMs, story(app.incidents, stallAt)).toBeLessThan(releaseAt);
+        expect(first.wallMs - stallAt, timeline(app.incidents, stallAt)).toBeLessThanOrEqual(NAMED_WITHIN_MS);
+        expect(first.wallMs, timeline(app.incidents, stallAt)).toBeLessThan(releaseAt);
       });
 
       it("no incident blames the app's own time", () => {
         const blamed = app.incidents.filter((e) => e.type !== 'resolved' && e.incident.rootCause.service === APP);
-        expect(blamed, story(blamed, stallAt)).toEqual([]);
+        expect(blamed, timeline(blamed, stallAt)).toEqual([]);
       });
 
       it('every explanation sentence of the run states its window', () => {

@@ -9,13 +9,12 @@
  * request it now calls the statement, within 15 s; nothing before.
  * Needs the built packages (`npm test` builds first): the app loads @rootspan/otel from dist/.
  */
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../packages/postgres/test/embedded.js';
 import { FixedRateLoad, type LoadRequest } from './support/fixed-load.js';
 import { statesWindow } from './support/sentences.js';
-import { TracedApp, type SeenIncident } from './support/traced-app.js';
+import { TracedApp, timeline } from './support/traced-app.js';
 
 const APP = 'orders-api';
 const ROUTE = 'GET /customers/:id/summary';
@@ -26,20 +25,12 @@ const AFTER_MS = 20_000;
 /** Named within this long of the change. */
 const NAMED_WITHIN_MS = 15_000;
 
-const fixture = (f: string) => fileURLToPath(new URL(`./fixtures/pg-app/${f}`, import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Half summaries, half single orders. */
 function next(i: number): LoadRequest {
   return i % 2 === 0 ? { method: 'GET', path: `/customers/${1 + ((i * 31) % 200)}/summary` } : { method: 'GET', path: `/orders/${1 + ((i * 7919) % 2000)}` };
 }
-
-const story = (list: readonly SeenIncident[], at: number) =>
-  JSON.stringify(
-    list.map((e) => `+${((e.wallMs - at) / 1000).toFixed(1)}s ${e.type} ${e.incident.id} [${e.incident.severity}] ${e.incident.title} :: ${e.incident.rootCause.explanation}`),
-    null,
-    1,
-  );
 
 describe('an N+1 query regression under a live express + PostgreSQL app', () => {
   let db: TestPostgres;
@@ -49,7 +40,7 @@ describe('an N+1 query regression under a live express + PostgreSQL app', () => 
 
   beforeAll(async () => {
     db = await startPostgres('orders');
-    app = await TracedApp.start({ otel: fixture('otel.cjs'), app: fixture('app.cjs'), env: { DATABASE_URL: db.connection, OTEL_SERVICE_NAME: APP } });
+    app = await TracedApp.pgApp(db.connection, APP);
     load = new FixedRateLoad({ baseUrl: app.url, rps: RPS, durationMs: HEALTHY_MS + AFTER_MS + 10_000, timeoutMs: 10_000, next });
   }, 90_000);
 
@@ -75,17 +66,17 @@ describe('an N+1 query regression under a live express + PostgreSQL app', () => 
     await sleep(AFTER_MS);
     expect(load.between(changedAt + 1000).filter((r) => r.outcome !== 200)).toEqual([]);
     const opened = app.incidents.filter((e) => e.type !== 'resolved');
-    console.log(`[pg-nplus] ${story(app.incidents, changedAt)}`);
+    console.log(`[pg-nplus] ${timeline(app.incidents, changedAt)}`);
     const named = opened.filter((e) => e.incident.rootCause.service === APP && e.incident.rootCause.operation === ROUTE);
-    expect(named.length, story(app.incidents, changedAt)).toBeGreaterThan(0);
-    expect(named[0].wallMs - changedAt, story(app.incidents, changedAt)).toBeLessThanOrEqual(NAMED_WITHIN_MS);
+    expect(named.length, timeline(app.incidents, changedAt)).toBeGreaterThan(0);
+    expect(named[0].wallMs - changedAt, timeline(app.incidents, changedAt)).toBeLessThanOrEqual(NAMED_WITHIN_MS);
     expect(named[0].incident.title).toBe(`Call pattern change in ${APP} ${ROUTE}`);
     expect(named[0].incident.rootCause.explanation).toMatch(/^orders-api GET \/customers\/:id\/summary calls postgresql SELECT orders \d+(\.\d)? times per request vs usually 2(\.\d)? \(\d+(\.\d)?×\)/);
     const times = Number(/calls postgresql SELECT orders ([\d.]+)/.exec(named[0].incident.rootCause.explanation)?.[1]);
     expect(times).toBeGreaterThanOrEqual(6);
     expect(times).toBeLessThanOrEqual(11);
     // One incident, about the route: the database is as fast as before.
-    expect(opened.filter((e) => e.incident.rootCause.service !== APP), story(app.incidents, changedAt)).toEqual([]);
+    expect(opened.filter((e) => e.incident.rootCause.service !== APP), timeline(app.incidents, changedAt)).toEqual([]);
     const sentences = [...app.incidents.map((e) => e.incident.rootCause.explanation), ...app.anomalies.map((a) => a.anomaly.explanation)];
     expect([...new Set(sentences.filter((s) => !statesWindow(s)))]).toEqual([]);
   }, AFTER_MS + 10_000);

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { Anomaly, Incident, IncidentEvent, OperationBaseline } from '@rootspan/engine';
 
 export interface SeenIncident {
@@ -22,6 +23,18 @@ export interface SeenAnomaly {
 
 const START_TIMEOUT_MS = 60_000;
 
+/**
+ * The incidents seen, one line each with the time since `at` (wall ms), title, root cause and its sentence:
+ * the story a failure message tells.
+ */
+export function timeline(list: readonly SeenIncident[], at: number): string {
+  return JSON.stringify(
+    list.map((e) => `+${((e.wallMs - at) / 1000).toFixed(1)}s ${e.type} ${e.incident.id} [${e.incident.severity}] ${e.incident.title} :: ${e.incident.rootCause.service} ${e.incident.rootCause.operation ?? ''} :: ${e.incident.rootCause.explanation}`),
+    null,
+    1,
+  );
+}
+
 export class TracedApp {
   readonly incidents: SeenIncident[] = [];
   readonly anomalies: SeenAnomaly[] = [];
@@ -33,6 +46,12 @@ export class TracedApp {
     private readonly child: ChildProcess,
     readonly url: string,
   ) {}
+
+  /** The express + PostgreSQL orders API of test/fixtures/pg-app as service `service`, on the database at `databaseUrl`. */
+  static pgApp(databaseUrl: string, service: string): Promise<TracedApp> {
+    const fixture = (f: string) => fileURLToPath(new URL(`../fixtures/pg-app/${f}`, import.meta.url));
+    return TracedApp.start({ otel: fixture('otel.cjs'), app: fixture('app.cjs'), env: { DATABASE_URL: databaseUrl, OTEL_SERVICE_NAME: service } });
+  }
 
   static async start(opts: { otel: string; app: string; env: NodeJS.ProcessEnv }): Promise<TracedApp> {
     const child = spawn(process.execPath, ['--require', opts.otel, opts.app], {
