@@ -17,11 +17,12 @@ interface Result {
   spans: number;
   problems: Array<{ line?: number; message: string }>;
   bytes: number;
-  peakHeapMB: number;
+  /** Heap still in use after a full collection, the worst of every 8th batch. */
+  liveHeapMB: number;
 }
 
 async function readGenerated(kind: string, megabytes: number, maxRecordBytes?: number): Promise<Result> {
-  const args = ['--max-old-space-size=64', child, kind, String(megabytes)];
+  const args = ['--max-old-space-size=64', '--expose-gc', child, kind, String(megabytes)];
   if (maxRecordBytes !== undefined) args.push(String(maxRecordBytes));
   const { stdout } = await run(process.execPath, args, { timeout: 30_000, maxBuffer: MB });
   return JSON.parse(stdout) as Result;
@@ -52,7 +53,8 @@ describe('readOtlpStream under a 64 MB heap', () => {
     const r = await readGenerated('jaeger', 30, 2 * MB);
     expect(r.problems).toEqual([]);
     expect(r.spans).toBe(100_000); // 10 blocks of 1000 traces of 10 spans
-    expect(r.peakHeapMB).toBeLessThan(48);
+    // holding the 30 MB line (or its parsed traces) would keep more than that alive; measured: 16 MB
+    expect(r.liveHeapMB).toBeLessThan(24);
   });
 
   it('streams a gzipped protobuf request span by span', async () => {
@@ -60,6 +62,6 @@ describe('readOtlpStream under a 64 MB heap', () => {
     const r = await readGenerated('protobuf-gz', 30);
     expect(r.problems).toEqual([]);
     expect(r.spans).toBe(492_000);
-    expect(r.peakHeapMB).toBeLessThan(48);
+    expect(r.liveHeapMB).toBeLessThan(24); // measured: 7 MB
   });
 });
