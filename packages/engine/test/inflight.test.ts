@@ -313,6 +313,29 @@ describe('in-flight calls (issue 21)', () => {
     expect(events[events.length - 1].incident.anomalies.map((x) => [x.kind, x.service])).toContainEqual(['traffic', 'orders-api']);
   });
 
+  it('a hang begun mid-window that blocks new calls (no span waits for the pool: mysql2, Knex) is found from the calls that became overdue then', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    healthy(a, T0, 63);
+    const stallAt = T0 + 63_000;
+    // A pool of 5: the calls of the stall's first quarter second hang; later requests wait for a connection
+    // without a span. The window they became overdue in also holds the 60 calls answered before the stall.
+    let detectedAt: number | undefined;
+    for (let s = 1; s <= 20; s++) {
+      const now = stallAt + s * 1000;
+      a.inFlight(openCalls(stallAt, stallAt + 250, now), now);
+      a.advanceTo(now);
+      if (detectedAt === undefined && events.length > 0) detectedAt = now;
+    }
+    expect(detectedAt, 'detected while the hang lasts').toBeDefined();
+    // By the next window to close after the one they became overdue in.
+    expect((detectedAt as number) - stallAt).toBeLessThanOrEqual(10_000);
+    const opened = events.find((e) => e.type === 'opened')?.incident;
+    expect(opened?.rootCause).toMatchObject({ service: 'postgresql', kind: 'timeout' });
+    expect(opened?.rootCause.explanation).toMatch(/^orders-api got no answer from postgresql SELECT orders in 5 of 5 calls/);
+    expect(events.filter((e) => e.incident.rootCause.service !== 'postgresql')).toEqual([]);
+  });
+
   it('requests failing while their calls hang unended blame the callee, not their own code', () => {
     // A publish on a closed channel (amqplib) or a query on a dead connection: the request answers 500 at
     // once, its call's span never ends (so no trace has it), and the plugin reports the call open.

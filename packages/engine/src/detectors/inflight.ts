@@ -64,8 +64,9 @@ interface OverdueCalls {
 
 /**
  * Overdue calls on one caller → callee edge in a report: those that became overdue within the last
- * bucket-width (`fresh`), and those overdue since before it (`stale`); the fresh ones also by the callee
- * operation they call (`byOperation`, for recorded operations).
+ * bucket-width (`fresh`), and those overdue since before it (`stale`), of which `lately` became overdue in
+ * the bucket-width before; the fresh ones also by the callee operation they call (`byOperation`, for
+ * recorded operations).
  */
 interface Overdue {
   caller: string;
@@ -73,6 +74,7 @@ interface Overdue {
   virtual: boolean;
   fresh: OverdueCalls;
   stale: OverdueCalls;
+  lately: OverdueCalls;
   byOperation: Map<OpState, OverdueCalls>;
 }
 
@@ -169,11 +171,12 @@ export class InFlightCalls {
       const dueAt = Math.min(span.startTime + dueAfter, abandoned ? Math.max(parentEndedAt, span.startTime + IN_FLIGHT_MIN_MS) : Infinity);
       let o = out.get(shape.edge);
       if (o === undefined) {
-        o = { caller: span.service, callee: shape.callee, virtual: shape.virtual, fresh: noCalls(), stale: noCalls(), byOperation: new Map() };
+        o = { caller: span.service, callee: shape.callee, virtual: shape.virtual, fresh: noCalls(), stale: noCalls(), lately: noCalls(), byOperation: new Map() };
         out.set(shape.edge, o);
       }
       const fresh = dueAt > freshFrom;
       addCall(fresh ? o.fresh : o.stale, shape.operation, age, span.traceId);
+      if (!fresh && dueAt > freshFrom - this.options.bucketMs) addCall(o.lately, shape.operation, age, span.traceId);
       if (fresh && shape.op !== undefined) {
         let byOp = o.byOperation.get(shape.op);
         if (byOp === undefined) o.byOperation.set(shape.op, (byOp = noCalls()));
@@ -213,24 +216,26 @@ export class InFlightCalls {
   /**
    * The edge's give-up test over the last bucket-width before the report: the calls that ended in it
    * (the current bucket, and the share of the previous one still inside the width) plus the calls that
-   * became overdue in it, each counted once as an ended call is. Calls overdue since before stand in for
-   * them only to hold a hang already found (a timeout episode on the edge) while no call ends or becomes
-   * overdue (a hang that blocks new calls: a pool whose connections all wait). Otherwise they are
-   * leftovers (a lost answer, a span its instrumentation never ends) and say nothing of now: not once the
-   * callee answers again, nor once calls stop being made.
+   * became overdue in it, each counted once as an ended call is. While no call ends or becomes overdue (a
+   * hang that blocks new calls: a pool whose connections all wait, waits that have no span of their own as
+   * in mysql2 or Knex), calls overdue since before stand in for them: all of them to hold a hang already
+   * found (a timeout episode on the edge), those that became overdue in the width before to find one (the
+   * calls answered just before the hang outnumbered them then). Older ones are leftovers (a lost answer, a
+   * span its instrumentation never ends) and say nothing of now: not once the callee answers again, nor
+   * once calls stop being made.
    */
   private judge(edge: EdgeState, o: Overdue): EdgeFiring | undefined {
     const c = Math.floor(this.at / this.options.bucketMs);
     const ended = this.inWindow(edge.ring, c, (b) => b.attempts);
     const endedGaveUp = Math.min(ended, this.inWindow(edge.ring, c, (b) => b.gaveUp));
-    const holding = o.fresh.count === 0 && ended === 0 && edge.active.size > 0;
-    const calls = holding ? o.stale : o.fresh;
+    const stalled = o.fresh.count === 0 && ended === 0;
+    const calls = !stalled ? o.fresh : edge.active.size > 0 ? o.stale : o.lately;
     if (calls.count === 0) return undefined;
     // The call open longest may be overdue since before the window (the first to hang, the others queue
     // behind it): it is named beside the calls counted.
     const first = o.stale.count > 0 && o.stale.oldestMs > calls.oldestMs ? o.stale.operation : null;
     const firing = this.test(edge, c, ended + calls.count, endedGaveUp + calls.count, calls, first);
-    if (holding) return firing;
+    if (stalled) return firing;
     const byOp = (op: OpState, opCalls: OverdueCalls, named: string | null = null) =>
       this.test(edge, c, this.inWindow(op.ring, c, (b) => b.requests) + opCalls.count, opCalls.count, opCalls, named);
     if (firing !== undefined) {
