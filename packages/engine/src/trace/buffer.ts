@@ -17,6 +17,11 @@ export interface TraceEntry {
   idBitsHi: number;
   /** Span count when the trace was last found missing a parent (-1: never): unchanged, it still is. */
   incompleteAt: number;
+  /**
+   * Whether the trace was released before these spans came (0: not looked up yet, 1: no, 2: yes): their
+   * missing parents are gone, not on their way.
+   */
+  straggler: number;
   /** Event time of the first and latest arrival. */
   firstAt: number;
   touchedAt: number;
@@ -55,11 +60,6 @@ interface Held extends TraceEntry {
   /** Neighbours in the order of last placement, oldest first. */
   prev: Held | undefined;
   next: Held | undefined;
-  /**
-   * Whether the trace was released before these spans came (0: not looked up yet, 1: no, 2: yes): their
-   * missing parents are gone, not on their way.
-   */
-  straggler: number;
   /** Slot in the table, and the trace id's hash. */
   slot: number;
   hash: number;
