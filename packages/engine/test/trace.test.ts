@@ -350,8 +350,7 @@ describe('TraceBuffer', () => {
     expect(released[0].spans).toHaveLength(2);
   });
 
-  /** A buffer that has released one trace, a request's server span alone. */
-  function releasedRequest() {
+  it('a straggler of a released trace (a call that ends after its request was answered) is released once idle, not after maxWaitMs', () => {
     const released: TraceEntry[] = [];
     const buf = new TraceBuffer(limits, (e) => released.push(e));
     const t = new TraceBuilder();
@@ -359,11 +358,6 @@ describe('TraceBuffer', () => {
     buf.add(root, 100);
     buf.releaseReady(2000);
     expect(released).toHaveLength(1);
-    return { released, buf, t, root };
-  }
-
-  it('a straggler of a released trace (a call that ends after its request was answered) is released once idle, not after maxWaitMs', () => {
-    const { released, buf, t, root } = releasedRequest();
     // The request's query ends long after its answer: its parent is gone, not on its way.
     const call = t.client(root, 'db', 50, 3000);
     buf.add(call, 3000);
@@ -382,7 +376,13 @@ describe('TraceBuffer', () => {
   });
 
   it('a span arriving after its trace was released starts a new fragment (the released one is never added to)', () => {
-    const { released, buf, t, root } = releasedRequest();
+    const released: TraceEntry[] = [];
+    const buf = new TraceBuffer(limits, (e) => released.push(e));
+    const t = new TraceBuilder();
+    const root = t.server('a', '/', 0, 100);
+    buf.add(root, 100);
+    buf.releaseReady(2000);
+    expect(released).toHaveLength(1);
     const late = t.server('b', '/late', 50, 3000);
     late.parentSpanId = root.spanId;
     expect(buf.add(late, 3000)).toBe('ok');
