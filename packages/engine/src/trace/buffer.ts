@@ -17,11 +17,6 @@ export interface TraceEntry {
   idBitsHi: number;
   /** Span count when the trace was last found missing a parent (-1: never): unchanged, it still is. */
   incompleteAt: number;
-  /**
-   * Whether the trace was released before these spans came (0: not looked up yet, 1: no, 2: yes): their
-   * missing parents are gone, not on their way.
-   */
-  straggler: number;
   /** Event time of the first and latest arrival. */
   firstAt: number;
   touchedAt: number;
@@ -41,12 +36,6 @@ export type AddOutcome = 'ok' | 'duplicate' | 'traceTooLarge';
 
 /** At most this many released entries are kept for reuse. */
 const MAX_SPARE = 4096;
-
-/**
- * Hashes of this many released traces are remembered (128 KB), to tell a trace's stragglers: minutes of a
- * service's traffic, seconds of a collector's.
- */
-const RELEASED = 32_768;
 
 /**
  * Up to this many spans, ids are checked by scanning the spans (the id filter skips most scans): cheaper
@@ -115,14 +104,6 @@ export class TraceBuffer {
    * enough to be promoted, so the old space would fill with dead entries between full GCs.
    */
   private readonly spare: Held[] = [];
-  /**
-   * The trace id hashes of the last {@link RELEASED} traces released, a ring: spans of a trace that come
-   * after it was released (a statement that ends after the request that made it was answered, or given up
-   * on) miss their parents for good, and are released once idle rather than after `maxWaitMs`, so that
-   * they count near their own time, not `maxWaitMs` later as if they were news.
-   */
-  private readonly released = new Int32Array(RELEASED);
-  private releasedAt = 0;
   /** Traces released before they were ready because the buffer was full. */
   evictedEarly = 0;
 
@@ -159,7 +140,6 @@ export class TraceBuffer {
           idBitsLo: 0,
           idBitsHi: 0,
           incompleteAt: -1,
-          straggler: 0,
           firstAt: now,
           touchedAt: now,
           orderedAt: now,
@@ -173,7 +153,6 @@ export class TraceBuffer {
         entry.idBitsLo = 0;
         entry.idBitsHi = 0;
         entry.incompleteAt = -1;
-        entry.straggler = 0;
         entry.firstAt = now;
         entry.touchedAt = now;
         entry.orderedAt = now;
@@ -211,15 +190,9 @@ export class TraceBuffer {
       // Entries behind this one were placed later still: none of them can be idle.
       if (now - entry.orderedAt < idleMs) break;
       const next = entry.next;
-      if (now - entry.touchedAt >= idleMs && (now - entry.firstAt >= maxWaitMs || complete(entry) || this.isStraggler(entry))) this.drop(entry);
+      if (now - entry.touchedAt >= idleMs && (now - entry.firstAt >= maxWaitMs || complete(entry))) this.drop(entry);
       entry = next;
     }
-  }
-
-  /** Whether `entry`'s trace was released before (see {@link released}); looked up once per entry. */
-  private isStraggler(entry: Held): boolean {
-    if (entry.straggler === 0) entry.straggler = this.released.includes(entry.hash) ? 2 : 1;
-    return entry.straggler === 2;
   }
 
   /** Releases everything (end of input). */
@@ -235,8 +208,6 @@ export class TraceBuffer {
 
   /** Takes `entry` out of the buffer, hands it to the consumer, and keeps it for reuse if it was emptied. */
   private drop(entry: Held): void {
-    this.released[this.releasedAt] = entry.hash;
-    this.releasedAt = (this.releasedAt + 1) % RELEASED;
     this.remove(entry);
     this.unlink(entry);
     if (this.recent === entry) this.recent = undefined;
