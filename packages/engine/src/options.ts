@@ -136,7 +136,11 @@ export interface AnalyzerOptions {
   latenessMs?: number;
   /** A trace with every parent present is processed after this much event time without new spans [1000 ms]. */
   traceIdleMs?: number;
-  /** A trace still missing parents is processed anyway after this long [30000 ms]. */
+  /**
+   * A trace still missing parents is processed anyway after this long [30000 ms]. Spans whose parent was
+   * processed with its trace already (a call that ended after its request was answered) wait only
+   * `traceIdleMs`.
+   */
   maxTraceWaitMs?: number;
   /** Traces buffered at once; beyond it the least recently updated is processed early [20000]. */
   maxTraces?: number;

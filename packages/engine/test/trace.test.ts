@@ -350,7 +350,8 @@ describe('TraceBuffer', () => {
     expect(released[0].spans).toHaveLength(2);
   });
 
-  it('a span arriving after its trace was released starts a new fragment (the released one is never added to)', () => {
+  /** A buffer that has released one trace, a request's server span alone. */
+  function releasedRequest() {
     const released: TraceEntry[] = [];
     const buf = new TraceBuffer(limits, (e) => released.push(e));
     const t = new TraceBuilder();
@@ -358,6 +359,32 @@ describe('TraceBuffer', () => {
     buf.add(root, 100);
     buf.releaseReady(2000);
     expect(released).toHaveLength(1);
+    return { released, buf, t, root };
+  }
+
+  it('a straggler of a released trace (a call that ends after its request was answered) is released once idle, not after maxWaitMs', () => {
+    const { released, buf, t, root } = releasedRequest();
+    // The request's query ends long after its answer: its parent is gone, not on its way.
+    const call = t.client(root, 'db', 50, 3000);
+    buf.add(call, 3000);
+    buf.releaseReady(4000);
+    expect(released).toHaveLength(2);
+    expect(released[1].spans).toEqual([call]);
+    // Another service's part of the trace whose own parent was never released still waits for it (spans
+    // of several processes arrive in their own batches).
+    const server = t.server('b', '/b', 60, 2900);
+    const own = t.client(server, 'c', 70, 2800);
+    buf.add(own, 4000);
+    buf.releaseReady(4000 + 4000);
+    expect(released).toHaveLength(2);
+    buf.add(server, 8100);
+    buf.releaseReady(8100 + 1000);
+    expect(released).toHaveLength(3);
+    expect(released[2].spans).toEqual([own, server]);
+  });
+
+  it('a span arriving after its trace was released starts a new fragment (the released one is never added to)', () => {
+    const { released, buf, t, root } = releasedRequest();
     const late = t.server('b', '/late', 50, 3000);
     late.parentSpanId = root.spanId;
     expect(buf.add(late, 3000)).toBe('ok');

@@ -1,4 +1,5 @@
 import type { Span } from '../types.js';
+import { ReleasedSpans } from './released.js';
 
 /** Spans of one trace gathered so far. */
 export interface TraceEntry {
@@ -37,6 +38,9 @@ export type AddOutcome = 'ok' | 'duplicate' | 'traceTooLarge';
 /** At most this many released entries are kept for reuse. */
 const MAX_SPARE = 4096;
 
+/** Span ids of released traces remembered (2 × 512 KB): a minute of a busy service's spans. */
+const RELEASED_SPANS = 65_536;
+
 /**
  * Up to this many spans, ids are checked by scanning the spans (the id filter skips most scans): cheaper
  * than a Map per trace, whose table is rebuilt as it grows (requests of 17 to 32 spans are common). Trace
@@ -49,6 +53,11 @@ interface Held extends TraceEntry {
   /** Neighbours in the order of last placement, oldest first. */
   prev: Held | undefined;
   next: Held | undefined;
+  /**
+   * Whether every parent the trace misses was released before (0: not asked yet, 1: no, 2: yes): its
+   * spans came after their trace was processed.
+   */
+  straggler: number;
   /** Slot in the table, and the trace id's hash. */
   slot: number;
   hash: number;
@@ -104,6 +113,12 @@ export class TraceBuffer {
    * enough to be promoted, so the old space would fill with dead entries between full GCs.
    */
   private readonly spare: Held[] = [];
+  /**
+   * Spans of traces released: a span whose missing parent is among them (a statement or a cache write
+   * that ended after its request was answered, or given up on) waits only `idleMs`, not `maxWaitMs`, so
+   * it counts near its own time rather than `maxWaitMs` later as if it were news.
+   */
+  private readonly released = new ReleasedSpans(RELEASED_SPANS, quickHash);
   /** Traces released before they were ready because the buffer was full. */
   evictedEarly = 0;
 
@@ -145,6 +160,7 @@ export class TraceBuffer {
           orderedAt: now,
           prev: undefined,
           next: undefined,
+          straggler: 0,
           slot: 0,
           hash,
         };
@@ -153,6 +169,7 @@ export class TraceBuffer {
         entry.idBitsLo = 0;
         entry.idBitsHi = 0;
         entry.incompleteAt = -1;
+        entry.straggler = 0;
         entry.firstAt = now;
         entry.touchedAt = now;
         entry.orderedAt = now;
@@ -190,9 +207,15 @@ export class TraceBuffer {
       // Entries behind this one were placed later still: none of them can be idle.
       if (now - entry.orderedAt < idleMs) break;
       const next = entry.next;
-      if (now - entry.touchedAt >= idleMs && (now - entry.firstAt >= maxWaitMs || complete(entry))) this.drop(entry);
+      if (now - entry.touchedAt >= idleMs && (now - entry.firstAt >= maxWaitMs || complete(entry) || this.isStraggler(entry))) this.drop(entry);
       entry = next;
     }
+  }
+
+  /** Whether every parent `entry` misses was released (see {@link released}); asked once per entry. */
+  private isStraggler(entry: Held): boolean {
+    if (entry.straggler === 0) entry.straggler = parentsAccounted(entry, (id) => this.released.has(id)) ? 2 : 1;
+    return entry.straggler === 2;
   }
 
   /** Releases everything (end of input). */
@@ -208,6 +231,8 @@ export class TraceBuffer {
 
   /** Takes `entry` out of the buffer, hands it to the consumer, and keeps it for reuse if it was emptied. */
   private drop(entry: Held): void {
+    const spans = entry.spans;
+    for (let i = 0; i < spans.length; i++) this.released.add(spans[i].spanId);
     this.remove(entry);
     this.unlink(entry);
     if (this.recent === entry) this.recent = undefined;
@@ -395,16 +420,22 @@ function hasSpan(entry: TraceEntry, spanId: string): boolean {
  * goes idle rather than kept up to date on every arrival: once per trace instead of work per span.
  */
 function complete(entry: TraceEntry): boolean {
+  if (entry.incompleteAt === entry.spans.length) return false;
+  if (parentsAccounted(entry, NONE_GONE)) return true;
+  entry.incompleteAt = entry.spans.length;
+  return false;
+}
+
+const NONE_GONE = (): boolean => false;
+
+/** Whether every span's parent is held (an entry span's may be elsewhere) or `gone`. */
+function parentsAccounted(entry: TraceEntry, gone: (parentId: string) => boolean): boolean {
   const spans = entry.spans;
   const n = spans.length;
-  if (entry.incompleteAt === n) return false;
   for (let i = 0; i < n; i++) {
     const span = spans[i];
     const parent = span.parentSpanId;
-    if (parent && !isEntryKind(span) && !(mayHold(entry, parent) && (entry.ids !== undefined ? entry.ids.has(parent) : heldAfter(spans, n, i, parent)))) {
-      entry.incompleteAt = n;
-      return false;
-    }
+    if (parent && !isEntryKind(span) && !(mayHold(entry, parent) && (entry.ids !== undefined ? entry.ids.has(parent) : heldAfter(spans, n, i, parent))) && !gone(parent)) return false;
   }
   return true;
 }

@@ -1,0 +1,48 @@
+/**
+ * The span ids of recently released traces, as 32-bit hashes in two generations of open-addressing
+ * tables (the older cleared when the newer fills): O(1) to add and to ask, no allocation, no string kept.
+ * A span whose parent is here arrived after its trace was processed (a call that ended after its
+ * request was answered): its parent is gone, not on its way.
+ */
+export class ReleasedSpans {
+  private current: Int32Array;
+  private older: Int32Array;
+  private count = 0;
+  private readonly mask: number;
+
+  /** Remembers at least `capacity` spans (a power of two); each table holds twice as many slots. */
+  constructor(
+    private readonly capacity: number,
+    private readonly hash: (id: string) => number,
+  ) {
+    this.current = new Int32Array(2 * capacity);
+    this.older = new Int32Array(2 * capacity);
+    this.mask = 2 * capacity - 1;
+  }
+
+  add(spanId: string): void {
+    const h = this.hash(spanId) || 1;
+    if (this.find(this.current, h)) return;
+    if (this.count >= this.capacity) {
+      const cleared = this.older.fill(0);
+      this.older = this.current;
+      this.current = cleared;
+      this.count = 0;
+    }
+    const t = this.current;
+    let i = h & this.mask;
+    while (t[i] !== 0) i = (i + 1) & this.mask;
+    t[i] = h;
+    this.count++;
+  }
+
+  has(spanId: string): boolean {
+    const h = this.hash(spanId) || 1;
+    return this.find(this.current, h) || this.find(this.older, h);
+  }
+
+  private find(t: Int32Array, h: number): boolean {
+    for (let i = h & this.mask; t[i] !== 0; i = (i + 1) & this.mask) if (t[i] === h) return true;
+    return false;
+  }
+}
