@@ -381,6 +381,13 @@ describe('TraceBuffer', () => {
     buf.releaseReady(8100 + 1000);
     expect(released).toHaveLength(3);
     expect(released[2].spans).toEqual([own, server]);
+    // The released parent's span id in another trace (a generator counting span ids) is not gone there.
+    const other = new TraceBuilder();
+    const stranger = other.client(other.server('d', '/', 9000, 9100), 'db', 9010, 9090);
+    stranger.parentSpanId = root.spanId;
+    buf.add(stranger, 9100);
+    buf.releaseReady(9100 + 4000);
+    expect(released).toHaveLength(3);
   });
 
   it('a span arriving after its trace was released starts a new fragment (the released one is never added to)', () => {

@@ -214,7 +214,7 @@ export class TraceBuffer {
 
   /** Whether every parent `entry` misses was released (see {@link released}); asked once per entry. */
   private isStraggler(entry: Held): boolean {
-    if (entry.straggler === 0) entry.straggler = parentsAccounted(entry, (id) => this.released.has(id)) ? 2 : 1;
+    if (entry.straggler === 0) entry.straggler = parentsAccounted(entry, (id) => this.released.has(entry.hash, id)) ? 2 : 1;
     return entry.straggler === 2;
   }
 
@@ -232,7 +232,7 @@ export class TraceBuffer {
   /** Takes `entry` out of the buffer, hands it to the consumer, and keeps it for reuse if it was emptied. */
   private drop(entry: Held): void {
     const spans = entry.spans;
-    for (let i = 0; i < spans.length; i++) this.released.add(spans[i].spanId);
+    for (let i = 0; i < spans.length; i++) this.released.add(entry.hash, spans[i].spanId);
     this.remove(entry);
     this.unlink(entry);
     if (this.recent === entry) this.recent = undefined;

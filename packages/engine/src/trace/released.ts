@@ -1,8 +1,9 @@
 /**
- * The span ids of recently released traces, as 32-bit hashes in two generations of open-addressing
- * tables (the older cleared when the newer fills): O(1) to add and to ask, no allocation, no string kept.
- * A span whose parent is here arrived after its trace was processed (a call that ended after its
- * request was answered): its parent is gone, not on its way.
+ * The span ids of recently released traces, each as one 32-bit hash of its trace's hash and its own, in two
+ * generations of open-addressing tables (the older cleared when the newer fills): O(1) to add and to ask, no
+ * allocation, no string kept. A span whose parent is here arrived after its trace was processed (a call that
+ * ended after its request was answered): its parent is gone, not on its way. Keyed by trace as well, so span
+ * ids that repeat across traces (a test's or a custom generator's counters) never answer for another trace.
  */
 export class ReleasedSpans {
   private current: Int32Array;
@@ -20,8 +21,9 @@ export class ReleasedSpans {
     this.mask = 2 * capacity - 1;
   }
 
-  add(spanId: string): void {
-    const h = this.hash(spanId) || 1;
+  /** Notes span `spanId` of the trace hashed `traceHash` as released. */
+  add(traceHash: number, spanId: string): void {
+    const h = this.key(traceHash, spanId);
     if (this.find(this.current, h)) return;
     if (this.count >= this.capacity) {
       const cleared = this.older.fill(0);
@@ -36,9 +38,15 @@ export class ReleasedSpans {
     this.count++;
   }
 
-  has(spanId: string): boolean {
-    const h = this.hash(spanId) || 1;
+  /** Whether span `spanId` of the trace hashed `traceHash` was released (and not forgotten yet). */
+  has(traceHash: number, spanId: string): boolean {
+    const h = this.key(traceHash, spanId);
     return this.find(this.current, h) || this.find(this.older, h);
+  }
+
+  /** One non-zero hash of both (0 is an empty slot). */
+  private key(traceHash: number, spanId: string): number {
+    return Math.imul(traceHash, 0x9e3779b1) ^ this.hash(spanId) || 1;
   }
 
   private find(t: Int32Array, h: number): boolean {
