@@ -381,13 +381,24 @@ describe('TraceBuffer', () => {
     buf.releaseReady(8100 + 1000);
     expect(released).toHaveLength(3);
     expect(released[2].spans).toEqual([own, server]);
+    // A late query, then the handler around it (whose parent was released), a while later: released once
+    // the handler came and went idle, not after maxWaitMs.
+    const handler = span({ traceId: t.traceId, service: 'a', name: 'handler', kind: 'internal', parentSpanId: root.spanId, startTime: 20, endTime: 9200 });
+    const query = t.client(handler, 'db', 30, 9000);
+    buf.add(query, 9000);
+    buf.releaseReady(9000 + 1000);
+    expect(released).toHaveLength(3);
+    buf.add(handler, 10_200);
+    buf.releaseReady(10_200 + 1000);
+    expect(released).toHaveLength(4);
+    expect(released[3].spans).toEqual([query, handler]);
     // The released parent's span id in another trace (a generator counting span ids) is not gone there.
     const other = new TraceBuilder();
     const stranger = other.client(other.server('d', '/', 9000, 9100), 'db', 9010, 9090);
     stranger.parentSpanId = root.spanId;
-    buf.add(stranger, 9100);
-    buf.releaseReady(9100 + 4000);
-    expect(released).toHaveLength(3);
+    buf.add(stranger, 11_300);
+    buf.releaseReady(11_300 + 4000);
+    expect(released).toHaveLength(4);
   });
 
   it('a span arriving after its trace was released starts a new fragment (the released one is never added to)', () => {

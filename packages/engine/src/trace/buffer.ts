@@ -54,10 +54,10 @@ interface Held extends TraceEntry {
   prev: Held | undefined;
   next: Held | undefined;
   /**
-   * Whether every parent the trace misses was released before (0: not asked yet, 1: no, 2: yes): its
-   * spans came after their trace was processed.
+   * Span count when the trace was last found missing a parent not released before (-1: never): unchanged,
+   * it still is (see {@link TraceBuffer.isStraggler}).
    */
-  straggler: number;
+  unreleasedAt: number;
   /** Slot in the table, and the trace id's hash. */
   slot: number;
   hash: number;
@@ -160,7 +160,7 @@ export class TraceBuffer {
           orderedAt: now,
           prev: undefined,
           next: undefined,
-          straggler: 0,
+          unreleasedAt: -1,
           slot: 0,
           hash,
         };
@@ -169,7 +169,7 @@ export class TraceBuffer {
         entry.idBitsLo = 0;
         entry.idBitsHi = 0;
         entry.incompleteAt = -1;
-        entry.straggler = 0;
+        entry.unreleasedAt = -1;
         entry.firstAt = now;
         entry.touchedAt = now;
         entry.orderedAt = now;
@@ -212,10 +212,16 @@ export class TraceBuffer {
     }
   }
 
-  /** Whether every parent `entry` misses was released (see {@link released}); asked once per entry. */
+  /**
+   * Whether every parent `entry` misses was released (see {@link released}): its spans came after their
+   * trace was processed. Asked again only once more spans came (a late query, then the handler around it).
+   */
   private isStraggler(entry: Held): boolean {
-    if (entry.straggler === 0) entry.straggler = parentsAccounted(entry, (id) => this.released.has(entry.hash, id)) ? 2 : 1;
-    return entry.straggler === 2;
+    const n = entry.spans.length;
+    if (entry.unreleasedAt === n) return false;
+    if (parentsAccounted(entry, (id) => this.released.has(entry.hash, id))) return true;
+    entry.unreleasedAt = n;
+    return false;
   }
 
   /** Releases everything (end of input). */
