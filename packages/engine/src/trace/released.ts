@@ -24,16 +24,17 @@ export class ReleasedSpans {
   /** Notes span `spanId` of the trace hashed `traceHash` as released. */
   add(traceHash: number, spanId: string): void {
     const h = this.key(traceHash, spanId);
-    if (this.find(this.current, h)) return;
+    let t = this.current;
+    let i = h & this.mask;
+    // One probe: to the id if held, else to the slot it takes (the first of an emptied table's probe).
+    for (; t[i] !== 0; i = (i + 1) & this.mask) if (t[i] === h) return;
     if (this.count >= this.capacity) {
       const cleared = this.older.fill(0);
-      this.older = this.current;
-      this.current = cleared;
+      this.older = t;
+      this.current = t = cleared;
       this.count = 0;
+      i = h & this.mask;
     }
-    const t = this.current;
-    let i = h & this.mask;
-    while (t[i] !== 0) i = (i + 1) & this.mask;
     t[i] = h;
     this.count++;
   }
