@@ -370,34 +370,31 @@ describe('TraceBuffer', () => {
     buf.releaseReady(4000);
     expect(released).toHaveLength(2);
     expect(released[1].spans).toEqual([call]);
+    /** Adds `child`, still held past idle, then `parent`: released together once idle, within maxWaitMs. */
+    const waitsFor = (child: Span, parent: Span, at: number) => {
+      const before = released.length;
+      buf.add(child, at);
+      buf.releaseReady(at + 2000);
+      expect(released).toHaveLength(before);
+      buf.add(parent, at + 2100);
+      buf.releaseReady(at + 3100);
+      expect(released).toHaveLength(before + 1);
+      expect(released[before].spans).toEqual([child, parent]);
+    };
     // Another service's part of the trace whose own parent was never released still waits for it (spans
     // of several processes arrive in their own batches).
     const server = t.server('b', '/b', 60, 2900);
-    const own = t.client(server, 'c', 70, 2800);
-    buf.add(own, 4000);
-    buf.releaseReady(4000 + 4000);
-    expect(released).toHaveLength(2);
-    buf.add(server, 8100);
-    buf.releaseReady(8100 + 1000);
-    expect(released).toHaveLength(3);
-    expect(released[2].spans).toEqual([own, server]);
+    waitsFor(t.client(server, 'c', 70, 2800), server, 4000);
     // A late query, then the handler around it (whose parent was released), a while later: released once
     // the handler came and went idle, not after maxWaitMs.
-    const handler = span({ traceId: t.traceId, service: 'a', name: 'handler', kind: 'internal', parentSpanId: root.spanId, startTime: 20, endTime: 9200 });
-    const query = t.client(handler, 'db', 30, 9000);
-    buf.add(query, 9000);
-    buf.releaseReady(9000 + 1000);
-    expect(released).toHaveLength(3);
-    buf.add(handler, 10_200);
-    buf.releaseReady(10_200 + 1000);
-    expect(released).toHaveLength(4);
-    expect(released[3].spans).toEqual([query, handler]);
+    const handler = span({ traceId: t.traceId, service: 'a', name: 'handler', kind: 'internal', parentSpanId: root.spanId, startTime: 20, endTime: 13_200 });
+    waitsFor(t.client(handler, 'db', 30, 13_000), handler, 10_000);
     // The released parent's span id in another trace (a generator counting span ids) is not gone there.
     const other = new TraceBuilder();
     const stranger = other.client(other.server('d', '/', 9000, 9100), 'db', 9010, 9090);
     stranger.parentSpanId = root.spanId;
-    buf.add(stranger, 11_300);
-    buf.releaseReady(11_300 + 4000);
+    buf.add(stranger, 16_000);
+    buf.releaseReady(16_000 + 4000);
     expect(released).toHaveLength(4);
   });
 
