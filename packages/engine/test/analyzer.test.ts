@@ -341,13 +341,16 @@ describe('root cause of single faults', () => {
     expect(inc.resolvedBy).toBe('auto');
   });
 
-  it('a cascade reaching several operations in one bucket updates its incident once per bucket', () => {
+  it('a cascade reaching several operations in one bucket opens or updates its incident once per bucket, with all of them', () => {
     const { events } = scenario([{ service: 'payment', from: FAULT_AT, to: FAULT_AT + 2 * MIN, errorRate: 1 }]);
-    const updates = events.filter((e) => e.type === 'updated');
-    expect(updates.length).toBeGreaterThan(0);
+    const told = events.filter((e) => e.type === 'opened' || e.type === 'updated');
     const perInstant = new Map<string, number>();
-    for (const e of updates) perInstant.set(`${e.incident.id}@${e.incident.updatedAt}`, (perInstant.get(`${e.incident.id}@${e.incident.updatedAt}`) ?? 0) + 1);
+    for (const e of told) perInstant.set(`${e.incident.id}@${e.incident.updatedAt}`, (perInstant.get(`${e.incident.id}@${e.incident.updatedAt}`) ?? 0) + 1);
     expect(Math.max(...perInstant.values())).toBe(1);
+    // Opened with the whole bucket's picture: the failing callee and the callers it took down.
+    const opened = told.filter((e) => e.type === 'opened');
+    expect(opened).toHaveLength(1);
+    expect(new Set(opened[0].incident.affected.map((a) => a.service)).size).toBeGreaterThan(1);
   });
 
   it('callee slow: the operation whose self time grew, not its waiting callers', () => {

@@ -165,6 +165,29 @@ describe('IncidentManager grouping', () => {
     expect(n.get(held)!.title).toMatch(/^Timeouts in postgresql UPDATE orders/);
   });
 
+  it('a peer slow as a whole keeps its name while its commands\' evidence runs neck and neck; the busier one takes it', () => {
+    // Every Redis command slows. EXPIRE fires first; GET, with five times the requests, next; then HGETALL's
+    // evidence (its own calls' and a caller route's) edges past GET's on a fifth of its requests.
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('redis') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    // An anomaly of `operation` (a command's own calls, or a route calling it) pointing at command `cmd`.
+    const slow = (id: string, service: string, operation: string, cmd: string, at: number, share: number, count: number): [Anomaly, RankedOrigin[]] => [
+      { ...anomaly(id, 'latency', service, 'redis', at), operation },
+      [{ service: 'redis', operation: cmd, key: opKey('redis', cmd), kind: 'latency', share, count }],
+    ];
+    const route = ([a, o]: [Anomaly, RankedOrigin[]], into?: string) => m.route(a, o, into, a.at);
+    const id = route(slow('a-1', 'redis', 'expire', 'expire', 0, 1, 50));
+    route(slow('a-2', 'redis', 'get', 'get', 0, 1, 250));
+    expect(m.get(id)!.rootCause.operation).toBe('get');
+    route(slow('a-3', 'redis', 'hgetall', 'hgetall', 5000, 0.7, 50));
+    route(slow('a-4', 'api', 'GET /session/:id', 'hgetall', 5000, 0.7, 50));
+    expect(m.get(id)!.rootCause.operation).toBe('get');
+    expect(events.map((e) => e.incident.title)).not.toContain('Latency in redis hgetall');
+    // Evidence well past GET's (1.5×) takes the name even on fewer requests.
+    route(slow('a-5', 'api', 'GET /session/:id/full', 'hgetall', 10_000, 1, 50));
+    expect(m.get(id)!.rootCause.operation).toBe('hgetall');
+  });
+
   it('keeps naming a hung statement when others slow only later, in the rush once it is released (no pool)', () => {
     // A row lock holds the UPDATE for 20 s (callers give up on it); once released, the requests that queued
     // rush in, and the INSERTs run 27× slower for a moment, with far more requests behind them.
@@ -257,6 +280,29 @@ describe('IncidentManager grouping', () => {
     const m3 = withHomes();
     const early = m3.route(anomaly('c-1', 'latency', 'db', 'db', 0), origin('db', 'latency'), undefined, 0);
     expect(m3.route(anomaly('c-2', 'latency', 'inventory', 'inventory', 60_000), origin('inventory', 'latency'), undefined, 60_000)).not.toBe(early);
+  });
+
+  it("a peer's slowness that begins later, while every service calling it is in an open incident, joins it; its errors, or a peer other services call too, do not", () => {
+    // api calls two uninstrumented peers, pg and redis; jobs calls queue, and so does api.
+    const callers: Record<string, string[]> = { pg: ['api'], redis: ['api'], queue: ['api', 'jobs'] };
+    const topology = { homes: (s: string) => new Set(callers[s] ?? [s]), callees: () => new Set<string>(), isPeer: () => false };
+    const locked = () => {
+      const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, () => {}, () => ({ explanation: '' }));
+      // A table lock: pg's statements hang, api's requests with them.
+      const id = m.route(anomaly('a-1', 'timeout', 'pg', 'pg', 0), origin('pg', 'timeout'), undefined, 0);
+      m.route(anomaly('a-2', 'latency', 'api', 'pg', 5000), origin('pg', 'latency'), undefined, 5000);
+      return { m, id };
+    };
+    // 25 s in, the lock is released and api answers its backlog at once: its redis calls look slow.
+    const { m, id } = locked();
+    expect(m.route(anomaly('a-3', 'latency', 'redis', 'redis', 25_000), origin('redis', 'latency'), undefined, 25_000)).toBe(id);
+    expect(m.get(id)?.rootCause.service).toBe('pg');
+    // Redis answering with errors is redis's own doing.
+    const errors = locked();
+    expect(errors.m.route(anomaly('b-3', 'errors', 'redis', 'redis', 25_000), origin('redis', 'errors'), undefined, 25_000)).not.toBe(errors.id);
+    // A queue jobs calls too, outside the incident, slowing: not explained by api's stall.
+    const queue = locked();
+    expect(queue.m.route(anomaly('c-3', 'latency', 'queue', 'queue', 25_000), origin('queue', 'latency'), undefined, 25_000)).not.toBe(queue.id);
   });
 
   it('callers giving up on (or calling around) a service whose callee fails join the callee\'s incident, which names the callee', () => {

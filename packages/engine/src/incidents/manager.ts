@@ -23,6 +23,12 @@ import { SEVERITY_RANK } from './severity.js';
  * pool waits) did not cause it (see {@link Score.settle}): the judge's middle window.
  */
 const AFTERMATH_MS = 15_000;
+/**
+ * How much more evidence another of a peer's operations needs than the one an incident names to take the
+ * name without more requests behind it (see {@link outweighs}): a peer failing as a whole has its commands'
+ * evidence grow neck and neck, and each lead change would retitle the incident and notify again.
+ */
+const RENAME_MARGIN = 1.5;
 
 /** Builds the root-cause sentence (and deploy correlation) for the chosen candidate. */
 export type ExplainRoot = (
@@ -85,8 +91,10 @@ export class IncidentManager {
   private readonly scores = new Map<string, Score>();
   private readonly scorePool: Score[] = [];
 
-  /** Whether {@link coalesced} is routing: `updated` events wait in {@link changed}. */
+  /** Whether {@link coalesced} is routing: `opened` and `updated` events wait in {@link opening} and {@link changed}. */
   private coalescing = false;
+  /** Incidents opened while {@link coalesced} routes, whose `opened` event is still to come. */
+  private readonly opening = new Set<Record_>();
   /** Incidents changed while {@link coalesced} routes, whose `updated` event is still to come. */
   private readonly changed = new Set<Record_>();
 
@@ -128,9 +136,13 @@ export class IncidentManager {
     this.recompute(rec, now);
     const after = rec.incident;
     const afterKey = incidentHeadKey(after);
-    if (!opened && (isNewMember || beforeKey !== afterKey) && was.explanation !== after.rootCause.explanation) remember(after, was);
-    if (opened) this.emit({ type: 'opened', incident: copy(after) });
-    else if (isNewMember || beforeKey !== afterKey) {
+    // An incident opened in the routing in progress has told no one yet: no earlier state to remember.
+    const announced = !opened && !this.opening.has(rec);
+    if (announced && (isNewMember || beforeKey !== afterKey) && was.explanation !== after.rootCause.explanation) remember(after, was);
+    if (opened) {
+      if (this.coalescing) this.opening.add(rec);
+      else this.emit({ type: 'opened', incident: copy(after) });
+    } else if (announced && (isNewMember || beforeKey !== afterKey)) {
       if (this.coalescing) this.changed.add(rec);
       else this.emit({ type: 'updated', incident: copy(after) });
     }
@@ -138,9 +150,10 @@ export class IncidentManager {
   }
 
   /**
-   * Runs `routeAll` (the routing of one bucket's firings) with its `updated` events coalesced: one per
-   * incident, with its state at the end, after the others. A bucket where a cascade reaches a dozen
-   * operations changed one incident once, not a dozen times in the same instant.
+   * Runs `routeAll` (the routing of one bucket's firings) with its `opened` and `updated` events
+   * coalesced: one per incident, with its state at the end, after the others. A bucket where a cascade
+   * reaches a dozen operations changed one incident once, not a dozen times in the same instant, and an
+   * incident opens with what the whole bucket says (not titled by its first firing, retitled at once).
    */
   coalesced(routeAll: () => void): void {
     this.coalescing = true;
@@ -148,7 +161,9 @@ export class IncidentManager {
       routeAll();
     } finally {
       this.coalescing = false;
+      for (const rec of this.opening) this.emit({ type: 'opened', incident: copy(rec.incident) });
       for (const rec of this.changed) this.emit({ type: 'updated', incident: copy(rec.incident) });
+      this.opening.clear();
       this.changed.clear();
     }
   }
@@ -290,16 +305,32 @@ export class IncidentManager {
    * the cascade). Only failures and slowness spread that way: a traffic change or a new call pattern is
    * never merged on this ground. Independent faults still open their own incidents: their causes are
    * not among another incident's affected services.
+   *
+   * A peer's slowness or timeouts that begin later, while every service calling it is in the incident,
+   * are its symptom too: a peer is timed by its callers' client spans, and those include the caller's own
+   * stall (a backlog answered at once when a lock is released, an event loop busy with it). Errors are the
+   * peer's own answers and still open their own incident.
    */
   private findCascade(anomaly: Anomaly, now: number): Record_ | undefined {
     const k = anomaly.kind;
     if (k !== 'timeout' && k !== 'errors' && k !== 'latency') return undefined;
     const service = anomaly.cause.service;
+    const homes = k === 'errors' ? undefined : this.opts.topology.homes(service);
+    const peer = homes !== undefined && homes.size > 0 && !homes.has(service);
     for (const rec of this.records.values()) {
       if (!this.live(rec, now)) continue;
       if (rec.incident.affected.some((r) => r.service === service)) return rec;
+      if (peer && anomaly.firstAt > onset(rec) && this.within(homes, rec)) return rec;
     }
     return undefined;
+  }
+
+  /** Whether every one of `services` is where the incident's root cause runs or among the services it affects. */
+  private within(services: ReadonlySet<string>, rec: Record_): boolean {
+    const inc = rec.incident;
+    const rootHomes = this.opts.topology.homes(inc.rootCause.service);
+    for (const s of services) if (!rootHomes.has(s) && !inc.affected.some((r) => r.service === s)) return false;
+    return true;
   }
 
   /** Open, and firing now or recently enough that its evidence is still in the windows. */
@@ -417,7 +448,8 @@ export class IncidentManager {
         if (live) cur.live.add(o.kind, s);
       }
     }
-    for (const c of scores.values()) c.settle();
+    const named = opKey(inc.rootCause.service, inc.rootCause.operation ?? '');
+    for (const c of scores.values()) c.settle(named);
     // A failure outranks a traffic drop, which is its effect (callers that stop calling, or requests that
     // have not ended yet), as when the incident resolves. Evidence resting on few requests counts for
     // less, as in the confidence below: a fault of a busy operation that also shows in a rare one is the
@@ -564,10 +596,11 @@ class Score {
     const hung = o.kind === 'timeout' || isPoolWait(o.operation) ? firstAt : Infinity;
     let e = this.operations.get(o.key);
     if (e === undefined) {
-      e = { origin: o, sum: s, since: firstAt, lastAt: at, hungSince: hung, all: new KindTally(), live: new KindTally() };
+      e = { origin: o, sum: s, requests: o.count, since: firstAt, lastAt: at, hungSince: hung, all: new KindTally(), live: new KindTally() };
       this.operations.set(o.key, e);
     } else {
       e.sum += s;
+      e.requests += o.count;
       if (firstAt < e.since) e.since = firstAt;
       if (at > e.lastAt) e.lastAt = at;
       if (hung < e.hungSince) e.hungSince = hung;
@@ -584,19 +617,17 @@ class Score {
    * or pool waits) are its aftermath, not its cause: the requests that queued rushing in once a lock is
    * released or connections come back (an INSERT 27× slower for a moment), or a pool that leaked. Nor is
    * a statement whose evidence ended that long before the hang began: an earlier episode (a blip the
-   * incident resolved after, reopened by the hang), not what hangs now.
+   * incident resolved after, reopened by the hang), not what hangs now. The operation named so far (key
+   * `current`) keeps the name unless another {@link outweighs} it.
    */
-  settle(): void {
-    if (this.operations.size === 0) return;
+  settle(current: string): void {
+    const ops = this.operations;
+    if (ops.size === 0) return;
     let hungSince = Infinity;
-    for (const e of this.operations.values()) if (e.hungSince < hungSince) hungSince = e.hungSince;
-    let statement: OperationEvidence | undefined;
-    let wait: OperationEvidence | undefined;
-    for (const e of this.operations.values()) {
-      if (isPoolWait(e.origin.operation)) {
-        if (wait === undefined || e.sum > wait.sum) wait = e;
-      } else if (duringHang(e, hungSince) && (statement === undefined || e.sum > statement.sum)) statement = e;
-    }
+    for (const e of ops.values()) if (e.hungSince < hungSince) hungSince = e.hungSince;
+    const held = ops.get(current);
+    const statement = heaviest(ops.values(), (e) => !isPoolWait(e.origin.operation) && duringHang(e, hungSince), held);
+    const wait = heaviest(ops.values(), (e) => isPoolWait(e.origin.operation), held);
     // The operation holding the first hang is always one of them; the guard keeps a broken invariant out of the host.
     const named = statement ?? wait;
     if (named !== undefined) this.origin = named.origin;
@@ -635,6 +666,8 @@ function ownKind(live: KindTally, all: KindTally): AnomalyKind | undefined {
 interface OperationEvidence {
   origin: RankedOrigin;
   sum: number;
+  /** The requests behind it, summed over its anomalies. */
+  requests: number;
   /** When it began: its earliest anomaly's first firing. */
   since: number;
   /** Its latest anomaly's last firing. */
@@ -650,6 +683,25 @@ interface OperationEvidence {
  * Whether a statement's evidence overlaps a peer's first hang, begun at `hungSince` (Infinity: none): it
  * began before {@link AFTERMATH_MS} after it, and ended no more than that before it.
  */
+/**
+ * The one of `ops` passing `eligible` with the most evidence (the first seen of equals); `held`, the
+ * operation named so far, if eligible and no other {@link outweighs} it.
+ */
+function heaviest(ops: Iterable<OperationEvidence>, eligible: (e: OperationEvidence) => boolean, held: OperationEvidence | undefined): OperationEvidence | undefined {
+  const keep = held !== undefined && eligible(held) ? held : undefined;
+  let best = keep;
+  for (const e of ops) {
+    if (e === keep || !eligible(e) || (keep !== undefined && !outweighs(e, keep))) continue;
+    if (best === keep || e.sum > (best as OperationEvidence).sum) best = e;
+  }
+  return best;
+}
+
+/** Whether `e` takes the name from `held`: more evidence, and more requests behind it or {@link RENAME_MARGIN} times the evidence. */
+function outweighs(e: OperationEvidence, held: OperationEvidence): boolean {
+  return e.sum > held.sum && (e.requests > held.requests || e.sum > RENAME_MARGIN * held.sum);
+}
+
 function duringHang(e: OperationEvidence, hungSince: number): boolean {
   return hungSince === Infinity || (e.since - hungSince < AFTERMATH_MS && hungSince - e.lastAt < AFTERMATH_MS);
 }
