@@ -188,6 +188,28 @@ describe('IncidentManager grouping', () => {
     expect(m.get(id)!.rootCause.operation).toBe('hgetall');
   });
 
+  it('keeps the kind it names while another kind\'s live evidence is not clearly more (a hang, then its late answers)', () => {
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('redis') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const on = (id: string, kind: AnomalyKind, operation: string, at: number, share: number): [Anomaly, RankedOrigin[]] => [
+      { ...anomaly(id, kind, 'api', 'redis', at), operation },
+      [{ service: 'redis', operation: 'get', key: opKey('redis', 'get'), kind, share, count: 100 }],
+    ];
+    const route = ([a, o]: [Anomaly, RankedOrigin[]]) => m.route(a, o, undefined, a.at);
+    // Redis hangs: callers get no answer from GET.
+    const id = route(on('a-1', 'timeout', 'GET /products/:id', 0, 1));
+    expect(m.get(id)!.rootCause.kind).toBe('timeout');
+    // It comes back: the calls that hung are answered 20 s late, slightly more evidence than the give-ups.
+    route(on('a-2', 'latency', 'GET /products/:id', 25_000, 0.6));
+    route(on('a-3', 'latency', 'GET /session/:id', 25_000, 0.6));
+    expect(m.get(id)!.rootCause.kind).toBe('timeout');
+    // Once the give-ups end, the late answers are what is live.
+    m.episodeEnded(id, 'a-1');
+    route(on('a-4', 'latency', 'GET /cart', 30_000, 0.6));
+    expect(m.get(id)!.rootCause.kind).toBe('latency');
+    expect(events.map((e) => e.incident.rootCause.kind)).toEqual(['timeout', 'timeout', 'timeout', 'latency']);
+  });
+
   it('keeps naming a hung statement when others slow only later, in the rush once it is released (no pool)', () => {
     // A row lock holds the UPDATE for 20 s (callers give up on it); once released, the requests that queued
     // rush in, and the INSERTs run 27× slower for a moment, with far more requests behind them.

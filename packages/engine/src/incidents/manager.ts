@@ -25,8 +25,9 @@ import { SEVERITY_RANK } from './severity.js';
 const AFTERMATH_MS = 15_000;
 /**
  * How much more evidence another of a peer's operations needs than the one an incident names to take the
- * name without more requests behind it (see {@link outweighs}): a peer failing as a whole has its commands'
- * evidence grow neck and neck, and each lead change would retitle the incident and notify again.
+ * name without more requests behind it (see {@link outweighs}), and another kind than the one it names (see
+ * {@link KindTally.best}): evidence that runs neck and neck (a peer's commands, a hang's timeouts and the
+ * late answers once it ends) would retitle the incident, and notify again, at each lead change.
  */
 const RENAME_MARGIN = 1.5;
 
@@ -458,16 +459,17 @@ export class IncidentManager {
       (a, b) => Number(b.all.failure()) - Number(a.all.failure()) || b.weighed() - a.weighed() || b.support - a.support || a.origin.key.localeCompare(b.origin.key),
     );
     // The kind is what its live evidence says (an error burst after a slowdown is about errors now), else
-    // what all of it said.
+    // what all of it said; the kind the incident names for the operation keeps it unless clearly outweighed.
+    const kindOf = (c: Score) => c.kind(c.origin.key === named ? inc.rootCause.kind : undefined);
     inc.candidates = ranked.slice(0, 5).map((c): Candidate => ({
       service: c.origin.service,
       operation: c.origin.operation,
-      kind: c.kind(),
+      kind: kindOf(c),
       score: round3(c.score),
     }));
     const best = ranked[0];
     if (best !== undefined) {
-      const top: RankedOrigin = { ...best.origin, kind: best.kind() };
+      const top: RankedOrigin = { ...best.origin, kind: kindOf(best) };
       // Confidence that the cascade started in the top candidate's service: how much of the evidence points
       // at it (a slow database's statements are one service's), discounted when it rests on few requests.
       let service = 0;
@@ -533,21 +535,25 @@ class KindTally {
     return false;
   }
 
-  /** The kind with the most evidence. */
-  best(): AnomalyKind {
+  /** The kind with the most evidence, `held` (the kind named so far) counted at {@link RENAME_MARGIN} times its own. */
+  best(held?: AnomalyKind): AnomalyKind {
     let at = 0;
-    for (let i = 1; i < this.size; i++) if (this.sums[i] > this.sums[at]) at = i;
+    for (let i = 1; i < this.size; i++) if (this.weight(i, held) > this.weight(at, held)) at = i;
     return this.kinds[at];
   }
 
-  /** The kind with the most evidence a call's own span shows (errors, timeout, latency); undefined if none. */
-  bestOwn(): AnomalyKind | undefined {
+  /** The kind with the most evidence a call's own span shows (errors, timeout, latency), weighed as in {@link best}; undefined if none. */
+  bestOwn(held?: AnomalyKind): AnomalyKind | undefined {
     let at = -1;
     for (let i = 0; i < this.size; i++) {
       const k = this.kinds[i];
-      if (k !== 'shape' && k !== 'traffic' && (at < 0 || this.sums[i] > this.sums[at])) at = i;
+      if (k !== 'shape' && k !== 'traffic' && (at < 0 || this.weight(i, held) > this.weight(at, held))) at = i;
     }
     return at < 0 ? undefined : this.kinds[at];
+  }
+
+  private weight(i: number, held: AnomalyKind | undefined): number {
+    return this.kinds[i] === held ? RENAME_MARGIN * this.sums[i] : this.sums[i];
   }
 }
 
@@ -647,19 +653,19 @@ class Score {
    * and a traffic drop is its callers', so its calls' own errors, timeouts or latency, live or past, tell
    * what it did ("Timeouts in postgresql UPDATE orders", not "Call pattern change in" a statement): those
    * of the operation named first (an old BEGIN latency blip does not retitle an UPDATE that hangs now),
-   * then the whole peer's.
+   * then the whole peer's. `held` is the kind the incident names for this operation so far, if it does.
    */
-  kind(): AnomalyKind {
+  kind(held?: AnomalyKind): AnomalyKind {
     const t = this.live.size > 0 ? this.live : this.all;
-    if (!this.peer) return t.best();
+    if (!this.peer) return t.best(held);
     const n = this.named;
-    return (n !== undefined ? ownKind(n.live, n.all) : undefined) ?? ownKind(this.live, this.all) ?? t.best();
+    return (n !== undefined ? ownKind(n.live, n.all, held) : undefined) ?? ownKind(this.live, this.all, held) ?? t.best(held);
   }
 }
 
 /** The kind a call's own spans show most ({@link KindTally.bestOwn}) in the live evidence, else in all of it. */
-function ownKind(live: KindTally, all: KindTally): AnomalyKind | undefined {
-  return (live.size > 0 ? live : all).bestOwn() ?? all.bestOwn();
+function ownKind(live: KindTally, all: KindTally, held: AnomalyKind | undefined): AnomalyKind | undefined {
+  return (live.size > 0 ? live : all).bestOwn(held) ?? all.bestOwn(held);
 }
 
 /** The evidence against one of a peer's operations in an incident. */
