@@ -24,7 +24,11 @@ export interface LatencyOptions {
   ratio: number;
   /** z-score (vs baseline variance) needed together with `ratio`. Default 3. */
   zMin: number;
-  /** Smaller shifts still fire on busy operations when this ratio AND `sensitiveZ` are reached. Default 1.5. */
+  /**
+   * Smaller shifts still fire on busy operations when this ratio AND `sensitiveZ` are reached, and typical
+   * latency rose by 5 × `minShiftMs` (a millisecond or two more on a fast route is what a busy host does
+   * to every operation at once). Default 1.5.
+   */
   sensitiveRatio: number;
   /** Default 6. */
   sensitiveZ: number;

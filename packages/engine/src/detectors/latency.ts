@@ -4,6 +4,12 @@ import { LogBaseline, logMs, type LogBaselineJSON } from '../stats/baseline.js';
 import { pToScore, studentTSf } from '../stats/special.js';
 import { quiet, type Verdict } from './verdict.js';
 
+/**
+ * The sensitive rule (below `ratio`) needs typical latency up by this many `minShiftMs`: on a route of a
+ * millisecond or two, 2.4× is what a CPU shared with another process does to every operation at once.
+ */
+const SENSITIVE_SHIFT = 5;
+
 /** A window of latencies summarised in log space: mergeable by adding fields. */
 export interface LogWindow {
   n: number;
@@ -67,7 +73,7 @@ export function latencySeverity(ratio: number, observedMs: number, opts: Latency
 /**
  * Latency shifts of one operation against a learned log-normal baseline. A window fires when its
  * geometric mean (≈ median) is `ratio`× the baseline AND significant (score ≥ zMin); busy windows also
- * fire on smaller but very significant shifts (`sensitiveRatio`, `sensitiveZ`), and anything slower than
+ * fire on smaller but very significant shifts (`sensitiveRatio`, `sensitiveZ`, {@link SENSITIVE_SHIFT}), and anything slower than
  * `criticalMs` needs only the smaller ratio. Every rule also needs typical latency up by `minShiftMs`:
  * a sub-millisecond operation 3× slower is still not an incident. `driftSigma` bounds the score on huge
  * windows, where any tiny shift would otherwise be "significant".
@@ -110,7 +116,7 @@ export class LatencyDetector {
       w.n >= minWindowSamples &&
       observed - expected >= o.minShiftMs &&
       ((ratio >= o.ratio && score >= o.zMin) ||
-        (w.n >= o.sensitiveMinSamples && ratio >= o.sensitiveRatio && score >= o.sensitiveZ) ||
+        (w.n >= o.sensitiveMinSamples && ratio >= o.sensitiveRatio && score >= o.sensitiveZ && observed - expected >= SENSITIVE_SHIFT * o.minShiftMs) ||
         (observed >= o.criticalMs && ratio >= o.sensitiveRatio && score >= o.zMin));
     if (!anomalous) return quiet(observed, expected, true, score, pValue);
     return { anomalous, score, pValue, observed, expected, severity: latencySeverity(ratio, observed, o), ready: true };

@@ -71,6 +71,17 @@ describe('LatencyDetector', () => {
     expect(firings(d, rng, 200, 19, 125, 0.3)).toBe(0);
   });
 
+  it('the sensitive rule needs typical latency up by 5 × minShiftMs: a 1.2 ms route 2.4× slower on a busy host is not an incident, a 12 ms one is', () => {
+    // Every route of a service on a CPU shared with a test run: ~1.7 ms slower for a few seconds.
+    const fast = warmed(mulberry32(26), 1.2, 0.3);
+    const busy = fast.judge(logWindowOf(draw(mulberry32(27), 60, 2.9, 0.3)));
+    expect(busy.score).toBeGreaterThan(DEFAULT_LATENCY.sensitiveZ);
+    expect(busy.observed - busy.expected).toBeGreaterThan(DEFAULT_LATENCY.minShiftMs);
+    expect(busy.anomalous).toBe(false);
+    const slower = warmed(mulberry32(26), 12, 0.3);
+    expect(slower.judge(logWindowOf(draw(mulberry32(27), 60, 29, 0.3)))).toMatchObject({ anomalous: true, severity: 'low' });
+  });
+
   it('does not fire on small shifts in huge windows (drift floor)', () => {
     const rng = mulberry32(4);
     const d = warmed(rng, 50, 0.4);
