@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { timeoutSeverity, type LatencyTiers, type Severity } from '@rootspan/engine';
 
-/** "in the last 60 s", "over the past 2 min", ... */
-const WINDOW = /\b(?:in|over|during) the (?:last|past) \d+(?:\.\d+)? ?(?:ms|s|sec|seconds?|min|minutes?)\b/gi;
+/** "in the last 60 s", "over the past 2 min", "in the 5 s up to its last anomaly" (a resolved incident's), ... */
+const WINDOW = /\b(?:in|over|during) the (?:(?:last|past) )?\d+(?:\.\d+)? ?(?:ms|s|sec|seconds?|min|minutes?)\b/gi;
 
 /** Whether a sentence with figures names the window they come from (sentences without a digit need none). */
 export function statesWindow(sentence: string): boolean {

@@ -415,6 +415,24 @@ describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
     expect(types()).toEqual(['opened', 'resolved', 'opened']);
   });
 
+  it("a resolved incident's sentence says its figures are from up to its last anomaly, and a reopened one's are current again", () => {
+    const events: IncidentEvent[] = [];
+    let n = 0;
+    const m = new IncidentManager({ resolveAfterMs: RESOLVE_AFTER, maxExemplars: 3, ...alone }, (e) => events.push(e), (top) => ({
+      explanation: `in the last 5 s: ${top.service} error rate 100% (${++n}/${n}) vs baseline 0%; 100% of failing web requests fail first in ${top.service} (in the last 2 min)`,
+    }));
+    const id = m.route(anomaly('a-1', 'errors', 'payment', 'payment', 0), origin('payment', 'errors'), undefined, 0);
+    m.episodeEnded(id, 'a-1');
+    m.tick(RESOLVE_AFTER);
+    expect(events.at(-1)).toMatchObject({ type: 'resolved' });
+    expect(events.at(-1)!.incident.rootCause.explanation).toBe(
+      'in the 5 s up to its last anomaly: payment error rate 100% (1/1) vs baseline 0%; 100% of failing web requests fail first in payment (in the 2 min up to its last anomaly)',
+    );
+    expect(m.get(id)!.rootCause.explanation).toMatch(/^in the 5 s up to its last anomaly: /);
+    m.route(anomaly('a-2', 'errors', 'payment', 'payment', RESOLVE_AFTER + 10_000), origin('payment', 'errors'), undefined, RESOLVE_AFTER + 10_000);
+    expect(m.get(id)!.rootCause.explanation).toMatch(/^in the last 5 s: payment error rate 100% \(2\/2\)/);
+  });
+
   it('late evidence of the same root, moments after it resolved by itself, reopens it; a user\'s resolve stands', () => {
     const { m, events, types } = setup();
     const id = m.route(anomaly('a-1', 'errors', 'payment', 'payment', 0), origin('payment', 'errors'), undefined, 0);

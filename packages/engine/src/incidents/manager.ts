@@ -15,7 +15,7 @@ import type {
 import { INCIDENT_STORY_MAX } from '../types.js';
 import { incidentHeadKey, opKey, symptomKey } from '../keys.js';
 import { isPoolWait } from '../model/operation.js';
-import { label } from '../rca/format.js';
+import { label, upToLastAnomaly } from '../rca/format.js';
 import { SEVERITY_RANK } from './severity.js';
 
 /**
@@ -208,6 +208,7 @@ export class IncidentManager {
     inc.status = 'resolved';
     inc.resolvedAt = now;
     inc.resolvedBy = by;
+    inc.rootCause.explanation = upToLastAnomaly(inc.rootCause.explanation);
     this.emit({ type: 'resolved', incident: copy(inc) });
   }
 
