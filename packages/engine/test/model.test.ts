@@ -212,6 +212,8 @@ describe('operation naming', () => {
     const pg = (name: string, statement: string) => clientOperation(span({ ...base, name, attributes: { 'db.system': 'postgresql', 'db.statement': statement } }));
     expect(pg('pg.query:BEGIN shop', 'BEGIN')).toBe('BEGIN');
     expect(pg('pg.query:COMMIT shop', 'commit')).toBe('COMMIT');
+    const mysql = (statement: string) => clientOperation(span({ ...base, name: statement.split(' ')[0], attributes: { 'db.system': 'mysql', 'db.statement': statement } }));
+    expect([mysql('START TRANSACTION'), mysql('start transaction read only'), mysql('START  SLAVE')]).toEqual(['START TRANSACTION', 'START TRANSACTION', 'START']);
     expect(pg('pg.query:SELECT shop', 'SELECT 1')).toBe('SELECT');
     expect(pg('pg.query:WITH shop', 'WITH recent AS (SELECT * FROM orders WHERE user_id = $1) SELECT * FROM recent')).toBe('WITH orders');
     // Another kind of database's command stays as its client names it, also when SQL has the same keyword.

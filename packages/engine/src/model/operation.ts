@@ -255,6 +255,7 @@ function unaliased(table: string): string {
   return space > 0 ? table.slice(0, space) : table;
 }
 
+const TRANSACTION = /^\s+TRANSACTION\b/i;
 /** A statement's verb, after blanks, parentheses and comments. */
 const STATEMENT_VERB = /^(?:\s|\(|\/\*[\s\S]{0,256}?\*\/|--[^\n]{0,256}\n)*([A-Za-z]{2,16})(?![\w.])/;
 /** A name, bare or quoted (`"…"`, backticks, `[…]`); a table is one or more, joined by dots (`"shop"."orders"`). */
@@ -283,6 +284,8 @@ export function statementOperation(text: string): string | undefined {
   const m = STATEMENT_VERB.exec(text);
   if (m === null) return undefined;
   const verb = m[1].toUpperCase();
+  // `START` alone says nothing; `START TRANSACTION` is MySQL's (and standard SQL's) BEGIN.
+  if (verb === 'START' && TRANSACTION.test(text.slice(m[0].length))) return 'START TRANSACTION';
   const table = STATEMENT_TABLE[verb]?.exec(text)?.[1];
   return table === undefined ? verb : cut(`${verb} ${table.replace(/["\x60[\]]/g, '')}`);
 }
