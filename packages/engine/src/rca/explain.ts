@@ -4,7 +4,7 @@ import { latencyTier } from '../detectors/latency.js';
 import { SEVERITY_RANK } from '../incidents/severity.js';
 import { EVENT_LOOP_OPERATION } from '../model/loop.js';
 import { isPoolWait } from '../model/operation.js';
-import { label, ms, pct, quote, ratio, rps, seconds } from './format.js';
+import { inTheLast, label, ms, pct, quote, ratio, rps, seconds } from './format.js';
 
 /** Numbers describing the root-cause operation's own state, for the root-cause sentence. */
 export interface RootFigures {
@@ -77,7 +77,7 @@ export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt'
       break;
     }
   }
-  s += ` in the last ${seconds(extra.window)}`;
+  s += ` ${inTheLast(extra.window)}`;
   if (a.message !== undefined) s += `, last error ${quote(a.message)}`;
   const c = a.cause;
   if (c.service !== a.service || c.operation !== a.operation) {
@@ -109,7 +109,7 @@ export function explainRoot(
   // that also slowed down is best told by its slowdown's figures.
   const mine = anomalies.filter((a) => a.service === top.service && a.operation === top.operation).sort(byCallee);
   const own = mine.find((a) => a.kind === top.kind) ?? mine[0];
-  const within = figures.window !== undefined ? `in the last ${seconds(figures.window)}: ` : '';
+  const within = figures.window !== undefined ? `${inTheLast(figures.window)}: ` : '';
   // A hang: the root's calls are still open (in flight), so the latency of its calls that ended says
   // nothing yet (1.0×); the calls that got no answer do.
   const hung = top.kind === 'latency' ? giveUpsAt(top, anomalies) : undefined;
@@ -153,7 +153,7 @@ export function explainRoot(
       a.kind === 'errors' ? `failing ${label(a.service, a.operation)} requests fail first in ${top.service}` :
       a.kind === 'latency' ? `slow ${label(a.service, a.operation)} requests spend the extra time in ${top.service}` :
       `${label(a.service, a.operation)}'s ${a.kind} anomaly traces back to ${top.service}`;
-    parts.push(`${pct(best.share)} of ${what} (in the last ${seconds(a.at - a.windowStart)})`);
+    parts.push(`${pct(best.share)} of ${what} (${inTheLast(a.at - a.windowStart)})`);
   }
   // A saturated pool: requests queue for a connection before any query runs.
   if (top.kind === 'latency' && isPoolWait(top.operation)) {
@@ -164,10 +164,10 @@ export function explainRoot(
   } else if (top.kind === 'latency' && top.operation === EVENT_LOOP_OPERATION) {
     parts.push(`CPU work is holding the event loop of ${top.service}: every request waits that long before it is read`);
     const b = figures.blocker;
-    if (b !== undefined) parts.push(`longest own time: ${b.label}, self-time p95 ${ms(b.p95)} over ${b.requests} requests in the last ${seconds(b.window)}`);
+    if (b !== undefined) parts.push(`longest own time: ${b.label}, self-time p95 ${ms(b.p95)} over ${b.requests} requests ${inTheLast(b.window)}`);
   } else if (figures.pool !== undefined && figures.pool.baseline > 0) {
     const f = figures.pool;
-    parts.push(`waiting for a connection: ${f.label} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)}) in the last ${seconds(f.window)}`);
+    parts.push(`waiting for a connection: ${f.label} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)}) ${inTheLast(f.window)}`);
   }
   let worst: Anomaly | undefined;
   for (const a of anomalies) if (worst === undefined || SEVERITY_RANK[a.severity] > SEVERITY_RANK[worst.severity]) worst = a;

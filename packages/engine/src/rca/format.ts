@@ -35,14 +35,20 @@ export function seconds(x: number): string {
   return s >= 120 ? `${Math.round(s / 60)} min` : `${s} s`;
 }
 
+/** The window a sentence's figures come from: "in the last 5 s" (see {@link seconds}). */
+export function inTheLast(ms: number): string {
+  return `in the last ${seconds(ms)}`;
+}
+
 /**
- * A root-cause sentence told once its incident resolved: its figures ("in the last 5 s") were taken when
+ * A root-cause sentence told once its incident resolved: its figures ({@link inTheLast}) were taken when
  * the incident last fired, not before the resolution, so they say so ("in the 5 s up to its last anomaly").
  */
 export function upToLastAnomaly(sentence: string): string {
   return sentence.replace(IN_THE_LAST, 'in the $1 up to its last anomaly');
 }
 
+/** {@link inTheLast}'s words. */
 const IN_THE_LAST = /\bin the last (\d+ (?:s|min))\b/g;
 
 /** `service operation` or just `service`. */
