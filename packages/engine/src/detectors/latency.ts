@@ -112,11 +112,12 @@ export class LatencyDetector {
     const t = (m - b.mean) / Math.sqrt(variance * (1 / w.n + 1 / nb) + o.driftSigma * o.driftSigma);
     const pValue = studentTSf(t, Math.max(1, nb - 1));
     const score = pToScore(pValue);
+    const shift = observed - expected;
     const anomalous =
       w.n >= minWindowSamples &&
-      observed - expected >= o.minShiftMs &&
+      shift >= o.minShiftMs &&
       ((ratio >= o.ratio && score >= o.zMin) ||
-        (w.n >= o.sensitiveMinSamples && ratio >= o.sensitiveRatio && score >= o.sensitiveZ && observed - expected >= SENSITIVE_SHIFT * o.minShiftMs) ||
+        (w.n >= o.sensitiveMinSamples && ratio >= o.sensitiveRatio && score >= o.sensitiveZ && shift >= SENSITIVE_SHIFT * o.minShiftMs) ||
         (observed >= o.criticalMs && ratio >= o.sensitiveRatio && score >= o.zMin));
     if (!anomalous) return quiet(observed, expected, true, score, pValue);
     return { anomalous, score, pValue, observed, expected, severity: latencySeverity(ratio, observed, o), ready: true };

@@ -699,7 +699,7 @@ function heaviest(ops: Iterable<OperationEvidence>, eligible: (e: OperationEvide
   let best = keep;
   for (const e of ops) {
     if (e === keep || !eligible(e) || (keep !== undefined && !outweighs(e, keep))) continue;
-    if (best === keep || e.sum > (best as OperationEvidence).sum) best = e;
+    if (best === undefined || best === keep || e.sum > best.sum) best = e;
   }
   return best;
 }

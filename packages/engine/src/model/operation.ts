@@ -255,6 +255,7 @@ function unaliased(table: string): string {
   return space > 0 ? table.slice(0, space) : table;
 }
 
+/** What follows `START` in `START TRANSACTION`. */
 const TRANSACTION = /^\s+TRANSACTION\b/i;
 /** A statement's verb, after blanks, parentheses and comments. */
 const STATEMENT_VERB = /^(?:\s|\(|\/\*[\s\S]{0,256}?\*\/|--[^\n]{0,256}\n)*([A-Za-z]{2,16})(?![\w.])/;
