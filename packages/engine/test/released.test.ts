@@ -1,22 +1,49 @@
 import { describe, expect, it } from 'vitest';
 import { ReleasedSpans } from '../src/trace/released.js';
 
+const spans = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ spanId: String(from + i) }));
+const ids = (from: number, n: number) => spans(from, n).map((s) => s.spanId);
+
 describe('ReleasedSpans', () => {
-  it('remembers the last capacity to twice capacity span ids, and forgets older generations whole', () => {
-    // A weak hash (the id's number) puts ids of one trace in known slots (8 of them): collisions probe on.
-    const r = new ReleasedSpans(4, (id) => Number(id));
-    const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => String(from + i));
-    for (const id of ids(1, 4)) r.add(7, id);
-    expect(ids(1, 4).map((id) => r.has(7, id))).toEqual([true, true, true, true]);
-    expect(r.has(7, '9')).toBe(false);
-    for (const id of ids(9, 4)) r.add(7, id); // 1–4 now the older generation; 9 takes 1's slot in the new one
-    expect([...ids(1, 4), ...ids(9, 4)].every((id) => r.has(7, id))).toBe(true);
-    for (const id of ids(17, 4)) r.add(7, id); // 1–4 forgotten
-    expect(ids(1, 4).some((id) => r.has(7, id))).toBe(false);
-    expect([...ids(9, 4), ...ids(17, 4)].every((id) => r.has(7, id))).toBe(true);
-    r.add(7, '17'); // a repeat takes no slot, and starts no generation
-    expect(r.has(7, '9')).toBe(true);
-    // The same span id in another trace was not released.
-    expect(r.has(8, '9')).toBe(false);
+  it('answers per trace: a span id released in one trace is not released in another', () => {
+    const r = new ReleasedSpans(64, 4, (id) => Number(id));
+    r.add(7, spans(1, 3));
+    expect(ids(1, 3).map((id) => r.has(7, id))).toEqual([true, true, true]);
+    expect(r.has(7, '4')).toBe(false);
+    expect(r.has(8, '1')).toBe(false);
+    // Trace hashes that share a slot (8 slots: 7 and 15) probe on.
+    r.add(15, spans(100, 2));
+    expect(r.has(15, '101')).toBe(true);
+    expect(r.has(7, '101')).toBe(false);
+    expect(r.has(7, '2')).toBe(true);
+  });
+
+  it('keeps both parts of a trace released twice (its stragglers after its request)', () => {
+    const r = new ReleasedSpans(64, 4, (id) => Number(id));
+    r.add(7, spans(1, 3));
+    r.add(9, spans(50, 2));
+    r.add(7, spans(4, 2));
+    expect(ids(1, 5).every((id) => r.has(7, id))).toBe(true);
+  });
+
+  it('forgets span ids the ring has written over, oldest first, even within one trace', () => {
+    const r = new ReleasedSpans(8, 16, (id) => Number(id));
+    r.add(1, spans(1, 6));
+    r.add(2, spans(20, 4)); // 10 written into 8 slots: the first trace's first two are gone
+    expect(ids(1, 6).map((id) => r.has(1, id))).toEqual([false, false, true, true, true, true]);
+    expect(ids(20, 4).every((id) => r.has(2, id))).toBe(true);
+    r.add(3, spans(40, 8)); // the whole ring
+    expect(ids(1, 6).some((id) => r.has(1, id)) || ids(20, 4).some((id) => r.has(2, id))).toBe(false);
+    expect(ids(40, 8).every((id) => r.has(3, id))).toBe(true);
+  });
+
+  it('remembers the last capacity to twice capacity traces, and forgets older generations whole', () => {
+    const r = new ReleasedSpans(1024, 4, (id) => Number(id));
+    for (let t = 1; t <= 4; t++) r.add(t, spans(t * 10, 2));
+    for (let t = 5; t <= 8; t++) r.add(t, spans(t * 10, 2)); // 1–4 now the older generation
+    expect([1, 2, 3, 4, 5, 6, 7, 8].every((t) => r.has(t, String(t * 10 + 1)))).toBe(true);
+    r.add(9, spans(90, 2)); // a third generation: 1–4 forgotten
+    expect([1, 2, 3, 4].some((t) => r.has(t, String(t * 10)))).toBe(false);
+    expect([5, 6, 7, 8, 9].every((t) => r.has(t, String(t * 10)))).toBe(true);
   });
 });

@@ -38,8 +38,12 @@ export type AddOutcome = 'ok' | 'duplicate' | 'traceTooLarge';
 /** At most this many released entries are kept for reuse. */
 const MAX_SPARE = 4096;
 
-/** Span ids of released traces remembered (2 × 512 KB): a minute of a busy service's spans. */
+/**
+ * Span ids of released traces remembered (256 KB), of at most twice {@link RELEASED_TRACES} traces (2 × 192 KB):
+ * a minute of a busy service's spans.
+ */
 const RELEASED_SPANS = 65_536;
+const RELEASED_TRACES = 8_192;
 
 /**
  * Up to this many spans, ids are checked by scanning the spans (the id filter skips most scans): cheaper
@@ -118,7 +122,7 @@ export class TraceBuffer {
    * that ended after its request was answered, or given up on) waits only `idleMs`, not `maxWaitMs`, so
    * it counts near its own time rather than `maxWaitMs` later as if it were news.
    */
-  private readonly released = new ReleasedSpans(RELEASED_SPANS, quickHash);
+  private readonly released = new ReleasedSpans(RELEASED_SPANS, RELEASED_TRACES, quickHash);
   /** Traces released before they were ready because the buffer was full. */
   evictedEarly = 0;
 
@@ -237,8 +241,7 @@ export class TraceBuffer {
 
   /** Takes `entry` out of the buffer, hands it to the consumer, and keeps it for reuse if it was emptied. */
   private drop(entry: Held): void {
-    const spans = entry.spans;
-    for (let i = 0; i < spans.length; i++) this.released.add(entry.hash, spans[i].spanId);
+    this.released.add(entry.hash, entry.spans);
     this.remove(entry);
     this.unlink(entry);
     if (this.recent === entry) this.recent = undefined;

@@ -1,57 +1,87 @@
+/** Slots per trace in {@link ReleasedSpans}' trace tables: its hash, where its span ids start, how many. */
+const STRIDE = 3;
+
 /**
- * The span ids of recently released traces, each as one 32-bit hash of its trace's hash and its own, in two
- * generations of open-addressing tables (the older cleared when the newer fills): O(1) to add and to ask, no
+ * The span ids of recently released traces, as 32-bit hashes: O(1) per trace and per span to add, no
  * allocation, no string kept. A span whose parent is here arrived after its trace was processed (a call that
- * ended after its request was answered): its parent is gone, not on its way. Keyed by trace as well, so span
- * ids that repeat across traces (a test's or a custom generator's counters) never answer for another trace.
+ * ended after its request was answered): its parent is gone, not on its way. Asked per trace, so span ids
+ * that repeat across traces (a test's or a custom generator's counters) never answer for another trace.
+ *
+ * The ids are written in release order into one ring (sequential stores: the release of every trace pays
+ * them, so no random access per span), and each trace is found through a small open-addressing table of
+ * two generations (the older cleared when the newer fills) that says where its ids are in the ring. Asking
+ * (rare: a trace idle and still missing a parent) scans that trace's ids.
  */
 export class ReleasedSpans {
+  /** Span id hashes in release order; slot `n & ringMask` holds the n-th written. */
+  private readonly ring: Int32Array;
+  private readonly ringMask: number;
+  /** Span ids written so far, as an unsigned 32-bit count (wraps; only differences are used). */
+  private written = 0;
+  /** Per trace, {@link STRIDE} slots: its hash (0: empty), where its ids start in the ring, how many. */
   private current: Int32Array;
   private older: Int32Array;
-  private count = 0;
-  private readonly mask: number;
+  private traces = 0;
+  private readonly traceMask: number;
 
-  /** Remembers at least `capacity` spans (a power of two); each table holds twice as many slots. */
+  /**
+   * Remembers the ids of at least the last `spans` spans released (a power of two), of at most
+   * 2 × `traces` traces (a power of two; each generation has twice as many slots).
+   */
   constructor(
-    private readonly capacity: number,
+    spans: number,
+    private readonly traceCapacity: number,
     private readonly hash: (id: string) => number,
   ) {
-    this.current = new Int32Array(2 * capacity);
-    this.older = new Int32Array(2 * capacity);
-    this.mask = 2 * capacity - 1;
+    this.ring = new Int32Array(spans);
+    this.ringMask = spans - 1;
+    this.current = new Int32Array(2 * traceCapacity * STRIDE);
+    this.older = new Int32Array(2 * traceCapacity * STRIDE);
+    this.traceMask = 2 * traceCapacity - 1;
   }
 
-  /** Notes span `spanId` of the trace hashed `traceHash` as released. */
-  add(traceHash: number, spanId: string): void {
-    const h = this.key(traceHash, spanId);
-    let t = this.current;
-    let i = h & this.mask;
-    // One probe: to the id if held, else to the slot it takes (the first of an emptied table's probe).
-    for (; t[i] !== 0; i = (i + 1) & this.mask) if (t[i] === h) return;
-    if (this.count >= this.capacity) {
+  /** Notes the spans of the trace hashed `traceHash` as released. */
+  add(traceHash: number, spans: ReadonlyArray<{ readonly spanId: string }>): void {
+    if (this.traces >= this.traceCapacity) {
       const cleared = this.older.fill(0);
-      this.older = t;
-      this.current = t = cleared;
-      this.count = 0;
-      i = h & this.mask;
+      this.older = this.current;
+      this.current = cleared;
+      this.traces = 0;
     }
-    t[i] = h;
-    this.count++;
+    const t = this.current;
+    const key = traceHash || 1;
+    let i = key & this.traceMask;
+    // A trace released again (its stragglers) takes a slot of its own: both parts stay findable.
+    while (t[i * STRIDE] !== 0) i = (i + 1) & this.traceMask;
+    const n = spans.length;
+    let w = this.written;
+    t[i * STRIDE] = key;
+    t[i * STRIDE + 1] = w;
+    t[i * STRIDE + 2] = n;
+    this.traces++;
+    const ring = this.ring;
+    const mask = this.ringMask;
+    for (let k = 0; k < n; k++) ring[(w++) & mask] = this.hash(spans[k].spanId);
+    this.written = w >>> 0;
   }
 
   /** Whether span `spanId` of the trace hashed `traceHash` was released (and not forgotten yet). */
   has(traceHash: number, spanId: string): boolean {
-    const h = this.key(traceHash, spanId);
-    return this.find(this.current, h) || this.find(this.older, h);
+    const key = traceHash || 1;
+    const h = this.hash(spanId);
+    return this.find(this.current, key, h) || this.find(this.older, key, h);
   }
 
-  /** One non-zero hash of both (0 is an empty slot). */
-  private key(traceHash: number, spanId: string): number {
-    return Math.imul(traceHash, 0x9e3779b1) ^ this.hash(spanId) || 1;
-  }
-
-  private find(t: Int32Array, h: number): boolean {
-    for (let i = h & this.mask; t[i] !== 0; i = (i + 1) & this.mask) if (t[i] === h) return true;
+  private find(t: Int32Array, key: number, h: number): boolean {
+    for (let i = key & this.traceMask; t[i * STRIDE] !== 0; i = (i + 1) & this.traceMask) {
+      if (t[i * STRIDE] !== key) continue;
+      const start = t[i * STRIDE + 1];
+      const n = t[i * STRIDE + 2];
+      // The ring has since overwritten all but the last `ring.length` ids written.
+      const age = (this.written - start) >>> 0;
+      const from = age > this.ring.length ? age - this.ring.length : 0;
+      for (let k = from; k < n; k++) if (this.ring[(start + k) & this.ringMask] === h) return true;
+    }
     return false;
   }
 }
