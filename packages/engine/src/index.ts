@@ -7,6 +7,7 @@
 export { createAnalyzer } from './analyzer.js';
 export type { Analyzer } from './api.js';
 export { IN_FLIGHT_MIN_MS, type InFlightCall } from './detectors/inflight.js';
+export { errorSeverity } from './detectors/errors.js';
 export { timeoutSeverity } from './detectors/timeout.js';
 export { RootspanError, type RootspanErrorCode } from './errors.js';
 export { MAX_TIME_MS, MAX_FUTURE_SKEW_MS, FUTURE_RUN, CLOCK_JUMP_MS, OVERFLOW_OPERATION, MAX_OVERFLOW_SERVICES, MAX_NAME_LENGTH, MAX_PATH_OPERATIONS, MAX_INSTANCES } from './limits.js';

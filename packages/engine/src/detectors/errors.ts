@@ -10,11 +10,15 @@ const HOLD_P = 0.00135;
 /** Buckets a suspicious bucket below the prototype's rate is held: the judge's middle window (`WINDOWS[1]`, 15 s). */
 const BELOW_RATE_HOLD = 3;
 
-/** Severity of an error-rate anomaly by the observed rate: ≥ 0.9 critical, ≥ 0.5 high, ≥ 0.2 medium. */
+/**
+ * Severity of an error-rate anomaly by the observed rate, on the prototype's table: ≥ 50 % critical (its "5
+ * errors in 10 requests"), > 20 % (its error-spike rule) high; below that medium from 5 %, else low (the small
+ * rises the sensitive rule finds).
+ */
 export function errorSeverity(rate: number): Severity {
-  if (rate >= 0.9) return 'critical';
-  if (rate >= 0.5) return 'high';
-  if (rate >= 0.2) return 'medium';
+  if (rate >= 0.5) return 'critical';
+  if (rate > 0.2) return 'high';
+  if (rate >= 0.05) return 'medium';
   return 'low';
 }
 

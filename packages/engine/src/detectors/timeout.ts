@@ -3,20 +3,17 @@ import type { Severity } from '../types.js';
 import { ProportionBaseline, type ProportionBaselineJSON } from '../stats/baseline.js';
 import { pToScore } from '../stats/special.js';
 import { quiet, type Verdict } from './verdict.js';
+import { errorSeverity } from './errors.js';
 
 /** Memory of the give-up rate, per attempt (~500 attempts). */
 const DECAY_PER_ATTEMPT = 0.002;
 
 /**
- * Severity of a timeout anomaly: critical when every one of ≥ 10 attempts was given up on, else by the
- * give-up rate: ≥ 0.9 high, ≥ 0.5 medium, below low.
+ * Severity of a timeout anomaly: a call given up on failed, so by the give-up rate on the error table
+ * ({@link errorSeverity}: ≥ 50 % critical, > 20 % high, ≥ 5 % medium).
  */
 export function timeoutSeverity(attempts: number, gaveUp: number): Severity {
-  if (gaveUp === attempts && attempts >= 10) return 'critical';
-  const rate = gaveUp / attempts;
-  if (rate >= 0.9) return 'high';
-  if (rate >= 0.5) return 'medium';
-  return 'low';
+  return errorSeverity(gaveUp / attempts);
 }
 
 /**

@@ -19,7 +19,8 @@ describe('ErrorRateDetector', () => {
     expect(v.observed).toBeCloseTo(7 / 90, 12);
     expect(v.pValue).toBeLessThan(DEFAULT_ERRORS.sensitivePMax);
     expect(v.score).toBeGreaterThan(5);
-    expect(v.severity).toBe('low');
+    expect(v.severity).toBe('medium'); // 7.8%: ≥ 5%
+    expect(learned(2000, 1).judge(500, 20)).toMatchObject({ anomalous: true, severity: 'low' }); // 4%
     expect(d.judge(90, 3).anomalous).toBe(false); // fewer than sensitiveMinErrors
   });
 
@@ -65,7 +66,7 @@ describe('ErrorRateDetector', () => {
 
   it('applies the rate rule with at least 5 requests and 4 errors', () => {
     const d = learned(100, 0, 50); // no errors seen: p0 ≈ 0.1%
-    expect(d.judge(19, 4)).toMatchObject({ anomalous: true, severity: 'medium' });
+    expect(d.judge(19, 4)).toMatchObject({ anomalous: true, severity: 'high' }); // 21%: the prototype's spike
     expect(d.judge(5, 4).anomalous).toBe(true);
     // Three errors in a row on a quiet route: a blip, however unlikely one at a time.
     expect(d.judge(11, 3).anomalous).toBe(false);
@@ -140,10 +141,12 @@ describe('ErrorRateDetector', () => {
 });
 
 describe('errorSeverity', () => {
-  it('tiers at 0.2, 0.5 and 0.9', () => {
-    expect(errorSeverity(0.19)).toBe('low');
+  it("tiers as the prototype: ≥ 50 % critical, above its 20 % spike rule high, medium from 5 %", () => {
+    expect(errorSeverity(0.049)).toBe('low');
+    expect(errorSeverity(0.05)).toBe('medium');
     expect(errorSeverity(0.2)).toBe('medium');
-    expect(errorSeverity(0.5)).toBe('high');
-    expect(errorSeverity(0.9)).toBe('critical');
+    expect(errorSeverity(0.21)).toBe('high');
+    expect(errorSeverity(0.49)).toBe('high');
+    expect(errorSeverity(0.5)).toBe('critical');
   });
 });

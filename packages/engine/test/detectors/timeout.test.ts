@@ -21,14 +21,14 @@ describe('TimeoutDetector', () => {
   it('fires when a callee stops answering half the calls', () => {
     const d = learned(20, 0);
     const v = d.judge(10, 5);
-    expect(v).toMatchObject({ anomalous: true, ready: true, severity: 'medium', observed: 0.5 });
+    expect(v).toMatchObject({ anomalous: true, ready: true, severity: 'critical', observed: 0.5 });
     expect(v.pValue).toBeLessThan(DEFAULT_TIMEOUT.pMax);
   });
 
   it('fires when every attempt is given up on, even on an edge that usually loses many', () => {
     const d = learned(10, 4); // 40% give-ups are normal here
     expect(d.judge(3, 2).anomalous).toBe(false);
-    expect(d.judge(3, 3)).toMatchObject({ anomalous: true, severity: 'high' });
+    expect(d.judge(3, 3)).toMatchObject({ anomalous: true, severity: 'critical' });
     expect(d.judge(2, 2).anomalous).toBe(false); // below minAttempts
   });
 
@@ -42,9 +42,9 @@ describe('TimeoutDetector', () => {
   it('rates severity by the share given up on', () => {
     const d = learned(100, 0);
     expect(d.judge(10, 10).severity).toBe('critical');
-    expect(d.judge(10, 9).severity).toBe('high');
-    expect(d.judge(10, 5).severity).toBe('medium');
-    expect(d.judge(10, 3).severity).toBe('low');
+    expect(d.judge(10, 5).severity).toBe('critical');
+    expect(d.judge(10, 3).severity).toBe('high');
+    expect(d.judge(10, 2).severity).toBe('medium'); // the detector's least: 20%
   });
 
   it('counts give-ups in runs as runs: a callee stalled for a moment loses a few consecutive calls', () => {
@@ -75,11 +75,12 @@ describe('TimeoutDetector', () => {
 });
 
 describe('timeoutSeverity', () => {
-  it('is critical only when all of ≥ 10 attempts failed', () => {
+  it('tiers the give-up rate as an error rate: a call given up on failed', () => {
     expect(timeoutSeverity(10, 10)).toBe('critical');
-    expect(timeoutSeverity(9, 9)).toBe('high');
-    expect(timeoutSeverity(10, 9)).toBe('high');
-    expect(timeoutSeverity(10, 8)).toBe('medium');
-    expect(timeoutSeverity(10, 4)).toBe('low');
+    expect(timeoutSeverity(10, 5)).toBe('critical');
+    expect(timeoutSeverity(31, 10)).toBe('high');
+    expect(timeoutSeverity(10, 2)).toBe('medium');
+    expect(timeoutSeverity(100, 5)).toBe('medium');
+    expect(timeoutSeverity(100, 4)).toBe('low');
   });
 });
