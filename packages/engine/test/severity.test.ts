@@ -53,6 +53,18 @@ describe('root-cause sentence', () => {
     expect(same).not.toContain('worst:');
   });
 
+  it("cites what another service's users felt (failures, slowness) before a call-pattern or traffic change it caused", () => {
+    const top = { service: 'payment', operation: 'POST /payment', key: 'payment POST /payment', kind: 'errors' as const, share: 1, count: 154 };
+    const cause = { service: 'payment', operation: 'POST /payment', kind: 'errors' as const, support: 40 };
+    const failing = anomaly({ kind: 'errors', signal: 'errors', service: 'checkout', operation: 'POST /checkout', at: 60_000, windowStart: 0, cause: { ...cause, share: 0.96 } });
+    const fewer = anomaly({ id: 'a-2', kind: 'traffic', signal: 'traffic.drop', service: 'shipping', operation: 'POST /shipments', at: 60_000, windowStart: 0, cause: { ...cause, share: 1 } });
+    const s = explainRoot(top, [fewer, failing], { window: 60_000, errors: { rate: 1, errors: 154, requests: 154, baseline: 0.002 } }, undefined, 60_000, DEFAULT_LATENCY);
+    expect(s).toContain('96% of failing checkout POST /checkout requests fail first in payment (in the last 60 s)');
+    expect(s).not.toContain('traffic anomaly');
+    // With nothing felt to cite, the change it caused is the evidence.
+    expect(explainRoot(top, [fewer], {}, undefined, 60_000, DEFAULT_LATENCY)).toContain("100% of shipping POST /shipments's traffic anomaly traces back to payment");
+  });
+
   it("says what made a slowdown's incident medium when it is a call-pattern change (not on the latency table)", () => {
     const top = { service: 'api', operation: 'GET /items', key: 'api GET /items', kind: 'latency' as const, share: 1, count: 40 };
     const slow = anomaly({ service: 'api', operation: 'GET /items', severity: 'low', observed: 30, expected: 10, explanation: 'api GET /items typical latency 30 ms vs baseline 10 ms (3.0×) over 40 requests in the last 5 s' });

@@ -141,11 +141,12 @@ export function explainRoot(
   // A root that now calls something many more times per request (N+1 queries): why it slowed.
   const more = mine.find((a) => a.signal === 'shape.more-calls');
   if (more !== undefined && more !== own) parts.push(ownWords(more));
-  // The strongest evidence from another service that its trouble starts here.
+  // The strongest evidence from another service that its trouble starts here: what its users felt (failed or
+  // slow requests) before a change of call pattern, which a failure only causes (calls it cut short).
   let best: { a: Anomaly; share: number } | undefined;
   for (const a of anomalies) {
-    if (a.service === top.service) continue;
-    if (a.cause.service === top.service && (best === undefined || a.cause.share > best.share)) best = { a, share: a.cause.share };
+    if (a.service === top.service || a.cause.service !== top.service) continue;
+    if (best === undefined || felt(a) > felt(best.a) || (felt(a) === felt(best.a) && a.cause.share > best.share)) best = { a, share: a.cause.share };
   }
   if (best !== undefined) {
     const a = best.a;
@@ -191,6 +192,11 @@ export function explainRoot(
     );
   }
   return parts.join('; ');
+}
+
+/** 1 for an anomaly of what a service's callers feel (errors, latency), else 0. */
+function felt(a: Anomaly): number {
+  return a.kind === 'errors' || a.kind === 'latency' ? 1 : 0;
 }
 
 /**
