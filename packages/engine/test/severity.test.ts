@@ -83,6 +83,10 @@ describe('root-cause sentence', () => {
     const s = explainRoot(top, [worst], { window: 15_000, p95: { now: 20, baseline: 83, what: 'latency' } }, undefined, 60_000, DEFAULT_LATENCY);
     expect(s).not.toContain('0.2×');
     expect(s).toMatch(/^payment POST is where the extra time is spent; worst: payment POST \/charge typical self time 316 ms/);
+    // Nor does a p95 barely above its baseline (below every tier) lead the sentence of a critical incident.
+    const barely = explainRoot(top, [worst], { window: 15_000, p95: { now: 94, baseline: 76, what: 'latency' } }, undefined, 60_000, DEFAULT_LATENCY);
+    expect(barely).not.toContain('1.2×');
+    expect(barely).toMatch(/^payment POST is where the extra time is spent; worst: payment POST \/charge typical self time 316 ms/);
   });
 
   it("leads with the root's own latency anomaly when its p95 is above baseline but below every tier (a heavy-tailed baseline)", () => {
@@ -94,12 +98,15 @@ describe('root-cause sentence', () => {
     const s = explainRoot(top, [own], { window: 5_000, p95: { now: 442, baseline: 383, what: 'latency' } }, undefined, 60_000, DEFAULT_LATENCY);
     expect(s).toMatch(/^inventory POST typical latency 412 ms vs baseline 53 ms \(7\.8×\)/);
     expect(s).not.toContain('1.1×');
-    // Without an own latency anomaly, the p95 figure is still the root's only own number.
+    // Without an own latency anomaly it does not lead either (a 1.1× would read as "not the root"): the
+    // callers' share and the worst anomaly's figures say why it is.
     const caller = anomaly({
       service: 'checkout', operation: 'POST /orders', severity: 'medium', observed: 450, expected: 60,
       explanation: 'checkout POST /orders typical latency 450 ms vs baseline 60 ms (7.5×) over 16 requests in the last 5 s',
       cause: { service: 'inventory', operation: 'POST', kind: 'latency', support: 16, share: 1 } });
-    expect(explainRoot(top, [caller], { window: 5_000, p95: { now: 442, baseline: 383, what: 'latency' } }, undefined, 60_000, DEFAULT_LATENCY)).toMatch(/^in the last 5 s: inventory POST latency p95 442 ms vs baseline 383 ms \(1\.1×\)/);
+    expect(explainRoot(top, [caller], { window: 5_000, p95: { now: 442, baseline: 383, what: 'latency' } }, undefined, 60_000, DEFAULT_LATENCY)).toBe(
+      'inventory POST is where the extra time is spent; 100% of slow checkout POST /orders requests spend the extra time in inventory (in the last 15 s); worst: checkout POST /orders typical latency 450 ms vs baseline 60 ms (7.5×) over 16 requests in the last 5 s',
+    );
   });
 
   it("tells a root's own anomaly of another kind when it has none of the kind it was blamed for", () => {

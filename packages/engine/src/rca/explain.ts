@@ -117,11 +117,11 @@ export function explainRoot(
   if (hung !== undefined && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
     parts.push(giveUpWords(top, hung));
     backed.add(hung.severity);
-  } else if (top.kind === 'latency' && p95 && p95.baseline > 0 && p95.now > p95.baseline && (own?.kind !== 'latency' || latencyTier(p95.now / p95.baseline, p95.now, latency) !== null)) {
+  } else if (top.kind === 'latency' && p95 && p95.baseline > 0 && latencyTier(p95.now / p95.baseline, p95.now, latency) !== null) {
     // Only a slowdown backs a latency root: calls of it that still end fast say nothing of the ones
     // its callers waited on and never finished (see slowOrigin), so those are told by the words below.
-    // A p95 below every tier (a heavy-tailed baseline) does not lead when the root's own latency anomaly
-    // has the figures that fired it.
+    // Nor does a p95 below every tier (a heavy-tailed baseline, a few slow calls among many): the root's
+    // own anomaly, or the worst one, has the figures that fired.
     const f = p95;
     parts.push(`${within}${who} ${f.what} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)})`);
     const tier = latencyTier(f.now / f.baseline, f.now, latency);
