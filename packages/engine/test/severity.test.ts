@@ -57,12 +57,17 @@ describe('root-cause sentence', () => {
     const top = { service: 'payment', operation: 'POST /payment', key: 'payment POST /payment', kind: 'errors' as const, share: 1, count: 154 };
     const cause = { service: 'payment', operation: 'POST /payment', kind: 'errors' as const, support: 40 };
     const failing = anomaly({ kind: 'errors', signal: 'errors', service: 'checkout', operation: 'POST /checkout', at: 60_000, windowStart: 0, cause: { ...cause, share: 0.96 } });
-    const fewer = anomaly({ id: 'a-2', kind: 'traffic', signal: 'traffic.drop', service: 'shipping', operation: 'POST /shipments', at: 60_000, windowStart: 0, cause: { ...cause, share: 1 } });
+    const fewer = anomaly({
+      id: 'a-2', kind: 'traffic', signal: 'traffic.drop', service: 'shipping', operation: 'POST /shipments', at: 60_000, windowStart: 0, cause: { ...cause, share: 1 },
+      explanation: 'shipping POST /shipments traffic 0.05 req/s vs 1.09 req/s expected (−95%) in the last 60 s; 100% of the drop traces back to payment POST /payment',
+    });
     const s = explainRoot(top, [fewer, failing], { window: 60_000, errors: { rate: 1, errors: 154, requests: 154, baseline: 0.002 } }, undefined, 60_000, DEFAULT_LATENCY);
     expect(s).toContain('96% of failing checkout POST /checkout requests fail first in payment (in the last 60 s)');
     expect(s).not.toContain('traffic anomaly');
-    // With nothing felt to cite, the change it caused is the evidence.
-    expect(explainRoot(top, [fewer], {}, undefined, 60_000, DEFAULT_LATENCY)).toContain("100% of shipping POST /shipments's traffic anomaly traces back to payment");
+    // With nothing felt to cite, the change it caused is the evidence, told by its own figures.
+    expect(explainRoot(top, [fewer], {}, undefined, 60_000, DEFAULT_LATENCY)).toContain(
+      'shipping POST /shipments traffic 0.05 req/s vs 1.09 req/s expected (−95%) in the last 60 s; 100% of the change traces back to payment',
+    );
   });
 
   it("says what made a slowdown's incident medium when it is a call-pattern change (not on the latency table)", () => {

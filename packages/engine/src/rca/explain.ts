@@ -150,12 +150,14 @@ export function explainRoot(
   }
   if (best !== undefined) {
     const a = best.a;
-    const what =
-      a.kind === 'errors' ? `failing ${label(a.service, a.operation)} requests fail first in ${top.service}` :
-      a.kind === 'latency' ? `slow ${label(a.service, a.operation)} requests spend the extra time in ${top.service}` :
-      `${label(a.service, a.operation)}'s ${a.kind} anomaly traces back to ${top.service}`;
-    parts.push(`${pct(best.share)} of ${what} (${inTheLast(a.at - a.windowStart)})`);
+    const within = `(${inTheLast(a.at - a.windowStart)})`;
+    if (a.kind === 'errors') parts.push(`${pct(best.share)} of failing ${label(a.service, a.operation)} requests fail first in ${top.service} ${within}`);
+    else if (a.kind === 'latency') parts.push(`${pct(best.share)} of slow ${label(a.service, a.operation)} requests spend the extra time in ${top.service} ${within}`);
+    // A change of call pattern or traffic is told by its own latest figures ("stopped calling …: 0% of requests
+    // vs usually 99% in the last 5 s"), over the window the share is of.
+    else parts.push(a.explanation.replace(/;.*$/, ''), `${pct(best.share)} of the change traces back to ${top.service}`);
   }
+  const cited = best !== undefined && felt(best.a) === 0 ? best.a : undefined;
   // A saturated pool: requests queue for a connection before any query runs.
   if (top.kind === 'latency' && isPoolWait(top.operation)) {
     parts.push('requests are waiting for a connection: the pool is saturated');
@@ -174,7 +176,7 @@ export function explainRoot(
   for (const a of anomalies) if (worst === undefined || SEVERITY_RANK[a.severity] > SEVERITY_RANK[worst.severity]) worst = a;
   // A hang's give-up figures back a severity too (in-flight calls make a timeout the worst while it lasts),
   // and a call-pattern change's (medium, off the latency table) unless its words are already there.
-  const tells = worst !== undefined && (worst.kind === 'latency' || worst.kind === 'timeout' || (worst.kind === 'shape' && worst !== more));
+  const tells = worst !== undefined && (worst.kind === 'latency' || worst.kind === 'timeout' || (worst.kind === 'shape' && worst !== more && worst !== cited));
   if (top.kind === 'latency' && worst !== undefined && tells && !backed.has(worst.severity)) {
     parts.push(`worst: ${ownWords(worst)}`);
   }
