@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LATENCY, describeLatencyTiers, latencySeverity, latencyTiers, type Anomaly } from '../src/index.js';
+import { DEFAULT_LATENCY, describeLatencyTiers, errorSeverity, latencySeverity, latencyTiers, timeoutSeverity, type Anomaly } from '../src/index.js';
 import { explainRoot } from '../src/rca/explain.js';
 import { ratio } from '../src/rca/format.js';
 
@@ -25,6 +25,15 @@ describe('latency severity tiers', () => {
       expect(ratio(x)).toBe(printed);
       expect(latencySeverity(Number(printed.slice(0, -1)), 0, DEFAULT_LATENCY)).toBe(latencySeverity(x, 0, DEFAULT_LATENCY));
     }
+  });
+});
+
+describe('error and give-up severity', () => {
+  it('the root README states the table the engine applies, for error and give-up rates alike', () => {
+    expect(rootReadme()).toContain('≥ 50 % critical, > 20 % high, ≥ 5 % medium, else low');
+    const at = (rates: number[]) => rates.map(errorSeverity);
+    expect(at([0.5, 0.4999, 0.2001, 0.2, 0.05, 0.0499])).toEqual(['critical', 'high', 'high', 'medium', 'medium', 'low']);
+    expect([timeoutSeverity(10, 5), timeoutSeverity(1000, 201), timeoutSeverity(10, 2), timeoutSeverity(100, 4)]).toEqual(['critical', 'high', 'medium', 'low']);
   });
 });
 
