@@ -155,7 +155,7 @@ export function explainRoot(
     else if (a.kind === 'latency') parts.push(`${pct(best.share)} of slow ${label(a.service, a.operation)} requests spend the extra time in ${top.service} ${within}`);
     // A change of call pattern or traffic is told by its own latest figures ("stopped calling …: 0% of requests
     // vs usually 99% in the last 5 s"), over the window the share is of.
-    else parts.push(a.explanation.replace(/;.*$/, ''), `${pct(best.share)} of the change traces back to ${top.service}`);
+    else parts.push(firstClause(a.explanation), `${pct(best.share)} of the change traces back to ${top.service}`);
   }
   const cited = best !== undefined && felt(best.a) === 0 ? best.a : undefined;
   // A saturated pool: requests queue for a connection before any query runs.
@@ -231,5 +231,10 @@ function giveUpWords(top: RankedOrigin, t: Anomaly): string {
 
 /** An anomaly's own numbers at its worst, with their window, without the attribution clause. */
 function ownWords(a: Anomaly): string {
-  return a.peak.explanation.replace(/;.*$/, '');
+  return firstClause(a.peak.explanation);
+}
+
+/** An anomaly sentence's figures, without the clauses after them (attribution, "at worst"). */
+function firstClause(sentence: string): string {
+  return sentence.replace(/;.*$/, '');
 }
