@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { ReleasedSpans } from '../src/trace/released.js';
 
 const spans = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ spanId: String(from + i) }));
@@ -45,5 +46,33 @@ describe('ReleasedSpans', () => {
     r.add(9, spans(90, 2)); // a third generation: 1–4 forgotten
     expect([1, 2, 3, 4].some((t) => r.has(t, String(t * 10)))).toBe(false);
     expect([5, 6, 7, 8, 9].every((t) => r.has(t, String(t * 10)))).toBe(true);
+  });
+
+  it('finds every span of the recent releases and nothing else, whatever the releases (property)', () => {
+    // Trace hashes from a small set (so traces repeat and share slots), span ids unique (the hash is the id).
+    const release = fc.record({ trace: fc.integer({ min: 1, max: 40 }), spans: fc.integer({ min: 1, max: 12 }) });
+    fc.assert(
+      fc.property(fc.array(release, { minLength: 1, maxLength: 200 }), (releases) => {
+        const ringSize = 64;
+        const traceCapacity = 8;
+        const r = new ReleasedSpans(ringSize, traceCapacity, (id) => Number(id));
+        let next = 1;
+        const done: Array<{ trace: number; ids: number[] }> = [];
+        for (const { trace, spans } of releases) {
+          const ids = Array.from({ length: spans }, () => next++);
+          r.add(trace, ids.map((id) => ({ spanId: String(id) })));
+          done.push({ trace, ids });
+        }
+        // Remembered for sure: the last `traceCapacity` releases' ids among the last `ringSize` written.
+        const recent = done.slice(-traceCapacity);
+        for (const { trace, ids } of recent) {
+          for (const id of ids) if (id > next - 1 - ringSize) expect(r.has(trace, String(id))).toBe(true);
+        }
+        // Never: an id released in another trace only, or never released.
+        for (const { trace, ids } of done) expect(r.has(trace === 40 ? 1 : trace + 1, String(ids[0]))).toBe(false);
+        expect(r.has(1, String(next))).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
