@@ -19,7 +19,8 @@ export interface ApiContext {
 }
 
 const STATUSES: readonly IncidentStatus[] = ['active', 'acknowledged', 'resolved'];
-const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
+/** Severities from least to most: a filter's `severity` is a minimum, and metrics list them in this order. */
+export const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
 const INCIDENT_PARAMS = new Set(['status', 'severity', 'service', 'operation', 'endpoint', 'since', 'limit']);
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;

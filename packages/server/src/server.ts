@@ -1,8 +1,8 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAnalyzer, type Analyzer, type AnomalyKind, type OperationRollup, type Severity } from '@rootspan/engine';
+import { createAnalyzer, type Analyzer, type AnomalyKind, type OperationRollup } from '@rootspan/engine';
 import { ZipkinState } from '@rootspan/otlp';
-import { healthOf, routeApi } from './api.js';
+import { healthOf, routeApi, SEVERITIES } from './api.js';
 import { BearerAuth, UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
 import { HttpError, sendError, sendJson } from './http.js';
 import { Intake } from './intake.js';
@@ -29,7 +29,6 @@ const CLOSE_DEADLINE_MS = 5000;
 /** Rollups held for the store at most (a minute of 50,000 operations). */
 export const MAX_PENDING_ROLLUPS = 50_000;
 
-const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
 const ANOMALY_KINDS: readonly AnomalyKind[] = ['latency', 'errors', 'timeout', 'traffic', 'shape'];
 
 /** Store health, as shown in `/aiops/status`. */
