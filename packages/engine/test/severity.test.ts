@@ -73,6 +73,17 @@ describe('root-cause sentence', () => {
     const s = explainRoot(top, [fewer, failing], { window: 60_000, errors: { rate: 1, errors: 154, requests: 154, baseline: 0.002 } }, undefined, 60_000, DEFAULT_LATENCY);
     expect(s).toContain('96% of failing checkout POST /checkout requests fail first in payment (in the last 60 s)');
     expect(s).not.toContain('traffic anomaly');
+    // A caller giving up on a service in between is felt too, and told once by its own figures.
+    const gaveUp = anomaly({
+      id: 'a-3', kind: 'timeout', signal: 'timeout', service: 'checkout', operation: 'POST /orders', severity: 'critical', at: 60_000, windowStart: 45_000,
+      cause: { ...cause, kind: 'latency', share: 0.95 },
+      explanation: 'frontend got no answer from checkout POST /orders in 40 of 40 calls (100%, baseline 0.1%) in the last 15 s; 95% of the give-ups trace back to payment POST /payment',
+    });
+    const slow = { ...top, kind: 'latency' as const };
+    const viaTimeout = explainRoot(slow, [fewer, gaveUp], {}, undefined, 60_000, DEFAULT_LATENCY);
+    expect(viaTimeout).toBe(
+      'payment POST /payment is where the extra time is spent; frontend got no answer from checkout POST /orders in 40 of 40 calls (100%, baseline 0.1%) in the last 15 s; 95% of the give-ups trace back to payment',
+    );
     // With nothing felt to cite, the change it caused is the evidence, told by its own figures.
     expect(explainRoot(top, [fewer], {}, undefined, 60_000, DEFAULT_LATENCY)).toContain(
       'shipping POST /shipments traffic 0.05 req/s vs 1.09 req/s expected (−95%) in the last 60 s; 100% of the change traces back to payment',

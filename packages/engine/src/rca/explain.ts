@@ -141,8 +141,8 @@ export function explainRoot(
   // A root that now calls something many more times per request (N+1 queries): why it slowed.
   const more = mine.find((a) => a.signal === 'shape.more-calls');
   if (more !== undefined && more !== own) parts.push(ownWords(more));
-  // The strongest evidence from another service that its trouble starts here: what its users felt (failed or
-  // slow requests) before a change of call pattern, which a failure only causes (calls it cut short).
+  // The strongest evidence from another service that its trouble starts here: what its users felt (failed,
+  // slow or abandoned requests) before a change of call pattern, which a failure only causes (calls it cut short).
   let best: { a: Anomaly; share: number } | undefined;
   for (const a of anomalies) {
     if (a.service === top.service || a.cause.service !== top.service) continue;
@@ -153,11 +153,12 @@ export function explainRoot(
     const within = `(${inTheLast(a.at - a.windowStart)})`;
     if (a.kind === 'errors') parts.push(`${pct(best.share)} of failing ${label(a.service, a.operation)} requests fail first in ${top.service} ${within}`);
     else if (a.kind === 'latency') parts.push(`${pct(best.share)} of slow ${label(a.service, a.operation)} requests spend the extra time in ${top.service} ${within}`);
-    // A change of call pattern or traffic is told by its own latest figures ("stopped calling …: 0% of requests
-    // vs usually 99% in the last 5 s"), over the window the share is of.
-    else parts.push(firstClause(a.explanation), `${pct(best.share)} of the change traces back to ${top.service}`);
+    // Give-ups on a service in between, or a change of call pattern or traffic, are told by their own latest
+    // figures ("stopped calling …: 0% of requests vs usually 99% in the last 5 s"), over the window the share is of.
+    else parts.push(firstClause(a.explanation), `${pct(best.share)} of ${a.kind === 'timeout' ? 'the give-ups trace' : 'the change traces'} back to ${top.service}`);
   }
-  const cited = best !== undefined && felt(best.a) === 0 ? best.a : undefined;
+  /** The anomaly whose own figures the evidence gave (not to be told twice). */
+  const cited = best !== undefined && best.a.kind !== 'errors' && best.a.kind !== 'latency' ? best.a : undefined;
   // A saturated pool: requests queue for a connection before any query runs.
   if (top.kind === 'latency' && isPoolWait(top.operation)) {
     parts.push('requests are waiting for a connection: the pool is saturated');
@@ -176,7 +177,7 @@ export function explainRoot(
   for (const a of anomalies) if (worst === undefined || SEVERITY_RANK[a.severity] > SEVERITY_RANK[worst.severity]) worst = a;
   // A hang's give-up figures back a severity too (in-flight calls make a timeout the worst while it lasts),
   // and a call-pattern change's (medium, off the latency table) unless its words are already there.
-  const tells = worst !== undefined && (worst.kind === 'latency' || worst.kind === 'timeout' || (worst.kind === 'shape' && worst !== more && worst !== cited));
+  const tells = worst !== undefined && worst !== cited && (worst.kind === 'latency' || worst.kind === 'timeout' || (worst.kind === 'shape' && worst !== more));
   if (top.kind === 'latency' && worst !== undefined && tells && !backed.has(worst.severity)) {
     parts.push(`worst: ${ownWords(worst)}`);
   }
@@ -196,9 +197,9 @@ export function explainRoot(
   return parts.join('; ');
 }
 
-/** 1 for an anomaly of what a service's callers feel (errors, latency), else 0. */
+/** 1 for an anomaly of what a service's callers feel (errors, latency, calls given up on), else 0. */
 function felt(a: Anomaly): number {
-  return a.kind === 'errors' || a.kind === 'latency' ? 1 : 0;
+  return a.kind === 'errors' || a.kind === 'latency' || a.kind === 'timeout' ? 1 : 0;
 }
 
 /**
