@@ -143,22 +143,25 @@ export function explainRoot(
   if (more !== undefined && more !== own) parts.push(ownWords(more));
   // The strongest evidence from another service that its trouble starts here: what its users felt (failed,
   // slow or abandoned requests) before a change of call pattern, which a failure only causes (calls it cut short).
-  let best: { a: Anomaly; share: number } | undefined;
+  let best: Anomaly | undefined;
   for (const a of anomalies) {
     if (a.service === top.service || a.cause.service !== top.service) continue;
-    if (best === undefined || felt(a) > felt(best.a) || (felt(a) === felt(best.a) && a.cause.share > best.share)) best = { a, share: a.cause.share };
-  }
-  if (best !== undefined) {
-    const a = best.a;
-    const within = `(${inTheLast(a.at - a.windowStart)})`;
-    if (a.kind === 'errors') parts.push(`${pct(best.share)} of failing ${label(a.service, a.operation)} requests fail first in ${top.service} ${within}`);
-    else if (a.kind === 'latency') parts.push(`${pct(best.share)} of slow ${label(a.service, a.operation)} requests spend the extra time in ${top.service} ${within}`);
-    // Give-ups on a service in between, or a change of call pattern or traffic, are told by their own latest
-    // figures ("stopped calling …: 0% of requests vs usually 99% in the last 5 s"), over the window the share is of.
-    else parts.push(firstClause(a.explanation), `${pct(best.share)} of ${a.kind === 'timeout' ? 'the give-ups trace' : 'the change traces'} back to ${top.service}`);
+    if (best === undefined || felt(a) > felt(best) || (felt(a) === felt(best) && a.cause.share > best.cause.share)) best = a;
   }
   /** The anomaly whose own figures the evidence gave (not to be told twice). */
-  const cited = best !== undefined && best.a.kind !== 'errors' && best.a.kind !== 'latency' ? best.a : undefined;
+  let cited: Anomaly | undefined;
+  if (best !== undefined) {
+    const share = pct(best.cause.share);
+    const window = `(${inTheLast(best.at - best.windowStart)})`;
+    if (best.kind === 'errors') parts.push(`${share} of failing ${label(best.service, best.operation)} requests fail first in ${top.service} ${window}`);
+    else if (best.kind === 'latency') parts.push(`${share} of slow ${label(best.service, best.operation)} requests spend the extra time in ${top.service} ${window}`);
+    else {
+      // Give-ups on a service in between, or a change of call pattern or traffic, are told by their own latest
+      // figures ("stopped calling …: 0% of requests vs usually 99% in the last 5 s"), over the window the share is of.
+      cited = best;
+      parts.push(firstClause(best.explanation), `${share} of ${best.kind === 'timeout' ? 'the give-ups trace' : 'the change traces'} back to ${top.service}`);
+    }
+  }
   // A saturated pool: requests queue for a connection before any query runs.
   if (top.kind === 'latency' && isPoolWait(top.operation)) {
     parts.push('requests are waiting for a connection: the pool is saturated');
