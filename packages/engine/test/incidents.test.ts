@@ -210,6 +210,29 @@ describe('IncidentManager grouping', () => {
     expect(events.map((e) => e.incident.rootCause.kind)).toEqual(['timeout', 'timeout', 'timeout', 'latency']);
   });
 
+  it("holds on to the name and kind it last told, not to a state one bucket's routing passes through on its way", () => {
+    // Redis GET's slowness was told. In the next bucket four callers give up on SET first (for a moment it
+    // outweighs GET), then three give up on GET: GET has the most evidence in the end, and its give-ups are
+    // not clearly more than its slowness, so the incident still reads "Latency in redis get".
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('redis') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const on = (id: string, kind: AnomalyKind, operation: string, cmd: string, at: number): [Anomaly, RankedOrigin[]] => [
+      { ...anomaly(id, kind, 'api', 'redis', at), operation, severity: 'critical' },
+      [{ service: 'redis', operation: cmd, key: opKey('redis', cmd), kind, share: 1, count: 1000 }],
+    ];
+    const route = ([a, o]: [Anomaly, RankedOrigin[]]) => m.route(a, o, undefined, a.at);
+    const id = route(on('a-1', 'latency', 'GET /a', 'get', 0));
+    route(on('a-2', 'latency', 'GET /b', 'get', 0));
+    const told = () => events.map((e) => `${e.incident.rootCause.kind} ${e.incident.rootCause.operation}`);
+    expect(told()).toEqual(['latency get', 'latency get']);
+    m.coalesced(() => {
+      for (const op of ['GET /c', 'GET /d', 'GET /e', 'GET /f']) route(on(`set ${op}`, 'timeout', op, 'set', 5000));
+      for (const op of ['GET /g', 'GET /h', 'GET /i']) route(on(`get ${op}`, 'timeout', op, 'get', 5000));
+    });
+    expect(m.get(id)!.title).toBe('Latency in redis get, affecting api');
+    expect(told()).toEqual(['latency get', 'latency get', 'latency get']);
+  });
+
   it('keeps naming a hung statement when others slow only later, in the rush once it is released (no pool)', () => {
     // A row lock holds the UPDATE for 20 s (callers give up on it); once released, the requests that queued
     // rush in, and the INSERTs run 27× slower for a moment, with far more requests behind them.

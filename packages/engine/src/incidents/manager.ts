@@ -49,6 +49,12 @@ interface Record_ {
   lastFiredAt: number;
   /** Event time a failure (any anomaly but a traffic drop) last fired; undefined if none is a member. */
   lastFailedAt?: number;
+  /**
+   * The root-cause operation (key) and kind as listeners were last told; undefined before that (opened in the
+   * routing in progress, or restored). What the name and the kind hold on to (see {@link RENAME_MARGIN}):
+   * not the states a bucket's routing passes through, one firing at a time, before its one event.
+   */
+  told?: { key: string; kind: AnomalyKind };
 }
 
 export interface IncidentManagerOptions {
@@ -142,10 +148,10 @@ export class IncidentManager {
     if (announced && (isNewMember || beforeKey !== afterKey) && was.explanation !== after.rootCause.explanation) remember(after, was);
     if (opened) {
       if (this.coalescing) this.opening.add(rec);
-      else this.emit({ type: 'opened', incident: copy(after) });
+      else this.tell(rec, 'opened');
     } else if (announced && (isNewMember || beforeKey !== afterKey)) {
       if (this.coalescing) this.changed.add(rec);
-      else this.emit({ type: 'updated', incident: copy(after) });
+      else this.tell(rec, 'updated');
     }
     return after.id;
   }
@@ -162,11 +168,18 @@ export class IncidentManager {
       routeAll();
     } finally {
       this.coalescing = false;
-      for (const rec of this.opening) this.emit({ type: 'opened', incident: copy(rec.incident) });
-      for (const rec of this.changed) this.emit({ type: 'updated', incident: copy(rec.incident) });
+      for (const rec of this.opening) this.tell(rec, 'opened');
+      for (const rec of this.changed) this.tell(rec, 'updated');
       this.opening.clear();
       this.changed.clear();
     }
+  }
+
+  /** Emits the incident as it is now, which is what its listeners were last told of its root cause. */
+  private tell(rec: Record_, type: 'opened' | 'updated'): void {
+    const rc = rec.incident.rootCause;
+    rec.told = { key: opKey(rc.service, rc.operation ?? ''), kind: rc.kind };
+    this.emit({ type, incident: copy(rec.incident) });
   }
 
   /** An episode stopped firing. */
@@ -450,7 +463,8 @@ export class IncidentManager {
         if (live) cur.live.add(o.kind, s);
       }
     }
-    const named = opKey(inc.rootCause.service, inc.rootCause.operation ?? '');
+    const told = rec.told ?? { key: opKey(inc.rootCause.service, inc.rootCause.operation ?? ''), kind: inc.rootCause.kind };
+    const named = told.key;
     for (const c of scores.values()) c.settle(named);
     // A failure outranks a traffic drop, which is its effect (callers that stop calling, or requests that
     // have not ended yet), as when the incident resolves. Evidence resting on few requests counts for
@@ -461,7 +475,7 @@ export class IncidentManager {
     );
     // The kind is what its live evidence says (an error burst after a slowdown is about errors now), else
     // what all of it said; the kind the incident names for the operation keeps it unless clearly outweighed.
-    const kindOf = (c: Score) => c.kind(c.origin.key === named ? inc.rootCause.kind : undefined);
+    const kindOf = (c: Score) => c.kind(c.origin.key === named ? told.kind : undefined);
     inc.candidates = ranked.slice(0, 5).map((c): Candidate => ({
       service: c.origin.service,
       operation: c.origin.operation,

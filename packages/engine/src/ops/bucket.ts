@@ -40,20 +40,29 @@ export interface CallTimes {
 /** Exemplar trace ids kept per bucket and kind. */
 export const BUCKET_EXEMPLARS = 3;
 
-/** Origins counted over failing or slow requests. */
-export type OriginCounts = Map<string, { origin: Origin; count: number }>;
+/**
+ * Origins counted over failing or slow requests, by operation key: `count` requests, of which `hung`
+ * traced back to a call given up on (an origin of kind `timeout`), the rest to what the operation itself
+ * did. Requests of one operation may do either (a callee slow for some, hung for others).
+ */
+export type OriginCounts = Map<string, { origin: Origin; count: number; hung: number }>;
 
 export function countOrigin(counts: OriginCounts, origin: Origin): void {
+  const hung = origin.kind === 'timeout' ? 1 : 0;
   const cur = counts.get(origin.key);
-  if (cur) cur.count++;
-  else counts.set(origin.key, { origin, count: 1 });
+  if (cur) {
+    cur.count++;
+    cur.hung += hung;
+  } else counts.set(origin.key, { origin, count: 1, hung });
 }
 
 export function mergeOrigins(into: OriginCounts, from: OriginCounts): void {
   for (const [key, v] of from) {
     const cur = into.get(key);
-    if (cur) cur.count += v.count;
-    else into.set(key, { origin: v.origin, count: v.count });
+    if (cur) {
+      cur.count += v.count;
+      cur.hung += v.hung;
+    } else into.set(key, { origin: v.origin, count: v.count, hung: v.hung });
   }
 }
 

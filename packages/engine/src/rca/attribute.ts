@@ -21,12 +21,14 @@ export function rankOrigins(counts: OriginCounts, total: number, op: OpState, ki
   return [...counts.values()]
     .sort((a, b) => b.count - a.count || a.origin.key.localeCompare(b.origin.key))
     .slice(0, TOP)
-    .map(({ origin, count }) => ({
+    .map(({ origin, count, hung }) => ({
       service: origin.service,
       operation: origin.operation,
       key: origin.key,
-      // A failing request whose origin is a callee the caller gave up on is a timeout, whatever the symptom.
-      kind: origin.kind === 'timeout' ? 'timeout' : kind,
+      // Requests whose origin is a callee the caller gave up on are timeouts, whatever the symptom: the
+      // origin is one when most of its requests are (not as its first request was, which would flip the
+      // kind, and the incident's title, from window to window while a callee is slow for some and hung for others).
+      kind: 2 * hung > count ? 'timeout' : kind,
       share: count / total,
       count,
     }));
