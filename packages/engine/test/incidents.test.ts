@@ -293,6 +293,34 @@ describe('IncidentManager grouping', () => {
     expect(own.get(api)!.rootCause.kind).toBe('shape');
   });
 
+  it("reads a hung statement's pool waits answered late as its hang; a statement only slower keeps its latency", () => {
+    // A row lock holds the UPDATEs that took the pool's connections: calls give up on the UPDATE and on the pool.
+    // The lock goes: every wait that queued gets its connection at last, 40 s late, and the waits' latency
+    // fires, critical, in three callers. The story is still the hang.
+    const events: IncidentEvent[] = [];
+    const peer = () => new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const on = (id: string, kind: AnomalyKind, operation: string, at: number, caller = 'postgresql'): [Anomaly, RankedOrigin[]] => [
+      { ...anomaly(id, kind, caller, 'postgresql', at), severity: 'critical', operation: `${caller} ${id}` },
+      [{ service: 'postgresql', operation, key: opKey('postgresql', operation), kind, share: 1, count: 200 }],
+    ];
+    const m = peer();
+    const route = (into: IncidentManager, [a, o]: [Anomaly, RankedOrigin[]]) => into.route(a, o, undefined, a.at);
+    const id = route(m, on('a-1', 'timeout', 'UPDATE stock', 0));
+    route(m, on('a-2', 'timeout', 'pg-pool.connect', 0));
+    expect(m.get(id)!.rootCause).toMatchObject({ operation: 'UPDATE stock', kind: 'timeout' });
+    m.episodeEnded(id, 'a-1');
+    m.episodeEnded(id, 'a-2');
+    for (const caller of ['GET /stock/:id', 'POST /reserve', 'GET /cart']) route(m, on(`late ${caller}`, 'latency', 'pg-pool.connect', 45_000, caller));
+    expect(m.get(id)!.rootCause).toMatchObject({ operation: 'UPDATE stock', kind: 'timeout' });
+    // A SELECT gone 300× slower fills the pool by itself: some requests give up waiting for a connection, the
+    // rest wait long. Nothing hangs: it reads as the latency it is.
+    const n = peer();
+    const slow = route(n, on('b-1', 'latency', 'SELECT stock', 0));
+    route(n, on('b-2', 'timeout', 'pg-pool.connect', 0));
+    for (const caller of ['GET /stock/:id', 'POST /reserve', 'GET /cart']) route(n, on(`wait ${caller}`, 'latency', 'pg-pool.connect', 5000, caller));
+    expect(n.get(slow)!.rootCause).toMatchObject({ operation: 'SELECT stock', kind: 'latency' });
+  });
+
   it('keeps naming the wait for a pooled connection when statements slow only later, as the queue drains', () => {
     // The app leaks its pool's connections: requests time out waiting for one while no statement runs. Once
     // connections are back, the queued requests rush in and the statements run a few ms slower for a moment.

@@ -539,9 +539,15 @@ class KindTally {
     this.sums[this.size++] = s;
   }
 
-  /** Adds every kind's evidence of `other`. */
-  addAll(other: KindTally): void {
-    for (let i = 0; i < other.size; i++) this.add(other.kinds[i], other.sums[i]);
+  /** Adds every kind's evidence of `other`, its latency as timeouts if `hung`. */
+  addAll(other: KindTally, hung = false): void {
+    for (let i = 0; i < other.size; i++) this.add(hung && other.kinds[i] === 'latency' ? 'timeout' : other.kinds[i], other.sums[i]);
+  }
+
+  /** The evidence of `kind` (0 for none). */
+  sum(kind: AnomalyKind): number {
+    for (let i = 0; i < this.size; i++) if (this.kinds[i] === kind) return this.sums[i];
+    return 0;
   }
 
   /** Whether any of the evidence is of a failure (anything but traffic). */
@@ -653,10 +659,12 @@ class Score {
     const named = statement ?? wait;
     if (named !== undefined) this.origin = named.origin;
     // The pool's give-ups are the named statement's doing: a statement that hangs holding the pool reads
-    // "Timeouts in" it, as its callers see it.
+    // "Timeouts in" it, as its callers see it. If its own calls hung, so are the waits that got a connection
+    // only when it let go: the same hang, answered late (a statement that is only slower keeps its latency).
     if (statement !== undefined && wait !== undefined) {
-      statement.all.addAll(wait.all);
-      statement.live.addAll(wait.live);
+      const hung = statement.all.sum('timeout') > 0;
+      statement.all.addAll(wait.all, hung);
+      statement.live.addAll(wait.live, hung);
     }
     this.named = named;
     this.operations.clear();
