@@ -4,6 +4,7 @@ import { OperationNames } from '../src/model/operation.js';
 import { PeerTable, isCallName } from '../src/ops/peers.js';
 import { opKey } from '../src/keys.js';
 import { span } from './helpers/spans.js';
+import { createAnalyzer } from '../src/analyzer.js';
 import type { Span } from '../src/types.js';
 
 /**
@@ -144,5 +145,17 @@ describe('where a request without status left its usual path', () => {
     const a1 = bare('checkout', 'POST', 1, 5, alone);
     const { entries: own } = analyzeTrace([alone, a1, bare('inventory', 'POST /reserve', 2, 4, a1)], ctx);
     expect(own.find((e) => e.key === orders)?.shapeOrigin).toMatchObject({ service: 'checkout', operation: 'POST /orders' });
+  });
+});
+
+describe('name lookups', () => {
+  it("call the resolver, not the service itself, when made outside any call (a server's listen)", () => {
+    const lookup = span({ traceId: 'dns-1', service: 'api', name: 'dns.lookup', kind: 'client', startTime: 0, endTime: 2, attributes: { 'peer.ipv4': '127.0.0.1' } });
+    expect(analyzeTrace([lookup], context()).calls[0]).toMatchObject({ callerService: 'api', calleeService: 'dns', calleeOperation: 'dns.lookup', virtual: true });
+    const analyzer = createAnalyzer();
+    analyzer.ingest({ ...lookup, startTime: 1_700_000_000_000, endTime: 1_700_000_000_002 });
+    analyzer.flush();
+    expect(analyzer.serviceGraph().edges.map((e) => `${e.from} → ${e.to}`)).toEqual(['api → dns']);
+    expect(analyzer.metrics().map((m) => `${m.nodeType} ${m.service} ${m.operation}`)).toEqual(['peer dns dns.lookup']);
   });
 });

@@ -46,6 +46,10 @@ describe('operation naming', () => {
     expect(peerName(span({ ...base, name: 'x', attributes: { 'server.address': 'payment', 'server.port': 8080 } }))).toBe('payment');
     expect(peerName(span({ ...base, name: 'x', attributes: { 'net.peer.name': 'localhost', 'net.peer.port': 3003 } }))).toBe('localhost:3003');
     expect(peerName(span({ ...base, name: 'x' }))).toBe('unknown');
+    // A name lookup calls the resolver; its address attribute is the answer (instrumentation-dns).
+    expect(peerName(span({ ...base, name: 'dns.lookup', kind: 'client', attributes: { 'peer.ipv4': '127.0.0.1' } }))).toBe('dns');
+    expect(peerName(span({ ...base, name: 'dns.lookupService', kind: 'client' }))).toBe('dns');
+    expect(peerName(span({ ...base, name: 'dns.lookups', kind: 'client' }))).toBe('unknown');
     // A broker is its system, as a database is: a topic named like a service must not become it.
     expect(peerName(span({ ...base, name: 'orders publish', attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': 'orders' } }))).toBe('kafka');
   });

@@ -383,6 +383,10 @@ function normalizedService(name: string): string {
 /** What {@link peerName} returns for a call that names no peer at all. */
 export const UNKNOWN_PEER = 'unknown';
 
+/** The peer name resolution calls reach, and the span names of OpenTelemetry's `dns` instrumentation. */
+const DNS_PEER = 'dns';
+const DNS_CALL = /^dns\.(?:lookup|lookupService|resolve\w*|reverse)$/;
+
 // An IPv6 address has a colon: a host name of hex letters (`ad`, `db`, `cafe`) is a name, not an address.
 const LOCAL_OR_IP = /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-f]*:[0-9a-f:]*\]?)$/i;
 
@@ -396,6 +400,10 @@ const LOCAL_OR_IP = /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-f]*:[0-9a-f:
  */
 export function peerName(span: Span): string {
   const a = span.attributes;
+  // A name lookup calls the resolver: its only address attribute is the answer (instrumentation-dns's
+  // `peer.ipv4`), which names no peer. Without this a lookup made outside any call (a server's `listen`, a
+  // pool's first connect) named none, and stayed on its caller as a peer of the service's own name.
+  if (DNS_CALL.test(span.name)) return DNS_PEER;
   if (!a) return rpcServiceOf(span.name) ?? UNKNOWN_PEER;
   const peer = str(a['peer.service']);
   if (peer) return peer;
