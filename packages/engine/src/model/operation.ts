@@ -403,7 +403,7 @@ export function peerName(span: Span): string {
   // A name lookup calls the resolver: its only address attribute is the answer (instrumentation-dns's
   // `peer.ipv4`), which names no peer. Without this a lookup made outside any call (a server's `listen`, a
   // pool's first connect) named none, and stayed on its caller as a peer of the service's own name.
-  if (DNS_CALL.test(span.name)) return DNS_PEER;
+  if (span.name.startsWith('dns.') && DNS_CALL.test(span.name)) return DNS_PEER;
   if (!a) return rpcServiceOf(span.name) ?? UNKNOWN_PEER;
   const peer = str(a['peer.service']);
   if (peer) return peer;
