@@ -3,7 +3,7 @@ import { analyzeTrace, type TraceContext } from '../src/trace/analyze.js';
 import { OperationNames } from '../src/model/operation.js';
 import { PeerTable, isCallName } from '../src/ops/peers.js';
 import { opKey } from '../src/keys.js';
-import { span } from './helpers/spans.js';
+import { span, TraceBuilder } from './helpers/spans.js';
 import { createAnalyzer } from '../src/analyzer.js';
 import type { Span } from '../src/types.js';
 
@@ -157,5 +157,21 @@ describe('name lookups', () => {
     analyzer.flush();
     expect(analyzer.serviceGraph().edges.map((e) => `${e.from} → ${e.to}`)).toEqual(['api → dns']);
     expect(analyzer.metrics().map((m) => `${m.nodeType} ${m.service} ${m.operation}`)).toEqual(['peer dns dns.lookup']);
+  });
+
+  it("made inside an HTTP call are the resolver's time, not the callee's: a slow lookup is blamed on dns", () => {
+    // checkout's call to payment resolves payment's name first: 900 ms in the resolver, then payment answers in 90.
+    const t = new TraceBuilder();
+    const root = t.server('checkout', '/orders', 0, 1010);
+    const call = t.client(root, 'payment', 5, 1005);
+    t.spans.push(span({ traceId: t.traceId, service: 'checkout', name: 'dns.lookup', kind: 'client', startTime: 6, endTime: 906, parentSpanId: call.spanId, attributes: { 'peer.ipv4': '10.0.0.7' } }));
+    t.server('payment', '/charge', 910, 1000, {}, call);
+    const orders = opKey('checkout', 'GET /orders');
+    const charge = opKey('payment', 'GET /charge');
+    const ctx = context({ [orders]: 100, [charge]: 90 }, { [orders]: 10, [charge]: 90 });
+    const { entries, calls } = analyzeTrace(t.spans, ctx);
+    // The lookup is a call of checkout's own to dns, and the call to payment took payment's time, not the lookup's.
+    expect(calls.map((c) => `${c.callerService} → ${c.calleeService} ${c.duration}`).sort()).toEqual(['checkout → dns 900', 'checkout → payment 100']);
+    expect(entries.find((e) => e.service === 'checkout')?.slowOrigin).toMatchObject({ service: 'dns', operation: 'dns.lookup', kind: 'latency' });
   });
 });

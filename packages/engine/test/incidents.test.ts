@@ -233,6 +233,31 @@ describe('IncidentManager grouping', () => {
     expect(told()).toEqual(['latency get', 'latency get', 'latency get']);
   });
 
+  it('does not flip its kind back within a minute of changing it: requests at their client timeout, given up on and answered late by turns', () => {
+    // store's calls to inventory sit at the client's timeout: phases where all are given up on alternate with
+    // phases where most are answered late, every 10 s, each phase's evidence all of the live evidence.
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10, ...alone }, (e) => events.push(e), () => ({ explanation: '' }));
+    const fire = (n: number, kind: AnomalyKind, at: number, previous?: string) => {
+      if (previous !== undefined) m.episodeEnded(id, previous);
+      return m.route(anomaly(`a-${n}`, kind, 'store', 'inventory', at), origin('inventory', kind), id, at);
+    };
+    let id: string | undefined;
+    id = fire(1, 'latency', 0);
+    for (let n = 2; n <= 7; n++) fire(n, n % 2 === 0 ? 'timeout' : 'latency', (n - 1) * 10_000, `a-${n - 1}`);
+    const kinds = () => events.map((e) => e.incident.rootCause.kind).filter((k, i, all) => i === 0 || k !== all[i - 1]);
+    // Told: latency, then timeouts at 10 s; the latency phases at 20, 40 and 60 s do not bring it back.
+    expect(kinds()).toEqual(['latency', 'timeout']);
+    expect(m.get(id)!.title).toBe('Timeouts in inventory op, affecting store');
+    // A minute after the change the kind follows the evidence again.
+    fire(8, 'latency', 75_000, 'a-7');
+    expect(kinds()).toEqual(['latency', 'timeout', 'latency']);
+    expect(m.get(id)!.title).toBe('Latency in inventory op, affecting store');
+    // A kind it never held shows at once.
+    fire(9, 'errors', 80_000, 'a-8');
+    expect(kinds()).toEqual(['latency', 'timeout', 'latency', 'errors']);
+  });
+
   it('keeps naming a hung statement when others slow only later, in the rush once it is released (no pool)', () => {
     // A row lock holds the UPDATE for 20 s (callers give up on it); once released, the requests that queued
     // rush in, and the INSERTs run 27× slower for a moment, with far more requests behind them.

@@ -30,6 +30,14 @@ const AFTERMATH_MS = 15_000;
  * late answers once it ends) would retitle the incident, and notify again, at each lead change.
  */
 const RENAME_MARGIN = 1.5;
+/**
+ * How long (ms of event time) after an incident's kind changed the kind it replaced cannot come back. Requests
+ * that sit at their client's timeout alternate between phases where all are given up on and phases where
+ * most are answered late, each with far more evidence than the other: no margin on evidence holds that, and
+ * the title flipped between "Latency in" and "Timeouts in" every 15–20 s, notifying each time. The first
+ * change still shows at once; only a flip back waits.
+ */
+const FLIP_BACK_MS = 60_000;
 
 /** Builds the root-cause sentence (and deploy correlation) for the chosen candidate. */
 export type ExplainRoot = (
@@ -52,9 +60,18 @@ interface Record_ {
   /**
    * The root-cause operation (key) and kind as listeners were last told; undefined before that (opened in the
    * routing in progress, or restored). What the name and the kind hold on to (see {@link RENAME_MARGIN}):
-   * not the states a bucket's routing passes through, one firing at a time, before its one event.
+   * not the states a bucket's routing passes through, one firing at a time, before its one event. `since`
+   * is when the kind was first told for this operation, and `was` the kind it replaced there, if any (see
+   * {@link FLIP_BACK_MS}).
    */
-  told?: { key: string; kind: AnomalyKind };
+  told?: Told;
+}
+
+interface Told {
+  key: string;
+  kind: AnomalyKind;
+  since: number;
+  was: AnomalyKind | undefined;
 }
 
 export interface IncidentManagerOptions {
@@ -178,7 +195,10 @@ export class IncidentManager {
   /** Emits the incident as it is now, which is what its listeners were last told of its root cause. */
   private tell(rec: Record_, type: 'opened' | 'updated'): void {
     const rc = rec.incident.rootCause;
-    rec.told = { key: opKey(rc.service, rc.operation ?? ''), kind: rc.kind };
+    const key = opKey(rc.service, rc.operation ?? '');
+    const before = rec.told;
+    if (before === undefined || before.key !== key) rec.told = { key, kind: rc.kind, since: rec.incident.updatedAt, was: undefined };
+    else if (before.kind !== rc.kind) rec.told = { key, kind: rc.kind, since: rec.incident.updatedAt, was: before.kind };
     this.emit({ type, incident: copy(rec.incident) });
   }
 
@@ -463,7 +483,7 @@ export class IncidentManager {
         if (live) cur.live.add(o.kind, s);
       }
     }
-    const told = rec.told ?? { key: opKey(inc.rootCause.service, inc.rootCause.operation ?? ''), kind: inc.rootCause.kind };
+    const told: Told = rec.told ?? { key: opKey(inc.rootCause.service, inc.rootCause.operation ?? ''), kind: inc.rootCause.kind, since: -Infinity, was: undefined };
     const named = told.key;
     for (const c of scores.values()) c.settle(named);
     // A failure outranks a traffic drop, which is its effect (callers that stop calling, or requests that
@@ -474,8 +494,13 @@ export class IncidentManager {
       (a, b) => Number(b.all.failure()) - Number(a.all.failure()) || b.weighed() - a.weighed() || b.support - a.support || a.origin.key.localeCompare(b.origin.key),
     );
     // The kind is what its live evidence says (an error burst after a slowdown is about errors now), else
-    // what all of it said; the kind the incident names for the operation keeps it unless clearly outweighed.
-    const kindOf = (c: Score) => c.kind(c.origin.key === named ? told.kind : undefined);
+    // what all of it said; the kind the incident names for the operation keeps it unless clearly outweighed,
+    // and the kind it replaced does not come back for a while.
+    const kindOf = (c: Score): AnomalyKind => {
+      if (c.origin.key !== named) return c.kind();
+      const k = c.kind(told.kind);
+      return k === told.was && now - told.since < FLIP_BACK_MS ? told.kind : k;
+    };
     inc.candidates = ranked.slice(0, 5).map((c): Candidate => ({
       service: c.origin.service,
       operation: c.origin.operation,

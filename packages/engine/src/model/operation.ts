@@ -387,6 +387,11 @@ export const UNKNOWN_PEER = 'unknown';
 const DNS_PEER = 'dns';
 const DNS_CALL = /^dns\.(?:lookup|lookupService|resolve\w*|reverse)$/;
 
+/** Whether a span is a name lookup (OpenTelemetry's `dns` instrumentation): a call to the resolver. */
+export function isNameLookup(span: Span): boolean {
+  return span.name.startsWith('dns.') && DNS_CALL.test(span.name);
+}
+
 // An IPv6 address has a colon: a host name of hex letters (`ad`, `db`, `cafe`) is a name, not an address.
 const LOCAL_OR_IP = /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-f]*:[0-9a-f:]*\]?)$/i;
 
@@ -403,7 +408,7 @@ export function peerName(span: Span): string {
   // A name lookup calls the resolver: its only address attribute is the answer (instrumentation-dns's
   // `peer.ipv4`), which names no peer. Without this a lookup made outside any call (a server's `listen`, a
   // pool's first connect) named none, and stayed on its caller as a peer of the service's own name.
-  if (span.name.startsWith('dns.') && DNS_CALL.test(span.name)) return DNS_PEER;
+  if (isNameLookup(span)) return DNS_PEER;
   if (!a) return rpcServiceOf(span.name) ?? UNKNOWN_PEER;
   const peer = str(a['peer.service']);
   if (peer) return peer;

@@ -4,6 +4,7 @@ import {
   hasOutcome,
   isDependencyCall,
   isErrorSpan,
+  isNameLookup,
   isPoolWait,
   isRpcToOther,
   looksLikeTimeout,
@@ -542,8 +543,9 @@ function roleOf(node: Node): Role {
       // knex or mongoose span, an SDK's HTTP request, a retry's attempt): the caller waits on the outer one.
       // One started after it ended is a call of its own (a gRPC stream's handler calling on); one ending
       // just after it is not (instrumentation-pg ends its span after knex has its answer). A wait for a
-      // pooled connection is a call of its own wherever it is made (see nestedPoolWait).
-      if (parent !== undefined && parent.span.service === span.service && isCallKind(parent.span) && span.startTime < parent.span.endTime && !nestedPoolWait(node, parent.span)) return 'internal';
+      // pooled connection is a call of its own wherever it is made (see nestedPoolWait), and so is a name
+      // lookup (an HTTP client resolving its host): the resolver's time is not the callee's.
+      if (parent !== undefined && parent.span.service === span.service && isCallKind(parent.span) && span.startTime < parent.span.endTime && !nestedPoolWait(node, parent.span) && !isNameLookup(span)) return 'internal';
       // A statement that never got its connection (its pool wait failed, or was cut short by it) never
       // reached the database: the wait is the call.
       return node.childCount > 0 && neverConnected(node) ? 'internal' : 'call';
@@ -642,13 +644,16 @@ function neverConnected(node: Node): boolean {
   return false;
 }
 
-/** Time (ms) the call `node` spent in the pool waits nested in it, within its own span. */
-function poolWaitWithin(node: Node): number {
+/**
+ * Time (ms) the call `node` spent in the calls of its own nested in it (pool waits, name lookups), within its
+ * own span: not the callee's time.
+ */
+function ownCallsWithin(node: Node): number {
   const span = node.span;
   let waited = 0;
   for (let i = 0; i < node.childCount; i++) {
     const child = node.children[i];
-    if (nestedPoolWait(child, span)) waited += Math.max(0, Math.min(child.span.endTime, span.endTime) - Math.max(child.span.startTime, span.startTime));
+    if (nestedPoolWait(child, span) || (child.span.service === span.service && isNameLookup(child.span))) waited += Math.max(0, Math.min(child.span.endTime, span.endTime) - Math.max(child.span.startTime, span.startTime));
   }
   return waited;
 }
@@ -706,7 +711,7 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   fact.calleeKey = answer !== undefined ? (answer.entry as EntryFact).key : ctx.names.key(calleeService, calleeOperation ?? '');
   fact.virtual = virtual;
   fact.span = span;
-  fact.duration = span.endTime - span.startTime - (node.childCount > 0 ? poolWaitWithin(node) : 0);
+  fact.duration = span.endTime - span.startTime - (node.childCount > 0 ? ownCallsWithin(node) : 0);
   fact.error = node.error;
   fact.gaveUp = gaveUp;
   fact.consumerKey = span.kind === 'producer' ? consumerUnder(node) : undefined;
