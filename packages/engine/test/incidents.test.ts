@@ -233,6 +233,27 @@ describe('IncidentManager grouping', () => {
     expect(told()).toEqual(['latency get', 'latency get', 'latency get']);
   });
 
+  it("takes a drop no trace ties to it as its effect when it affects the dropping service and began in the drop's window", () => {
+    // inventory's database goes down: GET /stock fails, rooted at postgresql. Its callers, whose spans this
+    // process does not see, stop calling POST /reserve after a failed stock read: a drop 40 s later, unlinked.
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10, ...alone }, (e) => events.push(e), () => ({ explanation: '' }));
+    const db = (at: number) => m.route({ ...anomaly('a-1', 'errors', 'inventory', 'postgresql', at), operation: 'GET /stock/:id' }, origin('postgresql', 'errors'), undefined, at);
+    const drop = (id: string, service: string, at: number) => {
+      const a = { ...anomaly(id, 'traffic', service, service, at), operation: 'POST /reserve', severity: 'low' as const, windowStart: at - 60_000 };
+      return m.route(a, [{ service, operation: 'POST /reserve', key: opKey(service, 'POST /reserve'), kind: 'traffic', share: 1, count: 100 }], undefined, at, false);
+    };
+    const id = db(100_000);
+    const confidence = m.get(id)!.rootCause.confidence;
+    expect(drop('a-2', 'inventory', 140_000)).toBe(id);
+    expect(events.filter((e) => e.type === 'opened')).toHaveLength(1);
+    expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', kind: 'errors', confidence });
+    expect(m.get(id)!.title).toBe('Errors in postgresql op, affecting inventory');
+    // A drop of a service the failure does not affect, or one that began long after the failure did, is its own.
+    expect(drop('a-3', 'billing', 140_000)).not.toBe(id);
+    expect(drop('a-4', 'inventory', 240_000)).not.toBe(id);
+  });
+
   it('does not flip its kind back within a minute of changing it: requests at their client timeout, given up on and answered late by turns', () => {
     // store's calls to inventory sit at the client's timeout: phases where all are given up on alternate with
     // phases where most are answered late, every 10 s, each phase's evidence all of the live evidence.

@@ -131,7 +131,8 @@ export class IncidentManager {
   /**
    * Attaches a firing anomaly episode. `incidentId` is where the episode already belongs (if anywhere);
    * returns the incident id it belongs to now. `linked: false` (a traffic drop the trace graph does not
-   * tie to a failing caller) joins only an incident that is itself about traffic.
+   * tie to a failing caller) joins an incident that is itself about traffic, or one it is the effect of
+   * (see {@link findStoppedBy}).
    */
   route(anomaly: Anomaly, origins: RankedOrigin[], incidentId: string | undefined, now: number, linked = true): string {
     let rec = incidentId !== undefined ? this.records.get(incidentId) : undefined;
@@ -142,6 +143,7 @@ export class IncidentManager {
         const inc = r.incident;
         if (inc.status !== 'resolved' && inc.rootCause.kind === 'traffic' && inc.rootCause.service === anomaly.cause.service) rec = r;
       }
+      rec ??= this.findStoppedBy(anomaly, now);
     } else if (rec === undefined) rec = this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly, now) ?? this.findLinked(anomaly, now) ?? this.reopen(anomaly, now);
     let opened = false;
     if (rec === undefined) {
@@ -403,6 +405,23 @@ export class IncidentManager {
   }
 
   /**
+   * An open failure incident that a traffic drop no trace ties to it is the effect of: it affects the
+   * dropping operation's service and began in the window the drop is judged on. A process sees only its own
+   * spans: when its database goes down, its callers' requests that fail on one of its routes never call the
+   * next one (a purchase that could not read the stock reserves none), and that route's traffic drops with
+   * no failing caller in sight. Without this, the drop opened an incident of its own a minute into the outage.
+   */
+  private findStoppedBy(anomaly: Anomaly, now: number): Record_ | undefined {
+    const from = anomaly.windowStart - this.opts.coincideMs;
+    for (const rec of this.records.values()) {
+      if (rec.lastFailedAt === undefined || !this.live(rec, now)) continue;
+      const began = onset(rec);
+      if (began >= from && began <= anomaly.firstAt && involves(rec.incident, (r) => r.service === anomaly.service)) return rec;
+    }
+    return undefined;
+  }
+
+  /**
    * An incident that resolved by itself moments ago, rooted where this anomaly points, reopened: evidence
    * of the same fault that arrived late (a trace held for its missing spans, a caller's window still
    * holding the outage) continues that incident rather than opening a second one. One resolved by a user
@@ -457,7 +476,6 @@ export class IncidentManager {
     const scores = this.scores;
     scores.clear();
     let used = 0;
-    let total = 0;
     for (const a of anomalies) {
       // One operation's one kind of symptom is one piece of evidence, however many episodes it split into
       // (a request that stops part-way misses every later call: one call-pattern episode per callee).
@@ -465,7 +483,6 @@ export class IncidentManager {
       const live = rec.active.has(a.id);
       for (const o of rec.origins.get(a.id) ?? NO_ORIGINS) {
         const s = o.share * weight;
-        total += s;
         // A peer seen only from outside is one suspect: the evidence against the paths its callers call is
         // summed, as it is for an instrumented service's one operation. Its busiest operation is named.
         const peer = this.opts.topology.isPeer(o.key);
@@ -512,8 +529,15 @@ export class IncidentManager {
       const top: RankedOrigin = { ...best.origin, kind: kindOf(best) };
       // Confidence that the cascade started in the top candidate's service: how much of the evidence points
       // at it (a slow database's statements are one service's), discounted when it rests on few requests.
+      // A traffic drop that joined a failure is its effect, no evidence against another suspect.
+      const failure = best.all.failure();
       let service = 0;
-      for (const c of ranked) if (c.origin.service === best.origin.service) service += c.score;
+      let total = 0;
+      for (const c of ranked) {
+        if (failure && !c.all.failure()) continue;
+        total += c.score;
+        if (c.origin.service === best.origin.service) service += c.score;
+      }
       const confidence = total > 0 ? (service / total) * fewRequests(best.support) : 0;
       const { explanation, change } = this.explain(top, anomalies);
       inc.rootCause = { service: top.service, operation: top.operation, kind: top.kind, confidence: round3(confidence), explanation };
