@@ -106,6 +106,12 @@ describe('pool saturation', () => {
     expect(explainRoot(top, [named], {}, undefined, 0, DEFAULT_LATENCY)).toBe('orders-api got no answer from postgresql SELECT orders in 7 of 7 calls (100%, baseline 0.06%) in the last 5 s');
     const own = { ...wait, operation: 'SELECT orders', peak: { explanation: 'orders-api got no answer from postgresql SELECT orders in 9 of 10 calls (90%, baseline 0%) in the last 5 s' } } as Anomaly;
     expect(explainRoot(top, [wait, own], {}, undefined, 0, DEFAULT_LATENCY)).toBe('orders-api got no answer from postgresql SELECT orders in 9 of 10 calls (90%, baseline 0%) in the last 5 s');
+    // The statement's own latency fired too (the calls answered once the hang ended): a "Timeouts in" root is
+    // still told by its give-ups, not led by that latency.
+    const slower = { kind: 'latency', service: 'postgresql', operation: 'SELECT orders', severity: 'medium', peak: { explanation: 'postgresql SELECT orders typical latency 7.7 ms vs baseline 1.2 ms (6.5×) over 303 requests in the last 5 s' } } as Anomaly;
+    expect(explainRoot(top, [slower, wait], {}, undefined, 0, DEFAULT_LATENCY)).toBe(`postgresql SELECT orders calls hang, holding the pool's connections: ${words}`);
+    // With no give-ups among its anomalies, its own latency is all there is to tell.
+    expect(explainRoot(top, [slower], {}, undefined, 0, DEFAULT_LATENCY)).toMatch(/^postgresql SELECT orders typical latency 7\.7 ms/);
   });
 
   it('says nothing of a pool when the queries, not the pool, are slow', () => {

@@ -112,9 +112,9 @@ export function explainRoot(
   const within = figures.window !== undefined ? `${inTheLast(figures.window)}: ` : '';
   // A hang: the root's calls are still open (in flight), so the latency of its calls that ended says
   // nothing yet (1.0×); the calls that got no answer do.
-  const hung = top.kind === 'latency' ? giveUpsAt(top, anomalies) : undefined;
+  const hung = top.kind === 'latency' || top.kind === 'timeout' ? giveUpsAt(top, anomalies) : undefined;
   const p95 = figures.p95;
-  if (hung !== undefined && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
+  if (top.kind === 'latency' && hung !== undefined && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
     parts.push(giveUpWords(top, hung));
     backed.add(hung.severity);
   } else if (top.kind === 'latency' && p95 && p95.baseline > 0 && latencyTier(p95.now / p95.baseline, p95.now, latency) !== null) {
@@ -129,12 +129,12 @@ export function explainRoot(
   } else if (top.kind === 'errors' && figures.errors && figures.errors.requests > 0) {
     const f = figures.errors;
     parts.push(`${within}${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) vs baseline ${pct(f.baseline)}${f.message !== undefined ? `, last error ${quote(f.message)}` : ''}`);
-  } else if (own) {
+  } else if (own && (own.kind === top.kind || top.kind !== 'timeout' || hung === undefined)) {
     parts.push(ownWords(own));
     if (own.kind === 'latency') backed.add(own.severity);
   } else if (top.kind === 'timeout') {
-    const t = giveUpsAt(top, anomalies);
-    parts.push(t ? giveUpWords(top, t) : `callers gave up waiting on ${who}`);
+    // Timeouts are told by the give-ups, not by the latency of the calls that were answered.
+    parts.push(hung ? giveUpWords(top, hung) : `callers gave up waiting on ${who}`);
   } else {
     parts.push(`${who} is where the ${top.kind === 'latency' ? 'extra time is spent' : 'trouble starts'}`);
   }
