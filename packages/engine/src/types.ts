@@ -126,6 +126,8 @@ export interface OperationRef {
 export type AnomalySignal =
   | 'latency'
   | 'latency.self'
+  /** Some requests only much slower (the p95, not the median): `observed`/`expected` are p95s. */
+  | 'latency.tail'
   | 'errors'
   | 'timeout'
   | 'traffic.surge'

@@ -246,6 +246,15 @@ export const SCENARIOS: readonly Scenario[] = [
     faults: [{ type: 'latency', service: 'shipping', operation: 'GET /quote', multiplier: 2.5, ...win(7, 12) }],
     truth: one(truth('shipping', 'GET /quote', 'latency', 7, 12)),
   }),
+  scenario({
+    name: 'shop-payment-slow-tail',
+    description: 'payment POST /payment: 10% of requests take 1 s more for 5 min, the rest as fast as before (its median does not move).',
+    topology: shopTopology,
+    minutes: 15,
+    seed: 120,
+    faults: [{ type: 'hang', service: 'payment', operation: 'POST /payment', durationMs: 1000, probability: 0.1, ...win(7, 12) }],
+    truth: one(truth('payment', 'POST /payment', 'latency', 7, 12)),
+  }),
   paymentErrors('shop-payment-errors-low-traffic', 'payment fails 100% at 1 rps entry traffic (payment sees ~0.2 rps).', 116, 1, { baseRps: 1, minutes: 20 }, [8, 14]),
   paymentErrors('shop-payment-errors-high-traffic', 'payment fails 100% at 60 rps entry traffic; shorter run.', 117, 1, { baseRps: 60, minutes: 10 }, [5, 8]),
   scenario({

@@ -7,6 +7,35 @@ import { ANCHOR_SLOWDOWN, RING, USUAL_PATH_SHARE, WINDOWS, copyWindow, emptyWind
 import type { Recorder } from '../ops/recorder.js';
 import { episodeKey, opKeyOperation, opKeyService } from '../keys.js';
 import { isPoolWait } from '../model/operation.js';
+import { EVENT_LOOP_OPERATION } from '../model/loop.js';
+import { SEVERITY_RANK } from '../incidents/severity.js';
+import { pToScore } from '../stats/special.js';
+import type { Severity } from '../types.js';
+import { latencySeverity } from './latency.js';
+
+/** A tail slowdown ({@link Judge.judgeTail}) is judged on windows of at least this many successful requests. */
+const TAIL_MIN_REQUESTS = 20;
+/** ... with at least this share of them slow: fewer leave the p95 where it was. */
+const TAIL_MIN_SHARE = 0.05;
+/** ... and their count this improbable given the operation's own tail (as strict as a low error rate's test). */
+const TAIL_P_MAX = 1e-7;
+/** How a tail slowdown's episode key ends (see {@link episodeKey}). */
+const TAIL_EPISODE = episodeKey('', 'latency.tail');
+const SURGE_EPISODE = episodeKey('', 'traffic.surge');
+
+/** Whether a firing is of a fault: anything but a surge (load). */
+function isFault(f: Firing): boolean {
+  return f.signal !== 'traffic.surge';
+}
+
+/**
+ * A tail slowdown's severity: its p95's tier, but at most medium while fewer than a tenth of requests are
+ * slow and at most high while fewer than a quarter are: most requests are not slowed at all.
+ */
+function tailSeverity(tier: Severity, share: number): Severity {
+  const cap: Severity = share < 0.1 ? 'medium' : share < 0.25 ? 'high' : 'critical';
+  return SEVERITY_RANK[tier] < SEVERITY_RANK[cap] ? tier : cap;
+}
 
 /** A bucket this significantly slower than its baseline is held back from learning (see learnLatency). */
 const HOLD_SCORE = 3;
@@ -26,7 +55,7 @@ interface OpFiringBase {
 
 /** An operation's signal that fired over one of its windows. */
 export type OpFiring =
-  | (OpFiringBase & { kind: 'latency'; signal: 'latency' | 'latency.self' })
+  | (OpFiringBase & { kind: 'latency'; signal: 'latency' | 'latency.self' | 'latency.tail' })
   | (OpFiringBase & { kind: 'errors'; signal: 'errors' })
   | (OpFiringBase & { kind: 'traffic'; signal: 'traffic.surge' | 'traffic.drop' })
   | (OpFiringBase & { kind: 'shape'; signal: 'shape.missing-call' | 'shape.new-call' | 'shape.more-calls'; /** The callee's operation key. */ callee: string });
@@ -61,6 +90,8 @@ export class Judge {
   private readonly erring = new Set<string>();
   /** More-calls firings held until every operation was judged (see {@link close}). */
   private readonly moreCalls: ShapeFiring[] = [];
+  /** Tail slowdowns held until everything else was judged (see {@link close}). */
+  private readonly tails: OpFiring[] = [];
 
   constructor(private readonly options: ResolvedOptions) {}
 
@@ -79,10 +110,16 @@ export class Judge {
     }
     this.erring.clear();
     this.moreCalls.length = 0;
+    const tails = this.tails;
+    tails.length = 0;
+    // Whether an episode of a fault other than a tail slowdown is open (see below; a surge is load, not a fault).
+    let faulty = this.givingUp.size > 0;
     for (const op of rec.liveOps) {
       const before = firings.length + this.moreCalls.length;
-      this.judgeOp(rec, op, index, firings, partial, countedFrom);
-      if (firings.length + this.moreCalls.length === before && op.active.size === 0) this.learnOp(rec, op, index, partial);
+      const tail = this.judgeOp(rec, op, index, firings, partial, countedFrom);
+      if (tail !== undefined) tails.push(tail);
+      else if (firings.length + this.moreCalls.length === before && op.active.size === 0) this.learnOp(rec, op, index, partial);
+      if (!faulty) for (const key of op.active) if (!key.endsWith(TAIL_EPISODE) && !key.endsWith(SURGE_EPISODE)) faulty = true;
     }
     // Requests retrying a failing callee call it, and the pool for it, more often: that is the callee's
     // fault. Its errors may fire in this very close, after its caller was judged. Each query of an N+1 loop
@@ -97,14 +134,20 @@ export class Judge {
         if (b !== undefined) edge.timeout.learn(b.attempts, b.gaveUp);
       }
     }
+    // A tail slowdown is a fault of its own only while nothing else is wrong. Beside another fault it is
+    // that fault's slow requests (callers waiting out timeouts, a loop of queries, a lock's waits before its
+    // errors), which that fault's own signal tells better: as latency evidence it would retitle the incident.
+    if (!faulty && !firings.some(isFault)) for (const f of tails) firings.push(f);
     return firings;
   }
 
-  private judgeOp(rec: Recorder, op: OpState, index: number, out: Firing[], partial: boolean, countedFrom: number): void {
+  /** Judges one operation into `out`; returns its tail slowdown, held (see {@link close}), if only that fired of its latency. */
+  private judgeOp(rec: Recorder, op: OpState, index: number, out: Firing[], partial: boolean, countedFrom: number): OpFiring | undefined {
     const { bucketMs } = this.options;
     let latency: OpFiring | undefined;
     let errors: OpFiring | undefined;
     let self: OpFiring | undefined;
+    let tail: OpFiring | undefined;
     const windows = op.fillWindows(index, bucketMs, this.windows);
     for (let k = 0; k < WINDOWS.length; k++) {
       const size = WINDOWS[k];
@@ -113,6 +156,7 @@ export class Judge {
         latency = this.judgeLatency(op, op.latency, w, size, 'latency', latency);
         // A peer's self time is its latency; a service's self time shows a fault of its own code.
         if (op.nodeType === 'service') self = this.judgeLatency(op, op.self, w, size, 'latency.self', self);
+        tail = this.judgeTail(op, w, size, tail);
       }
       if (op.errors.mayFire(w.requests, w.errors)) {
         const v = op.errors.judge(w.requests, w.errors);
@@ -123,7 +167,9 @@ export class Judge {
     }
     if (latency) out.push(latency);
     if (self) out.push(self);
-    if (latency || self) {
+    // A slowdown of most requests is told by its typical latency's figures, its tail with them.
+    if (latency || self) tail = undefined;
+    if (latency || self || tail) {
       op.latency.forgetHeld();
       op.self.forgetHeld();
     }
@@ -149,6 +195,7 @@ export class Judge {
       if (traffic) out.push(traffic);
     }
     if (op.traffic !== undefined) this.judgeShape(rec, op, windows, out);
+    return tail;
   }
 
   /**
@@ -166,6 +213,32 @@ export class Judge {
     if (anchor) return false;
     // Slow requests all in flight at one instant are one stall: counted once.
     return lw.judged > 0 && signal.slowPValue(oneStall(lw) ? 1 : lw.over, lw.judged, o.ratio) < o.slowPMax;
+  }
+
+  /**
+   * A slowdown of some requests only (one instance of several, a cache-miss path, a lock taken now and then):
+   * the median does not move, so {@link judgeLatency} cannot see it, but the p95 users feel does. Fires when
+   * the window has {@link TAIL_MIN_REQUESTS}, a material share of them `ratio`× slower than typical
+   * ({@link TAIL_MIN_SHARE}: enough to move the p95), far more than the operation's own tail explains (p <
+   * {@link TAIL_P_MAX}, bunched slow requests counted as runs, those all in flight at one instant as one
+   * stall), and its p95 `ratio`× the learned p95 and `minShiftMs` above it. Keeps the stronger firing. Not
+   * the event loop's: its samples are a tick's longest hold, and more ticks holding a request is load.
+   */
+  private judgeTail(op: OpState, w: OpWindow, size: number, best: OpFiring | undefined): OpFiring | undefined {
+    const lw = w.latency;
+    if (op.operation === EVENT_LOOP_OPERATION || lw.judged < TAIL_MIN_REQUESTS || lw.over < TAIL_MIN_SHARE * lw.judged || oneStall(lw)) return best;
+    const o = this.options.latency;
+    const signal = op.latency;
+    const expected = signal.p95.value;
+    if (!(expected > 0)) return best;
+    const observed = windowSketch(w.buckets, 'latency').quantile(0.95);
+    if (observed < o.ratio * expected || observed - expected < o.minShiftMs) return best;
+    const pValue = signal.slowPValue(lw.over, lw.judged, o.ratio);
+    if (!(pValue < TAIL_P_MAX)) return best;
+    const score = pToScore(pValue);
+    if (best !== undefined && score <= best.verdict.score) return best;
+    const severity = tailSeverity(latencySeverity(observed / expected, observed, o), lw.over / lw.judged);
+    return { signal: 'latency.tail', kind: 'latency', verdict: { anomalous: true, score, pValue, observed, expected, severity, ready: true }, op, size, window: copyWindow(w) };
   }
 
   /** Judges one latency series of a window against its baseline and its slow anchor; keeps the stronger firing. */

@@ -78,6 +78,11 @@ export class Episodes {
    * time still hold the ended episode's buckets, and their firings are its echo, not a new deviation.
    */
   private readonly ended = new Map<string, number>();
+  /**
+   * Event time the last episode other than a tail slowdown's ended: a tail's window reaching back before it
+   * holds that fault's slow requests (its aftermath), not a slowdown of its own (see the judge's tail rule).
+   */
+  private faultEndedAt = -Infinity;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -123,6 +128,7 @@ export class Episodes {
         const key = this.keyOf(f);
         const endedAt = this.ended.get(key);
         if (endedAt !== undefined && now - f.size * this.options.bucketMs < endedAt) continue;
+        if (f.signal === 'latency.tail' && now - f.size * this.options.bucketMs < this.faultEndedAt) continue;
         // A drop's window keeps firing while its operation gets no requests at all (traffic stopped with a
         // fault, or for good): only a bucket with requests is new evidence, so the episode ends (and its
         // operation stops being judged) instead of firing for as long as nothing comes. Unless the window,
@@ -156,6 +162,7 @@ export class Episodes {
     this.episodes.delete(ep.key);
     ep.target.active.delete(ep.key);
     this.ended.set(ep.key, now);
+    if (ep.signal !== 'latency.tail' && now > this.faultEndedAt) this.faultEndedAt = now;
   }
 
   /**
@@ -188,6 +195,11 @@ export class Episodes {
       return raised(v.observed, v.expected);
     }
     const op = ep.target as OpState;
+    if (ep.signal === 'latency.tail') {
+      const w = op.window(index, 1, bucketMs).latency;
+      if (w.judged === 0) return true;
+      return raised(w.over / w.judged, op.latency.slowShare.rate);
+    }
     if (ep.signal === 'latency' || ep.signal === 'latency.self') {
       const w = op.window(index, 1, bucketMs);
       const ok = ep.signal === 'latency' ? w.latency.ok : w.self.ok;
@@ -232,8 +244,9 @@ export class Episodes {
       const { op, window: w } = f;
       service = op.service;
       operation = op.operation;
-      samples = f.signal === 'latency' ? w.latency.ok.n : f.signal === 'latency.self' ? w.self.ok.n : f.kind === 'shape' ? w.okRequests : w.requests;
-      count = w.errors;
+      samples = f.signal === 'latency' || f.signal === 'latency.tail' ? w.latency.ok.n : f.signal === 'latency.self' ? w.self.ok.n : f.kind === 'shape' ? w.okRequests : w.requests;
+      // The bad ones the sentence counts: failed requests, or a tail's slow ones.
+      count = f.signal === 'latency.tail' ? w.latency.over : w.errors;
       traceIds = windowTraces(w.buckets, f.kind === 'errors' ? 'errorTraces' : 'slowTraces', BUCKET_EXEMPLARS * 2);
       if (f.kind === 'errors') message = messageOf(w);
       if (f.kind === 'shape') {
@@ -262,7 +275,7 @@ export class Episodes {
       traceIds,
       ...(message !== undefined ? { message } : {}),
     };
-    const explanation = explainAnomaly(draft, { errors: count, window });
+    const explanation = explainAnomaly(draft, { errors: count, window, slowerThan: this.options.latency.ratio });
     if (f.kind === 'latency' || f.kind === 'errors') {
       // The root-cause sentence describes the anomaly at its worst, not its fading tail.
       const figKey = figuresKey(f.op.key, f.kind);
@@ -336,6 +349,7 @@ export class Episodes {
       case 'errors':
         return rankOrigins(windowOrigins(w.buckets, 'errorOrigins'), w.failing, op, 'errors', w.errors);
       case 'latency':
+      case 'latency.tail':
       // Self time that grew in requests waiting on a call they never finished is the callee's (see slowOrigin).
       case 'latency.self':
         return rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', w.latency.ok.n);

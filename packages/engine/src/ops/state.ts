@@ -251,7 +251,7 @@ export class OpState implements LearnedOperation {
    * (see `adaptAfterMs`); a call-pattern signal forgets only its `callee`. Errors are never forgotten.
    */
   relearn(signal: AnomalySignal, callee: string | undefined): void {
-    if (signal === 'latency') this.latency = new LatencySignal(this.latencyOpts, true);
+    if (signal === 'latency' || signal === 'latency.tail') this.latency = new LatencySignal(this.latencyOpts, true);
     else if (signal === 'latency.self') this.self = new LatencySignal(this.latencyOpts, true);
     else if (signal === 'traffic.surge' || signal === 'traffic.drop') this.traffic &&= new TrafficDetector(this.opts.baseline, this.opts.traffic);
     else if ((signal === 'shape.missing-call' || signal === 'shape.new-call' || signal === 'shape.more-calls') && callee !== undefined && this.shapes.has(callee)) {

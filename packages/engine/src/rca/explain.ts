@@ -49,13 +49,18 @@ function times(x: number): string {
 }
 
 /** One sentence for an anomaly episode, with the numbers that fired it. */
-export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>, extra: { errors?: number; window: number }): string {
+export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>, extra: { errors?: number; window: number; slowerThan?: number }): string {
   const who = label(a.service, a.operation);
   let s: string;
   switch (a.kind) {
     case 'latency': {
       // The event loop's samples are its longest hold per tick, not requests.
       const loop = a.operation === EVENT_LOOP_OPERATION;
+      if (a.signal === 'latency.tail') {
+        const slow = extra.errors ?? 0;
+        s = `${who} p95 ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}), ${slow} of ${a.samples} requests (${pct(slow / Math.max(1, a.samples))}) over ${extra.slowerThan ?? '?'}× typical`;
+        break;
+      }
       const what = loop ? 'held for' : a.signal === 'latency.self' ? 'typical self time' : 'typical latency';
       s = `${who} ${what} ${ms(a.observed)}${loop ? ' at a time' : ''} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} ${loop ? 'ticks' : 'requests'}`;
       break;

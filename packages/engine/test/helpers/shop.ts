@@ -13,6 +13,8 @@ export interface ShopFault {
   slow?: number;
   /** The service hangs this long; checkout's client gives up after 2 s. */
   hangMs?: number;
+  /** Share of the requests that hang (`hangMs`, payment only); default all of them. */
+  hangShare?: number;
   /** serviceVersion from `from` on. */
   version?: string;
 }
@@ -61,7 +63,8 @@ export function shopTraffic(o: ShopOptions): Span[] {
     const invEnd = dbEnd + 1 + self('inventory', 2);
     const invFail = fails('inventory');
     const payStart = invEnd + 2;
-    const hang = active('payment', t)?.hangMs;
+    const payFault = active('payment', t);
+    const hang = payFault?.hangShare === undefined || rng() < payFault.hangShare ? payFault?.hangMs : undefined;
     const payServerEnd = payStart + 1 + (hang ?? self('payment', 25));
     const payFail = hang === undefined && fails('payment');
     const gaveUp = hang !== undefined && hang > 2000;

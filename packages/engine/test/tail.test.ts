@@ -1,0 +1,47 @@
+/**
+ * A slowdown of some requests only: the median does not move, the p95 does (one instance of several, a
+ * cache-miss path, a lock taken now and then).
+ */
+import { describe, expect, it } from 'vitest';
+import { createAnalyzer, type Anomaly } from '../src/index.js';
+import { SHOP_START, batches, shopTraffic, type ShopFault } from './helpers/shop.js';
+
+const SEC = 1000;
+const MIN = 60 * SEC;
+
+function run(faults: ShopFault[], durationMs = 16 * MIN) {
+  const analyzer = createAnalyzer();
+  const anomalies: Anomaly[] = [];
+  analyzer.onAnomaly((a) => anomalies.push(a));
+  for (const b of batches(shopTraffic({ seed: 7, rps: 10, durationMs, faults }), 50)) analyzer.ingest(b);
+  analyzer.flush();
+  return { incidents: analyzer.incidents(), anomalies };
+}
+
+describe('a tail slowdown', () => {
+  it('of a tenth of requests is found by its p95 and rooted where the time goes', () => {
+    // payment: 10% of requests take 600 ms instead of ~25 ms, from minute 10 to 14 (under checkout's 2 s timeout).
+    const { incidents, anomalies } = run([{ service: 'payment', from: 10 * MIN, to: 14 * MIN, hangMs: 600, hangShare: 0.1 }]);
+    expect(incidents).toHaveLength(1);
+    const [inc] = incidents;
+    expect(inc.rootCause).toMatchObject({ service: 'payment', operation: 'GET /pay', kind: 'latency' });
+    expect(inc.title).toMatch(/^Latency in payment GET \/pay/);
+    const own = anomalies.find((a) => a.service === 'payment' && a.operation === 'GET /pay');
+    expect(own).toMatchObject({ signal: 'latency.tail', kind: 'latency', unit: 'ms' });
+    // Its figures are p95s: 600 ms against ~40 ms, well past 3×; found within two minutes of the onset.
+    expect(own!.observed).toBeGreaterThan(10 * own!.expected);
+    expect(own!.firstAt - (SHOP_START + 10 * MIN)).toBeLessThanOrEqual(2 * MIN);
+    expect(own!.explanation).toMatch(/^payment GET \/pay p95 \d+ ms vs baseline \d+(\.\d)? ms \(\d+×\), \d+ of \d+ requests \(\d+(\.\d)?%\) over 3× typical/);
+    // Most requests are not slowed at all: at most high.
+    expect(['medium', 'high']).toContain(own!.severity);
+  });
+
+  it('is not reported on healthy traffic, nor in the aftermath of a slowdown of every request', () => {
+    expect(run([]).anomalies).toEqual([]);
+    // payment 10× slower for two minutes: told as latency; as its slow requests leave the windows, no tail.
+    const { anomalies, incidents } = run([{ service: 'payment', from: 10 * MIN, to: 12 * MIN, slow: 10 }]);
+    expect(incidents).toHaveLength(1);
+    expect(anomalies.some((a) => a.signal === 'latency' || a.signal === 'latency.self')).toBe(true);
+    expect(anomalies.filter((a) => a.signal === 'latency.tail')).toEqual([]);
+  });
+});
