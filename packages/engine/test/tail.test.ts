@@ -5,15 +5,18 @@
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer, type Anomaly } from '../src/index.js';
 import { SHOP_START, batches, shopTraffic, type ShopFault } from './helpers/shop.js';
+import { span } from './helpers/spans.js';
+import type { Span } from '../src/types.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
 
-function run(faults: ShopFault[], durationMs = 16 * MIN) {
+function run(faults: ShopFault[], durationMs = 16 * MIN, beside: Span[] = []) {
   const analyzer = createAnalyzer();
   const anomalies: Anomaly[] = [];
   analyzer.onAnomaly((a) => anomalies.push(a));
-  for (const b of batches(shopTraffic({ seed: 7, rps: 10, durationMs, faults }), 50)) analyzer.ingest(b);
+  const spans = [...shopTraffic({ seed: 7, rps: 10, durationMs, faults }), ...beside].sort((a, b) => a.endTime - b.endTime);
+  for (const b of batches(spans, 50)) analyzer.ingest(b);
   analyzer.flush();
   return { incidents: analyzer.incidents(), anomalies };
 }
@@ -34,6 +37,23 @@ describe('a tail slowdown', () => {
     expect(own!.explanation).toMatch(/^payment GET \/pay p95 \d+ ms vs baseline \d+(\.\d)? ms \(\d+×\), \d+ of \d+ requests \(\d+(\.\d)?%\) over 3× typical/);
     // Most requests are not slowed at all: at most high.
     expect(['medium', 'high']).toContain(own!.severity);
+  });
+
+  it('is found while a service it has nothing to do with fails, not while one on its call path does', () => {
+    // billing, which no shop service calls nor is called by, fails every request from minute 10.
+    const billing: Span[] = [];
+    for (let t = 0; t < 16 * MIN; t += 200) {
+      const start = SHOP_START + t;
+      const error = t >= 10 * MIN;
+      billing.push(span({ service: 'billing', name: 'GET /invoices', kind: 'server', startTime: start, endTime: start + 12, status: error ? 'error' : 'unset', attributes: { 'http.request.method': 'GET', 'http.route': '/invoices', 'http.response.status_code': error ? 500 : 200 } }));
+    }
+    const tail: ShopFault = { service: 'payment', from: 10 * MIN, to: 14 * MIN, hangMs: 600, hangShare: 0.1 };
+    const apart = run([tail], 16 * MIN, billing);
+    expect(apart.incidents.map((i) => i.title).sort()).toEqual(['Errors in billing GET /invoices', 'Latency in payment GET /pay, affecting checkout, frontend']);
+    // inventory failing half its requests fails checkout, which calls payment too: its slow requests are not told apart.
+    const near = run([tail, { service: 'inventory', from: 10 * MIN, to: 14 * MIN, errorRate: 0.5 }]);
+    expect(near.anomalies.filter((a) => a.signal === 'latency.tail')).toEqual([]);
+    expect(near.incidents.map((i) => i.rootCause.service)).toEqual(['inventory']);
   });
 
   it('is not reported on healthy traffic, nor in the aftermath of a slowdown of every request', () => {

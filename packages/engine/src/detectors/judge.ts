@@ -19,14 +19,6 @@ const TAIL_MIN_REQUESTS = 20;
 const TAIL_MIN_SHARE = 0.05;
 /** ... and their count this improbable given the operation's own tail (as strict as a low error rate's test). */
 const TAIL_P_MAX = 1e-7;
-/** How a tail slowdown's episode key ends (see {@link episodeKey}). */
-const TAIL_EPISODE = episodeKey('', 'latency.tail');
-const SURGE_EPISODE = episodeKey('', 'traffic.surge');
-
-/** Whether a firing is of a fault: anything but a surge (load). */
-function isFault(f: Firing): boolean {
-  return f.signal !== 'traffic.surge';
-}
 
 /**
  * A tail slowdown's severity: its p95's tier, but at most medium while fewer than a tenth of requests are
@@ -90,8 +82,6 @@ export class Judge {
   private readonly erring = new Set<string>();
   /** More-calls firings held until every operation was judged (see {@link close}). */
   private readonly moreCalls: ShapeFiring[] = [];
-  /** Tail slowdowns held until everything else was judged (see {@link close}). */
-  private readonly tails: OpFiring[] = [];
 
   constructor(private readonly options: ResolvedOptions) {}
 
@@ -110,16 +100,10 @@ export class Judge {
     }
     this.erring.clear();
     this.moreCalls.length = 0;
-    const tails = this.tails;
-    tails.length = 0;
-    // Whether an episode of a fault other than a tail slowdown is open (see below; a surge is load, not a fault).
-    let faulty = this.givingUp.size > 0;
     for (const op of rec.liveOps) {
       const before = firings.length + this.moreCalls.length;
-      const tail = this.judgeOp(rec, op, index, firings, partial, countedFrom);
-      if (tail !== undefined) tails.push(tail);
-      else if (firings.length + this.moreCalls.length === before && op.active.size === 0) this.learnOp(rec, op, index, partial);
-      if (!faulty) for (const key of op.active) if (!key.endsWith(TAIL_EPISODE) && !key.endsWith(SURGE_EPISODE)) faulty = true;
+      this.judgeOp(rec, op, index, firings, partial, countedFrom);
+      if (firings.length + this.moreCalls.length === before && op.active.size === 0) this.learnOp(rec, op, index, partial);
     }
     // Requests retrying a failing callee call it, and the pool for it, more often: that is the callee's
     // fault. Its errors may fire in this very close, after its caller was judged. Each query of an N+1 loop
@@ -134,15 +118,10 @@ export class Judge {
         if (b !== undefined) edge.timeout.learn(b.attempts, b.gaveUp);
       }
     }
-    // A tail slowdown is a fault of its own only while nothing else is wrong. Beside another fault it is
-    // that fault's slow requests (callers waiting out timeouts, a loop of queries, a lock's waits before its
-    // errors), which that fault's own signal tells better: as latency evidence it would retitle the incident.
-    if (!faulty && !firings.some(isFault)) for (const f of tails) firings.push(f);
     return firings;
   }
 
-  /** Judges one operation into `out`; returns its tail slowdown, held (see {@link close}), if only that fired of its latency. */
-  private judgeOp(rec: Recorder, op: OpState, index: number, out: Firing[], partial: boolean, countedFrom: number): OpFiring | undefined {
+  private judgeOp(rec: Recorder, op: OpState, index: number, out: Firing[], partial: boolean, countedFrom: number): void {
     const { bucketMs } = this.options;
     let latency: OpFiring | undefined;
     let errors: OpFiring | undefined;
@@ -169,6 +148,7 @@ export class Judge {
     if (self) out.push(self);
     // A slowdown of most requests is told by its typical latency's figures, its tail with them.
     if (latency || self) tail = undefined;
+    else if (tail) out.push(tail);
     if (latency || self || tail) {
       op.latency.forgetHeld();
       op.self.forgetHeld();
@@ -195,7 +175,6 @@ export class Judge {
       if (traffic) out.push(traffic);
     }
     if (op.traffic !== undefined) this.judgeShape(rec, op, windows, out);
-    return tail;
   }
 
   /**
@@ -223,6 +202,7 @@ export class Judge {
    * {@link TAIL_P_MAX}, bunched slow requests counted as runs, those all in flight at one instant as one
    * stall), and its p95 `ratio`× the learned p95 and `minShiftMs` above it. Keeps the stronger firing. Not
    * the event loop's: its samples are a tick's longest hold, and more ticks holding a request is load.
+   * Beside another fault on its call path it is that fault's (see `Episodes.tailOfAnother`).
    */
   private judgeTail(op: OpState, w: OpWindow, size: number, best: OpFiring | undefined): OpFiring | undefined {
     const lw = w.latency;

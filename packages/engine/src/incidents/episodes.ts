@@ -1,4 +1,4 @@
-import type { Anomaly, AnomalyKind, Incident, IncidentEvent, IncidentsSnapshot, OperationRef, RankedOrigin } from '../types.js';
+import type { Anomaly, AnomalyKind, AnomalySignal, Incident, IncidentEvent, IncidentsSnapshot, OperationRef, RankedOrigin } from '../types.js';
 import type { ResolvedOptions } from '../options.js';
 import { clearlySlower, type Firing } from '../detectors/judge.js';
 import type { Recorder } from '../ops/recorder.js';
@@ -79,10 +79,11 @@ export class Episodes {
    */
   private readonly ended = new Map<string, number>();
   /**
-   * Event time the last episode other than a tail slowdown's ended: a tail's window reaching back before it
-   * holds that fault's slow requests (its aftermath), not a slowdown of its own (see the judge's tail rule).
+   * Event time the last episode of a fault (not a tail slowdown, nor a surge) ended, by each service it
+   * involved (see {@link faultServices}): a tail's window reaching back before it holds that fault's slow
+   * requests, its aftermath (see {@link tailOfAnother}). Entries older than the longest window are dropped.
    */
-  private faultEndedAt = -Infinity;
+  private readonly faultEnded = new Map<string, number>();
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -128,7 +129,7 @@ export class Episodes {
         const key = this.keyOf(f);
         const endedAt = this.ended.get(key);
         if (endedAt !== undefined && now - f.size * this.options.bucketMs < endedAt) continue;
-        if (f.signal === 'latency.tail' && now - f.size * this.options.bucketMs < this.faultEndedAt) continue;
+        if (f.signal === 'latency.tail' && this.tailOfAnother(f, now, firings)) continue;
         // A drop's window keeps firing while its operation gets no requests at all (traffic stopped with a
         // fault, or for good): only a bucket with requests is new evidence, so the episode ends (and its
         // operation stops being judged) instead of firing for as long as nothing comes. Unless the window,
@@ -156,13 +157,14 @@ export class Episodes {
     // An ended episode's echo lasts at most the longest window.
     const echo = WINDOWS[WINDOWS.length - 1] * this.options.bucketMs;
     for (const [key, at] of this.ended) if (now - at >= echo) this.ended.delete(key);
+    for (const [service, at] of this.faultEnded) if (now - at >= echo) this.faultEnded.delete(service);
   }
 
   private end(ep: Episode, now: number): void {
     this.episodes.delete(ep.key);
     ep.target.active.delete(ep.key);
     this.ended.set(ep.key, now);
-    if (ep.signal !== 'latency.tail' && now > this.faultEndedAt) this.faultEndedAt = now;
+    if (isFault(ep.signal)) for (const service of faultServices(ep.signal, ep.target)) this.faultEnded.set(service, now);
   }
 
   /**
@@ -450,6 +452,44 @@ export class Episodes {
     return best;
   }
 
+  /**
+   * Whether tail slowdown `f` is another fault's: a fault firing in this close, open, or ended within its
+   * window, involves its service or one its service reaches through calls, either way (what it calls,
+   * transitively, and what calls it). Its slow requests are then that fault's (callers waiting out timeouts,
+   * a loop of queries, a lock's waits before its errors, the backlog once it ends), told better by that
+   * fault's own signal: as latency evidence they would retitle its incident. A fault of a service that only
+   * shares a callee with it (a database) does not count unless the callee itself is at fault.
+   */
+  private tailOfAnother(f: Firing, now: number, firings: readonly Firing[]): boolean {
+    const from = now - f.size * this.options.bucketMs;
+    if (f.kind === 'timeout') return false;
+    const related = this.reach(f.op.service);
+    for (const service of related) if ((this.faultEnded.get(service) ?? -Infinity) > from) return true;
+    for (const g of firings) if (isFault(g.signal) && faultServices(g.signal, g.kind === 'timeout' ? g.edge : g.op).some((s) => related.has(s))) return true;
+    for (const ep of this.episodes.values()) if (isFault(ep.signal) && faultServices(ep.signal, ep.target).some((s) => related.has(s))) return true;
+    return false;
+  }
+
+  /** `service` and every service or peer it reaches through the caller → callee edges, downstream and upstream. */
+  private reach(service: string): Set<string> {
+    const out = new Set([service]);
+    for (const down of [true, false]) {
+      const todo = [service];
+      const seen = new Set([service]);
+      while (todo.length > 0) {
+        const at = todo.pop() as string;
+        for (const edge of this.recorder.edges.values()) {
+          const [from, to] = down ? [edge.caller, edge.calleeService] : [edge.calleeService, edge.caller];
+          if (from !== at || seen.has(to)) continue;
+          seen.add(to);
+          out.add(to);
+          todo.push(to);
+        }
+      }
+    }
+    return out;
+  }
+
   /** The services and peers `service` calls, from the caller → callee edges. */
   private callees(service: string): Set<string> {
     const out = new Set<string>();
@@ -537,4 +577,16 @@ function raised(observed: number, expected: number): boolean {
 
 function round(x: number): number {
   return Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x;
+}
+
+/** Whether an episode's signal is of a fault: not a tail slowdown (see {@link Episodes.tailOfAnother}), nor a surge (load). */
+function isFault(signal: AnomalySignal): boolean {
+  return signal !== 'latency.tail' && signal !== 'traffic.surge';
+}
+
+/** The services a fault involves: its operation's service, or both ends of the call edge its callers give up on. */
+function faultServices(signal: AnomalySignal, target: OpState | EdgeState): string[] {
+  if (signal !== 'timeout') return [(target as OpState).service];
+  const edge = target as EdgeState;
+  return [edge.caller, edge.calleeService];
 }
