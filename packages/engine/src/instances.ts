@@ -132,6 +132,11 @@ export class Instances {
     return latest;
   }
 
+  /** How many processes of `service` are tracked (seen, not yet forgotten). */
+  processes(service: string): number {
+    return this.services.get(service)?.processes.size ?? 0;
+  }
+
   private fleet(service: string): Fleet | undefined {
     return this.lastService === service ? this.lastFleet : this.services.get(service);
   }

@@ -150,6 +150,11 @@ export interface Anomaly {
   caller?: OperationRef;
   /** For call-shape anomalies: the callee whose calls changed (this anomaly's operation is the caller). */
   callee?: OperationRef;
+  /**
+   * For a tail slowdown (`latency.tail`): the one process (`Span.instance`) of several that served most of
+   * its slow requests (one bad instance behind a load balancer), when one did.
+   */
+  instance?: string;
   /** Event time the anomaly was (last) detected: the end of the evaluated window. */
   at: number;
   /** Event time the episode was first detected. */

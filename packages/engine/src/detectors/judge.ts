@@ -19,6 +19,12 @@ const TAIL_MIN_REQUESTS = 20;
 const TAIL_MIN_SHARE = 0.05;
 /** ... and their count this improbable given the operation's own tail (as strict as a low error rate's test). */
 const TAIL_P_MAX = 1e-7;
+/**
+ * ... and the p95 up by at least this much (ms): a busy host (a build, a neighbour's CPU) puts a few
+ * milliseconds on a tenth of every fast call at once, a database's 1.6 ms p95 going to 5.7 ms; a tail users
+ * notice is tens of milliseconds longer.
+ */
+const TAIL_MIN_SHIFT_MS = 20;
 
 /**
  * A tail slowdown's severity: its p95's tier, but at most medium while fewer than a tenth of requests are
@@ -200,7 +206,7 @@ export class Judge {
    * the window has {@link TAIL_MIN_REQUESTS}, a material share of them `ratio`× slower than typical
    * ({@link TAIL_MIN_SHARE}: enough to move the p95), far more than the operation's own tail explains (p <
    * {@link TAIL_P_MAX}, bunched slow requests counted as runs, those all in flight at one instant as one
-   * stall), and its p95 `ratio`× the learned p95 and `minShiftMs` above it. Keeps the stronger firing. Not
+   * stall), and its p95 `ratio`× the learned p95 and {@link TAIL_MIN_SHIFT_MS} above it. Keeps the stronger firing. Not
    * the event loop's: its samples are a tick's longest hold, and more ticks holding a request is load.
    * Beside another fault on its call path it is that fault's (see `Episodes.tailOfAnother`).
    */
@@ -212,7 +218,7 @@ export class Judge {
     const expected = signal.p95.value;
     if (!(expected > 0)) return best;
     const observed = windowSketch(w.buckets, 'latency').quantile(0.95);
-    if (observed < o.ratio * expected || observed - expected < o.minShiftMs) return best;
+    if (observed < o.ratio * expected || observed - expected < Math.max(o.minShiftMs, TAIL_MIN_SHIFT_MS)) return best;
     const pValue = signal.slowPValue(lw.over, lw.judged, o.ratio);
     if (!(pValue < TAIL_P_MAX)) return best;
     const score = pToScore(pValue);

@@ -3,7 +3,7 @@ import type { ResolvedOptions } from '../options.js';
 import { clearlySlower, type Firing } from '../detectors/judge.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
-import { BUCKET_EXEMPLARS } from '../ops/bucket.js';
+import { BUCKET_EXEMPLARS, topSlowInstance } from '../ops/bucket.js';
 import { WINDOWS, windowMessage, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
@@ -33,6 +33,9 @@ const CALLER_FAULT_KINDS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['erro
 const ROUTE_ORDER: Record<Firing['kind'], number> = { errors: 0, latency: 0, timeout: 0, shape: 1, traffic: 2 };
 
 /** One anomaly episode: a signal of one operation (or edge) firing, from its first firing until it ends. */
+/** A tail slowdown names the process that served at least this share of its slow requests (see {@link Episodes.slowOn}). */
+const ONE_INSTANCE_SHARE = 0.8;
+
 interface Episode {
   id: string;
   key: string;
@@ -277,7 +280,9 @@ export class Episodes {
       traceIds,
       ...(message !== undefined ? { message } : {}),
     };
-    const explanation = explainAnomaly(draft, { errors: count, window, slowerThan: this.options.latency.ratio });
+    const slowOn = f.signal === 'latency.tail' ? this.slowOn(f.op, f.window) : undefined;
+    if (slowOn !== undefined) draft.instance = slowOn.instance;
+    const explanation = explainAnomaly(draft, { errors: count, window, slowerThan: this.options.latency.ratio, slowOn });
     if (f.kind === 'latency' || f.kind === 'errors') {
       // The root-cause sentence describes the anomaly at its worst, not its fading tail.
       const figKey = figuresKey(f.op.key, f.kind);
@@ -450,6 +455,16 @@ export class Episodes {
       if (p95 >= heldMs / 2 && (best === undefined || p95 > best.p95)) best = { label: label(op.service, op.operation), p95, requests: w.requests, window: size * this.options.bucketMs };
     }
     return best;
+  }
+
+  /**
+   * The one process of several that served at least {@link ONE_INSTANCE_SHARE} of a window's slow requests
+   * (one bad instance behind a load balancer), if there is one.
+   */
+  private slowOn(op: OpState, w: OpWindow): { instance: string; count: number; of: number } | undefined {
+    const top = topSlowInstance(w.buckets);
+    const of = this.recorder.instances.processes(op.service);
+    return top !== undefined && of >= 2 && top.count >= ONE_INSTANCE_SHARE * w.latency.over ? { ...top, of } : undefined;
   }
 
   /**

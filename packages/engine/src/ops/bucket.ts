@@ -79,6 +79,19 @@ export class LatencyBucket {
   /** Latest start and earliest end of the `over` requests (see {@link oneStall}). */
   overLastStart = -Infinity;
   overFirstEnd = Infinity;
+  /**
+   * How many of the `over` requests each process (`Span.instance`) served, for a service's total latency
+   * only (one bad instance of several); created on first use, at most {@link SLOW_INSTANCES_MAX} processes.
+   */
+  slowOn: Map<string, number> | undefined = undefined;
+
+  /** Counts one `over` request served by `instance`. */
+  slowOnInstance(instance: string): void {
+    const m = (this.slowOn ??= new Map());
+    const n = m.get(instance);
+    if (n !== undefined) m.set(instance, n + 1);
+    else if (m.size < SLOW_INSTANCES_MAX) m.set(instance, 1);
+  }
 
   reset(): void {
     clearMoments(this.ok);
@@ -88,7 +101,23 @@ export class LatencyBucket {
     this.judged = 0;
     this.overLastStart = -Infinity;
     this.overFirstEnd = Infinity;
+    this.slowOn = undefined;
   }
+}
+
+/**
+ * Processes counted per bucket in {@link LatencyBucket.slowOn}: naming the one instance that served most of
+ * a window's slow requests needs only the few that did; a fleet past this is not told apart.
+ */
+const SLOW_INSTANCES_MAX = 64;
+
+/** The process that served the most of the windows' slow requests, and how many (undefined: none named). */
+export function topSlowInstance(buckets: readonly OpBucket[]): { instance: string; count: number } | undefined {
+  const all = new Map<string, number>();
+  for (const b of buckets) if (b.latency.slowOn !== undefined) for (const [k, n] of b.latency.slowOn) all.set(k, (all.get(k) ?? 0) + n);
+  let top: { instance: string; count: number } | undefined;
+  for (const [instance, count] of all) if (top === undefined || count > top.count) top = { instance, count };
+  return top;
 }
 
 /**

@@ -300,17 +300,22 @@ export class Recorder {
 
   private recordLatency(op: OpState, b: OpBucket, duration: number, self: number, span: Span): void {
     const l = logMs(duration);
-    this.recordSeries(op.latency, b.latency, duration, l, span);
+    if (this.recordSeries(op.latency, b.latency, duration, l, span) && op.nodeType === 'service' && typeof span.instance === 'string') b.latency.slowOnInstance(span.instance);
     // A peer's self time is its duration, and so is that of a request that made no calls.
     this.recordSeries(op.self, b.self, self, self === duration ? l : logMs(self), span);
   }
 
-  /** Counts one successful request's latency `ms` (its {@link logMs} `l`) into one series of a bucket. */
-  private recordSeries(signal: LatencySignal, b: LatencyBucket, ms: number, l: number, span: Span): void {
+  /**
+   * Counts one successful request's latency `ms` (its {@link logMs} `l`) into one series of a bucket;
+   * returns whether it was individually slow (`over`).
+   */
+  private recordSeries(signal: LatencySignal, b: LatencyBucket, ms: number, l: number, span: Span): boolean {
     const base = signal.detector.baseline;
+    let over = false;
     if (base.ready) {
       b.judged++;
       if (ms > this.options.latency.ratio * base.typical) {
+        over = true;
         b.over++;
         if (span.startTime > b.overLastStart) b.overLastStart = span.startTime;
         if (span.endTime < b.overFirstEnd) b.overFirstEnd = span.endTime;
@@ -321,6 +326,7 @@ export class Recorder {
     if (ms >= MIN_LOG_MS) b.sketch.addWithLog(ms, l);
     else b.sketch.add(ms);
     if (!base.isOutlier(ms)) addMoment(b.learn, l);
+    return over;
   }
 
   private addEdge(edge: EdgeState): void {

@@ -49,7 +49,7 @@ function times(x: number): string {
 }
 
 /** One sentence for an anomaly episode, with the numbers that fired it. */
-export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>, extra: { errors?: number; window: number; slowerThan?: number }): string {
+export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>, extra: { errors?: number; window: number; slowerThan?: number; slowOn?: { instance: string; count: number; of: number } }): string {
   const who = label(a.service, a.operation);
   let s: string;
   switch (a.kind) {
@@ -59,6 +59,8 @@ export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt'
       if (a.signal === 'latency.tail') {
         const slow = extra.errors ?? 0;
         s = `${who} p95 ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}), ${slow} of ${a.samples} requests (${pct(slow / Math.max(1, a.samples))}) over ${extra.slowerThan ?? '?'}× typical`;
+        const on = extra.slowOn;
+        if (on !== undefined) s += `, ${on.count} of them on instance ${quote(on.instance)} (one of ${on.of})`;
         break;
       }
       const what = loop ? 'held for' : a.signal === 'latency.self' ? 'typical self time' : 'typical latency';
@@ -143,6 +145,9 @@ export function explainRoot(
   } else {
     parts.push(`${who} is where the ${top.kind === 'latency' ? 'extra time is spent' : 'trouble starts'}`);
   }
+  // A slowdown of one instance of several: where to look.
+  const one = mine.find((a) => a.instance !== undefined);
+  if (one !== undefined) parts.push(`its slow requests ran on instance ${quote(one.instance as string)}`);
   // A root that now calls something many more times per request (N+1 queries): why it slowed.
   const more = mine.find((a) => a.signal === 'shape.more-calls');
   if (more !== undefined && more !== own) parts.push(ownWords(more));
