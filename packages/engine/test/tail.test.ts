@@ -11,14 +11,28 @@ import type { Span } from '../src/types.js';
 const SEC = 1000;
 const MIN = 60 * SEC;
 
-function run(faults: ShopFault[], durationMs = 16 * MIN, beside: Span[] = []) {
+/** `spans`, in order of their end, through a fresh analyzer to the end of input. */
+function analyse(spans: Span[]) {
   const analyzer = createAnalyzer();
   const anomalies: Anomaly[] = [];
   analyzer.onAnomaly((a) => anomalies.push(a));
-  const spans = [...shopTraffic({ seed: 7, rps: 10, durationMs, faults }), ...beside].sort((a, b) => a.endTime - b.endTime);
-  for (const b of batches(spans, 50)) analyzer.ingest(b);
+  for (const b of batches([...spans].sort((a, b) => a.endTime - b.endTime), 50)) analyzer.ingest(b);
   analyzer.flush();
   return { incidents: analyzer.incidents(), anomalies };
+}
+
+function run(faults: ShopFault[], durationMs = 16 * MIN, beside: Span[] = []) {
+  return analyse([...shopTraffic({ seed: 7, rps: 10, durationMs, faults }), ...beside]);
+}
+
+/** 14 minutes of api `GET route` at 30 req/s: request `i`, at `t`, takes `ms(i, t)` and is served by `instance(i)`. */
+function api(route: string, ms: (i: number, t: number) => number, instance?: (i: number) => string): Span[] {
+  const spans: Span[] = [];
+  for (let i = 0; i < 14 * 60 * 30; i++) {
+    const t = SHOP_START + Math.round(i * (1000 / 30));
+    spans.push(span({ service: 'api', instance: instance?.(i), name: `GET ${route}`, kind: 'server', startTime: t, endTime: t + ms(i, t), attributes: { 'http.request.method': 'GET', 'http.route': route } }));
+  }
+  return spans;
 }
 
 describe('a tail slowdown', () => {
@@ -58,29 +72,14 @@ describe('a tail slowdown', () => {
 
   it('names the one instance of several that served its slow requests', () => {
     // api runs as three processes taking turns at 30 req/s; from minute 10, api-2 takes 500 ms more.
-    const spans: Span[] = [];
-    for (let i = 0; i < 14 * 60 * 30; i++) {
-      const t = SHOP_START + Math.round(i * (1000 / 30));
-      const instance = `api-${i % 3}`;
-      const ms = 10 + (i % 7) + (instance === 'api-2' && t >= SHOP_START + 10 * MIN ? 500 : 0);
-      spans.push(span({ service: 'api', instance, name: 'GET /items', kind: 'server', startTime: t, endTime: t + ms, attributes: { 'http.request.method': 'GET', 'http.route': '/items' } }));
-    }
-    const analyzer = createAnalyzer();
-    const anomalies: Anomaly[] = [];
-    analyzer.onAnomaly((a) => anomalies.push(a));
-    for (const b of batches(spans.sort((a, b) => a.endTime - b.endTime), 100)) analyzer.ingest(b);
-    analyzer.flush();
+    const slow = (i: number, t: number) => 10 + (i % 7) + (i % 3 === 2 && t >= SHOP_START + 10 * MIN ? 500 : 0);
+    const { anomalies, incidents } = analyse(api('/items', slow, (i) => `api-${i % 3}`));
     const tail = anomalies.find((a) => a.signal === 'latency.tail');
     expect(tail?.explanation).toMatch(/over 3× typical, (\d+) of them on instance "api-2" \(one of 3\)/);
     expect(tail?.instance).toBe('api-2');
-    expect(analyzer.incidents()[0].rootCause.explanation).toMatch(/; its slow requests ran on instance "api-2"/);
+    expect(incidents[0].rootCause.explanation).toMatch(/; its slow requests ran on instance "api-2"/);
     // The same slow requests spread over the three processes (a slow path, not a bad instance) name none.
-    const a2 = createAnalyzer();
-    const spread: Anomaly[] = [];
-    a2.onAnomaly((a) => spread.push(a));
-    for (const b of batches(spans.map((s, i) => ({ ...s, instance: `api-${Math.floor(i / 3) % 3}` })).sort((a, b) => a.endTime - b.endTime), 100)) a2.ingest(b);
-    a2.flush();
-    const unnamed = spread.find((a) => a.signal === 'latency.tail');
+    const unnamed = analyse(api('/items', slow, (i) => `api-${Math.floor(i / 3) % 3}`)).anomalies.find((a) => a.signal === 'latency.tail');
     expect(unnamed?.explanation).toMatch(/over 3× typical in the last/);
     expect(unnamed?.explanation).not.toMatch(/on instance/);
     expect(unnamed?.instance).toBeUndefined();
@@ -88,18 +87,7 @@ describe('a tail slowdown', () => {
 
   it('of a few milliseconds on a fast operation is a busy host, not reported', () => {
     // A 1–2 ms route: from minute 10 a tenth of requests take 6–7 ms (a build running beside it).
-    const spans: Span[] = [];
-    for (let i = 0; i < 14 * 60 * 30; i++) {
-      const t = SHOP_START + Math.round(i * (1000 / 30));
-      const ms = 1 + (i % 7) * 0.15 + (t >= SHOP_START + 10 * MIN && i % 10 === 0 ? 5 : 0);
-      spans.push(span({ service: 'api', name: 'GET /ping', kind: 'server', startTime: t, endTime: t + ms, attributes: { 'http.request.method': 'GET', 'http.route': '/ping' } }));
-    }
-    const analyzer = createAnalyzer();
-    const anomalies: Anomaly[] = [];
-    analyzer.onAnomaly((a) => anomalies.push(a));
-    for (const b of batches(spans, 100)) analyzer.ingest(b);
-    analyzer.flush();
-    expect(anomalies).toEqual([]);
+    expect(analyse(api('/ping', (i, t) => 1 + (i % 7) * 0.15 + (t >= SHOP_START + 10 * MIN && i % 10 === 0 ? 5 : 0))).anomalies).toEqual([]);
   });
 
   it('is not reported on healthy traffic, nor in the aftermath of a slowdown of every request', () => {

@@ -1,6 +1,6 @@
 import type { Anomaly, AnomalyKind, AnomalySignal, Incident, IncidentEvent, IncidentsSnapshot, OperationRef, RankedOrigin } from '../types.js';
 import type { ResolvedOptions } from '../options.js';
-import { clearlySlower, type Firing } from '../detectors/judge.js';
+import { clearlySlower, type Firing, type OpFiring } from '../detectors/judge.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
 import { BUCKET_EXEMPLARS, topSlowInstance } from '../ops/bucket.js';
@@ -32,10 +32,10 @@ const CALLER_FAULT_KINDS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['erro
 /** The order a bucket's firings are routed in (see settle). */
 const ROUTE_ORDER: Record<Firing['kind'], number> = { errors: 0, latency: 0, timeout: 0, shape: 1, traffic: 2 };
 
-/** One anomaly episode: a signal of one operation (or edge) firing, from its first firing until it ends. */
 /** A tail slowdown names the process that served at least this share of its slow requests (see {@link Episodes.slowOn}). */
 const ONE_INSTANCE_SHARE = 0.8;
 
+/** One anomaly episode: a signal of one operation (or edge) firing, from its first firing until it ends. */
 interface Episode {
   id: string;
   key: string;
@@ -282,7 +282,7 @@ export class Episodes {
     };
     const slowOn = f.signal === 'latency.tail' ? this.slowOn(f.op, f.window) : undefined;
     if (slowOn !== undefined) draft.instance = slowOn.instance;
-    const explanation = explainAnomaly(draft, { errors: count, window, slowerThan: this.options.latency.ratio, slowOn });
+    const explanation = explainAnomaly(draft, { count, window, slowerThan: this.options.latency.ratio, slowOn });
     if (f.kind === 'latency' || f.kind === 'errors') {
       // The root-cause sentence describes the anomaly at its worst, not its fading tail.
       const figKey = figuresKey(f.op.key, f.kind);
@@ -475,9 +475,8 @@ export class Episodes {
    * fault's own signal: as latency evidence they would retitle its incident. A fault of a service that only
    * shares a callee with it (a database) does not count unless the callee itself is at fault.
    */
-  private tailOfAnother(f: Firing, now: number, firings: readonly Firing[]): boolean {
+  private tailOfAnother(f: OpFiring, now: number, firings: readonly Firing[]): boolean {
     const from = now - f.size * this.options.bucketMs;
-    if (f.kind === 'timeout') return false;
     const related = this.reach(f.op.service);
     for (const service of related) if ((this.faultEnded.get(service) ?? -Infinity) > from) return true;
     for (const g of firings) if (isFault(g.signal) && faultServices(g.signal, g.kind === 'timeout' ? g.edge : g.op).some((s) => related.has(s))) return true;

@@ -49,7 +49,7 @@ function times(x: number): string {
 }
 
 /** One sentence for an anomaly episode, with the numbers that fired it. */
-export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>, extra: { errors?: number; window: number; slowerThan?: number; slowOn?: { instance: string; count: number; of: number } }): string {
+export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>, extra: { count?: number; window: number; slowerThan: number; slowOn?: { instance: string; count: number; of: number } }): string {
   const who = label(a.service, a.operation);
   let s: string;
   switch (a.kind) {
@@ -57,8 +57,8 @@ export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt'
       // The event loop's samples are its longest hold per tick, not requests.
       const loop = a.operation === EVENT_LOOP_OPERATION;
       if (a.signal === 'latency.tail') {
-        const slow = extra.errors ?? 0;
-        s = `${who} p95 ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}), ${slow} of ${a.samples} requests (${pct(slow / Math.max(1, a.samples))}) over ${extra.slowerThan ?? '?'}× typical`;
+        const slow = extra.count ?? 0;
+        s = `${who} p95 ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}), ${slow} of ${a.samples} requests (${pct(slow / Math.max(1, a.samples))}) over ${extra.slowerThan}× typical`;
         const on = extra.slowOn;
         if (on !== undefined) s += `, ${on.count} of them on instance ${quote(on.instance)} (one of ${on.of})`;
         break;
@@ -68,10 +68,10 @@ export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt'
       break;
     }
     case 'errors':
-      s = `${who} error rate ${pct(a.observed)} (${extra.errors ?? 0}/${a.samples}) vs baseline ${pct(a.expected)}`;
+      s = `${who} error rate ${pct(a.observed)} (${extra.count ?? 0}/${a.samples}) vs baseline ${pct(a.expected)}`;
       break;
     case 'timeout':
-      s = `${a.caller ? a.caller.service : 'callers'} got no ${isPoolWait(a.operation) ? 'connection' : 'answer'} from ${who} in ${extra.errors ?? 0} of ${a.samples} calls (${pct(a.observed)}, baseline ${pct(a.expected)})`;
+      s = `${a.caller ? a.caller.service : 'callers'} got no ${isPoolWait(a.operation) ? 'connection' : 'answer'} from ${who} in ${extra.count ?? 0} of ${a.samples} calls (${pct(a.observed)}, baseline ${pct(a.expected)})`;
       break;
     case 'traffic':
       s = `${who} traffic ${rps(a.observed)} vs ${rps(a.expected)} expected (${trafficChange(a.observed, a.expected)})`;
@@ -136,12 +136,14 @@ export function explainRoot(
   } else if (top.kind === 'errors' && figures.errors && figures.errors.requests > 0) {
     const f = figures.errors;
     parts.push(`${within}${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) vs baseline ${pct(f.baseline)}${f.message !== undefined ? `, last error ${quote(f.message)}` : ''}`);
-  } else if (own && (own.kind === top.kind || top.kind !== 'timeout' || hung === undefined)) {
+  } else if (top.kind === 'timeout' && hung !== undefined && own?.kind !== 'timeout') {
+    // Timeouts are told by the give-ups, not by the latency of the calls that were answered.
+    parts.push(giveUpWords(top, hung));
+  } else if (own) {
     parts.push(ownWords(own));
     if (own.kind === 'latency') backed.add(own.severity);
   } else if (top.kind === 'timeout') {
-    // Timeouts are told by the give-ups, not by the latency of the calls that were answered.
-    parts.push(hung ? giveUpWords(top, hung) : `callers gave up waiting on ${who}`);
+    parts.push(`callers gave up waiting on ${who}`);
   } else {
     parts.push(`${who} is where the ${top.kind === 'latency' ? 'extra time is spent' : 'trouble starts'}`);
   }
