@@ -217,10 +217,11 @@ export class Judge {
     const signal = op.latency;
     const expected = signal.p95.value;
     if (!(expected > 0)) return best;
-    const observed = windowSketch(w.buckets, 'latency').quantile(0.95);
-    if (observed < o.ratio * expected || observed - expected < Math.max(o.minShiftMs, TAIL_MIN_SHIFT_MS)) return best;
+    // The test first: it is cheaper than merging the window's sketches, and rejects most healthy windows.
     const pValue = signal.slowPValue(lw.over, lw.judged, o.ratio);
     if (!(pValue < TAIL_P_MAX)) return best;
+    const observed = windowSketch(w.buckets, 'latency').quantile(0.95);
+    if (observed < o.ratio * expected || observed - expected < Math.max(o.minShiftMs, TAIL_MIN_SHIFT_MS)) return best;
     const score = pToScore(pValue);
     if (best !== undefined && score <= best.verdict.score) return best;
     const severity = tailSeverity(latencySeverity(observed / expected, observed, o), lw.over / lw.judged);

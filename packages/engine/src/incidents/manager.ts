@@ -555,9 +555,10 @@ export class IncidentManager {
     inc.affected = [...affected.values()];
     inc.anomalies = anomalies;
     const traces: string[] = [];
-    for (let i = anomalies.length - 1; i >= 0; i--) {
+    const max = this.opts.maxExemplars;
+    for (let i = anomalies.length - 1; i >= 0 && traces.length < max; i--) {
       for (const t of anomalies[i].traceIds) {
-        if (traces.length < this.opts.maxExemplars && !traces.includes(t)) traces.push(t);
+        if (traces.length < max && !traces.includes(t)) traces.push(t);
       }
     }
     inc.traceIds = traces;

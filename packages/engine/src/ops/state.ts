@@ -81,6 +81,9 @@ export class LatencySignal {
   /** Consecutive buckets held back from the baseline, and from the anchor, as suspiciously slow. */
   held = 0;
   anchorHeld = 0;
+  /** Degrees of freedom of the last spread bound computed in {@link slowRate}, and its factor. */
+  private boundK = 0;
+  private boundFactor = 1;
 
   constructor(opts: ResolvedOptions, withAnchor: boolean) {
     this.detector = new LatencyDetector(opts.baseline, opts.latency);
@@ -104,8 +107,12 @@ export class LatencySignal {
   private slowRate(ratio: number): number {
     const d = this.detector.baseline;
     const k = Math.max(1, d.samples - 1);
-    const sd = d.sd * Math.sqrt(k / chiSquareQuantile(SD_BOUND_P, k));
-    return Math.max(this.slowShare.rate, normalSf(Math.log(ratio) / sd));
+    // The bound's factor changes only when a bucket is learned; every window judged between asks for it.
+    if (k !== this.boundK) {
+      this.boundK = k;
+      this.boundFactor = Math.sqrt(k / chiSquareQuantile(SD_BOUND_P, k));
+    }
+    return Math.max(this.slowShare.rate, normalSf(Math.log(ratio) / (d.sd * this.boundFactor)));
   }
 
   /**
