@@ -484,17 +484,24 @@ export class Episodes {
     return false;
   }
 
-  /** `service` and every service or peer it reaches through the caller → callee edges, downstream and upstream. */
+  /**
+   * `service` and every service or peer it reaches through the caller → callee edges, downstream and upstream.
+   * The adjacency is built once per call: one pass over the edges, not one per service reached.
+   */
   private reach(service: string): Set<string> {
+    const down = new Map<string, string[]>();
+    const up = new Map<string, string[]>();
+    for (const edge of this.recorder.edges.values()) {
+      appendTo(down, edge.caller, edge.calleeService);
+      appendTo(up, edge.calleeService, edge.caller);
+    }
     const out = new Set([service]);
-    for (const down of [true, false]) {
+    for (const next of [down, up]) {
       const todo = [service];
       const seen = new Set([service]);
       while (todo.length > 0) {
-        const at = todo.pop() as string;
-        for (const edge of this.recorder.edges.values()) {
-          const [from, to] = down ? [edge.caller, edge.calleeService] : [edge.calleeService, edge.caller];
-          if (from !== at || seen.has(to)) continue;
+        for (const to of next.get(todo.pop() as string) ?? []) {
+          if (seen.has(to)) continue;
           seen.add(to);
           out.add(to);
           todo.push(to);
@@ -603,4 +610,10 @@ function faultServices(signal: AnomalySignal, target: OpState | EdgeState): stri
   if (signal !== 'timeout') return [(target as OpState).service];
   const edge = target as EdgeState;
   return [edge.caller, edge.calleeService];
+}
+
+function appendTo(lists: Map<string, string[]>, key: string, value: string): void {
+  const list = lists.get(key);
+  if (list === undefined) lists.set(key, [value]);
+  else list.push(value);
 }
