@@ -274,7 +274,7 @@ export class InFlightCalls {
     open.attempts = attempts;
     open.gaveUp = gaveUp;
     open.maxWait = calls.oldestMs;
-    open.calleeOperation = calls.operation;
+    if (calls.operation !== null) open.countGiveUp(calls.operation, gaveUp);
     if (first !== calls.operation) open.firstOperation = first;
     open.traces.push(...calls.traces);
     return { kind: 'timeout', signal: 'timeout', verdict, edge, size: 1, window: { attempts, errors: 0, gaveUp, maxWait: calls.oldestMs, buckets: [open] } };

@@ -3,7 +3,7 @@ import type { ResolvedOptions } from '../options.js';
 import { clearlySlower, type Firing, type OpFiring } from '../detectors/judge.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
-import { BUCKET_EXEMPLARS, topSlowInstance } from '../ops/bucket.js';
+import { BUCKET_EXEMPLARS, topSlowInstance, type EdgeBucket } from '../ops/bucket.js';
 import { WINDOWS, windowMessage, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
@@ -341,15 +341,16 @@ export class Episodes {
   private origins(f: Firing, dropping: ReadonlySet<string>): RankedOrigin[] {
     if (f.kind === 'timeout') {
       const { edge, window: w } = f;
-      let operation: string | null = null;
-      let first: string | null = null;
-      for (const b of w.buckets) {
-        if (b.calleeOperation !== null) operation = b.calleeOperation;
-        first = b.firstOperation;
-      }
-      const at = (op: string | null, share: number): RankedOrigin => ({ service: edge.calleeService, operation: op, key: opKey(edge.calleeService, op ?? ''), kind: 'timeout', share, count: w.gaveUp });
+      const first = w.buckets.length > 0 ? w.buckets[w.buckets.length - 1].firstOperation : null;
+      const given = givenUpIn(w.buckets);
+      const at = (op: string | null, share: number, count: number): RankedOrigin => ({ service: edge.calleeService, operation: op, key: opKey(edge.calleeService, op ?? ''), kind: 'timeout', share, count });
       // Calls still open: the one open longest hung first, the ones counted may queue behind it (a pool).
-      return first === null ? [at(operation, 1)] : [at(operation, 0.5), at(first, 0.5)];
+      const part = first === null ? 1 : 0.5;
+      let total = 0;
+      for (const [, n] of given) total += n;
+      // Shares of the calls whose operation is known; the window's count spread over them alike.
+      const ranked = given.length === 0 ? [at(null, part, w.gaveUp)] : given.map(([op, n]) => at(op, (part * n) / total, Math.round((w.gaveUp * n) / total)));
+      return first === null ? ranked : [...ranked, at(first, 0.5, w.gaveUp)];
     }
     const { op, window: w } = f;
     switch (f.signal) {
@@ -616,4 +617,17 @@ function appendTo(lists: Map<string, string[]>, key: string, value: string): voi
   const list = lists.get(key);
   if (list === undefined) lists.set(key, [value]);
   else list.push(value);
+}
+
+/**
+ * The callee operations given up on in a timeout window's buckets, with how many calls each, most first
+ * (ties: the one given up on latest first).
+ */
+function givenUpIn(buckets: readonly EdgeBucket[]): Array<[string, number]> {
+  const counts = new Map<string, number>();
+  for (let i = buckets.length - 1; i >= 0; i--) {
+    const b = buckets[i];
+    for (let k = 0; k < b.givenUp.length; k++) counts.set(b.givenUp[k], (counts.get(b.givenUp[k]) ?? 0) + b.givenUpCounts[k]);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]);
 }

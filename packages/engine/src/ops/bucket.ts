@@ -237,6 +237,9 @@ export function addExemplar(list: string[], traceId: string): void {
   if (list.length < BUCKET_EXEMPLARS) list.push(traceId);
 }
 
+/** Distinct callee operations whose give-ups an {@link EdgeBucket} counts. */
+export const MAX_GIVEN_UP_OPERATIONS = 8;
+
 /** One caller→callee edge's attempts for one bucket. */
 export class EdgeBucket {
   index = -1;
@@ -245,11 +248,16 @@ export class EdgeBucket {
   gaveUp = 0;
   /** Longest wait before giving up, ms. */
   maxWait = 0;
-  /** The callee operation of the calls given up on, when known. */
-  calleeOperation: string | null = null;
+  /**
+   * The callee operations of the calls given up on, when known, in the order first given up on, with how
+   * many each (at most {@link MAX_GIVEN_UP_OPERATIONS}; calls of further ones count in `gaveUp` only): an edge
+   * whose calls to two operations hang is told by the one given up on most, not by whichever was last.
+   */
+  readonly givenUp: string[] = [];
+  readonly givenUpCounts: number[] = [];
   /**
    * For calls still open (see InFlightCalls): the operation of the one open longest when it is another
-   * than `calleeOperation` (the first to hang; the calls counted queue behind it), else null.
+   * than the one most {@link givenUp} (the first to hang; the calls counted queue behind it), else null.
    */
   firstOperation: string | null = null;
   readonly traces: string[] = [];
@@ -260,9 +268,20 @@ export class EdgeBucket {
     this.errors = 0;
     this.gaveUp = 0;
     this.maxWait = 0;
-    this.calleeOperation = null;
+    this.givenUp.length = 0;
+    this.givenUpCounts.length = 0;
     this.firstOperation = null;
     this.traces.length = 0;
+  }
+
+  /** Counts `n` calls to callee operation `operation` given up on (see {@link givenUp}). */
+  countGiveUp(operation: string, n = 1): void {
+    const i = this.givenUp.indexOf(operation);
+    if (i >= 0) this.givenUpCounts[i] += n;
+    else if (this.givenUp.length < MAX_GIVEN_UP_OPERATIONS) {
+      this.givenUp.push(operation);
+      this.givenUpCounts.push(n);
+    }
   }
 }
 

@@ -409,7 +409,7 @@ export class Recorder {
     }
     if (c.gaveUp) {
       eb.gaveUp++;
-      if (c.calleeOperation !== null) eb.calleeOperation = c.calleeOperation;
+      if (c.calleeOperation !== null) eb.countGiveUp(c.calleeOperation);
       if (c.duration > eb.maxWait) eb.maxWait = c.duration;
       addExemplar(eb.traces, c.span.traceId);
     }
