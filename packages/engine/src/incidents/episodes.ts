@@ -536,8 +536,26 @@ export class Episodes {
     if (blocker !== undefined) figures = { ...figures, blocker };
     const restartedAt = this.recorder.instances.startedSince(top.service, firstAt - RESTART_NEAR_MS);
     if (restartedAt !== undefined) figures = { ...figures, restart: { at: restartedAt, bucketMs: this.options.bucketMs } };
+    const surge = this.surgeAmong(top, anomalies);
+    if (surge !== undefined) figures = { ...figures, surge };
     const change = this.changes.changeBefore(top.service, firstAt, this.options.changeWindowMs);
     return { explanation: explainRoot(top, anomalies, figures, change, firstAt, this.options.latency), ...(change ? { change } : {}) };
+  }
+
+  /**
+   * The explanation of the strongest traffic surge still firing on a service of the incident (its root's,
+   * or one of its anomalies'), if any. Surges join no incident (load is not a fault), so they are looked
+   * up among the episodes.
+   */
+  private surgeAmong(top: RankedOrigin, anomalies: readonly Anomaly[]): string | undefined {
+    let best: Anomaly | undefined;
+    for (const ep of this.episodes.values()) {
+      if (ep.signal !== 'traffic.surge') continue;
+      const a = ep.anomaly;
+      if (a.service !== top.service && !anomalies.some((m) => m.service === a.service)) continue;
+      if (best === undefined || a.observed / a.expected > best.observed / best.expected) best = a;
+    }
+    return best?.explanation;
   }
 
   /** `now` (the figures of an operation that did not fire, key `key`), or the worst kept since `since`. */

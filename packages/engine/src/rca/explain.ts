@@ -23,6 +23,13 @@ export interface RootFigures {
    * started, and the bucket width (the first detection closes the bucket the trouble began in).
    */
   restart?: { at: number; bucketMs: number };
+  /**
+   * A traffic surge on an operation of a service in the incident, still firing: its anomaly's explanation
+   * (told by its first clause, "catalog GET /products/:id traffic 293 req/s vs 27 req/s expected (+986%) in
+   * the last 5 s"). Told as what happened meanwhile, not as the cause: a flood of requests may be why it
+   * slowed (a cold cache, callers let go at once) or what its failures set off (a retry storm).
+   */
+  surge?: string;
 }
 
 /** A traffic rate's change on its expected rate, signed: `+233%`, `−94%`. */
@@ -199,6 +206,7 @@ export function explainRoot(
   if (change) {
     parts.push(`${change.service} ${change.from ?? '?'} → ${change.to} seen ${seconds(firstAt - change.at)} before`);
   }
+  if (figures.surge !== undefined) parts.push(`traffic surged meanwhile: ${firstClause(figures.surge)}`);
   const restart = figures.restart;
   if (restart !== undefined) {
     // Calls refused while a process restarts are told apart from a service failing on its own.

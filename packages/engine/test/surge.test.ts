@@ -1,0 +1,62 @@
+/**
+ * A slowdown under a flood of requests: the catalog of a real app (Fastify + mysql2, pool of 5) got ten
+ * times its usual requests at once when its caller's cache came back and every request held meanwhile was
+ * let go, and its database calls queued. The incident's sentence says that traffic surged meanwhile (a
+ * surge joins no incident: load is no fault), so the reader sees the flood beside the slowdown.
+ */
+import { describe, expect, it } from 'vitest';
+import { createAnalyzer } from '../src/index.js';
+import type { Span } from '../src/types.js';
+import { hexId, span } from './helpers/spans.js';
+import { logNormal, mulberry32 } from './helpers/random.js';
+
+/** One catalog request: its server span and its query. */
+function request(at: number, queryMs: number): Span[] {
+  const traceId = hexId(32);
+  const server = span({
+    traceId,
+    service: 'catalog',
+    name: 'GET /products/:id',
+    kind: 'server',
+    startTime: at,
+    endTime: at + queryMs + 1,
+    attributes: { 'http.request.method': 'GET', 'http.route': '/products/:id', 'http.response.status_code': 200 },
+  });
+  const query = span({
+    traceId,
+    parentSpanId: server.spanId,
+    service: 'catalog',
+    name: 'SELECT products',
+    kind: 'client',
+    startTime: at + 0.5,
+    endTime: at + 0.5 + queryMs,
+    attributes: { 'db.system.name': 'mysql', 'db.operation.name': 'SELECT', 'db.collection.name': 'products' },
+  });
+  return [query, server];
+}
+
+describe('a slowdown under a traffic surge', () => {
+  it('says that traffic surged meanwhile, with the surge’s figures', () => {
+    const analyzer = createAnalyzer();
+    const rng = mulberry32(11);
+    const t0 = 1_700_000_000_000;
+    // 20 requests/s for three minutes, then 200/s for 30 s, each query 20× slower (queued for a connection).
+    for (let at = t0; at < t0 + 180_000; at += 50) analyzer.ingest(request(at, logNormal(rng, 1, 0.2)));
+    for (let at = t0 + 180_000; at < t0 + 210_000; at += 5) analyzer.ingest(request(at, logNormal(rng, 20, 0.2)));
+    analyzer.flush();
+    const [incident] = analyzer.incidents();
+    expect(incident.title).toMatch(/^Latency in mysql SELECT products/);
+    expect(incident.rootCause.explanation).toMatch(/; traffic surged meanwhile: catalog GET \/products\/:id traffic \d+(\.\d+)? req\/s vs \d+(\.\d+)? req\/s expected \(\+\d+%\)/);
+  });
+
+  it('is not said when traffic is as usual', () => {
+    const analyzer = createAnalyzer();
+    const rng = mulberry32(12);
+    const t0 = 1_700_000_000_000;
+    for (let at = t0; at < t0 + 210_000; at += 50) analyzer.ingest(request(at, logNormal(rng, at < t0 + 180_000 ? 1 : 20, 0.2)));
+    analyzer.flush();
+    const [incident] = analyzer.incidents();
+    expect(incident.title).toMatch(/^Latency in mysql SELECT products/);
+    expect(incident.rootCause.explanation).not.toContain('surged');
+  });
+});
