@@ -9,6 +9,7 @@ import { createAnalyzer } from '../src/index.js';
 import type { Span } from '../src/types.js';
 import { hexId, span } from './helpers/spans.js';
 import { logNormal, mulberry32 } from './helpers/random.js';
+import { watch } from './helpers/events.js';
 
 /** One catalog request: its server span and its query. */
 function request(at: number, queryMs: number): Span[] {
@@ -38,6 +39,7 @@ function request(at: number, queryMs: number): Span[] {
 describe('a slowdown under a traffic surge', () => {
   it('says that traffic surged meanwhile, with the surge’s figures', () => {
     const analyzer = createAnalyzer();
+    const events = watch(analyzer);
     const rng = mulberry32(11);
     const t0 = 1_700_000_000_000;
     // 20 requests/s for three minutes, then 200/s for 30 s, each query 20× slower (queued for a connection).
@@ -46,7 +48,11 @@ describe('a slowdown under a traffic surge', () => {
     analyzer.flush();
     const [incident] = analyzer.incidents();
     expect(incident.title).toMatch(/^Latency in mysql SELECT products/);
-    expect(incident.rootCause.explanation).toMatch(/; traffic surged meanwhile: catalog GET \/products\/:id traffic \d+(\.\d+)? req\/s vs \d+(\.\d+)? req\/s expected \(\+\d+%\)/);
+    const surged = /; traffic surged meanwhile: catalog GET \/products\/:id traffic \d+(\.\d+)? req\/s vs \d+(\.\d+)? req\/s expected \(\+\d+%\)/;
+    expect(incident.rootCause.explanation).toMatch(surged);
+    // Told from the first event: the surge fired in the bucket the slowdown did.
+    expect(events[0].type).toBe('opened');
+    expect(events[0].incident.rootCause.explanation).toMatch(surged);
   });
 
   it('is not said when traffic is as usual', () => {

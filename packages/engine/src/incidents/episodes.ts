@@ -32,6 +32,10 @@ const CALLER_FAULT_KINDS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['erro
 /** The order a bucket's firings are routed in (see settle). */
 const ROUTE_ORDER: Record<Firing['kind'], number> = { errors: 0, latency: 0, timeout: 0, shape: 1, traffic: 2 };
 
+function routeOrder(f: Firing): number {
+  return f.signal === 'traffic.surge' ? -1 : ROUTE_ORDER[f.kind];
+}
+
 /** A tail slowdown names the process that served at least this share of its slow requests (see {@link Episodes.slowOn}). */
 const ONE_INSTANCE_SHARE = 0.8;
 
@@ -125,8 +129,9 @@ export class Episodes {
     for (const f of firings) if (f.signal === 'traffic.drop') dropping.add(f.op.key);
     for (const ep of this.episodes.values()) if (ep.signal === 'traffic.drop') dropping.add(ep.target.key);
     // Failures and slowness first, then call-pattern changes, drops last: a caller that stops part-way,
-    // or a drop caused by a caller that started failing, in this same bucket follows that failure.
-    firings.sort((a, b) => ROUTE_ORDER[a.kind] - ROUTE_ORDER[b.kind]);
+    // or a drop caused by a caller that started failing, in this same bucket follows that failure. Surges,
+    // which join no incident, before all: an incident's sentence tells one firing in the same bucket.
+    firings.sort((a, b) => routeOrder(a) - routeOrder(b));
     this.manager.coalesced(() => {
       for (const f of firings) {
         const key = this.keyOf(f);
