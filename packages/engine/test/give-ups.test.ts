@@ -3,7 +3,8 @@
  * whose fetches to its catalog, GET /products/:id and POST /orders, all time out at 2 s while the catalog's
  * database is stuck). The edge's give-ups are told by the operation given up on most, not by whichever
  * call was given up on last in the window: that one changes from bucket to bucket, and the incident's title
- * flipped with it ("Timeouts in 127.0.0.1:4101 POST /orders" ↔ "… GET /products/:id") on a real app.
+ * flipped with it ("Timeouts in 127.0.0.1:4101 POST /orders" ↔ "… GET /products/:id") on a real app. Its
+ * counts are the edge's, so its sentence names the callee and how many of its operations.
  */
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer } from '../src/index.js';
@@ -65,7 +66,11 @@ describe('give-ups on several operations of one callee', () => {
     analyzer.flush();
     const timeouts = analyzer.incidents().flatMap((i) => i.anomalies).filter((a) => a.signal === 'timeout');
     expect(timeouts.length).toBeGreaterThan(0);
-    for (const a of timeouts) expect(a.operation).toBe('GET /products/:id');
+    for (const a of timeouts) {
+      expect(a.operation).toBe('GET /products/:id');
+      // The counts are the edge's, over calls to both operations: the sentence names the callee, not one of them.
+      expect(a.explanation).toMatch(/^api got no answer from 127\.0\.0\.1:4101 in \d+ of \d+ calls to 2 of its operations \(/);
+    }
     const titles = events.filter((e) => e.type === 'opened' || e.type === 'updated').map((e) => e.incident.title);
     expect(titles.length).toBeGreaterThan(0);
     for (const title of titles) expect(title).toMatch(/^Timeouts in 127\.0\.0\.1:4101 GET \/products\/:id/);

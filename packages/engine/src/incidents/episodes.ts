@@ -240,8 +240,10 @@ export class Episodes {
     let samples: number;
     let count: number;
     let message: string | undefined;
+    let operations: number | undefined;
     if (f.kind === 'timeout') {
       const w = f.window;
+      operations = givenUpIn(w.buckets).length;
       service = f.edge.calleeService;
       operation = top.operation;
       f.edge.givenUpOperation = operation;
@@ -287,7 +289,7 @@ export class Episodes {
     };
     const slowOn = f.signal === 'latency.tail' ? this.slowOn(f.op, f.window) : undefined;
     if (slowOn !== undefined) draft.instance = slowOn.instance;
-    const explanation = explainAnomaly(draft, { count, window, slowerThan: this.options.latency.ratio, slowOn });
+    const explanation = explainAnomaly(draft, { count, window, slowerThan: this.options.latency.ratio, slowOn, operations });
     if (f.kind === 'latency' || f.kind === 'errors') {
       // The root-cause sentence describes the anomaly at its worst, not its fading tail.
       const figKey = figuresKey(f.op.key, f.kind);

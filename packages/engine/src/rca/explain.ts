@@ -56,7 +56,10 @@ function times(x: number): string {
 }
 
 /** One sentence for an anomaly episode, with the numbers that fired it. */
-export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>, extra: { count?: number; window: number; slowerThan: number; slowOn?: { instance: string; count: number; of: number } }): string {
+export function explainAnomaly(
+  a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>,
+  extra: { count?: number; window: number; slowerThan: number; slowOn?: { instance: string; count: number; of: number }; operations?: number },
+): string {
   const who = label(a.service, a.operation);
   let s: string;
   switch (a.kind) {
@@ -77,9 +80,13 @@ export function explainAnomaly(a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt'
     case 'errors':
       s = `${who} error rate ${pct(a.observed)} (${extra.count ?? 0}/${a.samples}) vs baseline ${pct(a.expected)}`;
       break;
-    case 'timeout':
-      s = `${a.caller ? a.caller.service : 'callers'} got no ${isPoolWait(a.operation) ? 'connection' : 'answer'} from ${who} in ${extra.count ?? 0} of ${a.samples} calls (${pct(a.observed)}, baseline ${pct(a.expected)})`;
+    case 'timeout': {
+      // The counts are the edge's: given up on calls to several operations, they are the service's, not one operation's.
+      const several = (extra.operations ?? 1) > 1;
+      const from = several ? `${a.service} in ${extra.count ?? 0} of ${a.samples} calls to ${extra.operations} of its operations` : `${who} in ${extra.count ?? 0} of ${a.samples} calls`;
+      s = `${a.caller ? a.caller.service : 'callers'} got no ${isPoolWait(a.operation) ? 'connection' : 'answer'} from ${from} (${pct(a.observed)}, baseline ${pct(a.expected)})`;
       break;
+    }
     case 'traffic':
       s = `${who} traffic ${rps(a.observed)} vs ${rps(a.expected)} expected (${trafficChange(a.observed, a.expected)})`;
       break;
