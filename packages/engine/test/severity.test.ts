@@ -90,6 +90,25 @@ describe('root-cause sentence', () => {
     );
   });
 
+  it("does not lead a statement's slowdown with another statement's give-ups", () => {
+    // A table locked in a real app (mysql2): the SELECTs slowed and a few UPDATEs were given up on, in one bucket.
+    const top = { service: 'mysql', operation: 'SELECT products', key: 'mysql SELECT products', kind: 'latency' as const, share: 1, count: 84 };
+    const slow = anomaly({
+      service: 'mysql', operation: 'SELECT products', observed: 300, expected: 1.4,
+      explanation: 'mysql SELECT products typical latency 300 ms vs baseline 1.4 ms (214×) over 84 requests in the last 5 s',
+    });
+    const gaveUp = anomaly({
+      id: 'a-2', kind: 'timeout', signal: 'timeout', service: 'mysql', operation: 'UPDATE products', severity: 'high', observed: 0.29, expected: 0.0007, unit: 'ratio',
+      caller: { service: 'catalog', operation: null },
+      explanation: 'catalog got no answer from mysql UPDATE products in 4 of 14 calls (29%, baseline 0.07%) in the last 5 s',
+    });
+    const s = explainRoot(top, [gaveUp, slow], {}, undefined, 60_000, DEFAULT_LATENCY);
+    expect(s).toMatch(/^mysql SELECT products typical latency 300 ms/);
+    // Its own give-ups still lead it: its calls that ended say nothing of the ones still open.
+    const own = anomaly({ ...gaveUp, operation: 'SELECT products', explanation: 'catalog got no answer from mysql SELECT products in 4 of 14 calls (29%, baseline 0.07%) in the last 5 s' });
+    expect(explainRoot(top, [own, slow], {}, undefined, 60_000, DEFAULT_LATENCY)).toMatch(/^catalog got no answer from mysql SELECT products/);
+  });
+
   it("says what made a slowdown's incident medium when it is a call-pattern change (not on the latency table)", () => {
     const top = { service: 'api', operation: 'GET /items', key: 'api GET /items', kind: 'latency' as const, share: 1, count: 40 };
     const slow = anomaly({ service: 'api', operation: 'GET /items', severity: 'low', observed: 30, expected: 10, explanation: 'api GET /items typical latency 30 ms vs baseline 10 ms (3.0×) over 40 requests in the last 5 s' });

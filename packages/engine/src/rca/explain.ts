@@ -132,10 +132,11 @@ export function explainRoot(
   const own = mine.find((a) => a.kind === top.kind) ?? mine[0];
   const within = figures.window !== undefined ? `${inTheLast(figures.window)}: ` : '';
   // A hang: the root's calls are still open (in flight), so the latency of its calls that ended says
-  // nothing yet (1.0×); the calls that got no answer do.
+  // nothing yet (1.0×); the calls that got no answer do. For a slowdown, only its own give-ups (or the
+  // pool's it holds): another statement's would lead a sentence about this one with that one's figures.
   const hung = top.kind === 'latency' || top.kind === 'timeout' ? giveUpsAt(top, anomalies) : undefined;
   const p95 = figures.p95;
-  if (top.kind === 'latency' && hung !== undefined && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
+  if (top.kind === 'latency' && hung !== undefined && (hung.operation === top.operation || isPoolWait(hung.operation)) && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
     parts.push(giveUpWords(top, hung));
     backed.add(hung.severity);
   } else if (top.kind === 'latency' && p95 && p95.baseline > 0 && latencyTier(p95.now / p95.baseline, p95.now, latency) !== null) {
