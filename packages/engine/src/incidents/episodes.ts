@@ -3,7 +3,7 @@ import type { ResolvedOptions } from '../options.js';
 import { clearlySlower, type Firing, type OpFiring } from '../detectors/judge.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
-import { BUCKET_EXEMPLARS, topSlowInstance, type EdgeBucket } from '../ops/bucket.js';
+import { BUCKET_EXEMPLARS, givenUpIn, topSlowInstance } from '../ops/bucket.js';
 import { WINDOWS, windowMessage, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
@@ -228,7 +228,9 @@ export class Episodes {
   private fire(f: Firing, now: number, dropping: ReadonlySet<string>): void {
     const target = f.kind === 'timeout' ? f.edge : f.op;
     const key = this.keyOf(f);
-    const origins = this.origins(f, dropping);
+    // A timeout's callee operations, by their calls given up on: its origins and its sentence both count them.
+    const given = f.kind === 'timeout' ? givenUpIn(f.window.buckets) : undefined;
+    const origins = this.origins(f, dropping, given);
     const top = origins[0];
     const v = f.verdict;
     const window = f.size * this.options.bucketMs;
@@ -240,10 +242,8 @@ export class Episodes {
     let samples: number;
     let count: number;
     let message: string | undefined;
-    let operations: number | undefined;
     if (f.kind === 'timeout') {
       const w = f.window;
-      operations = givenUpIn(w.buckets).length;
       service = f.edge.calleeService;
       operation = top.operation;
       f.edge.givenUpOperation = operation;
@@ -289,7 +289,7 @@ export class Episodes {
     };
     const slowOn = f.signal === 'latency.tail' ? this.slowOn(f.op, f.window) : undefined;
     if (slowOn !== undefined) draft.instance = slowOn.instance;
-    const explanation = explainAnomaly(draft, { count, window, slowerThan: this.options.latency.ratio, slowOn, operations });
+    const explanation = explainAnomaly(draft, { count, window, slowerThan: this.options.latency.ratio, slowOn, operations: given?.length });
     if (f.kind === 'latency' || f.kind === 'errors') {
       // The root-cause sentence describes the anomaly at its worst, not its fading tail.
       const figKey = figuresKey(f.op.key, f.kind);
@@ -345,11 +345,11 @@ export class Episodes {
     if (f.signal !== 'traffic.surge') ep.incidentId = this.manager.route(ep.anomaly, origins, ep.incidentId ?? this.callerOfRoot(f), now, linked);
   }
 
-  private origins(f: Firing, dropping: ReadonlySet<string>): RankedOrigin[] {
+  /** Where a firing's trouble comes from; `given`, for a timeout, its {@link givenUpIn}. */
+  private origins(f: Firing, dropping: ReadonlySet<string>, given: ReadonlyArray<[string, number]> = []): RankedOrigin[] {
     if (f.kind === 'timeout') {
       const { edge, window: w } = f;
       const first = w.buckets.length > 0 ? w.buckets[w.buckets.length - 1].firstOperation : null;
-      const given = givenUpIn(w.buckets);
       const at = (op: string | null, share: number, count: number): RankedOrigin => ({ service: edge.calleeService, operation: op, key: opKey(edge.calleeService, op ?? ''), kind: 'timeout', share, count });
       // Calls still open: the one open longest hung first, the ones counted may queue behind it (a pool).
       const part = first === null ? 1 : 0.5;
@@ -642,17 +642,4 @@ function appendTo(lists: Map<string, string[]>, key: string, value: string): voi
   const list = lists.get(key);
   if (list === undefined) lists.set(key, [value]);
   else list.push(value);
-}
-
-/**
- * The callee operations given up on in a timeout window's buckets, with how many calls each, most first
- * (ties: the one given up on latest first).
- */
-function givenUpIn(buckets: readonly EdgeBucket[]): Array<[string, number]> {
-  const counts = new Map<string, number>();
-  for (let i = buckets.length - 1; i >= 0; i--) {
-    const b = buckets[i];
-    for (let k = 0; k < b.givenUp.length; k++) counts.set(b.givenUp[k], (counts.get(b.givenUp[k]) ?? 0) + b.givenUpCounts[k]);
-  }
-  return [...counts].sort((a, b) => b[1] - a[1]);
 }

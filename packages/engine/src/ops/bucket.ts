@@ -87,10 +87,7 @@ export class LatencyBucket {
 
   /** Counts one `over` request served by `instance`. */
   slowOnInstance(instance: string): void {
-    const m = (this.slowOn ??= new Map());
-    const n = m.get(instance);
-    if (n !== undefined) m.set(instance, n + 1);
-    else if (m.size < SLOW_INSTANCES_MAX) m.set(instance, 1);
+    countIn((this.slowOn ??= new Map()), instance, 1, SLOW_INSTANCES_MAX);
   }
 
   reset(): void {
@@ -113,11 +110,36 @@ const SLOW_INSTANCES_MAX = 64;
 
 /** The process that served the most of the windows' slow requests, and how many (undefined: none named). */
 export function topSlowInstance(buckets: readonly OpBucket[]): { instance: string; count: number } | undefined {
-  const all = new Map<string, number>();
-  for (const b of buckets) if (b.latency.slowOn !== undefined) for (const [k, n] of b.latency.slowOn) all.set(k, (all.get(k) ?? 0) + n);
   let top: { instance: string; count: number } | undefined;
-  for (const [instance, count] of all) if (top === undefined || count > top.count) top = { instance, count };
+  for (const [instance, count] of sumCounts(buckets.map((b) => b.latency.slowOn))) if (top === undefined || count > top.count) top = { instance, count };
   return top;
+}
+
+/**
+ * Adds `n` to `key`'s count; a key not yet counted is added only while there are fewer than `max` (a
+ * per-bucket tally stays bounded, the ones it has keep counting).
+ */
+function countIn(counts: Map<string, number>, key: string, n: number, max: number): void {
+  const had = counts.get(key);
+  if (had !== undefined) counts.set(key, had + n);
+  else if (counts.size < max) counts.set(key, n);
+}
+
+/** Per-key sums of a window's per-bucket tallies, keys in the order first met. */
+function sumCounts(tallies: Iterable<Map<string, number> | undefined>): Map<string, number> {
+  const all = new Map<string, number>();
+  for (const t of tallies) if (t !== undefined) for (const [k, n] of t) all.set(k, (all.get(k) ?? 0) + n);
+  return all;
+}
+
+/**
+ * The callee operations given up on in a timeout window's buckets, with how many calls each, most first
+ * (ties: the one given up on latest first).
+ */
+export function givenUpIn(buckets: readonly EdgeBucket[]): Array<[string, number]> {
+  const newestFirst: Array<Map<string, number> | undefined> = [];
+  for (let i = buckets.length - 1; i >= 0; i--) newestFirst.push(buckets[i].givenUp);
+  return [...sumCounts(newestFirst)].sort((a, b) => b[1] - a[1]);
 }
 
 /**
@@ -249,12 +271,12 @@ export class EdgeBucket {
   /** Longest wait before giving up, ms. */
   maxWait = 0;
   /**
-   * The callee operations of the calls given up on, when known, in the order first given up on, with how
-   * many each (at most {@link MAX_GIVEN_UP_OPERATIONS}; calls of further ones count in `gaveUp` only): an edge
-   * whose calls to two operations hang is told by the one given up on most, not by whichever was last.
+   * How many calls to each callee operation were given up on, when known, in the order first given up on
+   * (at most {@link MAX_GIVEN_UP_OPERATIONS} operations; calls of further ones count in `gaveUp` only): an
+   * edge whose calls to two operations hang is told by the one given up on most, not by whichever was last.
+   * Created on the first give-up.
    */
-  readonly givenUp: string[] = [];
-  readonly givenUpCounts: number[] = [];
+  givenUp: Map<string, number> | undefined = undefined;
   /**
    * For calls still open (see InFlightCalls): the operation of the one open longest when it is another
    * than the one most {@link givenUp} (the first to hang; the calls counted queue behind it), else null.
@@ -268,20 +290,14 @@ export class EdgeBucket {
     this.errors = 0;
     this.gaveUp = 0;
     this.maxWait = 0;
-    this.givenUp.length = 0;
-    this.givenUpCounts.length = 0;
+    this.givenUp = undefined;
     this.firstOperation = null;
     this.traces.length = 0;
   }
 
   /** Counts `n` calls to callee operation `operation` given up on (see {@link givenUp}). */
   countGiveUp(operation: string, n = 1): void {
-    const i = this.givenUp.indexOf(operation);
-    if (i >= 0) this.givenUpCounts[i] += n;
-    else if (this.givenUp.length < MAX_GIVEN_UP_OPERATIONS) {
-      this.givenUp.push(operation);
-      this.givenUpCounts.push(n);
-    }
+    countIn((this.givenUp ??= new Map()), operation, n, MAX_GIVEN_UP_OPERATIONS);
   }
 }
 

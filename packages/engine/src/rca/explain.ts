@@ -83,8 +83,7 @@ export function explainAnomaly(
     case 'timeout': {
       // The counts are the edge's: given up on calls to several operations, they are the service's, not one operation's.
       const several = (extra.operations ?? 1) > 1;
-      const from = several ? `${a.service} in ${extra.count ?? 0} of ${a.samples} calls to ${extra.operations} of its operations` : `${who} in ${extra.count ?? 0} of ${a.samples} calls`;
-      s = `${a.caller ? a.caller.service : 'callers'} got no ${isPoolWait(a.operation) ? 'connection' : 'answer'} from ${from} (${pct(a.observed)}, baseline ${pct(a.expected)})`;
+      s = `${a.caller ? a.caller.service : 'callers'} got no ${isPoolWait(a.operation) ? 'connection' : 'answer'} from ${several ? a.service : who} in ${extra.count ?? 0} of ${a.samples} calls${several ? ` to ${extra.operations} of its operations` : ''} (${pct(a.observed)}, baseline ${pct(a.expected)})`;
       break;
     }
     case 'traffic':
