@@ -115,11 +115,19 @@ describe('IncidentManager grouping', () => {
     const id = m.route(anomaly('a-1', 'latency', 'gateway', 'gateway', 0), own('query GetProduct', 0.998, 101), undefined, 0);
     m.route(anomaly('a-2', 'latency', 'gateway', 'gateway', 5000), own('POST /', 1, 13), undefined, 5000);
     expect(m.get(id)!.rootCause).toMatchObject({ service: 'gateway', operation: 'query GetProduct' });
-    // Equal evidence on equal requests: the key decides, as before.
+    // Equal evidence on equal requests in one bucket: the key decides.
     const { m: m2 } = manager();
-    const tie = m2.route(anomaly('b-1', 'latency', 'gateway', 'gateway', 0), own('query GetProduct', 1, 50), undefined, 0);
-    m2.route(anomaly('b-2', 'latency', 'gateway', 'gateway', 0), own('POST /', 1, 50), undefined, 0);
+    let tie = '';
+    m2.coalesced(() => {
+      tie = m2.route(anomaly('b-1', 'latency', 'gateway', 'gateway', 0), own('query GetProduct', 1, 50), undefined, 0);
+      m2.route(anomaly('b-2', 'latency', 'gateway', 'gateway', 0), own('POST /', 1, 50), undefined, 0);
+    });
     expect(m2.get(tie)!.rootCause.operation).toBe('POST /');
+    // Once one is named, an equal one later does not take the name.
+    const { m: m3 } = manager();
+    const named = m3.route(anomaly('c-1', 'latency', 'gateway', 'gateway', 0), own('query GetProduct', 1, 50), undefined, 0);
+    m3.route(anomaly('c-2', 'latency', 'gateway', 'gateway', 5000), own('POST /', 1, 50), undefined, 5000);
+    expect(m3.get(named)!.rootCause.operation).toBe('query GetProduct');
   });
 
   it("weighs the evidence against a peer's operations together (it is seen only from outside), naming its busiest", () => {
@@ -277,6 +285,28 @@ describe('IncidentManager grouping', () => {
     // A kind it never held shows at once.
     fire(9, 'errors', 80_000, 'a-8');
     expect(kinds()).toEqual(['latency', 'timeout', 'latency', 'errors']);
+  });
+
+  it("keeps naming the operation it names while another of its service fails alike, however their windows' request counts turn", () => {
+    // A database refuses connections: every request of both routes fails, and the routes' windows hold
+    // more or fewer requests as they re-fire (15 s and 5 s windows emptying at different rates once it is back).
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10, ...alone }, (e) => events.push(e), () => ({ explanation: '' }));
+    const on = (operation: string, count: number, kind: AnomalyKind = 'errors'): RankedOrigin[] => [{ service: 'catalog', operation, key: opKey('catalog', operation), kind, share: 1, count }];
+    const fire = (id: string, operation: string, count: number, at: number, severity: Anomaly['severity'] = 'critical') =>
+      m.route({ ...anomaly(id, 'errors', 'catalog', 'catalog', at), operation, severity }, on(operation, count), undefined, at);
+    const inc = fire('a-1', 'GET /products/:id', 144, 0);
+    fire('a-2', 'POST /orders', 39, 0);
+    expect(m.get(inc)!.title).toBe('Errors in catalog GET /products/:id');
+    // The routes' counts cross: POST's window now holds a few more requests than GET's.
+    fire('a-2', 'POST /orders', 348, 45_000);
+    fire('a-1', 'GET /products/:id', 337, 45_000);
+    fire('a-2', 'POST /orders', 309, 50_000);
+    expect(m.get(inc)!.title).toBe('Errors in catalog GET /products/:id');
+    expect(events.map((e) => e.incident.rootCause.operation)).not.toContain('POST /orders');
+    // More evidence against the other route (another anomaly of it: its latency too) still takes the name.
+    m.route({ ...anomaly('a-3', 'latency', 'catalog', 'catalog', 55_000), operation: 'POST /orders', severity: 'critical' }, on('POST /orders', 300, 'latency'), undefined, 55_000);
+    expect(m.get(inc)!.rootCause.operation).toBe('POST /orders');
   });
 
   it('keeps naming a hung statement when others slow only later, in the rush once it is released (no pool)', () => {

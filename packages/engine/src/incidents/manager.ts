@@ -510,6 +510,7 @@ export class IncidentManager {
     const ranked = [...scores.values()].sort(
       (a, b) => Number(b.all.failure()) - Number(a.all.failure()) || b.weighed() - a.weighed() || b.support - a.support || a.origin.key.localeCompare(b.origin.key),
     );
+    if (rec.told !== undefined) keepNamed(ranked, named);
     // The kind is what its live evidence says (an error burst after a slowdown is about errors now), else
     // what all of it said; the kind the incident names for the operation keeps it unless clearly outweighed,
     // and the kind it replaced does not come back for a while.
@@ -776,10 +777,42 @@ function heaviest(ops: Iterable<OperationEvidence>, eligible: (e: OperationEvide
   return best;
 }
 
+/**
+ * Moves the candidate the incident names (key `named`) back to the top of `ranked` unless one ranked above
+ * it {@link displaces} it. Two operations of a service failing alike (every request of both, a database
+ * down) score the same, and the ranking falls to how many requests each window held: the title flipped to
+ * the other operation, and back, as their windows emptied at different rates after the fault ended.
+ */
+function keepNamed(ranked: Score[], named: string): void {
+  const at = ranked.findIndex((c) => c.origin.key === named);
+  if (at <= 0) return;
+  const held = ranked[at];
+  for (let i = 0; i < at; i++) {
+    const c = ranked[i];
+    if (c.all.failure() !== held.all.failure() || displaces(c, held)) return;
+  }
+  ranked.splice(at, 1);
+  ranked.unshift(held);
+}
+
 /** Whether `e` takes the name from `held`: more evidence, and more requests behind it or {@link RENAME_MARGIN} times the evidence. */
 function outweighs(e: OperationEvidence, held: OperationEvidence): boolean {
   return e.sum > held.sum && (e.requests > held.requests || e.sum > RENAME_MARGIN * held.sum);
 }
+
+/**
+ * Whether candidate `c` takes the top from `held`, the one the incident names: more evidence, and more of it
+ * before the discount for few requests ({@link fewRequests}) too, or {@link RENAME_MARGIN} times as much after
+ * it. Past a few dozen requests the discount barely moves: on its own it only says which window held more.
+ */
+function displaces(c: Score, held: Score): boolean {
+  const w = c.weighed();
+  const h = held.weighed();
+  return w > h && (c.score > held.score * (1 + SAME_SCORE) || w > RENAME_MARGIN * h);
+}
+
+/** Relative difference below which two sums of evidence are the same sum reached in another order (rounding). */
+const SAME_SCORE = 1e-9;
 
 function duringHang(e: OperationEvidence, hungSince: number): boolean {
   return hungSince === Infinity || (e.since - hungSince < AFTERMATH_MS && hungSince - e.lastAt < AFTERMATH_MS);
