@@ -309,6 +309,21 @@ describe('IncidentManager grouping', () => {
     expect(m.get(inc)!.rootCause.operation).toBe('POST /orders');
   });
 
+  it("keeps naming a peer's busy operation while a rarer one's longer window holds more requests", () => {
+    // The api sees its catalog only through its calls: both routes fail every call, GET four times as
+    // often, judged over 5 s; POST /orders, rarer, over 15 s, so its window holds more calls.
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('catalog') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const fire = (id: string, operation: string, count: number, at: number, windowMs: number) =>
+      m.route({ ...anomaly(id, 'errors', 'api', 'catalog', at), operation, severity: 'critical', windowStart: at - windowMs }, [{ service: 'catalog', operation, key: opKey('catalog', operation), kind: 'errors', share: 1, count }], undefined, at);
+    const inc = fire('a-1', 'GET /products/:id', 160, 0, 5000);
+    fire('a-2', 'POST /orders', 40, 0, 5000);
+    fire('a-2', 'POST /orders', 115, 10_000, 15_000);
+    fire('a-1', 'GET /products/:id', 100, 10_000, 5000);
+    expect(m.get(inc)!.rootCause.operation).toBe('GET /products/:id');
+    expect(events.map((e) => e.incident.rootCause.operation)).not.toContain('POST /orders');
+  });
+
   it('keeps naming a hung statement when others slow only later, in the rush once it is released (no pool)', () => {
     // A row lock holds the UPDATE for 20 s (callers give up on it); once released, the requests that queued
     // rush in, and the INSERTs run 27× slower for a moment, with far more requests behind them.

@@ -23,6 +23,8 @@ import { SEVERITY_RANK } from './severity.js';
  * pool waits) did not cause it (see {@link Score.settle}): the judge's middle window.
  */
 const AFTERMATH_MS = 15_000;
+/** Shortest window a request rate is taken over (an anomaly's window is at least a bucket long). */
+const MIN_WINDOW_MS = 1000;
 /**
  * How much more evidence another of a peer's operations needs than the one an incident names to take the
  * name without more requests behind it (see {@link outweighs}), and another kind than the one it names (see
@@ -493,7 +495,7 @@ export class IncidentManager {
           cur.reset(o, peer);
           scores.set(group, cur);
         }
-        if (peer) cur.addOperation(o, s * fewRequests(o.count), a.firstAt, a.at, live);
+        if (peer) cur.addOperation(o, s * fewRequests(o.count), a, live);
         cur.score += s;
         cur.support += o.count;
         cur.all.add(o.kind, s);
@@ -666,19 +668,20 @@ class Score {
     this.named = undefined;
   }
 
-  /**
-   * Adds `s` to the peer operation `o`, from an anomaly firing from `firstAt` to `at`, still firing if
-   * `live` (see {@link settle}).
-   */
-  addOperation(o: RankedOrigin, s: number, firstAt: number, at: number, live: boolean): void {
+  /** Adds `s` to the peer operation `o`, from anomaly `a`, still firing if `live` (see {@link settle}). */
+  addOperation(o: RankedOrigin, s: number, a: Anomaly, live: boolean): void {
+    const { firstAt, at } = a;
     const hung = o.kind === 'timeout' || isPoolWait(o.operation) ? firstAt : Infinity;
+    // Per second of the window judged: windows grow at low traffic (5 s to 60 s), and their counts alone
+    // made a rarer route's long window look busier than a busy route's short one.
+    const rate = o.count / (Math.max(at - a.windowStart, MIN_WINDOW_MS) / 1000);
     let e = this.operations.get(o.key);
     if (e === undefined) {
-      e = { origin: o, sum: s, requests: o.count, since: firstAt, lastAt: at, hungSince: hung, all: new KindTally(), live: new KindTally() };
+      e = { origin: o, sum: s, rate, since: firstAt, lastAt: at, hungSince: hung, all: new KindTally(), live: new KindTally() };
       this.operations.set(o.key, e);
     } else {
       e.sum += s;
-      e.requests += o.count;
+      e.rate += rate;
       if (firstAt < e.since) e.since = firstAt;
       if (at > e.lastAt) e.lastAt = at;
       if (hung < e.hungSince) e.hungSince = hung;
@@ -746,8 +749,8 @@ function ownKind(live: KindTally, all: KindTally, held: AnomalyKind | undefined)
 interface OperationEvidence {
   origin: RankedOrigin;
   sum: number;
-  /** The requests behind it, summed over its anomalies. */
-  requests: number;
+  /** The requests behind it per second of their windows, summed over its anomalies. */
+  rate: number;
   /** When it began: its earliest anomaly's first firing. */
   since: number;
   /** Its latest anomaly's last firing. */
@@ -795,9 +798,12 @@ function keepNamed(ranked: Score[], named: string): void {
   ranked.unshift(held);
 }
 
-/** Whether `e` takes the name from `held`: more evidence, and more requests behind it or {@link RENAME_MARGIN} times the evidence. */
+/**
+ * Whether `e` takes the name from `held`: more evidence, and more requests a second behind it or
+ * {@link RENAME_MARGIN} times the evidence.
+ */
 function outweighs(e: OperationEvidence, held: OperationEvidence): boolean {
-  return e.sum > held.sum && (e.requests > held.requests || e.sum > RENAME_MARGIN * held.sum);
+  return e.sum > held.sum && (e.rate > held.rate || e.sum > RENAME_MARGIN * held.sum);
 }
 
 /**
