@@ -3,7 +3,7 @@
  * traffic drops that joined it are the failure's effect, not evidence that it goes on.
  */
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer, type Anomaly, type Incident, type IncidentEvent } from '../src/index.js';
+import { createAnalyzer, type Anomaly, type Incident, type IncidentEvent, type Span } from '../src/index.js';
 import { SHOP_START, batches, shopTraffic, type ShopFault } from './helpers/shop.js';
 import { span } from './helpers/spans.js';
 
@@ -125,6 +125,24 @@ describe('what failing requests said', () => {
     const own = anomalies.find((a) => a.service === 'payment' && a.kind === 'errors');
     expect(own?.message).toBe('charge failed: card processor unavailable');
     expect(own?.explanation).toMatch(/in the last \d+ s, last error "charge failed: card processor unavailable"$/);
+  });
+
+  it('quotes the exception a web framework recorded on its handler span when the server span has no message', () => {
+    // The HTTP server span fails by its status code alone; the framework's handler span below it holds the
+    // exception (Fastify's, Nest's, Express error middleware's).
+    const analyzer = createAnalyzer();
+    const spans = shopTraffic({ seed: 13, durationMs: 12 * MIN, faults: [{ service: 'payment', from: 10 * MIN, to: 12 * MIN, errorRate: 1 }] });
+    const handlers: Span[] = [];
+    for (const s of spans) {
+      if (s.service !== 'payment' || s.kind !== 'server' || s.status !== 'error') continue;
+      s.statusMessage = undefined;
+      handlers.push({ ...s, spanId: `${s.spanId}h`, parentSpanId: s.spanId, kind: 'internal', name: 'handler', startTime: s.startTime + 0.1, endTime: s.endTime - 0.1, attributes: { 'exception.message': 'connect ECONNREFUSED 10.0.0.7:5432' } });
+    }
+    const all = [...spans, ...handlers].sort((a, b) => a.endTime - b.endTime);
+    for (const b of batches(all, 50)) analyzer.ingest(b);
+    analyzer.flush();
+    const payment = analyzer.incidents().find((i) => i.rootCause.service === 'payment');
+    expect(payment?.rootCause.explanation).toContain(', last error "connect ECONNREFUSED 10.0.0.7:5432"');
   });
 });
 

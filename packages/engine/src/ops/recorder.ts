@@ -245,7 +245,7 @@ export class Recorder {
         countOrigin((b.errorOrigins ??= new Map()), e.errorOrigin);
       }
       addExemplar((b.errorTraces ??= []), e.span.traceId);
-      b.errorMessage = errorMessage(e.span) ?? b.errorMessage;
+      b.errorMessage = e.message ?? b.errorMessage;
       return;
     }
     // Cold start (see `coldStartUntil`, `instanceWarmupMs`): counted, but its latency is neither judged nor learned.

@@ -1,5 +1,6 @@
 import type { AttributeValue, Span } from '../types.js';
 import {
+  errorMessage,
   gotAnswer,
   hasOutcome,
   isDependencyCall,
@@ -45,6 +46,11 @@ export interface EntryFact {
   callTimes: number[];
   /** For failing requests: where the failure started. */
   errorOrigin?: Origin;
+  /**
+   * For failing requests: the entry span's error message, else that of the failure below it in its own
+   * service (see {@link failureMessage}).
+   */
+  message: string | undefined;
   /** For slow requests: the operation that added the most time over its own baseline. */
   slowOrigin?: Origin;
   /**
@@ -184,6 +190,7 @@ function releaseFacts(entries: number, calls: number): void {
     f.learned = undefined;
     f.calls = NO_CALLS;
     f.errorOrigin = f.slowOrigin = f.shapeOrigin = undefined;
+    f.message = undefined;
   }
   for (let i = calls; i < heldCalls; i++) callPool[i].span = none;
   heldEntries = entries;
@@ -193,7 +200,7 @@ function releaseFacts(entries: number, calls: number): void {
 /** A fact with every field set, so all facts share one shape whichever origins they get. */
 function newEntryFact(): EntryFact {
   const none = undefined as unknown as Span;
-  return { service: '', operation: '', key: '', learned: undefined, span: none, duration: 0, self: 0, error: false, calls: NO_CALLS, callTimes: [], errorOrigin: undefined, slowOrigin: undefined, shapeOrigin: undefined };
+  return { service: '', operation: '', key: '', learned: undefined, span: none, duration: 0, self: 0, error: false, calls: NO_CALLS, callTimes: [], errorOrigin: undefined, message: undefined, slowOrigin: undefined, shapeOrigin: undefined };
 }
 
 function newCallFact(): CallFact {
@@ -307,6 +314,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
       fact.error = node.error;
       fact.calls = NO_CALLS;
       fact.errorOrigin = fact.slowOrigin = fact.shapeOrigin = undefined;
+      fact.message = undefined;
       entries[e++] = node.entry = fact;
     }
   }
@@ -362,7 +370,10 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     const node = nodes[i];
     const entry = node.entry;
     if (entry === undefined) continue;
-    if (entry.error) entry.errorOrigin = errorOrigin(node, node, ctx) ?? selfOrigin(entry, 'errors');
+    if (entry.error) {
+      entry.errorOrigin = errorOrigin(node, node, ctx) ?? selfOrigin(entry, 'errors');
+      entry.message = failureMessage(node);
+    }
     const typical = entry.learned?.typicalLatency();
     if (typical !== undefined && entry.duration > SLOW_FACTOR * typical) entry.slowOrigin = slowOrigin(node, ctx);
     if (missing?.has(node)) entry.shapeOrigin = divergenceOrigin(node, missing, ctx);
@@ -937,6 +948,31 @@ const INSERTION_SORT_MAX = 64;
 function selfOrigin(entry: EntryFact, kind: Origin['kind']): Origin {
   return { service: entry.service, operation: entry.operation, key: entry.key, kind };
 }
+
+/**
+ * A failing request's error message: its entry span's, else the deepest one on the chain of first failures
+ * below it in its own service (internal spans, and a call it made), short of another service's request. Web
+ * frameworks record the exception on their handler's span, and the HTTP server span only fails with its
+ * status code: without this, "catalog GET /products/:id error rate 96%" never said "connect ECONNREFUSED
+ * 127.0.0.1:3307".
+ */
+function failureMessage(entry: Node): string | undefined {
+  const own = errorMessage(entry.span);
+  if (own !== undefined) return own;
+  let message: string | undefined;
+  let node = entry;
+  for (let depth = 0; depth < MAX_MESSAGE_DEPTH; depth++) {
+    const first = firstFailure(node);
+    if (first === undefined || first.role === 'entry') break;
+    message = errorMessage(first.span) ?? message;
+    if (first.role === 'call') break;
+    node = first;
+  }
+  return message;
+}
+
+/** Levels {@link failureMessage} follows down at most (a malformed chain may be thousands deep). */
+const MAX_MESSAGE_DEPTH = 64;
 
 /**
  * The deepest failing span whose own children did not fail, following the first child to fail; `undefined`
