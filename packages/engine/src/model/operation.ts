@@ -430,6 +430,50 @@ export function peerName(span: Span): string {
   return rpcServiceAttribute(a['rpc.service']) ?? rpcServiceOf(span.name) ?? UNKNOWN_PEER;
 }
 
+/** A network address: a host (name or IP) and, when known, a port. */
+export interface Address {
+  host: string;
+  port: string | undefined;
+}
+
+/** The address a client span called, from its address attributes; undefined without. */
+export function peerAddress(span: Span): Address | undefined {
+  const a = span.attributes;
+  if (a === undefined) return undefined;
+  const host = str(a['server.address']) ?? str(a['net.peer.name']);
+  if (host === undefined) return undefined;
+  const port = a['server.port'] ?? a['net.peer.port'];
+  return { host: unbracket(host), port: typeof port === 'number' || typeof port === 'string' ? String(port) : undefined };
+}
+
+/**
+ * The address a connection error names (Node's `connect ECONNREFUSED 127.0.0.1:3307`, `connect ECONNREFUSED
+ * ::1:5432`, `getaddrinfo ENOTFOUND db.internal`); undefined for any other message.
+ */
+export function connectTarget(message: string): Address | undefined {
+  const m = CONNECT_ERROR.exec(message);
+  return m === null ? undefined : { host: unbracket(m[1]), port: m[2] };
+}
+
+/** Node's connection errors and the address they name (the port is the last part after an IPv6 host's colons). */
+const CONNECT_ERROR = /\b(?:ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|ENOTFOUND|EAI_AGAIN)\s+(\[[\w.:%-]+\]|[\w.:%-]+?)(?::(\d+))?(?=\s|$|[),;])/;
+
+/**
+ * Whether a connection error's address (`named`) is a peer's (`address`): the same host and port, or the same
+ * port on this machine under another of its names (`localhost` is `127.0.0.1` or `::1`); the host alone when
+ * either has no port.
+ */
+export function sameAddress(named: Address, address: Address): boolean {
+  const host = named.host.toLowerCase() === address.host.toLowerCase() || (LOOPBACK.test(named.host) && LOOPBACK.test(address.host));
+  return host && (named.port === undefined || address.port === undefined || named.port === address.port);
+}
+
+const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|::1|0:0:0:0:0:0:0:1|::ffff:127(?:\.\d{1,3}){3})$/i;
+
+function unbracket(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
 /** Client calls that wait for a pooled connection (`pg-pool.connect`, `generic-pool.acquire`, and its old `aquire`). */
 const POOL_WAIT = /pool.*(connect|acquire|aquire)|(connect|acquire).*pool/i;
 

@@ -1,6 +1,6 @@
 import type { OperationSnapshot, EdgeSnapshot, Span } from '../types.js';
 import type { ResolvedOptions } from '../options.js';
-import { OperationNames, errorMessage, isClientError } from '../model/operation.js';
+import { OperationNames, errorMessage, isClientError, peerAddress } from '../model/operation.js';
 import { edgeKey, opKey, opKeyService } from '../keys.js';
 import type { TraceEntry } from '../trace/buffer.js';
 import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from '../trace/analyze.js';
@@ -360,6 +360,10 @@ export class Recorder {
     if (!c.virtual) return;
     // An uninstrumented peer (database, cache): the client span is all we know of it.
     const op = this.op(c.calleeKey, c.calleeService, c.calleeOperation ?? '', 'peer');
+    if (!op.addressRead) {
+      op.addressRead = true;
+      op.address = peerAddress(c.span);
+    }
     if (c.callerKey !== undefined) addCaller(op, c.callerKey);
     const b = this.touch(op, idx);
     if (c.error) {

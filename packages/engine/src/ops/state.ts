@@ -7,6 +7,7 @@ import { TimeoutDetector } from '../detectors/timeout.js';
 import { CallShapeDetector } from '../detectors/shape.js';
 import { LatencySketch } from '../stats/sketch.js';
 import { latencyOptionsFor } from '../model/loop.js';
+import type { Address } from '../model/operation.js';
 import { logMs, ProportionBaseline } from '../stats/baseline.js';
 import { chiSquareQuantile, normalSf } from '../stats/special.js';
 import { HeldCounts } from '../stats/held.js';
@@ -184,6 +185,10 @@ export class OpState implements LearnedOperation {
   shapeSamples = 0;
   /** Callee keys nearly every request makes (share ≥ {@link USUAL_PATH_SHARE}), once shape is learned. */
   usual: readonly string[] = [];
+  /** For a peer: the address its first call went to (see the recorder), if the span named one. */
+  address: Address | undefined = undefined;
+  /** Whether `address` was read (once per operation). */
+  addressRead = false;
   /** Last bucket index with data. */
   lastIndex = -Infinity;
   /** Active anomaly episodes on this operation, by signal. */

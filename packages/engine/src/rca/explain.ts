@@ -3,7 +3,7 @@ import type { LatencyOptions } from '../options.js';
 import { latencyTier } from '../detectors/latency.js';
 import { SEVERITY_RANK } from '../incidents/severity.js';
 import { EVENT_LOOP_OPERATION } from '../model/loop.js';
-import { isPoolWait } from '../model/operation.js';
+import { connectTarget, isPoolWait } from '../model/operation.js';
 import { inTheLast, label, ms, pct, quote, ratio, rps, seconds } from './format.js';
 
 /** Numbers describing the root-cause operation's own state, for the root-cause sentence. */
@@ -107,6 +107,11 @@ export function explainAnomaly(
   return s;
 }
 
+/** A caller's error anomaly pointing at `top` whose last error is a failed connection (see connectTarget). */
+function refusedBy(top: RankedOrigin, anomalies: readonly Anomaly[]): Anomaly | undefined {
+  return anomalies.find((a) => a.kind === 'errors' && a.service !== top.service && a.cause.service === top.service && a.message !== undefined && connectTarget(a.message) !== undefined);
+}
+
 /**
  * The incident's root-cause sentence: the root cause's own numbers over their stated window, how much of
  * its callers' trouble traces back to it, and a deploy seen shortly before. When the incident's severity
@@ -134,6 +139,7 @@ export function explainRoot(
   // nothing yet (1.0×); the calls that got no answer do. For a slowdown, only its own give-ups (or the
   // pool's it holds): another statement's would lead a sentence about this one with that one's figures.
   const hung = top.kind === 'latency' || top.kind === 'timeout' ? giveUpsAt(top, anomalies) : undefined;
+  let refused: Anomaly | undefined;
   const p95 = figures.p95;
   if (top.kind === 'latency' && hung !== undefined && (hung.operation === top.operation || isPoolWait(hung.operation)) && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
     parts.push(giveUpWords(top, hung));
@@ -147,9 +153,12 @@ export function explainRoot(
     parts.push(`${within}${who} ${f.what} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)})`);
     const tier = latencyTier(f.now / f.baseline, f.now, latency);
     if (tier !== null) backed.add(tier);
-  } else if (top.kind === 'errors' && figures.errors && figures.errors.requests > 0) {
+  } else if (top.kind === 'errors' && figures.errors && figures.errors.errors > 0) {
     const f = figures.errors;
     parts.push(`${within}${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) vs baseline ${pct(f.baseline)}${f.message !== undefined ? `, last error ${quote(f.message)}` : ''}`);
+  } else if (top.kind === 'errors' && own === undefined && (refused = refusedBy(top, anomalies)) !== undefined) {
+    // A peer that refuses connections answers no call: its callers' failures say what happened.
+    parts.push(`${label(refused.service, refused.operation)} cannot connect to ${top.service}: ${quote(refused.message as string)}`);
   } else if (top.kind === 'timeout' && hung !== undefined && own?.kind !== 'timeout') {
     // Timeouts are told by the give-ups, not by the latency of the calls that were answered.
     parts.push(giveUpWords(top, hung));

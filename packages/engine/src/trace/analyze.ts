@@ -1,5 +1,6 @@
 import type { AttributeValue, Span } from '../types.js';
 import {
+  connectTarget,
   errorMessage,
   gotAnswer,
   hasOutcome,
@@ -10,6 +11,8 @@ import {
   isRpcToOther,
   looksLikeTimeout,
   peerName,
+  sameAddress,
+  type Address,
   type OperationNames,
 } from '../model/operation.js';
 import { opKey, opKeyOperation, opKeyService } from '../keys.js';
@@ -92,6 +95,8 @@ export interface LearnedOperation {
   unusualLatency(ms: number): boolean;
   /** Callee keys the operation almost always calls, once learned (empty before). */
   readonly usual: readonly string[];
+  /** For a peer's operation: the address its first call went to, if the client span named one. */
+  readonly address?: Address;
 }
 
 /** What trace analysis needs to know from what has been learned so far. */
@@ -371,8 +376,9 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     const entry = node.entry;
     if (entry === undefined) continue;
     if (entry.error) {
-      entry.errorOrigin = errorOrigin(node, node, ctx) ?? selfOrigin(entry, 'errors');
+      // First: a failure of the request's own work may be a connection its message names (see refusedCall).
       entry.message = failureMessage(node);
+      entry.errorOrigin = errorOrigin(node, node, ctx) ?? selfOrigin(entry, 'errors');
     }
     const typical = entry.learned?.typicalLatency();
     if (typical !== undefined && entry.duration > SLOW_FACTOR * typical) entry.slowOrigin = slowOrigin(node, ctx);
@@ -1018,7 +1024,27 @@ function ownErrorOrigin(node: Node, enclosing: Node | undefined, ctx: TraceConte
   const entry = (enclosing ?? node).entry;
   if (entry === undefined) return { service: node.span.service, operation: null, key: opKey(node.span.service, ''), kind: 'errors' };
   const hung = skippedHungCall(entry, ctx);
-  return hung !== undefined ? { ...missingCallOrigin(hung), kind: 'timeout' } : selfOrigin(entry, 'errors');
+  if (hung !== undefined) return { ...missingCallOrigin(hung), kind: 'timeout' };
+  const refused = refusedCall(entry, ctx);
+  return refused !== undefined ? { ...missingCallOrigin(refused), kind: 'errors' } : selfOrigin(entry, 'errors');
+}
+
+/**
+ * Key of the usual call to a peer the request did not make when its error is a connection to that peer's
+ * address that failed (`connect ECONNREFUSED 127.0.0.1:3307`). A pooled driver that cannot connect fails the
+ * query before it starts, and records no span of it (mysql2's pool): the database being down was told as
+ * the service's own errors.
+ */
+function refusedCall(entry: EntryFact, ctx: TraceContext): string | undefined {
+  const target = entry.message === undefined ? undefined : connectTarget(entry.message);
+  if (target === undefined) return undefined;
+  const usual = usualOf(entry);
+  for (let i = 0; i < usual.length; i++) {
+    if (entry.calls.includes(usual[i])) continue;
+    const address = ctx.operation(usual[i])?.address;
+    if (address !== undefined && sameAddress(target, address)) return usual[i];
+  }
+  return undefined;
 }
 
 /**

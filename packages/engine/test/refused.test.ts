@@ -1,0 +1,64 @@
+/**
+ * A database that refuses connections, behind a pooled driver that records no span when it cannot connect
+ * (mysql2's pool): the catalog's requests fail before any query starts, and only its framework's handler span
+ * says why (`connect ECONNREFUSED 127.0.0.1:3307`). The address is the one its queries went to while the
+ * database was up, so the database is the root cause, not the catalog.
+ */
+import { describe, expect, it } from 'vitest';
+import { createAnalyzer } from '../src/index.js';
+import type { Span } from '../src/types.js';
+import { hexId, span } from './helpers/spans.js';
+import { logNormal, mulberry32 } from './helpers/random.js';
+
+const MYSQL = { 'db.system': 'mysql', 'server.address': '127.0.0.1', 'server.port': 3307 };
+
+/** One catalog request: its server span, and either its query or (`refused`) its handler span's exception. */
+function request(at: number, refused: string | undefined, ms: number): Span[] {
+  const traceId = hexId(32);
+  const server = span({
+    traceId,
+    service: 'catalog',
+    name: 'GET /products/:id',
+    kind: 'server',
+    startTime: at,
+    endTime: at + ms + 0.5,
+    status: refused ? 'error' : 'unset',
+    attributes: { 'http.request.method': 'GET', 'http.route': '/products/:id', 'http.response.status_code': refused ? 500 : 200 },
+  });
+  const child: Span = refused
+    ? span({ traceId, parentSpanId: server.spanId, service: 'catalog', name: 'handler', kind: 'internal', startTime: at + 0.1, endTime: at + ms, status: 'error', attributes: { 'exception.message': refused } })
+    : span({ traceId, parentSpanId: server.spanId, service: 'catalog', name: 'SELECT products', kind: 'client', startTime: at + 0.1, endTime: at + ms, attributes: { ...MYSQL, 'db.statement': 'SELECT * FROM products WHERE id = ?' } });
+  return [child, server];
+}
+
+function outage(message: string) {
+  const analyzer = createAnalyzer();
+  const rng = mulberry32(11);
+  const t0 = 1_700_000_000_000;
+  // 20 requests/s: healthy for three minutes, then every request is refused for one.
+  for (let at = t0; at < t0 + 240_000; at += 50) analyzer.ingest(request(at, at >= t0 + 180_000 ? message : undefined, logNormal(rng, 2, 0.3)));
+  analyzer.flush();
+  return analyzer.incidents();
+}
+
+describe('a database refusing connections, with no span of the failed connect', () => {
+  it('is the root cause, named by the address its queries went to', () => {
+    const incidents = outage('connect ECONNREFUSED 127.0.0.1:3307');
+    expect(incidents).toHaveLength(1);
+    const [incident] = incidents;
+    expect(incident.rootCause).toMatchObject({ service: 'mysql', operation: 'SELECT products', kind: 'errors' });
+    expect(incident.title).toBe('Errors in mysql SELECT products, affecting catalog');
+    expect(incident.rootCause.explanation).toMatch(/^catalog GET \/products\/:id cannot connect to mysql: "connect ECONNREFUSED 127\.0\.0\.1:3307"; 100% of failing catalog GET \/products\/:id requests fail first in mysql/);
+  });
+
+  it('under another name of this machine too (localhost is 127.0.0.1 or ::1)', () => {
+    expect(outage('connect ECONNREFUSED ::1:3307')[0]?.rootCause.service).toBe('mysql');
+  });
+
+  it("stays the service's own when the refused address is not the database's", () => {
+    const incidents = outage('connect ECONNREFUSED 10.0.0.9:6379');
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0].rootCause).toMatchObject({ service: 'catalog', operation: 'GET /products/:id', kind: 'errors' });
+    expect(incidents[0].rootCause.explanation).toContain('last error "connect ECONNREFUSED 10.0.0.9:6379"');
+  });
+});
