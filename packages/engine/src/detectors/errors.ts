@@ -80,6 +80,17 @@ export class ErrorRateDetector {
   }
 
   /**
+   * Whether the latest part of a longer window (the next shorter window: `requests`, `errors`) fails less
+   * often than the operation usually does: what the longer window holds beyond it is over. Judged on its
+   * own, a window a minute long went on holding an outage after the operation had recovered; when the
+   * operation had failed from the start, its baseline had learned the failures, then the recovery, and
+   * the minute's mix of both read as a rise (an incident opened 15 s after the errors stopped).
+   */
+  recovered(requests: number, errors: number): boolean {
+    return requests > 0 && errors / requests < this.baseline.observed;
+  }
+
+  /**
    * Learns a bucket that did not fire (bucket `index`), unless its errors are clearly above the baseline
    * (p < 0.00135, as latency's hold) at a rate either rule could fire on. Such a bucket is held back for
    * `holdBuckets` buckets, then learned if no error anomaly fired meanwhile ({@link forgetHeld}): a fault on

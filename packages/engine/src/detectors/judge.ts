@@ -143,7 +143,7 @@ export class Judge {
         if (op.nodeType === 'service') self = this.judgeLatency(op, op.self, w, size, 'latency.self', self);
         tail = this.judgeTail(op, w, size, tail);
       }
-      if (op.errors.mayFire(w.requests, w.errors)) {
+      if (op.errors.mayFire(w.requests, w.errors) && (k === 0 || !op.errors.recovered(windows[k - 1].requests, windows[k - 1].errors))) {
         const v = op.errors.judge(w.requests, w.errors);
         if (v.anomalous && (errors === undefined || v.score > errors.verdict.score)) {
           errors = { signal: 'errors', kind: 'errors', verdict: v, op, size, window: copyWindow(w) };

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ErrorRateDetector, errorSeverity } from '../../src/detectors/errors.js';
 import { DEFAULT_BASELINE, DEFAULT_ERRORS } from '../../src/options.js';
 import { binomial, mulberry32 } from '../helpers/random.js';
+import { createAnalyzer } from '../../src/index.js';
+import type { Span } from '../../src/types.js';
 
 /** A detector that learned `windows` windows of n requests with exactly k errors each. */
 function learned(n: number, k: number, windows = 100): ErrorRateDetector {
@@ -137,6 +139,38 @@ describe('ErrorRateDetector', () => {
     const o = new ErrorRateDetector(DEFAULT_BASELINE, DEFAULT_ERRORS);
     o.restore(older);
     expect(o.baseline.runs.value).toBe(1);
+  });
+});
+
+describe('error windows once the errors stop', () => {
+  /** 20 requests/s of one route failing until `fixedAt` (ms after the start), answering after it; the anomalies fired. */
+  function run(failFrom: number, fixedAt: number, endAt: number) {
+    const analyzer = createAnalyzer();
+    const fired: string[] = [];
+    analyzer.onAnomaly((a) => fired.push(a.explanation));
+    const t0 = 1_700_000_000_000;
+    let n = 0;
+    for (let at = t0; at < t0 + endAt; at += 50) {
+      const fail = at >= t0 + failFrom && at < t0 + fixedAt;
+      const id = (++n).toString(16).padStart(16, '0');
+      const span: Span = { traceId: id + id, spanId: id, service: 'catalog', name: 'GET', kind: 'server', startTime: at, endTime: at + 2, status: fail ? 'error' : 'unset', attributes: { 'http.request.method': 'GET', 'http.route': '/p/:id', 'http.response.status_code': fail ? 500 : 200 } };
+      analyzer.ingest([span]);
+    }
+    analyzer.flush();
+    return { fired, incidents: analyzer.incidents() };
+  }
+
+  it('open nothing when an operation that failed from the start recovers', () => {
+    // Its baseline learned the failures as its normal, then the recovery: a minute's window holding both read
+    // as a rise over it ("73% vs baseline 67%") and opened an incident 15 s after the errors stopped.
+    const { fired, incidents } = run(0, 120_000, 210_000);
+    expect(fired).toEqual([]);
+    expect(incidents).toEqual([]);
+  });
+
+  it('still fire on errors that begin after a healthy start, however the windows run', () => {
+    const { incidents } = run(120_000, 150_000, 240_000);
+    expect(incidents.map((i) => i.title)).toEqual(['Errors in catalog GET /p/:id']);
   });
 });
 
