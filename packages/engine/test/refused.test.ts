@@ -7,28 +7,18 @@
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer } from '../src/index.js';
 import type { Span } from '../src/types.js';
-import { hexId, span } from './helpers/spans.js';
+import { TraceBuilder, span } from './helpers/spans.js';
 import { logNormal, mulberry32 } from './helpers/random.js';
 
 const MYSQL = { 'db.system': 'mysql', 'server.address': '127.0.0.1', 'server.port': 3307 };
 
 /** One catalog request: its server span, and either its query or (`refused`) its handler span's exception. */
 function request(at: number, refused: string | undefined, ms: number): Span[] {
-  const traceId = hexId(32);
-  const server = span({
-    traceId,
-    service: 'catalog',
-    name: 'GET /products/:id',
-    kind: 'server',
-    startTime: at,
-    endTime: at + ms + 0.5,
-    status: refused ? 'error' : 'unset',
-    attributes: { 'http.request.method': 'GET', 'http.route': '/products/:id', 'http.response.status_code': refused ? 500 : 200 },
-  });
-  const child: Span = refused
-    ? span({ traceId, parentSpanId: server.spanId, service: 'catalog', name: 'handler', kind: 'internal', startTime: at + 0.1, endTime: at + ms, status: 'error', attributes: { 'exception.message': refused } })
-    : span({ traceId, parentSpanId: server.spanId, service: 'catalog', name: 'SELECT products', kind: 'client', startTime: at + 0.1, endTime: at + ms, attributes: { ...MYSQL, 'db.statement': 'SELECT * FROM products WHERE id = ?' } });
-  return [child, server];
+  const b = new TraceBuilder();
+  const server = b.server('catalog', '/products/:id', at, at + ms + 0.5, refused ? { status: 'error' } : {});
+  if (refused) b.spans.push(span({ traceId: b.traceId, parentSpanId: server.spanId, service: 'catalog', name: 'handler', kind: 'internal', startTime: at + 0.1, endTime: at + ms, status: 'error', attributes: { 'exception.message': refused } }));
+  else b.db(server, 'mysql', 'SELECT', at + 0.1, at + ms, { name: 'SELECT products', attributes: { ...MYSQL, 'db.statement': 'SELECT * FROM products WHERE id = ?' } });
+  return b.spans;
 }
 
 function outage(message: string) {
