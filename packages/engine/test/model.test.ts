@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_PATH_OPERATIONS } from '../src/limits.js';
 import { FAMILY_AFTER, VARYING_AFTER } from '../src/model/paths.js';
-import { calledPath, clientOperation, foldPath, isDependencyCall, isErrorSpan, OperationNames, peerName, serverOperation } from '../src/model/operation.js';
+import { calledPath, clientOperation, connectTarget, foldPath, isDependencyCall, isErrorSpan, OperationNames, peerName, sameAddress, serverOperation } from '../src/model/operation.js';
 import { rejectReason } from '../src/model/validate.js';
 import { span } from './helpers/spans.js';
 
@@ -288,6 +288,37 @@ describe('operation naming', () => {
     expect(isErrorSpan(span({ ...base, name: 'x', attributes: { 'http.response.status_code': 503 } }), false)).toBe(true);
     expect(isErrorSpan(span({ ...base, name: 'x', attributes: { 'http.response.status_code': 404 } }), false)).toBe(false);
     expect(isErrorSpan(span({ ...base, name: 'x', attributes: { 'http.response.status_code': 404 } }), true)).toBe(true);
+  });
+});
+
+describe('connection errors', () => {
+  it('reads the address a failed connection names, as each runtime and driver writes it', () => {
+    const cases: Array<[string, string, string | undefined]> = [
+      ['connect ECONNREFUSED 127.0.0.1:3307', '127.0.0.1', '3307'],
+      ['connect ECONNREFUSED ::1:5432', '::1', '5432'],
+      ['Error: connect ECONNREFUSED [::1]:6379', '::1', '6379'],
+      ['connect ETIMEDOUT 10.0.0.5:5432 (pool)', '10.0.0.5', '5432'],
+      ['getaddrinfo ENOTFOUND db.internal', 'db.internal', undefined],
+      ['dial tcp 10.0.0.5:5432: connect: connection refused', '10.0.0.5', '5432'],
+      ['dial tcp [fd00::5]:6379: i/o timeout', 'fd00::5', '6379'],
+      ['connection to server at "db" (10.0.0.5), port 5432 failed: Connection refused', 'db', '5432'],
+      ['Connection to db.internal:5432 refused. Check that the hostname and port are correct', 'db.internal', '5432'],
+      ['io.netty.channel.AbstractChannel$AnnotatedConnectException: Connection refused: redis/10.0.0.7:6379', 'redis', '6379'],
+      ['Connection refused: /10.0.0.7:6379', '10.0.0.7', '6379'],
+      ["HTTPConnectionPool(host='inventory', port=8080): Max retries exceeded with url: /stock", 'inventory', '8080'],
+      ['No connection could be made because the target machine actively refused it. 127.0.0.1:5432', '127.0.0.1', '5432'],
+    ];
+    for (const [message, host, port] of cases) expect(connectTarget(message), message).toEqual({ host, port });
+    for (const message of ['read ECONNRESET', 'fetch failed', 'duplicate key value violates unique constraint', 'ECONNREFUSED', ''])
+      expect(connectTarget(message), message).toBeUndefined();
+  });
+
+  it('matches a peer by host and port, this machine under any of its names', () => {
+    expect(sameAddress({ host: '127.0.0.1', port: '3307' }, { host: 'localhost', port: '3307' })).toBe(true);
+    expect(sameAddress({ host: '::1', port: '3307' }, { host: '127.0.0.1', port: '3307' })).toBe(true);
+    expect(sameAddress({ host: 'DB.internal', port: undefined }, { host: 'db.internal', port: '5432' })).toBe(true);
+    expect(sameAddress({ host: '127.0.0.1', port: '3307' }, { host: '127.0.0.1', port: '5432' })).toBe(false);
+    expect(sameAddress({ host: '10.0.0.5', port: '5432' }, { host: '10.0.0.6', port: '5432' })).toBe(false);
   });
 });
 

@@ -447,16 +447,34 @@ export function peerAddress(span: Span): Address | undefined {
 }
 
 /**
- * The address a connection error names (Node's `connect ECONNREFUSED 127.0.0.1:3307`, `connect ECONNREFUSED
- * ::1:5432`, `getaddrinfo ENOTFOUND db.internal`); undefined for any other message.
+ * The address a connection error names, in the forms runtimes and drivers write them: Node's (`connect
+ * ECONNREFUSED 127.0.0.1:3307`, `connect ECONNREFUSED ::1:5432`, `getaddrinfo ENOTFOUND db.internal`), Go's
+ * (`dial tcp 10.0.0.5:5432: connect: connection refused`), libpq's (`connection to server at "db" (10.0.0.5),
+ * port 5432 failed`), JDBC's (`Connection to db:5432 refused`), Java's (`Connection refused: db/10.0.0.5:6379`),
+ * urllib3's (`HTTPConnectionPool(host='db', port=8080): Max retries exceeded`) and .NET's (`… actively refused
+ * it. 10.0.0.5:5432`); undefined for any other message.
  */
 export function connectTarget(message: string): Address | undefined {
-  const m = CONNECT_ERROR.exec(message);
-  return m === null ? undefined : { host: unbracket(m[1]), port: m[2] };
+  for (const pattern of CONNECT_ERRORS) {
+    const g = pattern.exec(message)?.groups;
+    // Java names a host by its name and its address (`db/10.0.0.5`): the name, or the address without one.
+    const host = g?.host || g?.ip;
+    if (host) return { host: unbracket(host), port: g.port };
+  }
+  return undefined;
 }
 
-/** Node's connection errors and the address they name (the port is the last part after an IPv6 host's colons). */
-const CONNECT_ERROR = /\b(?:ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|ENOTFOUND|EAI_AGAIN)\s+(\[[\w.:%-]+\]|[\w.:%-]+?)(?::(\d+))?(?=\s|$|[),;])/;
+/** Connection errors, with the host (or ip) and port (optional) they name. */
+const CONNECT_ERRORS: readonly RegExp[] = [
+  // Node (libuv codes); the port is the last part after an IPv6 host's colons.
+  /\b(?:ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|ENOTFOUND|EAI_AGAIN)\s+(?<host>\[[\w.:%-]+\]|[\w.:%-]+?)(?::(?<port>\d+))?(?=\s|$|[),;])/,
+  /\bdial (?:tcp|udp)[46]? (?<host>\[[\w.:%-]+\]|[\w.-]+):(?<port>\d+): /,
+  /\bconnection to server at "(?<host>[^"]+)"(?: \([^)]*\))?, port (?<port>\d+) failed/,
+  /\bConnection to (?<host>[\w.-]+):(?<port>\d+) refused/,
+  /\bConnection refused(?:: connect)?: (?<host>[\w.-]*)\/(?<ip>[\w.:%-]+?):(?<port>\d+)\b/,
+  /\(host='(?<host>[^']+)', port=(?<port>\d+)\): Max retries exceeded/,
+  /\bactively refused it\.? \(?(?<host>\[[\w.:%-]+\]|[\w.-]+):(?<port>\d+)/,
+];
 
 /**
  * Whether a connection error's address (`named`) is a peer's (`address`): the same host and port, or the same
