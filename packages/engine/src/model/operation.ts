@@ -418,13 +418,13 @@ export function peerName(span: Span): string {
   // named like a service (`orders`) must not become that service.
   const messaging = str(a['messaging.system']);
   if (messaging) return messaging;
-  const address = str(a['server.address']) ?? str(a['net.peer.name']);
+  const address = hostOf(a);
   if (address) {
     if (!LOCAL_OR_IP.test(address)) return address;
     // A bare IP names no service; an RPC names its own (`shop.Stock`).
     const rpc = rpcServiceAttribute(a['rpc.service']);
     if (rpc) return rpc;
-    const port = a['server.port'] ?? a['net.peer.port'];
+    const port = portOf(a);
     return port !== undefined ? cut(`${address}:${port}`) : address;
   }
   return rpcServiceAttribute(a['rpc.service']) ?? rpcServiceOf(span.name) ?? UNKNOWN_PEER;
@@ -440,10 +440,20 @@ export interface Address {
 export function peerAddress(span: Span): Address | undefined {
   const a = span.attributes;
   if (a === undefined) return undefined;
-  const host = str(a['server.address']) ?? str(a['net.peer.name']);
+  const host = hostOf(a);
   if (host === undefined) return undefined;
-  const port = a['server.port'] ?? a['net.peer.port'];
+  const port = portOf(a);
   return { host: unbracket(host), port: typeof port === 'number' || typeof port === 'string' ? String(port) : undefined };
+}
+
+/** The host a client span called (stable semconv's `server.address`, else the older `net.peer.name`). */
+function hostOf(a: Readonly<Record<string, AttributeValue>>): string | undefined {
+  return str(a['server.address']) ?? str(a['net.peer.name']);
+}
+
+/** The port a client span called (`server.port`, else `net.peer.port`), as the attribute holds it. */
+function portOf(a: Readonly<Record<string, AttributeValue>>): AttributeValue | undefined {
+  return a['server.port'] ?? a['net.peer.port'];
 }
 
 /**

@@ -1038,13 +1038,10 @@ function ownErrorOrigin(node: Node, enclosing: Node | undefined, ctx: TraceConte
 function refusedCall(entry: EntryFact, ctx: TraceContext): string | undefined {
   const target = entry.message === undefined ? undefined : connectTarget(entry.message);
   if (target === undefined) return undefined;
-  const usual = usualOf(entry);
-  for (let i = 0; i < usual.length; i++) {
-    if (entry.calls.includes(usual[i])) continue;
-    const address = ctx.operation(usual[i])?.address;
-    if (address !== undefined && sameAddress(target, address)) return usual[i];
-  }
-  return undefined;
+  return firstSkipped(entry, (key) => {
+    const address = ctx.operation(key)?.address;
+    return address !== undefined && sameAddress(target, address) ? key : undefined;
+  });
 }
 
 /**
@@ -1056,11 +1053,16 @@ function refusedCall(entry: EntryFact, ctx: TraceContext): string | undefined {
  * fault is injected there).
  */
 function skippedHungCall(entry: EntryFact, ctx: TraceContext): string | undefined {
+  return firstSkipped(entry, (key) => ctx.givenUpCall(entry.service, key));
+}
+
+/** The first defined `pick(key)` over the keys of the usual calls the request did not make, in their order. */
+function firstSkipped(entry: EntryFact, pick: (key: string) => string | undefined): string | undefined {
   const usual = usualOf(entry);
   for (let i = 0; i < usual.length; i++) {
     if (entry.calls.includes(usual[i])) continue;
-    const hung = ctx.givenUpCall(entry.service, usual[i]);
-    if (hung !== undefined) return hung;
+    const found = pick(usual[i]);
+    if (found !== undefined) return found;
   }
   return undefined;
 }
