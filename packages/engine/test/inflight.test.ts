@@ -336,6 +336,33 @@ describe('in-flight calls (issue 21)', () => {
     expect(events.filter((e) => e.incident.rootCause.service !== 'postgresql')).toEqual([]);
   });
 
+  it('requests failing on a pool filled by hung calls blame the database before its timeout is judged (Knex: acquire timeout)', () => {
+    // A lock holds the pool's 5 connections; Knex gives up waiting for one after 3 s and the request fails
+    // with no database span. Those failures come before the hung calls are judged: they are the database's.
+    const a = createAnalyzer();
+    const events = watch(a);
+    healthy(a, T0, 63);
+    const stallAt = T0 + 63_000;
+    for (let s = 1; s <= 20; s++) {
+      const now = stallAt + s * 1000;
+      if (s > 3) {
+        const batch: Span[] = [];
+        for (let start = now - 4000; start < now - 3000; start += 1000 / RPS) {
+          const t = new TraceBuilder();
+          t.server('orders-api', '/orders/:id', start, start + 3000, { status: 'error', statusMessage: 'Knex: Timeout acquiring a connection. The pool is probably full.' });
+          batch.push(...t.spans);
+        }
+        a.ingest(batch);
+      }
+      a.inFlight(openCalls(stallAt, stallAt + 250, now), now);
+      a.advanceTo(now);
+    }
+    const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
+    expect(opened.map((i) => i.rootCause.service)).toEqual(['postgresql']);
+    expect(events.filter((e) => e.incident.rootCause.service !== 'postgresql').map((e) => e.incident.title)).toEqual([]);
+    expect(events.at(-1)?.incident.rootCause).toMatchObject({ service: 'postgresql', operation: 'SELECT orders', kind: 'timeout' });
+  });
+
   it('requests failing while their calls hang unended blame the callee, not their own code', () => {
     // A publish on a closed channel (amqplib) or a query on a dead connection: the request answers 500 at
     // once, its call's span never ends (so no trace has it), and the plugin reports the call open.

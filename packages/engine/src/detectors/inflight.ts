@@ -106,6 +106,8 @@ export class InFlightCalls {
   private at = -Infinity;
   /** Edges for callees that have never answered, so never recorded (a dependency hung from the start). */
   private readonly spare = new Map<string, EdgeState>();
+  /** Edges the latest judged report showed stuck (see {@link markStuck}). */
+  private readonly stuck: EdgeState[] = [];
 
   constructor(private readonly options: ResolvedOptions) {}
 
@@ -126,6 +128,8 @@ export class InFlightCalls {
    * shows hung, unless the judge already fired on that edge. `now` is the analyzer's event time.
    */
   addFirings(fired: Firing[], rec: Recorder, now: number | null): Firing[] {
+    for (const edge of this.stuck) edge.stuck = undefined;
+    this.stuck.length = 0;
     if (this.calls.length === 0) return fired;
     if (now === null || now - this.at > this.options.bucketMs) {
       // Stale: whoever reported stopped (or event time moved on without them).
@@ -134,9 +138,10 @@ export class InFlightCalls {
     }
     for (const o of this.overdue(rec).values()) {
       const key = edgeKey(o.caller, o.callee);
-      if (fired.some((f) => f.kind === 'timeout' && f.edge.key === key)) continue;
       const edge = rec.edges.get(key) ?? this.spareEdge(key, o);
       if (edge === undefined) continue;
+      this.markStuck(edge, o);
+      if (fired.some((f) => f.kind === 'timeout' && f.edge.key === key)) continue;
       const firing = this.judge(edge, o);
       if (firing !== undefined) fired.push(firing);
     }
@@ -184,6 +189,21 @@ export class InFlightCalls {
       }
     }
     return out;
+  }
+
+  /**
+   * Marks `edge` stuck ({@link EdgeState.stuck}) when none of its calls ended since its oldest overdue call
+   * was first due: the callee answers nothing, before (or without) the give-up test finding a hang. A pool
+   * whose connections all hang makes requests fail waiting for one, with no span of the call they skipped
+   * (Knex's acquire timeout): such a failure is the callee's (see the trace analysis' skipped calls). A
+   * call left open while others are answered (a span its instrumentation never ends) marks nothing.
+   */
+  private markStuck(edge: EdgeState, o: Overdue): void {
+    const stale = o.stale.count > 0 && o.stale.oldestMs > o.fresh.oldestMs;
+    const oldest = stale ? o.stale : o.fresh;
+    if (!(edge.lastEndAt < this.at - oldest.oldestMs + IN_FLIGHT_MIN_MS)) return;
+    edge.stuck = oldest.operation;
+    this.stuck.push(edge);
   }
 
   /** Names a call as trace analysis names one whose answer is missing (see callFact), and when it is overdue. */

@@ -74,9 +74,11 @@ export class Recorder {
       learnPeer: (peer, callName, callerKey, service, operation) => this.peers.learn(peer, callName, callerKey, service, operation),
       givenUpCall: (caller, calleeKey) => {
         const edge = this.edgeIndex.get(caller)?.get(opKeyService(calleeKey));
-        // An edge's only episodes are timeouts.
-        if (edge === undefined || edge.active.size === 0) return undefined;
-        return edge.givenUpOperation !== null ? opKey(edge.calleeService, edge.givenUpOperation) : calleeKey;
+        if (edge === undefined) return undefined;
+        // An edge's only episodes are timeouts; before one opens, its calls may already be stuck.
+        const op = edge.active.size > 0 ? edge.givenUpOperation : edge.stuck;
+        if (op === undefined) return undefined;
+        return op !== null ? opKey(edge.calleeService, op) : calleeKey;
       },
     };
   }
@@ -401,6 +403,7 @@ export class Recorder {
     const eb = edge.ring.at(idx);
     if (idx > edge.lastIndex) edge.lastIndex = idx;
     if (idx < edge.firstIndex) edge.firstIndex = idx;
+    if (c.span.endTime > edge.lastEndAt) edge.lastEndAt = c.span.endTime;
     if (!edge.live) {
       edge.live = true;
       this.liveEdges.add(edge);

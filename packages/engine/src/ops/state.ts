@@ -439,6 +439,13 @@ export class EdgeState {
   readonly active = new Set<string>();
   /** The callee operation its latest timeout firing named (what the caller gives up on while `active`). */
   givenUpOperation: string | null = null;
+  /** Event time the latest of its calls ended. */
+  lastEndAt = -Infinity;
+  /**
+   * While the latest in-flight report shows the edge stuck (calls overdue, none answered since the first
+   * of them was due; see InFlightCalls), the callee operation the oldest of them calls; else undefined.
+   */
+  stuck: string | null | undefined = undefined;
   /** In the recorder's live set (kept by the recorder). */
   live = false;
 
