@@ -114,7 +114,8 @@ export interface TraceContext {
   learnPeer(peer: string, callName: string, callerKey: string | undefined, service: string, operation: string): void;
   /**
    * When `caller` is giving up on its calls to the service of operation `calleeKey` now (a timeout
-   * episode), the key of the operation it gives up on (the statement that hangs, whichever of the
+   * episode), or those calls are stuck before one opens (overdue, none answered since: see
+   * InFlightCalls), the key of the operation it gives up on (the statement that hangs, whichever of the
    * database's statements `calleeKey` is); else undefined.
    */
   givenUpCall(caller: string, calleeKey: string): string | undefined;
