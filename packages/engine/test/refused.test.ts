@@ -31,6 +31,64 @@ function outage(message: string) {
   return analyzer.incidents();
 }
 
+const PG = { 'db.system': 'postgresql', 'server.address': '127.0.0.1', 'server.port': 5433 };
+
+/**
+ * One catalog request through pg's pool: a `pg.connect` span when the pool opens a connection (`connect`:
+ * 'ok', or the refusal's message), then its query unless the connect failed.
+ */
+function pooled(at: number, connect: string | undefined, ms: number): Span[] {
+  const b = new TraceBuilder();
+  const refused = connect !== undefined && connect !== 'ok';
+  const server = b.server('catalog', '/products/:id', at, at + ms + 0.5, refused ? { status: 'error' } : {});
+  let t = at + 0.1;
+  if (connect !== undefined) {
+    b.spans.push(span({ traceId: b.traceId, parentSpanId: server.spanId, service: 'catalog', name: 'pg.connect', kind: 'client', startTime: t, endTime: t + 1, status: refused ? 'error' : 'ok', statusMessage: refused ? connect : undefined, attributes: PG }));
+    t += 1;
+  }
+  if (!refused) b.db(server, 'postgresql', 'SELECT', t, at + ms, { name: 'SELECT products', attributes: { ...PG, 'db.statement': 'SELECT * FROM products WHERE id = $1' } });
+  return b.spans;
+}
+
+/**
+ * A catalog at 20 requests/s over pg's pool, which connects for the first `connects` requests; from 180 s
+ * PostgreSQL refuses every reconnect, until `up` (if any), when the next two reconnect and the pool is full
+ * again. Returns the analyzer, flushed, and the times.
+ */
+function poolOutage(connects: number, up?: number) {
+  const analyzer = createAnalyzer({ resolveAfterMs: 30_000 });
+  const rng = mulberry32(5);
+  const t0 = 1_700_000_000_000;
+  const down = t0 + 180_000;
+  const back = up === undefined ? Infinity : t0 + up;
+  for (let at = t0, i = 0; at < t0 + 360_000; at += 50, i++) {
+    const refused = at >= down && at < back;
+    const connect = refused ? 'connect ECONNREFUSED 127.0.0.1:5433' : i < connects || (at >= back && at < back + 100) ? 'ok' : undefined;
+    analyzer.ingest(pooled(at, connect, logNormal(rng, 2, 0.3) + 1));
+  }
+  analyzer.flush();
+  return { incidents: analyzer.incidents(), t0, back };
+}
+
+describe('a pool that connected at start-up, refused every reconnect in an outage', () => {
+  it('fails against the connects it made before, not a baseline learned from the outage', () => {
+    const { incidents } = poolOutage(2);
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0].rootCause).toMatchObject({ service: 'postgresql', operation: 'pg.connect', kind: 'errors' });
+    expect(incidents[0].rootCause.explanation).toMatch(/postgresql pg\.connect error rate 100% \(\d+\/\d+\) vs baseline 0%/);
+  });
+
+  it('stops firing once the pool has reconnected, though its window still holds the refusals', () => {
+    const { incidents, back } = poolOutage(10, 220_000);
+    expect(incidents).toHaveLength(1);
+    const connects = incidents[0].anomalies.find((a) => a.operation === 'pg.connect');
+    expect(connects?.kind).toBe('errors');
+    // Its last firing is the bucket of the reconnects, not a minute of the refusals sliding out of its window.
+    expect(connects?.at).toBeLessThanOrEqual(back + 5_000);
+    expect(incidents[0].status).toBe('resolved');
+  });
+});
+
 describe('a database refusing connections, with no span of the failed connect', () => {
   it('is the root cause, named by the address its queries went to', () => {
     const incidents = outage('connect ECONNREFUSED 127.0.0.1:3307');

@@ -27,6 +27,9 @@ export function errorSeverity(rate: number): Severity {
  * errors in runs as the runs they are (quasi-binomial: the counts are divided by the learned run length).
  * A window fires on the prototype's rule (≥ minRequests, ≥ minErrors, rate above `rate`, p < pMax) or, for
  * smaller rates, when it has ≥ sensitiveMinErrors errors at ≥ max(2·p0, p0 + 2 points) with p < sensitivePMax.
+ * The prototype's rule, which needs no baseline, is applied as soon as the operation has answered at all
+ * (the sensitive rule waits for `minSamples`): a pool that connected twice at start-up, then fails to
+ * reconnect hundreds of times in an outage, would otherwise learn the outage as its baseline first.
  */
 export class ErrorRateDetector {
   readonly baseline: ProportionBaseline;
@@ -52,7 +55,7 @@ export class ErrorRateDetector {
     const observed = requests > 0 ? errors / requests : 0;
     // Verdicts report the rate observed; the prior-weighted p0 is only the test's null hypothesis.
     const baseline = b.observed;
-    if (!b.ready || !(requests > 0)) return quiet(observed, baseline, b.ready);
+    if (b.samples === 0 || !(requests > 0)) return quiet(observed, baseline, b.ready);
     const pValue = b.sf(errors, requests);
     const score = pToScore(pValue);
     // Above the rate it usually fails at, too: the prior pulls p0 of a rare operation that has failed
@@ -60,9 +63,9 @@ export class ErrorRateDetector {
     const anomalous =
       observed > baseline &&
       ((requests >= o.minRequests && errors >= o.minErrors && observed > o.rate && pValue < o.pMax) ||
-        (errors >= o.sensitiveMinErrors && observed >= Math.max(2 * p0, p0 + 0.02) && pValue < o.sensitivePMax));
-    if (!anomalous) return quiet(observed, baseline, true, score, pValue);
-    return { anomalous, score, pValue, observed, expected: baseline, severity: errorSeverity(observed), ready: true };
+        (b.ready && errors >= o.sensitiveMinErrors && observed >= Math.max(2 * p0, p0 + 0.02) && pValue < o.sensitivePMax));
+    if (!anomalous) return quiet(observed, baseline, b.ready, score, pValue);
+    return { anomalous, score, pValue, observed, expected: baseline, severity: errorSeverity(observed), ready: b.ready };
   }
 
   /**
@@ -73,10 +76,10 @@ export class ErrorRateDetector {
   mayFire(requests: number, errors: number): boolean {
     const b = this.baseline;
     const o = this.opts;
-    if (!b.ready || !(requests > 0)) return false;
+    if (b.samples === 0 || !(requests > 0)) return false;
     const p0 = b.rate;
     const observed = errors / requests;
-    return (requests >= o.minRequests && errors >= o.minErrors && observed > o.rate) || (errors >= o.sensitiveMinErrors && observed >= Math.max(2 * p0, p0 + 0.02));
+    return (requests >= o.minRequests && errors >= o.minErrors && observed > o.rate) || (b.ready && errors >= o.sensitiveMinErrors && observed >= Math.max(2 * p0, p0 + 0.02));
   }
 
   /**

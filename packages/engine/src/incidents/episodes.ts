@@ -146,6 +146,9 @@ export class Episodes {
           const ep = this.episodes.get(key);
           if (ep !== undefined && SEVERITY_RANK[f.verdict.severity ?? 'low'] <= SEVERITY_RANK[ep.anomaly.severity]) continue;
         }
+        // Likewise an error window of an operation called no more since its last call succeeded (a pool
+        // that reconnected once its database was back): the failures it holds are the episode's already.
+        if (f.signal === 'errors' && f.op.lastOkAt > f.op.lastErrorAt && (f.op.ring.get(index)?.requests ?? 0) === 0 && this.episodes.has(key)) continue;
         this.fire(f, now, dropping);
       }
     });

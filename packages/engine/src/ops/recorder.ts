@@ -240,7 +240,9 @@ export class Recorder {
     const op = (e.learned as OpState | undefined) ?? this.op(e.key, e.service, e.operation, 'service');
     const b = this.touch(op, this.bucketIndex(e.span.endTime));
     if (!op.served && !isClientError(e.span)) op.served = true;
+    const end = e.span.endTime;
     if (e.error) {
+      if (end > op.lastErrorAt) op.lastErrorAt = end;
       b.errors++;
       if (e.errorOrigin) {
         b.failing++;
@@ -255,6 +257,7 @@ export class Recorder {
     const n = this.latencyPer(e.span);
     if (n > 0) this.recordLatency(op, b, e.duration / n, e.self / n, e.span);
     b.okRequests++;
+    if (end > op.lastOkAt) op.lastOkAt = end;
     const calls = e.calls;
     // Per message in a batch's trace: a consumer handling 50 messages where it handled 10 makes 5× the
     // calls, as may the services it calls for them, in the same call pattern.
@@ -368,7 +371,9 @@ export class Recorder {
     }
     if (c.callerKey !== undefined) addCaller(op, c.callerKey);
     const b = this.touch(op, idx);
+    const end = c.span.endTime;
     if (c.error) {
+      if (end > op.lastErrorAt) op.lastErrorAt = end;
       b.errors++;
       addExemplar((b.errorTraces ??= []), c.span.traceId);
       b.errorMessage = errorMessage(c.span) ?? b.errorMessage;
@@ -376,6 +381,7 @@ export class Recorder {
       const n = this.latencyPer(c.span);
       if (n > 0) this.recordLatency(op, b, c.duration / n, c.duration / n, c.span);
       b.okRequests++;
+      if (end > op.lastOkAt) op.lastOkAt = end;
     }
   }
 

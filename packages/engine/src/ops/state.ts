@@ -191,6 +191,9 @@ export class OpState implements LearnedOperation {
   addressRead = false;
   /** Last bucket index with data. */
   lastIndex = -Infinity;
+  /** End time (event ms) of the latest request that failed, and of the latest that did not. */
+  lastErrorAt = -Infinity;
+  lastOkAt = -Infinity;
   /** Active anomaly episodes on this operation, by signal. */
   readonly active = new Set<string>();
   /** In the recorder's live set (kept by the recorder). */

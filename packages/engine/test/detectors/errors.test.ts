@@ -95,10 +95,25 @@ describe('ErrorRateDetector', () => {
     expect(d.baseline.samples).toBe(after + 10);
   });
 
-  it('is quiet on an empty window and before minSamples', () => {
+  it('is quiet on an empty window and before any request was learned', () => {
     const d = learned(30, 0);
     expect(d.judge(0, 0)).toMatchObject({ anomalous: false, pValue: 1, score: 0 });
-    expect(new ErrorRateDetector(DEFAULT_BASELINE, DEFAULT_ERRORS).judge(9, 9).anomalous).toBe(false);
+    const fresh = new ErrorRateDetector(DEFAULT_BASELINE, DEFAULT_ERRORS);
+    expect(fresh.judge(9, 9).anomalous).toBe(false);
+    expect(fresh.mayFire(9, 9)).toBe(false);
+  });
+
+  it('applies only the rate rule before minSamples: two answers before an outage are a baseline of 0%', () => {
+    const d = learned(1, 0, 2); // a pool's two connects at start-up
+    expect(d.baseline.ready).toBe(false);
+    expect(d.mayFire(108, 108)).toBe(true);
+    expect(d.judge(108, 108)).toMatchObject({ anomalous: true, observed: 1, expected: 0, severity: 'critical', ready: false });
+    // The sensitive rule (15 %: below the spike rule's rate) waits for minSamples.
+    expect(d.mayFire(200, 30)).toBe(false);
+    expect(d.judge(200, 30).anomalous).toBe(false);
+    expect(learned(1, 0, DEFAULT_BASELINE.minSamples).judge(200, 30).anomalous).toBe(true);
+    // Failures from the start say nothing of a change.
+    expect(learned(1, 1, 2).judge(108, 108).anomalous).toBe(false);
   });
 
   it('observe learns normal windows only', () => {
