@@ -57,6 +57,27 @@ function blockedPool(a: Analyzer, stallAt: number, seconds: number): void {
   }
 }
 
+/**
+ * A lock holding a pool's 5 connections for `seconds` from `stallAt`, reported every second: the calls of
+ * its first 250 ms hang; from 3 s on, requests fail as Knex gives up waiting for a connection (no span).
+ */
+function knexLock(a: Analyzer, stallAt: number, seconds: number): void {
+  for (let s = 1; s <= seconds; s++) {
+    const now = stallAt + s * 1000;
+    if (s > 3) {
+      const batch: Span[] = [];
+      for (let start = now - 4000; start < now - 3000; start += 1000 / RPS) {
+        const t = new TraceBuilder();
+        t.server('orders-api', '/orders/:id', start, start + 3000, { status: 'error', statusMessage: 'Knex: Timeout acquiring a connection. The pool is probably full.' });
+        batch.push(...t.spans);
+      }
+      a.ingest(batch);
+    }
+    a.inFlight(openCalls(stallAt, stallAt + 250, now), now);
+    a.advanceTo(now);
+  }
+}
+
 describe('in-flight calls (issue 21)', () => {
   it('names the hung database while the hang lasts, before any span of it ends', () => {
     const a = createAnalyzer();
@@ -336,31 +357,57 @@ describe('in-flight calls (issue 21)', () => {
     expect(events.filter((e) => e.incident.rootCause.service !== 'postgresql')).toEqual([]);
   });
 
-  it('requests failing on a pool filled by hung calls blame the database before its timeout is judged (Knex: acquire timeout)', () => {
+  it('requests failing on a pool filled by hung calls blame the database, found hung at the first bucket close (Knex: acquire timeout)', () => {
     // A lock holds the pool's 5 connections; Knex gives up waiting for one after 3 s and the request fails
     // with no database span. Those failures come before the hung calls are judged: they are the database's.
     const a = createAnalyzer();
     const events = watch(a);
     healthy(a, T0, 63);
     const stallAt = T0 + 63_000;
-    for (let s = 1; s <= 20; s++) {
-      const now = stallAt + s * 1000;
-      if (s > 3) {
-        const batch: Span[] = [];
-        for (let start = now - 4000; start < now - 3000; start += 1000 / RPS) {
-          const t = new TraceBuilder();
-          t.server('orders-api', '/orders/:id', start, start + 3000, { status: 'error', statusMessage: 'Knex: Timeout acquiring a connection. The pool is probably full.' });
-          batch.push(...t.spans);
-        }
-        a.ingest(batch);
-      }
-      a.inFlight(openCalls(stallAt, stallAt + 250, now), now);
-      a.advanceTo(now);
-    }
+    knexLock(a, stallAt, 20);
     const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
     expect(opened.map((i) => i.rootCause.service)).toEqual(['postgresql']);
     expect(events.filter((e) => e.incident.rootCause.service !== 'postgresql').map((e) => e.incident.title)).toEqual([]);
     expect(events.at(-1)?.incident.rootCause).toMatchObject({ service: 'postgresql', operation: 'SELECT orders', kind: 'timeout' });
+    // Opened at the first bucket close after the hung calls became overdue (65 s), though the calls answered
+    // before the lock still filled most of that bucket-width, not a bucket later.
+    expect(opened[0].openedAt - stallAt).toBeLessThan(5_000);
+    expect(opened[0].rootCause.explanation).toMatch(/^orders-api got no answer from postgresql SELECT orders in 5 of 5 calls/);
+  });
+
+  it('requests slow in their own time while the pool drains after a hang wait for what hung (Knex: no span of the wait)', () => {
+    const a = createAnalyzer({ resolveAfterMs: 30_000 });
+    const events = watch(a);
+    healthy(a, T0, 63);
+    const stallAt = T0 + 63_000;
+    knexLock(a, stallAt, 20);
+    // The lock is released: the hung calls end, and the requests queued for a connection run their query
+    // at once, each after up to 3 s in the pool's queue, which no span shows.
+    const released = stallAt + 20_000;
+    const drain: Span[] = [];
+    for (const { span: db } of openCalls(stallAt, stallAt + 250, released)) {
+      const t = new TraceBuilder();
+      const server = t.server('orders-api', '/orders/:id', db.startTime - 1, released + 1);
+      t.db(server, 'postgresql', 'SELECT', db.startTime, released);
+      drain.push(...t.spans);
+    }
+    for (let start = released - 3000; start < released + 2000; start += 1000 / RPS) {
+      const t = new TraceBuilder();
+      const ran = Math.max(start, released) + 3000 * ((start - released + 3000) / 5000);
+      const server = t.server('orders-api', '/orders/:id', start, ran + 5);
+      t.db(server, 'postgresql', 'SELECT', ran, ran + 3);
+      drain.push(...t.spans);
+    }
+    a.ingest(drain);
+    a.inFlight([], released + 2000);
+    a.advanceTo(released + 2000);
+    healthy(a, released + 2000, 120);
+    const slow = events.flatMap((e) => e.incident.anomalies).filter((x) => x.service === 'orders-api' && x.kind === 'latency');
+    expect(slow.length).toBeGreaterThan(0);
+    for (const x of slow) expect(x.cause).toMatchObject({ service: 'postgresql', operation: 'SELECT orders' });
+    expect(new Set(events.map((e) => e.incident.id)).size).toBe(1);
+    expect(events.at(-1)).toMatchObject({ type: 'resolved', incident: { rootCause: { service: 'postgresql', kind: 'timeout' } } });
+    expect(events.at(-1)?.incident.rootCause.confidence).toBeGreaterThan(0.9);
   });
 
   it('requests failing while their calls hang unended blame the callee, not their own code', () => {

@@ -140,9 +140,9 @@ export class InFlightCalls {
       const key = edgeKey(o.caller, o.callee);
       const edge = rec.edges.get(key) ?? this.spareEdge(key, o);
       if (edge === undefined) continue;
-      this.markStuck(edge, o);
+      const stuck = this.markStuck(edge, o);
       if (fired.some((f) => f.kind === 'timeout' && f.edge.key === key)) continue;
-      const firing = this.judge(edge, o);
+      const firing = stuck && edge.active.size === 0 ? this.judgeStuck(edge, o) : this.judge(edge, o);
       if (firing !== undefined) fired.push(firing);
     }
     return fired;
@@ -198,12 +198,13 @@ export class InFlightCalls {
    * (Knex's acquire timeout): such a failure is the callee's (see the trace analysis' skipped calls). A
    * call left open while others are answered (a span its instrumentation never ends) marks nothing.
    */
-  private markStuck(edge: EdgeState, o: Overdue): void {
+  private markStuck(edge: EdgeState, o: Overdue): boolean {
     const stale = o.stale.count > 0 && o.stale.oldestMs > o.fresh.oldestMs;
     const oldest = stale ? o.stale : o.fresh;
-    if (!(edge.lastEndAt < this.at - oldest.oldestMs + IN_FLIGHT_MIN_MS)) return;
+    if (!(edge.lastEndAt < this.at - oldest.oldestMs + IN_FLIGHT_MIN_MS)) return false;
     edge.stuck = oldest.operation;
     this.stuck.push(edge);
+    return true;
   }
 
   /** Names a call as trace analysis names one whose answer is missing (see callFact), and when it is overdue. */
@@ -271,6 +272,21 @@ export class InFlightCalls {
       if (f !== undefined && (worst === undefined || f.window.gaveUp > worst.window.gaveUp)) worst = f;
     }
     return worst;
+  }
+
+  /**
+   * The give-up test of a stuck edge ({@link markStuck}) with no hang found yet: none of its calls was
+   * answered since its oldest overdue one was due, so the attempts are the calls that became overdue in
+   * the last two bucket-widths, all given up on. The calls answered before the hang, still inside the last
+   * bucket-width, are no attempts of it: counted, they outnumbered a pool's few hung calls, and the hang
+   * was found a bucket later (10 s into a table lock, not 5).
+   */
+  private judgeStuck(edge: EdgeState, o: Overdue): EdgeFiring | undefined {
+    const { fresh, lately } = o;
+    const count = fresh.count + lately.count;
+    const oldest = lately.count > 0 && lately.oldestMs > fresh.oldestMs ? lately : fresh;
+    const calls: OverdueCalls = { count, operation: oldest.operation, oldestMs: oldest.oldestMs, traces: [...fresh.traces, ...lately.traces].slice(0, BUCKET_EXEMPLARS * 2) };
+    return this.test(edge, Math.floor(this.at / this.options.bucketMs), count, count, calls);
   }
 
   /** A count over the last bucket-width before the report: bucket `c`, and the share of `c − 1` still inside it. */

@@ -1131,6 +1131,16 @@ function missingExcessOrigin(_node: Node, key: string): Origin {
 }
 
 /** A request's wait on a call its service gives up on: a timeout of that call, as its callers see it. */
+/** Key of the operation hanging behind one of the calls the request made, if its service is giving up on one. */
+function hungCallee(entry: EntryFact, ctx: TraceContext): string | undefined {
+  const calls = entry.calls;
+  for (let i = 0; i < calls.length; i++) {
+    const hung = ctx.givenUpCall(entry.service, calls[i]);
+    if (hung !== undefined) return hung;
+  }
+  return undefined;
+}
+
 function hungExcessOrigin(_node: Node, key: string): Origin {
   return { ...missingCallOrigin(key), kind: 'timeout' };
 }
@@ -1158,8 +1168,9 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       const missed = node.missed;
       const typical = e.learned?.typicalSelf();
       const ms = typical === undefined ? 0 : e.self - typical;
-      // Waiting on a callee its service is giving up on, the wait is for what hangs there.
-      const hung = missed !== undefined ? ctx.givenUpCall(e.service, missed) : undefined;
+      // Waiting on a callee its service is giving up on, the wait is for what hangs there: for the call it
+      // never made, or before a call it made late (a pool's queue, which has no span, draining).
+      const hung = missed !== undefined ? ctx.givenUpCall(e.service, missed) : ms > 0 ? hungCallee(e, ctx) : undefined;
       if (hung !== undefined) addExcess(hung, ms, node, hungExcessOrigin);
       else if (missed !== undefined) addExcess(missed, ms, node, missingExcessOrigin);
       else addExcess(e.key, ms, node, entryExcessOrigin, typical === undefined ? e.self : 0);
