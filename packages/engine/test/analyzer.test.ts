@@ -644,9 +644,9 @@ describe('anomaly fields', () => {
       return out;
     });
     const shape = anomalies.find((x) => x.kind === 'shape');
-    expect(shape).toMatchObject({ service: 'api', operation: 'GET /items', signal: 'shape.missing-call', callee: { service: 'redis', operation: 'get' } });
+    expect(shape).toMatchObject({ service: 'api', operation: 'GET /items', signal: 'shape.missing-call', callee: { service: 'redis', operation: 'GET' } });
     expect(shape?.caller).toBeUndefined();
-    expect(shape?.explanation).toMatch(/^api GET \/items stopped calling redis get: /);
+    expect(shape?.explanation).toMatch(/^api GET \/items stopped calling redis GET: /);
   });
 });
 

@@ -220,10 +220,17 @@ describe('operation naming', () => {
     expect([mysql('START TRANSACTION'), mysql('start transaction read only'), mysql('START  SLAVE')]).toEqual(['START TRANSACTION', 'START TRANSACTION', 'START']);
     expect(pg('pg.query:SELECT shop', 'SELECT 1')).toBe('SELECT');
     expect(pg('pg.query:WITH shop', 'WITH recent AS (SELECT * FROM orders WHERE user_id = $1) SELECT * FROM recent')).toBe('WITH orders');
-    // Another kind of database's command stays as its client names it, also when SQL has the same keyword.
+    // A key-value store's command is its command, in capitals as its docs write it (ioredis names its spans
+    // `get`, node-redis `redis-GET`), also when SQL has the same keyword.
     const redis = (name: string, text: string) => clientOperation(span({ ...base, name, attributes: { 'db.system.name': 'redis', 'db.operation.name': name, 'db.query.text': text } }));
-    expect(clientOperation(span({ ...base, name: 'get', attributes: { 'db.system': 'redis', 'db.statement': 'get user:1' } }))).toBe('get');
-    expect([redis('get', 'get product:6'), redis('set', 'set product:6 [3 other arguments]'), redis('exec', 'exec'), redis('select', 'select 2')]).toEqual(['get', 'set', 'exec', 'select']);
+    expect(clientOperation(span({ ...base, name: 'get', attributes: { 'db.system': 'redis', 'db.statement': 'get user:1' } }))).toBe('GET');
+    expect([redis('get', 'get product:6'), redis('set', 'set product:6 [3 other arguments]'), redis('exec', 'exec'), redis('select', 'select 2')]).toEqual(['GET', 'SET', 'EXEC', 'SELECT']);
+    const nodeRedis = (name: string) => clientOperation(span({ ...base, name, attributes: { 'db.system': 'redis', 'db.statement': `${name.slice(6)} i:12` } }));
+    expect([nodeRedis('redis-GET'), nodeRedis('redis-HGETALL'), nodeRedis('redis-connect')]).toEqual(['GET', 'HGETALL', 'CONNECT']);
+    const memcached = clientOperation(span({ ...base, name: 'memcached get', attributes: { 'db.system': 'memcached' } }));
+    expect(memcached).toBe('GET');
+    // Not one command: named as before.
+    expect(clientOperation(span({ ...base, name: 'multi exec', attributes: { 'db.system': 'redis' } }))).toBe('multi exec');
   });
 
   it('names a query builder\'s call by the statement it sent, not by its own method (knex)', () => {
@@ -273,7 +280,7 @@ describe('operation naming', () => {
     expect(call('pg.query:SELECT shop', { 'db.system': 'postgresql', 'db.name': 'shop', 'db.statement': 'select * from carts where id = $1' })).toBe('SELECT carts');
     // A statement naming no table leaves the span's name; so does a name that already says the table.
     expect(call('BEGIN', { 'db.system': 'postgresql', 'db.statement': 'BEGIN' })).toBe('BEGIN');
-    expect(call('get', { 'db.system': 'redis', 'db.statement': 'get user:1' })).toBe('get');
+    expect(call('get', { 'db.system': 'redis', 'db.statement': 'get user:1' })).toBe('GET');
     expect(call('SELECT orders', { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': 'orders', 'db.query.text': 'SELECT 1 FROM items' })).toBe('SELECT orders');
     // MongoDB's older conventions name the collection `db.mongodb.collection`.
     expect(call('mongodb.find', { 'db.system': 'mongodb', 'db.operation': 'find', 'db.mongodb.collection': 'users' })).toBe('FIND users');

@@ -218,6 +218,8 @@ export function clientOperation(span: Span): string {
       // carries the database too (`pg.query:BEGIN shop`).
       const fromText = sql ? sqlStatement(text) : undefined;
       if (fromText !== undefined) return fromText;
+      const command = storeCommand(span.name, dbSystem(a), dbOp);
+      if (command !== undefined) return command;
       // A short span name follows the `{operation} {target}` convention; a long one is raw SQL (or a
       // command with its arguments), named like the convention from its verb and table.
       if (span.name.length > 0 && span.name.length <= 64 && isShortName(span.name)) return foldPath(span.name);
@@ -303,6 +305,23 @@ const CACHED_STATEMENT_LENGTH = 256;
  * a keyword (Redis `SET`, `SELECT`, `EXEC`): their spans are named by their command as the client names it.
  */
 const NOT_SQL: ReadonlySet<string> = new Set(['redis', 'valkey', 'memcached', 'mongodb', 'elasticsearch', 'opensearch', 'aws.dynamodb', 'dynamodb', 'couchdb', 'hbase', 'geode', 'neo4j']);
+
+/** Key-value stores whose calls are one command each, named as their docs write them (`GET`, `HGETALL`). */
+const COMMAND_STORES: ReadonlySet<string> = new Set(['redis', 'valkey', 'memcached']);
+/** One command word (ioredis names its spans `get`, node-redis `redis-GET`). */
+const COMMAND = /^[A-Za-z][A-Za-z_.]{0,31}$/;
+
+/**
+ * The command of a call to a key-value store, in capitals: its `db.operation.name`, else its span name
+ * without the store's name before it. Undefined for other systems, and for a name that is no one command.
+ */
+function storeCommand(name: string, system: string | undefined, dbOp: string | undefined): string | undefined {
+  if (system === undefined || !COMMAND_STORES.has(system)) return undefined;
+  let command = dbOp ?? name;
+  const sep = command.charCodeAt(system.length);
+  if (command.length > system.length + 1 && command.startsWith(system) && (sep === 45 /* - */ || sep === 32 /* space */)) command = command.slice(system.length + 1);
+  return COMMAND.test(command) ? command.toUpperCase() : undefined;
+}
 
 /** Statement keywords of SQL (a text starting otherwise is a command of another kind of database). */
 const SQL_VERBS: ReadonlySet<string> = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'MERGE', 'WITH', 'BEGIN', 'START', 'COMMIT', 'ROLLBACK', 'SAVEPOINT', 'RELEASE', 'SET', 'SHOW', 'CALL', 'EXEC', 'EXECUTE', 'PREPARE', 'DEALLOCATE', 'LOCK', 'VACUUM', 'ANALYZE', 'EXPLAIN', 'CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'GRANT', 'REVOKE', 'COPY', 'LISTEN', 'NOTIFY', 'PRAGMA']);
