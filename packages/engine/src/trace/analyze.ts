@@ -1130,7 +1130,6 @@ function missingExcessOrigin(_node: Node, key: string): Origin {
   return missingCallOrigin(key);
 }
 
-/** A request's wait on a call its service gives up on: a timeout of that call, as its callers see it. */
 /** Key of the operation hanging behind one of the calls the request made, if its service is giving up on one. */
 function hungCallee(entry: EntryFact, ctx: TraceContext): string | undefined {
   const calls = entry.calls;
@@ -1141,6 +1140,7 @@ function hungCallee(entry: EntryFact, ctx: TraceContext): string | undefined {
   return undefined;
 }
 
+/** A request's wait on a call its service gives up on: a timeout of that call, as its callers see it. */
 function hungExcessOrigin(_node: Node, key: string): Origin {
   return { ...missingCallOrigin(key), kind: 'timeout' };
 }
