@@ -98,6 +98,8 @@ export const ANALYZED_ATTRIBUTES = [
   'error.type',
   'exception.type',
   'exception.message',
+  // A failed gRPC call's message as instrumentation-grpc records it (`14 UNAVAILABLE: …`; no status message).
+  'grpc.error_message',
   // A route-less server span's path (the operation of a bare `http` server), an HTTP call's: stable, then legacy.
   'url.path',
   'http.target',
@@ -187,7 +189,7 @@ export interface Anomaly {
   traceIds: string[];
   /**
    * For an error anomaly: what the latest failing request in the window said (its status message, else
-   * its `exception.message` or `exception.type`), first line only, when it said anything.
+   * its `exception.message`, `grpc.error_message` or `exception.type`), first line only, when it said anything.
    */
   message?: string;
 }

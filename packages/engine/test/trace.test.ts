@@ -231,11 +231,13 @@ describe('analyzeTrace', () => {
     expect(entries[0].errorOrigin).toMatchObject({ service: 'payment', kind: 'timeout' });
   });
 
-  it('takes a gRPC call that ended DEADLINE_EXCEEDED for given up, one that ended UNAVAILABLE for failed', () => {
+  it('takes a gRPC call that ended DEADLINE_EXCEEDED for given up, one that ended UNAVAILABLE for failed, with what it said', () => {
     const grpc = (code: number) => {
       const t = new TraceBuilder();
       const orders = t.server('orders', '/place', 0, 2100, { status: 'error' });
-      const attributes = { 'rpc.system': 'grpc', 'rpc.service': 'shop.Stock', 'rpc.method': 'Reserve', 'server.address': '10.0.0.7', 'server.port': 50051, 'rpc.grpc.status_code': code };
+      // instrumentation-grpc says what went wrong in an attribute only (no status message).
+      const message = code === 4 ? '4 DEADLINE_EXCEEDED: Deadline exceeded' : '14 UNAVAILABLE: stock backend unavailable';
+      const attributes = { 'rpc.system': 'grpc', 'rpc.service': 'shop.Stock', 'rpc.method': 'Reserve', 'server.address': '10.0.0.7', 'server.port': 50051, 'rpc.grpc.status_code': code, 'grpc.error_message': message };
       t.client(orders, '10.0.0.7', 10, 2010, { name: 'grpc.shop.Stock/Reserve', status: 'error', attributes });
       return analyzeTrace(t.spans, context());
     };
@@ -245,6 +247,7 @@ describe('analyzeTrace', () => {
     const unavailable = grpc(14);
     expect(unavailable.calls[0]).toMatchObject({ gaveUp: false });
     expect(unavailable.entries[0].errorOrigin).toMatchObject({ operation: 'shop.Stock/Reserve', kind: 'errors' });
+    expect(unavailable.entries[0].message).toBe('14 UNAVAILABLE: stock backend unavailable');
   });
 
   it("counts the calls a caller makes under its own call (a gRPC stream's handlers) as the request's calls, not its own time", () => {

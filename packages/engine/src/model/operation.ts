@@ -79,11 +79,14 @@ export function httpStatus(span: Span): number | undefined {
   return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 }
 
-/** What a failed span says went wrong: its status message, else `exception.message` or `exception.type`. */
+/**
+ * What a failed span says went wrong: its status message, else `exception.message`, instrumentation-grpc's
+ * `grpc.error_message`, or `exception.type`.
+ */
 export function errorMessage(span: Span): string | undefined {
   if (typeof span.statusMessage === 'string' && span.statusMessage.length > 0) return span.statusMessage;
   const a = span.attributes;
-  return a === undefined ? undefined : str(a['exception.message']) ?? str(a['exception.type']);
+  return a === undefined ? undefined : str(a['exception.message']) ?? str(a['grpc.error_message']) ?? str(a['exception.type']);
 }
 
 /** Whether a span answered with a 4xx: the request was refused as the client's fault. */
