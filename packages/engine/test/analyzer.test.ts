@@ -843,4 +843,33 @@ describe('the event loop operation', () => {
       /; CPU work is holding the event loop of orders: every request waits that long before it is read; longest own time: orders GET \/report, self-time p95 300 ms over \d+ requests in the last 15 s$/,
     );
   });
+
+  it('held once past 10 s (a synchronous block, a paused process) is a critical anomaly, though its other ticks are free', () => {
+    const run = (frozenMs: number) => {
+      const a = createAnalyzer({ resolveAfterMs: 30_000 });
+      const events: IncidentEvent[] = [];
+      a.onIncident((e) => events.push(e));
+      // From 300 s the process answers nothing for `frozenMs`: no span at all, then the tick that came round late.
+      const frozenFrom = 300;
+      const frozenTo = frozenFrom + frozenMs / 1000;
+      const anomalies = requests(a, 420, 10, (traceId, start, s, i) => {
+        if (s >= frozenFrom && s < frozenTo) return [];
+        const out = [span({ traceId, service: 'pricing', name: 'GET /quote', kind: 'server', startTime: start, endTime: start + 3 + (i % 4), attributes: { 'http.request.method': 'GET', 'http.route': '/quote' } })];
+        if (i === 0) {
+          const held = s === frozenTo ? frozenMs : 20.2 + (s % 5) * 0.3;
+          out.push(span({ traceId: `loop-${s}`, service: 'pricing', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: start - held, endTime: start }));
+        }
+        return out;
+      });
+      return { anomalies: anomalies.filter((x) => x.operation === EVENT_LOOP_OPERATION), events };
+    };
+    const frozen = run(30_000);
+    expect(frozen.anomalies).toHaveLength(1);
+    expect(frozen.anomalies[0]).toMatchObject({ signal: 'latency', severity: 'critical', observed: 30_000 });
+    expect(frozen.anomalies[0].explanation).toMatch(/^pricing event loop held for 30\.0 s at a time vs baseline 2\d ms \(\d+×\) over \d+ ticks in the last 5 s$/);
+    expect(frozen.events.find((e) => e.type === 'opened')?.incident.title).toBe('Latency in pricing event loop');
+    expect(frozen.events.at(-1)?.type).toBe('resolved');
+    // Held 5 s once: under the critical latency, one tick is no anomaly.
+    expect(run(5_000).anomalies).toEqual([]);
+  });
 });

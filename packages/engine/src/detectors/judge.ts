@@ -150,6 +150,7 @@ export class Judge {
         }
       }
     }
+    if (latency === undefined && op.operation === EVENT_LOOP_OPERATION) latency = this.loopHeld(op, windows[0], WINDOWS[0]);
     if (latency) out.push(latency);
     if (self) out.push(self);
     // A slowdown of most requests is told by its typical latency's figures, its tail with them.
@@ -252,6 +253,22 @@ export class Judge {
       }
     }
     return best;
+  }
+
+  /**
+   * One hold of the event loop past `latency.criticalMs` (the prototype's absolute critical latency) in
+   * the window: the service answered nothing for that long (a synchronous block, a paused process). One
+   * tick among the window's others leaves its typical hold as it was, so it is judged on its own. Score:
+   * doublings over the typical hold.
+   */
+  private loopHeld(op: OpState, w: OpWindow, size: number): OpFiring | undefined {
+    const base = op.latency.detector.baseline;
+    if (!base.ready) return undefined;
+    let longest = 0;
+    for (const b of w.buckets) if (b.latency.sketch.count > 0) longest = Math.max(longest, b.latency.sketch.max);
+    if (!(longest >= this.options.latency.criticalMs)) return undefined;
+    const verdict: Verdict = { anomalous: true, score: Math.log2(longest / base.typical), pValue: 0, observed: longest, expected: base.typical, severity: 'critical', ready: true };
+    return { signal: 'latency', kind: 'latency', verdict, op, size, window: copyWindow(w) };
   }
 
   /**
