@@ -14,6 +14,7 @@ import { baselinesOf, metricsOf, serviceGraphOf, statsOf } from './queries.js';
 import { restoreStages, restoredDrops, takeSnapshot } from './snapshot.js';
 import { RollupAccumulator, rollupBuckets, type OperationRollup } from './rollup.js';
 import { CLOCK_JUMP_MS, FUTURE_RUN, MAX_FUTURE_SKEW_MS } from './limits.js';
+import { EVENT_LOOP_OPERATION } from './model/loop.js';
 
 /**
  * Creates an analyzer. Options are validated here (a {@link RootspanError} names a bad option); nothing
@@ -160,6 +161,8 @@ class StreamingAnalyzer implements Analyzer {
         this.drops[outcome]++;
         continue;
       }
+      // A long hold of a service's event loop is known before the requests of its backlog are recorded.
+      if (kept.endTime - kept.startTime >= this.options.latency.criticalMs && kept.name === EVENT_LOOP_OPERATION) this.recorder.noteHold(kept.service, kept.endTime, kept.endTime - kept.startTime);
       this.changes.observe(kept.service, kept.serviceVersion, kept.startTime);
       this.recorder.instances.observe(kept.service, kept.instance, kept.startTime);
       accepted++;

@@ -854,14 +854,17 @@ describe('the event loop operation', () => {
       const frozenTo = frozenFrom + frozenMs / 1000;
       const anomalies = requests(a, 420, 10, (traceId, start, s, i) => {
         if (s >= frozenFrom && s < frozenTo) return [];
-        const out = [span({ traceId, service: 'pricing', name: 'GET /quote', kind: 'server', startTime: start, endTime: start + 3 + (i % 4), attributes: { 'http.request.method': 'GET', 'http.route': '/quote' } })];
+        // Then the requests held meanwhile are served at once, each slowed by the others for a few seconds.
+        const backlog = s >= frozenTo && s < frozenTo + 3 ? 60 : 0;
+        const out = [span({ traceId, service: 'pricing', name: 'GET /quote', kind: 'server', startTime: start, endTime: start + 3 + (i % 4) + backlog, attributes: { 'http.request.method': 'GET', 'http.route': '/quote' } })];
         if (i === 0) {
-          const held = s === frozenTo ? frozenMs : 20.2 + (s % 5) * 0.3;
+          // The sampler's tick that came round late reports the hold a second after the backlog began.
+          const held = s === frozenTo + 1 ? frozenMs : 20.2 + (s % 5) * 0.3;
           out.push(span({ traceId: `loop-${s}`, service: 'pricing', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: start - held, endTime: start }));
         }
         return out;
       });
-      return { anomalies: anomalies.filter((x) => x.operation === EVENT_LOOP_OPERATION), events };
+      return { anomalies: anomalies.filter((x) => x.operation === EVENT_LOOP_OPERATION), drain: anomalies.filter((x) => x.operation === 'GET /quote'), events };
     };
     const frozen = run(30_000);
     expect(frozen.anomalies).toHaveLength(1);
@@ -869,6 +872,10 @@ describe('the event loop operation', () => {
     expect(frozen.anomalies[0].explanation).toMatch(/^pricing event loop held for 30\.0 s at a time vs baseline 2\d ms \(\d+×\) over \d+ ticks in the last 5 s$/);
     expect(frozen.events.find((e) => e.type === 'opened')?.incident.title).toBe('Latency in pricing event loop');
     expect(frozen.events.at(-1)?.type).toBe('resolved');
+    // The backlog's slow requests are the hold's: the incident keeps its name.
+    expect(frozen.drain.length).toBeGreaterThan(0);
+    for (const x of frozen.drain) expect(x.cause).toMatchObject({ service: 'pricing', operation: EVENT_LOOP_OPERATION });
+    expect(new Set(frozen.events.map((e) => e.incident.title))).toEqual(new Set(['Latency in pricing event loop']));
     // Held 5 s once: under the critical latency, one tick is no anomaly.
     expect(run(5_000).anomalies).toEqual([]);
   });

@@ -26,6 +26,7 @@ function context(typical: Record<string, number> = {}, typicalSelf: Record<strin
     resolvePeer: (peer, name, caller) => peers.resolve(peer, name, caller),
     learnPeer: (peer, name, caller, service, operation) => peers.learn(peer, name, caller, service, operation),
     givenUpCall: () => undefined,
+    heldLoop: () => undefined,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Context } from '@opentelemetry/api';
-import type { Analyzer, AnalyzerStats } from '@rootspan/engine';
+import type { Analyzer, AnalyzerStats, Span } from '@rootspan/engine';
 import { EndedSpans } from './ended.js';
 import { AnalyzerFeed } from './feed.js';
 import { InFlightTable, type InFlightStats } from './inflight.js';
@@ -53,6 +53,8 @@ const DRAIN_CHUNK = 256;
  * trace wait afterwards) would outlive two scavenges and be promoted to V8's old space.
  */
 const DRAIN_AT = 64;
+/** Event-loop samples held while drains run behind (one per tick; more are dropped). */
+const MAX_LOOP_SAMPLES = 8;
 /** Synchronous work allowed per drain before yielding back to the event loop. */
 const DRAIN_BUDGET_MS = 1;
 /**
@@ -105,6 +107,8 @@ export class RootspanSpanProcessor implements SpanProcessor {
   private readonly pruner = new InternalSpanPruner();
   private readonly inflight: InFlightTable;
   private readonly loop: LoopDelay | undefined;
+  /** The loop's samples taken at ticks whose drain has not yet moved event time (see {@link ingestLoopSamples}). */
+  private readonly loopSamples: Span[] = [];
   /**
    * The host's service, as its first analysed span named it: the event loop's samples are its (one
    * service, where a process hosts several, so the loop's baseline is one series).
@@ -209,6 +213,7 @@ export class RootspanSpanProcessor implements SpanProcessor {
       if (this.advanceDue) {
         this.advanceDue = false;
         this.feed.advanceTo(Date.now());
+        this.ingestLoopSamples();
       }
     } catch (err) {
       this.feed.internalError('drain', err);
@@ -221,15 +226,22 @@ export class RootspanSpanProcessor implements SpanProcessor {
     if (!(now - this.lastTickAt > this.tickMs + LOOP_BLOCKED_MS)) this.reportInFlight(now);
     this.lastTickAt = now;
     this.advanceDue = true;
-    this.sampleLoop(now);
+    if (this.loop !== undefined && this.service !== undefined) {
+      const sample = this.loop.take(this.service, now);
+      if (sample !== undefined && this.loopSamples.length < MAX_LOOP_SAMPLES) this.loopSamples.push(sample);
+    }
     this.drain('tick');
   }
 
-  /** Hands the analyzer the event loop's sample since the last tick (see {@link LoopDelay}). */
-  private sampleLoop(now: number): void {
-    if (this.loop === undefined || this.service === undefined) return;
-    const sample = this.loop.take(this.service, now);
-    if (sample !== undefined) this.feed.ingest([sample], false);
+  /**
+   * Hands the analyzer the event loop's samples (see {@link LoopDelay}) once event time has moved to the
+   * tick that took them: ingested before, a sample ending after a long hold (a paused process) is ahead
+   * of the event time the last tick left, and the analyzer moves such a span back as a fast clock's.
+   */
+  private ingestLoopSamples(): void {
+    if (this.loopSamples.length === 0) return;
+    this.feed.ingest(this.loopSamples, false);
+    this.loopSamples.length = 0;
   }
 
   /** Hands the analyzer the calls open at `now` (an analyzer of your own without `inFlight` gets none). */

@@ -61,6 +61,21 @@ describe('the span processor watching the event loop', () => {
     expect(p.stats().ingested).toBe(1);
   }, 30_000);
 
+  it('a hold longer than the trace wait (a paused process) is sampled at the time it ended, not moved back as a fast clock', async () => {
+    const p = new RootspanSpanProcessor({ tickMs: 50, coldStartMs: 0, maxTraceWaitMs: 200 });
+    processors.push(p);
+    const t = Date.now();
+    p.onEnd(readable({ start: hr(t - 5), end: hr(t) }));
+    await sleep(300);
+    // Longer than half the trace wait: the tick after it is ahead of the event time the last tick left.
+    block(600);
+    await sleep(200);
+    await p.forceFlush();
+    expect(p.analyzer.stats().clockAhead).toBe(0);
+    // The samples were ingested all the same: the request, and one per tick.
+    expect(p.analyzer.stats().accepted).toBeGreaterThan(5);
+  });
+
   it('eventLoop: false watches nothing', async () => {
     const p = new RootspanSpanProcessor({ tickMs: 50, coldStartMs: 0, eventLoop: false });
     processors.push(p);

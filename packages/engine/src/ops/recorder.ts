@@ -9,7 +9,13 @@ import { EdgeState, LatencySignal, OpState, RING } from './state.js';
 import type { PeerTable } from './peers.js';
 import { logMs, MIN_LOG_MS } from '../stats/baseline.js';
 import { Instances } from '../instances.js';
+import { EVENT_LOOP_OPERATION } from '../model/loop.js';
 import { MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_OVERFLOW_SERVICES, OVERFLOW_OPERATION } from '../limits.js';
+
+/** How long after a long hold of a service's event loop its requests meet the backlog, at most (ms). */
+const MAX_HOLD_BACKLOG_MS = 60_000;
+/** Services whose latest long hold is kept (see {@link Recorder.noteHold}). */
+const MAX_HOLDS = 1024;
 
 /**
  * Facts → buckets: turns each processed trace's entries and calls into per-operation and per-edge bucket
@@ -60,6 +66,8 @@ export class Recorder {
   private traceBatch = 1;
   /** Last closed bucket index while a trace is recorded: data for closed buckets lands in the next open one. */
   private closed = -Infinity;
+  /** Per service, its event loop's latest hold past `latency.criticalMs`: end (event ms) and length. */
+  private readonly holds = new Map<string, { end: number; ms: number }>();
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -79,6 +87,11 @@ export class Recorder {
         const op = edge.active.size > 0 ? edge.givenUpOperation : edge.stuck;
         if (op === undefined) return undefined;
         return op !== null ? opKey(edge.calleeService, op) : calleeKey;
+      },
+      heldLoop: (service, start) => {
+        const hold = this.holds.get(service);
+        if (hold === undefined || start < hold.end - hold.ms || start >= hold.end + Math.min(hold.ms, MAX_HOLD_BACKLOG_MS)) return undefined;
+        return opKey(service, EVENT_LOOP_OPERATION);
       },
     };
   }
@@ -226,6 +239,21 @@ export class Recorder {
     this.overflowOps.add(created);
     created.overflow = true;
     return created;
+  }
+
+  /**
+   * Notes a hold of `service`'s event loop past `latency.criticalMs` as its span arrives, before its
+   * trace is recorded: the requests served in the backlog it left end before the sampler's next tick
+   * reports it, and are recorded first.
+   */
+  noteHold(service: string, end: number, ms: number): void {
+    const hold = this.holds.get(service);
+    if (hold !== undefined) {
+      if (end > hold.end) {
+        hold.end = end;
+        hold.ms = ms;
+      }
+    } else if (this.holds.size < MAX_HOLDS) this.holds.set(service, { end, ms });
   }
 
   private addOp(key: string, service: string, operation: string, nodeType: 'service' | 'peer'): OpState {

@@ -74,7 +74,7 @@ export function explainAnomaly(
         break;
       }
       const what = loop ? 'held for' : a.signal === 'latency.self' ? 'typical self time' : 'typical latency';
-      s = `${who} ${what} ${ms(a.observed)}${loop ? ' at a time' : ''} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} ${loop ? 'ticks' : 'requests'}`;
+      s = `${who} ${what} ${ms(a.observed)}${loop ? ' at a time' : ''} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} ${loop ? 'tick' : 'request'}${a.samples === 1 ? '' : 's'}`;
       break;
     }
     case 'errors':

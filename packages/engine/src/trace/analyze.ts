@@ -18,6 +18,7 @@ import {
 import { opKey, opKeyOperation, opKeyService } from '../keys.js';
 import { isCallName, unansweredCallee } from '../ops/peers.js';
 import { SCAN_IDS } from './buffer.js';
+import { EVENT_LOOP_OPERATION } from '../model/loop.js';
 
 /** Where a failing or slow request started going wrong. */
 export interface Origin {
@@ -119,6 +120,12 @@ export interface TraceContext {
    * database's statements `calleeKey` is); else undefined.
    */
   givenUpCall(caller: string, calleeKey: string): string | undefined;
+  /**
+   * The key of `service`'s event loop operation when a request started at `start` met the backlog of a
+   * hold of that loop past `latency.criticalMs` (a synchronous block, a paused process): from the hold's
+   * start to as long again after its end (at most a minute); else undefined.
+   */
+  heldLoop(service: string, start: number): string | undefined;
 }
 
 /** Requests slower than this multiple of their typical latency get a slow-origin analysis. */
@@ -1126,6 +1133,10 @@ function entryExcessOrigin(node: Node): Origin {
   return selfOrigin(node.entry as EntryFact, 'latency');
 }
 
+function loopExcessOrigin(node: Node, key: string): Origin {
+  return { service: (node.entry as EntryFact).service, operation: EVENT_LOOP_OPERATION, key, kind: 'latency' };
+}
+
 function missingExcessOrigin(_node: Node, key: string): Origin {
   return missingCallOrigin(key);
 }
@@ -1173,7 +1184,12 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       const hung = missed !== undefined ? ctx.givenUpCall(e.service, missed) : ms > 0 ? hungCallee(e, ctx) : undefined;
       if (hung !== undefined) addExcess(hung, ms, node, hungExcessOrigin);
       else if (missed !== undefined) addExcess(missed, ms, node, missingExcessOrigin);
-      else addExcess(e.key, ms, node, entryExcessOrigin, typical === undefined ? e.self : 0);
+      else {
+        // Served in the backlog a long hold of its service's loop left, its extra own time is the hold's.
+        const held = ms > 0 ? ctx.heldLoop(e.service, e.span.startTime) : undefined;
+        if (held !== undefined) addExcess(held, ms, node, loopExcessOrigin);
+        else addExcess(e.key, ms, node, entryExcessOrigin, typical === undefined ? e.self : 0);
+      }
     } else if (node.call !== undefined && node.answer !== undefined) {
       // Time between the caller's call and the callee's own span is the network's (or a delayed pod's):
       // the callee's side of it, as fault injectors delay a pod's packets.
