@@ -53,7 +53,7 @@ const DRAIN_CHUNK = 256;
  * trace wait afterwards) would outlive two scavenges and be promoted to V8's old space.
  */
 const DRAIN_AT = 64;
-/** Event-loop samples held while drains run behind (one per tick; more are dropped). */
+/** Event-loop samples held while drains run behind (one per tick), at most. */
 const MAX_LOOP_SAMPLES = 8;
 /** Synchronous work allowed per drain before yielding back to the event loop. */
 const DRAIN_BUDGET_MS = 1;
@@ -228,7 +228,11 @@ export class RootspanSpanProcessor implements SpanProcessor {
     this.advanceDue = true;
     if (this.loop !== undefined && this.service !== undefined) {
       const sample = this.loop.take(this.service, now);
-      if (sample !== undefined && this.loopSamples.length < MAX_LOOP_SAMPLES) this.loopSamples.push(sample);
+      if (sample !== undefined) {
+        // Drains running this far behind: handed over as they are rather than held without bound.
+        if (this.loopSamples.length >= MAX_LOOP_SAMPLES) this.ingestLoopSamples();
+        this.loopSamples.push(sample);
+      }
     }
     this.drain('tick');
   }
