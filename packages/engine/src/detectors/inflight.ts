@@ -82,6 +82,11 @@ function noCalls(): OverdueCalls {
   return { count: 0, operation: null, oldestMs: 0, traces: [] };
 }
 
+/** `a` when it has a call open longer than any of `b`'s, else `b`. */
+function openLonger(a: OverdueCalls, b: OverdueCalls): OverdueCalls {
+  return a.count > 0 && a.oldestMs > b.oldestMs ? a : b;
+}
+
 function addCall(calls: OverdueCalls, operation: string | null, age: number, traceId: string): void {
   calls.count++;
   if (calls.count === 1 || age > calls.oldestMs) {
@@ -199,8 +204,7 @@ export class InFlightCalls {
    * call left open while others are answered (a span its instrumentation never ends) marks nothing.
    */
   private markStuck(edge: EdgeState, o: Overdue): boolean {
-    const stale = o.stale.count > 0 && o.stale.oldestMs > o.fresh.oldestMs;
-    const oldest = stale ? o.stale : o.fresh;
+    const oldest = openLonger(o.stale, o.fresh);
     if (!(edge.lastEndAt < this.at - oldest.oldestMs + IN_FLIGHT_MIN_MS)) return false;
     edge.stuck = oldest.operation;
     this.stuck.push(edge);
@@ -284,7 +288,7 @@ export class InFlightCalls {
   private judgeStuck(edge: EdgeState, o: Overdue): EdgeFiring | undefined {
     const { fresh, lately } = o;
     const count = fresh.count + lately.count;
-    const oldest = lately.count > 0 && lately.oldestMs > fresh.oldestMs ? lately : fresh;
+    const oldest = openLonger(lately, fresh);
     const calls: OverdueCalls = { count, operation: oldest.operation, oldestMs: oldest.oldestMs, traces: [...fresh.traces, ...lately.traces].slice(0, BUCKET_EXEMPLARS * 2) };
     return this.test(edge, Math.floor(this.at / this.options.bucketMs), count, count, calls);
   }

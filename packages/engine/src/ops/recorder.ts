@@ -66,8 +66,8 @@ export class Recorder {
   private traceBatch = 1;
   /** Last closed bucket index while a trace is recorded: data for closed buckets lands in the next open one. */
   private closed = -Infinity;
-  /** Per service, its event loop's latest hold past `latency.criticalMs`: end (event ms) and length. */
-  private readonly holds = new Map<string, { end: number; ms: number }>();
+  /** Per service, its event loop's latest hold past `latency.criticalMs`: end (event ms), length, and the loop's key. */
+  private readonly holds = new Map<string, { end: number; ms: number; key: string }>();
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -90,8 +90,7 @@ export class Recorder {
       },
       heldLoop: (service, start) => {
         const hold = this.holds.get(service);
-        if (hold === undefined || start < hold.end - hold.ms || start >= hold.end + Math.min(hold.ms, MAX_HOLD_BACKLOG_MS)) return undefined;
-        return opKey(service, EVENT_LOOP_OPERATION);
+        return hold === undefined || start < hold.end - hold.ms || start >= hold.end + Math.min(hold.ms, MAX_HOLD_BACKLOG_MS) ? undefined : hold.key;
       },
     };
   }
@@ -253,7 +252,7 @@ export class Recorder {
         hold.end = end;
         hold.ms = ms;
       }
-    } else if (this.holds.size < MAX_HOLDS) this.holds.set(service, { end, ms });
+    } else if (this.holds.size < MAX_HOLDS) this.holds.set(service, { end, ms, key: opKey(service, EVENT_LOOP_OPERATION) });
   }
 
   private addOp(key: string, service: string, operation: string, nodeType: 'service' | 'peer'): OpState {
