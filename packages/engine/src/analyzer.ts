@@ -162,8 +162,7 @@ class StreamingAnalyzer implements Analyzer {
         continue;
       }
       // A long hold of a service's event loop is known before the requests of its backlog are recorded.
-      const held = kept.endTime - kept.startTime;
-      if (held >= this.options.latency.criticalMs && kept.name === EVENT_LOOP_OPERATION) this.recorder.noteHold(kept.service, kept.endTime, held);
+      if (kept.name === EVENT_LOOP_OPERATION) this.recorder.noteLoop(kept);
       this.changes.observe(kept.service, kept.serviceVersion, kept.startTime);
       this.recorder.instances.observe(kept.service, kept.instance, kept.startTime);
       accepted++;

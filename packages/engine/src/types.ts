@@ -106,6 +106,8 @@ export const ANALYZED_ATTRIBUTES = [
   'url.full',
   'http.url',
   'url.template',
+  // The process's CPU time over an event-loop sample's tick (the span processor's `event loop` spans).
+  'rootspan.loop.cpu_ms',
 ] as const;
 
 /** {@link ANALYZED_ATTRIBUTES} as a set: converters walking a span's own attributes test each key against it. */

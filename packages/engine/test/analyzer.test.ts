@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_LOOP_OPERATION, MAX_OVERFLOW_SERVICES, RootspanError, createAnalyzer, type Analyzer, type AnalyzerOptions, type AnalyzerSnapshot, type Anomaly, type IncidentEvent, type Span } from '../src/index.js';
+import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, MAX_OVERFLOW_SERVICES, RootspanError, createAnalyzer, type Analyzer, type AnalyzerOptions, type AnalyzerSnapshot, type Anomaly, type IncidentEvent, type Span } from '../src/index.js';
 import { SHOP_START, batches, shopTraffic, type ShopFault } from './helpers/shop.js';
 import { logNormal, mulberry32, poisson } from './helpers/random.js';
 import { span } from './helpers/spans.js';
@@ -840,33 +840,39 @@ describe('the event loop operation', () => {
     expect(incident).toMatchObject({ title: 'Latency in orders event loop', rootCause: { service: 'orders', operation: EVENT_LOOP_OPERATION, kind: 'latency' } });
     expect(incident!.openedAt).toBeLessThan(Date.UTC(2026, 0, 1) + 5 * 60_000 + 15_000);
     expect(incident!.rootCause.explanation).toMatch(
-      /; CPU work is holding the event loop of orders: every request waits that long before it is read; longest own time: orders GET \/report, self-time p95 300 ms over \d+ requests in the last 15 s$/,
+      /^orders event loop held for \d+ ms at a time vs baseline 2\d ms \(\d+×\) over \d+ ticks in the last \d+ s; CPU work is holding the event loop of orders: every request waits that long before it is read; longest own time: orders GET \/report, self-time p95 300 ms over \d+ requests in the last 15 s$/,
     );
   });
 
+  /**
+   * A pricing service frozen `frozenMs` from 300 s; `cpuMs`: the CPU its process used over each sample's tick
+   * (the hold's own, then 150 ms a tick), when the samples say.
+   */
+  const frozenRun = (frozenMs: number, cpuMs?: number) => {
+    const a = createAnalyzer({ resolveAfterMs: 30_000 });
+    const events: IncidentEvent[] = [];
+    a.onIncident((e) => events.push(e));
+    // From 300 s the process answers nothing for `frozenMs`: no span at all, then the tick that came round late.
+    const frozenFrom = 300;
+    const frozenTo = frozenFrom + frozenMs / 1000;
+    const anomalies = requests(a, 420, 10, (traceId, start, s, i) => {
+      if (s >= frozenFrom && s < frozenTo) return [];
+      // Then the requests held meanwhile are served at once, each slowed by the others for a few seconds.
+      const backlog = s >= frozenTo && s < frozenTo + 3 ? 60 : 0;
+      const out = [span({ traceId, service: 'pricing', name: 'GET /quote', kind: 'server', startTime: start, endTime: start + 3 + (i % 4) + backlog, attributes: { 'http.request.method': 'GET', 'http.route': '/quote' } })];
+      if (i === 0) {
+        // The sampler's tick that came round late reports the hold a second after the backlog began.
+        const held = s === frozenTo + 1 ? frozenMs : 20.2 + (s % 5) * 0.3;
+        const attributes: Record<string, number> = cpuMs === undefined ? {} : { [LOOP_CPU_ATTRIBUTE]: held === frozenMs ? cpuMs : 150 };
+        out.push(span({ traceId: `loop-${s}`, service: 'pricing', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: start - held, endTime: start, attributes }));
+      }
+      return out;
+    });
+    return { anomalies: anomalies.filter((x) => x.operation === EVENT_LOOP_OPERATION), drain: anomalies.filter((x) => x.operation === 'GET /quote'), events };
+  };
+
   it('held once past 10 s (a synchronous block, a paused process) is a critical anomaly, though its other ticks are free', () => {
-    const run = (frozenMs: number) => {
-      const a = createAnalyzer({ resolveAfterMs: 30_000 });
-      const events: IncidentEvent[] = [];
-      a.onIncident((e) => events.push(e));
-      // From 300 s the process answers nothing for `frozenMs`: no span at all, then the tick that came round late.
-      const frozenFrom = 300;
-      const frozenTo = frozenFrom + frozenMs / 1000;
-      const anomalies = requests(a, 420, 10, (traceId, start, s, i) => {
-        if (s >= frozenFrom && s < frozenTo) return [];
-        // Then the requests held meanwhile are served at once, each slowed by the others for a few seconds.
-        const backlog = s >= frozenTo && s < frozenTo + 3 ? 60 : 0;
-        const out = [span({ traceId, service: 'pricing', name: 'GET /quote', kind: 'server', startTime: start, endTime: start + 3 + (i % 4) + backlog, attributes: { 'http.request.method': 'GET', 'http.route': '/quote' } })];
-        if (i === 0) {
-          // The sampler's tick that came round late reports the hold a second after the backlog began.
-          const held = s === frozenTo + 1 ? frozenMs : 20.2 + (s % 5) * 0.3;
-          out.push(span({ traceId: `loop-${s}`, service: 'pricing', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: start - held, endTime: start }));
-        }
-        return out;
-      });
-      return { anomalies: anomalies.filter((x) => x.operation === EVENT_LOOP_OPERATION), drain: anomalies.filter((x) => x.operation === 'GET /quote'), events };
-    };
-    const frozen = run(30_000);
+    const frozen = frozenRun(30_000);
     expect(frozen.anomalies).toHaveLength(1);
     expect(frozen.anomalies[0]).toMatchObject({ signal: 'latency', severity: 'critical', observed: 30_000 });
     expect(frozen.anomalies[0].explanation).toMatch(/^pricing event loop held for 30\.0 s at a time vs baseline 2\d ms \(\d+×\) over \d+ ticks in the last 5 s$/);
@@ -877,6 +883,19 @@ describe('the event loop operation', () => {
     for (const x of frozen.drain) expect(x.cause).toMatchObject({ service: 'pricing', operation: EVENT_LOOP_OPERATION });
     expect(new Set(frozen.events.map((e) => e.incident.title))).toEqual(new Set(['Latency in pricing event loop']));
     // Held 5 s once: under the critical latency, one tick is no anomaly.
-    expect(run(5_000).anomalies).toEqual([]);
+    expect(frozenRun(5_000).anomalies).toEqual([]);
+    // Samples without the CPU used say nothing of what held the loop: CPU work, as before.
+    expect(frozen.events.find((e) => e.type === 'opened')?.incident.rootCause.explanation).toContain('CPU work is holding the event loop of pricing');
+  });
+
+  it('held while the process used little CPU is told as a stopped or starved process, not CPU work', () => {
+    const paused = frozenRun(30_000, 40).events.find((e) => e.type === 'opened')?.incident;
+    expect(paused?.title).toBe('Latency in pricing event loop');
+    // Led by the hold, not by the p95 of a window of ticks (44 ms: one long hold among free ones).
+    expect(paused?.rootCause.explanation).toMatch(/^pricing event loop held for 30\.0 s at a time vs baseline 2\d ms \(\d+×\) over \d+ ticks in the last 5 s; the process used 40 ms of CPU while its event loop was held 30\.0 s: not CPU work but a process stopped or starved of CPU/);
+    expect(paused?.rootCause.explanation).not.toMatch(/CPU work is holding|longest own time/);
+    // Held by 30 s of work: CPU work.
+    const busy = frozenRun(30_000, 29_500).events.find((e) => e.type === 'opened')?.incident;
+    expect(busy?.rootCause.explanation).toContain('CPU work is holding the event loop of pricing');
   });
 });

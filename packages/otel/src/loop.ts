@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { EVENT_LOOP_OPERATION, type Span } from '@rootspan/engine';
+import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, type Span } from '@rootspan/engine';
 
 /** Period of Node's event-loop delay sampler (ms): a free loop measures this, a blocked one more. */
 export const LOOP_RESOLUTION_MS = 20;
@@ -11,11 +11,15 @@ export const LOOP_RESOLUTION_MS = 20;
  * JavaScript runs). CPU work that blocks the loop delays every request while it waits to be read, before
  * any span of it starts: without this, requests 8× slower for their callers showed nowhere in the spans.
  * The engine learns and judges the operation as any other (a cold start is not learned), so a loop
- * blocked far longer than usual is a latency incident of the service's `event loop`.
+ * blocked far longer than usual is a latency incident of the service's `event loop`. Each sample carries
+ * the CPU time the process used over its tick ({@link LOOP_CPU_ATTRIBUTE}): a loop held while the process
+ * hardly ran was stopped or starved, not busy.
  */
 export class LoopDelay {
   private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   private n = 0;
+  /** The process's CPU time at the last sample (or since enabled). */
+  private cpu = process.cpuUsage();
 
   constructor() {
     this.histogram.enable();
@@ -26,9 +30,12 @@ export class LoopDelay {
     const h = this.histogram;
     const ms = h.count > 0 ? h.max / 1e6 : NaN;
     h.reset();
+    const cpu = process.cpuUsage();
+    const cpuMs = (cpu.user - this.cpu.user + cpu.system - this.cpu.system) / 1000;
+    this.cpu = cpu;
     if (!(ms > 0)) return undefined;
     const id = `rootspan-loop-${++this.n}`;
-    return { traceId: id, spanId: id, service, name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: now - ms, endTime: now };
+    return { traceId: id, spanId: id, service, name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: now - ms, endTime: now, attributes: { [LOOP_CPU_ATTRIBUTE]: cpuMs } };
   }
 
   stop(): void {

@@ -1,7 +1,7 @@
 /** The host's event loop as an operation: blocked by CPU work, it is a latency incident of `<service> event loop`. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RootspanSpanProcessor } from '../src/index.js';
-import { EVENT_LOOP_OPERATION } from '@rootspan/engine';
+import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE } from '@rootspan/engine';
 import { LoopDelay } from '../src/loop.js';
 import { readable } from './helpers/fakes.js';
 
@@ -35,6 +35,29 @@ describe('LoopDelay', () => {
       expect(sample!.traceId).not.toBe(loop.take('checkout', now)?.traceId);
       // Taken: nothing was sampled since.
       expect(loop.take('checkout', now)).toBeUndefined();
+    } finally {
+      loop.stop();
+    }
+  });
+
+  it('gives each sample the CPU the process used over its tick: a held loop that used none was not busy', async () => {
+    const loop = new LoopDelay();
+    try {
+      await sleep(60);
+      // 150 ms of CPU, however long a busy machine takes to give them.
+      const from = process.cpuUsage();
+      for (let used = process.cpuUsage(from); used.user + used.system < 150_000; used = process.cpuUsage(from));
+      await sleep(60);
+      const busy = loop.take('checkout', Date.now());
+      expect(busy!.endTime - busy!.startTime).toBeGreaterThanOrEqual(150);
+      expect(busy!.attributes![LOOP_CPU_ATTRIBUTE]).toBeGreaterThanOrEqual(150);
+      await sleep(60);
+      // Held as long by a synchronous wait: the thread sleeps.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 150);
+      await sleep(60);
+      const idle = loop.take('checkout', Date.now());
+      expect(idle!.endTime - idle!.startTime).toBeGreaterThanOrEqual(150);
+      expect(idle!.attributes![LOOP_CPU_ATTRIBUTE]).toBeLessThan(75);
     } finally {
       loop.stop();
     }

@@ -542,8 +542,13 @@ export class Episodes {
     }
     const pool = this.poolWait(anomalies);
     if (pool !== undefined) figures = { ...figures, pool };
-    const blocker = top.operation === EVENT_LOOP_OPERATION && figures.p95 !== undefined ? this.blocker(top.service, figures.p95.now) : undefined;
-    if (blocker !== undefined) figures = { ...figures, blocker };
+    if (top.operation === EVENT_LOOP_OPERATION && figures.p95 !== undefined) {
+      // A loop held while the process hardly ran was not held by one of its operations.
+      const idle = this.recorder.idleHold(top.service, figures.p95.now);
+      const blocker = idle === undefined ? this.blocker(top.service, figures.p95.now) : undefined;
+      if (idle !== undefined) figures = { ...figures, idle: { ms: idle.ms, cpuMs: idle.cpuMs as number } };
+      else if (blocker !== undefined) figures = { ...figures, blocker };
+    }
     const restartedAt = this.recorder.instances.startedSince(top.service, firstAt - RESTART_NEAR_MS);
     if (restartedAt !== undefined) figures = { ...figures, restart: { at: restartedAt, bucketMs: this.options.bucketMs } };
     const surge = this.surgeAmong(top, anomalies);

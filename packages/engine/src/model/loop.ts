@@ -7,6 +7,13 @@ import type { ResolvedOptions } from '../options.js';
 export const EVENT_LOOP_OPERATION = 'event loop';
 
 /**
+ * The attribute of an event-loop sample giving the process's CPU time (ms, every thread) over the tick it
+ * covers: a loop held while the process used little CPU was not held by CPU work (a stopped or starved
+ * process, a synchronous wait).
+ */
+export const LOOP_CPU_ATTRIBUTE = 'rootspan.loop.cpu_ms';
+
+/**
  * The event loop's typical hold must grow at least this much (ms) to fire: where requests are CPU-heavy
  * (server-side rendering), more traffic puts one in more ticks and lifts the per-tick longest hold by
  * tens of milliseconds; held 100 ms longer at a time, every request waits noticeably.

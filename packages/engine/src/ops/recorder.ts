@@ -9,13 +9,20 @@ import { EdgeState, LatencySignal, OpState, RING } from './state.js';
 import type { PeerTable } from './peers.js';
 import { logMs, MIN_LOG_MS } from '../stats/baseline.js';
 import { Instances } from '../instances.js';
-import { EVENT_LOOP_OPERATION } from '../model/loop.js';
+import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE } from '../model/loop.js';
 import { MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_OVERFLOW_SERVICES, OVERFLOW_OPERATION } from '../limits.js';
 
 /** How long after a long hold of a service's event loop its requests meet the backlog, at most (ms). */
 const MAX_HOLD_BACKLOG_MS = 60_000;
-/** Services whose latest long hold is kept (see {@link Recorder.noteHold}). */
+/** Services whose latest long hold, and longest recent sample, are kept (see {@link Recorder.noteLoop}). */
 const MAX_HOLDS = 1024;
+
+/** An event-loop sample: when it ended, the longest the loop took to come round (ms), the CPU used over its tick (ms). */
+export interface LoopSample {
+  end: number;
+  ms: number;
+  cpuMs: number | undefined;
+}
 
 /**
  * Facts → buckets: turns each processed trace's entries and calls into per-operation and per-edge bucket
@@ -68,6 +75,8 @@ export class Recorder {
   private closed = -Infinity;
   /** Per service, its event loop's latest hold past `latency.criticalMs`: end (event ms), length, and the loop's key. */
   private readonly holds = new Map<string, { end: number; ms: number; key: string }>();
+  /** Per service, its event loop's longest sample of the last {@link MAX_HOLD_BACKLOG_MS}, with the CPU the process used meanwhile. */
+  private readonly loops = new Map<string, LoopSample>();
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -241,11 +250,21 @@ export class Recorder {
   }
 
   /**
-   * Notes a hold of `service`'s event loop past `latency.criticalMs` as its span arrives, before its
-   * trace is recorded: the requests served in the backlog it left end before the sampler's next tick
-   * reports it, and are recorded first.
+   * Notes a sample of `span.service`'s event loop as its span arrives, before its trace is recorded: a hold
+   * past `latency.criticalMs` because the requests served in the backlog it left end before the sampler's
+   * next tick reports it, and are recorded first; the longest recent one with the CPU used meanwhile
+   * ({@link LOOP_CPU_ATTRIBUTE}), to tell what held it.
    */
-  noteHold(service: string, end: number, ms: number): void {
+  noteLoop(span: Span): void {
+    const { service, endTime: end } = span;
+    const ms = end - span.startTime;
+    const cpu = span.attributes?.[LOOP_CPU_ATTRIBUTE];
+    const cpuMs = typeof cpu === 'number' && cpu >= 0 ? cpu : undefined;
+    const longest = this.loops.get(service);
+    if (longest !== undefined) {
+      if (ms >= longest.ms || end - longest.end > MAX_HOLD_BACKLOG_MS) Object.assign(longest, { end, ms, cpuMs });
+    } else if (this.loops.size < MAX_HOLDS) this.loops.set(service, { end, ms, cpuMs });
+    if (ms < this.options.latency.criticalMs) return;
     const hold = this.holds.get(service);
     if (hold !== undefined) {
       if (end > hold.end) {
@@ -253,6 +272,16 @@ export class Recorder {
         hold.ms = ms;
       }
     } else if (this.holds.size < MAX_HOLDS) this.holds.set(service, { end, ms, key: opKey(service, EVENT_LOOP_OPERATION) });
+  }
+
+  /**
+   * A recent hold of `service`'s event loop of at least half `heldMs` during which the process used less
+   * CPU than half the hold: not CPU work (a stopped or starved process, a synchronous wait). Undefined
+   * when it used more, or its samples do not say.
+   */
+  idleHold(service: string, heldMs: number): LoopSample | undefined {
+    const s = this.loops.get(service);
+    return s !== undefined && s.cpuMs !== undefined && s.ms >= heldMs / 2 && s.cpuMs < s.ms / 2 ? s : undefined;
   }
 
   private addOp(key: string, service: string, operation: string, nodeType: 'service' | 'peer'): OpState {

@@ -18,6 +18,8 @@ export interface RootFigures {
   pool?: { label: string; now: number; baseline: number; window: number };
   /** For an event loop root: the service's operation with the longest own time, which may be holding it. */
   blocker?: { label: string; p95: number; requests: number; window: number };
+  /** For an event loop root: its longest recent hold (ms) and the CPU the process used meanwhile, when under half of it. */
+  idle?: { ms: number; cpuMs: number };
   /**
    * A new process of the root's service (a restart, a new replica) near the incident's start: when it
    * started, and the bucket width (the first detection closes the bucket the trouble began in).
@@ -144,6 +146,11 @@ export function explainRoot(
   if (top.kind === 'latency' && hung !== undefined && (hung.operation === top.operation || isPoolWait(hung.operation)) && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
     parts.push(giveUpWords(top, hung));
     backed.add(hung.severity);
+  } else if (top.kind === 'latency' && top.operation === EVENT_LOOP_OPERATION && own?.kind === 'latency') {
+    // A loop's samples are its holds: its own words say how long at a time (the p95 of a window of
+    // ticks hides one long hold among free ones).
+    parts.push(ownWords(own));
+    backed.add(own.severity);
   } else if (top.kind === 'latency' && p95 && p95.baseline > 0 && latencyTier(p95.now / p95.baseline, p95.now, latency) !== null) {
     // Only a slowdown backs a latency root: calls of it that still end fast say nothing of the ones
     // its callers waited on and never finished (see slowOrigin), so those are told by the words below.
@@ -204,9 +211,16 @@ export function explainRoot(
     // A connect that times out may also be a database that does not answer new connections.
     parts.push('requests got no pooled connection in time: the pool is saturated, or the database does not accept connections');
   } else if (top.kind === 'latency' && top.operation === EVENT_LOOP_OPERATION) {
-    parts.push(`CPU work is holding the event loop of ${top.service}: every request waits that long before it is read`);
-    const b = figures.blocker;
-    if (b !== undefined) parts.push(`longest own time: ${b.label}, self-time p95 ${ms(b.p95)} over ${b.requests} requests ${inTheLast(b.window)}`);
+    const idle = figures.idle;
+    if (idle !== undefined) {
+      parts.push(
+        `the process used ${ms(idle.cpuMs)} of CPU while its event loop was held ${ms(idle.ms)}: not CPU work but a process stopped or starved of CPU (a signal, a debugger, throttling) or a synchronous wait; every request waits that long before it is read`,
+      );
+    } else {
+      parts.push(`CPU work is holding the event loop of ${top.service}: every request waits that long before it is read`);
+      const b = figures.blocker;
+      if (b !== undefined) parts.push(`longest own time: ${b.label}, self-time p95 ${ms(b.p95)} over ${b.requests} requests ${inTheLast(b.window)}`);
+    }
   } else if (figures.pool !== undefined && figures.pool.baseline > 0) {
     const f = figures.pool;
     parts.push(`waiting for a connection: ${f.label} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)}) ${inTheLast(f.window)}`);
