@@ -21,14 +21,15 @@ function request(at: number, refused: string | undefined, ms: number): Span[] {
   return b.spans;
 }
 
-function outage(message: string) {
-  const analyzer = createAnalyzer();
+/** 20 requests/s: healthy for three minutes, then every request is refused for `downMs` (to the end: one minute). */
+function outage(message: string, downMs?: number) {
+  const analyzer = createAnalyzer({ resolveAfterMs: 30_000 });
   const rng = mulberry32(11);
   const t0 = 1_700_000_000_000;
-  // 20 requests/s: healthy for three minutes, then every request is refused for one.
-  for (let at = t0; at < t0 + 240_000; at += 50) analyzer.ingest(request(at, at >= t0 + 180_000 ? message : undefined, logNormal(rng, 2, 0.3)));
+  const back = downMs === undefined ? Infinity : t0 + 180_000 + downMs;
+  for (let at = t0; at < t0 + 240_000 + (downMs === undefined ? 0 : 60_000); at += 50) analyzer.ingest(request(at, at >= t0 + 180_000 && at < back ? message : undefined, logNormal(rng, 2, 0.3)));
   analyzer.flush();
-  return analyzer.incidents();
+  return Object.assign(analyzer.incidents(), { back });
 }
 
 const PG = { 'db.system': 'postgresql', 'server.address': '127.0.0.1', 'server.port': 5433 };
@@ -101,6 +102,16 @@ describe('a database refusing connections, with no span of the failed connect', 
 
   it('under another name of this machine too (localhost is 127.0.0.1 or ::1)', () => {
     expect(outage('connect ECONNREFUSED ::1:3307')[0]?.rootCause.service).toBe('mysql');
+  });
+
+  it('stops firing once requests succeed again, though its longer windows still hold the refusals (a route that never failed before)', () => {
+    const incidents = outage('connect ECONNREFUSED 127.0.0.1:3307', 30_000);
+    expect(incidents).toHaveLength(1);
+    const route = incidents[0].anomalies.find((a) => a.service === 'catalog' && a.kind === 'errors');
+    // Its minute held > 20 % refusals for 48 s after they stopped: the last 15 s, all answered, say it is over.
+    expect(route?.at).toBeLessThanOrEqual(incidents.back + 20_000);
+    expect(incidents[0].status).toBe('resolved');
+    expect(incidents[0].resolvedAt).toBeLessThanOrEqual(incidents.back + 55_000);
   });
 
   it("stays the service's own when the refused address is not the database's", () => {

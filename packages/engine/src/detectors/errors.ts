@@ -87,10 +87,13 @@ export class ErrorRateDetector {
    * often than the operation usually does: what the longer window holds beyond it is over. Judged on its
    * own, a window a minute long went on holding an outage after the operation had recovered; when the
    * operation had failed from the start, its baseline had learned the failures, then the recovery, and
-   * the minute's mix of both read as a rise (an incident opened 15 s after the errors stopped).
+   * the minute's mix of both read as a rise (an incident opened 15 s after the errors stopped). A latest
+   * part of at least `minRequests` answered without an error is over too, whatever the baseline: a route
+   * that never failed before (0 %) otherwise fired until its outage left the minute's window. A hang's
+   * latest part holds calls given up on (errors) or too few answers, so it does not read as recovered.
    */
   recovered(requests: number, errors: number): boolean {
-    return requests > 0 && errors / requests < this.baseline.observed;
+    return requests > 0 && (errors / requests < this.baseline.observed || (errors === 0 && requests >= this.opts.minRequests));
   }
 
   /**

@@ -66,6 +66,16 @@ describe('ErrorRateDetector', () => {
     expect(learned(1, 0, 7).judge(12, 12).anomalous).toBe(true);
   });
 
+  it('takes a latest part with no error among at least minRequests as recovered, even on a 0% baseline', () => {
+    const d = learned(100, 0, 50);
+    expect(d.baseline.observed).toBe(0);
+    expect(d.recovered(DEFAULT_ERRORS.minRequests, 0)).toBe(true);
+    expect(d.recovered(DEFAULT_ERRORS.minRequests - 1, 0)).toBe(false);
+    expect(d.recovered(100, 1)).toBe(false);
+    // Above a 0% baseline: a latest part failing less often than usual.
+    expect(learned(100, 10).recovered(100, 2)).toBe(true);
+  });
+
   it('applies the rate rule with at least 5 requests and 4 errors', () => {
     const d = learned(100, 0, 50); // no errors seen: p0 ≈ 0.1%
     expect(d.judge(19, 4)).toMatchObject({ anomalous: true, severity: 'high' }); // 21%: the prototype's spike
