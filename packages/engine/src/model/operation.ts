@@ -323,8 +323,16 @@ function storeCommand(name: string, system: string | undefined, dbOp: string | u
   let command = dbOp ?? name;
   const sep = command.charCodeAt(system.length);
   if (command.length > system.length + 1 && command.startsWith(system) && (sep === 45 /* - */ || sep === 32 /* space */)) command = command.slice(system.length + 1);
-  return COMMAND.test(command) ? command.toUpperCase() : undefined;
+  let upper = storeCommands.get(command);
+  if (upper === undefined) {
+    upper = COMMAND.test(command) ? command.toUpperCase() : null;
+    if (storeCommands.size < SHORT_NAMES_MAX) storeCommands.set(command, upper);
+  }
+  return upper ?? undefined;
 }
+
+/** Commands {@link storeCommand} has answered for, up to {@link SHORT_NAMES_MAX}: a store's few commands repeat per call. */
+const storeCommands = new Map<string, string | null>();
 
 /** Statement keywords of SQL (a text starting otherwise is a command of another kind of database). */
 const SQL_VERBS: ReadonlySet<string> = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'MERGE', 'WITH', 'BEGIN', 'START', 'COMMIT', 'ROLLBACK', 'SAVEPOINT', 'RELEASE', 'SET', 'SHOW', 'CALL', 'EXEC', 'EXECUTE', 'PREPARE', 'DEALLOCATE', 'LOCK', 'VACUUM', 'ANALYZE', 'EXPLAIN', 'CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'GRANT', 'REVOKE', 'COPY', 'LISTEN', 'NOTIFY', 'PRAGMA']);
