@@ -846,9 +846,10 @@ describe('the event loop operation', () => {
 
   /**
    * A pricing service frozen `frozenMs` from 300 s; `cpuMs`: the CPU its process used over each sample's tick
-   * (the hold's own, then 150 ms a tick), when the samples say.
+   * (the hold's own, then 150 ms a tick), when the samples say; `waiting`: a request waited synchronously
+   * through the hold (a shell command run with `execSync`).
    */
-  const frozenRun = (frozenMs: number, cpuMs?: number) => {
+  const frozenRun = (frozenMs: number, cpuMs?: number, waiting = false) => {
     const a = createAnalyzer({ resolveAfterMs: 30_000 });
     const events: IncidentEvent[] = [];
     a.onIncident((e) => events.push(e));
@@ -865,6 +866,7 @@ describe('the event loop operation', () => {
         const held = s === frozenTo + 1 ? frozenMs : 20.2 + (s % 5) * 0.3;
         const attributes: Record<string, number> = cpuMs === undefined ? {} : { [LOOP_CPU_ATTRIBUTE]: held === frozenMs ? cpuMs : 150 };
         out.push(span({ traceId: `loop-${s}`, service: 'pricing', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: start - held, endTime: start, attributes }));
+        if (waiting && held === frozenMs) out.push(span({ traceId: `wait-${s}`, service: 'pricing', name: 'GET /quote', kind: 'server', startTime: start - held - 5, endTime: start - 900, attributes: { 'http.request.method': 'GET', 'http.route': '/quote' } }));
       }
       return out;
     });
@@ -892,8 +894,14 @@ describe('the event loop operation', () => {
     const paused = frozenRun(30_000, 40).events.find((e) => e.type === 'opened')?.incident;
     expect(paused?.title).toBe('Latency in pricing event loop');
     // Led by the hold, not by the p95 of a window of ticks (44 ms: one long hold among free ones).
-    expect(paused?.rootCause.explanation).toMatch(/^pricing event loop held for 30\.0 s at a time vs baseline 2\d ms \(\d+×\) over \d+ ticks in the last 5 s; the process used 40 ms of CPU while its event loop was held 30\.0 s: not CPU work but a process stopped or starved of CPU/);
+    expect(paused?.rootCause.explanation).toMatch(
+      /^pricing event loop held for 30\.0 s at a time vs baseline 2\d ms \(\d+×\) over \d+ ticks in the last 5 s; the process used 40 ms of CPU while its event loop was held 30\.0 s: not CPU work but a synchronous wait or a process stopped or starved of CPU/,
+    );
+    // The backlog's requests (60 ms of own time each) held nothing: 30 s is what holds to look for.
     expect(paused?.rootCause.explanation).not.toMatch(/CPU work is holding|longest own time/);
+    // The one request that waited synchronously through it is the lead, though its route's p95 is short.
+    const waited = frozenRun(30_000, 40, true).events.find((e) => e.type === 'opened')?.incident;
+    expect(waited?.rootCause.explanation).toMatch(/: not CPU work but a synchronous wait .*; longest own time: pricing GET \/quote, 29\.\d s in one of its \d+ requests in the last 15 s$/);
     // Held by 30 s of work: CPU work.
     const busy = frozenRun(30_000, 29_500).events.find((e) => e.type === 'opened')?.incident;
     expect(busy?.rootCause.explanation).toContain('CPU work is holding the event loop of pricing');

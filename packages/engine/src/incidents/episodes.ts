@@ -451,8 +451,9 @@ export class Episodes {
 
   /**
    * What may hold a service's event loop `heldMs` at a time: its operation whose own time over the last
-   * 15 s was longest at p95, if at least half that. A lead, not a proof: own time also holds waits on
-   * what no span covers.
+   * 15 s was longest at p95, if at least half that (work that repeats); else the one whose longest own
+   * time was, if at least half that (one request that held it: a synchronous wait). A lead, not a proof:
+   * own time also holds waits on what no span covers, and a request in flight across a pause.
    */
   private blocker(service: string, heldMs: number): RootFigures['blocker'] {
     if (this.closing === -Infinity) return undefined;
@@ -462,8 +463,13 @@ export class Episodes {
       if (op.service !== service || op.nodeType !== 'service' || op.operation === EVENT_LOOP_OPERATION) continue;
       const w = op.window(this.closing, size, this.options.bucketMs);
       if (w.self.ok.n === 0) continue;
-      const p95 = windowSketch(w.buckets, 'self').quantile(0.95);
-      if (p95 >= heldMs / 2 && (best === undefined || p95 > best.p95)) best = { label: label(op.service, op.operation), p95, requests: w.requests, window: size * this.options.bucketMs };
+      const sketch = windowSketch(w.buckets, 'self');
+      const p95 = sketch.quantile(0.95);
+      const once = !(p95 >= heldMs / 2);
+      const ms = once ? sketch.max : p95;
+      // Work that repeats (a long p95) leads over one long request.
+      const better = best === undefined || (once === best.once ? ms > best.ms : !once);
+      if (ms >= heldMs / 2 && better) best = { label: label(op.service, op.operation), ms, once, requests: w.requests, window: size * this.options.bucketMs };
     }
     return best;
   }
@@ -543,11 +549,13 @@ export class Episodes {
     const pool = this.poolWait(anomalies);
     if (pool !== undefined) figures = { ...figures, pool };
     if (top.operation === EVENT_LOOP_OPERATION && figures.p95 !== undefined) {
-      // A loop held while the process hardly ran was not held by one of its operations.
-      const idle = this.recorder.idleHold(top.service, figures.p95.now);
-      const blocker = idle === undefined ? this.blocker(top.service, figures.p95.now) : undefined;
+      // The hold told: the loop's own anomaly's (one long hold among free ticks leaves the window's p95 low).
+      let heldMs = figures.p95.now;
+      for (const a of anomalies) if (a.service === top.service && a.operation === top.operation && a.kind === 'latency') heldMs = Math.max(heldMs, a.observed);
+      const idle = this.recorder.idleHold(top.service, heldMs);
       if (idle !== undefined) figures = { ...figures, idle: { ms: idle.ms, cpuMs: idle.cpuMs as number } };
-      else if (blocker !== undefined) figures = { ...figures, blocker };
+      const blocker = this.blocker(top.service, heldMs);
+      if (blocker !== undefined) figures = { ...figures, blocker };
     }
     const restartedAt = this.recorder.instances.startedSince(top.service, firstAt - RESTART_NEAR_MS);
     if (restartedAt !== undefined) figures = { ...figures, restart: { at: restartedAt, bucketMs: this.options.bucketMs } };

@@ -16,8 +16,11 @@ export interface RootFigures {
   errors?: { rate: number; baseline: number; errors: number; requests: number; message?: string };
   /** A connection pool's wait, when its connect calls slowed in the incident and are not the root cause (see {@link isPoolWait}). */
   pool?: { label: string; now: number; baseline: number; window: number };
-  /** For an event loop root: the service's operation with the longest own time, which may be holding it. */
-  blocker?: { label: string; p95: number; requests: number; window: number };
+  /**
+   * For an event loop root: the service's operation with the longest own time, which may be holding it:
+   * its p95 (`ms`), or its longest request's (`once`: no operation's p95 was long enough).
+   */
+  blocker?: { label: string; ms: number; once: boolean; requests: number; window: number };
   /** For an event loop root: its longest recent hold (ms) and the CPU the process used meanwhile, when under half of it. */
   idle?: { ms: number; cpuMs: number };
   /**
@@ -212,15 +215,15 @@ export function explainRoot(
     parts.push('requests got no pooled connection in time: the pool is saturated, or the database does not accept connections');
   } else if (top.kind === 'latency' && top.operation === EVENT_LOOP_OPERATION) {
     const idle = figures.idle;
-    if (idle !== undefined) {
-      parts.push(
-        `the process used ${ms(idle.cpuMs)} of CPU while its event loop was held ${ms(idle.ms)}: not CPU work but a process stopped or starved of CPU (a signal, a debugger, throttling) or a synchronous wait; every request waits that long before it is read`,
-      );
-    } else {
-      parts.push(`CPU work is holding the event loop of ${top.service}: every request waits that long before it is read`);
-      const b = figures.blocker;
-      if (b !== undefined) parts.push(`longest own time: ${b.label}, self-time p95 ${ms(b.p95)} over ${b.requests} requests ${inTheLast(b.window)}`);
-    }
+    parts.push(
+      idle !== undefined
+        ? `the process used ${ms(idle.cpuMs)} of CPU while its event loop was held ${ms(idle.ms)}: not CPU work but a synchronous wait or a process stopped or starved of CPU (a signal, a debugger, throttling); every request waits that long before it is read`
+        : `CPU work is holding the event loop of ${top.service}: every request waits that long before it is read`,
+    );
+    // A lead to the operation doing the work, or the synchronous wait.
+    const b = figures.blocker;
+    const requests = b === undefined ? '' : `${b.requests} request${b.requests === 1 ? '' : 's'}`;
+    if (b !== undefined) parts.push(`longest own time: ${b.label}, ${b.once ? `${ms(b.ms)} in one of its ${requests}` : `self-time p95 ${ms(b.ms)} over ${requests}`} ${inTheLast(b.window)}`);
   } else if (figures.pool !== undefined && figures.pool.baseline > 0) {
     const f = figures.pool;
     parts.push(`waiting for a connection: ${f.label} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)}) ${inTheLast(f.window)}`);
