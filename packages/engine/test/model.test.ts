@@ -256,6 +256,9 @@ describe('operation naming', () => {
     expect(sql('SELECT * FROM "shop"."products" WHERE id = $1')).toBe('SELECT shop.products');
     expect(sql('DELETE FROM [dbo].[sessions] WHERE id = @p1')).toBe('DELETE dbo.sessions');
     expect(sql('SELECT * FROM shop.products')).toBe('SELECT shop.products');
+    // PostgreSQL's ONLY is no table.
+    expect(sql('DELETE FROM ONLY orders WHERE id = $1')).toBe('DELETE orders');
+    expect(sql('SELECT * FROM ONLY "shop"."orders"')).toBe('SELECT shop.orders');
     // Tables of one schema stay apart.
     expect(sql('SELECT * FROM `shop`.`stock`')).not.toBe(sql('SELECT * FROM `shop`.`products`'));
   });

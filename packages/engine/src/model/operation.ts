@@ -267,7 +267,8 @@ const STATEMENT_VERB = /^(?:\s|\(|\/\*[\s\S]{0,256}?\*\/|--[^\n]{0,256}\n)*([A-Z
 /** A name, bare or quoted (`"…"`, backticks, `[…]`); a table is one or more, joined by dots (`"shop"."orders"`). */
 const IDENTIFIER = String.raw`(?:[\w$]+|"[^"]{1,64}"|\x60[^\x60]{1,64}\x60|\[[^\]]{1,64}\])`;
 const TABLE = String.raw`(${IDENTIFIER}(?:\.${IDENTIFIER})*)`;
-const FROM_TABLE = new RegExp(String.raw`\bFROM\s+${TABLE}`, 'i');
+// PostgreSQL's `ONLY` (no inherited tables) comes before the table.
+const FROM_TABLE = new RegExp(String.raw`\bFROM\s+(?:ONLY\s+)?${TABLE}`, 'i');
 const INTO_TABLE = new RegExp(String.raw`\bINTO\s+${TABLE}`, 'i');
 /** Where a statement names its table, by verb. */
 const STATEMENT_TABLE: Readonly<Record<string, RegExp>> = {
