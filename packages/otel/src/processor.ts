@@ -139,7 +139,17 @@ export class RootspanSpanProcessor implements SpanProcessor {
     this.tickMs = own.tickMs;
     this.peers = own.peers;
     this.inflight = new InFlightTable(own.inFlightSize);
-    this.loop = own.eventLoop ? new LoopDelay() : undefined;
+    this.loop = own.eventLoop ? this.watchLoop() : undefined;
+  }
+
+  /** The event loop's sampler; none where the runtime has no delay histogram (counted as an internal error). */
+  private watchLoop(): LoopDelay | undefined {
+    try {
+      return new LoopDelay();
+    } catch (err) {
+      this.feed.internalError('event loop sampler', err);
+      return undefined;
+    }
   }
 
   /**
