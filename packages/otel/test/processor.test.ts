@@ -80,13 +80,13 @@ describe('RootspanSpanProcessor', () => {
     expect(p.stats()).toMatchObject({ dropped: 0, queued: 0 });
   });
 
-  it('sets no timer but the clock: 64 spans waiting drain on the next turn, in chunks of 256, one drain at a time', async () => {
+  it('sets no timer but the clock: 1024 spans waiting drain on the next turn, in chunks of 256, one drain at a time', async () => {
     const analyzer = new FakeAnalyzer();
     const timeout = vi.spyOn(globalThis, 'setTimeout');
     const interval = vi.spyOn(globalThis, 'setInterval');
     const immediate = vi.spyOn(globalThis, 'setImmediate');
     const p = make(analyzer);
-    for (let i = 0; i < 63; i++) p.onEnd(readable());
+    for (let i = 0; i < 1023; i++) p.onEnd(readable());
     expect(timeout).not.toHaveBeenCalled();
     expect(interval).toHaveBeenCalledTimes(1); // the live clock, unref()'d
     expect((interval.mock.results[0].value as NodeJS.Timeout).hasRef()).toBe(false);
@@ -97,7 +97,7 @@ describe('RootspanSpanProcessor', () => {
     expect(immediate).toHaveBeenCalledTimes(1);
     // One drain; it may yield between chunks (its ~1 ms budget) and finish on a later turn.
     for (let i = 0; i < 5 && p.stats().queued > 0; i++) await nextTurn();
-    expect(analyzer.ingestCalls.map((c) => c.length)).toEqual([256, 49]);
+    expect(analyzer.ingestCalls.map((c) => c.length)).toEqual([256, 256, 256, 256, 241]);
     expect(timeout).not.toHaveBeenCalled();
   });
 
@@ -140,14 +140,14 @@ describe('RootspanSpanProcessor', () => {
     const analyzer = new FakeAnalyzer();
     analyzer.ingestCostMs = 2;
     const p = make(analyzer);
-    for (let i = 0; i < 600; i++) p.onEnd(readable());
+    for (let i = 0; i < 1200; i++) p.onEnd(readable());
     await nextTurn();
     // One chunk took longer than the budget: the drain yielded and rescheduled itself.
     expect(analyzer.ingestCalls).toHaveLength(1);
-    expect(p.stats().queued).toBe(600 - analyzer.ingestCalls[0].length);
-    for (let i = 0; i < 20 && p.stats().queued > 0; i++) await nextTurn();
+    expect(p.stats().queued).toBe(1200 - analyzer.ingestCalls[0].length);
+    for (let i = 0; i < 40 && p.stats().queued > 0; i++) await nextTurn();
     expect(p.stats().queued).toBe(0);
-    expect(analyzer.ingested).toHaveLength(600);
+    expect(analyzer.ingested).toHaveLength(1200);
     expect(analyzer.ingestCalls.length).toBeGreaterThan(1);
     for (const chunk of analyzer.ingestCalls) expect(chunk.length).toBeLessThanOrEqual(256);
   });
