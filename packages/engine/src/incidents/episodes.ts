@@ -553,7 +553,7 @@ export class Episodes {
       let heldMs = figures.p95.now;
       for (const a of anomalies) if (a.service === top.service && a.operation === top.operation && a.kind === 'latency') heldMs = Math.max(heldMs, a.observed);
       const idle = this.recorder.idleHold(top.service, heldMs);
-      if (idle !== undefined) figures = { ...figures, idle: { ms: idle.ms, cpuMs: idle.cpuMs as number } };
+      if (idle !== undefined) figures = { ...figures, idle };
       const blocker = this.blocker(top.service, heldMs);
       if (blocker !== undefined) figures = { ...figures, blocker };
     }

@@ -18,7 +18,7 @@ const MAX_HOLD_BACKLOG_MS = 60_000;
 const MAX_HOLDS = 1024;
 
 /** An event-loop sample: when it ended, the longest the loop took to come round (ms), the CPU used over its tick (ms). */
-export interface LoopSample {
+interface LoopSample {
   end: number;
   ms: number;
   cpuMs: number | undefined;
@@ -262,7 +262,11 @@ export class Recorder {
     const cpuMs = typeof cpu === 'number' && cpu >= 0 ? cpu : undefined;
     const longest = this.loops.get(service);
     if (longest !== undefined) {
-      if (ms >= longest.ms || end - longest.end > MAX_HOLD_BACKLOG_MS) Object.assign(longest, { end, ms, cpuMs });
+      if (ms >= longest.ms || end - longest.end > MAX_HOLD_BACKLOG_MS) {
+        longest.end = end;
+        longest.ms = ms;
+        longest.cpuMs = cpuMs;
+      }
     } else if (this.loops.size < MAX_HOLDS) this.loops.set(service, { end, ms, cpuMs });
     if (ms < this.options.latency.criticalMs) return;
     const hold = this.holds.get(service);
@@ -279,9 +283,9 @@ export class Recorder {
    * CPU than half the hold: not CPU work (a stopped or starved process, a synchronous wait). Undefined
    * when it used more, or its samples do not say.
    */
-  idleHold(service: string, heldMs: number): LoopSample | undefined {
+  idleHold(service: string, heldMs: number): { ms: number; cpuMs: number } | undefined {
     const s = this.loops.get(service);
-    return s !== undefined && s.cpuMs !== undefined && s.ms >= heldMs / 2 && s.cpuMs < s.ms / 2 ? s : undefined;
+    return s !== undefined && s.cpuMs !== undefined && s.ms >= heldMs / 2 && s.cpuMs < s.ms / 2 ? { ms: s.ms, cpuMs: s.cpuMs } : undefined;
   }
 
   private addOp(key: string, service: string, operation: string, nodeType: 'service' | 'peer'): OpState {

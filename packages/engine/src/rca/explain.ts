@@ -4,7 +4,7 @@ import { latencyTier } from '../detectors/latency.js';
 import { SEVERITY_RANK } from '../incidents/severity.js';
 import { EVENT_LOOP_OPERATION } from '../model/loop.js';
 import { connectTarget, isPoolWait } from '../model/operation.js';
-import { inTheLast, label, ms, pct, quote, ratio, rps, seconds } from './format.js';
+import { inTheLast, label, ms, pct, plural, quote, ratio, rps, seconds } from './format.js';
 
 /** Numbers describing the root-cause operation's own state, for the root-cause sentence. */
 export interface RootFigures {
@@ -79,7 +79,7 @@ export function explainAnomaly(
         break;
       }
       const what = loop ? 'held for' : a.signal === 'latency.self' ? 'typical self time' : 'typical latency';
-      s = `${who} ${what} ${ms(a.observed)}${loop ? ' at a time' : ''} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} ${loop ? 'tick' : 'request'}${a.samples === 1 ? '' : 's'}`;
+      s = `${who} ${what} ${ms(a.observed)}${loop ? ' at a time' : ''} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${plural(a.samples, loop ? 'tick' : 'request')}`;
       break;
     }
     case 'errors':
@@ -222,8 +222,10 @@ export function explainRoot(
     );
     // A lead to the operation doing the work, or the synchronous wait.
     const b = figures.blocker;
-    const requests = b === undefined ? '' : `${b.requests} request${b.requests === 1 ? '' : 's'}`;
-    if (b !== undefined) parts.push(`longest own time: ${b.label}, ${b.once ? `${ms(b.ms)} in one of its ${requests}` : `self-time p95 ${ms(b.ms)} over ${requests}`} ${inTheLast(b.window)}`);
+    if (b !== undefined) {
+      const requests = plural(b.requests, 'request');
+      parts.push(`longest own time: ${b.label}, ${b.once ? `${ms(b.ms)} in one of its ${requests}` : `self-time p95 ${ms(b.ms)} over ${requests}`} ${inTheLast(b.window)}`);
+    }
   } else if (figures.pool !== undefined && figures.pool.baseline > 0) {
     const f = figures.pool;
     parts.push(`waiting for a connection: ${f.label} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)}) ${inTheLast(f.window)}`);

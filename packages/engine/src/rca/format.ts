@@ -8,6 +8,11 @@ export function ms(x: number): string {
   return `${x.toFixed(1)} ms`;
 }
 
+/** `n` and its noun, plural unless one: "1 tick", "5 requests". */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function pct(x: number): string {
   if (!Number.isFinite(x)) return 'n/a';
   const p = x * 100;
