@@ -873,7 +873,7 @@ describe('the event loop operation', () => {
     return { anomalies: anomalies.filter((x) => x.operation === EVENT_LOOP_OPERATION), drain: anomalies.filter((x) => x.operation === 'GET /quote'), events };
   };
 
-  it('held once past 10 s (a synchronous block, a paused process) is a critical anomaly, though its other ticks are free', () => {
+  it('held once for seconds (a synchronous block, a paused process) is an anomaly, critical past 10 s, though its other ticks are free', () => {
     const frozen = frozenRun(30_000);
     expect(frozen.anomalies).toHaveLength(1);
     expect(frozen.anomalies[0]).toMatchObject({ signal: 'latency', severity: 'critical', observed: 30_000 });
@@ -884,8 +884,15 @@ describe('the event loop operation', () => {
     expect(frozen.drain.length).toBeGreaterThan(0);
     for (const x of frozen.drain) expect(x.cause).toMatchObject({ service: 'pricing', operation: EVENT_LOOP_OPERATION });
     expect(new Set(frozen.events.map((e) => e.incident.title))).toEqual(new Set(['Latency in pricing event loop']));
-    // Held 5 s once: under the critical latency, one tick is no anomaly.
-    expect(frozenRun(5_000).anomalies).toEqual([]);
+    // Held once for seconds: an anomaly too, by how long (a caller's deadline of a second or two gave up on
+    // all of it); under 2 s (a long GC pause at worst), one tick is none.
+    expect(frozenRun(5_000).anomalies.map((x) => [x.severity, x.observed])).toEqual([['high', 5_000]]);
+    const stalled = frozenRun(3_000, 20);
+    expect(stalled.anomalies.map((x) => [x.severity, x.observed])).toEqual([['medium', 3_000]]);
+    expect(stalled.events.find((e) => e.type === 'opened')?.incident.rootCause.explanation).toMatch(
+      /^pricing event loop held for 3\.00 s at a time vs baseline 2\d ms \(\d+×\) over \d+ ticks in the last 5 s; the process used 20 ms of CPU while its event loop was held 3\.00 s: not CPU work/,
+    );
+    expect(frozenRun(1_900).anomalies).toEqual([]);
     // Samples without the CPU used say nothing of what held the loop: CPU work, as before.
     expect(frozen.events.find((e) => e.type === 'opened')?.incident.rootCause.explanation).toContain('CPU work is holding the event loop of pricing');
   });

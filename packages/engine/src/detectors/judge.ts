@@ -7,7 +7,7 @@ import { ANCHOR_SLOWDOWN, RING, USUAL_PATH_SHARE, WINDOWS, copyWindow, emptyWind
 import type { Recorder } from '../ops/recorder.js';
 import { episodeKey, opKeyOperation, opKeyService } from '../keys.js';
 import { isPoolWait } from '../model/operation.js';
-import { EVENT_LOOP_OPERATION } from '../model/loop.js';
+import { EVENT_LOOP_OPERATION, loopStallMs, stallSeverity } from '../model/loop.js';
 import { SEVERITY_RANK } from '../incidents/severity.js';
 import { pToScore } from '../stats/special.js';
 import type { Severity } from '../types.js';
@@ -256,18 +256,19 @@ export class Judge {
   }
 
   /**
-   * One hold of the event loop past `latency.criticalMs` (the prototype's absolute critical latency) in
-   * the window: the service answered nothing for that long (a synchronous block, a paused process). One
-   * tick among the window's others leaves its typical hold as it was, so it is judged on its own. Score:
-   * doublings over the typical hold.
+   * One hold of the event loop of {@link loopStallMs} or more in the window: the service answered nothing
+   * for that long (a synchronous block, a paused process). One tick among the window's others leaves its
+   * typical hold as it was, so it is judged on its own. Score: doublings over the typical hold; severity by
+   * its length ({@link stallSeverity}).
    */
   private loopHeld(op: OpState, w: OpWindow, size: number): OpFiring | undefined {
     const base = op.latency.detector.baseline;
     if (!base.ready) return undefined;
     let longest = 0;
     for (const b of w.buckets) if (b.latency.sketch.count > 0) longest = Math.max(longest, b.latency.sketch.max);
-    if (!(longest >= this.options.latency.criticalMs)) return undefined;
-    const verdict: Verdict = { anomalous: true, score: Math.log2(longest / base.typical), pValue: 0, observed: longest, expected: base.typical, severity: 'critical', ready: true };
+    const latency = this.options.latency;
+    if (!(longest >= loopStallMs(latency))) return undefined;
+    const verdict: Verdict = { anomalous: true, score: Math.log2(longest / base.typical), pValue: 0, observed: longest, expected: base.typical, severity: stallSeverity(longest, latency), ready: true };
     return { signal: 'latency', kind: 'latency', verdict, op, size, window: copyWindow(w) };
   }
 

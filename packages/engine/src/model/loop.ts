@@ -1,4 +1,5 @@
-import type { ResolvedOptions } from '../options.js';
+import type { LatencyOptions, ResolvedOptions } from '../options.js';
+import type { Severity } from '../types.js';
 
 /**
  * The operation the `@rootspan/otel` span processor samples its host's event loop as: each span is the
@@ -19,6 +20,25 @@ export const LOOP_CPU_ATTRIBUTE = 'rootspan.loop.cpu_ms';
  * tens of milliseconds; held 100 ms longer at a time, every request waits noticeably.
  */
 export const LOOP_MIN_SHIFT_MS = 100;
+
+/**
+ * One hold of the event loop at least this long (ms) is an anomaly on its own, however free its other ticks:
+ * the service read no request for that long, and callers with a deadline of a second or two gave up on all
+ * of it (a gRPC service blocked 3 s by `execSync` failed a quarter of its caller's requests while its own
+ * spans, started after the hold, looked fast). A major GC pauses for far less: V8 marks and sweeps beside
+ * the program and stops it only to finish.
+ */
+export const LOOP_STALL_MS = 2_000;
+
+/** {@link LOOP_STALL_MS}, or `criticalMs` where it is set lower. */
+export function loopStallMs(latency: Pick<LatencyOptions, 'criticalMs'>): number {
+  return Math.min(LOOP_STALL_MS, latency.criticalMs);
+}
+
+/** A single hold's severity by its length: critical from `criticalMs`, high from half of it, else medium. */
+export function stallSeverity(ms: number, latency: Pick<LatencyOptions, 'criticalMs'>): Severity {
+  return ms >= latency.criticalMs ? 'critical' : ms >= latency.criticalMs / 2 ? 'high' : 'medium';
+}
 
 /** The options an operation's latency is judged with: the event loop's need a larger shift. */
 export function latencyOptionsFor(operation: string, opts: ResolvedOptions): ResolvedOptions {

@@ -9,7 +9,7 @@ import { EdgeState, LatencySignal, OpState, RING } from './state.js';
 import type { PeerTable } from './peers.js';
 import { logMs, MIN_LOG_MS } from '../stats/baseline.js';
 import { Instances } from '../instances.js';
-import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE } from '../model/loop.js';
+import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, loopStallMs } from '../model/loop.js';
 import { MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_OVERFLOW_SERVICES, OVERFLOW_OPERATION } from '../limits.js';
 
 /** How long after a long hold of a service's event loop its requests meet the backlog, at most (ms). */
@@ -73,7 +73,7 @@ export class Recorder {
   private traceBatch = 1;
   /** Last closed bucket index while a trace is recorded: data for closed buckets lands in the next open one. */
   private closed = -Infinity;
-  /** Per service, its event loop's latest hold past `latency.criticalMs`: end (event ms), length, and the loop's key. */
+  /** Per service, its event loop's latest hold of {@link loopStallMs} or more: end (event ms), length, and the loop's key. */
   private readonly holds = new Map<string, { end: number; ms: number; key: string }>();
   /** Per service, its event loop's longest sample of the last {@link MAX_HOLD_BACKLOG_MS}, with the CPU the process used meanwhile. */
   private readonly loops = new Map<string, LoopSample>();
@@ -251,7 +251,7 @@ export class Recorder {
 
   /**
    * Notes a sample of `span.service`'s event loop as its span arrives, before its trace is recorded: a hold
-   * past `latency.criticalMs` because the requests served in the backlog it left end before the sampler's
+   * of {@link loopStallMs} or more because the requests served in the backlog it left end before the sampler's
    * next tick reports it, and are recorded first; the longest recent one with the CPU used meanwhile
    * ({@link LOOP_CPU_ATTRIBUTE}), to tell what held it.
    */
@@ -268,7 +268,7 @@ export class Recorder {
         longest.cpuMs = cpuMs;
       }
     } else if (this.loops.size < MAX_HOLDS) this.loops.set(service, { end, ms, cpuMs });
-    if (ms < this.options.latency.criticalMs) return;
+    if (ms < loopStallMs(this.options.latency)) return;
     const hold = this.holds.get(service);
     if (hold !== undefined) {
       if (end > hold.end) {

@@ -122,7 +122,7 @@ export interface TraceContext {
   givenUpCall(caller: string, calleeKey: string): string | undefined;
   /**
    * The key of `service`'s event loop operation when a request started at `start` met the backlog of a
-   * hold of that loop past `latency.criticalMs` (a synchronous block, a paused process): from the hold's
+   * hold of that loop of `loopStallMs` or more (a synchronous block, a paused process): from the hold's
    * start to as long again after its end (at most a minute); else undefined.
    */
   heldLoop(service: string, start: number): string | undefined;
