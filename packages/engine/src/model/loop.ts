@@ -25,8 +25,8 @@ export const LOOP_MIN_SHIFT_MS = 100;
  * One hold of the event loop at least this long (ms) is an anomaly on its own, however free its other ticks:
  * the service read no request for that long, and callers with a deadline of a second or two gave up on all
  * of it (a gRPC service blocked 3 s by `execSync` failed a quarter of its caller's requests while its own
- * spans, started after the hold, looked fast). A major GC pauses for far less: V8 marks and sweeps beside
- * the program and stops it only to finish.
+ * spans, started after the hold, looked fast). Major GCs stop the program for less: with 2–4 GB of live
+ * heap churned by a million objects a second, the longest hold measured was 1.0 s.
  */
 export const LOOP_STALL_MS = 2_000;
 
