@@ -164,13 +164,19 @@ describe('IncidentManager grouping', () => {
     m.route(anomaly('a-2', 'timeout', 'postgresql', 'postgresql', 0), [at('UPDATE orders', 10)], undefined, 0);
     m.route(anomaly('a-3', 'timeout', 'postgresql', 'postgresql', 0), [at('pg-pool.connect', 300)], undefined, 0);
     expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'timeout' });
-    // Its own calls only slow (those that ended), while requests give up waiting for the connections it
-    // holds: the pool's give-ups are its doing, and the title says so.
-    const n = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
-    const held = n.route(anomaly('b-1', 'timeout', 'postgresql', 'postgresql', 0), [at('pg-pool.connect', 200)], undefined, 0);
-    n.route(anomaly('b-2', 'latency', 'postgresql', 'postgresql', 0), [{ ...at('UPDATE orders', 10), kind: 'latency' }], undefined, 0);
-    expect(n.get(held)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'timeout' });
-    expect(n.get(held)!.title).toMatch(/^Timeouts in postgresql UPDATE orders/);
+    // Its own calls only slow (those that ended, 8 s each, as the lock let them go), while requests give up
+    // waiting for the connections it holds: the pool's give-ups are its doing, and the title says so. Calls
+    // that answer in 250 ms do not hang: the same give-ups are that slowness, and the title says latency.
+    const answering = (ms: number) => {
+      const n = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
+      const held = n.route(anomaly('b-1', 'timeout', 'postgresql', 'postgresql', 0), [at('pg-pool.connect', 200)], undefined, 0);
+      n.route({ ...anomaly('b-2', 'latency', 'postgresql', 'postgresql', 0), operation: 'UPDATE orders', observed: ms, expected: 2, unit: 'ms' }, [{ ...at('UPDATE orders', 10), kind: 'latency' }], undefined, 0);
+      return n.get(held)!;
+    };
+    expect(answering(8000).rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'timeout' });
+    expect(answering(8000).title).toMatch(/^Timeouts in postgresql UPDATE orders/);
+    expect(answering(250).rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'latency' });
+    expect(answering(250).title).toMatch(/^Latency in postgresql UPDATE orders/);
   });
 
   it('a peer slow as a whole keeps its name while its commands\' evidence runs neck and neck; the busier one takes it', () => {

@@ -114,6 +114,41 @@ describe('pool saturation', () => {
     expect(explainRoot(top, [slower], {}, undefined, 0, DEFAULT_LATENCY)).toMatch(/^postgresql SELECT orders typical latency 7\.7 ms/);
   });
 
+  it('a statement only slower, whose pool of 5 then runs dry: its latency, not hanging calls, though waits time out', () => {
+    // 32 req/s on a pool of 5 connections (waits give up after 2 s), 8 minutes; from minute 6 the query takes
+    // ~650 ms instead of ~2: the pool needs 21 connections, its queue grows until waits time out (as `pg`
+    // traces it: a `pg-pool.connect` span that fails "timeout exceeded when trying to connect"). The app's own
+    // time per request varies 1–4 ms (a framework's routing, serialising), so the slow requests' own time grows
+    // too at times. (A NestJS app on PostgreSQL read "Timeouts in postgresql SELECT products … calls hang,
+    // holding the pool's connections" while every query answered in 250 ms.)
+    const rng = mulberry32(5);
+    const spans: Span[] = [];
+    const free = [0, 0, 0, 0, 0];
+    for (let t = START; t < START + 8 * MIN; t += 1000 / 32) {
+      const b = new TraceBuilder();
+      const query = t - START >= 6 * MIN ? 600 + 100 * rng() : logNormal(rng, 2, 0.3);
+      const own = 1 + 3 * rng();
+      const c = free.indexOf(Math.min(...free));
+      const wait = Math.max(0, free[c] - t) + logNormal(rng, 0.3, 0.3);
+      if (wait >= 2000) {
+        const root = b.server('orders-api', '/orders/:id', t, t + 2000 + own, { status: 'error' });
+        b.db(root, 'postgresql', 'connect', t, t + 2000, { name: 'pg-pool.connect', status: 'error', statusMessage: 'timeout exceeded when trying to connect', attributes: { 'db.system': 'postgresql' } });
+      } else {
+        free[c] = t + wait + query;
+        const root = b.server('orders-api', '/orders/:id', t, t + wait + query + own);
+        b.db(root, 'postgresql', 'connect', t, t + wait, { name: 'pg-pool.connect', attributes: { 'db.system': 'postgresql' } });
+        b.db(root, 'postgresql', 'SELECT', t + wait, t + wait + query);
+      }
+      spans.push(...b.spans);
+    }
+    const list = incidents(spans);
+    expect(list).toHaveLength(1);
+    const told = [{ title: list[0].title, explanation: list[0].rootCause.explanation }, ...(list[0].story ?? [])];
+    expect(told.map((e) => e.title).filter((x) => x !== 'Latency in postgresql SELECT orders, affecting orders-api')).toEqual([]);
+    expect(told.map((e) => e.explanation).filter((x) => /hang/.test(x))).toEqual([]);
+    expect(list[0].rootCause.explanation).toMatch(/^in the last \d+ s: postgresql SELECT orders latency p95 6\d\d ms vs baseline .*; waiting for a connection: postgresql pg-pool\.connect p95/);
+  });
+
   it('says nothing of a pool when the queries, not the pool, are slow', () => {
     const list = incidents(ordersApi({ queryMs: 400 }));
     expect(list).toHaveLength(1);

@@ -17,6 +17,7 @@ import { incidentHeadKey, opKey, symptomKey } from '../keys.js';
 import { isPoolWait } from '../model/operation.js';
 import { label, upToLastAnomaly } from '../rca/format.js';
 import { SEVERITY_RANK } from './severity.js';
+import { IN_FLIGHT_MIN_MS } from '../detectors/inflight.js';
 
 /**
  * Statements of a peer whose evidence began this long (ms) after its first hang's (calls given up on, or
@@ -592,9 +593,12 @@ class KindTally {
     this.sums[this.size++] = s;
   }
 
-  /** Adds every kind's evidence of `other`, its latency as timeouts if `hung`. */
-  addAll(other: KindTally, hung = false): void {
-    for (let i = 0; i < other.size; i++) this.add(hung && other.kinds[i] === 'latency' ? 'timeout' : other.kinds[i], other.sums[i]);
+  /** Adds every kind's evidence of `other`, its latency and timeouts both as `waits`. */
+  addAll(other: KindTally, waits: 'latency' | 'timeout'): void {
+    for (let i = 0; i < other.size; i++) {
+      const k = other.kinds[i];
+      this.add(k === 'latency' || k === 'timeout' ? waits : k, other.sums[i]);
+    }
   }
 
   /** The evidence of `kind` (0 for none). */
@@ -677,7 +681,7 @@ class Score {
     const rate = o.count / (Math.max(at - a.windowStart, MIN_WINDOW_MS) / 1000);
     let e = this.operations.get(o.key);
     if (e === undefined) {
-      e = { origin: o, sum: s, rate, since: firstAt, lastAt: at, hungSince: hung, all: new KindTally(), live: new KindTally() };
+      e = { origin: o, sum: s, rate, since: firstAt, lastAt: at, hungSince: hung, answersInMs: 0, all: new KindTally(), live: new KindTally() };
       this.operations.set(o.key, e);
     } else {
       e.sum += s;
@@ -686,6 +690,8 @@ class Score {
       if (at > e.lastAt) e.lastAt = at;
       if (hung < e.hungSince) e.hungSince = hung;
     }
+    // Its own calls' typical latency, where one of its own latency anomalies gives it.
+    if (a.signal === 'latency' && a.service === o.service && a.operation === o.operation && a.observed > e.answersInMs) e.answersInMs = a.observed;
     e.all.add(o.kind, s);
     if (live) e.live.add(o.kind, s);
   }
@@ -712,13 +718,16 @@ class Score {
     // The operation holding the first hang is always one of them; the guard keeps a broken invariant out of the host.
     const named = statement ?? wait;
     if (named !== undefined) this.origin = named.origin;
-    // The pool's give-ups are the named statement's doing: a statement that hangs holding the pool reads
-    // "Timeouts in" it, as its callers see it. If its own calls hung, so are the waits that got a connection
-    // only when it let go: the same hang, answered late (a statement that is only slower keeps its latency).
+    // The pool's waits are the named statement's doing. A statement that hangs holding the pool (its calls
+    // given up on, or taking a second or more when they answer) reads "Timeouts in" it, as its callers see
+    // it, and the waits that got a connection only when it let go are the same hang, answered late. A
+    // statement that is only slower keeps its latency, and so do the waits that gave up on it: 5 connections
+    // behind a query 150× slower ran dry in seconds, while every query still answered in 250 ms.
     if (statement !== undefined && wait !== undefined) {
-      const hung = statement.all.sum('timeout') > 0;
-      statement.all.addAll(wait.all, hung);
-      statement.live.addAll(wait.live, hung);
+      const hung = statement.all.sum('timeout') > 0 || statement.answersInMs >= IN_FLIGHT_MIN_MS;
+      const waits = hung ? 'timeout' : 'latency';
+      statement.all.addAll(wait.all, waits);
+      statement.live.addAll(wait.live, waits);
     }
     this.named = named;
     this.operations.clear();
@@ -757,6 +766,8 @@ interface OperationEvidence {
   lastAt: number;
   /** When its calls began to hang (given up on, or a pool's waits); Infinity if they never did. */
   hungSince: number;
+  /** Its calls' typical latency at worst (ms), from its own latency anomalies; 0 when none gives it. */
+  answersInMs: number;
   /** Its evidence per kind, all of it and that of anomalies still firing. */
   all: KindTally;
   live: KindTally;
