@@ -49,6 +49,8 @@ interface OpFiringBase {
   /** Evaluated window size in buckets. */
   size: number;
   window: OpWindow;
+  /** The evidence's count where the window's requests do not give it (a stalled event loop: the turns it missed). */
+  support?: number;
 }
 
 /** An operation's signal that fired over one of its windows. */
@@ -269,7 +271,8 @@ export class Judge {
     const latency = this.options.latency;
     if (!(longest >= loopStallMs(latency))) return undefined;
     const verdict: Verdict = { anomalous: true, score: Math.log2(longest / base.typical), pValue: 0, observed: longest, expected: base.typical, severity: stallSeverity(longest, latency), ready: true };
-    return { signal: 'latency', kind: 'latency', verdict, op, size, window: copyWindow(w) };
+    // One sample, but it stands for every turn of the loop the hold took.
+    return { signal: 'latency', kind: 'latency', verdict, op, size, window: copyWindow(w), support: Math.round(longest / base.typical) };
   }
 
   /**

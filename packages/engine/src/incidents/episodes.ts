@@ -370,6 +370,7 @@ export class Episodes {
       case 'latency.tail':
       // Self time that grew in requests waiting on a call they never finished is the callee's (see slowOrigin).
       case 'latency.self':
+        if (f.support !== undefined) return selfOrigins(op, 'latency', f.support);
         return rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', w.latency.ok.n);
       case 'shape.missing-call':
         return rankOrigins(windowOrigins(w.buckets, 'shapeOrigins'), w.diverged, op, 'shape', w.okRequests);
