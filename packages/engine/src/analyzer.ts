@@ -169,7 +169,10 @@ class StreamingAnalyzer implements Analyzer {
     }
     this.accepted += accepted;
     const injected = this.options.clock?.();
-    this.advance(injected !== undefined && Number.isFinite(injected) ? Math.max(injected, this.clock ?? injected) : this.clock);
+    if (injected !== undefined && Number.isFinite(injected)) this.advance(Math.max(injected, this.clock ?? injected));
+    // A replay's releases and closes happen where its spans move event time, never where its batches
+    // happen to end: the same spans give the same incidents however they are batched.
+    else if (this.driven || (this.clock !== null && this.clock >= this.nextAdvance)) this.advance(this.clock);
     return { accepted, dropped: list.length - accepted };
   }
 
@@ -223,7 +226,6 @@ class StreamingAnalyzer implements Analyzer {
     if (t === null || this.clock === null) return;
     if (t > this.clock + CLOCK_JUMP_MS) this.jumpTo(t);
     if (t > this.clock) this.clock = t;
-    this.nextAdvance = this.clock + this.options.traceIdleMs / 4;
     this.buffer.releaseReady(this.clock);
     const { bucketMs, latenessMs } = this.options;
     const closable = Math.floor((this.clock - latenessMs) / bucketMs) - 1;
@@ -234,6 +236,8 @@ class StreamingAnalyzer implements Analyzer {
       }
       this.closeBucket(++this.closed);
     }
+    // The next bucket closes at the first span past its lateness, as it would if every span came alone.
+    this.nextAdvance = Math.min(this.clock + this.options.traceIdleMs / 4, (this.closed + 2) * bucketMs + latenessMs);
     this.episodes.manager.tick((this.closed + 1) * bucketMs);
   }
 

@@ -249,7 +249,7 @@ export interface Incident {
   rootCause: RootCause;
   /** Best first. */
   candidates: Candidate[];
-  /** Operations that showed anomalies in this incident. */
+  /** Operations that showed anomalies in this incident, once each: the first to fire first, then the more severe, then by name. */
   affected: OperationRef[];
   /** Latest state of each anomaly episode in the incident (one entry per episode). */
   anomalies: Anomaly[];

@@ -554,9 +554,7 @@ export class IncidentManager {
     for (const a of anomalies) if (SEVERITY_RANK[a.severity] > SEVERITY_RANK[severity]) severity = a.severity;
     inc.severity = severity;
     inc.updatedAt = now;
-    const affected = new Map<string, OperationRef>();
-    for (const a of anomalies) affected.set(opKey(a.service, a.operation ?? ''), { service: a.service, operation: a.operation });
-    inc.affected = [...affected.values()];
+    inc.affected = affectedOf(anomalies);
     inc.anomalies = anomalies;
     const traces: string[] = [];
     const max = this.opts.maxExemplars;
@@ -571,6 +569,29 @@ export class IncidentManager {
       `${KIND_TITLE[inc.rootCause.kind]} in ${label(inc.rootCause.service, inc.rootCause.operation)}` +
       (others.length > 0 ? `, affecting ${others.slice(0, 3).join(', ')}${others.length > 3 ? ` and ${others.length - 3} more` : ''}` : '');
   }
+}
+
+/**
+ * The operations an incident's anomalies are about, once each: the first to fire first, then the more
+ * severe, then by name. An order of their own, not the order their anomalies joined (which follows the
+ * order the analyzer first saw the operations), so the title names the same services whatever order the
+ * spans came in.
+ */
+function affectedOf(anomalies: readonly Anomaly[]): OperationRef[] {
+  const byKey = new Map<string, { ref: OperationRef; firstAt: number; rank: number }>();
+  for (const a of anomalies) {
+    const key = opKey(a.service, a.operation ?? '');
+    const rank = SEVERITY_RANK[a.severity];
+    const cur = byKey.get(key);
+    if (cur === undefined) byKey.set(key, { ref: { service: a.service, operation: a.operation }, firstAt: a.firstAt, rank });
+    else {
+      if (a.firstAt < cur.firstAt) cur.firstAt = a.firstAt;
+      if (rank > cur.rank) cur.rank = rank;
+    }
+  }
+  return [...byKey.values()]
+    .sort((a, b) => a.firstAt - b.firstAt || b.rank - a.rank || a.ref.service.localeCompare(b.ref.service) || (a.ref.operation ?? '').localeCompare(b.ref.operation ?? ''))
+    .map((e) => e.ref);
 }
 
 const NO_ORIGINS: readonly RankedOrigin[] = [];
