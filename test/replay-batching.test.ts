@@ -40,12 +40,13 @@ describe('replay batching', () => {
     for (const size of [1, 10, 1000, spans.length]) expect(incidents(rebatch(spans, size)), `batches of ${size}`).toEqual(expected);
   });
 
-  // The affected services were listed in the order the analyzer first saw their operations: "affecting
-  // ledger, api, accounts" became "affecting accounts, ledger, api".
+  // Affected services were listed, and anomalies of one bucket fired, in the order the analyzer first saw
+  // their operations: "affecting ledger, api, accounts" became "affecting accounts, ledger, api", and
+  // anomaly a-1 of one run was a-2 of the other.
   it.each([
     ['bank-shared-db-slow', 2],
     ['shop-inventory-hang', 1],
-  ] as const)('%s: names the same affected services when spans arrive a few places apart', (name, seed) => {
+  ] as const)('%s: the same titles and anomalies, in the same order, when spans arrive a few places apart', (name, seed) => {
     const spans = exportedBatches(name).flat();
     const rng = new Rng(seed);
     const nearby = [...spans];
@@ -53,9 +54,10 @@ describe('replay batching', () => {
       const j = Math.max(0, k - Math.floor(rng.next() * 8));
       [nearby[k], nearby[j]] = [nearby[j], nearby[k]];
     }
-    const titles = (list: Span[]) => incidents(rebatch(list, 500)).map((i) => i.title);
-    const expected = titles(spans);
-    expect(expected).toEqual([expect.stringMatching(/, affecting \w+, \w+, \w+ and 1 more$/)]);
-    expect(titles(nearby)).toEqual(expected);
+    const outline = (list: Span[]) => incidents(rebatch(list, 500)).map((i) => ({ title: i.title, anomalies: i.anomalies.map((a) => `${a.id} ${a.service} ${a.operation} ${a.signal}`) }));
+    const expected = outline(spans);
+    expect(expected).toEqual([{ title: expect.stringMatching(/, affecting \w+, \w+, \w+ and 1 more$/), anomalies: expect.any(Array) }]);
+    expect(expected[0].anomalies.length).toBeGreaterThan(3);
+    expect(outline(nearby)).toEqual(expected);
   });
 });

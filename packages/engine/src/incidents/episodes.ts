@@ -36,6 +36,10 @@ function routeOrder(f: Firing): number {
   return f.signal === 'traffic.surge' ? -1 : ROUTE_ORDER[f.kind];
 }
 
+function byKey(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** A tail slowdown names the process that served at least this share of its slow requests (see {@link Episodes.slowOn}). */
 const ONE_INSTANCE_SHARE = 0.8;
 
@@ -131,7 +135,9 @@ export class Episodes {
     // Failures and slowness first, then call-pattern changes, drops last: a caller that stops part-way,
     // or a drop caused by a caller that started failing, in this same bucket follows that failure. Surges,
     // which join no incident, before all: an incident's sentence tells one firing in the same bucket.
-    firings.sort((a, b) => routeOrder(a) - routeOrder(b));
+    // Ties by key, not in the order the analyzer first saw the operations: the same spans arriving in
+    // another order open, join and number the same anomalies and incidents.
+    firings.sort((a, b) => routeOrder(a) - routeOrder(b) || byKey(this.keyOf(a), this.keyOf(b)));
     this.manager.coalesced(() => {
       for (const f of firings) {
         const key = this.keyOf(f);
