@@ -147,7 +147,7 @@ export class IncidentManager {
         if (inc.status !== 'resolved' && inc.rootCause.kind === 'traffic' && inc.rootCause.service === anomaly.cause.service) rec = r;
       }
       rec ??= this.findStoppedBy(anomaly, now);
-    } else if (rec === undefined) rec = this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly, now) ?? this.findLinked(anomaly, now) ?? this.reopen(anomaly, now);
+    } else if (rec === undefined) rec = this.findSymptom(anomaly) ?? this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly, now) ?? this.findLinked(anomaly, now) ?? this.reopen(anomaly, now);
     let opened = false;
     if (rec === undefined) {
       rec = this.open(anomaly, now);
@@ -327,6 +327,20 @@ export class IncidentManager {
       for (const a of incident.anomalies) setSymptom(rec, a);
       this.records.set(incident.id, rec);
     }
+  }
+
+  /**
+   * The open incident that already holds this symptom (the same signal of the same operation, with the same
+   * caller or callee) from an earlier episode: the signal firing again, or still firing after a restart,
+   * which keeps incidents but not episodes. Routed afresh, a restored incident's symptom whose evidence now
+   * named no cause in it opened a second incident for the same fault.
+   */
+  private findSymptom(anomaly: Anomaly): Record_ | undefined {
+    for (const rec of this.records.values()) {
+      if (rec.incident.status === 'resolved') continue;
+      for (const a of rec.anomalies.values()) if (sameSymptom(a, anomaly)) return rec;
+    }
+    return undefined;
   }
 
   private findOpen(service: string): Record_ | undefined {
@@ -862,6 +876,14 @@ function fewRequests(support: number): number {
 }
 
 /** Counts `a` under its symptom (its operation's one kind of trouble), once per member. */
+function sameSymptom(a: Anomaly, b: Anomaly): boolean {
+  return a.signal === b.signal && a.service === b.service && a.operation === b.operation && sameRef(a.caller, b.caller) && sameRef(a.callee, b.callee);
+}
+
+function sameRef(a: OperationRef | undefined, b: OperationRef | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.service === b.service && a.operation === b.operation);
+}
+
 function setSymptom(rec: Record_, a: Anomaly): void {
   const key = symptomKey(a.service, a.operation, a.kind);
   const was = rec.symptomOf.get(a.id);
