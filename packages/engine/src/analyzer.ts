@@ -396,6 +396,7 @@ class StreamingAnalyzer implements Analyzer {
     this.buffer = this.newBuffer();
     this.buffer.evictedEarly = evictedEarly;
     this.clock = s.clock;
+    if (s.clock !== null) this.recorder.restoredClock = s.clock;
     this.nextAdvance = -Infinity;
     this.closed = s.closed === null ? -Infinity : s.closed;
     this.countedFrom = Infinity;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer, type AnalyzerSnapshot, type OperationRollup } from '../src/index.js';
+import { createAnalyzer, type AnalyzerSnapshot, type OperationRollup, type Span } from '../src/index.js';
 import { SHOP_START, batches, shopTraffic } from './helpers/shop.js';
+import { span } from './helpers/spans.js';
 
 const MIN = 60_000;
 
@@ -67,6 +68,35 @@ describe('restart continuity', () => {
     // Traffic is still learned and judged after the restart.
     const fe = (a: ReturnType<typeof createAnalyzer>) => a.baselines().find((b) => b.service === 'frontend')!.rate;
     expect(fe(second)).toBeGreaterThan(fe(first) * 0.8);
+  });
+
+  it('does not learn the requests in flight at the snapshot, whose first calls it never saw', () => {
+    // GET /orders takes 1 s, its query the first half of it: a request that started before the snapshot but
+    // ends after it comes to the restored analyzer without its query, and seemed to take 1 s of its own time
+    // and to skip the query.
+    const t0 = SHOP_START;
+    const spans: Span[] = [];
+    for (let t = t0; t < t0 + 3 * MIN; t += 50) {
+      const traceId = `a${t.toString(16).padStart(31, '0')}`;
+      const server = span({ traceId, service: 'api', name: 'GET /orders', kind: 'server', startTime: t, endTime: t + 1000, attributes: { 'http.request.method': 'GET', 'http.route': '/orders' } });
+      spans.push(span({ traceId, parentSpanId: server.spanId, service: 'api', name: 'SELECT orders', kind: 'client', startTime: t + 10, endTime: t + 500, attributes: { 'db.system': 'postgresql', 'db.query.text': 'SELECT * FROM orders' } }), server);
+    }
+    spans.sort((a, b) => a.endTime - b.endTime);
+    const cut = t0 + 2.5 * MIN + 700;
+    const first = createAnalyzer();
+    for (const b of batches(spans.filter((s) => s.endTime <= cut), 100)) first.ingest(b);
+    const second = createAnalyzer();
+    second.restore(structuredClone(first.snapshot()));
+    for (const b of batches(spans.filter((s) => s.endTime > cut), 100)) second.ingest(b);
+    second.flush();
+    const orders = (a: ReturnType<typeof createAnalyzer>) => a.baselines().find((b) => b.operation === 'GET /orders')!;
+    expect(orders(first).selfTime?.p95).toBeCloseTo(510, 6);
+    expect(orders(second).selfTime?.p95).toBeCloseTo(510, 6);
+    expect(orders(second).calls).toEqual([{ callee: 'postgresql SELECT orders', share: expect.closeTo(1, 9) }]);
+    // Still counted: every request that ended after the snapshot, in the window.
+    const w = second.metrics().find((m) => m.operation === 'GET /orders')!;
+    expect(w.windowStart).toBeLessThan(cut);
+    expect(w.requests).toBe(spans.filter((s) => s.kind === 'server' && s.endTime > cut && s.endTime >= w.windowStart && s.endTime < w.windowEnd).length);
   });
 });
 

@@ -69,6 +69,11 @@ export class Recorder {
   readonly instances: Instances;
   /** Whether the trace being recorded was served in part by a process in its first seconds (see {@link warm}). */
   private coldTrace = false;
+  /**
+   * After a restore, the event time the snapshot was taken at (−∞ otherwise): requests that started by then
+   * may have had part of their trace recorded before the snapshot (see {@link recordEntry}).
+   */
+  restoredClock = -Infinity;
   /** The largest batch of messages a span of the trace being recorded handles (see {@link batchSize}); 1 for none. */
   private traceBatch = 1;
   /** Last closed bucket index while a trace is recorded: data for closed buckets lands in the next open one. */
@@ -312,12 +317,16 @@ export class Recorder {
       b.errorMessage = e.message ?? b.errorMessage;
       return;
     }
+    if (end > op.lastOkAt) op.lastOkAt = end;
+    // A request already in flight when the restored state was saved: the spans of its calls that ended by
+    // then went to the analyzer the snapshot came from, and no trace here holds them. Counted, but neither
+    // its latency (its own time would include theirs) nor its call pattern (it would seem to skip them).
+    if (e.span.startTime <= this.restoredClock) return;
     // Cold start (see `coldStartUntil`, `instanceWarmupMs`): counted, but its latency is neither judged nor learned.
     const warm = this.warm(e.span);
     const n = this.latencyPer(e.span);
     if (n > 0) this.recordLatency(op, b, e.duration / n, e.self / n, e.span);
     b.okRequests++;
-    if (end > op.lastOkAt) op.lastOkAt = end;
     const calls = e.calls;
     // Per message in a batch's trace: a consumer handling 50 messages where it handled 10 makes 5× the
     // calls, as may the services it calls for them, in the same call pattern.
