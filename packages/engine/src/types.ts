@@ -353,7 +353,7 @@ export interface DropCounters {
   future: number;
   /** A trace exceeded maxSpansPerTrace. */
   traceTooLarge: number;
-  /** Same spanId seen twice in a trace. */
+  /** Same spanId seen twice in a trace, also after the trace was processed (while its ids are remembered: the last 65,536 spans released). */
   duplicate: number;
 }
 

@@ -411,9 +411,10 @@ describe('TraceBuffer', () => {
     buf.releaseAll();
     expect(released).toHaveLength(2);
     expect(released[1].spans).toEqual([late]);
-    // A duplicate is still recognised right after its twin, and after release the id is free again.
-    expect(buf.add(late, 3001)).toBe('ok');
-    expect(buf.add(late, 3002)).toBe('duplicate');
+    // Sent again after its trace was processed (an exporter retrying a batch), it is still a duplicate.
+    expect(buf.add(late, 3001)).toBe('duplicate');
+    expect(buf.add({ ...late, spanId: 'other' }, 3002)).toBe('ok');
+    expect(buf.add({ ...late, spanId: 'other' }, 3003)).toBe('duplicate');
   });
 
   it('reuses an entry its consumer emptied, reset, and never one whose spans the consumer kept', () => {
@@ -512,12 +513,14 @@ describe('TraceBuffer', () => {
     expect(buf.add({ ...spans[0], spanId: 'late' }, 2999)).toBe('ok');
     buf.releaseReady(2500);
     expect(released.map((e) => e.spans[0].traceId)).toEqual(spans.slice(1, 1501).map((s) => s.traceId));
-    // Removed traces are gone, the others still found past the tombstones they left.
-    expect(buf.add(spans[1], 3000)).toBe('ok');
+    // Removed traces are gone (their spans sent again are duplicates still), the others still found past
+    // the tombstones they left.
+    expect(buf.add(spans[1], 3000)).toBe('duplicate');
+    expect(buf.add({ ...spans[1], spanId: 's1b' }, 3000)).toBe('ok');
     expect(buf.add(spans[2000], 3000)).toBe('duplicate');
     buf.releaseAll();
     expect(buf.size).toBe(0);
-    expect(released.slice(1500).map((e) => e.spans[0].spanId)).toEqual([...spans.slice(1501).map((s) => s.spanId), 's0', 's1']);
+    expect(released.slice(1500).map((e) => e.spans[0].spanId)).toEqual([...spans.slice(1501).map((s) => s.spanId), 's0', 's1b']);
   });
 
   it('still finds traces whose ids agree in all but their first characters (crafted to collide)', () => {

@@ -149,6 +149,8 @@ export class TraceBuffer {
       if (entry === undefined && this.fullHash !== full) hash = hashOf(traceId);
     }
     if (entry === undefined) {
+      // A span of a trace already processed, sent again: an exporter retried a batch whose answer it lost.
+      if (this.released.has(hash, span.spanId)) return 'duplicate';
       if (this.count >= this.limits.maxTraces) this.evictOldest();
       entry = this.spare.pop();
       if (entry === undefined) {
