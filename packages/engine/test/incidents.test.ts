@@ -558,9 +558,19 @@ describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
     expect(types()).toEqual(['opened', 'resolved']);
     expect(events[1].incident).toMatchObject({ status: 'resolved', resolvedAt: RESOLVE_AFTER, resolvedBy: 'auto' });
     expect(m.counts()).toEqual({ active: 0, total: 1 });
-    // An anomaly with the same root long after (more than echoMs) opens a new incident.
-    expect(m.route(anomaly('a-2', 'latency', 'db', 'db', 200_000), origin('db', 'latency'), id, 200_000)).not.toBe(id);
-    expect(types()).toEqual(['opened', 'resolved', 'opened']);
+    // The same root cause again within 10 min (past echoMs) reopens it: a fault that comes and goes.
+    expect(m.route(anomaly('a-2', 'latency', 'db', 'db', 200_000), origin('db', 'latency'), undefined, 200_000)).toBe(id);
+    expect(types()).toEqual(['opened', 'resolved', 'updated']);
+    expect(events[2].incident).toMatchObject({ status: 'active', resolvedAt: null });
+    m.episodeEnded(id, 'a-2');
+    m.tick(200_000 + RESOLVE_AFTER);
+    expect(types()).toEqual(['opened', 'resolved', 'updated', 'resolved']);
+    // Another kind of symptom past echoMs opens a new incident; the same root long after (more than 10 min)
+    // no longer reopens this one.
+    const later = 200_000 + RESOLVE_AFTER + 11 * 60_000;
+    expect(m.route(anomaly('a-3', 'errors', 'db', 'db', 200_000 + RESOLVE_AFTER + 100_000), origin('db', 'errors'), undefined, 200_000 + RESOLVE_AFTER + 100_000)).not.toBe(id);
+    expect(m.route(anomaly('a-4', 'latency', 'db', 'db', later), origin('db', 'latency'), undefined, later)).not.toBe(id);
+    expect(types()).toEqual(['opened', 'resolved', 'updated', 'resolved', 'opened', 'updated']);
   });
 
   it("a resolved incident's sentence says its figures are from up to its last anomaly, and a reopened one's are current again", () => {

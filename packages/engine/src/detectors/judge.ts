@@ -20,6 +20,12 @@ const TAIL_MIN_SHARE = 0.05;
 /** ... and their count this improbable given the operation's own tail (as strict as a low error rate's test). */
 const TAIL_P_MAX = 1e-7;
 /**
+ * ... or this improbable (3σ) while the operation's tail episode goes on: a tenth of requests a second
+ * slower, proved once, is rarely proved as strictly again by every window, and its episode ended, and the
+ * baselines learned the slow tail, while the fault went on (an incident resolved minutes before its fault).
+ */
+const TAIL_P_KEEP = 0.00135;
+/**
  * ... and the p95 up by at least this much (ms): a busy host (a build, a neighbour's CPU) puts a few
  * milliseconds on a tenth of every fast call at once, a database's 1.6 ms p95 going to 5.7 ms; a tail users
  * notice is tens of milliseconds longer.
@@ -208,8 +214,8 @@ export class Judge {
    * the median does not move, so {@link judgeLatency} cannot see it, but the p95 users feel does. Fires when
    * the window has {@link TAIL_MIN_REQUESTS}, a material share of them `ratio`× slower than typical
    * ({@link TAIL_MIN_SHARE}: enough to move the p95), far more than the operation's own tail explains (p <
-   * {@link TAIL_P_MAX}, bunched slow requests counted as runs, those all in flight at one instant as one
-   * stall), and its p95 `ratio`× the learned p95 and {@link TAIL_MIN_SHIFT_MS} above it. Keeps the stronger firing. Not
+   * {@link TAIL_P_MAX}, or {@link TAIL_P_KEEP} while its episode goes on; bunched slow requests counted as
+   * runs, those all in flight at one instant as one stall), and its p95 `ratio`× the learned p95 and {@link TAIL_MIN_SHIFT_MS} above it. Keeps the stronger firing. Not
    * the event loop's: its samples are a tick's longest hold, and more ticks holding a request is load.
    * Beside another fault on its call path it is that fault's (see `Episodes.tailOfAnother`).
    */
@@ -222,7 +228,7 @@ export class Judge {
     if (!(expected > 0)) return best;
     // The test first: it is cheaper than merging the window's sketches, and rejects most healthy windows.
     const pValue = signal.slowPValue(lw.over, lw.judged, o.ratio);
-    if (!(pValue < TAIL_P_MAX)) return best;
+    if (!(pValue < TAIL_P_MAX) && !(pValue < TAIL_P_KEEP && op.active.has(episodeKey(op.key, 'latency.tail')))) return best;
     const observed = windowSketch(w.buckets, 'latency').quantile(0.95);
     if (observed < o.ratio * expected || observed - expected < Math.max(o.minShiftMs, TAIL_MIN_SHIFT_MS)) return best;
     const score = pToScore(pValue);

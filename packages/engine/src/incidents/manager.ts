@@ -441,21 +441,29 @@ export class IncidentManager {
   /**
    * An incident that resolved by itself moments ago, rooted where this anomaly points, reopened: evidence
    * of the same fault that arrived late (a trace held for its missing spans, a caller's window still
-   * holding the outage) continues that incident rather than opening a second one. One resolved by a user
-   * stays resolved.
+   * holding the outage) continues that incident rather than opening a second one. So does the same root
+   * cause (service, operation and kind) firing again within {@link FLAP_MS}: a fault that comes and goes is
+   * one incident, not one per burst. One resolved by a user stays resolved.
    */
   private reopen(anomaly: Anomaly, now: number): Record_ | undefined {
     if (anomaly.kind === 'traffic') return undefined;
+    const cause = anomaly.cause;
+    let found: Record_ | undefined;
     for (const rec of this.records.values()) {
       const inc = rec.incident;
-      if (inc.resolvedBy !== 'auto' || inc.resolvedAt === null || now - inc.resolvedAt > this.opts.echoMs) continue;
-      if (inc.rootCause.service !== anomaly.cause.service) continue;
+      if (inc.resolvedBy !== 'auto' || inc.resolvedAt === null || inc.rootCause.service !== cause.service) continue;
+      const since = now - inc.resolvedAt;
+      const same = inc.rootCause.operation === cause.operation && inc.rootCause.kind === cause.kind;
+      if (since > this.opts.echoMs && !(same && since <= FLAP_MS)) continue;
+      if (found === undefined || inc.resolvedAt > (found.incident.resolvedAt as number)) found = rec;
+    }
+    if (found !== undefined) {
+      const inc = found.incident;
       inc.status = 'active';
       inc.resolvedAt = null;
       inc.resolvedBy = null;
-      return rec;
     }
-    return undefined;
+    return found;
   }
 
   private open(anomaly: Anomaly, now: number): Record_ {
@@ -607,6 +615,13 @@ function affectedOf(anomalies: readonly Anomaly[]): OperationRef[] {
     .sort((a, b) => a.firstAt - b.firstAt || b.rank - a.rank || a.ref.service.localeCompare(b.ref.service) || (a.ref.operation ?? '').localeCompare(b.ref.operation ?? ''))
     .map((e) => e.ref);
 }
+
+/**
+ * How long after resolving by itself an incident is reopened by its very root cause firing again (see
+ * {@link IncidentManager.reopen}): payment failing in 20 s bursts every two minutes opened an incident per
+ * burst at the live resolve delay.
+ */
+const FLAP_MS = 10 * 60_000;
 
 const NO_ORIGINS: readonly RankedOrigin[] = [];
 const NO_ORIGIN: RankedOrigin = { service: '', operation: null, key: '', kind: 'errors', share: 0, count: 0 };
