@@ -10,6 +10,7 @@ function context(
   typical: Record<string, number> = {},
   typicalSelf: Record<string, number> = {},
   usual: Record<string, string[]> = {},
+  usualCalls: Record<string, Record<string, number>> = {},
 ): TraceContext & { peers: Map<string, string> } {
   const peers = new Map<string, string>();
   return {
@@ -21,6 +22,7 @@ function context(
       // Unusual: at least 2× off the typical latency either way.
       unusualLatency: (ms) => typical[k] !== undefined && Math.abs(Math.log(ms / typical[k])) >= Math.log(2),
       usual: usual[k] ?? [],
+      usualCalls: (callee) => usualCalls[k]?.[callee],
     }),
     resolvePeer: (peer) => (peers.has(peer) ? { service: peers.get(peer) as string, operation: null } : undefined),
     learnPeer: (peer, _call, _caller, service) => void peers.set(peer, service),
@@ -320,6 +322,23 @@ describe('analyzeTrace', () => {
     const co3 = v.server('checkout', '/checkout', 0, 1000);
     v.call(co3, 'payment', '/refund', 600, 700);
     expect(analyzeTrace(v.spans, context(typical, typicalSelf)).entries.find((e) => e.service === 'checkout')?.slowOrigin).toMatchObject({ service: 'checkout', kind: 'latency' });
+  });
+
+  it("names the caller as the slow origin when its time went to calls it made more often than usual (an N+1), each as fast as ever", () => {
+    const checkout = opKey('checkout', 'GET /checkout');
+    const select = opKey('postgresql', 'SELECT orders');
+    const typical = { [checkout]: 60, [select]: 5 };
+    const typicalSelf = { [checkout]: 20 };
+    // 20 queries in a row where it made one, each 5.5 ms against a typical 5 ms: 10 ms over in all, while the
+    // 19 extra queries took ~100 ms.
+    const t = new TraceBuilder();
+    const co = t.server('checkout', '/checkout', 0, 130);
+    for (let i = 0; i < 20; i++) t.db(co, 'postgresql', 'SELECT', 10 + 5.5 * i, 15.5 + 5.5 * i);
+    const slowOf = (counts: Record<string, Record<string, number>>) => analyzeTrace(t.spans, context(typical, typicalSelf, {}, counts)).entries[0].slowOrigin;
+    expect(slowOf({ [checkout]: { [select]: 1 } })).toMatchObject({ service: 'checkout', operation: 'GET /checkout', kind: 'latency' });
+    // Twice as many as usual is no loop of queries: the callee's time is its own.
+    expect(slowOf({ [checkout]: { [select]: 10 } })).toMatchObject({ service: 'postgresql', kind: 'latency' });
+    expect(slowOf({})).toMatchObject({ service: 'postgresql', kind: 'latency' });
   });
 
   it('infers kinds for spans from tracers that did not record them', () => {

@@ -156,6 +156,11 @@ export class CallShapeDetector {
     return this.countsReady() && requests >= this.opts.minCalls && t.calls >= MORE_RATIO * this.counts.mean * requests;
   }
 
+  /** Calls per request that makes the call, once {@link countsReady}. */
+  usualCount(): number | undefined {
+    return this.countsReady() ? this.counts.mean : undefined;
+  }
+
   /** The calls per request were learned over `minSamples` requests and six windows. */
   private countsReady(): boolean {
     return this.counts.samples >= this.opts.minSamples && this.counts.windows >= MISSING_MIN_WINDOWS;

@@ -246,6 +246,11 @@ export class OpState implements LearnedOperation {
     return b.ready ? b.typical : undefined;
   }
 
+  /** How many times a request that calls `calleeKey` usually calls it, once learned. */
+  usualCalls(calleeKey: string): number | undefined {
+    return this.shapes.get(calleeKey)?.usualCount();
+  }
+
   /** Typical self time (ms), once its baseline is ready. */
   typicalSelf(): number | undefined {
     const b = this.self.detector.baseline;

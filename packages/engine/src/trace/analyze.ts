@@ -96,6 +96,8 @@ export interface LearnedOperation {
   unusualLatency(ms: number): boolean;
   /** Callee keys the operation almost always calls, once learned (empty before). */
   readonly usual: readonly string[];
+  /** How many times a request that calls `calleeKey` usually calls it, once learned. */
+  usualCalls(calleeKey: string): number | undefined;
   /** For a peer's operation: the address its first call went to, if the client span named one. */
   readonly address?: Address;
 }
@@ -1133,6 +1135,29 @@ function entryExcessOrigin(node: Node): Origin {
   return selfOrigin(node.entry as EntryFact, 'latency');
 }
 
+/** A request makes a call this many times more often than usual before the extra calls' time is its own (as the N+1 detector's `MORE_RATIO`). */
+const MORE_CALLS_RATIO = 3;
+
+/**
+ * The time a request spent in calls it made more often than usual ({@link MORE_CALLS_RATIO}× or more: a
+ * loop of queries where there was one), at the callees' typical latency, at most the request's own
+ * excess: each call is as fast as ever, and the extra time is the caller's pattern (an N+1), not theirs.
+ */
+function extraCallsMs(e: EntryFact, ctx: TraceContext): number {
+  const learned = e.learned;
+  if (learned === undefined || e.calls.length === 0) return 0;
+  let ms = 0;
+  for (let i = 0; i < e.calls.length; i++) {
+    const usual = learned.usualCalls(e.calls[i]);
+    const made = e.callTimes[i];
+    if (usual === undefined || !(made >= MORE_CALLS_RATIO * usual)) continue;
+    const typical = ctx.operation(e.calls[i])?.typicalLatency();
+    if (typical !== undefined) ms += (made - usual) * typical;
+  }
+  const typical = learned.typicalLatency();
+  return ms > 0 && typical !== undefined ? Math.min(ms, e.duration - typical) : 0;
+}
+
 function loopExcessOrigin(node: Node, key: string): Origin {
   return { service: (node.entry as EntryFact).service, operation: EVENT_LOOP_OPERATION, key, kind: 'latency' };
 }
@@ -1190,6 +1215,8 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
         if (held !== undefined) addExcess(held, ms, node, loopExcessOrigin);
         else addExcess(e.key, ms, node, entryExcessOrigin, typical === undefined ? e.self : 0);
       }
+      const extra = extraCallsMs(e, ctx);
+      if (extra > 0) addExcess(e.key, extra, node, entryExcessOrigin);
     } else if (node.call !== undefined && node.answer !== undefined) {
       // Time between the caller's call and the callee's own span is the network's (or a delayed pod's):
       // the callee's side of it, as fault injectors delay a pod's packets.
