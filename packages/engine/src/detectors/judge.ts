@@ -215,8 +215,9 @@ export class Judge {
    * the window has {@link TAIL_MIN_REQUESTS}, a material share of them `ratio`× slower than typical
    * ({@link TAIL_MIN_SHARE}: enough to move the p95), far more than the operation's own tail explains (p <
    * {@link TAIL_P_MAX}, or {@link TAIL_P_KEEP} while its episode goes on; bunched slow requests counted as
-   * runs, those all in flight at one instant as one stall), and its p95 `ratio`× the learned p95 and {@link TAIL_MIN_SHIFT_MS} above it. Keeps the stronger firing. Not
-   * the event loop's: its samples are a tick's longest hold, and more ticks holding a request is load.
+   * runs, those all in flight at one instant as one stall), and its p95 `ratio`× the learned p95 and
+   * {@link TAIL_MIN_SHIFT_MS} above it. Keeps the stronger firing. Not the event loop's: its samples are a
+   * tick's longest hold, and more ticks holding a request is load.
    * Beside another fault on its call path it is that fault's (see `Episodes.tailOfAnother`).
    */
   private judgeTail(op: OpState, w: OpWindow, size: number, best: OpFiring | undefined): OpFiring | undefined {

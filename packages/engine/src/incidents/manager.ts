@@ -890,7 +890,7 @@ function fewRequests(support: number): number {
   return support / (support + 2);
 }
 
-/** Counts `a` under its symptom (its operation's one kind of trouble), once per member. */
+/** Whether two anomalies are one symptom: the same signal of the same operation, with the same caller or callee. */
 function sameSymptom(a: Anomaly, b: Anomaly): boolean {
   return a.signal === b.signal && a.service === b.service && a.operation === b.operation && sameRef(a.caller, b.caller) && sameRef(a.callee, b.callee);
 }
@@ -899,6 +899,7 @@ function sameRef(a: OperationRef | undefined, b: OperationRef | undefined): bool
   return a === b || (a !== undefined && b !== undefined && a.service === b.service && a.operation === b.operation);
 }
 
+/** Counts `a` under its symptom (its operation's one kind of trouble), once per member. */
 function setSymptom(rec: Record_, a: Anomaly): void {
   const key = symptomKey(a.service, a.operation, a.kind);
   const was = rec.symptomOf.get(a.id);
