@@ -53,6 +53,23 @@ describe('IncidentManager grouping', () => {
     expect(m.get(first)?.rootCause.service).toBe('db');
   });
 
+  it('a symptom firing again joins its live incident, but not one quiet past echoMs: a later fault through the same caller is its own', () => {
+    const { m, events } = manager();
+    // payment fails; checkout's errors are its symptom.
+    const first = m.route(anomaly('a-1', 'errors', 'payment', 'payment', 0), origin('payment', 'errors'), undefined, 0);
+    m.route(anomaly('a-2', 'errors', 'checkout', 'payment', 0), origin('payment', 'errors'), undefined, 0);
+    m.episodeEnded(first, 'a-1');
+    m.episodeEnded(first, 'a-2');
+    // checkout's errors again 30 s later, the evidence now naming checkout itself: the same symptom, still live.
+    expect(m.route(anomaly('a-3', 'errors', 'checkout', 'checkout', 30_000), origin('checkout', 'errors'), undefined, 30_000)).toBe(first);
+    m.episodeEnded(first, 'a-3');
+    // Two minutes later (not resolved yet at a 5 min quiet period) checkout fails again, because of fraud.
+    const second = m.route(anomaly('a-4', 'errors', 'checkout', 'fraud', 150_000), origin('fraud', 'errors'), undefined, 150_000);
+    expect(second).not.toBe(first);
+    expect(m.get(second)?.rootCause.service).toBe('fraud');
+    expect(events.filter((e) => e.type === 'opened')).toHaveLength(2);
+  });
+
   it("counts the evidence on all of the root cause service's operations into its confidence, not on other services'", () => {
     const { m } = manager();
     const on = (service: string, operation: string): RankedOrigin[] => [{ service, operation, key: opKey(service, operation), kind: 'latency', share: 1, count: 10 }];

@@ -147,7 +147,7 @@ export class IncidentManager {
         if (inc.status !== 'resolved' && inc.rootCause.kind === 'traffic' && inc.rootCause.service === anomaly.cause.service) rec = r;
       }
       rec ??= this.findStoppedBy(anomaly, now);
-    } else if (rec === undefined) rec = this.findSymptom(anomaly) ?? this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly, now) ?? this.findLinked(anomaly, now) ?? this.reopen(anomaly, now);
+    } else if (rec === undefined) rec = this.findSymptom(anomaly, now) ?? this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly, now) ?? this.findLinked(anomaly, now) ?? this.reopen(anomaly, now);
     let opened = false;
     if (rec === undefined) {
       rec = this.open(anomaly, now);
@@ -330,14 +330,16 @@ export class IncidentManager {
   }
 
   /**
-   * The open incident that already holds this symptom (the same signal of the same operation, with the same
-   * caller or callee) from an earlier episode: the signal firing again, or still firing after a restart,
-   * which keeps incidents but not episodes. Routed afresh, a restored incident's symptom whose evidence now
-   * named no cause in it opened a second incident for the same fault.
+   * The live incident (see {@link live}) that already holds this symptom (the same signal of the same
+   * operation, with the same caller or callee) from an earlier episode: the signal firing again, or still
+   * firing after a restart, which keeps incidents but not episodes. Routed afresh, a restored incident's
+   * symptom whose evidence now named no cause in it opened a second incident for the same fault. An incident
+   * quiet for longer, though not resolved yet, is no home for it: a later fault cascading through the same
+   * caller is a fault of its own.
    */
-  private findSymptom(anomaly: Anomaly): Record_ | undefined {
+  private findSymptom(anomaly: Anomaly, now: number): Record_ | undefined {
     for (const rec of this.records.values()) {
-      if (rec.incident.status === 'resolved') continue;
+      if (!this.live(rec, now)) continue;
       for (const a of rec.anomalies.values()) if (sameSymptom(a, anomaly)) return rec;
     }
     return undefined;
