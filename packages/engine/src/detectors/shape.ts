@@ -47,7 +47,7 @@ const MISSING_MIN_WINDOWS = 6;
 const MISSING_TEST_FACTOR = 0.9;
 
 /** Requests must make a call this many times more often than usual to be an N+1-like change. */
-const MORE_RATIO = 3;
+export const MORE_RATIO = 3;
 /** Normal window-to-window wobble of the calls per request, relative: guards huge windows (as latency's driftSigma). */
 const MORE_DRIFT = 0.1;
 /** A window whose calls per request are up this significantly (p) is held back from learning them. */

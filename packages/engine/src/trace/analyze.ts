@@ -19,6 +19,7 @@ import { opKey, opKeyOperation, opKeyService } from '../keys.js';
 import { isCallName, unansweredCallee } from '../ops/peers.js';
 import { SCAN_IDS } from './buffer.js';
 import { EVENT_LOOP_OPERATION } from '../model/loop.js';
+import { MORE_RATIO } from '../detectors/shape.js';
 
 /** Where a failing or slow request started going wrong. */
 export interface Origin {
@@ -1135,13 +1136,10 @@ function entryExcessOrigin(node: Node): Origin {
   return selfOrigin(node.entry as EntryFact, 'latency');
 }
 
-/** A request makes a call this many times more often than usual before the extra calls' time is its own (as the N+1 detector's `MORE_RATIO`). */
-const MORE_CALLS_RATIO = 3;
-
 /**
- * The time a request spent in calls it made more often than usual ({@link MORE_CALLS_RATIO}× or more: a
- * loop of queries where there was one), at the callees' typical latency, at most the request's own
- * excess: each call is as fast as ever, and the extra time is the caller's pattern (an N+1), not theirs.
+ * The time a request spent in calls it made more often than usual (the N+1 detector's {@link MORE_RATIO}×
+ * or more: a loop of queries where there was one), at the callees' typical latency, at most the request's
+ * own excess: each call is as fast as ever, and the extra time is the caller's pattern (an N+1), not theirs.
  */
 function extraCallsMs(e: EntryFact, ctx: TraceContext): number {
   const learned = e.learned;
@@ -1150,7 +1148,7 @@ function extraCallsMs(e: EntryFact, ctx: TraceContext): number {
   for (let i = 0; i < e.calls.length; i++) {
     const usual = learned.usualCalls(e.calls[i]);
     const made = e.callTimes[i];
-    if (usual === undefined || !(made >= MORE_CALLS_RATIO * usual)) continue;
+    if (usual === undefined || !(made >= MORE_RATIO * usual)) continue;
     const typical = ctx.operation(e.calls[i])?.typicalLatency();
     if (typical !== undefined) ms += (made - usual) * typical;
   }
