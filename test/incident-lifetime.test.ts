@@ -4,18 +4,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LIVE_RESOLVE_AFTER_MS, createAnalyzer } from '@rootspan/engine';
-import { scenarioByName, simulateBatches } from '@rootspan/sim';
+import { scenarioBatches } from './support/scenario-batches.js';
 
 describe('incident lifetime', () => {
   // A tenth of payment's requests a second slower for 5 min, its median unchanged: proved once, its tail
   // was not proved as strictly by the next windows, its episodes ended within 30 s, the baselines learned
   // the slow tail, and the incident resolved 3.5 min before the fault ended.
   it('shop-payment-slow-tail: a tail slowdown stays open until its fault ends', () => {
-    const scenario = scenarioByName('shop-payment-slow-tail');
-    if (scenario === undefined) throw new Error('no scenario');
+    const { scenario, batches } = scenarioBatches('shop-payment-slow-tail');
     const [fault] = scenario.truth.faults;
     const analyzer = createAnalyzer({ resolveAfterMs: LIVE_RESOLVE_AFTER_MS });
-    for (const b of simulateBatches(scenario, { baseRps: 8 })) analyzer.ingest(b.spans);
+    for (const b of batches) analyzer.ingest(b);
     analyzer.flush();
     const incidents = analyzer.incidents();
     expect(incidents.map((i) => i.title)).toEqual([expect.stringMatching(/^Latency in payment POST \/payment/)]);
@@ -28,12 +27,11 @@ describe('incident lifetime', () => {
   // Payment fails in 20 s bursts, 100 s apart: at the live resolve delay its incident resolves between
   // bursts, and each burst opened one of its own (three incidents for one fault).
   it('shop-payment-intermittent: a fault that comes and goes is one incident, reopened at each burst', () => {
-    const scenario = scenarioByName('shop-payment-intermittent');
-    if (scenario === undefined) throw new Error('no scenario');
+    const { batches } = scenarioBatches('shop-payment-intermittent');
     const analyzer = createAnalyzer({ resolveAfterMs: LIVE_RESOLVE_AFTER_MS });
     const types: string[] = [];
     analyzer.onIncident((e) => types.push(`${e.type} ${e.incident.id} ${e.incident.status}`));
-    for (const b of simulateBatches(scenario, { baseRps: 8 })) analyzer.ingest(b.spans);
+    for (const b of batches) analyzer.ingest(b);
     analyzer.flush();
     expect(analyzer.incidents().map((i) => i.title)).toEqual([expect.stringMatching(/^Errors in payment POST \/payment/)]);
     expect(types.filter((t) => t.startsWith('resolved')).length).toBeGreaterThanOrEqual(3);

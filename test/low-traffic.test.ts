@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer } from '@rootspan/engine';
-import { scenarioByName, simulateBatches } from '@rootspan/sim';
+import { scenarioBatches } from './support/scenario-batches.js';
 
 describe('low traffic', () => {
   // inventory reads each variant on its own: 20 queries where it made one, each as fast as ever. Its
@@ -12,10 +12,8 @@ describe('low traffic', () => {
   // slow requests' extra time, spread over 20 queries each a little over their typical time, was read as
   // the database's: "Latency in postgresql SELECT products" opened as a second incident.
   it('shop-inventory-n-plus-one: one incident, named for the caller whose loop of queries it is', () => {
-    const scenario = scenarioByName('shop-inventory-n-plus-one');
-    if (scenario === undefined) throw new Error('no scenario');
     const analyzer = createAnalyzer();
-    for (const b of simulateBatches(scenario, { baseRps: 2 })) analyzer.ingest(b.spans);
+    for (const b of scenarioBatches('shop-inventory-n-plus-one', 2).batches) analyzer.ingest(b);
     analyzer.flush();
     expect(analyzer.incidents().map((i) => i.title)).toEqual([expect.stringMatching(/ in inventory GET \/products\/:id/)]);
   });

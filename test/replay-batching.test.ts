@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer, type Incident, type Span } from '@rootspan/engine';
-import { Rng, scenarioByName, simulateBatches } from '@rootspan/sim';
+import { Rng } from '@rootspan/sim';
+import { scenarioBatches } from './support/scenario-batches.js';
 
 function incidents(batches: readonly (readonly Span[])[]): Incident[] {
   const analyzer = createAnalyzer();
@@ -21,19 +22,11 @@ function rebatch(spans: readonly Span[], size: number): Span[][] {
   return out;
 }
 
-function exportedBatches(name: string): Span[][] {
-  const scenario = scenarioByName(name);
-  if (scenario === undefined) throw new Error(`no scenario ${name}`);
-  const out: Span[][] = [];
-  for (const b of simulateBatches(scenario, { baseRps: 8 })) if (b.spans.length > 0) out.push(b.spans);
-  return out;
-}
-
 describe('replay batching', () => {
   // shop-payment-errors-partial read "affecting checkout" at 92 % from export batches and no callers at 97 %
   // from batches of 10 or more, when each batch's end released traces and closed buckets.
   it.each(['shop-payment-errors-partial', 'shop-two-faults', 'media-catalog-db-slow'])('%s: the same incidents from any batching', (name) => {
-    const exported = exportedBatches(name);
+    const exported = scenarioBatches(name).batches;
     const spans = exported.flat();
     const expected = incidents(exported);
     expect(expected.length).toBeGreaterThan(0);
@@ -47,7 +40,7 @@ describe('replay batching', () => {
     ['bank-shared-db-slow', 2],
     ['shop-inventory-hang', 1],
   ] as const)('%s: the same titles and anomalies, in the same order, when spans arrive a few places apart', (name, seed) => {
-    const spans = exportedBatches(name).flat();
+    const spans = scenarioBatches(name).batches.flat();
     const rng = new Rng(seed);
     const nearby = [...spans];
     for (let k = nearby.length - 1; k > 0; k--) {
@@ -64,7 +57,7 @@ describe('replay batching', () => {
   // An exporter that lost the answer to a request sends its batch again, seconds later: its spans, already
   // processed, were taken for late parts of their traces (inventory-hang's confidence fell from 99 % to 83 %).
   it.each(['shop-inventory-hang', 'shop-payment-errors-partial'])('%s: the same incidents when batches are sent again seconds later', (name) => {
-    const exported = exportedBatches(name);
+    const exported = scenarioBatches(name).batches;
     const expected = incidents(exported);
     const resent: Span[][] = [];
     exported.forEach((b, i) => {

@@ -3,18 +3,15 @@
  * from a snapshot (which keeps incidents, not episodes) joins the incident that already holds it.
  */
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer, type IncidentEvent, type Span } from '@rootspan/engine';
-import { FOREIGN_SCENARIOS, simulateBatches } from '@rootspan/sim';
+import { createAnalyzer, type IncidentEvent } from '@rootspan/engine';
+import { scenarioBatches } from './support/scenario-batches.js';
 
 describe('restore mid-incident', () => {
   // config throws from 60 s to 180 s; at 125 s the incident is open with preserve's missing call among its
   // anomalies. Restored there, that call's next firing opened "Call pattern change in preserve POST
   // /preserve" as a second incident.
   it.each(['foreign-ticket-config-exception', 'foreign-ticket-config-exception-s2'])('%s: a symptom firing again joins its open incident', (name) => {
-    const scenario = FOREIGN_SCENARIOS.find((s) => s.name === name);
-    if (scenario === undefined) throw new Error(`no scenario ${name}`);
-    const batches: Span[][] = [];
-    for (const b of simulateBatches(scenario, { baseRps: 8 })) if (b.spans.length > 0) batches.push(b.spans);
+    const { batches } = scenarioBatches(name);
     const cut = Math.floor(batches.length * 0.7);
 
     const whole = createAnalyzer();
