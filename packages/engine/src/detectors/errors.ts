@@ -2,13 +2,8 @@ import type { BaselineOptions, ErrorOptions } from '../options.js';
 import type { Severity } from '../types.js';
 import { ProportionBaseline, type ProportionBaselineJSON } from '../stats/baseline.js';
 import { pToScore } from '../stats/special.js';
-import { HeldCounts } from '../stats/held.js';
+import { LaggedCounts } from '../stats/held.js';
 import { quiet, type Verdict } from './verdict.js';
-
-/** A bucket whose errors are this unlikely under the baseline is held back from learning (3σ). */
-const HOLD_P = 0.00135;
-/** Buckets a suspicious bucket below the prototype's rate is held: the judge's middle window (`WINDOWS[1]`, 15 s). */
-const BELOW_RATE_HOLD = 3;
 
 /**
  * Severity of an error-rate anomaly by the observed rate, on the prototype's table: ≥ 50 % critical (its "5
@@ -35,9 +30,8 @@ export class ErrorRateDetector {
   readonly baseline: ProportionBaseline;
   /** Event time of the last {@link observe} (ms); NaN before any. */
   lastT = NaN;
-  /** Buckets held back from learning (see {@link learnBucket}): above the prototype's rate, and below it. */
-  private readonly held = new HeldCounts();
-  private readonly heldBelow = new HeldCounts();
+  /** Buckets not learned yet (see {@link learnBucket}). */
+  private readonly pending = new LaggedCounts();
   private readonly learnHeld = (requests: number, errors: number): void => this.learn(requests, errors);
 
   constructor(
@@ -97,33 +91,21 @@ export class ErrorRateDetector {
   }
 
   /**
-   * Learns a bucket that did not fire (bucket `index`), unless its errors are clearly above the baseline
-   * (p < 0.00135, as latency's hold) at a rate either rule could fire on. Such a bucket is held back for
-   * `holdBuckets` buckets, then learned if no error anomaly fired meanwhile ({@link forgetHeld}): a fault on
-   * a sparse operation must not raise the baseline while later windows gather the errors to prove it (10 %
-   * errors learned as they come lift a 0 % baseline out of the sensitive rule's reach within a minute), and
-   * errors that come a few in a row on a healthy route are learned all the same, only later. Below the
-   * prototype's rate a bucket is held only as long as the sensitive rule's middle window needs
-   * ({@link BELOW_RATE_HOLD}): a route whose errors come in runs learns how they bunch before its next run.
+   * Learns bucket `index`: at once while the baseline is not ready (an operation is learned from its start,
+   * failures and all), then once it is `lagBuckets` old (the judge's longest window), if no error anomaly
+   * fired meanwhile ({@link forgetHeld}): each window is judged against a baseline that has not seen it. A
+   * fault on a sparse operation, or a small rise on a busy one, must not raise the baseline while the
+   * windows gather the errors to prove it (8 % errors, learned as they came, lifted a 0.2 % baseline out of
+   * the sensitive rule's reach within a minute at most traffic rates); errors that turn out to be normal
+   * are learned all the same, only a window later.
    */
-  learnBucket(index: number, requests: number, errors: number, holdBuckets: number): void {
-    if (this.suspicious(requests, errors)) (errors > requests * this.opts.rate ? this.held : this.heldBelow).hold(index, requests, errors);
-    else this.learn(requests, errors);
-    this.held.release(index, holdBuckets, this.learnHeld);
-    this.heldBelow.release(index, Math.min(holdBuckets, BELOW_RATE_HOLD), this.learnHeld);
+  learnBucket(index: number, requests: number, errors: number, lagBuckets: number): void {
+    this.pending.add(index, requests, errors, this.baseline.ready ? lagBuckets : 0, this.learnHeld);
   }
 
-  /** Drops the buckets held back: an error anomaly fired, and they are part of it. */
+  /** Drops the buckets not learned yet: an error anomaly fired, and they are part of it. */
   forgetHeld(): void {
-    this.held.forget();
-    this.heldBelow.forget();
-  }
-
-  private suspicious(requests: number, errors: number): boolean {
-    const b = this.baseline;
-    if (!b.ready) return false;
-    const p0 = b.rate;
-    return errors > requests * Math.min(this.opts.rate, Math.max(2 * p0, p0 + 0.02)) && b.sf(errors, requests) < HOLD_P;
+    this.pending.forget();
   }
 
   /** Learns a window (the analyzer passes only non-anomalous ones). */
