@@ -30,7 +30,10 @@ export interface LatencyOptions {
    * to every operation at once). Default 1.5.
    */
   sensitiveRatio: number;
-  /** Default 6. */
+  /**
+   * Default 6. The test counts `driftSigma` as well as the window's size, so however many requests a window
+   * holds, the sensitive rule needs a shift of `sensitiveZ × driftSigma` in ln ms: ~1.8× at the defaults.
+   */
   sensitiveZ: number;
   /** Requests in the window needed for the sensitive rule. Default 20. */
   sensitiveMinSamples: number;
