@@ -40,6 +40,9 @@ function byKey(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** A dropping operation's caller that served at most this share of its usual requests over the drop's window dropped too (see {@link Episodes.servedLittle}). */
+const CALLER_DROP_RATIO = 0.5;
+
 /** A tail slowdown names the process that served at least this share of its slow requests (see {@link Episodes.slowOn}). */
 const ONE_INSTANCE_SHARE = 0.8;
 
@@ -384,7 +387,7 @@ export class Episodes {
         // An operation slowed down or failing serves fewer requests in a window (a slow consumer falls
         // behind its queue), and so makes fewer calls; callers that fail or slow down stop making their later
         // calls: the drop is that fault's effect.
-        const root = dropOrigin(op, this.recorder.ops, dropping);
+        const root = dropOrigin(op, this.recorder.ops, (caller) => dropping.has(caller.key) || this.servedLittle(caller, f.window.end, f.size));
         const own = this.faultAt(op.key, HANG_KINDS_AND_ERRORS) ?? (root === op ? undefined : this.faultAt(root.key, HANG_KINDS_AND_ERRORS));
         if (own !== undefined) return [own];
         for (const caller of root.callers) {
@@ -400,6 +403,21 @@ export class Episodes {
       default:
         return selfOrigins(op, f.kind, w.requests);
     }
+  }
+
+  /**
+   * Whether `op` served at most {@link CALLER_DROP_RATIO} of its learned rate over the `size` buckets up to
+   * `end`: a caller whose own drop has not fired yet (its drop test, over the same few requests, can cross its
+   * threshold a bucket after its callee's), which would otherwise leave the callee's drop an incident of its own.
+   */
+  private servedLittle(op: OpState, end: number, size: number): boolean {
+    const rate = op.traffic?.baseline;
+    if (rate === undefined || !rate.ready) return false;
+    const { bucketMs } = this.options;
+    const last = Math.round(end / bucketMs) - 1;
+    let requests = 0;
+    for (let i = last - size + 1; i <= last; i++) requests += op.ring.get(i)?.requests ?? 0;
+    return requests <= (CALLER_DROP_RATIO * rate.rate * size * bucketMs) / 1000;
   }
 
   /**

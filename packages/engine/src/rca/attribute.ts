@@ -36,17 +36,19 @@ export function rankOrigins(counts: OriginCounts, total: number, op: OpState, ki
 
 /**
  * A traffic drop seen on an operation whose caller also dropped is the caller's drop passing through:
- * follow callers with active drops up to the topmost one.
+ * follow callers that `dropped` says dropped too, up to the topmost one.
  */
-export function dropOrigin(op: OpState, ops: ReadonlyMap<string, OpState>, dropping: ReadonlySet<string>): OpState {
+export function dropOrigin(op: OpState, ops: ReadonlyMap<string, OpState>, dropped: (caller: OpState) => boolean): OpState {
   let cur = op;
   const seen = new Set<string>([op.key]);
   for (;;) {
     let up: OpState | undefined;
     for (const key of cur.callers) {
-      if (!seen.has(key) && dropping.has(key)) {
-        up = ops.get(key);
-        if (up) break;
+      if (seen.has(key)) continue;
+      const caller = ops.get(key);
+      if (caller !== undefined && dropped(caller)) {
+        up = caller;
+        break;
       }
     }
     if (up === undefined) return cur;
