@@ -10,7 +10,7 @@ import { latencyOptionsFor } from '../model/loop.js';
 import type { Address } from '../model/operation.js';
 import { logMs, ProportionBaseline } from '../stats/baseline.js';
 import { chiSquareQuantile, normalSf } from '../stats/special.js';
-import { HeldCounts } from '../stats/held.js';
+import { HeldCounts, LaggedCounts } from '../stats/held.js';
 import type { LearnedOperation } from '../trace/analyze.js';
 import {
   BucketRing,
@@ -76,8 +76,11 @@ export class LatencySignal {
   readonly anchor: LatencyDetector | undefined;
   /** How often a request is slow, and how slow requests bunch (a stalled callee slows those in flight together). */
   readonly slowShare: ProportionBaseline;
-  /** Slow counts of buckets held back from the baseline (see {@link learn}). */
+  /** Slow counts of buckets held back from the baseline, and of the others not learned yet (see {@link learn}). */
   private readonly heldTail = new HeldCounts();
+  private readonly pendingTail = new LaggedCounts();
+  /** Buckets whose slow counts were learned. */
+  private tailBuckets = 0;
   readonly p95 = new QuantileEwma();
   /** Consecutive buckets held back from the baseline, and from the anchor, as suspiciously slow. */
   held = 0;
@@ -118,16 +121,17 @@ export class LatencySignal {
 
   /**
    * Learns bucket `index` into the baseline (with its p95) and, separately, into the anchor. How many of its
-   * requests were slow is learned with it, or, for a bucket held back from the baseline, a ring later when
-   * no latency anomaly fired meanwhile ({@link forgetHeld}): slow requests that come a few at a time (a
-   * paused process, a callee stalled for a moment) are normal, but they are held back as the start of a
-   * slowdown, and were never learned.
+   * requests were slow is learned a ring later once two minutes of buckets were (at once before), or, for a
+   * bucket held back from the baseline, a ring later in any case, if no latency anomaly fired meanwhile
+   * ({@link forgetHeld}): slow requests that come a few at a time (a paused process, a callee stalled for a
+   * moment) are normal and learned all the same, but a tail that grows (a tenth of requests a second slower,
+   * no bucket slow on its own) is judged against a share that has not seen it.
    */
   learn(index: number, b: LatencyBucket, alpha: number, main = true, anchor = true): void {
     if (anchor) this.anchor?.learn(b.learn);
     if (main) {
       this.detector.learn(b.learn);
-      this.learnTail(b.judged, b.over);
+      this.pendingTail.add(index, b.judged, b.over, this.tailBuckets >= TAIL_LAG_AFTER ? RING : 0, this.learnTail);
       if (b.sketch.count >= 5) this.p95.learn(b.sketch.quantile(0.95), alpha);
     } else if (b.over > 0) {
       this.heldTail.hold(index, b.judged, b.over);
@@ -135,12 +139,16 @@ export class LatencySignal {
     this.heldTail.release(index, RING, this.learnTail);
   }
 
-  /** Drops the slow counts held back: a latency anomaly fired, and they are part of it. */
+  /** Drops the slow counts not learned yet: a latency anomaly fired, and they are part of it. */
   forgetHeld(): void {
     this.heldTail.forget();
+    this.pendingTail.forget();
   }
 
-  private readonly learnTail = (judged: number, over: number): void => this.slowShare.learn(judged, over);
+  private readonly learnTail = (judged: number, over: number): void => {
+    this.slowShare.learn(judged, over);
+    this.tailBuckets++;
+  };
 
   toJSON(): LatencySignalSnapshot {
     return {
@@ -158,6 +166,9 @@ export class LatencySignal {
     if (s.p95 !== null) this.p95.value = s.p95;
   }
 }
+
+/** Buckets of slow counts learned as they close before each is learned a ring late: two minutes of history. */
+const TAIL_LAG_AFTER = 2 * RING;
 
 /** A call made by at least this share of an operation's requests is its usual path: a request skipping it diverged. */
 export const USUAL_PATH_SHARE = 0.9;
