@@ -163,6 +163,8 @@ export class LatencySignal {
     this.detector.restore(s.detector);
     if (this.anchor && s.anchor !== null) this.anchor.restore(s.anchor);
     this.slowShare.restore(s.slowShare);
+    // A restored share has its history: its slow counts go on being learned a ring late.
+    if (this.slowShare.ready) this.tailBuckets = TAIL_LAG_AFTER;
     if (s.p95 !== null) this.p95.value = s.p95;
   }
 }
