@@ -1,6 +1,6 @@
 import type { BaselineOptions, TrafficOptions } from '../options.js';
 import type { Severity } from '../types.js';
-import { RateBaseline, type RateBaselineJSON } from '../stats/baseline.js';
+import { ANCHOR_SLOWDOWN, RateBaseline, type RateBaselineJSON } from '../stats/baseline.js';
 import { poissonCdf, poissonSf, pToScore } from '../stats/special.js';
 import { quiet, type Verdict } from './verdict.js';
 
@@ -32,6 +32,8 @@ const HOLD_BUCKETS = 12;
 export interface TrafficDetectorJSON extends RateBaselineJSON {
   /** EWMA of a learned bucket's squared deviation from the rate, in requests² (absent in older snapshots). */
   m2?: number;
+  /** The slow anchor rate (absent in older snapshots: it starts from the rate). */
+  anchor?: RateBaselineJSON;
 }
 
 /**
@@ -45,6 +47,12 @@ export interface TrafficDetectorJSON extends RateBaselineJSON {
  */
 export class TrafficDetector {
   readonly baseline: RateBaseline;
+  /**
+   * The rate learned {@link ANCHOR_SLOWDOWN}× slower: a drop is judged against it too. A sparse route's
+   * surge too small to fire (0.5 → 1.5 req/s) is learned by the rate within a minute, and its return to
+   * normal minutes later read as a drop of 70 %; against the slow rate it is what it is, a return.
+   */
+  readonly anchor: RateBaseline;
   /** Event time of the last {@link observe} (ms); NaN before any. */
   lastT = NaN;
   /** EWMA of a learned bucket's squared deviation from the rate before it (requests²). */
@@ -59,6 +67,7 @@ export class TrafficDetector {
     private readonly opts: TrafficOptions,
   ) {
     this.baseline = new RateBaseline(baselineOpts.alpha, opts.minBuckets);
+    this.anchor = new RateBaseline(baselineOpts.alpha / ANCHOR_SLOWDOWN, opts.minBuckets);
   }
 
   /**
@@ -78,7 +87,7 @@ export class TrafficDetector {
     const b = this.baseline;
     if (!b.ready || !(durationMs > 0)) return false;
     const lambda = (b.rate * durationMs) / 1000;
-    if (count < lambda) return count <= this.opts.dropRatio * lambda;
+    if (count < lambda) return count <= this.opts.dropRatio * lambda && count <= (this.opts.dropRatio * this.anchor.rate * durationMs) / 1000;
     return count >= this.opts.surgeRatio * this.surgeExpected(durationMs);
   }
 
@@ -135,6 +144,7 @@ export class TrafficDetector {
       this.m2 = (1 - w) * this.m2 + w * deviation * deviation;
     }
     b.learn(count, durationMs);
+    this.anchor.learn(count, durationMs);
     this.bucketMs = durationMs;
   }
 
@@ -147,13 +157,14 @@ export class TrafficDetector {
   }
 
   toJSON(): TrafficDetectorJSON {
-    return { ...this.baseline.toJSON(), m2: this.m2 };
+    return { ...this.baseline.toJSON(), m2: this.m2, anchor: this.anchor.toJSON() };
   }
 
   /** Restores the state from {@link toJSON} output (throws on anything else; an older snapshot's traffic counts as Poisson). */
   restore(json: unknown): void {
     this.baseline.restore(json);
-    const { m2, bucketMs } = json as TrafficDetectorJSON;
+    const { m2, bucketMs, anchor } = json as TrafficDetectorJSON;
+    this.anchor.restore(anchor ?? json);
     this.m2 = Number.isFinite(m2) && (m2 as number) >= 0 ? (m2 as number) : 0;
     this.bucketMs = bucketMs;
   }

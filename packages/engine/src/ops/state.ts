@@ -8,7 +8,7 @@ import { CallShapeDetector } from '../detectors/shape.js';
 import { LatencySketch } from '../stats/sketch.js';
 import { latencyOptionsFor } from '../model/loop.js';
 import type { Address } from '../model/operation.js';
-import { logMs, ProportionBaseline } from '../stats/baseline.js';
+import { ANCHOR_SLOWDOWN, logMs, ProportionBaseline } from '../stats/baseline.js';
 import { chiSquareQuantile, normalSf } from '../stats/special.js';
 import { HeldCounts, LaggedCounts } from '../stats/held.js';
 import type { LearnedOperation } from '../trace/analyze.js';
@@ -175,8 +175,6 @@ const TAIL_LAG_AFTER = 2 * RING;
 /** A call made by at least this share of an operation's requests is its usual path: a request skipping it diverged. */
 export const USUAL_PATH_SHARE = 0.9;
 
-/** How much slower the anchor baseline learns than the main one. */
-export const ANCHOR_SLOWDOWN = 20;
 
 /** A latency this many baseline sd from typical, clamped to 1.5×–2× either way, is unusual for one request. */
 const UNUSUAL_SD = 3;

@@ -239,6 +239,13 @@ export interface RateBaselineJSON {
   bucketMs: number;
 }
 
+/**
+ * How much slower an anchor baseline learns than the main one (~17 min of 5 s buckets at α = 0.1): what
+ * the main baseline followed over minutes still shows against it (a latency ramp; a surge it learned, then
+ * left).
+ */
+export const ANCHOR_SLOWDOWN = 20;
+
 /** The usual request rate (per second): an EWMA over buckets, a cumulative mean for the first ones. */
 export class RateBaseline {
   private r = 0;

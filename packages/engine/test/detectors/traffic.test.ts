@@ -140,4 +140,25 @@ describe('trafficSeverity', () => {
     expect(trafficSeverity('surge', 49, 10)).toBe('low');
     expect(trafficSeverity('surge', 50, 10)).toBe('medium');
   });
+  it('takes a return to the usual rate after a learned surge for a return, not a drop; an outage still drops', () => {
+    // 10 min at 0.5 req/s, then 4 min at 1.5 req/s that the rate learns (a surge too small to fire).
+    const rng = mulberry32(7);
+    const d = learned(0.5, 120, 7);
+    for (let i = 0; i < 48; i++) d.learn(poisson(rng, (1.5 * BUCKET) / 1000), BUCKET);
+    expect(d.baseline.rate).toBeGreaterThan(1.2);
+    // Back to about 0.5 req/s: 24 requests in the next minute, under a third of the learned rate's 80 or so.
+    expect(d.judge(24, 60_000).anomalous).toBe(false);
+    expect(d.mayFire(24, 60_000)).toBe(false);
+    // Gone (an outage): a drop against both.
+    expect(d.judge(1, 60_000)).toMatchObject({ anomalous: true, direction: 'drop' });
+    // The slow rate is part of the snapshot; an older snapshot without it starts it from the rate.
+    const json = JSON.parse(JSON.stringify(d.toJSON()));
+    const restored = new TrafficDetector(DEFAULT_BASELINE, DEFAULT_TRAFFIC);
+    restored.restore(json);
+    expect(restored.anchor.rate).toBe(d.anchor.rate);
+    const { anchor: _anchor, ...older } = json;
+    const fromOlder = new TrafficDetector(DEFAULT_BASELINE, DEFAULT_TRAFFIC);
+    fromOlder.restore(older);
+    expect(fromOlder.anchor.rate).toBe(d.baseline.rate);
+  });
 });
