@@ -75,6 +75,14 @@ describe('OpenTelemetry Demo shaped traces through rootspan analyze', () => {
     expect(Date.parse(incidents[0].openedAt) - FAULT_AT).toBeLessThanOrEqual(15 * S);
   });
 
+  // The Kafka consumers (fraud-detection, accounting) record their messages in traces of their own: when
+  // checkout fails before it publishes, their traffic stops with nothing in their traces to say why, and at
+  // 15 req/s each drop opened an incident of its own ("Traffic drop in fraud-detection orders process").
+  it('a failure that stops checkout before it publishes: the Kafka consumers\' drop is its effect, tied by the topic', async () => {
+    const { incidents } = await analyze('cart-unavailable-busy', { rps: 15, faults: [{ service: 'cart', name: 'oteldemo.CartService/GetCart', startMs: FAULT_AT, grpcError: 14 }] });
+    expect(summary(incidents)).toEqual(['cart oteldemo.CartService/GetCart errors']);
+  });
+
   it('a gRPC service that is down (no spans, callers refused) is named from its callers\' client spans', async () => {
     const { incidents } = await analyze('payment-down', { faults: [{ service: 'payment', name: 'oteldemo.PaymentService/Charge', startMs: FAULT_AT, down: true }] });
     expect(incidents.map((i) => i.rootCause.service)).toEqual(['payment']);

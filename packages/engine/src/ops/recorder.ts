@@ -1,4 +1,5 @@
 import type { OperationSnapshot, EdgeSnapshot, Span } from '../types.js';
+import { Destinations, destinationOf } from './destinations.js';
 import type { ResolvedOptions } from '../options.js';
 import { OperationNames, errorMessage, isClientError, peerAddress } from '../model/operation.js';
 import { edgeKey, opKey, opKeyService } from '../keys.js';
@@ -82,6 +83,12 @@ export class Recorder {
   private readonly holds = new Map<string, { end: number; ms: number; key: string }>();
   /** Per service, its event loop's longest sample of the last {@link MAX_HOLD_BACKLOG_MS}, with the CPU the process used meanwhile. */
   private readonly loops = new Map<string, LoopSample>();
+  /** Producers and consumers by the messaging destination they name (see {@link Destinations}). */
+  private readonly destinations = new Destinations();
+  private readonly linkConsumer = (consumer: string, producer: string): void => {
+    const op = this.ops.get(consumer);
+    if (op !== undefined) addCaller(op, producer);
+  };
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -303,6 +310,10 @@ export class Recorder {
     // What analysis found is this recorder's own operation (see the context); an operation created since
     // (by a request earlier in the trace), or an overflow one, is looked up.
     const op = (e.learned as OpState | undefined) ?? this.op(e.key, e.service, e.operation, 'service');
+    if (e.span.kind === 'consumer') {
+      const destination = destinationOf(e.span);
+      if (destination !== undefined) this.destinations.note(destination, op.key, false, this.linkConsumer);
+    }
     const b = this.touch(op, this.bucketIndex(e.span.endTime));
     if (!op.served && !isClientError(e.span)) op.served = true;
     const end = e.span.endTime;
@@ -426,10 +437,15 @@ export class Recorder {
       const callee = this.ops.get(c.calleeKey);
       if (callee !== undefined) addCaller(callee, c.callerKey);
     }
-    // A consumer's messages come from the requests that send them: its drop traces back to theirs.
+    // A consumer's messages come from the requests that send them: its drop traces back to theirs (through
+    // the trace, or the destination both name when the consumer records its messages in traces of its own).
     if (c.callerKey !== undefined && c.consumerKey !== undefined) {
       const consumer = this.ops.get(c.consumerKey);
       if (consumer !== undefined) addCaller(consumer, c.callerKey);
+    }
+    if (c.callerKey !== undefined && c.span.kind === 'producer') {
+      const destination = destinationOf(c.span);
+      if (destination !== undefined) this.destinations.note(destination, c.callerKey, true, this.linkConsumer);
     }
     if (!c.virtual) return;
     // An uninstrumented peer (database, cache): the client span is all we know of it.
