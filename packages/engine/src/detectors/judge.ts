@@ -188,7 +188,10 @@ export class Judge {
           traffic = { signal: `traffic.${v.direction}`, kind: 'traffic', verdict: v, op, size, window: copyWindow(w) };
         }
       }
-      if (traffic) out.push(traffic);
+      if (traffic) {
+        out.push(traffic);
+        op.traffic.forgetHeld();
+      }
     }
     if (op.traffic !== undefined) this.judgeShape(rec, op, windows, out);
   }
@@ -328,7 +331,7 @@ export class Judge {
   private learnOp(rec: Recorder, op: OpState, index: number, partial: boolean): void {
     const b = op.ring.get(index);
     const { alpha } = this.options.baseline;
-    if (!partial) op.traffic?.learn(b ? b.requests : 0, this.options.bucketMs);
+    if (!partial) op.traffic?.learnBucket(index, b ? b.requests : 0, this.options.bucketMs, RING);
     if (b === undefined) return;
     this.learnLatency(index, op.latency, b.latency, alpha);
     this.learnLatency(index, op.self, b.self, alpha);

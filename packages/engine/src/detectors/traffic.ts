@@ -1,4 +1,5 @@
 import type { BaselineOptions, TrafficOptions } from '../options.js';
+import { LaggedCounts } from '../stats/held.js';
 import type { Severity } from '../types.js';
 import { ANCHOR_SLOWDOWN, RateBaseline, type RateBaselineJSON } from '../stats/baseline.js';
 import { poissonCdf, poissonSf, pToScore } from '../stats/special.js';
@@ -61,6 +62,9 @@ export class TrafficDetector {
   private bucketMs = 0;
   /** Clearly low buckets held back in a row (see {@link learn}). */
   private held = 0;
+  /** Buckets not learned yet (see {@link learnBucket}). */
+  private readonly pending = new LaggedCounts();
+  private readonly learnLater = (count: number, durationMs: number): void => this.learn(count, durationMs);
 
   constructor(
     private readonly baselineOpts: BaselineOptions,
@@ -124,6 +128,21 @@ export class TrafficDetector {
     if (direction === null) return calm(observed, expected, true, pValue);
     const severity = trafficSeverity(direction, observed, expected);
     return { anomalous: true, score: pToScore(pValue), pValue, observed, expected, severity, ready: true, direction };
+  }
+
+  /**
+   * Learns bucket `index` ({@link learn}): at once until the rate has `2 × lagBuckets` buckets of history,
+   * then once it is `lagBuckets` old (the judge's longest window), if no traffic anomaly fired meanwhile
+   * ({@link forgetHeld}): each window is judged against a rate that has not seen it. Learned as it came, a
+   * sparse route's surge (0.3 → 1.5 req/s) lifted its rate within a minute and never fired.
+   */
+  learnBucket(index: number, count: number, durationMs: number, lagBuckets: number): void {
+    this.pending.add(index, count, durationMs, this.baseline.buckets >= 2 * lagBuckets ? lagBuckets : 0, this.learnLater);
+  }
+
+  /** Drops the buckets not learned yet: a traffic anomaly fired, and they are part of it. */
+  forgetHeld(): void {
+    this.pending.forget();
   }
 
   /** Learns a bucket (the analyzer passes only non-anomalous ones, including empty buckets as 0). */

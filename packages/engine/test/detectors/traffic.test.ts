@@ -161,4 +161,19 @@ describe('trafficSeverity', () => {
     fromOlder.restore(older);
     expect(fromOlder.anchor.rate).toBe(d.baseline.rate);
   });
+  it('learns each bucket a ring late once it has two rings of history, and forgets those an anomaly fired on', () => {
+    const d = new TrafficDetector(DEFAULT_BASELINE, DEFAULT_TRAFFIC);
+    for (let i = 0; i < 24; i++) d.learnBucket(i, 10, BUCKET, 12);
+    expect(d.baseline.buckets).toBe(24);
+    d.learnBucket(24, 50, BUCKET, 12);
+    for (let i = 25; i < 36; i++) d.learnBucket(i, 10, BUCKET, 12);
+    expect(d.baseline.buckets).toBe(24);
+    expect(d.baseline.rate).toBe(2);
+    d.learnBucket(36, 10, BUCKET, 12); // bucket 24 is a ring old now
+    expect(d.baseline.buckets).toBe(25);
+    expect(d.baseline.rate).toBeGreaterThan(2);
+    d.forgetHeld(); // 25–36 were part of an anomaly
+    d.learnBucket(48, 10, BUCKET, 12);
+    expect(d.baseline.buckets).toBe(25);
+  });
 });
