@@ -32,7 +32,7 @@ export class ErrorRateDetector {
   lastT = NaN;
   /** Buckets not learned yet (see {@link learnBucket}). */
   private readonly pending = new LaggedCounts();
-  private readonly learnHeld = (requests: number, errors: number): void => this.learn(requests, errors);
+  private readonly learnLater = (requests: number, errors: number): void => this.learn(requests, errors);
 
   constructor(
     baseline: BaselineOptions,
@@ -100,7 +100,7 @@ export class ErrorRateDetector {
    * are learned all the same, only a window later.
    */
   learnBucket(index: number, requests: number, errors: number, lagBuckets: number): void {
-    this.pending.add(index, requests, errors, this.baseline.ready ? lagBuckets : 0, this.learnHeld);
+    this.pending.add(index, requests, errors, this.baseline.ready ? lagBuckets : 0, this.learnLater);
   }
 
   /** Drops the buckets not learned yet: an error anomaly fired, and they are part of it. */

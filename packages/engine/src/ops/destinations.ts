@@ -4,18 +4,9 @@ import type { Span } from '../types.js';
 const MAX_DESTINATIONS = 1024;
 const MAX_PER_DESTINATION = 64;
 
-/**
- * The messaging destination a producer or consumer span names: its `messaging.destination.name`, else
- * RabbitMQ's routing key (a message to the default exchange names no destination), with its system.
- * Undefined for other spans.
- */
-export function destinationOf(span: Span): string | undefined {
-  const a = span.attributes;
-  if (a === undefined) return undefined;
-  const name = a['messaging.destination.name'] ?? a['messaging.rabbitmq.destination.routing_key'] ?? a['messaging.rabbitmq.routing_key'];
-  if (typeof name !== 'string' || name === '') return undefined;
-  const system = a['messaging.system'];
-  return `${typeof system === 'string' ? system : ''}\u0001${name}`;
+interface Ends {
+  producers: Set<string>;
+  consumers: Set<string>;
 }
 
 /**
@@ -25,18 +16,30 @@ export function destinationOf(span: Span): string | undefined {
  * fail before they send; tied, its drop is their failure's effect, not an incident of its own.
  */
 export class Destinations {
-  private readonly byName = new Map<string, { producers: Set<string>; consumers: Set<string> }>();
+  /** By messaging system ('' where a span names none), then destination: looked up without building a key per span. */
+  private readonly bySystem = new Map<string, Map<string, Ends>>();
+  private size = 0;
 
   /**
-   * Notes that operation `key` produces to (`producer`) or consumes from `destination`; calls `link` with
-   * each (consumer, producer) pair this makes known for the first time.
+   * Notes that operation `key` produces (`producer`) or consumes the messages of the destination `span`
+   * names — its `messaging.destination.name`, else RabbitMQ's routing key (a message to the default exchange
+   * names no destination), within its `messaging.system` — and calls `link` with each (consumer, producer)
+   * pair this makes known for the first time. A span naming no destination is ignored.
    */
-  note(destination: string, key: string, producer: boolean, link: (consumer: string, producer: string) => void): void {
-    let d = this.byName.get(destination);
+  note(span: Span, key: string, producer: boolean, link: (consumer: string, producer: string) => void): void {
+    const a = span.attributes;
+    if (a === undefined) return;
+    const name = a['messaging.destination.name'] ?? a['messaging.rabbitmq.destination.routing_key'] ?? a['messaging.rabbitmq.routing_key'];
+    if (typeof name !== 'string' || name === '') return;
+    const s = a['messaging.system'];
+    const system = typeof s === 'string' ? s : '';
+    let names = this.bySystem.get(system);
+    let d = names?.get(name);
     if (d === undefined) {
-      if (this.byName.size >= MAX_DESTINATIONS) return;
-      d = { producers: new Set(), consumers: new Set() };
-      this.byName.set(destination, d);
+      if (this.size >= MAX_DESTINATIONS) return;
+      if (names === undefined) this.bySystem.set(system, (names = new Map()));
+      names.set(name, (d = { producers: new Set(), consumers: new Set() }));
+      this.size++;
     }
     const mine = producer ? d.producers : d.consumers;
     if (mine.has(key) || mine.size >= MAX_PER_DESTINATION) return;

@@ -1,5 +1,5 @@
 import type { OperationSnapshot, EdgeSnapshot, Span } from '../types.js';
-import { Destinations, destinationOf } from './destinations.js';
+import { Destinations } from './destinations.js';
 import type { ResolvedOptions } from '../options.js';
 import { OperationNames, errorMessage, isClientError, peerAddress } from '../model/operation.js';
 import { edgeKey, opKey, opKeyService } from '../keys.js';
@@ -310,10 +310,7 @@ export class Recorder {
     // What analysis found is this recorder's own operation (see the context); an operation created since
     // (by a request earlier in the trace), or an overflow one, is looked up.
     const op = (e.learned as OpState | undefined) ?? this.op(e.key, e.service, e.operation, 'service');
-    if (e.span.kind === 'consumer') {
-      const destination = destinationOf(e.span);
-      if (destination !== undefined) this.destinations.note(destination, op.key, false, this.linkConsumer);
-    }
+    if (e.span.kind === 'consumer') this.destinations.note(e.span, op.key, false, this.linkConsumer);
     const b = this.touch(op, this.bucketIndex(e.span.endTime));
     if (!op.served && !isClientError(e.span)) op.served = true;
     const end = e.span.endTime;
@@ -443,10 +440,7 @@ export class Recorder {
       const consumer = this.ops.get(c.consumerKey);
       if (consumer !== undefined) addCaller(consumer, c.callerKey);
     }
-    if (c.callerKey !== undefined && c.span.kind === 'producer') {
-      const destination = destinationOf(c.span);
-      if (destination !== undefined) this.destinations.note(destination, c.callerKey, true, this.linkConsumer);
-    }
+    if (c.callerKey !== undefined && c.span.kind === 'producer') this.destinations.note(c.span, c.callerKey, true, this.linkConsumer);
     if (!c.virtual) return;
     // An uninstrumented peer (database, cache): the client span is all we know of it.
     const op = this.op(c.calleeKey, c.calleeService, c.calleeOperation ?? '', 'peer');

@@ -29,20 +29,21 @@ export class HeldCounts {
 }
 
 /**
- * Buckets of counts (trials, events) learned only once they are `lag` buckets old: a rate judged over its
- * last `lag` buckets is compared with a baseline that has not seen them ({@link forget} drops them when an
- * anomaly fires: they are part of it). Learned as it came, a small, steady rise (8 % errors on a route that
- * fails 0.2 % of the time, a request or two a bucket) lifted the baseline faster than its windows gathered
- * the errors to prove it.
+ * Buckets of two figures each (an error rate's requests and errors, a slow share's judged and slow
+ * requests, a traffic rate's request count and bucket length) learned only once they are `lag` buckets
+ * old: a window of the last `lag` buckets is judged against a baseline that has not seen them ({@link forget}
+ * drops them when an anomaly fires: they are part of it). Learned as it came, a small, steady rise (8 %
+ * errors on a route that fails 0.2 % of the time, a request or two a bucket) lifted the baseline faster than
+ * its windows gathered the errors to prove it.
  */
 export class LaggedCounts {
-  /** index, trials, events triples, oldest first. */
+  /** index and the two figures per bucket, oldest first. */
   private readonly pending: number[] = [];
 
-  /** Adds bucket `index`'s counts, then hands `learn` those `lag` or more buckets older than it, in order. */
-  add(index: number, trials: number, events: number, lag: number, learn: (trials: number, events: number) => void): void {
+  /** Adds bucket `index`'s figures, then hands `learn` those `lag` or more buckets older than it, in order. */
+  add(index: number, a: number, b: number, lag: number, learn: (a: number, b: number) => void): void {
     const p = this.pending;
-    p.push(index, trials, events);
+    p.push(index, a, b);
     let done = 0;
     while (done < p.length && index - p[done] >= lag) {
       learn(p[done + 1], p[done + 2]);
