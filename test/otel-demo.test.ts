@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createAnalyzer } from '@rootspan/engine';
+import { decodeOtlpJson } from '@rootspan/otlp';
 import { startServer } from '@rootspan/server';
 import { parseJson, run } from '../packages/cli/test/helpers/run.js';
 import { demoRequests, type DemoOptions } from './support/otel-demo.js';
@@ -86,6 +88,28 @@ describe('OpenTelemetry Demo shaped traces through rootspan analyze', () => {
   it('a gRPC service that is down (no spans, callers refused) is named from its callers\' client spans', async () => {
     const { incidents } = await analyze('payment-down', { faults: [{ service: 'payment', name: 'oteldemo.PaymentService/Charge', startMs: FAULT_AT, down: true }] });
     expect(incidents.map((i) => i.rootCause.service)).toEqual(['payment']);
+  });
+
+  // Ingested as a receiver does, a request at a time: the callers' timeouts first named shipping, the dead
+  // quote service opened its own incident, and a bucket later both named quote — two "Timeouts in quote POST
+  // /getquote" incidents. Now the later one is merged into the earlier: resolved as `merged`, so listeners
+  // told of it learn where it went on, and left out of `rootspan analyze`'s report.
+  it('a service that is down, first blamed on its caller, is one incident once both name it', () => {
+    const analyzer = createAnalyzer();
+    const told: string[] = [];
+    analyzer.onIncident((e) => told.push(`${e.type} ${e.incident.id}`));
+    for (const r of demoRequests({ startMs: T0, durationMs: 8 * MIN, rps: 15, seed: 2, faults: [{ service: 'quote', name: 'POST /getquote', startMs: FAULT_AT, down: true }] })) {
+      analyzer.ingest(decodeOtlpJson(r).spans);
+    }
+    analyzer.flush();
+    const open = analyzer.incidents({ status: ['active', 'acknowledged'] });
+    expect(open.map((i) => `${i.rootCause.service} ${i.rootCause.operation} ${i.rootCause.kind}`)).toEqual(['quote POST /getquote timeout']);
+    const merged = analyzer.incidents({ status: 'resolved' });
+    expect(merged).toMatchObject([{ resolvedBy: 'merged', mergedInto: open[0].id }]);
+    // Its last event is its resolution, and it is told once.
+    expect(told.filter((t) => t.endsWith(` ${merged[0].id}`)).slice(-1)).toEqual([`resolved ${merged[0].id}`]);
+    expect(told.filter((t) => t === `resolved ${merged[0].id}`)).toHaveLength(1);
+    expect(merged[0].anomalies.every((a) => open[0].anomalies.some((b) => b.id === a.id))).toBe(true);
   });
 
   it('a slow Kafka consumer, in traces of its own, is named (not the producer)', async () => {

@@ -8,7 +8,7 @@ import { expandInputs } from './inputs.js';
 import { Progress } from './progress.js';
 import { IdleCores, readInput } from './reading.js';
 import { TraceCount } from './trace-count.js';
-import { humanReport, toJsonReport, type Summary } from './report.js';
+import { humanReport, reportedIncidents, toJsonReport, type Summary } from './report.js';
 
 /** Where the CLI writes; injectable so tests can run it in-process. */
 export interface Io {
@@ -192,7 +192,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   summary.traces = traces.size;
   summary.services = [...services].sort();
   summary.dropped = stats.dropped;
-  const incidents = analyzer.incidents();
+  const incidents = reportedIncidents(analyzer.incidents());
   if (args.json) {
     io.stdout.write(`${JSON.stringify(toJsonReport(summary, incidents, { ...stats.droppedBy }), null, 2)}\n`);
   } else {

@@ -43,6 +43,14 @@ export type JsonIncident = ApiIncident;
 /** One incident in the `--json` shape (the server's `incidentJson`). */
 export { incidentJson as toJsonIncident };
 
+/**
+ * The incidents a report lists: each fault once. One merged into another (`resolvedBy: 'merged'`) is part of
+ * that one now, its anomalies with it.
+ */
+export function reportedIncidents(incidents: readonly Incident[]): Incident[] {
+  return incidents.filter((i) => i.resolvedBy !== 'merged');
+}
+
 /** The `--json` report; incidents in the order they opened. */
 export function toJsonReport(summary: Summary, incidents: readonly Incident[], droppedBy: Record<string, number>): JsonReport {
   return {

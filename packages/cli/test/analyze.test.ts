@@ -10,7 +10,9 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeOtlpJson, encodeOtlpJson } from '@rootspan/otlp';
 import { SIM_EPOCH } from '@rootspan/sim';
+import type { Incident } from '@rootspan/engine';
 import type { JsonReport } from 'rootspan';
+import { reportedIncidents } from '../src/report.js';
 import { healthy, paymentErrors, tempDir } from './helpers/data.js';
 import { parseJson, run } from './helpers/run.js';
 import { validateReport } from './helpers/validate.js';
@@ -287,3 +289,11 @@ function gist(rep: JsonReport) {
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('the incidents a report lists', () => {
+  it('leaves out one merged into another (its anomalies are in that one), keeping every other resolution', () => {
+    const inc = (id: string, resolvedBy: Incident['resolvedBy']): Incident => ({ id, resolvedBy }) as Incident;
+    const all = [inc('inc-1', null), inc('inc-2', 'merged'), inc('inc-3', 'auto'), inc('inc-4', 'user'), inc('inc-5', 'adapted')];
+    expect(reportedIncidents(all).map((i) => i.id)).toEqual(['inc-1', 'inc-3', 'inc-4', 'inc-5']);
+  });
+});

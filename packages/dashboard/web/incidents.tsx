@@ -136,6 +136,11 @@ export function IncidentPage({ live, id }: { live: Live; id: string }) {
               opened {dateTime(inc.openedAt)} · {inc.resolvedAt ? `resolved after ${duration(inc.openedAt, inc.resolvedAt)}` : `open for ${duration(inc.openedAt, inc.updatedAt)}`}
               {inc.acknowledgedAt && ` · acknowledged ${time(inc.acknowledgedAt)}`}
             </span>
+            {inc.mergedInto && (
+              <span class="muted" data-merged-into={inc.mergedInto}>
+                merged into <a href={href(`/incidents/${encodeURIComponent(inc.mergedInto)}`)}>{inc.mergedInto}</a>
+              </span>
+            )}
           </div>
         </div>
         <div class="actions">

@@ -243,9 +243,13 @@ export interface Incident {
   resolvedAt: number | null;
   /**
    * `auto` after the quiet period, `user` through {@link Analyzer.resolve}, `adapted` when what was left
-   * of it lasted `adaptAfterMs` and became its operations' new normal (see `AnalyzerOptions.adaptAfterMs`).
+   * of it lasted `adaptAfterMs` and became its operations' new normal (see `AnalyzerOptions.adaptAfterMs`),
+   * `merged` when its root cause turned out to be another open incident's: its anomalies went on in that
+   * one ({@link Incident.mergedInto}).
    */
-  resolvedBy: 'auto' | 'user' | 'adapted' | null;
+  resolvedBy: 'auto' | 'user' | 'adapted' | 'merged' | null;
+  /** With `resolvedBy: 'merged'`: the id of the incident it was merged into, which goes on. */
+  mergedInto?: string;
   rootCause: RootCause;
   /** Best first. */
   candidates: Candidate[];

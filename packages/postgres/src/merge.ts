@@ -26,10 +26,16 @@ export const rootKey = (inc: Incident): string => `${inc.rootCause.service}\u000
  * so one outage is detected by each of them: same root cause, overlapping in time. The merged incident
  * takes the earliest opening, the worst severity, the most confident root cause, every affected operation
  * and anomaly, and is active while any member is. Its id is its earliest member's, `<receiver>:<id>`.
+ * An incident a receiver merged into another of its own (`resolvedBy: 'merged'`) is left out when that one
+ * is among the rows.
  */
 export function mergeIncidents(rows: readonly StoredIncident[], gapMs: number): MergedIncident[] {
   const groups = new Map<string, StoredIncident[]>();
+  const held = new Set(rows.map((r) => `${r.receiver}\u0000${r.incident.id}`));
   for (const row of rows) {
+    // One its receiver merged into another of its own is part of that one (its anomalies went on there).
+    const into = row.incident.mergedInto;
+    if (into !== undefined && held.has(`${row.receiver}\u0000${into}`)) continue;
     const key = rootKey(row.incident);
     let g = groups.get(key);
     if (g === undefined) groups.set(key, (g = []));

@@ -70,6 +70,14 @@ describe('mergeIncidents', () => {
     expect(m.traceIds).toEqual(['inc-1-t', 'inc-4-t']);
   });
 
+  it('leaves out an incident its receiver merged into another of its own, when that one is there', () => {
+    const mergedAway = inc('inc-2', { status: 'resolved', resolvedAt: T0 + MIN, resolvedBy: 'merged', mergedInto: 'inc-1', rootCause: { service: 'payment', operation: 'POST /pay', kind: 'timeout', confidence: 0.4, explanation: 'first named' } });
+    const merged = mergeIncidents([{ receiver: 'r1', incident: inc('inc-1') }, { receiver: 'r1', incident: mergedAway }, { receiver: 'r2', incident: inc('inc-5') }], 5 * MIN);
+    expect(merged.map((m) => m.members)).toEqual([['r1:inc-1', 'r2:inc-5']]);
+    // Without it (the rows of one page), the merged one still shows, as resolved.
+    expect(mergeIncidents([{ receiver: 'r1', incident: mergedAway }], 5 * MIN)).toMatchObject([{ status: 'resolved', resolvedBy: 'merged' }]);
+  });
+
   it('keeps apart different root causes, and the same root cause far apart in time', () => {
     const merged = mergeIncidents(
       [

@@ -51,6 +51,8 @@ export interface ApiIncident {
   acknowledgedAt: string | null;
   resolvedAt: string | null;
   resolvedBy: Incident['resolvedBy'];
+  /** With `resolvedBy: 'merged'`: the incident it goes on in. */
+  mergedInto?: string;
   rootCause: {
     service: string;
     operation: string | null;
@@ -111,6 +113,7 @@ export function incidentJson(inc: Incident & { receivers?: string[]; members?: s
     acknowledgedAt: isoOrNull(inc.acknowledgedAt),
     resolvedAt: isoOrNull(inc.resolvedAt),
     resolvedBy: inc.resolvedBy,
+    ...(inc.mergedInto !== undefined ? { mergedInto: inc.mergedInto } : {}),
     rootCause: {
       service: rc.service,
       operation: rc.operation,
@@ -154,7 +157,8 @@ export function timeline(inc: Incident): TimelineEntry[] {
   }
   if (inc.acknowledgedAt !== null) steps.push({ t: inc.acknowledgedAt, event: 'acknowledged', text: 'acknowledged' });
   if (inc.resolvedAt !== null) {
-    steps.push({ t: inc.resolvedAt, event: 'resolved', text: RESOLVED_TEXT[inc.resolvedBy ?? 'auto'] });
+    const text = inc.resolvedBy === 'merged' && inc.mergedInto !== undefined ? `merged into ${inc.mergedInto}, which has the same root cause` : RESOLVED_TEXT[inc.resolvedBy ?? 'auto'];
+    steps.push({ t: inc.resolvedAt, event: 'resolved', text });
   }
   // Stable sort: at equal times the order above (opened before its first anomaly) is kept.
   return steps.sort((a, b) => a.t - b.t).map((s) => ({ at: iso(s.t), event: s.event, text: s.text }));
@@ -164,6 +168,7 @@ const RESOLVED_TEXT: Record<NonNullable<Incident['resolvedBy']>, string> = {
   auto: 'resolved: no anomaly since',
   user: 'resolved by hand',
   adapted: 'resolved: the change lasted long enough to become the new baseline',
+  merged: 'merged into another incident with the same root cause',
 };
 
 /** An operation's metrics as the engine reports them, with ISO window times and its baseline beside them. */

@@ -76,6 +76,10 @@ describe('timeline', () => {
     // How it resolved: by hand, or because what was left of it became the new normal.
     expect(timeline({ ...inc, resolvedBy: 'user' }).at(-1)?.text).toBe('resolved by hand');
     expect(timeline({ ...inc, resolvedBy: 'adapted' }).at(-1)?.text).toBe('resolved: the change lasted long enough to become the new baseline');
+    // Or merged into another incident that named the same root cause, which the API names.
+    expect(timeline({ ...inc, resolvedBy: 'merged', mergedInto: 'inc-1' }).at(-1)?.text).toBe('merged into inc-1, which has the same root cause');
+    expect(incidentJson({ ...inc, resolvedBy: 'merged', mergedInto: 'inc-1' })).toMatchObject({ status: 'resolved', resolvedBy: 'merged', mergedInto: 'inc-1' });
+    expect(incidentJson(inc)).not.toHaveProperty('mergedInto');
     // Past the story's length the opening is not known, and not made up from today's head.
     expect(timeline({ ...inc, storyDropped: 3 })[0]).toEqual({ at: at(5), event: 'opened', text: 'opened (its first 3 changes are not kept)' });
   });

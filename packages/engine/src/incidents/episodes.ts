@@ -141,7 +141,7 @@ export class Episodes {
     // Ties by key, not in the order the analyzer first saw the operations: the same spans arriving in
     // another order open, join and number the same anomalies and incidents.
     firings.sort((a, b) => routeOrder(a) - routeOrder(b) || byKey(this.keyOf(a), this.keyOf(b)));
-    this.manager.coalesced(() => {
+    const merged = this.manager.coalesced(() => {
       for (const f of firings) {
         const key = this.keyOf(f);
         const endedAt = this.ended.get(key);
@@ -160,7 +160,9 @@ export class Episodes {
         if (f.signal === 'errors' && f.op.lastOkAt > f.op.lastErrorAt && (f.op.ring.get(index)?.requests ?? 0) === 0 && this.episodes.has(key)) continue;
         this.fire(f, now, dropping);
       }
-    });
+    }, now);
+    // Episodes of an incident merged into another go on in that one.
+    if (merged.size > 0) for (const ep of this.episodes.values()) if (ep.incidentId !== undefined) ep.incidentId = merged.get(ep.incidentId) ?? ep.incidentId;
     const end = this.options.anomalyEndMs;
     for (const ep of this.episodes.values()) {
       if (this.deviant(ep, index)) ep.deviantAt = now;

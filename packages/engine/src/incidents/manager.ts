@@ -183,18 +183,79 @@ export class IncidentManager {
    * coalesced: one per incident, with its state at the end, after the others. A bucket where a cascade
    * reaches a dozen operations changed one incident once, not a dozen times in the same instant, and an
    * incident opens with what the whole bucket says (not titled by its first firing, retitled at once).
+   *
+   * Then open incidents that now name the same root-cause service are merged (see {@link mergeSameRoot}).
+   * Returns the ids of the incidents merged away, each with the id of the incident it went on in.
    */
-  coalesced(routeAll: () => void): void {
+  coalesced(routeAll: () => void, now: number): ReadonlyMap<string, string> {
     this.coalescing = true;
+    let merged: Map<string, string> | undefined;
+    const folded: Record_[] = [];
     try {
       routeAll();
     } finally {
       this.coalescing = false;
+      merged = this.mergeSameRoot(now, folded);
       for (const rec of this.opening) this.tell(rec, 'opened');
       for (const rec of this.changed) this.tell(rec, 'updated');
+      for (const rec of folded) this.emit({ type: 'resolved', incident: copy(rec.incident) });
       this.opening.clear();
       this.changed.clear();
     }
+    return merged ?? NONE_MERGED;
+  }
+
+  /**
+   * Merges each open incident into the earliest-opened open one rooted in the same service: one fault, as
+   * routing would have grouped it had the root been known (see {@link findOpen}). Two incidents get there
+   * when one is retitled as its evidence grows (callers' timeouts first named the caller, then the dead
+   * callee another incident already names). The later one's anomalies go on in the earlier; if it was
+   * announced it resolves as `merged` (pushed onto `folded`, whose events are still to be told), else it is
+   * dropped unseen. Returns merged ids → the id each went on in (undefined when nothing merged).
+   */
+  private mergeSameRoot(now: number, folded: Record_[]): Map<string, string> | undefined {
+    let first: Map<string, Record_> | undefined;
+    let merged: Map<string, string> | undefined;
+    for (const rec of this.records.values()) {
+      if (rec.incident.status === 'resolved') continue;
+      const service = rec.incident.rootCause.service;
+      const into = (first ??= new Map()).get(service);
+      if (into === undefined) {
+        first.set(service, rec);
+        continue;
+      }
+      this.fold(rec, into, now);
+      (merged ??= new Map()).set(rec.incident.id, into.incident.id);
+      if (this.opening.delete(rec)) this.records.delete(rec.incident.id);
+      else {
+        rec.incident.mergedInto = into.incident.id;
+        this.markResolved(rec, now, 'merged');
+        folded.push(rec);
+      }
+    }
+    // A chain (a into b, b into c) cannot form: every merge goes into the first of its service, which stays.
+    return merged;
+  }
+
+  /** Moves the anomalies of `from` into `into` (as if routed there) and updates `into`. */
+  private fold(from: Record_, into: Record_, now: number): void {
+    const before = into.incident;
+    const was: IncidentStoryEntry = { until: now, title: before.title, kind: before.rootCause.kind, severity: before.severity, explanation: before.rootCause.explanation };
+    for (const [id, a] of from.anomalies) {
+      if (into.anomalies.has(id)) continue;
+      into.anomalies.set(id, a);
+      setSymptom(into, a);
+      into.origins.set(id, from.origins.get(id) ?? []);
+      if (from.active.has(id)) into.active.add(id);
+    }
+    from.active.clear();
+    this.changed.delete(from);
+    into.lastFiredAt = Math.max(into.lastFiredAt, from.lastFiredAt);
+    if (from.lastFailedAt !== undefined) into.lastFailedAt = Math.max(into.lastFailedAt ?? -Infinity, from.lastFailedAt);
+    this.recompute(into, now);
+    if (this.opening.has(into)) return;
+    if (was.explanation !== into.incident.rootCause.explanation) remember(into.incident, was);
+    this.changed.add(into);
   }
 
   /** Emits the incident as it is now, which is what its listeners were last told of its root cause. */
@@ -242,12 +303,16 @@ export class IncidentManager {
   }
 
   private close(rec: Record_, now: number, by: NonNullable<Incident['resolvedBy']>): void {
+    this.markResolved(rec, now, by);
+    this.emit({ type: 'resolved', incident: copy(rec.incident) });
+  }
+
+  private markResolved(rec: Record_, now: number, by: NonNullable<Incident['resolvedBy']>): void {
     const inc = rec.incident;
     inc.status = 'resolved';
     inc.resolvedAt = now;
     inc.resolvedBy = by;
     inc.rootCause.explanation = upToLastAnomaly(inc.rootCause.explanation);
-    this.emit({ type: 'resolved', incident: copy(inc) });
   }
 
   acknowledge(id: string, now: number): Incident | undefined {
@@ -626,6 +691,7 @@ function affectedOf(anomalies: readonly Anomaly[]): OperationRef[] {
 const FLAP_MS = 10 * 60_000;
 
 const NO_ORIGINS: readonly RankedOrigin[] = [];
+const NONE_MERGED: ReadonlyMap<string, string> = new Map();
 const NO_ORIGIN: RankedOrigin = { service: '', operation: null, key: '', kind: 'errors', share: 0, count: 0 };
 
 /** Evidence per kind, in the order the kinds were first seen (ties go to the first). */
