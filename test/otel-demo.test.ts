@@ -112,6 +112,20 @@ describe('OpenTelemetry Demo shaped traces through rootspan analyze', () => {
     expect(merged[0].anomalies.every((a) => open[0].anomalies.some((b) => b.id === a.id))).toBe(true);
   });
 
+  // Converted from Jaeger, 5 req/s, seed 1: frontend's first batch came before the callees' and its calls
+  // went unanswered, so checkout (gRPC: the client span names callee and method as the server span does)
+  // was taken for an uninstrumented peer for good, its failures its own: a second incident, "Errors in
+  // checkout oteldemo.CheckoutService/PlaceOrder", beside payment's.
+  it('an analyzer that starts as the callers\' batches come first still traces checkout\'s failures to payment', () => {
+    const analyzer = createAnalyzer();
+    for (const r of demoRequests({ startMs: T0, durationMs: 8 * MIN, rps: 5, seed: 1, flavor: 'jaeger', faults: [{ service: 'payment', name: 'oteldemo.PaymentService/Charge', startMs: FAULT_AT, grpcError: 14 }] })) {
+      analyzer.ingest(decodeOtlpJson(r).spans);
+    }
+    analyzer.flush();
+    expect(analyzer.incidents().map((i) => `${i.rootCause.service} ${i.rootCause.operation} ${i.rootCause.kind}`)).toEqual(['payment oteldemo.PaymentService/Charge errors']);
+    expect(analyzer.metrics().find((m) => m.service === 'checkout')?.nodeType).toBe('service');
+  });
+
   it('a slow Kafka consumer, in traces of its own, is named (not the producer)', async () => {
     const { incidents } = await analyze('fraud-slow', { faults: [{ service: 'fraud-detection', name: 'orders process', startMs: FAULT_AT, slow: 30 }] });
     expect(summary(incidents)).toEqual(['fraud-detection orders process latency']);

@@ -237,7 +237,8 @@ export class OpState implements LearnedOperation {
     readonly key: string,
     readonly service: string,
     readonly operation: string,
-    readonly nodeType: 'service' | 'peer',
+    /** `peer` until it is known to be served by an instrumented service (see {@link servedHere}). */
+    public nodeType: 'service' | 'peer',
     private readonly opts: ResolvedOptions,
     /** Spare buckets shared with the recorder's other operations (see {@link BucketRing.releaseBefore}). */
     pool?: OpBucket[],
@@ -249,6 +250,18 @@ export class OpState implements LearnedOperation {
     this.self = new LatencySignal(this.latencyOpts, true);
     this.errors = new ErrorRateDetector(opts.baseline, opts.errors);
     this.traffic = nodeType === 'service' ? new TrafficDetector(opts.baseline, opts.traffic) : undefined;
+  }
+
+  /**
+   * Its own service's span served a request of it: it is that service's operation, not a peer's. An
+   * operation is first seen as a peer's when calls to it come before anything answers them (an analyzer
+   * started mid-stream, another exporter's batch with the callee's spans still to come); left a peer, it
+   * was judged without its traffic or the trace graph below it (its failures were its own).
+   */
+  servedHere(): void {
+    if (this.nodeType === 'service') return;
+    this.nodeType = 'service';
+    this.traffic = new TrafficDetector(this.opts.baseline, this.opts.traffic);
   }
 
   /** Typical duration (ms), once the baseline is ready. */
