@@ -17,6 +17,18 @@ export function errorSeverity(rate: number): Severity {
   return 'low';
 }
 
+/** The smallest rise the sensitive rule looks for, in points of error rate. */
+const SENSITIVE_MIN_RISE = 0.02;
+/** Standard errors of the learned rate that must fit in that rise before buckets are held back a ring (see `settled`). */
+const SETTLED_Z = 3;
+/** Buckets a ready baseline not yet settled holds buckets back: the judge's middle window (`WINDOWS[1]`, 15 s). */
+const YOUNG_LAG = 3;
+
+/** The rate a window must reach for the sensitive rule: twice the learned one, and two points above it. */
+function sensitiveThreshold(p0: number): number {
+  return Math.max(2 * p0, p0 + SENSITIVE_MIN_RISE);
+}
+
 /**
  * Error-rate shifts of one operation, by a binomial test against its learned error rate p0 that counts
  * errors in runs as the runs they are (quasi-binomial: the counts are divided by the learned run length).
@@ -32,6 +44,10 @@ export class ErrorRateDetector {
   lastT = NaN;
   /** Buckets not learned yet (see {@link learnBucket}). */
   private readonly pending = new LaggedCounts();
+  /** Index and requests of the buckets of the last ring with requests, oldest first (see {@link settled}). */
+  private readonly recent: number[] = [];
+  /** The first bucket learned (NaN before). */
+  private firstIndex = NaN;
   private readonly learnLater = (requests: number, errors: number): void => this.learn(requests, errors);
 
   constructor(
@@ -57,7 +73,7 @@ export class ErrorRateDetector {
     const anomalous =
       observed > baseline &&
       ((requests >= o.minRequests && errors >= o.minErrors && observed > o.rate && pValue < o.pMax) ||
-        (b.ready && errors >= o.sensitiveMinErrors && observed >= Math.max(2 * p0, p0 + 0.02) && pValue < o.sensitivePMax));
+        (b.ready && errors >= o.sensitiveMinErrors && observed >= sensitiveThreshold(p0) && pValue < o.sensitivePMax));
     if (!anomalous) return quiet(observed, baseline, b.ready, score, pValue);
     return { anomalous, score, pValue, observed, expected: baseline, severity: errorSeverity(observed), ready: b.ready };
   }
@@ -73,7 +89,7 @@ export class ErrorRateDetector {
     if (b.samples === 0 || !(requests > 0)) return false;
     const p0 = b.rate;
     const observed = errors / requests;
-    return (requests >= o.minRequests && errors >= o.minErrors && observed > o.rate) || (b.ready && errors >= o.sensitiveMinErrors && observed >= Math.max(2 * p0, p0 + 0.02));
+    return (requests >= o.minRequests && errors >= o.minErrors && observed > o.rate) || (b.ready && errors >= o.sensitiveMinErrors && observed >= sensitiveThreshold(p0));
   }
 
   /**
@@ -92,15 +108,43 @@ export class ErrorRateDetector {
 
   /**
    * Learns bucket `index`: at once while the baseline is not ready (an operation is learned from its start,
-   * failures and all), then once it is `lagBuckets` old (the judge's longest window), if no error anomaly
-   * fired meanwhile ({@link forgetHeld}): each window is judged against a baseline that has not seen it. A
+   * failures and all), {@link YOUNG_LAG} buckets later while it is not {@link settled}, then once it is
+   * `lagBuckets` old (the judge's longest window), if no error anomaly fired meanwhile ({@link forgetHeld}):
+   * each window is judged against a baseline that has not seen it. A
    * fault on a sparse operation, or a small rise on a busy one, must not raise the baseline while the
    * windows gather the errors to prove it (8 % errors, learned as they came, lifted a 0.2 % baseline out of
    * the sensitive rule's reach within a minute at most traffic rates); errors that turn out to be normal
    * are learned all the same, only a window later.
    */
   learnBucket(index: number, requests: number, errors: number, lagBuckets: number): void {
-    this.pending.add(index, requests, errors, this.baseline.ready ? lagBuckets : 0, this.learnLater);
+    const recent = this.recent;
+    let from = 0;
+    while (from < recent.length && recent[from] <= index - lagBuckets) from += 2;
+    if (from > 0) recent.splice(0, from);
+    recent.push(index, requests);
+    const b = this.baseline;
+    if (!(this.firstIndex <= index)) this.firstIndex = index;
+    const lag = !b.ready ? 0 : this.settled(index, lagBuckets) ? lagBuckets : Math.min(lagBuckets, YOUNG_LAG);
+    this.pending.add(index, requests, errors, lag, this.learnLater);
+  }
+
+  /**
+   * Whether the learned rate is known well enough to hold buckets back from it a ring: its standard error at
+   * most a third of the smallest rise the sensitive rule looks for, or the baseline holds at least a third of
+   * the requests of the last `lagBuckets` buckets, once it has seen that many (its standard error is then at
+   * most √3 times a window's, which the sensitive rule's p < 1e-7, z ≈ 5.2 ≈ 3·√3, leaves room for). Held back a ring from
+   * a busy operation's first seconds, a rate under-learned there (1 error in 71 requests of a steady 5 %)
+   * stayed where it was, the first minute's windows fired on the operation's usual rate, nothing was
+   * learned while they did, and its normal errors were an incident for good.
+   */
+  private settled(index: number, lagBuckets: number): boolean {
+    const b = this.baseline;
+    const p = b.rate;
+    const rise = sensitiveThreshold(p) - p;
+    if (SETTLED_Z * SETTLED_Z * p * (1 - p) <= rise * rise * b.trials) return true;
+    let requests = 0;
+    for (let i = 1; i < this.recent.length; i += 2) requests += this.recent[i];
+    return index - this.firstIndex >= lagBuckets && 3 * b.trials >= requests;
   }
 
   /** Drops the buckets not learned yet: an error anomaly fired, and they are part of it. */

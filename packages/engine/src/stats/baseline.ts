@@ -180,6 +180,11 @@ export class ProportionBaseline {
     return this.n;
   }
 
+  /** Requests in the baseline's memory (decayed): how many the rate is estimated from. */
+  get trials(): number {
+    return this.c;
+  }
+
   /** Whether enough requests were learned to judge (≥ minSamples). */
   get ready(): boolean {
     return this.n >= this.minSamples;
