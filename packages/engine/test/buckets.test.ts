@@ -111,6 +111,7 @@ describe('Recorder', () => {
       firstAt: 1050,
       touchedAt: 1050,
       orderedAt: 1050,
+      shared: undefined,
     };
     rec.record(entry, -1);
     expect(entry.spans).toHaveLength(0);

@@ -19,6 +19,13 @@ describe('ReleasedSpans', () => {
     expect(r.has(7, '2')).toBe(true);
   });
 
+  it('tells server spans from others when asked: a B3 shared server side is no duplicate of its client side', () => {
+    const r = new ReleasedSpans(64, 4, (id) => Number(id));
+    r.add(7, [{ spanId: '1', kind: 'server' }, { spanId: '2', kind: 'client' }]);
+    expect([r.has(7, '1'), r.has(7, '1', true), r.has(7, '1', false)]).toEqual([true, true, false]);
+    expect([r.has(7, '2'), r.has(7, '2', true), r.has(7, '2', false)]).toEqual([true, false, true]);
+  });
+
   it('keeps both parts of a trace released twice (its stragglers after its request)', () => {
     const r = new ReleasedSpans(64, 4, (id) => Number(id));
     r.add(7, spans(1, 3));

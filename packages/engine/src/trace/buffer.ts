@@ -23,7 +23,21 @@ export interface TraceEntry {
   touchedAt: number;
   /** Event time the entry last took its place at the back of the buffer's order. */
   orderedAt: number;
+  /**
+   * B3 shared spans (see {@link TraceBuffer.join}): the shared id → the server side's service and the id it
+   * took. Undefined in every trace without one.
+   */
+  shared: Map<string, SharedServer> | undefined;
 }
+
+/** The server side of a B3 shared span, under the id it took. */
+interface SharedServer {
+  service: string;
+  id: string;
+}
+
+/** Appended to the shared id for the id its server side takes (`<id>.server`). */
+const SHARED_SUFFIX = '.server';
 
 export interface TraceBufferLimits {
   maxTraces: number;
@@ -150,7 +164,7 @@ export class TraceBuffer {
     }
     if (entry === undefined) {
       // A span of a trace already processed, sent again: an exporter retried a batch whose answer it lost.
-      if (this.released.has(hash, span.spanId)) return 'duplicate';
+      if (this.released.has(hash, span.spanId, span.kind === 'server')) return 'duplicate';
       if (this.count >= this.limits.maxTraces) this.evictOldest();
       entry = this.spare.pop();
       if (entry === undefined) {
@@ -164,6 +178,7 @@ export class TraceBuffer {
           firstAt: now,
           touchedAt: now,
           orderedAt: now,
+          shared: undefined,
           prev: undefined,
           next: undefined,
           unreleasedAt: -1,
@@ -172,6 +187,7 @@ export class TraceBuffer {
         };
       } else {
         entry.traceId = traceId;
+        entry.shared = undefined;
         entry.idBitsLo = 0;
         entry.idBitsHi = 0;
         entry.incompleteAt = -1;
@@ -184,8 +200,12 @@ export class TraceBuffer {
       this.insert(entry);
       this.append(entry);
     } else {
-      if (mayHold(entry, span.spanId) && hasSpan(entry, span.spanId)) return 'duplicate';
+      const at = mayHold(entry, span.spanId) ? indexOfSpan(entry, span.spanId) : -1;
+      // A side of a shared span joined already is sent again.
+      if (at >= 0 && (entry.shared?.has(span.spanId) === true || !sharedSides(entry.spans[at], span))) return 'duplicate';
       if (entry.spans.length >= this.limits.maxSpansPerTrace) return 'traceTooLarge';
+      if (at >= 0) span = join(entry, at, span);
+      else if (entry.shared !== undefined) span = underShared(entry.shared, span);
       if (now - entry.orderedAt >= this.limits.idleMs / 4) {
         if (entry !== this.tail) {
           this.unlink(entry);
@@ -244,6 +264,8 @@ export class TraceBuffer {
   /** Takes `entry` out of the buffer, hands it to the consumer, and keeps it for reuse if it was emptied. */
   private drop(entry: Held): void {
     this.released.add(entry.hash, entry.spans);
+    // A shared span's server side sent again comes under the shared id, not the one it took here.
+    if (entry.shared !== undefined) this.released.add(entry.hash, [...entry.shared.keys()].map((spanId) => ({ spanId, kind: 'server' })));
     this.remove(entry);
     this.unlink(entry);
     if (this.recent === entry) this.recent = undefined;
@@ -419,11 +441,51 @@ function mayHold(entry: TraceEntry, spanId: string): boolean {
   return bit < ID_BITS ? (entry.idBitsLo & (1 << bit)) !== 0 : (entry.idBitsHi & (1 << (bit - ID_BITS))) !== 0;
 }
 
-function hasSpan(entry: TraceEntry, spanId: string): boolean {
-  if (entry.ids !== undefined) return entry.ids.has(spanId);
+/** Index of the span with id `spanId` in the trace, or -1. */
+function indexOfSpan(entry: TraceEntry, spanId: string): number {
+  if (entry.ids !== undefined) return entry.ids.get(spanId) ?? -1;
   const spans = entry.spans;
-  for (let i = 0; i < spans.length; i++) if (spans[i].spanId === spanId) return true;
-  return false;
+  for (let i = 0; i < spans.length; i++) if (spans[i].spanId === spanId) return i;
+  return -1;
+}
+
+/**
+ * Whether two spans with one id are the two sides of a B3 shared span (Zipkin's clients join the server
+ * side to the client's span id): a client and a server span of different services. Anything else with an
+ * id already held is a duplicate (an exporter's retry).
+ */
+function sharedSides(a: Span, b: Span): boolean {
+  return a.service !== b.service && ((a.kind === 'client' && b.kind === 'server') || (a.kind === 'server' && b.kind === 'client'));
+}
+
+/**
+ * Joins `span` to the held span at `at`, the other side of its B3 shared span: the server side takes an id
+ * of its own (`<id>.server`) under the client side, as if it had been recorded with one, and the spans its
+ * service recorded under the shared id (held already, or arriving later: see {@link underShared}) are
+ * moved under it. Returns the span to add. Converted to OTLP (the Collector's Zipkin receiver keeps the
+ * shared id), the server side was dropped as a duplicate of its client: the callee served nothing.
+ */
+function join(entry: TraceEntry, at: number, span: Span): Span {
+  const held = entry.spans[at];
+  const server = held.kind === 'server' ? held : span;
+  const shared = server.spanId;
+  const side: SharedServer = { service: server.service, id: shared + SHARED_SUFFIX };
+  (entry.shared ??= new Map()).set(shared, side);
+  const moved: Span = { ...server, spanId: side.id, parentSpanId: shared };
+  remember(entry, side.id);
+  const spans = entry.spans;
+  for (let i = 0; i < spans.length; i++) if (i !== at) spans[i] = underShared(entry.shared, spans[i]);
+  if (server === span) return moved;
+  spans[at] = moved;
+  entry.ids?.set(side.id, at);
+  return span;
+}
+
+/** `span`, moved under the server side of a B3 shared span when its service recorded it under the shared id. */
+function underShared(shared: ReadonlyMap<string, SharedServer>, span: Span): Span {
+  const parent = span.parentSpanId;
+  const side = parent === undefined ? undefined : shared.get(parent);
+  return side !== undefined && side.service === span.service && side.id !== span.spanId ? { ...span, parentSpanId: side.id } : span;
 }
 
 /**

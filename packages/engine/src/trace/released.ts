@@ -15,6 +15,8 @@ const STRIDE = 3;
 export class ReleasedSpans {
   /** Span id hashes in release order; slot `n & ringMask` holds the n-th written. */
   private readonly ring: Int32Array;
+  /** Per slot of {@link ring}, 1 for a server span: a B3 shared server span is no duplicate of its client. */
+  private readonly servers: Uint8Array;
   private readonly ringMask: number;
   /** Span ids written so far, as an unsigned 32-bit count (wraps; only differences are used). */
   private written = 0;
@@ -34,6 +36,7 @@ export class ReleasedSpans {
     private readonly hash: (id: string) => number,
   ) {
     this.ring = new Int32Array(spans);
+    this.servers = new Uint8Array(spans);
     this.ringMask = spans - 1;
     this.current = new Int32Array(2 * traceCapacity * STRIDE);
     this.older = new Int32Array(2 * traceCapacity * STRIDE);
@@ -41,7 +44,7 @@ export class ReleasedSpans {
   }
 
   /** Notes the spans of the trace hashed `traceHash` as released. */
-  add(traceHash: number, spans: ReadonlyArray<{ readonly spanId: string }>): void {
+  add(traceHash: number, spans: ReadonlyArray<{ readonly spanId: string; readonly kind?: string }>): void {
     if (this.traces >= this.traceCapacity) {
       const cleared = this.older.fill(0);
       this.older = this.current;
@@ -60,19 +63,28 @@ export class ReleasedSpans {
     t[i * STRIDE + 2] = n;
     this.traces++;
     const ring = this.ring;
+    const servers = this.servers;
     const mask = this.ringMask;
-    for (let k = 0; k < n; k++) ring[(w++) & mask] = this.hash(spans[k].spanId);
+    for (let k = 0; k < n; k++, w++) {
+      const span = spans[k];
+      ring[w & mask] = this.hash(span.spanId);
+      servers[w & mask] = span.kind === 'server' ? 1 : 0;
+    }
     this.written = w >>> 0;
   }
 
-  /** Whether span `spanId` of the trace hashed `traceHash` was released (and not forgotten yet). */
-  has(traceHash: number, spanId: string): boolean {
+  /**
+   * Whether span `spanId` of the trace hashed `traceHash` was released (and not forgotten yet); with
+   * `server`, only a span that was (true) or was not (false) a server span counts.
+   */
+  has(traceHash: number, spanId: string, server?: boolean): boolean {
     const key = traceHash || 1;
     const h = this.hash(spanId);
-    return this.find(this.current, key, h) || this.find(this.older, key, h);
+    const kind = server === undefined ? -1 : server ? 1 : 0;
+    return this.find(this.current, key, h, kind) || this.find(this.older, key, h, kind);
   }
 
-  private find(t: Int32Array, key: number, h: number): boolean {
+  private find(t: Int32Array, key: number, h: number, kind: number): boolean {
     for (let i = key & this.traceMask; t[i * STRIDE] !== 0; i = (i + 1) & this.traceMask) {
       if (t[i * STRIDE] !== key) continue;
       const start = t[i * STRIDE + 1];
@@ -80,7 +92,10 @@ export class ReleasedSpans {
       // The ring has since overwritten all but the last `ring.length` ids written.
       const age = (this.written - start) >>> 0;
       const from = age > this.ring.length ? age - this.ring.length : 0;
-      for (let k = from; k < n; k++) if (this.ring[(start + k) & this.ringMask] === h) return true;
+      for (let k = from; k < n; k++) {
+        const at = (start + k) & this.ringMask;
+        if (this.ring[at] === h && (kind < 0 || this.servers[at] === kind)) return true;
+      }
     }
     return false;
   }
