@@ -225,6 +225,12 @@ export class IncidentManager {
         continue;
       }
       this.fold(rec, into, now);
+      // Its evidence may have moved the survivor's root: later incidents merge into it where it points now.
+      const root = into.incident.rootCause.service;
+      if (root !== service) {
+        first.delete(service);
+        if (!first.has(root)) first.set(root, into);
+      }
       (merged ??= new Map()).set(rec.incident.id, into.incident.id);
       if (this.opening.delete(rec)) this.records.delete(rec.incident.id);
       else {
@@ -233,7 +239,7 @@ export class IncidentManager {
         folded.push(rec);
       }
     }
-    // A chain (a into b, b into c) cannot form: every merge goes into the first of its service, which stays.
+    // A survivor whose root moved to another open incident's merges into that one at the next routing.
     return merged;
   }
 
