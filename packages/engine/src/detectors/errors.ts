@@ -46,6 +46,8 @@ export class ErrorRateDetector {
   private readonly pending = new LaggedCounts();
   /** Index and requests of the buckets of the last ring with requests, oldest first (see {@link settled}). */
   private readonly recent: number[] = [];
+  /** Their requests. */
+  private recentRequests = 0;
   /** The first bucket learned (NaN before). */
   private firstIndex = NaN;
   private readonly learnLater = (requests: number, errors: number): void => this.learn(requests, errors);
@@ -119,9 +121,10 @@ export class ErrorRateDetector {
   learnBucket(index: number, requests: number, errors: number, lagBuckets: number): void {
     const recent = this.recent;
     let from = 0;
-    while (from < recent.length && recent[from] <= index - lagBuckets) from += 2;
+    while (from < recent.length && recent[from] <= index - lagBuckets) this.recentRequests -= recent[(from += 2) - 1];
     if (from > 0) recent.splice(0, from);
     recent.push(index, requests);
+    this.recentRequests += requests;
     const b = this.baseline;
     if (!(this.firstIndex <= index)) this.firstIndex = index;
     const lag = !b.ready ? 0 : this.settled(index, lagBuckets) ? lagBuckets : Math.min(lagBuckets, YOUNG_LAG);
@@ -142,9 +145,7 @@ export class ErrorRateDetector {
     const p = b.rate;
     const rise = sensitiveThreshold(p) - p;
     if (SETTLED_Z * SETTLED_Z * p * (1 - p) <= rise * rise * b.trials) return true;
-    let requests = 0;
-    for (let i = 1; i < this.recent.length; i += 2) requests += this.recent[i];
-    return index - this.firstIndex >= lagBuckets && 3 * b.trials >= requests;
+    return index - this.firstIndex >= lagBuckets && 3 * b.trials >= this.recentRequests;
   }
 
   /** Drops the buckets not learned yet: an error anomaly fired, and they are part of it. */
