@@ -62,6 +62,9 @@ export function serviceGraphOf(rec: Recorder, closed: number, bucketMs: number):
       n = { service: op.service, type: op.nodeType, operations: [], anomalous: false };
       nodes.set(op.service, n);
     }
+    // A service is instrumented once any of its operations is served: calls to it first seen unanswered
+    // (an analyzer started as its callers' batches came) leave operations of it that were a peer's.
+    if (op.nodeType === 'service') n.type = 'service';
     n.operations.push(op.operation);
     if (op.active.size > 0) n.anomalous = true;
   }

@@ -56,6 +56,9 @@ describe('B3 shared spans (a server side under its client\'s span id)', () => {
       const incidents = analyzer.incidents();
       expect(incidents.map((i) => `${i.rootCause.service} ${i.rootCause.kind}`)).toEqual(['postgresql errors']);
       expect(incidents[0].affected.map((a) => a.service).sort()).toEqual(['api', 'postgresql', 'web']);
+      // Apart, web's first calls went unanswered and left an operation of api's that was a peer's ("GET"):
+      // api is instrumented all the same.
+      expect(analyzer.serviceGraph().nodes.find((n) => n.service === 'api')?.type).toBe('service');
     });
   }
 
