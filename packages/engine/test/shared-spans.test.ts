@@ -59,6 +59,8 @@ describe('B3 shared spans (a server side under its client\'s span id)', () => {
       // Apart, web's first calls went unanswered and left an operation of api's that was a peer's ("GET"):
       // api is instrumented all the same.
       expect(analyzer.serviceGraph().nodes.find((n) => n.service === 'api')?.type).toBe('service');
+      // …and once api was seen answering, that operation is let go: api's calls are its GET /items.
+      expect(analyzer.metrics().filter((m) => m.service === 'api').map((m) => `${m.operation} ${m.nodeType}`)).toEqual(['GET /items service']);
     });
   }
 

@@ -56,39 +56,43 @@ export class PeerTable {
     return { service: p.service, operation: operation ?? null };
   }
 
-  /** Records that calls to `peer` named `callName` (from `callerKey`) are answered by `service`'s `operation`. */
-  learn(peer: string, callName: string, callerKey: string | undefined, service: string, operation: string): void {
-    if (peer === UNKNOWN_PEER) {
-      if (callerKey !== undefined) this.learnUnnamed(callerKey, callName, service, operation);
-      return;
-    }
+  /**
+   * Records that calls to `peer` named `callName` (from `callerKey`) are answered by `service`'s `operation`.
+   * Returns true when `peer` was not known to be answered by `service` before.
+   */
+  learn(peer: string, callName: string, callerKey: string | undefined, service: string, operation: string): boolean {
+    if (peer === UNKNOWN_PEER) return callerKey !== undefined && this.learnUnnamed(callerKey, callName, service, operation);
     let p = this.peers.get(peer);
+    let fresh = false;
     if (p === undefined || p.service !== service) {
       // A peer now answered by another service starts afresh; a new peer waits for room.
-      if (p === undefined && this.peers.size >= this.maxPeers) return;
+      if (p === undefined && this.peers.size >= this.maxPeers) return false;
       p = newPeer(service);
       this.peers.set(peer, p);
-    } else if (p.lastName === callName && p.lastCaller === callerKey && p.lastOperation === operation) return;
+      fresh = true;
+    } else if (p.lastName === callName && p.lastCaller === callerKey && p.lastOperation === operation) return false;
     p.lastName = callName;
     p.lastCaller = callerKey;
     p.lastOperation = operation;
     remember(p, p.calls, callName, operation);
     if (callerKey !== undefined) rememberFrom(p, callerKey, callName, operation);
+    return fresh;
   }
 
-  /** {@link learn} for a call naming no peer, within the same per-peer bound. */
-  private learnUnnamed(callerKey: string, callName: string, service: string, operation: string): void {
+  /** {@link learn} for a call naming no peer, within the same per-peer bound; true when first learned. */
+  private learnUnnamed(callerKey: string, callName: string, service: string, operation: string): boolean {
     let mine = this.unnamed.get(callerKey);
     const cur = mine?.get(callName);
-    if (cur === null || (cur !== undefined && cur.service === service && cur.operation === operation)) return;
+    if (cur === null || (cur !== undefined && cur.service === service && cur.operation === operation)) return false;
     if (cur !== undefined) {
       mine?.set(callName, null);
-      return;
+      return false;
     }
-    if (this.unnamedSize >= MAX_CALL_NAMES_PER_PEER) return;
+    if (this.unnamedSize >= MAX_CALL_NAMES_PER_PEER) return false;
     if (mine === undefined) this.unnamed.set(callerKey, (mine = new Map()));
     mine.set(callName, { service, operation });
     this.unnamedSize++;
+    return true;
   }
 
   /**

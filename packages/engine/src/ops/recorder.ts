@@ -1,7 +1,7 @@
 import type { OperationSnapshot, EdgeSnapshot, Span } from '../types.js';
 import { Destinations } from './destinations.js';
 import type { ResolvedOptions } from '../options.js';
-import { OperationNames, errorMessage, isClientError, peerAddress } from '../model/operation.js';
+import { OperationNames, UNKNOWN_PEER, errorMessage, isClientError, peerAddress } from '../model/operation.js';
 import { edgeKey, opKey, opKeyService } from '../keys.js';
 import type { TraceEntry } from '../trace/buffer.js';
 import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from '../trace/analyze.js';
@@ -32,6 +32,11 @@ interface LoopSample {
  */
 export class Recorder {
   readonly ops = new Map<string, OpState>();
+  /**
+   * Peers the trace being recorded showed answered by a service for the first time, or for a call naming
+   * no peer the operation key it was recorded under (see {@link forgetUnanswered}).
+   */
+  private readonly answered: string[] = [];
   readonly edges = new Map<string, EdgeState>();
   /** caller → callee → edge: looked up per call without building a key string. */
   private readonly edgeIndex = new Map<string, Map<string, EdgeState>>();
@@ -100,7 +105,10 @@ export class Recorder {
       names: this.names,
       operation: (key) => this.ops.get(key),
       resolvePeer: (peer, callName, callerKey) => this.peers.resolve(peer, callName, callerKey),
-      learnPeer: (peer, callName, callerKey, service, operation) => this.peers.learn(peer, callName, callerKey, service, operation),
+      learnPeer: (peer, callName, callerKey, service, operation) => {
+        // An unanswered call naming no peer was its caller's own service's (see unansweredCallee).
+        if (this.peers.learn(peer, callName, callerKey, service, operation)) this.answered.push(peer === UNKNOWN_PEER ? opKey(opKeyService(callerKey as string), callName) : peer);
+      },
       givenUpCall: (caller, calleeKey) => {
         const edge = this.edgeIndex.get(caller)?.get(opKeyService(calleeKey));
         if (edge === undefined) return undefined;
@@ -231,6 +239,26 @@ export class Recorder {
     for (const e of entries) this.recordEntry(e);
     for (const c of calls) this.recordCall(c);
     releaseSpans(entry);
+    if (this.answered.length > 0) this.forgetUnanswered();
+  }
+
+  /**
+   * Lets go of the operations recorded under the name of a peer this trace showed answered by an
+   * instrumented service (see {@link answered}), unless in an anomaly: they were calls nothing answered yet
+   * (an analyzer started as the callers' batches came, their callee's still to come), and later ones go to
+   * that service's operations. Left, they stayed listed as a peer's for good (`frontend-proxy POST`).
+   */
+  private forgetUnanswered(): void {
+    for (const peer of this.answered) {
+      const unnamed = this.ops.get(peer);
+      if (unnamed !== undefined) this.forgetIfUnanswered(unnamed);
+      else for (const op of this.ops.values()) if (op.service === peer) this.forgetIfUnanswered(op);
+    }
+    this.answered.length = 0;
+  }
+
+  private forgetIfUnanswered(op: OpState): void {
+    if (op.nodeType === 'peer' && op.active.size === 0 && !op.overflow) this.forget(op);
   }
 
   private bucketIndex(t: number): number {
