@@ -155,7 +155,7 @@ export class IncidentManager {
     }
     const before = rec.incident;
     const beforeKey = incidentHeadKey(before);
-    const was: IncidentStoryEntry = { until: now, title: before.title, kind: before.rootCause.kind, severity: before.severity, explanation: before.rootCause.explanation };
+    const was = storyOf(before, now);
     rec.anomalies.set(anomaly.id, anomaly);
     setSymptom(rec, anomaly);
     rec.origins.set(anomaly.id, origins);
@@ -245,8 +245,7 @@ export class IncidentManager {
 
   /** Moves the anomalies of `from` into `into` (as if routed there) and updates `into`. */
   private fold(from: Record_, into: Record_, now: number): void {
-    const before = into.incident;
-    const was: IncidentStoryEntry = { until: now, title: before.title, kind: before.rootCause.kind, severity: before.severity, explanation: before.rootCause.explanation };
+    const was = storyOf(into.incident, now);
     for (const [id, a] of from.anomalies) {
       if (into.anomalies.has(id)) continue;
       into.anomalies.set(id, a);
@@ -1018,6 +1017,11 @@ function involves(inc: Incident, pred: (r: OperationRef) => boolean): boolean {
 }
 
 /** Keeps an earlier story of the incident, bounded (the oldest go first, counted). */
+/** The incident's story as it stands, current until `until` (see {@link remember}). */
+function storyOf(inc: Incident, until: number): IncidentStoryEntry {
+  return { until, title: inc.title, kind: inc.rootCause.kind, severity: inc.severity, explanation: inc.rootCause.explanation };
+}
+
 function remember(inc: Incident, was: IncidentStoryEntry): void {
   const story = (inc.story ??= []);
   story.push(was);

@@ -465,10 +465,7 @@ export class Recorder {
     }
     // A consumer's messages come from the requests that send them: its drop traces back to theirs (through
     // the trace, or the destination both name when the consumer records its messages in traces of its own).
-    if (c.callerKey !== undefined && c.consumerKey !== undefined) {
-      const consumer = this.ops.get(c.consumerKey);
-      if (consumer !== undefined) addCaller(consumer, c.callerKey);
-    }
+    if (c.callerKey !== undefined && c.consumerKey !== undefined) this.linkConsumer(c.consumerKey, c.callerKey);
     if (c.callerKey !== undefined && c.span.kind === 'producer') this.destinations.note(c.span, c.callerKey, true, this.linkConsumer);
     if (!c.virtual) return;
     // An uninstrumented peer (database, cache): the client span is all we know of it.
