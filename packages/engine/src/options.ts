@@ -73,13 +73,20 @@ export interface ErrorOptions {
    * see `RunLength`).
    */
   minErrors: number;
-  /** Binomial p-value the `rate` rule also needs. Default 1e-4. */
+  /**
+   * Binomial p-value the `rate` rule also needs. Default 1e-4. Both rules test against the highest rate
+   * the learned one is consistent with (its 95 % upper bound), not the estimate: a baseline of a few hundred
+   * requests is not taken for exact.
+   */
   pMax: number;
-  /** Lower error rates still fire when the p-value is below this (statistically clear shifts). Default 1e-7. */
+  /** Lower error rates still fire when the p-value is below this (statistically clear shifts). Default 1e-5. */
   sensitivePMax: number;
   /** Errors needed in the window for the sensitive rule. Default 4. */
   sensitiveMinErrors: number;
-  /** Per-request decay of the learned error rate (memory of ~1/x requests). Default 0.002. */
+  /**
+   * Per-request decay of the learned error rate (memory of ~1/x requests). Default 0.0005: 2000 requests,
+   * enough to bound a rate of a few per thousand.
+   */
   decayPerRequest: number;
 }
 
@@ -224,9 +231,9 @@ export const DEFAULT_ERRORS: ErrorOptions = {
   minRequests: 5,
   minErrors: 4,
   pMax: 1e-4,
-  sensitivePMax: 1e-7,
+  sensitivePMax: 1e-5,
   sensitiveMinErrors: 4,
-  decayPerRequest: 0.002,
+  decayPerRequest: 0.0005,
 };
 
 export const DEFAULT_TRAFFIC: TrafficOptions = {

@@ -30,8 +30,9 @@ function sensitiveThreshold(p0: number): number {
 }
 
 /**
- * Error-rate shifts of one operation, by a binomial test against its learned error rate p0 that counts
- * errors in runs as the runs they are (quasi-binomial: the counts are divided by the learned run length).
+ * Error-rate shifts of one operation, by a binomial test against the highest rate its learned one is
+ * consistent with (the 95 % upper bound of p0, see `upperRate`) that counts errors in runs as the runs they
+ * are (quasi-binomial: the counts are divided by the learned run length).
  * A window fires on the prototype's rule (≥ minRequests, ≥ minErrors, rate above `rate`, p < pMax) or, for
  * smaller rates, when it has ≥ sensitiveMinErrors errors at ≥ max(2·p0, p0 + 2 points) with p < sensitivePMax.
  * The prototype's rule, which needs no baseline, is applied as soon as the operation has answered at all
@@ -68,7 +69,8 @@ export class ErrorRateDetector {
     // Verdicts report the rate observed; the prior-weighted p0 is only the test's null hypothesis.
     const baseline = b.observed;
     if (b.samples === 0 || !(requests > 0)) return quiet(observed, baseline, b.ready);
-    const pValue = b.sf(errors, requests);
+    // Against the highest rate the baseline is consistent with, not its estimate (see upperRate).
+    const pValue = b.sf(errors, requests, b.upperRate);
     const score = pToScore(pValue);
     // Above the rate it usually fails at, too: the prior pulls p0 of a rare operation that has failed
     // every time so far (a pool's reconnects during an outage) far below it.
@@ -135,7 +137,7 @@ export class ErrorRateDetector {
    * Whether the learned rate is known well enough to hold buckets back from it a ring: its standard error at
    * most a third of the smallest rise the sensitive rule looks for, or the baseline holds at least a third of
    * the requests of the last `lagBuckets` buckets, once it has seen that many (its standard error is then at
-   * most √3 times a window's, which the sensitive rule's p < 1e-7, z ≈ 5.2 ≈ 3·√3, leaves room for). Held back a ring from
+   * most √3 times a window's, which testing against its upper bound leaves room for). Held back a ring from
    * a busy operation's first seconds, a rate under-learned there (1 error in 71 requests of a steady 5 %)
    * stayed where it was, the first minute's windows fired on the operation's usual rate, nothing was
    * learned while they did, and its normal errors were an incident for good.

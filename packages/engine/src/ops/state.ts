@@ -63,6 +63,9 @@ export interface OpWindow {
   okRequests: number;
 }
 
+/** Per-request decay of the share of slow requests (a memory of ~500 requests). */
+const SLOW_SHARE_DECAY_PER_REQUEST = 0.002;
+
 /** One-sided level of the upper bound on a baseline's spread in {@link LatencySignal.slowRate}. */
 const SD_BOUND_P = 0.05;
 
@@ -93,7 +96,7 @@ export class LatencySignal {
     this.detector = new LatencyDetector(opts.baseline, opts.latency);
     // ~20× the memory of the baseline (about 17 min at the defaults): a ramp the baseline follows still shows against it.
     this.anchor = withAnchor ? new LatencyDetector({ ...opts.baseline, alpha: opts.baseline.alpha / ANCHOR_SLOWDOWN }, opts.latency) : undefined;
-    this.slowShare = new ProportionBaseline(opts.errors.decayPerRequest, opts.baseline.minSamples);
+    this.slowShare = new ProportionBaseline(SLOW_SHARE_DECAY_PER_REQUEST, opts.baseline.minSamples);
   }
 
   /** P-value of `over` of `judged` requests `ratio`× slower than typical (see {@link slowRate}), runs counted as runs. */

@@ -7,6 +7,7 @@ import type { BaselineOptions } from '../options.js';
 import { RootspanError } from '../errors.js';
 import { readState } from './json.js';
 import { RunLength, type RunLengthJSON } from './runs.js';
+import { chiSquareQuantile } from './special.js';
 
 /** Latencies below this (ms) are taken as this before the log: keeps ln finite for 0 ms spans. */
 export const MIN_LOG_MS = 1e-3;
@@ -124,6 +125,11 @@ export interface ProportionBaselineJSON extends RunLengthJSON {
   samples: number;
 }
 
+/** Requests of the rate's prior (see {@link ProportionBaseline.rate}). */
+const PRIOR_TRIALS = 25;
+/** Confidence of {@link ProportionBaseline.upperRate}. */
+const UPPER_BOUND_P = 0.95;
+
 /**
  * The usual share of requests that fail (or are given up on, or are slow), with a memory counted in
  * requests rather than time, so quiet and busy operations forget at the same pace per request; and how
@@ -136,6 +142,10 @@ export class ProportionBaseline {
   private c = 0;
   private n = 0;
   private readonly powers: Float64Array;
+  /** {@link upperRate} and the events and trials it was computed for. */
+  private bound = 1;
+  private boundE = NaN;
+  private boundC = NaN;
 
   /**
    * @param decayPerRequest each learned request decays the history by this fraction (memory ~1/x requests).
@@ -164,7 +174,7 @@ export class ProportionBaseline {
    * from firing on one error just because no error was seen yet. Reports show {@link observed}.
    */
   get rate(): number {
-    return (this.e + 0.5) / (this.c + 25);
+    return (this.e + 0.5) / (this.c + PRIOR_TRIALS);
   }
 
   /**
@@ -188,6 +198,23 @@ export class ProportionBaseline {
   /** Whether enough requests were learned to judge (≥ minSamples). */
   get ready(): boolean {
     return this.n >= this.minSamples;
+  }
+
+  /**
+   * The highest rate the baseline's memory is consistent with at 95 % (one-sided): the exact Poisson upper
+   * bound on its events (counted as runs), over its requests with the prior's. What a window is tested
+   * against when a low estimate must not make an ordinary rate look like a rise: 0 errors in the last 500
+   * requests of an operation that fails 0.5 % of the time happens (8 %), and 7 of the next 232 then read as
+   * p < 1e-7 against the estimate (a false alarm on healthy traffic).
+   */
+  get upperRate(): number {
+    if (this.e !== this.boundE || this.c !== this.boundC) {
+      this.boundE = this.e;
+      this.boundC = this.c;
+      const r = this.runs.value;
+      this.bound = Math.min(1, (r * chiSquareQuantile(UPPER_BOUND_P, (2 * this.e) / r + 2)) / 2 / (this.c + PRIOR_TRIALS));
+    }
+    return this.bound;
   }
 
   /** P(≥ `events` of `trials`) at rate `p` (default {@link rate}), runs counted as runs. */

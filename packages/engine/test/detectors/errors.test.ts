@@ -165,6 +165,17 @@ describe('ErrorRateDetector', () => {
     expect(fired).toBe(true);
   });
 
+  it('tests against what its baseline knows: no error in 500 requests is no proof of a rate under 0.5 %', () => {
+    // An operation failing 0.5 % of the time goes 500 requests without one 8 % of the time; then 7 of the
+    // next 232 (3 %) are a chance in 10⁴ at 0.5 %, not the p < 1e-7 the estimate (0.1 %) gives them.
+    const d = new ErrorRateDetector(DEFAULT_BASELINE, DEFAULT_ERRORS);
+    d.learn(500, 0);
+    expect(d.baseline.sf(7, 232)).toBeLessThan(1e-7);
+    expect(d.judge(232, 7).anomalous).toBe(false);
+    // A fault is another matter: 30 of 232.
+    expect(d.judge(232, 30).anomalous).toBe(true);
+  });
+
   it('is quiet on an empty window and before any request was learned', () => {
     const d = learned(30, 0);
     expect(d.judge(0, 0)).toMatchObject({ anomalous: false, pValue: 1, score: 0 });
@@ -181,7 +192,10 @@ describe('ErrorRateDetector', () => {
     // The sensitive rule (15 %: below the spike rule's rate) waits for minSamples.
     expect(d.mayFire(200, 30)).toBe(false);
     expect(d.judge(200, 30).anomalous).toBe(false);
-    expect(learned(1, 0, DEFAULT_BASELINE.minSamples).judge(200, 30).anomalous).toBe(true);
+    expect(learned(1, 0, DEFAULT_BASELINE.minSamples).mayFire(200, 30)).toBe(true);
+    // It fires once the baseline bounds the usual rate well below 15 % (ten requests without an error do not).
+    expect(learned(1, 0, DEFAULT_BASELINE.minSamples).judge(200, 30).anomalous).toBe(false);
+    expect(learned(1, 0, 100).judge(200, 30).anomalous).toBe(true);
     // Failures from the start say nothing of a change.
     expect(learned(1, 1, 2).judge(108, 108).anomalous).toBe(false);
   });

@@ -107,6 +107,22 @@ describe('ProportionBaseline', () => {
     expect(b.rate).toBeLessThan(0.11);
   });
 
+  it('bounds the rate from above at 95 %: loosely after few requests, towards the rate after many', () => {
+    const b = new ProportionBaseline(0.0005, 10);
+    // No error yet: the exact Poisson bound is 3 errors (−ln 0.05) over the requests and the prior's 25.
+    expect(b.upperRate).toBeCloseTo(-Math.log(0.05) / 25, 6);
+    b.learn(500, 0);
+    const none = b.upperRate;
+    expect(none).toBeGreaterThan(0.005);
+    expect(none).toBeLessThan(0.0065);
+    // 0 of 500 is what a steady 0.5 % gives 8 % of the time: the bound covers that rate, the estimate does not.
+    expect(b.rate).toBeLessThan(0.002);
+    const rng = mulberry32(9);
+    for (let i = 0; i < 2000; i++) b.learn(30, binomial(rng, 30, 0.01));
+    expect(b.upperRate).toBeGreaterThan(b.rate);
+    expect(b.upperRate).toBeLessThan(1.6 * b.rate);
+  });
+
   it('forgets per request, not per window: history decays by (1 − d)^n however n is split', () => {
     const a = new ProportionBaseline(0.01, 10);
     const b = new ProportionBaseline(0.01, 10);
