@@ -2,7 +2,7 @@ import type { LatencyOptions, ResolvedOptions } from '../options.js';
 import type { Verdict } from './verdict.js';
 import type { LatencyDetector, LogWindow } from './latency.js';
 import type { CallShapeDetector } from './shape.js';
-import { oneStall, type CallTimes, type LatencyBucket } from '../ops/bucket.js';
+import { slowEvents, type CallTimes, type LatencyBucket } from '../ops/bucket.js';
 import { RING, USUAL_PATH_SHARE, WINDOWS, copyWindow, emptyWindow, windowSketch, type EdgeState, type EdgeWindow, type LatencySignal, type OpState, type OpWindow } from '../ops/state.js';
 import { ANCHOR_SLOWDOWN } from '../stats/baseline.js';
 import type { Recorder } from '../ops/recorder.js';
@@ -209,8 +209,8 @@ export class Judge {
     if (lw.ok.n >= o.sensitiveMinSamples && v.score >= o.sensitiveZ) return true;
     // The anchor only catches slow drifts, on busy windows: its tail statistics are the main baseline's.
     if (anchor) return false;
-    // Slow requests all in flight at one instant are one stall: counted once.
-    return lw.judged > 0 && signal.slowPValue(oneStall(lw) ? 1 : lw.over, lw.judged, o.ratio) < o.slowPMax;
+    // Slow requests one stall held together are one slow event.
+    return lw.judged > 0 && signal.slowPValue(slowEvents(lw, w.buckets, which, v.expected), lw.judged, o.ratio) < o.slowPMax;
   }
 
   /**
@@ -226,14 +226,18 @@ export class Judge {
    */
   private judgeTail(op: OpState, w: OpWindow, size: number, best: OpFiring | undefined): OpFiring | undefined {
     const lw = w.latency;
-    if (op.operation === EVENT_LOOP_OPERATION || lw.judged < TAIL_MIN_REQUESTS || lw.over < TAIL_MIN_SHARE * lw.judged || oneStall(lw)) return best;
+    if (op.operation === EVENT_LOOP_OPERATION || lw.judged < TAIL_MIN_REQUESTS || lw.over < TAIL_MIN_SHARE * lw.judged) return best;
     const o = this.options.latency;
     const signal = op.latency;
     const expected = signal.p95.value;
     if (!(expected > 0)) return best;
     // The test first: it is cheaper than merging the window's sketches, and rejects most healthy windows.
-    const pValue = signal.slowPValue(lw.over, lw.judged, o.ratio);
-    if (!(pValue < TAIL_P_MAX) && !(pValue < TAIL_P_KEEP && op.active.has(episodeKey(op.key, 'latency.tail')))) return best;
+    // Counting requests, then (only if that passes) the slow events they are: never more, so never likelier.
+    const keep = op.active.has(episodeKey(op.key, 'latency.tail'));
+    const passes = (p: number) => p < TAIL_P_MAX || (keep && p < TAIL_P_KEEP);
+    if (!passes(signal.slowPValue(lw.over, lw.judged, o.ratio))) return best;
+    const pValue = signal.slowPValue(slowEvents(lw, w.buckets, 'latency', signal.detector.baseline.typical), lw.judged, o.ratio);
+    if (!passes(pValue)) return best;
     const observed = windowSketch(w.buckets, 'latency').quantile(0.95);
     if (observed < o.ratio * expected || observed - expected < Math.max(o.minShiftMs, TAIL_MIN_SHIFT_MS)) return best;
     const score = pToScore(pValue);

@@ -76,9 +76,20 @@ export class LatencyBucket {
   /** Requests individually slower than `latency.ratio`× typical, of those `judged` (baseline ready). */
   over = 0;
   judged = 0;
-  /** Latest start and earliest end of the `over` requests (see {@link oneStall}). */
+  /** Latest start and earliest end of the `over` requests (see {@link slowEvents}). */
   overLastStart = -Infinity;
   overFirstEnd = Infinity;
+  /** Start and end of the first {@link STALL_SPANS_MAX} `over` requests, flat (see {@link slowEvents}). */
+  overSpans: number[] | undefined = undefined;
+
+  /** Counts one `over` request that ran from `start` to `end`. */
+  addOver(start: number, end: number): void {
+    this.over++;
+    if (start > this.overLastStart) this.overLastStart = start;
+    if (end < this.overFirstEnd) this.overFirstEnd = end;
+    const spans = (this.overSpans ??= []);
+    if (spans.length < 2 * STALL_SPANS_MAX) spans.push(start, end);
+  }
   /**
    * How many of the `over` requests each process (`Span.instance`) served, for a service's total latency
    * only (one bad instance of several); created on first use, at most {@link SLOW_INSTANCES_MAX} processes.
@@ -98,6 +109,7 @@ export class LatencyBucket {
     this.judged = 0;
     this.overLastStart = -Infinity;
     this.overFirstEnd = Infinity;
+    if (this.overSpans !== undefined) this.overSpans.length = 0;
     this.slowOn = undefined;
   }
 }
@@ -369,11 +381,60 @@ export class BucketRing<B extends { index: number; reset(index: number): void; r
   }
 }
 
+/** Slow requests per bucket whose times are kept for {@link slowEvents}; past them each counts alone. */
+const STALL_SPANS_MAX = 64;
+/** Slow requests released together that {@link slowEvents} counts as one stall, at least. */
+const STALL_MIN = 3;
+
+/** Scratch for {@link slowEvents}: the window's slow requests as [start, end] pairs, their order by end, and which are in a stall. */
+const stallSpans: number[] = [];
+const stallOrder: number[] = [];
+const stallGrouped: boolean[] = [];
+
 /**
- * Whether the slow requests of a bucket or window were all in flight at one same instant (the latest to
- * start began before the first to end ended): one stall (a GC pause, a blocked event loop, a callee
- * stalled for a moment) slowed them together, and they are one slow event, not several.
+ * How many slow events the `over` slow requests of a window's buckets are, for one latency series: those
+ * that one stall (a GC pause, a blocked event loop, a callee stalled for a moment) slowed together are one.
+ * All in flight at one same instant (the latest to start began before the first to end ended): one. Else
+ * groups of {@link STALL_MIN} or more requests in flight when the first of the group ended, and released
+ * within `releaseMs` of it (a pause lets go of what it held at once: each then ends after its own work),
+ * each group one event. A
+ * busy operation's GC pause of 200 ms holds a dozen requests beside its ordinary slow ones: counted one by
+ * one they read as a tail gone wrong (p < 1e-7), every few minutes.
  */
-export function oneStall(w: { over: number; overLastStart: number; overFirstEnd: number }): boolean {
-  return w.over > 1 && w.overLastStart < w.overFirstEnd;
+export function slowEvents(
+  w: { over: number; overLastStart: number; overFirstEnd: number },
+  buckets: readonly OpBucket[],
+  which: 'latency' | 'self',
+  releaseMs: number,
+): number {
+  if (w.over <= 1) return w.over;
+  if (w.overLastStart < w.overFirstEnd) return 1;
+  const spans = stallSpans;
+  spans.length = 0;
+  for (const b of buckets) {
+    const s = b[which].overSpans;
+    if (s !== undefined) for (let i = 0; i < s.length; i++) spans.push(s[i]);
+  }
+  const kept = spans.length / 2;
+  const order = stallOrder;
+  order.length = kept;
+  for (let i = 0; i < kept; i++) order[i] = i;
+  order.sort((a, b) => spans[2 * a + 1] - spans[2 * b + 1]);
+  // Greedily by end: the first request not in a stall yet ends at `at`; those released within releaseMs of
+  // it that were in flight then are one stall with it, if there are STALL_MIN of them.
+  const grouped = stallGrouped;
+  grouped.length = 0;
+  for (let i = 0; i < kept; i++) grouped.push(false);
+  let events = w.over - kept;
+  for (let i = 0; i < kept; i++) {
+    if (grouped[i]) continue;
+    events++;
+    const at = spans[2 * order[i] + 1];
+    let members = 1;
+    for (let j = i + 1; j < kept && spans[2 * order[j] + 1] <= at + releaseMs; j++) if (!grouped[j] && spans[2 * order[j]] < at) members++;
+    // Two slow requests ending together happen by chance in a slow tail; a pause holds more.
+    if (members < STALL_MIN) continue;
+    for (let j = i + 1; j < kept && spans[2 * order[j] + 1] <= at + releaseMs; j++) if (spans[2 * order[j]] < at) grouped[j] = true;
+  }
+  return events;
 }

@@ -427,9 +427,7 @@ export class Recorder {
       b.judged++;
       if (ms > this.options.latency.ratio * base.typical) {
         over = true;
-        b.over++;
-        if (span.startTime > b.overLastStart) b.overLastStart = span.startTime;
-        if (span.endTime < b.overFirstEnd) b.overFirstEnd = span.endTime;
+        b.addOver(span.startTime, span.endTime);
       }
     }
     addMoment(b.ok, l);
