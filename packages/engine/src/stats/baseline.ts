@@ -7,7 +7,7 @@ import type { BaselineOptions } from '../options.js';
 import { RootspanError } from '../errors.js';
 import { readState } from './json.js';
 import { RunLength, type RunLengthJSON } from './runs.js';
-import { chiSquareQuantile } from './special.js';
+import { binomialSf, chiSquareQuantile } from './special.js';
 
 /** Latencies below this (ms) are taken as this before the log: keeps ln finite for 0 ms spans. */
 export const MIN_LOG_MS = 1e-3;
@@ -125,7 +125,8 @@ export interface ProportionBaselineJSON extends RunLengthJSON {
   samples: number;
 }
 
-/** Requests of the rate's prior (see {@link ProportionBaseline.rate}). */
+/** Events and requests of the rate's prior (see {@link ProportionBaseline.rate}). */
+const PRIOR_EVENTS = 0.5;
 const PRIOR_TRIALS = 25;
 /** Confidence of {@link ProportionBaseline.upperRate}. */
 const UPPER_BOUND_P = 0.95;
@@ -174,7 +175,7 @@ export class ProportionBaseline {
    * from firing on one error just because no error was seen yet. Reports show {@link observed}.
    */
   get rate(): number {
-    return (this.e + 0.5) / (this.c + PRIOR_TRIALS);
+    return (this.e + PRIOR_EVENTS) / (this.c + PRIOR_TRIALS);
   }
 
   /**
@@ -215,6 +216,19 @@ export class ProportionBaseline {
       this.bound = Math.min(1, (r * chiSquareQuantile(UPPER_BOUND_P, (2 * this.e) / r + 2)) / 2 / (this.c + PRIOR_TRIALS));
     }
     return this.bound;
+  }
+
+  /**
+   * P(≥ `events` of `trials`) if the window fails at the rate the baseline failed at, with the baseline's
+   * own uncertainty: given the events of both (the baseline's with its prior), the chance that as many fall
+   * in the window, whose share of their requests is `trials / (trials + C)` (the exact conditional test of
+   * two rates), runs counted as runs. Tends to {@link sf} at the estimate as the baseline's memory outgrows
+   * the window. What a window larger than the baseline's memory is tested with (see `ErrorRateDetector.judge`).
+   */
+  sfAgainst(events: number, trials: number): number {
+    const r = this.runs.value;
+    const baseline = this.e + PRIOR_EVENTS;
+    return binomialSf(events / r, (events + baseline) / r, trials / (trials + this.c + PRIOR_TRIALS));
   }
 
   /** P(≥ `events` of `trials`) at rate `p` (default {@link rate}), runs counted as runs. */

@@ -176,6 +176,16 @@ describe('ErrorRateDetector', () => {
     expect(d.judge(232, 30).anomalous).toBe(true);
   });
 
+  it('tells a window larger than its memory from it by the conditional test: a busy route\'s young baseline', () => {
+    // A steady 5 %: its first 513 requests happened to hold 13 errors (2.5 %); its next minute, 293 of 5823.
+    const d = new ErrorRateDetector(DEFAULT_BASELINE, DEFAULT_ERRORS);
+    d.learn(513, 13);
+    expect(d.baseline.sf(293, 5823, d.baseline.upperRate)).toBeLessThan(1e-5);
+    expect(d.judge(5823, 293).anomalous).toBe(false);
+    // Twice the rate in as large a window is another matter.
+    expect(d.judge(5823, 600).anomalous).toBe(true);
+  });
+
   it('is quiet on an empty window and before any request was learned', () => {
     const d = learned(30, 0);
     expect(d.judge(0, 0)).toMatchObject({ anomalous: false, pValue: 1, score: 0 });

@@ -123,6 +123,19 @@ describe('ProportionBaseline', () => {
     expect(b.upperRate).toBeLessThan(1.6 * b.rate);
   });
 
+  it('tests a window against its memory by the conditional test: as the estimate once the memory outgrows it', () => {
+    const b = new ProportionBaseline(0.0005, 10);
+    b.learn(513, 13);
+    // As large as the memory: its uncertainty counts as much as the window's.
+    expect(b.sfAgainst(26, 513)).toBeGreaterThan(0.01);
+    const rng = mulberry32(3);
+    for (let i = 0; i < 400; i++) b.learn(50, binomial(rng, 50, 0.025));
+    // A small window against a large memory: close to the binomial test at the estimate.
+    const k = 4;
+    expect(b.sfAgainst(k, 20) / b.sf(k, 20)).toBeGreaterThan(0.9);
+    expect(b.sfAgainst(k, 20) / b.sf(k, 20)).toBeLessThan(1.5);
+  });
+
   it('forgets per request, not per window: history decays by (1 − d)^n however n is split', () => {
     const a = new ProportionBaseline(0.01, 10);
     const b = new ProportionBaseline(0.01, 10);
