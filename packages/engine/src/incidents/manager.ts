@@ -1016,12 +1016,12 @@ function involves(inc: Incident, pred: (r: OperationRef) => boolean): boolean {
   return pred(inc.rootCause) || inc.affected.some(pred);
 }
 
-/** Keeps an earlier story of the incident, bounded (the oldest go first, counted). */
 /** The incident's story as it stands, current until `until` (see {@link remember}). */
 function storyOf(inc: Incident, until: number): IncidentStoryEntry {
   return { until, title: inc.title, kind: inc.rootCause.kind, severity: inc.severity, explanation: inc.rootCause.explanation };
 }
 
+/** Keeps an earlier story of the incident, bounded (the oldest go first, counted). */
 function remember(inc: Incident, was: IncidentStoryEntry): void {
   const story = (inc.story ??= []);
   story.push(was);

@@ -397,9 +397,8 @@ const stallGrouped: boolean[] = [];
  * All in flight at one same instant (the latest to start began before the first to end ended): one. Else
  * groups of {@link STALL_MIN} or more requests in flight when the first of the group ended, and released
  * within `releaseMs` of it (a pause lets go of what it held at once: each then ends after its own work),
- * each group one event. A
- * busy operation's GC pause of 200 ms holds a dozen requests beside its ordinary slow ones: counted one by
- * one they read as a tail gone wrong (p < 1e-7), every few minutes.
+ * each group one event. A busy operation's GC pause of 200 ms holds a dozen requests beside its ordinary
+ * slow ones: counted one by one they read as a tail gone wrong (p < 1e-7), every few minutes.
  */
 export function slowEvents(
   w: { over: number; overLastStart: number; overFirstEnd: number },

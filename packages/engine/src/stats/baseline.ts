@@ -7,7 +7,7 @@ import type { BaselineOptions } from '../options.js';
 import { RootspanError } from '../errors.js';
 import { readState } from './json.js';
 import { RunLength, type RunLengthJSON } from './runs.js';
-import { binomialSf, chiSquareQuantile } from './special.js';
+import { chiSquareQuantile } from './special.js';
 
 /** Latencies below this (ms) are taken as this before the log: keeps ln finite for 0 ms spans. */
 export const MIN_LOG_MS = 1e-3;
@@ -226,9 +226,7 @@ export class ProportionBaseline {
    * the window. What a window larger than the baseline's memory is tested with (see `ErrorRateDetector.judge`).
    */
   sfAgainst(events: number, trials: number): number {
-    const r = this.runs.value;
-    const baseline = this.e + PRIOR_EVENTS;
-    return binomialSf(events / r, (events + baseline) / r, trials / (trials + this.c + PRIOR_TRIALS));
+    return this.runs.sf(events, events + this.e + PRIOR_EVENTS, trials / (trials + this.c + PRIOR_TRIALS));
   }
 
   /** P(≥ `events` of `trials`) at rate `p` (default {@link rate}), runs counted as runs. */
