@@ -209,8 +209,10 @@ export class Judge {
     if (lw.ok.n >= o.sensitiveMinSamples && v.score >= o.sensitiveZ) return true;
     // The anchor only catches slow drifts, on busy windows: its tail statistics are the main baseline's.
     if (anchor) return false;
-    // Slow requests one stall held together are one slow event.
-    return lw.judged > 0 && signal.slowPValue(slowEvents(lw, w.buckets, which, v.expected), lw.judged, o.ratio) < o.slowPMax;
+    // Slow requests one stall held together are one slow event. Counting requests first, as judgeTail does:
+    // they are never fewer than the events, so a window they do not confirm the events cannot.
+    if (lw.judged === 0 || signal.slowPValue(lw.over, lw.judged, o.ratio) >= o.slowPMax) return false;
+    return signal.slowPValue(slowEvents(lw, w.buckets, which, v.expected), lw.judged, o.ratio) < o.slowPMax;
   }
 
   /**
@@ -233,11 +235,9 @@ export class Judge {
     if (!(expected > 0)) return best;
     // The test first: it is cheaper than merging the window's sketches, and rejects most healthy windows.
     // Counting requests, then (only if that passes) the slow events they are: never more, so never likelier.
-    const keep = op.active.has(episodeKey(op.key, 'latency.tail'));
-    const passes = (p: number) => p < TAIL_P_MAX || (keep && p < TAIL_P_KEEP);
-    if (!passes(signal.slowPValue(lw.over, lw.judged, o.ratio))) return best;
+    if (!tailPasses(op, signal.slowPValue(lw.over, lw.judged, o.ratio))) return best;
     const pValue = signal.slowPValue(slowEvents(lw, w.buckets, 'latency', signal.detector.baseline.typical), lw.judged, o.ratio);
-    if (!passes(pValue)) return best;
+    if (!tailPasses(op, pValue)) return best;
     const observed = windowSketch(w.buckets, 'latency').quantile(0.95);
     if (observed < o.ratio * expected || observed - expected < Math.max(o.minShiftMs, TAIL_MIN_SHIFT_MS)) return best;
     const score = pToScore(pValue);
@@ -470,4 +470,9 @@ function shapeDetector(op: OpState, callee: string): CallShapeDetector {
   const d = op.shape(callee);
   if (op.shapeSamples > 0) d.learn(op.shapeSamples, 0);
   return d;
+}
+
+/** Whether a tail test's p-value fires: {@link TAIL_P_MAX}, or {@link TAIL_P_KEEP} while the operation's tail episode goes on (asked only then). */
+function tailPasses(op: OpState, p: number): boolean {
+  return p < TAIL_P_MAX || (p < TAIL_P_KEEP && op.active.has(episodeKey(op.key, 'latency.tail')));
 }
