@@ -56,20 +56,31 @@ describe('slowEvents', () => {
   });
 });
 
+interface Pausing {
+  seed: number;
+  /** Mean requests per second. */
+  rps: number;
+  /** Each service's pause, ms. */
+  pauseMs: number;
+  /** Share of requests that come within 20 ms of the one before (bursts). */
+  burst: number;
+}
+
 /**
- * Thirty minutes of a healthy gateway → api → auth at 50 req/s, Poisson arrivals, each service pausing
- * 200 ms once a minute (a major GC): a request that arrives during a pause waits for its end.
+ * Thirty minutes of a healthy gateway → api → auth, each service pausing `pauseMs` once a minute (a major
+ * GC): a request that arrives during a pause waits for its end.
  */
-function pausingTraffic(seed: number): Span[] {
+function pausingTraffic({ seed, rps, pauseMs, burst }: Pausing): Span[] {
   const rng = mulberry32(seed);
   const ln = (median: number) => median * Math.exp(0.6 * normal(rng));
   const pause = (service: number, at: number) => {
     const x = (at - SHOP_START + service * 7_919) % 60_000;
-    return x < 200 ? 200 - x : 0;
+    return x < pauseMs ? pauseMs - x : 0;
   };
+  const next = (t: number) => t + (rng() < burst ? 20 * rng() : (-Math.log(1 - rng()) / rps) * 1000);
   const spans: Span[] = [];
   const end = SHOP_START + 30 * 60_000;
-  for (let t = SHOP_START + (-Math.log(1 - rng()) / 50) * 1000; t < end; t += (-Math.log(1 - rng()) / 50) * 1000) {
+  for (let t = next(SHOP_START); t < end; t = next(t)) {
     const b = new TraceBuilder();
     const apiStart = t + ln(1) + pause(0, t);
     const authStart = apiStart + 1 + ln(0.5);
@@ -83,15 +94,26 @@ function pausingTraffic(seed: number): Span[] {
   return spans.filter((s) => s.endTime < end).sort((a, b) => a.endTime - b.endTime);
 }
 
+/** The incidents of each run, as "seed N: title at M min". */
+function incidentsOf(runs: readonly Pausing[]): string[] {
+  const found: string[] = [];
+  for (const run of runs) {
+    const a = createAnalyzer();
+    for (const b of batches(pausingTraffic(run), 200)) a.ingest(b);
+    a.flush();
+    for (const i of a.incidents()) found.push(`seed ${run.seed}: ${i.title} at ${((i.openedAt - SHOP_START) / 60_000).toFixed(1)} min`);
+  }
+  return found;
+}
+
 describe('GC pauses in healthy traffic', () => {
   it('open no incident: a pause holds a dozen requests, once a minute, as it always did', () => {
-    const found: string[] = [];
-    for (const seed of [1, 2, 5]) {
-      const a = createAnalyzer();
-      for (const b of batches(pausingTraffic(seed), 200)) a.ingest(b);
-      a.flush();
-      for (const i of a.incidents()) found.push(`seed ${seed}: ${i.title} at ${((i.openedAt - SHOP_START) / 60_000).toFixed(1)} min`);
-    }
-    expect(found).toEqual([]);
+    expect(incidentsOf([1, 2, 5].map((seed) => ({ seed, rps: 50, pauseMs: 200, burst: 0 })))).toEqual([]);
+  });
+
+  it('open no incident where a pause holds a burst of a quiet service: its requests are one slow event, not a shift', () => {
+    // A third of the window's requests held by one pause lift its median and mean of logs far enough for the
+    // sensitive rule, which took each of them for evidence of its own.
+    expect(incidentsOf([1, 2, 3, 4, 5, 6].map((seed) => ({ seed, rps: 5, pauseMs: 600, burst: 0.3 })))).toEqual([]);
   });
 });

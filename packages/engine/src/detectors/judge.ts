@@ -200,19 +200,30 @@ export class Judge {
    * Guards against heavy tails (GC pauses, cold caches), which can lift a small window's mean of logs:
    * the window's median must have moved too, and unless the shift is large and very significant (the
    * sensitive rule), the number of individually slow requests must be unlikely given how often that
-   * normally happens.
+   * normally happens. Slow requests one stall held together count as one slow event, in either test; a
+   * stall lets go of what it held at once, and each request then ends after the rest of its work: within
+   * `releaseMs`, the operation's typical latency (for self time too, whose own typical is far shorter).
    */
-  private latencyConfirmed(signal: LatencySignal, w: OpWindow, which: 'latency' | 'self', v: Verdict, anchor: boolean, median: number): boolean {
+  private latencyConfirmed(signal: LatencySignal, w: OpWindow, which: 'latency' | 'self', v: Verdict, anchor: boolean, median: number, releaseMs: number): boolean {
     const o = this.options.latency;
     if (median < o.sensitiveRatio * v.expected) return false;
     const lw = w[which];
-    if (lw.ok.n >= o.sensitiveMinSamples && v.score >= o.sensitiveZ) return true;
-    // The anchor only catches slow drifts, on busy windows: its tail statistics are the main baseline's.
-    if (anchor) return false;
-    // Slow requests one stall held together are one slow event. Counting requests first, as judgeTail does:
-    // they are never fewer than the events, so a window they do not confirm the events cannot.
+    let events: number | undefined;
+    if (lw.ok.n >= o.sensitiveMinSamples && v.score >= o.sensitiveZ) {
+      // The rule tests the mean of logs as if each request were its own evidence. Requests one stall (a GC
+      // pause over a burst) held are one: where slow requests are a quarter of the window and mostly held
+      // by stalls, the slow events decide.
+      if (4 * lw.over < lw.judged) return true;
+      events = slowEvents(lw, w.buckets, which, releaseMs);
+      if (2 * events > lw.over) return true;
+    } else if (anchor) {
+      // The anchor only catches slow drifts, on busy windows: its tail statistics are the main baseline's.
+      return false;
+    }
+    // Counting requests first, as judgeTail does: they are never fewer than the events, so a window they
+    // do not confirm the events cannot.
     if (lw.judged === 0 || signal.slowPValue(lw.over, lw.judged, o.ratio) >= o.slowPMax) return false;
-    return signal.slowPValue(slowEvents(lw, w.buckets, which, v.expected), lw.judged, o.ratio) < o.slowPMax;
+    return signal.slowPValue(events ?? slowEvents(lw, w.buckets, which, releaseMs), lw.judged, o.ratio) < o.slowPMax;
   }
 
   /**
@@ -266,7 +277,7 @@ export class Judge {
       const v = detector.judge(ok);
       if (v.anomalous && (best === undefined || v.score > best.verdict.score)) {
         median ??= windowSketch(w.buckets, which).quantile(0.5);
-        if (this.latencyConfirmed(signal, w, which, v, d === 1, median)) best = { signal: name, kind: 'latency', verdict: v, op, size, window: copyWindow(w) };
+        if (this.latencyConfirmed(signal, w, which, v, d === 1, median, op.latency.detector.baseline.typical)) best = { signal: name, kind: 'latency', verdict: v, op, size, window: copyWindow(w) };
       }
     }
     return best;
