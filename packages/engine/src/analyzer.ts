@@ -119,6 +119,10 @@ class StreamingAnalyzer implements Analyzer {
     if (reading !== undefined && reading > this.drivenAt) this.drivenAt = reading;
     // A span may end this far past the driven event time before its host's clock is taken to be fast.
     const aheadBefore = this.drivenAt === -Infinity ? Infinity : this.drivenAt + this.options.maxTraceWaitMs / 2;
+    // Past this a span's end is no host's skew: it must neither start nor move event time (every on-time span
+    // after it would be late).
+    const wall = this.options.wallClock?.();
+    const latestEnd = wall !== undefined && Number.isFinite(wall) ? wall + MAX_FUTURE_SKEW_MS : Infinity;
     for (let i = 0; i < list.length; i++) {
       const span = list[i];
       this.ingested++;
@@ -138,6 +142,10 @@ class StreamingAnalyzer implements Analyzer {
       }
       if (span.endTime < lateBefore) {
         this.drops.late++;
+        continue;
+      }
+      if (span.endTime > latestEnd) {
+        this.drops.future++;
         continue;
       }
       if (this.clock === null) this.start(span.endTime);
@@ -396,7 +404,6 @@ class StreamingAnalyzer implements Analyzer {
     this.buffer = this.newBuffer();
     this.buffer.evictedEarly = evictedEarly;
     this.clock = s.clock;
-    if (s.clock !== null) this.recorder.restoredClock = s.clock;
     this.nextAdvance = -Infinity;
     this.closed = s.closed === null ? -Infinity : s.closed;
     this.countedFrom = Infinity;
@@ -404,5 +411,20 @@ class StreamingAnalyzer implements Analyzer {
     this.accepted = s.counters.accepted;
     this.tracesProcessed = s.counters.tracesProcessed;
     Object.assign(this.drops, drops);
+    const wall = this.options.wallClock?.();
+    if (s.clock !== null && wall !== undefined && s.clock > wall + MAX_FUTURE_SKEW_MS) this.forgetRestoredTime();
+    else if (s.clock !== null) this.recorder.restoredClock = s.clock;
+  }
+
+  /**
+   * A restored event time past the wall clock was set by a span from a host whose clock was wrong (saved
+   * before `wallClock` dropped such spans): resumed, it would drop every on-time span as late, for good.
+   * What was learned stays; its windows and open anomalies end there, and event time starts afresh.
+   */
+  private forgetRestoredTime(): void {
+    this.recorder.forgetLive();
+    if (this.closed !== -Infinity) this.episodes.settle([], this.closed);
+    this.clock = null;
+    this.closed = -Infinity;
   }
 }

@@ -202,6 +202,13 @@ export interface AnalyzerOptions {
    * noticed even when no spans arrive. Default: event time comes from span end times only.
    */
   clock?: () => number;
+  /**
+   * The real time (ms), where input can be checked against it (a receiver): a span ending more than five
+   * minutes past `wallClock()` is dropped as `future` and neither starts nor moves event time, and a
+   * restored event time past it is not resumed. Unlike `clock` it never moves event time, so recorded data
+   * still replays at its own time. `clock`, when set, is the wall clock too. Default: none.
+   */
+  wallClock?: () => number;
   baseline?: Partial<BaselineOptions>;
   latency?: Partial<LatencyOptions>;
   errors?: Partial<ErrorOptions>;
@@ -272,6 +279,7 @@ export interface ResolvedOptions {
   coldStartUntil: number;
   instanceWarmupMs: number;
   clock: (() => number) | undefined;
+  wallClock: (() => number) | undefined;
   baseline: BaselineOptions;
   latency: LatencyOptions;
   errors: ErrorOptions;
@@ -338,6 +346,7 @@ export function resolveOptions(options: AnalyzerOptions = {}): ResolvedOptions {
   const known = new Set<string>([
     ...Object.keys(TOP_DEFAULTS),
     'clock',
+    'wallClock',
     'coldStartUntil',
     'baseline',
     'latency',
@@ -354,8 +363,10 @@ export function resolveOptions(options: AnalyzerOptions = {}): ResolvedOptions {
     const v = options[key];
     if (v !== undefined) top[key] = positive(key, v);
   }
-  if (options.clock !== undefined && typeof options.clock !== 'function') {
-    throw new RootspanError('ERR_OPTION', 'option clock must be a function returning epoch ms');
+  for (const key of ['clock', 'wallClock'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'function') {
+      throw new RootspanError('ERR_OPTION', `option ${key} must be a function returning epoch ms`);
+    }
   }
   const coldStartUntil = options.coldStartUntil ?? 0;
   if (typeof coldStartUntil !== 'number' || !Number.isFinite(coldStartUntil) || coldStartUntil < 0) {
@@ -375,6 +386,7 @@ export function resolveOptions(options: AnalyzerOptions = {}): ResolvedOptions {
     ...top,
     coldStartUntil,
     clock: options.clock,
+    wallClock: options.wallClock ?? options.clock,
     baseline,
     latency: merge('latency', DEFAULT_LATENCY, options.latency),
     errors: merge('errors', DEFAULT_ERRORS, options.errors),

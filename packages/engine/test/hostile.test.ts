@@ -204,6 +204,59 @@ describe('a span from the future, a clock jump (defect 2)', () => {
   });
 });
 
+describe('a span from the future before any other, with a wall clock (a receiver)', () => {
+  it('is dropped as future and neither starts event time nor makes the spans after it late', () => {
+    const wall = T0 + 10 * MIN;
+    const analyzer = createAnalyzer({ wallClock: () => wall });
+    // A host whose clock runs ten minutes fast sends first.
+    const r = analyzer.ingest(span({ service: 'skewed', name: 'GET /', kind: 'server', startTime: wall + 10 * MIN - 5, endTime: wall + 10 * MIN }));
+    expect(r).toEqual({ accepted: 0, dropped: 1 });
+    expect(analyzer.now()).toBeNull();
+    const onTime = shopTraffic({ seed: 7, start: wall - 2 * MIN, durationMs: 2 * MIN });
+    for (const b of batches(onTime, 200)) analyzer.ingest(b);
+    const s = analyzer.stats();
+    expect(s.droppedBy).toMatchObject({ future: 1, late: 0 });
+    expect(s.accepted).toBe(onTime.length);
+  });
+
+  it('also past the first: however many come, they never move event time (a replay of old data is still taken)', () => {
+    const wall = T0 + 60 * MIN;
+    const analyzer = createAnalyzer({ wallClock: () => wall });
+    const old = shopTraffic({ seed: 8, start: T0, durationMs: 2 * MIN });
+    for (const b of batches(old, 200)) analyzer.ingest(b);
+    const ahead = shopTraffic({ seed: 9, start: wall + DAY, durationMs: MIN });
+    analyzer.ingest(ahead);
+    expect(analyzer.stats().droppedBy.future).toBe(ahead.length);
+    expect(analyzer.now()).toBeLessThan(T0 + 3 * MIN);
+    expect(analyzer.stats().accepted).toBe(old.length);
+  });
+
+  it('a restored event time past the wall clock is not resumed: learned baselines stay, on-time spans are taken', () => {
+    const source = createAnalyzer();
+    const learned = shopTraffic({ seed: 10, start: T0, durationMs: 10 * MIN });
+    for (const b of batches(learned, 200)) source.ingest(b);
+    // Saved by a version that let one span from the year 9999 set event time.
+    source.ingest(span({ service: 'skewed', name: 'GET /', kind: 'server', startTime: MAX_TIME_MS - 10, endTime: MAX_TIME_MS - 5 }));
+    for (let i = 0; i < FUTURE_RUN; i++) source.ingest(span({ service: 'skewed', name: 'GET /', kind: 'server', startTime: MAX_TIME_MS - 5, endTime: MAX_TIME_MS }));
+    const saved = source.snapshot();
+    expect(saved.clock).toBeGreaterThan(T0 + DAY);
+    const wall = T0 + 20 * MIN;
+    const analyzer = createAnalyzer({ wallClock: () => wall });
+    analyzer.restore(saved);
+    expect(analyzer.now()).toBeNull();
+    const onTime = shopTraffic({ seed: 11, start: wall - 5 * MIN, durationMs: 5 * MIN });
+    for (const b of batches(onTime, 200)) analyzer.ingest(b);
+    const s = analyzer.stats();
+    expect(s.droppedBy.late).toBe(0);
+    expect(analyzer.baselines().find((b) => b.service === 'frontend')?.samples).toBeGreaterThan(100);
+    // Without a wall clock the restored time is resumed, and every on-time span is late.
+    const blind = createAnalyzer();
+    blind.restore(saved);
+    blind.ingest(onTime.slice(0, 50));
+    expect(blind.stats().droppedBy.late - saved.counters.drops.late).toBe(50);
+  });
+});
+
 describe('counters (defect 10)', () => {
   it('ingested = accepted + dropped, each drop counted once under its reason', () => {
     const analyzer = createAnalyzer({ maxOperations: 2, maxSpansPerTrace: 3 });

@@ -29,6 +29,9 @@ const TRACE_SERVICE: ServiceDefinition = {
 /** `host:port`, an IPv6 host in brackets. */
 const hostPort = (host: string, port: number): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 
+/** Calls in flight on one connection at most (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS; unlimited by default). */
+const MAX_STREAMS_PER_CONNECTION = 100;
+
 /** How long UNAVAILABLE during shutdown asks exporters to wait. */
 const SHUTDOWN_RETRY_S = 5;
 
@@ -55,6 +58,12 @@ export class GrpcReceiver {
     this.server = new Server({
       // Same size limit as an OTLP/HTTP body: grpc-js applies it on the wire, callLimits once decompressed.
       'grpc.max_receive_message_length': ctx.maxBodyBytes,
+      // A connection with no call in flight for the request timeout is closed (GOAWAY: an exporter reconnects
+      // for its next export), as the HTTP port closes one that sends no request: sockets that never send the
+      // HTTP/2 preface, or sessions that never call, held open for ever used up the file descriptors.
+      'grpc.max_connection_idle_ms': requestTimeoutMs,
+      // An exporter has one export in flight per connection, a few at most.
+      'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
       interceptors: [callLimits({ bodies: ctx.bodies, maxMessageBytes: ctx.maxBodyBytes, timeoutMs: requestTimeoutMs, count: (code) => this.count(status[code]) })],
     });
     this.server.addService(TRACE_SERVICE, { Export: (call: ServerUnaryCall<Buffer, Buffer>, done: sendUnaryData<Buffer>) => this.export(call, done) });

@@ -121,7 +121,9 @@ export interface RootspanServer {
  */
 export async function startServer(options: ServerOptions = {}): Promise<RootspanServer> {
   const opts = resolveServerOptions(options);
-  const analyzer = createAnalyzer(opts.analyzer);
+  // The wall clock bounds event time: a span from a host whose clock is far ahead is dropped as `future`
+  // instead of moving event time past every other span (which would then all be late).
+  const analyzer = createAnalyzer({ wallClock: opts.now, ...opts.analyzer });
   if (opts.store !== undefined) {
     const snapshot = await opts.store.loadSnapshot();
     if (snapshot !== undefined) analyzer.restore(snapshot);

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { connect as http2Connect, type ClientHttp2Stream } from 'node:http2';
+import { connect as tcpConnect } from 'node:net';
 import { PassThrough } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -79,6 +80,25 @@ async function receiverWith(bodies: BodyBudget, requestTimeoutMs = 30_000): Prom
 }
 
 describe('OTLP/gRPC limits', () => {
+  it('connections with no call in flight for the request timeout are closed: a socket that never sends the HTTP/2 preface, a session that never calls', async () => {
+    const { grpc } = await receiverWith(new BodyBudget(100_000), 300);
+    try {
+      const closed = (target: { on(event: 'close', listener: () => void): unknown }) => new Promise<number>((resolve) => target.on('close', () => resolve(Date.now())));
+      const started = Date.now();
+      const raw = tcpConnect(grpc.port, '127.0.0.1');
+      raw.on('error', () => {});
+      // Read, or the socket would never see the server's end.
+      raw.resume();
+      const session = http2Connect(`http://${grpc.address}`);
+      session.on('error', () => {});
+      const [rawAt, sessionAt] = await Promise.all([closed(raw), closed(session)]);
+      expect(rawAt - started).toBeGreaterThanOrEqual(250);
+      expect(sessionAt - started).toBeGreaterThanOrEqual(250);
+    } finally {
+      await grpc.close(1000);
+    }
+  });
+
   it('a message being received takes from the body budget OTLP/HTTP bodies share: RESOURCE_EXHAUSTED with RetryInfo past it, counted; its bytes are let go when the call ends', async () => {
     const bodies = new BodyBudget(100_000);
     const { grpc, answers } = await receiverWith(bodies);
