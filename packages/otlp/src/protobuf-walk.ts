@@ -43,6 +43,9 @@ const I32 = 5;
 const KEY_1_LEN = 1 * 8 + LEN;
 const KEY_2_LEN = 2 * 8 + LEN;
 
+/** Empty requests in a row after which framed input is taken for zero bytes (4 MB of them). */
+const MAX_EMPTY_FRAMES = 1 << 20;
+
 /** Structural damage: the rest of the input cannot be framed. */
 class Malformed extends Error {}
 
@@ -161,6 +164,8 @@ export async function* walkStream(chunks: AsyncIterator<Buffer>, target: WalkTar
     }
     if (len > 0) src.append(parts, len);
   }
+  // The walk ended before the input did (broken framing): the source is let go.
+  if (!src.ended) await chunks.return?.();
 }
 
 /**
@@ -191,8 +196,7 @@ const wireOf = (key: number): number => key % 8;
 /**
  * The whole input: one request (or several concatenated, which protobuf reads as one), or the Collector
  * file exporter's `format: proto` framing. Damage to the framing (a bad tag or length, a cut-off input)
- * ends the walk with one problem, keeping what was decoded before it; the rest of the input is read and
- * dropped.
+ * ends the walk with one problem, keeping what was decoded before it; the rest of the input is not read.
  */
 function* request(src: Bytes, target: WalkTarget): Generator<Step> {
   try {
@@ -203,10 +207,9 @@ function* request(src: Bytes, target: WalkTarget): Generator<Step> {
     else yield* requestFields(src, Infinity, '', target);
   } catch (err) {
     if (!(err instanceof Malformed)) throw err;
-    const at = src.offset;
-    src.pos = src.buf.length;
-    while (yield* need(src, 1)) src.pos = src.buf.length;
-    target.report(`invalid protobuf at byte ${at} (${err.message}), the rest of the input skipped`);
+    // Not read on: past broken framing nothing decodes, and an endless input (a device, a pipe) would
+    // never end.
+    target.report(`invalid protobuf at byte ${src.offset} (${err.message}), the rest of the input skipped`);
   }
 }
 
@@ -216,12 +219,18 @@ function* request(src: Bytes, target: WalkTarget): Generator<Step> {
  * still decodes.
  */
 function* frames(src: Bytes, target: WalkTarget): Generator<Step> {
+  let empty = 0;
   for (let i = 0; src.available >= 1 || (yield* need(src, 1)); i++) {
     if (src.available < 4 && !(yield* need(src, 4))) throw new Truncated();
     const n = src.buf.readUInt32BE(src.pos);
     src.pos += 4;
-    // An empty request holds nothing (a file of them must not cost a walk each).
-    if (n === 0) continue;
+    // An empty request holds nothing (a file of them must not cost a walk each); megabytes of them are
+    // zero bytes (a device, a sparse or preallocated file), which would be read for ever.
+    if (n === 0) {
+      if (++empty > MAX_EMPTY_FRAMES) throw new Malformed(`${4 * empty} bytes of zeros, not OTLP`);
+      continue;
+    }
+    empty = 0;
     const end = src.offset + n;
     src.messages = 0;
     try {

@@ -82,6 +82,25 @@ describe('streaming protobuf reader', () => {
     expect(r.problems).toEqual([{ message: 'resourceSpans[0].scopeSpans[0].spans[1] (spanId 00000000000000aa): missing traceId' }]);
   });
 
+  it('stops reading an endless input at broken framing, or past megabytes of zero bytes, and lets the source go', async () => {
+    let released = 0;
+    /** An endless source of `chunk`s, as a device or a pipe from one (`/dev/urandom`, `/dev/zero`). */
+    async function* endless(chunk: Buffer): AsyncGenerator<Buffer> {
+      try {
+        for (;;) yield chunk;
+      } finally {
+        released++;
+      }
+    }
+    const garbage = { spans: 0, problems: [] as DecodeProblem[] };
+    for await (const b of readOtlpStream(endless(Buffer.from('\u000fgarbage')), { format: 'protobuf' })) garbage.problems.push(...b.problems);
+    expect(garbage.problems).toEqual([{ message: 'invalid protobuf at byte 1 (wire type 7 for field 1), the rest of the input skipped' }]);
+    const zeros: DecodeProblem[] = [];
+    for await (const b of readOtlpStream(endless(Buffer.alloc(1 << 16)), { format: 'protobuf' })) zeros.push(...b.problems);
+    expect(zeros).toEqual([{ message: expect.stringMatching(/^invalid protobuf at byte \d+ \(4194308 bytes of zeros, not OTLP\), the rest of the input skipped$/) }]);
+    expect(released).toBe(2);
+  });
+
   it('ends at broken framing with one problem, keeping what came before', async () => {
     const data = request([resource('svc'), scope(spanBytes(1), spanBytes(2))], [resource('other'), scope(spanBytes(3))]);
     const cut = data.subarray(0, data.length - 10);
