@@ -56,7 +56,7 @@ export function isCompressed(head: Uint8Array): boolean {
 
 /** The inflater for an input starting with `head` (at least {@link MAGIC_BYTES} of it, if it has them); undefined when it is not compressed. */
 export function inflaterFor(head: Uint8Array): Inflater | undefined {
-  if (isGzip(head)) return (src, state) => inflate(src, state, zlib.createGunzip(), 'gzip');
+  if (isGzip(head)) return gunzip;
   if (isZstd(head)) return (src, state) => inflate(src, state, zstdStream(), 'zstd');
   if (isZstdRecords(head)) return unzstdRecords;
   return undefined;
@@ -71,7 +71,7 @@ function zstdStream(): Transform {
   return createZstdDecompress({ params: zstdParams() });
 }
 
-/** `src` through `inflater` (several gzip members or zstd frames in a row too); a corrupt or cut-off stream ends it. */
+/** `src` through `inflater` (several zstd frames in a row too); a corrupt or cut-off stream ends it. */
 async function* inflate(src: AsyncIterable<Buffer>, state: InflateState, inflater: Transform, name: string): AsyncGenerator<Buffer> {
   pipeline(Readable.from(src, { objectMode: false }), inflater, () => {
     // Errors reach the consumer through the inflater's iterator.
@@ -85,6 +85,193 @@ async function* inflate(src: AsyncIterable<Buffer>, state: InflateState, inflate
       return;
     }
     throw err;
+  }
+}
+
+/** gzip header flags (RFC 1952). */
+const FHCRC = 2;
+const FEXTRA = 4;
+const FNAME = 8;
+const FCOMMENT = 16;
+/**
+ * Compressed bytes inflated at once: at deflate's largest ratio (~1032:1) one write comes out as ~64 MB, all
+ * yielded before the next is written (smaller writes cost more round trips to zlib's thread).
+ */
+const GZIP_WRITE = 65_536;
+/** CRC-32 in Node.js 20.15 and later; the trailer's checksum goes unchecked before. */
+const { crc32 } = zlib as { crc32?: (data: Uint8Array, value?: number) => number };
+
+/**
+ * gzip members one after another, each inflated as raw deflate between its header and trailer (checked:
+ * CRC-32 and length). Node's gunzip reads members too, but data after the last that is not another (a
+ * download's junk, a second file appended) fails the step that ended the member, and that step's output,
+ * the input's last lines, was lost; here they are kept, and what follows is reported and ignored, as
+ * `gzip -d` does. Zero bytes after a member are padding.
+ */
+async function* gunzip(src: AsyncIterable<Buffer>, state: InflateState): AsyncGenerator<Buffer> {
+  const input = new Pull(src[Symbol.asyncIterator]());
+  try {
+    for (let members = 0; await input.need(1); members++) {
+      const at = input.offset;
+      const header = await gzipHeader(input);
+      if (header !== undefined) {
+        if (members > 0 && (await input.zerosToEnd())) return;
+        state.inflateError = members === 0 ? `gzip: ${header}` : `gzip: data after the compressed stream (at byte ${at}) is not gzip (${header}): ignored`;
+        return;
+      }
+      if (!(yield* gzipMember(input, state))) return;
+    }
+  } finally {
+    if (!input.ended) await input.release();
+  }
+}
+
+/** Reads one member's header; undefined when it is one, else what is wrong. */
+async function gzipHeader(input: Pull): Promise<string | undefined> {
+  const magic = await input.need(2);
+  if (!magic || input.byte(0) !== 0x1f || input.byte(1) !== 0x8b) return 'incorrect header check';
+  if (!(await input.need(10))) return 'unexpected end of file';
+  if (input.byte(2) !== 8) return 'unknown compression method';
+  const flags = input.byte(3);
+  input.skip(10);
+  if (flags & FEXTRA) {
+    if (!(await input.need(2))) return 'unexpected end of file';
+    const n = input.byte(0) | (input.byte(1) << 8);
+    if (!(await input.need(2 + n))) return 'unexpected end of file';
+    input.skip(2 + n);
+  }
+  for (const flag of [FNAME, FCOMMENT]) {
+    if (!(flags & flag)) continue;
+    // A zero-terminated string.
+    for (;;) {
+      if (!(await input.need(1))) return 'unexpected end of file';
+      const b = input.byte(0);
+      input.skip(1);
+      if (b === 0) break;
+    }
+  }
+  if (flags & FHCRC) {
+    if (!(await input.need(2))) return 'unexpected end of file';
+    input.skip(2);
+  }
+  return undefined;
+}
+
+/** Inflates one member's deflate data and checks its trailer; false when the input ends there (cut off, corrupt). */
+async function* gzipMember(input: Pull, state: InflateState): AsyncGenerator<Buffer, boolean> {
+  const inflater = zlib.createInflateRaw();
+  const out: Buffer[] = [];
+  let failed: Error | undefined;
+  inflater.on('data', (c: Buffer) => out.push(c));
+  inflater.on('error', (err: Error) => (failed = err));
+  let fed = 0;
+  let crc = 0;
+  let size = 0;
+  try {
+    for (;;) {
+      if (!(await input.need(1))) {
+        state.inflateError = 'gzip: unexpected end of file';
+        return false;
+      }
+      const chunk = input.take(Math.min(GZIP_WRITE, input.available));
+      await new Promise<void>((resolve) => inflater.write(chunk, () => resolve()));
+      fed += chunk.length;
+      for (const c of out) {
+        if (crc32 !== undefined) crc = crc32(c, crc);
+        size += c.length;
+        yield c;
+      }
+      out.length = 0;
+      if (failed !== undefined) {
+        state.inflateError = `gzip: ${failed.message}`;
+        return false;
+      }
+      // The deflate data ended inside what was written: the rest is the trailer, and what follows.
+      if (inflater.bytesWritten < fed) {
+        input.unread(fed - inflater.bytesWritten);
+        break;
+      }
+    }
+  } finally {
+    inflater.close();
+  }
+  if (!(await input.need(8))) {
+    state.inflateError = 'gzip: unexpected end of file';
+    return false;
+  }
+  const trailer = input.take(8);
+  if ((crc32 !== undefined && trailer.readUInt32LE(0) !== crc >>> 0) || trailer.readUInt32LE(4) !== size % 2 ** 32) {
+    state.inflateError = 'gzip: incorrect data check';
+    return false;
+  }
+  return true;
+}
+
+/** An input pulled a chunk at a time, read from the front. */
+class Pull {
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  /** Bytes taken before `buf`. */
+  private before = 0;
+  ended = false;
+
+  constructor(private readonly chunks: AsyncIterator<Buffer>) {}
+
+  get available(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /** Where the front is in the whole input. */
+  get offset(): number {
+    return this.before + this.pos;
+  }
+
+  /** Pulls until `n` bytes are buffered or the input ended; whether they are. */
+  async need(n: number): Promise<boolean> {
+    while (this.available < n && !this.ended) {
+      const r = await this.chunks.next();
+      if (r.done === true) this.ended = true;
+      else {
+        this.before += this.pos;
+        this.buf = this.available === 0 ? r.value : Buffer.concat([this.buf.subarray(this.pos), r.value]);
+        this.pos = 0;
+      }
+    }
+    return this.available >= n;
+  }
+
+  /** The byte `i` past the front (buffered). */
+  byte(i: number): number {
+    return this.buf[this.pos + i];
+  }
+
+  skip(n: number): void {
+    this.pos += n;
+  }
+
+  take(n: number): Buffer {
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+
+  /** Gives back the last `n` bytes taken (still buffered: the last take was at least that long). */
+  unread(n: number): void {
+    this.pos -= n;
+  }
+
+  /** Whether every byte from the front to the end of the input is zero (read to find out). */
+  async zerosToEnd(): Promise<boolean> {
+    while (await this.need(1)) {
+      for (let i = this.pos; i < this.buf.length; i++) if (this.buf[i] !== 0) return false;
+      this.pos = this.buf.length;
+    }
+    return true;
+  }
+
+  /** Lets the source go before its end. */
+  async release(): Promise<void> {
+    await this.chunks.return?.();
   }
 }
 

@@ -97,6 +97,25 @@ describe('readOtlpFile', () => {
     expect((await collect(readOtlpFile(multi))).spans).toEqual([...a, ...b].map(decoded));
   });
 
+  it('keeps every line of a gzip file followed by data that is not gzip, and reports what follows; zero padding is no problem', async () => {
+    // Lines long enough that the member's end and what follows come in one inflate step: Node's gunzip lost that step's output.
+    const many = spans(6000);
+    const content = Array.from({ length: 600 }, (_, i) => line(many.slice(i * 10, i * 10 + 10))).join('\n') + '\n';
+    const gz = gzipSync(content);
+    const junk = await collect(readOtlpFile(file('junk.jsonl.gz', Buffer.concat([gz, Buffer.from('GARBAGE\n')]))));
+    expect(junk.spans).toEqual(many.map(decoded));
+    expect(junk.problems).toEqual([{ message: `gzip: data after the compressed stream (at byte ${gz.length}) is not gzip (incorrect header check): ignored` }]);
+    const padded = await collect(readOtlpFile(file('padded.jsonl.gz', Buffer.concat([gz, Buffer.alloc(1024)]))));
+    expect(padded.spans).toEqual(many.map(decoded));
+    expect(padded.problems).toEqual([]);
+    // A damaged checksum: the data, then the problem.
+    const bad = Buffer.from(gz);
+    bad[bad.length - 8] ^= 0xff;
+    const crc = await collect(readOtlpFile(file('crc.jsonl.gz', bad)));
+    expect(crc.spans).toEqual(many.map(decoded));
+    expect(crc.problems).toEqual([{ message: 'gzip: incorrect data check' }]);
+  });
+
   it('reports a truncated gzip file after what it could read', async () => {
     const gz = gzipSync([line(a), line(b)].join('\n') + '\n');
     // without its trailer: all the data, then the error
