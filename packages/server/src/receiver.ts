@@ -40,6 +40,17 @@ export function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0].trim().toLowerCase();
 }
 
+/**
+ * The 415 message for a JSON body whose `Content-Type` names a charset other than UTF-8 (or its subset
+ * US-ASCII): read as UTF-8 it would only be "invalid JSON". Undefined when it names none, or one read here.
+ */
+export function charsetRefusal(contentType: string | undefined): string | undefined {
+  const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '');
+  if (m === null) return undefined;
+  const charset = m[1].toLowerCase();
+  return charset === 'utf-8' || charset === 'utf8' || charset === 'us-ascii' ? undefined : `unsupported charset '${m[1]}' (JSON bodies are read as UTF-8)`;
+}
+
 /** Counts an answered ingest request by its HTTP status. */
 export function countAnswer(ctx: ReceiverContext, status: number): void {
   ctx.counters.requests.set(status, (ctx.counters.requests.get(status) ?? 0) + 1);
@@ -165,6 +176,8 @@ export async function receiveTraces(req: IncomingMessage, res: ServerResponse, c
   if (format === undefined) {
     return answer(415, `unsupported Content-Type '${req.headers['content-type'] ?? ''}' (use application/json or application/x-protobuf)`, { connection: 'close' });
   }
+  const refusal = format === 'json' ? charsetRefusal(req.headers['content-type']) : undefined;
+  if (refusal !== undefined) return answer(415, refusal, { connection: 'close' });
   const body = await ingestBody(req, ctx, answer);
   if (body === undefined) return;
   let decoded: DecodeResult;

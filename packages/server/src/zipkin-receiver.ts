@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeZipkinJson, decodeZipkinProtobuf } from '@rootspan/otlp';
 import { UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
 import { sendError } from './http.js';
-import { acceptDecoded, countAnswer, formatOf, ingestBody, jsonBody, mediaType, type ReceiverContext } from './receiver.js';
+import { acceptDecoded, charsetRefusal, countAnswer, formatOf, ingestBody, jsonBody, mediaType, type ReceiverContext } from './receiver.js';
 
 export const ZIPKIN_PATH = '/api/v2/spans';
 
@@ -31,6 +31,8 @@ export async function receiveZipkin(req: IncomingMessage, res: ServerResponse, c
       connection: 'close',
     });
   }
+  const refusal = format === 'json' ? charsetRefusal(req.headers['content-type']) : undefined;
+  if (refusal !== undefined) return answer(415, refusal, { connection: 'close' });
   const body = await ingestBody(req, ctx, answer);
   if (body === undefined) return;
   let decoded;

@@ -141,10 +141,17 @@ describe('POST /v1/traces', () => {
     const text = await call(server, '/v1/traces', post('hello', { 'content-type': 'text/plain' }));
     expect(text.status).toBe(415);
     expect(text.body.error).toMatch(/Content-Type/);
+    // JSON in another charset than UTF-8 would only read as invalid JSON; a UTF-8 one (any spelling) is taken.
+    const utf16 = await call(server, '/v1/traces', post(Buffer.from(json(spans(1)), 'utf16le'), { 'content-type': 'application/json; charset=UTF-16' }));
+    expect(utf16.status).toBe(415);
+    expect(utf16.body.error).toBe("unsupported charset 'UTF-16' (JSON bodies are read as UTF-8)");
+    const s = spans(2);
+    sent += s.length;
+    expect((await call(server, '/v1/traces', post(json(s), { 'content-type': 'application/json; charset="utf-8"' }))).status).toBe(200);
     await good();
     const status = server.status();
     expect(status.ingest.spansReceived).toBe(sent);
-    expect(status.ingest.requests).toMatchObject({ '200': 4, '400': 6, '415': 1 });
+    expect(status.ingest.requests).toMatchObject({ '200': 5, '400': 6, '415': 2 });
   });
 
   it('zstd bodies: refused with 415 and the reason on a Node.js without zstd, taken on one with it', async () => {
