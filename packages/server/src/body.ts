@@ -118,6 +118,7 @@ export async function readBody(req: Readable & { headers: IncomingHttpHeaders },
   }
 }
 
-function tooLarge(limit: number): BodyError {
+/** 413 for a body over `limit` bytes. */
+export function tooLarge(limit: number): BodyError {
   return new BodyError(413, `request body over the limit of ${limit} bytes`);
 }

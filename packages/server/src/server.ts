@@ -8,7 +8,7 @@ import { HttpError, sendError, sendJson } from './http.js';
 import { Intake } from './intake.js';
 import { Notifier, type TargetStatus } from './notify/notifier.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
-import { BodyBudget } from './body.js';
+import { BodyBudget, tooLarge } from './body.js';
 import { Exposition, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { GrpcReceiver } from './grpc-receiver.js';
 import { countAnswer, receiveTraces, type ReceiverContext, type ReceiverCounters } from './receiver.js';
@@ -226,6 +226,16 @@ class CentralServer implements RootspanServer {
       },
     );
     answerClientErrors(this.http, (status) => countAnswer(this.receiverContext, status));
+    // Node answers `Expect: 100-continue` itself, asking for the body whatever its size: one declared over
+    // the limit gets its 413 instead, before it is sent.
+    this.http.on('checkContinue', (req, res) => {
+      if (Number(req.headers['content-length']) > opts.maxBodyBytes) {
+        countAnswer(this.receiverContext, 413);
+        return sendError(res, 413, tooLarge(opts.maxBodyBytes).message, { connection: 'close' });
+      }
+      res.writeContinue();
+      this.http.emit('request', req, res);
+    });
   }
 
   async listen(): Promise<void> {

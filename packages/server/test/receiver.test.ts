@@ -1,6 +1,7 @@
 /** `POST /v1/traces` over raw HTTP: encodings, the OTLP answers, limits, and nothing lost around bad requests. */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import * as zlib from 'node:zlib';
@@ -152,6 +153,32 @@ describe('POST /v1/traces', () => {
     const status = server.status();
     expect(status.ingest.spansReceived).toBe(sent);
     expect(status.ingest.requests).toMatchObject({ '200': 5, '400': 6, '415': 2 });
+  });
+
+  it('Expect: 100-continue: a body declared over the limit gets 413 before it is sent; a small one is asked for and taken', async () => {
+    const server = await testServer({ maxBodyBytes: 1 << 20 });
+    /** Sends the headers, and the body only once the server asks for it. */
+    const expecting = (length: number, body: string) =>
+      new Promise<{ status: number; continued: boolean; text: string }>((resolve, reject) => {
+        let continued = false;
+        const req = httpRequest(`${server.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': length, expect: '100-continue' } }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, continued, text }));
+        });
+        req.on('continue', () => {
+          continued = true;
+          req.end(body);
+        });
+        req.on('error', reject);
+      });
+    const huge = await expecting(1e9, '');
+    expect(huge).toMatchObject({ status: 413, continued: false });
+    expect(JSON.parse(huge.text).error).toBe(`request body over the limit of ${1 << 20} bytes`);
+    const body = json(spans(2));
+    expect(await expecting(Buffer.byteLength(body), body)).toMatchObject({ status: 200, continued: true });
+    expect(server.status().ingest.spansReceived).toBe(2);
+    expect(server.status().ingest.requests).toMatchObject({ '200': 1, '413': 1 });
   });
 
   it('zstd bodies: refused with 415 and the reason on a Node.js without zstd, taken on one with it', async () => {
