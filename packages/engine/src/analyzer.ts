@@ -53,6 +53,8 @@ class StreamingAnalyzer implements Analyzer {
   private driven: boolean;
   /** Spans in a row that ended beyond the skew window (in a replay, enough of them move event time). */
   private aheadRun = 0;
+  /** The spans of that run (fewer than {@link FUTURE_RUN}), counted `future` unless it moves event time. */
+  private readonly aheadHeld: Span[] = [];
   /** Latest event time given by whoever drives it (`advanceTo`, the `clock` option); -Infinity until then. */
   private drivenAt = -Infinity;
   /** Spans of a fast clock placed at the driven event time (see {@link fastClock}). */
@@ -150,30 +152,21 @@ class StreamingAnalyzer implements Analyzer {
       }
       if (this.clock === null) this.start(span.endTime);
       else if (span.endTime > this.clock + MAX_FUTURE_SKEW_MS) {
-        // A wrong clock, unless a replay's stream has moved on: then event time follows it.
+        // A wrong clock, unless a replay's stream has moved on: then event time follows it, and the run's
+        // spans held so far are taken after all (a first span far in the past cost the next fifteen).
         if (this.driven || ++this.aheadRun < FUTURE_RUN) {
           this.drops.future++;
+          if (!this.driven) this.aheadHeld.push(kept);
           continue;
         }
         this.jumpTo(span.endTime);
+        this.accepted += this.takeHeld(aheadBefore);
       }
-      this.aheadRun = 0;
-      if (kept.endTime > aheadBefore) kept = this.fastClock(kept);
-      if (kept.endTime > (this.clock as number)) {
-        this.clock = kept.endTime;
-        // Windows must close as event time passes inside a large batch too, or the bucket ring would wrap.
-        if (this.clock >= this.nextAdvance) this.advance(this.clock);
+      if (this.aheadRun !== 0) {
+        this.aheadRun = 0;
+        this.aheadHeld.length = 0;
       }
-      const outcome = this.buffer.add(kept, this.clock as number);
-      if (outcome !== 'ok') {
-        this.drops[outcome]++;
-        continue;
-      }
-      // A long hold of a service's event loop is known before the requests of its backlog are recorded.
-      if (kept.name === EVENT_LOOP_OPERATION) this.recorder.noteLoop(kept);
-      this.changes.observe(kept.service, kept.serviceVersion, kept.startTime);
-      this.recorder.instances.observe(kept.service, kept.instance, kept.startTime);
-      accepted++;
+      if (this.take(kept, aheadBefore)) accepted++;
     }
     this.accepted += accepted;
     const injected = this.options.clock?.();
@@ -182,6 +175,39 @@ class StreamingAnalyzer implements Analyzer {
     // happen to end: the same spans give the same incidents however they are batched.
     else if (this.driven || (this.clock !== null && this.clock >= this.nextAdvance)) this.advance(this.clock);
     return { accepted, dropped: list.length - accepted };
+  }
+
+  /** Places an accepted span in event time and in its trace; false when the trace buffer refuses it (counted). */
+  private take(kept: Span, aheadBefore: number): boolean {
+    if (kept.endTime > aheadBefore) kept = this.fastClock(kept);
+    if (kept.endTime > (this.clock as number)) {
+      this.clock = kept.endTime;
+      // Windows must close as event time passes inside a large batch too, or the bucket ring would wrap.
+      if (this.clock >= this.nextAdvance) this.advance(this.clock);
+    }
+    const outcome = this.buffer.add(kept, this.clock as number);
+    if (outcome !== 'ok') {
+      this.drops[outcome]++;
+      return false;
+    }
+    // A long hold of a service's event loop is known before the requests of its backlog are recorded.
+    if (kept.name === EVENT_LOOP_OPERATION) this.recorder.noteLoop(kept);
+    this.changes.observe(kept.service, kept.serviceVersion, kept.startTime);
+    this.recorder.instances.observe(kept.service, kept.instance, kept.startTime);
+    return true;
+  }
+
+  /** The run's spans held as `future` (see {@link aheadHeld}) once it moved event time: taken, or late. */
+  private takeHeld(aheadBefore: number): number {
+    const lateBefore = this.lateCutoff();
+    let taken = 0;
+    for (const held of this.aheadHeld) {
+      this.drops.future--;
+      if (held.endTime < lateBefore) this.drops.late++;
+      else if (this.take(held, aheadBefore)) taken++;
+    }
+    this.aheadHeld.length = 0;
+    return taken;
   }
 
   inFlight(calls: readonly InFlightCall[], at: number): void {
