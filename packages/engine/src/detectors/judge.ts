@@ -3,7 +3,7 @@ import type { Verdict } from './verdict.js';
 import type { LatencyDetector, LogWindow } from './latency.js';
 import type { CallShapeDetector } from './shape.js';
 import { slowEvents, type CallTimes, type LatencyBucket } from '../ops/bucket.js';
-import { RING, USUAL_PATH_SHARE, WINDOWS, copyWindow, emptyWindow, windowSketch, type EdgeState, type EdgeWindow, type LatencySignal, type OpState, type OpWindow } from '../ops/state.js';
+import { RING, USUAL_PATH_SHARE, WINDOWS, copyWindow, emptyWindow, windowLongest, windowSketch, type EdgeState, type EdgeWindow, type LatencySignal, type OpState, type OpWindow } from '../ops/state.js';
 import { ANCHOR_SLOWDOWN } from '../stats/baseline.js';
 import type { Recorder } from '../ops/recorder.js';
 import { episodeKey, opKeyOperation, opKeyService } from '../keys.js';
@@ -200,20 +200,23 @@ export class Judge {
    * Guards against heavy tails (GC pauses, cold caches), which can lift a small window's mean of logs:
    * the window's median must have moved too, and unless the shift is large and very significant (the
    * sensitive rule), the number of individually slow requests must be unlikely given how often that
-   * normally happens. Slow requests one stall held together count as one slow event, in either test; a
-   * stall lets go of what it held at once, and each request then ends after the rest of its work: within
+   * normally happens. Slow requests one brief stall held together count as one slow event, in either test;
+   * a stall lets go of what it held at once, and each request then ends after the rest of its work: within
    * `releaseMs`, the operation's typical latency (for self time too, whose own typical is far shorter).
    */
   private latencyConfirmed(signal: LatencySignal, w: OpWindow, which: 'latency' | 'self', v: Verdict, anchor: boolean, median: number, releaseMs: number): boolean {
     const o = this.options.latency;
     if (median < o.sensitiveRatio * v.expected) return false;
     const lw = w[which];
+    // A stall as long as a held event loop's that is an anomaly on its own (a row lock held for seconds,
+    // then released) is no pause to discount: its requests count one by one.
+    const brief = windowLongest(w.buckets, which) < loopStallMs(o);
     let events: number | undefined;
     if (lw.ok.n >= o.sensitiveMinSamples && v.score >= o.sensitiveZ) {
-      // The rule tests the mean of logs as if each request were its own evidence. Requests one stall (a GC
-      // pause over a burst) held are one: where slow requests are a quarter of the window and mostly held
-      // by stalls, the slow events decide.
-      if (4 * lw.over < lw.judged) return true;
+      // The rule tests the mean of logs as if each request were its own evidence. Requests one brief stall
+      // (a GC pause over a burst) held are one: where slow requests are a quarter of the window and mostly
+      // held by stalls, the slow events decide.
+      if (!brief || 4 * lw.over < lw.judged) return true;
       events = slowEvents(lw, w.buckets, which, releaseMs);
       if (2 * events > lw.over) return true;
     } else if (anchor) {
@@ -223,7 +226,7 @@ export class Judge {
     // Counting requests first, as judgeTail does: they are never fewer than the events, so a window they
     // do not confirm the events cannot.
     if (lw.judged === 0 || signal.slowPValue(lw.over, lw.judged, o.ratio) >= o.slowPMax) return false;
-    return signal.slowPValue(events ?? slowEvents(lw, w.buckets, which, releaseMs), lw.judged, o.ratio) < o.slowPMax;
+    return !brief || signal.slowPValue(events ?? slowEvents(lw, w.buckets, which, releaseMs), lw.judged, o.ratio) < o.slowPMax;
   }
 
   /**
@@ -292,8 +295,7 @@ export class Judge {
   private loopHeld(op: OpState, w: OpWindow, size: number): OpFiring | undefined {
     const base = op.latency.detector.baseline;
     if (!base.ready) return undefined;
-    let longest = 0;
-    for (const b of w.buckets) if (b.latency.sketch.count > 0) longest = Math.max(longest, b.latency.sketch.max);
+    const longest = windowLongest(w.buckets, 'latency');
     const latency = this.options.latency;
     if (!(longest >= loopStallMs(latency))) return undefined;
     const verdict: Verdict = { anomalous: true, score: Math.log2(longest / base.typical), pValue: 0, observed: longest, expected: base.typical, severity: stallSeverity(longest, latency), ready: true };

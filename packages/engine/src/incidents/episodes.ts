@@ -445,12 +445,15 @@ export class Episodes {
     return f.kind === 'shape' ? this.incidentInCallees(f.op)?.id : undefined;
   }
 
-  /** The open incident rooted in a service `op` usually calls (with a root of one of `kinds`, when given). */
+  /**
+   * The open incident rooted in a service `op` usually calls (with a root of one of `kinds`, when given),
+   * while its fault goes on: one whose episodes have all ended explains nothing that happens now.
+   */
   private incidentInCallees(op: OpState, kinds?: ReadonlySet<AnomalyKind>): Incident | undefined {
     const callees = new Set<string>();
     for (const key of op.shapes.keys()) callees.add(this.recorder.ops.get(key)?.service ?? opKeyService(key));
     for (const inc of this.manager.list({ status: ['active', 'acknowledged'] })) {
-      if (callees.has(inc.rootCause.service) && (kinds === undefined || kinds.has(inc.rootCause.kind))) return inc;
+      if (callees.has(inc.rootCause.service) && (kinds === undefined || kinds.has(inc.rootCause.kind)) && this.manager.going(inc.id)) return inc;
     }
     return undefined;
   }

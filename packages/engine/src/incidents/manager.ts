@@ -279,6 +279,12 @@ export class IncidentManager {
     this.records.get(incidentId)?.active.delete(anomalyId);
   }
 
+  /** Whether the incident is open with an episode still firing (its fault goes on); false for unknown ids. */
+  going(id: string): boolean {
+    const rec = this.records.get(id);
+    return rec !== undefined && rec.incident.status !== 'resolved' && rec.active.size > 0;
+  }
+
   /** Whether the incident has a failure among its members (see {@link tick}); false for unknown ids. */
   failure(id: string): boolean {
     return this.records.get(id)?.lastFailedAt !== undefined;
@@ -410,17 +416,32 @@ export class IncidentManager {
   private findSymptom(anomaly: Anomaly, now: number): Record_ | undefined {
     for (const rec of this.records.values()) {
       if (!this.live(rec, now)) continue;
-      for (const a of rec.anomalies.values()) if (sameSymptom(a, anomaly)) return rec;
+      // Once the incident's episodes have all ended, not when the evidence now names another service: a
+      // caller slowed by a cache's outage, slowed again a minute later by its database's lock, has a new
+      // fault. (Evidence that names the symptom's own service has only lost its pointer.)
+      const going = rec.active.size > 0 || anomaly.cause.service === anomaly.service;
+      for (const a of rec.anomalies.values()) if (sameSymptom(a, anomaly) && (going || a.cause.service === anomaly.cause.service)) return rec;
     }
     return undefined;
   }
 
+  /**
+   * The open incident rooted in `service`, else one where an episode caused by `service` is still firing.
+   * Not one whose episodes in that service have ended: a database that was the effect of an earlier fault
+   * (slowed by a cache's outage) and fails on its own minutes later (a lock) is a fault of its own, and
+   * folded into the old incident under its old root cause, it opened nothing.
+   */
   private findOpen(service: string): Record_ | undefined {
     let best: Record_ | undefined;
     for (const rec of this.records.values()) {
       if (rec.incident.status === 'resolved') continue;
       if (rec.incident.rootCause.service === service) return rec;
-      if (best === undefined && [...rec.anomalies.values()].some((a) => a.cause.service === service)) best = rec;
+      if (best !== undefined) continue;
+      for (const id of rec.active) {
+        if (rec.anomalies.get(id)?.cause.service !== service) continue;
+        best = rec;
+        break;
+      }
     }
     return best;
   }
@@ -444,7 +465,8 @@ export class IncidentManager {
     const homes = k === 'errors' ? undefined : this.opts.topology.homes(service);
     const peer = homes !== undefined && homes.size > 0 && !homes.has(service);
     for (const rec of this.records.values()) {
-      if (!this.live(rec, now)) continue;
+      // Only while the incident's fault goes on: one whose episodes have all ended cascades no further.
+      if (rec.incident.status === 'resolved' || rec.active.size === 0) continue;
       if (rec.incident.affected.some((r) => r.service === service)) return rec;
       if (peer && anomaly.firstAt > onset(rec) && this.within(homes, rec)) return rec;
     }

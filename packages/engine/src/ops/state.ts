@@ -430,6 +430,16 @@ export function windowSketch(buckets: readonly OpBucket[], which: 'latency' | 's
   return out;
 }
 
+/** The longest request of one latency series over a window's buckets (0 when none). */
+export function windowLongest(buckets: readonly OpBucket[], which: 'latency' | 'self'): number {
+  let longest = 0;
+  for (const b of buckets) {
+    const sketch = b[which].sketch;
+    if (sketch.count > 0 && sketch.max > longest) longest = sketch.max;
+  }
+  return longest;
+}
+
 export function windowOrigins(buckets: readonly OpBucket[], which: 'errorOrigins' | 'slowOrigins' | 'shapeOrigins'): OriginCounts {
   const out: OriginCounts = new Map();
   for (const b of buckets) {
