@@ -30,7 +30,8 @@ function blogTraffic(seed: number, gapMs: number): Span[] {
     const down = within(t, REDIS_DOWN);
     let at = t + ln(0.5);
     const call = (system: 'redis' | 'postgresql', op: string, ms: number, failed = false) => {
-      const attributes = system === 'redis' ? { 'db.system': 'redis', 'db.operation.name': op, 'server.address': 'redis' } : { 'db.system': 'postgresql', 'db.operation.name': op, 'db.collection.name': 'articles', 'server.address': 'pg' };
+      const attributes: Record<string, string> = { 'db.system': system, 'db.operation.name': op, 'server.address': system };
+      if (system === 'postgresql') attributes['db.collection.name'] = 'articles';
       spans.push(span({ traceId, service: 'blog-api', name: system === 'redis' ? op : `${op} articles`, kind: 'client', parentSpanId: server.spanId, startTime: at, endTime: at + ms, attributes, ...(failed ? { status: 'error' as const } : {}) }));
       at += ms + 0.2;
     };
