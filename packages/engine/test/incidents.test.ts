@@ -187,7 +187,8 @@ describe('IncidentManager grouping', () => {
     const answering = (ms: number) => {
       const n = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
       const held = n.route(anomaly('b-1', 'timeout', 'postgresql', 'postgresql', 0), [at('pg-pool.connect', 200)], undefined, 0);
-      n.route({ ...anomaly('b-2', 'latency', 'postgresql', 'postgresql', 0), operation: 'UPDATE orders', observed: ms, expected: 2, unit: 'ms' }, [{ ...at('UPDATE orders', 10), kind: 'latency' }], undefined, 0);
+      // Its 20 calls a second hold the pool's connections (5 at 250 ms each).
+      n.route({ ...anomaly('b-2', 'latency', 'postgresql', 'postgresql', 0), operation: 'UPDATE orders', observed: ms, expected: 2, unit: 'ms' }, [{ ...at('UPDATE orders', 100), kind: 'latency' }], undefined, 0);
       return n.get(held)!;
     };
     expect(answering(8000).rootCause).toMatchObject({ service: 'postgresql', operation: 'UPDATE orders', kind: 'timeout' });
@@ -429,7 +430,9 @@ describe('IncidentManager grouping', () => {
     // A SELECT gone 300× slower fills the pool by itself: some requests give up waiting for a connection, the
     // rest wait long. Nothing hangs: it reads as the latency it is.
     const n = peer();
-    const slow = route(n, on('b-1', 'latency', 'SELECT stock', 0));
+    // Its own calls, 40 a second at 300 ms: a dozen connections held.
+    const [own, at] = on('b-1', 'latency', 'SELECT stock', 0);
+    const slow = route(n, [{ ...own, operation: 'SELECT stock', observed: 300, expected: 1, unit: 'ms' }, at]);
     route(n, on('b-2', 'timeout', 'pg-pool.connect', 0));
     for (const caller of ['GET /stock/:id', 'POST /reserve', 'GET /cart']) route(n, on(`wait ${caller}`, 'latency', 'pg-pool.connect', 5000, caller));
     expect(n.get(slow)!.rootCause).toMatchObject({ operation: 'SELECT stock', kind: 'latency' });
@@ -446,6 +449,25 @@ describe('IncidentManager grouping', () => {
     m.route(anomaly('a-3', 'latency', 'postgresql', 'postgresql', 35_000), [at('BEGIN', 'latency', 10)], undefined, 35_000);
     m.route(anomaly('a-4', 'latency', 'postgresql', 'postgresql', 35_000), [at('SELECT orders', 'latency', 49)], undefined, 35_000);
     expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'pg-pool.connect', kind: 'timeout' });
+  });
+
+  it('keeps naming the wait for a pooled connection when statements a few ms slower go wrong with the waits: they cannot hold the pool', () => {
+    // A route holds the pool's connections in a transaction (app-side waits, no slow statement). 10 s in, the
+    // statements' own calls run 3.4× slower (3.7 ms at 20 a second: a tenth of a connection held).
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const at = (operation: string, kind: AnomalyKind, count: number): RankedOrigin => ({ service: 'postgresql', operation, key: opKey('postgresql', operation), kind, share: 1, count });
+    const id = m.route(anomaly('a-1', 'timeout', 'postgresql', 'postgresql', 0), [at('pg-pool.connect', 'timeout', 200)], undefined, 0);
+    for (const [i, statement] of ['SELECT articles', 'SELECT follows'].entries()) {
+      const own = { ...anomaly(`s-${i}`, 'latency', 'postgresql', 'postgresql', 10_000), operation: statement, observed: 3.7, expected: 1.1, unit: 'ms' as const };
+      m.route(own, [at(statement, 'latency', 100)], undefined, 10_000);
+    }
+    expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'pg-pool.connect', kind: 'timeout' });
+    // The same statements 300 ms slow at that rate hold a dozen connections: they are what fills the pool.
+    const n = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const held = n.route(anomaly('b-1', 'timeout', 'postgresql', 'postgresql', 0), [at('pg-pool.connect', 'timeout', 200)], undefined, 0);
+    n.route({ ...anomaly('b-2', 'latency', 'postgresql', 'postgresql', 10_000), operation: 'SELECT articles', observed: 300, expected: 1.1, unit: 'ms' }, [at('SELECT articles', 'latency', 100)], undefined, 10_000);
+    expect(n.get(held)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'SELECT articles' });
   });
 
   it('a database and its own service going wrong at the same moment are one fault; minutes apart or in another service, two', () => {
