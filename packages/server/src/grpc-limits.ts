@@ -45,6 +45,17 @@ interface BaseCall {
   decompressMessage?(message: Buffer, encoding: string): Buffer | Promise<Buffer>;
 }
 
+/**
+ * A message prefix's Compressed-Flag the gRPC spec refuses with INTERNAL: a value other than 0 or 1, or 1
+ * with no `grpc-encoding` (identity). grpc-js reads any flag but 1 as uncompressed, and a 1 with identity as
+ * plain bytes: the compressed bytes then failed as "invalid protobuf", an INVALID_ARGUMENT that blamed the data.
+ */
+function framingRefusal(flag: number | undefined, encoding: string): CallStatus | undefined {
+  if (flag === 0 || (flag === 1 && encoding !== 'identity')) return undefined;
+  const details = flag === 1 ? 'message marked compressed, but no grpc-encoding was sent' : `invalid Compressed-Flag ${String(flag)} in a message prefix (0 or 1)`;
+  return { code: status.INTERNAL, details };
+}
+
 /** How long a call refused for want of budget is asked to wait. */
 const BUDGET_RETRY_S = 1;
 
@@ -133,7 +144,11 @@ export function callLimits(limits: CallLimits): ServerInterceptor {
     stream?.on('data', onData);
     const decompress = base.decompressMessage?.bind(base);
     if (decompress !== undefined) {
-      base.decompressMessage = (message, encoding) => (METERED.has(encoding) ? inflate(message.subarray(5), encoding, limits) : decompress(message, encoding));
+      base.decompressMessage = (message, encoding) => {
+        const refused = framingRefusal(message[0], encoding);
+        if (refused !== undefined) return Promise.reject(refused);
+        return METERED.has(encoding) ? inflate(message.subarray(5), encoding, limits) : decompress(message, encoding);
+      };
     }
     return new ServerInterceptingCall(next, {
       start: (go) =>

@@ -156,6 +156,32 @@ describe('OTLP/gRPC limits', () => {
     }
   });
 
+  it('a message prefix marked compressed with no grpc-encoding, or with a flag other than 0 and 1, is INTERNAL (the spec), counted', async () => {
+    const { grpc, answers } = await receiverWith(new BodyBudget(100_000));
+    try {
+      const gz = zlib.gzipSync(Buffer.alloc(100));
+      const unnamed = openExport(grpc.address);
+      unnamed.stream.end(Buffer.concat([prefix(gz.length, true), gz]));
+      expect(await unnamed.outcome).toMatchObject({ code: status.INTERNAL, message: 'message marked compressed, but no grpc-encoding was sent' });
+      const flag = prefix(0);
+      flag[0] = 2;
+      const odd = openExport(grpc.address, { 'grpc-encoding': 'gzip' });
+      odd.stream.end(flag);
+      expect(await odd.outcome).toMatchObject({ code: status.INTERNAL, message: 'invalid Compressed-Flag 2 in a message prefix (0 or 1)' });
+      expect(answers.get('INTERNAL')).toBe(2);
+      // A plain message, and a gzip one named as such, still pass.
+      const plain = openExport(grpc.address);
+      plain.stream.end(prefix(0));
+      expect((await plain.outcome).code).toBe(status.OK);
+      const named = openExport(grpc.address, { 'grpc-encoding': 'gzip' });
+      const empty = zlib.gzipSync(Buffer.alloc(0));
+      named.stream.end(Buffer.concat([prefix(empty.length, true), empty]));
+      expect((await named.outcome).code).toBe(status.OK);
+    } finally {
+      await grpc.close(1000);
+    }
+  });
+
   it('cuts a message that does not arrive within the request timeout (DEADLINE_EXCEEDED, counted) and keeps serving', async () => {
     const server = await testServer({ requestTimeoutMs: 300 });
     const stalled = openExport(server.grpcAddress!);
