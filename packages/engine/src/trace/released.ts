@@ -79,9 +79,16 @@ export class ReleasedSpans {
    */
   has(traceHash: number, spanId: string, server?: boolean): boolean {
     const key = traceHash || 1;
+    // Asked for the first span of every trace, most of them never released: the id is hashed only for one that was.
+    if (!this.holds(this.current, key) && !this.holds(this.older, key)) return false;
     const h = this.hash(spanId);
     const kind = server === undefined ? -1 : server ? 1 : 0;
     return this.find(this.current, key, h, kind) || this.find(this.older, key, h, kind);
+  }
+
+  private holds(t: Int32Array, key: number): boolean {
+    for (let i = key & this.traceMask; t[i * STRIDE] !== 0; i = (i + 1) & this.traceMask) if (t[i * STRIDE] === key) return true;
+    return false;
   }
 
   private find(t: Int32Array, key: number, h: number, kind: number): boolean {
