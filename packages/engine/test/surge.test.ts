@@ -65,4 +65,30 @@ describe('a slowdown under a traffic surge', () => {
     expect(incident.title).toMatch(/^Latency in mysql SELECT products/);
     expect(incident.rootCause.explanation).not.toContain('surged');
   });
+
+  it('is not said of a backlog let go: requests held by a hang, ending together once it lets go, are no more traffic', () => {
+    const analyzer = createAnalyzer();
+    const surges: string[] = [];
+    analyzer.onAnomaly((a) => {
+      if (a.signal === 'traffic.surge') surges.push(a.explanation);
+    });
+    const rng = mulberry32(13);
+    const t0 = 1_700_000_000_000;
+    // 20 requests/s throughout; from minute 3 the database hangs for 10 s, and every query sent meanwhile ends
+    // when it lets go: two hundred requests end in one instant.
+    const release = t0 + 190_000;
+    for (let at = t0; at < t0 + 240_000; at += 50) {
+      const held = at >= t0 + 180_000 && at < release;
+      analyzer.ingest(request(at, held ? release - at + logNormal(rng, 1, 0.2) : logNormal(rng, 1, 0.2)));
+    }
+    analyzer.flush();
+    // The surge of ends fires (as an anomaly; it joins no incident) ...
+    expect(surges.length).toBeGreaterThan(0);
+    const [incident] = analyzer.incidents();
+    expect(incident.title).toMatch(/^Latency in mysql SELECT products/);
+    // ... but the incident does not tell it as traffic that surged.
+    expect(incident.rootCause.explanation).not.toContain('surged');
+    expect((incident.story ?? []).some((e) => e.explanation.includes('surged'))).toBe(false);
+  });
 });
+

@@ -606,9 +606,30 @@ export class Episodes {
       if (ep.signal !== 'traffic.surge') continue;
       const a = ep.anomaly;
       if (a.service !== top.service && !anomalies.some((m) => m.service === a.service)) continue;
+      if (this.heldBacklog(ep)) continue;
       if (best === undefined || a.observed / a.expected > best.observed / best.expected) best = a;
     }
     return best?.explanation;
+  }
+
+  /**
+   * Whether a surge is a backlog let go, not more traffic: requests are counted as they end, and those that
+   * ended in its window took half of it or more on average, so most of them began before it (requests a hang
+   * held, ending together once it let go). Little's law: a flood of arrivals ends at the rate it came.
+   */
+  private heldBacklog(surge: Episode): boolean {
+    const op = surge.target as OpState;
+    const { bucketMs } = this.options;
+    const a = surge.anomaly;
+    let ms = 0;
+    let n = 0;
+    for (let i = Math.floor(a.windowStart / bucketMs); i * bucketMs < a.at; i++) {
+      const sketch = op.ring.get(i)?.latency.sketch;
+      if (sketch === undefined || sketch.count === 0) continue;
+      ms += sketch.sum;
+      n += sketch.count;
+    }
+    return n > 0 && 2 * (ms / n) >= a.at - a.windowStart;
   }
 
   /** `now` (the figures of an operation that did not fire, key `key`), or the worst kept since `since`. */
