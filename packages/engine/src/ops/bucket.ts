@@ -401,13 +401,15 @@ const stallGrouped: boolean[] = [];
  * slow ones: counted one by one they read as a tail gone wrong (p < 1e-7), every few minutes.
  */
 export function slowEvents(
-  w: { over: number; overLastStart: number; overFirstEnd: number },
+  w: { over: number; overLastStart: number; overFirstEnd: number; events?: number; eventsReleaseMs?: number },
   buckets: readonly OpBucket[],
   which: 'latency' | 'self',
   releaseMs: number,
 ): number {
   if (w.over <= 1) return w.over;
   if (w.overLastStart < w.overFirstEnd) return 1;
+  // Asked again of the same window (its median shift, for the main baseline and the anchor; its tail): counted once.
+  if (w.eventsReleaseMs === releaseMs && w.events !== undefined) return w.events;
   const spans = stallSpans;
   spans.length = 0;
   for (const b of buckets) {
@@ -435,5 +437,7 @@ export function slowEvents(
     if (members < STALL_MIN) continue;
     for (let j = i + 1; j < kept && spans[2 * order[j] + 1] <= at + releaseMs; j++) if (spans[2 * order[j]] < at) grouped[j] = true;
   }
+  w.events = events;
+  w.eventsReleaseMs = releaseMs;
   return events;
 }

@@ -46,6 +46,9 @@ export interface LatencyWindow {
   judged: number;
   overLastStart: number;
   overFirstEnd: number;
+  /** The window's slow events (see `slowEvents`), once counted for a release time of `eventsReleaseMs` (NaN: not yet). */
+  events: number;
+  eventsReleaseMs: number;
 }
 
 /** Aggregate of an operation's buckets over a window. */
@@ -349,8 +352,8 @@ export function emptyWindow(): OpWindow {
     buckets: [],
     requests: 0,
     errors: 0,
-    latency: { ok: emptyMoments(), over: 0, judged: 0, overLastStart: -Infinity, overFirstEnd: Infinity },
-    self: { ok: emptyMoments(), over: 0, judged: 0, overLastStart: -Infinity, overFirstEnd: Infinity },
+    latency: { ok: emptyMoments(), over: 0, judged: 0, overLastStart: -Infinity, overFirstEnd: Infinity, events: 0, eventsReleaseMs: NaN },
+    self: { ok: emptyMoments(), over: 0, judged: 0, overLastStart: -Infinity, overFirstEnd: Infinity, events: 0, eventsReleaseMs: NaN },
     failing: 0,
     slow: 0,
     diverged: 0,
@@ -386,6 +389,7 @@ function resetLatency(lw: LatencyWindow): void {
   lw.judged = 0;
   lw.overLastStart = -Infinity;
   lw.overFirstEnd = Infinity;
+  lw.eventsReleaseMs = NaN;
 }
 
 /**
