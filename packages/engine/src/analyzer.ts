@@ -121,10 +121,7 @@ class StreamingAnalyzer implements Analyzer {
     if (reading !== undefined && reading > this.drivenAt) this.drivenAt = reading;
     // A span may end this far past the driven event time before its host's clock is taken to be fast.
     const aheadBefore = this.drivenAt === -Infinity ? Infinity : this.drivenAt + this.options.maxTraceWaitMs / 2;
-    // Past this a span's end is no host's skew: it must neither start nor move event time (every on-time span
-    // after it would be late).
-    const wall = this.options.wallClock?.();
-    const latestEnd = wall !== undefined && Number.isFinite(wall) ? wall + MAX_FUTURE_SKEW_MS : Infinity;
+    const latestEnd = this.latestEnd();
     for (let i = 0; i < list.length; i++) {
       const span = list[i];
       this.ingested++;
@@ -437,9 +434,17 @@ class StreamingAnalyzer implements Analyzer {
     this.accepted = s.counters.accepted;
     this.tracesProcessed = s.counters.tracesProcessed;
     Object.assign(this.drops, drops);
-    const wall = this.options.wallClock?.();
-    if (s.clock !== null && wall !== undefined && s.clock > wall + MAX_FUTURE_SKEW_MS) this.forgetRestoredTime();
+    if (s.clock !== null && s.clock > this.latestEnd()) this.forgetRestoredTime();
     else if (s.clock !== null) this.recorder.restoredClock = s.clock;
+  }
+
+  /**
+   * The latest time a span may end (Infinity without a wall clock): past the wall clock by more than any
+   * host's skew, it must neither start nor move event time (every on-time span after it would be late).
+   */
+  private latestEnd(): number {
+    const wall = this.options.wallClock?.();
+    return wall !== undefined && Number.isFinite(wall) ? wall + MAX_FUTURE_SKEW_MS : Infinity;
   }
 
   /**

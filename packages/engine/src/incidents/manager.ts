@@ -147,7 +147,7 @@ export class IncidentManager {
         if (inc.status !== 'resolved' && inc.rootCause.kind === 'traffic' && inc.rootCause.service === anomaly.cause.service) rec = r;
       }
       rec ??= this.findStoppedBy(anomaly, now);
-    } else if (rec === undefined) rec = this.findSymptom(anomaly, now) ?? this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly, now) ?? this.findLinked(anomaly, now) ?? this.reopen(anomaly, now);
+    } else if (rec === undefined) rec = this.findSymptom(anomaly, now) ?? this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly) ?? this.findLinked(anomaly, now) ?? this.reopen(anomaly, now);
     let opened = false;
     if (rec === undefined) {
       rec = this.open(anomaly, now);
@@ -282,7 +282,7 @@ export class IncidentManager {
   /** Whether the incident is open with an episode still firing (its fault goes on); false for unknown ids. */
   going(id: string): boolean {
     const rec = this.records.get(id);
-    return rec !== undefined && rec.incident.status !== 'resolved' && rec.active.size > 0;
+    return rec !== undefined && going(rec);
   }
 
   /** Whether the incident has a failure among its members (see {@link tick}); false for unknown ids. */
@@ -458,7 +458,7 @@ export class IncidentManager {
    * stall (a backlog answered at once when a lock is released, an event loop busy with it). Errors are the
    * peer's own answers and still open their own incident.
    */
-  private findCascade(anomaly: Anomaly, now: number): Record_ | undefined {
+  private findCascade(anomaly: Anomaly): Record_ | undefined {
     const k = anomaly.kind;
     if (k !== 'timeout' && k !== 'errors' && k !== 'latency') return undefined;
     const service = anomaly.cause.service;
@@ -466,7 +466,7 @@ export class IncidentManager {
     const peer = homes !== undefined && homes.size > 0 && !homes.has(service);
     for (const rec of this.records.values()) {
       // Only while the incident's fault goes on: one whose episodes have all ended cascades no further.
-      if (rec.incident.status === 'resolved' || rec.active.size === 0) continue;
+      if (!going(rec)) continue;
       if (rec.incident.affected.some((r) => r.service === service)) return rec;
       if (peer && anomaly.firstAt > onset(rec) && this.within(homes, rec)) return rec;
     }
@@ -1014,6 +1014,11 @@ function setSymptom(rec: Record_, a: Anomaly): void {
   if (was !== undefined) rec.symptoms.set(was, (rec.symptoms.get(was) as number) - 1);
   rec.symptomOf.set(a.id, key);
   rec.symptoms.set(key, (rec.symptoms.get(key) ?? 0) + 1);
+}
+
+/** Whether the incident is open with an episode still firing. */
+function going(rec: Record_): boolean {
+  return rec.incident.status !== 'resolved' && rec.active.size > 0;
 }
 
 /**

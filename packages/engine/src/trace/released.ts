@@ -79,20 +79,24 @@ export class ReleasedSpans {
    */
   has(traceHash: number, spanId: string, server?: boolean): boolean {
     const key = traceHash || 1;
+    const current = this.slotOf(this.current, key);
+    const older = this.slotOf(this.older, key);
     // Asked for the first span of every trace, most of them never released: the id is hashed only for one that was.
-    if (!this.holds(this.current, key) && !this.holds(this.older, key)) return false;
+    if (current < 0 && older < 0) return false;
     const h = this.hash(spanId);
     const kind = server === undefined ? -1 : server ? 1 : 0;
-    return this.find(this.current, key, h, kind) || this.find(this.older, key, h, kind);
+    return (current >= 0 && this.find(this.current, current, key, h, kind)) || (older >= 0 && this.find(this.older, older, key, h, kind));
   }
 
-  private holds(t: Int32Array, key: number): boolean {
-    for (let i = key & this.traceMask; t[i * STRIDE] !== 0; i = (i + 1) & this.traceMask) if (t[i * STRIDE] === key) return true;
-    return false;
+  /** The first slot of table `t` that holds trace `key`; -1 when none does. */
+  private slotOf(t: Int32Array, key: number): number {
+    for (let i = key & this.traceMask; t[i * STRIDE] !== 0; i = (i + 1) & this.traceMask) if (t[i * STRIDE] === key) return i;
+    return -1;
   }
 
-  private find(t: Int32Array, key: number, h: number, kind: number): boolean {
-    for (let i = key & this.traceMask; t[i * STRIDE] !== 0; i = (i + 1) & this.traceMask) {
+  /** Whether span hash `h` is among the released parts of trace `key` in table `t`, from its slot `first` on. */
+  private find(t: Int32Array, first: number, key: number, h: number, kind: number): boolean {
+    for (let i = first; t[i * STRIDE] !== 0; i = (i + 1) & this.traceMask) {
       if (t[i * STRIDE] !== key) continue;
       const start = t[i * STRIDE + 1];
       const n = t[i * STRIDE + 2];
