@@ -51,8 +51,8 @@ class Malformed extends Error {}
 
 /** The input ended inside a field or message. */
 class Truncated extends Malformed {
-  constructor() {
-    super('truncated');
+  constructor(message = 'truncated') {
+    super(message);
   }
 }
 
@@ -107,6 +107,8 @@ class Bytes {
   length(end: number): number {
     const n = this.varint();
     if (this.offset + n > end) throw new Malformed('a length runs past the end of its message');
+    // Known at once for input held whole: a wild length (2^32 and up) would otherwise read on into zeros.
+    if (this.ended && n > this.available) throw new Truncated(`truncated: a length of ${n} bytes, ${this.available} left`);
     return n;
   }
 

@@ -113,6 +113,13 @@ describe('streaming protobuf reader', () => {
     expect((await read(overrun)).problems).toEqual([
       { message: 'invalid protobuf at byte 4 (a length runs past the end of its message), the rest of the input skipped' },
     ]);
+    // a wild length (2^32, a varint past 32 bits) in a request held whole: named, not read on into what follows
+    const wild = cat(request([resource('svc'), scope(spanBytes(1))]), Buffer.from([tag(1, LEN), 0x80, 0x80, 0x80, 0x80, 0x10]), Buffer.alloc(10));
+    const held = decodeOtlpProtobuf(wild);
+    expect(names(held.spans)).toEqual(['svc/op1']);
+    expect(held.problems).toEqual([
+      { message: `invalid protobuf at byte ${wild.length - 10} (truncated: a length of 4294967296 bytes, 10 left), the rest of the input skipped` },
+    ]);
     // not protobuf at all
     expect((await read(Buffer.from('\u000fgarbage'))).problems).toEqual([
       { message: 'invalid protobuf at byte 1 (wire type 7 for field 1), the rest of the input skipped' },

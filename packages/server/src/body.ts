@@ -40,6 +40,47 @@ export class BodyBudget {
   constructor(readonly max: number) {}
 }
 
+/**
+ * Reads the rest of a refused body and throws it away, up to `max` more bytes; true once it ended. A
+ * client still writing when its connection closes sees a reset (EPIPE, ECONNRESET) rather than the answer,
+ * which an exporter takes for a network error and retries. A body declared longer than `max` is not read.
+ */
+export function discardRest(req: Readable & { headers: IncomingHttpHeaders }, max: number): Promise<boolean> {
+  if (req.readableEnded) return Promise.resolve(true);
+  if (Number(req.headers['content-length']) > max) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let left = max;
+    const finish = (whole: boolean) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      resolve(whole);
+    };
+    const onData = (chunk: Buffer) => {
+      left -= chunk.length;
+      if (left < 0) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onClose = () => finish(false);
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('close', onClose);
+    req.resume();
+  });
+}
+
+/** The encodings a client may apply without saying so, by their magic bytes: a body starting so is neither JSON nor protobuf. */
+const MAGIC: ReadonlyArray<readonly [string, readonly number[]]> = [
+  ['gzip', [0x1f, 0x8b]],
+  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
+];
+
+/** The encoding whose magic bytes `body` starts with, if any. */
+function compressedAs(body: Buffer): string | undefined {
+  for (const [name, magic] of MAGIC) if (body.length >= magic.length && magic.every((b, i) => body[i] === b)) return name;
+  return undefined;
+}
+
 /** Why a body or message was refused for want of {@link BodyBudget}. */
 export const BUDGET_EXCEEDED = 'too much request data being read at once: retry shortly';
 
@@ -109,7 +150,13 @@ export async function readBody(req: Readable & { headers: IncomingHttpHeaders },
     if (budget !== undefined) budget.held -= size;
   }
   const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-  if (whole === undefined) return body;
+  if (whole === undefined) {
+    const applied = inflater === undefined ? compressedAs(body) : undefined;
+    if (applied !== undefined) {
+      throw new BodyError(400, `the body is ${applied}-compressed but ${encoding === 'identity' || encoding === '' ? 'has no Content-Encoding' : `its Content-Encoding is '${encoding}'`}: send Content-Encoding: ${applied}`);
+    }
+    return body;
+  }
   try {
     return whole(body, limit);
   } catch (err) {

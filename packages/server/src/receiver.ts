@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Span } from '@rootspan/engine';
 import { decodeOtlpJson, decodeOtlpProtobuf, type DecodeProblem, type DecodeResult, type ZipkinState } from '@rootspan/otlp';
 import { UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
-import { BodyError, readBody, type BodyBudget } from './body.js';
+import { BodyError, discardRest, readBody, type BodyBudget } from './body.js';
 import { timedOut } from './client-errors.js';
 import { sendJson } from './http.js';
 import type { Intake } from './intake.js';
@@ -122,10 +122,15 @@ export async function ingestBody(req: IncomingMessage, ctx: ReceiverContext, ans
     if (!(err instanceof BodyError)) throw err;
     // Cut by the request timeout: Node.js has answered 408, counted there (see answerClientErrors).
     if (timedOut(req)) return undefined;
-    answer(err.status, err.message, err.status === 503 ? { 'retry-after': '1', connection: 'close' } : { connection: 'close' });
+    const whole = await discardRest(req, LINGER_BODIES * ctx.maxBodyBytes);
+    if (timedOut(req)) return undefined;
+    answer(err.status, err.message, { ...(err.status === 503 ? { 'retry-after': '1' } : {}), ...(whole ? {} : { connection: 'close' }) });
     return undefined;
   }
 }
+
+/** A refused body is read on and thrown away up to this many times the body limit before the answer (see {@link discardRest}). */
+const LINGER_BODIES = 4;
 
 /** `body` parsed as JSON, or undefined once `answer` has refused it (400 with the parser's reason). */
 export function jsonBody(body: Buffer, answer: Answer): { value: unknown } | undefined {
@@ -140,9 +145,14 @@ export function jsonBody(body: Buffer, answer: Answer): { value: unknown } | und
     const bom = body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf;
     return { value: JSON.parse(body.toString('utf8', bom ? 3 : 0)) };
   } catch (err) {
-    answer(400, `invalid JSON (${(err as Error).message})`);
+    answer(400, `invalid JSON (${printable((err as Error).message)})`);
     return undefined;
   }
+}
+
+/** `s` with control characters and U+FFFD (undecodable bytes) escaped: the parser's message quotes the body's start. */
+function printable(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Most JSON objects and arrays one request body may hold: ~2.5 times as many as 16 MiB of real OTLP/JSON. */

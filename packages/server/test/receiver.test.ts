@@ -1,7 +1,7 @@
 /** `POST /v1/traces` over raw HTTP: encodings, the OTLP answers, limits, and nothing lost around bad requests. */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import * as zlib from 'node:zlib';
@@ -138,6 +138,16 @@ describe('POST /v1/traces', () => {
     }
     const badGzip = await call(server, '/v1/traces', post(Buffer.from('not gzip'), { 'content-type': 'application/json', 'content-encoding': 'gzip' }));
     expect(badGzip.status).toBe(400);
+    // A compressed body sent without its Content-Encoding: named, in either encoding; a binary start quoted escaped.
+    for (const type of ['application/json', 'application/x-protobuf']) {
+      const undeclared = await call(server, '/v1/traces', post(gzipSync(json(spans(2))), { 'content-type': type }));
+      expect(undeclared.status).toBe(400);
+      expect(undeclared.text).toContain('the body is gzip-compressed but has no Content-Encoding: send Content-Encoding: gzip');
+    }
+    const binary = await call(server, '/v1/traces', post(Buffer.from([0x01, 0xff, 0xfe, 0x08, 0x41]), { 'content-type': 'application/json' }));
+    expect(binary.status).toBe(400);
+    expect(binary.body.error).toMatch(/^invalid JSON \(.*\\u0001\\ufffd/);
+    expect(binary.body.error).not.toMatch(/[\u0000-\u001f\ufffd]/);
     await good();
     const text = await call(server, '/v1/traces', post('hello', { 'content-type': 'text/plain' }));
     expect(text.status).toBe(415);
@@ -152,7 +162,43 @@ describe('POST /v1/traces', () => {
     await good();
     const status = server.status();
     expect(status.ingest.spansReceived).toBe(sent);
-    expect(status.ingest.requests).toMatchObject({ '200': 5, '400': 6, '415': 2 });
+    expect(status.ingest.requests).toMatchObject({ '200': 5, '400': 9, '415': 2 });
+  });
+
+  it('a body over the limit sent whole (as the OTLP exporters send it) gets its 413, not a broken pipe; the connection serves on', async () => {
+    const server = await testServer({ maxBodyBytes: 8 << 20 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (body: Buffer, headers: Record<string, string | number>, on: Agent | false = agent) =>
+      new Promise<{ status: number; text: string; error?: string }>((resolve) => {
+        let answer = { status: 0, text: '' };
+        let error: string | undefined;
+        const req = httpRequest(`${server.url}/v1/traces`, { method: 'POST', agent: on, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+          res.on('data', (c) => (answer.text += c));
+          res.on('end', () => (answer.status = res.statusCode ?? 0));
+        });
+        // A write cut by the server's close (EPIPE, ECONNRESET) is what an exporter sees, whatever came first.
+        req.on('error', (err) => (error ??= (err as NodeJS.ErrnoException).code ?? err.message));
+        req.on('close', () => resolve(error === undefined ? answer : { ...answer, error }));
+        req.end(body);
+      });
+    try {
+      const big = Buffer.alloc(28 << 20, 0x20);
+      for (const [headers, on] of [
+        [{ 'content-length': big.length }, agent],
+        [{ 'transfer-encoding': 'chunked' }, agent],
+        // A connection of its own (`Connection: close`), as the probe's client and many one-shot senders use.
+        [{ 'content-length': big.length }, false],
+      ] as const) {
+        const res = await send(big, headers, on);
+        expect(res).toMatchObject({ status: 413 });
+        expect(res.error).toBeUndefined();
+        expect(JSON.parse(res.text).error).toBe(`request body over the limit of ${8 << 20} bytes`);
+        expect((await send(Buffer.from(json(spans(2))), {})).status).toBe(200);
+      }
+      expect(server.status().ingest.spansReceived).toBe(6);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('Expect: 100-continue: a body declared over the limit gets 413 before it is sent; a small one is asked for and taken', async () => {
