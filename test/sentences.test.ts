@@ -20,8 +20,8 @@ describe('explanation sentence checks', () => {
     expect(statesWindow('inventory GET latency p95 410 ms vs baseline 21 ms (20×); 96% of slow frontend GET /products requests spend the extra time in inventory')).toBe(false);
     expect(statesWindow('4% (12/299)')).toBe(false);
     expect(statesWindow('callers gave up waiting on billing')).toBe(true);
-    // A resolved incident's sentence: the window up to its last anomaly.
-    expect(statesWindow('in the 5 s up to its last anomaly: billing POST /charge error rate 100% (7/7) vs baseline 0%')).toBe(true);
+    // Figures told after they were taken (a resolved incident's sentence): their window dated.
+    expect(statesWindow('in the 5 s to 14:02:07 UTC: billing POST /charge error rate 100% (7/7) vs baseline 0%')).toBe(true);
   });
 
   it('places ratios in tiers, with the absolute bound', () => {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { timeoutSeverity, type LatencyTiers, type Severity } from '@rootspan/engine';
 
-/** "in the last 60 s", "over the past 2 min", "in the 5 s up to its last anomaly" (a resolved incident's), ... */
+/** "in the last 60 s", "over the past 2 min", "in the 5 s to 14:02:07 UTC" (figures told later), ... */
 const WINDOW = /\b(?:in|over|during) the (?:(?:last|past) )?\d+(?:\.\d+)? ?(?:ms|s|sec|seconds?|min|minutes?)\b/gi;
 
 /** Whether a sentence with figures names the window they come from (sentences without a digit need none). */

@@ -663,7 +663,7 @@ describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
     expect(types()).toEqual(['opened', 'resolved', 'updated', 'resolved', 'opened', 'updated']);
   });
 
-  it("a resolved incident's sentence says its figures are from up to its last anomaly, and a reopened one's are current again", () => {
+  it("a resolved incident's sentence dates its figures (when it was last told), and a reopened one's are current again", () => {
     const events: IncidentEvent[] = [];
     let n = 0;
     const m = new IncidentManager({ resolveAfterMs: RESOLVE_AFTER, maxExemplars: 3, ...alone }, (e) => events.push(e), (top) => ({
@@ -674,9 +674,9 @@ describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
     m.tick(RESOLVE_AFTER);
     expect(events.at(-1)).toMatchObject({ type: 'resolved' });
     expect(events.at(-1)!.incident.rootCause.explanation).toBe(
-      'in the 5 s up to its last anomaly: payment error rate 100% (1/1) vs baseline 0%; 100% of failing web requests fail first in payment (in the 2 min up to its last anomaly)',
+      'in the 5 s to 00:00:00 UTC: payment error rate 100% (1/1) vs baseline 0%; 100% of failing web requests fail first in payment (in the 2 min to 00:00:00 UTC)',
     );
-    expect(m.get(id)!.rootCause.explanation).toMatch(/^in the 5 s up to its last anomaly: /);
+    expect(m.get(id)!.rootCause.explanation).toMatch(/^in the 5 s to 00:00:00 UTC: /);
     m.route(anomaly('a-2', 'errors', 'payment', 'payment', RESOLVE_AFTER + 10_000), origin('payment', 'errors'), undefined, RESOLVE_AFTER + 10_000);
     expect(m.get(id)!.rootCause.explanation).toMatch(/^in the last 5 s: payment error rate 100% \(2\/2\)/);
   });

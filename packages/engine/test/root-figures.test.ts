@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer } from '../src/index.js';
+import { createAnalyzer, type IncidentEvent } from '../src/index.js';
 import { mulberry32, logNormal } from './helpers/random.js';
+import { SHOP_START, batches, shopTraffic, type ShopFault } from './helpers/shop.js';
 import { TraceBuilder } from './helpers/spans.js';
 import type { Span } from '../src/types.js';
 
 const START = Date.UTC(2026, 0, 1);
 const S = 1000;
+const MIN = 60 * S;
 
 /**
  * An API on one table: three routes query it, one of them (`/stats`, a fifth of the calls) with a raw query
@@ -47,5 +49,37 @@ describe('root-cause figures of an operation named without an anomaly of its own
     const p95 = /postgresql SELECT orders latency p95 ([\d.]+) (ms|s) vs baseline ([\d.]+) ms/.exec(inc.rootCause.explanation);
     expect(p95, inc.rootCause.explanation).not.toBeNull();
     expect(Number(p95![1]) * (p95![2] === 's' ? 1000 : 1)).toBeGreaterThan(250);
+  });
+});
+
+describe('root-cause figures told later', () => {
+  it('are dated once they are not the latest: an incident does not pass its worst moment off as "the last 15 s"', () => {
+    const analyzer = createAnalyzer({ resolveAfterMs: 30_000 });
+    const events: IncidentEvent[] = [];
+    analyzer.onIncident((e) => events.push(e));
+    // Payment fails every request for 20 s, then hangs a fifth of them (checkout gives up) for two minutes.
+    const faults: ShopFault[] = [
+      { service: 'payment', from: 10 * MIN, to: 10 * MIN + 20 * S, errorRate: 1 },
+      { service: 'payment', from: 10 * MIN + 20 * S, to: 12 * MIN + 20 * S, hangMs: 3000, hangShare: 0.2 },
+    ];
+    for (const b of batches(shopTraffic({ seed: 5, durationMs: 14 * MIN, noiseErrors: 0.002, faults }), 50)) analyzer.ingest(b);
+    analyzer.flush();
+    expect(events.map((e) => e.type)).toEqual(['opened', 'updated', 'updated', 'resolved']);
+    const clock = (t: number) => new Date(t).toISOString().slice(11, 19);
+    const dates = (s: string) => [...s.matchAll(/in the \d+ (?:s|min) to (\d\d:\d\d:\d\d) UTC/g)].map((m) => m[1]);
+    // Told as they happen: current.
+    expect(events[0].incident.rootCause.explanation).toMatch(/^in the last 5 s: payment GET \/pay error rate 100%/);
+    expect(dates(events[0].incident.rootCause.explanation)).toEqual([]);
+    // A minute on, the errors (over since 10:20) are still its worst: told with the time they were taken.
+    const later = events[1].incident;
+    expect(later.updatedAt - SHOP_START).toBeGreaterThan(10 * MIN + 30 * S);
+    expect(later.rootCause.explanation).toMatch(/^payment GET \/pay error rate 100% \(\d+\/\d+\) vs baseline [\d.]+% in the 15 s to 00:10:2\d UTC; /);
+    // Never dated when current; every date is of a window that ended over a bucket before the update.
+    for (const { incident } of events.slice(0, 3)) for (const d of dates(incident.rootCause.explanation)) expect(d < clock(incident.updatedAt - S)).toBe(true);
+    // Resolved: nothing passes for "the last" seconds; its undated figures end when it was last told.
+    const resolved = events[3].incident;
+    expect(resolved.rootCause.explanation).not.toMatch(/in the last/);
+    expect(dates(resolved.rootCause.explanation)).toContain(clock(resolved.updatedAt));
+    for (const d of dates(resolved.rootCause.explanation)) expect(d <= clock(resolved.updatedAt)).toBe(true);
   });
 });

@@ -311,7 +311,7 @@ export class Episodes {
       const strength = worstness(draft.severity, draft.observed, draft.expected);
       // A new episode's story starts afresh: the figures of an earlier one are history, not its worst.
       if (saved === undefined || strength >= saved.strength || !this.episodes.has(key)) {
-        this.figures.set(figKey, { ...figuresOf(f.op, f.window, f.kind, window), strength });
+        this.figures.set(figKey, { ...figuresOf(f.op, f.window, f.kind, window), at: now, strength });
       }
     }
     const ep = this.episodes.get(key);
@@ -473,8 +473,8 @@ export class Episodes {
   private poolWait(anomalies: readonly Anomaly[]): RootFigures['pool'] {
     for (const a of anomalies) {
       if (a.kind !== 'latency' || !isPoolWait(a.operation)) continue;
-      const { p95, window } = this.figures.get(figuresKey(opKey(a.service, a.operation ?? ''), 'latency')) ?? {};
-      if (p95 !== undefined && window !== undefined) return { label: label(a.service, a.operation), now: p95.now, baseline: p95.baseline, window };
+      const { p95, window, at } = this.figures.get(figuresKey(opKey(a.service, a.operation ?? ''), 'latency')) ?? {};
+      if (p95 !== undefined && window !== undefined) return { label: label(a.service, a.operation), now: p95.now, baseline: p95.baseline, window, ...(at !== undefined ? { at } : {}) };
     }
     return undefined;
   }
@@ -568,13 +568,14 @@ export class Episodes {
   private explainRoot(top: RankedOrigin, anomalies: readonly Anomaly[]): ReturnType<ExplainRoot> {
     // Figures from when the root cause's own anomaly last fired; else its last 15 s (it may not have fired itself).
     let figures: RootFigures = {};
+    const now = (this.closing + 1) * this.options.bucketMs;
     const op = this.recorder.ops.get(top.key);
     const firstAt = Math.min(...anomalies.map((a) => a.firstAt));
     if (top.kind === 'latency' || top.kind === 'errors') {
       const key = figuresKey(top.key, top.kind);
       const saved = this.figures.get(key);
       if (saved !== undefined) figures = saved;
-      else if (op !== undefined && this.closing > -Infinity) figures = this.worstUnfired(key, figuresOf(op, op.window(this.closing, 3, this.options.bucketMs), top.kind, 3 * this.options.bucketMs), firstAt);
+      else if (op !== undefined && this.closing > -Infinity) figures = this.worstUnfired(key, { ...figuresOf(op, op.window(this.closing, 3, this.options.bucketMs), top.kind, 3 * this.options.bucketMs), at: now }, firstAt);
     }
     const pool = this.poolWait(anomalies);
     if (pool !== undefined) figures = { ...figures, pool };
@@ -592,7 +593,7 @@ export class Episodes {
     const surge = this.surgeAmong(top, anomalies);
     if (surge !== undefined) figures = { ...figures, surge };
     const change = this.changes.changeBefore(top.service, firstAt, this.options.changeWindowMs);
-    return { explanation: explainRoot(top, anomalies, figures, change, firstAt, this.options.latency), ...(change ? { change } : {}) };
+    return { explanation: explainRoot(top, anomalies, figures, change, firstAt, this.options.latency, { now, bucketMs: this.options.bucketMs }), ...(change ? { change } : {}) };
   }
 
   /**

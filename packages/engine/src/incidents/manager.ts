@@ -15,7 +15,7 @@ import type {
 import { INCIDENT_STORY_MAX } from '../types.js';
 import { incidentHeadKey, opKey, symptomKey } from '../keys.js';
 import { isPoolWait } from '../model/operation.js';
-import { label, upToLastAnomaly } from '../rca/format.js';
+import { datedTo, label } from '../rca/format.js';
 import { SEVERITY_RANK } from './severity.js';
 import { IN_FLIGHT_MIN_MS } from '../detectors/inflight.js';
 
@@ -323,7 +323,8 @@ export class IncidentManager {
     inc.status = 'resolved';
     inc.resolvedAt = now;
     inc.resolvedBy = by;
-    inc.rootCause.explanation = upToLastAnomaly(inc.rootCause.explanation);
+    // Its figures were current when it was last told, not at its resolution.
+    inc.rootCause.explanation = datedTo(inc.rootCause.explanation, inc.updatedAt);
   }
 
   acknowledge(id: string, now: number): Incident | undefined {

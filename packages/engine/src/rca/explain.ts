@@ -4,18 +4,20 @@ import { latencyTier } from '../detectors/latency.js';
 import { SEVERITY_RANK } from '../incidents/severity.js';
 import { EVENT_LOOP_OPERATION } from '../model/loop.js';
 import { connectTarget, isPoolWait } from '../model/operation.js';
-import { inTheLast, label, ms, pct, plural, quote, ratio, rps, seconds } from './format.js';
+import { datedTo, inTheLast, label, ms, pct, plural, quote, ratio, rps, seconds } from './format.js';
 
 /** Numbers describing the root-cause operation's own state, for the root-cause sentence. */
 export interface RootFigures {
   /** Width (ms) of the window every figure below was taken over. */
   window?: number;
+  /** Event time the figures were taken at (their window's end); dated in the sentence once stale. */
+  at?: number;
   /** p95 now and baseline p95, of self time for services, of call latency for peers (ms). */
   p95?: { now: number; baseline: number; what: 'self-time' | 'latency' };
   /** Error rate now and baseline, with counts, and what the latest failing request said. */
   errors?: { rate: number; baseline: number; errors: number; requests: number; message?: string };
   /** A connection pool's wait, when its connect calls slowed in the incident and are not the root cause (see {@link isPoolWait}). */
-  pool?: { label: string; now: number; baseline: number; window: number };
+  pool?: { label: string; now: number; baseline: number; window: number; at?: number };
   /**
    * For an event loop root: the service's operation with the longest own time, which may be holding it:
    * its p95 (`ms`), or its longest request's (`once`: no operation's p95 was long enough).
@@ -121,7 +123,8 @@ function refusedBy(top: RankedOrigin, anomalies: readonly Anomaly[]): Anomaly | 
  * The incident's root-cause sentence: the root cause's own numbers over their stated window, how much of
  * its callers' trouble traces back to it, and a deploy seen shortly before. When the incident's severity
  * (its worst anomaly's) is not the tier of a ratio already stated, the worst anomaly's own words follow,
- * so every severity is backed by a figure of the one tier table.
+ * so every severity is backed by a figure of the one tier table. `told`: the event time it is told at;
+ * figures taken more than a bucket before are dated ("in the 5 s to 14:02:07 UTC").
  */
 export function explainRoot(
   top: RankedOrigin,
@@ -130,8 +133,13 @@ export function explainRoot(
   change: ChangeEvent | undefined,
   firstAt: number,
   latency: LatencyOptions,
+  told?: { now: number; bucketMs: number },
 ): string {
   const who = label(top.service, top.operation);
+  /** Figures taken at `at`, dated when older than a bucket at the time the sentence is told. */
+  const dated = (words: string, at: number | undefined) => (told !== undefined && at !== undefined && told.now - at > told.bucketMs ? datedTo(words, at) : words);
+  /** An anomaly's own numbers at its worst, dated. */
+  const words = (a: Anomaly) => dated(ownWords(a), a.peak.at);
   const parts: string[] = [];
   /** Severities the sentence's stated latency figures back. */
   const backed = new Set<Severity>();
@@ -139,7 +147,7 @@ export function explainRoot(
   // that also slowed down is best told by its slowdown's figures.
   const mine = anomalies.filter((a) => a.service === top.service && a.operation === top.operation).sort(byCallee);
   const own = mine.find((a) => a.kind === top.kind) ?? mine[0];
-  const within = figures.window !== undefined ? `${inTheLast(figures.window)}: ` : '';
+  const within = figures.window !== undefined ? `${dated(inTheLast(figures.window), figures.at)}: ` : '';
   // A hang: the root's calls are still open (in flight), so the latency of its calls that ended says
   // nothing yet (1.0×); the calls that got no answer do. For a slowdown, only its own give-ups (or the
   // pool's it holds): another statement's would lead a sentence about this one with that one's figures.
@@ -147,12 +155,12 @@ export function explainRoot(
   let refused: Anomaly | undefined;
   const p95 = figures.p95;
   if (top.kind === 'latency' && hung !== undefined && (hung.operation === top.operation || isPoolWait(hung.operation)) && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
-    parts.push(giveUpWords(top, hung));
+    parts.push(giveUpWords(top, hung, words(hung)));
     backed.add(hung.severity);
   } else if (top.kind === 'latency' && top.operation === EVENT_LOOP_OPERATION && own?.kind === 'latency') {
     // A loop's samples are its holds: its own words say how long at a time (the p95 of a window of
     // ticks hides one long hold among free ones).
-    parts.push(ownWords(own));
+    parts.push(words(own));
     backed.add(own.severity);
   } else if (top.kind === 'latency' && p95 && p95.baseline > 0 && latencyTier(p95.now / p95.baseline, p95.now, latency) !== null) {
     // Only a slowdown backs a latency root: calls of it that still end fast say nothing of the ones
@@ -171,9 +179,9 @@ export function explainRoot(
     parts.push(`${label(refused.service, refused.operation)} cannot connect to ${top.service}: ${quote(refused.message as string)}`);
   } else if (top.kind === 'timeout' && hung !== undefined && own?.kind !== 'timeout') {
     // Timeouts are told by the give-ups, not by the latency of the calls that were answered.
-    parts.push(giveUpWords(top, hung));
+    parts.push(giveUpWords(top, hung, words(hung)));
   } else if (own) {
-    parts.push(ownWords(own));
+    parts.push(words(own));
     if (own.kind === 'latency') backed.add(own.severity);
   } else if (top.kind === 'timeout') {
     parts.push(`callers gave up waiting on ${who}`);
@@ -185,7 +193,7 @@ export function explainRoot(
   if (one !== undefined) parts.push(`its slow requests ran on instance ${quote(one.instance as string)}`);
   // A root that now calls something many more times per request (N+1 queries): why it slowed.
   const more = mine.find((a) => a.signal === 'shape.more-calls');
-  if (more !== undefined && more !== own) parts.push(ownWords(more));
+  if (more !== undefined && more !== own) parts.push(words(more));
   // The strongest evidence from another service that its trouble starts here: what its users felt (failed,
   // slow or abandoned requests) before a change of call pattern, which a failure only causes (calls it cut short).
   let best: Anomaly | undefined;
@@ -197,14 +205,14 @@ export function explainRoot(
   let cited: Anomaly | undefined;
   if (best !== undefined) {
     const share = pct(best.cause.share);
-    const window = `(${inTheLast(best.at - best.windowStart)})`;
+    const window = `(${dated(inTheLast(best.at - best.windowStart), best.at)})`;
     if (best.kind === 'errors') parts.push(`${share} of failing ${label(best.service, best.operation)} requests fail first in ${top.service} ${window}`);
     else if (best.kind === 'latency') parts.push(`${share} of slow ${label(best.service, best.operation)} requests spend the extra time in ${top.service} ${window}`);
     else {
       // Give-ups on a service in between, or a change of call pattern or traffic, are told by their own latest
       // figures ("stopped calling …: 0% of requests vs usually 99% in the last 5 s"), over the window the share is of.
       cited = best;
-      parts.push(firstClause(best.explanation), `${share} of ${best.kind === 'timeout' ? 'the give-ups trace' : 'the change traces'} back to ${top.service}`);
+      parts.push(dated(firstClause(best.explanation), best.at), `${share} of ${best.kind === 'timeout' ? 'the give-ups trace' : 'the change traces'} back to ${top.service}`);
     }
   }
   // A saturated pool: requests queue for a connection before any query runs.
@@ -228,7 +236,7 @@ export function explainRoot(
     }
   } else if (figures.pool !== undefined && figures.pool.baseline > 0) {
     const f = figures.pool;
-    parts.push(`waiting for a connection: ${f.label} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)}) ${inTheLast(f.window)}`);
+    parts.push(`waiting for a connection: ${f.label} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)}) ${dated(inTheLast(f.window), f.at)}`);
   }
   let worst: Anomaly | undefined;
   for (const a of anomalies) if (worst === undefined || SEVERITY_RANK[a.severity] > SEVERITY_RANK[worst.severity]) worst = a;
@@ -236,7 +244,7 @@ export function explainRoot(
   // and a call-pattern change's (medium, off the latency table) unless its words are already there.
   const tells = worst !== undefined && worst !== cited && (worst.kind === 'latency' || worst.kind === 'timeout' || (worst.kind === 'shape' && worst !== more));
   if (top.kind === 'latency' && worst !== undefined && tells && !backed.has(worst.severity)) {
-    parts.push(`worst: ${ownWords(worst)}`);
+    parts.push(`worst: ${words(worst)}`);
   }
   if (change) {
     parts.push(`${change.service} ${change.from ?? '?'} → ${change.to} seen ${seconds(firstAt - change.at)} before`);
@@ -277,13 +285,12 @@ function giveUpsAt(top: RankedOrigin, anomalies: readonly Anomaly[]): Anomaly | 
 }
 
 /**
- * A timeout anomaly's own words, for the root `top`. When they are about the wait for a pooled connection
+ * A timeout anomaly's own words (`words`, as told), for the root `top`. When they are about the wait for a pooled connection
  * and the root is a statement they do not name (an episode's words are those of its worst moment, which
  * may have named the call open longest), the statement's calls hang holding the pool's connections: said
  * first, so the sentence does not read as if the pool were the root.
  */
-function giveUpWords(top: RankedOrigin, t: Anomaly): string {
-  const words = ownWords(t);
+function giveUpWords(top: RankedOrigin, t: Anomaly, words: string): string {
   const root = label(top.service, top.operation);
   return isPoolWait(t.operation) && !isPoolWait(top.operation) && !words.includes(root) ? `${root} calls hang, holding the pool's connections: ${words}` : words;
 }

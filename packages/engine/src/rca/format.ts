@@ -46,11 +46,12 @@ export function inTheLast(ms: number): string {
 }
 
 /**
- * A root-cause sentence told once its incident resolved: its figures ({@link inTheLast}) were taken when
- * the incident last fired, not before the resolution, so they say so ("in the 5 s up to its last anomaly").
+ * `words` (figures with their {@link inTheLast} windows) dated as taken at event time `at`: "in the 5 s to
+ * 14:02:07 UTC". For figures told after they were taken (an episode's worst moment, a fault gone quiet, a
+ * resolved incident's last sentence), which "the last 5 s" would pass off as current.
  */
-export function upToLastAnomaly(sentence: string): string {
-  return sentence.replace(IN_THE_LAST, 'in the $1 up to its last anomaly');
+export function datedTo(words: string, at: number): string {
+  return words.replace(IN_THE_LAST, `in the $1 to ${new Date(at).toISOString().slice(11, 19)} UTC`);
 }
 
 /** {@link inTheLast}'s words. */
