@@ -46,11 +46,37 @@ describe('IncidentManager grouping', () => {
     // db slows; orders (its caller) slows with it: one incident rooted at db, affecting orders.
     const first = m.route(anomaly('a-1', 'latency', 'db', 'db', 0), origin('db', 'latency'), undefined, 0);
     m.route(anomaly('a-2', 'latency', 'orders', 'db', 5000), origin('db', 'latency'), undefined, 5000);
-    // 75 s later web gives up on orders: its evidence points at orders, a symptom of the open incident.
+    // db is still slow (its episodes see it in their latest requests) when, 75 s later, web gives up on
+    // orders: its evidence points at orders, a symptom of the open incident.
+    m.faultSeen(first, 75_000);
     const later = m.route(anomaly('a-3', 'timeout', 'orders', 'orders', 80_000), origin('orders', 'timeout'), undefined, 80_000);
     expect(later).toBe(first);
     expect(events.filter((e) => e.type === 'opened')).toHaveLength(1);
     expect(m.get(first)?.rootCause.service).toBe('db');
+  });
+
+  it("an anomaly caused elsewhere joins an incident only while its fault is still seen, not while its windows still fire after it", () => {
+    // A cache outage: redis fails, api with it; when it comes back, the requests it held rush to the
+    // database, whose pool waits slow for a moment: the incident's aftermath, counted in it.
+    const scene = (seenAt: number) => {
+      const { m, events } = manager();
+      const id = m.route(anomaly('a-1', 'errors', 'redis', 'redis', 0), origin('redis', 'errors'), undefined, 0);
+      m.route(anomaly('a-2', 'latency', 'api', 'redis', 5000), origin('redis', 'latency'), undefined, 5000);
+      m.route(anomaly('a-3', 'latency', 'db', 'db', 153_000), origin('db', 'latency'), id, 153_000);
+      m.faultSeen(id, seenAt);
+      return { m, events, id };
+    };
+    // Its episodes still fire on windows holding the outage, but nothing has looked wrong since 155 s: 45 s
+    // later the database's own lock (its statements hang, api's requests with them) is a fault of its own.
+    const over = scene(155_000);
+    const lock = over.m.route(anomaly('b-1', 'timeout', 'db', 'db', 198_000), origin('db', 'timeout'), undefined, 198_000);
+    expect(lock).not.toBe(over.id);
+    expect(over.m.route(anomaly('b-2', 'latency', 'api', 'db', 203_000), origin('db', 'latency'), undefined, 203_000)).toBe(lock);
+    expect(over.events.filter((e) => e.type === 'opened').map((e) => e.incident.rootCause.service)).toEqual(['redis', 'db']);
+    // The same anomalies while the outage is still seen: its spread, in the one incident.
+    const on = scene(195_000);
+    expect(on.m.route(anomaly('b-1', 'timeout', 'db', 'db', 198_000), origin('db', 'timeout'), undefined, 198_000)).toBe(on.id);
+    expect(on.events.filter((e) => e.type === 'opened')).toHaveLength(1);
   });
 
   it('a symptom firing again joins its live incident, but not one quiet past echoMs: a later fault through the same caller is its own', () => {
@@ -500,6 +526,8 @@ describe('IncidentManager grouping', () => {
       // A table lock: pg's statements hang, api's requests with them.
       const id = m.route(anomaly('a-1', 'timeout', 'pg', 'pg', 0), origin('pg', 'timeout'), undefined, 0);
       m.route(anomaly('a-2', 'latency', 'api', 'pg', 5000), origin('pg', 'latency'), undefined, 5000);
+      // Still hanging (its calls stuck) until the release.
+      m.faultSeen(id, 24_000);
       return { m, id };
     };
     // 25 s in, the lock is released and api answers its backlog at once: its redis calls look slow.

@@ -26,6 +26,9 @@ const HANG_KINDS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['timeout', 'l
 /** Faults of an operation that lower its own count of ended requests. */
 const HANG_KINDS_AND_ERRORS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['timeout', 'latency', 'errors']);
 
+/** Signals whose episodes see their fault in a bucket's own requests (see {@link Episodes.looks}): not traffic, nor call patterns. */
+const SEEN_SIGNALS: ReadonlySet<AnomalySignal> = new Set<AnomalySignal>(['errors', 'latency', 'latency.self', 'latency.tail', 'timeout']);
+
 /** Faults of a caller that stop the calls it makes after them. */
 const CALLER_FAULT_KINDS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['errors', 'latency', 'timeout', 'shape']);
 
@@ -52,7 +55,7 @@ interface Episode {
   key: string;
   anomaly: Anomaly;
   lastFiredAt: number;
-  /** Event time its signal last looked abnormal in the latest bucket (see {@link Episodes.deviant}). */
+  /** Event time its signal last looked abnormal in the latest bucket (see {@link Episodes.looks}). */
   deviantAt: number;
   incidentId: string | undefined;
   target: OpState | EdgeState;
@@ -165,7 +168,10 @@ export class Episodes {
     if (merged.size > 0) for (const ep of this.episodes.values()) if (ep.incidentId !== undefined) ep.incidentId = merged.get(ep.incidentId) ?? ep.incidentId;
     const end = this.options.anomalyEndMs;
     for (const ep of this.episodes.values()) {
-      if (this.deviant(ep, index)) ep.deviantAt = now;
+      const looks = this.looks(ep, index);
+      if (looks !== false) ep.deviantAt = now;
+      // The fault itself seen now, in requests of this bucket: what keeps other services' anomalies joining.
+      if (looks === true && ep.incidentId !== undefined && SEEN_SIGNALS.has(ep.signal)) this.manager.faultSeen(ep.incidentId, now);
       // Ends once its signal has looked normal for anomalyEndMs (or nothing fired that long).
       if (now - ep.deviantAt >= end || now - ep.lastFiredAt >= end) {
         this.end(ep, now);
@@ -206,37 +212,38 @@ export class Episodes {
   /**
    * Whether an episode's signal still looks abnormal in bucket `index` alone, with less evidence than its
    * firing needed: latency clearly slower (see clearlySlower), an error or give-up rate at ≥ 2× its
-   * baseline (and 2 points up). A bucket without requests is not evidence of recovery; nor is anything for
+   * baseline (and 2 points up); a timeout also while the latest in-flight report shows its calls stuck.
+   * Undefined when the bucket says nothing: none of its requests (not evidence of recovery), and for
    * traffic and call-pattern episodes, which end only when their windows stop firing.
    */
-  private deviant(ep: Episode, index: number): boolean {
+  private looks(ep: Episode, index: number): boolean | undefined {
     const bucketMs = this.options.bucketMs;
     if (ep.signal === 'timeout') {
       const edge = ep.target as EdgeState;
       const w = edge.window(index, 1);
-      if (w.attempts === 0) return true;
+      if (w.attempts === 0) return edge.stuck !== undefined ? true : undefined;
       const v = edge.timeout.judge(w.attempts, w.gaveUp);
       return raised(v.observed, v.expected);
     }
     const op = ep.target as OpState;
     if (ep.signal === 'latency.tail') {
       const w = op.window(index, 1, bucketMs).latency;
-      if (w.judged === 0) return true;
+      if (w.judged === 0) return undefined;
       return raised(w.over / w.judged, op.latency.slowShare.rate);
     }
     if (ep.signal === 'latency' || ep.signal === 'latency.self') {
       const w = op.window(index, 1, bucketMs);
       const ok = ep.signal === 'latency' ? w.latency.ok : w.self.ok;
-      if (ok.n === 0) return true;
+      if (ok.n === 0) return undefined;
       return clearlySlower((ep.signal === 'latency' ? op.latency : op.self).detector, ok, this.options.latency);
     }
     if (ep.signal === 'errors') {
       const w = op.window(index, 1, bucketMs);
-      if (w.requests === 0) return true;
+      if (w.requests === 0) return undefined;
       const v = op.errors.judge(w.requests, w.errors);
       return raised(v.observed, v.expected);
     }
-    return true;
+    return undefined;
   }
 
   private fire(f: Firing, now: number, dropping: ReadonlySet<string>): void {

@@ -42,6 +42,13 @@ const RENAME_MARGIN = 1.5;
  */
 const FLIP_BACK_MS = 60_000;
 
+/**
+ * An incident's fault counts as going on (see IncidentManager.faultGoing) while one of its episodes showed it
+ * this recently in its own requests: a fault that lets up a few seconds (a 1 s stall every 5 s, errors of a
+ * rare call) is still on.
+ */
+const SEEN_WITHIN_MS = 20_000;
+
 /** Builds the root-cause sentence (and deploy correlation) for the chosen candidate. */
 export type ExplainRoot = (
   top: RankedOrigin,
@@ -58,6 +65,12 @@ interface Record_ {
   symptoms: Map<string, number>;
   /** Event time an anomaly last fired. */
   lastFiredAt: number;
+  /**
+   * Event time the latest bucket of one of its episodes' own requests still showed the fault (see
+   * {@link IncidentManager.faultSeen}): windows fire for up to a minute after a fault ends, so an incident
+   * may be going with its fault long over.
+   */
+  seenAt: number;
   /** Event time a failure (any anomaly but a traffic drop) last fired; undefined if none is a member. */
   lastFailedAt?: number;
   /**
@@ -147,7 +160,7 @@ export class IncidentManager {
         if (inc.status !== 'resolved' && inc.rootCause.kind === 'traffic' && inc.rootCause.service === anomaly.cause.service) rec = r;
       }
       rec ??= this.findStoppedBy(anomaly, now);
-    } else if (rec === undefined) rec = this.findSymptom(anomaly, now) ?? this.findOpen(anomaly.cause.service) ?? this.findCascade(anomaly) ?? this.findLinked(anomaly, now) ?? this.reopen(anomaly, now);
+    } else if (rec === undefined) rec = this.findSymptom(anomaly, now) ?? this.findOpen(anomaly.cause.service, now) ?? this.findCascade(anomaly, now) ?? this.findLinked(anomaly, now) ?? this.reopen(anomaly, now);
     let opened = false;
     if (rec === undefined) {
       rec = this.open(anomaly, now);
@@ -285,6 +298,22 @@ export class IncidentManager {
     return rec !== undefined && going(rec);
   }
 
+  /** An episode of incident `id` saw its fault in the bucket ending at `now`, in its own requests (not just its windows). */
+  faultSeen(id: string, now: number): void {
+    const rec = this.records.get(id);
+    if (rec !== undefined && now > rec.seenAt) rec.seenAt = now;
+  }
+
+  /**
+   * Whether the incident's fault is still going on at `now`: an episode firing, and one of them showed the
+   * fault within {@link SEEN_WITHIN_MS}. Only then do anomalies caused elsewhere join it as its spread: a
+   * database lock 45 s after a cache came back, while the cache's incident still fired on windows holding
+   * its outage, joined it (and the aftermath it counted in the database), and opened nothing.
+   */
+  private faultGoing(rec: Record_, now: number): boolean {
+    return going(rec) && now - rec.seenAt <= SEEN_WITHIN_MS;
+  }
+
   /** Whether the incident has a failure among its members (see {@link tick}); false for unknown ids. */
   failure(id: string): boolean {
     return this.records.get(id)?.lastFailedAt !== undefined;
@@ -399,6 +428,7 @@ export class IncidentManager {
         symptomOf: new Map(),
         symptoms: new Map(),
         lastFiredAt: r.lastFiredAt,
+        seenAt: r.lastFiredAt,
         ...(incident.anomalies.some((a) => a.kind !== 'traffic') ? { lastFailedAt: r.lastFiredAt } : {}),
       };
       for (const a of incident.anomalies) setSymptom(rec, a);
@@ -417,10 +447,10 @@ export class IncidentManager {
   private findSymptom(anomaly: Anomaly, now: number): Record_ | undefined {
     for (const rec of this.records.values()) {
       if (!this.live(rec, now)) continue;
-      // Once the incident's episodes have all ended, not when the evidence now names another service: a
-      // caller slowed by a cache's outage, slowed again a minute later by its database's lock, has a new
+      // Once the incident's fault is over (see faultGoing), not when the evidence now names another service:
+      // a caller slowed by a cache's outage, slowed again a minute later by its database's lock, has a new
       // fault. (Evidence that names the symptom's own service has only lost its pointer.)
-      const going = rec.active.size > 0 || anomaly.cause.service === anomaly.service;
+      const going = this.faultGoing(rec, now) || anomaly.cause.service === anomaly.service;
       for (const a of rec.anomalies.values()) if (sameSymptom(a, anomaly) && (going || a.cause.service === anomaly.cause.service)) return rec;
     }
     return undefined;
@@ -432,12 +462,12 @@ export class IncidentManager {
    * (slowed by a cache's outage) and fails on its own minutes later (a lock) is a fault of its own, and
    * folded into the old incident under its old root cause, it opened nothing.
    */
-  private findOpen(service: string): Record_ | undefined {
+  private findOpen(service: string, now: number): Record_ | undefined {
     let best: Record_ | undefined;
     for (const rec of this.records.values()) {
       if (rec.incident.status === 'resolved') continue;
       if (rec.incident.rootCause.service === service) return rec;
-      if (best !== undefined) continue;
+      if (best !== undefined || !this.faultGoing(rec, now)) continue;
       for (const id of rec.active) {
         if (rec.anomalies.get(id)?.cause.service !== service) continue;
         best = rec;
@@ -459,15 +489,15 @@ export class IncidentManager {
    * stall (a backlog answered at once when a lock is released, an event loop busy with it). Errors are the
    * peer's own answers and still open their own incident.
    */
-  private findCascade(anomaly: Anomaly): Record_ | undefined {
+  private findCascade(anomaly: Anomaly, now: number): Record_ | undefined {
     const k = anomaly.kind;
     if (k !== 'timeout' && k !== 'errors' && k !== 'latency') return undefined;
     const service = anomaly.cause.service;
     const homes = k === 'errors' ? undefined : this.opts.topology.homes(service);
     const peer = homes !== undefined && homes.size > 0 && !homes.has(service);
     for (const rec of this.records.values()) {
-      // Only while the incident's fault goes on: one whose episodes have all ended cascades no further.
-      if (!going(rec)) continue;
+      // Only while the incident's fault goes on: one whose fault is over cascades no further.
+      if (!this.faultGoing(rec, now)) continue;
       if (rec.incident.affected.some((r) => r.service === service)) return rec;
       if (peer && anomaly.firstAt > onset(rec) && this.within(homes, rec)) return rec;
     }
@@ -581,7 +611,7 @@ export class IncidentManager {
       story: [],
       storyDropped: 0,
     };
-    const rec: Record_ = { incident, anomalies: new Map(), origins: new Map(), active: new Set(), symptomOf: new Map(), symptoms: new Map(), lastFiredAt: now };
+    const rec: Record_ = { incident, anomalies: new Map(), origins: new Map(), active: new Set(), symptomOf: new Map(), symptoms: new Map(), lastFiredAt: now, seenAt: now };
     this.records.set(id, rec);
     return rec;
   }
