@@ -150,6 +150,8 @@ export class Episodes {
         const endedAt = this.ended.get(key);
         if (endedAt !== undefined && now - f.size * this.options.bucketMs < endedAt) continue;
         if (f.signal === 'latency.tail' && this.tailOfAnother(f, now, firings)) continue;
+        // Ends of requests a hang held, let go together: no more traffic came (an alarm of +389% at a steady load).
+        if (f.signal === 'traffic.surge' && this.heldBacklog(f.op, now - f.size * this.options.bucketMs, now)) continue;
         // A drop's window keeps firing while its operation gets no requests at all (traffic stopped with a
         // fault, or for good): only a bucket with requests is new evidence, so the episode ends (and its
         // operation stops being judged) instead of firing for as long as nothing comes. Unless the window,
@@ -614,30 +616,29 @@ export class Episodes {
       if (ep.signal !== 'traffic.surge') continue;
       const a = ep.anomaly;
       if (a.service !== top.service && !anomalies.some((m) => m.service === a.service)) continue;
-      if (this.heldBacklog(ep)) continue;
+      if (this.heldBacklog(ep.target as OpState, a.windowStart, a.at)) continue;
       if (best === undefined || a.observed / a.expected > best.observed / best.expected) best = a;
     }
     return best?.explanation;
   }
 
   /**
-   * Whether a surge is a backlog let go, not more traffic: requests are counted as they end, and those that
-   * ended in its window took half of it or more on average, so most of them began before it (requests a hang
-   * held, ending together once it let go). Little's law: a flood of arrivals ends at the rate it came.
+   * Whether more requests of `op` ending in [from, to) is a backlog let go, not more traffic: requests are
+   * counted as they end, and those took half the window or more on average, so most of them began before it
+   * (requests a hang held, ending together once it let go). Little's law: a flood of arrivals ends at the
+   * rate it came.
    */
-  private heldBacklog(surge: Episode): boolean {
-    const op = surge.target as OpState;
+  private heldBacklog(op: OpState, from: number, to: number): boolean {
     const { bucketMs } = this.options;
-    const a = surge.anomaly;
     let ms = 0;
     let n = 0;
-    for (let i = Math.floor(a.windowStart / bucketMs); i * bucketMs < a.at; i++) {
+    for (let i = Math.floor(from / bucketMs); i * bucketMs < to; i++) {
       const sketch = op.ring.get(i)?.latency.sketch;
       if (sketch === undefined || sketch.count === 0) continue;
       ms += sketch.sum;
       n += sketch.count;
     }
-    return n > 0 && 2 * (ms / n) >= a.at - a.windowStart;
+    return n > 0 && 2 * (ms / n) >= to - from;
   }
 
   /** `now` (the figures of an operation that did not fire, key `key`), or the worst kept since `since`. */
