@@ -74,8 +74,8 @@ describe('root-cause figures told later', () => {
     const later = events[1].incident;
     expect(later.updatedAt - SHOP_START).toBeGreaterThan(10 * MIN + 30 * S);
     expect(later.rootCause.explanation).toMatch(/^payment GET \/pay error rate 100% \(\d+\/\d+\) vs baseline [\d.]+% in the 15 s to 00:10:2\d UTC; /);
-    // Never dated when current; every date is of a window that ended over a bucket before the update.
-    for (const { incident } of events.slice(0, 3)) for (const d of dates(incident.rootCause.explanation)) expect(d < clock(incident.updatedAt - S)).toBe(true);
+    // Never dated when current; every date is of a window that ended before the update.
+    for (const { incident } of events.slice(0, 3)) for (const d of dates(incident.rootCause.explanation)) expect(d < clock(incident.updatedAt)).toBe(true);
     // Resolved: nothing passes for "the last" seconds; its undated figures end when it was last told.
     const resolved = events[3].incident;
     expect(resolved.rootCause.explanation).not.toMatch(/in the last/);

@@ -602,7 +602,7 @@ export class Episodes {
     const surge = this.surgeAmong(top, anomalies);
     if (surge !== undefined) figures = { ...figures, surge };
     const change = this.changes.changeBefore(top.service, firstAt, this.options.changeWindowMs);
-    return { explanation: explainRoot(top, anomalies, figures, change, firstAt, this.options.latency, { now, bucketMs: this.options.bucketMs }), ...(change ? { change } : {}) };
+    return { explanation: explainRoot(top, anomalies, figures, change, firstAt, this.options.latency, now), ...(change ? { change } : {}) };
   }
 
   /**

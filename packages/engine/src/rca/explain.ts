@@ -123,8 +123,8 @@ function refusedBy(top: RankedOrigin, anomalies: readonly Anomaly[]): Anomaly | 
  * The incident's root-cause sentence: the root cause's own numbers over their stated window, how much of
  * its callers' trouble traces back to it, and a deploy seen shortly before. When the incident's severity
  * (its worst anomaly's) is not the tier of a ratio already stated, the worst anomaly's own words follow,
- * so every severity is backed by a figure of the one tier table. `told`: the event time it is told at;
- * figures taken more than a bucket before are dated ("in the 5 s to 14:02:07 UTC").
+ * so every severity is backed by a figure of the one tier table. `toldAt`: the event time it is told at
+ * (the end of the bucket just closed); figures taken before are dated ("in the 5 s to 14:02:07 UTC").
  */
 export function explainRoot(
   top: RankedOrigin,
@@ -133,11 +133,11 @@ export function explainRoot(
   change: ChangeEvent | undefined,
   firstAt: number,
   latency: LatencyOptions,
-  told?: { now: number; bucketMs: number },
+  toldAt?: number,
 ): string {
   const who = label(top.service, top.operation);
-  /** Figures taken at `at`, dated when older than a bucket at the time the sentence is told. */
-  const dated = (words: string, at: number | undefined) => (told !== undefined && at !== undefined && told.now - at > told.bucketMs ? datedTo(words, at) : words);
+  /** Figures taken at `at`, dated unless their window ends where the sentence is told (an earlier bucket's are no longer "the last"). */
+  const dated = (words: string, at: number | undefined) => (toldAt !== undefined && at !== undefined && at < toldAt ? datedTo(words, at) : words);
   /** An anomaly's own numbers at its worst, dated. */
   const words = (a: Anomaly) => dated(ownWords(a), a.peak.at);
   const parts: string[] = [];
