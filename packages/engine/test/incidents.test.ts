@@ -72,6 +72,8 @@ describe('IncidentManager grouping', () => {
     const lock = over.m.route(anomaly('b-1', 'timeout', 'db', 'db', 198_000), origin('db', 'timeout'), undefined, 198_000);
     expect(lock).not.toBe(over.id);
     expect(over.m.route(anomaly('b-2', 'latency', 'api', 'db', 203_000), origin('db', 'latency'), undefined, 203_000)).toBe(lock);
+    // api slow again with no cause its traces show (the outage's symptom, firing anew): the lock's doing, now.
+    expect(over.m.route(anomaly('b-3', 'latency', 'api', 'api', 205_000), origin('api', 'latency'), undefined, 205_000)).toBe(lock);
     expect(over.events.filter((e) => e.type === 'opened').map((e) => e.incident.rootCause.service)).toEqual(['redis', 'db']);
     // The same anomalies while the outage is still seen: its spread, in the one incident.
     const on = scene(195_000);

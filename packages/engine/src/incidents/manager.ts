@@ -445,15 +445,26 @@ export class IncidentManager {
    * caller is a fault of its own.
    */
   private findSymptom(anomaly: Anomaly, now: number): Record_ | undefined {
+    // Evidence that names the symptom's own service has only lost its pointer, unless an incident whose fault
+    // goes on counts that service in it: then that fault is why (see findCascade).
+    const lostPointer = anomaly.cause.service === anomaly.service && !this.spreadTo(anomaly.service, now);
     for (const rec of this.records.values()) {
       if (!this.live(rec, now)) continue;
       // Once the incident's fault is over (see faultGoing), not when the evidence now names another service:
       // a caller slowed by a cache's outage, slowed again a minute later by its database's lock, has a new
-      // fault. (Evidence that names the symptom's own service has only lost its pointer.)
-      const going = this.faultGoing(rec, now) || anomaly.cause.service === anomaly.service;
+      // fault.
+      const going = this.faultGoing(rec, now) || lostPointer;
       for (const a of rec.anomalies.values()) if (sameSymptom(a, anomaly) && (going || a.cause.service === anomaly.cause.service)) return rec;
     }
     return undefined;
+  }
+
+  /** Whether an incident whose fault goes on has reached `service` (its root, or affected). */
+  private spreadTo(service: string, now: number): boolean {
+    for (const rec of this.records.values()) {
+      if (this.faultGoing(rec, now) && (rec.incident.rootCause.service === service || rec.incident.affected.some((r) => r.service === service))) return true;
+    }
+    return false;
   }
 
   /**
