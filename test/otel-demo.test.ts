@@ -90,10 +90,11 @@ describe('OpenTelemetry Demo shaped traces through rootspan analyze', () => {
     expect(incidents.map((i) => i.rootCause.service)).toEqual(['payment']);
   });
 
-  // Ingested as a receiver does, a request at a time: the callers' timeouts first named shipping, the dead
-  // quote service opened its own incident, and a bucket later both named quote — two "Timeouts in quote POST
-  // /getquote" incidents. Now the later one is merged into the earlier: resolved as `merged`, so listeners
-  // told of it learn where it went on, and left out of `rootspan analyze`'s report.
+  // Ingested as a receiver does, a request at a time: the callers' failures first named shipping, the dead
+  // quote service opened its own incident, and a bucket later both named quote — two incidents in quote POST
+  // /getquote. Now the later one is merged into the earlier: resolved as `merged`, so listeners told of it
+  // learn where it went on, and left out of `rootspan analyze`'s report. Its callers' connections are
+  // refused ("connect: connection refused"): errors in it, not calls it took and never answered.
   it('a service that is down, first blamed on its caller, is one incident once both name it', () => {
     const analyzer = createAnalyzer();
     const told: string[] = [];
@@ -103,7 +104,7 @@ describe('OpenTelemetry Demo shaped traces through rootspan analyze', () => {
     }
     analyzer.flush();
     const open = analyzer.incidents({ status: ['active', 'acknowledged'] });
-    expect(open.map((i) => `${i.rootCause.service} ${i.rootCause.operation} ${i.rootCause.kind}`)).toEqual(['quote POST /getquote timeout']);
+    expect(open.map((i) => `${i.rootCause.service} ${i.rootCause.operation} ${i.rootCause.kind}`)).toEqual(['quote POST /getquote errors']);
     const merged = analyzer.incidents({ status: 'resolved' });
     expect(merged).toMatchObject([{ resolvedBy: 'merged', mergedInto: open[0].id }]);
     // Its last event is its resolution, and it is told once.

@@ -121,3 +121,39 @@ describe('a database refusing connections, with no span of the failed connect', 
     expect(incidents[0].rootCause.explanation).toContain('last error "connect ECONNREFUSED 10.0.0.9:6379"');
   });
 });
+
+describe('an instrumented service whose process is down', () => {
+  /** shop → inventory at 20 requests/s; from minute 3, for a minute, inventory's host refuses every connection. */
+  function down(message: string) {
+    const analyzer = createAnalyzer({ resolveAfterMs: 30_000 });
+    const rng = mulberry32(17);
+    const t0 = 1_700_000_000_000;
+    for (let at = t0; at < t0 + 300_000; at += 50) {
+      const b = new TraceBuilder();
+      const dead = at >= t0 + 180_000 && at < t0 + 240_000;
+      const ms = logNormal(rng, 3, 0.3);
+      const server = b.server('shop', '/products/:id', at, at + ms + (dead ? 1 : 2), dead ? { status: 'error' } : {});
+      if (dead) b.client(server, 'inventory', at + 0.5, at + 1.5, { status: 'error', attributes: { 'http.request.method': 'GET', 'server.address': 'inventory', 'server.port': 80, 'exception.message': message } });
+      else b.call(server, 'inventory', '/stock/:id', at + 0.5, at + ms + 1);
+      analyzer.ingest(b.spans);
+    }
+    analyzer.flush();
+    return analyzer.incidents();
+  }
+
+  for (const [client, message] of [
+    ['Python requests', "ConnectionError: HTTPConnectionPool(host='inventory', port=80): Max retries exceeded with url: /stock/3 (Caused by NewConnectionError('<urllib3.connection.HTTPConnection object at 0x7f>: Failed to establish a new connection: [Errno 111] Connection refused'))"],
+    ['Node.js', 'connect ECONNREFUSED 10.0.0.7:80'],
+  ] as const) {
+    it(`fails its callers' calls, refused at once: errors in it, not calls it never answered (${client})`, () => {
+      const incidents = down(message);
+      expect(incidents).toHaveLength(1);
+      expect(incidents[0].rootCause).toMatchObject({ service: 'inventory', kind: 'errors' });
+      expect(incidents[0].title).toMatch(/^Errors in inventory/);
+      // Its callers' failures say what happened (the quote cut before Python's words for it: said apart).
+      expect(incidents[0].rootCause.explanation).toMatch(/^shop GET \/products\/:id cannot connect to inventory(?: \(connection refused\))?: "/);
+      expect(incidents[0].rootCause.explanation).toMatch(/connection refused|ECONNREFUSED/i);
+      expect(incidents[0].rootCause.explanation).not.toMatch(/no answer/);
+    });
+  }
+});

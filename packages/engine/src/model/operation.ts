@@ -575,6 +575,23 @@ export function hasOutcome(span: Span): boolean {
 
 const TIMEOUT_TEXT = /time ?out|timed out|deadline|ETIMEDOUT|ESOCKETTIMEDOUT|ECONNABORTED/i;
 
+/** Words of a connection the callee's host refused: nothing listens there (Node, Python, Go, Java, .NET). */
+const REFUSED_TEXT = /ECONNREFUSED|connection refused|actively refused/i;
+
+/**
+ * Whether a failed call says its connection was refused: an answer from the callee's host, at once, that
+ * nothing serves there (a process down), not a callee that took the call and never answered.
+ */
+export function looksRefused(span: Span): boolean {
+  const message = errorMessage(span);
+  return message !== undefined && saysRefused(message);
+}
+
+/** Whether an error message says a connection was refused (see {@link looksRefused}). */
+export function saysRefused(message: string): boolean {
+  return REFUSED_TEXT.test(message);
+}
+
 /**
  * Whether a client span recorded the callee's answer: an HTTP status other than 408 and 504, or a gRPC code
  * other than CANCELLED and DEADLINE_EXCEEDED. Such a caller did not give up, whatever the two services'

@@ -3,7 +3,7 @@ import type { LatencyOptions } from '../options.js';
 import { latencyTier } from '../detectors/latency.js';
 import { SEVERITY_RANK } from '../incidents/severity.js';
 import { EVENT_LOOP_OPERATION } from '../model/loop.js';
-import { connectTarget, isPoolWait } from '../model/operation.js';
+import { connectTarget, isPoolWait, saysRefused } from '../model/operation.js';
 import { datedTo, inTheLast, label, ms, pct, plural, quote, ratio, rps, seconds } from './format.js';
 
 /** Numbers describing the root-cause operation's own state, for the root-cause sentence. */
@@ -174,9 +174,13 @@ export function explainRoot(
   } else if (top.kind === 'errors' && figures.errors && figures.errors.errors > 0) {
     const f = figures.errors;
     parts.push(`${within}${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) vs baseline ${pct(f.baseline)}${f.message !== undefined ? `, last error ${quote(f.message)}` : ''}`);
-  } else if (top.kind === 'errors' && own === undefined && (refused = refusedBy(top, anomalies)) !== undefined) {
-    // A peer that refuses connections answers no call: its callers' failures say what happened.
-    parts.push(`${label(refused.service, refused.operation)} cannot connect to ${top.service}: ${quote(refused.message as string)}`);
+  } else if (top.kind === 'errors' && own?.kind !== 'errors' && (refused = refusedBy(top, anomalies)) !== undefined) {
+    // A peer that refuses connections (or a service whose process is down) answers no call: its callers'
+    // failures say what happened, not its traffic's drop.
+    const quoted = quote(refused.message as string);
+    // Said when the quote is cut before it (Python's requests name the refusal two hundred characters in).
+    const how = saysRefused(refused.message as string) && !saysRefused(quoted) ? ' (connection refused)' : '';
+    parts.push(`${label(refused.service, refused.operation)} cannot connect to ${top.service}${how}: ${quoted}`);
   } else if (top.kind === 'timeout' && hung !== undefined && own?.kind !== 'timeout') {
     // Timeouts are told by the give-ups, not by the latency of the calls that were answered.
     parts.push(giveUpWords(top, hung, words(hung)));

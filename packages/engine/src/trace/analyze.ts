@@ -10,6 +10,7 @@ import {
   isPoolWait,
   isRpcToOther,
   looksLikeTimeout,
+  looksRefused,
   peerName,
   sameAddress,
   type Address,
@@ -731,7 +732,8 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   // An answer that ends after the caller stopped waiting means the caller gave up (clock skew allowance 5%),
   // unless the caller recorded the answer: then the callee's clock is ahead.
   const late = answer !== undefined && answer.span.endTime > span.endTime + Math.max(5, 0.05 * (span.endTime - span.startTime)) && !gotAnswer(span);
-  const gaveUp = node.error && (answer === undefined ? !virtual || looksLikeTimeout(span) : late);
+  // No answer from a service that answers when up: given up on, unless its host refused the connection.
+  const gaveUp = node.error && (answer === undefined ? (!virtual && !looksRefused(span)) || looksLikeTimeout(span) : late);
   fact.callerService = span.service;
   fact.callerKey = callerKey;
   fact.calleeService = calleeService;
