@@ -55,6 +55,28 @@ describe('IncidentManager grouping', () => {
     expect(m.get(first)?.rootCause.service).toBe('db');
   });
 
+  it("a cache slowed by its caller's backlog after a database lock is the lock's, not the cache's own outage of minutes before", () => {
+    // api calls two uninstrumented peers, redis and db.
+    const callers: Record<string, string[]> = { redis: ['api'], db: ['api'] };
+    const topology = { homes: (s: string) => new Set(callers[s] ?? [s]), callees: () => new Set<string>(), isPeer: () => false };
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, (e) => events.push(e), () => ({ explanation: '' }));
+    // Redis down, api failing with it; back at 150 s, its incident still firing on windows holding the outage.
+    const outage = m.route(anomaly('a-1', 'errors', 'redis', 'redis', 0), origin('redis', 'errors'), undefined, 0);
+    m.route(anomaly('a-2', 'errors', 'api', 'redis', 5000), origin('redis', 'errors'), undefined, 5000);
+    m.faultSeen(outage, 150_000);
+    // A row lock from 195 s: db's statements hang, api's requests with them, until its release at 235 s.
+    const lock = m.route(anomaly('b-1', 'timeout', 'db', 'db', 198_000), origin('db', 'timeout'), undefined, 198_000);
+    m.route(anomaly('b-2', 'latency', 'api', 'db', 203_000), origin('db', 'latency'), undefined, 203_000);
+    expect(lock).not.toBe(outage);
+    m.faultSeen(lock, 234_000);
+    // api answers its backlog at once: its redis calls look slow. The lock's doing.
+    expect(m.route(anomaly('b-3', 'latency', 'redis', 'redis', 236_000), origin('redis', 'latency'), undefined, 236_000)).toBe(lock);
+    // Redis failing again on its own, with no fault going on elsewhere that reached it: its incident.
+    m.faultSeen(outage, 400_000);
+    expect(m.route(anomaly('c-1', 'errors', 'redis', 'redis', 401_000), origin('redis', 'errors'), undefined, 401_000)).toBe(outage);
+  });
+
   it("an anomaly caused elsewhere joins an incident only while its fault is still seen, not while its windows still fire after it", () => {
     // A cache outage: redis fails, api with it; when it comes back, the requests it held rush to the
     // database, whose pool waits slow for a moment: the incident's aftermath, counted in it.

@@ -160,7 +160,7 @@ export class IncidentManager {
         if (inc.status !== 'resolved' && inc.rootCause.kind === 'traffic' && inc.rootCause.service === anomaly.cause.service) rec = r;
       }
       rec ??= this.findStoppedBy(anomaly, now);
-    } else if (rec === undefined) rec = this.findSymptom(anomaly, now) ?? this.findOpen(anomaly.cause.service, now) ?? this.findCascade(anomaly, now) ?? this.findLinked(anomaly, now) ?? this.reopen(anomaly, now);
+    } else if (rec === undefined) rec = this.findSymptom(anomaly, now) ?? this.findHome(anomaly, now) ?? this.findLinked(anomaly, now) ?? this.reopen(anomaly, now);
     let opened = false;
     if (rec === undefined) {
       rec = this.open(anomaly, now);
@@ -457,6 +457,18 @@ export class IncidentManager {
       for (const a of rec.anomalies.values()) if (sameSymptom(a, anomaly) && (going || a.cause.service === anomaly.cause.service)) return rec;
     }
     return undefined;
+  }
+
+  /**
+   * The open incident of the anomaly's cause ({@link findOpen}), else the one it is the spread of
+   * ({@link findCascade}); the spread of a fault going on first when the cause's own incident is over: a
+   * cache answering late because its caller let go of a database lock's backlog is the lock's, not the
+   * cache's outage of minutes before, which it kept open.
+   */
+  private findHome(anomaly: Anomaly, now: number): Record_ | undefined {
+    const open = this.findOpen(anomaly.cause.service, now);
+    if (open !== undefined && this.faultGoing(open, now)) return open;
+    return this.findCascade(anomaly, now) ?? open;
   }
 
   /** Whether an incident whose fault goes on has reached `service` (its root, or affected). */
