@@ -3,7 +3,7 @@
  * --json` (the CLI imports this module alone, as `@rootspan/server/shapes`, without the server): times as
  * ISO strings, engine-internal fields left out.
  */
-import { operationLabel, type Anomaly, type Incident, type OperationBaseline, type OperationMetrics } from '@rootspan/engine';
+import { operationLabel, type Anomaly, type AnomalySignal, type Incident, type OperationBaseline, type OperationMetrics } from '@rootspan/engine';
 
 /** Latest epoch ms a `Date` holds (±100,000,000 days). */
 const MAX_DATE_MS = 8.64e15;
@@ -148,7 +148,7 @@ export function timeline(inc: Incident): TimelineEntry[] {
     if (heads[i + 1] !== heads[i]) steps.push({ t: story[i].until, event: 'updated', text: heads[i + 1] });
   }
   for (const a of inc.anomalies) {
-    steps.push({ t: a.firstAt, event: 'anomaly', text: `${a.kind} anomaly began in ${operationLabel(a.service, a.operation)}` });
+    steps.push({ t: a.firstAt, event: 'anomaly', text: `${SIGNAL_WORDS[a.signal]} anomaly began in ${operationLabel(a.service, a.operation)}` });
     steps.push({ t: a.peak.at, event: 'anomaly', text: `at its worst: ${a.peak.explanation}` });
   }
   if (inc.rootCause.change) {
@@ -163,6 +163,20 @@ export function timeline(inc: Incident): TimelineEntry[] {
   // Stable sort: at equal times the order above (opened before its first anomaly) is kept.
   return steps.sort((a, b) => a.t - b.t).map((s) => ({ at: iso(s.t), event: s.event, text: s.text }));
 }
+
+/** Each signal in a timeline's words: an operation's latency and its self time are two anomalies, told apart. */
+const SIGNAL_WORDS: Record<AnomalySignal, string> = {
+  latency: 'latency',
+  'latency.self': 'self-time',
+  'latency.tail': 'tail latency',
+  errors: 'errors',
+  timeout: 'timeout',
+  'traffic.surge': 'traffic surge',
+  'traffic.drop': 'traffic drop',
+  'shape.missing-call': 'missing call',
+  'shape.new-call': 'new call',
+  'shape.more-calls': 'more calls',
+};
 
 const RESOLVED_TEXT: Record<NonNullable<Incident['resolvedBy']>, string> = {
   auto: 'resolved: no anomaly since',

@@ -71,6 +71,10 @@ describe('timeline', () => {
       { at: at(25), event: 'anomaly', text: 'at its worst: error rate 52% (80/155) vs baseline 0% in the last 5 s' },
       { at: at(100), event: 'resolved', text: 'resolved: no anomaly since' },
     ]);
+    // An operation's latency and its own time are two anomalies, told apart.
+    const slow = { ...anomaly, kind: 'latency' as const, signal: 'latency' as const };
+    const began = timeline({ ...inc, anomalies: [slow, { ...slow, id: 'a-2', signal: 'latency.self' }] }).filter((e) => e.text.includes('began'));
+    expect(began.map((e) => e.text)).toEqual(['latency anomaly began in payment POST /payment', 'self-time anomaly began in payment POST /payment']);
     // Without a story the incident never changed: it opened as it stands.
     expect(timeline(incident(T))[0]).toEqual({ at: at(0), event: 'opened', text: 'Errors in payment POST /payment (high)' });
     // How it resolved: by hand, or because what was left of it became the new normal.
