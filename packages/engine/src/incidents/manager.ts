@@ -269,6 +269,7 @@ export class IncidentManager {
     from.active.clear();
     this.changed.delete(from);
     into.lastFiredAt = Math.max(into.lastFiredAt, from.lastFiredAt);
+    into.seenAt = Math.max(into.seenAt, from.seenAt);
     if (from.lastFailedAt !== undefined) into.lastFailedAt = Math.max(into.lastFailedAt ?? -Infinity, from.lastFailedAt);
     this.recompute(into, now);
     if (this.opening.has(into)) return;
