@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { OpBucket, slowEvents } from '../src/ops/bucket.js';
+import { emptyWindow } from '../src/ops/state.js';
 import { createAnalyzer } from '../src/index.js';
 import { mulberry32, normal } from './helpers/random.js';
 import { batches, SHOP_START } from './helpers/shop.js';
@@ -18,7 +19,7 @@ function bucketOf(spans: Array<[number, number]>): OpBucket {
 }
 
 const events = (buckets: OpBucket[], releaseMs = 30) => {
-  const w = { over: 0, overLastStart: -Infinity, overFirstEnd: Infinity };
+  const w = emptyWindow().latency;
   for (const b of buckets) {
     w.over += b.latency.over;
     w.overLastStart = Math.max(w.overLastStart, b.latency.overLastStart);

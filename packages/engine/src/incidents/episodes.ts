@@ -26,9 +26,6 @@ const HANG_KINDS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['timeout', 'l
 /** Faults of an operation that lower its own count of ended requests. */
 const HANG_KINDS_AND_ERRORS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['timeout', 'latency', 'errors']);
 
-/** Signals whose episodes see their fault in a bucket's own requests (see {@link Episodes.looks}): not traffic, nor call patterns. */
-const SEEN_SIGNALS: ReadonlySet<AnomalySignal> = new Set<AnomalySignal>(['errors', 'latency', 'latency.self', 'latency.tail', 'timeout']);
-
 /** Faults of a caller that stop the calls it makes after them. */
 const CALLER_FAULT_KINDS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['errors', 'latency', 'timeout', 'shape']);
 
@@ -172,8 +169,9 @@ export class Episodes {
     for (const ep of this.episodes.values()) {
       const looks = this.looks(ep, index);
       if (looks !== false) ep.deviantAt = now;
-      // The fault itself seen now, in requests of this bucket: what keeps other services' anomalies joining.
-      if (looks === true && ep.incidentId !== undefined && SEEN_SIGNALS.has(ep.signal)) this.manager.faultSeen(ep.incidentId, now);
+      // The fault itself seen now, in requests of this bucket (never of traffic or call patterns: see looks):
+      // what keeps other services' anomalies joining.
+      if (looks === true && ep.incidentId !== undefined) this.manager.faultSeen(ep.incidentId, now);
       // Ends once its signal has looked normal for anomalyEndMs (or nothing fired that long).
       if (now - ep.deviantAt >= end || now - ep.lastFiredAt >= end) {
         this.end(ep, now);

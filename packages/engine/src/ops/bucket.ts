@@ -1,5 +1,6 @@
 import { LatencySketch } from '../stats/sketch.js';
 import type { Origin } from '../trace/analyze.js';
+import type { LatencyWindow } from './state.js';
 
 /** Sum, and sum of squares, of ln(ms): mergeable, and all the latency detector needs. */
 export interface LogMoments {
@@ -401,7 +402,7 @@ const stallGrouped: boolean[] = [];
  * slow ones: counted one by one they read as a tail gone wrong (p < 1e-7), every few minutes.
  */
 export function slowEvents(
-  w: { over: number; overLastStart: number; overFirstEnd: number; events?: number; eventsReleaseMs?: number },
+  w: LatencyWindow,
   buckets: readonly OpBucket[],
   which: 'latency' | 'self',
   releaseMs: number,
@@ -409,7 +410,7 @@ export function slowEvents(
   if (w.over <= 1) return w.over;
   if (w.overLastStart < w.overFirstEnd) return 1;
   // Asked again of the same window (its median shift, for the main baseline and the anchor; its tail): counted once.
-  if (w.eventsReleaseMs === releaseMs && w.events !== undefined) return w.events;
+  if (w.eventsReleaseMs === releaseMs) return w.events;
   const spans = stallSpans;
   spans.length = 0;
   for (const b of buckets) {

@@ -177,9 +177,10 @@ export function explainRoot(
   } else if (top.kind === 'errors' && own?.kind !== 'errors' && (refused = refusedBy(top, anomalies)) !== undefined) {
     // A peer that refuses connections (or a service whose process is down) answers no call: its callers'
     // failures say what happened, not its traffic's drop.
-    const quoted = quote(refused.message as string);
+    const message = refused.message as string;
+    const quoted = quote(message);
     // Said when the quote is cut before it (Python's requests name the refusal two hundred characters in).
-    const how = saysRefused(refused.message as string) && !saysRefused(quoted) ? ' (connection refused)' : '';
+    const how = saysRefused(message) && !saysRefused(quoted) ? ' (connection refused)' : '';
     parts.push(`${label(refused.service, refused.operation)} cannot connect to ${top.service}${how}: ${quoted}`);
   } else if (top.kind === 'timeout' && hung !== undefined && own?.kind !== 'timeout') {
     // Timeouts are told by the give-ups, not by the latency of the calls that were answered.
