@@ -301,7 +301,7 @@ class StreamingAnalyzer implements Analyzer {
     if (this.countedFrom === Infinity && rec.liveOps.size > 0) this.countedFrom = index + 1;
     const partial = (this.clock !== null && now > this.clock) || index < this.countedFrom;
     rec.prune(index);
-    this.episodes.settle(this.inflight.addFirings(this.judge.close(rec, index, partial, this.countedFrom), rec, this.clock), index);
+    this.episodes.settle(this.inflight.addFirings(this.judge.close(rec, index, partial, this.countedFrom), rec, this.clock, index), index);
     if (this.rollupListeners.size > 0) {
       this.rollups.add(rec.liveOps, index);
       this.rollups.add(rec.overflowOps, index);

@@ -101,6 +101,25 @@ describe('in-flight calls (issue 21)', () => {
     expect(events.filter((e) => e.incident.rootCause.service === 'orders-api')).toEqual([]);
   });
 
+  it('counts in a window only the calls overdue by its end: the report, a lateness later, holds later ones', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    healthy(a, T0, 60);
+    // At a window's start: every call made from then on hangs, and is overdue 1 s after it started.
+    const stallAt = T0 + 60_000;
+    hang(a, stallAt, stallAt, 15);
+    const opened = events.find((e) => e.type === 'opened')?.incident;
+    expect(opened?.rootCause).toMatchObject({ service: 'postgresql', kind: 'timeout' });
+    // Before the hang's first second no call was overdue: a window ending then shows nothing of it.
+    expect(opened?.openedAt).toBeGreaterThanOrEqual(stallAt + 1000);
+    const told = /got no answer from postgresql SELECT orders in (\d+) of (\d+) calls/.exec(opened?.rootCause.explanation ?? '');
+    expect(told, opened?.rootCause.explanation).not.toBeNull();
+    // Only calls made over 1 s before the stated window's end (at 20 req/s) can be overdue by then.
+    const end = opened?.openedAt as number;
+    const couldBe = (end - 1000 - Math.max(stallAt, end - 6000)) / (1000 / RPS);
+    expect(Number(told?.[1])).toBeLessThanOrEqual(couldBe);
+  });
+
   it('requests that end while their calls hang (clients gave up) blame the callee, not their own time', () => {
     const a = createAnalyzer();
     const events = watch(a);

@@ -1,7 +1,7 @@
 import type { Span } from '../types.js';
 import type { LatencyOptions, ResolvedOptions } from '../options.js';
 import type { Recorder } from '../ops/recorder.js';
-import { EdgeBucket, BUCKET_EXEMPLARS, type BucketRing } from '../ops/bucket.js';
+import { EdgeBucket, BUCKET_EXEMPLARS } from '../ops/bucket.js';
 import { EdgeState, type OpState } from '../ops/state.js';
 import { isDependencyCall, peerName } from '../model/operation.js';
 import { unansweredCallee } from '../ops/peers.js';
@@ -63,10 +63,11 @@ interface OverdueCalls {
 }
 
 /**
- * Overdue calls on one caller → callee edge in a report: those that became overdue within the last
- * bucket-width (`fresh`), and those overdue since before it (`stale`), of which `lately` became overdue in
- * the bucket-width before; the fresh ones also by the callee operation they call (`byOperation`, for
- * recorded operations).
+ * Overdue calls on one caller → callee edge in a report: those that became overdue within the bucket
+ * judged (`fresh`), those overdue since before it (`stale`), of which `lately` became overdue in the
+ * bucket before, and those overdue only since its end (`late`: the next bucket's, though the edge is
+ * stuck already); the fresh ones also by the callee operation they call (`byOperation`, for recorded
+ * operations).
  */
 interface Overdue {
   caller: string;
@@ -75,6 +76,7 @@ interface Overdue {
   fresh: OverdueCalls;
   stale: OverdueCalls;
   lately: OverdueCalls;
+  late: OverdueCalls;
   byOperation: Map<OpState, OverdueCalls>;
 }
 
@@ -132,7 +134,7 @@ export class InFlightCalls {
    * `fired` (the judge's firings of bucket `index`) plus a timeout firing for each edge the latest report
    * shows hung, unless the judge already fired on that edge. `now` is the analyzer's event time.
    */
-  addFirings(fired: Firing[], rec: Recorder, now: number | null): Firing[] {
+  addFirings(fired: Firing[], rec: Recorder, now: number | null, index: number): Firing[] {
     for (const edge of this.stuck) edge.stuck = undefined;
     this.stuck.length = 0;
     if (this.calls.length === 0) return fired;
@@ -141,13 +143,13 @@ export class InFlightCalls {
       this.calls = [];
       return fired;
     }
-    for (const o of this.overdue(rec).values()) {
+    for (const o of this.overdue(rec, index).values()) {
       const key = edgeKey(o.caller, o.callee);
       const edge = rec.edges.get(key) ?? this.spareEdge(key, o);
       if (edge === undefined) continue;
       const stuck = this.markStuck(edge, o);
       if (fired.some((f) => f.kind === 'timeout' && f.edge.key === key)) continue;
-      const firing = stuck && edge.active.size === 0 ? this.judgeStuck(edge, o) : this.judge(edge, o);
+      const firing = stuck && edge.active.size === 0 ? this.judgeStuck(edge, o, index) : this.judge(edge, o, index);
       if (firing !== undefined) fired.push(firing);
     }
     return fired;
@@ -157,10 +159,14 @@ export class InFlightCalls {
    * The report's overdue calls, by edge. A hang leaves thousands of calls of a few shapes open: each
    * shape (service → call name → peer, nested so no key string is built per call) is named once.
    */
-  private overdue(rec: Recorder): Map<string, Overdue> {
+  private overdue(rec: Recorder, index: number): Map<string, Overdue> {
     const out = new Map<string, Overdue>();
     const shapes = new Map<string, Map<string, Map<string, CallShape>>>();
-    const freshFrom = this.at - this.options.bucketMs;
+    const { bucketMs } = this.options;
+    // The window judged is bucket `index`, as every other firing's: a call due after its end (the report
+    // comes a lateness later) is the next window's, or a sentence's "in the last 5 s" counted it early.
+    const end = (index + 1) * bucketMs;
+    const freshFrom = end - bucketMs;
     for (const call of this.calls) {
       const span = call?.span;
       if (span === undefined || span === null || rejectReason(span) !== null) continue;
@@ -181,12 +187,16 @@ export class InFlightCalls {
       const dueAt = Math.min(span.startTime + dueAfter, abandoned ? Math.max(parentEndedAt, span.startTime + IN_FLIGHT_MIN_MS) : Infinity);
       let o = out.get(shape.edge);
       if (o === undefined) {
-        o = { caller: span.service, callee: shape.callee, virtual: shape.virtual, fresh: noCalls(), stale: noCalls(), lately: noCalls(), byOperation: new Map() };
+        o = { caller: span.service, callee: shape.callee, virtual: shape.virtual, fresh: noCalls(), stale: noCalls(), lately: noCalls(), late: noCalls(), byOperation: new Map() };
         out.set(shape.edge, o);
+      }
+      if (dueAt > end) {
+        addCall(o.late, shape.operation, age, span.traceId);
+        continue;
       }
       const fresh = dueAt > freshFrom;
       addCall(fresh ? o.fresh : o.stale, shape.operation, age, span.traceId);
-      if (!fresh && dueAt > freshFrom - this.options.bucketMs) addCall(o.lately, shape.operation, age, span.traceId);
+      if (!fresh && dueAt > freshFrom - bucketMs) addCall(o.lately, shape.operation, age, span.traceId);
       if (fresh && shape.op !== undefined) {
         let byOp = o.byOperation.get(shape.op);
         if (byOp === undefined) o.byOperation.set(shape.op, (byOp = noCalls()));
@@ -204,7 +214,7 @@ export class InFlightCalls {
    * call left open while others are answered (a span its instrumentation never ends) marks nothing.
    */
   private markStuck(edge: EdgeState, o: Overdue): boolean {
-    const oldest = openLonger(o.stale, o.fresh);
+    const oldest = openLonger(o.stale, openLonger(o.fresh, o.late));
     if (!(edge.lastEndAt < this.at - oldest.oldestMs + IN_FLIGHT_MIN_MS)) return false;
     edge.stuck = oldest.operation;
     this.stuck.push(edge);
@@ -239,9 +249,8 @@ export class InFlightCalls {
   }
 
   /**
-   * The edge's give-up test over the last bucket-width before the report: the calls that ended in it
-   * (the current bucket, and the share of the previous one still inside the width) plus the calls that
-   * became overdue in it, each counted once as an ended call is. While no call ends or becomes overdue (a
+   * The edge's give-up test over bucket `c`: the calls that ended in it plus the calls that became overdue
+   * in it, each counted once as an ended call is. While no call ends or becomes overdue (a
    * hang that blocks new calls: a pool whose connections all wait, waits that have no span of their own as
    * in mysql2 or Knex), calls overdue since before stand in for them: all of them to hold a hang already
    * found (a timeout episode on the edge), those that became overdue in the width before to find one (the
@@ -249,10 +258,9 @@ export class InFlightCalls {
    * span its instrumentation never ends) and say nothing of now: not once the callee answers again, nor
    * once calls stop being made.
    */
-  private judge(edge: EdgeState, o: Overdue): EdgeFiring | undefined {
-    const c = Math.floor(this.at / this.options.bucketMs);
-    const ended = this.inWindow(edge.ring, c, (b) => b.attempts);
-    const endedGaveUp = Math.min(ended, this.inWindow(edge.ring, c, (b) => b.gaveUp));
+  private judge(edge: EdgeState, o: Overdue, c: number): EdgeFiring | undefined {
+    const ended = edge.ring.get(c)?.attempts ?? 0;
+    const endedGaveUp = Math.min(ended, edge.ring.get(c)?.gaveUp ?? 0);
     const stalled = o.fresh.count === 0 && ended === 0;
     const calls = !stalled ? o.fresh : edge.active.size > 0 ? o.stale : o.lately;
     if (calls.count === 0) return undefined;
@@ -262,7 +270,7 @@ export class InFlightCalls {
     const firing = this.test(edge, c, ended + calls.count, endedGaveUp + calls.count, calls, first);
     if (stalled) return firing;
     const byOp = (op: OpState, opCalls: OverdueCalls, named: string | null = null) =>
-      this.test(edge, c, this.inWindow(op.ring, c, (b) => b.requests) + opCalls.count, opCalls.count, opCalls, named);
+      this.test(edge, c, (op.ring.get(c)?.requests ?? 0) + opCalls.count, opCalls.count, opCalls, named);
     if (firing !== undefined) {
       // Counted over the named operation's own calls when they show it too.
       for (const [op, opCalls] of o.byOperation) if (op.operation === calls.operation) return byOp(op, opCalls, first) ?? firing;
@@ -281,25 +289,16 @@ export class InFlightCalls {
   /**
    * The give-up test of a stuck edge ({@link markStuck}) with no hang found yet: none of its calls was
    * answered since its oldest overdue one was due, so the attempts are the calls that became overdue in
-   * the last two bucket-widths, all given up on. The calls answered before the hang, still inside the last
-   * bucket-width, are no attempts of it: counted, they outnumbered a pool's few hung calls, and the hang
-   * was found a bucket later (10 s into a table lock, not 5).
+   * buckets `c` and `c - 1`, all given up on. The calls answered before the hang, still inside bucket `c`,
+   * are no attempts of it: counted, they outnumbered a pool's few hung calls, and the hang was found a
+   * bucket later (10 s into a table lock, not 5).
    */
-  private judgeStuck(edge: EdgeState, o: Overdue): EdgeFiring | undefined {
+  private judgeStuck(edge: EdgeState, o: Overdue, c: number): EdgeFiring | undefined {
     const { fresh, lately } = o;
     const count = fresh.count + lately.count;
     const oldest = openLonger(lately, fresh);
     const calls: OverdueCalls = { count, operation: oldest.operation, oldestMs: oldest.oldestMs, traces: [...fresh.traces, ...lately.traces].slice(0, BUCKET_EXEMPLARS * 2) };
-    return this.test(edge, Math.floor(this.at / this.options.bucketMs), count, count, calls);
-  }
-
-  /** A count over the last bucket-width before the report: bucket `c`, and the share of `c − 1` still inside it. */
-  private inWindow<B extends { index: number; reset(index: number): void }>(ring: BucketRing<B>, c: number, count: (b: B) => number): number {
-    const { bucketMs } = this.options;
-    const before = 1 - (this.at - c * bucketMs) / bucketMs;
-    const cur = ring.get(c);
-    const prev = ring.get(c - 1);
-    return (cur === undefined ? 0 : count(cur)) + Math.round(before * (prev === undefined ? 0 : count(prev)));
+    return this.test(edge, c, count, count, calls);
   }
 
   /**
