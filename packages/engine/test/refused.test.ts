@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer } from '../src/index.js';
-import type { Span } from '../src/types.js';
+import type { Anomaly, Span } from '../src/types.js';
 import { TraceBuilder, span } from './helpers/spans.js';
 import { logNormal, mulberry32 } from './helpers/random.js';
 
@@ -156,4 +156,34 @@ describe('an instrumented service whose process is down', () => {
       expect(incidents[0].rootCause.explanation).not.toMatch(/no answer/);
     });
   }
+
+  it("drops in each of its operations are that outage, not the doing of the one the incident is named by", () => {
+    // Two routes of shop, each calling its own inventory operation; inventory down for a minute from minute 2.
+    const analyzer = createAnalyzer();
+    const drops: Anomaly[] = [];
+    analyzer.onAnomaly((a) => {
+      if (a.signal === 'traffic.drop') drops.push(a);
+    });
+    const t0 = 1_700_000_000_000;
+    for (let at = t0; at < t0 + 300_000; at += 50) {
+      const b = new TraceBuilder();
+      const dead = at >= t0 + 120_000 && at < t0 + 180_000;
+      const [route, callee] = (at / 50) % 3 === 0 ? ['/orders', '/reserve'] : ['/products/:id', '/stock/:id'];
+      const server = b.server('shop', route, at, at + (dead ? 3 : 12), dead ? { status: 'error' } : {});
+      if (dead) b.client(server, 'inventory', at + 1, at + 2, { status: 'error', attributes: { 'http.request.method': 'GET', 'server.address': 'inventory', 'server.port': 80, 'exception.message': 'connect ECONNREFUSED 10.0.0.7:80' } });
+      else b.call(server, 'inventory', callee, at + 1, at + 10);
+      analyzer.ingest(b.spans);
+    }
+    analyzer.flush();
+    const [incident] = analyzer.incidents();
+    expect(incident.rootCause.service).toBe('inventory');
+    const reserve = drops.filter((a) => a.operation === 'GET /reserve');
+    expect(reserve.length).toBeGreaterThan(0);
+    for (const a of reserve) {
+      expect(a.cause).toMatchObject({ service: 'inventory', operation: 'GET /reserve' });
+      expect(a.explanation).not.toMatch(/traces back to/);
+    }
+    // Still the one outage: the drops are the incident's.
+    expect(new Set(incident.anomalies.map((a) => a.operation))).toContain('GET /reserve');
+  });
 });

@@ -401,7 +401,7 @@ export class Episodes {
         if (own !== undefined) return [own];
         for (const caller of root.callers) {
           const cause = this.faultAt(caller, CALLER_FAULT_KINDS);
-          if (cause !== undefined) return [cause];
+          if (cause !== undefined) return [outageOf(op, cause)];
         }
         // Requests waiting on a hung or slow callee do not end: fewer ended because of that callee's incident.
         const waiting = this.incidentInCallees(op, HANG_KINDS)?.rootCause;
@@ -657,6 +657,18 @@ export class Episodes {
 }
 
 /** An origin at an operation another fault's evidence settled on (an incident's root cause, an anomaly's cause). */
+/**
+ * A drop's cause found through its callers' failing calls: when that is a failure in the dropping
+ * operation's own service (not answering, or failing), the drop is the same outage of that service, not the
+ * doing of its operation named the root (a dead process's `POST /reserve` gets no requests because nothing
+ * answers, not because of its `GET /stock`). A sibling that is slow may hold what the service serves (an
+ * event loop a query blocks): that one stays the cause.
+ */
+function outageOf(op: OpState, cause: RankedOrigin): RankedOrigin {
+  if (cause.service !== op.service || cause.operation === op.operation || cause.kind === 'latency') return cause;
+  return { ...cause, operation: op.operation, key: op.key };
+}
+
 function originAt(at: { service: string; operation: string | null; kind: AnomalyKind }, share: number, count: number): RankedOrigin {
   return { service: at.service, operation: at.operation, key: opKey(at.service, at.operation ?? ''), kind: at.kind, share, count };
 }
