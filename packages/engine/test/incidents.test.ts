@@ -383,6 +383,28 @@ describe('IncidentManager grouping', () => {
     expect(m.get(inc)!.rootCause.operation).toBe('POST /orders');
   });
 
+  it('keeps naming the service it names while another, slowed alike, runs neck and neck with it; clearly more evidence takes the name', () => {
+    // A gateway's own process sees three callees slow at once (catalog, and cart and recs that call it): each
+    // route's requests point at the callee it calls, with shares that differ by a request or two per window.
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10, ...alone }, (e) => events.push(e), () => ({ explanation: '' }));
+    const at = (service: string, share: number): RankedOrigin[] => [{ service, operation: 'op', key: opKey(service, 'op'), kind: 'latency', share, count: 50 }];
+    const fire = (id: string, callee: string, share: number, t: number, incident?: string) =>
+      m.route({ ...anomaly(id, 'latency', 'gateway', callee, t), operation: `GET /${callee}` }, at(callee, share), incident, t);
+    const inc = fire('a-1', 'catalog', 1, 0);
+    fire('a-2', 'recs', 0.98, 0, inc);
+    expect(m.get(inc)!.rootCause.service).toBe('catalog');
+    // After the fault, windows re-fire with shares a little in recs' favour.
+    fire('a-1', 'catalog', 0.94, 45_000, inc);
+    fire('a-2', 'recs', 1, 45_000, inc);
+    fire('a-1', 'catalog', 0.9, 50_000, inc);
+    expect(m.get(inc)!.rootCause.service).toBe('catalog');
+    expect(events.map((e) => e.incident.rootCause.service)).not.toContain('recs');
+    // Half as much again against recs (another of its anomalies) takes the name.
+    m.route({ ...anomaly('a-3', 'latency', 'gateway', 'recs', 55_000), operation: 'GET /recs/tail' }, at('recs', 1), inc, 55_000);
+    expect(m.get(inc)!.rootCause.service).toBe('recs');
+  });
+
   it("keeps naming a peer's busy operation while a rarer one's longer window holds more requests", () => {
     // The api sees its catalog only through its calls: both routes fail every call, GET four times as
     // often, judged over 5 s; POST /orders, rarer, over 15 s, so its window holds more calls.

@@ -1018,18 +1018,14 @@ function outweighs(e: OperationEvidence, held: OperationEvidence): boolean {
 }
 
 /**
- * Whether candidate `c` takes the top from `held`, the one the incident names: more evidence, and more of it
- * before the discount for few requests ({@link fewRequests}) too, or {@link RENAME_MARGIN} times as much after
- * it. Past a few dozen requests the discount barely moves: on its own it only says which window held more.
+ * Whether candidate `c` takes the top from `held`, the one the incident names: {@link RENAME_MARGIN} times its
+ * evidence (after the discount for few requests, {@link fewRequests}). Callees slowed alike by one fault (a
+ * gateway's three, two of them slow because they call the third) score within a request or two of each other
+ * per window, and any lead change retitled the incident, back and forth, as their windows re-fired.
  */
 function displaces(c: Score, held: Score): boolean {
-  const w = c.weighed();
-  const h = held.weighed();
-  return w > h && (c.score > held.score * (1 + SAME_SCORE) || w > RENAME_MARGIN * h);
+  return c.weighed() > RENAME_MARGIN * held.weighed();
 }
-
-/** Relative difference below which two sums of evidence are the same sum reached in another order (rounding). */
-const SAME_SCORE = 1e-9;
 
 /**
  * Whether a statement's calls can be what fills a pool: some of them hang (given up on), or, slowed, they
