@@ -818,6 +818,32 @@ describe('the event loop operation', () => {
     expect(anomalies.filter((x) => x.operation === EVENT_LOOP_OPERATION)).toEqual([]);
   });
 
+  it('held 300 ms every other tick (a job every 2 s) is a tail of its holds: the typical one barely moves', () => {
+    const a = createAnalyzer();
+    const events: IncidentEvent[] = [];
+    a.onIncident((e) => events.push(e));
+    // Ordinary requests; one sample a second, 20–30 ms when free (a GC now and then: 60 ms); from 5 min
+    // on, a job holds the loop ~300 ms every two seconds.
+    const from = 300;
+    const anomalies = requests(a, 7 * 60, 10, (traceId, start, s, i) => {
+      const out = [span({ traceId, service: 'api', name: 'GET /products', kind: 'server', startTime: start, endTime: start + 6 + (i % 4), attributes: { 'http.request.method': 'GET', 'http.route': '/products' } })];
+      if (i === 0) {
+        const held = s >= from && s % 2 === 0 ? 300 + (s % 7) * 3 : s % 37 === 0 ? 60 : 20.2 + (s % 11);
+        out.push(span({ traceId: `loop-${s}`, service: 'api', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: start - held, endTime: start }));
+      }
+      return out;
+    });
+    const before = anomalies.filter((x) => x.at <= Date.UTC(2026, 0, 1) + from * 1000);
+    expect(before).toEqual([]);
+    const loop = anomalies.find((x) => x.operation === EVENT_LOOP_OPERATION);
+    expect(loop).toMatchObject({ kind: 'latency', signal: 'latency.tail' });
+    expect(loop?.explanation).toMatch(/^api event loop p95 3\d\d ms vs baseline \d+ ms \(\d+×\), \d+ of \d+ ticks \(\d+%\) over 3× typical in the last \d+ s$/);
+    const incident = events.find((e) => e.type === 'opened')?.incident;
+    expect(incident).toMatchObject({ title: 'Latency in api event loop', rootCause: { service: 'api', operation: EVENT_LOOP_OPERATION, kind: 'latency' } });
+    expect(incident!.openedAt).toBeLessThan(Date.UTC(2026, 0, 1) + (from + 30) * 1000);
+    expect(incident!.rootCause.explanation).toMatch(/; CPU work is holding the event loop of api: a request that comes while it is held waits up to that long before it is read$/);
+  });
+
   it("is explained as the loop held, not as requests: the plugin's samples of a blocked loop", () => {
     const a = createAnalyzer();
     const events: IncidentEvent[] = [];

@@ -8,7 +8,7 @@ import { ANCHOR_SLOWDOWN } from '../stats/baseline.js';
 import type { Recorder } from '../ops/recorder.js';
 import { episodeKey, opKeyOperation, opKeyService } from '../keys.js';
 import { isPoolWait } from '../model/operation.js';
-import { EVENT_LOOP_OPERATION, loopStallMs, stallSeverity } from '../model/loop.js';
+import { EVENT_LOOP_OPERATION, LOOP_MIN_SHIFT_MS, loopStallMs, stallSeverity } from '../model/loop.js';
 import { SEVERITY_RANK } from '../incidents/severity.js';
 import { pToScore } from '../stats/special.js';
 import type { Severity } from '../types.js';
@@ -236,13 +236,16 @@ export class Judge {
    * ({@link TAIL_MIN_SHARE}: enough to move the p95), far more than the operation's own tail explains (p <
    * {@link TAIL_P_MAX}, or {@link TAIL_P_KEEP} while its episode goes on; bunched slow requests counted as
    * runs, those all in flight at one instant as one stall), and its p95 `ratio`× the learned p95 and
-   * {@link TAIL_MIN_SHIFT_MS} above it. Keeps the stronger firing. Not the event loop's: its samples are a
-   * tick's longest hold, and more ticks holding a request is load.
+   * {@link TAIL_MIN_SHIFT_MS} above it. Keeps the stronger firing. The event loop's samples are ticks, each
+   * its longest hold: a tail there is a block that comes back every few ticks (a job of 300 ms every 2 s left
+   * half the ticks free, so the typical hold moved too little, while an eighth of requests waited up to
+   * 300 ms), and its p95 must be {@link LOOP_MIN_SHIFT_MS} above the learned one: more ticks holding a
+   * request as traffic grows is load, and leaves the p95 where it was.
    * Beside another fault on its call path it is that fault's (see `Episodes.tailOfAnother`).
    */
   private judgeTail(op: OpState, w: OpWindow, size: number, best: OpFiring | undefined): OpFiring | undefined {
     const lw = w.latency;
-    if (op.operation === EVENT_LOOP_OPERATION || lw.judged < TAIL_MIN_REQUESTS || lw.over < TAIL_MIN_SHARE * lw.judged) return best;
+    if (lw.judged < TAIL_MIN_REQUESTS || lw.over < TAIL_MIN_SHARE * lw.judged) return best;
     const o = this.options.latency;
     const signal = op.latency;
     const expected = signal.p95.value;
@@ -253,7 +256,8 @@ export class Judge {
     const pValue = signal.slowPValue(slowEvents(lw, w.buckets, 'latency', signal.detector.baseline.typical), lw.judged, o.ratio);
     if (!tailPasses(op, pValue)) return best;
     const observed = windowSketch(w.buckets, 'latency').quantile(0.95);
-    if (observed < o.ratio * expected || observed - expected < Math.max(o.minShiftMs, TAIL_MIN_SHIFT_MS)) return best;
+    const minShift = op.operation === EVENT_LOOP_OPERATION ? LOOP_MIN_SHIFT_MS : TAIL_MIN_SHIFT_MS;
+    if (observed < o.ratio * expected || observed - expected < Math.max(o.minShiftMs, minShift)) return best;
     const score = pToScore(pValue);
     if (best !== undefined && score <= best.verdict.score) return best;
     const severity = tailSeverity(latencySeverity(observed / expected, observed, o), lw.over / lw.judged);

@@ -75,7 +75,7 @@ export function explainAnomaly(
       const loop = a.operation === EVENT_LOOP_OPERATION;
       if (a.signal === 'latency.tail') {
         const slow = extra.count ?? 0;
-        s = `${who} p95 ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}), ${slow} of ${a.samples} requests (${pct(slow / Math.max(1, a.samples))}) over ${extra.slowerThan}× typical`;
+        s = `${who} p95 ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}), ${slow} of ${a.samples} ${loop ? 'ticks' : 'requests'} (${pct(slow / Math.max(1, a.samples))}) over ${extra.slowerThan}× typical`;
         const on = extra.slowOn;
         if (on !== undefined) s += `, ${on.count} of them on instance ${quote(on.instance)} (one of ${on.of})`;
         break;
@@ -228,10 +228,12 @@ export function explainRoot(
     parts.push('requests got no pooled connection in time: the pool is saturated, or the database does not accept connections');
   } else if (top.kind === 'latency' && top.operation === EVENT_LOOP_OPERATION) {
     const idle = figures.idle;
+    // Held in a share of the ticks only (a tail), only the requests that come meanwhile wait.
+    const waits = own?.signal === 'latency.tail' ? 'a request that comes while it is held waits up to that long before it is read' : 'every request waits that long before it is read';
     parts.push(
       idle !== undefined
-        ? `the process used ${ms(idle.cpuMs)} of CPU while its event loop was held ${ms(idle.ms)}: not CPU work but a synchronous wait or a process stopped or starved of CPU (a signal, a debugger, throttling); every request waits that long before it is read`
-        : `CPU work is holding the event loop of ${top.service}: every request waits that long before it is read`,
+        ? `the process used ${ms(idle.cpuMs)} of CPU while its event loop was held ${ms(idle.ms)}: not CPU work but a synchronous wait or a process stopped or starved of CPU (a signal, a debugger, throttling); ${waits}`
+        : `CPU work is holding the event loop of ${top.service}: ${waits}`,
     );
     // A lead to the operation doing the work, or the synchronous wait.
     const b = figures.blocker;
