@@ -276,6 +276,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     for (let i = 0; i < n; i++) byIdScratch.set(nodes[i].span.spanId, i);
     byId = byIdScratch;
   }
+  let orphans = 0;
   for (let i = 0; i < n; i++) {
     const node = nodes[i];
     const pid = node.span.parentSpanId;
@@ -288,10 +289,11 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     if (parent !== undefined && parent !== node) {
       node.parent = parent;
       parent.children[parent.childCount++] = node;
-    }
+    } else if (pid) orphans++;
   }
   if (byId === byIdScratch) byIdScratch.clear();
   if (n > 1) breakCycles(nodes, n);
+  if (orphans > 0 && n > 1) adoptOrphans(nodes, n);
   let callCount = 0;
   let entryCount = 0;
   let graphql = false;
@@ -833,6 +835,50 @@ function graphqlRequests(nodes: readonly Node[], n: number): Map<Node, Node | nu
     if (executesGraphQL(node.span)) out.set(request, out.has(request) ? null : node);
   }
   return out;
+}
+
+/** Orphans × requests in a trace past which {@link adoptOrphans} leaves its orphans be (a hostile trace). */
+const ADOPT_BUDGET = 65_536;
+const requestNodes: Node[] = [];
+
+/**
+ * A call or internal span whose parent is missing (not yet ended when its trace was released: a framework's
+ * handler span that outlives the request, as `@fastify/otel`'s does when the client gives up and its pool
+ * wait goes on) is part of the request of its service it started within: the latest-started one. Left a root,
+ * the request lacked its call (a cache read made in 0.2 ms read as "stopped calling redis GET"), and its
+ * wait was blamed on that call.
+ */
+function adoptOrphans(nodes: readonly Node[], n: number): void {
+  let orphans = 0;
+  requestNodes.length = 0;
+  for (let i = 0; i < n; i++) {
+    const { span } = nodes[i];
+    if (span.kind === 'server' || span.kind === 'consumer') requestNodes.push(nodes[i]);
+    else if (nodes[i].parent === undefined && span.parentSpanId && span.kind !== undefined) orphans++;
+  }
+  if (requestNodes.length > 0 && orphans > 0 && orphans * requestNodes.length <= ADOPT_BUDGET) {
+    for (let i = 0; i < n; i++) {
+      const node = nodes[i];
+      const { span } = node;
+      if (node.parent !== undefined || !span.parentSpanId || span.kind === undefined || span.kind === 'server' || span.kind === 'consumer') continue;
+      let home: Node | undefined;
+      for (const r of requestNodes) {
+        const rs = r.span;
+        if (rs.service === span.service && rs.startTime <= span.startTime && span.startTime <= rs.endTime && (home === undefined || rs.startTime > home.span.startTime) && !descends(r, node)) home = r;
+      }
+      if (home !== undefined) {
+        node.parent = home;
+        home.children[home.childCount++] = node;
+      }
+    }
+  }
+  requestNodes.length = 0;
+}
+
+/** Whether `node` is `ancestor` or below it. */
+function descends(node: Node, ancestor: Node): boolean {
+  for (let m: Node | undefined = node; m !== undefined; m = m.parent) if (m === ancestor) return true;
+  return false;
 }
 
 /**
