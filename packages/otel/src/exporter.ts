@@ -1,4 +1,3 @@
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Analyzer, Span } from '@rootspan/engine';
 import { AnalyzerFeed } from './feed.js';
 import { toEngineSpan } from './map.js';
@@ -6,7 +5,7 @@ import { EXPORTER_KEYS, splitOptions, type RootspanExporterOptions } from './opt
 import type { PeerNames } from './peers.js';
 import { InternalSpanPruner } from './prune.js';
 import type { RootspanStats } from './processor.js';
-import type { FinishedSpan, SpanExporter } from './sdk.js';
+import { ExportResultCode, type ExportResult, type FinishedSpan, type SpanExporter } from './sdk.js';
 
 /**
  * A SpanExporter that ingests spans into a rootspan analyzer, for setups that want rootspan behind

@@ -1,5 +1,4 @@
-import { context, diag, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
+import { context, createContextKey, diag, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { createAnalyzer, type Analyzer, type Span } from '@rootspan/engine';
 import { CallbackDispatcher, type CallbackCall } from './dispatch.js';
 import type { AnomalyCallback, IncidentCallback, ResolvedOwnOptions } from './options.js';
@@ -10,7 +9,8 @@ import type { AnomalyCallback, IncidentCallback, ResolvedOwnOptions } from './op
  * analyzer. It is rooted at ROOT_CONTEXT rather than `context.active()` because drains and ticks run on
  * behalf of no particular request: whatever request happened to schedule them must not become a parent.
  */
-export const ROOTSPAN_CONTEXT: Context = suppressTracing(ROOT_CONTEXT);
+// `@opentelemetry/core`'s suppressTracing: its key is the same symbol (`Symbol.for`) in every line.
+export const ROOTSPAN_CONTEXT: Context = ROOT_CONTEXT.setValue(createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING'), true);
 
 /** Counters shared by the processor and the exporter. */
 export interface FeedCounters {

@@ -1,10 +1,9 @@
 import { SpanKind, trace, type Context } from '@opentelemetry/api';
-import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import { IN_FLIGHT_MIN_MS, isPoolWait, type InFlightCall } from '@rootspan/engine';
 import { hashId } from './hash.js';
 import { toEngineSpan } from './map.js';
 import type { PeerNames } from './peers.js';
-import type { FinishedSpan } from './sdk.js';
+import { hrTimeToMilliseconds, type FinishedSpan } from './sdk.js';
 
 /** A span as `onStart` receives it: the SDK's live span (every SDK line), whose `ended` turns true at its end. */
 type OpenSpan = FinishedSpan & { readonly ended?: boolean };

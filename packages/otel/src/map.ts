@@ -1,8 +1,7 @@
 import { SpanKind as OtelSpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
-import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import { ANALYZED_ATTRIBUTE_KEYS, type AttributeValue, type Span, type SpanKind } from '@rootspan/engine';
 import { namePeer, type PeerNames } from './peers.js';
-import type { FinishedSpan, SpanEvent, SpanResource } from './sdk.js';
+import { hrTimeToMilliseconds, type FinishedSpan, type SpanEvent, type SpanResource } from './sdk.js';
 
 /**
  * ReadableSpan → engine {@link Span}. This runs inside `SpanProcessor.onEnd`, i.e. synchronously on the

@@ -1,12 +1,13 @@
 import type { Attributes, Context, HrTime, SpanContext, SpanKind, SpanStatus } from '@opentelemetry/api';
-import type { ExportResult } from '@opentelemetry/core';
 
 /**
  * The SDK objects rootspan receives, typed structurally: only the members it uses. Every OpenTelemetry JS
  * line hands over objects of this shape — `ReadableSpan` of `@opentelemetry/sdk-trace-base` 2.x and of
  * `@opentelemetry/sdk-trace` 3.x are field-for-field the same here, and 1.x differs only where noted — so
  * rootspan peers on no SDK package and installs next to any (a hard peer on one line breaks `npm install`
- * for the others).
+ * for the others). Nor on `@opentelemetry/core`: the few things it would give are written here, so a
+ * project installing SDK 3 with npm running on Node 20 does not get a `core` 2 for rootspan, whose `api`
+ * peer (< 1.10) contradicts SDK 3's.
  */
 
 /** The parts of an SDK `Resource` rootspan reads: the service identity, possibly behind async detectors. */
@@ -50,6 +51,20 @@ export interface SpanProcessor {
   onEnd(span: FinishedSpan): void;
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
+}
+
+/** `ExportResultCode` of `@opentelemetry/core`: the same numbers in every line. */
+export const ExportResultCode = { SUCCESS: 0, FAILED: 1 } as const;
+
+/** An export's outcome, as `@opentelemetry/core`'s `ExportResult`. */
+export interface ExportResult {
+  code: number;
+  error?: Error;
+}
+
+/** Epoch milliseconds of an SDK time, as `@opentelemetry/core`'s `hrTimeToMilliseconds`. */
+export function hrTimeToMilliseconds(time: HrTime): number {
+  return time[0] * 1e3 + time[1] / 1e6;
 }
 
 /** The SpanExporter contract of every SDK line, with the spans typed structurally. */

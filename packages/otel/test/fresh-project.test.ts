@@ -163,3 +163,17 @@ describe.each(LINES)('$sdk on Node $node, in a fresh project', (line) => {
     );
   }, 120_000);
 });
+
+describe('SDK 3 installed by npm running on Node 20 (a Node 20 build image for a Node 24 runtime)', () => {
+  it('resolves one consistent tree: rootspan asks for no `core` of an older line', () => {
+    const project = freshProject(nodeBinary(20), 'SDK3-npm20');
+    cleanup.push(project.dir);
+    // npm on Node 20 prefers engine-compatible versions: a `core` peer of rootspan's resolved to 2.x, whose
+    // `api` peer (< 1.10) contradicts SDK 3's, and the install failed with ERESOLVE.
+    project.npm(['install', '@opentelemetry/sdk-node@^0.301', '@opentelemetry/api@^1.10', '@opentelemetry/instrumentation-http@^0.301', ...tarballs, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts']);
+    expect(project.installed('@opentelemetry/sdk-node')).toMatch(/^0\.30\d\./);
+    expect(project.installed('@opentelemetry/api')).toMatch(/^1\.10\./);
+    expect(project.installed('@rootspan/otel')).toBe('0.1.0');
+    expect(() => project.npm(['ls', '--all'])).not.toThrow();
+  }, 240_000);
+});
