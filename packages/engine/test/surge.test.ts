@@ -90,5 +90,29 @@ describe('a slowdown under a traffic surge', () => {
     expect(incident.rootCause.explanation).not.toContain('surged');
     expect((incident.story ?? []).some((e) => e.explanation.includes('surged'))).toBe(false);
   });
+
+  it('is not fired of a backlog that fails together: commands a client queued for a dead cache, failed at its retry limit', () => {
+    const analyzer = createAnalyzer();
+    const surges: string[] = [];
+    analyzer.onAnomaly((a) => {
+      if (a.signal === 'traffic.surge') surges.push(a.explanation);
+    });
+    const rng = mulberry32(14);
+    const t0 = 1_700_000_000_000;
+    // 20 requests/s throughout; from minute 3, for 90 s, every request waits for its queued command until the
+    // client gives up on the whole queue, every 30 s, and fails.
+    for (let at = t0; at < t0 + 300_000; at += 50) {
+      const down = at >= t0 + 180_000 && at < t0 + 270_000;
+      if (!down) {
+        analyzer.ingest(request(at, logNormal(rng, 1, 0.2)));
+        continue;
+      }
+      const failAt = t0 + 180_000 + Math.ceil((at - t0 - 180_000 + 1) / 30_000) * 30_000;
+      const [query, server] = request(at, failAt - at);
+      analyzer.ingest([{ ...query, status: 'error', statusMessage: 'Reached the max retries per request limit (which is 20)' }, { ...server, status: 'error', attributes: { ...server.attributes, 'http.response.status_code': 500 } }]);
+    }
+    analyzer.flush();
+    expect(surges).toEqual([]);
+  });
 });
 

@@ -624,17 +624,18 @@ export class Episodes {
    * Whether more requests of `op` ending in [from, to) is a backlog let go, not more traffic: requests are
    * counted as they end, and those took half the window or more on average, so most of them began before it
    * (requests a hang held, ending together once it let go). Little's law: a flood of arrivals ends at the
-   * rate it came.
+   * rate it came. Failed requests count too: a client that retried a dead Redis twenty times failed its
+   * queued commands together, and their requests ended at seven times the rate they came.
    */
   private heldBacklog(op: OpState, from: number, to: number): boolean {
     const { bucketMs } = this.options;
     let ms = 0;
     let n = 0;
     for (let i = Math.floor(from / bucketMs); i * bucketMs < to; i++) {
-      const sketch = op.ring.get(i)?.latency.sketch;
-      if (sketch === undefined || sketch.count === 0) continue;
-      ms += sketch.sum;
-      n += sketch.count;
+      const b = op.ring.get(i);
+      if (b === undefined) continue;
+      ms += b.latency.sketch.sum + b.failedMs;
+      n += b.latency.sketch.count + b.errors;
     }
     return n > 0 && 2 * (ms / n) >= to - from;
   }

@@ -168,6 +168,8 @@ export class OpBucket {
   readonly latency = new LatencyBucket();
   readonly self = new LatencyBucket();
   failing = 0;
+  /** How long the failed requests took, in all (ms): with the latency sketch's, what a backlog's requests waited. */
+  failedMs = 0;
   errorOrigins: OriginCounts | undefined;
   slow = 0;
   slowOrigins: OriginCounts | undefined;
@@ -251,6 +253,7 @@ export class OpBucket {
     this.latency.reset();
     this.self.reset();
     this.failing = 0;
+    this.failedMs = 0;
     this.errorOrigins = undefined;
     this.slow = 0;
     this.slowOrigins = undefined;

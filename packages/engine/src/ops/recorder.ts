@@ -346,6 +346,7 @@ export class Recorder {
     if (e.error) {
       if (end > op.lastErrorAt) op.lastErrorAt = end;
       b.errors++;
+      b.failedMs += e.duration;
       if (e.errorOrigin) {
         b.failing++;
         countOrigin((b.errorOrigins ??= new Map()), e.errorOrigin);
