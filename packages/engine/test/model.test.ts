@@ -301,6 +301,27 @@ describe('operation naming', () => {
   });
 });
 
+describe('RPC peers', () => {
+  const call = (attributes: Record<string, string> | undefined, name = 'Charge') =>
+    peerName(span({ service: 'gateway', name, kind: 'client', startTime: 1, endTime: 2, ...(attributes ? { attributes: { 'rpc.system': 'grpc', 'server.address': '10.0.0.7', ...attributes } } : {}) }));
+
+  it('are named by the service part of the RPC, lower-cased', () => {
+    expect(call({ 'rpc.service': 'hipstershop.PaymentService' })).toBe('paymentservice');
+    expect(call({ 'rpc.service': 'shop.Stock' })).toBe('stock');
+    expect(call(undefined, 'catalog.Catalog/GetItem')).toBe('catalog');
+  });
+
+  it('two services whose last part is generic (`payments.v1.Service`, `orders.v1.Service`) stay two: named by their package', () => {
+    expect(call({ 'rpc.service': 'payments.v1.Service' })).toBe('payments');
+    expect(call({ 'rpc.service': 'orders.v1.Service' })).toBe('orders');
+    expect(call({ 'rpc.service': 'shop.API' })).toBe('shop');
+    expect(call(undefined, '/payments.v1.Service/Charge')).toBe('payments');
+    expect(call({ 'rpc.service': 'grpc.health.v1.Health' })).toBe('health');
+    // Nothing else to go by: the name as it is.
+    expect(call({ 'rpc.service': 'Service' })).toBe('service');
+  });
+});
+
 describe('connection errors', () => {
   it('reads the address a failed connection names, as each runtime and driver writes it', () => {
     const cases: Array<[string, string, string | undefined]> = [

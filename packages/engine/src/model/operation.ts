@@ -389,15 +389,34 @@ const RPC_NAME = /^\/?(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*)\/[A-Za-z_]\w*$/;
  */
 export function rpcServiceOf(name: string): string | undefined {
   const m = RPC_NAME.exec(name);
-  return m === null ? undefined : m[1].toLowerCase();
+  if (m === null) return undefined;
+  const slash = name.lastIndexOf('/');
+  return rpcServiceName(name.slice(name.charCodeAt(0) === 47 ? 1 : 0, slash));
 }
 
-/** `rpc.service` (its last dotted segment, lower-cased as in {@link rpcServiceOf}). */
+/** `rpc.service` (named as in {@link rpcServiceOf}). */
 function rpcServiceAttribute(v: unknown): string | undefined {
   const s = str(v);
-  if (s === undefined) return undefined;
-  const dot = s.lastIndexOf('.');
-  return (dot >= 0 ? s.slice(dot + 1) : s).toLowerCase();
+  return s === undefined ? undefined : rpcServiceName(s);
+}
+
+/** A service's name that says nothing of which one it is (`payments.v1.Service`), or a package's version. */
+const GENERIC_RPC_NAME = /^(?:service|services|api|rpc|grpc|server|v\d+\w*)$/;
+
+/**
+ * The last dotted segment of a fully qualified RPC service, lower-cased; a generic one (`Service`, `API`) is
+ * named by its package's last segment that is neither generic nor a version (`payments.v1.Service` →
+ * `payments`): else every such service of a system would be one peer, `service`.
+ */
+function rpcServiceName(full: string): string {
+  const last = full.slice(full.lastIndexOf('.') + 1).toLowerCase();
+  for (let end = full.length; end > 0; ) {
+    const dot = full.lastIndexOf('.', end - 1);
+    const segment = full.slice(dot + 1, end).toLowerCase();
+    if (segment !== '' && !GENERIC_RPC_NAME.test(segment)) return segment;
+    end = dot;
+  }
+  return last;
 }
 
 /** Whether an RPC-named span is addressed to another service than the one that recorded it. */
