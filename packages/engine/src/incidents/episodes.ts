@@ -88,6 +88,11 @@ export class Episodes {
   /** The bucket being closed (its figures are the fallback for a root cause that did not fire itself). */
   private closing = -Infinity;
   /**
+   * Event time each operation's traffic last surged (a `traffic.surge` firing, backlogs let go excluded), for
+   * {@link heldForLoad}; bounded as the operations are (the oldest entry goes first).
+   */
+  private readonly surgedAt = new Map<string, number>();
+  /**
    * Episodes that ended, by key → event time they ended: until then, windows reaching back before that
    * time still hold the ended episode's buckets, and their firings are its echo, not a new deviation.
    */
@@ -148,7 +153,10 @@ export class Episodes {
         if (endedAt !== undefined && now - f.size * this.options.bucketMs < endedAt) continue;
         if (f.signal === 'latency.tail' && this.tailOfAnother(f, now, firings)) continue;
         // Ends of requests a hang held, let go together: no more traffic came (an alarm of +389% at a steady load).
-        if (f.signal === 'traffic.surge' && this.heldBacklog(f.op, now - f.size * this.options.bucketMs, now)) continue;
+        if (f.signal === 'traffic.surge') {
+          if (this.heldBacklog(f.op, now - f.size * this.options.bucketMs, now)) continue;
+          this.noteSurge(f.op.key, now);
+        }
         // A drop's window keeps firing while its operation gets no requests at all (traffic stopped with a
         // fault, or for good): only a bucket with requests is new evidence, so the episode ends (and its
         // operation stops being judged) instead of firing for as long as nothing comes. Unless the window,
@@ -363,7 +371,46 @@ export class Episodes {
     // ties it to a failing caller (the failure ended, or traffic stopped further up), it neither re-roots
     // that incident on the drop nor, after it resolved, opens a traffic incident of its own.
     if (!linked && ep.incidentId !== undefined && this.manager.failure(ep.incidentId)) return;
+    if (ep.incidentId === undefined && f.kind === 'latency' && this.heldForLoad(ep, f.op)) return;
     if (f.signal !== 'traffic.surge') ep.incidentId = this.manager.route(ep.anomaly, origins, ep.incidentId ?? this.callerOfRoot(f), now, linked);
+  }
+
+  private noteSurge(key: string, now: number): void {
+    this.surgedAt.delete(key);
+    if (this.surgedAt.size >= 2 * this.options.maxOperations) this.surgedAt.delete(this.surgedAt.keys().next().value as string);
+    this.surgedAt.set(key, now);
+  }
+
+  /**
+   * Whether a slowdown not yet in any incident is load, not a fault: traffic surged on its request path (the
+   * operation, or one calling it, or one calling that) within the slowdown's window, and either still surges
+   * in the latest bucket or the slowdown is no longer seen there. A cron job's 30 checkouts at once each
+   * minute queued for a few seconds in every service they went through: a latency incident a minute, up
+   * to critical, naming in turn each service the batch reached, while no request failed. The anomalies are
+   * reported; a slowdown that outlasts its surge opens (or joins) an incident as any other.
+   */
+  private heldForLoad(ep: Episode, op: OpState): boolean {
+    if (this.surgedAt.size === 0) return false;
+    const since = ep.anomaly.windowStart;
+    let surged = false;
+    let surging = false;
+    const visit = (key: string): void => {
+      const at = this.surgedAt.get(key);
+      if (at === undefined || at < since) return;
+      surged = true;
+      const o = this.recorder.ops.get(key);
+      const t = o?.traffic;
+      const requests = o?.ring.get(this.closing)?.requests ?? 0;
+      if (t !== undefined && t.judge(requests, this.options.bucketMs).direction === 'surge') surging = true;
+    };
+    visit(op.key);
+    for (const c of op.callers) {
+      visit(c);
+      const caller = this.recorder.ops.get(c);
+      if (caller !== undefined) for (const cc of caller.callers) visit(cc);
+    }
+    if (!surged) return false;
+    return surging || this.looks(ep, this.closing) !== true;
   }
 
   /** Where a firing's trouble comes from; `given`, for a timeout, its {@link givenUpIn}. */
