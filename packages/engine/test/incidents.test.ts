@@ -175,6 +175,18 @@ describe('IncidentManager grouping', () => {
     expect(later.storyDropped).toBe(18 - INCIDENT_STORY_MAX);
   });
 
+  it('keeps naming errors when only the slowness of their aftermath is left (a cache back after an outage, its backlog drained)', () => {
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10, ...alone }, (e) => events.push(e), (top) => ({ explanation: `${top.kind} story` }));
+    const id = m.route(anomaly('a-1', 'errors', 'redis', 'redis', 0), origin('redis', 'errors'), undefined, 0);
+    expect(m.get(id)).toMatchObject({ title: 'Errors in redis op' });
+    m.episodeEnded(id, 'a-1');
+    // Back: the commands queued meanwhile answer late, one bucket after another.
+    for (let i = 2; i < 6; i++) m.route({ ...anomaly(`a-${i}`, 'latency', 'redis', 'redis', 90_000 + i * 5000), severity: 'critical' }, origin('redis', 'latency'), undefined, 90_000 + i * 5000);
+    expect(m.get(id)).toMatchObject({ title: 'Errors in redis op', rootCause: { kind: 'errors' } });
+    expect(events.map((e) => e.incident.title)).not.toContain('Latency in redis op');
+  });
+
   it('discounts evidence resting on few requests: a slow resolver behind a busy and a rare operation is the busy one\'s', () => {
     const { m } = manager();
     const own = (operation: string, share: number, count: number): RankedOrigin[] => [{ service: 'gateway', operation, key: opKey('gateway', operation), kind: 'latency', share, count }];

@@ -691,6 +691,9 @@ export class IncidentManager {
     const kindOf = (c: Score): AnomalyKind => {
       if (c.origin.key !== named) return c.kind();
       const k = c.kind(told.kind);
+      // Errors it names are not retold as a slowdown once they stop: what stays slow then is their aftermath
+      // (a backlog drained, connections made again), not another fault. A hang's late answers are its own.
+      if (k === 'latency' && told.kind === 'errors' && c.live.sum('errors') === 0) return told.kind;
       return k === told.was && now - told.since < FLIP_BACK_MS ? told.kind : k;
     };
     inc.candidates = ranked.slice(0, 5).map((c): Candidate => ({
