@@ -116,9 +116,12 @@ class StreamingAnalyzer implements Analyzer {
   ingest(spans: readonly Span[] | Span): IngestResult {
     const list: readonly Span[] = Array.isArray(spans) ? spans : [spans as Span];
     let accepted = 0;
-    const lateBefore = this.lateCutoff();
     const reading = this.options.clock?.();
     if (reading !== undefined && reading > this.drivenAt) this.drivenAt = reading;
+    // The driver's clock moved on far past event time while nothing came (a process restarted on state saved
+    // half an hour before): the gap closes first, or the first spans after it were dropped as from the future.
+    if (reading !== undefined && this.clock !== null && reading > this.clock + CLOCK_JUMP_MS && Number.isFinite(reading)) this.advance(reading);
+    const lateBefore = this.lateCutoff();
     // A span may end this far past the driven event time before its host's clock is taken to be fast.
     const aheadBefore = this.drivenAt === -Infinity ? Infinity : this.drivenAt + this.options.maxTraceWaitMs / 2;
     const latestEnd = this.latestEnd();

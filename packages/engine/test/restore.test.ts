@@ -52,6 +52,21 @@ describe('atomic restore', () => {
 });
 
 describe('restart continuity', () => {
+  it('a process restarted on state saved half an hour before takes its first spans: its clock says time moved on', () => {
+    const first = learned(4, 21);
+    const snap = JSON.parse(JSON.stringify(first.snapshot())) as AnalyzerSnapshot;
+    const back = (snap.clock as number) + 33 * MIN;
+    const second = createAnalyzer({ clock: () => back });
+    second.restore(snap);
+    // The first batch after the restart, as the plugin drains it before its first tick.
+    const spans = shopTraffic({ seed: 22, durationMs: 20_000 }).map((x) => ({ ...x, startTime: x.startTime - SHOP_START + back - 20_000, endTime: x.endTime - SHOP_START + back - 20_000 }));
+    const before = second.stats();
+    second.ingest(spans);
+    const stats = second.stats();
+    expect(stats.droppedBy.future).toBe(before.droppedBy.future);
+    expect(stats.accepted - before.accepted).toBe(spans.length);
+  });
+
   it('a restored analyzer raises no traffic drop for the time before its restart, then judges traffic again', () => {
     const spans = shopTraffic({ seed: 17, durationMs: 20 * MIN, noiseErrors: 0.002 });
     const stop = SHOP_START + 10 * MIN + 17_000;
