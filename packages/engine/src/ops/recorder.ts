@@ -410,11 +410,14 @@ export class Recorder {
     return b;
   }
 
-  private recordLatency(op: OpState, b: OpBucket, duration: number, self: number, span: Span): void {
+  /** Counts one successful request's latency and self time; returns whether it was individually slow. */
+  private recordLatency(op: OpState, b: OpBucket, duration: number, self: number, span: Span): boolean {
     const l = logMs(duration);
-    if (this.recordSeries(op.latency, b.latency, duration, l, span) && op.nodeType === 'service' && typeof span.instance === 'string') b.latency.slowOnInstance(span.instance);
+    const over = this.recordSeries(op.latency, b.latency, duration, l, span);
+    if (over && op.nodeType === 'service' && typeof span.instance === 'string') b.latency.slowOnInstance(span.instance);
     // A peer's self time is its duration, and so is that of a request that made no calls.
     this.recordSeries(op.self, b.self, self, self === duration ? l : logMs(self), span);
+    return over;
   }
 
   /**
@@ -483,7 +486,8 @@ export class Recorder {
       b.errorMessage = errorMessage(c.span) ?? b.errorMessage;
     } else {
       const n = this.latencyPer(c.span);
-      if (n > 0) this.recordLatency(op, b, c.duration / n, c.duration / n, c.span);
+      // A slow call is the example a peer's slowdown gives (its requests have no slow-origin analysis of their own).
+      if (n > 0 && this.recordLatency(op, b, c.duration / n, c.duration / n, c.span)) addExemplar((b.slowTraces ??= []), c.span.traceId);
       b.okRequests++;
       if (end > op.lastOkAt) op.lastOkAt = end;
     }
