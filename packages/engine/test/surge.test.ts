@@ -5,7 +5,7 @@
  * surge joins no incident: load is no fault), so the reader sees the flood beside the slowdown.
  */
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer } from '../src/index.js';
+import { createAnalyzer, type Analyzer } from '../src/index.js';
 import type { Span } from '../src/types.js';
 import { hexId, span } from './helpers/spans.js';
 import { logNormal, mulberry32 } from './helpers/random.js';
@@ -34,6 +34,15 @@ function request(at: number, queryMs: number): Span[] {
     attributes: { 'db.system.name': 'mysql', 'db.operation.name': 'SELECT', 'db.collection.name': 'products' },
   });
   return [query, server];
+}
+
+/** The sentences of every traffic surge `analyzer` reports from now on. */
+function surgesOf(analyzer: Analyzer): string[] {
+  const surges: string[] = [];
+  analyzer.onAnomaly((a) => {
+    if (a.signal === 'traffic.surge') surges.push(a.explanation);
+  });
+  return surges;
 }
 
 describe('a slowdown under a traffic surge', () => {
@@ -68,10 +77,7 @@ describe('a slowdown under a traffic surge', () => {
 
   it('is neither fired nor said of a backlog let go: requests held by a hang, ending together once it lets go, are no more traffic', () => {
     const analyzer = createAnalyzer();
-    const surges: string[] = [];
-    analyzer.onAnomaly((a) => {
-      if (a.signal === 'traffic.surge') surges.push(a.explanation);
-    });
+    const surges = surgesOf(analyzer);
     const rng = mulberry32(13);
     const t0 = 1_700_000_000_000;
     // 20 requests/s throughout; from minute 3 the database hangs for 10 s, and every query sent meanwhile ends
@@ -93,10 +99,7 @@ describe('a slowdown under a traffic surge', () => {
 
   it('is not fired of a backlog that fails together: commands a client queued for a dead cache, failed at its retry limit', () => {
     const analyzer = createAnalyzer();
-    const surges: string[] = [];
-    analyzer.onAnomaly((a) => {
-      if (a.signal === 'traffic.surge') surges.push(a.explanation);
-    });
+    const surges = surgesOf(analyzer);
     const rng = mulberry32(14);
     const t0 = 1_700_000_000_000;
     // 20 requests/s throughout; from minute 3, for 90 s, every request waits for its queued command until the

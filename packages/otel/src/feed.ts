@@ -8,8 +8,9 @@ import type { AnomalyCallback, IncidentCallback, ResolvedOwnOptions } from './op
  * callback it runs) does — an HTTP webhook, a log shipper — produces spans that feed back into the
  * analyzer. It is rooted at ROOT_CONTEXT rather than `context.active()` because drains and ticks run on
  * behalf of no particular request: whatever request happened to schedule them must not become a parent.
+ * It is `@opentelemetry/core`'s `suppressTracing`, written here: its key is the same symbol (`Symbol.for`)
+ * in every line.
  */
-// `@opentelemetry/core`'s suppressTracing: its key is the same symbol (`Symbol.for`) in every line.
 export const ROOTSPAN_CONTEXT: Context = ROOT_CONTEXT.setValue(createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING'), true);
 
 /** Counters shared by the processor and the exporter. */

@@ -259,8 +259,9 @@ export class InFlightCalls {
    * once calls stop being made.
    */
   private judge(edge: EdgeState, o: Overdue, c: number): EdgeFiring | undefined {
-    const ended = edge.ring.get(c)?.attempts ?? 0;
-    const endedGaveUp = Math.min(ended, edge.ring.get(c)?.gaveUp ?? 0);
+    const bucket = edge.ring.get(c);
+    const ended = bucket?.attempts ?? 0;
+    const endedGaveUp = Math.min(ended, bucket?.gaveUp ?? 0);
     const stalled = o.fresh.count === 0 && ended === 0;
     const calls = !stalled ? o.fresh : edge.active.size > 0 ? o.stale : o.lately;
     if (calls.count === 0) return undefined;

@@ -377,8 +377,13 @@ export class Episodes {
 
   private noteSurge(key: string, now: number): void {
     this.surgedAt.delete(key);
-    if (this.surgedAt.size >= 2 * this.options.maxOperations) this.surgedAt.delete(this.surgedAt.keys().next().value as string);
+    this.makeRoom(this.surgedAt);
     this.surgedAt.set(key, now);
+  }
+
+  /** Before a new key: a map kept per operation holds at most twice `maxOperations` entries, the oldest goes first. */
+  private makeRoom(map: Map<string, unknown>): void {
+    if (map.size >= 2 * this.options.maxOperations) map.delete(map.keys().next().value as string);
   }
 
   /**
@@ -653,7 +658,7 @@ export class Episodes {
   /**
    * The explanation of the strongest traffic surge still firing on a service of the incident (its root's,
    * or one of its anomalies'), if any. Surges join no incident (load is not a fault), so they are looked
-   * up among the episodes.
+   * up among the episodes (a backlog let go fired none: see {@link heldBacklog}).
    */
   private surgeAmong(top: RankedOrigin, anomalies: readonly Anomaly[]): string | undefined {
     let best: Anomaly | undefined;
@@ -661,7 +666,6 @@ export class Episodes {
       if (ep.signal !== 'traffic.surge') continue;
       const a = ep.anomaly;
       if (a.service !== top.service && !anomalies.some((m) => m.service === a.service)) continue;
-      if (this.heldBacklog(ep.target as OpState, a.windowStart, a.at)) continue;
       if (best === undefined || a.observed / a.expected > best.observed / best.expected) best = a;
     }
     return best?.explanation;
@@ -693,8 +697,7 @@ export class Episodes {
     const strength = now.p95 !== undefined ? Math.log((now.p95.now + 1e-3) / (now.p95.baseline + 1e-3)) : now.errors !== undefined ? now.errors.rate - now.errors.baseline : -Infinity;
     const saved = this.unfired.get(key);
     if (saved !== undefined && saved.since === since && saved.strength > strength) return saved.figures;
-    // Bounded as the operations are (the oldest entry goes first).
-    if (saved === undefined && this.unfired.size >= 2 * this.options.maxOperations) this.unfired.delete(this.unfired.keys().next().value as string);
+    if (saved === undefined) this.makeRoom(this.unfired);
     this.unfired.set(key, { figures: now, strength, since });
     return now;
   }
@@ -704,7 +707,6 @@ export class Episodes {
   }
 }
 
-/** An origin at an operation another fault's evidence settled on (an incident's root cause, an anomaly's cause). */
 /**
  * A drop's cause found through its callers' failing calls: when that is a failure in the dropping
  * operation's own service (not answering, or failing), the drop is the same outage of that service, not the
@@ -717,6 +719,7 @@ function outageOf(op: OpState, cause: RankedOrigin): RankedOrigin {
   return { ...cause, operation: op.operation, key: op.key };
 }
 
+/** An origin at an operation another fault's evidence settled on (an incident's root cause, an anomaly's cause). */
 function originAt(at: { service: string; operation: string | null; kind: AnomalyKind }, share: number, count: number): RankedOrigin {
   return { service: at.service, operation: at.operation, key: opKey(at.service, at.operation ?? ''), kind: at.kind, share, count };
 }

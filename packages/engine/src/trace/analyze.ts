@@ -852,15 +852,15 @@ function adoptOrphans(nodes: readonly Node[], n: number): void {
   let orphans = 0;
   requestNodes.length = 0;
   for (let i = 0; i < n; i++) {
-    const { span } = nodes[i];
-    if (span.kind === 'server' || span.kind === 'consumer') requestNodes.push(nodes[i]);
-    else if (nodes[i].parent === undefined && span.parentSpanId && span.kind !== undefined) orphans++;
+    const kind = nodes[i].span.kind;
+    if (kind === 'server' || kind === 'consumer') requestNodes.push(nodes[i]);
+    else if (adoptable(nodes[i])) orphans++;
   }
   if (requestNodes.length > 0 && orphans > 0 && orphans * requestNodes.length <= ADOPT_BUDGET) {
     for (let i = 0; i < n; i++) {
       const node = nodes[i];
+      if (!adoptable(node)) continue;
       const { span } = node;
-      if (node.parent !== undefined || !span.parentSpanId || span.kind === undefined || span.kind === 'server' || span.kind === 'consumer') continue;
       let home: Node | undefined;
       for (const r of requestNodes) {
         const rs = r.span;
@@ -873,6 +873,12 @@ function adoptOrphans(nodes: readonly Node[], n: number): void {
     }
   }
   requestNodes.length = 0;
+}
+
+/** A call or internal span whose parent is missing: not a request of its own, nor a span of no kind (guessed from its links). */
+function adoptable(node: Node): boolean {
+  const { span } = node;
+  return node.parent === undefined && !!span.parentSpanId && span.kind !== undefined && span.kind !== 'server' && span.kind !== 'consumer';
 }
 
 /** Whether `node` is `ancestor` or below it. */
