@@ -90,6 +90,19 @@ describe('a tail slowdown', () => {
     expect(analyse(api('/ping', (i, t) => 1 + (i % 7) * 0.15 + (t >= SHOP_START + 10 * MIN && i % 10 === 0 ? 5 : 0))).anomalies).toEqual([]);
   });
 
+  it('of a few seconds (a host busy for a moment) is reported but opens no incident; one that lasts does', () => {
+    // A 2 ms route: a fifth of its requests take 28 ms for `ms`, from 2.5 s into a bucket.
+    const at = SHOP_START + 10 * MIN + 2500;
+    const busy = (ms: number) => analyse(api('/items', (i, t) => 2 + (i % 5) * 0.1 + (t >= at && t < at + ms && i % 5 === 0 ? 26 : 0)));
+    const blip = busy(5 * SEC);
+    expect(blip.anomalies.map((a) => [a.signal, a.severity])).toEqual([['latency.tail', 'high']]);
+    expect(blip.anomalies[0].explanation).toMatch(/^api GET \/items p95 2\d ms vs baseline 2(\.\d)? ms \(1\d×\)/);
+    expect(blip.incidents).toEqual([]);
+    const lasting = busy(20 * SEC);
+    expect(lasting.incidents.map((i) => [i.title, i.severity])).toEqual([['Latency in api GET /items', 'high']]);
+    expect(lasting.incidents[0].openedAt - at).toBeLessThanOrEqual(15 * SEC);
+  });
+
   it('is not reported on healthy traffic, nor in the aftermath of a slowdown of every request', () => {
     expect(run([]).anomalies).toEqual([]);
     // payment 10× slower for two minutes: told as latency; as its slow requests leave the windows, no tail.
