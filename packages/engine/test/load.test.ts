@@ -21,10 +21,10 @@ function checkout(at: number, rng: () => number, queuedMs: number): Span[] {
 }
 
 /**
- * A checkout a second for 12 minutes; from minute 4, every minute, 30 more at once whose calls queue up to
- * 300 ms; `slowFrom`: from then on (ms after T0), every call waits 250 ms more, whatever the load.
+ * A checkout a second for 12 minutes; from second `first` (minute 4), every minute, 30 more at once whose
+ * calls queue up to 300 ms; `slowFrom`: from then on (ms after T0), every call waits 250 ms more, whatever the load.
  */
-function run(slowFrom = Infinity): { events: ReturnType<typeof watch>; anomalies: Anomaly[] } {
+function run(slowFrom = Infinity, first = 240): { events: ReturnType<typeof watch>; anomalies: Anomaly[] } {
   const a = createAnalyzer();
   const events = watch(a);
   const anomalies: Anomaly[] = [];
@@ -35,7 +35,7 @@ function run(slowFrom = Infinity): { events: ReturnType<typeof watch>; anomalies
     const start = T0 + s * 1000;
     const slow = start >= T0 + slowFrom ? 250 : 0;
     batch.push(...checkout(start + 100, rng, slow));
-    if (s >= 240 && s % 60 === 0) for (let j = 0; j < 30; j++) batch.push(...checkout(start + j * 3, rng, 10 * j + slow));
+    if (s >= first && (s - first) % 60 === 0) for (let j = 0; j < 30; j++) batch.push(...checkout(start + j * 3, rng, 10 * j + slow));
     a.ingest(batch);
     a.advanceTo(start + 1000);
   }
@@ -48,6 +48,13 @@ describe('a slowdown that lasts only as long as a surge on its path', () => {
     const { events, anomalies } = run();
     expect(anomalies.filter((x) => x.signal === 'traffic.surge').length).toBeGreaterThan(0);
     expect(anomalies.filter((x) => x.kind === 'latency').length).toBeGreaterThan(0);
+    expect(events).toEqual([]);
+  });
+
+  it('opens none from the first batch after a start, before the rate is learned (no surge can fire yet)', () => {
+    const { events, anomalies } = run(Infinity, 40);
+    // The first batch, 40 s after the start: its slowdown is reported, as the later ones are.
+    expect(anomalies.filter((x) => x.kind === 'latency' && x.at <= T0 + 60_000).length).toBeGreaterThan(0);
     expect(events).toEqual([]);
   });
 

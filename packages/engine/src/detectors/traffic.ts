@@ -28,6 +28,8 @@ export function trafficSeverity(direction: 'surge' | 'drop', observed: number, e
 const HOLD_P = 0.05;
 /** Buckets held back in a row at most: a drop lasting longer is the new normal. */
 const HOLD_BUCKETS = 12;
+/** Buckets learned before {@link TrafficDetector.surges} judges a count: a rate from fewer is a guess. */
+const EARLY_BUCKETS = 4;
 
 /** JSON state of a {@link TrafficDetector}: its rate baseline, and how much the learned buckets varied. */
 export interface TrafficDetectorJSON extends RateBaselineJSON {
@@ -108,6 +110,18 @@ export class TrafficDetector {
     const lambda = (this.baseline.rate * durationMs) / 1000;
     const d = this.dispersion;
     return count <= this.opts.dropRatio * lambda && poissonCdf(count / d, lambda / d) < HOLD_P;
+  }
+
+  /**
+   * Whether `count` requests over `durationMs` are a surge by {@link judge}'s test, also before the baseline
+   * is ready (from its {@link EARLY_BUCKETS}th bucket, against the rate learned so far): no surge fires then,
+   * but a slowdown under a burst in a service's first minute is load as much as one an hour later.
+   */
+  surges(count: number, durationMs: number): boolean {
+    if (this.baseline.buckets < EARLY_BUCKETS || !(durationMs > 0)) return false;
+    const lambdaUp = this.surgeExpected(durationMs);
+    const d = this.dispersion;
+    return count >= this.opts.surgeRatio * lambdaUp && poissonSf(count / d, (lambdaUp * (1 + this.opts.slack)) / d) < this.opts.pMax;
   }
 
   /** Judges `count` requests over `durationMs` without learning; observed/expected are requests/s. */

@@ -409,18 +409,22 @@ export class Episodes {
    * reported; a slowdown that outlasts its surge opens (or joins) an incident as any other.
    */
   private heldForLoad(ep: Episode, op: OpState): boolean {
-    if (this.surgedAt.size === 0) return false;
     const since = ep.anomaly.windowStart;
+    const bucketMs = this.options.bucketMs;
     let surged = false;
     let surging = false;
     const visit = (key: string): void => {
-      const at = this.surgedAt.get(key);
-      if (at === undefined || at < since) return;
-      surged = true;
       const o = this.recorder.ops.get(key);
       const t = o?.traffic;
-      const requests = o?.ring.get(this.closing)?.requests ?? 0;
-      if (t !== undefined && t.judge(requests, this.options.bucketMs).direction === 'surge') surging = true;
+      if (o === undefined || t === undefined) return;
+      const at = this.surgedAt.get(key);
+      let hit = at !== undefined && at >= since;
+      // Before its rate is learned no surge fires: the window's buckets are tested as they would have been
+      // (a cron job's first batch, 40 s after a start, opened a critical incident).
+      if (!hit && !t.baseline.ready) for (let i = since / bucketMs; i <= this.closing && !hit; i++) hit = t.surges(o.ring.get(i)?.requests ?? 0, bucketMs);
+      if (!hit) return;
+      surged = true;
+      if (t.surges(o.ring.get(this.closing)?.requests ?? 0, bucketMs)) surging = true;
     };
     visit(op.key);
     for (const c of op.callers) {
