@@ -1,7 +1,8 @@
 /**
- * `npm run shop:record -- --fault <preset|service:kind> --out DIR`: runs the shop with one fault and
- * records every service's spans, exported by their own SDKs over OTLP/HTTP to a local receiver, as
- * `DIR/traces.jsonl.gz` (OTLP/JSON lines), with the ground truth in `DIR/truth.json`.
+ * `npm run shop:record -- --fault <preset|service:kind|none> --out DIR`: runs the shop with one fault (or
+ * none: healthy traffic throughout) and records every service's spans, exported by their own SDKs over
+ * OTLP/HTTP to a local receiver, as `DIR/traces.jsonl.gz` (OTLP/JSON lines), with the ground truth in
+ * `DIR/truth.json`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -11,13 +12,17 @@ import { clearFault, FAULT_KINDS, injectFault, parseFault, DEPLOY_VERSION } from
 import { LoadGenerator } from './load.js';
 import { Shop } from './shop.js';
 
+/** `--fault none`: a recording of healthy traffic, whose truth is that nothing happened. */
+const HEALTHY = 'none';
+
 const USAGE = `Usage: npm run shop:record -- --fault <fault> --out DIR [options]
 
   --fault <fault>     a preset (cascading_failure, latency_spike, error_storm: on payment)
-                      or service:kind, kind one of ${FAULT_KINDS.join(', ')}
+                      or service:kind, kind one of ${FAULT_KINDS.join(', ')},
+                      or ${HEALTHY}: healthy traffic throughout, expecting no incident
   --out DIR           where to write traces.jsonl.gz and truth.json
   --warmup <s>        healthy traffic before the fault (default 60)
-  --duration <s>      how long the fault lasts (default 60)
+  --duration <s>      how long the fault lasts (default 60; with ${HEALTHY}, more healthy traffic)
   --recovery <s>      traffic after the fault is cleared (default 60)
   --rps <n>           shoppers' requests per second (default 6)
   -h, --help          this help`;
@@ -82,7 +87,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => void process.stderr.write(`${new Date().toISOString().slice(11, 19)}  ${line}\n`);
 
 async function record(o: Options): Promise<void> {
-  const fault = parseFault(o.fault);
+  const fault = o.fault === HEALTHY ? null : parseFault(o.fault);
   mkdirSync(o.out, { recursive: true });
   const collector = await startCollector(join(o.out, 'traces.jsonl.gz'));
   let shop: Shop | null = null;
@@ -100,12 +105,16 @@ async function record(o: Options): Promise<void> {
     load = new LoadGenerator({ baseUrl: shop.urls.frontend, rps: o.rps, durationMs: (o.warmupS + o.durationS + o.recoveryS) * 1000 + 5000 });
     await sleep(o.warmupS * 1000);
     const faultStart = Date.now();
-    await injectFault(shop, fault);
-    log(`fault on: ${fault.description}`);
+    if (fault !== null) {
+      await injectFault(shop, fault);
+      log(`fault on: ${fault.description}`);
+    }
     await sleep(o.durationS * 1000);
     const faultEnd = Date.now();
-    await clearFault(shop, fault);
-    log(`fault cleared; ${o.recoveryS} s of recovery`);
+    if (fault !== null) {
+      await clearFault(shop, fault);
+      log(`fault cleared; ${o.recoveryS} s of recovery`);
+    }
     await sleep(o.recoveryS * 1000);
     const stats = await load.stop();
     // Stopping the services flushes their exporters into the collector.
@@ -113,16 +122,16 @@ async function record(o: Options): Promise<void> {
     const endMs = Date.now();
     await collector.close();
     const truth: RecordingTruth = {
-      name: `shop-${fault.service}-${fault.kind}`.replace(/_/g, '-'),
-      description: `Real shop, ${fault.description}`,
+      name: fault === null ? 'shop-healthy' : `shop-${fault.service}-${fault.kind}`.replace(/_/g, '-'),
+      description: fault === null ? 'Real shop, healthy traffic (no fault)' : `Real shop, ${fault.description}`,
       fault: o.fault,
       rps: o.rps,
       startMs,
       endMs,
       spans: collector.spans(),
-      faults: [{ service: fault.rootCause, operation: null, kind: fault.truthKind, startMs: faultStart, endMs: faultEnd }],
-      expectedIncidents: 1,
-      ...(fault.kind === 'deploy' ? { changes: [{ service: fault.service, version: DEPLOY_VERSION, at: faultStart }] } : {}),
+      faults: fault === null ? [] : [{ service: fault.rootCause, operation: null, kind: fault.truthKind, startMs: faultStart, endMs: faultEnd }],
+      expectedIncidents: fault === null ? 0 : 1,
+      ...(fault?.kind === 'deploy' ? { changes: [{ service: fault.service, version: DEPLOY_VERSION, at: faultStart }] } : {}),
     };
     writeFileSync(join(o.out, 'truth.json'), `${JSON.stringify(truth, null, 2)}\n`);
     log(`recorded ${truth.spans} spans; shoppers: ${stats.sent} requests, ${stats.failed} failed; written to ${o.out}`);
@@ -136,7 +145,7 @@ async function main(argv: readonly string[]): Promise<number> {
   let opts;
   try {
     opts = parse(argv);
-    if (opts !== 'help') parseFault(opts.fault);
+    if (opts !== 'help' && opts.fault !== HEALTHY) parseFault(opts.fault);
   } catch (e) {
     process.stderr.write(`shop:record: ${(e as Error).message}\n\n${USAGE}\n`);
     return 2;
