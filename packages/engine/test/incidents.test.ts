@@ -776,6 +776,17 @@ describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
     expect(m.route(anomaly('a-2', 'timeout', 'payment', 'payment', RESOLVE_AFTER + 10_000), origin('payment', 'timeout'), undefined, RESOLVE_AFTER + 10_000)).toBe(id);
     expect(types()).toEqual(['opened', 'resolved', 'updated']);
     expect(events[2].incident).toMatchObject({ id, status: 'active', resolvedAt: null, resolvedBy: null });
+    // Nor is a new fault of its root: failing after it slowed, or slowing after it failed.
+    const slowed = setup();
+    const first = slowed.m.route(anomaly('b-1', 'latency', 'billing', 'billing', 0), origin('billing', 'latency'), undefined, 0);
+    slowed.m.episodeEnded(first, 'b-1');
+    slowed.m.tick(RESOLVE_AFTER);
+    const failing = slowed.m.route(anomaly('b-2', 'errors', 'billing', 'billing', RESOLVE_AFTER + 50_000), origin('billing', 'errors'), undefined, RESOLVE_AFTER + 50_000);
+    expect(failing).not.toBe(first);
+    slowed.m.episodeEnded(failing, 'b-2');
+    slowed.m.tick(2 * RESOLVE_AFTER + 50_000);
+    expect(slowed.m.route(anomaly('b-3', 'latency', 'billing', 'billing', 2 * RESOLVE_AFTER + 60_000), origin('billing', 'latency'), undefined, 2 * RESOLVE_AFTER + 60_000)).not.toBe(failing);
+    expect(slowed.types()).toEqual(['opened', 'resolved', 'opened', 'resolved', 'updated']);
     // Another root is not reopened into it; nor is an incident the user resolved.
     expect(m.route(anomaly('a-3', 'errors', 'billing', 'billing', RESOLVE_AFTER + 11_000), origin('billing', 'errors'), undefined, RESOLVE_AFTER + 11_000)).not.toBe(id);
     m.resolve(id, RESOLVE_AFTER + 12_000);

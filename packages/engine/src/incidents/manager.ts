@@ -590,9 +590,10 @@ export class IncidentManager {
   /**
    * An incident that resolved by itself moments ago, rooted where this anomaly points, reopened: evidence
    * of the same fault that arrived late (a trace held for its missing spans, a caller's window still
-   * holding the outage) continues that incident rather than opening a second one. So does the same root
-   * cause (service, operation and kind) firing again within {@link FLAP_MS}: a fault that comes and goes is
-   * one incident, not one per burst. One resolved by a user stays resolved.
+   * holding the outage) continues that incident rather than opening a second one, unless it is a new fault
+   * by its kind (see {@link anotherFault}). So does the same root cause (service, operation and kind)
+   * firing again within {@link FLAP_MS}: a fault that comes and goes is one incident, not one per burst.
+   * One resolved by a user stays resolved.
    */
   private reopen(anomaly: Anomaly, now: number): Record_ | undefined {
     if (anomaly.kind === 'traffic') return undefined;
@@ -603,7 +604,8 @@ export class IncidentManager {
       if (inc.resolvedBy !== 'auto' || inc.resolvedAt === null || inc.rootCause.service !== cause.service) continue;
       const since = now - inc.resolvedAt;
       const same = inc.rootCause.operation === cause.operation && inc.rootCause.kind === cause.kind;
-      if (since > this.opts.echoMs && !(same && since <= FLAP_MS)) continue;
+      const echo = since <= this.opts.echoMs && !anotherFault(inc.rootCause.kind, cause.kind);
+      if (!echo && !(same && since <= FLAP_MS)) continue;
       if (found === undefined || inc.resolvedAt > (found.incident.resolvedAt as number)) found = rec;
     }
     if (found !== undefined) {
@@ -774,6 +776,16 @@ function affectedOf(anomalies: readonly Anomaly[]): OperationRef[] {
  * burst at the live resolve delay.
  */
 const FLAP_MS = 10 * 60_000;
+
+/**
+ * Whether a root's `later` kind of trouble, just after its incident of `kind` resolved, is a new fault, not
+ * that incident's late evidence: a slowdown's root does not start failing because of it, nor an outage's
+ * root slow down. A service slowed for a minute, then failing 40 % of its requests 55 s after that
+ * incident resolved, was told as the slowdown's incident reopened ("updated", opened before the failures).
+ */
+function anotherFault(kind: AnomalyKind, later: AnomalyKind): boolean {
+  return (kind === 'latency' && later === 'errors') || (kind === 'errors' && later === 'latency');
+}
 
 const NO_ORIGINS: readonly RankedOrigin[] = [];
 const NONE_MERGED: ReadonlyMap<string, string> = new Map();
