@@ -60,6 +60,10 @@ describe('root-cause sentence', () => {
     // A p95 in the worst anomaly's tier needs no second figure.
     const same = explainRoot(top, [anomaly({ severity: 'medium' })], { window: 15_000, p95: { now: 240, baseline: 30, what: 'latency' } }, undefined, 60_000, DEFAULT_LATENCY);
     expect(same).not.toContain('worst:');
+    // Nor one in a higher tier: "worst" would label the milder figure (p95 50×, then "worst: … (13×)").
+    const higher = explainRoot(top, [anomaly({ severity: 'high' })], { window: 5_000, p95: { now: 1020, baseline: 20, what: 'latency' } }, undefined, 60_000, DEFAULT_LATENCY);
+    expect(higher).toMatch(/^in the last 5 s: db SELECT latency p95 1\.02 s vs baseline 20 ms \(51×\)/);
+    expect(higher).not.toContain('worst:');
   });
 
   it("cites what another service's users felt (failures, slowness) before a call-pattern or traffic change it caused", () => {

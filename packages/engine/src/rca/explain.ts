@@ -250,7 +250,8 @@ export function explainRoot(
   // A hang's give-up figures back a severity too (in-flight calls make a timeout the worst while it lasts),
   // and a call-pattern change's (medium, off the latency table) unless its words are already there.
   const tells = worst !== undefined && worst !== cited && (worst.kind === 'latency' || worst.kind === 'timeout' || (worst.kind === 'shape' && worst !== more));
-  if (top.kind === 'latency' && worst !== undefined && tells && !backed.has(worst.severity)) {
+  // Not after a stated figure of its tier or a higher one: "worst" would label the milder figure.
+  if (top.kind === 'latency' && worst !== undefined && tells && !atLeast(backed, worst.severity)) {
     parts.push(`worst: ${words(worst)}`);
   }
   if (change) {
@@ -310,4 +311,10 @@ function ownWords(a: Anomaly): string {
 /** An anomaly sentence's figures, without the clauses after them (attribution, "at worst"). */
 function firstClause(sentence: string): string {
   return sentence.replace(/;.*$/, '');
+}
+
+/** Whether one of `tiers` ranks at or above `severity`. */
+function atLeast(tiers: ReadonlySet<Severity>, severity: Severity): boolean {
+  for (const t of tiers) if (SEVERITY_RANK[t] >= SEVERITY_RANK[severity]) return true;
+  return false;
 }
