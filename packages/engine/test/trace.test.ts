@@ -206,6 +206,21 @@ describe('analyzeTrace', () => {
     expect(entries.find((e) => e.service === 'checkout')?.errorOrigin).toMatchObject({ service: 'payment', kind: 'timeout' });
   });
 
+  it('blames the end of a chain of equal timeouts, whose server spans end as their clients give up, "OK"', () => {
+    // gateway → orders → pricing, each client aborting at 2 s; pricing never answers. Each server span ends
+    // a millisecond after its client closed the socket, with the status set before its handler ran.
+    const t = new TraceBuilder();
+    const gw = t.server('gateway', '/orders', 0, 2003, { status: 'error' });
+    const timeout = { status: 'error' as const, statusMessage: 'The operation was aborted due to timeout' };
+    const toOrders = t.client(gw, 'orders', 1, 2000.5, timeout);
+    const orders = t.server('orders', '/orders', 1.5, 2001.2, { attributes: { 'http.request.method': 'POST', 'http.route': '/orders', 'http.response.status_code': 201 } }, toOrders);
+    const toPricing = t.client(orders, 'pricing', 2, 2001, timeout);
+    t.server('pricing', '/price/:id', 2.5, 2001.4, { attributes: { 'http.request.method': 'GET', 'http.route': '/price/:id', 'http.response.status_code': 200 } }, toPricing);
+    const { entries, calls } = analyzeTrace(t.spans, context());
+    expect(calls.map((c) => [c.calleeService, c.gaveUp])).toEqual([['orders', true], ['pricing', true]]);
+    expect(entries.find((e) => e.service === 'gateway')?.errorOrigin).toMatchObject({ service: 'pricing', kind: 'timeout' });
+  });
+
   it('does not take a failed call for given up when its callee answered, however far ahead the callee\'s clock is', () => {
     const t = new TraceBuilder();
     const co = t.server('checkout', '/checkout', 0, 220, { status: 'error' });

@@ -735,7 +735,10 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   // unless the caller recorded the answer: then the callee's clock is ahead.
   const late = answer !== undefined && answer.span.endTime > span.endTime + Math.max(5, 0.05 * (span.endTime - span.startTime)) && !gotAnswer(span);
   // No answer from a service that answers when up: given up on, unless its host refused the connection.
-  const gaveUp = node.error && (answer === undefined ? (!virtual && !looksRefused(span)) || looksLikeTimeout(span) : late);
+  // A caller that says it timed out, with no answer recorded, gave up whenever the callee's span ended:
+  // a server span ends when its client closes the socket, with the status set before the handler ran (201
+  // from Nest), milliseconds after a timeout equal on both hops, and so looks answered in time.
+  const gaveUp = node.error && (answer === undefined ? (!virtual && !looksRefused(span)) || looksLikeTimeout(span) : late || (looksLikeTimeout(span) && !gotAnswer(span)));
   fact.callerService = span.service;
   fact.callerKey = callerKey;
   fact.calleeService = calleeService;
@@ -1055,6 +1058,8 @@ function errorOrigin(start: Node, startEnclosing: Node | undefined, ctx: TraceCo
   let node = start;
   let enclosing = startEnclosing;
   let found: Origin | undefined;
+  /** The callee given up on, while following what it was itself waiting on. */
+  let givenUp: Origin | undefined;
   for (;;) {
     if (node.role === 'call') {
       const call = node.call as CallFact;
@@ -1065,6 +1070,14 @@ function errorOrigin(start: Node, startEnclosing: Node | undefined, ctx: TraceCo
       }
       if (answer === undefined || call.gaveUp) {
         found = { service: call.calleeService, operation: call.calleeOperation, key: call.calleeKey, kind: call.gaveUp ? 'timeout' : 'errors' };
+        // Given up on while its request was failing below (waiting on a call given up on in turn: equal
+        // timeouts down a chain): the trouble is further down, the callee given up on is the fallback.
+        if (answer !== undefined && givenUp === undefined && firstFailure(answer) !== undefined) {
+          givenUp = found;
+          found = undefined;
+          node = enclosing = answer;
+          continue;
+        }
       }
       break;
     }
@@ -1077,6 +1090,7 @@ function errorOrigin(start: Node, startEnclosing: Node | undefined, ctx: TraceCo
     if (first.role === 'entry') enclosing = first;
     node = first;
   }
+  if (found === undefined && givenUp !== undefined) return givenUp;
   const level = found === undefined ? fallbacks.pop() : undefined;
   return level !== undefined ? ownErrorOrigin(level[0], level[1], ctx) : found;
 }
