@@ -773,7 +773,7 @@ describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
     m.episodeEnded(id, 'a-1');
     m.tick(RESOLVE_AFTER);
     // Callers' traces held for their missing spans land 10 s later: no second incident for one outage.
-    expect(m.route(anomaly('a-2', 'timeout', 'payment', 'payment', RESOLVE_AFTER + 10_000), origin('payment', 'timeout'), undefined, RESOLVE_AFTER + 10_000)).toBe(id);
+    expect(m.route(anomaly('a-2', 'errors', 'checkout', 'payment', RESOLVE_AFTER + 10_000), origin('payment', 'errors'), undefined, RESOLVE_AFTER + 10_000)).toBe(id);
     expect(types()).toEqual(['opened', 'resolved', 'updated']);
     expect(events[2].incident).toMatchObject({ id, status: 'active', resolvedAt: null, resolvedBy: null });
     // Nor is a new fault of its root: failing after it slowed, or slowing after it failed.
@@ -787,6 +787,12 @@ describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
     slowed.m.tick(2 * RESOLVE_AFTER + 50_000);
     expect(slowed.m.route(anomaly('b-3', 'latency', 'billing', 'billing', 2 * RESOLVE_AFTER + 60_000), origin('billing', 'latency'), undefined, 2 * RESOLVE_AFTER + 60_000)).not.toBe(failing);
     expect(slowed.types()).toEqual(['opened', 'resolved', 'opened', 'resolved', 'updated']);
+    // Nor a hang just after its failures.
+    const failed = setup();
+    const outage = failed.m.route(anomaly('c-1', 'errors', 'pricing', 'pricing', 0), origin('pricing', 'errors'), undefined, 0);
+    failed.m.episodeEnded(outage, 'c-1');
+    failed.m.tick(RESOLVE_AFTER);
+    expect(failed.m.route(anomaly('c-2', 'timeout', 'orders', 'pricing', RESOLVE_AFTER + 30_000), origin('pricing', 'timeout'), undefined, RESOLVE_AFTER + 30_000)).not.toBe(outage);
     // Another root is not reopened into it; nor is an incident the user resolved.
     expect(m.route(anomaly('a-3', 'errors', 'billing', 'billing', RESOLVE_AFTER + 11_000), origin('billing', 'errors'), undefined, RESOLVE_AFTER + 11_000)).not.toBe(id);
     m.resolve(id, RESOLVE_AFTER + 12_000);

@@ -779,12 +779,13 @@ const FLAP_MS = 10 * 60_000;
 
 /**
  * Whether a root's `later` kind of trouble, just after its incident of `kind` resolved, is a new fault, not
- * that incident's late evidence: a slowdown's root does not start failing because of it, nor an outage's
- * root slow down. A service slowed for a minute, then failing 40 % of its requests 55 s after that
- * incident resolved, was told as the slowdown's incident reopened ("updated", opened before the failures).
+ * that incident's late evidence: another kind (a slowdown's root starting to fail, an outage's root hanging)
+ * but a call-pattern change (requests skipping calls after a failure). A service slowed for a minute, then
+ * failing 40 % of its requests 55 s after that incident resolved, was told as the slowdown's incident
+ * reopened ("updated", opened before the failures), and its hang after that as the failures' incident.
  */
 function anotherFault(kind: AnomalyKind, later: AnomalyKind): boolean {
-  return (kind === 'latency' && later === 'errors') || (kind === 'errors' && later === 'latency');
+  return later !== kind && later !== 'shape';
 }
 
 const NO_ORIGINS: readonly RankedOrigin[] = [];
