@@ -929,6 +929,39 @@ describe('the event loop operation', () => {
     expect(frozen.events.find((e) => e.type === 'opened')?.incident.rootCause.explanation).toContain('CPU work is holding the event loop of pricing');
   });
 
+  it('saturated by work in every request is the root, not the database its late calls seemed to wait on', () => {
+    // From 480 s to 540 s every statement's answer is read 100–380 ms late: the process works 150 ms in
+    // each request and its loop comes round 400 ms late (`saturated`), or the database is slow and the loop free.
+    const run = (saturated: boolean) => {
+      const a = createAnalyzer();
+      const events: IncidentEvent[] = [];
+      a.onIncident((e) => events.push(e));
+      const rng = mulberry32(11);
+      const slow = (s: number) => s >= 480 && s < 540;
+      requests(a, 600, 8, (traceId, start, s, i) => {
+        const work = slow(s) && saturated ? 150 : 2;
+        const late = () => (slow(s) ? 100 + rng() * 280 : 0);
+        const select = 1 + rng() + late();
+        const insert = 1 + rng() + late();
+        const server = span({ traceId, service: 'orders', name: 'POST /orders', kind: 'server', startTime: start, endTime: start + work + select + insert + 2, attributes: { 'http.request.method': 'POST', 'http.route': '/orders' } });
+        const db = (name: string, from: number, ms: number) => span({ traceId, service: 'orders', name, kind: 'client', parentSpanId: server.spanId, startTime: from, endTime: from + ms, attributes: { 'db.system.name': 'postgresql', 'db.query.text': name } });
+        const out = [server, db('SELECT products', start + work, select), db('INSERT orders', start + work + select + 1, insert)];
+        if (i === 0) {
+          const held = slow(s) && saturated ? 400 + (s % 3) * 10 : 20.2 + (s % 5) * 0.3;
+          out.push(span({ traceId: `loop-${s}`, service: 'orders', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: start - held, endTime: start, attributes: { [LOOP_CPU_ATTRIBUTE]: held } }));
+        }
+        return out;
+      });
+      a.flush();
+      return events.filter((e) => e.type === 'opened').map((e) => e.incident);
+    };
+    const busy = run(true);
+    expect(busy.map((x) => [x.rootCause.service, x.rootCause.operation])).toEqual([['orders', EVENT_LOOP_OPERATION]]);
+    expect(busy[0].rootCause.explanation).toMatch(/^orders event loop held for 4\d\d ms at a time .*; \d+% of slow postgresql (SELECT|INSERT) requests spend the extra time in orders .*CPU work is holding the event loop of orders/);
+    // The database slow, the loop free: the database.
+    expect(run(false).map((x) => x.rootCause.service)).toEqual(['postgresql']);
+  });
+
   it('held while the process used little CPU is told as a stopped or starved process, not CPU work', () => {
     const paused = frozenRun(30_000, 40).events.find((e) => e.type === 'opened')?.incident;
     expect(paused?.title).toBe('Latency in pricing event loop');

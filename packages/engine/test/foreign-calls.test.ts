@@ -28,6 +28,7 @@ function context(typical: Record<string, number> = {}, typicalSelf: Record<strin
     learnPeer: (peer, name, caller, service, operation) => peers.learn(peer, name, caller, service, operation),
     givenUpCall: () => undefined,
     heldLoop: () => undefined,
+    loopDelay: () => undefined,
   };
 }
 

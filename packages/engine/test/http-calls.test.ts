@@ -52,6 +52,7 @@ describe('a call whose answer is missing', () => {
       learnPeer: (peer, name, caller, service, operation) => peers.learn(peer, name, caller, service, operation),
       givenUpCall: () => undefined,
     heldLoop: () => undefined,
+    loopDelay: () => undefined,
     };
     const get = (b: TraceBuilder, parent: Span, path: string, answered: boolean) => {
       const c = b.client(parent, 'inventory', parent.startTime + 1, parent.startTime + 9, { attributes: { 'http.request.method': 'GET', 'url.full': `http://inventory:3001${path}`, 'server.address': 'inventory', 'server.port': 3001 } });

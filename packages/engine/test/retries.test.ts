@@ -95,6 +95,7 @@ function context(typical: Record<string, number>, typicalSelf: Record<string, nu
     learnPeer: () => undefined,
     givenUpCall: () => undefined,
     heldLoop: () => undefined,
+    loopDelay: () => undefined,
   };
 }
 

@@ -28,6 +28,7 @@ function context(
     learnPeer: (peer, _call, _caller, service) => void peers.set(peer, service),
     givenUpCall: () => undefined,
     heldLoop: () => undefined,
+    loopDelay: () => undefined,
   };
 }
 

@@ -4,19 +4,35 @@ import type { ResolvedOptions } from '../options.js';
 import { OperationNames, UNKNOWN_PEER, errorMessage, isClientError, peerAddress } from '../model/operation.js';
 import { edgeKey, opKey, opKeyService } from '../keys.js';
 import type { TraceEntry } from '../trace/buffer.js';
-import { analyzeTrace, type CallFact, type EntryFact, type TraceContext } from '../trace/analyze.js';
+import { analyzeTrace, type CallFact, type EntryFact, type Origin, type TraceContext } from '../trace/analyze.js';
 import { addExemplar, addMoment, countOrigin, type LatencyBucket, type OpBucket } from './bucket.js';
 import { EdgeState, LatencySignal, OpState, RING } from './state.js';
 import type { PeerTable } from './peers.js';
 import { logMs, MIN_LOG_MS } from '../stats/baseline.js';
 import { Instances } from '../instances.js';
-import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, loopStallMs } from '../model/loop.js';
+import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, LOOP_MIN_SHIFT_MS, loopStallMs } from '../model/loop.js';
 import { MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_OVERFLOW_SERVICES, OVERFLOW_OPERATION } from '../limits.js';
 
 /** How long after a long hold of a service's event loop its requests meet the backlog, at most (ms). */
 const MAX_HOLD_BACKLOG_MS = 60_000;
 /** Services whose latest long hold, and longest recent sample, are kept (see {@link Recorder.noteLoop}). */
 const MAX_HOLDS = 1024;
+
+/** Recent holds of a service's event loop kept for {@link Recorder.noteLoop}'s busy ring: about this many seconds of ticks. */
+const BUSY_SAMPLES = 16;
+/**
+ * How long an event-loop sample's tick is taken to cover before its end (ms): the plugin's default tick.
+ * Its hold happened somewhere within it.
+ */
+const LOOP_TICK_MS = 1000;
+
+/** A service's recent event-loop holds well above its typical one: when each sample ended, and its extra hold (ms). */
+interface BusyLoop {
+  key: string;
+  ends: Float64Array;
+  extra: Float64Array;
+  next: number;
+}
 
 /** An event-loop sample: when it ended, the longest the loop took to come round (ms), the CPU used over its tick (ms). */
 interface LoopSample {
@@ -88,6 +104,10 @@ export class Recorder {
   private readonly holds = new Map<string, { end: number; ms: number; key: string }>();
   /** Per service, its event loop's longest sample of the last {@link MAX_HOLD_BACKLOG_MS}, with the CPU the process used meanwhile. */
   private readonly loops = new Map<string, LoopSample>();
+  /** Per service, its latest samples of a loop held {@link LOOP_MIN_SHIFT_MS} or more beyond its typical hold. */
+  private readonly busy = new Map<string, BusyLoop>();
+  /** What {@link TraceContext.loopDelay} answers (reused: asked for each slow call while a loop is busy). */
+  private readonly delay = { key: '', ms: 0 };
   /** Producers and consumers by the messaging destination they name (see {@link Destinations}). */
   private readonly destinations = new Destinations();
   private readonly linkConsumer = (consumer: string, producer: string): void => {
@@ -120,6 +140,19 @@ export class Recorder {
       heldLoop: (service, start) => {
         const hold = this.holds.get(service);
         return hold === undefined || start < hold.end - hold.ms || start >= hold.end + Math.min(hold.ms, MAX_HOLD_BACKLOG_MS) ? undefined : hold.key;
+      },
+      loopDelay: (service, start, end) => {
+        const b = this.busy.get(service);
+        if (b === undefined) return undefined;
+        let most = 0;
+        for (let i = 0; i < BUSY_SAMPLES; i++) {
+          const at = b.ends[i];
+          if (at >= start && at - LOOP_TICK_MS <= end && b.extra[i] > most) most = b.extra[i];
+        }
+        if (most === 0) return undefined;
+        this.delay.key = b.key;
+        this.delay.ms = most;
+        return this.delay;
       },
     };
   }
@@ -308,6 +341,7 @@ export class Recorder {
         longest.cpuMs = cpuMs;
       }
     } else if (this.loops.size < MAX_HOLDS) this.loops.set(service, { end, ms, cpuMs });
+    this.noteBusy(service, end, ms);
     if (ms < loopStallMs(this.options.latency)) return;
     const hold = this.holds.get(service);
     if (hold !== undefined) {
@@ -316,6 +350,25 @@ export class Recorder {
         hold.ms = ms;
       }
     } else if (this.holds.size < MAX_HOLDS) this.holds.set(service, { end, ms, key: opKey(service, EVENT_LOOP_OPERATION) });
+  }
+
+  /**
+   * Keeps a sample of a loop held {@link LOOP_MIN_SHIFT_MS} or more beyond its learned typical hold: a
+   * saturated process (CPU work in every request) answers nothing while it works, so each call it made
+   * ends late by up to that much, whatever its callee did (see `loopDelay`).
+   */
+  private noteBusy(service: string, end: number, ms: number): void {
+    const key = opKey(service, EVENT_LOOP_OPERATION);
+    const base = this.ops.get(key)?.latency.detector.baseline;
+    if (base === undefined || !base.ready || ms - base.typical < LOOP_MIN_SHIFT_MS) return;
+    let b = this.busy.get(service);
+    if (b === undefined) {
+      if (this.busy.size >= MAX_HOLDS) return;
+      this.busy.set(service, (b = { key, ends: new Float64Array(BUSY_SAMPLES).fill(-Infinity), extra: new Float64Array(BUSY_SAMPLES), next: 0 }));
+    }
+    b.ends[b.next] = end;
+    b.extra[b.next] = ms - base.typical;
+    b.next = (b.next + 1) % BUSY_SAMPLES;
   }
 
   /**
@@ -487,10 +540,27 @@ export class Recorder {
     } else {
       const n = this.latencyPer(c.span);
       // A slow call is the example a peer's slowdown gives (its requests have no slow-origin analysis of their own).
-      if (n > 0 && this.recordLatency(op, b, c.duration / n, c.duration / n, c.span)) addExemplar((b.slowTraces ??= []), c.span.traceId);
+      if (n > 0 && this.recordLatency(op, b, c.duration / n, c.duration / n, c.span)) {
+        addExemplar((b.slowTraces ??= []), c.span.traceId);
+        b.slow++;
+        countOrigin((b.slowOrigins ??= new Map()), this.slowCallOrigin(op, c, n));
+      }
       b.okRequests++;
       if (end > op.lastOkAt) op.lastOkAt = end;
     }
+  }
+
+  /**
+   * Where a peer's slow call `c` went slow: its caller's own event loop when held meanwhile for at least half
+   * the call's extra wait (a saturated process reads every answer late: see TraceContext.loopDelay), else
+   * the peer itself.
+   */
+  private slowCallOrigin(op: OpState, c: CallFact, n: number): Origin {
+    const held = this.ctx.loopDelay(c.callerService, c.span.startTime, c.span.endTime);
+    if (held !== undefined && 2 * held.ms >= c.duration / n - op.latency.detector.baseline.typical) {
+      return { service: c.callerService, operation: EVENT_LOOP_OPERATION, key: held.key, kind: 'latency' };
+    }
+    return (op.ownOrigin ??= { service: op.service, operation: op.operation || null, key: op.key, kind: 'latency' });
   }
 
   /**

@@ -8,6 +8,7 @@ import { CallShapeDetector } from '../detectors/shape.js';
 import { LatencySketch } from '../stats/sketch.js';
 import { latencyOptionsFor } from '../model/loop.js';
 import type { Address } from '../model/operation.js';
+import type { Origin } from '../trace/analyze.js';
 import { ANCHOR_SLOWDOWN, logMs, ProportionBaseline } from '../stats/baseline.js';
 import { chiSquareQuantile, normalSf } from '../stats/special.js';
 import { HeldCounts, LaggedCounts } from '../stats/held.js';
@@ -206,6 +207,8 @@ export class OpState implements LearnedOperation {
   address: Address | undefined = undefined;
   /** Whether `address` was read (once per operation). */
   addressRead = false;
+  /** For a peer: itself as the origin of its slow calls (see the recorder), made once. */
+  ownOrigin: Origin | undefined = undefined;
   /** Last bucket index with data. */
   lastIndex = -Infinity;
   /** End time (event ms) of the latest request that failed, and of the latest that did not. */

@@ -130,6 +130,12 @@ export interface TraceContext {
    * start to as long again after its end (at most a minute); else undefined.
    */
   heldLoop(service: string, start: number): string | undefined;
+  /**
+   * The key of `service`'s event loop and its largest extra hold (ms beyond its typical) reported around a
+   * call made from `start` to `end`, when its loop was held `LOOP_MIN_SHIFT_MS` or more beyond its
+   * typical meanwhile (a saturated process); else undefined. The object is reused: read it at once.
+   */
+  loopDelay(service: string, start: number, end: number): { key: string; ms: number } | undefined;
 }
 
 /** Requests slower than this multiple of their typical latency get a slow-origin analysis. */
@@ -1224,8 +1230,22 @@ function extraCallsMs(e: EntryFact, ctx: TraceContext): number {
   return ms > 0 && typical !== undefined ? Math.min(ms, e.duration - typical) : 0;
 }
 
-function loopExcessOrigin(node: Node, key: string): Origin {
-  return { service: (node.entry as EntryFact).service, operation: EVENT_LOOP_OPERATION, key, kind: 'latency' };
+function loopExcessOrigin(_node: Node, key: string): Origin {
+  return { service: opKeyService(key), operation: EVENT_LOOP_OPERATION, key, kind: 'latency' };
+}
+
+/**
+ * The share of a call's extra wait (`excess`, ms) its caller's own event loop took, held meanwhile (see
+ * TraceContext.loopDelay), counted as the loop's: a process busy in every request ends each of its calls
+ * late, and every database statement and callee it calls looked slow (PostgreSQL was named for a 200 ms
+ * busy loop in each request of a NestJS service). Returns what it took.
+ */
+function loopShare(node: Node, excess: number, ctx: TraceContext): number {
+  const held = ctx.loopDelay(node.span.service, node.span.startTime, node.span.endTime);
+  if (held === undefined) return 0;
+  const part = Math.min(excess, held.ms);
+  addExcess(held.key, part, node, loopExcessOrigin);
+  return part;
 }
 
 function missingExcessOrigin(_node: Node, key: string): Origin {
@@ -1289,7 +1309,7 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       const a = node.answer.entry as EntryFact;
       const gap = node.call.duration - a.duration;
       const allowance = Math.max(NET_ALLOWANCE_MS, NET_ALLOWANCE_SHARE * node.call.duration);
-      if (gap > allowance) addExcess(a.key, gap - allowance, node, answerExcessOrigin);
+      if (gap > allowance) addExcess(a.key, gap - allowance - loopShare(node, gap - allowance, ctx), node, answerExcessOrigin);
       // The request's wait to retry the callee it failed on is the callee's too (see selfTime).
       if (node.retryWait > 0) addExcess(a.key, node.retryWait, node, answerExcessOrigin);
     } else if (node.call !== undefined && node.answer === undefined) {
@@ -1297,7 +1317,9 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       // An unlearned callee adds no excess, unless the caller gave up on it: then all the wait is the callee's.
       const learned = ctx.operation(c.calleeKey)?.typicalLatency();
       const typical = learned ?? (c.gaveUp ? 0 : c.duration);
-      addExcess(c.calleeKey, c.duration - typical + node.retryWait, node, callExcessOrigin, learned === undefined ? c.duration : 0);
+      let excess = c.duration - typical + node.retryWait;
+      if (excess > 0 && learned !== undefined) excess -= loopShare(node, excess, ctx);
+      addExcess(c.calleeKey, excess, node, callExcessOrigin, learned === undefined ? c.duration : 0);
     }
     for (let i = 0; i < node.childCount; i++) stack[top++] = node.children[i];
   }
