@@ -372,7 +372,7 @@ describe('in-flight calls (issue 21)', () => {
     expect((detectedAt as number) - stallAt).toBeLessThanOrEqual(10_000);
     const opened = events.find((e) => e.type === 'opened')?.incident;
     expect(opened?.rootCause).toMatchObject({ service: 'postgresql', kind: 'timeout' });
-    expect(opened?.rootCause.explanation).toMatch(/^orders-api got no answer from postgresql SELECT orders in 5 of 5 calls/);
+    expect(opened?.rootCause.explanation).toMatch(/^orders-api got no answer from postgresql SELECT orders in 5 of 5 calls to postgresql \(/);
     expect(events.filter((e) => e.incident.rootCause.service !== 'postgresql')).toEqual([]);
   });
 
@@ -391,7 +391,7 @@ describe('in-flight calls (issue 21)', () => {
     // Opened at the first bucket close after the hung calls became overdue (65 s), though the calls answered
     // before the lock still filled most of that bucket-width, not a bucket later.
     expect(opened[0].openedAt - stallAt).toBeLessThan(5_000);
-    expect(opened[0].rootCause.explanation).toMatch(/^orders-api got no answer from postgresql SELECT orders in 5 of 5 calls/);
+    expect(opened[0].rootCause.explanation).toMatch(/^orders-api got no answer from postgresql SELECT orders in 5 of 5 calls to postgresql \(/);
   });
 
   it('requests slow in their own time while the pool drains after a hang wait for what hung (Knex: no span of the wait)', () => {

@@ -90,7 +90,9 @@ export function explainAnomaly(
     case 'timeout': {
       // The counts are the edge's: given up on calls to several operations, they are the service's, not one operation's.
       const several = (extra.operations ?? 1) > 1;
-      s = `${a.caller ? a.caller.service : 'callers'} got no ${isPoolWait(a.operation) ? 'connection' : 'answer'} from ${several ? a.service : who} in ${extra.count ?? 0} of ${a.samples} calls${several ? ` to ${extra.operations} of its operations` : ''} (${pct(a.observed)}, baseline ${pct(a.expected)})`;
+      // The counts are of every call to the service: "in 31 of 72 calls" of one operation read as 43% of
+      // its calls failing when all 31 did, beside 41 to another operation answered.
+      s = `${a.caller ? a.caller.service : 'callers'} got no ${isPoolWait(a.operation) ? 'connection' : 'answer'} from ${several ? a.service : who} in ${extra.count ?? 0} of ${a.samples} calls${several ? ` to ${extra.operations} of its operations` : who === a.service ? '' : ` to ${a.service}`} (${pct(a.observed)}, baseline ${pct(a.expected)})`;
       break;
     }
     case 'traffic':
