@@ -157,7 +157,14 @@ export function timeline(inc: Incident): TimelineEntry[] {
   }
   if (inc.acknowledgedAt !== null) steps.push({ t: inc.acknowledgedAt, event: 'acknowledged', text: 'acknowledged' });
   if (inc.resolvedAt !== null) {
-    const text = inc.resolvedBy === 'merged' && inc.mergedInto !== undefined ? `merged into ${inc.mergedInto}, which has the same root cause` : RESOLVED_TEXT[inc.resolvedBy ?? 'auto'];
+    const by = inc.resolvedBy ?? 'auto';
+    // By itself: since when nothing fired (its anomalies' latest firing).
+    const text =
+      by === 'merged' && inc.mergedInto !== undefined
+        ? `merged into ${inc.mergedInto}, which has the same root cause`
+        : by === 'auto' && inc.anomalies.length > 0
+          ? `resolved: no anomaly since ${iso(Math.max(...inc.anomalies.map((a) => a.at)))}`
+          : RESOLVED_TEXT[by];
     steps.push({ t: inc.resolvedAt, event: 'resolved', text });
   }
   // Stable sort: at equal times the order above (opened before its first anomaly) is kept.
@@ -179,7 +186,7 @@ const SIGNAL_WORDS: Record<AnomalySignal, string> = {
 };
 
 const RESOLVED_TEXT: Record<NonNullable<Incident['resolvedBy']>, string> = {
-  auto: 'resolved: no anomaly since',
+  auto: 'resolved by itself after its quiet period',
   user: 'resolved by hand',
   adapted: 'resolved: the change lasted long enough to become the new baseline',
   merged: 'merged into another incident with the same root cause',

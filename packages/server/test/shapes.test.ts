@@ -69,7 +69,7 @@ describe('timeline', () => {
       { at: at(5), event: 'anomaly', text: 'errors anomaly began in payment POST /payment' },
       { at: at(25), event: 'updated', text: 'Errors in payment POST /payment (high)' },
       { at: at(25), event: 'anomaly', text: 'at its worst: error rate 52% (80/155) vs baseline 0% in the last 5 s' },
-      { at: at(100), event: 'resolved', text: 'resolved: no anomaly since' },
+      { at: at(100), event: 'resolved', text: `resolved: no anomaly since ${at(40)}` },
     ]);
     // An operation's latency and its own time are two anomalies, told apart.
     const slow = { ...anomaly, kind: 'latency' as const, signal: 'latency' as const };
