@@ -734,19 +734,12 @@ describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
     expect(types()).toEqual(['opened', 'resolved']);
     expect(events[1].incident).toMatchObject({ status: 'resolved', resolvedAt: RESOLVE_AFTER, resolvedBy: 'auto' });
     expect(m.counts()).toEqual({ active: 0, total: 1 });
-    // The same root cause again within 10 min (past echoMs) reopens it: a fault that comes and goes.
-    expect(m.route(anomaly('a-2', 'latency', 'db', 'db', 200_000), origin('db', 'latency'), undefined, 200_000)).toBe(id);
-    expect(types()).toEqual(['opened', 'resolved', 'updated']);
-    expect(events[2].incident).toMatchObject({ status: 'active', resolvedAt: null });
-    m.episodeEnded(id, 'a-2');
-    m.tick(200_000 + RESOLVE_AFTER);
-    expect(types()).toEqual(['opened', 'resolved', 'updated', 'resolved']);
-    // Another kind of symptom past echoMs opens a new incident; the same root long after (more than 10 min)
-    // no longer reopens this one.
-    const later = 200_000 + RESOLVE_AFTER + 11 * 60_000;
-    expect(m.route(anomaly('a-3', 'errors', 'db', 'db', 200_000 + RESOLVE_AFTER + 100_000), origin('db', 'errors'), undefined, 200_000 + RESOLVE_AFTER + 100_000)).not.toBe(id);
-    expect(m.route(anomaly('a-4', 'latency', 'db', 'db', later), origin('db', 'latency'), undefined, later)).not.toBe(id);
-    expect(types()).toEqual(['opened', 'resolved', 'updated', 'resolved', 'opened', 'updated']);
+    // The same root cause again, its evidence all after the resolution, is a new incident (a fault injected
+    // again): no longer the old one reopened with its old figures.
+    const again = m.route(anomaly('a-2', 'latency', 'db', 'db', RESOLVE_AFTER + 20_000), origin('db', 'latency'), undefined, RESOLVE_AFTER + 20_000);
+    expect(again).not.toBe(id);
+    expect(types()).toEqual(['opened', 'resolved', 'opened']);
+    expect(m.get(id)).toMatchObject({ status: 'resolved', resolvedAt: RESOLVE_AFTER });
   });
 
   it("a resolved incident's sentence dates its figures (when it was last told), and a reopened one's are current again", () => {
@@ -763,7 +756,8 @@ describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
       'in the 5 s to 00:00:00 UTC: payment error rate 100% (1/1) vs baseline 0%; 100% of failing web requests fail first in payment (in the 2 min to 00:00:00 UTC)',
     );
     expect(m.get(id)!.rootCause.explanation).toMatch(/^in the 5 s to 00:00:00 UTC: /);
-    m.route(anomaly('a-2', 'errors', 'payment', 'payment', RESOLVE_AFTER + 10_000), origin('payment', 'errors'), undefined, RESOLVE_AFTER + 10_000);
+    // Reopened by a window still holding the failures (it reaches back before the resolution).
+    m.route({ ...anomaly('a-2', 'errors', 'payment', 'payment', RESOLVE_AFTER + 10_000), windowStart: RESOLVE_AFTER - 50_000 }, origin('payment', 'errors'), undefined, RESOLVE_AFTER + 10_000);
     expect(m.get(id)!.rootCause.explanation).toMatch(/^in the last 5 s: payment error rate 100% \(2\/2\)/);
   });
 
@@ -772,27 +766,28 @@ describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
     const id = m.route(anomaly('a-1', 'errors', 'payment', 'payment', 0), origin('payment', 'errors'), undefined, 0);
     m.episodeEnded(id, 'a-1');
     m.tick(RESOLVE_AFTER);
-    // Callers' traces held for their missing spans land 10 s later: no second incident for one outage.
-    expect(m.route(anomaly('a-2', 'errors', 'checkout', 'payment', RESOLVE_AFTER + 10_000), origin('payment', 'errors'), undefined, RESOLVE_AFTER + 10_000)).toBe(id);
+    // A caller's window still holding the outage fires 10 s later: no second incident for one outage.
+    expect(m.route({ ...anomaly('a-2', 'errors', 'checkout', 'payment', RESOLVE_AFTER + 10_000), windowStart: RESOLVE_AFTER - 50_000 }, origin('payment', 'errors'), undefined, RESOLVE_AFTER + 10_000)).toBe(id);
     expect(types()).toEqual(['opened', 'resolved', 'updated']);
     expect(events[2].incident).toMatchObject({ id, status: 'active', resolvedAt: null, resolvedBy: null });
-    // Nor is a new fault of its root: failing after it slowed, or slowing after it failed.
+    // Nor is a new fault of its root, even in a window reaching back before the resolution: failing after
+    // it slowed, or slowing after it failed, or hanging after it failed.
+    const reaching = (a: Anomaly): Anomaly => ({ ...a, windowStart: a.at - 60_000 });
     const slowed = setup();
     const first = slowed.m.route(anomaly('b-1', 'latency', 'billing', 'billing', 0), origin('billing', 'latency'), undefined, 0);
     slowed.m.episodeEnded(first, 'b-1');
     slowed.m.tick(RESOLVE_AFTER);
-    const failing = slowed.m.route(anomaly('b-2', 'errors', 'billing', 'billing', RESOLVE_AFTER + 50_000), origin('billing', 'errors'), undefined, RESOLVE_AFTER + 50_000);
+    const failing = slowed.m.route(reaching(anomaly('b-2', 'errors', 'billing', 'billing', RESOLVE_AFTER + 50_000)), origin('billing', 'errors'), undefined, RESOLVE_AFTER + 50_000);
     expect(failing).not.toBe(first);
     slowed.m.episodeEnded(failing, 'b-2');
     slowed.m.tick(2 * RESOLVE_AFTER + 50_000);
-    expect(slowed.m.route(anomaly('b-3', 'latency', 'billing', 'billing', 2 * RESOLVE_AFTER + 60_000), origin('billing', 'latency'), undefined, 2 * RESOLVE_AFTER + 60_000)).not.toBe(failing);
-    expect(slowed.types()).toEqual(['opened', 'resolved', 'opened', 'resolved', 'updated']);
-    // Nor a hang just after its failures.
+    expect(slowed.m.route(reaching(anomaly('b-3', 'latency', 'billing', 'billing', 2 * RESOLVE_AFTER + 60_000)), origin('billing', 'latency'), undefined, 2 * RESOLVE_AFTER + 60_000)).not.toBe(failing);
+    expect(slowed.types()).toEqual(['opened', 'resolved', 'opened', 'resolved', 'opened']);
     const failed = setup();
     const outage = failed.m.route(anomaly('c-1', 'errors', 'pricing', 'pricing', 0), origin('pricing', 'errors'), undefined, 0);
     failed.m.episodeEnded(outage, 'c-1');
     failed.m.tick(RESOLVE_AFTER);
-    expect(failed.m.route(anomaly('c-2', 'timeout', 'orders', 'pricing', RESOLVE_AFTER + 30_000), origin('pricing', 'timeout'), undefined, RESOLVE_AFTER + 30_000)).not.toBe(outage);
+    expect(failed.m.route(reaching(anomaly('c-2', 'timeout', 'orders', 'pricing', RESOLVE_AFTER + 30_000)), origin('pricing', 'timeout'), undefined, RESOLVE_AFTER + 30_000)).not.toBe(outage);
     // Another root is not reopened into it; nor is an incident the user resolved.
     expect(m.route(anomaly('a-3', 'errors', 'billing', 'billing', RESOLVE_AFTER + 11_000), origin('billing', 'errors'), undefined, RESOLVE_AFTER + 11_000)).not.toBe(id);
     m.resolve(id, RESOLVE_AFTER + 12_000);

@@ -589,11 +589,12 @@ export class IncidentManager {
 
   /**
    * An incident that resolved by itself moments ago, rooted where this anomaly points, reopened: evidence
-   * of the same fault that arrived late (a trace held for its missing spans, a caller's window still
-   * holding the outage) continues that incident rather than opening a second one, unless it is a new fault
-   * by its kind (see {@link anotherFault}). So does the same root cause (service, operation and kind)
-   * firing again within {@link FLAP_MS}: a fault that comes and goes is one incident, not one per burst.
-   * One resolved by a user stays resolved.
+   * of the same fault that arrived late (a caller's window still holding the outage: its window reaches back
+   * before the resolution) continues that incident rather than opening a second one, unless it is a new
+   * fault by its kind (see {@link anotherFault}). Trouble whose evidence all came after the resolution is
+   * a new incident, also of the same root cause: a fault injected again two minutes after the last (a 60 ms
+   * CPU hog after a 200 ms one, a callee slowed after the same callee was) was told as the old incident
+   * reopened, with its old figures and no `opened` event. One resolved by a user stays resolved.
    */
   private reopen(anomaly: Anomaly, now: number): Record_ | undefined {
     if (anomaly.kind === 'traffic') return undefined;
@@ -602,10 +603,7 @@ export class IncidentManager {
     for (const rec of this.records.values()) {
       const inc = rec.incident;
       if (inc.resolvedBy !== 'auto' || inc.resolvedAt === null || inc.rootCause.service !== cause.service) continue;
-      const since = now - inc.resolvedAt;
-      const same = inc.rootCause.operation === cause.operation && inc.rootCause.kind === cause.kind;
-      const echo = since <= this.opts.echoMs && !anotherFault(inc.rootCause.kind, cause.kind);
-      if (!echo && !(same && since <= FLAP_MS)) continue;
+      if (now - inc.resolvedAt > this.opts.echoMs || anomaly.windowStart >= inc.resolvedAt || anotherFault(inc.rootCause.kind, cause.kind)) continue;
       if (found === undefined || inc.resolvedAt > (found.incident.resolvedAt as number)) found = rec;
     }
     if (found !== undefined) {
@@ -770,12 +768,6 @@ function affectedOf(anomalies: readonly Anomaly[]): OperationRef[] {
     .map((e) => e.ref);
 }
 
-/**
- * How long after resolving by itself an incident is reopened by its very root cause firing again (see
- * {@link IncidentManager.reopen}): payment failing in 20 s bursts every two minutes opened an incident per
- * burst at the live resolve delay.
- */
-const FLAP_MS = 10 * 60_000;
 
 /**
  * Whether a root's `later` kind of trouble, just after its incident of `kind` resolved, is a new fault, not
