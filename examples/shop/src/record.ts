@@ -121,6 +121,7 @@ async function record(o: Options): Promise<void> {
     await shop.stop();
     const endMs = Date.now();
     await collector.close();
+    const faults: RecordingTruth['faults'] = fault === null ? [] : [{ service: fault.rootCause, operation: null, kind: fault.truthKind, startMs: faultStart, endMs: faultEnd }];
     const truth: RecordingTruth = {
       name: fault === null ? 'shop-healthy' : `shop-${fault.service}-${fault.kind}`.replace(/_/g, '-'),
       description: fault === null ? 'Real shop, healthy traffic (no fault)' : `Real shop, ${fault.description}`,
@@ -129,8 +130,8 @@ async function record(o: Options): Promise<void> {
       startMs,
       endMs,
       spans: collector.spans(),
-      faults: fault === null ? [] : [{ service: fault.rootCause, operation: null, kind: fault.truthKind, startMs: faultStart, endMs: faultEnd }],
-      expectedIncidents: fault === null ? 0 : 1,
+      faults,
+      expectedIncidents: faults.length,
       ...(fault?.kind === 'deploy' ? { changes: [{ service: fault.service, version: DEPLOY_VERSION, at: faultStart }] } : {}),
     };
     writeFileSync(join(o.out, 'truth.json'), `${JSON.stringify(truth, null, 2)}\n`);

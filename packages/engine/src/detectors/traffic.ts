@@ -119,9 +119,16 @@ export class TrafficDetector {
    */
   surges(count: number, durationMs: number): boolean {
     if (this.baseline.buckets < EARLY_BUCKETS || !(durationMs > 0)) return false;
-    const lambdaUp = this.surgeExpected(durationMs);
+    return count >= this.opts.surgeRatio * this.surgeExpected(durationMs) && this.surgePValue(count, durationMs) < this.opts.pMax;
+  }
+
+  /**
+   * P-value of `count` requests over `durationMs` as a surge: quasi-Poisson (a count of a process d times
+   * as variable as Poisson carries 1/d of the evidence), against the surge's expected count widened by `slack`.
+   */
+  private surgePValue(count: number, durationMs: number): number {
     const d = this.dispersion;
-    return count >= this.opts.surgeRatio * lambdaUp && poissonSf(count / d, (lambdaUp * (1 + this.opts.slack)) / d) < this.opts.pMax;
+    return poissonSf(count / d, (this.surgeExpected(durationMs) * (1 + this.opts.slack)) / d);
   }
 
   /** Judges `count` requests over `durationMs` without learning; observed/expected are requests/s. */
@@ -132,11 +139,10 @@ export class TrafficDetector {
     const observed = durationMs > 0 ? (count * 1000) / durationMs : 0;
     if (!b.ready || !(durationMs > 0)) return calm(observed, expected, b.ready, 1);
     const lambda = (expected * durationMs) / 1000;
-    const lambdaUp = this.surgeExpected(durationMs);
     const up = count >= lambda;
-    // Quasi-Poisson: a count of a process d times as variable as Poisson carries 1/d of the evidence.
+    // Quasi-Poisson, as surgePValue: a count of a process d times as variable as Poisson carries 1/d of the evidence.
     const d = this.dispersion;
-    const pValue = up ? poissonSf(count / d, (lambdaUp * (1 + o.slack)) / d) : poissonCdf(count / d, (lambda * (1 - o.slack)) / d);
+    const pValue = up ? this.surgePValue(count, durationMs) : poissonCdf(count / d, (lambda * (1 - o.slack)) / d);
     // Beyond the surge/drop ratio (the same test as mayFire) and significant.
     const direction = pValue < o.pMax && this.mayFire(count, durationMs) ? (up ? 'surge' : 'drop') : null;
     if (direction === null) return calm(observed, expected, true, pValue);

@@ -417,14 +417,15 @@ export class Episodes {
       const o = this.recorder.ops.get(key);
       const t = o?.traffic;
       if (o === undefined || t === undefined) return;
+      const surgesIn = (i: number): boolean => t.surges(o.ring.get(i)?.requests ?? 0, bucketMs);
       const at = this.surgedAt.get(key);
       let hit = at !== undefined && at >= since;
       // Before its rate is learned no surge fires: the window's buckets are tested as they would have been
       // (a cron job's first batch, 40 s after a start, opened a critical incident).
-      if (!hit && !t.baseline.ready) for (let i = since / bucketMs; i <= this.closing && !hit; i++) hit = t.surges(o.ring.get(i)?.requests ?? 0, bucketMs);
+      if (!hit && !t.baseline.ready) for (let i = since / bucketMs; i <= this.closing && !hit; i++) hit = surgesIn(i);
       if (!hit) return;
       surged = true;
-      if (t.surges(o.ring.get(this.closing)?.requests ?? 0, bucketMs)) surging = true;
+      if (surgesIn(this.closing)) surging = true;
     };
     visit(op.key);
     for (const c of op.callers) {

@@ -768,7 +768,6 @@ function affectedOf(anomalies: readonly Anomaly[]): OperationRef[] {
     .map((e) => e.ref);
 }
 
-
 /**
  * Whether a root's `later` kind of trouble, just after its incident of `kind` resolved, is a new fault, not
  * that incident's late evidence: another kind (a slowdown's root starting to fail, an outage's root hanging)

@@ -17,8 +17,10 @@ export function selfOrigins(op: OpState, kind: AnomalyKind, count: number): Rank
  * operation whose own time grew most over its baseline. Callers that only wait are never the origin.
  */
 export function rankOrigins(counts: OriginCounts, total: number, op: OpState, kind: AnomalyKind, requests: number): RankedOrigin[] {
-  // A peer is its own origin, unless its caller's loop read some of its slow calls late (see the recorder's slowCallOrigin).
-  if (total === 0 || counts.size === 0 || (op.nodeType === 'peer' && (kind !== 'latency' || (counts.size === 1 && counts.has(op.key))))) return selfOrigins(op, kind, requests);
+  if (total === 0 || counts.size === 0) return selfOrigins(op, kind, requests);
+  // A peer is its own origin, with all its requests as evidence, unless its caller's loop read some of its
+  // slow calls late (see the recorder's slowCallOrigin).
+  if (op.nodeType === 'peer' && (kind !== 'latency' || (counts.size === 1 && counts.has(op.key)))) return selfOrigins(op, kind, requests);
   return [...counts.values()]
     .sort((a, b) => b.count - a.count || a.origin.key.localeCompare(b.origin.key))
     .slice(0, TOP)
