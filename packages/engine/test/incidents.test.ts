@@ -187,6 +187,19 @@ describe('IncidentManager grouping', () => {
     expect(events.map((e) => e.incident.title)).not.toContain('Latency in redis op');
   });
 
+  it('keeps naming errors while they last and the commands held through the outage answer late (probe-mq S6)', () => {
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10, ...alone }, (e) => events.push(e), (top) => ({ explanation: `${top.kind} story` }));
+    const id = m.route(anomaly('a-1', 'errors', 'redis', 'redis', 0), origin('redis', 'errors'), undefined, 0);
+    // The error episode is still open (its 60 s window holds the outage) when the held commands answer, critically slow.
+    // Its own and its callers' latency, each one symptom, outweigh the errors.
+    ['redis', 'api', 'worker'].forEach((service, i) =>
+      m.route({ ...anomaly(`a-${i + 2}`, 'latency', service, 'redis', 45_000), severity: 'critical' }, origin('redis', 'latency'), undefined, 45_000),
+    );
+    expect(m.get(id)).toMatchObject({ title: 'Errors in redis op, affecting api, worker', rootCause: { kind: 'errors' } });
+    expect(events.map((e) => e.incident.rootCause.kind)).not.toContain('latency');
+  });
+
   it('discounts evidence resting on few requests: a slow resolver behind a busy and a rare operation is the busy one\'s', () => {
     const { m } = manager();
     const own = (operation: string, share: number, count: number): RankedOrigin[] => [{ service: 'gateway', operation, key: opKey('gateway', operation), kind: 'latency', share, count }];

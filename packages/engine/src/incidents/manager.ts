@@ -691,9 +691,11 @@ export class IncidentManager {
     const kindOf = (c: Score): AnomalyKind => {
       if (c.origin.key !== named) return c.kind();
       const k = c.kind(told.kind);
-      // Errors it names are not retold as a slowdown once they stop: what stays slow then is their aftermath
-      // (a backlog drained, connections made again), not another fault. A hang's late answers are its own.
-      if (k === 'latency' && told.kind === 'errors' && c.live.sum('errors') === 0) return told.kind;
+      // Errors it names are not retold as a slowdown: while they last, a failing operation that is also slow
+      // is failing (a cache's commands refused, then those its client held through the outage answered
+      // late, 6441× its baseline, as it came back); once they stop, what stays slow is their aftermath (a
+      // backlog drained, connections made again), not another fault. A hang's late answers are its own.
+      if (k === 'latency' && told.kind === 'errors') return told.kind;
       return k === told.was && now - told.since < FLIP_BACK_MS ? told.kind : k;
     };
     inc.candidates = ranked.slice(0, 5).map((c): Candidate => ({
