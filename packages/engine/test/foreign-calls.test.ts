@@ -23,6 +23,7 @@ function context(typical: Record<string, number> = {}, typicalSelf: Record<strin
       unusualLatency: (ms) => typical[k] !== undefined && Math.abs(Math.log(ms / typical[k])) >= Math.log(2),
       usual: usual[k] ?? [],
       usualCalls: () => undefined,
+      lastOkAt: Infinity,
     }),
     resolvePeer: (peer, name, caller) => peers.resolve(peer, name, caller),
     learnPeer: (peer, name, caller, service, operation) => peers.learn(peer, name, caller, service, operation),

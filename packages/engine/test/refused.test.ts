@@ -187,3 +187,50 @@ describe('an instrumented service whose process is down', () => {
     expect(new Set(incident.anomalies.map((a) => a.operation))).toContain('GET /reserve');
   });
 });
+
+describe('a broker that is down, behind a service that fails fast without calling it', () => {
+  const RABBIT = { 'messaging.system': 'rabbitmq', 'messaging.destination.name': '', 'messaging.rabbitmq.destination.routing_key': 'orders', 'messaging.operation': 'publish' };
+
+  /**
+   * api POST /orders at 20 requests/s publishes each order (amqplib's PRODUCER span); from minute 3 the
+   * broker's connection is closed and, for a minute, the handler answers `status` at once without publishing
+   * (no span of the publish it skipped, no exception). `healthyShare` of the other requests (GET /orders/:id)
+   * still publish and are answered all along.
+   */
+  function failFast(status: number, stillPublishing = false) {
+    const analyzer = createAnalyzer({ resolveAfterMs: 30_000 });
+    const rng = mulberry32(23);
+    const t0 = 1_700_000_000_000;
+    for (let at = t0, i = 0; at < t0 + 300_000; at += 50, i++) {
+      const b = new TraceBuilder();
+      const other = stillPublishing && i % 2 === 1;
+      const down = !other && at >= t0 + 180_000 && at < t0 + 240_000;
+      const ms = logNormal(rng, 3, 0.3);
+      const server = b.server('api', other ? '/audit' : '/orders', at, at + (down ? 0.8 : ms + 1), { name: other ? 'POST /audit' : 'POST /orders', status: down ? 'error' : 'ok', attributes: { 'http.request.method': 'POST', 'http.route': other ? '/audit' : '/orders', 'http.response.status_code': down ? status : 202 } });
+      if (!down) b.spans.push(span({ traceId: b.traceId, parentSpanId: server.spanId, service: 'api', name: 'publish <default>', kind: 'producer', startTime: at + 0.5, endTime: at + ms + 0.5, attributes: RABBIT }));
+      analyzer.ingest(b.spans);
+    }
+    analyzer.flush();
+    return analyzer.incidents();
+  }
+
+  it('answering 503 with no publish answered since: the broker is the root cause (probe-mq S5)', () => {
+    const incidents = failFast(503);
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0].rootCause).toMatchObject({ service: 'rabbitmq', kind: 'errors' });
+    expect(incidents[0].title).toMatch(/^Errors in rabbitmq publish orders, affecting api/);
+    expect(incidents[0].rootCause.explanation).toMatch(/^api POST \/orders error rate 100% \(\d+\/\d+\) vs baseline 0% in the .*, failing without calling rabbitmq publish orders; 100% of failing api POST \/orders requests fail first in rabbitmq/);
+  });
+
+  it("answering 500 is the service's own failure (a bug that stops before the publish looks the same)", () => {
+    const incidents = failFast(500);
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0].rootCause).toMatchObject({ service: 'api', operation: 'POST /orders', kind: 'errors' });
+  });
+
+  it("answering 503 while others' publishes are answered is the service's own (shedding load)", () => {
+    const incidents = failFast(503, true);
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0].rootCause).toMatchObject({ service: 'api', operation: 'POST /orders', kind: 'errors' });
+  });
+});

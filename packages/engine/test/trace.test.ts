@@ -23,6 +23,7 @@ function context(
       unusualLatency: (ms) => typical[k] !== undefined && Math.abs(Math.log(ms / typical[k])) >= Math.log(2),
       usual: usual[k] ?? [],
       usualCalls: (callee) => usualCalls[k]?.[callee],
+      lastOkAt: Infinity,
     }),
     resolvePeer: (peer) => (peers.has(peer) ? { service: peers.get(peer) as string, operation: null } : undefined),
     learnPeer: (peer, _call, _caller, service) => void peers.set(peer, service),

@@ -626,6 +626,15 @@ export function gotAnswer(span: Span): boolean {
 /** gRPC status codes of a call the caller stopped waiting for. */
 const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
+/** gRPC's "the service is currently unavailable", HTTP's 503. */
+const GRPC_UNAVAILABLE = 14;
+const HTTP_UNAVAILABLE = 503;
+
+/** Whether a span answered "unavailable": HTTP 503 or gRPC UNAVAILABLE (a transient state, a dependency down). */
+export function answeredUnavailable(span: Span): boolean {
+  const code = httpStatus(span);
+  return code !== undefined ? code === HTTP_UNAVAILABLE : grpcStatus(span) === GRPC_UNAVAILABLE;
+}
 
 /** `rpc.grpc.status_code` as a number (one written as a string read as one: NaN when it is none). */
 function grpcStatus(span: Span): number | undefined {

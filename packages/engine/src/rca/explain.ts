@@ -121,6 +121,16 @@ function refusedBy(top: RankedOrigin, anomalies: readonly Anomaly[]): Anomaly | 
   return anomalies.find((a) => a.kind === 'errors' && a.service !== top.service && a.cause.service === top.service && a.message !== undefined && connectTarget(a.message) !== undefined);
 }
 
+/** The error anomaly of another service whose failures start in `top`'s operation, the most of them first. */
+function failingCaller(top: RankedOrigin, anomalies: readonly Anomaly[]): Anomaly | undefined {
+  let found: Anomaly | undefined;
+  for (const a of anomalies) {
+    if (a.kind !== 'errors' || a.service === top.service || a.cause.service !== top.service || a.cause.operation !== top.operation) continue;
+    if (found === undefined || a.cause.share > found.cause.share) found = a;
+  }
+  return found;
+}
+
 /**
  * The incident's root-cause sentence: the root cause's own numbers over their stated window, how much of
  * its callers' trouble traces back to it, and a deploy seen shortly before. When the incident's severity
@@ -155,6 +165,7 @@ export function explainRoot(
   // pool's it holds): another statement's would lead a sentence about this one with that one's figures.
   const hung = top.kind === 'latency' || top.kind === 'timeout' ? giveUpsAt(top, anomalies) : undefined;
   let refused: Anomaly | undefined;
+  let failing: Anomaly | undefined;
   const p95 = figures.p95;
   if (top.kind === 'latency' && hung !== undefined && (hung.operation === top.operation || isPoolWait(hung.operation)) && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
     parts.push(giveUpWords(top, hung, words(hung)));
@@ -192,6 +203,10 @@ export function explainRoot(
     if (own.kind === 'latency') backed.add(own.severity);
   } else if (top.kind === 'timeout') {
     parts.push(`callers gave up waiting on ${who}`);
+  } else if (top.kind === 'errors' && (failing = failingCaller(top, anomalies)) !== undefined) {
+    // No failure of its own seen: its callers fail without calling it (an "unavailable" answer while it
+    // answers nobody, see trace/analyze.ts). What they felt, and that they stopped calling.
+    parts.push(`${words(failing)}, failing without calling ${who}`);
   } else {
     parts.push(`${who} is where the ${top.kind === 'latency' ? 'extra time is spent' : 'trouble starts'}`);
   }

@@ -1,5 +1,6 @@
 import type { AttributeValue, Span } from '../types.js';
 import {
+  answeredUnavailable,
   connectTarget,
   errorMessage,
   gotAnswer,
@@ -102,6 +103,8 @@ export interface LearnedOperation {
   usualCalls(calleeKey: string): number | undefined;
   /** For a peer's operation: the address its first call went to, if the client span named one. */
   readonly address?: Address;
+  /** End time (event ms) of its latest call or request that did not fail (-Infinity before one). */
+  readonly lastOkAt: number;
 }
 
 /** What trace analysis needs to know from what has been learned so far. */
@@ -1110,9 +1113,33 @@ function ownErrorOrigin(node: Node, enclosing: Node | undefined, ctx: TraceConte
   if (entry === undefined) return { service: node.span.service, operation: null, key: opKey(node.span.service, ''), kind: 'errors' };
   const hung = skippedHungCall(entry, ctx);
   if (hung !== undefined) return { ...missingCallOrigin(hung), kind: 'timeout' };
-  const refused = refusedCall(entry, ctx);
-  return refused !== undefined ? { ...missingCallOrigin(refused), kind: 'errors' } : selfOrigin(entry, 'errors');
+  const gone = refusedCall(entry, ctx) ?? unavailableCall(entry, ctx);
+  return gone !== undefined ? { ...missingCallOrigin(gone), kind: 'errors' } : selfOrigin(entry, 'errors');
 }
+
+/**
+ * Key of the usual call the request did not make when it answered "unavailable" (HTTP 503, gRPC
+ * UNAVAILABLE) and no call to that callee has been answered for {@link UNAVAILABLE_QUIET_MS} before the
+ * request began, nor since. A service that knows a dependency is down fails fast without calling it:
+ * amqplib's connection closed with the broker, and the handler answered 503 with no publish span, told as
+ * the service's own errors though it stopped publishing at that moment. A callee still answering others is
+ * no suspect: the 503 is the service's own (shedding load).
+ */
+function unavailableCall(entry: EntryFact, ctx: TraceContext): string | undefined {
+  if (!answeredUnavailable(entry.span)) return undefined;
+  const quietSince = entry.span.startTime - UNAVAILABLE_QUIET_MS;
+  return firstSkipped(entry, (key) => {
+    const callee = ctx.operation(key);
+    return callee !== undefined && callee.lastOkAt < quietSince ? key : undefined;
+  });
+}
+
+/**
+ * How long (ms) a callee must have answered nothing before an "unavailable" answer that skipped it is
+ * its doing: traces are analysed as they complete, so a call that ended just before the request began
+ * may be in a trace not analysed yet; a second covers that at any busy rate.
+ */
+const UNAVAILABLE_QUIET_MS = 1000;
 
 /**
  * Key of the usual call to a peer the request did not make when its error is a connection to that peer's
