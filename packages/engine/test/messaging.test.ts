@@ -121,6 +121,19 @@ describe('messaging: a consumer runs after its producer, on its own', () => {
     const roots = events.filter((e) => e.type === 'opened').map((e) => e.incident.rootCause.service);
     expect(roots[0]).toBe('worker');
     expect(roots).not.toContain('orders');
+    // Not less demand: what it did not take waits in its queue.
+    const [incident] = a.incidents();
+    expect(incident.title).toMatch(/^Traffic drop in worker orders process/);
+    expect(incident.rootCause.explanation).toMatch(/orders POST \/orders still sends it messages at 1[6-9](\.\d+)? req\/s \(20(\.\d+)? req\/s expected\): they wait in its queue/);
+  });
+
+  it('a stopped producer is less demand: its consumer\'s drop says nothing of a queue', () => {
+    const a = createAnalyzer();
+    run(a, WARMUP_S, undefined);
+    // Orders' clients go away (no fault of orders): nothing is published, nothing consumed.
+    a.advanceTo(T0 + (WARMUP_S + 120) * 1000);
+    expect(a.incidents().map((i) => i.title)).toEqual([expect.stringMatching(/^Traffic drop in orders POST \/orders/)]);
+    for (const incident of a.incidents()) expect(incident.rootCause.explanation).not.toMatch(/wait in its queue/);
   });
 
   it('a worker whose messages stop because the producer’s requests fail is that failure’s effect, not a second incident', () => {

@@ -42,6 +42,8 @@ function byKey(a: string, b: string): number {
 
 /** A dropping operation's caller that served at most this share of its usual requests over the drop's window dropped too (see {@link Episodes.servedLittle}). */
 const CALLER_DROP_RATIO = 0.5;
+/** A consumer's producer that goes on at this share of its learned rate or more still sends (see {@link Episodes.producing}). */
+const PRODUCING_RATIO = 0.8;
 
 /** A tail slowdown names the process that served at least this share of its slow requests (see {@link Episodes.slowOn}). */
 const ONE_INSTANCE_SHARE = 0.8;
@@ -491,13 +493,39 @@ export class Episodes {
    * threshold a bucket after its callee's), which would otherwise leave the callee's drop an incident of its own.
    */
   private servedLittle(op: OpState, end: number, size: number): boolean {
+    const r = this.rateOver(op, end, size);
+    return r !== undefined && r.now <= CALLER_DROP_RATIO * r.expected;
+  }
+
+  /** `op`'s requests per second over the `size` buckets up to `end`, beside its learned rate; undefined before that is learned. */
+  private rateOver(op: OpState, end: number, size: number): { now: number; expected: number } | undefined {
     const rate = op.traffic?.baseline;
-    if (rate === undefined || !rate.ready) return false;
+    if (rate === undefined || !rate.ready) return undefined;
     const { bucketMs } = this.options;
     const last = Math.round(end / bucketMs) - 1;
     let requests = 0;
     for (let i = last - size + 1; i <= last; i++) requests += op.ring.get(i)?.requests ?? 0;
-    return requests <= (CALLER_DROP_RATIO * rate.rate * size * bucketMs) / 1000;
+    return { now: (requests * 1000) / (size * bucketMs), expected: rate.rate };
+  }
+
+  /**
+   * For a consumer whose traffic dropped: the busiest operation sending it messages that goes on at
+   * {@link PRODUCING_RATIO} of its learned rate or more over the drop's window. A stopped consumer's drop
+   * reads like less demand; its producers going on say the messages wait in its queue.
+   */
+  private producing(op: OpState, anomalies: readonly Anomaly[]): RootFigures['producing'] {
+    if (!op.consumer) return undefined;
+    const drop = anomalies.find((a) => a.signal === 'traffic.drop' && a.service === op.service && a.operation === op.operation);
+    if (drop === undefined) return undefined;
+    const size = Math.max(1, Math.round((drop.at - drop.windowStart) / this.options.bucketMs));
+    let best: RootFigures['producing'];
+    for (const key of op.callers) {
+      const caller = this.recorder.ops.get(key);
+      const r = caller === undefined ? undefined : this.rateOver(caller, drop.at, size);
+      if (r === undefined || r.now < PRODUCING_RATIO * r.expected || (best !== undefined && r.now <= best.now)) continue;
+      best = { label: label(opKeyService(key), opKeyOperation(key)), ...r };
+    }
+    return best;
   }
 
   /**
@@ -668,6 +696,10 @@ export class Episodes {
     }
     const restartedAt = this.recorder.instances.startedSince(top.service, firstAt - RESTART_NEAR_MS);
     if (restartedAt !== undefined) figures = { ...figures, restart: { at: restartedAt, bucketMs: this.options.bucketMs } };
+    if (top.kind === 'traffic' && op !== undefined) {
+      const producing = this.producing(op, anomalies);
+      if (producing !== undefined) figures = { ...figures, producing };
+    }
     const surge = this.surgeAmong(top, anomalies);
     if (surge !== undefined) figures = { ...figures, surge };
     const change = this.changes.changeBefore(top.service, firstAt, this.options.changeWindowMs);

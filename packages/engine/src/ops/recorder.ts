@@ -392,7 +392,10 @@ export class Recorder {
     // (by a request earlier in the trace), or an overflow one, is looked up.
     const op = (e.learned as OpState | undefined) ?? this.op(e.key, e.service, e.operation, 'service');
     if (op.nodeType === 'peer') op.servedHere();
-    if (e.span.kind === 'consumer') this.destinations.note(e.span, op.key, false, this.linkConsumer);
+    if (e.span.kind === 'consumer') {
+      op.consumer = true;
+      this.destinations.note(e.span, op.key, false, this.linkConsumer);
+    }
     const b = this.touch(op, this.bucketIndex(e.span.endTime));
     if (!op.served && !isClientError(e.span)) op.served = true;
     const end = e.span.endTime;

@@ -197,6 +197,8 @@ export class OpState implements LearnedOperation {
   readonly errors: ErrorRateDetector;
   traffic: TrafficDetector | undefined;
   readonly shapes = new Map<string, CallShapeDetector>();
+  /** Whether its requests are messages it consumes (a consumer span's operation). */
+  consumer = false;
   /** Operations seen calling this one (for tracing traffic drops upstream). */
   readonly callers = new Set<string>();
   /** Successful requests learned for trace shape: a call first seen later starts from share 0 over these. */

@@ -37,6 +37,8 @@ export interface RootFigures {
    * slowed (a cold cache, callers let go at once) or what its failures set off (a retry storm).
    */
   surge?: string;
+  /** For a consumer whose traffic dropped: an operation sending it messages that goes on, its rate now and learned (req/s). */
+  producing?: { label: string; now: number; expected: number };
 }
 
 /** A traffic rate's change on its expected rate, signed: `+233%`, `−94%`. */
@@ -274,6 +276,8 @@ export function explainRoot(
   if (change) {
     parts.push(`${change.service} ${change.from ?? '?'} → ${change.to} seen ${seconds(firstAt - change.at)} before`);
   }
+  const producing = figures.producing;
+  if (producing !== undefined) parts.push(`${producing.label} still sends it messages at ${rps(producing.now)} (${rps(producing.expected)} expected): they wait in its queue`);
   if (figures.surge !== undefined) parts.push(`traffic surged meanwhile: ${firstClause(figures.surge)}`);
   const restart = figures.restart;
   if (restart !== undefined) {
