@@ -14,7 +14,7 @@ export { readOtlpFile, readOtlpStream, formatFromPath } from './reader.js';
 export type { OtlpBatch, OtlpFormat, OtlpSource, ReadOtlpOptions } from './reader.js';
 export { OtlpDecodeError, formatProblem } from './problems.js';
 export type { DecodeProblem, DecodeResult } from './problems.js';
-export { nanosToMs } from './convert.js';
+export { MAX_DESCRIBED_PROBLEMS, nanosToMs } from './convert.js';
 export { DEFAULT_MAX_RECORD_BYTES } from './limits.js';
 export { EndTimeWindow, EXPORT_HOLD_MS } from './reorder.js';
 /** The engine's limits the decoders apply (re-exported: stated once, in `@rootspan/engine`). */
