@@ -15,6 +15,7 @@ import { restoreStages, restoredDrops, takeSnapshot } from './snapshot.js';
 import { RollupAccumulator, rollupBuckets, type OperationRollup } from './rollup.js';
 import { CLOCK_JUMP_MS, FUTURE_RUN, MAX_FUTURE_SKEW_MS } from './limits.js';
 import { EVENT_LOOP_OPERATION } from './model/loop.js';
+import { AheadRun } from './ahead.js';
 
 /**
  * Creates an analyzer. Options are validated here (a {@link RootspanError} names a bad option); nothing
@@ -57,8 +58,13 @@ class StreamingAnalyzer implements Analyzer {
   private readonly aheadHeld: Span[] = [];
   /** Latest event time given by whoever drives it (`advanceTo`, the `clock` option); -Infinity until then. */
   private drivenAt = -Infinity;
-  /** Spans of a fast clock placed at the driven event time (see {@link fastClock}). */
+  /** Spans of a fast clock placed at the driven event time (see {@link fastClock}), or moved back in a replay (see {@link AheadRun}). */
   private shiftedAhead = 0;
+  /** A replay's spans that started well past event time, counted `future` while held (see {@link AheadRun}). */
+  private readonly startedAhead = new AheadRun();
+  /** The first service an accepted span came from, and whether another one has since. */
+  private firstService: string | undefined = undefined;
+  private manyServices = false;
   private buffer: TraceBuffer;
   private recorder: Recorder;
   private readonly judge: Judge;
@@ -162,10 +168,17 @@ class StreamingAnalyzer implements Analyzer {
         this.jumpTo(span.endTime);
         this.accepted += this.takeHeld(aheadBefore);
       }
+      else if (!this.driven && span.startTime > this.clock + this.options.maxTraceWaitMs / 2) {
+        this.drops.future++;
+        if (this.startedAhead.add(kept, !this.manyServices)) this.accepted += this.takeAhead(false, aheadBefore);
+        continue;
+      }
       if (this.aheadRun !== 0) {
         this.aheadRun = 0;
         this.aheadHeld.length = 0;
       }
+      // An on-time span after spans that started well ahead: those came from a fast clock.
+      if (this.startedAhead.spans.length > 0) this.accepted += this.takeAhead(true, aheadBefore);
       if (this.take(kept, aheadBefore)) accepted++;
     }
     this.accepted += accepted;
@@ -190,11 +203,27 @@ class StreamingAnalyzer implements Analyzer {
       this.drops[outcome]++;
       return false;
     }
+    if (!this.manyServices) {
+      if (this.firstService === undefined) this.firstService = kept.service;
+      else if (kept.service !== this.firstService) this.manyServices = true;
+    }
     // A long hold of a service's event loop is known before the requests of its backlog are recorded.
     if (kept.name === EVENT_LOOP_OPERATION) this.recorder.noteLoop(kept);
     this.changes.observe(kept.service, kept.serviceVersion, kept.startTime);
     this.recorder.instances.observe(kept.service, kept.instance, kept.startTime);
     return true;
+  }
+
+  /** The spans that started ahead (see {@link AheadRun}), as they are or, from a `fast` clock, moved back to event time: the number taken. */
+  private takeAhead(fast: boolean, aheadBefore: number): number {
+    const run = this.startedAhead;
+    const spans = fast ? run.shifted(this.clock as number) : run.spans;
+    this.drops.future -= spans.length;
+    if (fast) this.shiftedAhead += spans.length;
+    let taken = 0;
+    for (const s of spans) if (this.take(s, aheadBefore)) taken++;
+    run.spans.length = 0;
+    return taken;
   }
 
   /** The run's spans held as `future` (see {@link aheadHeld}) once it moved event time: taken, or late. */
@@ -216,6 +245,8 @@ class StreamingAnalyzer implements Analyzer {
 
   advanceTo(t: number): void {
     if (!Number.isFinite(t)) return;
+    // Driven from now on: what a replay held for what came next is taken as it is.
+    if (this.startedAhead.spans.length > 0) this.accepted += this.takeAhead(false, Infinity);
     this.driven = true;
     if (t > this.drivenAt) this.drivenAt = t;
     if (this.clock === null) this.start(t);
@@ -224,6 +255,8 @@ class StreamingAnalyzer implements Analyzer {
 
   flush(): void {
     if (this.clock === null) return;
+    // Nothing came after them: the end of input, not a fast clock, unless their host's clock was found fast before.
+    if (this.startedAhead.spans.length > 0) this.accepted += this.takeAhead(this.startedAhead.knownFast(), Infinity);
     this.buffer.releaseAll();
     // Close every bucket that has data, as if the allowed lateness had passed, without jumping further.
     const last = Math.floor(this.clock / this.options.bucketMs);

@@ -130,12 +130,70 @@ describe('a span from the future, a clock jump (defect 2)', () => {
     expect(opened).toEqual([]);
   });
 
-  it('within the skew window a span is taken and moves event time', () => {
+  it('within the skew window a span that started ahead is held until what follows tells; at the end of input it is taken and moves event time', () => {
     const { analyzer, end } = warmedUp();
-    const at = (analyzer.now() as number) + MAX_FUTURE_SKEW_MS - 1;
-    expect(analyzer.ingest(span({ service: 'x', name: 'GET /', kind: 'server', startTime: at - 5, endTime: at })).accepted).toBe(1);
+    const now = analyzer.now() as number;
+    const at = now + MAX_FUTURE_SKEW_MS - 1;
+    expect(analyzer.ingest(span({ service: 'x', name: 'GET /', kind: 'server', startTime: at - 5, endTime: at })).accepted).toBe(0);
+    expect(analyzer.now()).toBe(now);
+    expect(analyzer.stats().droppedBy.future).toBe(1);
+    analyzer.flush();
     expect(analyzer.now()).toBe(at);
+    expect(analyzer.stats().droppedBy.future).toBe(0);
+    expect(analyzer.stats().accepted).toBe(analyzer.stats().ingested);
     expect(end).toBeLessThan(at);
+  });
+
+  it('spans of two services that started ahead: the stream moved on, and event time follows them', () => {
+    const { analyzer } = warmedUp();
+    const at = (analyzer.now() as number) + 60_000;
+    analyzer.ingest([
+      span({ service: 'x', name: 'GET /', kind: 'server', startTime: at, endTime: at + 5 }),
+      span({ service: 'y', name: 'GET /', kind: 'server', startTime: at + 1, endTime: at + 6 }),
+    ]);
+    expect(analyzer.now()).toBe(at + 6);
+    expect(analyzer.stats()).toMatchObject({ accepted: analyzer.stats().ingested, clockAhead: 0 });
+  });
+});
+
+describe('a replay with one host whose clock is fast (inside the skew window)', () => {
+  /** Ten minutes of the shop, and from `skewed`, a host 60 s fast, a span every `everyMs` among them (file order: as they arrived). */
+  function replay(everyMs: number) {
+    const analyzer = createAnalyzer();
+    // Payment slows tenfold from minute 6.
+    const traffic = shopTraffic({ seed: 7, durationMs: 10 * MIN, faults: [{ service: 'payment', from: 6 * MIN, to: 10 * MIN, slow: 10 }] });
+    const spans: Span[] = [];
+    // (Its first span after the shop's first: the first span of a replay sets event time.)
+    let next = T0 + 5000;
+    for (const s of traffic) {
+      while (s.endTime >= next) {
+        spans.push(span({ service: 'skewed', name: 'GET /tick', kind: 'server', startTime: next + 60_000, endTime: next + 60_005 }));
+        next += everyMs;
+      }
+      spans.push(s);
+    }
+    for (const b of batches(spans, 200)) analyzer.ingest(b);
+    analyzer.flush();
+    return { analyzer, traffic, ticks: spans.length - traffic.length };
+  }
+
+  it("drops none of the other hosts' spans as late: the fast host's spans move back to event time", () => {
+    const { analyzer, ticks } = replay(10_000);
+    const stats = analyzer.stats();
+    expect(stats.droppedBy).toMatchObject({ late: 0, future: 0 });
+    expect(stats.accepted).toBe(stats.ingested);
+    expect(stats.clockAhead).toBeGreaterThanOrEqual(ticks - 1);
+    // Event time is the shop's, not the fast host's.
+    expect(analyzer.now()).toBeLessThan(T0 + 10 * MIN + 30_000);
+    expect(analyzer.baselines().some((b) => b.service === 'skewed')).toBe(true);
+    expect(analyzer.incidents().map((i) => i.rootCause.service)).toEqual(['payment']);
+  });
+
+  it('a span from it every second: the same, and the end of input does not follow its clock', () => {
+    const { analyzer } = replay(1000);
+    expect(analyzer.stats().droppedBy).toMatchObject({ late: 0, future: 0 });
+    expect(analyzer.now()).toBeLessThan(T0 + 10 * MIN + 30_000);
+    expect(analyzer.incidents().map((i) => i.rootCause.service)).toEqual(['payment']);
   });
 
   it('with the clock driven (advanceTo), every span beyond the window is dropped however many', () => {
