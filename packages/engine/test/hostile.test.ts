@@ -154,48 +154,6 @@ describe('a span from the future, a clock jump (defect 2)', () => {
     expect(analyzer.now()).toBe(at + 6);
     expect(analyzer.stats()).toMatchObject({ accepted: analyzer.stats().ingested, clockAhead: 0 });
   });
-});
-
-describe('a replay with one host whose clock is fast (inside the skew window)', () => {
-  /** Ten minutes of the shop, and from `skewed`, a host 60 s fast, a span every `everyMs` among them (file order: as they arrived). */
-  function replay(everyMs: number) {
-    const analyzer = createAnalyzer();
-    // Payment slows tenfold from minute 6.
-    const traffic = shopTraffic({ seed: 7, durationMs: 10 * MIN, faults: [{ service: 'payment', from: 6 * MIN, to: 10 * MIN, slow: 10 }] });
-    const spans: Span[] = [];
-    // (Its first span after the shop's first: the first span of a replay sets event time.)
-    let next = T0 + 5000;
-    for (const s of traffic) {
-      while (s.endTime >= next) {
-        spans.push(span({ service: 'skewed', name: 'GET /tick', kind: 'server', startTime: next + 60_000, endTime: next + 60_005 }));
-        next += everyMs;
-      }
-      spans.push(s);
-    }
-    for (const b of batches(spans, 200)) analyzer.ingest(b);
-    analyzer.flush();
-    return { analyzer, traffic, ticks: spans.length - traffic.length };
-  }
-
-  it("drops none of the other hosts' spans as late: the fast host's spans move back to event time", () => {
-    const { analyzer, ticks } = replay(10_000);
-    const stats = analyzer.stats();
-    expect(stats.droppedBy).toMatchObject({ late: 0, future: 0 });
-    expect(stats.accepted).toBe(stats.ingested);
-    expect(stats.clockAhead).toBeGreaterThanOrEqual(ticks - 1);
-    // Event time is the shop's, not the fast host's.
-    expect(analyzer.now()).toBeLessThan(T0 + 10 * MIN + 30_000);
-    expect(analyzer.baselines().some((b) => b.service === 'skewed')).toBe(true);
-    expect(analyzer.incidents().map((i) => i.rootCause.service)).toEqual(['payment']);
-  });
-
-  it('a span from it every second: the same, and the end of input does not follow its clock', () => {
-    const { analyzer } = replay(1000);
-    expect(analyzer.stats().droppedBy).toMatchObject({ late: 0, future: 0 });
-    expect(analyzer.now()).toBeLessThan(T0 + 10 * MIN + 30_000);
-    expect(analyzer.incidents().map((i) => i.rootCause.service)).toEqual(['payment']);
-  });
-
   it('with the clock driven (advanceTo), every span beyond the window is dropped however many', () => {
     const { analyzer, end } = warmedUp();
     analyzer.advanceTo(end);
@@ -262,6 +220,47 @@ describe('a replay with one host whose clock is fast (inside the skew window)', 
     expect(analyzer.now()).toBeGreaterThan(end + 60 * MIN);
     expect(opened).toEqual([]);
     expect(CLOCK_JUMP_MS).toBeLessThan(60 * MIN);
+  });
+});
+
+describe('a replay with one host whose clock is fast (inside the skew window)', () => {
+  /** Ten minutes of the shop, and from `skewed`, a host 60 s fast, a span every `everyMs` among them (file order: as they arrived). */
+  function replay(everyMs: number) {
+    const analyzer = createAnalyzer();
+    // Payment slows tenfold from minute 6.
+    const traffic = shopTraffic({ seed: 7, durationMs: 10 * MIN, faults: [{ service: 'payment', from: 6 * MIN, to: 10 * MIN, slow: 10 }] });
+    const spans: Span[] = [];
+    // (Its first span after the shop's first: the first span of a replay sets event time.)
+    let next = T0 + 5000;
+    for (const s of traffic) {
+      while (s.endTime >= next) {
+        spans.push(span({ service: 'skewed', name: 'GET /tick', kind: 'server', startTime: next + 60_000, endTime: next + 60_005 }));
+        next += everyMs;
+      }
+      spans.push(s);
+    }
+    for (const b of batches(spans, 200)) analyzer.ingest(b);
+    analyzer.flush();
+    return { analyzer, traffic, ticks: spans.length - traffic.length };
+  }
+
+  it("drops none of the other hosts' spans as late: the fast host's spans move back to event time", () => {
+    const { analyzer, ticks } = replay(10_000);
+    const stats = analyzer.stats();
+    expect(stats.droppedBy).toMatchObject({ late: 0, future: 0 });
+    expect(stats.accepted).toBe(stats.ingested);
+    expect(stats.clockAhead).toBeGreaterThanOrEqual(ticks - 1);
+    // Event time is the shop's, not the fast host's.
+    expect(analyzer.now()).toBeLessThan(T0 + 10 * MIN + 30_000);
+    expect(analyzer.baselines().some((b) => b.service === 'skewed')).toBe(true);
+    expect(analyzer.incidents().map((i) => i.rootCause.service)).toEqual(['payment']);
+  });
+
+  it('a span from it every second: the same, and the end of input does not follow its clock', () => {
+    const { analyzer } = replay(1000);
+    expect(analyzer.stats().droppedBy).toMatchObject({ late: 0, future: 0 });
+    expect(analyzer.now()).toBeLessThan(T0 + 10 * MIN + 30_000);
+    expect(analyzer.incidents().map((i) => i.rootCause.service)).toEqual(['payment']);
   });
 });
 
