@@ -4,7 +4,7 @@ import { createAnalyzer, type Analyzer, type AnomalyKind, type OperationRollup }
 import { ZipkinState } from '@rootspan/otlp';
 import { healthOf, routeApi, SEVERITIES } from './api.js';
 import { BearerAuth, UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
-import { HttpError, sendError, sendJson } from './http.js';
+import { ALLOW_READ, HttpError, sendError, sendJson } from './http.js';
 import { Intake } from './intake.js';
 import { Notifier, type TargetStatus } from './notify/notifier.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
@@ -310,7 +310,7 @@ class CentralServer implements RootspanServer {
     // Nothing else reads a body; an unread one must not stall the connection.
     req.resume();
     if ((path === '/healthz' || path === '/metrics') && req.method !== 'GET' && req.method !== 'HEAD') {
-      return sendError(res, 405, `use GET for ${path}`, { allow: 'GET, HEAD' });
+      return sendError(res, 405, `use GET for ${path}`, { allow: ALLOW_READ });
     }
     if (path === '/healthz') return sendJson(res, 200, { status: this.closing ? 'closing' : 'ok' });
     if (path === '/aiops' || path.startsWith('/aiops/')) {
