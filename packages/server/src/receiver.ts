@@ -168,19 +168,27 @@ function exceedsContainers(body: Buffer, max: number): boolean {
 }
 
 /**
+ * How `POST /v1/traces` answers a failure, counted: the spec's `Status` in the request's encoding (JSON
+ * when the encoding is unknown). Also for a body refused before the request reaches {@link receiveTraces}.
+ */
+export function otlpFailure(req: IncomingMessage, res: ServerResponse, ctx: ReceiverContext): Answer {
+  const protobuf = formatOf(mediaType(req.headers['content-type'])) === 'protobuf';
+  return (status, message, headers = {}) => {
+    countAnswer(ctx, status);
+    if (!protobuf) return sendJson(res, status, jsonStatus(status, message), headers);
+    const body = protobufStatus(status, message);
+    res.writeHead(status, { 'content-type': 'application/x-protobuf', 'content-length': body.length, ...headers });
+    res.end(body);
+  };
+}
+
+/**
  * `POST /v1/traces`: OTLP/HTTP with JSON or protobuf bodies, gzip or not, answered as the OTLP spec says;
  * `authorized` is false when the request lacks the ingest token (401, in the request's encoding too).
  */
 export async function receiveTraces(req: IncomingMessage, res: ServerResponse, ctx: ReceiverContext, authorized: boolean): Promise<void> {
   const format = formatOf(mediaType(req.headers['content-type']));
-  // The spec: a failure's body is a Status in the request's encoding (JSON when the encoding is unknown).
-  const answer = (status: number, message: string, headers: Readonly<Record<string, string>> = {}) => {
-    countAnswer(ctx, status);
-    if (format !== 'protobuf') return sendJson(res, status, jsonStatus(status, message), headers);
-    const body = protobufStatus(status, message);
-    res.writeHead(status, { 'content-type': 'application/x-protobuf', 'content-length': body.length, ...headers });
-    res.end(body);
-  };
+  const answer = otlpFailure(req, res, ctx);
   if (!authorized) return answer(401, UNAUTHORIZED_MESSAGE, UNAUTHORIZED_HEADERS);
   if (req.method !== 'POST') return answer(405, 'use POST for /v1/traces', { allow: 'POST' });
   if (format === undefined) {

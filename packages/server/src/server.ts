@@ -11,7 +11,7 @@ import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } 
 import { BodyBudget, tooLarge } from './body.js';
 import { Exposition, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { GrpcReceiver } from './grpc-receiver.js';
-import { countAnswer, receiveTraces, type ReceiverContext, type ReceiverCounters } from './receiver.js';
+import { countAnswer, otlpFailure, receiveTraces, type ReceiverContext, type ReceiverCounters } from './receiver.js';
 import { answerClientErrors } from './client-errors.js';
 import { receiveZipkin, ZIPKIN_PATH } from './zipkin-receiver.js';
 import { createRedactor } from './redact.js';
@@ -230,8 +230,11 @@ class CentralServer implements RootspanServer {
     // the limit gets its 413 instead, before it is sent.
     this.http.on('checkContinue', (req, res) => {
       if (Number(req.headers['content-length']) > opts.maxBodyBytes) {
+        const message = tooLarge(opts.maxBodyBytes).message;
+        // OTLP/HTTP answers in the request's encoding, as when the body is refused while read.
+        if (routeOf(req.url ?? '/')?.path === '/v1/traces') return otlpFailure(req, res, this.receiverContext)(413, message, { connection: 'close' });
         countAnswer(this.receiverContext, 413);
-        return sendError(res, 413, tooLarge(opts.maxBodyBytes).message, { connection: 'close' });
+        return sendError(res, 413, message, { connection: 'close' });
       }
       res.writeContinue();
       this.http.emit('request', req, res);
@@ -299,12 +302,12 @@ class CentralServer implements RootspanServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Before authentication: a browser's preflight carries no credentials.
     if (this.cors?.handle(req, res)) return;
-    const url = requestUrl(req.url ?? '/');
-    if (url === undefined) {
+    const route = routeOf(req.url ?? '/');
+    if (route === undefined) {
       req.resume();
       return sendError(res, 400, 'bad request target');
     }
-    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    const { url, path } = route;
     if (path === '/v1/traces') return receiveTraces(req, res, this.receiverContext, this.ingestAuth.allows(req.headers));
     if (path === ZIPKIN_PATH) return receiveZipkin(req, res, this.receiverContext, this.ingestAuth.allows(req.headers));
     // Nothing else reads a body; an unread one must not stall the connection.
@@ -440,11 +443,16 @@ function unauthorized(res: ServerResponse): void {
   sendError(res, 401, UNAUTHORIZED_MESSAGE, UNAUTHORIZED_HEADERS);
 }
 
-/** The request target as a URL: an origin-form target is all path (`//x` too, never a host); undefined when unreadable. */
-function requestUrl(target: string): URL | undefined {
+/**
+ * The request target as a URL (an origin-form target is all path: `//x` too, never a host) and the path it
+ * is routed by, without trailing slashes; undefined when unreadable.
+ */
+function routeOf(target: string): { url: URL; path: string } | undefined {
+  let url: URL;
   try {
-    return new URL(target.startsWith('/') ? `http://rootspan${target}` : target);
+    url = new URL(target.startsWith('/') ? `http://rootspan${target}` : target);
   } catch {
     return undefined;
   }
+  return { url, path: url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname };
 }
