@@ -18,6 +18,7 @@ import { createRedactor } from './redact.js';
 import { DashboardFiles } from './dashboard.js';
 import { Cors } from './cors.js';
 import { SeriesHistory } from './series.js';
+import { spanCounts } from './span-counts.js';
 import { iso, isoOrNull } from './shapes.js';
 import type { IncidentChange } from './store.js';
 import type { ServiceHealth } from './health.js';
@@ -64,14 +65,18 @@ export interface ServerStatus {
     /** OTLP/gRPC calls answered, by gRPC status name (`OK`, `INVALID_ARGUMENT`, ...), grpc-js's own refusals included. */
     grpcRequests: Record<string, number>;
     bytes: number;
-    /** Every span that arrived: `spansAccepted + spansDropped + queue.spans` (malformed and refused ones included). */
+    /**
+     * Every span that arrived since the server started: `spansAccepted + spansDropped + queue.spans`
+     * (malformed and refused ones included).
+     */
     spansReceived: number;
     spansAccepted: number;
+    /** The sum of `drops`. */
     spansDropped: number;
     /** Accepted spans whose host's clock was fast: placed at the live event time (see the analyzer's `clockAhead`). */
     spansFromFastClocks: number;
   };
-  /** Everything not analysed, by reason: the analyzer's counters, `malformed` (undecodable) and `queueFull` (refused with 429). */
+  /** Everything not analysed since the server started, by reason: the analyzer's, `malformed` (undecodable) and `queueFull` (refused with 429). */
   drops: Record<string, number>;
   queue: { spans: number; capacity: number; traceWaitMs: number; traceWaitMode: 'auto' | 'fixed'; bufferedTraces: number };
   /**
@@ -346,7 +351,7 @@ class CentralServer implements RootspanServer {
 
   status(): ServerStatus {
     const stats = this.analyzer.stats();
-    const c = this.intake.counters;
+    const spans = spanCounts(this.intake.analyzed(stats), this.intake.counters, this.counters);
     const notifications = this.notifier.status();
     return {
       startedAt: iso(this.startedAt),
@@ -359,12 +364,12 @@ class CentralServer implements RootspanServer {
         requests: Object.fromEntries([...this.counters.requests].sort((a, b) => a[0] - b[0]).map(([k, v]) => [String(k), v])),
         grpcRequests: Object.fromEntries([...this.grpcAnswers].sort((a, b) => a[0].localeCompare(b[0]))),
         bytes: this.counters.bytes,
-        spansReceived: c.received + this.counters.malformedSpans + c.queueFullSpans,
-        spansAccepted: c.accepted,
-        spansDropped: c.dropped + this.counters.malformedSpans + c.queueFullSpans,
+        spansReceived: spans.received,
+        spansAccepted: spans.accepted,
+        spansDropped: spans.dropped,
         spansFromFastClocks: stats.clockAhead,
       },
-      drops: { ...stats.droppedBy, malformed: this.counters.malformedSpans, queueFull: c.queueFullSpans },
+      drops: spans.drops,
       queue: {
         spans: this.intake.queued,
         capacity: this.intake.capacity,
