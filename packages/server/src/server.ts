@@ -76,7 +76,11 @@ export interface ServerStatus {
     /** Accepted spans whose host's clock was fast: placed at the live event time (see the analyzer's `clockAhead`). */
     spansFromFastClocks: number;
   };
-  /** Everything not analysed since the server started, by reason: the analyzer's, `malformed` (undecodable) and `queueFull` (refused with 429). */
+  /**
+   * Everything not analysed since the server started, by reason: the analyzer's (with the spans refused on
+   * arrival because it would have dropped them, under its reason), `malformed` (undecodable) and
+   * `queueFull` (refused with 429).
+   */
   drops: Record<string, number>;
   queue: { spans: number; capacity: number; traceWaitMs: number; traceWaitMode: 'auto' | 'fixed'; bufferedTraces: number };
   /**
@@ -144,7 +148,7 @@ class CentralServer implements RootspanServer {
   private readonly notifier: Notifier;
   private readonly apiAuth: BearerAuth;
   private readonly ingestAuth: BearerAuth;
-  private readonly counters: ReceiverCounters = { requests: new Map(), malformedSpans: 0, bytes: 0 };
+  private readonly counters: ReceiverCounters = { requests: new Map(), malformedSpans: 0, refusedOnArrival: { late: 0, future: 0 }, bytes: 0 };
   private readonly grpcAnswers = new Map<string, number>();
   private readonly receiverContext: ReceiverContext;
   private readonly grpc: GrpcReceiver | undefined;
@@ -182,6 +186,7 @@ class CentralServer implements RootspanServer {
     this.ingestAuth = new BearerAuth([opts.token, opts.ingestToken]);
     this.receiverContext = {
       intake: this.intake,
+      analyzer,
       maxBodyBytes: opts.maxBodyBytes,
       // Four of the largest bodies at once, and at least 64 MiB.
       bodies: new BodyBudget(Math.max(4 * opts.maxBodyBytes, 64 * 1024 * 1024)),
