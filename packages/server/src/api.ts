@@ -1,6 +1,6 @@
 /** The `/aiops/*` REST API: JSON in and out, 404 for unknown ids, 400 for bad parameters. */
 import type { Analyzer, Incident, IncidentFilter, IncidentStatus, OperationBaseline, ServiceGraph, Severity } from '@rootspan/engine';
-import { HttpError, timeParam } from './http.js';
+import { ALLOW_READ, HttpError, timeParam } from './http.js';
 import { apiGraph, type ApiGraph } from './graph.js';
 import { serviceHealth, type ServiceHealth } from './health.js';
 import type { Intake } from './intake.js';
@@ -70,7 +70,7 @@ export async function routeApi(method: string, path: string, query: URLSearchPar
       incidents: ctx.analyzer.incidents({ status: ['active', 'acknowledged'] }).map(incidentJson),
     };
   }
-  if (!get) throw new HttpError(405, `use GET for /aiops/${parts.join('/')}`);
+  if (!get) throw new HttpError(405, `use GET for /aiops/${parts.join('/')}`, { allow: ALLOW_READ });
   if (parts.length === 1 && head === 'metrics') return metrics(ctx.analyzer, serviceParam(query), false);
   if (parts.length === 2 && head === 'metrics') {
     checkParams(query, NO_PARAMS);
@@ -123,8 +123,8 @@ function decodeSegment(s: string): string {
   }
 }
 
-function need(ok: boolean, method: string): true {
-  if (!ok) throw new HttpError(405, `use ${method}`, { allow: method });
+function need(ok: boolean, method: 'GET' | 'POST'): true {
+  if (!ok) throw new HttpError(405, `use ${method}`, { allow: method === 'GET' ? ALLOW_READ : method });
   return true;
 }
 

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { dashboardDir } from '@rootspan/dashboard';
-import { sendError } from './http.js';
+import { ALLOW_READ, sendError } from './http.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -49,7 +49,7 @@ export class DashboardFiles {
       return true;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendError(res, 405, 'use GET', { allow: 'GET, HEAD' });
+      sendError(res, 405, 'use GET', { allow: ALLOW_READ });
       return true;
     }
     res.writeHead(200, {

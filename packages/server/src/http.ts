@@ -12,6 +12,9 @@ export class HttpError extends Error {
   }
 }
 
+/** The `Allow` of an endpoint that only reads: HEAD is answered as GET, without the body. */
+export const ALLOW_READ = 'GET, HEAD';
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });

@@ -1,4 +1,4 @@
-import { MAX_FUTURE_SKEW_MS, type Analyzer, type Span } from '@rootspan/engine';
+import { MAX_FUTURE_SKEW_MS, type Analyzer, type AnalyzerStats, type DropCounters, type Span } from '@rootspan/engine';
 import { EXPORT_HOLD_MS, EndTimeWindow } from '@rootspan/otlp';
 
 /** Options of the intake queue (see {@link ServerOptions}). */
@@ -77,8 +77,10 @@ export class Intake {
   private lastRecordedAt = -Infinity;
   /** Whether spans are arriving live (then event time also follows the wall clock). */
   live = false;
-  /** Counters, for status and /metrics. */
-  readonly counters = { received: 0, queueFullRequests: 0, queueFullSpans: 0, accepted: 0, dropped: 0 };
+  /** Counters, for status and /metrics (what became of the spans taken: see {@link analyzed}). */
+  readonly counters = { received: 0, queueFullRequests: 0, queueFullSpans: 0 };
+  /** The analyzer's counters when this intake started: restored from a snapshot, they count an earlier process's spans. */
+  private readonly start: Pick<AnalyzerStats, 'accepted' | 'droppedBy'>;
 
   constructor(
     private readonly analyzer: Analyzer,
@@ -86,6 +88,18 @@ export class Intake {
     private readonly now: () => number,
   ) {
     this.recorded = new EndTimeWindow(options.maxQueuedSpans, (spans) => this.ready.push(spans), EXPORT_HOLD_MS);
+    this.start = analyzer.stats();
+  }
+
+  /**
+   * What the analyzer made of the spans this intake gave it, from its own counters (`stats`: its `stats()`),
+   * since this intake started. Not summed from `ingest` results: each is its call's alone, and a later call
+   * may take spans an earlier one reported dropped (a replay's run of spans far ahead, once it moves event time).
+   */
+  analyzed(stats: AnalyzerStats): { accepted: number; droppedBy: DropCounters } {
+    const droppedBy = { ...stats.droppedBy };
+    for (const reason of Object.keys(droppedBy) as Array<keyof DropCounters>) droppedBy[reason] -= this.start.droppedBy[reason];
+    return { accepted: stats.accepted - this.start.accepted, droppedBy };
   }
 
   /** Spans held or waiting for the analyzer. */
@@ -259,9 +273,7 @@ export class Intake {
       const batch = this.ready[0];
       const take = Math.min(budget, batch.length - this.readyOffset);
       const part = take === batch.length ? batch : batch.slice(this.readyOffset, this.readyOffset + take);
-      const result = this.analyzer.ingest(part);
-      this.counters.accepted += result.accepted;
-      this.counters.dropped += result.dropped;
+      this.analyzer.ingest(part);
       this.queuedSpans -= take;
       budget -= take;
       this.readyOffset += take;

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Span } from '@rootspan/engine';
+import type { Analyzer, Span } from '@rootspan/engine';
 import { decodeOtlpJson, decodeOtlpProtobuf, type DecodeProblem, type DecodeResult, type ZipkinState } from '@rootspan/otlp';
+import { sortArrivals, type ArrivalDrop } from './arrival.js';
 import { UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
 import { BodyError, discardRest, readBody, type BodyBudget } from './body.js';
 import { timedOut } from './client-errors.js';
@@ -17,11 +18,15 @@ export interface ReceiverCounters {
   requests: Map<number, number>;
   /** Spans refused because they could not be decoded (named in partial-success answers). */
   malformedSpans: number;
+  /** Spans the analyzer would have dropped, refused on arrival (named in partial-success answers), by its reason. */
+  refusedOnArrival: Record<ArrivalDrop, number>;
   bytes: number;
 }
 
 export interface ReceiverContext {
   intake: Intake;
+  /** The analyzer the intake feeds: its bounds tell the spans it would drop (see {@link sortArrivals}). */
+  analyzer: Analyzer;
   maxBodyBytes: number;
   /** Bytes of all the bodies being read at once, bounded (see {@link BodyBudget}). */
   bodies: BodyBudget;
@@ -73,9 +78,10 @@ export type Acceptance =
 
 /**
  * The step the receivers (OTLP/HTTP, OTLP/gRPC, Zipkin) share once a request is decoded: refuses a request
- * with nothing usable in it, redacts, queues (or refuses when the intake queue is full, with how long to
- * wait), counts malformed spans and names them in a partial success. `spanProblem` tells a problem with
- * one span from one with the whole request.
+ * with nothing usable in it, sets aside the spans the analyzer would drop ({@link sortArrivals}), redacts,
+ * queues (or refuses when the intake queue is full, with how long to wait), counts malformed and set-aside
+ * spans and names them in a partial success. `spanProblem` tells a problem with one span from one with the
+ * whole request.
  */
 export function acceptDecoded(decoded: DecodeResult, ctx: ReceiverContext, spanProblem: (p: DecodeProblem) => boolean = isSpanProblem): Acceptance {
   const spanProblems = decoded.problems.filter(spanProblem);
@@ -86,8 +92,9 @@ export function acceptDecoded(decoded: DecodeResult, ctx: ReceiverContext, spanP
   if (decoded.spans.length > ctx.intake.capacity) {
     return { ok: false, status: 413, message: `${decoded.spans.length} spans in one request, more than the intake queue holds (${ctx.intake.capacity}): send smaller batches` };
   }
-  ctx.redact?.(decoded.spans);
-  if (!ctx.intake.offer(decoded.spans)) {
+  const arrivals = sortArrivals(decoded.spans, ctx.analyzer);
+  ctx.redact?.(arrivals.kept);
+  if (!ctx.intake.offer(arrivals.kept)) {
     return {
       ok: false,
       status: 429,
@@ -96,10 +103,14 @@ export function acceptDecoded(decoded: DecodeResult, ctx: ReceiverContext, spanP
     };
   }
   ctx.counters.malformedSpans += spanProblems.length;
-  if (decoded.problems.length === 0) return { ok: true, partial: undefined };
+  const { refused } = arrivals;
+  for (const r of refused) ctx.counters.refusedOnArrival[r.reason]++;
+  const problems = decoded.problems.length + refused.length;
+  if (problems === 0) return { ok: true, partial: undefined };
   const quoted = decoded.problems.slice(0, MAX_QUOTED).map((p) => p.message);
-  const more = decoded.problems.length - quoted.length;
-  return { ok: true, partial: { rejectedSpans: spanProblems.length, errorMessage: quoted.join('; ') + (more > 0 ? `; and ${more} more` : '') } };
+  for (const r of refused.slice(0, MAX_QUOTED - quoted.length)) quoted.push(arrivals.explain(r));
+  const more = problems - quoted.length;
+  return { ok: true, partial: { rejectedSpans: spanProblems.length + refused.length, errorMessage: quoted.join('; ') + (more > 0 ? `; and ${more} more` : '') } };
 }
 
 /** Answers a request with an HTTP status and why (each receiver in its encoding). */
@@ -168,19 +179,27 @@ function exceedsContainers(body: Buffer, max: number): boolean {
 }
 
 /**
+ * How `POST /v1/traces` answers a failure, counted: the spec's `Status` in the request's encoding (JSON
+ * when the encoding is unknown). Also for a body refused before the request reaches {@link receiveTraces}.
+ */
+export function otlpFailure(req: IncomingMessage, res: ServerResponse, ctx: ReceiverContext): Answer {
+  const protobuf = formatOf(mediaType(req.headers['content-type'])) === 'protobuf';
+  return (status, message, headers = {}) => {
+    countAnswer(ctx, status);
+    if (!protobuf) return sendJson(res, status, jsonStatus(status, message), headers);
+    const body = protobufStatus(status, message);
+    res.writeHead(status, { 'content-type': 'application/x-protobuf', 'content-length': body.length, ...headers });
+    res.end(body);
+  };
+}
+
+/**
  * `POST /v1/traces`: OTLP/HTTP with JSON or protobuf bodies, gzip or not, answered as the OTLP spec says;
  * `authorized` is false when the request lacks the ingest token (401, in the request's encoding too).
  */
 export async function receiveTraces(req: IncomingMessage, res: ServerResponse, ctx: ReceiverContext, authorized: boolean): Promise<void> {
   const format = formatOf(mediaType(req.headers['content-type']));
-  // The spec: a failure's body is a Status in the request's encoding (JSON when the encoding is unknown).
-  const answer = (status: number, message: string, headers: Readonly<Record<string, string>> = {}) => {
-    countAnswer(ctx, status);
-    if (format !== 'protobuf') return sendJson(res, status, jsonStatus(status, message), headers);
-    const body = protobufStatus(status, message);
-    res.writeHead(status, { 'content-type': 'application/x-protobuf', 'content-length': body.length, ...headers });
-    res.end(body);
-  };
+  const answer = otlpFailure(req, res, ctx);
   if (!authorized) return answer(401, UNAUTHORIZED_MESSAGE, UNAUTHORIZED_HEADERS);
   if (req.method !== 'POST') return answer(405, 'use POST for /v1/traces', { allow: 'POST' });
   if (format === undefined) {

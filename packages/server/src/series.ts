@@ -5,7 +5,7 @@
  */
 import type { Analyzer, OperationBaseline, OperationRollup, RollupQuery, RollupSeries } from '@rootspan/engine';
 import type { ServerResponse } from 'node:http';
-import { HttpError, sendError, sendJson, timeParam } from './http.js';
+import { ALLOW_READ, HttpError, sendError, sendJson, timeParam } from './http.js';
 import { iso, isoOrNull } from './shapes.js';
 
 /** Rollups kept in memory at most (about 70 operations × 24 h); the oldest go first, counted in `dropped`. */
@@ -103,7 +103,7 @@ export class SeriesHistory {
   /** Answers `GET /aiops/series` on `res`: the body of {@link query}, or `{ error }` with 400 or 405. */
   async serve(method: string, params: URLSearchParams, res: ServerResponse): Promise<void> {
     try {
-      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'use GET', { allow: 'GET' });
+      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'use GET', { allow: ALLOW_READ });
       sendJson(res, 200, await this.query(params));
     } catch (err) {
       if (!(err instanceof HttpError)) throw err;

@@ -4,20 +4,21 @@ import { createAnalyzer, type Analyzer, type AnomalyKind, type OperationRollup }
 import { ZipkinState } from '@rootspan/otlp';
 import { healthOf, routeApi, SEVERITIES } from './api.js';
 import { BearerAuth, UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
-import { HttpError, sendError, sendJson } from './http.js';
+import { ALLOW_READ, HttpError, sendError, sendJson } from './http.js';
 import { Intake } from './intake.js';
 import { Notifier, type TargetStatus } from './notify/notifier.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 import { BodyBudget, tooLarge } from './body.js';
 import { Exposition, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { GrpcReceiver } from './grpc-receiver.js';
-import { countAnswer, receiveTraces, type ReceiverContext, type ReceiverCounters } from './receiver.js';
+import { countAnswer, otlpFailure, receiveTraces, type ReceiverContext, type ReceiverCounters } from './receiver.js';
 import { answerClientErrors } from './client-errors.js';
 import { receiveZipkin, ZIPKIN_PATH } from './zipkin-receiver.js';
 import { createRedactor } from './redact.js';
 import { DashboardFiles } from './dashboard.js';
 import { Cors } from './cors.js';
 import { SeriesHistory } from './series.js';
+import { spanCounts } from './span-counts.js';
 import { iso, isoOrNull } from './shapes.js';
 import type { IncidentChange } from './store.js';
 import type { ServiceHealth } from './health.js';
@@ -64,14 +65,22 @@ export interface ServerStatus {
     /** OTLP/gRPC calls answered, by gRPC status name (`OK`, `INVALID_ARGUMENT`, ...), grpc-js's own refusals included. */
     grpcRequests: Record<string, number>;
     bytes: number;
-    /** Every span that arrived: `spansAccepted + spansDropped + queue.spans` (malformed and refused ones included). */
+    /**
+     * Every span that arrived since the server started: `spansAccepted + spansDropped + queue.spans`
+     * (malformed and refused ones included).
+     */
     spansReceived: number;
     spansAccepted: number;
+    /** The sum of `drops`. */
     spansDropped: number;
     /** Accepted spans whose host's clock was fast: placed at the live event time (see the analyzer's `clockAhead`). */
     spansFromFastClocks: number;
   };
-  /** Everything not analysed, by reason: the analyzer's counters, `malformed` (undecodable) and `queueFull` (refused with 429). */
+  /**
+   * Everything not analysed since the server started, by reason: the analyzer's (with the spans refused on
+   * arrival because it would have dropped them, under its reason), `malformed` (undecodable) and
+   * `queueFull` (refused with 429).
+   */
   drops: Record<string, number>;
   queue: { spans: number; capacity: number; traceWaitMs: number; traceWaitMode: 'auto' | 'fixed'; bufferedTraces: number };
   /**
@@ -139,7 +148,7 @@ class CentralServer implements RootspanServer {
   private readonly notifier: Notifier;
   private readonly apiAuth: BearerAuth;
   private readonly ingestAuth: BearerAuth;
-  private readonly counters: ReceiverCounters = { requests: new Map(), malformedSpans: 0, bytes: 0 };
+  private readonly counters: ReceiverCounters = { requests: new Map(), malformedSpans: 0, refusedOnArrival: { late: 0, future: 0 }, bytes: 0 };
   private readonly grpcAnswers = new Map<string, number>();
   private readonly receiverContext: ReceiverContext;
   private readonly grpc: GrpcReceiver | undefined;
@@ -177,6 +186,7 @@ class CentralServer implements RootspanServer {
     this.ingestAuth = new BearerAuth([opts.token, opts.ingestToken]);
     this.receiverContext = {
       intake: this.intake,
+      analyzer,
       maxBodyBytes: opts.maxBodyBytes,
       // Four of the largest bodies at once, and at least 64 MiB.
       bodies: new BodyBudget(Math.max(4 * opts.maxBodyBytes, 64 * 1024 * 1024)),
@@ -230,8 +240,11 @@ class CentralServer implements RootspanServer {
     // the limit gets its 413 instead, before it is sent.
     this.http.on('checkContinue', (req, res) => {
       if (Number(req.headers['content-length']) > opts.maxBodyBytes) {
+        const message = tooLarge(opts.maxBodyBytes).message;
+        // OTLP/HTTP answers in the request's encoding, as when the body is refused while read.
+        if (routeOf(req.url ?? '/')?.path === '/v1/traces') return otlpFailure(req, res, this.receiverContext)(413, message, { connection: 'close' });
         countAnswer(this.receiverContext, 413);
-        return sendError(res, 413, tooLarge(opts.maxBodyBytes).message, { connection: 'close' });
+        return sendError(res, 413, message, { connection: 'close' });
       }
       res.writeContinue();
       this.http.emit('request', req, res);
@@ -299,18 +312,18 @@ class CentralServer implements RootspanServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Before authentication: a browser's preflight carries no credentials.
     if (this.cors?.handle(req, res)) return;
-    const url = requestUrl(req.url ?? '/');
-    if (url === undefined) {
+    const route = routeOf(req.url ?? '/');
+    if (route === undefined) {
       req.resume();
       return sendError(res, 400, 'bad request target');
     }
-    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    const { url, path } = route;
     if (path === '/v1/traces') return receiveTraces(req, res, this.receiverContext, this.ingestAuth.allows(req.headers));
     if (path === ZIPKIN_PATH) return receiveZipkin(req, res, this.receiverContext, this.ingestAuth.allows(req.headers));
     // Nothing else reads a body; an unread one must not stall the connection.
     req.resume();
     if ((path === '/healthz' || path === '/metrics') && req.method !== 'GET' && req.method !== 'HEAD') {
-      return sendError(res, 405, `use GET for ${path}`, { allow: 'GET, HEAD' });
+      return sendError(res, 405, `use GET for ${path}`, { allow: ALLOW_READ });
     }
     if (path === '/healthz') return sendJson(res, 200, { status: this.closing ? 'closing' : 'ok' });
     if (path === '/aiops' || path.startsWith('/aiops/')) {
@@ -343,7 +356,7 @@ class CentralServer implements RootspanServer {
 
   status(): ServerStatus {
     const stats = this.analyzer.stats();
-    const c = this.intake.counters;
+    const spans = spanCounts(this.intake.analyzed(stats), this.intake.counters, this.counters);
     const notifications = this.notifier.status();
     return {
       startedAt: iso(this.startedAt),
@@ -356,12 +369,12 @@ class CentralServer implements RootspanServer {
         requests: Object.fromEntries([...this.counters.requests].sort((a, b) => a[0] - b[0]).map(([k, v]) => [String(k), v])),
         grpcRequests: Object.fromEntries([...this.grpcAnswers].sort((a, b) => a[0].localeCompare(b[0]))),
         bytes: this.counters.bytes,
-        spansReceived: c.received + this.counters.malformedSpans + c.queueFullSpans,
-        spansAccepted: c.accepted,
-        spansDropped: c.dropped + this.counters.malformedSpans + c.queueFullSpans,
+        spansReceived: spans.received,
+        spansAccepted: spans.accepted,
+        spansDropped: spans.dropped,
         spansFromFastClocks: stats.clockAhead,
       },
-      drops: { ...stats.droppedBy, malformed: this.counters.malformedSpans, queueFull: c.queueFullSpans },
+      drops: spans.drops,
       queue: {
         spans: this.intake.queued,
         capacity: this.intake.capacity,
@@ -440,11 +453,16 @@ function unauthorized(res: ServerResponse): void {
   sendError(res, 401, UNAUTHORIZED_MESSAGE, UNAUTHORIZED_HEADERS);
 }
 
-/** The request target as a URL: an origin-form target is all path (`//x` too, never a host); undefined when unreadable. */
-function requestUrl(target: string): URL | undefined {
+/**
+ * The request target as a URL (an origin-form target is all path: `//x` too, never a host) and the path it
+ * is routed by, without trailing slashes; undefined when unreadable.
+ */
+function routeOf(target: string): { url: URL; path: string } | undefined {
+  let url: URL;
   try {
-    return new URL(target.startsWith('/') ? `http://rootspan${target}` : target);
+    url = new URL(target.startsWith('/') ? `http://rootspan${target}` : target);
   } catch {
     return undefined;
   }
+  return { url, path: url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname };
 }

@@ -46,6 +46,26 @@ describe('/aiops API', () => {
     }
   });
 
+  it('the /aiops endpoints that read answer HEAD as GET without the body, and 405 with Allow: GET, HEAD to other methods', async () => {
+    const list = await get('/aiops/incidents');
+    const head = await call(server, '/aiops/incidents', { method: 'HEAD', token: TOKEN });
+    expect(head.status).toBe(200);
+    expect(head.text).toBe('');
+    expect(head.headers.get('content-length')).toBe(list.headers.get('content-length'));
+    const [inc] = list.body.incidents;
+    for (const path of ['/aiops/incidents', `/aiops/incidents/${inc.id}`, '/aiops/status', '/aiops/graph', '/aiops/metrics', '/aiops/series']) {
+      expect((await call(server, path, { method: 'HEAD', token: TOKEN })).status, path).toBe(200);
+      for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS']) {
+        const res = await call(server, path, { method, token: TOKEN });
+        expect(res.status, `${method} ${path}`).toBe(405);
+        expect(res.headers.get('allow'), `${method} ${path}`).toBe('GET, HEAD');
+      }
+    }
+    const analyze = await call(server, '/aiops/analyze', { method: 'HEAD', token: TOKEN });
+    expect(analyze.status).toBe(405);
+    expect(analyze.headers.get('allow')).toBe('POST');
+  });
+
   it('GET /aiops/incidents with filters, and 400 for bad parameters', async () => {
     const all = await get('/aiops/incidents');
     expect(all.status).toBe(200);

@@ -111,7 +111,7 @@ describe('GET /aiops/series', () => {
     }
     const post = await call(server, '/aiops/series', { method: 'POST' });
     expect(post.status).toBe(405);
-    expect(post.headers.get('allow')).toBe('GET');
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
     expect((await call(server, '/aiops/series')).body).toMatchObject({ series: [], dropped: 0 });
   });
 });

@@ -64,12 +64,14 @@ const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A receiver on its own, with a budget small enough to fill in a test. */
 async function receiverWith(bodies: BodyBudget, requestTimeoutMs = 30_000): Promise<{ grpc: GrpcReceiver; answers: Map<string, number> }> {
+  const analyzer = createAnalyzer();
   const ctx: ReceiverContext = {
-    intake: new Intake(createAnalyzer(), { maxQueuedSpans: 1000, traceWaitMs: 0 }, Date.now),
+    intake: new Intake(analyzer, { maxQueuedSpans: 1000, traceWaitMs: 0 }, Date.now),
+    analyzer,
     maxBodyBytes: 1 << 20,
     bodies,
     redact: undefined,
-    counters: { requests: new Map(), malformedSpans: 0, bytes: 0 },
+    counters: { requests: new Map(), malformedSpans: 0, refusedOnArrival: { late: 0, future: 0 }, bytes: 0 },
     zipkin: new ZipkinState(),
     closing: () => false,
   };

@@ -62,7 +62,7 @@ describe('Intake on live traffic', () => {
       expect(inc.openedAt, inc.title).toBeGreaterThan(lastSpanEnd);
     }
     expect(analyzer.stats().droppedBy.late).toBe(0);
-    expect(intake.counters.accepted).toBe(sim.spans.length);
+    expect(intake.analyzed(analyzer.stats()).accepted).toBe(sim.spans.length);
   });
 
   it('spans from a host minutes fast in the very first live export move event time for no one', () => {

@@ -204,13 +204,13 @@ describe('POST /v1/traces', () => {
   it('Expect: 100-continue: a body declared over the limit gets 413 before it is sent; a small one is asked for and taken', async () => {
     const server = await testServer({ maxBodyBytes: 1 << 20 });
     /** Sends the headers, and the body only once the server asks for it. */
-    const expecting = (length: number, body: string) =>
-      new Promise<{ status: number; continued: boolean; text: string }>((resolve, reject) => {
+    const expecting = (length: number, body: string, type = 'application/json') =>
+      new Promise<{ status: number; continued: boolean; type: string | undefined; text: string }>((resolve, reject) => {
         let continued = false;
-        const req = httpRequest(`${server.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': length, expect: '100-continue' } }, (res) => {
+        const req = httpRequest(`${server.url}/v1/traces`, { method: 'POST', headers: { 'content-type': type, 'content-length': length, expect: '100-continue' } }, (res) => {
           let text = '';
           res.on('data', (c) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, continued, text }));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, continued, type: res.headers['content-type'], text }));
         });
         req.on('continue', () => {
           continued = true;
@@ -221,10 +221,15 @@ describe('POST /v1/traces', () => {
     const huge = await expecting(1e9, '');
     expect(huge).toMatchObject({ status: 413, continued: false });
     expect(JSON.parse(huge.text).error).toBe(`request body over the limit of ${1 << 20} bytes`);
+    // A protobuf request hears it in protobuf, as when the body is refused while read: Status { code 3, message }.
+    const proto = await expecting(1e9, '', 'application/x-protobuf');
+    expect(proto).toMatchObject({ status: 413, continued: false, type: 'application/x-protobuf' });
+    const message = `request body over the limit of ${1 << 20} bytes`;
+    expect(proto.text).toBe(`\x08\x03\x12${String.fromCharCode(message.length)}${message}`);
     const body = json(spans(2));
     expect(await expecting(Buffer.byteLength(body), body)).toMatchObject({ status: 200, continued: true });
     expect(server.status().ingest.spansReceived).toBe(2);
-    expect(server.status().ingest.requests).toMatchObject({ '200': 1, '413': 1 });
+    expect(server.status().ingest.requests).toMatchObject({ '200': 1, '413': 2 });
   });
 
   it('zstd bodies: refused with 415 and the reason on a Node.js without zstd, taken on one with it', async () => {
