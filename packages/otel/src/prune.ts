@@ -102,16 +102,19 @@ class IdGenerations<V> {
 
 /**
  * Whether the pruner may leave `span` out, from the span alone: an internal span with a parent, not failed (no
- * ERROR status, no HTTP status code), not a GraphQL operation's. Whether it does depends on the spans of its trace kept so far.
+ * ERROR status, no 5xx HTTP status code), not a GraphQL operation's. Whether it does depends on the spans of its trace kept so far.
  */
 export function prunable(span: FinishedSpan): boolean {
   if (span.kind !== SpanKind.INTERNAL) return false;
   // A parentless internal span is the request itself (a job, a script): the engine counts it.
   if (!parentIdOf(span) || span.status?.code === SpanStatusCode.ERROR) return false;
   const a = span.attributes;
+  if (a === undefined) return true;
   // The engine reads an HTTP status of 5xx as a failure even without an ERROR status, and names a GraphQL
-  // request by its operation's span.
-  return a === undefined || (a['http.response.status_code'] === undefined && a['http.status_code'] === undefined && a['graphql.operation.type'] === undefined);
+  // request by its operation's span. Any other status an internal span carries says nothing more than its
+  // request's: @fastify/otel's handler and hook spans carry the response's 200, and none was pruned.
+  const code = a['http.response.status_code'] ?? a['http.status_code'];
+  return (code === undefined || Number(code) < 500) && a['graphql.operation.type'] === undefined;
 }
 
 /**
@@ -120,7 +123,7 @@ export function prunable(span: FinishedSpan): boolean {
  * their request and, when it failed, locates an error. Express alone adds one per middleware and one per
  * route handler (four of the five spans of a small JSON endpoint).
  *
- * An internal span is pruned when it has a parent, did not fail (no ERROR status, no HTTP status code), does
+ * An internal span is pruned when it has a parent, did not fail (no ERROR status, no 5xx HTTP status code), does
  * not execute a GraphQL operation (its span names the request) and no span kept so far names it as its parent. A span ending later under a pruned one is re-parented
  * to its nearest ancestor that was not pruned, which the engine's traversals (calls made through internal spans,
  * first failure, self time) treat the same. Spans come here in the order they end, mostly children

@@ -94,7 +94,25 @@ describe('pruning internal spans', () => {
     await p.shutdown();
   });
 
-  it('keeps an internal span a kept span ended under, failed ones, ones with an HTTP status, GraphQL operations, and parentless ones', async () => {
+  it('leaves out handler and hook spans that carry the response\'s status below 500 (@fastify/otel)', async () => {
+    const analyzer = new FakeAnalyzer();
+    const p = processorOn(analyzer);
+    const trace = 'f'.repeat(32);
+    const server = id();
+    const specs: SpanSpec[] = [
+      { name: 'fastify -> onRequest', kind: SpanKind.INTERNAL, spanId: id(), parent: server, start: 0.1, end: 0.2, attributes: { 'hook.name': 'fastify -> onRequest' } },
+      { name: 'handler - fastify', kind: SpanKind.INTERNAL, spanId: id(), parent: server, start: 0.3, end: 2, attributes: { 'http.route': '/x', 'http.response.status_code': 200 } },
+      { name: 'handler - fastify', kind: SpanKind.INTERNAL, spanId: id(), parent: server, start: 2, end: 2.5, attributes: { 'http.route': '/x', 'http.response.status_code': '404' } },
+      { name: 'GET /x', kind: SpanKind.SERVER, spanId: server, start: 0, end: 3, attributes: { 'http.request.method': 'GET', 'http.route': '/x', 'http.response.status_code': 200 } },
+    ];
+    for (const s of specs) p.onEnd(span(trace, s));
+    await p.forceFlush();
+    expect(analyzer.ingested.map((s) => s.name)).toEqual(['GET /x']);
+    expect(p.stats().pruned).toBe(3);
+    await p.shutdown();
+  });
+
+  it('keeps an internal span a kept span ended under, failed ones, ones with a 5xx HTTP status, GraphQL operations, and parentless ones', async () => {
     const analyzer = new FakeAnalyzer();
     const p = processorOn(analyzer);
     const trace = 'b'.repeat(32);
@@ -320,7 +338,8 @@ function requestSpans(shapeOf: Shape, route: string, t: number, traceId: string)
     attributes: { 'http.request.method': 'GET', 'http.route': route, 'http.response.status_code': fails ? 500 : 200 },
     order: order++,
   });
-  out.push({ name: `request handler - ${route}`, kind: SpanKind.INTERNAL, spanId: handler, parent: server, start: handlerStart, end: serverEnd + 0.1, error: shapeOf.handlerFails, order: order++ });
+  // Like @fastify/otel's, the handler span carries the response's status.
+  out.push({ name: `request handler - ${route}`, kind: SpanKind.INTERNAL, spanId: handler, parent: server, start: handlerStart, end: serverEnd + 0.1, error: shapeOf.handlerFails, attributes: { 'http.response.status_code': fails ? 500 : 200 }, order: order++ });
   out.sort((a, b) => a.end - b.end || a.order - b.order);
   return out.map((s) => span(traceId, s));
 }
