@@ -5,6 +5,7 @@ import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
 import { InputError, engineInputError, internalErrorLine } from './errors.js';
 import { learnedFrom } from './baseline.js';
 import { expandInputs } from './inputs.js';
+import { printable } from './printable.js';
 import { Progress } from './progress.js';
 import { IdleCores, readInput } from './reading.js';
 import { TraceCount } from './trace-count.js';
@@ -29,7 +30,7 @@ export async function main(argv: readonly string[], io: Io = process): Promise<n
     args = parseArgs(argv);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`rootspan: ${err.message}\n\n${USAGE}\n`);
+      io.stderr.write(`rootspan: ${printable(err.message)}\n\n${USAGE}\n`);
       return 2;
     }
     throw err;
@@ -46,8 +47,12 @@ export async function main(argv: readonly string[], io: Io = process): Promise<n
     return await analyze(args, io);
   } catch (err) {
     // Whatever went wrong, one line and exit 2: never a stack trace, in --json mode neither.
-    const line = err instanceof InputError || err instanceof OtlpDecodeError ? err.message : internalErrorLine(err);
-    io.stderr.write(`rootspan: ${line}\n`);
+    if (err instanceof InputError) {
+      // Its own line breaks are kept: a store's error ends with the commands that fix it, one a line.
+      io.stderr.write(`rootspan: ${err.message.split('\n').map(printable).join('\n')}\n`);
+    } else {
+      complain(io, err instanceof OtlpDecodeError ? err.message : internalErrorLine(err));
+    }
     return 2;
   }
 }
@@ -143,7 +148,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
           // which lines were skipped (the report only counts them).
           if (summary.problems - before.problems < MAX_PROBLEMS_SHOWN) {
             progress.interrupt();
-            io.stderr.write(`rootspan: ${formatProblem(p, name)}\n`);
+            complain(io, formatProblem(p, name));
           }
           summary.problems++;
         }
@@ -163,7 +168,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     window?.flush();
     progress.done(name, bytes, summary.spans - before.spans);
     const problems = summary.problems - before.problems;
-    if (problems > MAX_PROBLEMS_SHOWN) io.stderr.write(`rootspan: ${name}: ${problems - MAX_PROBLEMS_SHOWN} more malformed records not shown\n`);
+    if (problems > MAX_PROBLEMS_SHOWN) complain(io, `${name}: ${problems - MAX_PROBLEMS_SHOWN} more malformed records not shown`);
     // An input without a single span (empty, not OTLP, the wrong format, a truncated gzip, every span
     // malformed): "0 spans, no incidents" and exit 0 would let a CI gate pass on a broken pipeline.
     if (summary.spans === before.spans) throw new InputError(`cannot read ${name}`, nothingDecoded(problems, bytes));
@@ -176,17 +181,16 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     const failed = persisted.attachment.stats();
     if (failed.writeErrors > 0) throw new InputError(`could not save to ${args.db}`, String(failed.lastError));
     if (persisted.resumedAt !== null && late > 0) {
-      io.stderr.write(
-        `rootspan: ${args.db} held analysis up to ${new Date(persisted.resumedAt).toISOString()}; ${late} spans of this input were older and were counted late (use a new --db file for unrelated data)\n`,
-      );
+      complain(io, `${args.db} held analysis up to ${new Date(persisted.resumedAt).toISOString()}; ${late} spans of this input were older and were counted late (use a new --db file for unrelated data)`);
     }
   }
   // Spans that come minutes after later ones (files given out of time order, files that each span the whole
   // period) are dropped as late: a report on what is left must say so, and a gate must not pass.
   const outOfOrder = (persisted === undefined || persisted.resumedAt === null) && late * LATE_WARN_SHARE >= summary.spans && late > 0;
   if (outOfOrder) {
-    io.stderr.write(
-      `rootspan: ${late} of ${summary.spans} spans (${Math.round((100 * late) / summary.spans)}%) were dropped as late: the input goes back in time by minutes (inputs are read in the order given, a directory's files by the time of their first spans); give the files in time order, or merge them into one\n`,
+    complain(
+      io,
+      `${late} of ${summary.spans} spans (${Math.round((100 * late) / summary.spans)}%) were dropped as late: the input goes back in time by minutes (inputs are read in the order given, a directory's files by the time of their first spans); give the files in time order, or merge them into one`,
     );
   }
   summary.traces = traces.size;
@@ -201,6 +205,11 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   // Most of the input unanalysed is an unreadable input (exit 2), not a clean bill of health.
   if (outOfOrder && late * 2 > summary.spans) return 2;
   return args.failOnIncident && incidents.length > 0 ? 1 : 0;
+}
+
+/** One line on stderr under the CLI's name; it may quote the input, so its control characters are escaped. */
+function complain(io: Io, line: string): void {
+  io.stderr.write(`rootspan: ${printable(line)}\n`);
 }
 
 /** Late spans from this share of the input up (1 / n) are warned about; from half up, the exit code is 2. */

@@ -1,5 +1,6 @@
 import type { Incident } from '@rootspan/engine';
 import { incidentJson, iso, isoOrNull, type ApiIncident } from '@rootspan/server/shapes';
+import { printable } from './printable.js';
 
 /** Traffic summary of one analysis run. */
 export interface Summary {
@@ -81,8 +82,15 @@ function duration(ms: number): string {
 
 const SEVERITY_MARK: Record<Incident['severity'], string> = { low: 'LOW', medium: 'MEDIUM', high: 'HIGH', critical: 'CRITICAL' };
 
-/** The human report: a traffic summary line, then each incident with its root cause. */
+/**
+ * The human report: a traffic summary line, then each incident with its root cause. Control characters in
+ * it (from names and messages in the input) are shown escaped: see {@link printable}.
+ */
 export function humanReport(summary: Summary, incidents: readonly Incident[]): string {
+  return reportLines(summary, incidents).map(printable).join('\n');
+}
+
+function reportLines(summary: Summary, incidents: readonly Incident[]): string[] {
   const lines: string[] = [];
   const span = summary.from !== null && summary.to !== null ? ` over ${duration(summary.to - summary.from)} (${iso(summary.from)} → ${iso(summary.to)})` : '';
   lines.push(
@@ -91,7 +99,7 @@ export function humanReport(summary: Summary, incidents: readonly Incident[]): s
   );
   if (incidents.length === 0) {
     lines.push('', 'No incidents.');
-    return lines.join('\n');
+    return lines;
   }
   lines.push('', `${incidents.length} incident${incidents.length === 1 ? '' : 's'}:`);
   for (const inc of [...incidents].sort((a, b) => a.openedAt - b.openedAt)) {
@@ -106,5 +114,5 @@ export function humanReport(summary: Summary, incidents: readonly Incident[]): s
     lines.push(`  affected: ${inc.affected.map((a) => `${a.service}${a.operation ? ` ${a.operation}` : ''}`).join(', ')}`);
     if (inc.traceIds.length > 0) lines.push(`  example traces: ${inc.traceIds.slice(0, 3).join(', ')}`);
   }
-  return lines.join('\n');
+  return lines;
 }

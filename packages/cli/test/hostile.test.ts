@@ -3,11 +3,12 @@
  * show are dropped by the decoder as malformed records, the report printer copes with any number, and
  * every error that ends a run is one line with exit 2.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { humanReport, toJsonReport, type JsonReport, type Summary } from 'rootspan';
 import { RootspanError } from '@rootspan/engine';
 import { engineInputError, internalErrorLine } from '../src/errors.js';
-import { otlpLine, smallSpans, tempDir } from './helpers/data.js';
+import { otlpLine, paymentErrors, smallSpans, tempDir } from './helpers/data.js';
 import { parseJson, run } from './helpers/run.js';
 import { validateReport } from './helpers/validate.js';
 
@@ -80,6 +81,31 @@ describe('input that is not OTLP', () => {
       expect.stringMatching(/^rootspan: stdin: invalid JSON \(.*GET \/check/),
       'rootspan: cannot read stdin: no OTLP trace data in it (1 malformed record, none decoded)',
     ]);
+  });
+});
+
+describe('control characters in names and messages', () => {
+  // Each of these acts on a terminal: clear the screen, set the title, start a line of its own, reorder text.
+  const name = 'pay\u001b[2J\u001b]0;TITLE\u0007ment\n\n[CRITICAL] inc-99 Fake incident\r\u202eevil\u0000\u0085\u2028\u2066\u007f';
+  const shown = 'pay\\x1b[2J\\x1b]0;TITLE\\x07ment\\n\\n[CRITICAL] inc-99 Fake incident\\r\\u202eevil\\x00\\x85\\u2028\\u2066\\x7f';
+  // What a terminal acts on, but the report's own line breaks.
+  const control = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+  it('are shown escaped in the human report and on stderr, never printed raw', async () => {
+    // The payment outage with payment renamed (its own spans and its callers' calls to it), and a bad line.
+    const scenario = readFileSync(tmp.scenario('payment-src.jsonl', paymentErrors()), 'utf8');
+    const renamed = scenario.replaceAll('"stringValue":"payment"', `"stringValue":${JSON.stringify(name)}`);
+    const path = tmp.file('control.jsonl', `${renamed}{"resourceSpans": \u001b[31m\u202e}\n`);
+    const r = await run(['analyze', path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(control);
+    expect(r.stdout).toContain(`root cause: ${shown} POST /payment (errors`);
+    expect(r.stdout).not.toMatch(/^\[CRITICAL\] inc-99/m);
+    expect(r.stderr).not.toMatch(control);
+    expect(r.stderr).toMatch(/^rootspan: .*control\.jsonl:\d+: invalid JSON \(.*\\x1b\[31m\\u202e/);
+    const strict = await run(['analyze', path, '--strict']);
+    expect(strict.code).toBe(2);
+    expect(strict.stderr).toBe(r.stderr);
   });
 });
 
