@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createAnalyzer, type Analyzer, type AnalyzerOptions, type Span } from '@rootspan/engine';
-import { EXPORT_HOLD_MS, EndTimeWindow, OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile } from '@rootspan/otlp';
+import { EXPORT_HOLD_MS, EndTimeWindow, OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile, type DecodeProblem } from '@rootspan/otlp';
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
+import { isDecompressionProblem } from './decompression.js';
 import { InputError, engineInputError, internalErrorLine } from './errors.js';
 import { learnedFrom } from './baseline.js';
 import { expandInputs } from './inputs.js';
@@ -139,11 +140,16 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     const ingest = (spans: Span[]) => analyzer.ingest(spans);
     let window: EndTimeWindow | undefined;
     let bytes = 0;
+    let damaged: DecodeProblem | undefined;
     const reading = { strict: args.strict, name };
     const batches = file === '-' ? readOtlpFile(io.stdin, reading) : await readInput(file, reading, args.threads, total, idle);
     try {
       for await (const batch of batches) {
         for (const p of batch.problems) {
+          if (isDecompressionProblem(p)) {
+            damaged ??= p;
+            continue;
+          }
           // Printed in --json mode too: stderr is not part of the machine output, and the user must learn
           // which lines were skipped (the report only counts them).
           if (summary.problems - before.problems < MAX_PROBLEMS_SHOWN) {
@@ -169,8 +175,10 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     progress.done(name, bytes, summary.spans - before.spans);
     const problems = summary.problems - before.problems;
     if (problems > MAX_PROBLEMS_SHOWN) complain(io, `${name}: ${problems - MAX_PROBLEMS_SHOWN} more malformed records not shown`);
-    // An input without a single span (empty, not OTLP, the wrong format, a truncated gzip, every span
-    // malformed): "0 spans, no incidents" and exit 0 would let a CI gate pass on a broken pipeline.
+    // Compressed data that does not inflate whole lost an unknown part of the input: no report on the rest.
+    if (damaged !== undefined) throw new InputError(`cannot read ${name}`, damaged.message);
+    // An input without a single span (empty, not OTLP, the wrong format, every span malformed): "0 spans,
+    // no incidents" and exit 0 would let a CI gate pass on a broken pipeline.
     if (summary.spans === before.spans) throw new InputError(`cannot read ${name}`, nothingDecoded(problems, bytes));
   }
   analyzer.flush();
