@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createAnalyzer, type Analyzer, type AnalyzerOptions, type Span } from '@rootspan/engine';
 import { EXPORT_HOLD_MS, EndTimeWindow, OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile, type DecodeProblem } from '@rootspan/otlp';
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
+import { AcceptedRange } from './accepted-range.js';
 import { isDecompressionProblem } from './decompression.js';
 import { InputError, engineInputError, internalErrorLine } from './errors.js';
 import { learnedFrom } from './baseline.js';
@@ -113,6 +114,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   const summary: Summary = { spans: 0, traces: 0, services: [], from: null, to: null, dropped: 0, problems: 0 };
   const traces = new TraceCount();
   const services = new Set<string>();
+  let range = new AcceptedRange();
   const progress = new Progress(io.stderr, args.progress ?? Boolean(io.stderr.isTTY));
   // With --baseline, the recording goes first through the same reading path; what was learned from it
   // then carries over into a fresh analyzer, with its own time and nothing reported about the recording.
@@ -121,7 +123,8 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     const file = inputs[i];
     if (baseline.length > 0 && i === baseline.length) {
       analyzer = learnedFrom(analyzer, options);
-      Object.assign(summary, { spans: 0, from: null, to: null, problems: 0 });
+      Object.assign(summary, { spans: 0, problems: 0 });
+      range = new AcceptedRange();
       traces.clear();
       services.clear();
     }
@@ -137,7 +140,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     // exporters' batches as they arrived: held for an export period and merged in end-time order, as the
     // server's intake merges live traffic, so a trace's halves from two services are analysed together.
     // Which stdin (or a file of another name) is, the reader tells with the first spans.
-    const ingest = (spans: Span[]) => analyzer.ingest(spans);
+    const ingest = (spans: Span[]) => range.ingest(analyzer, spans);
     let window: EndTimeWindow | undefined;
     let bytes = 0;
     let damaged: DecodeProblem | undefined;
@@ -203,6 +206,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   }
   summary.traces = traces.size;
   summary.services = [...services].sort();
+  Object.assign(summary, range.bounds());
   summary.dropped = stats.dropped;
   const incidents = reportedIncidents(analyzer.incidents());
   if (args.json) {
@@ -233,21 +237,12 @@ function countSpans(spans: readonly Span[], summary: Summary, traces: TraceCount
   // A request lists a trace's spans together and a resource's spans under one service: look up on change only.
   let trace: string | undefined;
   let service: string | undefined;
-  // Kept in locals, stored once: a number written to a field that may hold null is boxed on every write.
-  let from = summary.from ?? Infinity;
-  let to = summary.to ?? -Infinity;
   for (let i = 0; i < spans.length; i++) {
     const s = spans[i];
     if (s.traceId !== trace) traces.add((trace = s.traceId));
     if (s.service !== service) services.add((service = s.service));
-    if (s.startTime < from) from = s.startTime;
-    if (s.endTime > to) to = s.endTime;
   }
   summary.spans += spans.length;
-  if (spans.length > 0) {
-    summary.from = from;
-    summary.to = to;
-  }
 }
 
 async function fileSize(file: string): Promise<number> {

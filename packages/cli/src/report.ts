@@ -8,7 +8,10 @@ export interface Summary {
   spans: number;
   traces: number;
   services: string[];
-  /** Earliest span start and latest span end (epoch ms), null without spans. */
+  /**
+   * Earliest start and latest end (epoch ms) of the spans the analyzer took, null while it took none: a
+   * span it dropped (from a clock years off, or late) says nothing of the time analysed.
+   */
   from: number | null;
   to: number | null;
   /** Decoded spans the analyzer dropped (see its `droppedBy`). */

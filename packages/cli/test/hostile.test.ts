@@ -84,6 +84,25 @@ describe('input that is not OTLP', () => {
   });
 });
 
+describe('spans the analyzer drops', () => {
+  /** `line` with its span moved to start at `ms` (10 ms long). */
+  const moved = (line: string, ms: number) =>
+    line.replace(/"startTimeUnixNano":"\d+"/, `"startTimeUnixNano":"${ms}000000"`).replace(/"endTimeUnixNano":"\d+"/, `"endTimeUnixNano":"${ms + 10}000000"`);
+
+  it('leave the time range to the spans analysed: one from 2200 (future) and one from 1999 (late) among 20 s of 2026', async () => {
+    // 200 spans 100 ms apart from 2026-01-01; the 121st moved to 2200, the 151st to 1999 (behind the stream by then).
+    const lines = smallSpans(200).map((s) => otlpLine([s]));
+    lines[120] = moved(lines[120], Date.UTC(2200, 0, 1));
+    lines[150] = moved(lines[150], Date.UTC(1999, 0, 1));
+    const path = tmp.file('dropped.jsonl', `${lines.join('\n')}\n`);
+    const json = parseJson(await run(['analyze', path, '--json'])) as JsonReport;
+    expect(json.summary).toMatchObject({ spans: 200, from: '2026-01-01T00:00:00.000Z', to: '2026-01-01T00:00:19.910Z', dropped: 2 });
+    expect(json.summary.droppedBy).toMatchObject({ late: 1, future: 1 });
+    const human = await run(['analyze', path]);
+    expect(human.stdout.split('\n')[0]).toBe('200 spans, 200 traces, 1 service over 20 s (2026-01-01T00:00:00.000Z → 2026-01-01T00:00:19.910Z); 2 spans dropped, 0 malformed records skipped');
+  });
+});
+
 describe('control characters in names and messages', () => {
   // Each of these acts on a terminal: clear the screen, set the title, start a line of its own, reorder text.
   const name = 'pay\u001b[2J\u001b]0;TITLE\u0007ment\n\n[CRITICAL] inc-99 Fake incident\r\u202eevil\u0000\u0085\u2028\u2066\u007f';

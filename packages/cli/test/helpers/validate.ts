@@ -70,8 +70,8 @@ export function validateReport(value: unknown): string[] {
       s.services.forEach((v, i) => str(`summary.services[${i}]`, v));
       if (new Set(s.services).size !== s.services.length) fail('summary.services', 'expected no duplicates', s.services);
     }
-    if (s.spans === 0 && s.from === null && s.to === null) {
-      // No spans, no time range: the only case where from/to may be null.
+    if (s.from === null && s.to === null && typeof s.spans === 'number' && typeof s.dropped === 'number' && s.dropped >= s.spans) {
+      // No span analysed (every one dropped, or none), no time range: the only case where from/to may be null.
     } else {
       const from = iso('summary.from', s.from);
       const to = iso('summary.to', s.to);
