@@ -11,7 +11,7 @@ import { printable } from './printable.js';
 import { Progress } from './progress.js';
 import { IdleCores, readInput } from './reading.js';
 import { TraceCount } from './trace-count.js';
-import { humanReport, reportedIncidents, toJsonReport, type Summary } from './report.js';
+import { humanReport, operationCounts, reportedIncidents, toJsonReport, type Summary } from './report.js';
 
 /** Where the CLI writes; injectable so tests can run it in-process. */
 export interface Io {
@@ -208,6 +208,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   summary.services = [...services].sort();
   Object.assign(summary, range.bounds());
   summary.dropped = stats.dropped;
+  summary.operations = operationCounts(stats);
   const incidents = reportedIncidents(analyzer.incidents());
   if (args.json) {
     io.stdout.write(`${JSON.stringify(toJsonReport(summary, incidents, { ...stats.droppedBy }), null, 2)}\n`);

@@ -1,4 +1,4 @@
-import type { Incident } from '@rootspan/engine';
+import { OVERFLOW_OPERATION, type AnalyzerStats, type Incident } from '@rootspan/engine';
 import { incidentJson, iso, isoOrNull, type ApiIncident } from '@rootspan/server/shapes';
 import { printable } from './printable.js';
 
@@ -18,6 +18,28 @@ export interface Summary {
   dropped: number;
   /** Malformed input records skipped (invalid JSON lines, undecodable spans). */
   problems: number;
+  /** The analyzer's operation table and what did not fit in it; absent when not known. */
+  operations?: OperationCounts;
+}
+
+/**
+ * Operations tracked, and past the analyzer's `maxOperations`: the same counts as the server's
+ * `GET /aiops/status` `operations`.
+ */
+export interface OperationCounts {
+  /** Operations tracked (at most `maxOperations`). */
+  tracked: number;
+  /** Requests folded into their service's `rootspan.overflow` operation: counted, not judged. */
+  overflowRequests: number;
+  /** Calls on service-to-service edges past the cap: not tracked. */
+  overflowCalls: number;
+  /** Operations forgotten to make room for new ones. */
+  evicted: number;
+}
+
+/** {@link OperationCounts} from the analyzer's stats, named as the server names them. */
+export function operationCounts(stats: AnalyzerStats): OperationCounts {
+  return { tracked: stats.operations, overflowRequests: stats.overflow.requests, overflowCalls: stats.overflow.calls, evicted: stats.overflow.evicted };
 }
 
 /** The `--json` report: the documented shape (extra fields are additive). */
@@ -34,6 +56,8 @@ export interface JsonReport {
     droppedBy: Record<string, number>;
     /** Malformed input records skipped (also in `dropped` and `droppedBy.malformed`). */
     malformed: number;
+    /** See {@link OperationCounts}. */
+    operations?: OperationCounts;
   };
   incidents: JsonIncident[];
 }
@@ -69,6 +93,7 @@ export function toJsonReport(summary: Summary, incidents: readonly Incident[], d
       dropped: summary.dropped + summary.problems,
       droppedBy: { ...droppedBy, malformed: summary.problems },
       malformed: summary.problems,
+      ...(summary.operations === undefined ? {} : { operations: summary.operations }),
     },
     incidents: [...incidents].sort((a, b) => a.openedAt - b.openedAt).map((inc) => incidentJson(inc)),
   };
@@ -81,6 +106,16 @@ function duration(ms: number): string {
   if (s < 120) return `${s} s`;
   const m = Math.round(s / 60);
   return m < 120 ? `${m} min` : `${(m / 60).toFixed(1)} h`;
+}
+
+/** What did not fit in the operation table, if anything: those requests and calls were not judged. */
+function overflowLine(ops: OperationCounts): string | undefined {
+  const past = [
+    ops.overflowRequests > 0 ? `${plural(ops.overflowRequests, 'request')} folded into ${OVERFLOW_OPERATION} (counted, not judged)` : '',
+    ops.overflowCalls > 0 ? `${plural(ops.overflowCalls, 'call')} on service-to-service edges not tracked` : '',
+    ops.evicted > 0 ? `${plural(ops.evicted, 'operation')} evicted to make room for new ones` : '',
+  ].filter((part) => part !== '');
+  return past.length === 0 ? undefined : `Operations at the cap (maxOperations): ${ops.tracked} tracked; ${past.join(', ')}.`;
 }
 
 const SEVERITY_MARK: Record<Incident['severity'], string> = { low: 'LOW', medium: 'MEDIUM', high: 'HIGH', critical: 'CRITICAL' };
@@ -100,6 +135,8 @@ function reportLines(summary: Summary, incidents: readonly Incident[]): string[]
     `${plural(summary.spans, 'span')}, ${plural(summary.traces, 'trace')}, ${plural(summary.services.length, 'service')}${span}` +
       (summary.dropped + summary.problems > 0 ? `; ${plural(summary.dropped, 'span')} dropped, ${plural(summary.problems, 'malformed record')} skipped` : ''),
   );
+  const overflow = summary.operations === undefined ? undefined : overflowLine(summary.operations);
+  if (overflow !== undefined) lines.push(overflow);
   if (incidents.length === 0) {
     lines.push('', 'No incidents.');
     return lines;

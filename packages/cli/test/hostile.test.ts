@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { humanReport, toJsonReport, type JsonReport, type Summary } from 'rootspan';
-import { RootspanError } from '@rootspan/engine';
+import { RootspanError, createAnalyzer } from '@rootspan/engine';
 import { engineInputError, internalErrorLine } from '../src/errors.js';
 import { otlpLine, paymentErrors, smallSpans, tempDir } from './helpers/data.js';
 import { parseJson, run } from './helpers/run.js';
@@ -100,6 +100,28 @@ describe('spans the analyzer drops', () => {
     expect(json.summary.droppedBy).toMatchObject({ late: 1, future: 1 });
     const human = await run(['analyze', path]);
     expect(human.stdout.split('\n')[0]).toBe('200 spans, 200 traces, 1 service over 20 s (2026-01-01T00:00:00.000Z → 2026-01-01T00:00:19.910Z); 2 spans dropped, 0 malformed records skipped');
+  });
+});
+
+describe('more operation names than maxOperations', () => {
+  it('the report says how many requests were folded into the overflow operation and how many operations evicted, as the server does', async () => {
+    // 300 one-off names (a span per raw URL) into a table of 10.
+    const spans = smallSpans(300).map((s, i) => ({ ...s, name: `op-${i}`, attributes: {} }));
+    const path = tmp.file('names.jsonl', `${spans.map((s) => otlpLine([s])).join('\n')}\n`);
+    const config = tmp.file('ops.json', '{"maxOperations": 10}');
+    const analyzer = createAnalyzer({ maxOperations: 10 });
+    analyzer.ingest(spans);
+    analyzer.flush();
+    const { operations, overflow } = analyzer.stats();
+    expect(overflow.requests).toBeGreaterThan(0);
+    expect(overflow.evicted).toBeGreaterThan(0);
+
+    const json = parseJson(await run(['analyze', path, '--config', config, '--json'])) as JsonReport;
+    expect(json.summary.operations).toEqual({ tracked: operations, overflowRequests: overflow.requests, overflowCalls: overflow.calls, evicted: overflow.evicted });
+    const human = await run(['analyze', path, '--config', config]);
+    expect(human.stdout.split('\n')[1]).toBe(
+      `Operations at the cap (maxOperations): ${operations} tracked; ${overflow.requests} requests folded into rootspan.overflow (counted, not judged), ${overflow.evicted} operations evicted to make room for new ones.`,
+    );
   });
 });
 

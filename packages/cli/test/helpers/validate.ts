@@ -66,6 +66,9 @@ export function validateReport(value: unknown): string[] {
     count('summary.spans', s.spans);
     count('summary.traces', s.traces);
     count('summary.dropped', s.dropped);
+    if (s.operations !== undefined && isObj('summary.operations', s.operations)) {
+      for (const key of ['tracked', 'overflowRequests', 'overflowCalls', 'evicted']) count(`summary.operations.${key}`, s.operations[key]);
+    }
     if (isArr('summary.services', s.services)) {
       s.services.forEach((v, i) => str(`summary.services[${i}]`, v));
       if (new Set(s.services).size !== s.services.length) fail('summary.services', 'expected no duplicates', s.services);
