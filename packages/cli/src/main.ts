@@ -1,14 +1,17 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createAnalyzer, type Analyzer, type AnalyzerOptions, type Span } from '@rootspan/engine';
-import { EXPORT_HOLD_MS, EndTimeWindow, OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile } from '@rootspan/otlp';
+import { EXPORT_HOLD_MS, EndTimeWindow, OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile, type DecodeProblem } from '@rootspan/otlp';
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
+import { AcceptedRange } from './accepted-range.js';
+import { isDecompressionProblem } from './decompression.js';
 import { InputError, engineInputError, internalErrorLine } from './errors.js';
 import { learnedFrom } from './baseline.js';
 import { expandInputs } from './inputs.js';
+import { printable } from './printable.js';
 import { Progress } from './progress.js';
 import { IdleCores, readInput } from './reading.js';
 import { TraceCount } from './trace-count.js';
-import { humanReport, reportedIncidents, toJsonReport, type Summary } from './report.js';
+import { humanReport, operationCounts, reportedIncidents, toJsonReport, type Summary } from './report.js';
 
 /** Where the CLI writes; injectable so tests can run it in-process. */
 export interface Io {
@@ -29,7 +32,7 @@ export async function main(argv: readonly string[], io: Io = process): Promise<n
     args = parseArgs(argv);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`rootspan: ${err.message}\n\n${USAGE}\n`);
+      io.stderr.write(`rootspan: ${printable(err.message)}\n\n${USAGE}\n`);
       return 2;
     }
     throw err;
@@ -46,8 +49,12 @@ export async function main(argv: readonly string[], io: Io = process): Promise<n
     return await analyze(args, io);
   } catch (err) {
     // Whatever went wrong, one line and exit 2: never a stack trace, in --json mode neither.
-    const line = err instanceof InputError || err instanceof OtlpDecodeError ? err.message : internalErrorLine(err);
-    io.stderr.write(`rootspan: ${line}\n`);
+    if (err instanceof InputError) {
+      // Its own line breaks are kept: a store's error ends with the commands that fix it, one a line.
+      io.stderr.write(`rootspan: ${err.message.split('\n').map(printable).join('\n')}\n`);
+    } else {
+      complain(io, err instanceof OtlpDecodeError ? err.message : internalErrorLine(err));
+    }
     return 2;
   }
 }
@@ -107,6 +114,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   const summary: Summary = { spans: 0, traces: 0, services: [], from: null, to: null, dropped: 0, problems: 0 };
   const traces = new TraceCount();
   const services = new Set<string>();
+  let range = new AcceptedRange();
   const progress = new Progress(io.stderr, args.progress ?? Boolean(io.stderr.isTTY));
   // With --baseline, the recording goes first through the same reading path; what was learned from it
   // then carries over into a fresh analyzer, with its own time and nothing reported about the recording.
@@ -115,7 +123,8 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     const file = inputs[i];
     if (baseline.length > 0 && i === baseline.length) {
       analyzer = learnedFrom(analyzer, options);
-      Object.assign(summary, { spans: 0, from: null, to: null, problems: 0 });
+      Object.assign(summary, { spans: 0, problems: 0 });
+      range = new AcceptedRange();
       traces.clear();
       services.clear();
     }
@@ -131,19 +140,24 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     // exporters' batches as they arrived: held for an export period and merged in end-time order, as the
     // server's intake merges live traffic, so a trace's halves from two services are analysed together.
     // Which stdin (or a file of another name) is, the reader tells with the first spans.
-    const ingest = (spans: Span[]) => analyzer.ingest(spans);
+    const ingest = (spans: Span[]) => range.ingest(analyzer, spans);
     let window: EndTimeWindow | undefined;
     let bytes = 0;
+    let damaged: DecodeProblem | undefined;
     const reading = { strict: args.strict, name };
     const batches = file === '-' ? readOtlpFile(io.stdin, reading) : await readInput(file, reading, args.threads, total, idle);
     try {
       for await (const batch of batches) {
         for (const p of batch.problems) {
+          if (isDecompressionProblem(p)) {
+            damaged ??= p;
+            continue;
+          }
           // Printed in --json mode too: stderr is not part of the machine output, and the user must learn
           // which lines were skipped (the report only counts them).
           if (summary.problems - before.problems < MAX_PROBLEMS_SHOWN) {
             progress.interrupt();
-            io.stderr.write(`rootspan: ${formatProblem(p, name)}\n`);
+            complain(io, formatProblem(p, name));
           }
           summary.problems++;
         }
@@ -163,9 +177,11 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     window?.flush();
     progress.done(name, bytes, summary.spans - before.spans);
     const problems = summary.problems - before.problems;
-    if (problems > MAX_PROBLEMS_SHOWN) io.stderr.write(`rootspan: ${name}: ${problems - MAX_PROBLEMS_SHOWN} more malformed records not shown\n`);
-    // An input without a single span (empty, not OTLP, the wrong format, a truncated gzip, every span
-    // malformed): "0 spans, no incidents" and exit 0 would let a CI gate pass on a broken pipeline.
+    if (problems > MAX_PROBLEMS_SHOWN) complain(io, `${name}: ${problems - MAX_PROBLEMS_SHOWN} more malformed records not shown`);
+    // Compressed data that does not inflate whole lost an unknown part of the input: no report on the rest.
+    if (damaged !== undefined) throw new InputError(`cannot read ${name}`, damaged.message);
+    // An input without a single span (empty, not OTLP, the wrong format, every span malformed): "0 spans,
+    // no incidents" and exit 0 would let a CI gate pass on a broken pipeline.
     if (summary.spans === before.spans) throw new InputError(`cannot read ${name}`, nothingDecoded(problems, bytes));
   }
   analyzer.flush();
@@ -176,22 +192,23 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     const failed = persisted.attachment.stats();
     if (failed.writeErrors > 0) throw new InputError(`could not save to ${args.db}`, String(failed.lastError));
     if (persisted.resumedAt !== null && late > 0) {
-      io.stderr.write(
-        `rootspan: ${args.db} held analysis up to ${new Date(persisted.resumedAt).toISOString()}; ${late} spans of this input were older and were counted late (use a new --db file for unrelated data)\n`,
-      );
+      complain(io, `${args.db} held analysis up to ${new Date(persisted.resumedAt).toISOString()}; ${late} spans of this input were older and were counted late (use a new --db file for unrelated data)`);
     }
   }
   // Spans that come minutes after later ones (files given out of time order, files that each span the whole
   // period) are dropped as late: a report on what is left must say so, and a gate must not pass.
   const outOfOrder = (persisted === undefined || persisted.resumedAt === null) && late * LATE_WARN_SHARE >= summary.spans && late > 0;
   if (outOfOrder) {
-    io.stderr.write(
-      `rootspan: ${late} of ${summary.spans} spans (${Math.round((100 * late) / summary.spans)}%) were dropped as late: the input goes back in time by minutes (inputs are read in the order given, a directory's files by the time of their first spans); give the files in time order, or merge them into one\n`,
+    complain(
+      io,
+      `${late} of ${summary.spans} spans (${Math.round((100 * late) / summary.spans)}%) were dropped as late: the input goes back in time by minutes (inputs are read in the order given, a directory's files by the time of their first spans); give the files in time order, or merge them into one`,
     );
   }
   summary.traces = traces.size;
   summary.services = [...services].sort();
+  Object.assign(summary, range.bounds());
   summary.dropped = stats.dropped;
+  summary.operations = operationCounts(stats);
   const incidents = reportedIncidents(analyzer.incidents());
   if (args.json) {
     io.stdout.write(`${JSON.stringify(toJsonReport(summary, incidents, { ...stats.droppedBy }), null, 2)}\n`);
@@ -201,6 +218,11 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   // Most of the input unanalysed is an unreadable input (exit 2), not a clean bill of health.
   if (outOfOrder && late * 2 > summary.spans) return 2;
   return args.failOnIncident && incidents.length > 0 ? 1 : 0;
+}
+
+/** One line on stderr under the CLI's name; it may quote the input, so its control characters are escaped. */
+function complain(io: Io, line: string): void {
+  io.stderr.write(`rootspan: ${printable(line)}\n`);
 }
 
 /** Late spans from this share of the input up (1 / n) are warned about; from half up, the exit code is 2. */
@@ -216,21 +238,12 @@ function countSpans(spans: readonly Span[], summary: Summary, traces: TraceCount
   // A request lists a trace's spans together and a resource's spans under one service: look up on change only.
   let trace: string | undefined;
   let service: string | undefined;
-  // Kept in locals, stored once: a number written to a field that may hold null is boxed on every write.
-  let from = summary.from ?? Infinity;
-  let to = summary.to ?? -Infinity;
   for (let i = 0; i < spans.length; i++) {
     const s = spans[i];
     if (s.traceId !== trace) traces.add((trace = s.traceId));
     if (s.service !== service) services.add((service = s.service));
-    if (s.startTime < from) from = s.startTime;
-    if (s.endTime > to) to = s.endTime;
   }
   summary.spans += spans.length;
-  if (spans.length > 0) {
-    summary.from = from;
-    summary.to = to;
-  }
 }
 
 async function fileSize(file: string): Promise<number> {

@@ -1,4 +1,5 @@
 /** The progress line on stderr: one line rewritten in place with `\r`, so it must be ended before anything else is printed. */
+import { printable } from './printable.js';
 
 /** Bytes read between two updates: often enough to look alive, rarely enough to cost nothing. */
 const STEP_BYTES = 4 << 20;
@@ -18,7 +19,7 @@ export class Progress {
     if (!this.enabled || bytes - this.lastShown < STEP_BYTES) return;
     this.lastShown = bytes;
     const of = total > 0 ? ` / ${mb(total)} (${Math.round((bytes / total) * 100)}%)` : '';
-    this.out.write(`\r${file}: ${mb(bytes)}${of}, ${spans} spans `);
+    this.out.write(`\r${printable(file)}: ${mb(bytes)}${of}, ${spans} spans `);
     this.open = true;
   }
 
@@ -32,7 +33,7 @@ export class Progress {
   /** The final line for one input. */
   done(file: string, bytes: number, spans: number): void {
     if (!this.enabled) return;
-    this.out.write(`\r${file}: ${mb(bytes)}, ${spans} spans, done\n`);
+    this.out.write(`\r${printable(file)}: ${mb(bytes)}, ${spans} spans, done\n`);
     this.open = false;
     this.lastShown = 0;
   }

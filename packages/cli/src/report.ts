@@ -1,5 +1,6 @@
-import type { Incident } from '@rootspan/engine';
+import { OVERFLOW_OPERATION, type AnalyzerStats, type Incident } from '@rootspan/engine';
 import { incidentJson, iso, isoOrNull, type ApiIncident } from '@rootspan/server/shapes';
+import { printable } from './printable.js';
 
 /** Traffic summary of one analysis run. */
 export interface Summary {
@@ -7,13 +8,38 @@ export interface Summary {
   spans: number;
   traces: number;
   services: string[];
-  /** Earliest span start and latest span end (epoch ms), null without spans. */
+  /**
+   * Earliest start and latest end (epoch ms) of the spans the analyzer took, null while it took none: a
+   * span it dropped (from a clock years off, or late) says nothing of the time analysed.
+   */
   from: number | null;
   to: number | null;
   /** Decoded spans the analyzer dropped (see its `droppedBy`). */
   dropped: number;
   /** Malformed input records skipped (invalid JSON lines, undecodable spans). */
   problems: number;
+  /** The analyzer's operation table and what did not fit in it; absent when not known. */
+  operations?: OperationCounts;
+}
+
+/**
+ * Operations tracked, and past the analyzer's `maxOperations`: the same counts as the server's
+ * `GET /aiops/status` `operations`.
+ */
+export interface OperationCounts {
+  /** Operations tracked (at most `maxOperations`). */
+  tracked: number;
+  /** Requests folded into their service's `rootspan.overflow` operation: counted, not judged. */
+  overflowRequests: number;
+  /** Calls on service-to-service edges past the cap: not tracked. */
+  overflowCalls: number;
+  /** Operations forgotten to make room for new ones. */
+  evicted: number;
+}
+
+/** {@link OperationCounts} from the analyzer's stats, named as the server names them. */
+export function operationCounts(stats: AnalyzerStats): OperationCounts {
+  return { tracked: stats.operations, overflowRequests: stats.overflow.requests, overflowCalls: stats.overflow.calls, evicted: stats.overflow.evicted };
 }
 
 /** The `--json` report: the documented shape (extra fields are additive). */
@@ -30,6 +56,8 @@ export interface JsonReport {
     droppedBy: Record<string, number>;
     /** Malformed input records skipped (also in `dropped` and `droppedBy.malformed`). */
     malformed: number;
+    /** See {@link OperationCounts}. */
+    operations?: OperationCounts;
   };
   incidents: JsonIncident[];
 }
@@ -65,6 +93,7 @@ export function toJsonReport(summary: Summary, incidents: readonly Incident[], d
       dropped: summary.dropped + summary.problems,
       droppedBy: { ...droppedBy, malformed: summary.problems },
       malformed: summary.problems,
+      ...(summary.operations === undefined ? {} : { operations: summary.operations }),
     },
     incidents: [...incidents].sort((a, b) => a.openedAt - b.openedAt).map((inc) => incidentJson(inc)),
   };
@@ -79,19 +108,38 @@ function duration(ms: number): string {
   return m < 120 ? `${m} min` : `${(m / 60).toFixed(1)} h`;
 }
 
+/** What did not fit in the operation table, if anything: those requests and calls were not judged. */
+function overflowLine(ops: OperationCounts): string | undefined {
+  const past = [
+    ops.overflowRequests > 0 ? `${plural(ops.overflowRequests, 'request')} folded into ${OVERFLOW_OPERATION} (counted, not judged)` : '',
+    ops.overflowCalls > 0 ? `${plural(ops.overflowCalls, 'call')} on service-to-service edges not tracked` : '',
+    ops.evicted > 0 ? `${plural(ops.evicted, 'operation')} evicted to make room for new ones` : '',
+  ].filter((part) => part !== '');
+  return past.length === 0 ? undefined : `Operations at the cap (maxOperations): ${ops.tracked} tracked; ${past.join(', ')}.`;
+}
+
 const SEVERITY_MARK: Record<Incident['severity'], string> = { low: 'LOW', medium: 'MEDIUM', high: 'HIGH', critical: 'CRITICAL' };
 
-/** The human report: a traffic summary line, then each incident with its root cause. */
+/**
+ * The human report: a traffic summary line, then each incident with its root cause. Control characters in
+ * it (from names and messages in the input) are shown escaped: see {@link printable}.
+ */
 export function humanReport(summary: Summary, incidents: readonly Incident[]): string {
+  return reportLines(summary, incidents).map(printable).join('\n');
+}
+
+function reportLines(summary: Summary, incidents: readonly Incident[]): string[] {
   const lines: string[] = [];
   const span = summary.from !== null && summary.to !== null ? ` over ${duration(summary.to - summary.from)} (${iso(summary.from)} → ${iso(summary.to)})` : '';
   lines.push(
     `${plural(summary.spans, 'span')}, ${plural(summary.traces, 'trace')}, ${plural(summary.services.length, 'service')}${span}` +
       (summary.dropped + summary.problems > 0 ? `; ${plural(summary.dropped, 'span')} dropped, ${plural(summary.problems, 'malformed record')} skipped` : ''),
   );
+  const overflow = summary.operations === undefined ? undefined : overflowLine(summary.operations);
+  if (overflow !== undefined) lines.push(overflow);
   if (incidents.length === 0) {
     lines.push('', 'No incidents.');
-    return lines.join('\n');
+    return lines;
   }
   lines.push('', `${incidents.length} incident${incidents.length === 1 ? '' : 's'}:`);
   for (const inc of [...incidents].sort((a, b) => a.openedAt - b.openedAt)) {
@@ -106,5 +154,5 @@ export function humanReport(summary: Summary, incidents: readonly Incident[]): s
     lines.push(`  affected: ${inc.affected.map((a) => `${a.service}${a.operation ? ` ${a.operation}` : ''}`).join(', ')}`);
     if (inc.traceIds.length > 0) lines.push(`  example traces: ${inc.traceIds.slice(0, 3).join(', ')}`);
   }
-  return lines.join('\n');
+  return lines;
 }

@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { USAGE, parseArgs, type JsonReport } from 'rootspan';
 import { otlpLine, smallSpans, tempDir } from './helpers/data.js';
@@ -92,7 +93,6 @@ describe('unreadable input: exit 2 with one line naming it', () => {
   it.each([
     ['JSON that is not OTLP', 'other.json', '{"foo": 1}\n', ':1: no resourceSpans (not OTLP trace data? found "foo")'],
     ['binary that is not OTLP/protobuf', 'garbage.bin', Buffer.from([0x67, 0x01, 0x02, 0xff]), ': invalid protobuf'],
-    ['a truncated gzip', 'cut.jsonl.gz', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00]), ': gzip: '],
   ])('%s: the problem, then exit 2 (not "0 spans, no incidents": a CI gate must not pass on it)', async (_what, name, content, problem) => {
     const file = tmp.file(name, content);
     const r = await run(['analyze', file, '--fail-on-incident', '--json']);
@@ -101,6 +101,30 @@ describe('unreadable input: exit 2 with one line naming it', () => {
     const [first, last] = r.stderr.trimEnd().split('\n');
     expect(first.startsWith(`rootspan: ${file}${problem}`)).toBe(true);
     expect(last).toBe(`rootspan: cannot read ${file}: no OTLP trace data in it (1 malformed record, none decoded)`);
+  });
+
+  describe('a gzip that does not inflate whole: one line naming it, exit 2, no report (how much was lost no one can tell)', () => {
+    const records = smallSpans(2000).map((s) => otlpLine([s]));
+    const gz = gzipSync(`${records.join('\n')}\n`);
+    const corrupt = Buffer.from(gz);
+    corrupt[corrupt.length - 8] ^= 0xff;
+    it.each([
+      ['cut after its header', gz.subarray(0, 5), 'gzip: unexpected end of file'],
+      ['cut in half (spans decode before the cut)', gz.subarray(0, gz.length >> 1), 'gzip: unexpected end of file'],
+      ['a wrong checksum', corrupt, 'gzip: incorrect data check'],
+      ['followed by bytes that are not gzip', Buffer.concat([gz, Buffer.from('not gzip')]), `gzip: data after the compressed stream (at byte ${gz.length}) is not gzip (incorrect header check): ignored`],
+    ])('%s', async (_what, content, reason) => {
+      const file = tmp.file('cut.jsonl.gz', content);
+      for (const flags of [['--json'], []]) {
+        const r = await run(['analyze', file, '--fail-on-incident', ...flags]);
+        expect(r.code).toBe(2);
+        expect(r.stdout).toBe('');
+        const lines = r.stderr.trimEnd().split('\n');
+        expect(lines.at(-1)).toBe(`rootspan: cannot read ${file}: ${reason}`);
+        // Before it, at most the record the cut went through.
+        expect(lines.slice(0, -1)).toEqual(lines.length > 1 ? [expect.stringMatching(/: invalid JSON \(/)] : []);
+      }
+    });
   });
 
   it.each([

@@ -66,12 +66,15 @@ export function validateReport(value: unknown): string[] {
     count('summary.spans', s.spans);
     count('summary.traces', s.traces);
     count('summary.dropped', s.dropped);
+    if (s.operations !== undefined && isObj('summary.operations', s.operations)) {
+      for (const key of ['tracked', 'overflowRequests', 'overflowCalls', 'evicted']) count(`summary.operations.${key}`, s.operations[key]);
+    }
     if (isArr('summary.services', s.services)) {
       s.services.forEach((v, i) => str(`summary.services[${i}]`, v));
       if (new Set(s.services).size !== s.services.length) fail('summary.services', 'expected no duplicates', s.services);
     }
-    if (s.spans === 0 && s.from === null && s.to === null) {
-      // No spans, no time range: the only case where from/to may be null.
+    if (s.from === null && s.to === null && typeof s.spans === 'number' && typeof s.dropped === 'number' && s.dropped >= s.spans) {
+      // No span analysed (every one dropped, or none), no time range: the only case where from/to may be null.
     } else {
       const from = iso('summary.from', s.from);
       const to = iso('summary.to', s.to);
