@@ -168,3 +168,30 @@ describe('an episode past its worst', () => {
     expect(own?.explanation).toMatch(/\(\d\.\d×\) over \d+ requests in the last \d+ s; at worst \d+ ms \(\d+×\)$/);
   });
 });
+
+describe('a traffic drop in a service whose callers are in another process (its own view)', () => {
+  /** payments at 20 requests/s, each called from outside (a remote parent), then at 1 a second from minute 4. */
+  function drop(remote: boolean) {
+    const analyzer = createAnalyzer({ resolveAfterMs: RESOLVE_AFTER_MS });
+    for (let at = SHOP_START, i = 0; at < SHOP_START + 6 * MIN; at += 50, i++) {
+      if (at >= SHOP_START + 4 * MIN && i % 20 !== 0) continue;
+      analyzer.ingest(
+        span({ service: 'payments', name: 'POST /charge', kind: 'server', parentSpanId: remote ? 'feedc0de00000001' : undefined, startTime: at, endTime: at + 4, attributes: { 'http.request.method': 'POST', 'http.route': '/charge', 'http.response.status_code': 200 } }),
+      );
+    }
+    analyzer.flush();
+    return analyzer.incidents();
+  }
+
+  it('says its callers are out of view, and where to look', () => {
+    const [incident] = drop(true);
+    expect(incident.title).toBe('Traffic drop in payments POST /charge');
+    expect(incident.rootCause.explanation).toMatch(/^payments POST \/charge traffic .* \(−\d+%\).*; its callers are in another process: fewer requests came from them, so look upstream$/);
+  });
+
+  it('a service called by no one (its clients are not traced) says nothing of callers', () => {
+    const [incident] = drop(false);
+    expect(incident.title).toBe('Traffic drop in payments POST /charge');
+    expect(incident.rootCause.explanation).not.toMatch(/callers/);
+  });
+});

@@ -701,6 +701,8 @@ export class Episodes {
     if (top.kind === 'traffic' && op !== undefined) {
       const producing = this.producing(op, anomalies);
       if (producing !== undefined) figures = { ...figures, producing };
+      // Called, by no caller in view: its requests come from another process, where the drop started.
+      else if (op.called && op.callers.size === 0 && op.nodeType !== 'peer') figures = { ...figures, unseenCallers: op.consumer ? 'messages' : 'requests' };
     }
     const surge = this.surgeAmong(top, anomalies);
     if (surge !== undefined) figures = { ...figures, surge };

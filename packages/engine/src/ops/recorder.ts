@@ -392,6 +392,7 @@ export class Recorder {
     // (by a request earlier in the trace), or an overflow one, is looked up.
     const op = (e.learned as OpState | undefined) ?? this.op(e.key, e.service, e.operation, 'service');
     if (op.nodeType === 'peer') op.servedHere();
+    if (!op.called && e.span.parentSpanId !== undefined) op.called = true;
     if (e.span.kind === 'consumer') {
       op.consumer = true;
       this.destinations.note(e.span, op.key, false, this.linkConsumer);

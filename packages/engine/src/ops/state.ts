@@ -199,6 +199,8 @@ export class OpState implements LearnedOperation {
   readonly shapes = new Map<string, CallShapeDetector>();
   /** Whether its requests are messages it consumes (a consumer span's operation). */
   consumer = false;
+  /** Whether a request of it had a parent span: a caller, seen in {@link callers} unless it is in another process. */
+  called = false;
   /** Operations seen calling this one (for tracing traffic drops upstream). */
   readonly callers = new Set<string>();
   /** Successful requests learned for trace shape: a call first seen later starts from share 0 over these. */

@@ -39,6 +39,8 @@ export interface RootFigures {
   surge?: string;
   /** For a consumer whose traffic dropped: an operation sending it messages that goes on, its rate now and learned (req/s). */
   producing?: { label: string; now: number; expected: number };
+  /** For a traffic root: its requests (or messages) have callers, none of them in view (another process's spans). */
+  unseenCallers?: 'requests' | 'messages';
 }
 
 /** A traffic rate's change on its expected rate, signed: `+233%`, `−94%`. */
@@ -278,6 +280,9 @@ export function explainRoot(
   }
   const producing = figures.producing;
   if (producing !== undefined) parts.push(`${producing.label} still sends it messages at ${rps(producing.now)} (${rps(producing.expected)} expected): they wait in its queue`);
+  else if (figures.unseenCallers !== undefined && top.kind === 'traffic') {
+    parts.push(figures.unseenCallers === 'messages' ? 'its producers are in another process: fewer messages came, so look upstream (or at the broker)' : 'its callers are in another process: fewer requests came from them, so look upstream');
+  }
   if (figures.surge !== undefined) parts.push(`traffic surged meanwhile: ${firstClause(figures.surge)}`);
   const restart = figures.restart;
   if (restart !== undefined) {
