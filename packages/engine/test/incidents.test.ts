@@ -187,6 +187,16 @@ describe('IncidentManager grouping', () => {
     expect(events.map((e) => e.incident.title)).not.toContain('Latency in redis op');
   });
 
+  it('is not retitled a traffic drop when only the drop is left live after the failure (its effect)', () => {
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10, ...alone }, (e) => events.push(e), (top) => ({ explanation: `${top.kind} story` }));
+    const id = m.route({ ...anomaly('a-1', 'latency', 'billing', 'billing', 0), severity: 'critical' }, origin('billing', 'latency'), undefined, 0);
+    m.episodeEnded(id, 'a-1');
+    m.route({ ...anomaly('a-2', 'traffic', 'billing', 'billing', 60_000), severity: 'low' }, origin('billing', 'traffic'), id, 60_000);
+    expect(m.get(id)).toMatchObject({ title: 'Latency in billing op', rootCause: { kind: 'latency' } });
+    expect(events.map((e) => e.incident.rootCause.kind)).not.toContain('traffic');
+  });
+
   it('keeps naming errors while they last and the commands held through the outage answer late (probe-mq S6)', () => {
     const events: IncidentEvent[] = [];
     const m = new IncidentManager({ resolveAfterMs: 300_000, maxExemplars: 10, ...alone }, (e) => events.push(e), (top) => ({ explanation: `${top.kind} story` }));

@@ -822,11 +822,17 @@ class KindTally {
     return false;
   }
 
-  /** The kind with the most evidence, `held` (the kind named so far) counted at {@link RENAME_MARGIN} times its own. */
-  best(held?: AnomalyKind): AnomalyKind {
-    let at = 0;
-    for (let i = 1; i < this.size; i++) if (this.weight(i, held) > this.weight(at, held)) at = i;
-    return this.kinds[at];
+  /**
+   * The kind with the most evidence, `held` (the kind named so far) counted at {@link RENAME_MARGIN} times its
+   * own; of the failure kinds only when `failure` (a traffic drop is a failure's effect).
+   */
+  best(held?: AnomalyKind, failure = false): AnomalyKind {
+    let at = -1;
+    for (let i = 0; i < this.size; i++) {
+      if (failure && this.kinds[i] === 'traffic') continue;
+      if (at < 0 || this.weight(i, held) > this.weight(at, held)) at = i;
+    }
+    return this.kinds[at < 0 ? 0 : at];
   }
 
   /** The kind with the most evidence a call's own span shows (errors, timeout, latency), weighed as in {@link best}; undefined if none. */
@@ -951,8 +957,10 @@ class Score {
    * then the whole peer's. `held` is the kind the incident names for this operation so far, if it does.
    */
   kind(held?: AnomalyKind): AnomalyKind {
-    const t = this.live.size > 0 ? this.live : this.all;
-    if (!this.peer) return t.best(held);
+    // A failure outranks a traffic drop, its effect: one left live after the failure's evidence ended (its
+    // callers stopped) does not retitle the incident "Traffic drop in" the operation that was failing.
+    const t = this.live.size > 0 && (this.live.failure() || !this.all.failure()) ? this.live : this.all;
+    if (!this.peer) return t.best(held, this.all.failure());
     const n = this.named;
     return (n !== undefined ? ownKind(n.live, n.all, held) : undefined) ?? ownKind(this.live, this.all, held) ?? t.best(held);
   }
