@@ -58,6 +58,10 @@ describe('pool saturation', () => {
     const top = { service: 'postgresql', operation: 'pg-pool.connect', key: 'k', kind: 'latency' as const, share: 1, count: 20 };
     const s = explainRoot(top, [], { window: 15_000, p95: { now: 27, baseline: 1.8, what: 'latency' } }, undefined, 0, DEFAULT_LATENCY);
     expect(s).toMatch(/p95 27 ms vs baseline 1\.8 ms .*; requests are waiting for a connection: the pool is saturated/);
+    // A wait of a few ms is no queue behind busy connections (a pool of 10, never full, under a burst).
+    const short = explainRoot(top, [], { window: 15_000, p95: { now: 8.1, baseline: 0.8, what: 'latency' } }, undefined, 0, DEFAULT_LATENCY);
+    expect(short).toMatch(/p95 8\.1 ms vs baseline 0\.8 ms .*; requests wait longer for a pooled connection: connections being opened, or a pool getting busy$/);
+    expect(short).not.toMatch(/saturated/);
   });
 
   it('a pool whose connections leak: names the connection wait that timed out, not the statements that run slower as the queue drains', () => {
