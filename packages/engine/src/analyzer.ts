@@ -167,8 +167,8 @@ class StreamingAnalyzer implements Analyzer {
         }
         this.jumpTo(span.endTime);
         this.accepted += this.takeHeld(aheadBefore);
-      }
-      else if (!this.driven && span.startTime > this.clock + this.options.maxTraceWaitMs / 2) {
+      } else if (!this.driven && span.startTime > this.clock + this.options.maxTraceWaitMs / 2) {
+        // Started well past event time in a replay: the stream moved on, or this host's clock is fast (see AheadRun).
         this.drops.future++;
         if (this.startedAhead.add(kept, !this.manyServices)) this.accepted += this.takeAhead(false, aheadBefore);
         continue;
