@@ -13,6 +13,24 @@ describe('operation naming', () => {
     expect(serverOperation(s)).toBe('GET /users/:id');
   });
 
+  it("names a Next.js App Router route handler by its URL's route, not its file (`/app/api/checkout/route`)", () => {
+    // As Next.js records them (no other attribute of Next's is kept by converters).
+    const next = (route: string, target: string, method = 'POST') => span({ ...base, name: `${method} ${route}`, attributes: { 'http.method': method, 'http.target': target, 'http.route': route } });
+    const names = new OperationNames(100);
+    for (const name of [serverOperation, (s: ReturnType<typeof span>) => names.server(s)]) {
+      expect(name(next('/app/api/checkout/route', '/api/checkout'))).toBe('POST /api/checkout');
+      // Route groups and parallel routes are not in the URL; a dynamic segment stays one.
+      expect(name(next('/app/(shop)/api/orders/[id]/@modal/route', '/api/orders/42?x=1', 'GET'))).toBe('GET /api/orders/[id]');
+      expect(name(next('/app/api/files/[...path]/route', '/api/files/a/b/c', 'GET'))).toBe('GET /api/files/[...path]');
+      expect(name(next('/app/route', '/', 'GET'))).toBe('GET /');
+      // A page is named by its route already.
+      expect(name(next('/products/[id]', '/products/7', 'GET'))).toBe('GET /products/[id]');
+    }
+    // Another framework's route that merely reads so, its request's path not fitting it, is its own.
+    expect(serverOperation(next('/app/:id/route', '/app/7/route', 'GET'))).toBe('GET /app/:id/route');
+    expect(serverOperation(span({ ...base, name: 'GET', attributes: { 'http.request.method': 'GET', 'http.route': '/app/reports/route' } }))).toBe('GET /app/reports/route');
+  });
+
   it('maps stable and legacy HTTP semconv to the same operation', () => {
     const stable = span({ ...base, name: 'POST', attributes: { 'http.request.method': 'POST', 'http.route': '/pay' } });
     const legacy = span({ ...base, name: 'POST', attributes: { 'http.method': 'POST', 'http.route': '/pay' } });

@@ -100,6 +100,37 @@ function routeOperation(method: string, route: string): string {
   return cut(`${method} ${foldPath(route)}`);
 }
 
+/** An App Router route handler's file path as Next.js gives it for `http.route` (`/app/api/checkout/route`). */
+const NEXT_ROUTE_FILE = /^\/app((?:\/[^/]+)*)\/route$/;
+/** Segments of an App Router path that are not in its URL: route groups `(shop)`, parallel routes `@modal`. */
+const NEXT_UNSEEN_SEGMENT = /\/(?:\([^/]*\)|@[^/]*)(?=\/|$)/g;
+
+/**
+ * The route a server span names: `http.route`, except that of a Next.js App Router route handler, which is
+ * its file's path (`/app/api/checkout/route`, as Next.js sets it): the URL's route (`/api/checkout`), when
+ * the path the request went to fits it (no other framework's route that merely reads so is changed).
+ */
+function servedRoute(a: Readonly<Record<string, AttributeValue>> | undefined): string | undefined {
+  const route = a ? str(a['http.route']) : undefined;
+  const file = route === undefined ? null : NEXT_ROUTE_FILE.exec(route);
+  if (file === null) return route;
+  const url = file[1].replace(NEXT_UNSEEN_SEGMENT, '') || '/';
+  const path = str((a as Readonly<Record<string, AttributeValue>>)['url.path']) ?? str((a as Readonly<Record<string, AttributeValue>>)['http.target']);
+  return path !== undefined && fitsRoute(path.split('?', 1)[0], url) ? url : route;
+}
+
+/** Whether `path` is a URL of the App Router route `route`: its static segments, `[x]` one, `[...x]` the rest. */
+function fitsRoute(path: string, route: string): boolean {
+  const want = route.split('/');
+  const got = path.split('/');
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i];
+    if (w.startsWith('[[...') || w.startsWith('[...')) return true;
+    if (i >= got.length || (w !== got[i] && !(w.startsWith('[') && got[i] !== ''))) return false;
+  }
+  return got.length === want.length || (got.length === want.length + 1 && got[got.length - 1] === '');
+}
+
 /**
  * Operation name of a span handled by its own service (server/consumer/entry spans). A route-less span
  * named only by its method is named by its path, as `pathName` names it (undefined: by the method).
@@ -107,7 +138,7 @@ function routeOperation(method: string, route: string): string {
 export function serverOperation(span: Span, pathName: (operation: string) => string | undefined = (operation) => operation): string {
   const a = span.attributes;
   const method = httpMethod(span);
-  const route = a ? str(a['http.route']) : undefined;
+  const route = servedRoute(a);
   if (method && route) return routeOperation(method, route);
   const rpc = rpcOperation(span);
   if (rpc !== undefined) return rpc;
@@ -681,8 +712,7 @@ export class OperationNames {
    * the method's name), so unbounded paths (`/users/alice`) cannot take every service's share of the operations.
    */
   server(span: Span): string {
-    const a = span.attributes;
-    const route = a ? str(a['http.route']) : undefined;
+    const route = servedRoute(span.attributes);
     const method = route !== undefined ? httpMethod(span) : undefined;
     if (route !== undefined && method !== undefined) return this.intern(this.routes, method, route, routeOperation);
     return serverOperation(span, (operation) => this.pathName(this.paths, span.service, operation));
