@@ -90,6 +90,12 @@ export interface Analyzer {
   stats(): AnalyzerStats;
   /** Current event time in ms, or null before any span or advanceTo. */
   now(): number | null;
+  /**
+   * The end times (epoch ms) a span may have to be taken now: ending before `from` it is dropped as `late`
+   * (its windows are judged), after `to` as `future` (past the wall clock's skew allowance; Infinity
+   * without a `wallClock`). A receiver can refuse such spans on arrival; both bounds only move forward.
+   */
+  acceptedEnds(): { from: number; to: number };
   /** The options in force, with defaults filled in. */
   readonly options: Readonly<ResolvedOptions>;
 }

@@ -300,6 +300,18 @@ describe('a span from the future before any other, with a wall clock (a receiver
     expect(s.accepted).toBe(onTime.length);
   });
 
+  it('acceptedEnds gives the bounds ingest applies: a span just outside either is dropped under its reason', () => {
+    const wall = T0 + 10 * MIN;
+    const analyzer = createAnalyzer({ wallClock: () => wall });
+    expect(analyzer.acceptedEnds()).toEqual({ from: -Infinity, to: wall + MAX_FUTURE_SKEW_MS });
+    for (const b of batches(shopTraffic({ seed: 7, start: wall - 2 * MIN, durationMs: 2 * MIN }), 200)) analyzer.ingest(b);
+    const { from, to } = analyzer.acceptedEnds();
+    expect(from).toBe((analyzer.now() as number) - analyzer.options.maxTraceWaitMs - analyzer.options.latenessMs);
+    const at = (end: number) => span({ service: 'edge', name: 'GET /', kind: 'server', startTime: end - 1, endTime: end });
+    analyzer.ingest([at(from - 1), at(to + 1)]);
+    expect(analyzer.stats().droppedBy).toMatchObject({ late: 1, future: 1 });
+  });
+
   it('also past the first: however many come, they never move event time (a replay of old data is still taken)', () => {
     const wall = T0 + 60 * MIN;
     const analyzer = createAnalyzer({ wallClock: () => wall });

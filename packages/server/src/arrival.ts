@@ -26,16 +26,14 @@ export interface Arrivals {
 
 /**
  * Splits a request's spans into those to queue and those the analyzer would drop whenever they reached it,
- * judged by its own bounds as its `ingest` applies them: ending more than `MAX_FUTURE_SKEW_MS` past its
- * wall clock (`future`), or more than `maxTraceWaitMs + latenessMs` before its event time (`late`). The
- * wall clock and event time only move forward, so a span refused here would be dropped after the queue too.
+ * judged by its own bounds as its `ingest` applies them (`acceptedEnds`): ending more than `MAX_FUTURE_SKEW_MS`
+ * past its wall clock (`future`), or more than `maxTraceWaitMs + latenessMs` before its event time (`late`).
+ * Both bounds only move forward, so a span refused here would be dropped after the queue too.
  */
 export function sortArrivals(spans: readonly Span[], analyzer: Analyzer): Arrivals {
-  const { wallClock, maxTraceWaitMs, latenessMs } = analyzer.options;
-  const wall = wallClock?.();
-  const latest = wall !== undefined && Number.isFinite(wall) ? wall + MAX_FUTURE_SKEW_MS : Infinity;
+  const { maxTraceWaitMs, latenessMs } = analyzer.options;
+  const { from: earliest, to: latest } = analyzer.acceptedEnds();
   const eventTime = analyzer.now();
-  const earliest = eventTime === null ? -Infinity : eventTime - maxTraceWaitMs - latenessMs;
   const kept: Span[] = [];
   const refused: Refusal[] = [];
   for (const span of spans) {

@@ -170,6 +170,9 @@ export class FakeAnalyzer implements Analyzer {
   now() {
     return null;
   }
+  acceptedEnds() {
+    return { from: -Infinity, to: Infinity };
+  }
 }
 
 /** A plausible incident event for callback and logger tests. */
