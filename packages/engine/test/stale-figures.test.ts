@@ -50,3 +50,21 @@ describe('root-cause figures', () => {
     }
   });
 });
+
+describe('an error root told at its worst over a handful of requests', () => {
+  it('tells its latest figures too, once they rest on many more requests', () => {
+    const analyzer = createAnalyzer({ resolveAfterMs: 30_000 });
+    // One request a second; from minute 3 the first five fail, then every second one for a minute.
+    for (let at = T0, i = 0; at < T0 + 5 * MIN; at += 1000, i++) {
+      const k = i - 180;
+      const fails = k >= 0 && k < 65 && (k < 5 || k % 2 === 0);
+      const b = new TraceBuilder();
+      b.server('payment', '/charge', at, at + 5, fails ? { status: 'error' } : {});
+      analyzer.ingest(b.spans);
+    }
+    analyzer.flush();
+    const [incident] = analyzer.incidents();
+    expect(incident.title).toBe('Errors in payment GET /charge');
+    expect(incident.rootCause.explanation).toMatch(/error rate 100% \(\d\/\d\) vs baseline 0%; latest: payment GET \/charge error rate [4-6]\d% \(\d+\/\d+\) vs baseline 0% in the /);
+  });
+});

@@ -125,6 +125,9 @@ function refusedBy(top: RankedOrigin, anomalies: readonly Anomaly[]): Anomaly | 
   return anomalies.find((a) => a.kind === 'errors' && a.service !== top.service && a.cause.service === top.service && a.message !== undefined && connectTarget(a.message) !== undefined);
 }
 
+/** An error root's latest figures are told beside its worst once they rest on this many times its requests. */
+const LATEST_AFTER = 4;
+
 /** A pool's connection wait (ms) at which requests queue behind busy connections, not for new ones opening. */
 const POOL_QUEUE_MS = 10;
 
@@ -194,6 +197,12 @@ export function explainRoot(
   } else if (top.kind === 'errors' && figures.errors && figures.errors.errors > 0) {
     const f = figures.errors;
     parts.push(`${within}${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) vs baseline ${pct(f.baseline)}${f.message !== undefined ? `, last error ${quote(f.message)}` : ''}`);
+    // Its worst over a handful of requests ("100% (4/4)"), told for the whole incident, hid how it went on
+    // (53% of 105): its latest figures over many more requests follow.
+    if (own?.kind === 'errors' && own.samples >= LATEST_AFTER * f.requests && own.explanation !== own.peak.explanation) {
+      const latest = firstClause(own.explanation);
+      parts.push(`latest: ${dated(f.message === undefined ? latest : latest.replace(`, last error ${quote(f.message)}`, ''), own.at)}`);
+    }
   } else if (top.kind === 'errors' && own?.kind !== 'errors' && (refused = refusedBy(top, anomalies)) !== undefined) {
     // A peer that refuses connections (or a service whose process is down) answers no call: its callers'
     // failures say what happened, not its traffic's drop.
