@@ -9,7 +9,7 @@
  */
 import { ANALYZED_ATTRIBUTES, cutToNameLength, MAX_TIME_MS, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
 import { hex16, TraceIds } from './hex-ids.js';
-import type { DecodeProblem } from './problems.js';
+import { namesSpan, type DecodeProblem } from './problems.js';
 import type { ZipkinState } from './zipkin-state.js';
 
 /** Loose view of whatever the input holds: every field is checked before use. */
@@ -458,7 +458,7 @@ const MORE_PROBLEMS: DecodeProblem = Object.freeze({ message: `another problem (
 /** Records `message` as a problem of `sink`'s current line (if any); past {@link MAX_DESCRIBED_PROBLEMS}, only counted. */
 export function problem(sink: Sink, message: string): void {
   const list = sink.problems;
-  if (list.length >= MAX_DESCRIBED_PROBLEMS) list.push(message.includes('.spans[') ? MORE_SPAN_PROBLEMS : MORE_PROBLEMS);
+  if (list.length >= MAX_DESCRIBED_PROBLEMS) list.push(namesSpan(message) ? MORE_SPAN_PROBLEMS : MORE_PROBLEMS);
   else list.push(sink.line === undefined ? { message } : { line: sink.line, message });
 }
 

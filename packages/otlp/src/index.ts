@@ -12,7 +12,7 @@ export { encodeOtlpJson, msToNanosString } from './encode.js';
 export type { OtlpJsonTraceRequest, OtlpJsonResourceSpans, OtlpJsonSpan, OtlpJsonKeyValue, OtlpJsonAnyValue } from './encode.js';
 export { readOtlpFile, readOtlpStream, formatFromPath } from './reader.js';
 export type { OtlpBatch, OtlpFormat, OtlpSource, ReadOtlpOptions } from './reader.js';
-export { OtlpDecodeError, formatProblem } from './problems.js';
+export { OtlpDecodeError, formatProblem, isSpanProblem } from './problems.js';
 export type { DecodeProblem, DecodeResult } from './problems.js';
 export { MAX_DESCRIBED_PROBLEMS, nanosToMs } from './convert.js';
 export { DEFAULT_MAX_RECORD_BYTES } from './limits.js';

@@ -15,6 +15,19 @@ export interface DecodeProblem {
   message: string;
 }
 
+/** What every problem of one span names in its path (`resourceSpans[0].scopeSpans[0].spans[3]: …`). */
+const SPAN_PATH = '.spans[';
+
+/** Whether `message` is a problem of one span, not of the whole request or line (see {@link isSpanProblem}). */
+export function namesSpan(message: string): boolean {
+  return message.includes(SPAN_PATH);
+}
+
+/** Whether `problem` is one span's (the rest of its request was read), not the whole request's (not JSON, not OTLP). */
+export function isSpanProblem(problem: DecodeProblem): boolean {
+  return namesSpan(problem.message);
+}
+
 /** Spans decoded from one input, plus what was skipped and why. */
 export interface DecodeResult {
   spans: Span[];

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Analyzer, Span } from '@rootspan/engine';
-import { decodeOtlpJson, decodeOtlpProtobuf, type DecodeProblem, type DecodeResult, type ZipkinState } from '@rootspan/otlp';
+import { decodeOtlpJson, decodeOtlpProtobuf, isSpanProblem, type DecodeProblem, type DecodeResult, type ZipkinState } from '@rootspan/otlp';
 import { sortArrivals, type ArrivalDrop } from './arrival.js';
 import { UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
 import { BodyError, discardRest, readBody, type BodyBudget } from './body.js';
@@ -67,9 +67,6 @@ export function formatOf(base: string): Format | undefined {
   if (base === 'application/x-protobuf' || base === 'application/protobuf') return 'protobuf';
   return undefined;
 }
-
-/** A problem with one span, as opposed to the request as a whole (not JSON, not OTLP). */
-const isSpanProblem = (p: DecodeProblem) => p.message.includes('.spans[');
 
 /** What a receiver answers once it has decoded a request: accepted (maybe in part), or refused with an HTTP status. */
 export type Acceptance =
