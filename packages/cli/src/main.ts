@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createAnalyzer, type Analyzer, type AnalyzerOptions, type Span } from '@rootspan/engine';
+import { operationCounts } from '@rootspan/server/shapes';
 import { EXPORT_HOLD_MS, EndTimeWindow, OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile, type DecodeProblem } from '@rootspan/otlp';
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
 import { AcceptedRange } from './accepted-range.js';
@@ -11,7 +12,7 @@ import { printable } from './printable.js';
 import { Progress } from './progress.js';
 import { IdleCores, readInput } from './reading.js';
 import { TraceCount } from './trace-count.js';
-import { humanReport, operationCounts, reportedIncidents, toJsonReport, type Summary } from './report.js';
+import { humanReport, reportedIncidents, toJsonReport, type Summary } from './report.js';
 
 /** Where the CLI writes; injectable so tests can run it in-process. */
 export interface Io {

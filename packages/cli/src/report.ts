@@ -1,5 +1,5 @@
-import { OVERFLOW_OPERATION, type AnalyzerStats, type Incident } from '@rootspan/engine';
-import { incidentJson, iso, isoOrNull, type ApiIncident } from '@rootspan/server/shapes';
+import { OVERFLOW_OPERATION, type Incident } from '@rootspan/engine';
+import { incidentJson, iso, isoOrNull, type ApiIncident, type OperationCounts } from '@rootspan/server/shapes';
 import { printable } from './printable.js';
 
 /** Traffic summary of one analysis run. */
@@ -20,26 +20,6 @@ export interface Summary {
   problems: number;
   /** The analyzer's operation table and what did not fit in it; absent when not known. */
   operations?: OperationCounts;
-}
-
-/**
- * Operations tracked, and past the analyzer's `maxOperations`: the same counts as the server's
- * `GET /aiops/status` `operations`.
- */
-export interface OperationCounts {
-  /** Operations tracked (at most `maxOperations`). */
-  tracked: number;
-  /** Requests folded into their service's `rootspan.overflow` operation: counted, not judged. */
-  overflowRequests: number;
-  /** Calls on service-to-service edges past the cap: not tracked. */
-  overflowCalls: number;
-  /** Operations forgotten to make room for new ones. */
-  evicted: number;
-}
-
-/** {@link OperationCounts} from the analyzer's stats, named as the server names them. */
-export function operationCounts(stats: AnalyzerStats): OperationCounts {
-  return { tracked: stats.operations, overflowRequests: stats.overflow.requests, overflowCalls: stats.overflow.calls, evicted: stats.overflow.evicted };
 }
 
 /** The `--json` report: the documented shape (extra fields are additive). */

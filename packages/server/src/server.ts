@@ -19,7 +19,7 @@ import { DashboardFiles } from './dashboard.js';
 import { Cors } from './cors.js';
 import { SeriesHistory } from './series.js';
 import { spanCounts } from './span-counts.js';
-import { iso, isoOrNull } from './shapes.js';
+import { iso, isoOrNull, operationCounts, type OperationCounts } from './shapes.js';
 import type { IncidentChange } from './store.js';
 import type { ServiceHealth } from './health.js';
 
@@ -83,12 +83,8 @@ export interface ServerStatus {
    */
   drops: Record<string, number>;
   queue: { spans: number; capacity: number; traceWaitMs: number; traceWaitMode: 'auto' | 'fixed'; bufferedTraces: number };
-  /**
-   * Operations tracked (at most the analyzer's `maxOperations`), and past that cap: requests folded into a
-   * service's `rootspan.overflow` operation (counted, not judged), calls on untracked edges, and operations
-   * forgotten to make room for new ones (quiet or not yet learned ones: see the engine's `maxOperations`).
-   */
-  operations: { tracked: number; overflowRequests: number; overflowCalls: number; evicted: number };
+  /** See {@link OperationCounts}. */
+  operations: OperationCounts;
   /**
    * Processes seen (spans whose resource names one: `service.instance.id`, or `host.name` and
    * `process.pid`), whose first seconds are a warm-up whose latency is not judged (the engine's
@@ -382,7 +378,7 @@ class CentralServer implements RootspanServer {
         traceWaitMode: this.opts.traceWaitMs === 'auto' ? 'auto' : 'fixed',
         bufferedTraces: stats.traces.buffered,
       },
-      operations: { tracked: stats.operations, overflowRequests: stats.overflow.requests, overflowCalls: stats.overflow.calls, evicted: stats.overflow.evicted },
+      operations: operationCounts(stats),
       processes: stats.instances,
       store: { ...this.storeStatus },
       notifications: { healthy: notifications.every((t) => t.healthy), targets: notifications },

@@ -3,7 +3,7 @@
  * --json` (the CLI imports this module alone, as `@rootspan/server/shapes`, without the server): times as
  * ISO strings, engine-internal fields left out.
  */
-import { operationLabel, type Anomaly, type AnomalySignal, type Incident, type OperationBaseline, type OperationMetrics } from '@rootspan/engine';
+import { operationLabel, type AnalyzerStats, type Anomaly, type AnomalySignal, type Incident, type OperationBaseline, type OperationMetrics } from '@rootspan/engine';
 
 /** Latest epoch ms a `Date` holds (±100,000,000 days). */
 const MAX_DATE_MS = 8.64e15;
@@ -216,4 +216,22 @@ export function metricsJson(m: OperationMetrics, b: OperationBaseline | undefine
             rate: b.rate,
           },
   };
+}
+
+/**
+ * Operations tracked (at most the analyzer's `maxOperations`), and past that cap: requests folded into a
+ * service's `rootspan.overflow` operation (counted, not judged), calls on untracked edges, and operations
+ * forgotten to make room for new ones (quiet or not yet learned ones: see the engine's `maxOperations`).
+ * `GET /aiops/status`'s `operations`, and `rootspan analyze --json`'s `summary.operations`.
+ */
+export interface OperationCounts {
+  tracked: number;
+  overflowRequests: number;
+  overflowCalls: number;
+  evicted: number;
+}
+
+/** {@link OperationCounts} from the analyzer's stats. */
+export function operationCounts(stats: AnalyzerStats): OperationCounts {
+  return { tracked: stats.operations, overflowRequests: stats.overflow.requests, overflowCalls: stats.overflow.calls, evicted: stats.overflow.evicted };
 }
