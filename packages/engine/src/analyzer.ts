@@ -440,6 +440,10 @@ class StreamingAnalyzer implements Analyzer {
     return this.clock;
   }
 
+  acceptedEnds(): { from: number; to: number } {
+    return { from: this.lateCutoff(), to: this.latestEnd() };
+  }
+
   // ---- persistence -------------------------------------------------------------------------------
 
   snapshot(): AnalyzerSnapshot {
@@ -478,10 +482,6 @@ class StreamingAnalyzer implements Analyzer {
    * The latest time a span may end (Infinity without a wall clock): past the wall clock by more than any
    * host's skew, it must neither start nor move event time (every on-time span after it would be late).
    */
-  acceptedEnds(): { from: number; to: number } {
-    return { from: this.lateCutoff(), to: this.latestEnd() };
-  }
-
   private latestEnd(): number {
     const wall = this.options.wallClock?.();
     return wall !== undefined && Number.isFinite(wall) ? wall + MAX_FUTURE_SKEW_MS : Infinity;

@@ -111,12 +111,20 @@ const NEXT_UNSEEN_SEGMENT = /\/(?:\([^/]*\)|@[^/]*)(?=\/|$)/g;
  * the path the request went to fits it (no other framework's route that merely reads so is changed).
  */
 function servedRoute(a: Readonly<Record<string, AttributeValue>> | undefined): string | undefined {
-  const route = a ? str(a['http.route']) : undefined;
-  const file = route === undefined ? null : NEXT_ROUTE_FILE.exec(route);
+  if (a === undefined) return undefined;
+  const route = str(a['http.route']);
+  // Named for every server span: the pattern runs only on a route that ends as a route handler's file does.
+  if (route === undefined || !route.endsWith('/route')) return route;
+  const file = NEXT_ROUTE_FILE.exec(route);
   if (file === null) return route;
   const url = file[1].replace(NEXT_UNSEEN_SEGMENT, '') || '/';
-  const path = str((a as Readonly<Record<string, AttributeValue>>)['url.path']) ?? str((a as Readonly<Record<string, AttributeValue>>)['http.target']);
+  const path = pathAttribute(a);
   return path !== undefined && fitsRoute(path.split('?', 1)[0], url) ? url : route;
+}
+
+/** The path (with query) an HTTP span names: `url.path`, else the older conventions' `http.target`. */
+function pathAttribute(a: Readonly<Record<string, AttributeValue>>): string | undefined {
+  return str(a['url.path']) ?? str(a['http.target']);
 }
 
 /** Whether `path` is a URL of the App Router route `route`: its static segments, `[x]` one, `[...x]` the rest. */
@@ -169,7 +177,7 @@ function pathOperation(span: Span): string | undefined {
   if (!method || !a || a['http.route'] !== undefined || !(isMethodName(span.name, method) || isHandlerLabel(span.name))) return undefined;
   // OpenTracing-era tracers (Jaeger clients) record only the full URL, on both ends.
   const url = str(a['url.full']) ?? str(a['http.url']);
-  const path = str(a['url.path']) ?? str(a['http.target']) ?? (url === undefined ? undefined : pathOfUrl(url));
+  const path = pathAttribute(a) ?? (url === undefined ? undefined : pathOfUrl(url));
   return path !== undefined && path.charCodeAt(0) === 47 ? routeOperation(method, path) : undefined;
 }
 
@@ -194,7 +202,7 @@ function clientPath(span: Span, method: string): string | undefined {
   if (template !== undefined && template.charCodeAt(0) === 47) return template;
   const url = str(a['url.full']) ?? str(a['http.url']);
   if (url !== undefined) return pathOfUrl(url);
-  const path = str(a['url.path']) ?? str(a['http.target']);
+  const path = pathAttribute(a);
   return path !== undefined && path.charCodeAt(0) === 47 ? path : undefined;
 }
 

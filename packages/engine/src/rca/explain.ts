@@ -122,7 +122,12 @@ export function explainAnomaly(
 
 /** A caller's error anomaly pointing at `top` whose last error is a failed connection (see connectTarget). */
 function refusedBy(top: RankedOrigin, anomalies: readonly Anomaly[]): Anomaly | undefined {
-  return anomalies.find((a) => a.kind === 'errors' && a.service !== top.service && a.cause.service === top.service && a.message !== undefined && connectTarget(a.message) !== undefined);
+  return anomalies.find((a) => failsIn(a, top.service) && a.message !== undefined && connectTarget(a.message) !== undefined);
+}
+
+/** Whether `a` is another service's failures, started in `service`. */
+function failsIn(a: Anomaly, service: string): boolean {
+  return a.kind === 'errors' && a.service !== service && a.cause.service === service;
 }
 
 /** An error root's latest figures are told beside its worst once they rest on this many times its requests. */
@@ -135,7 +140,7 @@ const POOL_QUEUE_MS = 10;
 function failingCaller(top: RankedOrigin, anomalies: readonly Anomaly[]): Anomaly | undefined {
   let found: Anomaly | undefined;
   for (const a of anomalies) {
-    if (a.kind !== 'errors' || a.service === top.service || a.cause.service !== top.service || a.cause.operation !== top.operation) continue;
+    if (!failsIn(a, top.service) || a.cause.operation !== top.operation) continue;
     if (found === undefined || a.cause.share > found.cause.share) found = a;
   }
   return found;
@@ -294,7 +299,7 @@ export function explainRoot(
   }
   const producing = figures.producing;
   if (producing !== undefined) parts.push(`${producing.label} still sends it messages at ${rps(producing.now)} (${rps(producing.expected)} expected): they wait in its queue`);
-  else if (figures.unseenCallers !== undefined && top.kind === 'traffic') {
+  else if (figures.unseenCallers !== undefined) {
     parts.push(figures.unseenCallers === 'messages' ? 'its producers are in another process: fewer messages came, so look upstream (or at the broker)' : 'its callers are in another process: fewer requests came from them, so look upstream');
   }
   if (figures.surge !== undefined) parts.push(`traffic surged meanwhile: ${firstClause(figures.surge)}`);
