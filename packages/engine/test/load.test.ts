@@ -66,3 +66,57 @@ describe('a slowdown that lasts only as long as a surge on its path', () => {
     expect(opened[0].openedAt).toBeLessThan(T0 + 7 * 60_000 + 30_000 + 20_000);
   });
 });
+
+/**
+ * A shop's process serves a product page and a checkout. From minute 4, every minute, the page gets 10 s of
+ * 6× its traffic: the process's CPU is taken, and the checkout's database calls, 1 ms, answer up to 40 ms
+ * late, though the checkout's own traffic never changed. `slowFrom`: from then on (ms after T0), every INSERT
+ * waits 60 ms more, whatever the load.
+ */
+function sharedProcess(slowFrom = Infinity): { events: ReturnType<typeof watch>; anomalies: Anomaly[] } {
+  const a = createAnalyzer();
+  const events = watch(a);
+  const anomalies: Anomaly[] = [];
+  a.onAnomaly((x) => anomalies.push(x));
+  const rng = mulberry32(9);
+  for (let s = 0; s < 12 * 60; s++) {
+    const batch: Span[] = [];
+    const start = T0 + s * 1000;
+    const burst = s >= 240 && (s - 240) % 60 < 10;
+    for (let j = 0; j < (burst ? 24 : 4); j++) {
+      const b = new TraceBuilder();
+      const at = start + j * (burst ? 40 : 240);
+      b.server('shop', '/products/:id', at, at + logNormal(rng, 4, 0.3));
+      batch.push(...b.spans);
+    }
+    for (let j = 0; j < 2; j++) {
+      const b = new TraceBuilder();
+      const at = start + 100 + j * 500;
+      const insert = logNormal(rng, 1, 0.3) + (burst ? 10 + 30 * rng() : 0) + (at >= T0 + slowFrom ? 60 : 0);
+      const server = b.server('shop', '/checkout', at, at + insert + 3);
+      b.db(server, 'postgresql', 'INSERT', at + 1, at + 1 + insert);
+      batch.push(...b.spans);
+    }
+    a.ingest(batch);
+    a.advanceTo(start + 1000);
+  }
+  a.flush();
+  return { events, anomalies };
+}
+
+describe('a slowdown while another route of its process surges', () => {
+  it('is load: the surge takes the CPU the process shares, and no incident opens', () => {
+    const { events, anomalies } = sharedProcess();
+    expect(anomalies.filter((x) => x.signal === 'traffic.surge' && x.operation === 'GET /products/:id').length).toBeGreaterThan(0);
+    expect(anomalies.filter((x) => x.kind === 'latency' && x.service === 'postgresql').length).toBeGreaterThan(0);
+    expect(events).toEqual([]);
+  });
+
+  it('opens one when the database stays slow after the surge', () => {
+    const { events } = sharedProcess(7 * 60_000 + 5_000);
+    const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
+    expect(opened).toHaveLength(1);
+    expect(opened[0].rootCause.service).toBe('postgresql');
+    expect(opened[0].openedAt).toBeLessThan(T0 + 7 * 60_000 + 5_000 + 20_000);
+  });
+});

@@ -429,11 +429,24 @@ export class Episodes {
       surged = true;
       if (surgesIn(this.closing)) surging = true;
     };
-    visit(op.key);
+    // The processes on its path: a surge on any route of one takes the CPU and the event loop its other
+    // requests wait for (a product page's burst slowed the checkout's database calls, 1 ms → 13 ms).
+    const processes = new Set<string>();
+    const onPath = (key: string): OpState | undefined => {
+      visit(key);
+      const o = this.recorder.ops.get(key);
+      if (o?.nodeType === 'service') processes.add(o.service);
+      return o;
+    };
+    onPath(op.key);
     for (const c of op.callers) {
-      visit(c);
-      const caller = this.recorder.ops.get(c);
-      if (caller !== undefined) for (const cc of caller.callers) visit(cc);
+      const caller = onPath(c);
+      if (caller !== undefined) for (const cc of caller.callers) onPath(cc);
+    }
+    if (!surged) {
+      for (const o of this.recorder.liveOps) {
+        if (o.nodeType === 'service' && o.traffic !== undefined && processes.has(o.service)) visit(o.key);
+      }
     }
     if (!surged) return false;
     return surging || this.looks(ep, this.closing) !== true;
