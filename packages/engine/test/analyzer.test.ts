@@ -962,6 +962,41 @@ describe('the event loop operation', () => {
     expect(run(false).map((x) => x.rootCause.service)).toEqual(['postgresql']);
   });
 
+  it('saturated, seen without loop samples (a central view), is told by the answers it read late', () => {
+    // From 480 s to 540 s: orders works 150 ms in each request and reads every answer late (`busy`), or only
+    // pricing's answers come late (its network), or only the database is slow. Pricing is traced: its own
+    // span says when it answered; the database is not.
+    const run = (fault: 'busy' | 'network' | 'db') => {
+      const a = createAnalyzer();
+      const events: IncidentEvent[] = [];
+      a.onIncident((e) => events.push(e));
+      const rng = mulberry32(12);
+      const slow = (s: number) => s >= 480 && s < 540;
+      requests(a, 600, 8, (traceId, start, s, i) => {
+        const late = (when: boolean) => (slow(s) && when ? 100 + rng() * 280 : 0);
+        const work = slow(s) && fault === 'busy' ? 150 : 2;
+        const select = 1 + rng() + late(fault !== 'network');
+        const call = start + work + select + 1;
+        const answered = call + 4 + late(fault !== 'db');
+        const server = span({ traceId, service: 'orders', name: 'POST /orders', kind: 'server', startTime: start, endTime: answered + 2, attributes: { 'http.request.method': 'POST', 'http.route': '/orders' } });
+        const db = span({ traceId, service: 'orders', name: 'SELECT products', kind: 'client', parentSpanId: server.spanId, startTime: start + work, endTime: start + work + select, attributes: { 'db.system.name': 'postgresql', 'db.query.text': 'SELECT products' } });
+        const client = span({ traceId, service: 'orders', name: 'GET', kind: 'client', parentSpanId: server.spanId, startTime: call, endTime: answered, attributes: { 'http.request.method': 'GET', 'server.address': 'pricing', 'server.port': 80 } });
+        const priced = span({ traceId, service: 'pricing', name: 'GET /price', kind: 'server', parentSpanId: client.spanId, startTime: call + 0.5, endTime: call + 3.5 + (i % 3) * 0.1, attributes: { 'http.request.method': 'GET', 'http.route': '/price' } });
+        return [server, db, client, priced];
+      });
+      a.flush();
+      return events.filter((e) => e.type === 'opened').map((e) => e.incident);
+    };
+    const busy = run('busy');
+    expect(busy.map((x) => [x.rootCause.service, x.rootCause.operation])).toEqual([['orders', EVENT_LOOP_OPERATION]]);
+    expect(busy[0].rootCause.explanation).toMatch(
+      /^orders reads its answers late: its calls to pricing GET \/price ended up to \d+ ms after the answer was sent \(\d+ calls in the last 15 s\); .*its event loop is held \(CPU work, or a process starved of CPU\): every call it makes ends late, whatever its callee does; longest own time: orders POST \/orders/,
+    );
+    // Late answers from one callee only are its network's; the database slow alone is the database.
+    expect(run('network').map((x) => x.rootCause.service)).toEqual(['pricing']);
+    expect(run('db').map((x) => x.rootCause.service)).toEqual(['postgresql']);
+  });
+
   it('held while the process used little CPU is told as a stopped or starved process, not CPU work', () => {
     const paused = frozenRun(30_000, 40).events.find((e) => e.type === 'opened')?.incident;
     expect(paused?.title).toBe('Latency in pricing event loop');

@@ -30,6 +30,7 @@ function context(typical: Record<string, number> = {}, typicalSelf: Record<strin
     givenUpCall: () => undefined,
     heldLoop: () => undefined,
     loopDelay: () => undefined,
+    noteLate: () => {},
   };
 }
 

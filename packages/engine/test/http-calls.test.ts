@@ -53,6 +53,7 @@ describe('a call whose answer is missing', () => {
       givenUpCall: () => undefined,
     heldLoop: () => undefined,
     loopDelay: () => undefined,
+    noteLate: () => {},
     };
     const get = (b: TraceBuilder, parent: Span, path: string, answered: boolean) => {
       const c = b.client(parent, 'inventory', parent.startTime + 1, parent.startTime + 9, { attributes: { 'http.request.method': 'GET', 'url.full': `http://inventory:3001${path}`, 'server.address': 'inventory', 'server.port': 3001 } });

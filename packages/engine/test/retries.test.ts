@@ -96,6 +96,7 @@ function context(typical: Record<string, number>, typicalSelf: Record<string, nu
     givenUpCall: () => undefined,
     heldLoop: () => undefined,
     loopDelay: () => undefined,
+    noteLate: () => {},
   };
 }
 

@@ -30,6 +30,7 @@ function context(
     givenUpCall: () => undefined,
     heldLoop: () => undefined,
     loopDelay: () => undefined,
+    noteLate: () => {},
   };
 }
 

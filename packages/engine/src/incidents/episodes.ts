@@ -5,7 +5,7 @@ import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
 import { BUCKET_EXEMPLARS, givenUpIn, topSlowInstance } from '../ops/bucket.js';
 import { WINDOWS, windowMessage, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
-import { episodeKey, figuresKey, opKey, opKeyOperation, opKeyService } from '../keys.js';
+import { episodeKey, figuresKey, opKey, opKeyLabel, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
 import { explainAnomaly, explainRoot, worstFigure, type RootFigures } from '../rca/explain.js';
 import { EVENT_LOOP_OPERATION } from '../model/loop.js';
@@ -78,6 +78,8 @@ export class Episodes {
   private readonly episodes = new Map<string, Episode>();
   /** Root-cause figures per operation and kind, captured when an anomaly on it last fired. */
   private readonly figures = new Map<string, RootFigures & { strength: number }>();
+  /** Per service seen without loop samples, its latest late answers told (see explainRoot); bounded as the operations are. */
+  private readonly lateFigures = new Map<string, NonNullable<RootFigures['late']> & { median: number }>();
   /**
    * Root-cause figures of an operation named without an anomaly of its own, at their worst in the incident
    * whose anomalies began at `since` (a slow query among a table's statements moves the route, not the
@@ -708,6 +710,24 @@ export class Episodes {
       if (idle !== undefined) figures = { ...figures, idle };
       const blocker = this.blocker(top.service, heldMs);
       if (blocker !== undefined) figures = { ...figures, blocker };
+    } else if (top.operation === EVENT_LOOP_OPERATION && this.closing > -Infinity) {
+      // A loop seen only from outside (no samples of it): its calls' late answers tell the hold, the
+      // latest seen in the incident once they stop.
+      const window = 3 * this.options.bucketMs;
+      const fresh = this.recorder.lateAnswers(top.service, now - window);
+      if (fresh !== undefined) {
+        const late = { label: opKeyLabel(fresh.calleeKey), ms: fresh.ms, calls: fresh.calls, atLeast: fresh.atLeast, window, at: now, median: fresh.median };
+        this.lateFigures.delete(top.service);
+        this.makeRoom(this.lateFigures);
+        this.lateFigures.set(top.service, late);
+      }
+      const late = this.lateFigures.get(top.service);
+      if (late !== undefined && late.at >= firstAt) {
+        figures = { ...figures, late };
+        // A late answer may wait out several holds back to back: the typical wait stands for one.
+        const blocker = this.blocker(top.service, late.median);
+        if (blocker !== undefined) figures = { ...figures, blocker };
+      }
     }
     const restartedAt = this.recorder.instances.startedSince(top.service, firstAt - RESTART_NEAR_MS);
     if (restartedAt !== undefined) figures = { ...figures, restart: { at: restartedAt, bucketMs: this.options.bucketMs } };

@@ -10,6 +10,7 @@ import { EdgeState, LatencySignal, OpState, RING } from './state.js';
 import type { PeerTable } from './peers.js';
 import { logMs, MIN_LOG_MS } from '../stats/baseline.js';
 import { Instances } from '../instances.js';
+import { LateAnswers } from './late-answers.js';
 import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, LOOP_MIN_SHIFT_MS, loopStallMs } from '../model/loop.js';
 import { MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_OVERFLOW_SERVICES, OVERFLOW_OPERATION } from '../limits.js';
 
@@ -106,6 +107,8 @@ export class Recorder {
   private readonly loops = new Map<string, LoopSample>();
   /** Per service, its latest samples of a loop held {@link LOOP_MIN_SHIFT_MS} or more beyond its typical hold. */
   private readonly busy = new Map<string, BusyLoop>();
+  /** Per service without event-loop samples, its calls answered late (see TraceContext.noteLate). */
+  private readonly late = new Map<string, LateAnswers>();
   /** What {@link TraceContext.loopDelay} answers (reused: asked for each slow call while a loop is busy). */
   private readonly delay = { key: '', ms: 0 };
   /** Producers and consumers by the messaging destination they name (see {@link Destinations}). */
@@ -141,18 +144,29 @@ export class Recorder {
         const hold = this.holds.get(service);
         return hold === undefined || start < hold.end - hold.ms || start >= hold.end + Math.min(hold.ms, MAX_HOLD_BACKLOG_MS) ? undefined : hold.key;
       },
-      loopDelay: (service, start, end) => {
+      loopDelay: (service, start, end, callee) => {
         const b = this.busy.get(service);
-        if (b === undefined) return undefined;
         let most = 0;
-        for (let i = 0; i < BUSY_SAMPLES; i++) {
-          const at = b.ends[i];
-          if (at >= start && at - LOOP_TICK_MS <= end && b.extra[i] > most) most = b.extra[i];
-        }
+        if (b !== undefined) {
+          for (let i = 0; i < BUSY_SAMPLES; i++) {
+            const at = b.ends[i];
+            if (at >= start && at - LOOP_TICK_MS <= end && b.extra[i] > most) most = b.extra[i];
+          }
+        } else if (!this.loops.has(service)) most = this.late.get(service)?.longest(start, end, callee, LOOP_TICK_MS) ?? 0;
         if (most === 0) return undefined;
-        this.delay.key = b.key;
+        this.delay.key = b?.key ?? opKey(service, EVENT_LOOP_OPERATION);
         this.delay.ms = most;
         return this.delay;
+      },
+      noteLate: (caller, callee, calleeKey, from, to) => {
+        // A process that reports its loop tells its holds itself.
+        if (this.loops.has(caller)) return;
+        let l = this.late.get(caller);
+        if (l === undefined) {
+          if (this.late.size >= MAX_HOLDS) return;
+          this.late.set(caller, (l = new LateAnswers()));
+        }
+        l.note(callee, calleeKey, from, to);
       },
     };
   }
@@ -381,6 +395,11 @@ export class Recorder {
     return s !== undefined && s.cpuMs !== undefined && s.ms >= heldMs / 2 && s.cpuMs < s.ms / 2 ? { ms: s.ms, cpuMs: s.cpuMs } : undefined;
   }
 
+  /** `service`'s calls answered late since `since` (see TraceContext.noteLate and LateAnswers.worst). */
+  lateAnswers(service: string, since: number): ReturnType<LateAnswers['worst']> {
+    return this.late.get(service)?.worst(since);
+  }
+
   private addOp(key: string, service: string, operation: string, nodeType: 'service' | 'peer'): OpState {
     const op = new OpState(key, service, operation, nodeType, this.options, this.spareBuckets);
     this.ops.set(key, op);
@@ -560,7 +579,7 @@ export class Recorder {
    * the peer itself.
    */
   private slowCallOrigin(op: OpState, c: CallFact, n: number): Origin {
-    const held = this.ctx.loopDelay(c.callerService, c.span.startTime, c.span.endTime);
+    const held = this.ctx.loopDelay(c.callerService, c.span.startTime, c.span.endTime, c.calleeService);
     if (held !== undefined && 2 * held.ms >= c.duration / n - op.latency.detector.baseline.typical) {
       return { service: c.callerService, operation: EVENT_LOOP_OPERATION, key: held.key, kind: 'latency' };
     }

@@ -26,6 +26,12 @@ export interface RootFigures {
   /** For an event loop root: its longest recent hold (ms) and the CPU the process used meanwhile, when under half of it. */
   idle?: { ms: number; cpuMs: number };
   /**
+   * For an event loop root seen only from outside (no loop samples): its calls answered late over the
+   * `window` ms to `at`, the longest wait between its callee's span's end and the call's (`ms`), that callee,
+   * and how many (`atLeast`: or more).
+   */
+  late?: { label: string; ms: number; calls: number; atLeast: boolean; window: number; at: number };
+  /**
    * A new process of the root's service (a restart, a new replica) near the incident's start: when it
    * started, and the bucket width (the first detection closes the bucket the trouble began in).
    */
@@ -228,6 +234,10 @@ export function explainRoot(
     // No failure of its own seen: its callers fail without calling it (an "unavailable" answer while it
     // answers nobody, see trace/analyze.ts). What they felt, and that they stopped calling.
     parts.push(`${words(failing)}, failing without calling ${who}`);
+  } else if (top.kind === 'latency' && top.operation === EVENT_LOOP_OPERATION && figures.late !== undefined) {
+    // A loop seen only from outside: what its calls' answers waited once they had come.
+    const f = figures.late;
+    parts.push(`${top.service} reads its answers late: its calls to ${f.label} ended up to ${ms(f.ms)} after the answer was sent (${f.atLeast ? 'at least ' : ''}${plural(f.calls, 'call')} ${dated(inTheLast(f.window), f.at)})`);
   } else {
     parts.push(`${who} is where the ${top.kind === 'latency' ? 'extra time is spent' : 'trouble starts'}`);
   }
@@ -270,11 +280,12 @@ export function explainRoot(
     const idle = figures.idle;
     // Held in a share of the ticks only (a tail), only the requests that come meanwhile wait.
     const waits = own?.signal === 'latency.tail' ? 'a request that comes while it is held waits up to that long before it is read' : 'every request waits that long before it is read';
-    parts.push(
-      idle !== undefined
-        ? `the process used ${ms(idle.cpuMs)} of CPU while its event loop was held ${ms(idle.ms)}: not CPU work but a synchronous wait or a process stopped or starved of CPU (a signal, a debugger, throttling); ${waits}`
-        : `CPU work is holding the event loop of ${top.service}: ${waits}`,
-    );
+    if (idle !== undefined) {
+      parts.push(`the process used ${ms(idle.cpuMs)} of CPU while its event loop was held ${ms(idle.ms)}: not CPU work but a synchronous wait or a process stopped or starved of CPU (a signal, a debugger, throttling); ${waits}`);
+    } else if (own === undefined && figures.late !== undefined) {
+      // No samples of the loop: CPU work and a starved process read the same from outside.
+      parts.push(`its event loop is held (CPU work, or a process starved of CPU): every call it makes ends late, whatever its callee does`);
+    } else parts.push(`CPU work is holding the event loop of ${top.service}: ${waits}`);
     // A lead to the operation doing the work, or the synchronous wait.
     const b = figures.blocker;
     if (b !== undefined) {

@@ -20,7 +20,7 @@ import {
 import { opKey, opKeyOperation, opKeyService } from '../keys.js';
 import { isCallName, unansweredCallee } from '../ops/peers.js';
 import { SCAN_IDS } from './buffer.js';
-import { EVENT_LOOP_OPERATION } from '../model/loop.js';
+import { EVENT_LOOP_OPERATION, LOOP_MIN_SHIFT_MS } from '../model/loop.js';
 import { MORE_RATIO } from '../detectors/shape.js';
 
 /** Where a failing or slow request started going wrong. */
@@ -135,10 +135,18 @@ export interface TraceContext {
   heldLoop(service: string, start: number): string | undefined;
   /**
    * The key of `service`'s event loop and its largest extra hold (ms beyond its typical) reported around a
-   * call made from `start` to `end`, when its loop was held `LOOP_MIN_SHIFT_MS` or more beyond its
-   * typical meanwhile (a saturated process); else undefined. The object is reused: read it at once.
+   * call to `callee` made from `start` to `end`, when its loop was held `LOOP_MIN_SHIFT_MS` or more beyond
+   * its typical meanwhile (a saturated process); without loop samples, how much of the call other
+   * callees' answers waited to be read (see {@link noteLate}); else undefined. The object is reused: read it at once.
    */
-  loopDelay(service: string, start: number, end: number): { key: string; ms: number } | undefined;
+  loopDelay(service: string, start: number, end: number, callee: string): { key: string; ms: number } | undefined;
+  /**
+   * A call of `caller` to `callee` (operation `calleeKey`) answered late: the callee's span ended at `from`,
+   * the call at `to`, `LOOP_MIN_SHIFT_MS` or more beyond the network's allowance. Without loop samples of
+   * the caller, {@link loopDelay} takes such waits on other callees for its loop held (a process too busy
+   * to read its answers).
+   */
+  noteLate(caller: string, callee: string, calleeKey: string, from: number, to: number): void;
 }
 
 /** Requests slower than this multiple of their typical latency get a slow-origin analysis. */
@@ -1267,8 +1275,8 @@ function loopExcessOrigin(_node: Node, key: string): Origin {
  * late, and every database statement and callee it calls looked slow (PostgreSQL was named for a 200 ms
  * busy loop in each request of a NestJS service). Returns what it took.
  */
-function loopShare(node: Node, excess: number, ctx: TraceContext): number {
-  const held = ctx.loopDelay(node.span.service, node.span.startTime, node.span.endTime);
+function loopShare(node: Node, excess: number, callee: string, ctx: TraceContext): number {
+  const held = ctx.loopDelay(node.span.service, node.span.startTime, node.span.endTime, callee);
   if (held === undefined) return 0;
   const part = Math.min(excess, held.ms);
   addExcess(held.key, part, node, loopExcessOrigin);
@@ -1336,7 +1344,11 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       const a = node.answer.entry as EntryFact;
       const gap = node.call.duration - a.duration;
       const allowance = Math.max(NET_ALLOWANCE_MS, NET_ALLOWANCE_SHARE * node.call.duration);
-      if (gap > allowance) addExcess(a.key, gap - allowance - loopShare(node, gap - allowance, ctx), node, answerExcessOrigin);
+      if (gap > allowance) {
+        // After the callee's span ended: the answer's way back, or the caller too busy to read it.
+        if (node.span.endTime - a.span.endTime - allowance >= LOOP_MIN_SHIFT_MS) ctx.noteLate(node.span.service, a.service, a.key, a.span.endTime, node.span.endTime);
+        addExcess(a.key, gap - allowance - loopShare(node, gap - allowance, a.service, ctx), node, answerExcessOrigin);
+      }
       // The request's wait to retry the callee it failed on is the callee's too (see selfTime).
       if (node.retryWait > 0) addExcess(a.key, node.retryWait, node, answerExcessOrigin);
     } else if (node.call !== undefined && node.answer === undefined) {
@@ -1345,7 +1357,7 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       const learned = ctx.operation(c.calleeKey)?.typicalLatency();
       const typical = learned ?? (c.gaveUp ? 0 : c.duration);
       let excess = c.duration - typical + node.retryWait;
-      if (excess > 0 && learned !== undefined) excess -= loopShare(node, excess, ctx);
+      if (excess > 0 && learned !== undefined) excess -= loopShare(node, excess, c.calleeService, ctx);
       addExcess(c.calleeKey, excess, node, callExcessOrigin, learned === undefined ? c.duration : 0);
     }
     for (let i = 0; i < node.childCount; i++) stack[top++] = node.children[i];
