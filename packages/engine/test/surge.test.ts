@@ -97,6 +97,32 @@ describe('a slowdown under a traffic surge', () => {
     expect((incident.story ?? []).some((e) => e.explanation.includes('surged'))).toBe(false);
   });
 
+  it('is not fired of requests that ended on time but whose traces waited for a late span', () => {
+    const analyzer = createAnalyzer();
+    const surges = surgesOf(analyzer);
+    const rng = mulberry32(15);
+    const t0 = 1_700_000_000_000;
+    // 20 requests/s throughout; from minute 3, for 10 s, a row lock holds the pool: every request's caller
+    // gives up at 2 s (its server span ends then), while its handler (a framework's span, the query's parent)
+    // waits for a connection until the release, 20 s in. The query ended long before its parent: the trace
+    // waits for it, and two hundred requests are recorded in the bucket of the release.
+    const release = t0 + 200_000;
+    const spans: Span[] = [];
+    for (let at = t0; at < t0 + 240_000; at += 50) {
+      const [query, server] = request(at, logNormal(rng, 1, 0.2));
+      if (at < t0 + 180_000 || at >= t0 + 190_000) {
+        spans.push(query, server);
+        continue;
+      }
+      const handler = span({ traceId: server.traceId, parentSpanId: server.spanId, service: 'catalog', name: 'ProductsController.get', kind: 'internal', startTime: at + 0.2, endTime: release });
+      spans.push({ ...query, parentSpanId: handler.spanId }, handler, { ...server, endTime: at + 2000 });
+    }
+    spans.sort((x, y) => x.endTime - y.endTime);
+    for (const x of spans) analyzer.ingest([x]);
+    analyzer.flush();
+    expect(surges).toEqual([]);
+  });
+
   it('is not fired of a backlog that fails together: commands a client queued for a dead cache, failed at its retry limit', () => {
     const analyzer = createAnalyzer();
     const surges = surgesOf(analyzer);

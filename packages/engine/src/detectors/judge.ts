@@ -180,7 +180,10 @@ export class Judge {
         const size = WINDOWS[k];
         const w = windows[k];
         if (index - size + 1 < countedFrom || !op.traffic.mayFire(w.requests, size * bucketMs)) continue;
-        const v = op.traffic.judge(w.requests, size * bucketMs);
+        let v = op.traffic.judge(w.requests, size * bucketMs);
+        // Requests counted late are an earlier bucket's: a lock's release ended a minute of held traces at
+        // once, 155 of them in one bucket, 5× the rate. (A drop keeps them: its window holds their buckets.)
+        if (v.direction === 'surge' && w.late > 0) v = op.traffic.judge(w.requests - w.late, size * bucketMs);
         // A drop is judged over dropWindowMs or longer: a pause of seconds is not an outage. Nor is the stop
         // of an operation that comes and goes (see OpState.returns), or of one that refused every request.
         if (v.direction === 'drop' && (size * bucketMs < this.options.traffic.dropWindowMs || op.returns >= 2 || !op.served)) continue;

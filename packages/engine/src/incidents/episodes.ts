@@ -421,7 +421,10 @@ export class Episodes {
       const o = this.recorder.ops.get(key);
       const t = o?.traffic;
       if (o === undefined || t === undefined) return;
-      const surgesIn = (i: number): boolean => t.surges(o.ring.get(i)?.requests ?? 0, bucketMs);
+      const surgesIn = (i: number): boolean => {
+        const b = o.ring.get(i);
+        return b !== undefined && t.surges(b.requests - b.late, bucketMs);
+      };
       const at = this.surgedAt.get(key);
       let hit = at !== undefined && at >= since;
       // Before its rate is learned no surge fires: the window's buckets are tested as they would have been

@@ -164,6 +164,11 @@ export function givenUpIn(buckets: readonly EdgeBucket[]): Array<[string, number
 export class OpBucket {
   index = -1;
   requests = 0;
+  /**
+   * Of `requests`, those that ended in a bucket already closed (their traces held for late spans): counted
+   * here rather than lost, but no traffic of this bucket's.
+   */
+  late = 0;
   errors = 0;
   readonly latency = new LatencyBucket();
   readonly self = new LatencyBucket();
@@ -249,6 +254,7 @@ export class OpBucket {
   reset(index: number): void {
     this.index = index;
     this.requests = 0;
+    this.late = 0;
     this.errors = 0;
     this.latency.reset();
     this.self.reset();

@@ -416,9 +416,12 @@ export class Recorder {
       op.consumer = true;
       this.destinations.note(e.span, op.key, false, this.linkConsumer);
     }
-    const b = this.touch(op, this.bucketIndex(e.span.endTime));
-    if (!op.served && !isClientError(e.span)) op.served = true;
     const end = e.span.endTime;
+    const idx = this.bucketIndex(end);
+    const b = this.touch(op, idx);
+    // Ended in a bucket already closed (see bucketIndex): counted here, but no traffic of this bucket's.
+    if (end < idx * this.options.bucketMs) b.late++;
+    if (!op.served && !isClientError(e.span)) op.served = true;
     if (e.error) {
       if (end > op.lastErrorAt) op.lastErrorAt = end;
       b.errors++;

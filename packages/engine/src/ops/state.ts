@@ -58,6 +58,8 @@ export interface OpWindow {
   end: number;
   buckets: OpBucket[];
   requests: number;
+  /** Of `requests`, those counted late (see OpBucket.late). */
+  late: number;
   errors: number;
   latency: LatencyWindow;
   self: LatencyWindow;
@@ -358,6 +360,7 @@ export function emptyWindow(): OpWindow {
     end: 0,
     buckets: [],
     requests: 0,
+    late: 0,
     errors: 0,
     latency: { ok: emptyMoments(), over: 0, judged: 0, overLastStart: -Infinity, overFirstEnd: Infinity, events: 0, eventsReleaseMs: NaN },
     self: { ok: emptyMoments(), over: 0, judged: 0, overLastStart: -Infinity, overFirstEnd: Infinity, events: 0, eventsReleaseMs: NaN },
@@ -381,6 +384,7 @@ export function copyWindow(w: OpWindow): OpWindow {
 /** Empties a window's sums; its bucket list is overwritten by {@link sumInto}. */
 function resetWindow(w: OpWindow): void {
   w.requests = 0;
+  w.late = 0;
   w.errors = 0;
   resetLatency(w.latency);
   resetLatency(w.self);
@@ -414,6 +418,7 @@ function sumInto(w: OpWindow, ring: BucketRing<OpBucket>, last: number, size: nu
     if (b === undefined) continue;
     buckets[n++] = b;
     w.requests += b.requests;
+    w.late += b.late;
     w.errors += b.errors;
     addLatency(w.latency, b.latency);
     addLatency(w.self, b.self);
