@@ -4,7 +4,6 @@ import { operationCounts } from '@rootspan/server/shapes';
 import { EXPORT_HOLD_MS, EndTimeWindow, OtlpDecodeError, formatFromPath, formatProblem, readOtlpFile, type DecodeProblem } from '@rootspan/otlp';
 import { USAGE, UsageError, parseArgs, type AnalyzeArgs } from './args.js';
 import { AcceptedRange } from './accepted-range.js';
-import { isDecompressionProblem } from './decompression.js';
 import { InputError, engineInputError, internalErrorLine } from './errors.js';
 import { learnedFrom } from './baseline.js';
 import { expandInputs } from './inputs.js';
@@ -150,7 +149,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     try {
       for await (const batch of batches) {
         for (const p of batch.problems) {
-          if (isDecompressionProblem(p)) {
+          if (p.kind === 'decompression') {
             damaged ??= p;
             continue;
           }

@@ -315,7 +315,7 @@ async function* unzstdRecords(src: AsyncIterable<Buffer>, state: InflateState): 
       try {
         out = zstdDecompressSync(frame, { maxOutputLength: state.maxRecord, params: zstdParams() });
       } catch (err) {
-        state.report({ message: `zstd: record ${record}: ${(err as Error).message}, skipped` });
+        state.report({ message: `zstd: record ${record}: ${(err as Error).message}, skipped`, kind: 'decompression' });
         record++;
         continue;
       }

@@ -13,6 +13,11 @@ export interface DecodeProblem {
    * It never repeats the line number: print it with {@link formatProblem}.
    */
   message: string;
+  /**
+   * `decompression`: the compressed input itself (gzip or zstd) does not inflate whole — cut off, corrupt,
+   * trailing bytes that are no stream. How much was lost with it no one can tell, unlike a bad record.
+   */
+  kind?: 'decompression';
 }
 
 /** What every problem of one span names in its path (`resourceSpans[0].scopeSpans[0].spans[3]: …`). */

@@ -305,7 +305,7 @@ class Reader<B> implements InflateState {
   }
 
   private *finish(): Generator<Batch<B>> {
-    if (this.inflateError !== undefined) this.report({ message: this.inflateError });
+    if (this.inflateError !== undefined) this.report({ message: this.inflateError, kind: 'decompression' });
     // A whole document decoded at once: handed out in batch-sized slices.
     if (this.out.length > this.batchSize) for (const slice of this.out.takeSlices(this.batchSize)) yield this.take(slice);
     else if (this.out.length > 0 || this.sink.problems.length > 0 || this.read > this.reported) yield this.take();

@@ -104,7 +104,7 @@ describe('readOtlpFile', () => {
     const gz = gzipSync(content);
     const junk = await collect(readOtlpFile(file('junk.jsonl.gz', Buffer.concat([gz, Buffer.from('GARBAGE\n')]))));
     expect(junk.spans).toEqual(many.map(decoded));
-    expect(junk.problems).toEqual([{ message: `gzip: data after the compressed stream (at byte ${gz.length}) is not gzip (incorrect header check): ignored` }]);
+    expect(junk.problems).toEqual([{ message: `gzip: data after the compressed stream (at byte ${gz.length}) is not gzip (incorrect header check): ignored`, kind: 'decompression' }]);
     const padded = await collect(readOtlpFile(file('padded.jsonl.gz', Buffer.concat([gz, Buffer.alloc(1024)]))));
     expect(padded.spans).toEqual(many.map(decoded));
     expect(padded.problems).toEqual([]);
@@ -113,7 +113,7 @@ describe('readOtlpFile', () => {
     bad[bad.length - 8] ^= 0xff;
     const crc = await collect(readOtlpFile(file('crc.jsonl.gz', bad)));
     expect(crc.spans).toEqual(many.map(decoded));
-    expect(crc.problems).toEqual([{ message: 'gzip: incorrect data check' }]);
+    expect(crc.problems).toEqual([{ message: 'gzip: incorrect data check', kind: 'decompression' }]);
   });
 
   it('reports a truncated gzip file after what it could read', async () => {
@@ -122,7 +122,7 @@ describe('readOtlpFile', () => {
     const path = file('cut.jsonl.gz', gz.subarray(0, gz.length - 8));
     const r = await collect(readOtlpFile(path));
     expect(r.spans).toEqual([...a, ...b].map(decoded));
-    expect(r.problems).toEqual([{ message: 'gzip: unexpected end of file' }]);
+    expect(r.problems).toEqual([{ message: 'gzip: unexpected end of file', kind: 'decompression' }]);
     // cut in the middle of the data: the lines before, the partial line, the error
     // (zlib hands out what it inflated before the last input chunk, so use a file of several chunks)
     const many = spans(6000);
@@ -130,7 +130,7 @@ describe('readOtlpFile', () => {
     const mid = await collect(readOtlpFile(file('cut2.jsonl.gz', big.subarray(0, Math.floor(big.length * 0.75)))));
     expect(mid.spans.length).toBeGreaterThan(1000);
     expect(mid.spans).toEqual(many.slice(0, mid.spans.length).map(decoded));
-    expect(mid.problems.at(-1)).toEqual({ message: 'gzip: unexpected end of file' });
+    expect(mid.problems.at(-1)).toEqual({ message: 'gzip: unexpected end of file', kind: 'decompression' });
     await expect(collect(readOtlpFile(path, { strict: true }))).rejects.toThrow(OtlpDecodeError);
   });
 
