@@ -31,6 +31,8 @@ function context(typical: Record<string, number> = {}, typicalSelf: Record<strin
     heldLoop: () => undefined,
     loopDelay: () => undefined,
     noteLate: () => {},
+    noteHeld: () => {},
+    heldDuring: () => undefined,
   };
 }
 

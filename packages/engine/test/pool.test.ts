@@ -153,6 +153,34 @@ describe('pool saturation', () => {
     expect(list[0].rootCause.explanation).toMatch(/^in the last \d+ s: postgresql SELECT orders latency p95 6\d\d ms vs baseline .*; waiting for a connection: postgresql pg-pool\.connect p95/);
   });
 
+  it('a row lock seen from outside: the statements whose long calls held the connections, not the pool the others waited in', () => {
+    // A pool of 4 at 10 req/s. At minute 6 a row lock takes hold for 20 s: the next 4 requests' SELECTs
+    // wait on it, each holding a connection; every later request waits in pg-pool.connect until the lock
+    // goes and the connections come back. Nothing is in flight to see: only the spans, once they end.
+    const rng = mulberry32(8);
+    const spans: Span[] = [];
+    const lock = START + 6 * MIN;
+    const release = lock + 20 * SEC;
+    let holders = 0;
+    for (let t = START; t < START + 8 * MIN; t += 100) {
+      const locked = t >= lock && t < release;
+      const holds = locked && holders < 4;
+      if (holds) holders++;
+      const wait = locked && !holds ? release - t + logNormal(rng, 0.3, 0.3) : logNormal(rng, 0.3, 0.3);
+      const query = holds ? release - t : logNormal(rng, 2, 0.3);
+      const b = new TraceBuilder();
+      const root = b.server('orders-api', '/orders/:id', t, t + wait + query + 1);
+      b.db(root, 'postgresql', 'connect', t, t + wait, { name: 'pg-pool.connect', attributes: { 'db.system': 'postgresql' } });
+      b.db(root, 'postgresql', 'SELECT', t + wait, t + wait + query);
+      spans.push(...b.spans);
+    }
+    spans.sort((x, y) => x.endTime - y.endTime);
+    const list = incidents(spans);
+    expect(list).toHaveLength(1);
+    expect(list[0].rootCause).toMatchObject({ service: 'postgresql', operation: 'SELECT orders' });
+    expect(list[0].rootCause.explanation).toMatch(/; its calls held the pool's connections: 4 calls took up to 20\.0 s; waiting for a connection: postgresql pg-pool\.connect p95 /);
+  });
+
   it('says nothing of a pool when the queries, not the pool, are slow', () => {
     const list = incidents(ordersApi({ queryMs: 400 }));
     expect(list).toHaveLength(1);

@@ -97,6 +97,8 @@ function context(typical: Record<string, number>, typicalSelf: Record<string, nu
     heldLoop: () => undefined,
     loopDelay: () => undefined,
     noteLate: () => {},
+    noteHeld: () => {},
+    heldDuring: () => undefined,
   };
 }
 

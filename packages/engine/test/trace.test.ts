@@ -31,6 +31,8 @@ function context(
     heldLoop: () => undefined,
     loopDelay: () => undefined,
     noteLate: () => {},
+    noteHeld: () => {},
+    heldDuring: () => undefined,
   };
 }
 

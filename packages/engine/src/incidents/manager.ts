@@ -896,7 +896,7 @@ class Score {
     const rate = o.count / (Math.max(at - a.windowStart, MIN_WINDOW_MS) / 1000);
     let e = this.operations.get(o.key);
     if (e === undefined) {
-      e = { origin: o, sum: s, rate, since: firstAt, lastAt: at, hungSince: hung, answersInMs: 0, all: new KindTally(), live: new KindTally() };
+      e = { origin: o, sum: s, rate, since: firstAt, lastAt: at, hungSince: hung, answersInMs: 0, holds: false, all: new KindTally(), live: new KindTally() };
       this.operations.set(o.key, e);
     } else {
       e.sum += s;
@@ -905,6 +905,7 @@ class Score {
       if (at > e.lastAt) e.lastAt = at;
       if (hung < e.hungSince) e.hungSince = hung;
     }
+    if (isPoolWait(a.operation) && a.service === o.service && !isPoolWait(o.operation)) e.holds = true;
     // Its own calls' typical latency, where one of its own latency anomalies gives it.
     if (a.signal === 'latency' && a.service === o.service && a.operation === o.operation && a.observed > e.answersInMs) e.answersInMs = a.observed;
     e.all.add(o.kind, s);
@@ -929,7 +930,7 @@ class Score {
     for (const e of ops.values()) if (e.hungSince < hungSince) hungSince = e.hungSince;
     const held = ops.get(current);
     const wait = heaviest(ops.values(), (e) => isPoolWait(e.origin.operation), held);
-    const statement = heaviest(ops.values(), (e) => !isPoolWait(e.origin.operation) && duringHang(e, hungSince) && (wait === undefined || holdsConnections(e)), held);
+    const statement = heaviest(ops.values(), (e) => !isPoolWait(e.origin.operation) && (e.holds || (duringHang(e, hungSince) && (wait === undefined || holdsConnections(e)))), held);
     // The operation holding the first hang is always one of them; the guard keeps a broken invariant out of the host.
     const named = statement ?? wait;
     if (named !== undefined) this.origin = named.origin;
@@ -939,7 +940,7 @@ class Score {
     // statement that is only slower keeps its latency, and so do the waits that gave up on it: 5 connections
     // behind a query 150× slower ran dry in seconds, while every query still answered in 250 ms.
     if (statement !== undefined && wait !== undefined) {
-      const hung = statement.all.sum('timeout') > 0 || statement.answersInMs >= IN_FLIGHT_MIN_MS;
+      const hung = statement.holds || statement.all.sum('timeout') > 0 || statement.answersInMs >= IN_FLIGHT_MIN_MS;
       const waits = hung ? 'timeout' : 'latency';
       statement.all.addAll(wait.all, waits);
       statement.live.addAll(wait.live, waits);
@@ -985,6 +986,11 @@ interface OperationEvidence {
   hungSince: number;
   /** Its calls' typical latency at worst (ms), from its own latency anomalies; 0 when none gives it. */
   answersInMs: number;
+  /**
+   * A pool's waits named it: its long calls held the connections they waited for (see
+   * TraceContext.heldDuring). Seen from outside, only once they end: after the waits began.
+   */
+  holds: boolean;
   /** Its evidence per kind, all of it and that of anomalies still firing. */
   all: KindTally;
   live: KindTally;

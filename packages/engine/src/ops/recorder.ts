@@ -1,7 +1,7 @@
 import type { OperationSnapshot, EdgeSnapshot, Span } from '../types.js';
 import { Destinations } from './destinations.js';
 import type { ResolvedOptions } from '../options.js';
-import { OperationNames, UNKNOWN_PEER, errorMessage, isClientError, peerAddress } from '../model/operation.js';
+import { OperationNames, UNKNOWN_PEER, errorMessage, isClientError, isPoolWait, peerAddress } from '../model/operation.js';
 import { edgeKey, opKey, opKeyService } from '../keys.js';
 import type { TraceEntry } from '../trace/buffer.js';
 import { analyzeTrace, type CallFact, type EntryFact, type Origin, type TraceContext } from '../trace/analyze.js';
@@ -11,6 +11,7 @@ import type { PeerTable } from './peers.js';
 import { logMs, MIN_LOG_MS } from '../stats/baseline.js';
 import { Instances } from '../instances.js';
 import { LateAnswers } from './late-answers.js';
+import { HeldCalls } from './held-calls.js';
 import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, LOOP_MIN_SHIFT_MS, loopStallMs } from '../model/loop.js';
 import { MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_OVERFLOW_SERVICES, OVERFLOW_OPERATION } from '../limits.js';
 
@@ -109,6 +110,8 @@ export class Recorder {
   private readonly busy = new Map<string, BusyLoop>();
   /** Per service without event-loop samples, its calls answered late (see TraceContext.noteLate). */
   private readonly late = new Map<string, LateAnswers>();
+  /** Per caller → callee edge, its calls that held a pooled connection long (see TraceContext.noteHeld). */
+  private readonly held = new Map<string, HeldCalls>();
   /** What {@link TraceContext.loopDelay} answers (reused: asked for each slow call while a loop is busy). */
   private readonly delay = { key: '', ms: 0 };
   /** Producers and consumers by the messaging destination they name (see {@link Destinations}). */
@@ -168,6 +171,16 @@ export class Recorder {
         }
         l.note(callee, calleeKey, from, to);
       },
+      noteHeld: (caller, callee, calleeKey, from, to) => {
+        const key = edgeKey(caller, callee);
+        let h = this.held.get(key);
+        if (h === undefined) {
+          if (this.held.size >= MAX_HOLDS) return;
+          this.held.set(key, (h = new HeldCalls()));
+        }
+        h.note(calleeKey, from, to);
+      },
+      heldDuring: (caller, callee, start, end) => this.held.get(edgeKey(caller, callee))?.most(start, end),
     };
   }
 
@@ -395,6 +408,23 @@ export class Recorder {
     return s !== undefined && s.cpuMs !== undefined && s.ms >= heldMs / 2 && s.cpuMs < s.ms / 2 ? { ms: s.ms, cpuMs: s.cpuMs } : undefined;
   }
 
+  /**
+   * Statement `key`'s calls noted held (see TraceContext.noteHeld) that ended from `since` on, from all its
+   * callers: how many, the longest (ms), and whether there may be more; undefined when none.
+   */
+  heldCalls(key: string, since: number): { calls: number; longest: number; atLeast: boolean } | undefined {
+    let calls = 0;
+    let longest = 0;
+    let atLeast = false;
+    for (const h of this.held.values()) {
+      const f = h.of(key, since);
+      calls += f.calls;
+      if (f.longest > longest) longest = f.longest;
+      atLeast ||= f.atLeast;
+    }
+    return calls > 0 ? { calls, longest, atLeast } : undefined;
+  }
+
   /** `service`'s calls answered late since `since` (see TraceContext.noteLate and LateAnswers.worst). */
   lateAnswers(service: string, since: number): ReturnType<LateAnswers['worst']> {
     return this.late.get(service)?.worst(since);
@@ -578,15 +608,21 @@ export class Recorder {
 
   /**
    * Where a peer's slow call `c` went slow: its caller's own event loop when held meanwhile for at least half
-   * the call's extra wait (a saturated process reads every answer late: see TraceContext.loopDelay), else
-   * the peer itself.
+   * the call's extra wait (a saturated process reads every answer late: see TraceContext.loopDelay); for a
+   * wait for a pooled connection, the statement whose long call held one for at least half that wait (see
+   * TraceContext.heldDuring); else the peer itself. A statement's long call is noted as held.
    */
   private slowCallOrigin(op: OpState, c: CallFact, n: number): Origin {
-    const held = this.ctx.loopDelay(c.callerService, c.span.startTime, c.span.endTime, c.calleeService);
-    if (held !== undefined && 2 * held.ms >= c.duration / n - op.latency.detector.baseline.typical) {
-      return { service: c.callerService, operation: EVENT_LOOP_OPERATION, key: held.key, kind: 'latency' };
-    }
-    return (op.ownOrigin ??= { service: op.service, operation: op.operation || null, key: op.key, kind: 'latency' });
+    const extra = c.duration / n - op.latency.detector.baseline.typical;
+    const loop = this.ctx.loopDelay(c.callerService, c.span.startTime, c.span.endTime, c.calleeService);
+    if (loop !== undefined && 2 * loop.ms >= extra) return { service: c.callerService, operation: EVENT_LOOP_OPERATION, key: loop.key, kind: 'latency' };
+    if (isPoolWait(op.operation)) {
+      // A wait for a pooled connection waited for what held the connections meanwhile.
+      const held = this.ctx.heldDuring(c.callerService, c.calleeService, c.span.startTime, c.span.endTime);
+      const holder = held !== undefined && 2 * held.ms >= extra ? this.ops.get(held.key) : undefined;
+      if (holder !== undefined) return ownOrigin(holder);
+    } else if (extra >= LOOP_MIN_SHIFT_MS) this.ctx.noteHeld(c.callerService, c.calleeService, c.calleeKey, c.span.startTime, c.span.endTime);
+    return ownOrigin(op);
   }
 
   /**
@@ -743,4 +779,9 @@ function largestBatch(spans: readonly Span[]): number {
     if (s.kind === 'consumer' || s.kind === 'producer') most = Math.max(most, batchSize(s));
   }
   return most;
+}
+
+/** A peer operation as the origin of its own slow calls, made once. */
+function ownOrigin(op: OpState): Origin {
+  return (op.ownOrigin ??= { service: op.service, operation: op.operation || null, key: op.key, kind: 'latency' });
 }

@@ -18,6 +18,8 @@ export interface RootFigures {
   errors?: { rate: number; baseline: number; errors: number; requests: number; message?: string };
   /** A connection pool's wait, when its connect calls slowed in the incident and are not the root cause (see {@link isPoolWait}). */
   pool?: { label: string; now: number; baseline: number; window: number; at?: number };
+  /** With `pool`: the root's calls that held a connection long since the incident began, how many (`atLeast`: or more), the longest (ms). */
+  held?: { calls: number; longest: number; atLeast: boolean };
   /**
    * For an event loop root: the service's operation with the longest own time, which may be holding it:
    * its p95 (`ms`), or its longest request's (`once`: no operation's p95 was long enough).
@@ -294,6 +296,8 @@ export function explainRoot(
     }
   } else if (figures.pool !== undefined && figures.pool.baseline > 0) {
     const f = figures.pool;
+    const h = figures.held;
+    if (h !== undefined) parts.push(`its calls held the pool's connections: ${h.atLeast ? 'at least ' : ''}${plural(h.calls, 'call')} took up to ${ms(h.longest)}`);
     parts.push(`waiting for a connection: ${f.label} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)}) ${dated(inTheLast(f.window), f.at)}`);
   }
   let worst: Anomaly | undefined;

@@ -147,6 +147,17 @@ export interface TraceContext {
    * to read its answers).
    */
   noteLate(caller: string, callee: string, calleeKey: string, from: number, to: number): void;
+  /**
+   * A call of `caller` to `callee` (statement `calleeKey`) from `from` to `to` that took `LOOP_MIN_SHIFT_MS`
+   * or more beyond its typical time: a pooled connection held meanwhile (see {@link heldDuring}).
+   */
+  noteHeld(caller: string, callee: string, calleeKey: string, from: number, to: number): void;
+  /**
+   * The statement of `caller`'s calls to `callee` noted held (see {@link noteHeld}) whose one call overlapped
+   * `start`..`end` most, and by how much (ms): what a wait for a pooled connection then waited for. The
+   * object is reused: read it at once.
+   */
+  heldDuring(caller: string, callee: string, start: number, end: number): { key: string; ms: number } | undefined;
 }
 
 /** Requests slower than this multiple of their typical latency get a slow-origin analysis. */
@@ -1283,8 +1294,22 @@ function loopShare(node: Node, excess: number, callee: string, ctx: TraceContext
   return part;
 }
 
-function missingExcessOrigin(_node: Node, key: string): Origin {
+/** The callee operation `key` itself: a usual call the request never made, or the statement a pool's wait waited for. */
+function calleeKeyOrigin(_node: Node, key: string): Origin {
   return missingCallOrigin(key);
+}
+
+/**
+ * The share of a wait for a pooled connection (`excess`, ms, beyond its typical) that a statement holding a
+ * connection meanwhile took (see TraceContext.heldDuring), counted as that statement's: the pool fills
+ * because its connections hang on something. Returns what it took.
+ */
+function heldShare(node: Node, c: CallFact, excess: number, ctx: TraceContext): number {
+  const held = ctx.heldDuring(c.callerService, c.calleeService, c.span.startTime, c.span.endTime);
+  if (held === undefined) return 0;
+  const part = Math.min(excess, held.ms);
+  addExcess(held.key, part, node, calleeKeyOrigin);
+  return part;
 }
 
 /** Key of the operation hanging behind one of the calls the request made, if its service is giving up on one. */
@@ -1329,7 +1354,7 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       // never made, or before a call it made late (a pool's queue, which has no span, draining).
       const hung = missed !== undefined ? ctx.givenUpCall(e.service, missed) : ms > 0 ? hungCallee(e, ctx) : undefined;
       if (hung !== undefined) addExcess(hung, ms, node, hungExcessOrigin);
-      else if (missed !== undefined) addExcess(missed, ms, node, missingExcessOrigin);
+      else if (missed !== undefined) addExcess(missed, ms, node, calleeKeyOrigin);
       else {
         // Served in the backlog a long hold of its service's loop left, its extra own time is the hold's.
         const held = ms > 0 ? ctx.heldLoop(e.service, e.span.startTime) : undefined;
@@ -1357,7 +1382,11 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       const learned = ctx.operation(c.calleeKey)?.typicalLatency();
       const typical = learned ?? (c.gaveUp ? 0 : c.duration);
       let excess = c.duration - typical + node.retryWait;
-      if (excess > 0 && learned !== undefined) excess -= loopShare(node, excess, c.calleeService, ctx);
+      if (excess > 0 && learned !== undefined) {
+        excess -= loopShare(node, excess, c.calleeService, ctx);
+        // A wait for a pooled connection owes its extra to the statements holding the connections.
+        if (c.virtual && isPoolWait(c.calleeOperation)) excess -= heldShare(node, c, excess, ctx);
+      }
       addExcess(c.calleeKey, excess, node, callExcessOrigin, learned === undefined ? c.duration : 0);
     }
     for (let i = 0; i < node.childCount; i++) stack[top++] = node.children[i];
