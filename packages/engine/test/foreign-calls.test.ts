@@ -24,6 +24,7 @@ function context(typical: Record<string, number> = {}, typicalSelf: Record<strin
       usual: usual[k] ?? [],
       usualCalls: () => undefined,
       lastOkAt: Infinity,
+      nodeType: 'peer',
     }),
     resolvePeer: (peer, name, caller) => peers.resolve(peer, name, caller),
     learnPeer: (peer, name, caller, service, operation) => peers.learn(peer, name, caller, service, operation),

@@ -24,6 +24,7 @@ function context(
       usual: usual[k] ?? [],
       usualCalls: (callee) => usualCalls[k]?.[callee],
       lastOkAt: Infinity,
+      nodeType: 'peer',
     }),
     resolvePeer: (peer) => (peers.has(peer) ? { service: peers.get(peer) as string, operation: null } : undefined),
     learnPeer: (peer, _call, _caller, service) => void peers.set(peer, service),

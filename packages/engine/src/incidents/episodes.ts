@@ -263,7 +263,9 @@ export class Episodes {
     const key = this.keyOf(f);
     // A timeout's callee operations, by their calls given up on: its origins and its sentence both count them.
     const given = f.kind === 'timeout' ? givenUpIn(f.window.buckets) : undefined;
-    const origins = this.origins(f, dropping, given);
+    const found = this.origins(f, dropping, given);
+    // Callers gave up on a timeout's callee operations (its sentence names them); they waited on what those waited on.
+    const origins = f.kind === 'timeout' ? found.map((o) => this.waitedOn(o, f.size)) : found;
     const top = origins[0];
     const v = f.verdict;
     const window = f.size * this.options.bucketMs;
@@ -278,7 +280,7 @@ export class Episodes {
     if (f.kind === 'timeout') {
       const w = f.window;
       service = f.edge.calleeService;
-      operation = top.operation;
+      operation = found[0].operation;
       f.edge.givenUpOperation = operation;
       caller = { service: f.edge.caller, operation: null };
       samples = w.attempts;
@@ -469,7 +471,8 @@ export class Episodes {
       for (const [, n] of given) total += n;
       // Shares of the calls whose operation is known; the window's count spread over them alike.
       const ranked = given.length === 0 ? [at(null, part, w.gaveUp)] : given.map(([op, n]) => at(op, (part * n) / total, Math.round((w.gaveUp * n) / total)));
-      return first === null ? ranked : [...ranked, at(first, 0.5, w.gaveUp)];
+      if (first !== null) ranked.push(at(first, 0.5, w.gaveUp));
+      return ranked;
     }
     const { op, window: w } = f;
     switch (f.signal) {
@@ -503,6 +506,27 @@ export class Episodes {
       default:
         return selfOrigins(op, f.kind, w.requests);
     }
+  }
+
+  /**
+   * What the callee operation given up on (origin `o`) was waiting for: where the most of its own slow
+   * requests over the last `size` buckets spent their extra time, when at least half of them spent it
+   * outside its service (a table lock
+   * held cart's transactions while web gave up on cart at 2 s, and cart's spans, ended by the abort with
+   * a 200, showed only that cart was slow); else `o`. The callee's requests are seen only where it is traced.
+   */
+  private waitedOn(o: RankedOrigin, size: number): RankedOrigin {
+    const callee = o.operation !== null ? this.recorder.ops.get(o.key) : undefined;
+    if (callee === undefined || callee.nodeType !== 'service' || this.closing === -Infinity) return o;
+    const w = callee.window(this.closing, size, this.options.bucketMs);
+    let outside = 0;
+    let top: RankedOrigin | undefined;
+    for (const r of rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, callee, 'latency', w.latency.ok.n)) {
+      if (r.service === o.service) continue;
+      outside += r.share;
+      top ??= r;
+    }
+    return top !== undefined && 2 * outside >= 1 ? { ...top, kind: 'timeout', share: o.share * outside, count: o.count } : o;
   }
 
   /**

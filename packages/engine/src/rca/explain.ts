@@ -122,7 +122,7 @@ export function explainAnomaly(
   if (a.message !== undefined) s += `, last error ${quote(a.message)}`;
   const c = a.cause;
   if (c.service !== a.service || c.operation !== a.operation) {
-    const what = a.kind === 'errors' ? 'failing requests fail first in' : a.kind === 'latency' ? 'slow requests spend the extra time in' : 'the change traces back to';
+    const what = a.kind === 'errors' ? 'failing requests fail first in' : a.kind === 'latency' ? 'slow requests spend the extra time in' : a.kind === 'timeout' ? 'the give-ups trace back to' : 'the change traces back to';
     s += `; ${pct(c.share)} of ${what} ${label(c.service, c.operation)}`;
   }
   return s;

@@ -105,6 +105,8 @@ export interface LearnedOperation {
   readonly address?: Address;
   /** End time (event ms) of its latest call or request that did not fail (-Infinity before one). */
   readonly lastOkAt: number;
+  /** `service` once a server span of its own served it; `peer` while only its callers' spans are seen. */
+  readonly nodeType: 'service' | 'peer';
 }
 
 /** What trace analysis needs to know from what has been learned so far. */
@@ -534,8 +536,10 @@ function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceCont
   // request went on without it (a cache it falls back from).
   const hung = skippedHungCall(own, ctx);
   if (hung !== undefined) return { ...missingCallOrigin(hung), kind: 'shape' };
-  // Slow and without its usual call: it was waiting on that call, still open when the request ended.
-  const waited = own.duration > (own.learned?.typicalLatency() ?? Infinity) && unusual(own.learned, own.duration) ? missingCall(own) : undefined;
+  // Slow and without its usual call: it was waiting on that call, still open when the request ended
+  // (unless its callee answered others meanwhile).
+  const skipped = own.duration > (own.learned?.typicalLatency() ?? Infinity) && unusual(own.learned, own.duration) ? missingCall(own) : undefined;
+  const waited = skipped !== undefined && !answering(skipped.key, own, ctx) ? skipped : undefined;
   let best: Origin = waited !== undefined ? { ...waited, kind: 'shape' } : selfOrigin(own, 'shape');
   let cur: Node = root;
   for (let depth = 0; depth < MAX_CHAIN; depth++) {
@@ -1312,6 +1316,16 @@ function heldShare(node: Node, c: CallFact, excess: number, ctx: TraceContext): 
   return part;
 }
 
+/**
+ * Whether traced operation `key` answered a request that ended after `entry` began: alive meanwhile, so
+ * not what `entry` waited on when it never called it (a cart that hung before its usual call to a healthy
+ * catalog named the catalog). A peer's calls say nothing of the calls not made.
+ */
+function answering(key: string, entry: EntryFact, ctx: TraceContext): boolean {
+  const callee = ctx.operation(key);
+  return callee !== undefined && callee.nodeType === 'service' && callee.lastOkAt > entry.span.startTime;
+}
+
 /** Key of the operation hanging behind one of the calls the request made, if its service is giving up on one. */
 function hungCallee(entry: EntryFact, ctx: TraceContext): string | undefined {
   const calls = entry.calls;
@@ -1354,7 +1368,7 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       // never made, or before a call it made late (a pool's queue, which has no span, draining).
       const hung = missed !== undefined ? ctx.givenUpCall(e.service, missed) : ms > 0 ? hungCallee(e, ctx) : undefined;
       if (hung !== undefined) addExcess(hung, ms, node, hungExcessOrigin);
-      else if (missed !== undefined) addExcess(missed, ms, node, calleeKeyOrigin);
+      else if (missed !== undefined && !answering(missed, e, ctx)) addExcess(missed, ms, node, calleeKeyOrigin);
       else {
         // Served in the backlog a long hold of its service's loop left, its extra own time is the hold's.
         const held = ms > 0 ? ctx.heldLoop(e.service, e.span.startTime) : undefined;
