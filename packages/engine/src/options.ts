@@ -162,7 +162,7 @@ export interface AnalyzerOptions {
   maxSpansPerTrace?: number;
   /** Distinct operations tracked; spans of further ones are dropped and counted [2000: about 25 KB each, ~50 MB at the cap]. */
   maxOperations?: number;
-  /** An incident with no anomaly for this long resolves itself [300000 ms]. */
+  /** An incident with no anomaly for this long resolves itself [120000 ms]. */
   resolveAfterMs?: number;
   /** An anomaly episode ends once its signal has looked normal, or nothing fired, this long [30000 ms]; a later deviation is a new episode. */
   anomalyEndMs?: number;
@@ -290,7 +290,7 @@ export interface ResolvedOptions {
 
 /**
  * The quiet period before an incident resolves itself where traffic is watched live (the OTel plugin, the
- * central server), instead of `resolveAfterMs`'s 5 min for offline use: an operator watching live traffic
+ * central server), instead of `resolveAfterMs`'s 2 min for offline use: an operator watching live traffic
  * expects an incident to close about a minute after its fault stops, and a paged one to be resolved as soon.
  */
 export const LIVE_RESOLVE_AFTER_MS = 30_000;
@@ -303,7 +303,8 @@ const TOP_DEFAULTS = {
   maxTraces: 20_000,
   maxSpansPerTrace: 2000,
   maxOperations: 2000,
-  resolveAfterMs: 300_000,
+  // Offline, a fault that pauses for a minute stays one incident, and faults a few minutes apart are not one.
+  resolveAfterMs: 120_000,
   anomalyEndMs: 30_000,
   adaptAfterMs: 1_800_000,
   changeWindowMs: 900_000,
