@@ -430,7 +430,8 @@ export function slowEvents(
   for (let i = 0; i < kept; i++) {
     grouped[i] = false;
     // By end, ties in gathering order (a stable sort): buckets come in order and requests mostly end in the
-    // order they were recorded, so an insertion sort moves few and calls no comparator.
+    // order they were recorded, so an insertion sort moves few and calls no comparator (and a bucket keeps
+    // at most STALL_SPANS_MAX).
     const end = spans[2 * i + 1];
     let j = i - 1;
     for (; j >= 0 && spans[2 * order[j] + 1] > end; j--) order[j + 1] = order[j];
