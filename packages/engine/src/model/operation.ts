@@ -723,6 +723,11 @@ export class OperationNames {
     const route = servedRoute(span.attributes);
     const method = route !== undefined ? httpMethod(span) : undefined;
     if (route !== undefined && method !== undefined) return this.intern(this.routes, method, route, routeOperation);
+    return this.routeless(span);
+  }
+
+  /** {@link server} of a span without a route: apart, as its closure would allocate a context on every call of `server`. */
+  private routeless(span: Span): string {
     return serverOperation(span, (operation) => this.pathName(this.paths, span.service, operation));
   }
 

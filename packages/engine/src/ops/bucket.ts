@@ -396,7 +396,11 @@ const STALL_SPANS_MAX = 64;
 /** Slow requests released together that {@link slowEvents} counts as one stall, at least. */
 const STALL_MIN = 3;
 
-/** Scratch for {@link slowEvents}: the window's slow requests as [start, end] pairs, their order by end, and which are in a stall. */
+/**
+ * Scratch for {@link slowEvents}: the window's slow requests as [start, end] pairs, their order by end, and
+ * which are in a stall. Written by index up to the window's count and never emptied, so their storage is
+ * kept from call to call.
+ */
 const stallSpans: number[] = [];
 const stallOrder: number[] = [];
 const stallGrouped: boolean[] = [];
@@ -421,21 +425,26 @@ export function slowEvents(
   // Asked again of the same window (its median shift, for the main baseline and the anchor; its tail): counted once.
   if (w.eventsReleaseMs === releaseMs) return w.events;
   const spans = stallSpans;
-  spans.length = 0;
+  let written = 0;
   for (const b of buckets) {
     const s = b[which].overSpans;
-    if (s !== undefined) for (let i = 0; i < s.length; i++) spans.push(s[i]);
+    if (s !== undefined) for (let i = 0; i < s.length; i++) spans[written++] = s[i];
   }
-  const kept = spans.length / 2;
+  const kept = written / 2;
   const order = stallOrder;
-  order.length = kept;
-  for (let i = 0; i < kept; i++) order[i] = i;
-  order.sort((a, b) => spans[2 * a + 1] - spans[2 * b + 1]);
+  const grouped = stallGrouped;
+  for (let i = 0; i < kept; i++) {
+    grouped[i] = false;
+    // By end, ties in gathering order (a stable sort): buckets come in order and requests mostly end in the
+    // order they were recorded, so an insertion sort moves few and calls no comparator (and a bucket keeps
+    // at most STALL_SPANS_MAX).
+    const end = spans[2 * i + 1];
+    let j = i - 1;
+    for (; j >= 0 && spans[2 * order[j] + 1] > end; j--) order[j + 1] = order[j];
+    order[j + 1] = i;
+  }
   // Greedily by end: the first request not in a stall yet ends at `at`; those released within releaseMs of
   // it that were in flight then are one stall with it, if there are STALL_MIN of them.
-  const grouped = stallGrouped;
-  grouped.length = 0;
-  for (let i = 0; i < kept; i++) grouped.push(false);
   let events = w.over - kept;
   for (let i = 0; i < kept; i++) {
     if (grouped[i]) continue;
