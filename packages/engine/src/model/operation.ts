@@ -669,6 +669,20 @@ const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
 const HTTP_UNAVAILABLE = 503;
 
+/** gRPC's "out of a resource" (a quota, a rate limit, a full queue), HTTP's 429. */
+const GRPC_RESOURCE_EXHAUSTED = 8;
+const HTTP_TOO_MANY = 429;
+
+/**
+ * Whether a server span turned its request away for want of capacity: HTTP 429 or gRPC RESOURCE_EXHAUSTED (a
+ * rate limit, a full bulkhead). Not the server's error by the semantic conventions, but its doing: the
+ * client asked nothing wrong.
+ */
+export function answeredTooMany(span: Span): boolean {
+  const code = httpStatus(span);
+  return code !== undefined ? code === HTTP_TOO_MANY : grpcStatus(span) === GRPC_RESOURCE_EXHAUSTED;
+}
+
 /** Whether a span answered "unavailable": HTTP 503 or gRPC UNAVAILABLE (a transient state, a dependency down). */
 export function answeredUnavailable(span: Span): boolean {
   const code = httpStatus(span);

@@ -1,5 +1,6 @@
 import type { AttributeValue, Span } from '../types.js';
 import {
+  answeredTooMany,
   answeredUnavailable,
   connectTarget,
   errorMessage,
@@ -1100,7 +1101,8 @@ function errorOrigin(start: Node, startEnclosing: Node | undefined, ctx: TraceCo
         node = enclosing = answer;
         continue;
       }
-      if (answer === undefined || call.gaveUp) {
+      // A callee that turned the call away for want of capacity (429) failed it, though its span is no error.
+      if (answer === undefined || call.gaveUp || answeredTooMany((answer.entry as EntryFact).span)) {
         found = { service: call.calleeService, operation: call.calleeOperation, key: call.calleeKey, kind: call.gaveUp ? 'timeout' : 'errors' };
         // Given up on while its request was failing below (waiting on a call given up on in turn: equal
         // timeouts down a chain): the trouble is further down, the callee given up on is the fallback.
