@@ -181,6 +181,49 @@ describe('pool saturation', () => {
     expect(list[0].rootCause.explanation).toMatch(/; its calls held the pool's connections: 4 calls took up to 20\.0 s; waiting for a connection: postgresql pg-pool\.connect p95 /);
   });
 
+  it('a slow statement that fills a small pool: the waits given up on trace back to it, from outside too', () => {
+    // A pool of 2 at 4 req/s. From minute 6 the SELECT takes 1 s (80 ms before): requests queue for a
+    // connection, and a wait past the pool's 1 s connect timeout fails ("timeout exceeded when trying to
+    // connect"), failing its request. Spans only, as the server and the CLI see them.
+    const rng = mulberry32(9);
+    const spans: Span[] = [];
+    const free = [START, START];
+    for (let t = START; t < START + 8 * MIN; t += 250) {
+      const slow = t - START >= 6 * MIN && t - START < 7 * MIN;
+      const c = free[0] <= free[1] ? 0 : 1;
+      const wait = Math.max(0, free[c] - t) + logNormal(rng, 0.3, 0.3);
+      const b = new TraceBuilder();
+      if (wait > 1000) {
+        const root = b.server('reco', '/reco/:user', t, t + 1002, { status: 'error' });
+        b.db(root, 'postgresql', 'connect', t, t + 1000, { name: 'pg-pool.connect', status: 'error', statusMessage: 'timeout exceeded when trying to connect', attributes: { 'db.system': 'postgresql' } });
+      } else {
+        const query = slow ? logNormal(rng, 1000, 0.05) : logNormal(rng, 80, 0.1);
+        const root = b.server('reco', '/reco/:user', t, t + wait + query + 1);
+        b.db(root, 'postgresql', 'connect', t, t + wait, { name: 'pg-pool.connect', attributes: { 'db.system': 'postgresql' } });
+        b.db(root, 'postgresql', 'SELECT', t + wait, t + wait + query);
+        free[c] = t + wait + query;
+      }
+      spans.push(...b.spans);
+    }
+    spans.sort((x, y) => x.endTime - y.endTime);
+    const analyzer = createAnalyzer();
+    const named = new Set<string>();
+    analyzer.onIncident((e) => named.add(`${e.incident.rootCause.service} ${e.incident.rootCause.operation}`));
+    const givenUp: Anomaly[] = [];
+    analyzer.onAnomaly((a) => a.kind === 'timeout' && givenUp.push(a));
+    for (let i = 0; i < spans.length; i += 300) analyzer.ingest(spans.slice(i, i + 300));
+    analyzer.flush();
+    expect([...named]).toEqual(['postgresql SELECT orders']);
+    // The waits given up on waited for the statement: "reco got no connection from postgresql
+    // pg-pool.connect …; 100% of the give-ups trace back to postgresql SELECT orders".
+    expect(givenUp.length).toBeGreaterThan(0);
+    for (const a of givenUp) {
+      expect(a.operation).toBe('pg-pool.connect');
+      expect(a.cause).toMatchObject({ service: 'postgresql', operation: 'SELECT orders' });
+      expect(a.explanation).toMatch(/^reco got no connection from postgresql pg-pool\.connect .*; \d+% of the give-ups trace back to postgresql SELECT orders$/);
+    }
+  });
+
   it('says nothing of a pool when the queries, not the pool, are slow', () => {
     const list = incidents(ordersApi({ queryMs: 400 }));
     expect(list).toHaveLength(1);

@@ -511,18 +511,22 @@ export class Episodes {
   /**
    * What the callee operation given up on (origin `o`) was waiting for: where the most of its own slow
    * requests over the last `size` buckets spent their extra time, when at least half of them spent it
-   * outside its service (a table lock
-   * held cart's transactions while web gave up on cart at 2 s, and cart's spans, ended by the abort with
-   * a 200, showed only that cart was slow); else `o`. The callee's requests are seen only where it is traced.
+   * outside its service (a table lock held cart's transactions while web gave up on cart at 2 s, and
+   * cart's spans, ended by the abort with a 200, showed only that cart was slow), or for a pool's wait
+   * outside itself (a statement holding the connections); else `o`. A callee's requests are seen only where
+   * it is traced.
    */
   private waitedOn(o: RankedOrigin, size: number): RankedOrigin {
     const callee = o.operation !== null ? this.recorder.ops.get(o.key) : undefined;
-    if (callee === undefined || callee.nodeType !== 'service' || this.closing === -Infinity) return o;
+    // A pool's wait is a peer's, its slow calls owed to the statements that held the connections (see the
+    // recorder's slowCallOrigin).
+    const pool = callee !== undefined && isPoolWait(callee.operation);
+    if (callee === undefined || (callee.nodeType !== 'service' && !pool) || this.closing === -Infinity) return o;
     const w = callee.window(this.closing, size, this.options.bucketMs);
     let outside = 0;
     let top: RankedOrigin | undefined;
     for (const r of rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, callee, 'latency', w.latency.ok.n)) {
-      if (r.service === o.service) continue;
+      if (pool ? r.key === o.key : r.service === o.service) continue;
       outside += r.share;
       top ??= r;
     }
