@@ -861,7 +861,8 @@ function figuresOf(op: OpState, w: OpWindow, kind: 'latency' | 'errors', window:
   if (kind === 'errors') {
     if (!(w.requests > 0)) return {};
     const message = messageOf(w);
-    return { window, errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.observed, errors: w.errors, requests: w.requests, ...(message !== undefined ? { message } : {}) } };
+    const never = op.lastOkAt === -Infinity;
+    return { window, errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.observed, errors: w.errors, requests: w.requests, ...(message !== undefined ? { message } : {}), ...(never ? { never } : {}) } };
   }
   if (w.latency.ok.n === 0) return {};
   return {

@@ -14,8 +14,11 @@ export interface RootFigures {
   at?: number;
   /** p95 now and baseline p95, of self time for services, of call latency for peers (ms). */
   p95?: { now: number; baseline: number; what: 'self-time' | 'latency' };
-  /** Error rate now and baseline, with counts, and what the latest failing request said. */
-  errors?: { rate: number; baseline: number; errors: number; requests: number; message?: string };
+  /**
+   * Error rate now and baseline, with counts, and what the latest failing request said; `never`: not one
+   * of its requests has ever succeeded, so the baseline learned only its failures.
+   */
+  errors?: { rate: number; baseline: number; errors: number; requests: number; message?: string; never?: boolean };
   /** A connection pool's wait, when its connect calls slowed in the incident and are not the root cause (see {@link isPoolWait}). */
   pool?: { label: string; now: number; baseline: number; window: number; at?: number };
   /** With `pool`: the root's calls that held a connection long since the incident began, how many (`atLeast`: or more), the longest (ms). */
@@ -209,7 +212,9 @@ export function explainRoot(
     if (tier !== null) backed.add(tier);
   } else if (top.kind === 'errors' && figures.errors && figures.errors.errors > 0) {
     const f = figures.errors;
-    parts.push(`${within}${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) vs baseline ${pct(f.baseline)}${f.message !== undefined ? `, last error ${quote(f.message)}` : ''}`);
+    // A callee first seen failing (a host that does not resolve) has no healthy rate to compare with.
+    const against = f.never ? 'and not one ever succeeded' : `vs baseline ${pct(f.baseline)}`;
+    parts.push(`${within}${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) ${against}${f.message !== undefined ? `, last error ${quote(f.message)}` : ''}`);
     // Its worst over a handful of requests ("100% (4/4)"), told for the whole incident, hid how it went on
     // (53% of 105): its latest figures over many more requests follow.
     if (own?.kind === 'errors' && own.samples >= LATEST_AFTER * f.requests && own.explanation !== own.peak.explanation) {
