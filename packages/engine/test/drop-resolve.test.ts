@@ -186,7 +186,7 @@ describe('a traffic drop in a service whose callers are in another process (its 
   it('says its callers are out of view, and where to look', () => {
     const [incident] = drop(true);
     expect(incident.title).toBe('Traffic drop in payments POST /charge');
-    expect(incident.rootCause.explanation).toMatch(/^payments POST \/charge traffic .* \(−\d+%\).*; its callers are in another process: fewer requests came from them, so look upstream$/);
+    expect(incident.rootCause.explanation).toMatch(/^payments POST \/charge traffic .* \(−\d+%\).*; its callers are in another process: fewer of their requests reached it, so look upstream, or at what lies between \(its listener, a proxy\)$/);
   });
 
   it('a service called by no one (its clients are not traced) says nothing of callers', () => {

@@ -320,7 +320,7 @@ export function explainRoot(
   const producing = figures.producing;
   if (producing !== undefined) parts.push(`${producing.label} still sends it messages at ${rps(producing.now)} (${rps(producing.expected)} expected): they wait in its queue`);
   else if (figures.unseenCallers !== undefined) {
-    parts.push(figures.unseenCallers === 'messages' ? 'its producers are in another process: fewer messages came, so look upstream (or at the broker)' : 'its callers are in another process: fewer requests came from them, so look upstream');
+    parts.push(figures.unseenCallers === 'messages' ? 'its producers are in another process: fewer messages came, so look upstream (or at the broker)' : 'its callers are in another process: fewer of their requests reached it, so look upstream, or at what lies between (its listener, a proxy)');
   }
   if (figures.surge !== undefined) parts.push(`traffic surged meanwhile: ${firstClause(figures.surge)}`);
   const restart = figures.restart;
