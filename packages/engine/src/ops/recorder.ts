@@ -20,6 +20,8 @@ const MAX_HOLD_BACKLOG_MS = 60_000;
 /** Services whose latest long hold, and longest recent sample, are kept (see {@link Recorder.noteLoop}). */
 const MAX_HOLDS = 1024;
 
+/** How much longer than typical (ms), and at least twice it, a hold of a loop counts as busy (see Recorder.noteBusy). */
+const LIVE_LOOP_SHIFT_MS = 30;
 /** Recent holds of a service's event loop kept for {@link Recorder.noteLoop}'s busy ring: about this many seconds of ticks. */
 const BUSY_SAMPLES = 16;
 /**
@@ -387,7 +389,7 @@ export class Recorder {
   private noteBusy(service: string, end: number, ms: number): void {
     const key = opKey(service, EVENT_LOOP_OPERATION);
     const base = this.ops.get(key)?.latency.detector.baseline;
-    if (base === undefined || !base.ready || ms - base.typical < LOOP_MIN_SHIFT_MS) return;
+    if (base === undefined || !base.ready || ms - base.typical < LIVE_LOOP_SHIFT_MS || ms < 2 * base.typical) return;
     let b = this.busy.get(service);
     if (b === undefined) {
       if (this.busy.size >= MAX_HOLDS) return;
