@@ -21,7 +21,7 @@ const MAX_HOLD_BACKLOG_MS = 60_000;
 const MAX_HOLDS = 1024;
 
 /** How much longer than typical (ms), and at least twice it, a hold of a loop counts as busy (see Recorder.noteBusy). */
-const LIVE_LOOP_SHIFT_MS = 30;
+const BUSY_SHIFT_MS = 30;
 /** Recent holds of a service's event loop kept for {@link Recorder.noteLoop}'s busy ring: about this many seconds of ticks. */
 const BUSY_SAMPLES = 16;
 /**
@@ -108,7 +108,7 @@ export class Recorder {
   private readonly holds = new Map<string, { end: number; ms: number; key: string }>();
   /** Per service, its event loop's longest sample of the last {@link MAX_HOLD_BACKLOG_MS}, with the CPU the process used meanwhile. */
   private readonly loops = new Map<string, LoopSample>();
-  /** Per service, its latest samples of a loop held {@link LOOP_MIN_SHIFT_MS} or more beyond its typical hold. */
+  /** Per service, its latest samples of a loop held busy (see {@link noteBusy}). */
   private readonly busy = new Map<string, BusyLoop>();
   /** Per service without event-loop samples, its calls answered late (see TraceContext.noteLate). */
   private readonly late = new Map<string, LateAnswers>();
@@ -382,14 +382,14 @@ export class Recorder {
   }
 
   /**
-   * Keeps a sample of a loop held {@link LOOP_MIN_SHIFT_MS} or more beyond its learned typical hold: a
-   * saturated process (CPU work in every request) answers nothing while it works, so each call it made
-   * ends late by up to that much, whatever its callee did (see `loopDelay`).
+   * Keeps a sample of a loop held {@link BUSY_SHIFT_MS} or more beyond its learned typical hold, and at least
+   * twice it: a saturated process (CPU work in every request, GC pauses) answers nothing while it works,
+   * so each call it made ends late by up to that much, whatever its callee did (see `loopDelay`).
    */
   private noteBusy(service: string, end: number, ms: number): void {
     const key = opKey(service, EVENT_LOOP_OPERATION);
     const base = this.ops.get(key)?.latency.detector.baseline;
-    if (base === undefined || !base.ready || ms - base.typical < LIVE_LOOP_SHIFT_MS || ms < 2 * base.typical) return;
+    if (base === undefined || !base.ready || ms - base.typical < BUSY_SHIFT_MS || ms < 2 * base.typical) return;
     let b = this.busy.get(service);
     if (b === undefined) {
       if (this.busy.size >= MAX_HOLDS) return;

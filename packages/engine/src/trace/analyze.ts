@@ -138,8 +138,8 @@ export interface TraceContext {
   heldLoop(service: string, start: number): string | undefined;
   /**
    * The key of `service`'s event loop and its largest extra hold (ms beyond its typical) reported around a
-   * call to `callee` made from `start` to `end`, when its loop was held `LOOP_MIN_SHIFT_MS` or more beyond
-   * its typical meanwhile (a saturated process); without loop samples, how much of the call other
+   * call to `callee` made from `start` to `end`, when its loop was held 30 ms or more beyond its typical,
+   * and twice it, meanwhile (a saturated process); without loop samples, how much of the call other
    * callees' answers waited to be read (see {@link noteLate}); else undefined. The object is reused: read it at once.
    */
   loopDelay(service: string, start: number, end: number, callee: string): { key: string; ms: number } | undefined;
