@@ -172,6 +172,11 @@ const SLOW_FACTOR = 1.5;
 const NET_ALLOWANCE_MS = 5;
 const NET_ALLOWANCE_SHARE = 0.1;
 
+/** The network's allowance (ms) for a call of `duration` ms (see {@link NET_ALLOWANCE_MS}). */
+function netAllowance(duration: number): number {
+  return Math.max(NET_ALLOWANCE_MS, NET_ALLOWANCE_SHARE * duration);
+}
+
 type Role = 'entry' | 'call' | 'internal';
 
 /** A request with no outgoing calls: shared, never pushed to (an array per leaf request would be garbage). */
@@ -783,6 +788,10 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   fact.error = node.error;
   fact.gaveUp = gaveUp;
   fact.consumerKey = span.kind === 'producer' ? consumerUnder(node) : undefined;
+  // Ended well after its callee's span did: the answer's way back, or the caller too busy to read it.
+  if (answer !== undefined && span.endTime - answer.span.endTime - netAllowance(fact.duration) >= LOOP_MIN_SHIFT_MS) {
+    ctx.noteLate(span.service, calleeService, fact.calleeKey, answer.span.endTime, span.endTime);
+  }
   return fact;
 }
 
@@ -1238,11 +1247,13 @@ const excessKeys: string[] = [];
 const excessMs: number[] = [];
 const unlearnedMs: number[] = [];
 const excessNodes: Node[] = [];
-const excessMakers: Array<(node: Node, key: string) => Origin> = [];
+/** Makes the origin of an excess from the node where its key was first seen. */
+type MakeOrigin = (node: Node, key: string) => Origin;
+const excessMakers: MakeOrigin[] = [];
 let excessCount = 0;
 
 /** Adds `ms` to `key`'s excess (`unlearned` to its time without a typical one); `make` makes the origin from the node where the key is first seen. */
-function addExcess(key: string, ms: number, node: Node, make: (node: Node, key: string) => Origin, unlearned = 0): void {
+function addExcess(key: string, ms: number, node: Node, make: MakeOrigin, unlearned = 0): void {
   for (let i = 0; i < excessCount; i++) {
     if (excessKeys[i] === key) {
       excessMs[i] += ms;
@@ -1293,10 +1304,14 @@ function loopExcessOrigin(_node: Node, key: string): Origin {
  * busy loop in each request of a NestJS service). Returns what it took.
  */
 function loopShare(node: Node, excess: number, callee: string, ctx: TraceContext): number {
-  const held = ctx.loopDelay(node.span.service, node.span.startTime, node.span.endTime, callee);
-  if (held === undefined) return 0;
-  const part = Math.min(excess, held.ms);
-  addExcess(held.key, part, node, loopExcessOrigin);
+  return takeShare(node, excess, ctx.loopDelay(node.span.service, node.span.startTime, node.span.endTime, callee), loopExcessOrigin);
+}
+
+/** Counts up to `found.ms` of a call's `excess` against `found.key` (origin made by `origin`); returns what it took. */
+function takeShare(node: Node, excess: number, found: { key: string; ms: number } | undefined, origin: MakeOrigin): number {
+  if (found === undefined) return 0;
+  const part = Math.min(excess, found.ms);
+  addExcess(found.key, part, node, origin);
   return part;
 }
 
@@ -1311,11 +1326,7 @@ function calleeKeyOrigin(_node: Node, key: string): Origin {
  * because its connections hang on something. Returns what it took.
  */
 function heldShare(node: Node, c: CallFact, excess: number, ctx: TraceContext): number {
-  const held = ctx.heldDuring(c.callerService, c.calleeService, c.span.startTime, c.span.endTime);
-  if (held === undefined) return 0;
-  const part = Math.min(excess, held.ms);
-  addExcess(held.key, part, node, calleeKeyOrigin);
-  return part;
+  return takeShare(node, excess, ctx.heldDuring(c.callerService, c.calleeService, c.span.startTime, c.span.endTime), calleeKeyOrigin);
 }
 
 /**
@@ -1384,12 +1395,8 @@ function slowOrigin(root: Node, ctx: TraceContext): Origin {
       // the callee's side of it, as fault injectors delay a pod's packets.
       const a = node.answer.entry as EntryFact;
       const gap = node.call.duration - a.duration;
-      const allowance = Math.max(NET_ALLOWANCE_MS, NET_ALLOWANCE_SHARE * node.call.duration);
-      if (gap > allowance) {
-        // After the callee's span ended: the answer's way back, or the caller too busy to read it.
-        if (node.span.endTime - a.span.endTime - allowance >= LOOP_MIN_SHIFT_MS) ctx.noteLate(node.span.service, a.service, a.key, a.span.endTime, node.span.endTime);
-        addExcess(a.key, gap - allowance - loopShare(node, gap - allowance, a.service, ctx), node, answerExcessOrigin);
-      }
+      const allowance = netAllowance(node.call.duration);
+      if (gap > allowance) addExcess(a.key, gap - allowance - loopShare(node, gap - allowance, a.service, ctx), node, answerExcessOrigin);
       // The request's wait to retry the callee it failed on is the callee's too (see selfTime).
       if (node.retryWait > 0) addExcess(a.key, node.retryWait, node, answerExcessOrigin);
     } else if (node.call !== undefined && node.answer === undefined) {
