@@ -890,7 +890,8 @@ class Score {
   /** Adds `s` to the peer operation `o`, from anomaly `a`, still firing if `live` (see {@link settle}). */
   addOperation(o: RankedOrigin, s: number, a: Anomaly, live: boolean): void {
     const { firstAt, at } = a;
-    const hung = o.kind === 'timeout' || isPoolWait(o.operation) ? firstAt : Infinity;
+    const poolWait = isPoolWait(o.operation);
+    const hung = o.kind === 'timeout' || poolWait ? firstAt : Infinity;
     // Per second of the window judged: windows grow at low traffic (5 s to 60 s), and their counts alone
     // made a rarer route's long window look busier than a busy route's short one.
     const rate = o.count / (Math.max(at - a.windowStart, MIN_WINDOW_MS) / 1000);
@@ -905,7 +906,7 @@ class Score {
       if (at > e.lastAt) e.lastAt = at;
       if (hung < e.hungSince) e.hungSince = hung;
     }
-    if (isPoolWait(a.operation) && a.service === o.service && !isPoolWait(o.operation)) e.holds = true;
+    if (!poolWait && a.service === o.service && isPoolWait(a.operation)) e.holds = true;
     // Its own calls' typical latency, where one of its own latency anomalies gives it.
     if (a.signal === 'latency' && a.service === o.service && a.operation === o.operation && a.observed > e.answersInMs) e.answersInMs = a.observed;
     e.all.add(o.kind, s);

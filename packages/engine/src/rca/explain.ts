@@ -21,7 +21,10 @@ export interface RootFigures {
   errors?: { rate: number; baseline: number; errors: number; requests: number; message?: string; never?: boolean };
   /** A connection pool's wait, when its connect calls slowed in the incident and are not the root cause (see {@link isPoolWait}). */
   pool?: { label: string; now: number; baseline: number; window: number; at?: number };
-  /** With `pool`: the root's calls that held a connection long since the incident began, how many (`atLeast`: or more), the longest (ms). */
+  /**
+   * With `pool`: the root's calls that held a connection long, ended since the windows of the incident's
+   * anomalies began: how many (`atLeast`: or more), the longest (ms).
+   */
   held?: { calls: number; longest: number; atLeast: boolean };
   /**
    * For an event loop root: the service's operation with the longest own time, which may be holding it:
