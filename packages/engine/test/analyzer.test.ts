@@ -1028,6 +1028,50 @@ describe('the event loop operation', () => {
     expect(run('db').map((x) => x.rootCause.service)).toEqual(['postgresql']);
   });
 
+  it('held, seen without loop samples, is told by the requests it read late when its database calls overlap', () => {
+    // From 480 s to 540 s, seen centrally (no loop samples; orders calls no traced callee): orders' loop comes
+    // round only every 250 ms (GC, CPU work), so web's requests are read late and every statement's answer
+    // waits for the next turn (`held`); or the database is slow and the loop free (`db`); or a synchronous
+    // driver's statements take 80–100 ms, holding the loop themselves (`sync`): the requests queue and are
+    // read late, seconds late by the end, but its statements never overlap.
+    const T0 = Date.UTC(2026, 0, 1);
+    const run = (fault: 'held' | 'db' | 'sync') => {
+      const a = createAnalyzer();
+      const events: IncidentEvent[] = [];
+      a.onIncident((e) => events.push(e));
+      const rng = mulberry32(14);
+      const slow = (t: number) => t >= T0 + 480_000 && t < T0 + 540_000;
+      const turn = (t: number) => (fault === 'held' && slow(t) ? Math.ceil(t / 250) * 250 : t);
+      let free = -Infinity;
+      requests(a, 600, 16, (traceId, start, _s, i) => {
+        const sent = start + (i % 2) * 20;
+        let read = turn(sent + 0.5);
+        if (fault === 'sync') read = Math.max(read, free);
+        const from = read + 0.3;
+        let answered = from + 1 + rng() + (fault === 'db' && slow(from) ? 200 + rng() * 100 : 0);
+        if (fault === 'sync' && slow(from)) answered += 80 + rng() * 20;
+        const done = turn(answered);
+        if (fault === 'sync') free = done;
+        const call = span({ traceId, service: 'web', name: 'GET', kind: 'client', startTime: sent, endTime: done + 1.5, attributes: { 'http.request.method': 'GET', 'server.address': 'orders', 'server.port': 80 } });
+        const server = span({ traceId, service: 'orders', name: 'GET /orders', kind: 'server', parentSpanId: call.spanId, startTime: read, endTime: done + 0.5, attributes: { 'http.request.method': 'GET', 'http.route': '/orders' } });
+        const db = span({ traceId, service: 'orders', name: 'SELECT orders', kind: 'client', parentSpanId: server.spanId, startTime: from, endTime: done, attributes: { 'db.system.name': fault === 'sync' ? 'sqlite' : 'postgresql', 'db.query.text': 'SELECT orders' } });
+        const page = span({ traceId, service: 'web', name: 'GET /home', kind: 'server', startTime: sent - 1, endTime: done + 2, attributes: { 'http.request.method': 'GET', 'http.route': '/home' } });
+        call.parentSpanId = page.spanId;
+        return [page, call, server, db];
+      });
+      a.flush();
+      return events.filter((e) => e.type === 'opened').map((e) => e.incident);
+    };
+    const held = run('held');
+    expect(held.map((x) => [x.rootCause.service, x.rootCause.operation])).toEqual([['orders', EVENT_LOOP_OPERATION]]);
+    expect(held[0].rootCause.explanation).toMatch(
+      /^orders reads its requests late: calls to it from web GET \/home waited up to 2\d\d ms before it began them \(\d+ requests in the last 15 s\); .*its event loop is held \(CPU work, or a process starved of CPU\): requests wait to be read, and every call it makes ends late, whatever its callee does/,
+    );
+    // The database slow, the loop free: the database; a synchronous driver's statements held the loop themselves.
+    expect(run('db').map((x) => x.rootCause.service)).toEqual(['postgresql']);
+    expect(run('sync').map((x) => x.rootCause.service)).toEqual(['sqlite']);
+  });
+
   it('held while the process used little CPU is told as a stopped or starved process, not CPU work', () => {
     const paused = frozenRun(30_000, 40).events.find((e) => e.type === 'opened')?.incident;
     expect(paused?.title).toBe('Latency in pricing event loop');

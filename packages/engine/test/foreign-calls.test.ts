@@ -32,6 +32,7 @@ function context(typical: Record<string, number> = {}, typicalSelf: Record<strin
     heldLoop: () => undefined,
     loopDelay: () => undefined,
     noteLate: () => {},
+    noteReadLate: () => {},
     noteHeld: () => {},
     heldDuring: () => undefined,
   };

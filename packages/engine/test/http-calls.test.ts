@@ -54,6 +54,7 @@ describe('a call whose answer is missing', () => {
     heldLoop: () => undefined,
     loopDelay: () => undefined,
     noteLate: () => {},
+    noteReadLate: () => {},
     noteHeld: () => {},
     heldDuring: () => undefined,
     };

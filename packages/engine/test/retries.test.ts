@@ -97,6 +97,7 @@ function context(typical: Record<string, number>, typicalSelf: Record<string, nu
     heldLoop: () => undefined,
     loopDelay: () => undefined,
     noteLate: () => {},
+    noteReadLate: () => {},
     noteHeld: () => {},
     heldDuring: () => undefined,
   };

@@ -32,6 +32,7 @@ function context(
     heldLoop: () => undefined,
     loopDelay: () => undefined,
     noteLate: () => {},
+    noteReadLate: () => {},
     noteHeld: () => {},
     heldDuring: () => undefined,
   };

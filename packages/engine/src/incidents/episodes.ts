@@ -753,7 +753,7 @@ export class Episodes {
       const window = 3 * this.options.bucketMs;
       const fresh = this.recorder.lateAnswers(top.service, now - window);
       if (fresh !== undefined) {
-        const late = { label: opKeyLabel(fresh.calleeKey), ms: fresh.ms, calls: fresh.calls, atLeast: fresh.atLeast, window, at: now, median: fresh.median };
+        const late = { label: opKeyLabel(fresh.peerKey), ms: fresh.ms, calls: fresh.calls, atLeast: fresh.atLeast, window, at: now, median: fresh.median, requests: fresh.requests };
         this.lateFigures.delete(top.service);
         this.makeRoom(this.lateFigures);
         this.lateFigures.set(top.service, late);

@@ -7,28 +7,33 @@ const waits = new Float64Array(SAMPLES);
 const COUNTED_S = 128;
 
 /**
- * A process's recent calls answered late: each ended `LOOP_MIN_SHIFT_MS` or more after its callee's own
- * span did. Without event-loop samples (a central view), this is what shows a process too busy to read
- * its answers: a NestJS service burning 200 ms of CPU per request ended its 4 ms calls to an instrumented
- * callee after 210 ms, and every PostgreSQL statement it ran looked slow as well. One callee answered late
- * may be that callee's network, so a call is only matched with the late answers of other callees.
+ * A process's recent waits to be read: its calls answered late (each ended `LOOP_MIN_SHIFT_MS` or more after
+ * its callee's own span did), or, kept apart, its requests read late (each began that much after its caller
+ * made the call). Without event-loop samples (a central view), this is what shows a process too busy to
+ * read: a NestJS service burning 200 ms of CPU per request ended its 4 ms calls to an instrumented callee
+ * after 210 ms, and every PostgreSQL statement it ran looked slow as well. One peer answered (or calling)
+ * late may be that peer's network, so a call is only matched with the waits of other peers.
  */
 export class LateAnswers {
   private readonly from = new Float64Array(SAMPLES);
   private readonly to = new Float64Array(SAMPLES);
-  private readonly callee: string[] = new Array<string>(SAMPLES).fill('');
-  private readonly calleeKey: string[] = new Array<string>(SAMPLES).fill('');
+  private readonly peer: string[] = new Array<string>(SAMPLES).fill('');
+  private readonly peerKey: string[] = new Array<string>(SAMPLES).fill('');
   private next = 0;
   /** Late answers per second of their end (the second in `seconds`), beyond the samples kept. */
   private readonly counts = new Float64Array(COUNTED_S);
   private readonly seconds = new Float64Array(COUNTED_S).fill(-1);
 
-  /** A call to `callee` (operation `calleeKey`) whose answer waited from `from` (its callee's span ended) to `to` (the call ended). */
-  note(callee: string, calleeKey: string, from: number, to: number): void {
+  /**
+   * A wait to be read from `from` to `to`: an answer of `peer` (its operation `peerKey`), from when the
+   * callee's span ended to when the call did; or a request of `peer`'s (the calling operation `peerKey`),
+   * from when the call was made to when the request began.
+   */
+  note(peer: string, peerKey: string, from: number, to: number): void {
     this.from[this.next] = from;
     this.to[this.next] = to;
-    this.callee[this.next] = callee;
-    this.calleeKey[this.next] = calleeKey;
+    this.peer[this.next] = peer;
+    this.peerKey[this.next] = peerKey;
     this.next = (this.next + 1) % SAMPLES;
     const second = Math.floor(to / 1000);
     const slot = second % COUNTED_S;
@@ -40,15 +45,15 @@ export class LateAnswers {
   }
 
   /**
-   * The late answers that ended from `since` on (to the second): the longest wait among those kept, its
-   * callee operation's key, the median wait, and how many there were (`atLeast`: counted over the last
+   * The waits that ended from `since` on (to the second): the longest among those kept, its peer
+   * operation's key, the median wait, and how many there were (`atLeast`: counted over the last
    * {@link COUNTED_S} s only, so maybe more).
    */
-  worst(since: number): { calleeKey: string; ms: number; median: number; calls: number; atLeast: boolean } | undefined {
+  worst(since: number): { peerKey: string; ms: number; median: number; calls: number; atLeast: boolean } | undefined {
     let best = -1;
     let kept = 0;
     for (let i = 0; i < SAMPLES; i++) {
-      if (this.callee[i] === '' || this.to[i] < since) continue;
+      if (this.peer[i] === '' || this.to[i] < since) continue;
       waits[kept++] = this.to[i] - this.from[i];
       if (best < 0 || this.to[i] - this.from[i] > this.to[best] - this.from[best]) best = i;
     }
@@ -61,19 +66,19 @@ export class LateAnswers {
       if (this.seconds[i] >= first) calls += this.counts[i];
     }
     const median = waits.subarray(0, kept).sort()[kept >> 1];
-    return { calleeKey: this.calleeKey[best], ms: this.to[best] - this.from[best], median, calls, atLeast: latest - first >= COUNTED_S };
+    return { peerKey: this.peerKey[best], ms: this.to[best] - this.from[best], median, calls, atLeast: latest - first >= COUNTED_S };
   }
 
   /**
-   * The longest wait of the late answers of callees other than `callee` within `nearMs` of `start`..`end`:
-   * a saturated process reads late whatever answers while it works, but only the calls that straddle a
-   * stretch of its work show it, so a late answer nearby stands for the stretches in between.
+   * The longest wait of peers other than `peer` within `nearMs` of `start`..`end`: a saturated process
+   * reads late whatever comes while it works, but only what straddles a stretch of its work shows it, so a
+   * late answer (or request) nearby stands for the stretches in between.
    */
-  longest(start: number, end: number, callee: string, nearMs: number): number {
+  longest(start: number, end: number, peer: string, nearMs: number): number {
     let most = 0;
     for (let i = 0; i < SAMPLES; i++) {
-      const c = this.callee[i];
-      if (c === '' || c === callee || this.to[i] < start - nearMs || this.from[i] > end + nearMs) continue;
+      const c = this.peer[i];
+      if (c === '' || c === peer || this.to[i] < start - nearMs || this.from[i] > end + nearMs) continue;
       const wait = this.to[i] - this.from[i];
       if (wait > most) most = wait;
     }

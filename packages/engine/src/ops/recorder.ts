@@ -112,6 +112,8 @@ export class Recorder {
   private readonly busy = new Map<string, BusyLoop>();
   /** Per service without event-loop samples, its calls answered late (see TraceContext.noteLate). */
   private readonly late = new Map<string, LateAnswers>();
+  /** Per service without event-loop samples, the requests it read late (see TraceContext.noteReadLate). */
+  private readonly readLate = new Map<string, LateAnswers>();
   /** Per caller → callee edge, its calls that held a pooled connection long (see TraceContext.noteHeld). */
   private readonly held = new Map<string, HeldCalls>();
   /** What {@link TraceContext.loopDelay} answers (reused: asked for each slow call while a loop is busy). */
@@ -157,22 +159,20 @@ export class Recorder {
             const at = b.ends[i];
             if (at >= start && at - LOOP_TICK_MS <= end && b.extra[i] > most) most = b.extra[i];
           }
-        } else if (!this.loops.has(service)) most = this.late.get(service)?.longest(start, end, callee, LOOP_TICK_MS) ?? 0;
+        } else if (!this.loops.has(service)) {
+          most = this.late.get(service)?.longest(start, end, callee, LOOP_TICK_MS) ?? 0;
+          // Requests read late meanwhile tell a held loop too, unless this call could be what held it: a
+          // synchronous driver's call does, and the requests that come meanwhile wait for it.
+          const requests = this.readLate.get(service);
+          if (requests !== undefined && this.edgeIndex.get(service)?.get(callee)?.concurrent) most = Math.max(most, requests.longest(start, end, callee, LOOP_TICK_MS));
+        }
         if (most === 0) return undefined;
         this.delay.key = b?.key ?? opKey(service, EVENT_LOOP_OPERATION);
         this.delay.ms = most;
         return this.delay;
       },
-      noteLate: (caller, callee, calleeKey, from, to) => {
-        // A process that reports its loop tells its holds itself.
-        if (this.loops.has(caller)) return;
-        let l = this.late.get(caller);
-        if (l === undefined) {
-          if (this.late.size >= MAX_HOLDS) return;
-          this.late.set(caller, (l = new LateAnswers()));
-        }
-        l.note(callee, calleeKey, from, to);
-      },
+      noteLate: (caller, callee, calleeKey, from, to) => this.noteWait(this.late, caller, callee, calleeKey, from, to),
+      noteReadLate: (service, caller, callerKey, from, to) => this.noteWait(this.readLate, service, caller, callerKey, from, to),
       noteHeld: (caller, callee, calleeKey, from, to) => {
         const key = edgeKey(caller, callee);
         let h = this.held.get(key);
@@ -184,6 +184,17 @@ export class Recorder {
       },
       heldDuring: (caller, callee, start, end) => this.held.get(edgeKey(caller, callee))?.most(start, end),
     };
+  }
+
+  /** Notes `service`'s wait to be read (see LateAnswers.note) in `waits`, unless it reports its loop: then it tells its holds itself. */
+  private noteWait(waits: Map<string, LateAnswers>, service: string, peer: string, peerKey: string, from: number, to: number): void {
+    if (this.loops.has(service)) return;
+    let l = waits.get(service);
+    if (l === undefined) {
+      if (waits.size >= MAX_HOLDS) return;
+      waits.set(service, (l = new LateAnswers()));
+    }
+    l.note(peer, peerKey, from, to);
   }
 
   /**
@@ -427,9 +438,15 @@ export class Recorder {
     return calls > 0 ? { calls, longest, atLeast } : undefined;
   }
 
-  /** `service`'s calls answered late since `since` (see TraceContext.noteLate and LateAnswers.worst). */
-  lateAnswers(service: string, since: number): ReturnType<LateAnswers['worst']> {
-    return this.late.get(service)?.worst(since);
+  /**
+   * `service`'s calls answered late since `since` (see TraceContext.noteLate and LateAnswers.worst); with
+   * none, the requests it read late (`requests`: see TraceContext.noteReadLate).
+   */
+  lateAnswers(service: string, since: number): (NonNullable<ReturnType<LateAnswers['worst']>> & { requests: boolean }) | undefined {
+    const answers = this.late.get(service)?.worst(since);
+    if (answers !== undefined) return { ...answers, requests: false };
+    const requests = this.readLate.get(service)?.worst(since);
+    return requests === undefined ? undefined : { ...requests, requests: true };
   }
 
   private addOp(key: string, service: string, operation: string, nodeType: 'service' | 'peer'): OpState {
@@ -657,6 +674,7 @@ export class Recorder {
       this.liveEdges.add(edge);
     }
     edge.calls++;
+    edge.noteCall(c.span.startTime, c.span.endTime, c.span.traceId);
     eb.attempts++;
     if (c.error) {
       edge.errorsTotal++;

@@ -489,6 +489,14 @@ export interface EdgeWindow {
 }
 
 /** A caller service → callee edge, judged for callers giving up (timeouts, no answer). */
+/** Calls an edge keeps to tell whether its caller runs them side by side (see EdgeState.concurrent). */
+const RECENT_CALLS = 8;
+/**
+ * How long two calls must overlap to count as side by side (ms): a synchronous driver's calls may seem to
+ * overlap by a fraction of a millisecond where a tracer takes start times from a millisecond clock.
+ */
+const MIN_OVERLAP_MS = 2;
+
 export class EdgeState {
   readonly ring = new BucketRing(RING, () => new EdgeBucket());
   readonly timeout: TimeoutDetector;
@@ -509,6 +517,15 @@ export class EdgeState {
   stuck: string | null | undefined = undefined;
   /** In the recorder's live set (kept by the recorder). */
   live = false;
+  /**
+   * Whether two of its calls from different traces were seen in flight at once: the caller runs them side by
+   * side (an asynchronous client), so none of them holds its event loop. A synchronous driver's never do.
+   */
+  concurrent = false;
+  /** Its latest calls (see {@link noteCall}): start and end, and their traces. */
+  private readonly recent = new Float64Array(2 * RECENT_CALLS);
+  private readonly recentTraces: string[] = new Array<string>(RECENT_CALLS).fill('');
+  private nextRecent = 0;
 
   constructor(
     readonly key: string,
@@ -518,6 +535,22 @@ export class EdgeState {
     opts: ResolvedOptions,
   ) {
     this.timeout = new TimeoutDetector(opts.baseline, opts.timeout);
+  }
+
+  /** A call from `start` to `end` in trace `traceId`: sets {@link concurrent} once one overlaps another by {@link MIN_OVERLAP_MS}. */
+  noteCall(start: number, end: number, traceId: string): void {
+    if (this.concurrent) return;
+    for (let i = 0; i < RECENT_CALLS; i++) {
+      const t = this.recentTraces[i];
+      if (t !== '' && t !== traceId && Math.min(end, this.recent[2 * i + 1]) - Math.max(start, this.recent[2 * i]) >= MIN_OVERLAP_MS) {
+        this.concurrent = true;
+        return;
+      }
+    }
+    this.recent[2 * this.nextRecent] = start;
+    this.recent[2 * this.nextRecent + 1] = end;
+    this.recentTraces[this.nextRecent] = traceId;
+    this.nextRecent = (this.nextRecent + 1) % RECENT_CALLS;
   }
 
   window(last: number, size: number): EdgeWindow {

@@ -36,9 +36,10 @@ export interface RootFigures {
   /**
    * For an event loop root seen only from outside (no loop samples): its calls answered late over the
    * `window` ms to `at`, the longest wait between its callee's span's end and the call's (`ms`), that callee,
-   * and how many (`atLeast`: or more).
+   * and how many (`atLeast`: or more); with none (`requests`), the requests it read late, the longest wait
+   * between the call and the request's start, and the calling operation.
    */
-  late?: { label: string; ms: number; calls: number; atLeast: boolean; window: number; at: number };
+  late?: { label: string; ms: number; calls: number; atLeast: boolean; window: number; at: number; requests: boolean };
   /**
    * A new process of the root's service (a restart, a new replica) near the incident's start: when it
    * started, and the bucket width (the first detection closes the bucket the trouble began in).
@@ -247,7 +248,12 @@ export function explainRoot(
   } else if (top.kind === 'latency' && top.operation === EVENT_LOOP_OPERATION && figures.late !== undefined) {
     // A loop seen only from outside: what its calls' answers waited once they had come.
     const f = figures.late;
-    parts.push(`${top.service} reads its answers late: its calls to ${f.label} ended up to ${ms(f.ms)} after the answer was sent (${f.atLeast ? 'at least ' : ''}${plural(f.calls, 'call')} ${dated(inTheLast(f.window), f.at)})`);
+    const counted = `${f.atLeast ? 'at least ' : ''}${plural(f.calls, f.requests ? 'request' : 'call')} ${dated(inTheLast(f.window), f.at)}`;
+    parts.push(
+      f.requests
+        ? `${top.service} reads its requests late: calls to it from ${f.label} waited up to ${ms(f.ms)} before it began them (${counted})`
+        : `${top.service} reads its answers late: its calls to ${f.label} ended up to ${ms(f.ms)} after the answer was sent (${counted})`,
+    );
   } else {
     parts.push(`${who} is where the ${top.kind === 'latency' ? 'extra time is spent' : 'trouble starts'}`);
   }
@@ -294,7 +300,7 @@ export function explainRoot(
       parts.push(`the process used ${ms(idle.cpuMs)} of CPU while its event loop was held ${ms(idle.ms)}: not CPU work but a synchronous wait or a process stopped or starved of CPU (a signal, a debugger, throttling); ${waits}`);
     } else if (own === undefined && figures.late !== undefined) {
       // No samples of the loop: CPU work and a starved process read the same from outside.
-      parts.push(`its event loop is held (CPU work, or a process starved of CPU): every call it makes ends late, whatever its callee does`);
+      parts.push(`its event loop is held (CPU work, or a process starved of CPU): ${figures.late.requests ? 'requests wait to be read, and ' : ''}every call it makes ends late, whatever its callee does`);
     } else parts.push(`CPU work is holding the event loop of ${top.service}: ${waits}`);
     // A lead to the operation doing the work, or the synchronous wait.
     const b = figures.blocker;

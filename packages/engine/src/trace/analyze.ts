@@ -151,6 +151,13 @@ export interface TraceContext {
    */
   noteLate(caller: string, callee: string, calleeKey: string, from: number, to: number): void;
   /**
+   * A request of `caller`'s operation `callerKey` that `service` read late: the call was made at `from`, the
+   * request began at `to`, `LOOP_MIN_SHIFT_MS` or more beyond the network's allowance. Without loop samples of
+   * `service`, {@link loopDelay} takes such waits for its loop held, for calls that overlap others to the
+   * same callee (a synchronous driver's call holds the loop itself, and the requests meanwhile wait for it).
+   */
+  noteReadLate(service: string, caller: string, callerKey: string, from: number, to: number): void;
+  /**
    * A call of `caller` to `callee` (statement `calleeKey`) from `from` to `to` that took `LOOP_MIN_SHIFT_MS`
    * or more beyond its typical time: a pooled connection held meanwhile (see {@link heldDuring}).
    */
@@ -791,6 +798,16 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   // Ended well after its callee's span did: the answer's way back, or the caller too busy to read it.
   if (answer !== undefined && span.endTime - answer.span.endTime - netAllowance(fact.duration) >= LOOP_MIN_SHIFT_MS) {
     ctx.noteLate(span.service, calleeService, fact.calleeKey, answer.span.endTime, span.endTime);
+  }
+  // Begun well after the call was made, and not ended after it (a callee's clock ahead shifts both): the
+  // callee read the request late. A message's consumer reads it when it comes to it.
+  if (
+    answer !== undefined &&
+    span.kind !== 'producer' &&
+    answer.span.startTime - span.startTime - netAllowance(fact.duration) >= LOOP_MIN_SHIFT_MS &&
+    answer.span.endTime <= span.endTime + NET_ALLOWANCE_MS
+  ) {
+    ctx.noteReadLate(calleeService, span.service, callerKey ?? span.service, span.startTime, answer.span.startTime);
   }
   return fact;
 }
