@@ -119,6 +119,13 @@ export interface TimeoutOptions {
   minAttempts: number;
   /** Binomial p-value needed. Default 1e-3. */
   pMax: number;
+  /**
+   * Lower give-up shares still fire once the baseline is ready, at twice the learned share and two points
+   * above it, when the p-value against its 95 % upper bound is below this. Default 1e-5.
+   */
+  sensitivePMax: number;
+  /** Calls given up on needed in the window for the sensitive rule. Default 4. */
+  sensitiveMinGiveUps: number;
 }
 
 /** Trace-shape detector: usual child calls that disappear, and new calls that appear. */
@@ -252,7 +259,7 @@ export const DEFAULT_TRAFFIC: TrafficOptions = {
   dropWindowMs: 60_000,
 };
 
-export const DEFAULT_TIMEOUT: TimeoutOptions = { rate: 0.2, minAttempts: 3, pMax: 1e-3 };
+export const DEFAULT_TIMEOUT: TimeoutOptions = { rate: 0.2, minAttempts: 3, pMax: 1e-3, sensitivePMax: 1e-5, sensitiveMinGiveUps: 4 };
 
 export const DEFAULT_SHAPE: ShapeOptions = {
   usualShare: 0.5,

@@ -12,6 +12,10 @@ import type { Span } from '../src/types.js';
 import { hexId, span } from './helpers/spans.js';
 import { watch } from './helpers/events.js';
 import { logNormal, mulberry32 } from './helpers/random.js';
+import { SHOP_START, batches, shopTraffic, type ShopFault } from './helpers/shop.js';
+
+const S = 1000;
+const MIN = 60 * S;
 
 const CATALOG = { 'server.address': '127.0.0.1', 'server.port': 4101 };
 
@@ -74,5 +78,28 @@ describe('give-ups on several operations of one callee', () => {
     const titles = events.filter((e) => e.type === 'opened' || e.type === 'updated').map((e) => e.incident.title);
     expect(titles.length).toBeGreaterThan(0);
     for (const title of titles) expect(title).toMatch(/^Timeouts in 127\.0\.0\.1:4101 GET \/products\/:id/);
+  });
+});
+
+describe('a caller that gives up on a share of its calls below 20%', () => {
+  it('is told while it lasts, against the share it gave up on before the fault, not one learned from it', () => {
+    const analyzer = createAnalyzer({ resolveAfterMs: 30_000 });
+    const events = watch(analyzer);
+    // Payment hangs 12% of its requests (checkout gives up after 1 s) for three minutes; 0.2% fail before.
+    const from = 10 * MIN;
+    const to = 13 * MIN;
+    const faults: ShopFault[] = [{ service: 'payment', from, to, hangMs: 3000, hangShare: 0.12 }];
+    for (const b of batches(shopTraffic({ seed: 9, durationMs: 16 * MIN, noiseErrors: 0.002, faults }), 50)) analyzer.ingest(b);
+    analyzer.flush();
+    const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
+    expect(opened).toHaveLength(1);
+    expect(opened[0].rootCause.service).toBe('payment');
+    expect(opened[0].openedAt - SHOP_START).toBeLessThan(from + 60 * S);
+    // Open until the fault ends: its later windows are judged against the share before it.
+    const resolved = events.find((e) => e.type === 'resolved')?.incident;
+    expect(resolved?.resolvedAt).toBeGreaterThan(SHOP_START + to);
+    const baselines = events.flatMap((e) => [...e.incident.rootCause.explanation.matchAll(/calls to payment \(\d+%, baseline ([\d.]+)%\)/g)].map((m) => Number(m[1])));
+    expect(baselines.length).toBeGreaterThan(0);
+    for (const b of baselines) expect(b).toBeLessThan(1);
   });
 });

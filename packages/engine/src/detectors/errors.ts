@@ -2,7 +2,7 @@ import type { BaselineOptions, ErrorOptions } from '../options.js';
 import type { Severity } from '../types.js';
 import { ProportionBaseline, type ProportionBaselineJSON } from '../stats/baseline.js';
 import { pToScore } from '../stats/special.js';
-import { LaggedCounts } from '../stats/held.js';
+import { LaggedRate } from '../stats/held.js';
 import { quiet, type Verdict } from './verdict.js';
 
 /**
@@ -19,14 +19,15 @@ export function errorSeverity(rate: number): Severity {
 
 /** The smallest rise the sensitive rule looks for, in points of error rate. */
 const SENSITIVE_MIN_RISE = 0.02;
-/** Standard errors of the learned rate that must fit in that rise before buckets are held back a ring (see `settled`). */
-const SETTLED_Z = 3;
-/** Buckets a ready baseline not yet settled holds buckets back: the judge's middle window (`WINDOWS[1]`, 15 s). */
-const YOUNG_LAG = 3;
 
 /** The rate a window must reach for the sensitive rule: twice the learned one, and two points above it. */
-function sensitiveThreshold(p0: number): number {
+export function sensitiveThreshold(p0: number): number {
   return Math.max(2 * p0, p0 + SENSITIVE_MIN_RISE);
+}
+
+/** The smallest rise above rate `p` the sensitive rule looks for (see LaggedRate). */
+export function sensitiveRise(p: number): number {
+  return sensitiveThreshold(p) - p;
 }
 
 /**
@@ -44,20 +45,14 @@ export class ErrorRateDetector {
   /** Event time of the last {@link observe} (ms); NaN before any. */
   lastT = NaN;
   /** Buckets not learned yet (see {@link learnBucket}). */
-  private readonly pending = new LaggedCounts();
-  /** Index and requests of the buckets of the last ring with requests, oldest first (see {@link settled}). */
-  private readonly recent: number[] = [];
-  /** Their requests. */
-  private recentRequests = 0;
-  /** The first bucket learned (NaN before). */
-  private firstIndex = NaN;
-  private readonly learnLater = (requests: number, errors: number): void => this.learn(requests, errors);
+  private readonly lagged: LaggedRate;
 
   constructor(
     baseline: BaselineOptions,
     private readonly opts: ErrorOptions,
   ) {
     this.baseline = new ProportionBaseline(opts.decayPerRequest, baseline.minSamples);
+    this.lagged = new LaggedRate(this.baseline, sensitiveRise, (requests, errors) => this.learn(requests, errors));
   }
 
   /** Judges a window of requests and errors without learning it; observed/expected are rates (0..1). */
@@ -114,49 +109,14 @@ export class ErrorRateDetector {
     return requests > 0 && (errors / requests < this.baseline.observed || (errors === 0 && requests >= this.opts.minRequests));
   }
 
-  /**
-   * Learns bucket `index`: at once while the baseline is not ready (an operation is learned from its start,
-   * failures and all), {@link YOUNG_LAG} buckets later while it is not {@link settled}, then once it is
-   * `lagBuckets` old (the judge's longest window), if no error anomaly fired meanwhile ({@link forgetHeld}):
-   * each window is judged against a baseline that has not seen it. A
-   * fault on a sparse operation, or a small rise on a busy one, must not raise the baseline while the
-   * windows gather the errors to prove it (8 % errors, learned as they came, lifted a 0.2 % baseline out of
-   * the sensitive rule's reach within a minute at most traffic rates); errors that turn out to be normal
-   * are learned all the same, only a window later.
-   */
+  /** Learns bucket `index` `lagBuckets` late (see LaggedRate), unless an error anomaly fires meanwhile ({@link forgetHeld}). */
   learnBucket(index: number, requests: number, errors: number, lagBuckets: number): void {
-    const recent = this.recent;
-    let from = 0;
-    while (from < recent.length && recent[from] <= index - lagBuckets) this.recentRequests -= recent[(from += 2) - 1];
-    if (from > 0) recent.splice(0, from);
-    recent.push(index, requests);
-    this.recentRequests += requests;
-    const b = this.baseline;
-    if (!(this.firstIndex <= index)) this.firstIndex = index;
-    const lag = !b.ready ? 0 : this.settled(index, lagBuckets) ? lagBuckets : Math.min(lagBuckets, YOUNG_LAG);
-    this.pending.add(index, requests, errors, lag, this.learnLater);
-  }
-
-  /**
-   * Whether the learned rate is known well enough to hold buckets back from it a ring: its standard error at
-   * most a third of the smallest rise the sensitive rule looks for, or the baseline holds at least a third of
-   * the requests of the last `lagBuckets` buckets, once it has seen that many (its standard error is then at
-   * most √3 times a window's, which testing against its upper bound leaves room for). Held back a ring from
-   * a busy operation's first seconds, a rate under-learned there (1 error in 71 requests of a steady 5 %)
-   * stayed where it was, the first minute's windows fired on the operation's usual rate, nothing was
-   * learned while they did, and its normal errors were an incident for good.
-   */
-  private settled(index: number, lagBuckets: number): boolean {
-    const b = this.baseline;
-    const p = b.rate;
-    const rise = sensitiveThreshold(p) - p;
-    if (SETTLED_Z * SETTLED_Z * p * (1 - p) <= rise * rise * b.trials) return true;
-    return index - this.firstIndex >= lagBuckets && 3 * b.trials >= this.recentRequests;
+    this.lagged.add(index, requests, errors, lagBuckets);
   }
 
   /** Drops the buckets not learned yet: an error anomaly fired, and they are part of it. */
   forgetHeld(): void {
-    this.pending.forget();
+    this.lagged.forget();
   }
 
   /** Learns a window (the analyzer passes only non-anomalous ones). */

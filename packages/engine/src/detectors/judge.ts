@@ -128,9 +128,10 @@ export class Judge {
     for (const edge of rec.liveEdges) {
       const before = firings.length;
       this.judgeEdge(edge, index, firings);
-      if (firings.length === before && edge.active.size === 0) {
+      if (firings.length > before) edge.timeout.forgetHeld();
+      else if (edge.active.size === 0) {
         const b = edge.ring.get(index);
-        if (b !== undefined) edge.timeout.learn(b.attempts, b.gaveUp);
+        if (b !== undefined) edge.timeout.learnBucket(index, b.attempts, b.gaveUp, RING);
       }
     }
     return firings;
@@ -404,9 +405,12 @@ export class Judge {
 
   private judgeEdge(edge: EdgeState, index: number, out: Firing[]): void {
     let best: EdgeFiring | undefined;
+    let shorter: EdgeWindow | undefined;
     for (const size of WINDOWS) {
       const w = edge.window(index, size);
-      if (w.attempts === 0 || !edge.timeout.mayFire(w.attempts, w.gaveUp)) continue;
+      const latest = shorter;
+      shorter = w;
+      if (w.attempts === 0 || !edge.timeout.mayFire(w.attempts, w.gaveUp) || (latest !== undefined && edge.timeout.recovered(latest.attempts, latest.gaveUp))) continue;
       const v = edge.timeout.judge(w.attempts, w.gaveUp);
       if (v.anomalous && (best === undefined || v.score > best.verdict.score)) {
         best = { signal: 'timeout', kind: 'timeout', verdict: v, edge, size, window: w };

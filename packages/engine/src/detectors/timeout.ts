@@ -3,7 +3,8 @@ import type { Severity } from '../types.js';
 import { ProportionBaseline, type ProportionBaselineJSON } from '../stats/baseline.js';
 import { pToScore } from '../stats/special.js';
 import { quiet, type Verdict } from './verdict.js';
-import { errorSeverity } from './errors.js';
+import { errorSeverity, sensitiveRise, sensitiveThreshold } from './errors.js';
+import { LaggedRate } from '../stats/held.js';
 
 /** Memory of the give-up rate, per attempt (~500 attempts). */
 const DECAY_PER_ATTEMPT = 0.002;
@@ -27,18 +28,25 @@ export function timeoutSeverity(attempts: number, gaveUp: number): Severity {
  * prior keeps it from firing on a lone failure, and a brand-new edge that never answers is exactly what
  * it should catch. As in the prototype, a window where *every* one of
  * ≥ minAttempts attempts was given up on also fires once the baseline is ready, whatever the p-value
- * (an edge that usually loses some calls still counts when it loses all).
+ * (an edge that usually loses some calls still counts when it loses all). Smaller shares fire by the
+ * sensitive rule, as error rates do: once the baseline is ready, ≥ `sensitiveMinGiveUps` give-ups at twice
+ * the learned share and two points above it, p < `sensitivePMax` against the share's 95 % upper bound. A
+ * caller that times out on the 35 % of its calls to a recommender that miss its cache (15 % of all of
+ * them, 2 % before) falls back and fails nothing: below 20 %, its give-ups were told for 10 s of a minute.
  */
 export class TimeoutDetector {
   readonly baseline: ProportionBaseline;
   /** Event time of the last {@link observe} (ms); NaN before any. */
   lastT = NaN;
+  /** Buckets not learned yet (see {@link learnBucket}). */
+  private readonly lagged: LaggedRate;
 
   constructor(
     baseline: BaselineOptions,
     private readonly opts: TimeoutOptions,
   ) {
     this.baseline = new ProportionBaseline(DECAY_PER_ATTEMPT, baseline.minSamples);
+    this.lagged = new LaggedRate(this.baseline, sensitiveRise, (attempts, gaveUp) => this.learn(attempts, gaveUp));
   }
 
   /** Judges a window without learning it; observed/expected are give-up rates (0..1). */
@@ -50,7 +58,7 @@ export class TimeoutDetector {
     if (!(attempts >= o.minAttempts)) return quiet(observed, p0, b.ready);
     const pValue = b.sf(gaveUp, attempts);
     const score = pToScore(pValue);
-    const anomalous = (observed >= o.rate && pValue < o.pMax) || (b.ready && gaveUp === attempts);
+    const anomalous = (observed >= o.rate && pValue < o.pMax) || (b.ready && (gaveUp === attempts || this.sensitive(attempts, gaveUp)));
     if (!anomalous) return quiet(observed, p0, b.ready, score, pValue);
     return { anomalous, score, pValue, observed, expected: p0, severity: timeoutSeverity(attempts, gaveUp), ready: b.ready };
   }
@@ -64,7 +72,32 @@ export class TimeoutDetector {
     const o = this.opts;
     if (!(attempts >= o.minAttempts)) return false;
     const observed = attempts > 0 ? gaveUp / attempts : 0;
-    return observed >= o.rate || (this.baseline.ready && gaveUp === attempts);
+    return observed >= o.rate || (this.baseline.ready && (gaveUp === attempts || (gaveUp >= o.sensitiveMinGiveUps && observed >= sensitiveThreshold(this.baseline.rate))));
+  }
+
+  /** The sensitive rule (see the class): a smaller share, clearly above the highest the learned one allows. */
+  private sensitive(attempts: number, gaveUp: number): boolean {
+    const b = this.baseline;
+    return gaveUp >= this.opts.sensitiveMinGiveUps && gaveUp / attempts >= sensitiveThreshold(b.rate) && b.sf(gaveUp, attempts, b.upperRate) < this.opts.sensitivePMax;
+  }
+
+  /**
+   * Whether the latest part of a longer window (the next shorter window) gives up less often than the edge
+   * usually does, or on none of at least `minAttempts` calls: what the longer window holds beyond it is
+   * over (see ErrorRateDetector.recovered). A hang's latest part holds give-ups or no calls that ended.
+   */
+  recovered(attempts: number, gaveUp: number): boolean {
+    return attempts > 0 && (gaveUp / attempts < this.baseline.observed || (gaveUp === 0 && attempts >= this.opts.minAttempts));
+  }
+
+  /** Learns bucket `index` `lagBuckets` late (see LaggedRate), unless a timeout anomaly fires meanwhile ({@link forgetHeld}). */
+  learnBucket(index: number, attempts: number, gaveUp: number, lagBuckets: number): void {
+    this.lagged.add(index, attempts, gaveUp, lagBuckets);
+  }
+
+  /** Drops the buckets not learned yet: a timeout anomaly fired, and they are part of it. */
+  forgetHeld(): void {
+    this.lagged.forget();
   }
 
   /** Learns a window (the analyzer passes only non-anomalous ones). */

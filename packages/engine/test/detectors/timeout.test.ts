@@ -18,6 +18,33 @@ describe('TimeoutDetector', () => {
     expect(alarms).toBe(0);
   });
 
+  it('stays quiet on a 2% give-up background over 2000 windows of 60 (a minute of 1 req/s)', () => {
+    const rng = mulberry32(42);
+    const d = new TimeoutDetector(DEFAULT_BASELINE, DEFAULT_TIMEOUT);
+    let alarms = 0;
+    for (let t = 0; t < 2000; t++) if (d.observe(t, 60, binomial(rng, 60, 0.02)).anomalous) alarms++;
+    expect(alarms).toBe(0);
+  });
+
+  it('fires on a smaller share by the sensitive rule once ready: 12% of a minute of calls given up on where 2% were', () => {
+    const d = learned(50, 1);
+    const v = d.judge(240, 30);
+    expect(v).toMatchObject({ anomalous: true, ready: true, severity: 'medium' });
+    // Against the highest share the learned one allows (3.2%), 9 of 60 is not yet clear enough.
+    expect(d.judge(60, 9).anomalous).toBe(false);
+    // Before the baseline is ready, 20% it is.
+    const young = new TimeoutDetector(DEFAULT_BASELINE, DEFAULT_TIMEOUT);
+    expect(young.judge(240, 30).anomalous).toBe(false);
+  });
+
+  it('reads a window whose latest part gives up less often than usual as over', () => {
+    const d = learned(50, 1);
+    expect(d.recovered(20, 0)).toBe(true);
+    expect(d.recovered(20, 3)).toBe(false);
+    // No call ended: a hang, not a recovery.
+    expect(d.recovered(0, 0)).toBe(false);
+  });
+
   it('fires when a callee stops answering half the calls', () => {
     const d = learned(20, 0);
     const v = d.judge(10, 5);
