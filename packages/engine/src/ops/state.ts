@@ -539,7 +539,8 @@ export class EdgeState {
 
   /** A call from `start` to `end` in trace `traceId`: sets {@link concurrent} once one overlaps another by {@link MIN_OVERLAP_MS}. */
   noteCall(start: number, end: number, traceId: string): void {
-    if (this.concurrent) return;
+    // A shorter call overlaps none by that much (most calls to a database, kept off the ring's scan).
+    if (this.concurrent || end - start < MIN_OVERLAP_MS) return;
     for (let i = 0; i < RECENT_CALLS; i++) {
       const t = this.recentTraces[i];
       if (t !== '' && t !== traceId && Math.min(end, this.recent[2 * i + 1]) - Math.max(start, this.recent[2 * i]) >= MIN_OVERLAP_MS) {
