@@ -103,6 +103,12 @@ describe('pool saturation', () => {
     const wait = { kind: 'timeout', service: 'postgresql', operation: 'pg-pool.connect', severity: 'critical', peak: { explanation: `${words}; the change traces back to postgresql SELECT orders` } } as Anomaly;
     const top = { service: 'postgresql', operation: 'SELECT orders', key: 'k', kind: 'timeout' as const, share: 1, count: 100 };
     expect(explainRoot(top, [wait], {}, undefined, 0, DEFAULT_LATENCY)).toBe(`postgresql SELECT orders calls hang, holding the pool's connections: ${words}`);
+    // Its long calls ended (a query slowed to a second, every one answered): they take long, told once.
+    const held = { calls: 10, longest: 1080, atLeast: false };
+    const pool = { label: 'postgresql pg-pool.connect', now: 900, baseline: 0.2, window: 5000, at: 0 };
+    expect(explainRoot(top, [wait], { held, pool }, undefined, 0, DEFAULT_LATENCY)).toBe(
+      `postgresql SELECT orders calls take up to 1.08 s, holding the pool's connections: ${words}; waiting for a connection: postgresql pg-pool.connect p95 900 ms vs baseline 0.2 ms (4500×) in the last 5 s`,
+    );
     // The pool wait as the root, or the statement's own give-ups: their own words.
     expect(explainRoot({ ...top, operation: 'pg-pool.connect' }, [wait], {}, undefined, 0, DEFAULT_LATENCY)).toMatch(new RegExp(`^${words.replace(/[()%.]/g, '\\$&')}; requests got no pooled connection in time`));
     // An episode of the pool wait whose worst moment named the statement itself: its words as they are.

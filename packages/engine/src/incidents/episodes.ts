@@ -732,10 +732,10 @@ export class Episodes {
       else if (op !== undefined && this.closing > -Infinity) figures = this.worstUnfired(key, { ...figuresOf(op, op.window(this.closing, 3, this.options.bucketMs), top.kind, 3 * this.options.bucketMs), at: now }, firstAt);
     }
     const pool = this.poolWait(anomalies);
-    if (pool !== undefined) {
-      figures = { ...figures, pool };
-      // What the waits waited for: the root's long calls, each holding a connection, since the windows the
-      // incident's anomalies judged began.
+    if (pool !== undefined) figures = { ...figures, pool };
+    if (pool !== undefined || anomalies.some((a) => a.kind === 'timeout' && isPoolWait(a.operation))) {
+      // What the waits waited for (or gave up on): the root's long calls, each holding a connection, since
+      // the windows the incident's anomalies judged began.
       const held = this.recorder.heldCalls(top.key, Math.min(...anomalies.map((a) => a.windowStart)));
       if (held !== undefined) figures = { ...figures, held };
     }

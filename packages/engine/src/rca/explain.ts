@@ -22,8 +22,8 @@ export interface RootFigures {
   /** A connection pool's wait, when its connect calls slowed in the incident and are not the root cause (see {@link isPoolWait}). */
   pool?: { label: string; now: number; baseline: number; window: number; at?: number };
   /**
-   * With `pool`: the root's calls that held a connection long, ended since the windows of the incident's
-   * anomalies began: how many (`atLeast`: or more), the longest (ms).
+   * With `pool`, or waits for a pooled connection given up on: the root's calls that held a connection long,
+   * ended since the windows of the incident's anomalies began: how many (`atLeast`: or more), the longest (ms).
    */
   held?: { calls: number; longest: number; atLeast: boolean };
   /**
@@ -182,6 +182,13 @@ export function explainRoot(
   const dated = (words: string, at: number | undefined) => (toldAt !== undefined && at !== undefined && at < toldAt ? datedTo(words, at) : words);
   /** An anomaly's own numbers at its worst, dated. */
   const words = (a: Anomaly) => dated(ownWords(a), a.peak.at);
+  // Whether the give-ups' words told how long the root's calls held the pool's connections (see giveUpWords).
+  let heldSaid = false;
+  const giveUps = (t: Anomaly): string => {
+    const w = words(t);
+    heldSaid = figures.held !== undefined && holdsPool(top, t, w);
+    return giveUpWords(top, t, w, figures.held);
+  };
   const parts: string[] = [];
   /** Severities the sentence's stated latency figures back. */
   const backed = new Set<Severity>();
@@ -198,7 +205,7 @@ export function explainRoot(
   let failing: Anomaly | undefined;
   const p95 = figures.p95;
   if (top.kind === 'latency' && hung !== undefined && (hung.operation === top.operation || isPoolWait(hung.operation)) && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
-    parts.push(giveUpWords(top, hung, words(hung)));
+    parts.push(giveUps(hung));
     backed.add(hung.severity);
   } else if (top.kind === 'latency' && top.operation === EVENT_LOOP_OPERATION && own?.kind === 'latency') {
     // A loop's samples are its holds: its own words say how long at a time (the p95 of a window of
@@ -235,7 +242,7 @@ export function explainRoot(
     parts.push(`${label(refused.service, refused.operation)} cannot connect to ${top.service}${how}: ${quoted}`);
   } else if (top.kind === 'timeout' && hung !== undefined && own?.kind !== 'timeout') {
     // Timeouts are told by the give-ups, not by the latency of the calls that were answered.
-    parts.push(giveUpWords(top, hung, words(hung)));
+    parts.push(giveUps(hung));
   } else if (own) {
     parts.push(words(own));
     if (own.kind === 'latency') backed.add(own.severity);
@@ -311,7 +318,7 @@ export function explainRoot(
   } else if (figures.pool !== undefined && figures.pool.baseline > 0) {
     const f = figures.pool;
     const h = figures.held;
-    if (h !== undefined) parts.push(`its calls held the pool's connections: ${h.atLeast ? 'at least ' : ''}${plural(h.calls, 'call')} took up to ${ms(h.longest)}`);
+    if (h !== undefined && !heldSaid) parts.push(`its calls held the pool's connections: ${h.atLeast ? 'at least ' : ''}${plural(h.calls, 'call')} took up to ${ms(h.longest)}`);
     parts.push(`waiting for a connection: ${f.label} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)}) ${dated(inTheLast(f.window), f.at)}`);
   }
   let worst: Anomaly | undefined;
@@ -367,14 +374,24 @@ function giveUpsAt(top: RankedOrigin, anomalies: readonly Anomaly[]): Anomaly | 
 }
 
 /**
- * A timeout anomaly's own words (`words`, as told), for the root `top`. When they are about the wait for a pooled connection
- * and the root is a statement they do not name (an episode's words are those of its worst moment, which
- * may have named the call open longest), the statement's calls hang holding the pool's connections: said
- * first, so the sentence does not read as if the pool were the root.
+ * Whether a timeout anomaly's words (`words`) are about the wait for a pooled connection while the root `top`
+ * is a statement they do not name (an episode's words are those of its worst moment, which may have named
+ * the call open longest): then the statement's calls hold the pool's connections (see {@link giveUpWords}).
  */
-function giveUpWords(top: RankedOrigin, t: Anomaly, words: string): string {
-  const root = label(top.service, top.operation);
-  return isPoolWait(t.operation) && !isPoolWait(top.operation) && !words.includes(root) ? `${root} calls hang, holding the pool's connections: ${words}` : words;
+function holdsPool(top: RankedOrigin, t: Anomaly, words: string): boolean {
+  return isPoolWait(t.operation) && !isPoolWait(top.operation) && !words.includes(label(top.service, top.operation));
+}
+
+/**
+ * A timeout anomaly's own words (`words`, as told), for the root `top`; when {@link holdsPool}, led by the
+ * statement's calls holding the pool's connections, so the sentence does not read as if the pool were the
+ * root: they hang, or, when its long calls ended (`held`: a query slowed to a second, every one answered),
+ * they take up to the longest.
+ */
+function giveUpWords(top: RankedOrigin, t: Anomaly, words: string, held: RootFigures['held']): string {
+  if (!holdsPool(top, t, words)) return words;
+  const how = held === undefined ? 'calls hang' : `calls take up to ${ms(held.longest)}`;
+  return `${label(top.service, top.operation)} ${how}, holding the pool's connections: ${words}`;
 }
 
 /** An anomaly's own numbers at its worst, with their window, without the attribution clause. */
