@@ -23,6 +23,7 @@ function context(typical: Record<string, number> = {}, typicalSelf: Record<strin
       unusualLatency: (ms) => typical[k] !== undefined && Math.abs(Math.log(ms / typical[k])) >= Math.log(2),
       usual: usual[k] ?? [],
       usualCalls: () => undefined,
+      newCallee: () => false,
       lastOkAt: Infinity,
       nodeType: 'peer',
     }),

@@ -90,7 +90,7 @@ const RETRIED = (at: number) =>
 function context(typical: Record<string, number>, typicalSelf: Record<string, number>): TraceContext {
   return {
     names: new OperationNames(100),
-    operation: (k) => ({ typicalLatency: () => typical[k], typicalSelf: () => typicalSelf[k], unusualLatency: () => false, usual: [], usualCalls: () => undefined, lastOkAt: Infinity, nodeType: 'peer' }),
+    operation: (k) => ({ typicalLatency: () => typical[k], typicalSelf: () => typicalSelf[k], unusualLatency: () => false, usual: [], usualCalls: () => undefined, newCallee: () => false, lastOkAt: Infinity, nodeType: 'peer' }),
     resolvePeer: () => undefined,
     learnPeer: () => undefined,
     givenUpCall: () => undefined,

@@ -23,6 +23,7 @@ function context(
       unusualLatency: (ms) => typical[k] !== undefined && Math.abs(Math.log(ms / typical[k])) >= Math.log(2),
       usual: usual[k] ?? [],
       usualCalls: (callee) => usualCalls[k]?.[callee],
+      newCallee: () => false,
       lastOkAt: Infinity,
       nodeType: 'peer',
     }),

@@ -290,6 +290,11 @@ export class OpState implements LearnedOperation {
     return this.shapes.get(calleeKey)?.usualCount();
   }
 
+  /** Whether its requests never called `calleeKey` before, once its call shape is learned (false before). */
+  newCallee(calleeKey: string): boolean {
+    return this.shapeSamples >= this.opts.shape.minSamples && !this.shapes.has(calleeKey);
+  }
+
   /** Typical self time (ms), once its baseline is ready. */
   typicalSelf(): number | undefined {
     const b = this.self.detector.baseline;

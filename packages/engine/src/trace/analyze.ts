@@ -102,6 +102,8 @@ export interface LearnedOperation {
   readonly usual: readonly string[];
   /** How many times a request that calls `calleeKey` usually calls it, once learned. */
   usualCalls(calleeKey: string): number | undefined;
+  /** Whether its requests never called `calleeKey` before, once its call shape is learned (false before). */
+  newCallee(calleeKey: string): boolean;
   /** For a peer's operation: the address its first call went to, if the client span named one. */
   readonly address?: Address;
   /** End time (event ms) of its latest call or request that did not fail (-Infinity before one). */
@@ -553,6 +555,11 @@ function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceCont
   // (unless its callee answered others meanwhile).
   const skipped = own.duration > (own.learned?.typicalLatency() ?? Infinity) && unusual(own.learned, own.duration) ? missingCall(own) : undefined;
   const waited = skipped !== undefined && !answering(skipped.key, own, ctx) ? skipped : undefined;
+  // Calls its operation never made before, several of them, in place of the usual one, none failing: its
+  // handler took a new path of its own (a GraphQL loader that stopped batching called catalog per item),
+  // whatever those calls reached. A path taken after a failure (a fallback, a compensation) is the
+  // failure's; one call where another was (a callee deployed with its route renamed) may be the callee's.
+  if (newPath(root, own)) return selfOrigin(own, 'shape');
   let best: Origin = waited !== undefined ? { ...waited, kind: 'shape' } : selfOrigin(own, 'shape');
   let cur: Node = root;
   for (let depth = 0; depth < MAX_CHAIN; depth++) {
@@ -590,6 +597,18 @@ function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceCont
     cur = answer;
   }
   return best;
+}
+
+/** Whether request `own` (at `root`) succeeded, called a callee its operation never called before more than once, and no call of it failed. */
+function newPath(root: Node, own: EntryFact): boolean {
+  const learned = own.learned;
+  if (learned === undefined || own.error) return false;
+  let repeated = false;
+  for (let i = 0; i < own.calls.length && !repeated; i++) repeated = own.callTimes[i] > 1 && learned.newCallee(own.calls[i]);
+  if (!repeated) return false;
+  const count = collectOutgoing(root, root.span.service, outgoingScratch);
+  for (let k = 0; k < count; k++) if ((outgoingScratch[k].call as CallFact).error || outgoingScratch[k].answer?.error) return false;
+  return true;
 }
 
 /** Calls followed down by {@link divergenceOrigin}: deeper than any sane call chain. */
