@@ -1064,6 +1064,8 @@ describe('the event loop operation', () => {
     };
     const held = run('held');
     expect(held.map((x) => [x.rootCause.service, x.rootCause.operation])).toEqual([['orders', EVENT_LOOP_OPERATION]]);
+    // The database, timed only by orders' own calls whose slowness is its loop's, is not affected: its callers are.
+    expect(held.map((x) => x.title)).toEqual(['Latency in orders event loop, affecting web']);
     expect(held[0].rootCause.explanation).toMatch(
       /^orders reads its requests late: calls to it from web GET \/home waited up to 2\d\d ms before it began them \(\d+ requests in the last 15 s\); .*its event loop is held \(CPU work, or a process starved of CPU\): requests wait to be read, and every call it makes ends late, whatever its callee does/,
     );

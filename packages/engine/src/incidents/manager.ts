@@ -740,10 +740,26 @@ export class IncidentManager {
       }
     }
     inc.traceIds = traces;
-    const others = [...new Set(inc.affected.map((r) => r.service).filter((s) => s !== inc.rootCause.service))];
+    const others = [...new Set(inc.affected.map((r) => r.service).filter((s) => s !== inc.rootCause.service && !this.measuredByRoot(s, inc.rootCause.service, anomalies)))];
     inc.title =
       `${KIND_TITLE[inc.rootCause.kind]} in ${label(inc.rootCause.service, inc.rootCause.operation)}` +
       (others.length > 0 ? `, affecting ${others.slice(0, 3).join(', ')}${others.length > 3 ? ` and ${others.length - 3} more` : ''}` : '');
+  }
+
+  /**
+   * Whether every anomaly of `service` in the incident is of an uninstrumented peer, traced back to the
+   * root's own service: timed only by the root's client spans, so their slowness is the root's (its held
+   * event loop read the answers late). Such a peer is not affected: "Latency in cart event loop, affecting
+   * redis" read as if redis had suffered.
+   */
+  private measuredByRoot(service: string, root: string, anomalies: readonly Anomaly[]): boolean {
+    let any = false;
+    for (const a of anomalies) {
+      if (a.service !== service) continue;
+      if (a.cause.service !== root || !this.opts.topology.isPeer(opKey(a.service, a.operation ?? ''))) return false;
+      any = true;
+    }
+    return any;
   }
 }
 
