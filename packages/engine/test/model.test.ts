@@ -247,6 +247,9 @@ describe('operation naming', () => {
     expect([nodeRedis('redis-GET'), nodeRedis('redis-HGETALL'), nodeRedis('redis-connect')]).toEqual(['GET', 'HGETALL', 'CONNECT']);
     const memcached = clientOperation(span({ ...base, name: 'memcached get', attributes: { 'db.system': 'memcached' } }));
     expect(memcached).toBe('GET');
+    // A command queued in a transaction (ioredis names it `MULTI lpush`) is that command.
+    const queued = (name: string) => clientOperation(span({ ...base, name, attributes: { 'db.system': 'redis', 'db.operation': `MULTI ${name}`, 'db.statement': `${name} cart-history:2` } }));
+    expect([queued('lpush'), queued('ltrim'), queued('del')]).toEqual(['LPUSH', 'LTRIM', 'DEL']);
     // Not one command: named as before.
     expect(clientOperation(span({ ...base, name: 'multi exec', attributes: { 'db.system': 'redis' } }))).toBe('multi exec');
   });

@@ -365,7 +365,9 @@ function storeCommand(name: string, system: string | undefined, dbOp: string | u
   if (command.length > system.length + 1 && command.startsWith(system) && (sep === 45 /* - */ || sep === 32 /* space */)) command = command.slice(system.length + 1);
   let upper = storeCommands.get(command);
   if (upper === undefined) {
-    upper = COMMAND.test(command) ? command.toUpperCase() : null;
+    // A command queued in a transaction (ioredis: `MULTI lpush`) is that command.
+    const queued = command.startsWith('MULTI ') ? command.slice(6) : command;
+    upper = COMMAND.test(queued) ? queued.toUpperCase() : null;
     if (storeCommands.size < SHORT_NAMES_MAX) storeCommands.set(command, upper);
   }
   return upper ?? undefined;
