@@ -47,6 +47,10 @@ describe('a request whose handler takes a new path', () => {
     a.flush();
     expect(shapes.length).toBeGreaterThan(0);
     for (const x of shapes) expect(x.cause, x.explanation).toMatchObject({ service: 'gateway' });
+    // To its last window, the new calls' detector having been made (and learning nothing) meanwhile.
+    const last = a.incidents().flatMap((i) => i.anomalies.filter((x) => x.kind === 'shape'));
+    expect(last.length).toBeGreaterThan(0);
+    for (const x of last) expect(x.cause, x.explanation).toMatchObject({ service: 'gateway' });
     const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
     expect(opened.map((i) => i.rootCause.service)).toEqual(['gateway']);
   });

@@ -290,9 +290,15 @@ export class OpState implements LearnedOperation {
     return this.shapes.get(calleeKey)?.usualCount();
   }
 
-  /** Whether its requests never called `calleeKey` before, once its call shape is learned (false before). */
+  /**
+   * Whether its requests (almost) never called `calleeKey` before, once its call shape is learned (false
+   * before): no detector, or one whose learned share is under {@link NEW_CALLEE_SHARE} (a detector is made
+   * as soon as a judged bucket holds the call, and learns nothing while its anomaly goes on).
+   */
   newCallee(calleeKey: string): boolean {
-    return this.shapeSamples >= this.opts.shape.minSamples && !this.shapes.has(calleeKey);
+    if (this.shapeSamples < this.opts.shape.minSamples) return false;
+    const d = this.shapes.get(calleeKey);
+    return d === undefined || d.baseline.share < NEW_CALLEE_SHARE;
   }
 
   /** Typical self time (ms), once its baseline is ready. */
@@ -494,6 +500,9 @@ export interface EdgeWindow {
 }
 
 /** A caller service → callee edge, judged for callers giving up (timeouts, no answer). */
+/** A callee made by fewer of an operation's requests than this, as learned, is new to it (see OpState.newCallee). */
+const NEW_CALLEE_SHARE = 0.01;
+
 /** Calls an edge keeps to tell whether its caller runs them side by side (see EdgeState.concurrent). */
 const RECENT_CALLS = 8;
 /**
