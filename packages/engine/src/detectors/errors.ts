@@ -25,6 +25,14 @@ export function sensitiveThreshold(p0: number): number {
   return Math.max(2 * p0, p0 + SENSITIVE_MIN_RISE);
 }
 
+/**
+ * Whether a window's latest part (`trials`, `events`) is over what a longer window holds: a rate below the
+ * one `baseline` observed, or no event in at least `minTrials` (see ErrorRateDetector.recovered).
+ */
+export function recoveredRate(baseline: ProportionBaseline, trials: number, events: number, minTrials: number): boolean {
+  return trials > 0 && (events / trials < baseline.observed || (events === 0 && trials >= minTrials));
+}
+
 /** The smallest rise above rate `p` the sensitive rule looks for (see LaggedRate). */
 export function sensitiveRise(p: number): number {
   return sensitiveThreshold(p) - p;
@@ -106,7 +114,7 @@ export class ErrorRateDetector {
    * latest part holds calls given up on (errors) or too few answers, so it does not read as recovered.
    */
   recovered(requests: number, errors: number): boolean {
-    return requests > 0 && (errors / requests < this.baseline.observed || (errors === 0 && requests >= this.opts.minRequests));
+    return recoveredRate(this.baseline, requests, errors, this.opts.minRequests);
   }
 
   /** Learns bucket `index` `lagBuckets` late (see LaggedRate), unless an error anomaly fires meanwhile ({@link forgetHeld}). */

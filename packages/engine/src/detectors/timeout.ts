@@ -3,7 +3,7 @@ import type { Severity } from '../types.js';
 import { ProportionBaseline, type ProportionBaselineJSON } from '../stats/baseline.js';
 import { pToScore } from '../stats/special.js';
 import { quiet, type Verdict } from './verdict.js';
-import { errorSeverity, sensitiveRise, sensitiveThreshold } from './errors.js';
+import { errorSeverity, recoveredRate, sensitiveRise, sensitiveThreshold } from './errors.js';
 import { LaggedRate } from '../stats/held.js';
 
 /** Memory of the give-up rate, per attempt (~500 attempts). */
@@ -87,7 +87,7 @@ export class TimeoutDetector {
    * over (see ErrorRateDetector.recovered). A hang's latest part holds give-ups or no calls that ended.
    */
   recovered(attempts: number, gaveUp: number): boolean {
-    return attempts > 0 && (gaveUp / attempts < this.baseline.observed || (gaveUp === 0 && attempts >= this.opts.minAttempts));
+    return recoveredRate(this.baseline, attempts, gaveUp, this.opts.minAttempts);
   }
 
   /** Learns bucket `index` `lagBuckets` late (see LaggedRate), unless a timeout anomaly fires meanwhile ({@link forgetHeld}). */

@@ -190,6 +190,9 @@ const UNUSUAL_SD = 3;
 const UNUSUAL_MIN_LOG_RATIO = Math.log(1.5);
 const UNUSUAL_MAX_LOG_RATIO = Math.log(2);
 
+/** A callee made by fewer of an operation's requests than this, as learned, is new to it (see OpState.newCallee). */
+const NEW_CALLEE_SHARE = 0.01;
+
 /** An operation: a service's server operation, or an operation on an uninstrumented peer (a database). */
 export class OpState implements LearnedOperation {
   readonly ring: BucketRing<OpBucket>;
@@ -499,10 +502,6 @@ export interface EdgeWindow {
   buckets: EdgeBucket[];
 }
 
-/** A caller service → callee edge, judged for callers giving up (timeouts, no answer). */
-/** A callee made by fewer of an operation's requests than this, as learned, is new to it (see OpState.newCallee). */
-const NEW_CALLEE_SHARE = 0.01;
-
 /** Calls an edge keeps to tell whether its caller runs them side by side (see EdgeState.concurrent). */
 const RECENT_CALLS = 8;
 /**
@@ -511,6 +510,7 @@ const RECENT_CALLS = 8;
  */
 const MIN_OVERLAP_MS = 2;
 
+/** A caller service → callee edge, judged for callers giving up (timeouts, no answer). */
 export class EdgeState {
   readonly ring = new BucketRing(RING, () => new EdgeBucket());
   readonly timeout: TimeoutDetector;

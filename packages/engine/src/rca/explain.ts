@@ -182,12 +182,13 @@ export function explainRoot(
   const dated = (words: string, at: number | undefined) => (toldAt !== undefined && at !== undefined && at < toldAt ? datedTo(words, at) : words);
   /** An anomaly's own numbers at its worst, dated. */
   const words = (a: Anomaly) => dated(ownWords(a), a.peak.at);
-  // Whether the give-ups' words told how long the root's calls held the pool's connections (see giveUpWords).
+  // Whether the give-ups' words told how long the root's calls held the pool's connections (see poolHeldWords).
   let heldSaid = false;
   const giveUps = (t: Anomaly): string => {
     const w = words(t);
-    heldSaid = figures.held !== undefined && holdsPool(top, t, w);
-    return giveUpWords(top, t, w, figures.held);
+    if (!holdsPool(top, t, w)) return w;
+    heldSaid = figures.held !== undefined;
+    return poolHeldWords(top, w, figures.held);
   };
   const parts: string[] = [];
   /** Severities the sentence's stated latency figures back. */
@@ -376,20 +377,19 @@ function giveUpsAt(top: RankedOrigin, anomalies: readonly Anomaly[]): Anomaly | 
 /**
  * Whether a timeout anomaly's words (`words`) are about the wait for a pooled connection while the root `top`
  * is a statement they do not name (an episode's words are those of its worst moment, which may have named
- * the call open longest): then the statement's calls hold the pool's connections (see {@link giveUpWords}).
+ * the call open longest): then the statement's calls hold the pool's connections (see {@link poolHeldWords}).
  */
 function holdsPool(top: RankedOrigin, t: Anomaly, words: string): boolean {
   return isPoolWait(t.operation) && !isPoolWait(top.operation) && !words.includes(label(top.service, top.operation));
 }
 
 /**
- * A timeout anomaly's own words (`words`, as told), for the root `top`; when {@link holdsPool}, led by the
- * statement's calls holding the pool's connections, so the sentence does not read as if the pool were the
- * root: they hang, or, when its long calls ended (`held`: a query slowed to a second, every one answered),
- * they take up to the longest.
+ * A pool wait's give-up words (`words`, as told) led, where {@link holdsPool}, by the root statement's calls
+ * holding the pool's connections, so the sentence does not read as if the pool were the root: they hang,
+ * or, when its long calls ended (`held`: a query slowed to a second, every one answered), they take up to
+ * the longest.
  */
-function giveUpWords(top: RankedOrigin, t: Anomaly, words: string, held: RootFigures['held']): string {
-  if (!holdsPool(top, t, words)) return words;
+function poolHeldWords(top: RankedOrigin, words: string, held: RootFigures['held']): string {
   const how = held === undefined ? 'calls hang' : `calls take up to ${ms(held.longest)}`;
   return `${label(top.service, top.operation)} ${how}, holding the pool's connections: ${words}`;
 }

@@ -102,7 +102,7 @@ export interface LearnedOperation {
   readonly usual: readonly string[];
   /** How many times a request that calls `calleeKey` usually calls it, once learned. */
   usualCalls(calleeKey: string): number | undefined;
-  /** Whether its requests never called `calleeKey` before, once its call shape is learned (false before). */
+  /** Whether its requests (almost) never called `calleeKey` before, once its call shape is learned (false before). */
   newCallee(calleeKey: string): boolean;
   /** For a peer's operation: the address its first call went to, if the client span named one. */
   readonly address?: Address;
@@ -142,7 +142,8 @@ export interface TraceContext {
    * The key of `service`'s event loop and its largest extra hold (ms beyond its typical) reported around a
    * call to `callee` made from `start` to `end`, when its loop was held 30 ms or more beyond its typical,
    * and twice it, meanwhile (a saturated process); without loop samples, how much of the call other
-   * callees' answers waited to be read (see {@link noteLate}); else undefined. The object is reused: read it at once.
+   * callees' answers waited to be read (see {@link noteLate}), or, for calls that overlap others to the same
+   * callee, requests waited to be read (see {@link noteReadLate}); else undefined. The object is reused: read it at once.
    */
   loopDelay(service: string, start: number, end: number, callee: string): { key: string; ms: number } | undefined;
   /**
@@ -553,13 +554,13 @@ function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceCont
   if (hung !== undefined) return { ...missingCallOrigin(hung), kind: 'shape' };
   // Slow and without its usual call: it was waiting on that call, still open when the request ended
   // (unless its callee answered others meanwhile).
-  const skipped = own.duration > (own.learned?.typicalLatency() ?? Infinity) && unusual(own.learned, own.duration) ? missingCall(own) : undefined;
-  const waited = skipped !== undefined && !answering(skipped.key, own, ctx) ? skipped : undefined;
   // Calls its operation never made before, several of them, in place of the usual one, none failing: its
   // handler took a new path of its own (a GraphQL loader that stopped batching called catalog per item),
   // whatever those calls reached. A path taken after a failure (a fallback, a compensation) is the
   // failure's; one call where another was (a callee deployed with its route renamed) may be the callee's.
   if (newPath(root, own)) return selfOrigin(own, 'shape');
+  const skipped = own.duration > (own.learned?.typicalLatency() ?? Infinity) && unusual(own.learned, own.duration) ? missingCall(own) : undefined;
+  const waited = skipped !== undefined && !answering(skipped.key, own, ctx) ? skipped : undefined;
   let best: Origin = waited !== undefined ? { ...waited, kind: 'shape' } : selfOrigin(own, 'shape');
   let cur: Node = root;
   for (let depth = 0; depth < MAX_CHAIN; depth++) {
@@ -814,19 +815,15 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   fact.error = node.error;
   fact.gaveUp = gaveUp;
   fact.consumerKey = span.kind === 'producer' ? consumerUnder(node) : undefined;
-  // Ended well after its callee's span did: the answer's way back, or the caller too busy to read it.
-  if (answer !== undefined && span.endTime - answer.span.endTime - netAllowance(fact.duration) >= LOOP_MIN_SHIFT_MS) {
-    ctx.noteLate(span.service, calleeService, fact.calleeKey, answer.span.endTime, span.endTime);
-  }
-  // Begun well after the call was made, and not ended after it (a callee's clock ahead shifts both): the
-  // callee read the request late. A message's consumer reads it when it comes to it.
-  if (
-    answer !== undefined &&
-    span.kind !== 'producer' &&
-    answer.span.startTime - span.startTime - netAllowance(fact.duration) >= LOOP_MIN_SHIFT_MS &&
-    answer.span.endTime <= span.endTime + NET_ALLOWANCE_MS
-  ) {
-    ctx.noteReadLate(calleeService, span.service, callerKey ?? span.service, span.startTime, answer.span.startTime);
+  if (answer !== undefined) {
+    const allowance = netAllowance(fact.duration);
+    // Ended well after its callee's span did: the answer's way back, or the caller too busy to read it.
+    if (span.endTime - answer.span.endTime - allowance >= LOOP_MIN_SHIFT_MS) ctx.noteLate(span.service, calleeService, fact.calleeKey, answer.span.endTime, span.endTime);
+    // Begun well after the call was made, and not ended after it (a callee's clock ahead shifts both): the
+    // callee read the request late. A message's consumer reads it when it comes to it.
+    if (span.kind !== 'producer' && answer.span.startTime - span.startTime - allowance >= LOOP_MIN_SHIFT_MS && answer.span.endTime <= span.endTime + NET_ALLOWANCE_MS) {
+      ctx.noteReadLate(calleeService, span.service, callerKey ?? span.service, span.startTime, answer.span.startTime);
+    }
   }
   return fact;
 }
