@@ -600,6 +600,9 @@ describe('snapshot and restore', () => {
  * `seconds` of `perSecond` requests each, fed a second at a time: `request(traceId, start, s, i)` gives the
  * spans of request `i` of second `s`. Returns the anomalies raised.
  */
+/** The plugin's setting: a trace is analysed 100 ms after it ends, before the event-loop sample of its tick comes. */
+const IN_PROCESS: AnalyzerOptions = { traceIdleMs: 100 };
+
 function requests(a: Analyzer, seconds: number, perSecond: number, request: (traceId: string, start: number, s: number, i: number) => Span[]): Anomaly[] {
   const anomalies: Anomaly[] = [];
   a.onAnomaly((x) => anomalies.push(x));
@@ -932,8 +935,8 @@ describe('the event loop operation', () => {
   it('saturated by work in every request is the root, not the database its late calls seemed to wait on', () => {
     // From 480 s to 540 s every statement's answer is read 100–380 ms late: the process works 150 ms in
     // each request and its loop comes round 400 ms late (`saturated`), or the database is slow and the loop free.
-    const run = (saturated: boolean) => {
-      const a = createAnalyzer();
+    const run = (saturated: boolean, options: AnalyzerOptions = {}) => {
+      const a = createAnalyzer(options);
       const events: IncidentEvent[] = [];
       a.onIncident((e) => events.push(e));
       const rng = mulberry32(11);
@@ -960,14 +963,18 @@ describe('the event loop operation', () => {
     expect(busy[0].rootCause.explanation).toMatch(/^orders event loop held for 4\d\d ms at a time .*; \d+% of slow postgresql (SELECT|INSERT) requests spend the extra time in orders .*CPU work is holding the event loop of orders/);
     // The database slow, the loop free: the database.
     expect(run(false).map((x) => x.rootCause.service)).toEqual(['postgresql']);
+    // In-process (the plugin analyses a trace 100 ms after it ends, before the sample of its tick comes):
+    // the sample before stands for the tick in progress.
+    expect(run(true, IN_PROCESS).map((x) => [x.rootCause.service, x.rootCause.operation])).toEqual([['orders', EVENT_LOOP_OPERATION]]);
+    expect(run(false, IN_PROCESS).map((x) => x.rootCause.service)).toEqual(['postgresql']);
   });
 
   it('held by GC pauses (a few tens of ms each, a longer one now and then) is the root, not the database its calls waited on', () => {
     // From 480 s to 540 s the process retains millions of objects: every tick its loop is held 60–75 ms
     // (25 ms before), every fourth one 160–200 ms, and each database answer is read 5–45 ms late (the
     // statements take 1–2 ms). The database is fine.
-    const run = (gc: boolean) => {
-      const a = createAnalyzer();
+    const run = (gc: boolean, options: AnalyzerOptions = {}) => {
+      const a = createAnalyzer(options);
       const events: IncidentEvent[] = [];
       a.onIncident((e) => events.push(e));
       const rng = mulberry32(13);
@@ -991,6 +998,8 @@ describe('the event loop operation', () => {
     expect(run(true).map((x) => [x.rootCause.service, x.rootCause.operation])).toEqual([['orders', EVENT_LOOP_OPERATION]]);
     // The database slow, the loop free: the database.
     expect(run(false).map((x) => x.rootCause.service)).toEqual(['postgresql']);
+    expect(run(true, IN_PROCESS).map((x) => [x.rootCause.service, x.rootCause.operation])).toEqual([['orders', EVENT_LOOP_OPERATION]]);
+    expect(run(false, IN_PROCESS).map((x) => x.rootCause.service)).toEqual(['postgresql']);
   });
 
   it('saturated, seen without loop samples (a central view), is told by the answers it read late', () => {

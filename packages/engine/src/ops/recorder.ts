@@ -36,6 +36,8 @@ interface BusyLoop {
   ends: Float64Array;
   extra: Float64Array;
   next: number;
+  /** When the service's latest sample, busy or not, ended. */
+  sampled: number;
 }
 
 /** An event-loop sample: when it ended, the longest the loop took to come round (ms), the CPU used over its tick (ms). */
@@ -157,7 +159,11 @@ export class Recorder {
         if (b !== undefined) {
           for (let i = 0; i < BUSY_SAMPLES; i++) {
             const at = b.ends[i];
-            if (at >= start && at - LOOP_TICK_MS <= end && b.extra[i] > most) most = b.extra[i];
+            if (at - LOOP_TICK_MS > end || !(b.extra[i] > most)) continue;
+            // The sample of the tick a call ends in comes at the tick's end: in-process a trace is analysed
+            // 100 ms after it ends, mostly before that. Until it comes, the latest sample, busy in the tick
+            // before the call, stands for it (a saturated process stays saturated).
+            if (at >= start || (at === b.sampled && end > at && start - at <= LOOP_TICK_MS)) most = b.extra[i];
           }
         } else if (!this.loops.has(service)) {
           most = this.late.get(service)?.longest(start, end, callee, LOOP_TICK_MS) ?? 0;
@@ -399,12 +405,13 @@ export class Recorder {
    */
   private noteBusy(service: string, end: number, ms: number): void {
     const key = opKey(service, EVENT_LOOP_OPERATION);
+    let b = this.busy.get(service);
+    if (b !== undefined && end > b.sampled) b.sampled = end;
     const base = this.ops.get(key)?.latency.detector.baseline;
     if (base === undefined || !base.ready || ms - base.typical < BUSY_SHIFT_MS || ms < 2 * base.typical) return;
-    let b = this.busy.get(service);
     if (b === undefined) {
       if (this.busy.size >= MAX_HOLDS) return;
-      this.busy.set(service, (b = { key, ends: new Float64Array(BUSY_SAMPLES).fill(-Infinity), extra: new Float64Array(BUSY_SAMPLES), next: 0 }));
+      this.busy.set(service, (b = { key, ends: new Float64Array(BUSY_SAMPLES).fill(-Infinity), extra: new Float64Array(BUSY_SAMPLES), next: 0, sampled: end }));
     }
     b.ends[b.next] = end;
     b.extra[b.next] = ms - base.typical;

@@ -141,7 +141,8 @@ export interface TraceContext {
   /**
    * The key of `service`'s event loop and its largest extra hold (ms beyond its typical) reported around a
    * call to `callee` made from `start` to `end`, when its loop was held 30 ms or more beyond its typical,
-   * and twice it, meanwhile (a saturated process); without loop samples, how much of the call other
+   * and twice it, meanwhile (a saturated process), or in the tick just before while the sample of the call's
+   * own tick has not come yet; without loop samples, how much of the call other
    * callees' answers waited to be read (see {@link noteLate}), or, for calls that overlap others to the same
    * callee, requests waited to be read (see {@link noteReadLate}); else undefined. The object is reused: read it at once.
    */
