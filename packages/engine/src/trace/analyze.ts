@@ -544,7 +544,8 @@ function missingCallOrigin(key: string): Origin {
  * wrong, so follow the chain of calls down from the request (at each level the latest call whose callee
  * itself diverged or failed, else the last call), and take the deepest operation on it that behaved
  * unusually: it skipped usual calls itself, failed, or answered in a time far from its own (an exception
- * usually answers fast). When nothing below did, the request's own operation diverged. A skipped call to a
+ * usually answers fast). Not below a callee its caller's operation never called before: the path is new
+ * there. When nothing below did, the request's own operation diverged. A skipped call to a
  * callee the service is giving up on right now is that callee's (see {@link skippedHungCall}).
  */
 function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceContext): Origin {
@@ -588,6 +589,10 @@ function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceCont
     if (last === undefined) break;
     const call = last.call as CallFact;
     const answer = last.answer;
+    // A call its operation never made before, answered without failing: the request took a new path here,
+    // and what the callee did below has no usual to differ from (a gateway's per-item route, whose cache
+    // lookups ran slow under the new load, was blamed for the gateway's change).
+    if (diverged === undefined && here.learned?.newCallee(call.calleeKey) === true) break;
     if (answer === undefined) {
       if (call.error || unusual(ctx.operation(call.calleeKey), call.duration)) {
         best = { service: call.calleeService, operation: call.calleeOperation, key: call.calleeKey, kind: 'shape' };
