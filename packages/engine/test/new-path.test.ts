@@ -51,6 +51,8 @@ describe('a request whose handler takes a new path', () => {
     const last = a.incidents().flatMap((i) => i.anomalies.filter((x) => x.kind === 'shape'));
     expect(last.length).toBeGreaterThan(0);
     for (const x of last) expect(x.cause, x.explanation).toMatchObject({ service: 'gateway' });
+    // How many calls each request makes now is told: the size of the loop.
+    expect(shapes.find((x) => x.signal === 'shape.new-call')?.explanation).toMatch(/^gateway GET \/graphql\/list started calling catalog GET \/products\/:id: 100% of requests vs usually 0%, 7\.0 calls per request in the last/);
     const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
     expect(opened.map((i) => i.rootCause.service)).toEqual(['gateway']);
   });
@@ -73,6 +75,8 @@ describe('a request whose handler takes a new path', () => {
     a.flush();
     expect(shapes.length).toBeGreaterThan(0);
     for (const x of shapes) expect(x.cause, x.explanation).toMatchObject({ service: 'gateway' });
+    // One call in each request: nothing more to say of it.
+    expect(shapes.find((x) => x.signal === 'shape.new-call')?.explanation).toMatch(/started calling catalog GET \/products\/:id: 100% of requests vs usually 0% in the last/);
     expect(events.filter((e) => e.type === 'opened').map((e) => e.incident.rootCause.service)).toEqual(['gateway']);
   });
 });

@@ -4,7 +4,7 @@ import { clearlySlower, type Firing, type OpFiring } from '../detectors/judge.js
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
 import { BUCKET_EXEMPLARS, givenUpIn, topSlowInstance } from '../ops/bucket.js';
-import { WINDOWS, windowMessage, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
+import { WINDOWS, callsPerRequest, windowMessage, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyLabel, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
 import { explainAnomaly, explainRoot, worstFigure, type RootFigures } from '../rca/explain.js';
@@ -277,6 +277,7 @@ export class Episodes {
     let samples: number;
     let count: number;
     let message: string | undefined;
+    let perRequest: number | undefined;
     if (f.kind === 'timeout') {
       const w = f.window;
       service = f.edge.calleeService;
@@ -299,6 +300,7 @@ export class Episodes {
       if (f.kind === 'shape') {
         const op = this.recorder.ops.get(f.callee);
         callee = { service: op?.service ?? opKeyService(f.callee), operation: op?.operation ?? (opKeyOperation(f.callee) || null) };
+        if (f.signal === 'shape.new-call') perRequest = callsPerRequest(w.buckets, f.callee);
       }
     }
     const unit = f.kind === 'latency' ? 'ms' : f.kind === 'traffic' ? 'rps' : f.signal === 'shape.more-calls' ? 'per-request' : 'ratio';
@@ -324,7 +326,7 @@ export class Episodes {
     };
     const slowOn = f.signal === 'latency.tail' ? this.slowOn(f.op, f.window) : undefined;
     if (slowOn !== undefined) draft.instance = slowOn.instance;
-    const explanation = explainAnomaly(draft, { count, window, slowerThan: this.options.latency.ratio, slowOn, operations: given?.length });
+    const explanation = explainAnomaly(draft, { count, window, slowerThan: this.options.latency.ratio, slowOn, operations: given?.length, perRequest });
     if (f.kind === 'latency' || f.kind === 'errors') {
       // The root-cause sentence describes the anomaly at its worst, not its fading tail.
       const figKey = figuresKey(f.op.key, f.kind);

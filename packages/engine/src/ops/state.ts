@@ -485,6 +485,14 @@ export function windowMessage(buckets: readonly OpBucket[]): string | undefined 
   return undefined;
 }
 
+/** How many times, on average, the window's successful requests that called `callee` called it; undefined when none did. */
+export function callsPerRequest(buckets: readonly OpBucket[], callee: string): number | undefined {
+  const times = { calls: 0, squares: 0 };
+  let made = 0;
+  for (const b of buckets) made += b.addCallTimes(callee, times);
+  return made > 0 ? times.calls / made : undefined;
+}
+
 export function windowTraces(buckets: readonly OpBucket[], which: 'errorTraces' | 'slowTraces', max: number): string[] {
   const out: string[] = [];
   for (let i = buckets.length - 1; i >= 0 && out.length < max; i--) {

@@ -84,7 +84,7 @@ function times(x: number): string {
 /** One sentence for an anomaly episode, with the numbers that fired it. */
 export function explainAnomaly(
   a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>,
-  extra: { count?: number; window: number; slowerThan: number; slowOn?: { instance: string; count: number; of: number }; operations?: number },
+  extra: { count?: number; window: number; slowerThan: number; slowOn?: { instance: string; count: number; of: number }; operations?: number; perRequest?: number },
 ): string {
   const who = label(a.service, a.operation);
   let s: string;
@@ -122,6 +122,8 @@ export function explainAnomaly(
       s =
         a.signal === 'shape.more-calls' ? `${who} calls ${callee} ${times(a.observed)} times per request vs usually ${times(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} requests` :
         `${who} ${a.signal === 'shape.missing-call' ? 'stopped calling' : 'started calling'} ${callee}: ${pct(a.observed)} of requests vs usually ${pct(a.expected)}`;
+      // A new call made several times in each request is a loop (an N+1): how many is the first thing to know.
+      if (extra.perRequest !== undefined && extra.perRequest >= 1.5) s += `, ${times(extra.perRequest)} calls per request`;
       break;
     }
   }
