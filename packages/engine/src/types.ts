@@ -194,6 +194,12 @@ export interface Anomaly {
    * its `exception.message`, `grpc.error_message` or `exception.type`), first line only, when it said anything.
    */
   message?: string;
+  /**
+   * For an error anomaly whose latest failing request that says so failed in its own code, not in a call:
+   * the span it failed in (a GraphQL resolver's `graphql.resolve product.price`, a middleware's), list
+   * indices in its path as `*`.
+   */
+  failedIn?: string;
 }
 
 /** A ranked root-cause candidate. */

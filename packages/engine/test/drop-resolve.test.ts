@@ -144,6 +144,33 @@ describe('what failing requests said', () => {
     const payment = analyzer.incidents().find((i) => i.rootCause.service === 'payment');
     expect(payment?.rootCause.explanation).toContain(', last error "connect ECONNREFUSED 10.0.0.7:5432"');
   });
+
+  /** The shop's payment failing from minute 10 in a span of its own code named `inner` (under a handler named `handler`). */
+  const failingIn = (handler: string, inner: string) => {
+    const analyzer = createAnalyzer();
+    const anomalies: Anomaly[] = [];
+    analyzer.onAnomaly((a) => anomalies.push(a));
+    const spans = shopTraffic({ seed: 13, durationMs: 12 * MIN, faults: [{ service: 'payment', from: 10 * MIN, to: 12 * MIN, errorRate: 1 }] });
+    const own: Span[] = [];
+    for (const s of spans) {
+      if (s.service !== 'payment' || s.kind !== 'server' || s.status !== 'error') continue;
+      s.statusMessage = undefined;
+      const outer = { ...s, spanId: `${s.spanId}h`, parentSpanId: s.spanId, kind: 'internal' as const, name: handler, startTime: s.startTime + 0.1, endTime: s.endTime - 0.1, attributes: {} };
+      own.push(outer, { ...outer, spanId: `${s.spanId}r`, parentSpanId: outer.spanId, name: inner, status: 'error', attributes: { 'exception.message': 'pricing rules unavailable' } });
+    }
+    for (const b of batches([...spans, ...own].sort((a, b) => a.endTime - b.endTime), 50)) analyzer.ingest(b);
+    analyzer.flush();
+    return { incident: analyzer.incidents().find((i) => i.rootCause.service === 'payment'), anomaly: anomalies.find((a) => a.service === 'payment' && a.kind === 'errors') };
+  };
+
+  it('names the span of its own code a failure started in (a GraphQL resolver), list indices as *', () => {
+    const { incident, anomaly } = failingIn('graphql.execute', 'graphql.resolve order.items.3.price');
+    expect(anomaly?.failedIn).toBe('graphql.resolve order.items.*.price');
+    expect(anomaly?.explanation).toMatch(/, last error "pricing rules unavailable" in graphql\.resolve order\.items\.\*\.price$/);
+    expect(incident?.rootCause.explanation).toContain(', last error "pricing rules unavailable" in graphql.resolve order.items.*.price');
+    // A handler span named after the request's route says no more than the request's own name.
+    expect(failingIn('handler', 'request handler - /pay').anomaly?.failedIn).toBeUndefined();
+  });
 });
 
 describe('an episode past its worst', () => {

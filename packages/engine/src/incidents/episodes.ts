@@ -4,7 +4,7 @@ import { clearlySlower, type Firing, type OpFiring } from '../detectors/judge.js
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
 import { BUCKET_EXEMPLARS, givenUpIn, topSlowInstance } from '../ops/bucket.js';
-import { WINDOWS, callsPerRequest, windowMessage, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
+import { WINDOWS, callsPerRequest, windowLatest, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyLabel, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
 import { explainAnomaly, explainRoot, worstFigure, type RootFigures } from '../rca/explain.js';
@@ -277,6 +277,7 @@ export class Episodes {
     let samples: number;
     let count: number;
     let message: string | undefined;
+    let failedIn: string | undefined;
     let perRequest: number | undefined;
     if (f.kind === 'timeout') {
       const w = f.window;
@@ -296,7 +297,10 @@ export class Episodes {
       // The bad ones the sentence counts: failed requests, or a tail's slow ones.
       count = f.signal === 'latency.tail' ? w.latency.over : w.errors;
       traceIds = windowTraces(w.buckets, f.kind === 'errors' ? 'errorTraces' : 'slowTraces', BUCKET_EXEMPLARS * 2);
-      if (f.kind === 'errors') message = messageOf(w);
+      if (f.kind === 'errors') {
+        message = messageOf(w);
+        failedIn = windowLatest(w.buckets, 'failedIn');
+      }
       if (f.kind === 'shape') {
         const op = this.recorder.ops.get(f.callee);
         callee = { service: op?.service ?? opKeyService(f.callee), operation: op?.operation ?? (opKeyOperation(f.callee) || null) };
@@ -323,6 +327,7 @@ export class Episodes {
       cause: { service: top.service, operation: top.operation, kind: top.kind, support: top.count, share: round(top.share) },
       traceIds,
       ...(message !== undefined ? { message } : {}),
+      ...(failedIn !== undefined ? { failedIn } : {}),
     };
     const slowOn = f.signal === 'latency.tail' ? this.slowOn(f.op, f.window) : undefined;
     if (slowOn !== undefined) draft.instance = slowOn.instance;
@@ -853,7 +858,7 @@ function originAt(at: { service: string; operation: string | null; kind: Anomaly
 
 /** What the window's latest failing request said, as sentences quote it. */
 function messageOf(w: OpWindow): string | undefined {
-  const m = windowMessage(w.buckets);
+  const m = windowLatest(w.buckets, 'errorMessage');
   const line = m === undefined ? '' : firstLine(m);
   return line === '' ? undefined : line;
 }
@@ -863,8 +868,12 @@ function figuresOf(op: OpState, w: OpWindow, kind: 'latency' | 'errors', window:
   if (kind === 'errors') {
     if (!(w.requests > 0)) return {};
     const message = messageOf(w);
+    const failedIn = windowLatest(w.buckets, 'failedIn');
     const never = op.lastOkAt === -Infinity;
-    return { window, errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.observed, errors: w.errors, requests: w.requests, ...(message !== undefined ? { message } : {}), ...(never ? { never } : {}) } };
+    return {
+      window,
+      errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.observed, errors: w.errors, requests: w.requests, ...(message !== undefined ? { message } : {}), ...(failedIn !== undefined ? { failedIn } : {}), ...(never ? { never } : {}) },
+    };
   }
   if (w.latency.ok.n === 0) return {};
   return {

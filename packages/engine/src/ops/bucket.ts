@@ -198,6 +198,8 @@ export class OpBucket {
   slowTraces: string[] | undefined;
   /** What the bucket's latest failing request that said anything said (see errorMessage). */
   errorMessage: string | undefined;
+  /** Where the bucket's latest failing request that failed in its own code failed (see EntryFact.failedIn). */
+  failedIn: string | undefined;
 
   /**
    * Counts a request's `times` calls to `callee` if the bucket has it; false if it is new here (see
@@ -272,7 +274,7 @@ export class OpBucket {
     this.calleesKnown = false;
     this.errorTraces = undefined;
     this.slowTraces = undefined;
-    this.errorMessage = undefined;
+    this.errorMessage = this.failedIn = undefined;
   }
 }
 

@@ -488,6 +488,7 @@ export class Recorder {
       }
       addExemplar((b.errorTraces ??= []), e.span.traceId);
       b.errorMessage = e.message ?? b.errorMessage;
+      b.failedIn = e.failedIn ?? b.failedIn;
       return;
     }
     if (end > op.lastOkAt) op.lastOkAt = end;

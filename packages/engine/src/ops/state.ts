@@ -479,9 +479,9 @@ export function windowOrigins(buckets: readonly OpBucket[], which: 'errorOrigins
   return out;
 }
 
-/** The message of the latest bucket in the window whose failing requests said anything. */
-export function windowMessage(buckets: readonly OpBucket[]): string | undefined {
-  for (let i = buckets.length - 1; i >= 0; i--) if (buckets[i].errorMessage !== undefined) return buckets[i].errorMessage;
+/** What the latest bucket in the window that knows it says of its failing requests: their message, or where they failed. */
+export function windowLatest(buckets: readonly OpBucket[], which: 'errorMessage' | 'failedIn'): string | undefined {
+  for (let i = buckets.length - 1; i >= 0; i--) if (buckets[i][which] !== undefined) return buckets[i][which];
   return undefined;
 }
 

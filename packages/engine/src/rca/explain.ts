@@ -15,10 +15,11 @@ export interface RootFigures {
   /** p95 now and baseline p95, of self time for services, of call latency for peers (ms). */
   p95?: { now: number; baseline: number; what: 'self-time' | 'latency' };
   /**
-   * Error rate now and baseline, with counts, and what the latest failing request said; `never`: not one
-   * of its requests has ever succeeded, so the baseline learned only its failures.
+   * Error rate now and baseline, with counts, what the latest failing request said and where in its own
+   * code it failed (see Anomaly.failedIn); `never`: not one of its requests has ever succeeded, so the
+   * baseline learned only its failures.
    */
-  errors?: { rate: number; baseline: number; errors: number; requests: number; message?: string; never?: boolean };
+  errors?: { rate: number; baseline: number; errors: number; requests: number; message?: string; failedIn?: string; never?: boolean };
   /** A connection pool's wait, when its connect calls slowed in the incident and are not the root cause (see {@link isPoolWait}). */
   pool?: { label: string; now: number; baseline: number; window: number; at?: number };
   /**
@@ -128,13 +129,20 @@ export function explainAnomaly(
     }
   }
   s += ` ${inTheLast(extra.window)}`;
-  if (a.message !== undefined) s += `, last error ${quote(a.message)}`;
+  s += lastError(a.message, a.failedIn);
   const c = a.cause;
   if (c.service !== a.service || c.operation !== a.operation) {
     const what = a.kind === 'errors' ? 'failing requests fail first in' : a.kind === 'latency' ? 'slow requests spend the extra time in' : a.kind === 'timeout' ? 'the give-ups trace back to' : 'the change traces back to';
     s += `; ${pct(c.share)} of ${what} ${label(c.service, c.operation)}`;
   }
   return s;
+}
+
+/** What failing requests said, and where in their own code they failed: `, last error "…" in graphql.resolve product.price`. */
+function lastError(message: string | undefined, failedIn: string | undefined): string {
+  const said = message === undefined ? '' : `, last error ${quote(message)}`;
+  if (failedIn === undefined) return said;
+  return said === '' ? `, failing in ${failedIn}` : `${said} in ${failedIn}`;
 }
 
 /** A caller's error anomaly pointing at `top` whose last error is a failed connection (see connectTarget). */
@@ -228,12 +236,13 @@ export function explainRoot(
     const f = figures.errors;
     // A callee first seen failing (a host that does not resolve) has no healthy rate to compare with.
     const against = f.never ? 'and not one ever succeeded' : `vs baseline ${pct(f.baseline)}`;
-    parts.push(`${within}${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) ${against}${f.message !== undefined ? `, last error ${quote(f.message)}` : ''}`);
+    const told = lastError(f.message, f.failedIn);
+    parts.push(`${within}${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) ${against}${told}`);
     // Its worst over a handful of requests ("100% (4/4)"), told for the whole incident, hid how it went on
     // (53% of 105): its latest figures over many more requests follow.
     if (own?.kind === 'errors' && own.samples >= LATEST_AFTER * f.requests && own.explanation !== own.peak.explanation) {
       const latest = firstClause(own.explanation);
-      parts.push(`latest: ${dated(f.message === undefined ? latest : latest.replace(`, last error ${quote(f.message)}`, ''), own.at)}`);
+      parts.push(`latest: ${dated(told === '' ? latest : latest.replace(told, ''), own.at)}`);
     }
   } else if (top.kind === 'errors' && own?.kind !== 'errors' && (refused = refusedBy(top, anomalies)) !== undefined) {
     // A peer that refuses connections (or a service whose process is down) answers no call: its callers'

@@ -56,9 +56,14 @@ export interface EntryFact {
   errorOrigin?: Origin;
   /**
    * For failing requests: the entry span's error message, else that of the failure below it in its own
-   * service (see {@link failureMessage}).
+   * service (see {@link failureOf}).
    */
   message: string | undefined;
+  /**
+   * For failing requests whose failure started in their own code, not in a call: the name of the span it
+   * started in (a GraphQL resolver's, a middleware's; see {@link failureOf}).
+   */
+  failedIn: string | undefined;
   /** For slow requests: the operation that added the most time over its own baseline. */
   slowOrigin?: Origin;
   /**
@@ -254,7 +259,7 @@ function releaseFacts(entries: number, calls: number): void {
     f.learned = undefined;
     f.calls = NO_CALLS;
     f.errorOrigin = f.slowOrigin = f.shapeOrigin = undefined;
-    f.message = undefined;
+    f.message = f.failedIn = undefined;
   }
   for (let i = calls; i < heldCalls; i++) callPool[i].span = none;
   heldEntries = entries;
@@ -264,7 +269,7 @@ function releaseFacts(entries: number, calls: number): void {
 /** A fact with every field set, so all facts share one shape whichever origins they get. */
 function newEntryFact(): EntryFact {
   const none = undefined as unknown as Span;
-  return { service: '', operation: '', key: '', learned: undefined, span: none, duration: 0, self: 0, error: false, calls: NO_CALLS, callTimes: [], errorOrigin: undefined, message: undefined, slowOrigin: undefined, shapeOrigin: undefined };
+  return { service: '', operation: '', key: '', learned: undefined, span: none, duration: 0, self: 0, error: false, calls: NO_CALLS, callTimes: [], errorOrigin: undefined, message: undefined, failedIn: undefined, slowOrigin: undefined, shapeOrigin: undefined };
 }
 
 function newCallFact(): CallFact {
@@ -380,7 +385,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
       fact.error = node.error;
       fact.calls = NO_CALLS;
       fact.errorOrigin = fact.slowOrigin = fact.shapeOrigin = undefined;
-      fact.message = undefined;
+      fact.message = fact.failedIn = undefined;
       entries[e++] = node.entry = fact;
     }
   }
@@ -438,7 +443,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     if (entry === undefined) continue;
     if (entry.error) {
       // First: a failure of the request's own work may be a connection its message names (see refusedCall).
-      entry.message = failureMessage(node);
+      failureOf(entry, node);
       entry.errorOrigin = errorOrigin(node, node, ctx) ?? selfOrigin(entry, 'errors');
     }
     const typical = entry.learned?.typicalLatency();
@@ -1105,28 +1110,44 @@ function selfOrigin(entry: EntryFact, kind: Origin['kind']): Origin {
 }
 
 /**
- * A failing request's error message: its entry span's, else the deepest one on the chain of first failures
- * below it in its own service (internal spans, and a call it made), short of another service's request. Web
- * frameworks record the exception on their handler's span, and the HTTP server span only fails with its
- * status code: without this, "catalog GET /products/:id error rate 96%" never said "connect ECONNREFUSED
- * 127.0.0.1:3307".
+ * A failing request's error message (`message`): its entry span's, else the deepest one on the chain of
+ * first failures below it in its own service (internal spans, and a call it made), short of another
+ * service's request. Web frameworks record the exception on their handler's span, and the HTTP server span
+ * only fails with its status code: without this, "catalog GET /products/:id error rate 96%" never said
+ * "connect ECONNREFUSED 127.0.0.1:3307". When the chain ends in an internal span, not a call, the failure
+ * started in the request's own code: `failedIn` names that span (a GraphQL resolver shared by several
+ * queries was never named), its path's list indices as `*`.
  */
-function failureMessage(entry: Node): string | undefined {
-  const own = errorMessage(entry.span);
-  if (own !== undefined) return own;
+function failureOf(entry: EntryFact, node: Node): void {
   let message: string | undefined;
-  let node = entry;
+  let failedIn: string | undefined;
   for (let depth = 0; depth < MAX_MESSAGE_DEPTH; depth++) {
     const first = firstFailure(node);
     if (first === undefined || first.role === 'entry') break;
     message = errorMessage(first.span) ?? message;
-    if (first.role === 'call') break;
+    if (first.role === 'call') {
+      failedIn = undefined;
+      break;
+    }
+    // A framework's own span of the request (Express's "request handler - /pay", @fastify/otel's
+    // "request", each with the route) says no more than the request's name.
+    failedIn = first.span.attributes?.['http.route'] === undefined && !restatesRoute(first.span.name, entry.span) ? first.span.name : undefined;
     node = first;
   }
-  return message;
+  entry.message = errorMessage(entry.span) ?? message;
+  entry.failedIn = failedIn?.replace(LIST_INDEX, '*');
 }
 
-/** Levels {@link failureMessage} follows down at most (a malformed chain may be thousands deep). */
+/** Whether span name `name` ends with the route of request span `entry`. */
+function restatesRoute(name: string, entry: Span): boolean {
+  const route = entry.attributes?.['http.route'];
+  return typeof route === 'string' && route !== '' && name.endsWith(route);
+}
+
+/** A list index in a dotted or slashed path (`cart.items.2.product.price`). */
+const LIST_INDEX = /(?<=[./])\d+(?=[./]|$)/g;
+
+/** Levels {@link failureOf} follows down at most (a malformed chain may be thousands deep). */
 const MAX_MESSAGE_DEPTH = 64;
 
 /**
