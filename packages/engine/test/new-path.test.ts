@@ -28,23 +28,31 @@ function list(at: number, rng: () => number, perItem: boolean, items = 7, slowSh
   return b.spans;
 }
 
+/**
+ * Eight minutes of 4 requests a second through `list` (`items` products each, catalog's reads slow in
+ * `slowShare` of per-item calls), per item from 360 s on: the shape anomalies, incidents opened, and the analyzer.
+ */
+function run(seed: number, items: number, slowShare?: number) {
+  const a = createAnalyzer();
+  const events = watch(a);
+  const shapes: Anomaly[] = [];
+  a.onAnomaly((x) => {
+    if (x.kind === 'shape') shapes.push(x);
+  });
+  const rng = mulberry32(seed);
+  for (let s = 0; s < 8 * 60; s++) {
+    const batch: Span[] = [];
+    for (let i = 0; i < 4; i++) batch.push(...list(T0 + s * 1000 + i * 250, rng, s >= 6 * 60, items, slowShare));
+    a.ingest(batch);
+    a.advanceTo(T0 + (s + 1) * 1000);
+  }
+  a.flush();
+  return { a, shapes, opened: events.filter((e) => e.type === 'opened').map((e) => e.incident) };
+}
+
 describe('a request whose handler takes a new path', () => {
   it('is the change of its own operation, not of the operations its new calls reach', () => {
-    const a = createAnalyzer();
-    const events = watch(a);
-    const shapes: Anomaly[] = [];
-    a.onAnomaly((x) => {
-      if (x.kind === 'shape') shapes.push(x);
-    });
-    const rng = mulberry32(21);
-    for (let s = 0; s < 8 * 60; s++) {
-      const batch: Span[] = [];
-      const perItem = s >= 6 * 60;
-      for (let i = 0; i < 4; i++) batch.push(...list(T0 + s * 1000 + i * 250, rng, perItem));
-      a.ingest(batch);
-      a.advanceTo(T0 + (s + 1) * 1000);
-    }
-    a.flush();
+    const { a, shapes, opened } = run(21, 7);
     expect(shapes.length).toBeGreaterThan(0);
     for (const x of shapes) expect(x.cause, x.explanation).toMatchObject({ service: 'gateway' });
     // To its last window, the new calls' detector having been made (and learning nothing) meanwhile.
@@ -53,30 +61,16 @@ describe('a request whose handler takes a new path', () => {
     for (const x of last) expect(x.cause, x.explanation).toMatchObject({ service: 'gateway' });
     // How many calls each request makes now is told: the size of the loop.
     expect(shapes.find((x) => x.signal === 'shape.new-call')?.explanation).toMatch(/^gateway GET \/graphql\/list started calling catalog GET \/products\/:id: 100% of requests vs usually 0%, 7\.0 calls per request in the last/);
-    const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
     expect(opened.map((i) => i.rootCause.service)).toEqual(['gateway']);
   });
 
   it('calling once, in place of its usual call, a callee its operation never called is its own change too, not what that callee reached', () => {
-    const a = createAnalyzer();
-    const events = watch(a);
-    const shapes: Anomaly[] = [];
-    a.onAnomaly((x) => {
-      if (x.kind === 'shape') shapes.push(x);
-    });
-    const rng = mulberry32(22);
-    for (let s = 0; s < 8 * 60; s++) {
-      const batch: Span[] = [];
-      // From 360 s a product query calls catalog's per-item route, whose cache reads run slow half the time.
-      for (let i = 0; i < 4; i++) batch.push(...list(T0 + s * 1000 + i * 250, rng, s >= 6 * 60, 1, 0.5));
-      a.ingest(batch);
-      a.advanceTo(T0 + (s + 1) * 1000);
-    }
-    a.flush();
+    // A product query calls catalog's per-item route instead, whose cache reads run slow half the time.
+    const { shapes, opened } = run(22, 1, 0.5);
     expect(shapes.length).toBeGreaterThan(0);
     for (const x of shapes) expect(x.cause, x.explanation).toMatchObject({ service: 'gateway' });
     // One call in each request: nothing more to say of it.
     expect(shapes.find((x) => x.signal === 'shape.new-call')?.explanation).toMatch(/started calling catalog GET \/products\/:id: 100% of requests vs usually 0% in the last/);
-    expect(events.filter((e) => e.type === 'opened').map((e) => e.incident.rootCause.service)).toEqual(['gateway']);
+    expect(opened.map((i) => i.rootCause.service)).toEqual(['gateway']);
   });
 });
