@@ -559,13 +559,13 @@ function divergenceOrigin(root: Node, missing: ReadonlySet<Node>, ctx: TraceCont
   // request went on without it (a cache it falls back from).
   const hung = skippedHungCall(own, ctx);
   if (hung !== undefined) return { ...missingCallOrigin(hung), kind: 'shape' };
-  // Slow and without its usual call: it was waiting on that call, still open when the request ended
-  // (unless its callee answered others meanwhile).
   // Calls its operation never made before, several of them, in place of the usual one, none failing: its
   // handler took a new path of its own (a GraphQL loader that stopped batching called catalog per item),
-  // whatever those calls reached. A path taken after a failure (a fallback, a compensation) is the
-  // failure's; one call where another was (a callee deployed with its route renamed) may be the callee's.
+  // whatever those calls reached, even slow and without its usual call. A path taken after a failure (a
+  // fallback, a compensation) is the failure's. One such call is stopped at in the chain below.
   if (newPath(root, own)) return selfOrigin(own, 'shape');
+  // Slow and without its usual call: it was waiting on that call, still open when the request ended
+  // (unless its callee answered others meanwhile).
   const skipped = own.duration > (own.learned?.typicalLatency() ?? Infinity) && unusual(own.learned, own.duration) ? missingCall(own) : undefined;
   const waited = skipped !== undefined && !answering(skipped.key, own, ctx) ? skipped : undefined;
   let best: Origin = waited !== undefined ? { ...waited, kind: 'shape' } : selfOrigin(own, 'shape');
@@ -1129,19 +1129,22 @@ function failureOf(entry: EntryFact, node: Node): void {
       failedIn = undefined;
       break;
     }
-    // A framework's own span of the request (Express's "request handler - /pay", @fastify/otel's
-    // "request", each with the route) says no more than the request's name.
-    failedIn = first.span.attributes?.['http.route'] === undefined && !restatesRoute(first.span.name, entry.span) ? first.span.name : undefined;
+    failedIn = frameworkSpan(first.span, entry.span) ? undefined : first.span.name;
     node = first;
   }
   entry.message = errorMessage(entry.span) ?? message;
   entry.failedIn = failedIn?.replace(LIST_INDEX, '*');
 }
 
-/** Whether span name `name` ends with the route of request span `entry`. */
-function restatesRoute(name: string, entry: Span): boolean {
+/**
+ * Whether internal span `span` is a framework's own span of request `entry`, which says no more than the
+ * request's name: it carries a route (@fastify/otel's `request`), or its name ends with the request's
+ * (Express's `request handler - /pay`).
+ */
+function frameworkSpan(span: Span, entry: Span): boolean {
+  if (span.attributes?.['http.route'] !== undefined) return true;
   const route = entry.attributes?.['http.route'];
-  return typeof route === 'string' && route !== '' && name.endsWith(route);
+  return typeof route === 'string' && route !== '' && span.name.endsWith(route);
 }
 
 /** A list index in a dotted or slashed path (`cart.items.2.product.price`). */
