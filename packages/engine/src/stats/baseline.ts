@@ -8,6 +8,7 @@ import { RootspanError } from '../errors.js';
 import { readState } from './json.js';
 import { RunLength, type RunLengthJSON } from './runs.js';
 import { chiSquareQuantile } from './special.js';
+import { ShareTrend, type ShareTrendJSON } from './trend.js';
 
 /** Latencies below this (ms) are taken as this before the log: keeps ln finite for 0 ms spans. */
 export const MIN_LOG_MS = 1e-3;
@@ -363,6 +364,8 @@ export interface ShareBaselineJSON {
   samples: number;
   /** Windows learned (absent from snapshots written before it was counted: read as many). */
   windows?: number;
+  /** The fitted trend (absent from snapshots written before it: no trend). */
+  trend?: ShareTrendJSON;
 }
 
 /** Windows a snapshot without a window count is taken to have learned: a baseline in use is past its start. */
@@ -374,9 +377,12 @@ export class ShareBaseline {
   private slow = 0;
   private n = 0;
   private w = 0;
+  private readonly trend: ShareTrend;
 
   /** @param alpha EWMA weight of a window of ≥ 10 parent requests. */
-  constructor(private readonly alpha: number) {}
+  constructor(private readonly alpha: number) {
+    this.trend = new ShareTrend(1 - alpha);
+  }
 
   /** Folds in a window of parent requests of which `calls` made the call. parentRequests ≤ 0 is a no-op. */
   learn(parentRequests: number, calls: number): void {
@@ -385,6 +391,7 @@ export class ShareBaseline {
     const ws = weight(this.alpha / SLOW_SHARE_MEMORY, parentRequests, this.n);
     this.s = (1 - w) * this.s + (w * calls) / parentRequests;
     this.slow = (1 - ws) * this.slow + (ws * calls) / parentRequests;
+    this.trend.add(parentRequests, calls / parentRequests);
     this.n += parentRequests;
     this.w++;
   }
@@ -395,12 +402,16 @@ export class ShareBaseline {
   }
 
   /**
-   * The share a call is usually made at: the lower of {@link share} and a slow one ({@link SLOW_SHARE_MEMORY}×
-   * its memory). A call made by most requests only for the last minute (a flushed cache's misses going to
-   * the database) is not one they usually make, and its return to normal no missing call.
+   * The share a call is usually made at: the lower of {@link share}, a slow one ({@link SLOW_SHARE_MEMORY}×
+   * its memory) and, while the share has been falling steadily, where its trend has got to. A call made by
+   * most requests only for the last minute (a flushed cache's misses going to the database) is not one they
+   * usually make, and its return to normal no missing call; nor is a share still falling (a cache warming
+   * up after a start) usual at the level it fell from.
    */
   get usual(): number {
-    return Math.min(this.s, this.slow);
+    const usual = Math.min(this.s, this.slow);
+    const falling = this.trend.fallingLevel();
+    return falling === undefined ? usual : Math.min(usual, falling);
   }
 
   /** Parent requests learned. */
@@ -414,7 +425,7 @@ export class ShareBaseline {
   }
 
   toJSON(): ShareBaselineJSON {
-    return { share: this.s, slow: this.slow, samples: this.n, windows: this.w };
+    return { share: this.s, slow: this.slow, samples: this.n, windows: this.w, trend: this.trend.toJSON() };
   }
 
   /** Replaces the state with {@link toJSON} output; throws a TypeError on anything else. */
@@ -428,6 +439,8 @@ export class ShareBaseline {
     this.slow = slow ?? s.share;
     this.n = s.samples;
     this.w = windows ?? WINDOWS_BEFORE_COUNTED;
+    const trend = (json as ShareBaselineJSON).trend;
+    if (trend !== undefined) this.trend.restore(trend);
   }
 }
 

@@ -54,6 +54,18 @@ describe('CallShapeDetector', () => {
     expect(d.judge(4, 0).anomalous).toBe(false); // too few requests to be sure
   });
 
+  it('judges a share still falling steadily against where it has got to, and a step after it settles against its level', () => {
+    const d = new CallShapeDetector(DEFAULT_BASELINE, DEFAULT_SHAPE);
+    for (let i = 0; i < 20; i++) d.learn(20, Math.round(20 * (1 - 0.03 * i))); // 100% → 45%
+    // The EWMA lags the fall at ~65%: 30% would be "missing" against it, not against the fall's 45%.
+    expect(d.baseline.share).toBeGreaterThan(0.6);
+    expect(d.baseline.usual).toBeLessThan(0.5);
+    expect(d.judge(60, 18).anomalous).toBe(false);
+    for (let i = 0; i < 40; i++) d.learn(20, 12); // settled at 60%
+    expect(d.baseline.usual).toBeCloseTo(0.6, 2);
+    expect(d.judge(60, 0)).toMatchObject({ anomalous: true, change: 'missing' });
+  });
+
   it('ignores calls that were not usual to begin with', () => {
     const d = learned(10, 4); // 40% < usualShare
     expect(d.judge(100, 0).anomalous).toBe(false);
