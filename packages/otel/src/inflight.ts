@@ -1,5 +1,5 @@
-import { SpanKind, trace, type Context } from '@opentelemetry/api';
-import { IN_FLIGHT_MIN_MS, isPoolWait, type InFlightCall } from '@rootspan/engine';
+import { SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import { IN_FLIGHT_MIN_MS, isPoolWait, type InFlightCall, type Span } from '@rootspan/engine';
 import { hashId } from './hash.js';
 import { toEngineSpan } from './map.js';
 import type { PeerNames } from './peers.js';
@@ -23,6 +23,12 @@ export interface InFlightStats {
    * instrumentation never ends must not keep a later hang's calls out.
    */
   evicted: number;
+  /**
+   * Calls taken as refused (total): their request failed within {@link REFUSED_WITHIN_MS} of the call's
+   * start and the call's span never ended (instrumentation-ioredis leaves a refused command's span open).
+   * Each was handed to the analyzer once, as a failed call ending when its request did.
+   */
+  refused: number;
 }
 
 /**
@@ -30,6 +36,13 @@ export interface InFlightStats {
  * span would otherwise hold a slot, and look like a hang, forever. A real hang is reported long before.
  */
 export const MAX_OPEN_MS = 10 * 60_000;
+
+/**
+ * A call still open a second after its request failed this soon (ms) after the call began was refused,
+ * not waited on: the request did not wait for an answer (a client that gave up would have waited for its
+ * timeout). Counted as a hang, a Redis that refuses every command read as "Timeouts … got no answer".
+ */
+export const REFUSED_WITHIN_MS = 100;
 
 /** Slots the table starts with; it doubles (up to twice its capacity) as more calls are open at once. */
 const INITIAL_SLOTS = 64;
@@ -58,6 +71,7 @@ export class InFlightTable {
   reported = 0;
   expired = 0;
   evicted = 0;
+  refused = 0;
 
   constructor(private readonly capacity: number) {}
 
@@ -144,10 +158,12 @@ export class InFlightTable {
 
   /**
    * The calls open since before `now - IN_FLIGHT_MIN_MS` (epoch ms), as the analyzer takes them: the span
-   * as it stands, ending now, and when its parent ended if it has. A walk over the slots (a few thousand
-   * at most) once per tick; only late calls are converted.
+   * as it stands, ending now, and when its parent ended if it has. Calls their request failed at once
+   * after (see {@link REFUSED_WITHIN_MS}) go to `refused` instead, as failed spans ending when their request
+   * did, and are forgotten. A walk over the slots (a few thousand at most) once per tick; only late calls
+   * are converted.
    */
-  report(now: number, peers: PeerNames | undefined): InFlightCall[] {
+  report(now: number, peers: PeerNames | undefined, refused: Span[]): InFlightCall[] {
     if (this.count >= this.capacity) this.evictOldest(this.count - Math.floor((this.capacity * 3) / 4));
     const out: InFlightCall[] = [];
     const before = now - IN_FLIGHT_MIN_MS;
@@ -159,6 +175,7 @@ export class InFlightTable {
       if (parent !== null && isCallSpan(parent)) (waiting ??= new Set()).add(parent);
     }
     let expired: OpenSpan[] | undefined;
+    let gone: OpenSpan[] | undefined;
     for (let i = 0; i < this.spans.length; i++) {
       const span = this.spans[i];
       if (span === undefined || waiting?.has(span)) continue;
@@ -170,14 +187,23 @@ export class InFlightTable {
       }
       const mapped = toEngineSpan(span, peers);
       if (mapped === undefined) continue;
+      const parent = this.parents[i];
+      const parentEnd = parent !== null && parent.ended === true ? Math.min(now, hrTimeToMilliseconds(parent.endTime)) : undefined;
+      if (parentEnd !== undefined && parentEnd - start <= REFUSED_WITHIN_MS && parent?.status?.code === SpanStatusCode.ERROR) {
+        mapped.endTime = Math.max(start, parentEnd);
+        mapped.status = 'error';
+        refused.push(mapped);
+        (gone ??= []).push(span);
+        continue;
+      }
       mapped.endTime = now;
       const call: InFlightCall = { span: mapped };
-      const parent = this.parents[i];
-      if (parent !== null && parent.ended === true) call.parentEndedAt = Math.min(now, hrTimeToMilliseconds(parent.endTime));
+      if (parentEnd !== undefined) call.parentEndedAt = parentEnd;
       out.push(call);
     }
     // Removed after the walk: a deletion shifts later entries back, under the walk's feet.
     if (expired !== undefined) for (const span of expired) if (this.release(span)) this.expired++;
+    if (gone !== undefined) for (const span of gone) if (this.release(span)) this.refused++;
     this.reported = out.length;
     return out;
   }
@@ -200,7 +226,7 @@ export class InFlightTable {
   }
 
   stats(): InFlightStats {
-    return { open: this.count, dropped: this.dropped, reported: this.reported, expired: this.expired, evicted: this.evicted };
+    return { open: this.count, dropped: this.dropped, reported: this.reported, expired: this.expired, evicted: this.evicted, refused: this.refused };
   }
 }
 

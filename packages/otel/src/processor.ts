@@ -260,11 +260,17 @@ export class RootspanSpanProcessor implements SpanProcessor {
     this.loopSamples.length = 0;
   }
 
-  /** Hands the analyzer the calls open at `now` (an analyzer of your own without `inFlight` gets none). */
+  /**
+   * Hands the analyzer the calls open at `now` (an analyzer of your own without `inFlight` gets none), and
+   * first, as failed spans, the calls found refused (see `REFUSED_WITHIN_MS`).
+   */
   private reportInFlight(now: number): void {
     if (typeof this.analyzer.inFlight !== 'function') return;
     try {
-      this.analyzer.inFlight(this.inflight.report(now, this.peers), now);
+      const refused: Span[] = [];
+      const calls = this.inflight.report(now, this.peers, refused);
+      this.feed.ingest(refused);
+      this.analyzer.inFlight(calls, now);
     } catch (err) {
       this.feed.internalError('inFlight', err);
     }

@@ -1,9 +1,9 @@
-import { ROOT_CONTEXT, SpanKind, trace, type Span as ApiSpan, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span as ApiSpan, type Tracer } from '@opentelemetry/api';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
-import { createAnalyzer, type IncidentEvent, type InFlightCall } from '@rootspan/engine';
+import { createAnalyzer, type IncidentEvent, type InFlightCall, type Span } from '@rootspan/engine';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RootspanSpanProcessor } from '../src/index.js';
-import { InFlightTable, MAX_OPEN_MS } from '../src/inflight.js';
+import { InFlightTable, MAX_OPEN_MS, REFUSED_WITHIN_MS } from '../src/inflight.js';
 import { FakeAnalyzer } from './helpers/fakes.js';
 
 const RPS = 20;
@@ -53,7 +53,7 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     const producer = tracer.startSpan('publish', { kind: SpanKind.PRODUCER });
     const internalDb = tracer.startSpan('query', { kind: SpanKind.INTERNAL, attributes: { 'db.system.name': 'redis' } });
     tracer.startSpan('middleware', { kind: SpanKind.INTERNAL }).end();
-    expect(processor.stats().inFlight).toEqual({ open: 3, dropped: 0, reported: 0, expired: 0, evicted: 0 });
+    expect(processor.stats().inFlight).toEqual({ open: 3, dropped: 0, reported: 0, expired: 0, evicted: 0, refused: 0 });
     tracer.startSpan('one too many', { kind: SpanKind.CLIENT }).end();
     expect(processor.stats().inFlight).toMatchObject({ open: 3, dropped: 1 });
     db.end();
@@ -73,11 +73,11 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     table.add(server as never, ROOT_CONTEXT);
     table.add(statement as never, trace.setSpan(ROOT_CONTEXT, server));
     table.add(wait as never, trace.setSpan(ROOT_CONTEXT, statement));
-    expect(table.report(now, undefined).map((c) => c.span.name)).toEqual(['pg-pool.connect']);
+    expect(table.report(now, undefined, []).map((c) => c.span.name)).toEqual(['pg-pool.connect']);
     // Connected: now the statement is what the request waits on.
     wait.end(now - 100);
     table.release(wait as never);
-    expect(table.report(now, undefined).map((c) => c.span.name)).toEqual(['SELECT orders']);
+    expect(table.report(now, undefined, []).map((c) => c.span.name)).toEqual(['SELECT orders']);
     void provider.shutdown();
   });
 
@@ -89,14 +89,41 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     const young = request(tracer, now - 200);
     for (const s of [old.db, old.server, young.db, young.server]) table.add(s as never, trace.setSpan(ROOT_CONTEXT, s === old.db ? old.server : young.server));
     old.server.end(now - 1500);
-    const calls: InFlightCall[] = table.report(now, undefined);
+    const calls: InFlightCall[] = table.report(now, undefined, []);
     expect(calls).toHaveLength(1);
     expect(calls[0].span).toMatchObject({ name: 'SELECT orders', kind: 'client', service: expect.any(String), endTime: now });
     expect(calls[0].parentEndedAt).toBeCloseTo(now - 1500, 0);
     expect(table.stats()).toMatchObject({ open: 2, reported: 1 });
     // A call never ended (a leaking instrumentation) is forgotten after MAX_OPEN_MS, and counted.
-    expect(table.report(now + MAX_OPEN_MS + 1000, undefined).map((c) => c.span.name)).toEqual([]);
+    expect(table.report(now + MAX_OPEN_MS + 1000, undefined, []).map((c) => c.span.name)).toEqual([]);
     expect(table.stats()).toMatchObject({ open: 0, reported: 0, expired: 2 });
+    void provider.shutdown();
+  });
+
+  it('hands over a call its request failed at once after, and that never ended, as a refused call (ioredis with Redis down)', () => {
+    const table = new InFlightTable(16);
+    const { tracer, provider } = setup();
+    const now = Date.now();
+    const open = (start: number, parentEnd: number, failed: boolean) => {
+      const r = request(tracer, start);
+      table.add(r.db as never, trace.setSpan(ROOT_CONTEXT, r.server));
+      if (failed) r.server.setStatus({ code: SpanStatusCode.ERROR });
+      r.server.end(parentEnd);
+      return r;
+    };
+    open(now - 3000, now - 3000 + 2, true); // refused: the request failed 1 ms after its call began
+    open(now - 2500, now - 2500 + 2, false); // the request did not wait, and succeeded: a call left running
+    open(now - 2000, now - 2000 + 1 + REFUSED_WITHIN_MS + 400, true); // the request waited 500 ms, then failed: given up on
+    const refused: Span[] = [];
+    const calls = table.report(now, undefined, refused);
+    expect(refused).toEqual([expect.objectContaining({ name: 'SELECT orders', status: 'error', startTime: now - 3000 + 1, endTime: now - 3000 + 2 })]);
+    expect(calls.map((c) => c.span.startTime)).toEqual(expect.arrayContaining([now - 2500 + 1, now - 2000 + 1]));
+    expect(calls).toHaveLength(2);
+    expect(table.stats()).toMatchObject({ open: 2, reported: 2, refused: 1 });
+    // Handed over once: forgotten.
+    const again: Span[] = [];
+    table.report(now + 1000, undefined, again);
+    expect(again).toEqual([]);
     void provider.shutdown();
   });
 
@@ -111,11 +138,11 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     table.add(refused.db as never, trace.setSpan(ROOT_CONTEXT, refused.server));
     expect(table.stats()).toMatchObject({ open: 8, dropped: 1, evicted: 0 });
     // The tick makes room (a quarter of the table) from the oldest; a hang's calls are tracked again.
-    expect(table.report(now, undefined)).toHaveLength(6);
+    expect(table.report(now, undefined, [])).toHaveLength(6);
     expect(table.stats()).toMatchObject({ open: 6, evicted: 2 });
     const hung = request(tracer, now - 2000);
     table.add(hung.db as never, trace.setSpan(ROOT_CONTEXT, hung.server));
-    const reported = table.report(now, undefined).map((c) => c.span.startTime);
+    const reported = table.report(now, undefined, []).map((c) => c.span.startTime);
     expect(reported).toHaveLength(7);
     expect(reported).toContain(now - 2000 + 1);
     expect(reported).not.toContain(now - 60_000 + 1);
@@ -145,7 +172,7 @@ describe('in-flight calls in the span processor (issue 21)', () => {
       }
       if (step % 997 === 0) {
         expect(table.stats().open).toBe(open.length);
-        const reported = new Set(table.report(Date.now(), undefined).map((c) => c.span.spanId));
+        const reported = new Set(table.report(Date.now(), undefined, []).map((c) => c.span.spanId));
         expect(reported).toEqual(new Set(open.map((s) => s.spanContext().spanId)));
       }
     }
@@ -184,6 +211,44 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     expect(Date.now() - stallAt).toBeLessThanOrEqual(8000);
     expect(processor.stats().inFlight?.open).toBeGreaterThan(0);
     expect(processor.stats().inFlight?.reported).toBeGreaterThan(0);
+    await provider.shutdown();
+  });
+
+  it('Redis refusing every command is errors of redis, not a hang, though instrumentation-ioredis never ends a refused command', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'], now: Date.UTC(2026, 0, 1) });
+    const events: IncidentEvent[] = [];
+    const { processor, provider, tracer } = setup({ onIncident: (e) => void events.push(e) });
+    const second = (down: boolean) => {
+      const from = Date.now();
+      for (let i = 0; i < RPS; i++) {
+        const start = from + i * (1000 / RPS);
+        const server = tracer.startSpan('GET /cart/:user', { kind: SpanKind.SERVER, startTime: start, attributes: { 'http.request.method': 'GET', 'http.route': '/cart/:user' } });
+        const redis = tracer.startSpan('hgetall', { kind: SpanKind.CLIENT, startTime: start + 1, attributes: { 'db.system.name': 'redis', 'db.operation.name': 'hgetall' } }, trace.setSpan(ROOT_CONTEXT, server));
+        if (down) {
+          // The command is refused at once: the request answers 503, the command's span stays open.
+          server.setStatus({ code: SpanStatusCode.ERROR });
+          server.setAttribute('http.response.status_code', 503);
+          server.end(start + 2);
+          continue;
+        }
+        redis.end(start + 2 + (i % 3) / 2);
+        server.setAttribute('http.response.status_code', 200);
+        server.end(start + 4);
+      }
+      vi.advanceTimersByTime(1000);
+    };
+    for (let s = 0; s < 60; s++) second(false);
+    await processor.forceFlush();
+    expect(events).toEqual([]);
+    let named: IncidentEvent | undefined;
+    for (let s = 0; s < 15 && named === undefined; s++) {
+      second(true);
+      await processor.forceFlush();
+      named = events.find((e) => e.type === 'opened');
+    }
+    expect(named?.incident.rootCause).toMatchObject({ service: 'redis', operation: 'HGETALL', kind: 'errors' });
+    expect(named?.incident.title).toMatch(/^Errors in redis HGETALL/);
+    expect(processor.stats().inFlight?.refused).toBeGreaterThan(0);
     await provider.shutdown();
   });
 
