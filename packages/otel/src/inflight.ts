@@ -38,11 +38,14 @@ export interface InFlightStats {
 export const MAX_OPEN_MS = 10 * 60_000;
 
 /**
- * A call still open a second after its request failed this soon (ms) after the call began was refused,
- * not waited on: the request did not wait for an answer (a client that gave up would have waited for its
- * timeout). Counted as a hang, a Redis that refuses every command read as "Timeouts … got no answer".
+ * A call still open a second after its local parent ended this soon (ms) after the call began, in a
+ * request that failed, was refused, not waited on: a client that gave up would have waited for its
+ * timeout. Counted as a hang, a Redis that refuses every command read as "Timeouts … got no answer".
  */
 export const REFUSED_WITHIN_MS = 100;
+
+/** Failed requests' traces remembered for {@link InFlightTable.report}'s refused calls (a second's worth under an outage). */
+const MAX_FAILED_TRACES = 2048;
 
 /** Slots the table starts with; it doubles (up to twice its capacity) as more calls are open at once. */
 const INITIAL_SLOTS = 64;
@@ -67,6 +70,11 @@ export class InFlightTable {
   private hashes = new Int32Array(INITIAL_SLOTS);
   private mask = INITIAL_SLOTS - 1;
   private count = 0;
+  /**
+   * Traces whose request (a server or consumer span) ended failed while calls were open, oldest first: a
+   * call's local parent is often a framework's span (Express's request handler) with no status of its own.
+   */
+  private readonly failed = new Set<string>();
   dropped = 0;
   reported = 0;
   expired = 0;
@@ -106,6 +114,14 @@ export class InFlightTable {
     this.parents[i] = parent;
   }
 
+  /** Notes the trace of a request that failed while calls were open (the latest {@link MAX_FAILED_TRACES}). */
+  private noteFailed(span: FinishedSpan): void {
+    const traceId = span.spanContext?.()?.traceId;
+    if (traceId === undefined) return;
+    if (this.failed.size >= MAX_FAILED_TRACES) this.failed.delete(this.failed.values().next().value as string);
+    this.failed.add(traceId);
+  }
+
   /** Doubles the slots (rehashing what is open); allocates only when more calls are open at once than ever. */
   private grow(): void {
     const { ids, spans, parents, hashes } = this;
@@ -125,7 +141,11 @@ export class InFlightTable {
   release(span: FinishedSpan): boolean {
     // Only calls were tracked (a span's kind and database attributes do not go away by its end): the
     // other spans of a request (server, middleware) skip the hash and the probe.
-    if (this.count === 0 || !isCall(span)) return false;
+    if (this.count === 0) return false;
+    if (!isCall(span)) {
+      if (span.status?.code === SpanStatusCode.ERROR && (span.kind === SpanKind.SERVER || span.kind === SpanKind.CONSUMER)) this.noteFailed(span);
+      return false;
+    }
     const id = span.spanContext?.()?.spanId;
     if (id === undefined) return false;
     const mask = this.mask;
@@ -189,7 +209,7 @@ export class InFlightTable {
       if (mapped === undefined) continue;
       const parent = this.parents[i];
       const parentEnd = parent !== null && parent.ended === true ? Math.min(now, hrTimeToMilliseconds(parent.endTime)) : undefined;
-      if (parentEnd !== undefined && parentEnd - start <= REFUSED_WITHIN_MS && parent?.status?.code === SpanStatusCode.ERROR) {
+      if (parentEnd !== undefined && parentEnd - start <= REFUSED_WITHIN_MS && this.failed.has(mapped.traceId)) {
         mapped.endTime = Math.max(start, parentEnd);
         mapped.status = 'error';
         refused.push(mapped);
@@ -221,6 +241,7 @@ export class InFlightTable {
     this.ids.fill(undefined);
     this.spans.fill(undefined);
     this.parents.fill(null);
+    this.failed.clear();
     this.count = 0;
     this.reported = 0;
   }

@@ -109,6 +109,7 @@ describe('in-flight calls in the span processor (issue 21)', () => {
       table.add(r.db as never, trace.setSpan(ROOT_CONTEXT, r.server));
       if (failed) r.server.setStatus({ code: SpanStatusCode.ERROR });
       r.server.end(parentEnd);
+      table.release(r.server as never);
       return r;
     };
     open(now - 3000, now - 3000 + 2, true); // refused: the request failed 1 ms after its call began
@@ -223,15 +224,19 @@ describe('in-flight calls in the span processor (issue 21)', () => {
       for (let i = 0; i < RPS; i++) {
         const start = from + i * (1000 / RPS);
         const server = tracer.startSpan('GET /cart/:user', { kind: SpanKind.SERVER, startTime: start, attributes: { 'http.request.method': 'GET', 'http.route': '/cart/:user' } });
-        const redis = tracer.startSpan('hgetall', { kind: SpanKind.CLIENT, startTime: start + 1, attributes: { 'db.system.name': 'redis', 'db.operation.name': 'hgetall' } }, trace.setSpan(ROOT_CONTEXT, server));
+        // Express's span of the route handler, with no status of its own, is the command's parent.
+        const handler = tracer.startSpan('request handler - /cart/:user', { kind: SpanKind.INTERNAL, startTime: start, attributes: { 'http.route': '/cart/:user' } }, trace.setSpan(ROOT_CONTEXT, server));
+        const redis = tracer.startSpan('hgetall', { kind: SpanKind.CLIENT, startTime: start + 1, attributes: { 'db.system.name': 'redis', 'db.operation.name': 'hgetall' } }, trace.setSpan(ROOT_CONTEXT, handler));
         if (down) {
           // The command is refused at once: the request answers 503, the command's span stays open.
+          handler.end(start + 1.5);
           server.setStatus({ code: SpanStatusCode.ERROR });
           server.setAttribute('http.response.status_code', 503);
           server.end(start + 2);
           continue;
         }
         redis.end(start + 2 + (i % 3) / 2);
+        handler.end(start + 3);
         server.setAttribute('http.response.status_code', 200);
         server.end(start + 4);
       }
