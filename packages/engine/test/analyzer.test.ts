@@ -679,7 +679,21 @@ describe('anomaly fields', () => {
     const shape = anomalies.find((x) => x.kind === 'shape');
     expect(shape).toMatchObject({ service: 'api', operation: 'GET /items', signal: 'shape.missing-call', callee: { service: 'redis', operation: 'GET' } });
     expect(shape?.caller).toBeUndefined();
-    expect(shape?.explanation).toMatch(/^api GET \/items stopped calling redis GET: /);
+    expect(shape?.explanation).toMatch(/^api GET \/items stopped calling redis GET: 0% of requests vs usually 100%/);
+  });
+
+  it('a call most requests still make, fewer than usual, is said to be made less often, not to have stopped', () => {
+    const a = createAnalyzer();
+    const anomalies = requests(a, 150, 20, (traceId, start, s, i) => {
+      const server = span({ traceId, service: 'api', name: 'GET /items', kind: 'server', startTime: start, endTime: start + 8, attributes: { 'http.request.method': 'GET', 'http.route': '/items' } });
+      const out = [server];
+      // From 120 s on, three requests in five skip the cache read (an exception thrown before it, no status).
+      if (s < 120 || i % 5 < 2) out.push(span({ traceId, service: 'api', name: 'get', kind: 'client', parentSpanId: server.spanId, startTime: start + 1, endTime: start + 2, attributes: { 'db.system': 'redis' } }));
+      return out;
+    });
+    const shape = anomalies.find((x) => x.kind === 'shape');
+    expect(shape).toMatchObject({ signal: 'shape.missing-call', callee: { service: 'redis', operation: 'GET' } });
+    expect(shape?.explanation).toMatch(/^api GET \/items called redis GET less often: 40% of requests vs usually 100%/);
   });
 });
 
