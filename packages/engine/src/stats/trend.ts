@@ -26,12 +26,14 @@ export class ShareTrend {
   /** Adds a window of `requests` parent requests in which `share` of them made the call. */
   add(requests: number, share: number): void {
     const d = this.discount;
+    // A share over 1 (calls counted from requests the window's total left out) would void the binomial test.
+    const y = Math.min(1, Math.max(0, share));
     // Every window learned so far ages by one: Σw(a+1)² = Σwa² + 2Σwa + Σw.
     this.waa = d * (this.waa + 2 * this.wa + this.w);
     this.wa = d * (this.wa + this.w);
     this.way = d * (this.way + this.wy);
     this.w = d * this.w + requests;
-    this.wy = d * this.wy + requests * share;
+    this.wy = d * this.wy + requests * y;
   }
 
   /**

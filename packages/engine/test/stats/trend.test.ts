@@ -21,6 +21,8 @@ describe('ShareTrend', () => {
     expect(fed(Array.from({ length: 20 }, (_, i) => 0.2 + 0.03 * i)).fallingLevel()).toBeUndefined();
     expect(fed([0.9]).fallingLevel()).toBeUndefined();
     expect(new ShareTrend(0.9).fallingLevel()).toBeUndefined();
+    // A share over 1 (more calling requests than the window counted) is taken as all of them.
+    expect(fed([1.5, ...Array(20).fill(1)]).fallingLevel()).toBeUndefined();
   });
 
   it('takes binomial noise on a steady share for no fall (3000 windows: hardly ever a fall, and a slight one)', () => {
