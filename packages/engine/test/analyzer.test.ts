@@ -682,18 +682,22 @@ describe('anomaly fields', () => {
     expect(shape?.explanation).toMatch(/^api GET \/items stopped calling redis GET: 0% of requests vs usually 100%/);
   });
 
-  it('a call most requests still make, fewer than usual, is said to be made less often, not to have stopped', () => {
-    const a = createAnalyzer();
-    const anomalies = requests(a, 150, 20, (traceId, start, s, i) => {
-      const server = span({ traceId, service: 'api', name: 'GET /items', kind: 'server', startTime: start, endTime: start + 8, attributes: { 'http.request.method': 'GET', 'http.route': '/items' } });
-      const out = [server];
-      // From 120 s on, three requests in five skip the cache read (an exception thrown before it, no status).
-      if (s < 120 || i % 5 < 2) out.push(span({ traceId, service: 'api', name: 'get', kind: 'client', parentSpanId: server.spanId, startTime: start + 1, endTime: start + 2, attributes: { 'db.system': 'redis' } }));
-      return out;
-    });
-    const shape = anomalies.find((x) => x.kind === 'shape');
-    expect(shape).toMatchObject({ signal: 'shape.missing-call', callee: { service: 'redis', operation: 'GET' } });
-    expect(shape?.explanation).toMatch(/^api GET \/items called redis GET less often: 40% of requests vs usually 100%/);
+  it('a call many requests still make, fewer than usual, is made less often; made by a tenth of them or fewer, it stopped', () => {
+    // From 120 s on, all but `kept` in 20 requests skip the cache read (an exception thrown before it, no status).
+    const said = (kept: number) => {
+      const a = createAnalyzer();
+      const anomalies = requests(a, 150, 20, (traceId, start, s, i) => {
+        const server = span({ traceId, service: 'api', name: 'GET /items', kind: 'server', startTime: start, endTime: start + 8, attributes: { 'http.request.method': 'GET', 'http.route': '/items' } });
+        const out = [server];
+        if (s < 120 || i % 20 < kept) out.push(span({ traceId, service: 'api', name: 'get', kind: 'client', parentSpanId: server.spanId, startTime: start + 1, endTime: start + 2, attributes: { 'db.system': 'redis' } }));
+        return out;
+      });
+      const shape = anomalies.find((x) => x.kind === 'shape');
+      expect(shape).toMatchObject({ signal: 'shape.missing-call', callee: { service: 'redis', operation: 'GET' } });
+      return shape?.explanation;
+    };
+    expect(said(8)).toMatch(/^api GET \/items called redis GET less often: 40% of requests vs usually 100%/);
+    expect(said(1)).toMatch(/^api GET \/items stopped calling redis GET: 5\.0% of requests vs usually 100%/);
   });
 });
 

@@ -82,8 +82,8 @@ function times(x: number): string {
   return x >= 10 ? `${Math.round(x)}` : x.toFixed(1);
 }
 
-/** Below this share of requests a usual call is said to have stopped; above it, to be made less often (a partial drop). */
-const STOPPED_SHARE = 0.01;
+/** Made by at most this part of its usual share of requests, a usual call has stopped; above it, it is made less often (a partial drop). */
+const STOPPED_PART = 0.1;
 
 /** One sentence for an anomaly episode, with the numbers that fired it. */
 export function explainAnomaly(
@@ -125,7 +125,7 @@ export function explainAnomaly(
       const callee = a.callee ? label(a.callee.service, a.callee.operation) : 'a dependency';
       s =
         a.signal === 'shape.more-calls' ? `${who} calls ${callee} ${times(a.observed)} times per request vs usually ${times(a.expected)} (${ratio(a.observed / a.expected)}) over ${a.samples} requests` :
-        `${who} ${a.signal !== 'shape.missing-call' ? `started calling ${callee}` : a.observed < STOPPED_SHARE ? `stopped calling ${callee}` : `called ${callee} less often`}: ${pct(a.observed)} of requests vs usually ${pct(a.expected)}`;
+        `${who} ${a.signal !== 'shape.missing-call' ? `started calling ${callee}` : a.observed <= a.expected * STOPPED_PART ? `stopped calling ${callee}` : `called ${callee} less often`}: ${pct(a.observed)} of requests vs usually ${pct(a.expected)}`;
       // A new call made several times in each request is a loop (an N+1): how many is the first thing to know.
       if (extra.perRequest !== undefined && extra.perRequest >= 1.5) s += `, ${times(extra.perRequest)} calls per request`;
       break;
