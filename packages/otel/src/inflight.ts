@@ -24,9 +24,9 @@ export interface InFlightStats {
    */
   evicted: number;
   /**
-   * Calls taken as refused (total): their request failed within {@link REFUSED_WITHIN_MS} of the call's
-   * start and the call's span never ended (instrumentation-ioredis leaves a refused command's span open).
-   * Each was handed to the analyzer once, as a failed call ending when its request did.
+   * Calls taken as refused (total, see {@link REFUSED_WITHIN_MS}): their parent ended soon after they
+   * began and their span never ended (instrumentation-ioredis leaves a refused command's span open).
+   * Each was handed to the analyzer once, as a failed call ending when its parent did.
    */
   refused: number;
 }
@@ -38,9 +38,11 @@ export interface InFlightStats {
 export const MAX_OPEN_MS = 10 * 60_000;
 
 /**
- * A call still open a second after its local parent ended this soon (ms) after the call began, in a
- * request that failed, was refused, not waited on: a client that gave up would have waited for its
- * timeout. Counted as a hang, a Redis that refuses every command read as "Timeouts … got no answer".
+ * A call still open a second after its local parent ended this soon (ms) after the call began was
+ * refused, not waited on, when it is a database's (a cache read the request fell back from) or its
+ * request failed: a client that gave up would have waited for its timeout. Counted as a hang, a Redis
+ * that refuses every command read as "Timeouts … got no answer". Another call (an HTTP request the
+ * request did not wait for) stays in flight: it may be running still.
  */
 export const REFUSED_WITHIN_MS = 100;
 
@@ -209,7 +211,7 @@ export class InFlightTable {
       if (mapped === undefined) continue;
       const parent = this.parents[i];
       const parentEnd = parent !== null && parent.ended === true ? Math.min(now, hrTimeToMilliseconds(parent.endTime)) : undefined;
-      if (parentEnd !== undefined && parentEnd - start <= REFUSED_WITHIN_MS && this.failed.has(mapped.traceId)) {
+      if (parentEnd !== undefined && parentEnd - start <= REFUSED_WITHIN_MS && (namesDatabase(span) || this.failed.has(mapped.traceId))) {
         mapped.endTime = Math.max(start, parentEnd);
         mapped.status = 'error';
         refused.push(mapped);

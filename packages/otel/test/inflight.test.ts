@@ -104,23 +104,29 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     const table = new InFlightTable(16);
     const { tracer, provider } = setup();
     const now = Date.now();
-    const open = (start: number, parentEnd: number, failed: boolean) => {
-      const r = request(tracer, start);
-      table.add(r.db as never, trace.setSpan(ROOT_CONTEXT, r.server));
-      if (failed) r.server.setStatus({ code: SpanStatusCode.ERROR });
-      r.server.end(parentEnd);
-      table.release(r.server as never);
-      return r;
+    const open = (start: number, parentEnd: number, failed: boolean, http = false) => {
+      const server = tracer.startSpan('GET /orders/:id', { kind: SpanKind.SERVER, startTime: start });
+      const call = http
+        ? tracer.startSpan('GET', { kind: SpanKind.CLIENT, startTime: start + 1, attributes: { 'http.request.method': 'GET', 'url.full': 'http://audit:8080/events' } }, trace.setSpan(ROOT_CONTEXT, server))
+        : tracer.startSpan('SELECT orders', { kind: SpanKind.CLIENT, startTime: start + 1, attributes: { 'db.system': 'postgresql' } }, trace.setSpan(ROOT_CONTEXT, server));
+      table.add(call as never, trace.setSpan(ROOT_CONTEXT, server));
+      if (failed) server.setStatus({ code: SpanStatusCode.ERROR });
+      server.end(parentEnd);
+      table.release(server as never);
     };
-    open(now - 3000, now - 3000 + 2, true); // refused: the request failed 1 ms after its call began
-    open(now - 2500, now - 2500 + 2, false); // the request did not wait, and succeeded: a call left running
+    open(now - 3000, now - 3000 + 2, true); // refused: the request failed 1 ms after its query began
+    open(now - 2800, now - 2800 + 4, false); // refused: the request fell back (to another store) and answered
+    open(now - 2600, now - 2600 + 2, true, true); // an HTTP call the failed request did not wait for: refused
+    open(now - 2500, now - 2500 + 2, false, true); // an HTTP call the request did not wait for, and it succeeded: running still
     open(now - 2000, now - 2000 + 1 + REFUSED_WITHIN_MS + 400, true); // the request waited 500 ms, then failed: given up on
     const refused: Span[] = [];
     const calls = table.report(now, undefined, refused);
-    expect(refused).toEqual([expect.objectContaining({ name: 'SELECT orders', status: 'error', startTime: now - 3000 + 1, endTime: now - 3000 + 2 })]);
+    expect(refused.map((s) => s.startTime)).toEqual(expect.arrayContaining([now - 3000 + 1, now - 2800 + 1, now - 2600 + 1]));
+    expect(refused).toHaveLength(3);
+    expect(refused.find((s) => s.startTime === now - 3000 + 1)).toMatchObject({ name: 'SELECT orders', status: 'error', endTime: now - 3000 + 2 });
     expect(calls.map((c) => c.span.startTime)).toEqual(expect.arrayContaining([now - 2500 + 1, now - 2000 + 1]));
     expect(calls).toHaveLength(2);
-    expect(table.stats()).toMatchObject({ open: 2, reported: 2, refused: 1 });
+    expect(table.stats()).toMatchObject({ open: 2, reported: 2, refused: 3 });
     // Handed over once: forgotten.
     const again: Span[] = [];
     table.report(now + 1000, undefined, again);
@@ -215,47 +221,51 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     await provider.shutdown();
   });
 
-  it('Redis refusing every command is errors of redis, not a hang, though instrumentation-ioredis never ends a refused command', async () => {
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'], now: Date.UTC(2026, 0, 1) });
-    const events: IncidentEvent[] = [];
-    const { processor, provider, tracer } = setup({ onIncident: (e) => void events.push(e) });
-    const second = (down: boolean) => {
-      const from = Date.now();
-      for (let i = 0; i < RPS; i++) {
-        const start = from + i * (1000 / RPS);
-        const server = tracer.startSpan('GET /cart/:user', { kind: SpanKind.SERVER, startTime: start, attributes: { 'http.request.method': 'GET', 'http.route': '/cart/:user' } });
-        // Express's span of the route handler, with no status of its own, is the command's parent.
-        const handler = tracer.startSpan('request handler - /cart/:user', { kind: SpanKind.INTERNAL, startTime: start, attributes: { 'http.route': '/cart/:user' } }, trace.setSpan(ROOT_CONTEXT, server));
-        const redis = tracer.startSpan('hgetall', { kind: SpanKind.CLIENT, startTime: start + 1, attributes: { 'db.system.name': 'redis', 'db.operation.name': 'hgetall' } }, trace.setSpan(ROOT_CONTEXT, handler));
-        if (down) {
-          // The command is refused at once: the request answers 503, the command's span stays open.
-          handler.end(start + 1.5);
-          server.setStatus({ code: SpanStatusCode.ERROR });
-          server.setAttribute('http.response.status_code', 503);
-          server.end(start + 2);
-          continue;
+  for (const fallback of [false, true]) {
+    it(`Redis refusing every command is errors of redis, not a hang, though instrumentation-ioredis never ends a refused command (${fallback ? 'requests fall back to PostgreSQL and answer' : 'requests fail'})`, async () => {
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'], now: Date.UTC(2026, 0, 1) });
+      const events: IncidentEvent[] = [];
+      const { processor, provider, tracer } = setup({ onIncident: (e) => void events.push(e) });
+      const second = (down: boolean) => {
+        const from = Date.now();
+        for (let i = 0; i < RPS; i++) {
+          const start = from + i * (1000 / RPS);
+          const server = tracer.startSpan('GET /cart/:user', { kind: SpanKind.SERVER, startTime: start, attributes: { 'http.request.method': 'GET', 'http.route': '/cart/:user' } });
+          // Express's span of the route handler, with no status of its own, is the command's parent.
+          const handler = tracer.startSpan('request handler - /cart/:user', { kind: SpanKind.INTERNAL, startTime: start, attributes: { 'http.route': '/cart/:user' } }, trace.setSpan(ROOT_CONTEXT, server));
+          const redis = tracer.startSpan('hgetall', { kind: SpanKind.CLIENT, startTime: start + 1, attributes: { 'db.system.name': 'redis', 'db.operation.name': 'hgetall' } }, trace.setSpan(ROOT_CONTEXT, handler));
+          if (down) {
+            // The command is refused at once and its span stays open: the request answers 503, or reads
+            // the cart from PostgreSQL instead.
+            if (fallback) tracer.startSpan('SELECT carts', { kind: SpanKind.CLIENT, startTime: start + 1.5, attributes: { 'db.system.name': 'postgresql' } }, trace.setSpan(ROOT_CONTEXT, handler)).end(start + 4);
+            handler.end(start + (fallback ? 4.5 : 1.5));
+            if (!fallback) server.setStatus({ code: SpanStatusCode.ERROR });
+            server.setAttribute('http.response.status_code', fallback ? 200 : 503);
+            server.end(start + (fallback ? 5 : 2));
+            continue;
+          }
+          redis.end(start + 2 + (i % 3) / 2);
+          handler.end(start + 3);
+          server.setAttribute('http.response.status_code', 200);
+          server.end(start + 4);
         }
-        redis.end(start + 2 + (i % 3) / 2);
-        handler.end(start + 3);
-        server.setAttribute('http.response.status_code', 200);
-        server.end(start + 4);
-      }
-      vi.advanceTimersByTime(1000);
-    };
-    for (let s = 0; s < 60; s++) second(false);
-    await processor.forceFlush();
-    expect(events).toEqual([]);
-    let named: IncidentEvent | undefined;
-    for (let s = 0; s < 15 && named === undefined; s++) {
-      second(true);
+        vi.advanceTimersByTime(1000);
+      };
+      for (let s = 0; s < 60; s++) second(false);
       await processor.forceFlush();
-      named = events.find((e) => e.type === 'opened');
-    }
-    expect(named?.incident.rootCause).toMatchObject({ service: 'redis', operation: 'HGETALL', kind: 'errors' });
-    expect(named?.incident.title).toMatch(/^Errors in redis HGETALL/);
-    expect(processor.stats().inFlight?.refused).toBeGreaterThan(0);
-    await provider.shutdown();
-  });
+      expect(events).toEqual([]);
+      let named: IncidentEvent | undefined;
+      for (let s = 0; s < 15 && named === undefined; s++) {
+        second(true);
+        await processor.forceFlush();
+        named = events.find((e) => e.type === 'opened');
+      }
+      expect(named?.incident.rootCause).toMatchObject({ service: 'redis', operation: 'HGETALL', kind: 'errors' });
+      expect(named?.incident.title).toMatch(/^Errors in redis HGETALL/);
+      expect(processor.stats().inFlight?.refused).toBeGreaterThan(0);
+      await provider.shutdown();
+    });
+  }
 
   it('reports every tick, except one that comes late (the event loop was blocked: answers wait unprocessed)', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'], now: Date.UTC(2026, 0, 1) });
