@@ -320,6 +320,17 @@ describe('operation naming', () => {
     expect(isErrorSpan(span({ ...base, name: 'x', attributes: { 'http.response.status_code': 404 } }), false)).toBe(false);
     expect(isErrorSpan(span({ ...base, name: 'x', attributes: { 'http.response.status_code': 404 } }), true)).toBe(true);
   });
+
+  it("reads a message handler's recorded exception without a status as a failure (bullmq-otel's failed job), not another span's", () => {
+    const threw = { 'exception.type': 'Error', 'exception.message': 'mailer 500' };
+    expect(isErrorSpan(span({ ...base, name: 'process receipts', kind: 'consumer', status: 'unset', attributes: threw }), false)).toBe(true);
+    expect(isErrorSpan(span({ ...base, name: 'add receipts.send-receipt', kind: 'producer', status: 'unset', attributes: { 'exception.message': 'Connection is closed.' } }), true)).toBe(true);
+    expect(isErrorSpan(span({ ...base, name: 'process receipts', kind: 'consumer', status: 'unset' }), false)).toBe(false);
+    expect(isErrorSpan(span({ ...base, name: 'process receipts', kind: 'consumer', status: 'ok', attributes: threw }), false)).toBe(false);
+    // A server or client span records exceptions it handled (a retry that then succeeded): its status or code says.
+    expect(isErrorSpan(span({ ...base, name: 'GET /a', kind: 'server', status: 'unset', attributes: threw }), false)).toBe(false);
+    expect(isErrorSpan(span({ ...base, name: 'GET', kind: 'client', status: 'unset', attributes: threw }), true)).toBe(false);
+  });
 });
 
 describe('RPC peers', () => {

@@ -616,7 +616,7 @@ const GRPC_SERVER_ERRORS: ReadonlySet<number> = new Set([2, 4, 12, 13, 14, 15]);
 /**
  * Whether a span failed. The status wins when set; with no status (other tracers, converted spans) a 5xx
  * answer or a gRPC server-error code counts, and on client spans any 4xx or non-zero gRPC code too, as
- * OpenTelemetry's HTTP and gRPC conventions say.
+ * OpenTelemetry's HTTP and gRPC conventions say; on a consumer or producer span, an exception recorded.
  */
 export function isErrorSpan(span: Span, asClient: boolean): boolean {
   if (span.status === 'error') return true;
@@ -624,8 +624,11 @@ export function isErrorSpan(span: Span, asClient: boolean): boolean {
   const code = httpStatus(span);
   if (code !== undefined) return code >= 500 || (asClient && span.status === undefined && code >= 400);
   const g = grpcStatus(span);
-  if (g === undefined || g === 0) return false;
-  return GRPC_SERVER_ERRORS.has(g) || (asClient && span.status === undefined);
+  if (g !== undefined) return g !== 0 && (GRPC_SERVER_ERRORS.has(g) || (asClient && span.status === undefined));
+  // A message handled or sent that threw, from an instrumentation that records the exception and sets no
+  // status (bullmq-otel: a failed job's span). Other kinds record exceptions they handle.
+  const a = span.attributes;
+  return (span.kind === 'consumer' || span.kind === 'producer') && a !== undefined && (a['exception.type'] !== undefined || a['exception.message'] !== undefined);
 }
 
 /** Whether a span says how it ended: an error or ok status, or an HTTP or gRPC status code. */
