@@ -180,10 +180,10 @@ export class InFlightTable {
 
   /**
    * The calls open since before `now - IN_FLIGHT_MIN_MS` (epoch ms), as the analyzer takes them: the span
-   * as it stands, ending now, and when its parent ended if it has. Calls their request failed at once
-   * after (see {@link REFUSED_WITHIN_MS}) go to `refused` instead, as failed spans ending when their request
-   * did, and are forgotten. A walk over the slots (a few thousand at most) once per tick; only late calls
-   * are converted.
+   * as it stands, ending now, and when its parent ended if it has. Calls refused (see
+   * {@link REFUSED_WITHIN_MS}) go to `refused` instead, as failed spans ending when their parent did, and
+   * are forgotten. A walk over the slots (a few thousand at most) once per tick; only late calls are
+   * converted.
    */
   report(now: number, peers: PeerNames | undefined, refused: Span[]): InFlightCall[] {
     if (this.count >= this.capacity) this.evictOldest(this.count - Math.floor((this.capacity * 3) / 4));
