@@ -1008,7 +1008,7 @@ describe('the event loop operation', () => {
     };
     const busy = run(true);
     expect(busy.map((x) => [x.rootCause.service, x.rootCause.operation])).toEqual([['orders', EVENT_LOOP_OPERATION]]);
-    expect(busy[0].rootCause.explanation).toMatch(/^orders event loop held for 4\d\d ms at a time .*; \d+% of slow postgresql (SELECT|INSERT) requests spend the extra time in orders .*CPU work is holding the event loop of orders/);
+    expect(busy[0].rootCause.explanation).toMatch(/^orders event loop held for 4\d\d ms at a time .*; \d+% of slow postgresql (SELECT|INSERT) calls spend the extra time in orders .*CPU work is holding the event loop of orders/);
     // The database slow, the loop free: the database.
     expect(run(false).map((x) => x.rootCause.service)).toEqual(['postgresql']);
     // In-process (the plugin analyses a trace 100 ms after it ends, before the sample of its tick comes):

@@ -331,7 +331,8 @@ export class Episodes {
     };
     const slowOn = f.signal === 'latency.tail' ? this.slowOn(f.op, f.window) : undefined;
     if (slowOn !== undefined) draft.instance = slowOn.instance;
-    const explanation = explainAnomaly(draft, { count, window, slowerThan: this.options.latency.ratio, slowOn, operations: given?.length, perRequest });
+    const calls = f.kind !== 'timeout' && f.op.nodeType === 'peer';
+    const explanation = explainAnomaly(draft, { count, window, slowerThan: this.options.latency.ratio, slowOn, operations: given?.length, perRequest, calls });
     if (f.kind === 'latency' || f.kind === 'errors') {
       // The root-cause sentence describes the anomaly at its worst, not its fading tail.
       const figKey = figuresKey(f.op.key, f.kind);
@@ -784,7 +785,8 @@ export class Episodes {
     const surge = this.surgeAmong(top, anomalies);
     if (surge !== undefined) figures = { ...figures, surge };
     const change = this.changes.changeBefore(top.service, firstAt, this.options.changeWindowMs);
-    return { explanation: explainRoot(top, anomalies, figures, change, firstAt, this.options.latency, now), ...(change ? { change } : {}) };
+    const calls = (a: Anomaly) => this.recorder.ops.get(opKey(a.service, a.operation ?? ''))?.nodeType === 'peer';
+    return { explanation: explainRoot(top, anomalies, figures, change, firstAt, this.options.latency, now, calls), ...(change ? { change } : {}) };
   }
 
   /**

@@ -88,7 +88,7 @@ const STOPPED_PART = 0.1;
 /** One sentence for an anomaly episode, with the numbers that fired it. */
 export function explainAnomaly(
   a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>,
-  extra: { count?: number; window: number; slowerThan: number; slowOn?: { instance: string; count: number; of: number }; operations?: number; perRequest?: number },
+  extra: { count?: number; window: number; slowerThan: number; slowOn?: { instance: string; count: number; of: number }; operations?: number; perRequest?: number; calls?: boolean },
 ): string {
   const who = label(a.service, a.operation);
   let s: string;
@@ -135,7 +135,9 @@ export function explainAnomaly(
   s += lastError(a.message, a.failedIn);
   const c = a.cause;
   if (c.service !== a.service || c.operation !== a.operation) {
-    const what = a.kind === 'errors' ? 'failing requests fail first in' : a.kind === 'latency' ? 'slow requests spend the extra time in' : a.kind === 'timeout' ? 'the give-ups trace back to' : 'the change traces back to';
+    // An uninstrumented dependency's requests are its callers' calls (redis GET's slow calls, not requests).
+    const those = extra.calls === true ? 'calls' : 'requests';
+    const what = a.kind === 'errors' ? `failing ${those} fail first in` : a.kind === 'latency' ? `slow ${those} spend the extra time in` : a.kind === 'timeout' ? 'the give-ups trace back to' : 'the change traces back to';
     s += `; ${pct(c.share)} of ${what} ${label(c.service, c.operation)}`;
   }
   return s;
@@ -180,6 +182,7 @@ function failingCaller(top: RankedOrigin, anomalies: readonly Anomaly[]): Anomal
  * (its worst anomaly's) is not the tier of a ratio already stated, the worst anomaly's own words follow,
  * so every severity is backed by a figure of the one tier table. `toldAt`: the event time it is told at
  * (the end of the bucket just closed); figures taken before are dated ("in the 5 s to 14:02:07 UTC").
+ * `calls`: whether an anomaly's operation is an uninstrumented dependency's, whose requests are calls.
  */
 export function explainRoot(
   top: RankedOrigin,
@@ -189,6 +192,7 @@ export function explainRoot(
   firstAt: number,
   latency: LatencyOptions,
   toldAt?: number,
+  calls: (a: Anomaly) => boolean = () => false,
 ): string {
   const who = label(top.service, top.operation);
   /** Figures taken at `at`, dated unless their window ends where the sentence is told (an earlier bucket's are no longer "the last"). */
@@ -297,8 +301,9 @@ export function explainRoot(
   if (best !== undefined) {
     const share = pct(best.cause.share);
     const window = `(${dated(inTheLast(best.at - best.windowStart), best.at)})`;
-    if (best.kind === 'errors') parts.push(`${share} of failing ${label(best.service, best.operation)} requests fail first in ${top.service} ${window}`);
-    else if (best.kind === 'latency') parts.push(`${share} of slow ${label(best.service, best.operation)} requests spend the extra time in ${top.service} ${window}`);
+    const those = calls(best) ? 'calls' : 'requests';
+    if (best.kind === 'errors') parts.push(`${share} of failing ${label(best.service, best.operation)} ${those} fail first in ${top.service} ${window}`);
+    else if (best.kind === 'latency') parts.push(`${share} of slow ${label(best.service, best.operation)} ${those} spend the extra time in ${top.service} ${window}`);
     else {
       // Give-ups on a service in between, or a change of call pattern or traffic, are told by their own latest
       // figures ("stopped calling …: 0% of requests vs usually 99% in the last 5 s"), over the window the share is of.
