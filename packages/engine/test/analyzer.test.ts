@@ -921,6 +921,27 @@ describe('the event loop operation', () => {
     );
   });
 
+  it('held by work every request does (a middleware) is the loop, not whichever route was slowest by itself', () => {
+    const a = createAnalyzer();
+    const events: IncidentEvent[] = [];
+    a.onIncident((e) => events.push(e));
+    // Three routes; from 5 min on, a middleware burns 200 ms of CPU in every request, holding the loop ~310 ms.
+    const routes = ['GET /orders', 'GET /report', 'POST /cart'];
+    requests(a, 6 * 60, 6, (traceId, start, s, i) => {
+      const [method, route] = routes[i % 3].split(' ');
+      const own = s >= 300 ? 200 + (i % 4) : 9 + (i % 4);
+      const out = [span({ traceId, service: 'orders', name: routes[i % 3], kind: 'server', startTime: start, endTime: start + own, attributes: { 'http.request.method': method, 'http.route': route } })];
+      if (i === 0) {
+        const held = s >= 300 ? 300 + (s % 3) * 10 : 20.2 + (s % 5) * 0.3;
+        out.push(span({ traceId: `loop-${s}`, service: 'orders', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: start - held, endTime: start }));
+      }
+      return out;
+    });
+    const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
+    expect(opened.map((x) => [x.title, x.rootCause.kind])).toEqual([['Latency in orders event loop', 'latency']]);
+    expect(opened[0].rootCause.explanation).toMatch(/^orders event loop held for 3\d\d ms at a time .*; CPU work is holding the event loop of orders: every request waits that long before it is read; longest own time: orders /);
+  });
+
   /**
    * A pricing service frozen `frozenMs` from 300 s; `cpuMs`: the CPU its process used over each sample's tick
    * (the hold's own, then 150 ms a tick), when the samples say; `waiting`: a request waited synchronously

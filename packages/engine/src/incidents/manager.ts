@@ -14,6 +14,7 @@ import type {
 } from '../types.js';
 import { INCIDENT_STORY_MAX } from '../types.js';
 import { incidentHeadKey, opKey, symptomKey } from '../keys.js';
+import { EVENT_LOOP_OPERATION } from '../model/loop.js';
 import { isPoolWait } from '../model/operation.js';
 import { datedTo, label } from '../rca/format.js';
 import { SEVERITY_RANK } from './severity.js';
@@ -650,12 +651,15 @@ export class IncidentManager {
     const scores = this.scores;
     scores.clear();
     let used = 0;
+    const shared = sharedWork(anomalies);
     for (const a of anomalies) {
       // One operation's one kind of symptom is one piece of evidence, however many episodes it split into
       // (a request that stops part-way misses every later call: one call-pattern episode per callee).
       const weight = SEVERITY_RANK[a.severity] / (rec.symptoms.get(rec.symptomOf.get(a.id) as string) ?? 1);
       const live = rec.active.has(a.id);
-      for (const o of rec.origins.get(a.id) ?? NO_ORIGINS) {
+      const loop = a.signal === 'latency.self' ? shared?.get(a.service) : undefined;
+      for (const own of rec.origins.get(a.id) ?? NO_ORIGINS) {
+        const o = loop !== undefined && own.service === a.service && own.operation === a.operation ? { ...own, operation: loop.operation, key: loop.key } : own;
         const s = o.share * weight;
         // A peer seen only from outside is one suspect: the evidence against the paths its callers call is
         // summed, as it is for an instrumented service's one operation. Its busiest operation is named.
@@ -798,6 +802,25 @@ function anotherFault(kind: AnomalyKind, later: AnomalyKind): boolean {
 }
 
 const NO_ORIGINS: readonly RankedOrigin[] = [];
+
+/** Operations of one service whose own time fired beside its event loop's holds before that counts as work all its requests share. */
+const SHARED_WORK_OPERATIONS = 2;
+
+/**
+ * Per service, its event loop when the loop's holds fired and the own time of {@link SHARED_WORK_OPERATIONS}
+ * or more of its operations did too: work every request does (a middleware burning CPU) slows each
+ * operation by itself, and no one of them is the cause; their own-time evidence is the loop's.
+ */
+function sharedWork(anomalies: readonly Anomaly[]): Map<string, { operation: string; key: string }> | undefined {
+  let out: Map<string, { operation: string; key: string }> | undefined;
+  for (const a of anomalies) {
+    if (a.kind !== 'latency' || a.operation !== EVENT_LOOP_OPERATION || out?.has(a.service)) continue;
+    const own = new Set<string | null>();
+    for (const b of anomalies) if (b.service === a.service && b.signal === 'latency.self' && b.operation !== EVENT_LOOP_OPERATION) own.add(b.operation);
+    if (own.size >= SHARED_WORK_OPERATIONS) (out ??= new Map()).set(a.service, { operation: EVENT_LOOP_OPERATION, key: opKey(a.service, EVENT_LOOP_OPERATION) });
+  }
+  return out;
+}
 const NONE_MERGED: ReadonlyMap<string, string> = new Map();
 const NO_ORIGIN: RankedOrigin = { service: '', operation: null, key: '', kind: 'errors', share: 0, count: 0 };
 
