@@ -120,7 +120,7 @@ export class Episodes {
         maxExemplars: options.maxExemplars,
         coincideMs: COINCIDE_BUCKETS * options.bucketMs,
         echoMs: Math.max(WINDOWS[WINDOWS.length - 1] * options.bucketMs, options.maxTraceWaitMs),
-        topology: { homes: (service) => this.homes(service), callees: (service) => this.callees(service), isPeer: (key) => this.recorder.ops.get(key)?.nodeType === 'peer' },
+        topology: { homes: (service) => this.homes(service), callees: (service) => this.callees(service), isPeer: (key) => this.isPeer(key) },
       },
       (event) => this.listeners.incident(event),
       (top, anomalies) => this.explainRoot(top, anomalies),
@@ -618,6 +618,11 @@ export class Episodes {
     return undefined;
   }
 
+  /** Whether operation `key` is an uninstrumented dependency's, known only from its callers' spans. */
+  private isPeer(key: string): boolean {
+    return this.recorder.ops.get(key)?.nodeType === 'peer';
+  }
+
   /** The instrumented services `service` runs in: itself if it serves requests, else the services calling it (a peer). */
   private homes(service: string): Set<string> {
     const out = new Set<string>();
@@ -785,7 +790,7 @@ export class Episodes {
     const surge = this.surgeAmong(top, anomalies);
     if (surge !== undefined) figures = { ...figures, surge };
     const change = this.changes.changeBefore(top.service, firstAt, this.options.changeWindowMs);
-    const calls = (a: Anomaly) => this.recorder.ops.get(opKey(a.service, a.operation ?? ''))?.nodeType === 'peer';
+    const calls = (a: Anomaly) => this.isPeer(opKey(a.service, a.operation ?? ''));
     return { explanation: explainRoot(top, anomalies, figures, change, firstAt, this.options.latency, now, calls), ...(change ? { change } : {}) };
   }
 

@@ -659,7 +659,7 @@ export class IncidentManager {
       const live = rec.active.has(a.id);
       const loop = a.signal === 'latency.self' ? shared?.get(a.service) : undefined;
       for (const own of rec.origins.get(a.id) ?? NO_ORIGINS) {
-        const o = loop !== undefined && own.service === a.service && own.operation === a.operation ? { ...own, operation: loop.operation, key: loop.key } : own;
+        const o = loop !== undefined && own.service === a.service && own.operation === a.operation ? { ...own, operation: EVENT_LOOP_OPERATION, key: loop } : own;
         const s = o.share * weight;
         // A peer seen only from outside is one suspect: the evidence against the paths its callers call is
         // summed, as it is for an instrumented service's one operation. Its busiest operation is named.
@@ -802,27 +802,27 @@ function anotherFault(kind: AnomalyKind, later: AnomalyKind): boolean {
 }
 
 const NO_ORIGINS: readonly RankedOrigin[] = [];
+const NONE_MERGED: ReadonlyMap<string, string> = new Map();
+const NO_ORIGIN: RankedOrigin = { service: '', operation: null, key: '', kind: 'errors', share: 0, count: 0 };
 
 /** Operations of one service whose own time fired beside its event loop's holds before that counts as work all its requests share. */
 const SHARED_WORK_OPERATIONS = 2;
 
 /**
- * Per service, its event loop when the loop's holds fired and the own time of {@link SHARED_WORK_OPERATIONS}
+ * Per service, its event loop's key when the loop's holds fired and the own time of {@link SHARED_WORK_OPERATIONS}
  * or more of its operations did too: work every request does (a middleware burning CPU) slows each
  * operation by itself, and no one of them is the cause; their own-time evidence is the loop's.
  */
-function sharedWork(anomalies: readonly Anomaly[]): Map<string, { operation: string; key: string }> | undefined {
-  let out: Map<string, { operation: string; key: string }> | undefined;
+function sharedWork(anomalies: readonly Anomaly[]): Map<string, string> | undefined {
+  let out: Map<string, string> | undefined;
   for (const a of anomalies) {
     if (a.kind !== 'latency' || a.operation !== EVENT_LOOP_OPERATION || out?.has(a.service)) continue;
     const own = new Set<string | null>();
     for (const b of anomalies) if (b.service === a.service && b.signal === 'latency.self' && b.operation !== EVENT_LOOP_OPERATION) own.add(b.operation);
-    if (own.size >= SHARED_WORK_OPERATIONS) (out ??= new Map()).set(a.service, { operation: EVENT_LOOP_OPERATION, key: opKey(a.service, EVENT_LOOP_OPERATION) });
+    if (own.size >= SHARED_WORK_OPERATIONS) (out ??= new Map()).set(a.service, opKey(a.service, EVENT_LOOP_OPERATION));
   }
   return out;
 }
-const NONE_MERGED: ReadonlyMap<string, string> = new Map();
-const NO_ORIGIN: RankedOrigin = { service: '', operation: null, key: '', kind: 'errors', share: 0, count: 0 };
 
 /** Evidence per kind, in the order the kinds were first seen (ties go to the first). */
 class KindTally {
