@@ -1152,6 +1152,60 @@ describe('the event loop operation', () => {
     expect(run('sync').map((x) => x.rootCause.service)).toEqual(['sqlite']);
   });
 
+  it('held, seen without loop samples, is told by its own time and its calls to its database and its cache slowing at once', () => {
+    // Seen centrally, from 480 s to 540 s: api (called by no traced service, calling only a database and a
+    // cache) burns 60 ms of CPU in a middleware of every request, and every call's answer is read up to
+    // 120 ms late (`cpu`); or the database is slow (`db`); or the database is slow and requests also wait
+    // for one of its pooled connections, outside any span (`pool`); or both callees answer late and api's
+    // own time is unchanged (`network`).
+    const run = (fault: 'cpu' | 'db' | 'pool' | 'network') => {
+      const a = createAnalyzer();
+      const events: IncidentEvent[] = [];
+      a.onIncident((e) => events.push(e));
+      const rng = mulberry32(15);
+      const routes = ['GET /books/:id', 'GET /books', 'POST /orders'];
+      requests(a, 600, 12, (traceId, start, s, i) => {
+        const slow = s >= 480 && s < 540;
+        const route = routes[i % 3];
+        const [method, path] = route.split(' ');
+        const server = span({ traceId, service: 'api', name: route, kind: 'server', startTime: start, endTime: start, attributes: { 'http.request.method': method, 'http.route': path } });
+        const out = [server];
+        let t = start + 0.5 + rng() + (slow && fault === 'cpu' ? 60 : 0) + (slow && fault === 'pool' ? 50 + rng() * 100 : 0);
+        const call = (system: string, name: string) => {
+          // Read late (a held loop, the network), or the database slow.
+          const late = !slow ? 0 : fault === 'cpu' || fault === 'network' ? rng() * 120 : system === 'postgresql' ? 100 + rng() * 100 : 0;
+          const ms = 0.8 + rng() + late;
+          const attributes: Record<string, string> = system === 'redis' ? { 'db.system.name': 'redis', 'db.operation.name': name } : { 'db.system.name': 'postgresql', 'db.query.text': name };
+          out.push(span({ traceId, service: 'api', name, kind: 'client', parentSpanId: server.spanId, startTime: t, endTime: t + ms, attributes }));
+          t += ms + 0.2;
+        };
+        if (i % 3 === 0) {
+          call('redis', 'GET');
+          if (i % 2 === 0) {
+            call('postgresql', 'SELECT books');
+            call('redis', 'SET');
+          }
+        } else if (i % 3 === 1) call('postgresql', 'SELECT books');
+        else for (const q of ['BEGIN', 'INSERT orders', 'COMMIT']) call('postgresql', q);
+        server.endTime = t + 0.5;
+        return out;
+      });
+      a.flush();
+      return events.filter((e) => e.type === 'opened').map((e) => e.incident);
+    };
+    const cpu = run('cpu');
+    expect(cpu.map((x) => [x.title, x.rootCause.service, x.rootCause.operation])).toEqual([['Latency in api event loop', 'api', EVENT_LOOP_OPERATION]]);
+    expect(cpu[0].rootCause.explanation).toMatch(
+      /^api's own time and its calls to postgresql and redis slowed at once: api [A-Z]+ \/\S+ typical self time 6\d ms vs baseline \d\.\d ms \(\d+×\) over \d+ requests in the last 5 s; (redis|postgresql) [A-Z]+ typical latency \d+ ms vs baseline \d\.\d ms \(\d+×\) over \d+ calls in the last 5 s; its event loop is held \(CPU work, or a process starved of CPU\): every call it makes ends late, whatever its callee does/,
+    );
+    expect(cpu[0].rootCause.confidence).toBeGreaterThan(0.8);
+    // The database slow, the loop free: the database, also where requests queue for its connections.
+    expect(run('db').map((x) => x.rootCause.service)).toEqual(['postgresql']);
+    expect(run('pool').map((x) => x.rootCause.service)).toEqual(['postgresql']);
+    // Late answers, api's own work as before: not api's loop.
+    expect(run('network').map((x) => x.rootCause.operation)).not.toContain(EVENT_LOOP_OPERATION);
+  });
+
   it('held while the process used little CPU is told as a stopped or starved process, not CPU work', () => {
     const paused = frozenRun(30_000, 40).events.find((e) => e.type === 'opened')?.incident;
     expect(paused?.title).toBe('Latency in pricing event loop');

@@ -120,7 +120,12 @@ export class Episodes {
         maxExemplars: options.maxExemplars,
         coincideMs: COINCIDE_BUCKETS * options.bucketMs,
         echoMs: Math.max(WINDOWS[WINDOWS.length - 1] * options.bucketMs, options.maxTraceWaitMs),
-        topology: { homes: (service) => this.homes(service), callees: (service) => this.callees(service), isPeer: (key) => this.isPeer(key) },
+        topology: {
+          homes: (service) => this.homes(service),
+          callees: (service) => this.callees(service),
+          callers: (key) => this.callerServices(this.recorder.ops.get(key)),
+          isPeer: (key) => this.isPeer(key),
+        },
       },
       (event) => this.listeners.incident(event),
       (top, anomalies) => this.explainRoot(top, anomalies),
@@ -629,9 +634,15 @@ export class Episodes {
     for (const op of this.recorder.ops.values()) {
       if (op.service !== service) continue;
       if (op.nodeType === 'service') return new Set([service]);
-      for (const c of op.callers) out.add(this.recorder.ops.get(c)?.service ?? opKeyService(c));
+      this.callerServices(op, out);
     }
     return out;
+  }
+
+  /** Adds the services whose operations call `op` to `into`. */
+  private callerServices(op: OpState | undefined, into = new Set<string>()): Set<string> {
+    if (op !== undefined) for (const c of op.callers) into.add(this.recorder.ops.get(c)?.service ?? opKeyService(c));
+    return into;
   }
 
   /** A connection pool's wait at its worst, when its connect calls are among the incident's slow operations. */

@@ -13,7 +13,7 @@ import type {
   Severity,
 } from '../types.js';
 import { INCIDENT_STORY_MAX } from '../types.js';
-import { incidentHeadKey, opKey, symptomKey } from '../keys.js';
+import { incidentHeadKey, opKey, opKeyService, symptomKey } from '../keys.js';
 import { EVENT_LOOP_OPERATION } from '../model/loop.js';
 import { isPoolWait } from '../model/operation.js';
 import { datedTo, label } from '../rca/format.js';
@@ -115,6 +115,8 @@ export interface Topology {
   homes(service: string): ReadonlySet<string>;
   /** The services (and peers) `service` calls. */
   callees(service: string): ReadonlySet<string>;
+  /** The services whose operations call operation `key`. */
+  callers(key: string): ReadonlySet<string>;
   /** Whether operation `key` is a peer's: seen only through the calls that reach it. */
   isPeer(key: string): boolean;
 }
@@ -651,15 +653,18 @@ export class IncidentManager {
     const scores = this.scores;
     scores.clear();
     let used = 0;
-    const shared = sharedWork(anomalies);
+    const shared = sharedWork(anomalies, this.opts.topology);
     for (const a of anomalies) {
       // One operation's one kind of symptom is one piece of evidence, however many episodes it split into
       // (a request that stops part-way misses every later call: one call-pattern episode per callee).
       const weight = SEVERITY_RANK[a.severity] / (rec.symptoms.get(rec.symptomOf.get(a.id) as string) ?? 1);
       const live = rec.active.has(a.id);
-      const loop = a.signal === 'latency.self' ? shared?.get(a.service) : undefined;
+      // An operation's own time, or a peer's latency as the loop's service timed it, that is the loop's (see sharedWork).
+      const loop = a.kind === 'latency' ? shared?.get(a.service) : undefined;
+      const timed = loop !== undefined && opKeyService(loop) !== a.service;
       for (const own of rec.origins.get(a.id) ?? NO_ORIGINS) {
-        const o = loop !== undefined && own.service === a.service && own.operation === a.operation ? { ...own, operation: EVENT_LOOP_OPERATION, key: loop } : own;
+        const moved = loop !== undefined && own.service === a.service && (timed || (a.signal === 'latency.self' && own.operation === a.operation));
+        const o = moved ? { ...own, service: opKeyService(loop), operation: EVENT_LOOP_OPERATION, key: loop } : own;
         const s = o.share * weight;
         // A peer seen only from outside is one suspect: the evidence against the paths its callers call is
         // summed, as it is for an instrumented service's one operation. Its busiest operation is named.
@@ -744,7 +749,7 @@ export class IncidentManager {
       }
     }
     inc.traceIds = traces;
-    const others = [...new Set(inc.affected.map((r) => r.service).filter((s) => s !== inc.rootCause.service && !this.measuredByRoot(s, inc.rootCause.service, anomalies)))];
+    const others = [...new Set(inc.affected.map((r) => r.service).filter((s) => s !== inc.rootCause.service && !this.measuredByRoot(s, inc.rootCause.service, anomalies, shared)))];
     inc.title =
       `${KIND_TITLE[inc.rootCause.kind]} in ${label(inc.rootCause.service, inc.rootCause.operation)}` +
       (others.length > 0 ? `, affecting ${others.slice(0, 3).join(', ')}${others.length > 3 ? ` and ${others.length - 3} more` : ''}` : '');
@@ -756,11 +761,13 @@ export class IncidentManager {
    * event loop read the answers late). Such a peer is not affected: "Latency in cart event loop, affecting
    * redis" read as if redis had suffered.
    */
-  private measuredByRoot(service: string, root: string, anomalies: readonly Anomaly[]): boolean {
+  private measuredByRoot(service: string, root: string, anomalies: readonly Anomaly[], shared: ReadonlyMap<string, string> | undefined): boolean {
     let any = false;
+    const loop = shared?.get(service);
+    const ours = loop !== undefined && opKeyService(loop) === root;
     for (const a of anomalies) {
       if (a.service !== service) continue;
-      if (a.cause.service !== root || !this.opts.topology.isPeer(opKey(a.service, a.operation ?? ''))) return false;
+      if ((a.cause.service !== root && !(ours && a.kind === 'latency')) || !this.opts.topology.isPeer(opKey(a.service, a.operation ?? ''))) return false;
       any = true;
     }
     return any;
@@ -807,22 +814,52 @@ const NO_ORIGIN: RankedOrigin = { service: '', operation: null, key: '', kind: '
 
 /** Operations of one service whose own time fired beside its event loop's holds before that counts as work all its requests share. */
 const SHARED_WORK_OPERATIONS = 2;
+/** Peers whose latency (in operations only one service calls) fired beside its own time before their slowness counts as its loop's. */
+const SHARED_WORK_PEERS = 2;
 
 /**
- * Per service, its event loop's key when the loop's holds fired and the own time of {@link SHARED_WORK_OPERATIONS}
- * or more of its operations did too: work every request does (a middleware burning CPU) slows each
- * operation by itself, and no one of them is the cause; their own-time evidence is the loop's.
+ * Per service whose own work slowed its requests, and per peer whose slowness is that work's, the service's
+ * event loop's key: its evidence is the loop's.
+ * - The loop's holds fired and the own time of {@link SHARED_WORK_OPERATIONS} or more of its operations did
+ *   too: work every request does (a middleware burning CPU) slows each operation by itself, and no one of
+ *   them is the cause.
+ * - Seen without loop samples (a central view), the own time of one of its operations fired beside the
+ *   latency of its calls to {@link SHARED_WORK_PEERS} or more peers (a database and a cache), each slow in
+ *   operations no other service calls: a held loop reads every answer late, whatever the callee, and two peers do not slow down at
+ *   once by chance, nor does a slow database make a cache slow. A pool's waits on a slow database are own
+ *   time beside one peer's latency.
  */
-function sharedWork(anomalies: readonly Anomaly[]): Map<string, string> | undefined {
+function sharedWork(anomalies: readonly Anomaly[], topology: Topology): Map<string, string> | undefined {
   let out: Map<string, string> | undefined;
   for (const a of anomalies) {
-    if (a.kind !== 'latency' || a.operation !== EVENT_LOOP_OPERATION || out?.has(a.service)) continue;
+    if (a.signal !== 'latency.self' || a.operation === EVENT_LOOP_OPERATION || out?.has(a.service)) continue;
     const own = new Set<string | null>();
-    for (const b of anomalies) if (b.service === a.service && b.signal === 'latency.self' && b.operation !== EVENT_LOOP_OPERATION) own.add(b.operation);
-    if (own.size >= SHARED_WORK_OPERATIONS) (out ??= new Map()).set(a.service, opKey(a.service, EVENT_LOOP_OPERATION));
+    const peers = new Set<string>();
+    let held = false;
+    for (const b of anomalies) {
+      if (b.service === a.service) {
+        if (b.operation === EVENT_LOOP_OPERATION) held ||= b.kind === 'latency';
+        else if (b.signal === 'latency.self') own.add(b.operation);
+      } else if (b.kind === 'latency') {
+        const key = opKey(b.service, b.operation ?? '');
+        if (topology.isPeer(key) && onlyCaller(topology.callers(key), a.service)) peers.add(b.service);
+      }
+    }
+    const loop = opKey(a.service, EVENT_LOOP_OPERATION);
+    if (peers.size >= SHARED_WORK_PEERS) {
+      out ??= new Map();
+      out.set(a.service, loop);
+      for (const p of peers) out.set(p, loop);
+    } else if (held && own.size >= SHARED_WORK_OPERATIONS) (out ??= new Map()).set(a.service, loop);
   }
   return out;
 }
+
+/** Whether `callers` is `service` alone. */
+function onlyCaller(callers: ReadonlySet<string>, service: string): boolean {
+  return callers.size === 1 && callers.has(service);
+}
+
 
 /** Evidence per kind, in the order the kinds were first seen (ties go to the first). */
 class KindTally {

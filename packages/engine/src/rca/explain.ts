@@ -98,13 +98,13 @@ export function explainAnomaly(
       const loop = a.operation === EVENT_LOOP_OPERATION;
       if (a.signal === 'latency.tail') {
         const slow = extra.count ?? 0;
-        s = `${who} p95 ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}), ${slow} of ${a.samples} ${loop ? 'ticks' : 'requests'} (${pct(slow / Math.max(1, a.samples))}) over ${extra.slowerThan}× typical`;
+        s = `${who} p95 ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}), ${slow} of ${a.samples} ${loop ? 'ticks' : extra.calls === true ? 'calls' : 'requests'} (${pct(slow / Math.max(1, a.samples))}) over ${extra.slowerThan}× typical`;
         const on = extra.slowOn;
         if (on !== undefined) s += `, ${on.count} of them on instance ${quote(on.instance)} (one of ${on.of})`;
         break;
       }
       const what = loop ? 'held for' : a.signal === 'latency.self' ? 'typical self time' : 'typical latency';
-      s = `${who} ${what} ${ms(a.observed)}${loop ? ' at a time' : ''} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${plural(a.samples, loop ? 'tick' : 'request')}`;
+      s = `${who} ${what} ${ms(a.observed)}${loop ? ' at a time' : ''} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}) over ${plural(a.samples, loop ? 'tick' : extra.calls === true ? 'call' : 'request')}`;
       break;
     }
     case 'errors':
@@ -221,6 +221,7 @@ export function explainRoot(
   const hung = top.kind === 'latency' || top.kind === 'timeout' ? giveUpsAt(top, anomalies) : undefined;
   let refused: Anomaly | undefined;
   let failing: Anomaly | undefined;
+  let together: ReturnType<typeof slowedTogether>;
   const p95 = figures.p95;
   if (top.kind === 'latency' && hung !== undefined && (hung.operation === top.operation || isPoolWait(hung.operation)) && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
     parts.push(giveUps(hung));
@@ -265,6 +266,12 @@ export function explainRoot(
   } else if (own) {
     parts.push(words(own));
     if (own.kind === 'latency') backed.add(own.severity);
+  } else if (top.kind === 'latency' && top.operation === EVENT_LOOP_OPERATION && figures.late === undefined && (together = slowedTogether(top.service, anomalies, calls)) !== undefined) {
+    // A loop seen only from outside, by what slowed with it: its requests' own time and its calls to
+    // callees that have nothing else in common (see the incident manager's sharedWork).
+    const { self, call, peers } = together;
+    parts.push(`${top.service}'s own time and its calls to ${list(peers)} slowed at once: ${words(self)}`, words(call));
+    backed.add(self.severity).add(call.severity);
   } else if (top.kind === 'timeout') {
     parts.push(`callers gave up waiting on ${who}`);
   } else if (top.kind === 'errors' && (failing = failingCaller(top, anomalies)) !== undefined) {
@@ -325,9 +332,9 @@ export function explainRoot(
     const waits = own?.signal === 'latency.tail' ? 'a request that comes while it is held waits up to that long before it is read' : 'every request waits that long before it is read';
     if (idle !== undefined) {
       parts.push(`the process used ${ms(idle.cpuMs)} of CPU while its event loop was held ${ms(idle.ms)}: not CPU work but a synchronous wait or a process stopped or starved of CPU (a signal, a debugger, throttling); ${waits}`);
-    } else if (own === undefined && figures.late !== undefined) {
+    } else if (own === undefined && (figures.late !== undefined || together !== undefined)) {
       // No samples of the loop: CPU work and a starved process read the same from outside.
-      parts.push(`its event loop is held (CPU work, or a process starved of CPU): ${figures.late.requests ? 'requests wait to be read, and ' : ''}every call it makes ends late, whatever its callee does`);
+      parts.push(`its event loop is held (CPU work, or a process starved of CPU): ${figures.late?.requests ? 'requests wait to be read, and ' : ''}every call it makes ends late, whatever its callee does`);
     } else parts.push(`CPU work is holding the event loop of ${top.service}: ${waits}`);
     // A lead to the operation doing the work, or the synchronous wait.
     const b = figures.blocker;
@@ -370,6 +377,37 @@ export function explainRoot(
     );
   }
   return parts.join('; ');
+}
+
+/**
+ * A service's own time that slowed (its strongest such anomaly) beside its calls to two or more peers (the
+ * strongest, and the peers by name), when they did.
+ */
+function slowedTogether(service: string, anomalies: readonly Anomaly[], calls: (a: Anomaly) => boolean): { self: Anomaly; call: Anomaly; peers: string[] } | undefined {
+  let self: Anomaly | undefined;
+  let call: Anomaly | undefined;
+  const peers = new Set<string>();
+  for (const a of anomalies) {
+    if (a.kind !== 'latency') continue;
+    if (a.service === service && a.signal === 'latency.self') {
+      if (self === undefined || stronger(a, self)) self = a;
+    } else if (a.service !== service && calls(a)) {
+      peers.add(a.service);
+      if (call === undefined || stronger(a, call)) call = a;
+    }
+  }
+  return self !== undefined && call !== undefined && peers.size >= 2 ? { self, call, peers: [...peers].sort() } : undefined;
+}
+
+/** Whether `a` is the more severe anomaly, or as severe with the higher score. */
+function stronger(a: Anomaly, b: Anomaly): boolean {
+  const d = SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity];
+  return d > 0 || (d === 0 && a.score > b.score);
+}
+
+/** "a", "a and b", "a, b and c". */
+function list(names: readonly string[]): string {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
 /** 1 for an anomaly of what a service's callers feel (errors, latency, calls given up on), else 0. */
