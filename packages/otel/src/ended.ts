@@ -18,6 +18,8 @@ import type { FinishedSpan } from './sdk.js';
  */
 export class EndedSpans {
   private readonly spans: Array<Span | null>;
+  /** Per slot, 1 when its span's parent is local: it is re-parented past pruned spans as it is taken. */
+  private readonly local: Uint8Array;
   private head = 0;
   private size = 0;
 
@@ -28,6 +30,7 @@ export class EndedSpans {
   ) {
     checkCapacity(capacity);
     this.spans = new Array<Span | null>(capacity).fill(null);
+    this.local = new Uint8Array(capacity);
   }
 
   /** Spans waiting. */
@@ -48,21 +51,28 @@ export class EndedSpans {
     if (this.pruner.prune(span, traceId, spanId as string)) return true;
     if (this.size === this.capacity) return false;
     const mapped = mapSpan(span, traceId, spanId as string, this.peers);
-    this.pruner.keep(mapped, parentCtx?.isRemote);
     let i = this.head + this.size;
     if (i >= this.capacity) i -= this.capacity;
     this.spans[i] = mapped;
+    this.local[i] = mapped.parentSpanId !== undefined && parentCtx?.isRemote !== true ? 1 : 0;
     this.size++;
     return true;
   }
 
-  /** Up to `max` waiting spans, oldest first, forgotten here. */
+  /**
+   * Up to `max` waiting spans, oldest first, forgotten here. Each is re-parented past the spans pruned so
+   * far ({@link InternalSpanPruner.keep}) as it is handed over, not as it ended: a parent that ended after it
+   * but before the drain (a Koa middleware's span, which ends after the calls made under the middlewares it
+   * wraps) was pruned too.
+   */
   take(max: number): Span[] {
     const n = Math.min(max, this.size);
     const out = new Array<Span>(n);
     for (let k = 0; k < n; k++) {
       const i = this.head;
-      out[k] = this.spans[i] as Span;
+      const span = this.spans[i] as Span;
+      if (this.local[i] === 1) this.pruner.keep(span, false);
+      out[k] = span;
       this.spans[i] = null;
       this.head = i + 1 === this.capacity ? 0 : i + 1;
     }

@@ -48,16 +48,20 @@ export class RootspanSpanExporter implements SpanExporter {
     }
     try {
       const mapped: Span[] = [];
-      // A BatchSpanProcessor hands spans over in the order they ended, as the processor sees them.
+      const remote: boolean[] = [];
+      // A BatchSpanProcessor hands spans over in the order they ended, as the processor sees them. The whole
+      // batch is pruned before any span of it is re-parented: a parent that ended after its child in the same
+      // batch (nested middleware) is pruned too.
       for (let i = 0; i < spans.length; i++) {
         const span = spans[i];
         const ctx = span.spanContext();
         if (ctx?.traceId && ctx.spanId && this.pruner.prune(span, ctx.traceId, ctx.spanId)) continue;
         const s = toEngineSpan(span, this.peers);
         if (s === undefined) continue;
-        this.pruner.keep(s, span.parentSpanContext?.isRemote);
         mapped.push(s);
+        remote.push(span.parentSpanContext?.isRemote === true);
       }
+      for (let i = 0; i < mapped.length; i++) this.pruner.keep(mapped[i], remote[i]);
       this.feed.ingest(mapped);
       if (!this.feed.clockRunning) {
         this.feed.startClock(this.tickMs, () => this.feed.advanceTo(Date.now() - this.clockLagMs));

@@ -269,6 +269,10 @@ export class RootspanSpanProcessor implements SpanProcessor {
     try {
       const refused: Span[] = [];
       const calls = this.inflight.report(now, this.peers, refused);
+      // Under their request's nearest span not pruned, as a span from the queue is (their parent, a
+      // handler's span, ended and was pruned: no call under it had been handed over).
+      for (const span of refused) this.pruner.keep(span, false);
+      for (const call of calls) this.pruner.keep(call.span, false);
       this.feed.ingest(refused);
       this.analyzer.inFlight(calls, now);
     } catch (err) {

@@ -124,10 +124,13 @@ export function prunable(span: FinishedSpan): boolean {
  * route handler (four of the five spans of a small JSON endpoint).
  *
  * An internal span is pruned when it has a parent, did not fail (no ERROR status, no 5xx HTTP status code), does
- * not execute a GraphQL operation (its span names the request) and no span kept so far names it as its parent. A span ending later under a pruned one is re-parented
- * to its nearest ancestor that was not pruned, which the engine's traversals (calls made through internal spans,
- * first failure, self time) treat the same. Spans come here in the order they end, mostly children
- * before parents. Span ids are remembered with their trace in two generations of flat maps rather than in
+ * not execute a GraphQL operation (its span names the request) and no span handed to the analyzer so far names it
+ * as its parent. A kept span is re-parented to its nearest ancestor that was not pruned as it is handed over
+ * ({@link keep}: by the processor's drain, or once the exporter's whole batch was pruned), which the engine's
+ * traversals (calls made through internal spans, first failure, self time) treat the same. Spans come here in
+ * the order they end, mostly children before parents: a handler's span ends after the calls made under it,
+ * and Koa's middleware spans each after the ones they wrap; re-parented only when handed over, those are
+ * pruned too. Span ids are remembered with their trace in two generations of flat maps rather than in
  * notes per trace: a pruned span costs one lookup and one insert, and keeps no object of its own alive. A child arriving after its pruned parent was forgotten keeps that parent's id,
  * as a straggler arriving after its trace was analysed does anyway.
  */
@@ -136,12 +139,12 @@ export class InternalSpanPruner {
   pruned = 0;
   /** Pruned span id → its parent's id. */
   private readonly prunedIds = new IdGenerations<string>();
-  /** Ids kept spans name as their (local) parent: such a span is never pruned. */
+  /** Ids kept spans handed over name as their (local) parent: such a span is never pruned. */
   private readonly awaited = new IdGenerations<true>();
 
   /**
-   * Whether to leave `span` out: {@link prunable}, and no span kept so far names it as its parent. Call for
-   * every span, in the order they end.
+   * Whether to leave `span` out: {@link prunable}, and no span handed over so far names it as its parent.
+   * Call for every span, in the order they end.
    */
   prune(span: FinishedSpan, traceId: string, spanId: string): boolean {
     if (!prunable(span)) return false;
@@ -154,7 +157,7 @@ export class InternalSpanPruner {
     return true;
   }
 
-  /** For a kept span: re-parents it past pruned spans and notes that its parent must be kept. */
+  /** For a kept span as it is handed to the analyzer: re-parents it past pruned spans and notes that its parent must be kept. */
   keep(mapped: Span, parentIsRemote: boolean | undefined): void {
     let parent = mapped.parentSpanId;
     // A remote parent ended in another process: it never comes here.

@@ -57,26 +57,26 @@ describe('RootspanSpanProcessor', () => {
     expect(p.stats()).toMatchObject({ queued: 0, ingested: 2, dropped: 0 });
   });
 
-  it('the queue is a ring of what onEnd copied: order kept across its end, a kept internal span read again, invalid ids skipped', () => {
+  it('the queue is a ring of what onEnd copied: order kept across its end, spans re-parented as they are taken, invalid ids skipped', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
     const analyzer = new FakeAnalyzer();
     const p = make(analyzer, { tickMs: 1000, queueSize: 4 });
     const traceId = 'a'.repeat(32);
-    // A middleware span (pruned), then a call made under a route handler, the handler (kept: the call names
-    // it) and the request.
+    // A middleware span, then a call made under a route handler, the handler and the request: the call waits
+    // in the queue while the handler ends (both internal spans pruned), and is taken under the request.
     p.onEnd(readable({ traceId, spanId: '1'.repeat(16), parentSpanId: 'f'.repeat(16), kind: SpanKind.INTERNAL, name: 'middleware - query' }));
     p.onEnd(readable({ traceId, spanId: '2'.repeat(16), parentSpanId: '3'.repeat(16), kind: SpanKind.CLIENT, name: 'GET' }));
     p.onEnd(readable({ traceId, spanId: '3'.repeat(16), parentSpanId: 'f'.repeat(16), kind: SpanKind.INTERNAL, name: 'request handler - /checkout' }));
     p.onEnd(readable({ traceId, spanId: 'f'.repeat(16), name: 'POST /checkout' }));
     vi.advanceTimersByTime(1000);
-    expect(analyzer.ingested.map((s) => s.name)).toEqual(['GET', 'request handler - /checkout', 'POST /checkout']);
-    expect(analyzer.ingested[1]).toMatchObject({ kind: 'internal', parentSpanId: 'f'.repeat(16) });
-    expect(p.stats()).toMatchObject({ pruned: 1, queued: 0 });
+    expect(analyzer.ingested.map((s) => s.name)).toEqual(['GET', 'POST /checkout']);
+    expect(analyzer.ingested[0]).toMatchObject({ kind: 'client', parentSpanId: 'f'.repeat(16) });
+    expect(p.stats()).toMatchObject({ pruned: 2, queued: 0 });
     // Past the ring's end, and a span with the API's invalid ids (accepted, never analysed).
     p.onEnd({ ...readable({ name: 'invalid' }), spanContext: () => ({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 }) });
     for (const name of ['A', 'B', 'C']) p.onEnd(readable({ name }));
     vi.advanceTimersByTime(1000);
-    expect(analyzer.ingested.slice(3).map((s) => s.name)).toEqual(['A', 'B', 'C']);
+    expect(analyzer.ingested.slice(2).map((s) => s.name)).toEqual(['A', 'B', 'C']);
     expect(p.stats()).toMatchObject({ dropped: 0, queued: 0 });
   });
 

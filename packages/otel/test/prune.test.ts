@@ -112,13 +112,47 @@ describe('pruning internal spans', () => {
     await p.shutdown();
   });
 
-  it('keeps an internal span a kept span ended under, failed ones, ones with a 5xx HTTP status, GraphQL operations, and parentless ones', async () => {
+  it('leaves out internal spans that ended after a call under them, while the call still waited to be handed over (a handler, Koa\'s nested middleware)', async () => {
+    const analyzer = new FakeAnalyzer();
+    const p = processorOn(analyzer);
+    const trace = 'c'.repeat(32);
+    const [server, outer, inner, handler] = [id(), id(), id(), id()];
+    // Koa: each middleware's span wraps the next one's, so each ends after the spans it wraps.
+    const specs: SpanSpec[] = [
+      { name: 'SELECT', kind: SpanKind.CLIENT, spanId: id(), parent: handler, start: 1, end: 2, attributes: { 'db.system': 'postgresql' } },
+      { name: 'router - /books', kind: SpanKind.INTERNAL, spanId: handler, parent: inner, start: 0.5, end: 2.5, attributes: { 'koa.type': 'router' } },
+      { name: 'middleware - bodyParser', kind: SpanKind.INTERNAL, spanId: inner, parent: outer, start: 0.3, end: 2.6, attributes: { 'koa.type': 'middleware' } },
+      { name: 'middleware - logger', kind: SpanKind.INTERNAL, spanId: outer, parent: server, start: 0.2, end: 2.7, attributes: { 'koa.type': 'middleware' } },
+      { name: 'GET /books', kind: SpanKind.SERVER, spanId: server, start: 0, end: 3 },
+    ];
+    for (const s of specs) p.onEnd(span(trace, s));
+    await p.forceFlush();
+    expect(analyzer.ingested.map((s) => [s.name, s.parentSpanId])).toEqual([
+      ['SELECT', server],
+      ['GET /books', undefined],
+    ]);
+    expect(p.stats().pruned).toBe(3);
+    // The exporter prunes its whole batch first: the same.
+    const whole = new FakeAnalyzer();
+    const e = new RootspanSpanExporter({ analyzer: whole });
+    e.export(specs.map((s) => span('d'.repeat(32), s)), () => {});
+    expect(whole.ingested.map((s) => [s.name, s.parentSpanId])).toEqual([
+      ['SELECT', server],
+      ['GET /books', undefined],
+    ]);
+    await e.shutdown();
+    await p.shutdown();
+  });
+
+  it('keeps an internal span a span handed over ended under, failed ones, ones with a 5xx HTTP status, GraphQL operations, and parentless ones', async () => {
     const analyzer = new FakeAnalyzer();
     const p = processorOn(analyzer);
     const trace = 'b'.repeat(32);
     const [server, handler, db] = [id(), id(), id()];
+    // The call is handed over (a drain) before the handler ends.
+    p.onEnd(span(trace, { name: 'SELECT', kind: SpanKind.CLIENT, spanId: db, parent: handler, start: 1, end: 2, attributes: { 'db.system': 'postgresql' } }));
+    await p.forceFlush();
     const specs: SpanSpec[] = [
-      { name: 'SELECT', kind: SpanKind.CLIENT, spanId: db, parent: handler, start: 1, end: 2, attributes: { 'db.system': 'postgresql' } },
       { name: 'handler', kind: SpanKind.INTERNAL, spanId: handler, parent: server, start: 0.5, end: 3 },
       { name: 'auth', kind: SpanKind.INTERNAL, spanId: id(), parent: server, start: 0.1, end: 0.2, error: true },
       { name: 'proxy', kind: SpanKind.INTERNAL, spanId: id(), parent: server, start: 0.1, end: 0.2, attributes: { 'http.response.status_code': 502 } },
@@ -182,9 +216,10 @@ describe('pruning internal spans', () => {
     // Trace one: the handler span (id 2) ends with nothing below it and is pruned.
     p.onEnd(span(one, { name: 'handler', kind: SpanKind.INTERNAL, spanId: handler, parent: server, start: 0.1, end: 0.5 }));
     p.onEnd(span(one, { name: 'GET /a', kind: SpanKind.SERVER, spanId: server, start: 0, end: 1 }));
-    // Trace two, same ids: its call under span 2 keeps that parent (trace one's pruning says nothing here),
-    // and so its span 2 is kept too.
+    // Trace two, same ids: its call under span 2, handed over, keeps that parent (trace one's pruning says
+    // nothing here), and so its span 2 is kept too.
     p.onEnd(span(two, { name: 'POST', kind: SpanKind.CLIENT, spanId: call, parent: handler, start: 0.2, end: 0.4, attributes: { 'server.address': 'pay' } }));
+    await p.forceFlush();
     p.onEnd(span(two, { name: 'handler', kind: SpanKind.INTERNAL, spanId: handler, parent: server, start: 0.1, end: 0.5 }));
     p.onEnd(span(two, { name: 'GET /a', kind: SpanKind.SERVER, spanId: server, start: 0, end: 1 }));
     // Trace one again: a late call under its pruned handler goes to the server; trace two's kept span 2 does
@@ -364,6 +399,8 @@ describe('pruning does not change what the engine concludes', () => {
       fault: fc.constantFrom('errors' as const, 'slow' as const),
       faultCallee: fc.constantFrom('db' as const, 'payment' as const),
       gapMs: fc.integer({ min: 20, max: 150 }),
+      /** Spans ended between two hand-overs (the processor's drains). */
+      batch: fc.integer({ min: 1, max: 12 }),
       seed: fc.integer({ min: 1, max: 1_000_000 }),
     });
     let detected = 0;
@@ -385,21 +422,32 @@ describe('pruning does not change what the engine concludes', () => {
           spans.push(...requestSpans({ ...usual, calls }, `/api/r${r}`, t, (i + 1).toString(16).padStart(32, '0')));
         }
         // Span by span on both sides: the engine's event clock moves at the end of every ingest call, so a
-        // pruned span still moves it (advanceTo its end), and both analyzers see the same clock.
+        // pruned span still moves it (advanceTo its end), and both analyzers see the same clock. Pruned as
+        // they end, the kept spans are re-parented as they are handed over, `batch` spans at a time.
         const whole = createAnalyzer();
         const pruned = createAnalyzer();
         const pruner = new InternalSpanPruner();
-        for (const s of spans) {
-          const mapped = toEngineSpan(s)!;
-          whole.ingest(mapped);
-          const ctx = s.spanContext();
-          if (pruner.prune(s, ctx.traceId, ctx.spanId)) {
-            pruned.advanceTo(mapped.endTime);
-          } else {
-            pruner.keep(mapped, s.parentSpanContext?.isRemote);
-            pruned.ingest(mapped);
+        const waiting: Array<{ kept: ReturnType<typeof toEngineSpan>; remote: boolean; end: number }> = [];
+        const handOver = () => {
+          for (const w of waiting) {
+            if (w.kept === undefined) pruned.advanceTo(w.end);
+            else {
+              pruner.keep(w.kept, w.remote);
+              pruned.ingest(w.kept);
+            }
           }
+          waiting.length = 0;
+        };
+        for (const s of spans) {
+          // Each analyzer its own copy: re-parenting must not reach the whole one's.
+          whole.ingest(toEngineSpan(s)!);
+          const mapped = toEngineSpan(s)!;
+          const ctx = s.spanContext();
+          const out = pruner.prune(s, ctx.traceId, ctx.spanId);
+          waiting.push({ kept: out ? undefined : mapped, remote: s.parentSpanContext?.isRemote === true, end: mapped.endTime });
+          if (waiting.length >= svc.batch) handOver();
         }
+        handOver();
         whole.flush();
         pruned.flush();
         expect(answers(pruned)).toEqual(answers(whole));
