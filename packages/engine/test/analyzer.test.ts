@@ -1158,7 +1158,7 @@ describe('the event loop operation', () => {
     // 120 ms late (`cpu`); or the database is slow (`db`); or the database is slow and requests also wait
     // for one of its pooled connections, outside any span (`pool`); or both callees answer late and api's
     // own time is unchanged (`network`).
-    const run = (fault: 'cpu' | 'db' | 'pool' | 'network') => {
+    const run = (fault: 'cpu' | 'db' | 'pool' | 'network', sampled = false) => {
       const a = createAnalyzer();
       const events: IncidentEvent[] = [];
       a.onIncident((e) => events.push(e));
@@ -1188,6 +1188,8 @@ describe('the event loop operation', () => {
         } else if (i % 3 === 1) call('postgresql', 'SELECT books');
         else for (const q of ['BEGIN', 'INSERT orders', 'COMMIT']) call('postgresql', q);
         server.endTime = t + 0.5;
+        // The plugin's samples of a loop that stays free.
+        if (sampled && i === 0) out.push(span({ traceId: `loop-${s}`, service: 'api', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: start - 20 - rng(), endTime: start }));
         return out;
       });
       a.flush();
@@ -1204,6 +1206,8 @@ describe('the event loop operation', () => {
     expect(run('pool').map((x) => x.rootCause.service)).toEqual(['postgresql']);
     // Late answers, api's own work as before: not api's loop.
     expect(run('network').map((x) => x.rootCause.operation)).not.toContain(EVENT_LOOP_OPERATION);
+    // Its loop sampled and free all along (in its own process): the samples tell, not what slowed with it.
+    expect(run('cpu', true).map((x) => x.rootCause.operation)).not.toContain(EVENT_LOOP_OPERATION);
   });
 
   it('held while the process used little CPU is told as a stopped or starved process, not CPU work', () => {

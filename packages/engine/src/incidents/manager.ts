@@ -117,6 +117,8 @@ export interface Topology {
   callees(service: string): ReadonlySet<string>;
   /** The services whose operations call operation `key`. */
   callers(key: string): ReadonlySet<string>;
+  /** Whether `service`'s event loop is sampled (in its own process: the plugin's `event loop` operation). */
+  samplesLoop(service: string): boolean;
   /** Whether operation `key` is a peer's: seen only through the calls that reach it. */
   isPeer(key: string): boolean;
 }
@@ -823,7 +825,7 @@ const SHARED_WORK_PEERS = 2;
  * - The loop's holds fired and the own time of {@link SHARED_WORK_OPERATIONS} or more of its operations did
  *   too: work every request does (a middleware burning CPU) slows each operation by itself, and no one of
  *   them is the cause.
- * - Seen without loop samples (a central view), the own time of one of its operations fired beside the
+ * - Its loop not sampled (a central view), the own time of one of its operations fired beside the
  *   latency of its calls to {@link SHARED_WORK_PEERS} or more peers (a database and a cache), each slow in
  *   operations no other service calls: a held loop reads every answer late, whatever the callee, and two peers do not slow down at
  *   once by chance, nor does a slow database make a cache slow. A pool's waits on a slow database are own
@@ -846,7 +848,8 @@ function sharedWork(anomalies: readonly Anomaly[], topology: Topology): Map<stri
       }
     }
     const loop = opKey(a.service, EVENT_LOOP_OPERATION);
-    if (peers.size >= SHARED_WORK_PEERS) {
+    // Sampled, the loop tells for itself whether it was held.
+    if (peers.size >= SHARED_WORK_PEERS && !topology.samplesLoop(a.service)) {
       out ??= new Map();
       out.set(a.service, loop);
       for (const p of peers) out.set(p, loop);
