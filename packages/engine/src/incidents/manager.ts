@@ -827,9 +827,9 @@ const SHARED_WORK_PEERS = 2;
  *   them is the cause.
  * - Its loop not sampled (a central view), the own time of one of its operations fired beside the
  *   latency of its calls to {@link SHARED_WORK_PEERS} or more peers (a database and a cache), each slow in
- *   operations no other service calls: a held loop reads every answer late, whatever the callee, and two peers do not slow down at
- *   once by chance, nor does a slow database make a cache slow. A pool's waits on a slow database are own
- *   time beside one peer's latency.
+ *   operations no other service calls: a held loop reads every answer late, whatever the callee, and two
+ *   peers do not slow down at once by chance, nor does a slow database make a cache slow. A pool's waits
+ *   on a slow database are own time beside one peer's latency.
  */
 function sharedWork(anomalies: readonly Anomaly[], topology: Topology): Map<string, string> | undefined {
   let out: Map<string, string> | undefined;
@@ -862,7 +862,6 @@ function sharedWork(anomalies: readonly Anomaly[], topology: Topology): Map<stri
 function onlyCaller(callers: ReadonlySet<string>, service: string): boolean {
   return callers.size === 1 && callers.has(service);
 }
-
 
 /** Evidence per kind, in the order the kinds were first seen (ties go to the first). */
 class KindTally {
