@@ -666,6 +666,9 @@ export class Episodes {
     if (this.closing === -Infinity) return undefined;
     const size = 3;
     let best: RootFigures['blocker'];
+    // Operations served in the window, and the shortest p95 of own time among them while each is long.
+    let served = 0;
+    let shortest = Infinity;
     for (const op of this.recorder.liveOps) {
       if (op.service !== service || op.nodeType !== 'service' || op.operation === EVENT_LOOP_OPERATION) continue;
       const w = op.window(this.closing, size, this.options.bucketMs);
@@ -673,11 +676,15 @@ export class Episodes {
       const sketch = windowSketch(w.buckets, 'self');
       const p95 = sketch.quantile(0.95);
       const once = !(p95 >= heldMs / 2);
+      served++;
+      shortest = once ? -Infinity : Math.min(shortest, p95);
       const ms = once ? sketch.max : p95;
       // Work that repeats (a long p95) leads over one long request.
       const better = best === undefined || (once === best.once ? ms > best.ms : !once);
       if (ms >= heldMs / 2 && better) best = { label: label(op.service, op.operation), ms, once, requests: w.requests, window: size * this.options.bucketMs };
     }
+    // Every operation long by itself: no one of them is the lead.
+    if (best !== undefined && served >= 2 && shortest > -Infinity) best.every = { operations: served, ms: shortest };
     return best;
   }
 

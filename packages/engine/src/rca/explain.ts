@@ -29,9 +29,11 @@ export interface RootFigures {
   held?: { calls: number; longest: number; atLeast: boolean };
   /**
    * For an event loop root: the service's operation with the longest own time, which may be holding it:
-   * its p95 (`ms`), or its longest request's (`once`: no operation's p95 was long enough).
+   * its p95 (`ms`), or its longest request's (`once`: no operation's p95 was long enough). With `every`,
+   * each of the service's operations served in the window (two or more) spent at least `every.ms` of its
+   * own at p95: work every request does.
    */
-  blocker?: { label: string; ms: number; once: boolean; requests: number; window: number };
+  blocker?: { label: string; ms: number; once: boolean; requests: number; window: number; every?: { operations: number; ms: number } };
   /** For an event loop root: its longest recent hold (ms) and the CPU the process used meanwhile, when under half of it. */
   idle?: { ms: number; cpuMs: number };
   /**
@@ -338,7 +340,9 @@ export function explainRoot(
     } else parts.push(`CPU work is holding the event loop of ${top.service}: ${waits}`);
     // A lead to the operation doing the work, or the synchronous wait.
     const b = figures.blocker;
-    if (b !== undefined) {
+    if (b?.every !== undefined) {
+      parts.push(`all ${b.every.operations} of its operations spend ${ms(b.every.ms)} or more of their own time at p95 ${inTheLast(b.window)}: work every request does (a middleware, a hook)`);
+    } else if (b !== undefined) {
       const requests = plural(b.requests, 'request');
       parts.push(`longest own time: ${b.label}, ${b.once ? `${ms(b.ms)} in one of its ${requests}` : `self-time p95 ${ms(b.ms)} over ${requests}`} ${inTheLast(b.window)}`);
     }
