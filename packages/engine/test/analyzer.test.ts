@@ -922,26 +922,35 @@ describe('the event loop operation', () => {
   });
 
   it('held by work every request does (a middleware) is the loop, not whichever route was slowest by itself', () => {
-    const a = createAnalyzer();
-    const events: IncidentEvent[] = [];
-    a.onIncident((e) => events.push(e));
-    // Three routes; from 5 min on, a middleware burns 200 ms of CPU in every request, holding the loop ~310 ms.
-    const routes = ['GET /orders', 'GET /report', 'POST /cart'];
-    requests(a, 6 * 60, 6, (traceId, start, s, i) => {
-      const [method, route] = routes[i % 3].split(' ');
-      const own = s >= 300 ? 200 + (i % 4) : 9 + (i % 4);
-      const out = [span({ traceId, service: 'orders', name: routes[i % 3], kind: 'server', startTime: start, endTime: start + own, attributes: { 'http.request.method': method, 'http.route': route } })];
-      if (i === 0) {
-        const held = s >= 300 ? 300 + (s % 3) * 10 : 20.2 + (s % 5) * 0.3;
-        out.push(span({ traceId: `loop-${s}`, service: 'orders', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: start - held, endTime: start }));
-      }
-      return out;
-    });
-    const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
+    // Three routes; from 5 min on, a middleware burns `burn` ms of CPU in every request, holding the loop
+    // `held` ms (requests queue behind each other's burns); each route adds a few ms of its own.
+    const run = (burn: number, held: number) => {
+      const a = createAnalyzer();
+      const events: IncidentEvent[] = [];
+      a.onIncident((e) => events.push(e));
+      const routes = ['GET /orders', 'GET /report', 'POST /cart'];
+      requests(a, 6 * 60, 6, (traceId, start, s, i) => {
+        const [method, route] = routes[i % 3].split(' ');
+        const own = (s >= 300 ? burn : 0) + 9 + (i % 3) * 8 + (s % 2);
+        const out = [span({ traceId, service: 'orders', name: routes[i % 3], kind: 'server', startTime: start, endTime: start + own, attributes: { 'http.request.method': method, 'http.route': route } })];
+        if (i === 0) {
+          const hold = s >= 300 ? held + (s % 3) * 10 : 20.2 + (s % 5) * 0.3;
+          out.push(span({ traceId: `loop-${s}`, service: 'orders', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: start - hold, endTime: start }));
+        }
+        return out;
+      });
+      return events;
+    };
+    // A burn held twice as long as one request's own time (each waits behind another's): no one route,
+    // once the loop's holds fired.
+    const queued = run(60, 125).filter((e) => e.type === 'updated').at(-1)?.incident;
+    expect(queued?.title).toBe('Latency in orders event loop');
+    expect(queued?.rootCause.explanation).toMatch(/all 3 of its operations spend [6-9]\d ms or more of their own time at p95/);
+    const opened = run(200, 300).filter((e) => e.type === 'opened').map((e) => e.incident);
     expect(opened.map((x) => [x.title, x.rootCause.kind])).toEqual([['Latency in orders event loop', 'latency']]);
     // No one route is the lead: all of them spend that long of their own.
     expect(opened[0].rootCause.explanation).toMatch(
-      /^orders event loop held for 3\d\d ms at a time .*; CPU work is holding the event loop of orders: every request waits that long before it is read; all 3 of its operations spend 200 ms or more of their own time at p95 in the last 15 s: work every request does \(a middleware, a hook\)/,
+      /^orders event loop held for 3\d\d ms at a time .*; CPU work is holding the event loop of orders: every request waits that long before it is read; all 3 of its operations spend 2\d\d ms or more of their own time at p95 in the last 15 s: work every request does \(a middleware, a hook\)/,
     );
     expect(opened[0].rootCause.explanation).not.toContain('longest own time');
   });

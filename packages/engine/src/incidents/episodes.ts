@@ -666,7 +666,7 @@ export class Episodes {
     if (this.closing === -Infinity) return undefined;
     const size = 3;
     let best: RootFigures['blocker'];
-    // Operations served in the window, and the shortest p95 of own time among them while each is long.
+    // Operations served in the window, and the shortest p95 of own time among them.
     let served = 0;
     let shortest = Infinity;
     for (const op of this.recorder.liveOps) {
@@ -677,14 +677,14 @@ export class Episodes {
       const p95 = sketch.quantile(0.95);
       const once = !(p95 >= heldMs / 2);
       served++;
-      shortest = once ? -Infinity : Math.min(shortest, p95);
+      shortest = Math.min(shortest, p95);
       const ms = once ? sketch.max : p95;
       // Work that repeats (a long p95) leads over one long request.
       const better = best === undefined || (once === best.once ? ms > best.ms : !once);
       if (ms >= heldMs / 2 && better) best = { label: label(op.service, op.operation), ms, once, requests: w.requests, window: size * this.options.bucketMs };
     }
-    // Every operation long by itself: no one of them is the lead.
-    if (best !== undefined && served >= 2 && shortest > -Infinity) best.every = { operations: served, ms: shortest };
+    // Every operation about as long by itself as the longest (half of it or more): no one of them is the lead.
+    if (best !== undefined && !best.once && served >= 2 && shortest >= best.ms / 2) best.every = { operations: served, ms: shortest };
     return best;
   }
 

@@ -31,7 +31,7 @@ export interface RootFigures {
    * For an event loop root: the service's operation with the longest own time, which may be holding it:
    * its p95 (`ms`), or its longest request's (`once`: no operation's p95 was long enough). With `every`,
    * each of the service's operations served in the window (two or more) spent at least `every.ms` of its
-   * own at p95: work every request does.
+   * own at p95, half that p95 or more: work every request does.
    */
   blocker?: { label: string; ms: number; once: boolean; requests: number; window: number; every?: { operations: number; ms: number } };
   /** For an event loop root: its longest recent hold (ms) and the CPU the process used meanwhile, when under half of it. */
