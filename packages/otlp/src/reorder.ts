@@ -15,10 +15,13 @@ export const EXPORT_HOLD_MS = 6000;
  * the window remains (which the analyzer counts as late, never silently).
  *
  * With `holdMs` (streamed JSONL: each line is one exporter's batch), a span also goes on once the latest
- * end time seen is `holdMs` past its own: every service's exporter sends its spans seconds apart, so in
+ * start time seen is `holdMs` past its end: every service's exporter sends its spans seconds apart, so in
  * file order one service's half of a trace can reach the analyzer well before its caller's half, and be
  * analysed alone. Held for an export period, the halves arrive together, as the server's intake merges
- * live traffic.
+ * live traffic. Starts, not ends, say how far the input has got: a file written as spans start (a
+ * generator's, a per-trace download's) lists a long span (a 50 s job) where it began, and its end, far
+ * ahead of the spans around it, would hand them all on at once and then the long span, moving the
+ * analyzer's clock past the spans still to come (dropped as late).
  */
 export class EndTimeWindow {
   private held: Span[] = [];
@@ -26,8 +29,9 @@ export class EndTimeWindow {
   private ends: number[] = [];
   /** How many of the first `held` spans are in end-time order (what a release left); the rest came since. */
   private sorted = 0;
-  private latestEnd = -Infinity;
-  /** The latest end time at the last time-based release: releasing at most every quarter of `holdMs`. */
+  /** The latest start time seen (a span's end when it ends before it starts). */
+  private latestStart = -Infinity;
+  /** The latest start time at the last time-based release: releasing at most every quarter of `holdMs`. */
   private releasedAt = -Infinity;
 
   constructor(
@@ -46,9 +50,10 @@ export class EndTimeWindow {
     for (const s of spans) {
       this.held.push(s);
       this.ends.push(s.endTime);
-      if (s.endTime > this.latestEnd) this.latestEnd = s.endTime;
+      const start = s.startTime < s.endTime ? s.startTime : s.endTime;
+      if (start > this.latestStart) this.latestStart = start;
       if (this.held.length >= this.capacity) this.release(this.held.length - Math.floor(this.capacity / 2));
-      else if (holdMs !== undefined && this.latestEnd - this.releasedAt >= holdMs / 4) this.releaseBefore(this.latestEnd - holdMs);
+      else if (holdMs !== undefined && this.latestStart - this.releasedAt >= holdMs / 4) this.releaseBefore(this.latestStart - holdMs);
     }
   }
 
@@ -59,7 +64,7 @@ export class EndTimeWindow {
 
   /** Hands on, in order, the spans that ended before `t`. */
   private releaseBefore(t: number): void {
-    this.releasedAt = this.latestEnd;
+    this.releasedAt = this.latestStart;
     this.sort();
     let lo = 0;
     let hi = this.held.length;
