@@ -341,7 +341,8 @@ export function explainRoot(
     // A lead to the operation doing the work, or the synchronous wait.
     const b = figures.blocker;
     if (b?.every !== undefined) {
-      parts.push(`all ${b.every.operations} of its operations spend ${ms(b.every.ms)} or more of their own time at p95 ${inTheLast(b.window)}: work every request does (a middleware, a hook)`);
+      const all = b.every.operations === 2 ? 'both its operations' : `all ${b.every.operations} of its operations`;
+      parts.push(`${all} spend ${ms(b.every.ms)} or more of their own time at p95 ${inTheLast(b.window)}: work every request does (a middleware, a hook)`);
     } else if (b !== undefined) {
       const requests = plural(b.requests, 'request');
       parts.push(`longest own time: ${b.label}, ${b.once ? `${ms(b.ms)} in one of its ${requests}` : `self-time p95 ${ms(b.ms)} over ${requests}`} ${inTheLast(b.window)}`);
