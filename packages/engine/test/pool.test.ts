@@ -122,6 +122,18 @@ describe('pool saturation', () => {
     expect(explainRoot(top, [slower, wait], {}, undefined, 0, DEFAULT_LATENCY)).toBe(`postgresql SELECT orders calls hang, holding the pool's connections: ${words}`);
     // With no give-ups among its anomalies, its own latency is all there is to tell.
     expect(explainRoot(top, [slower], {}, undefined, 0, DEFAULT_LATENCY)).toMatch(/^postgresql SELECT orders typical latency 7\.7 ms/);
+    // Its calls that answered failed (a row lock's waits timing out): what they said follows the hang.
+    const failing = {
+      kind: 'errors',
+      service: 'postgresql',
+      operation: 'SELECT orders',
+      severity: 'critical',
+      message: 'Lock wait timeout exceeded; try restarting transaction',
+      peak: { explanation: 'postgresql SELECT orders error rate 49% (44/89) vs baseline 0% in the last 60 s, last error "Lock wait timeout exceeded; try restarting transaction"' },
+    } as Anomaly;
+    expect(explainRoot(top, [wait, failing], {}, undefined, 0, DEFAULT_LATENCY)).toBe(
+      `postgresql SELECT orders calls hang, holding the pool's connections: ${words}; postgresql SELECT orders error rate 49% (44/89) vs baseline 0% in the last 60 s, last error "Lock wait timeout exceeded; try restarting transaction"`,
+    );
   });
 
   it('a statement only slower, whose pool of 5 then runs dry: its latency, not hanging calls, though waits time out', () => {

@@ -224,6 +224,8 @@ export function explainRoot(
   let refused: Anomaly | undefined;
   let failing: Anomaly | undefined;
   let together: ReturnType<typeof slowedTogether>;
+  /** The root's own anomaly whose words lead the sentence, when one does. */
+  let lead: Anomaly | undefined;
   const p95 = figures.p95;
   if (top.kind === 'latency' && hung !== undefined && (hung.operation === top.operation || isPoolWait(hung.operation)) && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
     parts.push(giveUps(hung));
@@ -267,6 +269,7 @@ export function explainRoot(
     parts.push(giveUps(hung));
   } else if (own) {
     parts.push(words(own));
+    lead = own;
     if (own.kind === 'latency') backed.add(own.severity);
   } else if (top.kind === 'latency' && top.operation === EVENT_LOOP_OPERATION && figures.late === undefined && (together = slowedTogether(top.service, anomalies, calls)) !== undefined) {
     // A loop seen only from outside, by what slowed with it: its requests' own time and its calls to
@@ -292,6 +295,9 @@ export function explainRoot(
   } else {
     parts.push(`${who} is where the ${top.kind === 'latency' ? 'extra time is spent' : 'trouble starts'}`);
   }
+  // A hang or slowdown whose calls also fail once answered: what they said (a lock wait that timed out).
+  const failed = top.kind !== 'errors' ? mine.find((a) => a.kind === 'errors' && a.message !== undefined) : undefined;
+  if (failed !== undefined && failed !== lead) parts.push(words(failed));
   // A slowdown of one instance of several: where to look.
   const one = mine.find((a) => a.instance !== undefined);
   if (one !== undefined) parts.push(`its slow requests ran on instance ${quote(one.instance as string)}`);
@@ -463,7 +469,14 @@ function ownWords(a: Anomaly): string {
 
 /** An anomaly sentence's figures, without the clauses after them (attribution, "at worst"). */
 function firstClause(sentence: string): string {
-  return sentence.replace(/;.*$/, '');
+  // A quoted error message keeps its own semicolons ("Lock wait timeout exceeded; try restarting transaction").
+  let quoted = false;
+  for (let i = 0; i < sentence.length; i++) {
+    const c = sentence[i];
+    if (c === '"') quoted = !quoted;
+    else if (c === ';' && !quoted) return sentence.slice(0, i);
+  }
+  return sentence;
 }
 
 /** Whether one of `tiers` ranks at or above `severity`. */
