@@ -1120,6 +1120,58 @@ describe('the event loop operation', () => {
     expect(run('db').map((x) => x.rootCause.service)).toEqual(['postgresql']);
   });
 
+  it('held, seen without loop samples, is told by a share of answers read late when its own time and its database calls slowed with them', () => {
+    // From 480 s to 540 s, seen centrally: api burns 50 ms in every request (`cpu`), so each answer is read up
+    // to ~150 ms late, pricing's (traced) mostly under 100 ms late; or the database is slow and requests wait
+    // for its pooled connections as own time, while a GC pause now and then reads one answer 120 ms late (`db`).
+    const run = (fault: 'cpu' | 'db') => {
+      const a = createAnalyzer();
+      const events: IncidentEvent[] = [];
+      a.onIncident((e) => events.push(e));
+      const rng = mulberry32(16);
+      const routes = ['GET /products/:id', 'GET /products', 'POST /orders'];
+      requests(a, 600, 10, (traceId, start, s, i) => {
+        const slow = s >= 480 && s < 540;
+        const late = () => (slow && fault === 'cpu' ? rng() * rng() * 150 : slow && i === 0 && s % 10 === 0 ? 120 : 0);
+        const route = routes[i % 3];
+        const [method, path] = route.split(' ');
+        const server = span({ traceId, service: 'api', name: route, kind: 'server', startTime: start, endTime: start, attributes: { 'http.request.method': method, 'http.route': path } });
+        const out = [server];
+        let t = start + 0.5 + rng() + (slow && fault === 'cpu' ? 50 : 0) + (slow && fault === 'db' ? 50 + rng() * 100 : 0);
+        const select = (name: string) => {
+          const ms = 0.8 + rng() + late() + (slow && fault === 'db' ? 100 + rng() * 100 : 0);
+          out.push(span({ traceId, service: 'api', name, kind: 'client', parentSpanId: server.spanId, startTime: t, endTime: t + ms, attributes: { 'db.system.name': 'mysql', 'db.query.text': name } }));
+          t += ms + 0.2;
+        };
+        const price = () => {
+          const client = span({ traceId, service: 'api', name: 'GET', kind: 'client', parentSpanId: server.spanId, startTime: t, endTime: t, attributes: { 'http.request.method': 'GET', 'server.address': 'pricing', 'server.port': 80 } });
+          const priced = span({ traceId, service: 'pricing', name: 'GET /price/:id', kind: 'server', parentSpanId: client.spanId, startTime: t + 0.5, endTime: t + 4 + rng(), attributes: { 'http.request.method': 'GET', 'http.route': '/price/:id' } });
+          client.endTime = priced.endTime + 0.5 + late();
+          out.push(client, priced);
+          t = client.endTime + 0.2;
+        };
+        if (i % 3 === 0) {
+          select('SELECT products');
+          price();
+        } else if (i % 3 === 1) select('SELECT products');
+        else for (const q of ['START TRANSACTION', 'SELECT stock', 'COMMIT']) select(q);
+        server.endTime = t + 0.5;
+        return out;
+      });
+      a.flush();
+      return events;
+    };
+    // One incident, named by the loop once the share's window is in (its first 5 s name the database).
+    const cpu = run('cpu');
+    expect(new Set(cpu.map((e) => e.incident.id)).size).toBe(1);
+    const told = cpu.find((e) => e.incident.rootCause.operation === EVENT_LOOP_OPERATION)?.incident;
+    expect(told?.updatedAt).toBeLessThanOrEqual(cpu[0].incident.openedAt + 5_000);
+    expect(told?.title).toBe('Latency in api event loop');
+    expect(cpu.at(-1)?.incident.title).toBe('Latency in api event loop');
+    // The database slow, requests waiting for its connections: the database, whatever a GC pause read late.
+    expect(new Set(run('db').map((e) => e.incident.rootCause.service))).toEqual(new Set(['mysql']));
+  });
+
   it('held, seen without loop samples, is told by the requests it read late when its database calls overlap', () => {
     // From 480 s to 540 s, seen centrally (no loop samples; orders calls no traced callee): orders' loop comes
     // round only every 250 ms (GC, CPU work), so web's requests are read late and every statement's answer

@@ -35,6 +35,7 @@ function context(typical: Record<string, number> = {}, typicalSelf: Record<strin
     noteLate: () => {},
     noteReadLate: () => {},
     noteHeld: () => {},
+    noteAnswer: () => {},
     heldDuring: () => undefined,
   };
 }

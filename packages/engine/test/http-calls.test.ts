@@ -56,6 +56,7 @@ describe('a call whose answer is missing', () => {
     noteLate: () => {},
     noteReadLate: () => {},
     noteHeld: () => {},
+    noteAnswer: () => {},
     heldDuring: () => undefined,
     };
     const get = (b: TraceBuilder, parent: Span, path: string, answered: boolean) => {

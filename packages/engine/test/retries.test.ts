@@ -99,6 +99,7 @@ function context(typical: Record<string, number>, typicalSelf: Record<string, nu
     noteLate: () => {},
     noteReadLate: () => {},
     noteHeld: () => {},
+    noteAnswer: () => {},
     heldDuring: () => undefined,
   };
 }

@@ -35,6 +35,7 @@ function context(
     noteLate: () => {},
     noteReadLate: () => {},
     noteHeld: () => {},
+    noteAnswer: () => {},
     heldDuring: () => undefined,
   };
 }

@@ -125,6 +125,7 @@ export class Episodes {
           callees: (service) => this.callees(service),
           callers: (key) => this.callerServices(this.recorder.ops.get(key)),
           samplesLoop: (service) => this.recorder.ops.has(opKey(service, EVENT_LOOP_OPERATION)),
+          lateShare: (service, from, to) => this.recorder.lateShare(service, from, to),
           isPeer: (key) => this.isPeer(key),
         },
       },

@@ -119,6 +119,8 @@ export interface Topology {
   callers(key: string): ReadonlySet<string>;
   /** Whether `service`'s event loop is sampled (in its own process: the plugin's `event loop` operation). */
   samplesLoop(service: string): boolean;
+  /** The share of `service`'s calls (its loop not sampled) answered from `from` to `to` that it read late (a loop held). */
+  lateShare(service: string, from: number, to: number): number;
   /** Whether operation `key` is a peer's: seen only through the calls that reach it. */
   isPeer(key: string): boolean;
 }
@@ -655,7 +657,7 @@ export class IncidentManager {
     const scores = this.scores;
     scores.clear();
     let used = 0;
-    const shared = sharedWork(anomalies, this.opts.topology);
+    const shared = sharedWork(anomalies, this.opts.topology, rec.told?.key);
     for (const a of anomalies) {
       // One operation's one kind of symptom is one piece of evidence, however many episodes it split into
       // (a request that stops part-way misses every later call: one call-pattern episode per callee).
@@ -818,6 +820,10 @@ const NO_ORIGIN: RankedOrigin = { service: '', operation: null, key: '', kind: '
 const SHARED_WORK_OPERATIONS = 2;
 /** Peers whose latency (in operations only one service calls) fired beside its own time before their slowness counts as its loop's. */
 const SHARED_WORK_PEERS = 2;
+/** Share of its traced callees' answers a process without loop samples read 20 ms late or more that says its loop is held. */
+const READS_LATE_SHARE = 0.1;
+/** How long before an anomaly's first detection its answers read late count (a bucket: when it began). */
+const SHARED_WORK_LEAD_MS = 5000;
 
 /**
  * Per service whose own work slowed its requests, and per peer whose slowness is that work's, the service's
@@ -830,26 +836,41 @@ const SHARED_WORK_PEERS = 2;
  *   operations no other service calls: a held loop reads every answer late, whatever the callee, and two
  *   peers do not slow down at once by chance, nor does a slow database make a cache slow. A pool's waits
  *   on a slow database are own time beside one peer's latency.
+ * - Its loop not sampled, the own time of {@link SHARED_WORK_OPERATIONS} or more of its operations fired
+ *   beside the latency of its calls to a peer while it read a share of its traced callees' answers late
+ *   ({@link READS_LATE_SHARE}, {@link Topology.lateShare}): its database's slow calls were answers read late too. A GC pause now and
+ *   then reads one answer late, not a share of them.
  */
-function sharedWork(anomalies: readonly Anomaly[], topology: Topology): Map<string, string> | undefined {
+function sharedWork(anomalies: readonly Anomaly[], topology: Topology, named: string | undefined): Map<string, string> | undefined {
   let out: Map<string, string> | undefined;
   for (const a of anomalies) {
     if (a.signal !== 'latency.self' || a.operation === EVENT_LOOP_OPERATION || out?.has(a.service)) continue;
     const own = new Set<string | null>();
     const peers = new Set<string>();
     let held = false;
+    // From a bucket before the own time or the peers' latency was first detected (a window reaching back
+    // into the healthy time before would dilute the share of answers read late) to their latest detection.
+    let from = Infinity;
+    let to = -Infinity;
     for (const b of anomalies) {
       if (b.service === a.service) {
         if (b.operation === EVENT_LOOP_OPERATION) held ||= b.kind === 'latency';
         else if (b.signal === 'latency.self') own.add(b.operation);
+        else continue;
       } else if (b.kind === 'latency') {
         const key = opKey(b.service, b.operation ?? '');
-        if (topology.isPeer(key) && onlyCaller(topology.callers(key), a.service)) peers.add(b.service);
-      }
+        if (!topology.isPeer(key) || !onlyCaller(topology.callers(key), a.service)) continue;
+        peers.add(b.service);
+      } else continue;
+      if (b.firstAt - SHARED_WORK_LEAD_MS < from) from = b.firstAt - SHARED_WORK_LEAD_MS;
+      if (b.at > to) to = b.at;
     }
     const loop = opKey(a.service, EVENT_LOOP_OPERATION);
-    // Sampled, the loop tells for itself whether it was held.
-    if (peers.size >= SHARED_WORK_PEERS && !topology.samplesLoop(a.service)) {
+    // Sampled, the loop tells for itself whether it was held; not sampled, two peers slowing together, or
+    // its answers read late, say so (a share hovering about its bar does not flip the name back and forth:
+    // once named, the loop keeps it at half the bar).
+    const bar = named === loop ? READS_LATE_SHARE / 2 : READS_LATE_SHARE;
+    if (!topology.samplesLoop(a.service) && (peers.size >= SHARED_WORK_PEERS || (own.size >= SHARED_WORK_OPERATIONS && topology.lateShare(a.service, from, to) >= bar))) {
       out ??= new Map();
       out.set(a.service, loop);
       for (const p of peers) out.set(p, loop);

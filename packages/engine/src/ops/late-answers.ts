@@ -5,6 +5,14 @@ const SAMPLES = 32;
 const waits = new Float64Array(SAMPLES);
 /** Seconds of late answers counted (see {@link LateAnswers.worst}): longer than a window of three buckets. */
 const COUNTED_S = 128;
+/**
+ * An answer read this much (ms) beyond the network's allowance after its callee's span ended counts toward
+ * {@link AnswerLag}'s share: a loop held by CPU work reads most answers tens of ms late, a GC pause now and
+ * then only one.
+ */
+const READ_LATE_MS = 20;
+/** Answered calls the share of those read late is taken over, at least. */
+const READS_LATE_MIN_CALLS = 10;
 
 /**
  * A process's recent waits to be read: its calls answered late (each ended `LOOP_MIN_SHIFT_MS` or more after
@@ -83,5 +91,52 @@ export class LateAnswers {
       if (wait > most) most = wait;
     }
     return most;
+  }
+}
+
+/** {@link AnswerLag}'s slots: 5 s each, 640 s in all (an incident's windows, back to its first anomaly's). */
+const LAG_SLOT_MS = 5000;
+const LAG_SLOTS = 128;
+
+/**
+ * A process's answered calls per 5 s, and how many of them it read {@link READ_LATE_MS} or more late (the
+ * last 640 s). Without loop samples, a held loop shows in the share: its calls' answers wait to be read,
+ * whatever the callee.
+ */
+export class AnswerLag {
+  private readonly answered = new Uint32Array(LAG_SLOTS);
+  private readonly late = new Uint32Array(LAG_SLOTS);
+  private readonly slots = new Float64Array(LAG_SLOTS).fill(-1);
+
+  /** A call answered at `at`, read `lateMs` after its callee's span ended (beyond the network's allowance). */
+  note(at: number, lateMs: number): void {
+    const n = Math.floor(at / LAG_SLOT_MS);
+    const slot = n % LAG_SLOTS;
+    if (this.slots[slot] !== n) {
+      if (n < this.slots[slot]) return;
+      this.slots[slot] = n;
+      this.answered[slot] = 0;
+      this.late[slot] = 0;
+    }
+    this.answered[slot]++;
+    if (lateMs >= READ_LATE_MS) this.late[slot]++;
+  }
+
+  /**
+   * The share of the calls answered from `since` to `until` read {@link READ_LATE_MS} or more late; 0 over
+   * fewer than {@link READS_LATE_MIN_CALLS} calls.
+   */
+  lateShare(since: number, until: number): number {
+    const first = Math.floor(since / LAG_SLOT_MS);
+    const last = Math.floor(until / LAG_SLOT_MS);
+    let answered = 0;
+    let late = 0;
+    for (let i = 0; i < LAG_SLOTS; i++) {
+      const second = this.slots[i];
+      if (second < first || second > last) continue;
+      answered += this.answered[i];
+      late += this.late[i];
+    }
+    return answered >= READS_LATE_MIN_CALLS ? late / answered : 0;
   }
 }

@@ -10,7 +10,7 @@ import { EdgeState, LatencySignal, OpState, RING } from './state.js';
 import type { PeerTable } from './peers.js';
 import { logMs, MIN_LOG_MS } from '../stats/baseline.js';
 import { Instances } from '../instances.js';
-import { LateAnswers } from './late-answers.js';
+import { AnswerLag, LateAnswers } from './late-answers.js';
 import { HeldCalls } from './held-calls.js';
 import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, LOOP_MIN_SHIFT_MS, loopStallMs } from '../model/loop.js';
 import { MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_OVERFLOW_SERVICES, OVERFLOW_OPERATION } from '../limits.js';
@@ -116,6 +116,8 @@ export class Recorder {
   private readonly late = new Map<string, LateAnswers>();
   /** Per service without event-loop samples, the requests it read late (see TraceContext.noteReadLate). */
   private readonly readLate = new Map<string, LateAnswers>();
+  /** Per service without event-loop samples, the share of its answered calls it read late (see TraceContext.noteAnswer). */
+  private readonly lag = new Map<string, AnswerLag>();
   /** Per caller → callee edge, its calls that held a pooled connection long (see TraceContext.noteHeld). */
   private readonly held = new Map<string, HeldCalls>();
   /** What {@link TraceContext.loopDelay} answers (reused: asked for each slow call while a loop is busy). */
@@ -178,6 +180,15 @@ export class Recorder {
         return this.delay;
       },
       noteLate: (caller, callee, calleeKey, from, to) => this.noteWait(this.late, caller, callee, calleeKey, from, to),
+      noteAnswer: (caller, at, lateMs) => {
+        if (this.loops.has(caller)) return;
+        let lag = this.lag.get(caller);
+        if (lag === undefined) {
+          if (this.lag.size >= MAX_HOLDS) return;
+          this.lag.set(caller, (lag = new AnswerLag()));
+        }
+        lag.note(at, lateMs);
+      },
       noteReadLate: (service, caller, callerKey, from, to) => this.noteWait(this.readLate, service, caller, callerKey, from, to),
       noteHeld: (caller, callee, calleeKey, from, to) => {
         const key = edgeKey(caller, callee);
@@ -443,6 +454,11 @@ export class Recorder {
       atLeast ||= f.atLeast;
     }
     return calls > 0 ? { calls, longest, atLeast } : undefined;
+  }
+
+  /** The share of `service`'s calls (its loop not sampled) answered from `since` to `until` that it read late (see AnswerLag). */
+  lateShare(service: string, since: number, until: number): number {
+    return this.lag.get(service)?.lateShare(since, until) ?? 0;
   }
 
   /**

@@ -159,6 +159,8 @@ export interface TraceContext {
    * to read its answers).
    */
   noteLate(caller: string, callee: string, calleeKey: string, from: number, to: number): void;
+  /** A call of `caller` answered, ended at `at`, `lateMs` after its callee's span did beyond the network's allowance (see AnswerLag). */
+  noteAnswer(caller: string, at: number, lateMs: number): void;
   /**
    * A request of `caller`'s operation `callerKey` that `service` read late: the call was made at `from`, the
    * request began at `to`, `LOOP_MIN_SHIFT_MS` or more beyond the network's allowance. Without loop samples of
@@ -829,7 +831,9 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   if (answer !== undefined) {
     const allowance = netAllowance(fact.duration);
     // Ended well after its callee's span did: the answer's way back, or the caller too busy to read it.
-    if (span.endTime - answer.span.endTime - allowance >= LOOP_MIN_SHIFT_MS) ctx.noteLate(span.service, calleeService, fact.calleeKey, answer.span.endTime, span.endTime);
+    const late = span.endTime - answer.span.endTime - allowance;
+    if (late >= LOOP_MIN_SHIFT_MS) ctx.noteLate(span.service, calleeService, fact.calleeKey, answer.span.endTime, span.endTime);
+    if (span.kind !== 'producer') ctx.noteAnswer(span.service, span.endTime, late);
     // Begun well after the call was made, and not ended after it (a callee's clock ahead shifts both): the
     // callee read the request late. A message's consumer reads it when it comes to it.
     if (span.kind !== 'producer' && answer.span.startTime - span.startTime - allowance >= LOOP_MIN_SHIFT_MS && answer.span.endTime <= span.endTime + NET_ALLOWANCE_MS) {
