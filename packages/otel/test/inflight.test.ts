@@ -25,6 +25,13 @@ function request(tracer: Tracer, start: number): { server: ApiSpan; db: ApiSpan 
   return { server, db };
 }
 
+/** One second of `RPS` requests, `request(start, i)` making each, then the live clock a second on. */
+function oneSecond(request: (start: number, i: number) => void): void {
+  const from = Date.now();
+  for (let i = 0; i < RPS; i++) request(from + i * (1000 / RPS), i);
+  vi.advanceTimersByTime(1000);
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -193,17 +200,13 @@ describe('in-flight calls in the span processor (issue 21)', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'], now: Date.UTC(2026, 0, 1) });
     const events: IncidentEvent[] = [];
     const { processor, provider, tracer } = setup({ onIncident: (e) => void events.push(e) });
-    const second = (hung: boolean) => {
-      const from = Date.now();
-      for (let i = 0; i < RPS; i++) {
-        const start = from + i * (1000 / RPS);
+    const second = (hung: boolean) =>
+      oneSecond((start, i) => {
         const { server, db } = request(tracer, start);
-        if (hung) continue;
+        if (hung) return;
         db.end(start + 3 + (i % 3));
         server.end(start + 6);
-      }
-      vi.advanceTimersByTime(1000);
-    };
+      });
     for (let s = 0; s < 60; s++) second(false);
     await processor.forceFlush();
     expect(events).toEqual([]);
@@ -226,10 +229,8 @@ describe('in-flight calls in the span processor (issue 21)', () => {
       vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'], now: Date.UTC(2026, 0, 1) });
       const events: IncidentEvent[] = [];
       const { processor, provider, tracer } = setup({ onIncident: (e) => void events.push(e) });
-      const second = (down: boolean) => {
-        const from = Date.now();
-        for (let i = 0; i < RPS; i++) {
-          const start = from + i * (1000 / RPS);
+      const second = (down: boolean) =>
+        oneSecond((start, i) => {
           const server = tracer.startSpan('GET /cart/:user', { kind: SpanKind.SERVER, startTime: start, attributes: { 'http.request.method': 'GET', 'http.route': '/cart/:user' } });
           // Express's span of the route handler, with no status of its own, is the command's parent.
           const handler = tracer.startSpan('request handler - /cart/:user', { kind: SpanKind.INTERNAL, startTime: start, attributes: { 'http.route': '/cart/:user' } }, trace.setSpan(ROOT_CONTEXT, server));
@@ -242,15 +243,13 @@ describe('in-flight calls in the span processor (issue 21)', () => {
             if (!fallback) server.setStatus({ code: SpanStatusCode.ERROR });
             server.setAttribute('http.response.status_code', fallback ? 200 : 503);
             server.end(start + (fallback ? 5 : 2));
-            continue;
+            return;
           }
           redis.end(start + 2 + (i % 3) / 2);
           handler.end(start + 3);
           server.setAttribute('http.response.status_code', 200);
           server.end(start + 4);
-        }
-        vi.advanceTimersByTime(1000);
-      };
+        });
       for (let s = 0; s < 60; s++) second(false);
       await processor.forceFlush();
       expect(events).toEqual([]);

@@ -124,7 +124,7 @@ export class Episodes {
           homes: (service) => this.homes(service),
           callees: (service) => this.callees(service),
           callers: (key) => this.callerServices(this.recorder.ops.get(key)),
-          samplesLoop: (service) => this.recorder.ops.has(opKey(service, EVENT_LOOP_OPERATION)),
+          samplesLoop: (service) => this.recorder.samplesLoop(service),
           lateShare: (service, from, to) => this.recorder.lateShare(service, from, to),
           isPeer: (key) => this.isPeer(key),
         },

@@ -837,8 +837,8 @@ const SHARED_WORK_LEAD_MS = 5000;
  *   peers do not slow down at once by chance, nor does a slow database make a cache slow. A pool's waits
  *   on a slow database are own time beside one peer's latency.
  * - Its loop not sampled, the own time of {@link SHARED_WORK_OPERATIONS} or more of its operations fired
- *   beside the latency of its calls to a peer while it read a share of its traced callees' answers late
- *   ({@link READS_LATE_SHARE}, {@link Topology.lateShare}): its database's slow calls were answers read late too. A GC pause now and
+ *   while it read a share of its traced callees' answers late ({@link READS_LATE_SHARE},
+ *   {@link Topology.lateShare}): its database's slow calls were answers read late too. A GC pause now and
  *   then reads one answer late, not a share of them.
  */
 function sharedWork(anomalies: readonly Anomaly[], topology: Topology, named: string | undefined): Map<string, string> | undefined {

@@ -132,8 +132,8 @@ export class AnswerLag {
     let answered = 0;
     let late = 0;
     for (let i = 0; i < LAG_SLOTS; i++) {
-      const second = this.slots[i];
-      if (second < first || second > last) continue;
+      const n = this.slots[i];
+      if (n < first || n > last) continue;
       answered += this.answered[i];
       late += this.late[i];
     }

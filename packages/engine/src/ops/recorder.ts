@@ -180,15 +180,7 @@ export class Recorder {
         return this.delay;
       },
       noteLate: (caller, callee, calleeKey, from, to) => this.noteWait(this.late, caller, callee, calleeKey, from, to),
-      noteAnswer: (caller, at, lateMs) => {
-        if (this.loops.has(caller)) return;
-        let lag = this.lag.get(caller);
-        if (lag === undefined) {
-          if (this.lag.size >= MAX_HOLDS) return;
-          this.lag.set(caller, (lag = new AnswerLag()));
-        }
-        lag.note(at, lateMs);
-      },
+      noteAnswer: (caller, at, lateMs) => this.unsampled(this.lag, caller, newAnswerLag)?.note(at, lateMs),
       noteReadLate: (service, caller, callerKey, from, to) => this.noteWait(this.readLate, service, caller, callerKey, from, to),
       noteHeld: (caller, callee, calleeKey, from, to) => {
         const key = edgeKey(caller, callee);
@@ -203,15 +195,25 @@ export class Recorder {
     };
   }
 
-  /** Notes `service`'s wait to be read (see LateAnswers.note) in `waits`, unless it reports its loop: then it tells its holds itself. */
+  /** Notes `service`'s wait to be read (see LateAnswers.note) in `waits`. */
   private noteWait(waits: Map<string, LateAnswers>, service: string, peer: string, peerKey: string, from: number, to: number): void {
-    if (this.loops.has(service)) return;
-    let l = waits.get(service);
-    if (l === undefined) {
-      if (waits.size >= MAX_HOLDS) return;
-      waits.set(service, (l = new LateAnswers()));
-    }
-    l.note(peer, peerKey, from, to);
+    this.unsampled(waits, service, newLateAnswers)?.note(peer, peerKey, from, to);
+  }
+
+  /**
+   * `service`'s entry of `map` (made by `make` while the map has fewer than {@link MAX_HOLDS}), unless it reports
+   * its loop: then it tells its holds itself, and undefined.
+   */
+  private unsampled<T>(map: Map<string, T>, service: string, make: () => T): T | undefined {
+    if (this.loops.has(service)) return undefined;
+    let entry = map.get(service);
+    if (entry === undefined && map.size < MAX_HOLDS) map.set(service, (entry = make()));
+    return entry;
+  }
+
+  /** Whether `service` reports its event loop (the plugin's samples, in its own process). */
+  samplesLoop(service: string): boolean {
+    return this.loops.has(service);
   }
 
   /**
@@ -828,4 +830,14 @@ function largestBatch(spans: readonly Span[]): number {
 /** A peer operation as the origin of its own slow calls, made once. */
 function ownOrigin(op: OpState): Origin {
   return (op.ownOrigin ??= { service: op.service, operation: op.operation || null, key: op.key, kind: 'latency' });
+}
+
+/** A service's late answers or requests, made when first noted (see Recorder.unsampled). */
+function newLateAnswers(): LateAnswers {
+  return new LateAnswers();
+}
+
+/** A service's share of answers read late, made when first noted (see Recorder.unsampled). */
+function newAnswerLag(): AnswerLag {
+  return new AnswerLag();
 }
