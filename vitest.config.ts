@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -6,6 +7,18 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 
 /** Whole-system tests (test/*.e2e.test.ts). */
 const E2E = 'test/**/*.e2e.test.ts';
+
+/**
+ * Test files at once. Vitest's default (one fewer than the cores) is a single file at a time on a
+ * two-core machine, where most of the suite's wall time is spent waiting (npm installing a fresh project,
+ * live services driven in real time), not computing.
+ */
+const UNIT_WORKERS = Math.max(2, availableParallelism() - 1);
+/**
+ * The whole-system tests each drive live services at a fixed, modest rate for about a minute (a fifth of
+ * a core): they run side by side, so the group takes about as long as the longest of them.
+ */
+const E2E_WORKERS = 4;
 
 export default defineConfig({
   resolve: {
@@ -30,11 +43,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'], exclude: [E2E] },
+        test: { name: 'unit', include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'], exclude: [E2E], maxWorkers: UNIT_WORKERS },
       },
-      // Whole-system tests start many processes and judge real timing: they run after the rest, alone,
-      // so they neither slow down nor are slowed down by timing-sensitive tests running beside them.
-      { extends: true, test: { name: 'e2e', include: [E2E], sequence: { groupOrder: 1 } } },
+      // Whole-system tests start many processes and judge real timing: they run after the rest, so they
+      // neither slow down nor are slowed down by the CPU-bound unit tests running beside them.
+      { extends: true, test: { name: 'e2e', include: [E2E], sequence: { groupOrder: 1 }, maxWorkers: E2E_WORKERS } },
     ],
   },
 });
