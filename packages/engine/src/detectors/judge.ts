@@ -117,6 +117,11 @@ export class Judge {
     this.moreCalls.length = 0;
     for (const op of rec.liveOps) {
       const before = firings.length + this.moreCalls.length;
+      const b = op.ring.get(index);
+      if (b !== undefined) {
+        this.countSlow(op.latency, b.latency);
+        this.countSlow(op.self, b.self);
+      }
       this.judgeOp(rec, op, index, firings, partial, countedFrom);
       if (firings.length + this.moreCalls.length === before && op.active.size === 0) this.learnOp(rec, op, index, partial);
     }
@@ -397,6 +402,11 @@ export class Judge {
     signal.held = main ? signal.held + 1 : 0;
     signal.anchorHeld = anchor ? signal.anchorHeld + 1 : 0;
     signal.learn(index, b, alpha, signal.held <= 0 || signal.held > RING, signal.anchorHeld <= 0 || signal.anchorHeld > RING * ANCHOR_SLOWDOWN);
+  }
+
+  /** Counts a bucket clearly slower than the series' baseline (see {@link LatencySignal.slowBuckets}). */
+  private countSlow(signal: LatencySignal, b: LatencyBucket): void {
+    if (b.ok.n > 0 && this.suspicious(signal.detector, b)) signal.slowBuckets++;
   }
 
   private suspicious(detector: LatencyDetector, b: LatencyBucket): boolean {

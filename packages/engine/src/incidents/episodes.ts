@@ -45,6 +45,18 @@ const CALLER_DROP_RATIO = 0.5;
 /** A consumer's producer that goes on at this share of its learned rate or more still sends (see {@link Episodes.producing}). */
 const PRODUCING_RATIO = 0.8;
 
+/** A latency level outlasted its baseline once clearly slower in this many times the buckets it learned from (see {@link Episodes.adapts}) ... */
+const OUTLASTED_FACTOR = 3;
+/** ... and in at least this many buckets (three minutes at the defaults). */
+const OUTLASTED_MIN_BUCKETS = 36;
+
+/** Whether the level of a latency signal of `op` outlasted the baseline it departs from (see {@link Episodes.adapts}). */
+function outlasted(op: OpState, signal: Firing['signal']): boolean {
+  if (signal !== 'latency' && signal !== 'latency.self' && signal !== 'latency.tail') return false;
+  const s = signal === 'latency.self' ? op.self : op.latency;
+  return s.slowBuckets >= Math.max(OUTLASTED_MIN_BUCKETS, OUTLASTED_FACTOR * s.learnedBuckets);
+}
+
 /** A tail slowdown names the process that served at least this share of its slow requests (see {@link Episodes.slowOn}). */
 const ONE_INSTANCE_SHARE = 0.8;
 
@@ -163,6 +175,11 @@ export class Episodes {
         const endedAt = this.ended.get(key);
         if (endedAt !== undefined && now - f.size * this.options.bucketMs < endedAt) continue;
         if (f.signal === 'latency.tail' && this.tailOfAnother(f, now, firings)) continue;
+        // A level that outlasted its baseline (see adapts) is the new normal, not news: learned afresh.
+        if (f.kind === 'latency' && !this.episodes.has(key) && outlasted(f.op, f.signal)) {
+          f.op.relearn(f.signal, undefined);
+          continue;
+        }
         // Ends of requests a hang held, let go together: no more traffic came (an alarm of +389% at a steady load).
         if (f.signal === 'traffic.surge') {
           if (this.heldBacklog(f.op, now - f.size * this.options.bucketMs, now)) continue;
@@ -215,11 +232,17 @@ export class Episodes {
   }
 
   /**
-   * Whether an episode has lasted `adaptAfterMs` and is to become its operation's new normal: latency,
-   * traffic and call patterns do, errors and timeouts never, nor anything of an operation still failing.
+   * Whether an episode is to become its operation's new normal: latency, traffic and call patterns do,
+   * errors and timeouts never, nor anything of an operation still failing. It has lasted `adaptAfterMs`,
+   * or its latency has been clearly slower than the baseline in more buckets than {@link OUTLASTED_FACTOR}
+   * times those the baseline learned from (and {@link OUTLASTED_MIN_BUCKETS} at least): a baseline learned
+   * from its first half minute of requests, all of one kind (a cold cache's misses, the table's fast
+   * statement), was not the operation's normal, and the usual mix after them (mostly a report query on the
+   * same table) fired, ended and fired again for half an hour, never learned while it fired.
    */
   private adapts(ep: Episode, now: number): boolean {
-    if (ep.signal === 'errors' || ep.signal === 'timeout' || now - ep.anomaly.firstAt < this.options.adaptAfterMs) return false;
+    if (ep.signal === 'errors' || ep.signal === 'timeout') return false;
+    if (now - ep.anomaly.firstAt < this.options.adaptAfterMs && !outlasted(ep.target as OpState, ep.signal)) return false;
     for (const key of ep.target.active) if (this.episodes.get(key)?.signal === 'errors') return false;
     return true;
   }

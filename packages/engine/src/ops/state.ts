@@ -94,6 +94,13 @@ export class LatencySignal {
   /** Consecutive buckets held back from the baseline, and from the anchor, as suspiciously slow. */
   held = 0;
   anchorHeld = 0;
+  /**
+   * Buckets of requests the baseline learned, and buckets clearly slower than it (see `clearlySlower`),
+   * whether learned or not, in an episode or not: what `Episodes` weighs before it takes a slow level for
+   * the new normal.
+   */
+  learnedBuckets = 0;
+  slowBuckets = 0;
   /** Degrees of freedom of the last spread bound computed in {@link slowRate}, and its factor. */
   private boundK = 0;
   private boundFactor = 1;
@@ -139,6 +146,7 @@ export class LatencySignal {
   learn(index: number, b: LatencyBucket, alpha: number, main = true, anchor = true): void {
     if (anchor) this.anchor?.learn(b.learn);
     if (main) {
+      if (b.learn.n > 0) this.learnedBuckets++;
       this.detector.learn(b.learn);
       this.pendingTail.add(index, b.judged, b.over, this.tailBuckets >= TAIL_LAG_AFTER ? RING : 0, this.learnTail);
       if (b.sketch.count >= 5) this.p95.learn(b.sketch.quantile(0.95), alpha);

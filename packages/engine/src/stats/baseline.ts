@@ -15,6 +15,17 @@ export const MIN_LOG_MS = 1e-3;
 /** Variance floor in log space: a perfectly constant latency still has some tolerance. */
 const MIN_LOG_VARIANCE = 1e-6;
 
+/**
+ * The spread of ln(ms) a young latency baseline is taken to have at least, as if it had also learned this
+ * many samples of spread {@link PRIOR_SD} (a request's latency commonly varies by a factor of 1.6 either
+ * way). Its first samples say little of its spread when they are all of one kind: a table's fast statement
+ * first, while a cold cache misses, and its slow report query later, mostly. Learned from those alone
+ * (ln-spread 0.36), the report queries were 5× the baseline, held back from it as suspiciously slow, and
+ * fired for half an hour; with the prior, they are learned from the first minute on.
+ */
+const PRIOR_SAMPLES = 10;
+const PRIOR_SD = 0.5;
+
 /** ln of a latency in ms, as every log-space baseline and window uses it. */
 export function logMs(ms: number): number {
   return Math.log(Math.max(ms, MIN_LOG_MS));
@@ -73,9 +84,13 @@ export class LogBaseline {
     return this.mu;
   }
 
-  /** Variance of ln(ms), floored at 1e-6. */
+  /**
+   * Variance of ln(ms), floored at 1e-6, and while few samples were learned at least their blend with
+   * {@link PRIOR_SAMPLES} samples of spread {@link PRIOR_SD} (it fades as samples come).
+   */
   get variance(): number {
-    return Math.max(this.m2 - this.mu * this.mu, MIN_LOG_VARIANCE);
+    const v = Math.max(this.m2 - this.mu * this.mu, MIN_LOG_VARIANCE);
+    return Math.max(v, (this.n * v + PRIOR_SAMPLES * PRIOR_SD * PRIOR_SD) / (this.n + PRIOR_SAMPLES));
   }
 
   /** Standard deviation of ln(ms). */

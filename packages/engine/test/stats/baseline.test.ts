@@ -30,7 +30,7 @@ describe('LogBaseline', () => {
     const all = windows.flat().map(logMs);
     const mean = all.reduce((a, x) => a + x, 0) / all.length;
     expect(b.mean).toBeCloseTo(mean, 12);
-    expect(b.variance).toBeCloseTo(all.reduce((a, x) => a + x * x, 0) / all.length - mean * mean, 12);
+    expect(b.toJSON().m2).toBeCloseTo(all.reduce((a, x) => a + x * x, 0) / all.length, 12);
   });
 
   it('is an EWMA once warm: a level shift is tracked at rate alpha per full window', () => {
@@ -56,23 +56,44 @@ describe('LogBaseline', () => {
 
   it('flags outliers beyond outlierSigma sd in log space, only once ready', () => {
     const b = new LogBaseline(DEFAULT_BASELINE);
-    // sd exactly 0.2: half the samples at e^(μ±0.2).
+    // ln-spread 0.2: half the samples at e^(μ±0.2).
     const lo = Math.log(100) - 0.2;
     const hi = Math.log(100) + 0.2;
     expect(b.isOutlier(1e6)).toBe(false);
     b.learn(20, 10 * lo + 10 * hi, 10 * lo * lo + 10 * hi * hi);
-    expect(b.sd).toBeCloseTo(0.2, 9);
-    expect(b.isOutlier(100 * Math.exp(0.99))).toBe(false); // 4.95 sd
-    expect(b.isOutlier(100 * Math.exp(1.01))).toBe(true); // 5.05 sd
-    expect(b.isOutlier(100 * Math.exp(-1.01))).toBe(true);
+    const sd = b.sd;
+    expect(b.isOutlier(100 * Math.exp(4.95 * sd))).toBe(false);
+    expect(b.isOutlier(100 * Math.exp(5.05 * sd))).toBe(true);
+    expect(b.isOutlier(100 * Math.exp(-5.05 * sd))).toBe(true);
     expect(b.isOutlier(0)).toBe(true); // taken as 1 µs, far below
+  });
+
+  it("takes a young baseline's spread to be at least a prior's, which fades as samples come", () => {
+    const spread = (samples: number) => {
+      const b = new LogBaseline(DEFAULT_BASELINE);
+      const lo = Math.log(100) - 0.2;
+      const hi = Math.log(100) + 0.2;
+      b.learn(samples, (samples / 2) * (lo + hi), (samples / 2) * (lo * lo + hi * hi));
+      return b.sd;
+    };
+    // Twenty samples of one kind say little of how an operation varies: its first statements, a cold cache.
+    expect(spread(20)).toBeGreaterThan(0.3);
+    expect(spread(20_000)).toBeCloseTo(0.2, 3);
+    // A spread wider than the prior's is the learned one.
+    const b = new LogBaseline(DEFAULT_BASELINE);
+    b.learn(20, 10 * (Math.log(100) - 1) + 10 * (Math.log(100) + 1), 10 * (Math.log(100) - 1) ** 2 + 10 * (Math.log(100) + 1) ** 2);
+    expect(b.sd).toBeCloseTo(1, 9);
   });
 
   it('keeps a variance floor for constant latency', () => {
     const b = new LogBaseline(DEFAULT_BASELINE);
     const w = logWindowOf(Array(50).fill(7));
     b.learn(w.n, w.sumLog, w.sumLogSq);
-    expect(b.variance).toBe(1e-6);
+    expect(b.variance).toBeGreaterThan(0.01);
+    // Once the prior has faded, the floor.
+    b.learn(1e9, 1e9 * Math.log(7), 1e9 * Math.log(7) ** 2);
+    expect(b.variance).toBeGreaterThanOrEqual(1e-6);
+    expect(b.variance).toBeLessThan(1.01e-6);
   });
 
   it('round-trips through JSON and rejects corrupt state', () => {
