@@ -517,7 +517,7 @@ export class Recorder {
     // Cold start (see `coldStartUntil`, `instanceWarmupMs`): counted, but its latency is neither judged nor learned.
     const warm = this.warm(e.span);
     const n = this.latencyPer(e.span);
-    if (n > 0) this.recordLatency(op, b, e.duration / n, e.self / n, e.span);
+    if (n > 0) this.recordLatency(op, b, e.duration / n, e.selfKnown ? e.self / n : NaN, e.span);
     b.okRequests++;
     const calls = e.calls;
     // Per message in a batch's trace: a consumer handling 50 messages where it handled 10 makes 5× the
@@ -564,13 +564,13 @@ export class Recorder {
     return b;
   }
 
-  /** Counts one successful request's latency and self time; returns whether it was individually slow. */
+  /** Counts one successful request's latency and self time (NaN: not known); returns whether it was individually slow. */
   private recordLatency(op: OpState, b: OpBucket, duration: number, self: number, span: Span): boolean {
     const l = logMs(duration);
     const over = this.recordSeries(op.latency, b.latency, duration, l, span);
     if (over && op.nodeType === 'service' && typeof span.instance === 'string') b.latency.slowOnInstance(span.instance);
     // A peer's self time is its duration, and so is that of a request that made no calls.
-    this.recordSeries(op.self, b.self, self, self === duration ? l : logMs(self), span);
+    if (!Number.isNaN(self)) this.recordSeries(op.self, b.self, self, self === duration ? l : logMs(self), span);
     return over;
   }
 

@@ -43,6 +43,11 @@ export interface EntryFact {
   duration: number;
   /** Duration minus the time spent waiting on outgoing calls (union of their intervals). */
   self: number;
+  /**
+   * False when the request lacks one of its operation's usual calls (in flight when its trace was released,
+   * or lost): its `self` then holds that call's wait too, no sample of its own work.
+   */
+  selfKnown: boolean;
   error: boolean;
   /** Keys of distinct callee operations this request called. */
   calls: string[];
@@ -271,7 +276,7 @@ function releaseFacts(entries: number, calls: number): void {
 /** A fact with every field set, so all facts share one shape whichever origins they get. */
 function newEntryFact(): EntryFact {
   const none = undefined as unknown as Span;
-  return { service: '', operation: '', key: '', learned: undefined, span: none, duration: 0, self: 0, error: false, calls: NO_CALLS, callTimes: [], errorOrigin: undefined, message: undefined, failedIn: undefined, slowOrigin: undefined, shapeOrigin: undefined };
+  return { service: '', operation: '', key: '', learned: undefined, span: none, duration: 0, self: 0, selfKnown: true, error: false, calls: NO_CALLS, callTimes: [], errorOrigin: undefined, message: undefined, failedIn: undefined, slowOrigin: undefined, shapeOrigin: undefined };
 }
 
 function newCallFact(): CallFact {
@@ -384,6 +389,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
       fact.span = span;
       fact.duration = duration;
       fact.self = duration;
+      fact.selfKnown = true;
       fact.error = node.error;
       fact.calls = NO_CALLS;
       fact.errorOrigin = fact.slowOrigin = fact.shapeOrigin = undefined;
@@ -437,7 +443,11 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     if (entry === undefined) continue;
     // Kept on the node: the slow walk below asks again for every request under a slow one.
     const missed = (node.missed = missedOf(entry, node.shape));
-    if (!entry.error && missed !== undefined) (missing ??= new Set()).add(node);
+    if (missed !== undefined) {
+      // A long-poll whose client went away ends while its call to the backend waits on: 18 s of "own time".
+      entry.selfKnown = false;
+      if (!entry.error) (missing ??= new Set()).add(node);
+    }
   }
   for (let i = 0; i < n; i++) {
     const node = nodes[i];
