@@ -118,12 +118,11 @@ export class Judge {
     for (const op of rec.liveOps) {
       const before = firings.length + this.moreCalls.length;
       const b = op.ring.get(index);
-      if (b !== undefined) {
-        this.countSlow(op.latency, b.latency);
-        this.countSlow(op.self, b.self);
-      }
+      // Whether the bucket is clearly slower than each series' baseline: counted, and what learning holds back.
+      const slow = b !== undefined && this.countSlow(op.latency, b.latency);
+      const slowSelf = b !== undefined && this.countSlow(op.self, b.self);
       this.judgeOp(rec, op, index, firings, partial, countedFrom);
-      if (firings.length + this.moreCalls.length === before && op.active.size === 0) this.learnOp(rec, op, index, partial);
+      if (firings.length + this.moreCalls.length === before && op.active.size === 0) this.learnOp(rec, op, index, partial, slow, slowSelf);
     }
     // Requests retrying a failing callee call it, and the pool for it, more often: that is the callee's
     // fault. Its errors may fire in this very close, after its caller was judged. Each query of an N+1 loop
@@ -358,13 +357,14 @@ export class Judge {
     }
   }
 
-  private learnOp(rec: Recorder, op: OpState, index: number, partial: boolean): void {
+  /** Learns bucket `index` of `op`; `slow`, `slowSelf`: whether it is clearly slower than its latency and self-time baselines. */
+  private learnOp(rec: Recorder, op: OpState, index: number, partial: boolean, slow: boolean, slowSelf: boolean): void {
     const b = op.ring.get(index);
     const { alpha } = this.options.baseline;
     if (!partial) op.traffic?.learnBucket(index, b ? b.requests : 0, this.options.bucketMs, RING);
     if (b === undefined) return;
-    this.learnLatency(index, op.latency, b.latency, alpha);
-    this.learnLatency(index, op.self, b.self, alpha);
+    this.learnLatency(index, op.latency, b.latency, alpha, slow);
+    this.learnLatency(index, op.self, b.self, alpha, slowSelf);
     op.errors.learnBucket(index, b.requests, b.errors, RING);
     // While a callee fails, requests that succeed do so another way (a cache's misses fall back to the
     // database): that call pattern is the fault's, and learned it would make the return to normal a change.
@@ -396,17 +396,18 @@ export class Judge {
    * anchor for as long as its own memory (so a ramp stays visible against it); a level that lasts longer
    * is the new normal and is learned.
    */
-  private learnLatency(index: number, signal: LatencySignal, b: LatencyBucket, alpha: number): void {
-    const main = this.suspicious(signal.detector, b);
+  private learnLatency(index: number, signal: LatencySignal, b: LatencyBucket, alpha: number, main: boolean): void {
     const anchor = signal.anchor !== undefined && this.suspicious(signal.anchor, b);
     signal.held = main ? signal.held + 1 : 0;
     signal.anchorHeld = anchor ? signal.anchorHeld + 1 : 0;
     signal.learn(index, b, alpha, signal.held <= 0 || signal.held > RING, signal.anchorHeld <= 0 || signal.anchorHeld > RING * ANCHOR_SLOWDOWN);
   }
 
-  /** Counts a bucket clearly slower than the series' baseline (see {@link LatencySignal.slowBuckets}). */
-  private countSlow(signal: LatencySignal, b: LatencyBucket): void {
-    if (b.ok.n > 0 && this.suspicious(signal.detector, b)) signal.slowBuckets++;
+  /** Whether a bucket is clearly slower than the series' baseline; counts it if so (see {@link LatencySignal.slowBuckets}). */
+  private countSlow(signal: LatencySignal, b: LatencyBucket): boolean {
+    if (!this.suspicious(signal.detector, b)) return false;
+    signal.slowBuckets++;
+    return true;
   }
 
   private suspicious(detector: LatencyDetector, b: LatencyBucket): boolean {

@@ -53,7 +53,7 @@ const OUTLASTED_MIN_BUCKETS = 36;
 /** Whether the level of a latency signal of `op` outlasted the baseline it departs from (see {@link Episodes.adapts}). */
 function outlasted(op: OpState, signal: Firing['signal']): boolean {
   if (signal !== 'latency' && signal !== 'latency.self' && signal !== 'latency.tail') return false;
-  const s = signal === 'latency.self' ? op.self : op.latency;
+  const s = op.series(signal);
   return s.slowBuckets >= Math.max(OUTLASTED_MIN_BUCKETS, OUTLASTED_FACTOR * s.learnedBuckets);
 }
 
@@ -277,7 +277,7 @@ export class Episodes {
       const w = op.window(index, 1, bucketMs);
       const ok = ep.signal === 'latency' ? w.latency.ok : w.self.ok;
       if (ok.n === 0) return undefined;
-      return clearlySlower((ep.signal === 'latency' ? op.latency : op.self).detector, ok, this.options.latency);
+      return clearlySlower(op.series(ep.signal).detector, ok, this.options.latency);
     }
     if (ep.signal === 'errors') {
       const w = op.window(index, 1, bucketMs);

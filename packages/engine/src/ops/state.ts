@@ -327,6 +327,11 @@ export class OpState implements LearnedOperation {
     return Math.abs(logMs(ms) - b.mean) >= Math.min(Math.max(UNUSUAL_SD * b.sd, UNUSUAL_MIN_LOG_RATIO), UNUSUAL_MAX_LOG_RATIO);
   }
 
+  /** The latency series a latency signal judges: own time for `latency.self`, else the requests' latency. */
+  series(signal: 'latency' | 'latency.self' | 'latency.tail'): LatencySignal {
+    return signal === 'latency.self' ? this.self : this.latency;
+  }
+
   /**
    * Forgets what one signal learned, so it learns its current level afresh as a new operation's would
    * (see `adaptAfterMs`); a call-pattern signal forgets only its `callee`. Errors are never forgotten.
