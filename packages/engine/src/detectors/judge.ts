@@ -2,7 +2,7 @@ import type { LatencyOptions, ResolvedOptions } from '../options.js';
 import type { Verdict } from './verdict.js';
 import type { LatencyDetector, LogWindow } from './latency.js';
 import type { CallShapeDetector } from './shape.js';
-import { slowEvents, type CallTimes, type LatencyBucket } from '../ops/bucket.js';
+import { absorbedIn, slowEvents, type CallTimes, type LatencyBucket } from '../ops/bucket.js';
 import { RING, USUAL_PATH_SHARE, WINDOWS, copyWindow, emptyWindow, windowLongest, windowSketch, type EdgeState, type EdgeWindow, type LatencySignal, type OpState, type OpWindow } from '../ops/state.js';
 import { ANCHOR_SLOWDOWN } from '../stats/baseline.js';
 import type { Recorder } from '../ops/recorder.js';
@@ -13,6 +13,7 @@ import { SEVERITY_RANK } from '../incidents/severity.js';
 import { pToScore } from '../stats/special.js';
 import type { Severity } from '../types.js';
 import { latencySeverity } from './latency.js';
+import { errorSeverity } from './errors.js';
 
 /** A tail slowdown ({@link Judge.judgeTail}) is judged on windows of at least this many successful requests. */
 const TAIL_MIN_REQUESTS = 20;
@@ -175,6 +176,10 @@ export class Judge {
       op.self.forgetHeld();
     }
     if (errors) {
+      // Failed calls their requests survived (retried, or handled with a fallback) are told at the severity
+      // of the failures users saw: a vendor's 429s that a retry got past, a callee's restart a cache covered.
+      const absorbed = absorbedIn(errors.window.buckets);
+      if (absorbed > 0) errors.verdict = { ...errors.verdict, severity: errorSeverity(Math.max(0, errors.window.errors - absorbed) / errors.window.requests) };
       out.push(errors);
       this.erring.add(op.key);
       op.errors.forgetHeld();

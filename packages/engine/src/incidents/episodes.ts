@@ -3,7 +3,7 @@ import type { ResolvedOptions } from '../options.js';
 import { clearlySlower, type Firing, type OpFiring } from '../detectors/judge.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
-import { BUCKET_EXEMPLARS, givenUpIn, topSlowInstance } from '../ops/bucket.js';
+import { BUCKET_EXEMPLARS, absorbedIn, givenUpIn, topSlowInstance } from '../ops/bucket.js';
 import { WINDOWS, callsPerRequest, windowLatest, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyLabel, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
@@ -308,6 +308,7 @@ export class Episodes {
     let count: number;
     let message: string | undefined;
     let failedIn: string | undefined;
+    let absorbed: number | undefined;
     let perRequest: number | undefined;
     if (f.kind === 'timeout') {
       const w = f.window;
@@ -330,6 +331,7 @@ export class Episodes {
       if (f.kind === 'errors') {
         message = messageOf(w);
         failedIn = windowLatest(w.buckets, 'failedIn');
+        absorbed = absorbedIn(w.buckets);
       }
       if (f.kind === 'shape') {
         const op = this.recorder.ops.get(f.callee);
@@ -362,7 +364,7 @@ export class Episodes {
     const slowOn = f.signal === 'latency.tail' ? this.slowOn(f.op, f.window) : undefined;
     if (slowOn !== undefined) draft.instance = slowOn.instance;
     const calls = f.kind !== 'timeout' && f.op.nodeType === 'peer';
-    const explanation = explainAnomaly(draft, { count, window, slowerThan: this.options.latency.ratio, slowOn, operations: given?.length, perRequest, calls });
+    const explanation = explainAnomaly(draft, { count, absorbed, window, slowerThan: this.options.latency.ratio, slowOn, operations: given?.length, perRequest, calls });
     if (f.kind === 'latency' || f.kind === 'errors') {
       // The root-cause sentence describes the anomaly at its worst, not its fading tail.
       const figKey = figuresKey(f.op.key, f.kind);
@@ -920,9 +922,10 @@ function figuresOf(op: OpState, w: OpWindow, kind: 'latency' | 'errors', window:
     const message = messageOf(w);
     const failedIn = windowLatest(w.buckets, 'failedIn');
     const never = op.lastOkAt === -Infinity;
+    const absorbed = absorbedIn(w.buckets);
     return {
       window,
-      errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.observed, errors: w.errors, requests: w.requests, ...(message !== undefined ? { message } : {}), ...(failedIn !== undefined ? { failedIn } : {}), ...(never ? { never } : {}) },
+      errors: { rate: w.errors / w.requests, baseline: op.errors.baseline.observed, errors: w.errors, requests: w.requests, ...(message !== undefined ? { message } : {}), ...(failedIn !== undefined ? { failedIn } : {}), ...(never ? { never } : {}), ...(absorbed > 0 ? { absorbed } : {}) },
     };
   }
   if (w.latency.ok.n === 0) return {};

@@ -175,6 +175,8 @@ export class OpBucket {
   failing = 0;
   /** How long the failed requests took, in all (ms): with the latency sketch's, what a backlog's requests waited. */
   failedMs = 0;
+  /** Failed calls to this operation whose requests succeeded all the same (see CallFact.absorbed). */
+  absorbed = 0;
   errorOrigins: OriginCounts | undefined;
   slow = 0;
   slowOrigins: OriginCounts | undefined;
@@ -262,6 +264,7 @@ export class OpBucket {
     this.self.reset();
     this.failing = 0;
     this.failedMs = 0;
+    this.absorbed = 0;
     this.errorOrigins = undefined;
     this.slow = 0;
     this.slowOrigins = undefined;
@@ -276,6 +279,13 @@ export class OpBucket {
     this.slowTraces = undefined;
     this.errorMessage = this.failedIn = undefined;
   }
+}
+
+/** Failed calls of a window's buckets whose requests succeeded all the same (see OpBucket.absorbed). */
+export function absorbedIn(buckets: readonly OpBucket[]): number {
+  let n = 0;
+  for (const b of buckets) n += b.absorbed;
+  return n;
 }
 
 /** Keeps a trace id as an exemplar while the list has room. */

@@ -617,7 +617,14 @@ export class Recorder {
     else this.overflow.calls++;
     if (c.callerKey !== undefined && !c.virtual && c.calleeOperation !== null) {
       const callee = this.ops.get(c.calleeKey);
-      if (callee !== undefined) addCaller(callee, c.callerKey);
+      if (callee !== undefined) {
+        addCaller(callee, c.callerKey);
+        // Its own failure was counted where its span ended; if that bucket is gone, so is the failure's window.
+        if (c.absorbed) {
+          const cb = callee.ring.get(idx);
+          if (cb !== undefined) cb.absorbed++;
+        }
+      }
     }
     // A consumer's messages come from the requests that send them: its drop traces back to theirs (through
     // the trace, or the destination both name when the consumer records its messages in traces of its own).
@@ -636,6 +643,7 @@ export class Recorder {
     if (c.error) {
       if (end > op.lastErrorAt) op.lastErrorAt = end;
       b.errors++;
+      if (c.absorbed) b.absorbed++;
       addExemplar((b.errorTraces ??= []), c.span.traceId);
       b.errorMessage = errorMessage(c.span) ?? b.errorMessage;
     } else {

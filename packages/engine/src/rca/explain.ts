@@ -17,9 +17,9 @@ export interface RootFigures {
   /**
    * Error rate now and baseline, with counts, what the latest failing request said and where in its own
    * code it failed (see Anomaly.failedIn); `never`: not one of its requests has ever succeeded, so the
-   * baseline learned only its failures.
+   * baseline learned only its failures; `absorbed`: how many failures their callers' requests survived.
    */
-  errors?: { rate: number; baseline: number; errors: number; requests: number; message?: string; failedIn?: string; never?: boolean };
+  errors?: { rate: number; baseline: number; errors: number; requests: number; message?: string; failedIn?: string; never?: boolean; absorbed?: number };
   /** A connection pool's wait, when its connect calls slowed in the incident and are not the root cause (see {@link isPoolWait}). */
   pool?: { label: string; now: number; baseline: number; window: number; at?: number };
   /**
@@ -90,7 +90,7 @@ const STOPPED_PART = 0.1;
 /** One sentence for an anomaly episode, with the numbers that fired it. */
 export function explainAnomaly(
   a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>,
-  extra: { count?: number; window: number; slowerThan: number; slowOn?: { instance: string; count: number; of: number }; operations?: number; perRequest?: number; calls?: boolean },
+  extra: { count?: number; absorbed?: number; window: number; slowerThan: number; slowOn?: { instance: string; count: number; of: number }; operations?: number; perRequest?: number; calls?: boolean },
 ): string {
   const who = label(a.service, a.operation);
   let s: string;
@@ -110,7 +110,7 @@ export function explainAnomaly(
       break;
     }
     case 'errors':
-      s = `${who} error rate ${pct(a.observed)} (${extra.count ?? 0}/${a.samples}) vs baseline ${pct(a.expected)}`;
+      s = `${who} error rate ${pct(a.observed)} (${extra.count ?? 0}/${a.samples}) vs baseline ${pct(a.expected)}${absorbedWords(extra.absorbed, extra.count ?? 0)}`;
       break;
     case 'timeout': {
       // The counts are the edge's: given up on calls to several operations, they are the service's, not one operation's.
@@ -143,6 +143,12 @@ export function explainAnomaly(
     s += `; ${pct(c.share)} of ${what} ${label(c.service, c.operation)}`;
   }
   return s;
+}
+
+/** Failures their callers' requests survived, of `errors`: `, all 12 retried or handled (their callers' requests succeeded)`. */
+function absorbedWords(absorbed: number | undefined, errors: number): string {
+  if (absorbed === undefined || !(absorbed > 0)) return '';
+  return `, ${absorbed >= errors ? `all ${errors}` : `${absorbed} of them`} retried or handled (their callers' requests succeeded)`;
 }
 
 /** What failing requests said, and where in their own code they failed: `, last error "…" in graphql.resolve product.price`. */
@@ -249,7 +255,7 @@ export function explainRoot(
     // A callee first seen failing (a host that does not resolve) has no healthy rate to compare with.
     const against = f.never ? 'and not one ever succeeded' : `vs baseline ${pct(f.baseline)}`;
     const told = lastError(f.message, f.failedIn);
-    parts.push(`${within}${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) ${against}${told}`);
+    parts.push(`${within}${who} error rate ${pct(f.rate)} (${f.errors}/${f.requests}) ${against}${absorbedWords(f.absorbed, f.errors)}${told}`);
     // Its worst over a handful of requests ("100% (4/4)"), told for the whole incident, hid how it went on
     // (53% of 105): its latest figures over many more requests follow.
     if (own?.kind === 'errors' && own.samples >= LATEST_AFTER * f.requests && own.explanation !== own.peak.explanation) {

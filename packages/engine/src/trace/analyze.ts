@@ -94,6 +94,11 @@ export interface CallFact {
   /** The caller got no answer in time: it gave up, or the callee never answered. */
   gaveUp: boolean;
   /**
+   * A failed call (its answer a failure too, when answered) whose request succeeded all the same: retried,
+   * or handled with a fallback. Its callers' users did not see it fail.
+   */
+  absorbed: boolean;
+  /**
    * For a message sent (producer span): key of the consumer's entry operation that handled it in this trace.
    * Not an answer (see answerUnder), but the consumer's traffic is what the sender sends.
    */
@@ -281,7 +286,7 @@ function newEntryFact(): EntryFact {
 
 function newCallFact(): CallFact {
   const none = undefined as unknown as Span;
-  return { callerService: '', callerKey: undefined, calleeService: '', calleeOperation: null, calleeKey: '', virtual: false, span: none, duration: 0, error: false, gaveUp: false, consumerKey: undefined };
+  return { callerService: '', callerKey: undefined, calleeService: '', calleeOperation: null, calleeKey: '', virtual: false, span: none, duration: 0, error: false, gaveUp: false, absorbed: false, consumerKey: undefined };
 }
 
 /** `n` pooled nodes for the spans of one trace (the pool's nodes are kept reset, see {@link releaseNodes}). */
@@ -807,7 +812,8 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   if (!node.error && node.childCount > 0 && !hasOutcome(span)) node.error = nestedFailed(node);
   const peer = peerName(span);
   const callName = ctx.names.callName(span, peer);
-  const callerKey = enclosingEntryKey(node);
+  const request = enclosingEntry(node);
+  const callerKey = request?.entry?.key;
   let calleeService: string;
   let calleeOperation: string | null;
   let virtual = false;
@@ -837,6 +843,7 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   fact.duration = span.endTime - span.startTime - (node.childCount > 0 ? ownCallsWithin(node) : 0);
   fact.error = node.error;
   fact.gaveUp = gaveUp;
+  fact.absorbed = node.error && request !== undefined && !request.error && (answer === undefined || answer.error);
   fact.consumerKey = span.kind === 'producer' ? consumerUnder(node) : undefined;
   if (answer !== undefined) {
     const allowance = netAllowance(fact.duration);
@@ -894,11 +901,6 @@ function nestedFailed(node: Node): boolean {
     if (isNestedCall(child, node.span.service) && (last === undefined || child.span.endTime > last.span.endTime)) last = child;
   }
   return last !== undefined && (isErrorSpan(last.span, true) || (!hasOutcome(last.span) && nestedFailed(last)));
-}
-
-/** Key of the entry operation whose local work made this call (through internal spans), if in the trace. */
-function enclosingEntryKey(node: Node): string | undefined {
-  return enclosingEntry(node)?.entry?.key;
 }
 
 /** The request (entry) whose local work `node` is part of (through internal spans), if in the trace. */
