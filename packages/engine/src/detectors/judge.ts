@@ -43,6 +43,9 @@ function tailSeverity(tier: Severity, share: number): Severity {
   return SEVERITY_RANK[tier] < SEVERITY_RANK[cap] ? tier : cap;
 }
 
+/** Drop windows an operation first requested while watched must have lived before its stop is a drop (see Judge.ended). */
+const DROP_HISTORY = 5;
+
 /** A bucket this significantly slower than its baseline is held back from learning (see learnLatency). */
 const HOLD_SCORE = 3;
 /**
@@ -196,7 +199,7 @@ export class Judge {
         if (v.direction === 'surge' && w.late > 0) v = op.traffic.judge(w.requests - w.late, size * bucketMs);
         // A drop is judged over dropWindowMs or longer: a pause of seconds is not an outage. Nor is the stop
         // of an operation that comes and goes (see OpState.returns), or of one that refused every request.
-        if (v.direction === 'drop' && (size * bucketMs < this.options.traffic.dropWindowMs || op.returns >= 2 || !op.served)) continue;
+        if (v.direction === 'drop' && (size * bucketMs < this.options.traffic.dropWindowMs || op.returns >= 2 || !op.served || this.ended(op, index, countedFrom))) continue;
         if (v.anomalous && v.direction && (traffic === undefined || v.score > traffic.verdict.score)) {
           traffic = { signal: `traffic.${v.direction}`, kind: 'traffic', verdict: v, op, size, window: copyWindow(w) };
         }
@@ -207,6 +210,18 @@ export class Judge {
       }
     }
     if (op.traffic !== undefined) this.judgeShape(rec, op, windows, out);
+  }
+
+  /**
+   * Whether an operation that stopped had only begun: first requested while this analyzer watched (a drop
+   * window after its first whole bucket or later) and used for fewer than {@link DROP_HISTORY} drop windows
+   * since. Its short life is all there is to its rate: an upload, a batch, a feature tried for two minutes
+   * has ended when it stops. An operation found running when watching began has a life before it, unseen:
+   * its stop is a drop.
+   */
+  private ended(op: OpState, index: number, countedFrom: number): boolean {
+    const dropBuckets = this.options.traffic.dropWindowMs / this.options.bucketMs;
+    return op.firstIndex >= countedFrom + dropBuckets && index - op.firstIndex < DROP_HISTORY * dropBuckets;
   }
 
   /**

@@ -554,6 +554,7 @@ export class Recorder {
       this.quietUnready.delete(op);
       this.quietReady.delete(op);
       op.liveSince = idx;
+      if (op.firstIndex === Infinity) op.firstIndex = idx;
       if (op.letGo) {
         op.letGo = false;
         op.returns++;

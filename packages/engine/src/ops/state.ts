@@ -246,6 +246,8 @@ export class OpState implements LearnedOperation {
   returns = 0;
   /** Bucket index from which it has been live without a break. */
   liveSince = -Infinity;
+  /** Bucket index of its first request (Infinity before one). */
+  firstIndex = Infinity;
   /**
    * Has answered a request with anything but a 4xx. Until then every request was refused as the client's
    * fault (a scanner's paths, a removed endpoint): when such requests stop, nothing stopped working, so
