@@ -130,7 +130,7 @@ export interface TimeoutOptions {
 
 /** Trace-shape detector: usual child calls that disappear, and new calls that appear. */
 export interface ShapeOptions {
-  /** A call made by at least this share of requests is "usual". Default 0.5. */
+  /** A call made by at least this share of requests is "usual" (its absence is judged). Default 0.9. */
   usualShare: number;
   /** A new call must appear in at least this share of the window's requests. Default 0.2. */
   newShare: number;
@@ -262,7 +262,7 @@ export const DEFAULT_TRAFFIC: TrafficOptions = {
 export const DEFAULT_TIMEOUT: TimeoutOptions = { rate: 0.2, minAttempts: 3, pMax: 1e-3, sensitivePMax: 1e-5, sensitiveMinGiveUps: 4 };
 
 export const DEFAULT_SHAPE: ShapeOptions = {
-  usualShare: 0.5,
+  usualShare: 0.9,
   newShare: 0.2,
   minCalls: 5,
   minSamples: 10,

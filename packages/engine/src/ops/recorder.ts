@@ -518,6 +518,18 @@ export class Recorder {
     const warm = this.warm(e.span);
     const n = this.latencyPer(e.span);
     if (n > 0) this.recordLatency(op, b, e.duration / n, e.selfKnown ? e.self / n : NaN, e.span);
+    // Refused as the client's fault (a 404, a failed validation), a request leaves before its usual path:
+    // no sample of the call pattern, or a route's calls would be usual only at its share of good requests.
+    if (!isClientError(e.span)) this.recordShape(op, b, e);
+    if (e.slowOrigin && warm) {
+      b.slow++;
+      countOrigin((b.slowOrigins ??= new Map()), e.slowOrigin);
+      addExemplar((b.slowTraces ??= []), e.span.traceId);
+    }
+  }
+
+  /** Counts a served request's calls (its trace shape) into the bucket. */
+  private recordShape(op: OpState, b: OpBucket, e: EntryFact): void {
     b.okRequests++;
     const calls = e.calls;
     // Per message in a batch's trace: a consumer handling 50 messages where it handled 10 makes 5× the
@@ -534,11 +546,6 @@ export class Recorder {
     if (e.shapeOrigin) {
       b.diverged++;
       countOrigin((b.shapeOrigins ??= new Map()), e.shapeOrigin);
-    }
-    if (e.slowOrigin && warm) {
-      b.slow++;
-      countOrigin((b.slowOrigins ??= new Map()), e.slowOrigin);
-      addExemplar((b.slowTraces ??= []), e.span.traceId);
     }
   }
 
