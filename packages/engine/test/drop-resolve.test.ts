@@ -61,8 +61,33 @@ describe('all traffic stopping', () => {
     // Under a tenth of the expected rate: the window is (nearly) empty of the requests before the stop.
     const [, share] = /\(−(\d+)%\)/.exec(drop.rootCause.explanation) ?? [];
     expect(Number(share)).toBeGreaterThanOrEqual(90);
-    // It opened at low severity and was raised once, not updated for every empty bucket.
-    expect(events.filter((e) => e.incident.id === drop.id && e.incident.severity === 'medium' && e.type === 'updated')).toHaveLength(1);
+    // It opened once the stop had lasted (half a minute after its drop first fired), at the severity the
+    // drop had reached, and was not updated for every empty bucket.
+    expect(events.filter((e) => e.incident.id === drop.id).map((e) => `${e.type} ${e.incident.severity}`)).toEqual(['opened medium', 'resolved medium']);
+  });
+});
+
+describe('a client pausing', () => {
+  /** The shop for 10 minutes, then no request at all for `pauseMs`, then 3 minutes more. */
+  function paused(pauseMs: number) {
+    const analyzer = createAnalyzer({ resolveAfterMs: RESOLVE_AFTER_MS });
+    const anomalies: Anomaly[] = [];
+    analyzer.onAnomaly((a) => anomalies.push(a));
+    const spans = shopTraffic({ seed: 13, durationMs: 13 * MIN + pauseMs, noiseErrors: 0.002 }).filter((s) => s.startTime < SHOP_START + 10 * MIN || s.startTime >= SHOP_START + 10 * MIN + pauseMs);
+    for (const b of batches(spans, 50)) analyzer.ingest(b);
+    analyzer.flush();
+    return { incidents: analyzer.incidents(), drops: anomalies.filter((a) => a.signal === 'traffic.drop') };
+  }
+
+  it('for a minute (a load test’s idle phase, a drain) is reported, but opens no incident', () => {
+    const { incidents, drops } = paused(MIN);
+    expect(drops.length).toBeGreaterThan(0);
+    expect(incidents).toEqual([]);
+  });
+
+  it('for two minutes is an outage in front of the shop', () => {
+    const { incidents } = paused(2 * MIN);
+    expect(incidents.map((i) => `${i.title} [${i.rootCause.kind}]`)).toEqual(['Traffic drop in frontend GET /, affecting checkout, inventory, payment [traffic]']);
   });
 });
 

@@ -189,9 +189,10 @@ export class Episodes {
         // fault, or for good): only a bucket with requests is new evidence, so the episode ends (and its
         // operation stops being judged) instead of firing for as long as nothing comes. Unless the window,
         // now empty of the requests before the stop, shows it worse than it was: a stop is reported as one.
+        // Or while it waits to be seen lasting (see stillDown).
         if (f.signal === 'traffic.drop' && (f.op.ring.get(index)?.requests ?? 0) === 0) {
           const ep = this.episodes.get(key);
-          if (ep !== undefined && SEVERITY_RANK[f.verdict.severity ?? 'low'] <= SEVERITY_RANK[ep.anomaly.severity]) continue;
+          if (ep !== undefined && ep.incidentId !== undefined && SEVERITY_RANK[f.verdict.severity ?? 'low'] <= SEVERITY_RANK[ep.anomaly.severity]) continue;
         }
         // Likewise an error window of an operation called no more since its last call succeeded (a pool
         // that reconnected once its database was back): the failures it holds are the episode's already.
@@ -416,6 +417,7 @@ export class Episodes {
     // that incident on the drop nor, after it resolved, opens a traffic incident of its own.
     if (!linked && ep.incidentId !== undefined && this.manager.failure(ep.incidentId)) return;
     if (ep.incidentId === undefined && f.kind === 'latency' && (!this.seenAgain(ep, now) || this.heldForLoad(ep, f.op))) return;
+    if (ep.incidentId === undefined && !linked && !this.stillDown(ep, f.op, now)) return;
     if (f.signal !== 'traffic.surge') ep.incidentId = this.manager.route(ep.anomaly, origins, ep.incidentId ?? this.callerOfRoot(f), now, linked);
   }
 
@@ -433,6 +435,20 @@ export class Episodes {
     if (a.severity === 'critical') return true;
     if (ep.signal !== 'latency.tail') return a.severity !== 'low' || now > a.firstAt;
     return now - a.firstAt >= 2 * this.options.bucketMs && this.looks(ep, this.closing) === true;
+  }
+
+  /**
+   * Whether a drop of an operation's own traffic has lasted: it fired half a drop window ago or more, and
+   * the latest bucket is still that low. A client pausing for a minute (a load's idle phase, a drain) is
+   * reported as an anomaly but opens no incident: its requests are back by then. An outage in front of the
+   * service still opens one, half a minute later.
+   */
+  private stillDown(ep: Episode, op: OpState, now: number): boolean {
+    const traffic = this.options.traffic;
+    if (now - ep.anomaly.firstAt < traffic.dropWindowMs / 2 || op.traffic === undefined) return false;
+    const b = op.ring.get(this.closing);
+    const count = b === undefined ? 0 : b.requests - b.late;
+    return count <= (traffic.dropRatio * op.traffic.baseline.rate * this.options.bucketMs) / 1000;
   }
 
   private noteSurge(key: string, now: number): void {
