@@ -171,6 +171,27 @@ function failsIn(a: Anomaly, service: string): boolean {
 /** An error root's latest figures are told beside its worst once they rest on this many times its requests. */
 const LATEST_AFTER = 4;
 
+/** A root whose own p95 rose by at most this part of what its callers' requests did is waited on outside itself. */
+const OUTSIDE_SHARE = 0.25;
+
+/**
+ * The slowest caller whose extra time traces to `top` while `top`'s own spans rose by less than
+ * {@link OUTSIDE_SHARE} of it (see explainRoot), if any.
+ */
+function waitedOnOutside(top: RankedOrigin, p95: NonNullable<RootFigures['p95']>, anomalies: readonly Anomaly[]): Anomaly | undefined {
+  let found: Anomaly | undefined;
+  for (const a of anomalies) {
+    if (a.kind !== 'latency' || a.service === top.service || a.cause.service !== top.service || a.cause.operation !== top.operation) continue;
+    if (found === undefined || extraOf(a) > extraOf(found)) found = a;
+  }
+  return found !== undefined && p95.now - p95.baseline < OUTSIDE_SHARE * extraOf(found) ? found : undefined;
+}
+
+/** How much longer than usual a latency anomaly's requests took at its worst (ms). */
+function extraOf(a: Anomaly): number {
+  return a.peak.observed - a.peak.expected;
+}
+
 /** A pool's connection wait (ms) at which requests queue behind busy connections, not for new ones opening. */
 const POOL_QUEUE_MS = 10;
 
@@ -230,6 +251,7 @@ export function explainRoot(
   let refused: Anomaly | undefined;
   let failing: Anomaly | undefined;
   let together: ReturnType<typeof slowedTogether>;
+  let waiting: Anomaly | undefined;
   /** The root's own anomaly whose words lead the sentence, when one does. */
   let lead: Anomaly | undefined;
   const p95 = figures.p95;
@@ -297,6 +319,13 @@ export function explainRoot(
       f.requests
         ? `${top.service} reads its requests late: calls to it from ${f.label} waited up to ${ms(f.ms)} before it began them (${counted})`
         : `${top.service} reads its answers late: its calls to ${f.label} ended up to ${ms(f.ms)} after the answer was sent (${counted})`,
+    );
+  } else if (top.kind === 'latency' && p95?.what === 'self-time' && (waiting = waitedOnOutside(top, p95, anomalies)) !== undefined) {
+    // Its callers wait on it far longer while its own spans take about what they did: the time is spent on
+    // the way (a delayed network or proxy, its host's listener), which the slow walk counts as its side.
+    const own = p95.now > p95.baseline ? `${ms(p95.now - p95.baseline)} longer` : 'no longer';
+    parts.push(
+      `${within}${who}'s own spans took ${own} than usual (self-time p95 ${ms(p95.now)} vs baseline ${ms(p95.baseline)}), ${label(waiting.service, waiting.operation)} requests up to ${ms(extraOf(waiting))} longer: the time is spent between them, on the network or a proxy, or waiting for ${top.service} to read the requests (a busy event loop, a full listen queue)`,
     );
   } else {
     parts.push(`${who} is where the ${top.kind === 'latency' ? 'extra time is spent' : 'trouble starts'}`);

@@ -1,0 +1,43 @@
+/**
+ * Time spent between a caller and its callee. Found live (a probe's TCP proxy adding 300 ms in front of
+ * payments): the central view named payments, as the slow walk counts the gap between a call and its answer
+ * as the callee's side (a fault injector delays a pod's packets), but said only "payments POST /charge is
+ * where the extra time is spent" while payments' own spans took what they always had.
+ */
+import { describe, expect, it } from 'vitest';
+import { createAnalyzer, type IncidentEvent, type Span } from '../src/index.js';
+import { hexId, span } from './helpers/spans.js';
+import { logNormal, mulberry32, type Rng } from './helpers/random.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const MIN = 60_000;
+
+/** orders' POST /orders calling payments' POST /charge, `delay` ms spent on the way there. */
+function order(rng: Rng, at: number, delay: number): Span[] {
+  const traceId = hexId(32);
+  const server = span({ traceId, service: 'orders', name: 'POST /orders', kind: 'server', startTime: at, endTime: at, attributes: { 'http.request.method': 'POST', 'http.route': '/orders', 'http.response.status_code': 201 } });
+  const start = at + logNormal(rng, 1, 0.3);
+  const own = logNormal(rng, 8, 0.3);
+  const call = span({ traceId, service: 'orders', name: 'POST', kind: 'client', parentSpanId: server.spanId, startTime: start, endTime: start + delay + own + 1, attributes: { 'http.request.method': 'POST', 'server.address': 'payments', 'server.port': 8080, 'url.full': 'http://payments:8080/charge' } });
+  const charge = span({ traceId, service: 'payments', name: 'POST /charge', kind: 'server', parentSpanId: call.spanId, startTime: start + delay + 0.5, endTime: start + delay + 0.5 + own, attributes: { 'http.request.method': 'POST', 'http.route': '/charge', 'http.response.status_code': 200 } });
+  server.endTime = call.endTime + logNormal(rng, 1, 0.3);
+  return [server, call, charge];
+}
+
+describe('a delay between a caller and its callee', () => {
+  it('names the callee, and says its own spans did not slow: the time is spent on the way to it', () => {
+    const rng = mulberry32(11);
+    const spans: Span[] = [];
+    for (let at = T0; at < T0 + 5 * MIN; at += (-Math.log(1 - rng()) / 5) * 1000) spans.push(...order(rng, at, at - T0 >= 3 * MIN && at - T0 < 4 * MIN ? 300 : 0));
+    spans.sort((a, b) => a.endTime - b.endTime);
+    const analyzer = createAnalyzer({ resolveAfterMs: 30_000 });
+    const events: IncidentEvent[] = [];
+    analyzer.onIncident((e) => events.push(e));
+    for (const s of spans) analyzer.ingest(s);
+    analyzer.flush();
+    const opened = events.filter((e) => e.type === 'opened');
+    expect(opened.map((e) => e.incident.rootCause.service)).toEqual(['payments']);
+    const told = events[events.length - 1].incident.rootCause.explanation;
+    expect(told).toMatch(/^in the 15 s to \d\d:\d\d:\d\d UTC: payments POST \/charge's own spans took (no longer|[\d.]+ ms longer) than usual \(self-time p95 [\d.]+ ms vs baseline [\d.]+ ms\), orders POST \/orders requests up to 3\d\d ms longer: the time is spent between them, on the network or a proxy, or waiting for payments to read the requests/);
+  });
+});
