@@ -5,9 +5,10 @@
  * failures are real and told, at the severity of what the requests felt.
  */
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer, type Anomaly, type IncidentEvent, type Span } from '../src/index.js';
+import type { Anomaly, IncidentEvent, Span } from '../src/index.js';
+import { replayRequests } from './helpers/events.js';
 import { hexId, span } from './helpers/spans.js';
-import { logNormal, mulberry32, type Rng } from './helpers/random.js';
+import { logNormal, type Rng } from './helpers/random.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -60,20 +61,7 @@ function quote(rng: Rng, at: number, limited: number, onFailure: 'retry' | 'fall
 
 /** 5 requests/s for 3 minutes; the vendor fails `share` of the calls over [from, to) ms. */
 function run(onFailure: 'retry' | 'fallback' | 'fail', share = 1 / 3, from = 120_000, to = 180_000): { events: IncidentEvent[]; anomalies: Anomaly[] } {
-  const rng = mulberry32(5);
-  const spans: Span[] = [];
-  for (let at = T0; at < T0 + 180_000; at += (-Math.log(1 - rng()) / 5) * 1000) {
-    spans.push(...quote(rng, at, at - T0 >= from && at - T0 < to ? share : 0, onFailure));
-  }
-  spans.sort((a, b) => a.endTime - b.endTime);
-  const analyzer = createAnalyzer();
-  const events: IncidentEvent[] = [];
-  const anomalies: Anomaly[] = [];
-  analyzer.onIncident((e) => events.push(e));
-  analyzer.onAnomaly((a) => anomalies.push(a));
-  for (const s of spans) analyzer.ingest(s);
-  analyzer.flush();
-  return { events, anomalies };
+  return replayRequests({ seed: 5, start: T0, durationMs: 180_000, rps: 5 }, (rng, at) => quote(rng, at, at - T0 >= from && at - T0 < to ? share : 0, onFailure));
 }
 
 describe('failed calls whose requests succeeded all the same', () => {

@@ -5,9 +5,10 @@
  * where the extra time is spent" while payments' own spans took what they always had.
  */
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer, type IncidentEvent, type Span } from '../src/index.js';
+import type { Span } from '../src/index.js';
+import { replayRequests } from './helpers/events.js';
 import { hexId, span } from './helpers/spans.js';
-import { logNormal, mulberry32, type Rng } from './helpers/random.js';
+import { logNormal, type Rng } from './helpers/random.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
@@ -26,15 +27,7 @@ function order(rng: Rng, at: number, delay: number): Span[] {
 
 describe('a delay between a caller and its callee', () => {
   it('names the callee, and says its own spans did not slow: the time is spent on the way to it', () => {
-    const rng = mulberry32(11);
-    const spans: Span[] = [];
-    for (let at = T0; at < T0 + 5 * MIN; at += (-Math.log(1 - rng()) / 5) * 1000) spans.push(...order(rng, at, at - T0 >= 3 * MIN && at - T0 < 4 * MIN ? 300 : 0));
-    spans.sort((a, b) => a.endTime - b.endTime);
-    const analyzer = createAnalyzer({ resolveAfterMs: 30_000 });
-    const events: IncidentEvent[] = [];
-    analyzer.onIncident((e) => events.push(e));
-    for (const s of spans) analyzer.ingest(s);
-    analyzer.flush();
+    const { events } = replayRequests({ seed: 11, start: T0, durationMs: 5 * MIN, rps: 5, options: { resolveAfterMs: 30_000 } }, (rng, at) => order(rng, at, at - T0 >= 3 * MIN && at - T0 < 4 * MIN ? 300 : 0));
     const opened = events.filter((e) => e.type === 'opened');
     expect(opened.map((e) => e.incident.rootCause.service)).toEqual(['payments']);
     const told = events[events.length - 1].incident.rootCause.explanation;

@@ -8,9 +8,10 @@
  * (4xx) are no sample of the path.
  */
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer, type IncidentEvent, type Span } from '../src/index.js';
+import type { IncidentEvent, Span } from '../src/index.js';
+import { replayRequests } from './helpers/events.js';
 import { hexId, span } from './helpers/spans.js';
-import { logNormal, mulberry32, type Rng } from './helpers/random.js';
+import { logNormal, type Rng } from './helpers/random.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
@@ -61,17 +62,8 @@ function order(rng: Rng, at: number, early: boolean): Span[] {
   return out;
 }
 
-function run(minutes: number, make: (rng: Rng, at: number) => Span[]): IncidentEvent[] {
-  const rng = mulberry32(3);
-  const spans: Span[] = [];
-  for (let at = T0; at < T0 + minutes * MIN; at += (-Math.log(1 - rng()) / 5) * 1000) spans.push(...make(rng, at));
-  spans.sort((a, b) => a.endTime - b.endTime);
-  const analyzer = createAnalyzer({ resolveAfterMs: 30_000 });
-  const events: IncidentEvent[] = [];
-  analyzer.onIncident((e) => events.push(e));
-  for (const s of spans) analyzer.ingest(s);
-  analyzer.flush();
-  return events;
+function run(minutes: number, request: (rng: Rng, at: number) => Span[]): IncidentEvent[] {
+  return replayRequests({ seed: 3, start: T0, durationMs: minutes * MIN, rps: 5, options: { resolveAfterMs: 30_000 } }, request).events;
 }
 
 describe('calls only some requests make', () => {
