@@ -109,6 +109,10 @@ describe('pool saturation', () => {
     expect(explainRoot(top, [wait], { held, pool }, undefined, 0, DEFAULT_LATENCY)).toBe(
       `postgresql SELECT orders calls take up to 1.08 s, holding the pool's connections: ${words}; waiting for a connection: postgresql pg-pool.connect p95 900 ms vs baseline 0.2 ms (4500×) in the last 5 s`,
     );
+    // Ten calls waiting on a lock for 30 s, eight more slowed a little by the backlog after it: both told.
+    const lock = explainRoot({ ...top, kind: 'latency' }, [], { held: { calls: 18, longest: 30_000, long: 10, atLeast: false }, pool }, undefined, 0, DEFAULT_LATENCY);
+    expect(lock).toContain("its calls held the pool's connections: 10 of 18 calls took 15.0 s or more, up to 30.0 s; waiting for a connection");
+    expect(explainRoot({ ...top, kind: 'latency' }, [], { held: { ...held, long: 10 }, pool }, undefined, 0, DEFAULT_LATENCY)).toContain("its calls held the pool's connections: 10 calls took up to 1.08 s;");
     // The pool wait as the root, or the statement's own give-ups: their own words.
     expect(explainRoot({ ...top, operation: 'pg-pool.connect' }, [wait], {}, undefined, 0, DEFAULT_LATENCY)).toMatch(new RegExp(`^${words.replace(/[()%.]/g, '\\$&')}; requests got no pooled connection in time`));
     // An episode of the pool wait whose worst moment named the statement itself: its words as they are.

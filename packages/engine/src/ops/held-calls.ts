@@ -25,18 +25,17 @@ export class HeldCalls {
   }
 
   /**
-   * Statement `key`'s held calls that ended from `since` on: how many, the longest (ms), and whether the
-   * count may be short (every call kept is one of them).
+   * Adds the durations (ms) of statement `key`'s held calls that ended from `since` on to `into`; returns
+   * whether the count may be short (every call kept is one of them).
    */
-  of(key: string, since: number): { calls: number; longest: number; atLeast: boolean } {
+  collect(key: string, since: number, into: number[]): boolean {
     let calls = 0;
-    let longest = 0;
     for (let i = 0; i < SAMPLES; i++) {
       if (this.key[i] !== key || this.to[i] < since) continue;
       calls++;
-      if (this.to[i] - this.from[i] > longest) longest = this.to[i] - this.from[i];
+      into.push(this.to[i] - this.from[i]);
     }
-    return { calls, longest, atLeast: calls === SAMPLES };
+    return calls === SAMPLES;
   }
 
   /** The statement whose one call overlapped `start`..`end` most, and by how much (ms); undefined if none did. */

@@ -443,19 +443,18 @@ export class Recorder {
 
   /**
    * Statement `key`'s calls noted held (see TraceContext.noteHeld) that ended from `since` on, from all its
-   * callers: how many, the longest (ms), and whether there may be more; undefined when none.
+   * callers: how many, the longest (ms), how many took half as long or more, and whether there may be more;
+   * undefined when none.
    */
-  heldCalls(key: string, since: number): { calls: number; longest: number; atLeast: boolean } | undefined {
-    let calls = 0;
-    let longest = 0;
+  heldCalls(key: string, since: number): { calls: number; longest: number; long: number; atLeast: boolean } | undefined {
+    const took: number[] = [];
     let atLeast = false;
-    for (const h of this.held.values()) {
-      const f = h.of(key, since);
-      calls += f.calls;
-      if (f.longest > longest) longest = f.longest;
-      atLeast ||= f.atLeast;
-    }
-    return calls > 0 ? { calls, longest, atLeast } : undefined;
+    for (const h of this.held.values()) atLeast = h.collect(key, since, took) || atLeast;
+    if (took.length === 0) return undefined;
+    const longest = Math.max(...took);
+    let long = 0;
+    for (const ms of took) if (ms >= longest / 2) long++;
+    return { calls: took.length, longest, long, atLeast };
   }
 
   /** The share of `service`'s calls (its loop not sampled) answered from `since` to `until` that it read late (see AnswerLag). */

@@ -26,7 +26,7 @@ export interface RootFigures {
    * With `pool`, or waits for a pooled connection given up on: the root's calls that held a connection long,
    * ended since the windows of the incident's anomalies began: how many (`atLeast`: or more), the longest (ms).
    */
-  held?: { calls: number; longest: number; atLeast: boolean };
+  held?: { calls: number; longest: number; long?: number; atLeast: boolean };
   /**
    * For an event loop root: the service's operation with the longest own time, which may be holding it:
    * its p95 (`ms`), or its longest request's (`once`: no operation's p95 was long enough). With `every`,
@@ -391,7 +391,7 @@ export function explainRoot(
   } else if (figures.pool !== undefined && figures.pool.baseline > 0) {
     const f = figures.pool;
     const h = figures.held;
-    if (h !== undefined && !heldSaid) parts.push(`its calls held the pool's connections: ${h.atLeast ? 'at least ' : ''}${plural(h.calls, 'call')} took up to ${ms(h.longest)}`);
+    if (h !== undefined && !heldSaid) parts.push(`its calls held the pool's connections: ${heldWords(h)}`);
     parts.push(`waiting for a connection: ${f.label} p95 ${ms(f.now)} vs baseline ${ms(f.baseline)} (${ratio(f.now / f.baseline)}) ${dated(inTheLast(f.window), f.at)}`);
   }
   let worst: Anomaly | undefined;
@@ -492,6 +492,16 @@ function holdsPool(top: RankedOrigin, t: Anomaly, words: string): boolean {
  * or, when its long calls ended (`held`: a query slowed to a second, every one answered), they take up to
  * the longest.
  */
+/**
+ * How long a root's held calls took: `18 calls took up to 30.0 s`, or, when some were much shorter, `10 of 18
+ * calls took 15.0 s or more, up to 30.0 s` (a lock's ten waits beside eight calls slowed by the backlog).
+ */
+function heldWords(h: NonNullable<RootFigures['held']>): string {
+  const all = `${h.atLeast ? 'at least ' : ''}${plural(h.calls, 'call')}`;
+  if (h.long === undefined || h.long >= h.calls) return `${all} took up to ${ms(h.longest)}`;
+  return `${h.long} of ${all} took ${ms(h.longest / 2)} or more, up to ${ms(h.longest)}`;
+}
+
 function poolHeldWords(top: RankedOrigin, words: string, held: RootFigures['held']): string {
   const how = held === undefined ? 'calls hang' : `calls take up to ${ms(held.longest)}`;
   return `${label(top.service, top.operation)} ${how}, holding the pool's connections: ${words}`;
