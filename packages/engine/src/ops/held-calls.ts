@@ -1,5 +1,7 @@
 /** Long calls kept per caller and callee: a pool's worth, and some. */
 const SAMPLES = 32;
+/** A kept call that ended this long before a new one gives its place up first (the longest window, 60 s, and as much). */
+const STALE_MS = 120_000;
 
 /**
  * A service's recent calls to one callee (a database) that took `LOOP_MIN_SHIFT_MS` or more beyond their
@@ -16,12 +18,27 @@ export class HeldCalls {
   /** What {@link most} answers (reused: read it at once). */
   private readonly found = { key: '', ms: 0 };
 
-  /** A call of statement `key` from `from` to `to`. */
+  /**
+   * A call of statement `key` from `from` to `to`. Once all are taken it replaces one ended before the longest
+   * window, else the shortest kept (if shorter than it): a lock's ten 30 s waits are what a pool's waits
+   * waited for, not the hundreds of calls its backlog then slowed by a few hundred ms, which came after.
+   */
   note(key: string, from: number, to: number): void {
-    this.from[this.next] = from;
-    this.to[this.next] = to;
-    this.key[this.next] = key;
-    this.next = (this.next + 1) % SAMPLES;
+    let at = this.next;
+    if (this.key[at] !== '' && this.to[at] >= to - STALE_MS) {
+      for (let i = 0; i < SAMPLES; i++) {
+        if (this.to[i] < to - STALE_MS) {
+          at = i;
+          break;
+        }
+        if (this.to[i] - this.from[i] < this.to[at] - this.from[at]) at = i;
+      }
+      if (this.to[at] >= to - STALE_MS && this.to[at] - this.from[at] >= to - from) return;
+    }
+    this.from[at] = from;
+    this.to[at] = to;
+    this.key[at] = key;
+    if (at === this.next) this.next = (this.next + 1) % SAMPLES;
   }
 
   /**
