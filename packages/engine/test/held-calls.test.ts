@@ -12,8 +12,10 @@ describe('HeldCalls', () => {
     const took: number[] = [];
     expect(h.collect('UPDATE items', T0, took)).toBe(true);
     expect(took.filter((ms) => ms >= 29_000)).toHaveLength(10);
-    // What overlapped a wait in the middle of the lock is one of them.
+    // What overlapped a wait in the middle of the lock is one of them, and the longest since it began.
     expect(h.most(T0 + 10_000, T0 + 20_000)).toEqual({ key: 'UPDATE items', ms: 10_000 });
+    expect(h.longest(T0)).toEqual({ key: 'UPDATE items', ms: 30_000 });
+    expect(h.longest(T0 + 31_000)?.ms).toBe(300);
   });
 
   it('gives the place of a call ended long before to a new one, however long it was', () => {

@@ -30,7 +30,7 @@ function anomaly(id: string, kind: AnomalyKind, service: string, cause: string, 
 }
 
 /** Every service its own home, calling nothing; onsets 10 s apart or closer coincide. */
-const alone = { coincideMs: 10_000, echoMs: 60_000, topology: { homes: (s: string) => new Set([s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false } };
+const alone = { coincideMs: 10_000, echoMs: 60_000, topology: { homes: (s: string) => new Set([s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined } };
 
 const origin = (service: string, kind: AnomalyKind): RankedOrigin[] => [{ service, operation: 'op', key: opKey(service, 'op'), kind, share: 1, count: 10 }];
 
@@ -58,7 +58,7 @@ describe('IncidentManager grouping', () => {
   it("a cache slowed by its caller's backlog after a database lock is the lock's, not the cache's own outage of minutes before", () => {
     // api calls two uninstrumented peers, redis and db.
     const callers: Record<string, string[]> = { redis: ['api'], db: ['api'] };
-    const topology = { homes: (s: string) => new Set(callers[s] ?? [s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false };
+    const topology = { homes: (s: string) => new Set(callers[s] ?? [s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined };
     const events: IncidentEvent[] = [];
     const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, (e) => events.push(e), () => ({ explanation: '' }));
     // Redis down, api failing with it; back at 150 s, its incident still firing on windows holding the outage.
@@ -476,6 +476,24 @@ describe('IncidentManager grouping', () => {
     expect(o.get(slow)!.rootCause.operation).toBe('INSERT items');
   });
 
+  it("counts a loop seen from outside, busy with the backlog a held statement let through, as that statement's (probe 3)", () => {
+    // A table lock holds catalog's INSERTs for 28 s; once released, the 172 requests that queued run at
+    // once, catalog reads its requests and answers late, and every statement and cache call it makes
+    // looks slow: evidence against its event loop, from far more requests than the INSERTs.
+    const loop = (count: number): RankedOrigin[] => [{ service: 'catalog', operation: 'event loop', key: opKey('catalog', 'event loop'), kind: 'latency', share: 1, count }];
+    const insert: RankedOrigin[] = [{ service: 'mysql', operation: 'INSERT orders', key: opKey('mysql', 'INSERT orders'), kind: 'latency', share: 1, count: 10 }];
+    const run = (heldBacklog: (service: string, since: number) => string | undefined) => {
+      const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('mysql') || key.startsWith('redis'), heldBacklog } }, () => {}, () => ({ explanation: '' }));
+      const id = m.route(anomaly('a-1', 'latency', 'web', 'mysql', 0), insert, undefined, 0);
+      // The incident's symptoms after the release (routed into it, as its episodes were).
+      for (const [i, service] of ['catalog', 'redis', 'mysql', 'web'].entries()) m.route(anomaly(`b-${i}`, 'latency', service, 'catalog', 15_000), loop(200), id, 15_000);
+      return m.get(id)!.rootCause;
+    };
+    expect(run((service) => (service === 'catalog' ? opKey('mysql', 'INSERT orders') : undefined))).toMatchObject({ service: 'mysql', operation: 'INSERT orders' });
+    // No call of catalog's held a connection for seconds: its loop is what the evidence says.
+    expect(run(() => undefined)).toMatchObject({ service: 'catalog', operation: 'event loop' });
+  });
+
   it('names what hangs now, not a statement whose blip ended a minute before (an incident reopened by the hang)', () => {
     const events: IncidentEvent[] = [];
     const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
@@ -579,7 +597,7 @@ describe('IncidentManager grouping', () => {
 
   it('a database and its own service going wrong at the same moment are one fault; minutes apart or in another service, two', () => {
     // db is an uninstrumented peer called by inventory; every other service is its own home.
-    const topology = { homes: (s: string) => new Set([s === 'db' ? 'inventory' : s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false };
+    const topology = { homes: (s: string) => new Set([s === 'db' ? 'inventory' : s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined };
     const events: IncidentEvent[] = [];
     const withHomes = () => new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, (e) => events.push(e), () => ({ explanation: '' }));
     const m = withHomes();
@@ -601,7 +619,7 @@ describe('IncidentManager grouping', () => {
   it("a peer's slowness that begins later, while every service calling it is in an open incident, joins it; its errors, or a peer other services call too, do not", () => {
     // api calls two uninstrumented peers, pg and redis; jobs calls queue, and so does api.
     const callers: Record<string, string[]> = { pg: ['api'], redis: ['api'], queue: ['api', 'jobs'] };
-    const topology = { homes: (s: string) => new Set(callers[s] ?? [s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false };
+    const topology = { homes: (s: string) => new Set(callers[s] ?? [s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined };
     const locked = () => {
       const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, () => {}, () => ({ explanation: '' }));
       // A table lock: pg's statements hang, api's requests with them.
@@ -626,7 +644,7 @@ describe('IncidentManager grouping', () => {
   it('callers giving up on (or calling around) a service whose callee fails join the callee\'s incident, which names the callee', () => {
     // frontend → checkout → payment. The central server judged the callers' half of a trace before the
     // callee's half arrived: frontend "got no answer" from checkout first, payment's errors a bucket later.
-    const topology = { homes: (s: string) => new Set([s]), callees: (s: string) => new Set(s === 'frontend' ? ['checkout'] : s === 'checkout' ? ['payment'] : []), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false };
+    const topology = { homes: (s: string) => new Set([s]), callees: (s: string) => new Set(s === 'frontend' ? ['checkout'] : s === 'checkout' ? ['payment'] : []), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined };
     const events: IncidentEvent[] = [];
     const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, (e) => events.push(e), () => ({ explanation: '' }));
     const id = m.route(anomaly('a-1', 'timeout', 'checkout', 'checkout', 0), origin('checkout', 'timeout'), undefined, 0);

@@ -139,6 +139,7 @@ export class Episodes {
           samplesLoop: (service) => this.recorder.samplesLoop(service),
           lateShare: (service, from, to) => this.recorder.lateShare(service, from, to),
           isPeer: (key) => this.isPeer(key),
+          heldBacklog: (service, since) => this.recorder.heldBacklog(service, since),
         },
       },
       (event) => this.listeners.incident(event),

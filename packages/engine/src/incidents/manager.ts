@@ -13,7 +13,7 @@ import type {
   Severity,
 } from '../types.js';
 import { INCIDENT_STORY_MAX } from '../types.js';
-import { incidentHeadKey, opKey, opKeyService, symptomKey } from '../keys.js';
+import { incidentHeadKey, opKey, opKeyOperation, opKeyService, symptomKey } from '../keys.js';
 import { EVENT_LOOP_OPERATION } from '../model/loop.js';
 import { isPoolWait } from '../model/operation.js';
 import { datedTo, label } from '../rca/format.js';
@@ -123,6 +123,11 @@ export interface Topology {
   lateShare(service: string, from: number, to: number): number;
   /** Whether operation `key` is a peer's: seen only through the calls that reach it. */
   isPeer(key: string): boolean;
+  /**
+   * The statement (operation key) of `service`'s longest call that held a connection for seconds and ended
+   * from `since` on, if any: the backlog it let through at once is what keeps the service's loop busy after.
+   */
+  heldBacklog(service: string, since: number): string | undefined;
 }
 
 /**
@@ -658,6 +663,14 @@ export class IncidentManager {
     scores.clear();
     let used = 0;
     const shared = sharedWork(anomalies, this.opts.topology, rec.told?.key);
+    // A loop seen only from outside, busy after a call of its service's held a connection for seconds: the
+    // backlog that call let through at once (a row lock released with requests queued for the pool).
+    const since = Math.min(...anomalies.map((a) => a.windowStart));
+    const backlogs = new Map<string, string | undefined>();
+    const backlogOf = (service: string): string | undefined => {
+      if (!backlogs.has(service)) backlogs.set(service, this.opts.topology.samplesLoop(service) ? undefined : this.opts.topology.heldBacklog(service, since));
+      return backlogs.get(service);
+    };
     for (const a of anomalies) {
       // One operation's one kind of symptom is one piece of evidence, however many episodes it split into
       // (a request that stops part-way misses every later call: one call-pattern episode per callee).
@@ -668,7 +681,9 @@ export class IncidentManager {
       const timed = loop !== undefined && opKeyService(loop) !== a.service;
       for (const own of rec.origins.get(a.id) ?? NO_ORIGINS) {
         const moved = loop !== undefined && own.service === a.service && (timed || (a.signal === 'latency.self' && own.operation === a.operation));
-        const o = moved ? { ...own, service: opKeyService(loop), operation: EVENT_LOOP_OPERATION, key: loop } : own;
+        let o = moved ? { ...own, service: opKeyService(loop), operation: EVENT_LOOP_OPERATION, key: loop } : own;
+        const held = o.operation === EVENT_LOOP_OPERATION ? backlogOf(o.service) : undefined;
+        if (held !== undefined) o = { ...o, service: opKeyService(held), operation: opKeyOperation(held), key: held };
         const s = o.share * weight;
         // A peer seen only from outside is one suspect: the evidence against the paths its callers call is
         // summed, as it is for an instrumented service's one operation. Its busiest operation is named.

@@ -55,6 +55,19 @@ export class HeldCalls {
     return calls === SAMPLES;
   }
 
+  /** The longest call kept that ended from `since` on: its statement and length (ms); undefined if none. */
+  longest(since: number): { key: string; ms: number } | undefined {
+    let best = -1;
+    for (let i = 0; i < SAMPLES; i++) {
+      if (this.key[i] === '' || this.to[i] < since) continue;
+      if (best < 0 || this.to[i] - this.from[i] > this.to[best] - this.from[best]) best = i;
+    }
+    if (best < 0) return undefined;
+    this.found.key = this.key[best];
+    this.found.ms = this.to[best] - this.from[best];
+    return this.found;
+  }
+
   /** The statement whose one call overlapped `start`..`end` most, and by how much (ms); undefined if none did. */
   most(start: number, end: number): { key: string; ms: number } | undefined {
     let best = -1;

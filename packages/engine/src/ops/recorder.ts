@@ -17,6 +17,8 @@ import { MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_OVERFLOW_SERV
 
 /** How long after a long hold of a service's event loop its requests meet the backlog, at most (ms). */
 const MAX_HOLD_BACKLOG_MS = 60_000;
+/** A call that held a connection this long (ms) lets a backlog through when it ends (see Recorder.heldBacklog). */
+const BACKLOG_MIN_MS = 2_000;
 /** Services whose latest long hold, and longest recent sample, are kept (see {@link Recorder.noteLoop}). */
 const MAX_HOLDS = 1024;
 
@@ -193,6 +195,25 @@ export class Recorder {
       },
       heldDuring: (caller, callee, start, end) => this.held.get(edgeKey(caller, callee))?.most(start, end),
     };
+  }
+
+  /**
+   * The statement of `service`'s longest call noted held (see TraceContext.noteHeld) for {@link BACKLOG_MIN_MS}
+   * or more that ended from `since` on, if any.
+   */
+  heldBacklog(service: string, since: number): string | undefined {
+    const callees = this.edgeIndex.get(service);
+    if (callees === undefined) return undefined;
+    let key: string | undefined;
+    let longest = BACKLOG_MIN_MS;
+    for (const callee of callees.keys()) {
+      const h = this.held.get(edgeKey(service, callee))?.longest(since);
+      if (h !== undefined && h.ms >= longest) {
+        longest = h.ms;
+        key = h.key;
+      }
+    }
+    return key;
   }
 
   /** Notes `service`'s wait to be read (see LateAnswers.note) in `waits`. */
