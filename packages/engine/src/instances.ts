@@ -1,14 +1,10 @@
 import { MAX_INSTANCES } from './limits.js';
 import type { Span } from './types.js';
 
-/**
- * A process: when it started (−∞: one of its service's first fleet), the latest span start seen of it, and
- * until when its spans are cold (its warm-up's end; −∞: none).
- */
+/** A process: when it started (−∞: one of its service's first fleet), and the latest span start seen of it. */
 interface Process {
   started: number;
   seen: number;
-  coldUntil: number;
 }
 
 /** One service's processes, when the service was first seen, and when its processes warming up are warm. */
@@ -33,10 +29,7 @@ const GONE_MS = 3_600_000;
  * out the latency of a process's first seconds: a restart or a new replica is slow while it loads modules,
  * compiles and opens connections, and a central analyzer has no other way to know it started. Only a
  * process that appears once its service has been watched for the warm-up counts as started: those found
- * at first were running before the analyzer, or started with it. Those found in the analyzer's own first
- * warm-up are taken to be warming up too (not as started: no restart to tell): a service, its callers and
- * the analyzer started together (a test, a demo, a deploy of everything) read a JIT-compiling gateway as
- * an event loop held 500 ms, and one that ran long before only has its first 20 s of latency left out.
+ * at first were running before the analyzer (or started with it; nothing was learned of them before).
  */
 export class Instances {
   private readonly services = new Map<string, Fleet>();
@@ -50,15 +43,12 @@ export class Instances {
   private warmAfter = -Infinity;
   /** When the table, full, was last swept of processes gone (see {@link forgetGone}). */
   private sweptAt = -Infinity;
-  /** The first span start noted: watching began (NaN before; −∞ resumed from saved state, see {@link resumed}). */
-  private watchedFrom = NaN;
 
   constructor(private readonly warmupMs: number) {}
 
   /** Notes a span of `instance` of `service` starting at `start` (ms); no instance, nothing to note. */
   observe(service: string, instance: string | undefined, start: number): void {
     if (typeof instance !== 'string' || instance === '') return;
-    if (Number.isNaN(this.watchedFrom)) this.watchedFrom = start;
     let fleet = this.fleet(service);
     const known = fleet?.processes.get(instance);
     if (known !== undefined) {
@@ -78,10 +68,8 @@ export class Instances {
         fleet = { since: start, processes: new Map(), warming: [] };
         this.services.set(service, fleet);
       }
-      const p: Process = { started: -Infinity, seen: start, coldUntil: -Infinity };
-      if (start >= fleet.since + this.warmupMs) {
-        if (this.mayWarm(fleet, start)) this.started(p, start);
-      } else if (start < this.watchedFrom + this.warmupMs && this.mayWarm(fleet, start)) this.warming(p, start);
+      const p: Process = { started: -Infinity, seen: start };
+      if (start >= fleet.since + this.warmupMs && this.mayWarm(fleet, start)) this.started(p, start);
       fleet.processes.set(instance, p);
       this.count++;
     }
@@ -100,18 +88,7 @@ export class Instances {
 
   private started(p: Process, at: number): void {
     p.started = at;
-    this.warming(p, at);
-  }
-
-  /** Its spans from `at` on are cold for the warm-up. */
-  private warming(p: Process, at: number): void {
-    p.coldUntil = at + this.warmupMs;
-    if (p.coldUntil > this.warmAfter) this.warmAfter = p.coldUntil;
-  }
-
-  /** Restored from saved state: the processes it finds ran before, and warm up only when they start while watched. */
-  resumed(): void {
-    this.watchedFrom = -Infinity;
+    if (at + this.warmupMs > this.warmAfter) this.warmAfter = at + this.warmupMs;
   }
 
   /**
@@ -142,7 +119,7 @@ export class Instances {
       const instance = s.instance;
       if (s.startTime >= this.warmAfter || typeof instance !== 'string') continue;
       const p = this.fleet(s.service)?.processes.get(instance);
-      if (p !== undefined && s.startTime < p.coldUntil) return true;
+      if (p !== undefined && s.startTime < p.started + this.warmupMs) return true;
     }
     return false;
   }

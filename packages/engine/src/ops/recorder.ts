@@ -786,7 +786,6 @@ export class Recorder {
     peers: PeerTable,
   ): Recorder {
     const r = new Recorder(options, peers);
-    r.instances.resumed();
     for (const o of s.operations) {
       const op = new OpState(opKey(o.service, o.operation), o.service, o.operation, o.nodeType, options, r.spareBuckets);
       op.latency.restore(o.latency);
