@@ -665,10 +665,10 @@ export class IncidentManager {
     const shared = sharedWork(anomalies, this.opts.topology, rec.told?.key);
     // A loop seen only from outside, busy after a call of its service's held a connection for seconds: the
     // backlog that call let through at once (a row lock released with requests queued for the pool).
-    const since = Math.min(...anomalies.map((a) => a.windowStart));
+    // Asked only of loop origins, once per service: most incidents have none.
     const backlogs = new Map<string, string | undefined>();
     const backlogOf = (service: string): string | undefined => {
-      if (!backlogs.has(service)) backlogs.set(service, this.opts.topology.samplesLoop(service) ? undefined : this.opts.topology.heldBacklog(service, since));
+      if (!backlogs.has(service)) backlogs.set(service, this.opts.topology.samplesLoop(service) ? undefined : this.opts.topology.heldBacklog(service, Math.min(...anomalies.map((a) => a.windowStart))));
       return backlogs.get(service);
     };
     for (const a of anomalies) {

@@ -15,7 +15,7 @@ export class HeldCalls {
   private readonly to = new Float64Array(SAMPLES);
   private readonly key: string[] = new Array<string>(SAMPLES).fill('');
   private next = 0;
-  /** What {@link most} answers (reused: read it at once). */
+  /** What {@link most} and {@link longest} answer (reused: read it at once). */
   private readonly found = { key: '', ms: 0 };
 
   /**

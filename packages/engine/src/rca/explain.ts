@@ -487,12 +487,6 @@ function holdsPool(top: RankedOrigin, t: Anomaly, words: string): boolean {
 }
 
 /**
- * A pool wait's give-up words (`words`, as told) led, where {@link holdsPool}, by the root statement's calls
- * holding the pool's connections, so the sentence does not read as if the pool were the root: they hang,
- * or, when its long calls ended (`held`: a query slowed to a second, every one answered), they take up to
- * the longest.
- */
-/**
  * How long a root's held calls took: `18 calls took up to 30.0 s`, or, when some were much shorter, `10 of 18
  * calls took 15.0 s or more, up to 30.0 s` (a lock's ten waits beside eight calls slowed by the backlog).
  */
@@ -502,6 +496,12 @@ function heldWords(h: NonNullable<RootFigures['held']>): string {
   return `${h.long} of ${all} took ${ms(h.longest / 2)} or more, up to ${ms(h.longest)}`;
 }
 
+/**
+ * A pool wait's give-up words (`words`, as told) led, where {@link holdsPool}, by the root statement's calls
+ * holding the pool's connections, so the sentence does not read as if the pool were the root: they hang,
+ * or, when its long calls ended (`held`: a query slowed to a second, every one answered), they take up to
+ * the longest.
+ */
 function poolHeldWords(top: RankedOrigin, words: string, held: RootFigures['held']): string {
   const how = held === undefined ? 'calls hang' : `calls take up to ${ms(held.longest)}`;
   return `${label(top.service, top.operation)} ${how}, holding the pool's connections: ${words}`;
