@@ -50,6 +50,13 @@ class StreamingAnalyzer implements Analyzer {
    * (Infinity until then).
    */
   private countedFrom = -Infinity;
+  /**
+   * First bucket whose latency windows are judged when spans name their processes (a central analyzer): a
+   * fresh one's first `instanceWarmupMs` are learned but not judged, as the processes it finds may have
+   * started with it (a deploy of everything, a demo) and be compiling and connecting; −∞ after a restore
+   * (they ran before, and are known).
+   */
+  private latencyFrom = -Infinity;
   /** Event time is moved by someone else (the `clock` option, or `advanceTo` was called): a replay's is not. */
   private driven: boolean;
   /** Spans in a row that ended beyond the skew window (in a replay, enough of them move event time). */
@@ -286,7 +293,10 @@ class StreamingAnalyzer implements Analyzer {
     this.clock = t;
     this.closed = Math.floor(t / this.options.bucketMs) - 1;
     // A restored analyzer (no clock yet) keeps waiting for its first whole bucket.
-    if (this.countedFrom !== Infinity) this.countedFrom = this.closed + 1;
+    if (this.countedFrom !== Infinity) {
+      this.countedFrom = this.closed + 1;
+      this.latencyFrom = Math.ceil((t + this.options.instanceWarmupMs) / this.options.bucketMs);
+    }
   }
 
   private advance(t: number | null): void {
@@ -337,7 +347,7 @@ class StreamingAnalyzer implements Analyzer {
     if (this.countedFrom === Infinity && rec.liveOps.size > 0) this.countedFrom = index + 1;
     const partial = (this.clock !== null && now > this.clock) || index < this.countedFrom;
     rec.prune(index);
-    this.episodes.settle(this.inflight.addFirings(this.judge.close(rec, index, partial, this.countedFrom), rec, this.clock, index), index);
+    this.episodes.settle(this.inflight.addFirings(this.judge.close(rec, index, partial, this.countedFrom, rec.instances.size > 0 ? this.latencyFrom : -Infinity), rec, this.clock, index), index);
     if (this.rollupListeners.size > 0) {
       this.rollups.add(rec.liveOps, index);
       this.rollups.add(rec.overflowOps, index);
@@ -470,6 +480,7 @@ class StreamingAnalyzer implements Analyzer {
     this.nextAdvance = -Infinity;
     this.closed = s.closed === null ? -Infinity : s.closed;
     this.countedFrom = Infinity;
+    this.latencyFrom = -Infinity;
     this.ingested = s.counters.ingested;
     this.accepted = s.counters.accepted;
     this.tracesProcessed = s.counters.tracesProcessed;

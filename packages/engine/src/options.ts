@@ -201,7 +201,8 @@ export interface AnalyzerOptions {
    * As for `coldStartUntil`, requests and calls a process started that soon after its first are counted
    * but their latency is neither judged nor learned: a restart or a new replica behind a central receiver
    * raises no latency alarm (Datadog's `new_host_delay`). The processes seen at the analyzer's own start
-   * are new to it too: their first seconds are not learned either.
+   * may have started with it: latency in its own first `instanceWarmupMs` is learned but not judged
+   * (unless it was restored from a snapshot: then they ran before).
    */
   instanceWarmupMs?: number;
   /**

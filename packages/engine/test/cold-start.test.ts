@@ -198,3 +198,42 @@ describe('a new process behind one analyzer (instanceWarmupMs)', () => {
     expect(analyzer.stats().instances).toEqual({ tracked: 1, untrackedSpans: 5 });
   });
 });
+
+describe("the analyzer's own first warm-up (instanceWarmupMs)", () => {
+  /**
+   * Shop traffic, its spans naming their processes unless `named` is false, seen by an analyzer from its
+   * first span (restored first from `restoreFrom` if given), with `faults`: the latency anomalies.
+   */
+  function fromStart(faults: ShopFault[], restoreFrom?: Analyzer, named = true): Anomaly[] {
+    const spans = shopTraffic({ seed: 23, durationMs: 2 * MIN, faults });
+    if (named) for (const s of spans) s.instance = `${s.service}-1`;
+    const analyzer = createAnalyzer();
+    if (restoreFrom !== undefined) analyzer.restore(JSON.parse(JSON.stringify(restoreFrom.snapshot())));
+    const anomalies: Anomaly[] = [];
+    analyzer.onAnomaly((a) => a.signal.startsWith('latency') && anomalies.push(a));
+    for (const b of batches(spans, 20)) analyzer.ingest(b);
+    analyzer.flush();
+    return anomalies;
+  }
+  // Everything started with the analyzer (a deploy of all, a demo): checkout compiles and connects, 5× slower 8–16 s in.
+  const warming = { service: 'checkout', slow: 5, from: 8000, to: 16_000 } as const;
+
+  it('is learned but not judged: the processes it finds may have started with it', () => {
+    // Before: "Latency in checkout", 15 s in, against a baseline of its first seconds.
+    expect(fromStart([warming])).toEqual([]);
+    // Spans that name no process come from one that knows its start (the plugin's coldStartMs): judged.
+    expect(fromStart([warming], undefined, false).map((a) => a.service)).toContain('checkout');
+  });
+
+  it('a slowdown after it fires as usual', () => {
+    const later = fromStart([warming, { service: 'checkout', slow: 5, from: 40_000, to: 60_000 }]);
+    expect(later.map((a) => `${a.service} ${a.signal}`)).toContain('checkout latency.self');
+    expect(Math.min(...later.map((a) => a.at))).toBeGreaterThanOrEqual(SHOP_START + 40_000);
+  });
+
+  it('an analyzer resumed from saved state knows what runs: its first seconds are judged', () => {
+    const before = createAnalyzer();
+    for (const b of batches(shopTraffic({ seed: 24, durationMs: 4 * MIN, start: SHOP_START - 5 * MIN }), 20)) before.ingest(b);
+    expect(fromStart([warming], before).map((a) => a.service)).toContain('checkout');
+  });
+});

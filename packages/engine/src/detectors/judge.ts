@@ -106,9 +106,10 @@ export class Judge {
 
   /**
    * Judges bucket `index`. `partial`: its request count is incomplete (traffic is neither judged nor
-   * learned); `countedFrom`: first bucket whose count is whole (traffic windows reaching before it are skipped).
+   * learned); `countedFrom`: first bucket whose count is whole (traffic windows reaching before it are skipped);
+   * `latencyFrom`: first bucket whose latency is judged (latency windows reaching before it are skipped).
    */
-  close(rec: Recorder, index: number, partial: boolean, countedFrom: number): Firing[] {
+  close(rec: Recorder, index: number, partial: boolean, countedFrom: number, latencyFrom: number): Firing[] {
     const firings: Firing[] = [];
     this.givingUp.clear();
     for (const edge of rec.edges.values()) {
@@ -125,7 +126,7 @@ export class Judge {
       // Whether the bucket is clearly slower than each series' baseline: counted, and what learning holds back.
       const slow = b !== undefined && this.countSlow(op.latency, b.latency);
       const slowSelf = b !== undefined && this.countSlow(op.self, b.self);
-      this.judgeOp(rec, op, index, firings, partial, countedFrom);
+      this.judgeOp(rec, op, index, firings, partial, countedFrom, latencyFrom);
       if (firings.length + this.moreCalls.length === before && op.active.size === 0) this.learnOp(rec, op, index, partial, slow, slowSelf);
     }
     // Requests retrying a failing callee call it, and the pool for it, more often: that is the callee's
@@ -145,7 +146,7 @@ export class Judge {
     return firings;
   }
 
-  private judgeOp(rec: Recorder, op: OpState, index: number, out: Firing[], partial: boolean, countedFrom: number): void {
+  private judgeOp(rec: Recorder, op: OpState, index: number, out: Firing[], partial: boolean, countedFrom: number, latencyFrom: number): void {
     const { bucketMs } = this.options;
     let latency: OpFiring | undefined;
     let errors: OpFiring | undefined;
@@ -155,7 +156,7 @@ export class Judge {
     for (let k = 0; k < WINDOWS.length; k++) {
       const size = WINDOWS[k];
       const w = windows[k];
-      if (w.latency.ok.n > 0) {
+      if (w.latency.ok.n > 0 && index - size + 1 >= latencyFrom) {
         latency = this.judgeLatency(op, op.latency, w, size, 'latency', latency);
         // A peer's self time is its latency; a service's self time shows a fault of its own code.
         if (op.nodeType === 'service') self = this.judgeLatency(op, op.self, w, size, 'latency.self', self);
@@ -168,7 +169,7 @@ export class Judge {
         }
       }
     }
-    if (latency === undefined && op.operation === EVENT_LOOP_OPERATION) latency = this.loopHeld(op, windows[0], WINDOWS[0]);
+    if (latency === undefined && op.operation === EVENT_LOOP_OPERATION && index >= latencyFrom) latency = this.loopHeld(op, windows[0], WINDOWS[0]);
     if (latency) out.push(latency);
     if (self) out.push(self);
     // A slowdown of most requests is told by its typical latency's figures, its tail with them.
