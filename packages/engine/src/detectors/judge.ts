@@ -14,6 +14,7 @@ import { pToScore } from '../stats/special.js';
 import type { Severity } from '../types.js';
 import { latencySeverity } from './latency.js';
 import { errorSeverity } from './errors.js';
+import { broadSlowdown } from './broad.js';
 
 /** A tail slowdown ({@link Judge.judgeTail}) is judged on windows of at least this many successful requests. */
 const TAIL_MIN_REQUESTS = 20;
@@ -54,6 +55,12 @@ const HOLD_SCORE = 3;
  */
 const SHAPE_HOLD_P = 0.05;
 
+/**
+ * How long after a bucket in which most of what is watched slowed at once (a host short of CPU) a latency
+ * firing is taken as part of it: such spells come and go over tens of seconds, at their worst in one bucket.
+ */
+const SHARED_MS = 30_000;
+
 interface OpFiringBase {
   verdict: Verdict;
   op: OpState;
@@ -66,7 +73,12 @@ interface OpFiringBase {
 
 /** An operation's signal that fired over one of its windows. */
 export type OpFiring =
-  | (OpFiringBase & { kind: 'latency'; signal: 'latency' | 'latency.self' | 'latency.tail' })
+  | (OpFiringBase & {
+      kind: 'latency';
+      signal: 'latency' | 'latency.self' | 'latency.tail';
+      /** Within {@link SHARED_MS} of a bucket in which most of what is watched slowed at once (see {@link broadSlowdown}). */
+      shared: boolean;
+    })
   | (OpFiringBase & { kind: 'errors'; signal: 'errors' })
   | (OpFiringBase & { kind: 'traffic'; signal: 'traffic.surge' | 'traffic.drop' })
   | (OpFiringBase & { kind: 'shape'; signal: 'shape.missing-call' | 'shape.new-call' | 'shape.more-calls'; /** The callee's operation key. */ callee: string });
@@ -97,6 +109,12 @@ export class Judge {
   private readonly givingUp = new Map<string, Set<string>>();
   /** Calls per request to one callee, summed over a window's buckets in turn. */
   private readonly times: CallTimes = { calls: 0, squares: 0 };
+  /** Per node, its operations judged and slowed in the bucket (see {@link broadSlowdown}; reused). */
+  private readonly nodes = new Map<string, number[]>();
+  /** The latest bucket in which most of what is watched slowed at once (see {@link broadSlowdown}). */
+  private broadAt = -Infinity;
+  /** Whether the bucket being judged is within {@link SHARED_MS} of {@link broadAt}: its latency firings are `shared`. */
+  private shared = false;
   /** Operations whose errors fire in this close (their episodes start after it). */
   private readonly erring = new Set<string>();
   /** More-calls firings held until every operation was judged (see {@link close}). */
@@ -120,6 +138,8 @@ export class Judge {
     }
     this.erring.clear();
     this.moreCalls.length = 0;
+    if (broadSlowdown(rec, index, this.nodes)) this.broadAt = index;
+    this.shared = (index - this.broadAt) * this.options.bucketMs < SHARED_MS;
     for (const op of rec.liveOps) {
       const before = firings.length + this.moreCalls.length;
       const b = op.ring.get(index);
@@ -290,7 +310,7 @@ export class Judge {
     const score = pToScore(pValue);
     if (best !== undefined && score <= best.verdict.score) return best;
     const severity = tailSeverity(latencySeverity(observed / expected, observed, o), lw.over / lw.judged);
-    return { signal: 'latency.tail', kind: 'latency', verdict: { anomalous: true, score, pValue, observed, expected, severity, ready: true }, op, size, window: copyWindow(w) };
+    return { signal: 'latency.tail', kind: 'latency', verdict: { anomalous: true, score, pValue, observed, expected, severity, ready: true }, op, size, window: copyWindow(w), shared: this.shared };
   }
 
   /** Judges one latency series of a window against its baseline and its slow anchor; keeps the stronger firing. */
@@ -313,7 +333,7 @@ export class Judge {
       const v = detector.judge(ok);
       if (v.anomalous && (best === undefined || v.score > best.verdict.score)) {
         median ??= windowSketch(w.buckets, which).quantile(0.5);
-        if (this.latencyConfirmed(signal, w, which, v, d === 1, median, op.latency.detector.baseline.typical)) best = { signal: name, kind: 'latency', verdict: v, op, size, window: copyWindow(w) };
+        if (this.latencyConfirmed(signal, w, which, v, d === 1, median, op.latency.detector.baseline.typical)) best = { signal: name, kind: 'latency', verdict: v, op, size, window: copyWindow(w), shared: this.shared };
       }
     }
     return best;
@@ -333,7 +353,7 @@ export class Judge {
     if (!(longest >= loopStallMs(latency))) return undefined;
     const verdict: Verdict = { anomalous: true, score: Math.log2(longest / base.typical), pValue: 0, observed: longest, expected: base.typical, severity: stallSeverity(longest, latency), ready: true };
     // One sample, but it stands for every turn of the loop the hold took.
-    return { signal: 'latency', kind: 'latency', verdict, op, size, window: copyWindow(w), support: Math.round(longest / base.typical) };
+    return { signal: 'latency', kind: 'latency', verdict, op, size, window: copyWindow(w), support: Math.round(longest / base.typical), shared: this.shared };
   }
 
   /**

@@ -419,7 +419,12 @@ export class Episodes {
     if (!linked && ep.incidentId !== undefined && this.manager.failure(ep.incidentId)) return;
     if (ep.incidentId === undefined && f.kind === 'latency' && (!this.seenAgain(ep, now) || this.heldForLoad(ep, f.op))) return;
     if (ep.incidentId === undefined && !linked && !this.stillDown(ep, f.op, now)) return;
-    if (f.signal !== 'traffic.surge') ep.incidentId = this.manager.route(ep.anomaly, origins, ep.incidentId ?? this.callerOfRoot(f), now, linked);
+    if (f.signal === 'traffic.surge') return;
+    // A slowdown below high while most of what is watched slowed at once (see broadSlowdown) is the shared
+    // host's, not this operation's: it may join an incident as its spread, but opens none.
+    const incidentId = ep.incidentId ?? this.callerOfRoot(f);
+    if (ep.incidentId === undefined && f.kind === 'latency' && f.shared && SEVERITY_RANK[ep.anomaly.severity] < SEVERITY_RANK.high) ep.incidentId = this.manager.join(ep.anomaly, origins, incidentId, now);
+    else ep.incidentId = this.manager.route(ep.anomaly, origins, incidentId, now, linked);
   }
 
   /**

@@ -157,6 +157,17 @@ export class IncidentManager {
   ) {}
 
   /**
+   * As {@link route}, for an anomaly that may be spread but not a fault of its own: it joins the open
+   * incident `incidentId` or one it belongs to, and opens or reopens none. Returns that incident's id, if any.
+   */
+  join(anomaly: Anomaly, origins: RankedOrigin[], incidentId: string | undefined, now: number): string | undefined {
+    let rec = incidentId !== undefined ? this.records.get(incidentId) : undefined;
+    if (rec !== undefined && rec.incident.status === 'resolved') rec = undefined;
+    rec ??= this.findSymptom(anomaly, now) ?? this.findHome(anomaly, now) ?? this.findLinked(anomaly, now);
+    return rec === undefined ? undefined : this.route(anomaly, origins, rec.incident.id, now);
+  }
+
+  /**
    * Attaches a firing anomaly episode. `incidentId` is where the episode already belongs (if anywhere);
    * returns the incident id it belongs to now. `linked: false` (a traffic drop the trace graph does not
    * tie to a failing caller) joins an incident that is itself about traffic, or one it is the effect of
