@@ -61,6 +61,9 @@ const SHAPE_HOLD_P = 0.05;
  */
 const SHARED_MS = 30_000;
 
+/** Requests held together, at least, for a tail of them to be a lock's or a hang's (see `Judge.judgeHeld`). */
+const HELD_MIN = 3;
+
 interface OpFiringBase {
   verdict: Verdict;
   op: OpState;
@@ -69,6 +72,8 @@ interface OpFiringBase {
   window: OpWindow;
   /** The evidence's count where the window's requests do not give it (a stalled event loop: the turns it missed). */
   support?: number;
+  /** A tail of requests held together (see `Judge.judgeHeld`): how many. */
+  held?: number;
 }
 
 /** An operation's signal that fired over one of its windows. */
@@ -293,6 +298,8 @@ export class Judge {
    * Beside another fault on its call path it is that fault's (see `Episodes.tailOfAnother`).
    */
   private judgeTail(op: OpState, w: OpWindow, size: number, best: OpFiring | undefined): OpFiring | undefined {
+    const held = this.judgeHeld(op, w, size);
+    if (held !== undefined) return best === undefined || held.verdict.score > best.verdict.score ? held : best;
     const lw = w.latency;
     if (lw.judged < TAIL_MIN_REQUESTS || lw.over < TAIL_MIN_SHARE * lw.judged) return best;
     const o = this.options.latency;
@@ -311,6 +318,43 @@ export class Judge {
     if (best !== undefined && score <= best.verdict.score) return best;
     const severity = tailSeverity(latencySeverity(observed / expected, observed, o), lw.over / lw.judged);
     return { signal: 'latency.tail', kind: 'latency', verdict: { anomalous: true, score, pValue, observed, expected, severity, ready: true }, op, size, window: copyWindow(w), shared: this.shared };
+  }
+
+  /**
+   * Requests held together far past anything the operation does, then let go (a row lock, a hung connection):
+   * {@link HELD_MIN} or more in flight at one instant, each `criticalMs` or longer and the critical tier ×
+   * its learned p95. Too few to move a p95 — 4 UPDATEs of 270 blocked 30 s by a lock while a worker's queue
+   * backed up behind them — and neither a GC pause nor a slow download holds several that long at once.
+   * A service's requests are held in their own time (a lock it does not trace): held in a call, they are
+   * that call's. Told as a tail whose observed figure is the longest (`held`: how many).
+   */
+  private judgeHeld(op: OpState, w: OpWindow, size: number): OpFiring | undefined {
+    if (op.operation === EVENT_LOOP_OPERATION) return undefined;
+    const which = op.nodeType === 'service' ? 'self' : 'latency';
+    const o = this.options.latency;
+    const p95 = op[which === 'self' ? 'self' : 'latency'].p95.value;
+    if (!(p95 > 0)) return undefined;
+    const floor = Math.max(o.criticalMs, o.severityTiers[2] * p95);
+    if (windowLongest(w.buckets, which) < floor) return undefined;
+    let held = 0;
+    let lastStart = -Infinity;
+    let firstEnd = Infinity;
+    let longest = 0;
+    for (const b of w.buckets) {
+      const spans = b[which].overSpans;
+      if (spans === undefined) continue;
+      for (let i = 0; i < spans.length; i += 2) {
+        const ms = spans[i + 1] - spans[i];
+        if (ms < floor) continue;
+        held++;
+        if (spans[i] > lastStart) lastStart = spans[i];
+        if (spans[i + 1] < firstEnd) firstEnd = spans[i + 1];
+        if (ms > longest) longest = ms;
+      }
+    }
+    if (held < HELD_MIN || lastStart >= firstEnd) return undefined;
+    const verdict: Verdict = { anomalous: true, score: Math.log2(longest / p95), pValue: 0, observed: longest, expected: p95, severity: latencySeverity(longest / p95, longest, o), ready: true };
+    return { signal: 'latency.tail', kind: 'latency', verdict, op, size, window: copyWindow(w), shared: this.shared, held };
   }
 
   /** Judges one latency series of a window against its baseline and its slow anchor; keeps the stronger firing. */

@@ -119,6 +119,8 @@ export class Episodes {
    * requests, its aftermath (see {@link tailOfAnother}). Entries older than the longest window are dropped.
    */
   private readonly faultEnded = new Map<string, number>();
+  /** As {@link faultEnded}, for failures (errors, timeouts) only: what requests held together may be (see {@link tailOfAnother}). */
+  private readonly failureEnded = new Map<string, number>();
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -223,7 +225,7 @@ export class Episodes {
     // An ended episode's echo lasts at most the longest window.
     const echo = WINDOWS[WINDOWS.length - 1] * this.options.bucketMs;
     for (const [key, at] of this.ended) if (now - at >= echo) this.ended.delete(key);
-    for (const [service, at] of this.faultEnded) if (now - at >= echo) this.faultEnded.delete(service);
+    for (const ended of [this.faultEnded, this.failureEnded]) for (const [service, at] of ended) if (now - at >= echo) ended.delete(service);
   }
 
   private end(ep: Episode, now: number): void {
@@ -231,6 +233,7 @@ export class Episodes {
     ep.target.active.delete(ep.key);
     this.ended.set(ep.key, now);
     if (isFault(ep.signal)) for (const service of faultServices(ep.signal, ep.target)) this.faultEnded.set(service, now);
+    if (isFailure(ep.signal)) for (const service of faultServices(ep.signal, ep.target)) this.failureEnded.set(service, now);
   }
 
   /**
@@ -328,7 +331,7 @@ export class Episodes {
       operation = op.operation;
       samples = f.signal === 'latency' || f.signal === 'latency.tail' ? w.latency.ok.n : f.signal === 'latency.self' ? w.self.ok.n : f.kind === 'shape' ? w.okRequests : w.requests;
       // The bad ones the sentence counts: failed requests, or a tail's slow ones.
-      count = f.signal === 'latency.tail' ? w.latency.over : w.errors;
+      count = f.signal === 'latency.tail' ? (f.held ?? w.latency.over) : w.errors;
       traceIds = windowTraces(w.buckets, f.kind === 'errors' ? 'errorTraces' : 'slowTraces', BUCKET_EXEMPLARS * 2);
       if (f.kind === 'errors') {
         message = messageOf(w);
@@ -366,7 +369,7 @@ export class Episodes {
     const slowOn = f.signal === 'latency.tail' ? this.slowOn(f.op, f.window) : undefined;
     if (slowOn !== undefined) draft.instance = slowOn.instance;
     const calls = f.kind !== 'timeout' && f.op.nodeType === 'peer';
-    const explanation = explainAnomaly(draft, { count, absorbed, window, slowerThan: this.options.latency.ratio, slowOn, operations: given?.length, perRequest, calls });
+    const explanation = explainAnomaly(draft, { count, absorbed, window, slowerThan: this.options.latency.ratio, slowOn, operations: given?.length, perRequest, calls, held: f.kind !== 'timeout' && f.held !== undefined });
     if (f.kind === 'latency' || f.kind === 'errors') {
       // The root-cause sentence describes the anomaly at its worst, not its fading tail.
       const figKey = figuresKey(f.op.key, f.kind);
@@ -545,6 +548,8 @@ export class Episodes {
       // Self time that grew in requests waiting on a call they never finished is the callee's (see slowOrigin).
       case 'latency.self':
         if (f.support !== undefined) return selfOrigins(op, 'latency', f.support);
+        // Requests held together in its own time (see Judge.judgeHeld): the operation itself.
+        if (f.held !== undefined) return selfOrigins(op, 'latency', f.held);
         return rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', w.latency.ok.n);
       case 'shape.missing-call':
         return rankOrigins(windowOrigins(w.buckets, 'shapeOrigins'), w.diverged, op, 'shape', w.okRequests);
@@ -752,14 +757,18 @@ export class Episodes {
    * transitively, and what calls it). Its slow requests are then that fault's (callers waiting out timeouts,
    * a loop of queries, a lock's waits before its errors, the backlog once it ends), told better by that
    * fault's own signal: as latency evidence they would retitle its incident. A fault of a service that only
-   * shares a callee with it (a database) does not count unless the callee itself is at fault.
+   * shares a callee with it (a database) does not count unless the callee itself is at fault. Requests held
+   * together (see `Judge.judgeHeld`) are a failure's only (callers giving up on a hang): a slowdown or a
+   * traffic change beside them is their effect (the backlog a released lock lets through, a consumer stopped).
    */
   private tailOfAnother(f: OpFiring, now: number, firings: readonly Firing[]): boolean {
     const from = now - f.size * this.options.bucketMs;
     const related = this.reach(f.op.service);
-    for (const service of related) if ((this.faultEnded.get(service) ?? -Infinity) > from) return true;
-    for (const g of firings) if (isFault(g.signal) && faultServices(g.signal, g.kind === 'timeout' ? g.edge : g.op).some((s) => related.has(s))) return true;
-    for (const ep of this.episodes.values()) if (isFault(ep.signal) && faultServices(ep.signal, ep.target).some((s) => related.has(s))) return true;
+    const counts = f.held === undefined ? isFault : isFailure;
+    const ended = f.held === undefined ? this.faultEnded : this.failureEnded;
+    for (const service of related) if ((ended.get(service) ?? -Infinity) > from) return true;
+    for (const g of firings) if (counts(g.signal) && faultServices(g.signal, g.kind === 'timeout' ? g.edge : g.op).some((s) => related.has(s))) return true;
+    for (const ep of this.episodes.values()) if (counts(ep.signal) && faultServices(ep.signal, ep.target).some((s) => related.has(s))) return true;
     return false;
   }
 
@@ -978,6 +987,11 @@ function round(x: number): number {
 /** Whether an episode's signal is of a fault: not a tail slowdown (see {@link Episodes.tailOfAnother}), nor a surge (load). */
 function isFault(signal: AnomalySignal): boolean {
   return signal !== 'latency.tail' && signal !== 'traffic.surge';
+}
+
+/** Whether an episode of `signal` is a failure: requests failed, or callers gave up. */
+function isFailure(signal: AnomalySignal): boolean {
+  return signal === 'errors' || signal === 'timeout';
 }
 
 /** The services a fault involves: its operation's service, or both ends of the call edge its callers give up on. */

@@ -90,7 +90,7 @@ const STOPPED_PART = 0.1;
 /** One sentence for an anomaly episode, with the numbers that fired it. */
 export function explainAnomaly(
   a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>,
-  extra: { count?: number; absorbed?: number; window: number; slowerThan: number; slowOn?: { instance: string; count: number; of: number }; operations?: number; perRequest?: number; calls?: boolean },
+  extra: { count?: number; absorbed?: number; window: number; slowerThan: number; slowOn?: { instance: string; count: number; of: number }; operations?: number; perRequest?: number; calls?: boolean; held?: boolean },
 ): string {
   const who = label(a.service, a.operation);
   let s: string;
@@ -98,6 +98,11 @@ export function explainAnomaly(
     case 'latency': {
       // The event loop's samples are its longest hold per tick, not requests.
       const loop = a.operation === EVENT_LOOP_OPERATION;
+      if (a.signal === 'latency.tail' && extra.held === true) {
+        // Requests held together (a lock, a hang): how many, how long, against the operation's usual tail.
+        s = `${who} held ${extra.count ?? 0} of ${plural(a.samples, extra.calls === true ? 'call' : 'request')} at once for up to ${ms(a.observed)} vs baseline p95 ${ms(a.expected)} (${ratio(a.observed / a.expected)})`;
+        break;
+      }
       if (a.signal === 'latency.tail') {
         const slow = extra.count ?? 0;
         s = `${who} p95 ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}), ${slow} of ${a.samples} ${loop ? 'ticks' : extra.calls === true ? 'calls' : 'requests'} (${pct(slow / Math.max(1, a.samples))}) over ${extra.slowerThan}× typical`;
