@@ -10,6 +10,8 @@ const WARMUP_S = 120;
 
 interface Fault {
   from: number;
+  /** When it ends (ms); it lasts to the end without. */
+  to?: number;
   /** Extra time billing takes per charge (ms). */
   billingSlowMs?: number;
   /** The worker consumes nothing. */
@@ -32,7 +34,7 @@ function run(a: Analyzer, seconds: number, fault?: Fault): void {
   for (let s = 0; s < seconds; s++) {
     for (let i = 0; i < RPS; i++) {
       const start = T0 + s * 1000 + i * (1000 / RPS);
-      const faulty = fault !== undefined && start >= fault.from;
+      const faulty = fault !== undefined && start >= fault.from && (fault.to === undefined || start < fault.to);
       const t = new TraceBuilder();
       if (faulty && fault.ordersFail) {
         t.server('orders', '/orders', start, start + 2, { name: 'POST /orders', status: 'error', attributes: { 'http.request.method': 'POST', 'http.route': '/orders', 'http.response.status_code': 500 } });
@@ -125,6 +127,18 @@ describe('messaging: a consumer runs after its producer, on its own', () => {
     const [incident] = a.incidents();
     expect(incident.title).toMatch(/^Traffic drop in worker orders process/);
     expect(incident.rootCause.explanation).toMatch(/orders POST \/orders still sends it messages at 1[6-9](\.\d+)? req\/s \(20(\.\d+)? req\/s expected\): they wait in its queue/);
+  });
+
+  it('a worker down for less than a minute opens its incident while down: its producer kept publishing', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    const from = T0 + WARMUP_S * 1000;
+    // Before: a drop waits half a minute after it first fires to be seen lasting; the worker was back by then.
+    run(a, WARMUP_S + 120, { from, to: from + 55_000, workerDown: true });
+    const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
+    expect(opened.map((i) => i.title)).toEqual([expect.stringMatching(/^Traffic drop in worker orders process/)]);
+    expect(opened[0].openedAt).toBeLessThan(from + 55_000);
+    expect(opened[0].rootCause.explanation).toMatch(/still sends it messages .*: they wait in its queue/);
   });
 
   it('a stopped producer is less demand: its consumer\'s drop says nothing of a queue', () => {

@@ -4,7 +4,7 @@ import { clearlySlower, type Firing, type OpFiring } from '../detectors/judge.js
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
 import { BUCKET_EXEMPLARS, absorbedIn, givenUpIn, topSlowInstance } from '../ops/bucket.js';
-import { WINDOWS, callsPerRequest, windowLatest, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
+import { RING, WINDOWS, callsPerRequest, windowLatest, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyLabel, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
 import { explainAnomaly, explainRoot, worstFigure, type RootFigures } from '../rca/explain.js';
@@ -450,11 +450,13 @@ export class Episodes {
    * Whether a drop of an operation's own traffic has lasted: it fired half a drop window ago or more, and
    * the latest bucket is still that low. A client pausing for a minute (a load's idle phase, a drain) is
    * reported as an anomaly but opens no incident: its requests are back by then. An outage in front of the
-   * service still opens one, half a minute later.
+   * service still opens one, half a minute later. A consumer's drop while its producers go on sending (see
+   * {@link producing}) is no pause of demand: its messages pile up in the queue from the first firing on.
    */
   private stillDown(ep: Episode, op: OpState, now: number): boolean {
     const traffic = this.options.traffic;
-    if (now - ep.anomaly.firstAt < traffic.dropWindowMs / 2 || op.traffic === undefined) return false;
+    if (op.traffic === undefined) return false;
+    if (now - ep.anomaly.firstAt < traffic.dropWindowMs / 2 && this.producing(op, [ep.anomaly]) === undefined) return false;
     const b = op.ring.get(this.closing);
     const count = b === undefined ? 0 : b.requests - b.late;
     return count <= (traffic.dropRatio * op.traffic.baseline.rate * this.options.bucketMs) / 1000;
@@ -610,15 +612,21 @@ export class Episodes {
     return r !== undefined && r.now <= CALLER_DROP_RATIO * r.expected;
   }
 
-  /** `op`'s requests per second over the `size` buckets up to `end`, beside its learned rate; undefined before that is learned. */
+  /**
+   * `op`'s requests per second over the `size` buckets up to `end` that its ring still holds (an incident's
+   * sentence is told again after its anomaly's last window), beside its learned rate; undefined before
+   * that is learned, or when none of them is held.
+   */
   private rateOver(op: OpState, end: number, size: number): { now: number; expected: number } | undefined {
     const rate = op.traffic?.baseline;
     if (rate === undefined || !rate.ready) return undefined;
     const { bucketMs } = this.options;
     const last = Math.round(end / bucketMs) - 1;
+    const first = Math.max(last - size + 1, this.closing - RING + 1);
+    if (first > last) return undefined;
     let requests = 0;
-    for (let i = last - size + 1; i <= last; i++) requests += op.ring.get(i)?.requests ?? 0;
-    return { now: (requests * 1000) / (size * bucketMs), expected: rate.rate };
+    for (let i = first; i <= last; i++) requests += op.ring.get(i)?.requests ?? 0;
+    return { now: (requests * 1000) / ((last - first + 1) * bucketMs), expected: rate.rate };
   }
 
   /**
