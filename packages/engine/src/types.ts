@@ -85,6 +85,8 @@ export const ANALYZED_ATTRIBUTES = [
   'rpc.grpc.status_code',
   'messaging.system',
   'messaging.destination.name',
+  // BullMQ's own telemetry (bullmq-otel) names its queue here, and no messaging system.
+  'bullmq.queue.name',
   // A batch's message count: its latency is judged per message.
   'messaging.batch.message_count',
   // The queue a message to RabbitMQ's default exchange goes to: stable, then legacy.

@@ -22,6 +22,10 @@ describe('messaging destinations', () => {
     expect(links([[span('consumer', kafka), 'c', false], [span('producer', { ...kafka, 'messaging.system': 'rabbitmq' }), 'p', true]])).toEqual([]);
     const jobs = { 'messaging.system': 'rabbitmq', 'messaging.rabbitmq.destination.routing_key': 'jobs' };
     expect(links([[span('consumer', jobs), 'c', false], [span('producer', { 'messaging.system': 'rabbitmq', 'messaging.rabbitmq.routing_key': 'jobs' }), 'p', true]])).toEqual(['c <- p']);
+    // BullMQ's own telemetry (bullmq-otel) names its queue alone: a destination of the bullmq system.
+    const queue = { 'bullmq.queue.name': 'orders' };
+    expect(links([[span('consumer', queue), 'c', false], [span('producer', queue), 'p', true]])).toEqual(['c <- p']);
+    expect(links([[span('consumer', queue), 'c', false], [span('producer', kafka), 'p', true]])).toEqual([]);
     expect(links([[span('consumer', {}), 'c', false], [span('producer', {}), 'p', true]])).toEqual([]);
     expect(links([[span('consumer', { 'messaging.destination.name': '' }), 'c', false], [span('producer', { 'messaging.destination.name': '' }), 'p', true]])).toEqual([]);
   });

@@ -98,6 +98,24 @@ describe('messaging: a consumer runs after its producer, on its own', () => {
     expect(ops).toEqual(['billing POST /charge', 'orders POST /orders', 'rabbitmq publish orders', 'worker orders process']);
   });
 
+  it("BullMQ's own telemetry (bullmq.* attributes, no messaging.system): the add is a call to the bullmq broker", () => {
+    const a = createAnalyzer();
+    const spans: Span[] = [];
+    for (let i = 0; i < 20; i++) {
+      const start = T0 + i * 500;
+      const t = new TraceBuilder();
+      const cart = t.server('cart', '/checkout', start, start + 10);
+      const queue = { 'bullmq.queue.name': 'orders', 'bullmq.job.name': 'confirm-order' };
+      const add = span({ traceId: t.traceId, service: 'cart', name: 'add orders.confirm-order', kind: 'producer', parentSpanId: cart.spanId, startTime: start + 2, endTime: start + 4, attributes: { ...queue, 'bullmq.queue.operation': 'add' } });
+      const job = span({ traceId: t.traceId, service: 'worker', name: 'process orders', kind: 'consumer', parentSpanId: add.spanId, startTime: start + 20, endTime: start + 30, attributes: { ...queue, 'bullmq.queue.operation': 'process' } });
+      spans.push(...t.spans, add, job);
+    }
+    a.ingest(spans);
+    a.flush();
+    // Before: the add was "cart add orders.confirm-order", an operation of the producer's own.
+    expect(a.metrics().map((m) => `${m.service} ${m.operation}`).sort()).toEqual(['bullmq add orders.confirm-order', 'cart GET /checkout', 'worker process orders']);
+  });
+
   it('a slow callee of the worker (the queue backing up) is the root cause; the producer is not blamed', () => {
     const a = createAnalyzer();
     const events = watch(a);

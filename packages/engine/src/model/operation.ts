@@ -507,7 +507,7 @@ export function peerName(span: Span): string {
   if (db) return db;
   // The broker, as a database is its system: the topic is in the operation (`orders publish`), and a topic
   // named like a service (`orders`) must not become that service.
-  const messaging = str(a['messaging.system']);
+  const messaging = messagingSystem(a);
   if (messaging) return messaging;
   const address = hostOf(a);
   if (address) {
@@ -604,7 +604,12 @@ export function isPoolWait(operation: string | null): boolean {
 /** Whether a span calls something that is not itself instrumented with a server span (a database, cache, queue). */
 export function isDependencyCall(span: Span): boolean {
   const a = span.attributes;
-  return a !== undefined && (a['db.system'] !== undefined || a['db.system.name'] !== undefined || a['messaging.system'] !== undefined || zipkinStatement(a) !== undefined);
+  return a !== undefined && (a['db.system'] !== undefined || a['db.system.name'] !== undefined || messagingSystem(a) !== undefined || zipkinStatement(a) !== undefined);
+}
+
+/** The messaging system a span's attributes name: `messaging.system`, else `bullmq` for BullMQ's own (bullmq-otel). */
+export function messagingSystem(a: Readonly<Record<string, AttributeValue>>): string | undefined {
+  return str(a['messaging.system']) ?? (str(a['bullmq.queue.name']) !== undefined ? 'bullmq' : undefined);
 }
 
 /**

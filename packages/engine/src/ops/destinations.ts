@@ -1,4 +1,5 @@
 import type { Span } from '../types.js';
+import { messagingSystem } from '../model/operation.js';
 
 /** Destinations (queues, topics) remembered, and producers and consumers kept per destination, at most. */
 const MAX_DESTINATIONS = 1024;
@@ -23,16 +24,15 @@ export class Destinations {
   /**
    * Notes that operation `key` produces (`producer`) or consumes the messages of the destination `span`
    * names — its `messaging.destination.name`, else RabbitMQ's routing key (a message to the default exchange
-   * names no destination), within its `messaging.system` — and calls `link` with each (consumer, producer)
+   * names no destination), else BullMQ's queue, within its messaging system (see `messagingSystem`) — and calls `link` with each (consumer, producer)
    * pair this makes known for the first time. A span naming no destination is ignored.
    */
   note(span: Span, key: string, producer: boolean, link: (consumer: string, producer: string) => void): void {
     const a = span.attributes;
     if (a === undefined) return;
-    const name = a['messaging.destination.name'] ?? a['messaging.rabbitmq.destination.routing_key'] ?? a['messaging.rabbitmq.routing_key'];
+    const name = a['messaging.destination.name'] ?? a['messaging.rabbitmq.destination.routing_key'] ?? a['messaging.rabbitmq.routing_key'] ?? a['bullmq.queue.name'];
     if (typeof name !== 'string' || name === '') return;
-    const s = a['messaging.system'];
-    const system = typeof s === 'string' ? s : '';
+    const system = messagingSystem(a) ?? '';
     let names = this.bySystem.get(system);
     let d = names?.get(name);
     if (d === undefined) {
