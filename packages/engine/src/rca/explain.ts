@@ -268,7 +268,14 @@ export function explainRoot(
     // ticks hides one long hold among free ones).
     parts.push(words(own));
     backed.add(own.severity);
-  } else if (top.kind === 'latency' && p95 && p95.baseline > 0 && latencyTier(p95.now / p95.baseline, p95.now, latency) !== null) {
+  } else if (
+    top.kind === 'latency' &&
+    p95 &&
+    p95.baseline > 0 &&
+    latencyTier(p95.now / p95.baseline, p95.now, latency) !== null &&
+    // Its own time rose by a sliver of what its callers waited (see waitedOnOutside): told as such below.
+    (p95.what !== 'self-time' || own !== undefined || waitedOnOutside(top, p95, anomalies) === undefined)
+  ) {
     // Only a slowdown backs a latency root: calls of it that still end fast say nothing of the ones
     // its callers waited on and never finished (see slowOrigin), so those are told by the words below.
     // Nor does a p95 below every tier (a heavy-tailed baseline, a few slow calls among many): the root's
