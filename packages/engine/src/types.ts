@@ -161,6 +161,11 @@ export interface Anomaly {
    * its slow requests (one bad instance behind a load balancer), when one did.
    */
   instance?: string;
+  /**
+   * For a tail of requests held together (`latency.tail`: three or more in flight at once, each 10 s or
+   * more, a lock's or a hang's): how many; `observed` is then the longest.
+   */
+  held?: number;
   /** Event time the anomaly was (last) detected: the end of the evaluated window. */
   at: number;
   /** Event time the episode was first detected. */

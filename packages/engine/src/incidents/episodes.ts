@@ -331,7 +331,7 @@ export class Episodes {
       operation = op.operation;
       samples = f.signal === 'latency' || f.signal === 'latency.tail' ? w.latency.ok.n : f.signal === 'latency.self' ? w.self.ok.n : f.kind === 'shape' ? w.okRequests : w.requests;
       // The bad ones the sentence counts: failed requests, or a tail's slow ones.
-      count = f.signal === 'latency.tail' ? (f.held ?? w.latency.over) : w.errors;
+      count = f.signal === 'latency.tail' ? w.latency.over : w.errors;
       traceIds = windowTraces(w.buckets, f.kind === 'errors' ? 'errorTraces' : 'slowTraces', BUCKET_EXEMPLARS * 2);
       if (f.kind === 'errors') {
         message = messageOf(w);
@@ -368,8 +368,9 @@ export class Episodes {
     };
     const slowOn = f.signal === 'latency.tail' ? this.slowOn(f.op, f.window) : undefined;
     if (slowOn !== undefined) draft.instance = slowOn.instance;
+    if (f.kind !== 'timeout' && f.held !== undefined) draft.held = f.held;
     const calls = f.kind !== 'timeout' && f.op.nodeType === 'peer';
-    const explanation = explainAnomaly(draft, { count, absorbed, window, slowerThan: this.options.latency.ratio, slowOn, operations: given?.length, perRequest, calls, held: f.kind !== 'timeout' && f.held !== undefined });
+    const explanation = explainAnomaly(draft, { count, absorbed, window, slowerThan: this.options.latency.ratio, slowOn, operations: given?.length, perRequest, calls });
     if (f.kind === 'latency' || f.kind === 'errors') {
       // The root-cause sentence describes the anomaly at its worst, not its fading tail.
       const figKey = figuresKey(f.op.key, f.kind);

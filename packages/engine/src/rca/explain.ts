@@ -90,7 +90,7 @@ const STOPPED_PART = 0.1;
 /** One sentence for an anomaly episode, with the numbers that fired it. */
 export function explainAnomaly(
   a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>,
-  extra: { count?: number; absorbed?: number; window: number; slowerThan: number; slowOn?: { instance: string; count: number; of: number }; operations?: number; perRequest?: number; calls?: boolean; held?: boolean },
+  extra: { count?: number; absorbed?: number; window: number; slowerThan: number; slowOn?: { instance: string; count: number; of: number }; operations?: number; perRequest?: number; calls?: boolean },
 ): string {
   const who = label(a.service, a.operation);
   let s: string;
@@ -98,9 +98,9 @@ export function explainAnomaly(
     case 'latency': {
       // The event loop's samples are its longest hold per tick, not requests.
       const loop = a.operation === EVENT_LOOP_OPERATION;
-      if (a.signal === 'latency.tail' && extra.held === true) {
+      if (a.signal === 'latency.tail' && a.held !== undefined) {
         // Requests held together (a lock, a hang): how many, how long, against the operation's usual tail.
-        s = `${who} held ${extra.count ?? 0} of ${plural(a.samples, extra.calls === true ? 'call' : 'request')} at once for up to ${ms(a.observed)} vs baseline p95 ${ms(a.expected)} (${ratio(a.observed / a.expected)})`;
+        s = `${who} held ${a.held} of ${plural(a.samples, extra.calls === true ? 'call' : 'request')} at once for up to ${ms(a.observed)} vs baseline p95 ${ms(a.expected)} (${ratio(a.observed / a.expected)})`;
         break;
       }
       if (a.signal === 'latency.tail') {
@@ -263,9 +263,9 @@ export function explainRoot(
   if (top.kind === 'latency' && hung !== undefined && (hung.operation === top.operation || isPoolWait(hung.operation)) && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
     parts.push(giveUps(hung));
     backed.add(hung.severity);
-  } else if (top.kind === 'latency' && top.operation === EVENT_LOOP_OPERATION && own?.kind === 'latency') {
+  } else if (top.kind === 'latency' && own?.kind === 'latency' && (top.operation === EVENT_LOOP_OPERATION || own.held !== undefined)) {
     // A loop's samples are its holds: its own words say how long at a time (the p95 of a window of
-    // ticks hides one long hold among free ones).
+    // ticks hides one long hold among free ones). So do requests held together: a few among many.
     parts.push(words(own));
     backed.add(own.severity);
   } else if (
