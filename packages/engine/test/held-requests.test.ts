@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer, type Incident, type Span } from '../src/index.js';
+import type { Incident, Span } from '../src/index.js';
+import { openedBy } from './helpers/events.js';
 import { TraceBuilder } from './helpers/spans.js';
-import { SHOP_START, batches } from './helpers/shop.js';
+import { SHOP_START } from './helpers/shop.js';
 
 const LOCK_AT = SHOP_START + 3 * 60_000;
 const LOCK_MS = 30_000;
@@ -28,12 +29,7 @@ function run(held: number, apartMs: number, blocking: boolean): Incident[] {
   }
   for (let i = 0; i < held; i++) spans.push(...job(LOCK_AT + i * apartMs + 7, LOCK_MS));
   spans.sort((a, b) => a.endTime - b.endTime);
-  const analyzer = createAnalyzer();
-  const opened: Incident[] = [];
-  analyzer.onIncident((e) => e.type === 'opened' && opened.push(e.incident));
-  for (const b of batches(spans, 50)) analyzer.ingest(b);
-  analyzer.flush();
-  return opened;
+  return openedBy(spans, 50);
 }
 
 describe('requests held together (a lock, then released)', () => {

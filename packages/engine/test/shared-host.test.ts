@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer, type Incident } from '../src/index.js';
-import { SHOP_START, batches, shopTraffic, type ShopFault } from './helpers/shop.js';
+import type { Incident } from '../src/index.js';
+import { openedBy } from './helpers/events.js';
+import { SHOP_START, shopTraffic, type ShopFault } from './helpers/shop.js';
 
 const MIN = 60_000;
 const FROM = 3 * MIN;
@@ -8,12 +9,7 @@ const FROM = 3 * MIN;
 /** Shop traffic at 30 requests a second for 5 minutes with `faults` (from FROM on): the incidents opened. */
 function opened(faults: Omit<ShopFault, 'from' | 'to'>[], lastsMs: number): Incident[] {
   const spans = shopTraffic({ seed: 31, rps: 30, durationMs: 5 * MIN, faults: faults.map((f) => ({ ...f, from: FROM, to: FROM + lastsMs })) });
-  const analyzer = createAnalyzer();
-  const incidents: Incident[] = [];
-  analyzer.onIncident((e) => e.type === 'opened' && incidents.push(e.incident));
-  for (const b of batches(spans, 100)) analyzer.ingest(b);
-  analyzer.flush();
-  return incidents;
+  return openedBy(spans, 100);
 }
 
 /** Every service's own time and the database, `slow`× at once: the host they share short of CPU. */

@@ -295,7 +295,8 @@ export class Judge {
    * half the ticks free, so the typical hold moved too little, while an eighth of requests waited up to
    * 300 ms), and its p95 must be {@link LOOP_MIN_SHIFT_MS} above the learned one: more ticks holding a
    * request as traffic grows is load, and leaves the p95 where it was.
-   * Beside another fault on its call path it is that fault's (see `Episodes.tailOfAnother`).
+   * Beside another fault on its call path it is that fault's (see `Episodes.tailOfAnother`). Requests held
+   * together, too few for any of this, are judged first (see {@link judgeHeld}).
    */
   private judgeTail(op: OpState, w: OpWindow, size: number, best: OpFiring | undefined): OpFiring | undefined {
     const held = this.judgeHeld(op, w, size);
@@ -332,7 +333,7 @@ export class Judge {
     if (op.operation === EVENT_LOOP_OPERATION) return undefined;
     const which = op.nodeType === 'service' ? 'self' : 'latency';
     const o = this.options.latency;
-    const p95 = op[which === 'self' ? 'self' : 'latency'].p95.value;
+    const p95 = op[which].p95.value;
     if (!(p95 > 0)) return undefined;
     const floor = Math.max(o.criticalMs, o.severityTiers[2] * p95);
     if (windowLongest(w.buckets, which) < floor) return undefined;

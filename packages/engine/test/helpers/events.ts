@@ -1,5 +1,6 @@
-import { createAnalyzer, type Analyzer, type AnalyzerOptions, type Anomaly, type IncidentEvent, type Span } from '../../src/index.js';
+import { createAnalyzer, type Analyzer, type AnalyzerOptions, type Anomaly, type Incident, type IncidentEvent, type Span } from '../../src/index.js';
 import { mulberry32, type Rng } from './random.js';
+import { batches } from './shop.js';
 
 /** Every incident event `a` emits from now on, in order. */
 export function watch(a: Analyzer): IncidentEvent[] {
@@ -28,4 +29,14 @@ export function replayRequests(
   for (const s of spans) analyzer.ingest(s);
   analyzer.flush();
   return { events, anomalies };
+}
+
+/** `spans` fed in batches of `size` (as exporters send them) to a new analyzer, then flushed: the incidents it opened. */
+export function openedBy(spans: readonly Span[], size: number): Incident[] {
+  const analyzer = createAnalyzer();
+  const opened: Incident[] = [];
+  analyzer.onIncident((e) => e.type === 'opened' && opened.push(e.incident));
+  for (const b of batches(spans, size)) analyzer.ingest(b);
+  analyzer.flush();
+  return opened;
 }
