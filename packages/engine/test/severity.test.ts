@@ -164,3 +164,26 @@ describe('root-cause sentence', () => {
   });
 });
 
+
+describe("the root-cause sentence's evidence from callers", () => {
+  /** web's `route` failing, its failures starting in cart `operation` (`share` of them). */
+  const failing = (route: string, operation: string, share: number): Anomaly =>
+    ({
+      kind: 'errors',
+      signal: 'errors',
+      service: 'web',
+      operation: route,
+      severity: 'high',
+      at: 10_000,
+      windowStart: 5_000,
+      cause: { service: 'cart', operation, kind: 'errors', support: 10, share },
+      peak: { at: 10_000, explanation: `web ${route} error rate 30%` },
+    }) as Anomaly;
+
+  it("cites the route whose failures start in the root's operation, not one failing in another of its service's", () => {
+    const top = { service: 'cart', operation: 'shop.Cart/Checkout', key: 'k', kind: 'errors' as const, share: 1, count: 6 };
+    const told = explainRoot(top, [failing('POST /api/cart', 'shop.Cart/AddItem', 1), failing('POST /api/checkout', 'shop.Cart/Checkout', 0.9)], {}, undefined, 0, DEFAULT_LATENCY);
+    // Before: "100% of failing web POST /api/cart requests fail first in cart", a route that never calls Checkout.
+    expect(told).toMatch(/90% of failing web POST \/api\/checkout requests fail first in cart/);
+  });
+});

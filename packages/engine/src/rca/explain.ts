@@ -353,10 +353,13 @@ export function explainRoot(
   if (more !== undefined && more !== own) parts.push(words(more));
   // The strongest evidence from another service that its trouble starts here: what its users felt (failed,
   // slow or abandoned requests) before a change of call pattern, which a failure only causes (calls it cut short).
+  // One whose trouble starts in the root's operation first: the requests of a route that calls another of
+  // its operations fail in the same service, but not where the sentence just said.
   let best: Anomaly | undefined;
+  const inRoot = (a: Anomaly) => Number(a.cause.operation === top.operation);
   for (const a of anomalies) {
     if (a.service === top.service || a.cause.service !== top.service) continue;
-    if (best === undefined || felt(a) > felt(best) || (felt(a) === felt(best) && a.cause.share > best.cause.share)) best = a;
+    if (best === undefined || inRoot(a) > inRoot(best) || (inRoot(a) === inRoot(best) && (felt(a) > felt(best) || (felt(a) === felt(best) && a.cause.share > best.cause.share)))) best = a;
   }
   /** The anomaly whose own figures the evidence gave (not to be told twice). */
   let cited: Anomaly | undefined;
