@@ -13,7 +13,7 @@ export { RootspanError, type RootspanErrorCode } from './errors.js';
 export { MAX_TIME_MS, MAX_FUTURE_SKEW_MS, FUTURE_RUN, CLOCK_JUMP_MS, OVERFLOW_OPERATION, MAX_OVERFLOW_SERVICES, MAX_NAME_LENGTH, MAX_PATH_OPERATIONS, MAX_INSTANCES } from './limits.js';
 export { cut as cutToNameLength } from './model/bound.js';
 export { label as operationLabel } from './rca/format.js';
-export { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, LOOP_MIN_SHIFT_MS, LOOP_STALL_MS } from './model/loop.js';
+export { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, LOOP_HOST_LOAD_ATTRIBUTE, LOOP_MIN_SHIFT_MS, LOOP_STALL_MS } from './model/loop.js';
 export { ANALYZED_ATTRIBUTES, ANALYZED_ATTRIBUTE_KEYS, INCIDENT_STORY_MAX } from './types.js';
 export type {
   SpanKind,

@@ -1,8 +1,12 @@
+import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, type Span } from '@rootspan/engine';
+import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, LOOP_HOST_LOAD_ATTRIBUTE, type Span } from '@rootspan/engine';
 
 /** Period of Node's event-loop delay sampler (ms): a free loop measures this, a blocked one more. */
 export const LOOP_RESOLUTION_MS = 20;
+
+/** CPUs the host offers this process (at least 1). */
+const CPUS = Math.max(1, availableParallelism());
 
 /**
  * The host's event loop as the engine sees it: at each tick, one span of the `event loop` operation whose
@@ -13,7 +17,8 @@ export const LOOP_RESOLUTION_MS = 20;
  * The engine learns and judges the operation as any other (a cold start is not learned), so a loop
  * blocked far longer than usual is a latency incident of the service's `event loop`. Each sample carries
  * the CPU time the process used over its tick ({@link LOOP_CPU_ATTRIBUTE}): a loop held while the process
- * hardly ran was stopped or starved, not busy.
+ * hardly ran was stopped or starved, not busy; and the host's load per CPU ({@link LOOP_HOST_LOAD_ATTRIBUTE}):
+ * starved, when more threads wanted to run than it has CPUs.
  */
 export class LoopDelay {
   private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
@@ -35,7 +40,8 @@ export class LoopDelay {
     this.cpu = cpu;
     if (!(ms > 0)) return undefined;
     const id = `rootspan-loop-${++this.n}`;
-    return { traceId: id, spanId: id, service, name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: now - ms, endTime: now, attributes: { [LOOP_CPU_ATTRIBUTE]: cpuMs } };
+    const attributes = { [LOOP_CPU_ATTRIBUTE]: cpuMs, [LOOP_HOST_LOAD_ATTRIBUTE]: loadavg()[0] / CPUS };
+    return { traceId: id, spanId: id, service, name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: now - ms, endTime: now, attributes };
   }
 
   stop(): void {

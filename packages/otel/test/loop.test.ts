@@ -1,7 +1,8 @@
 /** The host's event loop as an operation: blocked by CPU work, it is a latency incident of `<service> event loop`. */
+import { availableParallelism, loadavg } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RootspanSpanProcessor } from '../src/index.js';
-import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE } from '@rootspan/engine';
+import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, LOOP_HOST_LOAD_ATTRIBUTE } from '@rootspan/engine';
 import { LoopDelay } from '../src/loop.js';
 import { readable } from './helpers/fakes.js';
 
@@ -60,6 +61,9 @@ describe('LoopDelay', () => {
       const idle = loop.take('checkout', Date.now());
       expect(idle!.endTime - idle!.startTime).toBeGreaterThanOrEqual(150);
       expect(idle!.attributes![LOOP_CPU_ATTRIBUTE]).toBeLessThan(75);
+      // And its host's load per CPU (the 1-min load average: 0 where the platform has none), to tell a
+      // process starved of CPU from one waiting synchronously.
+      expect(idle!.attributes![LOOP_HOST_LOAD_ATTRIBUTE]).toBeCloseTo(loadavg()[0] / availableParallelism(), 0);
     } finally {
       loop.stop();
     }

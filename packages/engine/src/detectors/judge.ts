@@ -56,8 +56,9 @@ const HOLD_SCORE = 3;
 const SHAPE_HOLD_P = 0.05;
 
 /**
- * How long after a bucket in which most of what is watched slowed at once (a host short of CPU) a latency
- * firing is taken as part of it: such spells come and go over tens of seconds, at their worst in one bucket.
+ * How long after a bucket in which most of what is watched slowed at once (a host short of CPU), or a loop
+ * sample that showed the process starved of CPU, a latency firing is taken as part of it: such spells come
+ * and go over tens of seconds, at their worst in one bucket.
  */
 const SHARED_MS = 30_000;
 
@@ -118,7 +119,10 @@ export class Judge {
   private readonly nodes = new Map<string, number[]>();
   /** The latest bucket in which most of what is watched slowed at once (see {@link broadSlowdown}). */
   private broadAt = -Infinity;
-  /** Whether the bucket being judged is within {@link SHARED_MS} of {@link broadAt}: its latency firings are `shared`. */
+  /**
+   * Whether the bucket being judged is within {@link SHARED_MS} of {@link broadAt}, or of a loop sample
+   * that showed its process starved of CPU (`Recorder.starvedAt`): its latency firings are `shared`.
+   */
   private shared = false;
   /** Operations whose errors fire in this close (their episodes start after it). */
   private readonly erring = new Set<string>();
@@ -144,7 +148,8 @@ export class Judge {
     this.erring.clear();
     this.moreCalls.length = 0;
     if (broadSlowdown(rec, index, this.nodes)) this.broadAt = index;
-    this.shared = (index - this.broadAt) * this.options.bucketMs < SHARED_MS;
+    const now = (index + 1) * this.options.bucketMs;
+    this.shared = (index - this.broadAt) * this.options.bucketMs < SHARED_MS || now - rec.starvedAt < SHARED_MS;
     for (const op of rec.liveOps) {
       const before = firings.length + this.moreCalls.length;
       const b = op.ring.get(index);

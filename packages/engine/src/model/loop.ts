@@ -15,6 +15,15 @@ export const EVENT_LOOP_OPERATION = 'event loop';
 export const LOOP_CPU_ATTRIBUTE = 'rootspan.loop.cpu_ms';
 
 /**
+ * The attribute of an event-loop sample giving its host's load: the 1-min load average per CPU. A loop held
+ * while the process used little CPU on a host with more runnable threads than CPUs was starved of CPU.
+ */
+export const LOOP_HOST_LOAD_ATTRIBUTE = 'rootspan.host.load';
+
+/** Host load per CPU (see {@link LOOP_HOST_LOAD_ATTRIBUTE}) from which a process waiting for CPU is starved. */
+export const STARVED_LOAD = 1.5;
+
+/**
  * The event loop's typical hold must grow at least this much (ms) to fire: where requests are CPU-heavy
  * (server-side rendering), more traffic puts one in more ticks and lifts the per-tick longest hold by
  * tens of milliseconds; held 100 ms longer at a time, every request waits noticeably.

@@ -12,7 +12,7 @@ import { logMs, MIN_LOG_MS } from '../stats/baseline.js';
 import { Instances } from '../instances.js';
 import { AnswerLag, LateAnswers } from './late-answers.js';
 import { HeldCalls } from './held-calls.js';
-import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, LOOP_MIN_SHIFT_MS, loopStallMs } from '../model/loop.js';
+import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, LOOP_HOST_LOAD_ATTRIBUTE, LOOP_MIN_SHIFT_MS, STARVED_LOAD, loopStallMs } from '../model/loop.js';
 import { MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_OVERFLOW_SERVICES, OVERFLOW_OPERATION } from '../limits.js';
 
 /** How long after a long hold of a service's event loop its requests meet the backlog, at most (ms). */
@@ -112,6 +112,12 @@ export class Recorder {
   private readonly holds = new Map<string, { end: number; ms: number; key: string }>();
   /** Per service, its event loop's longest sample of the last {@link MAX_HOLD_BACKLOG_MS}, with the CPU the process used meanwhile. */
   private readonly loops = new Map<string, LoopSample>();
+  /**
+   * When an event-loop sample last showed its process starved of CPU: held {@link LOOP_MIN_SHIFT_MS} or more
+   * while the process used under half that CPU, on a host loaded {@link STARVED_LOAD} per CPU or more
+   * (−∞ if never). Only the plugin samples a loop: in process, the one process; centrally, never.
+   */
+  starvedAt = -Infinity;
   /** Per service, its latest samples of a loop held busy (see {@link noteBusy}). */
   private readonly busy = new Map<string, BusyLoop>();
   /** Per service without event-loop samples, its calls answered late (see TraceContext.noteLate). */
@@ -413,6 +419,9 @@ export class Recorder {
     const ms = end - span.startTime;
     const cpu = span.attributes?.[LOOP_CPU_ATTRIBUTE];
     const cpuMs = typeof cpu === 'number' && cpu >= 0 ? cpu : undefined;
+    const load = span.attributes?.[LOOP_HOST_LOAD_ATTRIBUTE];
+    // Held well past a free loop's tick while the process hardly ran, on a host with more runnable threads than CPUs.
+    if (cpuMs !== undefined && cpuMs < ms / 2 && ms >= LOOP_MIN_SHIFT_MS && typeof load === 'number' && load >= STARVED_LOAD && end > this.starvedAt) this.starvedAt = end;
     const longest = this.loops.get(service);
     if (longest !== undefined) {
       if (ms >= longest.ms || end - longest.end > MAX_HOLD_BACKLOG_MS) {
