@@ -82,7 +82,7 @@ export type OpFiring =
   | (OpFiringBase & {
       kind: 'latency';
       signal: 'latency' | 'latency.self' | 'latency.tail';
-      /** Within {@link SHARED_MS} of a bucket in which most of what is watched slowed at once (see {@link broadSlowdown}). */
+      /** Within {@link SHARED_MS} of a bucket in which most of what is watched slowed at once (see {@link broadSlowdown}), or of a starved loop. */
       shared: boolean;
     })
   | (OpFiringBase & { kind: 'errors'; signal: 'errors' })
@@ -337,6 +337,8 @@ export class Judge {
   private judgeHeld(op: OpState, w: OpWindow, size: number): OpFiring | undefined {
     if (op.operation === EVENT_LOOP_OPERATION) return undefined;
     const which = op.nodeType === 'service' ? 'self' : 'latency';
+    // Held requests are slow ones (each counted `over`): most windows of most operations stop here.
+    if (w[which].over < HELD_MIN) return undefined;
     const o = this.options.latency;
     const p95 = op[which].p95.value;
     if (!(p95 > 0)) return undefined;

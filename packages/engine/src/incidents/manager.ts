@@ -163,8 +163,13 @@ export class IncidentManager {
   join(anomaly: Anomaly, origins: RankedOrigin[], incidentId: string | undefined, now: number): string | undefined {
     let rec = incidentId !== undefined ? this.records.get(incidentId) : undefined;
     if (rec !== undefined && rec.incident.status === 'resolved') rec = undefined;
-    rec ??= this.findSymptom(anomaly, now) ?? this.findHome(anomaly, now) ?? this.findLinked(anomaly, now);
+    rec ??= this.findBelonging(anomaly, now);
     return rec === undefined ? undefined : this.route(anomaly, origins, rec.incident.id, now);
+  }
+
+  /** The open incident an anomaly not yet in one belongs to: as a symptom, in its root's home, or linked by the call graph. */
+  private findBelonging(anomaly: Anomaly, now: number): Record_ | undefined {
+    return this.findSymptom(anomaly, now) ?? this.findHome(anomaly, now) ?? this.findLinked(anomaly, now);
   }
 
   /**
@@ -183,7 +188,7 @@ export class IncidentManager {
         if (inc.status !== 'resolved' && inc.rootCause.kind === 'traffic' && inc.rootCause.service === anomaly.cause.service) rec = r;
       }
       rec ??= this.findStoppedBy(anomaly, now);
-    } else if (rec === undefined) rec = this.findSymptom(anomaly, now) ?? this.findHome(anomaly, now) ?? this.findLinked(anomaly, now) ?? this.reopen(anomaly, now);
+    } else if (rec === undefined) rec = this.findBelonging(anomaly, now) ?? this.reopen(anomaly, now);
     let opened = false;
     if (rec === undefined) {
       rec = this.open(anomaly, now);

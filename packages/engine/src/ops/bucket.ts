@@ -186,10 +186,11 @@ export class OpBucket {
   /**
    * Served requests (neither failed nor refused as the client's fault), and how many of them made each
    * call (trace shape): `callees[i]` was called by `callCounts[3i]` requests, in the order first seen
-   * ({@link countCall}, {@link addCallee}), which made `callCounts[3i + 1]` calls to it in all, `callCounts[3i + 2]` the sum of each request's count squared
-   * (how many times per request, and how that varies: N+1 queries). Parallel arrays, not a Map: an
-   * operation makes few distinct calls, and arrays of exactly that size are the smallest store (a Map's
-   * table, or an array grown by push, holds 17 slots for one callee).
+   * ({@link countCall}, {@link addCallee}), which made `callCounts[3i + 1]` calls to it in all,
+   * `callCounts[3i + 2]` the sum of each request's count squared (how many times per request, and how that
+   * varies: N+1 queries). Parallel arrays, not a Map: an operation makes few distinct calls, and arrays of
+   * exactly that size are the smallest store (a Map's table, or an array grown by push, holds 17 slots for
+   * one callee).
    */
   okRequests = 0;
   callees: string[] | undefined;

@@ -24,8 +24,9 @@ export class Destinations {
   /**
    * Notes that operation `key` produces (`producer`) or consumes the messages of the destination `span`
    * names — its `messaging.destination.name`, else RabbitMQ's routing key (a message to the default exchange
-   * names no destination), else BullMQ's queue, within its messaging system (see `messagingSystem`) — and calls `link` with each (consumer, producer)
-   * pair this makes known for the first time. A span naming no destination is ignored.
+   * names no destination), else BullMQ's queue, within its messaging system (see `messagingSystem`) — and
+   * calls `link` with each (consumer, producer) pair this makes known for the first time. A span naming no
+   * destination is ignored.
    */
   note(span: Span, key: string, producer: boolean, link: (consumer: string, producer: string) => void): void {
     const a = span.attributes;

@@ -49,6 +49,11 @@ interface LoopSample {
   cpuMs: number | undefined;
 }
 
+/** Whether a loop held `ms` while its process used `cpuMs` of CPU (unknown: no) was not busy: under half of it. */
+function idle(ms: number, cpuMs: number | undefined): boolean {
+  return cpuMs !== undefined && cpuMs < ms / 2;
+}
+
 /**
  * Facts → buckets: turns each processed trace's entries and calls into per-operation and per-edge bucket
  * counts. Owns the operations and edges (the judge reads them; nothing else writes them) and which of
@@ -421,7 +426,7 @@ export class Recorder {
     const cpuMs = typeof cpu === 'number' && cpu >= 0 ? cpu : undefined;
     const load = span.attributes?.[LOOP_HOST_LOAD_ATTRIBUTE];
     // Held well past a free loop's tick while the process hardly ran, on a host with more runnable threads than CPUs.
-    if (cpuMs !== undefined && cpuMs < ms / 2 && ms >= LOOP_MIN_SHIFT_MS && typeof load === 'number' && load >= STARVED_LOAD && end > this.starvedAt) this.starvedAt = end;
+    if (idle(ms, cpuMs) && ms >= LOOP_MIN_SHIFT_MS && typeof load === 'number' && load >= STARVED_LOAD && end > this.starvedAt) this.starvedAt = end;
     const longest = this.loops.get(service);
     if (longest !== undefined) {
       if (ms >= longest.ms || end - longest.end > MAX_HOLD_BACKLOG_MS) {
@@ -468,7 +473,7 @@ export class Recorder {
    */
   idleHold(service: string, heldMs: number): { ms: number; cpuMs: number } | undefined {
     const s = this.loops.get(service);
-    return s !== undefined && s.cpuMs !== undefined && s.ms >= heldMs / 2 && s.cpuMs < s.ms / 2 ? { ms: s.ms, cpuMs: s.cpuMs } : undefined;
+    return s !== undefined && s.cpuMs !== undefined && s.ms >= heldMs / 2 && idle(s.ms, s.cpuMs) ? { ms: s.ms, cpuMs: s.cpuMs } : undefined;
   }
 
   /**

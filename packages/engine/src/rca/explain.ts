@@ -357,9 +357,10 @@ export function explainRoot(
   // its operations fail in the same service, but not where the sentence just said.
   let best: Anomaly | undefined;
   const inRoot = (a: Anomaly) => Number(a.cause.operation === top.operation);
+  const stronger = (a: Anomaly, b: Anomaly) => inRoot(a) - inRoot(b) || felt(a) - felt(b) || a.cause.share - b.cause.share;
   for (const a of anomalies) {
     if (a.service === top.service || a.cause.service !== top.service) continue;
-    if (best === undefined || inRoot(a) > inRoot(best) || (inRoot(a) === inRoot(best) && (felt(a) > felt(best) || (felt(a) === felt(best) && a.cause.share > best.cause.share)))) best = a;
+    if (best === undefined || stronger(a, best) > 0) best = a;
   }
   /** The anomaly whose own figures the evidence gave (not to be told twice). */
   let cited: Anomaly | undefined;
