@@ -117,7 +117,7 @@ describe('more operation names than maxOperations', () => {
     expect(overflow.evicted).toBeGreaterThan(0);
 
     const json = parseJson(await run(['analyze', path, '--config', config, '--json'])) as JsonReport;
-    expect(json.summary.operations).toEqual({ tracked: operations, overflowRequests: overflow.requests, overflowCalls: overflow.calls, evicted: overflow.evicted });
+    expect(json.summary.operations).toEqual({ tracked: operations, overflowRequests: overflow.requests, overflowCalls: overflow.calls, evicted: overflow.evicted, messagesForgotten: overflow.sent });
     const human = await run(['analyze', path, '--config', config]);
     expect(human.stdout.split('\n')[1]).toBe(
       `Operations at the cap (maxOperations): ${operations} tracked; ${overflow.requests} requests folded into rootspan.overflow (counted, not judged), ${overflow.evicted} operations evicted to make room for new ones.`,

@@ -435,7 +435,7 @@ class StreamingAnalyzer implements Analyzer {
       buffered: this.buffer.size,
       evictedEarly: this.buffer.evictedEarly,
       operations: this.recorder.ops.size - this.recorder.overflowOps.size,
-      overflow: { operations: this.recorder.overflowOps.size, ...this.recorder.overflow, evicted: this.recorder.evicted },
+      overflow: { operations: this.recorder.overflowOps.size, ...this.recorder.overflow, evicted: this.recorder.evicted, sent: this.recorder.sent.forgotten },
       instances: { tracked: this.recorder.instances.size, untrackedSpans: this.recorder.instances.untrackedSpans },
       clockAhead: this.shiftedAhead,
       anomalies: { active: this.episodes.size, total: this.episodes.anomaliesTotal },

@@ -9,8 +9,9 @@ export type { Analyzer } from './api.js';
 export { IN_FLIGHT_MIN_MS, type InFlightCall } from './detectors/inflight.js';
 export { errorSeverity } from './detectors/errors.js';
 export { timeoutSeverity } from './detectors/timeout.js';
+export { queueSeverity, QUEUE_SEVERITY_MS } from './detectors/queue.js';
 export { RootspanError, type RootspanErrorCode } from './errors.js';
-export { MAX_TIME_MS, MAX_FUTURE_SKEW_MS, FUTURE_RUN, CLOCK_JUMP_MS, OVERFLOW_OPERATION, MAX_OVERFLOW_SERVICES, MAX_NAME_LENGTH, MAX_PATH_OPERATIONS, MAX_INSTANCES } from './limits.js';
+export { MAX_TIME_MS, MAX_FUTURE_SKEW_MS, FUTURE_RUN, CLOCK_JUMP_MS, OVERFLOW_OPERATION, MAX_OVERFLOW_SERVICES, MAX_NAME_LENGTH, MAX_PATH_OPERATIONS, MAX_INSTANCES, MAX_SENT } from './limits.js';
 export { cut as cutToNameLength } from './model/bound.js';
 export { label as operationLabel } from './rca/format.js';
 export { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, LOOP_HOST_LOAD_ATTRIBUTE, LOOP_MIN_SHIFT_MS, LOOP_STALL_MS } from './model/loop.js';
@@ -48,6 +49,7 @@ export type {
   IncidentRecordSnapshot,
   RankedOrigin,
   LatencySignalSnapshot,
+  QueueWaitSnapshot,
   DetectorState,
 } from './types.js';
 export { DEFAULT_BASELINE, DEFAULT_LATENCY, DEFAULT_ERRORS, DEFAULT_TRAFFIC, DEFAULT_TIMEOUT, DEFAULT_SHAPE, LIVE_RESOLVE_AFTER_MS } from './options.js';

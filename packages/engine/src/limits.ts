@@ -78,3 +78,9 @@ export const MAX_GRAPHQL_OPERATIONS = 100;
  * costs no memory and never keeps latency unjudged.
  */
 export const MAX_INSTANCES = 10_000;
+
+/**
+ * Producer spans whose send time is kept for consumers that come after their trace was processed (see
+ * `SentMessages`): a queue this far behind has its oldest messages' waits unmeasured (`stats().overflow.sent`).
+ */
+export const MAX_SENT = 16_384;

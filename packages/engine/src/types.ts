@@ -134,6 +134,11 @@ export type AnomalySignal =
   | 'latency.self'
   /** Some requests only much slower (the p95, not the median): `observed`/`expected` are p95s. */
   | 'latency.tail'
+  /**
+   * A consumer's messages waited in their queue before it took them (its span's start minus its producer
+   * span's end): `observed`/`expected` are the median waits, now and learned.
+   */
+  | 'latency.queue'
   | 'errors'
   | 'timeout'
   | 'traffic.surge'
@@ -401,8 +406,11 @@ export interface AnalyzerStats {
    * folded into them, and calls whose service-to-service edge was past the cap (not tracked). Folded
    * spans are accepted, not dropped: they count in their service's totals. `evicted`: operations forgotten
    * to make room for new ones at the cap (which go first: see `maxOperations` in the README's limits).
+   * `sent`: messages whose send time was let go before a consumer span of theirs came, the oldest of more
+   * than `MAX_SENT` (16,384) in flight: their waits in the queue, if taken later, are not measured (a
+   * consumer not traced here lets every message go).
    */
-  overflow: { operations: number; requests: number; calls: number; evicted: number };
+  overflow: { operations: number; requests: number; calls: number; evicted: number; sent: number };
   /**
    * Processes seen (spans naming their `instance`), whose first seconds are cold (`instanceWarmupMs`);
    * `untrackedSpans`: spans of processes first seen while `MAX_INSTANCES` were tracked, taken as warm.
@@ -469,6 +477,15 @@ export interface OperationSnapshot {
   callers: string[];
   /** Has answered a request with anything but a 4xx (absent in older snapshots: taken as true). */
   served?: boolean;
+  /** For a consumer: its messages' learned wait in their queue (absent: none measured). */
+  queue?: QueueWaitSnapshot;
+}
+
+/** A consumer's learned wait in its queue: EWMAs of buckets' median and p95 wait (ms), over `samples` messages (0: none yet). */
+export interface QueueWaitSnapshot {
+  typical: number;
+  p95: number;
+  samples: number;
 }
 
 /** What was learned about one caller → callee service edge. */

@@ -488,7 +488,7 @@ describe('robustness', () => {
     }
     many.ingest(spread);
     many.flush();
-    expect(many.stats().overflow).toEqual({ operations: MAX_OVERFLOW_SERVICES + 1, requests: MAX_OVERFLOW_SERVICES + 19, calls: 0, evicted: 0 });
+    expect(many.stats().overflow).toEqual({ operations: MAX_OVERFLOW_SERVICES + 1, requests: MAX_OVERFLOW_SERVICES + 19, calls: 0, evicted: 0, sent: 0 });
     expect(many.metrics().find((m) => m.service === 'rootspan.overflow')?.requests).toBe(19);
   });
 

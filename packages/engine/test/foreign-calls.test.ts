@@ -37,6 +37,8 @@ function context(typical: Record<string, number> = {}, typicalSelf: Record<strin
     noteHeld: () => {},
     noteAnswer: () => {},
     heldDuring: () => undefined,
+    noteSent: () => {},
+    sentAt: () => undefined,
   };
 }
 

@@ -58,6 +58,8 @@ describe('a call whose answer is missing', () => {
     noteHeld: () => {},
     noteAnswer: () => {},
     heldDuring: () => undefined,
+    noteSent: () => {},
+    sentAt: () => undefined,
     };
     const get = (b: TraceBuilder, parent: Span, path: string, answered: boolean) => {
       const c = b.client(parent, 'inventory', parent.startTime + 1, parent.startTime + 9, { attributes: { 'http.request.method': 'GET', 'url.full': `http://inventory:3001${path}`, 'server.address': 'inventory', 'server.port': 3001 } });

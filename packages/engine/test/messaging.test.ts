@@ -20,6 +20,10 @@ interface Fault {
   ordersFail?: boolean;
   /** Extra time the worker's own code takes per message (ms). */
   workerSlowMs?: number;
+  /** Messages a second the worker takes (it lost instances, or its concurrency): each waits for a free one. */
+  workerRate?: number;
+  /** With `workerDown` and `to`: the messages sent meanwhile wait for its return, then it takes this many a second. */
+  drainRate?: number;
 }
 
 /**
@@ -31,6 +35,8 @@ interface Fault {
 function run(a: Analyzer, seconds: number, fault?: Fault): void {
   const spans: Span[] = [];
   let backlogMs = 0;
+  /** When a rate-limited worker takes its next message. */
+  let freeAt = -Infinity;
   for (let s = 0; s < seconds; s++) {
     for (let i = 0; i < RPS; i++) {
       const start = T0 + s * 1000 + i * (1000 / RPS);
@@ -53,12 +59,25 @@ function run(a: Analyzer, seconds: number, fault?: Fault): void {
         attributes: { 'messaging.system': 'rabbitmq', 'messaging.operation': 'publish', 'messaging.rabbitmq.routing_key': 'orders', 'server.address': '127.0.0.1' },
       });
       t.spans.push(publish);
-      if (!(faulty && fault.workerDown)) {
+      const draining = fault?.drainRate !== undefined && fault.to !== undefined && start >= fault.from;
+      if (draining) {
+        // Down, its messages wait in the queue; back, it takes them at its pace, later ones behind them.
+        const consumeAt = Math.max(publish.endTime + 5, fault.to as number, freeAt);
+        freeAt = Math.max(consumeAt, freeAt) + (freeAt > publish.endTime + 5 || faulty ? 1000 / (fault.drainRate as number) : 0);
+        const consume = span({ traceId: t.traceId, service: 'worker', name: 'orders process', kind: 'consumer', parentSpanId: publish.spanId, startTime: consumeAt, endTime: consumeAt + 16, attributes: { 'messaging.system': 'rabbitmq', 'messaging.operation': 'process' } });
+        t.spans.push(consume);
+        const charge = t.client(consume, 'billing', consumeAt + 1, consumeAt + 14, { name: 'POST', attributes: { 'http.request.method': 'POST', 'server.address': 'billing', 'server.port': 80 } });
+        t.server('billing', '/charge', consumeAt + 2, consumeAt + 13, { name: 'POST /charge', attributes: { 'http.request.method': 'POST', 'http.route': '/charge', 'http.response.status_code': 200 } }, charge);
+      } else if (!(faulty && fault.workerDown)) {
         const extra = faulty ? (fault.billingSlowMs ?? 0) : 0;
         const own = faulty ? (fault.workerSlowMs ?? 0) : 0;
         // A slow worker falls behind: each message waits for the ones before it.
         if (extra + own > 0) backlogMs += ((extra + own) * RPS) / 5 / RPS;
-        const consumeAt = publish.endTime + 5 + backlogMs;
+        let consumeAt = publish.endTime + 5 + backlogMs;
+        if (faulty && fault.workerRate !== undefined) {
+          consumeAt = Math.max(consumeAt, freeAt);
+          freeAt = consumeAt + 1000 / fault.workerRate;
+        }
         const consume = span({
           traceId: t.traceId,
           service: 'worker',
@@ -192,5 +211,66 @@ describe('messaging: a consumer runs after its producer, on its own', () => {
     expect(anomalies).toContain('worker orders process traffic.drop');
     const opened = events.filter((e) => e.type === 'opened');
     expect(opened.map((e) => `${e.incident.rootCause.service} ${e.incident.rootCause.kind}`)).toEqual(['worker latency']);
+  });
+
+  it('a worker taking fewer messages than come, each as fast as ever: its queue backs up, and how long they wait is the incident', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    const from = T0 + WARMUP_S * 1000;
+    // It lost a quarter of its capacity: 15 messages a second where 20 come, each handled in 16 ms as before.
+    run(a, WARMUP_S + 90, { from, workerRate: 15 });
+    const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
+    expect(opened).toHaveLength(1);
+    const [incident] = opened;
+    // The wait grows a third of a second per second: past a second in the first 5 s, told within 15 s.
+    expect(incident.openedAt - from).toBeLessThanOrEqual(15_000);
+    expect(incident.title).toBe('Latency in worker orders process');
+    expect(incident.rootCause.explanation).toMatch(/^worker orders process took its messages \d+(\.\d+)? s after they were sent \(median of \d+, waiting in its queue\) vs baseline 5\.0 ms \(\d+×\) in the last \d+ s; it took 15 req\/s of them \(20 req\/s usually\)$/);
+    const queue = a.anomalies().filter((x) => x.signal === 'latency.queue');
+    expect(queue.map((x) => `${x.service} ${x.operation}`)).toEqual(['worker orders process']);
+    // The last messages taken waited over 20 s: medium (5–30 s), as bad as how late the work is.
+    expect(queue[0].observed).toBeGreaterThan(20_000);
+    expect(queue[0].severity).toBe('medium');
+    expect(queue[0].traceIds.length).toBeGreaterThan(0);
+    // Nothing else changed: not the worker's handling, nor what orders does.
+    expect(a.anomalies().filter((x) => x.signal !== 'latency.queue')).toEqual([]);
+  });
+
+  it('a worker back after a minute down drains its backlog: the long waits join the drop\'s incident, which stays rooted in the drop', () => {
+    const a = createAnalyzer();
+    const events = watch(a);
+    const from = T0 + WARMUP_S * 1000;
+    // Down a minute; back, it takes 60 messages a second until the backlog is gone (a surge of its own).
+    run(a, WARMUP_S + 150, { from, to: from + 60_000, workerDown: true, drainRate: 60 });
+    const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
+    expect(opened.map((i) => i.title)).toEqual([expect.stringMatching(/^Traffic drop in worker orders process/)]);
+    const [incident] = a.incidents();
+    expect(incident.rootCause.kind).toBe('traffic');
+    const queue = incident.anomalies.filter((x) => x.signal === 'latency.queue');
+    expect(queue).toHaveLength(1);
+    expect(queue[0].observed).toBeGreaterThan(10_000);
+  });
+
+  it('messages consumed after their producer\'s trace was processed still tell their wait; a restored analyzer keeps the learned wait', () => {
+    const a = createAnalyzer();
+    const spans: Span[] = [];
+    // Each message waits 3 s: its consumer's span comes long after the producer's trace was processed.
+    for (let i = 0; i < 200; i++) {
+      const start = T0 + i * 500;
+      const t = new TraceBuilder();
+      const post = t.server('orders', '/orders', start, start + 4);
+      const publish = span({ traceId: t.traceId, service: 'orders', name: 'publish orders', kind: 'producer', parentSpanId: post.spanId, startTime: start + 1, endTime: start + 3, attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': 'orders' } });
+      spans.push(...t.spans, publish);
+      spans.push(span({ traceId: t.traceId, service: 'worker', name: 'orders process', kind: 'consumer', parentSpanId: publish.spanId, startTime: start + 3003, endTime: start + 3010, attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': 'orders' } }));
+    }
+    spans.sort((x, y) => x.endTime - y.endTime);
+    for (const s of spans) a.ingest(s);
+    a.flush();
+    const worker = a.snapshot().operations.find((o) => o.service === 'worker');
+    expect(worker?.queue?.typical).toBeCloseTo(3000, 0);
+    const restored = createAnalyzer();
+    restored.restore(a.snapshot());
+    expect(restored.snapshot().operations.find((o) => o.service === 'worker')?.queue).toEqual(worker?.queue);
+    expect(a.stats().overflow.sent).toBe(0);
   });
 });

@@ -101,6 +101,8 @@ function context(typical: Record<string, number>, typicalSelf: Record<string, nu
     noteHeld: () => {},
     noteAnswer: () => {},
     heldDuring: () => undefined,
+    noteSent: () => {},
+    sentAt: () => undefined,
   };
 }
 

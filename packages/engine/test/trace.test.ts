@@ -37,6 +37,8 @@ function context(
     noteHeld: () => {},
     noteAnswer: () => {},
     heldDuring: () => undefined,
+    noteSent: () => {},
+    sentAt: () => undefined,
   };
 }
 

@@ -406,6 +406,7 @@ class CentralServer implements RootspanServer {
       .family('rootspan_operations_tracked', 'gauge', 'Operations the analyzer tracks (at most maxOperations).', s.operations.tracked)
       .family('rootspan_overflow_requests_total', 'counter', 'Requests past maxOperations, folded into their service\'s rootspan.overflow operation (counted, not judged).', s.operations.overflowRequests)
       .family('rootspan_operations_evicted_total', 'counter', 'Operations forgotten at maxOperations to make room for new ones (quiet or not yet learned ones).', s.operations.evicted)
+      .family('rootspan_messages_forgotten_total', 'counter', 'Messages whose send time was let go before a consumer took them (a consumer not traced here, or a queue over 16,384 messages behind): their wait is not measured.', s.operations.messagesForgotten)
       .family('rootspan_processes_tracked', 'gauge', 'Processes seen whose start is tracked (their first seconds are a warm-up whose latency is not judged).', s.processes.tracked)
       .family('rootspan_process_untracked_spans_total', 'counter', 'Spans of processes first seen while the process table was full (taken as warm).', s.processes.untrackedSpans)
       .family('rootspan_incidents_open', 'gauge', 'Active or acknowledged incidents, by severity.', SEVERITIES.map((sev) => [{ severity: sev }, open.filter((i) => i.severity === sev).length]))

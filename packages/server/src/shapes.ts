@@ -176,6 +176,7 @@ const SIGNAL_WORDS: Record<AnomalySignal, string> = {
   latency: 'latency',
   'latency.self': 'self-time',
   'latency.tail': 'tail latency',
+  'latency.queue': 'queue wait',
   errors: 'errors',
   timeout: 'timeout',
   'traffic.surge': 'traffic surge',
@@ -221,7 +222,9 @@ export function metricsJson(m: OperationMetrics, b: OperationBaseline | undefine
 /**
  * Operations tracked (at most the analyzer's `maxOperations`), and past that cap: requests folded into a
  * service's `rootspan.overflow` operation (counted, not judged), calls on untracked edges, and operations
- * forgotten to make room for new ones (quiet or not yet learned ones: see the engine's `maxOperations`).
+ * forgotten to make room for new ones (quiet or not yet learned ones: see the engine's `maxOperations`);
+ * `messagesForgotten`: messages whose send time was let go before a consumer took them (a consumer not
+ * traced here, or a queue over 16,384 messages behind: their wait in the queue is not measured).
  * `GET /aiops/status`'s `operations`, and `rootspan analyze --json`'s `summary.operations`.
  */
 export interface OperationCounts {
@@ -229,9 +232,10 @@ export interface OperationCounts {
   overflowRequests: number;
   overflowCalls: number;
   evicted: number;
+  messagesForgotten: number;
 }
 
 /** {@link OperationCounts} from the analyzer's stats. */
 export function operationCounts(stats: AnalyzerStats): OperationCounts {
-  return { tracked: stats.operations, overflowRequests: stats.overflow.requests, overflowCalls: stats.overflow.calls, evicted: stats.overflow.evicted };
+  return { tracked: stats.operations, overflowRequests: stats.overflow.requests, overflowCalls: stats.overflow.calls, evicted: stats.overflow.evicted, messagesForgotten: stats.overflow.sent };
 }

@@ -167,7 +167,7 @@ describe('/aiops API', () => {
     expect(s.ingest.spansAccepted).toBe(s.ingest.spansReceived);
     expect(s.drops).toMatchObject({ late: 0, malformed: 0, queueFull: 0 });
     expect(s.queue).toMatchObject({ spans: 0, capacity: 100_000, traceWaitMode: 'auto' });
-    expect(s.operations).toEqual({ tracked: expect.any(Number), overflowRequests: 0, overflowCalls: 0, evicted: 0 });
+    expect(s.operations).toEqual({ tracked: expect.any(Number), overflowRequests: 0, overflowCalls: 0, evicted: 0, messagesForgotten: 0 });
     expect(s.processes).toEqual({ tracked: expect.any(Number), untrackedSpans: 0 });
     expect(s.operations.tracked).toBeGreaterThan(0);
     expect(s.store).toMatchObject({ kind: 'memory', healthy: true });
@@ -206,6 +206,7 @@ describe('/aiops API', () => {
     expect(text).toMatch(/^rootspan_operations_tracked [1-9]\d*$/m);
     expect(text).toMatch(/^rootspan_overflow_requests_total 0$/m);
     expect(text).toMatch(/^rootspan_operations_evicted_total 0$/m);
+    expect(text).toMatch(/^rootspan_messages_forgotten_total 0$/m);
     // Every sample line is `name{labels} value` after its family's HELP and TYPE.
     for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? -?[\d.e+-]+|\w+(\{[^}]*\})? (NaN|[+-]Inf))$/);
   });

@@ -67,7 +67,7 @@ export function validateReport(value: unknown): string[] {
     count('summary.traces', s.traces);
     count('summary.dropped', s.dropped);
     if (s.operations !== undefined && isObj('summary.operations', s.operations)) {
-      for (const key of ['tracked', 'overflowRequests', 'overflowCalls', 'evicted']) count(`summary.operations.${key}`, s.operations[key]);
+      for (const key of ['tracked', 'overflowRequests', 'overflowCalls', 'evicted', 'messagesForgotten']) count(`summary.operations.${key}`, s.operations[key]);
     }
     if (isArr('summary.services', s.services)) {
       s.services.forEach((v, i) => str(`summary.services[${i}]`, v));

@@ -2,7 +2,7 @@ import type { LatencyOptions, ResolvedOptions } from '../options.js';
 import type { Verdict } from './verdict.js';
 import type { LatencyDetector, LogWindow } from './latency.js';
 import type { CallShapeDetector } from './shape.js';
-import { absorbedIn, slowEvents, type CallTimes, type LatencyBucket } from '../ops/bucket.js';
+import { absorbedIn, queuedIn, slowEvents, type CallTimes, type LatencyBucket } from '../ops/bucket.js';
 import { RING, USUAL_PATH_SHARE, WINDOWS, copyWindow, emptyWindow, windowLongest, windowSketch, type EdgeState, type EdgeWindow, type LatencySignal, type OpState, type OpWindow } from '../ops/state.js';
 import { ANCHOR_SLOWDOWN } from '../stats/baseline.js';
 import type { Recorder } from '../ops/recorder.js';
@@ -15,6 +15,7 @@ import type { Severity } from '../types.js';
 import { latencySeverity } from './latency.js';
 import { errorSeverity } from './errors.js';
 import { broadSlowdown } from './broad.js';
+import type { QueueWaitDetector } from './queue.js';
 
 /** A tail slowdown ({@link Judge.judgeTail}) is judged on windows of at least this many successful requests. */
 const TAIL_MIN_REQUESTS = 20;
@@ -81,7 +82,7 @@ interface OpFiringBase {
 export type OpFiring =
   | (OpFiringBase & {
       kind: 'latency';
-      signal: 'latency' | 'latency.self' | 'latency.tail';
+      signal: 'latency' | 'latency.self' | 'latency.tail' | 'latency.queue';
       /** Within {@link SHARED_MS} of a bucket in which most of what is watched slowed at once (see {@link broadSlowdown}), or of a starved loop. */
       shared: boolean;
     })
@@ -200,6 +201,8 @@ export class Judge {
       }
     }
     if (latency === undefined && op.operation === EVENT_LOOP_OPERATION && index >= latencyFrom) latency = this.loopHeld(op, windows[0], WINDOWS[0]);
+    const queue = op.queue !== undefined ? this.judgeQueue(op, windows, index, latencyFrom) : undefined;
+    if (queue) out.push(queue);
     if (latency) out.push(latency);
     if (self) out.push(self);
     // A slowdown of most requests is told by its typical latency's figures, its tail with them.
@@ -392,6 +395,25 @@ export class Judge {
   }
 
   /**
+   * A consumer's messages waiting in their queue (see {@link QueueWaitDetector}), over each window; keeps
+   * the firing of the longest wait. Judged from `latencyFrom`, as latency is: an analyzer started in a backlog learns it.
+   */
+  private judgeQueue(op: OpState, windows: readonly OpWindow[], index: number, latencyFrom: number): OpFiring | undefined {
+    const detector = op.queue as QueueWaitDetector;
+    if (!detector.ready) return undefined;
+    let best: OpFiring | undefined;
+    for (let k = 0; k < WINDOWS.length; k++) {
+      const size = WINDOWS[k];
+      if (index - size + 1 < latencyFrom) break;
+      const w = windows[k];
+      const v = detector.judge(queuedIn(w.buckets));
+      // The longest typical wait: a backlog grows, and a long window's median lags its latest messages.
+      if (v.anomalous && (best === undefined || v.observed > best.verdict.observed)) best = { signal: 'latency.queue', kind: 'latency', verdict: v, op, size, window: copyWindow(w), shared: this.shared };
+    }
+    return best;
+  }
+
+  /**
    * One hold of the event loop of {@link loopStallMs} or more in the window: the service answered nothing
    * for that long (a synchronous block, a paused process). One tick among the window's others leaves its
    * typical hold as it was, so it is judged on its own. Score: doublings over the typical hold; severity by
@@ -458,6 +480,7 @@ export class Judge {
     if (b === undefined) return;
     this.learnLatency(index, op.latency, b.latency, alpha, slow);
     this.learnLatency(index, op.self, b.self, alpha, slowSelf);
+    if (b.queued !== undefined) op.queue?.learn(b.queued, RING);
     op.errors.learnBucket(index, b.requests, b.errors, RING);
     // While a callee fails, requests that succeed do so another way (a cache's misses fall back to the
     // database): that call pattern is the fault's, and learned it would make the return to normal a change.

@@ -3,10 +3,10 @@ import type { ResolvedOptions } from '../options.js';
 import { clearlySlower, type Firing, type OpFiring } from '../detectors/judge.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
-import { BUCKET_EXEMPLARS, absorbedIn, givenUpIn, topSlowInstance } from '../ops/bucket.js';
+import { BUCKET_EXEMPLARS, absorbedIn, givenUpIn, queuedIn, topSlowInstance } from '../ops/bucket.js';
 import { RING, WINDOWS, callsPerRequest, windowLatest, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyLabel, opKeyOperation, opKeyService } from '../keys.js';
-import { dropOrigin, rankOrigins, selfOrigins } from '../rca/attribute.js';
+import { dropOrigin, originAt, rankOrigins, selfOrigins } from '../rca/attribute.js';
 import { explainAnomaly, explainRoot, worstFigure, type RootFigures } from '../rca/explain.js';
 import { EVENT_LOOP_OPERATION } from '../model/loop.js';
 import { isPoolWait } from '../model/operation.js';
@@ -73,6 +73,8 @@ interface Episode {
   signal: Firing['signal'];
   /** For call-pattern episodes: the callee's operation key. */
   callee: string | undefined;
+  /** Joined an incident as its fault's effect (a backlog drained after it): stays so (see {@link Episodes.route}). */
+  effect?: boolean;
 }
 
 /** Where episodes report to: new anomalies, and the incident manager's lifecycle events. */
@@ -284,6 +286,11 @@ export class Episodes {
       if (ok.n === 0) return undefined;
       return clearlySlower(op.series(ep.signal).detector, ok, this.options.latency);
     }
+    if (ep.signal === 'latency.queue') {
+      const b = op.ring.get(index)?.queued;
+      if (b === undefined || b.count === 0 || op.queue === undefined) return undefined;
+      return op.queue.longer(b.quantile(0.5));
+    }
     if (ep.signal === 'errors') {
       const w = op.window(index, 1, bucketMs);
       if (w.requests === 0) return undefined;
@@ -329,7 +336,12 @@ export class Episodes {
       const { op, window: w } = f;
       service = op.service;
       operation = op.operation;
-      samples = f.signal === 'latency' || f.signal === 'latency.tail' ? w.latency.ok.n : f.signal === 'latency.self' ? w.self.ok.n : f.kind === 'shape' ? w.okRequests : w.requests;
+      samples =
+        f.signal === 'latency' || f.signal === 'latency.tail' ? w.latency.ok.n :
+        f.signal === 'latency.self' ? w.self.ok.n :
+        f.signal === 'latency.queue' ? queuedIn(w.buckets).count :
+        f.kind === 'shape' ? w.okRequests :
+        w.requests;
       // The bad ones the sentence counts: failed requests, or a tail's slow ones.
       count = f.signal === 'latency.tail' ? w.latency.over : w.errors;
       traceIds = windowTraces(w.buckets, f.kind === 'errors' ? 'errorTraces' : 'slowTraces', BUCKET_EXEMPLARS * 2);
@@ -421,6 +433,17 @@ export class Episodes {
     // ties it to a failing caller (the failure ended, or traffic stopped further up), it neither re-roots
     // that incident on the drop nor, after it resolved, opens a traffic incident of its own.
     if (!linked && ep.incidentId !== undefined && this.manager.failure(ep.incidentId)) return;
+    if (ep.effect) {
+      ep.incidentId = this.manager.join(ep.anomaly, origins, ep.incidentId, now, true);
+      return;
+    }
+    if (ep.incidentId === undefined && f.signal === 'latency.queue' && this.seenAgain(ep, now)) {
+      // Messages waiting are a symptom: an open incident that explains them (the consumer down, a lock, a
+      // slow callee: the backlog drained after it) takes them as its effect, the evidence going to its root.
+      ep.incidentId = this.manager.join(ep.anomaly, origins, this.incidentInCallees(f.op)?.id, now, true);
+      ep.effect = ep.incidentId !== undefined;
+      if (ep.effect) return;
+    }
     if (ep.incidentId === undefined && f.kind === 'latency' && (!this.seenAgain(ep, now) || this.heldForLoad(ep, f.op))) return;
     if (ep.incidentId === undefined && !linked && !this.stillDown(ep, f.op, now)) return;
     if (f.signal === 'traffic.surge') return;
@@ -554,6 +577,9 @@ export class Episodes {
         // Requests held together in its own time (see Judge.judgeHeld): the operation itself.
         if (f.held !== undefined) return selfOrigins(op, 'latency', f.held);
         return rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', w.latency.ok.n);
+      case 'latency.queue':
+        // A consumer whose own requests slowed falls behind for where their time went; else it takes fewer than come.
+        return rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', queuedIn(w.buckets).count);
       case 'shape.missing-call':
         return rankOrigins(windowOrigins(w.buckets, 'shapeOrigins'), w.diverged, op, 'shape', w.okRequests);
       case 'traffic.drop': {
@@ -650,13 +676,20 @@ export class Episodes {
     return best;
   }
 
+  /** For a consumer whose messages wait in its queue (a `latency.queue` anomaly): its rate over that anomaly's window, and its learned rate. */
+  private taking(op: OpState, anomalies: readonly Anomaly[]): RootFigures['taking'] {
+    const queue = anomalies.find((a) => a.signal === 'latency.queue' && a.service === op.service && a.operation === op.operation);
+    return queue === undefined ? undefined : this.rateOver(op, queue.at, Math.max(1, Math.round((queue.at - queue.windowStart) / this.options.bucketMs)));
+  }
+
   /**
    * Where the fault of an open episode of one of `kinds` on `key` (an operation's or edge's) started: the
    * root its incident settled on, which weighs all its evidence, else the episode's own cause.
    */
   private faultAt(key: string, kinds: ReadonlySet<AnomalyKind>): RankedOrigin | undefined {
     for (const ep of this.episodes.values()) {
-      if (ep.target.key !== key || !kinds.has(ep.anomaly.kind)) continue;
+      // A fault's effect (see Episodes.route) is no fault of its own.
+      if (ep.target.key !== key || !kinds.has(ep.anomaly.kind) || ep.effect === true) continue;
       const rc = ep.incidentId !== undefined ? this.manager.get(ep.incidentId)?.rootCause : undefined;
       const c = ep.anomaly.cause;
       return originAt(rc ?? c, c.share, c.support);
@@ -866,6 +899,8 @@ export class Episodes {
     }
     const restartedAt = this.recorder.instances.startedSince(top.service, firstAt - RESTART_NEAR_MS);
     if (restartedAt !== undefined) figures = { ...figures, restart: { at: restartedAt, bucketMs: this.options.bucketMs } };
+    const taking = op !== undefined && top.kind === 'latency' ? this.taking(op, anomalies) : undefined;
+    if (taking !== undefined) figures = { ...figures, taking };
     if (top.kind === 'traffic' && op !== undefined) {
       const producing = this.producing(op, anomalies);
       if (producing !== undefined) figures = { ...figures, producing };
@@ -941,11 +976,6 @@ export class Episodes {
 function outageOf(op: OpState, cause: RankedOrigin): RankedOrigin {
   if (cause.service !== op.service || cause.operation === op.operation || cause.kind === 'latency') return cause;
   return { ...cause, operation: op.operation, key: op.key };
-}
-
-/** An origin at an operation another fault's evidence settled on (an incident's root cause, an anomaly's cause). */
-function originAt(at: { service: string; operation: string | null; kind: AnomalyKind }, share: number, count: number): RankedOrigin {
-  return { service: at.service, operation: at.operation, key: opKey(at.service, at.operation ?? ''), kind: at.kind, share, count };
 }
 
 /** What the window's latest failing request said, as sentences quote it. */

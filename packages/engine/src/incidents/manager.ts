@@ -16,6 +16,7 @@ import { INCIDENT_STORY_MAX } from '../types.js';
 import { incidentHeadKey, opKey, opKeyOperation, opKeyService, symptomKey } from '../keys.js';
 import { EVENT_LOOP_OPERATION } from '../model/loop.js';
 import { isPoolWait } from '../model/operation.js';
+import { originAt } from '../rca/attribute.js';
 import { datedTo, label } from '../rca/format.js';
 import { SEVERITY_RANK } from './severity.js';
 import { IN_FLIGHT_MIN_MS } from '../detectors/inflight.js';
@@ -160,11 +161,13 @@ export class IncidentManager {
    * As {@link route}, for an anomaly that may be spread but not a fault of its own: it joins the open
    * incident `incidentId` or one it belongs to, and opens or reopens none. Returns that incident's id, if any.
    */
-  join(anomaly: Anomaly, origins: RankedOrigin[], incidentId: string | undefined, now: number): string | undefined {
+  join(anomaly: Anomaly, origins: RankedOrigin[], incidentId: string | undefined, now: number, effect = false): string | undefined {
     let rec = incidentId !== undefined ? this.records.get(incidentId) : undefined;
     if (rec !== undefined && rec.incident.status === 'resolved') rec = undefined;
     rec ??= this.findBelonging(anomaly, now);
-    return rec === undefined ? undefined : this.route(anomaly, origins, rec.incident.id, now);
+    if (rec === undefined) return undefined;
+    // An effect's evidence is the incident's root's (see Episodes.route): it tells, it does not re-root.
+    return this.route(anomaly, effect ? [originAt(rec.incident.rootCause, 1, anomaly.samples)] : origins, rec.incident.id, now);
   }
 
   /** The open incident an anomaly not yet in one belongs to: as a symptom, in its root's home, or linked by the call graph. */

@@ -203,6 +203,8 @@ export class OpBucket {
   errorMessage: string | undefined;
   /** Where the bucket's latest failing request that failed in its own code failed (see EntryFact.failedIn). */
   failedIn: string | undefined;
+  /** For a consumer: how long its messages waited in their queue (see EntryFact.queued), made on the first. */
+  queued: LatencySketch | undefined;
 
   /**
    * Counts a request's `times` calls to `callee` if the bucket has it; false if it is new here (see
@@ -279,7 +281,15 @@ export class OpBucket {
     this.errorTraces = undefined;
     this.slowTraces = undefined;
     this.errorMessage = this.failedIn = undefined;
+    this.queued = undefined;
   }
+}
+
+/** The waits of a window's buckets (see OpBucket.queued), merged. */
+export function queuedIn(buckets: readonly OpBucket[]): LatencySketch {
+  const out = new LatencySketch();
+  for (const b of buckets) if (b.queued !== undefined) out.merge(b.queued);
+  return out;
 }
 
 /** Failed calls of a window's buckets whose requests succeeded all the same (see OpBucket.absorbed). */

@@ -12,6 +12,8 @@ import { logMs, MIN_LOG_MS } from '../stats/baseline.js';
 import { Instances } from '../instances.js';
 import { AnswerLag, LateAnswers } from './late-answers.js';
 import { HeldCalls } from './held-calls.js';
+import { SentMessages } from './sent.js';
+import { LatencySketch } from '../stats/sketch.js';
 import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, LOOP_HOST_LOAD_ATTRIBUTE, LOOP_MIN_SHIFT_MS, STARVED_LOAD, loopStallMs } from '../model/loop.js';
 import { MAX_CALLEES_PER_OPERATION, MAX_CALLERS_PER_OPERATION, MAX_OVERFLOW_SERVICES, OVERFLOW_OPERATION } from '../limits.js';
 
@@ -135,6 +137,8 @@ export class Recorder {
   private readonly held = new Map<string, HeldCalls>();
   /** What {@link TraceContext.loopDelay} answers (reused: asked for each slow call while a loop is busy). */
   private readonly delay = { key: '', ms: 0 };
+  /** When recent messages were sent (see TraceContext.sentAt). */
+  readonly sent = new SentMessages();
   /** Producers and consumers by the messaging destination they name (see {@link Destinations}). */
   private readonly destinations = new Destinations();
   private readonly linkConsumer = (consumer: string, producer: string): void => {
@@ -205,6 +209,8 @@ export class Recorder {
         h.note(calleeKey, from, to);
       },
       heldDuring: (caller, callee, start, end) => this.held.get(edgeKey(caller, callee))?.most(start, end),
+      noteSent: (traceId, spanId, end) => this.sent.note(traceId, spanId, end),
+      sentAt: (traceId, spanId) => this.sent.take(traceId, spanId),
     };
   }
 
@@ -530,6 +536,13 @@ export class Recorder {
     // Ended in a bucket already closed (see bucketIndex): counted here, but no traffic of this bucket's.
     if (end < idx * this.options.bucketMs) b.late++;
     if (!op.served && !isClientError(e.span)) op.served = true;
+    // A message waited as long whether its handling then failed or not.
+    if (!Number.isNaN(e.queued)) {
+      op.queue ??= op.newQueue();
+      (b.queued ??= new LatencySketch()).add(e.queued);
+      // Messages that waited long are a backlog's examples.
+      if (op.queue.longer(e.queued)) addExemplar((b.slowTraces ??= []), e.span.traceId);
+    }
     if (e.error) {
       if (end > op.lastErrorAt) op.lastErrorAt = end;
       b.errors++;
@@ -778,6 +791,7 @@ export class Recorder {
         served: op.served,
         shapes: [...op.shapes].map(([k, d]) => [k, d.toJSON()]),
         callers: [...op.callers],
+        ...(op.queue !== undefined ? { queue: op.queue.toJSON() } : {}),
       })),
       edges: [...this.edges.values()].map((e) => ({
         caller: e.caller,
@@ -811,6 +825,7 @@ export class Recorder {
       op.served = o.served ?? true;
       for (const [k, d] of o.shapes) op.shape(k).restore(d);
       for (const c of o.callers) op.callers.add(c);
+      if (o.queue !== undefined) (op.queue = op.newQueue()).restore(o.queue);
       r.ops.set(op.key, op);
       if (o.operation === OVERFLOW_OPERATION) {
         r.overflowOps.add(op);

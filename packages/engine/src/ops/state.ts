@@ -5,6 +5,7 @@ import { ErrorRateDetector } from '../detectors/errors.js';
 import { TrafficDetector } from '../detectors/traffic.js';
 import { TimeoutDetector } from '../detectors/timeout.js';
 import { CallShapeDetector } from '../detectors/shape.js';
+import { QueueWaitDetector } from '../detectors/queue.js';
 import { LatencySketch } from '../stats/sketch.js';
 import { latencyOptionsFor } from '../model/loop.js';
 import type { Address } from '../model/operation.js';
@@ -212,6 +213,8 @@ export class OpState implements LearnedOperation {
   readonly shapes = new Map<string, CallShapeDetector>();
   /** Whether its requests are messages it consumes (a consumer span's operation). */
   consumer = false;
+  /** For a consumer: how long its messages wait in their queue, made on the first wait measured (see EntryFact.queued). */
+  queue: QueueWaitDetector | undefined = undefined;
   /** Whether a request of it had a parent span: a caller, seen in {@link callers} unless it is in another process. */
   called = false;
   /** Operations seen calling this one (for tracing traffic drops upstream). */
@@ -341,10 +344,16 @@ export class OpState implements LearnedOperation {
   relearn(signal: AnomalySignal, callee: string | undefined): void {
     if (signal === 'latency' || signal === 'latency.tail') this.latency = new LatencySignal(this.latencyOpts, true);
     else if (signal === 'latency.self') this.self = new LatencySignal(this.latencyOpts, true);
+    else if (signal === 'latency.queue') this.queue &&= this.newQueue();
     else if (signal === 'traffic.surge' || signal === 'traffic.drop') this.traffic &&= new TrafficDetector(this.opts.baseline, this.opts.traffic);
     else if ((signal === 'shape.missing-call' || signal === 'shape.new-call' || signal === 'shape.more-calls') && callee !== undefined && this.shapes.has(callee)) {
       this.shapes.set(callee, new CallShapeDetector(this.opts.baseline, this.opts.shape));
     }
+  }
+
+  /** A queue-wait baseline of its own (see {@link queue}). */
+  newQueue(): QueueWaitDetector {
+    return new QueueWaitDetector(this.opts.baseline, this.opts.latency);
   }
 
   shape(callee: string): CallShapeDetector {

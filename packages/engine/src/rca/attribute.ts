@@ -1,10 +1,15 @@
-import type { AnomalyKind } from '../types.js';
-import type { RankedOrigin } from '../types.js';
+import { opKey } from '../keys.js';
+import type { AnomalyKind, RankedOrigin } from '../types.js';
 import type { OriginCounts } from '../ops/bucket.js';
 import type { OpState } from '../ops/state.js';
 
 /** Origins shown per anomaly (and fed into incident candidates). */
 const TOP = 3;
+
+/** An origin at an operation another fault's evidence settled on (an incident's root cause, an anomaly's cause). */
+export function originAt(at: { service: string; operation: string | null; kind: AnomalyKind }, share: number, count: number): RankedOrigin {
+  return { service: at.service, operation: at.operation, key: opKey(at.service, at.operation ?? ''), kind: at.kind, share, count };
+}
 
 /** The operation itself as the only origin. */
 export function selfOrigins(op: OpState, kind: AnomalyKind, count: number): RankedOrigin[] {

@@ -57,6 +57,11 @@ export interface RootFigures {
   surge?: string;
   /** For a consumer whose traffic dropped: an operation sending it messages that goes on, its rate now and learned (req/s). */
   producing?: { label: string; now: number; expected: number };
+  /**
+   * For a consumer whose messages wait in its queue: the messages it took per second over that anomaly's
+   * window, and its learned rate (a consumer that lost instances takes fewer; one behind a surge, more).
+   */
+  taking?: { now: number; expected: number };
   /** For a traffic root: its requests (or messages) have callers, none of them in view (another process's spans). */
   unseenCallers?: 'requests' | 'messages';
 }
@@ -71,13 +76,17 @@ function trafficChange(observed: number, expected: number): string {
 export function worstFigure(kind: Anomaly['kind'], signal: Anomaly['signal'], observed: number, expected: number): string {
   switch (kind) {
     case 'latency':
-      return `${ms(observed)} (${ratio(observed / expected)})`;
+      // A queue's usual wait may be nothing at all: then there is no ratio to tell.
+      return expected >= MIN_RATIO_BASE_MS ? `${ms(observed)} (${ratio(observed / expected)})` : ms(observed);
     case 'traffic':
       return trafficChange(observed, expected);
     default:
       return signal === 'shape.more-calls' ? `${times(observed)} calls per request` : pct(observed);
   }
 }
+
+/** A baseline under this (ms), a queue's usual wait of nothing, gives no ratio worth telling. */
+const MIN_RATIO_BASE_MS = 0.1;
 
 /** A count per request: whole from 10, else to one decimal. */
 function times(x: number): string {
@@ -101,6 +110,11 @@ export function explainAnomaly(
       if (a.signal === 'latency.tail' && a.held !== undefined) {
         // Requests held together (a lock, a hang): how many, how long, against the operation's usual tail.
         s = `${who} held ${a.held} of ${plural(a.samples, extra.calls === true ? 'call' : 'request')} at once for up to ${ms(a.observed)} vs baseline p95 ${ms(a.expected)} (${ratio(a.observed / a.expected)})`;
+        break;
+      }
+      if (a.signal === 'latency.queue') {
+        const against = a.expected >= MIN_RATIO_BASE_MS ? ` (${ratio(a.observed / a.expected)})` : '';
+        s = `${who} took its messages ${ms(a.observed)} after they were sent (median of ${a.samples}, waiting in its queue) vs baseline ${ms(a.expected)}${against}`;
         break;
       }
       if (a.signal === 'latency.tail') {
@@ -263,9 +277,10 @@ export function explainRoot(
   if (top.kind === 'latency' && hung !== undefined && (hung.operation === top.operation || isPoolWait(hung.operation)) && (p95 === undefined || !(p95.baseline > 0) || latencyTier(p95.now / p95.baseline, p95.now, latency) === null)) {
     parts.push(giveUps(hung));
     backed.add(hung.severity);
-  } else if (top.kind === 'latency' && own?.kind === 'latency' && (top.operation === EVENT_LOOP_OPERATION || own.held !== undefined)) {
+  } else if (top.kind === 'latency' && own?.kind === 'latency' && (top.operation === EVENT_LOOP_OPERATION || own.held !== undefined || own.signal === 'latency.queue')) {
     // A loop's samples are its holds: its own words say how long at a time (the p95 of a window of
-    // ticks hides one long hold among free ones). So do requests held together: a few among many.
+    // ticks hides one long hold among free ones). So do requests held together: a few among many. A
+    // consumer behind its queue handles each message as fast as ever: how long they waited says it.
     parts.push(words(own));
     backed.add(own.severity);
   } else if (
@@ -422,6 +437,7 @@ export function explainRoot(
   if (change) {
     parts.push(`${change.service} ${change.from ?? '?'} → ${change.to} seen ${seconds(firstAt - change.at)} before`);
   }
+  if (figures.taking !== undefined) parts.push(`it took ${rps(figures.taking.now)} of them (${rps(figures.taking.expected)} usually)`);
   const producing = figures.producing;
   if (producing !== undefined) parts.push(`${producing.label} still sends it messages at ${rps(producing.now)} (${rps(producing.expected)} expected): they wait in its queue`);
   else if (figures.unseenCallers !== undefined) {

@@ -57,6 +57,12 @@ export interface EntryFact {
    * fact's own array, reused.
    */
   callTimes: number[];
+  /**
+   * For a consumer's message: how long it waited in its queue (ms), from its producer span's end to this
+   * span's start, when the producer span is its parent (in the trace, or sent recently: see
+   * {@link TraceContext.sentAt}); else NaN.
+   */
+  queued: number;
   /** For failing requests: where the failure started. */
   errorOrigin?: Origin;
   /**
@@ -189,6 +195,13 @@ export interface TraceContext {
    * object is reused: read it at once.
    */
   heldDuring(caller: string, callee: string, start: number, end: number): { key: string; ms: number } | undefined;
+  /** A producer span (`spanId` of `traceId`) ended at `end`: the broker had its message (see {@link sentAt}). */
+  noteSent(traceId: string, spanId: string, end: number): void;
+  /**
+   * When the message of producer span `spanId` of `traceId` was sent (see {@link noteSent}), if known: for a
+   * consumer span that came after its producer's trace was processed.
+   */
+  sentAt(traceId: string, spanId: string): number | undefined;
 }
 
 /** Requests slower than this multiple of their typical latency get a slow-origin analysis. */
@@ -281,7 +294,7 @@ function releaseFacts(entries: number, calls: number): void {
 /** A fact with every field set, so all facts share one shape whichever origins they get. */
 function newEntryFact(): EntryFact {
   const none = undefined as unknown as Span;
-  return { service: '', operation: '', key: '', learned: undefined, span: none, duration: 0, self: 0, selfKnown: true, error: false, calls: NO_CALLS, callTimes: [], errorOrigin: undefined, message: undefined, failedIn: undefined, slowOrigin: undefined, shapeOrigin: undefined };
+  return { service: '', operation: '', key: '', learned: undefined, span: none, duration: 0, self: 0, selfKnown: true, error: false, calls: NO_CALLS, callTimes: [], queued: NaN, errorOrigin: undefined, message: undefined, failedIn: undefined, slowOrigin: undefined, shapeOrigin: undefined };
 }
 
 function newCallFact(): CallFact {
@@ -397,6 +410,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
       fact.selfKnown = true;
       fact.error = node.error;
       fact.calls = NO_CALLS;
+      fact.queued = span.kind === 'consumer' ? queuedFor(node, ctx) : NaN;
       fact.errorOrigin = fact.slowOrigin = fact.shapeOrigin = undefined;
       fact.message = fact.failedIn = undefined;
       entries[e++] = node.entry = fact;
@@ -845,6 +859,7 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   fact.gaveUp = gaveUp;
   fact.absorbed = node.error && request !== undefined && !request.error && (answer === undefined || answer.error);
   fact.consumerKey = span.kind === 'producer' ? consumerUnder(node) : undefined;
+  if (span.kind === 'producer') ctx.noteSent(span.traceId, span.spanId, span.endTime);
   if (answer !== undefined) {
     const allowance = netAllowance(fact.duration);
     // Ended well after its callee's span did: the answer's way back, or the caller too busy to read it.
@@ -858,6 +873,21 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
     }
   }
   return fact;
+}
+
+/**
+ * How long the message consumer `node` took waited in its queue (see EntryFact.queued): from its parent
+ * producer span's end, that span in the trace or sent recently; NaN when its parent is no producer (a
+ * message whose producer is not traced, a consumer's `process` span under its `receive`).
+ */
+function queuedFor(node: Node, ctx: TraceContext): number {
+  const span = node.span;
+  const parent = node.parent?.span;
+  let sent: number | undefined;
+  if (parent !== undefined) sent = parent.kind === 'producer' ? parent.endTime : undefined;
+  else if (span.parentSpanId) sent = ctx.sentAt(span.traceId, span.parentSpanId);
+  // Hosts' clocks differ: a consumer that seems to start before its message was sent took it at once.
+  return sent === undefined ? NaN : Math.max(0, span.startTime - sent);
 }
 
 /** Key of the consumer entry that handled the message sent at producer `node`, when it is in the trace. */

@@ -65,7 +65,7 @@ const emptyStats = (): AnalyzerStats => ({
   droppedBy: { invalid: 0, badTime: 0, late: 0, future: 0, traceTooLarge: 0, duplicate: 0 },
   traces: { buffered: 0, processed: 0, evictedEarly: 0 },
   operations: 0,
-  overflow: { operations: 0, requests: 0, calls: 0, evicted: 0 },
+  overflow: { operations: 0, requests: 0, calls: 0, evicted: 0, sent: 0 },
   instances: { tracked: 0, untrackedSpans: 0 },
   listenerErrors: 0,
   clockAhead: 0,
