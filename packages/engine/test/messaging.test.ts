@@ -222,8 +222,9 @@ describe('messaging: a consumer runs after its producer, on its own', () => {
     const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
     expect(opened).toHaveLength(1);
     const [incident] = opened;
-    // The wait grows a third of a second per second: past a second in the first 5 s, told within 15 s.
-    expect(incident.openedAt - from).toBeLessThanOrEqual(15_000);
+    // The wait grows a third of a second per second: past a second from the second bucket on, and a backlog
+    // lasts three buckets before it is one (a batch drains in one or two): told within 25 s.
+    expect(incident.openedAt - from).toBeLessThanOrEqual(25_000);
     expect(incident.title).toBe('Latency in worker orders process');
     expect(incident.rootCause.explanation).toMatch(/^worker orders process took its messages \d+(\.\d+)? s after they were sent \(median of \d+, waiting in its queue\) vs baseline 5\.0 ms \(\d+×\) in the last \d+ s; it took 15 req\/s of them \(20 req\/s usually\)$/);
     const queue = a.anomalies().filter((x) => x.signal === 'latency.queue');

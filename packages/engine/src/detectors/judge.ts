@@ -15,7 +15,7 @@ import type { Severity } from '../types.js';
 import { latencySeverity } from './latency.js';
 import { errorSeverity } from './errors.js';
 import { broadSlowdown } from './broad.js';
-import type { QueueWaitDetector } from './queue.js';
+import { QUEUE_SUSTAIN_BUCKETS, type QueueWaitDetector } from './queue.js';
 
 /** A tail slowdown ({@link Judge.judgeTail}) is judged on windows of at least this many successful requests. */
 const TAIL_MIN_REQUESTS = 20;
@@ -401,6 +401,11 @@ export class Judge {
   private judgeQueue(op: OpState, windows: readonly OpWindow[], index: number, latencyFrom: number): OpFiring | undefined {
     const detector = op.queue as QueueWaitDetector;
     if (!detector.ready) return undefined;
+    // A backlog lasts: a batch enqueued at once (a cron's emails) drains within a bucket or two.
+    for (let i = index - QUEUE_SUSTAIN_BUCKETS + 1; i <= index; i++) {
+      const waits = op.ring.get(i)?.queued;
+      if (waits === undefined || !detector.longer(waits.quantile(0.5))) return undefined;
+    }
     let best: OpFiring | undefined;
     for (let k = 0; k < WINDOWS.length; k++) {
       const size = WINDOWS[k];

@@ -12,6 +12,11 @@ export const QUEUE_MIN_MESSAGES = 10;
  * now and then (a GC pause, a burst) is no backlog, however short its usual wait.
  */
 export const QUEUE_MIN_EXTRA_MS = 1000;
+/**
+ * Buckets in a row whose median wait must each be long (15 s at the defaults): a backlog lasts, while a
+ * batch enqueued at once (a cron's emails) drains within a bucket or two.
+ */
+export const QUEUE_SUSTAIN_BUCKETS = 3;
 /** Waits from which a backlog is medium, high and critical (ms); below the first, low. */
 export const QUEUE_SEVERITY_MS: readonly [number, number, number] = [5_000, 30_000, 120_000];
 /**
@@ -37,7 +42,8 @@ export function queueSeverity(ms: number): Severity {
  * Learns an EWMA of each bucket's median and p95 wait. A window fires when it has
  * {@link QUEUE_MIN_MESSAGES}, and its median wait is `ratio`× the learned typical, above the learned p95
  * (half the window's messages waited longer than one in twenty used to: a binomial p-value, the score) and
- * {@link QUEUE_MIN_EXTRA_MS} longer than typical. Its severity is the wait's ({@link queueSeverity}): a
+ * {@link QUEUE_MIN_EXTRA_MS} longer than typical, and so was each of the last {@link QUEUE_SUSTAIN_BUCKETS}
+ * buckets' (the judge asks). Its severity is the wait's ({@link queueSeverity}): a
  * backlog is as bad as how late the work is, whatever its usual wait.
  */
 export class QueueWaitDetector {

@@ -1,0 +1,84 @@
+/**
+ * How long messages wait in their queue, on healthy patterns that make them wait: a batch enqueued at once
+ * every minute (a cron's emails), a consumer that polls. None is a backlog to report.
+ */
+import { describe, expect, it } from 'vitest';
+import { createAnalyzer, type Anomaly, type Span } from '../src/index.js';
+import { watch } from './helpers/events.js';
+import { TraceBuilder, span } from './helpers/spans.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+/** A message sent by `service`'s request at `start`, taken by the worker at `takenAt`, handled in `ms`. */
+function message(out: Span[], start: number, takenAt: number, ms: number, route = '/orders'): void {
+  const t = new TraceBuilder();
+  const post = t.server('api', route, start, start + 4);
+  const publish = span({ traceId: t.traceId, service: 'api', name: 'publish jobs', kind: 'producer', parentSpanId: post.spanId, startTime: start + 1, endTime: start + 3, attributes: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': 'jobs' } });
+  const consume = span({ traceId: t.traceId, service: 'worker', name: 'jobs process', kind: 'consumer', parentSpanId: publish.spanId, startTime: takenAt, endTime: takenAt + ms, attributes: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': 'jobs' } });
+  out.push(...t.spans, publish, consume);
+}
+
+/** Spans fed as they end, a second at a time, the clock driven. */
+function feed(spans: Span[], seconds: number): { events: ReturnType<typeof watch>; anomalies: Anomaly[] } {
+  const a = createAnalyzer();
+  const events = watch(a);
+  const anomalies: Anomaly[] = [];
+  a.onAnomaly((x) => anomalies.push(x));
+  spans.sort((x, y) => x.endTime - y.endTime);
+  let at = 0;
+  for (let s = 1; s <= seconds; s++) {
+    const batch: Span[] = [];
+    while (at < spans.length && spans[at].endTime <= T0 + s * 1000) batch.push(spans[at++]);
+    a.ingest(batch);
+    a.advanceTo(T0 + s * 1000);
+  }
+  return { events, anomalies };
+}
+
+describe('healthy waits in a queue', () => {
+  it('a batch of 100 messages enqueued each minute beside a steady trickle, drained in 5 s: nothing opens', () => {
+    const spans: Span[] = [];
+    const MIN = 20;
+    let freeAt = 0;
+    for (let s = 0; s < MIN * 60; s++) {
+      // Two a second, taken at once.
+      for (let i = 0; i < 2; i++) {
+        const start = T0 + s * 1000 + i * 500;
+        const takenAt = Math.max(start + 8, freeAt);
+        freeAt = takenAt + 50;
+        message(spans, start, takenAt, 45);
+      }
+      if (s % 60 === 30) {
+        // The cron's batch: one worker takes them one after another, 50 ms each.
+        const start = T0 + s * 1000 + 250;
+        for (let i = 0; i < 100; i++) {
+          const takenAt = Math.max(start + 8, freeAt);
+          freeAt = takenAt + 50;
+          message(spans, start, takenAt, 45, '/cron/emails');
+        }
+      }
+    }
+    const { events, anomalies } = feed(spans, MIN * 60);
+    expect(events.filter((e) => e.type === 'opened').map((e) => e.incident.title)).toEqual([]);
+    // Not even an anomaly: each batch waited up to 5 s, and was gone in a bucket or two.
+    expect(anomalies.filter((x) => x.signal === 'latency.queue')).toEqual([]);
+  });
+
+  it('a consumer that polls every 2 s (each message waits up to a poll), some polls late by a second: nothing', () => {
+    const spans: Span[] = [];
+    const MIN = 15;
+    let poll = T0;
+    let late = 0;
+    for (let s = 0; s < MIN * 60; s++) {
+      for (let i = 0; i < 5; i++) {
+        const start = T0 + s * 1000 + i * 200;
+        // Taken at the first poll after it was sent; every seventh poll comes a second late (a GC, a busy host).
+        while (poll < start + 3) poll += 2000 + (++late % 7 === 0 ? 1000 : 0);
+        message(spans, start, poll + 2 * (i % 5), 20);
+      }
+    }
+    const { events, anomalies } = feed(spans, MIN * 60);
+    expect(events.filter((e) => e.type === 'opened')).toEqual([]);
+    expect(anomalies.filter((x) => x.signal === 'latency.queue')).toEqual([]);
+  });
+});
