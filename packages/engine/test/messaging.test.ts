@@ -60,38 +60,37 @@ function run(a: Analyzer, seconds: number, fault?: Fault): void {
       });
       t.spans.push(publish);
       const draining = fault?.drainRate !== undefined && fault.to !== undefined && start >= fault.from;
+      if (faulty && fault.workerDown && !draining) {
+        spans.push(...t.spans);
+        continue;
+      }
+      const extra = faulty ? (fault.billingSlowMs ?? 0) : 0;
+      const own = faulty ? (fault.workerSlowMs ?? 0) : 0;
+      // A slow worker falls behind: each message waits for the ones before it.
+      if (extra + own > 0) backlogMs += ((extra + own) * RPS) / 5 / RPS;
+      let consumeAt = publish.endTime + 5 + backlogMs;
       if (draining) {
         // Down, its messages wait in the queue; back, it takes them at its pace, later ones behind them.
-        const consumeAt = Math.max(publish.endTime + 5, fault.to as number, freeAt);
-        freeAt = Math.max(consumeAt, freeAt) + (freeAt > publish.endTime + 5 || faulty ? 1000 / (fault.drainRate as number) : 0);
-        const consume = span({ traceId: t.traceId, service: 'worker', name: 'orders process', kind: 'consumer', parentSpanId: publish.spanId, startTime: consumeAt, endTime: consumeAt + 16, attributes: { 'messaging.system': 'rabbitmq', 'messaging.operation': 'process' } });
-        t.spans.push(consume);
-        const charge = t.client(consume, 'billing', consumeAt + 1, consumeAt + 14, { name: 'POST', attributes: { 'http.request.method': 'POST', 'server.address': 'billing', 'server.port': 80 } });
-        t.server('billing', '/charge', consumeAt + 2, consumeAt + 13, { name: 'POST /charge', attributes: { 'http.request.method': 'POST', 'http.route': '/charge', 'http.response.status_code': 200 } }, charge);
-      } else if (!(faulty && fault.workerDown)) {
-        const extra = faulty ? (fault.billingSlowMs ?? 0) : 0;
-        const own = faulty ? (fault.workerSlowMs ?? 0) : 0;
-        // A slow worker falls behind: each message waits for the ones before it.
-        if (extra + own > 0) backlogMs += ((extra + own) * RPS) / 5 / RPS;
-        let consumeAt = publish.endTime + 5 + backlogMs;
-        if (faulty && fault.workerRate !== undefined) {
-          consumeAt = Math.max(consumeAt, freeAt);
-          freeAt = consumeAt + 1000 / fault.workerRate;
-        }
-        const consume = span({
-          traceId: t.traceId,
-          service: 'worker',
-          name: 'orders process',
-          kind: 'consumer',
-          parentSpanId: publish.spanId,
-          startTime: consumeAt,
-          endTime: consumeAt + 16 + extra + own,
-          attributes: { 'messaging.system': 'rabbitmq', 'messaging.operation': 'process' },
-        });
-        t.spans.push(consume);
-        const charge = t.client(consume, 'billing', consumeAt + 1, consumeAt + 14 + extra, { name: 'POST', attributes: { 'http.request.method': 'POST', 'server.address': 'billing', 'server.port': 80 } });
-        t.server('billing', '/charge', consumeAt + 2, consumeAt + 13 + extra, { name: 'POST /charge', attributes: { 'http.request.method': 'POST', 'http.route': '/charge', 'http.response.status_code': 200 } }, charge);
+        const queued = faulty || freeAt > consumeAt;
+        consumeAt = Math.max(consumeAt, fault.to as number, freeAt);
+        if (queued) freeAt = consumeAt + 1000 / (fault.drainRate as number);
+      } else if (faulty && fault.workerRate !== undefined) {
+        consumeAt = Math.max(consumeAt, freeAt);
+        freeAt = consumeAt + 1000 / fault.workerRate;
       }
+      const consume = span({
+        traceId: t.traceId,
+        service: 'worker',
+        name: 'orders process',
+        kind: 'consumer',
+        parentSpanId: publish.spanId,
+        startTime: consumeAt,
+        endTime: consumeAt + 16 + extra + own,
+        attributes: { 'messaging.system': 'rabbitmq', 'messaging.operation': 'process' },
+      });
+      t.spans.push(consume);
+      const charge = t.client(consume, 'billing', consumeAt + 1, consumeAt + 14 + extra, { name: 'POST', attributes: { 'http.request.method': 'POST', 'server.address': 'billing', 'server.port': 80 } });
+      t.server('billing', '/charge', consumeAt + 2, consumeAt + 13 + extra, { name: 'POST /charge', attributes: { 'http.request.method': 'POST', 'http.route': '/charge', 'http.response.status_code': 200 } }, charge);
       spans.push(...t.spans);
     }
   }
