@@ -408,7 +408,7 @@ export interface AnalyzerStats {
    * to make room for new ones at the cap (which go first: see `maxOperations` in the README's limits).
    * `sent`: messages whose send time was let go before a consumer span of theirs came, the oldest of more
    * than `MAX_SENT` (16,384) in flight: their waits in the queue, if taken later, are not measured (a
-   * consumer not traced here lets every message go).
+   * consumer not traced here lets every message go; none are kept before a consumer span is recorded).
    */
   overflow: { operations: number; requests: number; calls: number; evicted: number; sent: number };
   /**

@@ -139,6 +139,11 @@ export class Recorder {
   private readonly delay = { key: '', ms: 0 };
   /** When recent messages were sent (see TraceContext.sentAt). */
   readonly sent = new SentMessages();
+  /**
+   * Whether a consumer span has been recorded: until one is, no send time is kept (a producer's own process,
+   * its consumers elsewhere, would hold `MAX_SENT` of them for nothing).
+   */
+  private consuming = false;
   /** Producers and consumers by the messaging destination they name (see {@link Destinations}). */
   private readonly destinations = new Destinations();
   private readonly linkConsumer = (consumer: string, producer: string): void => {
@@ -209,7 +214,9 @@ export class Recorder {
         h.note(calleeKey, from, to);
       },
       heldDuring: (caller, callee, start, end) => this.held.get(edgeKey(caller, callee))?.most(start, end),
-      noteSent: (traceId, spanId, end) => this.sent.note(traceId, spanId, end),
+      noteSent: (traceId, spanId, end) => {
+        if (this.consuming) this.sent.note(traceId, spanId, end);
+      },
       sentAt: (traceId, spanId) => this.sent.take(traceId, spanId),
     };
   }
@@ -528,6 +535,7 @@ export class Recorder {
     if (!op.called && e.span.parentSpanId !== undefined) op.called = true;
     if (e.span.kind === 'consumer') {
       op.consumer = true;
+      this.consuming = true;
       this.destinations.note(e.span, op.key, false, this.linkConsumer);
     }
     const end = e.span.endTime;
