@@ -27,7 +27,6 @@ const QUEUE_HOLD_EXTRA_MS = 100;
 /** A message waits longer than the learned p95 this often while nothing is wrong. */
 const OVER_P95 = 0.05;
 
-
 /** Severity of a backlog whose messages typically wait `ms`. */
 export function queueSeverity(ms: number): Severity {
   const [medium, high, critical] = QUEUE_SEVERITY_MS;
@@ -43,8 +42,8 @@ export function queueSeverity(ms: number): Severity {
  * {@link QUEUE_MIN_MESSAGES}, and its median wait is `ratio`× the learned typical, above the learned p95
  * (half the window's messages waited longer than one in twenty used to: a binomial p-value, the score) and
  * {@link QUEUE_MIN_EXTRA_MS} longer than typical, and so was each of the last {@link QUEUE_SUSTAIN_BUCKETS}
- * buckets' (the judge asks). Its severity is the wait's ({@link queueSeverity}): a
- * backlog is as bad as how late the work is, whatever its usual wait.
+ * buckets' (the judge asks). Its severity is the wait's ({@link queueSeverity}): a backlog is as bad as how
+ * late the work is, whatever its usual wait.
  */
 export class QueueWaitDetector {
   /** EWMA of learned buckets' median wait (ms); NaN before the first. */
