@@ -24,6 +24,8 @@ interface Fault {
   workerRate?: number;
   /** With `workerDown` and `to`: the messages sent meanwhile wait for its return, then it takes this many a second. */
   drainRate?: number;
+  /** With `drainRate`: its first this many messages back are slow in their billing call (cold connections). */
+  coldMessages?: number;
 }
 
 /**
@@ -37,6 +39,8 @@ function run(a: Analyzer, seconds: number, fault?: Fault): void {
   let backlogMs = 0;
   /** When a rate-limited worker takes its next message. */
   let freeAt = -Infinity;
+  /** Messages a draining worker took since it came back. */
+  let taken = 0;
   for (let s = 0; s < seconds; s++) {
     for (let i = 0; i < RPS; i++) {
       const start = T0 + s * 1000 + i * (1000 / RPS);
@@ -64,10 +68,11 @@ function run(a: Analyzer, seconds: number, fault?: Fault): void {
         spans.push(...t.spans);
         continue;
       }
-      const extra = faulty ? (fault.billingSlowMs ?? 0) : 0;
+      const cold = draining && taken++ < (fault.coldMessages ?? 0);
+      const extra = cold ? 400 : faulty ? (fault.billingSlowMs ?? 0) : 0;
       const own = faulty ? (fault.workerSlowMs ?? 0) : 0;
       // A slow worker falls behind: each message waits for the ones before it.
-      if (extra + own > 0) backlogMs += ((extra + own) * RPS) / 5 / RPS;
+      if (extra + own > 0 && !cold) backlogMs += ((extra + own) * RPS) / 5 / RPS;
       let consumeAt = publish.endTime + 5 + backlogMs;
       if (draining) {
         // Down, its messages wait in the queue; back, it takes them at its pace, later ones behind them.
@@ -241,7 +246,8 @@ describe('messaging: a consumer runs after its producer, on its own', () => {
     const events = watch(a);
     const from = T0 + WARMUP_S * 1000;
     // Down a minute; back, it takes 60 messages a second until the backlog is gone (a surge of its own).
-    run(a, WARMUP_S + 150, { from, to: from + 60_000, workerDown: true, drainRate: 60 });
+    // Its first jobs back are slow in billing (cold connections): a few slow requests, no cause of the wait.
+    run(a, WARMUP_S + 150, { from, to: from + 60_000, workerDown: true, drainRate: 60, coldMessages: 20 });
     const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
     expect(opened.map((i) => i.title)).toEqual([expect.stringMatching(/^Traffic drop in worker orders process/)]);
     const [incident] = a.incidents();
@@ -249,6 +255,9 @@ describe('messaging: a consumer runs after its producer, on its own', () => {
     const queue = incident.anomalies.filter((x) => x.signal === 'latency.queue');
     expect(queue).toHaveLength(1);
     expect(queue[0].observed).toBeGreaterThan(10_000);
+    // The messages waited for the worker to come back, not for billing.
+    expect(`${queue[0].cause.service} ${queue[0].cause.operation}`).toBe('worker orders process');
+    expect(queue[0].explanation).not.toMatch(/billing/);
   });
 
   it('messages consumed after their producer\'s trace was processed still tell their wait; a restored analyzer keeps the learned wait', () => {

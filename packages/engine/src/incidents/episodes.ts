@@ -577,9 +577,12 @@ export class Episodes {
         // Requests held together in its own time (see Judge.judgeHeld): the operation itself.
         if (f.held !== undefined) return selfOrigins(op, 'latency', f.held);
         return rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', w.latency.ok.n);
-      case 'latency.queue':
-        // A consumer whose own requests slowed falls behind for where their time went; else it takes fewer than come.
-        return rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', queuedIn(w.buckets).count);
+      case 'latency.queue': {
+        // A consumer whose requests slowed, most of them, falls behind for where their time went; a few slow
+        // ones (its first jobs back after a restart, on cold connections) are no cause: it takes fewer than come.
+        const messages = queuedIn(w.buckets).count;
+        return 2 * w.slow >= w.requests ? rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', messages) : selfOrigins(op, 'latency', messages);
+      }
       case 'shape.missing-call':
         return rankOrigins(windowOrigins(w.buckets, 'shapeOrigins'), w.diverged, op, 'shape', w.okRequests);
       case 'traffic.drop': {
