@@ -149,6 +149,8 @@ class CentralServer implements RootspanServer {
   private readonly receiverContext: ReceiverContext;
   private readonly grpc: GrpcReceiver | undefined;
   private readonly anomaliesByKind = new Map<AnomalyKind, number>();
+  /** Number of the latest anomaly id counted in {@link anomaliesByKind}. */
+  private lastAnomaly = 0;
   private readonly redact;
   private readonly dashboard = new DashboardFiles();
   /** Cross-origin requests, when origins are allowed (`cors`). */
@@ -196,7 +198,13 @@ class CentralServer implements RootspanServer {
     this.cors = opts.cors === undefined ? undefined : new Cors(opts.cors);
     this.notifier = new Notifier(opts.notifications, opts.notify, (id) => (this.url ? `${this.url}/aiops/incidents/${encodeURIComponent(id)}` : undefined), opts.log, opts.now);
     this.storeStatus = { kind: opts.store ? 'store' : 'memory', location: opts.store?.location ?? null, writes: 0, failures: 0, lastWriteAt: null, lastError: null, healthy: true, rollupsDropped: 0 };
-    analyzer.onAnomaly((a) => this.anomaliesByKind.set(a.kind, (this.anomaliesByKind.get(a.kind) ?? 0) + 1));
+    analyzer.onAnomaly((a) => {
+      // An episode that got worse is reported again under its id: counted once. Ids (`a-<n>`) only grow.
+      const n = Number(a.id.slice(2));
+      if (n <= this.lastAnomaly) return;
+      this.lastAnomaly = n;
+      this.anomaliesByKind.set(a.kind, (this.anomaliesByKind.get(a.kind) ?? 0) + 1);
+    });
     if (opts.store !== undefined) {
       analyzer.onRollup((rollups) => {
         for (const r of rollups) this.pendingRollups.push(r);
@@ -411,7 +419,7 @@ class CentralServer implements RootspanServer {
       .family('rootspan_process_untracked_spans_total', 'counter', 'Spans of processes first seen while the process table was full (taken as warm).', s.processes.untrackedSpans)
       .family('rootspan_incidents_open', 'gauge', 'Active or acknowledged incidents, by severity.', SEVERITIES.map((sev) => [{ severity: sev }, open.filter((i) => i.severity === sev).length]))
       .family('rootspan_incidents_total', 'counter', 'Incidents opened.', s.incidents.total)
-      .family('rootspan_anomalies_total', 'counter', 'Anomaly detections, by kind.', ANOMALY_KINDS.map((kind) => [{ kind }, this.anomaliesByKind.get(kind) ?? 0]))
+      .family('rootspan_anomalies_total', 'counter', 'Anomalies detected (each once, however often its severity rose), by kind.', ANOMALY_KINDS.map((kind) => [{ kind }, this.anomaliesByKind.get(kind) ?? 0]))
       .family('rootspan_anomalies_active', 'gauge', 'Anomaly episodes in progress, by kind.', ANOMALY_KINDS.map((kind) => [{ kind }, active.filter((a) => a.kind === kind).length]))
       .family('rootspan_notifications_delivered_total', 'counter', 'Incident notifications delivered, by target.', byTarget((t) => t.delivered))
       .family('rootspan_notifications_failed_total', 'counter', 'Incident notifications given up on, by target.', byTarget((t) => t.failed))

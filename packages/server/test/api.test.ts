@@ -202,6 +202,10 @@ describe('/aiops API', () => {
     expect(text).toMatch(/^rootspan_spans_dropped_total\{reason="late"\} 0$/m);
     expect(text).toMatch(/^rootspan_incidents_open\{severity="critical"\} \d+$/m);
     expect(text).toMatch(/^rootspan_anomalies_total\{kind="errors"\} [1-9]\d*$/m);
+    // Each anomaly once, however often its severity rose (a worse episode is reported again, same id).
+    let counted = 0;
+    for (const m of text.matchAll(/^rootspan_anomalies_total\{kind="\w+"\} (\d+)$/gm)) counted += Number(m[1]);
+    expect(counted).toBe((await get('/aiops/status')).body.anomalies.total);
     expect(text).toMatch(/^rootspan_service_health\{service="payment",type="service"\} \d+$/m);
     expect(text).toMatch(/^rootspan_operations_tracked [1-9]\d*$/m);
     expect(text).toMatch(/^rootspan_overflow_requests_total 0$/m);
