@@ -85,8 +85,10 @@ export const ANALYZED_ATTRIBUTES = [
   'rpc.grpc.status_code',
   'messaging.system',
   'messaging.destination.name',
-  // BullMQ's own telemetry (bullmq-otel) names its queue here, and no messaging system.
+  // BullMQ's own telemetry (bullmq-otel) names its queue here, and no messaging system; a job's attempt
+  // after the first waited its retry's backoff, not the queue (see EntryFact.queued).
   'bullmq.queue.name',
+  'bullmq.job.attempts.made',
   // A batch's message count: its latency is judged per message.
   'messaging.batch.message_count',
   // The queue a message to RabbitMQ's default exchange goes to: stable, then legacy.

@@ -9,13 +9,20 @@ import { TraceBuilder, span } from './helpers/spans.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
-/** A message sent by `service`'s request at `start`, taken by the worker at `takenAt`, handled in `ms`. */
-function message(out: Span[], start: number, takenAt: number, ms: number, route = '/orders'): void {
+/**
+ * A message sent by `service`'s request at `start`, taken by the worker at `takenAt`, handled in `ms`; with
+ * `retries`, its attempts fail but the last, and BullMQ runs it again at each of those times (after a backoff).
+ */
+function message(out: Span[], start: number, takenAt: number, ms: number, route = '/orders', retries: readonly number[] = []): void {
   const t = new TraceBuilder();
   const post = t.server('api', route, start, start + 4);
-  const publish = span({ traceId: t.traceId, service: 'api', name: 'publish jobs', kind: 'producer', parentSpanId: post.spanId, startTime: start + 1, endTime: start + 3, attributes: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': 'jobs' } });
-  const consume = span({ traceId: t.traceId, service: 'worker', name: 'jobs process', kind: 'consumer', parentSpanId: publish.spanId, startTime: takenAt, endTime: takenAt + ms, attributes: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': 'jobs' } });
-  out.push(...t.spans, publish, consume);
+  const queue = { 'bullmq.queue.name': 'jobs' };
+  const publish = span({ traceId: t.traceId, service: 'api', name: 'add jobs', kind: 'producer', parentSpanId: post.spanId, startTime: start + 1, endTime: start + 3, attributes: queue });
+  out.push(...t.spans, publish);
+  const attempt = (at: number, n: number, failed: boolean) =>
+    span({ traceId: t.traceId, service: 'worker', name: 'process jobs', kind: 'consumer', parentSpanId: publish.spanId, startTime: at, endTime: at + ms, status: failed ? 'error' : undefined, attributes: { ...queue, 'bullmq.job.attempts.made': n } });
+  const times = [takenAt, ...retries];
+  times.forEach((at, i) => out.push(attempt(at, i + 1, i < times.length - 1)));
 }
 
 /** Spans fed as they end, a second at a time, the clock driven. */
@@ -80,5 +87,21 @@ describe('healthy waits in a queue', () => {
     const { events, anomalies } = feed(spans, MIN * 60);
     expect(events.filter((e) => e.type === 'opened')).toEqual([]);
     expect(anomalies.filter((x) => x.signal === 'latency.queue')).toEqual([]);
+  });
+
+  it('jobs retried after backoffs of 10 and 30 s (BullMQ attempts 2 and 3) waited their backoff, not the queue: no queue wait fires', () => {
+    const spans: Span[] = [];
+    const MIN = 6;
+    for (let s = 0; s < MIN * 60; s++) {
+      for (let i = 0; i < 5; i++) {
+        const start = T0 + s * 1000 + i * 200;
+        // From minute 3, every job fails twice: it runs again 10 s later, then 30 s later (most attempts are retries).
+        message(spans, start, start + 8, 20, '/orders', s >= 180 ? [start + 10_000, start + 30_000] : []);
+      }
+    }
+    const { anomalies } = feed(spans, MIN * 60);
+    expect(anomalies.filter((x) => x.signal === 'latency.queue')).toEqual([]);
+    // The failures themselves are seen.
+    expect(anomalies.map((x) => `${x.service} ${x.signal}`)).toContain('worker errors');
   });
 });

@@ -878,10 +878,13 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
 /**
  * How long the message consumer `node` took waited in its queue (see EntryFact.queued): from its parent
  * producer span's end, that span in the trace or sent recently; NaN when its parent is no producer (a
- * message whose producer is not traced, a consumer's `process` span under its `receive`).
+ * message whose producer is not traced, a consumer's `process` span under its `receive`), or for a retry.
  */
 function queuedFor(node: Node, ctx: TraceContext): number {
   const span = node.span;
+  // A retried job (BullMQ counts the attempt it is on) waited its backoff since it was sent, not the queue.
+  const attempt = span.attributes?.['bullmq.job.attempts.made'];
+  if (attempt !== undefined && Number(attempt) > 1) return NaN;
   const parent = node.parent?.span;
   let sent: number | undefined;
   if (parent !== undefined) sent = parent.kind === 'producer' ? parent.endTime : undefined;
