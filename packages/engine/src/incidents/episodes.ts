@@ -111,6 +111,12 @@ export class Episodes {
    */
   private readonly surgedAt = new Map<string, number>();
   /**
+   * Per consumer operation, what {@link producing} found for its drop's latest window (`at`): told again
+   * after the ring let that window go (a backlog draining for minutes updates the incident), the figure
+   * stays the one its window gave.
+   */
+  private readonly produced = new Map<string, { at: number; figure: RootFigures['producing'] }>();
+  /**
    * Episodes that ended, by key → event time they ended: until then, windows reaching back before that
    * time still hold the ended episode's buckets, and their firings are its echo, not a new deviation.
    */
@@ -668,6 +674,8 @@ export class Episodes {
     if (!op.consumer) return undefined;
     const drop = anomalies.find((a) => a.signal === 'traffic.drop' && a.service === op.service && a.operation === op.operation);
     if (drop === undefined) return undefined;
+    const known = this.produced.get(op.key);
+    if (known !== undefined && known.at === drop.at) return known.figure;
     const size = Math.max(1, Math.round((drop.at - drop.windowStart) / this.options.bucketMs));
     let best: RootFigures['producing'];
     for (const key of op.callers) {
@@ -676,6 +684,9 @@ export class Episodes {
       if (r === undefined || r.now < PRODUCING_RATIO * r.expected || (best !== undefined && r.now <= best.now)) continue;
       best = { label: label(opKeyService(key), opKeyOperation(key)), ...r };
     }
+    this.produced.delete(op.key);
+    this.makeRoom(this.produced);
+    this.produced.set(op.key, { at: drop.at, figure: best });
     return best;
   }
 
