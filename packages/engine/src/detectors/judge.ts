@@ -404,7 +404,7 @@ export class Judge {
     // A backlog lasts: a batch enqueued at once (a cron's emails) drains within a bucket or two.
     for (let i = index - QUEUE_SUSTAIN_BUCKETS + 1; i <= index; i++) {
       const waits = op.ring.get(i)?.queued;
-      if (waits === undefined || !detector.longer(waits.quantile(0.5))) return undefined;
+      if (waits === undefined || !detector.longIn(waits)) return undefined;
     }
     let best: OpFiring | undefined;
     for (let k = 0; k < WINDOWS.length; k++) {

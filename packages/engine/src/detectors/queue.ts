@@ -74,6 +74,11 @@ export class QueueWaitDetector {
     return this.ready && median >= this.bar(QUEUE_MIN_EXTRA_MS);
   }
 
+  /** Whether a bucket's waits are {@link longer} than learned: some, and their median. */
+  longIn(waits: LatencySketch): boolean {
+    return waits.count > 0 && this.longer(waits.quantile(0.5));
+  }
+
   /**
    * Learns a bucket's waits, unless its median is clearly longer than learned: a backlog that grows must not
    * be learned while its windows gather messages, for at most `ring` buckets (then it is the new normal).

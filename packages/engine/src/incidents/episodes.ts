@@ -3,7 +3,7 @@ import type { ResolvedOptions } from '../options.js';
 import { clearlySlower, type Firing, type OpFiring } from '../detectors/judge.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
-import { BUCKET_EXEMPLARS, absorbedIn, givenUpIn, queuedIn, topSlowInstance } from '../ops/bucket.js';
+import { BUCKET_EXEMPLARS, absorbedIn, givenUpIn, queuedCount, topSlowInstance } from '../ops/bucket.js';
 import { RING, WINDOWS, callsPerRequest, windowLatest, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyLabel, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, originAt, rankOrigins, selfOrigins } from '../rca/attribute.js';
@@ -295,7 +295,7 @@ export class Episodes {
     if (ep.signal === 'latency.queue') {
       const b = op.ring.get(index)?.queued;
       if (b === undefined || b.count === 0 || op.queue === undefined) return undefined;
-      return op.queue.longer(b.quantile(0.5));
+      return op.queue.longIn(b);
     }
     if (ep.signal === 'errors') {
       const w = op.window(index, 1, bucketMs);
@@ -345,7 +345,7 @@ export class Episodes {
       samples =
         f.signal === 'latency' || f.signal === 'latency.tail' ? w.latency.ok.n :
         f.signal === 'latency.self' ? w.self.ok.n :
-        f.signal === 'latency.queue' ? queuedIn(w.buckets).count :
+        f.signal === 'latency.queue' ? queuedCount(w.buckets) :
         f.kind === 'shape' ? w.okRequests :
         w.requests;
       // The bad ones the sentence counts: failed requests, or a tail's slow ones.
@@ -586,7 +586,7 @@ export class Episodes {
       case 'latency.queue': {
         // A consumer whose requests slowed, most of them, falls behind for where their time went; a few slow
         // ones (its first jobs back after a restart, on cold connections) are no cause: it takes fewer than come.
-        const messages = queuedIn(w.buckets).count;
+        const messages = queuedCount(w.buckets);
         return 2 * w.slow >= w.requests ? rankOrigins(windowOrigins(w.buckets, 'slowOrigins'), w.slow, op, 'latency', messages) : selfOrigins(op, 'latency', messages);
       }
       case 'shape.missing-call':
@@ -676,11 +676,10 @@ export class Episodes {
     if (drop === undefined) return undefined;
     const known = this.produced.get(op.key);
     if (known !== undefined && known.at === drop.at) return known.figure;
-    const size = Math.max(1, Math.round((drop.at - drop.windowStart) / this.options.bucketMs));
     let best: RootFigures['producing'];
     for (const key of op.callers) {
       const caller = this.recorder.ops.get(key);
-      const r = caller === undefined ? undefined : this.rateOver(caller, drop.at, size);
+      const r = caller === undefined ? undefined : this.rateDuring(caller, drop);
       if (r === undefined || r.now < PRODUCING_RATIO * r.expected || (best !== undefined && r.now <= best.now)) continue;
       best = { label: label(opKeyService(key), opKeyOperation(key)), ...r };
     }
@@ -693,7 +692,12 @@ export class Episodes {
   /** For a consumer whose messages wait in its queue (a `latency.queue` anomaly): its rate over that anomaly's window, and its learned rate. */
   private taking(op: OpState, anomalies: readonly Anomaly[]): RootFigures['taking'] {
     const queue = anomalies.find((a) => a.signal === 'latency.queue' && a.service === op.service && a.operation === op.operation);
-    return queue === undefined ? undefined : this.rateOver(op, queue.at, Math.max(1, Math.round((queue.at - queue.windowStart) / this.options.bucketMs)));
+    return queue === undefined ? undefined : this.rateDuring(op, queue);
+  }
+
+  /** `op`'s requests per second over the window anomaly `a` was judged on (see {@link rateOver}). */
+  private rateDuring(op: OpState, a: Anomaly): { now: number; expected: number } | undefined {
+    return this.rateOver(op, a.at, Math.max(1, Math.round((a.at - a.windowStart) / this.options.bucketMs)));
   }
 
   /**

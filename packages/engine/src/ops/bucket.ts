@@ -292,6 +292,13 @@ export function queuedIn(buckets: readonly OpBucket[]): LatencySketch {
   return out;
 }
 
+/** How many messages a window's buckets measured the wait of (see OpBucket.queued). */
+export function queuedCount(buckets: readonly OpBucket[]): number {
+  let n = 0;
+  for (const b of buckets) n += b.queued?.count ?? 0;
+  return n;
+}
+
 /** Failed calls of a window's buckets whose requests succeeded all the same (see OpBucket.absorbed). */
 export function absorbedIn(buckets: readonly OpBucket[]): number {
   let n = 0;
