@@ -132,6 +132,19 @@ describe('OpenTelemetry Demo shaped traces through rootspan analyze', () => {
     expect(summary(incidents)).toEqual(['fraud-detection orders process latency']);
   });
 
+  // Each message's consumer span is a trace of its own, linked to checkout's publish: before links were read,
+  // a consumer taking fewer messages than came, each as fast as ever, showed nowhere.
+  it('a Kafka consumer short of capacity, its messages linked to the producer, is told by how long they wait', async () => {
+    const healthy = await analyze('kafka-linked-healthy', { rps: 40 });
+    expect(healthy.incidents).toEqual([]);
+    // 1 a second where 1.7 come, for a minute and a half: the last of its backlog is taken a minute later.
+    const { incidents } = await analyze('fraud-capacity', { rps: 40, faults: [{ service: 'fraud-detection', name: 'orders process', startMs: FAULT_AT, endMs: FAULT_AT + 90 * S, rate: 1 }] });
+    expect(summary(incidents)).toEqual(['fraud-detection orders process latency']);
+    expect(incidents[0].title).toBe('Latency in fraud-detection orders process');
+    expect(Date.parse(incidents[0].openedAt) - FAULT_AT).toBeLessThanOrEqual(25 * S);
+    expect(incidents[0].rootCause.explanation).toMatch(/^fraud-detection orders process took its messages [\d.]+ s after they were sent \(median of \d+, waiting in its queue\)/);
+  });
+
   it('a slow Redis (client spans only) is named from the cart\'s calls to it', async () => {
     const { incidents } = await analyze('redis-slow', { faults: [{ service: 'cart', name: 'HGET', startMs: FAULT_AT, slow: 40 }] });
     expect(summary(incidents)).toEqual(['redis HGET latency']);

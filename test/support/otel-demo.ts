@@ -25,6 +25,8 @@ export interface DemoFault {
   grpcError?: number;
   /** The service does not answer at all: no server span, the caller's client span fails fast. */
   down?: boolean;
+  /** A Kafka consumer takes at most this many messages a second (it lost capacity): the rest wait their turn. */
+  rate?: number;
 }
 
 export interface DemoOptions {
@@ -225,10 +227,12 @@ export function demoRequests(options: DemoOptions): OtlpJsonTraceRequest[] {
   };
   const traceId = () => (flavor === 'jaeger' ? '0000000000000000' + hex(8) : hex(16));
   const draw = (median: number) => logNormal(rand, median, 0.25);
+  /** When a consumer short of capacity (`DemoFault.rate`) takes its next message. */
+  const freeAt = new Map<Node, number>();
   const active = (at: number, match: (f: DemoFault) => boolean) => faults.find((f) => match(f) && at >= f.startMs && (f.endMs === undefined || at < f.endMs));
   const kv = (attrs: Record<string, string | number>): OtlpJsonKeyValue[] =>
     Object.entries(attrs).map(([key, v]) => ({ key, value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v } }));
-  const emit = (service: string, s: { traceId: string; spanId: string; parent?: string; name: string; kind: number; start: number; end: number; attrs: Record<string, string | number>; error?: string }) => {
+  const emit = (service: string, s: { traceId: string; spanId: string; parent?: string; link?: { traceId: string; spanId: string }; name: string; kind: number; start: number; end: number; attrs: Record<string, string | number>; error?: string }) => {
     const off = skew[service] ?? 0;
     const span: OtlpJsonSpan = {
       traceId: s.traceId,
@@ -240,12 +244,13 @@ export function demoRequests(options: DemoOptions): OtlpJsonTraceRequest[] {
       attributes: kv(s.attrs),
     };
     if (s.parent !== undefined) span.parentSpanId = s.parent;
+    if (s.link !== undefined) span.links = [s.link];
     if (flavor === 'otel') span.status = s.error !== undefined ? { code: 2, message: s.error } : { code: 0 };
     out.push({ service, span, end: s.end + off });
   };
 
   /** Runs `node` as called at `t0` by parent span `parent`; returns its end time and whether it failed. */
-  const serve = (node: Node, trace: string, parent: string | undefined, t0: number): { end: number; failed: number } => {
+  const serve = (node: Node, trace: string, parent: string | undefined, t0: number, link?: { traceId: string; spanId: string }): { end: number; failed: number } => {
     const fault = active(t0, (f) => f.service === node.service && f.name === node.name);
     const spanId = hex(8);
     let t = t0 + draw(node.selfMs) * (fault?.slow ?? 1) * 0.5;
@@ -273,7 +278,7 @@ export function demoRequests(options: DemoOptions): OtlpJsonTraceRequest[] {
     if (isRpc) attrs['rpc.grpc.status_code'] = code;
     else if (node.kind === 'server') attrs['http.status_code'] = code !== 0 ? 500 : 200;
     const error = code === 0 ? undefined : fault?.grpcError !== undefined ? 'failed to charge card: could not connect' : 'downstream call failed';
-    emit(node.service, { traceId: trace, spanId, parent, name: node.name, kind: node.kind === 'server' ? 2 : node.kind === 'consumer' ? 5 : 1, start: t0, end: t, attrs, error });
+    emit(node.service, { traceId: trace, spanId, parent, link, name: node.name, kind: node.kind === 'server' ? 2 : node.kind === 'consumer' ? 5 : 1, start: t0, end: t, attrs, error });
     return { end: t, failed: code };
   };
 
@@ -306,8 +311,15 @@ export function demoRequests(options: DemoOptions): OtlpJsonTraceRequest[] {
     const error = failed === 0 ? undefined : down !== undefined ? 'connection error: dial tcp: connect: connection refused' : 'rpc error: code = Unavailable';
     emit(call.as ?? service, { traceId: trace, spanId, parent, name: call.name, kind: call.kind === 'producer' ? 4 : 3, start: t0, end, attrs, error });
     for (const consumer of call.consumers ?? []) {
-      // Consumed a little later, in a trace of its own (OTel links it to the producer; links are not parented).
-      serve(consumer, traceId(), undefined, end + draw(5));
+      // Consumed a little later, in a trace of its own, linked to the producer (links are not parented); a
+      // consumer short of capacity takes it only when done with the ones before.
+      let at = end + draw(5);
+      const capped = active(at, (f) => f.service === consumer.service && f.name === consumer.name && f.rate !== undefined);
+      if (capped !== undefined) {
+        at = Math.max(at, freeAt.get(consumer) ?? at);
+        freeAt.set(consumer, at + 1000 / (capped.rate as number));
+      }
+      serve(consumer, traceId(), undefined, at, { traceId: trace, spanId });
     }
     return { end, failed };
   };

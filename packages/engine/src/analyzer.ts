@@ -216,6 +216,7 @@ class StreamingAnalyzer implements Analyzer {
     }
     // A long hold of a service's event loop is known before the requests of its backlog are recorded.
     if (kept.name === EVENT_LOOP_OPERATION) this.recorder.noteLoop(kept);
+    else if (kept.kind === 'producer') this.recorder.noteSent(kept);
     this.changes.observe(kept.service, kept.serviceVersion, kept.startTime);
     this.recorder.instances.observe(kept.service, kept.instance, kept.startTime);
     return true;

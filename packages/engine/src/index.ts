@@ -11,7 +11,7 @@ export { errorSeverity } from './detectors/errors.js';
 export { timeoutSeverity } from './detectors/timeout.js';
 export { queueSeverity, QUEUE_SEVERITY_MS } from './detectors/queue.js';
 export { RootspanError, type RootspanErrorCode } from './errors.js';
-export { MAX_TIME_MS, MAX_FUTURE_SKEW_MS, FUTURE_RUN, CLOCK_JUMP_MS, OVERFLOW_OPERATION, MAX_OVERFLOW_SERVICES, MAX_NAME_LENGTH, MAX_PATH_OPERATIONS, MAX_INSTANCES, MAX_SENT } from './limits.js';
+export { MAX_TIME_MS, MAX_FUTURE_SKEW_MS, FUTURE_RUN, CLOCK_JUMP_MS, OVERFLOW_OPERATION, MAX_OVERFLOW_SERVICES, MAX_NAME_LENGTH, MAX_PATH_OPERATIONS, MAX_INSTANCES, MAX_SENT, MAX_LINKS } from './limits.js';
 export { cut as cutToNameLength } from './model/bound.js';
 export { label as operationLabel } from './rca/format.js';
 export { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, LOOP_HOST_LOAD_ATTRIBUTE, LOOP_MIN_SHIFT_MS, LOOP_STALL_MS } from './model/loop.js';
@@ -21,6 +21,7 @@ export type {
   SpanStatus,
   AttributeValue,
   Span,
+  SpanLink,
   Severity,
   AnomalyKind,
   AnomalySignal,

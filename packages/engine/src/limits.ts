@@ -84,3 +84,6 @@ export const MAX_INSTANCES = 10_000;
  * `SentMessages`): a queue this far behind has its oldest messages' waits unmeasured (`stats().overflow.sent`).
  */
 export const MAX_SENT = 16_384;
+
+/** Links of a span read and kept (see `Span.links`): OpenTelemetry SDKs' default `linkCountLimit`. */
+export const MAX_LINKS = 128;

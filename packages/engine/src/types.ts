@@ -15,6 +15,12 @@ export type SpanStatus = 'unset' | 'ok' | 'error';
 /** Attribute values rootspan keeps (arrays are dropped by the converters). */
 export type AttributeValue = string | number | boolean;
 
+/** A link from one span to another: an OpenTelemetry span link, a Jaeger `FOLLOWS_FROM` reference. */
+export interface SpanLink {
+  traceId: string;
+  spanId: string;
+}
+
 /**
  * A finished span, reduced to the fields rootspan analyses. Converters (OTel plugin, OTLP decoder) keep
  * only the attributes listed in {@link ANALYZED_ATTRIBUTES}.
@@ -47,6 +53,13 @@ export interface Span {
   status?: SpanStatus;
   statusMessage?: string;
   attributes?: Record<string, AttributeValue>;
+  /**
+   * The spans this one is linked to, in the source's order. Read on consumer spans only: a message whose
+   * producer span is not its parent (the consumer's span in a trace of its own, or under a batch's `receive`
+   * span) names it in a link, and its queue wait is measured from that span's end. Converters keep them on
+   * consumer spans, at most `MAX_LINKS` (OpenTelemetry SDKs' own default limit).
+   */
+  links?: readonly SpanLink[];
 }
 
 /**

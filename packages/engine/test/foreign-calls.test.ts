@@ -37,7 +37,6 @@ function context(typical: Record<string, number> = {}, typicalSelf: Record<strin
     noteHeld: () => {},
     noteAnswer: () => {},
     heldDuring: () => undefined,
-    noteSent: () => {},
     sentAt: () => undefined,
   };
 }

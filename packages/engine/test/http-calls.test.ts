@@ -58,7 +58,6 @@ describe('a call whose answer is missing', () => {
     noteHeld: () => {},
     noteAnswer: () => {},
     heldDuring: () => undefined,
-    noteSent: () => {},
     sentAt: () => undefined,
     };
     const get = (b: TraceBuilder, parent: Span, path: string, answered: boolean) => {

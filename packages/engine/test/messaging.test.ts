@@ -29,12 +29,26 @@ interface Fault {
 }
 
 /**
+ * How the consumer's span finds the producer's: its child (instrumentation-amqplib, BullMQ), in a trace of
+ * its own with a link to it (amqplib's `useLinksForConsume`, OTel messaging conventions), or as kafkajs's
+ * `eachBatch` records it: a `receive` span of its own trace, each message's `process` span under it linked.
+ */
+type Style = 'child' | 'linked' | 'batch';
+
+interface Shape {
+  style?: Style;
+  /** How long POST /orders takes (ms): answering after its message was consumed, its trace ends last. */
+  postMs?: number;
+}
+
+/**
  * Orders publishes a message per POST /orders (answering once the broker has it); a worker consumes each
  * (a consumer span that instrumentation-amqplib makes the producer span's child) and charges it through
  * billing. Spans reach the analyzer when they end, a second at a time, as exporters send them: a consumer
  * that runs long after its message was published arrives long after the producer's trace.
  */
-function run(a: Analyzer, seconds: number, fault?: Fault): void {
+function run(a: Analyzer, seconds: number, fault?: Fault, shape: Shape = {}): void {
+  const style = shape.style ?? 'child';
   const spans: Span[] = [];
   let backlogMs = 0;
   /** When a rate-limited worker takes its next message. */
@@ -51,7 +65,7 @@ function run(a: Analyzer, seconds: number, fault?: Fault): void {
         spans.push(...t.spans);
         continue;
       }
-      const post = t.server('orders', '/orders', start, start + 4 + (i % 3), { name: 'POST /orders', attributes: { 'http.request.method': 'POST', 'http.route': '/orders', 'http.response.status_code': 202 } });
+      const post = t.server('orders', '/orders', start, start + (shape.postMs ?? 4) + (i % 3), { name: 'POST /orders', attributes: { 'http.request.method': 'POST', 'http.route': '/orders', 'http.response.status_code': 202 } });
       const publish = span({
         traceId: t.traceId,
         service: 'orders',
@@ -83,20 +97,31 @@ function run(a: Analyzer, seconds: number, fault?: Fault): void {
         consumeAt = Math.max(consumeAt, freeAt);
         freeAt = consumeAt + 1000 / fault.workerRate;
       }
+      // Linked, the consumer's spans are a trace of their own.
+      const c = style === 'child' ? t : new TraceBuilder();
+      const link = style === 'child' ? undefined : [{ traceId: t.traceId, spanId: publish.spanId }];
+      const end = consumeAt + 16 + extra + own;
+      const receive =
+        style === 'batch'
+          ? span({ traceId: c.traceId, service: 'worker', name: 'orders receive', kind: 'consumer', startTime: consumeAt, endTime: end + 1, attributes: { 'messaging.system': 'kafka', 'messaging.operation': 'receive' } })
+          : undefined;
+      if (receive !== undefined) c.spans.push(receive);
       const consume = span({
-        traceId: t.traceId,
+        traceId: c.traceId,
         service: 'worker',
         name: 'orders process',
         kind: 'consumer',
-        parentSpanId: publish.spanId,
+        parentSpanId: style === 'child' ? publish.spanId : receive?.spanId,
+        links: link,
         startTime: consumeAt,
-        endTime: consumeAt + 16 + extra + own,
+        endTime: end,
         attributes: { 'messaging.system': 'rabbitmq', 'messaging.operation': 'process' },
       });
-      t.spans.push(consume);
-      const charge = t.client(consume, 'billing', consumeAt + 1, consumeAt + 14 + extra, { name: 'POST', attributes: { 'http.request.method': 'POST', 'server.address': 'billing', 'server.port': 80 } });
-      t.server('billing', '/charge', consumeAt + 2, consumeAt + 13 + extra, { name: 'POST /charge', attributes: { 'http.request.method': 'POST', 'http.route': '/charge', 'http.response.status_code': 200 } }, charge);
+      c.spans.push(consume);
+      const charge = c.client(consume, 'billing', consumeAt + 1, consumeAt + 14 + extra, { name: 'POST', attributes: { 'http.request.method': 'POST', 'server.address': 'billing', 'server.port': 80 } });
+      c.server('billing', '/charge', consumeAt + 2, consumeAt + 13 + extra, { name: 'POST /charge', attributes: { 'http.request.method': 'POST', 'http.route': '/charge', 'http.response.status_code': 200 } }, charge);
       spans.push(...t.spans);
+      if (c !== t) spans.push(...c.spans);
     }
   }
   spans.sort((x, y) => x.endTime - y.endTime);
@@ -260,6 +285,51 @@ describe('messaging: a consumer runs after its producer, on its own', () => {
     // The messages waited for the worker to come back, not for billing.
     expect(`${queue[0].cause.service} ${queue[0].cause.operation}`).toBe('worker orders process');
     expect(queue[0].explanation).not.toMatch(/billing/);
+  });
+
+  // OTel's messaging conventions link a consumer's span to the producer's (a trace of its own), and kafkajs's
+  // eachBatch links each message's span under its batch's `receive`: there was no parent to measure from.
+  for (const style of ['linked', 'batch'] as const) {
+    it(`consumers linked to their producers (${style}): healthy, nothing; a worker taking fewer messages than come is told by their wait`, () => {
+      const healthy = createAnalyzer();
+      const quiet = watch(healthy);
+      run(healthy, 180, undefined, { style });
+      expect(quiet).toEqual([]);
+      expect(healthy.snapshot().operations.find((o) => o.operation === 'orders process')?.queue?.typical).toBeGreaterThan(0);
+      const a = createAnalyzer();
+      const events = watch(a);
+      const from = T0 + WARMUP_S * 1000;
+      run(a, WARMUP_S + 90, { from, workerRate: 15 }, { style });
+      const opened = events.filter((e) => e.type === 'opened').map((e) => e.incident);
+      expect(opened.map((i) => i.title)).toEqual(['Latency in worker orders process']);
+      expect(opened[0].openedAt - from).toBeLessThanOrEqual(25_000);
+      expect(opened[0].rootCause.explanation).toMatch(/^worker orders process took its messages \d+(\.\d+)? s after they were sent \(median of \d+, waiting in its queue\)/);
+    });
+  }
+
+  it('a linked consumer whose trace ends before the request that sent its message: its wait is still measured', () => {
+    // POST /orders answers 300 ms in, long after its message was consumed: the consumer's trace of its own ends,
+    // and is processed, first. Noted only when the producer's trace was processed, no wait was ever learned.
+    const a = createAnalyzer();
+    const events = watch(a);
+    const from = T0 + WARMUP_S * 1000;
+    run(a, WARMUP_S + 90, { from, workerRate: 15 }, { style: 'linked', postMs: 300 });
+    expect(events.filter((e) => e.type === 'opened').map((e) => e.incident.title)).toEqual(['Latency in worker orders process']);
+  });
+
+  it('links that are no links (not an array, not ids) are passed over; more than 128 are cut', () => {
+    const a = createAnalyzer();
+    const t = new TraceBuilder();
+    const post = t.server('orders', '/orders', T0, T0 + 4);
+    const publish = span({ traceId: t.traceId, service: 'orders', name: 'publish orders', kind: 'producer', parentSpanId: post.spanId, startTime: T0 + 1, endTime: T0 + 3 });
+    const bad = [null, 7, { traceId: 1, spanId: 'x' }, { traceId: t.traceId }] as unknown as Span['links'];
+    const many = Array.from({ length: 500 }, () => ({ traceId: t.traceId, spanId: 'ffffffffffffffff' }));
+    const consumers = [bad, 'links' as unknown as Span['links'], many].map((links, k) =>
+      span({ service: 'worker', name: 'orders process', kind: 'consumer', links, startTime: T0 + 50 + k, endTime: T0 + 60 + k }),
+    );
+    expect(a.ingest([...t.spans, publish, ...consumers])).toEqual({ accepted: 5, dropped: 0 });
+    a.flush();
+    expect(a.metrics().find((m) => m.operation === 'orders process')?.requests).toBe(3);
   });
 
   it('messages consumed after their producer\'s trace was processed still tell their wait; a restored analyzer keeps the learned wait', () => {

@@ -101,7 +101,6 @@ function context(typical: Record<string, number>, typicalSelf: Record<string, nu
     noteHeld: () => {},
     noteAnswer: () => {},
     heldDuring: () => undefined,
-    noteSent: () => {},
     sentAt: () => undefined,
   };
 }

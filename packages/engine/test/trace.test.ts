@@ -37,7 +37,6 @@ function context(
     noteHeld: () => {},
     noteAnswer: () => {},
     heldDuring: () => undefined,
-    noteSent: () => {},
     sentAt: () => undefined,
   };
 }

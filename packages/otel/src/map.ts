@@ -1,5 +1,5 @@
 import { SpanKind as OtelSpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
-import { ANALYZED_ATTRIBUTE_KEYS, type AttributeValue, type Span, type SpanKind } from '@rootspan/engine';
+import { ANALYZED_ATTRIBUTE_KEYS, MAX_LINKS, type AttributeValue, type Span, type SpanKind, type SpanLink } from '@rootspan/engine';
 import { namePeer, type PeerNames } from './peers.js';
 import { hrTimeToMilliseconds, type FinishedSpan, type SpanEvent, type SpanResource } from './sdk.js';
 
@@ -130,6 +130,7 @@ function analyzedAttributes(source: Attributes | undefined): Record<string, Attr
  *   stable and the legacy HTTP/network conventions are in that list; the engine normalises them);
  * - the last `exception` event contributes `exception.type` / `exception.message` unless the span
  *   already has those attributes;
+ * - a consumer span keeps its links (at most `MAX_LINKS`): the producer span that sent its message;
  * - a client or producer span without `peer.service` gets one from `peers` when its server address (or
  *   `address:port`) is listed there, so a callee reached by IP is named like one reached by host name.
  *
@@ -178,7 +179,20 @@ export function mapSpan(span: FinishedSpan, traceId: string, spanId: string, pee
     status: code === SpanStatusCode.ERROR ? 'error' : code === SpanStatusCode.OK ? 'ok' : 'unset',
     statusMessage: status?.message ? status.message : undefined,
     attributes,
+    links: span.kind === OtelSpanKind.CONSUMER ? linksOf(span.links) : undefined,
   };
+}
+
+/** A consumer span's links to valid span contexts, at most `MAX_LINKS`; undefined for none. */
+function linksOf(links: FinishedSpan['links']): SpanLink[] | undefined {
+  if (links === undefined || links.length === 0) return undefined;
+  let out: SpanLink[] | undefined;
+  const count = Math.min(links.length, MAX_LINKS);
+  for (let i = 0; i < count; i++) {
+    const ctx = links[i]?.context;
+    if (ctx !== undefined && hasValidIds(ctx.traceId, ctx.spanId)) (out ??= []).push({ traceId: ctx.traceId, spanId: ctx.spanId });
+  }
+  return out;
 }
 
 /** The parent span's id: `parentSpanContext.spanId` (SDK 2.x and 3.x), else `parentSpanId` (SDK 1.x). */

@@ -42,6 +42,8 @@ export interface FinishedSpan {
   readonly status: SpanStatus;
   readonly attributes: Attributes;
   readonly events: readonly SpanEvent[];
+  /** Links to other spans; rootspan reads a consumer span's (the producer span that sent its message). */
+  readonly links?: readonly { readonly context: SpanContext }[];
   readonly resource: SpanResource;
 }
 

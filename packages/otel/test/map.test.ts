@@ -217,6 +217,29 @@ describe('toEngineSpan', () => {
     expect(peerName(c)).toBe('127.0.0.1:4000');
     await provider.shutdown();
   });
+
+  it("keeps a consumer span's links (the producer span that sent its message), valid ones only; no other span's", async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'worker' }), spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const tracer = provider.getTracer('t');
+    const publish = tracer.startSpan('orders publish', { kind: SpanKind.PRODUCER });
+    publish.end();
+    const invalid = { traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 };
+    const links = [{ context: invalid }, { context: publish.spanContext() }];
+    // A trace of its own, linked: as OTel's messaging conventions, or kafkajs's per-message spans of a batch.
+    tracer.startSpan('orders process', { kind: SpanKind.CONSUMER, links }, ROOT_CONTEXT).end();
+    tracer.startSpan('GET', { kind: SpanKind.CLIENT, links }, ROOT_CONTEXT).end();
+    tracer.startSpan('orders receive', { kind: SpanKind.CONSUMER }, ROOT_CONTEXT).end();
+    const [p, consumer, client, unlinked] = exporter.getFinishedSpans().map((s) => toEngineSpan(s)!);
+    expect(consumer.links).toEqual([{ traceId: p.traceId, spanId: p.spanId }]);
+    expect(consumer.traceId).not.toBe(p.traceId);
+    expect(client.links).toBeUndefined();
+    expect(unlinked.links).toBeUndefined();
+    const many = readable({ kind: SpanKind.CONSUMER }) as ReadableSpan;
+    const linked = Array.from({ length: 300 }, (_, i) => ({ context: { traceId: 'a'.repeat(32), spanId: i.toString(16).padStart(16, '1'), traceFlags: 1 } }));
+    expect(toEngineSpan({ ...many, spanContext: many.spanContext, links: linked })!.links).toHaveLength(128);
+    await provider.shutdown();
+  });
 });
 
 describe('peers: callees reached by address get service names', () => {

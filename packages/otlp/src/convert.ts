@@ -7,8 +7,8 @@
  * Kept lean on purpose (it is the hot loop of a 1 GB JSONL read): one pass, index loops, one Map lookup
  * per attribute key, no spreads, strings for problem messages built only when there is a problem.
  */
-import { ANALYZED_ATTRIBUTES, cutToNameLength, MAX_TIME_MS, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
-import { hex16, TraceIds } from './hex-ids.js';
+import { ANALYZED_ATTRIBUTES, cutToNameLength, MAX_LINKS, MAX_TIME_MS, type AttributeValue, type Span, type SpanKind, type SpanLink, type SpanStatus } from '@rootspan/engine';
+import { hex16, hex32, TraceIds } from './hex-ids.js';
 import { namesSpan, type DecodeProblem } from './problems.js';
 import type { ZipkinState } from './zipkin-state.js';
 
@@ -333,6 +333,16 @@ export interface SpanOut {
   attribute(key: number, value: AttributeValue): void;
   /** Whether the span added last has attribute `ANALYZED_ATTRIBUTES[key]`. */
   hasAttribute(key: number): boolean;
+  /**
+   * Adds a link (ids as lowercase hex, valid and not all zero) to the span added last, after those it has.
+   * Ignored unless that span is a consumer (the only links the engine reads), and past `MAX_LINKS`.
+   */
+  link(traceId: string, spanId: string): void;
+  /**
+   * {@link SpanOut.link} with the ids as lowercase hex bytes in `b`: the trace id's 32 at `trace`, the span
+   * id's 16 at `span` (the JSONL scanner's way, as {@link SpanOut.addHex}).
+   */
+  linkHex(b: Uint8Array, trace: number, span: number): void;
 }
 
 /** A {@link SpanOut} that hands out its spans in batches. */
@@ -383,6 +393,7 @@ export class SpanList implements BatchOut<Span[]> {
       status,
       statusMessage,
       attributes: undefined,
+      links: undefined,
     });
   }
 
@@ -410,6 +421,19 @@ export class SpanList implements BatchOut<Span[]> {
   hasAttribute(key: number): boolean {
     const a = this.spans[this.spans.length - 1].attributes;
     return a !== undefined && a[ANALYZED_ATTRIBUTES[key]] !== undefined;
+  }
+
+  link(traceId: string, spanId: string): void {
+    const span = this.spans[this.spans.length - 1];
+    if (span.kind !== 'consumer') return;
+    const links = span.links as SpanLink[] | undefined;
+    if (links === undefined) span.links = [{ traceId, spanId }];
+    else if (links.length < MAX_LINKS) links.push({ traceId, spanId });
+  }
+
+  linkHex(b: Uint8Array, trace: number, span: number): void {
+    // Not through `traces`: that keeps the spans' own trace id, most often the next span's too.
+    this.link(hex32(b, trace), hex16(b, span));
   }
 
   mark(): void {
@@ -694,13 +718,14 @@ function decodeSpan(raw: unknown, res: ResourceInfo, out: SpanOut): string | nul
   if (endTime < startTime) return `${at}: endTimeUnixNano is before startTimeUnixNano`;
   const st = s.status as Obj | null | undefined;
   const message = typeof st === 'object' && st !== null ? st.message : undefined;
+  const kind = toKind(s.kind);
   out.add(
     traceId,
     spanId,
     parent ?? undefined,
     res,
     typeof s.name === 'string' ? cutToNameLength(s.name) : '',
-    toKind(s.kind),
+    kind,
     startTime,
     endTime,
     toStatus(st),
@@ -708,7 +733,27 @@ function decodeSpan(raw: unknown, res: ResourceInfo, out: SpanOut): string | nul
   );
   readAttributes(s.attributes, out);
   readException(s.events, out);
+  if (kind === 'consumer') readLinks(s.links, out);
   return null;
+}
+
+/**
+ * The links of a consumer span (`links`: OTLP `Link`s, JSON objects or protobufjs messages), in order, up
+ * to `MAX_LINKS` of them; a link without valid, non-zero ids is skipped (never the span's problem).
+ */
+function readLinks(list: unknown, out: SpanOut): void {
+  if (!Array.isArray(list)) return;
+  let kept = 0;
+  for (let i = 0; i < list.length && kept < MAX_LINKS; i++) {
+    const l = list[i] as Obj | null;
+    if (typeof l !== 'object' || l === null) continue;
+    const traceId = decodeId(l.traceId, 16);
+    if (typeof traceId !== 'string') continue;
+    const spanId = decodeId(l.spanId, 8);
+    if (typeof spanId !== 'string') continue;
+    out.link(traceId, spanId);
+    kept++;
+  }
 }
 
 /** An all-zero parent id means "no parent" (some exporters write it for roots). */

@@ -28,6 +28,8 @@ export interface OtlpJsonSpan {
   attributes: OtlpJsonKeyValue[];
   /** 0 unset, 1 ok, 2 error; absent when unknown. */
   status?: { code: number; message?: string };
+  /** The span's links (a consumer's), ids only; absent when it has none. */
+  links?: Array<{ traceId: string; spanId: string }>;
 }
 
 /** An OTLP/JSON `ResourceSpans` with one scope. */
@@ -99,6 +101,8 @@ function encodeSpan(s: Span): OtlpJsonSpan {
   } else if (s.statusMessage) {
     out.status = { code: 0, message: s.statusMessage };
   }
+  const links = s.links;
+  if (links !== undefined && links.length > 0) out.links = links.map((l) => ({ traceId: l.traceId, spanId: l.spanId }));
   return out;
 }
 

@@ -158,13 +158,14 @@ export function jaegerSpan(raw: unknown, at: string, traceID: unknown, resources
   const error = tag('error');
   const status: SpanStatus = otelStatus === 'ERROR' || error === true || error === 'true' ? 'error' : otelStatus === 'OK' ? 'ok' : 'unset';
   const message = tag('otel.status_description');
+  const kind = typeof kindTag === 'string' ? KINDS.get(kindTag.toLowerCase()) : undefined;
   sink.out.add(
     traceId,
     spanId,
     parent === spanId ? undefined : parent,
     (typeof raw.processID === 'string' ? resources.get(raw.processID) : undefined) ?? (isRecord(raw.process) ? jaegerProcess(raw.process) : unknownResource()),
     typeof raw.operationName === 'string' ? cutToNameLength(raw.operationName) : '',
-    typeof kindTag === 'string' ? KINDS.get(kindTag.toLowerCase()) : undefined,
+    kind,
     t[0],
     t[1],
     status,
@@ -172,6 +173,16 @@ export function jaegerSpan(raw: unknown, at: string, traceID: unknown, resources
   );
   addTags(tags, sink);
   addTags(exceptionFields(raw.logs), sink);
+  // A consumer's other references (FOLLOWS_FROM, another trace's span) are its links, as OpenTelemetry's
+  // Jaeger exporter writes a span's links; one without valid ids is skipped.
+  if (kind === 'consumer') {
+    for (const r of refs) {
+      if (r === parentRef) continue;
+      const linkTrace = r.traceID === undefined ? traceId : hexId(r.traceID, 32);
+      const linkSpan = hexId(r.spanID, 16);
+      if (linkTrace !== undefined && linkSpan !== undefined) sink.out.link(linkTrace, linkSpan);
+    }
+  }
 }
 
 /**

@@ -5,13 +5,14 @@
  *
  * It reads only the usual shape (compact JSON: no white space between tokens; a request with
  * `resourceSpans`, resource before `scopeSpans`, lowercase hex ids, decimal-string times,
- * `stringValue`/`intValue` attributes) and gives the same spans and
+ * `stringValue`/`intValue` attributes; a consumer span's `links` once the span is read, its `kind` being
+ * anywhere in it) and gives the same spans and
  * problems as `JSON.parse` with `decodeRequestInto`, or gives up: a span of another shape (upper-case
  * ids, events, an escaped string, a missing field…) is handed to `JSON.parse` and `decodeSpanInto` on
  * its own, its problems and path as theirs; a line of another shape or not valid JSON is left whole to
  * the caller, nothing of it added.
  */
-import { ANALYZED_ATTRIBUTES, cutToNameLength, MAX_TIME_MS, type AttributeValue, type SpanKind, type SpanStatus } from '@rootspan/engine';
+import { ANALYZED_ATTRIBUTES, cutToNameLength, MAX_LINKS, MAX_TIME_MS, type AttributeValue, type SpanKind, type SpanStatus } from '@rootspan/engine';
 import { ByteStrings } from './byte-strings.js';
 import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-bytes.js';
 import { digitsAt, nanosAt, NO, skipDigits, skipNumber, skipValue } from './json-skip.js';
@@ -45,6 +46,7 @@ const KEYS = [
   'value',
   'stringValue',
   'intValue',
+  'links',
 ];
 const K_RESOURCE_SPANS = 1;
 const K_RESOURCE = 2;
@@ -67,6 +69,7 @@ const K_KEY = 18;
 const K_VALUE = 19;
 const K_STRING_VALUE = 20;
 const K_INT_VALUE = 21;
+const K_LINKS = 22;
 /** Key bytes by tag, to check a guess of the next key (see {@link JsonLineScanner.field}). */
 const KEY_BYTES = [new Uint8Array(0), ...KEYS.map((k) => Buffer.from(k, 'latin1'))];
 /** What comes before the first key of an object, for guessing it: the object's kind. */
@@ -77,6 +80,7 @@ const FIRST_OF_SPAN = 43;
 const FIRST_OF_STATUS = 44;
 const FIRST_OF_KEY_VALUE = 45;
 const FIRST_OF_VALUE = 46;
+const FIRST_OF_LINK = 47;
 /** An analysed attribute key's tag adds `ATTR * (its ANALYZED_ATTRIBUTES index + 1)`. */
 const ATTR = 64;
 
@@ -130,6 +134,9 @@ export class JsonLineScanner {
   private attrText = '';
   private attrNumber = 0;
   private attrIsText = true;
+  /** The links of the span being read (a consumer's): where their trace and span ids' hex digits start. */
+  private linkTraces: number[] = [];
+  private linkSpans: number[] = [];
 
   /**
    * Decodes the request in `line` (one JSONL line, UTF-8) into `sink` (whose `out` is `out`), as
@@ -353,6 +360,8 @@ export class JsonLineScanner {
     let message: string | undefined;
     let hasStatus = false;
     let hasAttributes = false;
+    // Where the links' value starts (-1: none): read once the span is known to be a consumer (`kind` may come after).
+    let linksAt = -1;
     this.attrCount = 0;
     if (b[i] === CLOSE_OBJECT) return NO;
     let prev = FIRST_OF_SPAN;
@@ -435,6 +444,11 @@ export class JsonLineScanner {
           if (c !== OPEN_ARRAY || b[i + 1] !== CLOSE_ARRAY) return NO;
           i = i + 1 + 1;
           break;
+        case K_LINKS:
+          if (linksAt >= 0) return NO;
+          linksAt = i;
+          i = skipValue(b, i);
+          break;
         default:
           i = skipValue(b, i);
       }
@@ -446,9 +460,78 @@ export class JsonLineScanner {
     // What the slow path reports as a problem, it reports.
     if (traceAt < 0 || spanAt < 0) return NO;
     if (!(start > 0 && start <= MAX_TIME_MS && end > 0 && end <= MAX_TIME_MS && end >= start)) return NO;
+    // Only a consumer's links are kept (the slow path's rule): another span's were only checked to be JSON.
+    const links = linksAt >= 0 && kind === 'consumer' ? this.links(linksAt) : 0;
+    if (links < 0) return NO;
     out.addHex(b, traceAt, spanAt, parentAt, res, name ?? '', kind, start, end, status, message);
     for (let a = 0; a < this.attrCount; a++) out.attribute(this.attrKeys[a], this.attrValues[a]);
+    for (let l = 0; l < links; l++) out.linkHex(b, this.linkTraces[l], this.linkSpans[l]);
     return i + 1;
+  }
+
+  /**
+   * The `links` list at `i` (already checked to be valid JSON): how many links with both ids, up to
+   * `MAX_LINKS`, their ids' places in `linkTraces` and `linkSpans`; NO for a shape left to the slow path (a
+   * link not an object, an id not a string of lowercase hex of its length, an id given twice). A link
+   * without an id, or with an empty or all-zero one, is skipped, as the slow path skips it.
+   */
+  private links(i: number): number {
+    const b = this.b;
+    if (b[i] !== OPEN_ARRAY) return NO;
+    i++;
+    if (b[i] === CLOSE_ARRAY) return 0;
+    let n = 0;
+    for (;;) {
+      if (b[i] !== OPEN_OBJECT) return NO;
+      i++;
+      let traceAt = -1;
+      let spanAt = -1;
+      let hasTrace = false;
+      let hasSpan = false;
+      if (b[i] !== CLOSE_OBJECT) {
+        let prev = FIRST_OF_LINK;
+        for (;;) {
+          const key = this.field(i, prev);
+          if (key < 0) return NO;
+          prev = key;
+          i = this.end;
+          if (key === K_TRACE_ID || key === K_SPAN_ID) {
+            const trace = key === K_TRACE_ID;
+            if ((trace ? hasTrace : hasSpan) || b[i] !== QUOTE) return NO;
+            if (trace) hasTrace = true;
+            else hasSpan = true;
+            if (b[i + 1] === QUOTE) {
+              i += 2; // "": no id
+            } else {
+              const digits = trace ? 32 : 16;
+              const id = this.hexId(i + 1, digits);
+              if (id === NO) return NO;
+              if (id === 1) {
+                if (trace) traceAt = i + 1;
+                else spanAt = i + 1;
+              }
+              i += digits + 2;
+            }
+          } else {
+            i = skipValue(b, i);
+            if (i < 0) return NO;
+          }
+          if (b[i] === CLOSE_OBJECT) break;
+          if (b[i] !== COMMA) return NO;
+          i++;
+        }
+      }
+      if (traceAt >= 0 && spanAt >= 0) {
+        this.linkTraces[n] = traceAt;
+        this.linkSpans[n] = spanAt;
+        // The rest are not kept.
+        if (++n === MAX_LINKS) return n;
+      }
+      i++;
+      if (b[i] === CLOSE_ARRAY) return n;
+      if (b[i] !== COMMA) return NO;
+      i++;
+    }
   }
 
   /** The status read by {@link status}: its code (-1: none) and message (`''`: none). */
@@ -613,6 +696,15 @@ export class JsonLineScanner {
     if (b[i + 16] !== QUOTE) return NO;
     let seen = 0;
     for (let k = 0; k < 16; k++) seen |= HEX[b[i + k]];
+    return seen === 1 || seen === 3 ? 1 : seen === 2 ? 0 : NO;
+  }
+
+  /** As {@link spanId}, for an id of `digits` hex digits (a link's trace or span id). */
+  private hexId(i: number, digits: number): number {
+    const b = this.b;
+    if (b[i + digits] !== QUOTE) return NO;
+    let seen = 0;
+    for (let k = 0; k < digits; k++) seen |= HEX[b[i + k]];
     return seen === 1 || seen === 3 ? 1 : seen === 2 ? 0 : NO;
   }
 

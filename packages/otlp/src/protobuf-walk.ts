@@ -11,7 +11,7 @@
  * by chunk ({@link walkStream}).
  */
 import { decodeSpanInto, readResource, unknownResource, type ResourceInfo, type Sink } from './convert.js';
-import { otlpTypes } from './protobuf.js';
+import { linksOf, otlpTypes } from './protobuf.js';
 
 /** What the walker reports to: a sink, a problem channel and a batch limit. */
 export interface WalkTarget {
@@ -42,6 +42,9 @@ const I32 = 5;
 /** The keys of `resourceSpans` in a request and of `spans` in a `ScopeSpans`: field 1 or 2, wire type LEN. */
 const KEY_1_LEN = 1 * 8 + LEN;
 const KEY_2_LEN = 2 * 8 + LEN;
+
+/** `Span.kind` of a consumer span (SPAN_KIND_CONSUMER): the only spans whose links are read. */
+const KIND_CONSUMER = 5;
 
 /** Empty requests in a row after which framed input is taken for zero bytes (4 MB of them). */
 const MAX_EMPTY_FRAMES = 1 << 20;
@@ -333,6 +336,8 @@ function* scopeSpans(src: Bytes, end: number, path: string, res: ResourceInfo, t
         target.report(`${at}: invalid protobuf (${(err as Error).message})`);
       }
       if (message !== undefined) {
+        const span = message as unknown as { kind: unknown; links?: unknown[] };
+        if (span.kind === KIND_CONSUMER) span.links = linksOf(record);
         decodeSpanInto(message, res, target.sink, at);
         target.check();
       }

@@ -14,7 +14,11 @@ import type { DecodeResult } from './problems.js';
  * reads are left out on purpose: protobufjs skips unknown fields without materialising them, which makes
  * decoding cheaper. Left out: AnyValue array_value (5), kvlist_value (6), bytes_value (7); Resource
  * dropped_attributes_count (2), entity_refs (3); Span trace_state (3), flags (16), dropped_*_count
- * (10, 12, 14), links (13); Event dropped_attributes_count (4).
+ * (10, 12, 14); Event dropped_attributes_count (4); Link trace_state (3), attributes (4),
+ * dropped_attributes_count (5), flags (6).
+ * Span links (13) are not in `Span` either: only a consumer span's are kept, so only a consumer span's
+ * bytes are read again for them, each link decoded on its own, so a broken one costs only itself
+ * ({@link linksOf}).
  * Field names become lowerCamelCase, the same names as in OTLP/JSON, so one decoder maps both.
  */
 const COMMON = `
@@ -70,6 +74,10 @@ message Span {
   repeated Event events = 11;
   Status status = 15;
 }
+message Link {
+  bytes trace_id = 1;
+  bytes span_id = 2;
+}
 message Status {
   string message = 2;
   enum StatusCode {
@@ -85,6 +93,8 @@ message Status {
 export interface OtlpTypes {
   resource: protobuf.Type;
   span: protobuf.Type;
+  /** A `Span.Link`, decoded by {@link linksOf}. */
+  link: protobuf.Type;
 }
 
 let types: OtlpTypes | undefined;
@@ -107,9 +117,42 @@ export function otlpTypes(): OtlpTypes {
     types = {
       resource: root.lookupType('opentelemetry.proto.resource.v1.Resource'),
       span: root.lookupType('opentelemetry.proto.trace.v1.Span'),
+      link: root.lookupType('opentelemetry.proto.trace.v1.Link'),
     };
   }
   return types;
+}
+
+/** The key of `Span.links`: field 13, length-delimited. */
+const LINKS_KEY = 13 * 8 + 2;
+
+/**
+ * The `links` of the `Span` whose bytes are `record` (decoded as one already, so its fields are framed
+ * right), as `Link` messages (ids as bytes), for the decoder to read as it reads OTLP/JSON's; undefined
+ * when it has none. A link that does not decode, or a field 13 of another wire type, is left out.
+ */
+export function linksOf(record: Uint8Array): unknown[] | undefined {
+  const { link } = otlpTypes();
+  const reader = protobufjs().Reader.create(record);
+  let links: unknown[] | undefined;
+  try {
+    while (reader.pos < reader.len) {
+      const key = reader.uint32();
+      if (key !== LINKS_KEY) {
+        reader.skipType(key & 7);
+        continue;
+      }
+      const bytes = reader.bytes();
+      try {
+        (links ??= []).push(link.decode(bytes));
+      } catch {
+        // Only this link is lost.
+      }
+    }
+  } catch {
+    // Not reached for a record that decoded as a span; the links read so far are kept.
+  }
+  return links;
 }
 
 /**

@@ -47,7 +47,7 @@ async function flush(): Promise<void> {
 async function add(batch: Batch<SpanColumns>): Promise<void> {
   const columns = batch.spans;
   pending.push({ columns, problems: batch.problems, bytes: batch.bytes, document: batch.document });
-  transfer.push(columns.times.buffer as ArrayBuffer, columns.refs.buffer as ArrayBuffer, columns.attrs.buffer as ArrayBuffer, columns.ids.buffer as ArrayBuffer);
+  transfer.push(columns.times.buffer as ArrayBuffer, columns.refs.buffer as ArrayBuffer, columns.attrs.buffer as ArrayBuffer, columns.ids.buffer as ArrayBuffer, columns.links.buffer as ArrayBuffer);
   const spans = columns.times.length / 2;
   // Problems count too: a file of short bad lines makes batches of problems and few spans.
   pendingItems += spans + batch.problems.length;

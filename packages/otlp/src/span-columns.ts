@@ -5,9 +5,10 @@
  * engine's `ANALYZED_ATTRIBUTES`, and the low-cardinality strings (services, names, attribute values)
  * once per batch. Ids are not looked up (they are nearly all distinct), except a trace id repeated by
  * the next span; those the JSONL scanner read cross as their hex bytes, made strings by the receiver
- * (cheaper than cloning the strings, and off the decoding thread).
+ * (cheaper than cloning the strings, and off the decoding thread). The few spans with links (consumer spans)
+ * have them in a column of their own, so a span without costs nothing there.
  */
-import { ANALYZED_ATTRIBUTES, type AttributeValue, type Span, type SpanKind, type SpanStatus } from '@rootspan/engine';
+import { ANALYZED_ATTRIBUTES, MAX_LINKS, type AttributeValue, type Span, type SpanKind, type SpanLink, type SpanStatus } from '@rootspan/engine';
 import { ATTRIBUTE_INDEX, type BatchOut, type ResourceInfo } from './convert.js';
 import { hex16, hex32 } from './hex-ids.js';
 
@@ -23,6 +24,11 @@ export interface SpanColumns {
   attrs: Float64Array;
   /** Ids as lowercase hex bytes: a trace, span or parent reference `r` below -1 is at `-2 - r` here. */
   ids: Uint8Array;
+  /**
+   * The links of the spans that have any (few: consumer spans only), in span order: `span index, count,
+   * (trace reference, span reference) × count`, references as the spans' own ids.
+   */
+  links: Int32Array;
 }
 
 const F_TRACE = 0;
@@ -39,12 +45,16 @@ const F_CODES = 9;
 const FIELDS = 10;
 
 const KINDS: ReadonlyArray<SpanKind | undefined> = [undefined, 'internal', 'server', 'client', 'producer', 'consumer'];
+const CONSUMER = KINDS.indexOf('consumer');
 const STATUSES: ReadonlyArray<SpanStatus | undefined> = [undefined, 'unset', 'ok', 'error'];
 
 
 const TAG_STRING = 0;
 const TAG_NUMBER = 1;
 const TAG_BOOLEAN = 2;
+
+/** No links yet: a builder makes its links column when a span first has one. */
+const EMPTY_LINKS = new Int32Array(0);
 
 /** Spans a builder holds room for at first; it grows to the largest batch. */
 const CAPACITY = 1024;
@@ -70,6 +80,10 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
   private traceAt = -1;
   /** Offset in `attrs` of the last span's attribute count; -1 while it has none. */
   private attrsAt = -1;
+  /** Links (see `SpanColumns.links`), made when first needed; the offset of the last record's span index (-1: none). */
+  private links = EMPTY_LINKS;
+  private linksEnd = 0;
+  private linksAt = -1;
   // A span's trace and resource are most often the previous span's: compared, not looked up.
   private trace: string | undefined;
   private traceRef = -1;
@@ -82,6 +96,7 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
   private markedAttrs = 0;
   private markedStrings = 0;
   private markedIds = 0;
+  private markedLinks = 0;
 
   add(
     traceId: string,
@@ -205,6 +220,51 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
     this.refs[(this.length - 1) * FIELDS + F_ATTRS] = this.attrsAt;
   }
 
+  link(traceId: string, spanId: string): void {
+    const at = this.linkRecord();
+    if (at < 0) return;
+    this.addLink(at, this.own(traceId), this.own(spanId));
+  }
+
+  linkHex(b: Uint8Array, trace: number, span: number): void {
+    const at = this.linkRecord();
+    if (at < 0) return;
+    if (this.idsEnd + 48 > this.ids.length) this.growIds();
+    const traceRef = this.copy(b, trace, 32);
+    this.addLink(at, traceRef, this.copy(b, span, 16));
+  }
+
+  /**
+   * The offset of the links record of the span added last, made if need be; -1 when it takes no more links
+   * (not a consumer, or `MAX_LINKS` of them). Room for one more link is made.
+   */
+  private linkRecord(): number {
+    const i = this.length - 1;
+    if ((this.refs[i * FIELDS + F_CODES] & 7) !== CONSUMER) return -1;
+    let at = this.linksAt;
+    if (at < 0 || this.links[at] !== i) {
+      if (this.linksEnd + 4 > this.links.length) this.growLinks();
+      at = this.linksAt = this.linksEnd;
+      this.links[at] = i;
+      this.links[at + 1] = 0;
+      this.linksEnd = at + 2;
+    } else if (this.links[at + 1] === MAX_LINKS) {
+      return -1;
+    } else if (this.linksEnd + 2 > this.links.length) {
+      this.growLinks();
+    }
+    return at;
+  }
+
+  /** Appends a link to the record at `at` (the last one, with room made by {@link linkRecord}). */
+  private addLink(at: number, traceRef: number, spanRef: number): void {
+    const links = this.links;
+    links[at + 1]++;
+    links[this.linksEnd] = traceRef;
+    links[this.linksEnd + 1] = spanRef;
+    this.linksEnd += 2;
+  }
+
   /** {@link attribute} by name: a key not in `ANALYZED_ATTRIBUTES` crosses as a string (`-1 - ` its place). */
   namedAttribute(key: string, value: AttributeValue): void {
     this.attribute(ATTRIBUTE_INDEX.get(key) ?? -1 - this.shared(key), value);
@@ -221,6 +281,7 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
     this.markedAttrs = this.attrsEnd;
     this.markedStrings = this.strings.length;
     this.markedIds = this.idsEnd;
+    this.markedLinks = this.linksEnd;
   }
 
   rollback(): void {
@@ -232,8 +293,10 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
     this.length = this.markedLength;
     this.attrsEnd = this.markedAttrs;
     this.idsEnd = this.markedIds;
+    this.linksEnd = this.markedLinks;
     this.traceAt = -1;
     this.attrsAt = -1;
+    this.linksAt = -1;
     // The refs kept for the last span's trace and resource may be among the strings taken back.
     this.trace = undefined;
     this.res = undefined;
@@ -248,12 +311,15 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
       refs: this.refs.slice(0, FIELDS * n),
       attrs: this.attrs.slice(0, this.attrsEnd),
       ids: this.ids.slice(0, this.idsEnd),
+      links: this.links.slice(0, this.linksEnd),
     };
     this.strings = [];
     this.index = new Map();
     this.attrsEnd = 0;
     this.attrsAt = -1;
     this.idsEnd = 0;
+    this.linksEnd = 0;
+    this.linksAt = -1;
     this.traceAt = -1;
     this.trace = undefined;
     this.res = undefined;
@@ -289,6 +355,12 @@ export class SpanColumnsBuilder implements BatchOut<SpanColumns> {
     this.ids = grown;
   }
 
+  private growLinks(): void {
+    const grown = new Int32Array(Math.max(64, 2 * this.links.length));
+    grown.set(this.links);
+    this.links = grown;
+  }
+
   private growAttrs(): void {
     const grown = new Float64Array(2 * this.attrs.length);
     grown.set(this.attrs);
@@ -316,18 +388,24 @@ export function packSpans(spans: readonly Span[]): SpanColumns {
     }
     out.add(s.traceId, s.spanId, s.parentSpanId, res, s.name, s.kind, s.startTime, s.endTime, s.status, s.statusMessage);
     const a = s.attributes;
-    if (a === undefined) continue;
-    out.withAttributes();
-    for (const k of Object.keys(a)) out.namedAttribute(k, a[k]);
+    if (a !== undefined) {
+      out.withAttributes();
+      for (const k of Object.keys(a)) out.namedAttribute(k, a[k]);
+    }
+    const links = s.links;
+    if (links !== undefined) for (const l of links) out.link(l.traceId, l.spanId);
   }
   return out.take();
 }
 
 /** The spans of a {@link packSpans} batch, with the same fields (an absent one `undefined`). */
 export function unpackSpans(c: SpanColumns): Span[] {
-  const { strings, times, refs, ids } = c;
+  const { strings, times, refs, ids, links } = c;
   const n = times.length / 2;
   const out = new Array<Span>(n);
+  // The next span with links (-1: none), and its record's offset in `links`.
+  let linksAt = 0;
+  let linked = links.length > 0 ? links[0] : -1;
   // Spans of one trace in a row share its reference: its string is made once.
   let traceRef = -1;
   let traceId = '';
@@ -342,6 +420,18 @@ export function unpackSpans(c: SpanColumns): Span[] {
     const message = refs[o + F_MESSAGE];
     const at = refs[o + F_ATTRS];
     const codes = refs[o + F_CODES];
+    let spanLinks: SpanLink[] | undefined;
+    if (i === linked) {
+      const count = links[linksAt + 1];
+      spanLinks = new Array<SpanLink>(count);
+      for (let k = 0; k < count; k++) {
+        const t = links[linksAt + 2 + 2 * k];
+        const s = links[linksAt + 3 + 2 * k];
+        spanLinks[k] = { traceId: t >= 0 ? strings[t] : hex32(ids, -2 - t), spanId: s >= 0 ? strings[s] : hex16(ids, -2 - s) };
+      }
+      linksAt += 2 + 2 * count;
+      linked = linksAt < links.length ? links[linksAt] : -1;
+    }
     out[i] = {
       traceId,
       spanId: span >= 0 ? strings[span] : hex16(ids, -2 - span),
@@ -356,6 +446,7 @@ export function unpackSpans(c: SpanColumns): Span[] {
       status: STATUSES[codes >> 3],
       statusMessage: message < 0 ? undefined : strings[message],
       attributes: at < 0 ? undefined : attributesAt(c, at),
+      links: spanLinks,
     };
   }
   return out;

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { calledPath, clientOperation, serverOperation, type Span } from '@rootspan/engine';
+import { MAX_LINKS, calledPath, clientOperation, serverOperation, type Span } from '@rootspan/engine';
 import { MAX_TIME_MS, decodeZipkinJson, decodeZipkinProtobuf, readOtlpFile, readOtlpStream, type DecodeProblem, type OtlpBatch, type ReadOtlpOptions } from '@rootspan/otlp';
 import { MAX_JOINED_TRACES, TraceIdJoin } from '../src/zipkin-state.js';
 import { zipkinProto } from './helpers/zipkin-proto.js';
@@ -84,6 +84,82 @@ describe('Jaeger JSON', () => {
     const r = await read({ data: [{ traceID: 'a1', processes: { p: { serviceName: 's' } }, spans: [{ spanID: 'b1', startTime: 'soon', duration: 1, processID: 'p' }, { operationName: 'x', startTime: 1_700_000_000_000_000, processID: 'p' }, { spanID: 'b2', startTime: 1_700_000_000_000_000, duration: 10, processID: 'p' }] }] });
     expect(r.spans.map((s) => s.spanId)).toEqual(['00000000000000b2']);
     expect(r.problems.map((p) => p.message)).toEqual(['data[0].spans[0] (spanID 00000000000000b1): missing or bad start time', 'data[0].spans[1]: missing or bad spanID']);
+  });
+});
+
+describe('Jaeger references as span links', () => {
+  const span = (id: string, kind: string | undefined, references: unknown[]) => ({
+    spanID: id,
+    operationName: `op ${id}`,
+    startTime: 1_700_000_000_000_000,
+    duration: 1_000,
+    processID: 'p',
+    references,
+    tags: kind === undefined ? [] : [{ key: 'span.kind', value: kind }],
+  });
+  const T = '463ac35c9f6413ad48485a3953bb6124';
+  const OTHER = 'aaaac35c9f6413ad48485a3953bb6124';
+  const ref = (refType: string, spanID: string, traceID: string | undefined = T) => ({ refType, traceID, spanID });
+  const refs = [
+    ref('FOLLOWS_FROM', 'c1'),
+    ref('CHILD_OF', 'a1'),
+    ref('FOLLOWS_FROM', 'D2', OTHER),
+    ref('CHILD_OF', 'e3', OTHER),
+    ref('FOLLOWS_FROM', '0'),
+    ref('FOLLOWS_FROM', ''),
+    ref('FOLLOWS_FROM', 'f4', '0'.repeat(32)),
+    { refType: 'FOLLOWS_FROM', spanID: 'b5' },
+  ];
+
+  it("keeps a consumer span's references but its parent as links, in order; other kinds keep none", async () => {
+    const r = await read({
+      traceID: T,
+      processes: { p: { serviceName: 'worker' } },
+      spans: [
+        span('01', 'consumer', refs),
+        span('02', 'producer', refs),
+        span('03', 'server', refs),
+        span('04', undefined, refs),
+        span('05', 'consumer', [ref('CHILD_OF', 'a1')]),
+        // No CHILD_OF: the first reference in the trace is the parent, the rest are links.
+        span('06', 'CONSUMER', [ref('FOLLOWS_FROM', 'd2', OTHER), ref('FOLLOWS_FROM', 'c1'), ref('FOLLOWS_FROM', 'c2')]),
+        span('07', 'consumer', []),
+      ],
+    });
+    expect(r.problems).toEqual([]);
+    const id = (s: string) => s.padStart(16, '0');
+    expect(r.spans.map((s) => [s.spanId, s.parentSpanId, s.links])).toEqual([
+      [
+        id('01'),
+        id('a1'),
+        [
+          { traceId: T, spanId: id('c1') },
+          { traceId: OTHER, spanId: id('d2') },
+          { traceId: OTHER, spanId: id('e3') },
+          { traceId: T, spanId: id('b5') },
+        ],
+      ],
+      [id('02'), id('a1'), undefined],
+      [id('03'), id('a1'), undefined],
+      [id('04'), id('a1'), undefined],
+      [id('05'), id('a1'), undefined],
+      [
+        id('06'),
+        id('c1'),
+        [
+          { traceId: OTHER, spanId: id('d2') },
+          { traceId: T, spanId: id('c2') },
+        ],
+      ],
+      [id('07'), undefined, undefined],
+    ]);
+  });
+
+  it('keeps the first MAX_LINKS (128) links', async () => {
+    const many = Array.from({ length: 140 }, (_, i) => ref('FOLLOWS_FROM', (i + 1).toString(16), OTHER));
+    const r = await read({ traceID: T, processes: { p: { serviceName: 'worker' } }, spans: [span('01', 'consumer', [ref('CHILD_OF', 'a1'), ref('FOLLOWS_FROM', 'zz'.repeat(40)), ...many])] });
+    expect(r.spans[0].links).toHaveLength(MAX_LINKS);
+    expect(r.spans[0].links?.map((l) => l.spanId)).toEqual(many.slice(0, MAX_LINKS).map((l) => l.spanID.padStart(16, '0')));
   });
 });
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { MAX_LINKS, type Span } from '@rootspan/engine';
 import { MAX_DESCRIBED_PROBLEMS, MAX_NAME_LENGTH, decodeOtlpJson, encodeOtlpJson, formatProblem, msToNanosString, nanosToMs } from '@rootspan/otlp';
 
 setFlagsFromString('--expose-gc');
@@ -401,6 +402,86 @@ describe('decodeOtlpJson', () => {
     expect(formatProblem({ line: 3, message: 'm' }, 'a.jsonl')).toBe('a.jsonl:3: m');
     expect(formatProblem({ message: 'm' }, 'a.json')).toBe('a.json: m');
     expect(formatProblem({ message: 'm' })).toBe('m');
+  });
+});
+
+describe('span links', () => {
+  const T1 = '5b8efff798038103d269b633813fc60c';
+  const T2 = '0af7651916cd43dd8448eb211c80319d';
+  const link = (traceId: unknown, spanId: unknown, more: Record<string, unknown> = {}) => ({ traceId, spanId, traceState: 'a=b', attributes: [{ key: 'k', value: { stringValue: 'v' } }], droppedAttributesCount: 1, flags: 257, ...more });
+
+  it("keeps a consumer span's links in order, ids decoded as the span's own; other kinds keep none", () => {
+    const links = [link(T1, 'eee19b7ec3c1b174'), link(T2.toUpperCase(), Buffer.from('00f067aa0ba902b7', 'hex').toString('base64')), link('abcd', 'eee19b7ec3c1b175')];
+    const want = [
+      { traceId: T1, spanId: 'eee19b7ec3c1b174' },
+      { traceId: T2, spanId: '00f067aa0ba902b7' },
+      { traceId: 'abcd', spanId: 'eee19b7ec3c1b175' },
+    ];
+    expect(one({ kind: 5, links }).links).toEqual(want);
+    expect(one({ kind: 'SPAN_KIND_CONSUMER', links }).links).toEqual(want);
+    for (const kind of [undefined, 0, 1, 2, 3, 4, 'SPAN_KIND_PRODUCER']) expect(one({ kind, links }).links, String(kind)).toBeUndefined();
+    // Without links: none made.
+    expect(one({ kind: 5 }).links).toBeUndefined();
+    expect(one({ kind: 5, links: [] }).links).toBeUndefined();
+    expect(one({ kind: 5, links: null }).links).toBeUndefined();
+  });
+
+  it('skips a link without valid, non-zero ids, never the span, and reports nothing', () => {
+    const good = link(T1, 'eee19b7ec3c1b174');
+    const bad = [
+      link(undefined, 'eee19b7ec3c1b174'),
+      link(T1, undefined),
+      link('', 'eee19b7ec3c1b174'),
+      link('0'.repeat(32), 'eee19b7ec3c1b174'),
+      link(T1, '0'.repeat(16)),
+      link('nothex', 'eee19b7ec3c1b174'),
+      link(`${T1}00`, 'eee19b7ec3c1b174'),
+      link(T1, 5),
+      link(T1, [1, 2, 300]),
+      null,
+      'a link',
+      [T1, 'eee19b7ec3c1b174'],
+    ];
+    const s = one({ kind: 5, links: [...bad, good, ...bad] });
+    expect(s.links).toEqual([{ traceId: T1, spanId: 'eee19b7ec3c1b174' }]);
+    expect(s.spanId).toBe('b7ad6b7169203331');
+    expect(one({ kind: 5, links: bad }).links).toBeUndefined();
+  });
+
+  it('keeps the first MAX_LINKS (128) links', () => {
+    const links = Array.from({ length: 130 }, (_, i) => link(T1, (i + 1).toString(16).padStart(16, '0')));
+    const s = one({ kind: 5, links: [link('0'.repeat(32), '1'.repeat(16)), ...links] });
+    expect(s.links).toHaveLength(MAX_LINKS);
+    expect(s.links?.map((l) => l.spanId)).toEqual(links.slice(0, 128).map((l) => l.spanId));
+  });
+
+  it('reads snake_case links (trace_id, span_id) as the Collector does', () => {
+    const req = request({ kind: 5, links: [link(T1, 'eee19b7ec3c1b174')] });
+    const snake = JSON.parse(
+      JSON.stringify(req)
+        .replace('"resourceSpans"', '"resource_spans"')
+        .replace('"scopeSpans"', '"scope_spans"')
+        .replaceAll('"traceId"', '"trace_id"')
+        .replaceAll('"spanId"', '"span_id"'),
+    ) as unknown;
+    const r = decodeOtlpJson(snake);
+    expect(r.problems).toEqual([]);
+    expect(r.spans[0].links).toEqual([{ traceId: T1, spanId: 'eee19b7ec3c1b174' }]);
+  });
+
+  it('encodeOtlpJson writes the links, and they decode back to the same spans', () => {
+    const base = { traceId: T2, name: 'op', startTime: 1700000000000, endTime: 1700000000010, status: 'unset' as const, service: 'a' };
+    const spans: Span[] = [
+      { ...base, spanId: '0000000000000001', kind: 'consumer', links: [{ traceId: T1, spanId: 'eee19b7ec3c1b174' }, { traceId: T2, spanId: '0000000000000002' }] },
+      { ...base, spanId: '0000000000000002', kind: 'producer' },
+      { ...base, spanId: '0000000000000003', kind: 'consumer' },
+    ];
+    const req = encodeOtlpJson(spans);
+    expect(req.resourceSpans[0].scopeSpans[0].spans.map((s) => s.links)).toEqual([spans[0].links, undefined, undefined]);
+    const back = decodeOtlpJson(JSON.parse(JSON.stringify(req)));
+    expect(back.problems).toEqual([]);
+    expect(back.spans).toEqual(spans);
+    expect(back.spans.map((s) => s.links)).toEqual([spans[0].links, undefined, undefined]);
   });
 });
 

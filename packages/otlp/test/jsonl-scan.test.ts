@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Span } from '@rootspan/engine';
+import { MAX_LINKS, type Span } from '@rootspan/engine';
 import { decodeRequestInto, SpanList, type Sink } from '../src/convert.js';
 import { JsonLineScanner } from '../src/jsonl-scan.js';
 import { SpanColumnsBuilder, unpackSpans } from '../src/span-columns.js';
@@ -213,6 +213,16 @@ describe('JsonLineScanner', () => {
         attributes: fc.array(fc.record({ key, value }, { requiredKeys: ['key'] }), { maxLength: 5 }),
         status: fc.record({ code: fc.integer({ min: 0, max: 4 }), message: fc.string({ maxLength: 8 }) }, { requiredKeys: [] }),
         flags: fc.integer(),
+        links: fc.oneof(
+          fc.array(
+            fc.record(
+              { traceId: fc.oneof(hexId(16), fc.constantFrom('', '0'.repeat(32), TRACE.toUpperCase(), 'ab')), spanId: fc.oneof(hexId(8), fc.constantFrom('', '0'.repeat(16), 'abc')), flags: fc.integer() },
+              { requiredKeys: [] },
+            ),
+            { maxLength: 4 },
+          ),
+          fc.constant(null),
+        ),
       },
       { requiredKeys: [] },
     );
@@ -225,7 +235,7 @@ describe('JsonLineScanner', () => {
       }),
       { numRuns: 300 },
     );
-    const valid = Buffer.from(request([span(), span({ spanId: 'e9f5b2cc82b2f812', status: { code: 2, message: 'm' } })]));
+    const valid = Buffer.from(request([span(), span({ spanId: 'e9f5b2cc82b2f812', status: { code: 2, message: 'm' } }), span({ kind: 5, links: [{ traceId: TRACE, spanId: '569b4f74c9156b27' }] })]));
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }), (changes) => {
         const line = Buffer.from(valid);
@@ -235,6 +245,96 @@ describe('JsonLineScanner', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('JsonLineScanner: span links', () => {
+  const T1 = '5b8efff798038103d269b633813fc60c';
+  const link = (traceId: unknown, spanId: unknown) => ({ traceId, spanId, traceState: 'a=b', attributes: [{ key: 'k', value: { stringValue: 'v' } }], droppedAttributesCount: 0, flags: 1 });
+  const links = [link(T1, 'eee19b7ec3c1b174'), link(TRACE, '569b4f74c9156b27')];
+  const want = [
+    { traceId: T1, spanId: 'eee19b7ec3c1b174' },
+    { traceId: TRACE, spanId: '569b4f74c9156b27' },
+  ];
+  /** How many links the scanner read itself (their ids as bytes) in `line`. */
+  const readItself = (line: string): number => {
+    let n = 0;
+    const out = new (class extends SpanList {
+      override linkHex(b: Uint8Array, trace: number, at: number): void {
+        n++;
+        super.linkHex(b, trace, at);
+      }
+    })();
+    expect(new JsonLineScanner().decode(Buffer.from(line), { out, problems: [], line: 1 }, out)).toBe(true);
+    return n;
+  };
+  /** A span with `links` before or after its `kind` (`kind` is last in `span()`). */
+  const withLinks = (kind: number, list: unknown, kindFirst: boolean) => {
+    const { kind: _, ...rest } = span({ spanId: kindFirst ? 'e9f5b2cc82b2f812' : 'c555f51e4a083af2' });
+    return kindFirst ? { kind, ...rest, links: list } : { ...rest, links: list, kind };
+  };
+
+  it("reads a consumer span's links itself, whether its kind comes before or after them; other kinds keep none", () => {
+    for (const kindFirst of [true, false]) {
+      const line = request([withLinks(5, links, kindFirst), withLinks(4, links, kindFirst), withLinks(2, links, kindFirst), span()]);
+      expect(line.indexOf('"links"') < line.indexOf('"kind":5')).toBe(!kindFirst);
+      expect(expectSame(line), line.slice(0, 80)).toBe(true);
+      const got = fast(line);
+      expect(got?.spans.map((s) => s.links)).toEqual([want, undefined, undefined, undefined]);
+      expect(readItself(line)).toBe(2);
+    }
+  });
+
+  it('skips links without valid, non-zero ids as the slow path does (an id of another shape through it), keeping the span', () => {
+    const bad = [link('', 'eee19b7ec3c1b174'), link(T1, '0'.repeat(16)), link('0'.repeat(32), 'eee19b7ec3c1b174'), { traceId: T1 }, { spanId: 'eee19b7ec3c1b174' }, {}];
+    for (const kindFirst of [true, false]) {
+      // Read by the scanner itself.
+      const line = request([withLinks(5, [...bad, links[0], ...bad, links[1]], kindFirst)]);
+      expect(expectSame(line)).toBe(true);
+      expect(fast(line)?.spans[0].links).toEqual(want);
+      expect(readItself(line)).toBe(2);
+      // Through the slow path for that span alone, as the scanner leaves it: the same links.
+      for (const odd of [link(T1.toUpperCase(), 'eee19b7ec3c1b174'), link(T1, 'nothex'), link(5, 'eee19b7ec3c1b174'), null, 'x', link(T1, 'EEE19B7EC3C1B174')]) {
+        const other = request([withLinks(5, [odd, ...links], kindFirst), span()]);
+        expect(expectSame(other)).toBe(true);
+        const got = fast(other)?.spans[0].links;
+        expect(got?.slice(-2)).toEqual(want);
+        expect(got?.length).toBe(odd === null || odd === 'x' || (odd as { traceId: unknown }).traceId === 5 || (odd as { spanId: unknown }).spanId === 'nothex' ? 2 : 3);
+        expect(readItself(other)).toBe(0);
+      }
+      // None valid: none kept.
+      expect(fast(request([withLinks(5, bad, kindFirst)]))?.spans[0].links).toBeUndefined();
+    }
+  });
+
+  it('keeps the first MAX_LINKS (128) links', () => {
+    const many = Array.from({ length: 140 }, (_, i) => link(T1, (i + 1).toString(16).padStart(16, '0')));
+    for (const kindFirst of [true, false]) {
+      const line = request([withLinks(5, [link('0'.repeat(32), '1'.repeat(16)), ...many], kindFirst)]);
+      expect(expectSame(line)).toBe(true);
+      const got = fast(line)?.spans[0].links;
+      expect(got).toHaveLength(MAX_LINKS);
+      expect(got?.map((l) => l.spanId)).toEqual(many.slice(0, 128).map((l) => l.spanId));
+      expect(readItself(line)).toBe(MAX_LINKS);
+    }
+  });
+
+  it('carries links in span columns, and takes them back with a rollback', () => {
+    const first = request([withLinks(5, links, false), span()]);
+    const second = request([withLinks(5, [links[1]], true), withLinks(5, [links[0]], false)]);
+    const columns = new SpanColumnsBuilder();
+    const sink: Sink = { out: columns, problems: [], line: 1 };
+    const scanner = new JsonLineScanner();
+    expect(scanner.decode(Buffer.from(first), sink, columns)).toBe(true);
+    columns.mark();
+    expect(scanner.decode(Buffer.from(second), sink, columns)).toBe(true);
+    columns.rollback();
+    expect(scanner.decode(Buffer.from(second), sink, columns)).toBe(true);
+    const taken = columns.take();
+    const crossed = structuredClone(taken, { transfer: [taken.times.buffer, taken.refs.buffer, taken.attrs.buffer, taken.ids.buffer, taken.links.buffer] as ArrayBuffer[] });
+    const spans = unpackSpans(crossed);
+    expect(spans).toEqual([...slow(first).spans, ...slow(second).spans]);
+    expect(spans.map((s) => s.links)).toEqual([want, undefined, [want[1]], [want[0]]]);
   });
 });
 

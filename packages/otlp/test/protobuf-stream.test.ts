@@ -2,9 +2,9 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import type { Span } from '@rootspan/engine';
+import { MAX_LINKS, type Span } from '@rootspan/engine';
 import { OtlpDecodeError, decodeOtlpProtobuf, readOtlpStream, type DecodeProblem, type ReadOtlpOptions } from '@rootspan/otlp';
-import { LEN, attribute, cat, message, request, resource, resourceWith, scope, spanBytes, tag, writer as w } from './helpers/protobuf-wire.js';
+import { LEN, attribute, cat, linkBytes, message, request, resource, resourceWith, scope, spanBytes, tag, writer as w } from './helpers/protobuf-wire.js';
 import { SpanKind, sdkService } from './helpers/sdk.js';
 
 function chunked(data: Uint8Array, size: number): Readable {
@@ -191,5 +191,69 @@ describe('streaming protobuf reader', () => {
     const data = request([resource('svc'), scope(spanBytes(1), w().uint32(tag(2, LEN)).bytes(Buffer.alloc(3)).finish(), spanBytes(3))]);
     await expect(read(data, { strict: true, name: 'x.pb' })).rejects.toThrow(OtlpDecodeError);
     await expect(read(data, { strict: true, name: 'x.pb' })).rejects.toThrow(/^x\.pb: resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[1\]/);
+  });
+});
+
+describe('protobuf span links (Span field 13)', () => {
+  const hex = (h: string) => Buffer.from(h, 'hex');
+  const T1 = '5b8efff798038103d269b633813fc60c';
+  const T2 = '0af7651916cd43dd8448eb211c80319d';
+  const good = [linkBytes(hex(T1), hex('eee19b7ec3c1b174'), message(3, Buffer.from('a=b'))), linkBytes(hex(T2), hex('00f067aa0ba902b7'), w().uint32(tag(6, 5)).fixed32(257).finish())];
+  const want = [
+    { traceId: T1, spanId: 'eee19b7ec3c1b174' },
+    { traceId: T2, spanId: '00f067aa0ba902b7' },
+  ];
+  const bad = [
+    linkBytes(undefined, hex('eee19b7ec3c1b174')),
+    linkBytes(hex(T1), undefined),
+    linkBytes(Buffer.alloc(16), hex('eee19b7ec3c1b174')),
+    linkBytes(hex(T1), Buffer.alloc(8)),
+    linkBytes(hex(`${T1}00`), hex('eee19b7ec3c1b174')),
+    // A link whose own bytes do not decode (a length past its end): only it is lost.
+    message(13, Buffer.from([tag(1, LEN), 40, 1, 2])),
+  ];
+  const consumer = (i: number, ...links: Uint8Array[]) => spanBytes(i, { kind: 5, extra: cat(...links) });
+
+  async function both(data: Uint8Array): Promise<Span[]> {
+    const whole = decodeOtlpProtobuf(data);
+    expect(whole.problems).toEqual([]);
+    const streamed = await read(data, {}, 7);
+    expect(streamed.problems).toEqual([]);
+    expect(streamed.spans).toEqual(whole.spans);
+    return whole.spans;
+  }
+
+  it("keeps a consumer span's links in order, skipping those without valid, non-zero ids; other kinds keep none", async () => {
+    const spans = await both(
+      request([
+        resource('svc'),
+        scope(
+          consumer(1, bad[0], good[0], ...bad, good[1], bad[1]),
+          spanBytes(2, { kind: 4, extra: cat(...good) }),
+          spanBytes(3, { kind: 2, extra: cat(...good) }),
+          spanBytes(4, { extra: cat(...good) }),
+          consumer(5),
+          consumer(6, ...bad),
+        ),
+      ]),
+    );
+    expect(spans.map((s) => [s.name, s.links])).toEqual([
+      ['op1', want],
+      ['op2', undefined],
+      ['op3', undefined],
+      ['op4', undefined],
+      ['op5', undefined],
+      ['op6', undefined],
+    ]);
+  });
+
+  it('keeps the first MAX_LINKS (128) links, and those around a field 13 of another wire type', async () => {
+    const many = Array.from({ length: 130 }, (_, i) => linkBytes(hex(T1), hex((i + 1).toString(16).padStart(16, '0'))));
+    // Field 13 as a varint or fixed32: skipped, no link of it.
+    const notLinks = cat(w().uint32(tag(13, 0)).uint32(300).finish(), w().uint32(tag(13, 5)).fixed32(300).finish());
+    const spans = await both(request([resource('svc'), scope(consumer(1, bad[2], ...many), consumer(2, good[0], notLinks, good[1]))]));
+    expect(spans[0].links).toHaveLength(MAX_LINKS);
+    expect(spans[0].links?.map((l) => l.spanId)).toEqual(Array.from({ length: 128 }, (_, i) => (i + 1).toString(16).padStart(16, '0')));
+    expect(spans[1].links).toEqual(want);
   });
 });

@@ -129,6 +129,30 @@ describe('round trip through the real OTLP serializers', () => {
     expect(decodeOtlpProtobuf(new Uint8Array(0))).toEqual({ spans: [], problems: [] });
   });
 
+  it("carries a consumer span's links (the producer it names) through both serializers, and through encodeOtlpJson", () => {
+    const api = sdkService({ 'service.name': 'api' });
+    const worker = sdkService({ 'service.name': 'worker' });
+    const publish = api.span('orders publish', { kind: SpanKind.PRODUCER, start: 1_700_000_000_000, end: 1_700_000_000_001 });
+    const other = api.span('audit publish', { kind: SpanKind.PRODUCER, start: 1_700_000_000_002, end: 1_700_000_000_003 });
+    const links = [{ context: publish.spanContext() }, { context: other.spanContext(), attributes: { 'messaging.operation': 'publish' } }];
+    // The consumer's span in a trace of its own, linked to the producers; a producer's link is not kept.
+    worker.span('orders process', { kind: SpanKind.CONSUMER, start: 1_700_000_000_500, end: 1_700_000_000_600, links });
+    worker.span('orders send', { kind: SpanKind.PRODUCER, start: 1_700_000_000_700, end: 1_700_000_000_800, links });
+    const sdk = [...api.finished(), ...worker.finished()];
+    const fromJson = decodeOtlpJson(JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(sdk))));
+    const fromProtobuf = decodeOtlpProtobuf(ProtobufTraceSerializer.serializeRequest(sdk)!);
+    expect(fromJson.problems).toEqual([]);
+    expect(fromProtobuf).toEqual(fromJson);
+    const want = [publish, other].map((s) => ({ traceId: s.spanContext().traceId, spanId: s.spanContext().spanId }));
+    expect(fromJson.spans.map((s) => [s.name, s.links])).toEqual([
+      ['orders publish', undefined],
+      ['audit publish', undefined],
+      ['orders process', want],
+      ['orders send', undefined],
+    ]);
+    expect(decodeOtlpJson(JSON.parse(JSON.stringify(encodeOtlpJson(fromJson.spans)))).spans).toEqual(fromJson.spans);
+  });
+
   it('encodeOtlpJson output decodes back to the same spans', () => {
     const spans = decodeOtlpJson(JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(sdkSpans())))).spans;
     const encoded = encodeOtlpJson(spans);

@@ -14,10 +14,10 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Span } from '@rootspan/engine';
-import { ANALYZED_ATTRIBUTES } from '@rootspan/engine';
+import { ANALYZED_ATTRIBUTES, MAX_LINKS } from '@rootspan/engine';
 import { encodeOtlpJson, type OtlpBatch, type OtlpJsonKeyValue, type ReadOtlpOptions } from '@rootspan/otlp';
-import { packSpans, unpackSpans } from '../src/span-columns.js';
-import { attribute, request, resource, resourceWith, scope, spanBytes } from './helpers/protobuf-wire.js';
+import { SpanColumnsBuilder, packSpans, unpackSpans } from '../src/span-columns.js';
+import { attribute, cat, linkBytes, request, resource, resourceWith, scope, spanBytes } from './helpers/protobuf-wire.js';
 import { spans } from './helpers/spans.js';
 
 const distUrl = new URL('../dist/index.js', import.meta.url);
@@ -96,6 +96,31 @@ describe('readOtlpFile with worker: true', () => {
       const inThread = (await readAll(readOtlpFile, path, {})) as OtlpBatch[];
       const inWorker = (await readAll(readOtlpFile, path, { worker: true })) as OtlpBatch[];
       expect(instances(inWorker), name).toEqual(expected);
+      expect(inWorker).toEqual(inThread);
+    }
+  });
+
+  it("carries consumer spans' links, as in-thread: JSONL (scanned, and through JSON.parse) and protobuf", async () => {
+    const { readOtlpFile } = await dist();
+    const T1 = '5b8efff798038103d269b633813fc60c';
+    /** `spans(n)` with every third one a consumer linked to `links` spans of trace T1 (its own ids from `from` on). */
+    const linked = (n: number, service: string, links: number) =>
+      spans(n, service).map((s, i) => (i % 3 === 1 ? { ...s, kind: 'consumer' as const, links: Array.from({ length: links }, (_, k) => ({ traceId: T1, spanId: (1000 * i + k + 1).toString(16).padStart(16, '0') })) } : s));
+    const upper = JSON.stringify(encodeOtlpJson(linked(30, 'b', 2))).replace(/"traceId":"5b8efff798038103d269b633813fc60c"/g, `"traceId":"${T1.toUpperCase()}"`);
+    const jsonl = [JSON.stringify(encodeOtlpJson(linked(3000, 'a', 2))), upper, JSON.stringify(encodeOtlpJson(linked(300, 'c', 140)))].join('\n');
+    const hex = (h: string) => Buffer.from(h, 'hex');
+    const pb = request([resource('a'), scope(spanBytes(1, { kind: 5, extra: cat(linkBytes(hex(T1), hex('00000000000000aa')), linkBytes(hex(T1), hex('00000000000000bb'))) }), spanBytes(2, { kind: 4, extra: linkBytes(hex(T1), hex('00000000000000aa')) }), spanBytes(3))]);
+    const expected = (list: Span[]) => new Map(list.map((s) => [`${s.service}/${s.spanId}`, s.links]));
+    for (const [name, content, want] of [
+      ['links.jsonl', jsonl, expected([...linked(3000, 'a', 2), ...linked(30, 'b', 2), ...linked(300, 'c', MAX_LINKS)])],
+      ['links.pb', pb, new Map([['a/0000000000000001', [{ traceId: T1, spanId: '00000000000000aa' }, { traceId: T1, spanId: '00000000000000bb' }]], ['a/0000000000000002', undefined], ['a/0000000000000003', undefined]])],
+    ] as const) {
+      const path = file(name, content);
+      const inThread = (await readAll(readOtlpFile, path, {})) as OtlpBatch[];
+      const inWorker = (await readAll(readOtlpFile, path, { worker: true })) as OtlpBatch[];
+      const got = inThread.flatMap((b) => b.spans);
+      expect(got.length, name).toBe(want.size);
+      expect(new Map(got.map((s) => [`${s.service}/${s.spanId}`, s.links])), name).toEqual(want);
       expect(inWorker).toEqual(inThread);
     }
   });
@@ -240,6 +265,7 @@ describe('span columns', () => {
       status: fc.constantFrom(undefined, 'unset', 'ok', 'error'),
       statusMessage: fc.option(text, { nil: undefined }),
       attributes: fc.option(fc.dictionary(key, value, { maxKeys: 6 }), { nil: undefined }),
+      links: fc.option(fc.array(fc.record({ traceId: fc.oneof(id(16), id(8), fc.constant('0af7651916cd43dd8448eb211c80319c')), spanId: id(8) }), { minLength: 1, maxLength: 4 }), { nil: undefined }),
     },
   );
 
@@ -257,10 +283,53 @@ describe('span columns', () => {
       fc.property(fc.array(span, { maxLength: 40 }), (input) => {
         const spansIn = input as unknown as Span[];
         const out = unpackSpans(structuredClone(packSpans(spansIn)));
-        const keys: Array<keyof Span> = ['traceId', 'spanId', 'parentSpanId', 'service', 'serviceVersion', 'instance', 'name', 'kind', 'startTime', 'endTime', 'status', 'statusMessage', 'attributes'];
-        expect(out).toEqual(spansIn.map((s) => Object.fromEntries(keys.map((k) => [k, s[k]]))));
+        const keys: Array<keyof Span> = ['traceId', 'spanId', 'parentSpanId', 'service', 'serviceVersion', 'instance', 'name', 'kind', 'startTime', 'endTime', 'status', 'statusMessage', 'attributes', 'links'];
+        // Links are kept on consumer spans only.
+        expect(out).toEqual(spansIn.map((s) => Object.fromEntries(keys.map((k) => [k, k === 'links' && s.kind !== 'consumer' ? undefined : s[k]]))));
         out.forEach((s, i) => expect(Object.keys(s.attributes ?? {})).toEqual(Object.keys(spansIn[i].attributes ?? {})));
       }),
     );
+  });
+
+  it("carry consumer spans' links (at most MAX_LINKS), none for other spans, through take, takeSlices, mark and rollback", () => {
+    const T1 = '5b8efff798038103d269b633813fc60c';
+    const link = (k: number) => ({ traceId: T1, spanId: (k + 1).toString(16).padStart(16, '0') });
+    const res = { service: 'worker', serviceVersion: undefined, instance: undefined };
+    const add = (out: SpanColumnsBuilder, i: number, kind: Span['kind'], links: number) => {
+      out.add('0af7651916cd43dd8448eb211c80319c', (i + 1).toString(16).padStart(16, '0'), undefined, res, `op${i}`, kind, 1, 2, 'unset', undefined);
+      for (let k = 0; k < links; k++) {
+        if (k % 2 === 0) out.link(link(k).traceId, link(k).spanId);
+        else out.linkHex(Buffer.from(`${T1}${link(k).spanId}`), 0, 32);
+      }
+    };
+    const linksOf = (spansOut: Span[]) => spansOut.map((s) => s.links?.map((l) => Number.parseInt(l.spanId, 16) - 1));
+    const range = (n: number) => Array.from({ length: n }, (_, k) => k);
+
+    const out = new SpanColumnsBuilder();
+    add(out, 0, 'consumer', 3);
+    add(out, 1, 'producer', 3);
+    add(out, 2, undefined, 0);
+    add(out, 3, 'consumer', 200);
+    out.mark();
+    add(out, 4, 'consumer', 2);
+    add(out, 5, 'consumer', 1);
+    out.rollback();
+    add(out, 6, 'consumer', 1);
+    add(out, 7, 'consumer', 0);
+    const expected = [range(3), undefined, undefined, range(MAX_LINKS), range(1), undefined];
+    const taken = out.take();
+    const crossed = structuredClone(taken, { transfer: [taken.times.buffer, taken.refs.buffer, taken.attrs.buffer, taken.ids.buffer, taken.links.buffer] as ArrayBuffer[] });
+    const back = unpackSpans(crossed);
+    expect(back.map((s) => s.name)).toEqual(['op0', 'op1', 'op2', 'op3', 'op6', 'op7']);
+    expect(linksOf(back)).toEqual(expected);
+    expect(linksOf(unpackSpans(packSpans(back)))).toEqual(expected);
+    // The builder starts over after take.
+    add(out, 8, 'consumer', 2);
+    add(out, 9, 'client', 0);
+    expect(linksOf(unpackSpans(out.take()))).toEqual([range(2), undefined]);
+    // In slices, each with its spans' links.
+    for (let i = 0; i < 7; i++) add(out, i, i % 2 === 0 ? 'consumer' : 'server', i % 3);
+    const slices = out.takeSlices(3);
+    expect(slices.map((c) => linksOf(unpackSpans(c)))).toEqual([[undefined, undefined, range(2)], [undefined, range(1), undefined], [undefined]]);
   });
 });

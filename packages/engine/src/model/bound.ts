@@ -1,15 +1,19 @@
 import type { AttributeValue, Span } from '../types.js';
-import { MAX_NAME_LENGTH } from '../limits.js';
+import { MAX_LINKS, MAX_NAME_LENGTH } from '../limits.js';
 
 /**
- * The span with every string the engine may keep cut to {@link MAX_NAME_LENGTH}: the span itself when
- * nothing is longer (the usual case, checked without allocating), else a shallow copy.
+ * The span with every string the engine may keep cut to {@link MAX_NAME_LENGTH}, and its links to
+ * {@link MAX_LINKS} (anything but an array: none): the span itself when nothing is over (the usual case,
+ * checked without allocating), else a shallow copy.
  */
 export function boundSpan(span: Span): Span {
   const attrs = span.attributes;
   const longAttr = attrs !== undefined && hasLongString(attrs);
+  const links = span.links;
+  const manyLinks = links !== undefined && (!Array.isArray(links) || links.length > MAX_LINKS);
   if (
     !longAttr &&
+    !manyLinks &&
     span.name.length <= MAX_NAME_LENGTH &&
     span.service.length <= MAX_NAME_LENGTH &&
     !(typeof span.serviceVersion === 'string' && span.serviceVersion.length > MAX_NAME_LENGTH) &&
@@ -30,6 +34,7 @@ export function boundSpan(span: Span): Span {
     }
     out.attributes = copy;
   }
+  if (manyLinks) out.links = Array.isArray(links) ? links.slice(0, MAX_LINKS) : undefined;
   return out;
 }
 

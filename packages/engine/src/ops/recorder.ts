@@ -214,11 +214,18 @@ export class Recorder {
         h.note(calleeKey, from, to);
       },
       heldDuring: (caller, callee, start, end) => this.held.get(edgeKey(caller, callee))?.most(start, end),
-      noteSent: (traceId, spanId, end) => {
-        if (this.consuming) this.sent.note(traceId, spanId, end);
-      },
       sentAt: (traceId, spanId) => this.sent.take(traceId, spanId),
     };
+  }
+
+  /**
+   * A producer span came (accepted, in event time): its message's send time is noted for consumers that
+   * read it from another trace (a link) or after its trace was processed (see TraceContext.sentAt). Noted
+   * as it comes, not when its trace is processed: a consumer's trace of its own may end, and be processed,
+   * before the request that sent its message does. Only once consumers were seen.
+   */
+  noteSent(span: Span): void {
+    if (this.consuming) this.sent.note(span.traceId, span.spanId, span.endTime);
   }
 
   /**

@@ -1,4 +1,5 @@
-import type { AttributeValue, Span } from '../types.js';
+import type { AttributeValue, Span, SpanLink } from '../types.js';
+import { MAX_LINKS } from '../limits.js';
 import {
   answeredTooMany,
   answeredUnavailable,
@@ -59,7 +60,7 @@ export interface EntryFact {
   callTimes: number[];
   /**
    * For a consumer's message: how long it waited in its queue (ms), from its producer span's end to this
-   * span's start, when the producer span is its parent (in the trace, or sent recently: see
+   * span's start, when the producer span is its parent or linked (in the trace, or sent recently: see
    * {@link TraceContext.sentAt}); else NaN.
    */
   queued: number;
@@ -195,11 +196,10 @@ export interface TraceContext {
    * object is reused: read it at once.
    */
   heldDuring(caller: string, callee: string, start: number, end: number): { key: string; ms: number } | undefined;
-  /** A producer span (`spanId` of `traceId`) ended at `end`: the broker had its message (see {@link sentAt}). */
-  noteSent(traceId: string, spanId: string, end: number): void;
   /**
-   * When the message of producer span `spanId` of `traceId` was sent (see {@link noteSent}), if known: for a
-   * consumer span that came after its producer's trace was processed.
+   * When the message of producer span `spanId` of `traceId` was sent (its end: the broker had it), if noted
+   * as it came (see `Recorder.noteSent`): for a consumer span that came after its producer's trace was
+   * processed, or linked to a producer in another trace.
    */
   sentAt(traceId: string, spanId: string): number | undefined;
 }
@@ -410,7 +410,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
       fact.selfKnown = true;
       fact.error = node.error;
       fact.calls = NO_CALLS;
-      fact.queued = span.kind === 'consumer' ? queuedFor(node, ctx) : NaN;
+      fact.queued = span.kind === 'consumer' ? queuedFor(node, nodes, n, i, ctx) : NaN;
       fact.errorOrigin = fact.slowOrigin = fact.shapeOrigin = undefined;
       fact.message = fact.failedIn = undefined;
       entries[e++] = node.entry = fact;
@@ -859,7 +859,6 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
   fact.gaveUp = gaveUp;
   fact.absorbed = node.error && request !== undefined && !request.error && (answer === undefined || answer.error);
   fact.consumerKey = span.kind === 'producer' ? consumerUnder(node) : undefined;
-  if (span.kind === 'producer') ctx.noteSent(span.traceId, span.spanId, span.endTime);
   if (answer !== undefined) {
     const allowance = netAllowance(fact.duration);
     // Ended well after its callee's span did: the answer's way back, or the caller too busy to read it.
@@ -877,10 +876,11 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
 
 /**
  * How long the message consumer `node` took waited in its queue (see EntryFact.queued): from its parent
- * producer span's end, that span in the trace or sent recently; NaN when its parent is no producer (a
- * message whose producer is not traced, a consumer's `process` span under its `receive`), or for a retry.
+ * producer span's end, that span in the trace or sent recently, else from the producer spans it links to
+ * (see {@link linkedSent}); NaN when neither is a producer (a message whose producer is not traced), or
+ * for a retry.
  */
-function queuedFor(node: Node, ctx: TraceContext): number {
+function queuedFor(node: Node, nodes: readonly Node[], n: number, i: number, ctx: TraceContext): number {
   const span = node.span;
   // A retried job (BullMQ counts the attempt it is on) waited its backoff since it was sent, not the queue.
   const attempt = span.attributes?.['bullmq.job.attempts.made'];
@@ -889,8 +889,32 @@ function queuedFor(node: Node, ctx: TraceContext): number {
   let sent: number | undefined;
   if (parent !== undefined) sent = parent.kind === 'producer' ? parent.endTime : undefined;
   else if (span.parentSpanId) sent = ctx.sentAt(span.traceId, span.parentSpanId);
+  if (sent === undefined && span.links !== undefined) sent = linkedSent(span, nodes, n, i, ctx);
   // Hosts' clocks differ: a consumer that seems to start before its message was sent took it at once.
   return sent === undefined ? NaN : Math.max(0, span.startTime - sent);
+}
+
+/**
+ * When the message(s) of a consumer span whose producer is no parent were sent: from its links (see
+ * Span.links) to producer spans in the trace or sent recently, the earliest (a batch waited as long as
+ * its oldest message). Links are input: anything but `{ traceId, spanId }` strings is passed over.
+ */
+function linkedSent(span: Span, nodes: readonly Node[], n: number, i: number, ctx: TraceContext): number | undefined {
+  const links = span.links;
+  if (!Array.isArray(links)) return undefined;
+  let sent: number | undefined;
+  const count = Math.min(links.length, MAX_LINKS);
+  for (let k = 0; k < count; k++) {
+    const link = links[k] as Partial<SpanLink> | null;
+    if (typeof link !== 'object' || link === null || typeof link.traceId !== 'string' || typeof link.spanId !== 'string') continue;
+    let at: number | undefined;
+    if (link.traceId === span.traceId) {
+      const producer = findParent(nodes, n, i, link.spanId)?.span;
+      at = producer?.kind === 'producer' ? producer.endTime : undefined;
+    } else at = ctx.sentAt(link.traceId, link.spanId);
+    if (at !== undefined && (sent === undefined || at < sent)) sent = at;
+  }
+  return sent;
 }
 
 /** Key of the consumer entry that handled the message sent at producer `node`, when it is in the trace. */

@@ -44,6 +44,14 @@ export function spanBytes(i: number, fields: WireSpan = {}): Uint8Array {
   return s.extra === undefined ? w.finish() : cat(w.finish(), s.extra);
 }
 
+/** A span `links` field (13) holding a `Link` with these ids (each left out when undefined) and `extra` raw bytes. */
+export function linkBytes(traceId: Uint8Array | undefined, spanId: Uint8Array | undefined, extra: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const w = writer();
+  if (traceId !== undefined) w.uint32(tag(1, LEN)).bytes(traceId);
+  if (spanId !== undefined) w.uint32(tag(2, LEN)).bytes(spanId);
+  return message(13, cat(w.finish(), extra));
+}
+
 /** A `resource` field with `service.name`. */
 export const resource = (service: string) =>
   message(1, message(1, cat(message(1, Buffer.from('service.name')), message(2, message(1, Buffer.from(service))))));

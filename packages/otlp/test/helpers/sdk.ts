@@ -2,7 +2,7 @@
  * Real OpenTelemetry SDK spans (the test oracle): finished `ReadableSpan`s from a `BasicTracerProvider`
  * with an in-memory exporter, to be serialised by `@opentelemetry/otlp-transformer`.
  */
-import { SpanKind, SpanStatusCode, context, trace, type Attributes, type HrTime } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, trace, type Attributes, type HrTime, type Link } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
@@ -25,10 +25,11 @@ export function sdkService(resource: Attributes) {
         status?: { code: SpanStatusCode; message?: string };
         exception?: Error;
         parent?: ReadableSpan;
+        links?: Link[];
       },
     ): ReadableSpan {
       const ctx = opts.parent ? trace.setSpanContext(context.active(), opts.parent.spanContext()) : context.active();
-      const s = tracer.startSpan(name, { kind: opts.kind, startTime: opts.start, attributes: opts.attributes }, ctx);
+      const s = tracer.startSpan(name, { kind: opts.kind, startTime: opts.start, attributes: opts.attributes, links: opts.links }, ctx);
       if (opts.exception) s.recordException(opts.exception, opts.start);
       if (opts.status) s.setStatus(opts.status);
       s.end(opts.end);
