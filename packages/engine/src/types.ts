@@ -99,9 +99,14 @@ export const ANALYZED_ATTRIBUTES = [
   'messaging.system',
   'messaging.destination.name',
   // BullMQ's own telemetry (bullmq-otel) names its queue here, and no messaging system; a job's attempt
-  // after the first waited its retry's backoff, not the queue (see EntryFact.queued).
+  // after the first waited its retry's backoff, not the queue (see EntryFact.queued): the attempt it is on
+  // (renamed `attempts_made` in BullMQ 5), or, in the community instrumentations, the attempts made before
+  // it; a delayed job waited its delay (theirs only).
   'bullmq.queue.name',
   'bullmq.job.attempts.made',
+  'bullmq.job.attempts_made',
+  'messaging.bullmq.job.attempts',
+  'messaging.bullmq.job.delay',
   // A batch's message count: its latency is judged per message.
   'messaging.batch.message_count',
   // The queue a message to RabbitMQ's default exchange goes to: stable, then legacy.

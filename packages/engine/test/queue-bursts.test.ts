@@ -3,7 +3,7 @@
  * every minute (a cron's emails), a consumer that polls. None is a backlog to report.
  */
 import { describe, expect, it } from 'vitest';
-import { createAnalyzer, type Anomaly, type Span } from '../src/index.js';
+import { createAnalyzer, type Anomaly, type AttributeValue, type Span } from '../src/index.js';
 import { watch } from './helpers/events.js';
 import { TraceBuilder, span } from './helpers/spans.js';
 
@@ -13,16 +13,23 @@ const T0 = Date.UTC(2026, 0, 1);
  * A message sent by `service`'s request at `start`, taken by the worker at `takenAt`, handled in `ms`; with
  * `retries`, its attempts fail but the last, and BullMQ runs it again at each of those times (after a backoff).
  */
-function message(out: Span[], start: number, takenAt: number, ms: number, route = '/orders', retries: readonly number[] = []): void {
+function message(out: Span[], start: number, takenAt: number, ms: number, route = '/orders', retries: readonly number[] = [], job: Job = {}): void {
   const t = new TraceBuilder();
   const post = t.server('api', route, start, start + 4);
   const queue = { 'bullmq.queue.name': 'jobs' };
   const publish = span({ traceId: t.traceId, service: 'api', name: 'add jobs', kind: 'producer', parentSpanId: post.spanId, startTime: start + 1, endTime: start + 3, attributes: queue });
   out.push(...t.spans, publish);
+  const attempts = job.attempts ?? ((n: number) => ({ 'bullmq.job.attempts.made': n }));
   const attempt = (at: number, n: number, failed: boolean) =>
-    span({ traceId: t.traceId, service: 'worker', name: 'process jobs', kind: 'consumer', parentSpanId: publish.spanId, startTime: at, endTime: at + ms, status: failed ? 'error' : undefined, attributes: { ...queue, 'bullmq.job.attempts.made': n } });
+    span({ traceId: t.traceId, service: 'worker', name: 'process jobs', kind: 'consumer', parentSpanId: publish.spanId, startTime: at, endTime: at + ms, status: failed ? 'error' : undefined, attributes: { ...queue, ...attempts(n), ...job.attributes } });
   const times = [takenAt, ...retries];
   times.forEach((at, i) => out.push(attempt(at, i + 1, i < times.length - 1)));
+}
+
+/** How the worker's instrumentation tells a job's attempt (`n`: 1 the first), and what else it says of the job. */
+interface Job {
+  attempts?: (n: number) => Record<string, AttributeValue>;
+  attributes?: Record<string, AttributeValue>;
 }
 
 /** Spans fed as they end, a second at a time, the clock driven. */
@@ -89,19 +96,45 @@ describe('healthy waits in a queue', () => {
     expect(anomalies.filter((x) => x.signal === 'latency.queue')).toEqual([]);
   });
 
-  it('jobs retried after backoffs of 10 and 30 s (BullMQ attempts 2 and 3) waited their backoff, not the queue: no queue wait fires', () => {
+  // BullMQ's own telemetry counts the attempt a job is on (`attempts.made`, `attempts_made` since 5.x's
+  // renaming); the community instrumentations (`messaging.bullmq.*`) the attempts made before it.
+  const conventions: Record<string, Job['attempts']> = {
+    'bullmq.job.attempts.made': (n) => ({ 'bullmq.job.attempts.made': n }),
+    'bullmq.job.attempts_made': (n) => ({ 'bullmq.job.attempts_made': n }),
+    'messaging.bullmq.job.attempts': (n) => ({ 'messaging.bullmq.job.attempts': n - 1 }),
+  };
+  for (const [name, attempts] of Object.entries(conventions)) {
+    it(`jobs retried after backoffs of 10 and 30 s (${name}) waited their backoff, not the queue: no queue wait fires`, () => {
+      const spans: Span[] = [];
+      const MIN = 6;
+      for (let s = 0; s < MIN * 60; s++) {
+        for (let i = 0; i < 5; i++) {
+          const start = T0 + s * 1000 + i * 200;
+          // From minute 3, every job fails twice: it runs again 10 s later, then 30 s later (most attempts are retries).
+          message(spans, start, start + 8, 20, '/orders', s >= 180 ? [start + 10_000, start + 30_000] : [], { attempts });
+        }
+      }
+      const { anomalies } = feed(spans, MIN * 60);
+      expect(anomalies.filter((x) => x.signal === 'latency.queue')).toEqual([]);
+      // The failures themselves are seen.
+      expect(anomalies.map((x) => `${x.service} ${x.signal}`)).toContain('worker errors');
+    });
+  }
+
+  it('delayed jobs (the community instrumentation\'s messaging.bullmq.job.delay) waited their delay, not the queue: nothing opens', () => {
     const spans: Span[] = [];
     const MIN = 6;
+    const attempts = conventions['messaging.bullmq.job.attempts'];
     for (let s = 0; s < MIN * 60; s++) {
       for (let i = 0; i < 5; i++) {
         const start = T0 + s * 1000 + i * 200;
-        // From minute 3, every job fails twice: it runs again 10 s later, then 30 s later (most attempts are retries).
-        message(spans, start, start + 8, 20, '/orders', s >= 180 ? [start + 10_000, start + 30_000] : []);
+        // From minute 3 (a deploy), every job is held 5 s before it runs (a debounce): taken when it is due.
+        const delay = s >= 180 ? 5_000 : 0;
+        message(spans, start, start + 8 + delay, 20, '/orders', [], { attempts, attributes: { 'messaging.bullmq.job.delay': delay } });
       }
     }
-    const { anomalies } = feed(spans, MIN * 60);
+    const { events, anomalies } = feed(spans, MIN * 60);
     expect(anomalies.filter((x) => x.signal === 'latency.queue')).toEqual([]);
-    // The failures themselves are seen.
-    expect(anomalies.map((x) => `${x.service} ${x.signal}`)).toContain('worker errors');
+    expect(events.filter((e) => e.type === 'opened')).toEqual([]);
   });
 });

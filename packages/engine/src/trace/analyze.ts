@@ -877,21 +877,32 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
 /**
  * How long the message consumer `node` took waited in its queue (see EntryFact.queued): from its parent
  * producer span's end, that span in the trace or sent recently, else from the producer spans it links to
- * (see {@link linkedSent}); NaN when neither is a producer (a message whose producer is not traced), or
- * for a retry.
+ * (see {@link linkedSent}), less a delayed job's delay; NaN when neither is a producer (a message whose
+ * producer is not traced), or for a retry.
  */
 function queuedFor(node: Node, nodes: readonly Node[], n: number, i: number, ctx: TraceContext): number {
   const span = node.span;
-  // A retried job (BullMQ counts the attempt it is on) waited its backoff since it was sent, not the queue.
-  const attempt = span.attributes?.['bullmq.job.attempts.made'];
-  if (attempt !== undefined && Number(attempt) > 1) return NaN;
+  const a = span.attributes;
+  // A retried job waited its backoff since it was sent, not the queue.
+  if (a !== undefined && isRetry(a)) return NaN;
   const parent = node.parent?.span;
   let sent: number | undefined;
   if (parent !== undefined) sent = parent.kind === 'producer' ? parent.endTime : undefined;
   else if (span.parentSpanId) sent = ctx.sentAt(span.traceId, span.parentSpanId);
   if (sent === undefined && span.links !== undefined) sent = linkedSent(span, nodes, n, i, ctx);
+  if (sent === undefined) return NaN;
+  // A delayed job was due that long after it was sent.
+  const delay = Number(a?.['messaging.bullmq.job.delay']);
   // Hosts' clocks differ: a consumer that seems to start before its message was sent took it at once.
-  return sent === undefined ? NaN : Math.max(0, span.startTime - sent);
+  return Math.max(0, span.startTime - sent - (delay > 0 ? delay : 0));
+}
+
+/**
+ * A BullMQ job's attempt after its first: its own telemetry counts the attempt it is on (`attempts.made`,
+ * `attempts_made` since BullMQ 5), the community instrumentations the attempts made before it.
+ */
+function isRetry(a: Readonly<Record<string, AttributeValue>>): boolean {
+  return Number(a['bullmq.job.attempts.made'] ?? a['bullmq.job.attempts_made']) > 1 || Number(a['messaging.bullmq.job.attempts']) > 0;
 }
 
 /**
