@@ -26,6 +26,8 @@ interface Fault {
   drainRate?: number;
   /** With `drainRate`: its first this many messages back are slow in their billing call (cold connections). */
   coldMessages?: number;
+  /** With `workerRate` and `to`: the messages a second it takes once its capacity is back, until its backlog is gone. */
+  restoredRate?: number;
 }
 
 /**
@@ -96,6 +98,10 @@ function run(a: Analyzer, seconds: number, fault?: Fault, shape: Shape = {}): vo
       } else if (faulty && fault.workerRate !== undefined) {
         consumeAt = Math.max(consumeAt, freeAt);
         freeAt = consumeAt + 1000 / fault.workerRate;
+      } else if (fault?.restoredRate !== undefined && freeAt > consumeAt) {
+        // Restored, it takes what waits behind the backlog at its full pace.
+        consumeAt = freeAt;
+        freeAt = consumeAt + 1000 / fault.restoredRate;
       }
       // Linked, the consumer's spans are a trace of their own.
       const c = style === 'child' ? t : new TraceBuilder();
@@ -264,6 +270,18 @@ describe('messaging: a consumer runs after its producer, on its own', () => {
     expect(queue[0].traceIds.length).toBeGreaterThan(0);
     // Nothing else changed: not the worker's handling, nor what orders does.
     expect(a.anomalies().filter((x) => x.signal !== 'latency.queue')).toEqual([]);
+  });
+
+  it('a worker that lost capacity for a minute, then had it back: the rate told beside its longest wait is the one that let it grow', () => {
+    const a = createAnalyzer();
+    const from = T0 + WARMUP_S * 1000;
+    // 15 messages a second for a minute; back, it takes the backlog at 60 a second (a restarted worker's pace).
+    run(a, WARMUP_S + 150, { from, to: from + 60_000, workerRate: 15, restoredRate: 60 });
+    const [incident] = a.incidents();
+    expect(incident.title).toBe('Latency in worker orders process');
+    // Told at the longest wait, but with the rate of the latest window, the backlog going at 60 a second:
+    // "it took 21 req/s of them (20 req/s usually)" hid the 15 a second that let the queue grow.
+    expect(incident.rootCause.explanation).toMatch(/; it took 1[4-6](\.\d+)? req\/s of them \(20 req\/s usually\)/);
   });
 
   it('a worker back after a minute down drains its backlog: the long waits join the drop\'s incident, which stays rooted in the drop', () => {

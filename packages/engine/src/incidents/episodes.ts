@@ -1,6 +1,7 @@
 import type { Anomaly, AnomalyKind, AnomalySignal, Incident, IncidentEvent, IncidentsSnapshot, OperationRef, RankedOrigin } from '../types.js';
 import type { ResolvedOptions } from '../options.js';
 import { clearlySlower, type Firing, type OpFiring } from '../detectors/judge.js';
+import { QUEUE_SUSTAIN_BUCKETS } from '../detectors/queue.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
 import { BUCKET_EXEMPLARS, absorbedIn, givenUpIn, queuedCount, topSlowInstance } from '../ops/bucket.js';
@@ -689,10 +690,20 @@ export class Episodes {
     return best;
   }
 
-  /** For a consumer whose messages wait in its queue (a `latency.queue` anomaly): its rate over that anomaly's window, and its learned rate. */
-  private taking(op: OpState, anomalies: readonly Anomaly[]): RootFigures['taking'] {
+  /**
+   * For a consumer whose messages wait in its queue (a `latency.queue` anomaly): its rate from when they began
+   * to wait long (the buckets that first fired it) to `end` (the end of the window whose wait is told, else
+   * of the anomaly's), and its learned rate. The latest window alone may be the consumer's recovery: a worker
+   * back from a restart took its backlog fast, and "it took 23 req/s of them (22 req/s usually)" was told
+   * beside the wait at its peak, hiding the 16 a second it took while the wait grew.
+   */
+  private taking(op: OpState, anomalies: readonly Anomaly[], told: number | undefined): RootFigures['taking'] {
     const queue = anomalies.find((a) => a.signal === 'latency.queue' && a.service === op.service && a.operation === op.operation);
-    return queue === undefined ? undefined : this.rateDuring(op, queue);
+    if (queue === undefined) return undefined;
+    const { bucketMs } = this.options;
+    const end = told ?? queue.at;
+    const since = Math.min(queue.windowStart, queue.firstAt - QUEUE_SUSTAIN_BUCKETS * bucketMs);
+    return this.rateOver(op, end, Math.max(1, Math.round((end - since) / bucketMs)));
   }
 
   /** `op`'s requests per second over the window anomaly `a` was judged on (see {@link rateOver}). */
@@ -917,7 +928,7 @@ export class Episodes {
     }
     const restartedAt = this.recorder.instances.startedSince(top.service, firstAt - RESTART_NEAR_MS);
     if (restartedAt !== undefined) figures = { ...figures, restart: { at: restartedAt, bucketMs: this.options.bucketMs } };
-    const taking = op !== undefined && top.kind === 'latency' ? this.taking(op, anomalies) : undefined;
+    const taking = op !== undefined && top.kind === 'latency' ? this.taking(op, anomalies, figures.at) : undefined;
     if (taking !== undefined) figures = { ...figures, taking };
     if (top.kind === 'traffic' && op !== undefined) {
       const producing = this.producing(op, anomalies);
