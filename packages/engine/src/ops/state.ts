@@ -29,8 +29,14 @@ import {
 
 /** Windows judged at each bucket close, in buckets: fast for busy operations, longer for sparse ones. */
 export const WINDOWS = [1, 3, 12] as const;
-/** Buckets kept per operation: the longest window. */
+/** Buckets of the longest window: a minute, the span a ring's windows and rates are read over. */
 export const RING = 12;
+/**
+ * Slots of a ring: the longest window and the bucket in progress. A bucket closes once event time is well into
+ * the next (see `latenessMs`), whose first traces are recorded by then: in a ring of `RING` slots they had
+ * taken the window's oldest bucket, and every minute's rate (a drop's, a producer's) read 11/12 of its own.
+ */
+const RING_SLOTS = RING + 1;
 
 /** An EWMA of a reporting quantile (p95), learned alongside the baseline. */
 export class QuantileEwma {
@@ -274,7 +280,7 @@ export class OpState implements LearnedOperation {
     /** Spare buckets shared with the recorder's other operations (see {@link BucketRing.releaseBefore}). */
     pool?: OpBucket[],
   ) {
-    this.ring = new BucketRing(RING, newOpBucket, pool);
+    this.ring = new BucketRing(RING_SLOTS, newOpBucket, pool);
     this.latencyOpts = latencyOptionsFor(operation, opts);
     this.latency = new LatencySignal(this.latencyOpts, true);
     // A peer's self time is its latency: only services have a separate self-time signal worth judging.
@@ -544,7 +550,7 @@ const MIN_OVERLAP_MS = 2;
 
 /** A caller service → callee edge, judged for callers giving up (timeouts, no answer). */
 export class EdgeState {
-  readonly ring = new BucketRing(RING, () => new EdgeBucket());
+  readonly ring = new BucketRing(RING_SLOTS, () => new EdgeBucket());
   readonly timeout: TimeoutDetector;
   lastIndex = -Infinity;
   /** First bucket index with a call since this process started (-Infinity when restored from a snapshot). */
