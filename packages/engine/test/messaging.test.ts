@@ -335,6 +335,25 @@ describe('messaging: a consumer runs after its producer, on its own', () => {
     expect(events.filter((e) => e.type === 'opened').map((e) => e.incident.title)).toEqual(['Latency in worker orders process']);
   });
 
+  it('a consumer linked to a producer in its own large trace (looked up in its index of ids): its wait is measured', () => {
+    const a = createAnalyzer();
+    const spans: Span[] = [];
+    for (let r = 0; r < 30; r++) {
+      const start = T0 + r * 1000;
+      const t = new TraceBuilder();
+      const job = t.server('scheduler', '/batch', start, start + 400);
+      // Forty messages sent, each taken by a consumer span in the same trace, linked rather than parented.
+      for (let m = 0; m < 40; m++) {
+        const publish = span({ traceId: t.traceId, service: 'scheduler', name: 'publish orders', kind: 'producer', parentSpanId: job.spanId, startTime: start + m, endTime: start + m + 1 });
+        t.spans.push(publish, span({ traceId: t.traceId, service: 'worker', name: 'orders process', kind: 'consumer', parentSpanId: job.spanId, links: [{ traceId: t.traceId, spanId: publish.spanId }], startTime: start + m + 251, endTime: start + m + 260 }));
+      }
+      spans.push(...t.spans);
+    }
+    a.ingest(spans);
+    a.flush();
+    expect(a.snapshot().operations.find((o) => o.operation === 'orders process')?.queue?.typical).toBeCloseTo(250, 0);
+  });
+
   it('links that are no links (not an array, not ids) are passed over; more than 128 are cut', () => {
     const a = createAnalyzer();
     const t = new TraceBuilder();

@@ -410,7 +410,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
       fact.selfKnown = true;
       fact.error = node.error;
       fact.calls = NO_CALLS;
-      fact.queued = span.kind === 'consumer' ? queuedFor(node, nodes, n, i, ctx) : NaN;
+      fact.queued = span.kind === 'consumer' ? queuedFor(node, nodes, n, i, ids, ctx) : NaN;
       fact.errorOrigin = fact.slowOrigin = fact.shapeOrigin = undefined;
       fact.message = fact.failedIn = undefined;
       entries[e++] = node.entry = fact;
@@ -880,7 +880,7 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
  * (see {@link linkedSent}), less a delayed job's delay; NaN when neither is a producer (a message whose
  * producer is not traced), or for a retry.
  */
-function queuedFor(node: Node, nodes: readonly Node[], n: number, i: number, ctx: TraceContext): number {
+function queuedFor(node: Node, nodes: readonly Node[], n: number, i: number, ids: ReadonlyMap<string, number> | undefined, ctx: TraceContext): number {
   const span = node.span;
   const a = span.attributes;
   // A retried job waited its backoff since it was sent, not the queue.
@@ -889,7 +889,7 @@ function queuedFor(node: Node, nodes: readonly Node[], n: number, i: number, ctx
   let sent: number | undefined;
   if (parent !== undefined) sent = parent.kind === 'producer' ? parent.endTime : undefined;
   else if (span.parentSpanId) sent = ctx.sentAt(span.traceId, span.parentSpanId);
-  if (sent === undefined && span.links !== undefined) sent = linkedSent(span, nodes, n, i, ctx);
+  if (sent === undefined && span.links !== undefined) sent = linkedSent(span, nodes, n, i, ids, ctx);
   if (sent === undefined) return NaN;
   // A delayed job was due that long after it was sent.
   const delay = Number(a?.['messaging.bullmq.job.delay']);
@@ -908,9 +908,11 @@ function isRetry(a: Readonly<Record<string, AttributeValue>>): boolean {
 /**
  * When the message(s) of a consumer span whose producer is no parent were sent: from its links (see
  * Span.links) to producer spans in the trace or sent recently, the earliest (a batch waited as long as
- * its oldest message). Links are input: anything but `{ traceId, spanId }` strings is passed over.
+ * its oldest message). Links are input: anything but `{ traceId, spanId }` strings is passed over. A link
+ * into a large trace is looked up in its index of ids (`ids`), never scanned for: 2000 consumer spans of
+ * 128 links each would scan a 2000-span trace half a billion times.
  */
-function linkedSent(span: Span, nodes: readonly Node[], n: number, i: number, ctx: TraceContext): number | undefined {
+function linkedSent(span: Span, nodes: readonly Node[], n: number, i: number, ids: ReadonlyMap<string, number> | undefined, ctx: TraceContext): number | undefined {
   const links = span.links;
   if (!Array.isArray(links)) return undefined;
   let sent: number | undefined;
@@ -920,7 +922,8 @@ function linkedSent(span: Span, nodes: readonly Node[], n: number, i: number, ct
     if (typeof link !== 'object' || link === null || typeof link.traceId !== 'string' || typeof link.spanId !== 'string') continue;
     let at: number | undefined;
     if (link.traceId === span.traceId) {
-      const producer = findParent(nodes, n, i, link.spanId)?.span;
+      const index = n > SCAN_IDS ? ids?.get(link.spanId) : undefined;
+      const producer = (n > SCAN_IDS ? (index === undefined ? undefined : nodes[index]) : findParent(nodes, n, i, link.spanId))?.span;
       at = producer?.kind === 'producer' ? producer.endTime : undefined;
     } else at = ctx.sentAt(link.traceId, link.spanId);
     if (at !== undefined && (sent === undefined || at < sent)) sent = at;
