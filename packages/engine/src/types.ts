@@ -100,7 +100,7 @@ export const ANALYZED_ATTRIBUTES = [
   'messaging.destination.name',
   // BullMQ's own telemetry (bullmq-otel) names its queue here, and no messaging system; a job's attempt
   // after the first waited its retry's backoff, not the queue (see EntryFact.queued): the attempt it is on
-  // (renamed `attempts_made` in BullMQ 5), or, in the community instrumentations, the attempts made before
+  // (`attempts_made` in its newer names), or, in the community instrumentations, the attempts made before
   // it; a delayed job waited its delay (theirs only).
   'bullmq.queue.name',
   'bullmq.job.attempts.made',

@@ -96,8 +96,8 @@ describe('healthy waits in a queue', () => {
     expect(anomalies.filter((x) => x.signal === 'latency.queue')).toEqual([]);
   });
 
-  // BullMQ's own telemetry counts the attempt a job is on (`attempts.made`, `attempts_made` since 5.x's
-  // renaming); the community instrumentations (`messaging.bullmq.*`) the attempts made before it.
+  // BullMQ's own telemetry counts the attempt a job is on (`attempts.made`, `attempts_made` in its newer
+  // names); the community instrumentations (`messaging.bullmq.*`) the attempts made before it.
   const conventions: Record<string, Job['attempts']> = {
     'bullmq.job.attempts.made': (n) => ({ 'bullmq.job.attempts.made': n }),
     'bullmq.job.attempts_made': (n) => ({ 'bullmq.job.attempts_made': n }),

@@ -899,7 +899,7 @@ function queuedFor(node: Node, nodes: readonly Node[], n: number, i: number, ids
 
 /**
  * A BullMQ job's attempt after its first: its own telemetry counts the attempt it is on (`attempts.made`,
- * `attempts_made` since BullMQ 5), the community instrumentations the attempts made before it.
+ * `attempts_made` in its newer names), the community instrumentations the attempts made before it.
  */
 function isRetry(a: Readonly<Record<string, AttributeValue>>): boolean {
   return Number(a['bullmq.job.attempts.made'] ?? a['bullmq.job.attempts_made']) > 1 || Number(a['messaging.bullmq.job.attempts']) > 0;
