@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type protobuf from 'protobufjs';
-import { SpanList, type Sink } from './convert.js';
+import { MAX_LINKS } from '@rootspan/engine';
+import { decodeId, SpanList, type Sink } from './convert.js';
 import { DEFAULT_MAX_RECORD_BYTES, MAX_REQUEST_MESSAGES } from './limits.js';
 import { walkBuffer } from './protobuf-walk.js';
 import type { DecodeResult } from './problems.js';
@@ -128,8 +129,10 @@ const LINKS_KEY = 13 * 8 + 2;
 
 /**
  * The `links` of the `Span` whose bytes are `record` (decoded as one already, so its fields are framed
- * right), as `Link` messages (ids as bytes), for the decoder to read as it reads OTLP/JSON's; undefined
- * when it has none. A link that does not decode, or a field 13 of another wire type, is left out.
+ * right), as `Link` messages (ids as bytes), for the decoder to read as it reads OTLP/JSON's: the first
+ * `MAX_LINKS` with ids, as the decoder keeps; undefined when it has none. A link that does not decode, has
+ * no ids, or a field 13 of another wire type, is left out: a span of millions of empty links (two bytes
+ * each) costs a pass over its bytes, and keeps no more than `MAX_LINKS` of them.
  */
 export function linksOf(record: Uint8Array): unknown[] | undefined {
   const { link } = otlpTypes();
@@ -143,11 +146,16 @@ export function linksOf(record: Uint8Array): unknown[] | undefined {
         continue;
       }
       const bytes = reader.bytes();
+      let decoded: { traceId?: unknown; spanId?: unknown };
       try {
-        (links ??= []).push(link.decode(bytes));
+        decoded = link.decode(bytes) as typeof decoded;
       } catch {
         // Only this link is lost.
+        continue;
       }
+      if (typeof decodeId(decoded.traceId, 16) !== 'string' || typeof decodeId(decoded.spanId, 8) !== 'string') continue;
+      (links ??= []).push(decoded);
+      if (links.length === MAX_LINKS) break;
     }
   } catch {
     // Not reached for a record that decoded as a span; the links read so far are kept.

@@ -6,6 +6,7 @@ import { MAX_LINKS, type Span } from '@rootspan/engine';
 import { OtlpDecodeError, decodeOtlpProtobuf, readOtlpStream, type DecodeProblem, type ReadOtlpOptions } from '@rootspan/otlp';
 import { LEN, attribute, cat, linkBytes, message, request, resource, resourceWith, scope, spanBytes, tag, writer as w } from './helpers/protobuf-wire.js';
 import { SpanKind, sdkService } from './helpers/sdk.js';
+import { linksOf } from '../src/protobuf.js';
 
 function chunked(data: Uint8Array, size: number): Readable {
   const parts: Buffer[] = [];
@@ -255,5 +256,17 @@ describe('protobuf span links (Span field 13)', () => {
     expect(spans[0].links).toHaveLength(MAX_LINKS);
     expect(spans[0].links?.map((l) => l.spanId)).toEqual(Array.from({ length: 128 }, (_, i) => (i + 1).toString(16).padStart(16, '0')));
     expect(spans[1].links).toEqual(want);
+  });
+
+  it('reads no more of a span\'s links than it keeps: 200,000 empty links hold no object each', async () => {
+    // 200,000 links without ids (two bytes each), then 130 with: an object per link read was kept for every one.
+    const empty = message(13, new Uint8Array(0));
+    const empties = (n: number) => Buffer.alloc(n * empty.length).fill(empty);
+    const record = spanBytes(1, { kind: 5, extra: cat(empties(200_000), ...Array.from({ length: 130 }, (_, i) => linkBytes(hex(T1), hex((i + 1).toString(16).padStart(16, '0'))))) });
+    const links = linksOf(record);
+    expect(links).toHaveLength(MAX_LINKS);
+    expect(linksOf(spanBytes(2, { kind: 5, extra: empties(1000) }))).toBeUndefined();
+    const [span] = await both(request([resource('svc'), scope(record)]));
+    expect(span.links).toHaveLength(MAX_LINKS);
   });
 });
