@@ -374,12 +374,12 @@ export class JsonLineScanner {
       // A field given twice is the last one to JSON.parse: left to it.
       switch (key) {
         case K_TRACE_ID:
-          if (traceAt >= 0 || c !== QUOTE || !this.traceId(i + 1)) return NO;
+          if (traceAt >= 0 || c !== QUOTE || this.hexId(i + 1, 32) !== 1) return NO;
           traceAt = i + 1;
           i += 34;
           break;
         case K_SPAN_ID:
-          if (spanAt >= 0 || c !== QUOTE || this.spanId(i + 1) !== 1) return NO;
+          if (spanAt >= 0 || c !== QUOTE || this.hexId(i + 1, 16) !== 1) return NO;
           spanAt = i + 1;
           i += 18;
           break;
@@ -389,7 +389,7 @@ export class JsonLineScanner {
           if (b[i + 1] === QUOTE) {
             i += 2; // "" is no parent
           } else {
-            const id = this.spanId(i + 1);
+            const id = this.hexId(i + 1, 16);
             if (id === NO) return NO;
             if (id === 1) parentAt = i + 1; // all zeroes: no parent, as some exporters write roots
             i += 18;
@@ -678,28 +678,10 @@ export class JsonLineScanner {
     return b[i] === CLOSE_OBJECT ? i + 1 : NO;
   }
 
-  /** Whether 32 lowercase hex digits (not all zero) and a quote follow the quote at `i - 1`: a trace id. */
-  private traceId(i: number): boolean {
-    const b = this.b;
-    if (b[i + 32] !== QUOTE) return false;
-    let seen = 0;
-    for (let k = 0; k < 32; k++) seen |= HEX[b[i + k]];
-    return seen === 1 || seen === 3;
-  }
-
   /**
-   * What follows the quote at `i - 1`: 16 lowercase hex digits and a quote, a span id (1), the same all
-   * zero (0), or anything else (NO).
+   * What follows the quote at `i - 1`: `digits` lowercase hex digits and a quote, an id (1: 32 for a trace
+   * id, 16 for a span id), the same all zero (0), or anything else (NO).
    */
-  private spanId(i: number): number {
-    const b = this.b;
-    if (b[i + 16] !== QUOTE) return NO;
-    let seen = 0;
-    for (let k = 0; k < 16; k++) seen |= HEX[b[i + k]];
-    return seen === 1 || seen === 3 ? 1 : seen === 2 ? 0 : NO;
-  }
-
-  /** As {@link spanId}, for an id of `digits` hex digits (a link's trace or span id). */
   private hexId(i: number, digits: number): number {
     const b = this.b;
     if (b[i + digits] !== QUOTE) return NO;
