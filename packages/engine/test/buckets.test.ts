@@ -1,6 +1,6 @@
 /** Issue 15 (memory): per-operation buckets are shared through a pool, and recorded traces let go of their spans. */
 import { describe, expect, it } from 'vitest';
-import { BucketRing, OpBucket } from '../src/ops/bucket.js';
+import { BucketRing, LatencyBucket, OpBucket } from '../src/ops/bucket.js';
 import { Recorder } from '../src/ops/recorder.js';
 import { PeerTable } from '../src/ops/peers.js';
 import { resolveOptions } from '../src/options.js';
@@ -92,6 +92,31 @@ describe('OpBucket', () => {
     expect(times).toEqual({ calls: 11, squares: 35 + 4 });
     b.reset(4);
     expect([b.calleeCount, callsTo('db'), b.countCall('db', 1), b.callCounts]).toEqual([0, 0, false, undefined]);
+  });
+});
+
+describe('LatencyBucket', () => {
+  it('learns what it judges until an outlier, then all but the outliers, to the last bit of two separate sums', () => {
+    const b = new LatencyBucket();
+    const samples: Array<[number, boolean]> = [[1.1, false], [2.3, false], [9.7, true], [0.7, false], [8.8, true], [1.9, false]];
+    const sums = (xs: number[]) => {
+      let sumLog = 0;
+      let sumLogSq = 0;
+      for (const l of xs) {
+        sumLog += l;
+        sumLogSq += l * l;
+      }
+      return { n: xs.length, sumLog, sumLogSq };
+    };
+    b.addOk(1.1, false);
+    b.addOk(2.3, false);
+    expect(b.learn).toEqual(b.ok);
+    for (const [l, outlier] of samples.slice(2)) b.addOk(l, outlier);
+    expect(b.ok).toEqual(sums(samples.map(([l]) => l)));
+    expect(b.learn).toEqual(sums(samples.filter(([, outlier]) => !outlier).map(([l]) => l)));
+    b.reset();
+    b.addOk(3, false);
+    expect([b.ok, b.learn]).toEqual([sums([3]), sums([3])]);
   });
 });
 

@@ -5,7 +5,7 @@ import { OperationNames, UNKNOWN_PEER, errorMessage, isClientError, isPoolWait, 
 import { edgeKey, opKey, opKeyService } from '../keys.js';
 import type { TraceEntry } from '../trace/buffer.js';
 import { analyzeTrace, type CallFact, type EntryFact, type Origin, type TraceContext } from '../trace/analyze.js';
-import { addExemplar, addMoment, countOrigin, type LatencyBucket, type OpBucket } from './bucket.js';
+import { addExemplar, countOrigin, type LatencyBucket, type OpBucket } from './bucket.js';
 import { EdgeState, LatencySignal, OpState, RING } from './state.js';
 import type { PeerTable } from './peers.js';
 import { logMs, MIN_LOG_MS } from '../stats/baseline.js';
@@ -658,11 +658,10 @@ export class Recorder {
         b.addOver(span.startTime, span.endTime);
       }
     }
-    addMoment(b.ok, l);
+    b.addOk(l, base.isOutlier(ms));
     // From MIN_LOG_MS up, logMs is the plain logarithm the sketch's bin needs.
     if (ms >= MIN_LOG_MS) b.sketch.addWithLog(ms, l);
     else b.sketch.add(ms);
-    if (!base.isOutlier(ms)) addMoment(b.learn, l);
     return over;
   }
 

@@ -1,4 +1,4 @@
-import type { ResolvedOptions } from '../options.js';
+import type { BaselineOptions, ResolvedOptions } from '../options.js';
 import type { AnomalySignal, LatencySignalSnapshot } from '../types.js';
 import { LatencyDetector } from '../detectors/latency.js';
 import { ErrorRateDetector } from '../detectors/errors.js';
@@ -115,7 +115,7 @@ export class LatencySignal {
   constructor(opts: ResolvedOptions, withAnchor: boolean) {
     this.detector = new LatencyDetector(opts.baseline, opts.latency);
     // ~20× the memory of the baseline (about 17 min at the defaults): a ramp the baseline follows still shows against it.
-    this.anchor = withAnchor ? new LatencyDetector({ ...opts.baseline, alpha: opts.baseline.alpha / ANCHOR_SLOWDOWN }, opts.latency) : undefined;
+    this.anchor = withAnchor ? new LatencyDetector(anchorBaseline(opts.baseline), opts.latency) : undefined;
     this.slowShare = new ProportionBaseline(SLOW_SHARE_DECAY_PER_REQUEST, opts.baseline.minSamples);
   }
 
@@ -191,6 +191,18 @@ export class LatencySignal {
     if (this.slowShare.ready) this.tailBuckets = TAIL_LAG_AFTER;
     if (s.p95 !== null) this.p95.value = s.p95;
   }
+}
+
+/** The anchors' baseline options, by the options they slow down: one object for every operation's anchors. */
+const anchorBaselines = new WeakMap<BaselineOptions, BaselineOptions>();
+
+function anchorBaseline(baseline: BaselineOptions): BaselineOptions {
+  let slow = anchorBaselines.get(baseline);
+  if (slow === undefined) {
+    slow = { ...baseline, alpha: baseline.alpha / ANCHOR_SLOWDOWN };
+    anchorBaselines.set(baseline, slow);
+  }
+  return slow;
 }
 
 /** Buckets of slow counts learned as they close before each is learned a ring late: two minutes of history. */
