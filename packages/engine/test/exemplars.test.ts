@@ -28,4 +28,31 @@ describe('example traces', () => {
     expect(incident.rootCause.service).toBe('postgresql');
     expect(incident.traceIds.length).toBeGreaterThan(0);
   });
+
+  it("of a slowdown are its slowest requests, its worst window's, not the mildly slow ones after it (probe 7)", () => {
+    const a = createAnalyzer();
+    const anomalies = new Map<string, Anomaly>();
+    a.onAnomaly((x) => anomalies.set(x.id, x));
+    const rng = mulberry32(11);
+    const t0 = Date.UTC(2026, 0, 1);
+    const held = new Set<string>();
+    for (let at = t0, i = 0; at < t0 + 260_000; at += 100, i++) {
+      const b = new TraceBuilder();
+      // A 15-s hang, then a tail of mildly slow requests (2.5× typical, every fifth) while windows still hold the hang.
+      const hang = at >= t0 + 180_000 && at < t0 + 195_000;
+      const ms = hang ? 500 + 10 * rng() : at >= t0 + 195_000 && i % 5 === 0 ? 25 : logNormal(rng, 10, 0.2);
+      if (hang) held.add(b.traceId);
+      b.server('api', '/orders', at, at + ms);
+      a.ingest(b.spans as Span[]);
+    }
+    a.flush();
+    const latency = [...anomalies.values()].filter((x) => x.kind === 'latency' && x.operation === 'GET /orders');
+    expect(latency.length).toBeGreaterThan(0);
+    for (const x of latency) {
+      expect(x.traceIds.length, x.explanation).toBeGreaterThan(0);
+      for (const t of x.traceIds) expect(held.has(t), `${x.signal}: ${t}`).toBe(true);
+    }
+    const [incident] = a.incidents();
+    for (const t of incident.traceIds) expect(held.has(t)).toBe(true);
+  });
 });

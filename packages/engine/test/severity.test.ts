@@ -184,6 +184,6 @@ describe("the root-cause sentence's evidence from callers", () => {
     const top = { service: 'cart', operation: 'shop.Cart/Checkout', key: 'k', kind: 'errors' as const, share: 1, count: 6 };
     const told = explainRoot(top, [failing('POST /api/cart', 'shop.Cart/AddItem', 1), failing('POST /api/checkout', 'shop.Cart/Checkout', 0.9)], {}, undefined, 0, DEFAULT_LATENCY);
     // Before: "100% of failing web POST /api/cart requests fail first in cart", a route that never calls Checkout.
-    expect(told).toMatch(/90% of failing web POST \/api\/checkout requests fail first in cart/);
+    expect(told).toMatch(/90% of failing web POST \/api\/checkout requests fail without calling cart/);
   });
 });

@@ -5,7 +5,7 @@ import { QUEUE_SUSTAIN_BUCKETS } from '../detectors/queue.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
 import { BUCKET_EXEMPLARS, absorbedIn, givenUpIn, queuedCount, topSlowInstance } from '../ops/bucket.js';
-import { RING, WINDOWS, callsPerRequest, windowLatest, windowOrigins, windowSketch, windowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
+import { RING, WINDOWS, callsPerRequest, windowLatest, windowOrigins, windowSketch, windowErrorTraces, windowSlowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyLabel, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, originAt, rankOrigins, selfOrigins } from '../rca/attribute.js';
 import { explainAnomaly, explainRoot, worstFigure, type RootFigures } from '../rca/explain.js';
@@ -351,7 +351,7 @@ export class Episodes {
         w.requests;
       // The bad ones the sentence counts: failed requests, or a tail's slow ones.
       count = f.signal === 'latency.tail' ? w.latency.over : w.errors;
-      traceIds = windowTraces(w.buckets, f.kind === 'errors' ? 'errorTraces' : 'slowTraces', BUCKET_EXEMPLARS * 2);
+      traceIds = f.kind === 'errors' ? windowErrorTraces(w.buckets, BUCKET_EXEMPLARS * 2) : windowSlowTraces(w.buckets, BUCKET_EXEMPLARS * 2);
       if (f.kind === 'errors') {
         message = messageOf(w);
         failedIn = windowLatest(w.buckets, 'failedIn');
@@ -421,8 +421,9 @@ export class Episodes {
       worstness(was.severity, old.observed, old.expected) > worstness(v.severity ?? 'low', draft.observed, draft.expected)
         ? old
         : { at: now, observed: draft.observed, expected: draft.expected, score: draft.score, explanation };
-    // A window with no example trace of its own (a drop gone to zero) keeps the ones the episode had.
-    if (draft.traceIds.length === 0) draft.traceIds = was.traceIds;
+    // A window with no example trace of its own (a drop gone to zero) keeps the ones the episode had; a
+    // slowdown shows the requests of its worst window, not the fading tail's mildly slow ones.
+    if (draft.traceIds.length === 0 || (draft.kind === 'latency' && peak === old && was.traceIds.length > 0)) draft.traceIds = was.traceIds;
     // The severity is the episode's worst, the figures the latest window's: the sentence says both.
     const told = peak !== old || SEVERITY_RANK[draft.severity] <= SEVERITY_RANK[v.severity ?? 'low'] ? explanation : `${explanation}; at worst ${worstFigure(draft.kind, draft.signal, old.observed, old.expected)}`;
     ep.anomaly = { ...draft, id: ep.id, firstAt: was.firstAt, explanation: told, peak };

@@ -222,8 +222,11 @@ export class OpBucket {
   callCounts: number[] | undefined;
   /** Every callee in `calls` has its operation's call-shape detector (set by the judge once the bucket closed). */
   calleesKnown = false;
+  /** Exemplars: the first failing requests' traces, and the slowest requests' (see {@link addSlow}). */
   errorTraces: string[] | undefined;
   slowTraces: string[] | undefined;
+  /** How slow each of `slowTraces` was (ms: a request's or call's duration, a message's wait). */
+  slowMs: number[] | undefined;
   /** What the bucket's latest failing request that said anything said (see errorMessage). */
   errorMessage: string | undefined;
   /** Where the bucket's latest failing request that failed in its own code failed (see EntryFact.failedIn). */
@@ -243,6 +246,27 @@ export class OpBucket {
     c[3 * i + 1] += times;
     c[3 * i + 2] += times * times;
     return true;
+  }
+
+  /**
+   * Keeps trace `traceId`, slow by `ms`, as an exemplar if it is one of the bucket's {@link BUCKET_EXEMPLARS}
+   * slowest: the first few slow requests of a bucket a stall ends in are the mildly slow ones of its healthy
+   * part as often as the held ones.
+   */
+  addSlow(traceId: string, ms: number): void {
+    const ids = (this.slowTraces ??= []);
+    const took = (this.slowMs ??= []);
+    if (ids.length < BUCKET_EXEMPLARS) {
+      ids.push(traceId);
+      took.push(ms);
+      return;
+    }
+    let least = 0;
+    for (let i = 1; i < took.length; i++) if (took[i] < took[least]) least = i;
+    if (ms > took[least]) {
+      ids[least] = traceId;
+      took[least] = ms;
+    }
   }
 
   /** Distinct callees counted in the bucket. */
@@ -304,7 +328,7 @@ export class OpBucket {
     this.callCounts = undefined;
     this.calleesKnown = false;
     this.errorTraces = undefined;
-    this.slowTraces = undefined;
+    this.slowTraces = this.slowMs = undefined;
     this.errorMessage = this.failedIn = undefined;
     this.queued = undefined;
   }

@@ -556,7 +556,7 @@ export class Recorder {
       op.queue ??= op.newQueue();
       (b.queued ??= new LatencySketch()).add(e.queued);
       // Messages that waited long are a backlog's examples.
-      if (op.queue.longer(e.queued)) addExemplar((b.slowTraces ??= []), e.span.traceId);
+      if (op.queue.longer(e.queued)) b.addSlow(e.span.traceId, e.queued);
     }
     if (e.error) {
       if (end > op.lastErrorAt) op.lastErrorAt = end;
@@ -586,7 +586,7 @@ export class Recorder {
     if (e.slowOrigin && warm) {
       b.slow++;
       countOrigin((b.slowOrigins ??= new Map()), e.slowOrigin);
-      addExemplar((b.slowTraces ??= []), e.span.traceId);
+      b.addSlow(e.span.traceId, e.duration);
     }
   }
 
@@ -719,7 +719,7 @@ export class Recorder {
       const n = this.latencyPer(c.span);
       // A slow call is the example a peer's slowdown gives (its requests have no slow-origin analysis of their own).
       if (n > 0 && this.recordLatency(op, b, c.duration / n, c.duration / n, c.span)) {
-        addExemplar((b.slowTraces ??= []), c.span.traceId);
+        b.addSlow(c.span.traceId, c.duration);
         b.slow++;
         countOrigin((b.slowOrigins ??= new Map()), this.slowCallOrigin(op, c, n));
       }

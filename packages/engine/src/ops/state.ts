@@ -535,11 +535,25 @@ export function callsPerRequest(buckets: readonly OpBucket[], callee: string): n
   return made > 0 ? times.calls / made : undefined;
 }
 
-export function windowTraces(buckets: readonly OpBucket[], which: 'errorTraces' | 'slowTraces', max: number): string[] {
+/** Up to `max` of the window's exemplars of failing requests, newest buckets first. */
+export function windowErrorTraces(buckets: readonly OpBucket[], max: number): string[] {
   const out: string[] = [];
   for (let i = buckets.length - 1; i >= 0 && out.length < max; i--) {
-    for (const t of buckets[i][which] ?? []) if (out.length < max && !out.includes(t)) out.push(t);
+    for (const t of buckets[i].errorTraces ?? []) if (out.length < max && !out.includes(t)) out.push(t);
   }
+  return out;
+}
+
+/** Up to `max` of the window's slowest exemplars (see {@link OpBucket.addSlow}), slowest first. */
+export function windowSlowTraces(buckets: readonly OpBucket[], max: number): string[] {
+  const all: Array<[string, number]> = [];
+  for (const b of buckets) {
+    const ids = b.slowTraces;
+    if (ids !== undefined) for (let i = 0; i < ids.length; i++) all.push([ids[i], (b.slowMs as number[])[i]]);
+  }
+  all.sort((x, y) => y[1] - x[1]);
+  const out: string[] = [];
+  for (const [t] of all) if (out.length < max && !out.includes(t)) out.push(t);
   return out;
 }
 

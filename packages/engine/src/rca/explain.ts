@@ -383,7 +383,8 @@ export function explainRoot(
     const share = pct(best.cause.share);
     const window = `(${dated(inTheLast(best.at - best.windowStart), best.at)})`;
     const those = calls(best) ? 'calls' : 'requests';
-    if (best.kind === 'errors') parts.push(`${share} of failing ${label(best.service, best.operation)} ${those} fail first in ${top.service} ${window}`);
+    // A root whose callers fail without calling it has no failure in it for their requests to meet first.
+    if (best.kind === 'errors') parts.push(`${share} of failing ${label(best.service, best.operation)} ${those} fail ${failing !== undefined ? 'without calling' : 'first in'} ${top.service} ${window}`);
     else if (best.kind === 'latency') parts.push(`${share} of slow ${label(best.service, best.operation)} ${those} spend the extra time in ${top.service} ${window}`);
     else {
       // Give-ups on a service in between, or a change of call pattern or traffic, are told by their own latest
