@@ -182,8 +182,8 @@ export interface Anomaly {
   /** For call-shape anomalies: the callee whose calls changed (this anomaly's operation is the caller). */
   callee?: OperationRef;
   /**
-   * For a tail slowdown (`latency.tail`): the one process (`Span.instance`) of several that served most of
-   * its slow requests (one bad instance behind a load balancer), when one did.
+   * For a tail slowdown (`latency.tail`) or an error rate: the one process (`Span.instance`) of several that
+   * served most of its slow or failing requests (one bad instance behind a load balancer, a canary), when one did.
    */
   instance?: string;
   /**

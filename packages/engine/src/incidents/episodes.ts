@@ -4,7 +4,7 @@ import { clearlySlower, type Firing, type OpFiring } from '../detectors/judge.js
 import { QUEUE_SUSTAIN_BUCKETS } from '../detectors/queue.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
-import { BUCKET_EXEMPLARS, absorbedIn, givenUpIn, queuedCount, topSlowInstance } from '../ops/bucket.js';
+import { BUCKET_EXEMPLARS, absorbedIn, givenUpIn, queuedCount, topInstance } from '../ops/bucket.js';
 import { RING, WINDOWS, callsPerRequest, windowLatest, windowOrigins, windowSketch, windowErrorTraces, windowSlowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyLabel, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, originAt, rankOrigins, selfOrigins } from '../rca/attribute.js';
@@ -58,7 +58,7 @@ function outlasted(op: OpState, signal: Firing['signal']): boolean {
   return s.slowBuckets >= Math.max(OUTLASTED_MIN_BUCKETS, OUTLASTED_FACTOR * s.learnedBuckets);
 }
 
-/** A tail slowdown names the process that served at least this share of its slow requests (see {@link Episodes.slowOn}). */
+/** A tail slowdown or an error rate names the process that served at least this share of its slow or failing requests (see {@link Episodes.oneInstance}). */
 const ONE_INSTANCE_SHARE = 0.8;
 
 /** One anomaly episode: a signal of one operation (or edge) firing, from its first firing until it ends. */
@@ -385,11 +385,11 @@ export class Episodes {
       ...(message !== undefined ? { message } : {}),
       ...(failedIn !== undefined ? { failedIn } : {}),
     };
-    const slowOn = f.signal === 'latency.tail' ? this.slowOn(f.op, f.window) : undefined;
-    if (slowOn !== undefined) draft.instance = slowOn.instance;
+    const on = f.signal === 'latency.tail' ? this.oneInstance(f.op, f.window, 'slow') : f.kind === 'errors' ? this.oneInstance(f.op, f.window, 'failing') : undefined;
+    if (on !== undefined) draft.instance = on.instance;
     if (f.kind !== 'timeout' && f.held !== undefined) draft.held = f.held;
     const calls = f.kind !== 'timeout' && f.op.nodeType === 'peer';
-    const explanation = explainAnomaly(draft, { count, absorbed, window, slowerThan: this.options.latency.ratio, slowOn, operations: given?.length, perRequest, calls });
+    const explanation = explainAnomaly(draft, { count, absorbed, window, slowerThan: this.options.latency.ratio, on, operations: given?.length, perRequest, calls });
     if (f.kind === 'latency' || f.kind === 'errors') {
       // The root-cause sentence describes the anomaly at its worst, not its fading tail.
       const figKey = figuresKey(f.op.key, f.kind);
@@ -817,10 +817,10 @@ export class Episodes {
    * The one process of several that served at least {@link ONE_INSTANCE_SHARE} of a window's slow requests
    * (one bad instance behind a load balancer), if there is one.
    */
-  private slowOn(op: OpState, w: OpWindow): { instance: string; count: number; of: number } | undefined {
-    const top = topSlowInstance(w.buckets);
+  private oneInstance(op: OpState, w: OpWindow, which: 'slow' | 'failing'): { instance: string; count: number; of: number } | undefined {
+    const top = topInstance(w.buckets, which);
     const of = this.recorder.instances.processes(op.service);
-    return top !== undefined && of >= 2 && top.count >= ONE_INSTANCE_SHARE * w.latency.over ? { ...top, of } : undefined;
+    return top !== undefined && of >= 2 && top.count >= ONE_INSTANCE_SHARE * (which === 'slow' ? w.latency.over : w.errors) ? { ...top, of } : undefined;
   }
 
   /**

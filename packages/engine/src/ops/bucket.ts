@@ -141,15 +141,16 @@ export class LatencyBucket implements LogMoments {
 }
 
 /**
- * Processes counted per bucket in {@link LatencyBucket.slowOn}: naming the one instance that served most of
- * a window's slow requests needs only the few that did; a fleet past this is not told apart.
+ * Processes counted per bucket in {@link LatencyBucket.slowOn} and {@link OpBucket.failedOn}: naming the one
+ * instance that served most of a window's slow or failing requests needs only the few that did; a fleet past
+ * this is not told apart.
  */
 const SLOW_INSTANCES_MAX = 64;
 
-/** The process that served the most of the windows' slow requests, and how many (undefined: none named). */
-export function topSlowInstance(buckets: readonly OpBucket[]): { instance: string; count: number } | undefined {
+/** The process that served the most of a window's slow (`'slow'`) or failing requests, and how many (undefined: none named). */
+export function topInstance(buckets: readonly OpBucket[], which: 'slow' | 'failing'): { instance: string; count: number } | undefined {
   let top: { instance: string; count: number } | undefined;
-  for (const [instance, count] of sumCounts(buckets.map((b) => b.latency.slowOn))) if (top === undefined || count > top.count) top = { instance, count };
+  for (const [instance, count] of sumCounts(buckets.map((b) => (which === 'slow' ? b.latency.slowOn : b.failedOn)))) if (top === undefined || count > top.count) top = { instance, count };
   return top;
 }
 
@@ -200,6 +201,11 @@ export class OpBucket {
   failing = 0;
   /** How long the failed requests took, in all (ms): with the latency sketch's, what a backlog's requests waited. */
   failedMs = 0;
+  /**
+   * How many of the failed requests each process (`Span.instance`) served, for a service's operation (one bad
+   * instance of several: a canary's bug); created on first use, at most {@link SLOW_INSTANCES_MAX} processes.
+   */
+  failedOn: Map<string, number> | undefined;
   /** Failed calls to this operation whose requests succeeded all the same (see CallFact.absorbed). */
   absorbed = 0;
   errorOrigins: OriginCounts | undefined;
@@ -246,6 +252,11 @@ export class OpBucket {
     c[3 * i + 1] += times;
     c[3 * i + 2] += times * times;
     return true;
+  }
+
+  /** Counts one failed request served by `instance`. */
+  failedOnInstance(instance: string): void {
+    countIn((this.failedOn ??= new Map()), instance, 1, SLOW_INSTANCES_MAX);
   }
 
   /**
@@ -327,6 +338,7 @@ export class OpBucket {
     this.callees = undefined;
     this.callCounts = undefined;
     this.calleesKnown = false;
+    this.failedOn = undefined;
     this.errorTraces = undefined;
     this.slowTraces = this.slowMs = undefined;
     this.errorMessage = this.failedIn = undefined;

@@ -567,6 +567,7 @@ export class Recorder {
         countOrigin((b.errorOrigins ??= new Map()), e.errorOrigin);
       }
       addExemplar((b.errorTraces ??= []), e.span.traceId);
+      if (op.nodeType === 'service' && typeof e.span.instance === 'string') b.failedOnInstance(e.span.instance);
       b.errorMessage = e.message ?? b.errorMessage;
       b.failedIn = e.failedIn ?? b.failedIn;
       return;

@@ -99,7 +99,7 @@ const STOPPED_PART = 0.1;
 /** One sentence for an anomaly episode, with the numbers that fired it. */
 export function explainAnomaly(
   a: Omit<Anomaly, 'explanation' | 'id' | 'firstAt' | 'peak'>,
-  extra: { count?: number; absorbed?: number; window: number; slowerThan: number; slowOn?: { instance: string; count: number; of: number }; operations?: number; perRequest?: number; calls?: boolean },
+  extra: { count?: number; absorbed?: number; window: number; slowerThan: number; on?: { instance: string; count: number; of: number }; operations?: number; perRequest?: number; calls?: boolean },
 ): string {
   const who = label(a.service, a.operation);
   let s: string;
@@ -120,8 +120,7 @@ export function explainAnomaly(
       if (a.signal === 'latency.tail') {
         const slow = extra.count ?? 0;
         s = `${who} p95 ${ms(a.observed)} vs baseline ${ms(a.expected)} (${ratio(a.observed / a.expected)}), ${slow} of ${a.samples} ${loop ? 'ticks' : extra.calls === true ? 'calls' : 'requests'} (${pct(slow / Math.max(1, a.samples))}) over ${extra.slowerThan}× typical`;
-        const on = extra.slowOn;
-        if (on !== undefined) s += `, ${on.count} of them on instance ${quote(on.instance)} (one of ${on.of})`;
+        s += onInstance(extra.on);
         break;
       }
       const what = loop ? 'held for' : a.signal === 'latency.self' ? 'typical self time' : 'typical latency';
@@ -129,7 +128,7 @@ export function explainAnomaly(
       break;
     }
     case 'errors':
-      s = `${who} error rate ${pct(a.observed)} (${extra.count ?? 0}/${a.samples}) vs baseline ${pct(a.expected)}${absorbedWords(extra.absorbed, extra.count ?? 0)}`;
+      s = `${who} error rate ${pct(a.observed)} (${extra.count ?? 0}/${a.samples}) vs baseline ${pct(a.expected)}${absorbedWords(extra.absorbed, extra.count ?? 0)}${onInstance(extra.on)}`;
       break;
     case 'timeout': {
       // The counts are the edge's: given up on calls to several operations, they are the service's, not one operation's.
@@ -162,6 +161,11 @@ export function explainAnomaly(
     s += `; ${pct(c.share)} of ${what} ${label(c.service, c.operation)}`;
   }
   return s;
+}
+
+/** The one process of several that served the requests counted: `, 12 of them on instance "api-2" (one of 2)`. */
+function onInstance(on: { instance: string; count: number; of: number } | undefined): string {
+  return on === undefined ? '' : `, ${on.count} of them on instance ${quote(on.instance)} (one of ${on.of})`;
 }
 
 /** Failures their callers' requests survived, of `errors`: `, all 12 retried or handled (their callers' requests succeeded)`. */
@@ -362,7 +366,7 @@ export function explainRoot(
   if (failed !== undefined && failed !== lead) parts.push(words(failed));
   // A slowdown of one instance of several: where to look.
   const one = mine.find((a) => a.instance !== undefined);
-  if (one !== undefined) parts.push(`its slow requests ran on instance ${quote(one.instance as string)}`);
+  if (one !== undefined) parts.push(`its ${one.kind === 'errors' ? 'failing' : 'slow'} requests ran on instance ${quote(one.instance as string)}`);
   // A root that now calls something many more times per request (N+1 queries): why it slowed.
   const more = mine.find((a) => a.signal === 'shape.more-calls');
   if (more !== undefined && more !== own) parts.push(words(more));

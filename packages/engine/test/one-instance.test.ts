@@ -1,0 +1,60 @@
+/** Errors of one process of several (a canary's or a bad pod's bug) name that process, as a tail slowdown does. */
+import { describe, expect, it } from 'vitest';
+import { createAnalyzer, type Anomaly } from '../src/index.js';
+import { SHOP_START, batches } from './helpers/shop.js';
+import { span } from './helpers/spans.js';
+import type { Span } from '../src/types.js';
+
+const MIN = 60_000;
+
+/** 14 minutes of api `GET /articles/:slug` at 30 req/s over three processes; request `i` at `t` fails when `fails(i, t)`. */
+function run(fails: (i: number, t: number) => boolean, instance: (i: number) => string) {
+  const spans: Span[] = [];
+  for (let i = 0; i < 14 * 60 * 30; i++) {
+    const t = SHOP_START + Math.round(i * (1000 / 30));
+    const error = fails(i, t);
+    spans.push(
+      span({
+        service: 'api',
+        instance: instance(i),
+        name: 'GET /articles/:slug',
+        kind: 'server',
+        startTime: t,
+        endTime: t + 5 + (i % 7),
+        status: error ? 'error' : 'unset',
+        attributes: { 'http.request.method': 'GET', 'http.route': '/articles/:slug', 'http.response.status_code': error ? 500 : 200 },
+      }),
+    );
+  }
+  const analyzer = createAnalyzer();
+  const anomalies: Anomaly[] = [];
+  analyzer.onAnomaly((a) => anomalies.push(a));
+  for (const b of batches(spans, 50)) analyzer.ingest(b);
+  analyzer.flush();
+  return { anomalies: anomalies.filter((a) => a.kind === 'errors'), incidents: analyzer.incidents() };
+}
+
+describe('errors of one instance of several', () => {
+  // From minute 10, 30 % of the requests api-2 serves fail (a tenth of all): probe 7's bad deploy of one of two processes.
+  const fails = (i: number, t: number) => t >= SHOP_START + 10 * MIN && i % 3 === 2 && i % 10 < 3;
+
+  it('name it in the anomaly and in the root-cause sentence', () => {
+    const { anomalies, incidents } = run(fails, (i) => `api-${i % 3}`);
+    expect(anomalies.length).toBeGreaterThan(0);
+    for (const a of anomalies) {
+      expect(a.instance).toBe('api-2');
+      expect(a.explanation).toMatch(/^api GET \/articles\/:slug error rate \d+(\.\d)?% \(\d+\/\d+\) vs baseline 0%, (\d+) of them on instance "api-2" \(one of 3\)/);
+    }
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0].rootCause.explanation).toMatch(/; its failing requests ran on instance "api-2"/);
+  });
+
+  it('name none when the failures are spread over the processes', () => {
+    const { anomalies } = run(fails, (i) => `api-${Math.floor(i / 3) % 3}`);
+    expect(anomalies.length).toBeGreaterThan(0);
+    for (const a of anomalies) {
+      expect(a.instance).toBeUndefined();
+      expect(a.explanation).not.toMatch(/on instance/);
+    }
+  });
+});
