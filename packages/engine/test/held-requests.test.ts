@@ -47,4 +47,36 @@ describe('requests held together (a lock, then released)', () => {
   it('the same long requests one after another, none in flight with another, are no lock', () => {
     expect(run(4, 31_000, false)).toEqual([]);
   });
+
+  it("of a route whose own slowdown told them are that slowdown's, not an incident of their own once it ends (probe 7)", () => {
+    // A lock on articles holds a pool's ten connections for a minute: every api request waits for one (no
+    // span), its client gives up at 10 s, and its query runs after the release. Before: the routes' held
+    // requests fired once their latency episodes had ended, and opened "Latency in api GET /profiles/:username"
+    // 35 s after the release, beside the lock's incident.
+    const lockAt = SHOP_START + 180_000;
+    const release = lockAt + 60_000;
+    const routes = [['/articles/:slug', 'articles'], ['/articles', 'articles'], ['/profiles/:username', 'users']];
+    const select = (table: string) => ({ name: `SELECT ${table}`, attributes: { 'db.system': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': table } });
+    const spans: Span[] = [];
+    for (let t = 0, k = 0; t < 420_000; t += 33, k++) {
+      const [route, table] = routes[k % 3];
+      const at = SHOP_START + t;
+      const waits = at >= lockAt && at < release;
+      const q0 = waits ? release + ((k * 7919) % 3000) : at + 0.5;
+      const b = new TraceBuilder();
+      const req = b.server('api', route, at, waits ? Math.min(at + 10_000, q0 + 3) : q0 + 3);
+      b.db(req, 'postgresql', 'SELECT', q0, q0 + 1 + (k % 3), select(table));
+      spans.push(...b.spans);
+    }
+    // The statements that held the connections: from the lock to the release.
+    for (let c = 0; c < 10; c++) {
+      const b = new TraceBuilder();
+      const at = lockAt - 200 + 20 * c;
+      b.db(b.server('api', '/articles/:slug', at, at + 10_000), 'postgresql', 'SELECT', at + 0.5, release, select('articles'));
+      spans.push(...b.spans);
+    }
+    spans.sort((a, b) => a.endTime - b.endTime);
+    const opened = openedBy(spans, 100);
+    expect(opened.map((i) => i.title)).toEqual(['Latency in postgresql SELECT articles, affecting api']);
+  });
 });

@@ -130,6 +130,8 @@ export class Episodes {
   private readonly faultEnded = new Map<string, number>();
   /** As {@link faultEnded}, for failures (errors, timeouts) only: what requests held together may be (see {@link tailOfAnother}). */
   private readonly failureEnded = new Map<string, number>();
+  /** As {@link ended}, for latency episodes that were in an incident: what told their held requests (see {@link heldInSlowdown}). */
+  private readonly toldEnded = new Map<string, number>();
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -186,7 +188,7 @@ export class Episodes {
         const key = this.keyOf(f);
         const endedAt = this.ended.get(key);
         if (endedAt !== undefined && now - f.size * this.options.bucketMs < endedAt) continue;
-        if (f.signal === 'latency.tail' && this.tailOfAnother(f, now, firings)) continue;
+        if (f.signal === 'latency.tail' && (this.heldInSlowdown(f, now) || this.tailOfAnother(f, now, firings))) continue;
         // A level that outlasted its baseline (see adapts) is the new normal, not news: learned afresh.
         if (f.kind === 'latency' && !this.episodes.has(key) && outlasted(f.op, f.signal)) {
           f.op.relearn(f.signal, undefined);
@@ -234,13 +236,14 @@ export class Episodes {
     // An ended episode's echo lasts at most the longest window.
     const echo = WINDOWS[WINDOWS.length - 1] * this.options.bucketMs;
     for (const [key, at] of this.ended) if (now - at >= echo) this.ended.delete(key);
-    for (const ended of [this.faultEnded, this.failureEnded]) for (const [service, at] of ended) if (now - at >= echo) ended.delete(service);
+    for (const ended of [this.faultEnded, this.failureEnded, this.toldEnded]) for (const [key, at] of ended) if (now - at >= echo) ended.delete(key);
   }
 
   private end(ep: Episode, now: number): void {
     this.episodes.delete(ep.key);
     ep.target.active.delete(ep.key);
     this.ended.set(ep.key, now);
+    if ((ep.signal === 'latency' || ep.signal === 'latency.self') && ep.incidentId !== undefined) this.toldEnded.set(ep.key, now);
     if (isFault(ep.signal)) for (const service of faultServices(ep.signal, ep.target)) this.faultEnded.set(service, now);
     if (isFailure(ep.signal)) for (const service of faultServices(ep.signal, ep.target)) this.failureEnded.set(service, now);
   }
@@ -821,6 +824,23 @@ export class Episodes {
     const top = topInstance(w.buckets, which);
     const of = this.recorder.instances.processes(op.service);
     return top !== undefined && of >= 2 && top.count >= ONE_INSTANCE_SHARE * (which === 'slow' ? w.latency.over : w.errors) ? { ...top, of } : undefined;
+  }
+
+  /**
+   * Whether tail `f` counts requests held together (see `Judge.judgeHeld`) within its operation's own slowdown
+   * told in an incident, still going or ended inside the window: they are that slowdown's. A table lock's
+   * 10-s requests (their clients gave up) fired as held once their route's latency episode had ended, 50 s
+   * after the lock, and opened an incident of their own beside the lock's. A slowdown that opened nothing (a
+   * low one beside a row lock's four held calls) told nothing: the held calls are still the news.
+   */
+  private heldInSlowdown(f: OpFiring, now: number): boolean {
+    if (f.held === undefined) return false;
+    const from = now - f.size * this.options.bucketMs;
+    for (const signal of ['latency', 'latency.self'] as const) {
+      const key = episodeKey(f.op.key, signal, undefined);
+      if (this.episodes.get(key)?.incidentId !== undefined || (this.toldEnded.get(key) ?? -Infinity) > from) return true;
+    }
+    return false;
   }
 
   /**
