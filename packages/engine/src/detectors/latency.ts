@@ -71,6 +71,12 @@ export function latencySeverity(ratio: number, observedMs: number, opts: Latency
 }
 
 /**
+ * The window of one sample {@link LatencyDetector.observe} judges, shared: judging keeps nothing of it, and
+ * one per detector (thousands of operations, two or three detectors each) was 0.6 MB of heap.
+ */
+const one: LogWindow = { n: 1, sumLog: 0, sumLogSq: 0 };
+
+/**
  * Latency shifts of one operation against a learned log-normal baseline. A window fires when its
  * geometric mean (≈ median) is `ratio`× the baseline AND significant (score ≥ zMin); busy windows also
  * fire on smaller but very significant shifts (`sensitiveRatio`, `sensitiveZ`, {@link SENSITIVE_SHIFT}), and anything slower than
@@ -84,12 +90,6 @@ export function latencySeverity(ratio: number, observedMs: number, opts: Latency
  * `minSamples` on and a baseline of five samples needs a far larger shift than one of five thousand.
  * The score is the normal z with the same p-value, so thresholds mean the same at any history length.
  */
-/**
- * The window of one sample {@link LatencyDetector.observe} judges, shared: judging keeps nothing of it, and
- * one per detector (thousands of operations, two or three detectors each) was 0.6 MB of heap.
- */
-const one: LogWindow = { n: 1, sumLog: 0, sumLogSq: 0 };
-
 export class LatencyDetector {
   readonly baseline: LogBaseline;
   /** Event time of the last {@link observe} (ms); NaN before any. */

@@ -71,7 +71,7 @@ export class LaggedCounts {
       learn(a, b);
       return;
     }
-    if (this.first > this.last) this.first = this.last = index;
+    if (this.first > this.last) this.first = index;
     this.put(index, a, b);
     this.last = index;
   }

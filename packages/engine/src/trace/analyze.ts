@@ -262,7 +262,7 @@ let top = 0;
 const outgoingScratch: Node[] = [];
 /** The distinct callee keys of one request, before they are copied out at their exact size. */
 const keysScratch: string[] = [];
-/** Span id → index, for traces too large to scan for parents that come without their own index. */
+/** Span id → index, for traces too large to scan for parents and links that come without their own index. */
 const byIdScratch = new Map<string, number>();
 
 /**
@@ -341,6 +341,8 @@ export function analyzeTrace(spans: readonly Span[], ctx: TraceContext, ids?: Re
     return analyzeNodes(nodes, n, ctx, ids);
   } finally {
     releaseNodes(n);
+    // Kept through the analysis (a consumer's links are looked up in it too), then emptied: no ids kept alive.
+    if (byIdScratch.size > 0) byIdScratch.clear();
   }
 }
 
@@ -357,18 +359,12 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
   for (let i = 0; i < n; i++) {
     const node = nodes[i];
     const pid = node.span.parentSpanId;
-    let parent: Node | undefined;
-    if (!pid) parent = undefined;
-    else if (byId !== undefined) {
-      const at = byId.get(pid);
-      parent = at === undefined ? undefined : nodes[at];
-    } else parent = findParent(nodes, n, i, pid);
+    const parent = pid ? nodeById(nodes, n, i, byId, pid) : undefined;
     if (parent !== undefined && parent !== node) {
       node.parent = parent;
       parent.children[parent.childCount++] = node;
     } else if (pid) orphans++;
   }
-  if (byId === byIdScratch) byIdScratch.clear();
   if (n > 1) breakCycles(nodes, n);
   if (orphans > 0 && n > 1) adoptOrphans(nodes, n);
   let callCount = 0;
@@ -410,7 +406,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
       fact.selfKnown = true;
       fact.error = node.error;
       fact.calls = NO_CALLS;
-      fact.queued = span.kind === 'consumer' ? queuedFor(node, nodes, n, i, ids, ctx) : NaN;
+      fact.queued = span.kind === 'consumer' ? queuedFor(node, nodes, n, i, byId, ctx) : NaN;
       fact.errorOrigin = fact.slowOrigin = fact.shapeOrigin = undefined;
       fact.message = fact.failedIn = undefined;
       entries[e++] = node.entry = fact;
@@ -662,6 +658,13 @@ const MAX_CHAIN = 32;
  * `i + 1` on, wrapping around: a service exports a request's spans as they end, children before parents,
  * so the parent mostly comes soon after. Ids are unique within a trace (the trace buffer drops duplicates).
  */
+/** The node of span `spanId`: from `byId` (a large trace's index of ids) when given, else scanned for around node `i`. */
+function nodeById(nodes: readonly Node[], n: number, i: number, byId: ReadonlyMap<string, number> | undefined, spanId: string): Node | undefined {
+  if (byId === undefined) return findParent(nodes, n, i, spanId);
+  const at = byId.get(spanId);
+  return at === undefined ? undefined : nodes[at];
+}
+
 function findParent(nodes: readonly Node[], n: number, i: number, spanId: string): Node | undefined {
   for (let j = i + 1; j < n; j++) if (nodes[j].span.spanId === spanId) return nodes[j];
   for (let j = 0; j < i; j++) if (nodes[j].span.spanId === spanId) return nodes[j];
@@ -880,7 +883,7 @@ function callFact(node: Node, ctx: TraceContext, fact: CallFact): CallFact {
  * (see {@link linkedSent}), less a delayed job's delay; NaN when neither is a producer (a message whose
  * producer is not traced), or for a retry.
  */
-function queuedFor(node: Node, nodes: readonly Node[], n: number, i: number, ids: ReadonlyMap<string, number> | undefined, ctx: TraceContext): number {
+function queuedFor(node: Node, nodes: readonly Node[], n: number, i: number, byId: ReadonlyMap<string, number> | undefined, ctx: TraceContext): number {
   const span = node.span;
   const a = span.attributes;
   // A retried job waited its backoff since it was sent, not the queue.
@@ -889,7 +892,7 @@ function queuedFor(node: Node, nodes: readonly Node[], n: number, i: number, ids
   let sent: number | undefined;
   if (parent !== undefined) sent = parent.kind === 'producer' ? parent.endTime : undefined;
   else if (span.parentSpanId) sent = ctx.sentAt(span.traceId, span.parentSpanId);
-  if (sent === undefined && span.links !== undefined) sent = linkedSent(span, nodes, n, i, ids, ctx);
+  if (sent === undefined && span.links !== undefined) sent = linkedSent(span, nodes, n, i, byId, ctx);
   if (sent === undefined) return NaN;
   // A delayed job was due that long after it was sent.
   const delay = Number(a?.['messaging.bullmq.job.delay']);
@@ -909,10 +912,10 @@ function isRetry(a: Readonly<Record<string, AttributeValue>>): boolean {
  * When the message(s) of a consumer span whose producer is no parent were sent: from its links (see
  * Span.links) to producer spans in the trace or sent recently, the earliest (a batch waited as long as
  * its oldest message). Links are input: anything but `{ traceId, spanId }` strings is passed over. A link
- * into a large trace is looked up in its index of ids (`ids`), never scanned for: 2000 consumer spans of
+ * into a large trace is looked up in its index of ids (`byId`), never scanned for: 2000 consumer spans of
  * 128 links each would scan a 2000-span trace half a billion times.
  */
-function linkedSent(span: Span, nodes: readonly Node[], n: number, i: number, ids: ReadonlyMap<string, number> | undefined, ctx: TraceContext): number | undefined {
+function linkedSent(span: Span, nodes: readonly Node[], n: number, i: number, byId: ReadonlyMap<string, number> | undefined, ctx: TraceContext): number | undefined {
   const links = span.links;
   if (!Array.isArray(links)) return undefined;
   let sent: number | undefined;
@@ -922,8 +925,7 @@ function linkedSent(span: Span, nodes: readonly Node[], n: number, i: number, id
     if (typeof link !== 'object' || link === null || typeof link.traceId !== 'string' || typeof link.spanId !== 'string') continue;
     let at: number | undefined;
     if (link.traceId === span.traceId) {
-      const index = n > SCAN_IDS ? ids?.get(link.spanId) : undefined;
-      const producer = (n > SCAN_IDS ? (index === undefined ? undefined : nodes[index]) : findParent(nodes, n, i, link.spanId))?.span;
+      const producer = nodeById(nodes, n, i, byId, link.spanId)?.span;
       at = producer?.kind === 'producer' ? producer.endTime : undefined;
     } else at = ctx.sentAt(link.traceId, link.spanId);
     if (at !== undefined && (sent === undefined || at < sent)) sent = at;
