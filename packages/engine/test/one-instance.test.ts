@@ -49,6 +49,16 @@ describe('errors of one instance of several', () => {
     expect(incidents[0].rootCause.explanation).toMatch(/; its failing requests ran on instance "api-2"/);
   });
 
+  it("name it once when the root's latest figures already did", () => {
+    // api-2 fails every request for 5 s, then 30 %: the worst window leads, the latest figures name api-2.
+    const burst = (i: number, t: number) => t >= SHOP_START + 10 * MIN && i % 3 === 2 && (t < SHOP_START + 10 * MIN + 5000 || i % 10 < 3);
+    const { incidents } = run(burst, (i) => `api-${i % 3}`);
+    expect(incidents).toHaveLength(1);
+    const told = incidents[0].rootCause.explanation;
+    expect(told).toMatch(/; latest: api GET \/articles\/:slug error rate .*, \d+ of them on instance "api-2" \(one of 3\)/);
+    expect(told.match(/instance "api-2"/g)).toHaveLength(1);
+  });
+
   it('name none when the failures are spread over the processes', () => {
     const { anomalies } = run(fails, (i) => `api-${Math.floor(i / 3) % 3}`);
     expect(anomalies.length).toBeGreaterThan(0);

@@ -366,7 +366,8 @@ export function explainRoot(
   if (failed !== undefined && failed !== lead) parts.push(words(failed));
   // A slowdown of one instance of several: where to look.
   const one = mine.find((a) => a.instance !== undefined);
-  if (one !== undefined) parts.push(`its ${one.kind === 'errors' ? 'failing' : 'slow'} requests ran on instance ${quote(one.instance as string)}`);
+  // Unless its figures named it already ("latest: …, 180 of them on instance "api-2" (one of 3)").
+  if (one !== undefined && !parts.some((p) => p.includes(`on instance ${quote(one.instance as string)}`))) parts.push(`its ${one.kind === 'errors' ? 'failing' : 'slow'} requests ran on instance ${quote(one.instance as string)}`);
   // A root that now calls something many more times per request (N+1 queries): why it slowed.
   const more = mine.find((a) => a.signal === 'shape.more-calls');
   if (more !== undefined && more !== own) parts.push(words(more));
