@@ -132,9 +132,14 @@ export class Instances {
     return latest;
   }
 
-  /** How many processes of `service` are tracked (seen, not yet forgotten). */
-  processes(service: string): number {
-    return this.services.get(service)?.processes.size ?? 0;
+  /** How many processes of `service` are tracked (seen, not yet forgotten), of them those with spans starting from `since` on. */
+  processes(service: string, since = -Infinity): number {
+    const fleet = this.services.get(service);
+    if (fleet === undefined) return 0;
+    if (since === -Infinity) return fleet.processes.size;
+    let n = 0;
+    for (const p of fleet.processes.values()) if (p.seen >= since) n++;
+    return n;
   }
 
   private fleet(service: string): Fleet | undefined {

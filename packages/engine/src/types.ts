@@ -246,7 +246,7 @@ export interface ChangeEvent {
   service: string;
   from: string | null;
   to: string;
-  /** Event time the new version was first seen. */
+  /** Event time the new version was deployed: first seen, or seen again after another replaced it (a rollback). */
   at: number;
 }
 
@@ -528,7 +528,7 @@ export interface PeerSnapshot {
 }
 
 /** The versions first seen per service, with when (event time). */
-export type VersionsSnapshot = Array<[string, Array<{ version: string; firstSeen: number }>]>;
+export type VersionsSnapshot = Array<[string, Array<{ version: string; firstSeen: number; lastSeen?: number; since?: number }>]>;
 
 /** One incident with the evidence behind its ranking. */
 export interface IncidentRecordSnapshot {

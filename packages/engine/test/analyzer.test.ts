@@ -390,6 +390,18 @@ describe('root cause of single faults', () => {
     expect(inc.rootCause.change).toMatchObject({ service: 'payment', from: '1.0.0', to: '1.5.0' });
     expect(inc.rootCause.explanation).toMatch(/payment 1\.0\.0 → 1\.5\.0 seen \d+ s before/);
   });
+
+  it('names a deploy first seen just after its restart\'s failures opened the incident', () => {
+    // The old process fails its last calls as it stops; the new version's spans come 5 s later, failing too.
+    const { analyzer } = scenario([
+      { service: 'payment', from: FAULT_AT, to: FAULT_AT + 5000, errorRate: 1 },
+      { service: 'payment', from: FAULT_AT + 5000, to: FAULT_AT + 2 * MIN, errorRate: 0.5, version: '1.5.0' },
+    ]);
+    const [inc] = analyzer.incidents();
+    expect(inc.rootCause.service).toBe('payment');
+    expect(inc.rootCause.change).toMatchObject({ service: 'payment', from: '1.0.0', to: '1.5.0' });
+    expect(inc.rootCause.explanation).toMatch(/payment 1\.0\.0 → 1\.5\.0 seen (as it began|\d+ s after it was detected)/);
+  });
 });
 
 describe('grouping', () => {

@@ -59,6 +59,24 @@ describe('errors of one instance of several', () => {
     expect(told.match(/instance "api-2"/g)).toHaveLength(1);
   });
 
+  it('name none that only served most of the requests, failing as the others did', () => {
+    // api-1 serves nine in ten requests; from minute 10 both fail a third of theirs.
+    const { anomalies } = run((i, t) => t >= SHOP_START + 10 * MIN && i % 3 === 0, (i) => (i % 10 === 9 ? 'api-2' : 'api-1'));
+    expect(anomalies.length).toBeGreaterThan(0);
+    for (const a of anomalies) {
+      expect(a.instance).toBeUndefined();
+      expect(a.explanation).not.toMatch(/on instance/);
+    }
+  });
+
+  it('count the processes running in the window, not those stopped before it', () => {
+    // Three processes until minute 9, replaced by three others (a restart); api-b2 fails from minute 10.
+    const instance = (i: number) => `api-${i < 9 * 60 * 30 ? 'a' : 'b'}${i % 3}`;
+    const { anomalies } = run((i, t) => t >= SHOP_START + 10 * MIN && i % 3 === 2 && i % 10 < 3, instance);
+    expect(anomalies.length).toBeGreaterThan(0);
+    for (const a of anomalies) expect(a.explanation).toMatch(/of them on instance "api-b2" \(one of 3\)/);
+  });
+
   it('name none when the failures are spread over the processes', () => {
     const { anomalies } = run(fails, (i) => `api-${Math.floor(i / 3) % 3}`);
     expect(anomalies.length).toBeGreaterThan(0);

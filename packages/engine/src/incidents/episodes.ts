@@ -4,7 +4,7 @@ import { clearlySlower, type Firing, type OpFiring } from '../detectors/judge.js
 import { QUEUE_SUSTAIN_BUCKETS } from '../detectors/queue.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
-import { BUCKET_EXEMPLARS, absorbedIn, givenUpIn, queuedCount, topInstance } from '../ops/bucket.js';
+import { BUCKET_EXEMPLARS, absorbedIn, badOn, givenUpIn, queuedCount, servedIn, topInstance } from '../ops/bucket.js';
 import { RING, WINDOWS, callsPerRequest, windowLatest, windowOrigins, windowSketch, windowErrorTraces, windowSlowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyLabel, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, originAt, rankOrigins, selfOrigins } from '../rca/attribute.js';
@@ -17,6 +17,8 @@ import { SEVERITY_RANK } from './severity.js';
 
 /** A new process of the root's service started this long before an incident's first anomaly, or since, is named in its sentence. */
 const RESTART_NEAR_MS = 60_000;
+/** A deploy of the root's service first seen this long after an incident's first anomaly is named in its sentence (see ChangeTracker.changeNear). */
+const DEPLOY_NEAR_MS = 15_000;
 
 /** Onsets this many buckets apart or closer are one fault's, when they are in the same service (see IncidentManager). */
 const COINCIDE_BUCKETS = 2;
@@ -60,6 +62,10 @@ function outlasted(op: OpState, signal: Firing['signal']): boolean {
 
 /** A tail slowdown or an error rate names the process that served at least this share of its slow or failing requests (see {@link Episodes.oneInstance}). */
 const ONE_INSTANCE_SHARE = 0.8;
+/** …at this many times the rate of each other process (see {@link Episodes.oneInstance})… */
+const ONE_INSTANCE_RATIO = 2;
+/** …that served at least this many of the window's requests. */
+const ONE_INSTANCE_COMPARED = 5;
 
 /** One anomaly episode: a signal of one operation (or edge) firing, from its first firing until it ends. */
 interface Episode {
@@ -817,13 +823,30 @@ export class Episodes {
   }
 
   /**
-   * The one process of several that served at least {@link ONE_INSTANCE_SHARE} of a window's slow requests
-   * (one bad instance behind a load balancer), if there is one.
+   * The one process of several running in the window that served at least {@link ONE_INSTANCE_SHARE} of its
+   * slow or failing requests (one bad instance behind a load balancer), if there is one; where requests were
+   * counted per process, its rate {@link ONE_INSTANCE_RATIO} times every other's that served
+   * {@link ONE_INSTANCE_COMPARED} or more: one that only served most of the requests is not told (gunicorn
+   * sent nine in ten of a route's requests to one of two workers, and both failed alike).
    */
   private oneInstance(op: OpState, w: OpWindow, which: 'slow' | 'failing'): { instance: string; count: number; of: number } | undefined {
-    const top = topInstance(w.buckets, which);
-    const of = this.recorder.instances.processes(op.service);
-    return top !== undefined && of >= 2 && top.count >= ONE_INSTANCE_SHARE * (which === 'slow' ? w.latency.over : w.errors) ? { ...top, of } : undefined;
+    const bad = badOn(w.buckets, which);
+    const top = topInstance(bad);
+    if (top === undefined) return undefined;
+    const of = this.recorder.instances.processes(op.service, w.start);
+    if (of < 2 || top.count < ONE_INSTANCE_SHARE * (which === 'slow' ? w.latency.over : w.errors)) return undefined;
+    const served = servedIn(w.buckets);
+    if (served !== undefined) {
+      const rate = top.count / (served.get(top.instance) ?? top.count);
+      let compared = false;
+      for (const [instance, n] of served) {
+        if (instance === top.instance || n < ONE_INSTANCE_COMPARED) continue;
+        if ((ONE_INSTANCE_RATIO * (bad.get(instance) ?? 0)) / n > rate) return undefined;
+        compared = true;
+      }
+      if (!compared) return undefined;
+    }
+    return { ...top, of };
   }
 
   /**
@@ -859,8 +882,13 @@ export class Episodes {
     const counts = f.held === undefined ? isFault : isFailure;
     const ended = f.held === undefined ? this.faultEnded : this.failureEnded;
     for (const service of related) if ((ended.get(service) ?? -Infinity) > from) return true;
-    for (const g of firings) if (counts(g.signal) && faultServices(g.signal, g.kind === 'timeout' ? g.edge : g.op).some((s) => related.has(s))) return true;
-    for (const ep of this.episodes.values()) if (counts(ep.signal) && faultServices(ep.signal, ep.target).some((s) => related.has(s))) return true;
+    // Slow in their own time, a process's slow requests are what other services' slowdowns traced to it wait
+    // on, not their effect: a handler holding one of two sync workers for 1.5 s while every other route
+    // queued in the listen backlog (probe 8).
+    const own = f.op.nodeType === 'service' && f.window.self.over > 0 && 2 * f.window.self.over >= f.window.latency.over;
+    const told = (ep: Episode | undefined) => ep !== undefined && own && ep.anomaly.service !== f.op.service && ep.anomaly.cause.service === f.op.service;
+    for (const g of firings) if (counts(g.signal) && faultServices(g.signal, g.kind === 'timeout' ? g.edge : g.op).some((s) => related.has(s)) && !told(this.episodes.get(this.keyOf(g)))) return true;
+    for (const ep of this.episodes.values()) if (counts(ep.signal) && faultServices(ep.signal, ep.target).some((s) => related.has(s)) && !told(ep)) return true;
     return false;
   }
 
@@ -959,7 +987,8 @@ export class Episodes {
     }
     const surge = this.surgeAmong(top, anomalies);
     if (surge !== undefined) figures = { ...figures, surge };
-    const change = this.changes.changeBefore(top.service, firstAt, this.options.changeWindowMs);
+    // A deploy whose restart's refused calls opened the incident is first seen just after: it is this one's too.
+    const change = this.changes.changeNear(top.service, firstAt, this.options.changeWindowMs, DEPLOY_NEAR_MS);
     const calls = (a: Anomaly) => this.isPeer(opKey(a.service, a.operation ?? ''));
     return { explanation: explainRoot(top, anomalies, figures, change, firstAt, this.options.latency, now, calls), ...(change ? { change } : {}) };
   }

@@ -147,10 +147,21 @@ export class LatencyBucket implements LogMoments {
  */
 const SLOW_INSTANCES_MAX = 64;
 
-/** The process that served the most of a window's slow (`'slow'`) or failing requests, and how many (undefined: none named). */
-export function topInstance(buckets: readonly OpBucket[], which: 'slow' | 'failing'): { instance: string; count: number } | undefined {
+/** How many of a window's requests each process served, if counted in every bucket that had any (see {@link OpBucket.servedOn}). */
+export function servedIn(buckets: readonly OpBucket[]): Map<string, number> | undefined {
+  for (const b of buckets) if (b.requests > 0 && (b.servedOn === undefined || b.servedOn.size >= SLOW_INSTANCES_MAX)) return undefined;
+  return sumCounts(buckets.map((b) => b.servedOn));
+}
+
+/** How many of a window's slow (`'slow'`) or failing requests each process served. */
+export function badOn(buckets: readonly OpBucket[], which: 'slow' | 'failing'): Map<string, number> {
+  return sumCounts(buckets.map((b) => (which === 'slow' ? b.latency.slowOn : b.failedOn)));
+}
+
+/** The process that served the most of `counts` (see {@link badOn}), and how many (undefined: none). */
+export function topInstance(counts: ReadonlyMap<string, number>): { instance: string; count: number } | undefined {
   let top: { instance: string; count: number } | undefined;
-  for (const [instance, count] of sumCounts(buckets.map((b) => (which === 'slow' ? b.latency.slowOn : b.failedOn)))) if (top === undefined || count > top.count) top = { instance, count };
+  for (const [instance, count] of counts) if (top === undefined || count > top.count) top = { instance, count };
   return top;
 }
 
@@ -206,6 +217,12 @@ export class OpBucket {
    * instance of several: a canary's bug); created on first use, at most {@link SLOW_INSTANCES_MAX} processes.
    */
   failedOn: Map<string, number> | undefined;
+  /**
+   * How many requests each process served, for an operation of a service seen running as several: with
+   * {@link failedOn} and the slow counts, whether one process fails (or slows) more than the others, or
+   * only serves more. Created on first use, at most {@link SLOW_INSTANCES_MAX} processes.
+   */
+  servedOn: Map<string, number> | undefined;
   /** Failed calls to this operation whose requests succeeded all the same (see CallFact.absorbed). */
   absorbed = 0;
   errorOrigins: OriginCounts | undefined;
@@ -252,6 +269,11 @@ export class OpBucket {
     c[3 * i + 1] += times;
     c[3 * i + 2] += times * times;
     return true;
+  }
+
+  /** Counts one request served by `instance`. */
+  servedOnInstance(instance: string): void {
+    countIn((this.servedOn ??= new Map()), instance, 1, SLOW_INSTANCES_MAX);
   }
 
   /** Counts one failed request served by `instance`. */
@@ -338,7 +360,7 @@ export class OpBucket {
     this.callees = undefined;
     this.callCounts = undefined;
     this.calleesKnown = false;
-    this.failedOn = undefined;
+    this.failedOn = this.servedOn = undefined;
     this.errorTraces = undefined;
     this.slowTraces = this.slowMs = undefined;
     this.errorMessage = this.failedIn = undefined;

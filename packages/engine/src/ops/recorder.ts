@@ -550,6 +550,8 @@ export class Recorder {
     const b = this.touch(op, idx);
     // Ended in a bucket already closed (see bucketIndex): counted here, but no traffic of this bucket's.
     if (end < idx * this.options.bucketMs) b.late++;
+    const instance = e.span.instance;
+    if (typeof instance === 'string' && op.nodeType === 'service' && this.instances.processes(op.service) >= 2) b.servedOnInstance(instance);
     if (!op.served && !isClientError(e.span)) op.served = true;
     // A message waited as long whether its handling then failed or not.
     if (!Number.isNaN(e.queued)) {

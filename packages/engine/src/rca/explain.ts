@@ -441,7 +441,8 @@ export function explainRoot(
     parts.push(`worst: ${words(worst)}`);
   }
   if (change) {
-    parts.push(`${change.service} ${change.from ?? '?'} → ${change.to} seen ${seconds(firstAt - change.at)} before`);
+    const when = change.at <= firstAt ? `${seconds(firstAt - change.at)} before` : change.at - firstAt < 1000 ? 'as it began' : `${seconds(change.at - firstAt)} after it was detected`;
+    parts.push(`${change.service} ${change.from ?? '?'} → ${change.to} seen ${when}`);
   }
   if (figures.taking !== undefined) parts.push(`it took ${rps(figures.taking.now)} of them (${rps(figures.taking.expected)} usually)`);
   const producing = figures.producing;
