@@ -779,6 +779,22 @@ describe('calls per request (N+1 queries)', () => {
     expect(events[0].incident.rootCause.explanation).toMatch(/^shop GET \/customers\/:id\/summary calls postgresql SELECT items \d+ times per request/);
   });
 
+  it("the statements an N+1 calls, slowing under its load once it is told, are told in its incident", () => {
+    const a = createAnalyzer();
+    // 20–40 item queries per request from 120 s on; from 200 s the database, busier, answers each in 5 ms, not 0.9.
+    const anomalies = requests(a, 400, 10, (traceId, start, s, i) => {
+      const n = s < 120 ? 1 + (i % 5) : 20 + (i % 5) * 5;
+      const statement = s < 200 ? 0.9 : 5;
+      const server = span({ traceId, service: 'shop', name: 'GET /customers/:id/summary', kind: 'server', startTime: start, endTime: start + 2 + statement, attributes: { 'http.request.method': 'GET', 'http.route': '/customers/:id/summary' } });
+      const out = [server];
+      for (let k = 0; k < n; k++) out.push(span({ traceId, service: 'shop', name: 'SELECT items', kind: 'client', parentSpanId: server.spanId, startTime: start + 1, endTime: start + 1 + statement, attributes: { 'db.system': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': 'items' } }));
+      return out;
+    });
+    a.flush();
+    expect(anomalies.some((x) => x.kind === 'latency' && x.service === 'postgresql' && x.operation === 'SELECT items')).toBe(true);
+    expect(a.incidents().map((x) => x.title)).toEqual(['Call pattern change in shop GET /customers/:id/summary, affecting postgresql']);
+  });
+
   it('requests that differ widely in how many queries they make (1 to 40, skewed) raise nothing', () => {
     const a = createAnalyzer();
     const rnd = mulberry32(7);

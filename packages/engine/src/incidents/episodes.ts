@@ -461,6 +461,17 @@ export class Episodes {
       ep.effect = ep.incidentId !== undefined;
       if (ep.effect) return;
     }
+    if (ep.incidentId === undefined && f.kind === 'latency') {
+      // Calls made many more times per request (an N+1) slow what they call, and the requests' waits for
+      // it (a pool's connections): the call pattern's effect, told in its incident (probe 9's pool waits
+      // opened a second incident for one bad deploy).
+      const more = this.moreCallsBehind(f.op, origins[0]?.key);
+      if (more !== undefined) {
+        ep.incidentId = this.manager.join(ep.anomaly, origins, more, now, true);
+        ep.effect = ep.incidentId !== undefined;
+        if (ep.effect) return;
+      }
+    }
     if (ep.incidentId === undefined && f.kind === 'latency' && (!this.seenAgain(ep, now) || this.heldForLoad(ep, f.op))) return;
     if (ep.incidentId === undefined && !linked && !this.stillDown(ep, f.op, now)) return;
     if (f.signal === 'traffic.surge') return;
@@ -754,6 +765,18 @@ export class Episodes {
     for (const key of op.shapes.keys()) callees.add(this.recorder.ops.get(key)?.service ?? opKeyService(key));
     for (const inc of this.manager.list({ status: ['active', 'acknowledged'] })) {
       if (callees.has(inc.rootCause.service) && (kinds === undefined || kinds.has(inc.rootCause.kind)) && this.manager.going(inc.id)) return inc;
+    }
+    return undefined;
+  }
+
+  /**
+   * The incident of a call-pattern change that makes many more calls per request to `op`, or, from `op`, to
+   * `origin` (where its slow requests' extra time went), if one is told.
+   */
+  private moreCallsBehind(op: OpState, origin: string | undefined): string | undefined {
+    for (const ep of this.episodes.values()) {
+      if (ep.signal !== 'shape.more-calls' || ep.incidentId === undefined) continue;
+      if (ep.callee === op.key || (ep.target === op && ep.callee === origin)) return ep.incidentId;
     }
     return undefined;
   }
