@@ -38,12 +38,20 @@ export const RING = 12;
  */
 const RING_SLOTS = RING + 1;
 
+/**
+ * A bucket's p95 is learned as at most this many times the learned one: a slowdown's first bucket, before
+ * any window of it fired, moved the learned p95 a tenth of the way to it (5 ms → 150 ms for a route whose
+ * fifth of requests took 1.5 s), and the slowdown was then told against that. A lasting rise still gets
+ * there, a fifth further each bucket.
+ */
+const P95_LEARN_CAP = 3;
+
 /** An EWMA of a reporting quantile (p95), learned alongside the baseline. */
 export class QuantileEwma {
   value = NaN;
   learn(x: number, alpha: number): void {
     if (!Number.isFinite(x)) return;
-    this.value = Number.isNaN(this.value) ? x : (1 - alpha) * this.value + alpha * x;
+    this.value = Number.isNaN(this.value) ? x : (1 - alpha) * this.value + alpha * Math.min(x, P95_LEARN_CAP * this.value);
   }
 }
 

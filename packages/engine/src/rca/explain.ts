@@ -356,7 +356,7 @@ export function explainRoot(
     // the way (a delayed network or proxy, its host's listener), which the slow walk counts as its side.
     const own = p95.now > p95.baseline ? `${ms(p95.now - p95.baseline)} longer` : 'no longer';
     parts.push(
-      `${within}${who}'s own spans took ${own} than usual (self-time p95 ${ms(p95.now)} vs baseline ${ms(p95.baseline)}), ${label(waiting.service, waiting.operation)} requests up to ${ms(extraOf(waiting))} longer: the time is spent between them, on the network or a proxy, or waiting for ${top.service} to read the requests (a busy event loop, a full listen queue)`,
+      `${within}${who}'s own spans took ${own} than usual (self-time p95 ${ms(p95.now)} vs baseline ${ms(p95.baseline)}), ${label(waiting.service, waiting.operation)} requests up to ${ms(extraOf(waiting))} longer: the time is spent between them, on the network or a proxy, or waiting for ${top.service} to read the requests (its event loop or all its workers busy, a full listen queue)`,
     );
   } else {
     parts.push(`${who} is where the ${top.kind === 'latency' ? 'extra time is spent' : 'trouble starts'}`);
