@@ -72,6 +72,12 @@ export const MAX_PATH_OPERATIONS = 100;
 export const MAX_GRAPHQL_OPERATIONS = 100;
 
 /**
+ * Anonymous GraphQL documents whose name (see `anonymousSelections`) a service keeps at most; others are
+ * read again on each request (documents with their literals in them differ by every value).
+ */
+export const MAX_GRAPHQL_DOCUMENTS = 256;
+
+/**
  * Processes (a span's `instance`) whose start is tracked at most, a large fleet's worth (~150 bytes
  * each). When full, processes not seen for an hour are forgotten (at most once a minute); a process first
  * seen while it stays full is taken as warm, its spans counted (`stats().instances.untrackedSpans`): a flood of ids

@@ -116,6 +116,8 @@ export const ANALYZED_ATTRIBUTES = [
   // error is the request's: GraphQL answers it with HTTP 200).
   'graphql.operation.type',
   'graphql.operation.name',
+  // An anonymous operation's document: it names the operation by its selections.
+  'graphql.source',
   'graphql.field.name',
   'error.type',
   'exception.type',

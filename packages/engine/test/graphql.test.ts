@@ -94,6 +94,22 @@ describe('GraphQL: one HTTP endpoint, many operations, errors in a 200 answer', 
     expect(a.metrics().find((m) => m.operation === 'query GetProduct')?.errors).toBe(0);
   });
 
+  it('an anonymous operation with its document is named by its selections: two queries, two operations', () => {
+    const a = createAnalyzer();
+    const spans: Span[] = [];
+    // Two anonymous queries of one root field (as instrumentation-graphql records them: literals masked), one with an alias and a fragment.
+    const sources = ['{ book(id: "*") { title author { name } } }', 'query ($id: ID!) {\n  first: book(id: $id) { title ...Extra reviews { rating } }\n}'];
+    for (let i = 0; i < 40; i++) {
+      const t = new TraceBuilder();
+      const post = t.server('api', '/graphql', T0 + i * 10, T0 + i * 10 + 5, { name: 'POST /graphql', attributes: { 'http.request.method': 'POST', 'http.route': '/graphql', 'http.response.status_code': 200 } });
+      t.spans.push(span({ traceId: t.traceId, service: 'api', name: 'query', kind: 'internal', parentSpanId: post.spanId, startTime: T0 + i * 10 + 1, endTime: T0 + i * 10 + 4, attributes: { 'graphql.operation.type': 'query', 'graphql.source': sources[i % 2] } }));
+      spans.push(...t.spans);
+    }
+    a.ingest(spans);
+    a.flush();
+    expect(a.metrics().map((m) => m.operation).sort()).toEqual(['query { book { title ...Extra reviews } }', 'query { book { title author } }']);
+  });
+
   it('a batch of operations in one request keeps its HTTP name; the names a service gets are bounded', () => {
     const a = createAnalyzer();
     const spans: Span[] = [];

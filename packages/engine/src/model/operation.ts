@@ -1,7 +1,8 @@
 import type { AttributeValue, Span } from '../types.js';
 import { opKey } from '../keys.js';
 import { cut } from './bound.js';
-import { MAX_GRAPHQL_OPERATIONS } from '../limits.js';
+import { MAX_GRAPHQL_DOCUMENTS, MAX_GRAPHQL_OPERATIONS } from '../limits.js';
+import { anonymousSelections } from './graphql.js';
 import { learnedBudget, PathNames } from './paths.js';
 
 /**
@@ -731,8 +732,8 @@ export class OperationNames {
   /** service → the names of its route-less paths; peer → the names of the paths called on it. */
   private readonly paths = new Map<string, PathNames>();
   private readonly calledPaths = new Map<string, PathNames>();
-  /** service → its GraphQL operations' names by type and name ({@link graphql}), and how many. */
-  private readonly graphqlNames = new Map<string, { size: number; byType: Map<string, Map<string, string>> }>();
+  /** service → its GraphQL operations' names by type and name ({@link graphql}), how many, and its anonymous documents' names. */
+  private readonly graphqlNames = new Map<string, { size: number; byType: Map<string, Map<string, string>>; anonymous: Map<string, string> }>();
   private readonly learned = learnedBudget();
   private size = 0;
 
@@ -787,18 +788,26 @@ export class OperationNames {
 
   /**
    * The operation of a GraphQL request whose execution span is `operation` (OpenTelemetry's `graphql.*`
-   * conventions): `query GetProduct`; undefined for an anonymous operation, or past
+   * conventions): `query GetProduct`, an anonymous one by its selections (`query { book { title } }`);
+   * undefined for an anonymous operation without its document, or past
    * {@link MAX_GRAPHQL_OPERATIONS} names of the service (the request keeps its HTTP name).
    */
   graphql(service: string, operation: Span): string | undefined {
     const a = operation.attributes;
     const type = a ? str(a['graphql.operation.type']) : undefined;
-    const name = a ? str(a['graphql.operation.name']) : undefined;
-    if (type === undefined || name === undefined) return undefined;
+    let name = a ? str(a['graphql.operation.name']) : undefined;
+    const source = name === undefined && a ? str(a['graphql.source']) : undefined;
+    if (type === undefined || (name === undefined && source === undefined)) return undefined;
     let names = this.graphqlNames.get(service);
     if (names === undefined) {
       if (this.graphqlNames.size >= this.max) return undefined;
-      this.graphqlNames.set(service, (names = { size: 0, byType: new Map() }));
+      this.graphqlNames.set(service, (names = { size: 0, byType: new Map(), anonymous: new Map() }));
+    }
+    if (name === undefined) {
+      // Anonymous: named by its selections (see anonymousSelections), each document read once while there is room.
+      name = names.anonymous.get(source as string) ?? anonymousSelections(source as string);
+      if (name === undefined) return undefined;
+      if (names.anonymous.size < MAX_GRAPHQL_DOCUMENTS) names.anonymous.set(source as string, name);
     }
     let byName = names.byType.get(type);
     const known = byName?.get(name);
