@@ -134,6 +134,25 @@ describe('a new process behind one analyzer (instanceWarmupMs)', () => {
     expect(replaced({ service: 'payment', errorRate: 0.6, from: 0, to: 8000 }, false).opened[0].rootCause.explanation).not.toMatch(/new payment process/);
   });
 
+  it('a rollback once the incident was told: the new process says which version it brought back', () => {
+    // payment 1.1.0 replaces 1.0.0 at RESTART and fails half its requests; a minute on, 1.0.0 is back (a third process).
+    const back = replacedAt + MIN;
+    const spans = shopTraffic({ seed: 21, durationMs: RESTART + 4 * MIN, faults: [{ service: 'payment', errorRate: 0.5, from: RESTART, to: RESTART + MIN }] });
+    for (const s of spans) {
+      if (s.service !== 'payment') continue;
+      const [instance, version] = s.startTime < replacedAt ? ['payment-1', '1.0.0'] : s.startTime < back ? ['payment-2', '1.1.0'] : ['payment-3', '1.0.0'];
+      s.instance = instance;
+      s.serviceVersion = version;
+    }
+    const analyzer = createAnalyzer({ resolveAfterMs: 30_000 });
+    for (const b of batches(spans, 50)) analyzer.ingest(b);
+    analyzer.flush();
+    const [inc] = analyzer.incidents();
+    expect(inc.rootCause.service).toBe('payment');
+    expect(inc.rootCause.explanation).toMatch(/payment 1\.0\.0 → 1\.1\.0 seen /);
+    expect(inc.rootCause.explanation).toMatch(/a new payment process \(1\.1\.0 → 1\.0\.0\) started \d+ s after it was detected/);
+  });
+
   it('the processes found at first were running already: only one appearing later is warming up', () => {
     const analyzer = createAnalyzer();
     // Two requests a second: api-1 from the start; api-2 from 60 s on, alongside.

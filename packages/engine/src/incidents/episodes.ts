@@ -999,7 +999,10 @@ export class Episodes {
       }
     }
     const restartedAt = this.recorder.instances.startedSince(top.service, firstAt - RESTART_NEAR_MS);
-    if (restartedAt !== undefined) figures = { ...figures, restart: { at: restartedAt, bucketMs: this.options.bucketMs } };
+    if (restartedAt !== undefined) {
+      const deploy = this.changes.changeNear(top.service, restartedAt, DEPLOY_NEAR_MS, DEPLOY_NEAR_MS);
+      figures = { ...figures, restart: { at: restartedAt, bucketMs: this.options.bucketMs, ...(deploy ? { deploy } : {}) } };
+    }
     const taking = op !== undefined && top.kind === 'latency' ? this.taking(op, anomalies, figures.at) : undefined;
     if (taking !== undefined) figures = { ...figures, taking };
     if (top.kind === 'traffic' && op !== undefined) {

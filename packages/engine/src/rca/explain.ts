@@ -47,7 +47,7 @@ export interface RootFigures {
    * A new process of the root's service (a restart, a new replica) near the incident's start: when it
    * started, and the bucket width (the first detection closes the bucket the trouble began in).
    */
-  restart?: { at: number; bucketMs: number };
+  restart?: { at: number; bucketMs: number; deploy?: ChangeEvent };
   /**
    * A traffic surge on an operation of a service in the incident, still firing: its anomaly's explanation
    * (told by its first clause, "catalog GET /products/:id traffic 293 req/s vs 27 req/s expected (+986%) in
@@ -453,12 +453,15 @@ export function explainRoot(
   if (figures.surge !== undefined) parts.push(`traffic surged meanwhile: ${firstClause(figures.surge)}`);
   const restart = figures.restart;
   if (restart !== undefined) {
-    // Calls refused while a process restarts are told apart from a service failing on its own.
+    // Calls refused while a process restarts are told apart from a service failing on its own; a version it
+    // brought that the sentence has not named yet (a rollback once the incident was told) with it.
     const began = firstAt - restart.bucketMs;
+    const d = restart.deploy;
+    const started = d !== undefined && (change === undefined || d.at !== change.at) ? `process (${d.from ?? '?'} → ${d.to})` : 'process';
     parts.push(
-      restart.at < began ? `a new ${top.service} process started ${seconds(began - restart.at)} before` :
-      restart.at <= firstAt ? `${top.service} restarted as it began (a new process)` :
-      `a new ${top.service} process started ${seconds(restart.at - firstAt)} after it was detected`,
+      restart.at < began ? `a new ${top.service} ${started} started ${seconds(began - restart.at)} before` :
+      restart.at <= firstAt ? `${top.service} restarted as it began (a new ${started})` :
+      `a new ${top.service} ${started} started ${seconds(restart.at - firstAt)} after it was detected`,
     );
   }
   return parts.join('; ');
