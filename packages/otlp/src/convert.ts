@@ -687,7 +687,10 @@ export function decodeScope(ss: unknown, res: ResourceInfo, sink: Sink, path: st
 export function decodeSpansInto(spans: readonly unknown[], res: ResourceInfo, sink: Sink, path: string, first: number): void {
   for (let p = 0; p < spans.length; p++) {
     const reason = decodeSpan(spans[p], res, sink.out);
-    if (reason !== null) problem(sink, `${path}[${first + p}]${reason}`);
+    if (reason === null) continue;
+    // Past the described ones, no message is built: millions of skipped spans made as many strings.
+    if (sink.problems.length >= MAX_DESCRIBED_PROBLEMS) sink.problems.push(MORE_SPAN_PROBLEMS);
+    else problem(sink, `${path}[${first + p}]${reason}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createAnalyzer, type Analyzer, type AnomalyKind, type OperationRollup } from '@rootspan/engine';
 import { ZipkinState } from '@rootspan/otlp';
 import { healthOf, routeApi, SEVERITIES } from './api.js';
@@ -22,6 +22,9 @@ import { spanCounts } from './span-counts.js';
 import { iso, isoOrNull, operationCounts, type OperationCounts } from './shapes.js';
 import type { IncidentChange } from './store.js';
 import type { ServiceHealth } from './health.js';
+
+/** Requests one connection may have sent whose answers are not all sent yet (see Server.pipelinedTooFar). */
+const MAX_PIPELINED = 16;
 
 /** Wall-clock period of the intake's release and event-time step. */
 const TICK_MS = 500;
@@ -140,6 +143,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Rootspan
 
 class CentralServer implements RootspanServer {
   private readonly http: Server;
+  /** Per connection, its requests whose answers are not all sent yet (see {@link pipelinedTooFar}). */
+  private readonly unanswered = new WeakMap<Socket, number>();
   private readonly intake: Intake;
   private readonly notifier: Notifier;
   private readonly apiAuth: BearerAuth;
@@ -232,6 +237,7 @@ class CentralServer implements RootspanServer {
         connectionsCheckingInterval: Math.min(1000, opts.requestTimeoutMs),
       },
       (req, res) => {
+        if (this.pipelinedTooFar(req, res)) return;
         this.handle(req, res).catch((err: Error) => {
           opts.log(`internal error on ${req.method} ${req.url}: ${err.stack ?? err.message}`);
           if (!res.headersSent) sendError(res, 500, 'internal error');
@@ -311,6 +317,24 @@ class CentralServer implements RootspanServer {
       }
     });
     return this.writing;
+  }
+
+  /**
+   * Whether `req` is one more of {@link MAX_PIPELINED} requests its connection sent without reading the
+   * answers (each answer waits in memory for the ones before it): the connection is closed. A client that
+   * pipelined 20,000 `GET /aiops/graph` and read none held 3.4 GB of answers (probe 10); exporters and
+   * browsers wait for each answer.
+   */
+  private pipelinedTooFar(req: IncomingMessage, res: ServerResponse): boolean {
+    const socket = req.socket;
+    const unanswered = (this.unanswered.get(socket) ?? 0) + 1;
+    if (unanswered > MAX_PIPELINED) {
+      socket.destroy();
+      return true;
+    }
+    this.unanswered.set(socket, unanswered);
+    res.once('close', () => this.unanswered.set(socket, (this.unanswered.get(socket) ?? 1) - 1));
+    return false;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

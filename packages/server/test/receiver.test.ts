@@ -47,6 +47,11 @@ describe('POST /v1/traces', () => {
     const json = await call(server, '/v1/traces', post(objects, { 'content-type': 'application/json', 'content-encoding': 'gzip' }));
     expect(json.status).toBe(413);
     expect(json.body.error).toMatch(/more than 1000000 JSON objects and arrays/);
+    // ~16 KB of gzip: 8 million values that are no objects (each would be a skipped span).
+    const values = gzipSync(`{"resourceSpans":[{"scopeSpans":[{"spans":[${'0,'.repeat(8_000_000)}0]}]}]}`);
+    const flat = await call(server, '/v1/traces', post(values, { 'content-type': 'application/json', 'content-encoding': 'gzip' }));
+    expect(flat.status).toBe(413);
+    expect(flat.body.error).toMatch(/more than 2500000 JSON values/);
     const messages = gzipSync(Buffer.alloc(4_000_000, Buffer.from([0x0a, 0x00])));
     const proto = await call(server, '/v1/traces', post(messages, { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }));
     expect(proto.status).toBe(400);
