@@ -100,8 +100,9 @@ const MAX_PROBLEMS_SHOWN = 20;
 /** `rootspan analyze`: every input through one analyzer, in the order given, then one report. */
 async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   // A directory stands for the trace files in it.
-  const baseline = args.baseline === undefined ? [] : await expandInputs([args.baseline]);
-  const inputs = [...baseline, ...(await expandInputs(args.files))];
+  const skipped = (path: string, why: string) => complain(io, `${path}: skipped, ${why}`);
+  const baseline = args.baseline === undefined ? [] : await expandInputs([args.baseline], skipped);
+  const inputs = [...baseline, ...(await expandInputs(args.files, skipped))];
   const options = await loadConfig(args.config);
   let analyzer: Analyzer;
   try {

@@ -4,7 +4,8 @@
  * `--config`. Containers are checked by comparing their report with the plain JSONL file's: the same
  * spans in another wrapping must give exactly the same analysis.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -221,6 +222,21 @@ describe('input containers give the same analysis as the plain JSONL file', () =
     const none = await run(['analyze', empty]);
     expect(none.code).toBe(2);
     expect(none.stderr).toBe(`rootspan: cannot read ${empty}: a directory without trace files (.jsonl, .json, .pb, gzip or zstd of them)\n`);
+  });
+
+  it('a directory with a FIFO and a link to nothing among its trace files: those are skipped and told, the rest analysed', async () => {
+    const dir = join(tmp.dir, 'odd-entries');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'traces.jsonl'), `${lines.join('\n')}\n`);
+    execFileSync('mkfifo', [join(dir, 'pipe.jsonl')]);
+    symlinkSync(join(dir, 'gone.jsonl'), join(dir, 'link.jsonl'));
+    const r = await run(['analyze', dir, '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr.split('\n').filter(Boolean).sort()).toEqual([
+      `rootspan: ${join(dir, 'link.jsonl')}: skipped, a link to nothing`,
+      `rootspan: ${join(dir, 'pipe.jsonl')}: skipped, not a regular file (a FIFO, socket or device)`,
+    ]);
+    expect(parseJson(r)).toEqual(report);
   });
 
   it('a directory whose names are no time order (per-trace downloads named by trace id): read in time order', async () => {
