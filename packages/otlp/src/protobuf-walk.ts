@@ -11,7 +11,7 @@
  * by chunk ({@link walkStream}).
  */
 import { decodeSpanInto, readResource, unknownResource, type ResourceInfo, type Sink } from './convert.js';
-import { linksOf, otlpTypes } from './protobuf.js';
+import { linksOf, otlpTypes, protobufjs } from './protobuf.js';
 
 /** What the walker reports to: a sink, a problem channel and a batch limit. */
 export interface WalkTarget {
@@ -19,6 +19,8 @@ export interface WalkTarget {
   readonly maxRecordBytes: number;
   /** Most `ResourceSpans`, `ScopeSpans` and `Span` messages one request may hold; the rest of it is skipped with a problem. */
   readonly maxMessages: number;
+  /** Most fields the request's spans may hold in all (attributes, events, links, ids...); the rest of it is skipped with a problem. */
+  readonly maxSpanFields: number;
   /** Records a problem (may throw in strict mode). */
   report(message: string): void;
   /** Throws in strict mode when the sink holds a problem. */
@@ -67,6 +69,8 @@ class Bytes {
   pos = 0;
   /** Messages of the current request walked so far (see `WalkTarget.maxMessages`). */
   messages = 0;
+  /** Fields of the current request's spans so far (see `WalkTarget.maxSpanFields`). */
+  spanFields = 0;
   /** Absolute input offset of `buf[0]`. */
   private base = 0;
   ended: boolean;
@@ -238,6 +242,7 @@ function* frames(src: Bytes, target: WalkTarget): Generator<Step> {
     empty = 0;
     const end = src.offset + n;
     src.messages = 0;
+    src.spanFields = 0;
     try {
       yield* requestFields(src, end, `[${i}].`, target);
     } catch (err) {
@@ -328,6 +333,11 @@ function* scopeSpans(src: Bytes, end: number, path: string, res: ResourceInfo, t
     const at = `${path}.spans[${p++}]`;
     if (!src.has(VARINT_MAX)) yield VARINT_MAX;
     const record = yield* readRecord(src, src.length(end), at, target);
+    if (record !== undefined && target.maxSpanFields !== Infinity) {
+      // Decoding materialises every field: count them first.
+      src.spanFields += fieldsIn(record);
+      if (src.spanFields > target.maxSpanFields) throw new Malformed(`more than ${target.maxSpanFields} span fields in one request`);
+    }
     if (record !== undefined) {
       let message;
       try {
@@ -346,6 +356,21 @@ function* scopeSpans(src: Bytes, end: number, path: string, res: ResourceInfo, t
   }
   if (src.offset !== end) throw new Malformed(`${path} overruns its length`);
   return p;
+}
+
+/** How many fields `record` holds at its top level (a broken one: those before the break, for its decode to report). */
+function fieldsIn(record: Buffer): number {
+  const reader = protobufjs().Reader.create(record);
+  let n = 0;
+  try {
+    while (reader.pos < reader.len) {
+      reader.skipType(reader.uint32() & 7);
+      n++;
+    }
+  } catch {
+    // Broken framing: the decode reports it.
+  }
+  return n;
 }
 
 /** Counts one more message of the request; past `target.maxMessages` the request is malformed. */

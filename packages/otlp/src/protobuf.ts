@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type protobuf from 'protobufjs';
 import { MAX_LINKS } from '@rootspan/engine';
 import { decodeId, SpanList, type Sink } from './convert.js';
-import { DEFAULT_MAX_RECORD_BYTES, MAX_REQUEST_MESSAGES } from './limits.js';
+import { DEFAULT_MAX_RECORD_BYTES, MAX_REQUEST_MESSAGES, MAX_REQUEST_SPAN_FIELDS } from './limits.js';
 import { walkBuffer } from './protobuf-walk.js';
 import type { DecodeResult } from './problems.js';
 
@@ -185,6 +185,7 @@ export function decodeOtlpProtobuf(bytes: Uint8Array): DecodeResult {
     sink,
     maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
     maxMessages: MAX_REQUEST_MESSAGES,
+    maxSpanFields: MAX_REQUEST_SPAN_FIELDS,
     report: (message) => sink.problems.push({ message }),
     check: () => undefined,
     full: () => false,

@@ -319,6 +319,7 @@ class Reader<B> implements InflateState {
       maxRecordBytes: this.maxRecord,
       // A file may be one request of any size (concatenated requests are one): its records bound memory.
       maxMessages: Infinity,
+      maxSpanFields: Infinity,
       report: (message) => this.report({ message }),
       check: () => this.check(),
       full: () => this.full(),

@@ -36,6 +36,14 @@ function spans(n: number, name = 'GET /x'): Span[] {
   });
 }
 
+/** `n` as a protobuf varint. */
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
+  out.push(n);
+  return Buffer.from(out);
+}
+
 const post = (body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) => ({ method: 'POST', headers, body });
 const json = (s: Span[]) => JSON.stringify(encodeOtlpJson(s));
 
@@ -56,6 +64,13 @@ describe('POST /v1/traces', () => {
     const proto = await call(server, '/v1/traces', post(messages, { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }));
     expect(proto.status).toBe(400);
     expect(proto.text).toMatch(/more than 1000000 messages in one request/);
+    // ~16 KB of gzip: one span of 3.5 million empty attributes (field 9), in its scope and resource.
+    const attrs = Buffer.alloc(7_000_000, Buffer.from([0x4a, 0x00]));
+    const field = (n: number, body: Buffer) => Buffer.concat([Buffer.from([(n << 3) | 2]), varint(body.length), body]);
+    const bomb = gzipSync(field(1, field(2, field(2, attrs))));
+    const fields = await call(server, '/v1/traces', post(bomb, { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }));
+    expect(fields.status).toBe(400);
+    expect(fields.text).toMatch(/more than 3000000 span fields in one request/);
     const ok = await call(server, '/v1/traces', post(JSON.stringify(encodeOtlpJson(spans(3)))));
     expect(ok.status).toBe(200);
   });
