@@ -358,19 +358,57 @@ function* scopeSpans(src: Bytes, end: number, path: string, res: ResourceInfo, t
   return p;
 }
 
-/** How many fields `record` holds at its top level (a broken one: those before the break, for its decode to report). */
+/**
+ * How many fields span `record` holds, its attributes' values and its events' and links' attributes counted
+ * field by field, nested values too (to {@link MAX_COUNTED_DEPTH} levels): everything its decode makes an
+ * object of. A broken record: those before the break, for its decode to report.
+ */
 function fieldsIn(record: Buffer): number {
   const reader = protobufjs().Reader.create(record);
-  let n = 0;
+  const counted = { n: 0 };
   try {
-    while (reader.pos < reader.len) {
-      reader.skipType(reader.uint32() & 7);
-      n++;
-    }
+    countFields(reader, reader.len, SPAN, 0, counted);
   } catch {
     // Broken framing: the decode reports it.
   }
-  return n;
+  return counted.n;
+}
+
+/** Levels of nested messages {@link fieldsIn} descends (kvlists in kvlists); deeper ones count as one field. */
+const MAX_COUNTED_DEPTH = 32;
+// The messages of a span that hold more of them (OTLP's trace.proto and common.proto), by field number.
+const SPAN = 0;
+const EVENT = 1;
+const LINK = 2;
+const KEY_VALUE = 3;
+const ANY_VALUE = 4;
+const ARRAY_VALUE = 5;
+const KEY_VALUE_LIST = 6;
+const NESTED: ReadonlyArray<Readonly<Record<number, number>>> = [
+  { 9: KEY_VALUE, 11: EVENT, 13: LINK },
+  { 3: KEY_VALUE },
+  { 4: KEY_VALUE },
+  { 2: ANY_VALUE },
+  { 5: ARRAY_VALUE, 6: KEY_VALUE_LIST },
+  { 1: ANY_VALUE },
+  { 1: KEY_VALUE },
+];
+
+function countFields(reader: import('protobufjs').Reader, end: number, type: number, depth: number, counted: { n: number }): void {
+  const nested = NESTED[type];
+  while (reader.pos < end) {
+    const key = reader.uint32();
+    counted.n++;
+    const sub = nested[key >>> 3];
+    if ((key & 7) !== 2 || sub === undefined || depth >= MAX_COUNTED_DEPTH) {
+      reader.skipType(key & 7);
+      continue;
+    }
+    const stop = reader.uint32() + reader.pos;
+    if (stop > end) throw new RangeError('a field overruns its message');
+    countFields(reader, stop, sub, depth + 1, counted);
+    reader.pos = stop;
+  }
 }
 
 /** Counts one more message of the request; past `target.maxMessages` the request is malformed. */

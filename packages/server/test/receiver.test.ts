@@ -71,6 +71,15 @@ describe('POST /v1/traces', () => {
     const fields = await call(server, '/v1/traces', post(bomb, { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }));
     expect(fields.status).toBe(400);
     expect(fields.text).toMatch(/more than 3000000 span fields in one request/);
+    // The same attributes in one event of the span (field 11, its attributes field 3), and in one kvlist value.
+    const inEvent = gzipSync(field(1, field(2, field(2, field(11, Buffer.alloc(7_000_000, Buffer.from([0x1a, 0x00])))))));
+    const eventFields = await call(server, '/v1/traces', post(inEvent, { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }));
+    expect(eventFields.status).toBe(400);
+    expect(eventFields.text).toMatch(/more than 3000000 span fields in one request/);
+    const inList = gzipSync(field(1, field(2, field(2, field(9, field(2, field(6, Buffer.alloc(7_000_000, Buffer.from([0x0a, 0x00])))))))));
+    const listFields = await call(server, '/v1/traces', post(inList, { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }));
+    expect(listFields.status).toBe(400);
+    expect(listFields.text).toMatch(/more than 3000000 span fields in one request/);
     const ok = await call(server, '/v1/traces', post(JSON.stringify(encodeOtlpJson(spans(3)))));
     expect(ok.status).toBe(200);
   });
