@@ -687,10 +687,7 @@ export function decodeScope(ss: unknown, res: ResourceInfo, sink: Sink, path: st
 export function decodeSpansInto(spans: readonly unknown[], res: ResourceInfo, sink: Sink, path: string, first: number): void {
   for (let p = 0; p < spans.length; p++) {
     const reason = decodeSpan(spans[p], res, sink.out);
-    if (reason === null) continue;
-    // Past the described ones, no message is built: millions of skipped spans made as many strings.
-    if (sink.problems.length >= MAX_DESCRIBED_PROBLEMS) sink.problems.push(MORE_SPAN_PROBLEMS);
-    else problem(sink, `${path}[${first + p}]${reason}`);
+    if (reason !== null) skippedSpan(sink, path, first + p, reason);
   }
 }
 
@@ -700,7 +697,16 @@ export function decodeSpansInto(spans: readonly unknown[], res: ResourceInfo, si
  */
 export function decodeSpanInto(raw: unknown, res: ResourceInfo, sink: Sink, path: string): void {
   const reason = decodeSpan(raw, res, sink.out);
-  if (reason !== null) problem(sink, `${path}${reason}`);
+  if (reason !== null) skippedSpan(sink, path, undefined, reason);
+}
+
+/**
+ * Records a skipped span as {@link problem} does, its message built only while problems are described:
+ * millions of skipped spans made as many strings.
+ */
+function skippedSpan(sink: Sink, path: string, index: number | undefined, reason: string): void {
+  if (sink.problems.length >= MAX_DESCRIBED_PROBLEMS) sink.problems.push(MORE_SPAN_PROBLEMS);
+  else problem(sink, index === undefined ? `${path}${reason}` : `${path}[${index}]${reason}`);
 }
 
 /** Appends the span to `out`; returns null, or the reason (`: ...`, possibly after ` (spanId ..)`) it was skipped. */

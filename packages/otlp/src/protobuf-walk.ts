@@ -365,13 +365,13 @@ function* scopeSpans(src: Bytes, end: number, path: string, res: ResourceInfo, t
  */
 function fieldsIn(record: Buffer): number {
   const reader = protobufjs().Reader.create(record);
-  const counted = { n: 0 };
+  const tally = { n: 0 };
   try {
-    countFields(reader, reader.len, SPAN, 0, counted);
+    countFields(reader, reader.len, SPAN, 0, tally);
   } catch {
-    // Broken framing: the decode reports it.
+    // Broken framing: the decode reports it (the fields before the break are tallied).
   }
-  return counted.n;
+  return tally.n;
 }
 
 /** Levels of nested messages {@link fieldsIn} descends (kvlists in kvlists); deeper ones count as one field. */
@@ -394,11 +394,11 @@ const NESTED: ReadonlyArray<Readonly<Record<number, number>>> = [
   { 1: KEY_VALUE },
 ];
 
-function countFields(reader: import('protobufjs').Reader, end: number, type: number, depth: number, counted: { n: number }): void {
+function countFields(reader: import('protobufjs').Reader, end: number, type: number, depth: number, tally: { n: number }): void {
   const nested = NESTED[type];
   while (reader.pos < end) {
     const key = reader.uint32();
-    counted.n++;
+    tally.n++;
     const sub = nested[key >>> 3];
     if ((key & 7) !== 2 || sub === undefined || depth >= MAX_COUNTED_DEPTH) {
       reader.skipType(key & 7);
@@ -406,7 +406,7 @@ function countFields(reader: import('protobufjs').Reader, end: number, type: num
     }
     const stop = reader.uint32() + reader.pos;
     if (stop > end) throw new RangeError('a field overruns its message');
-    countFields(reader, stop, sub, depth + 1, counted);
+    countFields(reader, stop, sub, depth + 1, tally);
     reader.pos = stop;
   }
 }

@@ -550,8 +550,9 @@ export class Recorder {
     const b = this.touch(op, idx);
     // Ended in a bucket already closed (see bucketIndex): counted here, but no traffic of this bucket's.
     if (end < idx * this.options.bucketMs) b.late++;
-    const instance = e.span.instance;
-    if (typeof instance === 'string' && op.nodeType === 'service' && this.instances.processes(op.service) >= 2) b.servedOnInstance(instance);
+    // The process that served it, counted for a service's operations (see OpBucket.servedOn, failedOn).
+    const instance = op.nodeType === 'service' && typeof e.span.instance === 'string' ? e.span.instance : undefined;
+    if (instance !== undefined && this.instances.processes(op.service) >= 2) b.servedOnInstance(instance);
     if (!op.served && !isClientError(e.span)) op.served = true;
     // A message waited as long whether its handling then failed or not.
     if (!Number.isNaN(e.queued)) {
@@ -569,7 +570,7 @@ export class Recorder {
         countOrigin((b.errorOrigins ??= new Map()), e.errorOrigin);
       }
       addExemplar((b.errorTraces ??= []), e.span.traceId);
-      if (op.nodeType === 'service' && typeof e.span.instance === 'string') b.failedOnInstance(e.span.instance);
+      if (instance !== undefined) b.failedOnInstance(instance);
       b.errorMessage = e.message ?? b.errorMessage;
       b.failedIn = e.failedIn ?? b.failedIn;
       return;
