@@ -120,9 +120,18 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
   // With --baseline, the recording goes first through the same reading path; what was learned from it
   // then carries over into a fresh analyzer, with its own time and nothing reported about the recording.
   const idle = new IdleCores();
+  const ingest = (spans: Span[]) => range.ingest(analyzer, spans);
+  // One window for all inputs: a directory of per-export files (a receiver's or recorder's, one request per
+  // file) is one stream, and a trace's halves in two services' files must reach the analyzer together, as
+  // in the same exports' JSONL (flushed per file, they were analysed apart: callers' calls without their
+  // answers, read as timeouts). It changes only with the kind of input (see below).
+  let window: EndTimeWindow | undefined;
+  let holds = false;
   for (let i = 0; i < inputs.length; i++) {
     const file = inputs[i];
     if (baseline.length > 0 && i === baseline.length) {
+      window?.flush();
+      window = undefined;
       analyzer = learnedFrom(analyzer, options);
       Object.assign(summary, { spans: 0, problems: 0 });
       range = new AcceptedRange();
@@ -141,8 +150,6 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     // exporters' batches as they arrived: held for an export period and merged in end-time order, as the
     // server's intake merges live traffic, so a trace's halves from two services are analysed together.
     // Which stdin (or a file of another name) is, the reader tells with the first spans.
-    const ingest = (spans: Span[]) => range.ingest(analyzer, spans);
-    let window: EndTimeWindow | undefined;
     let bytes = 0;
     let damaged: DecodeProblem | undefined;
     const reading = { strict: args.strict, name };
@@ -164,7 +171,12 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
         }
         countSpans(batch.spans, summary, traces, services);
         if (batch.spans.length > 0) {
-          window ??= format === 'json' || format === 'protobuf' || batch.document ? new EndTimeWindow(SORT_WINDOW, ingest) : new EndTimeWindow(SORT_WINDOW, ingest, EXPORT_HOLD_MS);
+          const hold = !(format === 'json' || format === 'protobuf' || batch.document);
+          if (window === undefined || hold !== holds) {
+            window?.flush();
+            window = hold ? new EndTimeWindow(SORT_WINDOW, ingest, EXPORT_HOLD_MS) : new EndTimeWindow(SORT_WINDOW, ingest);
+            holds = hold;
+          }
           window.push(batch.spans);
         }
         bytes += batch.bytes;
@@ -175,7 +187,6 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
       if (err instanceof OtlpDecodeError) throw err;
       throw new InputError(`cannot read ${name}`, (err as Error).message, { cause: err });
     }
-    window?.flush();
     progress.done(name, bytes, summary.spans - before.spans);
     const problems = summary.problems - before.problems;
     if (problems > MAX_PROBLEMS_SHOWN) complain(io, `${name}: ${problems - MAX_PROBLEMS_SHOWN} more malformed records not shown`);
@@ -185,6 +196,7 @@ async function analyze(args: AnalyzeArgs, io: Io): Promise<number> {
     // no incidents" and exit 0 would let a CI gate pass on a broken pipeline.
     if (summary.spans === before.spans) throw new InputError(`cannot read ${name}`, nothingDecoded(problems, bytes));
   }
+  window?.flush();
   analyzer.flush();
   const stats = analyzer.stats();
   const late = stats.droppedBy.late - lateBefore;

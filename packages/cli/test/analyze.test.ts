@@ -252,6 +252,27 @@ describe('input containers give the same analysis as the plain JSONL file', () =
     expect(got.incidents).toEqual(report.incidents);
   });
 
+  it("a directory of each service's exports, 30 s to a file (a recorder's): the JSONL file's analysis", async () => {
+    const dir = join(tmp.dir, 'exports');
+    mkdirSync(dir);
+    const byService = new Map<string, string[]>();
+    for (const line of lines) {
+      const service = decodeOtlpJson(JSON.parse(line)).spans[0].service;
+      byService.set(service, [...(byService.get(service) ?? []), line]);
+    }
+    // Five exports (5 s apart) to a file, as JSON arrays of requests: each file a document.
+    for (const [service, own] of byService) {
+      for (let i = 0; i * 6 < own.length; i++) writeFileSync(join(dir, `${service}-${String(i).padStart(4, '0')}.json`), `[${own.slice(i * 6, i * 6 + 6).join(',')}]`);
+    }
+    const r = await run(['analyze', dir, '--json']);
+    expect(r.stderr).toBe('');
+    const got = parseJson(r) as JsonReport;
+    // Each file analysed apart from the next (flushed at its end), a trace's halves in two services' files
+    // reached the analyzer apart: the callers' calls without their answers.
+    expect(got.summary).toEqual(report.summary);
+    expect(got.incidents).toEqual(report.incidents);
+  });
+
   it('files given out of time order: the late spans are named on stderr, and exit 2 when most of the input was dropped so', async () => {
     const dir = join(tmp.dir, 'reversed');
     mkdirSync(dir);

@@ -277,7 +277,7 @@ function toStatus(st: Obj | null | undefined): SpanStatus | undefined {
 function show(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
   if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
-  if (v instanceof Uint8Array) return `${v.length} bytes`;
+  if (v instanceof Uint8Array) return allZero(v) ? `${v.length} bytes, all zero` : `${v.length} bytes`;
   if (Array.isArray(v)) return 'an array';
   return `an ${typeof v}`;
 }

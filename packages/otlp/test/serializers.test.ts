@@ -125,6 +125,15 @@ describe('round trip through the real OTLP serializers', () => {
     expect(r.problems[0].message).toMatch(/^invalid protobuf/);
   });
 
+  it('names an all-zero protobuf span id as such (its length is right)', () => {
+    const sdk = sdkSpans();
+    const ctx = sdk[0].spanContext();
+    const zeroed = Object.assign(Object.create(sdk[0]) as ReadableSpan, { spanContext: () => ({ ...ctx, spanId: '0'.repeat(16) }) });
+    const decoded = decodeOtlpProtobuf(ProtobufTraceSerializer.serializeRequest([zeroed])!);
+    expect(decoded.spans).toEqual([]);
+    expect(decoded.problems.map((p) => p.message)).toEqual(['resourceSpans[0].scopeSpans[0].spans[0]: invalid spanId 8 bytes, all zero']);
+  });
+
   it('decodes an empty protobuf request to nothing', () => {
     expect(decodeOtlpProtobuf(new Uint8Array(0))).toEqual({ spans: [], problems: [] });
   });
