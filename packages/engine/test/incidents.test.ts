@@ -595,6 +595,19 @@ describe('IncidentManager grouping', () => {
     expect(n.get(held)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'SELECT articles' });
   });
 
+  it("names a statement far slower than usual over a pool's waits that hold a sliver of the evidence", () => {
+    // A search query 50× slower at 4 a second holds less than a connection (its window fading as the fault
+    // ends: 60 ms); a few of its route's slow requests also waited a moment for a connection. The pool never
+    // slowed: the query is the story, not "requests wait longer for a pooled connection".
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const at = (operation: string, share: number, count: number): RankedOrigin => ({ service: 'postgresql', operation, key: opKey('postgresql', operation), kind: 'latency', share, count });
+    const own = { ...anomaly('a-1', 'latency', 'postgresql', 'postgresql', 0), operation: 'SELECT product_search', observed: 60, expected: 1.3, unit: 'ms' as const };
+    const id = m.route(own, [at('SELECT product_search', 1, 20)], undefined, 0);
+    m.route({ ...anomaly('a-2', 'latency', 'shop-api', 'postgresql', 0), operation: 'GET /products/search' }, [at('SELECT product_search', 0.95, 18), at('pg-pool.connect', 0.05, 2)], undefined, 0);
+    expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'SELECT product_search', kind: 'latency' });
+  });
+
   it('a database and its own service going wrong at the same moment are one fault; minutes apart or in another service, two', () => {
     // db is an uninstrumented peer called by inventory; every other service is its own home.
     const topology = { homes: (s: string) => new Set([s === 'db' ? 'inventory' : s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined };

@@ -1065,8 +1065,12 @@ class Score {
     const held = ops.get(current);
     const wait = heaviest(ops.values(), (e) => isPoolWait(e.origin.operation), held);
     const statement = heaviest(ops.values(), (e) => !isPoolWait(e.origin.operation) && (e.holds || (duringHang(e, hungSince) && (wait === undefined || holdsConnections(e)))), held);
+    // Nor do waits with a fraction of a statement's evidence name it: a query 240× slower that held only a
+    // connection or two (its window fading as the fault ended) renamed the incident after a pool whose
+    // waits never slowed beyond a few stray requests.
+    const slower = statement === undefined && wait !== undefined ? heaviest(ops.values(), (e) => !isPoolWait(e.origin.operation) && duringHang(e, hungSince) && outweighs(e, wait), held) : undefined;
     // The operation holding the first hang is always one of them; the guard keeps a broken invariant out of the host.
-    const named = statement ?? wait;
+    const named = statement ?? slower ?? wait;
     if (named !== undefined) this.origin = named.origin;
     // The pool's waits are the named statement's doing. A statement that hangs holding the pool (its calls
     // given up on, or taking a second or more when they answer) reads "Timeouts in" it, as its callers see
