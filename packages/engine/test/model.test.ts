@@ -237,6 +237,15 @@ describe('operation naming', () => {
     const mysql = (statement: string) => clientOperation(span({ ...base, name: statement.split(' ')[0], attributes: { 'db.system': 'mysql', 'db.statement': statement } }));
     expect([mysql('START TRANSACTION'), mysql('start transaction read only'), mysql('START  SLAVE')]).toEqual(['START TRANSACTION', 'START TRANSACTION', 'START']);
     expect(pg('pg.query:SELECT shop', 'SELECT 1')).toBe('SELECT');
+    // One of no table is named by the function it calls; a read taking row locks apart from its table's plain reads.
+    expect([pg('pg.query:SELECT shop', 'SELECT pg_sleep($1)'), pg('pg.query:SELECT shop', 'select NEXTVAL(\'order_ids\')'), pg('pg.query:SELECT shop', 'SELECT $1::int AS one')]).toEqual(['SELECT pg_sleep', 'SELECT nextval', 'SELECT']);
+    expect([
+      pg('pg.query:SELECT shop', 'SELECT "id", "stock" FROM "products" WHERE "id" = $1 FOR UPDATE'),
+      pg('pg.query:SELECT shop', 'SELECT * FROM jobs WHERE run_at < now() ORDER BY run_at LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED'),
+      pg('pg.query:SELECT shop', 'SELECT * FROM accounts WHERE id = $1 FOR KEY SHARE'),
+      pg('pg.query:SELECT shop', 'SELECT id FROM products WHERE id = $1'),
+    ]).toEqual(['SELECT products FOR UPDATE', 'SELECT jobs FOR UPDATE', 'SELECT accounts FOR SHARE', 'SELECT products']);
+    expect(mysql('SELECT qty FROM stock WHERE sku = ? LOCK IN SHARE MODE')).toBe('SELECT stock FOR SHARE');
     expect(pg('pg.query:WITH shop', 'WITH recent AS (SELECT * FROM orders WHERE user_id = $1) SELECT * FROM recent')).toBe('WITH orders');
     // A key-value store's command is its command, in capitals as its docs write it (ioredis names its spans
     // `get`, node-redis `redis-GET`), also when SQL has the same keyword.

@@ -323,9 +323,19 @@ const STATEMENT_TABLE: Readonly<Record<string, RegExp>> = {
 };
 
 /**
+ * A read that takes row locks: PostgreSQL's `FOR UPDATE`/`FOR NO KEY UPDATE`/`FOR SHARE`/`FOR KEY SHARE`
+ * (MySQL's first and third too), MySQL's `LOCK IN SHARE MODE`. Group 1 is `UPDATE` for the exclusive ones.
+ */
+const LOCKING_READ = /\bFOR\s+(?:NO\s+KEY\s+)?(UPDATE)\b|\bFOR\s+(?:KEY\s+)?SHARE\b|\bLOCK\s+IN\s+SHARE\s+MODE\b/i;
+/** The function a `SELECT` of no table calls first (`SELECT pg_sleep($1)`, `SELECT nextval('ids')`). */
+const SELECTED_FUNCTION = /^\s*(?:ALL\s+|DISTINCT\s+)?([A-Za-z_][\w.]{0,63})\s*\(/i;
+
+/**
  * `VERB table` of a raw statement used as a span name (`SELECT * FROM users WHERE id = 7` → `SELECT users`,
  * as OTel names database spans), the verb alone when it names no table (`HGETALL user:1 a b` → `HGETALL`);
- * undefined when the text does not start with a word. Literals never reach the name.
+ * undefined when the text does not start with a word. Literals never reach the name. A locking read is
+ * named apart from the plain reads of its table (`SELECT products FOR UPDATE`: it waits for row locks, and
+ * holds them), and a `SELECT` of no table by the function it calls (`SELECT pg_sleep`), not `SELECT` alone.
  */
 export function statementOperation(text: string): string | undefined {
   const m = STATEMENT_VERB.exec(text);
@@ -334,7 +344,13 @@ export function statementOperation(text: string): string | undefined {
   // `START` alone says nothing; `START TRANSACTION` is MySQL's (and standard SQL's) BEGIN.
   if (verb === 'START' && TRANSACTION.test(text.slice(m[0].length))) return 'START TRANSACTION';
   const table = STATEMENT_TABLE[verb]?.exec(text)?.[1];
-  return table === undefined ? verb : cut(`${verb} ${table.replace(/["\x60[\]]/g, '')}`);
+  if (verb !== 'SELECT') return table === undefined ? verb : cut(`${verb} ${table.replace(/["\x60[\]]/g, '')}`);
+  if (table === undefined) {
+    const fn = SELECTED_FUNCTION.exec(text.slice(m[0].length))?.[1];
+    return fn === undefined ? verb : cut(`SELECT ${fn.toLowerCase()}`);
+  }
+  const lock = LOCKING_READ.exec(text);
+  return cut(`SELECT ${table.replace(/["\x60[\]]/g, '')}${lock === null ? '' : lock[1] === undefined ? ' FOR SHARE' : ' FOR UPDATE'}`);
 }
 
 /**
