@@ -30,7 +30,7 @@ function anomaly(id: string, kind: AnomalyKind, service: string, cause: string, 
 }
 
 /** Every service its own home, calling nothing; onsets 10 s apart or closer coincide. */
-const alone = { coincideMs: 10_000, echoMs: 60_000, topology: { homes: (s: string) => new Set([s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined } };
+const alone = { coincideMs: 10_000, echoMs: 60_000, topology: { homes: (s: string) => new Set([s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined, deployedIn: () => false } };
 
 const origin = (service: string, kind: AnomalyKind): RankedOrigin[] => [{ service, operation: 'op', key: opKey(service, 'op'), kind, share: 1, count: 10 }];
 
@@ -58,7 +58,7 @@ describe('IncidentManager grouping', () => {
   it("a cache slowed by its caller's backlog after a database lock is the lock's, not the cache's own outage of minutes before", () => {
     // api calls two uninstrumented peers, redis and db.
     const callers: Record<string, string[]> = { redis: ['api'], db: ['api'] };
-    const topology = { homes: (s: string) => new Set(callers[s] ?? [s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined };
+    const topology = { homes: (s: string) => new Set(callers[s] ?? [s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined, deployedIn: () => false };
     const events: IncidentEvent[] = [];
     const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, (e) => events.push(e), () => ({ explanation: '' }));
     // Redis down, api failing with it; back at 150 s, its incident still firing on windows holding the outage.
@@ -608,9 +608,31 @@ describe('IncidentManager grouping', () => {
     expect(m.get(id)!.rootCause).toMatchObject({ service: 'postgresql', operation: 'SELECT product_search', kind: 'latency' });
   });
 
+  it("a call pattern change of a service deployed after an incident about it opened is new code's fault: its own incident", () => {
+    // api's event loop starved (an incident rooted in api); 20 s later a new api version ships an N+1, whose
+    // more calls per request fire 10 s after. Without the deploy, the same firing joins the open incident.
+    const run = (deployedAt: number | undefined) => {
+      const events: IncidentEvent[] = [];
+      const topology = { ...alone.topology, deployedIn: (service: string, from: number, to: number) => service === 'api' && deployedAt !== undefined && deployedAt > from && deployedAt <= to };
+      const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, (e) => events.push(e), () => ({ explanation: '' }));
+      const starved = m.route(anomaly('a-1', 'latency', 'api', 'api', 0), origin('api', 'latency'), undefined, 0);
+      const more = { ...anomaly('a-2', 'shape', 'api', 'api', 30_000), signal: 'shape.more-calls' as const };
+      // Routed as the callee's incident would route it, and as routing finds it: neither takes it in.
+      const viaCallee = m.route(more, origin('api', 'shape'), starved, 30_000);
+      m.coalesced(() => undefined, 30_000);
+      return { starved, viaCallee, open: m.list().filter((i) => i.status !== 'resolved').map((i) => i.id) };
+    };
+    const deployed = run(20_000);
+    expect(deployed.viaCallee).not.toBe(deployed.starved);
+    expect([...deployed.open].sort()).toEqual([deployed.starved, deployed.viaCallee].sort());
+    const before = run(-10_000);
+    expect(before.viaCallee).toBe(before.starved);
+    expect(run(undefined).viaCallee).toBe(run(undefined).starved);
+  });
+
   it('a database and its own service going wrong at the same moment are one fault; minutes apart or in another service, two', () => {
     // db is an uninstrumented peer called by inventory; every other service is its own home.
-    const topology = { homes: (s: string) => new Set([s === 'db' ? 'inventory' : s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined };
+    const topology = { homes: (s: string) => new Set([s === 'db' ? 'inventory' : s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined, deployedIn: () => false };
     const events: IncidentEvent[] = [];
     const withHomes = () => new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, (e) => events.push(e), () => ({ explanation: '' }));
     const m = withHomes();
@@ -632,7 +654,7 @@ describe('IncidentManager grouping', () => {
   it("a peer's slowness that begins later, while every service calling it is in an open incident, joins it; its errors, or a peer other services call too, do not", () => {
     // api calls two uninstrumented peers, pg and redis; jobs calls queue, and so does api.
     const callers: Record<string, string[]> = { pg: ['api'], redis: ['api'], queue: ['api', 'jobs'] };
-    const topology = { homes: (s: string) => new Set(callers[s] ?? [s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined };
+    const topology = { homes: (s: string) => new Set(callers[s] ?? [s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined, deployedIn: () => false };
     const locked = () => {
       const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, () => {}, () => ({ explanation: '' }));
       // A table lock: pg's statements hang, api's requests with them.
@@ -657,7 +679,7 @@ describe('IncidentManager grouping', () => {
   it('callers giving up on (or calling around) a service whose callee fails join the callee\'s incident, which names the callee', () => {
     // frontend → checkout → payment. The central server judged the callers' half of a trace before the
     // callee's half arrived: frontend "got no answer" from checkout first, payment's errors a bucket later.
-    const topology = { homes: (s: string) => new Set([s]), callees: (s: string) => new Set(s === 'frontend' ? ['checkout'] : s === 'checkout' ? ['payment'] : []), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined };
+    const topology = { homes: (s: string) => new Set([s]), callees: (s: string) => new Set(s === 'frontend' ? ['checkout'] : s === 'checkout' ? ['payment'] : []), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined, deployedIn: () => false };
     const events: IncidentEvent[] = [];
     const m = new IncidentManager({ ...alone, resolveAfterMs: 300_000, maxExemplars: 10, topology }, (e) => events.push(e), () => ({ explanation: '' }));
     const id = m.route(anomaly('a-1', 'timeout', 'checkout', 'checkout', 0), origin('checkout', 'timeout'), undefined, 0);

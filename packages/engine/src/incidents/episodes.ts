@@ -159,6 +159,7 @@ export class Episodes {
           lateShare: (service, from, to) => this.recorder.lateShare(service, from, to),
           isPeer: (key) => this.isPeer(key),
           heldBacklog: (service, since) => this.recorder.heldBacklog(service, since),
+          deployedIn: (service, from, to) => to > from && this.changes.changeNear(service, to, to - from) !== undefined,
         },
       },
       (event) => this.listeners.incident(event),

@@ -129,6 +129,8 @@ export interface Topology {
    * from `since` on, if any: the backlog it let through at once is what keeps the service's loop busy after.
    */
   heldBacklog(service: string, since: number): string | undefined;
+  /** Whether a new version of `service` was first seen (or came back) after `from`, up to `to`. */
+  deployedIn(service: string, from: number, to: number): boolean;
 }
 
 /**
@@ -176,6 +178,16 @@ export class IncidentManager {
   }
 
   /**
+   * Whether `anomaly` is more calls per request (an N+1, a retry loop) in a service whose new version came
+   * after `since` (an incident's opening): new code's fault, its own incident whatever was already open about
+   * that service. Probe 11's N+1 deploy was folded into an incident about the service's event loop (CPU
+   * starved minutes before), and no view ever named it.
+   */
+  private newCode(anomaly: Pick<Anomaly, 'signal' | 'cause' | 'firstAt'>, since: number): boolean {
+    return anomaly.signal === 'shape.more-calls' && anomaly.firstAt > since && this.opts.topology.deployedIn(anomaly.cause.service, since, anomaly.firstAt);
+  }
+
+  /**
    * Attaches a firing anomaly episode. `incidentId` is where the episode already belongs (if anywhere);
    * returns the incident id it belongs to now. `linked: false` (a traffic drop the trace graph does not
    * tie to a failing caller) joins an incident that is itself about traffic, or one it is the effect of
@@ -184,6 +196,8 @@ export class IncidentManager {
   route(anomaly: Anomaly, origins: RankedOrigin[], incidentId: string | undefined, now: number, linked = true): string {
     let rec = incidentId !== undefined ? this.records.get(incidentId) : undefined;
     if (rec !== undefined && rec.incident.status === 'resolved') rec = undefined;
+    // New code's call pattern is a fault of its own, also where its callee roots an incident already open.
+    if (rec !== undefined && !rec.anomalies.has(anomaly.id) && this.newCode(anomaly, rec.incident.openedAt)) rec = undefined;
     const isNewMember = rec === undefined || !rec.anomalies.has(anomaly.id);
     if (rec === undefined && !linked) {
       for (const r of this.records.values()) {
@@ -258,22 +272,29 @@ export class IncidentManager {
    * dropped unseen. Returns merged ids → the id each went on in (undefined when nothing merged).
    */
   private mergeSameRoot(now: number, folded: Record_[]): Map<string, string> | undefined {
-    let first: Map<string, Record_> | undefined;
+    // Per service, the open incidents rooted in it that merge nothing into each other (see newCodeIncident).
+    let first: Map<string, Record_[]> | undefined;
     let merged: Map<string, string> | undefined;
     for (const rec of this.records.values()) {
       if (rec.incident.status === 'resolved') continue;
       const service = rec.incident.rootCause.service;
-      const into = (first ??= new Map()).get(service);
+      const survivors = (first ??= new Map<string, Record_[]>()).get(service);
+      const into = survivors?.find((r) => !this.newCodeIncident(rec, r));
       if (into === undefined) {
-        first.set(service, rec);
+        if (survivors === undefined) first.set(service, [rec]);
+        else survivors.push(rec);
         continue;
       }
       this.fold(rec, into, now);
       // Its evidence may have moved the survivor's root: later incidents merge into it where it points now.
       const root = into.incident.rootCause.service;
       if (root !== service) {
-        first.delete(service);
-        if (!first.has(root)) first.set(root, into);
+        const left = (survivors as Record_[]).filter((r) => r !== into);
+        if (left.length > 0) first.set(service, left);
+        else first.delete(service);
+        const there = first.get(root);
+        if (there === undefined) first.set(root, [into]);
+        else if (!there.includes(into)) there.push(into);
       }
       (merged ??= new Map()).set(rec.incident.id, into.incident.id);
       if (this.opening.delete(rec)) this.records.delete(rec.incident.id);
@@ -285,6 +306,12 @@ export class IncidentManager {
     }
     // A survivor whose root moved to another open incident's merges into that one at the next routing.
     return merged;
+  }
+
+  /** Whether `later` is about new code ({@link newCode}) deployed after `earlier` opened: not the same fault. */
+  private newCodeIncident(later: Record_, earlier: Record_): boolean {
+    for (const a of later.anomalies.values()) if (this.newCode(a, earlier.incident.openedAt)) return true;
+    return false;
   }
 
   /** Moves the anomalies of `from` into `into` (as if routed there) and updates `into`. */
@@ -481,7 +508,7 @@ export class IncidentManager {
     // goes on counts that service in it: then that fault is why (see findCascade).
     const lostPointer = anomaly.cause.service === anomaly.service && !this.spreadTo(anomaly.service, now);
     for (const rec of this.records.values()) {
-      if (!this.live(rec, now)) continue;
+      if (!this.live(rec, now) || this.newCode(anomaly, rec.incident.openedAt)) continue;
       // Once the incident's fault is over (see faultGoing), not when the evidence now names another service:
       // a caller slowed by a cache's outage, slowed again a minute later by its database's lock, has a new
       // fault.
@@ -498,7 +525,7 @@ export class IncidentManager {
    * cache's outage of minutes before, which it kept open.
    */
   private findHome(anomaly: Anomaly, now: number): Record_ | undefined {
-    const open = this.findOpen(anomaly.cause.service, now);
+    const open = this.findOpen(anomaly.cause.service, now, anomaly);
     if (open !== undefined && this.faultGoing(open, now)) return open;
     return this.findCascade(anomaly, now) ?? open;
   }
@@ -517,10 +544,10 @@ export class IncidentManager {
    * (slowed by a cache's outage) and fails on its own minutes later (a lock) is a fault of its own, and
    * folded into the old incident under its old root cause, it opened nothing.
    */
-  private findOpen(service: string, now: number): Record_ | undefined {
+  private findOpen(service: string, now: number, anomaly: Anomaly): Record_ | undefined {
     let best: Record_ | undefined;
     for (const rec of this.records.values()) {
-      if (rec.incident.status === 'resolved') continue;
+      if (rec.incident.status === 'resolved' || this.newCode(anomaly, rec.incident.openedAt)) continue;
       if (rec.incident.rootCause.service === service) return rec;
       if (best !== undefined || !this.faultGoing(rec, now)) continue;
       for (const id of rec.active) {
@@ -591,7 +618,7 @@ export class IncidentManager {
     const homes = topology.homes(cause);
     const calls = callerSide(anomaly.cause.kind) ? topology.callees(cause) : undefined;
     for (const rec of this.records.values()) {
-      if (!this.live(rec, now)) continue;
+      if (!this.live(rec, now) || this.newCode(anomaly, rec.incident.openedAt)) continue;
       const root = rec.incident.rootCause;
       if (calls?.has(root.service)) return rec;
       if (Math.abs(anomaly.firstAt - onset(rec)) > coincideMs) continue;
@@ -634,7 +661,7 @@ export class IncidentManager {
     for (const rec of this.records.values()) {
       const inc = rec.incident;
       if (inc.resolvedBy !== 'auto' || inc.resolvedAt === null || inc.rootCause.service !== cause.service) continue;
-      if (now - inc.resolvedAt > this.opts.echoMs || anomaly.windowStart >= inc.resolvedAt || anotherFault(inc.rootCause.kind, cause.kind)) continue;
+      if (now - inc.resolvedAt > this.opts.echoMs || anomaly.windowStart >= inc.resolvedAt || anotherFault(inc.rootCause.kind, cause.kind) || this.newCode(anomaly, inc.openedAt)) continue;
       if (found === undefined || inc.resolvedAt > (found.incident.resolvedAt as number)) found = rec;
     }
     if (found !== undefined) {
