@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { AnalyzerSnapshot } from '@rootspan/engine';
+import { createAnalyzer, type AnalyzerSnapshot } from '@rootspan/engine';
 import { encodeOtlpJson } from '@rootspan/otlp';
 import { ensureDir, FileStore, startServer, type ServerStore, type StoreWrite } from '@rootspan/server';
 import { scenarioByName, simulate } from '@rootspan/sim';
@@ -34,6 +34,22 @@ describe('stores', () => {
     await server.close();
     const last = writes[writes.length - 1];
     expect(last.snapshot?.operations.length).toBeGreaterThan(5);
+  }, 120_000);
+
+  it('an incident opened is written with the analyzer\'s state: a crash before the next snapshot loses neither it nor its id', async () => {
+    const writes: StoreWrite[] = [];
+    const store: ServerStore = { location: 'memory-test', loadSnapshot: () => undefined, write: (b) => void writes.push(b), close: () => {} };
+    const server = await testServer({ store, saveIntervalMs: 3_600_000 });
+    await postOutage(server);
+    const withOpening = writes.find((w) => w.incidents.some((c) => c.type === 'opened'));
+    const opened = withOpening!.incidents.find((c) => c.type === 'opened')!.incident;
+    // Restored from that write alone (the process killed before the next snapshot), the incident is there,
+    // and the next one gets a new id.
+    const restored = createAnalyzer();
+    restored.restore(withOpening!.snapshot!);
+    expect(restored.incidents().map((i) => i.id)).toContain(opened.id);
+    expect(withOpening!.snapshot!.incidents.nextId).toBeGreaterThan(Number(opened.id.slice('inc-'.length)));
+    await server.close();
   }, 120_000);
 
   it('a store that fails to write is shown in status and counted; the server keeps working', async () => {
