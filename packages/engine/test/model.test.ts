@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_PATH_OPERATIONS } from '../src/limits.js';
 import { FAMILY_AFTER, VARYING_AFTER } from '../src/model/paths.js';
-import { calledPath, clientOperation, connectTarget, foldPath, isDependencyCall, isErrorSpan, OperationNames, peerName, sameAddress, serverOperation } from '../src/model/operation.js';
+import { calledPath, clientOperation, connectTarget, foldPath, isDependencyCall, isErrorSpan, OperationNames, peerName, sameAddress, saysRefused, serverOperation } from '../src/model/operation.js';
 import { rejectReason } from '../src/model/validate.js';
 import { span } from './helpers/spans.js';
 
@@ -328,6 +328,10 @@ describe('operation naming', () => {
     expect(isErrorSpan(span({ ...base, name: 'x', attributes: { 'http.response.status_code': 503 } }), false)).toBe(true);
     expect(isErrorSpan(span({ ...base, name: 'x', attributes: { 'http.response.status_code': 404 } }), false)).toBe(false);
     expect(isErrorSpan(span({ ...base, name: 'x', attributes: { 'http.response.status_code': 404 } }), true)).toBe(true);
+    // A request served with a 4xx is no failure of the server's, also where the tracer marks it failed (aiozipkin tags every 404 `error`).
+    expect(isErrorSpan(span({ ...base, name: 'x', status: 'error', attributes: { 'http.status_code': 404 } }), false)).toBe(false);
+    expect(isErrorSpan(span({ ...base, name: 'x', status: 'error', attributes: { 'http.status_code': 404 } }), true)).toBe(true);
+    expect(isErrorSpan(span({ ...base, name: 'x', status: 'error', attributes: { 'http.status_code': 500 } }), false)).toBe(true);
   });
 
   it("reads a message handler's recorded exception without a status as a failure (bullmq-otel's failed job), not another span's", () => {
@@ -379,10 +383,25 @@ describe('connection errors', () => {
       ['Connection refused: /10.0.0.7:6379', '10.0.0.7', '6379'],
       ["HTTPConnectionPool(host='inventory', port=8080): Max retries exceeded with url: /stock", 'inventory', '8080'],
       ['No connection could be made because the target machine actively refused it. 127.0.0.1:5432', '127.0.0.1', '5432'],
+      ["Cannot connect to host stock:8080 ssl:default [Connect call failed ('10.0.0.9', 8080)]", 'stock', '8080'],
     ];
     for (const [message, host, port] of cases) expect(connectTarget(message), message).toEqual({ host, port });
     for (const message of ['read ECONNRESET', 'fetch failed', 'duplicate key value violates unique constraint', 'ECONNREFUSED', ''])
       expect(connectTarget(message), message).toBeUndefined();
+  });
+
+  it('tells a refused connection in the words of each runtime', () => {
+    for (const message of [
+      'connect ECONNREFUSED 127.0.0.1:3307',
+      'dial tcp 10.0.0.5:5432: connect: connection refused',
+      'No connection could be made because the target machine actively refused it. 127.0.0.1:5432',
+      "Cannot connect to host stock:8080 ssl:default [Connect call failed ('10.0.0.9', 8080)]",
+      '[Errno 111] Connection refused',
+      "OSError: [Errno 111] Connect call failed ('127.0.0.1', 8080)",
+    ])
+      expect(saysRefused(message), message).toBe(true);
+    for (const message of ['read ECONNRESET', 'connect ETIMEDOUT 10.0.0.5:5432', 'Cannot connect to host stock:8080 ssl:default [Timeout]', 'Not Found'])
+      expect(saysRefused(message), message).toBe(false);
   });
 
   it('matches a peer by host and port, this machine under any of its names', () => {

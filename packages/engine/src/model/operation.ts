@@ -569,8 +569,9 @@ function portOf(a: Readonly<Record<string, AttributeValue>>): AttributeValue | u
  * ECONNREFUSED 127.0.0.1:3307`, `connect ECONNREFUSED ::1:5432`, `getaddrinfo ENOTFOUND db.internal`), Go's
  * (`dial tcp 10.0.0.5:5432: connect: connection refused`), libpq's (`connection to server at "db" (10.0.0.5),
  * port 5432 failed`), JDBC's (`Connection to db:5432 refused`), Java's (`Connection refused: db/10.0.0.5:6379`),
- * urllib3's (`HTTPConnectionPool(host='db', port=8080): Max retries exceeded`) and .NET's (`… actively refused
- * it. 10.0.0.5:5432`); undefined for any other message.
+ * urllib3's (`HTTPConnectionPool(host='db', port=8080): Max retries exceeded`), aiohttp's (`Cannot connect to
+ * host db:8080 ssl:default [Connect call failed …]`) and .NET's (`… actively refused it. 10.0.0.5:5432`);
+ * undefined for any other message.
  */
 export function connectTarget(message: string): Address | undefined {
   for (const pattern of CONNECT_ERRORS) {
@@ -591,6 +592,7 @@ const CONNECT_ERRORS: readonly RegExp[] = [
   /\bConnection to (?<host>[\w.-]+):(?<port>\d+) refused/,
   /\bConnection refused(?:: connect)?: (?<host>[\w.-]*)\/(?<ip>[\w.:%-]+?):(?<port>\d+)\b/,
   /\(host='(?<host>[^']+)', port=(?<port>\d+)\): Max retries exceeded/,
+  /\bCannot connect to host (?<host>\[[\w.:%-]+\]|[\w.-]+):(?<port>\d+)\b/,
   /\bactively refused it\.? \(?(?<host>\[[\w.:%-]+\]|[\w.-]+):(?<port>\d+)/,
 ];
 
@@ -641,7 +643,9 @@ const GRPC_SERVER_ERRORS: ReadonlySet<number> = new Set([2, 4, 12, 13, 14, 15]);
  * OpenTelemetry's HTTP and gRPC conventions say; on a consumer or producer span, an exception recorded.
  */
 export function isErrorSpan(span: Span, asClient: boolean): boolean {
-  if (span.status === 'error') return true;
+  // A request served with a 4xx is the client's mistake, also where the tracer marks it failed (Zipkin's
+  // aiozipkin tags every 404 `error`; OTel leaves a server span's status unset for one), as APMs count them.
+  if (span.status === 'error') return asClient || !isClientError(span);
   if (span.status === 'ok') return false;
   const code = httpStatus(span);
   if (code !== undefined) return code >= 500 || (asClient && span.status === undefined && code >= 400);
@@ -660,8 +664,11 @@ export function hasOutcome(span: Span): boolean {
 
 const TIMEOUT_TEXT = /time ?out|timed out|deadline|ETIMEDOUT|ESOCKETTIMEDOUT|ECONNABORTED/i;
 
-/** Words of a connection the callee's host refused: nothing listens there (Node, Python, Go, Java, .NET). */
-const REFUSED_TEXT = /ECONNREFUSED|connection refused|actively refused/i;
+/**
+ * Words of a connection the callee's host refused: nothing listens there (Node, Python, Go, Java, .NET;
+ * Python's asyncio and aiohttp say `Connect call failed`, its `OSError` `[Errno 111]`).
+ */
+const REFUSED_TEXT = /ECONNREFUSED|connection refused|actively refused|Connect call failed|\[Errno 111\]/i;
 
 /**
  * Whether a failed call says its connection was refused: an answer from the callee's host, at once, that
