@@ -72,6 +72,18 @@ describe('notifications', () => {
     await notifier.close(5000);
     expect(flaky.received.map((r) => JSON.parse(r.body).type)).toEqual(['incident.opened', 'incident.opened', 'incident.opened', 'incident.resolved']);
     expect(notifier.status()[0]).toMatchObject({ delivered: 2, retries: 2, failed: 0, healthy: true });
+    // Each event has its id, the same on every retry (a receiver that answered too late dedupes by it).
+    const ids = flaky.received.map((r) => [JSON.parse(r.body).id, r.headers['x-rootspan-event-id']]);
+    for (const [body, header] of ids) expect(body).toBe(header);
+    expect(new Set(ids.map(([id]) => id)).size).toBe(2);
+    expect(ids[0][0]).toBe(ids[2][0]);
+
+    // By default an endpoint down for ten attempts (minutes, at the default backoff) still gets the event.
+    const restarting = await sink((n) => (n <= 10 ? 503 : 200));
+    const patient = new Notifier([{ type: 'webhook', url: restarting.url }], { backoffMs: 1 }, () => undefined, () => {});
+    patient.notify(event('resolved', { status: 'resolved' }));
+    await patient.close(5000);
+    expect(patient.status()[0]).toMatchObject({ delivered: 1, retries: 10, failed: 0 });
 
     const dead = await sink(() => 400);
     const refused = new Notifier([{ type: 'webhook', url: dead.url }], { backoffMs: 20 }, () => undefined, () => {});

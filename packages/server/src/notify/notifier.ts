@@ -5,7 +5,11 @@ import { requestFor, wants, type NotificationTarget, type OutgoingRequest } from
 export interface NotifyOptions {
   /** Events queued per target; beyond it new events are dropped and counted. Default 1000. */
   maxQueue?: number;
-  /** Attempts per event (first try included). Default 5. */
+  /**
+   * Attempts per event (first try included). Default 12: with the default backoff, about 6 minutes of
+   * retries, so an endpoint restarting or flapping for minutes still gets every event (a `resolved` lost
+   * after 15 s of retries left a pager's alert open for good).
+   */
   maxAttempts?: number;
   /** Wait before the first retry, doubled on each next one. Default 1000 ms. */
   backoffMs?: number;
@@ -45,6 +49,8 @@ export interface TargetStatus {
 
 interface Pending {
   request: OutgoingRequest;
+  /** `inc-3 resolved`, for the log. */
+  event: string;
   attempts: number;
   /** Set for an `updated` event: the incident it describes. */
   updates?: string;
@@ -110,7 +116,7 @@ export class Notifier {
     private readonly log: (line: string) => void,
     private readonly now: () => number = Date.now,
   ) {
-    this.opts = { maxQueue: 1000, maxAttempts: 5, backoffMs: 1000, maxBackoffMs: 60_000, timeoutMs: 10_000, updateIntervalMs: 30_000, ...options };
+    this.opts = { maxQueue: 1000, maxAttempts: 12, backoffMs: 1000, maxBackoffMs: 60_000, timeoutMs: 10_000, updateIntervalMs: 30_000, ...options };
     this.channels = targets.map((t, i) => new Channel(t, t.name ?? `${t.type}-${i + 1}`));
   }
 
@@ -178,7 +184,7 @@ export class Notifier {
       if (ch.status.dropped++ === 0) this.log(`notification queue of ${ch.status.name} is full (${this.opts.maxQueue}): dropping new events; see /aiops/status`);
       return;
     }
-    ch.queue.push({ request: requestFor(ch.target, event, this.incidentUrl(id), this.now()), attempts: 0, ...(event.type === 'updated' ? { updates: id } : {}) });
+    ch.queue.push({ request: requestFor(ch.target, event, this.incidentUrl(id), this.now()), event: `${id} ${event.type}`, attempts: 0, ...(event.type === 'updated' ? { updates: id } : {}) });
     ch.status.queued = ch.queue.length;
     this.pump(ch);
   }
@@ -246,7 +252,9 @@ export class Notifier {
           ch.timer.unref();
         } else {
           ch.queue.shift();
-          if (ch.status.failed++ === 0) this.log(`notification to ${ch.status.name} failed after ${item.attempts} attempt(s): ${outcome.error}`);
+          ch.status.failed++;
+          // Each event given up on, by name: the endpoint missed it for good.
+          this.log(`notification ${item.event} to ${ch.status.name} given up after ${item.attempts} attempt(s): ${outcome.error}`);
         }
       }
       ch.status.queued = ch.queue.length;

@@ -2,7 +2,7 @@
  * Notification targets and the request each one gets for an incident event: a generic signed JSON
  * webhook, a Slack incoming webhook, PagerDuty Events API v2.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { IncidentEvent, Severity } from '@rootspan/engine';
 import { incidentJson, iso } from '../shapes.js';
 
@@ -90,8 +90,11 @@ export function requestFor(target: NotificationTarget, event: IncidentEvent, inc
   const inc = event.incident;
   const json = { 'content-type': 'application/json' };
   if (target.type === 'webhook') {
-    const body = JSON.stringify({ type: `incident.${event.type}`, incident: incidentJson(inc), url: incidentUrl ?? null, sentAt: iso(now) });
-    const headers: Record<string, string> = { ...target.headers, ...json };
+    // One id per event, the same on every retry: a receiver that answered too late for us (a retry it
+    // processes again) tells the copies apart by it.
+    const id = randomUUID();
+    const body = JSON.stringify({ id, type: `incident.${event.type}`, incident: incidentJson(inc), url: incidentUrl ?? null, sentAt: iso(now) });
+    const headers: Record<string, string> = { ...target.headers, ...json, 'x-rootspan-event-id': id };
     if (target.secret !== undefined) {
       const ts = String(Math.floor(now / 1000));
       headers['x-rootspan-timestamp'] = ts;
