@@ -159,5 +159,11 @@ export async function serve(argv: readonly string[], io: Io, env: NodeJS.Process
     process.on('SIGTERM', stop);
   });
   await running.close();
+  // The last save failed (a full disk): what was learned since the last good write is lost, and must be told.
+  const store = running.status().store;
+  if (!store.healthy) {
+    io.stderr.write(`rootspan: the final save to ${store.location} failed (${store.lastError}); state since ${store.lastWriteAt ?? 'the start'} is lost\n`);
+    return 1;
+  }
   return 0;
 }

@@ -32,6 +32,8 @@ const TICK_MS = 500;
 const CLOSE_DEADLINE_MS = 5000;
 /** Rollups held for the store at most (a minute of 50,000 operations). */
 export const MAX_PENDING_ROLLUPS = 50_000;
+/** Incident changes held while store writes fail; past it the oldest updates (never a lifecycle change) are dropped. */
+export const MAX_PENDING_CHANGES = 10_000;
 
 const ANOMALY_KINDS: readonly AnomalyKind[] = ['latency', 'errors', 'timeout', 'traffic', 'shape'];
 
@@ -46,6 +48,8 @@ export interface StoreStatus {
   healthy: boolean;
   /** Rollups dropped because the store fell too far behind ({@link MAX_PENDING_ROLLUPS}). */
   rollupsDropped: number;
+  /** Incident updates dropped because writes kept failing ({@link MAX_PENDING_CHANGES}; openings and resolutions are kept). */
+  changesDropped: number;
 }
 
 /** The `/aiops/status` body. */
@@ -202,7 +206,7 @@ class CentralServer implements RootspanServer {
     this.series = new SeriesHistory(analyzer, opts.store);
     this.cors = opts.cors === undefined ? undefined : new Cors(opts.cors);
     this.notifier = new Notifier(opts.notifications, opts.notify, (id) => (this.url ? `${this.url}/aiops/incidents/${encodeURIComponent(id)}` : undefined), opts.log, opts.now);
-    this.storeStatus = { kind: opts.store ? 'store' : 'memory', location: opts.store?.location ?? null, writes: 0, failures: 0, lastWriteAt: null, lastError: null, healthy: true, rollupsDropped: 0 };
+    this.storeStatus = { kind: opts.store ? 'store' : 'memory', location: opts.store?.location ?? null, writes: 0, failures: 0, lastWriteAt: null, lastError: null, healthy: true, rollupsDropped: 0, changesDropped: 0 };
     analyzer.onAnomaly((a) => {
       // An episode that got worse is reported again under its id: counted once. Ids (`a-<n>`) only grow.
       const n = Number(a.id.slice(2));
@@ -213,12 +217,7 @@ class CentralServer implements RootspanServer {
     if (opts.store !== undefined) {
       analyzer.onRollup((rollups) => {
         for (const r of rollups) this.pendingRollups.push(r);
-        // A store that cannot keep up loses its oldest rollups, counted, never the server's memory.
-        const over = this.pendingRollups.length - MAX_PENDING_ROLLUPS;
-        if (over > 0) {
-          this.pendingRollups.splice(0, over);
-          this.storeStatus.rollupsDropped += over;
-        }
+        this.boundPending();
       });
     }
     analyzer.onIncident((event) => {
@@ -316,12 +315,34 @@ class CentralServer implements RootspanServer {
         this.storeStatus.lastWriteAt = iso(this.opts.now());
         this.storeStatus.healthy = true;
       } catch (err) {
+        // Kept for the next write, ahead of what came since: a full disk lost an incident's opening and a
+        // minute of charts for good (probe 12).
+        this.pendingRollups = rollups.concat(this.pendingRollups);
+        this.pendingChanges = incidents.concat(this.pendingChanges);
+        this.boundPending();
         if (this.storeStatus.failures++ === 0) this.opts.log(`store write to ${store.location} failed: ${(err as Error).message}`);
         this.storeStatus.lastError = (err as Error).message;
         this.storeStatus.healthy = false;
       }
     });
     return this.writing;
+  }
+
+  /**
+   * A store that cannot keep up loses its oldest rollups, then its oldest incident updates (an incident's
+   * opening, acknowledgement and resolution are kept), counted: never the server's memory.
+   */
+  private boundPending(): void {
+    const over = this.pendingRollups.length - MAX_PENDING_ROLLUPS;
+    if (over > 0) {
+      this.pendingRollups.splice(0, over);
+      this.storeStatus.rollupsDropped += over;
+    }
+    const excess = this.pendingChanges.length - MAX_PENDING_CHANGES;
+    if (excess <= 0) return;
+    let drop = excess;
+    this.pendingChanges = this.pendingChanges.filter((c) => c.type !== 'updated' || drop-- <= 0);
+    this.storeStatus.changesDropped += excess - Math.max(0, drop);
   }
 
   /**

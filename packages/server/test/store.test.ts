@@ -71,6 +71,30 @@ describe('stores', () => {
     expect(lines.filter((l) => l.includes('broken-disk'))).toHaveLength(1);
   }, 120_000);
 
+  it("a failed write's incident changes and rollups are kept and written with the next one that succeeds", async () => {
+    const written: StoreWrite[] = [];
+    let full = true;
+    const store: ServerStore = {
+      location: 'full-disk',
+      loadSnapshot: () => undefined,
+      write: (b) => (full ? Promise.reject(new Error('SQLITE_FULL: database or disk is full')) : void written.push(b)),
+      close: () => {},
+    };
+    const server = await testServer({ store, log: () => {} });
+    await postOutage(server);
+    const opened = server.analyzer.incidents().map((i) => i.id);
+    expect(opened.length).toBeGreaterThan(0);
+    expect(written).toEqual([]);
+    // Space is freed: the next write carries what the failed ones held, in order, once.
+    full = false;
+    await call(server, '/aiops/analyze', { method: 'POST' });
+    const changes = written.flatMap((w) => w.incidents);
+    expect(changes.filter((c) => c.type === 'opened').map((c) => c.incident.id).sort()).toEqual([...opened].sort());
+    expect(written.flatMap((w) => w.rollups).length).toBeGreaterThan(0);
+    expect((await call(server, '/aiops/status')).body.store).toMatchObject({ healthy: true, rollupsDropped: 0, changesDropped: 0 });
+    await server.close();
+  }, 120_000);
+
   it('FileStore: a file that is not rootspan state stops the start with a clear error', async () => {
     const bad = join(dir, 'bad');
     const store = new FileStore(bad);
