@@ -21,7 +21,7 @@ export interface ApiContext {
 const STATUSES: readonly IncidentStatus[] = ['active', 'acknowledged', 'resolved'];
 /** Severities from least to most: a filter's `severity` is a minimum, and metrics list them in this order. */
 export const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
-const INCIDENT_PARAMS = new Set(['status', 'severity', 'service', 'operation', 'endpoint', 'since', 'limit']);
+const INCIDENT_PARAMS = new Set(['status', 'severity', 'service', 'operation', 'endpoint', 'since', 'limit', 'offset']);
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 
@@ -157,13 +157,17 @@ async function listIncidents(ctx: ApiContext, query: URLSearchParams) {
   const limitText = query.get('limit');
   const limit = limitText === null ? DEFAULT_LIMIT : Number(limitText);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new HttpError(400, `bad limit '${limitText}' (1 to ${MAX_LIMIT})`);
+  // Pages past the newest `limit`: `total` says how many match.
+  const offsetText = query.get('offset');
+  const offset = offsetText === null ? 0 : Number(offsetText);
+  if (offsetText === '' || !Number.isSafeInteger(offset) || offset < 0) throw new HttpError(400, `bad offset '${offsetText}' (0 or more)`);
   // The prototype's `endpoint=/payment` matches an operation by its route, whatever the method.
   const endpoint = query.get('endpoint');
   const onEndpoint = (inc: Incident) =>
     endpoint === null || [inc.rootCause, ...inc.affected].some((o) => o.operation !== null && (o.operation === endpoint || o.operation.endsWith(` ${endpoint}`)));
   const listed = ctx.shared ? (await ctx.shared.incidents({ ...filter, ...(since !== undefined ? { from } : {}) })).incidents : ctx.analyzer.incidents(filter);
   const matching = listed.filter((inc) => inc.updatedAt >= from && onEndpoint(inc));
-  return { incidents: matching.slice(0, limit).map(incidentJson), total: matching.length };
+  return { incidents: matching.slice(offset, offset + limit).map(incidentJson), total: matching.length };
 }
 
 /**

@@ -80,7 +80,13 @@ describe('/aiops API', () => {
     // A repeated status is a list, as the comma-separated one; another repeated filter is refused, not half ignored.
     expect((await get('/aiops/incidents?status=active&status=acknowledged&status=resolved&limit=1')).body.incidents).toHaveLength(1);
     expect((await get('/aiops/incidents?status=active&status=bogus')).status).toBe(400);
-    for (const bad of ['status=open', 'severity=urgent', 'limit=0', 'limit=x', 'since=yesterday', 'since=99999999999999999999999', 'colour=red', 'service=payment&service=checkout', 'limit=5&limit=1']) {
+    // Pages: `offset` skips the newest, `total` counts every match.
+    const pages = [0, 1, 2].map(async (offset) => (await get(`/aiops/incidents?status=active,acknowledged,resolved&limit=1&offset=${offset}`)).body);
+    const [p0, p1, p2] = await Promise.all(pages);
+    expect([...p0.incidents, ...p1.incidents, ...p2.incidents].map((i: any) => i.id)).toEqual(all.body.incidents.slice(0, 3).map((i: any) => i.id));
+    expect(p1.total).toBe(all.body.total);
+    expect((await get(`/aiops/incidents?offset=${all.body.total}`)).body).toEqual({ incidents: [], total: all.body.total });
+    for (const bad of ['status=open', 'severity=urgent', 'limit=0', 'limit=x', 'offset=-1', 'offset=1.5', 'offset=', 'since=yesterday', 'since=99999999999999999999999', 'colour=red', 'service=payment&service=checkout', 'limit=5&limit=1']) {
       const res = await get(`/aiops/incidents?${bad}`);
       expect(res.status, bad).toBe(400);
       expect(typeof res.body.error).toBe('string');

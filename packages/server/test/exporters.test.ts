@@ -61,7 +61,7 @@ describe('OTLP exporters → server → API', () => {
     expect(verify('s3cret', got)).toBe(true);
     expect(verify('other', got)).toBe(false);
     const body = JSON.parse(got.body);
-    expect(body).toMatchObject({ type: 'incident.opened', url: `${server.url}/aiops/incidents/${inc.id}` });
+    expect(body).toMatchObject({ type: 'incident.opened', url: `${server.url}/#/incidents/${inc.id}`, apiUrl: `${server.url}/aiops/incidents/${inc.id}` });
     expect(body.incident).toMatchObject({ id: inc.id, rootCause: { service: 'payment' } });
     const status = await call(server, '/aiops/status', { token: 'api-secret' });
     expect(status.body.notifications.targets[0]).toMatchObject({ type: 'webhook', failed: 0, healthy: true, endpoint: new URL(hook.url).origin });

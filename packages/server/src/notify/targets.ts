@@ -93,7 +93,7 @@ export function requestFor(target: NotificationTarget, event: IncidentEvent, inc
     // One id per event, the same on every retry: a receiver that answered too late for us (a retry it
     // processes again) tells the copies apart by it.
     const id = randomUUID();
-    const body = JSON.stringify({ id, type: `incident.${event.type}`, incident: incidentJson(inc), url: incidentUrl ?? null, sentAt: iso(now) });
+    const body = JSON.stringify({ id, type: `incident.${event.type}`, incident: incidentJson(inc), url: incidentUrl ?? null, apiUrl: apiUrlOf(incidentUrl, inc.id), sentAt: iso(now) });
     const headers: Record<string, string> = { ...target.headers, ...json, 'x-rootspan-event-id': id };
     if (target.secret !== undefined) {
       const ts = String(Math.floor(now / 1000));
@@ -141,3 +141,9 @@ export function requestFor(target: NotificationTarget, event: IncidentEvent, inc
 }
 
 const PAGERDUTY_SEVERITY: Record<Severity, string> = { low: 'info', medium: 'warning', high: 'error', critical: 'critical' };
+
+/** The incident's API URL beside its dashboard page `<base>/#/incidents/<id>` (null without one). */
+function apiUrlOf(pageUrl: string | undefined, id: string): string | null {
+  const at = pageUrl?.indexOf('/#/incidents/') ?? -1;
+  return pageUrl === undefined || at < 0 ? null : `${pageUrl.slice(0, at)}/aiops/incidents/${encodeURIComponent(id)}`;
+}
