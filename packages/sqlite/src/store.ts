@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type {
   Analyzer,
@@ -68,9 +68,15 @@ export class SqliteStore implements AnalyzerStore {
   private attachment: StoreAttachment | undefined;
   private detaching = false;
   private readonly attachOptions: AttachOptions;
+  /** The file's inode when opened: a write finds out when the file was deleted or replaced under it. */
+  private readonly inode: number;
+  /** The lock file this process holds while it writes the store (see {@link takeLock}), if any. */
+  private readonly lock: string | undefined;
 
   private constructor(location: string, db: Connection, retention: Required<RetentionOptions>, readOnly: string | undefined, attachOptions: AttachOptions) {
     this.location = location;
+    this.inode = statSync(location).ino;
+    this.lock = readOnly === undefined ? takeLock(location) : undefined;
     this.attachOptions = attachOptions;
     this.db = db;
     this.driver = db.driver;
@@ -140,6 +146,10 @@ export class SqliteStore implements AnalyzerStore {
   /** Writes a batch in one transaction; throws a {@link SqliteStoreError} (with SQLite's code) and commits nothing on failure. */
   write(batch: StoreBatch): void {
     if (this.closed) throw new SqliteStoreError('ERR_STORE_IO', `${this.location} is closed`, this.location);
+    // Deleted (or replaced) while open, the file takes writes that no one will ever read: told, not silent.
+    if (statSync(this.location, { throwIfNoEntry: false })?.ino !== this.inode) {
+      throw new SqliteStoreError('ERR_STORE_IO', `${this.location} was deleted or replaced while in use: what is written goes nowhere (restart to write a new file)`, this.location);
+    }
     const s = this.s;
     try {
       this.db.exec('BEGIN IMMEDIATE');
@@ -326,6 +336,7 @@ export class SqliteStore implements AnalyzerStore {
     if (!this.closed) {
       this.closed = true;
       this.db.close();
+      if (this.lock !== undefined) releaseLock(this.lock);
     }
     return Promise.resolve();
   }
@@ -387,6 +398,46 @@ function checkOptions(o: SqliteOpenOptions): SqliteOpenOptions {
 }
 
 /** Refuses what is plainly not a SQLite file before SQLite opens it. */
+/**
+ * Takes `<file>.lock` for this process (its pid), so a second process writing the same store is refused at
+ * open: two receivers on one data directory overwrote each other's incidents under the same ids (probe 12).
+ * A lock left by a process that is gone (killed, the machine restarted) is taken over; so is one of this
+ * process's own (a store opened again after a close). Returns the lock's path.
+ */
+function takeLock(file: string): string {
+  const lock = `${file}.lock`;
+  const holder = Number.parseInt(readFileSync(lock, { encoding: 'utf8', flag: 'a+' }), 10);
+  if (Number.isInteger(holder) && holder !== process.pid && runsNode(holder)) {
+    throw new SqliteStoreError('ERR_STORE_FILE', `${file} is in use by another process (pid ${holder}, see ${lock}): one process writes a store; give this one another file (or remove ${lock} if that process is not rootspan)`, file);
+  }
+  writeFileSync(lock, `${process.pid}\n`);
+  return lock;
+}
+
+/** Whether process `pid` runs, as a Node.js process where /proc tells (a pid reused after a reboot is not). */
+function runsNode(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return /node|rootspan/i.test(readFileSync(`/proc/${pid}/cmdline`, 'latin1'));
+  } catch {
+    return true;
+  }
+}
+
+/** Removes the lock if it is still this process's. */
+function releaseLock(lock: string): void {
+  try {
+    if (Number.parseInt(readFileSync(lock, 'utf8'), 10) === process.pid) unlinkSync(lock);
+  } catch {
+    // Gone already: nothing to release.
+  }
+}
+
 function checkFile(file: string): void {
   let size: number;
   try {

@@ -158,6 +158,8 @@ describe('crash safety', () => {
       });
     });
     child.removeAllListeners('exit');
+    // While it writes, a second process is refused the file (it would overwrite the writer's incidents).
+    expect(() => sqliteStore({ path })).toThrow(new RegExp(`is in use by another process \\(pid ${child.pid}, see .*rootspan\\.db\\.lock\\)`));
     const exited = new Promise((r) => child.on('exit', r));
     child.kill('SIGKILL');
     await exited;
@@ -165,6 +167,7 @@ describe('crash safety', () => {
     // Lines read after the kill are commits too: all of them must be there.
     for (const l of buf.split('\n')) if (l.startsWith('committed ')) committed.push(l.slice('committed '.length));
 
+    // The killed writer's lock is taken over.
     const s = store(path);
     const ids = new Set(s.incidents({ limit: 500 }).incidents.map((i) => i.id));
     const missing = committed.filter((id) => !ids.has(id));
@@ -172,6 +175,17 @@ describe('crash safety', () => {
     for (const id of committed.slice(-3)) expect(s.incident(id)?.history.map((h) => h.type)).toEqual(['opened', 'updated']);
     // A snapshot written under load reads back.
     expect(s.loadSnapshot()?.format).toBe('rootspan.analyzer');
+  });
+});
+
+describe('file faults while open', () => {
+  it('a file deleted under the store fails every write with a clear error (it took them silently)', async () => {
+    const path = tempFile();
+    const s = store(path);
+    const rollup = { service: 'a', operation: 'GET /x', nodeType: 'service' as const, start: SHOP_START, durationMs: MIN, requests: 1, errors: 0, latency: null, selfTimeP95: null };
+    s.write({ rollups: [rollup], incidents: [] });
+    rmSync(path);
+    expect(() => s.write({ rollups: [rollup], incidents: [] })).toThrow(/rootspan\.db was deleted or replaced while in use/);
   });
 });
 
