@@ -3,7 +3,7 @@
  * API, Prometheus metrics and incident notifications, over one analyzer of every service's spans.
  */
 export { startServer } from './server.js';
-export type { RootspanServer, ServerStatus, StoreStatus } from './server.js';
+export type { RestoredState, RootspanServer, ServerStatus, StoreStatus } from './server.js';
 export { CENTRAL_RESOLVE_AFTER_MS, resolveServerOptions } from './options.js';
 export type { ServerOptions, ResolvedServerOptions } from './options.js';
 export { FileStore, ensureDir } from './store.js';

@@ -50,6 +50,18 @@ export interface StoreStatus {
   rollupsDropped: number;
   /** Incident updates dropped because writes kept failing ({@link MAX_PENDING_CHANGES}; openings and resolutions are kept). */
   changesDropped: number;
+  /** What the start restored from the store (null: nothing, a new store or none): a restart is seen here. */
+  restored: RestoredState | null;
+}
+
+/** The state a start restored from its store. */
+export interface RestoredState {
+  /** Event time the saved analyzer had reached. */
+  eventTime: string | null;
+  /** Operations with a learned baseline. */
+  operations: number;
+  /** Incidents open (active or acknowledged) when it was saved, going on under the same ids. */
+  openIncidents: number;
 }
 
 /** The `/aiops/status` body. */
@@ -136,11 +148,16 @@ export async function startServer(options: ServerOptions = {}): Promise<Rootspan
   // The wall clock bounds event time: a span from a host whose clock is far ahead is dropped as `future`
   // instead of moving event time past every other span (which would then all be late).
   const analyzer = createAnalyzer({ wallClock: opts.now, ...opts.analyzer });
+  let restored: RestoredState | null = null;
   if (opts.store !== undefined) {
     const snapshot = await opts.store.loadSnapshot();
-    if (snapshot !== undefined) analyzer.restore(snapshot);
+    if (snapshot !== undefined) {
+      analyzer.restore(snapshot);
+      restored = { eventTime: isoOrNull(snapshot.clock), operations: snapshot.operations.length, openIncidents: analyzer.incidents({ status: ['active', 'acknowledged'] }).length };
+      opts.log(`restored from ${opts.store.location}: ${restored.operations} baselines, ${restored.openIncidents} open incidents, analysed up to ${restored.eventTime ?? 'no span'}`);
+    }
   }
-  const server = new CentralServer(opts, analyzer);
+  const server = new CentralServer(opts, analyzer, restored);
   await server.listen();
   return server;
 }
@@ -184,6 +201,7 @@ class CentralServer implements RootspanServer {
   constructor(
     private readonly opts: ResolvedServerOptions,
     readonly analyzer: Analyzer,
+    restored: RestoredState | null = null,
   ) {
     this.startedAt = opts.now();
     this.lastSnapshotAt = this.startedAt;
@@ -207,7 +225,7 @@ class CentralServer implements RootspanServer {
     this.cors = opts.cors === undefined ? undefined : new Cors(opts.cors);
     // Links are for people: the dashboard's page of the incident (its JSON is at the API's URL beside it).
     this.notifier = new Notifier(opts.notifications, opts.notify, (id) => (this.url ? `${this.url}/#/incidents/${encodeURIComponent(id)}` : undefined), opts.log, opts.now);
-    this.storeStatus = { kind: opts.store ? 'store' : 'memory', location: opts.store?.location ?? null, writes: 0, failures: 0, lastWriteAt: null, lastError: null, healthy: true, rollupsDropped: 0, changesDropped: 0 };
+    this.storeStatus = { kind: opts.store ? 'store' : 'memory', location: opts.store?.location ?? null, writes: 0, failures: 0, lastWriteAt: null, lastError: null, healthy: true, rollupsDropped: 0, changesDropped: 0, restored };
     analyzer.onAnomaly((a) => {
       // An episode that got worse is reported again under its id: counted once. Ids (`a-<n>`) only grow.
       const n = Number(a.id.slice(2));

@@ -52,6 +52,22 @@ describe('stores', () => {
     await server.close();
   }, 120_000);
 
+  it('a start that restored state says so in status and in one log line; a new store says nothing', async () => {
+    const writes: StoreWrite[] = [];
+    const first = await testServer({ store: { location: 'memory-test', loadSnapshot: () => undefined, write: (b) => void writes.push(b), close: () => {} } });
+    await postOutage(first);
+    expect((await call(first, '/aiops/status')).body.store.restored).toBeNull();
+    await first.close();
+    const saved = writes[writes.length - 1].snapshot!;
+    const lines: string[] = [];
+    const second = await testServer({ store: { location: 'memory-test', loadSnapshot: () => saved, write: () => {}, close: () => {} }, log: (l) => lines.push(l) });
+    const restored = (await call(second, '/aiops/status')).body.store.restored;
+    const open = second.analyzer.incidents({ status: ['active', 'acknowledged'] }).length;
+    expect(restored).toEqual({ eventTime: new Date(saved.clock!).toISOString(), operations: saved.operations.length, openIncidents: open });
+    expect(lines).toContain(`restored from memory-test: ${saved.operations.length} baselines, ${open} open incidents, analysed up to ${restored.eventTime}`);
+    await second.close();
+  }, 120_000);
+
   it('a store that fails to write is shown in status and counted; the server keeps working', async () => {
     const lines: string[] = [];
     const store: ServerStore = {
