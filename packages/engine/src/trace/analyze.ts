@@ -356,6 +356,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     byId = byIdScratch;
   }
   let orphans = 0;
+  let strays = 0;
   for (let i = 0; i < n; i++) {
     const node = nodes[i];
     const pid = node.span.parentSpanId;
@@ -363,10 +364,12 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     if (parent !== undefined && parent !== node) {
       node.parent = parent;
       parent.children[parent.childCount++] = node;
+      if (parent.span.kind === 'client' && parent.span.service !== node.span.service && adoptable(node, true)) strays++;
     } else if (pid) orphans++;
   }
   if (n > 1) breakCycles(nodes, n);
   if (orphans > 0 && n > 1) adoptOrphans(nodes, n);
+  if (strays > 0) adoptStrays(nodes, n);
   let callCount = 0;
   let entryCount = 0;
   let graphql = false;
@@ -1053,10 +1056,41 @@ function adoptOrphans(nodes: readonly Node[], n: number): void {
   requestNodes.length = 0;
 }
 
-/** A call or internal span whose parent is missing: not a request of its own, nor a span of no kind (guessed from its links). */
-function adoptable(node: Node): boolean {
+/**
+ * A span of the callee's own under its caller's client span, beside the callee's server span there: that
+ * server span's child, reported before it by a Zipkin tracer (B3 shared spans: the child names the shared
+ * id, which only the server span, arriving later, tells apart from its client's). Moved under the server
+ * span, the latest to start at or before it: left under the client, it made the callee's request all its
+ * own time, and its calls the caller's (probe 13: a `catalog → catalog` edge of invented operations).
+ */
+function adoptStrays(nodes: readonly Node[], n: number): void {
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i];
+    const client = node.parent;
+    if (client === undefined || client.span.kind !== 'client' || client.span.service === node.span.service || !adoptable(node, true)) continue;
+    const { span } = node;
+    let home: Node | undefined;
+    for (let c = 0; c < client.childCount; c++) {
+      const r = client.children[c].span;
+      if (r.kind === 'server' && r.service === span.service && r.startTime <= span.startTime && span.startTime <= r.endTime && (home === undefined || r.startTime > home.span.startTime)) home = client.children[c];
+    }
+    if (home === undefined) continue;
+    let at = 0;
+    while (client.children[at] !== node) at++;
+    for (let c = at + 1; c < client.childCount; c++) client.children[c - 1] = client.children[c];
+    client.childCount--;
+    node.parent = home;
+    home.children[home.childCount++] = node;
+  }
+}
+
+/**
+ * A call or internal span whose parent is missing (or, `placed`, whose parent is another's): not a request
+ * of its own, nor a span of no kind (guessed from its links).
+ */
+function adoptable(node: Node, placed = false): boolean {
   const { span } = node;
-  return node.parent === undefined && !!span.parentSpanId && span.kind !== undefined && span.kind !== 'server' && span.kind !== 'consumer';
+  return (placed || node.parent === undefined) && !!span.parentSpanId && span.kind !== undefined && span.kind !== 'server' && span.kind !== 'consumer';
 }
 
 /** Whether `node` is `ancestor` or below it. */
