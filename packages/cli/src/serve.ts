@@ -27,7 +27,8 @@ Options:
   --config <file>        JSON server options: notifications, redact, limits, analyzer thresholds
   -h, --help             this help
 
-Endpoints: / (dashboard), POST /v1/traces (OTLP/HTTP JSON or protobuf), OTLP/gRPC TraceService/Export, /aiops/* (REST API), /metrics (Prometheus).
+Endpoints: / (dashboard), POST /v1/traces (OTLP/HTTP JSON or protobuf), OTLP/gRPC TraceService/Export,
+POST /api/v2/spans (Zipkin v2 JSON or protobuf, B3 shared spans too), /aiops/* (REST API), /metrics (Prometheus).
 Stops cleanly on SIGINT/SIGTERM: queued spans are analysed, state saved, notifications sent.`;
 
 /** Options taken from a `--config` file: everything but what only code can pass, plus `data` and this receiver's name in a shared store. */
