@@ -62,6 +62,10 @@ describe('a slowdown under a traffic surge', () => {
     // Told from the first event: the surge fired in the bucket the slowdown did.
     expect(events[0].type).toBe('opened');
     expect(events[0].incident.rootCause.explanation).toMatch(surged);
+    // At its peak, not as its latest window (mostly after the flood) has it.
+    const surge = analyzer.anomalies().find((a) => a.signal === 'traffic.surge')!;
+    expect(surge.peak.observed).toBeGreaterThan(surge.observed);
+    expect(incident.rootCause.explanation).toContain(`traffic surged meanwhile: ${surge.peak.explanation.split('; ')[0]}`);
   });
 
   it('is not said when traffic is as usual', () => {

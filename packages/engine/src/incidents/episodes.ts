@@ -1022,16 +1022,17 @@ export class Episodes {
 
   /**
    * The explanation of the strongest traffic surge still firing on a service of the incident (its root's,
-   * or one of its anomalies'), if any. Surges join no incident (load is not a fault), so they are looked
-   * up among the episodes (a backlog let go fired none: see {@link heldBacklog}).
+   * or one of its anomalies'), at its peak, if any: its latest window, mostly after the flood, told probe
+   * 11's tenfold surge as +170%. Surges join no incident (load is not a fault), so they are looked up among
+   * the episodes (a backlog let go fired none: see {@link heldBacklog}).
    */
   private surgeAmong(top: RankedOrigin, anomalies: readonly Anomaly[]): string | undefined {
-    let best: Anomaly | undefined;
+    let best: Anomaly['peak'] | undefined;
     for (const ep of this.episodes.values()) {
       if (ep.signal !== 'traffic.surge') continue;
       const a = ep.anomaly;
       if (a.service !== top.service && !anomalies.some((m) => m.service === a.service)) continue;
-      if (best === undefined || a.observed / a.expected > best.observed / best.expected) best = a;
+      if (best === undefined || a.peak.observed / a.peak.expected > best.observed / best.expected) best = a.peak;
     }
     return best?.explanation;
   }
