@@ -220,6 +220,20 @@ describe('notifications', () => {
     }
   }, 60_000);
 
+  it('close() names the events its deadline left unsent', async () => {
+    const hanging: ServerResponse[] = [];
+    const black = createServer((_req, res) => void hanging.push(res));
+    sinks.push(black);
+    await new Promise<void>((r) => black.listen(0, '127.0.0.1', r));
+    const lines: string[] = [];
+    const notifier = new Notifier([{ type: 'webhook', url: `http://127.0.0.1:${(black.address() as AddressInfo).port}/`, name: 'ops' }], { timeoutMs: 60_000 }, () => undefined, (l) => lines.push(l));
+    notifier.notify(event('opened'));
+    notifier.notify(event('resolved', { status: 'resolved' }));
+    await notifier.close(200);
+    for (const res of hanging) res.end();
+    expect(lines).toEqual(['2 notification(s) to ops not sent before shutdown: inc-7 opened, inc-7 resolved']);
+  });
+
   it('filters by event and minimum severity', async () => {
     const hook = await sink();
     const notifier = new Notifier([{ type: 'webhook', url: hook.url, events: ['opened'], minSeverity: 'critical' }], {}, () => undefined, () => {});

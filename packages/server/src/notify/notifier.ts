@@ -216,7 +216,11 @@ export class Notifier {
       });
     }
     this.closed = true;
-    for (const ch of this.channels) clearTimeout(ch.timer);
+    for (const ch of this.channels) {
+      clearTimeout(ch.timer);
+      // What the deadline left is lost with the process: said, by event, not silently.
+      if (ch.queue.length > 0) this.log(`${ch.queue.length} notification(s) to ${ch.status.name} not sent before shutdown: ${ch.queue.map((p) => p.event).join(', ')}`);
+    }
   }
 
   private isIdle(): boolean {
