@@ -159,10 +159,16 @@ describe('crash safety', () => {
     });
     child.removeAllListeners('exit');
     // While it writes, a second process is refused the file (it would overwrite the writer's incidents).
-    expect(() => sqliteStore({ path })).toThrow(new RegExp(`is in use by another process \\(pid ${child.pid}, see .*rootspan\\.db\\.lock\\)`));
+    let refused: unknown;
+    try {
+      await sqliteStore({ path }).close();
+    } catch (err) {
+      refused = err;
+    }
     const exited = new Promise((r) => child.on('exit', r));
     child.kill('SIGKILL');
     await exited;
+    expect(String(refused)).toMatch(new RegExp(`is in use by another process \\(pid ${child.pid}, see .*rootspan\\.db\\.lock\\)`));
     expect(child.signalCode).toBe('SIGKILL');
     // Lines read after the kill are commits too: all of them must be there.
     for (const l of buf.split('\n')) if (l.startsWith('committed ')) committed.push(l.slice('committed '.length));
