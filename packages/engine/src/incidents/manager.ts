@@ -525,7 +525,7 @@ export class IncidentManager {
    * cache's outage of minutes before, which it kept open.
    */
   private findHome(anomaly: Anomaly, now: number): Record_ | undefined {
-    const open = this.findOpen(anomaly.cause.service, now, anomaly);
+    const open = this.findOpen(anomaly, now);
     if (open !== undefined && this.faultGoing(open, now)) return open;
     return this.findCascade(anomaly, now) ?? open;
   }
@@ -539,12 +539,13 @@ export class IncidentManager {
   }
 
   /**
-   * The open incident rooted in `service`, else one where an episode caused by `service` is still firing.
+   * The open incident rooted in the anomaly's cause, else one where an episode caused by its service is still firing.
    * Not one whose episodes in that service have ended: a database that was the effect of an earlier fault
    * (slowed by a cache's outage) and fails on its own minutes later (a lock) is a fault of its own, and
    * folded into the old incident under its old root cause, it opened nothing.
    */
-  private findOpen(service: string, now: number, anomaly: Anomaly): Record_ | undefined {
+  private findOpen(anomaly: Anomaly, now: number): Record_ | undefined {
+    const service = anomaly.cause.service;
     let best: Record_ | undefined;
     for (const rec of this.records.values()) {
       if (rec.incident.status === 'resolved' || this.newCode(anomaly, rec.incident.openedAt)) continue;

@@ -343,14 +343,14 @@ export function statementOperation(text: string): string | undefined {
   const verb = m[1].toUpperCase();
   // `START` alone says nothing; `START TRANSACTION` is MySQL's (and standard SQL's) BEGIN.
   if (verb === 'START' && TRANSACTION.test(text.slice(m[0].length))) return 'START TRANSACTION';
-  const table = STATEMENT_TABLE[verb]?.exec(text)?.[1];
-  if (verb !== 'SELECT') return table === undefined ? verb : cut(`${verb} ${table.replace(/["\x60[\]]/g, '')}`);
+  const table = STATEMENT_TABLE[verb]?.exec(text)?.[1]?.replace(/["\x60[\]]/g, '');
+  if (verb !== 'SELECT') return table === undefined ? verb : cut(`${verb} ${table}`);
   if (table === undefined) {
     const fn = SELECTED_FUNCTION.exec(text.slice(m[0].length))?.[1];
     return fn === undefined ? verb : cut(`SELECT ${fn.toLowerCase()}`);
   }
   const lock = LOCKING_READ.exec(text);
-  return cut(`SELECT ${table.replace(/["\x60[\]]/g, '')}${lock === null ? '' : lock[1] === undefined ? ' FOR SHARE' : ' FOR UPDATE'}`);
+  return cut(`SELECT ${table}${lock === null ? '' : lock[1] === undefined ? ' FOR SHARE' : ' FOR UPDATE'}`);
 }
 
 /**

@@ -364,7 +364,7 @@ function analyzeNodes(nodes: readonly Node[], n: number, ctx: TraceContext, ids:
     if (parent !== undefined && parent !== node) {
       node.parent = parent;
       parent.children[parent.childCount++] = node;
-      if (parent.span.kind === 'client' && parent.span.service !== node.span.service && adoptable(node, true)) strays++;
+      if (isStray(node)) strays++;
     } else if (pid) orphans++;
   }
   if (n > 1) breakCycles(nodes, n);
@@ -1066,8 +1066,8 @@ function adoptOrphans(nodes: readonly Node[], n: number): void {
 function adoptStrays(nodes: readonly Node[], n: number): void {
   for (let i = 0; i < n; i++) {
     const node = nodes[i];
-    const client = node.parent;
-    if (client === undefined || client.span.kind !== 'client' || client.span.service === node.span.service || !adoptable(node, true)) continue;
+    if (!isStray(node)) continue;
+    const client = node.parent as Node;
     const { span } = node;
     let home: Node | undefined;
     for (let c = 0; c < client.childCount; c++) {
@@ -1084,13 +1084,20 @@ function adoptStrays(nodes: readonly Node[], n: number): void {
   }
 }
 
-/**
- * A call or internal span whose parent is missing (or, `placed`, whose parent is another's): not a request
- * of its own, nor a span of no kind (guessed from its links).
- */
-function adoptable(node: Node, placed = false): boolean {
-  const { span } = node;
-  return (placed || node.parent === undefined) && !!span.parentSpanId && span.kind !== undefined && span.kind !== 'server' && span.kind !== 'consumer';
+/** Under a client span of another service, and no request of its own (see {@link adoptStrays}). */
+function isStray(node: Node): boolean {
+  const client = node.parent;
+  return client !== undefined && client.span.kind === 'client' && client.span.service !== node.span.service && callOrInternal(node.span);
+}
+
+/** A call or internal span whose parent is missing: see {@link callOrInternal}. */
+function adoptable(node: Node): boolean {
+  return node.parent === undefined && callOrInternal(node.span);
+}
+
+/** A call or internal span with a parent id: not a request of its own, nor a span of no kind (guessed from its links). */
+function callOrInternal(span: Span): boolean {
+  return !!span.parentSpanId && span.kind !== undefined && span.kind !== 'server' && span.kind !== 'consumer';
 }
 
 /** Whether `node` is `ancestor` or below it. */
