@@ -223,8 +223,7 @@ class CentralServer implements RootspanServer {
     this.grpc = opts.grpcPort === undefined ? undefined : new GrpcReceiver(this.receiverContext, this.ingestAuth, this.grpcAnswers, opts.requestTimeoutMs);
     this.series = new SeriesHistory(analyzer, opts.store);
     this.cors = opts.cors === undefined ? undefined : new Cors(opts.cors);
-    // Links are for people: the dashboard's page of the incident (its JSON is at the API's URL beside it).
-    this.notifier = new Notifier(opts.notifications, opts.notify, (id) => (this.url ? `${this.url}/#/incidents/${encodeURIComponent(id)}` : undefined), opts.log, opts.now);
+    this.notifier = new Notifier(opts.notifications, opts.notify, () => this.url || undefined, opts.log, opts.now);
     this.storeStatus = { kind: opts.store ? 'store' : 'memory', location: opts.store?.location ?? null, writes: 0, failures: 0, lastWriteAt: null, lastError: null, healthy: true, rollupsDropped: 0, changesDropped: 0, restored };
     analyzer.onAnomaly((a) => {
       // An episode that got worse is reported again under its id: counted once. Ids (`a-<n>`) only grow.

@@ -44,7 +44,7 @@ describe('notifications', () => {
         { type: 'pagerduty', routingKey: 'R0UT1NG', url: pd.url },
       ],
       {},
-      (id) => `http://rootspan.local/aiops/incidents/${id}`,
+      () => 'http://rootspan.local',
       () => {},
     );
     notifier.notify(event('opened'));

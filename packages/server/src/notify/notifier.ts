@@ -112,7 +112,8 @@ export class Notifier {
   constructor(
     targets: readonly NotificationTarget[],
     options: NotifyOptions,
-    private readonly incidentUrl: (id: string) => string | undefined,
+    /** The server's own URL, for links (undefined until it listens). */
+    private readonly baseUrl: () => string | undefined,
     private readonly log: (line: string) => void,
     private readonly now: () => number = Date.now,
   ) {
@@ -176,7 +177,7 @@ export class Notifier {
     // incident's latest state arrives, in order, and a slow endpoint's queue is not filled with updates).
     const stale = event.type === 'updated' ? ch.queue.find((p) => p.updates === id && p.attempts === 0) : undefined;
     if (stale !== undefined) {
-      stale.request = requestFor(ch.target, event, this.incidentUrl(id), this.now());
+      stale.request = requestFor(ch.target, event, this.baseUrl(), this.now());
       ch.status.coalesced++;
       return;
     }
@@ -184,7 +185,7 @@ export class Notifier {
       if (ch.status.dropped++ === 0) this.log(`notification queue of ${ch.status.name} is full (${this.opts.maxQueue}): dropping new events; see /aiops/status`);
       return;
     }
-    ch.queue.push({ request: requestFor(ch.target, event, this.incidentUrl(id), this.now()), event: `${id} ${event.type}`, attempts: 0, ...(event.type === 'updated' ? { updates: id } : {}) });
+    ch.queue.push({ request: requestFor(ch.target, event, this.baseUrl(), this.now()), event: `${id} ${event.type}`, attempts: 0, ...(event.type === 'updated' ? { updates: id } : {}) });
     ch.status.queued = ch.queue.length;
     this.pump(ch);
   }

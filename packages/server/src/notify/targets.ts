@@ -85,15 +85,20 @@ export function sign(secret: string, timestamp: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-/** The request for one event; `links.incident` is the API URL of the incident, when the server knows its own URL. */
-export function requestFor(target: NotificationTarget, event: IncidentEvent, incidentUrl: string | undefined, now: number): OutgoingRequest {
+/**
+ * The request for one event. With the server's `baseUrl` (once it knows it), links go to the incident's
+ * dashboard page (people click them: its JSON showed raw, or refused without the token); a webhook also
+ * gets the API URL of its JSON.
+ */
+export function requestFor(target: NotificationTarget, event: IncidentEvent, baseUrl: string | undefined, now: number): OutgoingRequest {
   const inc = event.incident;
   const json = { 'content-type': 'application/json' };
+  const incidentUrl = baseUrl === undefined ? undefined : `${baseUrl}/#/incidents/${encodeURIComponent(inc.id)}`;
   if (target.type === 'webhook') {
     // One id per event, the same on every retry: a receiver that answered too late for us (a retry it
     // processes again) tells the copies apart by it.
     const id = randomUUID();
-    const body = JSON.stringify({ id, type: `incident.${event.type}`, incident: incidentJson(inc), url: incidentUrl ?? null, apiUrl: apiUrlOf(incidentUrl, inc.id), sentAt: iso(now) });
+    const body = JSON.stringify({ id, type: `incident.${event.type}`, incident: incidentJson(inc), url: incidentUrl ?? null, apiUrl: baseUrl === undefined ? null : `${baseUrl}/aiops/incidents/${encodeURIComponent(inc.id)}`, sentAt: iso(now) });
     const headers: Record<string, string> = { ...target.headers, ...json, 'x-rootspan-event-id': id };
     if (target.secret !== undefined) {
       const ts = String(Math.floor(now / 1000));
@@ -141,9 +146,3 @@ export function requestFor(target: NotificationTarget, event: IncidentEvent, inc
 }
 
 const PAGERDUTY_SEVERITY: Record<Severity, string> = { low: 'info', medium: 'warning', high: 'error', critical: 'critical' };
-
-/** The incident's API URL beside its dashboard page `<base>/#/incidents/<id>` (null without one). */
-function apiUrlOf(pageUrl: string | undefined, id: string): string | null {
-  const at = pageUrl?.indexOf('/#/incidents/') ?? -1;
-  return pageUrl === undefined || at < 0 ? null : `${pageUrl.slice(0, at)}/aiops/incidents/${encodeURIComponent(id)}`;
-}
