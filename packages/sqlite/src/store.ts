@@ -397,7 +397,6 @@ function checkOptions(o: SqliteOpenOptions): SqliteOpenOptions {
   return o;
 }
 
-/** Refuses what is plainly not a SQLite file before SQLite opens it. */
 /**
  * Takes `<file>.lock` for this process (its pid), so a second process writing the same store is refused at
  * open: two receivers on one data directory overwrote each other's incidents under the same ids (probe 12).
@@ -438,6 +437,7 @@ function releaseLock(lock: string): void {
   }
 }
 
+/** Refuses what is plainly not a SQLite file before SQLite opens it. */
 function checkFile(file: string): void {
   let size: number;
   try {
