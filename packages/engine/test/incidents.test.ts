@@ -30,7 +30,7 @@ function anomaly(id: string, kind: AnomalyKind, service: string, cause: string, 
 }
 
 /** Every service its own home, calling nothing; onsets 10 s apart or closer coincide. */
-const alone = { coincideMs: 10_000, echoMs: 60_000, topology: { homes: (s: string) => new Set([s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined, deployedIn: () => false } };
+const alone = { coincideMs: 10_000, echoMs: 60_000, renameHoldMs: 0, topology: { homes: (s: string) => new Set([s]), callees: () => new Set<string>(), callers: () => new Set<string>(), samplesLoop: () => false, lateShare: () => 0, isPeer: () => false, heldBacklog: () => undefined, deployedIn: () => false } };
 
 const origin = (service: string, kind: AnomalyKind): RankedOrigin[] => [{ service, operation: 'op', key: opKey(service, 'op'), kind, share: 1, count: 10 }];
 
@@ -394,6 +394,24 @@ describe('IncidentManager grouping', () => {
     // A kind it never held shows at once.
     fire(9, 'errors', 80_000, 'a-8');
     expect(kinds()).toEqual(['latency', 'timeout', 'latency', 'errors']);
+  });
+
+  it('retitles after another operation of its root service once that one has stayed the pick for the hold; after another service at once', () => {
+    const events: IncidentEvent[] = [];
+    const m = new IncidentManager({ ...alone, renameHoldMs: 15_000, resolveAfterMs: 300_000, maxExemplars: 10, topology: { ...alone.topology, isPeer: (key) => key.startsWith('postgresql') } }, (e) => events.push(e), () => ({ explanation: '' }));
+    const at = (operation: string, count: number): RankedOrigin[] => [{ service: 'postgresql', operation, key: opKey('postgresql', operation), kind: 'latency', share: 1, count }];
+    const id = m.route(anomaly('a-1', 'latency', 'shop', 'postgresql', 0), at('SELECT products', 20), undefined, 0);
+    // Another statement with ten times the requests and worse: the pick from 5 s on.
+    for (const t of [5000, 10_000]) {
+      m.route({ ...anomaly(`b-${t}`, 'latency', 'shop', 'postgresql', t), severity: 'critical' }, at('SELECT pg_sleep', 200), undefined, t);
+      expect(m.get(id)!.title).toBe('Latency in postgresql SELECT products, affecting shop');
+    }
+    m.route({ ...anomaly('b-20000', 'latency', 'shop', 'postgresql', 20_000), severity: 'critical' }, at('SELECT pg_sleep', 200), undefined, 20_000);
+    expect(m.get(id)!.title).toBe('Latency in postgresql SELECT pg_sleep, affecting shop');
+    expect(events.map((e) => `${e.type} ${e.incident.rootCause.operation}`)).toEqual(['opened SELECT products', 'updated SELECT products', 'updated SELECT products', 'updated SELECT pg_sleep']);
+    // Far more evidence against a service of its own: named at once.
+    for (const [i, service] of ['web', 'api', 'cart'].entries()) m.route({ ...anomaly(`c-${i}`, 'errors', service, 'pricing', 25_000), severity: 'critical' }, [{ service: 'pricing', operation: 'POST /quote', key: opKey('pricing', 'POST /quote'), kind: 'errors', share: 1, count: 500 }], id, 25_000);
+    expect(m.get(id)!.rootCause).toMatchObject({ service: 'pricing', operation: 'POST /quote' });
   });
 
   it("keeps naming the operation it names while another of its service fails alike, however their windows' request counts turn", () => {

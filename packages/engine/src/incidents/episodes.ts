@@ -23,6 +23,9 @@ const DEPLOY_NEAR_MS = 15_000;
 /** Onsets this many buckets apart or closer are one fault's, when they are in the same service (see IncidentManager). */
 const COINCIDE_BUCKETS = 2;
 
+/** Buckets another operation or kind of an incident's root service must stay the pick before it is named (see IncidentManagerOptions.renameHoldMs). */
+const RENAME_HOLD_BUCKETS = 3;
+
 /** Roots of incidents whose callers' requests wait without ending: a drop of theirs is that incident's. */
 const HANG_KINDS: ReadonlySet<AnomalyKind> = new Set<AnomalyKind>(['timeout', 'latency']);
 
@@ -151,6 +154,7 @@ export class Episodes {
         maxExemplars: options.maxExemplars,
         coincideMs: COINCIDE_BUCKETS * options.bucketMs,
         echoMs: Math.max(WINDOWS[WINDOWS.length - 1] * options.bucketMs, options.maxTraceWaitMs),
+        renameHoldMs: RENAME_HOLD_BUCKETS * options.bucketMs,
         topology: {
           homes: (service) => this.homes(service),
           callees: (service) => this.callees(service),

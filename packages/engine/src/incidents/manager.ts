@@ -83,6 +83,10 @@ interface Record_ {
    * {@link FLIP_BACK_MS}).
    */
   told?: Told;
+  /** The root the latest recompute picked, in the bucket ending at `at` (see {@link IncidentManager.held}). */
+  pick?: { key: string; kind: AnomalyKind; at: number };
+  /** Another operation or kind of the told root's service, the pick at the end of each bucket since `since`. */
+  pending?: { key: string; kind: AnomalyKind; since: number };
 }
 
 interface Told {
@@ -103,6 +107,14 @@ export interface IncidentManagerOptions {
    * findCascade), and reopens it if it resolved by itself meanwhile (see reopen).
    */
   echoMs: number;
+  /**
+   * How long (ms of event time) another operation or kind of the service an incident names must stay the
+   * pick before the incident is retitled after it (see {@link IncidentManager.held}). A pool filled by one
+   * route's transactions spreads its evidence over every statement and the pool's waits, and the pick moved
+   * between them bucket by bucket: one fault was retitled eight times in four minutes, each a notification.
+   * A root in another service (a cascade's origin found) is named at once.
+   */
+  renameHoldMs: number;
   /** What the manager knows of the call graph, for symptoms no trace links to their cause. */
   topology: Topology;
 }
@@ -781,7 +793,8 @@ export class IncidentManager {
     }));
     const best = ranked[0];
     if (best !== undefined) {
-      const top: RankedOrigin = { ...best.origin, kind: kindOf(best) };
+      const pick: RankedOrigin = { ...best.origin, kind: kindOf(best) };
+      const top = this.held(rec, pick, now) ?? pick;
       // Confidence that the cascade started in the top candidate's service: how much of the evidence points
       // at it (a slow database's statements are one service's), discounted when it rests on few requests.
       // A traffic drop that joined a failure is its effect, no evidence against another suspect.
@@ -819,6 +832,28 @@ export class IncidentManager {
     inc.title =
       `${KIND_TITLE[inc.rootCause.kind]} in ${label(inc.rootCause.service, inc.rootCause.operation)}` +
       (others.length > 0 ? `, affecting ${others.slice(0, 3).join(', ')}${others.length > 3 ? ` and ${others.length - 3} more` : ''}` : '');
+  }
+
+  /**
+   * The root the incident was last told of, kept while `pick`, another operation or kind of the same service,
+   * has not been the pick at the end of each bucket for `renameHoldMs`; undefined when `pick` is to be
+   * named. A bucket's routing recomputes the incident once per firing, so only a bucket's last pick counts:
+   * the states it passes through on the way are not the fault moving.
+   */
+  private held(rec: Record_, pick: RankedOrigin, now: number): RankedOrigin | undefined {
+    const told = rec.told;
+    const last = rec.pick;
+    if (last !== undefined && last.at < now) {
+      if (told !== undefined && last.key === told.key && last.kind === told.kind) rec.pending = undefined;
+      else if (rec.pending?.key !== last.key || rec.pending.kind !== last.kind) rec.pending = { key: last.key, kind: last.kind, since: last.at };
+    }
+    rec.pick = { key: pick.key, kind: pick.kind, at: now };
+    if (told === undefined || (told.key === pick.key && told.kind === pick.kind) || opKeyService(told.key) !== pick.service) return undefined;
+    const p = rec.pending;
+    const since = p !== undefined && p.key === pick.key && p.kind === pick.kind ? p.since : now;
+    if (now - since >= this.opts.renameHoldMs) return undefined;
+    const operation = opKeyOperation(told.key);
+    return { ...pick, operation: operation === '' ? null : operation, key: told.key, kind: told.kind };
   }
 
   /**
