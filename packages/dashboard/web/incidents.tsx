@@ -134,7 +134,7 @@ export function IncidentPage({ live, id }: { live: Live; id: string }) {
             <span class="muted mono">{inc.id}</span>
             <span class="muted">
               opened {dateTime(inc.openedAt)} · {inc.resolvedAt ? `resolved after ${duration(inc.openedAt, inc.resolvedAt)}` : `open for ${duration(inc.openedAt, inc.updatedAt)}`}
-              {inc.acknowledgedAt && ` · acknowledged ${time(inc.acknowledgedAt)}`}
+              {inc.acknowledgedAt && ` · acknowledged ${time(inc.acknowledgedAt)}${inc.acknowledgement?.by ? ` by ${inc.acknowledgement.by}` : ''}`}
             </span>
             {inc.mergedInto && (
               <span class="muted" data-merged-into={inc.mergedInto}>

@@ -1,4 +1,4 @@
-import type { Anomaly, AnalyzerSnapshot, AnalyzerStats, DropCounters, Incident, IncidentEvent, IncidentFilter, IngestResult, OperationBaseline, OperationMetrics, ServiceGraph, Span } from './types.js';
+import type { Anomaly, AnalyzerSnapshot, AnalyzerStats, DropCounters, Incident, IncidentEvent, IncidentFilter, IncidentNote, IngestResult, OperationBaseline, OperationMetrics, ServiceGraph, Span } from './types.js';
 import type { Analyzer } from './api.js';
 import { resolveOptions, type AnalyzerOptions, type ResolvedOptions } from './options.js';
 import { rejectReason, type RejectReason } from './model/validate.js';
@@ -410,12 +410,12 @@ class StreamingAnalyzer implements Analyzer {
     return this.episodes.anomalies();
   }
 
-  acknowledge(id: string): Incident | undefined {
-    return this.episodes.manager.acknowledge(id, this.clock ?? 0);
+  acknowledge(id: string, note?: IncidentNote): Incident | undefined {
+    return this.episodes.manager.acknowledge(id, this.clock ?? 0, note);
   }
 
-  resolve(id: string): Incident | undefined {
-    return this.episodes.manager.resolve(id, this.clock ?? 0);
+  resolve(id: string, note?: IncidentNote): Incident | undefined {
+    return this.episodes.manager.resolve(id, this.clock ?? 0, note);
   }
 
   metrics(): OperationMetrics[] {

@@ -5,6 +5,7 @@ import type {
   Incident,
   IncidentEvent,
   IncidentFilter,
+  IncidentNote,
   IngestResult,
   OperationBaseline,
   OperationMetrics,
@@ -75,10 +76,16 @@ export interface Analyzer {
   metrics(): OperationMetrics[];
   baselines(): OperationBaseline[];
   serviceGraph(): ServiceGraph;
-  /** Marks an active incident acknowledged; returns it, or undefined if unknown. */
-  acknowledge(id: string): Incident | undefined;
-  /** Resolves an incident by hand; returns it, or undefined if unknown. */
-  resolve(id: string): Incident | undefined;
+  /**
+   * Marks an active incident acknowledged, with who did it and why when given (its `acknowledgement`, told
+   * to listeners with the `acknowledged` event); returns it, or undefined if unknown.
+   */
+  acknowledge(id: string, note?: IncidentNote): Incident | undefined;
+  /**
+   * Resolves an incident by hand, with who did it and how when given (its `resolution`, told to listeners
+   * with the `resolved` event); returns it, or undefined if unknown.
+   */
+  resolve(id: string, note?: IncidentNote): Incident | undefined;
   /** Learned state as plain JSON (baselines, graph, incidents, counters); buffered traces are not included. */
   snapshot(): AnalyzerSnapshot;
   /**

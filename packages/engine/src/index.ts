@@ -34,6 +34,7 @@ export type {
   Incident,
   IncidentEvent,
   IncidentFilter,
+  IncidentNote,
   IncidentStoryEntry,
   OperationMetrics,
   OperationBaseline,
@@ -79,6 +80,7 @@ export type {
   RollupSeries,
   StoreBatch,
 } from './store.js';
+export { incidentChange } from './store.js';
 export { serverOperation, clientOperation, calledPath, peerName, foldPath, isPoolWait } from './model/operation.js';
 // The streaming detectors, each usable on its own series (see the README).
 export type { Verdict } from './detectors/verdict.js';

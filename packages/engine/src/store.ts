@@ -23,6 +23,30 @@ export interface IncidentChange {
   incident: Incident;
 }
 
+/**
+ * The change an incident event stands for, as a store writes it: the event time of the change (the
+ * opening, acknowledgement or resolution it tells; else the incident's latest update) and who made it by
+ * hand, when the incident says so (its `acknowledgement` or `resolution`).
+ */
+export function incidentChange(event: IncidentEvent): IncidentChange {
+  const inc = event.incident;
+  switch (event.type) {
+    case 'opened':
+      return { type: event.type, at: inc.openedAt, incident: inc };
+    case 'acknowledged':
+      return withBy({ type: event.type, at: inc.acknowledgedAt ?? inc.updatedAt, incident: inc }, inc.acknowledgement?.by);
+    case 'resolved':
+      return withBy({ type: event.type, at: inc.resolvedAt ?? inc.updatedAt, incident: inc }, inc.resolvedBy === 'user' ? inc.resolution?.by : undefined);
+    default:
+      return { type: event.type, at: inc.updatedAt, incident: inc };
+  }
+}
+
+function withBy(change: IncidentChange, by: string | undefined): IncidentChange {
+  if (by !== undefined) change.by = by;
+  return change;
+}
+
 /** One entry of an incident's lifecycle history, oldest first. */
 export interface IncidentHistoryEntry {
   type: IncidentEvent['type'];

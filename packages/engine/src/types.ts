@@ -290,6 +290,10 @@ export interface Incident {
   resolvedBy: 'auto' | 'user' | 'adapted' | 'merged' | null;
   /** With `resolvedBy: 'merged'`: the id of the incident it was merged into, which goes on. */
   mergedInto?: string;
+  /** Who acknowledged it and why, when given to {@link Analyzer.acknowledge}. */
+  acknowledgement?: IncidentNote;
+  /** Who resolved it by hand and how, when given to {@link Analyzer.resolve}. */
+  resolution?: IncidentNote;
   rootCause: RootCause;
   /** Best first. */
   candidates: Candidate[];
@@ -307,6 +311,14 @@ export interface Incident {
   story?: IncidentStoryEntry[];
   /** Story entries dropped beyond {@link INCIDENT_STORY_MAX}. */
   storyDropped?: number;
+}
+
+/** Who acknowledged or resolved an incident by hand, and a word on it (each optional, as given). */
+export interface IncidentNote {
+  /** A person or system, as they name themselves (`alice`, `pagerduty`). */
+  by?: string;
+  /** Why, or what was done (`rolled back payment 2.4.1`). */
+  note?: string;
 }
 
 /** One past state of an incident's story (see {@link Incident.story}). */

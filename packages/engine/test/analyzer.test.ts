@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, MAX_OVERFLOW_SERVICES, RootspanError, createAnalyzer, type Analyzer, type AnalyzerOptions, type AnalyzerSnapshot, type Anomaly, type IncidentEvent, type Span } from '../src/index.js';
+import { EVENT_LOOP_OPERATION, LOOP_CPU_ATTRIBUTE, MAX_OVERFLOW_SERVICES, RootspanError, createAnalyzer, incidentChange, type Analyzer, type IncidentChange, type AnalyzerOptions, type AnalyzerSnapshot, type Anomaly, type IncidentEvent, type Span } from '../src/index.js';
 import { SHOP_START, batches, shopTraffic, type ShopFault } from './helpers/shop.js';
 import { logNormal, mulberry32, poisson } from './helpers/random.js';
 import { span } from './helpers/spans.js';
@@ -441,6 +441,30 @@ describe('lifecycle', () => {
     expect(events).toContain('opened:active');
     expect(events).toContain('acknowledged:acknowledged');
     expect(events).toContain('resolved:resolved');
+  });
+
+  it('keeps who acknowledged and resolved, and why, on the incident and in the change a store writes', () => {
+    const spans = shopTraffic({ seed: 5, durationMs: 12 * MIN, faults: [{ service: 'payment', from: FAULT_AT, to: 12 * MIN, errorRate: 1 }] });
+    const analyzer = createAnalyzer();
+    const changes: IncidentChange[] = [];
+    analyzer.onIncident((e) => changes.push(incidentChange(e)));
+    analyzer.ingest(spans);
+    const [inc] = analyzer.incidents({ status: 'active' });
+    const note = { by: 'alice', note: 'looking at payment' };
+    expect(analyzer.acknowledge(inc.id, note)?.acknowledgement).toEqual(note);
+    note.by = 'mallory';
+    expect(analyzer.incident(inc.id)?.acknowledgement).toEqual({ by: 'alice', note: 'looking at payment' });
+    expect(analyzer.resolve(inc.id, { note: 'rolled back' })).toMatchObject({ resolvedBy: 'user', resolution: { note: 'rolled back' } });
+    const opened = changes.find((c) => c.type === 'opened');
+    expect(opened).toMatchObject({ at: inc.openedAt });
+    expect(opened).not.toHaveProperty('by');
+    expect(changes.find((c) => c.type === 'acknowledged')).toMatchObject({ by: 'alice', at: analyzer.incident(inc.id)?.acknowledgedAt });
+    expect(changes.at(-1)).toMatchObject({ type: 'resolved', at: analyzer.incident(inc.id)?.resolvedAt });
+    expect(changes.at(-1)).not.toHaveProperty('by');
+    // An empty note is none.
+    const other = createAnalyzer();
+    other.ingest(spans);
+    expect(other.acknowledge(inc.id, {})).not.toHaveProperty('acknowledgement');
   });
 
   it('advanceTo with no new spans resolves a quiet incident', () => {

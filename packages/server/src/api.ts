@@ -1,8 +1,9 @@
 /** The `/aiops/*` REST API: JSON in and out, 404 for unknown ids, 400 for bad parameters. */
-import type { Analyzer, Incident, IncidentFilter, IncidentStatus, OperationBaseline, ServiceGraph, Severity } from '@rootspan/engine';
+import type { Analyzer, Incident, IncidentFilter, IncidentNote, IncidentStatus, OperationBaseline, ServiceGraph, Severity } from '@rootspan/engine';
 import { ALLOW_READ, HttpError, timeParam } from './http.js';
 import { apiGraph, type ApiGraph } from './graph.js';
 import { serviceHealth, type ServiceHealth } from './health.js';
+import { noteOf } from './incident-note.js';
 import type { Intake } from './intake.js';
 import type { IncidentSource } from './store.js';
 import { anomalyJson, incidentJson, isoOrNull, metricsJson, timeline } from './shapes.js';
@@ -16,6 +17,8 @@ export interface ApiContext {
   shared: IncidentSource | undefined;
   /** Called after `POST /aiops/analyze` and changes through a shared store: pending incident changes are written before the answer. */
   afterAnalyze: () => Promise<void>;
+  /** The request's body, read when called (only an acknowledgement or resolution reads one: see {@link noteOf}). */
+  body: () => Promise<Buffer>;
 }
 
 const STATUSES: readonly IncidentStatus[] = ['active', 'acknowledged', 'resolved'];
@@ -55,7 +58,8 @@ export async function routeApi(method: string, path: string, query: URLSearchPar
   }
   if (head === 'incidents' && parts.length === 3 && (action === 'acknowledge' || action === 'resolve')) {
     need(method === 'POST', 'POST');
-    return ctx.shared ? changeShared(ctx, ctx.shared, id, action) : incidentJson(change(ctx.analyzer, id, action));
+    const note = noteOf(await ctx.body(), action);
+    return ctx.shared ? changeShared(ctx, ctx.shared, id, action, note) : incidentJson(change(ctx.analyzer, id, action, note));
   }
   if (parts.length === 1 && head === 'analyze') {
     need(method === 'POST', 'POST');
@@ -96,21 +100,21 @@ export async function routeApi(method: string, path: string, query: URLSearchPar
 }
 
 /** Acknowledges or resolves one of this receiver's incidents. */
-function change(analyzer: Analyzer, id: string, action: 'acknowledge' | 'resolve'): Incident {
+function change(analyzer: Analyzer, id: string, action: 'acknowledge' | 'resolve', note: IncidentNote | undefined): Incident {
   const before = found(analyzer.incident(id), id);
   if (action === 'acknowledge' && before.status === 'resolved') throw new HttpError(409, `incident ${id} is already resolved`);
-  return found(action === 'acknowledge' ? analyzer.acknowledge(id) : analyzer.resolve(id), id);
+  return found(action === 'acknowledge' ? analyzer.acknowledge(id, note) : analyzer.resolve(id, note), id);
 }
 
 /**
  * With a shared store the id is a merged incident's: the change applies to this receiver's members of it
  * (each receiver owns its analyzer's incidents), is written, and the merged incident is answered.
  */
-async function changeShared(ctx: ApiContext, shared: IncidentSource, id: string, action: 'acknowledge' | 'resolve') {
+async function changeShared(ctx: ApiContext, shared: IncidentSource, id: string, action: 'acknowledge' | 'resolve', note: IncidentNote | undefined) {
   const merged = found((await shared.incident(id))?.incident, id) as Incident & { members?: string[] };
   const own = (merged.members ?? [id]).map((m) => shared.localId?.(m)).filter((m): m is string => m !== undefined && ctx.analyzer.incident(m) !== undefined);
   if (own.length === 0) throw new HttpError(409, `incident ${id} was detected by other receivers only (${(merged.members ?? []).join(', ')}): change it there`);
-  for (const m of own) if (!(action === 'acknowledge' && ctx.analyzer.incident(m)!.status === 'resolved')) change(ctx.analyzer, m, action);
+  for (const m of own) if (!(action === 'acknowledge' && ctx.analyzer.incident(m)!.status === 'resolved')) change(ctx.analyzer, m, action, note);
   await ctx.afterAnalyze();
   return incidentJson(found((await shared.incident(id))?.incident, id));
 }

@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { createAnalyzer, type Analyzer, type AnomalyKind, type OperationRollup } from '@rootspan/engine';
+import { createAnalyzer, incidentChange, type Analyzer, type AnomalyKind, type OperationRollup } from '@rootspan/engine';
 import { ZipkinState } from '@rootspan/otlp';
 import { healthOf, routeApi, SEVERITIES } from './api.js';
 import { BearerAuth, UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth.js';
@@ -8,7 +8,8 @@ import { ALLOW_READ, HttpError, sendError, sendJson } from './http.js';
 import { Intake } from './intake.js';
 import { Notifier, type TargetStatus } from './notify/notifier.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
-import { BodyBudget, tooLarge } from './body.js';
+import { BodyBudget, BodyError, readBody, tooLarge } from './body.js';
+import { NOTE_BODY_MAX } from './incident-note.js';
 import { Exposition, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { GrpcReceiver } from './grpc-receiver.js';
 import { countAnswer, otlpFailure, receiveTraces, type ReceiverContext, type ReceiverCounters } from './receiver.js';
@@ -241,9 +242,7 @@ class CentralServer implements RootspanServer {
     analyzer.onIncident((event) => {
       this.notifier.notify(event);
       if (opts.store !== undefined) {
-        const inc = event.incident;
-        const at = event.type === 'opened' ? inc.openedAt : event.type === 'resolved' ? (inc.resolvedAt ?? inc.updatedAt) : event.type === 'acknowledged' ? (inc.acknowledgedAt ?? inc.updatedAt) : inc.updatedAt;
-        this.pendingChanges.push({ type: event.type, at, incident: inc });
+        this.pendingChanges.push(incidentChange(event));
       }
     });
     this.http = createHttpServer(
@@ -392,29 +391,13 @@ class CentralServer implements RootspanServer {
     const { url, path } = route;
     if (path === '/v1/traces') return receiveTraces(req, res, this.receiverContext, this.ingestAuth.allows(req.headers));
     if (path === ZIPKIN_PATH) return receiveZipkin(req, res, this.receiverContext, this.ingestAuth.allows(req.headers));
+    if (path === '/aiops' || path.startsWith('/aiops/')) return this.api(req, res, path, url);
     // Nothing else reads a body; an unread one must not stall the connection.
     req.resume();
     if ((path === '/healthz' || path === '/metrics') && req.method !== 'GET' && req.method !== 'HEAD') {
       return sendError(res, 405, `use GET for ${path}`, { allow: ALLOW_READ });
     }
     if (path === '/healthz') return sendJson(res, 200, { status: this.closing ? 'closing' : 'ok' });
-    if (path === '/aiops' || path.startsWith('/aiops/')) {
-      if (!this.apiAuth.allows(req.headers)) return unauthorized(res);
-      if (path === '/aiops/series') return this.series.serve(req.method ?? 'GET', url.searchParams, res);
-      try {
-        const body = await routeApi(req.method ?? 'GET', path.slice('/aiops'.length), url.searchParams, {
-          analyzer: this.analyzer,
-          intake: this.intake,
-          status: () => this.status(),
-          shared: this.opts.shared,
-          afterAnalyze: () => this.save(false),
-        });
-        return sendJson(res, 200, body);
-      } catch (err) {
-        if (err instanceof HttpError) return sendError(res, err.status, err.message, err.headers);
-        throw err;
-      }
-    }
     if (path === '/metrics') {
       if (!this.apiAuth.allows(req.headers)) return unauthorized(res);
       const text = this.prometheus();
@@ -424,6 +407,30 @@ class CentralServer implements RootspanServer {
     }
     if (this.dashboard.handle(req, res, path)) return;
     sendError(res, 404, `no such endpoint: ${path} (OTLP at /v1/traces, Zipkin at ${ZIPKIN_PATH}, the API under /aiops, Prometheus at /metrics)`);
+  }
+
+  /** Answers one `/aiops/...` request (see routeApi); a body is read only where the route asks for it. */
+  private async api(req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
+    let read: Promise<Buffer> | undefined;
+    try {
+      if (!this.apiAuth.allows(req.headers)) return unauthorized(res);
+      if (path === '/aiops/series') return this.series.serve(req.method ?? 'GET', url.searchParams, res);
+      const body = await routeApi(req.method ?? 'GET', path.slice('/aiops'.length), url.searchParams, {
+        analyzer: this.analyzer,
+        intake: this.intake,
+        status: () => this.status(),
+        shared: this.opts.shared,
+        afterAnalyze: () => this.save(false),
+        body: () => (read ??= readBody(req, NOTE_BODY_MAX)),
+      });
+      return sendJson(res, 200, body);
+    } catch (err) {
+      if (err instanceof HttpError || err instanceof BodyError) return sendError(res, err.status, err.message, err instanceof HttpError ? err.headers : {});
+      throw err;
+    } finally {
+      // An unread body must not stall the connection.
+      if (read === undefined) req.resume();
+    }
   }
 
   status(): ServerStatus {

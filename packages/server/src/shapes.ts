@@ -3,7 +3,7 @@
  * --json` (the CLI imports this module alone, as `@rootspan/server/shapes`, without the server): times as
  * ISO strings, engine-internal fields left out.
  */
-import { operationLabel, type AnalyzerStats, type Anomaly, type AnomalySignal, type Incident, type OperationBaseline, type OperationMetrics } from '@rootspan/engine';
+import { operationLabel, type AnalyzerStats, type Anomaly, type AnomalySignal, type Incident, type IncidentNote, type OperationBaseline, type OperationMetrics } from '@rootspan/engine';
 
 /** Latest epoch ms a `Date` holds (±100,000,000 days). */
 const MAX_DATE_MS = 8.64e15;
@@ -53,6 +53,10 @@ export interface ApiIncident {
   resolvedBy: Incident['resolvedBy'];
   /** With `resolvedBy: 'merged'`: the incident it goes on in. */
   mergedInto?: string;
+  /** Who acknowledged it and why, when they said (the body of `POST .../acknowledge`). */
+  acknowledgement?: IncidentNote;
+  /** Who resolved it by hand and how, when they said (the body of `POST .../resolve`). */
+  resolution?: IncidentNote;
   rootCause: {
     service: string;
     operation: string | null;
@@ -114,6 +118,8 @@ export function incidentJson(inc: Incident & { receivers?: string[]; members?: s
     resolvedAt: isoOrNull(inc.resolvedAt),
     resolvedBy: inc.resolvedBy,
     ...(inc.mergedInto !== undefined ? { mergedInto: inc.mergedInto } : {}),
+    ...(inc.acknowledgement !== undefined ? { acknowledgement: { ...inc.acknowledgement } } : {}),
+    ...(inc.resolution !== undefined ? { resolution: { ...inc.resolution } } : {}),
     rootCause: {
       service: rc.service,
       operation: rc.operation,
@@ -155,7 +161,7 @@ export function timeline(inc: Incident): TimelineEntry[] {
     const c = inc.rootCause.change;
     steps.push({ t: c.at, event: 'anomaly', text: `${c.service} deployed ${c.to}${c.from ? ` (was ${c.from})` : ''}` });
   }
-  if (inc.acknowledgedAt !== null) steps.push({ t: inc.acknowledgedAt, event: 'acknowledged', text: 'acknowledged' });
+  if (inc.acknowledgedAt !== null) steps.push({ t: inc.acknowledgedAt, event: 'acknowledged', text: `acknowledged${noteText(inc.acknowledgement)}` });
   if (inc.resolvedAt !== null) {
     const by = inc.resolvedBy ?? 'auto';
     // By itself: since when nothing fired (its anomalies' latest firing).
@@ -164,7 +170,9 @@ export function timeline(inc: Incident): TimelineEntry[] {
         ? `merged into ${inc.mergedInto}, which has the same root cause`
         : by === 'auto' && inc.anomalies.length > 0
           ? `resolved: no anomaly since ${iso(Math.max(...inc.anomalies.map((a) => a.at)))}`
-          : RESOLVED_TEXT[by];
+          : by === 'user'
+            ? `${RESOLVED_TEXT.user}${noteText(inc.resolution)}`
+            : RESOLVED_TEXT[by];
     steps.push({ t: inc.resolvedAt, event: 'resolved', text });
   }
   // Stable sort: at equal times the order above (opened before its first anomaly) is kept.
@@ -185,6 +193,12 @@ const SIGNAL_WORDS: Record<AnomalySignal, string> = {
   'shape.new-call': 'new call',
   'shape.more-calls': 'more calls',
 };
+
+/** ` by alice: rolled back 2.4.1`, from what was given (empty for nothing). */
+export function noteText(note: IncidentNote | undefined): string {
+  if (note === undefined) return '';
+  return `${note.by !== undefined ? ` by ${note.by}` : ''}${note.note !== undefined ? `: ${note.note}` : ''}`;
+}
 
 const RESOLVED_TEXT: Record<NonNullable<Incident['resolvedBy']>, string> = {
   auto: 'resolved by itself after its quiet period',

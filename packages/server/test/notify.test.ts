@@ -63,6 +63,16 @@ describe('notifications', () => {
     await notifier.close(1000);
   });
 
+  it('Slack says who acknowledged or resolved by hand, and their word on it', async () => {
+    const slack = await sink();
+    const notifier = new Notifier([{ type: 'slack', url: slack.url, events: ['acknowledged', 'resolved'] }], {}, () => undefined, () => {});
+    notifier.notify(event('acknowledged', { status: 'acknowledged', acknowledgedAt: Date.UTC(2026, 0, 1, 0, 1), acknowledgement: { by: 'alice', note: 'looking at payment' } }));
+    notifier.notify(event('resolved', { status: 'resolved', resolvedAt: Date.UTC(2026, 0, 1, 0, 5), resolvedBy: 'user', resolution: { note: 'rolled back 2.4.1' } }));
+    expect(JSON.parse((await slack.next()).body).text).toMatch(/^:eyes: \*ACKNOWLEDGED\* \[high\] Errors in payment POST \/payment \(inc-7\) \(acknowledged by alice: looking at payment\)\n/);
+    expect(JSON.parse((await slack.next()).body).text).toMatch(/\(inc-7\) \(resolved: rolled back 2\.4\.1\)\n/);
+    await notifier.close(1000);
+  });
+
   it('retries failed deliveries with backoff, in order, and counts failures', async () => {
     // Fails the first two attempts, then accepts.
     const flaky = await sink((n) => (n <= 2 ? 503 : 200));

@@ -1,4 +1,4 @@
-import { RootspanError, type Analyzer, type AnalyzerStore, type Incident, type IncidentChange, type IncidentEvent, type OperationRollup, type StoreBatch } from '@rootspan/engine';
+import { incidentChange, RootspanError, type Analyzer, type AnalyzerStore, type Incident, type IncidentChange, type IncidentEvent, type IncidentNote, type OperationRollup, type StoreBatch } from '@rootspan/engine';
 
 /** Options of {@link attachStore}. */
 export interface AttachOptions {
@@ -40,10 +40,10 @@ export interface PersistenceStats {
 export interface StoreAttachment {
   /** Resolves once the saved state is restored (at once for a synchronous store such as SQLite). */
   readonly ready: Promise<void>;
-  /** Acknowledges an incident, recording who did it in its history. */
-  acknowledge(id: string, by?: string): Incident | undefined;
-  /** Resolves an incident by hand, recording who did it in its history. */
-  resolve(id: string, by?: string): Incident | undefined;
+  /** Acknowledges an incident, recording who did it (a name, or who and why) in the incident and its history. */
+  acknowledge(id: string, by?: string | IncidentNote): Incident | undefined;
+  /** Resolves an incident by hand, recording who did it (a name, or who and how) in the incident and its history. */
+  resolve(id: string, by?: string | IncidentNote): Incident | undefined;
   /** Writes what is pending now (with a fresh snapshot). */
   flush(): Promise<void>;
   /** Final flush, then closes the store. Idempotent; never rejects (a failure is reported and counted). */
@@ -83,8 +83,6 @@ class Attachment implements StoreAttachment {
   private lastSnapshotAt = -Infinity;
   /** Analyzer progress (accepted spans, event time) at the last snapshot: an idle analyzer is not re-saved. */
   private savedProgress = '';
-  /** Who is acknowledging or resolving right now (the analyzer's event carries no actor). */
-  private actor: string | undefined;
   private closing: Promise<void> | undefined;
   private readonly counters = { writes: 0, writeErrors: 0, dropped: 0, lastError: null as string | null, restored: false };
 
@@ -126,9 +124,7 @@ class Attachment implements StoreAttachment {
   }
 
   private addChange(e: IncidentEvent): void {
-    const inc = e.incident;
-    const at = e.type === 'opened' ? inc.openedAt : e.type === 'acknowledged' ? (inc.acknowledgedAt ?? inc.updatedAt) : e.type === 'resolved' ? (inc.resolvedAt ?? inc.updatedAt) : inc.updatedAt;
-    this.changes.push({ type: e.type, at, incident: inc, ...(this.actor !== undefined && (e.type === 'acknowledged' || e.type === 'resolved') ? { by: this.actor } : {}) });
+    this.changes.push(incidentChange(e));
     this.bound();
   }
 
@@ -143,21 +139,12 @@ class Attachment implements StoreAttachment {
     this.counters.dropped += fromRollups + Math.max(0, over);
   }
 
-  acknowledge(id: string, by?: string): Incident | undefined {
-    return this.as(by, () => this.analyzer.acknowledge(id));
+  acknowledge(id: string, by?: string | IncidentNote): Incident | undefined {
+    return this.analyzer.acknowledge(id, typeof by === 'string' ? { by } : by);
   }
 
-  resolve(id: string, by?: string): Incident | undefined {
-    return this.as(by, () => this.analyzer.resolve(id));
-  }
-
-  private as<T>(by: string | undefined, fn: () => T): T {
-    this.actor = by;
-    try {
-      return fn();
-    } finally {
-      this.actor = undefined;
-    }
+  resolve(id: string, by?: string | IncidentNote): Incident | undefined {
+    return this.analyzer.resolve(id, typeof by === 'string' ? { by } : by);
   }
 
   private progress(): string {

@@ -111,13 +111,13 @@ describe('restart continuity', () => {
     expect(all.length).toBeGreaterThanOrEqual(2);
     const pay = all.find((i) => i.rootCause.service === 'payment') as Incident;
     att.acknowledge(pay.id, 'alice');
-    att.resolve(pay.id, 'bob');
+    att.resolve(pay.id, { by: 'bob', note: 'rolled back payment' });
     await att.flush();
 
     const t = s.incident(pay.id);
     expect(t?.history.find((h) => h.type === 'acknowledged')).toMatchObject({ by: 'alice', status: 'acknowledged' });
     expect(t?.history.at(-1)).toMatchObject({ type: 'resolved', by: 'bob', status: 'resolved' });
-    expect(t?.incident.resolvedBy).toBe('user');
+    expect(t?.incident).toMatchObject({ resolvedBy: 'user', acknowledgement: { by: 'alice' }, resolution: { by: 'bob', note: 'rolled back payment' } });
 
     const page = s.incidents({ limit: 1 });
     expect(page.total).toBe(all.length);

@@ -5,6 +5,7 @@ import type {
   Incident,
   IncidentEvent,
   IncidentFilter,
+  IncidentNote,
   IncidentsSnapshot,
   OperationRef,
   RankedOrigin,
@@ -427,22 +428,26 @@ export class IncidentManager {
     inc.rootCause.explanation = datedTo(inc.rootCause.explanation, inc.updatedAt);
   }
 
-  acknowledge(id: string, now: number): Incident | undefined {
+  acknowledge(id: string, now: number, note?: IncidentNote): Incident | undefined {
     const rec = this.records.get(id);
     if (rec === undefined) return undefined;
     if (rec.incident.status === 'active') {
       rec.incident.status = 'acknowledged';
       rec.incident.acknowledgedAt = now;
+      const given = noted(note);
+      if (given !== undefined) rec.incident.acknowledgement = given;
       this.emit({ type: 'acknowledged', incident: copy(rec.incident) });
     }
     return copy(rec.incident);
   }
 
-  resolve(id: string, now: number): Incident | undefined {
+  resolve(id: string, now: number, note?: IncidentNote): Incident | undefined {
     const rec = this.records.get(id);
     if (rec === undefined) return undefined;
     if (rec.incident.status !== 'resolved') {
       rec.active.clear();
+      const given = noted(note);
+      if (given !== undefined) rec.incident.resolution = given;
       this.close(rec, now, 'user');
     }
     return copy(rec.incident);
@@ -907,6 +912,15 @@ function affectedOf(anomalies: readonly Anomaly[]): OperationRef[] {
  */
 function anotherFault(kind: AnomalyKind, later: AnomalyKind): boolean {
   return later !== kind && later !== 'shape';
+}
+
+/** The note's given fields (a copy: the caller's object is not kept), undefined when it gives none. */
+function noted(note: IncidentNote | undefined): IncidentNote | undefined {
+  if (note === undefined) return undefined;
+  const out: IncidentNote = {};
+  if (note.by !== undefined) out.by = note.by;
+  if (note.note !== undefined) out.note = note.note;
+  return out.by === undefined && out.note === undefined ? undefined : out;
 }
 
 const NO_ORIGINS: readonly RankedOrigin[] = [];
