@@ -92,6 +92,11 @@ describe.skipIf(!built)(built ? 'rootspan serve' : 'rootspan serve: SKIPPED, pac
     bad.stderr!.on('data', (d) => (err += d));
     expect(await exited(bad)).toBe(2);
     expect(err).toMatch(/--port must be a number/);
+    const noUrl = runCli(['serve', '--port', '0', '--public-url', 'rootspan.example.com']);
+    let urlErr = '';
+    noUrl.stderr!.on('data', (d) => (urlErr += d));
+    expect(await exited(noUrl)).toBe(2);
+    expect(urlErr).toMatch(/cannot serve: option publicUrl must be an absolute http\(s\) URL/);
 
     const first = await serve([]);
     const port = new URL(first.url).port;

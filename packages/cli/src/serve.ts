@@ -21,6 +21,8 @@ Options:
                          postgres://user:pass@host/db URL shared by several receivers (scale-out)
   --token <t>            require Authorization: Bearer <t> (default: $ROOTSPAN_TOKEN)
   --ingest-token <t>     a second token accepted on /v1/traces only (default: $ROOTSPAN_INGEST_TOKEN)
+  --public-url <url>     the address people reach this server at, for links in notifications
+                         (https://rootspan.example.com behind a proxy; default: the listening address)
   --cors-origin <o>      let web pages from origin o (https://app.example.com, https://*.example.com,
                          or *) send spans and read the API from a browser; repeatable (CORS is off
                          by default; more in --config: cors.allowedHeaders, e.g. Authorization)
@@ -83,6 +85,9 @@ function parseServeArgs(argv: readonly string[]): { config?: string; data?: stri
       case '--ingest-token':
         flags.ingestToken = value();
         break;
+      case '--public-url':
+        flags.publicUrl = value();
+        break;
       case '--cors-origin':
         corsOrigins.push(value());
         break;
@@ -137,6 +142,9 @@ export async function serve(argv: readonly string[], io: Io, env: NodeJS.Process
     server = await startServer(options);
     if (options.token === undefined && !/^(127\.|\[::1\]|localhost)/.test(new URL(server.url).hostname)) {
       io.stderr.write('rootspan: warning: listening beyond localhost without --token: anyone who can reach it can read and write\n');
+    }
+    if ((options.notifications?.length ?? 0) > 0 && options.publicUrl === undefined && /^(0\.0\.0\.0|\[::\])$/.test(new URL(server.url).hostname)) {
+      io.stderr.write(`rootspan: warning: notifications link to ${server.url}, which no one elsewhere can open: set --public-url\n`);
     }
   } catch (err) {
     if (err instanceof ServeUsageError) {

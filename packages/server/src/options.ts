@@ -38,6 +38,12 @@ export interface ServerOptions {
   traceWaitMs?: number | 'auto';
   /** Removed from spans before anything is stored [query strings]. */
   redact?: RedactOptions;
+  /**
+   * The address people reach this server at (behind a proxy or a load balancer: `https://rootspan.example.com`,
+   * a path prefix allowed), for the links in notifications [the address it listens on, which a reader
+   * elsewhere may not reach: `http://0.0.0.0:4318`].
+   */
+  publicUrl?: string;
   /** Incident notification targets [none]. */
   notifications?: NotificationTarget[];
   /** Notification delivery: queue size, retries, backoff, timeout. */
@@ -80,6 +86,8 @@ export interface ResolvedServerOptions {
   maxQueuedSpans: number;
   traceWaitMs: number | 'auto';
   redact: RedactOptions;
+  /** Without a trailing slash; undefined: the listening address. */
+  publicUrl: string | undefined;
   notifications: NotificationTarget[];
   notify: NotifyOptions;
   analyzer: AnalyzerOptions;
@@ -102,6 +110,7 @@ const KNOWN = new Set([
   'maxQueuedSpans',
   'traceWaitMs',
   'redact',
+  'publicUrl',
   'notifications',
   'notify',
   'analyzer',
@@ -149,6 +158,7 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
     maxQueuedSpans: o.maxQueuedSpans === undefined ? 100_000 : count('maxQueuedSpans', o.maxQueuedSpans, 1),
     traceWaitMs: o.traceWaitMs ?? 'auto',
     redact,
+    publicUrl: o.publicUrl === undefined ? undefined : checkPublicUrl(o.publicUrl),
     notifications: (o.notifications ?? []).map((t, i) => checkTarget(t, `notifications[${i}]`)),
     notify: checkNotify(o.notify),
     analyzer: { resolveAfterMs: CENTRAL_RESOLVE_AFTER_MS, ...o.analyzer },
@@ -158,6 +168,20 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
     now: o.now ?? Date.now,
     log: o.log ?? ((line) => process.stderr.write(`rootspan: ${line}\n`)),
   };
+}
+
+/** An absolute http(s) URL with no query or fragment, without its trailing slash. */
+function checkPublicUrl(v: unknown): string {
+  let url: URL | undefined;
+  try {
+    url = typeof v === 'string' ? new URL(v) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+    throw new TypeError(`option publicUrl must be an absolute http(s) URL without query or fragment (https://rootspan.example.com), got ${JSON.stringify(v)}`);
+  }
+  return url.href.replace(/\/+$/, '');
 }
 
 /** Each `notify` option's least value: a queue of 0 or one attempt would silently send nothing, or never retry by design. */

@@ -224,7 +224,7 @@ class CentralServer implements RootspanServer {
     this.grpc = opts.grpcPort === undefined ? undefined : new GrpcReceiver(this.receiverContext, this.ingestAuth, this.grpcAnswers, opts.requestTimeoutMs);
     this.series = new SeriesHistory(analyzer, opts.store);
     this.cors = opts.cors === undefined ? undefined : new Cors(opts.cors);
-    this.notifier = new Notifier(opts.notifications, opts.notify, () => this.url || undefined, opts.log, opts.now);
+    this.notifier = new Notifier(opts.notifications, opts.notify, () => opts.publicUrl ?? (this.url || undefined), opts.log, opts.now);
     this.storeStatus = { kind: opts.store ? 'store' : 'memory', location: opts.store?.location ?? null, writes: 0, failures: 0, lastWriteAt: null, lastError: null, healthy: true, rollupsDropped: 0, changesDropped: 0, restored };
     analyzer.onAnomaly((a) => {
       // An episode that got worse is reported again under its id: counted once. Ids (`a-<n>`) only grow.

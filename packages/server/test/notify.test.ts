@@ -63,6 +63,18 @@ describe('notifications', () => {
     await notifier.close(1000);
   });
 
+  it("links to the server's public URL when it has one (behind a proxy), else to where it listens", async () => {
+    const { batches } = simulate({ ...scenarioByName('shop-payment-errors')!, durationMs: 9 * 60_000 });
+    for (const publicUrl of ['https://ops.example.com/rootspan/', undefined]) {
+      const hook = await sink();
+      const server = await testServer({ ...(publicUrl ? { publicUrl } : {}), notifications: [{ type: 'webhook', url: hook.url, events: ['opened'] }] });
+      for (const b of batches) server.analyzer.ingest(b);
+      const body = JSON.parse((await hook.next()).body);
+      const base = publicUrl === undefined ? server.url : 'https://ops.example.com/rootspan';
+      expect(body).toMatchObject({ url: `${base}/#/incidents/${body.incident.id}`, apiUrl: `${base}/aiops/incidents/${body.incident.id}` });
+    }
+  });
+
   it('Slack says who acknowledged or resolved by hand, and their word on it', async () => {
     const slack = await sink();
     const notifier = new Notifier([{ type: 'slack', url: slack.url, events: ['acknowledged', 'resolved'] }], {}, () => undefined, () => {});
