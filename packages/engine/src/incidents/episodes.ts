@@ -4,7 +4,7 @@ import { clearlySlower, type Firing, type OpFiring } from '../detectors/judge.js
 import { QUEUE_SUSTAIN_BUCKETS } from '../detectors/queue.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
-import { BUCKET_EXEMPLARS, absorbedIn, badOn, givenUpIn, queuedCount, servedIn, topInstance } from '../ops/bucket.js';
+import { BUCKET_EXEMPLARS, absorbedIn, badOn, givenUpIn, queuedCount, servedIn, topInstance, type CallTimes } from '../ops/bucket.js';
 import { RING, WINDOWS, callsPerRequest, windowLatest, windowOrigins, windowSketch, windowErrorTraces, windowSlowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyLabel, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, originAt, rankOrigins, selfOrigins } from '../rca/attribute.js';
@@ -141,6 +141,10 @@ export class Episodes {
   private readonly failureEnded = new Map<string, number>();
   /** As {@link ended}, for latency episodes that were in an incident: what told their held requests (see {@link heldInSlowdown}). */
   private readonly toldEnded = new Map<string, number>();
+  /** Scratch for a bucket's calls to a callee (see {@link missedSince}). */
+  private readonly callTimes: CallTimes = { calls: 0, squares: 0 };
+  /** Operations making a call they never made before, in the bucket being settled or still (see {@link missedSince}). */
+  private readonly rerouted = new Set<string>();
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -187,6 +191,10 @@ export class Episodes {
     const now = (index + 1) * this.options.bucketMs;
     const dropping = new Set<string>();
     for (const f of firings) if (f.signal === 'traffic.drop') dropping.add(f.op.key);
+    const rerouted = this.rerouted;
+    rerouted.clear();
+    for (const f of firings) if (f.signal === 'shape.new-call') rerouted.add(f.op.key);
+    for (const ep of this.episodes.values()) if (ep.signal === 'shape.new-call') rerouted.add(ep.target.key);
     for (const ep of this.episodes.values()) if (ep.signal === 'traffic.drop') dropping.add(ep.target.key);
     // Failures and slowness first, then call-pattern changes, drops last: a caller that stops part-way,
     // or a drop caused by a caller that started failing, in this same bucket follows that failure. Surges,
@@ -459,6 +467,13 @@ export class Episodes {
       ep.incidentId = this.manager.join(ep.anomaly, origins, ep.incidentId, now, true);
       return;
     }
+    // A call missing only from requests a stopping process cut short may join an incident as its spread, but
+    // opens none. Not one its requests skip because of what traces show went wrong below them (a failing callee):
+    // that is the callee's fault, told at once.
+    if (ep.incidentId === undefined && f.signal === 'shape.missing-call' && ep.anomaly.cause.service === f.op.service && (this.restartIn(f, now) || !this.missedSince(ep, now))) {
+      ep.incidentId = this.manager.join(ep.anomaly, origins, this.callerOfRoot(f), now);
+      return;
+    }
     if (ep.incidentId === undefined && f.signal === 'latency.queue' && this.seenAgain(ep, now)) {
       // Messages waiting are a symptom: an open incident that explains them (the consumer down, a lock, a
       // slow callee: the backlog drained after it) takes them as its effect, the evidence going to its root.
@@ -485,6 +500,36 @@ export class Episodes {
     const incidentId = ep.incidentId ?? this.callerOfRoot(f);
     if (ep.incidentId === undefined && f.kind === 'latency' && f.shared && SEVERITY_RANK[ep.anomaly.severity] < SEVERITY_RANK.high) ep.incidentId = this.manager.join(ep.anomaly, origins, incidentId, now);
     else ep.incidentId = this.manager.route(ep.anomaly, origins, incidentId, now, linked);
+  }
+
+  /**
+   * Whether a process of the firing operation's service started within its window or the bucket before: a
+   * restart. A process stopping cuts its requests in flight short (a graceful shutdown answers its long-polls
+   * at once), and those skip their later calls: a rolling restart of two instances, 30 s apart, opened a
+   * "Call pattern change" incident at each step. Such a call-pattern change is reported as an anomaly, and
+   * opens or joins an incident only once a window wholly after the restart still shows it: new code that
+   * stopped making a call does, a bucket later.
+   */
+  private restartIn(f: OpFiring, now: number): boolean {
+    return this.recorder.instances.startedSince(f.op.service, now - (f.size + 1) * this.options.bucketMs) !== undefined;
+  }
+
+  /**
+   * Whether a call is missing for good: its operation makes a new call instead (its code took a new path),
+   * or the requests of a bucket after the one its episode began in still miss it. A process that stops cuts
+   * its requests in flight short all at once, and none of them makes its later calls (a whole fleet
+   * stopped, whose long-polls answered at once, opened a "Call pattern change" incident).
+   */
+  private missedSince(ep: Episode, now: number): boolean {
+    if (this.rerouted.has(ep.target.key)) return true;
+    if (now - ep.anomaly.firstAt < this.options.bucketMs || ep.callee === undefined) return false;
+    const op = ep.target as OpState;
+    const b = op.ring.get(this.closing);
+    const d = op.shapes.get(ep.callee);
+    if (b === undefined || b.okRequests === 0 || d === undefined) return false;
+    // Missing as the detector has it: made by half its usual share of the bucket's requests, or fewer.
+    this.callTimes.calls = this.callTimes.squares = 0;
+    return b.addCallTimes(ep.callee, this.callTimes) / b.okRequests <= d.baseline.usual / 2;
   }
 
   /**
