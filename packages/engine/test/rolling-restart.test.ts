@@ -22,7 +22,11 @@ interface Instance {
   skips?: boolean;
 }
 
+/** Trace ids of the polls that made no query (see {@link run}). */
+const skipped = new Set<string>();
+
 function run(instances: Instance[]): IncidentEvent[] {
+  skipped.clear();
   const a = createAnalyzer();
   const events: IncidentEvent[] = [];
   a.onIncident((e) => events.push(e));
@@ -48,7 +52,8 @@ function run(instances: Instance[]): IncidentEvent[] {
         const res = { service: 'api', version: inst.version, instance: inst.id };
         const server = span({ traceId, ...res, name: 'GET /events/poll', kind: 'server', startTime: t, endTime: end + 2, attributes: { 'http.request.method': 'GET', 'http.route': '/events/poll', 'http.response.status_code': cut ? 204 : 200 } });
         at(server);
-        if (!cut && !inst.skips) {
+        if (cut || inst.skips) skipped.add(traceId);
+        else {
           at(span({ traceId, ...res, name: 'pg-pool.connect', kind: 'internal', parentSpanId: server.spanId, startTime: end, endTime: end + 0.1 }));
           at(span({ traceId, ...res, name: 'SELECT orders', kind: 'client', parentSpanId: server.spanId, startTime: end + 0.2, endTime: end + 1.5, attributes: { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': 'orders' } }));
         }
@@ -95,5 +100,10 @@ describe('a rolling restart', () => {
     expect(opened).toHaveLength(1);
     expect(opened[0].incident).toMatchObject({ title: 'Call pattern change in api GET /events/poll', rootCause: { service: 'api', operation: 'GET /events/poll', kind: 'shape' } });
     expect(opened[0].incident.openedAt).toBeLessThan(T0 + 7 * MIN);
+    // Its examples are requests that skipped the call (not the slowest polls, which made it).
+    const shape = opened[0].incident.anomalies.find((x) => x.signal === 'shape.missing-call');
+    expect(shape?.traceIds.length).toBeGreaterThan(0);
+    for (const t of shape!.traceIds) expect(skipped.has(t), t).toBe(true);
+    expect(opened[0].incident.traceIds).toEqual(expect.arrayContaining(shape!.traceIds));
   });
 });

@@ -5,7 +5,7 @@ import { QUEUE_SUSTAIN_BUCKETS } from '../detectors/queue.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
 import { BUCKET_EXEMPLARS, absorbedIn, badOn, givenUpIn, queuedCount, servedIn, topInstance, type CallTimes } from '../ops/bucket.js';
-import { RING, WINDOWS, callsPerRequest, windowLatest, windowOrigins, windowSketch, windowErrorTraces, windowSlowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
+import { RING, WINDOWS, callsPerRequest, windowLatest, windowOrigins, windowSketch, windowFirstTraces, windowSlowTraces, type EdgeState, type OpState, type OpWindow } from '../ops/state.js';
 import { episodeKey, figuresKey, opKey, opKeyLabel, opKeyOperation, opKeyService } from '../keys.js';
 import { dropOrigin, originAt, rankOrigins, selfOrigins } from '../rca/attribute.js';
 import { explainAnomaly, explainRoot, worstFigure, type RootFigures } from '../rca/explain.js';
@@ -373,7 +373,10 @@ export class Episodes {
         w.requests;
       // The bad ones the sentence counts: failed requests, or a tail's slow ones.
       count = f.signal === 'latency.tail' ? w.latency.over : w.errors;
-      traceIds = f.kind === 'errors' ? windowErrorTraces(w.buckets, BUCKET_EXEMPLARS * 2) : windowSlowTraces(w.buckets, BUCKET_EXEMPLARS * 2);
+      traceIds =
+        f.kind === 'errors' ? windowFirstTraces(w.buckets, BUCKET_EXEMPLARS * 2, 'errorTraces') :
+        f.signal === 'shape.missing-call' ? windowFirstTraces(w.buckets, BUCKET_EXEMPLARS * 2, 'divergedTraces') :
+        windowSlowTraces(w.buckets, BUCKET_EXEMPLARS * 2);
       if (f.kind === 'errors') {
         message = messageOf(w);
         failedIn = windowLatest(w.buckets, 'failedIn');

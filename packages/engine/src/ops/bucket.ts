@@ -245,8 +245,9 @@ export class OpBucket {
   callCounts: number[] | undefined;
   /** Every callee in `calls` has its operation's call-shape detector (set by the judge once the bucket closed). */
   calleesKnown = false;
-  /** Exemplars: the first failing requests' traces, and the slowest requests' (see {@link addSlow}). */
+  /** Exemplars: the first failing requests' traces, the first requests missing a usual call, and the slowest requests' (see {@link addSlow}). */
   errorTraces: string[] | undefined;
+  divergedTraces: string[] | undefined;
   slowTraces: string[] | undefined;
   /** How slow each of `slowTraces` was (ms: a request's or call's duration, a message's wait). */
   slowMs: number[] | undefined;
@@ -361,7 +362,7 @@ export class OpBucket {
     this.callCounts = undefined;
     this.calleesKnown = false;
     this.failedOn = this.servedOn = undefined;
-    this.errorTraces = undefined;
+    this.errorTraces = this.divergedTraces = undefined;
     this.slowTraces = this.slowMs = undefined;
     this.errorMessage = this.failedIn = undefined;
     this.queued = undefined;

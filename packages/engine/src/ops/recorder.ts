@@ -612,6 +612,7 @@ export class Recorder {
     if (e.shapeOrigin) {
       b.diverged++;
       countOrigin((b.shapeOrigins ??= new Map()), e.shapeOrigin);
+      addExemplar((b.divergedTraces ??= []), e.span.traceId);
     }
   }
 

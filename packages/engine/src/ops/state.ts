@@ -543,11 +543,11 @@ export function callsPerRequest(buckets: readonly OpBucket[], callee: string): n
   return made > 0 ? times.calls / made : undefined;
 }
 
-/** Up to `max` of the window's exemplars of failing requests, newest buckets first. */
-export function windowErrorTraces(buckets: readonly OpBucket[], max: number): string[] {
+/** Up to `max` of the window's exemplars of failing requests, or of requests missing a usual call, newest buckets first. */
+export function windowFirstTraces(buckets: readonly OpBucket[], max: number, which: 'errorTraces' | 'divergedTraces'): string[] {
   const out: string[] = [];
   for (let i = buckets.length - 1; i >= 0 && out.length < max; i--) {
-    for (const t of buckets[i].errorTraces ?? []) if (out.length < max && !out.includes(t)) out.push(t);
+    for (const t of buckets[i][which] ?? []) if (out.length < max && !out.includes(t)) out.push(t);
   }
   return out;
 }
