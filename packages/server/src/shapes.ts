@@ -35,7 +35,10 @@ export interface ApiAnomaly {
   score: number;
   samples: number;
   severity: Anomaly['severity'];
+  /** As it was last detected: once its fault is over, windows fading with it (see `peak`). */
   explanation: string;
+  /** Its worst detection: when, its figures and its sentence then (what a post-mortem quotes). */
+  peak: { at: string; observed: number; expected: number; explanation: string };
   traceIds: string[];
   /** Errors: what the latest failing request said (first line), when it said anything. */
   message?: string;
@@ -99,6 +102,7 @@ export function anomalyJson(a: Anomaly): ApiAnomaly {
     samples: a.samples,
     severity: a.severity,
     explanation: a.explanation,
+    peak: { at: iso(a.peak.at), observed: a.peak.observed, expected: a.peak.expected, explanation: a.peak.explanation },
     traceIds: a.traceIds,
     ...(a.message !== undefined ? { message: a.message } : {}),
   };
