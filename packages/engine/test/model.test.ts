@@ -149,6 +149,21 @@ describe('operation naming', () => {
     expect(legacy).toBe('GET');
   });
 
+  it("names a 404 without a route by its method where the service's framework names routes (it matched none); a bare server's 404s by their paths", () => {
+    const names = new OperationNames(10_000);
+    const get = (service: string, path: string, status: number, route?: string) =>
+      names.server(span({ ...base, service, name: 'GET', kind: 'server', attributes: { 'http.request.method': 'GET', 'url.path': path, 'http.response.status_code': status, ...(route ? { 'http.route': route } : {}) } }));
+    // Before the service is seen naming a route, a route-less 404 is named by its path, as any route-less span.
+    expect(get('api', '/.env', 404)).toBe('GET /.env');
+    expect(get('api', '/products/7', 200, '/products/:id')).toBe('GET /products/:id');
+    const probes = ['/wp-admin/setup-config.php', '/p15lgr/.env', '/.git/config', '/backup.zip', '/actuator/health'].map((p) => get('api', p, 404));
+    expect(probes).toEqual(Array(5).fill('GET'));
+    // A route-less answer that is no 404 keeps its path (a middleware answering before the router).
+    expect(get('api', '/healthz', 200)).toBe('GET /healthz');
+    // A bare http server names no routes: its 404s (a product not found) are its paths' requests.
+    expect(get('bare', '/stock/12', 404)).toBe('GET /stock/:id');
+  });
+
   it('folds a position of route-less paths to :id once it has had more than VARYING_AFTER distinct segments', () => {
     const names = new OperationNames(10_000);
     const get = (path: string) => names.server(span({ ...base, service: 'inventory', name: 'HTTP GET', kind: 'server', attributes: { 'http.method': 'GET', 'http.target': path } }));

@@ -752,6 +752,8 @@ export class OperationNames {
   private readonly routes = new Map<string, Map<string, string>>();
   /** service → operation → key. */
   private readonly keys = new Map<string, Map<string, string>>();
+  /** Services whose server spans name their routes (a framework's): one without a route matched none. */
+  private readonly routed = new Set<string>();
   /** service → the names of its route-less paths; peer → the names of the paths called on it. */
   private readonly paths = new Map<string, PathNames>();
   private readonly calledPaths = new Map<string, PathNames>();
@@ -770,12 +772,24 @@ export class OperationNames {
   server(span: Span): string {
     const route = servedRoute(span.attributes);
     const method = route !== undefined ? httpMethod(span) : undefined;
-    if (route !== undefined && method !== undefined) return this.intern(this.routes, method, route, routeOperation);
+    if (route !== undefined && method !== undefined) {
+      if (this.routed.size < this.max && !this.routed.has(span.service)) this.routed.add(span.service);
+      return this.intern(this.routes, method, route, routeOperation);
+    }
     return this.routeless(span);
   }
 
-  /** {@link server} of a span without a route: apart, as its closure would allocate a context on every call of `server`. */
+  /**
+   * {@link server} of a span without a route: apart, as its closure would allocate a context on every call of
+   * `server`. A 404 of a service whose framework names its routes matched none: named by its method alone, as
+   * OpenTelemetry names it (a scanner's 281 probes for `/.env` and `/wp-admin/setup-config.php` became 43
+   * operations of their own).
+   */
   private routeless(span: Span): string {
+    if (this.routed.has(span.service) && httpStatus(span) === 404) {
+      const method = httpMethod(span);
+      if (method !== undefined) return method;
+    }
     return serverOperation(span, (operation) => this.pathName(this.paths, span.service, operation));
   }
 
