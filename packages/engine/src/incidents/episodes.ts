@@ -191,11 +191,11 @@ export class Episodes {
     const now = (index + 1) * this.options.bucketMs;
     const dropping = new Set<string>();
     for (const f of firings) if (f.signal === 'traffic.drop') dropping.add(f.op.key);
+    for (const ep of this.episodes.values()) if (ep.signal === 'traffic.drop') dropping.add(ep.target.key);
     const rerouted = this.rerouted;
     rerouted.clear();
     for (const f of firings) if (f.signal === 'shape.new-call') rerouted.add(f.op.key);
     for (const ep of this.episodes.values()) if (ep.signal === 'shape.new-call') rerouted.add(ep.target.key);
-    for (const ep of this.episodes.values()) if (ep.signal === 'traffic.drop') dropping.add(ep.target.key);
     // Failures and slowness first, then call-pattern changes, drops last: a caller that stops part-way,
     // or a drop caused by a caller that started failing, in this same bucket follows that failure. Surges,
     // which join no incident, before all: an incident's sentence tells one firing in the same bucket.
@@ -510,8 +510,8 @@ export class Episodes {
    * restart. A process stopping cuts its requests in flight short (a graceful shutdown answers its long-polls
    * at once), and those skip their later calls: a rolling restart of two instances, 30 s apart, opened a
    * "Call pattern change" incident at each step. Such a call-pattern change is reported as an anomaly, and
-   * opens or joins an incident only once a window wholly after the restart still shows it: new code that
-   * stopped making a call does, a bucket later.
+   * opens no incident (it may join one as its spread) until a window wholly after the restart still shows it:
+   * new code that stopped making a call does, a bucket later.
    */
   private restartIn(f: OpFiring, now: number): boolean {
     return this.recorder.instances.startedSince(f.op.service, now - (f.size + 1) * this.options.bucketMs) !== undefined;
