@@ -947,6 +947,21 @@ describe('the event loop operation', () => {
     expect(incident!.rootCause.explanation).toMatch(/; CPU work is holding the event loop of api: a request that comes while it is held waits up to that long before it is read$/);
   });
 
+  it('a loop held longer at every tick is one latency anomaly, not also one of its self time (the same samples)', () => {
+    const a = createAnalyzer();
+    const anomalies = requests(a, 7 * 60, 10, (traceId, start, s, i) => {
+      const out = [span({ traceId, service: 'api', name: 'GET /products', kind: 'server', startTime: start, endTime: start + 6 + (i % 4), attributes: { 'http.request.method': 'GET', 'http.route': '/products' } })];
+      if (i === 0) {
+        const held = s >= 300 ? 200 + (s % 7) * 3 : 20.2 + (s % 11);
+        out.push(span({ traceId: `loop-${s}`, service: 'api', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: start - held, endTime: start }));
+      }
+      return out;
+    });
+    const loop = anomalies.filter((x) => x.operation === EVENT_LOOP_OPERATION).map((x) => x.signal);
+    expect(loop).toContain('latency');
+    expect(loop).not.toContain('latency.self');
+  });
+
   it("is explained as the loop held, not as requests: the plugin's samples of a blocked loop", () => {
     const a = createAnalyzer();
     const events: IncidentEvent[] = [];

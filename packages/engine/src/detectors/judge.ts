@@ -189,8 +189,9 @@ export class Judge {
       const w = windows[k];
       if (w.latency.ok.n > 0 && index - size + 1 >= latencyFrom) {
         latency = this.judgeLatency(op, op.latency, w, size, 'latency', latency);
-        // A peer's self time is its latency; a service's self time shows a fault of its own code.
-        if (op.nodeType === 'service') self = this.judgeLatency(op, op.self, w, size, 'latency.self', self);
+        // A peer's self time is its latency; a service's self time shows a fault of its own code. An event loop's
+        // samples have no children: their self time is their latency, one anomaly told twice.
+        if (op.nodeType === 'service' && op.operation !== EVENT_LOOP_OPERATION) self = this.judgeLatency(op, op.self, w, size, 'latency.self', self);
         tail = this.judgeTail(op, w, size, tail);
       }
       if (op.errors.mayFire(w.requests, w.errors) && (k === 0 || !op.errors.recovered(windows[k - 1].requests, windows[k - 1].errors))) {
