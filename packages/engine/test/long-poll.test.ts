@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer, type IncidentEvent, type Span } from '../src/index.js';
 import { mulberry32 } from './helpers/random.js';
-import { span } from './helpers/spans.js';
+import { ByEndSecond, span } from './helpers/spans.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -19,13 +19,8 @@ describe('a long-poll whose client went away', () => {
     a.onIncident((e) => events.push(e));
     const rng = mulberry32(31);
     // Spans by the second their span ends (as exporters send them).
-    const due = new Map<number, Span[]>();
-    const at = (s: Span) => {
-      const sec = Math.floor((s.endTime - T0) / 1000);
-      let list = due.get(sec);
-      if (list === undefined) due.set(sec, (list = []));
-      list.push(s);
-    };
+    const byEnd = new ByEndSecond(T0);
+    const at = (s: Span) => byEnd.add(s);
     let id = 0;
     const poll = (start: number, waitMs: number, abortAfterMs?: number) => {
       const traceId = (++id).toString(16).padStart(32, '0');
@@ -43,10 +38,7 @@ describe('a long-poll whose client went away', () => {
       // The client goes away 18 s into its last poll; the backend answers at its 25 s timeout.
       poll(t, 25_000, 18_000);
     }
-    for (let s = 0; s <= SECONDS; s++) {
-      a.ingest(due.get(s) ?? []);
-      a.advanceTo(T0 + (s + 1) * 1000);
-    }
+    byEnd.feed(a, SECONDS);
     a.flush();
     expect(events.map((e) => `${e.type}: ${e.incident.title}: ${e.incident.rootCause.explanation}`)).toEqual([]);
   });

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAnalyzer, type IncidentEvent, type Span } from '../src/index.js';
 import { mulberry32 } from './helpers/random.js';
-import { span } from './helpers/spans.js';
+import { ByEndSecond, span } from './helpers/spans.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
@@ -31,13 +31,9 @@ function run(instances: Instance[]): IncidentEvent[] {
   const events: IncidentEvent[] = [];
   a.onIncident((e) => events.push(e));
   const rng = mulberry32(7);
-  const due = new Map<number, Span[]>();
-  const at = (s: Span) => {
-    const sec = Math.floor((s.endTime - T0) / 1000);
-    let list = due.get(sec);
-    if (list === undefined) due.set(sec, (list = []));
-    list.push(s);
-  };
+  // Spans by the second their span ends (as exporters send them).
+  const byEnd = new ByEndSecond(T0);
+  const at = (s: Span) => byEnd.add(s);
   let id = 0;
   const END = 12 * MIN;
   for (const inst of instances) {
@@ -61,10 +57,7 @@ function run(instances: Instance[]): IncidentEvent[] {
       }
     }
   }
-  for (let s = 0; s <= 12 * 60; s++) {
-    a.ingest(due.get(s) ?? []);
-    a.advanceTo(T0 + (s + 1) * 1000);
-  }
+  byEnd.feed(a, 12 * 60);
   a.flush();
   return events;
 }

@@ -75,3 +75,26 @@ export class TraceBuilder {
     return s;
   }
 }
+
+/**
+ * Spans by the second they end in, from `t0` (as exporters send them): `add` each span, then `feed` hands each
+ * second's spans to the analyzer and moves its clock past that second, for `seconds` seconds.
+ */
+export class ByEndSecond {
+  private readonly due = new Map<number, Span[]>();
+  constructor(private readonly t0: number) {}
+
+  add(s: Span): void {
+    const sec = Math.floor((s.endTime - this.t0) / 1000);
+    let list = this.due.get(sec);
+    if (list === undefined) this.due.set(sec, (list = []));
+    list.push(s);
+  }
+
+  feed(a: { ingest(spans: Span[]): unknown; advanceTo(t: number): unknown }, seconds: number): void {
+    for (let s = 0; s <= seconds; s++) {
+      a.ingest(this.due.get(s) ?? []);
+      a.advanceTo(this.t0 + (s + 1) * 1000);
+    }
+  }
+}
