@@ -588,6 +588,9 @@ export class IncidentManager {
    * are its symptom too: a peer is timed by its callers' client spans, and those include the caller's own
    * stall (a backlog answered at once when a lock is released, an event loop busy with it). Errors are the
    * peer's own answers and still open their own incident.
+   *
+   * Nor is a fault of the affected service's own that begins later (see {@link ownLater}): its errors where
+   * the incident saw it only slow, say.
    */
   private findCascade(anomaly: Anomaly, now: number): Record_ | undefined {
     const k = anomaly.kind;
@@ -598,10 +601,35 @@ export class IncidentManager {
     for (const rec of this.records.values()) {
       // Only while the incident's fault goes on: one whose fault is over cascades no further.
       if (!this.faultGoing(rec, now)) continue;
-      if (rec.incident.affected.some((r) => r.service === service)) return rec;
+      if (rec.incident.affected.some((r) => r.service === service)) {
+        if (this.ownLater(anomaly, rec)) continue;
+        return rec;
+      }
       if (peer && anomaly.firstAt > onset(rec) && this.within(homes, rec)) return rec;
     }
     return undefined;
+  }
+
+  /**
+   * Whether `anomaly`, pointing at a service the incident only counts as affected (none of its members was
+   * caused there), is a fault of that service's own rather than the incident's spread: it began after the
+   * incident's evidence could still be arriving ({@link IncidentManagerOptions.echoMs} past its onset), and
+   * it is trouble the incident never saw in that service (errors where it was only slow, slowness where it
+   * only failed) or slowness of the service's own code (its self time). A payment outage's incident absorbed
+   * checkout's own slowdown two minutes later, and a database slowdown's absorbed a bug's errors in the
+   * service reading it: neither was ever told. Waits on the service that the incident saw slow (its callers
+   * giving up a minute into the cascade) are still its spread.
+   */
+  private ownLater(anomaly: Anomaly, rec: Record_): boolean {
+    const service = anomaly.cause.service;
+    if (anomaly.firstAt <= onset(rec) + this.opts.echoMs) return false;
+    const waits = anomaly.kind !== 'errors';
+    let seen = false;
+    for (const a of rec.anomalies.values()) {
+      if (a.cause.service === service) return false;
+      if (a.service === service && (a.kind !== 'errors') === waits) seen = true;
+    }
+    return !seen || (anomaly.signal === 'latency.self' && anomaly.service === service);
   }
 
   /** Whether every one of `services` is where the incident's root cause runs or among the services it affects. */
