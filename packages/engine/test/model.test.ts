@@ -164,6 +164,41 @@ describe('operation naming', () => {
     expect(get('bare', '/stock/12', 404)).toBe('GET /stock/:id');
   });
 
+  it("names a server error that failed before the router by the route its path fits, in a service that names routes", () => {
+    const names = new OperationNames(10_000);
+    const req = (service: string, method: string, path: string, status: number, route?: string) =>
+      names.server(span({ ...base, service, name: method, kind: 'server', attributes: { 'http.request.method': method, 'url.path': path, 'http.response.status_code': status, ...(route ? { 'http.route': route } : {}) } }));
+    req('cms', 'GET', '/items/articles/7', 200, '/items/:collection/:id');
+    req('cms', 'GET', '/items/articles', 200, '/items/:collection');
+    req('cms', 'GET', '/items/articles/export', 200, '/items/:collection/export');
+    req('cms', 'GET', '/assets/a/b/c.png', 200, '/assets/*');
+    req('cms', 'POST', '/items/articles', 201, '/items/:collection');
+    // A load-shedding middleware's 503s and a session check's 500s, before the router: the routes' requests.
+    expect(req('cms', 'GET', '/items/articles/9?fields=*', 503)).toBe('GET /items/:collection/:id');
+    expect(req('cms', 'GET', '/items/pages/', 500)).toBe('GET /items/:collection');
+    expect(req('cms', 'POST', '/items/pages', 503)).toBe('POST /items/:collection');
+    // The most specific fits: a static segment beats a parameter; a wildcard takes the rest.
+    expect(req('cms', 'GET', '/items/pages/export', 503)).toBe('GET /items/:collection/export');
+    expect(req('cms', 'GET', '/assets/x/y.css', 500)).toBe('GET /assets/*');
+    // No route fits, another method's route, or no server error: by its path, as before.
+    expect(req('cms', 'GET', '/server/health', 503)).toBe('GET /server/health');
+    expect(req('cms', 'DELETE', '/items/pages/3', 503)).toBe('DELETE /items/pages/:id');
+    expect(req('cms', 'GET', '/items/pages/3', 401)).toBe('GET /items/pages/:id');
+    // A bare server names no routes: nothing to fit.
+    expect(req('bare', 'GET', '/items/pages/3', 503)).toBe('GET /items/pages/:id');
+  });
+
+  it('leaves a route-less server error apart when two routes fit it equally well', () => {
+    const names = new OperationNames(10_000);
+    const req = (path: string, status: number, route?: string) =>
+      names.server(span({ ...base, service: 'api', name: 'GET', kind: 'server', attributes: { 'http.request.method': 'GET', 'url.path': path, 'http.response.status_code': status, ...(route ? { 'http.route': route } : {}) } }));
+    req('/users/1', 200, '/users/:id');
+    req('/orders/1', 200, '/orders/:id');
+    expect(req('/orders/carol', 503)).toBe('GET /orders/:id');
+    req('/users/alice', 200, '/users/{name}');
+    expect(req('/users/bob', 503)).toBe('GET /users/bob');
+  });
+
   it('folds a position of route-less paths to :id once it has had more than VARYING_AFTER distinct segments', () => {
     const names = new OperationNames(10_000);
     const get = (path: string) => names.server(span({ ...base, service: 'inventory', name: 'HTTP GET', kind: 'server', attributes: { 'http.method': 'GET', 'http.target': path } }));

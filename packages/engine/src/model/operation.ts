@@ -4,6 +4,7 @@ import { cut } from './bound.js';
 import { MAX_GRAPHQL_DOCUMENTS, MAX_GRAPHQL_OPERATIONS } from '../limits.js';
 import { anonymousSelections } from './graphql.js';
 import { learnedBudget, PathNames } from './paths.js';
+import { RouteTemplates } from './routes.js';
 
 /**
  * Operation identity: service + a low-cardinality operation name. Raw URLs never become names: we use
@@ -177,9 +178,17 @@ function pathOperation(span: Span): string | undefined {
   const method = httpMethod(span);
   if (!method || !a || a['http.route'] !== undefined || !(isMethodName(span.name, method) || isHandlerLabel(span.name))) return undefined;
   // OpenTracing-era tracers (Jaeger clients) record only the full URL, on both ends.
+  const path = requestPath(span);
+  return path !== undefined ? routeOperation(method, path) : undefined;
+}
+
+/** The path (with query) a server span was requested at: `url.path`/`http.target`, else its URL's. */
+function requestPath(span: Span): string | undefined {
+  const a = span.attributes;
+  if (a === undefined) return undefined;
   const url = str(a['url.full']) ?? str(a['http.url']);
   const path = pathAttribute(a) ?? (url === undefined ? undefined : pathOfUrl(url));
-  return path !== undefined && path.charCodeAt(0) === 47 ? routeOperation(method, path) : undefined;
+  return path !== undefined && path.charCodeAt(0) === 47 ? path : undefined;
 }
 
 /** The path (with query) of a URL (`url.full`, `http.url` in the older conventions), if it has one. */
@@ -752,8 +761,8 @@ export class OperationNames {
   private readonly routes = new Map<string, Map<string, string>>();
   /** service → operation → key. */
   private readonly keys = new Map<string, Map<string, string>>();
-  /** Services whose server spans name their routes (a framework's): one without a route matched none. */
-  private readonly routed = new Set<string>();
+  /** Services whose server spans name their routes (a framework's), with those routes: one without a route matched none. */
+  private readonly routed = new Map<string, RouteTemplates>();
   /** service → the names of its route-less paths; peer → the names of the paths called on it. */
   private readonly paths = new Map<string, PathNames>();
   private readonly calledPaths = new Map<string, PathNames>();
@@ -773,22 +782,34 @@ export class OperationNames {
     const route = servedRoute(span.attributes);
     const method = route !== undefined ? httpMethod(span) : undefined;
     if (route !== undefined && method !== undefined) {
-      if (this.routed.size < this.max && !this.routed.has(span.service)) this.routed.add(span.service);
-      return this.intern(this.routes, method, route, routeOperation);
+      const name = this.intern(this.routes, method, route, routeOperation);
+      let routes = this.routed.get(span.service);
+      if (routes === undefined && this.routed.size < this.max) this.routed.set(span.service, (routes = new RouteTemplates()));
+      routes?.note(name, method, route);
+      return name;
     }
     return this.routeless(span);
   }
 
   /**
    * {@link server} of a span without a route: apart, as its closure would allocate a context on every call of
-   * `server`. A 404 of a service whose framework names its routes matched none: named by its method alone, as
-   * OpenTelemetry names it (a scanner's 281 probes for `/.env` and `/wp-admin/setup-config.php` became 43
-   * operations of their own).
+   * `server`. In a service whose framework names its routes, a 404 matched none: named by its method alone,
+   * as OpenTelemetry names it (a scanner's 281 probes for `/.env` and `/wp-admin/setup-config.php` became 43
+   * operations of their own). A server error failed before its router (a load-shedding 503, a session check
+   * whose database is down): named by the route its path fits ({@link RouteTemplates}), it counts against
+   * the route's baseline rather than opening an operation that learns the outage as its normal.
    */
   private routeless(span: Span): string {
-    if (this.routed.has(span.service) && httpStatus(span) === 404) {
+    const routes = this.routed.get(span.service);
+    if (routes !== undefined) {
+      const status = httpStatus(span);
       const method = httpMethod(span);
-      if (method !== undefined) return method;
+      if (method !== undefined && status === 404) return method;
+      if (method !== undefined && (status === undefined ? span.status === 'error' : status >= 500)) {
+        const path = requestPath(span);
+        const route = path === undefined ? undefined : routes.match(method, path);
+        if (route !== undefined) return this.intern(this.routes, method, route, routeOperation);
+      }
     }
     return serverOperation(span, (operation) => this.pathName(this.paths, span.service, operation));
   }
