@@ -80,7 +80,7 @@ export type {
   RollupSeries,
   StoreBatch,
 } from './store.js';
-export { incidentChange } from './store.js';
+export { eventNote, incidentChange } from './store.js';
 export { serverOperation, clientOperation, calledPath, peerName, foldPath, isPoolWait } from './model/operation.js';
 // The streaming detectors, each usable on its own series (see the README).
 export type { Verdict } from './detectors/verdict.js';

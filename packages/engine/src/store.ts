@@ -5,7 +5,7 @@
  *
  * Methods may answer synchronously (an embedded database) or with a promise (a database server).
  */
-import type { Incident, IncidentEvent, IncidentStatus, Severity } from './types.js';
+import type { Incident, IncidentEvent, IncidentNote, IncidentStatus, Severity } from './types.js';
 import type { IncidentFilter } from './types.js';
 import type { AnalyzerSnapshot } from './types.js';
 import type { OperationRollup } from './rollup.js';
@@ -26,25 +26,25 @@ export interface IncidentChange {
 /**
  * The change an incident event stands for, as a store writes it: the event time of the change (the
  * opening, acknowledgement or resolution it tells; else the incident's latest update) and who made it by
- * hand, when the incident says so (its `acknowledgement` or `resolution`).
+ * hand, when the incident says so ({@link eventNote}).
  */
 export function incidentChange(event: IncidentEvent): IncidentChange {
   const inc = event.incident;
-  switch (event.type) {
-    case 'opened':
-      return { type: event.type, at: inc.openedAt, incident: inc };
-    case 'acknowledged':
-      return withBy({ type: event.type, at: inc.acknowledgedAt ?? inc.updatedAt, incident: inc }, inc.acknowledgement?.by);
-    case 'resolved':
-      return withBy({ type: event.type, at: inc.resolvedAt ?? inc.updatedAt, incident: inc }, inc.resolvedBy === 'user' ? inc.resolution?.by : undefined);
-    default:
-      return { type: event.type, at: inc.updatedAt, incident: inc };
-  }
-}
-
-function withBy(change: IncidentChange, by: string | undefined): IncidentChange {
+  const at = event.type === 'opened' ? inc.openedAt : event.type === 'acknowledged' ? inc.acknowledgedAt ?? inc.updatedAt : event.type === 'resolved' ? inc.resolvedAt ?? inc.updatedAt : inc.updatedAt;
+  const change: IncidentChange = { type: event.type, at, incident: inc };
+  const by = eventNote(event)?.by;
   if (by !== undefined) change.by = by;
   return change;
+}
+
+/**
+ * The note of the hand that made the change an event tells: the incident's `acknowledgement` for
+ * `acknowledged`, its `resolution` for a `resolved` by a user; undefined for every other event.
+ */
+export function eventNote(event: IncidentEvent): IncidentNote | undefined {
+  const inc = event.incident;
+  if (event.type === 'acknowledged') return inc.acknowledgement;
+  return event.type === 'resolved' && inc.resolvedBy === 'user' ? inc.resolution : undefined;
 }
 
 /** One entry of an incident's lifecycle history, oldest first. */

@@ -3,7 +3,7 @@
  * webhook, a Slack incoming webhook, PagerDuty Events API v2.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import type { IncidentEvent, Severity } from '@rootspan/engine';
+import { eventNote, type IncidentEvent, type Severity } from '@rootspan/engine';
 import { incidentJson, iso, noteText } from '../shapes.js';
 
 export type NotifyEvent = IncidentEvent['type'];
@@ -111,7 +111,7 @@ export function requestFor(target: NotificationTarget, event: IncidentEvent, bas
   const where = `${rc.service}${rc.operation ? ` ${rc.operation}` : ''}`;
   if (target.type === 'slack') {
     const icon = event.type === 'resolved' ? ':white_check_mark:' : event.type === 'acknowledged' ? ':eyes:' : ':rotating_light:';
-    const by = event.type === 'acknowledged' ? noteText(inc.acknowledgement) : event.type === 'resolved' && inc.resolvedBy === 'user' ? noteText(inc.resolution) : '';
+    const by = noteText(eventNote(event));
     const head = `${icon} *${event.type.toUpperCase()}* [${inc.severity}] ${inc.title} (${inc.id})${by === '' ? '' : ` (${event.type}${by})`}`;
     const text = `${head}\nRoot cause: ${where} (${rc.kind}, confidence ${Math.round(rc.confidence * 100)}%)\n${rc.explanation}`;
     const body = {
