@@ -14,10 +14,10 @@ export interface Blame {
   rootCause: string;
 }
 
-/** The services an incident blames, by reporter: the latest opened or updated root cause of each. */
+/** The services an incident blames, by reporter: the latest opened, updated or reopened root cause of each. */
 function verdicts(incidents: readonly IncidentLog[]): Map<string, string> {
   const out = new Map<string, string>();
-  for (const e of incidents) if (e.type === 'opened' || e.type === 'updated') out.set(e.reporter, e.rootCause.service);
+  for (const e of incidents) if (e.type === 'opened' || e.type === 'updated' || e.type === 'reopened') out.set(e.reporter, e.rootCause.service);
   return out;
 }
 

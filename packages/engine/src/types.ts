@@ -290,6 +290,12 @@ export interface Incident {
   resolvedBy: 'auto' | 'user' | 'adapted' | 'merged' | null;
   /** With `resolvedBy: 'merged'`: the id of the incident it was merged into, which goes on. */
   mergedInto?: string;
+  /**
+   * Set when it resolved by itself and became active again: evidence of the same fault that came late (a
+   * caller's window still holding the outage, reaching back before the resolution). `at`: the latest
+   * reopening; `resolvedAt`: the resolution it undid; `times`: how often it was reopened.
+   */
+  reopened?: { at: number; resolvedAt: number; times: number };
   /** Who acknowledged it and why, when given to {@link Analyzer.acknowledge}. */
   acknowledgement?: IncidentNote;
   /** Who resolved it by hand and how, when given to {@link Analyzer.resolve}. */
@@ -336,7 +342,11 @@ export const INCIDENT_STORY_MAX = 10;
 
 /** Delivered to {@link Analyzer.onIncident} listeners. */
 export interface IncidentEvent {
-  type: 'opened' | 'updated' | 'resolved' | 'acknowledged';
+  /**
+   * `reopened`: an incident that had resolved by itself is active again, evidence of the same fault having
+   * come late (see {@link Incident.reopened}); every other change of an open incident is `updated`.
+   */
+  type: 'opened' | 'updated' | 'reopened' | 'resolved' | 'acknowledged';
   incident: Incident;
 }
 

@@ -862,8 +862,11 @@ describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
     m.tick(RESOLVE_AFTER);
     // A caller's window still holding the outage fires 10 s later: no second incident for one outage.
     expect(m.route({ ...anomaly('a-2', 'errors', 'checkout', 'payment', RESOLVE_AFTER + 10_000), windowStart: RESOLVE_AFTER - 50_000 }, origin('payment', 'errors'), undefined, RESOLVE_AFTER + 10_000)).toBe(id);
-    expect(types()).toEqual(['opened', 'resolved', 'updated']);
-    expect(events[2].incident).toMatchObject({ id, status: 'active', resolvedAt: null, resolvedBy: null });
+    expect(types()).toEqual(['opened', 'resolved', 'reopened']);
+    expect(events[2].incident).toMatchObject({ id, status: 'active', resolvedAt: null, resolvedBy: null, reopened: { at: RESOLVE_AFTER + 10_000, resolvedAt: RESOLVE_AFTER, times: 1 } });
+    // Its next change is an update again.
+    m.route({ ...anomaly('a-5', 'errors', 'web', 'payment', RESOLVE_AFTER + 10_500), windowStart: RESOLVE_AFTER - 50_000 }, origin('payment', 'errors'), id, RESOLVE_AFTER + 10_500);
+    expect(types()).toEqual(['opened', 'resolved', 'reopened', 'updated']);
     // Nor is a new fault of its root, even in a window reaching back before the resolution: failing after
     // it slowed, or slowing after it failed, or hanging after it failed.
     const reaching = (a: Anomaly): Anomaly => ({ ...a, windowStart: a.at - 60_000 });

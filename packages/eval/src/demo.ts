@@ -34,7 +34,7 @@ async function demo(): Promise<void> {
   analyzer.onIncident(({ type, incident }) => {
     if (type === 'updated') return;
     const rc = incident.rootCause;
-    const at = type === 'resolved' ? (incident.resolvedAt ?? incident.updatedAt) : incident.openedAt;
+    const at = type === 'resolved' ? (incident.resolvedAt ?? incident.updatedAt) : type === 'reopened' ? incident.updatedAt : incident.openedAt;
     out(`  ${clock(at)}  incident  ${type.toUpperCase()} ${incident.id} [${incident.severity}] ${incident.title}`);
     if (type === 'opened') {
       out(`                   root cause: ${rc.service} ${rc.operation ?? ''} (${rc.kind}, confidence ${Math.round(rc.confidence * 100)}%)`);

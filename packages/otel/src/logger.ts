@@ -63,7 +63,7 @@ export function consoleIncidentLogger(logger: LevelLogger = console): (event: In
   const isConsole = logger === console;
   return (e) => {
     const fields = incidentLogFields(e);
-    const level = e.type === 'opened' || e.type === 'updated' ? LEVEL[fields.severity] ?? 'warn' : 'info';
+    const level = e.type === 'opened' || e.type === 'updated' || e.type === 'reopened' ? LEVEL[fields.severity] ?? 'warn' : 'info';
     const message = `rootspan incident ${fields.id} ${e.type} [${fields.severity}]: ${fields.title}`;
     if (isConsole) logger[level](`${message} ${JSON.stringify(fields)}`);
     else logger[level](fields, message);

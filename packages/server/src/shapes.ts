@@ -56,6 +56,8 @@ export interface ApiIncident {
   resolvedBy: Incident['resolvedBy'];
   /** With `resolvedBy: 'merged'`: the incident it goes on in. */
   mergedInto?: string;
+  /** Set once it resolved by itself and became active again (late evidence of the same fault): the latest reopening, the resolution it undid, how often. */
+  reopened?: { at: string; resolvedAt: string; times: number };
   /** Who acknowledged it and why, when they said (the body of `POST .../acknowledge`). */
   acknowledgement?: IncidentNote;
   /** Who resolved it by hand and how, when they said (the body of `POST .../resolve`). */
@@ -80,7 +82,7 @@ export interface ApiIncident {
 /** One step in an incident's history, oldest first. */
 export interface TimelineEntry {
   at: string;
-  event: 'opened' | 'updated' | 'anomaly' | 'acknowledged' | 'resolved';
+  event: 'opened' | 'updated' | 'anomaly' | 'acknowledged' | 'resolved' | 'reopened';
   text: string;
 }
 
@@ -122,6 +124,7 @@ export function incidentJson(inc: Incident & { receivers?: string[]; members?: s
     resolvedAt: isoOrNull(inc.resolvedAt),
     resolvedBy: inc.resolvedBy,
     ...(inc.mergedInto !== undefined ? { mergedInto: inc.mergedInto } : {}),
+    ...(inc.reopened !== undefined ? { reopened: { at: iso(inc.reopened.at), resolvedAt: iso(inc.reopened.resolvedAt), times: inc.reopened.times } } : {}),
     ...(inc.acknowledgement !== undefined ? { acknowledgement: { ...inc.acknowledgement } } : {}),
     ...(inc.resolution !== undefined ? { resolution: { ...inc.resolution } } : {}),
     rootCause: {
@@ -164,6 +167,12 @@ export function timeline(inc: Incident): TimelineEntry[] {
   if (inc.rootCause.change) {
     const c = inc.rootCause.change;
     steps.push({ t: c.at, event: 'anomaly', text: `${c.service} deployed ${c.to}${c.from ? ` (was ${c.from})` : ''}` });
+  }
+  if (inc.reopened !== undefined) {
+    // The resolution it undid (only the latest is kept), then the reopening.
+    const r = inc.reopened;
+    steps.push({ t: r.resolvedAt, event: 'resolved', text: RESOLVED_TEXT.auto });
+    steps.push({ t: r.at, event: 'reopened', text: `reopened: late evidence of the same fault${r.times > 1 ? ` (reopened ${r.times} times)` : ''}` });
   }
   if (inc.acknowledgedAt !== null) steps.push({ t: inc.acknowledgedAt, event: 'acknowledged', text: `acknowledged${noteText(inc.acknowledgement)}` });
   if (inc.resolvedAt !== null) {

@@ -265,4 +265,15 @@ describe('notifications', () => {
     await notifier.close(5000);
     expect(hook.received.map((r) => JSON.parse(r.body).incident.id)).toEqual(['inc-9']);
   });
+
+  it('sends a reopening by default, as incident.reopened (and a PagerDuty trigger); acknowledged only when asked', async () => {
+    const hook = await sink();
+    const pd = await sink();
+    const notifier = new Notifier([{ type: 'webhook', url: hook.url }, { type: 'pagerduty', url: pd.url, routingKey: 'k' }], {}, () => undefined, () => {});
+    notifier.notify(event('reopened', { reopened: { at: 2000, resolvedAt: 1000, times: 1 } }));
+    notifier.notify(event('acknowledged', { id: 'inc-2' }));
+    await notifier.close(5000);
+    expect(hook.received.map((r) => JSON.parse(r.body))).toMatchObject([{ type: 'incident.reopened', incident: { reopened: { times: 1 } } }]);
+    expect(pd.received.map((r) => JSON.parse(r.body).event_action)).toEqual(['trigger']);
+  });
 });

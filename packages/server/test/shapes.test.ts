@@ -86,5 +86,14 @@ describe('timeline', () => {
     expect(incidentJson(inc)).not.toHaveProperty('mergedInto');
     // Past the story's length the opening is not known, and not made up from today's head.
     expect(timeline({ ...inc, storyDropped: 3 })[0]).toEqual({ at: at(5), event: 'opened', text: 'opened (its first 3 changes are not kept)' });
+    // Resolved by itself at +50 s, reopened by late evidence at +60 s, then resolved again: both resolutions shown.
+    const reopened: Incident = { ...inc, reopened: { at: T + 60_000, resolvedAt: T + 50_000, times: 1 } };
+    expect(timeline(reopened).filter((e) => e.event === 'resolved' || e.event === 'reopened')).toEqual([
+      { at: at(50), event: 'resolved', text: 'resolved by itself after its quiet period' },
+      { at: at(60), event: 'reopened', text: 'reopened: late evidence of the same fault' },
+      { at: at(100), event: 'resolved', text: `resolved: no anomaly since ${at(40)}` },
+    ]);
+    expect(incidentJson(reopened).reopened).toEqual({ at: at(60), resolvedAt: at(50), times: 1 });
+    expect(timeline({ ...reopened, reopened: { at: T + 60_000, resolvedAt: T + 50_000, times: 2 } }).find((e) => e.event === 'reopened')?.text).toBe('reopened: late evidence of the same fault (reopened 2 times)');
   });
 });

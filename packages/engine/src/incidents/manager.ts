@@ -165,6 +165,8 @@ export class IncidentManager {
   private readonly opening = new Set<Record_>();
   /** Incidents changed while {@link coalesced} routes, whose `updated` event is still to come. */
   private readonly changed = new Set<Record_>();
+  /** Incidents reopened (see {@link reopen}) and not told yet: their next change is told as `reopened`. */
+  private readonly reopening = new Set<Record_>();
 
   constructor(
     private readonly opts: IncidentManagerOptions,
@@ -272,6 +274,7 @@ export class IncidentManager {
       for (const rec of folded) this.emit({ type: 'resolved', incident: copy(rec.incident) });
       this.opening.clear();
       this.changed.clear();
+      this.reopening.clear();
     }
     return merged ?? NONE_MERGED;
   }
@@ -349,7 +352,8 @@ export class IncidentManager {
   }
 
   /** Emits the incident as it is now, which is what its listeners were last told of its root cause. */
-  private tell(rec: Record_, type: 'opened' | 'updated'): void {
+  private tell(rec: Record_, change: 'opened' | 'updated'): void {
+    const type = change === 'updated' && this.reopening.delete(rec) ? 'reopened' : change;
     const rc = rec.incident.rootCause;
     const key = opKey(rc.service, rc.operation ?? '');
     const before = rec.told;
@@ -712,9 +716,11 @@ export class IncidentManager {
     }
     if (found !== undefined) {
       const inc = found.incident;
+      inc.reopened = { at: now, resolvedAt: inc.resolvedAt as number, times: (inc.reopened?.times ?? 0) + 1 };
       inc.status = 'active';
       inc.resolvedAt = null;
       inc.resolvedBy = null;
+      this.reopening.add(found);
     }
     return found;
   }

@@ -52,7 +52,7 @@ export interface OutgoingRequest {
 }
 
 const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
-const DEFAULT_EVENTS: readonly NotifyEvent[] = ['opened', 'updated', 'resolved'];
+const DEFAULT_EVENTS: readonly NotifyEvent[] = ['opened', 'updated', 'reopened', 'resolved'];
 export const PAGERDUTY_URL = 'https://events.pagerduty.com/v2/enqueue';
 
 /** Whether the target wants this event. */
@@ -74,7 +74,7 @@ export function checkTarget(t: unknown, where: string): NotificationTarget {
     if (target.url !== undefined) url(target.url, 'url');
   } else throw new TypeError(`${where}.type: expected "webhook", "slack" or "pagerduty"`);
   for (const e of target.events ?? []) {
-    if (!['opened', 'updated', 'resolved', 'acknowledged'].includes(e)) throw new TypeError(`${where}.events: unknown event "${e}"`);
+    if (!['opened', 'updated', 'reopened', 'resolved', 'acknowledged'].includes(e)) throw new TypeError(`${where}.events: unknown event "${e}"`);
   }
   if (target.minSeverity !== undefined && !(target.minSeverity in SEVERITY_RANK)) throw new TypeError(`${where}.minSeverity: expected low, medium, high or critical`);
   return target;
