@@ -149,7 +149,7 @@ export interface Topology {
 /**
  * Groups anomaly episodes that share a root-cause service into incidents, deduplicated, with severity =
  * worst, and the lifecycle active → acknowledged → resolved (by hand, or by itself after a quiet period;
- * then late evidence of the same root cause reopens it, as an `updated` event with status `active`).
+ * then late evidence of the same root cause reopens it, as a `reopened` event with status `active`).
  * Two faults with different origins are two incidents even when their symptoms meet in the same callers.
  */
 export class IncidentManager {
