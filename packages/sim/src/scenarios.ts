@@ -154,6 +154,19 @@ export const SCENARIOS: readonly Scenario[] = [
     truth: one(truth('payment', 'POST /payment', 'errors', 7, 11), truth('postgresql', null, 'latency', 7.5, 11.5)),
   }),
   scenario({
+    name: 'shop-db-slow-then-inventory-bug',
+    description:
+      'postgresql 8× slower (7:00–11:00); two minutes in, a bug in inventory GET /products/:id fails 60% of its requests (9:00–13:00): a fault of its own in a service the first one slows, its own incident.',
+    topology: shopTopology,
+    minutes: 17,
+    seed: 311,
+    faults: [
+      { type: 'db-slow', db: 'postgresql', multiplier: 8, ...win(7, 11) },
+      { type: 'errors', service: 'inventory', operation: 'GET /products/:id', probability: 0.6, ...win(9, 13) },
+    ],
+    truth: one(truth('postgresql', null, 'latency', 7, 11), truth('inventory', 'GET /products/:id', 'errors', 9, 13)),
+  }),
+  scenario({
     name: 'bank-ledger-ramp',
     description: 'ledger POST /entries slows gradually: 1× to 10× over 24 min, held 3 min, then fixed.',
     topology: bankTopology,

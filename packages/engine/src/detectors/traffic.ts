@@ -51,9 +51,11 @@ export interface TrafficDetectorJSON extends RateBaselineJSON {
 export class TrafficDetector {
   readonly baseline: RateBaseline;
   /**
-   * The rate learned {@link ANCHOR_SLOWDOWN}× slower: a drop is judged against it too. A sparse route's
-   * surge too small to fire (0.5 → 1.5 req/s) is learned by the rate within a minute, and its return to
-   * normal minutes later read as a drop of 70 %; against the slow rate it is what it is, a return.
+   * The rate learned {@link ANCHOR_SLOWDOWN}× slower: a drop and a surge are judged against it too. A sparse
+   * route's surge too small to fire (0.5 → 1.5 req/s) is learned by the rate within a minute, and its return
+   * to normal minutes later read as a drop of 70 %; against the slow rate it is what it is, a return. So is
+   * the traffic coming back after an outage the rate learned for minutes (requests that failed before
+   * reaching the operation, a client backing off): a "surge" against the outage's rate.
    */
   readonly anchor: RateBaseline;
   /** Event time of the last {@link observe} (ms); NaN before any. */
@@ -94,7 +96,7 @@ export class TrafficDetector {
     if (!b.ready || !(durationMs > 0)) return false;
     const lambda = (b.rate * durationMs) / 1000;
     if (count < lambda) return count <= this.opts.dropRatio * lambda && count <= (this.opts.dropRatio * this.anchor.rate * durationMs) / 1000;
-    return count >= this.opts.surgeRatio * this.surgeExpected(durationMs);
+    return count >= this.opts.surgeRatio * this.surgeExpected(durationMs) && count >= (this.opts.surgeRatio * this.anchor.rate * durationMs) / 1000;
   }
 
   /** Requests a surge test expects over `durationMs`: at least the rate the baseline can resolve (see RateBaseline.resolution). */

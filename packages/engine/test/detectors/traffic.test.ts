@@ -33,6 +33,17 @@ describe('TrafficDetector', () => {
     expect(d.baseline.ready).toBe(true);
   });
 
+  it('takes the traffic coming back after minutes at an outage rate it learned for a return, not a surge', () => {
+    const rng = mulberry32(5);
+    const d = learned(6, 240);
+    // Four minutes at a tenth of the rate, learned (an outage that fired no drop: its requests failed upstream).
+    for (let i = 0; i < 48; i++) d.learn(poisson(rng, (0.6 * BUCKET) / 1000), BUCKET);
+    expect(d.baseline.rate).toBeLessThan(2);
+    expect(d.judge(poisson(rng, (6 * 60_000) / 1000), 60_000)).toMatchObject({ anomalous: false });
+    // Three times the level it had before is a surge.
+    expect(d.judge(poisson(rng, (18 * 60_000) / 1000), 60_000)).toMatchObject({ anomalous: true, direction: 'surge' });
+  });
+
   it('fires on a drop to 0 within one 5 s bucket at 6 rps', () => {
     const d = learned(6);
     const v = d.judge(0, BUCKET);
