@@ -50,6 +50,7 @@ describe('a call whose answer is missing', () => {
       operation: () => undefined,
       resolvePeer: (peer, name, caller) => peers.resolve(peer, name, caller),
       learnPeer: (peer, name, caller, service, operation) => peers.learn(peer, name, caller, service, operation),
+      answeredAt: () => -Infinity,
       givenUpCall: () => undefined,
     heldLoop: () => undefined,
     loopDelay: () => undefined,

@@ -93,6 +93,7 @@ function context(typical: Record<string, number>, typicalSelf: Record<string, nu
     operation: (k) => ({ typicalLatency: () => typical[k], typicalSelf: () => typicalSelf[k], unusualLatency: () => false, usual: [], usualCalls: () => undefined, newCallee: () => false, lastOkAt: Infinity, nodeType: 'peer' }),
     resolvePeer: () => undefined,
     learnPeer: () => undefined,
+    answeredAt: () => -Infinity,
     givenUpCall: () => undefined,
     heldLoop: () => undefined,
     loopDelay: () => undefined,

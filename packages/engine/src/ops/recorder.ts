@@ -165,6 +165,7 @@ export class Recorder {
         // An unanswered call naming no peer was its caller's own service's (see unansweredCallee).
         if (this.peers.learn(peer, callName, callerKey, service, operation)) this.answered.push(peer === UNKNOWN_PEER ? opKey(opKeyService(callerKey as string), callName) : peer);
       },
+      answeredAt: (caller, callee) => this.edgeIndex.get(caller)?.get(callee)?.lastOkAt ?? -Infinity,
       givenUpCall: (caller, calleeKey) => {
         const edge = this.edgeIndex.get(caller)?.get(opKeyService(calleeKey));
         if (edge === undefined) return undefined;
@@ -787,7 +788,7 @@ export class Recorder {
     if (c.error) {
       edge.errorsTotal++;
       eb.errors++;
-    }
+    } else if (c.span.endTime > edge.lastOkAt) edge.lastOkAt = c.span.endTime;
     if (c.gaveUp) {
       eb.gaveUp++;
       if (c.calleeOperation !== null) eb.countGiveUp(c.calleeOperation);

@@ -596,6 +596,8 @@ export class EdgeState {
   givenUpOperation: string | null = null;
   /** Event time the latest of its calls ended. */
   lastEndAt = -Infinity;
+  /** Event time the latest of its calls that did not fail ended: the callee answering, whichever of its operations. */
+  lastOkAt = -Infinity;
   /**
    * While the latest in-flight report shows the edge stuck (calls overdue, none answered since the first
    * of them was due; see InFlightCalls), the callee operation the oldest of them calls; else undefined.

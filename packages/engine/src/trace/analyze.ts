@@ -147,6 +147,8 @@ export interface TraceContext {
   resolvePeer(peer: string, callName: string, callerKey: string | undefined): { service: string; operation: string | null } | undefined;
   /** Records that such calls to `peer` are answered by `service`'s `operation`. */
   learnPeer(peer: string, callName: string, callerKey: string | undefined, service: string, operation: string): void;
+  /** End time (event ms) of `caller`'s latest call to `callee` (a service or peer; any of its operations) that did not fail; -Infinity before one. */
+  answeredAt(caller: string, callee: string): number;
   /**
    * When `caller` is giving up on its calls to the service of operation `calleeKey` now (a timeout
    * episode), or those calls are stuck before one opens (overdue, none answered since: see
@@ -1349,15 +1351,16 @@ function ownErrorOrigin(node: Node, enclosing: Node | undefined, ctx: TraceConte
  * UNAVAILABLE) and no call to that callee has been answered for {@link UNAVAILABLE_QUIET_MS} before the
  * request began, nor since. A service that knows a dependency is down fails fast without calling it:
  * amqplib's connection closed with the broker, and the handler answered 503 with no publish span, told as
- * the service's own errors though it stopped publishing at that moment. A callee still answering others is
- * no suspect: the 503 is the service's own (shedding load).
+ * the service's own errors though it stopped publishing at that moment. A callee still answering others, or
+ * this service's other calls to it (a database answering its other statements), is no suspect: the 503 is
+ * the service's own (shedding load before its router, a login's session query skipped with the rest).
  */
 function unavailableCall(entry: EntryFact, ctx: TraceContext): string | undefined {
   if (!answeredUnavailable(entry.span)) return undefined;
   const quietSince = entry.span.startTime - UNAVAILABLE_QUIET_MS;
   return firstSkipped(entry, (key) => {
     const callee = ctx.operation(key);
-    return callee !== undefined && callee.lastOkAt < quietSince ? key : undefined;
+    return callee !== undefined && callee.lastOkAt < quietSince && ctx.answeredAt(entry.service, opKeyService(key)) < quietSince ? key : undefined;
   });
 }
 
