@@ -55,6 +55,27 @@ describe('IncidentManager grouping', () => {
     expect(m.get(first)?.rootCause.service).toBe('db');
   });
 
+  it("an affected service's own trouble of another kind, minutes in, is its own incident; of the kind the incident saw, it joins", () => {
+    const { m, events } = manager();
+    // db slows; orders slows with it, and its own event loop too (the backlog): one incident rooted at db.
+    const first = m.route(anomaly('a-1', 'latency', 'db', 'db', 0), origin('db', 'latency'), undefined, 0);
+    m.route(anomaly('a-2', 'latency', 'orders', 'db', 5000), origin('db', 'latency'), undefined, 5000);
+    m.route(anomaly('a-3', 'latency', 'orders', 'orders', 10_000), origin('orders', 'latency'), undefined, 10_000);
+    m.faultSeen(first, 110_000);
+    // Its own code slower still, 2 minutes in: a kind the incident saw there of its own, the incident's.
+    expect(m.route({ ...anomaly('a-4', 'latency', 'orders', 'orders', 115_000), signal: 'latency.self' }, origin('orders', 'latency'), undefined, 115_000)).toBe(first);
+    // Then orders fails on its own (a bug): news, though orders was slow of its own before.
+    const bug = m.route(anomaly('a-5', 'errors', 'orders', 'orders', 120_000), origin('orders', 'errors'), undefined, 120_000);
+    expect(bug).not.toBe(first);
+    // Within a minute of the onset, errors are the spread (requests given up on with it).
+    const { m: m2 } = manager();
+    const early = m2.route(anomaly('b-1', 'latency', 'db', 'db', 0), origin('db', 'latency'), undefined, 0);
+    m2.route(anomaly('b-2', 'latency', 'orders', 'db', 5000), origin('db', 'latency'), undefined, 5000);
+    m2.faultSeen(early, 45_000);
+    expect(m2.route(anomaly('b-3', 'errors', 'orders', 'orders', 50_000), origin('orders', 'errors'), undefined, 50_000)).toBe(early);
+    expect(events.filter((e) => e.type === 'opened')).toHaveLength(2);
+  });
+
   it("a cache slowed by its caller's backlog after a database lock is the lock's, not the cache's own outage of minutes before", () => {
     // api calls two uninstrumented peers, redis and db.
     const callers: Record<string, string[]> = { redis: ['api'], db: ['api'] };

@@ -560,8 +560,8 @@ export class IncidentManager {
   }
 
   /**
-   * The open incident rooted in the anomaly's cause, else one where an episode caused by its service is still firing.
-   * Not one whose episodes in that service have ended: a database that was the effect of an earlier fault
+   * The open incident rooted in the anomaly's cause, else one where an episode caused by its service is still firing,
+   * unless the anomaly is that service's own later trouble ({@link ownLater}). Not one whose episodes in that service have ended: a database that was the effect of an earlier fault
    * (slowed by a cache's outage) and fails on its own minutes later (a lock) is a fault of its own, and
    * folded into the old incident under its old root cause, it opened nothing.
    */
@@ -571,7 +571,7 @@ export class IncidentManager {
     for (const rec of this.records.values()) {
       if (rec.incident.status === 'resolved' || this.newCode(anomaly, rec.incident.openedAt)) continue;
       if (rec.incident.rootCause.service === service) return rec;
-      if (best !== undefined || !this.faultGoing(rec, now)) continue;
+      if (best !== undefined || !this.faultGoing(rec, now) || this.ownLater(anomaly, rec)) continue;
       for (const id of rec.active) {
         if (rec.anomalies.get(id)?.cause.service !== service) continue;
         best = rec;
@@ -615,11 +615,13 @@ export class IncidentManager {
   }
 
   /**
-   * Whether `anomaly`, pointing at a service the incident only counts as affected (none of its members was
-   * caused there), is a fault of that service's own rather than the incident's spread: it began after the
-   * incident's evidence could still be arriving ({@link IncidentManagerOptions.echoMs} past its onset), and
-   * it is trouble the incident never saw in that service (errors where it was only slow, slowness where it
-   * only failed) or slowness of the service's own code (its self time). A payment outage's incident absorbed
+   * Whether `anomaly`, pointing at a service the incident counts as affected, is a fault of that service's
+   * own rather than the incident's spread: it began after the incident's evidence could still be arriving
+   * ({@link IncidentManagerOptions.echoMs} past its onset), and it is trouble of a kind the incident never saw
+   * in that service (errors where it was only slow, slowness where it only failed), or slowness of the
+   * service's own code (its self time) where the incident's slowness there was all another's doing. (A
+   * process's event loop held by the backlog a database lock released is slowness of its own: its bug's
+   * errors a minute later are still news.) A payment outage's incident absorbed
    * checkout's own slowdown two minutes later, and a database slowdown's absorbed a bug's errors in the
    * service reading it: neither was ever told. Waits on the service that the incident saw slow (its callers
    * giving up a minute into the cascade) are still its spread.
@@ -628,12 +630,15 @@ export class IncidentManager {
     const service = anomaly.cause.service;
     if (anomaly.firstAt <= onset(rec) + this.opts.echoMs) return false;
     const waits = anomaly.kind !== 'errors';
+    // Trouble of the same family (failures, or waits) the incident saw in the service, and whether any was the service's own.
     let seen = false;
+    let own = false;
     for (const a of rec.anomalies.values()) {
-      if (a.cause.service === service) return false;
-      if (a.service === service && (a.kind !== 'errors') === waits) seen = true;
+      if ((a.kind !== 'errors') !== waits) continue;
+      if (a.cause.service === service) own = seen = true;
+      else if (a.service === service) seen = true;
     }
-    return !seen || (anomaly.signal === 'latency.self' && anomaly.service === service);
+    return !seen || (!own && anomaly.signal === 'latency.self' && anomaly.service === service);
   }
 
   /** Whether every one of `services` is where the incident's root cause runs or among the services it affects. */
