@@ -30,6 +30,7 @@ function context(typical: Record<string, number> = {}, typicalSelf: Record<strin
     resolvePeer: (peer, name, caller) => peers.resolve(peer, name, caller),
     learnPeer: (peer, name, caller, service, operation) => peers.learn(peer, name, caller, service, operation),
     answeredAt: () => -Infinity,
+    hasOpenCall: () => false,
     givenUpCall: () => undefined,
     heldLoop: () => undefined,
     loopDelay: () => undefined,

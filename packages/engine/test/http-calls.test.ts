@@ -51,6 +51,7 @@ describe('a call whose answer is missing', () => {
       resolvePeer: (peer, name, caller) => peers.resolve(peer, name, caller),
       learnPeer: (peer, name, caller, service, operation) => peers.learn(peer, name, caller, service, operation),
       answeredAt: () => -Infinity,
+      hasOpenCall: () => false,
       givenUpCall: () => undefined,
     heldLoop: () => undefined,
     loopDelay: () => undefined,

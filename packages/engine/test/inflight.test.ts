@@ -24,12 +24,16 @@ function healthy(a: Analyzer, from: number, seconds: number): void {
 }
 
 /** The pg calls of the requests started at 20 req/s in [from, to), still open: a hung database. */
+/** The trace id of the request a test made at each start (ms, rounded): an open call made under it is in its trace. */
+const requestTraces = new Map<number, string>();
+
 function openCalls(from: number, to: number, now: number, parentEnded?: (start: number) => number | undefined): InFlightCall[] {
   const out: InFlightCall[] = [];
   for (let start = from; start < to; start += 1000 / RPS) {
     const t = new TraceBuilder();
     const server = t.server('orders-api', '/orders/:id', start, now);
     const db = t.db(server, 'postgresql', 'SELECT', start + 1, now);
+    db.traceId = requestTraces.get(Math.round(start)) ?? db.traceId;
     const ended = parentEnded?.(start);
     out.push(ended === undefined ? { span: db } : { span: db, parentEndedAt: ended });
   }
@@ -439,6 +443,7 @@ describe('in-flight calls (issue 21)', () => {
         for (let start = now - 1000; start < now; start += 1000 / RPS) {
           const t = new TraceBuilder();
           t.server('orders-api', '/orders/:id', start, start + 2, { status: 'error' });
+          requestTraces.set(Math.round(start), t.traceId);
           batch.push(...t.spans);
         }
         a.ingest(batch);
@@ -463,6 +468,31 @@ describe('in-flight calls (issue 21)', () => {
     expect(ownEvents.filter((e) => e.type === 'opened').map((e) => e.incident.rootCause.service)).toEqual(['orders-api']);
   });
 
+  it('requests failing at once with no call of theirs left open fail in their own code, while other calls hang', () => {
+    // Probe 16: a save hook throws at once (500, no INSERT made) while a table lock holds other requests' INSERTs open.
+    const a = createAnalyzer();
+    const anomalies: Anomaly[] = [];
+    a.onAnomaly((x) => anomalies.push(x));
+    healthy(a, T0, 60);
+    const from = T0 + 60_000;
+    for (let s = 1; s <= 40; s++) {
+      const now = from + s * 1000;
+      const batch: Span[] = [];
+      for (let start = now - 1000; start < now; start += 1000 / RPS) {
+        const t = new TraceBuilder();
+        t.server('orders-api', '/orders/:id', start, start + 2, { status: 'error' });
+        requestTraces.delete(Math.round(start));
+        batch.push(...t.spans);
+      }
+      a.ingest(batch);
+      a.inFlight(openCalls(from, now, now), now);
+      a.advanceTo(now);
+    }
+    const errors = anomalies.filter((x) => x.kind === 'errors' && x.service === 'orders-api');
+    expect(errors.length).toBeGreaterThan(0);
+    for (const x of errors) expect(x.cause.service).toBe('orders-api');
+  });
+
   it('requests that go on without a call that hangs unended (a cache they fall back from) blame the callee', () => {
     // ioredis while Redis is down: each command's span starts and never ends; the request answers from the
     // database instead, as fast as ever, and its trace lacks the usual cache call.
@@ -479,6 +509,7 @@ describe('in-flight calls (issue 21)', () => {
         const t = new TraceBuilder();
         // Its own time as before (the fallback's own call is left out here).
         t.server('orders-api', '/orders/:id', start, start + 3);
+        requestTraces.set(Math.round(start), t.traceId);
         batch.push(...t.spans);
       }
       a.ingest(batch);

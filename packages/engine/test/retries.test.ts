@@ -94,6 +94,7 @@ function context(typical: Record<string, number>, typicalSelf: Record<string, nu
     resolvePeer: () => undefined,
     learnPeer: () => undefined,
     answeredAt: () => -Infinity,
+    hasOpenCall: () => false,
     givenUpCall: () => undefined,
     heldLoop: () => undefined,
     loopDelay: () => undefined,

@@ -30,6 +30,7 @@ function context(
     resolvePeer: (peer) => (peers.has(peer) ? { service: peers.get(peer) as string, operation: null } : undefined),
     learnPeer: (peer, _call, _caller, service) => void peers.set(peer, service),
     answeredAt: () => -Infinity,
+    hasOpenCall: () => false,
     givenUpCall: () => undefined,
     heldLoop: () => undefined,
     loopDelay: () => undefined,

@@ -1,4 +1,5 @@
 import type { OperationSnapshot, EdgeSnapshot, Span } from '../types.js';
+import type { InFlightCall } from '../detectors/inflight.js';
 import { Destinations } from './destinations.js';
 import type { ResolvedOptions } from '../options.js';
 import { OperationNames, UNKNOWN_PEER, errorMessage, isClientError, isPoolWait, peerAddress } from '../model/operation.js';
@@ -106,6 +107,8 @@ export class Recorder {
   readonly instances: Instances;
   /** Whether the trace being recorded was served in part by a process in its first seconds (see {@link warm}). */
   private coldTrace = false;
+  /** Traces with a call still open in the latest in-flight report (see {@link noteOpen}). */
+  private readonly openTraces = new Set<string>();
   /**
    * After a restore, the event time the snapshot was taken at (−∞ otherwise): requests that started by then
    * may have had part of their trace recorded before the snapshot (see {@link recordEntry}).
@@ -166,6 +169,7 @@ export class Recorder {
         if (this.peers.learn(peer, callName, callerKey, service, operation)) this.answered.push(peer === UNKNOWN_PEER ? opKey(opKeyService(callerKey as string), callName) : peer);
       },
       answeredAt: (caller, callee) => this.edgeIndex.get(caller)?.get(callee)?.lastOkAt ?? -Infinity,
+      hasOpenCall: (traceId) => this.openTraces.has(traceId),
       givenUpCall: (caller, calleeKey) => {
         const edge = this.edgeIndex.get(caller)?.get(opKeyService(calleeKey));
         if (edge === undefined) return undefined;
@@ -370,6 +374,15 @@ export class Recorder {
     for (const edge of this.liveEdges) edge.live = false;
     this.liveOps.clear();
     this.liveEdges.clear();
+  }
+
+  /** The traces of the calls a process is still waiting on (an in-flight report: it replaces the last). */
+  noteOpen(calls: readonly InFlightCall[]): void {
+    this.openTraces.clear();
+    for (const c of calls) {
+      const traceId = c?.span?.traceId;
+      if (typeof traceId === 'string') this.openTraces.add(traceId);
+    }
   }
 
   /**

@@ -20,6 +20,7 @@ import {
   type OperationNames,
 } from '../model/operation.js';
 import { opKey, opKeyOperation, opKeyService } from '../keys.js';
+import { IN_FLIGHT_MIN_MS } from '../detectors/inflight.js';
 import { isCallName, unansweredCallee } from '../ops/peers.js';
 import { SCAN_IDS } from './buffer.js';
 import { EVENT_LOOP_OPERATION, LOOP_MIN_SHIFT_MS } from '../model/loop.js';
@@ -149,6 +150,8 @@ export interface TraceContext {
   learnPeer(peer: string, callName: string, callerKey: string | undefined, service: string, operation: string): void;
   /** End time (event ms) of `caller`'s latest call to `callee` (a service or peer; any of its operations) that did not fail; -Infinity before one. */
   answeredAt(caller: string, callee: string): number;
+  /** Whether the latest in-flight report (in process only) has a call of trace `traceId` still open. */
+  hasOpenCall(traceId: string): boolean;
   /**
    * When `caller` is giving up on its calls to the service of operation `calleeKey` now (a timeout
    * episode), or those calls are stuck before one opens (overdue, none answered since: see
@@ -1392,9 +1395,12 @@ function refusedCall(entry: EntryFact, ctx: TraceContext): string | undefined {
  * on a dead connection): the request failed on it, not in its own code; a request that never got to its
  * SELECT waited on the UPDATE that hangs, holding the connections (a query builder's pool has no spans). A
  * callee that answers is no suspect: a request failing before a call to it failed in its own code (or its
- * fault is injected there).
+ * fault is injected there). Nor is one the request did not wait for: failing sooner than any call is taken
+ * to hang ({@link IN_FLIGHT_MIN_MS}) with no call of its own left open, it failed in its own code (probe 16:
+ * a save hook's errors, thrown at once while a lock held the table's INSERTs, were told as the lock's).
  */
 function skippedHungCall(entry: EntryFact, ctx: TraceContext): string | undefined {
+  if (entry.duration < IN_FLIGHT_MIN_MS && !ctx.hasOpenCall(entry.span.traceId)) return undefined;
   return firstSkipped(entry, (key) => ctx.givenUpCall(entry.service, key));
 }
 
