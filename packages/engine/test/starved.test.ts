@@ -40,3 +40,38 @@ describe('a process starved of CPU (its loop held while it hardly ran, on an ove
     expect(run(0.5).map((i) => i.title)).toEqual([expect.stringMatching(/^Latency in api /)]);
   });
 });
+
+/**
+ * The same service calling its database (2 ms a query) for 6 minutes; from FROM_S for 20 s the queries take
+ * 8 ms (4×, a low slowdown) while its loop is free, on a host loaded `load` per CPU from 10 s before.
+ */
+function dbRun(load: number): Incident[] {
+  const spans: Span[] = [];
+  const spellEnd = FROM_S + 20;
+  for (let s = 0; s < 360; s++) {
+    const t = T0 + s * 1000;
+    const slow = s >= FROM_S && s < spellEnd;
+    for (let i = 0; i < 20; i++) {
+      const start = t + i * 50;
+      const q = (slow ? 8 : 2) * (1 + (i % 5) / 20);
+      const traceId = `d-${s}-${i}`;
+      const server = span({ traceId, spanId: `s-${s}-${i}`, service: 'api', name: 'GET /items', kind: 'server', startTime: start, endTime: start + 10 + q, attributes: { 'http.request.method': 'GET', 'http.route': '/items' } });
+      spans.push(server, span({ traceId, parentSpanId: server.spanId, service: 'api', name: 'SELECT items', kind: 'client', startTime: start + 5, endTime: start + 5 + q, attributes: { 'db.system': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': 'items' } }));
+    }
+    const loaded = s >= FROM_S - 10 && s < spellEnd + 20;
+    const attributes = { [LOOP_CPU_ATTRIBUTE]: 15, [LOOP_HOST_LOAD_ATTRIBUTE]: loaded ? load : 0.3 };
+    spans.push(span({ traceId: `dl-${s}`, service: 'api', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: t + 999 - 21, endTime: t + 999, attributes }));
+  }
+  spans.sort((a, b) => a.endTime - b.endTime);
+  return openedBy(spans, 50);
+}
+
+describe('a low slowdown on a loaded host (more runnable threads than CPUs)', () => {
+  it('opens no incident: the host slows every process and the database beside them (probe 16, in process)', () => {
+    expect(dbRun(3).map((i) => i.title)).toEqual([]);
+  });
+
+  it('the same slowdown on a host with CPU to spare is an incident', () => {
+    expect(dbRun(0.5).map((i) => i.title)).toEqual([expect.stringMatching(/^Latency in postgresql SELECT items/)]);
+  });
+});

@@ -61,7 +61,7 @@ const SHAPE_HOLD_P = 0.05;
  * sample that showed the process starved of CPU, a latency firing is taken as part of it: such spells come
  * and go over tens of seconds, at their worst in one bucket.
  */
-const SHARED_MS = 30_000;
+export const SHARED_MS = 30_000;
 
 /** Requests held together, at least, for a tail of them to be a lock's or a hang's (see `Judge.judgeHeld`). */
 const HELD_MIN = 3;

@@ -1,6 +1,6 @@
 import type { Anomaly, AnomalyKind, AnomalySignal, Incident, IncidentEvent, IncidentsSnapshot, OperationRef, RankedOrigin } from '../types.js';
 import type { ResolvedOptions } from '../options.js';
-import { clearlySlower, type Firing, type OpFiring } from '../detectors/judge.js';
+import { SHARED_MS, clearlySlower, type Firing, type OpFiring } from '../detectors/judge.js';
 import { QUEUE_SUSTAIN_BUCKETS } from '../detectors/queue.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { ChangeTracker } from '../changes.js';
@@ -499,9 +499,12 @@ export class Episodes {
     if (ep.incidentId === undefined && !linked && !this.stillDown(ep, f.op, now)) return;
     if (f.signal === 'traffic.surge') return;
     // A slowdown below high while most of what is watched slowed at once (see broadSlowdown) is the shared
-    // host's, not this operation's: it may join an incident as its spread, but opens none.
+    // host's, not this operation's: it may join an incident as its spread, but opens none. So is a low one
+    // (under 5×) while the plugin's loop samples show its host loaded (see Recorder.loadedAt): a host with
+    // more runnable threads than CPUs slows every process and the database beside them a few times.
     const incidentId = ep.incidentId ?? this.callerOfRoot(f);
-    if (ep.incidentId === undefined && f.kind === 'latency' && f.shared && SEVERITY_RANK[ep.anomaly.severity] < SEVERITY_RANK.high) ep.incidentId = this.manager.join(ep.anomaly, origins, incidentId, now);
+    const hostBusy = ep.anomaly.severity === 'low' && now - this.recorder.loadedAt < SHARED_MS;
+    if (ep.incidentId === undefined && f.kind === 'latency' && ((f.shared && SEVERITY_RANK[ep.anomaly.severity] < SEVERITY_RANK.high) || hostBusy)) ep.incidentId = this.manager.join(ep.anomaly, origins, incidentId, now);
     else ep.incidentId = this.manager.route(ep.anomaly, origins, incidentId, now, linked);
   }
 

@@ -128,6 +128,11 @@ export class Recorder {
    * (−∞ if never). Only the plugin samples a loop: in process, the one process; centrally, never.
    */
   starvedAt = -Infinity;
+  /**
+   * When an event-loop sample last showed its host loaded {@link STARVED_LOAD} per CPU or more (its 1-minute
+   * load average), whatever the loop did (−∞ if never; centrally, never).
+   */
+  loadedAt = -Infinity;
   /** Per service, its latest samples of a loop held busy (see {@link noteBusy}). */
   private readonly busy = new Map<string, BusyLoop>();
   /** Per service without event-loop samples, its calls answered late (see TraceContext.noteLate). */
@@ -460,6 +465,7 @@ export class Recorder {
     const cpuMs = typeof cpu === 'number' && cpu >= 0 ? cpu : undefined;
     const load = span.attributes?.[LOOP_HOST_LOAD_ATTRIBUTE];
     // Held well past a free loop's tick while the process hardly ran, on a host with more runnable threads than CPUs.
+    if (typeof load === 'number' && load >= STARVED_LOAD && end > this.loadedAt) this.loadedAt = end;
     if (idle(ms, cpuMs) && ms >= LOOP_MIN_SHIFT_MS && typeof load === 'number' && load >= STARVED_LOAD && end > this.starvedAt) this.starvedAt = end;
     const longest = this.loops.get(service);
     if (longest !== undefined) {
