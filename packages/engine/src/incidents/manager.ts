@@ -852,7 +852,7 @@ export class IncidentManager {
       }
       const confidence = total > 0 ? (service / total) * fewRequests(best.support) : 0;
       const { explanation, change } = this.explain(top, anomalies);
-      inc.rootCause = { service: top.service, operation: top.operation, kind: top.kind, confidence: round3(confidence), explanation };
+      inc.rootCause = { service: top.service, operation: top.operation, kind: top.kind, confidence: round3(confidence), explanation: explanation + alsoOwn(top, anomalies) };
       if (change) inc.rootCause.change = change;
     }
     // The tally keeps no origins alive past the update.
@@ -1366,6 +1366,22 @@ const KIND_TITLE: Record<AnomalyKind, string> = {
   traffic: 'Traffic drop',
   shape: 'Call pattern change',
 };
+
+/**
+ * `; 5 more of parse-api's operations fail the same way on their own`: the root's service's other operations
+ * whose anomalies of the root's kind began in themselves, when two or more. A fault before the router (a
+ * load-shedding 503 on every route), or a process short of CPU, is the service's, and the one operation the
+ * incident names is only where it showed most.
+ */
+function alsoOwn(top: RankedOrigin, anomalies: readonly Anomaly[]): string {
+  if (top.operation === null || (top.kind !== 'errors' && top.kind !== 'latency')) return '';
+  const others = new Set<string>();
+  for (const a of anomalies) {
+    if (a.kind === top.kind && a.service === top.service && a.operation !== top.operation && a.cause.service === a.service && a.cause.operation === a.operation) others.add(a.operation ?? '');
+  }
+  if (others.size < 2) return '';
+  return `; ${others.size} more of ${top.service}'s operations ${top.kind === 'errors' ? 'fail' : 'are slow'} the same way on their own`;
+}
 
 /** Kinds of evidence a caller shows of its callee's trouble: giving up on it, calling differently. */
 function callerSide(kind: AnomalyKind): boolean {
