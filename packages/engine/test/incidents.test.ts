@@ -912,6 +912,20 @@ describe('IncidentManager lifecycle, alone, counting its callbacks', () => {
     expect(m.route(anomaly('a-4', 'errors', 'payment', 'payment', RESOLVE_AFTER + 13_000), origin('payment', 'errors'), undefined, RESOLVE_AFTER + 13_000)).not.toBe(id);
   });
 
+  it("tells how many more of the root's service's operations fail on their own, from two", () => {
+    const { m } = setup();
+    const own = (id: string, operation: string, at: number): Anomaly => {
+      const a = anomaly(id, 'errors', 'api', 'api', at);
+      return { ...a, operation, cause: { ...a.cause, operation } };
+    };
+    const from = (operation: string): RankedOrigin[] => [{ service: 'api', operation, key: opKey('api', operation), kind: 'errors', share: 1, count: 10 }];
+    const id = m.route(own('a-1', 'GET /a', 0), from('GET /a'), undefined, 0);
+    m.route(own('a-2', 'GET /b', 0), from('GET /b'), undefined, 0);
+    expect(m.get(id)!.rootCause.explanation).toBe('because of api');
+    m.route(own('a-3', 'GET /c', 0), from('GET /c'), undefined, 0);
+    expect(m.get(id)!.rootCause.explanation).toBe("because of api; 2 more of api's operations fail the same way on their own");
+  });
+
   it('acknowledge and resolve by hand announce each transition once; unknown ids change nothing', () => {
     const { m, types } = setup();
     const id = m.route(anomaly('a-1', 'errors', 'payment', 'payment', 0), origin('payment', 'errors'), undefined, 0);
