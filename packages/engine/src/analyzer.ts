@@ -248,9 +248,7 @@ class StreamingAnalyzer implements Analyzer {
   }
 
   inFlight(calls: readonly InFlightCall[], at: number): void {
-    if (!Number.isFinite(at) || !Array.isArray(calls)) return;
-    this.inflight.report(calls, at);
-    this.recorder.noteOpen(calls);
+    if (this.inflight.report(calls, at)) this.recorder.noteOpen(calls);
   }
 
   advanceTo(t: number): void {

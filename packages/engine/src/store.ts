@@ -29,12 +29,25 @@ export interface IncidentChange {
  * hand, when the incident says so ({@link eventNote}).
  */
 export function incidentChange(event: IncidentEvent): IncidentChange {
-  const inc = event.incident;
-  const at = event.type === 'opened' ? inc.openedAt : event.type === 'acknowledged' ? inc.acknowledgedAt ?? inc.updatedAt : event.type === 'resolved' ? inc.resolvedAt ?? inc.updatedAt : inc.updatedAt;
-  const change: IncidentChange = { type: event.type, at, incident: inc };
+  const change: IncidentChange = { type: event.type, at: changeAt(event), incident: event.incident };
   const by = eventNote(event)?.by;
   if (by !== undefined) change.by = by;
   return change;
+}
+
+/** The event time of the change an event tells: its opening, acknowledgement or resolution; else the incident's latest update. */
+function changeAt(event: IncidentEvent): number {
+  const inc = event.incident;
+  switch (event.type) {
+    case 'opened':
+      return inc.openedAt;
+    case 'acknowledged':
+      return inc.acknowledgedAt ?? inc.updatedAt;
+    case 'resolved':
+      return inc.resolvedAt ?? inc.updatedAt;
+    default:
+      return inc.updatedAt;
+  }
 }
 
 /**

@@ -118,11 +118,12 @@ export class InFlightCalls {
 
   constructor(private readonly options: ResolvedOptions) {}
 
-  /** Replaces the report: `calls` open at event time `at` (copied; invalid spans are skipped when judged). */
-  report(calls: readonly InFlightCall[], at: number): void {
-    if (!Number.isFinite(at) || !Array.isArray(calls)) return;
+  /** Replaces the report: `calls` open at event time `at` (copied; invalid spans are skipped when judged). False, the last report kept, for anything but an array and a finite time. */
+  report(calls: readonly InFlightCall[], at: number): boolean {
+    if (!Number.isFinite(at) || !Array.isArray(calls)) return false;
     this.calls = calls.slice();
     this.at = at;
+    return true;
   }
 
   /** Whether a report with calls in it is waiting to be judged (windows must keep closing for it). */

@@ -560,10 +560,11 @@ export class IncidentManager {
   }
 
   /**
-   * The open incident rooted in the anomaly's cause, else one where an episode caused by its service is still firing,
-   * unless the anomaly is that service's own later trouble ({@link ownLater}). Not one whose episodes in that service have ended: a database that was the effect of an earlier fault
-   * (slowed by a cache's outage) and fails on its own minutes later (a lock) is a fault of its own, and
-   * folded into the old incident under its old root cause, it opened nothing.
+   * The open incident rooted in the anomaly's cause, else one where an episode caused by its service is still
+   * firing, unless the anomaly is that service's own later trouble ({@link ownLater}). Not one whose episodes in
+   * that service have ended: a database that was the effect of an earlier fault (slowed by a cache's outage)
+   * and fails on its own minutes later (a lock) is a fault of its own, and folded into the old incident under
+   * its old root cause, it opened nothing.
    */
   private findOpen(anomaly: Anomaly, now: number): Record_ | undefined {
     const service = anomaly.cause.service;
@@ -621,10 +622,10 @@ export class IncidentManager {
    * in that service (errors where it was only slow, slowness where it only failed), or slowness of the
    * service's own code (its self time) where the incident's slowness there was all another's doing. (A
    * process's event loop held by the backlog a database lock released is slowness of its own: its bug's
-   * errors a minute later are still news.) A payment outage's incident absorbed
-   * checkout's own slowdown two minutes later, and a database slowdown's absorbed a bug's errors in the
-   * service reading it: neither was ever told. Waits on the service that the incident saw slow (its callers
-   * giving up a minute into the cascade) are still its spread.
+   * errors a minute later are still news.) A payment outage's incident absorbed checkout's own slowdown two
+   * minutes later, and a database slowdown's absorbed a bug's errors in the service reading it: neither was
+   * ever told. Waits on the service that the incident saw slow (its callers giving up a minute into the
+   * cascade) are still its spread.
    */
   private ownLater(anomaly: Anomaly, rec: Record_): boolean {
     const service = anomaly.cause.service;

@@ -4,7 +4,7 @@ import { cut } from './bound.js';
 import { MAX_GRAPHQL_DOCUMENTS, MAX_GRAPHQL_OPERATIONS } from '../limits.js';
 import { anonymousSelections } from './graphql.js';
 import { learnedBudget, PathNames } from './paths.js';
-import { RouteTemplates } from './routes.js';
+import { RouteTemplates, fitsRoute } from './routes.js';
 
 /**
  * Operation identity: service + a low-cardinality operation name. Raw URLs never become names: we use
@@ -121,24 +121,12 @@ function servedRoute(a: Readonly<Record<string, AttributeValue>> | undefined): s
   if (file === null) return route;
   const url = file[1].replace(NEXT_UNSEEN_SEGMENT, '') || '/';
   const path = pathAttribute(a);
-  return path !== undefined && fitsRoute(path.split('?', 1)[0], url) ? url : route;
+  return path !== undefined && fitsRoute(url, path) ? url : route;
 }
 
 /** The path (with query) an HTTP span names: `url.path`, else the older conventions' `http.target`. */
 function pathAttribute(a: Readonly<Record<string, AttributeValue>>): string | undefined {
   return str(a['url.path']) ?? str(a['http.target']);
-}
-
-/** Whether `path` is a URL of the App Router route `route`: its static segments, `[x]` one, `[...x]` the rest. */
-function fitsRoute(path: string, route: string): boolean {
-  const want = route.split('/');
-  const got = path.split('/');
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i];
-    if (w.startsWith('[[...') || w.startsWith('[...')) return true;
-    if (i >= got.length || (w !== got[i] && !(w.startsWith('[') && got[i] !== ''))) return false;
-  }
-  return got.length === want.length || (got.length === want.length + 1 && got[got.length - 1] === '');
 }
 
 /**

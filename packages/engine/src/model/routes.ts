@@ -25,19 +25,9 @@ export class RouteTemplates {
   note(name: string, method: string, route: string): void {
     if (this.names.has(name) || this.names.size >= MAX_PATH_OPERATIONS) return;
     this.names.add(name);
-    const parts = route.split('/');
-    let statics = 0;
-    let rest = -1;
-    for (let i = 0; i < parts.length; i++) {
-      if (isRest(parts[i])) {
-        rest = i;
-        break;
-      }
-      if (!isParam(parts[i])) statics++;
-    }
     let list = this.byMethod.get(method);
     if (list === undefined) this.byMethod.set(method, (list = []));
-    list.push({ route, parts, statics, rest });
+    list.push(template(route));
   }
 
   /**
@@ -48,10 +38,7 @@ export class RouteTemplates {
   match(method: string, path: string): string | undefined {
     const list = this.byMethod.get(method);
     if (list === undefined) return undefined;
-    const q = path.search(/[?#]/);
-    const got = (q >= 0 ? path.slice(0, q) : path).split('/');
-    // A trailing slash is the same route (Express and most routers are not strict about it).
-    if (got.length > 2 && got[got.length - 1] === '') got.pop();
+    const got = segments(path);
     let best: Template | undefined;
     let tied = false;
     for (const t of list) {
@@ -64,6 +51,33 @@ export class RouteTemplates {
     }
     return tied ? undefined : best?.route;
   }
+}
+
+/** Whether `path` (a raw path; its query is ignored) is a request of route `route` (see {@link RouteTemplates}). */
+export function fitsRoute(route: string, path: string): boolean {
+  return fits(template(route), segments(path));
+}
+
+function template(route: string): Template {
+  const parts = route.split('/');
+  let statics = 0;
+  let rest = -1;
+  for (let i = 0; i < parts.length; i++) {
+    if (isRest(parts[i])) {
+      rest = i;
+      break;
+    }
+    if (!isParam(parts[i])) statics++;
+  }
+  return { route, parts, statics, rest };
+}
+
+/** A path's segments, without its query or fragment; a trailing slash is the same route (routers are rarely strict about it). */
+function segments(path: string): string[] {
+  const q = path.search(/[?#]/);
+  const got = (q >= 0 ? path.slice(0, q) : path).split('/');
+  if (got.length > 2 && got[got.length - 1] === '') got.pop();
+  return got;
 }
 
 function fits(t: Template, got: readonly string[]): boolean {

@@ -464,9 +464,10 @@ export class Recorder {
     const cpu = span.attributes?.[LOOP_CPU_ATTRIBUTE];
     const cpuMs = typeof cpu === 'number' && cpu >= 0 ? cpu : undefined;
     const load = span.attributes?.[LOOP_HOST_LOAD_ATTRIBUTE];
-    // Held well past a free loop's tick while the process hardly ran, on a host with more runnable threads than CPUs.
-    if (typeof load === 'number' && load >= STARVED_LOAD && end > this.loadedAt) this.loadedAt = end;
-    if (idle(ms, cpuMs) && ms >= LOOP_MIN_SHIFT_MS && typeof load === 'number' && load >= STARVED_LOAD && end > this.starvedAt) this.starvedAt = end;
+    // A host with more runnable threads than CPUs; held well past a free loop's tick while the process hardly ran there: starved.
+    const loaded = typeof load === 'number' && load >= STARVED_LOAD;
+    if (loaded && end > this.loadedAt) this.loadedAt = end;
+    if (loaded && idle(ms, cpuMs) && ms >= LOOP_MIN_SHIFT_MS && end > this.starvedAt) this.starvedAt = end;
     const longest = this.loops.get(service);
     if (longest !== undefined) {
       if (ms >= longest.ms || end - longest.end > MAX_HOLD_BACKLOG_MS) {
