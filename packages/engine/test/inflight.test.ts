@@ -40,6 +40,28 @@ function openCalls(from: number, to: number, now: number, parentEnded?: (start: 
   return out;
 }
 
+/**
+ * `seconds` of orders-api requests from `from`, each answered after `ms` (failed when `failed`), while the
+ * plugin reports `open` calls (openCalls from `from`, `parentEnded` as there): made under these very requests
+ * when `theirs`, else under others.
+ */
+function requestsWhileOpen(a: Analyzer, from: number, seconds: number, o: { ms: number; failed: boolean; open: boolean; theirs: boolean }): void {
+  for (let s = 1; s <= seconds; s++) {
+    const now = from + s * 1000;
+    const batch: Span[] = [];
+    for (let start = now - 1000; start < now; start += 1000 / RPS) {
+      const t = new TraceBuilder();
+      t.server('orders-api', '/orders/:id', start, start + o.ms, o.failed ? { status: 'error' } : {});
+      if (o.theirs) requestTraces.set(Math.round(start), t.traceId);
+      else requestTraces.delete(Math.round(start));
+      batch.push(...t.spans);
+    }
+    a.ingest(batch);
+    a.inFlight(o.open ? openCalls(from, now, now, o.theirs ? (start) => start + o.ms : undefined) : [], now);
+    a.advanceTo(now);
+  }
+}
+
 /** Reports the hang every second from `from` for `seconds`, as the plugin's tick does; no span ends meanwhile. */
 function hang(a: Analyzer, stallAt: number, from: number, seconds: number, parentEnded?: (start: number) => number | undefined): void {
   for (let s = 1; s <= seconds; s++) {
@@ -436,21 +458,7 @@ describe('in-flight calls (issue 21)', () => {
   it('requests failing while their calls hang unended blame the callee, not their own code', () => {
     // A publish on a closed channel (amqplib) or a query on a dead connection: the request answers 500 at
     // once, its call's span never ends (so no trace has it), and the plugin reports the call open.
-    const failing = (a: Analyzer, from: number, seconds: number, hung: boolean) => {
-      for (let s = 1; s <= seconds; s++) {
-        const now = from + s * 1000;
-        const batch: Span[] = [];
-        for (let start = now - 1000; start < now; start += 1000 / RPS) {
-          const t = new TraceBuilder();
-          t.server('orders-api', '/orders/:id', start, start + 2, { status: 'error' });
-          requestTraces.set(Math.round(start), t.traceId);
-          batch.push(...t.spans);
-        }
-        a.ingest(batch);
-        a.inFlight(hung ? openCalls(from, now, now, (start) => start + 2) : [], now);
-        a.advanceTo(now);
-      }
-    };
+    const failing = (a: Analyzer, from: number, seconds: number, hung: boolean) => requestsWhileOpen(a, from, seconds, { ms: 2, failed: true, open: hung, theirs: true });
     const outage = createAnalyzer();
     const events = watch(outage);
     healthy(outage, T0, 60);
@@ -474,20 +482,7 @@ describe('in-flight calls (issue 21)', () => {
     const anomalies: Anomaly[] = [];
     a.onAnomaly((x) => anomalies.push(x));
     healthy(a, T0, 60);
-    const from = T0 + 60_000;
-    for (let s = 1; s <= 40; s++) {
-      const now = from + s * 1000;
-      const batch: Span[] = [];
-      for (let start = now - 1000; start < now; start += 1000 / RPS) {
-        const t = new TraceBuilder();
-        t.server('orders-api', '/orders/:id', start, start + 2, { status: 'error' });
-        requestTraces.delete(Math.round(start));
-        batch.push(...t.spans);
-      }
-      a.ingest(batch);
-      a.inFlight(openCalls(from, now, now), now);
-      a.advanceTo(now);
-    }
+    requestsWhileOpen(a, T0 + 60_000, 40, { ms: 2, failed: true, open: true, theirs: false });
     const errors = anomalies.filter((x) => x.kind === 'errors' && x.service === 'orders-api');
     expect(errors.length).toBeGreaterThan(0);
     for (const x of errors) expect(x.cause.service).toBe('orders-api');
@@ -501,21 +496,8 @@ describe('in-flight calls (issue 21)', () => {
     const anomalies: Anomaly[] = [];
     a.onAnomaly((x) => anomalies.push(x));
     healthy(a, T0, 60);
-    const stallAt = T0 + 60_000;
-    for (let s = 1; s <= 40; s++) {
-      const now = stallAt + s * 1000;
-      const batch: Span[] = [];
-      for (let start = now - 1000; start < now; start += 1000 / RPS) {
-        const t = new TraceBuilder();
-        // Its own time as before (the fallback's own call is left out here).
-        t.server('orders-api', '/orders/:id', start, start + 3);
-        requestTraces.set(Math.round(start), t.traceId);
-        batch.push(...t.spans);
-      }
-      a.ingest(batch);
-      a.inFlight(openCalls(stallAt, now, now, (start) => start + 3), now);
-      a.advanceTo(now);
-    }
+    // Its own time as before (the fallback's own call is left out here).
+    requestsWhileOpen(a, T0 + 60_000, 40, { ms: 3, failed: false, open: true, theirs: true });
     expect(events.filter((e) => e.type === 'opened').map((e) => e.incident.rootCause.service)).toEqual(['postgresql']);
     const shape = anomalies.filter((x) => x.kind === 'shape');
     expect(shape.length).toBeGreaterThan(0);

@@ -7,6 +7,12 @@ const T0 = Date.UTC(2026, 0, 1);
 const FROM_S = 240;
 const TO_S = 252;
 
+/** The plugin's sample of api's loop for the second from `t`: held `hold` ms, its process using `cpuMs`, on a host loaded `load` per CPU. */
+function loopSample(traceId: string, t: number, hold: number, cpuMs: number, load: number): Span {
+  const attributes = { [LOOP_CPU_ATTRIBUTE]: cpuMs, [LOOP_HOST_LOAD_ATTRIBUTE]: load };
+  return span({ traceId, service: 'api', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: t + 999 - hold, endTime: t + 999, attributes });
+}
+
 /**
  * A service with the plugin's loop samples (one a second, with the CPU its process used and its host's load
  * per CPU) serving 20 requests a second for 6 minutes; from FROM_S to TO_S its loop is held 120 ms a tick
@@ -22,9 +28,7 @@ function run(load: number): Incident[] {
       const ms = (held ? 40 : 10) + (i % 5);
       spans.push(span({ traceId: `r-${s}-${i}`, service: 'api', name: 'GET /items', kind: 'server', startTime: start, endTime: start + ms, attributes: { 'http.request.method': 'GET', 'http.route': '/items' } }));
     }
-    const hold = held ? 120 : 20 + (s % 3);
-    const attributes = { [LOOP_CPU_ATTRIBUTE]: held ? 12 : 15, [LOOP_HOST_LOAD_ATTRIBUTE]: held ? load : 0.3 };
-    spans.push(span({ traceId: `loop-${s}`, service: 'api', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: t + 999 - hold, endTime: t + 999, attributes }));
+    spans.push(loopSample(`loop-${s}`, t, held ? 120 : 20 + (s % 3), held ? 12 : 15, held ? load : 0.3));
   }
   spans.sort((a, b) => a.endTime - b.endTime);
   return openedBy(spans, 50);
@@ -59,8 +63,7 @@ function dbRun(load: number): Incident[] {
       spans.push(server, span({ traceId, parentSpanId: server.spanId, service: 'api', name: 'SELECT items', kind: 'client', startTime: start + 5, endTime: start + 5 + q, attributes: { 'db.system': 'postgresql', 'db.operation.name': 'SELECT', 'db.collection.name': 'items' } }));
     }
     const loaded = s >= FROM_S - 10 && s < spellEnd + 20;
-    const attributes = { [LOOP_CPU_ATTRIBUTE]: 15, [LOOP_HOST_LOAD_ATTRIBUTE]: loaded ? load : 0.3 };
-    spans.push(span({ traceId: `dl-${s}`, service: 'api', name: EVENT_LOOP_OPERATION, kind: 'internal', startTime: t + 999 - 21, endTime: t + 999, attributes }));
+    spans.push(loopSample(`dl-${s}`, t, 21, 15, loaded ? load : 0.3));
   }
   spans.sort((a, b) => a.endTime - b.endTime);
   return openedBy(spans, 50);
